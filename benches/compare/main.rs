@@ -1,0 +1,2 @@
+//! The side-by-side comparison benchmark: `cargo bench --bench compare`.
+fn main() {}

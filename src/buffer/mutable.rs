@@ -1,0 +1,201 @@
+//! [`BufferMut`]: a growable builder that freezes into a [`ZeroCopyBuffer`] without copying.
+
+use std::io;
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+
+use super::{BufferKind, ZeroCopyBuffer};
+
+/// A growable byte buffer for data that is still arriving; [`freeze`](Self::freeze) turns it into an
+/// immutable [`ZeroCopyBuffer`] without copying the bytes.
+///
+/// Freezing never reallocates, not even when the length is below the capacity: the spare capacity
+/// stays with the frozen storage. Call [`shrink_to_fit`](Self::shrink_to_fit) first when that memory
+/// matters more than the copy.
+///
+/// ```
+/// use std::io::Write;
+/// use omnibuf::{BufferKind, BufferMut};
+///
+/// let mut b = BufferMut::with_capacity(1024, BufferKind::text());
+/// b.extend_from_slice(b"hello ");
+/// write!(b, "world {}", 42).unwrap();
+/// let frozen = b.freeze();
+/// assert_eq!(frozen, b"hello world 42"[..]);
+/// assert_eq!(frozen.kind(), BufferKind::text());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BufferMut {
+    bytes: Vec<u8>,
+    kind: BufferKind,
+    tenant: Option<Arc<str>>,
+}
+
+impl BufferMut {
+    /// An empty builder that allocates nothing until written.
+    pub fn new(kind: BufferKind) -> Self {
+        Self::from_vec(Vec::new(), kind)
+    }
+
+    /// An empty builder with room for `capacity` bytes.
+    pub fn with_capacity(capacity: usize, kind: BufferKind) -> Self {
+        Self::from_vec(Vec::with_capacity(capacity), kind)
+    }
+
+    /// A builder that starts with the bytes (and capacity) of `bytes`.
+    pub fn from_vec(bytes: Vec<u8>, kind: BufferKind) -> Self {
+        BufferMut {
+            bytes,
+            kind,
+            tenant: None,
+        }
+    }
+
+    /// Tags the builder (and the buffer it freezes into) with a tenant.
+    pub fn with_tenant(mut self, tenant_id: impl Into<Arc<str>>) -> Self {
+        self.tenant = Some(tenant_id.into());
+        self
+    }
+
+    /// The tenant tag, if any.
+    pub fn tenant_id(&self) -> Option<&str> {
+        self.tenant.as_deref()
+    }
+
+    /// The content kind.
+    pub fn kind(&self) -> BufferKind {
+        self.kind
+    }
+
+    /// Changes the content kind.
+    pub fn set_kind(&mut self, kind: BufferKind) {
+        self.kind = kind;
+    }
+
+    /// Bytes written so far.
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Whether nothing is written.
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    /// Bytes the builder can hold before it reallocates.
+    pub fn capacity(&self) -> usize {
+        self.bytes.capacity()
+    }
+
+    /// Makes room for at least `additional` more bytes.
+    pub fn reserve(&mut self, additional: usize) {
+        self.bytes.reserve(additional);
+    }
+
+    /// Appends `bytes`, growing by doubling when needed.
+    pub fn extend_from_slice(&mut self, bytes: &[u8]) {
+        self.bytes.extend_from_slice(bytes);
+    }
+
+    /// Shortens the content to `len` bytes, keeping the capacity.
+    pub fn truncate(&mut self, len: usize) {
+        self.bytes.truncate(len);
+    }
+
+    /// Removes all content, keeping the capacity.
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+    }
+
+    /// Gives spare capacity back to the allocator (this may copy the bytes).
+    pub fn shrink_to_fit(&mut self) {
+        self.bytes.shrink_to_fit();
+    }
+
+    /// The content written so far.
+    pub fn as_slice(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The content written so far, writable.
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        &mut self.bytes
+    }
+
+    /// The underlying vector, for APIs that fill a `Vec<u8>` directly.
+    pub fn as_mut_vec(&mut self) -> &mut Vec<u8> {
+        &mut self.bytes
+    }
+
+    /// Gives up the builder and returns its bytes.
+    pub fn into_vec(self) -> Vec<u8> {
+        self.bytes
+    }
+
+    /// Turns the builder into an immutable buffer. The bytes are not copied and the allocation is not
+    /// resized; kind and tenant carry over.
+    pub fn freeze(self) -> ZeroCopyBuffer {
+        let mut frozen = ZeroCopyBuffer::from_owner(self.bytes, self.kind);
+        frozen.set_tenant(self.tenant);
+        frozen
+    }
+}
+
+impl Deref for BufferMut {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+impl DerefMut for BufferMut {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        &mut self.bytes
+    }
+}
+
+impl AsRef<[u8]> for BufferMut {
+    fn as_ref(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+impl AsMut<[u8]> for BufferMut {
+    fn as_mut(&mut self) -> &mut [u8] {
+        &mut self.bytes
+    }
+}
+
+impl Extend<u8> for BufferMut {
+    fn extend<I: IntoIterator<Item = u8>>(&mut self, iter: I) {
+        self.bytes.extend(iter);
+    }
+}
+
+impl<'a> Extend<&'a u8> for BufferMut {
+    fn extend<I: IntoIterator<Item = &'a u8>>(&mut self, iter: I) {
+        self.bytes.extend(iter);
+    }
+}
+
+impl io::Write for BufferMut {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.bytes.extend_from_slice(buf);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl From<BufferMut> for ZeroCopyBuffer {
+    fn from(b: BufferMut) -> Self {
+        b.freeze()
+    }
+}

@@ -1,0 +1,43 @@
+//! # omnibuf
+//!
+//! Zero-copy buffers, a budgeted buffer pool, a circular ring and a virtual buffer, with one API for native
+//! Rust programs, web pages (wasm-bindgen) and Node.js (napi-rs).
+//!
+//! What is built today:
+//!
+//! - [`ZeroCopyBuffer`]: an immutable view whose clone and slice are O(1) and share one allocation. The
+//!   storage behind it may be heap memory, a `'static` slice, a buffer from a [`BufferPool`], or any owner
+//!   you hand it ([`ZeroCopyBuffer::from_owner`]); the last view's drop releases it.
+//! - [`BufferMut`]: a growable builder that [`freeze`](BufferMut::freeze)s into a [`ZeroCopyBuffer`]
+//!   without copying.
+//! - [`BufferKind`]: an O(1)-comparable content tag (`raw`, `pcm16`, `jpeg`, …) with a thread-safe
+//!   registry that users extend.
+//! - [`BufferPool`]: size classes, a byte budget with backpressure (block, time out, await, or fail fast),
+//!   per-tenant quotas, reuse of released memory, trimming and [`BufferPoolSnapshot`] statistics.
+//!
+//! The circular ring, the virtual buffer and the JS bindings are described in `DESIGN.md` and are not
+//! built yet; their modules say so.
+//!
+//! ```
+//! use omnibuf::{BufferKind, BufferMut, ZeroCopyBuffer};
+//!
+//! let mut b = BufferMut::with_capacity(16, BufferKind::raw());
+//! b.extend_from_slice(b"hello world");
+//! let frozen: ZeroCopyBuffer = b.freeze();
+//! let hello = frozen.slice(0..5); // shares the allocation
+//! assert_eq!(&hello[..], b"hello");
+//! assert_eq!(frozen.sharers(), 2);
+//! ```
+#![warn(missing_docs)]
+
+pub mod buffer;
+pub mod platform;
+// pool: next commit
+pub mod ring;
+pub mod vbuf;
+
+mod sync;
+
+pub use buffer::{
+    BufferKind, BufferKindRegistry, BufferMut, BufferOwner, KindError, SliceError, ZeroCopyBuffer,
+};

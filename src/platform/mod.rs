@@ -1,0 +1,14 @@
+//! The platform-abstraction layer: the only place that talks to the operating system or the browser.
+//!
+//! The building blocks (`buffer`, `pool`, `ring`, `vbuf`) reach the outside world only through this
+//! module, so that they run unchanged under Miri and loom, and so that adding a platform touches one
+//! folder. Today it provides the clock; the ring memory (double mapping, mirror copy) and the
+//! persistence layers (memory-mapped files, IndexedDB) come with the ring and virtual-buffer work.
+
+pub mod time;
+
+#[cfg(not(target_arch = "wasm32"))]
+pub mod native;
+
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;

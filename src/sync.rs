@@ -1,0 +1,16 @@
+//! The synchronisation primitives the concurrency protocols are written against.
+//!
+//! Under `--cfg loom` these are loom's model-checked versions, so the same protocol code that ships is
+//! the code loom explores. Everything else in the crate uses `std` directly.
+
+#[cfg(loom)]
+pub(crate) use loom::sync::{
+    atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
+    Arc, Condvar, Mutex, MutexGuard,
+};
+
+#[cfg(not(loom))]
+pub(crate) use std::sync::{
+    atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
+    Arc, Condvar, Mutex, MutexGuard,
+};
