@@ -32,7 +32,7 @@
 
 pub mod buffer;
 pub mod platform;
-// pool: next commit
+pub mod pool;
 pub mod ring;
 pub mod vbuf;
 
@@ -40,4 +40,8 @@ mod sync;
 
 pub use buffer::{
     BufferKind, BufferKindRegistry, BufferMut, BufferOwner, KindError, SliceError, ZeroCopyBuffer,
+};
+pub use pool::{
+    Acquire, BufferPool, BufferPoolConfig, BufferPoolSnapshot, CapacityError, ClassSnapshot,
+    OutstandingBuffer, PoolClass, PoolError, PooledBuffer, Tenant, TenantSnapshot,
 };

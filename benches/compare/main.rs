@@ -1,2 +1,21 @@
-//! The side-by-side comparison benchmark: `cargo bench --bench compare`.
-fn main() {}
+//! The comparison benchmark: omnibuf and its peers side by side, in one run, as ratios.
+//!
+//! ```text
+//! cargo bench --bench compare            # everything
+//! cargo bench --bench compare -- pool    # groups whose name contains "pool"
+//! OMNIBUF_BENCH_QUICK=1 cargo bench --bench compare   # a quick smoke run
+//! ```
+//!
+//! Prints a Markdown table and writes it to `docs/bench.md`, with a chart in `docs/bench.svg`.
+
+mod buffers;
+mod chart;
+mod harness;
+mod pool;
+
+fn main() {
+    let mut h = harness::Harness::from_env();
+    buffers::run(&mut h);
+    pool::run(&mut h);
+    h.finish();
+}

@@ -1,0 +1,237 @@
+//! A small timing harness for side-by-side comparisons.
+//!
+//! Why not criterion: the point of this benchmark is one table that puts our time next to each peer's,
+//! as a ratio, with the goal the issue set beside it. Each measurement is the median of many samples,
+//! each sample long enough (milliseconds) that timer resolution does not matter. Medians and ratios
+//! are what we report; single absolute times on a shared machine are noise.
+
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+/// One measured case: the median time of one call of the timed closure.
+#[derive(Debug, Clone)]
+pub struct Timing {
+    /// What was timed.
+    pub name: String,
+    /// Median nanoseconds per call.
+    pub median_ns: f64,
+    /// Bytes one call moves, for throughput figures; 0 when throughput means nothing.
+    pub bytes_per_call: u64,
+}
+
+impl Timing {
+    /// Throughput in GB/s (10^9 bytes per second), when the case moves bytes.
+    pub fn gbps(&self) -> Option<f64> {
+        (self.bytes_per_call > 0).then(|| self.bytes_per_call as f64 / self.median_ns)
+    }
+
+    fn describe(&self) -> String {
+        match self.gbps() {
+            Some(g) => format!("{} ({:.2} GB/s)", fmt_ns(self.median_ns), g),
+            None => fmt_ns(self.median_ns),
+        }
+    }
+}
+
+/// What the issue asks of a comparison.
+#[derive(Debug, Clone, Copy)]
+pub enum Goal {
+    /// Our time divided by the peer's time must be at most this (0.5 = "at most half the peer's time",
+    /// 1/1.2 = "at least 1.2x the peer's throughput").
+    TimeRatioAtMost(f64),
+    /// Shown for information; no goal.
+    None,
+}
+
+struct Row {
+    group: String,
+    case: String,
+    ours: Timing,
+    peer: String,
+    theirs: Timing,
+    goal: Goal,
+}
+
+impl Row {
+    fn ratio(&self) -> f64 {
+        self.ours.median_ns / self.theirs.median_ns
+    }
+
+    fn met(&self) -> Option<bool> {
+        match self.goal {
+            Goal::TimeRatioAtMost(bound) => Some(self.ratio() <= bound),
+            Goal::None => None,
+        }
+    }
+}
+
+/// Runs timings, collects comparisons, prints the table and writes the chart.
+pub struct Harness {
+    filter: Option<String>,
+    quick: bool,
+    rows: Vec<Row>,
+}
+
+impl Harness {
+    /// Reads the filter (first free command-line argument) and quick mode (`OMNIBUF_BENCH_QUICK=1`).
+    pub fn from_env() -> Harness {
+        let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+        let quick = std::env::var("OMNIBUF_BENCH_QUICK").is_ok_and(|v| v != "0");
+        Harness {
+            filter,
+            quick,
+            rows: Vec::new(),
+        }
+    }
+
+    /// Whether quick mode is on: fewer, shorter samples and smaller inputs, for smoke runs.
+    pub fn quick(&self) -> bool {
+        self.quick
+    }
+
+    /// Whether the group named `group` was asked for.
+    pub fn wants(&self, group: &str) -> bool {
+        self.filter.as_deref().is_none_or(|f| group.contains(f))
+    }
+
+    /// Times `f` and returns the median time of one call.
+    ///
+    /// The closure is first run until about a millisecond has passed, to warm caches and to learn how
+    /// many calls fill one sample; then samples are taken and the median kept.
+    pub fn time(&mut self, name: &str, bytes_per_call: u64, mut f: impl FnMut()) -> Timing {
+        let (target, samples) = if self.quick {
+            (Duration::from_millis(2), 7)
+        } else {
+            (Duration::from_millis(20), 21)
+        };
+        let mut calls_per_sample = 1u64;
+        loop {
+            let start = Instant::now();
+            for _ in 0..calls_per_sample {
+                f();
+            }
+            let took = start.elapsed();
+            if took >= target / 4 || calls_per_sample >= 1 << 40 {
+                let scale = target.as_secs_f64() / took.as_secs_f64().max(1e-9);
+                calls_per_sample = ((calls_per_sample as f64 * scale) as u64).max(1);
+                break;
+            }
+            calls_per_sample *= 2;
+        }
+        let mut per_call: Vec<f64> = (0..samples)
+            .map(|_| {
+                let start = Instant::now();
+                for _ in 0..calls_per_sample {
+                    f();
+                }
+                start.elapsed().as_nanos() as f64 / calls_per_sample as f64
+            })
+            .collect();
+        per_call.sort_by(f64::total_cmp);
+        let timing = Timing {
+            name: name.to_owned(),
+            median_ns: per_call[per_call.len() / 2],
+            bytes_per_call,
+        };
+        eprintln!("  {:<52} {}", timing.name, timing.describe());
+        timing
+    }
+
+    /// Records a comparison of `ours` against the peer's `theirs`.
+    pub fn compare(
+        &mut self,
+        group: &str,
+        case: &str,
+        ours: &Timing,
+        peer: &str,
+        theirs: &Timing,
+        goal: Goal,
+    ) {
+        self.rows.push(Row {
+            group: group.to_owned(),
+            case: case.to_owned(),
+            ours: ours.clone(),
+            peer: peer.to_owned(),
+            theirs: theirs.clone(),
+            goal,
+        });
+    }
+
+    /// The table of every comparison, as Markdown.
+    pub fn table(&self) -> String {
+        let mut out = String::new();
+        out.push_str("| group | case | omnibuf | peer | peer's | ratio (our time / peer's) | goal | met |\n");
+        out.push_str("|---|---|---|---|---|---|---|---|\n");
+        for row in &self.rows {
+            let goal = match row.goal {
+                Goal::TimeRatioAtMost(b) => format!("≤ {b:.2}"),
+                Goal::None => "—".to_owned(),
+            };
+            let met = match row.met() {
+                Some(true) => "yes",
+                Some(false) => "**no**",
+                None => "",
+            };
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {:.2} | {} | {} |",
+                row.group,
+                row.case,
+                row.ours.describe(),
+                row.peer,
+                row.theirs.describe(),
+                row.ratio(),
+                goal,
+                met
+            );
+        }
+        out
+    }
+
+    /// Prints the table and writes `docs/bench.md` and `docs/bench.svg`.
+    pub fn finish(self) {
+        if self.rows.is_empty() {
+            println!("no comparison matched the filter");
+            return;
+        }
+        let table = self.table();
+        println!("\n{table}");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs");
+        let header = format!(
+            "Measured by `cargo bench --bench compare`{} on {} ({} cores). Ratio = our median time / the peer's median time: below 1 we are faster.\n\n",
+            if self.quick { " in quick mode" } else { "" },
+            std::env::consts::ARCH,
+            std::thread::available_parallelism().map_or(1, |n| n.get()),
+        );
+        let results = std::fs::create_dir_all(&dir)
+            .and_then(|_| std::fs::write(dir.join("bench.md"), header + &table))
+            .and_then(|_| std::fs::write(dir.join("bench.svg"), crate::chart::svg(&self.chart_rows())));
+        match results {
+            Ok(()) => println!("wrote docs/bench.md and docs/bench.svg"),
+            Err(e) => eprintln!("could not write the results: {e}"),
+        }
+    }
+
+    fn chart_rows(&self) -> Vec<crate::chart::Bar> {
+        self.rows
+            .iter()
+            .map(|row| crate::chart::Bar {
+                label: format!("{} · {} vs {}", row.group, row.case, row.peer),
+                speedup: 1.0 / row.ratio(),
+                goal: match row.goal {
+                    Goal::TimeRatioAtMost(b) => Some(1.0 / b),
+                    Goal::None => None,
+                },
+            })
+            .collect()
+    }
+}
+
+fn fmt_ns(ns: f64) -> String {
+    match ns {
+        n if n < 1e3 => format!("{n:.1} ns"),
+        n if n < 1e6 => format!("{:.2} µs", n / 1e3),
+        n if n < 1e9 => format!("{:.2} ms", n / 1e6),
+        n => format!("{:.2} s", n / 1e9),
+    }
+}

@@ -1,0 +1,422 @@
+//! The pool's budget and waiting protocol.
+//!
+//! # Accounting
+//! One atomic word, `state`, holds the bytes checked out over all classes, plus a `WAITERS` flag bit.
+//! A reservation is a compare-and-swap on that word that refuses to go over the budget, so the budget
+//! is never exceeded, not even for an instant. Per-class and per-tenant counters sit beside it: a
+//! tenant's word is reserved the same way, the per-class counters are statistics.
+//!
+//! # Waiting
+//! A request that finds no room sets `WAITERS` and joins the FIFO queue of its class, under one mutex.
+//! While `WAITERS` is set, the fast path reserves nothing: every request goes through the queue, so
+//! nobody overtakes a waiter. Whoever frees room (a release, a cancelled wait) grants queued requests
+//! under the mutex: the grant reserves the bytes *for* the waiter and hands them over. Heads of
+//! different classes are tried oldest first, and a head that does not fit does not hold up other
+//! classes; within a class, order is strictly first come, first served. The flag is cleared when the
+//! queue empties.
+//!
+//! No lost wake-up, on any memory model: the flag and the bytes live in the same word, so a releaser's
+//! `fetch_sub` and a waiter's `fetch_or` are ordered in that word's modification order. Either the
+//! release comes first, and the waiter's reservation attempt (after its `fetch_or`) sees the room, or
+//! the waiter comes first, and the release sees the flag and grants under the mutex. loom checks this
+//! (`loom_tests.rs`).
+
+use std::collections::{HashMap, VecDeque};
+use std::task::Waker;
+
+use super::PoolError;
+use crate::platform::time::{Duration, Instant};
+use crate::sync::{
+    Arc, AtomicUsize, Condvar, Mutex, MutexGuard,
+    Ordering::{AcqRel, Acquire, Relaxed},
+};
+
+/// Counters of one size class, alone on their cache line so that classes do not slow each other down.
+#[repr(align(128))]
+#[derive(Default)]
+pub(crate) struct ClassCounters {
+    pub(crate) in_use: AtomicUsize,
+    pub(crate) high_water: AtomicUsize,
+    /// Requests of this class queued right now.
+    pub(crate) waiting: AtomicUsize,
+    pub(crate) waits: AtomicUsize,
+    pub(crate) timeouts: AtomicUsize,
+    pub(crate) refusals: AtomicUsize,
+}
+
+/// A tenant's quota and counters. Shared by every buffer the tenant has checked out.
+pub(crate) struct TenantState {
+    pub(crate) name: std::sync::Arc<str>,
+    pub(crate) quota: usize,
+    pub(crate) in_use: AtomicUsize,
+    pub(crate) high_water: AtomicUsize,
+    pub(crate) waits: AtomicUsize,
+    pub(crate) timeouts: AtomicUsize,
+    pub(crate) refusals: AtomicUsize,
+}
+
+impl TenantState {
+    pub(crate) fn new(name: std::sync::Arc<str>, quota: usize) -> TenantState {
+        TenantState {
+            name,
+            quota,
+            in_use: AtomicUsize::new(0),
+            high_water: AtomicUsize::new(0),
+            waits: AtomicUsize::new(0),
+            timeouts: AtomicUsize::new(0),
+            refusals: AtomicUsize::new(0),
+        }
+    }
+}
+
+/// One request: which class, how many bytes, for which tenant.
+#[derive(Clone)]
+pub(crate) struct Request {
+    pub(crate) class: usize,
+    pub(crate) size: usize,
+    /// A plain `std` `Arc`: which tenant a request is for is data, not part of the protocol.
+    pub(crate) tenant: Option<std::sync::Arc<TenantState>>,
+}
+
+/// How a queued waiter is woken.
+enum Wake {
+    Thread(Arc<Condvar>),
+    Task(Waker),
+}
+
+struct Waiter {
+    request: Request,
+    granted: bool,
+    wake: Wake,
+}
+
+#[derive(Default)]
+struct Queue {
+    next_ticket: u64,
+    waiters: HashMap<u64, Waiter>,
+    /// Tickets still waiting, per class, oldest first. Granted tickets leave these queues.
+    per_class: Vec<VecDeque<u64>>,
+}
+
+/// Set in `Budget::state` while requests are queued.
+const WAITERS: usize = 1 << (usize::BITS - 1);
+
+/// Largest budget the flag bit leaves room for.
+pub(crate) const MAX_BUDGET: usize = WAITERS - 1;
+
+/// Budget, quotas and the queue of waiting requests.
+pub(crate) struct Budget {
+    pub(crate) limit: usize,
+    /// Bytes checked out over all classes, and the `WAITERS` flag.
+    state: AtomicUsize,
+    pub(crate) classes: Box<[ClassCounters]>,
+    pub(crate) high_water: AtomicUsize,
+    queue: Mutex<Queue>,
+}
+
+/// The result of a wait that did not end in a grant.
+pub(crate) enum WaitEnd {
+    TimedOut,
+}
+
+impl Budget {
+    pub(crate) fn new(limit: usize, class_count: usize) -> Budget {
+        assert!(limit <= MAX_BUDGET, "budget {limit} exceeds {MAX_BUDGET}");
+        Budget {
+            limit,
+            state: AtomicUsize::new(0),
+            classes: (0..class_count).map(|_| ClassCounters::default()).collect(),
+            high_water: AtomicUsize::new(0),
+            queue: Mutex::new(Queue {
+                per_class: (0..class_count).map(|_| VecDeque::new()).collect(),
+                ..Queue::default()
+            }),
+        }
+    }
+
+    /// Bytes checked out over all classes.
+    pub(crate) fn in_use(&self) -> usize {
+        self.state.load(Acquire) & !WAITERS
+    }
+
+    /// Reserves the request's bytes if budget and quota allow. The fast path (`queued == false`)
+    /// also refuses while anyone waits; the grant, which serves the queue, passes.
+    fn reserve(&self, req: &Request, queued: bool) -> bool {
+        let mut state = self.state.load(Relaxed);
+        loop {
+            let waiters_first = !queued && state & WAITERS != 0;
+            if waiters_first || (state & !WAITERS) + req.size > self.limit {
+                return false;
+            }
+            match self.state.compare_exchange_weak(state, state + req.size, AcqRel, Relaxed) {
+                Ok(_) => break,
+                Err(now) => state = now,
+            }
+        }
+        let total = (state & !WAITERS) + req.size;
+        if let Some(tenant) = &req.tenant {
+            if !reserve_up_to(&tenant.in_use, req.size, tenant.quota) {
+                // Give the bytes back. A grant (under the lock) just carries on; the fast path must
+                // serve waiters its bytes may have kept out, as any release does.
+                if queued {
+                    self.state.fetch_sub(req.size, AcqRel);
+                } else {
+                    self.release_bytes(req.size);
+                }
+                return false;
+            }
+            raise(&tenant.high_water, tenant.in_use.load(Relaxed));
+        }
+        let class = &self.classes[req.class];
+        let class_now = class.in_use.fetch_add(req.size, Relaxed) + req.size;
+        raise(&class.high_water, class_now);
+        raise(&self.high_water, total);
+        true
+    }
+
+    /// The fast path: reserves if there is room and nobody is waiting.
+    pub(crate) fn try_reserve(&self, req: &Request) -> bool {
+        self.reserve(req, false)
+    }
+
+    /// Gives back bytes reserved for `req` and serves waiters that now fit.
+    pub(crate) fn release(&self, req: &Request) {
+        self.classes[req.class].in_use.fetch_sub(req.size, Relaxed);
+        if let Some(tenant) = &req.tenant {
+            tenant.in_use.fetch_sub(req.size, AcqRel);
+        }
+        // Last, so that a waiter woken by it sees the class and tenant counters already lowered.
+        self.release_bytes(req.size);
+    }
+
+    fn release_bytes(&self, size: usize) {
+        if self.state.fetch_sub(size, AcqRel) & WAITERS != 0 {
+            let mut queue = self.lock();
+            self.grant(&mut queue);
+        }
+    }
+
+    /// Refuses requests that could never be served, so that they fail instead of waiting forever.
+    pub(crate) fn check_possible(&self, req: &Request) -> Result<(), PoolError> {
+        if req.size > self.limit {
+            return Err(PoolError::ExceedsBudget {
+                class_size: req.size,
+                budget: self.limit,
+            });
+        }
+        match &req.tenant {
+            Some(t) if req.size > t.quota => Err(PoolError::ExceedsQuota {
+                tenant: t.name.to_string(),
+                class_size: req.size,
+                quota: t.quota,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Counts a `try_acquire` that found no room.
+    pub(crate) fn count_refusal(&self, req: &Request) {
+        self.classes[req.class].refusals.fetch_add(1, Relaxed);
+        if let Some(t) = &req.tenant {
+            t.refusals.fetch_add(1, Relaxed);
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        // The queue is consistent at every point where a panic could happen (none is expected: no user
+        // code runs under this lock), so a poisoned lock is still usable.
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues `req` behind the waiters of its class and serves the queue; returns the ticket, or
+    /// `None` when the request was granted at once.
+    fn enqueue(&self, queue: &mut Queue, req: &Request, wake: Wake) -> Option<u64> {
+        // Before the grant below looks for room: see "No lost wake-up" in the module docs.
+        self.state.fetch_or(WAITERS, AcqRel);
+        self.classes[req.class].waiting.fetch_add(1, Relaxed);
+        let ticket = queue.next_ticket;
+        queue.next_ticket += 1;
+        queue.per_class[req.class].push_back(ticket);
+        queue.waiters.insert(
+            ticket,
+            Waiter {
+                request: req.clone(),
+                granted: false,
+                wake,
+            },
+        );
+        self.grant(queue);
+        if queue.waiters[&ticket].granted {
+            queue.waiters.remove(&ticket);
+            return None;
+        }
+        self.classes[req.class].waits.fetch_add(1, Relaxed);
+        if let Some(t) = &req.tenant {
+            t.waits.fetch_add(1, Relaxed);
+        }
+        Some(ticket)
+    }
+
+    /// Grants every class's queue head that fits, oldest head first, until none fits; clears the
+    /// `WAITERS` flag when the queue is empty.
+    fn grant(&self, queue: &mut Queue) {
+        loop {
+            let oldest_fitting = queue
+                .per_class
+                .iter()
+                .filter_map(|q| q.front().copied())
+                .filter(|t| self.fits_now(&queue.waiters[t].request))
+                .min();
+            let Some(ticket) = oldest_fitting else { break };
+            let waiter = queue.waiters.get_mut(&ticket).expect("queued tickets have waiters");
+            // While `WAITERS` is set only grants reserve, and room only grows between `fits_now`
+            // and here; should that ever not hold, the head simply stays queued.
+            if !self.reserve(&waiter.request, true) {
+                break;
+            }
+            waiter.granted = true;
+            match &waiter.wake {
+                Wake::Thread(cv) => cv.notify_one(),
+                Wake::Task(waker) => waker.wake_by_ref(),
+            }
+            let class = waiter.request.class;
+            queue.per_class[class].pop_front();
+            self.classes[class].waiting.fetch_sub(1, Relaxed);
+        }
+        if queue.per_class.iter().all(VecDeque::is_empty) {
+            self.state.fetch_and(!WAITERS, AcqRel);
+        }
+    }
+
+    fn fits_now(&self, req: &Request) -> bool {
+        self.in_use() + req.size <= self.limit
+            && req.tenant.as_ref().is_none_or(|t| t.in_use.load(Acquire) + req.size <= t.quota)
+    }
+
+    /// Removes a ticket that is still queued or granted-but-unclaimed, giving a grant back.
+    fn cancel(&self, queue: &mut Queue, ticket: u64) {
+        let Some(waiter) = queue.waiters.remove(&ticket) else { return };
+        let req = waiter.request;
+        if waiter.granted {
+            self.classes[req.class].in_use.fetch_sub(req.size, Relaxed);
+            if let Some(t) = &req.tenant {
+                t.in_use.fetch_sub(req.size, AcqRel);
+            }
+            self.state.fetch_sub(req.size, AcqRel);
+        } else {
+            queue.per_class[req.class].retain(|t| *t != ticket);
+            self.classes[req.class].waiting.fetch_sub(1, Relaxed);
+        }
+        // The freed grant or the departed head may let others in (and the queue may now be empty).
+        self.grant(queue);
+    }
+
+    /// Blocks the calling thread until `req` is reserved, or until `deadline`.
+    pub(crate) fn wait(&self, req: &Request, deadline: Option<Instant>) -> Result<(), WaitEnd> {
+        let cv = Arc::new(Condvar::new());
+        let mut queue = self.lock();
+        let Some(ticket) = self.enqueue(&mut queue, req, Wake::Thread(cv.clone())) else {
+            return Ok(());
+        };
+        loop {
+            if queue.waiters[&ticket].granted {
+                queue.waiters.remove(&ticket);
+                return Ok(());
+            }
+            queue = match deadline {
+                None => cv.wait(queue).unwrap_or_else(|e| e.into_inner()),
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        self.record_timeout(req);
+                        self.cancel(&mut queue, ticket);
+                        return Err(WaitEnd::TimedOut);
+                    }
+                    wait_timeout(&cv, queue, deadline - now)
+                }
+            };
+        }
+    }
+
+    fn record_timeout(&self, req: &Request) {
+        self.classes[req.class].timeouts.fetch_add(1, Relaxed);
+        if let Some(t) = &req.tenant {
+            t.timeouts.fetch_add(1, Relaxed);
+        }
+    }
+
+    /// Asynchronous waiting, one poll at a time: queues the request on the first poll, then reports
+    /// whether it was granted. Returns `Ready(())` once the bytes are reserved for the caller.
+    pub(crate) fn poll_wait(&self, req: &Request, ticket: &mut Option<u64>, waker: &Waker) -> bool {
+        let mut queue = self.lock();
+        match *ticket {
+            None => match self.enqueue(&mut queue, req, Wake::Task(waker.clone())) {
+                None => true,
+                Some(t) => {
+                    *ticket = Some(t);
+                    false
+                }
+            },
+            Some(t) => {
+                let waiter = queue.waiters.get_mut(&t).expect("a live future's ticket stays queued");
+                if waiter.granted {
+                    queue.waiters.remove(&t);
+                    *ticket = None;
+                    return true;
+                }
+                if !matches!(&waiter.wake, Wake::Task(w) if w.will_wake(waker)) {
+                    waiter.wake = Wake::Task(waker.clone());
+                }
+                false
+            }
+        }
+    }
+
+    /// Drops a pending asynchronous wait (its future was dropped).
+    pub(crate) fn cancel_wait(&self, ticket: u64) {
+        let mut queue = self.lock();
+        self.cancel(&mut queue, ticket);
+    }
+}
+
+/// Raises a high-water mark to `value`. The load first keeps the common case (no new high) free of
+/// read-modify-write traffic.
+fn raise(mark: &AtomicUsize, value: usize) {
+    if value > mark.load(Relaxed) {
+        mark.fetch_max(value, Relaxed);
+    }
+}
+
+/// Adds `size` to `counter` unless that takes it past `limit`.
+fn reserve_up_to(counter: &AtomicUsize, size: usize, limit: usize) -> bool {
+    let mut now = counter.load(Relaxed);
+    loop {
+        if now + size > limit {
+            return false;
+        }
+        match counter.compare_exchange_weak(now, now + size, AcqRel, Relaxed) {
+            Ok(_) => return true,
+            Err(actual) => now = actual,
+        }
+    }
+}
+
+#[cfg(not(loom))]
+fn wait_timeout<'a>(
+    cv: &Condvar,
+    guard: MutexGuard<'a, Queue>,
+    timeout: Duration,
+) -> MutexGuard<'a, Queue> {
+    cv.wait_timeout(guard, timeout).unwrap_or_else(|e| e.into_inner()).0
+}
+
+/// loom has no timed waits; a model that uses a deadline sees an untimed wait, which is the harder
+/// case for the protocol (it must be woken).
+#[cfg(loom)]
+fn wait_timeout<'a>(
+    cv: &Condvar,
+    guard: MutexGuard<'a, Queue>,
+    _timeout: Duration,
+) -> MutexGuard<'a, Queue> {
+    cv.wait(guard).unwrap()
+}

@@ -1,0 +1,189 @@
+//! Pool configuration: size classes, budget, quotas and caching marks.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use super::{BufferPool, PoolError};
+
+/// One size class of a [`BufferPool`]: every buffer of the class has exactly `size` bytes of capacity.
+///
+/// A request is served from the smallest class that holds it, so a 5,000-byte request takes a
+/// 16 KiB buffer from the default classes.
+///
+/// ```
+/// use omnibuf::{BufferPool, PoolClass};
+///
+/// let pool = BufferPool::new(1 << 20).unwrap();
+/// assert_eq!(pool.class_for(5_000), Some(PoolClass::new(16 * 1024)));
+/// assert_eq!(pool.class_for(2 << 20), None);
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PoolClass {
+    size: usize,
+}
+
+impl PoolClass {
+    /// A class of `size`-byte buffers.
+    pub const fn new(size: usize) -> PoolClass {
+        PoolClass { size }
+    }
+
+    /// Capacity of every buffer of this class, in bytes.
+    pub const fn size(self) -> usize {
+        self.size
+    }
+}
+
+impl fmt::Debug for PoolClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.size {
+            s if s >= 1 << 20 && s % (1 << 20) == 0 => write!(f, "PoolClass({} MiB)", s >> 20),
+            s if s >= 1 << 10 && s % (1 << 10) == 0 => write!(f, "PoolClass({} KiB)", s >> 10),
+            s => write!(f, "PoolClass({s} B)"),
+        }
+    }
+}
+
+/// The default size classes: 4 KiB, 16 KiB, 64 KiB, 256 KiB, 1 MiB.
+pub const DEFAULT_CLASSES: [usize; 5] = [4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20];
+
+/// Most size classes a pool may have.
+pub const MAX_CLASSES: usize = 64;
+
+/// How a [`BufferPool`] is set up. Built with [`BufferPool::builder`].
+///
+/// ```
+/// use omnibuf::BufferPool;
+///
+/// let pool = BufferPool::builder()
+///     .classes([4096, 65536])
+///     .budget(16 << 20)           // at most 16 MiB checked out at once
+///     .max_idle(4 << 20)          // keep at most 4 MiB idle for reuse
+///     .tenant_quota("alpha", 1 << 20)
+///     .default_tenant_quota(8 << 20)
+///     .build()
+///     .unwrap();
+/// assert_eq!(pool.budget(), 16 << 20);
+/// ```
+#[derive(Clone, Debug)]
+pub struct BufferPoolConfig {
+    pub(crate) classes: Vec<usize>,
+    pub(crate) budget: usize,
+    pub(crate) max_idle: Option<usize>,
+    pub(crate) thread_cache_blocks: usize,
+    pub(crate) thread_cache_max_class: usize,
+    pub(crate) tenant_quotas: HashMap<Arc<str>, usize>,
+    pub(crate) default_tenant_quota: Option<usize>,
+    pub(crate) track_outstanding: bool,
+}
+
+impl Default for BufferPoolConfig {
+    fn default() -> Self {
+        BufferPoolConfig {
+            classes: DEFAULT_CLASSES.to_vec(),
+            budget: 64 << 20,
+            max_idle: None,
+            thread_cache_blocks: 4,
+            thread_cache_max_class: 256 << 10,
+            tenant_quotas: HashMap::new(),
+            default_tenant_quota: None,
+            track_outstanding: cfg!(debug_assertions),
+        }
+    }
+}
+
+impl BufferPoolConfig {
+    /// The size classes, in bytes (any order; duplicates are refused). Default: [`DEFAULT_CLASSES`].
+    pub fn classes(mut self, sizes: impl IntoIterator<Item = usize>) -> Self {
+        self.classes = sizes.into_iter().collect();
+        self
+    }
+
+    /// Most bytes checked out at once, counted by class size. A request that would go over it waits
+    /// (or fails, for `try_acquire`). Default: 64 MiB.
+    pub fn budget(mut self, bytes: usize) -> Self {
+        self.budget = bytes;
+        self
+    }
+
+    /// Most bytes kept idle in the pool's free lists for reuse; released buffers beyond it go back to
+    /// the system allocator. Default: a quarter of the budget.
+    pub fn max_idle(mut self, bytes: usize) -> Self {
+        self.max_idle = Some(bytes);
+        self
+    }
+
+    /// How many idle buffers per class each thread keeps at hand, so that acquire and release on one
+    /// thread touch no lock. 0 turns the per-thread cache off. Default: 4.
+    pub fn thread_cache_blocks(mut self, blocks: usize) -> Self {
+        self.thread_cache_blocks = blocks;
+        self
+    }
+
+    /// Largest class the per-thread cache holds; larger buffers always go through the shared free
+    /// lists. Default: 256 KiB.
+    pub fn thread_cache_max_class(mut self, bytes: usize) -> Self {
+        self.thread_cache_max_class = bytes;
+        self
+    }
+
+    /// Most bytes `tenant` may have checked out at once.
+    pub fn tenant_quota(mut self, tenant: impl Into<Arc<str>>, bytes: usize) -> Self {
+        self.tenant_quotas.insert(tenant.into(), bytes);
+        self
+    }
+
+    /// The quota of tenants without one of their own. Default: none (only the pool's budget).
+    pub fn default_tenant_quota(mut self, bytes: usize) -> Self {
+        self.default_tenant_quota = Some(bytes);
+        self
+    }
+
+    /// Whether to record every checked-out buffer (tenant, class, time) so that
+    /// [`BufferPool::outstanding`] can report buffers never released. Default: on in debug builds.
+    pub fn track_outstanding(mut self, on: bool) -> Self {
+        self.track_outstanding = on;
+        self
+    }
+
+    /// Checks the configuration and builds the pool.
+    pub fn build(self) -> Result<BufferPool, PoolError> {
+        BufferPool::with_config(self)
+    }
+
+    /// Sorts the classes and checks every setting.
+    pub(crate) fn validated(mut self) -> Result<Self, PoolError> {
+        let bad = |msg: String| Err(PoolError::InvalidConfig(msg));
+        self.classes.sort_unstable();
+        if self.classes.is_empty() {
+            return bad("at least one size class is needed".into());
+        }
+        if self.classes.len() > MAX_CLASSES {
+            return bad(format!("at most {MAX_CLASSES} size classes are allowed"));
+        }
+        if self.classes[0] == 0 {
+            return bad("a size class of 0 bytes is not allowed".into());
+        }
+        if self.classes.windows(2).any(|w| w[0] == w[1]) {
+            return bad("size classes must be distinct".into());
+        }
+        if *self.classes.last().unwrap() > isize::MAX as usize {
+            return bad("a size class cannot exceed isize::MAX bytes".into());
+        }
+        if self.budget > super::budget::MAX_BUDGET {
+            return bad(format!("the budget cannot exceed {} bytes", super::budget::MAX_BUDGET));
+        }
+        if self.budget < self.classes[0] {
+            return bad(format!(
+                "the budget ({} bytes) is smaller than the smallest class ({} bytes)",
+                self.budget, self.classes[0]
+            ));
+        }
+        Ok(self)
+    }
+
+    pub(crate) fn max_idle_bytes(&self) -> usize {
+        self.max_idle.unwrap_or(self.budget / 4)
+    }
+}

@@ -1,0 +1,379 @@
+//! The buffer pool: size classes, a byte budget with backpressure, per-tenant quotas, reuse.
+//!
+//! A [`BufferPool`] hands out writable [`PooledBuffer`]s from fixed size classes ([`PoolClass`]). The
+//! *budget* bounds the bytes checked out at once; a request that would go over it waits (blocking,
+//! with a timeout, or as a future) or fails at once (`try_acquire`). A request that could never fit —
+//! larger than the budget, or than its tenant's quota — fails at once instead of waiting forever.
+//! Waiters are served first come, first served within their class, and none is ever left asleep when
+//! room frees up (the protocol is in the `budget` module's docs and checked with loom).
+//!
+//! Released memory is reused: it goes to a small per-thread cache, then to the class's shared free
+//! list, and back to the system allocator only above the idle mark (`max_idle`) or on
+//! [`trim`](BufferPool::trim). A frozen buffer's memory returns when its last view drops, on any
+//! thread. Dropping the pool while buffers are out is safe: the buffers stay valid and their memory is
+//! freed when they drop.
+//!
+//! ```
+//! use std::time::Duration;
+//! use omnibuf::{BufferPool, PoolError};
+//!
+//! let pool = BufferPool::builder().classes([4096, 65536]).budget(65536 + 4096).build().unwrap();
+//! let big = pool.acquire(60_000).unwrap();           // a 64 KiB buffer
+//! let small = pool.try_acquire(100).unwrap();         // a 4 KiB one: the budget is now full
+//! assert!(matches!(pool.try_acquire(1), Err(PoolError::WouldBlock { .. })));
+//! assert!(matches!(
+//!     pool.acquire_timeout(1, Duration::from_millis(5)),
+//!     Err(PoolError::TimedOut { .. })
+//! ));
+//! drop(small);
+//! let again = pool.try_acquire(1).unwrap();           // room again
+//! # drop((big, again));
+//! ```
+
+mod budget;
+mod config;
+mod error;
+mod outstanding;
+mod pooled;
+mod shared;
+mod snapshot;
+mod thread_cache;
+
+#[cfg(all(test, loom))]
+mod loom_tests;
+#[cfg(all(test, not(loom)))]
+mod tests;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use budget::{Request, TenantState, WaitEnd};
+use pooled::Checkout;
+use shared::Shared;
+
+pub use config::{BufferPoolConfig, PoolClass, DEFAULT_CLASSES, MAX_CLASSES};
+pub use error::{CapacityError, PoolError};
+pub use outstanding::OutstandingBuffer;
+pub use pooled::PooledBuffer;
+pub use snapshot::{BufferPoolSnapshot, ClassSnapshot, TenantSnapshot};
+
+use crate::platform::time::{Duration, Instant};
+
+/// A pool of reusable buffers with size classes, a byte budget and per-tenant quotas.
+///
+/// Cloning gives another handle to the same pool. See the [module docs](self) for the model.
+///
+/// ```
+/// use omnibuf::BufferPool;
+///
+/// let pool = BufferPool::new(8 << 20).unwrap(); // default classes, 8 MiB budget
+/// let mut buf = pool.acquire(1500).unwrap();
+/// buf.extend_from_slice(b"packet");
+/// let frozen = buf.freeze();
+/// let view = frozen.slice(0..3);
+/// drop(frozen);
+/// assert_eq!(pool.snapshot().in_use_bytes, 4096); // the view keeps the memory out
+/// drop(view);
+/// assert_eq!(pool.snapshot().in_use_bytes, 0);
+/// ```
+#[derive(Clone)]
+pub struct BufferPool {
+    handle: Arc<Handle>,
+}
+
+/// Closes the pool when the last `BufferPool` clone drops. Buffers, thread caches and pending
+/// futures hold the shared state, not this.
+struct Handle {
+    shared: Arc<Shared>,
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.shared.close();
+    }
+}
+
+impl std::fmt::Debug for BufferPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BufferPool")
+            .field("classes", &self.classes())
+            .field("budget", &self.budget())
+            .field("in_use", &self.shared().budget.in_use())
+            .finish()
+    }
+}
+
+enum Mode {
+    Try,
+    Wait(Option<Instant>),
+}
+
+impl BufferPool {
+    /// A pool with the default classes ([`DEFAULT_CLASSES`]) and a budget of `budget` bytes.
+    pub fn new(budget: usize) -> Result<BufferPool, PoolError> {
+        Self::builder().budget(budget).build()
+    }
+
+    /// Starts a configuration; finish it with [`BufferPoolConfig::build`].
+    pub fn builder() -> BufferPoolConfig {
+        BufferPoolConfig::default()
+    }
+
+    /// A pool from a configuration.
+    pub fn with_config(config: BufferPoolConfig) -> Result<BufferPool, PoolError> {
+        let config = config.validated()?;
+        Ok(BufferPool {
+            handle: Arc::new(Handle {
+                shared: Arc::new(Shared::new(config)),
+            }),
+        })
+    }
+
+    fn shared(&self) -> &Arc<Shared> {
+        &self.handle.shared
+    }
+
+    /// The budget: most bytes checked out at once.
+    pub fn budget(&self) -> usize {
+        self.shared().budget.limit
+    }
+
+    /// The size classes, smallest first.
+    pub fn classes(&self) -> Vec<PoolClass> {
+        self.shared().class_sizes.iter().map(|&s| PoolClass::new(s)).collect()
+    }
+
+    /// The class a request of `size` bytes is served from, if any holds it.
+    pub fn class_for(&self, size: usize) -> Option<PoolClass> {
+        let shared = self.shared();
+        shared.class_of(size).ok().map(|c| PoolClass::new(shared.class_sizes[c]))
+    }
+
+    /// A buffer of at least `size` bytes, waiting (blocking the thread) while the budget is full.
+    ///
+    /// Fails at once for requests that could never be served. On `wasm32` a blocking wait is not
+    /// possible on a browser's main thread; use [`acquire_async`](Self::acquire_async) or
+    /// [`try_acquire`](Self::try_acquire) there.
+    pub fn acquire(&self, size: usize) -> Result<PooledBuffer, PoolError> {
+        acquire(self.shared(), size, None, Mode::Wait(None))
+    }
+
+    /// Like [`acquire`](Self::acquire), but gives up with [`PoolError::TimedOut`] after `timeout`.
+    pub fn acquire_timeout(&self, size: usize, timeout: Duration) -> Result<PooledBuffer, PoolError> {
+        acquire(self.shared(), size, None, Mode::Wait(Some(Instant::now() + timeout)))
+    }
+
+    /// A buffer now, or [`PoolError::WouldBlock`] when the budget is full or others are waiting.
+    pub fn try_acquire(&self, size: usize) -> Result<PooledBuffer, PoolError> {
+        acquire(self.shared(), size, None, Mode::Try)
+    }
+
+    /// A future that resolves to a buffer once the budget has room. It works with any executor;
+    /// dropping it gives up its place in the queue.
+    ///
+    /// ```
+    /// # use omnibuf::BufferPool;
+    /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    /// #     use std::task::{Context, Poll, Waker};
+    /// #     let mut f = std::pin::pin!(f);
+    /// #     loop { if let Poll::Ready(v) = f.as_mut().poll(&mut Context::from_waker(Waker::noop())) { return v } }
+    /// # }
+    /// let pool = BufferPool::new(1 << 20).unwrap();
+    /// let buf = block_on(pool.acquire_async(10)).unwrap();
+    /// assert_eq!(buf.capacity(), 4096);
+    /// ```
+    pub fn acquire_async(&self, size: usize) -> Acquire {
+        Acquire::new(self.shared(), size, None)
+    }
+
+    /// The handle of tenant `name`, whose requests count against its quota as well as the budget.
+    /// Tenants are created on first use, with the quota the configuration gives them.
+    pub fn tenant(&self, name: &str) -> Tenant {
+        Tenant {
+            pool: self.clone(),
+            state: self.shared().tenant(name),
+        }
+    }
+
+    /// Memory, waiting and high-water marks now, per class and per tenant.
+    pub fn snapshot(&self) -> BufferPoolSnapshot {
+        snapshot::take(self.shared())
+    }
+
+    /// Returns all idle memory on the shared free lists (and in the calling thread's cache) to the
+    /// system allocator. Returns the bytes freed.
+    pub fn trim(&self) -> usize {
+        self.trim_to(0)
+    }
+
+    /// Like [`trim`](Self::trim), but keeps up to `keep_bytes` idle.
+    pub fn trim_to(&self, keep_bytes: usize) -> usize {
+        self.shared().trim(keep_bytes)
+    }
+
+    /// Buffers checked out and not yet released, oldest first, with tenant, class and age; `None` when
+    /// the pool does not track them (see [`BufferPoolConfig::track_outstanding`]).
+    pub fn outstanding(&self) -> Option<Vec<OutstandingBuffer>> {
+        self.shared().outstanding.as_ref().map(|o| o.list())
+    }
+}
+
+/// A tenant's handle on a [`BufferPool`]: the same ways to acquire, counted against the tenant's quota
+/// as well as the pool's budget. Buffers acquired through it carry the tenant's name.
+///
+/// ```
+/// use omnibuf::{BufferPool, PoolError};
+///
+/// let pool = BufferPool::builder().classes([4096]).tenant_quota("alpha", 4096).build().unwrap();
+/// let alpha = pool.tenant("alpha");
+/// let buf = alpha.try_acquire(100).unwrap();
+/// assert_eq!(buf.tenant_id(), Some("alpha"));
+/// assert!(matches!(alpha.try_acquire(100), Err(PoolError::WouldBlock { .. }))); // quota full
+/// assert!(pool.tenant("beta").try_acquire(100).is_ok()); // others are not held up
+/// # drop(buf);
+/// ```
+#[derive(Clone)]
+pub struct Tenant {
+    pool: BufferPool,
+    state: Arc<TenantState>,
+}
+
+impl std::fmt::Debug for Tenant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tenant").field("name", &self.name()).field("quota", &self.quota()).finish()
+    }
+}
+
+impl Tenant {
+    /// The tenant's name.
+    pub fn name(&self) -> &str {
+        &self.state.name
+    }
+
+    /// The tenant's quota, if it has one.
+    pub fn quota(&self) -> Option<usize> {
+        (self.state.quota != usize::MAX).then_some(self.state.quota)
+    }
+
+    /// The pool this tenant draws from.
+    pub fn pool(&self) -> &BufferPool {
+        &self.pool
+    }
+
+    /// [`BufferPool::acquire`] for this tenant.
+    pub fn acquire(&self, size: usize) -> Result<PooledBuffer, PoolError> {
+        acquire(self.pool.shared(), size, Some(&self.state), Mode::Wait(None))
+    }
+
+    /// [`BufferPool::acquire_timeout`] for this tenant.
+    pub fn acquire_timeout(&self, size: usize, timeout: Duration) -> Result<PooledBuffer, PoolError> {
+        let deadline = Instant::now() + timeout;
+        acquire(self.pool.shared(), size, Some(&self.state), Mode::Wait(Some(deadline)))
+    }
+
+    /// [`BufferPool::try_acquire`] for this tenant.
+    pub fn try_acquire(&self, size: usize) -> Result<PooledBuffer, PoolError> {
+        acquire(self.pool.shared(), size, Some(&self.state), Mode::Try)
+    }
+
+    /// [`BufferPool::acquire_async`] for this tenant.
+    pub fn acquire_async(&self, size: usize) -> Acquire {
+        Acquire::new(self.pool.shared(), size, Some(&self.state))
+    }
+}
+
+fn acquire(
+    shared: &Arc<Shared>,
+    size: usize,
+    tenant: Option<&Arc<TenantState>>,
+    mode: Mode,
+) -> Result<PooledBuffer, PoolError> {
+    let req = shared.request(size, tenant)?;
+    if !shared.budget.try_reserve(&req) {
+        match mode {
+            Mode::Try => {
+                shared.budget.count_refusal(&req);
+                return Err(PoolError::WouldBlock {
+                    class_size: req.size,
+                });
+            }
+            Mode::Wait(deadline) => {
+                let started = Instant::now();
+                if let Err(WaitEnd::TimedOut) = shared.budget.wait(&req, deadline) {
+                    return Err(PoolError::TimedOut {
+                        class_size: req.size,
+                        waited: started.elapsed(),
+                    });
+                }
+            }
+        }
+    }
+    check_out(shared, req)
+}
+
+/// Turns reserved bytes into a buffer; gives the bytes back if no memory can be had.
+fn check_out(shared: &Arc<Shared>, req: Request) -> Result<PooledBuffer, PoolError> {
+    let block = match shared.take_block(req.class) {
+        Ok(block) => block,
+        Err(e) => {
+            shared.budget.release(&req);
+            return Err(e);
+        }
+    };
+    let track_id = match &shared.outstanding {
+        Some(o) => o.track(req.size, req.tenant.as_ref().map(|t| t.name.clone())),
+        None => 0,
+    };
+    Ok(PooledBuffer::new(Checkout::new(block, req, track_id)))
+}
+
+/// The future of [`BufferPool::acquire_async`] and [`Tenant::acquire_async`].
+#[must_use = "futures do nothing unless polled"]
+pub struct Acquire {
+    shared: Arc<Shared>,
+    /// The request, or why it can never be served; `None` once the future has completed.
+    request: Option<Result<Request, PoolError>>,
+    /// The place in the queue, once queued.
+    ticket: Option<u64>,
+}
+
+impl Acquire {
+    fn new(shared: &Arc<Shared>, size: usize, tenant: Option<&Arc<TenantState>>) -> Acquire {
+        Acquire {
+            request: Some(shared.request(size, tenant)),
+            shared: shared.clone(),
+            ticket: None,
+        }
+    }
+}
+
+impl Future for Acquire {
+    type Output = Result<PooledBuffer, PoolError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let req = match this.request.take() {
+            None => panic!("omnibuf::Acquire polled after it completed"),
+            Some(Err(e)) => return Poll::Ready(Err(e)),
+            Some(Ok(req)) => req,
+        };
+        let reserved = (this.ticket.is_none() && this.shared.budget.try_reserve(&req))
+            || this.shared.budget.poll_wait(&req, &mut this.ticket, cx.waker());
+        if reserved {
+            Poll::Ready(check_out(&this.shared, req))
+        } else {
+            this.request = Some(Ok(req));
+            Poll::Pending
+        }
+    }
+}
+
+impl Drop for Acquire {
+    fn drop(&mut self) {
+        if let Some(ticket) = self.ticket.take() {
+            self.shared.budget.cancel_wait(ticket);
+        }
+    }
+}

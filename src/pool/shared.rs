@@ -1,0 +1,220 @@
+//! The state every handle, buffer and thread cache of one pool shares.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+
+use super::budget::{Budget, Request, TenantState};
+use super::outstanding::Outstanding;
+use super::thread_cache::{self, CacheCounters};
+use super::{BufferPoolConfig, PoolError};
+
+/// A block of pool memory: a vector whose capacity is exactly its class's size.
+///
+/// It carries its own strong reference to the pool, from the moment it is allocated until it is freed,
+/// so that checking a block out of a thread cache and back in needs no reference-count traffic.
+pub(crate) struct Block {
+    pub(crate) mem: Vec<u8>,
+    pub(crate) pool: Arc<Shared>,
+    pub(crate) class: usize,
+}
+
+pub(crate) struct Shared {
+    /// Unique for the life of the process; names this pool in thread caches.
+    pub(crate) id: u64,
+    pub(crate) class_sizes: Box<[usize]>,
+    pub(crate) budget: Budget,
+    /// Idle blocks per class (no pool reference: that would be a cycle).
+    idle: Box<[Mutex<Vec<Vec<u8>>>]>,
+    idle_bytes: AtomicUsize,
+    max_idle: usize,
+    pub(crate) thread_cache_blocks: usize,
+    thread_cache_max_class: usize,
+    thread_caches: Mutex<Vec<Weak<CacheCounters>>>,
+    tenants: Mutex<HashMap<Arc<str>, Arc<TenantState>>>,
+    tenant_quotas: HashMap<Arc<str>, usize>,
+    default_tenant_quota: usize,
+    pub(crate) outstanding: Option<Outstanding>,
+    closed: AtomicBool,
+}
+
+impl Shared {
+    pub(crate) fn new(config: BufferPoolConfig) -> Shared {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        let classes = config.classes.len();
+        Shared {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            budget: Budget::new(config.budget, classes),
+            idle: (0..classes).map(|_| Mutex::new(Vec::new())).collect(),
+            idle_bytes: AtomicUsize::new(0),
+            max_idle: config.max_idle_bytes(),
+            thread_cache_blocks: config.thread_cache_blocks,
+            thread_cache_max_class: config.thread_cache_max_class,
+            thread_caches: Mutex::new(Vec::new()),
+            tenants: Mutex::new(HashMap::new()),
+            default_tenant_quota: config.default_tenant_quota.unwrap_or(usize::MAX),
+            tenant_quotas: config.tenant_quotas,
+            outstanding: config.track_outstanding.then(Outstanding::default),
+            closed: AtomicBool::new(false),
+            class_sizes: config.classes.into_boxed_slice(),
+        }
+    }
+
+    /// The smallest class that holds `size` bytes.
+    pub(crate) fn class_of(&self, size: usize) -> Result<usize, PoolError> {
+        let i = self.class_sizes.partition_point(|&c| c < size);
+        if i < self.class_sizes.len() {
+            Ok(i)
+        } else {
+            Err(PoolError::NoClassFits {
+                requested: size,
+                largest: *self.class_sizes.last().expect("a pool has classes"),
+            })
+        }
+    }
+
+    pub(crate) fn request(
+        &self,
+        size: usize,
+        tenant: Option<&Arc<TenantState>>,
+    ) -> Result<Request, PoolError> {
+        let class = self.class_of(size)?;
+        let req = Request {
+            class,
+            size: self.class_sizes[class],
+            tenant: tenant.cloned(),
+        };
+        self.budget.check_possible(&req)?;
+        Ok(req)
+    }
+
+    pub(crate) fn tenant(&self, name: &str) -> Arc<TenantState> {
+        let mut tenants = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(t) = tenants.get(name) {
+            return t.clone();
+        }
+        let name: Arc<str> = Arc::from(name);
+        let quota = self.tenant_quotas.get(&name).copied().unwrap_or(self.default_tenant_quota);
+        let state = Arc::new(TenantState::new(name.clone(), quota));
+        tenants.insert(name, state.clone());
+        state
+    }
+
+    pub(crate) fn tenants(&self) -> Vec<Arc<TenantState>> {
+        let tenants = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
+        let mut list: Vec<_> = tenants.values().cloned().collect();
+        list.sort_by(|a, b| a.name.cmp(&b.name));
+        list
+    }
+
+    /// A block for a request whose bytes are already reserved: from this thread's cache, then the
+    /// shared free list, then the system allocator.
+    pub(crate) fn take_block(self: &Arc<Self>, class: usize) -> Result<Block, PoolError> {
+        if let Some(block) = thread_cache::pop(self, class) {
+            return Ok(block);
+        }
+        let reused = self.idle[class].lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let mem = match reused {
+            Some(mem) => {
+                self.idle_bytes.fetch_sub(self.class_sizes[class], Ordering::Relaxed);
+                mem
+            }
+            None => {
+                let size = self.class_sizes[class];
+                let mut mem = Vec::new();
+                mem.try_reserve_exact(size).map_err(|_| PoolError::AllocationFailed { size })?;
+                mem
+            }
+        };
+        Ok(Block {
+            mem,
+            pool: self.clone(),
+            class,
+        })
+    }
+
+    /// A checked-out block comes back: its bytes leave the budget, its memory goes to this thread's
+    /// cache, the shared free list, or the allocator.
+    pub(crate) fn release(block: Block, req: &Request) {
+        let Block {
+            mut mem,
+            pool,
+            class,
+        } = block;
+        pool.budget.release(req);
+        if pool.is_closed() {
+            return; // dropping the memory frees it
+        }
+        mem.clear();
+        if pool.class_sizes[class] <= pool.thread_cache_max_class {
+            match thread_cache::push(Block { mem, pool, class }) {
+                Ok(()) => return,
+                Err(back) => return back.pool.store_idle(back.mem, back.class),
+            }
+        }
+        pool.store_idle(mem, class);
+    }
+
+    /// Puts memory on the shared free list, or frees it when idle memory is at its mark.
+    pub(crate) fn store_idle(&self, mem: Vec<u8>, class: usize) {
+        let size = self.class_sizes[class];
+        if self.is_closed() || self.idle_bytes.load(Ordering::Relaxed) + size > self.max_idle {
+            return;
+        }
+        self.idle_bytes.fetch_add(size, Ordering::Relaxed);
+        self.idle[class].lock().unwrap_or_else(|e| e.into_inner()).push(mem);
+    }
+
+    pub(crate) fn register_thread_cache(&self) -> Arc<CacheCounters> {
+        let counters = Arc::new(CacheCounters {
+            cached_bytes: (0..self.class_sizes.len()).map(|_| AtomicUsize::new(0)).collect(),
+        });
+        let mut list = self.thread_caches.lock().unwrap_or_else(|e| e.into_inner());
+        list.retain(|w| w.strong_count() > 0);
+        list.push(Arc::downgrade(&counters));
+        counters
+    }
+
+    pub(crate) fn cached_bytes(&self) -> Vec<usize> {
+        let list = self.thread_caches.lock().unwrap_or_else(|e| e.into_inner());
+        thread_cache::cached_bytes(&list, self.class_sizes.len())
+    }
+
+    pub(crate) fn idle_bytes_per_class(&self) -> Vec<usize> {
+        self.idle
+            .iter()
+            .zip(self.class_sizes.iter())
+            .map(|(list, size)| list.lock().unwrap_or_else(|e| e.into_inner()).len() * size)
+            .collect()
+    }
+
+    /// Frees idle memory until at most `keep` bytes stay on the shared free lists; the calling
+    /// thread's cache is emptied first. Returns the bytes freed.
+    pub(crate) fn trim(&self, keep: usize) -> usize {
+        thread_cache::flush(self);
+        let mut freed = 0;
+        // Largest classes first: they return the most memory per block.
+        for (class, list) in self.idle.iter().enumerate().rev() {
+            let size = self.class_sizes[class];
+            let mut list = list.lock().unwrap_or_else(|e| e.into_inner());
+            while self.idle_bytes.load(Ordering::Relaxed) > keep && list.pop().is_some() {
+                self.idle_bytes.fetch_sub(size, Ordering::Relaxed);
+                freed += size;
+            }
+        }
+        freed
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// The last pool handle is gone: free idle memory now, and free every block as it comes back.
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.trim(0);
+        if let Some(outstanding) = &self.outstanding {
+            outstanding.report_at_close();
+        }
+    }
+}

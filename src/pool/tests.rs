@@ -1,0 +1,393 @@
+//! Unit tests of the pool. The model-based property test is `tests/pool_model.rs`; the loom model of
+//! the waiting protocol is `loom_tests.rs`.
+
+use super::*;
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+fn pool(classes: &[usize], budget: usize) -> BufferPool {
+    BufferPool::builder().classes(classes.iter().copied()).budget(budget).build().unwrap()
+}
+
+#[test]
+fn requests_go_to_the_smallest_class_that_holds_them() {
+    let p = pool(&[4096, 65536], 1 << 20);
+    assert_eq!(p.try_acquire(0).unwrap().capacity(), 4096);
+    assert_eq!(p.try_acquire(4096).unwrap().capacity(), 4096);
+    assert_eq!(p.try_acquire(4097).unwrap().capacity(), 65536);
+    assert_eq!(
+        p.try_acquire(65537).unwrap_err(),
+        PoolError::NoClassFits { requested: 65537, largest: 65536 }
+    );
+    assert_eq!(p.classes(), vec![PoolClass::new(4096), PoolClass::new(65536)]);
+    assert_eq!(format!("{:?}", PoolClass::new(65536)), "PoolClass(64 KiB)");
+}
+
+#[test]
+fn impossible_requests_fail_at_once_instead_of_waiting_forever() {
+    let p = BufferPool::builder()
+        .classes([4096, 65536])
+        .budget(8192)
+        .tenant_quota("small", 4096)
+        .build()
+        .unwrap();
+    assert_eq!(p.acquire(10_000).unwrap_err(), PoolError::ExceedsBudget { class_size: 65536, budget: 8192 });
+    assert!(matches!(p.tenant("small").acquire(5000), Err(PoolError::ExceedsBudget { .. })));
+    let big_for_tenant = BufferPool::builder().classes([4096, 8192]).budget(1 << 20).tenant_quota("t", 4096).build().unwrap();
+    assert_eq!(
+        big_for_tenant.tenant("t").acquire(5000).unwrap_err(),
+        PoolError::ExceedsQuota { tenant: "t".into(), class_size: 8192, quota: 4096 }
+    );
+}
+
+#[test]
+fn bad_configurations_are_refused() {
+    for config in [
+        BufferPool::builder().classes([]),
+        BufferPool::builder().classes([0, 16]),
+        BufferPool::builder().classes([16, 16]),
+        BufferPool::builder().classes([4096]).budget(100),
+    ] {
+        assert!(matches!(config.build(), Err(PoolError::InvalidConfig(_))));
+    }
+    // Unsorted classes are fine.
+    assert!(BufferPool::builder().classes([65536, 4096]).build().is_ok());
+}
+
+#[test]
+fn released_memory_is_reused() {
+    let p = pool(&[4096], 1 << 20);
+    let first = p.acquire(10).unwrap();
+    let ptr = first.as_slice().as_ptr();
+    drop(first);
+    assert_eq!(p.acquire(10).unwrap().as_slice().as_ptr(), ptr, "thread cache reuse");
+
+    let shared_only = BufferPool::builder().classes([4096]).thread_cache_blocks(0).build().unwrap();
+    let first = shared_only.acquire(10).unwrap();
+    let ptr = first.as_slice().as_ptr();
+    drop(first);
+    assert_eq!(shared_only.snapshot().idle_bytes, 4096);
+    assert_eq!(shared_only.acquire(10).unwrap().as_slice().as_ptr(), ptr, "free list reuse");
+}
+
+#[test]
+fn idle_memory_stays_under_its_mark_and_trims() {
+    let p = BufferPool::builder()
+        .classes([4096])
+        .budget(1 << 20)
+        .max_idle(3 * 4096)
+        .thread_cache_blocks(0)
+        .build()
+        .unwrap();
+    let bufs: Vec<_> = (0..10).map(|_| p.acquire(1).unwrap()).collect();
+    drop(bufs);
+    assert_eq!(p.snapshot().idle_bytes, 3 * 4096);
+    assert_eq!(p.trim_to(4096), 2 * 4096);
+    assert_eq!(p.trim(), 4096);
+    assert_eq!(p.snapshot().idle_bytes, 0);
+}
+
+#[test]
+fn thread_cache_is_reported_and_flushed_by_trim() {
+    let p = pool(&[4096], 1 << 20);
+    drop(p.acquire(1).unwrap());
+    let snap = p.snapshot();
+    assert_eq!((snap.cached_bytes, snap.idle_bytes), (4096, 0));
+    assert_eq!(snap.classes[0].cached_bytes, 4096);
+    assert_eq!(p.trim(), 4096);
+    assert_eq!(p.snapshot().cached_bytes, 0);
+}
+
+#[test]
+fn a_thread_that_ends_gives_its_cache_back() {
+    let p = BufferPool::builder().classes([4096]).max_idle(1 << 20).build().unwrap();
+    let p2 = p.clone();
+    thread::spawn(move || drop(p2.acquire(1).unwrap())).join().unwrap();
+    let snap = p.snapshot();
+    assert_eq!((snap.cached_bytes, snap.idle_bytes), (0, 4096));
+}
+
+#[test]
+fn try_acquire_refuses_when_full_and_counts_it() {
+    let p = pool(&[4096], 8192);
+    let a = p.try_acquire(1).unwrap();
+    let b = p.try_acquire(1).unwrap();
+    assert_eq!(p.try_acquire(1).unwrap_err(), PoolError::WouldBlock { class_size: 4096 });
+    assert_eq!(p.snapshot().classes[0].refusals, 1);
+    drop(a);
+    let c = p.try_acquire(1).unwrap();
+    drop((b, c));
+    assert_eq!(p.snapshot().in_use_bytes, 0);
+    assert_eq!(p.snapshot().high_water_bytes, 8192);
+}
+
+#[test]
+fn blocked_acquire_wakes_when_room_frees_up() {
+    let p = pool(&[4096], 4096);
+    let held = p.acquire(1).unwrap();
+    let p2 = p.clone();
+    let waiter = thread::spawn(move || p2.acquire(1).map(|b| b.capacity()));
+    // `waits` counts a request once it is really queued (`waiting` also counts one being queued).
+    while p.snapshot().classes[0].waits == 0 {
+        thread::yield_now();
+    }
+    drop(held);
+    assert_eq!(waiter.join().unwrap(), Ok(4096));
+    let class = &p.snapshot().classes[0];
+    assert_eq!((class.waits, class.waiting, class.in_use_bytes), (1, 0, 0));
+}
+
+#[test]
+fn waiters_of_a_class_are_served_in_arrival_order() {
+    let p = pool(&[4096], 4096);
+    let mut held = Some(p.acquire(1).unwrap());
+    let (tx, rx) = mpsc::channel();
+    let mut handles = Vec::new();
+    for i in 0..4 {
+        let (p2, tx) = (p.clone(), tx.clone());
+        handles.push(thread::spawn(move || {
+            let buf = p2.acquire(1).unwrap();
+            tx.send(i).unwrap();
+            thread::sleep(Duration::from_millis(1));
+            drop(buf);
+        }));
+        // Wait until this waiter is queued before starting the next one.
+        while p.snapshot().waiting < i + 1 {
+            thread::yield_now();
+        }
+    }
+    drop(held.take());
+    handles.into_iter().for_each(|h| h.join().unwrap());
+    let order: Vec<usize> = rx.try_iter().collect();
+    assert_eq!(order, vec![0, 1, 2, 3]);
+}
+
+#[test]
+fn fast_path_does_not_overtake_queued_waiters() {
+    let p = pool(&[4096], 4096);
+    let held = p.acquire(1).unwrap();
+    let p2 = p.clone();
+    let waiter = thread::spawn(move || p2.acquire(1).unwrap().capacity());
+    while p.snapshot().waiting == 0 {
+        thread::yield_now();
+    }
+    // Room frees and is granted to the waiter, not to a try_acquire racing it.
+    drop(held);
+    let _ = p.try_acquire(1);
+    assert_eq!(waiter.join().unwrap(), 4096);
+}
+
+#[test]
+fn a_timed_out_wait_leaves_no_trace() {
+    let p = pool(&[4096], 4096);
+    let held = p.acquire(1).unwrap();
+    let err = p.acquire_timeout(1, Duration::from_millis(20)).unwrap_err();
+    assert!(matches!(err, PoolError::TimedOut { class_size: 4096, waited } if waited >= Duration::from_millis(20)));
+    let snap = p.snapshot();
+    assert_eq!((snap.waiting, snap.in_use_bytes, snap.classes[0].timeouts), (0, 4096, 1));
+    drop(held);
+    assert!(p.try_acquire(1).is_ok(), "the timed-out waiter must not hold the room");
+}
+
+fn block_on<F: Future>(fut: F) -> F::Output {
+    let mut fut = std::pin::pin!(fut);
+    let thread = thread::current();
+    let waker = std::task::Waker::from(Arc::new(ThreadWaker(thread)));
+    let mut cx = Context::from_waker(&waker);
+    loop {
+        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+            return v;
+        }
+        thread::park();
+    }
+}
+
+struct ThreadWaker(thread::Thread);
+impl std::task::Wake for ThreadWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+#[test]
+fn async_acquire_waits_and_is_woken() {
+    let p = pool(&[4096], 4096);
+    let held = p.acquire(1).unwrap();
+    let p2 = p.clone();
+    let waiter = thread::spawn(move || block_on(p2.acquire_async(1)).map(|b| b.capacity()));
+    while p.snapshot().waiting == 0 {
+        thread::yield_now();
+    }
+    drop(held);
+    assert_eq!(waiter.join().unwrap(), Ok(4096));
+}
+
+#[test]
+fn dropping_a_pending_future_gives_up_its_place() {
+    let p = pool(&[4096], 4096);
+    let held = p.acquire(1).unwrap();
+    let mut fut = Box::pin(p.acquire_async(1));
+    let mut cx = Context::from_waker(std::task::Waker::noop());
+    assert!(fut.as_mut().poll(&mut cx).is_pending());
+    assert_eq!(p.snapshot().waiting, 1);
+    drop(held); // grants the future's request...
+    drop(fut); // ...which is given back when the future is dropped unpolled
+    let snap = p.snapshot();
+    assert_eq!((snap.waiting, snap.in_use_bytes), (0, 0));
+    assert!(p.try_acquire(1).is_ok());
+}
+
+#[test]
+fn async_errors_come_out_of_the_future() {
+    let p = pool(&[4096], 4096);
+    assert!(matches!(block_on(p.acquire_async(1 << 30)), Err(PoolError::NoClassFits { .. })));
+}
+
+#[test]
+fn tenant_quotas_and_accounting() {
+    let p = BufferPool::builder()
+        .classes([4096])
+        .budget(1 << 20)
+        .tenant_quota("alpha", 8192)
+        .default_tenant_quota(4096)
+        .build()
+        .unwrap();
+    let alpha = p.tenant("alpha");
+    let beta = p.tenant("beta");
+    assert_eq!((alpha.quota(), beta.quota()), (Some(8192), Some(4096)));
+    let a1 = alpha.acquire(1).unwrap();
+    let a2 = alpha.try_acquire(1).unwrap();
+    assert!(matches!(alpha.try_acquire(1), Err(PoolError::WouldBlock { .. })));
+    let b1 = beta.try_acquire(1).unwrap();
+    let snap = p.snapshot();
+    let by_name = |n: &str| snap.tenants.iter().find(|t| t.tenant == n).unwrap().clone();
+    assert_eq!(by_name("alpha").in_use_bytes, 8192);
+    assert_eq!(by_name("alpha").refusals, 1);
+    assert_eq!(by_name("beta").in_use_bytes, 4096);
+    assert_eq!(snap.in_use_bytes, 3 * 4096);
+    let frozen = a1.freeze();
+    assert_eq!(frozen.tenant_id(), Some("alpha"));
+    drop((a2, b1));
+    assert_eq!(p.snapshot().tenants[0].in_use_bytes, 4096);
+    drop(frozen);
+    assert_eq!(p.snapshot().tenants[0].in_use_bytes, 0);
+    assert_eq!(p.snapshot().tenants[0].high_water_bytes, 8192);
+}
+
+#[test]
+fn a_tenant_waiting_on_its_quota_is_woken_by_its_own_release() {
+    let p = BufferPool::builder().classes([4096]).budget(1 << 20).tenant_quota("a", 4096).build().unwrap();
+    let a = p.tenant("a");
+    let held = a.acquire(1).unwrap();
+    let a2 = a.clone();
+    let waiter = thread::spawn(move || a2.acquire(1).map(|_| ()));
+    while p.snapshot().waiting == 0 {
+        thread::yield_now();
+    }
+    drop(held);
+    assert_eq!(waiter.join().unwrap(), Ok(()));
+}
+
+#[test]
+fn frozen_views_return_memory_on_another_thread() {
+    let p = pool(&[4096], 1 << 20);
+    let mut buf = p.acquire(100).unwrap().with_kind(crate::BufferKind::pcm16());
+    buf.extend_from_slice(&[1, 2, 3, 4]);
+    let frozen = buf.freeze();
+    assert_eq!(frozen.kind(), crate::BufferKind::pcm16());
+    let view = frozen.slice(1..3);
+    drop(frozen);
+    assert_eq!(p.snapshot().in_use_bytes, 4096);
+    let got = thread::spawn(move || view.to_vec()).join().unwrap();
+    assert_eq!(got, [2, 3]);
+    assert_eq!(p.snapshot().in_use_bytes, 0);
+}
+
+#[test]
+fn dropping_the_pool_with_buffers_out_is_safe() {
+    let p = BufferPool::builder().classes([4096]).track_outstanding(false).build().unwrap();
+    let mut buf = p.acquire(10).unwrap();
+    buf.extend_from_slice(b"still here");
+    let frozen = buf.freeze();
+    let other = p.acquire(10).unwrap();
+    drop(p);
+    assert_eq!(frozen, *"still here");
+    drop(other);
+    drop(frozen);
+}
+
+#[test]
+fn outstanding_buffers_are_reported_with_tenant_and_class() {
+    let p = BufferPool::builder().classes([4096, 65536]).track_outstanding(true).build().unwrap();
+    let a = p.tenant("alpha").acquire(5000).unwrap();
+    let b = p.acquire(1).unwrap();
+    let out = p.outstanding().unwrap();
+    assert_eq!(out.len(), 2);
+    assert_eq!(out[0].tenant.as_deref(), Some("alpha"));
+    assert_eq!(out[0].class, PoolClass::new(65536));
+    assert_eq!(out[1].tenant, None);
+    drop((a, b));
+    assert!(p.outstanding().unwrap().is_empty());
+    let untracked = BufferPool::builder().track_outstanding(false).build().unwrap();
+    assert!(untracked.outstanding().is_none());
+}
+
+#[test]
+fn pooled_buffer_writes_stay_within_capacity() {
+    use std::io::Write;
+    let p = pool(&[16], 1 << 10);
+    let mut buf = p.acquire(16).unwrap();
+    assert_eq!(buf.write(&[7; 10]).unwrap(), 10);
+    assert_eq!(buf.write(&[8; 10]).unwrap(), 6, "a write takes what fits");
+    assert_eq!(buf.write(&[9]).unwrap(), 0);
+    assert_eq!(buf.write_all(&[9]).unwrap_err().kind(), std::io::ErrorKind::WriteZero);
+    assert!(std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| buf.extend_from_slice(&[1]))).is_err());
+    buf.truncate(2);
+    buf.resize(4, 5);
+    assert_eq!(&buf[..], &[7, 7, 5, 5]);
+    buf.clear();
+    assert!(buf.is_empty());
+    let spare = buf.spare_capacity_mut();
+    spare[0].write(42);
+    // SAFETY (test): the first byte was just initialised.
+    unsafe { buf.set_len(1) };
+    assert_eq!(&buf[..], &[42]);
+}
+
+#[test]
+fn reused_memory_never_shows_old_bytes() {
+    let p = pool(&[64], 1 << 10);
+    let mut buf = p.acquire(64).unwrap();
+    buf.extend_from_slice(&[0xAA; 64]);
+    drop(buf);
+    let again = p.acquire(64).unwrap();
+    assert!(again.is_empty(), "a reused buffer starts empty");
+}
+
+#[test]
+fn many_threads_hammering_keep_the_books_straight() {
+    let p = BufferPool::builder().classes([64, 4096]).budget(8 * 4096).build().unwrap();
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let p = p.clone();
+            thread::spawn(move || {
+                let tenant = p.tenant(if t % 2 == 0 { "even" } else { "odd" });
+                for i in 0..2_000 {
+                    let size = if i % 3 == 0 { 4000 } else { 50 };
+                    let mut buf = if i % 2 == 0 { tenant.acquire(size).unwrap() } else { p.acquire(size).unwrap() };
+                    buf.extend_from_slice(&[t as u8; 8]);
+                    let frozen = buf.freeze();
+                    assert_eq!(frozen[0], t as u8);
+                    let snap_budget = p.budget();
+                    assert!(p.snapshot().in_use_bytes <= snap_budget);
+                }
+            })
+        })
+        .collect();
+    threads.into_iter().for_each(|h| h.join().unwrap());
+    let snap = p.snapshot();
+    assert_eq!(snap.in_use_bytes, 0);
+    assert!(snap.tenants.iter().all(|t| t.in_use_bytes == 0));
+    assert!(snap.high_water_bytes <= 8 * 4096);
+}
