@@ -25,6 +25,13 @@ impl Timing {
         (self.bytes_per_call > 0).then(|| self.bytes_per_call as f64 / self.median_ns)
     }
 
+    /// The same timing per operation, when one call did `ops` operations.
+    pub fn per_op(mut self, ops: u64) -> Timing {
+        self.median_ns /= ops as f64;
+        self.bytes_per_call /= ops;
+        self
+    }
+
     fn describe(&self) -> String {
         match self.gbps() {
             Some(g) => format!("{} ({:.2} GB/s)", fmt_ns(self.median_ns), g),

@@ -141,6 +141,7 @@ impl Budget {
 
     /// Reserves the request's bytes if budget and quota allow. The fast path (`queued == false`)
     /// also refuses while anyone waits; the grant, which serves the queue, passes.
+    #[inline]
     fn reserve(&self, req: &Request, queued: bool) -> bool {
         let mut state = self.state.load(Relaxed);
         loop {
@@ -175,11 +176,13 @@ impl Budget {
     }
 
     /// The fast path: reserves if there is room and nobody is waiting.
+    #[inline]
     pub(crate) fn try_reserve(&self, req: &Request) -> bool {
         self.reserve(req, false)
     }
 
     /// Gives back bytes reserved for `req` and serves waiters that now fit.
+    #[inline]
     pub(crate) fn release(&self, req: &Request) {
         self.classes[req.class].in_use.fetch_sub(req.size, Relaxed);
         if let Some(tenant) = &req.tenant {
@@ -189,15 +192,30 @@ impl Budget {
         self.release_bytes(req.size);
     }
 
+    #[inline]
     fn release_bytes(&self, size: usize) {
         if self.state.fetch_sub(size, AcqRel) & WAITERS != 0 {
-            let mut queue = self.lock();
-            self.grant(&mut queue);
+            self.grant_now();
         }
     }
 
+    #[cold]
+    fn grant_now(&self) {
+        let mut queue = self.lock();
+        self.grant(&mut queue);
+    }
+
     /// Refuses requests that could never be served, so that they fail instead of waiting forever.
+    #[inline]
     pub(crate) fn check_possible(&self, req: &Request) -> Result<(), PoolError> {
+        if req.size <= self.limit && req.tenant.is_none() {
+            return Ok(());
+        }
+        self.check_possible_slow(req)
+    }
+
+    #[cold]
+    fn check_possible_slow(&self, req: &Request) -> Result<(), PoolError> {
         if req.size > self.limit {
             return Err(PoolError::ExceedsBudget {
                 class_size: req.size,

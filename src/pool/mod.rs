@@ -156,6 +156,7 @@ impl BufferPool {
     /// Fails at once for requests that could never be served. On `wasm32` a blocking wait is not
     /// possible on a browser's main thread; use [`acquire_async`](Self::acquire_async) or
     /// [`try_acquire`](Self::try_acquire) there.
+    #[inline]
     pub fn acquire(&self, size: usize) -> Result<PooledBuffer, PoolError> {
         acquire(self.shared(), size, None, Mode::Wait(None))
     }
@@ -166,6 +167,7 @@ impl BufferPool {
     }
 
     /// A buffer now, or [`PoolError::WouldBlock`] when the budget is full or others are waiting.
+    #[inline]
     pub fn try_acquire(&self, size: usize) -> Result<PooledBuffer, PoolError> {
         acquire(self.shared(), size, None, Mode::Try)
     }
@@ -263,6 +265,7 @@ impl Tenant {
     }
 
     /// [`BufferPool::acquire`] for this tenant.
+    #[inline]
     pub fn acquire(&self, size: usize) -> Result<PooledBuffer, PoolError> {
         acquire(self.pool.shared(), size, Some(&self.state), Mode::Wait(None))
     }
@@ -284,6 +287,7 @@ impl Tenant {
     }
 }
 
+#[inline]
 fn acquire(
     shared: &Arc<Shared>,
     size: usize,
@@ -314,6 +318,7 @@ fn acquire(
 }
 
 /// Turns reserved bytes into a buffer; gives the bytes back if no memory can be had.
+#[inline]
 fn check_out(shared: &Arc<Shared>, req: Request) -> Result<PooledBuffer, PoolError> {
     let block = match shared.take_block(req.class) {
         Ok(block) => block,

@@ -38,6 +38,7 @@ impl Checkout {
 }
 
 impl Drop for Checkout {
+    #[inline]
     fn drop(&mut self) {
         if let Some(block) = self.block.take() {
             if self.track_id != 0 {

@@ -60,19 +60,25 @@ impl Shared {
         }
     }
 
-    /// The smallest class that holds `size` bytes.
+    /// The smallest class that holds `size` bytes. A linear scan: pools have a handful of classes,
+    /// and the smallest ones, which the scan meets first, are the busiest.
+    #[inline]
     pub(crate) fn class_of(&self, size: usize) -> Result<usize, PoolError> {
-        let i = self.class_sizes.partition_point(|&c| c < size);
-        if i < self.class_sizes.len() {
-            Ok(i)
-        } else {
-            Err(PoolError::NoClassFits {
-                requested: size,
-                largest: *self.class_sizes.last().expect("a pool has classes"),
-            })
+        match self.class_sizes.iter().position(|&c| c >= size) {
+            Some(i) => Ok(i),
+            None => Err(self.no_class_fits(size)),
         }
     }
 
+    #[cold]
+    fn no_class_fits(&self, size: usize) -> PoolError {
+        PoolError::NoClassFits {
+            requested: size,
+            largest: *self.class_sizes.last().expect("a pool has classes"),
+        }
+    }
+
+    #[inline]
     pub(crate) fn request(
         &self,
         size: usize,
@@ -109,10 +115,16 @@ impl Shared {
 
     /// A block for a request whose bytes are already reserved: from this thread's cache, then the
     /// shared free list, then the system allocator.
+    #[inline]
     pub(crate) fn take_block(self: &Arc<Self>, class: usize) -> Result<Block, PoolError> {
         if let Some(block) = thread_cache::pop(self, class) {
             return Ok(block);
         }
+        self.take_shared_block(class)
+    }
+
+    #[cold]
+    fn take_shared_block(self: &Arc<Self>, class: usize) -> Result<Block, PoolError> {
         let reused = self.idle[class].lock().unwrap_or_else(|e| e.into_inner()).pop();
         let mem = match reused {
             Some(mem) => {
@@ -135,6 +147,7 @@ impl Shared {
 
     /// A checked-out block comes back: its bytes leave the budget, its memory goes to this thread's
     /// cache, the shared free list, or the allocator.
+    #[inline]
     pub(crate) fn release(block: Block, req: &Request) {
         let Block {
             mut mem,

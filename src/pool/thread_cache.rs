@@ -29,6 +29,7 @@ struct PoolCache {
 }
 
 impl PoolCache {
+    #[inline]
     fn add(&self, class: usize, delta: isize) {
         let counter = &self.counters.cached_bytes[class];
         counter.store(counter.load(Relaxed).wrapping_add_signed(delta), Relaxed);
@@ -52,10 +53,11 @@ impl Drop for ThreadCache {
 }
 
 thread_local! {
-    static CACHE: RefCell<ThreadCache> = RefCell::new(ThreadCache::default());
+    static CACHE: RefCell<ThreadCache> = const { RefCell::new(ThreadCache { pools: Vec::new() }) };
 }
 
 /// Takes an idle block of `class` from this thread's cache.
+#[inline]
 pub(crate) fn pop(shared: &Shared, class: usize) -> Option<Block> {
     CACHE
         .try_with(|cache| {
@@ -71,6 +73,7 @@ pub(crate) fn pop(shared: &Shared, class: usize) -> Option<Block> {
 
 /// Offers a released block to this thread's cache; hands it back when the cache is full (or the
 /// thread is shutting down).
+#[inline]
 pub(crate) fn push(block: Block) -> Result<(), Block> {
     // Held outside the closure, so that a thread whose cache is already gone still gets it back.
     let mut slot = Some(block);
@@ -92,10 +95,16 @@ pub(crate) fn push(block: Block) -> Result<(), Block> {
 }
 
 impl ThreadCache {
+    #[inline]
     fn entry_for(&mut self, shared: &Arc<Shared>) -> &mut PoolCache {
         if let Some(i) = self.pools.iter().position(|c| c.pool_id == shared.id) {
             return &mut self.pools[i];
         }
+        self.add_entry(shared)
+    }
+
+    #[cold]
+    fn add_entry(&mut self, shared: &Arc<Shared>) -> &mut PoolCache {
         // Entries of pools that have been dropped hold nothing worth keeping.
         self.pools
             .retain(|c| c.pool.upgrade().is_some_and(|pool| !pool.is_closed()));
