@@ -168,14 +168,21 @@ impl Shared {
         pool.store_idle(mem, class);
     }
 
-    /// Puts memory on the shared free list, or frees it when idle memory is at its mark.
-    pub(crate) fn store_idle(&self, mem: Vec<u8>, class: usize) {
+    /// Puts memory on the shared free list, or frees it when idle memory would go over `limit`.
+    /// Returns whether it was kept.
+    fn store_idle_up_to(&self, mem: Vec<u8>, class: usize, limit: usize) -> bool {
         let size = self.class_sizes[class];
-        if self.is_closed() || self.idle_bytes.load(Ordering::Relaxed) + size > self.max_idle {
-            return;
+        if self.is_closed() || self.idle_bytes.load(Ordering::Relaxed) + size > limit {
+            return false; // dropping `mem` frees it
         }
         self.idle_bytes.fetch_add(size, Ordering::Relaxed);
         self.idle[class].lock().unwrap_or_else(|e| e.into_inner()).push(mem);
+        true
+    }
+
+    /// Puts memory on the shared free list, or frees it when idle memory is at its mark.
+    pub(crate) fn store_idle(&self, mem: Vec<u8>, class: usize) {
+        self.store_idle_up_to(mem, class, self.max_idle);
     }
 
     pub(crate) fn register_thread_cache(&self) -> Arc<CacheCounters> {
@@ -204,8 +211,12 @@ impl Shared {
     /// Frees idle memory until at most `keep` bytes stay on the shared free lists; the calling
     /// thread's cache is emptied first. Returns the bytes freed.
     pub(crate) fn trim(&self, keep: usize) -> usize {
-        thread_cache::flush(self);
         let mut freed = 0;
+        for block in thread_cache::take_all(self) {
+            if !self.store_idle_up_to(block.mem, block.class, keep.min(self.max_idle)) {
+                freed += self.class_sizes[block.class];
+            }
+        }
         // Largest classes first: they return the most memory per block.
         for (class, list) in self.idle.iter().enumerate().rev() {
             let size = self.class_sizes[class];

@@ -100,6 +100,17 @@ fn thread_cache_is_reported_and_flushed_by_trim() {
 }
 
 #[test]
+fn trim_counts_everything_it_frees() {
+    let p = BufferPool::builder().classes([4096, 65536]).budget(1 << 20).max_idle(65536).build().unwrap();
+    let held: Vec<_> = (0..4).map(|_| p.acquire(65536).unwrap()).chain([p.acquire(1).unwrap()]).collect();
+    drop(held); // 4 x 64 KiB + 4 KiB now sit in this thread's cache
+    assert_eq!(p.snapshot().cached_bytes, 4 * 65536 + 4096);
+    assert_eq!(p.trim(), 4 * 65536 + 4096);
+    let snap = p.snapshot();
+    assert_eq!((snap.cached_bytes, snap.idle_bytes), (0, 0));
+}
+
+#[test]
 fn a_thread_that_ends_gives_its_cache_back() {
     let p = BufferPool::builder().classes([4096]).max_idle(1 << 20).build().unwrap();
     let p2 = p.clone();

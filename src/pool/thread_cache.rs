@@ -129,9 +129,9 @@ pub(crate) fn cached_bytes(registered: &[Weak<CacheCounters>], classes: usize) -
     sums
 }
 
-/// Gives every block this thread caches for the pool back to the pool.
-pub(crate) fn flush(shared: &Shared) {
-    let blocks: Vec<Block> = CACHE
+/// Takes every block this thread caches for the pool out of the cache.
+pub(crate) fn take_all(shared: &Shared) -> Vec<Block> {
+    CACHE
         .try_with(|cache| {
             let Ok(mut cache) = cache.try_borrow_mut() else { return Vec::new() };
             let Some(entry) = cache.pools.iter_mut().find(|c| c.pool_id == shared.id) else {
@@ -142,8 +142,5 @@ pub(crate) fn flush(shared: &Shared) {
             }
             entry.lists.iter_mut().flat_map(std::mem::take).collect()
         })
-        .unwrap_or_default();
-    for block in blocks {
-        block.pool.store_idle(block.mem, block.class);
-    }
+        .unwrap_or_default()
 }
