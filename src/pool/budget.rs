@@ -1,25 +1,36 @@
 //! The pool's budget and waiting protocol.
 //!
 //! # Accounting
-//! One atomic word, `state`, holds the bytes checked out over all classes, plus a `WAITERS` flag bit.
+//! One atomic word, `state`, holds the bytes *reserved* over all classes, plus a `WAITERS` flag bit.
 //! A reservation is a compare-and-swap on that word that refuses to go over the budget, so the budget
-//! is never exceeded, not even for an instant. Per-class and per-tenant counters sit beside it: a
-//! tenant's word is reserved the same way, the per-class counters are statistics.
+//! is never exceeded, not even for an instant. A tenant's word is reserved the same way.
+//!
+//! # Leases
+//! Reserved bytes are either in buffers that are checked out, or in a thread's *lease*: budget a
+//! thread keeps after releasing a buffer, so that its next acquire of that class needs no shared
+//! write. Taking from and adding to a lease touch only that thread's cache line; the shared `state`
+//! is written only when a lease is empty (a refill) or full (a return). A lease holds at most
+//! `lease_cap` bytes per class. Anyone who would wait for room first takes every lease (swapping
+//! each to 0) and returns those bytes to `state`, so leased bytes never keep a request waiting.
 //!
 //! # Waiting
-//! A request that finds no room sets `WAITERS` and joins the FIFO queue of its class, under one mutex.
-//! While `WAITERS` is set, the fast path reserves nothing: every request goes through the queue, so
-//! nobody overtakes a waiter. Whoever frees room (a release, a cancelled wait) grants queued requests
-//! under the mutex: the grant reserves the bytes *for* the waiter and hands them over. Heads of
-//! different classes are tried oldest first, and a head that does not fit does not hold up other
-//! classes; within a class, order is strictly first come, first served. The flag is cleared when the
-//! queue empties.
+//! A request that finds no room sets `WAITERS`, takes the leases, and joins the FIFO queue of its
+//! class, under one mutex. While `WAITERS` is set, the fast path reserves nothing from `state` and
+//! releases go straight back to it: every request goes through the queue, so nobody overtakes a
+//! waiter. Whoever frees room (a release, a cancelled wait) grants queued requests under the mutex:
+//! the grant reserves the bytes *for* the waiter and hands them over. Heads of different classes are
+//! tried oldest first, and a head that does not fit does not hold up other classes; within a class,
+//! order is strictly first come, first served. The flag is cleared when the queue empties.
 //!
-//! No lost wake-up, on any memory model: the flag and the bytes live in the same word, so a releaser's
-//! `fetch_sub` and a waiter's `fetch_or` are ordered in that word's modification order. Either the
-//! release comes first, and the waiter's reservation attempt (after its `fetch_or`) sees the room, or
-//! the waiter comes first, and the release sees the flag and grants under the mutex. loom checks this
-//! (`loom_tests.rs`).
+//! # No lost wake-up
+//! Checked by loom (`loom_tests.rs`) and correct with acquire/release orderings alone:
+//! - a release into `state` and a waiter's `fetch_or(WAITERS)` act on the same word, so they are
+//!   ordered in its modification order: either the waiter's later reservation attempt sees the room,
+//!   or the release sees the flag and grants under the mutex;
+//! - a release into a lease is followed by a read of `WAITERS`. If a waiter took the lease before
+//!   the deposit, the deposit (a read-modify-write of the lease) reads the waiter's swap, so the
+//!   waiter's earlier `fetch_or(WAITERS)` is visible to the read, and the releaser hands its lease
+//!   back to `state` and grants. Otherwise the waiter's swap takes the deposit.
 
 use std::collections::{HashMap, VecDeque};
 use std::task::Waker;
@@ -35,7 +46,9 @@ use crate::sync::{
 #[repr(align(128))]
 #[derive(Default)]
 pub(crate) struct ClassCounters {
-    pub(crate) in_use: AtomicUsize,
+    /// Bytes of this class reserved: in checked-out buffers or in leases.
+    pub(crate) reserved: AtomicUsize,
+    /// Most bytes of this class ever reserved at once.
     pub(crate) high_water: AtomicUsize,
     /// Requests of this class queued right now.
     pub(crate) waiting: AtomicUsize,
@@ -104,13 +117,44 @@ const WAITERS: usize = 1 << (usize::BITS - 1);
 /// Largest budget the flag bit leaves room for.
 pub(crate) const MAX_BUDGET: usize = WAITERS - 1;
 
-/// Budget, quotas and the queue of waiting requests.
+/// One thread's lease on the budget: reserved bytes per class that no buffer uses yet.
+pub(crate) struct Lease {
+    per_class: Box<[AtomicUsize]>,
+}
+
+impl Lease {
+    /// Bytes leased over all classes (a momentary reading).
+    pub(crate) fn bytes(&self) -> usize {
+        self.per_class.iter().map(|b| b.load(Relaxed)).sum()
+    }
+
+    /// Takes `size` bytes of `class` out of the lease, if it holds them.
+    #[inline]
+    fn take(&self, class: usize, size: usize) -> bool {
+        let slot = &self.per_class[class];
+        let mut now = slot.load(Relaxed);
+        while now >= size {
+            match slot.compare_exchange_weak(now, now - size, AcqRel, Relaxed) {
+                Ok(_) => return true,
+                Err(actual) => now = actual,
+            }
+        }
+        false
+    }
+}
+
+/// Budget, quotas, leases and the queue of waiting requests.
 pub(crate) struct Budget {
     pub(crate) limit: usize,
-    /// Bytes checked out over all classes, and the `WAITERS` flag.
+    /// Bytes reserved over all classes, and the `WAITERS` flag.
     state: AtomicUsize,
     pub(crate) classes: Box<[ClassCounters]>,
+    /// Most bytes ever reserved at once.
     pub(crate) high_water: AtomicUsize,
+    /// Most bytes of each class a lease may hold (0: no leasing for that class).
+    lease_cap: Box<[usize]>,
+    /// Every live lease, so that a waiter can take them.
+    leases: Mutex<Vec<std::sync::Weak<Lease>>>,
     queue: Mutex<Queue>,
 }
 
@@ -120,13 +164,17 @@ pub(crate) enum WaitEnd {
 }
 
 impl Budget {
-    pub(crate) fn new(limit: usize, class_count: usize) -> Budget {
+    /// A budget of `limit` bytes over classes whose leases hold at most `lease_cap[class]` bytes.
+    pub(crate) fn new(limit: usize, lease_cap: Vec<usize>) -> Budget {
         assert!(limit <= MAX_BUDGET, "budget {limit} exceeds {MAX_BUDGET}");
+        let class_count = lease_cap.len();
         Budget {
             limit,
             state: AtomicUsize::new(0),
             classes: (0..class_count).map(|_| ClassCounters::default()).collect(),
             high_water: AtomicUsize::new(0),
+            lease_cap: lease_cap.into_boxed_slice(),
+            leases: Mutex::new(Vec::new()),
             queue: Mutex::new(Queue {
                 per_class: (0..class_count).map(|_| VecDeque::new()).collect(),
                 ..Queue::default()
@@ -134,9 +182,26 @@ impl Budget {
         }
     }
 
-    /// Bytes checked out over all classes.
-    pub(crate) fn in_use(&self) -> usize {
+    /// Bytes reserved over all classes: checked out or leased.
+    pub(crate) fn reserved(&self) -> usize {
         self.state.load(Acquire) & !WAITERS
+    }
+
+    /// A new, empty lease for one thread.
+    pub(crate) fn new_lease(&self) -> std::sync::Arc<Lease> {
+        let lease = std::sync::Arc::new(Lease {
+            per_class: (0..self.classes.len()).map(|_| AtomicUsize::new(0)).collect(),
+        });
+        let mut leases = self.leases.lock().unwrap_or_else(|e| e.into_inner());
+        leases.retain(|l| l.strong_count() > 0);
+        leases.push(std::sync::Arc::downgrade(&lease));
+        lease
+    }
+
+    /// Bytes held by all leases (a momentary reading).
+    pub(crate) fn leased(&self) -> usize {
+        let leases = self.leases.lock().unwrap_or_else(|e| e.into_inner());
+        leases.iter().filter_map(std::sync::Weak::upgrade).map(|l| l.bytes()).sum()
     }
 
     /// Reserves the request's bytes if budget and quota allow. The fast path (`queued == false`)
@@ -169,27 +234,97 @@ impl Budget {
             raise(&tenant.high_water, tenant.in_use.load(Relaxed));
         }
         let class = &self.classes[req.class];
-        let class_now = class.in_use.fetch_add(req.size, Relaxed) + req.size;
+        let class_now = class.reserved.fetch_add(req.size, Relaxed) + req.size;
         raise(&class.high_water, class_now);
         raise(&self.high_water, total);
         true
     }
 
-    /// The fast path: reserves if there is room and nobody is waiting.
+    /// The fast path without a lease: reserves if there is room and nobody is waiting.
     #[inline]
     pub(crate) fn try_reserve(&self, req: &Request) -> bool {
         self.reserve(req, false)
     }
 
+    /// The fast path: takes the bytes from the thread's lease, or else reserves them from `state`.
+    /// Requests of tenants never use leases (their quota word needs a shared write anyway).
+    #[inline]
+    pub(crate) fn try_reserve_leased(&self, lease: &Lease, req: &Request) -> bool {
+        (req.tenant.is_none() && lease.take(req.class, req.size)) || self.reserve(req, false)
+    }
+
+    /// Like `try_reserve`, but first takes every lease back, so that leased bytes never make a
+    /// request fail. For `try_acquire`, whose refusal must mean the budget is really in use.
+    #[cold]
+    pub(crate) fn try_reserve_exact(&self, req: &Request) -> bool {
+        let _queue = self.lock();
+        if self.state.load(Acquire) & WAITERS != 0 {
+            return false; // waiters come first
+        }
+        self.take_all_leases();
+        // `queued`: the lock is held, so a failed tenant reservation must not take it again.
+        self.reserve(req, true)
+    }
+
     /// Gives back bytes reserved for `req` and serves waiters that now fit.
     #[inline]
     pub(crate) fn release(&self, req: &Request) {
-        self.classes[req.class].in_use.fetch_sub(req.size, Relaxed);
         if let Some(tenant) = &req.tenant {
             tenant.in_use.fetch_sub(req.size, AcqRel);
         }
+        self.classes[req.class].reserved.fetch_sub(req.size, Relaxed);
         // Last, so that a waiter woken by it sees the class and tenant counters already lowered.
         self.release_bytes(req.size);
+    }
+
+    /// Gives back bytes reserved for `req` into the thread's lease when nobody waits; into `state`
+    /// (serving waiters) otherwise.
+    #[inline]
+    pub(crate) fn release_leased(&self, lease: &Lease, req: &Request) {
+        let cap = self.lease_cap[req.class];
+        if req.tenant.is_some() || cap == 0 || self.state.load(Acquire) & WAITERS != 0 {
+            return self.release(req);
+        }
+        let held = lease.per_class[req.class].fetch_add(req.size, AcqRel) + req.size;
+        // See "No lost wake-up" in the module docs: a waiter that took this lease before the
+        // deposit is seen here.
+        if self.state.load(Acquire) & WAITERS != 0 {
+            self.return_lease(lease);
+        } else if held > cap && lease.take(req.class, req.size) {
+            // Over the cap: this buffer's bytes go back to `state` after all.
+            self.return_class_bytes(req.class, req.size);
+        }
+    }
+
+    /// Returns everything a lease holds to `state` (the thread is done with the pool, or a waiter
+    /// needs the room).
+    pub(crate) fn return_lease(&self, lease: &Lease) {
+        for (class, slot) in lease.per_class.iter().enumerate() {
+            let bytes = slot.swap(0, AcqRel);
+            if bytes > 0 {
+                self.return_class_bytes(class, bytes);
+            }
+        }
+    }
+
+    fn return_class_bytes(&self, class: usize, bytes: usize) {
+        self.classes[class].reserved.fetch_sub(bytes, Relaxed);
+        self.release_bytes(bytes);
+    }
+
+    /// Takes every lease back into `state`. Called with the queue locked, by whoever is about to
+    /// wait or refuse; grants nothing itself (the caller does).
+    fn take_all_leases(&self) {
+        let leases = self.leases.lock().unwrap_or_else(|e| e.into_inner());
+        for lease in leases.iter().filter_map(std::sync::Weak::upgrade) {
+            for (class, slot) in lease.per_class.iter().enumerate() {
+                let bytes = slot.swap(0, AcqRel);
+                if bytes > 0 {
+                    self.classes[class].reserved.fetch_sub(bytes, Relaxed);
+                    self.state.fetch_sub(bytes, AcqRel);
+                }
+            }
+        }
     }
 
     #[inline]
@@ -249,8 +384,9 @@ impl Budget {
     /// Queues `req` behind the waiters of its class and serves the queue; returns the ticket, or
     /// `None` when the request was granted at once.
     fn enqueue(&self, queue: &mut Queue, req: &Request, wake: Wake) -> Option<u64> {
-        // Before the grant below looks for room: see "No lost wake-up" in the module docs.
+        // Before the leases are taken and the grant below looks for room: see "No lost wake-up".
         self.state.fetch_or(WAITERS, AcqRel);
+        self.take_all_leases();
         self.classes[req.class].waiting.fetch_add(1, Relaxed);
         let ticket = queue.next_ticket;
         queue.next_ticket += 1;
@@ -307,7 +443,7 @@ impl Budget {
     }
 
     fn fits_now(&self, req: &Request) -> bool {
-        self.in_use() + req.size <= self.limit
+        self.reserved() + req.size <= self.limit
             && req.tenant.as_ref().is_none_or(|t| t.in_use.load(Acquire) + req.size <= t.quota)
     }
 
@@ -316,7 +452,7 @@ impl Budget {
         let Some(waiter) = queue.waiters.remove(&ticket) else { return };
         let req = waiter.request;
         if waiter.granted {
-            self.classes[req.class].in_use.fetch_sub(req.size, Relaxed);
+            self.classes[req.class].reserved.fetch_sub(req.size, Relaxed);
             if let Some(t) = &req.tenant {
                 t.in_use.fetch_sub(req.size, AcqRel);
             }

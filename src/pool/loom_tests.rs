@@ -14,27 +14,27 @@ fn req(class: usize, size: usize) -> Request {
 #[test]
 fn loom_a_release_always_wakes_the_waiter() {
     loom::model(|| {
-        let budget = Arc::new(Budget::new(1, 1));
+        let budget = Arc::new(Budget::new(1, vec![0]));
         assert!(budget.try_reserve(&req(0, 1)));
         let b = budget.clone();
         let releaser = thread::spawn(move || b.release(&req(0, 1)));
         // Blocks until granted: if the release's wake-up were lost, loom reports a deadlock.
         assert!(budget.wait(&req(0, 1), None).is_ok());
         releaser.join().unwrap();
-        assert_eq!(budget.in_use(), 1);
+        assert_eq!(budget.reserved(), 1);
     });
 }
 
 #[test]
 fn loom_racing_reservations_never_overrun_the_budget() {
     loom::model(|| {
-        let budget = Arc::new(Budget::new(1, 2));
+        let budget = Arc::new(Budget::new(1, vec![0, 0]));
         let b = budget.clone();
         let other = thread::spawn(move || b.try_reserve(&req(1, 1)));
         let mine = budget.try_reserve(&req(0, 1));
         let theirs = other.join().unwrap();
         assert!(!(mine && theirs), "both reservations succeeded over a budget of one");
-        assert_eq!(budget.in_use(), usize::from(mine) + usize::from(theirs));
+        assert_eq!(budget.reserved(), usize::from(mine) + usize::from(theirs));
     });
 }
 
@@ -43,7 +43,7 @@ fn loom_a_failed_fast_path_attempt_does_not_strand_a_waiter() {
     // A waiter of class 0 and a try_reserve of class 1 race a release. Whatever the order, the waiter
     // must end up granted (the try_reserve may or may not get in first, and then gives its room back).
     loom::model(|| {
-        let budget = Arc::new(Budget::new(1, 2));
+        let budget = Arc::new(Budget::new(1, vec![0, 0]));
         assert!(budget.try_reserve(&req(0, 1)));
         let b1 = budget.clone();
         let releaser = thread::spawn(move || b1.release(&req(0, 1)));
@@ -56,7 +56,7 @@ fn loom_a_failed_fast_path_attempt_does_not_strand_a_waiter() {
         assert!(budget.wait(&req(0, 1), None).is_ok());
         releaser.join().unwrap();
         racer.join().unwrap();
-        assert_eq!(budget.in_use(), 1);
+        assert_eq!(budget.reserved(), 1);
     });
 }
 
@@ -65,7 +65,7 @@ fn loom_a_tenant_release_wakes_a_waiter_held_by_its_quota() {
     use super::budget::TenantState;
     loom::model(|| {
         // Plenty of budget; the tenant's quota of one is what makes the waiter wait.
-        let budget = Arc::new(Budget::new(10, 1));
+        let budget = Arc::new(Budget::new(10, vec![0]));
         let tenant = std::sync::Arc::new(TenantState::new("t".into(), 1));
         let r = Request { class: 0, size: 1, tenant: Some(tenant) };
         assert!(budget.try_reserve(&r));
@@ -73,6 +73,45 @@ fn loom_a_tenant_release_wakes_a_waiter_held_by_its_quota() {
         let releaser = thread::spawn(move || b.release(&r2));
         assert!(budget.wait(&r, None).is_ok());
         releaser.join().unwrap();
-        assert_eq!(budget.in_use(), 1);
+        assert_eq!(budget.reserved(), 1);
+    });
+}
+
+#[test]
+fn loom_a_release_into_a_lease_never_strands_a_waiter() {
+    // Thread A releases into its lease while the main thread, finding no room, queues (taking every
+    // lease on the way). Whichever comes first, the room must reach the waiter.
+    loom::model(|| {
+        let budget = Arc::new(Budget::new(1, vec![1]));
+        let lease = budget.new_lease();
+        assert!(budget.try_reserve_leased(&lease, &req(0, 1)));
+        let (b, l) = (budget.clone(), lease.clone());
+        let releaser = thread::spawn(move || b.release_leased(&l, &req(0, 1)));
+        assert!(budget.wait(&req(0, 1), None).is_ok());
+        releaser.join().unwrap();
+        assert_eq!(budget.reserved(), 1);
+        assert_eq!(lease.bytes(), 0);
+    });
+}
+
+#[test]
+fn loom_leased_bytes_are_taken_back_for_a_waiter() {
+    // Thread A acquires and releases twice through its lease, ending with its budget parked in the
+    // lease; the main thread must still get the room.
+    loom::model(|| {
+        let budget = Arc::new(Budget::new(1, vec![1]));
+        let lease = budget.new_lease();
+        let (b, l) = (budget.clone(), lease.clone());
+        let worker = thread::spawn(move || {
+            for _ in 0..2 {
+                if b.try_reserve_leased(&l, &req(0, 1)) {
+                    b.release_leased(&l, &req(0, 1));
+                }
+            }
+        });
+        assert!(budget.wait(&req(0, 1), None).is_ok());
+        worker.join().unwrap();
+        // The waiter holds the one byte; nothing else may be reserved.
+        assert_eq!(budget.reserved(), 1);
     });
 }

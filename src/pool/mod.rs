@@ -51,7 +51,7 @@ use std::task::{Context, Poll};
 
 use budget::{Request, TenantState, WaitEnd};
 use pooled::Checkout;
-use shared::Shared;
+use shared::{Block, Shared};
 
 pub use config::{BufferPoolConfig, PoolClass, DEFAULT_CLASSES, MAX_CLASSES};
 pub use error::{CapacityError, PoolError};
@@ -100,7 +100,7 @@ impl std::fmt::Debug for BufferPool {
         f.debug_struct("BufferPool")
             .field("classes", &self.classes())
             .field("budget", &self.budget())
-            .field("in_use", &self.shared().budget.in_use())
+            .field("reserved", &self.shared().budget.reserved())
             .finish()
     }
 }
@@ -295,37 +295,50 @@ fn acquire(
     mode: Mode,
 ) -> Result<PooledBuffer, PoolError> {
     let req = shared.request(size, tenant)?;
-    if !shared.budget.try_reserve(&req) {
-        match mode {
-            Mode::Try => {
+    if let Some(cached) = thread_cache::reserve(shared, &req) {
+        return check_out(shared, req, cached);
+    }
+    match mode {
+        Mode::Try => {
+            if !shared.budget.try_reserve_exact(&req) {
                 shared.budget.count_refusal(&req);
                 return Err(PoolError::WouldBlock {
                     class_size: req.size,
                 });
             }
-            Mode::Wait(deadline) => {
-                let started = Instant::now();
-                if let Err(WaitEnd::TimedOut) = shared.budget.wait(&req, deadline) {
-                    return Err(PoolError::TimedOut {
-                        class_size: req.size,
-                        waited: started.elapsed(),
-                    });
-                }
+        }
+        Mode::Wait(deadline) => {
+            let started = Instant::now();
+            if let Err(WaitEnd::TimedOut) = shared.budget.wait(&req, deadline) {
+                return Err(PoolError::TimedOut {
+                    class_size: req.size,
+                    waited: started.elapsed(),
+                });
             }
         }
     }
-    check_out(shared, req)
+    thread_cache::count_acquired(shared, &req);
+    check_out(shared, req, None)
 }
 
-/// Turns reserved bytes into a buffer; gives the bytes back if no memory can be had.
+/// Turns reserved (and counted) bytes into a buffer, with the thread cache's block if it had one;
+/// gives the bytes back if no memory can be had.
 #[inline]
-fn check_out(shared: &Arc<Shared>, req: Request) -> Result<PooledBuffer, PoolError> {
-    let block = match shared.take_block(req.class) {
-        Ok(block) => block,
-        Err(e) => {
-            shared.budget.release(&req);
-            return Err(e);
-        }
+fn check_out(
+    shared: &Arc<Shared>,
+    req: Request,
+    cached: Option<Block>,
+) -> Result<PooledBuffer, PoolError> {
+    let block = match cached {
+        Some(block) => block,
+        None => match shared.new_block(req.class) {
+            Ok(block) => block,
+            Err(e) => {
+                shared.budget.release(&req);
+                shared.count_released_shared(&req);
+                return Err(e);
+            }
+        },
     };
     let track_id = match &shared.outstanding {
         Some(o) => o.track(req.size, req.tenant.as_ref().map(|t| t.name.clone())),
@@ -364,10 +377,14 @@ impl Future for Acquire {
             Some(Err(e)) => return Poll::Ready(Err(e)),
             Some(Ok(req)) => req,
         };
-        let reserved = (this.ticket.is_none() && this.shared.budget.try_reserve(&req))
-            || this.shared.budget.poll_wait(&req, &mut this.ticket, cx.waker());
-        if reserved {
-            Poll::Ready(check_out(&this.shared, req))
+        if this.ticket.is_none() {
+            if let Some(cached) = thread_cache::reserve(&this.shared, &req) {
+                return Poll::Ready(check_out(&this.shared, req, cached));
+            }
+        }
+        if this.shared.budget.poll_wait(&req, &mut this.ticket, cx.waker()) {
+            thread_cache::count_acquired(&this.shared, &req);
+            Poll::Ready(check_out(&this.shared, req, None))
         } else {
             this.request = Some(Ok(req));
             Poll::Pending

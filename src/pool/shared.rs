@@ -4,9 +4,9 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
-use super::budget::{Budget, Request, TenantState};
+use super::budget::{Budget, Lease, Request, TenantState};
 use super::outstanding::Outstanding;
-use super::thread_cache::{self, CacheCounters};
+use super::thread_cache::{self, ThreadCounters};
 use super::{BufferPoolConfig, PoolError};
 
 /// A block of pool memory: a vector whose capacity is exactly its class's size.
@@ -19,6 +19,13 @@ pub(crate) struct Block {
     pub(crate) class: usize,
 }
 
+#[derive(Default)]
+struct ThreadRegistry {
+    live: Vec<Weak<ThreadCounters>>,
+    retired_acquired: Vec<usize>,
+    retired_released: Vec<usize>,
+}
+
 pub(crate) struct Shared {
     /// Unique for the life of the process; names this pool in thread caches.
     pub(crate) id: u64,
@@ -29,8 +36,11 @@ pub(crate) struct Shared {
     idle_bytes: AtomicUsize,
     max_idle: usize,
     pub(crate) thread_cache_blocks: usize,
-    thread_cache_max_class: usize,
-    thread_caches: Mutex<Vec<Weak<CacheCounters>>>,
+    pub(crate) thread_cache_max_class: usize,
+    /// The counters of every thread that has used the pool and is still running, and (`retired`)
+    /// the sums of those that ended or counted outside a thread cache. One lock, so that a snapshot
+    /// sees each thread's figures exactly once.
+    threads: Mutex<ThreadRegistry>,
     tenants: Mutex<HashMap<Arc<str>, Arc<TenantState>>>,
     tenant_quotas: HashMap<Arc<str>, usize>,
     default_tenant_quota: usize,
@@ -42,15 +52,28 @@ impl Shared {
     pub(crate) fn new(config: BufferPoolConfig) -> Shared {
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         let classes = config.classes.len();
+        // A lease holds up to as many blocks of a class as the thread cache does.
+        let lease_cap = config
+            .classes
+            .iter()
+            .map(|&size| {
+                let leased = size <= config.thread_cache_max_class;
+                if leased { size * config.thread_cache_blocks } else { 0 }
+            })
+            .collect();
         Shared {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            budget: Budget::new(config.budget, classes),
+            budget: Budget::new(config.budget, lease_cap),
             idle: (0..classes).map(|_| Mutex::new(Vec::new())).collect(),
             idle_bytes: AtomicUsize::new(0),
             max_idle: config.max_idle_bytes(),
             thread_cache_blocks: config.thread_cache_blocks,
             thread_cache_max_class: config.thread_cache_max_class,
-            thread_caches: Mutex::new(Vec::new()),
+            threads: Mutex::new(ThreadRegistry {
+                live: Vec::new(),
+                retired_acquired: vec![0; classes],
+                retired_released: vec![0; classes],
+            }),
             tenants: Mutex::new(HashMap::new()),
             default_tenant_quota: config.default_tenant_quota.unwrap_or(usize::MAX),
             tenant_quotas: config.tenant_quotas,
@@ -113,18 +136,9 @@ impl Shared {
         list
     }
 
-    /// A block for a request whose bytes are already reserved: from this thread's cache, then the
-    /// shared free list, then the system allocator.
-    #[inline]
-    pub(crate) fn take_block(self: &Arc<Self>, class: usize) -> Result<Block, PoolError> {
-        if let Some(block) = thread_cache::pop(self, class) {
-            return Ok(block);
-        }
-        self.take_shared_block(class)
-    }
-
-    #[cold]
-    fn take_shared_block(self: &Arc<Self>, class: usize) -> Result<Block, PoolError> {
+    /// A block for a request whose bytes are already reserved and that the thread cache could not
+    /// serve: from the shared free list, or else from the system allocator.
+    pub(crate) fn new_block(self: &Arc<Self>, class: usize) -> Result<Block, PoolError> {
         let reused = self.idle[class].lock().unwrap_or_else(|e| e.into_inner()).pop();
         let mem = match reused {
             Some(mem) => {
@@ -145,27 +159,15 @@ impl Shared {
         })
     }
 
-    /// A checked-out block comes back: its bytes leave the budget, its memory goes to this thread's
-    /// cache, the shared free list, or the allocator.
+    /// A checked-out block comes back: its budget to this thread's lease or the pool, its memory to
+    /// this thread's cache, the shared free list, or the allocator.
     #[inline]
-    pub(crate) fn release(block: Block, req: &Request) {
-        let Block {
-            mut mem,
-            pool,
-            class,
-        } = block;
-        pool.budget.release(req);
-        if pool.is_closed() {
-            return; // dropping the memory frees it
+    pub(crate) fn release(mut block: Block, req: &Request) {
+        // The next user sees an empty buffer, never this one's bytes.
+        block.mem.clear();
+        if let Some(block) = thread_cache::release(block, req) {
+            block.pool.store_idle(block.mem, block.class);
         }
-        mem.clear();
-        if pool.class_sizes[class] <= pool.thread_cache_max_class {
-            match thread_cache::push(Block { mem, pool, class }) {
-                Ok(()) => return,
-                Err(back) => return back.pool.store_idle(back.mem, back.class),
-            }
-        }
-        pool.store_idle(mem, class);
     }
 
     /// Puts memory on the shared free list, or frees it when idle memory would go over `limit`.
@@ -185,19 +187,68 @@ impl Shared {
         self.store_idle_up_to(mem, class, self.max_idle);
     }
 
-    pub(crate) fn register_thread_cache(&self) -> Arc<CacheCounters> {
-        let counters = Arc::new(CacheCounters {
-            cached_bytes: (0..self.class_sizes.len()).map(|_| AtomicUsize::new(0)).collect(),
-        });
-        let mut list = self.thread_caches.lock().unwrap_or_else(|e| e.into_inner());
-        list.retain(|w| w.strong_count() > 0);
-        list.push(Arc::downgrade(&counters));
-        counters
+    /// A lease and counters for a thread that starts using the pool.
+    pub(crate) fn register_thread(&self) -> (Arc<Lease>, Arc<ThreadCounters>) {
+        let counters = Arc::new(ThreadCounters::new(self.class_sizes.len()));
+        let mut threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
+        threads.live.retain(|w| w.strong_count() > 0);
+        threads.live.push(Arc::downgrade(&counters));
+        (self.budget.new_lease(), counters)
     }
 
-    pub(crate) fn cached_bytes(&self) -> Vec<usize> {
-        let list = self.thread_caches.lock().unwrap_or_else(|e| e.into_inner());
-        thread_cache::cached_bytes(&list, self.class_sizes.len())
+    /// A thread is done with the pool: its lease goes back to the budget and its counts into the
+    /// pool's retired sums.
+    pub(crate) fn retire_thread(&self, lease: &Lease, counters: &Arc<ThreadCounters>) {
+        self.budget.return_lease(lease);
+        let mut threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
+        let ThreadRegistry {
+            live,
+            retired_acquired,
+            retired_released,
+        } = &mut *threads;
+        live.retain(|w| !std::ptr::eq(w.as_ptr(), Arc::as_ptr(counters)));
+        for (sum, c) in retired_acquired.iter_mut().zip(counters.acquired.iter()) {
+            *sum = sum.wrapping_add(c.load(Ordering::Relaxed));
+        }
+        for (sum, c) in retired_released.iter_mut().zip(counters.released.iter()) {
+            *sum = sum.wrapping_add(c.load(Ordering::Relaxed));
+        }
+    }
+
+    /// Counts an acquire made without thread-local state (a thread that is ending).
+    pub(crate) fn count_acquired_shared(&self, req: &Request) {
+        let mut threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
+        let sum = &mut threads.retired_acquired[req.class];
+        *sum = sum.wrapping_add(req.size);
+    }
+
+    /// Counts a release made without thread-local state.
+    pub(crate) fn count_released_shared(&self, req: &Request) {
+        let mut threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
+        let sum = &mut threads.retired_released[req.class];
+        *sum = sum.wrapping_add(req.size);
+    }
+
+    /// Per class: bytes checked out now, and bytes idle in thread caches.
+    pub(crate) fn in_use_and_cached(&self) -> (Vec<usize>, Vec<usize>) {
+        let threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
+        let mut in_use: Vec<usize> = threads
+            .retired_acquired
+            .iter()
+            .zip(&threads.retired_released)
+            .map(|(a, r)| a.wrapping_sub(*r))
+            .collect();
+        let mut cached = vec![0usize; in_use.len()];
+        for counters in threads.live.iter().filter_map(Weak::upgrade) {
+            for class in 0..in_use.len() {
+                let (a, r) = (&counters.acquired[class], &counters.released[class]);
+                in_use[class] = in_use[class]
+                    .wrapping_add(a.load(Ordering::Relaxed))
+                    .wrapping_sub(r.load(Ordering::Relaxed));
+                cached[class] += counters.cached[class].load(Ordering::Relaxed);
+            }
+        }
+        (in_use, cached)
     }
 
     pub(crate) fn idle_bytes_per_class(&self) -> Vec<usize> {

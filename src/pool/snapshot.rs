@@ -8,12 +8,18 @@ use super::PoolClass;
 /// A point-in-time view of a pool's memory and waiting, from [`BufferPool::snapshot`].
 ///
 /// Memory is counted in three places, kept apart so that none hides in another:
-/// - `in_use_bytes`: checked out now (what the budget bounds), counted by class size;
+/// - `in_use_bytes`: checked out now, counted by class size;
 /// - `idle_bytes`: on the pool's shared free lists, ready for reuse (bounded by `max_idle`);
 /// - `cached_bytes`: in per-thread caches, ready for reuse by those threads.
 ///
+/// The budget bounds *reserved* bytes: those in use plus `leased_bytes`, budget that threads keep
+/// after a release so that their next acquire needs no shared write. Leases are taken back whenever
+/// a request would otherwise wait or be refused, so they never make a request fail. High-water marks
+/// are taken on reserved bytes: never below the true peak of bytes in use, and above it by at most
+/// the leases (`thread_cache_blocks` buffers per class per thread).
+///
 /// The counters are read one after another while other threads keep working, so the figures of a
-/// busy pool need not add up exactly to one instant.
+/// busy pool need not add up exactly to one instant; at rest they are exact.
 ///
 /// [`BufferPool::snapshot`]: super::BufferPool::snapshot
 ///
@@ -38,8 +44,10 @@ pub struct BufferPoolSnapshot {
     pub budget: usize,
     /// Bytes checked out now.
     pub in_use_bytes: usize,
-    /// Most bytes ever checked out at once.
+    /// Most bytes ever reserved at once (see above).
     pub high_water_bytes: usize,
+    /// Budget held in threads' leases now.
+    pub leased_bytes: usize,
     /// Bytes idle on the shared free lists.
     pub idle_bytes: usize,
     /// Bytes idle in per-thread caches.
@@ -59,8 +67,10 @@ pub struct ClassSnapshot {
     pub class: PoolClass,
     /// Bytes of this class checked out now.
     pub in_use_bytes: usize,
-    /// Most bytes of this class ever checked out at once.
+    /// Most bytes of this class ever reserved at once (see [`BufferPoolSnapshot`]).
     pub high_water_bytes: usize,
+    /// Budget held for this class in threads' leases now.
+    pub leased_bytes: usize,
     /// Bytes of this class idle on the shared free list.
     pub idle_bytes: usize,
     /// Bytes of this class idle in per-thread caches.
@@ -96,7 +106,7 @@ pub struct TenantSnapshot {
 
 pub(crate) fn take(shared: &Shared) -> BufferPoolSnapshot {
     let idle = shared.idle_bytes_per_class();
-    let cached = shared.cached_bytes();
+    let (in_use, cached) = shared.in_use_and_cached();
     let classes: Vec<ClassSnapshot> = shared
         .budget
         .classes
@@ -104,8 +114,9 @@ pub(crate) fn take(shared: &Shared) -> BufferPoolSnapshot {
         .enumerate()
         .map(|(i, c)| ClassSnapshot {
             class: PoolClass::new(shared.class_sizes[i]),
-            in_use_bytes: c.in_use.load(SeqCst),
+            in_use_bytes: in_use[i],
             high_water_bytes: c.high_water.load(SeqCst),
+            leased_bytes: c.reserved.load(SeqCst).saturating_sub(in_use[i]),
             idle_bytes: idle[i],
             cached_bytes: cached[i],
             waiting: c.waiting.load(SeqCst),
@@ -131,6 +142,7 @@ pub(crate) fn take(shared: &Shared) -> BufferPoolSnapshot {
         budget: shared.budget.limit,
         in_use_bytes: classes.iter().map(|c| c.in_use_bytes).sum(),
         high_water_bytes: shared.budget.high_water.load(SeqCst),
+        leased_bytes: shared.budget.leased(),
         idle_bytes: idle.iter().sum(),
         cached_bytes: cached.iter().sum(),
         waiting: classes.iter().map(|c| c.waiting).sum(),

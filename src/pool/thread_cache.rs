@@ -1,39 +1,59 @@
-//! A small per-thread stash of idle blocks, so that acquire and release on one thread take no lock.
+//! What one thread holds of one pool: a lease on the budget, a few idle blocks, and its share of the
+//! statistics.
 //!
-//! Each thread keeps, per pool and per size class, up to `thread_cache_blocks` idle blocks. Blocks
-//! here are idle memory, not checked out: they do not count against the budget, so a thread that sits
-//! on cached blocks can never make another thread wait. What the caches hold is reported separately in
-//! snapshots (`cached_bytes`), because memory hidden in thread caches is what makes pool statistics lie
-//! in other pools.
+//! The fast path of acquire and release runs here. A thread takes budget from its lease and a block
+//! from its cache, and counts the acquire in its own counters; a release puts them back. None of this
+//! writes memory another thread writes, so threads do not slow each other down. The budget protocol
+//! (`budget.rs`) says how leases are taken back when someone would otherwise wait.
 //!
-//! The owning thread is the only writer of its counters, so it updates them with a plain load and store
-//! instead of a read-modify-write; a snapshot reads them from any thread.
+//! Idle blocks here do not hold budget (the lease does, separately), so a thread that sits on cached
+//! blocks never makes another wait. Statistics count them apart (`cached_bytes`), because memory
+//! hidden in thread caches is what makes other pools' statistics lie.
+//!
+//! The counters have a single writer, the owning thread, which updates them with a plain load and
+//! store instead of a read-modify-write; a snapshot reads them from any thread. When the thread ends,
+//! its counters are folded into the pool's, its lease goes back to the budget and its blocks to the
+//! shared free lists.
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Weak};
 
+use super::budget::{Lease, Request};
 use super::shared::{Block, Shared};
 
-/// Idle bytes per class that one thread holds for one pool.
-pub(crate) struct CacheCounters {
-    pub(crate) cached_bytes: Box<[AtomicUsize]>,
+/// Per class: idle bytes cached, bytes acquired and bytes released by one thread (wrapping; only
+/// differences of sums mean anything).
+pub(crate) struct ThreadCounters {
+    pub(crate) cached: Box<[AtomicUsize]>,
+    pub(crate) acquired: Box<[AtomicUsize]>,
+    pub(crate) released: Box<[AtomicUsize]>,
+}
+
+impl ThreadCounters {
+    pub(crate) fn new(classes: usize) -> ThreadCounters {
+        let zeros = || (0..classes).map(|_| AtomicUsize::new(0)).collect();
+        ThreadCounters {
+            cached: zeros(),
+            acquired: zeros(),
+            released: zeros(),
+        }
+    }
+}
+
+/// Adds to a counter that only the calling thread writes.
+#[inline]
+fn bump(counter: &AtomicUsize, delta: usize) {
+    counter.store(counter.load(Relaxed).wrapping_add(delta), Relaxed);
 }
 
 struct PoolCache {
     pool_id: u64,
     /// To tell whether the pool is still alive; never upgraded on the fast path.
     pool: Weak<Shared>,
+    lease: Arc<Lease>,
+    counters: Arc<ThreadCounters>,
     lists: Vec<Vec<Block>>,
-    counters: Arc<CacheCounters>,
-}
-
-impl PoolCache {
-    #[inline]
-    fn add(&self, class: usize, delta: isize) {
-        let counter = &self.counters.cached_bytes[class];
-        counter.store(counter.load(Relaxed).wrapping_add_signed(delta), Relaxed);
-    }
 }
 
 #[derive(Default)]
@@ -42,55 +62,16 @@ struct ThreadCache {
 }
 
 impl Drop for ThreadCache {
-    /// The thread is ending: its idle blocks go back to their pools' shared free lists.
+    /// The thread is ending: lease, counters and blocks go back to their pools.
     fn drop(&mut self) {
         for cache in self.pools.drain(..) {
+            if let Some(pool) = cache.pool.upgrade() {
+                pool.retire_thread(&cache.lease, &cache.counters);
+            }
             for block in cache.lists.into_iter().flatten() {
                 block.pool.store_idle(block.mem, block.class);
             }
         }
-    }
-}
-
-thread_local! {
-    static CACHE: RefCell<ThreadCache> = const { RefCell::new(ThreadCache { pools: Vec::new() }) };
-}
-
-/// Takes an idle block of `class` from this thread's cache.
-#[inline]
-pub(crate) fn pop(shared: &Shared, class: usize) -> Option<Block> {
-    CACHE
-        .try_with(|cache| {
-            let mut cache = cache.try_borrow_mut().ok()?;
-            let entry = cache.pools.iter_mut().find(|c| c.pool_id == shared.id)?;
-            let block = entry.lists[class].pop()?;
-            entry.add(class, -(shared.class_sizes[class] as isize));
-            Some(block)
-        })
-        .ok()
-        .flatten()
-}
-
-/// Offers a released block to this thread's cache; hands it back when the cache is full (or the
-/// thread is shutting down).
-#[inline]
-pub(crate) fn push(block: Block) -> Result<(), Block> {
-    // Held outside the closure, so that a thread whose cache is already gone still gets it back.
-    let mut slot = Some(block);
-    let _ = CACHE.try_with(|cache| {
-        let Ok(mut cache) = cache.try_borrow_mut() else { return };
-        let Some(block) = slot.as_ref() else { return };
-        let (class, pool) = (block.class, &block.pool);
-        let (limit, size) = (pool.thread_cache_blocks, pool.class_sizes[class]);
-        let entry = cache.entry_for(pool);
-        if entry.lists[class].len() < limit {
-            entry.lists[class].extend(slot.take());
-            entry.add(class, size as isize);
-        }
-    });
-    match slot {
-        None => Ok(()),
-        Some(block) => Err(block),
     }
 }
 
@@ -106,27 +87,91 @@ impl ThreadCache {
     #[cold]
     fn add_entry(&mut self, shared: &Arc<Shared>) -> &mut PoolCache {
         // Entries of pools that have been dropped hold nothing worth keeping.
-        self.pools
-            .retain(|c| c.pool.upgrade().is_some_and(|pool| !pool.is_closed()));
+        self.pools.retain(|c| c.pool.upgrade().is_some_and(|pool| !pool.is_closed()));
+        let (lease, counters) = shared.register_thread();
         self.pools.push(PoolCache {
             pool_id: shared.id,
             pool: Arc::downgrade(shared),
+            lease,
+            counters,
             lists: (0..shared.class_sizes.len()).map(|_| Vec::new()).collect(),
-            counters: shared.register_thread_cache(),
         });
         self.pools.last_mut().expect("just pushed")
     }
 }
 
-/// Sums what every live thread cache of a pool holds, per class.
-pub(crate) fn cached_bytes(registered: &[Weak<CacheCounters>], classes: usize) -> Vec<usize> {
-    let mut sums = vec![0usize; classes];
-    for counters in registered.iter().filter_map(Weak::upgrade) {
-        for (sum, c) in sums.iter_mut().zip(counters.cached_bytes.iter()) {
-            *sum += c.load(Relaxed);
+thread_local! {
+    static CACHE: RefCell<ThreadCache> = const { RefCell::new(ThreadCache { pools: Vec::new() }) };
+}
+
+/// The fast path of acquire: reserves `req` through this thread's lease, counts it, and takes a
+/// cached block if there is one. `None`: no room (the caller waits or refuses). `Some(block)`:
+/// reserved, with a block from the cache or `None` when the cache had none.
+#[inline]
+pub(crate) fn reserve(shared: &Arc<Shared>, req: &Request) -> Option<Option<Block>> {
+    let local = CACHE.try_with(|cache| {
+        let mut cache = cache.try_borrow_mut().ok()?;
+        let entry = cache.entry_for(shared);
+        if !shared.budget.try_reserve_leased(&entry.lease, req) {
+            return Some(None);
+        }
+        bump(&entry.counters.acquired[req.class], req.size);
+        let block = entry.lists[req.class].pop();
+        if block.is_some() {
+            bump(&entry.counters.cached[req.class], req.size.wrapping_neg());
+        }
+        Some(Some(block))
+    });
+    match local {
+        Ok(Some(result)) => result,
+        // No usable thread state (the thread is ending): the shared path.
+        _ => shared.budget.try_reserve(req).then(|| {
+            shared.count_acquired_shared(req);
+            None
+        }),
+    }
+}
+
+/// Counts an acquire that did not go through [`reserve`] (it waited, or was reserved exactly).
+pub(crate) fn count_acquired(shared: &Arc<Shared>, req: &Request) {
+    let counted = CACHE.try_with(|cache| {
+        let mut cache = cache.try_borrow_mut().ok()?;
+        bump(&cache.entry_for(shared).counters.acquired[req.class], req.size);
+        Some(())
+    });
+    if !matches!(counted, Ok(Some(()))) {
+        shared.count_acquired_shared(req);
+    }
+}
+
+/// The release path: gives the budget back (into this thread's lease when nobody waits), counts
+/// it, and keeps the block if the cache has room. Returns the block when it was not kept.
+#[inline]
+pub(crate) fn release(block: Block, req: &Request) -> Option<Block> {
+    // Held outside the closure, so that a thread whose cache is already gone still gets it back.
+    let mut slot = Some(block);
+    let done = CACHE.try_with(|cache| {
+        let mut cache = cache.try_borrow_mut().ok()?;
+        let pool = &slot.as_ref()?.pool;
+        let entry = cache.entry_for(pool);
+        pool.budget.release_leased(&entry.lease, req);
+        bump(&entry.counters.released[req.class], req.size);
+        let cacheable = pool.class_sizes[req.class] <= pool.thread_cache_max_class
+            && entry.lists[req.class].len() < pool.thread_cache_blocks
+            && !pool.is_closed();
+        if cacheable {
+            entry.lists[req.class].extend(slot.take());
+            bump(&entry.counters.cached[req.class], req.size);
+        }
+        Some(())
+    });
+    if !matches!(done, Ok(Some(()))) {
+        if let Some(block) = &slot {
+            block.pool.budget.release(req);
+            block.pool.count_released_shared(req);
         }
     }
-    sums
+    slot
 }
 
 /// Takes every block this thread caches for the pool out of the cache.
@@ -137,7 +182,7 @@ pub(crate) fn take_all(shared: &Shared) -> Vec<Block> {
             let Some(entry) = cache.pools.iter_mut().find(|c| c.pool_id == shared.id) else {
                 return Vec::new();
             };
-            for c in entry.counters.cached_bytes.iter() {
+            for c in entry.counters.cached.iter() {
                 c.store(0, Relaxed);
             }
             entry.lists.iter_mut().flat_map(std::mem::take).collect()
