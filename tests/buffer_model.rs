@@ -26,7 +26,8 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    // 256 cases by default; PROPTEST_CASES=N for a longer soak.
+    #![proptest_config(ProptestConfig::default())]
 
     #[test]
     fn buffer_matches_a_vec(data in proptest::collection::vec(any::<u8>(), 0..64), ops in proptest::collection::vec(op(), 0..40)) {

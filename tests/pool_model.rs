@@ -52,7 +52,8 @@ fn class_of(size: usize) -> Option<usize> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    // 256 cases by default; PROPTEST_CASES=N for a longer soak.
+    #![proptest_config(ProptestConfig::default())]
 
     #[test]
     fn pool_matches_the_model(ops in proptest::collection::vec(op(), 1..120)) {
