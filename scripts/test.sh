@@ -1,0 +1,256 @@
+#!/usr/bin/env bash
+# The project's one test command:  bash scripts/test.sh
+#
+# 1. Installs whatever a fresh machine lacks: rustup targets, nightly's miri and rust-src, the
+#    wasm-bindgen CLI at exactly the version Cargo.lock pins, Debian's chromium and chromedriver, and
+#    npm packages. Each step checks first, so a second run installs nothing.
+# 2. Runs every suite that exists: native tests (unit, integration, doc), examples and benches built,
+#    type-checks for Windows and macOS, loom models, Miri, the wasm suites in Node and in headless
+#    Chromium, and the Node suite once package.json has one.
+# 3. Prints a summary and, as its very last line, "N passed, N failed" summed from every runner's
+#    own closing lines. Exits non-zero if any step failed.
+#
+# A failing test step does not stop the run (the summary says which steps failed); a failing install
+# does, since nothing after it could be trusted.
+#
+# Knobs (environment): MIRIFLAGS, MIRI_PROPTEST_CASES, WASM_BINDGEN_TEST_TIMEOUT, CARGO_TARGET_DIR.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# ── what runs ─────────────────────────────────────────────────────────────────────────────────────────
+
+# Library test modules that Miri runs (libtest name filters: a test runs if its path contains one).
+# Add a module here when its unit tests should run under Miri.
+MIRI_FILTERS=(buffer pool)
+# The buffer views are a NonNull into an Arc'd owner; they are written to pass under strict provenance.
+MIRIFLAGS="${MIRIFLAGS:--Zmiri-strict-provenance}"
+# Miri is ~1000x slower than native code: property tests take few cases there.
+MIRI_PROPTEST_CASES="${MIRI_PROPTEST_CASES:-4}"
+
+# Library test modules run under loom (filter on the test path; loom tests live in *loom* modules).
+LOOM_FILTER=loom
+
+WASM_TARGET=wasm32-unknown-unknown
+# Native code for other operating systems is type-checked, not linked or run.
+CROSS_TARGETS=(x86_64-pc-windows-msvc aarch64-apple-darwin)
+
+# The wasm-bindgen test runner's default per-test timeout (20 s) is short for a loaded 2-core machine.
+export WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-120}"
+
+TARGET_DIR="${CARGO_TARGET_DIR:-target}"
+# loom needs `--cfg loom` in RUSTFLAGS, which would invalidate every other build in a shared target dir.
+LOOM_TARGET_DIR="$TARGET_DIR/loom"
+
+# `cargo install` puts binaries here; a fresh shell may not have it on PATH yet.
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+
+# ── bookkeeping ───────────────────────────────────────────────────────────────────────────────────────
+
+LOG_DIR=$(mktemp -d)
+trap 'rm -rf "$LOG_DIR"' EXIT
+
+STEP_NAMES=() STEP_STATUS=() STEP_PASSED=() STEP_FAILED=() STEP_SECONDS=()
+RUN_START=$SECONDS
+
+section() {
+    printf '\n\033[1m══ %s ══\033[0m\n' "$*"
+}
+
+# Sums the counts in a runner's closing lines: libtest's and wasm-bindgen-test's
+# "test result: ok. 12 passed; 0 failed; ...", and node --test's "# pass 3" / "# fail 0" (TAP) or
+# "ℹ pass 3" / "ℹ fail 0" (spec reporter). Prints "PASSED FAILED".
+count_results() {
+    sed 's/\x1b\[[0-9;]*m//g' "$1" | awk '
+        /test result: [A-Za-z]+\. [0-9]+ passed; [0-9]+ failed/ {
+            for (i = 1; i <= NF; i++) {
+                if ($(i + 1) ~ /^passed;/) p += $i
+                if ($(i + 1) ~ /^failed;/) f += $i
+            }
+        }
+        /^(# |ℹ )pass [0-9]+$/ { p += $NF }
+        /^(# |ℹ )fail [0-9]+$/ { f += $NF }
+        END { printf "%d %d\n", p, f }'
+}
+
+# run_step NAME COMMAND...: runs a test step, shows and keeps its output, records its counts.
+run_step() {
+    local name=$1
+    shift
+    local log="$LOG_DIR/${#STEP_NAMES[@]}.log" start=$SECONDS status=0 passed failed
+    printf '\n\033[1m── %s\033[0m\n$ %s\n' "$name" "$*"
+    "$@" 2>&1 | tee "$log" || status=$?
+    read -r passed failed < <(count_results "$log")
+    STEP_NAMES+=("$name")
+    STEP_STATUS+=("$status")
+    STEP_PASSED+=("$passed")
+    STEP_FAILED+=("$failed")
+    STEP_SECONDS+=($((SECONDS - start)))
+}
+
+# Records a step that had nothing to run, so the summary says so.
+skip_step() {
+    printf '\n\033[1m── %s\033[0m\n%s\n' "$1" "$2"
+    STEP_NAMES+=("$1 ($2)")
+    STEP_STATUS+=(skip)
+    STEP_PASSED+=(0)
+    STEP_FAILED+=(0)
+    STEP_SECONDS+=(0)
+}
+
+# Runs a command as root: directly when we are root, through sudo otherwise.
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# True when package.json declares any dependencies.
+npm_has_dependencies() {
+    node -e 'const p = require("./package.json");
+             const deps = { ...p.dependencies, ...p.devDependencies, ...p.optionalDependencies };
+             process.exit(Object.keys(deps).length > 0 ? 0 : 1)'
+}
+
+# True when package.json has a "test" script.
+npm_has_test_script() {
+    node -e 'process.exit(require("./package.json").scripts?.test ? 0 : 1)'
+}
+
+# ── install ───────────────────────────────────────────────────────────────────────────────────────────
+
+section "install: what this machine lacks"
+INSTALL_START=$SECONDS
+
+installed_targets=$(rustup target list --installed)
+for target in "$WASM_TARGET" "${CROSS_TARGETS[@]}"; do
+    if ! grep -qx "$target" <<<"$installed_targets"; then
+        echo "rustup target add $target"
+        rustup target add "$target"
+    fi
+done
+
+# Miri needs a nightly toolchain with the miri and rust-src components.
+if ! rustup toolchain list | grep -q '^nightly'; then
+    echo "installing the nightly toolchain with miri and rust-src"
+    rustup toolchain install nightly --profile minimal --component miri,rust-src
+else
+    nightly_components=$(rustup component list --toolchain nightly --installed)
+    for component in miri rust-src; do
+        if ! grep -q "^$component" <<<"$nightly_components"; then
+            echo "rustup component add $component --toolchain nightly"
+            rustup component add "$component" --toolchain nightly
+        fi
+    done
+fi
+
+# The wasm-bindgen CLI must be exactly the version of the wasm-bindgen crate in Cargo.lock: the runner
+# refuses (or worse, misreads) wasm built by another version.
+wasm_bindgen_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+if [ -z "$wasm_bindgen_version" ]; then
+    echo "Cargo.lock has no wasm-bindgen package; is wasm-tests a workspace member?" >&2
+    exit 1
+fi
+installed_runner=$(wasm-bindgen-test-runner --version 2>/dev/null | awk '{ print $2 }' || true)
+if [ "$installed_runner" != "$wasm_bindgen_version" ]; then
+    echo "wasm-bindgen-test-runner is '${installed_runner:-missing}', Cargo.lock wants $wasm_bindgen_version"
+    # No --locked: the CLI's own lockfile pins some versions that crates.io no longer serves.
+    cargo install wasm-bindgen-cli --version "$wasm_bindgen_version"
+    installed_runner=$(wasm-bindgen-test-runner --version | awk '{ print $2 }')
+    if [ "$installed_runner" != "$wasm_bindgen_version" ]; then
+        echo "wasm-bindgen-test-runner on PATH ($(command -v wasm-bindgen-test-runner)) is still" \
+            "$installed_runner after installing $wasm_bindgen_version" >&2
+        exit 1
+    fi
+fi
+
+# Debian's Chromium and its driver, for the browser suite (no browser download works on these machines).
+CHROMEDRIVER_BIN=/usr/bin/chromedriver
+if [ ! -x /usr/bin/chromium ] || [ ! -x "$CHROMEDRIVER_BIN" ]; then
+    echo "installing chromium and chromium-driver"
+    as_root apt-get update
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver
+fi
+
+# npm packages, only when package.json needs some (a lockfile means a reproducible `npm ci`).
+if [ -f package.json ] && npm_has_dependencies; then
+    if [ -f package-lock.json ]; then
+        npm ci --no-audit --no-fund
+    else
+        npm install --no-audit --no-fund
+    fi
+fi
+
+echo "rustc $(rustc --version | awk '{ print $2 }'), $(rustc +nightly --version), " \
+    "wasm-bindgen $wasm_bindgen_version, $(/usr/bin/chromium --version 2>/dev/null), node $(node --version)"
+INSTALL_SECONDS=$((SECONDS - INSTALL_START))
+
+# ── native ────────────────────────────────────────────────────────────────────────────────────────────
+
+section "native"
+run_step "native tests (unit, integration, doc)" cargo test --workspace --all-features
+run_step "examples build" cargo build --workspace --all-features --examples
+run_step "benches build (not run)" cargo bench --workspace --all-features --no-run
+
+section "cross-checks: Windows and macOS type-check"
+for target in "${CROSS_TARGETS[@]}"; do
+    run_step "check $target" cargo check -p omnibuf --lib --all-features --target "$target"
+done
+
+# ── loom ──────────────────────────────────────────────────────────────────────────────────────────────
+
+section "loom: model-checked concurrency protocols"
+# Zero matching tests is a pass ("0 passed") rather than an error, so this works before any exist.
+run_step "loom" env RUSTFLAGS="${RUSTFLAGS:-} --cfg loom" CARGO_TARGET_DIR="$LOOM_TARGET_DIR" \
+    cargo test -p omnibuf --release --lib "$LOOM_FILTER"
+
+# ── Miri ──────────────────────────────────────────────────────────────────────────────────────────────
+
+section "Miri: undefined-behaviour check of ${MIRI_FILTERS[*]}"
+# Miri hides the host environment from the program; PROPTEST_CASES is let through on purpose.
+run_step "miri (${MIRI_FILTERS[*]})" env PROPTEST_CASES="$MIRI_PROPTEST_CASES" \
+    MIRIFLAGS="$MIRIFLAGS -Zmiri-env-forward=PROPTEST_CASES" \
+    cargo +nightly miri test -p omnibuf --lib -- "${MIRI_FILTERS[@]}"
+
+# ── wasm ──────────────────────────────────────────────────────────────────────────────────────────────
+
+section "wasm: the core's tests on $WASM_TARGET"
+run_step "wasm in Node" env CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+    cargo test -p omnibuf-wasm-tests --target "$WASM_TARGET" --test node
+run_step "wasm in headless Chromium" env CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+    CHROMEDRIVER="$CHROMEDRIVER_BIN" \
+    cargo test -p omnibuf-wasm-tests --target "$WASM_TARGET" --test browser
+
+# ── Node ──────────────────────────────────────────────────────────────────────────────────────────────
+
+section "Node"
+if [ -f package.json ] && npm_has_test_script; then
+    run_step "npm test" npm test
+else
+    skip_step "Node suite" "no Node suite yet"
+fi
+
+# ── summary ───────────────────────────────────────────────────────────────────────────────────────────
+
+section "summary"
+total_passed=0 total_failed=0 failed_steps=0
+printf '%-48s %8s %8s %8s %8s\n' step result passed failed seconds
+printf '%-48s %8s %8s %8s %8s\n' "install" ok - - "$INSTALL_SECONDS"
+for i in "${!STEP_NAMES[@]}"; do
+    status=${STEP_STATUS[$i]} passed=${STEP_PASSED[$i]} failed=${STEP_FAILED[$i]}
+    case $status in
+        skip) result=skipped ;;
+        0) result=ok ;;
+        *)
+            result="FAILED($status)"
+            failed_steps=$((failed_steps + 1))
+            # A step that failed without a failing test (a build error, a crashed runner) still counts
+            # as one failure, so the closing line never reads "0 failed" for a failed run.
+            if [ "$failed" -eq 0 ]; then failed=1; fi
+            ;;
+    esac
+    total_passed=$((total_passed + passed))
+    total_failed=$((total_failed + failed))
+    printf '%-48s %8s %8s %8s %8s\n' "${STEP_NAMES[$i]}" "$result" "$passed" "$failed" "${STEP_SECONDS[$i]}"
+done
+echo "wall time: $((SECONDS - RUN_START)) s; $failed_steps step(s) failed"
+echo "$total_passed passed, $total_failed failed"
+[ "$failed_steps" -eq 0 ] && [ "$total_failed" -eq 0 ]

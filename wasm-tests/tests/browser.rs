@@ -1,0 +1,7 @@
+//! The core's tests compiled to wasm32 and run in headless Chromium by `wasm-bindgen-test-runner`
+//! (through chromedriver; the runner picks it up from `CHROMEDRIVER`).
+#![cfg(target_arch = "wasm32")]
+
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+mod shared;
