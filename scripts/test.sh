@@ -13,8 +13,19 @@
 # A failing test step does not stop the run (the summary says which steps failed); a failing install
 # does, since nothing after it could be trusted.
 #
+# Usage: bash scripts/test.sh [--install-only]
 # Knobs (environment): MIRIFLAGS, MIRI_PROPTEST_CASES, WASM_BINDGEN_TEST_TIMEOUT, CARGO_TARGET_DIR.
 set -euo pipefail
+
+INSTALL_ONLY=false
+case "${1:-}" in
+    "") ;;
+    --install-only) INSTALL_ONLY=true ;;
+    *)
+        echo "usage: bash scripts/test.sh [--install-only]" >&2
+        exit 2
+        ;;
+esac
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -179,9 +190,13 @@ if [ -f package.json ] && npm_has_dependencies; then
     fi
 fi
 
-echo "rustc $(rustc --version | awk '{ print $2 }'), $(rustc +nightly --version), " \
+echo "rustc $(rustc --version | awk '{ print $2 }'), $(rustc +nightly --version)," \
     "wasm-bindgen $wasm_bindgen_version, $(/usr/bin/chromium --version 2>/dev/null), node $(node --version)"
 INSTALL_SECONDS=$((SECONDS - INSTALL_START))
+if $INSTALL_ONLY; then
+    echo "installed everything the suites need (${INSTALL_SECONDS} s)"
+    exit 0
+fi
 
 # ── native ────────────────────────────────────────────────────────────────────────────────────────────
 
@@ -213,10 +228,12 @@ run_step "miri (${MIRI_FILTERS[*]})" env PROPTEST_CASES="$MIRI_PROPTEST_CASES" \
 # ── wasm ──────────────────────────────────────────────────────────────────────────────────────────────
 
 section "wasm: the core's tests on $WASM_TARGET"
+# The runner adds --headless --no-sandbox to Chromium; webdriver.json adds the flags that keep it off
+# the network (these machines reach only package registries, and refused connections are slow noise).
 run_step "wasm in Node" env CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
     cargo test -p omnibuf-wasm-tests --target "$WASM_TARGET" --test node
 run_step "wasm in headless Chromium" env CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
-    CHROMEDRIVER="$CHROMEDRIVER_BIN" \
+    CHROMEDRIVER="$CHROMEDRIVER_BIN" WASM_BINDGEN_TEST_WEBDRIVER_JSON="$PWD/wasm-tests/webdriver.json" \
     cargo test -p omnibuf-wasm-tests --target "$WASM_TARGET" --test browser
 
 # ── Node ──────────────────────────────────────────────────────────────────────────────────────────────
