@@ -92,6 +92,7 @@ impl Harness {
     }
 
     /// Whether quick mode is on: fewer, shorter samples and smaller inputs, for smoke runs.
+    #[allow(dead_code)] // for the groups with inputs to shrink (ring, virtual buffer)
     pub fn quick(&self) -> bool {
         self.quick
     }

@@ -158,11 +158,6 @@ pub(crate) struct Budget {
     queue: Mutex<Queue>,
 }
 
-/// The result of a wait that did not end in a grant.
-pub(crate) enum WaitEnd {
-    TimedOut,
-}
-
 impl Budget {
     /// A budget of `limit` bytes over classes whose leases hold at most `lease_cap[class]` bytes.
     pub(crate) fn new(limit: usize, lease_cap: Vec<usize>) -> Budget {
@@ -465,17 +460,17 @@ impl Budget {
         self.grant(queue);
     }
 
-    /// Blocks the calling thread until `req` is reserved, or until `deadline`.
-    pub(crate) fn wait(&self, req: &Request, deadline: Option<Instant>) -> Result<(), WaitEnd> {
+    /// Blocks the calling thread until `req` is reserved (`true`), or until `deadline` (`false`).
+    pub(crate) fn wait(&self, req: &Request, deadline: Option<Instant>) -> bool {
         let cv = Arc::new(Condvar::new());
         let mut queue = self.lock();
         let Some(ticket) = self.enqueue(&mut queue, req, Wake::Thread(cv.clone())) else {
-            return Ok(());
+            return true;
         };
         loop {
             if queue.waiters[&ticket].granted {
                 queue.waiters.remove(&ticket);
-                return Ok(());
+                return true;
             }
             queue = match deadline {
                 None => cv.wait(queue).unwrap_or_else(|e| e.into_inner()),
@@ -484,7 +479,7 @@ impl Budget {
                     if now >= deadline {
                         self.record_timeout(req);
                         self.cancel(&mut queue, ticket);
-                        return Err(WaitEnd::TimedOut);
+                        return false;
                     }
                     wait_timeout(&cv, queue, deadline - now)
                 }

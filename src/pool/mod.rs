@@ -49,7 +49,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use budget::{Request, TenantState, WaitEnd};
+use budget::{Request, TenantState};
 use pooled::Checkout;
 use shared::{Block, Shared};
 
@@ -309,7 +309,7 @@ fn acquire(
         }
         Mode::Wait(deadline) => {
             let started = Instant::now();
-            if let Err(WaitEnd::TimedOut) = shared.budget.wait(&req, deadline) {
+            if !shared.budget.wait(&req, deadline) {
                 return Err(PoolError::TimedOut {
                     class_size: req.size,
                     waited: started.elapsed(),

@@ -361,7 +361,7 @@ fn pooled_buffer_writes_stay_within_capacity() {
     assert!(buf.is_empty());
     let spare = buf.spare_capacity_mut();
     spare[0].write(42);
-    // SAFETY (test): the first byte was just initialised.
+    // SAFETY: the first byte was just initialised, and 1 is within the capacity.
     unsafe { buf.set_len(1) };
     assert_eq!(&buf[..], &[42]);
 }
