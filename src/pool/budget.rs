@@ -537,7 +537,7 @@ fn raise(mark: &AtomicUsize, value: usize) {
 }
 
 /// Adds `size` to `counter` unless that takes it past `limit`.
-fn reserve_up_to(counter: &AtomicUsize, size: usize, limit: usize) -> bool {
+pub(crate) fn reserve_up_to(counter: &AtomicUsize, size: usize, limit: usize) -> bool {
     let mut now = counter.load(Relaxed);
     loop {
         if now + size > limit {

@@ -335,7 +335,7 @@ fn check_out(
             Ok(block) => block,
             Err(e) => {
                 shared.budget.release(&req);
-                shared.count_released_shared(&req);
+                shared.count_shared(&req, false);
                 return Err(e);
             }
         },

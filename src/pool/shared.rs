@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
-use super::budget::{Budget, Lease, Request, TenantState};
+use super::budget::{reserve_up_to, Budget, Lease, Request, TenantState};
 use super::outstanding::Outstanding;
 use super::thread_cache::{self, ThreadCounters};
 use super::{BufferPoolConfig, PoolError};
@@ -19,7 +19,6 @@ pub(crate) struct Block {
     pub(crate) class: usize,
 }
 
-#[derive(Default)]
 struct ThreadRegistry {
     live: Vec<Weak<ThreadCounters>>,
     retired_acquired: Vec<usize>,
@@ -58,7 +57,7 @@ impl Shared {
             .iter()
             .map(|&size| {
                 let leased = size <= config.thread_cache_max_class;
-                if leased { size * config.thread_cache_blocks } else { 0 }
+                if leased { size.saturating_mul(config.thread_cache_blocks) } else { 0 }
             })
             .collect();
         Shared {
@@ -173,11 +172,9 @@ impl Shared {
     /// Puts memory on the shared free list, or frees it when idle memory would go over `limit`.
     /// Returns whether it was kept.
     fn store_idle_up_to(&self, mem: Vec<u8>, class: usize, limit: usize) -> bool {
-        let size = self.class_sizes[class];
-        if self.is_closed() || self.idle_bytes.load(Ordering::Relaxed) + size > limit {
+        if self.is_closed() || !reserve_up_to(&self.idle_bytes, self.class_sizes[class], limit) {
             return false; // dropping `mem` frees it
         }
-        self.idle_bytes.fetch_add(size, Ordering::Relaxed);
         self.idle[class].lock().unwrap_or_else(|e| e.into_inner()).push(mem);
         true
     }
@@ -215,18 +212,12 @@ impl Shared {
         }
     }
 
-    /// Counts an acquire made without thread-local state (a thread that is ending).
-    pub(crate) fn count_acquired_shared(&self, req: &Request) {
+    /// Counts an acquire (`acquired`) or a release made without thread-local state: a thread that
+    /// is ending, or memory that could not be had.
+    pub(crate) fn count_shared(&self, req: &Request, acquired: bool) {
         let mut threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
-        let sum = &mut threads.retired_acquired[req.class];
-        *sum = sum.wrapping_add(req.size);
-    }
-
-    /// Counts a release made without thread-local state.
-    pub(crate) fn count_released_shared(&self, req: &Request) {
-        let mut threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
-        let sum = &mut threads.retired_released[req.class];
-        *sum = sum.wrapping_add(req.size);
+        let sums = if acquired { &mut threads.retired_acquired } else { &mut threads.retired_released };
+        sums[req.class] = sums[req.class].wrapping_add(req.size);
     }
 
     /// Per class: bytes checked out now, and bytes idle in thread caches.

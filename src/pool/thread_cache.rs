@@ -126,7 +126,7 @@ pub(crate) fn reserve(shared: &Arc<Shared>, req: &Request) -> Option<Option<Bloc
         Ok(Some(result)) => result,
         // No usable thread state (the thread is ending): the shared path.
         _ => shared.budget.try_reserve(req).then(|| {
-            shared.count_acquired_shared(req);
+            shared.count_shared(req, true);
             None
         }),
     }
@@ -140,7 +140,7 @@ pub(crate) fn count_acquired(shared: &Arc<Shared>, req: &Request) {
         Some(())
     });
     if !matches!(counted, Ok(Some(()))) {
-        shared.count_acquired_shared(req);
+        shared.count_shared(req, true);
     }
 }
 
@@ -168,7 +168,7 @@ pub(crate) fn release(block: Block, req: &Request) -> Option<Block> {
     if !matches!(done, Ok(Some(()))) {
         if let Some(block) = &slot {
             block.pool.budget.release(req);
-            block.pool.count_released_shared(req);
+            block.pool.count_shared(req, false);
         }
     }
     slot
