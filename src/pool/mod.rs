@@ -334,8 +334,8 @@ fn check_out(
         None => match shared.new_block(req.class) {
             Ok(block) => block,
             Err(e) => {
-                shared.budget.release(&req);
                 shared.count_shared(&req, false);
+                shared.budget.release(&req);
                 return Err(e);
             }
         },

@@ -154,8 +154,10 @@ pub(crate) fn release(block: Block, req: &Request) -> Option<Block> {
         let mut cache = cache.try_borrow_mut().ok()?;
         let pool = &slot.as_ref()?.pool;
         let entry = cache.entry_for(pool);
-        pool.budget.release_leased(&entry.lease, req);
+        // Counted before the budget is given back, so that the counts never show more in use than
+        // is reserved.
         bump(&entry.counters.released[req.class], req.size);
+        pool.budget.release_leased(&entry.lease, req);
         let cacheable = pool.class_sizes[req.class] <= pool.thread_cache_max_class
             && entry.lists[req.class].len() < pool.thread_cache_blocks
             && !pool.is_closed();
@@ -167,8 +169,8 @@ pub(crate) fn release(block: Block, req: &Request) -> Option<Block> {
     });
     if !matches!(done, Ok(Some(()))) {
         if let Some(block) = &slot {
-            block.pool.budget.release(req);
             block.pool.count_shared(req, false);
+            block.pool.budget.release(req);
         }
     }
     slot
