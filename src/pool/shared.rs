@@ -32,7 +32,8 @@ pub(crate) struct Shared {
     pub(crate) budget: Budget,
     /// Idle blocks per class (no pool reference: that would be a cycle).
     idle: Box<[Mutex<Vec<Vec<u8>>>]>,
-    idle_bytes: AtomicUsize,
+    /// A `crate::sync` atomic because it is bounded with the budget's `reserve_up_to`.
+    idle_bytes: crate::sync::AtomicUsize,
     max_idle: usize,
     pub(crate) thread_cache_blocks: usize,
     pub(crate) thread_cache_max_class: usize,
@@ -64,7 +65,7 @@ impl Shared {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             budget: Budget::new(config.budget, lease_cap),
             idle: (0..classes).map(|_| Mutex::new(Vec::new())).collect(),
-            idle_bytes: AtomicUsize::new(0),
+            idle_bytes: crate::sync::AtomicUsize::new(0),
             max_idle: config.max_idle_bytes(),
             thread_cache_blocks: config.thread_cache_blocks,
             thread_cache_max_class: config.thread_cache_max_class,
