@@ -1,7 +1,7 @@
 //! The state every handle, buffer and thread cache of one pool shares.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use super::budget::{reserve_up_to, Budget, Lease, Request, TenantState};
