@@ -13,10 +13,10 @@ use super::{BufferPoolConfig, PoolError};
 ///
 /// It carries its own strong reference to the pool, from the moment it is allocated until it is freed,
 /// so that checking a block out of a thread cache and back in needs no reference-count traffic.
+/// Its class is not stored: whoever holds a block knows it (a request, or a per-class list).
 pub(crate) struct Block {
     pub(crate) mem: Vec<u8>,
     pub(crate) pool: Arc<Shared>,
-    pub(crate) class: usize,
 }
 
 struct ThreadRegistry {
@@ -35,8 +35,8 @@ pub(crate) struct Shared {
     /// A `crate::sync` atomic because it is bounded with the budget's `reserve_up_to`.
     idle_bytes: crate::sync::AtomicUsize,
     max_idle: usize,
-    pub(crate) thread_cache_blocks: usize,
-    pub(crate) thread_cache_max_class: usize,
+    /// Per class: how many idle blocks a thread may cache (0 for classes above the cache's limit).
+    pub(crate) thread_cache_blocks: Box<[usize]>,
     /// The counters of every thread that has used the pool and is still running, and (`retired`)
     /// the sums of those that ended or counted outside a thread cache. One lock, so that a snapshot
     /// sees each thread's figures exactly once.
@@ -52,23 +52,18 @@ impl Shared {
     pub(crate) fn new(config: BufferPoolConfig) -> Shared {
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         let classes = config.classes.len();
+        let cache_blocks = |size: usize| {
+            if size <= config.thread_cache_max_class { config.thread_cache_blocks } else { 0 }
+        };
         // A lease holds up to as many blocks of a class as the thread cache does.
-        let lease_cap = config
-            .classes
-            .iter()
-            .map(|&size| {
-                let leased = size <= config.thread_cache_max_class;
-                if leased { size.saturating_mul(config.thread_cache_blocks) } else { 0 }
-            })
-            .collect();
+        let lease_cap = config.classes.iter().map(|&size| size.saturating_mul(cache_blocks(size))).collect();
         Shared {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             budget: Budget::new(config.budget, lease_cap),
             idle: (0..classes).map(|_| Mutex::new(Vec::new())).collect(),
             idle_bytes: crate::sync::AtomicUsize::new(0),
             max_idle: config.max_idle_bytes(),
-            thread_cache_blocks: config.thread_cache_blocks,
-            thread_cache_max_class: config.thread_cache_max_class,
+            thread_cache_blocks: config.classes.iter().map(|&size| cache_blocks(size)).collect(),
             threads: Mutex::new(ThreadRegistry {
                 live: Vec::new(),
                 retired_acquired: vec![0; classes],
@@ -155,7 +150,6 @@ impl Shared {
         Ok(Block {
             mem,
             pool: self.clone(),
-            class,
         })
     }
 
@@ -166,7 +160,7 @@ impl Shared {
         // The next user sees an empty buffer, never this one's bytes.
         block.mem.clear();
         if let Some(block) = thread_cache::release(block, req) {
-            block.pool.store_idle(block.mem, block.class);
+            block.pool.store_idle(block.mem, req.class);
         }
     }
 
@@ -205,11 +199,9 @@ impl Shared {
             retired_released,
         } = &mut *threads;
         live.retain(|w| !std::ptr::eq(w.as_ptr(), Arc::as_ptr(counters)));
-        for (sum, c) in retired_acquired.iter_mut().zip(counters.acquired.iter()) {
-            *sum = sum.wrapping_add(c.load(Ordering::Relaxed));
-        }
-        for (sum, c) in retired_released.iter_mut().zip(counters.released.iter()) {
-            *sum = sum.wrapping_add(c.load(Ordering::Relaxed));
+        for (class, counts) in counters.classes.iter().enumerate() {
+            retired_acquired[class] = retired_acquired[class].wrapping_add(counts.acquired.load(Ordering::Relaxed));
+            retired_released[class] = retired_released[class].wrapping_add(counts.released.load(Ordering::Relaxed));
         }
     }
 
@@ -232,12 +224,11 @@ impl Shared {
             .collect();
         let mut cached = vec![0usize; in_use.len()];
         for counters in threads.live.iter().filter_map(Weak::upgrade) {
-            for class in 0..in_use.len() {
-                let (a, r) = (&counters.acquired[class], &counters.released[class]);
+            for (class, counts) in counters.classes.iter().enumerate() {
                 in_use[class] = in_use[class]
-                    .wrapping_add(a.load(Ordering::Relaxed))
-                    .wrapping_sub(r.load(Ordering::Relaxed));
-                cached[class] += counters.cached[class].load(Ordering::Relaxed);
+                    .wrapping_add(counts.acquired.load(Ordering::Relaxed))
+                    .wrapping_sub(counts.released.load(Ordering::Relaxed));
+                cached[class] += counts.cached.load(Ordering::Relaxed);
             }
         }
         (in_use, cached)
@@ -255,9 +246,9 @@ impl Shared {
     /// thread's cache is emptied first. Returns the bytes freed.
     pub(crate) fn trim(&self, keep: usize) -> usize {
         let mut freed = 0;
-        for block in thread_cache::take_all(self) {
-            if !self.store_idle_up_to(block.mem, block.class, keep.min(self.max_idle)) {
-                freed += self.class_sizes[block.class];
+        for (class, block) in thread_cache::take_all(self) {
+            if !self.store_idle_up_to(block.mem, class, keep.min(self.max_idle)) {
+                freed += self.class_sizes[class];
             }
         }
         // Largest classes first: they return the most memory per block.
