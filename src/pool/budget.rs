@@ -347,10 +347,7 @@ impl Budget {
     #[cold]
     fn check_possible_slow(&self, req: &Request) -> Result<(), PoolError> {
         if req.size > self.limit {
-            return Err(PoolError::ExceedsBudget {
-                class_size: req.size,
-                budget: self.limit,
-            });
+            return Err(PoolError::ExceedsBudget { class_size: req.size, budget: self.limit });
         }
         match &req.tenant {
             Some(t) if req.size > t.quota => Err(PoolError::ExceedsQuota {
@@ -386,14 +383,7 @@ impl Budget {
         let ticket = queue.next_ticket;
         queue.next_ticket += 1;
         queue.per_class[req.class].push_back(ticket);
-        queue.waiters.insert(
-            ticket,
-            Waiter {
-                request: req.clone(),
-                granted: false,
-                wake,
-            },
-        );
+        queue.waiters.insert(ticket, Waiter { request: req.clone(), granted: false, wake });
         self.grant(queue);
         if queue.waiters[&ticket].granted {
             queue.waiters.remove(&ticket);
@@ -551,21 +541,13 @@ pub(crate) fn reserve_up_to(counter: &AtomicUsize, size: usize, limit: usize) ->
 }
 
 #[cfg(not(loom))]
-fn wait_timeout<'a>(
-    cv: &Condvar,
-    guard: MutexGuard<'a, Queue>,
-    timeout: Duration,
-) -> MutexGuard<'a, Queue> {
+fn wait_timeout<'a>(cv: &Condvar, guard: MutexGuard<'a, Queue>, timeout: Duration) -> MutexGuard<'a, Queue> {
     cv.wait_timeout(guard, timeout).unwrap_or_else(|e| e.into_inner()).0
 }
 
 /// loom has no timed waits; a model that uses a deadline sees an untimed wait, which is the harder
 /// case for the protocol (it must be woken).
 #[cfg(loom)]
-fn wait_timeout<'a>(
-    cv: &Condvar,
-    guard: MutexGuard<'a, Queue>,
-    _timeout: Duration,
-) -> MutexGuard<'a, Queue> {
+fn wait_timeout<'a>(cv: &Condvar, guard: MutexGuard<'a, Queue>, _timeout: Duration) -> MutexGuard<'a, Queue> {
     cv.wait(guard).unwrap()
 }

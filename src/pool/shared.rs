@@ -53,7 +53,11 @@ impl Shared {
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         let classes = config.classes.len();
         let cache_blocks = |size: usize| {
-            if size <= config.thread_cache_max_class { config.thread_cache_blocks } else { 0 }
+            if size <= config.thread_cache_max_class {
+                config.thread_cache_blocks
+            } else {
+                0
+            }
         };
         // A lease holds up to as many blocks of a class as the thread cache does.
         let lease_cap = config.classes.iter().map(|&size| size.saturating_mul(cache_blocks(size))).collect();
@@ -103,11 +107,7 @@ impl Shared {
         tenant: Option<&Arc<TenantState>>,
     ) -> Result<Request, PoolError> {
         let class = self.class_of(size)?;
-        let req = Request {
-            class,
-            size: self.class_sizes[class],
-            tenant: tenant.cloned(),
-        };
+        let req = Request { class, size: self.class_sizes[class], tenant: tenant.cloned() };
         self.budget.check_possible(&req)?;
         Ok(req)
     }
@@ -147,10 +147,7 @@ impl Shared {
                 mem
             }
         };
-        Ok(Block {
-            mem,
-            pool: self.clone(),
-        })
+        Ok(Block { mem, pool: self.clone() })
     }
 
     /// A checked-out block comes back: its budget to this thread's lease or the pool, its memory to
@@ -193,15 +190,13 @@ impl Shared {
     pub(crate) fn retire_thread(&self, lease: &Lease, counters: &Arc<ThreadCounters>) {
         self.budget.return_lease(lease);
         let mut threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
-        let ThreadRegistry {
-            live,
-            retired_acquired,
-            retired_released,
-        } = &mut *threads;
+        let ThreadRegistry { live, retired_acquired, retired_released } = &mut *threads;
         live.retain(|w| !std::ptr::eq(w.as_ptr(), Arc::as_ptr(counters)));
         for (class, counts) in counters.classes.iter().enumerate() {
-            retired_acquired[class] = retired_acquired[class].wrapping_add(counts.acquired.load(Ordering::Relaxed));
-            retired_released[class] = retired_released[class].wrapping_add(counts.released.load(Ordering::Relaxed));
+            retired_acquired[class] =
+                retired_acquired[class].wrapping_add(counts.acquired.load(Ordering::Relaxed));
+            retired_released[class] =
+                retired_released[class].wrapping_add(counts.released.load(Ordering::Relaxed));
         }
     }
 

@@ -38,9 +38,7 @@ pub(crate) struct ThreadCounters {
 
 impl ThreadCounters {
     pub(crate) fn new(classes: usize) -> ThreadCounters {
-        ThreadCounters {
-            classes: (0..classes).map(|_| ClassCounts::default()).collect(),
-        }
+        ThreadCounters { classes: (0..classes).map(|_| ClassCounts::default()).collect() }
     }
 }
 
