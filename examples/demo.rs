@@ -30,7 +30,12 @@ fn buffers() {
 
     // Format detection upgrades the kind; the original view keeps its own.
     let jpeg = frozen.retag(BufferKind::jpeg());
-    println!("retagged view: kind {} (original still {}), tenant {:?}", jpeg.kind(), frozen.kind(), jpeg.tenant_id());
+    println!(
+        "retagged view: kind {} (original still {}), tenant {:?}",
+        jpeg.kind(),
+        frozen.kind(),
+        jpeg.tenant_id()
+    );
 
     let header = jpeg.slice(0..4);
     let body = jpeg.slice(4..);
@@ -46,7 +51,11 @@ fn buffers() {
     }
 
     let custom = BufferKind::register("sensor-frame").unwrap();
-    println!("registered kind {custom} (id {}); registering again gives the same kind: {}", custom.id(), BufferKind::register("sensor-frame").unwrap() == custom);
+    println!(
+        "registered kind {custom} (id {}); registering again gives the same kind: {}",
+        custom.id(),
+        BufferKind::register("sensor-frame").unwrap() == custom
+    );
 
     println!("sha256 of the body view: {}", hex(&body.sha256()));
     let same = ZeroCopyBuffer::copy_from_slice(b"JFIF payload", BufferKind::raw());
@@ -61,7 +70,11 @@ fn pool_under_pressure() {
         .tenant_quota("batch", 64 << 10)
         .build()
         .unwrap();
-    println!("budget {} KiB, classes {:?}, tenant \"batch\" limited to 64 KiB", pool.budget() >> 10, pool.classes());
+    println!(
+        "budget {} KiB, classes {:?}, tenant \"batch\" limited to 64 KiB",
+        pool.budget() >> 10,
+        pool.classes()
+    );
 
     // A request no class can hold fails at once instead of waiting forever.
     if let Err(e) = pool.acquire(2 << 20) {
@@ -109,7 +122,9 @@ fn pool_under_pressure() {
     // try_acquire fails fast; a timed acquire gives up cleanly.
     let hold: Vec<_> = (0..4).map(|_| pool.acquire(65536).unwrap()).collect();
     match pool.try_acquire(1) {
-        Err(PoolError::WouldBlock { class_size }) => println!("  budget full: try_acquire of a {class_size}-byte buffer returns WouldBlock"),
+        Err(PoolError::WouldBlock { class_size }) => {
+            println!("  budget full: try_acquire of a {class_size}-byte buffer returns WouldBlock")
+        }
         other => println!("  unexpected: {other:?}"),
     }
     if let Err(e) = pool.acquire_timeout(1, Duration::from_millis(20)) {
@@ -119,19 +134,39 @@ fn pool_under_pressure() {
 
     let batch = pool.tenant("batch");
     let held = batch.acquire(65536).unwrap();
-    println!("  tenant batch at its quota: try_acquire -> {:?}; other tenants go on: {}", batch.try_acquire(1).err(), pool.tenant("web").try_acquire(1).is_ok());
+    println!(
+        "  tenant batch at its quota: try_acquire -> {:?}; other tenants go on: {}",
+        batch.try_acquire(1).err(),
+        pool.tenant("web").try_acquire(1).is_ok()
+    );
     drop(held);
 
     let snap = pool.snapshot();
-    println!("  snapshot: in use {} B, high water {} KiB, idle {} KiB, cached in threads {} KiB", snap.in_use_bytes, snap.high_water_bytes >> 10, snap.idle_bytes >> 10, snap.cached_bytes >> 10);
+    println!(
+        "  snapshot: in use {} B, high water {} KiB, idle {} KiB, cached in threads {} KiB",
+        snap.in_use_bytes,
+        snap.high_water_bytes >> 10,
+        snap.idle_bytes >> 10,
+        snap.cached_bytes >> 10
+    );
     for c in &snap.classes {
         println!(
             "    {:?}: high water {} KiB, waits {}, timeouts {}, refusals {}",
-            c.class, c.high_water_bytes >> 10, c.waits, c.timeouts, c.refusals
+            c.class,
+            c.high_water_bytes >> 10,
+            c.waits,
+            c.timeouts,
+            c.refusals
         );
     }
     for t in &snap.tenants {
-        println!("    tenant {:?}: quota {:?}, high water {} KiB, refusals {}", t.tenant, t.quota, t.high_water_bytes >> 10, t.refusals);
+        println!(
+            "    tenant {:?}: quota {:?}, high water {} KiB, refusals {}",
+            t.tenant,
+            t.quota,
+            t.high_water_bytes >> 10,
+            t.refusals
+        );
     }
     println!("  trim returned {} KiB of idle memory to the system", pool.trim() >> 10);
 }

@@ -10,8 +10,8 @@ use std::sync::{OnceLock, RwLock};
 
 /// The built-in kinds, in id order. Their ids never change.
 const BUILTIN: [&str; 14] = [
-    "raw", "text", "json", "pcm16", "pcm_f32", "mulaw8", "alaw8", "opus", "jpeg", "png", "webp",
-    "gif", "h264", "mp4",
+    "raw", "text", "json", "pcm16", "pcm_f32", "mulaw8", "alaw8", "opus", "jpeg", "png", "webp", "gif",
+    "h264", "mp4",
 ];
 
 /// Most kinds the registry will hold. Names are interned for the life of the process, so the bound
@@ -26,7 +26,9 @@ pub const MAX_KIND_NAME_LEN: usize = 64;
 pub enum KindError {
     /// The name is empty, longer than [`MAX_KIND_NAME_LEN`] bytes, or holds whitespace or control
     /// characters.
-    #[error("invalid buffer kind name {name:?}: names are 1 to 64 bytes with no whitespace or control characters")]
+    #[error(
+        "invalid buffer kind name {name:?}: names are 1 to 64 bytes with no whitespace or control characters"
+    )]
     InvalidName {
         /// The refused name.
         name: String,
@@ -187,14 +189,8 @@ impl BufferKindRegistry {
         static GLOBAL: OnceLock<BufferKindRegistry> = OnceLock::new();
         GLOBAL.get_or_init(|| {
             let names: Vec<&'static str> = BUILTIN.to_vec();
-            let by_name = names
-                .iter()
-                .enumerate()
-                .map(|(id, name)| (*name, BufferKind(id as u32)))
-                .collect();
-            BufferKindRegistry {
-                table: RwLock::new(Table { by_name, names }),
-            }
+            let by_name = names.iter().enumerate().map(|(id, name)| (*name, BufferKind(id as u32))).collect();
+            BufferKindRegistry { table: RwLock::new(Table { by_name, names }) }
         })
     }
 
@@ -255,9 +251,7 @@ fn validate_name(name: &str) -> Result<(), KindError> {
     if ok {
         Ok(())
     } else {
-        Err(KindError::InvalidName {
-            name: name.to_owned(),
-        })
+        Err(KindError::InvalidName { name: name.to_owned() })
     }
 }
 
@@ -309,9 +303,8 @@ mod tests {
     #[test]
     fn concurrent_registration_of_one_name_gives_one_kind() {
         let kinds: Vec<BufferKind> = std::thread::scope(|s| {
-            let handles: Vec<_> = (0..4)
-                .map(|_| s.spawn(|| BufferKind::register("test-kind-raced").unwrap()))
-                .collect();
+            let handles: Vec<_> =
+                (0..4).map(|_| s.spawn(|| BufferKind::register("test-kind-raced").unwrap())).collect();
             handles.into_iter().map(|h| h.join().unwrap()).collect()
         });
         assert!(kinds.windows(2).all(|w| w[0] == w[1]));

@@ -44,11 +44,7 @@ impl BufferMut {
 
     /// A builder that starts with the bytes (and capacity) of `bytes`.
     pub fn from_vec(bytes: Vec<u8>, kind: BufferKind) -> Self {
-        BufferMut {
-            bytes,
-            kind,
-            tenant: None,
-        }
+        BufferMut { bytes, kind, tenant: None }
     }
 
     /// Tags the builder (and the buffer it freezes into) with a tenant.

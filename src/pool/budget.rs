@@ -158,11 +158,6 @@ pub(crate) struct Budget {
     queue: Mutex<Queue>,
 }
 
-/// The result of a wait that did not end in a grant.
-pub(crate) enum WaitEnd {
-    TimedOut,
-}
-
 impl Budget {
     /// A budget of `limit` bytes over classes whose leases hold at most `lease_cap[class]` bytes.
     pub(crate) fn new(limit: usize, lease_cap: Vec<usize>) -> Budget {
@@ -352,10 +347,7 @@ impl Budget {
     #[cold]
     fn check_possible_slow(&self, req: &Request) -> Result<(), PoolError> {
         if req.size > self.limit {
-            return Err(PoolError::ExceedsBudget {
-                class_size: req.size,
-                budget: self.limit,
-            });
+            return Err(PoolError::ExceedsBudget { class_size: req.size, budget: self.limit });
         }
         match &req.tenant {
             Some(t) if req.size > t.quota => Err(PoolError::ExceedsQuota {
@@ -391,14 +383,7 @@ impl Budget {
         let ticket = queue.next_ticket;
         queue.next_ticket += 1;
         queue.per_class[req.class].push_back(ticket);
-        queue.waiters.insert(
-            ticket,
-            Waiter {
-                request: req.clone(),
-                granted: false,
-                wake,
-            },
-        );
+        queue.waiters.insert(ticket, Waiter { request: req.clone(), granted: false, wake });
         self.grant(queue);
         if queue.waiters[&ticket].granted {
             queue.waiters.remove(&ticket);
@@ -465,17 +450,17 @@ impl Budget {
         self.grant(queue);
     }
 
-    /// Blocks the calling thread until `req` is reserved, or until `deadline`.
-    pub(crate) fn wait(&self, req: &Request, deadline: Option<Instant>) -> Result<(), WaitEnd> {
+    /// Blocks the calling thread until `req` is reserved (`true`), or until `deadline` (`false`).
+    pub(crate) fn wait(&self, req: &Request, deadline: Option<Instant>) -> bool {
         let cv = Arc::new(Condvar::new());
         let mut queue = self.lock();
         let Some(ticket) = self.enqueue(&mut queue, req, Wake::Thread(cv.clone())) else {
-            return Ok(());
+            return true;
         };
         loop {
             if queue.waiters[&ticket].granted {
                 queue.waiters.remove(&ticket);
-                return Ok(());
+                return true;
             }
             queue = match deadline {
                 None => cv.wait(queue).unwrap_or_else(|e| e.into_inner()),
@@ -484,7 +469,7 @@ impl Budget {
                     if now >= deadline {
                         self.record_timeout(req);
                         self.cancel(&mut queue, ticket);
-                        return Err(WaitEnd::TimedOut);
+                        return false;
                     }
                     wait_timeout(&cv, queue, deadline - now)
                 }
@@ -542,7 +527,7 @@ fn raise(mark: &AtomicUsize, value: usize) {
 }
 
 /// Adds `size` to `counter` unless that takes it past `limit`.
-fn reserve_up_to(counter: &AtomicUsize, size: usize, limit: usize) -> bool {
+pub(crate) fn reserve_up_to(counter: &AtomicUsize, size: usize, limit: usize) -> bool {
     let mut now = counter.load(Relaxed);
     loop {
         if now + size > limit {
@@ -556,21 +541,13 @@ fn reserve_up_to(counter: &AtomicUsize, size: usize, limit: usize) -> bool {
 }
 
 #[cfg(not(loom))]
-fn wait_timeout<'a>(
-    cv: &Condvar,
-    guard: MutexGuard<'a, Queue>,
-    timeout: Duration,
-) -> MutexGuard<'a, Queue> {
+fn wait_timeout<'a>(cv: &Condvar, guard: MutexGuard<'a, Queue>, timeout: Duration) -> MutexGuard<'a, Queue> {
     cv.wait_timeout(guard, timeout).unwrap_or_else(|e| e.into_inner()).0
 }
 
 /// loom has no timed waits; a model that uses a deadline sees an untimed wait, which is the harder
 /// case for the protocol (it must be woken).
 #[cfg(loom)]
-fn wait_timeout<'a>(
-    cv: &Condvar,
-    guard: MutexGuard<'a, Queue>,
-    _timeout: Duration,
-) -> MutexGuard<'a, Queue> {
+fn wait_timeout<'a>(cv: &Condvar, guard: MutexGuard<'a, Queue>, _timeout: Duration) -> MutexGuard<'a, Queue> {
     cv.wait(guard).unwrap()
 }

@@ -49,7 +49,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use budget::{Request, TenantState, WaitEnd};
+use budget::{Request, TenantState};
 use pooled::Checkout;
 use shared::{Block, Shared};
 
@@ -124,11 +124,7 @@ impl BufferPool {
     /// A pool from a configuration.
     pub fn with_config(config: BufferPoolConfig) -> Result<BufferPool, PoolError> {
         let config = config.validated()?;
-        Ok(BufferPool {
-            handle: Arc::new(Handle {
-                shared: Arc::new(Shared::new(config)),
-            }),
-        })
+        Ok(BufferPool { handle: Arc::new(Handle { shared: Arc::new(Shared::new(config)) }) })
     }
 
     fn shared(&self) -> &Arc<Shared> {
@@ -193,10 +189,7 @@ impl BufferPool {
     /// The handle of tenant `name`, whose requests count against its quota as well as the budget.
     /// Tenants are created on first use, with the quota the configuration gives them.
     pub fn tenant(&self, name: &str) -> Tenant {
-        Tenant {
-            pool: self.clone(),
-            state: self.shared().tenant(name),
-        }
+        Tenant { pool: self.clone(), state: self.shared().tenant(name) }
     }
 
     /// Memory, waiting and high-water marks now, per class and per tenant.
@@ -302,18 +295,13 @@ fn acquire(
         Mode::Try => {
             if !shared.budget.try_reserve_exact(&req) {
                 shared.budget.count_refusal(&req);
-                return Err(PoolError::WouldBlock {
-                    class_size: req.size,
-                });
+                return Err(PoolError::WouldBlock { class_size: req.size });
             }
         }
         Mode::Wait(deadline) => {
             let started = Instant::now();
-            if let Err(WaitEnd::TimedOut) = shared.budget.wait(&req, deadline) {
-                return Err(PoolError::TimedOut {
-                    class_size: req.size,
-                    waited: started.elapsed(),
-                });
+            if !shared.budget.wait(&req, deadline) {
+                return Err(PoolError::TimedOut { class_size: req.size, waited: started.elapsed() });
             }
         }
     }
@@ -324,18 +312,14 @@ fn acquire(
 /// Turns reserved (and counted) bytes into a buffer, with the thread cache's block if it had one;
 /// gives the bytes back if no memory can be had.
 #[inline]
-fn check_out(
-    shared: &Arc<Shared>,
-    req: Request,
-    cached: Option<Block>,
-) -> Result<PooledBuffer, PoolError> {
+fn check_out(shared: &Arc<Shared>, req: Request, cached: Option<Block>) -> Result<PooledBuffer, PoolError> {
     let block = match cached {
         Some(block) => block,
         None => match shared.new_block(req.class) {
             Ok(block) => block,
             Err(e) => {
+                shared.count_shared(&req, false);
                 shared.budget.release(&req);
-                shared.count_released_shared(&req);
                 return Err(e);
             }
         },
@@ -359,11 +343,7 @@ pub struct Acquire {
 
 impl Acquire {
     fn new(shared: &Arc<Shared>, size: usize, tenant: Option<&Arc<TenantState>>) -> Acquire {
-        Acquire {
-            request: Some(shared.request(size, tenant)),
-            shared: shared.clone(),
-            ticket: None,
-        }
+        Acquire { request: Some(shared.request(size, tenant)), shared: shared.clone(), ticket: None }
     }
 }
 

@@ -36,11 +36,7 @@ impl Outstanding {
     /// Records a checkout; the id is what `untrack` takes.
     pub(crate) fn track(&self, class_size: usize, tenant: Option<Arc<str>>) -> u64 {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
-        let record = Record {
-            tenant,
-            class_size,
-            since: Instant::now(),
-        };
+        let record = Record { tenant, class_size, since: Instant::now() };
         self.live.lock().unwrap_or_else(|e| e.into_inner()).insert(id, record);
         id
     }

@@ -21,11 +21,7 @@ pub(crate) struct Checkout {
 
 impl Checkout {
     pub(crate) fn new(block: Block, req: Request, track_id: u64) -> Checkout {
-        Checkout {
-            block: Some(block),
-            req,
-            track_id,
-        }
+        Checkout { block: Some(block), req, track_id }
     }
 
     fn mem(&self) -> &Vec<u8> {
@@ -87,10 +83,7 @@ pub struct PooledBuffer {
 
 impl PooledBuffer {
     pub(crate) fn new(checkout: Checkout) -> PooledBuffer {
-        PooledBuffer {
-            checkout,
-            kind: BufferKind::raw(),
-        }
+        PooledBuffer { checkout, kind: BufferKind::raw() }
     }
 
     /// Bytes written.
@@ -143,10 +136,7 @@ impl PooledBuffer {
     pub fn try_extend_from_slice(&mut self, bytes: &[u8]) -> Result<(), CapacityError> {
         let available = self.remaining();
         if bytes.len() > available {
-            return Err(CapacityError {
-                needed: bytes.len(),
-                available,
-            });
+            return Err(CapacityError { needed: bytes.len(), available });
         }
         // Within capacity, so the vector does not reallocate.
         self.checkout.mem_mut().extend_from_slice(bytes);

@@ -1,10 +1,10 @@
 //! The state every handle, buffer and thread cache of one pool shares.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
-use super::budget::{Budget, Lease, Request, TenantState};
+use super::budget::{reserve_up_to, Budget, Lease, Request, TenantState};
 use super::outstanding::Outstanding;
 use super::thread_cache::{self, ThreadCounters};
 use super::{BufferPoolConfig, PoolError};
@@ -13,13 +13,12 @@ use super::{BufferPoolConfig, PoolError};
 ///
 /// It carries its own strong reference to the pool, from the moment it is allocated until it is freed,
 /// so that checking a block out of a thread cache and back in needs no reference-count traffic.
+/// Its class is not stored: whoever holds a block knows it (a request, or a per-class list).
 pub(crate) struct Block {
     pub(crate) mem: Vec<u8>,
     pub(crate) pool: Arc<Shared>,
-    pub(crate) class: usize,
 }
 
-#[derive(Default)]
 struct ThreadRegistry {
     live: Vec<Weak<ThreadCounters>>,
     retired_acquired: Vec<usize>,
@@ -33,10 +32,11 @@ pub(crate) struct Shared {
     pub(crate) budget: Budget,
     /// Idle blocks per class (no pool reference: that would be a cycle).
     idle: Box<[Mutex<Vec<Vec<u8>>>]>,
-    idle_bytes: AtomicUsize,
+    /// A `crate::sync` atomic because it is bounded with the budget's `reserve_up_to`.
+    idle_bytes: crate::sync::AtomicUsize,
     max_idle: usize,
-    pub(crate) thread_cache_blocks: usize,
-    pub(crate) thread_cache_max_class: usize,
+    /// Per class: how many idle blocks a thread may cache (0 for classes above the cache's limit).
+    pub(crate) thread_cache_blocks: Box<[usize]>,
     /// The counters of every thread that has used the pool and is still running, and (`retired`)
     /// the sums of those that ended or counted outside a thread cache. One lock, so that a snapshot
     /// sees each thread's figures exactly once.
@@ -52,23 +52,22 @@ impl Shared {
     pub(crate) fn new(config: BufferPoolConfig) -> Shared {
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         let classes = config.classes.len();
+        let cache_blocks = |size: usize| {
+            if size <= config.thread_cache_max_class {
+                config.thread_cache_blocks
+            } else {
+                0
+            }
+        };
         // A lease holds up to as many blocks of a class as the thread cache does.
-        let lease_cap = config
-            .classes
-            .iter()
-            .map(|&size| {
-                let leased = size <= config.thread_cache_max_class;
-                if leased { size * config.thread_cache_blocks } else { 0 }
-            })
-            .collect();
+        let lease_cap = config.classes.iter().map(|&size| size.saturating_mul(cache_blocks(size))).collect();
         Shared {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             budget: Budget::new(config.budget, lease_cap),
             idle: (0..classes).map(|_| Mutex::new(Vec::new())).collect(),
-            idle_bytes: AtomicUsize::new(0),
+            idle_bytes: crate::sync::AtomicUsize::new(0),
             max_idle: config.max_idle_bytes(),
-            thread_cache_blocks: config.thread_cache_blocks,
-            thread_cache_max_class: config.thread_cache_max_class,
+            thread_cache_blocks: config.classes.iter().map(|&size| cache_blocks(size)).collect(),
             threads: Mutex::new(ThreadRegistry {
                 live: Vec::new(),
                 retired_acquired: vec![0; classes],
@@ -108,11 +107,7 @@ impl Shared {
         tenant: Option<&Arc<TenantState>>,
     ) -> Result<Request, PoolError> {
         let class = self.class_of(size)?;
-        let req = Request {
-            class,
-            size: self.class_sizes[class],
-            tenant: tenant.cloned(),
-        };
+        let req = Request { class, size: self.class_sizes[class], tenant: tenant.cloned() };
         self.budget.check_possible(&req)?;
         Ok(req)
     }
@@ -152,11 +147,7 @@ impl Shared {
                 mem
             }
         };
-        Ok(Block {
-            mem,
-            pool: self.clone(),
-            class,
-        })
+        Ok(Block { mem, pool: self.clone() })
     }
 
     /// A checked-out block comes back: its budget to this thread's lease or the pool, its memory to
@@ -166,18 +157,16 @@ impl Shared {
         // The next user sees an empty buffer, never this one's bytes.
         block.mem.clear();
         if let Some(block) = thread_cache::release(block, req) {
-            block.pool.store_idle(block.mem, block.class);
+            block.pool.store_idle(block.mem, req.class);
         }
     }
 
     /// Puts memory on the shared free list, or frees it when idle memory would go over `limit`.
     /// Returns whether it was kept.
     fn store_idle_up_to(&self, mem: Vec<u8>, class: usize, limit: usize) -> bool {
-        let size = self.class_sizes[class];
-        if self.is_closed() || self.idle_bytes.load(Ordering::Relaxed) + size > limit {
+        if self.is_closed() || !reserve_up_to(&self.idle_bytes, self.class_sizes[class], limit) {
             return false; // dropping `mem` frees it
         }
-        self.idle_bytes.fetch_add(size, Ordering::Relaxed);
         self.idle[class].lock().unwrap_or_else(|e| e.into_inner()).push(mem);
         true
     }
@@ -201,32 +190,22 @@ impl Shared {
     pub(crate) fn retire_thread(&self, lease: &Lease, counters: &Arc<ThreadCounters>) {
         self.budget.return_lease(lease);
         let mut threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
-        let ThreadRegistry {
-            live,
-            retired_acquired,
-            retired_released,
-        } = &mut *threads;
+        let ThreadRegistry { live, retired_acquired, retired_released } = &mut *threads;
         live.retain(|w| !std::ptr::eq(w.as_ptr(), Arc::as_ptr(counters)));
-        for (sum, c) in retired_acquired.iter_mut().zip(counters.acquired.iter()) {
-            *sum = sum.wrapping_add(c.load(Ordering::Relaxed));
-        }
-        for (sum, c) in retired_released.iter_mut().zip(counters.released.iter()) {
-            *sum = sum.wrapping_add(c.load(Ordering::Relaxed));
+        for (class, counts) in counters.classes.iter().enumerate() {
+            retired_acquired[class] =
+                retired_acquired[class].wrapping_add(counts.acquired.load(Ordering::Relaxed));
+            retired_released[class] =
+                retired_released[class].wrapping_add(counts.released.load(Ordering::Relaxed));
         }
     }
 
-    /// Counts an acquire made without thread-local state (a thread that is ending).
-    pub(crate) fn count_acquired_shared(&self, req: &Request) {
+    /// Counts an acquire (`acquired`) or a release made without thread-local state: a thread that
+    /// is ending, or memory that could not be had.
+    pub(crate) fn count_shared(&self, req: &Request, acquired: bool) {
         let mut threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
-        let sum = &mut threads.retired_acquired[req.class];
-        *sum = sum.wrapping_add(req.size);
-    }
-
-    /// Counts a release made without thread-local state.
-    pub(crate) fn count_released_shared(&self, req: &Request) {
-        let mut threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
-        let sum = &mut threads.retired_released[req.class];
-        *sum = sum.wrapping_add(req.size);
+        let sums = if acquired { &mut threads.retired_acquired } else { &mut threads.retired_released };
+        sums[req.class] = sums[req.class].wrapping_add(req.size);
     }
 
     /// Per class: bytes checked out now, and bytes idle in thread caches.
@@ -240,12 +219,11 @@ impl Shared {
             .collect();
         let mut cached = vec![0usize; in_use.len()];
         for counters in threads.live.iter().filter_map(Weak::upgrade) {
-            for class in 0..in_use.len() {
-                let (a, r) = (&counters.acquired[class], &counters.released[class]);
+            for (class, counts) in counters.classes.iter().enumerate() {
                 in_use[class] = in_use[class]
-                    .wrapping_add(a.load(Ordering::Relaxed))
-                    .wrapping_sub(r.load(Ordering::Relaxed));
-                cached[class] += counters.cached[class].load(Ordering::Relaxed);
+                    .wrapping_add(counts.acquired.load(Ordering::Relaxed))
+                    .wrapping_sub(counts.released.load(Ordering::Relaxed));
+                cached[class] += counts.cached.load(Ordering::Relaxed);
             }
         }
         (in_use, cached)
@@ -263,9 +241,9 @@ impl Shared {
     /// thread's cache is emptied first. Returns the bytes freed.
     pub(crate) fn trim(&self, keep: usize) -> usize {
         let mut freed = 0;
-        for block in thread_cache::take_all(self) {
-            if !self.store_idle_up_to(block.mem, block.class, keep.min(self.max_idle)) {
-                freed += self.class_sizes[block.class];
+        for (class, block) in thread_cache::take_all(self) {
+            if !self.store_idle_up_to(block.mem, class, keep.min(self.max_idle)) {
+                freed += self.class_sizes[class];
             }
         }
         // Largest classes first: they return the most memory per block.

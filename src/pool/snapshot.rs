@@ -18,8 +18,10 @@ use super::PoolClass;
 /// are taken on reserved bytes: never below the true peak of bytes in use, and above it by at most
 /// the leases (`thread_cache_blocks` buffers per class per thread).
 ///
-/// The counters are read one after another while other threads keep working, so the figures of a
-/// busy pool need not add up exactly to one instant; at rest they are exact.
+/// `reserved_bytes` is read from one atomic word and is exact. The other counters are read one after
+/// another while other threads keep working, so the figures of a busy pool need not add up exactly
+/// to one instant (in-use figures are capped at the reservations read in the same snapshot, so they
+/// never show the impossible); at rest they are exact.
 ///
 /// [`BufferPool::snapshot`]: super::BufferPool::snapshot
 ///
@@ -44,6 +46,8 @@ pub struct BufferPoolSnapshot {
     pub budget: usize,
     /// Bytes checked out now.
     pub in_use_bytes: usize,
+    /// Bytes the budget counts now: in use plus leased. Never above `budget`.
+    pub reserved_bytes: usize,
     /// Most bytes ever reserved at once (see above).
     pub high_water_bytes: usize,
     /// Budget held in threads' leases now.
@@ -106,7 +110,13 @@ pub struct TenantSnapshot {
 
 pub(crate) fn take(shared: &Shared) -> BufferPoolSnapshot {
     let idle = shared.idle_bytes_per_class();
-    let (in_use, cached) = shared.in_use_and_cached();
+    let (mut in_use, cached) = shared.in_use_and_cached();
+    // Read after the per-thread counts: reservations are made before an acquire is counted and
+    // dropped after a release is, so these bound the counts read before them.
+    let reserved = shared.budget.reserved();
+    for (n, c) in in_use.iter_mut().zip(shared.budget.classes.iter()) {
+        *n = (*n).min(c.reserved.load(SeqCst));
+    }
     let classes: Vec<ClassSnapshot> = shared
         .budget
         .classes
@@ -140,7 +150,8 @@ pub(crate) fn take(shared: &Shared) -> BufferPoolSnapshot {
         .collect();
     BufferPoolSnapshot {
         budget: shared.budget.limit,
-        in_use_bytes: classes.iter().map(|c| c.in_use_bytes).sum(),
+        in_use_bytes: classes.iter().map(|c| c.in_use_bytes).sum::<usize>().min(reserved),
+        reserved_bytes: reserved,
         high_water_bytes: shared.budget.high_water.load(SeqCst),
         leased_bytes: shared.budget.leased(),
         idle_bytes: idle.iter().sum(),

@@ -22,22 +22,23 @@ use std::sync::{Arc, Weak};
 use super::budget::{Lease, Request};
 use super::shared::{Block, Shared};
 
-/// Per class: idle bytes cached, bytes acquired and bytes released by one thread (wrapping; only
-/// differences of sums mean anything).
+/// One thread's counts for one class: idle bytes cached, bytes acquired and bytes released (the last
+/// two wrap; only differences of sums mean anything).
+#[derive(Default)]
+pub(crate) struct ClassCounts {
+    pub(crate) cached: AtomicUsize,
+    pub(crate) acquired: AtomicUsize,
+    pub(crate) released: AtomicUsize,
+}
+
+/// One thread's counts for every class of one pool.
 pub(crate) struct ThreadCounters {
-    pub(crate) cached: Box<[AtomicUsize]>,
-    pub(crate) acquired: Box<[AtomicUsize]>,
-    pub(crate) released: Box<[AtomicUsize]>,
+    pub(crate) classes: Box<[ClassCounts]>,
 }
 
 impl ThreadCounters {
     pub(crate) fn new(classes: usize) -> ThreadCounters {
-        let zeros = || (0..classes).map(|_| AtomicUsize::new(0)).collect();
-        ThreadCounters {
-            cached: zeros(),
-            acquired: zeros(),
-            released: zeros(),
-        }
+        ThreadCounters { classes: (0..classes).map(|_| ClassCounts::default()).collect() }
     }
 }
 
@@ -68,8 +69,10 @@ impl Drop for ThreadCache {
             if let Some(pool) = cache.pool.upgrade() {
                 pool.retire_thread(&cache.lease, &cache.counters);
             }
-            for block in cache.lists.into_iter().flatten() {
-                block.pool.store_idle(block.mem, block.class);
+            for (class, list) in cache.lists.into_iter().enumerate() {
+                for block in list {
+                    block.pool.store_idle(block.mem, class);
+                }
             }
         }
     }
@@ -115,10 +118,11 @@ pub(crate) fn reserve(shared: &Arc<Shared>, req: &Request) -> Option<Option<Bloc
         if !shared.budget.try_reserve_leased(&entry.lease, req) {
             return Some(None);
         }
-        bump(&entry.counters.acquired[req.class], req.size);
+        let counts = &entry.counters.classes[req.class];
+        bump(&counts.acquired, req.size);
         let block = entry.lists[req.class].pop();
         if block.is_some() {
-            bump(&entry.counters.cached[req.class], req.size.wrapping_neg());
+            bump(&counts.cached, req.size.wrapping_neg());
         }
         Some(Some(block))
     });
@@ -126,7 +130,7 @@ pub(crate) fn reserve(shared: &Arc<Shared>, req: &Request) -> Option<Option<Bloc
         Ok(Some(result)) => result,
         // No usable thread state (the thread is ending): the shared path.
         _ => shared.budget.try_reserve(req).then(|| {
-            shared.count_acquired_shared(req);
+            shared.count_shared(req, true);
             None
         }),
     }
@@ -136,11 +140,11 @@ pub(crate) fn reserve(shared: &Arc<Shared>, req: &Request) -> Option<Option<Bloc
 pub(crate) fn count_acquired(shared: &Arc<Shared>, req: &Request) {
     let counted = CACHE.try_with(|cache| {
         let mut cache = cache.try_borrow_mut().ok()?;
-        bump(&cache.entry_for(shared).counters.acquired[req.class], req.size);
+        bump(&cache.entry_for(shared).counters.classes[req.class].acquired, req.size);
         Some(())
     });
     if !matches!(counted, Ok(Some(()))) {
-        shared.count_acquired_shared(req);
+        shared.count_shared(req, true);
     }
 }
 
@@ -154,38 +158,41 @@ pub(crate) fn release(block: Block, req: &Request) -> Option<Block> {
         let mut cache = cache.try_borrow_mut().ok()?;
         let pool = &slot.as_ref()?.pool;
         let entry = cache.entry_for(pool);
+        // Counted before the budget is given back, so that the counts never show more in use than
+        // is reserved.
+        let counts = &entry.counters.classes[req.class];
+        bump(&counts.released, req.size);
         pool.budget.release_leased(&entry.lease, req);
-        bump(&entry.counters.released[req.class], req.size);
-        let cacheable = pool.class_sizes[req.class] <= pool.thread_cache_max_class
-            && entry.lists[req.class].len() < pool.thread_cache_blocks
-            && !pool.is_closed();
+        let cacheable =
+            entry.lists[req.class].len() < pool.thread_cache_blocks[req.class] && !pool.is_closed();
         if cacheable {
             entry.lists[req.class].extend(slot.take());
-            bump(&entry.counters.cached[req.class], req.size);
+            bump(&counts.cached, req.size);
         }
         Some(())
     });
     if !matches!(done, Ok(Some(()))) {
         if let Some(block) = &slot {
+            block.pool.count_shared(req, false);
             block.pool.budget.release(req);
-            block.pool.count_released_shared(req);
         }
     }
     slot
 }
 
-/// Takes every block this thread caches for the pool out of the cache.
-pub(crate) fn take_all(shared: &Shared) -> Vec<Block> {
+/// Takes every block this thread caches for the pool out of the cache, with its class.
+pub(crate) fn take_all(shared: &Shared) -> Vec<(usize, Block)> {
     CACHE
         .try_with(|cache| {
             let Ok(mut cache) = cache.try_borrow_mut() else { return Vec::new() };
             let Some(entry) = cache.pools.iter_mut().find(|c| c.pool_id == shared.id) else {
                 return Vec::new();
             };
-            for c in entry.counters.cached.iter() {
-                c.store(0, Relaxed);
+            for c in entry.counters.classes.iter() {
+                c.cached.store(0, Relaxed);
             }
-            entry.lists.iter_mut().flat_map(std::mem::take).collect()
+            let lists = entry.lists.iter_mut().map(std::mem::take).enumerate();
+            lists.flat_map(|(class, list)| list.into_iter().map(move |b| (class, b))).collect()
         })
         .unwrap_or_default()
 }
