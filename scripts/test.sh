@@ -240,7 +240,8 @@ run_step "wasm in headless Chromium" env CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUN
 
 section "Node"
 if [ -f package.json ] && npm_has_test_script; then
-    run_step "npm test" npm test
+    # One suite (js/test), one switch (OMNIBUF_IMPL) per implementation of js/index.d.ts.
+    run_step "JS suite against the wasm build in Node" env OMNIBUF_IMPL=wasm npm test
 else
     skip_step "Node suite" "no Node suite yet"
 fi

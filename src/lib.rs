@@ -38,6 +38,9 @@ pub mod vbuf;
 
 mod sync;
 
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;
+
 pub use buffer::{
     BufferKind, BufferKindRegistry, BufferMut, BufferOwner, KindError, SliceError, ZeroCopyBuffer,
 };

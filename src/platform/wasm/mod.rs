@@ -1,4 +1,8 @@
-//! Browser platform code (wasm32).
+//! Browser platform code (wasm32): views of wasm memory for JS.
 //!
-//! Not built yet: the IndexedDB block store and the browser glue arrive with the browser target (see
-//! `DESIGN.md`). Nothing here is used by the crate today.
+//! Not built yet: the IndexedDB block store arrives with the browser target's virtual buffer (see
+//! `DESIGN.md`).
+
+mod memory;
+
+pub use memory::view;

@@ -1,0 +1,18 @@
+// The implementation under test, chosen by one switch: OMNIBUF_IMPL=wasm (the default: the wasm build
+// in Node) or OMNIBUF_IMPL=addon (the napi-rs addon, not built yet). Every test file imports the API
+// from here, so both implementations face the same assertions.
+const which = process.env.OMNIBUF_IMPL ?? 'wasm';
+
+async function load() {
+  switch (which) {
+    case 'wasm':
+      return import('../wasm-node.mjs');
+    case 'addon':
+      throw new Error('OMNIBUF_IMPL=addon: the napi-rs addon is not built yet');
+    default:
+      throw new Error(`OMNIBUF_IMPL must be "wasm" or "addon", not ${JSON.stringify(which)}`);
+  }
+}
+
+export const impl = which;
+export const { ZeroCopyBuffer, BufferMut, BufferKind, BufferPool, PooledBuffer } = await load();

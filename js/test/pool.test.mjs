@@ -1,0 +1,98 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { BufferPool } from './impl.mjs';
+
+const pool = (extra = {}) => new BufferPool({ budget: 8192, classes: [4096], ...extra });
+
+test('tryAcquire, freeze and release', () => {
+  const p = pool();
+  assert.equal(p.budget, 8192);
+  assert.deepEqual(p.classes, [4096]);
+  const a = p.tryAcquire(100);
+  assert.equal(a.capacity, 4096);
+  a.append('pooled');
+  assert.deepEqual(new TextDecoder().decode(a.view()), 'pooled');
+  const b = p.tryAcquire(4096);
+  assert.equal(p.tryAcquire(1), null, 'the budget is full');
+  const frozen = a.freeze('text');
+  assert.equal(frozen.kind, 'text');
+  const view = frozen.slice(0, 3);
+  frozen.free();
+  assert.equal(p.snapshot().inUseBytes, 8192, 'a live view keeps its memory out');
+  view.free();
+  b.free();
+  assert.equal(p.snapshot().inUseBytes, 0);
+  assert.notEqual(p.tryAcquire(4096), null);
+});
+
+test('acquire waits for room and resolves in order', async () => {
+  const p = pool({ budget: 4096 });
+  const held = p.tryAcquire(1);
+  const order = [];
+  const first = p.acquire(1).then((b) => { order.push(1); return b; });
+  const second = p.acquire(1).then((b) => { order.push(2); return b; });
+  await new Promise((r) => setTimeout(r, 5));
+  assert.deepEqual(order, [], 'both wait');
+  assert.equal(p.snapshot().waiting, 2);
+  held.free();
+  const one = await first;
+  one.free();
+  const two = await second;
+  assert.deepEqual(order, [1, 2]);
+  two.free();
+  assert.equal(p.snapshot().waiting, 0);
+});
+
+test('requests that can never be served are RangeErrors, bad options TypeErrors', async () => {
+  const p = new BufferPool({ budget: 4096, classes: [4096, 65536], tenantQuotas: { t: 4096 } });
+  assert.throws(() => p.tryAcquire(1 << 20), { name: 'RangeError', message: /no size class holds/ });
+  assert.throws(() => p.tryAcquire(10000), { name: 'RangeError', message: /can never fit the pool's budget/ });
+  await assert.rejects(p.acquire(10000), RangeError);
+  await assert.rejects(p.acquire(-1), RangeError);
+  assert.throws(() => p.tryAcquire(1.5), TypeError);
+  assert.throws(() => new BufferPool(), TypeError);
+  assert.throws(() => new BufferPool({}), { name: 'TypeError', message: /budget is required/ });
+  assert.throws(() => new BufferPool({ budget: 'lots' }), TypeError);
+  assert.throws(() => new BufferPool({ budget: 100, classes: [4096] }), TypeError);
+  assert.throws(() => new BufferPool({ budget: 4096, classes: 'big' }), TypeError);
+});
+
+test('tenants are held to their quotas and counted', () => {
+  const p = new BufferPool({ budget: 1 << 20, classes: [4096], tenantQuotas: { alpha: 4096 } });
+  const a = p.tryAcquire(1, 'alpha');
+  assert.equal(a.tenant, 'alpha');
+  assert.equal(p.tryAcquire(1, 'alpha'), null, 'alpha is at its quota');
+  const b = p.tryAcquire(1, 'beta');
+  const snap = p.snapshot();
+  const alpha = snap.tenants.find((t) => t.tenant === 'alpha');
+  assert.equal(alpha.quota, 4096);
+  assert.equal(alpha.inUseBytes, 4096);
+  assert.equal(alpha.refusals, 1);
+  assert.equal(snap.tenants.find((t) => t.tenant === 'beta').quota, null);
+  assert.equal(a.freeze().tenant, 'alpha');
+  b.free();
+});
+
+test('a pooled buffer refuses what does not fit and cannot be used after freeze', () => {
+  const p = new BufferPool({ budget: 64, classes: [16] });
+  const b = p.tryAcquire(16);
+  b.append(new Uint8Array(10));
+  assert.throws(() => b.append(new Uint8Array(10)), { name: 'RangeError', message: /10 bytes.*6 bytes of room/ });
+  assert.equal(b.length, 10);
+  b.freeze().free();
+  assert.throws(() => b.append('x'), /PooledBuffer was frozen/);
+  assert.throws(() => b.length, /PooledBuffer was frozen/);
+});
+
+test('snapshot and trim', () => {
+  const p = new BufferPool({ budget: 1 << 20, classes: [4096, 65536] });
+  const bufs = [p.tryAcquire(1), p.tryAcquire(5000)];
+  const snap = p.snapshot();
+  assert.equal(snap.inUseBytes, 4096 + 65536);
+  assert.equal(snap.classes.length, 2);
+  assert.equal(snap.classes[1].size, 65536);
+  assert.ok(snap.highWaterBytes >= snap.inUseBytes);
+  for (const b of bufs) b.free();
+  assert.equal(p.snapshot().inUseBytes, 0);
+  assert.equal(p.trim(), 4096 + 65536, 'the released memory was cached and is now freed');
+});

@@ -1,0 +1,15 @@
+// The wasm build, loaded in Node (built by scripts/build-wasm.sh into pkg/node/). The shared test suite
+// runs against it; the Node entry proper will be the napi-rs addon.
+import { createRequire } from 'node:module';
+import { guardClasses } from './guard.mjs';
+
+const require = createRequire(import.meta.url);
+let wasm;
+try {
+  wasm = require('../pkg/node/omnibuf.js');
+} catch (e) {
+  throw new Error('omnibuf: the wasm build is missing; run `bash scripts/build-wasm.sh` first', { cause: e });
+}
+
+export const { ZeroCopyBuffer, BufferMut, BufferKind, BufferPool, PooledBuffer } = wasm;
+guardClasses([ZeroCopyBuffer, BufferMut, BufferKind, BufferPool, PooledBuffer]);

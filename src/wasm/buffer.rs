@@ -1,0 +1,226 @@
+//! `ZeroCopyBuffer`, `BufferMut` and `BufferKind` for JS.
+
+use js_sys::{ArrayBuffer, Uint8Array};
+use wasm_bindgen::prelude::*;
+
+use super::error::{index, range_error, type_error, used_up};
+use crate::{BufferKind, BufferMut, ZeroCopyBuffer};
+
+/// Bytes from JS: a `Uint8Array` (or any typed-array view), an `ArrayBuffer`, or a string (UTF-8).
+/// Always a copy: wasm can only address its own memory.
+pub(crate) fn bytes_from_js(value: &JsValue, what: &str) -> Result<(Vec<u8>, bool), JsValue> {
+    if let Some(text) = value.as_string() {
+        return Ok((text.into_bytes(), true));
+    }
+    if let Some(array) = value.dyn_ref::<Uint8Array>() {
+        return Ok((array.to_vec(), false));
+    }
+    if let Some(buffer) = value.dyn_ref::<ArrayBuffer>() {
+        return Ok((Uint8Array::new(buffer).to_vec(), false));
+    }
+    if ArrayBuffer::is_view(value) {
+        let view: &js_sys::Object = value.unchecked_ref();
+        let get = |key: &str| js_sys::Reflect::get(view, &key.into()).ok();
+        let (Some(buffer), Some(offset), Some(len)) = (get("buffer"), get("byteOffset"), get("byteLength"))
+        else {
+            return Err(type_error(format!("{what}: unreadable typed array")));
+        };
+        let buffer: ArrayBuffer = buffer.unchecked_into();
+        let bytes = Uint8Array::new_with_byte_offset_and_length(
+            &buffer,
+            offset.as_f64().unwrap_or(0.0) as u32,
+            len.as_f64().unwrap_or(0.0) as u32,
+        );
+        return Ok((bytes.to_vec(), false));
+    }
+    Err(type_error(format!("{what} must be a Uint8Array, an ArrayBuffer, a typed array or a string")))
+}
+
+/// A kind by name; `undefined` gives `fallback`.
+pub(crate) fn kind_from_js(name: Option<String>, fallback: BufferKind) -> Result<BufferKind, JsValue> {
+    match name {
+        None => Ok(fallback),
+        Some(name) => BufferKind::lookup(&name).ok_or_else(|| {
+            type_error(format!("unknown buffer kind {name:?}: register it first with BufferKind.register"))
+        }),
+    }
+}
+
+/// An immutable view over shared bytes; `slice` and `clone`-like methods share the memory.
+#[wasm_bindgen(js_name = ZeroCopyBuffer)]
+pub struct JsZeroCopyBuffer {
+    inner: ZeroCopyBuffer,
+}
+
+impl From<ZeroCopyBuffer> for JsZeroCopyBuffer {
+    fn from(inner: ZeroCopyBuffer) -> Self {
+        JsZeroCopyBuffer { inner }
+    }
+}
+
+#[wasm_bindgen(js_class = ZeroCopyBuffer)]
+impl JsZeroCopyBuffer {
+    /// Copies `bytes` (a `Uint8Array`, `ArrayBuffer`, typed array, or a string as UTF-8) into a new
+    /// buffer of kind `kind` (`"raw"`, or `"text"` for a string, when not given).
+    pub fn from(bytes: &JsValue, kind: Option<String>) -> Result<JsZeroCopyBuffer, JsValue> {
+        let (bytes, is_text) = bytes_from_js(bytes, "bytes")?;
+        let fallback = if is_text { BufferKind::text() } else { BufferKind::raw() };
+        Ok(ZeroCopyBuffer::from_bytes(bytes, kind_from_js(kind, fallback)?).into())
+    }
+
+    /// Visible length in bytes.
+    #[wasm_bindgen(getter)]
+    pub fn length(&self) -> usize {
+        self.inner.len()
+    }
+
+    /// The content kind's name.
+    #[wasm_bindgen(getter)]
+    pub fn kind(&self) -> String {
+        self.inner.kind().name().to_owned()
+    }
+
+    /// The tenant tag, or `undefined`.
+    #[wasm_bindgen(getter)]
+    pub fn tenant(&self) -> Option<String> {
+        self.inner.tenant_id().map(str::to_owned)
+    }
+
+    /// How many views share the storage.
+    #[wasm_bindgen(getter)]
+    pub fn sharers(&self) -> usize {
+        self.inner.sharers()
+    }
+
+    /// A view of the same bytes tagged with `tenant`.
+    #[wasm_bindgen(js_name = withTenant)]
+    pub fn with_tenant(&self, tenant: String) -> JsZeroCopyBuffer {
+        self.inner.clone().with_tenant(tenant).into()
+    }
+
+    /// A view of the same bytes with kind `kind`.
+    pub fn retag(&self, kind: String) -> Result<JsZeroCopyBuffer, JsValue> {
+        Ok(self.inner.retag(kind_from_js(Some(kind), BufferKind::raw())?).into())
+    }
+
+    /// A view of bytes `start .. end` (`end` defaults to the length); `RangeError` when out of bounds.
+    pub fn slice(&self, start: f64, end: Option<f64>) -> Result<JsZeroCopyBuffer, JsValue> {
+        let start = index(start, "start")?;
+        let end = match end {
+            Some(end) => index(end, "end")?,
+            None => self.inner.len(),
+        };
+        self.inner.try_slice(start..end).map(Into::into).map_err(range_error)
+    }
+
+    /// Splits off and returns bytes `0 .. at`; this buffer keeps the rest.
+    #[wasm_bindgen(js_name = splitTo)]
+    pub fn split_to(&mut self, at: f64) -> Result<JsZeroCopyBuffer, JsValue> {
+        let at = index(at, "at")?;
+        self.inner.try_split_to(at).map(Into::into).map_err(range_error)
+    }
+
+    /// Splits off and returns bytes `at ..`; this buffer keeps `0 .. at`.
+    #[wasm_bindgen(js_name = splitOff)]
+    pub fn split_off(&mut self, at: f64) -> Result<JsZeroCopyBuffer, JsValue> {
+        let at = index(at, "at")?;
+        self.inner.try_split_off(at).map(Into::into).map_err(range_error)
+    }
+
+    /// SHA-256 of the visible bytes (32 bytes).
+    pub fn sha256(&self) -> Vec<u8> {
+        self.inner.sha256().to_vec()
+    }
+
+    /// Whether `other` holds the same bytes.
+    pub fn equals(&self, other: &JsZeroCopyBuffer) -> bool {
+        self.inner == other.inner
+    }
+
+    /// The bytes in place, as a `Uint8Array` over wasm memory. Valid until this buffer is freed or
+    /// wasm memory grows (any call that allocates may grow it): call `view()` again rather than
+    /// keeping the result.
+    pub fn view(&self) -> Uint8Array {
+        crate::platform::wasm::view(&self.inner)
+    }
+
+    /// A copy of the bytes, safe to keep.
+    pub fn bytes(&self) -> Vec<u8> {
+        self.inner.to_vec()
+    }
+}
+
+/// A growable builder that freezes into a `ZeroCopyBuffer` without copying.
+#[wasm_bindgen(js_name = BufferMut)]
+pub struct JsBufferMut {
+    /// `None` once frozen.
+    inner: Option<BufferMut>,
+}
+
+impl JsBufferMut {
+    fn live(&mut self) -> Result<&mut BufferMut, JsValue> {
+        self.inner.as_mut().ok_or_else(|| used_up("BufferMut", "frozen"))
+    }
+}
+
+#[wasm_bindgen(js_class = BufferMut)]
+impl JsBufferMut {
+    /// An empty builder with room for `capacity` bytes (default 0) of kind `kind` (default `"raw"`).
+    #[wasm_bindgen(constructor)]
+    pub fn new(capacity: Option<f64>, kind: Option<String>) -> Result<JsBufferMut, JsValue> {
+        let capacity = index(capacity.unwrap_or(0.0), "capacity")?;
+        let kind = kind_from_js(kind, BufferKind::raw())?;
+        let mut bytes = Vec::new();
+        bytes
+            .try_reserve_exact(capacity)
+            .map_err(|_| range_error(format!("cannot allocate {capacity} bytes")))?;
+        Ok(JsBufferMut { inner: Some(BufferMut::from_vec(bytes, kind)) })
+    }
+
+    /// Appends a copy of `bytes` (a `Uint8Array`, `ArrayBuffer`, typed array or string).
+    pub fn append(&mut self, bytes: &JsValue) -> Result<(), JsValue> {
+        let (bytes, _) = bytes_from_js(bytes, "bytes")?;
+        self.live()?.extend_from_slice(&bytes);
+        Ok(())
+    }
+
+    /// Bytes written so far.
+    #[wasm_bindgen(getter)]
+    pub fn length(&mut self) -> Result<usize, JsValue> {
+        Ok(self.live()?.len())
+    }
+
+    /// Bytes it can hold before it grows.
+    #[wasm_bindgen(getter)]
+    pub fn capacity(&mut self) -> Result<usize, JsValue> {
+        Ok(self.live()?.capacity())
+    }
+
+    /// Turns the builder into a `ZeroCopyBuffer` without copying; the builder cannot be used after.
+    pub fn freeze(&mut self) -> Result<JsZeroCopyBuffer, JsValue> {
+        self.live()?;
+        Ok(self.inner.take().expect("checked live").freeze().into())
+    }
+}
+
+/// The content kinds: built-in ones and those registered at run time. Kinds are passed by name.
+#[wasm_bindgen(js_name = BufferKind)]
+pub struct JsBufferKind;
+
+#[wasm_bindgen(js_class = BufferKind)]
+impl JsBufferKind {
+    /// Registers `name` (1 to 64 bytes, no whitespace) and returns it; registering twice is fine.
+    pub fn register(name: String) -> Result<String, JsValue> {
+        BufferKind::register(&name).map(|k| k.name().to_owned()).map_err(type_error)
+    }
+
+    /// Whether `name` is a known kind.
+    pub fn has(name: String) -> bool {
+        BufferKind::lookup(&name).is_some()
+    }
+
+    /// Every known kind's name, built-in ones first.
+    pub fn names() -> Vec<String> {
+        crate::BufferKindRegistry::global().kinds().into_iter().map(|k| k.name().to_owned()).collect()
+    }
+}

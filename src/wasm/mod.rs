@@ -1,0 +1,16 @@
+//! The browser entry's JS API: wasm-bindgen exports of the classes in `js/index.d.ts`.
+//!
+//! Compiled for wasm32 only. Each class wraps the Rust type of the same name. Bad input never
+//! panics across the boundary: offsets and sizes arrive as JS numbers and are checked here
+//! (`TypeError` for a non-integer, `RangeError` for a negative or out-of-range value), and Rust errors
+//! become `RangeError`s or `TypeError`s with the Rust error's message.
+//!
+//! Built so far: `ZeroCopyBuffer`, `BufferMut`, `BufferKind`, `BufferPool` and `PooledBuffer`. The ring
+//! and the virtual buffer come with their own work.
+
+mod buffer;
+mod error;
+mod pool;
+
+pub use buffer::{JsBufferKind, JsBufferMut, JsZeroCopyBuffer};
+pub use pool::{JsBufferPool, JsPooledBuffer};

@@ -1,0 +1,249 @@
+//! `BufferPool` and `PooledBuffer` for JS. The pool never blocks: `acquire` returns a Promise that
+//! resolves when the budget has room, `tryAcquire` returns `null` when it has none.
+
+use js_sys::{Array, Object, Reflect, Uint8Array};
+use wasm_bindgen::prelude::*;
+
+use super::buffer::{bytes_from_js, kind_from_js, JsZeroCopyBuffer};
+use super::error::{error, index, range_error, type_error, used_up};
+use crate::{BufferKind, BufferPool, BufferPoolSnapshot, PoolError, PooledBuffer};
+
+fn pool_error(e: PoolError) -> JsValue {
+    match e {
+        PoolError::InvalidConfig(_) => type_error(e),
+        PoolError::AllocationFailed { .. } => error(e),
+        _ => range_error(e),
+    }
+}
+
+/// `options[key]` as a byte count, if present.
+fn size_option(options: &JsValue, key: &str) -> Result<Option<usize>, JsValue> {
+    let value = Reflect::get(options, &key.into())?;
+    if value.is_undefined() {
+        return Ok(None);
+    }
+    match value.as_f64() {
+        Some(n) => index(n, key).map(Some),
+        None => Err(type_error(format!("options.{key} must be a number"))),
+    }
+}
+
+/// A pool of reusable buffers with size classes, a byte budget and per-tenant quotas.
+#[wasm_bindgen(js_name = BufferPool)]
+pub struct JsBufferPool {
+    inner: BufferPool,
+}
+
+#[wasm_bindgen(js_class = BufferPool)]
+impl JsBufferPool {
+    /// `options`: `{ budget, classes?, maxIdle?, tenantQuotas?: { name: bytes }, defaultTenantQuota? }`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(options: &JsValue) -> Result<JsBufferPool, JsValue> {
+        if !options.is_object() {
+            return Err(type_error("BufferPool needs an options object, e.g. { budget: 1 << 20 }"));
+        }
+        let mut config = BufferPool::builder();
+        match size_option(options, "budget")? {
+            Some(budget) => config = config.budget(budget),
+            None => return Err(type_error("options.budget is required")),
+        }
+        let classes = Reflect::get(options, &"classes".into())?;
+        if !classes.is_undefined() {
+            let Some(list) = classes.dyn_ref::<Array>() else {
+                return Err(type_error("options.classes must be an array of sizes"));
+            };
+            let sizes: Result<Vec<usize>, JsValue> = list
+                .iter()
+                .map(|v| v.as_f64().ok_or_else(|| type_error("options.classes must hold numbers")))
+                .map(|n| n.and_then(|n| index(n, "a class size")))
+                .collect();
+            config = config.classes(sizes?);
+        }
+        if let Some(max_idle) = size_option(options, "maxIdle")? {
+            config = config.max_idle(max_idle);
+        }
+        if let Some(quota) = size_option(options, "defaultTenantQuota")? {
+            config = config.default_tenant_quota(quota);
+        }
+        let quotas = Reflect::get(options, &"tenantQuotas".into())?;
+        if !quotas.is_undefined() {
+            let Some(quotas) = quotas.dyn_ref::<Object>() else {
+                return Err(type_error("options.tenantQuotas must be an object of { tenant: bytes }"));
+            };
+            for entry in Object::entries(quotas).iter() {
+                let entry: Array = entry.unchecked_into();
+                let tenant = entry.get(0).as_string().unwrap_or_default();
+                let Some(bytes) = entry.get(1).as_f64() else {
+                    return Err(type_error(format!("options.tenantQuotas.{tenant} must be a number")));
+                };
+                config = config.tenant_quota(tenant, index(bytes, "a tenant quota")?);
+            }
+        }
+        // No thread can block in a page, and outstanding-buffer tracking is a debugging aid.
+        config.track_outstanding(false).build().map(|inner| JsBufferPool { inner }).map_err(pool_error)
+    }
+
+    /// The budget: most bytes checked out at once.
+    #[wasm_bindgen(getter)]
+    pub fn budget(&self) -> usize {
+        self.inner.budget()
+    }
+
+    /// The class sizes, smallest first.
+    #[wasm_bindgen(getter)]
+    pub fn classes(&self) -> Array {
+        self.inner.classes().into_iter().map(|c| JsValue::from(c.size() as f64)).collect()
+    }
+
+    /// A buffer of at least `size` bytes now, or `null` when the budget (or the tenant's quota) is
+    /// full. Requests that can never be served throw a `RangeError`.
+    #[wasm_bindgen(js_name = tryAcquire)]
+    pub fn try_acquire(&self, size: f64, tenant: Option<String>) -> Result<JsValue, JsValue> {
+        let size = index(size, "size")?;
+        let result = match &tenant {
+            Some(name) => self.inner.tenant(name).try_acquire(size),
+            None => self.inner.try_acquire(size),
+        };
+        match result {
+            Ok(buf) => Ok(JsPooledBuffer { inner: Some(buf) }.into()),
+            // `null`, as the API says (wasm-bindgen would turn `None` into `undefined`).
+            Err(PoolError::WouldBlock { .. }) => Ok(JsValue::NULL),
+            Err(e) => Err(pool_error(e)),
+        }
+    }
+
+    /// A Promise of a buffer of at least `size` bytes, resolved once the budget has room (first come,
+    /// first served within a size class). Requests that can never be served reject with a `RangeError`.
+    pub fn acquire(&self, size: f64, tenant: Option<String>) -> js_sys::Promise {
+        let future = index(size, "size").map(|size| match &tenant {
+            Some(name) => self.inner.tenant(name).acquire_async(size),
+            None => self.inner.acquire_async(size),
+        });
+        wasm_bindgen_futures::future_to_promise(async move {
+            let buf = future?.await.map_err(pool_error)?;
+            Ok(JsPooledBuffer { inner: Some(buf) }.into())
+        })
+    }
+
+    /// Memory, waiting and high-water marks now, per class and per tenant, as a plain object.
+    pub fn snapshot(&self) -> Result<Object, JsValue> {
+        snapshot_to_js(&self.inner.snapshot())
+    }
+
+    /// Returns idle memory to the allocator; returns the bytes freed.
+    pub fn trim(&self) -> usize {
+        self.inner.trim()
+    }
+}
+
+fn set(object: &Object, key: &str, value: impl Into<JsValue>) -> Result<(), JsValue> {
+    Reflect::set(object, &key.into(), &value.into()).map(|_| ())
+}
+
+fn snapshot_to_js(s: &BufferPoolSnapshot) -> Result<Object, JsValue> {
+    let n = |v: usize| v as f64;
+    let out = Object::new();
+    for (key, value) in [
+        ("budget", s.budget),
+        ("inUseBytes", s.in_use_bytes),
+        ("reservedBytes", s.reserved_bytes),
+        ("highWaterBytes", s.high_water_bytes),
+        ("leasedBytes", s.leased_bytes),
+        ("idleBytes", s.idle_bytes),
+        ("cachedBytes", s.cached_bytes),
+        ("waiting", s.waiting),
+    ] {
+        set(&out, key, n(value))?;
+    }
+    let classes = Array::new();
+    for c in &s.classes {
+        let o = Object::new();
+        for (key, value) in [
+            ("size", c.class.size()),
+            ("inUseBytes", c.in_use_bytes),
+            ("highWaterBytes", c.high_water_bytes),
+            ("leasedBytes", c.leased_bytes),
+            ("idleBytes", c.idle_bytes),
+            ("cachedBytes", c.cached_bytes),
+            ("waiting", c.waiting),
+            ("waits", c.waits),
+            ("timeouts", c.timeouts),
+            ("refusals", c.refusals),
+        ] {
+            set(&o, key, n(value))?;
+        }
+        classes.push(&o);
+    }
+    set(&out, "classes", classes)?;
+    let tenants = Array::new();
+    for t in &s.tenants {
+        let o = Object::new();
+        set(&o, "tenant", t.tenant.as_str())?;
+        set(&o, "quota", t.quota.map_or(JsValue::NULL, |q| n(q).into()))?;
+        for (key, value) in [
+            ("inUseBytes", t.in_use_bytes),
+            ("highWaterBytes", t.high_water_bytes),
+            ("waits", t.waits),
+            ("timeouts", t.timeouts),
+            ("refusals", t.refusals),
+        ] {
+            set(&o, key, n(value))?;
+        }
+        tenants.push(&o);
+    }
+    set(&out, "tenants", tenants)?;
+    Ok(out)
+}
+
+/// A writable buffer from a `BufferPool`, with its class's fixed capacity.
+#[wasm_bindgen(js_name = PooledBuffer)]
+pub struct JsPooledBuffer {
+    /// `None` once frozen.
+    inner: Option<PooledBuffer>,
+}
+
+impl JsPooledBuffer {
+    fn live(&mut self) -> Result<&mut PooledBuffer, JsValue> {
+        self.inner.as_mut().ok_or_else(|| used_up("PooledBuffer", "frozen"))
+    }
+}
+
+#[wasm_bindgen(js_class = PooledBuffer)]
+impl JsPooledBuffer {
+    /// Bytes written.
+    #[wasm_bindgen(getter)]
+    pub fn length(&mut self) -> Result<usize, JsValue> {
+        Ok(self.live()?.len())
+    }
+
+    /// The fixed capacity (the class size).
+    #[wasm_bindgen(getter)]
+    pub fn capacity(&mut self) -> Result<usize, JsValue> {
+        Ok(self.live()?.capacity())
+    }
+
+    /// The tenant it was acquired for, or `undefined`.
+    #[wasm_bindgen(getter)]
+    pub fn tenant(&mut self) -> Result<Option<String>, JsValue> {
+        Ok(self.live()?.tenant_id().map(str::to_owned))
+    }
+
+    /// Appends a copy of `bytes`; `RangeError` (and nothing written) when they do not fit.
+    pub fn append(&mut self, bytes: &JsValue) -> Result<(), JsValue> {
+        let (bytes, _) = bytes_from_js(bytes, "bytes")?;
+        self.live()?.try_extend_from_slice(&bytes).map_err(range_error)
+    }
+
+    /// The written bytes in place (same validity rule as `ZeroCopyBuffer.view()`).
+    pub fn view(&mut self) -> Result<Uint8Array, JsValue> {
+        Ok(crate::platform::wasm::view(self.live()?))
+    }
+
+    /// Turns the buffer into a `ZeroCopyBuffer` of kind `kind` (default `"raw"`) without copying; its
+    /// memory returns to the pool when the last view is freed.
+    pub fn freeze(&mut self, kind: Option<String>) -> Result<JsZeroCopyBuffer, JsValue> {
+        let kind = kind_from_js(kind, BufferKind::raw())?;
+        self.live()?;
+        Ok(self.inner.take().expect("checked live").with_kind(kind).freeze().into())
+    }
+}
