@@ -33,7 +33,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # Library test modules that Miri runs (libtest name filters: a test runs if its path contains one).
 # Add a module here when its unit tests should run under Miri.
-MIRI_FILTERS=(buffer pool)
+MIRI_FILTERS=(buffer pool ring_memory)
 # The buffer views are a NonNull into an Arc'd owner; they are written to pass under strict provenance.
 MIRIFLAGS="${MIRIFLAGS:--Zmiri-strict-provenance}"
 # Miri is ~1000x slower than native code: property tests take few cases there.
@@ -44,7 +44,7 @@ LOOM_FILTER=loom
 
 WASM_TARGET=wasm32-unknown-unknown
 # Native code for other operating systems is type-checked, not linked or run.
-CROSS_TARGETS=(x86_64-pc-windows-msvc aarch64-apple-darwin)
+CROSS_TARGETS=(x86_64-pc-windows-msvc aarch64-apple-darwin x86_64-apple-darwin)
 
 # The wasm-bindgen test runner's default per-test timeout (20 s) is short for a loaded 2-core machine.
 export WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-120}"

@@ -5,6 +5,7 @@
 //! folder. Today it provides the clock; the ring memory (double mapping, mirror copy) and the
 //! persistence layers (memory-mapped files, IndexedDB) come with the ring and virtual-buffer work.
 
+pub mod ring_memory;
 pub mod time;
 
 #[cfg(not(target_arch = "wasm32"))]

@@ -1,4 +1,10 @@
 //! Native (Linux, macOS, Windows) platform code.
 //!
-//! Not built yet: the double-mapped ring memory and the memory-mapped persistence layer arrive with the
-//! ring and virtual-buffer work (see `DESIGN.md`). Nothing here is used by the crate today.
+//! Built: [`DoubleMappedBuffer`], the double-mapped memory under the ring. Not built yet: the
+//! memory-mapped persistence layer of the virtual buffer (see `DESIGN.md`).
+
+#[cfg(any(target_os = "linux", target_os = "macos", windows))]
+mod double_mapped;
+
+#[cfg(any(target_os = "linux", target_os = "macos", windows))]
+pub use double_mapped::{DoubleMappedBuffer, MapOptions};

@@ -1,0 +1,180 @@
+//! [`DoubleMappedBuffer`]: `len` bytes of memory that also appear at `[len, 2·len)`.
+//!
+//! A write at offset `i` is visible at `i + len` and the other way round, so a region that runs past
+//! the end of the buffer is still one contiguous slice: the building block of a ring whose every read
+//! and write is a single slice, also across the wrap.
+
+use std::io;
+use std::ptr::NonNull;
+
+#[cfg(target_os = "linux")]
+#[path = "linux.rs"]
+mod os;
+#[cfg(target_os = "macos")]
+#[path = "macos.rs"]
+mod os;
+#[cfg(windows)]
+#[path = "windows.rs"]
+mod os;
+
+/// How a [`DoubleMappedBuffer`] is mapped.
+///
+/// ```
+/// # #[cfg(target_os = "linux")] {
+/// use omnibuf::platform::native::{DoubleMappedBuffer, MapOptions};
+///
+/// let options = MapOptions::default().huge_pages(true); // used when available, silently not otherwise
+/// let buf = DoubleMappedBuffer::with_options(1 << 20, &options).unwrap();
+/// assert_eq!(buf.len(), 1 << 20);
+/// # }
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct MapOptions {
+    pub(crate) huge_pages: bool,
+    pub(crate) lock_memory: bool,
+    pub(crate) inherit_on_fork: bool,
+}
+
+impl MapOptions {
+    /// Back the memory with huge pages when the system has them and the size is a multiple of the
+    /// huge page size; fall back to normal pages silently otherwise (Linux; ignored elsewhere).
+    pub fn huge_pages(mut self, on: bool) -> Self {
+        self.huge_pages = on;
+        self
+    }
+
+    /// Lock the memory so it is never swapped out (`mlock`; fails when over `RLIMIT_MEMLOCK`).
+    pub fn lock_memory(mut self, on: bool) -> Self {
+        self.lock_memory = on;
+        self
+    }
+
+    /// Let a forked child inherit the mapping. Off by default: the mapping is shared, not copied, so a
+    /// child would write into the parent's ring.
+    pub fn inherit_on_fork(mut self, on: bool) -> Self {
+        self.inherit_on_fork = on;
+        self
+    }
+}
+
+/// Memory of `len` bytes mapped twice, back to back: byte `i` and byte `i + len` are the same byte.
+///
+/// The size is rounded up to the mapping granularity ([`DoubleMappedBuffer::granularity`]: the page
+/// size on Linux and macOS, 64 KiB on Windows). Fresh memory is zeroed. Slices are at most `len` bytes
+/// long, so no slice contains the same byte twice; writable slices need `&mut self`.
+///
+/// ```
+/// # #[cfg(target_os = "linux")] {
+/// use omnibuf::platform::native::DoubleMappedBuffer;
+///
+/// let mut buf = DoubleMappedBuffer::new(4096).unwrap();
+/// let len = buf.len();
+/// // A write that runs past the end...
+/// buf.slice_mut(len - 2, 4).copy_from_slice(b"wrap");
+/// // ...lands at the start too.
+/// assert_eq!(buf.slice(0, 2), b"ap");
+/// assert_eq!(buf.slice(len - 2, 4), b"wrap");
+/// # }
+/// ```
+pub struct DoubleMappedBuffer {
+    mapping: os::Mapping,
+}
+
+// SAFETY: the buffer owns its mapping exclusively; reads need `&self` and writes `&mut self`, so the
+// usual borrow rules keep threads apart exactly as for a `Box<[u8]>`.
+unsafe impl Send for DoubleMappedBuffer {}
+// SAFETY: see `Send`; `&self` methods only read.
+unsafe impl Sync for DoubleMappedBuffer {}
+
+impl DoubleMappedBuffer {
+    /// At least `min_len` bytes (rounded up to the granularity), mapped twice.
+    pub fn new(min_len: usize) -> io::Result<DoubleMappedBuffer> {
+        Self::with_options(min_len, &MapOptions::default())
+    }
+
+    /// Like [`new`](Self::new), with options.
+    pub fn with_options(min_len: usize, options: &MapOptions) -> io::Result<DoubleMappedBuffer> {
+        let granularity = Self::granularity();
+        let len =
+            min_len.max(1).checked_next_multiple_of(granularity).filter(|l| *l <= isize::MAX as usize / 2);
+        let len = len.ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "ring size too large"))?;
+        Ok(DoubleMappedBuffer { mapping: os::map(len, options)? })
+    }
+
+    /// The size every mapping is rounded up to.
+    pub fn granularity() -> usize {
+        os::granularity()
+    }
+
+    /// The size of one half: the buffer's capacity in bytes.
+    pub fn len(&self) -> usize {
+        self.mapping.len
+    }
+
+    /// Never true: a mapping has at least one page.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// The start of the first half; the second starts `len()` bytes later.
+    pub fn as_ptr(&self) -> *const u8 {
+        self.mapping.base.as_ptr()
+    }
+
+    /// Like [`as_ptr`](Self::as_ptr), for writing.
+    pub fn as_mut_ptr(&mut self) -> *mut u8 {
+        self.mapping.base.as_ptr()
+    }
+
+    pub(crate) fn base(&self) -> NonNull<u8> {
+        self.mapping.base
+    }
+
+    /// `len` bytes from `start`, which may run past the end of the first half.
+    ///
+    /// # Panics
+    /// When `start >= self.len()` or `len > self.len()`.
+    #[track_caller]
+    pub fn slice(&self, start: usize, len: usize) -> &[u8] {
+        self.check(start, len);
+        // SAFETY: `start + len <= 2·self.len()`, inside the double mapping, which lives as long as
+        // `self`; the bytes are initialised (zero-filled by the OS, then written through `&mut self`).
+        unsafe { std::slice::from_raw_parts(self.as_ptr().add(start), len) }
+    }
+
+    /// `len` writable bytes from `start`, which may run past the end of the first half.
+    ///
+    /// # Panics
+    /// When `start >= self.len()` or `len > self.len()`.
+    #[track_caller]
+    pub fn slice_mut(&mut self, start: usize, len: usize) -> &mut [u8] {
+        self.check(start, len);
+        // SAFETY: as in `slice`; `&mut self` makes this the only live reference, and `len <= self.len()`
+        // means the slice never contains the same byte at two addresses.
+        unsafe { std::slice::from_raw_parts_mut(self.as_mut_ptr().add(start), len) }
+    }
+
+    #[track_caller]
+    fn check(&self, start: usize, len: usize) {
+        let cap = self.len();
+        assert!(
+            start < cap && len <= cap,
+            "DoubleMappedBuffer: a slice starts in the first half ({start} < {cap}) and is at most {cap} bytes long ({len})"
+        );
+    }
+}
+
+impl Drop for DoubleMappedBuffer {
+    fn drop(&mut self) {
+        os::unmap(&self.mapping);
+    }
+}
+
+impl std::fmt::Debug for DoubleMappedBuffer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DoubleMappedBuffer").field("len", &self.len()).finish()
+    }
+}
+
+#[cfg(all(test, not(miri)))]
+mod tests;

@@ -1,0 +1,132 @@
+//! Windows: a placeholder reservation split in two, each half replaced by a view of one section.
+//!
+//! `VirtualAlloc2(MEM_RESERVE | MEM_RESERVE_PLACEHOLDER)` reserves `2·len` bytes as a placeholder;
+//! `VirtualFree(MEM_RELEASE | MEM_PRESERVE_PLACEHOLDER)` splits it into two placeholders; two
+//! `MapViewOfFile3(MEM_REPLACE_PLACEHOLDER)` calls map the same pagefile-backed section into them. The
+//! range is never free, so there is no race (unlike reserve-free-map with retries). Needs Windows 10
+//! 1803 or later. Type-checked in CI; not run there (no Windows machine).
+
+use std::ffi::c_void;
+use std::io;
+use std::ptr::{null, null_mut, NonNull};
+
+use windows_sys::Win32::Foundation::{CloseHandle, HANDLE, INVALID_HANDLE_VALUE};
+use windows_sys::Win32::System::Memory::{
+    CreateFileMappingW, MapViewOfFile3, UnmapViewOfFile, VirtualAlloc2, VirtualFree,
+    MEMORY_MAPPED_VIEW_ADDRESS, MEM_PRESERVE_PLACEHOLDER, MEM_RELEASE, MEM_REPLACE_PLACEHOLDER, MEM_RESERVE,
+    MEM_RESERVE_PLACEHOLDER, PAGE_NOACCESS, PAGE_READWRITE,
+};
+use windows_sys::Win32::System::SystemInformation::{GetSystemInfo, SYSTEM_INFO};
+use windows_sys::Win32::System::Threading::GetCurrentProcess;
+
+use super::MapOptions;
+
+pub(super) struct Mapping {
+    pub(super) base: NonNull<u8>,
+    pub(super) len: usize,
+}
+
+pub(super) fn map(len: usize, _options: &MapOptions) -> io::Result<Mapping> {
+    // Huge (large) pages need SeLockMemoryPrivilege and cannot back placeholder views; mlock and fork
+    // options have no meaning here. All are ignored, as documented.
+    let doubled = len.checked_mul(2).ok_or_else(|| io::Error::other("ring size overflows"))?;
+    // SAFETY: reserves a fresh placeholder range at an address the system chooses.
+    let base = unsafe {
+        VirtualAlloc2(
+            GetCurrentProcess(),
+            null(),
+            doubled,
+            MEM_RESERVE | MEM_RESERVE_PLACEHOLDER,
+            PAGE_NOACCESS,
+            null_mut(),
+            0,
+        )
+    };
+    if base.is_null() {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: splits our own placeholder into [base, base+len) and [base+len, base+2len).
+    if unsafe { VirtualFree(base, len, MEM_RELEASE | MEM_PRESERVE_PLACEHOLDER) } == 0 {
+        let e = io::Error::last_os_error();
+        // SAFETY: releases the whole placeholder we reserved.
+        unsafe { VirtualFree(base, 0, MEM_RELEASE) };
+        return Err(e);
+    }
+    let size = len as u64;
+    // SAFETY: creates an anonymous, pagefile-backed section of `len` bytes.
+    let section: HANDLE = unsafe {
+        CreateFileMappingW(
+            INVALID_HANDLE_VALUE,
+            null(),
+            PAGE_READWRITE,
+            (size >> 32) as u32,
+            size as u32,
+            null(),
+        )
+    };
+    if section.is_null() {
+        let e = io::Error::last_os_error();
+        release_placeholders(base, len);
+        return Err(e);
+    }
+    let mut views = [null_mut::<c_void>(); 2];
+    for (i, view) in views.iter_mut().enumerate() {
+        // SAFETY: maps the section into the i-th placeholder half, which it replaces.
+        let got: MEMORY_MAPPED_VIEW_ADDRESS = unsafe {
+            MapViewOfFile3(
+                section,
+                GetCurrentProcess(),
+                base.cast::<u8>().add(i * len).cast(),
+                0,
+                len,
+                MEM_REPLACE_PLACEHOLDER,
+                PAGE_READWRITE,
+                null_mut(),
+                0,
+            )
+        };
+        *view = got.Value;
+    }
+    // SAFETY: the views hold their own reference to the section.
+    unsafe { CloseHandle(section) };
+    if views.iter().any(|v| v.is_null()) {
+        let e = io::Error::last_os_error();
+        for (i, view) in views.iter().enumerate() {
+            if view.is_null() {
+                // SAFETY: this half is still a placeholder of ours.
+                unsafe { VirtualFree(base.cast::<u8>().add(i * len).cast(), 0, MEM_RELEASE) };
+            } else {
+                // SAFETY: unmaps a view we mapped.
+                unsafe { UnmapViewOfFile(MEMORY_MAPPED_VIEW_ADDRESS { Value: *view }) };
+            }
+        }
+        return Err(e);
+    }
+    Ok(Mapping { base: NonNull::new(base.cast()).expect("checked not null"), len })
+}
+
+fn release_placeholders(base: *mut c_void, len: usize) {
+    for half in [0, len] {
+        // SAFETY: each half is a placeholder we split off above.
+        unsafe { VirtualFree(base.cast::<u8>().add(half).cast(), 0, MEM_RELEASE) };
+    }
+}
+
+pub(super) fn unmap(mapping: &Mapping) {
+    for half in [0, mapping.len] {
+        // SAFETY: unmaps the two views `map` created; nothing uses them any more.
+        unsafe {
+            UnmapViewOfFile(MEMORY_MAPPED_VIEW_ADDRESS { Value: mapping.base.as_ptr().add(half).cast() })
+        };
+    }
+}
+
+pub(super) fn granularity() -> usize {
+    // SAFETY: GetSystemInfo fills the struct it is given.
+    let info = unsafe {
+        let mut info: SYSTEM_INFO = std::mem::zeroed();
+        GetSystemInfo(&mut info);
+        info
+    };
+    (info.dwAllocationGranularity as usize).max(4096)
+}
