@@ -9,11 +9,13 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use omnibuf::ring::{double_mapping_available, sync::Circular, RingBackend, RingOptions};
 use omnibuf::{BufferKind, BufferMut, BufferPool, PoolError, ZeroCopyBuffer};
 
 fn main() {
     buffers();
     pool_under_pressure();
+    ring();
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -169,4 +171,60 @@ fn pool_under_pressure() {
         );
     }
     println!("  trim returned {} KiB of idle memory to the system", pool.trim() >> 10);
+}
+
+fn ring() {
+    println!("\n== the circular ring ==");
+    println!("double mapping available here: {}", double_mapping_available());
+    let mut backends = vec![RingBackend::MirrorCopy];
+    if double_mapping_available() {
+        backends.push(RingBackend::DoubleMapped);
+    }
+    for backend in backends {
+        let mut writer =
+            Circular::with_options::<u32>(1000, &RingOptions::default().backend(backend)).unwrap();
+        println!("  {backend}: asked for 1000 items, got {} (whole items and pages)", writer.capacity());
+        // Two readers on other threads; the writer waits for the slower one.
+        let readers: Vec<_> = (0..2)
+            .map(|id| {
+                let mut reader = writer.add_reader();
+                thread::spawn(move || {
+                    let (mut count, mut sum, mut widest) = (0u64, 0u64, 0usize);
+                    while let Some(items) = reader.slice() {
+                        widest = widest.max(items.len());
+                        count += items.len() as u64;
+                        sum += items.iter().map(|&x| x as u64).sum::<u64>();
+                        let n = items.len();
+                        reader.consume(n);
+                        if id == 1 {
+                            thread::sleep(Duration::from_micros(50)); // a slow reader
+                        }
+                    }
+                    (count, sum, widest)
+                })
+            })
+            .collect();
+        let start = Instant::now();
+        let total = 2_000_000u32;
+        let mut next = 0u32;
+        while next < total {
+            let room = writer.slice();
+            let n = room.len().min((total - next) as usize);
+            for slot in &mut room[..n] {
+                *slot = next;
+                next += 1;
+            }
+            writer.produce(n);
+        }
+        drop(writer);
+        let expected_sum = (total as u64 - 1) * total as u64 / 2;
+        for (i, r) in readers.into_iter().enumerate() {
+            let (count, sum, widest) = r.join().unwrap();
+            println!(
+                "    reader {i}: {count} items, checksum {}, widest slice {widest} items (one slice, across the wrap too)",
+                if sum == expected_sum { "ok" } else { "WRONG" }
+            );
+        }
+        println!("    {total} items through the ring in {:?}", start.elapsed());
+    }
 }

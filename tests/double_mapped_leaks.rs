@@ -1,8 +1,9 @@
-//! Creating and dropping thousands of double-mapped buffers leaves no file descriptor and no mapping
+//! Creating and dropping thousands of double-mapped buffers (and rings) leaves no file descriptor and no mapping
 //! behind. Its own test binary (its own process), so that no other test's allocations move the counts.
 #![cfg(target_os = "linux")]
 
 use omnibuf::platform::native::DoubleMappedBuffer;
+use omnibuf::ring::{sync::Circular, RingBackend, RingOptions};
 
 fn count(dir_or_file: &str) -> usize {
     if dir_or_file.ends_with("fd") {
@@ -12,8 +13,14 @@ fn count(dir_or_file: &str) -> usize {
     }
 }
 
+/// One test, so that nothing runs beside the counting (tests in a binary run in parallel).
 #[test]
-fn thousands_of_buffers_leave_nothing_behind() {
+fn buffers_and_rings_leave_nothing_behind() {
+    thousands_of_buffers();
+    thousands_of_rings_with_readers();
+}
+
+fn thousands_of_buffers() {
     // Warm up whatever the first mapping sets up once (the allocator, the probe).
     drop(DoubleMappedBuffer::new(1).unwrap());
     let (fds, maps) = (count("/proc/self/fd"), count("/proc/self/maps"));
@@ -22,6 +29,22 @@ fn thousands_of_buffers_leave_nothing_behind() {
         let len = buf.len();
         buf.slice_mut(len - 1, 2).copy_from_slice(&[1, 2]);
         assert_eq!(buf.slice(0, 1), &[2]);
+    }
+    assert_eq!(count("/proc/self/fd"), fds, "file descriptors leaked");
+    assert_eq!(count("/proc/self/maps"), maps, "mappings leaked");
+}
+
+fn thousands_of_rings_with_readers() {
+    let options = RingOptions::default().backend(RingBackend::DoubleMapped);
+    drop(Circular::with_options::<u64>(1, &options).unwrap());
+    let (fds, maps) = (count("/proc/self/fd"), count("/proc/self/maps"));
+    for i in 0..2_000usize {
+        let mut writer = Circular::with_options::<u64>(512 << (i % 6), &options).unwrap();
+        let mut reader = writer.add_reader();
+        writer.slice()[0] = i as u64;
+        writer.produce(1);
+        assert_eq!(reader.slice().unwrap()[0], i as u64);
+        reader.consume(1);
     }
     assert_eq!(count("/proc/self/fd"), fds, "file descriptors leaked");
     assert_eq!(count("/proc/self/maps"), maps, "mappings leaked");

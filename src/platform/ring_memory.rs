@@ -238,6 +238,8 @@ impl RingMemory {
 }
 
 impl Drop for RingMemory {
+    // On wasm the mirror is the only kind of storage.
+    #[cfg_attr(target_arch = "wasm32", allow(irrefutable_let_patterns))]
     fn drop(&mut self) {
         if let Storage::Mirror { align } = self.storage {
             let layout =
@@ -248,6 +250,7 @@ impl Drop for RingMemory {
     }
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 fn gcd(mut a: usize, mut b: usize) -> usize {
     while b != 0 {
         (a, b) = (b, a % b);
@@ -255,6 +258,7 @@ fn gcd(mut a: usize, mut b: usize) -> usize {
     a
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 fn lcm(a: usize, b: usize) -> Option<usize> {
     (a / gcd(a, b)).checked_mul(b)
 }
@@ -265,7 +269,7 @@ mod tests {
 
     /// Writes `data` at `offset` through the writer's view and publishes it.
     fn write(mem: &RingMemory, offset: usize, data: &[u8]) {
-        // SAFETY (test): a single thread owns the whole memory; `offset < cap`, `data.len() <= cap`.
+        // SAFETY: one thread owns the whole memory in this test; `offset < cap`, `data.len() <= cap`.
         unsafe {
             std::ptr::copy_nonoverlapping(data.as_ptr(), mem.base().as_ptr().add(offset), data.len());
             mem.publish(offset, data.len());
@@ -274,7 +278,7 @@ mod tests {
 
     /// Reads `len` bytes at `offset` through the reader's view.
     fn read(mem: &RingMemory, offset: usize, len: usize) -> Vec<u8> {
-        // SAFETY (test): inside `[0, 2·cap)`; no writer runs at the same time.
+        // SAFETY: inside `[0, 2·cap)`, and no writer runs at the same time in this test.
         unsafe { std::slice::from_raw_parts(mem.base().as_ptr().add(offset), len).to_vec() }
     }
 

@@ -1,4 +1,30 @@
-//! The circular ring: one writer, any number of readers, every slice contiguous across the wrap.
+//! The circular ring: one writer, any number of readers, every slice contiguous, also across the wrap.
 //!
-//! **Not built yet.** The design is in `DESIGN.md` ("Ring"); this module holds no code until it is
-//! built, so nothing here can be mistaken for a working ring.
+//! The writer fills `writer.slice()` and calls `produce(n)`; each reader reads `reader.slice()` and
+//! calls `consume(n)`. The writer waits for the slowest reader (with no readers it overwrites). Every
+//! slice is one contiguous `&[T]`, because the memory under the ring is visible twice in a row: mapped
+//! twice where the OS allows ([`RingBackend::DoubleMapped`]), or mirrored by the writer otherwise
+//! ([`RingBackend::MirrorCopy`], always the case on wasm). A one-time probe picks; [`RingOptions`] can
+//! ask for either.
+//!
+//! Flavours over one index protocol: [`sync`] (blocking) and [`nonblocking`].
+//!
+//! Not built yet (see the ring issue): the `async`, `lockfree` and `generic` flavours, per-item tags,
+//! `std::io`/`futures-io` adapters, and the comparison benchmark.
+
+mod core;
+mod error;
+mod item;
+pub mod nonblocking;
+pub mod sync;
+
+#[cfg(test)]
+mod tests;
+
+#[cfg(not(target_arch = "wasm32"))]
+pub use crate::platform::native::MapOptions;
+pub use crate::platform::ring_memory::{
+    double_mapping_available, RingBackend, RingMemoryOptions as RingOptions,
+};
+pub use error::RingError;
+pub use item::Item;

@@ -1,0 +1,27 @@
+//! Errors of the ring.
+
+use crate::platform::ring_memory::RingMemoryError;
+
+/// What went wrong with a ring.
+#[derive(Debug, thiserror::Error)]
+pub enum RingError {
+    /// The memory could not be had (zero capacity, zero-sized items, too large, mapping refused).
+    #[error(transparent)]
+    Memory(#[from] RingMemoryError),
+    /// `produce(n)` with more items than the writer's slice holds.
+    #[error("cannot produce {requested} items: only {free} slots are free")]
+    ProduceTooMuch {
+        /// Items to produce.
+        requested: usize,
+        /// Free slots.
+        free: usize,
+    },
+    /// `consume(n)` with more items than the reader has available.
+    #[error("cannot consume {requested} items: only {available} are available")]
+    ConsumeTooMuch {
+        /// Items to consume.
+        requested: usize,
+        /// Items available.
+        available: usize,
+    },
+}

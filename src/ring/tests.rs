@@ -1,0 +1,141 @@
+//! Unit tests of the ring. Model-based property tests against `VecDeque` are `tests/ring_model.rs`.
+
+use super::*;
+
+fn backends() -> Vec<RingBackend> {
+    if double_mapping_available() {
+        vec![RingBackend::MirrorCopy, RingBackend::DoubleMapped]
+    } else {
+        vec![RingBackend::MirrorCopy]
+    }
+}
+
+fn options(backend: RingBackend) -> RingOptions {
+    RingOptions::default().backend(backend)
+}
+
+#[test]
+fn a_slice_across_the_end_is_contiguous() {
+    for backend in backends() {
+        let mut w = nonblocking::Circular::with_options::<u32>(1000, &options(backend)).unwrap();
+        let cap = w.capacity();
+        let mut r = w.add_reader();
+        // Move both positions near the end.
+        w.produce(cap - 2);
+        r.consume(cap - 2);
+        let room = w.slice();
+        assert_eq!(room.len(), cap, "{backend}: all slots usable, not n-1");
+        for (i, slot) in room[..5].iter_mut().enumerate() {
+            *slot = i as u32 + 100;
+        }
+        w.produce(5);
+        assert_eq!(r.slice().unwrap(), &[100, 101, 102, 103, 104], "{backend}");
+    }
+}
+
+#[test]
+fn the_writer_waits_for_the_slowest_reader() {
+    for backend in backends() {
+        let mut w = nonblocking::Circular::with_options::<u8>(64, &options(backend)).unwrap();
+        let cap = w.capacity();
+        let mut fast = w.add_reader();
+        let slow = w.add_reader();
+        w.produce(cap);
+        assert_eq!(w.slice().len(), 0, "{backend}: full");
+        fast.consume(cap);
+        assert_eq!(w.slice().len(), 0, "{backend}: still held by the slow reader");
+        drop(slow);
+        assert_eq!(w.slice().len(), cap, "{backend}: a dropped reader holds nothing back");
+    }
+}
+
+#[test]
+fn with_no_readers_the_writer_overwrites_and_new_readers_start_now() {
+    let mut w = nonblocking::Circular::with_capacity::<u16>(16).unwrap();
+    let cap = w.capacity();
+    for _ in 0..3 {
+        assert_eq!(w.slice().len(), cap);
+        w.produce(cap);
+    }
+    let r = w.add_reader();
+    assert_eq!(r.slice(), Some(&[][..]));
+    w.slice()[0] = 7;
+    w.produce(1);
+    assert_eq!(r.slice(), Some(&[7][..]));
+}
+
+#[test]
+fn readers_drain_after_the_writer_is_dropped() {
+    let mut w = sync::Circular::with_capacity::<u64>(8).unwrap();
+    let mut r = w.add_reader();
+    w.slice()[..2].copy_from_slice(&[1, 2]);
+    w.produce(2);
+    drop(w);
+    assert_eq!(r.slice(), Some(&[1, 2][..]));
+    r.consume(2);
+    assert_eq!(r.slice(), None);
+}
+
+#[test]
+fn bad_input_is_an_error_or_a_clear_panic() {
+    assert!(matches!(
+        nonblocking::Circular::with_capacity::<u8>(0),
+        Err(RingError::Memory(crate::platform::ring_memory::RingMemoryError::ZeroCapacity))
+    ));
+    assert!(matches!(nonblocking::Circular::with_capacity::<[u8; 0]>(10), Err(RingError::Memory(_))));
+    assert!(nonblocking::Circular::with_capacity::<u64>(usize::MAX).is_err());
+    let mut w = nonblocking::Circular::with_capacity::<u8>(16).unwrap();
+    let cap = w.capacity();
+    let mut r = w.add_reader();
+    w.produce(cap);
+    assert!(matches!(w.try_produce(1), Err(RingError::ProduceTooMuch { requested: 1, free: 0 })));
+    assert!(matches!(r.try_consume(cap + 1), Err(RingError::ConsumeTooMuch { .. })));
+    let msg = *std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| r.consume(cap + 1)))
+        .unwrap_err()
+        .downcast::<String>()
+        .unwrap();
+    assert!(msg.contains("only") && msg.contains("available"), "{msg}");
+}
+
+#[test]
+fn two_threads_move_data_intact_through_a_small_ring() {
+    for backend in backends() {
+        let mut w = sync::Circular::with_options::<u32>(1024, &options(backend)).unwrap();
+        let readers: Vec<_> = (0..3).map(|_| w.add_reader()).collect();
+        let total: u32 = if cfg!(miri) { 3_000 } else { 2_000_000 };
+        let handles: Vec<_> = readers
+            .into_iter()
+            .map(|mut r| {
+                std::thread::spawn(move || {
+                    let (mut expected, mut checksum) = (0u32, 0u64);
+                    while let Some(items) = r.slice() {
+                        for &x in items {
+                            assert_eq!(x, expected, "items arrive in order, none lost or doubled");
+                            expected += 1;
+                            checksum = checksum.wrapping_mul(31).wrapping_add(x as u64);
+                        }
+                        let n = items.len();
+                        r.consume(n);
+                    }
+                    (expected, checksum)
+                })
+            })
+            .collect();
+        let mut next = 0u32;
+        let mut checksum = 0u64;
+        while next < total {
+            let room = w.slice();
+            let n = room.len().min((total - next) as usize).min(777);
+            for slot in &mut room[..n] {
+                *slot = next;
+                checksum = checksum.wrapping_mul(31).wrapping_add(next as u64);
+                next += 1;
+            }
+            w.produce(n);
+        }
+        drop(w);
+        for h in handles {
+            assert_eq!(h.join().unwrap(), (total, checksum), "{backend}");
+        }
+    }
+}
