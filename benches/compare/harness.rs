@@ -88,7 +88,6 @@ impl Harness {
     }
 
     /// Whether quick mode is on: fewer, shorter samples and smaller inputs, for smoke runs.
-    #[allow(dead_code)] // for the groups with inputs to shrink (ring, virtual buffer)
     pub fn quick(&self) -> bool {
         self.quick
     }

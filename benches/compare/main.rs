@@ -12,10 +12,14 @@ mod buffers;
 mod chart;
 mod harness;
 mod pool;
+#[cfg(unix)]
+mod ring;
 
 fn main() {
     let mut h = harness::Harness::from_env();
     buffers::run(&mut h);
     pool::run(&mut h);
+    #[cfg(unix)]
+    ring::run(&mut h);
     h.finish();
 }

@@ -207,6 +207,7 @@ impl RingMemory {
     }
 
     /// The start of the memory; `2·capacity` bytes are addressable from it.
+    #[inline]
     pub(crate) fn base(&self) -> NonNull<u8> {
         self.base
     }
@@ -217,6 +218,7 @@ impl RingMemory {
     /// # Safety
     /// `offset < capacity` and `len <= capacity`, and the caller has exclusive access to that region
     /// and to its other image (no reader may be reading them).
+    #[inline]
     pub(crate) unsafe fn publish(&self, offset: usize, len: usize) {
         if !matches!(self.storage, Storage::Mirror { .. }) || len == 0 {
             return;

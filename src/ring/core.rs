@@ -11,6 +11,12 @@
 //! position with `Release` after reading; the writer loads it with `Acquire` before reusing the slots.
 //! With no readers the writer never waits: it overwrites. A reader added later starts at the writer's
 //! position. When the writer is dropped, readers read what is left and then see the end.
+//!
+//! Each side remembers the other's position from its last look (as rtrb does): reading a cache line
+//! the other core keeps writing is the main cost of a ring with small chunks. A reader looks again
+//! when it has consumed all it saw; the writer when its view shows less than half the ring free. So a
+//! slice may be shorter than what is free or published at this instant, never longer, and never empty
+//! while there is anything.
 
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
@@ -98,17 +104,33 @@ impl<T: Item> Ring<T> {
     }
 }
 
+/// Whether the flavour has threads that sleep on the ring (and must be woken).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Waking {
+    /// Sync flavour: publish with `SeqCst` and wake sleepers (the handshake in [`Wakeup`]).
+    Sleepers,
+    /// Non-blocking flavour: nobody sleeps, a `Release` store is enough.
+    Nobody,
+}
+
 /// The writer's side of the protocol.
 pub(crate) struct WriterCore<T> {
     ring: Arc<Ring<T>>,
     readers: Vec<Arc<ReaderState>>,
     /// Items produced so far (the shared copy is `ring.write`).
     position: u64,
+    /// The slowest reader's position when last looked at (a lower bound of the true one: readers only
+    /// move forward). Reading the readers' cache lines only when this says "full" keeps the writer from
+    /// pulling lines the readers keep writing.
+    slowest_seen: u64,
+    /// Free slots known from the last `slice` (a lower bound), so that `produce` need not look again.
+    known_free: usize,
+    waking: Waking,
 }
 
 impl<T: Item> WriterCore<T> {
-    pub(crate) fn new(ring: Arc<Ring<T>>) -> WriterCore<T> {
-        WriterCore { ring, readers: Vec::new(), position: 0 }
+    pub(crate) fn new(ring: Arc<Ring<T>>, waking: Waking) -> WriterCore<T> {
+        WriterCore { ring, readers: Vec::new(), position: 0, slowest_seen: 0, known_free: 0, waking }
     }
 
     pub(crate) fn ring(&self) -> &Arc<Ring<T>> {
@@ -129,23 +151,47 @@ impl<T: Item> WriterCore<T> {
             position: Position(AtomicU64::new(self.position)),
             alive: AtomicBool::new(true),
         });
+        if self.readers.is_empty() {
+            // Until now nothing held the writer back; from now on this reader does.
+            self.slowest_seen = self.position;
+        }
         self.readers.push(state.clone());
-        ReaderCore { ring: self.ring.clone(), state, position: self.position }
+        ReaderCore {
+            ring: self.ring.clone(),
+            state,
+            position: self.position,
+            write_seen: self.position,
+            waking: self.waking,
+        }
     }
 
-    /// Items the writer may write now: up to the slowest live reader, or everything when none.
+    /// Items the writer may write now: up to the slowest live reader, or everything when none. Looks
+    /// at the readers again only when the last look leaves less than half the ring: in steady
+    /// streaming that is once per half ring produced, and the answer is never below half of the truth.
+    #[inline]
     pub(crate) fn free(&mut self) -> usize {
+        let capacity = self.ring.capacity;
+        if !self.readers.is_empty() {
+            let free = capacity - (self.position - self.slowest_seen) as usize;
+            if free > 0 && free >= capacity / 2 {
+                return free;
+            }
+        }
         self.readers.retain(|r| r.alive.load(Acquire));
-        let slowest = self.readers.iter().map(|r| r.position.0.load(Acquire)).min();
-        match slowest {
-            None => self.ring.capacity,
-            Some(read) => self.ring.capacity - (self.position - read) as usize,
+        match self.readers.iter().map(|r| r.position.0.load(Acquire)).min() {
+            None => capacity,
+            Some(slowest) => {
+                self.slowest_seen = slowest;
+                capacity - (self.position - slowest) as usize
+            }
         }
     }
 
     /// The free slots, as one slice.
+    #[inline]
     pub(crate) fn slice(&mut self) -> &mut [T] {
         let free = self.free();
+        self.known_free = free;
         // SAFETY: the `free` slots from our position are ours alone: no reader reads at or past the
         // write position, and the slowest reader has moved past them (or there is none). They are
         // contiguous in memory (the second image continues the first), initialised (zeroed, then
@@ -154,20 +200,28 @@ impl<T: Item> WriterCore<T> {
     }
 
     /// Publishes the first `n` items of the free slots.
+    #[inline]
     pub(crate) fn produce(&mut self, n: usize) -> Result<(), RingError> {
-        let free = self.free();
-        if n > free {
-            return Err(RingError::ProduceTooMuch { requested: n, free });
+        if n > self.known_free {
+            self.known_free = self.free();
+            if n > self.known_free {
+                return Err(RingError::ProduceTooMuch { requested: n, free: self.known_free });
+            }
         }
+        self.known_free -= n;
         let size = std::mem::size_of::<T>();
         let offset = (self.position % self.ring.capacity as u64) as usize * size;
         // SAFETY: the region is the writer's (see `slice`), `offset < capacity` bytes and
         // `n * size <= capacity` bytes.
         unsafe { self.ring.memory.publish(offset, n * size) };
         self.position += n as u64;
-        // SeqCst (a Release store, and part of the sleeper handshake in `Wakeup`).
-        self.ring.write.0.store(self.position, SeqCst);
-        self.ring.data.notify();
+        if self.waking == Waking::Sleepers {
+            // SeqCst: a Release store that is also part of the sleeper handshake in `Wakeup`.
+            self.ring.write.0.store(self.position, SeqCst);
+            self.ring.data.notify();
+        } else {
+            self.ring.write.0.store(self.position, Release);
+        }
         Ok(())
     }
 }
@@ -185,6 +239,9 @@ pub(crate) struct ReaderCore<T> {
     state: Arc<ReaderState>,
     /// Items consumed so far (the shared copy is `state.position`).
     position: u64,
+    /// The write position when last looked at (a lower bound: the writer only moves forward).
+    write_seen: u64,
+    waking: Waking,
 }
 
 impl<T: Item> ReaderCore<T> {
@@ -192,37 +249,65 @@ impl<T: Item> ReaderCore<T> {
         &self.ring
     }
 
-    /// Items published and not yet consumed by this reader.
-    pub(crate) fn available(&self) -> usize {
-        (self.ring.write.0.load(Acquire) - self.position) as usize
+    /// Items published and not yet consumed by this reader. Looks at the writer's position only when
+    /// the last look shows nothing left.
+    #[inline]
+    pub(crate) fn available(&mut self) -> usize {
+        if self.write_seen == self.position {
+            self.write_seen = self.ring.write.0.load(Acquire);
+        }
+        (self.write_seen - self.position) as usize
     }
 
     /// Whether the writer is gone and everything it wrote has been consumed.
-    pub(crate) fn finished(&self) -> bool {
-        // `closed` first: the writer stores its last position before it closes, so once closed is
-        // seen, `available` is final.
-        self.ring.closed.load(Acquire) && self.available() == 0
+    pub(crate) fn finished(&mut self) -> bool {
+        self.available() == 0 && self.closed_and_drained()
     }
 
-    /// The published items this reader has not consumed, as one slice.
-    pub(crate) fn slice(&self) -> &[T] {
-        let available = self.available();
+    /// Called when nothing is available: whether that is because the writer is gone. It stores its
+    /// last position before it closes, so once `closed` is seen, one more look at the position is
+    /// final.
+    #[cold]
+    fn closed_and_drained(&mut self) -> bool {
+        if !self.ring.closed.load(Acquire) {
+            return false;
+        }
+        self.write_seen = self.ring.write.0.load(Acquire);
+        self.write_seen == self.position
+    }
+
+    /// The published items this reader has not consumed, as one slice; `None` once the writer is gone
+    /// and everything has been consumed.
+    #[inline]
+    pub(crate) fn slice(&mut self) -> Option<&[T]> {
+        let mut available = self.available();
+        if available == 0 {
+            if self.closed_and_drained() {
+                return None;
+            }
+            available = self.available();
+        }
         // SAFETY: slots from our position up to the write position were published (Acquire load of
         // the write position pairs with the writer's Release store); the writer does not touch them
         // until we move past them; they are contiguous and at most `capacity` long.
-        unsafe { std::slice::from_raw_parts(self.ring.slot(self.position), available) }
+        Some(unsafe { std::slice::from_raw_parts(self.ring.slot(self.position), available) })
     }
 
     /// Marks the first `n` available items as read.
+    #[inline]
     pub(crate) fn consume(&mut self, n: usize) -> Result<(), RingError> {
         let available = self.available();
         if n > available {
             return Err(RingError::ConsumeTooMuch { requested: n, available });
         }
         self.position += n as u64;
-        // SeqCst (a Release store, and part of the sleeper handshake in `Wakeup`).
-        self.state.position.0.store(self.position, SeqCst);
-        self.ring.room.notify();
+        if self.waking == Waking::Sleepers {
+            // SeqCst: a Release store that is also part of the sleeper handshake in `Wakeup`.
+            self.state.position.0.store(self.position, SeqCst);
+            self.ring.room.notify();
+        } else {
+            self.state.position.0.store(self.position, Release);
+        }
         Ok(())
     }
 }

@@ -9,6 +9,10 @@
 //!
 //! Flavours over one index protocol: [`sync`] (blocking) and [`nonblocking`].
 //!
+//! Each side remembers the other's position from its last look and looks again only when that view
+//! is used up: a slice may be shorter than what is free or published at this instant (call `slice()`
+//! again after `produce`/`consume`), never longer, and never empty while there is anything.
+//!
 //! Not built yet (see the ring issue): the `async`, `lockfree` and `generic` flavours, per-item tags,
 //! `std::io`/`futures-io` adapters, and the comparison benchmark.
 

@@ -16,7 +16,7 @@
 //! assert_eq!(reader.slice(), None); // ...then the end
 //! ```
 
-use super::core::{ReaderCore, Ring, WriterCore};
+use super::core::{ReaderCore, Ring, Waking, WriterCore};
 use super::{Item, RingBackend, RingError, RingOptions};
 
 /// Builds the writer of a non-blocking ring.
@@ -30,7 +30,7 @@ impl Circular {
 
     /// Like [`with_capacity`](Self::with_capacity), with a backend and mapping options.
     pub fn with_options<T: Item>(min_items: usize, options: &RingOptions) -> Result<Writer<T>, RingError> {
-        Ok(Writer { core: WriterCore::new(Ring::new(min_items, options)?) })
+        Ok(Writer { core: WriterCore::new(Ring::new(min_items, options)?, Waking::Nobody) })
     }
 }
 
@@ -45,7 +45,8 @@ impl<T: Item> Writer<T> {
         Reader { core: self.core.add_reader() }
     }
 
-    /// The free slots as one slice (empty when the slowest reader is a full ring behind).
+    /// Free slots as one slice: empty only when the slowest reader is a full ring behind. It may be
+    /// shorter than all that is free (see the module docs of [`ring`](crate::ring)).
     pub fn slice(&mut self) -> &mut [T] {
         self.core.slice()
     }
@@ -83,13 +84,12 @@ pub struct Reader<T: Item> {
 }
 
 impl<T: Item> Reader<T> {
-    /// The items not yet consumed, as one slice (possibly empty); `None` once the writer is gone and
-    /// everything it wrote was consumed.
-    pub fn slice(&self) -> Option<&[T]> {
-        if self.core.finished() {
-            return None;
-        }
-        Some(self.core.slice())
+    /// Items not yet consumed, as one slice (empty only when there are none); `None` once the writer
+    /// is gone and everything it wrote was consumed. It may hold fewer than all that is published (see
+    /// the module docs of [`ring`](crate::ring)).
+    #[inline]
+    pub fn slice(&mut self) -> Option<&[T]> {
+        self.core.slice()
     }
 
     /// Marks the first `n` items of [`slice`](Self::slice) as read.

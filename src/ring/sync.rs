@@ -24,7 +24,7 @@
 //! assert!(consumer.join().unwrap() >= 100);
 //! ```
 
-use super::core::{ReaderCore, Ring, WriterCore};
+use super::core::{ReaderCore, Ring, Waking, WriterCore};
 use super::{Item, RingBackend, RingError, RingOptions};
 
 /// Builds the writer of a blocking ring.
@@ -38,7 +38,7 @@ impl Circular {
 
     /// Like [`with_capacity`](Self::with_capacity), with a backend and mapping options.
     pub fn with_options<T: Item>(min_items: usize, options: &RingOptions) -> Result<Writer<T>, RingError> {
-        Ok(Writer { core: WriterCore::new(Ring::new(min_items, options)?) })
+        Ok(Writer { core: WriterCore::new(Ring::new(min_items, options)?, Waking::Sleepers) })
     }
 }
 
@@ -53,7 +53,8 @@ impl<T: Item> Writer<T> {
         Reader { core: self.core.add_reader() }
     }
 
-    /// The free slots as one slice, waiting until there is at least one.
+    /// Free slots as one slice, waiting until there is at least one. It may be shorter than all that
+    /// is free (see the module docs of [`ring`](crate::ring)).
     pub fn slice(&mut self) -> &mut [T] {
         let ring = self.core.ring().clone();
         ring.room.wait_until(|| self.core.free() > 0);
@@ -93,15 +94,13 @@ pub struct Reader<T: Item> {
 }
 
 impl<T: Item> Reader<T> {
-    /// The items not yet consumed, as one slice, waiting until there is at least one; `None` once the
-    /// writer is gone and everything it wrote was consumed.
+    /// Items not yet consumed, as one slice, waiting until there is at least one; `None` once the
+    /// writer is gone and everything it wrote was consumed. It may hold fewer than all that is
+    /// published (see the module docs of [`ring`](crate::ring)).
     pub fn slice(&mut self) -> Option<&[T]> {
         let ring = self.core.ring().clone();
         ring.data.wait_until(|| self.core.available() > 0 || self.core.finished());
-        if self.core.finished() {
-            return None;
-        }
-        Some(self.core.slice())
+        self.core.slice()
     }
 
     /// Marks the first `n` items of [`slice`](Self::slice) as read.

@@ -57,7 +57,7 @@ fn with_no_readers_the_writer_overwrites_and_new_readers_start_now() {
         assert_eq!(w.slice().len(), cap);
         w.produce(cap);
     }
-    let r = w.add_reader();
+    let mut r = w.add_reader();
     assert_eq!(r.slice(), Some(&[][..]));
     w.slice()[0] = 7;
     w.produce(1);
