@@ -4,12 +4,12 @@
 //! - **double-mapped**: one memory object mapped twice, back to back ([`DoubleMappedBuffer`]); the
 //!   second image is the first by construction;
 //! - **mirror copy**: an ordinary allocation of `2·capacity` bytes. The writer calls
-//!   [`RingMemory::publish`] after filling a region, which copies what it wrote in one image into the
+//!   `RingMemory::publish` after filling a region, which copies what it wrote in one image into the
 //!   other. Portable: wasm always uses it, Miri checks it, and native code falls back to it when a
 //!   one-time probe finds double mapping unavailable (no memfd, a seccomp filter, a sandbox).
 //!
 //! Capacity is rounded up to whole items, and for double mapping to the mapping granularity as well
-//! (the least common multiple of the two); [`RingMemory::capacity`] says what was granted.
+//! (the least common multiple of the two); `RingMemory::capacity` says what was granted.
 
 use std::fmt;
 use std::ptr::NonNull;

@@ -19,7 +19,7 @@
 //! while there is anything.
 
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
+use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
 use std::sync::{Arc, Condvar, Mutex};
 
 use super::{Item, RingError};
@@ -35,9 +35,12 @@ pub(crate) struct ReaderState {
     alive: AtomicBool,
 }
 
-/// Wakes threads blocked in the sync flavour. The waiter count lets producers and consumers skip the
-/// lock when nobody sleeps: a sleeper counts itself and then re-checks its condition, a waker changes
-/// the state and then reads the count (both `SeqCst`), so one of them always sees the other.
+/// Wakes threads blocked in the sync flavour. The sleeper count lets producers and consumers skip
+/// the lock when nobody sleeps. The handshake is a fence on each side: a sleeper counts itself, fences,
+/// then re-checks its condition; a waker changes the state, fences, then reads the count. Of two
+/// `SeqCst` fences one comes first, so either the sleeper sees the new state or the waker sees the
+/// sleeper. (Without the fences a sleeper's plain `Acquire` re-check can miss the change while the
+/// waker misses the sleeper: Miri found exactly that deadlock.)
 #[derive(Default)]
 pub(crate) struct Wakeup {
     lock: Mutex<()>,
@@ -46,8 +49,10 @@ pub(crate) struct Wakeup {
 }
 
 impl Wakeup {
+    /// Call after changing what sleepers wait for.
     pub(crate) fn notify(&self) {
-        if self.sleepers.load(SeqCst) > 0 {
+        fence(SeqCst);
+        if self.sleepers.load(Relaxed) > 0 {
             let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
             self.changed.notify_all();
         }
@@ -59,11 +64,12 @@ impl Wakeup {
             return;
         }
         let mut guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
-        self.sleepers.fetch_add(1, SeqCst);
+        self.sleepers.fetch_add(1, Relaxed);
+        fence(SeqCst);
         while !ready() {
             guard = self.changed.wait(guard).unwrap_or_else(|e| e.into_inner());
         }
-        self.sleepers.fetch_sub(1, SeqCst);
+        self.sleepers.fetch_sub(1, Relaxed);
     }
 }
 
@@ -107,9 +113,9 @@ impl<T: Item> Ring<T> {
 /// Whether the flavour has threads that sleep on the ring (and must be woken).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Waking {
-    /// Sync flavour: publish with `SeqCst` and wake sleepers (the handshake in [`Wakeup`]).
+    /// Sync flavour: wake sleepers after each change (the handshake in [`Wakeup`]).
     Sleepers,
-    /// Non-blocking flavour: nobody sleeps, a `Release` store is enough.
+    /// Non-blocking and lock-free flavours: nobody sleeps.
     Nobody,
 }
 
@@ -215,12 +221,9 @@ impl<T: Item> WriterCore<T> {
         // `n * size <= capacity` bytes.
         unsafe { self.ring.memory.publish(offset, n * size) };
         self.position += n as u64;
+        self.ring.write.0.store(self.position, Release);
         if self.waking == Waking::Sleepers {
-            // SeqCst: a Release store that is also part of the sleeper handshake in `Wakeup`.
-            self.ring.write.0.store(self.position, SeqCst);
             self.ring.data.notify();
-        } else {
-            self.ring.write.0.store(self.position, Release);
         }
         Ok(())
     }
@@ -228,7 +231,7 @@ impl<T: Item> WriterCore<T> {
 
 impl<T> Drop for WriterCore<T> {
     fn drop(&mut self) {
-        self.ring.closed.store(true, SeqCst);
+        self.ring.closed.store(true, Release);
         self.ring.data.notify();
     }
 }
@@ -301,12 +304,9 @@ impl<T: Item> ReaderCore<T> {
             return Err(RingError::ConsumeTooMuch { requested: n, available });
         }
         self.position += n as u64;
+        self.state.position.0.store(self.position, Release);
         if self.waking == Waking::Sleepers {
-            // SeqCst: a Release store that is also part of the sleeper handshake in `Wakeup`.
-            self.state.position.0.store(self.position, SeqCst);
             self.ring.room.notify();
-        } else {
-            self.state.position.0.store(self.position, Release);
         }
         Ok(())
     }
@@ -315,7 +315,7 @@ impl<T: Item> ReaderCore<T> {
 impl<T> Drop for ReaderCore<T> {
     fn drop(&mut self) {
         // A reader that is gone must not hold the writer back.
-        self.state.alive.store(false, SeqCst);
+        self.state.alive.store(false, Release);
         self.ring.room.notify();
     }
 }

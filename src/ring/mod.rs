@@ -7,18 +7,25 @@
 //! ([`RingBackend::MirrorCopy`], always the case on wasm). A one-time probe picks; [`RingOptions`] can
 //! ask for either.
 //!
-//! Flavours over one index protocol: [`sync`] (blocking) and [`nonblocking`].
+//! Flavours over one index protocol: [`sync`] (blocking), [`lockfree`] (spinning) and [`nonblocking`]
+//! (returns at once).
 //!
 //! Each side remembers the other's position from its last look and looks again only when that view
 //! is used up: a slice may be shorter than what is free or published at this instant (call `slice()`
 //! again after `produce`/`consume`), never longer, and never empty while there is anything.
 //!
-//! Not built yet (see the ring issue): the `async`, `lockfree` and `generic` flavours, per-item tags,
-//! `std::io`/`futures-io` adapters, and the comparison benchmark.
+//! Byte rings speak `std::io`: the blocking writer is an `io::Write`, a blocking reader an `io::Read`
+//! and `io::BufRead` (see `ring::sync::Writer`'s trait implementations).
+//!
+//! Not built yet (see the ring issue): the `async` and `generic` flavours, per-item tags and the
+//! `futures-io` adapters.
 
 mod core;
 mod error;
+mod flavour;
+mod io;
 mod item;
+pub mod lockfree;
 pub mod nonblocking;
 pub mod sync;
 

@@ -1,0 +1,89 @@
+//! `std::io` for byte rings: the blocking writer is an [`io::Write`], a blocking reader an
+//! [`io::Read`] and [`io::BufRead`] (whose buffer is the ring itself: no copy).
+//!
+//! ```
+//! use std::io::{BufRead, Read, Write};
+//! use omnibuf::ring::sync::Circular;
+//!
+//! let mut writer = Circular::with_capacity::<u8>(4096).unwrap();
+//! let mut reader = writer.add_reader();
+//! writer.write_all(b"hello\nring\n").unwrap();
+//! drop(writer); // end of stream
+//! let mut first = String::new();
+//! reader.read_line(&mut first).unwrap();
+//! assert_eq!(first, "hello\n");
+//! let mut rest = String::new();
+//! reader.read_to_string(&mut rest).unwrap();
+//! assert_eq!(rest, "ring\n");
+//! ```
+
+use std::io;
+
+use super::sync::{Reader, Writer};
+
+impl io::Write for Writer<u8> {
+    /// Copies as much of `buf` as fits now, waiting while the ring is full.
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let room = self.slice();
+        let n = room.len().min(buf.len());
+        room[..n].copy_from_slice(&buf[..n]);
+        self.produce(n);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(()) // every write is published at once
+    }
+}
+
+impl io::Read for Reader<u8> {
+    /// Copies what is available, waiting while there is nothing; `Ok(0)` at the end of the stream.
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let Some(data) = self.slice() else { return Ok(0) };
+        let n = data.len().min(buf.len());
+        buf[..n].copy_from_slice(&data[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl io::BufRead for Reader<u8> {
+    /// The ring's own memory; empty at the end of the stream.
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        Ok(self.slice().unwrap_or(&[]))
+    }
+
+    fn consume(&mut self, amt: usize) {
+        Reader::consume(self, amt)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+
+    use super::super::sync::Circular;
+
+    #[test]
+    fn bytes_stream_through_a_small_ring_in_order() {
+        let mut writer = Circular::with_capacity::<u8>(1).unwrap();
+        let mut reader = writer.add_reader();
+        let data: Vec<u8> =
+            (0..if cfg!(miri) { 500u32 } else { 1_000_000 }).map(|i| (i * 7 % 251) as u8).collect();
+        let expected = data.clone();
+        let consumer = std::thread::spawn(move || {
+            let mut got = Vec::new();
+            reader.read_to_end(&mut got).unwrap();
+            got
+        });
+        writer.write_all(&data).unwrap();
+        drop(writer);
+        assert_eq!(consumer.join().unwrap(), expected);
+    }
+}

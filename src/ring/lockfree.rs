@@ -1,0 +1,60 @@
+//! The lock-free flavour: `slice()` spins until the writer has room or a reader has data. No locks,
+//! no system calls: for threads that own a core and cannot afford to sleep.
+//!
+//! ```
+//! use omnibuf::ring::lockfree::Circular;
+//!
+//! let mut writer = Circular::with_capacity::<u64>(512).unwrap();
+//! let mut reader = writer.add_reader();
+//! let consumer = std::thread::spawn(move || {
+//!     let mut sum = 0;
+//!     while let Some(items) = reader.slice() {
+//!         sum += items.iter().sum::<u64>();
+//!         let n = items.len();
+//!         reader.consume(n);
+//!     }
+//!     sum
+//! });
+//! for i in 0..10_000u64 {
+//!     writer.slice()[0] = i;
+//!     writer.produce(1);
+//! }
+//! drop(writer);
+//! assert_eq!(consumer.join().unwrap(), 49_995_000);
+//! ```
+
+super::flavour::flavour!(Nobody);
+
+/// Spins a little, then lets the OS run someone else: the other side may be on this very core.
+fn backoff(spins: &mut u32) {
+    if *spins < 64 {
+        std::hint::spin_loop();
+    } else {
+        std::thread::yield_now();
+    }
+    *spins += 1;
+}
+
+impl<T: Item> Writer<T> {
+    /// Free slots as one slice, spinning until there is at least one. It may be shorter than all that
+    /// is free (see the module docs of [`ring`](crate::ring)).
+    pub fn slice(&mut self) -> &mut [T] {
+        let mut spins = 0;
+        while self.core.free() == 0 {
+            backoff(&mut spins);
+        }
+        self.core.slice()
+    }
+}
+
+impl<T: Item> Reader<T> {
+    /// Items not yet consumed, as one slice, spinning until there is at least one; `None` once the
+    /// writer is gone and everything it wrote was consumed.
+    pub fn slice(&mut self) -> Option<&[T]> {
+        let mut spins = 0;
+        while self.core.available() == 0 && !self.core.finished() {
+            backoff(&mut spins);
+        }
+        self.core.slice()
+    }
+}
