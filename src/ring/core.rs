@@ -19,8 +19,8 @@
 //! while there is anything.
 
 use std::marker::PhantomData;
-use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
-use std::sync::{Arc, Condvar, Mutex};
+
+use crate::sync::{fence, Arc, AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering::*};
 
 use super::{Item, RingError};
 use crate::platform::ring_memory::{RingBackend, RingMemory, RingMemoryOptions};
@@ -41,11 +41,16 @@ pub(crate) struct ReaderState {
 /// `SeqCst` fences one comes first, so either the sleeper sees the new state or the waker sees the
 /// sleeper. (Without the fences a sleeper's plain `Acquire` re-check can miss the change while the
 /// waker misses the sleeper: Miri found exactly that deadlock.)
-#[derive(Default)]
 pub(crate) struct Wakeup {
     lock: Mutex<()>,
     changed: Condvar,
     sleepers: AtomicUsize,
+}
+
+impl Default for Wakeup {
+    fn default() -> Self {
+        Wakeup { lock: Mutex::new(()), changed: Condvar::new(), sleepers: AtomicUsize::new(0) }
+    }
 }
 
 impl Wakeup {

@@ -64,7 +64,7 @@ impl io::BufRead for Reader<u8> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use std::io::{Read, Write};
 

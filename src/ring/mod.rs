@@ -29,7 +29,9 @@ pub mod lockfree;
 pub mod nonblocking;
 pub mod sync;
 
-#[cfg(test)]
+#[cfg(all(test, loom))]
+mod loom_tests;
+#[cfg(all(test, not(loom)))]
 mod tests;
 
 #[cfg(not(target_arch = "wasm32"))]
