@@ -36,7 +36,7 @@ pub fn svg(bars: &[Bar]) -> String {
     let _ = write!(s, r##"<rect width="100%" height="100%" fill="#fff"/>"##);
     let _ = write!(
         s,
-        r#"<text x="10" y="20" font-size="14" font-weight="bold">omnibuf vs peers: speedup (peer time / our time, log scale; | = goal)</text>"#
+        r#"<text x="10" y="20" font-size="14" font-weight="bold">omnibuf vs peers: speedup (peer time / our time, log scale; | = goal; grey = no goal)</text>"#
     );
     for tick in [-4i32, -2, -1, 0, 1, 2, 4] {
         let x = x_of(2f64.powi(tick));
@@ -52,7 +52,12 @@ pub fn svg(bars: &[Bar]) -> String {
     for (i, bar) in bars.iter().enumerate() {
         let y = 40.0 + ROW_H * i as f64;
         let (x0, x1) = (x_of(1.0), x_of(bar.speedup));
-        let met = bar.goal.is_none_or(|g| bar.speedup >= g);
+        // Green: goal met; red: goal missed; grey: shown for information, no goal.
+        let fill = match bar.goal {
+            None => "#999",
+            Some(g) if bar.speedup >= g => "#4a8",
+            Some(_) => "#d64",
+        };
         let _ = write!(
             s,
             r##"<text x="{lx}" y="{ty}" text-anchor="end">{label}</text><rect x="{rx}" y="{y}" width="{w}" height="{h}" fill="{fill}"/><text x="{vx}" y="{ty}">{v:.2}x</text>"##,
@@ -62,7 +67,7 @@ pub fn svg(bars: &[Bar]) -> String {
             rx = x0.min(x1),
             w = (x1 - x0).abs().max(1.0),
             h = ROW_H - 6.0,
-            fill = if met { "#4a8" } else { "#d64" },
+            fill = fill,
             vx = x0.max(x1) + 4.0,
             v = bar.speedup,
         );

@@ -6,3 +6,4 @@
 
 mod buffer;
 mod pool;
+mod ring;
