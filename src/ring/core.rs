@@ -203,10 +203,10 @@ impl<T: Item> WriterCore<T> {
     pub(crate) fn slice(&mut self) -> &mut [T] {
         let free = self.free();
         self.known_free = free;
-        // SAFETY: the `free` slots from our position are ours alone: no reader reads at or past the
-        // write position, and the slowest reader has moved past them (or there is none). They are
-        // contiguous in memory (the second image continues the first), initialised (zeroed, then
-        // written as `T`), and `free <= capacity`, so no slot appears twice.
+        // No reader reads at or past the write position, and the slowest reader has moved past these
+        // slots (or there is none); the second image continues the first, so they are contiguous.
+        // SAFETY: the `free` slots from our position are ours alone, initialised (zeroed, then written
+        // as `T`), and `free <= capacity`, so no slot appears twice in the slice.
         unsafe { std::slice::from_raw_parts_mut(self.ring.slot(self.position), free) }
     }
 

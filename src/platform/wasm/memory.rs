@@ -9,9 +9,9 @@ use js_sys::Uint8Array;
 
 /// A `Uint8Array` over `bytes`, in place.
 pub fn view(bytes: &[u8]) -> Uint8Array {
-    // SAFETY: the view aliases `bytes`, which the caller's buffer keeps alive and immutable while the
-    // JS object that returned it is alive. It is created and returned without any allocation in
-    // between, so it cannot be detached by a `memory.grow` before JS receives it; what JS does later
-    // is governed by the documented re-derive rule above.
+    // The view aliases `bytes`, which the caller's buffer keeps alive and unchanged while the JS object
+    // that returns it lives; what JS does with it later is governed by the re-derive rule above.
+    // SAFETY: nothing allocates between creating the view and handing it to JS, so no `memory.grow`
+    // can detach it first.
     unsafe { Uint8Array::view(bytes) }
 }
