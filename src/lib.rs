@@ -15,8 +15,13 @@
 //! - [`BufferPool`]: size classes, a byte budget with backpressure (block, time out, await, or fail fast),
 //!   per-tenant quotas, reuse of released memory, trimming and [`BufferPoolSnapshot`] statistics.
 //!
-//! The circular ring, the virtual buffer and the JS bindings are described in `DESIGN.md` and are not
-//! built yet; their modules say so.
+//! - [`ring`]: the circular ring, one writer and any number of readers, every slice contiguous across
+//!   the wrap, on double-mapped memory ([`platform::native::DoubleMappedBuffer`]) or a mirror-copy
+//!   fallback; blocking, lock-free and non-blocking flavours.
+//! - `wasm` (wasm32 only): the JS API of `js/index.d.ts` for buffers, kinds and the pool.
+//!
+//! The virtual buffer, the ring's async and generic flavours and the Node addon are described in
+//! `DESIGN.md` and are not built yet; their modules say so.
 //!
 //! ```
 //! use omnibuf::{BufferKind, BufferMut, ZeroCopyBuffer};

@@ -2,8 +2,9 @@
 //!
 //! The building blocks (`buffer`, `pool`, `ring`, `vbuf`) reach the outside world only through this
 //! module, so that they run unchanged under Miri and loom, and so that adding a platform touches one
-//! folder. Today it provides the clock; the ring memory (double mapping, mirror copy) and the
-//! persistence layers (memory-mapped files, IndexedDB) come with the ring and virtual-buffer work.
+//! folder. It provides the ring memory (double-mapped natively, mirror copy everywhere), the clock, and
+//! views of wasm memory for JS; the persistence layers (memory-mapped files, IndexedDB) come with the
+//! virtual buffer.
 
 pub mod ring_memory;
 pub mod time;
