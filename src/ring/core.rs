@@ -19,6 +19,7 @@
 //! while there is anything.
 
 use std::marker::PhantomData;
+use std::task::{Context, Poll, Waker};
 
 use crate::sync::{fence, Arc, AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering::*};
 
@@ -35,46 +36,75 @@ pub(crate) struct ReaderState {
     alive: AtomicBool,
 }
 
-/// Wakes threads blocked in the sync flavour. The sleeper count lets producers and consumers skip
-/// the lock when nobody sleeps. The handshake is a fence on each side: a sleeper counts itself, fences,
-/// then re-checks its condition; a waker changes the state, fences, then reads the count. Of two
-/// `SeqCst` fences one comes first, so either the sleeper sees the new state or the waker sees the
-/// sleeper. (Without the fences a sleeper's plain `Acquire` re-check can miss the change while the
-/// waker misses the sleeper: Miri found exactly that deadlock.)
+/// Wakes threads blocked in the sync flavour and tasks waiting in the async one. The waiter count
+/// lets producers and consumers skip the lock when nobody waits. The handshake is a fence on each
+/// side: a waiter counts itself (or registers its waker), fences, then re-checks its condition; a waker
+/// changes the state, fences, then reads the count. Of two `SeqCst` fences one comes first, so either
+/// the waiter sees the new state or the waker sees the waiter. (Without the fences a waiter's plain
+/// `Acquire` re-check can miss the change while the waker misses the waiter: Miri found exactly that
+/// deadlock.)
 pub(crate) struct Wakeup {
-    lock: Mutex<()>,
+    /// Registered task wakers; the lock is also the condition variable's.
+    tasks: Mutex<Vec<Waker>>,
     changed: Condvar,
-    sleepers: AtomicUsize,
+    /// Sleeping threads plus registered wakers.
+    waiters: AtomicUsize,
 }
 
 impl Default for Wakeup {
     fn default() -> Self {
-        Wakeup { lock: Mutex::new(()), changed: Condvar::new(), sleepers: AtomicUsize::new(0) }
+        Wakeup { tasks: Mutex::new(Vec::new()), changed: Condvar::new(), waiters: AtomicUsize::new(0) }
     }
 }
 
 impl Wakeup {
-    /// Call after changing what sleepers wait for.
+    /// Call after changing what waiters wait for.
     pub(crate) fn notify(&self) {
         fence(SeqCst);
-        if self.sleepers.load(Relaxed) > 0 {
-            let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        if self.waiters.load(Relaxed) > 0 {
+            let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
             self.changed.notify_all();
+            if !tasks.is_empty() {
+                self.waiters.fetch_sub(tasks.len(), Relaxed);
+                tasks.drain(..).for_each(Waker::wake);
+            }
         }
     }
 
-    /// Blocks until `ready()` holds.
+    /// Blocks the thread until `ready()` holds.
     pub(crate) fn wait_until(&self, mut ready: impl FnMut() -> bool) {
         if ready() {
             return;
         }
-        let mut guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
-        self.sleepers.fetch_add(1, Relaxed);
+        let mut guard = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
+        self.waiters.fetch_add(1, Relaxed);
         fence(SeqCst);
         while !ready() {
             guard = self.changed.wait(guard).unwrap_or_else(|e| e.into_inner());
         }
-        self.sleepers.fetch_sub(1, Relaxed);
+        self.waiters.fetch_sub(1, Relaxed);
+    }
+
+    /// `Ready` when `ready()` holds; otherwise registers the task to be woken by the next change.
+    pub(crate) fn poll_until(&self, cx: &mut Context<'_>, mut ready: impl FnMut() -> bool) -> Poll<()> {
+        if ready() {
+            return Poll::Ready(());
+        }
+        {
+            let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
+            if !tasks.iter().any(|w| w.will_wake(cx.waker())) {
+                tasks.push(cx.waker().clone());
+                self.waiters.fetch_add(1, Relaxed);
+            }
+        }
+        fence(SeqCst);
+        // A change that came before the registration is seen here; one after it wakes the task. (If
+        // both happen, the task is woken once for nothing.)
+        if ready() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
     }
 }
 

@@ -7,8 +7,8 @@
 //! ([`RingBackend::MirrorCopy`], always the case on wasm). A one-time probe picks; [`RingOptions`] can
 //! ask for either.
 //!
-//! Flavours over one index protocol: [`sync`] (blocking), [`lockfree`] (spinning) and [`nonblocking`]
-//! (returns at once).
+//! Flavours over one index protocol: [`sync`] (blocking), [`asynchronous`] (futures, any executor),
+//! [`lockfree`] (spinning) and [`nonblocking`] (returns at once).
 //!
 //! Each side remembers the other's position from its last look and looks again only when that view
 //! is used up: a slice may be shorter than what is free or published at this instant (call `slice()`
@@ -17,9 +17,12 @@
 //! Byte rings speak `std::io`: the blocking writer is an `io::Write`, a blocking reader an `io::Read`
 //! and `io::BufRead` (see `ring::sync::Writer`'s trait implementations).
 //!
-//! Not built yet (see the ring issue): the `async` and `generic` flavours, per-item tags and the
-//! `futures-io` adapters.
+//! Async byte rings speak `futures-io` (`AsyncWrite`, `AsyncRead`).
+//!
+//! Not built yet (see the ring issue): the `generic` flavour (a user-supplied notifier) and per-item
+//! tags.
 
+pub mod asynchronous;
 mod core;
 mod error;
 mod flavour;

@@ -176,3 +176,98 @@ fn the_lockfree_flavour_moves_data_intact_to_several_readers() {
         assert_eq!(h.join().unwrap(), total);
     }
 }
+
+/// A minimal executor: polls on this thread, parks until woken.
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = std::task::Waker::from(std::sync::Arc::new(Unpark(std::thread::current())));
+    let mut cx = std::task::Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let std::task::Poll::Ready(v) = future.as_mut().poll(&mut cx) {
+            return v;
+        }
+        std::thread::park();
+    }
+}
+
+#[test]
+fn the_async_flavour_streams_to_several_readers_in_order() {
+    for backend in backends() {
+        let mut w = asynchronous::Circular::with_options::<u32>(64, &options(backend)).unwrap();
+        let total = if cfg!(miri) { 300u32 } else { 200_000 };
+        let handles: Vec<_> = (0..2)
+            .map(|_| {
+                let mut r = w.add_reader();
+                std::thread::spawn(move || {
+                    block_on(async move {
+                        let mut expected = 0u32;
+                        while let Some(items) = r.slice().await {
+                            for &x in items {
+                                assert_eq!(x, expected);
+                                expected += 1;
+                            }
+                            let n = items.len();
+                            r.consume(n);
+                        }
+                        expected
+                    })
+                })
+            })
+            .collect();
+        block_on(async {
+            let mut next = 0u32;
+            while next < total {
+                let room = w.slice().await;
+                let n = room.len().min((total - next) as usize).min(50);
+                for slot in &mut room[..n] {
+                    *slot = next;
+                    next += 1;
+                }
+                w.produce(n);
+            }
+        });
+        drop(w);
+        for h in handles {
+            assert_eq!(h.join().unwrap(), total, "{backend}");
+        }
+    }
+}
+
+#[test]
+fn async_byte_rings_are_futures_io_streams() {
+    use futures_io::{AsyncRead, AsyncWrite};
+    use std::future::poll_fn;
+    use std::pin::Pin;
+
+    let mut w = asynchronous::Circular::with_capacity::<u8>(1).unwrap();
+    let mut r = w.add_reader();
+    let data: Vec<u8> = (0..if cfg!(miri) { 300u32 } else { 100_000 }).map(|i| (i % 253) as u8).collect();
+    let expected = data.clone();
+    let consumer = std::thread::spawn(move || {
+        block_on(async move {
+            let (mut got, mut buf) = (Vec::new(), [0u8; 97]);
+            loop {
+                let n = poll_fn(|cx| Pin::new(&mut r).poll_read(cx, &mut buf)).await.unwrap();
+                if n == 0 {
+                    return got;
+                }
+                got.extend_from_slice(&buf[..n]);
+            }
+        })
+    });
+    block_on(async {
+        let mut rest = &data[..];
+        while !rest.is_empty() {
+            let n = poll_fn(|cx| Pin::new(&mut w).poll_write(cx, rest)).await.unwrap();
+            rest = &rest[n..];
+        }
+    });
+    drop(w);
+    assert_eq!(consumer.join().unwrap(), expected);
+}

@@ -1,0 +1,116 @@
+//! The async flavour: `slice().await` waits for room or data without blocking a thread. The futures
+//! work with any executor (no runtime is assumed). Byte rings are `futures-io` `AsyncWrite` and
+//! `AsyncRead`.
+//!
+//! ```
+//! use omnibuf::ring::asynchronous::Circular;
+//! # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+//! #     struct Unpark(std::thread::Thread);
+//! #     impl std::task::Wake for Unpark { fn wake(self: std::sync::Arc<Self>) { self.0.unpark() } }
+//! #     let waker = std::task::Waker::from(std::sync::Arc::new(Unpark(std::thread::current())));
+//! #     let mut f = std::pin::pin!(f);
+//! #     loop {
+//! #         if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut std::task::Context::from_waker(&waker)) { return v }
+//! #         std::thread::park();
+//! #     }
+//! # }
+//!
+//! let mut writer = Circular::with_capacity::<u32>(1024).unwrap();
+//! let mut reader = writer.add_reader();
+//! let consumer = std::thread::spawn(move || block_on(async move {
+//!     let mut sum = 0u64;
+//!     while let Some(items) = reader.slice().await {
+//!         sum += items.iter().map(|&x| x as u64).sum::<u64>();
+//!         let n = items.len();
+//!         reader.consume(n);
+//!     }
+//!     sum
+//! }));
+//! block_on(async {
+//!     for i in 0..10_000u32 {
+//!         writer.slice().await[0] = i;
+//!         writer.produce(1);
+//!     }
+//! });
+//! drop(writer);
+//! assert_eq!(consumer.join().unwrap(), 49_995_000);
+//! ```
+
+use std::future::poll_fn;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+super::flavour::flavour!(Sleepers);
+
+impl<T: Item> Writer<T> {
+    /// Free slots as one slice, once there is at least one. It may be shorter than all that is free
+    /// (see the module docs of [`ring`](crate::ring)).
+    pub async fn slice(&mut self) -> &mut [T] {
+        poll_fn(|cx| self.poll_room(cx)).await;
+        self.core.slice()
+    }
+
+    fn poll_room(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let ring = self.core.ring().clone();
+        ring.room.poll_until(cx, || self.core.free() > 0)
+    }
+}
+
+impl<T: Item> Reader<T> {
+    /// Items not yet consumed, as one slice, once there is at least one; `None` once the writer is
+    /// gone and everything it wrote was consumed. It may hold fewer than all that is published.
+    pub async fn slice(&mut self) -> Option<&[T]> {
+        poll_fn(|cx| self.poll_data(cx)).await;
+        self.core.slice()
+    }
+
+    fn poll_data(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let ring = self.core.ring().clone();
+        ring.data.poll_until(cx, || self.core.available() > 0 || self.core.finished())
+    }
+}
+
+impl futures_io::AsyncWrite for Writer<u8> {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        if this.poll_room(cx).is_pending() {
+            return Poll::Pending;
+        }
+        let room = this.core.slice();
+        let n = room.len().min(buf.len());
+        room[..n].copy_from_slice(&buf[..n]);
+        this.produce(n);
+        Poll::Ready(Ok(n))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(())) // every write is published at once
+    }
+
+    /// Closing is dropping the writer; until then readers wait for more.
+    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl futures_io::AsyncRead for Reader<u8> {
+    /// `Ok(0)` at the end of the stream.
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        if this.poll_data(cx).is_pending() {
+            return Poll::Pending;
+        }
+        let Some(data) = this.core.slice() else { return Poll::Ready(Ok(0)) };
+        let n = data.len().min(buf.len());
+        buf[..n].copy_from_slice(&data[..n]);
+        this.consume(n);
+        Poll::Ready(Ok(n))
+    }
+}
