@@ -2,10 +2,10 @@
 //!
 //! The building blocks (`buffer`, `pool`, `ring`, `vbuf`) reach the outside world only through this
 //! module, so that they run unchanged under Miri and loom, and so that adding a platform touches one
-//! folder. It provides the ring memory (double-mapped natively, mirror copy everywhere), the clock, and
-//! views of wasm memory for JS; the persistence layers (memory-mapped files, IndexedDB) come with the
-//! virtual buffer.
+//! folder. It provides the ring memory (double-mapped natively, mirror copy everywhere), the clock,
+//! views of wasm memory for JS, and the persistence layers a virtual buffer reads its content from.
 
+pub mod persistence;
 pub mod ring_memory;
 pub mod time;
 

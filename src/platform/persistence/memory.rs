@@ -1,0 +1,64 @@
+//! In-memory persistence backend: portable (native, wasm, Miri, loom).
+
+use super::{PersistenceError, PersistenceLayer};
+use std::sync::Arc;
+
+/// A [`PersistenceLayer`] over bytes held in memory.
+///
+/// Cloning shares the bytes. Useful for buffers created from bytes, and as the reference backend in
+/// tests.
+///
+/// ```
+/// use omnibuf::platform::persistence::{MemoryPersistence, PersistenceLayer};
+/// let p = MemoryPersistence::new(b"hello world".to_vec());
+/// let mut dst = [0u8; 5];
+/// p.read_at(6, &mut dst).unwrap();
+/// assert_eq!(&dst, b"world");
+/// assert!(p.read_at(7, &mut dst).is_err());
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct MemoryPersistence {
+    bytes: Arc<[u8]>,
+}
+
+impl MemoryPersistence {
+    /// Creates a backend holding `bytes`.
+    pub fn new(bytes: impl Into<Arc<[u8]>>) -> Self {
+        Self { bytes: bytes.into() }
+    }
+}
+
+impl PersistenceLayer for MemoryPersistence {
+    fn len(&self) -> Result<u64, PersistenceError> {
+        Ok(self.bytes.len() as u64)
+    }
+
+    fn read_at(&self, offset: u64, dst: &mut [u8]) -> Result<(), PersistenceError> {
+        let total = self.bytes.len() as u64;
+        let len = dst.len() as u64;
+        // checked_add: an offset near u64::MAX must be an error, not a wrapped "in range" read.
+        let end = offset.checked_add(len).filter(|&e| e <= total).ok_or(
+            PersistenceError::OutOfRange { offset, len, total },
+        )?;
+        dst.copy_from_slice(&self.bytes[offset as usize..end as usize]);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_exact_ranges_and_rejects_out_of_range() {
+        let p = MemoryPersistence::new(b"0123456789".to_vec());
+        assert_eq!(p.len().unwrap(), 10);
+        let mut d = [0u8; 3];
+        p.read_at(7, &mut d).unwrap();
+        assert_eq!(&d, b"789");
+        p.read_at(10, &mut []).unwrap();
+        assert!(matches!(p.read_at(8, &mut d), Err(PersistenceError::OutOfRange { .. })));
+        assert!(matches!(p.read_at(u64::MAX, &mut d), Err(PersistenceError::OutOfRange { .. })));
+        assert!(MemoryPersistence::default().is_empty().unwrap());
+    }
+}
