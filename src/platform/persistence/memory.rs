@@ -1,12 +1,12 @@
 //! In-memory persistence backend: portable (native, wasm, Miri, loom).
 
-use super::{PersistenceError, PersistenceLayer};
-use std::sync::Arc;
+use super::{collect_recipe, PersistenceError, PersistenceLayer, SaveOptions, SaveRecipe};
+use crate::{BufferKind, ZeroCopyBuffer};
 
 /// A [`PersistenceLayer`] over bytes held in memory.
 ///
-/// Cloning shares the bytes. Useful for buffers created from bytes, and as the reference backend in
-/// tests.
+/// Cloning shares the bytes, and reads are zero-copy views of them. Useful for buffers created from
+/// bytes, and as the reference backend in tests. `save` builds the new content in memory.
 ///
 /// ```
 /// use omnibuf::platform::persistence::{MemoryPersistence, PersistenceLayer};
@@ -18,13 +18,18 @@ use std::sync::Arc;
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct MemoryPersistence {
-    bytes: Arc<[u8]>,
+    bytes: ZeroCopyBuffer,
 }
 
 impl MemoryPersistence {
     /// Creates a backend holding `bytes`.
-    pub fn new(bytes: impl Into<Arc<[u8]>>) -> Self {
-        Self { bytes: bytes.into() }
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
+        Self::from_buffer(ZeroCopyBuffer::from_bytes(bytes, BufferKind::raw()))
+    }
+
+    /// Creates a backend over the bytes of `buffer`, without copying them.
+    pub fn from_buffer(buffer: ZeroCopyBuffer) -> Self {
+        Self { bytes: buffer }
     }
 }
 
@@ -43,6 +48,25 @@ impl PersistenceLayer for MemoryPersistence {
         dst.copy_from_slice(&self.bytes[offset as usize..end as usize]);
         Ok(())
     }
+
+    fn read_buffer(&self, offset: u64, len: usize) -> Result<ZeroCopyBuffer, PersistenceError> {
+        let total = self.bytes.len() as u64;
+        let out_of_range = PersistenceError::OutOfRange { offset, len: len as u64, total };
+        let end = offset.checked_add(len as u64).filter(|&e| e <= total).ok_or(out_of_range)?;
+        Ok(self.bytes.slice(offset as usize..end as usize))
+    }
+
+    fn is_mapped(&self) -> bool {
+        true
+    }
+
+    fn save(
+        &self,
+        recipe: &mut SaveRecipe<'_>,
+        _options: SaveOptions,
+    ) -> Result<Box<dyn PersistenceLayer>, PersistenceError> {
+        Ok(Box::new(MemoryPersistence::new(collect_recipe(self, recipe)?)))
+    }
 }
 
 #[cfg(test)]
@@ -60,5 +84,7 @@ mod tests {
         assert!(matches!(p.read_at(8, &mut d), Err(PersistenceError::OutOfRange { .. })));
         assert!(matches!(p.read_at(u64::MAX, &mut d), Err(PersistenceError::OutOfRange { .. })));
         assert!(MemoryPersistence::default().is_empty().unwrap());
+        assert_eq!(p.read_buffer(2, 3).unwrap(), b"234"[..]);
+        assert!(p.read_buffer(9, 2).is_err());
     }
 }

@@ -1,19 +1,23 @@
-//! Persistence layers: where a virtual buffer's original bytes come from.
+//! Persistence layers: where a virtual buffer's original bytes come from and where save writes them.
 //!
-//! Design note: a virtual buffer never holds its whole file in memory; it asks its persistence layer
-//! for the length and for positional reads of the regions it needs. Keeping this behind a trait lets
-//! the piece tree, cache and iterators run unchanged over a memory-mapped file, a positional-read
-//! file, IndexedDB, or (in tests, Miri and loom) the in-memory backend below.
+//! A virtual buffer never holds its whole file in memory. It asks its persistence layer for the length,
+//! for positional reads of the regions it needs, and, on save, to replace the stored content with a
+//! *recipe*: runs copied from the old content and inserted bytes ([`SavePiece`]). Keeping this behind a
+//! trait lets the piece tree, cache and iterators run unchanged over a memory-mapped file, a
+//! positional-read file, IndexedDB, or (in tests, Miri and loom) the in-memory backend.
 //!
-//! Status: only the trait's read side and the in-memory backend are built. The native file backends
-//! (mmap, pread), the save path and the IndexedDB backend are **not built yet**.
+//! Backends here: [`MemoryPersistence`] everywhere; on native targets the file backends of
+//! `file` (memory-mapped, the default, and positional reads), once built.
 
 mod memory;
 
 pub use memory::MemoryPersistence;
 
+use crate::ZeroCopyBuffer;
+
 /// Errors from a persistence layer.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum PersistenceError {
     /// A read asked for bytes past the end of the stored content.
     #[error("read of {len} bytes at offset {offset} is past the end (length {total})")]
@@ -25,16 +29,98 @@ pub enum PersistenceError {
         /// Current length of the content.
         total: u64,
     },
+    /// The storage returned fewer bytes than it holds by its own account: typically a file truncated
+    /// underneath the buffer by another program.
+    #[error("short read: {got} of {wanted} bytes at offset {offset} (was the file truncated underneath?)")]
+    ShortRead {
+        /// Start offset of the read.
+        offset: u64,
+        /// Bytes asked for.
+        wanted: u64,
+        /// Bytes the storage delivered.
+        got: u64,
+    },
+    /// The stored content changed since it was opened (another program wrote, replaced or truncated
+    /// the file). Save refuses unless forced.
+    #[error("{what} changed on disk since it was opened ({detail}); save with force to overwrite it")]
+    ExternallyChanged {
+        /// What changed, e.g. the path of the file.
+        what: String,
+        /// Which property changed: size, modification time or inode.
+        detail: String,
+    },
+    /// This layer cannot do what was asked (for example `save` on a read-only layer).
+    #[error("not supported by this persistence layer: {0}")]
+    Unsupported(&'static str),
     /// The underlying storage failed.
     #[error("persistence I/O error: {0}")]
     Io(#[from] std::io::Error),
 }
 
-/// Storage for the original content of a virtual buffer.
+/// One step of a save recipe: the new content is the concatenation of its pieces, in order.
+#[derive(Debug, Clone)]
+pub enum SavePiece {
+    /// `len` bytes copied from the layer's *current* content at `offset`.
+    Copy {
+        /// Start offset in the layer's current content.
+        offset: u64,
+        /// Number of bytes.
+        len: u64,
+    },
+    /// Bytes that are not in the current content (edits).
+    Insert(ZeroCopyBuffer),
+}
+
+impl SavePiece {
+    /// Number of bytes this piece contributes.
+    pub fn len(&self) -> u64 {
+        match self {
+            SavePiece::Copy { len, .. } => *len,
+            SavePiece::Insert(bytes) => bytes.len() as u64,
+        }
+    }
+
+    /// Whether the piece contributes no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The recipe a save writes: pieces produced one by one, so that a recipe over a huge file never has
+/// to sit in memory whole. An `Err` item aborts the save and leaves the stored content untouched.
+pub type SaveRecipe<'a> = dyn Iterator<Item = Result<SavePiece, PersistenceError>> + 'a;
+
+/// How a save treats a stored content that changed underneath.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SaveOptions {
+    /// Overwrite even if [`PersistenceLayer::check_unchanged`] reports an external change.
+    pub force: bool,
+}
+
+/// Storage for the content of a virtual buffer.
 ///
-/// Implementations must make `read_at` fill the whole destination or return an error: a short read
-/// is reported as an error, never silently returned as fewer bytes.
-pub trait PersistenceLayer {
+/// Implementations are shared between threads (iterators read from other threads), hence
+/// `Send + Sync`; `read_at` takes `&self`.
+///
+/// ```
+/// use omnibuf::platform::persistence::{MemoryPersistence, PersistenceLayer, SaveOptions, SavePiece};
+/// use omnibuf::{BufferKind, ZeroCopyBuffer};
+///
+/// let p = MemoryPersistence::new(b"hello world".to_vec());
+/// let mut dst = [0u8; 5];
+/// p.read_at(6, &mut dst).unwrap();
+/// assert_eq!(&dst, b"world");
+///
+/// // Save "hello, world": copy "hello", insert ",", copy " world".
+/// let recipe = vec![
+///     Ok(SavePiece::Copy { offset: 0, len: 5 }),
+///     Ok(SavePiece::Insert(ZeroCopyBuffer::from_static(b",", BufferKind::raw()))),
+///     Ok(SavePiece::Copy { offset: 5, len: 6 }),
+/// ];
+/// let saved = p.save(&mut recipe.into_iter(), SaveOptions::default()).unwrap();
+/// assert_eq!(saved.read_buffer(0, 12).unwrap(), b"hello, world"[..]);
+/// ```
+pub trait PersistenceLayer: Send + Sync + std::fmt::Debug {
     /// Current length of the stored content in bytes.
     fn len(&self) -> Result<u64, PersistenceError>;
 
@@ -45,6 +131,72 @@ pub trait PersistenceLayer {
 
     /// Fills `dst` with the bytes at `offset..offset + dst.len()`.
     ///
-    /// Returns [`PersistenceError::OutOfRange`] if that range extends past the end.
+    /// Fills the whole destination or fails: [`PersistenceError::OutOfRange`] if the range extends past
+    /// [`len`](Self::len), [`PersistenceError::ShortRead`] if the storage delivers fewer bytes.
     fn read_at(&self, offset: u64, dst: &mut [u8]) -> Result<(), PersistenceError>;
+
+    /// Reads `len` bytes at `offset` as a buffer. Mapped layers return a zero-copy view of the
+    /// mapping; the default reads into a new heap buffer.
+    fn read_buffer(&self, offset: u64, len: usize) -> Result<ZeroCopyBuffer, PersistenceError> {
+        let mut bytes = vec![0u8; len];
+        self.read_at(offset, &mut bytes)?;
+        Ok(ZeroCopyBuffer::from_bytes(bytes, crate::BufferKind::raw()))
+    }
+
+    /// Whether [`read_buffer`](Self::read_buffer) is a zero-copy view that costs no heap memory, so a
+    /// virtual buffer need not keep what it reads in its own cache.
+    fn is_mapped(&self) -> bool {
+        false
+    }
+
+    /// Checks that the stored content is still what this layer opened. File layers compare size,
+    /// modification time and inode and return [`PersistenceError::ExternallyChanged`] on a difference.
+    fn check_unchanged(&self) -> Result<(), PersistenceError> {
+        Ok(())
+    }
+
+    /// Replaces the stored content with `recipe`, atomically: afterwards the storage holds the whole
+    /// old or the whole new content, never a mix, and a failed save leaves the old content untouched.
+    ///
+    /// Returns a layer over the new content. `self` stays readable at its old content, so pieces
+    /// that still point into it (undo history, live iterators) stay valid.
+    ///
+    /// Unless `options.force`, refuses with [`PersistenceError::ExternallyChanged`] when
+    /// [`check_unchanged`](Self::check_unchanged) fails.
+    fn save(
+        &self,
+        recipe: &mut SaveRecipe<'_>,
+        options: SaveOptions,
+    ) -> Result<Box<dyn PersistenceLayer>, PersistenceError>;
+
+    /// The file this layer reads, if it reads one: used for `save_as` of the same kind of layer and
+    /// in messages.
+    fn path(&self) -> Option<&std::path::Path> {
+        None
+    }
+}
+
+/// Collects a recipe into one vector, reading `Copy` pieces from `source`. Used by in-memory layers
+/// and as the reference in tests.
+pub(crate) fn collect_recipe(
+    source: &dyn PersistenceLayer,
+    recipe: &mut SaveRecipe<'_>,
+) -> Result<Vec<u8>, PersistenceError> {
+    let mut out = Vec::new();
+    for piece in recipe {
+        match piece? {
+            SavePiece::Copy { offset, len } => {
+                let start = out.len();
+                let len = usize::try_from(len).map_err(|_| PersistenceError::OutOfRange {
+                    offset,
+                    len,
+                    total: source.len().unwrap_or(0),
+                })?;
+                out.resize(start + len, 0);
+                source.read_at(offset, &mut out[start..])?;
+            }
+            SavePiece::Insert(bytes) => out.extend_from_slice(&bytes),
+        }
+    }
+    Ok(out)
 }
