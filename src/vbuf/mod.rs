@@ -1,3 +1,46 @@
-//! The virtual buffer: editing files larger than memory.
+//! The virtual buffer: edit content larger than memory.
+//!
+//! A [`VirtualBuffer`] reads its content from a [`PersistenceLayer`](crate::platform::persistence::PersistenceLayer)
+//! (a file, memory, or your own storage) and never holds all of it: opening reads only the length,
+//! reads load what they touch, edits are recorded as pieces, and save writes the result atomically.
+//!
+//! How it fits together (one concept per module):
+//! - `tree`: the piece tree, a persistent B+ tree of pieces (runs of a source), with O(1) snapshots;
+//! - `store` and `cache`: the sources, the append-only add buffer with its spill file, and the block
+//!   cache with a byte budget, dirty tracking and LRU eviction;
+//! - `edit_log`: versions and the log that lets live iterators follow edits ([`Bias`]);
+//! - `history`: undo and redo;
+//! - `snapshot`, `iter`, `search`: reads, [`ByteIterator`], [`Chunks`], `find`/`rfind`;
+//! - `lines`: the lazy line index and [`LineIterator`], on top of the bytes;
+//! - `buffer`: the [`VirtualBuffer`] handle that ties them together, and save.
+//!
+//! ```
+//! use omnibuf::vbuf::VirtualBuffer;
+//!
+//! let buf = VirtualBuffer::from_bytes(b"line one\nline two\n".to_vec());
+//! buf.insert(5, b"number ").unwrap();
+//! assert_eq!(buf.read(0..15).unwrap(), b"line number one"[..]);
+//! assert_eq!(buf.line_count().unwrap(), 3);
+//! let mut it = buf.iter_at(0).unwrap();
+//! assert_eq!(it.next(), Some(b'l'));
+//! ```
 
+mod buffer;
+mod cache;
+mod edit_log;
+mod error;
+mod history;
+mod iter;
+mod lines;
+mod options;
+mod search;
+mod snapshot;
+mod store;
 mod tree;
+
+pub use buffer::VirtualBuffer;
+pub use edit_log::Bias;
+pub use error::VbufError;
+pub use iter::{ByteIterator, Chunks};
+pub use lines::{Line, LineIterator, Progress};
+pub use options::{VirtualBufferOptions, VirtualBufferStats};

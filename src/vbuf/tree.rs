@@ -146,6 +146,11 @@ impl Tree {
         self.root.len
     }
 
+    /// Most entries per node.
+    pub(crate) fn max(&self) -> usize {
+        self.max
+    }
+
     pub(crate) fn root(&self) -> &Arc<Node> {
         &self.root
     }
@@ -291,7 +296,10 @@ fn visit_node(
             let mut child_start = base;
             for child in children {
                 let child_end = child_start + child.len;
-                if child_end > start && child_start < end && !visit_node(child, child_start, start, end, visit) {
+                if child_end > start
+                    && child_start < end
+                    && !visit_node(child, child_start, start, end, visit)
+                {
                     return false;
                 }
                 if child_end >= end {
@@ -341,7 +349,7 @@ fn splice_node(mut node: Arc<Node>, start: u64, end: u64, pieces: &[Piece], max:
 fn splice_pieces(old: &[Piece], start: u64, end: u64, pieces: &[Piece]) -> Vec<Piece> {
     let mut out = Vec::with_capacity(old.len() + pieces.len() + 1);
     let mut inserted = false;
-    let mut insert = |out: &mut Vec<Piece>| {
+    let insert = |out: &mut Vec<Piece>| {
         for &p in pieces {
             match out.last_mut() {
                 Some(last) if last.continues_into(p) => last.len += p.len,
@@ -398,7 +406,11 @@ fn splice_children(
         // reaches `start` (so an insert at a boundary lands after the previous piece and can extend it);
         // for a replacement, the first child overlapping the removed range.
         let receives = !pieces_placed
-            && if start == end { start <= child_end || i == last } else { child_end > start && child_start < end };
+            && if start == end {
+                start <= child_end || i == last
+            } else {
+                child_end > start && child_start < end
+            };
         let overlaps = child_end > start && child_start < end;
         if receives {
             pieces_placed = true;

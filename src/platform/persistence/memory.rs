@@ -42,9 +42,11 @@ impl PersistenceLayer for MemoryPersistence {
         let total = self.bytes.len() as u64;
         let len = dst.len() as u64;
         // checked_add: an offset near u64::MAX must be an error, not a wrapped "in range" read.
-        let end = offset.checked_add(len).filter(|&e| e <= total).ok_or(
-            PersistenceError::OutOfRange { offset, len, total },
-        )?;
+        let end = offset.checked_add(len).filter(|&e| e <= total).ok_or(PersistenceError::OutOfRange {
+            offset,
+            len,
+            total,
+        })?;
         dst.copy_from_slice(&self.bytes[offset as usize..end as usize]);
         Ok(())
     }

@@ -1,0 +1,354 @@
+//! [`VirtualBuffer`]: the handle, its edits, reads, undo and save.
+
+use std::ops::{Bound, RangeBounds};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+
+use super::edit_log::{Edit, EditLog};
+use super::error::VbufError;
+use super::history::{Change, History};
+use super::options::{VirtualBufferOptions, VirtualBufferStats};
+use super::snapshot::Snapshot;
+use super::store::{piece_chunk, source, Source, Sources, Store};
+use super::tree::{Piece, SourceId, Tree};
+use crate::platform::persistence::{
+    MemoryPersistence, PersistenceError, PersistenceLayer, SaveOptions, SavePiece,
+};
+use crate::ZeroCopyBuffer;
+
+/// A byte buffer that edits content larger than memory: a file is opened without reading it, edits
+/// are recorded in a piece tree, reads load only what they touch through a bounded cache, and save
+/// writes the result atomically.
+///
+/// The handle is cheap to clone and thread-safe: clones share one buffer, and edits made through any
+/// clone are seen by all, including live [`ByteIterator`](super::ByteIterator)s, which adjust their
+/// position.
+///
+/// ```
+/// use omnibuf::vbuf::VirtualBuffer;
+///
+/// let buf = VirtualBuffer::from_bytes(b"hello world".to_vec());
+/// buf.replace(0..5, b"goodbye").unwrap();
+/// buf.insert(buf.len(), b"!").unwrap();
+/// assert_eq!(buf.read(..).unwrap(), b"goodbye world!"[..]);
+/// assert_eq!(buf.find(b"world", ..).unwrap(), Some(8));
+/// assert!(buf.undo());
+/// assert_eq!(buf.read(..).unwrap(), b"goodbye world"[..]);
+/// ```
+#[derive(Clone)]
+pub struct VirtualBuffer {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) state: Mutex<State>,
+    pub(crate) store: Mutex<Store>,
+    /// The edit log's version, readable without the lock: iterators compare it on every step.
+    pub(crate) version: AtomicU64,
+    /// Serialises saves, which run without the state lock.
+    save_lock: Mutex<()>,
+}
+
+pub(crate) struct State {
+    pub(crate) tree: Tree,
+    pub(crate) sources: Sources,
+    /// The source holding the last saved content; save copies its unchanged runs.
+    base: SourceId,
+    pub(crate) log: EditLog,
+    history: History,
+    saved_version: u64,
+}
+
+impl State {
+    pub(crate) fn snapshot(&self) -> Snapshot {
+        Snapshot { tree: self.tree.clone(), sources: self.sources.clone(), version: self.log.version() }
+    }
+}
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding a lock can only come from a bug (every fallible step returns before it
+    // changes anything), so the data is still consistent and there is no reason to poison every
+    // other handle.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Resolves a range against `len`, or reports it.
+pub(crate) fn resolve(range: impl RangeBounds<u64>, len: u64) -> Result<(u64, u64), VbufError> {
+    let start = match range.start_bound() {
+        Bound::Included(&s) => s,
+        Bound::Excluded(&s) => s.saturating_add(1),
+        Bound::Unbounded => 0,
+    };
+    let end = match range.end_bound() {
+        Bound::Included(&e) => e.saturating_add(1),
+        Bound::Excluded(&e) => e,
+        Bound::Unbounded => len,
+    };
+    if start > end || end > len {
+        return Err(VbufError::OutOfRange { start, end, len });
+    }
+    Ok((start, end))
+}
+
+impl VirtualBuffer {
+    /// A buffer over bytes in memory.
+    pub fn from_bytes(bytes: impl Into<Vec<u8>>) -> VirtualBuffer {
+        Self::from_bytes_with(bytes, VirtualBufferOptions::default()).expect("memory layers cannot fail")
+    }
+
+    /// A buffer over bytes in memory, with options.
+    pub fn from_bytes_with(
+        bytes: impl Into<Vec<u8>>,
+        options: VirtualBufferOptions,
+    ) -> Result<VirtualBuffer, VbufError> {
+        Self::with_layer(Arc::new(MemoryPersistence::new(bytes)), options)
+    }
+
+    /// A buffer over any persistence layer. Only the layer's length is read.
+    pub fn with_layer(
+        layer: Arc<dyn PersistenceLayer>,
+        options: VirtualBufferOptions,
+    ) -> Result<VirtualBuffer, VbufError> {
+        let options = options.checked();
+        let len = layer.len()?;
+        let sources = Arc::new(vec![Source { layer, len, lines: OnceLock::new() }]);
+        let tree = Tree::new(vec![Piece { source: 1, offset: 0, len }], options.tree_fanout);
+        let state = State {
+            tree,
+            sources,
+            base: 1,
+            log: EditLog::default(),
+            history: History::new(options.undo_limit),
+            saved_version: 0,
+        };
+        let store = Store::new(options.block_size, options.cache_budget, options.spill_threshold);
+        Ok(VirtualBuffer {
+            inner: Arc::new(Inner {
+                state: Mutex::new(state),
+                store: Mutex::new(store),
+                version: AtomicU64::new(0),
+                save_lock: Mutex::new(()),
+            }),
+        })
+    }
+
+    pub(crate) fn snapshot(&self) -> Snapshot {
+        lock(&self.inner.state).snapshot()
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> u64 {
+        lock(&self.inner.state).tree.len()
+    }
+
+    /// Whether the buffer is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether there are edits since the buffer was opened or last saved.
+    pub fn is_modified(&self) -> bool {
+        let state = lock(&self.inner.state);
+        state.log.version() != state.saved_version
+    }
+
+    /// Inserts `bytes` at `offset` (at most the length).
+    pub fn insert(&self, offset: u64, bytes: &[u8]) -> Result<(), VbufError> {
+        self.replace(offset..offset, bytes)
+    }
+
+    /// Deletes a range.
+    pub fn delete(&self, range: impl RangeBounds<u64>) -> Result<(), VbufError> {
+        self.replace(range, &[])
+    }
+
+    /// Replaces a range by `bytes`, as one undoable edit.
+    pub fn replace(&self, range: impl RangeBounds<u64>, bytes: &[u8]) -> Result<(), VbufError> {
+        let mut state = lock(&self.inner.state);
+        let (start, end) = resolve(range, state.tree.len())?;
+        if start == end && bytes.is_empty() {
+            return Ok(());
+        }
+        let inserted =
+            if bytes.is_empty() { Vec::new() } else { vec![lock(&self.inner.store).append(bytes)?] };
+        let change = Change { offset: start, removed: state.tree.pieces_in(start, end), inserted };
+        self.apply(&mut state, &change);
+        state.history.record(change);
+        Ok(())
+    }
+
+    /// Applies a change to the tree and publishes it: the edit log entries and the new version are
+    /// written under the same lock as the tree, so nobody sees one without the other.
+    fn apply(&self, state: &mut State, change: &Change) {
+        let (offset, removed, inserted) = (change.offset, change.removed_len(), change.inserted_len());
+        state.tree.splice(offset, offset + removed, &change.inserted);
+        if removed > 0 {
+            state.log.push(Edit::Delete { offset, len: removed });
+        }
+        if inserted > 0 {
+            state.log.push(Edit::Insert { offset, len: inserted });
+        }
+        self.inner.version.store(state.log.version(), Ordering::Release);
+    }
+
+    /// Undoes the last edit; `false` when there is nothing to undo.
+    pub fn undo(&self) -> bool {
+        let mut state = lock(&self.inner.state);
+        let Some(change) = state.history.undo() else { return false };
+        self.apply(&mut state, &change);
+        true
+    }
+
+    /// Redoes the last undone edit; `false` when there is nothing to redo.
+    pub fn redo(&self) -> bool {
+        let mut state = lock(&self.inner.state);
+        let Some(change) = state.history.redo() else { return false };
+        self.apply(&mut state, &change);
+        true
+    }
+
+    /// Reads a range: a zero-copy view when it lies in one chunk, else a copy.
+    pub fn read(&self, range: impl RangeBounds<u64>) -> Result<ZeroCopyBuffer, VbufError> {
+        let snapshot = self.snapshot();
+        let (start, end) = resolve(range, snapshot.len())?;
+        snapshot.read(&self.inner.store, start, end)
+    }
+
+    /// Fills `dst` with the bytes at `offset..offset + dst.len()`.
+    pub fn read_into(&self, offset: u64, dst: &mut [u8]) -> Result<(), VbufError> {
+        let snapshot = self.snapshot();
+        let (start, _) = resolve(offset..offset.saturating_add(dst.len() as u64), snapshot.len())?;
+        snapshot.read_into(&self.inner.store, start, dst)
+    }
+
+    /// Checks whether the stored content changed underneath since it was opened or saved (another
+    /// program wrote, replaced or truncated the file): `Err(Persistence(ExternallyChanged))` if so.
+    pub fn check_for_external_changes(&self) -> Result<(), VbufError> {
+        let layer = {
+            let state = lock(&self.inner.state);
+            source(&state.sources, state.base).layer.clone()
+        };
+        Ok(layer.check_unchanged()?)
+    }
+
+    /// Saves the content to the persistence layer it came from, atomically (see
+    /// [`PersistenceLayer::save`]); refuses if the stored content changed underneath.
+    pub fn save(&self) -> Result<(), VbufError> {
+        self.save_with(SaveOptions::default())
+    }
+
+    /// Saves with options, e.g. `force` to overwrite a file changed underneath.
+    ///
+    /// Edits may go on while the save runs; the saved content is the one at the start of the save. A
+    /// failed save changes nothing: the stored content and the buffer's edits are intact.
+    pub fn save_with(&self, options: SaveOptions) -> Result<(), VbufError> {
+        let _one_save_at_a_time = lock(&self.inner.save_lock);
+        let (snapshot, base) = {
+            let state = lock(&self.inner.state);
+            (state.snapshot(), state.base)
+        };
+        let base_layer = source(&snapshot.sources, base).layer.clone();
+        let new_layer: Arc<dyn PersistenceLayer> = {
+            let mut recipe = recipe(&snapshot, &self.inner.store, base);
+            Arc::from(base_layer.save(&mut recipe, options)?)
+        };
+        self.adopt_saved(snapshot, new_layer)
+    }
+
+    /// Makes `layer`, which holds the content of `snapshot`, the base of later saves. If nothing was
+    /// edited meanwhile, the tree becomes one piece over it, so the next save copies it whole.
+    fn adopt_saved(&self, snapshot: Snapshot, layer: Arc<dyn PersistenceLayer>) -> Result<(), VbufError> {
+        let len = layer.len()?;
+        let mut state = lock(&self.inner.state);
+        let mut sources: Vec<Source> = state.sources.to_vec();
+        sources.push(Source { layer, len, lines: OnceLock::new() });
+        let id = sources.len() as SourceId;
+        state.sources = Arc::new(sources);
+        state.base = id;
+        if state.log.version() == snapshot.version {
+            state.tree = Tree::new(vec![Piece { source: id, offset: 0, len }], state.tree.max());
+            state.saved_version = snapshot.version;
+        }
+        Ok(())
+    }
+
+    /// Counters of what the buffer holds.
+    pub fn stats(&self) -> VirtualBufferStats {
+        let state = lock(&self.inner.state);
+        let store = lock(&self.inner.store);
+        VirtualBufferStats {
+            len: state.tree.len(),
+            pieces: state.tree.piece_count(),
+            cached_bytes: store.cache.clean_bytes(),
+            unsaved_in_memory_bytes: store.cache.dirty_bytes() + store.tail_len(),
+            spilled_bytes: store.spilled_bytes,
+            inserted_bytes: store.add_len(),
+            edit_log_len: state.log.len(),
+            live_iterators: state.log.readers(),
+            undo_len: state.history.undo_len(),
+            redo_len: state.history.redo_len(),
+            cache_hits: store.cache.counters.hits,
+            cache_misses: store.cache.counters.misses,
+            cache_evictions: store.cache.counters.evictions,
+        }
+    }
+
+    /// Checks the piece tree's invariants; panics on a violation. For tests.
+    #[doc(hidden)]
+    pub fn check_invariants(&self) {
+        let state = lock(&self.inner.state);
+        state.tree.check_invariants();
+        assert_eq!(self.inner.version.load(Ordering::Relaxed), state.log.version());
+    }
+}
+
+/// The save recipe of a snapshot: runs of the base source are copied, everything else is read and
+/// inserted. Adjacent copies are merged so that an unedited stretch is one copy however many pieces
+/// it spans.
+fn recipe<'a>(
+    snapshot: &'a Snapshot,
+    store: &'a Mutex<Store>,
+    base: SourceId,
+) -> impl Iterator<Item = Result<SavePiece, PersistenceError>> + 'a {
+    let pieces = snapshot.tree.pieces_in(0, snapshot.len());
+    let mut pieces = pieces.into_iter().peekable();
+    let mut pending: Option<(Piece, u64)> = None; // a piece being inserted, and how far
+    std::iter::from_fn(move || {
+        if let Some((piece, done)) = pending.take() {
+            return Some(read_insert(store, snapshot, piece, done, &mut pending));
+        }
+        let piece = pieces.next()?;
+        if piece.source == base {
+            let mut copy = piece;
+            while let Some(next) =
+                pieces.peek().filter(|n| n.source == base && n.offset == copy.offset + copy.len)
+            {
+                copy.len += next.len;
+                pieces.next();
+            }
+            return Some(Ok(SavePiece::Copy { offset: copy.offset, len: copy.len }));
+        }
+        Some(read_insert(store, snapshot, piece, 0, &mut pending))
+    })
+}
+
+/// One chunk of an inserted piece, from `done`; leaves the rest in `pending`.
+fn read_insert(
+    store: &Mutex<Store>,
+    snapshot: &Snapshot,
+    piece: Piece,
+    done: u64,
+    pending: &mut Option<(Piece, u64)>,
+) -> Result<SavePiece, PersistenceError> {
+    let (chunk, start) = piece_chunk(store, &snapshot.sources, piece, done).map_err(|e| match e {
+        VbufError::Persistence(p) => p,
+        VbufError::SideFile(io) => PersistenceError::Io(io),
+        other => PersistenceError::Io(std::io::Error::other(other.to_string())),
+    })?;
+    let end = start + chunk.len() as u64;
+    debug_assert_eq!(start, done);
+    if end < piece.len {
+        *pending = Some((piece, end));
+    }
+    Ok(SavePiece::Insert(chunk))
+}

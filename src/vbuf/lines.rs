@@ -1,0 +1,467 @@
+//! Lines on top of bytes: counts, line ↔ offset, and a [`LineIterator`].
+//!
+//! A line ends at LF; a CR right before the LF belongs to the terminator (CRLF), also when the two
+//! bytes fall in different chunks. A buffer with `n` LFs has `n + 1` lines (the last may be empty).
+//!
+//! The index is lazy and layered so that the byte logic knows nothing of it:
+//! - per source, a [`LineTable`] of LF counts per block, built by one memchr scan on the first line
+//!   query (the only long step; it reports progress and can be cancelled);
+//! - per tree node, a cached LF count, filled on demand from the tables and the add buffer. An edit
+//!   resets only the nodes it changed, so after an edit a line query recounts one path.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+
+use super::buffer::{lock, VirtualBuffer};
+use super::error::VbufError;
+use super::snapshot::Snapshot;
+use super::store::{piece_chunk, source, Source, Store};
+use super::tree::{Node, Piece, ADD_SOURCE};
+
+/// LF counts of a source, per block: `prefix[i]` is the number of LFs in the blocks before block `i`.
+#[derive(Debug)]
+pub(crate) struct LineTable {
+    block: u64,
+    prefix: Vec<u64>,
+}
+
+/// Reports a long scan's progress: bytes scanned so far and bytes to scan in all. Return `false` to
+/// cancel the scan (the query then fails with [`VbufError::Cancelled`]).
+pub type Progress<'a> = &'a mut dyn FnMut(u64, u64) -> bool;
+
+fn count_lf(bytes: &[u8]) -> u64 {
+    memchr::memchr_iter(b'\n', bytes).count() as u64
+}
+
+/// Bytes `start..end` of a source, as a view when mapped, else read into `scratch`.
+fn read_source<'a>(
+    src: &Source,
+    start: u64,
+    end: u64,
+    scratch: &'a mut Vec<u8>,
+    view: &'a mut crate::ZeroCopyBuffer,
+) -> Result<&'a [u8], VbufError> {
+    let len = (end - start) as usize;
+    if src.layer.is_mapped() {
+        *view = src.layer.read_buffer(start, len)?;
+        return Ok(&view[..]);
+    }
+    scratch.resize(len, 0);
+    src.layer.read_at(start, scratch)?;
+    Ok(&scratch[..])
+}
+
+impl LineTable {
+    fn build(
+        src: &Source,
+        block: u64,
+        done: &mut u64,
+        total: u64,
+        progress: Progress<'_>,
+    ) -> Result<Self, VbufError> {
+        let blocks = src.len.div_ceil(block) as usize;
+        let mut prefix = Vec::with_capacity(blocks + 1);
+        prefix.push(0);
+        let (mut scratch, mut view) = (Vec::new(), crate::ZeroCopyBuffer::new());
+        let mut count = 0;
+        for i in 0..blocks as u64 {
+            let (start, end) = (i * block, ((i + 1) * block).min(src.len));
+            count += count_lf(read_source(src, start, end, &mut scratch, &mut view)?);
+            prefix.push(count);
+            *done += end - start;
+            if (i % 256 == 255 || end == src.len) && !progress(*done, total) {
+                return Err(VbufError::Cancelled);
+            }
+        }
+        Ok(LineTable { block, prefix })
+    }
+
+    /// LFs in `0..offset` of the source.
+    fn before(&self, src: &Source, offset: u64) -> Result<u64, VbufError> {
+        let i = offset / self.block;
+        let block_start = i * self.block;
+        let (mut scratch, mut view) = (Vec::new(), crate::ZeroCopyBuffer::new());
+        let partial = if offset > block_start {
+            count_lf(read_source(src, block_start, offset, &mut scratch, &mut view)?)
+        } else {
+            0
+        };
+        Ok(self.prefix[i as usize] + partial)
+    }
+
+    /// Offset of the LF that brings the count of LFs in `0..=offset` to `nth` (1-based) in the source,
+    /// looking only at `from..` where it must lie.
+    fn nth(&self, src: &Source, from: u64, nth: u64) -> Result<u64, VbufError> {
+        // The block holding it: the last block whose preceding LFs are fewer than `nth`.
+        let i = (self.prefix.partition_point(|&c| c < nth) - 1) as u64;
+        let start = (i * self.block).max(from);
+        let end = ((i + 1) * self.block).min(src.len);
+        let (mut scratch, mut view) = (Vec::new(), crate::ZeroCopyBuffer::new());
+        let before = self.before(src, start)?;
+        let bytes = read_source(src, start, end, &mut scratch, &mut view)?;
+        let k = (nth - before - 1) as usize;
+        let at = memchr::memchr_iter(b'\n', bytes).nth(k).expect("the table says the block holds it");
+        Ok(start + at as u64)
+    }
+}
+
+/// Line-index work over one snapshot.
+struct Lines<'a> {
+    snapshot: &'a Snapshot,
+    store: &'a Mutex<Store>,
+}
+
+impl Lines<'_> {
+    fn table(&self, id: u32) -> &LineTable {
+        source(&self.snapshot.sources, id).lines.get().expect("tables are built before counting")
+    }
+
+    /// Builds the tables of every source a piece points into, reporting progress.
+    fn ensure_tables(&self, progress: Progress<'_>) -> Result<(), VbufError> {
+        let mut ids = BTreeSet::new();
+        self.snapshot.tree.for_each_piece(0, self.snapshot.len(), &mut |p, _| {
+            if p.source != ADD_SOURCE {
+                ids.insert(p.source);
+            }
+            true
+        });
+        let missing: Vec<u32> =
+            ids.into_iter().filter(|&id| source(&self.snapshot.sources, id).lines.get().is_none()).collect();
+        let total = missing.iter().map(|&id| source(&self.snapshot.sources, id).len).sum();
+        let block = lock(self.store).block_size() as u64;
+        let mut done = 0;
+        for id in missing {
+            let src = source(&self.snapshot.sources, id);
+            let table = LineTable::build(src, block, &mut done, total, progress)?;
+            let _ = src.lines.set(Arc::new(table));
+        }
+        Ok(())
+    }
+
+    /// LFs in a piece.
+    fn piece_lfs(&self, piece: Piece) -> Result<u64, VbufError> {
+        if piece.source == ADD_SOURCE {
+            let mut count = 0;
+            let mut at = 0;
+            while at < piece.len {
+                let (chunk, start) = piece_chunk(self.store, &self.snapshot.sources, piece, at)?;
+                count += count_lf(&chunk);
+                at = start + chunk.len() as u64;
+            }
+            return Ok(count);
+        }
+        let src = source(&self.snapshot.sources, piece.source);
+        let table = self.table(piece.source);
+        Ok(table.before(src, piece.offset + piece.len)? - table.before(src, piece.offset)?)
+    }
+
+    /// LFs under a node, cached in the node.
+    fn node_lfs(&self, node: &Node) -> Result<u64, VbufError> {
+        if let Some(n) = node.cached_newlines() {
+            return Ok(n);
+        }
+        let mut n = 0;
+        match node.pieces() {
+            Some(pieces) => {
+                for &p in pieces {
+                    n += self.piece_lfs(p)?;
+                }
+            }
+            None => {
+                for child in node.children() {
+                    n += self.node_lfs(child)?;
+                }
+            }
+        }
+        node.cache_newlines(n);
+        Ok(n)
+    }
+
+    /// LFs in `0..offset`.
+    fn lfs_before(&self, offset: u64) -> Result<u64, VbufError> {
+        let mut node = self.snapshot.tree.root();
+        let (mut base, mut count) = (0, 0);
+        loop {
+            if let Some(pieces) = node.pieces() {
+                for &p in pieces {
+                    if offset <= base + p.len {
+                        return Ok(count + self.piece_lfs(p.sub(0, offset - base))?);
+                    }
+                    count += self.piece_lfs(p)?;
+                    base += p.len;
+                }
+                return Ok(count);
+            }
+            let children = node.children();
+            let mut next = &children[children.len() - 1];
+            for child in children {
+                if offset <= base + child.len() {
+                    next = child;
+                    break;
+                }
+                count += self.node_lfs(child)?;
+                base += child.len();
+            }
+            node = next;
+        }
+    }
+
+    /// Offset of the `nth` LF (1-based); the caller checks that it exists.
+    fn nth_lf(&self, mut nth: u64) -> Result<u64, VbufError> {
+        let mut node = self.snapshot.tree.root();
+        let mut base = 0;
+        loop {
+            if let Some(pieces) = node.pieces() {
+                for &p in pieces {
+                    let here = self.piece_lfs(p)?;
+                    if nth <= here {
+                        return Ok(base + self.nth_in_piece(p, nth)?);
+                    }
+                    nth -= here;
+                    base += p.len;
+                }
+                unreachable!("the node count says the leaf holds it");
+            }
+            let mut next = None;
+            for child in node.children() {
+                let here = self.node_lfs(child)?;
+                if nth <= here {
+                    next = Some(child);
+                    break;
+                }
+                nth -= here;
+                base += child.len();
+            }
+            node = next.expect("the node count says a child holds it");
+        }
+    }
+
+    /// Offset within the piece of its `nth` LF.
+    fn nth_in_piece(&self, piece: Piece, nth: u64) -> Result<u64, VbufError> {
+        if piece.source != ADD_SOURCE {
+            let src = source(&self.snapshot.sources, piece.source);
+            let table = self.table(piece.source);
+            let abs = table.nth(src, piece.offset, table.before(src, piece.offset)? + nth)?;
+            return Ok(abs - piece.offset);
+        }
+        let mut left = nth;
+        let mut at = 0;
+        loop {
+            let (chunk, start) = piece_chunk(self.store, &self.snapshot.sources, piece, at)?;
+            let here = count_lf(&chunk);
+            if left <= here {
+                let i = memchr::memchr_iter(b'\n', &chunk).nth(left as usize - 1).expect("counted");
+                return Ok(start + i as u64);
+            }
+            left -= here;
+            at = start + chunk.len() as u64;
+        }
+    }
+}
+
+impl VirtualBuffer {
+    fn lines_of<R>(
+        &self,
+        progress: Progress<'_>,
+        f: impl FnOnce(&Lines<'_>, u64) -> Result<R, VbufError>,
+    ) -> Result<R, VbufError> {
+        let snapshot = self.snapshot();
+        let lines = Lines { snapshot: &snapshot, store: &self.inner.store };
+        lines.ensure_tables(progress)?;
+        let total_lfs = lines.node_lfs(snapshot.tree.root())?;
+        f(&lines, total_lfs)
+    }
+
+    /// Number of lines: LFs plus one. The first call on a file scans it once (memchr); later calls,
+    /// also after edits, recount only what changed.
+    ///
+    /// ```
+    /// use omnibuf::vbuf::VirtualBuffer;
+    ///
+    /// let buf = VirtualBuffer::from_bytes(b"one\r\ntwo\nthree".to_vec());
+    /// assert_eq!(buf.line_count().unwrap(), 3);
+    /// assert_eq!(buf.line_to_offset(2).unwrap(), 9);
+    /// assert_eq!(buf.offset_to_line(6).unwrap(), 1);
+    /// buf.insert(0, b"zero\n").unwrap();
+    /// assert_eq!(buf.line_count().unwrap(), 4);
+    /// ```
+    pub fn line_count(&self) -> Result<u64, VbufError> {
+        self.line_count_with_progress(&mut |_, _| true)
+    }
+
+    /// [`line_count`](Self::line_count), reporting the progress of the first scan.
+    pub fn line_count_with_progress(&self, progress: Progress<'_>) -> Result<u64, VbufError> {
+        self.lines_of(progress, |_, lfs| Ok(lfs + 1))
+    }
+
+    /// Offset where line `line` (0-based) starts.
+    pub fn line_to_offset(&self, line: u64) -> Result<u64, VbufError> {
+        self.lines_of(&mut |_, _| true, |lines, lfs| {
+            if line > lfs {
+                return Err(VbufError::NoSuchLine { line, lines: lfs + 1 });
+            }
+            if line == 0 {
+                return Ok(0);
+            }
+            Ok(lines.nth_lf(line)? + 1)
+        })
+    }
+
+    /// The line (0-based) that holds `offset` (at most the length).
+    pub fn offset_to_line(&self, offset: u64) -> Result<u64, VbufError> {
+        self.lines_of(&mut |_, _| true, |lines, _| {
+            let len = lines.snapshot.len();
+            if offset > len {
+                return Err(VbufError::OutOfRange { start: offset, end: offset, len });
+            }
+            lines.lfs_before(offset)
+        })
+    }
+
+    /// A [`LineIterator`] positioned before line `line`, over the content as of now.
+    ///
+    /// ```
+    /// use omnibuf::vbuf::VirtualBuffer;
+    ///
+    /// let buf = VirtualBuffer::from_bytes(b"a\r\nbb\n".to_vec());
+    /// let mut lines = buf.lines(0).unwrap();
+    /// let first = lines.next().unwrap().unwrap();
+    /// assert_eq!((first.start, first.end, first.next), (0, 1, 3)); // CRLF is not content
+    /// assert_eq!(buf.read(lines.next().unwrap().unwrap().content()).unwrap(), b"bb"[..]);
+    /// assert_eq!(lines.next().unwrap().unwrap().content(), 6..6); // the empty last line
+    /// assert!(lines.next().is_none());
+    /// assert_eq!(lines.prev().unwrap().unwrap().number, 2);
+    /// ```
+    pub fn lines(&self, line: u64) -> Result<LineIterator, VbufError> {
+        let start = self.line_to_offset(line)?;
+        Ok(LineIterator { buffer: self.clone(), snapshot: self.snapshot(), number: line, start })
+    }
+}
+
+/// A line's place in the buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Line {
+    /// Line number, 0-based.
+    pub number: u64,
+    /// Offset of its first byte.
+    pub start: u64,
+    /// Offset just past its content (before the LF or CRLF).
+    pub end: u64,
+    /// Offset where the next line starts (past the terminator); `end` for the last line.
+    pub next: u64,
+}
+
+impl Line {
+    /// The content range, without the terminator; pass it to [`VirtualBuffer::read`]. A line can be
+    /// longer than memory, so it is not read for you.
+    pub fn content(&self) -> std::ops::Range<u64> {
+        self.start..self.end
+    }
+}
+
+/// Lines of one version of a [`VirtualBuffer`], both ways: `next` returns the line after the cursor and
+/// moves past it, `prev` moves back over the line before it and returns it.
+pub struct LineIterator {
+    buffer: VirtualBuffer,
+    snapshot: Snapshot,
+    /// Number of the line after the cursor.
+    number: u64,
+    /// Offset where that line starts; past the length once the last line was returned.
+    start: u64,
+}
+
+impl LineIterator {
+    fn store(&self) -> &Mutex<Store> {
+        &self.buffer.inner.store
+    }
+
+    /// First LF at or after `from`.
+    fn next_lf(&self, from: u64) -> Result<Option<u64>, VbufError> {
+        let mut pos = from;
+        while let Some((chunk, start)) = self.snapshot.chunk_at(self.store(), pos)? {
+            let skip = (pos - start) as usize;
+            if let Some(i) = memchr::memchr(b'\n', &chunk[skip..]) {
+                return Ok(Some(pos + i as u64));
+            }
+            pos = start + chunk.len() as u64;
+        }
+        Ok(None)
+    }
+
+    /// Last LF before `before`.
+    fn prev_lf(&self, before: u64) -> Result<Option<u64>, VbufError> {
+        let mut end = before;
+        while end > 0 {
+            let (chunk, start) = self.snapshot.chunk_at(self.store(), end - 1)?.expect("end <= len");
+            if let Some(i) = memchr::memrchr(b'\n', &chunk[..(end - start) as usize]) {
+                return Ok(Some(start + i as u64));
+            }
+            end = start;
+        }
+        Ok(None)
+    }
+
+    /// The content end of a line whose LF is at `lf`: before a CR that precedes it.
+    fn content_end(&self, line_start: u64, lf: u64) -> Result<u64, VbufError> {
+        if lf > line_start {
+            let mut b = [0u8];
+            self.snapshot.read_into(self.store(), lf - 1, &mut b)?;
+            if b[0] == b'\r' {
+                return Ok(lf - 1);
+            }
+        }
+        Ok(lf)
+    }
+
+    fn step_forward(&mut self) -> Result<Option<Line>, VbufError> {
+        let len = self.snapshot.len();
+        if self.start > len {
+            return Ok(None);
+        }
+        let start = self.start;
+        let line = match self.next_lf(start)? {
+            Some(lf) => Line { number: self.number, start, end: self.content_end(start, lf)?, next: lf + 1 },
+            None => Line { number: self.number, start, end: len, next: len },
+        };
+        self.start = if line.next == len && line.end == len { len + 1 } else { line.next };
+        self.number += 1;
+        Ok(Some(line))
+    }
+
+    fn step_back(&mut self) -> Result<Option<Line>, VbufError> {
+        if self.number == 0 {
+            return Ok(None);
+        }
+        let len = self.snapshot.len();
+        // The line before the cursor ends at the LF just before `start`, or at the end of the content.
+        let (end_lf, next) = if self.start > len { (None, len) } else { (Some(self.start - 1), self.start) };
+        let search_before = end_lf.unwrap_or(len);
+        let start = self.prev_lf(search_before)?.map_or(0, |lf| lf + 1);
+        let end = match end_lf {
+            Some(lf) => self.content_end(start, lf)?,
+            None => len,
+        };
+        self.number -= 1;
+        self.start = start;
+        Ok(Some(Line { number: self.number, start, end, next }))
+    }
+
+    /// Moves back over the previous line and returns it; `None` before the first line.
+    pub fn prev(&mut self) -> Option<Result<Line, VbufError>> {
+        self.step_back().transpose()
+    }
+}
+
+impl Iterator for LineIterator {
+    type Item = Result<Line, VbufError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.step_forward().transpose()
+    }
+}
+
+impl std::fmt::Debug for LineIterator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LineIterator").field("number", &self.number).field("start", &self.start).finish()
+    }
+}

@@ -1,0 +1,75 @@
+//! A snapshot: the content at one version, readable without holding the buffer's edit lock.
+
+use std::sync::Mutex;
+
+use super::error::VbufError;
+use super::store::{piece_chunk, Sources, Store};
+use super::tree::Tree;
+use crate::{BufferKind, BufferMut, ZeroCopyBuffer};
+
+/// The tree and sources of one version. Cloning is O(1); edits made later do not affect it.
+#[derive(Debug, Clone)]
+pub(crate) struct Snapshot {
+    pub(crate) tree: Tree,
+    pub(crate) sources: Sources,
+    pub(crate) version: u64,
+}
+
+impl Snapshot {
+    pub(crate) fn len(&self) -> u64 {
+        self.tree.len()
+    }
+
+    /// The chunk that holds byte `pos` and its start offset, or `None` at or past the end. A chunk
+    /// lies inside one piece and one cache block, and is a zero-copy view where the source allows.
+    pub(crate) fn chunk_at(
+        &self,
+        store: &Mutex<Store>,
+        pos: u64,
+    ) -> Result<Option<(ZeroCopyBuffer, u64)>, VbufError> {
+        let Some((piece, piece_start)) = self.tree.piece_at(pos) else { return Ok(None) };
+        let (data, offset) = piece_chunk(store, &self.sources, piece, pos - piece_start)?;
+        Ok(Some((data, piece_start + offset)))
+    }
+
+    /// Bytes `start..end` (in range): a zero-copy view when they lie in one chunk, else a copy.
+    pub(crate) fn read(
+        &self,
+        store: &Mutex<Store>,
+        start: u64,
+        end: u64,
+    ) -> Result<ZeroCopyBuffer, VbufError> {
+        if start == end {
+            return Ok(ZeroCopyBuffer::new());
+        }
+        let (chunk, chunk_start) = self.chunk_at(store, start)?.expect("start < end <= len");
+        let (from, to) = ((start - chunk_start) as usize, (end - chunk_start) as usize);
+        if to <= chunk.len() {
+            return Ok(chunk.slice(from..to));
+        }
+        let mut out = BufferMut::with_capacity((end - start) as usize, BufferKind::raw());
+        out.as_mut_vec().resize((end - start) as usize, 0);
+        self.read_into(store, start, out.as_mut_slice())?;
+        Ok(out.freeze())
+    }
+
+    /// Fills `dst` with the bytes from `start` (the range is in bounds).
+    pub(crate) fn read_into(
+        &self,
+        store: &Mutex<Store>,
+        start: u64,
+        dst: &mut [u8],
+    ) -> Result<(), VbufError> {
+        let mut pos = start;
+        let mut filled = 0;
+        while filled < dst.len() {
+            let (chunk, chunk_start) = self.chunk_at(store, pos)?.expect("range checked by the caller");
+            let from = (pos - chunk_start) as usize;
+            let n = (chunk.len() - from).min(dst.len() - filled);
+            dst[filled..filled + n].copy_from_slice(&chunk[from..from + n]);
+            filled += n;
+            pos += n as u64;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,217 @@
+//! Where the bytes of pieces come from: the sources (persistence layers) and the add buffer, read in
+//! blocks through the cache.
+//!
+//! The add buffer is append-only: an insert appends its bytes and the new piece points at them, so
+//! bytes once written never change and any snapshot can read them later. The block being filled (the
+//! tail) is a plain vector; a full block is frozen and handed to the cache as *dirty*. When the dirty
+//! bytes pass the spill threshold, the oldest dirty blocks are written to an unnamed side file and
+//! become clean cache entries that may be evicted; a later read loads them back from the side file. So
+//! unsaved edits are bounded in memory like everything else. (On wasm there is no side file: the add
+//! buffer stays in memory.)
+
+use std::sync::{Arc, OnceLock};
+
+use super::cache::{BlockKey, Cache};
+use super::error::VbufError;
+use super::lines::LineTable;
+use super::tree::{Piece, SourceId, ADD_SOURCE};
+use crate::platform::persistence::PersistenceLayer;
+use crate::{BufferKind, ZeroCopyBuffer};
+
+/// A persistence layer the buffer reads from, with what is known about it.
+#[derive(Debug, Clone)]
+pub(crate) struct Source {
+    pub(crate) layer: Arc<dyn PersistenceLayer>,
+    /// The length when the buffer took it; pieces never reach past it.
+    pub(crate) len: u64,
+    /// Newline counts per block, built by the first line query.
+    pub(crate) lines: OnceLock<Arc<LineTable>>,
+}
+
+/// The sources of a buffer, indexed by `SourceId - 1`. A save appends the layer over the new content;
+/// older layers stay for the pieces (undo history, snapshots) that still point into them.
+pub(crate) type Sources = Arc<Vec<Source>>;
+
+pub(crate) fn source(sources: &Sources, id: SourceId) -> &Source {
+    &sources[id as usize - 1]
+}
+
+/// Chunks of mapped sources are views, not copies, so they can be larger than a cache block.
+const MAPPED_CHUNK: u64 = 4 << 20;
+
+/// Memory and I/O behind the pieces: the cache and the add buffer.
+#[derive(Debug)]
+pub(crate) struct Store {
+    pub(crate) cache: Cache,
+    block_size: usize,
+    /// Bytes of the add buffer block being filled; `add_len - tail.len()` is its start.
+    tail: Vec<u8>,
+    add_len: u64,
+    spill_threshold: usize,
+    #[cfg(not(target_arch = "wasm32"))]
+    side_file: Option<std::fs::File>,
+    pub(crate) spilled_bytes: u64,
+}
+
+impl Store {
+    pub(crate) fn new(block_size: usize, cache_budget: usize, spill_threshold: usize) -> Store {
+        Store {
+            cache: Cache::new(cache_budget),
+            block_size,
+            tail: Vec::new(),
+            add_len: 0,
+            spill_threshold,
+            #[cfg(not(target_arch = "wasm32"))]
+            side_file: None,
+            spilled_bytes: 0,
+        }
+    }
+
+    pub(crate) fn block_size(&self) -> usize {
+        self.block_size
+    }
+
+    /// Bytes of the add-buffer block being filled.
+    pub(crate) fn tail_len(&self) -> usize {
+        self.tail.len()
+    }
+
+    /// Bytes appended to the add buffer so far.
+    pub(crate) fn add_len(&self) -> u64 {
+        self.add_len
+    }
+
+    /// Appends `bytes` to the add buffer and returns the piece that names them.
+    pub(crate) fn append(&mut self, mut bytes: &[u8]) -> Result<Piece, VbufError> {
+        let piece = Piece { source: ADD_SOURCE, offset: self.add_len, len: bytes.len() as u64 };
+        while !bytes.is_empty() {
+            if self.tail.capacity() == 0 {
+                self.tail.reserve_exact(self.block_size);
+            }
+            let room = self.block_size - self.tail.len();
+            let (now, rest) = bytes.split_at(room.min(bytes.len()));
+            self.tail.extend_from_slice(now);
+            self.add_len += now.len() as u64;
+            bytes = rest;
+            if self.tail.len() == self.block_size {
+                self.seal_tail()?;
+            }
+        }
+        Ok(piece)
+    }
+
+    /// Hands the full tail block to the cache as dirty, then spills while over the threshold.
+    fn seal_tail(&mut self) -> Result<(), VbufError> {
+        let index = (self.add_len - 1) / self.block_size as u64;
+        let full = std::mem::take(&mut self.tail);
+        let key = BlockKey { source: ADD_SOURCE, index };
+        self.cache.insert(key, ZeroCopyBuffer::from_bytes(full, BufferKind::raw()), true);
+        self.spill_over_threshold()
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    fn spill_over_threshold(&mut self) -> Result<(), VbufError> {
+        use std::io::{Seek, SeekFrom, Write};
+        while self.cache.dirty_bytes() > self.spill_threshold {
+            let Some((key, data)) = self.cache.oldest_dirty() else { break };
+            let file = match &mut self.side_file {
+                Some(f) => f,
+                None => self.side_file.insert(tempfile::tempfile().map_err(VbufError::SideFile)?),
+            };
+            file.seek(SeekFrom::Start(key.index * self.block_size as u64)).map_err(VbufError::SideFile)?;
+            file.write_all(&data).map_err(VbufError::SideFile)?;
+            self.cache.mark_clean(key);
+            self.spilled_bytes += data.len() as u64;
+        }
+        Ok(())
+    }
+
+    #[cfg(target_arch = "wasm32")]
+    fn spill_over_threshold(&mut self) -> Result<(), VbufError> {
+        Ok(())
+    }
+
+    /// Block `index` of the add buffer.
+    fn add_block(&mut self, index: u64) -> Result<ZeroCopyBuffer, VbufError> {
+        let block = self.block_size as u64;
+        let tail_index = (self.add_len - self.tail.len() as u64) / block;
+        if index == tail_index && !self.tail.is_empty() {
+            // The tail is still growing; readers get a copy of what is there.
+            return Ok(ZeroCopyBuffer::copy_from_slice(&self.tail, BufferKind::raw()));
+        }
+        let key = BlockKey { source: ADD_SOURCE, index };
+        if let Some(data) = self.cache.get(key) {
+            return Ok(data);
+        }
+        self.read_spilled(index)
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    fn read_spilled(&mut self, index: u64) -> Result<ZeroCopyBuffer, VbufError> {
+        use std::io::{Read, Seek, SeekFrom};
+        let file =
+            self.side_file.as_mut().expect("an add block that is neither cached nor the tail was spilled");
+        let mut bytes = vec![0; self.block_size];
+        file.seek(SeekFrom::Start(index * self.block_size as u64)).map_err(VbufError::SideFile)?;
+        file.read_exact(&mut bytes).map_err(VbufError::SideFile)?;
+        let data = ZeroCopyBuffer::from_bytes(bytes, BufferKind::raw());
+        self.cache.insert(BlockKey { source: ADD_SOURCE, index }, data.clone(), false);
+        Ok(data)
+    }
+
+    #[cfg(target_arch = "wasm32")]
+    fn read_spilled(&mut self, _index: u64) -> Result<ZeroCopyBuffer, VbufError> {
+        unreachable!("nothing spills on wasm")
+    }
+
+    /// Block `index` of a source read through the cache.
+    fn source_block(
+        &mut self,
+        id: SourceId,
+        source: &Source,
+        index: u64,
+    ) -> Result<ZeroCopyBuffer, VbufError> {
+        let key = BlockKey { source: id, index };
+        if let Some(data) = self.cache.get(key) {
+            return Ok(data);
+        }
+        let start = index * self.block_size as u64;
+        let len = (source.len - start).min(self.block_size as u64) as usize;
+        let data = source.layer.read_buffer(start, len)?;
+        self.cache.insert(key, data.clone(), false);
+        Ok(data)
+    }
+}
+
+/// The chunk of `piece` that holds the piece's byte `at`: the piece clipped to one cache block (or, for
+/// mapped sources, to a larger aligned window), as a zero-copy view. Returns the chunk and the offset in
+/// the piece where it starts.
+pub(crate) fn piece_chunk(
+    store: &std::sync::Mutex<Store>,
+    sources: &Sources,
+    piece: Piece,
+    at: u64,
+) -> Result<(ZeroCopyBuffer, u64), VbufError> {
+    debug_assert!(at < piece.len);
+    let offset = piece.offset + at;
+    let mapped =
+        (piece.source != ADD_SOURCE).then(|| source(sources, piece.source)).filter(|s| s.layer.is_mapped());
+    if let Some(src) = mapped {
+        let window_start = (offset / MAPPED_CHUNK * MAPPED_CHUNK).max(piece.offset);
+        let window_end = ((offset / MAPPED_CHUNK + 1) * MAPPED_CHUNK).min(piece.offset + piece.len);
+        let data = src.layer.read_buffer(window_start, (window_end - window_start) as usize)?;
+        return Ok((data, window_start - piece.offset));
+    }
+    let mut store = store.lock().unwrap_or_else(|e| e.into_inner());
+    let block = store.block_size as u64;
+    let index = offset / block;
+    let data = if piece.source == ADD_SOURCE {
+        store.add_block(index)?
+    } else {
+        store.source_block(piece.source, source(sources, piece.source), index)?
+    };
+    let block_start = index * block;
+    let from = piece.offset.max(block_start);
+    let to = (piece.offset + piece.len).min(block_start + data.len() as u64);
+    Ok((data.slice((from - block_start) as usize..(to - block_start) as usize), from - piece.offset))
+}

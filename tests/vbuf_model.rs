@@ -1,0 +1,258 @@
+//! Model-based tests of the virtual buffer against a `Vec<u8>`: random edits, reads, searches, lines,
+//! undo/redo, save, and byte iterators alive across edits, whose positions are checked against the
+//! model's own mapping. Runs with the default options and with tiny blocks and nodes, so that small
+//! inputs cross every block, cache and tree boundary.
+
+use omnibuf::vbuf::{Bias, VirtualBuffer, VirtualBufferOptions};
+use proptest::prelude::*;
+
+#[derive(Debug, Clone)]
+enum Op {
+    Insert { at: u16, bytes: Vec<u8> },
+    Delete { at: u16, len: u16 },
+    Replace { at: u16, len: u16, bytes: Vec<u8> },
+    Read { at: u16, len: u16 },
+    Find { at: u16, pattern: Vec<u8> },
+    Lines { at: u16 },
+    Undo,
+    Redo,
+    Save,
+    NewIter { at: u16, after: bool },
+    Step { which: u8, forward: bool, n: u8 },
+    DropIter { which: u8 },
+}
+
+fn bytes() -> impl Strategy<Value = Vec<u8>> {
+    // Few distinct bytes, so that patterns, LFs and CRLFs are common.
+    proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'b'), Just(b'\n'), Just(b'\r')], 0..12)
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => (any::<u16>(), bytes()).prop_map(|(at, bytes)| Op::Insert { at, bytes }),
+        2 => (any::<u16>(), 0u16..10).prop_map(|(at, len)| Op::Delete { at, len }),
+        2 => (any::<u16>(), 0u16..10, bytes()).prop_map(|(at, len, bytes)| Op::Replace { at, len, bytes }),
+        2 => (any::<u16>(), 0u16..40).prop_map(|(at, len)| Op::Read { at, len }),
+        1 => (any::<u16>(), proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'b'), Just(b'\n')], 1..4))
+            .prop_map(|(at, pattern)| Op::Find { at, pattern }),
+        1 => any::<u16>().prop_map(|at| Op::Lines { at }),
+        1 => Just(Op::Undo),
+        1 => Just(Op::Redo),
+        1 => Just(Op::Save),
+        1 => (any::<u16>(), any::<bool>()).prop_map(|(at, after)| Op::NewIter { at, after }),
+        3 => (any::<u8>(), any::<bool>(), 1u8..20).prop_map(|(which, forward, n)| Op::Step { which, forward, n }),
+        1 => any::<u8>().prop_map(|which| Op::DropIter { which }),
+    ]
+}
+
+/// A change as the model records it, for undo/redo.
+#[derive(Debug, Clone)]
+struct Change {
+    at: usize,
+    removed: Vec<u8>,
+    inserted: Vec<u8>,
+}
+
+struct Model {
+    bytes: Vec<u8>,
+    undo: Vec<Change>,
+    redo: Vec<Change>,
+    /// Live iterators: the real one and where the model says it is.
+    iters: Vec<(omnibuf::vbuf::ByteIterator, usize, Bias)>,
+}
+
+impl Model {
+    /// Applies a change to the bytes and maps every iterator as delete-then-insert.
+    fn apply(&mut self, c: &Change) {
+        self.bytes.splice(c.at..c.at + c.removed.len(), c.inserted.iter().copied());
+        for (_, pos, bias) in &mut self.iters {
+            let (at, del, ins) = (c.at, c.removed.len(), c.inserted.len());
+            if del > 0 {
+                *pos = if *pos >= at + del {
+                    *pos - del
+                } else if *pos > at {
+                    at
+                } else {
+                    *pos
+                };
+            }
+            if ins > 0 && (at < *pos || (at == *pos && *bias == Bias::After)) {
+                *pos += ins;
+            }
+        }
+    }
+}
+
+fn clamp(at: u16, len: usize) -> usize {
+    at as usize % (len + 1)
+}
+
+fn line_model(bytes: &[u8]) -> Vec<usize> {
+    std::iter::once(0)
+        .chain(bytes.iter().enumerate().filter(|(_, &b)| b == b'\n').map(|(i, _)| i + 1))
+        .collect()
+}
+
+fn run(initial: Vec<u8>, ops: Vec<Op>, options: VirtualBufferOptions) -> Result<(), TestCaseError> {
+    let buf = VirtualBuffer::from_bytes_with(initial.clone(), options).unwrap();
+    let mut m = Model { bytes: initial, undo: Vec::new(), redo: Vec::new(), iters: Vec::new() };
+    for op in ops {
+        let len = m.bytes.len();
+        match op {
+            Op::Insert { at, bytes } => {
+                let at = clamp(at, len);
+                buf.insert(at as u64, &bytes).unwrap();
+                if !bytes.is_empty() {
+                    let c = Change { at, removed: vec![], inserted: bytes };
+                    m.apply(&c);
+                    m.undo.push(c);
+                    m.redo.clear();
+                }
+            }
+            Op::Delete { at, len: n } | Op::Replace { at, len: n, .. } => {
+                let at = clamp(at, len);
+                let end = (at + n as usize).min(len);
+                let bytes = if let Op::Replace { bytes, .. } = &op { bytes.clone() } else { vec![] };
+                buf.replace(at as u64..end as u64, &bytes).unwrap();
+                if at != end || !bytes.is_empty() {
+                    let c = Change { at, removed: m.bytes[at..end].to_vec(), inserted: bytes };
+                    m.apply(&c);
+                    m.undo.push(c);
+                    m.redo.clear();
+                }
+            }
+            Op::Read { at, len: n } => {
+                let at = clamp(at, len);
+                let end = at + n as usize;
+                if end > len {
+                    prop_assert!(buf.read(at as u64..end as u64).is_err());
+                } else {
+                    prop_assert_eq!(&buf.read(at as u64..end as u64).unwrap()[..], &m.bytes[at..end]);
+                    let mut dst = vec![0; end - at];
+                    buf.read_into(at as u64, &mut dst).unwrap();
+                    prop_assert_eq!(&dst[..], &m.bytes[at..end]);
+                }
+            }
+            Op::Find { at, pattern } => {
+                let at = clamp(at, len);
+                let hay = &m.bytes[at..];
+                let first =
+                    hay.windows(pattern.len()).position(|w| w == &pattern[..]).map(|i| (at + i) as u64);
+                prop_assert_eq!(buf.find(&pattern, at as u64..).unwrap(), first);
+                let hay = &m.bytes[..at];
+                let last = hay.windows(pattern.len()).rposition(|w| w == &pattern[..]).map(|i| i as u64);
+                prop_assert_eq!(buf.rfind(&pattern, ..at as u64).unwrap(), last);
+            }
+            Op::Lines { at } => {
+                let starts = line_model(&m.bytes);
+                prop_assert_eq!(buf.line_count().unwrap(), starts.len() as u64);
+                let line = at as usize % starts.len();
+                prop_assert_eq!(buf.line_to_offset(line as u64).unwrap(), starts[line] as u64);
+                let off = clamp(at, len);
+                let expected = starts.iter().filter(|&&s| s <= off).count() - 1;
+                prop_assert_eq!(buf.offset_to_line(off as u64).unwrap(), expected as u64);
+                // Walk a few lines both ways from `line`.
+                let mut it = buf.lines(line as u64).unwrap();
+                for k in line..(line + 3).min(starts.len()) {
+                    let l = it.next().unwrap().unwrap();
+                    let next = starts.get(k + 1).copied().unwrap_or(len);
+                    let mut end = if k + 1 < starts.len() { next - 1 } else { len };
+                    if k + 1 < starts.len() && end > starts[k] && m.bytes[end - 1] == b'\r' {
+                        end -= 1;
+                    }
+                    prop_assert_eq!(
+                        (l.number, l.start, l.end, l.next),
+                        (k as u64, starts[k] as u64, end as u64, next as u64)
+                    );
+                }
+                let back = it.prev().unwrap().unwrap();
+                let again = it.next().unwrap().unwrap();
+                prop_assert_eq!(back, again);
+            }
+            Op::Undo => {
+                let real = buf.undo();
+                prop_assert_eq!(real, !m.undo.is_empty());
+                if let Some(c) = m.undo.pop() {
+                    let inverse =
+                        Change { at: c.at, removed: c.inserted.clone(), inserted: c.removed.clone() };
+                    m.apply(&inverse);
+                    m.redo.push(c);
+                }
+            }
+            Op::Redo => {
+                prop_assert_eq!(buf.redo(), !m.redo.is_empty());
+                if let Some(c) = m.redo.pop() {
+                    m.apply(&c);
+                    m.undo.push(c);
+                }
+            }
+            Op::Save => {
+                buf.save().unwrap();
+                prop_assert!(!buf.is_modified());
+            }
+            Op::NewIter { at, after } => {
+                let at = clamp(at, len);
+                let mut it = buf.iter_at(at as u64).unwrap();
+                let bias = if after { Bias::After } else { Bias::Before };
+                it.set_bias(bias);
+                m.iters.push((it, at, bias));
+            }
+            Op::Step { which, forward, n } => {
+                if m.iters.is_empty() {
+                    continue;
+                }
+                let i = which as usize % m.iters.len();
+                let (it, pos, _) = &mut m.iters[i];
+                prop_assert_eq!(it.position(), *pos as u64);
+                for _ in 0..n {
+                    if forward {
+                        let expected = m.bytes.get(*pos).copied();
+                        prop_assert_eq!(it.next(), expected);
+                        if expected.is_some() {
+                            *pos += 1;
+                        }
+                    } else {
+                        let expected = pos.checked_sub(1).map(|p| m.bytes[p]);
+                        prop_assert_eq!(it.prev(), expected);
+                        if expected.is_some() {
+                            *pos -= 1;
+                        }
+                    }
+                }
+            }
+            Op::DropIter { which } => {
+                if !m.iters.is_empty() {
+                    let i = which as usize % m.iters.len();
+                    m.iters.remove(i);
+                }
+            }
+        }
+        buf.check_invariants();
+        prop_assert_eq!(buf.len(), m.bytes.len() as u64);
+        let stats = buf.stats();
+        prop_assert_eq!(stats.live_iterators, m.iters.len());
+        if m.iters.is_empty() {
+            prop_assert_eq!(stats.edit_log_len, 0, "the log is pruned when no iterator is alive");
+        }
+    }
+    prop_assert_eq!(&buf.read(..).unwrap()[..], &m.bytes[..]);
+    let chunks: Vec<u8> = buf.chunks(..).unwrap().flat_map(|c| c.unwrap().to_vec()).collect();
+    prop_assert_eq!(&chunks, &m.bytes);
+    let mut back: Vec<u8> =
+        buf.chunks(..).unwrap().rev().flat_map(|c| c.unwrap().to_vec().into_iter().rev()).collect();
+    back.reverse();
+    prop_assert_eq!(&back, &m.bytes);
+    Ok(())
+}
+
+proptest! {
+    #[test]
+    fn matches_the_model_with_tiny_blocks(initial in bytes(), ops in proptest::collection::vec(op(), 1..80)) {
+        run(initial, ops, VirtualBufferOptions::tiny())?;
+    }
+
+    #[test]
+    fn matches_the_model_with_default_options(initial in bytes(), ops in proptest::collection::vec(op(), 1..80)) {
+        run(initial, ops, VirtualBufferOptions::default())?;
+    }
+}
