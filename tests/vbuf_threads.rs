@@ -7,7 +7,7 @@
 //! the model's bytes from its position to the end, and when the iterators drop the edit log must be
 //! empty.
 
-use std::sync::{Arc, Barrier, Mutex};
+use std::sync::{Arc, Mutex};
 use std::thread;
 
 use omnibuf::vbuf::{VirtualBuffer, VirtualBufferOptions};
@@ -32,12 +32,11 @@ fn run(options: VirtualBufferOptions) {
     let initial: Vec<u8> = (0..2000).map(|i| b"abcd\n"[i % 5]).collect();
     let buf = VirtualBuffer::from_bytes_with(initial.clone(), options).unwrap();
     let model = Arc::new(Mutex::new(initial));
-    let editors_done = Arc::new(Barrier::new(4));
-    let mut handles = Vec::new();
+    let mut editors = Vec::new();
     for seed in 1..=2u64 {
-        let (buf, model, done) = (buf.clone(), model.clone(), editors_done.clone());
-        handles.push(thread::spawn(move || {
-            let mut rng = Rng(seed * 0x9E37_79B9_7F4A_7C15);
+        let (buf, model) = (buf.clone(), model.clone());
+        editors.push(thread::spawn(move || {
+            let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
             for _ in 0..3000 {
                 let mut m = model.lock().unwrap();
                 let len = m.len() as u64;
@@ -62,13 +61,13 @@ fn run(options: VirtualBufferOptions) {
                     }
                 }
             }
-            done.wait();
         }));
     }
+    let mut iterators = Vec::new();
     for seed in 3..=4u64 {
-        let (buf, model, done) = (buf.clone(), model.clone(), editors_done.clone());
-        handles.push(thread::spawn(move || {
-            let mut rng = Rng(seed * 0x2545_F491_4F6C_DD1D);
+        let (buf, model) = (buf.clone(), model.clone());
+        iterators.push(thread::spawn(move || {
+            let mut rng = Rng(seed.wrapping_mul(0x2545_F491_4F6C_DD1D));
             let mut it = buf.iter_at(0).unwrap();
             let mut steps = 0u64;
             while steps < 200_000 {
@@ -85,18 +84,20 @@ fn run(options: VirtualBufferOptions) {
                 drop(m);
                 assert!(it.take_error().is_none());
             }
-            done.wait();
-            // Editors are done: the iterator must read the model from its position on.
-            let m = model.lock().unwrap();
-            let pos = it.position() as usize;
-            let rest: Vec<u8> = it.by_ref().collect();
-            assert_eq!(rest, m[pos..], "iterator at {pos} disagrees with the final content");
+            it
         }));
     }
-    for h in handles {
-        h.join().unwrap();
+    for editor in editors {
+        editor.join().unwrap();
     }
     let m = model.lock().unwrap();
+    for iterator in iterators {
+        // Editors are done: each iterator must read the model from its position on.
+        let mut it = iterator.join().unwrap();
+        let pos = it.position() as usize;
+        let rest: Vec<u8> = it.by_ref().collect();
+        assert_eq!(rest, m[pos..], "iterator at {pos} disagrees with the final content");
+    }
     assert_eq!(buf.read(..).unwrap(), m[..]);
     buf.check_invariants();
     let stats = buf.stats();
