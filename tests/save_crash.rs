@@ -94,7 +94,7 @@ const SPLIT: usize = 1 << 20;
 
 impl Versions {
     fn new() -> Self {
-        let mut rng = XorShift(0x5eed_0f_5a7e);
+        let mut rng = XorShift(0x5eed_5eed_5eed);
         Self { body: (0..BODY / 8).flat_map(|_| rng.next().to_le_bytes()).collect() }
     }
 

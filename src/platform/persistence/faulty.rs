@@ -79,9 +79,17 @@ impl Trigger {
     }
 }
 
+/// What a rule does to the calls it hits.
 #[derive(Debug, Clone, Copy)]
 enum Fault {
+    /// Half the bytes, then [`PersistenceError::ShortRead`]; only ever set on a [`ReadCall`].
     ShortRead,
+    /// The call fails: at once, or for a save at the end of the recipe the wrapped layer writes.
+    Fail(Failure),
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Failure {
     Io(ErrorKind),
     ExternallyChanged,
 }
@@ -93,11 +101,14 @@ struct Rule {
     fault: Fault,
 }
 
+/// The number of [`Call`] kinds.
+const CALL_KINDS: usize = 6;
+
 #[derive(Debug, Default)]
 struct PlanState {
     rules: Vec<Rule>,
-    /// Calls made so far, per kind, in the order of [`Call`].
-    calls: [u64; 6],
+    /// Calls made so far, per kind, indexed by `Call as usize`.
+    calls: [u64; CALL_KINDS],
     injected: u64,
 }
 
@@ -146,13 +157,13 @@ impl FaultPlan {
     /// its recipe with the error as the last item, after every piece, so that the layer writes
     /// everything and then runs its own abort path; the save returns what the layer returns.
     pub fn io_error(&self, call: Call, trigger: Trigger, kind: ErrorKind) -> &Self {
-        self.add(call, trigger, Fault::Io(kind))
+        self.add(call, trigger, Fault::Fail(Failure::Io(kind)))
     }
 
     /// `check_unchanged` calls matching `trigger` report [`PersistenceError::ExternallyChanged`], so a
     /// save refuses unless forced, as after another program wrote the file.
     pub fn external_change(&self, trigger: Trigger) -> &Self {
-        self.add(Call::CheckUnchanged, trigger, Fault::ExternallyChanged)
+        self.add(Call::CheckUnchanged, trigger, Fault::Fail(Failure::ExternallyChanged))
     }
 
     /// Removes every fault; the call counts stay.
@@ -244,29 +255,32 @@ impl FaultyPersistence {
         &*self.inner
     }
 
-    /// The error a non-read fault turns into.
-    fn error(&self, call: Call, count: u64, fault: Fault) -> PersistenceError {
-        match fault {
-            Fault::Io(kind) => PersistenceError::Io(std::io::Error::new(
-                kind,
-                format!("injected fault on {call:?} call #{count}"),
-            )),
-            Fault::ExternallyChanged => PersistenceError::ExternallyChanged {
+    /// The error an injected failure of the `count`-th `call` returns.
+    fn error(&self, call: Call, count: u64, failure: Failure) -> PersistenceError {
+        let detail = format!("injected fault on {call:?} call #{count}");
+        match failure {
+            Failure::Io(kind) => PersistenceError::Io(std::io::Error::new(kind, detail)),
+            Failure::ExternallyChanged => PersistenceError::ExternallyChanged {
                 what: self.inner.path().map_or_else(|| "the content".to_owned(), |p| p.display().to_string()),
-                detail: format!("injected fault on {call:?} call #{count}"),
+                detail,
             },
-            // Only ever set on reading calls, which handle it themselves.
-            Fault::ShortRead => PersistenceError::ShortRead { offset: 0, wanted: 0, got: 0 },
+        }
+    }
+
+    /// Counts a call that reads nothing and returns the failure planned for it, if any.
+    fn planned_failure(&self, call: Call) -> Result<(), PersistenceError> {
+        match self.plan.on_call(call, None) {
+            (count, Some(Fault::Fail(failure))) => Err(self.error(call, count, failure)),
+            // Short reads are set on reading calls only (`short_read` takes a `ReadCall`).
+            (_, Some(Fault::ShortRead) | None) => Ok(()),
         }
     }
 }
 
 impl PersistenceLayer for FaultyPersistence {
     fn len(&self) -> Result<u64, PersistenceError> {
-        match self.plan.on_call(Call::Len, None) {
-            (count, Some(fault)) => Err(self.error(Call::Len, count, fault)),
-            (_, None) => self.inner.len(),
-        }
+        self.planned_failure(Call::Len)?;
+        self.inner.len()
     }
 
     fn read_at(&self, offset: u64, dst: &mut [u8]) -> Result<(), PersistenceError> {
@@ -276,7 +290,7 @@ impl PersistenceLayer for FaultyPersistence {
                 self.inner.read_at(offset, &mut dst[..half])?;
                 Err(PersistenceError::ShortRead { offset, wanted: dst.len() as u64, got: half as u64 })
             }
-            (count, Some(fault)) => Err(self.error(Call::ReadAt, count, fault)),
+            (count, Some(Fault::Fail(failure))) => Err(self.error(Call::ReadAt, count, failure)),
             (_, None) => self.inner.read_at(offset, dst),
         }
     }
@@ -286,7 +300,7 @@ impl PersistenceLayer for FaultyPersistence {
             (_, Some(Fault::ShortRead)) => {
                 Err(PersistenceError::ShortRead { offset, wanted: len as u64, got: (len / 2) as u64 })
             }
-            (count, Some(fault)) => Err(self.error(Call::ReadBuffer, count, fault)),
+            (count, Some(Fault::Fail(failure))) => Err(self.error(Call::ReadBuffer, count, failure)),
             (_, None) => self.inner.read_buffer(offset, len),
         }
     }
@@ -296,10 +310,8 @@ impl PersistenceLayer for FaultyPersistence {
     }
 
     fn check_unchanged(&self) -> Result<(), PersistenceError> {
-        match self.plan.on_call(Call::CheckUnchanged, None) {
-            (count, Some(fault)) => Err(self.error(Call::CheckUnchanged, count, fault)),
-            (_, None) => self.inner.check_unchanged(),
-        }
+        self.planned_failure(Call::CheckUnchanged)?;
+        self.inner.check_unchanged()
     }
 
     fn save(
@@ -307,15 +319,18 @@ impl PersistenceLayer for FaultyPersistence {
         recipe: &mut SaveRecipe<'_>,
         options: SaveOptions,
     ) -> Result<Box<dyn PersistenceLayer>, PersistenceError> {
-        let (count, fault) = self.plan.on_call(Call::Save, None);
+        // The save's failure is not returned here but handed to the wrapped layer at the recipe's end.
+        let injected = match self.plan.on_call(Call::Save, None) {
+            (count, Some(Fault::Fail(failure))) => Some(self.error(Call::Save, count, failure)),
+            (_, Some(Fault::ShortRead) | None) => None,
+        };
         if !options.force {
             // Here, so that an injected external change refuses the save as a real one would.
             self.check_unchanged()?;
         }
-        let saved = match fault {
+        let saved = match injected {
             None => self.inner.save(recipe, options)?,
-            Some(fault) => {
-                let injected = self.error(Call::Save, count, fault);
+            Some(injected) => {
                 let mut failing = recipe.chain(std::iter::once(Err(injected)));
                 self.inner.save(&mut failing, options)?
             }
@@ -340,7 +355,7 @@ impl PersistenceLayer for FaultyPersistence {
                 self.inner.copy_range_to_file(offset, half, dst)?;
                 Err(PersistenceError::ShortRead { offset, wanted: len, got: half })
             }
-            (count, Some(fault)) => Err(self.error(Call::CopyRangeToFile, count, fault)),
+            (count, Some(Fault::Fail(failure))) => Err(self.error(Call::CopyRangeToFile, count, failure)),
             (_, None) => self.inner.copy_range_to_file(offset, len, dst),
         }
     }

@@ -98,12 +98,9 @@ pub(super) fn write_atomically(
     let mut temp = TempFile::create(dir, &target)?;
     let on_temp = |e, doing: &str| with_context(e, format_args!("{doing} {}", temp.path.display()));
     write_recipe(source, recipe, &mut temp.file, &temp.path)?;
-    #[cfg(unix)]
     if let Some(original) = &original {
         copy_owner_and_mode(&temp.file, original).map_err(|e| on_temp(e, "setting the permissions of"))?;
     }
-    #[cfg(not(unix))]
-    let _ = original;
     temp.file.sync_all().map_err(|e| on_temp(e, "syncing"))?;
     before_commit()?;
     // Built before the rename, so that only the directory sync can fail once the target is replaced.
@@ -195,6 +192,13 @@ fn copy_owner_and_mode(file: &File, original: &Metadata) -> std::io::Result<()> 
         }
     }
     file.set_permissions(std::fs::Permissions::from_mode(original.mode() & 0o7777))
+}
+
+/// Windows: a new file takes its access rights from its directory, as the original did. The
+/// read-only attribute is not copied: Windows refuses to replace a read-only file anyway.
+#[cfg(not(unix))]
+fn copy_owner_and_mode(_file: &File, _original: &Metadata) -> std::io::Result<()> {
+    Ok(())
 }
 
 /// Makes a rename in `dir` durable.

@@ -159,14 +159,14 @@ impl FilePersistence {
         }
     }
 
-    /// Checks that `offset..offset + len` lies within the content and returns it as `usize` bounds
-    /// (the content of a mapped layer is addressable; a positional layer only uses the check).
-    fn check_range(&self, offset: u64, len: u64) -> Result<(u64, u64), PersistenceError> {
+    /// Checks that `offset..offset + len` lies within the content and returns its end.
+    fn check_range(&self, offset: u64, len: u64) -> Result<u64, PersistenceError> {
         let total = self.identity.len();
-        match offset.checked_add(len) {
-            Some(end) if end <= total => Ok((offset, end)),
-            _ => Err(PersistenceError::OutOfRange { offset, len, total }),
-        }
+        offset.checked_add(len).filter(|&end| end <= total).ok_or(PersistenceError::OutOfRange {
+            offset,
+            len,
+            total,
+        })
     }
 }
 
@@ -210,19 +210,19 @@ impl PersistenceLayer for FilePersistence {
     }
 
     fn read_at(&self, offset: u64, dst: &mut [u8]) -> Result<(), PersistenceError> {
-        let (start, end) = self.check_range(offset, dst.len() as u64)?;
+        let end = self.check_range(offset, dst.len() as u64)?;
         match &self.reader {
-            // In range of the mapping, which is addressable: the casts cannot truncate.
-            Reader::Mapped(map) => dst.copy_from_slice(&map[start as usize..end as usize]),
+            // Within the mapping, which is addressable: the casts cannot truncate.
+            Reader::Mapped(map) => dst.copy_from_slice(&map[offset as usize..end as usize]),
             Reader::Positional => positional::read_exact_at(&self.file, offset, dst)?,
         }
         Ok(())
     }
 
     fn read_buffer(&self, offset: u64, len: usize) -> Result<ZeroCopyBuffer, PersistenceError> {
-        let (start, end) = self.check_range(offset, len as u64)?;
+        let end = self.check_range(offset, len as u64)?;
         match &self.reader {
-            Reader::Mapped(map) => Ok(map.slice(start as usize..end as usize)),
+            Reader::Mapped(map) => Ok(map.slice(offset as usize..end as usize)),
             Reader::Positional => {
                 let mut bytes = vec![0u8; len];
                 positional::read_exact_at(&self.file, offset, &mut bytes)?;
