@@ -9,7 +9,7 @@
 //! Built here:
 //!
 //! - [`MemoryPersistence`] (every target): bytes in memory; the reference backend in tests.
-//! - [`FilePersistence`] (Linux, macOS, Windows): a file read through one shared memory map
+//! - [`FilePersistence`] (Unix and Windows): a file read through one shared memory map
 //!   ([`FileBackend::Mapped`], the default, zero-copy) or through positional reads
 //!   ([`FileBackend::Positional`], the choice for files other programs may truncate). It records the
 //!   file's size, modification time and inode at open, so [`check_unchanged`] notices changes made by
