@@ -6,11 +6,31 @@
 //! trait lets the piece tree, cache and iterators run unchanged over a memory-mapped file, a
 //! positional-read file, IndexedDB, or (in tests, Miri and loom) the in-memory backend.
 //!
-//! Backends here: [`MemoryPersistence`] everywhere; on native targets the file backends of
-//! `file` (memory-mapped, the default, and positional reads), once built.
+//! Built here:
+//!
+//! - [`MemoryPersistence`] (every target): bytes in memory; the reference backend in tests.
+//! - [`FilePersistence`] (Unix and Windows): a file read through one shared memory map
+//!   ([`FileBackend::Mapped`], the default, zero-copy) or through positional reads
+//!   ([`FileBackend::Positional`], the choice for files other programs may truncate). It records the
+//!   file's size, modification time and inode at open, so [`check_unchanged`] notices changes made by
+//!   other programs, and it saves atomically: the recipe goes to a new file in the same directory, which
+//!   is synced, given the original's permissions and renamed over the original. [`save_recipe_as`]
+//!   does the same for a recipe read from any layer into any path.
+//! - [`FaultyPersistence`] (every target): wraps any layer and injects short reads, I/O errors, failing
+//!   saves and external changes on the calls a [`FaultPlan`] chooses; a test aid.
+//!
+//! Not built yet: the browser's IndexedDB block store.
+//!
+//! [`check_unchanged`]: PersistenceLayer::check_unchanged
 
+mod faulty;
+#[cfg(any(unix, windows))]
+mod file;
 mod memory;
 
+pub use faulty::{Call, FaultPlan, FaultyPersistence, ReadCall, Trigger};
+#[cfg(any(unix, windows))]
+pub use file::{is_save_temp_file, save_recipe_as, FileBackend, FilePersistence};
 pub use memory::MemoryPersistence;
 
 use crate::ZeroCopyBuffer;
@@ -174,6 +194,57 @@ pub trait PersistenceLayer: Send + Sync + std::fmt::Debug {
     fn path(&self) -> Option<&std::path::Path> {
         None
     }
+
+    /// Appends the `len` bytes at `offset` to `dst`, at its current position: how a save writes the
+    /// recipe's [`SavePiece::Copy`] runs.
+    ///
+    /// The default reads through [`read_buffer`](Self::read_buffer) (mapped layers) or
+    /// [`read_at`](Self::read_at) in chunks of 1 MiB and writes them. File layers override it to let
+    /// the kernel copy between the files (`copy_file_range` on Linux). Fails like `read_at` when the
+    /// range is out of bounds or the storage delivers fewer bytes; bytes already written stay written.
+    #[cfg(not(target_arch = "wasm32"))]
+    fn copy_range_to_file(
+        &self,
+        offset: u64,
+        len: u64,
+        dst: &mut std::fs::File,
+    ) -> Result<(), PersistenceError> {
+        copy_range_by_reading(self, offset, len, dst)
+    }
+}
+
+/// The portable body of [`PersistenceLayer::copy_range_to_file`]: reads chunks and writes them.
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) fn copy_range_by_reading<L: PersistenceLayer + ?Sized>(
+    source: &L,
+    offset: u64,
+    len: u64,
+    dst: &mut std::fs::File,
+) -> Result<(), PersistenceError> {
+    use std::io::Write;
+    const CHUNK: u64 = 1 << 20;
+
+    // Checked up front so that a bad range fails before anything is written.
+    let total = source.len()?;
+    if offset.checked_add(len).is_none_or(|end| end > total) {
+        return Err(PersistenceError::OutOfRange { offset, len, total });
+    }
+    let mut scratch = Vec::new();
+    let mut done = 0;
+    while done < len {
+        let at = offset + done;
+        // CHUNK fits in usize on every target this compiles for.
+        let n = (len - done).min(CHUNK) as usize;
+        if source.is_mapped() {
+            dst.write_all(&source.read_buffer(at, n)?)?;
+        } else {
+            scratch.resize(n, 0);
+            source.read_at(at, &mut scratch)?;
+            dst.write_all(&scratch)?;
+        }
+        done += n as u64;
+    }
+    Ok(())
 }
 
 /// Collects a recipe into one vector, reading `Copy` pieces from `source`. Used by in-memory layers

@@ -1,0 +1,288 @@
+//! Atomic save: the recipe goes to a new file next to the target, which is synced and renamed over it.
+
+use std::fs::{File, Metadata, OpenOptions};
+use std::io::{BufWriter, ErrorKind, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::{with_context, FileBackend, FilePersistence};
+use crate::platform::persistence::{PersistenceError, PersistenceLayer, SavePiece, SaveRecipe};
+
+/// Ends the name of every temporary file a save creates (which also starts with a dot).
+const TEMP_SUFFIX: &str = ".omnibuf-save";
+
+/// How much of the target's name a temporary file's name repeats, in bytes: enough to recognise it,
+/// short enough to stay under the usual 255-byte name limit.
+const TEMP_NAME_PREFIX_MAX: usize = 100;
+
+/// Inserted bytes are gathered up to this size before they are written, so a recipe of many small
+/// edits does not cost one system call each.
+const INSERT_BUFFER: usize = 256 << 10;
+
+/// Writes `recipe`, whose [`SavePiece::Copy`] runs are read from `source`, to the file at `path`,
+/// atomically, and returns a [`FilePersistence`] over the new file. This is the save behind
+/// [`FilePersistence`]'s `save`, and a "save as" for a recipe over any layer.
+///
+/// The steps: create a temporary file with `create_new` in the target's directory (named
+/// `.<name>.<pid>-<unique>.omnibuf-save`, see [`is_save_temp_file`]); write the pieces, letting
+/// `source` copy its runs ([`PersistenceLayer::copy_range_to_file`]: `copy_file_range` on Linux for
+/// file layers); on Unix give it the permissions and, where allowed, the owner of the file it
+/// replaces; sync it to disk; rename it over the target; on Unix sync the directory so the rename
+/// itself is durable. At every moment the path names either the whole old or the whole new file.
+///
+/// A symbolic link at `path` is followed: the file it points to is replaced and the link stays.
+/// What a new inode does not carry over is lost: other hard links keep the old content, and
+/// extended attributes and ACLs are not copied. This function does not check for external changes
+/// (the target may be another file); `FilePersistence`'s `save` does.
+///
+/// # Errors
+///
+/// Any failure before the rename (the directory is not writable, the disk is full, a recipe item is
+/// `Err`, `source` cannot read a run) returns the error, removes the temporary file and leaves the
+/// target untouched. If only the final directory sync fails, the new content is already in place
+/// but might not survive a power loss; the error says so. A process killed mid-save leaves the target
+/// whole and may leave its temporary file behind.
+///
+/// ```
+/// use omnibuf::platform::persistence::{save_recipe_as, FileBackend, MemoryPersistence};
+/// use omnibuf::platform::persistence::{PersistenceLayer, SavePiece};
+///
+/// let source = MemoryPersistence::new(b"0123456789".to_vec());
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("digits");
+/// let mut recipe = [Ok(SavePiece::Copy { offset: 5, len: 5 })].into_iter();
+/// let saved = save_recipe_as(&source, &mut recipe, &path, FileBackend::Positional)?;
+/// assert_eq!(std::fs::read(&path)?, b"56789");
+/// assert_eq!(saved.read_buffer(0, 5)?, b"56789"[..]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn save_recipe_as(
+    source: &dyn PersistenceLayer,
+    recipe: &mut SaveRecipe<'_>,
+    path: impl AsRef<Path>,
+    backend: FileBackend,
+) -> Result<FilePersistence, PersistenceError> {
+    write_atomically(source, recipe, path.as_ref(), backend, &|| Ok(()))
+}
+
+/// Whether `path` names a temporary file of a save, as one left behind by a process killed mid-save.
+/// Such a file is never the only copy of anything: it can be deleted.
+///
+/// ```
+/// use omnibuf::platform::persistence::is_save_temp_file;
+/// assert!(is_save_temp_file(".notes.txt.4242-17f3a-0.omnibuf-save".as_ref()));
+/// assert!(!is_save_temp_file("notes.txt".as_ref()));
+/// ```
+pub fn is_save_temp_file(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|name| name.to_str())
+        .is_some_and(|name| name.starts_with('.') && name.ends_with(TEMP_SUFFIX))
+}
+
+/// [`save_recipe_as`] with a last check, run after the new file is synced and just before it is
+/// renamed over the target; its error aborts the save like any other.
+pub(super) fn write_atomically(
+    source: &dyn PersistenceLayer,
+    recipe: &mut SaveRecipe<'_>,
+    path: &Path,
+    backend: FileBackend,
+    before_commit: &dyn Fn() -> Result<(), PersistenceError>,
+) -> Result<FilePersistence, PersistenceError> {
+    let target = resolve_symlink(path)?;
+    let original = regular_file_metadata(&target)?;
+    let dir = match target.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+
+    let mut temp = TempFile::create(dir, &target)?;
+    let on_temp = |e, doing: &str| with_context(e, format_args!("{doing} {}", temp.path.display()));
+    write_recipe(source, recipe, &mut temp.file, &temp.path)?;
+    if let Some(original) = &original {
+        copy_owner_and_mode(&temp.file, original).map_err(|e| on_temp(e, "setting the permissions of"))?;
+    }
+    temp.file.sync_all().map_err(|e| on_temp(e, "syncing"))?;
+    before_commit()?;
+    // Built before the rename, so that only the directory sync can fail once the target is replaced.
+    let file = temp.file.try_clone().map_err(|e| on_temp(e, "duplicating the handle of"))?;
+    let saved = FilePersistence::from_file(file, path.to_path_buf(), backend)?;
+    temp.rename_over(&target)?;
+    sync_dir(dir).map_err(|e| {
+        with_context(
+            e,
+            format_args!(
+                "{} was replaced, but syncing its directory failed, so the new content might not \
+                 survive a power loss",
+                target.display()
+            ),
+        )
+    })?;
+    Ok(saved)
+}
+
+/// The file a save at `path` replaces: `path` itself, or the file a symbolic link there points to.
+fn resolve_symlink(path: &Path) -> Result<PathBuf, PersistenceError> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => std::fs::canonicalize(path)
+            .map_err(|e| with_context(e, format_args!("resolving the symbolic link {}", path.display()))),
+        _ => Ok(path.to_path_buf()),
+    }
+}
+
+/// The metadata of the file a save replaces, `None` if there is none yet; an error for a directory or
+/// another non-file, found before anything is written.
+fn regular_file_metadata(target: &Path) -> Result<Option<Metadata>, PersistenceError> {
+    match std::fs::metadata(target) {
+        Ok(meta) if meta.is_file() => Ok(Some(meta)),
+        Ok(_) => Err(with_context(
+            std::io::Error::new(ErrorKind::InvalidInput, "not a regular file"),
+            format_args!("saving to {}", target.display()),
+        )),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(with_context(e, format_args!("reading metadata of {}", target.display()))),
+    }
+}
+
+/// Writes the pieces in order. `Copy` runs go through `source`, straight into the file behind the
+/// inserted bytes buffered so far.
+fn write_recipe(
+    source: &dyn PersistenceLayer,
+    recipe: &mut SaveRecipe<'_>,
+    file: &mut File,
+    temp_path: &Path,
+) -> Result<(), PersistenceError> {
+    let write_error = |e| with_context(e, format_args!("writing {}", temp_path.display()));
+    let mut out = BufWriter::with_capacity(INSERT_BUFFER, file);
+    for piece in recipe {
+        match piece? {
+            SavePiece::Insert(bytes) => out.write_all(&bytes).map_err(write_error)?,
+            SavePiece::Copy { len: 0, .. } => {}
+            SavePiece::Copy { offset, len } => {
+                out.flush().map_err(write_error)?;
+                source.copy_range_to_file(offset, len, out.get_mut()).map_err(|e| match e {
+                    PersistenceError::Io(e) => with_context(
+                        e,
+                        format_args!("copying {len} bytes at {offset} into {}", temp_path.display()),
+                    ),
+                    other => other,
+                })?;
+            }
+        }
+    }
+    out.flush().map_err(write_error)
+}
+
+/// Gives the new file the mode of the one it replaces, and its owner and group as far as this process
+/// may: only root can give a file away, an owner can still choose one of its own groups.
+#[cfg(unix)]
+fn copy_owner_and_mode(file: &File, original: &Metadata) -> std::io::Result<()> {
+    use std::os::unix::fs::{fchown, MetadataExt, PermissionsExt};
+
+    let ours = file.metadata()?;
+    if (ours.uid(), ours.gid()) != (original.uid(), original.gid()) {
+        // Owner and group first: changing them may clear set-id bits that the mode then restores.
+        let outcome = match fchown(file, Some(original.uid()), Some(original.gid())) {
+            Err(e) if e.kind() == ErrorKind::PermissionDenied => fchown(file, None, Some(original.gid())),
+            other => other,
+        };
+        match outcome {
+            // Not permitted: the file belongs to whoever saved it, like any file they create.
+            Err(e) if e.kind() == ErrorKind::PermissionDenied => {}
+            other => other?,
+        }
+    }
+    file.set_permissions(std::fs::Permissions::from_mode(original.mode() & 0o7777))
+}
+
+/// Windows: a new file takes its access rights from its directory, as the original did. The
+/// read-only attribute is not copied: Windows refuses to replace a read-only file anyway.
+#[cfg(not(unix))]
+fn copy_owner_and_mode(_file: &File, _original: &Metadata) -> std::io::Result<()> {
+    Ok(())
+}
+
+/// Makes a rename in `dir` durable.
+#[cfg(unix)]
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    match File::open(dir)?.sync_all() {
+        // Some file systems cannot sync a directory; on them there is nothing more to do.
+        Err(e) if e.kind() == ErrorKind::InvalidInput => Ok(()),
+        result => result,
+    }
+}
+
+/// Windows: NTFS journals the rename itself, and `std` cannot open a directory to sync it.
+#[cfg(not(unix))]
+fn sync_dir(_dir: &Path) -> std::io::Result<()> {
+    Ok(())
+}
+
+/// A temporary file that is removed when dropped, unless it was renamed over its target.
+struct TempFile {
+    path: PathBuf,
+    file: File,
+    renamed: bool,
+}
+
+impl TempFile {
+    /// Creates a new, empty file in `dir` whose name says which target it is for and cannot be one
+    /// that exists: `create_new` refuses existing names, and the next candidate is tried.
+    fn create(dir: &Path, target: &Path) -> Result<Self, PersistenceError> {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        const ATTEMPTS: usize = 64;
+
+        let name = target.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+        let mut prefix_len = name.len().min(TEMP_NAME_PREFIX_MAX);
+        while !name.is_char_boundary(prefix_len) {
+            prefix_len -= 1;
+        }
+        // The clock keeps a restarted process that got a crashed one's pid off its leftover names.
+        let clock = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let mut last_error = None;
+        for _ in 0..ATTEMPTS {
+            let unique = NEXT.fetch_add(1, Ordering::Relaxed);
+            let path = dir.join(format!(
+                ".{}.{}-{clock:x}-{unique}{TEMP_SUFFIX}",
+                &name[..prefix_len],
+                std::process::id()
+            ));
+            match OpenOptions::new().read(true).write(true).create_new(true).open(&path) {
+                Ok(file) => return Ok(Self { path, file, renamed: false }),
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => last_error = Some(e),
+                Err(e) => return Err(Self::create_error(e, dir, target)),
+            }
+        }
+        let e = last_error.unwrap_or_else(|| ErrorKind::AlreadyExists.into());
+        Err(Self::create_error(e, dir, target))
+    }
+
+    fn create_error(e: std::io::Error, dir: &Path, target: &Path) -> PersistenceError {
+        with_context(
+            e,
+            format_args!("creating a temporary file in {} to save {}", dir.display(), target.display()),
+        )
+    }
+
+    /// Renames the file over `target`, which from then on names the new content.
+    fn rename_over(mut self, target: &Path) -> Result<(), PersistenceError> {
+        std::fs::rename(&self.path, target).map_err(|e| {
+            with_context(e, format_args!("renaming {} over {}", self.path.display(), target.display()))
+        })?;
+        self.renamed = true;
+        Ok(())
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        // Windows too removes a file that is still open here: `std` opens files shareable for
+        // deletion, and the name goes when the handle closes, right after this.
+        if !self.renamed {
+            // Best effort: the error being returned matters more than a leftover file, which
+            // `is_save_temp_file` recognises.
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}

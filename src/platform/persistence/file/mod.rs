@@ -1,0 +1,285 @@
+//! The file persistence layer: a file on disk read through a memory map or through positional reads,
+//! saved by writing a new file and renaming it over the old one.
+
+mod atomic_save;
+mod identity;
+mod positional;
+
+#[cfg(test)]
+mod tests;
+
+pub use atomic_save::{is_save_temp_file, save_recipe_as};
+
+use std::fmt;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use super::{PersistenceError, PersistenceLayer, SaveOptions, SaveRecipe};
+use crate::{BufferKind, ZeroCopyBuffer};
+use identity::FileIdentity;
+
+/// How a [`FilePersistence`] reads its file.
+///
+/// ```
+/// use omnibuf::platform::persistence::FileBackend;
+/// assert_eq!(FileBackend::default(), FileBackend::Mapped);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum FileBackend {
+    /// The whole file is memory-mapped once, read-only, at open; reads copy from the mapping and
+    /// [`read_buffer`](PersistenceLayer::read_buffer) returns zero-copy views of it. The kernel pages
+    /// the file in on first touch, so opening reads nothing.
+    ///
+    /// **Hazard:** the mapping assumes no other program changes the file while it is open. If one
+    /// truncates it (a log rotated with `copytruncate`, `truncate -s 0`), touching the vanished pages
+    /// kills the process with `SIGBUS`; if one writes into it in place, views change underneath.
+    /// omnibuf itself never writes into a file it opened (save writes a new file and renames it).
+    /// Use [`Positional`](Self::Positional) for files others may change; it turns a truncation into
+    /// [`PersistenceError::ShortRead`]. On Windows a mapped file cannot be replaced, so saving over
+    /// it is expected to fail there.
+    #[default]
+    Mapped,
+    /// Positional reads (`pread` on Unix, `ReadFile` at an offset on Windows) into the caller's memory.
+    /// A file that shrank underneath gives [`PersistenceError::ShortRead`], never a crash.
+    Positional,
+}
+
+/// A [`PersistenceLayer`] over a file on disk.
+///
+/// Opening costs the same for a 10 MiB and a 10 GiB file: it opens the file, reads its metadata and,
+/// for [`FileBackend::Mapped`], maps it; no content is read. The length is the file's length at open:
+/// the layer reads the content as it was opened, and a file changed since then is reported by
+/// [`check_unchanged`](PersistenceLayer::check_unchanged) (size, modification time, and inode and
+/// device on Unix).
+///
+/// [`save`](PersistenceLayer::save) is atomic (see [`save_recipe_as`] for the steps) and returns a
+/// new layer of the same backend over the new file; this layer keeps its descriptor and mapping of the
+/// old file, so it still reads the old content.
+///
+/// ```
+/// use omnibuf::platform::persistence::{FileBackend, FilePersistence, PersistenceLayer};
+/// use omnibuf::platform::persistence::{SaveOptions, SavePiece};
+/// use omnibuf::{BufferKind, ZeroCopyBuffer};
+///
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("notes.txt");
+/// std::fs::write(&path, b"hello world")?;
+///
+/// let file = FilePersistence::open(&path, FileBackend::Mapped)?;
+/// assert_eq!(file.read_buffer(6, 5)?, b"world"[..]); // a view of the mapping
+///
+/// let recipe = vec![
+///     Ok(SavePiece::Copy { offset: 0, len: 5 }),
+///     Ok(SavePiece::Insert(ZeroCopyBuffer::from_static(b", brave new", BufferKind::raw()))),
+///     Ok(SavePiece::Copy { offset: 5, len: 6 }),
+/// ];
+/// let saved = file.save(&mut recipe.into_iter(), SaveOptions::default())?;
+/// assert_eq!(std::fs::read(&path)?, b"hello, brave new world");
+/// assert_eq!(saved.read_buffer(0, 5)?, b"hello"[..]);
+/// assert_eq!(file.read_buffer(0, 11)?, b"hello world"[..]); // the old layer reads the old file
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct FilePersistence {
+    /// The path as the caller gave it: external changes are looked for there, and save replaces it.
+    path: PathBuf,
+    file: File,
+    identity: FileIdentity,
+    reader: Reader,
+}
+
+/// Where reads come from.
+enum Reader {
+    /// The whole file's mapping as one buffer (empty for an empty file, which is not mapped).
+    Mapped(ZeroCopyBuffer),
+    Positional,
+}
+
+impl FilePersistence {
+    /// Opens the regular file at `path` for reading with the given backend.
+    ///
+    /// Fails with [`PersistenceError::Io`] (its message names the path) when the file cannot be
+    /// opened or mapped, or is not a regular file.
+    pub fn open(path: impl AsRef<Path>, backend: FileBackend) -> Result<Self, PersistenceError> {
+        let path = path.as_ref();
+        let file =
+            File::open(path).map_err(|e| with_context(e, format_args!("opening {}", path.display())))?;
+        Self::from_file(file, path.to_path_buf(), backend)
+    }
+
+    /// Builds the layer over an open file that `path` names.
+    fn from_file(file: File, path: PathBuf, backend: FileBackend) -> Result<Self, PersistenceError> {
+        let meta = file
+            .metadata()
+            .map_err(|e| with_context(e, format_args!("reading metadata of {}", path.display())))?;
+        if !meta.is_file() {
+            let e = std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file");
+            return Err(with_context(e, format_args!("opening {}", path.display())));
+        }
+        let identity = FileIdentity::of(&meta);
+        let reader = match backend {
+            FileBackend::Mapped => Reader::Mapped(
+                map_whole_file(&file, identity.len())
+                    .map_err(|e| with_context(e, format_args!("mapping {}", path.display())))?,
+            ),
+            FileBackend::Positional => Reader::Positional,
+        };
+        Ok(Self { path, file, identity, reader })
+    }
+
+    /// The path this layer was opened with.
+    ///
+    /// ```
+    /// # use omnibuf::platform::persistence::{FileBackend, FilePersistence};
+    /// # let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("empty");
+    /// std::fs::write(&path, b"")?;
+    /// let file = FilePersistence::open(&path, FileBackend::Positional)?;
+    /// assert_eq!(file.file_path(), path);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn file_path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The backend this layer reads with.
+    ///
+    /// ```
+    /// # use omnibuf::platform::persistence::{FileBackend, FilePersistence};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("empty");
+    /// # std::fs::write(&path, b"")?;
+    /// let file = FilePersistence::open(&path, FileBackend::Positional)?;
+    /// assert_eq!(file.backend(), FileBackend::Positional);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn backend(&self) -> FileBackend {
+        match self.reader {
+            Reader::Mapped(_) => FileBackend::Mapped,
+            Reader::Positional => FileBackend::Positional,
+        }
+    }
+
+    /// Checks that `offset..offset + len` lies within the content and returns its end.
+    fn check_range(&self, offset: u64, len: u64) -> Result<u64, PersistenceError> {
+        let total = self.identity.len();
+        offset.checked_add(len).filter(|&end| end <= total).ok_or(PersistenceError::OutOfRange {
+            offset,
+            len,
+            total,
+        })
+    }
+}
+
+/// Maps the first `len` bytes of `file` read-only, as one zero-copy buffer.
+fn map_whole_file(file: &File, len: u64) -> std::io::Result<ZeroCopyBuffer> {
+    if len == 0 {
+        // Nothing to map; some platforms refuse zero-length mappings.
+        return Ok(ZeroCopyBuffer::default());
+    }
+    let len = usize::try_from(len).map_err(|_| {
+        std::io::Error::new(std::io::ErrorKind::OutOfMemory, "file is larger than the address space")
+    })?;
+    // SAFETY: a memory map is only sound while nobody modifies or truncates the file underneath it.
+    // omnibuf never writes into a file it opened (save writes a new file and renames it over the
+    // path), so the risk is other programs; that hazard is the documented contract of
+    // `FileBackend::Mapped`, and `FileBackend::Positional` is the backend for files others change.
+    let map = unsafe { memmap2::MmapOptions::new().len(len).map(file)? };
+    Ok(ZeroCopyBuffer::from_owner(map, BufferKind::raw()))
+}
+
+/// Prefixes an I/O error's message with what was being done, keeping its kind.
+pub(super) fn with_context(error: std::io::Error, doing: fmt::Arguments<'_>) -> PersistenceError {
+    PersistenceError::Io(std::io::Error::new(error.kind(), format!("{doing}: {error}")))
+}
+
+impl fmt::Debug for FilePersistence {
+    /// Shows path, backend and length; never the content.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FilePersistence")
+            .field("path", &self.path)
+            .field("backend", &self.backend())
+            .field("len", &self.identity.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PersistenceLayer for FilePersistence {
+    /// The file's length when it was opened.
+    fn len(&self) -> Result<u64, PersistenceError> {
+        Ok(self.identity.len())
+    }
+
+    fn read_at(&self, offset: u64, dst: &mut [u8]) -> Result<(), PersistenceError> {
+        let end = self.check_range(offset, dst.len() as u64)?;
+        match &self.reader {
+            // Within the mapping, which is addressable: the casts cannot truncate.
+            Reader::Mapped(map) => dst.copy_from_slice(&map[offset as usize..end as usize]),
+            Reader::Positional => positional::read_exact_at(&self.file, offset, dst)?,
+        }
+        Ok(())
+    }
+
+    fn read_buffer(&self, offset: u64, len: usize) -> Result<ZeroCopyBuffer, PersistenceError> {
+        let end = self.check_range(offset, len as u64)?;
+        match &self.reader {
+            Reader::Mapped(map) => Ok(map.slice(offset as usize..end as usize)),
+            Reader::Positional => {
+                let mut bytes = vec![0u8; len];
+                positional::read_exact_at(&self.file, offset, &mut bytes)?;
+                Ok(ZeroCopyBuffer::from_bytes(bytes, BufferKind::raw()))
+            }
+        }
+    }
+
+    fn is_mapped(&self) -> bool {
+        matches!(self.reader, Reader::Mapped(_))
+    }
+
+    /// Compares the size, modification time and (on Unix) inode and device of the file now at the
+    /// path with those recorded at open.
+    fn check_unchanged(&self) -> Result<(), PersistenceError> {
+        let changed = |detail: String| PersistenceError::ExternallyChanged {
+            what: self.path.display().to_string(),
+            detail,
+        };
+        match std::fs::metadata(&self.path) {
+            Ok(meta) => match self.identity.difference(&FileIdentity::of(&meta)) {
+                None => Ok(()),
+                Some(detail) => Err(changed(detail)),
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(changed("the file was deleted or moved away".to_owned()))
+            }
+            Err(e) => Err(with_context(e, format_args!("checking {}", self.path.display()))),
+        }
+    }
+
+    /// Saves atomically over this layer's path (see [`save_recipe_as`]). Unless forced, refuses when
+    /// the file changed since it was opened, checked before writing and again just before the rename.
+    fn save(
+        &self,
+        recipe: &mut SaveRecipe<'_>,
+        options: SaveOptions,
+    ) -> Result<Box<dyn PersistenceLayer>, PersistenceError> {
+        let still_unchanged = || if options.force { Ok(()) } else { self.check_unchanged() };
+        still_unchanged()?;
+        let saved =
+            atomic_save::write_atomically(self, recipe, &self.path, self.backend(), &still_unchanged)?;
+        Ok(Box::new(saved))
+    }
+
+    fn path(&self) -> Option<&Path> {
+        Some(&self.path)
+    }
+
+    /// Lets the kernel copy from this file where it can (`copy_file_range` on Linux, which may share
+    /// the blocks on file systems that support it); reads and writes otherwise.
+    fn copy_range_to_file(&self, offset: u64, len: u64, dst: &mut File) -> Result<(), PersistenceError> {
+        self.check_range(offset, len)?;
+        #[cfg(target_os = "linux")]
+        let copied = positional::copy_file_range_all(&self.file, offset, len, dst)?;
+        #[cfg(not(target_os = "linux"))]
+        let copied = 0;
+        super::copy_range_by_reading(self, offset + copied, len - copied, dst)
+    }
+}

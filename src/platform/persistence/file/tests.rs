@@ -1,0 +1,395 @@
+use std::fs::{self, File, OpenOptions};
+use std::io::{ErrorKind, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use super::*;
+use crate::platform::persistence::{
+    Call, FaultyPersistence, MemoryPersistence, ReadCall, SavePiece, Trigger,
+};
+
+const BACKENDS: [FileBackend; 2] = [FileBackend::Mapped, FileBackend::Positional];
+
+/// A byte pattern that differs at every offset within a period of 251 (a prime, so it never lines up
+/// with power-of-two chunk sizes).
+fn pattern(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i % 251) as u8).collect()
+}
+
+fn fixture(content: &[u8]) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("data.bin");
+    fs::write(&path, content).unwrap();
+    (dir, path)
+}
+
+/// The names in `dir`, sorted: a failed save must leave exactly what was there.
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> =
+        fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    names
+}
+
+fn insert(bytes: &[u8]) -> Result<SavePiece, PersistenceError> {
+    Ok(SavePiece::Insert(ZeroCopyBuffer::copy_from_slice(bytes, BufferKind::raw())))
+}
+
+fn copy(offset: u64, len: u64) -> Result<SavePiece, PersistenceError> {
+    Ok(SavePiece::Copy { offset, len })
+}
+
+fn set_mtime(path: &Path, time: SystemTime) {
+    OpenOptions::new().write(true).open(path).unwrap().set_modified(time).unwrap();
+}
+
+fn changed_detail(result: Result<(), PersistenceError>) -> String {
+    match result {
+        Err(PersistenceError::ExternallyChanged { detail, .. }) => detail,
+        other => panic!("expected ExternallyChanged, got {other:?}"),
+    }
+}
+
+#[test]
+fn both_backends_read_exact_ranges_and_reject_out_of_range() {
+    let content = pattern(10_000);
+    let (_dir, path) = fixture(&content);
+    for backend in BACKENDS {
+        let file = FilePersistence::open(&path, backend).unwrap();
+        assert_eq!(file.backend(), backend);
+        assert_eq!(file.is_mapped(), backend == FileBackend::Mapped);
+        assert_eq!(file.len().unwrap(), 10_000);
+        for (offset, len) in [(0, 1), (0, 10_000), (4095, 2), (9_999, 1), (10_000, 0), (1234, 5678)] {
+            let mut dst = vec![0u8; len];
+            file.read_at(offset as u64, &mut dst).unwrap();
+            assert_eq!(dst, content[offset..offset + len], "{backend:?} read_at({offset}, {len})");
+            let buf = file.read_buffer(offset as u64, len).unwrap();
+            assert_eq!(&buf[..], &content[offset..offset + len], "{backend:?} read_buffer({offset}, {len})");
+        }
+        for (offset, len) in [(9_999, 2), (10_000, 1), (10_001, 0), (u64::MAX, 1), (u64::MAX - 1, 2)] {
+            let mut dst = vec![0u8; len];
+            let expected = PersistenceError::OutOfRange { offset, len: len as u64, total: 10_000 };
+            let err = file.read_at(offset, &mut dst).unwrap_err();
+            assert_eq!(err.to_string(), expected.to_string(), "{backend:?}");
+            assert!(matches!(file.read_buffer(offset, len), Err(PersistenceError::OutOfRange { .. })));
+        }
+    }
+}
+
+#[test]
+fn mapped_reads_are_views_of_one_mapping() {
+    let (_dir, path) = fixture(&pattern(8192));
+    let file = FilePersistence::open(&path, FileBackend::Mapped).unwrap();
+    let a = file.read_buffer(100, 50).unwrap();
+    let b = file.read_buffer(100, 50).unwrap();
+    let c = file.read_buffer(130, 10).unwrap();
+    assert_eq!(a.as_ptr(), b.as_ptr());
+    assert_eq!(c.as_ptr(), a.as_ptr().wrapping_add(30));
+    // The views keep the mapping alive after the layer is gone.
+    drop(file);
+    assert_eq!(&c[..], &pattern(8192)[130..140]);
+}
+
+#[test]
+fn empty_files_open_and_read_nothing() {
+    let (_dir, path) = fixture(b"");
+    for backend in BACKENDS {
+        let file = FilePersistence::open(&path, backend).unwrap();
+        assert!(file.is_empty().unwrap());
+        file.read_at(0, &mut []).unwrap();
+        assert!(file.read_buffer(0, 0).unwrap().is_empty());
+        assert!(matches!(file.read_at(0, &mut [0]), Err(PersistenceError::OutOfRange { .. })));
+        file.check_unchanged().unwrap();
+    }
+}
+
+/// Opening reads no content, so a 10 GiB file (sparse: it costs no disk) opens as a small one does.
+#[cfg(target_pointer_width = "64")]
+#[test]
+fn a_huge_file_opens_without_reading_it() {
+    const HUGE: u64 = 10 << 30;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge.bin");
+    let mut file = File::create(&path).unwrap();
+    file.set_len(HUGE).unwrap();
+    file.seek(SeekFrom::Start(HUGE - 4)).unwrap();
+    file.write_all(b"tail").unwrap();
+    drop(file);
+    for backend in BACKENDS {
+        let file = FilePersistence::open(&path, backend).unwrap();
+        assert_eq!(file.len().unwrap(), HUGE);
+        assert_eq!(file.read_buffer(HUGE - 6, 6).unwrap(), b"\0\0tail"[..]);
+    }
+}
+
+#[test]
+fn missing_files_and_directories_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing");
+    match FilePersistence::open(&missing, FileBackend::Mapped) {
+        Err(PersistenceError::Io(e)) => {
+            assert_eq!(e.kind(), ErrorKind::NotFound);
+            assert!(e.to_string().contains("missing"), "{e}");
+        }
+        other => panic!("expected NotFound, got {other:?}"),
+    }
+    for backend in BACKENDS {
+        match FilePersistence::open(dir.path(), backend) {
+            Err(PersistenceError::Io(e)) => assert!(e.to_string().contains("not a regular file"), "{e}"),
+            other => panic!("expected an error for a directory, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_file_truncated_underneath_the_positional_backend_gives_short_reads() {
+    let (_dir, path) = fixture(&pattern(8192));
+    let file = FilePersistence::open(&path, FileBackend::Positional).unwrap();
+    OpenOptions::new().write(true).open(&path).unwrap().set_len(100).unwrap();
+
+    assert_eq!(file.len().unwrap(), 8192, "the length is the length at open");
+    let mut dst = vec![0u8; 200];
+    match file.read_at(0, &mut dst) {
+        Err(PersistenceError::ShortRead { offset: 0, wanted: 200, got: 100 }) => {}
+        other => panic!("expected a short read, got {other:?}"),
+    }
+    assert_eq!(dst[..100], pattern(100)[..]);
+    assert!(matches!(
+        file.read_buffer(4096, 10),
+        Err(PersistenceError::ShortRead { offset: 4096, wanted: 10, got: 0 })
+    ));
+    let mut out = tempfile::tempfile().unwrap();
+    assert!(matches!(file.copy_range_to_file(0, 8192, &mut out), Err(PersistenceError::ShortRead { .. })));
+    assert!(changed_detail(file.check_unchanged()).contains("size 8192 is now 100"));
+}
+
+#[test]
+fn check_unchanged_reports_size_mtime_replacement_and_deletion() {
+    let (_dir, path) = fixture(b"0123456789");
+    let opened_at = fs::metadata(&path).unwrap().modified().unwrap();
+    for backend in BACKENDS {
+        let reopen = |path: &Path| FilePersistence::open(path, backend).unwrap();
+        let file = reopen(&path);
+        file.check_unchanged().unwrap();
+
+        // Size: another program appends.
+        OpenOptions::new().append(true).open(&path).unwrap().write_all(b"!").unwrap();
+        assert!(changed_detail(file.check_unchanged()).contains("size 10 is now 11"), "{backend:?}");
+        fs::write(&path, b"0123456789").unwrap();
+        set_mtime(&path, opened_at);
+
+        // Modification time alone: same size, same inode, a different time.
+        let file = reopen(&path);
+        set_mtime(&path, opened_at + Duration::from_secs(3));
+        assert!(changed_detail(file.check_unchanged()).contains("modification time"), "{backend:?}");
+        set_mtime(&path, opened_at);
+        file.check_unchanged().unwrap();
+
+        // Inode: an identical file, with the same time, renamed over the path.
+        #[cfg(unix)]
+        {
+            let twin = path.with_file_name("twin");
+            fs::write(&twin, b"0123456789").unwrap();
+            set_mtime(&twin, opened_at);
+            fs::rename(&twin, &path).unwrap();
+            assert!(changed_detail(file.check_unchanged()).contains("replaced"), "{backend:?}");
+        }
+
+        // Deletion.
+        let file = reopen(&path);
+        fs::remove_file(&path).unwrap();
+        assert!(changed_detail(file.check_unchanged()).contains("deleted"), "{backend:?}");
+        fs::write(&path, b"0123456789").unwrap();
+    }
+}
+
+#[test]
+fn save_writes_the_recipe_and_the_old_layer_still_reads_the_old_content() {
+    let old = pattern(300_000);
+    for backend in BACKENDS {
+        let (dir, path) = fixture(&old);
+        let file = FilePersistence::open(&path, backend).unwrap();
+        let mut recipe = vec![
+            insert(b"head"),
+            copy(10, 100_000),
+            insert(b""),
+            copy(0, 0),
+            insert(b"mid"),
+            copy(200_000, 100_000),
+        ]
+        .into_iter();
+        let saved = file.save(&mut recipe, SaveOptions::default()).unwrap();
+
+        let mut expected = b"head".to_vec();
+        expected.extend_from_slice(&old[10..100_010]);
+        expected.extend_from_slice(b"mid");
+        expected.extend_from_slice(&old[200_000..]);
+        assert_eq!(fs::read(&path).unwrap(), expected);
+        assert_eq!(saved.len().unwrap(), expected.len() as u64);
+        assert_eq!(saved.read_buffer(0, expected.len()).unwrap(), expected[..]);
+        assert_eq!(saved.is_mapped(), backend == FileBackend::Mapped);
+        assert_eq!(saved.path(), Some(path.as_path()));
+        saved.check_unchanged().unwrap();
+
+        assert_eq!(file.read_buffer(0, old.len()).unwrap(), old[..], "{backend:?}");
+        assert!(file.check_unchanged().is_err(), "the path now names another file");
+        assert_eq!(names_in(dir.path()), ["data.bin"], "no temporary file is left");
+    }
+}
+
+#[test]
+fn an_empty_recipe_saves_an_empty_file() {
+    let (_dir, path) = fixture(b"something");
+    for backend in BACKENDS {
+        let file = FilePersistence::open(&path, backend).unwrap();
+        let saved = file.save(&mut std::iter::empty(), SaveOptions::default()).unwrap();
+        assert!(saved.is_empty().unwrap());
+        assert_eq!(fs::read(&path).unwrap(), b"");
+        fs::write(&path, b"something").unwrap();
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn save_keeps_the_files_permissions() {
+    use std::os::unix::fs::PermissionsExt;
+    for mode in [0o640, 0o600, 0o755, 0o444] {
+        let (_dir, path) = fixture(b"abc");
+        fs::set_permissions(&path, fs::Permissions::from_mode(mode)).unwrap();
+        let file = FilePersistence::open(&path, FileBackend::Positional).unwrap();
+        file.save(&mut vec![copy(0, 3), insert(b"d")].into_iter(), SaveOptions::default()).unwrap();
+        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o7777, mode);
+        assert_eq!(fs::read(&path).unwrap(), b"abcd");
+    }
+}
+
+#[test]
+fn save_refuses_a_file_changed_on_disk_unless_forced() {
+    for backend in BACKENDS {
+        let (dir, path) = fixture(b"original");
+        let file = FilePersistence::open(&path, backend).unwrap();
+        OpenOptions::new().append(true).open(&path).unwrap().write_all(b" + theirs").unwrap();
+
+        let recipe = || vec![copy(0, 8), insert(b" + mine")].into_iter();
+        match file.save(&mut recipe(), SaveOptions::default()) {
+            Err(PersistenceError::ExternallyChanged { what, detail }) => {
+                assert!(what.ends_with("data.bin") && detail.contains("size"), "{what}: {detail}");
+            }
+            other => panic!("expected ExternallyChanged, got {other:?}"),
+        }
+        assert_eq!(fs::read(&path).unwrap(), b"original + theirs");
+        assert_eq!(names_in(dir.path()), ["data.bin"]);
+
+        file.save(&mut recipe(), SaveOptions { force: true }).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"original + mine");
+    }
+}
+
+#[test]
+fn a_failed_save_leaves_the_original_and_no_temporary_file() {
+    let old = pattern(100_000);
+    let (dir, path) = fixture(&old);
+    let file = FilePersistence::open(&path, FileBackend::Positional).unwrap();
+    let assert_untouched = |what: &str| {
+        assert_eq!(fs::read(&path).unwrap(), old, "{what}");
+        assert_eq!(names_in(dir.path()), ["data.bin"], "{what}");
+        file.check_unchanged().unwrap();
+    };
+
+    // A recipe item that is an error, after pieces were written.
+    let failing = PersistenceError::Unsupported("the editor gave up");
+    let mut recipe = vec![copy(0, 50_000), insert(b"x"), Err(failing)].into_iter();
+    let err = file.save(&mut recipe, SaveOptions::default()).unwrap_err();
+    assert!(matches!(err, PersistenceError::Unsupported("the editor gave up")), "{err:?}");
+    assert_untouched("recipe error");
+
+    // A copy out of range.
+    let mut recipe = vec![insert(b"x"), copy(99_999, 2)].into_iter();
+    let err = file.save(&mut recipe, SaveOptions::default()).unwrap_err();
+    assert!(
+        matches!(err, PersistenceError::OutOfRange { offset: 99_999, len: 2, total: 100_000 }),
+        "{err:?}"
+    );
+    assert_untouched("copy out of range");
+
+    // The source fails half-way through a copy, through `save_recipe_as` over a wrapped layer.
+    let faulty = FaultyPersistence::new(FilePersistence::open(&path, FileBackend::Mapped).unwrap());
+    faulty.plan().short_read(ReadCall::CopyRangeToFile, Trigger::Nth(2));
+    let mut recipe = vec![copy(0, 10), copy(10, 90_000)].into_iter();
+    let err = save_recipe_as(&faulty, &mut recipe, &path, FileBackend::Mapped).unwrap_err();
+    assert!(
+        matches!(err, PersistenceError::ShortRead { offset: 10, wanted: 90_000, got: 45_000 }),
+        "{err:?}"
+    );
+    assert_eq!(faulty.plan().calls(Call::CopyRangeToFile), 2);
+    assert_untouched("short read while copying");
+
+    // A save into a directory.
+    let err = save_recipe_as(&file, &mut vec![insert(b"x")].into_iter(), dir.path(), FileBackend::Mapped)
+        .unwrap_err();
+    assert!(err.to_string().contains("not a regular file"), "{err}");
+    assert_untouched("target is a directory");
+}
+
+#[test]
+fn save_recipe_as_writes_a_new_file_from_any_layer() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = MemoryPersistence::new(b"from memory".to_vec());
+    let path = dir.path().join("new.txt");
+    let mut recipe = vec![copy(5, 6), insert(b" to disk")].into_iter();
+    let saved = save_recipe_as(&source, &mut recipe, &path, FileBackend::Mapped).unwrap();
+    assert_eq!(fs::read(&path).unwrap(), b"memory to disk");
+    assert_eq!(saved.read_buffer(0, 14).unwrap(), b"memory to disk"[..]);
+    assert!(saved.is_mapped());
+    assert_eq!(saved.file_path(), path);
+
+    // From one file into another: the copies come from the first file.
+    let first = FilePersistence::open(&path, FileBackend::Positional).unwrap();
+    let second = dir.path().join("second.txt");
+    save_recipe_as(&first, &mut vec![copy(7, 7), copy(0, 6)].into_iter(), &second, FileBackend::Positional)
+        .unwrap();
+    assert_eq!(fs::read(&second).unwrap(), b"to diskmemory");
+    assert_eq!(names_in(dir.path()), ["new.txt", "second.txt"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn save_through_a_symbolic_link_replaces_the_file_it_points_to() {
+    let (dir, path) = fixture(b"target");
+    let link = dir.path().join("link");
+    std::os::unix::fs::symlink(&path, &link).unwrap();
+    let file = FilePersistence::open(&link, FileBackend::Positional).unwrap();
+    let saved =
+        file.save(&mut vec![insert(b"new "), copy(0, 6)].into_iter(), SaveOptions::default()).unwrap();
+    assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert_eq!(fs::read(&path).unwrap(), b"new target");
+    saved.check_unchanged().unwrap();
+}
+
+#[test]
+fn copy_range_to_file_appends_exact_ranges_from_every_layer() {
+    let content = pattern(3 << 20);
+    let (_dir, path) = fixture(&content);
+    let layers: Vec<Box<dyn PersistenceLayer>> = vec![
+        Box::new(FilePersistence::open(&path, FileBackend::Mapped).unwrap()),
+        Box::new(FilePersistence::open(&path, FileBackend::Positional).unwrap()),
+        Box::new(MemoryPersistence::new(content.clone())),
+    ];
+    for layer in layers {
+        let mut out = tempfile::tempfile().unwrap();
+        out.write_all(b">").unwrap();
+        layer.copy_range_to_file(7, (2 << 20) + 3, &mut out).unwrap();
+        layer.copy_range_to_file(0, 0, &mut out).unwrap();
+        layer.copy_range_to_file((3 << 20) - 1, 1, &mut out).unwrap();
+        let err = layer.copy_range_to_file(3 << 20, 1, &mut out).unwrap_err();
+        assert!(matches!(err, PersistenceError::OutOfRange { .. }), "{layer:?}: {err:?}");
+
+        out.seek(SeekFrom::Start(0)).unwrap();
+        let mut written = Vec::new();
+        std::io::Read::read_to_end(&mut out, &mut written).unwrap();
+        let mut expected = b">".to_vec();
+        expected.extend_from_slice(&content[7..7 + (2 << 20) + 3]);
+        expected.push(content[(3 << 20) - 1]);
+        assert!(written == expected, "{layer:?}: wrong bytes");
+    }
+}

@@ -1,0 +1,325 @@
+//! The file layer's atomic save against real process failures: a save killed at random moments, a
+//! save that runs into the file-size limit, a save into a directory it may not write.
+//!
+//! Each test re-executes this test binary as a child (`std::env::current_exe()`), with an environment
+//! variable naming the child's role; the child runs the same test function, which sees the variable
+//! and plays its part. Unix only (signals, `ulimit`, file modes).
+#![cfg(unix)]
+
+use std::fs;
+use std::io::{ErrorKind, Read};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use omnibuf::platform::persistence::{
+    is_save_temp_file, FileBackend, FilePersistence, PersistenceError, PersistenceLayer, SaveOptions,
+    SavePiece,
+};
+use omnibuf::{BufferKind, ZeroCopyBuffer};
+
+/// Set in a child process: the name of the test whose child role it plays.
+const ROLE: &str = "OMNIBUF_SAVE_CRASH_ROLE";
+/// Set in a child process: the file it works on.
+const FILE: &str = "OMNIBUF_SAVE_CRASH_FILE";
+/// Set in a child process: the backend it opens the file with (`mapped` or `positional`).
+const BACKEND: &str = "OMNIBUF_SAVE_CRASH_BACKEND";
+
+/// The role this process plays for `test`: `true` in the child that the test spawned.
+fn is_child_of(test: &str) -> bool {
+    std::env::var(ROLE).is_ok_and(|role| role == test)
+}
+
+/// A command that runs only `test` of this binary, in the child role.
+fn child_command(test: &str) -> Command {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let mut command = Command::new(exe);
+    command.args([test, "--exact", "--nocapture", "--test-threads=1"]).env(ROLE, test);
+    command
+}
+
+/// A child's output, for failure messages.
+fn describe(output: &std::process::Output) -> String {
+    format!(
+        "{}\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+fn backend_from_env() -> FileBackend {
+    match std::env::var(BACKEND).as_deref() {
+        Ok("positional") => FileBackend::Positional,
+        _ => FileBackend::Mapped,
+    }
+}
+
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> =
+        fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    names
+}
+
+/// xorshift64: random enough for kill delays and test data, and reproducible from its seed.
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+}
+
+// ── the content versions the killed child saves ──────────────────────────────────────────────────────
+
+/// Version `v` of the file: an 8-byte header holding `v`, the first `SPLIT` bytes of a fixed random
+/// body, a slot whose bytes and length depend on `v`, and the rest of the body. Going from one version
+/// to the next copies the two body runs (several MiB) and inserts a new header and slot, so a torn
+/// save shows up as a header that disagrees with the slot, a wrong length or a shifted body.
+struct Versions {
+    body: Vec<u8>,
+}
+
+const HEADER: usize = 8;
+const BODY: usize = 3 << 20;
+const SPLIT: usize = 1 << 20;
+
+impl Versions {
+    fn new() -> Self {
+        let mut rng = XorShift(0x5eed_5eed_5eed);
+        Self { body: (0..BODY / 8).flat_map(|_| rng.next().to_le_bytes()).collect() }
+    }
+
+    fn slot(version: u64) -> Vec<u8> {
+        let len = (64 << 10) + (version % 3) as usize * (16 << 10);
+        (0..len).map(|i| (version as u8).wrapping_mul(31).wrapping_add(i as u8)).collect()
+    }
+
+    fn content(&self, version: u64) -> Vec<u8> {
+        let mut out = version.to_le_bytes().to_vec();
+        out.extend_from_slice(&self.body[..SPLIT]);
+        out.extend_from_slice(&Self::slot(version));
+        out.extend_from_slice(&self.body[SPLIT..]);
+        out
+    }
+
+    /// The recipe from version `version` (the layer's content) to the next one.
+    fn next_recipe(version: u64) -> Vec<Result<SavePiece, PersistenceError>> {
+        let insert =
+            |bytes: Vec<u8>| Ok(SavePiece::Insert(ZeroCopyBuffer::from_bytes(bytes, BufferKind::raw())));
+        let rest_at = (HEADER + SPLIT + Self::slot(version).len()) as u64;
+        vec![
+            insert((version + 1).to_le_bytes().to_vec()),
+            Ok(SavePiece::Copy { offset: HEADER as u64, len: SPLIT as u64 }),
+            insert(Self::slot(version + 1)),
+            Ok(SavePiece::Copy { offset: rest_at, len: (BODY - SPLIT) as u64 }),
+        ]
+    }
+
+    /// Checks that `bytes` is one whole version, at least `at_least`, and returns it.
+    fn identify(&self, bytes: &[u8], at_least: u64) -> Result<u64, String> {
+        let header = bytes.get(..HEADER).ok_or_else(|| format!("only {} bytes", bytes.len()))?;
+        let version = u64::from_le_bytes(header.try_into().unwrap());
+        if version < at_least {
+            return Err(format!("version {version} went back from {at_least}"));
+        }
+        let expected = self.content(version);
+        if bytes != expected {
+            let first_difference = bytes.iter().zip(&expected).position(|(a, b)| a != b);
+            return Err(format!(
+                "not version {version}: {} bytes, expected {}; first difference at {first_difference:?}",
+                bytes.len(),
+                expected.len()
+            ));
+        }
+        Ok(version)
+    }
+}
+
+/// The child: saves the next version over the file, again and again, until it is killed.
+fn save_forever(path: &Path) -> ! {
+    let mut layer: Box<dyn PersistenceLayer> =
+        Box::new(FilePersistence::open(path, backend_from_env()).expect("open"));
+    loop {
+        let mut header = [0u8; HEADER];
+        layer.read_at(0, &mut header).expect("read the version");
+        let version = u64::from_le_bytes(header);
+        let mut recipe = Versions::next_recipe(version).into_iter();
+        layer = layer.save(&mut recipe, SaveOptions::default()).expect("save");
+    }
+}
+
+#[test]
+fn a_save_killed_at_any_moment_leaves_the_whole_old_or_the_whole_new_file() {
+    const TEST: &str = "a_save_killed_at_any_moment_leaves_the_whole_old_or_the_whole_new_file";
+    if is_child_of(TEST) {
+        save_forever(Path::new(&std::env::var_os(FILE).expect("the file to save")));
+    }
+
+    let rounds: u32 = std::env::var("OMNIBUF_SAVE_CRASH_ROUNDS").map_or(40, |r| r.parse().expect("a number"));
+    let seed = std::env::var("OMNIBUF_SAVE_CRASH_SEED").map_or_else(
+        |_| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1,
+        |s| s.parse().expect("a number"),
+    );
+    eprintln!("{rounds} rounds, seed {seed} (set OMNIBUF_SAVE_CRASH_SEED to repeat)");
+    let mut rng = XorShift(seed);
+
+    let versions = Versions::new();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("document.bin");
+    fs::write(&path, versions.content(0)).unwrap();
+
+    let (mut version, mut killed_mid_save) = (0, 0);
+    for round in 0..rounds {
+        let backend = if round % 2 == 0 { "mapped" } else { "positional" };
+        let mut child = child_command(TEST)
+            .env(FILE, &path)
+            .env(BACKEND, backend)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn the saving child");
+        // Up to 80 ms: start-up takes a few, each save a few more, so kills land everywhere.
+        std::thread::sleep(Duration::from_micros(rng.next() % 80_000));
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut stderr = String::new();
+            child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+            panic!("round {round}: the saving child stopped by itself ({status}):\n{stderr}");
+        }
+        child.kill().unwrap(); // SIGKILL: no destructor, no clean-up runs
+        child.wait().unwrap();
+
+        let bytes = fs::read(&path).unwrap();
+        version = versions
+            .identify(&bytes, version)
+            .unwrap_or_else(|e| panic!("round {round} ({backend}, seed {seed}): the file is torn: {e}"));
+        // A kill between creating the temporary file and renaming it leaves the file behind.
+        for name in names_in(dir.path()) {
+            if name != "document.bin" {
+                assert!(is_save_temp_file(Path::new(&name)), "unexpected file {name}");
+                fs::remove_file(dir.path().join(&name)).unwrap();
+                killed_mid_save += 1;
+            }
+        }
+    }
+    eprintln!("{rounds} rounds: reached version {version}; {killed_mid_save} kills landed inside a save");
+    assert!(version > 0, "no save ever completed, so nothing was tested");
+    assert!(killed_mid_save > 0, "no kill landed inside a save");
+}
+
+// ── a save that runs into the file-size limit ────────────────────────────────────────────────────────
+
+#[test]
+fn a_save_that_outgrows_the_file_size_limit_leaves_the_original() {
+    const TEST: &str = "a_save_that_outgrows_the_file_size_limit_leaves_the_original";
+    let original: Vec<u8> = (0..512 << 10).map(|i| (i % 253) as u8).collect();
+    if is_child_of(TEST) {
+        let path = PathBuf::from(std::env::var_os(FILE).expect("the file to save"));
+        let file = FilePersistence::open(&path, backend_from_env()).unwrap();
+        // Copies: 8 x 512 KiB through copy_file_range. Inserts: 4 MiB through write.
+        let copies: Vec<_> = (0..8).map(|_| Ok(SavePiece::Copy { offset: 0, len: 512 << 10 })).collect();
+        let insert =
+            vec![Ok(SavePiece::Insert(ZeroCopyBuffer::from_bytes(vec![7u8; 4 << 20], BufferKind::raw())))];
+        for recipe in [copies, insert] {
+            match file.save(&mut recipe.into_iter(), SaveOptions::default()) {
+                Err(PersistenceError::Io(e)) => {
+                    assert_eq!(e.kind(), ErrorKind::FileTooLarge, "{e}");
+                    assert!(e.to_string().contains(".omnibuf-save"), "the message names the file: {e}");
+                }
+                other => panic!("expected a file-too-large error, got {other:?}"),
+            }
+            assert_eq!(fs::read(&path).unwrap(), original);
+            assert_eq!(names_in(path.parent().unwrap()), ["document.bin"]);
+        }
+        return;
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("document.bin");
+    fs::write(&path, &original).unwrap();
+    for backend in ["mapped", "positional"] {
+        // The shell ignores SIGXFSZ (so an oversized write fails with EFBIG instead of killing the
+        // process; the disposition survives exec) and sets a limit of 1 or 2 MiB (`ulimit -f` counts
+        // 512- or 1024-byte blocks depending on the shell), then becomes the test binary.
+        let child = child_command(TEST);
+        let output = Command::new("/bin/sh")
+            .args(["-c", r#"trap '' XFSZ; ulimit -f 2048 && exec "$0" "$@""#])
+            .arg(child.get_program())
+            .args(child.get_args())
+            .envs(child.get_envs().filter_map(|(k, v)| Some((k, v?))))
+            .env(FILE, &path)
+            .env(BACKEND, backend)
+            .output()
+            .expect("spawn the child under a file-size limit");
+        assert!(output.status.success(), "{backend} child failed: {}", describe(&output));
+        assert!(String::from_utf8_lossy(&output.stdout).contains("1 passed"), "{}", describe(&output));
+    }
+    assert_eq!(fs::read(&path).unwrap(), original);
+    assert_eq!(names_in(dir.path()), ["document.bin"]);
+}
+
+// ── a save into a directory this process may not write ───────────────────────────────────────────────
+
+/// Saves into a directory made read-only; checks the error, the original and the directory.
+fn save_into_read_only_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("document.bin");
+    fs::write(&path, b"original").unwrap();
+    let file = FilePersistence::open(&path, FileBackend::Mapped).unwrap();
+
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o555)).unwrap();
+    let mut recipe = vec![Ok(SavePiece::Copy { offset: 0, len: 8 })].into_iter();
+    let result = file.save(&mut recipe, SaveOptions::default());
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+
+    match result {
+        Err(PersistenceError::Io(e)) => {
+            assert_eq!(e.kind(), ErrorKind::PermissionDenied, "{e}");
+            let message = e.to_string();
+            assert!(message.contains("creating a temporary file in"), "{message}");
+            assert!(
+                message.contains(&*dir.path().to_string_lossy()),
+                "the message names the directory: {message}"
+            );
+        }
+        other => panic!("expected a permission error, got {other:?}"),
+    }
+    assert_eq!(fs::read(&path).unwrap(), b"original");
+    assert_eq!(names_in(dir.path()), ["document.bin"]);
+    file.check_unchanged().unwrap();
+}
+
+/// Whether this process is held to file modes (root is not, unless it dropped its capabilities).
+fn modes_are_enforced() -> bool {
+    let dir = tempfile::tempdir().unwrap();
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o555)).unwrap();
+    let refused = fs::write(dir.path().join("probe"), b"").is_err();
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    refused
+}
+
+#[test]
+fn a_save_into_a_read_only_directory_fails_and_leaves_everything_as_it_was() {
+    const TEST: &str = "a_save_into_a_read_only_directory_fails_and_leaves_everything_as_it_was";
+    if is_child_of(TEST) || modes_are_enforced() {
+        save_into_read_only_directory();
+        return;
+    }
+    // Privileged (root): file modes do not bind this process, so the check runs in a child that
+    // runs as the unprivileged user `nobody` (65534).
+    let output = child_command(TEST)
+        .uid(65534)
+        .gid(65534)
+        .output()
+        .expect("run this test binary as user 65534 (it must be readable and executable by others)");
+    assert!(output.status.success(), "the unprivileged child failed: {}", describe(&output));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("1 passed"), "{}", describe(&output));
+}
