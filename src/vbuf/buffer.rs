@@ -46,7 +46,7 @@ pub(crate) struct Inner {
     /// The edit log's version, readable without the lock: iterators compare it on every step.
     pub(crate) version: AtomicU64,
     /// Serialises saves, which run without the state lock.
-    save_lock: Mutex<()>,
+    pub(crate) save_lock: Mutex<()>,
 }
 
 pub(crate) struct State {
@@ -243,10 +243,7 @@ impl VirtualBuffer {
     /// failed save changes nothing: the stored content and the buffer's edits are intact.
     pub fn save_with(&self, options: SaveOptions) -> Result<(), VbufError> {
         let _one_save_at_a_time = lock(&self.inner.save_lock);
-        let (snapshot, base) = {
-            let state = lock(&self.inner.state);
-            (state.snapshot(), state.base)
-        };
+        let (snapshot, base) = self.save_start();
         let base_layer = source(&snapshot.sources, base).layer.clone();
         let new_layer: Arc<dyn PersistenceLayer> = {
             let mut recipe = recipe(&snapshot, &self.inner.store, base);
@@ -255,9 +252,19 @@ impl VirtualBuffer {
         self.adopt_saved(snapshot, new_layer)
     }
 
+    /// The snapshot a save writes, and the source its unchanged runs are copied from.
+    pub(crate) fn save_start(&self) -> (Snapshot, SourceId) {
+        let state = lock(&self.inner.state);
+        (state.snapshot(), state.base)
+    }
+
     /// Makes `layer`, which holds the content of `snapshot`, the base of later saves. If nothing was
     /// edited meanwhile, the tree becomes one piece over it, so the next save copies it whole.
-    fn adopt_saved(&self, snapshot: Snapshot, layer: Arc<dyn PersistenceLayer>) -> Result<(), VbufError> {
+    pub(crate) fn adopt_saved(
+        &self,
+        snapshot: Snapshot,
+        layer: Arc<dyn PersistenceLayer>,
+    ) -> Result<(), VbufError> {
         let len = layer.len()?;
         let mut state = lock(&self.inner.state);
         let mut sources: Vec<Source> = state.sources.to_vec();
@@ -305,7 +312,7 @@ impl VirtualBuffer {
 /// The save recipe of a snapshot: runs of the base source are copied, everything else is read and
 /// inserted. Adjacent copies are merged so that an unedited stretch is one copy however many pieces
 /// it spans.
-fn recipe<'a>(
+pub(crate) fn recipe<'a>(
     snapshot: &'a Snapshot,
     store: &'a Mutex<Store>,
     base: SourceId,

@@ -12,7 +12,8 @@
 //! - `history`: undo and redo;
 //! - `snapshot`, `iter`, `search`: reads, [`ByteIterator`], [`Chunks`], `find`/`rfind`;
 //! - `lines`: the lazy line index and [`LineIterator`], on top of the bytes;
-//! - `buffer`: the [`VirtualBuffer`] handle that ties them together, and save.
+//! - `buffer`: the [`VirtualBuffer`] handle that ties them together, and save;
+//! - `file`: opening files and save-as (native targets).
 //!
 //! ```
 //! use omnibuf::vbuf::VirtualBuffer;
@@ -29,6 +30,8 @@ mod buffer;
 mod cache;
 mod edit_log;
 mod error;
+#[cfg(any(unix, windows))]
+mod file;
 mod history;
 mod iter;
 mod lines;

@@ -1,0 +1,185 @@
+//! The virtual buffer over real files and faulty layers: open, save, save-as and reopen against a model;
+//! short reads and errors from the persistence layer; a file truncated or changed underneath.
+
+use std::io::ErrorKind;
+use std::sync::Arc;
+
+use omnibuf::platform::persistence::{
+    Call, FaultPlan, FaultyPersistence, FileBackend, MemoryPersistence, PersistenceError, ReadCall,
+    SaveOptions, Trigger,
+};
+use omnibuf::vbuf::{VbufError, VirtualBuffer, VirtualBufferOptions};
+use proptest::prelude::*;
+
+fn text(len: usize) -> Vec<u8> {
+    (0..len).map(|i| b"the quick brown fox\n"[i % 20]).collect()
+}
+
+const BACKENDS: [FileBackend; 2] = [FileBackend::Mapped, FileBackend::Positional];
+
+#[test]
+fn opening_reads_nothing_even_for_a_huge_sparse_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge");
+    let f = std::fs::File::create(&path).unwrap();
+    f.set_len(10 << 30).unwrap(); // 10 GiB, sparse
+    for backend in BACKENDS {
+        let buf = VirtualBuffer::open_with(&path, backend, VirtualBufferOptions::default()).unwrap();
+        assert_eq!(buf.len(), 10 << 30);
+        buf.insert(5 << 30, b"middle").unwrap();
+        assert_eq!(buf.read((5 << 30) - 1..(5 << 30) + 7).unwrap(), b"\0middle\0"[..]);
+        let stats = buf.stats();
+        assert!(
+            stats.cached_bytes <= 128 << 10,
+            "a read loads the blocks it touches, not the file: {stats:?}"
+        );
+    }
+}
+
+#[test]
+fn save_as_then_save_writes_the_new_file_and_leaves_the_old_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    std::fs::write(&a, text(1000)).unwrap();
+    let buf = VirtualBuffer::open(&a).unwrap();
+    buf.insert(0, b">>").unwrap();
+    buf.save_as(&b, FileBackend::Positional).unwrap();
+    buf.delete(0..1).unwrap();
+    buf.save().unwrap();
+    assert_eq!(std::fs::read(&a).unwrap(), text(1000));
+    let mut expected = b">".to_vec();
+    expected.extend(text(1000));
+    assert_eq!(std::fs::read(&b).unwrap(), expected);
+    assert!(buf.undo() && buf.undo(), "undo works across saves");
+    assert_eq!(buf.read(..).unwrap(), text(1000)[..]);
+}
+
+#[test]
+fn a_file_changed_underneath_is_reported_and_save_refuses_unless_forced() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f");
+    std::fs::write(&path, text(100)).unwrap();
+    let buf =
+        VirtualBuffer::open_with(&path, FileBackend::Positional, VirtualBufferOptions::default()).unwrap();
+    buf.insert(0, b"mine ").unwrap();
+    // Another editor saves the usual way: a new file renamed over the old one. Our open file still
+    // reads the old content.
+    let theirs = dir.path().join("theirs");
+    std::fs::write(&theirs, b"someone else's much longer content").unwrap();
+    std::fs::rename(&theirs, &path).unwrap();
+    assert!(matches!(
+        buf.check_for_external_changes(),
+        Err(VbufError::Persistence(PersistenceError::ExternallyChanged { .. }))
+    ));
+    let refused = buf.save().unwrap_err();
+    assert!(refused.to_string().contains("changed on disk"), "{refused}");
+    assert_eq!(std::fs::read(&path).unwrap(), b"someone else's much longer content");
+    assert!(buf.is_modified(), "the edits are intact");
+    buf.save_with(SaveOptions { force: true }).unwrap();
+    let mut expected = b"mine ".to_vec();
+    expected.extend(text(100));
+    assert_eq!(std::fs::read(&path).unwrap(), expected);
+    buf.check_for_external_changes().unwrap();
+}
+
+#[test]
+fn a_file_overwritten_in_place_cannot_be_saved_over_even_forced() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f");
+    std::fs::write(&path, text(100)).unwrap();
+    let buf =
+        VirtualBuffer::open_with(&path, FileBackend::Positional, VirtualBufferOptions::default()).unwrap();
+    buf.insert(0, b"mine ").unwrap();
+    // Overwritten in place: the bytes our pieces point at are gone, so the forced save cannot write
+    // our content and must fail without touching the file.
+    std::fs::write(&path, b"short").unwrap();
+    assert!(buf.save().is_err());
+    let err = buf.save_with(SaveOptions { force: true }).unwrap_err();
+    assert!(matches!(err, VbufError::Persistence(PersistenceError::ShortRead { .. })), "{err}");
+    assert_eq!(std::fs::read(&path).unwrap(), b"short");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temp file left");
+}
+
+#[test]
+fn a_file_truncated_underneath_gives_read_errors_not_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log");
+    std::fs::write(&path, text(1 << 20)).unwrap();
+    let buf =
+        VirtualBuffer::open_with(&path, FileBackend::Positional, VirtualBufferOptions::default()).unwrap();
+    assert_eq!(buf.read(0..5).unwrap(), b"the q"[..]);
+    std::fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(100).unwrap();
+    let err = buf.read(500_000..500_010).unwrap_err();
+    assert!(matches!(err, VbufError::Persistence(PersistenceError::ShortRead { .. })), "{err}");
+    let mut it = buf.iter_at(999_990).unwrap();
+    assert_eq!(it.next(), None);
+    assert!(it.take_error().is_some(), "the iterator tells an error from the end");
+    assert!(buf.line_count().is_err());
+    assert_eq!(buf.read(0..5).unwrap(), b"the q"[..], "what was loaded still reads");
+}
+
+#[test]
+fn faults_from_the_layer_fail_the_call_and_lose_nothing() {
+    let plan = FaultPlan::new();
+    let layer = FaultyPersistence::with_plan(Box::new(MemoryPersistence::new(text(4096))), plan.clone());
+    let buf = VirtualBuffer::with_layer(Arc::new(layer), VirtualBufferOptions::tiny()).unwrap();
+    buf.insert(10, b"EDIT").unwrap();
+    plan.short_read(ReadCall::ReadBuffer, Trigger::Always);
+    assert!(buf.read(0..100).is_err());
+    assert!(buf.find(b"zzz", ..).is_err());
+    plan.clear();
+    let mut expected = text(4096);
+    expected.splice(10..10, b"EDIT".iter().copied());
+    assert_eq!(buf.read(..).unwrap(), expected[..]);
+
+    plan.io_error(Call::Save, Trigger::Always, ErrorKind::StorageFull);
+    assert!(buf.save().is_err());
+    assert!(buf.is_modified());
+    plan.clear();
+    buf.save().unwrap();
+    assert!(!buf.is_modified());
+    assert_eq!(buf.read(..).unwrap(), expected[..]);
+}
+
+fn edits() -> impl Strategy<Value = Vec<(u16, u16, Vec<u8>)>> {
+    proptest::collection::vec(
+        (any::<u16>(), 0u16..300, proptest::collection::vec(b'a'..=b'e', 0..200)),
+        1..30,
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    #[test]
+    fn edits_saved_and_reopened_match_the_model(edits in edits(), positional in any::<bool>(), tiny in any::<bool>()) {
+        let backend = if positional { FileBackend::Positional } else { FileBackend::Mapped };
+        let options = if tiny {
+            VirtualBufferOptions { block_size: 64, cache_budget: 256, spill_threshold: 128, ..VirtualBufferOptions::tiny() }
+        } else {
+            VirtualBufferOptions::default()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("doc");
+        let mut model = text(3000);
+        std::fs::write(&path, &model).unwrap();
+        let buf = VirtualBuffer::open_with(&path, backend, options).unwrap();
+        for (i, (at, len, bytes)) in edits.into_iter().enumerate() {
+            let at = at as usize % (model.len() + 1);
+            let end = (at + len as usize).min(model.len());
+            buf.replace(at as u64..end as u64, &bytes).unwrap();
+            model.splice(at..end, bytes);
+            if i % 7 == 3 {
+                buf.save().unwrap();
+                prop_assert_eq!(std::fs::read(&path).unwrap(), model.clone());
+            }
+        }
+        buf.save().unwrap();
+        prop_assert_eq!(std::fs::read(&path).unwrap(), model.clone());
+        let reopened = VirtualBuffer::open_with(&path, backend, options).unwrap();
+        prop_assert_eq!(&reopened.read(..).unwrap()[..], &model[..]);
+        let lfs = model.iter().filter(|&&b| b == b'\n').count() as u64;
+        prop_assert_eq!(reopened.line_count().unwrap(), lfs + 1);
+        prop_assert_eq!(buf.line_count().unwrap(), lfs + 1);
+    }
+}
