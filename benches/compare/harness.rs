@@ -22,7 +22,8 @@ pub struct Timing {
 impl Timing {
     /// Throughput in GB/s (10^9 bytes per second), when the case moves bytes.
     pub fn gbps(&self) -> Option<f64> {
-        (self.bytes_per_call > 0).then(|| self.bytes_per_call as f64 / self.median_ns)
+        (self.bytes_per_call > 0 && self.bytes_per_call != u64::MAX)
+            .then(|| self.bytes_per_call as f64 / self.median_ns)
     }
 
     /// The same timing per operation, when one call did `ops` operations.
@@ -32,7 +33,15 @@ impl Timing {
         self
     }
 
+    /// A memory figure in the timing's place: `median_ns` holds bytes, shown as MiB.
+    pub fn bytes(name: &str, bytes: f64) -> Timing {
+        Timing { name: name.to_owned(), median_ns: bytes, bytes_per_call: u64::MAX }
+    }
+
     fn describe(&self) -> String {
+        if self.bytes_per_call == u64::MAX {
+            return format!("{:.1} MiB", self.median_ns / (1 << 20) as f64);
+        }
         match self.gbps() {
             Some(g) => format!("{} ({:.2} GB/s)", fmt_ns(self.median_ns), g),
             None => fmt_ns(self.median_ns),
@@ -46,6 +55,11 @@ pub enum Goal {
     /// Our time divided by the peer's time must be at most this (0.5 = "at most half the peer's time",
     /// 1/1.2 = "at least 1.2x the peer's throughput").
     TimeRatioAtMost(f64),
+    /// Our own figure must be at most this many nanoseconds (or bytes, for memory rows); the peer
+    /// is shown for scale.
+    OursAtMost(f64),
+    /// Our throughput must be at least this many GB/s.
+    OursAtLeastGbps(f64),
     /// Shown for information; no goal.
     None,
 }
@@ -67,6 +81,8 @@ impl Row {
     fn met(&self) -> Option<bool> {
         match self.goal {
             Goal::TimeRatioAtMost(bound) => Some(self.ratio() <= bound),
+            Goal::OursAtMost(bound) => Some(self.ours.median_ns <= bound),
+            Goal::OursAtLeastGbps(bound) => Some(self.ours.gbps().is_some_and(|g| g >= bound)),
             Goal::None => None,
         }
     }
@@ -134,6 +150,28 @@ impl Harness {
         timing
     }
 
+    /// The median of `runs` one-shot measurements, for work too slow or too stateful to repeat in a
+    /// loop (opening a 1 GiB file into a rope, saving a file): `run` prepares what it needs and returns
+    /// the time of the part it measured.
+    pub fn time_runs(
+        &mut self,
+        name: &str,
+        bytes_per_run: u64,
+        runs: usize,
+        mut run: impl FnMut() -> Duration,
+    ) -> Timing {
+        let runs = if self.quick { runs.min(3) } else { runs };
+        let mut times: Vec<f64> = (0..runs.max(1)).map(|_| run().as_nanos() as f64).collect();
+        times.sort_by(f64::total_cmp);
+        let timing = Timing {
+            name: name.to_owned(),
+            median_ns: times[times.len() / 2],
+            bytes_per_call: bytes_per_run,
+        };
+        eprintln!("  {:<52} {}", timing.name, timing.describe());
+        timing
+    }
+
     /// Records a comparison of `ours` against the peer's `theirs`.
     pub fn compare(
         &mut self,
@@ -162,6 +200,11 @@ impl Harness {
         for row in &self.rows {
             let goal = match row.goal {
                 Goal::TimeRatioAtMost(b) => format!("≤ {b:.2}"),
+                Goal::OursAtMost(b) if row.ours.bytes_per_call == u64::MAX => {
+                    format!("ours ≤ {:.0} MiB", b / (1 << 20) as f64)
+                }
+                Goal::OursAtMost(b) => format!("ours ≤ {}", fmt_ns(b)),
+                Goal::OursAtLeastGbps(b) => format!("ours ≥ {b:.1} GB/s"),
                 Goal::None => "—".to_owned(),
             };
             let met = match row.met() {
@@ -200,11 +243,17 @@ impl Harness {
             std::env::consts::ARCH,
             std::thread::available_parallelism().map_or(1, |n| n.get()),
         );
+        // A filtered run writes beside the full results rather than over them.
+        let stem = match &self.filter {
+            Some(f) => format!("bench-{}", f.replace(|c: char| !c.is_ascii_alphanumeric(), "_")),
+            None => "bench".to_owned(),
+        };
+        let (md, svg) = (format!("{stem}.md"), format!("{stem}.svg"));
         let results = std::fs::create_dir_all(&dir)
-            .and_then(|_| std::fs::write(dir.join("bench.md"), header + &table))
-            .and_then(|_| std::fs::write(dir.join("bench.svg"), crate::chart::svg(&self.chart_rows())));
+            .and_then(|_| std::fs::write(dir.join(&md), header + &table))
+            .and_then(|_| std::fs::write(dir.join(&svg), crate::chart::svg(&self.chart_rows())));
         match results {
-            Ok(()) => println!("wrote docs/bench.md and docs/bench.svg"),
+            Ok(()) => println!("wrote docs/{md} and docs/{svg}"),
             Err(e) => eprintln!("could not write the results: {e}"),
         }
     }
@@ -217,7 +266,7 @@ impl Harness {
                 speedup: 1.0 / row.ratio(),
                 goal: match row.goal {
                     Goal::TimeRatioAtMost(b) => Some(1.0 / b),
-                    Goal::None => None,
+                    Goal::OursAtMost(_) | Goal::OursAtLeastGbps(_) | Goal::None => None,
                 },
             })
             .collect()

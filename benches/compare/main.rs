@@ -3,10 +3,12 @@
 //! ```text
 //! cargo bench --bench compare            # everything
 //! cargo bench --bench compare -- pool    # groups whose name contains "pool"
+//! OMNIBUF_BENCH_VBUF_BIG=1 cargo bench --bench compare -- vbuf   # the virtual buffer on 4 GiB
 //! OMNIBUF_BENCH_QUICK=1 cargo bench --bench compare   # a quick smoke run
 //! ```
 //!
-//! Prints a Markdown table and writes it to `docs/bench.md`, with a chart in `docs/bench.svg`.
+//! Prints a Markdown table and writes it to `docs/bench.md`, with a chart in `docs/bench.svg` (a filtered
+//! run writes `docs/bench-<filter>.md` and `.svg` instead).
 
 mod buffers;
 mod chart;
@@ -14,6 +16,8 @@ mod harness;
 mod pool;
 #[cfg(unix)]
 mod ring;
+#[cfg(unix)]
+mod vbuf;
 
 fn main() {
     let mut h = harness::Harness::from_env();
@@ -21,5 +25,7 @@ fn main() {
     pool::run(&mut h);
     #[cfg(unix)]
     ring::run(&mut h);
+    #[cfg(unix)]
+    vbuf::run(&mut h);
     h.finish();
 }
