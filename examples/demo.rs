@@ -2,7 +2,8 @@
 //!
 //! Walks through what is built, printing what happens: zero-copy buffers and their kinds, tenants and
 //! hashes; then a buffer pool under pressure, with producers that wait for budget, a tenant held to
-//! its quota, and the pool's statistics. It grows with every building block.
+//! its quota, and the pool's statistics; the ring on both backends; and the virtual buffer editing a
+//! generated multi-GiB file (`OMNIBUF_DEMO_FILE_MIB` sets its size, default 2048).
 
 use std::io::Write;
 use std::sync::mpsc;
@@ -16,6 +17,7 @@ fn main() {
     buffers();
     pool_under_pressure();
     ring();
+    virtual_buffer();
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -227,4 +229,116 @@ fn ring() {
         }
         println!("    {total} items through the ring in {:?}", start.elapsed());
     }
+}
+
+/// Resident memory of this process in MiB, and the part of it that is file pages (the mapped file,
+/// which the kernel can drop at any time), where `/proc` tells it.
+fn resident_mib() -> Option<(f64, f64)> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let mut fields = statm.split_whitespace().skip(1).map(|f| f.parse::<f64>().ok());
+    let (resident, file) = (fields.next()??, fields.next()??);
+    let mib = |pages: f64| pages * 4096.0 / (1 << 20) as f64;
+    Some((mib(resident), mib(file)))
+}
+
+fn print_memory(when: &str) {
+    if let Some((resident, file)) = resident_mib() {
+        println!(
+            "  resident memory {when}: {resident:.1} MiB, of which {file:.1} MiB are pages of the mapped file \
+             (the kernel drops them under pressure) and {:.1} MiB the process's own",
+            resident - file
+        );
+    }
+}
+
+fn virtual_buffer() {
+    use omnibuf::vbuf::VirtualBuffer;
+
+    println!("\n== the virtual buffer: editing a file larger than its cache ==");
+    let mib: u64 = std::env::var("OMNIBUF_DEMO_FILE_MIB").ok().and_then(|v| v.parse().ok()).unwrap_or(2048);
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let path = dir.path().join("big.log");
+    let started = Instant::now();
+    {
+        let mut out = std::io::BufWriter::with_capacity(4 << 20, std::fs::File::create(&path).unwrap());
+        let mut written = 0u64;
+        let mut n = 0u64;
+        while written < mib << 20 {
+            let line = format!("{n:012} the quick brown fox jumps over the lazy dog\n");
+            out.write_all(line.as_bytes()).unwrap();
+            written += line.len() as u64;
+            n += 1;
+        }
+        out.flush().unwrap();
+    }
+    let size = std::fs::metadata(&path).unwrap().len();
+    println!(
+        "generated {:.2} GiB of log lines in {:.1?}",
+        size as f64 / (1u64 << 30) as f64,
+        started.elapsed()
+    );
+    print_memory("before opening");
+
+    let t = Instant::now();
+    let buf = VirtualBuffer::open(&path).unwrap();
+    println!("opened it in {:?} (nothing is read up front)", t.elapsed());
+
+    let t = Instant::now();
+    buf.replace(0..12, b"FIRST-LINE:").unwrap();
+    let middle = size / 2;
+    buf.insert(middle, b"<<inserted in the middle>>").unwrap();
+    buf.delete(size - 100..size - 50).unwrap();
+    println!("three edits (start, middle, end) in {:?}", t.elapsed());
+    println!("  line 0 now reads {:?}", String::from_utf8_lossy(&buf.read(0..30).unwrap()));
+
+    let t = Instant::now();
+    let mut it = buf.iter_at(middle).unwrap();
+    let around: Vec<u8> = it.by_ref().take(26).collect();
+    println!("  iterating from the middle: {:?} ({:?})", String::from_utf8_lossy(&around), t.elapsed());
+    buf.insert(0, b"# header\n").unwrap(); // another edit: the live iterator follows it
+    println!(
+        "  after an insert at the start the iterator moved to {} and reads on: {:?}",
+        it.position(),
+        String::from_utf8_lossy(&it.by_ref().take(12).collect::<Vec<u8>>())
+    );
+    drop(it);
+
+    let t = Instant::now();
+    let mut last_report = 0u64;
+    let lines = buf
+        .line_count_with_progress(&mut |done, total| {
+            if done - last_report >= total / 4 || done == total {
+                println!("  counting lines: {:>3}%", done * 100 / total.max(1));
+                last_report = done;
+            }
+            true
+        })
+        .unwrap();
+    println!("{lines} lines, counted in {:.1?}", t.elapsed());
+    let t = Instant::now();
+    let target = lines / 2;
+    let offset = buf.line_to_offset(target).unwrap();
+    println!("line {target} starts at byte {offset} (found in {:?})", t.elapsed());
+
+    let found = buf.find(b"<<inserted", ..).unwrap();
+    println!("find(\"<<inserted\") -> {found:?}");
+    print_memory("after edits, iteration and line count");
+
+    let t = Instant::now();
+    buf.save().unwrap();
+    println!("saved atomically (temp file, fsync, rename, fsync of the directory) in {:.1?}", t.elapsed());
+    let reopened = VirtualBuffer::open(&path).unwrap();
+    println!(
+        "reopened: {} bytes, starts with {:?}",
+        reopened.len(),
+        String::from_utf8_lossy(&reopened.read(0..20).unwrap())
+    );
+    let stats = buf.stats();
+    println!(
+        "stats: {} pieces, {} KiB cached, {} bytes inserted",
+        stats.pieces,
+        stats.cached_bytes >> 10,
+        stats.inserted_bytes
+    );
+    print_memory("at the end");
 }
