@@ -244,8 +244,8 @@ fn resident_mib() -> Option<(f64, f64)> {
 fn print_memory(when: &str) {
     if let Some((resident, file)) = resident_mib() {
         println!(
-            "  resident memory {when}: {resident:.1} MiB, of which {file:.1} MiB are pages of the mapped file \
-             (the kernel drops them under pressure) and {:.1} MiB the process's own",
+            "  resident memory {when}: {resident:.1} MiB, of which {file:.1} MiB are file pages (the program and the mapped file; \
+             the kernel drops them under pressure) and {:.1} MiB its own memory",
             resident - file
         );
     }
