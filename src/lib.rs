@@ -18,10 +18,10 @@
 //! - [`ring`]: the circular ring, one writer and any number of readers, every slice contiguous across
 //!   the wrap, on double-mapped memory ([`platform::native::DoubleMappedBuffer`]) or a mirror-copy
 //!   fallback; blocking, lock-free and non-blocking flavours.
+//! - [`vbuf`]: the virtual buffer, which edits files larger than memory: a piece tree over a
+//!   [`platform::persistence`] layer (a memory-mapped or positionally read file, memory, or your own),
+//!   a bounded cache, byte iterators that follow edits, lines, undo and crash-safe save.
 //! - `wasm` (wasm32 only): the JS API of `js/index.d.ts` for buffers, kinds and the pool.
-//!
-//! The virtual buffer, the ring's async and generic flavours and the Node addon are described in
-//! `DESIGN.md` and are not built yet; their modules say so.
 //!
 //! ```
 //! use omnibuf::{BufferKind, BufferMut, ZeroCopyBuffer};

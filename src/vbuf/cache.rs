@@ -103,12 +103,14 @@ impl Cache {
     }
 
     /// The least recently used dirty block, to be written back.
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))] // nothing spills on wasm
     pub(crate) fn oldest_dirty(&self) -> Option<(BlockKey, ZeroCopyBuffer)> {
         let (_, &key) = self.dirty_lru.first_key_value()?;
         Some((key, self.entries[&key].data.clone()))
     }
 
     /// Marks a dirty block as written back: from now on it may be evicted.
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
     pub(crate) fn mark_clean(&mut self, key: BlockKey) {
         let Some(entry) = self.entries.get_mut(&key) else { return };
         if !entry.dirty {

@@ -47,6 +47,7 @@ pub(crate) struct Store {
     /// Bytes of the add buffer block being filled; `add_len - tail.len()` is its start.
     tail: Vec<u8>,
     add_len: u64,
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))] // nothing spills on wasm
     spill_threshold: usize,
     #[cfg(not(target_arch = "wasm32"))]
     side_file: Option<std::fs::File>,
