@@ -7,3 +7,4 @@
 mod buffer;
 mod pool;
 mod ring;
+mod vbuf;
