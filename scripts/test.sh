@@ -204,6 +204,8 @@ section "native"
 run_step "native tests (unit, integration, doc)" cargo test --workspace --all-features
 run_step "examples build" cargo build --workspace --all-features --examples
 run_step "benches build (not run)" cargo bench --workspace --all-features --no-run
+# The fuzz target is type-checked here and run by hand: `cargo +nightly fuzz run vbuf_edits`.
+run_step "fuzz target check (not run)" cargo check --manifest-path fuzz/Cargo.toml
 
 section "cross-checks: Windows and macOS type-check"
 for target in "${CROSS_TARGETS[@]}"; do
