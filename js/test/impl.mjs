@@ -15,4 +15,14 @@ async function load() {
 }
 
 export const impl = which;
-export const { ZeroCopyBuffer, BufferMut, BufferKind, BufferPool, PooledBuffer } = await load();
+export const {
+  ZeroCopyBuffer,
+  BufferMut,
+  BufferKind,
+  BufferPool,
+  PooledBuffer,
+  Circular,
+  CircularWriter,
+  CircularReader,
+  externalBuffers,
+} = await load();
