@@ -51,7 +51,8 @@ impl JsZeroCopyBuffer {
 
 impl ObjectFinalize for JsZeroCopyBuffer {
     fn finalize(mut self, env: Env) -> napi::Result<()> {
-        self.inner.take(&env);
+        // Views of a buffer the program dropped stay valid: each holds a clone.
+        self.inner.hand_to_views(&env, |buffer| buffer);
         self.memory.clear(&env);
         Ok(())
     }
@@ -153,7 +154,8 @@ impl JsZeroCopyBuffer {
     }
 
     /// The bytes in place, as a `Buffer` over native memory (a copy where external buffers are not
-    /// allowed). Detached (empty) once this object is freed; do not write to it.
+    /// allowed). Detached (empty) once this object is freed; if the program drops this object instead,
+    /// the view stays valid on its own. Do not write to it.
     #[napi(catch_unwind)]
     pub fn view(&mut self, env: &Env) -> napi::Result<Raw> {
         self.live().or_throw(env)?;

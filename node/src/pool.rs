@@ -294,7 +294,9 @@ impl JsPooledBuffer {
 
 impl ObjectFinalize for JsPooledBuffer {
     fn finalize(mut self, env: Env) -> napi::Result<()> {
-        self.inner.take(&env);
+        // Views of a buffer the program dropped stay valid: they share it, frozen, and the memory
+        // returns to the pool when the last of them is collected.
+        self.inner.hand_to_views(&env, PooledBuffer::freeze);
         self.memory.clear(&env);
         Ok(())
     }
@@ -330,7 +332,8 @@ impl JsPooledBuffer {
     }
 
     /// The written bytes in place, as a writable `Buffer` over the pool's memory (a copy where external
-    /// buffers are not allowed). Detached (empty) once this buffer is frozen or freed.
+    /// buffers are not allowed). Detached (empty) once this buffer is frozen or freed; if the program
+    /// drops this object instead, the view stays valid on its own.
     #[napi(catch_unwind)]
     pub fn view(&mut self, env: &Env) -> napi::Result<Raw> {
         self.live().or_throw(env)?;

@@ -2,16 +2,22 @@
 //!
 //! `view()` and the ring's `slice()` hand JS an *external* `Buffer`: its bytes are the native memory
 //! itself, not a copy. The object that owns that memory ([`Viewed`]) remembers every view it handed
-//! out (weakly: a view that JS drops is collected as usual) and, before it lets go of the memory —
-//! `free()`, a builder's `freeze()`, a ring handle moved to another thread, or its own garbage
-//! collection — detaches them. A detached `Buffer` is empty: JS can no longer reach the memory, so
-//! the memory can be freed or reused at once. Node marks external buffers untransferable, so a view
-//! posted to a worker is copied, never moved out of reach.
+//! out (weakly: a view that JS drops is collected as usual). When the program lets go of the memory
+//! explicitly — `free()`, a pooled buffer's `freeze()`, a ring side's `toHandle()` — the owner
+//! detaches those views first ([`Viewed::take`]). A detached `Buffer` is empty: JS can no longer reach
+//! the memory, so it can be freed or reused at once. Node marks external buffers untransferable, so a
+//! view posted to a worker is copied, never moved out of reach.
 //!
-//! A `ZeroCopyBuffer` view also holds a clone of the buffer, dropped by the view's finalizer or when
-//! the view is detached, whichever comes first: the memory stays alive even if detaching were to fail.
-//! For the other owners a failed detach (possible only while the JS environment shuts down) leaks the
-//! owner rather than free memory a view could still show.
+//! When the owner's JS object is garbage-collected instead, its views may still be in use (a view of a
+//! temporary: `ZeroCopyBuffer.from(x).view()`). Buffers then hand their memory to the live views
+//! ([`Viewed::hand_to_views`]): each keeps a `ZeroCopyBuffer` clone that its finalizer drops, so the
+//! memory lives exactly as long as the last view. Ring sides cannot be shared that way (keeping a
+//! writer alive would keep the stream open), so their slices are detached.
+//!
+//! Every `ZeroCopyBuffer` view holds such a clone from the start, dropped by the view's finalizer or
+//! when the view is detached, whichever comes first. For the other owners a failed detach (possible
+//! only while the JS environment shuts down) leaks the owner rather than free memory a view could
+//! still show.
 //!
 //! Where the runtime forbids external buffers (Electron's V8 memory cage returns
 //! `napi_no_external_buffers_allowed`), or when `OMNIBUF_EXTERNAL_BUFFERS=0` is set in the
@@ -223,8 +229,26 @@ impl<T: StableMemory> Viewed<T> {
         }
     }
 
+    /// Lets go of the value when its JS object is collected, leaving the views that are still alive
+    /// valid: each gets a clone of `keep(value)` (unless it holds one already), which keeps the memory
+    /// until the view is collected too.
+    pub(crate) fn hand_to_views<K: Any + Send + Clone>(&mut self, env: &Env, keep: impl FnOnce(T) -> K) {
+        let Some(value) = self.value.take() else { return };
+        let keep = keep(value);
+        for view in self.views.drain(..) {
+            if !view.buffer.is_null() {
+                // SAFETY: the reference was created by `view` in this environment and is deleted once.
+                unsafe { sys::napi_delete_reference(env.raw(), view.buffer) };
+            }
+            let mut slot = view.keep.lock().unwrap_or_else(PoisonError::into_inner);
+            if slot.is_none() {
+                *slot = Some(Box::new(keep.clone()));
+            }
+        }
+    }
+
     /// Detaches every view still alive; `false` if one could not be detached.
-    pub(crate) fn revoke(&mut self, env: &Env) -> bool {
+    fn revoke(&mut self, env: &Env) -> bool {
         let mut all = true;
         for view in self.views.drain(..) {
             let detached = !view.buffer.is_null() && detach(env, view.buffer);
