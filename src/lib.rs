@@ -18,10 +18,10 @@
 //! - [`ring`]: the circular ring, one writer and any number of readers, every slice contiguous across
 //!   the wrap, on double-mapped memory ([`platform::native::DoubleMappedBuffer`]) or a mirror-copy
 //!   fallback; blocking, lock-free and non-blocking flavours.
-//! - `wasm` (wasm32 only): the JS API of `js/index.d.ts` for buffers, kinds and the pool.
+//! - `wasm` (wasm32 only): the JS API of `js/index.d.ts` for buffers, kinds, the pool and the byte ring.
 //!
-//! The virtual buffer, the ring's async and generic flavours and the Node addon are described in
-//! `DESIGN.md` and are not built yet; their modules say so.
+//! The virtual buffer and the ring's generic flavour are described in `DESIGN.md` and are not built
+//! yet; their modules say so. The Node addon is its own crate, `node/`.
 //!
 //! ```
 //! use omnibuf::{BufferKind, BufferMut, ZeroCopyBuffer};
