@@ -2,7 +2,7 @@
 //! (`TypeError` for a wrong type or a non-integer, `RangeError` for a negative or too large number).
 
 use napi::bindgen_prelude::Unknown;
-use napi::Env;
+use napi::{sys, Env, ValueType};
 use omnibuf::BufferKind;
 
 use crate::error::{ApiError, ApiResult};
@@ -76,9 +76,16 @@ pub(crate) fn bytes(env: &Env, value: &Unknown<'_>, what: &str) -> ApiResult<(Ve
     })
 }
 
+/// `options[key]`; `None` when it is missing (`undefined`), a `TypeError` when it cannot be read.
+pub(crate) fn option(env: &Env, options: sys::napi_value, key: &str) -> ApiResult<Option<sys::napi_value>> {
+    let value = values::property(env, options, key)
+        .ok_or_else(|| ApiError::type_error(format!("options.{key} cannot be read")))?;
+    Ok((values::type_of(env, value) != ValueType::Undefined).then_some(value))
+}
+
 /// A short description of a value for an error message.
 pub(crate) fn describe(env: &Env, value: &Unknown<'_>) -> String {
-    use napi::ValueType::*;
+    use ValueType::*;
     let raw = values::raw(value);
     match values::type_of(env, raw) {
         Undefined => "undefined".into(),

@@ -4,7 +4,7 @@
 use std::future::Future;
 
 use napi::bindgen_prelude::{Either, JavaScriptClassExt, Null, ObjectFinalize, Unknown};
-use napi::{Env, ValueType};
+use napi::{sys, Env, ValueType};
 use napi_derive::napi;
 use omnibuf::{BufferKind, BufferPool, BufferPoolSnapshot, PoolError, PooledBuffer};
 
@@ -16,21 +16,18 @@ use crate::platform::values::{self, Raw};
 use crate::platform::views::{Bytes, ExternalMemory, Viewed};
 
 /// `options[key]` as a byte count, if present.
-fn size_option(env: &Env, options: &Unknown<'_>, key: &str) -> ApiResult<Option<usize>> {
-    let value = values::property(env, values::raw(options), key)
-        .ok_or_else(|| ApiError::type_error(format!("options.{key} cannot be read")))?;
-    match values::type_of(env, value) {
-        ValueType::Undefined => Ok(None),
-        ValueType::Number => {
-            args::index_from_number(values::number(env, value).unwrap_or(f64::NAN), key).map(Some)
-        }
-        _ => Err(ApiError::type_error(format!("options.{key} must be a number"))),
+fn size_option(env: &Env, options: sys::napi_value, key: &str) -> ApiResult<Option<usize>> {
+    let Some(value) = args::option(env, options, key)? else { return Ok(None) };
+    match values::number(env, value) {
+        Some(n) => args::index_from_number(n, key).map(Some),
+        None => Err(ApiError::type_error(format!("options.{key} must be a number"))),
     }
 }
 
 /// The pool described by `options`: `{ budget, classes?, maxIdle?, tenantQuotas?, defaultTenantQuota? }`.
 fn pool_from_options(env: &Env, options: Option<&Unknown<'_>>) -> ApiResult<BufferPool> {
-    let Some(options) = options.filter(|o| values::type_of(env, values::raw(o)) == ValueType::Object) else {
+    let Some(options) = options.map(values::raw).filter(|o| values::type_of(env, *o) == ValueType::Object)
+    else {
         return Err(ApiError::type_error("BufferPool needs an options object, e.g. { budget: 1 << 20 }"));
     };
     let mut config = BufferPool::builder();
@@ -38,8 +35,7 @@ fn pool_from_options(env: &Env, options: Option<&Unknown<'_>>) -> ApiResult<Buff
         Some(budget) => config = config.budget(budget),
         None => return Err(ApiError::type_error("options.budget is required")),
     }
-    let classes = values::property(env, values::raw(options), "classes").unwrap_or(std::ptr::null_mut());
-    if !classes.is_null() && values::type_of(env, classes) != ValueType::Undefined {
+    if let Some(classes) = args::option(env, options, "classes")? {
         let items = values::array_items(env, classes)
             .ok_or_else(|| ApiError::type_error("options.classes must be an array of sizes"))?;
         let sizes = items
@@ -58,8 +54,7 @@ fn pool_from_options(env: &Env, options: Option<&Unknown<'_>>) -> ApiResult<Buff
     if let Some(quota) = size_option(env, options, "defaultTenantQuota")? {
         config = config.default_tenant_quota(quota);
     }
-    let quotas = values::property(env, values::raw(options), "tenantQuotas").unwrap_or(std::ptr::null_mut());
-    if !quotas.is_null() && values::type_of(env, quotas) != ValueType::Undefined {
+    if let Some(quotas) = args::option(env, options, "tenantQuotas")? {
         let not_an_object =
             || ApiError::type_error("options.tenantQuotas must be an object of { tenant: bytes }");
         if values::type_of(env, quotas) != ValueType::Object {
@@ -326,8 +321,9 @@ impl JsPooledBuffer {
     #[napi(catch_unwind)]
     pub fn append(&mut self, env: &Env, bytes: Unknown<'_>) -> napi::Result<()> {
         let (bytes, _) = args::bytes(env, &bytes, "bytes").or_throw(env)?;
-        self.live().or_throw(env)?;
-        let buffer = self.inner.get_mut().expect("checked live");
+        let gone = self.gone;
+        let buffer =
+            self.inner.get_mut().ok_or_else(|| ApiError::used_up("PooledBuffer", gone)).or_throw(env)?;
         buffer.try_extend_from_slice(&bytes).map_err(ApiError::range_error).or_throw(env)
     }
 

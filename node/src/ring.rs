@@ -249,12 +249,13 @@ fn claim(env: &Env, handle: &Unknown<'_>, class: &str) -> ApiResult<Handed> {
     }
     let id = args::index_from_number(id, "handle id")? as u64;
     let mut handed = HANDED.lock().unwrap_or_else(PoisonError::into_inner);
-    match handed.get(&id) {
-        Some(Handed::Writer(_)) if class == "CircularWriter" => {}
-        Some(Handed::Reader(_)) if class == "CircularReader" => {}
-        _ => return Err(ApiError::error("this handle was already claimed, or comes from another process")),
-    }
-    Ok(handed.remove(&id).expect("checked above"))
+    let matches = match handed.get(&id) {
+        Some(Handed::Writer(_)) => class == "CircularWriter",
+        Some(Handed::Reader(_)) => class == "CircularReader",
+        None => false,
+    };
+    let claimed = if matches { handed.remove(&id) } else { None };
+    claimed.ok_or_else(|| ApiError::error("this handle was already claimed, or comes from another process"))
 }
 
 /// Makes rings: one writer, any number of readers.
@@ -295,10 +296,7 @@ fn ring_options(env: &Env, options: Option<&Unknown<'_>>) -> ApiResult<RingOptio
     if values::type_of(env, raw) != ValueType::Object {
         return Err(ApiError::type_error("options must be an object, e.g. { backend: 'mirror-copy' }"));
     }
-    let backend = values::property(env, raw, "backend").unwrap_or(std::ptr::null_mut());
-    if backend.is_null() || values::type_of(env, backend) == ValueType::Undefined {
-        return Ok(ring);
-    }
+    let Some(backend) = args::option(env, raw, "backend")? else { return Ok(ring) };
     ring = match values::string(env, backend).as_deref() {
         Some("double-mapped") => ring.backend(RingBackend::DoubleMapped),
         Some("mirror-copy") => ring.backend(RingBackend::MirrorCopy),
