@@ -1,19 +1,37 @@
 // The JS API of omnibuf: the one definition that the browser entry (wasm-bindgen) and the Node entry
 // (napi-rs addon) both implement, with the same semantics as the Rust crate in JS naming.
 //
-// Built so far: ZeroCopyBuffer, BufferMut, BufferKind, BufferPool, PooledBuffer, implemented by the
-// wasm build (run in Node by the test suite). Not built yet: the Node addon, the browser entry's
-// init(), the ring and the virtual buffer.
+// Built so far: ZeroCopyBuffer, BufferMut, BufferKind, BufferPool, PooledBuffer and the byte ring
+// (Circular, CircularWriter, CircularReader), implemented twice: by the wasm build (run in Node by the
+// test suite) and by the Node addon (package.json's `node` export, js/node.mjs), both passing the same
+// suite (js/test). Not built yet: the browser entry's init() wrapper and guards (package.json points
+// the `browser` export at wasm-bindgen's raw output, pkg/web), and the virtual buffer.
 //
 // Conventions:
 // - Sizes and offsets are non-negative integers: a non-integer throws a TypeError, a negative or
 //   out-of-range value a RangeError. Every error is a JS exception; nothing aborts the process.
 // - Objects hold native or wasm memory: call free() (or use `using`, via [Symbol.dispose]) when done.
-//   Using an object after free(), or a builder after freeze(), throws an Error that says so.
+//   Using an object after free(), or a builder after freeze(), throws an Error that says so; free()
+//   twice does nothing. Objects the program drops are freed by the garbage collector in time.
 // - Bytes passed in (Uint8Array, ArrayBuffer, any typed array, or a string as UTF-8) are copied.
-// - view() returns the bytes in place. In the browser it is a view of wasm memory, valid until the
-//   object is freed or wasm memory grows (any call may grow it): call view() again rather than keep
-//   it. bytes() returns a copy that is always safe to keep.
+// - view() and ring slices return the bytes in place, never a copy where the runtime allows:
+//   - Node (the addon): a Buffer over native memory (an external buffer). When the program lets go of
+//     the memory explicitly (free(), freeze(), toHandle()), the object detaches its views: a detached
+//     Buffer is empty, so a view never shows freed or reused memory. A view of a buffer the program
+//     merely dropped stays valid for as long as the view lives; ring slices are detached when their
+//     side is freed or collected. Where the runtime forbids external buffers (Electron), views are
+//     copies instead: see `externalBuffers`.
+//   - The browser (wasm): a view of wasm memory, valid until the object is freed or wasm memory grows
+//     (any call may grow it): call view() again rather than keep it.
+//   Write only to the views meant for writing (PooledBuffer.view(), CircularWriter.slice()).
+//   bytes() returns a copy that is always safe to keep.
+
+/** Node entry: whether view() and ring slices are Buffers over native memory (`true`) or copies
+ * (`false`: the runtime forbids external buffers, as Electron does, or the environment variable
+ * OMNIBUF_EXTERNAL_BUFFERS=0 asked for copies). Where they are copies, writes to a writer's slice are
+ * lost: use CircularWriter.write() and PooledBuffer.append(). The wasm build has no external buffers:
+ * `false` (its views are views of wasm memory, see above). */
+export const externalBuffers: boolean;
 
 /** Bytes accepted from JS; always copied. A string is taken as UTF-8. */
 export type BytesLike = Uint8Array | ArrayBuffer | ArrayBufferView | string;
@@ -54,6 +72,7 @@ export class ZeroCopyBuffer {
   sha256(): Uint8Array;
   /** Whether `other` holds the same bytes. */
   equals(other: ZeroCopyBuffer): boolean;
+  /** The bytes in place (see the conventions above); read it, do not write it. */
   view(): Uint8Array;
   bytes(): Uint8Array;
   free(): void;
@@ -120,7 +139,8 @@ export interface BufferPoolSnapshot {
 }
 
 /** A pool of reusable buffers with size classes, a byte budget and per-tenant quotas. It never
- * blocks: acquire() waits asynchronously, tryAcquire() returns null when there is no room. */
+ * blocks: acquire() waits asynchronously, tryAcquire() returns null when there is no room. A pending
+ * acquire() keeps a Node process alive, like pending I/O. */
 export class BufferPool {
   /** TypeError for a missing or malformed option. */
   constructor(options: BufferPoolOptions);
@@ -147,10 +167,102 @@ export class PooledBuffer {
   readonly tenant: string | undefined;
   /** RangeError (and nothing written) when the bytes do not fit. */
   append(bytes: BytesLike): void;
+  /** The written bytes in place, writable (see the conventions above); in Node it is detached when the
+   * buffer is frozen or freed. */
   view(): Uint8Array;
   /** The memory returns to the pool when the last view is freed; the PooledBuffer cannot be used
    * after. */
   freeze(kind?: string): ZeroCopyBuffer;
+  free(): void;
+  [Symbol.dispose](): void;
+}
+
+/** Which memory is under a ring: one memory object mapped twice ("double-mapped", native only) or an
+ * allocation whose writer copies the wrapped part ("mirror-copy", always in wasm). */
+export type RingBackend = 'double-mapped' | 'mirror-copy';
+
+export interface CircularOptions {
+  /** Ask for a backend; by default a one-time probe picks double mapping where it works. */
+  backend?: RingBackend;
+}
+
+/** A ring side parked for another thread (Node addon only): a plain object postMessage can carry. */
+export interface CircularHandle {
+  readonly omnibuf: 'CircularWriter' | 'CircularReader';
+  readonly id: number;
+}
+
+/** Makes byte rings: one writer, any number of readers. Every slice is one contiguous view, also
+ * across the end of the ring. The writer waits for the slowest reader; with no readers it overwrites.
+ * When the writer is freed, readers read what is left and then see the end (`null`). */
+export class Circular {
+  private constructor();
+  /** The writer of a new ring of at least `capacity` bytes (rounded up: natively to whole pages).
+   * RangeError for 0 or a size no system can map; TypeError for a bad option. */
+  static withCapacity(capacity: number, options?: CircularOptions): CircularWriter;
+  /** Whether this system can double-map ring memory (always false in wasm). */
+  static doubleMappingAvailable(): boolean;
+  free(): void;
+  [Symbol.dispose](): void;
+}
+
+/** The one writer of a byte ring. */
+export class CircularWriter {
+  private constructor();
+  /** Node addon only (the wasm build throws an Error): claims a writer moved with toHandle(), in any
+   * thread of the process; each handle can be claimed once. */
+  static fromHandle(handle: CircularHandle): CircularWriter;
+  readonly capacity: number;
+  readonly backend: RingBackend;
+  /** A new reader, which sees what is produced from now on. */
+  addReader(): CircularReader;
+  /** The free bytes, to fill and then produce(): one writable view, returned at once; empty when the
+   * slowest reader is a whole ring behind. It may be shorter than all that is free (a side looks at
+   * the others again only when its last look is used up): call slice() again after produce(). */
+  slice(): Uint8Array;
+  /** slice() once there is room. Never blocks; in the browser the view is derived when the Promise
+   * resolves: use it at once. */
+  sliceAsync(): Promise<Uint8Array>;
+  /** Node addon, in a worker: slice() after blocking the thread until there is room, or until
+   * `timeoutMs` passes (then the slice is empty). Throws an Error on the main thread and in the wasm
+   * build, which never block. A worker blocked here without a timeout cannot be terminated. */
+  sliceSync(timeoutMs?: number): Uint8Array;
+  /** Publishes the first `n` bytes of the slice to the readers; RangeError if more than it showed. */
+  produce(n: number): void;
+  /** Copies as much of `bytes` as there is room for now and publishes it; returns how many bytes that
+   * was (0 when the ring is full). */
+  write(bytes: BytesLike): number;
+  /** Node addon only (the wasm build throws an Error): moves the writer into a handle for another
+   * thread; this object cannot be used after. */
+  toHandle(): CircularHandle;
+  /** Ends the stream for the readers. */
+  free(): void;
+  [Symbol.dispose](): void;
+}
+
+/** One reader of a byte ring. */
+export class CircularReader {
+  private constructor();
+  /** Node addon only (the wasm build throws an Error): claims a reader moved with toHandle(), in any
+   * thread of the process; each handle can be claimed once. */
+  static fromHandle(handle: CircularHandle): CircularReader;
+  /** The unread bytes as one view, returned at once: empty when there are none yet, `null` once the
+   * writer is gone and everything was read. It may hold less than all that is published: call slice()
+   * again after consume(). Read it, do not write it. */
+  slice(): Uint8Array | null;
+  /** slice() once there is data or the end. Never blocks. */
+  sliceAsync(): Promise<Uint8Array | null>;
+  /** Node addon, in a worker: slice() after blocking the thread until there is data or the end, or
+   * until `timeoutMs` passes (then the slice is empty). Throws an Error on the main thread and in the
+   * wasm build. A worker blocked here without a timeout cannot be terminated. */
+  sliceSync(timeoutMs?: number): Uint8Array | null;
+  /** Marks the first `n` bytes of the slice as read; RangeError if more than it showed. */
+  consume(n: number): void;
+  /** Node addon only (the wasm build throws an Error): moves the reader into a handle for another
+   * thread. Until claimed, it holds the writer back like any reader. This object cannot be used
+   * after. */
+  toHandle(): CircularHandle;
+  /** Stops reading: the reader no longer holds the writer back. */
   free(): void;
   [Symbol.dispose](): void;
 }

@@ -1,5 +1,5 @@
 // The wasm build, loaded in Node (built by scripts/build-wasm.sh into pkg/node/). The shared test suite
-// runs against it; the Node entry proper will be the napi-rs addon.
+// runs against it; the Node entry proper is the napi-rs addon (js/node.mjs).
 import { createRequire } from 'node:module';
 import { guardClasses } from './guard.mjs';
 
@@ -11,5 +11,17 @@ try {
   throw new Error('omnibuf: the wasm build is missing; run `bash scripts/build-wasm.sh` first', { cause: e });
 }
 
-export const { ZeroCopyBuffer, BufferMut, BufferKind, BufferPool, PooledBuffer } = wasm;
-guardClasses([ZeroCopyBuffer, BufferMut, BufferKind, BufferPool, PooledBuffer]);
+export const {
+  ZeroCopyBuffer,
+  BufferMut,
+  BufferKind,
+  BufferPool,
+  PooledBuffer,
+  Circular,
+  CircularWriter,
+  CircularReader,
+} = wasm;
+guardClasses([ZeroCopyBuffer, BufferMut, BufferKind, BufferPool, PooledBuffer, Circular, CircularWriter, CircularReader]);
+
+/** Views of the wasm build are views of wasm memory, never external buffers. */
+export const externalBuffers = false;

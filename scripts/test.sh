@@ -6,7 +6,7 @@
 #    npm packages. Each step checks first, so a second run installs nothing.
 # 2. Runs every suite that exists: native tests (unit, integration, doc), examples and benches built,
 #    type-checks for Windows and macOS, loom models, Miri, the wasm suites in Node and in headless
-#    Chromium, and the Node suite once package.json has one.
+#    Chromium, the Node addon's build, and the shared JS suite against the wasm build and the addon.
 # 3. Prints a summary and, as its very last line, "N passed, N failed" summed from every runner's
 #    own closing lines. Exits non-zero if any step failed.
 #
@@ -242,8 +242,11 @@ run_step "wasm in headless Chromium" env CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUN
 
 section "Node"
 if [ -f package.json ] && npm_has_test_script; then
+    # The napi-rs addon, built from source (what `npm install` runs); its build is a step of its own.
+    run_step "Node addon build (node/build.mjs)" node node/build.mjs
     # One suite (js/test), one switch (OMNIBUF_IMPL) per implementation of js/index.d.ts.
     run_step "JS suite against the wasm build in Node" env OMNIBUF_IMPL=wasm npm test
+    run_step "JS suite against the Node addon" env OMNIBUF_IMPL=addon npm test
 else
     skip_step "Node suite" "no Node suite yet"
 fi

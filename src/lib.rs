@@ -21,7 +21,9 @@
 //! - [`vbuf`]: the virtual buffer, which edits files larger than memory: a piece tree over a
 //!   [`platform::persistence`] layer (a memory-mapped or positionally read file, memory, or your own),
 //!   a bounded cache, byte iterators that follow edits, lines, undo and crash-safe save.
-//! - `wasm` (wasm32 only): the JS API of `js/index.d.ts` for buffers, kinds and the pool.
+//! - `wasm` (wasm32 only): the JS API of `js/index.d.ts` for buffers, kinds, the pool and the byte ring.
+//!
+//! The Node addon is its own crate, `node/`.
 //!
 //! ```
 //! use omnibuf::{BufferKind, BufferMut, ZeroCopyBuffer};

@@ -1,5 +1,5 @@
 // The implementation under test, chosen by one switch: OMNIBUF_IMPL=wasm (the default: the wasm build
-// in Node) or OMNIBUF_IMPL=addon (the napi-rs addon, not built yet). Every test file imports the API
+// in Node) or OMNIBUF_IMPL=addon (the napi-rs addon, built by node/build.mjs). Every test file imports the API
 // from here, so both implementations face the same assertions.
 const which = process.env.OMNIBUF_IMPL ?? 'wasm';
 
@@ -8,11 +8,21 @@ async function load() {
     case 'wasm':
       return import('../wasm-node.mjs');
     case 'addon':
-      throw new Error('OMNIBUF_IMPL=addon: the napi-rs addon is not built yet');
+      return import('../node.mjs');
     default:
       throw new Error(`OMNIBUF_IMPL must be "wasm" or "addon", not ${JSON.stringify(which)}`);
   }
 }
 
 export const impl = which;
-export const { ZeroCopyBuffer, BufferMut, BufferKind, BufferPool, PooledBuffer } = await load();
+export const {
+  ZeroCopyBuffer,
+  BufferMut,
+  BufferKind,
+  BufferPool,
+  PooledBuffer,
+  Circular,
+  CircularWriter,
+  CircularReader,
+  externalBuffers,
+} = await load();

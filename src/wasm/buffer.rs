@@ -3,7 +3,7 @@
 use js_sys::{ArrayBuffer, Uint8Array};
 use wasm_bindgen::prelude::*;
 
-use super::error::{index, range_error, type_error, used_up};
+use super::error::{index, optional_string, range_error, string, type_error, used_up};
 use crate::{BufferKind, BufferMut, ZeroCopyBuffer};
 
 /// Bytes from JS: a `Uint8Array` (or any typed-array view), an `ArrayBuffer`, or a string (UTF-8).
@@ -62,10 +62,10 @@ impl From<ZeroCopyBuffer> for JsZeroCopyBuffer {
 impl JsZeroCopyBuffer {
     /// Copies `bytes` (a `Uint8Array`, `ArrayBuffer`, typed array, or a string as UTF-8) into a new
     /// buffer of kind `kind` (`"raw"`, or `"text"` for a string, when not given).
-    pub fn from(bytes: &JsValue, kind: Option<String>) -> Result<JsZeroCopyBuffer, JsValue> {
+    pub fn from(bytes: &JsValue, kind: &JsValue) -> Result<JsZeroCopyBuffer, JsValue> {
         let (bytes, is_text) = bytes_from_js(bytes, "bytes")?;
         let fallback = if is_text { BufferKind::text() } else { BufferKind::raw() };
-        Ok(ZeroCopyBuffer::from_bytes(bytes, kind_from_js(kind, fallback)?).into())
+        Ok(ZeroCopyBuffer::from_bytes(bytes, kind_from_js(optional_string(kind, "kind")?, fallback)?).into())
     }
 
     /// Visible length in bytes.
@@ -94,13 +94,13 @@ impl JsZeroCopyBuffer {
 
     /// A view of the same bytes tagged with `tenant`.
     #[wasm_bindgen(js_name = withTenant)]
-    pub fn with_tenant(&self, tenant: String) -> JsZeroCopyBuffer {
-        self.inner.clone().with_tenant(tenant).into()
+    pub fn with_tenant(&self, tenant: &JsValue) -> Result<JsZeroCopyBuffer, JsValue> {
+        Ok(self.inner.clone().with_tenant(string(tenant, "tenant")?).into())
     }
 
     /// A view of the same bytes with kind `kind`.
-    pub fn retag(&self, kind: String) -> Result<JsZeroCopyBuffer, JsValue> {
-        Ok(self.inner.retag(kind_from_js(Some(kind), BufferKind::raw())?).into())
+    pub fn retag(&self, kind: &JsValue) -> Result<JsZeroCopyBuffer, JsValue> {
+        Ok(self.inner.retag(kind_from_js(Some(string(kind, "kind")?), BufferKind::raw())?).into())
     }
 
     /// A view of bytes `start .. end` (`end` defaults to the length); `RangeError` when out of bounds.
@@ -167,9 +167,9 @@ impl JsBufferMut {
 impl JsBufferMut {
     /// An empty builder with room for `capacity` bytes (default 0) of kind `kind` (default `"raw"`).
     #[wasm_bindgen(constructor)]
-    pub fn new(capacity: Option<f64>, kind: Option<String>) -> Result<JsBufferMut, JsValue> {
+    pub fn new(capacity: Option<f64>, kind: &JsValue) -> Result<JsBufferMut, JsValue> {
         let capacity = index(capacity.unwrap_or(0.0), "capacity")?;
-        let kind = kind_from_js(kind, BufferKind::raw())?;
+        let kind = kind_from_js(optional_string(kind, "kind")?, BufferKind::raw())?;
         let mut bytes = Vec::new();
         bytes
             .try_reserve_exact(capacity)
@@ -210,13 +210,13 @@ pub struct JsBufferKind;
 #[wasm_bindgen(js_class = BufferKind)]
 impl JsBufferKind {
     /// Registers `name` (1 to 64 bytes, no whitespace) and returns it; registering twice is fine.
-    pub fn register(name: String) -> Result<String, JsValue> {
-        BufferKind::register(&name).map(|k| k.name().to_owned()).map_err(type_error)
+    pub fn register(name: &JsValue) -> Result<String, JsValue> {
+        BufferKind::register(&string(name, "name")?).map(|k| k.name().to_owned()).map_err(type_error)
     }
 
     /// Whether `name` is a known kind.
-    pub fn has(name: String) -> bool {
-        BufferKind::lookup(&name).is_some()
+    pub fn has(name: &JsValue) -> bool {
+        name.as_string().is_some_and(|name| BufferKind::lookup(&name).is_some())
     }
 
     /// Every known kind's name, built-in ones first.

@@ -31,3 +31,20 @@ pub(crate) fn index(value: f64, what: &str) -> Result<usize, JsValue> {
 pub(crate) fn used_up(class: &str, how: &str) -> JsValue {
     error(format!("this {class} was {how} and cannot be used any more"))
 }
+
+/// A string argument, or `None` for `undefined` and `null`.
+///
+/// String parameters are taken as `JsValue` and checked here: wasm-bindgen's glue for a `String`
+/// parameter trusts the argument to be a string, and anything else (a number, an `ArrayBuffer`) makes
+/// it pass a bogus length to the allocator and corrupt wasm memory.
+pub(crate) fn optional_string(value: &JsValue, what: &str) -> Result<Option<String>, JsValue> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    value.as_string().map(Some).ok_or_else(|| type_error(format!("{what} must be a string")))
+}
+
+/// A string argument that must be there.
+pub(crate) fn string(value: &JsValue, what: &str) -> Result<String, JsValue> {
+    optional_string(value, what)?.ok_or_else(|| type_error(format!("{what} must be a string")))
+}

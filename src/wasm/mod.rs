@@ -5,12 +5,14 @@
 //! (`TypeError` for a non-integer, `RangeError` for a negative or out-of-range value), and Rust errors
 //! become `RangeError`s or `TypeError`s with the Rust error's message.
 //!
-//! Built so far: `ZeroCopyBuffer`, `BufferMut`, `BufferKind`, `BufferPool` and `PooledBuffer`. The ring
-//! and the virtual buffer come with their own work.
+//! Built so far: `ZeroCopyBuffer`, `BufferMut`, `BufferKind`, `BufferPool`, `PooledBuffer`, and the byte
+//! ring (`Circular`, `CircularWriter`, `CircularReader`). The virtual buffer comes with its own work.
 
 mod buffer;
 mod error;
 mod pool;
+mod ring;
 
 pub use buffer::{JsBufferKind, JsBufferMut, JsZeroCopyBuffer};
 pub use pool::{JsBufferPool, JsPooledBuffer};
+pub use ring::{JsCircular, JsCircularReader, JsCircularWriter};

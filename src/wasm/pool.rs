@@ -5,7 +5,7 @@ use js_sys::{Array, Object, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 
 use super::buffer::{bytes_from_js, kind_from_js, JsZeroCopyBuffer};
-use super::error::{error, index, range_error, type_error, used_up};
+use super::error::{error, index, optional_string, range_error, type_error, used_up};
 use crate::{BufferKind, BufferPool, BufferPoolSnapshot, PoolError, PooledBuffer};
 
 fn pool_error(e: PoolError) -> JsValue {
@@ -98,8 +98,9 @@ impl JsBufferPool {
     /// A buffer of at least `size` bytes now, or `null` when the budget (or the tenant's quota) is
     /// full. Requests that can never be served throw a `RangeError`.
     #[wasm_bindgen(js_name = tryAcquire)]
-    pub fn try_acquire(&self, size: f64, tenant: Option<String>) -> Result<JsValue, JsValue> {
+    pub fn try_acquire(&self, size: f64, tenant: &JsValue) -> Result<JsValue, JsValue> {
         let size = index(size, "size")?;
+        let tenant = optional_string(tenant, "tenant")?;
         let result = match &tenant {
             Some(name) => self.inner.tenant(name).try_acquire(size),
             None => self.inner.try_acquire(size),
@@ -114,10 +115,12 @@ impl JsBufferPool {
 
     /// A Promise of a buffer of at least `size` bytes, resolved once the budget has room (first come,
     /// first served within a size class). Requests that can never be served reject with a `RangeError`.
-    pub fn acquire(&self, size: f64, tenant: Option<String>) -> js_sys::Promise {
-        let future = index(size, "size").map(|size| match &tenant {
-            Some(name) => self.inner.tenant(name).acquire_async(size),
-            None => self.inner.acquire_async(size),
+    pub fn acquire(&self, size: f64, tenant: &JsValue) -> js_sys::Promise {
+        let future = index(size, "size").and_then(|size| {
+            Ok(match &optional_string(tenant, "tenant")? {
+                Some(name) => self.inner.tenant(name).acquire_async(size),
+                None => self.inner.acquire_async(size),
+            })
         });
         wasm_bindgen_futures::future_to_promise(async move {
             let buf = future?.await.map_err(pool_error)?;
@@ -241,8 +244,8 @@ impl JsPooledBuffer {
 
     /// Turns the buffer into a `ZeroCopyBuffer` of kind `kind` (default `"raw"`) without copying; its
     /// memory returns to the pool when the last view is freed.
-    pub fn freeze(&mut self, kind: Option<String>) -> Result<JsZeroCopyBuffer, JsValue> {
-        let kind = kind_from_js(kind, BufferKind::raw())?;
+    pub fn freeze(&mut self, kind: &JsValue) -> Result<JsZeroCopyBuffer, JsValue> {
+        let kind = kind_from_js(optional_string(kind, "kind")?, BufferKind::raw())?;
         self.live()?;
         Ok(self.inner.take().expect("checked live").with_kind(kind).freeze().into())
     }

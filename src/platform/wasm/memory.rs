@@ -15,3 +15,11 @@ pub fn view(bytes: &[u8]) -> Uint8Array {
     // can detach it first.
     unsafe { Uint8Array::view(bytes) }
 }
+
+/// A `Uint8Array` over `bytes` that JS writes, in place (the same validity rule as [`view`]).
+pub fn view_mut(bytes: &mut [u8]) -> Uint8Array {
+    // The view aliases memory the caller lent mutably; JS writes through it only after this call has
+    // returned, when no Rust reference to those bytes is in use.
+    // SAFETY: nothing allocates between creating the view and handing it to JS (see `view`).
+    unsafe { Uint8Array::view_mut_raw(bytes.as_mut_ptr(), bytes.len()) }
+}

@@ -5,4 +5,4 @@
 
 mod memory;
 
-pub use memory::view;
+pub use memory::{view, view_mut};

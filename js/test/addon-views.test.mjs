@@ -1,0 +1,107 @@
+// The addon's views: Buffers over native memory (no copies), detached when their owner lets go of the
+// memory, kept valid when the owner is merely dropped, copied (never moved) by postMessage, and plain
+// copies where external buffers are not allowed (OMNIBUF_EXTERNAL_BUFFERS=0, as in Electron).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
+import { impl } from './impl.mjs';
+
+const skip = impl !== 'addon' && 'addon only';
+const api = impl === 'addon' ? await import('../node.mjs') : {};
+
+test('views are Buffers over the native memory, detached on free()', { skip }, () => {
+  const { ZeroCopyBuffer, externalBuffers } = api;
+  assert.equal(externalBuffers, process.env.OMNIBUF_EXTERNAL_BUFFERS !== '0');
+  const b = ZeroCopyBuffer.from('shared');
+  const one = b.view();
+  const two = b.slice(0).view();
+  assert.ok(Buffer.isBuffer(one));
+  one[0] = 'S'.charCodeAt(0); // (views of frozen bytes are for reading; this only proves sharing)
+  assert.equal(two.toString(), 'Shared', 'both views show the same memory');
+  const keep = b.slice(1, 3);
+  b.free();
+  assert.equal(one.length, 0, 'the freed object detached its view');
+  assert.equal(two.toString(), 'Shared', "another object's view is not affected");
+  assert.equal(keep.view().toString(), 'ha');
+});
+
+test('a pooled view is written in place and detached by freeze()', { skip }, () => {
+  const pool = new api.BufferPool({ budget: 8192, classes: [4096] });
+  const p = pool.tryAcquire(10);
+  p.append('abc');
+  const view = p.view();
+  view[1] = 'X'.charCodeAt(0);
+  const frozen = p.freeze('text');
+  assert.equal(view.length, 0, 'detached: the PooledBuffer cannot be used after freeze');
+  assert.equal(Buffer.from(frozen.bytes()).toString(), 'aXc', 'the write went to the pooled memory');
+  frozen.free();
+  assert.equal(pool.snapshot().inUseBytes, 0, 'and the memory is back in the pool at once');
+});
+
+test('a view outlives its dropped owner and keeps the memory', { skip }, async () => {
+  const pool = new api.BufferPool({ budget: 4096, classes: [4096] });
+  const make = () => {
+    const p = pool.tryAcquire(4);
+    p.append('kept');
+    return [p.view(), api.ZeroCopyBuffer.from('also kept').view()];
+  };
+  const [pooled, plain] = make();
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc');
+  for (let i = 0; i < 5; i++) {
+    gc();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  assert.equal(pooled.toString(), 'kept');
+  assert.equal(plain.toString(), 'also kept');
+  assert.equal(pool.tryAcquire(1), null, 'the view still holds the pooled memory');
+});
+
+test('postMessage copies a view; it never moves native memory away', { skip }, () => {
+  const b = api.ZeroCopyBuffer.from('posted');
+  const view = b.view();
+  const { port1, port2 } = new MessageChannel();
+  port1.postMessage(view);
+  try {
+    port1.postMessage(view, [view.buffer]);
+  } catch {
+    // refusing the transfer is fine too
+  }
+  const first = receiveMessageOnPort(port2).message;
+  view[0] = 'P'.charCodeAt(0);
+  assert.equal(Buffer.from(first).toString(), 'posted', 'a copy');
+  assert.equal(view.toString(), 'Posted', 'the original view is still attached');
+  receiveMessageOnPort(port2);
+  port1.close();
+  b.free();
+});
+
+test('ring slices are views of the ring, detached when their side is freed', { skip }, () => {
+  const w = api.Circular.withCapacity(4096);
+  const r = w.addReader();
+  const room = w.slice();
+  room.write('direct');
+  w.produce(6);
+  const data = r.slice();
+  assert.equal(data.toString(), 'direct');
+  room[0] = 'D'.charCodeAt(0); // the writer's memory is the reader's: no copy in between
+  assert.equal(data.toString(), 'Direct');
+  r.free();
+  assert.equal(data.length, 0);
+  w.free();
+  assert.equal(room.length, 0);
+});
+
+test('with OMNIBUF_EXTERNAL_BUFFERS=0 views are copies and everything still works', { skip }, () => {
+  const child = spawnSync(process.execPath, [fileURLToPath(new URL('./copy-mode.child.mjs', import.meta.url))], {
+    encoding: 'utf8',
+    env: { ...process.env, OMNIBUF_EXTERNAL_BUFFERS: '0' },
+    timeout: 60_000,
+  });
+  assert.equal(child.status, 0, child.stderr);
+  assert.equal(child.stdout.trim(), 'copies: ok');
+});

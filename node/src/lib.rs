@@ -1,0 +1,32 @@
+//! The Node.js addon of omnibuf: the JS API of `js/index.d.ts` over Node-API, with napi-rs.
+//!
+//! Classes: `ZeroCopyBuffer`, `BufferMut`, `BufferKind` ([`buffer`]), `BufferPool`, `PooledBuffer`
+//! ([`pool`]), and the byte ring `Circular`, `CircularWriter`, `CircularReader` ([`ring`]). The same
+//! semantics as the wasm build (`src/wasm/` of the core crate): the same argument checks, error classes
+//! and messages. What differs is underneath: views are `Buffer`s over native memory rather than copies
+//! or views of wasm memory, rings are double-mapped where the system allows, and a ring side can block
+//! in a worker or move to another thread.
+//!
+//! Nothing panics across the boundary: every export runs under `catch_unwind` (a panic becomes a JS
+//! `Error`), and bad input is a `TypeError` or `RangeError` before it reaches the core. The raw
+//! Node-API calls, and so all unsafe code of the addon, are in [`platform`].
+//!
+//! Load it through `js/node.mjs`, which adds `[Symbol.dispose]` and the main-thread check of
+//! `sliceSync()`; `node node/build.mjs` builds it.
+
+mod args;
+mod buffer;
+mod error;
+mod platform;
+mod pool;
+mod ring;
+
+use napi::Env;
+use napi_derive::napi;
+
+/// Whether views are external `Buffer`s over native memory (`true`) or copies (`false`: the runtime
+/// forbids external buffers, as Electron does, or `OMNIBUF_EXTERNAL_BUFFERS=0` asked for copies).
+#[napi(js_name = "externalBuffers", catch_unwind)]
+pub fn external_buffers(env: &Env) -> bool {
+    platform::views::external_buffers(env)
+}

@@ -1,0 +1,255 @@
+//! Promises settled by Rust futures on the JS thread, woken from any thread.
+//!
+//! [`spawn`] takes a poll function (a future's `poll`, in effect), polls it once at once, and returns a
+//! Promise. While it is pending, its waker may be called from any thread (a pool release in a
+//! finalizer, a ring reader in a worker); the waker queues the operation's id on a Node-API
+//! threadsafe function, whose callback runs on the JS thread, polls again and settles the Promise
+//! when the poll is ready. No thread blocks and no thread is spawned.
+//!
+//! One executor per JS environment (the main thread and each worker have their own), created on first
+//! use. Its threadsafe function keeps the event loop alive while an operation is pending, as pending
+//! I/O does: the wake-up may come from another thread, and even one from this thread arrives through
+//! the loop. When the environment shuts down, pending operations are dropped and wakers become no-ops:
+//! they check, under a lock, that the threadsafe function still exists.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::ffi::c_void;
+use std::ptr;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll, Wake, Waker};
+
+use napi::{sys, Env};
+
+use super::ok;
+use super::values::{error_object, Raw};
+use crate::error::ApiError;
+
+/// One poll of an operation: ready with the value to resolve with, or the error to reject with.
+pub(crate) type PollFn = Box<dyn FnMut(&Env, &mut Context<'_>) -> Poll<Result<Raw, ApiError>>>;
+
+struct Operation {
+    deferred: sys::napi_deferred,
+    poll: PollFn,
+    waker: Waker,
+}
+
+/// The threadsafe function wakers call; `None` once it is gone.
+struct WakeTarget {
+    tsfn: Mutex<Option<Tsfn>>,
+}
+
+#[derive(Clone, Copy)]
+struct Tsfn(sys::napi_threadsafe_function);
+
+// SAFETY: a threadsafe function is made to be called from any thread; `WakeTarget` guards its lifetime.
+unsafe impl Send for Tsfn {}
+
+struct OperationWaker {
+    target: Arc<WakeTarget>,
+    id: u64,
+}
+
+impl Wake for OperationWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let tsfn = self.target.tsfn.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(Tsfn(tsfn)) = *tsfn {
+            // SAFETY: the lock keeps `finalize_tsfn` from clearing (and Node-API from freeing) the function
+            // while we call it. The id travels as the data pointer; `run` turns it back.
+            unsafe {
+                sys::napi_call_threadsafe_function(
+                    tsfn,
+                    self.id as usize as *mut c_void,
+                    sys::ThreadsafeFunctionCallMode::nonblocking,
+                )
+            };
+        }
+    }
+}
+
+struct Executor {
+    target: Arc<WakeTarget>,
+    tsfn: sys::napi_threadsafe_function,
+    operations: HashMap<u64, Operation>,
+    next_id: u64,
+    /// The threadsafe function is referenced while operations are pending.
+    referenced: bool,
+}
+
+thread_local! {
+    /// The executors of the environments on this thread, by `napi_env`.
+    static EXECUTORS: RefCell<HashMap<usize, Executor>> = RefCell::new(HashMap::new());
+}
+
+/// Starts `poll` and returns a Promise of its outcome. See the module docs.
+pub(crate) fn spawn(env: &Env, poll: PollFn) -> napi::Result<Raw> {
+    let mut promise = ptr::null_mut();
+    let mut deferred = ptr::null_mut();
+    // SAFETY: out-pointers are valid locals; `env` is the current call's.
+    if !ok(unsafe { sys::napi_create_promise(env.raw(), &mut deferred, &mut promise) }) {
+        return Err(napi::Error::from_reason("could not create a Promise"));
+    }
+    let target = executor_target(env)?;
+    let id = EXECUTORS.with_borrow_mut(|executors| {
+        let executor = executors.get_mut(&key(env)).expect("created by executor_target");
+        executor.next_id += 1;
+        executor.next_id
+    });
+    let waker = Waker::from(Arc::new(OperationWaker { target, id }));
+    let operation = Operation { deferred, poll, waker };
+    if let Some(operation) = poll_once(env, operation) {
+        EXECUTORS.with_borrow_mut(|executors| {
+            let executor = executors.get_mut(&key(env)).expect("created by executor_target");
+            executor.operations.insert(id, operation);
+            executor.keep_loop_alive(env);
+        });
+    }
+    Ok(Raw(promise))
+}
+
+impl Executor {
+    /// References the threadsafe function while operations are pending, and only then.
+    fn keep_loop_alive(&mut self, env: &Env) {
+        let pending = !self.operations.is_empty();
+        if pending != self.referenced {
+            // SAFETY: the function belongs to this environment, on whose thread we run.
+            unsafe {
+                if pending {
+                    sys::napi_ref_threadsafe_function(env.raw(), self.tsfn);
+                } else {
+                    sys::napi_unref_threadsafe_function(env.raw(), self.tsfn);
+                }
+            }
+            self.referenced = pending;
+        }
+    }
+}
+
+fn key(env: &Env) -> usize {
+    env.raw() as usize
+}
+
+/// Polls `operation`; settles its Promise and returns `None` when it is ready.
+fn poll_once(env: &Env, mut operation: Operation) -> Option<Operation> {
+    let waker = operation.waker.clone();
+    let mut cx = Context::from_waker(&waker);
+    let outcome =
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (operation.poll)(env, &mut cx))) {
+            Ok(Poll::Pending) => return Some(operation),
+            Ok(Poll::Ready(outcome)) => outcome,
+            Err(_) => Err(ApiError::error("omnibuf: internal error (a panic) while waiting; this is a bug")),
+        };
+    // SAFETY: the deferred was created in this environment and is settled exactly once, here.
+    unsafe {
+        match outcome {
+            Ok(Raw(value)) => sys::napi_resolve_deferred(env.raw(), operation.deferred, value),
+            Err(error) => {
+                let mut reason = error_object(env, &error).unwrap_or(ptr::null_mut());
+                if reason.is_null() {
+                    sys::napi_get_undefined(env.raw(), &mut reason);
+                }
+                sys::napi_reject_deferred(env.raw(), operation.deferred, reason)
+            }
+        }
+    };
+    None
+}
+
+/// The wake target of this environment's executor, creating the executor on first use.
+fn executor_target(env: &Env) -> napi::Result<Arc<WakeTarget>> {
+    if let Some(target) =
+        EXECUTORS.with_borrow(|executors| executors.get(&key(env)).map(|e| e.target.clone()))
+    {
+        return Ok(target);
+    }
+    let target = Arc::new(WakeTarget { tsfn: Mutex::new(None) });
+    let mut name = ptr::null_mut();
+    let mut tsfn = ptr::null_mut();
+    let label = "omnibuf wake-up";
+    let finalize_data = Arc::into_raw(target.clone()).cast_mut();
+    // SAFETY: no JS function (the callback `run` does the work); the finalize data is an `Arc` leaked
+    // for `finalize_tsfn`, which takes it back once; out-pointers are valid locals.
+    let created = unsafe {
+        ok(sys::napi_create_string_utf8(env.raw(), label.as_ptr().cast(), label.len() as isize, &mut name))
+            && ok(sys::napi_create_threadsafe_function(
+                env.raw(),
+                ptr::null_mut(),
+                ptr::null_mut(),
+                name,
+                0,
+                1,
+                finalize_data.cast(),
+                Some(finalize_tsfn),
+                ptr::null_mut(),
+                Some(run),
+                &mut tsfn,
+            ))
+    };
+    if !created {
+        // SAFETY: Node-API did not take the finalize data.
+        drop(unsafe { Arc::from_raw(finalize_data) });
+        return Err(napi::Error::from_reason("could not create the wake-up channel for Promises"));
+    }
+    // SAFETY: the function was just created in this environment; the hook's argument is the env itself,
+    // which outlives its own cleanup hooks.
+    unsafe {
+        sys::napi_unref_threadsafe_function(env.raw(), tsfn);
+        sys::napi_add_env_cleanup_hook(env.raw(), Some(drop_executor), env.raw().cast());
+    }
+    *target.tsfn.lock().unwrap_or_else(PoisonError::into_inner) = Some(Tsfn(tsfn));
+    let executor =
+        Executor { target: target.clone(), tsfn, operations: HashMap::new(), next_id: 0, referenced: false };
+    EXECUTORS.with_borrow_mut(|executors| executors.insert(key(env), executor));
+    Ok(target)
+}
+
+/// The threadsafe function's callback, on the JS thread: polls the operation `data` names.
+unsafe extern "C" fn run(
+    env: sys::napi_env,
+    _js_callback: sys::napi_value,
+    _context: *mut c_void,
+    data: *mut c_void,
+) {
+    if env.is_null() {
+        return; // the function is being torn down
+    }
+    let env = Env::from_raw(env);
+    let id = data as usize as u64;
+    let Some(operation) = EXECUTORS.with_borrow_mut(|executors| {
+        executors.get_mut(&key(&env)).and_then(|executor| executor.operations.remove(&id))
+    }) else {
+        return; // woken again after it settled
+    };
+    let pending = poll_once(&env, operation);
+    EXECUTORS.with_borrow_mut(|executors| {
+        if let Some(executor) = executors.get_mut(&key(&env)) {
+            if let Some(operation) = pending {
+                executor.operations.insert(id, operation);
+            }
+            executor.keep_loop_alive(&env);
+        }
+    });
+}
+
+/// Node-API frees the threadsafe function: wakers must not call it any more.
+unsafe extern "C" fn finalize_tsfn(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
+    // SAFETY: `data` is the `Arc` leaked in `executor_target`; Node-API finalizes once.
+    let target = unsafe { Arc::from_raw(data.cast::<WakeTarget>().cast_const()) };
+    *target.tsfn.lock().unwrap_or_else(PoisonError::into_inner) = None;
+}
+
+/// The environment shuts down: drop its pending operations and silence their wakers.
+unsafe extern "C" fn drop_executor(env: *mut c_void) {
+    let key = env as usize;
+    let executor = EXECUTORS.try_with(|executors| executors.borrow_mut().remove(&key)).ok().flatten();
+    if let Some(executor) = executor {
+        *executor.target.tsfn.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        // The operations' futures drop here (a pool wait leaves its queue); their Promises go with the
+        // environment.
+        drop(executor);
+    }
+}

@@ -1,0 +1,23 @@
+//! The addon's only unsafe code: the raw Node-API calls that napi-rs does not make the way omnibuf
+//! needs them.
+//!
+//! - [`values`]: reading sizes, strings and bytes out of JS values without napi-rs's own conversion
+//!   errors (which are plain `Error`s where the API promises `TypeError`s), building error objects, and
+//!   handing a raw value back to JS.
+//! - [`views`]: external `Buffer`s over native memory, which the object that owns the memory detaches
+//!   when it lets go of it, with a copying fallback where the runtime forbids external buffers.
+//! - [`executor`]: Promises settled by Rust futures on the JS thread, woken from any thread.
+//!
+//! Every `napi_value` used here belongs to the handle scope of the call that passed it in; every
+//! `napi_env` is the one of the current call (or of the callback Node-API is running).
+
+pub(crate) mod executor;
+pub(crate) mod values;
+pub(crate) mod views;
+
+use napi::sys;
+
+/// Whether a Node-API call succeeded.
+fn ok(status: sys::napi_status) -> bool {
+    status == sys::Status::napi_ok
+}

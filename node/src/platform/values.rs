@@ -1,0 +1,301 @@
+//! Reading JS values and building a few, with raw Node-API calls.
+//!
+//! napi-rs converts arguments itself, but a failed conversion throws a plain `Error`; the API promises a
+//! `TypeError` for a wrong type and a `RangeError` for a bad number. So arguments arrive as raw values,
+//! and these functions say what they hold; `crate::args` turns that into checked sizes and names.
+
+use std::ptr;
+
+use napi::bindgen_prelude::{
+    ClassInstance, FromNapiValue, JavaScriptClassExt, JsValue, ToNapiValue, Unknown,
+};
+use napi::{sys, Env, ValueType};
+
+use super::ok;
+use crate::error::{ApiError, ErrorClass};
+
+/// A JS value of the current call, handed back to JS as it is.
+pub struct Raw(pub(crate) sys::napi_value);
+
+impl ToNapiValue for Raw {
+    unsafe fn to_napi_value(_env: sys::napi_env, value: Self) -> napi::Result<sys::napi_value> {
+        Ok(value.0)
+    }
+}
+
+/// The raw value behind an argument.
+pub(crate) fn raw(value: &Unknown<'_>) -> sys::napi_value {
+    value.value().value
+}
+
+/// A string, or `undefined` for `None`.
+pub(crate) fn string_or_undefined(env: &Env, text: Option<&str>) -> napi::Result<Raw> {
+    let mut value = ptr::null_mut();
+    // SAFETY: the pointer and length describe `text`; `value` is a valid out-pointer.
+    let status = unsafe {
+        match text {
+            Some(text) => {
+                sys::napi_create_string_utf8(env.raw(), text.as_ptr().cast(), text.len() as isize, &mut value)
+            }
+            None => sys::napi_get_undefined(env.raw(), &mut value),
+        }
+    };
+    if ok(status) {
+        Ok(Raw(value))
+    } else {
+        Err(napi::Error::from_reason("could not create a string"))
+    }
+}
+
+/// `null`.
+pub(crate) fn null(env: &Env) -> napi::Result<Raw> {
+    let mut value = ptr::null_mut();
+    // SAFETY: `value` is a valid out-pointer.
+    if ok(unsafe { sys::napi_get_null(env.raw(), &mut value) }) {
+        Ok(Raw(value))
+    } else {
+        Err(napi::Error::from_reason("could not get null"))
+    }
+}
+
+/// A new `Buffer` of length 0.
+pub(crate) fn empty_buffer(env: &Env) -> napi::Result<Raw> {
+    let mut value = ptr::null_mut();
+    let mut data = ptr::null_mut();
+    // SAFETY: out-pointers are valid locals; a zero-length buffer has no bytes to initialise.
+    if ok(unsafe { sys::napi_create_buffer(env.raw(), 0, &mut data, &mut value) }) {
+        Ok(Raw(value))
+    } else {
+        Err(napi::Error::from_reason("could not create a Buffer"))
+    }
+}
+
+/// The native object behind `value`, if it is an instance of the class `T`.
+pub(crate) fn instance<'env, T>(env: &'env Env, value: &Unknown<'_>) -> Option<ClassInstance<'env, T>>
+where
+    T: JavaScriptClassExt + 'static,
+    ClassInstance<'env, T>: FromNapiValue,
+{
+    if !T::instance_of(env, value).ok()? {
+        return None;
+    }
+    // SAFETY: `value` belongs to the current call and was just checked to be an instance of `T`.
+    unsafe { ClassInstance::<T>::from_napi_value(env.raw(), raw(value)) }.ok()
+}
+
+/// The JS type of `value` (`Unknown` if Node-API cannot say).
+pub(crate) fn type_of(env: &Env, value: sys::napi_value) -> ValueType {
+    let mut kind = 0;
+    // SAFETY: `env` and `value` belong to the current call; `kind` is a valid out-pointer.
+    if ok(unsafe { sys::napi_typeof(env.raw(), value, &mut kind) }) {
+        ValueType::from(kind)
+    } else {
+        ValueType::Unknown
+    }
+}
+
+/// The number `value` holds, if it is a number.
+pub(crate) fn number(env: &Env, value: sys::napi_value) -> Option<f64> {
+    if type_of(env, value) != ValueType::Number {
+        return None;
+    }
+    let mut n = 0.0;
+    // SAFETY: `value` is a number of the current call; `n` is a valid out-pointer.
+    ok(unsafe { sys::napi_get_value_double(env.raw(), value, &mut n) }).then_some(n)
+}
+
+/// The string `value` holds, as UTF-8 (lone surrogates become U+FFFD), if it is a string.
+pub(crate) fn string(env: &Env, value: sys::napi_value) -> Option<String> {
+    if type_of(env, value) != ValueType::String {
+        return None;
+    }
+    let mut len = 0;
+    // SAFETY: a null buffer asks for the length in bytes, written to `len`.
+    if !ok(unsafe { sys::napi_get_value_string_utf8(env.raw(), value, ptr::null_mut(), 0, &mut len) }) {
+        return None;
+    }
+    let mut bytes = vec![0u8; len + 1];
+    let mut written = 0;
+    // SAFETY: `bytes` has room for `len` bytes and the terminating NUL Node-API writes.
+    let status = unsafe {
+        sys::napi_get_value_string_utf8(env.raw(), value, bytes.as_mut_ptr().cast(), len + 1, &mut written)
+    };
+    if !ok(status) {
+        return None;
+    }
+    bytes.truncate(written);
+    // Node-API writes valid UTF-8; the lossy conversion only guards against a runtime that does not.
+    Some(String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+}
+
+/// A copy of the bytes of a typed array, `DataView` or `ArrayBuffer` (a detached one is empty);
+/// `None` for any other value.
+pub(crate) fn bytes(env: &Env, value: sys::napi_value) -> Option<Vec<u8>> {
+    let (data, len) = byte_region(env, value)?;
+    if data.is_null() || len == 0 {
+        return Some(Vec::new());
+    }
+    // SAFETY: Node-API reported `len` readable bytes at `data`, and no JS runs while we copy them.
+    Some(unsafe { std::slice::from_raw_parts(data.cast::<u8>(), len) }.to_vec())
+}
+
+/// Where the bytes of a typed array, `DataView` or `ArrayBuffer` are, and how many.
+fn byte_region(env: &Env, value: sys::napi_value) -> Option<(*mut std::ffi::c_void, usize)> {
+    let env = env.raw();
+    let (mut is_typed, mut is_view, mut is_buffer) = (false, false, false);
+    let mut data = ptr::null_mut();
+    // SAFETY: `env` and `value` belong to the current call, every out-pointer is a valid local, and each
+    // info call is made only for the kind of value it accepts.
+    unsafe {
+        if ok(sys::napi_is_typedarray(env, value, &mut is_typed)) && is_typed {
+            let (mut kind, mut length, mut offset) = (0, 0, 0);
+            let mut buffer = ptr::null_mut();
+            if !ok(sys::napi_get_typedarray_info(
+                env,
+                value,
+                &mut kind,
+                &mut length,
+                &mut data,
+                &mut buffer,
+                &mut offset,
+            )) {
+                return None;
+            }
+            return Some((data, length * element_size(kind)));
+        }
+        if ok(sys::napi_is_dataview(env, value, &mut is_view)) && is_view {
+            let (mut length, mut offset) = (0, 0);
+            let mut buffer = ptr::null_mut();
+            if !ok(sys::napi_get_dataview_info(env, value, &mut length, &mut data, &mut buffer, &mut offset))
+            {
+                return None;
+            }
+            return Some((data, length));
+        }
+        if ok(sys::napi_is_arraybuffer(env, value, &mut is_buffer)) && is_buffer {
+            let mut length = 0;
+            if !ok(sys::napi_get_arraybuffer_info(env, value, &mut data, &mut length)) {
+                return None;
+            }
+            return Some((data, length));
+        }
+    }
+    None
+}
+
+/// Bytes per element of a typed array kind.
+#[allow(non_upper_case_globals)] // Node-API's names
+fn element_size(kind: sys::napi_typedarray_type) -> usize {
+    use sys::TypedarrayType::*;
+    match kind {
+        int8_array | uint8_array | uint8_clamped_array => 1,
+        int16_array | uint16_array => 2,
+        int32_array | uint32_array | float32_array => 4,
+        // float64, bigint64, biguint64, and any kind added later that is 8 bytes wide.
+        _ => 8,
+    }
+}
+
+/// `object[key]`; `None` when it cannot be read (a throwing getter leaves no exception pending).
+pub(crate) fn property(env: &Env, object: sys::napi_value, key: &str) -> Option<sys::napi_value> {
+    let key = std::ffi::CString::new(key).ok()?;
+    let mut value = ptr::null_mut();
+    // SAFETY: `object` belongs to the current call and `key` is NUL-terminated.
+    if ok(unsafe { sys::napi_get_named_property(env.raw(), object, key.as_ptr(), &mut value) }) {
+        Some(value)
+    } else {
+        clear_exception(env);
+        None
+    }
+}
+
+/// The elements of an array; `None` if `value` is not an array.
+pub(crate) fn array_items(env: &Env, value: sys::napi_value) -> Option<Vec<sys::napi_value>> {
+    let env_raw = env.raw();
+    let mut is_array = false;
+    let mut len = 0u32;
+    // SAFETY: `value` belongs to the current call; out-pointers are valid locals.
+    unsafe {
+        if !ok(sys::napi_is_array(env_raw, value, &mut is_array)) || !is_array {
+            return None;
+        }
+        if !ok(sys::napi_get_array_length(env_raw, value, &mut len)) {
+            return None;
+        }
+    }
+    let mut items = Vec::with_capacity(len as usize);
+    for i in 0..len {
+        let mut item = ptr::null_mut();
+        // SAFETY: as above; `i` is below the array's length (a getter may still throw: cleared below).
+        if !ok(unsafe { sys::napi_get_element(env_raw, value, i, &mut item) }) {
+            clear_exception(env);
+            return None;
+        }
+        items.push(item);
+    }
+    Some(items)
+}
+
+/// The object's own enumerable string-keyed properties, as (key, value) pairs.
+pub(crate) fn own_entries(env: &Env, object: sys::napi_value) -> Option<Vec<(String, sys::napi_value)>> {
+    let mut names = ptr::null_mut();
+    // SAFETY: `object` is an object of the current call; `names` is a valid out-pointer.
+    let status = unsafe {
+        sys::napi_get_all_property_names(
+            env.raw(),
+            object,
+            sys::KeyCollectionMode::own_only,
+            sys::KeyFilter::enumerable | sys::KeyFilter::skip_symbols,
+            sys::KeyConversion::numbers_to_strings,
+            &mut names,
+        )
+    };
+    if !ok(status) {
+        clear_exception(env);
+        return None;
+    }
+    let mut entries = Vec::new();
+    for name in array_items(env, names)? {
+        let key = string(env, name)?;
+        entries.push((key.clone(), property(env, object, &key)?));
+    }
+    Some(entries)
+}
+
+/// Drops a pending exception left by a failed call, so that the error we throw is the one JS sees.
+fn clear_exception(env: &Env) {
+    let mut pending = false;
+    let mut exception = ptr::null_mut();
+    // SAFETY: out-pointers are valid locals; clearing with nothing pending is a no-op.
+    unsafe {
+        if ok(sys::napi_is_exception_pending(env.raw(), &mut pending)) && pending {
+            sys::napi_get_and_clear_last_exception(env.raw(), &mut exception);
+        }
+    }
+}
+
+/// A JS error object of the class and message of `error`.
+pub(crate) fn error_object(env: &Env, error: &ApiError) -> Option<sys::napi_value> {
+    let env = env.raw();
+    let mut message = ptr::null_mut();
+    let mut object = ptr::null_mut();
+    // SAFETY: the message pointer and length describe `error.message`; out-pointers are valid locals.
+    unsafe {
+        if !ok(sys::napi_create_string_utf8(
+            env,
+            error.message.as_ptr().cast(),
+            error.message.len() as isize,
+            &mut message,
+        )) {
+            return None;
+        }
+        let status = match error.class {
+            ErrorClass::Error => sys::napi_create_error(env, ptr::null_mut(), message, &mut object),
+            ErrorClass::TypeError => sys::napi_create_type_error(env, ptr::null_mut(), message, &mut object),
+            ErrorClass::RangeError => {
+                sys::napi_create_range_error(env, ptr::null_mut(), message, &mut object)
+            }
+        };
+        ok(status).then_some(object)
+    }
+}

@@ -1,0 +1,361 @@
+//! `Buffer`s over native memory, and the rule that keeps them from outliving it.
+//!
+//! `view()` and the ring's `slice()` hand JS an *external* `Buffer`: its bytes are the native memory
+//! itself, not a copy. The object that owns that memory ([`Viewed`]) remembers every view it handed
+//! out (weakly: a view that JS drops is collected as usual). When the program lets go of the memory
+//! explicitly — `free()`, a pooled buffer's `freeze()`, a ring side's `toHandle()` — the owner
+//! detaches those views first ([`Viewed::take`]). A detached `Buffer` is empty: JS can no longer reach
+//! the memory, so it can be freed or reused at once. Node marks external buffers untransferable, so a
+//! view posted to a worker is copied, never moved out of reach.
+//!
+//! When the owner's JS object is garbage-collected instead, its views may still be in use (a view of a
+//! temporary: `ZeroCopyBuffer.from(x).view()`). Buffers then hand their memory to the live views
+//! ([`Viewed::hand_to_views`]): each keeps a `ZeroCopyBuffer` clone that its finalizer drops, so the
+//! memory lives exactly as long as the last view. Ring sides cannot be shared that way (keeping a
+//! writer alive would keep the stream open), so their slices are detached.
+//!
+//! Every `ZeroCopyBuffer` view holds such a clone from the start, dropped by the view's finalizer or
+//! when the view is detached, whichever comes first. For the other owners a failed detach (possible
+//! only while the JS environment shuts down) leaks the owner rather than free memory a view could
+//! still show.
+//!
+//! Where the runtime forbids external buffers (Electron's V8 memory cage returns
+//! `napi_no_external_buffers_allowed`), or when `OMNIBUF_EXTERNAL_BUFFERS=0` is set in the
+//! environment, views are copies; [`external_buffers`] says which mode is in use.
+//!
+//! V8 counts the bytes of external array buffers itself. What it cannot see is the native memory held
+//! by the JS objects that wrap Rust values; [`ExternalMemory`] reports that, so that the garbage
+//! collector hurries when small wrappers hold much native memory.
+
+use std::any::Any;
+use std::ptr;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use napi::{sys, Env};
+
+use super::ok;
+use super::values::Raw;
+
+/// The bytes a view shows: read-only by contract, or meant to be written by JS.
+pub(crate) enum Bytes<'a> {
+    /// JS should only read these (a frozen buffer, a reader's slice).
+    Shared(&'a [u8]),
+    /// JS writes these (a pooled buffer, the writer's free slots).
+    Writable(&'a mut [u8]),
+}
+
+/// Memory that stays where it is for as long as its owner lives, so a view may point into it.
+///
+/// # Safety
+/// The bytes of every [`Bytes`] picked from a value must stay allocated, and not move, until that
+/// value is dropped.
+pub(crate) unsafe trait StableMemory {
+    /// A value that keeps the memory alive on its own, if the owner can make one cheaply.
+    fn keep_alive(&self) -> Option<Box<dyn Any + Send>> {
+        None
+    }
+}
+
+// SAFETY: a buffer's bytes are immutable and stay allocated while any clone of it lives.
+unsafe impl StableMemory for omnibuf::ZeroCopyBuffer {
+    fn keep_alive(&self) -> Option<Box<dyn Any + Send>> {
+        Some(Box::new(self.clone()))
+    }
+}
+// SAFETY: a pooled buffer's block has its class's fixed capacity and is never reallocated; it goes
+// back to the pool only when the buffer (or, once frozen, its last view) drops.
+unsafe impl StableMemory for omnibuf::PooledBuffer {}
+// SAFETY: ring memory is mapped (or allocated) once and released when the last of the writer and its
+// readers drops.
+unsafe impl StableMemory for omnibuf::ring::asynchronous::Writer<u8> {}
+// SAFETY: as for the writer.
+unsafe impl StableMemory for omnibuf::ring::asynchronous::Reader<u8> {}
+
+const MODE_UNKNOWN: u8 = 0;
+const MODE_EXTERNAL: u8 = 1;
+const MODE_COPY: u8 = 2;
+static MODE: AtomicU8 = AtomicU8::new(MODE_UNKNOWN);
+
+/// Whether views are external buffers over native memory (`true`) or copies (`false`). Decided once
+/// per process: `OMNIBUF_EXTERNAL_BUFFERS=0` asks for copies; otherwise a probe asks the runtime.
+pub(crate) fn external_buffers(env: &Env) -> bool {
+    match MODE.load(Ordering::Relaxed) {
+        MODE_EXTERNAL => return true,
+        MODE_COPY => return false,
+        _ => {}
+    }
+    let allowed = std::env::var_os("OMNIBUF_EXTERNAL_BUFFERS").is_none_or(|v| v != "0") && probe(env);
+    MODE.store(if allowed { MODE_EXTERNAL } else { MODE_COPY }, Ordering::Relaxed);
+    allowed
+}
+
+/// Whether the runtime accepts an external buffer.
+fn probe(env: &Env) -> bool {
+    static BYTE: [u8; 1] = [0];
+    let mut result = ptr::null_mut();
+    // SAFETY: the byte is static, so it outlives the buffer; no finalizer is needed for it. The
+    // buffer is never handed to JS (it is garbage as soon as this call returns), so nothing writes it.
+    let status = unsafe {
+        sys::napi_create_external_buffer(
+            env.raw(),
+            1,
+            BYTE.as_ptr().cast_mut().cast(),
+            None,
+            ptr::null_mut(),
+            &mut result,
+        )
+    };
+    ok(status)
+}
+
+/// What keeps the memory of one view alive until the view is collected or detached.
+type Keep = Arc<Mutex<Option<Box<dyn Any + Send>>>>;
+
+fn release(keep: &Keep) {
+    keep.lock().unwrap_or_else(PoisonError::into_inner).take();
+}
+
+/// The finalizer of an external buffer: drops its hold on the memory.
+unsafe extern "C" fn finalize_view(
+    _env: sys::napi_env,
+    _data: *mut std::ffi::c_void,
+    hint: *mut std::ffi::c_void,
+) {
+    // SAFETY: `hint` is the `Box<Keep>` leaked in `create_view`, and Node-API calls this once.
+    let keep = unsafe { Box::from_raw(hint.cast::<Keep>()) };
+    // Never unwind into Node: a poisoned lock is still usable, and dropping a buffer clone does not panic.
+    release(&keep);
+}
+
+/// A view handed out and not yet known to be collected.
+struct LiveView {
+    /// A weak reference to the `Buffer`.
+    buffer: sys::napi_ref,
+    keep: Keep,
+}
+
+/// A native value and the views of its memory that JS holds. See the module docs.
+pub(crate) struct Viewed<T: StableMemory> {
+    value: Option<T>,
+    views: Vec<LiveView>,
+    /// Prune collected views when there are this many.
+    prune_at: usize,
+}
+
+impl<T: StableMemory> Viewed<T> {
+    pub(crate) fn new(value: T) -> Self {
+        Viewed { value: Some(value), views: Vec::new(), prune_at: 16 }
+    }
+
+    /// The value, unless it was taken.
+    pub(crate) fn get(&self) -> Option<&T> {
+        self.value.as_ref()
+    }
+
+    pub(crate) fn get_mut(&mut self) -> Option<&mut T> {
+        self.value.as_mut()
+    }
+
+    /// A `Buffer` over the bytes `pick` selects from the value (a copy where external buffers are not
+    /// allowed); `Ok(None)` when there is no value or `pick` returns nothing.
+    pub(crate) fn view(
+        &mut self,
+        env: &Env,
+        pick: impl FnOnce(&mut T) -> Option<Bytes<'_>>,
+    ) -> napi::Result<Option<Raw>> {
+        let external = external_buffers(env);
+        if self.views.len() >= self.prune_at {
+            self.prune(env);
+        }
+        let Some(value) = self.value.as_mut() else { return Ok(None) };
+        let keep = value.keep_alive();
+        let (data, len) = match pick(value) {
+            None => return Ok(None),
+            Some(Bytes::Shared(b)) => (b.as_ptr().cast_mut(), b.len()),
+            Some(Bytes::Writable(b)) => (b.as_mut_ptr(), b.len()),
+        };
+        if len == 0 || !external {
+            // SAFETY: `data..data + len` is the picked slice, alive for the length of this call.
+            return unsafe { copy_buffer(env, data, len) }.map(Some);
+        }
+        let keep: Keep = Arc::new(Mutex::new(keep));
+        let hint = Box::into_raw(Box::new(keep.clone()));
+        let mut buffer = ptr::null_mut();
+        // SAFETY: the bytes stay allocated while the value lives (`StableMemory`), and the value is
+        // dropped only after this view is detached (`take`, `revoke`) or, if detaching fails, never
+        // (`Drop`). The finalizer frees `hint` exactly once.
+        let status = unsafe {
+            sys::napi_create_external_buffer(
+                env.raw(),
+                len,
+                data.cast(),
+                Some(finalize_view),
+                hint.cast(),
+                &mut buffer,
+            )
+        };
+        if status == sys::Status::napi_no_external_buffers_allowed {
+            MODE.store(MODE_COPY, Ordering::Relaxed);
+            // SAFETY: the call failed, so Node-API did not take `hint`.
+            drop(unsafe { Box::from_raw(hint) });
+            // SAFETY: as above.
+            return unsafe { copy_buffer(env, data, len) }.map(Some);
+        }
+        if !ok(status) {
+            // SAFETY: as above.
+            drop(unsafe { Box::from_raw(hint) });
+            return Err(napi::Error::from_reason("could not create an external Buffer"));
+        }
+        let mut weak = ptr::null_mut();
+        // SAFETY: `buffer` is the object just created in this call's scope.
+        if !ok(unsafe { sys::napi_create_reference(env.raw(), buffer, 0, &mut weak) }) {
+            // Without a reference the view could not be detached: keep the value alive for good.
+            self.views.push(LiveView { buffer: ptr::null_mut(), keep });
+            return Err(napi::Error::from_reason("could not track an external Buffer"));
+        }
+        self.views.push(LiveView { buffer: weak, keep });
+        Ok(Some(Raw(buffer)))
+    }
+
+    /// Detaches every view still alive, then hands the value out (`None` if it was taken before).
+    pub(crate) fn take(&mut self, env: &Env) -> Option<T> {
+        if self.revoke(env) {
+            self.value.take()
+        } else {
+            // A view could not be detached: the value must outlive it, so it is never dropped.
+            std::mem::forget(self.value.take());
+            None
+        }
+    }
+
+    /// Lets go of the value when its JS object is collected, leaving the views that are still alive
+    /// valid: each gets a clone of `keep(value)` (unless it holds one already), which keeps the memory
+    /// until the view is collected too.
+    pub(crate) fn hand_to_views<K: Any + Send + Clone>(&mut self, env: &Env, keep: impl FnOnce(T) -> K) {
+        let Some(value) = self.value.take() else { return };
+        let keep = keep(value);
+        for view in self.views.drain(..) {
+            if !view.buffer.is_null() {
+                // SAFETY: the reference was created by `view` in this environment and is deleted once.
+                unsafe { sys::napi_delete_reference(env.raw(), view.buffer) };
+            }
+            let mut slot = view.keep.lock().unwrap_or_else(PoisonError::into_inner);
+            if slot.is_none() {
+                *slot = Some(Box::new(keep.clone()));
+            }
+        }
+    }
+
+    /// Detaches every view still alive; `false` if one could not be detached.
+    fn revoke(&mut self, env: &Env) -> bool {
+        let mut all = true;
+        for view in self.views.drain(..) {
+            let detached = !view.buffer.is_null() && detach(env, view.buffer);
+            if detached {
+                release(&view.keep);
+            } else {
+                // The view keeps its hold (a buffer clone, if any); without one the value must stay.
+                all &= view.keep.lock().unwrap_or_else(PoisonError::into_inner).is_some();
+            }
+        }
+        all
+    }
+
+    /// Forgets views JS has dropped.
+    fn prune(&mut self, env: &Env) {
+        self.views.retain(|view| {
+            if view.buffer.is_null() || referent(env, view.buffer).is_some() {
+                return true;
+            }
+            // SAFETY: the reference was created by `view` in this environment and is deleted once.
+            unsafe { sys::napi_delete_reference(env.raw(), view.buffer) };
+            false
+        });
+        self.prune_at = (self.views.len() * 2).max(16);
+    }
+}
+
+impl<T: StableMemory> Drop for Viewed<T> {
+    fn drop(&mut self) {
+        // Reached without `take` only if the owner was dropped without its environment (it never is in
+        // this crate); views might still show the memory, so it must not be freed.
+        if !self.views.is_empty() {
+            std::mem::forget(self.value.take());
+        }
+    }
+}
+
+/// The object behind a weak reference, unless it was collected.
+fn referent(env: &Env, reference: sys::napi_ref) -> Option<sys::napi_value> {
+    let mut value = ptr::null_mut();
+    // SAFETY: `reference` was created in this environment and not deleted.
+    let status = unsafe { sys::napi_get_reference_value(env.raw(), reference, &mut value) };
+    (ok(status) && !value.is_null()).then_some(value)
+}
+
+/// Detaches the array buffer under the referenced `Buffer` (a collected one needs nothing) and deletes
+/// the reference; `false` if it is alive and could not be detached.
+fn detach(env: &Env, reference: sys::napi_ref) -> bool {
+    let detached = match referent(env, reference) {
+        None => true,
+        Some(buffer) => {
+            let (mut kind, mut length, mut offset) = (0, 0, 0);
+            let (mut data, mut array_buffer) = (ptr::null_mut(), ptr::null_mut());
+            // SAFETY: `buffer` is a live `Buffer` (a Uint8Array) of this environment; out-pointers are
+            // valid locals.
+            unsafe {
+                ok(sys::napi_get_typedarray_info(
+                    env.raw(),
+                    buffer,
+                    &mut kind,
+                    &mut length,
+                    &mut data,
+                    &mut array_buffer,
+                    &mut offset,
+                )) && ok(sys::napi_detach_arraybuffer(env.raw(), array_buffer))
+            }
+        }
+    };
+    // SAFETY: the reference was created by `Viewed::view` in this environment and is deleted once.
+    unsafe { sys::napi_delete_reference(env.raw(), reference) };
+    detached
+}
+
+/// A `Buffer` holding a copy of `len` bytes at `data`.
+///
+/// # Safety
+/// `data..data + len` must be readable for the duration of the call.
+unsafe fn copy_buffer(env: &Env, data: *const u8, len: usize) -> napi::Result<Raw> {
+    let mut buffer = ptr::null_mut();
+    let mut copy = ptr::null_mut();
+    // SAFETY: the caller vouches for the source bytes; Node-API copies them into a new Buffer.
+    let status = unsafe { sys::napi_create_buffer_copy(env.raw(), len, data.cast(), &mut copy, &mut buffer) };
+    if ok(status) {
+        Ok(Raw(buffer))
+    } else {
+        Err(napi::Error::from_reason(format!("could not allocate a Buffer of {len} bytes")))
+    }
+}
+
+/// Native memory held by a JS object, reported to V8 (`napi_adjust_external_memory`) so that the
+/// garbage collector weighs the object by it.
+#[derive(Default)]
+pub(crate) struct ExternalMemory {
+    reported: i64,
+}
+
+impl ExternalMemory {
+    /// Reports `bytes` as what the object holds now.
+    pub(crate) fn set(&mut self, env: &Env, bytes: usize) {
+        let bytes = i64::try_from(bytes).unwrap_or(i64::MAX);
+        if bytes != self.reported && env.adjust_external_memory(bytes - self.reported).is_ok() {
+            self.reported = bytes;
+        }
+    }
+
+    /// Reports that the object holds nothing any more.
+    pub(crate) fn clear(&mut self, env: &Env) {
+        self.set(env, 0);
+    }
+}

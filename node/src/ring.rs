@@ -1,0 +1,519 @@
+//! The byte ring for Node: `Circular.withCapacity` makes the writer, `addReader()` makes readers.
+//!
+//! Slices are external `Buffer`s over the ring's memory, contiguous across the wrap (double-mapped
+//! where the system allows, mirror-copied otherwise). Each side has three ways to get its slice:
+//! `slice()` returns at once (possibly empty), `sliceAsync()` returns a Promise settled on this thread
+//! when there is room or data (woken from whichever thread produced or consumed), and `sliceSync()`
+//! blocks the thread (for workers; the JS entry refuses it on the main thread).
+//!
+//! A side can move to another thread: `toHandle()` parks it in a process-wide table and returns a
+//! plain object that `postMessage` can carry; `fromHandle()` in the receiving thread claims it.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::pin;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::{Duration, Instant};
+
+use napi::bindgen_prelude::{ObjectFinalize, Unknown};
+use napi::{Env, ValueType};
+use napi_derive::napi;
+use omnibuf::platform::ring_memory::RingMemoryError;
+use omnibuf::ring::asynchronous::{Circular, Reader, Writer};
+use omnibuf::ring::{double_mapping_available, RingBackend, RingError, RingOptions};
+
+use crate::args;
+use crate::error::{ApiError, ApiResult, OrThrow};
+use crate::platform::executor;
+use crate::platform::values::{self, Raw};
+use crate::platform::views::{Bytes, ExternalMemory, StableMemory, Viewed};
+
+fn ring_error(e: RingError) -> ApiError {
+    match e {
+        RingError::Memory(RingMemoryError::DoubleMappingUnavailable | RingMemoryError::Map(_)) => {
+            ApiError::error(e)
+        }
+        _ => ApiError::range_error(e),
+    }
+}
+
+/// One side of a ring held by a JS object, shared with the operations of its pending `sliceAsync`s.
+struct Side<T: StableMemory> {
+    viewed: Viewed<T>,
+    /// Wakers of pending operations: woken when the side goes away, so that their Promises settle.
+    waiting: Vec<Waker>,
+    /// What happened to it once `viewed` is empty: "freed" or "moved to a handle".
+    gone: &'static str,
+}
+
+impl<T: StableMemory> Side<T> {
+    fn new(value: T) -> Rc<RefCell<Side<T>>> {
+        Rc::new(RefCell::new(Side { viewed: Viewed::new(value), waiting: Vec::new(), gone: "freed" }))
+    }
+
+    /// Takes the value out (detaching its slices) and settles pending operations.
+    fn close(&mut self, env: &Env, how: &'static str) -> Option<T> {
+        let value = self.viewed.take(env);
+        if value.is_some() {
+            self.gone = how;
+        }
+        self.waiting.drain(..).for_each(Waker::wake);
+        value
+    }
+
+    fn wait(&mut self, waker: &Waker) {
+        if !self.waiting.iter().any(|w| w.will_wake(waker)) {
+            self.waiting.push(waker.clone());
+        }
+    }
+}
+
+/// What a slice call does when the ring has no room or no data.
+#[derive(Clone, Copy)]
+enum Wait {
+    /// Return an empty slice.
+    No,
+    /// Block the thread, until the deadline if there is one.
+    Block(Option<Instant>),
+}
+
+/// A deadline `timeout` milliseconds from now (none when not given).
+fn deadline(env: &Env, timeout: Option<&Unknown<'_>>) -> ApiResult<Option<Instant>> {
+    let Some(timeout) = timeout else { return Ok(None) };
+    let ms = values::number(env, values::raw(timeout))
+        .filter(|ms| *ms >= 0.0 && !ms.is_nan())
+        .ok_or_else(|| ApiError::type_error("timeout must be a non-negative number of milliseconds"))?;
+    Ok(Instant::now().checked_add(Duration::from_secs_f64((ms / 1000.0).min(1e9))))
+}
+
+/// Runs `future` on this thread until it is ready or `deadline` passes (`None`).
+fn block_on<F: Future>(future: F, deadline: Option<Instant>) -> Option<F::Output> {
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut future = pin!(future);
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return Some(output);
+        }
+        match deadline {
+            None => std::thread::park(),
+            Some(deadline) => {
+                let now = Instant::now();
+                if now >= deadline {
+                    return None;
+                }
+                std::thread::park_timeout(deadline - now);
+            }
+        }
+    }
+}
+
+/// A ring side as the JS API sees it.
+trait RingSide: StableMemory + Sized + 'static {
+    /// The JS class name.
+    const CLASS: &'static str;
+
+    /// The side's slice: `Ready(None)` at the end of the stream (readers only), `Pending` when it has
+    /// to wait and `wait` says not to.
+    fn pick<'a>(&'a mut self, cx: &mut Context<'_>, wait: Wait) -> Poll<Option<Bytes<'a>>>;
+}
+
+impl RingSide for Writer<u8> {
+    const CLASS: &'static str = "CircularWriter";
+
+    fn pick<'a>(&'a mut self, cx: &mut Context<'_>, wait: Wait) -> Poll<Option<Bytes<'a>>> {
+        let room = match wait {
+            Wait::No => pin!(self.slice()).poll(cx),
+            Wait::Block(deadline) => block_on(self.slice(), deadline).map_or(Poll::Pending, Poll::Ready),
+        };
+        room.map(|room| Some(Bytes::Writable(room)))
+    }
+}
+
+impl RingSide for Reader<u8> {
+    const CLASS: &'static str = "CircularReader";
+
+    fn pick<'a>(&'a mut self, cx: &mut Context<'_>, wait: Wait) -> Poll<Option<Bytes<'a>>> {
+        let data = match wait {
+            Wait::No => pin!(self.slice()).poll(cx),
+            Wait::Block(deadline) => block_on(self.slice(), deadline).map_or(Poll::Pending, Poll::Ready),
+        };
+        data.map(|data| data.map(Bytes::Shared))
+    }
+}
+
+/// The side's slice as a `Buffer` (`null` at the end of the stream); `Pending` when there is no room
+/// or data (and `wait` does not wait).
+fn slice<T: RingSide>(
+    side: &mut Side<T>,
+    env: &Env,
+    cx: &mut Context<'_>,
+    wait: Wait,
+) -> Poll<ApiResult<Raw>> {
+    if side.viewed.get().is_none() {
+        return Poll::Ready(Err(ApiError::used_up(T::CLASS, side.gone)));
+    }
+    let mut pending = false;
+    let view = side.viewed.view(env, |value| match value.pick(cx, wait) {
+        Poll::Ready(bytes) => bytes,
+        Poll::Pending => {
+            pending = true;
+            None
+        }
+    });
+    if pending {
+        return Poll::Pending;
+    }
+    Poll::Ready(match view {
+        Ok(Some(buffer)) => Ok(buffer),
+        Ok(None) => values::null(env).map_err(|e| ApiError::error(e.reason)),
+        Err(e) => Err(ApiError::error(e.reason)),
+    })
+}
+
+/// `slice()` (`wait` = `No`) and `sliceSync()`: an empty `Buffer` when there is nothing yet.
+fn slice_now<T: RingSide>(side: &RefCell<Side<T>>, env: &Env, wait: Wait) -> napi::Result<Raw> {
+    let mut cx = Context::from_waker(Waker::noop());
+    match slice(&mut side.borrow_mut(), env, &mut cx, wait) {
+        Poll::Ready(outcome) => outcome.or_throw(env),
+        Poll::Pending => values::empty_buffer(env),
+    }
+}
+
+/// `sliceAsync()`: a Promise settled once `slice()` has something (or the side goes away).
+fn slice_async<T: RingSide>(side: &Rc<RefCell<Side<T>>>, env: &Env) -> napi::Result<Raw> {
+    let side = Rc::downgrade(side);
+    executor::spawn(
+        env,
+        Box::new(move |env, cx| {
+            let Some(side) = side.upgrade() else {
+                return Poll::Ready(Err(ApiError::used_up(T::CLASS, "freed")));
+            };
+            let mut side = side.borrow_mut();
+            let outcome = slice(&mut side, env, cx, Wait::No);
+            if outcome.is_pending() {
+                side.wait(cx.waker());
+            }
+            outcome
+        }),
+    )
+}
+
+/// A process-wide table of ring sides on their way to another thread.
+enum Handed {
+    Writer(Writer<u8>),
+    Reader(Reader<u8>),
+}
+
+static HANDED: LazyLock<Mutex<HashMap<u64, Handed>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+static NEXT_HANDLE: AtomicU64 = AtomicU64::new(1);
+
+/// A ring side parked for another thread: a plain object that `postMessage` can carry.
+#[napi(object)]
+pub struct CircularHandle {
+    /// `"CircularWriter"` or `"CircularReader"`.
+    pub omnibuf: String,
+    /// The key in this process's table of parked sides.
+    pub id: f64,
+}
+
+fn park(side: Handed, class: &str) -> CircularHandle {
+    let id = NEXT_HANDLE.fetch_add(1, Ordering::Relaxed);
+    HANDED.lock().unwrap_or_else(PoisonError::into_inner).insert(id, side);
+    CircularHandle { omnibuf: class.to_owned(), id: id as f64 }
+}
+
+/// Claims the side a handle names.
+fn claim(env: &Env, handle: &Unknown<'_>, class: &str) -> ApiResult<Handed> {
+    let raw = values::raw(handle);
+    let malformed =
+        || ApiError::type_error(format!("{class}.fromHandle needs the object toHandle() returned"));
+    if values::type_of(env, raw) != ValueType::Object {
+        return Err(malformed());
+    }
+    let named = values::property(env, raw, "omnibuf").and_then(|v| values::string(env, v));
+    let id = values::property(env, raw, "id").and_then(|v| values::number(env, v));
+    let (Some(named), Some(id)) = (named, id) else { return Err(malformed()) };
+    if named != class {
+        return Err(ApiError::type_error(format!("this handle is of a {named}, not a {class}")));
+    }
+    let id = args::index_from_number(id, "handle id")? as u64;
+    let mut handed = HANDED.lock().unwrap_or_else(PoisonError::into_inner);
+    let matches = match handed.get(&id) {
+        Some(Handed::Writer(_)) => class == "CircularWriter",
+        Some(Handed::Reader(_)) => class == "CircularReader",
+        None => false,
+    };
+    let claimed = if matches { handed.remove(&id) } else { None };
+    claimed.ok_or_else(|| ApiError::error("this handle was already claimed, or comes from another process"))
+}
+
+/// Makes rings: one writer, any number of readers.
+#[napi(js_name = "Circular")]
+pub struct JsCircular {}
+
+#[napi]
+impl JsCircular {
+    /// The writer of a new byte ring of at least `capacity` bytes (rounded up to whole pages).
+    /// `options.backend` asks for `"double-mapped"` or `"mirror-copy"` memory.
+    #[napi(js_name = "withCapacity", catch_unwind)]
+    pub fn with_capacity(
+        env: &Env,
+        capacity: Unknown<'_>,
+        options: Option<Unknown<'_>>,
+    ) -> napi::Result<JsCircularWriter> {
+        let capacity = args::index(env, &capacity, "capacity").or_throw(env)?;
+        let options = ring_options(env, options.as_ref()).or_throw(env)?;
+        let writer = Circular::with_options::<u8>(capacity, &options).map_err(ring_error).or_throw(env)?;
+        Ok(JsCircularWriter::new(env, writer))
+    }
+
+    /// Whether this system can double-map ring memory (else rings use the mirror-copy backend).
+    #[napi(js_name = "doubleMappingAvailable", catch_unwind)]
+    pub fn double_mapping_available() -> bool {
+        double_mapping_available()
+    }
+
+    /// Nothing to release: `Circular` only makes rings. Present because every class has `free()`.
+    #[napi]
+    pub fn free(&self) {}
+}
+
+fn ring_options(env: &Env, options: Option<&Unknown<'_>>) -> ApiResult<RingOptions> {
+    let mut ring = RingOptions::default();
+    let Some(options) = options else { return Ok(ring) };
+    let raw = values::raw(options);
+    if values::type_of(env, raw) != ValueType::Object {
+        return Err(ApiError::type_error("options must be an object, e.g. { backend: 'mirror-copy' }"));
+    }
+    let Some(backend) = args::option(env, raw, "backend")? else { return Ok(ring) };
+    ring = match values::string(env, backend).as_deref() {
+        Some("double-mapped") => ring.backend(RingBackend::DoubleMapped),
+        Some("mirror-copy") => ring.backend(RingBackend::MirrorCopy),
+        _ => {
+            return Err(ApiError::type_error("options.backend must be \"double-mapped\" or \"mirror-copy\""))
+        }
+    };
+    Ok(ring)
+}
+
+/// The one writer of a byte ring.
+#[napi(js_name = "CircularWriter", custom_finalize)]
+pub struct JsCircularWriter {
+    side: Rc<RefCell<Side<Writer<u8>>>>,
+    memory: ExternalMemory,
+}
+
+impl JsCircularWriter {
+    fn new(env: &Env, writer: Writer<u8>) -> Self {
+        let mut memory = ExternalMemory::default();
+        memory.set(env, writer.capacity());
+        JsCircularWriter { side: Side::new(writer), memory }
+    }
+
+    /// Runs `f` on the live writer.
+    fn with<R>(&self, env: &Env, f: impl FnOnce(&mut Writer<u8>) -> ApiResult<R>) -> napi::Result<R> {
+        let mut side = self.side.borrow_mut();
+        let gone = side.gone;
+        let writer = side.viewed.get_mut().ok_or_else(|| ApiError::used_up("CircularWriter", gone));
+        writer.and_then(f).or_throw(env)
+    }
+}
+
+impl ObjectFinalize for JsCircularWriter {
+    fn finalize(mut self, env: Env) -> napi::Result<()> {
+        self.side.borrow_mut().close(&env, "freed");
+        self.memory.clear(&env);
+        Ok(())
+    }
+}
+
+#[napi]
+impl JsCircularWriter {
+    /// The capacity in bytes, after rounding.
+    #[napi(getter, catch_unwind)]
+    pub fn capacity(&self, env: &Env) -> napi::Result<f64> {
+        self.with(env, |w| Ok(w.capacity() as f64))
+    }
+
+    /// The memory under the ring: `"double-mapped"` or `"mirror-copy"`.
+    #[napi(getter, catch_unwind)]
+    pub fn backend(&self, env: &Env) -> napi::Result<String> {
+        self.with(env, |w| Ok(w.backend().to_string()))
+    }
+
+    /// A new reader, which sees what is produced from now on.
+    #[napi(js_name = "addReader", catch_unwind)]
+    pub fn add_reader(&self, env: &Env) -> napi::Result<JsCircularReader> {
+        let reader = self.with(env, |w| Ok(w.add_reader()))?;
+        Ok(JsCircularReader::new(reader))
+    }
+
+    /// The free bytes as one writable `Buffer` over the ring; empty when the slowest reader is a
+    /// whole ring behind. Returns at once.
+    #[napi(catch_unwind)]
+    pub fn slice(&self, env: &Env) -> napi::Result<Raw> {
+        slice_now(&self.side, env, Wait::No)
+    }
+
+    /// Like `slice()`, but blocks the thread until there is room (or `timeoutMs` passes: then the
+    /// slice is empty). For workers; the main thread must use `sliceAsync()`.
+    #[napi(js_name = "sliceSync", catch_unwind)]
+    pub fn slice_sync(&self, env: &Env, timeout_ms: Option<Unknown<'_>>) -> napi::Result<Raw> {
+        let deadline = deadline(env, timeout_ms.as_ref()).or_throw(env)?;
+        slice_now(&self.side, env, Wait::Block(deadline))
+    }
+
+    /// A Promise of `slice()` once there is room, settled on this thread without blocking it.
+    #[napi(js_name = "sliceAsync", catch_unwind)]
+    pub fn slice_async(&self, env: &Env) -> napi::Result<Raw> {
+        slice_async(&self.side, env)
+    }
+
+    /// Publishes the first `n` bytes of the slice to the readers; `RangeError` if more than are free.
+    #[napi(catch_unwind)]
+    pub fn produce(&self, env: &Env, n: Unknown<'_>) -> napi::Result<()> {
+        let n = args::index(env, &n, "n").or_throw(env)?;
+        self.with(env, |w| w.try_produce(n).map_err(ring_error))
+    }
+
+    /// Copies as much of `bytes` as there is room for now into the ring and publishes it; returns how
+    /// many bytes that was (0 when the ring is full). The way to write where slices are copies.
+    #[napi(catch_unwind)]
+    pub fn write(&self, env: &Env, bytes: Unknown<'_>) -> napi::Result<f64> {
+        let (bytes, _) = args::bytes(env, &bytes, "bytes").or_throw(env)?;
+        self.with(env, |w| {
+            let mut cx = Context::from_waker(Waker::noop());
+            let Poll::Ready(room) = pin!(w.slice()).poll(&mut cx) else { return Ok(0.0) };
+            let n = room.len().min(bytes.len());
+            room[..n].copy_from_slice(&bytes[..n]);
+            w.try_produce(n).map_err(ring_error)?;
+            Ok(n as f64)
+        })
+    }
+
+    /// Moves the writer into a handle that `postMessage` can carry to a worker, where
+    /// `CircularWriter.fromHandle` takes it back. This object cannot be used after.
+    #[napi(js_name = "toHandle", catch_unwind)]
+    pub fn move_to_handle(&mut self, env: &Env) -> napi::Result<CircularHandle> {
+        self.with(env, |_| Ok(()))?;
+        let writer = self.side.borrow_mut().close(env, "moved to a handle");
+        self.memory.clear(env);
+        let writer = writer
+            .ok_or_else(|| ApiError::error("the writer's slices could not be detached"))
+            .or_throw(env)?;
+        Ok(park(Handed::Writer(writer), "CircularWriter"))
+    }
+
+    /// The writer a handle carries; each handle can be claimed once.
+    #[napi(js_name = "fromHandle", catch_unwind)]
+    pub fn from_handle(env: &Env, handle: Unknown<'_>) -> napi::Result<JsCircularWriter> {
+        match claim(env, &handle, "CircularWriter").or_throw(env)? {
+            Handed::Writer(writer) => Ok(JsCircularWriter::new(env, writer)),
+            Handed::Reader(_) => unreachable!("claim checks the class"),
+        }
+    }
+
+    /// Drops the writer: readers read what is left, then see the end of the stream.
+    #[napi(catch_unwind)]
+    pub fn free(&mut self, env: &Env) {
+        drop(self.side.borrow_mut().close(env, "freed"));
+        self.memory.clear(env);
+    }
+}
+
+/// One reader of a byte ring.
+#[napi(js_name = "CircularReader", custom_finalize)]
+pub struct JsCircularReader {
+    side: Rc<RefCell<Side<Reader<u8>>>>,
+}
+
+impl JsCircularReader {
+    fn new(reader: Reader<u8>) -> Self {
+        JsCircularReader { side: Side::new(reader) }
+    }
+}
+
+impl ObjectFinalize for JsCircularReader {
+    fn finalize(self, env: Env) -> napi::Result<()> {
+        self.side.borrow_mut().close(&env, "freed");
+        Ok(())
+    }
+}
+
+#[napi]
+impl JsCircularReader {
+    /// The unread bytes as one `Buffer` over the ring (empty when there are none yet), or `null` once
+    /// the writer is gone and everything was read. Returns at once. Do not write to it.
+    #[napi(catch_unwind)]
+    pub fn slice(&self, env: &Env) -> napi::Result<Raw> {
+        slice_now(&self.side, env, Wait::No)
+    }
+
+    /// Like `slice()`, but blocks the thread until there is data or the end (or `timeoutMs` passes:
+    /// then the slice is empty). For workers; the main thread must use `sliceAsync()`.
+    #[napi(js_name = "sliceSync", catch_unwind)]
+    pub fn slice_sync(&self, env: &Env, timeout_ms: Option<Unknown<'_>>) -> napi::Result<Raw> {
+        let deadline = deadline(env, timeout_ms.as_ref()).or_throw(env)?;
+        slice_now(&self.side, env, Wait::Block(deadline))
+    }
+
+    /// A Promise of `slice()` once there is data (or `null` at the end), settled on this thread
+    /// without blocking it.
+    #[napi(js_name = "sliceAsync", catch_unwind)]
+    pub fn slice_async(&self, env: &Env) -> napi::Result<Raw> {
+        slice_async(&self.side, env)
+    }
+
+    /// Marks the first `n` bytes of the slice as read; `RangeError` if more than are available.
+    #[napi(catch_unwind)]
+    pub fn consume(&self, env: &Env, n: Unknown<'_>) -> napi::Result<()> {
+        let n = args::index(env, &n, "n").or_throw(env)?;
+        let mut side = self.side.borrow_mut();
+        let gone = side.gone;
+        let reader =
+            side.viewed.get_mut().ok_or_else(|| ApiError::used_up("CircularReader", gone)).or_throw(env)?;
+        reader.try_consume(n).map_err(ring_error).or_throw(env)
+    }
+
+    /// Moves the reader into a handle that `postMessage` can carry to a worker, where
+    /// `CircularReader.fromHandle` takes it back. Until claimed, it holds the writer back like any
+    /// reader. This object cannot be used after.
+    #[napi(js_name = "toHandle", catch_unwind)]
+    pub fn move_to_handle(&mut self, env: &Env) -> napi::Result<CircularHandle> {
+        let mut side = self.side.borrow_mut();
+        if side.viewed.get().is_none() {
+            return Err(ApiError::used_up("CircularReader", side.gone).throw(env));
+        }
+        let reader = side.close(env, "moved to a handle");
+        let reader = reader
+            .ok_or_else(|| ApiError::error("the reader's slices could not be detached"))
+            .or_throw(env)?;
+        Ok(park(Handed::Reader(reader), "CircularReader"))
+    }
+
+    /// The reader a handle carries; each handle can be claimed once.
+    #[napi(js_name = "fromHandle", catch_unwind)]
+    pub fn from_handle(env: &Env, handle: Unknown<'_>) -> napi::Result<JsCircularReader> {
+        match claim(env, &handle, "CircularReader").or_throw(env)? {
+            Handed::Reader(reader) => Ok(JsCircularReader::new(reader)),
+            Handed::Writer(_) => unreachable!("claim checks the class"),
+        }
+    }
+
+    /// Drops the reader: it no longer holds the writer back.
+    #[napi(catch_unwind)]
+    pub fn free(&mut self, env: &Env) {
+        drop(self.side.borrow_mut().close(env, "freed"));
+    }
+}

@@ -1,0 +1,283 @@
+//! The byte ring for JS: `Circular.withCapacity` makes the writer, `addReader()` makes readers.
+//!
+//! wasm has one linear memory and no way to map it twice, so rings use the mirror-copy backend. Slices
+//! are views of wasm memory, made on every call and valid until the next call that may allocate (the
+//! rule of `view()`). Nothing blocks: `slice()` returns at once (empty when there is no room or data)
+//! and `sliceAsync()` returns a Promise. `sliceSync()` and the handles that move a side to another
+//! thread exist for the Node addon's sake and throw here: each worker has its own wasm memory.
+
+use std::cell::RefCell;
+use std::future::{poll_fn, Future};
+use std::pin::pin;
+use std::rc::{Rc, Weak};
+use std::task::{Context, Poll, Waker};
+
+use js_sys::{Reflect, Uint8Array};
+use wasm_bindgen::prelude::*;
+
+use super::buffer::bytes_from_js;
+use super::error::{error, index, range_error, type_error, used_up};
+use crate::platform::ring_memory::RingMemoryError;
+use crate::platform::wasm::{view, view_mut};
+use crate::ring::asynchronous::{Circular, Reader, Writer};
+use crate::ring::{RingBackend, RingError, RingOptions};
+
+fn ring_error(e: RingError) -> JsValue {
+    match e {
+        RingError::Memory(RingMemoryError::DoubleMappingUnavailable | RingMemoryError::Map(_)) => error(e),
+        _ => range_error(e),
+    }
+}
+
+fn no_threads(what: &str) -> JsValue {
+    error(format!(
+        "{what} is not available in the wasm build: each worker has its own wasm memory, so a ring \
+         cannot cross threads (the Node addon can)"
+    ))
+}
+
+fn no_blocking(class: &str) -> JsValue {
+    error(format!("{class}.sliceSync(): the wasm build never blocks; use sliceAsync()"))
+}
+
+/// One side of a ring, shared with the futures of its pending `sliceAsync`s.
+struct Side<T> {
+    /// `None` once freed.
+    value: Option<T>,
+    /// Wakers of pending `sliceAsync`s, woken when the side is freed so that their Promises settle.
+    waiting: Vec<Waker>,
+}
+
+type Shared<T> = Rc<RefCell<Side<T>>>;
+
+fn shared<T>(value: T) -> Shared<T> {
+    Rc::new(RefCell::new(Side { value: Some(value), waiting: Vec::new() }))
+}
+
+/// Frees a side: readers of a freed writer see the end, a freed reader holds nothing back.
+fn close<T>(side: &Shared<T>) {
+    if let Ok(mut side) = side.try_borrow_mut() {
+        side.value = None;
+        side.waiting.drain(..).for_each(Waker::wake);
+    }
+}
+
+/// A Promise of `slice(side, cx)` once it is ready (or the side is freed).
+fn slice_async<T: 'static>(
+    side: Weak<RefCell<Side<T>>>,
+    class: &'static str,
+    mut slice: impl FnMut(&mut T, &mut Context<'_>) -> Poll<JsValue> + 'static,
+) -> js_sys::Promise {
+    wasm_bindgen_futures::future_to_promise(async move {
+        poll_fn(|cx| {
+            let Some(side) = side.upgrade() else { return Poll::Ready(Err(used_up(class, "freed"))) };
+            let mut side = side.borrow_mut();
+            let Some(value) = side.value.as_mut() else { return Poll::Ready(Err(used_up(class, "freed"))) };
+            let outcome = slice(value, cx);
+            if outcome.is_pending() && !side.waiting.iter().any(|w| w.will_wake(cx.waker())) {
+                side.waiting.push(cx.waker().clone());
+            }
+            outcome.map(Ok)
+        })
+        .await
+    })
+}
+
+/// The writer's free slots as a view, empty when there are none.
+fn writer_slice(writer: &mut Writer<u8>, cx: &mut Context<'_>) -> Poll<JsValue> {
+    pin!(writer.slice()).poll(cx).map(|room| view_mut(room).into())
+}
+
+/// A reader's unread bytes as a view, `null` at the end of the stream.
+fn reader_slice(reader: &mut Reader<u8>, cx: &mut Context<'_>) -> Poll<JsValue> {
+    pin!(reader.slice()).poll(cx).map(|data| data.map_or(JsValue::NULL, |data| view(data).into()))
+}
+
+/// Makes rings: one writer, any number of readers.
+#[wasm_bindgen(js_name = Circular)]
+pub struct JsCircular;
+
+#[wasm_bindgen(js_class = Circular)]
+impl JsCircular {
+    /// The writer of a new byte ring of at least `capacity` bytes. `options.backend` may ask for
+    /// `"mirror-copy"` (the only one in wasm).
+    #[wasm_bindgen(js_name = withCapacity)]
+    pub fn with_capacity(capacity: f64, options: &JsValue) -> Result<JsCircularWriter, JsValue> {
+        let capacity = index(capacity, "capacity")?;
+        let mut ring = RingOptions::default();
+        if !options.is_undefined() && !options.is_null() {
+            if !options.is_object() {
+                return Err(type_error("options must be an object, e.g. { backend: 'mirror-copy' }"));
+            }
+            let backend = Reflect::get(options, &"backend".into())?;
+            ring = match backend.as_string().as_deref() {
+                _ if backend.is_undefined() => ring,
+                Some("double-mapped") => ring.backend(RingBackend::DoubleMapped),
+                Some("mirror-copy") => ring.backend(RingBackend::MirrorCopy),
+                _ => return Err(type_error("options.backend must be \"double-mapped\" or \"mirror-copy\"")),
+            };
+        }
+        let writer = Circular::with_options::<u8>(capacity, &ring).map_err(ring_error)?;
+        Ok(JsCircularWriter { side: shared(writer) })
+    }
+
+    /// Whether ring memory can be double-mapped here: never in wasm.
+    #[wasm_bindgen(js_name = doubleMappingAvailable)]
+    pub fn double_mapping_available() -> bool {
+        crate::ring::double_mapping_available()
+    }
+}
+
+/// The one writer of a byte ring.
+#[wasm_bindgen(js_name = CircularWriter)]
+pub struct JsCircularWriter {
+    side: Shared<Writer<u8>>,
+}
+
+impl JsCircularWriter {
+    fn with<R>(&self, f: impl FnOnce(&mut Writer<u8>) -> Result<R, JsValue>) -> Result<R, JsValue> {
+        let mut side = self.side.borrow_mut();
+        f(side.value.as_mut().ok_or_else(|| used_up("CircularWriter", "freed"))?)
+    }
+}
+
+impl Drop for JsCircularWriter {
+    fn drop(&mut self) {
+        close(&self.side);
+    }
+}
+
+#[wasm_bindgen(js_class = CircularWriter)]
+impl JsCircularWriter {
+    /// The capacity in bytes.
+    #[wasm_bindgen(getter)]
+    pub fn capacity(&self) -> Result<usize, JsValue> {
+        self.with(|w| Ok(w.capacity()))
+    }
+
+    /// The memory under the ring: `"mirror-copy"`.
+    #[wasm_bindgen(getter)]
+    pub fn backend(&self) -> Result<String, JsValue> {
+        self.with(|w| Ok(w.backend().to_string()))
+    }
+
+    /// A new reader, which sees what is produced from now on.
+    #[wasm_bindgen(js_name = addReader)]
+    pub fn add_reader(&self) -> Result<JsCircularReader, JsValue> {
+        self.with(|w| Ok(JsCircularReader { side: shared(w.add_reader()) }))
+    }
+
+    /// The free bytes as one writable view of wasm memory; empty when the slowest reader is a whole
+    /// ring behind. Returns at once.
+    pub fn slice(&self) -> Result<Uint8Array, JsValue> {
+        self.with(|w| {
+            Ok(match writer_slice(w, &mut Context::from_waker(Waker::noop())) {
+                Poll::Ready(room) => room.unchecked_into(),
+                Poll::Pending => Uint8Array::new_with_length(0),
+            })
+        })
+    }
+
+    /// Throws: the wasm build never blocks.
+    #[wasm_bindgen(js_name = sliceSync)]
+    pub fn slice_sync(&self, _timeout_ms: Option<f64>) -> Result<Uint8Array, JsValue> {
+        Err(no_blocking("CircularWriter"))
+    }
+
+    /// A Promise of `slice()` once there is room.
+    #[wasm_bindgen(js_name = sliceAsync)]
+    pub fn slice_async(&self) -> js_sys::Promise {
+        slice_async(Rc::downgrade(&self.side), "CircularWriter", writer_slice)
+    }
+
+    /// Publishes the first `n` bytes of the slice to the readers; `RangeError` if more than are free.
+    pub fn produce(&self, n: f64) -> Result<(), JsValue> {
+        let n = index(n, "n")?;
+        self.with(|w| w.try_produce(n).map_err(ring_error))
+    }
+
+    /// Copies as much of `bytes` as there is room for now into the ring and publishes it; returns how
+    /// many bytes that was (0 when the ring is full).
+    pub fn write(&self, bytes: &JsValue) -> Result<usize, JsValue> {
+        let (bytes, _) = bytes_from_js(bytes, "bytes")?;
+        self.with(|w| {
+            let Poll::Ready(room) = pin!(w.slice()).poll(&mut Context::from_waker(Waker::noop())) else {
+                return Ok(0);
+            };
+            let n = room.len().min(bytes.len());
+            room[..n].copy_from_slice(&bytes[..n]);
+            w.try_produce(n).map_err(ring_error)?;
+            Ok(n)
+        })
+    }
+
+    /// Throws: a wasm ring cannot move to another thread.
+    #[wasm_bindgen(js_name = toHandle)]
+    pub fn to_handle(&self) -> Result<JsValue, JsValue> {
+        Err(no_threads("CircularWriter.toHandle()"))
+    }
+
+    /// Throws: a wasm ring cannot move to another thread.
+    #[wasm_bindgen(js_name = fromHandle)]
+    pub fn from_handle(_handle: &JsValue) -> Result<JsCircularWriter, JsValue> {
+        Err(no_threads("CircularWriter.fromHandle()"))
+    }
+}
+
+/// One reader of a byte ring.
+#[wasm_bindgen(js_name = CircularReader)]
+pub struct JsCircularReader {
+    side: Shared<Reader<u8>>,
+}
+
+impl Drop for JsCircularReader {
+    fn drop(&mut self) {
+        close(&self.side);
+    }
+}
+
+#[wasm_bindgen(js_class = CircularReader)]
+impl JsCircularReader {
+    /// The unread bytes as one view of wasm memory (empty when there are none yet), or `null` once
+    /// the writer is gone and everything was read. Returns at once.
+    pub fn slice(&self) -> Result<JsValue, JsValue> {
+        let mut side = self.side.borrow_mut();
+        let reader = side.value.as_mut().ok_or_else(|| used_up("CircularReader", "freed"))?;
+        Ok(match reader_slice(reader, &mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(data) => data,
+            Poll::Pending => Uint8Array::new_with_length(0).into(),
+        })
+    }
+
+    /// Throws: the wasm build never blocks.
+    #[wasm_bindgen(js_name = sliceSync)]
+    pub fn slice_sync(&self, _timeout_ms: Option<f64>) -> Result<JsValue, JsValue> {
+        Err(no_blocking("CircularReader"))
+    }
+
+    /// A Promise of `slice()` once there is data (or `null` at the end).
+    #[wasm_bindgen(js_name = sliceAsync)]
+    pub fn slice_async(&self) -> js_sys::Promise {
+        slice_async(Rc::downgrade(&self.side), "CircularReader", reader_slice)
+    }
+
+    /// Marks the first `n` bytes of the slice as read; `RangeError` if more than are available.
+    pub fn consume(&self, n: f64) -> Result<(), JsValue> {
+        let n = index(n, "n")?;
+        let mut side = self.side.borrow_mut();
+        let reader = side.value.as_mut().ok_or_else(|| used_up("CircularReader", "freed"))?;
+        reader.try_consume(n).map_err(ring_error)
+    }
+
+    /// Throws: a wasm ring cannot move to another thread.
+    #[wasm_bindgen(js_name = toHandle)]
+    pub fn to_handle(&self) -> Result<JsValue, JsValue> {
+        Err(no_threads("CircularReader.toHandle()"))
+    }
+
+    /// Throws: a wasm ring cannot move to another thread.
+    #[wasm_bindgen(js_name = fromHandle)]
+    pub fn from_handle(_handle: &JsValue) -> Result<JsCircularReader, JsValue> {
+        Err(no_threads("CircularReader.fromHandle()"))
+    }
+}
