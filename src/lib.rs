@@ -17,11 +17,12 @@
 //!
 //! - [`ring`]: the circular ring, one writer and any number of readers, every slice contiguous across
 //!   the wrap, on double-mapped memory ([`platform::native::DoubleMappedBuffer`]) or a mirror-copy
-//!   fallback; blocking, lock-free and non-blocking flavours.
+//!   fallback; blocking, async, lock-free, non-blocking and generic (user notifier) flavours, and
+//!   per-item tags.
 //! - `wasm` (wasm32 only): the JS API of `js/index.d.ts` for buffers, kinds and the pool.
 //!
-//! The virtual buffer, the ring's async and generic flavours and the Node addon are described in
-//! `DESIGN.md` and are not built yet; their modules say so.
+//! The virtual buffer and the Node addon are described in `DESIGN.md` and are not built yet; their
+//! modules say so.
 //!
 //! ```
 //! use omnibuf::{BufferKind, BufferMut, ZeroCopyBuffer};

@@ -4,7 +4,12 @@
 //! `VirtualFree(MEM_RELEASE | MEM_PRESERVE_PLACEHOLDER)` splits it into two placeholders; two
 //! `MapViewOfFile3(MEM_REPLACE_PLACEHOLDER)` calls map the same pagefile-backed section into them. The
 //! range is never free, so there is no race (unlike reserve-free-map with retries). Needs Windows 10
-//! 1803 or later. Type-checked in CI; not run there (no Windows machine).
+//! 1803 or later.
+//!
+//! Tested under Wine (`scripts/test.sh`), not on Windows itself. Wine 8.0 has `VirtualAlloc2` and
+//! `MapViewOfFile3` but refuses `MEM_RESERVE_PLACEHOLDER` (`ERROR_INVALID_PARAMETER`), so there the
+//! first call fails, nothing is left allocated, and the probe picks mirror-copy memory; the views
+//! after it have not run anywhere yet. Every error names the call that failed.
 
 use std::ffi::c_void;
 use std::io;
