@@ -17,7 +17,8 @@
 //!
 //! - [`ring`]: the circular ring, one writer and any number of readers, every slice contiguous across
 //!   the wrap, on double-mapped memory ([`platform::native::DoubleMappedBuffer`]) or a mirror-copy
-//!   fallback; blocking, lock-free and non-blocking flavours.
+//!   fallback; blocking, async, lock-free, non-blocking and generic (user notifier) flavours, and
+//!   per-item tags.
 //! - [`vbuf`]: the virtual buffer, which edits files larger than memory: a piece tree over a
 //!   [`platform::persistence`] layer (a memory-mapped or positionally read file, memory, or your own),
 //!   a bounded cache, byte iterators that follow edits, lines, undo and crash-safe save.

@@ -1,10 +1,14 @@
-//! Model-based property test of the ring: random produce and consume steps by one writer and several
+//! Model-based property tests of the ring: random produce and consume steps by one writer and several
 //! readers (some added late, some dropped), on both backends, checked after every step against a
-//! `VecDeque` per reader.
+//! `VecDeque` per reader. The non-blocking flavour is checked for items; the generic flavour for items,
+//! per-item tags (which arrive with their items, once per reader, and are all dropped when no reader
+//! needs them) and notifications (exactly when an armed side's wait would have ended).
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::Arc;
 
-use omnibuf::ring::{double_mapping_available, nonblocking::Circular, RingBackend, RingOptions};
+use omnibuf::ring::{double_mapping_available, generic, nonblocking::Circular, RingBackend, RingOptions};
 use proptest::prelude::*;
 
 #[derive(Debug, Clone)]
@@ -86,6 +90,145 @@ fn run(backend: RingBackend, ops: Vec<Op>) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// The tag of an item: its value, and a share of a token whose count tells how many tags are alive.
+#[derive(Clone, Debug)]
+struct Tag(u32, #[allow(dead_code)] Arc<()>);
+
+/// Every third item is tagged.
+fn tagged(item: u32) -> bool {
+    item % 3 == 0
+}
+
+/// Counts a side's notifications.
+fn counter() -> (Arc<AtomicUsize>, impl Fn() + Send + Sync + 'static) {
+    let count = Arc::new(AtomicUsize::new(0));
+    let counting = count.clone();
+    (count, move || {
+        counting.fetch_add(1, Relaxed);
+    })
+}
+
+/// A reader of the generic flavour with what it should see and how often it should have been notified.
+struct GenericReader {
+    reader: generic::Reader<u32, Tag>,
+    items: VecDeque<u32>,
+    notified: Arc<AtomicUsize>,
+    expected_notifications: usize,
+    armed: bool,
+}
+
+fn run_generic(backend: RingBackend, ops: Vec<Op>) -> Result<(), TestCaseError> {
+    let token = Arc::new(());
+    let options = RingOptions::default().backend(backend);
+    let (writer_notified, notifier) = counter();
+    let mut writer = generic::Circular::with_tags::<u32, Tag>(100, &options, notifier).unwrap();
+    let (mut writer_expected, mut writer_armed) = (0, false);
+    let cap = writer.capacity();
+    let mut next = 0u32;
+    let add_reader = |writer: &mut generic::Writer<u32, Tag>| {
+        let (notified, notifier) = counter();
+        let reader = writer.add_reader(notifier);
+        GenericReader { reader, items: VecDeque::new(), notified, expected_notifications: 0, armed: false }
+    };
+    let mut readers = vec![add_reader(&mut writer)];
+    // Dropped readers' counters: a dropped reader is never notified again.
+    let mut gone: Vec<(Arc<AtomicUsize>, usize)> = Vec::new();
+    for op in ops {
+        match op {
+            Op::Produce(n) => {
+                let backlog = readers.iter().map(|r| r.items.len()).max();
+                let free = backlog.map_or(cap, |b| cap - b);
+                let room = writer.slice();
+                prop_assert!(room.len() <= free);
+                prop_assert_eq!(room.is_empty(), free == 0);
+                // An empty slice arms the writer's notifier.
+                writer_armed |= room.is_empty();
+                let n = n.min(room.len());
+                let mut tags = Vec::new();
+                for (offset, slot) in room[..n].iter_mut().enumerate() {
+                    *slot = next;
+                    if tagged(next) {
+                        tags.push((offset, Tag(next, token.clone())));
+                    }
+                    for r in readers.iter_mut() {
+                        r.items.push_back(next);
+                    }
+                    next += 1;
+                }
+                writer.produce_with_tags(n, &tags);
+                if n > 0 {
+                    for r in readers.iter_mut().filter(|r| r.armed) {
+                        r.armed = false;
+                        r.expected_notifications += 1;
+                    }
+                }
+            }
+            Op::Consume { reader, n } if !readers.is_empty() => {
+                let i = reader % readers.len();
+                let r = &mut readers[i];
+                let (seen, tags) = r.reader.slice_with_tags().unwrap();
+                let expected: Vec<u32> = r.items.iter().copied().collect();
+                prop_assert!(expected.starts_with(seen), "{:?} is not a prefix of {:?}", seen, expected);
+                prop_assert_eq!(seen.is_empty(), expected.is_empty());
+                // The tags are exactly those of the tagged items in the slice, at their offsets.
+                let got: Vec<(usize, u32)> = tags.iter().map(|(offset, tag)| (offset, tag.0)).collect();
+                let want: Vec<(usize, u32)> =
+                    seen.iter().enumerate().filter(|(_, &x)| tagged(x)).map(|(o, &x)| (o, x)).collect();
+                prop_assert_eq!(got, want);
+                r.armed |= seen.is_empty();
+                let n = n.min(seen.len());
+                r.reader.consume(n);
+                r.items.drain(..n);
+                if n > 0 && writer_armed {
+                    writer_armed = false;
+                    writer_expected += 1;
+                }
+            }
+            Op::AddReader => readers.push(add_reader(&mut writer)),
+            Op::DropReader(i) if !readers.is_empty() => {
+                let r = readers.swap_remove(i % readers.len());
+                gone.push((r.notified.clone(), r.expected_notifications));
+                drop(r);
+                if writer_armed {
+                    writer_armed = false;
+                    writer_expected += 1;
+                }
+            }
+            _ => {}
+        }
+        // Each reader holds one copy of the tag of each tagged item it has not consumed; nothing else
+        // holds a tag (the writer's own were dropped after `produce_with_tags`).
+        let live: usize = readers.iter().map(|r| r.items.iter().filter(|&&x| tagged(x)).count()).sum();
+        prop_assert_eq!(Arc::strong_count(&token) - 1, live, "tags alive");
+        prop_assert_eq!(writer_notified.load(Relaxed), writer_expected, "writer notifications");
+        for r in &readers {
+            prop_assert_eq!(r.notified.load(Relaxed), r.expected_notifications, "reader notifications");
+        }
+        for (notified, expected) in &gone {
+            prop_assert_eq!(notified.load(Relaxed), *expected, "a dropped reader was notified");
+        }
+    }
+    drop(writer);
+    for r in readers.iter_mut() {
+        // The writer's end wakes the readers that were waiting for data.
+        let expected = r.expected_notifications + usize::from(r.armed);
+        prop_assert_eq!(r.notified.load(Relaxed), expected);
+        let mut rest = Vec::new();
+        while let Some((items, tags)) = r.reader.slice_with_tags() {
+            prop_assert!(!items.is_empty(), "an empty slice before the end");
+            prop_assert_eq!(tags.len(), items.iter().filter(|&&x| tagged(x)).count());
+            rest.extend_from_slice(items);
+            let n = items.len();
+            r.reader.consume(n);
+        }
+        prop_assert_eq!(rest, r.items.iter().copied().collect::<Vec<_>>());
+        prop_assert_eq!(r.notified.load(Relaxed), expected, "no notification after the end");
+    }
+    drop(readers);
+    prop_assert_eq!(Arc::strong_count(&token), 1, "tags outlived their readers");
+    Ok(())
+}
+
 proptest! {
     // 256 cases by default; PROPTEST_CASES=N for a longer soak.
     #![proptest_config(ProptestConfig::default())]
@@ -95,6 +238,14 @@ proptest! {
         run(RingBackend::MirrorCopy, ops.clone())?;
         if double_mapping_available() {
             run(RingBackend::DoubleMapped, ops)?;
+        }
+    }
+
+    #[test]
+    fn generic_ring_with_tags_matches_a_model_per_reader(ops in proptest::collection::vec(op(), 1..150)) {
+        run_generic(RingBackend::MirrorCopy, ops.clone())?;
+        if double_mapping_available() {
+            run_generic(RingBackend::DoubleMapped, ops)?;
         }
     }
 }

@@ -43,7 +43,7 @@ use std::task::{Context, Poll};
 
 super::flavour::flavour!(Sleepers);
 
-impl<T: Item> Writer<T> {
+impl<T: Item, G> Writer<T, G> {
     /// Free slots as one slice, once there is at least one. It may be shorter than all that is free
     /// (see the module docs of [`ring`](crate::ring)).
     pub async fn slice(&mut self) -> &mut [T] {
@@ -57,12 +57,19 @@ impl<T: Item> Writer<T> {
     }
 }
 
-impl<T: Item> Reader<T> {
+impl<T: Item, G> Reader<T, G> {
     /// Items not yet consumed, as one slice, once there is at least one; `None` once the writer is
     /// gone and everything it wrote was consumed. It may hold fewer than all that is published.
     pub async fn slice(&mut self) -> Option<&[T]> {
         poll_fn(|cx| self.poll_data(cx)).await;
         self.core.slice()
+    }
+
+    /// Like [`slice`](Self::slice), with the tags attached to its items (see
+    /// [`Writer::produce_with_tags`]). A tag comes again with every slice until its item is consumed.
+    pub async fn slice_with_tags(&mut self) -> Option<(&[T], Tags<'_, G>)> {
+        poll_fn(|cx| self.poll_data(cx)).await;
+        self.core.slice_with_tags()
     }
 
     fn poll_data(&mut self, cx: &mut Context<'_>) -> Poll<()> {

@@ -23,6 +23,7 @@ use std::task::{Context, Poll, Waker};
 
 use crate::sync::{fence, Arc, AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering::*};
 
+use super::tags::{ReaderTags, TagInbox, Tags};
 use super::{Item, RingError};
 use crate::platform::ring_memory::{RingBackend, RingMemory, RingMemoryOptions};
 
@@ -31,9 +32,10 @@ use crate::platform::ring_memory::{RingBackend, RingMemory, RingMemoryOptions};
 struct Position(AtomicU64);
 
 /// What one reader shares with the writer.
-pub(crate) struct ReaderState {
+pub(crate) struct ReaderState<G> {
     position: Position,
     alive: AtomicBool,
+    tags: TagInbox<G>,
 }
 
 /// Wakes threads blocked in the sync flavour and tasks waiting in the async one. The waiter count
@@ -62,12 +64,15 @@ impl Wakeup {
     pub(crate) fn notify(&self) {
         fence(SeqCst);
         if self.waiters.load(Relaxed) > 0 {
-            let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
-            self.changed.notify_all();
-            if !tasks.is_empty() {
+            let woken = {
+                let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
+                self.changed.notify_all();
                 self.waiters.fetch_sub(tasks.len(), Relaxed);
-                tasks.drain(..).for_each(Waker::wake);
-            }
+                std::mem::take(&mut *tasks)
+            };
+            // Outside the lock: a waker may run user code (the generic flavour's notifiers) that
+            // calls straight back into the ring.
+            woken.into_iter().for_each(Waker::wake);
         }
     }
 
@@ -83,6 +88,19 @@ impl Wakeup {
             guard = self.changed.wait(guard).unwrap_or_else(|e| e.into_inner());
         }
         self.waiters.fetch_sub(1, Relaxed);
+    }
+
+    /// Unregisters `waker` (one that will never poll again, such as a dropped handle's). A wake-up
+    /// already under way may still reach it.
+    pub(crate) fn forget(&self, waker: &Waker) {
+        let forgotten: Vec<Waker> = {
+            let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
+            let (forgotten, kept) = std::mem::take(&mut *tasks).into_iter().partition(|w| w.will_wake(waker));
+            *tasks = kept;
+            self.waiters.fetch_sub(forgotten.len(), Relaxed);
+            forgotten
+        };
+        drop(forgotten); // may run user code (a notifier's drop): not under the lock
     }
 
     /// `Ready` when `ready()` holds; otherwise registers the task to be woken by the next change.
@@ -154,10 +172,17 @@ pub(crate) enum Waking {
     Nobody,
 }
 
+/// Whether readers keep tags (rings made `with_tags`); readers of other rings skip the tag code.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tagging {
+    On,
+    Off,
+}
+
 /// The writer's side of the protocol.
-pub(crate) struct WriterCore<T> {
+pub(crate) struct WriterCore<T, G> {
     ring: Arc<Ring<T>>,
-    readers: Vec<Arc<ReaderState>>,
+    readers: Vec<Arc<ReaderState<G>>>,
     /// Items produced so far (the shared copy is `ring.write`).
     position: u64,
     /// The slowest reader's position when last looked at (a lower bound of the true one: readers only
@@ -167,11 +192,12 @@ pub(crate) struct WriterCore<T> {
     /// Free slots known from the last `slice` (a lower bound), so that `produce` need not look again.
     known_free: usize,
     waking: Waking,
+    tagging: Tagging,
 }
 
-impl<T: Item> WriterCore<T> {
-    pub(crate) fn new(ring: Arc<Ring<T>>, waking: Waking) -> WriterCore<T> {
-        WriterCore { ring, readers: Vec::new(), position: 0, slowest_seen: 0, known_free: 0, waking }
+impl<T: Item, G> WriterCore<T, G> {
+    pub(crate) fn new(ring: Arc<Ring<T>>, waking: Waking, tagging: Tagging) -> WriterCore<T, G> {
+        WriterCore { ring, readers: Vec::new(), position: 0, slowest_seen: 0, known_free: 0, waking, tagging }
     }
 
     pub(crate) fn ring(&self) -> &Arc<Ring<T>> {
@@ -187,10 +213,11 @@ impl<T: Item> WriterCore<T> {
     }
 
     /// A new reader, starting at the current write position.
-    pub(crate) fn add_reader(&mut self) -> ReaderCore<T> {
+    pub(crate) fn add_reader(&mut self) -> ReaderCore<T, G> {
         let state = Arc::new(ReaderState {
             position: Position(AtomicU64::new(self.position)),
             alive: AtomicBool::new(true),
+            tags: TagInbox::default(),
         });
         if self.readers.is_empty() {
             // Until now nothing held the writer back; from now on this reader does.
@@ -203,6 +230,8 @@ impl<T: Item> WriterCore<T> {
             position: self.position,
             write_seen: self.position,
             waking: self.waking,
+            tagging: self.tagging,
+            tags: ReaderTags::default(),
         }
     }
 
@@ -243,6 +272,49 @@ impl<T: Item> WriterCore<T> {
     /// Publishes the first `n` items of the free slots.
     #[inline]
     pub(crate) fn produce(&mut self, n: usize) -> Result<(), RingError> {
+        self.reserve(n)?;
+        self.publish(n);
+        Ok(())
+    }
+
+    /// Like [`produce`](Self::produce), attaching `tags` (offsets from the first item produced) to the
+    /// items. Checks everything before it changes anything.
+    pub(crate) fn produce_with_tags(&mut self, n: usize, tags: &[(usize, G)]) -> Result<(), RingError>
+    where
+        G: Clone,
+    {
+        if let Some(&(offset, _)) = tags.iter().find(|(offset, _)| *offset >= n) {
+            return Err(RingError::TagOutsideProduced { offset, produced: n });
+        }
+        self.reserve(n)?;
+        if !tags.is_empty() {
+            if tags.is_sorted_by_key(|(offset, _)| *offset) {
+                self.deliver_tags(tags.iter());
+            } else {
+                let mut sorted: Vec<_> = tags.iter().collect();
+                sorted.sort_by_key(|(offset, _)| *offset); // stable: equal offsets keep their order
+                self.deliver_tags(sorted.into_iter());
+            }
+        }
+        self.publish(n);
+        Ok(())
+    }
+
+    /// Each live reader's copy of `tags` (ascending offsets from the write position), in its inbox
+    /// before the items are published. With no readers they are not kept: nobody would read them.
+    fn deliver_tags<'t>(&self, tags: impl Iterator<Item = &'t (usize, G)> + Clone)
+    where
+        G: Clone + 't,
+    {
+        let start = self.position;
+        for reader in &self.readers {
+            reader.tags.deliver(tags.clone().map(|(offset, tag)| (start + *offset as u64, tag.clone())));
+        }
+    }
+
+    /// Takes `n` of the free slots, or says why not.
+    #[inline]
+    fn reserve(&mut self, n: usize) -> Result<(), RingError> {
         if n > self.known_free {
             self.known_free = self.free();
             if n > self.known_free {
@@ -250,6 +322,15 @@ impl<T: Item> WriterCore<T> {
             }
         }
         self.known_free -= n;
+        Ok(())
+    }
+
+    /// Publishes `n` reserved slots to the readers.
+    #[inline]
+    fn publish(&mut self, n: usize) {
+        if n == 0 {
+            return; // nothing changes: nobody to wake
+        }
         let size = std::mem::size_of::<T>();
         let offset = (self.position % self.ring.capacity as u64) as usize * size;
         // SAFETY: the region is the writer's (see `slice`), `offset < capacity` bytes and
@@ -260,11 +341,10 @@ impl<T: Item> WriterCore<T> {
         if self.waking == Waking::Sleepers {
             self.ring.data.notify();
         }
-        Ok(())
     }
 }
 
-impl<T> Drop for WriterCore<T> {
+impl<T, G> Drop for WriterCore<T, G> {
     fn drop(&mut self) {
         self.ring.closed.store(true, Release);
         self.ring.data.notify();
@@ -272,17 +352,20 @@ impl<T> Drop for WriterCore<T> {
 }
 
 /// One reader's side of the protocol.
-pub(crate) struct ReaderCore<T> {
+pub(crate) struct ReaderCore<T, G> {
     ring: Arc<Ring<T>>,
-    state: Arc<ReaderState>,
+    state: Arc<ReaderState<G>>,
     /// Items consumed so far (the shared copy is `state.position`).
     position: u64,
     /// The write position when last looked at (a lower bound: the writer only moves forward).
     write_seen: u64,
     waking: Waking,
+    tagging: Tagging,
+    /// The tags of the items from `position` on that this reader has collected.
+    tags: ReaderTags<G>,
 }
 
-impl<T: Item> ReaderCore<T> {
+impl<T: Item, G> ReaderCore<T, G> {
     pub(crate) fn ring(&self) -> &Arc<Ring<T>> {
         &self.ring
     }
@@ -318,17 +401,40 @@ impl<T: Item> ReaderCore<T> {
     /// and everything has been consumed.
     #[inline]
     pub(crate) fn slice(&mut self) -> Option<&[T]> {
-        let mut available = self.available();
+        let available = self.visible()?;
+        Some(self.items(available))
+    }
+
+    /// Like [`slice`](Self::slice), with the tags attached to the slice's items.
+    pub(crate) fn slice_with_tags(&mut self) -> Option<(&[T], Tags<'_, G>)> {
+        let available = self.visible()?;
+        let end = self.position + available as u64;
+        let tags = self.tags.view(&self.state.tags, self.position, end);
+        // SAFETY: as in `items` (not called, because `tags` borrows `self.tags` mutably).
+        let items = unsafe { std::slice::from_raw_parts(self.ring.slot(self.position), available) };
+        Some((items, tags))
+    }
+
+    /// How many items the next slice shows; `None` at the end.
+    #[inline]
+    fn visible(&mut self) -> Option<usize> {
+        let available = self.available();
         if available == 0 {
             if self.closed_and_drained() {
                 return None;
             }
-            available = self.available();
+            return Some(self.available());
         }
+        Some(available)
+    }
+
+    /// The `available` items from our position.
+    #[inline]
+    fn items(&self, available: usize) -> &[T] {
         // SAFETY: slots from our position up to the write position were published (Acquire load of
         // the write position pairs with the writer's Release store); the writer does not touch them
         // until we move past them; they are contiguous and at most `capacity` long.
-        Some(unsafe { std::slice::from_raw_parts(self.ring.slot(self.position), available) })
+        unsafe { std::slice::from_raw_parts(self.ring.slot(self.position), available) }
     }
 
     /// Marks the first `n` available items as read.
@@ -338,19 +444,27 @@ impl<T: Item> ReaderCore<T> {
         if n > available {
             return Err(RingError::ConsumeTooMuch { requested: n, available });
         }
+        if n == 0 {
+            return Ok(()); // nothing changes: nobody to wake
+        }
         self.position += n as u64;
         self.state.position.0.store(self.position, Release);
         if self.waking == Waking::Sleepers {
             self.ring.room.notify();
         }
+        if self.tagging == Tagging::On {
+            self.tags.consume_to(&self.state.tags, self.position);
+        }
         Ok(())
     }
 }
 
-impl<T> Drop for ReaderCore<T> {
+impl<T, G> Drop for ReaderCore<T, G> {
     fn drop(&mut self) {
         // A reader that is gone must not hold the writer back.
         self.state.alive.store(false, Release);
         self.ring.room.notify();
+        // Nor keep tags alive in its inbox (its own queue drops with it).
+        self.state.tags.close();
     }
 }

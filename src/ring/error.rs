@@ -24,4 +24,12 @@ pub enum RingError {
         /// Items available.
         available: usize,
     },
+    /// `produce_with_tags(n, tags)` with a tag at an offset that is not among the `n` items.
+    #[error("cannot attach a tag at offset {offset}: only {produced} items are produced")]
+    TagOutsideProduced {
+        /// The tag's offset from the first item produced.
+        offset: usize,
+        /// Items produced.
+        produced: usize,
+    },
 }

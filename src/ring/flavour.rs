@@ -1,11 +1,14 @@
 //! What every flavour's `Writer` and `Reader` share; a flavour adds only how `slice()` waits.
 
-/// Defines `Circular`, `Writer<T>` and `Reader<T>` for a flavour whose cores wake `$waking`, with
-/// every method but `slice()`.
+/// `flavour!(Waking)` defines `Circular`, `Writer<T, G>` and `Reader<T, G>` for a flavour whose cores
+/// wake `Waking`, with every method but the slices.
+///
+/// `flavour!(@handles { field: Type, ... })` defines only `Writer` and `Reader` with the methods that
+/// do not depend on how they are made, for a flavour that builds them itself (the generic flavour's
+/// handles also carry their notifiers, in the extra fields, on both types).
 macro_rules! flavour {
     ($waking:ident) => {
-        use $crate::ring::core::{ReaderCore, Ring, Waking, WriterCore};
-        use $crate::ring::{Item, RingBackend, RingError, RingOptions};
+        $crate::ring::flavour::flavour!(@handles {});
 
         /// Builds the writer of a ring of this flavour.
         pub struct Circular;
@@ -21,21 +24,51 @@ macro_rules! flavour {
                 min_items: usize,
                 options: &RingOptions,
             ) -> Result<Writer<T>, RingError> {
-                Ok(Writer { core: WriterCore::new(Ring::new(min_items, options)?, Waking::$waking) })
+                Self::build(min_items, options, Tagging::Off)
+            }
+
+            /// A ring whose writer can attach tags of type `G` to items
+            /// ([`Writer::produce_with_tags`]) and whose readers receive them
+            /// ([`Reader::slice_with_tags`]).
+            pub fn with_tags<T: Item, G: Clone>(
+                min_items: usize,
+                options: &RingOptions,
+            ) -> Result<Writer<T, G>, RingError> {
+                Self::build(min_items, options, Tagging::On)
+            }
+
+            fn build<T: Item, G>(
+                min_items: usize,
+                options: &RingOptions,
+                tagging: Tagging,
+            ) -> Result<Writer<T, G>, RingError> {
+                let ring = Ring::new(min_items, options)?;
+                Ok(Writer { core: WriterCore::new(ring, Waking::$waking, tagging) })
             }
         }
 
-        /// The one writer of a ring.
-        pub struct Writer<T: Item> {
-            core: WriterCore<T>,
-        }
-
-        impl<T: Item> Writer<T> {
+        impl<T: Item, G> Writer<T, G> {
             /// A new reader, which sees what is produced from now on.
-            pub fn add_reader(&mut self) -> Reader<T> {
+            pub fn add_reader(&mut self) -> Reader<T, G> {
                 Reader { core: self.core.add_reader() }
             }
+        }
+    };
 
+    (@handles { $($field:ident: $type:ty),* }) => {
+        #[allow(unused_imports)]
+        use $crate::ring::core::{ReaderCore, Ring, Tagging, Waking, WriterCore};
+        #[allow(unused_imports)]
+        use $crate::ring::{Item, NoTags, RingBackend, RingError, RingOptions, Tags};
+
+        /// The one writer of a ring. `G` is the type of the tags it can attach to items ([`NoTags`]
+        /// unless the ring was made `with_tags`).
+        pub struct Writer<T: Item, G = NoTags> {
+            core: WriterCore<T, G>,
+            $($field: $type,)*
+        }
+
+        impl<T: Item, G> Writer<T, G> {
             /// Publishes the first `n` items of `slice()` to the readers.
             ///
             /// # Panics
@@ -53,6 +86,34 @@ macro_rules! flavour {
                 self.core.produce(n)
             }
 
+            /// Publishes the first `n` items of `slice()` with `tags` attached: `(offset, tag)` pairs,
+            /// each offset counted from the first of the `n` items (several tags may share an item).
+            /// Every reader present gets its own copy of each tag with the item it belongs to (see
+            /// [`Reader::slice_with_tags`]); with no readers the tags are not kept. A ring not made
+            /// `with_tags` has no tag values, so only `&[]` can be passed to it.
+            ///
+            /// # Panics
+            /// When `n` is more than the free slots or a tag's offset is `n` or more;
+            /// [`try_produce_with_tags`](Self::try_produce_with_tags) returns an error.
+            #[track_caller]
+            pub fn produce_with_tags(&mut self, n: usize, tags: &[(usize, G)])
+            where
+                G: Clone,
+            {
+                if let Err(e) = self.core.produce_with_tags(n, tags) {
+                    panic!("Writer::produce_with_tags: {e}");
+                }
+            }
+
+            /// Like [`produce_with_tags`](Self::produce_with_tags), but returns an error instead of
+            /// panicking; on an error nothing is produced and no tag is delivered.
+            pub fn try_produce_with_tags(&mut self, n: usize, tags: &[(usize, G)]) -> Result<(), RingError>
+            where
+                G: Clone,
+            {
+                self.core.produce_with_tags(n, tags)
+            }
+
             /// The capacity in items, after rounding to whole items and pages.
             pub fn capacity(&self) -> usize {
                 self.core.capacity()
@@ -64,13 +125,14 @@ macro_rules! flavour {
             }
         }
 
-        /// One reader of a ring.
-        pub struct Reader<T: Item> {
-            core: ReaderCore<T>,
+        /// One reader of a ring. `G` is the type of the tags that come with its items.
+        pub struct Reader<T: Item, G = NoTags> {
+            core: ReaderCore<T, G>,
+            $($field: $type,)*
         }
 
-        impl<T: Item> Reader<T> {
-            /// Marks the first `n` items of `slice()` as read.
+        impl<T: Item, G> Reader<T, G> {
+            /// Marks the first `n` items of `slice()` as read (and drops the tags attached to them).
             ///
             /// # Panics
             /// When `n` is more than is available; [`try_consume`](Self::try_consume) returns an error.

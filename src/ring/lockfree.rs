@@ -35,7 +35,7 @@ fn backoff(spins: &mut u32) {
     *spins += 1;
 }
 
-impl<T: Item> Writer<T> {
+impl<T: Item, G> Writer<T, G> {
     /// Free slots as one slice, spinning until there is at least one. It may be shorter than all that
     /// is free (see the module docs of [`ring`](crate::ring)).
     pub fn slice(&mut self) -> &mut [T] {
@@ -47,14 +47,25 @@ impl<T: Item> Writer<T> {
     }
 }
 
-impl<T: Item> Reader<T> {
+impl<T: Item, G> Reader<T, G> {
     /// Items not yet consumed, as one slice, spinning until there is at least one; `None` once the
     /// writer is gone and everything it wrote was consumed.
     pub fn slice(&mut self) -> Option<&[T]> {
+        self.spin_for_data();
+        self.core.slice()
+    }
+
+    /// Like [`slice`](Self::slice), with the tags attached to its items (see
+    /// [`Writer::produce_with_tags`]). A tag comes again with every slice until its item is consumed.
+    pub fn slice_with_tags(&mut self) -> Option<(&[T], Tags<'_, G>)> {
+        self.spin_for_data();
+        self.core.slice_with_tags()
+    }
+
+    fn spin_for_data(&mut self) {
         let mut spins = 0;
         while self.core.available() == 0 && !self.core.finished() {
             backoff(&mut spins);
         }
-        self.core.slice()
     }
 }

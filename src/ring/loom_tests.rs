@@ -5,7 +5,8 @@
 //! before a reader read it, or a reader could see a slot before it was written, some interleaving would
 //! hand a reader a wrong value and the assertions below would fail.
 
-use super::{nonblocking, RingBackend, RingOptions};
+use super::{generic, nonblocking, RingBackend, RingOptions};
+use crate::sync::{Arc, AtomicBool, Ordering::*};
 use loom::thread;
 
 fn mirror() -> RingOptions {
@@ -91,5 +92,94 @@ fn loom_the_writer_waits_for_the_slower_of_two_readers() {
         let room_after = writer.slice().len();
         assert_eq!(room_after, usize::from(!reused), "the slot is free exactly when nobody still needs it");
         drop(readers);
+    });
+}
+
+#[test]
+fn loom_a_reader_that_sees_an_item_sees_its_tags() {
+    // The writer delivers tags to the reader's inbox before it publishes their items; the reader
+    // collects its inbox after it sees the items. Two tagged items through a one-slot ring.
+    model(|| {
+        let mut writer = nonblocking::Circular::with_tags::<u32, u32>(1, &mirror()).unwrap();
+        let mut reader = writer.add_reader();
+        let consumer = thread::spawn(move || {
+            let mut seen = 0;
+            while let Some((items, tags)) = reader.slice_with_tags() {
+                if items.is_empty() {
+                    thread::yield_now();
+                    continue;
+                }
+                let tags: Vec<(usize, u32)> = tags.iter().map(|(offset, tag)| (offset, *tag)).collect();
+                assert_eq!(tags, [(0, items[0] * 10)], "the item's tag, and only it");
+                seen += 1;
+                reader.consume(1);
+            }
+            seen
+        });
+        for i in 1..=2u32 {
+            loop {
+                let room = writer.slice();
+                if let Some(slot) = room.first_mut() {
+                    *slot = i;
+                    break;
+                }
+                thread::yield_now();
+            }
+            writer.produce_with_tags(1, &[(0, i * 10)]);
+        }
+        drop(writer);
+        assert_eq!(consumer.join().unwrap(), 2);
+    });
+}
+
+/// A notifier that raises a flag; `wait` lowers it, yielding until it is raised.
+fn flag() -> (Arc<AtomicBool>, impl Fn() + Send + Sync + 'static) {
+    let raised = Arc::new(AtomicBool::new(false));
+    let raiser = raised.clone();
+    (raised, move || raiser.store(true, Release))
+}
+
+fn wait(flag: &AtomicBool) {
+    // Spins on loads only, lowering the flag once it is seen raised: loom explores a spin of reads
+    // cheaply, while a write per turn (a bare `swap`) makes every turn a new branch.
+    while !(flag.load(Acquire) && flag.swap(false, Acquire)) {
+        thread::yield_now();
+    }
+}
+
+#[test]
+fn loom_the_generic_flavour_never_loses_a_notification() {
+    // Each side, finding nothing, waits for its notifier alone. If an arming could miss the change
+    // that races with it, some interleaving would leave a side waiting forever and loom would fail.
+    model(|| {
+        let (room, room_notifier) = flag();
+        let mut writer = generic::Circular::with_options::<u32>(1, &mirror(), room_notifier).unwrap();
+        let (data, data_notifier) = flag();
+        let mut reader = writer.add_reader(data_notifier);
+        let consumer = thread::spawn(move || {
+            let mut sum = 0;
+            while let Some(items) = reader.slice() {
+                match items.first() {
+                    Some(&x) => {
+                        sum += x;
+                        reader.consume(1);
+                    }
+                    None => wait(&data),
+                }
+            }
+            sum
+        });
+        for i in 1..=2u32 {
+            loop {
+                if let Some(slot) = writer.slice().first_mut() {
+                    *slot = i;
+                    break;
+                }
+                wait(&room);
+            }
+            writer.produce(1);
+        }
+        drop(writer);
+        assert_eq!(consumer.join().unwrap(), 3);
     });
 }

@@ -8,7 +8,12 @@
 //! ask for either.
 //!
 //! Flavours over one index protocol: [`sync`] (blocking), [`asynchronous`] (futures, any executor),
-//! [`lockfree`] (spinning) and [`nonblocking`] (returns at once).
+//! [`lockfree`] (spinning), [`nonblocking`] (returns at once) and [`generic`] (returns at once and
+//! calls a [`Notifier`](generic::Notifier) of yours when waiting would have ended).
+//!
+//! Rings made `Circular::with_tags` carry per-item tags: the writer attaches values of a type of yours
+//! to items (`produce_with_tags`), every reader gets them with those items (`slice_with_tags`, as
+//! [`Tags`]), and each reader's copy is dropped once it has consumed past its item.
 //!
 //! Each side remembers the other's position from its last look and looks again only when that view
 //! is used up: a slice may be shorter than what is free or published at this instant (call `slice()`
@@ -18,19 +23,18 @@
 //! and `io::BufRead` (see `ring::sync::Writer`'s trait implementations).
 //!
 //! Async byte rings speak `futures-io` (`AsyncWrite`, `AsyncRead`).
-//!
-//! Not built yet (see the ring issue): the `generic` flavour (a user-supplied notifier) and per-item
-//! tags.
 
 pub mod asynchronous;
 mod core;
 mod error;
 mod flavour;
+pub mod generic;
 mod io;
 mod item;
 pub mod lockfree;
 pub mod nonblocking;
 pub mod sync;
+mod tags;
 
 #[cfg(all(test, loom))]
 mod loom_tests;
@@ -44,3 +48,4 @@ pub use crate::platform::ring_memory::{
 };
 pub use error::RingError;
 pub use item::Item;
+pub use tags::{NoTags, Tags, TagsIter};

@@ -18,7 +18,7 @@
 
 super::flavour::flavour!(Nobody);
 
-impl<T: Item> Writer<T> {
+impl<T: Item, G> Writer<T, G> {
     /// Free slots as one slice: empty only when the slowest reader is a full ring behind. It may be
     /// shorter than all that is free (see the module docs of [`ring`](crate::ring)).
     #[inline]
@@ -27,12 +27,19 @@ impl<T: Item> Writer<T> {
     }
 }
 
-impl<T: Item> Reader<T> {
+impl<T: Item, G> Reader<T, G> {
     /// Items not yet consumed, as one slice (empty only when there are none); `None` once the writer
     /// is gone and everything it wrote was consumed. It may hold fewer than all that is published (see
     /// the module docs of [`ring`](crate::ring)).
     #[inline]
     pub fn slice(&mut self) -> Option<&[T]> {
         self.core.slice()
+    }
+
+    /// Like [`slice`](Self::slice), with the tags attached to its items (see
+    /// [`Writer::produce_with_tags`]). A tag comes again with every slice until its item is consumed.
+    #[inline]
+    pub fn slice_with_tags(&mut self) -> Option<(&[T], Tags<'_, G>)> {
+        self.core.slice_with_tags()
     }
 }

@@ -26,23 +26,38 @@
 
 super::flavour::flavour!(Sleepers);
 
-impl<T: Item> Writer<T> {
+impl<T: Item, G> Writer<T, G> {
     /// Free slots as one slice, waiting until there is at least one. It may be shorter than all that
     /// is free (see the module docs of [`ring`](crate::ring)).
     pub fn slice(&mut self) -> &mut [T] {
-        let ring = self.core.ring().clone();
-        ring.room.wait_until(|| self.core.free() > 0);
+        if self.core.free() == 0 {
+            let ring = self.core.ring().clone();
+            ring.room.wait_until(|| self.core.free() > 0);
+        }
         self.core.slice()
     }
 }
 
-impl<T: Item> Reader<T> {
+impl<T: Item, G> Reader<T, G> {
     /// Items not yet consumed, as one slice, waiting until there is at least one; `None` once the
     /// writer is gone and everything it wrote was consumed. It may hold fewer than all that is
     /// published (see the module docs of [`ring`](crate::ring)).
     pub fn slice(&mut self) -> Option<&[T]> {
-        let ring = self.core.ring().clone();
-        ring.data.wait_until(|| self.core.available() > 0 || self.core.finished());
+        self.wait_for_data();
         self.core.slice()
+    }
+
+    /// Like [`slice`](Self::slice), with the tags attached to its items (see
+    /// [`Writer::produce_with_tags`]). A tag comes again with every slice until its item is consumed.
+    pub fn slice_with_tags(&mut self) -> Option<(&[T], Tags<'_, G>)> {
+        self.wait_for_data();
+        self.core.slice_with_tags()
+    }
+
+    fn wait_for_data(&mut self) {
+        if self.core.available() == 0 {
+            let ring = self.core.ring().clone();
+            ring.data.wait_until(|| self.core.available() > 0 || self.core.finished());
+        }
     }
 }

@@ -271,3 +271,159 @@ fn async_byte_rings_are_futures_io_streams() {
     drop(w);
     assert_eq!(consumer.join().unwrap(), expected);
 }
+
+#[test]
+fn tags_come_with_their_items_sorted_and_are_checked_first() {
+    let mut w = nonblocking::Circular::with_tags::<u8, &str>(16, &RingOptions::default()).unwrap();
+    let mut r = w.add_reader();
+    w.slice()[..4].copy_from_slice(b"abcd");
+    // Given out of order, two on one item: delivered in item order, equal offsets as given.
+    w.produce_with_tags(4, &[(3, "d"), (1, "b1"), (1, "b2")]);
+    let (items, tags) = r.slice_with_tags().unwrap();
+    assert_eq!(items, b"abcd");
+    assert_eq!(tags.iter().collect::<Vec<_>>(), [(1, &"b1"), (1, &"b2"), (3, &"d")]);
+    assert_eq!(tags.get(2), Some((3, &"d")));
+    assert_eq!(format!("{tags:?}"), r#"[(1, "b1"), (1, "b2"), (3, "d")]"#);
+    // Shown again until consumed past, with offsets from the new start.
+    r.consume(2);
+    let (_, tags) = r.slice_with_tags().unwrap();
+    assert_eq!(tags.iter().collect::<Vec<_>>(), [(1, &"d")]);
+
+    // A tag outside the produced items is an error, and nothing is produced or delivered.
+    let err = w.try_produce_with_tags(2, &[(0, "ok"), (2, "outside")]).unwrap_err();
+    assert!(matches!(err, RingError::TagOutsideProduced { offset: 2, produced: 2 }), "{err}");
+    assert_eq!(err.to_string(), "cannot attach a tag at offset 2: only 2 items are produced");
+    let cap = w.capacity();
+    assert!(matches!(w.try_produce_with_tags(cap, &[(0, "full")]), Err(RingError::ProduceTooMuch { .. })));
+    r.consume(2);
+    let (items, tags) = r.slice_with_tags().unwrap();
+    assert!(items.is_empty() && tags.is_empty());
+}
+
+#[test]
+fn tags_are_dropped_once_every_reader_has_consumed_them_or_is_gone() {
+    let token = std::sync::Arc::new(());
+    let count = || std::sync::Arc::strong_count(&token) - 1;
+    let mut w =
+        nonblocking::Circular::with_tags::<u32, std::sync::Arc<()>>(8, &RingOptions::default()).unwrap();
+    // No readers: nothing is kept.
+    w.produce_with_tags(1, &[(0, token.clone())]);
+    assert_eq!(count(), 0);
+    let (mut fast, slow) = (w.add_reader(), w.add_reader());
+    w.produce_with_tags(2, &[(0, token.clone()), (1, token.clone())]);
+    assert_eq!(count(), 4, "one copy per reader");
+    fast.consume(1); // takes its copies out of its inbox and drops the first
+    assert_eq!(count(), 3);
+    drop(slow); // its inbox is emptied at once, not when the writer next looks
+    assert_eq!(count(), 1);
+    w.produce_with_tags(1, &[(0, token.clone())]); // not delivered to the dropped reader
+    assert_eq!(count(), 2);
+    drop(w);
+    fast.consume(1);
+    fast.consume(1);
+    assert_eq!(count(), 0);
+}
+
+#[test]
+fn each_reader_gets_each_tag_once_across_threads() {
+    for backend in backends() {
+        let mut w = sync::Circular::with_tags::<u32, u32>(64, &options(backend)).unwrap();
+        let total = if cfg!(miri) { 200u32 } else { 100_000 };
+        let handles: Vec<_> = (0..3)
+            .map(|_| {
+                let mut r = w.add_reader();
+                std::thread::spawn(move || {
+                    let (mut items, mut tags) = (0u32, Vec::new());
+                    while let Some((slice, slice_tags)) = r.slice_with_tags() {
+                        for (offset, &tag) in slice_tags {
+                            assert_eq!(slice[offset], tag, "a tag arrives with its item");
+                            tags.push(tag);
+                        }
+                        items += slice.len() as u32;
+                        let n = slice.len();
+                        r.consume(n);
+                    }
+                    (items, tags)
+                })
+            })
+            .collect();
+        let mut next = 0u32;
+        while next < total {
+            let room = w.slice();
+            let n = room.len().min((total - next) as usize).min(37);
+            let mut tags = Vec::new();
+            for (offset, slot) in room[..n].iter_mut().enumerate() {
+                *slot = next;
+                if next % 5 == 0 {
+                    tags.push((offset, next));
+                }
+                next += 1;
+            }
+            w.produce_with_tags(n, &tags);
+        }
+        drop(w);
+        let expected: Vec<u32> = (0..total).filter(|x| x % 5 == 0).collect();
+        for h in handles {
+            assert_eq!(h.join().unwrap(), (total, expected.clone()), "{backend}: every tag once, in order");
+        }
+    }
+}
+
+#[test]
+fn the_generic_flavour_runs_from_notifications_alone() {
+    // Each side sleeps on its own channel and runs only when its notifier says so, like a task of an
+    // event loop: a lost notification would leave a side waiting forever (here: for 60 s, then fail).
+    use std::sync::mpsc;
+    use std::time::Duration;
+    let patience = Duration::from_secs(60);
+    for backend in backends() {
+        let (room_tx, room_rx) = mpsc::channel();
+        let mut w = generic::Circular::with_options::<u32>(16, &options(backend), move || {
+            let _ = room_tx.send(());
+        })
+        .unwrap();
+        let total = if cfg!(miri) { 100u32 } else { 50_000 };
+        let handles: Vec<_> = (0..2)
+            .map(|_| {
+                let (data_tx, data_rx) = mpsc::channel();
+                let mut r = w.add_reader(move || {
+                    let _ = data_tx.send(());
+                });
+                std::thread::spawn(move || {
+                    let mut expected = 0u32;
+                    while let Some(items) = r.slice() {
+                        if items.is_empty() {
+                            data_rx.recv_timeout(patience).expect("the reader was never notified");
+                            continue;
+                        }
+                        for &x in items {
+                            assert_eq!(x, expected);
+                            expected += 1;
+                        }
+                        let n = items.len();
+                        r.consume(n);
+                    }
+                    expected
+                })
+            })
+            .collect();
+        let mut next = 0u32;
+        while next < total {
+            let room = w.slice();
+            if room.is_empty() {
+                room_rx.recv_timeout(patience).expect("the writer was never notified");
+                continue;
+            }
+            let n = room.len().min((total - next) as usize).min(7);
+            for slot in &mut room[..n] {
+                *slot = next;
+                next += 1;
+            }
+            w.produce(n);
+        }
+        drop(w);
+        for h in handles {
+            assert_eq!(h.join().unwrap(), total, "{backend}");
+        }
+    }
+}

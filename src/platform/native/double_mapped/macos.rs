@@ -64,8 +64,10 @@ pub(super) fn map(len: usize, options: &MapOptions) -> io::Result<Mapping> {
     if options.lock_memory {
         // SAFETY: locks pages of our own mapping.
         if unsafe { libc::mlock(base as *const libc::c_void, doubled) } != 0 {
+            // Read errno before `unmap` can change it; name the call, as the other errors do.
+            let e = io::Error::last_os_error();
             unmap(&mapping);
-            return Err(io::Error::last_os_error());
+            return Err(io::Error::new(e.kind(), format!("mlock: {e}")));
         }
     }
     // Huge pages: macOS has no user-controlled large pages for this kind of mapping; the option is

@@ -4,7 +4,12 @@
 //! `VirtualFree(MEM_RELEASE | MEM_PRESERVE_PLACEHOLDER)` splits it into two placeholders; two
 //! `MapViewOfFile3(MEM_REPLACE_PLACEHOLDER)` calls map the same pagefile-backed section into them. The
 //! range is never free, so there is no race (unlike reserve-free-map with retries). Needs Windows 10
-//! 1803 or later. Type-checked in CI; not run there (no Windows machine).
+//! 1803 or later.
+//!
+//! Tested under Wine (`scripts/test.sh`), not on Windows itself. Wine 8.0 has `VirtualAlloc2` and
+//! `MapViewOfFile3` but refuses `MEM_RESERVE_PLACEHOLDER` (`ERROR_INVALID_PARAMETER`), so there the
+//! first call fails, nothing is left allocated, and the probe picks mirror-copy memory; the views
+//! after it have not run anywhere yet. Every error names the call that failed.
 
 use std::ffi::c_void;
 use std::io;
@@ -43,11 +48,11 @@ pub(super) fn map(len: usize, _options: &MapOptions) -> io::Result<Mapping> {
         )
     };
     if base.is_null() {
-        return Err(io::Error::last_os_error());
+        return Err(last_error("VirtualAlloc2(MEM_RESERVE_PLACEHOLDER)"));
     }
     // SAFETY: splits our own placeholder into [base, base+len) and [base+len, base+2len).
     if unsafe { VirtualFree(base, len, MEM_RELEASE | MEM_PRESERVE_PLACEHOLDER) } == 0 {
-        let e = io::Error::last_os_error();
+        let e = last_error("VirtualFree(MEM_PRESERVE_PLACEHOLDER)");
         // SAFETY: releases the whole placeholder we reserved.
         unsafe { VirtualFree(base, 0, MEM_RELEASE) };
         return Err(e);
@@ -65,11 +70,12 @@ pub(super) fn map(len: usize, _options: &MapOptions) -> io::Result<Mapping> {
         )
     };
     if section.is_null() {
-        let e = io::Error::last_os_error();
+        let e = last_error("CreateFileMappingW");
         release_placeholders(base, len);
         return Err(e);
     }
     let mut views = [null_mut::<c_void>(); 2];
+    let mut failure = None;
     for (i, view) in views.iter_mut().enumerate() {
         // SAFETY: maps the section into the i-th placeholder half, which it replaces.
         let got: MEMORY_MAPPED_VIEW_ADDRESS = unsafe {
@@ -86,11 +92,13 @@ pub(super) fn map(len: usize, _options: &MapOptions) -> io::Result<Mapping> {
             )
         };
         *view = got.Value;
+        if view.is_null() && failure.is_none() {
+            failure = Some(last_error("MapViewOfFile3(MEM_REPLACE_PLACEHOLDER)"));
+        }
     }
     // SAFETY: the views hold their own reference to the section.
     unsafe { CloseHandle(section) };
-    if views.iter().any(|v| v.is_null()) {
-        let e = io::Error::last_os_error();
+    if let Some(e) = failure {
         for (i, view) in views.iter().enumerate() {
             if view.is_null() {
                 // SAFETY: this half is still a placeholder of ours.
@@ -110,6 +118,12 @@ fn release_placeholders(base: *mut c_void, len: usize) {
         // SAFETY: each half is a placeholder we split off above.
         unsafe { VirtualFree(base.cast::<u8>().add(half).cast(), 0, MEM_RELEASE) };
     }
+}
+
+/// The last OS error, saying which call failed (the kind and raw code stay those of the OS error).
+fn last_error(call: &str) -> io::Error {
+    let e = io::Error::last_os_error();
+    io::Error::new(e.kind(), format!("{call}: {e}"))
 }
 
 pub(super) fn unmap(mapping: &Mapping) {

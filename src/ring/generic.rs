@@ -1,0 +1,186 @@
+//! The generic flavour: the ring never waits; it calls a [`Notifier`] of yours when a writer that
+//! found no room may find some, or a reader that found no data may find some. How that wakes anyone —
+//! a channel, an event loop, a condition variable, a task — is up to the notifier.
+//!
+//! `slice()` returns at once. When it comes back empty it also *arms* the caller's notifier: the next
+//! change that may help (a reader consuming, for the writer; the writer producing or going away, for
+//! a reader) calls it once, then it is disarmed until the next empty `slice()`. No change is missed:
+//! a change that races with the arming is either seen by `slice()` or notified. A notification may be
+//! spurious (for the writer, a reader that is not the slowest may have consumed): call `slice()` again,
+//! which re-arms if there is still nothing.
+//!
+//! ```
+//! use std::sync::mpsc;
+//! use omnibuf::ring::generic::Circular;
+//!
+//! #[derive(Debug, PartialEq)]
+//! enum Event { Room, Data }
+//! let (events, inbox) = mpsc::channel();
+//! let (room, data) = (events.clone(), events);
+//! // A notifier ignores a closed channel: its receiver may be gone.
+//! let mut writer = Circular::with_capacity::<u32>(1024, move || drop(room.send(Event::Room))).unwrap();
+//! let mut reader = writer.add_reader(move || drop(data.send(Event::Data)));
+//!
+//! assert_eq!(reader.slice(), Some(&[][..])); // nothing yet: the reader's notifier is armed
+//! writer.slice()[..3].copy_from_slice(&[1, 2, 3]);
+//! writer.produce(3);
+//! assert_eq!(inbox.try_recv(), Ok(Event::Data)); // called once, from `produce`
+//! assert_eq!(reader.slice(), Some(&[1, 2, 3][..]));
+//! reader.consume(3);
+//! assert!(inbox.try_recv().is_err()); // the writer never found the ring full: not armed
+//! ```
+
+use std::sync::Arc;
+use std::task::{Context, Wake, Waker};
+
+super::flavour::flavour!(@handles { notifier: Waker });
+
+/// What the ring calls when the writer may find room or a reader may find data. It is called from
+/// whichever thread made the change (inside `produce`, `consume`, or a drop), with no lock of the ring
+/// held, so it may call back into the ring; it should return quickly and must not panic. A handle's
+/// notifier is not called after the handle is dropped, except by a notification already under way in
+/// another thread at that moment: a notifier must tolerate its receiver being gone (a closed channel).
+///
+/// Closures `Fn()` are notifiers:
+///
+/// ```
+/// use std::sync::{Arc, atomic::{AtomicUsize, Ordering}};
+/// use omnibuf::ring::generic::{Circular, Notifier};
+///
+/// let calls = Arc::new(AtomicUsize::new(0));
+/// let counter = calls.clone();
+/// let notifier = move || { counter.fetch_add(1, Ordering::Relaxed); };
+/// notifier.notify();
+/// assert_eq!(calls.load(Ordering::Relaxed), 1);
+/// let mut writer = Circular::with_capacity::<u8>(16, notifier).unwrap();
+/// # drop(writer.add_reader(|| {}));
+/// ```
+pub trait Notifier: Send + Sync + 'static {
+    /// The other side changed the ring: `slice()` may now have something.
+    fn notify(&self);
+}
+
+impl<F: Fn() + Send + Sync + 'static> Notifier for F {
+    fn notify(&self) {
+        self()
+    }
+}
+
+/// A notifier as a [`Waker`], so that the ring's wake-up handshake (shared with the async flavour)
+/// arms and calls it.
+struct NotifierWaker<N>(N);
+
+impl<N: Notifier> Wake for NotifierWaker<N> {
+    fn wake(self: Arc<Self>) {
+        self.0.notify();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.notify();
+    }
+}
+
+fn waker(notifier: impl Notifier) -> Waker {
+    Waker::from(Arc::new(NotifierWaker(notifier)))
+}
+
+/// Builds the writer of a ring of the generic flavour.
+pub struct Circular;
+
+impl Circular {
+    /// A ring of at least `min_items` items (rounded up, see [`Writer::capacity`]); `notifier` is
+    /// called when the writer, having found no room, may find some.
+    pub fn with_capacity<T: Item>(min_items: usize, notifier: impl Notifier) -> Result<Writer<T>, RingError> {
+        Self::with_options(min_items, &RingOptions::default(), notifier)
+    }
+
+    /// Like [`with_capacity`](Self::with_capacity), with a backend and mapping options.
+    pub fn with_options<T: Item>(
+        min_items: usize,
+        options: &RingOptions,
+        notifier: impl Notifier,
+    ) -> Result<Writer<T>, RingError> {
+        Self::build(min_items, options, Tagging::Off, notifier)
+    }
+
+    /// A ring whose writer can attach tags of type `G` to items ([`Writer::produce_with_tags`]) and
+    /// whose readers receive them ([`Reader::slice_with_tags`]).
+    pub fn with_tags<T: Item, G: Clone>(
+        min_items: usize,
+        options: &RingOptions,
+        notifier: impl Notifier,
+    ) -> Result<Writer<T, G>, RingError> {
+        Self::build(min_items, options, Tagging::On, notifier)
+    }
+
+    fn build<T: Item, G>(
+        min_items: usize,
+        options: &RingOptions,
+        tagging: Tagging,
+        notifier: impl Notifier,
+    ) -> Result<Writer<T, G>, RingError> {
+        let ring = Ring::new(min_items, options)?;
+        // Sleepers: the cores run the wake-up handshake, whose only waiters here are notifiers.
+        Ok(Writer { core: WriterCore::new(ring, Waking::Sleepers, tagging), notifier: waker(notifier) })
+    }
+}
+
+impl<T: Item, G> Writer<T, G> {
+    /// A new reader, which sees what is produced from now on; `notifier` is called when the reader,
+    /// having found no data, may find some (or the end).
+    pub fn add_reader(&mut self, notifier: impl Notifier) -> Reader<T, G> {
+        Reader { core: self.core.add_reader(), notifier: waker(notifier) }
+    }
+
+    /// Free slots as one slice, at once: empty when the slowest reader is a full ring behind, and then
+    /// the writer's notifier is armed. It may be shorter than all that is free (see the module docs of
+    /// [`ring`](crate::ring)).
+    pub fn slice(&mut self) -> &mut [T] {
+        if self.core.free() == 0 {
+            let ring = self.core.ring().clone();
+            // Pending means armed; ready means room came meanwhile.
+            let _ = ring.room.poll_until(&mut Context::from_waker(&self.notifier), || self.core.free() > 0);
+        }
+        self.core.slice()
+    }
+}
+
+impl<T: Item, G> Reader<T, G> {
+    /// Items not yet consumed, as one slice, at once: empty when there are none, and then the reader's
+    /// notifier is armed; `None` once the writer is gone and everything it wrote was consumed. It may
+    /// hold fewer than all that is published (see the module docs of [`ring`](crate::ring)).
+    pub fn slice(&mut self) -> Option<&[T]> {
+        self.arm_if_empty();
+        self.core.slice()
+    }
+
+    /// Like [`slice`](Self::slice), with the tags attached to its items (see
+    /// [`Writer::produce_with_tags`]). A tag comes again with every slice until its item is consumed.
+    pub fn slice_with_tags(&mut self) -> Option<(&[T], Tags<'_, G>)> {
+        self.arm_if_empty();
+        self.core.slice_with_tags()
+    }
+
+    fn arm_if_empty(&mut self) {
+        if self.core.available() == 0 && !self.core.finished() {
+            let ring = self.core.ring().clone();
+            let _ = ring.data.poll_until(&mut Context::from_waker(&self.notifier), || {
+                self.core.available() > 0 || self.core.finished()
+            });
+        }
+    }
+}
+
+// A dropped handle's notifier stays registered until the next change would call it: unregister it
+// now, so that it is not called for a handle that no longer exists.
+impl<T: Item, G> Drop for Writer<T, G> {
+    fn drop(&mut self) {
+        self.core.ring().room.forget(&self.notifier);
+    }
+}
+
+impl<T: Item, G> Drop for Reader<T, G> {
+    fn drop(&mut self) {
+        self.core.ring().data.forget(&self.notifier);
+    }
+}

@@ -1,0 +1,203 @@
+//! Per-item tags: values the writer attaches to item positions, which every reader receives with the
+//! items they belong to.
+//!
+//! Each reader has its own copy of every tag (tags are `Clone`; wrap large ones in an `Arc`). The
+//! writer delivers the copies to a small per-reader inbox before it publishes the items, so a reader
+//! that sees an item also finds its tags. A reader moves the inbox into a queue of its own and drops
+//! each tag once it has consumed past it; a dropped reader drops its tags at once. A ring without tags
+//! never touches any of this: its tag type is [`NoTags`], of which no value exists.
+
+use std::collections::VecDeque;
+use std::fmt;
+
+use crate::sync::{AtomicBool, Mutex, Ordering::*};
+
+/// The tag type of a ring without tags. It has no values, so no tag can ever be attached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NoTags {}
+
+/// The tags attached to the items of a reader's slice, in item order, each with its item's offset in
+/// that slice.
+///
+/// ```
+/// use omnibuf::ring::{nonblocking::Circular, RingOptions};
+///
+/// let mut writer = Circular::with_tags::<f32, &str>(64, &RingOptions::default()).unwrap();
+/// let mut reader = writer.add_reader();
+/// writer.slice()[..4].copy_from_slice(&[0.0, 0.5, 1.0, 0.5]);
+/// writer.produce_with_tags(4, &[(0, "burst start"), (2, "peak")]);
+/// let (items, tags) = reader.slice_with_tags().unwrap();
+/// assert_eq!(items.len(), 4);
+/// let found: Vec<(usize, &str)> = tags.iter().map(|(offset, tag)| (offset, *tag)).collect();
+/// assert_eq!(found, [(0, "burst start"), (2, "peak")]);
+/// ```
+pub struct Tags<'a, G> {
+    /// The position of the slice's first item.
+    start: u64,
+    /// Tags at absolute item positions, ascending, all inside the slice.
+    tags: &'a [(u64, G)],
+}
+
+impl<'a, G> Tags<'a, G> {
+    /// How many tags fall inside the slice.
+    pub fn len(&self) -> usize {
+        self.tags.len()
+    }
+
+    /// Whether no tag falls inside the slice.
+    pub fn is_empty(&self) -> bool {
+        self.tags.is_empty()
+    }
+
+    /// The `i`-th tag with its item's offset in the slice.
+    pub fn get(&self, i: usize) -> Option<(usize, &'a G)> {
+        self.tags.get(i).map(|(position, tag)| ((position - self.start) as usize, tag))
+    }
+
+    /// The tags with their items' offsets in the slice, in item order.
+    pub fn iter(&self) -> TagsIter<'a, G> {
+        TagsIter { start: self.start, tags: self.tags.iter() }
+    }
+}
+
+impl<'a, G> Clone for Tags<'a, G> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<'a, G> Copy for Tags<'a, G> {}
+
+impl<G: fmt::Debug> fmt::Debug for Tags<'_, G> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl<'a, G> IntoIterator for Tags<'a, G> {
+    type Item = (usize, &'a G);
+    type IntoIter = TagsIter<'a, G>;
+
+    fn into_iter(self) -> TagsIter<'a, G> {
+        self.iter()
+    }
+}
+
+/// Iterator over [`Tags`]: `(offset in the slice, tag)` pairs.
+pub struct TagsIter<'a, G> {
+    start: u64,
+    tags: std::slice::Iter<'a, (u64, G)>,
+}
+
+impl<'a, G> Iterator for TagsIter<'a, G> {
+    type Item = (usize, &'a G);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.tags.next().map(|(position, tag)| ((position - self.start) as usize, tag))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.tags.size_hint()
+    }
+}
+
+impl<G> DoubleEndedIterator for TagsIter<'_, G> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        self.tags.next_back().map(|(position, tag)| ((position - self.start) as usize, tag))
+    }
+}
+
+impl<G> ExactSizeIterator for TagsIter<'_, G> {}
+
+/// What the writer shares with one reader about tags.
+pub(crate) struct TagInbox<G> {
+    queue: Mutex<InboxQueue<G>>,
+    /// Whether `queue` holds tags: lets the reader skip the lock when it does not. Set by the writer
+    /// before it publishes the tagged items (so a reader that sees the items sees the flag), cleared by
+    /// the reader; both under the lock.
+    pending: AtomicBool,
+}
+
+struct InboxQueue<G> {
+    tags: Vec<(u64, G)>,
+    /// Set when the reader is dropped: the writer delivers nothing more.
+    reader_gone: bool,
+}
+
+impl<G> Default for TagInbox<G> {
+    fn default() -> Self {
+        TagInbox {
+            queue: Mutex::new(InboxQueue { tags: Vec::new(), reader_gone: false }),
+            pending: AtomicBool::new(false),
+        }
+    }
+}
+
+impl<G> TagInbox<G> {
+    /// The writer's side: hands the reader `tags` (absolute positions, ascending, after all delivered
+    /// before). Call before publishing the items they belong to.
+    pub(crate) fn deliver(&self, tags: impl Iterator<Item = (u64, G)>) {
+        let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        if queue.reader_gone {
+            return;
+        }
+        queue.tags.extend(tags);
+        self.pending.store(true, Relaxed);
+    }
+
+    /// The reader's side: moves what was delivered to the end of `into`. Every tag delivered before
+    /// the writer published the items this reader has seen is there afterwards: the reader's `Acquire`
+    /// load of the write position ordered the delivery (and the flag) before this call.
+    pub(crate) fn collect(&self, into: &mut VecDeque<(u64, G)>) {
+        if !self.pending.load(Relaxed) {
+            return;
+        }
+        let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        into.extend(queue.tags.drain(..));
+        self.pending.store(false, Relaxed);
+    }
+
+    /// The reader is gone: drops what waits for it and refuses what comes later.
+    pub(crate) fn close(&self) {
+        let dropped = {
+            let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+            queue.reader_gone = true;
+            std::mem::take(&mut queue.tags)
+        };
+        // Tags run user code when dropped: not under the lock.
+        drop(dropped);
+    }
+}
+
+/// One reader's tags, from its position on: what it collected from its inbox and has not consumed
+/// past yet.
+pub(crate) struct ReaderTags<G> {
+    queue: VecDeque<(u64, G)>,
+}
+
+impl<G> Default for ReaderTags<G> {
+    fn default() -> Self {
+        ReaderTags { queue: VecDeque::new() }
+    }
+}
+
+impl<G> ReaderTags<G> {
+    /// The tags of the items `[start, end)`, after collecting what the inbox holds.
+    pub(crate) fn view(&mut self, inbox: &TagInbox<G>, start: u64, end: u64) -> Tags<'_, G> {
+        inbox.collect(&mut self.queue);
+        let all = &*self.queue.make_contiguous();
+        // Everything before `start` was dropped by `consume_to`.
+        debug_assert!(all.first().is_none_or(|(p, _)| *p >= start));
+        let inside = all.partition_point(|(position, _)| *position < end);
+        Tags { start, tags: &all[..inside] }
+    }
+
+    /// The reader moved to `position`: drops the tags before it.
+    #[inline]
+    pub(crate) fn consume_to(&mut self, inbox: &TagInbox<G>, position: u64) {
+        inbox.collect(&mut self.queue);
+        while self.queue.front().is_some_and(|(p, _)| *p < position) {
+            self.queue.pop_front();
+        }
+    }
+}
