@@ -40,6 +40,17 @@ pub struct VirtualBuffer {
     pub(crate) inner: Arc<Inner>,
 }
 
+impl std::fmt::Debug for VirtualBuffer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = lock(&self.inner.state);
+        f.debug_struct("VirtualBuffer")
+            .field("len", &state.tree.len())
+            .field("version", &state.log.version())
+            .field("modified", &(state.log.version() != state.saved_version))
+            .finish()
+    }
+}
+
 pub(crate) struct Inner {
     pub(crate) state: Mutex<State>,
     pub(crate) store: Mutex<Store>,

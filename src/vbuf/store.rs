@@ -187,6 +187,9 @@ impl Store {
 /// The chunk of `piece` that holds the piece's byte `at`: the piece clipped to one cache block (or, for
 /// mapped sources, to a larger aligned window), as a zero-copy view. Returns the chunk and the offset in
 /// the piece where it starts.
+///
+/// A cache miss reads its block while holding the store's lock, so other readers and inserts wait for
+/// that one block read; mapped sources never take the lock.
 pub(crate) fn piece_chunk(
     store: &std::sync::Mutex<Store>,
     sources: &Sources,
