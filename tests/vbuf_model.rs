@@ -256,3 +256,39 @@ proptest! {
         run(initial, ops, VirtualBufferOptions::default())?;
     }
 }
+
+#[test]
+fn very_long_lines_and_crlf_split_across_chunks() {
+    // One 3 MiB line ending in CRLF, then a short one; blocks of 4 KiB, so the line spans hundreds of
+    // chunks, and an edit puts the CR and the LF in different pieces.
+    let mut bytes = vec![b'x'; 3 << 20];
+    bytes.extend_from_slice(b"\r\nshort");
+    let options = VirtualBufferOptions { block_size: 4096, ..VirtualBufferOptions::default() };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("long-line");
+    std::fs::write(&path, &bytes).unwrap();
+    // Positional reads go through the 4 KiB block cache (a mapped file would give 4 MiB views).
+    let buf =
+        VirtualBuffer::open_with(&path, omnibuf::platform::persistence::FileBackend::Positional, options)
+            .unwrap();
+    let cr = (3 << 20) as u64;
+    buf.insert(cr + 1, b"").unwrap();
+    buf.replace(cr + 1..cr + 2, b"\n").unwrap(); // the LF now lives in the add buffer
+    assert_eq!(buf.line_count().unwrap(), 2);
+    assert_eq!(buf.line_to_offset(1).unwrap(), cr + 2);
+    assert_eq!(buf.offset_to_line(cr).unwrap(), 0);
+    assert_eq!(buf.offset_to_line(cr + 2).unwrap(), 1);
+    let mut lines = buf.lines(0).unwrap();
+    let long = lines.next().unwrap().unwrap();
+    assert_eq!(
+        (long.start, long.end, long.next),
+        (0, cr, cr + 2),
+        "CRLF split across pieces is one terminator"
+    );
+    let short = lines.next().unwrap().unwrap();
+    assert_eq!(buf.read(short.content()).unwrap(), b"short"[..]);
+    assert!(lines.next().is_none());
+    assert_eq!(lines.prev().unwrap().unwrap(), short);
+    assert_eq!(lines.prev().unwrap().unwrap(), long);
+    assert!(lines.prev().is_none());
+}

@@ -6,7 +6,8 @@ use wasm_bindgen_test::wasm_bindgen_test;
 
 #[wasm_bindgen_test]
 fn edits_reads_iterators_lines_undo_and_save_work_on_wasm() {
-    let buf = VirtualBuffer::from_bytes_with(b"one\ntwo\r\nthree".to_vec(), VirtualBufferOptions::tiny()).unwrap();
+    let buf =
+        VirtualBuffer::from_bytes_with(b"one\ntwo\r\nthree".to_vec(), VirtualBufferOptions::tiny()).unwrap();
     let mut it = buf.iter_at(4).unwrap();
     buf.insert(0, b"zero\n").unwrap();
     assert_eq!(it.next(), Some(b't'), "the iterator followed the insert before it");
