@@ -110,20 +110,32 @@ unsafe extern "C" fn complete<T>(env: sys::napi_env, status: sys::napi_status, d
             Err(ApiError::error("omnibuf: internal error (a panic) while settling a Promise; this is a bug"))
         })
     });
-    // SAFETY: the deferred belongs to this environment and is settled exactly once, here; the work
-    // handle is deleted once, after its last callback.
+    // SAFETY: the deferred was created in this environment and is not settled yet; the work handle
+    // is deleted once, after its last callback.
     unsafe {
-        match settled {
+        settle_deferred(&env, deferred, settled);
+        sys::napi_delete_async_work(env.raw(), handle);
+    }
+}
+
+/// Resolves or rejects `deferred` with `outcome`; an error rejects with an object of its class.
+///
+/// # Safety
+///
+/// `deferred` belongs to `env` and has not been settled: this settles it, so it must not be used again.
+unsafe fn settle_deferred(env: &Env, deferred: sys::napi_deferred, outcome: ApiResult<Raw>) {
+    // SAFETY: the caller hands over an unsettled deferred of `env`; `reason` is a valid out-pointer.
+    unsafe {
+        match outcome {
             Ok(Raw(value)) => sys::napi_resolve_deferred(env.raw(), deferred, value),
             Err(error) => {
-                let mut reason = error_object(&env, &error).unwrap_or(ptr::null_mut());
+                let mut reason = error_object(env, &error).unwrap_or(ptr::null_mut());
                 if reason.is_null() {
                     sys::napi_get_undefined(env.raw(), &mut reason);
                 }
                 sys::napi_reject_deferred(env.raw(), deferred, reason)
             }
         };
-        sys::napi_delete_async_work(env.raw(), handle);
     }
 }
 
@@ -131,16 +143,12 @@ unsafe extern "C" fn complete<T>(env: sys::napi_env, status: sys::napi_status, d
 pub(crate) fn rejected(env: &Env, error: ApiError) -> napi::Result<Raw> {
     let mut promise = ptr::null_mut();
     let mut deferred = ptr::null_mut();
-    // SAFETY: out-pointers are valid locals; the deferred is settled at once, exactly once.
+    // SAFETY: out-pointers are valid locals; the new deferred is settled at once, exactly once.
     unsafe {
         if !ok(sys::napi_create_promise(env.raw(), &mut deferred, &mut promise)) {
             return Err(napi::Error::from_reason("could not create a Promise"));
         }
-        let mut reason = error_object(env, &error).unwrap_or(ptr::null_mut());
-        if reason.is_null() {
-            sys::napi_get_undefined(env.raw(), &mut reason);
-        }
-        sys::napi_reject_deferred(env.raw(), deferred, reason);
+        settle_deferred(env, deferred, Err(error));
     }
     Ok(Raw(promise))
 }
