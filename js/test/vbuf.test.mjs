@@ -3,7 +3,8 @@
 // future work), so under OMNIBUF_IMPL=wasm these tests are skipped with that reason.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { closeSync, constants, mkdtempSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { impl, VirtualBuffer, ZeroCopyBuffer } from './impl.mjs';
@@ -192,5 +193,28 @@ test('a save over a file changed underneath rejects, and force overwrites it', {
     assert.equal(replaced.isModified, false);
     rewritten.free();
     replaced.free();
+  });
+});
+
+// Opening a FIFO for reading blocks until a writer opens it. Here the writer is this very thread, which
+// can only get to it if open() runs on the thread pool: were it run on the event loop, this test would
+// hang rather than pass. The FIFO is no regular file, so once open, the open rejects.
+test('open runs on the thread pool, leaving the event loop free', { skip: skip || (process.platform === 'win32' && 'no FIFOs on Windows') }, async () => {
+  await inTempDir(async (dir) => {
+    const fifo = join(dir, 'fifo');
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0, 'mkfifo');
+    const opening = VirtualBuffer.open(fifo);
+    let writer;
+    while (writer === undefined) {
+      try {
+        // Fails with ENXIO until the reader's open() is under way on a pool thread.
+        writer = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+      } catch (e) {
+        assert.equal(e.code, 'ENXIO');
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+    }
+    await assert.rejects(opening, { name: 'Error', message: /not a regular file/ });
+    closeSync(writer);
   });
 });
