@@ -4,8 +4,9 @@
 // Built so far: ZeroCopyBuffer, BufferMut, BufferKind, BufferPool, PooledBuffer and the byte ring
 // (Circular, CircularWriter, CircularReader), implemented twice: by the wasm build (run in Node by the
 // test suite) and by the Node addon (package.json's `node` export, js/node.mjs), both passing the same
-// suite (js/test). Not built yet: the browser entry's init() wrapper and guards (package.json points
-// the `browser` export at wasm-bindgen's raw output, pkg/web), and the virtual buffer.
+// suite (js/test). VirtualBuffer is implemented by the Node addon only. Not built yet: the browser
+// entry's init() wrapper and guards (package.json points the `browser` export at wasm-bindgen's raw
+// output, pkg/web), and VirtualBuffer in the wasm build.
 //
 // Conventions:
 // - Sizes and offsets are non-negative integers: a non-integer throws a TypeError, a negative or
@@ -263,6 +264,87 @@ export class CircularReader {
    * after. */
   toHandle(): CircularHandle;
   /** Stops reading: the reader no longer holds the writer back. */
+  free(): void;
+  [Symbol.dispose](): void;
+}
+
+/** Options of VirtualBuffer.open(). Sizes are in bytes. */
+export interface VirtualBufferOpenOptions {
+  /** How the file is read. "positional" (the default) reads with positional reads: a file another
+   * program truncates gives an Error, never a crash. "mapped" memory-maps it: reads of unedited text
+   * need no copy, but a truncation underneath kills the process (SIGBUS); use it only for files
+   * nobody else changes while they are open. */
+  backend?: 'positional' | 'mapped';
+  /** Size of a cache block (default 64 KiB; at least 1). */
+  blockSize?: number;
+  /** Most bytes of file blocks kept in memory (default 64 MiB). */
+  cacheBudget?: number;
+  /** Most bytes of inserted text kept only in memory before the oldest go to an unnamed side file
+   * (default 16 MiB). */
+  spillThreshold?: number;
+  /** Most edits kept for undo (default 100,000; 0 turns undo off). */
+  undoLimit?: number;
+}
+
+export interface VirtualBufferSaveOptions {
+  /** Overwrite the file even if it changed on disk since it was opened or last saved. The unedited
+   * parts are read from the file as it is then: after a replacement (a new file renamed over it) that
+   * is still the file the buffer opened; after a rewrite in place it is the other program's bytes. */
+  force?: boolean;
+}
+
+/** Node addon only: the wasm build does not implement VirtualBuffer yet (the browser's IndexedDB
+ * store is future work), and its entry does not export it.
+ *
+ * A byte buffer for editing files larger than memory: opening reads nothing, edits are recorded as
+ * pieces, reads load only what they touch through a bounded cache, and save() writes the result
+ * atomically (a new file renamed over the old one, keeping its permissions).
+ *
+ * Offsets and line numbers are integers (TypeError otherwise) from 0 up to the length, or the last
+ * line (RangeError beyond, and for anything above Number.MAX_SAFE_INTEGER). Edits are synchronous.
+ * Everything that may touch the disk runs on the libuv thread pool and returns a Promise, which
+ * rejects (never throws) on bad arguments too; it sees the content as it is when the work runs, so an
+ * edit made before the Promise settles may or may not be in its result. */
+export class VirtualBuffer {
+  private constructor();
+  /** Opens the file at `path` without reading it. Rejects with an Error naming the path when it
+   * cannot be opened, a TypeError or RangeError for bad options. */
+  static open(path: string, options?: VirtualBufferOpenOptions): Promise<VirtualBuffer>;
+  /** A buffer over a copy of `bytes`, in memory; saveAs() gives it a file. */
+  static fromBytes(bytes: BytesLike): VirtualBuffer;
+  readonly length: number;
+  /** Whether there are edits since it was opened or last saved. */
+  readonly isModified: boolean;
+  /** Inserts a copy of `bytes` at `offset`. */
+  insert(offset: number, bytes: BytesLike): void;
+  /** Deletes bytes start..end. */
+  delete(start: number, end: number): void;
+  /** Replaces bytes start..end by a copy of `bytes`, as one undoable edit. */
+  replace(start: number, end: number, bytes: BytesLike): void;
+  /** Bytes start..end (end defaults to the length). Where the range lies in one chunk (a cache block,
+   * a stretch of a mapped file, inserted text) the buffer shares that memory; otherwise, and always
+   * above 64 MiB, it is a copy. RangeError when the copy cannot be allocated. */
+  read(start: number, end?: number): Promise<ZeroCopyBuffer>;
+  /** Offset of the first occurrence of `pattern` lying wholly inside start..end (default: the whole
+   * buffer), or null. An empty pattern matches at `start`. */
+  find(pattern: BytesLike, start?: number, end?: number): Promise<number | null>;
+  /** Line feeds plus one. The first line query scans the content once; later ones are quick. */
+  lineCount(): Promise<number>;
+  /** Offset where line `line` (0-based) starts; RangeError past the last line. */
+  lineToOffset(line: number): Promise<number>;
+  /** The line (0-based) that holds `offset`. */
+  offsetToLine(offset: number): Promise<number>;
+  /** Undoes the last edit; false when there is nothing to undo. */
+  undo(): boolean;
+  /** Redoes the last undone edit; false when there is nothing to redo. */
+  redo(): boolean;
+  /** Saves to the file it came from (a buffer from fromBytes() has none: its content stays in memory).
+   * Rejects with an Error, changing nothing, if the file changed on disk since it was opened or last
+   * saved, unless `options.force`. */
+  save(options?: VirtualBufferSaveOptions): Promise<void>;
+  /** Saves to a new file at `path`; later saves go there. */
+  saveAs(path: string): Promise<void>;
+  /** Releases this handle; work already started finishes. */
   free(): void;
   [Symbol.dispose](): void;
 }

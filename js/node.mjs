@@ -22,6 +22,7 @@ export const {
   Circular,
   CircularWriter,
   CircularReader,
+  VirtualBuffer,
 } = addon;
 
 /** Whether view() and ring slices are Buffers over native memory (true) or copies (false: the runtime
@@ -29,7 +30,7 @@ export const {
 export const externalBuffers = addon.externalBuffers();
 
 const dispose = Symbol.dispose ?? Symbol.for('nodejs.dispose');
-for (const cls of [ZeroCopyBuffer, BufferMut, BufferKind, BufferPool, PooledBuffer, Circular, CircularWriter, CircularReader]) {
+for (const cls of [ZeroCopyBuffer, BufferMut, BufferKind, BufferPool, PooledBuffer, Circular, CircularWriter, CircularReader, VirtualBuffer]) {
   Object.defineProperty(cls.prototype, dispose, { value: cls.prototype.free, writable: true, configurable: true });
 }
 

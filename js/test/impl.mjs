@@ -24,5 +24,7 @@ export const {
   Circular,
   CircularWriter,
   CircularReader,
+  // The addon only: undefined for the wasm build, which does not implement it yet.
+  VirtualBuffer,
   externalBuffers,
 } = await load();

@@ -5,10 +5,15 @@
 // OMNIBUF_RANDOM_CALLS sets the number of calls (default 20000, well under a second).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as api from './impl.mjs';
 
-const { ZeroCopyBuffer, BufferMut, BufferKind, BufferPool, PooledBuffer, Circular, CircularWriter, CircularReader } = api;
+const { ZeroCopyBuffer, BufferMut, BufferKind, BufferPool, PooledBuffer, Circular, CircularWriter, CircularReader, VirtualBuffer } = api;
 const CLASSES = [ZeroCopyBuffer, BufferMut, BufferKind, BufferPool, PooledBuffer, Circular, CircularWriter, CircularReader];
+// The addon only (the wasm build does not have it yet).
+if (VirtualBuffer) CLASSES.push(VirtualBuffer);
 
 function rng(seed) {
   let x = seed >>> 0 || 1;
@@ -22,7 +27,15 @@ function rng(seed) {
   };
 }
 
-test('random calls with bad arguments throw JS errors and never crash', async () => {
+test('random calls with bad arguments throw JS errors and never crash', async (t) => {
+  // VirtualBuffer.open() and saveAs() take random strings as paths: keep them in a temp directory.
+  const home = process.cwd();
+  const dir = mkdtempSync(join(tmpdir(), 'omnibuf-random-'));
+  process.chdir(dir);
+  t.after(() => {
+    process.chdir(home);
+    rmSync(dir, { recursive: true, force: true });
+  });
   const random = rng(Number(process.env.OMNIBUF_RANDOM_SEED ?? 20240611));
   const pick = (list) => list[Math.floor(random() * list.length)];
   const calls = Number(process.env.OMNIBUF_RANDOM_CALLS ?? 20000);
@@ -40,6 +53,7 @@ test('random calls with bad arguments throw JS errors and never crash', async ()
     },
     () => pools.length > 0 && pick(pools).tryAcquire(10),
     () => Circular.withCapacity(64),
+    () => VirtualBuffer && VirtualBuffer.fromBytes('one\ntwo\n'),
     () => {
       const writers = objects.filter((o) => o instanceof CircularWriter);
       return writers.length > 0 && pick(writers).addReader();

@@ -83,6 +83,23 @@ pub(crate) fn option(env: &Env, options: sys::napi_value, key: &str) -> ApiResul
     Ok((values::type_of(env, value) != ValueType::Undefined).then_some(value))
 }
 
+/// `options[key]` as a byte count, if present.
+pub(crate) fn size_option(env: &Env, options: sys::napi_value, key: &str) -> ApiResult<Option<usize>> {
+    let Some(value) = option(env, options, key)? else { return Ok(None) };
+    match values::number(env, value) {
+        Some(n) => index_from_number(n, key).map(Some),
+        None => Err(ApiError::type_error(format!("options.{key} must be a number"))),
+    }
+}
+
+/// `options[key]` as a boolean, if present.
+pub(crate) fn flag_option(env: &Env, options: sys::napi_value, key: &str) -> ApiResult<Option<bool>> {
+    let Some(value) = option(env, options, key)? else { return Ok(None) };
+    values::boolean(env, value)
+        .map(Some)
+        .ok_or_else(|| ApiError::type_error(format!("options.{key} must be a boolean")))
+}
+
 /// A short description of a value for an error message.
 pub(crate) fn describe(env: &Env, value: &Unknown<'_>) -> String {
     use ValueType::*;

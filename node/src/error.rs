@@ -47,6 +47,11 @@ impl ApiError {
         ApiError::error(format!("this {class} was {how} and cannot be used any more"))
     }
 
+    /// The same error with `what` failed said first, e.g. "cannot open notes.txt: ...".
+    pub(crate) fn context(self, what: impl Display) -> Self {
+        ApiError { class: self.class, message: format!("{what}: {}", self.message) }
+    }
+
     /// Throws this error in `env`; the returned error tells napi-rs that an exception is pending.
     pub(crate) fn throw(self, env: &Env) -> napi::Error {
         let thrown = match self.class {
@@ -80,6 +85,20 @@ impl From<omnibuf::PoolError> for ApiError {
             InvalidConfig(_) => ApiError::type_error(e),
             AllocationFailed { .. } => ApiError::error(e),
             _ => ApiError::range_error(e),
+        }
+    }
+}
+
+impl From<omnibuf::vbuf::VbufError> for ApiError {
+    fn from(e: omnibuf::vbuf::VbufError) -> Self {
+        use omnibuf::platform::persistence::PersistenceError;
+        use omnibuf::vbuf::VbufError::*;
+        match e {
+            OutOfRange { .. } | NoSuchLine { .. } | Persistence(PersistenceError::OutOfRange { .. }) => {
+                ApiError::range_error(e)
+            }
+            // A file changed underneath, I/O, the side file, a cancelled scan: the world, not the caller.
+            _ => ApiError::error(e),
         }
     }
 }

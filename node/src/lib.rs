@@ -1,7 +1,8 @@
 //! The Node.js addon of omnibuf: the JS API of `js/index.d.ts` over Node-API, with napi-rs.
 //!
 //! Classes: `ZeroCopyBuffer`, `BufferMut`, `BufferKind` ([`buffer`]), `BufferPool`, `PooledBuffer`
-//! ([`pool`]), and the byte ring `Circular`, `CircularWriter`, `CircularReader` ([`ring`]). The same
+//! ([`pool`]), the byte ring `Circular`, `CircularWriter`, `CircularReader` ([`ring`]), and
+//! `VirtualBuffer` ([`vbuf`], the addon only for now: the wasm build does not have it yet). The same
 //! semantics as the wasm build (`src/wasm/` of the core crate): the same argument checks, error classes
 //! and messages. What differs is underneath: views are `Buffer`s over native memory rather than copies
 //! or views of wasm memory, rings are double-mapped where the system allows, and a ring side can block
@@ -20,6 +21,7 @@ mod error;
 mod platform;
 mod pool;
 mod ring;
+mod vbuf;
 
 use napi::Env;
 use napi_derive::napi;

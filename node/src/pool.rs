@@ -4,7 +4,7 @@
 use std::future::Future;
 
 use napi::bindgen_prelude::{Either, JavaScriptClassExt, Null, ObjectFinalize, Unknown};
-use napi::{sys, Env, ValueType};
+use napi::{Env, ValueType};
 use napi_derive::napi;
 use omnibuf::{BufferKind, BufferPool, BufferPoolSnapshot, PoolError, PooledBuffer};
 
@@ -15,15 +15,6 @@ use crate::platform::executor;
 use crate::platform::values::{self, Raw};
 use crate::platform::views::{Bytes, ExternalMemory, Viewed};
 
-/// `options[key]` as a byte count, if present.
-fn size_option(env: &Env, options: sys::napi_value, key: &str) -> ApiResult<Option<usize>> {
-    let Some(value) = args::option(env, options, key)? else { return Ok(None) };
-    match values::number(env, value) {
-        Some(n) => args::index_from_number(n, key).map(Some),
-        None => Err(ApiError::type_error(format!("options.{key} must be a number"))),
-    }
-}
-
 /// The pool described by `options`: `{ budget, classes?, maxIdle?, tenantQuotas?, defaultTenantQuota? }`.
 fn pool_from_options(env: &Env, options: Option<&Unknown<'_>>) -> ApiResult<BufferPool> {
     let Some(options) = options.map(values::raw).filter(|o| values::type_of(env, *o) == ValueType::Object)
@@ -31,7 +22,7 @@ fn pool_from_options(env: &Env, options: Option<&Unknown<'_>>) -> ApiResult<Buff
         return Err(ApiError::type_error("BufferPool needs an options object, e.g. { budget: 1 << 20 }"));
     };
     let mut config = BufferPool::builder();
-    match size_option(env, options, "budget")? {
+    match args::size_option(env, options, "budget")? {
         Some(budget) => config = config.budget(budget),
         None => return Err(ApiError::type_error("options.budget is required")),
     }
@@ -48,10 +39,10 @@ fn pool_from_options(env: &Env, options: Option<&Unknown<'_>>) -> ApiResult<Buff
             .collect::<ApiResult<Vec<usize>>>()?;
         config = config.classes(sizes);
     }
-    if let Some(max_idle) = size_option(env, options, "maxIdle")? {
+    if let Some(max_idle) = args::size_option(env, options, "maxIdle")? {
         config = config.max_idle(max_idle);
     }
-    if let Some(quota) = size_option(env, options, "defaultTenantQuota")? {
+    if let Some(quota) = args::size_option(env, options, "defaultTenantQuota")? {
         config = config.default_tenant_quota(quota);
     }
     if let Some(quotas) = args::option(env, options, "tenantQuotas")? {

@@ -7,6 +7,7 @@
 //! - [`views`]: external `Buffer`s over native memory, which the object that owns the memory detaches
 //!   when it lets go of it, with a copying fallback where the runtime forbids external buffers.
 //! - [`executor`]: Promises settled by Rust futures on the JS thread, woken from any thread.
+//! - [`work`]: Promises settled by blocking work (disk reads, saves) run on the libuv thread pool.
 //!
 //! Every `napi_value` used here belongs to the handle scope of the call that passed it in; every
 //! `napi_env` is the one of the current call (or of the callback Node-API is running).
@@ -14,6 +15,7 @@
 pub(crate) mod executor;
 pub(crate) mod values;
 pub(crate) mod views;
+pub(crate) mod work;
 
 use napi::sys;
 

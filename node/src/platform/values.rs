@@ -47,6 +47,12 @@ pub(crate) fn string_or_undefined(env: &Env, text: Option<&str>) -> napi::Result
     }
 }
 
+/// A Rust value (a number, `Option`, `()`) converted by napi-rs, for the settle step of a Promise.
+pub(crate) fn to_js<V: ToNapiValue>(env: &Env, value: V) -> napi::Result<Raw> {
+    // SAFETY: `env` is the current call's (or the completion callback's, on the JS thread).
+    unsafe { V::to_napi_value(env.raw(), value) }.map(Raw)
+}
+
 /// `null`.
 pub(crate) fn null(env: &Env) -> napi::Result<Raw> {
     let mut value = ptr::null_mut();
@@ -102,6 +108,16 @@ pub(crate) fn number(env: &Env, value: sys::napi_value) -> Option<f64> {
     let mut n = 0.0;
     // SAFETY: `value` is a number of the current call; `n` is a valid out-pointer.
     ok(unsafe { sys::napi_get_value_double(env.raw(), value, &mut n) }).then_some(n)
+}
+
+/// The boolean `value` holds, if it is a boolean.
+pub(crate) fn boolean(env: &Env, value: sys::napi_value) -> Option<bool> {
+    if type_of(env, value) != ValueType::Boolean {
+        return None;
+    }
+    let mut b = false;
+    // SAFETY: `value` is a boolean of the current call; `b` is a valid out-pointer.
+    ok(unsafe { sys::napi_get_value_bool(env.raw(), value, &mut b) }).then_some(b)
 }
 
 /// The string `value` holds, as UTF-8 (lone surrogates become U+FFFD), if it is a string.

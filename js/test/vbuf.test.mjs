@@ -1,0 +1,220 @@
+// VirtualBuffer: open a generated file, edit, read, search, query lines, undo, save and reopen.
+// The Node addon only: the wasm build does not implement VirtualBuffer yet (its IndexedDB store is
+// future work), so under OMNIBUF_IMPL=wasm these tests are skipped with that reason.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { closeSync, constants, mkdtempSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { impl, VirtualBuffer, ZeroCopyBuffer } from './impl.mjs';
+
+const skip = impl === 'addon' ? false : 'VirtualBuffer is not built for the wasm implementation yet';
+const text = (zcb) => new TextDecoder().decode(zcb.bytes());
+
+/** A temp directory removed after `body`. */
+async function inTempDir(body) {
+  const dir = mkdtempSync(join(tmpdir(), 'omnibuf-vbuf-'));
+  try {
+    await body(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** 2000 numbered lines, about 30 KiB: several cache blocks with the small block size used below. */
+function generatedLines() {
+  const lines = [];
+  for (let i = 0; i < 2000; i++) lines.push(`line ${String(i).padStart(5, '0')} of the generated file`);
+  return lines.join('\n') + '\n';
+}
+
+test('open, edit, read, find, lines, undo, save, reopen', { skip }, async () => {
+  await inTempDir(async (dir) => {
+    const path = join(dir, 'big.txt');
+    const original = generatedLines();
+    writeFileSync(path, original);
+    const vb = await VirtualBuffer.open(path, { blockSize: 4096, cacheBudget: 16384 });
+    assert.ok(vb instanceof VirtualBuffer);
+    assert.equal(vb.length, original.length);
+    assert.equal(vb.isModified, false);
+
+    // Reads across block boundaries match the file.
+    const read = await vb.read(4000, 9000);
+    assert.ok(read instanceof ZeroCopyBuffer);
+    assert.equal(text(read), original.slice(4000, 9000));
+    assert.equal(text(await vb.read(original.length - 10)), original.slice(-10), 'end defaults to the length');
+
+    // Lines.
+    assert.equal(await vb.lineCount(), 2001, '2000 line feeds: the last line is empty');
+    const lineLength = original.indexOf('\n') + 1;
+    assert.equal(await vb.lineToOffset(1234), 1234 * lineLength);
+    assert.equal(await vb.offsetToLine(1234 * lineLength + 3), 1234);
+
+    // Edits are synchronous; reads, searches and line queries see them.
+    vb.insert(0, 'HEADER\n');
+    vb.replace(7, 11, 'LINE');
+    vb.delete(vb.length - lineLength, vb.length);
+    let expected = 'HEADER\n' + 'LINE' + original.slice(4, original.length - lineLength);
+    assert.equal(vb.length, expected.length);
+    assert.equal(vb.isModified, true);
+    assert.equal(text(await vb.read(0, 40)), expected.slice(0, 40));
+    assert.equal(await vb.lineCount(), 2001);
+    assert.equal(await vb.find('line 01999'), null, 'the deleted line is gone');
+    assert.equal(await vb.find('line 01998'), expected.indexOf('line 01998'));
+    assert.equal(await vb.find(new TextEncoder().encode('00010 of')), expected.indexOf('00010 of'));
+    assert.equal(await vb.find('line', 8), expected.indexOf('line', 8), 'from start');
+    assert.equal(await vb.find('LINE 00000', 0, 16), null, 'a match must end inside start..end');
+    assert.equal(await vb.find('LINE 00000', 0, 17), 7);
+
+    // Undo and redo.
+    assert.equal(vb.undo(), true);
+    expected = 'HEADER\n' + 'LINE' + original.slice(4);
+    assert.equal(vb.length, expected.length);
+    assert.equal(vb.undo(), true);
+    assert.equal(vb.redo(), true);
+    assert.equal(text(await vb.read(0, 11)), 'HEADER\nLINE');
+
+    // Save and reopen.
+    await vb.save();
+    assert.equal(vb.isModified, false);
+    assert.equal(readFileSync(path, 'utf8'), expected);
+    const again = await VirtualBuffer.open(path);
+    assert.equal(again.length, expected.length);
+    assert.equal(text(await again.read(0, again.length)), expected);
+    again.free();
+
+    // Editing after a save and saving again writes on top of the saved file.
+    vb.insert(vb.length, 'tail');
+    await vb.save();
+    assert.equal(readFileSync(path, 'utf8'), expected + 'tail');
+    vb.free();
+  });
+});
+
+test('fromBytes, saveAs, and the mapped backend', { skip }, async () => {
+  await inTempDir(async (dir) => {
+    const vb = VirtualBuffer.fromBytes('hello world');
+    vb.replace(0, 5, 'goodbye');
+    const path = join(dir, 'out.txt');
+    await vb.saveAs(path);
+    assert.equal(readFileSync(path, 'utf8'), 'goodbye world');
+    vb.insert(vb.length, '!');
+    await vb.save();
+    assert.equal(readFileSync(path, 'utf8'), 'goodbye world!', 'later saves go to the saveAs file');
+
+    const mapped = await VirtualBuffer.open(path, { backend: 'mapped' });
+    assert.equal(text(await mapped.read(8, 13)), 'world');
+    mapped.free();
+    vb[Symbol.dispose ?? Symbol.for('nodejs.dispose')]();
+    assert.throws(() => vb.length, /freed/);
+  });
+});
+
+test('bad arguments throw or reject with the right error classes', { skip }, async () => {
+  const vb = VirtualBuffer.fromBytes('0123456789');
+  assert.throws(() => vb.insert(11, 'x'), { name: 'RangeError', message: /outside the buffer \(length 10\)/ });
+  assert.throws(() => vb.insert(-1, 'x'), RangeError);
+  assert.throws(() => vb.insert(2 ** 53, 'x'), RangeError);
+  assert.throws(() => vb.insert(1.5, 'x'), TypeError);
+  assert.throws(() => vb.insert('1', 'x'), TypeError);
+  assert.throws(() => vb.insert(0, 42), TypeError);
+  assert.throws(() => vb.delete(5, 3), RangeError);
+  assert.throws(() => vb.delete(5, 11), RangeError);
+  assert.throws(() => vb.replace(0, NaN, 'x'), TypeError);
+  assert.equal(vb.length, 10, 'failed edits change nothing');
+  assert.equal(vb.isModified, false);
+  assert.throws(() => VirtualBuffer.fromBytes({}), TypeError);
+
+  await assert.rejects(vb.read(0, 11), RangeError);
+  await assert.rejects(vb.read(3, 2), RangeError);
+  await assert.rejects(vb.read(0.5, 2), TypeError);
+  await assert.rejects(vb.find(7), TypeError);
+  await assert.rejects(vb.find('x', 0, 99), RangeError);
+  await assert.rejects(vb.lineToOffset(1), { name: 'RangeError', message: /line 1 does not exist/ });
+  await assert.rejects(vb.offsetToLine(11), RangeError);
+  await assert.rejects(vb.save({ force: 'yes' }), TypeError);
+  await assert.rejects(vb.save(3), TypeError);
+  await assert.rejects(vb.saveAs(42), TypeError);
+  await assert.rejects(VirtualBuffer.open(42), TypeError);
+  await assert.rejects(VirtualBuffer.open('x', { backend: 'fast' }), TypeError);
+  await assert.rejects(VirtualBuffer.open('x', { cacheBudget: -1 }), RangeError);
+  await assert.rejects(VirtualBuffer.open('x', { blockSize: 0 }), RangeError);
+  await inTempDir(async (dir) => {
+    const missing = join(dir, 'missing.txt');
+    await assert.rejects(VirtualBuffer.open(missing), (e) => {
+      assert.equal(e.constructor, Error);
+      assert.ok(e.message.includes(missing), e.message);
+      return true;
+    });
+  });
+
+  vb.free();
+  vb.free(); // twice does nothing
+  assert.throws(() => vb.length, { name: 'Error', message: /VirtualBuffer was freed/ });
+  assert.throws(() => vb.insert(0, 'x'), /freed/);
+  await assert.rejects(vb.read(0, 1), /freed/);
+  await assert.rejects(vb.lineCount(), /freed/);
+});
+
+test('a save over a file changed underneath rejects, and force overwrites it', { skip }, async () => {
+  await inTempDir(async (dir) => {
+    // Another program rewrites one file in place, and replaces the other (a new file renamed over
+    // it, as editors save).
+    const rewrittenPath = join(dir, 'rewritten.txt');
+    const replacedPath = join(dir, 'replaced.txt');
+    writeFileSync(rewrittenPath, 'ours\n');
+    writeFileSync(replacedPath, 'ours\n');
+    const rewritten = await VirtualBuffer.open(rewrittenPath);
+    const replaced = await VirtualBuffer.open(replacedPath);
+    rewritten.insert(0, 'edited ');
+    replaced.insert(0, 'edited ');
+
+    writeFileSync(rewrittenPath, 'theirs, longer than ours\n');
+    writeFileSync(join(dir, 'new.txt'), 'theirs\n');
+    renameSync(join(dir, 'new.txt'), replacedPath);
+    for (const [vb, path, theirs] of [
+      [rewritten, rewrittenPath, 'theirs, longer than ours\n'],
+      [replaced, replacedPath, 'theirs\n'],
+    ]) {
+      await assert.rejects(vb.save(), (e) => {
+        assert.equal(e.constructor, Error);
+        assert.match(e.message, /changed on disk since it was opened/);
+        return true;
+      });
+      assert.equal(readFileSync(path, 'utf8'), theirs, 'their content is intact');
+      assert.equal(vb.isModified, true);
+    }
+
+    // The replaced file's buffer still reads the file it opened, so a forced save writes exactly
+    // our content.
+    await replaced.save({ force: true });
+    assert.equal(readFileSync(replacedPath, 'utf8'), 'edited ours\n');
+    assert.equal(replaced.isModified, false);
+    rewritten.free();
+    replaced.free();
+  });
+});
+
+// Opening a FIFO for reading blocks until a writer opens it. Here the writer is this very thread, which
+// can only get to it if open() runs on the thread pool: were it run on the event loop, this test would
+// hang rather than pass. The FIFO is no regular file, so once open, the open rejects.
+test('open runs on the thread pool, leaving the event loop free', { skip: skip || (process.platform === 'win32' && 'no FIFOs on Windows') }, async () => {
+  await inTempDir(async (dir) => {
+    const fifo = join(dir, 'fifo');
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0, 'mkfifo');
+    const opening = VirtualBuffer.open(fifo);
+    let writer;
+    while (writer === undefined) {
+      try {
+        // Fails with ENXIO until the reader's open() is under way on a pool thread.
+        writer = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+      } catch (e) {
+        assert.equal(e.code, 'ENXIO');
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+    }
+    await assert.rejects(opening, { name: 'Error', message: /not a regular file/ });
+    closeSync(writer);
+  });
+});

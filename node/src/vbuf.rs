@@ -1,0 +1,331 @@
+//! `VirtualBuffer` for Node: edit files larger than memory.
+//!
+//! Edits (`insert`, `delete`, `replace`, `undo`, `redo`) are synchronous: they only record pieces.
+//! Everything that may touch the disk (open, read, find, line queries, save) runs on the libuv thread
+//! pool and returns a Promise, so a slow disk or a long scan never blocks the event loop. That work
+//! runs on a clone of the handle, so it sees the content as it is when the work runs: an edit made
+//! before a Promise settles may or may not be in its result.
+
+use std::ops::Bound;
+
+use napi::bindgen_prelude::{JavaScriptClassExt, Unknown};
+use napi::{sys, Env, ValueType};
+use napi_derive::napi;
+use omnibuf::platform::persistence::{FileBackend, SaveOptions};
+use omnibuf::vbuf::{VirtualBuffer, VirtualBufferOptions};
+
+use crate::args;
+use crate::buffer::JsZeroCopyBuffer;
+use crate::error::{ApiError, ApiResult, OrThrow};
+use crate::platform::values::{self, Raw};
+use crate::platform::work;
+
+/// Reads up to this size go through the core's `read`, which returns a view without copying when the
+/// range lies in one chunk. Larger reads copy into memory allocated fallibly, so that a read too large
+/// for memory is a `RangeError` rather than an abort of the process.
+const LARGE_READ: u64 = 64 << 20;
+
+/// An options argument: `undefined` or an object (`TypeError` otherwise).
+fn options_object(env: &Env, options: Option<&Unknown<'_>>, of: &str) -> ApiResult<Option<sys::napi_value>> {
+    let Some(options) = options.map(values::raw) else { return Ok(None) };
+    match values::type_of(env, options) {
+        ValueType::Undefined => Ok(None),
+        ValueType::Object => Ok(Some(options)),
+        _ => Err(ApiError::type_error(format!("{of}: options must be an object"))),
+    }
+}
+
+/// `open()`'s options: `{ backend?, blockSize?, cacheBudget?, spillThreshold?, undoLimit? }`.
+fn open_options(env: &Env, options: Option<&Unknown<'_>>) -> ApiResult<(FileBackend, VirtualBufferOptions)> {
+    let mut tuning = VirtualBufferOptions::default();
+    let Some(options) = options_object(env, options, "VirtualBuffer.open")? else {
+        return Ok((FileBackend::Positional, tuning));
+    };
+    let backend = match args::option(env, options, "backend")? {
+        None => FileBackend::Positional,
+        Some(name) => match values::string(env, name).as_deref() {
+            Some("positional") => FileBackend::Positional,
+            Some("mapped") => FileBackend::Mapped,
+            _ => return Err(ApiError::type_error(r#"options.backend must be "positional" or "mapped""#)),
+        },
+    };
+    for (key, field) in [
+        ("blockSize", &mut tuning.block_size),
+        ("cacheBudget", &mut tuning.cache_budget),
+        ("spillThreshold", &mut tuning.spill_threshold),
+        ("undoLimit", &mut tuning.undo_limit),
+    ] {
+        if let Some(value) = args::size_option(env, options, key)? {
+            *field = value;
+        }
+    }
+    if tuning.block_size == 0 {
+        return Err(ApiError::range_error("options.blockSize must be at least 1"));
+    }
+    Ok((backend, tuning))
+}
+
+/// A Promise of `job`'s result, computed on the thread pool and turned into a JS value by `settle`;
+/// a rejected Promise when the arguments were bad (`job` is an error).
+fn promise<T: Send + 'static>(
+    env: &Env,
+    job: ApiResult<impl FnOnce() -> ApiResult<T> + Send + 'static>,
+    settle: impl FnOnce(&Env, T) -> ApiResult<Raw> + Send + 'static,
+) -> napi::Result<Raw> {
+    match job {
+        Ok(job) => work::queue(env, job, settle),
+        Err(e) => work::rejected(env, e),
+    }
+}
+
+/// Settles with a number, `null`, or `undefined` (for `()`).
+fn plain<V: napi::bindgen_prelude::ToNapiValue>(env: &Env, value: V) -> ApiResult<Raw> {
+    values::to_js(env, value).map_err(ApiError::error)
+}
+
+/// Offsets and line numbers travel as `u64`; JS numbers hold them exactly up to 2^53.
+fn number(n: u64) -> f64 {
+    n as f64
+}
+
+/// A byte buffer that edits files larger than memory: opening reads nothing, edits are recorded as
+/// pieces, reads load only what they touch, and `save()` writes the result atomically.
+#[napi(js_name = "VirtualBuffer")]
+pub struct JsVirtualBuffer {
+    /// `None` once freed.
+    inner: Option<VirtualBuffer>,
+    /// How files are read: the one it was opened with, used again for the file `saveAs()` writes.
+    backend: FileBackend,
+}
+
+impl JsVirtualBuffer {
+    fn live(&self) -> ApiResult<&VirtualBuffer> {
+        self.inner.as_ref().ok_or_else(|| ApiError::used_up("VirtualBuffer", "freed"))
+    }
+
+    /// Checked `start` and `end` arguments (`end` defaults to the length).
+    fn range(&self, env: &Env, start: &Unknown<'_>, end: Option<&Unknown<'_>>) -> ApiResult<(u64, u64)> {
+        let start = args::index(env, start, "start")? as u64;
+        let end = match end {
+            Some(end) => args::index(env, end, "end")? as u64,
+            None => self.live()?.len(),
+        };
+        Ok((start, end))
+    }
+}
+
+#[napi]
+impl JsVirtualBuffer {
+    /// Opens the file at `path` (a string) without reading it; resolves to the buffer. `options`:
+    /// `{ backend?: "positional" | "mapped", blockSize?, cacheBudget?, spillThreshold?, undoLimit? }`.
+    /// The default backend reads with positional reads, so a file truncated by another program gives
+    /// an error, never a crash; `"mapped"` memory-maps it (zero-copy reads, but a truncation underneath
+    /// kills the process with SIGBUS).
+    #[napi(catch_unwind)]
+    pub fn open(env: &Env, path: Unknown<'_>, options: Option<Unknown<'_>>) -> napi::Result<Raw> {
+        let job = (|| {
+            let path = args::text(env, &path, "path")?;
+            let (backend, tuning) = open_options(env, options.as_ref())?;
+            Ok(move || {
+                VirtualBuffer::open_with(&path, backend, tuning)
+                    .map(|buffer| (buffer, backend))
+                    .map_err(|e| ApiError::from(e).context(format!("cannot open {path}")))
+            })
+        })();
+        promise(env, job, |env, (buffer, backend)| {
+            let instance = JsVirtualBuffer { inner: Some(buffer), backend }
+                .into_instance(env)
+                .map_err(ApiError::error)?;
+            Ok(Raw(instance.value))
+        })
+    }
+
+    /// A buffer over a copy of `bytes` (a `Uint8Array`, `ArrayBuffer`, typed array, or a string as
+    /// UTF-8), kept in memory; `saveAs()` writes it to a file.
+    #[napi(js_name = "fromBytes", catch_unwind)]
+    pub fn from_bytes(env: &Env, bytes: Unknown<'_>) -> napi::Result<JsVirtualBuffer> {
+        let (bytes, _) = args::bytes(env, &bytes, "bytes").or_throw(env)?;
+        Ok(JsVirtualBuffer {
+            inner: Some(VirtualBuffer::from_bytes(bytes)),
+            backend: FileBackend::Positional,
+        })
+    }
+
+    /// Length in bytes.
+    #[napi(getter, catch_unwind)]
+    pub fn length(&self, env: &Env) -> napi::Result<f64> {
+        Ok(number(self.live().or_throw(env)?.len()))
+    }
+
+    /// Whether there are edits since the buffer was opened or last saved.
+    #[napi(getter, js_name = "isModified", catch_unwind)]
+    pub fn is_modified(&self, env: &Env) -> napi::Result<bool> {
+        Ok(self.live().or_throw(env)?.is_modified())
+    }
+
+    /// Inserts a copy of `bytes` at `offset` (at most the length; `RangeError` beyond).
+    #[napi(catch_unwind)]
+    pub fn insert(&self, env: &Env, offset: Unknown<'_>, bytes: Unknown<'_>) -> napi::Result<()> {
+        let offset = args::index(env, &offset, "offset").or_throw(env)? as u64;
+        let (bytes, _) = args::bytes(env, &bytes, "bytes").or_throw(env)?;
+        self.live().and_then(|b| Ok(b.insert(offset, &bytes)?)).or_throw(env)
+    }
+
+    /// Deletes bytes `start .. end`.
+    #[napi(catch_unwind)]
+    pub fn delete(&self, env: &Env, start: Unknown<'_>, end: Unknown<'_>) -> napi::Result<()> {
+        let (start, end) = self.range(env, &start, Some(&end)).or_throw(env)?;
+        self.live().and_then(|b| Ok(b.delete(start..end)?)).or_throw(env)
+    }
+
+    /// Replaces bytes `start .. end` by a copy of `bytes`, as one undoable edit.
+    #[napi(catch_unwind)]
+    pub fn replace(
+        &self,
+        env: &Env,
+        start: Unknown<'_>,
+        end: Unknown<'_>,
+        bytes: Unknown<'_>,
+    ) -> napi::Result<()> {
+        let (start, end) = self.range(env, &start, Some(&end)).or_throw(env)?;
+        let (bytes, _) = args::bytes(env, &bytes, "bytes").or_throw(env)?;
+        self.live().and_then(|b| Ok(b.replace(start..end, &bytes)?)).or_throw(env)
+    }
+
+    /// Undoes the last edit; `false` when there is nothing to undo.
+    #[napi(catch_unwind)]
+    pub fn undo(&self, env: &Env) -> napi::Result<bool> {
+        Ok(self.live().or_throw(env)?.undo())
+    }
+
+    /// Redoes the last undone edit; `false` when there is nothing to redo.
+    #[napi(catch_unwind)]
+    pub fn redo(&self, env: &Env) -> napi::Result<bool> {
+        Ok(self.live().or_throw(env)?.redo())
+    }
+
+    /// Resolves to a `ZeroCopyBuffer` of bytes `start .. end` (`end` defaults to the length).
+    #[napi(catch_unwind)]
+    pub fn read(&self, env: &Env, start: Unknown<'_>, end: Option<Unknown<'_>>) -> napi::Result<Raw> {
+        let job = self.range(env, &start, end.as_ref()).and_then(|(start, end)| {
+            let buffer = self.live()?.clone();
+            Ok(move || read(&buffer, start, end))
+        });
+        promise(env, job, |env, bytes| {
+            let instance = JsZeroCopyBuffer::new(env, bytes).into_instance(env).map_err(ApiError::error)?;
+            Ok(Raw(instance.value))
+        })
+    }
+
+    /// Resolves to the offset of the first occurrence of `pattern` (bytes or a string as UTF-8) that
+    /// lies inside `start .. end` (default: the whole buffer), or `null`.
+    #[napi(catch_unwind)]
+    pub fn find(
+        &self,
+        env: &Env,
+        pattern: Unknown<'_>,
+        start: Option<Unknown<'_>>,
+        end: Option<Unknown<'_>>,
+    ) -> napi::Result<Raw> {
+        let job = (|| {
+            let (pattern, _) = args::bytes(env, &pattern, "pattern")?;
+            let start = args::index_or(env, start.as_ref(), 0, "start")? as u64;
+            let end = match &end {
+                Some(end) => Bound::Excluded(args::index(env, end, "end")? as u64),
+                None => Bound::Unbounded,
+            };
+            let buffer = self.live()?.clone();
+            Ok(move || Ok(buffer.find(&pattern, (Bound::Included(start), end))?))
+        })();
+        promise(env, job, |env, found| plain(env, found.map(number)))
+    }
+
+    /// Resolves to the number of lines (line feeds plus one). The first line query scans the content
+    /// once; later ones are quick.
+    #[napi(js_name = "lineCount", catch_unwind)]
+    pub fn line_count(&self, env: &Env) -> napi::Result<Raw> {
+        let job = self.live().map(|b| {
+            let buffer = b.clone();
+            move || Ok(buffer.line_count()?)
+        });
+        promise(env, job, |env, n| plain(env, number(n)))
+    }
+
+    /// Resolves to the offset where line `line` (0-based) starts; rejects with a `RangeError` past the
+    /// last line.
+    #[napi(js_name = "lineToOffset", catch_unwind)]
+    pub fn line_to_offset(&self, env: &Env, line: Unknown<'_>) -> napi::Result<Raw> {
+        let job = args::index(env, &line, "line").and_then(|line| {
+            let buffer = self.live()?.clone();
+            Ok(move || Ok(buffer.line_to_offset(line as u64)?))
+        });
+        promise(env, job, |env, n| plain(env, number(n)))
+    }
+
+    /// Resolves to the line (0-based) that holds `offset` (at most the length).
+    #[napi(js_name = "offsetToLine", catch_unwind)]
+    pub fn offset_to_line(&self, env: &Env, offset: Unknown<'_>) -> napi::Result<Raw> {
+        let job = args::index(env, &offset, "offset").and_then(|offset| {
+            let buffer = self.live()?.clone();
+            Ok(move || Ok(buffer.offset_to_line(offset as u64)?))
+        });
+        promise(env, job, |env, n| plain(env, number(n)))
+    }
+
+    /// Saves to the file it came from, atomically; rejects with an `Error` if the file changed on disk
+    /// since it was opened or last saved, unless `options.force` is `true`. A buffer from
+    /// `fromBytes()` has no file: it keeps the content in memory (use `saveAs()`).
+    #[napi(catch_unwind)]
+    pub fn save(&self, env: &Env, options: Option<Unknown<'_>>) -> napi::Result<Raw> {
+        let job = (|| {
+            let force = match options_object(env, options.as_ref(), "save")? {
+                Some(options) => args::flag_option(env, options, "force")?.unwrap_or(false),
+                None => false,
+            };
+            let buffer = self.live()?.clone();
+            Ok(move || Ok(buffer.save_with(SaveOptions { force })?))
+        })();
+        promise(env, job, |env, ()| plain(env, ()))
+    }
+
+    /// Saves to a new file at `path`, atomically; later saves go to that file.
+    #[napi(js_name = "saveAs", catch_unwind)]
+    pub fn save_as(&self, env: &Env, path: Unknown<'_>) -> napi::Result<Raw> {
+        let job = (|| {
+            let path = args::text(env, &path, "path")?;
+            let buffer = self.live()?.clone();
+            let backend = self.backend;
+            Ok(move || {
+                buffer
+                    .save_as(&path, backend)
+                    .map_err(|e| ApiError::from(e).context(format!("cannot save to {path}")))
+            })
+        })();
+        promise(env, job, |env, ()| plain(env, ()))
+    }
+
+    /// Releases this handle now; later calls throw. Work already started finishes.
+    #[napi(catch_unwind)]
+    pub fn free(&mut self) {
+        self.inner = None;
+    }
+}
+
+/// Bytes `start .. end`, on the thread pool.
+fn read(buffer: &VirtualBuffer, start: u64, end: u64) -> ApiResult<omnibuf::ZeroCopyBuffer> {
+    if end.saturating_sub(start) <= LARGE_READ {
+        return Ok(buffer.read(start..end)?);
+    }
+    let len = buffer.len();
+    if end > len {
+        return Err(omnibuf::vbuf::VbufError::OutOfRange { start, end, len }.into());
+    }
+    let size = usize::try_from(end - start).map_err(|_| ApiError::range_error("read too large"))?;
+    let mut bytes = Vec::new();
+    bytes
+        .try_reserve_exact(size)
+        .map_err(|_| ApiError::range_error(format!("cannot allocate {size} bytes for a read")))?;
+    bytes.resize(size, 0);
+    buffer.read_into(start, &mut bytes)?;
+    Ok(omnibuf::ZeroCopyBuffer::from_bytes(bytes, omnibuf::BufferKind::raw()))
+}
