@@ -1,0 +1,332 @@
+#!/usr/bin/env node
+// `npm run bench`: the JS API's two implementations (the napi-rs addon and the wasm build) side by side
+// with their Node and npm peers, in one run. Prints a Markdown table of ratios of median times and
+// writes it to docs/bench-js.md. Needs both builds (`bash scripts/build-wasm.sh`, `node node/build.mjs`)
+// and the devDependency ringbuf.js (`npm install`).
+//
+//   npm run bench                  every group; writes docs/bench-js.md
+//   npm run bench -- ring          only the groups whose name contains "ring" (prints, writes nothing)
+//   OMNIBUF_BENCH_QUICK=1 npm run bench    a short smoke run (prints, writes nothing)
+//
+// Compared:
+// - ring: 64 KiB chunks through a 1 MiB ring from JS, writer and reader alternating in one thread,
+//   against ringbuf.js (push + pop); for the addon also with the reader in a worker.
+// - buffers: ZeroCopyBuffer.slice + free against Buffer.subarray, per call.
+// - pool: BufferPool.tryAcquire + free against Buffer.allocUnsafe, per call.
+import { renameSync, writeFileSync } from 'node:fs';
+import { arch, availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { compare, formatGbps, formatNs, quick } from './harness.mjs';
+import { CHUNKS, DONE, REQUEST } from './ring-reader.worker.mjs';
+
+const CHUNK = 64 * 1024;
+const RING = 1024 * 1024;
+
+async function loadImpls() {
+  const hint = 'build both with `bash scripts/build-wasm.sh && node node/build.mjs`';
+  try {
+    return { addon: await import('../node.mjs'), wasm: await import('../wasm-node.mjs') };
+  } catch (e) {
+    throw new Error(`omnibuf bench: ${e.message}; ${hint}`, { cause: e });
+  }
+}
+
+async function loadRingbufJs() {
+  try {
+    return (await import('ringbuf.js')).RingBuffer;
+  } catch (e) {
+    throw new Error('omnibuf bench: the devDependency ringbuf.js is missing; run `npm install`', { cause: e });
+  }
+}
+
+const filter = process.argv[2];
+/** Whether the group named `group` was asked for. */
+const wants = (group) => filter === undefined || group.includes(filter);
+
+const { addon, wasm } = await loadImpls();
+const RingBuffer = await loadRingbufJs();
+
+/** Bytes that are not all alike, so a broken copy shows in the check. */
+function pattern(length) {
+  const bytes = new Uint8Array(length);
+  for (let i = 0; i < length; i++) bytes[i] = (i * 31 + (i >>> 8)) & 0xff;
+  return bytes;
+}
+
+const source = pattern(CHUNK);
+
+/** Throws unless `actual` holds the source chunk: a benchmark of a broken ring measures nothing. */
+function checkChunk(actual, what) {
+  if (actual.length !== source.length || !actual.every((b, i) => b === source[i])) {
+    throw new Error(`omnibuf bench: ${what} did not carry a chunk through intact`);
+  }
+}
+
+// Results escape into this array so the JIT cannot drop the work whose result is unused.
+const keep = new Array(64);
+
+/** Writes one chunk into an omnibuf ring through writable slices. */
+function writeChunk(writer) {
+  for (let off = 0; off < CHUNK; ) {
+    const slice = writer.slice();
+    const n = Math.min(slice.length, CHUNK - off);
+    slice.set(off === 0 && n === CHUNK ? source : source.subarray(off, off + n));
+    writer.produce(n);
+    off += n;
+  }
+}
+
+/** An omnibuf ring (addon or wasm), one chunk written then read per operation. With `copyOut`, the
+ * reader copies each chunk out as ringbuf.js's pop() does; without it, it reads in place. */
+function omnibufRing(name, impl, { copyOut }) {
+  const writer = impl.Circular.withCapacity(RING);
+  const reader = writer.addReader();
+  const out = new Uint8Array(CHUNK);
+  const readChunk = () => {
+    for (let got = 0; got < CHUNK; ) {
+      const view = reader.slice();
+      const n = Math.min(view.length, CHUNK - got);
+      if (copyOut) out.set(n === view.length ? view : view.subarray(0, n), got);
+      else keep[got & 63] = view[n - 1];
+      reader.consume(n);
+      got += n;
+    }
+  };
+  writeChunk(writer);
+  readChunk();
+  if (copyOut) checkChunk(out, name);
+  return {
+    name,
+    run(ops) {
+      for (let i = 0; i < ops; i++) {
+        writeChunk(writer);
+        readChunk();
+      }
+    },
+    close() {
+      reader.free();
+      writer.free();
+    },
+  };
+}
+
+/** ringbuf.js over a SharedArrayBuffer of the same capacity: push() then pop() per operation. */
+function ringbufJsRing(name) {
+  const ring = new RingBuffer(RingBuffer.getStorageForCapacity(RING, Uint8Array), Uint8Array);
+  const out = new Uint8Array(CHUNK);
+  const move = () => {
+    if (ring.push(source) !== CHUNK || ring.pop(out) !== CHUNK) throw new Error('ringbuf.js moved a short chunk');
+  };
+  move();
+  checkChunk(out, name);
+  return {
+    name,
+    run(ops) {
+      for (let i = 0; i < ops; i++) move();
+    },
+  };
+}
+
+/** A ring whose reader runs in a worker (js/bench/ring-reader.worker.mjs); the main thread writes
+ * `ops` chunks, polling when the ring is full, and waits until the worker has read them all. */
+async function workerRing(name, kind) {
+  const control = new SharedArrayBuffer(3 * Int32Array.BYTES_PER_ELEMENT);
+  const ctl = new Int32Array(control);
+  let write;
+  let data;
+  let freeWriter = () => {};
+  if (kind === 'addon') {
+    const writer = addon.Circular.withCapacity(RING);
+    data = { handle: writer.addReader().toHandle() };
+    write = () => {
+      for (let off = 0; off < CHUNK; ) {
+        const slice = writer.slice();
+        const n = Math.min(slice.length, CHUNK - off);
+        if (n > 0) {
+          slice.set(n === CHUNK ? source : source.subarray(off, off + n));
+          writer.produce(n);
+          off += n;
+        }
+      }
+    };
+    freeWriter = () => writer.free();
+  } else {
+    const storage = RingBuffer.getStorageForCapacity(RING, Uint8Array);
+    const ring = new RingBuffer(storage, Uint8Array);
+    data = { storage };
+    write = () => {
+      for (let off = 0; off < CHUNK; ) off += ring.push(source, CHUNK - off, off);
+    };
+  }
+  const worker = new Worker(new URL('./ring-reader.worker.mjs', import.meta.url), {
+    workerData: { kind, chunk: CHUNK, control, ...data },
+  });
+  const exited = new Promise((resolve, reject) => {
+    worker.once('error', reject);
+    worker.once('exit', resolve);
+  });
+  await new Promise((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+  let request = 0;
+  return {
+    name,
+    exited,
+    run(ops) {
+      Atomics.store(ctl, CHUNKS, ops);
+      Atomics.store(ctl, REQUEST, ++request);
+      Atomics.notify(ctl, REQUEST);
+      for (let i = 0; i < ops; i++) write();
+      while (Atomics.load(ctl, DONE) !== request) {
+        // Spin: the worker is a few microseconds from done at most.
+      }
+    },
+    close() {
+      Atomics.store(ctl, REQUEST, -1);
+      Atomics.notify(ctl, REQUEST);
+      freeWriter();
+    },
+  };
+}
+
+/** ZeroCopyBuffer.slice + free (addon or wasm) against Buffer.subarray of the same range. */
+function sliceCases(implName, impl) {
+  const zc = impl.ZeroCopyBuffer.from(source);
+  const buf = Buffer.from(source);
+  return [
+    {
+      name: `${implName} slice`,
+      run(ops) {
+        for (let i = 0; i < ops; i++) {
+          const s = zc.slice(16, 1040);
+          keep[i & 63] = s;
+          s.free();
+        }
+      },
+      close: () => zc.free(),
+    },
+    {
+      name: 'Buffer.subarray',
+      run(ops) {
+        for (let i = 0; i < ops; i++) keep[i & 63] = buf.subarray(16, 1040);
+      },
+    },
+  ];
+}
+
+/** BufferPool.tryAcquire + free (addon or wasm) against Buffer.allocUnsafe, for one size. */
+function poolCases(implName, impl, size) {
+  const pool = new impl.BufferPool({ budget: 64 * 1024 * 1024 });
+  return [
+    {
+      name: `${implName} pool`,
+      run(ops) {
+        for (let i = 0; i < ops; i++) {
+          const b = pool.tryAcquire(size);
+          keep[i & 63] = b;
+          b.free();
+        }
+      },
+      close: () => pool.free(),
+    },
+    {
+      name: 'Buffer.allocUnsafe',
+      run(ops) {
+        for (let i = 0; i < ops; i++) keep[i & 63] = Buffer.allocUnsafe(size);
+      },
+    },
+  ];
+}
+
+const rows = [];
+const ratioGoal = (bound) => ({ text: `ratio ≤ ${bound.toFixed(2)}`, met: (r) => r.ratio <= bound });
+const overheadGoal = (ns) => ({ text: `difference ≤ ${ns} ns`, met: (r) => r.ours - r.theirs <= ns });
+
+/** Records our case against a peer's: times in ns per operation, `bytes` moved per operation. */
+function row(group, caseName, oursName, ours, peer, theirs, { goal = null, bytes = 0 } = {}) {
+  const r = { group, caseName, oursName, ours, peer, theirs, ratio: ours / theirs, goal, bytes };
+  rows.push(r);
+  const describe = (ns) => (bytes ? `${formatNs(ns)} (${formatGbps(bytes, ns)})` : formatNs(ns));
+  console.error(`  ${group} / ${caseName}: ${oursName} ${describe(ours)} vs ${peer} ${describe(theirs)}: ${r.ratio.toFixed(2)}`);
+}
+
+function table() {
+  const describe = (r, ns) => (r.bytes ? `${formatNs(ns)} (${formatGbps(r.bytes, ns)})` : formatNs(ns));
+  const lines = [
+    '| group | case | omnibuf | time | peer | peer\'s time | ratio (our time / peer\'s) | difference | goal | met |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const r of rows) {
+    const diff = r.bytes ? '' : `${r.ours >= r.theirs ? '+' : '−'}${formatNs(Math.abs(r.ours - r.theirs))}`;
+    const met = r.goal ? (r.goal.met(r) ? 'yes' : '**no**') : '';
+    lines.push(
+      `| ${r.group} | ${r.caseName} | ${r.oursName} | ${describe(r, r.ours)} | ${r.peer} | ${describe(r, r.theirs)} | ` +
+        `${r.ratio.toFixed(2)} | ${diff} | ${r.goal?.text ?? '—'} | ${met} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+console.error(`omnibuf JS bench${quick ? ' (quick: a smoke run, not results)' : ''}`);
+
+if (wants('ring')) {
+  const t = compare([
+    omnibufRing('addon', addon, { copyOut: false }),
+    omnibufRing('addon copy', addon, { copyOut: true }),
+    omnibufRing('wasm', wasm, { copyOut: false }),
+    omnibufRing('wasm copy', wasm, { copyOut: true }),
+    ringbufJsRing('ringbuf.js'),
+  ]);
+  const ring = (caseName, ours, peer, goal) =>
+    row('ring', caseName, ours, t.get(ours), peer, t.get(peer), { bytes: CHUNK, goal });
+  const c = '64 KiB chunks, 1 MiB ring, one thread';
+  ring(`${c}, reader in place`, 'addon', 'ringbuf.js', ratioGoal(0.5));
+  ring(`${c}, reader copies out`, 'addon copy', 'ringbuf.js', ratioGoal(0.5));
+  ring(`${c}, reader in place`, 'wasm', 'ringbuf.js', ratioGoal(0.5));
+  ring(`${c}, reader copies out`, 'wasm copy', 'ringbuf.js', ratioGoal(0.5));
+  ring(`${c}, reader in place`, 'addon', 'wasm');
+}
+
+if (wants('ring')) {
+  const cases = [await workerRing('addon', 'addon'), await workerRing('ringbuf.js', 'ringbuf.js')];
+  const t = compare(cases);
+  await Promise.all(cases.map((c) => c.exited));
+  // No goal here: ringbuf.js has no blocking wait, so its worker polls, and on a busy 2-core machine
+  // two polling threads lose whole scheduler slices to each other; this row measures that as much as
+  // the rings.
+  row('ring', '64 KiB chunks, 1 MiB ring, reader in a worker', 'addon', t.get('addon'), 'ringbuf.js', t.get('ringbuf.js'), {
+    bytes: CHUNK,
+  });
+}
+
+for (const [implName, impl] of wants('buffers') ? [['addon', addon], ['wasm', wasm]] : []) {
+  const t = compare(sliceCases(implName, impl));
+  row('buffers', 'slice 1 KiB of 64 KiB (+ free)', implName, t.get(`${implName} slice`), 'Buffer.subarray', t.get('Buffer.subarray'), {
+    goal: implName === 'addon' ? overheadGoal(150) : null,
+  });
+}
+
+for (const [implName, impl] of wants('pool') ? [['addon', addon], ['wasm', wasm]] : []) {
+  for (const size of [4096, 65536]) {
+    const t = compare(poolCases(implName, impl, size));
+    row('pool', `tryAcquire + free, ${size / 1024} KiB`, implName, t.get(`${implName} pool`), 'Buffer.allocUnsafe', t.get('Buffer.allocUnsafe'), {
+      goal: implName === 'addon' ? overheadGoal(150) : null,
+    });
+  }
+}
+
+const header =
+  `Measured by \`npm run bench\` on ${arch()} ` +
+  `(${availableParallelism()} cores), Node ${process.versions.node}, one run. Times are medians per operation ` +
+  '(one 64 KiB chunk written and read, or one call); ratio = our median time / the peer\'s: below 1 we are faster; ' +
+  'difference = our time − the peer\'s, the per-call overhead over Node\'s own.';
+const markdown = `${header}\n\n${table()}\n`;
+console.log(markdown);
+if (quick || filter !== undefined) process.exit(0);
+// Written under a temporary name and renamed, so an interrupted run never leaves half a table.
+const target = new URL('../../docs/bench-js.md', import.meta.url);
+const partial = new URL(`../../docs/.bench-js.md.${process.pid}.tmp`, import.meta.url);
+writeFileSync(partial, markdown);
+renameSync(partial, target);
+console.error('wrote docs/bench-js.md');
