@@ -16,7 +16,12 @@ const SAMPLES = quick ? 7 : 21;
  * @typedef {{ name: string, run: (ops: number) => void, close?: () => void }} Case
  */
 
+/** A full collection, when node runs with --expose-gc (npm run bench does): taken before each sample,
+ * outside the timing, so that one case's garbage is not collected during another case's sample. */
+const collect = globalThis.gc ?? (() => {});
+
 function timeOnce(run, ops) {
+  collect();
   const start = process.hrtime.bigint();
   run(ops);
   return Number(process.hrtime.bigint() - start);

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --expose-gc
 // `npm run bench`: the JS API's two implementations (the napi-rs addon and the wasm build) side by side
 // with their Node and npm peers, in one run. Prints a Markdown table of ratios of median times and
 // writes it to docs/bench-js.md. Needs both builds (`bash scripts/build-wasm.sh`, `node node/build.mjs`)
@@ -65,8 +65,8 @@ function checkChunk(actual, what) {
 // Results escape into this array so the JIT cannot drop the work whose result is unused.
 const keep = new Array(64);
 
-/** Writes one chunk into an omnibuf ring through writable slices. */
-function writeChunk(writer) {
+/** Writes one chunk into an omnibuf ring through writable slices (filled in place, then produced). */
+function writeChunkInSlices(writer) {
   for (let off = 0; off < CHUNK; ) {
     const slice = writer.slice();
     const n = Math.min(slice.length, CHUNK - off);
@@ -76,9 +76,16 @@ function writeChunk(writer) {
   }
 }
 
-/** An omnibuf ring (addon or wasm), one chunk written then read per operation. With `copyOut`, the
- * reader copies each chunk out as ringbuf.js's pop() does; without it, it reads in place. */
-function omnibufRing(name, impl, { copyOut }) {
+/** Writes one chunk into an omnibuf ring with write(), which copies and publishes in one call. */
+function writeChunkWithWrite(writer) {
+  for (let off = 0; off < CHUNK; ) off += writer.write(off === 0 ? source : source.subarray(off));
+}
+
+/** An omnibuf ring (addon or wasm), one chunk written then read per operation. The writer fills
+ * writable slices, or with `write` calls write(); with `copyOut` the reader copies each chunk out, as
+ * ringbuf.js's pop() does, and without it reads in place. */
+function omnibufRing(name, impl, { write = false, copyOut = false } = {}) {
+  const writeChunk = write ? writeChunkWithWrite : writeChunkInSlices;
   const writer = impl.Circular.withCapacity(RING);
   const reader = writer.addReader();
   const out = new Uint8Array(CHUNK);
@@ -190,7 +197,8 @@ async function workerRing(name, kind) {
   };
 }
 
-/** ZeroCopyBuffer.slice + free (addon or wasm) against Buffer.subarray of the same range. */
+/** ZeroCopyBuffer.slice (addon or wasm), freed at once or left to the garbage collector, against
+ * Buffer.subarray of the same range. */
 function sliceCases(implName, impl) {
   const zc = impl.ZeroCopyBuffer.from(source);
   const buf = Buffer.from(source);
@@ -205,6 +213,12 @@ function sliceCases(implName, impl) {
         }
       },
       close: () => zc.free(),
+    },
+    {
+      name: `${implName} slice, no free`,
+      run(ops) {
+        for (let i = 0; i < ops; i++) keep[i & 63] = zc.slice(16, 1040);
+      },
     },
     {
       name: 'Buffer.subarray',
@@ -272,20 +286,23 @@ console.error(`omnibuf JS bench${quick ? ' (quick: a smoke run, not results)' : 
 
 if (wants('ring')) {
   const t = compare([
-    omnibufRing('addon', addon, { copyOut: false }),
+    omnibufRing('addon', addon),
     omnibufRing('addon copy', addon, { copyOut: true }),
-    omnibufRing('wasm', wasm, { copyOut: false }),
+    omnibufRing('addon write', addon, { write: true }),
+    omnibufRing('wasm', wasm),
     omnibufRing('wasm copy', wasm, { copyOut: true }),
+    omnibufRing('wasm write', wasm, { write: true }),
     ringbufJsRing('ringbuf.js'),
   ]);
   const ring = (caseName, ours, peer, goal) =>
     row('ring', caseName, ours, t.get(ours), peer, t.get(peer), { bytes: CHUNK, goal });
   const c = '64 KiB chunks, 1 MiB ring, one thread';
-  ring(`${c}, reader in place`, 'addon', 'ringbuf.js', ratioGoal(0.5));
-  ring(`${c}, reader copies out`, 'addon copy', 'ringbuf.js', ratioGoal(0.5));
-  ring(`${c}, reader in place`, 'wasm', 'ringbuf.js', ratioGoal(0.5));
-  ring(`${c}, reader copies out`, 'wasm copy', 'ringbuf.js', ratioGoal(0.5));
-  ring(`${c}, reader in place`, 'addon', 'wasm');
+  for (const impl of ['addon', 'wasm']) {
+    ring(`${c}, slices, reader in place`, impl, 'ringbuf.js', ratioGoal(0.5));
+    ring(`${c}, slices, reader copies out`, `${impl} copy`, 'ringbuf.js', ratioGoal(0.5));
+    ring(`${c}, write(), reader in place`, `${impl} write`, 'ringbuf.js', ratioGoal(0.5));
+  }
+  ring(`${c}, slices, reader in place`, 'addon', 'wasm');
 }
 
 if (wants('ring')) {
@@ -302,8 +319,11 @@ if (wants('ring')) {
 
 for (const [implName, impl] of wants('buffers') ? [['addon', addon], ['wasm', wasm]] : []) {
   const t = compare(sliceCases(implName, impl));
-  row('buffers', 'slice 1 KiB of 64 KiB (+ free)', implName, t.get(`${implName} slice`), 'Buffer.subarray', t.get('Buffer.subarray'), {
-    goal: implName === 'addon' ? overheadGoal(150) : null,
+  const goal = implName === 'addon' ? overheadGoal(150) : null;
+  const subarray = t.get('Buffer.subarray');
+  row('buffers', 'slice 1 KiB of 64 KiB + free', implName, t.get(`${implName} slice`), 'Buffer.subarray', subarray, { goal });
+  row('buffers', 'slice 1 KiB of 64 KiB, left to the GC', implName, t.get(`${implName} slice, no free`), 'Buffer.subarray', subarray, {
+    goal,
   });
 }
 
@@ -321,7 +341,21 @@ const header =
   `(${availableParallelism()} cores), Node ${process.versions.node}, one run. Times are medians per operation ` +
   '(one 64 KiB chunk written and read, or one call); ratio = our median time / the peer\'s: below 1 we are faster; ' +
   'difference = our time − the peer\'s, the per-call overhead over Node\'s own.';
-const markdown = `${header}\n\n${table()}\n`;
+const notes = [
+  'Notes:',
+  '- ring, one thread: per operation the writer puts a 64 KiB source chunk in, by filling writable ' +
+    'slices and producing them (\"slices\") or with write(), then the reader takes it: in place (reads ' +
+    'one byte of each view) or copied out into a 64 KiB array, which is what ringbuf.js\'s pop() always ' +
+    'does; ringbuf.js runs push() + pop().',
+  '- ring, reader in a worker: the main thread writes (polling while the ring is full); the addon\'s ' +
+    'reader waits with sliceSync(), ringbuf.js\'s reader polls pop(), as it has no blocking wait. Two ' +
+    'polling threads on a busy 2-core machine lose whole scheduler slices to each other, so this row ' +
+    'moves a lot between runs and has no goal.',
+  '- buffers: slice(16, 1040), then free() of the slice or not (the garbage collector frees it), against ' +
+    'Buffer.subarray(16, 1040) left to the garbage collector. pool: tryAcquire(size) then free(), from a 64 MiB pool, against ' +
+    'Buffer.allocUnsafe(size) left to the garbage collector.',
+];
+const markdown = `${header}\n\n${table()}\n\n${notes.join('\n')}\n`;
 console.log(markdown);
 if (quick || filter !== undefined) process.exit(0);
 // Written under a temporary name and renamed, so an interrupted run never leaves half a table.
