@@ -257,26 +257,33 @@ const rows = [];
 const ratioGoal = (bound) => ({ text: `ratio ≤ ${bound.toFixed(2)}`, met: (r) => r.ratio <= bound });
 const overheadGoal = (ns) => ({ text: `difference ≤ ${ns} ns`, met: (r) => r.ours - r.theirs <= ns });
 
-/** Records our case against a peer's: times in ns per operation, `bytes` moved per operation. */
-function row(group, caseName, oursName, ours, peer, theirs, { goal = null, bytes = 0 } = {}) {
-  const r = { group, caseName, oursName, ours, peer, theirs, ratio: ours / theirs, goal, bytes };
+/** A median time per operation, with the throughput when the operation moves `bytes`. */
+const describe = (ns, bytes) => (bytes ? `${formatNs(ns)} (${formatGbps(bytes, ns)})` : formatNs(ns));
+
+/** Records case `ours` against case `peer`, both timed in `timings` (ns per operation, `bytes` moved
+ * per operation). */
+function row(group, caseName, timings, ours, peer, { goal = null, bytes = 0 } = {}) {
+  const [oursNs, theirsNs] = [timings.get(ours), timings.get(peer)];
+  const r = { group, caseName, oursName: ours, ours: oursNs, peer, theirs: theirsNs, goal, bytes };
+  r.ratio = oursNs / theirsNs;
   rows.push(r);
-  const describe = (ns) => (bytes ? `${formatNs(ns)} (${formatGbps(bytes, ns)})` : formatNs(ns));
-  console.error(`  ${group} / ${caseName}: ${oursName} ${describe(ours)} vs ${peer} ${describe(theirs)}: ${r.ratio.toFixed(2)}`);
+  console.error(
+    `  ${group} / ${caseName}: ${ours} ${describe(r.ours, bytes)} vs ${peer} ${describe(r.theirs, bytes)}: ` +
+      r.ratio.toFixed(2),
+  );
 }
 
 function table() {
-  const describe = (r, ns) => (r.bytes ? `${formatNs(ns)} (${formatGbps(r.bytes, ns)})` : formatNs(ns));
   const lines = [
-    '| group | case | omnibuf | time | peer | peer\'s time | ratio (our time / peer\'s) | difference | goal | met |',
+    "| group | case | omnibuf | time | peer | peer's time | ratio (our time / peer's) | difference | goal | met |",
     '|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
     const diff = r.bytes ? '' : `${r.ours >= r.theirs ? '+' : '−'}${formatNs(Math.abs(r.ours - r.theirs))}`;
     const met = r.goal ? (r.goal.met(r) ? 'yes' : '**no**') : '';
     lines.push(
-      `| ${r.group} | ${r.caseName} | ${r.oursName} | ${describe(r, r.ours)} | ${r.peer} | ${describe(r, r.theirs)} | ` +
-        `${r.ratio.toFixed(2)} | ${diff} | ${r.goal?.text ?? '—'} | ${met} |`,
+      `| ${r.group} | ${r.caseName} | ${r.oursName} | ${describe(r.ours, r.bytes)} | ${r.peer} | ` +
+        `${describe(r.theirs, r.bytes)} | ${r.ratio.toFixed(2)} | ${diff} | ${r.goal?.text ?? '—'} | ${met} |`,
     );
   }
   return lines.join('\n');
@@ -294,15 +301,14 @@ if (wants('ring')) {
     omnibufRing('wasm write', wasm, { write: true }),
     ringbufJsRing('ringbuf.js'),
   ]);
-  const ring = (caseName, ours, peer, goal) =>
-    row('ring', caseName, ours, t.get(ours), peer, t.get(peer), { bytes: CHUNK, goal });
   const c = '64 KiB chunks, 1 MiB ring, one thread';
+  const goal = ratioGoal(0.5);
   for (const impl of ['addon', 'wasm']) {
-    ring(`${c}, slices, reader in place`, impl, 'ringbuf.js', ratioGoal(0.5));
-    ring(`${c}, slices, reader copies out`, `${impl} copy`, 'ringbuf.js', ratioGoal(0.5));
-    ring(`${c}, write(), reader in place`, `${impl} write`, 'ringbuf.js', ratioGoal(0.5));
+    row('ring', `${c}, slices, reader in place`, t, impl, 'ringbuf.js', { bytes: CHUNK, goal });
+    row('ring', `${c}, slices, reader copies out`, t, `${impl} copy`, 'ringbuf.js', { bytes: CHUNK, goal });
+    row('ring', `${c}, write(), reader in place`, t, `${impl} write`, 'ringbuf.js', { bytes: CHUNK, goal });
   }
-  ring(`${c}, slices, reader in place`, 'addon', 'wasm');
+  row('ring', `${c}, slices, reader in place`, t, 'addon', 'wasm', { bytes: CHUNK });
 }
 
 if (wants('ring')) {
@@ -312,48 +318,47 @@ if (wants('ring')) {
   // No goal here: ringbuf.js has no blocking wait, so its worker polls, and on a busy 2-core machine
   // two polling threads lose whole scheduler slices to each other; this row measures that as much as
   // the rings.
-  row('ring', '64 KiB chunks, 1 MiB ring, reader in a worker', 'addon', t.get('addon'), 'ringbuf.js', t.get('ringbuf.js'), {
-    bytes: CHUNK,
-  });
+  row('ring', '64 KiB chunks, 1 MiB ring, reader in a worker', t, 'addon', 'ringbuf.js', { bytes: CHUNK });
 }
 
-for (const [implName, impl] of wants('buffers') ? [['addon', addon], ['wasm', wasm]] : []) {
+// The per-call goal is the addon's; the wasm build is shown for comparison.
+const implementations = [
+  ['addon', addon, overheadGoal(150)],
+  ['wasm', wasm, null],
+];
+
+for (const [implName, impl, goal] of wants('buffers') ? implementations : []) {
   const t = compare(sliceCases(implName, impl));
-  const goal = implName === 'addon' ? overheadGoal(150) : null;
-  const subarray = t.get('Buffer.subarray');
-  row('buffers', 'slice 1 KiB of 64 KiB + free', implName, t.get(`${implName} slice`), 'Buffer.subarray', subarray, { goal });
-  row('buffers', 'slice 1 KiB of 64 KiB, left to the GC', implName, t.get(`${implName} slice, no free`), 'Buffer.subarray', subarray, {
-    goal,
-  });
+  row('buffers', 'slice 1 KiB of 64 KiB + free', t, `${implName} slice`, 'Buffer.subarray', { goal });
+  const left = `${implName} slice, no free`;
+  row('buffers', 'slice 1 KiB of 64 KiB, left to the GC', t, left, 'Buffer.subarray', { goal });
 }
 
-for (const [implName, impl] of wants('pool') ? [['addon', addon], ['wasm', wasm]] : []) {
+for (const [implName, impl, goal] of wants('pool') ? implementations : []) {
   for (const size of [4096, 65536]) {
     const t = compare(poolCases(implName, impl, size));
-    row('pool', `tryAcquire + free, ${size / 1024} KiB`, implName, t.get(`${implName} pool`), 'Buffer.allocUnsafe', t.get('Buffer.allocUnsafe'), {
-      goal: implName === 'addon' ? overheadGoal(150) : null,
-    });
+    row('pool', `tryAcquire + free, ${size / 1024} KiB`, t, `${implName} pool`, 'Buffer.allocUnsafe', { goal });
   }
 }
 
 const header =
-  `Measured by \`npm run bench\` on ${arch()} ` +
-  `(${availableParallelism()} cores), Node ${process.versions.node}, one run. Times are medians per operation ` +
-  '(one 64 KiB chunk written and read, or one call); ratio = our median time / the peer\'s: below 1 we are faster; ' +
-  'difference = our time − the peer\'s, the per-call overhead over Node\'s own.';
+  `Measured by \`npm run bench\` on ${arch()} (${availableParallelism()} cores), Node ${process.versions.node}, ` +
+  'one run. Times are medians per operation (one 64 KiB chunk written and read, or one call); ratio = our ' +
+  "median time / the peer's: below 1 we are faster; difference = our time − the peer's, the per-call " +
+  "overhead over Node's own.";
 const notes = [
   'Notes:',
   '- ring, one thread: per operation the writer puts a 64 KiB source chunk in, by filling writable ' +
-    'slices and producing them (\"slices\") or with write(), then the reader takes it: in place (reads ' +
-    'one byte of each view) or copied out into a 64 KiB array, which is what ringbuf.js\'s pop() always ' +
+    'slices and producing them ("slices") or with write(), then the reader takes it: in place (reads ' +
+    "one byte of each view) or copied out into a 64 KiB array, which is what ringbuf.js's pop() always " +
     'does; ringbuf.js runs push() + pop().',
-  '- ring, reader in a worker: the main thread writes (polling while the ring is full); the addon\'s ' +
-    'reader waits with sliceSync(), ringbuf.js\'s reader polls pop(), as it has no blocking wait. Two ' +
+  "- ring, reader in a worker: the main thread writes (polling while the ring is full); the addon's " +
+    "reader waits with sliceSync(), ringbuf.js's reader polls pop(), as it has no blocking wait. Two " +
     'polling threads on a busy 2-core machine lose whole scheduler slices to each other, so this row ' +
     'moves a lot between runs and has no goal.',
-  '- buffers: slice(16, 1040), then free() of the slice or not (the garbage collector frees it), against ' +
-    'Buffer.subarray(16, 1040) left to the garbage collector. pool: tryAcquire(size) then free(), from a 64 MiB pool, against ' +
-    'Buffer.allocUnsafe(size) left to the garbage collector.',
+  '- buffers: slice(16, 1040), then free() of the slice or not (the garbage collector frees it), ' +
+    'against Buffer.subarray(16, 1040) left to the garbage collector. pool: tryAcquire(size) then ' +
+    'free(), from a 64 MiB pool, against Buffer.allocUnsafe(size) left to the garbage collector.',
 ];
 const markdown = `${header}\n\n${table()}\n\n${notes.join('\n')}\n`;
 console.log(markdown);
