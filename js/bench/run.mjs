@@ -65,11 +65,31 @@ function checkChunk(actual, what) {
 // Results escape into this array so the JIT cannot drop the work whose result is unused.
 const keep = new Array(64);
 
-/** Writes one chunk into an omnibuf ring through writable slices (filled in place, then produced). */
-function writeChunkInSlices(writer) {
+/** How long a ring case may go without progress before the benchmark gives up rather than hang. */
+const STALL_NS = 60_000_000_000n;
+
+/** A check to call while polling: throws once `STALL_NS` have passed since it was made. */
+function stallGuard(what) {
+  const deadline = process.hrtime.bigint() + STALL_NS;
+  return () => {
+    if (process.hrtime.bigint() > deadline) {
+      throw new Error(`omnibuf bench: ${what} made no progress for a minute`);
+    }
+  };
+}
+
+/** Writes one chunk into an omnibuf ring through writable slices (filled in place, then produced).
+ * With `poll` (a stall guard), an empty slice means a full ring and is retried; without, it is an
+ * error, since a ring read as fast as it is written never fills. */
+function writeChunkInSlices(writer, poll = null) {
   for (let off = 0; off < CHUNK; ) {
     const slice = writer.slice();
     const n = Math.min(slice.length, CHUNK - off);
+    if (n === 0) {
+      if (poll === null) throw new Error('omnibuf bench: the writer saw a full ring');
+      poll();
+      continue;
+    }
     slice.set(off === 0 && n === CHUNK ? source : source.subarray(off, off + n));
     writer.produce(n);
     off += n;
@@ -92,6 +112,7 @@ function omnibufRing(name, impl, { write = false, copyOut = false } = {}) {
   const readChunk = () => {
     for (let got = 0; got < CHUNK; ) {
       const view = reader.slice();
+      if (view === null || view.length === 0) throw new Error('omnibuf bench: the reader found no chunk');
       const n = Math.min(view.length, CHUNK - got);
       if (copyOut) out.set(n === view.length ? view : view.subarray(0, n), got);
       else keep[got & 63] = view[n - 1];
@@ -145,24 +166,18 @@ async function workerRing(name, kind) {
   if (kind === 'addon') {
     const writer = addon.Circular.withCapacity(RING);
     data = { handle: writer.addReader().toHandle() };
-    write = () => {
-      for (let off = 0; off < CHUNK; ) {
-        const slice = writer.slice();
-        const n = Math.min(slice.length, CHUNK - off);
-        if (n > 0) {
-          slice.set(n === CHUNK ? source : source.subarray(off, off + n));
-          writer.produce(n);
-          off += n;
-        }
-      }
-    };
+    write = (poll) => writeChunkInSlices(writer, poll);
     freeWriter = () => writer.free();
   } else {
     const storage = RingBuffer.getStorageForCapacity(RING, Uint8Array);
     const ring = new RingBuffer(storage, Uint8Array);
     data = { storage };
-    write = () => {
-      for (let off = 0; off < CHUNK; ) off += ring.push(source, CHUNK - off, off);
+    write = (poll) => {
+      for (let off = 0; off < CHUNK; ) {
+        const n = ring.push(source, CHUNK - off, off);
+        if (n === 0) poll();
+        off += n;
+      }
     };
   }
   const worker = new Worker(new URL('./ring-reader.worker.mjs', import.meta.url), {
@@ -184,10 +199,10 @@ async function workerRing(name, kind) {
       Atomics.store(ctl, CHUNKS, ops);
       Atomics.store(ctl, REQUEST, ++request);
       Atomics.notify(ctl, REQUEST);
-      for (let i = 0; i < ops; i++) write();
-      while (Atomics.load(ctl, DONE) !== request) {
-        // Spin: the worker is a few microseconds from done at most.
-      }
+      // A worker that died cannot say so while this thread spins: the guard ends the wait instead.
+      const poll = stallGuard(`${name} with a reader in a worker`);
+      for (let i = 0; i < ops; i++) write(poll);
+      while (Atomics.load(ctl, DONE) !== request) poll();
     },
     close() {
       Atomics.store(ctl, REQUEST, -1);
@@ -212,13 +227,14 @@ function sliceCases(implName, impl) {
           s.free();
         }
       },
-      close: () => zc.free(),
     },
     {
       name: `${implName} slice, no free`,
       run(ops) {
         for (let i = 0; i < ops; i++) keep[i & 63] = zc.slice(16, 1040);
       },
+      // Both slice cases use zc; compare() closes cases only after every sample.
+      close: () => zc.free(),
     },
     {
       name: 'Buffer.subarray',
