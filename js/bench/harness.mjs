@@ -16,21 +16,30 @@ const SAMPLES = quick ? 7 : 21;
  * @typedef {{ name: string, run: (ops: number) => void, close?: () => void }} Case
  */
 
-/** A full collection, when node runs with --expose-gc (npm run bench does): taken before each sample,
- * outside the timing, so that one case's garbage is not collected during another case's sample. */
+/** A full collection, when node runs with --expose-gc (npm run bench does). */
 const collect = globalThis.gc ?? (() => {});
 
-function timeOnce(run, ops) {
+/** Settles what earlier samples left behind, outside the timing, so that one case's garbage is not
+ * collected in another case's sample: a full collection, then a turn of the event loop, where Node runs
+ * the finalizers of native objects that the collection found dead (and a second collection for what
+ * those released). */
+async function settle() {
   collect();
+  await new Promise((resolve) => setImmediate(resolve));
+  collect();
+}
+
+function timeOnce(run, ops) {
   const start = process.hrtime.bigint();
   run(ops);
   return Number(process.hrtime.bigint() - start);
 }
 
 /** The number of operations that makes one sample of `run` last about SAMPLE_NS. */
-function calibrate(run) {
+async function calibrate(run) {
   let ops = 1;
   for (;;) {
+    await settle();
     const ns = timeOnce(run, ops);
     if (ns >= SAMPLE_NS / 4 || ops >= 2 ** 30) return Math.max(1, Math.round((ops * SAMPLE_NS) / Math.max(ns, 1)));
     ops *= 4;
@@ -45,20 +54,24 @@ export function median(values) {
 }
 
 /**
- * Times the cases of one comparison in turns and returns, per case name, the median nanoseconds of one
- * operation. Each case is warmed up (which also lets the JIT settle) and calibrated first.
+ * Times the cases of one comparison in turns and resolves to, per case name, the median nanoseconds of
+ * one operation. Each case is warmed up (which also lets the JIT settle) and calibrated first.
  * @param {Case[]} cases
- * @returns {Map<string, number>}
+ * @returns {Promise<Map<string, number>>}
  */
-export function compare(cases) {
+export async function compare(cases) {
   try {
-    const plans = cases.map((c) => {
+    const plans = [];
+    for (const c of cases) {
       // The first calibration doubles as the warm-up: its count is taken once the JIT has settled.
-      calibrate(c.run);
-      return { c, ops: calibrate(c.run), perOp: [] };
-    });
+      await calibrate(c.run);
+      plans.push({ c, ops: await calibrate(c.run), perOp: [] });
+    }
     for (let s = 0; s < SAMPLES; s++) {
-      for (const p of plans) p.perOp.push(timeOnce(p.c.run, p.ops) / p.ops);
+      for (const p of plans) {
+        await settle();
+        p.perOp.push(timeOnce(p.c.run, p.ops) / p.ops);
+      }
     }
     return new Map(plans.map((p) => [p.c.name, median(p.perOp)]));
   } finally {

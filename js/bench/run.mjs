@@ -308,7 +308,7 @@ function table() {
 console.error(`omnibuf JS bench${quick ? ' (quick: a smoke run, not results)' : ''}`);
 
 if (wants('ring')) {
-  const t = compare([
+  const t = await compare([
     omnibufRing('addon', addon),
     omnibufRing('addon copy', addon, { copyOut: true }),
     omnibufRing('addon write', addon, { write: true }),
@@ -329,7 +329,7 @@ if (wants('ring')) {
 
 if (wants('ring')) {
   const cases = [await workerRing('addon', 'addon'), await workerRing('ringbuf.js', 'ringbuf.js')];
-  const t = compare(cases);
+  const t = await compare(cases);
   await Promise.all(cases.map((c) => c.exited));
   // No goal here: ringbuf.js has no blocking wait, so its worker polls, and on a busy 2-core machine
   // two polling threads lose whole scheduler slices to each other; this row measures that as much as
@@ -344,7 +344,7 @@ const implementations = [
 ];
 
 for (const [implName, impl, goal] of wants('buffers') ? implementations : []) {
-  const t = compare(sliceCases(implName, impl));
+  const t = await compare(sliceCases(implName, impl));
   row('buffers', 'slice 1 KiB of 64 KiB + free', t, `${implName} slice`, 'Buffer.subarray', { goal });
   const left = `${implName} slice, no free`;
   row('buffers', 'slice 1 KiB of 64 KiB, left to the GC', t, left, 'Buffer.subarray', { goal });
@@ -352,7 +352,7 @@ for (const [implName, impl, goal] of wants('buffers') ? implementations : []) {
 
 for (const [implName, impl, goal] of wants('pool') ? implementations : []) {
   for (const size of [4096, 65536]) {
-    const t = compare(poolCases(implName, impl, size));
+    const t = await compare(poolCases(implName, impl, size));
     row('pool', `tryAcquire + free, ${size / 1024} KiB`, t, `${implName} pool`, 'Buffer.allocUnsafe', { goal });
   }
 }
