@@ -9,9 +9,10 @@
 //   OMNIBUF_BENCH_QUICK=1 npm run bench    a short smoke run (prints, writes nothing)
 //
 // Compared:
-// - ring: 64 KiB chunks through a 1 MiB ring from JS, writer and reader alternating in one thread,
-//   against ringbuf.js (push + pop); for the addon also with the reader in a worker.
-// - buffers: ZeroCopyBuffer.slice + free against Buffer.subarray, per call.
+// - ring: 64 KiB chunks through a 1 MiB ring from JS, writer (slices or write()) and reader (in place
+//   or copying out) alternating in one thread, against ringbuf.js (push + pop); for the addon also
+//   with the reader in a worker.
+// - buffers: ZeroCopyBuffer.slice, freed at once or left to the GC, against Buffer.subarray, per call.
 // - pool: BufferPool.tryAcquire + free against Buffer.allocUnsafe, per call.
 import { renameSync, writeFileSync } from 'node:fs';
 import { arch, availableParallelism } from 'node:os';
