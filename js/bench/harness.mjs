@@ -1,0 +1,92 @@
+// A small timing harness for side-by-side comparisons in JS, the counterpart of
+// benches/compare/harness.rs: every case is timed in many samples, each long enough (milliseconds) that
+// timer resolution and call overhead of the harness do not matter, and the median per operation is kept.
+// Cases that are compared are sampled in turns (a, b, c, a, b, c, ...) so that a slow spell of a shared
+// machine falls on all of them alike. What is reported are ratios of medians, not absolute times.
+
+/** Quick mode (OMNIBUF_BENCH_QUICK=1): fewer, shorter samples, for a smoke run; not for results. */
+export const quick = (process.env.OMNIBUF_BENCH_QUICK ?? '0') !== '0';
+/** How long one sample should last, in nanoseconds. */
+const SAMPLE_NS = quick ? 2e6 : 20e6;
+/** How many samples each case gets. */
+const SAMPLES = quick ? 7 : 21;
+
+/**
+ * A case to time: `run(ops)` performs `ops` operations; `close()` (optional) releases what it holds.
+ * @typedef {{ name: string, run: (ops: number) => void, close?: () => void }} Case
+ */
+
+/** A full collection, when node runs with --expose-gc (npm run bench does). */
+const collect = globalThis.gc ?? (() => {});
+
+/** Settles what earlier samples left behind, outside the timing, so that one case's garbage is not
+ * collected in another case's sample: a full collection, then a turn of the event loop, where Node runs
+ * the finalizers of native objects that the collection found dead (and a second collection for what
+ * those released). */
+async function settle() {
+  collect();
+  await new Promise((resolve) => setImmediate(resolve));
+  collect();
+}
+
+function timeOnce(run, ops) {
+  const start = process.hrtime.bigint();
+  run(ops);
+  return Number(process.hrtime.bigint() - start);
+}
+
+/** The number of operations that makes one sample of `run` last about SAMPLE_NS. */
+async function calibrate(run) {
+  let ops = 1;
+  for (;;) {
+    await settle();
+    const ns = timeOnce(run, ops);
+    if (ns >= SAMPLE_NS / 4 || ops >= 2 ** 30) return Math.max(1, Math.round((ops * SAMPLE_NS) / Math.max(ns, 1)));
+    ops *= 4;
+  }
+}
+
+/** The median of a list of numbers. */
+export function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/**
+ * Times the cases of one comparison in turns and resolves to, per case name, the median nanoseconds of
+ * one operation. Each case is warmed up (which also lets the JIT settle) and calibrated first.
+ * @param {Case[]} cases
+ * @returns {Promise<Map<string, number>>}
+ */
+export async function compare(cases) {
+  try {
+    const plans = [];
+    for (const c of cases) {
+      // The first calibration doubles as the warm-up: its count is taken once the JIT has settled.
+      await calibrate(c.run);
+      plans.push({ c, ops: await calibrate(c.run), perOp: [] });
+    }
+    for (let s = 0; s < SAMPLES; s++) {
+      for (const p of plans) {
+        await settle();
+        p.perOp.push(timeOnce(p.c.run, p.ops) / p.ops);
+      }
+    }
+    return new Map(plans.map((p) => [p.c.name, median(p.perOp)]));
+  } finally {
+    for (const c of cases) c.close?.();
+  }
+}
+
+/** A duration in nanoseconds, with a unit that suits it. */
+export function formatNs(ns) {
+  if (ns < 1e3) return `${ns.toFixed(1)} ns`;
+  if (ns < 1e6) return `${(ns / 1e3).toFixed(2)} µs`;
+  return `${(ns / 1e6).toFixed(2)} ms`;
+}
+
+/** Throughput of `bytes` per `ns`, in GB/s (10^9 bytes per second). */
+export function formatGbps(bytes, ns) {
+  return `${(bytes / ns).toFixed(2)} GB/s`;
+}
