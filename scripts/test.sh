@@ -243,12 +243,18 @@ section "Windows: the ring's tests under Wine"
 # Wine 8 has VirtualAlloc2 and MapViewOfFile3 but refuses MEM_RESERVE_PLACEHOLDER, so the probe finds
 # no double mapping there and the rings run on mirror-copy memory; --show-output shows which
 # double-mapping tests had nothing to check. On a Wine with placeholders they run in full.
-run_step "windows (wine): ring, ring memory, double map" env WINEPREFIX="$WINE_PREFIX_DIR" \
-    WINEDEBUG=-all CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER=wine \
-    cargo test -p omnibuf --target "$WINDOWS_TARGET" --lib --test ring_model -- --show-output \
-    "${WINDOWS_TEST_FILTERS[@]}"
-# The prefix's wineserver lingers a few seconds after the last program; let it go before moving on.
-WINEPREFIX="$WINE_PREFIX_DIR" wineserver --wait || true
+# One cargo invocation per test binary, and the prefix's wineserver let go in between: a binary that
+# starts while the previous one's server is shutting down dies with "Connection reset by peer" (seen
+# in a fresh-clone run). A persistent server is no cure: the Wine services it keeps alive hold the
+# step's output pipe open, and the step never ends.
+for wine_tests in "--lib" "--test ring_model"; do
+    # shellcheck disable=SC2086 # the two words of "--test ring_model" are meant to split
+    run_step "windows (wine): $wine_tests" env WINEPREFIX="$WINE_PREFIX_DIR" \
+        WINEDEBUG=-all CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER=wine \
+        cargo test -p omnibuf --target "$WINDOWS_TARGET" $wine_tests -- --show-output \
+        "${WINDOWS_TEST_FILTERS[@]}"
+    WINEPREFIX="$WINE_PREFIX_DIR" wineserver --wait || true
+done
 
 # ── loom ──────────────────────────────────────────────────────────────────────────────────────────────
 
