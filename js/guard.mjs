@@ -42,9 +42,21 @@ function ofClass(cls, member, fn) {
   };
 }
 
+/** Methods that return a Promise: a mistake in calling them rejects the Promise, as in the addon,
+ * rather than throwing. */
+const RETURNS_PROMISE = new Set([
+  'VirtualBuffer.read',
+  'VirtualBuffer.find',
+  'VirtualBuffer.lineCount',
+  'VirtualBuffer.lineToOffset',
+  'VirtualBuffer.offsetToLine',
+  'VirtualBuffer.save',
+  'VirtualBuffer.saveAs',
+]);
+
 function guarded(cls, member, fn) {
   const className = cls.name;
-  return ofClass(cls, member, function (...args) {
+  const guardedFn = ofClass(cls, member, function (...args) {
     // wasm-bindgen zeroes an object's pointer when it is freed (or consumed).
     if (this.__wbg_ptr === 0) {
       throw new Error(`${className}.${member}: this ${className} was freed and cannot be used any more`);
@@ -58,4 +70,12 @@ function guarded(cls, member, fn) {
       throw e;
     }
   });
+  if (!RETURNS_PROMISE.has(`${className}.${member}`)) return guardedFn;
+  return function (...args) {
+    try {
+      return guardedFn.apply(this, args);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  };
 }

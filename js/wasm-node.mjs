@@ -1,5 +1,6 @@
 // The wasm build, loaded in Node (built by scripts/build-wasm.sh into pkg/node/). The shared test suite
-// runs against it; the Node entry proper is the napi-rs addon (js/node.mjs).
+// runs against it; the Node entry proper is the napi-rs addon (js/node.mjs). Its VirtualBuffer stores
+// documents in IndexedDB, which Node lacks: install a polyfill (such as fake-indexeddb) to use it.
 import { createRequire } from 'node:module';
 import { guardClasses } from './guard.mjs';
 
@@ -20,8 +21,9 @@ export const {
   Circular,
   CircularWriter,
   CircularReader,
+  VirtualBuffer,
 } = wasm;
-guardClasses([ZeroCopyBuffer, BufferMut, BufferKind, BufferPool, PooledBuffer, Circular, CircularWriter, CircularReader]);
+guardClasses([ZeroCopyBuffer, BufferMut, BufferKind, BufferPool, PooledBuffer, Circular, CircularWriter, CircularReader, VirtualBuffer]);
 
 /** Views of the wasm build are views of wasm memory, never external buffers. */
 export const externalBuffers = false;

@@ -6,6 +6,8 @@ const which = process.env.OMNIBUF_IMPL ?? 'wasm';
 async function load() {
   switch (which) {
     case 'wasm':
+      // The wasm build's VirtualBuffer keeps documents in IndexedDB, which Node has only by polyfill.
+      if (globalThis.indexedDB === undefined) await import('fake-indexeddb/auto');
       return import('../wasm-node.mjs');
     case 'addon':
       return import('../node.mjs');
@@ -24,7 +26,6 @@ export const {
   Circular,
   CircularWriter,
   CircularReader,
-  // The addon only: undefined for the wasm build, which does not implement it yet.
   VirtualBuffer,
   externalBuffers,
 } = await load();

@@ -13,7 +13,8 @@
 //! - `snapshot`, `iter`, `search`: reads, [`ByteIterator`], [`Chunks`], `find`/`rfind`;
 //! - `lines`: the lazy line index and [`LineIterator`], on top of the bytes;
 //! - `buffer`: the [`VirtualBuffer`] handle that ties them together, and save;
-//! - `file`: opening files and save-as (native targets).
+//! - `file`: opening files and save-as (native targets);
+//! - `stored`: [`StoredBuffer`], a buffer over a document in the browser's IndexedDB (wasm32).
 //!
 //! ```
 //! use omnibuf::vbuf::VirtualBuffer;
@@ -39,6 +40,8 @@ mod options;
 mod search;
 mod snapshot;
 mod store;
+#[cfg(target_arch = "wasm32")]
+mod stored;
 mod tree;
 
 pub use buffer::VirtualBuffer;
@@ -47,3 +50,5 @@ pub use error::VbufError;
 pub use iter::{ByteIterator, Chunks};
 pub use lines::{Line, LineIterator, Progress};
 pub use options::{VirtualBufferOptions, VirtualBufferStats};
+#[cfg(target_arch = "wasm32")]
+pub use stored::{ImportSource, StoredBuffer, StoredError, SCAN_WINDOW};

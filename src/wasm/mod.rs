@@ -5,14 +5,17 @@
 //! (`TypeError` for a non-integer, `RangeError` for a negative or out-of-range value), and Rust errors
 //! become `RangeError`s or `TypeError`s with the Rust error's message.
 //!
-//! Built so far: `ZeroCopyBuffer`, `BufferMut`, `BufferKind`, `BufferPool`, `PooledBuffer`, and the byte
-//! ring (`Circular`, `CircularWriter`, `CircularReader`). The virtual buffer comes with its own work.
+//! The classes: `ZeroCopyBuffer`, `BufferMut`, `BufferKind`, `BufferPool`, `PooledBuffer`, the byte
+//! ring (`Circular`, `CircularWriter`, `CircularReader`), and `VirtualBuffer` over documents in
+//! IndexedDB.
 
 mod buffer;
 mod error;
 mod pool;
 mod ring;
+mod vbuf;
 
 pub use buffer::{JsBufferKind, JsBufferMut, JsZeroCopyBuffer};
 pub use pool::{JsBufferPool, JsPooledBuffer};
 pub use ring::{JsCircular, JsCircularReader, JsCircularWriter};
+pub use vbuf::JsVirtualBuffer;

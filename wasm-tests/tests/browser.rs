@@ -5,3 +5,7 @@
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
 mod shared;
+
+// IndexedDB runs in the real browser only (Node has none).
+#[path = "browser_only/indexed_db.rs"]
+mod indexed_db;

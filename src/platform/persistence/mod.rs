@@ -19,15 +19,19 @@
 //! - [`FaultyPersistence`] (every target): wraps any layer and injects short reads, I/O errors, failing
 //!   saves and external changes on the calls a [`FaultPlan`] chooses; a test aid.
 //!
-//! Not built yet: the browser's IndexedDB block store.
+//! - [`BlockLayer`] (every target): content stored as a table of blocks that an asynchronous store
+//!   loads before reads need them, with [`BlockWriter`] to build the next version's table on save. The
+//!   browser's IndexedDB document store (`platform::wasm::indexed_db`) is built on it.
 //!
 //! [`check_unchanged`]: PersistenceLayer::check_unchanged
 
+mod blocks;
 mod faulty;
 #[cfg(any(unix, windows))]
 mod file;
 mod memory;
 
+pub use blocks::{BlockLayer, BlockSpan, BlockTable, BlockWriter};
 pub use faulty::{Call, FaultPlan, FaultyPersistence, ReadCall, Trigger};
 #[cfg(any(unix, windows))]
 pub use file::{is_save_temp_file, save_recipe_as, FileBackend, FilePersistence};
@@ -69,6 +73,19 @@ pub enum PersistenceError {
         /// Which property changed: size, modification time or inode.
         detail: String,
     },
+    /// The bytes are stored but not loaded: a layer over asynchronous storage (the browser's
+    /// IndexedDB) must load them before a synchronous read can see them.
+    #[error("{len} bytes at offset {offset} are not loaded from storage yet")]
+    NotLoaded {
+        /// Start offset of the read.
+        offset: u64,
+        /// Length of the read.
+        len: u64,
+    },
+    /// The stored content is inconsistent (a block table that does not add up, a block of the wrong
+    /// length).
+    #[error("stored content is corrupt: {0}")]
+    Corrupt(String),
     /// This layer cannot do what was asked (for example `save` on a read-only layer).
     #[error("not supported by this persistence layer: {0}")]
     Unsupported(&'static str),

@@ -1,8 +1,7 @@
-//! Browser platform code (wasm32): views of wasm memory for JS.
-//!
-//! Not built yet: the IndexedDB block store arrives with the browser target's virtual buffer (see
-//! `DESIGN.md`).
+//! Browser platform code (wasm32): views of wasm memory for JS, and the IndexedDB document store that
+//! virtual buffers persist in.
 
+pub mod indexed_db;
 mod memory;
 
 pub use memory::{view, view_mut};

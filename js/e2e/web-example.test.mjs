@@ -1,0 +1,80 @@
+// End to end: the browser example (examples/web) in headless Chromium, driven with playwright-core.
+// Imports a generated file, edits a page, saves, reloads the page, and checks the edit is there; and
+// that bad input on the page is reported on it. Needs the wasm build (scripts/build-wasm.sh) and
+// Chromium at CHROMIUM (default /usr/bin/chromium); scripts/test.sh provides both.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { serve } from '../../scripts/serve-web.mjs';
+
+const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const skip = existsSync(executablePath) ? false : `no Chromium at ${executablePath}`;
+
+/** Launch flags for this sandbox (no GPU, no network, no first-run chores); playwright adds --headless. */
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--no-first-run',
+];
+
+test('import a file, edit a page, save, reload: the edit is there', { skip, timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'omnibuf-e2e-'));
+  const { url, server } = await serve(0);
+  const browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
+  try {
+    // About 3 MiB of numbered lines: many blocks and pages.
+    const lines = [];
+    for (let i = 0; i < 100_000; i++) lines.push(`line ${String(i).padStart(6, '0')} of the test file`);
+    const content = lines.join('\n') + '\n';
+    const file = join(dir, 'e2e-input.txt');
+    writeFileSync(file, content);
+
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e));
+    await page.goto(url);
+    await page.waitForSelector('body[data-ready="true"]');
+
+    await page.setInputFiles('#file', file);
+    await page.waitForFunction(() => document.getElementById('info').textContent.startsWith('e2e-input.txt'));
+    assert.match(await page.textContent('#info'), new RegExp(`${content.length.toLocaleString('en-US')} bytes`));
+    assert.equal(await page.inputValue('#text'), content.slice(0, 4096), 'the first page shows');
+
+    // Page 3, edited and saved.
+    await page.fill('#page', '3');
+    await page.dispatchEvent('#page', 'change');
+    await page.waitForFunction((expected) => document.getElementById('text').value === expected, content.slice(8192, 12288));
+    const edited = 'EDITED BY THE END-TO-END TEST\n' + content.slice(8192, 12288);
+    await page.fill('#text', edited);
+    await page.click('#apply');
+    await page.waitForFunction(() => document.getElementById('modified').textContent === 'unsaved edits');
+    await page.click('#save');
+    await page.waitForFunction(() => document.getElementById('status').textContent.startsWith('saved'));
+
+    // A reload opens the document again from IndexedDB.
+    await page.reload();
+    await page.waitForSelector('body[data-ready="true"]');
+    await page.waitForFunction(() => document.getElementById('info').textContent.startsWith('e2e-input.txt'));
+    await page.fill('#page', '3');
+    await page.dispatchEvent('#page', 'change');
+    await page.waitForFunction(() => document.getElementById('text').value.startsWith('EDITED BY THE END-TO-END TEST'));
+    const expectedLength = content.length + 'EDITED BY THE END-TO-END TEST\n'.length;
+    assert.match(await page.textContent('#info'), new RegExp(`${expectedLength.toLocaleString('en-US')} bytes`));
+    assert.equal(await page.textContent('#modified'), '');
+
+    // The stats panel runs the ring and the pool.
+    assert.match(await page.textContent('#stats'), /mirror-copy/);
+    assert.deepEqual(errors, [], 'no uncaught errors on the page');
+    await context.close();
+  } finally {
+    await browser.close();
+    server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,508 @@
+//! The browser's document store: virtual-buffer documents kept in IndexedDB as blocks plus one
+//! metadata record each.
+//!
+//! Database `omnibuf` (version 1) has two object stores:
+//! - `documents`: one [`DocumentMeta`] per document, keyed by its name;
+//! - `blocks`: the bytes of each block, keyed by `[name, id]`.
+//!
+//! A version of a document is its metadata record: the block table (ids and lengths, in order), the
+//! next free block id and a generation number. Blocks are never changed once written. A save writes
+//! the blocks it needs under fresh ids and then, in **one** transaction, the last of them and the new
+//! metadata record, so the stored document is the old or the new version whatever happens (a crash, a
+//! closed tab, a full quota): IndexedDB commits a transaction whole or not at all. Blocks the new
+//! version no longer uses are listed as garbage in it and deleted by [`collect_garbage`], together
+//! with blocks left by a save or import that never committed (their ids are at or past the record's
+//! next id).
+//!
+//! Transactions commit on their own when control returns to the event loop with nothing pending, so
+//! nothing here awaits anything but the transaction's own requests while it is open; file reads and
+//! other work happen between transactions.
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+
+use js_sys::{Array, Float64Array, Function, Object, Promise, Reflect, Uint32Array, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{
+    DomException, Event, IdbDatabase, IdbFactory, IdbKeyRange, IdbObjectStore, IdbOpenDbRequest,
+    IdbRequest, IdbTransaction, IdbTransactionMode,
+};
+
+use crate::platform::persistence::{BlockLayer, BlockTable, PersistenceError};
+use crate::{BufferKind, ZeroCopyBuffer};
+
+const DATABASE: &str = "omnibuf";
+const VERSION: u32 = 1;
+const DOCUMENTS: &str = "documents";
+const BLOCKS: &str = "blocks";
+/// The layout of a metadata record; a record of another format is refused, not misread.
+const FORMAT: f64 = 1.0;
+
+/// What can go wrong with the document store.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// There is no `indexedDB` in this context (an old browser, a sandboxed frame, Node without a polyfill).
+    #[error("IndexedDB is not available here")]
+    Unavailable,
+    /// Another tab or worker holds the database open at an older version and does not close it.
+    #[error("the omnibuf database is blocked by another tab or worker that has it open; close it and try again")]
+    Blocked,
+    /// The browser refused to store more.
+    #[error("the storage quota is exhausted: {0}; nothing was changed")]
+    QuotaExceeded(String),
+    /// No document of that name.
+    #[error("there is no document named {0:?}")]
+    NotFound(String),
+    /// The stored document changed since this buffer opened or last saved it.
+    #[error("document {name:?} was changed in storage since it was opened (by another tab?); save with force to overwrite it")]
+    Changed {
+        /// The document.
+        name: String,
+    },
+    /// The transaction was aborted before it committed (explicitly, or by the browser).
+    #[error("the transaction was aborted: {0}; the stored document is unchanged")]
+    Aborted(String),
+    /// Any other failure of IndexedDB.
+    #[error("IndexedDB failed: {0}")]
+    Failed(String),
+    /// The stored content is inconsistent, or a read needed bytes that are not there.
+    #[error(transparent)]
+    Persistence(#[from] PersistenceError),
+}
+
+impl StoreError {
+    fn from_dom(error: Option<DomException>, what: &str) -> StoreError {
+        match error {
+            Some(e) if e.name() == "QuotaExceededError" => StoreError::QuotaExceeded(e.message()),
+            Some(e) if e.name() == "AbortError" => StoreError::Aborted(format!("{what}: {}", e.message())),
+            Some(e) => StoreError::Failed(format!("{what}: {}: {}", e.name(), e.message())),
+            None => StoreError::Aborted(what.to_string()),
+        }
+    }
+
+    fn from_js(value: JsValue, what: &str) -> StoreError {
+        match value.dyn_into::<DomException>() {
+            Ok(e) => StoreError::from_dom(Some(e), what),
+            Err(other) => StoreError::Failed(format!(
+                "{what}: {}",
+                other
+                    .dyn_ref::<js_sys::Error>()
+                    .map(|e| String::from(e.message()))
+                    .or_else(|| other.as_string())
+                    .unwrap_or_else(|| format!("{other:?}"))
+            )),
+        }
+    }
+}
+
+/// The metadata record of one version of a document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DocumentMeta {
+    /// The document's name.
+    pub name: String,
+    /// Its blocks, in order.
+    pub table: BlockTable,
+    /// The size of the blocks an import writes (later blocks are at most this long).
+    pub block_size: u32,
+    /// The id the next new block gets; blocks at or past it belong to no committed version.
+    pub next_id: u64,
+    /// Counts the versions: every import or save of the document adds one.
+    pub generation: u64,
+    /// Blocks of earlier versions that this one no longer uses, to be deleted.
+    pub garbage: Vec<u64>,
+}
+
+impl DocumentMeta {
+    fn to_js(&self) -> JsValue {
+        let record = Object::new();
+        let set = |key: &str, value: JsValue| {
+            Reflect::set(&record, &key.into(), &value).expect("setting a property of a plain object");
+        };
+        let ids: Vec<f64> = self.table.ids().iter().map(|&id| id as f64).collect();
+        let garbage: Vec<f64> = self.garbage.iter().map(|&id| id as f64).collect();
+        set("format", FORMAT.into());
+        set("name", self.name.as_str().into());
+        set("length", (self.table.len() as f64).into());
+        set("blockSize", self.block_size.into());
+        set("ids", Float64Array::from(&ids[..]).into());
+        set("lens", Uint32Array::from(self.table.lens()).into());
+        set("nextId", (self.next_id as f64).into());
+        set("generation", (self.generation as f64).into());
+        set("garbage", Float64Array::from(&garbage[..]).into());
+        record.into()
+    }
+
+    fn from_js(record: &JsValue) -> Result<DocumentMeta, StoreError> {
+        let corrupt = |what: &str| StoreError::Persistence(PersistenceError::Corrupt(what.to_string()));
+        let get = |key: &str| Reflect::get(record, &key.into()).unwrap_or(JsValue::UNDEFINED);
+        let number = |key: &str| get(key).as_f64().ok_or_else(|| corrupt(&format!("metadata without {key}")));
+        if number("format")? != FORMAT {
+            return Err(corrupt("metadata of an unknown format"));
+        }
+        let ids = get("ids").dyn_into::<Float64Array>().map_err(|_| corrupt("metadata without block ids"))?;
+        let lens = get("lens").dyn_into::<Uint32Array>().map_err(|_| corrupt("metadata without block lengths"))?;
+        let garbage = get("garbage").dyn_into::<Float64Array>().map_err(|_| corrupt("metadata without garbage"))?;
+        let table = BlockTable::new(ids.to_vec().into_iter().map(|id| id as u64).collect(), lens.to_vec())?;
+        let meta = DocumentMeta {
+            name: get("name").as_string().ok_or_else(|| corrupt("metadata without a name"))?,
+            block_size: number("blockSize")? as u32,
+            next_id: number("nextId")? as u64,
+            generation: number("generation")? as u64,
+            garbage: garbage.to_vec().into_iter().map(|id| id as u64).collect(),
+            table,
+        };
+        if number("length")? as u64 != meta.table.len() {
+            return Err(corrupt("metadata whose length is not the sum of its blocks"));
+        }
+        Ok(meta)
+    }
+}
+
+thread_local! {
+    /// The open connection, shared by every call on this thread (a page or a worker).
+    static DATABASE_CONNECTION: RefCell<Option<IdbDatabase>> = const { RefCell::new(None) };
+    /// Documents an import or save is writing right now: garbage collection leaves their fresh blocks alone.
+    static WRITING: RefCell<HashSet<String>> = RefCell::new(HashSet::new());
+}
+
+/// Marks a document as being written while it lives; see [`collect_garbage`].
+pub struct WritingGuard(String);
+
+impl WritingGuard {
+    /// Marks `name`.
+    pub fn new(name: &str) -> WritingGuard {
+        WRITING.with(|w| w.borrow_mut().insert(name.to_string()));
+        WritingGuard(name.to_string())
+    }
+}
+
+impl Drop for WritingGuard {
+    fn drop(&mut self) {
+        WRITING.with(|w| w.borrow_mut().remove(&self.0));
+    }
+}
+
+fn factory() -> Result<IdbFactory, StoreError> {
+    let value = Reflect::get(&js_sys::global(), &"indexedDB".into()).map_err(|_| StoreError::Unavailable)?;
+    if value.is_undefined() || value.is_null() {
+        return Err(StoreError::Unavailable);
+    }
+    Ok(value.unchecked_into())
+}
+
+/// Runs `install(resolve, reject)` to set event handlers and waits until one of them is called. The
+/// handlers (closures) live until then and are dropped after.
+async fn until_settled(
+    install: impl FnOnce(&Function, &Function) -> Vec<Closure<dyn FnMut(Event)>>,
+) -> Result<JsValue, JsValue> {
+    let mut handlers = Vec::new();
+    let mut install = Some(install);
+    let promise = Promise::new(&mut |resolve, reject| {
+        if let Some(install) = install.take() {
+            handlers = install(&resolve, &reject);
+        }
+    });
+    let outcome = JsFuture::from(promise).await;
+    drop(handlers);
+    outcome
+}
+
+fn handler(f: impl FnMut(Event) + 'static) -> Closure<dyn FnMut(Event)> {
+    Closure::new(f)
+}
+
+/// Waits for a transaction to commit; an abort (explicit, by an error, or by the quota) is an error.
+async fn committed(tx: &IdbTransaction, what: &str) -> Result<(), StoreError> {
+    let outcome = until_settled(|resolve, reject| {
+        let (resolve, reject) = (resolve.clone(), reject.clone());
+        let complete = handler(move |_| drop(resolve.call0(&JsValue::UNDEFINED)));
+        let abort = handler(move |_| drop(reject.call0(&JsValue::UNDEFINED)));
+        tx.set_oncomplete(Some(complete.as_ref().unchecked_ref()));
+        tx.set_onabort(Some(abort.as_ref().unchecked_ref()));
+        vec![complete, abort]
+    })
+    .await;
+    tx.set_oncomplete(None);
+    tx.set_onabort(None);
+    outcome.map(drop).map_err(|_| StoreError::from_dom(tx.error(), what))
+}
+
+/// Waits for one request inside an open transaction and returns its result. The continuation runs in
+/// the success event's microtasks, while the transaction is still active, so more requests may follow.
+async fn request(request: &IdbRequest, what: &str) -> Result<JsValue, StoreError> {
+    let outcome = until_settled(|resolve, reject| {
+        let (resolve, reject) = (resolve.clone(), reject.clone());
+        let success = handler(move |_| drop(resolve.call0(&JsValue::UNDEFINED)));
+        let failure = handler(move |_| drop(reject.call0(&JsValue::UNDEFINED)));
+        request.set_onsuccess(Some(success.as_ref().unchecked_ref()));
+        request.set_onerror(Some(failure.as_ref().unchecked_ref()));
+        vec![success, failure]
+    })
+    .await;
+    request.set_onsuccess(None);
+    request.set_onerror(None);
+    match outcome {
+        Ok(_) => request.result().map_err(|e| StoreError::from_js(e, what)),
+        Err(_) => Err(StoreError::from_dom(request.error().ok().flatten(), what)),
+    }
+}
+
+/// The database connection, opened (and on first use created) once per thread.
+async fn database() -> Result<IdbDatabase, StoreError> {
+    if let Some(db) = DATABASE_CONNECTION.with(|c| c.borrow().clone()) {
+        return Ok(db);
+    }
+    let open: IdbOpenDbRequest =
+        factory()?.open_with_u32(DATABASE, VERSION).map_err(|e| StoreError::from_js(e, "opening the database"))?;
+    let outcome = until_settled(|resolve, reject| {
+        let (resolve, reject, blocked_reject) = (resolve.clone(), reject.clone(), reject.clone());
+        let success = handler(move |_| drop(resolve.call0(&JsValue::UNDEFINED)));
+        let failure = handler(move |_| drop(reject.call1(&JsValue::UNDEFINED, &"failed".into())));
+        let blocked = handler(move |_| drop(blocked_reject.call1(&JsValue::UNDEFINED, &"blocked".into())));
+        let request = open.clone();
+        let upgrade = handler(move |_| {
+            // Creating the stores can only fail if they exist, which the check rules out.
+            let Ok(db) = request.result() else { return };
+            let db: IdbDatabase = db.unchecked_into();
+            let names = db.object_store_names();
+            for store in [DOCUMENTS, BLOCKS] {
+                if !names.contains(store) {
+                    let _ = db.create_object_store(store);
+                }
+            }
+        });
+        open.set_onsuccess(Some(success.as_ref().unchecked_ref()));
+        open.set_onerror(Some(failure.as_ref().unchecked_ref()));
+        open.set_onblocked(Some(blocked.as_ref().unchecked_ref()));
+        open.set_onupgradeneeded(Some(upgrade.as_ref().unchecked_ref()));
+        vec![success, failure, blocked, upgrade]
+    })
+    .await;
+    open.set_onsuccess(None);
+    open.set_onerror(None);
+    open.set_onblocked(None);
+    open.set_onupgradeneeded(None);
+    if let Err(reason) = outcome {
+        return Err(if reason.as_string().as_deref() == Some("blocked") {
+            StoreError::Blocked
+        } else {
+            StoreError::from_dom(open.error().ok().flatten(), "opening the database")
+        });
+    }
+    let db: IdbDatabase =
+        open.result().map_err(|e| StoreError::from_js(e, "opening the database"))?.unchecked_into();
+    // A newer version elsewhere (another tab upgrading) must not be blocked by this connection: close
+    // it; the next call opens a new one.
+    let on_version_change = {
+        let db = db.clone();
+        Closure::<dyn FnMut(Event)>::new(move |_| {
+            db.close();
+            DATABASE_CONNECTION.with(|c| c.borrow_mut().take());
+        })
+    };
+    db.set_onversionchange(Some(on_version_change.as_ref().unchecked_ref()));
+    // It lives as long as the connection, which lives as long as the thread.
+    on_version_change.forget();
+    DATABASE_CONNECTION.with(|c| *c.borrow_mut() = Some(db.clone()));
+    Ok(db)
+}
+
+fn transaction(db: &IdbDatabase, stores: &[&str], write: bool) -> Result<IdbTransaction, StoreError> {
+    let names: Array = stores.iter().map(|s| JsValue::from_str(s)).collect();
+    let mode = if write { IdbTransactionMode::Readwrite } else { IdbTransactionMode::Readonly };
+    db.transaction_with_str_sequence_and_mode(&names, mode).map_err(|e| StoreError::from_js(e, "starting a transaction"))
+}
+
+fn store(tx: &IdbTransaction, name: &str) -> Result<IdbObjectStore, StoreError> {
+    tx.object_store(name).map_err(|e| StoreError::from_js(e, "opening an object store"))
+}
+
+fn block_key(name: &str, id: u64) -> JsValue {
+    Array::of2(&name.into(), &(id as f64).into()).into()
+}
+
+/// Keys of the blocks of `name` with ids `from` and up.
+fn blocks_from(name: &str, from: u64) -> Result<JsValue, StoreError> {
+    let upper = Array::of2(&name.into(), &f64::INFINITY.into());
+    IdbKeyRange::bound(&block_key(name, from), &upper)
+        .map(JsValue::from)
+        .map_err(|e| StoreError::from_js(e, "a key range"))
+}
+
+fn js_failure(what: &'static str) -> impl Fn(JsValue) -> StoreError {
+    move |e| StoreError::from_js(e, what)
+}
+
+/// The metadata of `name`, or `None` if there is no such document.
+pub async fn read_meta(name: &str) -> Result<Option<DocumentMeta>, StoreError> {
+    let db = database().await?;
+    let tx = transaction(&db, &[DOCUMENTS], false)?;
+    let get = store(&tx, DOCUMENTS)?.get(&name.into()).map_err(js_failure("reading metadata"))?;
+    let record = request(&get, "reading metadata").await?;
+    if record.is_undefined() {
+        return Ok(None);
+    }
+    DocumentMeta::from_js(&record).map(Some)
+}
+
+/// Every document's name and length, by name.
+pub async fn list() -> Result<Vec<(String, u64)>, StoreError> {
+    let db = database().await?;
+    let tx = transaction(&db, &[DOCUMENTS], false)?;
+    let all = store(&tx, DOCUMENTS)?.get_all().map_err(js_failure("listing documents"))?;
+    let records: Array = request(&all, "listing documents").await?.unchecked_into();
+    records
+        .iter()
+        .map(|record| DocumentMeta::from_js(&record).map(|m| (m.name.clone(), m.table.len())))
+        .collect()
+}
+
+/// Loads blocks `indices` of `layer` (a version of `name`) into it, in one transaction. Blocks the
+/// caller needs and already has (`keep`) are not evicted to make room.
+pub async fn load_blocks(
+    name: &str,
+    layer: &BlockLayer,
+    indices: &[usize],
+    keep: &[usize],
+) -> Result<(), StoreError> {
+    if indices.is_empty() {
+        return Ok(());
+    }
+    let table = layer.table();
+    let incoming = indices.iter().map(|&i| table.lens()[i] as usize).sum();
+    layer.make_room(incoming, keep);
+    let blocks = read_blocks(name, indices.iter().map(|&i| table.ids()[i])).await?;
+    for (&index, bytes) in indices.iter().zip(blocks) {
+        layer.insert_loaded(index, bytes)?;
+    }
+    Ok(())
+}
+
+/// The bytes of blocks `ids` of `name`, in one transaction.
+pub async fn read_blocks(name: &str, ids: impl Iterator<Item = u64>) -> Result<Vec<ZeroCopyBuffer>, StoreError> {
+    let db = database().await?;
+    let tx = transaction(&db, &[BLOCKS], false)?;
+    let blocks = store(&tx, BLOCKS)?;
+    let mut requests = Vec::new();
+    for id in ids {
+        requests.push((id, blocks.get(&block_key(name, id)).map_err(js_failure("reading a block"))?));
+    }
+    committed(&tx, "reading blocks").await?;
+    requests
+        .into_iter()
+        .map(|(id, get)| {
+            let value = get.result().map_err(js_failure("reading a block"))?;
+            let bytes = value.dyn_into::<Uint8Array>().map_err(|_| {
+                PersistenceError::Corrupt(format!("block {id} of document {name:?} is missing"))
+            })?;
+            Ok(ZeroCopyBuffer::from_bytes(bytes.to_vec(), BufferKind::raw()))
+        })
+        .collect()
+}
+
+fn put_blocks(blocks: &IdbObjectStore, name: &str, writes: &[(u64, ZeroCopyBuffer)]) -> Result<(), StoreError> {
+    for (id, bytes) in writes {
+        blocks.put_with_key(&Uint8Array::from(&bytes[..]), &block_key(name, *id)).map_err(js_failure("writing a block"))?;
+    }
+    Ok(())
+}
+
+/// Writes blocks that no committed version uses yet (fresh ids), in one transaction: the part of a
+/// long save or import that comes before its commit.
+pub async fn write_blocks(name: &str, writes: &[(u64, ZeroCopyBuffer)]) -> Result<(), StoreError> {
+    if writes.is_empty() {
+        return Ok(());
+    }
+    let db = database().await?;
+    let tx = transaction(&db, &[BLOCKS], true)?;
+    put_blocks(&store(&tx, BLOCKS)?, name, writes)?;
+    committed(&tx, "writing blocks").await
+}
+
+/// A fault to inject into [`commit`], for tests of atomicity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[doc(hidden)]
+pub enum CommitFault {
+    /// No fault.
+    #[default]
+    None,
+    /// Abort the transaction after all its writes were issued, before it commits.
+    AbortBeforeCommit,
+}
+
+/// Makes `meta` the document's current version, writing the last blocks `writes` in the same
+/// transaction. With `expected_generation`, refuses with [`StoreError::Changed`] (and writes nothing)
+/// unless the stored record is at that generation (or absent when it is `None` inside).
+pub async fn commit(
+    meta: &DocumentMeta,
+    writes: &[(u64, ZeroCopyBuffer)],
+    expected_generation: Option<Option<u64>>,
+    fault: CommitFault,
+) -> Result<(), StoreError> {
+    let db = database().await?;
+    let tx = transaction(&db, &[DOCUMENTS, BLOCKS], true)?;
+    let documents = store(&tx, DOCUMENTS)?;
+    if let Some(expected) = expected_generation {
+        let get = documents.get(&meta.name.as_str().into()).map_err(js_failure("reading metadata"))?;
+        let record = request(&get, "reading metadata").await?;
+        let stored = if record.is_undefined() { None } else { Some(DocumentMeta::from_js(&record)?.generation) };
+        if stored != expected {
+            tx.abort().map_err(js_failure("aborting a transaction"))?;
+            return Err(StoreError::Changed { name: meta.name.clone() });
+        }
+    }
+    put_blocks(&store(&tx, BLOCKS)?, &meta.name, writes)?;
+    documents.put_with_key(&meta.to_js(), &meta.name.as_str().into()).map_err(js_failure("writing metadata"))?;
+    if fault == CommitFault::AbortBeforeCommit {
+        tx.abort().map_err(js_failure("aborting a transaction"))?;
+    }
+    committed(&tx, &format!("saving {:?}", meta.name)).await
+}
+
+/// Deletes the blocks no version of `name` uses: the garbage its record lists, and blocks at or past
+/// its next id (left by a save or import that never committed) unless one is being written now. A
+/// document that some buffer on this page still has open with undo history into old blocks loses them.
+pub async fn collect_garbage(name: &str) -> Result<(), StoreError> {
+    let db = database().await?;
+    let tx = transaction(&db, &[DOCUMENTS, BLOCKS], true)?;
+    let documents = store(&tx, DOCUMENTS)?;
+    let get = documents.get(&name.into()).map_err(js_failure("reading metadata"))?;
+    let record = request(&get, "reading metadata").await?;
+    let blocks = store(&tx, BLOCKS)?;
+    let writing = WRITING.with(|w| w.borrow().contains(name));
+    if record.is_undefined() {
+        if !writing {
+            blocks.delete(&blocks_from(name, 0)?).map_err(js_failure("deleting blocks"))?;
+        }
+    } else {
+        let mut meta = DocumentMeta::from_js(&record)?;
+        for id in std::mem::take(&mut meta.garbage) {
+            blocks.delete(&block_key(name, id)).map_err(js_failure("deleting a block"))?;
+        }
+        if !writing {
+            blocks.delete(&blocks_from(name, meta.next_id)?).map_err(js_failure("deleting blocks"))?;
+        }
+        documents.put_with_key(&meta.to_js(), &name.into()).map_err(js_failure("writing metadata"))?;
+    }
+    committed(&tx, "collecting garbage").await
+}
+
+/// Deletes a document and all its blocks, in one transaction. Deleting a missing document does nothing.
+pub async fn delete_document(name: &str) -> Result<(), StoreError> {
+    let db = database().await?;
+    let tx = transaction(&db, &[DOCUMENTS, BLOCKS], true)?;
+    store(&tx, DOCUMENTS)?.delete(&name.into()).map_err(js_failure("deleting metadata"))?;
+    store(&tx, BLOCKS)?.delete(&blocks_from(name, 0)?).map_err(js_failure("deleting blocks"))?;
+    committed(&tx, &format!("deleting {name:?}")).await
+}
+
+/// Closes this thread's connection (the next call opens a new one): lets another context upgrade or
+/// delete the database.
+pub fn close() {
+    if let Some(db) = DATABASE_CONNECTION.with(|c| c.borrow_mut().take()) {
+        db.close();
+    }
+}

@@ -1,0 +1,529 @@
+//! [`StoredBuffer`]: a virtual buffer over a document in the browser's IndexedDB (wasm32 only).
+//!
+//! IndexedDB is asynchronous and the [`VirtualBuffer`] reads synchronously, so the stored buffer loads
+//! what a call needs first and then runs the synchronous call: [`read`](StoredBuffer::read) loads the
+//! blocks under the range, [`find`](StoredBuffer::find) and the line queries scan in windows of
+//! [`SCAN_WINDOW`] bytes, each loaded before it is read, so memory stays bounded by the cache budget
+//! whatever the document's size. Edits are synchronous and in memory ([`buffer`](StoredBuffer::buffer)).
+//! [`save`](StoredBuffer::save) writes the blocks that changed and commits the new version in one
+//! transaction (see `platform::wasm::indexed_db`).
+//!
+//! Everything here runs on one thread (a page or a worker): the futures are not `Send`.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::buffer::{recipe, resolve};
+use super::error::VbufError;
+use super::options::VirtualBufferOptions;
+use super::tree::{Piece, SourceId, ADD_SOURCE};
+use super::VirtualBuffer;
+use crate::platform::persistence::{
+    BlockLayer, BlockSpan, BlockWriter, PersistenceError, PersistenceLayer, SavePiece,
+};
+use crate::platform::wasm::indexed_db::{self, CommitFault, DocumentMeta, StoreError, WritingGuard};
+use crate::ZeroCopyBuffer;
+
+/// Bytes scanned per step by `find` and the line queries, each step loaded before it is read.
+pub const SCAN_WINDOW: u64 = 4 << 20;
+/// Bytes of new blocks gathered before a long import or save writes them (in their own transaction).
+const WRITE_BATCH: usize = 8 << 20;
+/// Blocks loaded per transaction when a save copies parts of blocks.
+const LOAD_BATCH: usize = 64;
+
+/// Errors of a [`StoredBuffer`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoredError {
+    /// The document store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The buffer refused the call (a bad range, a line past the end).
+    #[error(transparent)]
+    Buffer(#[from] VbufError),
+    /// `save` of a buffer that has no document (made from bytes): use `save_as`.
+    #[error("this buffer has no document to save to; use saveAs(name)")]
+    NoDocument,
+    /// A save of this buffer is already running.
+    #[error("a save of this buffer is already running")]
+    SaveRunning,
+}
+
+impl From<PersistenceError> for StoredError {
+    fn from(e: PersistenceError) -> Self {
+        StoredError::Buffer(VbufError::Persistence(e))
+    }
+}
+
+/// Where an import's bytes come from.
+#[derive(Debug, Clone, Copy)]
+pub enum ImportSource<'a> {
+    /// Bytes in memory.
+    Bytes(&'a [u8]),
+    /// A `Blob` or `File`, read a batch at a time, never whole.
+    Blob(&'a web_sys::Blob),
+}
+
+/// A document version a source of the buffer reads: its name and layer.
+#[derive(Debug, Clone)]
+struct StoredSource {
+    name: String,
+    layer: Arc<BlockLayer>,
+}
+
+#[derive(Debug)]
+struct State {
+    /// The document saves go to.
+    meta: Option<DocumentMeta>,
+    /// For each source of the buffer (index = source id - 1), the stored version it reads, or `None`
+    /// for a source in memory. Kept in step with the buffer's sources: every source a stored buffer
+    /// gains comes from its own saves.
+    sources: Vec<Option<StoredSource>>,
+    saving: bool,
+}
+
+/// A [`VirtualBuffer`] over a document in IndexedDB (see the module docs).
+#[derive(Debug)]
+pub struct StoredBuffer {
+    buffer: VirtualBuffer,
+    options: VirtualBufferOptions,
+    state: RefCell<State>,
+}
+
+/// Clears the `saving` flag when a save ends, however it ends.
+struct SavingFlag<'a>(&'a RefCell<State>);
+
+impl Drop for SavingFlag<'_> {
+    fn drop(&mut self) {
+        self.0.borrow_mut().saving = false;
+    }
+}
+
+impl StoredBuffer {
+    /// A buffer over bytes in memory with no document yet; [`save_as`](Self::save_as) gives it one.
+    pub fn from_bytes(bytes: Vec<u8>, options: VirtualBufferOptions) -> Result<StoredBuffer, StoredError> {
+        let buffer = VirtualBuffer::from_bytes_with(bytes, options)?;
+        let state = State { meta: None, sources: vec![None], saving: false };
+        Ok(StoredBuffer { buffer, options, state: RefCell::new(state) })
+    }
+
+    /// Opens document `name`, reading only its metadata record (and deleting the blocks its earlier
+    /// versions left, when it lists any). The block size is the document's; `options` gives the rest.
+    pub async fn open(name: &str, mut options: VirtualBufferOptions) -> Result<StoredBuffer, StoredError> {
+        let mut meta = indexed_db::read_meta(name).await?.ok_or_else(|| StoreError::NotFound(name.into()))?;
+        if !meta.garbage.is_empty() {
+            indexed_db::collect_garbage(name).await?;
+            meta.garbage.clear();
+        }
+        options.block_size = meta.block_size as usize;
+        let layer = Arc::new(BlockLayer::new(meta.table.clone(), options.cache_budget));
+        let buffer = VirtualBuffer::with_layer(layer.clone(), options)?;
+        let source = StoredSource { name: name.to_string(), layer };
+        let state = State { meta: Some(meta), sources: vec![Some(source)], saving: false };
+        Ok(StoredBuffer { buffer, options, state: RefCell::new(state) })
+    }
+
+    /// Stores `source` as document `name` in blocks of `block_size` bytes, replacing a document of
+    /// that name atomically: until the import commits, the old one (or none) is what is stored. A
+    /// `Blob` is read a batch at a time, never whole.
+    pub async fn import(name: &str, source: ImportSource<'_>, block_size: usize) -> Result<(), StoredError> {
+        let _writing = WritingGuard::new(name);
+        let current = indexed_db::read_meta(name).await?;
+        let block_size = block_size.clamp(1, u32::MAX as usize);
+        let mut writer = BlockWriter::new(block_size, current.as_ref().map_or(0, |m| m.next_id));
+        let batch = WRITE_BATCH.max(block_size);
+        match source {
+            ImportSource::Bytes(bytes) => {
+                for part in bytes.chunks(batch) {
+                    writer.append(part);
+                    indexed_db::write_blocks(name, &writer.take_writes()).await?;
+                }
+            }
+            ImportSource::Blob(blob) => {
+                let size = blob.size();
+                let mut at = 0.0;
+                while at < size {
+                    let end = (at + batch as f64).min(size);
+                    writer.append(&read_blob(blob, at, end).await?);
+                    indexed_db::write_blocks(name, &writer.take_writes()).await?;
+                    at = end;
+                }
+            }
+        }
+        let (table, writes, next_id) = writer.finish();
+        let meta = next_version(name, current.as_ref(), table, block_size as u32, next_id);
+        let expected = Some(current.map(|m| m.generation));
+        indexed_db::commit(&meta, &writes, expected, CommitFault::None).await?;
+        Ok(())
+    }
+
+    /// The buffer: edits, undo and redo are synchronous and in memory.
+    pub fn buffer(&self) -> &VirtualBuffer {
+        &self.buffer
+    }
+
+    /// The name of the document saves go to, if any.
+    pub fn name(&self) -> Option<String> {
+        self.state.borrow().meta.as_ref().map(|m| m.name.clone())
+    }
+
+    /// Bytes of loaded blocks held by the current version.
+    pub fn loaded_bytes(&self) -> usize {
+        let state = self.state.borrow();
+        state.sources.iter().flatten().map(|s| s.layer.loaded_bytes()).sum()
+    }
+
+    fn stored_source(&self, id: SourceId) -> Option<StoredSource> {
+        self.state.borrow().sources.get(id as usize - 1).cloned().flatten()
+    }
+
+    /// Loads the blocks that `pieces` read and that are not loaded.
+    async fn load_pieces(&self, pieces: &[Piece]) -> Result<(), StoredError> {
+        // The buffer reads a source in whole cache blocks (of the document's block size), which after
+        // a save need not line up with the stored blocks: load every stored block under them.
+        let grid = self.options.block_size as u64;
+        let mut wanted: HashMap<SourceId, Vec<usize>> = HashMap::new();
+        for piece in pieces.iter().filter(|p| p.source != ADD_SOURCE) {
+            if let Some(source) = self.stored_source(piece.source) {
+                let start = piece.offset / grid * grid;
+                let end = (piece.offset + piece.len).div_ceil(grid) * grid;
+                wanted.entry(piece.source).or_default().extend(source.layer.table().blocks_in(start, end - start));
+            }
+        }
+        for (id, mut blocks) in wanted {
+            let source = self.stored_source(id).expect("collected above");
+            blocks.sort_unstable();
+            blocks.dedup();
+            let missing: Vec<usize> = blocks.iter().copied().filter(|&b| source.layer.loaded_block(b).is_none()).collect();
+            if missing.is_empty() {
+                // Nothing to load, but what an earlier scan loaded goes back under the budget.
+                source.layer.make_room(0, &blocks);
+            }
+            for batch in missing.chunks(LOAD_BATCH) {
+                indexed_db::load_blocks(&source.name, &source.layer, batch, &blocks).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Loads what reading `start..end` of the current content needs.
+    pub async fn load(&self, start: u64, end: u64) -> Result<(), StoredError> {
+        let pieces = self.buffer.snapshot().tree.pieces_in(start, end);
+        self.load_pieces(&pieces).await
+    }
+
+    /// Runs `read` after loading `start..end`; if another call evicted a block in between (or an edit
+    /// made since needs other blocks), loads again, a few times.
+    async fn loaded<T>(
+        &self,
+        start: u64,
+        end: u64,
+        read: impl Fn(&VirtualBuffer) -> Result<T, VbufError>,
+    ) -> Result<T, StoredError> {
+        let mut attempts = 0;
+        loop {
+            self.load(start, end).await?;
+            match read(&self.buffer) {
+                Err(VbufError::Persistence(PersistenceError::NotLoaded { .. })) if attempts < 4 => attempts += 1,
+                other => return other.map_err(StoredError::from),
+            }
+        }
+    }
+
+    /// Bytes `start..end`: a view of a loaded block when the range lies in one, else a copy.
+    pub async fn read(&self, start: u64, end: u64) -> Result<ZeroCopyBuffer, StoredError> {
+        resolve(start..end, self.buffer.len())?;
+        self.loaded(start, end, |b| b.read(start..end)).await
+    }
+
+    /// The first offset in `start..end` where `pattern` lies wholly inside the range, scanning a
+    /// window at a time.
+    pub async fn find(&self, pattern: &[u8], start: u64, end: u64) -> Result<Option<u64>, StoredError> {
+        let (start, end) = resolve(start..end, self.buffer.len())?;
+        let overlap = pattern.len().saturating_sub(1) as u64;
+        let mut at = start;
+        loop {
+            // A match starting before `at + SCAN_WINDOW` ends by `stop`.
+            let stop = at.saturating_add(SCAN_WINDOW + overlap).min(end);
+            if let Some(hit) = self.loaded(at, stop, |b| b.find(pattern, at..stop)).await? {
+                return Ok(Some(hit));
+            }
+            if stop == end {
+                return Ok(None);
+            }
+            at += SCAN_WINDOW;
+        }
+    }
+
+    /// Scans for line feeds from offset 0 on, a window at a time, calling `visit(offset_of_lf)` for each
+    /// until it returns `false`; stops at `end`. Returns the line feeds visited.
+    async fn scan_lfs(&self, end: u64, mut visit: impl FnMut(u64) -> bool) -> Result<u64, StoredError> {
+        let mut seen = 0;
+        let mut at = 0;
+        while at < end {
+            let stop = (at + SCAN_WINDOW).min(end);
+            let window = self.read(at, stop).await?;
+            for i in memchr::memchr_iter(b'\n', &window) {
+                seen += 1;
+                if !visit(at + i as u64) {
+                    return Ok(seen);
+                }
+            }
+            at = stop;
+        }
+        Ok(seen)
+    }
+
+    /// Line feeds plus one.
+    pub async fn line_count(&self) -> Result<u64, StoredError> {
+        Ok(self.scan_lfs(self.buffer.len(), |_| true).await? + 1)
+    }
+
+    /// Offset where line `line` (0-based) starts.
+    pub async fn line_to_offset(&self, line: u64) -> Result<u64, StoredError> {
+        if line == 0 {
+            return Ok(0);
+        }
+        let mut count = 0;
+        let mut start = None;
+        let lfs = self
+            .scan_lfs(self.buffer.len(), |lf| {
+                count += 1;
+                if count == line {
+                    start = Some(lf + 1);
+                    return false;
+                }
+                true
+            })
+            .await?;
+        start.ok_or(StoredError::Buffer(VbufError::NoSuchLine { line, lines: lfs + 1 }))
+    }
+
+    /// The line (0-based) that holds `offset` (at most the length).
+    pub async fn offset_to_line(&self, offset: u64) -> Result<u64, StoredError> {
+        let len = self.buffer.len();
+        if offset > len {
+            return Err(VbufError::OutOfRange { start: offset, end: offset, len }.into());
+        }
+        self.scan_lfs(offset, |_| true).await
+    }
+
+    /// Saves to the document it was opened from: the blocks that changed are written, whole blocks
+    /// that did not are kept, and the new version is committed in one transaction. Refuses, changing
+    /// nothing, if the stored document changed since it was opened or last saved, unless `force`.
+    pub async fn save(&self, force: bool) -> Result<(), StoredError> {
+        let name = self.name().ok_or(StoredError::NoDocument)?;
+        self.save_to(&name, force, CommitFault::None).await
+    }
+
+    /// Saves to document `name` (replacing one of that name); later saves go there.
+    pub async fn save_as(&self, name: &str) -> Result<(), StoredError> {
+        self.save_to(name, true, CommitFault::None).await
+    }
+
+    /// [`save`](Self::save) with a fault injected into the commit, for tests of atomicity.
+    #[doc(hidden)]
+    pub async fn save_with_fault(&self, fault: CommitFault) -> Result<(), StoredError> {
+        let name = self.name().ok_or(StoredError::NoDocument)?;
+        self.save_to(&name, false, fault).await
+    }
+
+    async fn save_to(&self, name: &str, force: bool, fault: CommitFault) -> Result<(), StoredError> {
+        {
+            let mut state = self.state.borrow_mut();
+            if state.saving {
+                return Err(StoredError::SaveRunning);
+            }
+            state.saving = true;
+        }
+        let _flag = SavingFlag(&self.state);
+        let _writing = WritingGuard::new(name);
+
+        let own = self.state.borrow().meta.clone().filter(|m| m.name == name);
+        // The version this save replaces, and what it expects the store to hold.
+        let (current, expected) = match own {
+            Some(meta) => {
+                let expected = (!force).then_some(Some(meta.generation));
+                (Some(meta), expected)
+            }
+            None => {
+                let stored = indexed_db::read_meta(name).await?;
+                let expected = Some(stored.as_ref().map(|m| m.generation));
+                (stored, expected)
+            }
+        };
+
+        let (snapshot, base) = self.buffer.save_start();
+        let pieces = snapshot.tree.pieces_in(0, snapshot.len());
+        // Pieces of other sources are written as inserts: they must be readable now.
+        let others: Vec<Piece> = pieces.iter().copied().filter(|p| p.source != base).collect();
+        self.load_pieces(&others).await?;
+        let steps: Vec<SavePiece> = recipe(&snapshot, &self.buffer.inner.store, base).collect::<Result<_, _>>()?;
+
+        let block_size = current.as_ref().map_or(self.options.block_size, |m| m.block_size as usize);
+        let mut writer = BlockWriter::new(block_size, current.as_ref().map_or(0, |m| m.next_id));
+        let base_source = self.stored_source(base);
+        // Whole blocks can be kept only within the same document.
+        let keep_whole = base_source.as_ref().is_some_and(|s| s.name == name);
+        let base_layer = source_layer(&snapshot, base);
+        for step in &steps {
+            match step {
+                SavePiece::Insert(bytes) => writer.append(bytes),
+                SavePiece::Copy { offset, len } => match &base_source {
+                    Some(source) => self.copy_blocks(source, *offset, *len, keep_whole, &mut writer).await?,
+                    None => copy_from_memory(&*base_layer, *offset, *len, &mut writer)?,
+                },
+            }
+            if writer.written_bytes() >= WRITE_BATCH {
+                indexed_db::write_blocks(name, &writer.take_writes()).await?;
+            }
+        }
+        let (table, writes, next_id) = writer.finish();
+        let meta = next_version(name, current.as_ref(), table, block_size as u32, next_id);
+        indexed_db::commit(&meta, &writes, expected, fault).await?;
+
+        // The new version becomes the base of later saves; the blocks just written stay loaded.
+        let layer = Arc::new(BlockLayer::new(meta.table.clone(), self.options.cache_budget));
+        let index_of: HashMap<u64, usize> = meta.table.ids().iter().enumerate().map(|(i, &id)| (id, i)).collect();
+        for (id, bytes) in writes {
+            layer.insert_loaded(index_of[&id], bytes)?;
+        }
+        layer.make_room(0, &[]);
+        if let Some(old) = &base_source {
+            old.layer.unload();
+        }
+        let mut state = self.state.borrow_mut();
+        self.buffer.adopt_saved(snapshot, layer.clone())?;
+        state.sources.push(Some(StoredSource { name: name.to_string(), layer }));
+        state.meta = Some(meta);
+        Ok(())
+    }
+
+    /// Appends a copy of `offset..offset + len` of a stored version to `writer`: blocks it covers whole
+    /// are kept by id when `keep_whole`, the rest is loaded (a batch of blocks per transaction) and
+    /// written again.
+    async fn copy_blocks(
+        &self,
+        source: &StoredSource,
+        offset: u64,
+        len: u64,
+        keep_whole: bool,
+        writer: &mut BlockWriter,
+    ) -> Result<(), StoredError> {
+        let table = source.layer.table();
+        let spans: Vec<BlockSpan> = table
+            .spans(offset, len)
+            .map(|span| match span {
+                BlockSpan::Whole(index) if !keep_whole => {
+                    BlockSpan::Part { index, from: 0, to: table.lens()[index] }
+                }
+                other => other,
+            })
+            .collect();
+        for batch in spans.chunks(LOAD_BATCH) {
+            let needed: Vec<usize> = batch
+                .iter()
+                .filter_map(|s| match s {
+                    BlockSpan::Part { index, .. } => Some(*index),
+                    BlockSpan::Whole(_) => None,
+                })
+                .collect();
+            let missing: Vec<usize> =
+                needed.iter().copied().filter(|&i| source.layer.loaded_block(i).is_none()).collect();
+            indexed_db::load_blocks(&source.name, &source.layer, &missing, &needed).await?;
+            for span in batch {
+                match *span {
+                    BlockSpan::Whole(index) => writer.reuse(table.ids()[index], table.lens()[index]),
+                    BlockSpan::Part { index, from, to } => {
+                        let block = source.layer.loaded_block(index).ok_or(PersistenceError::NotLoaded {
+                            offset: table.block_start(index) + u64::from(from),
+                            len: u64::from(to - from),
+                        })?;
+                        writer.append(&block[from as usize..to as usize]);
+                    }
+                }
+            }
+            if writer.written_bytes() >= WRITE_BATCH {
+                indexed_db::write_blocks(&source.name, &writer.take_writes()).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every stored document's name and length.
+    pub async fn list() -> Result<Vec<(String, u64)>, StoredError> {
+        Ok(indexed_db::list().await?)
+    }
+
+    /// Deletes document `name` and its blocks.
+    pub async fn delete(name: &str) -> Result<(), StoredError> {
+        Ok(indexed_db::delete_document(name).await?)
+    }
+
+    /// Document `name` as a `Blob` (for a download), read a batch of blocks at a time.
+    pub async fn export(name: &str) -> Result<web_sys::Blob, StoredError> {
+        let meta = indexed_db::read_meta(name).await?.ok_or_else(|| StoreError::NotFound(name.into()))?;
+        let parts = js_sys::Array::new();
+        for ids in meta.table.ids().chunks(LOAD_BATCH) {
+            for block in indexed_db::read_blocks(name, ids.iter().copied()).await? {
+                parts.push(&js_sys::Uint8Array::from(&block[..]));
+            }
+        }
+        web_sys::Blob::new_with_u8_array_sequence(&parts)
+            .map_err(|e| StoreError::Failed(format!("making a Blob: {e:?}")).into())
+    }
+}
+
+/// The layer of source `id` in a snapshot.
+fn source_layer(snapshot: &super::snapshot::Snapshot, id: SourceId) -> Arc<dyn PersistenceLayer> {
+    super::store::source(&snapshot.sources, id).layer.clone()
+}
+
+/// Appends a copy from a layer in memory, a MiB at a time.
+fn copy_from_memory(
+    layer: &dyn PersistenceLayer,
+    offset: u64,
+    len: u64,
+    writer: &mut BlockWriter,
+) -> Result<(), StoredError> {
+    let mut done = 0;
+    while done < len {
+        let n = (len - done).min(1 << 20) as usize;
+        writer.append(&layer.read_buffer(offset + done, n)?);
+        done += n as u64;
+    }
+    Ok(())
+}
+
+/// The record of the version after `current` (or of a new document).
+fn next_version(
+    name: &str,
+    current: Option<&DocumentMeta>,
+    table: crate::platform::persistence::BlockTable,
+    block_size: u32,
+    next_id: u64,
+) -> DocumentMeta {
+    let mut garbage = Vec::new();
+    if let Some(current) = current {
+        let kept: std::collections::HashSet<u64> = table.ids().iter().copied().collect();
+        garbage.extend(current.garbage.iter().copied());
+        garbage.extend(current.table.ids().iter().copied().filter(|id| !kept.contains(id)));
+    }
+    DocumentMeta {
+        name: name.to_string(),
+        table,
+        block_size,
+        next_id,
+        generation: current.map_or(1, |m| m.generation + 1),
+        garbage,
+    }
+}
+
+/// Bytes `start..end` of a Blob.
+async fn read_blob(blob: &web_sys::Blob, start: f64, end: f64) -> Result<Vec<u8>, StoreError> {
+    let failed = |e: wasm_bindgen::JsValue| StoreError::Failed(format!("reading the file: {e:?}"));
+    let part = blob.slice_with_f64_and_f64(start, end).map_err(failed)?;
+    let buffer = wasm_bindgen_futures::JsFuture::from(part.array_buffer()).await.map_err(failed)?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}

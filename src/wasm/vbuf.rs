@@ -1,0 +1,315 @@
+//! `VirtualBuffer` for JS: documents in IndexedDB (or bytes in memory), edited synchronously, read,
+//! searched and saved through Promises.
+//!
+//! The same class as the Node addon's, where a path names a file; here a name names a document in the
+//! page's IndexedDB. `import()`, `list()`, `deleteDocument()` and `exportDocument()` manage documents.
+
+use std::rc::Rc;
+
+use js_sys::{Array, Object, Promise, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+
+use super::buffer::{bytes_from_js, JsZeroCopyBuffer};
+use super::error::{error, index, range_error, string, type_error};
+use crate::platform::wasm::indexed_db::StoreError;
+use crate::vbuf::{ImportSource, StoredBuffer, StoredError, VbufError, VirtualBufferOptions};
+
+fn stored_error(e: StoredError, context: &str) -> JsValue {
+    let message = format!("{context}: {e}");
+    match e {
+        StoredError::Buffer(VbufError::OutOfRange { .. } | VbufError::NoSuchLine { .. }) => range_error(message),
+        StoredError::Store(StoreError::QuotaExceeded(_)) => {
+            // A DOMException-like name lets callers tell a full quota from other failures.
+            let e = error(message);
+            let _ = Reflect::set(&e, &"name".into(), &"QuotaExceededError".into());
+            e
+        }
+        _ => error(message),
+    }
+}
+
+/// `options`: `{ blockSize?, cacheBudget?, undoLimit? }` (sizes in bytes); `undefined` for defaults.
+fn buffer_options(options: &JsValue) -> Result<VirtualBufferOptions, JsValue> {
+    let mut tuning = VirtualBufferOptions::default();
+    if options.is_undefined() || options.is_null() {
+        return Ok(tuning);
+    }
+    if !options.is_object() {
+        return Err(type_error("options must be an object"));
+    }
+    for (key, field) in [
+        ("blockSize", &mut tuning.block_size),
+        ("cacheBudget", &mut tuning.cache_budget),
+        ("undoLimit", &mut tuning.undo_limit),
+    ] {
+        let value = Reflect::get(options, &key.into())?;
+        if value.is_undefined() {
+            continue;
+        }
+        let Some(n) = value.as_f64() else {
+            return Err(type_error(format!("options.{key} must be a number")));
+        };
+        *field = index(n, &format!("options.{key}"))?;
+    }
+    if tuning.block_size == 0 || tuning.block_size > u32::MAX as usize {
+        return Err(range_error("options.blockSize must be between 1 and 4294967295"));
+    }
+    Ok(tuning)
+}
+
+fn offset(n: f64, what: &str) -> Result<u64, JsValue> {
+    index(n, what).map(|n| n as u64)
+}
+
+/// Runs `body` with the buffer as a Promise; a rejection carries `context`.
+fn promise<F, Fut>(buffer: Rc<StoredBuffer>, context: &'static str, body: F) -> Promise
+where
+    F: FnOnce(Rc<StoredBuffer>) -> Fut + 'static,
+    Fut: std::future::Future<Output = Result<JsValue, StoredError>> + 'static,
+{
+    future_to_promise(async move { body(buffer).await.map_err(|e| stored_error(e, context)) })
+}
+
+/// A buffer over a document in IndexedDB (or over bytes in memory) that edits in memory and loads
+/// only what it reads.
+#[wasm_bindgen(js_name = VirtualBuffer)]
+pub struct JsVirtualBuffer {
+    inner: Rc<StoredBuffer>,
+}
+
+impl JsVirtualBuffer {
+    fn range(&self, start: f64, end: Option<f64>) -> Result<(u64, u64), JsValue> {
+        let start = offset(start, "start")?;
+        let end = match end {
+            Some(end) => offset(end, "end")?,
+            None => self.inner.buffer().len(),
+        };
+        Ok((start, end))
+    }
+
+    fn edit(&self, result: Result<(), VbufError>, what: &str) -> Result<(), JsValue> {
+        result.map_err(|e| stored_error(e.into(), what))
+    }
+}
+
+#[wasm_bindgen(js_class = VirtualBuffer)]
+impl JsVirtualBuffer {
+    /// Opens the stored document `name`, reading only its metadata; resolves to the buffer. Rejects
+    /// with an Error when there is no such document or IndexedDB fails.
+    pub fn open(name: &JsValue, options: &JsValue) -> Promise {
+        let args = string(name, "name").and_then(|name| Ok((name, buffer_options(options)?)));
+        future_to_promise(async move {
+            let (name, tuning) = args?;
+            let buffer = StoredBuffer::open(&name, tuning)
+                .await
+                .map_err(|e| stored_error(e, &format!("VirtualBuffer.open({name:?})")))?;
+            Ok(JsVirtualBuffer { inner: Rc::new(buffer) }.into())
+        })
+    }
+
+    /// Stores `source` (a `File`, `Blob`, `Uint8Array`, `ArrayBuffer` or string) as document `name`,
+    /// replacing one of that name atomically, and resolves to the buffer opened over it. A `File` or
+    /// `Blob` is read a batch at a time, never whole. `options.blockSize` sets the block size.
+    pub fn import(name: &JsValue, source: &JsValue, options: &JsValue) -> Promise {
+        let args = (|| {
+            let name = string(name, "name")?;
+            let tuning = buffer_options(options)?;
+            let blob = source.dyn_ref::<web_sys::Blob>().cloned();
+            let bytes = match blob {
+                Some(_) => None,
+                None => Some(bytes_from_js(source, "source").map_err(|_| {
+                    type_error("source must be a File, a Blob, a Uint8Array, an ArrayBuffer or a string")
+                })?),
+            };
+            Ok::<_, JsValue>((name, tuning, blob, bytes))
+        })();
+        future_to_promise(async move {
+            let (name, tuning, blob, bytes) = args?;
+            let context = format!("VirtualBuffer.import({name:?})");
+            let source = match (&blob, &bytes) {
+                (Some(blob), _) => ImportSource::Blob(blob),
+                (None, Some((bytes, _))) => ImportSource::Bytes(bytes),
+                (None, None) => unreachable!("one of them was taken above"),
+            };
+            StoredBuffer::import(&name, source, tuning.block_size).await.map_err(|e| stored_error(e, &context))?;
+            drop(bytes);
+            let buffer = StoredBuffer::open(&name, tuning).await.map_err(|e| stored_error(e, &context))?;
+            Ok(JsVirtualBuffer { inner: Rc::new(buffer) }.into())
+        })
+    }
+
+    /// A buffer over a copy of `bytes` (a `Uint8Array`, `ArrayBuffer`, typed array or string), in
+    /// memory; `saveAs(name)` stores it.
+    #[wasm_bindgen(js_name = fromBytes)]
+    pub fn from_bytes(bytes: &JsValue) -> Result<JsVirtualBuffer, JsValue> {
+        let (bytes, _) = bytes_from_js(bytes, "bytes")?;
+        let buffer = StoredBuffer::from_bytes(bytes, VirtualBufferOptions::default())
+            .map_err(|e| stored_error(e, "VirtualBuffer.fromBytes"))?;
+        Ok(JsVirtualBuffer { inner: Rc::new(buffer) })
+    }
+
+    /// The stored documents: a Promise of `[{ name, length }]`, by name.
+    pub fn list() -> Promise {
+        future_to_promise(async move {
+            let documents = StoredBuffer::list().await.map_err(|e| stored_error(e, "VirtualBuffer.list"))?;
+            let out = Array::new();
+            for (name, len) in documents {
+                let entry = Object::new();
+                Reflect::set(&entry, &"name".into(), &name.into())?;
+                Reflect::set(&entry, &"length".into(), &(len as f64).into())?;
+                out.push(&entry);
+            }
+            Ok(out.into())
+        })
+    }
+
+    /// Deletes stored document `name` and all its blocks (nothing happens if there is none).
+    #[wasm_bindgen(js_name = deleteDocument)]
+    pub fn delete_document(name: &JsValue) -> Promise {
+        let name = string(name, "name");
+        future_to_promise(async move {
+            let name = name?;
+            StoredBuffer::delete(&name)
+                .await
+                .map_err(|e| stored_error(e, &format!("VirtualBuffer.deleteDocument({name:?})")))?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Stored document `name` as a `Blob`, e.g. for a download.
+    #[wasm_bindgen(js_name = exportDocument)]
+    pub fn export_document(name: &JsValue) -> Promise {
+        let name = string(name, "name");
+        future_to_promise(async move {
+            let name = name?;
+            let blob = StoredBuffer::export(&name)
+                .await
+                .map_err(|e| stored_error(e, &format!("VirtualBuffer.exportDocument({name:?})")))?;
+            Ok(blob.into())
+        })
+    }
+
+    /// Length in bytes.
+    #[wasm_bindgen(getter)]
+    pub fn length(&self) -> f64 {
+        self.inner.buffer().len() as f64
+    }
+
+    /// Whether there are edits since it was opened or last saved.
+    #[wasm_bindgen(getter, js_name = isModified)]
+    pub fn is_modified(&self) -> bool {
+        self.inner.buffer().is_modified()
+    }
+
+    /// The document saves go to, or `null` for a buffer made from bytes and not saved yet.
+    #[wasm_bindgen(getter)]
+    pub fn name(&self) -> Option<String> {
+        self.inner.name()
+    }
+
+    /// Inserts a copy of `bytes` at `offset`.
+    pub fn insert(&self, at: f64, bytes: &JsValue) -> Result<(), JsValue> {
+        let at = offset(at, "offset")?;
+        let (bytes, _) = bytes_from_js(bytes, "bytes")?;
+        self.edit(self.inner.buffer().insert(at, &bytes), "VirtualBuffer.insert")
+    }
+
+    /// Deletes bytes `start..end`.
+    pub fn delete(&self, start: f64, end: f64) -> Result<(), JsValue> {
+        let (start, end) = self.range(start, Some(end))?;
+        self.edit(self.inner.buffer().delete(start..end), "VirtualBuffer.delete")
+    }
+
+    /// Replaces bytes `start..end` by a copy of `bytes`, as one undoable edit.
+    pub fn replace(&self, start: f64, end: f64, bytes: &JsValue) -> Result<(), JsValue> {
+        let (start, end) = self.range(start, Some(end))?;
+        let (bytes, _) = bytes_from_js(bytes, "bytes")?;
+        self.edit(self.inner.buffer().replace(start..end, &bytes), "VirtualBuffer.replace")
+    }
+
+    /// Undoes the last edit; false when there is nothing to undo.
+    pub fn undo(&self) -> bool {
+        self.inner.buffer().undo()
+    }
+
+    /// Redoes the last undone edit; false when there is nothing to redo.
+    pub fn redo(&self) -> bool {
+        self.inner.buffer().redo()
+    }
+
+    /// A Promise of bytes `start..end` (`end` defaults to the length), loading the blocks they need.
+    pub fn read(&self, start: f64, end: Option<f64>) -> Result<Promise, JsValue> {
+        let (start, end) = self.range(start, end)?;
+        Ok(promise(self.inner.clone(), "VirtualBuffer.read", move |b| async move {
+            Ok(<JsZeroCopyBuffer as From<crate::ZeroCopyBuffer>>::from(b.read(start, end).await?).into())
+        }))
+    }
+
+    /// A Promise of the offset of the first `pattern` wholly inside `start..end` (default: everything),
+    /// or `null`.
+    pub fn find(&self, pattern: &JsValue, start: Option<f64>, end: Option<f64>) -> Result<Promise, JsValue> {
+        let (pattern, _) = bytes_from_js(pattern, "pattern")?;
+        let (start, end) = self.range(start.unwrap_or(0.0), end)?;
+        Ok(promise(self.inner.clone(), "VirtualBuffer.find", move |b| async move {
+            Ok(b.find(&pattern, start, end).await?.map_or(JsValue::NULL, |at| (at as f64).into()))
+        }))
+    }
+
+    /// A Promise of the number of lines: line feeds plus one.
+    #[wasm_bindgen(js_name = lineCount)]
+    pub fn line_count(&self) -> Promise {
+        promise(self.inner.clone(), "VirtualBuffer.lineCount", |b| async move {
+            Ok((b.line_count().await? as f64).into())
+        })
+    }
+
+    /// A Promise of the offset where line `line` (0-based) starts; RangeError past the last line.
+    #[wasm_bindgen(js_name = lineToOffset)]
+    pub fn line_to_offset(&self, line: f64) -> Result<Promise, JsValue> {
+        let line = offset(line, "line")?;
+        Ok(promise(self.inner.clone(), "VirtualBuffer.lineToOffset", move |b| async move {
+            Ok((b.line_to_offset(line).await? as f64).into())
+        }))
+    }
+
+    /// A Promise of the line (0-based) that holds `offset`.
+    #[wasm_bindgen(js_name = offsetToLine)]
+    pub fn offset_to_line(&self, at: f64) -> Result<Promise, JsValue> {
+        let at = offset(at, "offset")?;
+        Ok(promise(self.inner.clone(), "VirtualBuffer.offsetToLine", move |b| async move {
+            Ok((b.offset_to_line(at).await? as f64).into())
+        }))
+    }
+
+    /// Saves to the document it came from, atomically; rejects, changing nothing, if the stored
+    /// document changed since it was opened or last saved, unless `options.force`.
+    pub fn save(&self, options: &JsValue) -> Result<Promise, JsValue> {
+        let force = if options.is_undefined() || options.is_null() {
+            false
+        } else if options.is_object() {
+            let force = Reflect::get(options, &"force".into())?;
+            if force.is_undefined() {
+                false
+            } else {
+                force.as_bool().ok_or_else(|| type_error("options.force must be a boolean"))?
+            }
+        } else {
+            return Err(type_error("options must be an object"));
+        };
+        Ok(promise(self.inner.clone(), "VirtualBuffer.save", move |b| async move {
+            b.save(force).await?;
+            Ok(JsValue::UNDEFINED)
+        }))
+    }
+
+    /// Saves to document `name` (replacing one of that name); later saves go there.
+    #[wasm_bindgen(js_name = saveAs)]
+    pub fn save_as(&self, name: &JsValue) -> Result<Promise, JsValue> {
+        let name = string(name, "name")?;
+        Ok(promise(self.inner.clone(), "VirtualBuffer.saveAs", move |b| async move {
+            b.save_as(&name).await?;
+            Ok(JsValue::UNDEFINED)
+        }))
+    }
+}

@@ -1,0 +1,192 @@
+//! The virtual buffer over documents in the browser's IndexedDB, in real Chromium: import, open, read,
+//! edit, save and reopen against a model; a save aborted before its commit leaves the old version; a
+//! document saved by another buffer is not overwritten unless forced; Blobs import in batches; old
+//! blocks are collected.
+
+use omnibuf::platform::wasm::indexed_db::{self, CommitFault, StoreError};
+use omnibuf::vbuf::{ImportSource, StoredBuffer, StoredError, VirtualBufferOptions, SCAN_WINDOW};
+use wasm_bindgen_test::wasm_bindgen_test;
+
+/// Deterministic pseudo-random numbers (a 64-bit LCG): the same sequence on every run.
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (self.0 >> 33) % n.max(1)
+    }
+}
+
+fn numbered_lines(n: usize) -> Vec<u8> {
+    (0..n).flat_map(|i| format!("line {i:06} of the document\n").into_bytes()).collect()
+}
+
+async fn content(buffer: &StoredBuffer) -> Vec<u8> {
+    buffer.read(0, buffer.buffer().len()).await.unwrap().to_vec()
+}
+
+async fn stored(name: &str) -> Vec<u8> {
+    let reopened = StoredBuffer::open(name, VirtualBufferOptions::default()).await.unwrap();
+    content(&reopened).await
+}
+
+#[wasm_bindgen_test]
+async fn edits_saves_and_reopens_match_a_model() {
+    let name = "model";
+    let mut model = numbered_lines(400); // about 11 KiB: 44 blocks of 256 bytes
+    StoredBuffer::import(name, ImportSource::Bytes(&model), 256).await.unwrap();
+    let options = VirtualBufferOptions { cache_budget: 2048, ..VirtualBufferOptions::default() };
+    let buffer = StoredBuffer::open(name, options).await.unwrap();
+    assert_eq!(buffer.name().as_deref(), Some(name));
+    let mut rng = Lcg(7);
+    for step in 0..60 {
+        let len = model.len() as u64;
+        match rng.below(6) {
+            0 | 1 => {
+                let at = rng.below(len + 1);
+                let text = format!("<{step}>").repeat(rng.below(40) as usize + 1);
+                buffer.buffer().insert(at, text.as_bytes()).unwrap();
+                model.splice(at as usize..at as usize, text.bytes());
+            }
+            2 => {
+                let start = rng.below(len + 1);
+                let end = (start + rng.below(700)).min(len);
+                buffer.buffer().delete(start..end).unwrap();
+                model.drain(start as usize..end as usize);
+            }
+            3 => {
+                let start = rng.below(len + 1);
+                let end = (start + rng.below(600)).min(len);
+                let read = buffer.read(start, end).await.unwrap();
+                assert_eq!(&read[..], &model[start as usize..end as usize], "read at step {step}");
+                // A read keeps the blocks it needs (at most 4 of 256 bytes) and trims the rest to the budget.
+                assert!(buffer.loaded_bytes() <= 2048 + 1024, "{} bytes loaded after a read", buffer.loaded_bytes());
+            }
+            4 => {
+                buffer.save(false).await.unwrap();
+                assert!(!buffer.buffer().is_modified());
+                assert_eq!(stored(name).await, model, "stored after the save at step {step}");
+            }
+            _ => {
+                let at = rng.below(len.saturating_sub(12));
+                let pattern = &model[at as usize..(at as usize + 12).min(model.len())].to_vec();
+                let hit = buffer.find(pattern, 0, len).await.unwrap();
+                let expected = model.windows(pattern.len()).position(|w| w == &pattern[..]).map(|p| p as u64);
+                assert_eq!(hit, expected, "find at step {step}");
+            }
+        }
+    }
+    buffer.save(false).await.unwrap();
+    assert_eq!(stored(name).await, model);
+    assert_eq!(content(&buffer).await, model);
+    StoredBuffer::delete(name).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn a_small_edit_rewrites_one_block_and_keeps_the_rest() {
+    let name = "small-edit";
+    let original = numbered_lines(1000); // 27 KiB in 1 KiB blocks
+    StoredBuffer::import(name, ImportSource::Bytes(&original), 1024).await.unwrap();
+    let before = indexed_db::read_meta(name).await.unwrap().unwrap();
+    let buffer = StoredBuffer::open(name, VirtualBufferOptions::default()).await.unwrap();
+    buffer.buffer().replace(10_000..10_004, b"LINE").unwrap();
+    buffer.save(false).await.unwrap();
+    let after = indexed_db::read_meta(name).await.unwrap().unwrap();
+    assert_eq!(after.generation, before.generation + 1);
+    let kept = after.table.ids().iter().filter(|id| before.table.ids().contains(id)).count();
+    assert_eq!(kept, before.table.block_count() - 1, "only the edited block is written again");
+    assert_eq!(after.garbage.len(), 1, "the replaced block is garbage");
+
+    // Opening collects it.
+    let garbage = after.garbage[0];
+    let mut expected = original.clone();
+    expected[10_000..10_004].copy_from_slice(b"LINE");
+    assert_eq!(stored(name).await, expected);
+    assert!(indexed_db::read_meta(name).await.unwrap().unwrap().garbage.is_empty());
+    let gone = indexed_db::read_blocks(name, [garbage].into_iter()).await;
+    assert!(matches!(gone, Err(StoreError::Persistence(_))), "the garbage block is deleted");
+    StoredBuffer::delete(name).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn a_save_aborted_before_its_commit_leaves_the_old_version() {
+    let name = "aborted";
+    let original = numbered_lines(300);
+    StoredBuffer::import(name, ImportSource::Bytes(&original), 512).await.unwrap();
+    let buffer = StoredBuffer::open(name, VirtualBufferOptions::default()).await.unwrap();
+    buffer.buffer().insert(0, b"new first line\n").unwrap();
+    buffer.buffer().delete(5000..6000).unwrap();
+    let result = buffer.save_with_fault(CommitFault::AbortBeforeCommit).await;
+    assert!(matches!(result, Err(StoredError::Store(StoreError::Aborted(_)))), "{result:?}");
+    assert_eq!(stored(name).await, original, "the stored document is the old version");
+    assert!(buffer.buffer().is_modified(), "the edits are intact");
+
+    // The same buffer saves for real afterwards.
+    let mut expected = b"new first line\n".to_vec();
+    expected.extend_from_slice(&original);
+    expected.drain(5000..6000);
+    buffer.save(false).await.unwrap();
+    assert_eq!(stored(name).await, expected);
+    StoredBuffer::delete(name).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn a_document_saved_elsewhere_is_not_overwritten_unless_forced() {
+    let name = "two-writers";
+    StoredBuffer::import(name, ImportSource::Bytes(b"ours\n"), 64).await.unwrap();
+    let mine = StoredBuffer::open(name, VirtualBufferOptions::default()).await.unwrap();
+    let theirs = StoredBuffer::open(name, VirtualBufferOptions::default()).await.unwrap();
+    theirs.buffer().insert(0, b"theirs: ").unwrap();
+    theirs.save(false).await.unwrap();
+    mine.buffer().insert(0, b"mine: ").unwrap();
+    let refused = mine.save(false).await;
+    assert!(matches!(refused, Err(StoredError::Store(StoreError::Changed { .. }))), "{refused:?}");
+    assert_eq!(stored(name).await, b"theirs: ours\n");
+    mine.save(true).await.unwrap();
+    assert_eq!(stored(name).await, b"mine: ours\n");
+    StoredBuffer::delete(name).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn blobs_import_in_batches_and_export_whole() {
+    let name = "blob";
+    // Larger than one write batch, so the import takes several transactions before its commit.
+    let data: Vec<u8> = (0..9 << 20).map(|i: u32| (i % 251) as u8).collect();
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(&data[..]));
+    let blob = web_sys::Blob::new_with_u8_array_sequence(&parts).unwrap();
+    StoredBuffer::import(name, ImportSource::Blob(&blob), 64 << 10).await.unwrap();
+    let meta = indexed_db::read_meta(name).await.unwrap().unwrap();
+    assert_eq!(meta.table.len(), data.len() as u64);
+    assert_eq!(meta.table.block_count(), (data.len() + (64 << 10) - 1) / (64 << 10));
+
+    let exported = StoredBuffer::export(name).await.unwrap();
+    let bytes = wasm_bindgen_futures::JsFuture::from(exported.array_buffer()).await.unwrap();
+    assert!(js_sys::Uint8Array::new(&bytes).to_vec() == data, "the export is the imported bytes");
+    let listed = StoredBuffer::list().await.unwrap();
+    assert!(listed.contains(&(name.to_string(), data.len() as u64)));
+    StoredBuffer::delete(name).await.unwrap();
+    assert!(indexed_db::read_meta(name).await.unwrap().is_none());
+}
+
+#[wasm_bindgen_test]
+async fn find_and_lines_scan_across_windows() {
+    let name = "windows";
+    let mut text = numbered_lines(((SCAN_WINDOW as usize) * 2 + 1000) / 27);
+    // A match that straddles the first window's end.
+    let at = SCAN_WINDOW as usize - 3;
+    text[at..at + 7].copy_from_slice(b"NEEDLE!");
+    StoredBuffer::import(name, ImportSource::Bytes(&text), 64 << 10).await.unwrap();
+    let options = VirtualBufferOptions { cache_budget: 1 << 20, ..VirtualBufferOptions::default() };
+    let buffer = StoredBuffer::open(name, options).await.unwrap();
+    let len = text.len() as u64;
+    assert_eq!(buffer.find(b"NEEDLE!", 0, len).await.unwrap(), Some(at as u64));
+    assert_eq!(buffer.find(b"NEEDLE!", at as u64 + 1, len).await.unwrap(), None);
+    let lfs = text.iter().filter(|&&b| b == b'\n').count() as u64;
+    assert_eq!(buffer.line_count().await.unwrap(), lfs + 1);
+    let nth = text.iter().enumerate().filter(|(_, &b)| b == b'\n').nth(200_000).unwrap().0 as u64;
+    assert_eq!(buffer.line_to_offset(200_001).await.unwrap(), nth + 1);
+    assert_eq!(buffer.offset_to_line(nth + 1).await.unwrap(), 200_001);
+    assert!(buffer.line_to_offset(lfs + 1).await.is_err());
+    assert!(buffer.loaded_bytes() <= (1 << 20) + SCAN_WINDOW as usize + (128 << 10), "scans stay bounded");
+    StoredBuffer::delete(name).await.unwrap();
+}
