@@ -58,7 +58,10 @@ fn buffer_options(options: &JsValue) -> Result<VirtualBufferOptions, JsValue> {
     Ok(tuning)
 }
 
-fn offset(n: f64, what: &str) -> Result<u64, JsValue> {
+/// An offset or length argument: a JS number that is a non-negative integer. Taken as a `JsValue`
+/// because wasm-bindgen's glue for an `f64` parameter would turn a string such as "1" into a number.
+fn offset(value: &JsValue, what: &str) -> Result<u64, JsValue> {
+    let n = value.as_f64().ok_or_else(|| type_error(format!("{what} must be a number")))?;
     index(n, what).map(|n| n as u64)
 }
 
@@ -79,12 +82,10 @@ pub struct JsVirtualBuffer {
 }
 
 impl JsVirtualBuffer {
-    fn range(&self, start: f64, end: Option<f64>) -> Result<(u64, u64), JsValue> {
+    /// `start` and `end` arguments; `end` defaults to the length.
+    fn range(&self, start: &JsValue, end: &JsValue) -> Result<(u64, u64), JsValue> {
         let start = offset(start, "start")?;
-        let end = match end {
-            Some(end) => offset(end, "end")?,
-            None => self.inner.buffer().len(),
-        };
+        let end = if end.is_undefined() { self.inner.buffer().len() } else { offset(end, "end")? };
         Ok((start, end))
     }
 
@@ -209,21 +210,27 @@ impl JsVirtualBuffer {
     }
 
     /// Inserts a copy of `bytes` at `offset`.
-    pub fn insert(&self, at: f64, bytes: &JsValue) -> Result<(), JsValue> {
+    pub fn insert(&self, at: &JsValue, bytes: &JsValue) -> Result<(), JsValue> {
         let at = offset(at, "offset")?;
         let (bytes, _) = bytes_from_js(bytes, "bytes")?;
         self.edit(self.inner.buffer().insert(at, &bytes), "VirtualBuffer.insert")
     }
 
     /// Deletes bytes `start..end`.
-    pub fn delete(&self, start: f64, end: f64) -> Result<(), JsValue> {
-        let (start, end) = self.range(start, Some(end))?;
+    pub fn delete(&self, start: &JsValue, end: &JsValue) -> Result<(), JsValue> {
+        if end.is_undefined() {
+            return Err(type_error("end must be a number"));
+        }
+        let (start, end) = self.range(start, end)?;
         self.edit(self.inner.buffer().delete(start..end), "VirtualBuffer.delete")
     }
 
     /// Replaces bytes `start..end` by a copy of `bytes`, as one undoable edit.
-    pub fn replace(&self, start: f64, end: f64, bytes: &JsValue) -> Result<(), JsValue> {
-        let (start, end) = self.range(start, Some(end))?;
+    pub fn replace(&self, start: &JsValue, end: &JsValue, bytes: &JsValue) -> Result<(), JsValue> {
+        if end.is_undefined() {
+            return Err(type_error("end must be a number"));
+        }
+        let (start, end) = self.range(start, end)?;
         let (bytes, _) = bytes_from_js(bytes, "bytes")?;
         self.edit(self.inner.buffer().replace(start..end, &bytes), "VirtualBuffer.replace")
     }
@@ -239,7 +246,7 @@ impl JsVirtualBuffer {
     }
 
     /// A Promise of bytes `start..end` (`end` defaults to the length), loading the blocks they need.
-    pub fn read(&self, start: f64, end: Option<f64>) -> Result<Promise, JsValue> {
+    pub fn read(&self, start: &JsValue, end: &JsValue) -> Result<Promise, JsValue> {
         let (start, end) = self.range(start, end)?;
         Ok(promise(self.inner.clone(), "VirtualBuffer.read", move |b| async move {
             Ok(<JsZeroCopyBuffer as From<crate::ZeroCopyBuffer>>::from(b.read(start, end).await?).into())
@@ -248,9 +255,10 @@ impl JsVirtualBuffer {
 
     /// A Promise of the offset of the first `pattern` wholly inside `start..end` (default: everything),
     /// or `null`.
-    pub fn find(&self, pattern: &JsValue, start: Option<f64>, end: Option<f64>) -> Result<Promise, JsValue> {
+    pub fn find(&self, pattern: &JsValue, start: &JsValue, end: &JsValue) -> Result<Promise, JsValue> {
         let (pattern, _) = bytes_from_js(pattern, "pattern")?;
-        let (start, end) = self.range(start.unwrap_or(0.0), end)?;
+        let start = if start.is_undefined() { &JsValue::from(0) } else { start };
+        let (start, end) = self.range(start, end)?;
         Ok(promise(self.inner.clone(), "VirtualBuffer.find", move |b| async move {
             Ok(b.find(&pattern, start, end).await?.map_or(JsValue::NULL, |at| (at as f64).into()))
         }))
@@ -266,7 +274,7 @@ impl JsVirtualBuffer {
 
     /// A Promise of the offset where line `line` (0-based) starts; RangeError past the last line.
     #[wasm_bindgen(js_name = lineToOffset)]
-    pub fn line_to_offset(&self, line: f64) -> Result<Promise, JsValue> {
+    pub fn line_to_offset(&self, line: &JsValue) -> Result<Promise, JsValue> {
         let line = offset(line, "line")?;
         Ok(promise(self.inner.clone(), "VirtualBuffer.lineToOffset", move |b| async move {
             Ok((b.line_to_offset(line).await? as f64).into())
@@ -275,7 +283,7 @@ impl JsVirtualBuffer {
 
     /// A Promise of the line (0-based) that holds `offset`.
     #[wasm_bindgen(js_name = offsetToLine)]
-    pub fn offset_to_line(&self, at: f64) -> Result<Promise, JsValue> {
+    pub fn offset_to_line(&self, at: &JsValue) -> Result<Promise, JsValue> {
         let at = offset(at, "offset")?;
         Ok(promise(self.inner.clone(), "VirtualBuffer.offsetToLine", move |b| async move {
             Ok((b.offset_to_line(at).await? as f64).into())
