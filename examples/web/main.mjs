@@ -48,15 +48,27 @@ function showState() {
   $('modified').textContent = open && doc.isModified ? 'unsaved edits' : '';
 }
 
+/** How many UTF-8 continuation bytes (at most 3) start `bytes` at `at`: a page boundary moves past
+ * them, so that no page splits a character and an edit never re-encodes half of one. */
+function continuation(bytes, at) {
+  let n = 0;
+  while (n < 3 && at + n < bytes.length && (bytes[at + n] & 0xc0) === 0x80) n++;
+  return n;
+}
+
 async function showPage(n) {
   if (!doc) return;
   page = Math.min(Math.max(0, n), pageCount() - 1);
-  pageStart = page * pageSize();
-  const end = Math.min(doc.length, pageStart + pageSize());
-  const bytes = await doc.read(pageStart, end);
-  pageLength = bytes.length;
-  $('text').value = decoder.decode(bytes.bytes());
-  bytes.free();
+  const rawStart = page * pageSize();
+  const rawEnd = Math.min(doc.length, rawStart + pageSize());
+  const read = await doc.read(rawStart, Math.min(doc.length, rawEnd + 3));
+  const bytes = read.bytes();
+  read.free();
+  const from = rawStart === 0 ? 0 : continuation(bytes, 0);
+  const to = rawEnd - rawStart + continuation(bytes, rawEnd - rawStart);
+  pageStart = rawStart + from;
+  pageLength = Math.max(0, to - from);
+  $('text').value = decoder.decode(bytes.subarray(from, from + pageLength));
   $('page').value = page + 1;
   showState();
 }

@@ -1,31 +1,19 @@
 // End to end: the browser example (examples/web) in headless Chromium, driven with playwright-core.
 // Imports a generated file, edits a page, saves, reloads the page, and checks the edit is there; and
 // that bad input on the page is reported on it. Needs the wasm build (scripts/build-wasm.sh) and
-// Chromium at CHROMIUM (default /usr/bin/chromium); scripts/test.sh provides both.
+// Chromium (js/chromium.mjs); scripts/test.sh provides both.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import { serve } from '../../scripts/serve-web.mjs';
-
-const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const skip = existsSync(executablePath) ? false : `no Chromium at ${executablePath}`;
-
-/** Launch flags for this sandbox (no GPU, no network, no first-run chores); playwright adds --headless. */
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-];
+import { chromiumMissing as skip, launchChromium } from '../chromium.mjs';
 
 test('import a file, edit a page, save, reload: the edit is there', { skip, timeout: 120_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'omnibuf-e2e-'));
   const { url, server } = await serve(0);
-  const browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
+  const browser = await launchChromium();
   try {
     // About 3 MiB of numbered lines: many blocks and pages.
     const lines = [];

@@ -3,7 +3,8 @@
 //! headless Chromium, and prints the ratios). The ring uses the mirror-copy backend everywhere (wasm
 //! has no other), with the double-mapped one as an extra native row.
 //!
-//! Each case is timed in samples of about 20 ms; the result is the median time per operation.
+//! Each case is timed in samples of about 20 ms, after a warm-up; the result is the median time per
+//! operation.
 
 use std::hint::black_box;
 
@@ -22,27 +23,35 @@ pub struct Row {
     pub ns_per_op: f64,
 }
 
-/// Times `op` (which does `n` operations per call to it with argument `n`): finds an `n` that takes
-/// about a sample's time, then returns the median nanoseconds per operation over the samples.
+/// Operations per call of a case's body. wasm engines compile a function again, optimized, only for
+/// its later calls (there is no on-stack replacement), so a body that looped over a whole sample in one
+/// call would run its baseline code throughout.
+const BATCH: u64 = 64;
+
+/// Times `op` (`op(k)` does `k` operations): finds a number of batches that lasts about a sample,
+/// warms up, then returns the median nanoseconds per operation over the samples.
 fn time(mut op: impl FnMut(u64)) -> f64 {
-    let mut n = 1u64;
-    loop {
+    let mut sample = |batches: u64| {
         let start = Instant::now();
-        op(n);
-        let secs = start.elapsed().as_secs_f64();
-        if secs >= SAMPLE_SECONDS / 4.0 || n >= 1 << 30 {
-            n = ((n as f64) * SAMPLE_SECONDS / secs.max(1e-9)).max(1.0) as u64;
+        for _ in 0..batches {
+            op(BATCH);
+        }
+        start.elapsed().as_secs_f64()
+    };
+    let mut batches = 1u64;
+    loop {
+        let secs = sample(batches);
+        if secs >= SAMPLE_SECONDS / 4.0 || batches >= 1 << 24 {
+            batches = ((batches as f64) * SAMPLE_SECONDS / secs.max(1e-9)).max(1.0) as u64;
             break;
         }
-        n *= 4;
+        batches *= 4;
     }
-    let mut per_op: Vec<f64> = (0..SAMPLES)
-        .map(|_| {
-            let start = Instant::now();
-            op(n);
-            start.elapsed().as_secs_f64() * 1e9 / n as f64
-        })
-        .collect();
+    for _ in 0..3 {
+        sample(batches);
+    }
+    let mut per_op: Vec<f64> =
+        (0..SAMPLES).map(|_| sample(batches) * 1e9 / (batches * BATCH) as f64).collect();
     per_op.sort_by(f64::total_cmp);
     per_op[SAMPLES / 2]
 }

@@ -1,0 +1,17 @@
+// Debian's Chromium, headless, for the browser tests and benchmarks (playwright-core drives it; no
+// browser download works on these machines). CHROMIUM overrides where it is.
+import { existsSync } from 'node:fs';
+import { chromium } from 'playwright-core';
+
+export const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+
+/** Why Chromium cannot run here, or false when it can. */
+export const chromiumMissing = existsSync(chromiumPath) ? false : `no Chromium at ${chromiumPath}`;
+
+/** Launch flags for this sandbox (no GPU, no network, no first-run chores); playwright adds --headless. */
+const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
+
+/** A headless Chromium. */
+export function launchChromium() {
+  return chromium.launch({ executablePath: chromiumPath, args: ARGS });
+}
