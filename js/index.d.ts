@@ -1,12 +1,12 @@
 // The JS API of omnibuf: the one definition that the browser entry (wasm-bindgen) and the Node entry
 // (napi-rs addon) both implement, with the same semantics as the Rust crate in JS naming.
 //
-// Built so far: ZeroCopyBuffer, BufferMut, BufferKind, BufferPool, PooledBuffer and the byte ring
-// (Circular, CircularWriter, CircularReader), implemented twice: by the wasm build (run in Node by the
-// test suite) and by the Node addon (package.json's `node` export, js/node.mjs), both passing the same
-// suite (js/test). VirtualBuffer is implemented by the Node addon only. Not built yet: the browser
-// entry's init() wrapper and guards (package.json points the `browser` export at wasm-bindgen's raw
-// output, pkg/web), and VirtualBuffer in the wasm build.
+// Built: ZeroCopyBuffer, BufferMut, BufferKind, BufferPool, PooledBuffer, the byte ring (Circular,
+// CircularWriter, CircularReader) and VirtualBuffer, implemented twice: by the wasm build (the browser
+// entry, js/web.mjs, and the same build in Node, run by the test suite) and by the Node addon
+// (package.json's `node` export, js/node.mjs), both passing the same suite (js/test). Where the
+// targets differ, a member says so: a VirtualBuffer opens files in Node and IndexedDB documents in the
+// browser; init() exists in the browser only; handles and blocking waits exist in the addon only.
 //
 // Conventions:
 // - Sizes and offsets are non-negative integers: a non-integer throws a TypeError, a negative or
@@ -268,53 +268,89 @@ export class CircularReader {
   [Symbol.dispose](): void;
 }
 
-/** Options of VirtualBuffer.open(). Sizes are in bytes. */
+/** Browser entry only: loads the wasm module, which every other call needs. `input` is where it
+ * comes from: a URL (string or URL) of omnibuf_bg.wasm (exported as "omnibuf/omnibuf_bg.wasm" for
+ * bundlers), a Response or a Promise of one (from fetch()), the module's bytes, or a compiled
+ * WebAssembly.Module; without it, the .wasm file beside the entry is fetched. Calling it again returns
+ * the same Promise; after a failure (an Error saying why) the next call tries again. */
+export function init(
+  input?: string | URL | Response | Promise<Response> | BufferSource | WebAssembly.Module,
+): Promise<void>;
+
+/** Options of VirtualBuffer.open() and VirtualBuffer.import(). Sizes are in bytes. */
 export interface VirtualBufferOpenOptions {
-  /** How the file is read. "positional" (the default) reads with positional reads: a file another
+  /** Node addon only. How the file is read. "positional" (the default) reads with positional reads: a file another
    * program truncates gives an Error, never a crash. "mapped" memory-maps it: reads of unedited text
    * need no copy, but a truncation underneath kills the process (SIGBUS); use it only for files
    * nobody else changes while they are open. */
   backend?: 'positional' | 'mapped';
-  /** Size of a cache block (default 64 KiB; at least 1). */
+  /** Size of a cache block (default 64 KiB; at least 1). In the browser, the size of the blocks
+   * import() stores; open() uses the document's own. */
   blockSize?: number;
   /** Most bytes of file blocks kept in memory (default 64 MiB). */
   cacheBudget?: number;
-  /** Most bytes of inserted text kept only in memory before the oldest go to an unnamed side file
-   * (default 16 MiB). */
+  /** Node addon only: most bytes of inserted text kept only in memory before the oldest go to an
+   * unnamed side file (default 16 MiB). */
   spillThreshold?: number;
   /** Most edits kept for undo (default 100,000; 0 turns undo off). */
   undoLimit?: number;
 }
 
+/** A stored document, as VirtualBuffer.list() gives it (browser). */
+export interface VirtualBufferDocument {
+  name: string;
+  /** Length in bytes. */
+  length: number;
+}
+
 export interface VirtualBufferSaveOptions {
-  /** Overwrite the file even if it changed on disk since it was opened or last saved. The unedited
+  /** Overwrite the file (in the browser: the document) even if it changed since it was opened or
+   * last saved (in the browser: another tab or buffer saved it). The unedited
    * parts are read from the file as it is then: after a replacement (a new file renamed over it) that
    * is still the file the buffer opened; after a rewrite in place it is the other program's bytes. */
   force?: boolean;
 }
 
-/** Node addon only: the wasm build does not implement VirtualBuffer yet (the browser's IndexedDB
- * store is future work), and its entry does not export it.
- *
+/**
  * A byte buffer for editing files larger than memory: opening reads nothing, edits are recorded as
  * pieces, reads load only what they touch through a bounded cache, and save() writes the result
  * atomically (a new file renamed over the old one, keeping its permissions).
  *
+ * In the browser the content lives in IndexedDB instead of a file: a document is fixed-size blocks
+ * plus one metadata record. open(name) reads only the record; reads load the blocks they need; save()
+ * writes the blocks that changed and commits the new record with the last of them in one transaction,
+ * so after a crash or a closed tab the document is the old or the new version, never a mix. find()
+ * and the line queries scan a window of 4 MiB at a time, so memory stays bounded by the cache budget.
+ *
  * Offsets and line numbers are integers (TypeError otherwise) from 0 up to the length, or the last
  * line (RangeError beyond, and for anything above Number.MAX_SAFE_INTEGER). Edits are synchronous.
- * Everything that may touch the disk runs on the libuv thread pool and returns a Promise, which
- * rejects (never throws) on bad arguments too; it sees the content as it is when the work runs, so an
- * edit made before the Promise settles may or may not be in its result. */
+ * Everything that may touch the disk (or IndexedDB) returns a Promise, which rejects (never throws)
+ * on bad arguments too; in Node it runs on the libuv thread pool. It sees the content as it is when
+ * the work runs, so an edit made before the Promise settles may or may not be in its result. */
 export class VirtualBuffer {
   private constructor();
-  /** Opens the file at `path` without reading it. Rejects with an Error naming the path when it
-   * cannot be opened, a TypeError or RangeError for bad options. */
+  /** Opens the file at `path` (in the browser: the stored document of that name) without reading
+   * it. Rejects with an Error naming it when it cannot be opened, a TypeError or RangeError for bad
+   * options. */
   static open(path: string, options?: VirtualBufferOpenOptions): Promise<VirtualBuffer>;
+  /** Browser only: stores `source` as document `name` (replacing one of that name atomically) and
+   * opens it. A File or Blob is read a few MiB at a time, never whole. Rejects with a TypeError for a
+   * source of another type, and with an Error whose name is "QuotaExceededError" when the storage
+   * is full (nothing is changed then). */
+  static import(name: string, source: Blob | BytesLike, options?: VirtualBufferOpenOptions): Promise<VirtualBuffer>;
+  /** Browser only: the stored documents, by name. */
+  static list(): Promise<VirtualBufferDocument[]>;
+  /** Browser only: deletes a stored document and its blocks (nothing happens if there is none). */
+  static deleteDocument(name: string): Promise<void>;
+  /** Browser only: a stored document as a Blob, e.g. for a download. */
+  static exportDocument(name: string): Promise<Blob>;
   /** A buffer over a copy of `bytes`, in memory; saveAs() gives it a file. */
   static fromBytes(bytes: BytesLike): VirtualBuffer;
   readonly length: number;
   /** Whether there are edits since it was opened or last saved. */
   readonly isModified: boolean;
+  /** Browser only: the document saves go to, or null for a buffer from fromBytes() not saved yet. */
+  readonly name?: string | null;
   /** Inserts a copy of `bytes` at `offset`. */
   insert(offset: number, bytes: BytesLike): void;
   /** Deletes bytes start..end. */
@@ -338,11 +374,12 @@ export class VirtualBuffer {
   undo(): boolean;
   /** Redoes the last undone edit; false when there is nothing to redo. */
   redo(): boolean;
-  /** Saves to the file it came from (a buffer from fromBytes() has none: its content stays in memory).
+  /** Saves to the file it came from (a buffer from fromBytes() has none: its content stays in memory;
+   * in the browser such a save rejects: use saveAs()).
    * Rejects with an Error, changing nothing, if the file changed on disk since it was opened or last
    * saved, unless `options.force`. */
   save(options?: VirtualBufferSaveOptions): Promise<void>;
-  /** Saves to a new file at `path`; later saves go there. */
+  /** Saves to a new file at `path` (in the browser: the document of that name); later saves go there. */
   saveAs(path: string): Promise<void>;
   /** Releases this handle; work already started finishes. */
   free(): void;
