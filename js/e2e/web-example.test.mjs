@@ -1,16 +1,18 @@
 // End to end: the browser example (examples/web) in headless Chromium, driven with playwright-core.
-// Imports a generated file, edits a page, saves, reloads the page, and checks the edit is there; and
-// that bad input on the page is reported on it. Needs the wasm build (scripts/build-wasm.sh) and
-// Chromium (js/chromium.mjs); scripts/test.sh provides both.
+// Imports a generated file, edits a page, saves, reloads the page, and checks the edit is there; then
+// an import that exceeds the storage quota is reported on the page and leaves the document intact.
+// Needs the wasm build (scripts/build-wasm.sh) and Chromium (js/chromium.mjs); scripts/test.sh
+// provides both.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serve } from '../../scripts/serve-web.mjs';
 import { chromiumMissing as skip, launchChromium } from '../chromium.mjs';
 
-test('import a file, edit a page, save, reload: the edit is there', { skip, timeout: 120_000 }, async () => {
+test('import a file, edit a page, save, reload: the edit is there; a full quota loses nothing', { skip, timeout: 120_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'omnibuf-e2e-'));
   const { url, server } = await serve(0);
   const browser = await launchChromium();
@@ -24,6 +26,10 @@ test('import a file, edit a page, save, reload: the edit is there', { skip, time
 
     const context = await browser.newContext();
     const page = await context.newPage();
+    // A quota of 12 MiB for the page's origin (Chromium applies it to storage opened afterwards):
+    // room for the test file and its saves, not for the 16 MiB import below.
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin: new URL(url).origin, quotaSize: 12 << 20 });
     const errors = [];
     page.on('pageerror', (e) => errors.push(e));
     await page.goto(url);
@@ -55,6 +61,19 @@ test('import a file, edit a page, save, reload: the edit is there', { skip, time
     const expectedLength = content.length + 'EDITED BY THE END-TO-END TEST\n'.length;
     assert.match(await page.textContent('#info'), new RegExp(`${expectedLength.toLocaleString('en-US')} bytes`));
     assert.equal(await page.textContent('#modified'), '');
+
+    // A full quota: an import that does not fit fails with a clear error, and loses nothing.
+    const tooBig = join(dir, 'too-big.bin');
+    // Random bytes: Chromium compresses what IndexedDB stores, and a run of one byte would fit.
+    writeFileSync(tooBig, randomBytes(16 << 20));
+    await page.setInputFiles('#file', tooBig);
+    await page.waitForFunction(() => /^opened|Error/.test(document.getElementById('status').textContent), null, { timeout: 60_000 });
+    assert.match(await page.textContent('#status'), /^QuotaExceededError: .*quota/);
+    await page.reload();
+    await page.waitForSelector('body[data-ready="true"]');
+    await page.waitForFunction(() => document.getElementById('info').textContent.startsWith('e2e-input.txt'));
+    assert.match(await page.textContent('#info'), new RegExp(`${expectedLength.toLocaleString('en-US')} bytes`), 'the document is intact');
+    assert.doesNotMatch(await page.textContent('#documents'), /too-big/, 'the failed import left no document');
 
     // The stats panel runs the ring and the pool.
     assert.match(await page.textContent('#stats'), /mirror-copy/);
