@@ -371,7 +371,7 @@ impl StoredBuffer {
             match step {
                 SavePiece::Insert(bytes) => writer.append(bytes),
                 SavePiece::Copy { offset, len } => match &base_source {
-                    Some(source) => self.copy_blocks(source, *offset, *len, keep_whole, &mut writer).await?,
+                    Some(source) => self.copy_blocks(source, *offset, *len, keep_whole, name, &mut writer).await?,
                     None => copy_from_memory(&*base_layer, *offset, *len, &mut writer)?,
                 },
             }
@@ -400,15 +400,16 @@ impl StoredBuffer {
         Ok(())
     }
 
-    /// Appends a copy of `offset..offset + len` of a stored version to `writer`: blocks it covers whole
-    /// are kept by id when `keep_whole`, the rest is loaded (a batch of blocks per transaction) and
-    /// written again.
+    /// Appends a copy of `offset..offset + len` of a stored version to `writer`, which writes document
+    /// `target`: blocks it covers whole are kept by id when `keep_whole`, the rest is loaded (a batch
+    /// of blocks per transaction) and written again.
     async fn copy_blocks(
         &self,
         source: &StoredSource,
         offset: u64,
         len: u64,
         keep_whole: bool,
+        target: &str,
         writer: &mut BlockWriter,
     ) -> Result<(), StoredError> {
         let table = source.layer.table();
@@ -445,7 +446,7 @@ impl StoredBuffer {
                 }
             }
             if writer.written_bytes() >= WRITE_BATCH {
-                indexed_db::write_blocks(&source.name, &writer.take_writes()).await?;
+                indexed_db::write_blocks(target, &writer.take_writes()).await?;
             }
         }
         Ok(())

@@ -214,39 +214,39 @@ fn handler(f: impl FnMut(Event) + 'static) -> Closure<dyn FnMut(Event)> {
     Closure::new(f)
 }
 
-/// Waits for a transaction to commit; an abort (explicit, by an error, or by the quota) is an error.
-async fn committed(tx: &IdbTransaction, what: &str) -> Result<(), StoreError> {
+/// Waits until one of two event handlers is called: `true` for the first (success), `false` for the
+/// second (failure). `set_ok` and `set_fail` install a handler (and remove it, given `None`).
+async fn first_of(set_ok: impl Fn(Option<&Function>), set_fail: impl Fn(Option<&Function>)) -> bool {
     let outcome = until_settled(|resolve, reject| {
         let (resolve, reject) = (resolve.clone(), reject.clone());
-        let complete = handler(move |_| drop(resolve.call0(&JsValue::UNDEFINED)));
-        let abort = handler(move |_| drop(reject.call0(&JsValue::UNDEFINED)));
-        tx.set_oncomplete(Some(complete.as_ref().unchecked_ref()));
-        tx.set_onabort(Some(abort.as_ref().unchecked_ref()));
-        vec![complete, abort]
+        let ok = handler(move |_| drop(resolve.call0(&JsValue::UNDEFINED)));
+        let fail = handler(move |_| drop(reject.call0(&JsValue::UNDEFINED)));
+        set_ok(Some(ok.as_ref().unchecked_ref()));
+        set_fail(Some(fail.as_ref().unchecked_ref()));
+        vec![ok, fail]
     })
     .await;
-    tx.set_oncomplete(None);
-    tx.set_onabort(None);
-    outcome.map(drop).map_err(|_| StoreError::from_dom(tx.error(), what))
+    set_ok(None);
+    set_fail(None);
+    outcome.is_ok()
+}
+
+/// Waits for a transaction to commit; an abort (explicit, by an error, or by the quota) is an error.
+async fn committed(tx: &IdbTransaction, what: &str) -> Result<(), StoreError> {
+    if first_of(|f| tx.set_oncomplete(f), |f| tx.set_onabort(f)).await {
+        Ok(())
+    } else {
+        Err(StoreError::from_dom(tx.error(), what))
+    }
 }
 
 /// Waits for one request inside an open transaction and returns its result. The continuation runs in
 /// the success event's microtasks, while the transaction is still active, so more requests may follow.
 async fn request(request: &IdbRequest, what: &str) -> Result<JsValue, StoreError> {
-    let outcome = until_settled(|resolve, reject| {
-        let (resolve, reject) = (resolve.clone(), reject.clone());
-        let success = handler(move |_| drop(resolve.call0(&JsValue::UNDEFINED)));
-        let failure = handler(move |_| drop(reject.call0(&JsValue::UNDEFINED)));
-        request.set_onsuccess(Some(success.as_ref().unchecked_ref()));
-        request.set_onerror(Some(failure.as_ref().unchecked_ref()));
-        vec![success, failure]
-    })
-    .await;
-    request.set_onsuccess(None);
-    request.set_onerror(None);
-    match outcome {
-        Ok(_) => request.result().map_err(|e| StoreError::from_js(e, what)),
-        Err(_) => Err(StoreError::from_dom(request.error().ok().flatten(), what)),
+    if first_of(|f| request.set_onsuccess(f), |f| request.set_onerror(f)).await {
+        request.result().map_err(|e| StoreError::from_js(e, what))
+    } else {
+        Err(StoreError::from_dom(request.error().ok().flatten(), what))
     }
 }
 

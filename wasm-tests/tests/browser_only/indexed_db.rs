@@ -164,8 +164,21 @@ async fn blobs_import_in_batches_and_export_whole() {
     assert!(js_sys::Uint8Array::new(&bytes).to_vec() == data, "the export is the imported bytes");
     let listed = StoredBuffer::list().await.unwrap();
     assert!(listed.contains(&(name.to_string(), data.len() as u64)));
-    StoredBuffer::delete(name).await.unwrap();
-    assert!(indexed_db::read_meta(name).await.unwrap().is_none());
+
+    // Save-as to another document copies every block (in several transactions, past a write batch),
+    // and leaves the original alone.
+    let buffer = StoredBuffer::open(name, VirtualBufferOptions::default()).await.unwrap();
+    buffer.buffer().insert(1 << 20, b"inserted").unwrap();
+    buffer.save_as("blob-copy").await.unwrap();
+    assert_eq!(buffer.name().as_deref(), Some("blob-copy"));
+    let mut edited = data.clone();
+    edited.splice(1 << 20..1 << 20, b"inserted".iter().copied());
+    assert!(stored("blob-copy").await == edited, "the copy has the edit");
+    assert!(stored(name).await == data, "the original is unchanged");
+    for doc in [name, "blob-copy"] {
+        StoredBuffer::delete(doc).await.unwrap();
+        assert!(indexed_db::read_meta(doc).await.unwrap().is_none());
+    }
 }
 
 #[wasm_bindgen_test]
