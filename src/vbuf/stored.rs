@@ -168,7 +168,7 @@ impl StoredBuffer {
         self.state.borrow().meta.as_ref().map(|m| m.name.clone())
     }
 
-    /// Bytes of loaded blocks held by the current version.
+    /// Bytes of loaded blocks held, over every stored version this buffer reads.
     pub fn loaded_bytes(&self) -> usize {
         let state = self.state.borrow();
         state.sources.iter().flatten().map(|s| s.layer.loaded_bytes()).sum()
