@@ -21,8 +21,10 @@
 //!   per-item tags.
 //! - [`vbuf`]: the virtual buffer, which edits files larger than memory: a piece tree over a
 //!   [`platform::persistence`] layer (a memory-mapped or positionally read file, memory, or your own),
-//!   a bounded cache, byte iterators that follow edits, lines, undo and crash-safe save.
-//! - `wasm` (wasm32 only): the JS API of `js/index.d.ts` for buffers, kinds, the pool and the byte ring.
+//!   a bounded cache, byte iterators that follow edits, lines, undo and crash-safe save; on wasm32,
+//!   `vbuf::StoredBuffer` keeps its document in the browser's IndexedDB.
+//! - `wasm` (wasm32 only): the JS API of `js/index.d.ts` for buffers, kinds, the pool, the byte ring
+//!   and the virtual buffer.
 //!
 //! The Node addon is its own crate, `node/`.
 //!
