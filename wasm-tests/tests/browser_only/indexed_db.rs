@@ -203,3 +203,45 @@ async fn find_and_lines_scan_across_windows() {
     assert!(buffer.loaded_bytes() <= (1 << 20) + SCAN_WINDOW as usize + (128 << 10), "scans stay bounded");
     StoredBuffer::delete(name).await.unwrap();
 }
+
+/// Runs `body` as the body of a JS function returning a Promise, and awaits it.
+async fn js_promise(body: &str) -> Result<wasm_bindgen::JsValue, wasm_bindgen::JsValue> {
+    use wasm_bindgen::JsCast;
+    let promise = js_sys::Function::new_no_args(body).call0(&wasm_bindgen::JsValue::NULL)?;
+    wasm_bindgen_futures::JsFuture::from(promise.unchecked_into::<js_sys::Promise>()).await
+}
+
+#[wasm_bindgen_test]
+async fn an_open_connection_never_blocks_an_upgrade_and_a_newer_database_is_a_clear_error() {
+    StoredBuffer::import("versions", ImportSource::Bytes(b"kept"), 64).await.unwrap();
+    // Another context upgrades the database while this one has it open: this one closes, so the
+    // upgrade goes through instead of being blocked.
+    let upgrade = js_promise(
+        "return new Promise((resolve, reject) => {
+           const open = indexedDB.open('omnibuf', 2);
+           open.onsuccess = () => { open.result.close(); resolve('upgraded'); };
+           open.onblocked = () => resolve('blocked');
+           open.onerror = () => reject(open.error);
+         });",
+    )
+    .await
+    .unwrap();
+    assert_eq!(upgrade.as_string().as_deref(), Some("upgraded"));
+    // This (older) code cannot open the newer database: an error that says why, not a hang.
+    let newer = indexed_db::read_meta("versions").await;
+    let message = newer.expect_err("version 1 of a version 2 database").to_string();
+    assert!(message.contains("VersionError"), "{message}");
+    // Back to a database this code knows.
+    let deleted = js_promise(
+        "return new Promise((resolve, reject) => {
+           const d = indexedDB.deleteDatabase('omnibuf');
+           d.onsuccess = () => resolve('deleted');
+           d.onblocked = () => resolve('blocked');
+           d.onerror = () => reject(d.error);
+         });",
+    )
+    .await
+    .unwrap();
+    assert_eq!(deleted.as_string().as_deref(), Some("deleted"));
+    assert!(indexed_db::read_meta("versions").await.unwrap().is_none());
+}
