@@ -14,7 +14,8 @@
 // - ring: 64 KiB chunks through a 1 MiB ring from JS, writer (slices or write()) and reader (in place
 //   or copying out) alternating in one thread, against ringbuf.js (push + pop); for the addon also
 //   with the reader in a worker.
-// - buffers: ZeroCopyBuffer.slice, freed at once or left to the GC, against Buffer.subarray, per call.
+// - buffers: ZeroCopyBuffer.slice, freed at once or left to the GC, against Buffer.subarray, per call;
+//   the length and sharers getters against a Buffer's length.
 // - pool: BufferPool.tryAcquire + free against Buffer.allocUnsafe, per call.
 // - vbuf: VirtualBuffer.open + read of the first 64 KiB of a 1 GiB file against fs.promises.readFile
 //   of it, each sample in a child process (js/bench/vbuf-child.mjs): time and resident-memory growth.
@@ -262,6 +263,40 @@ function sliceCases(implName, impl) {
   ];
 }
 
+/** Getters, per call: `length` (a fast path in the addon) and `sharers` (a napi-rs-generated getter
+ * there), against a Buffer's `length`. The index varies so the JIT cannot hoist the read. */
+function getterCases(implName, impl) {
+  const zcs = [impl.ZeroCopyBuffer.from(source), impl.ZeroCopyBuffer.from(source.subarray(1))];
+  const bufs = [Buffer.from(source), Buffer.from(source.subarray(1))];
+  return [
+    {
+      name: `${implName} length`,
+      run(ops) {
+        let sum = 0;
+        for (let i = 0; i < ops; i++) sum += zcs[i & 1].length;
+        keep[0] = sum;
+      },
+    },
+    {
+      name: `${implName} sharers`,
+      run(ops) {
+        let sum = 0;
+        for (let i = 0; i < ops; i++) sum += zcs[i & 1].sharers;
+        keep[0] = sum;
+      },
+      close: () => zcs.forEach((z) => z.free()),
+    },
+    {
+      name: 'Buffer length',
+      run(ops) {
+        let sum = 0;
+        for (let i = 0; i < ops; i++) sum += bufs[i & 1].length;
+        keep[0] = sum;
+      },
+    },
+  ];
+}
+
 /** BufferPool.tryAcquire + free (addon or wasm) against Buffer.allocUnsafe, for one size. */
 function poolCases(implName, impl, size) {
   const pool = new impl.BufferPool({ budget: 64 * 1024 * 1024 });
@@ -374,6 +409,9 @@ for (const [implName, impl, goal] of wants('buffers') ? implementations : []) {
   row('buffers', 'slice 1 KiB of 64 KiB + free', t, `${implName} slice`, 'Buffer.subarray', { goal });
   const left = `${implName} slice, no free`;
   row('buffers', 'slice 1 KiB of 64 KiB, left to the GC', t, left, 'Buffer.subarray', { goal });
+  const g = await compare(getterCases(implName, impl));
+  row('buffers', 'length getter', g, `${implName} length`, 'Buffer length', { goal });
+  row('buffers', 'sharers getter', g, `${implName} sharers`, 'Buffer length');
 }
 
 for (const [implName, impl, goal] of wants('pool') ? implementations : []) {
@@ -468,6 +506,9 @@ const notes = [
   '- buffers: slice(16, 1040), then free() of the slice or not (the garbage collector frees it), ' +
     'against Buffer.subarray(16, 1040) left to the garbage collector. pool: tryAcquire(size) then ' +
     'free(), from a 64 MiB pool, against Buffer.allocUnsafe(size) left to the garbage collector.',
+  "- getters: `length` and `sharers` of a ZeroCopyBuffer against a Buffer's `length`, per read. In the " +
+    'addon `length` is one of the fast paths (node/src/platform/fast.rs) and `sharers` is a ' +
+    "napi-rs-generated getter, so their difference is napi-rs's per-call bookkeeping.",
   '- vbuf: `VirtualBuffer.open(path)` then `read(0, 65536)` (the addon; the wasm build has no ' +
     'VirtualBuffer) against `fs.promises.readFile(path)`, on a file of random bytes written for the run ' +
     'and deleted after it. Each sample is a fresh Node process (js/bench/vbuf-child.mjs) that times the ' +
