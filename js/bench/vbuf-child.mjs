@@ -29,14 +29,15 @@ if (which === 'vbuf') {
   open = () => readFile(path);
 }
 
-globalThis.gc?.();
+// No collection first: it would shrink the resident set below the peak startup left, and that peak would
+// then count as the operation's. As it is, the peak growth is an upper bound (see below).
 const before = process.memoryUsage.rss();
 const start = process.hrtime.bigint();
 const result = await open();
 const ns = Number(process.hrtime.bigint() - start);
 const after = process.memoryUsage.rss();
-// maxRSS is in KiB; it covers the process's whole life, which before the operation was no more than `before`
-// and startup, so it is at least the peak of the operation.
+// maxRSS (KiB) is the peak of the process's whole life: at least the operation's peak, and more only if
+// startup peaked above `before`, so `peak - before` bounds the operation's growth from above.
 const peak = process.resourceUsage().maxRSS * 1024;
 const head =
   which === 'vbuf'
