@@ -107,7 +107,7 @@ test('using an object after free() or dispose says so', () => {
   assert.throws(() => s.bytes(), /was freed/);
 });
 
-test('slices are full ZeroCopyBuffers, and slice, length and free refuse another class as this', () => {
+test('slices are full ZeroCopyBuffers, and slice, view, length and free refuse another class as this', () => {
   const b = ZeroCopyBuffer.from(bytes(1, 2, 3, 4), 'raw').withTenant('t');
   const s = b.slice(1);
   assert.ok(s instanceof ZeroCopyBuffer);
@@ -129,6 +129,7 @@ test('slices are full ZeroCopyBuffers, and slice, length and free refuse another
   const length = Object.getOwnPropertyDescriptor(proto, 'length').get;
   for (const self of [{}, new BufferMut(1), undefined, null, 7]) {
     assert.throws(() => proto.slice.call(self, 0), TypeError);
+    assert.throws(() => proto.view.call(self), TypeError);
     assert.throws(() => length.call(self), TypeError);
     assert.throws(() => proto.free.call(self), TypeError);
   }

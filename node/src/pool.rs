@@ -300,6 +300,11 @@ impl JsPooledBuffer {
     pub(crate) fn len_checked(&self) -> ApiResult<usize> {
         Ok(self.live()?.len())
     }
+
+    /// `capacity` (shared with the fast path).
+    pub(crate) fn capacity_checked(&self) -> ApiResult<usize> {
+        Ok(self.live()?.capacity())
+    }
 }
 
 impl ObjectFinalize for JsPooledBuffer {
@@ -323,7 +328,7 @@ impl JsPooledBuffer {
     /// The fixed capacity (the class size).
     #[napi(getter, catch_unwind)]
     pub fn capacity(&self, env: &Env) -> napi::Result<f64> {
-        Ok(self.live().or_throw(env)?.capacity() as f64)
+        Ok(self.capacity_checked().or_throw(env)? as f64)
     }
 
     /// The tenant it was acquired for, or `undefined`.

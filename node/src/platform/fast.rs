@@ -1,6 +1,7 @@
-//! The calls JS makes once per buffer — `ZeroCopyBuffer`'s `slice()`, `length` and `free()`,
-//! `BufferPool.tryAcquire()`, `PooledBuffer`'s `length` and `free()` — as plain Node-API callbacks,
-//! put on the class prototypes in place of the napi-rs ones when the module loads ([`install`]).
+//! The calls JS makes once per buffer — `ZeroCopyBuffer`'s `slice()`, `view()`, `length` and
+//! `free()`, `BufferPool.tryAcquire()`, `PooledBuffer`'s `view()`, `length`, `capacity` and `free()` —
+//! as plain Node-API callbacks, put on the class prototypes in place of the napi-rs ones when the
+//! module loads ([`install`]).
 //!
 //! Why: napi-rs (3.16) wraps every method call in bookkeeping that guards Rust borrows against
 //! re-entrant JS: a process-wide, mutex-protected hash map of live borrows, thread-local scope stacks
@@ -298,6 +299,41 @@ unsafe extern "C" fn pooled_free(env: sys::napi_env, info: sys::napi_callback_in
     })
 }
 
+unsafe extern "C" fn zero_copy_view(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+    use crate::buffer::JsZeroCopyBuffer;
+    run(env, |env| {
+        // SAFETY: this callback's `env` and `info`.
+        let call = unsafe { call_info::<0>(env.raw(), info) }.ok_or_else(bad_call)?;
+        let this = receiver::<JsZeroCopyBuffer>(env, call.this, "view")?;
+        // SAFETY: as in `zero_copy_length`; making an external Buffer and a weak reference to it runs
+        // no JS.
+        Ok(unsafe { &mut *this }.view(env)?.0)
+    })
+}
+
+unsafe extern "C" fn pooled_view(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+    use crate::pool::JsPooledBuffer;
+    run(env, |env| {
+        // SAFETY: this callback's `env` and `info`.
+        let call = unsafe { call_info::<0>(env.raw(), info) }.ok_or_else(bad_call)?;
+        let this = receiver::<JsPooledBuffer>(env, call.this, "view")?;
+        // SAFETY: as in `zero_copy_view`.
+        Ok(unsafe { &mut *this }.view(env)?.0)
+    })
+}
+
+unsafe extern "C" fn pooled_capacity(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+    use crate::pool::JsPooledBuffer;
+    run(env, |env| {
+        // SAFETY: this callback's `env` and `info`.
+        let call = unsafe { call_info::<0>(env.raw(), info) }.ok_or_else(bad_call)?;
+        let this = receiver::<JsPooledBuffer>(env, call.this, "capacity")?;
+        // SAFETY: as in `zero_copy_length`.
+        let capacity = unsafe { &*this }.capacity_checked()?;
+        number(env, capacity as f64)
+    })
+}
+
 fn bad_call() -> Failure {
     napi::Error::from_reason("could not read the call's arguments").into()
 }
@@ -337,6 +373,7 @@ pub(crate) fn install(env: &Env, exports: sys::napi_value) -> napi::Result<()> {
         &[
             getter(c"length", zero_copy_length),
             method(c"slice", zero_copy_slice),
+            method(c"view", zero_copy_view),
             method(c"free", zero_copy_free),
         ],
     )?;
@@ -346,7 +383,12 @@ pub(crate) fn install(env: &Env, exports: sys::napi_value) -> napi::Result<()> {
         exports,
         c"PooledBuffer",
         data,
-        &[getter(c"length", pooled_length), method(c"free", pooled_free)],
+        &[
+            getter(c"length", pooled_length),
+            getter(c"capacity", pooled_capacity),
+            method(c"view", pooled_view),
+            method(c"free", pooled_free),
+        ],
     )
 }
 
