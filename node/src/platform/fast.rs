@@ -7,21 +7,26 @@
 //! re-entrant JS: a process-wide, mutex-protected hash map of live borrows, thread-local scope stacks
 //! and heap allocations, per call. It makes each returned object through a per-thread map of wrapped
 //! objects, with a boxed closure and an `Arc` per object (removed again by the finalizer). On this
-//! project's VM that was most of the cost of a call: a getter took about as long as five of Node's own
+//! project's VM that was most of the cost of a call: a getter took about as long as six of Node's own
 //! `subarray()` calls.
 //!
 //! These callbacks do what the generated ones do, without that bookkeeping: they check the receiver's
 //! class by the type tag napi-rs stamps on every instance (and throw a `TypeError` for another
 //! receiver), convert arguments with the same checks and messages (`crate::args`), run under
 //! `catch_unwind`, and throw the same errors. The borrow guard is not needed: none of them runs JS while
-//! it holds a reference to a receiver (they read numbers and strings, which runs no JS, and make objects
-//! of this addon's classes, whose constructor runs no JS either).
+//! it holds a reference to a receiver (they read numbers and strings, which runs no JS, and make
+//! external Buffers and objects of this addon's classes, whose constructor runs no JS either).
 //!
 //! Objects made here are what napi-rs makes: created by the class constructor napi-rs defined (told,
 //! as napi-rs's own factories tell it, that a factory calls it), wrapped with `napi_wrap` and stamped
 //! with the class's type tag, so every napi-rs method accepts them; their finalizer drops the native
 //! value through the class's `ObjectFinalize`, as napi-rs's does. They are not entered in napi-rs's
 //! map of wrapped objects, which only its `Reference<T>` reads (this crate makes none).
+//!
+//! This leans on napi-rs details that are public but hidden: the factory flag
+//! (`napi::__private::___CALL_FROM_FACTORY`) and its type tags (`TypeTag`). A napi-rs upgrade has to be
+//! checked against this module; the JS tests that use objects made here with every other member, and
+//! call these members on other receivers, would catch a change of either.
 
 use std::ffi::{c_void, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
