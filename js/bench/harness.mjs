@@ -1,6 +1,7 @@
 // A small timing harness for side-by-side comparisons in JS, the counterpart of
 // benches/compare/harness.rs: every case is timed in many samples, each long enough (milliseconds) that
 // timer resolution and call overhead of the harness do not matter, and the median per operation is kept.
+// Samples are timed in CPU time of the process unless a case asks for elapsed time (see `Case`).
 // Cases that are compared are sampled in turns (a, b, c, a, b, c, ...) so that a slow spell of a shared
 // machine falls on all of them alike. What is reported are ratios of medians, not absolute times.
 
@@ -13,7 +14,11 @@ const SAMPLES = quick ? 7 : 21;
 
 /**
  * A case to time: `run(ops)` performs `ops` operations; `close()` (optional) releases what it holds.
- * @typedef {{ name: string, run: (ops: number) => void, close?: () => void }} Case
+ * `clock` says what is timed: `'cpu'` (the default), the CPU time of the process, user and system, so
+ * that time spent waiting for a core on a shared machine does not count; or `'wall'`, elapsed time,
+ * for a case whose work is spread over threads that wait for each other (the process's CPU time would
+ * add the threads up and leave the waits out).
+ * @typedef {{ name: string, run: (ops: number) => void, close?: () => void, clock?: 'cpu' | 'wall' }} Case
  */
 
 /** A full collection, when node runs with --expose-gc (npm run bench does). */
@@ -29,18 +34,25 @@ async function settle() {
   collect();
 }
 
-function timeOnce(run, ops) {
-  const start = process.hrtime.bigint();
+/** Nanoseconds `run(ops)` takes on `clock` (see `Case`). */
+function timeOnce(run, ops, clock = 'cpu') {
+  if (clock === 'wall') {
+    const start = process.hrtime.bigint();
+    run(ops);
+    return Number(process.hrtime.bigint() - start);
+  }
+  const start = process.cpuUsage();
   run(ops);
-  return Number(process.hrtime.bigint() - start);
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) * 1000;
 }
 
 /** The number of operations that makes one sample of `run` last about SAMPLE_NS. */
-async function calibrate(run) {
+async function calibrate(run, clock) {
   let ops = 1;
   for (;;) {
     await settle();
-    const ns = timeOnce(run, ops);
+    const ns = timeOnce(run, ops, clock);
     if (ns >= SAMPLE_NS / 4 || ops >= 2 ** 30) return Math.max(1, Math.round((ops * SAMPLE_NS) / Math.max(ns, 1)));
     ops *= 4;
   }
@@ -64,13 +76,13 @@ export async function compare(cases) {
     const plans = [];
     for (const c of cases) {
       // The first calibration doubles as the warm-up: its count is taken once the JIT has settled.
-      await calibrate(c.run);
-      plans.push({ c, ops: await calibrate(c.run), perOp: [] });
+      await calibrate(c.run, c.clock);
+      plans.push({ c, ops: await calibrate(c.run, c.clock), perOp: [] });
     }
     for (let s = 0; s < SAMPLES; s++) {
       for (const p of plans) {
         await settle();
-        p.perOp.push(timeOnce(p.c.run, p.ops) / p.ops);
+        p.perOp.push(timeOnce(p.c.run, p.ops, p.c.clock) / p.ops);
       }
     }
     return new Map(plans.map((p) => [p.c.name, median(p.perOp)]));

@@ -1,34 +1,51 @@
 #!/usr/bin/env -S node --expose-gc
 // `npm run bench`: the JS API's two implementations (the napi-rs addon and the wasm build) side by side
 // with their Node and npm peers, in one run. Prints a Markdown table of ratios of median times and
-// writes it to docs/bench-js.md. Needs both builds (`bash scripts/build-wasm.sh`, `node node/build.mjs`)
-// and the devDependency ringbuf.js (`npm install`).
+// writes it to docs/bench-js.md. Needs the addon (`node node/build.mjs`), the wasm build
+// (`bash scripts/build-wasm.sh`; without it its rows are left out) and the devDependency ringbuf.js
+// (`npm install`).
 //
 //   npm run bench                  every group; writes docs/bench-js.md
-//   npm run bench -- ring          only the groups whose name contains "ring" (prints, writes nothing)
+//   npm run bench -- ring          only the groups whose name contains "ring" (prints, writes nothing);
+//                                  the groups: ring, buffers, pool, vbuf
 //   OMNIBUF_BENCH_QUICK=1 npm run bench    a short smoke run (prints, writes nothing)
 //
 // Compared:
 // - ring: 64 KiB chunks through a 1 MiB ring from JS, writer (slices or write()) and reader (in place
 //   or copying out) alternating in one thread, against ringbuf.js (push + pop); for the addon also
 //   with the reader in a worker.
-// - buffers: ZeroCopyBuffer.slice, freed at once or left to the GC, against Buffer.subarray, per call.
+// - buffers: ZeroCopyBuffer.slice, freed at once or left to the GC, against Buffer.subarray, per call;
+//   the length and sharers getters against a Buffer's length.
 // - pool: BufferPool.tryAcquire + free against Buffer.allocUnsafe, per call.
-import { renameSync, writeFileSync } from 'node:fs';
-import { arch, availableParallelism } from 'node:os';
+// - vbuf: VirtualBuffer.open + read of the first 64 KiB of a 1 GiB file against fs.promises.readFile
+//   of it, each sample in a child process (js/bench/vbuf-child.mjs): time and resident-memory growth.
+//   The file is written (real bytes, not sparse) in a temporary directory and deleted afterwards.
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, mkdtempSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { arch, availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { compare, formatGbps, formatNs, quick } from './harness.mjs';
+import { compare, formatGbps, formatNs, median, quick } from './harness.mjs';
 import { CHUNKS, DONE, REQUEST } from './ring-reader.worker.mjs';
 
 const CHUNK = 64 * 1024;
 const RING = 1024 * 1024;
 
+/** The addon (required) and the wasm build (its rows are left out, with a warning, when it is not built). */
 async function loadImpls() {
-  const hint = 'build both with `bash scripts/build-wasm.sh && node node/build.mjs`';
+  let addon;
   try {
-    return { addon: await import('../node.mjs'), wasm: await import('../wasm-node.mjs') };
+    addon = await import('../node.mjs');
   } catch (e) {
-    throw new Error(`omnibuf bench: ${e.message}; ${hint}`, { cause: e });
+    throw new Error(`omnibuf bench: ${e.message}; build it with \`node node/build.mjs\``, { cause: e });
+  }
+  try {
+    return { addon, wasm: await import('../wasm-node.mjs') };
+  } catch (e) {
+    console.error(`omnibuf bench: no wasm build (${e.message}): its rows are left out`);
+    return { addon, wasm: null };
   }
 }
 
@@ -195,6 +212,8 @@ async function workerRing(name, kind) {
   let request = 0;
   return {
     name,
+    // Two threads, one waiting for the other: elapsed time (see harness.mjs).
+    clock: 'wall',
     exited,
     run(ops) {
       Atomics.store(ctl, CHUNKS, ops);
@@ -246,6 +265,40 @@ function sliceCases(implName, impl) {
   ];
 }
 
+/** Getters, per call: `length` (a fast path in the addon) and `sharers` (a napi-rs-generated getter
+ * there), against a Buffer's `length`. The index varies so the JIT cannot hoist the read. */
+function getterCases(implName, impl) {
+  const zcs = [impl.ZeroCopyBuffer.from(source), impl.ZeroCopyBuffer.from(source.subarray(1))];
+  const bufs = [Buffer.from(source), Buffer.from(source.subarray(1))];
+  return [
+    {
+      name: `${implName} length`,
+      run(ops) {
+        let sum = 0;
+        for (let i = 0; i < ops; i++) sum += zcs[i & 1].length;
+        keep[0] = sum;
+      },
+    },
+    {
+      name: `${implName} sharers`,
+      run(ops) {
+        let sum = 0;
+        for (let i = 0; i < ops; i++) sum += zcs[i & 1].sharers;
+        keep[0] = sum;
+      },
+      close: () => zcs.forEach((z) => z.free()),
+    },
+    {
+      name: 'Buffer length',
+      run(ops) {
+        let sum = 0;
+        for (let i = 0; i < ops; i++) sum += bufs[i & 1].length;
+        keep[0] = sum;
+      },
+    },
+  ];
+}
+
 /** BufferPool.tryAcquire + free (addon or wasm) against Buffer.allocUnsafe, for one size. */
 function poolCases(implName, impl, size) {
   const pool = new impl.BufferPool({ budget: 64 * 1024 * 1024 });
@@ -279,16 +332,24 @@ const describe = (ns, bytes) => (bytes ? `${formatNs(ns)} (${formatGbps(bytes, n
 
 /** Records case `ours` against case `peer`, both timed in `timings` (ns per operation, `bytes` moved
  * per operation). */
-function row(group, caseName, timings, ours, peer, { goal = null, bytes = 0 } = {}) {
+function row(group, caseName, timings, ours, peer, { goal = null, bytes = 0, format = null } = {}) {
   const [oursNs, theirsNs] = [timings.get(ours), timings.get(peer)];
-  const r = { group, caseName, oursName: ours, ours: oursNs, peer, theirs: theirsNs, goal, bytes };
+  const r = { group, caseName, oursName: ours, ours: oursNs, peer, theirs: theirsNs, goal, bytes, format };
   r.ratio = oursNs / theirsNs;
   rows.push(r);
-  console.error(
-    `  ${group} / ${caseName}: ${ours} ${describe(r.ours, bytes)} vs ${peer} ${describe(r.theirs, bytes)}: ` +
-      r.ratio.toFixed(2),
-  );
+  const show = format ?? ((v) => describe(v, bytes));
+  console.error(`  ${group} / ${caseName}: ${ours} ${show(r.ours)} vs ${peer} ${show(r.theirs)}: ${ratioText(r.ratio)}`);
 }
+
+/** A ratio with two significant digits below 0.01 (the vbuf rows' are), else two decimals. */
+const ratioText = (ratio) => (ratio < 0.01 ? ratio.toPrecision(2) : ratio.toFixed(2));
+
+/** A byte count in MiB, or KiB when small. */
+const formatBytes = (n) => {
+  const a = Math.abs(n);
+  if (a >= 1024 ** 3) return `${(n / 1024 ** 3).toFixed(2)} GiB`;
+  return a >= 1024 ** 2 ? `${(n / 1024 ** 2).toFixed(1)} MiB` : `${(n / 1024).toFixed(0)} KiB`;
+};
 
 function table() {
   const lines = [
@@ -296,11 +357,12 @@ function table() {
     '|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
-    const diff = r.bytes ? '' : `${r.ours >= r.theirs ? '+' : '−'}${formatNs(Math.abs(r.ours - r.theirs))}`;
+    const show = r.format ?? ((v) => describe(v, r.bytes));
+    const diff = r.bytes || r.format ? '' : `${r.ours >= r.theirs ? '+' : '−'}${formatNs(Math.abs(r.ours - r.theirs))}`;
     const met = r.goal ? (r.goal.met(r) ? 'yes' : '**no**') : '';
     lines.push(
-      `| ${r.group} | ${r.caseName} | ${r.oursName} | ${describe(r.ours, r.bytes)} | ${r.peer} | ` +
-        `${describe(r.theirs, r.bytes)} | ${r.ratio.toFixed(2)} | ${diff} | ${r.goal?.text ?? '—'} | ${met} |`,
+      `| ${r.group} | ${r.caseName} | ${r.oursName} | ${show(r.ours)} | ${r.peer} | ` +
+        `${show(r.theirs)} | ${ratioText(r.ratio)} | ${diff} | ${r.goal?.text ?? '—'} | ${met} |`,
     );
   }
   return lines.join('\n');
@@ -308,24 +370,27 @@ function table() {
 
 console.error(`omnibuf JS bench${quick ? ' (quick: a smoke run, not results)' : ''}`);
 
+/** The implementations that are built, by name. */
+const built = [['addon', addon], ...(wasm ? [['wasm', wasm]] : [])];
+
 if (wants('ring')) {
-  const t = await compare([
-    omnibufRing('addon', addon),
-    omnibufRing('addon copy', addon, { copyOut: true }),
-    omnibufRing('addon write', addon, { write: true }),
-    omnibufRing('wasm', wasm),
-    omnibufRing('wasm copy', wasm, { copyOut: true }),
-    omnibufRing('wasm write', wasm, { write: true }),
-    ringbufJsRing('ringbuf.js'),
-  ]);
+  const cases = [];
+  for (const [name, impl] of built) {
+    cases.push(
+      omnibufRing(name, impl),
+      omnibufRing(`${name} copy`, impl, { copyOut: true }),
+      omnibufRing(`${name} write`, impl, { write: true }),
+    );
+  }
+  const t = await compare([...cases, ringbufJsRing('ringbuf.js')]);
   const c = '64 KiB chunks, 1 MiB ring, one thread';
   const goal = ratioGoal(0.5);
-  for (const impl of ['addon', 'wasm']) {
+  for (const [impl] of built) {
     row('ring', `${c}, slices, reader in place`, t, impl, 'ringbuf.js', { bytes: CHUNK, goal });
     row('ring', `${c}, slices, reader copies out`, t, `${impl} copy`, 'ringbuf.js', { bytes: CHUNK, goal });
     row('ring', `${c}, write(), reader in place`, t, `${impl} write`, 'ringbuf.js', { bytes: CHUNK, goal });
   }
-  row('ring', `${c}, slices, reader in place`, t, 'addon', 'wasm', { bytes: CHUNK });
+  if (wasm) row('ring', `${c}, slices, reader in place`, t, 'addon', 'wasm', { bytes: CHUNK });
 }
 
 if (wants('ring')) {
@@ -339,16 +404,16 @@ if (wants('ring')) {
 }
 
 // The per-call goal is the addon's; the wasm build is shown for comparison.
-const implementations = [
-  ['addon', addon, overheadGoal(150)],
-  ['wasm', wasm, null],
-];
+const implementations = [['addon', addon, overheadGoal(150)], ...(wasm ? [['wasm', wasm, null]] : [])];
 
 for (const [implName, impl, goal] of wants('buffers') ? implementations : []) {
   const t = await compare(sliceCases(implName, impl));
   row('buffers', 'slice 1 KiB of 64 KiB + free', t, `${implName} slice`, 'Buffer.subarray', { goal });
   const left = `${implName} slice, no free`;
   row('buffers', 'slice 1 KiB of 64 KiB, left to the GC', t, left, 'Buffer.subarray', { goal });
+  const g = await compare(getterCases(implName, impl));
+  row('buffers', 'length getter', g, `${implName} length`, 'Buffer length', { goal });
+  row('buffers', 'sharers getter', g, `${implName} sharers`, 'Buffer length');
 }
 
 for (const [implName, impl, goal] of wants('pool') ? implementations : []) {
@@ -358,11 +423,79 @@ for (const [implName, impl, goal] of wants('pool') ? implementations : []) {
   }
 }
 
+/** The vbuf group's file: 1 GiB (64 MiB in quick mode) of random-looking bytes, written for real. */
+const VBUF_FILE = quick ? 64 * 1024 * 1024 : 1024 * 1024 * 1024;
+/** Child-process samples per case in the vbuf group (each a fresh process). */
+const VBUF_SAMPLES = quick ? 3 : 7;
+
+/** Writes `size` bytes to `path`: 1 MiB blocks of random bytes, each block different. Returns the
+ * SHA-256 of the first 64 KiB. */
+function writeBigFile(path, size) {
+  const fd = openSync(path, 'w');
+  let head = null;
+  try {
+    const block = randomBytes(1024 * 1024);
+    for (let off = 0; off < size; off += block.length) {
+      // A different block each time: a cheap shuffle of the random one, so no two are alike.
+      block.writeUInt32LE(off >>> 20, 0);
+      if (head === null) head = createHash('sha256').update(block.subarray(0, 64 * 1024)).digest('hex');
+      writeSync(fd, block, 0, Math.min(block.length, size - off));
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return head;
+}
+
+if (wants('vbuf')) {
+  const dir = mkdtempSync(join(tmpdir(), 'omnibuf-bench-'));
+  // An interrupted run deletes the file too.
+  const interrupted = (signal) => {
+    rmSync(dir, { recursive: true, force: true });
+    process.kill(process.pid, signal);
+  };
+  process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
+  try {
+    const file = join(dir, 'big.bin');
+    console.error(`  vbuf: writing a ${formatBytes(VBUF_FILE)} file in a temporary directory`);
+    const head = writeBigFile(file, VBUF_FILE);
+    const child = fileURLToPath(new URL('./vbuf-child.mjs', import.meta.url));
+    const sample = (which) => {
+      const out = execFileSync(process.execPath, ['--expose-gc', child, which, file], { encoding: 'utf8' });
+      const result = JSON.parse(out.trim().split('\n').pop());
+      if (result.head !== head) throw new Error(`omnibuf bench: ${which} did not read the file's first 64 KiB`);
+      return result;
+    };
+    const samples = { vbuf: [], readFile: [] };
+    // One of each first, unmeasured: the file's pages are then in the page cache for both alike.
+    sample('vbuf');
+    sample('readFile');
+    for (let i = 0; i < VBUF_SAMPLES; i++) {
+      for (const which of ['vbuf', 'readFile']) samples[which].push(sample(which));
+    }
+    const of = (key) =>
+      new Map(Object.entries(samples).map(([which, list]) => [which, median(list.map((r) => r[key]))]));
+    const c = `open + read(0, 64 KiB) of a ${formatBytes(VBUF_FILE)} file`;
+    row('vbuf', `${c}: time`, of('ns'), 'vbuf', 'readFile', { goal: ratioGoal(0.01), format: formatNs });
+    row('vbuf', `${c}: resident memory growth, peak`, of('peakGrowth'), 'vbuf', 'readFile', {
+      goal: ratioGoal(0.1),
+      format: formatBytes,
+    });
+    row('vbuf', `${c}: resident memory growth, holding the result`, of('rssGrowth'), 'vbuf', 'readFile', {
+      format: formatBytes,
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    process.off('SIGINT', interrupted).off('SIGTERM', interrupted);
+  }
+}
+
 const header =
   `Measured by \`npm run bench\` on ${arch()} (${availableParallelism()} cores), Node ${process.versions.node}, ` +
-  'one run. Times are medians per operation (one 64 KiB chunk written and read, or one call); ratio = our ' +
-  "median time / the peer's: below 1 we are faster; difference = our time − the peer's, the per-call " +
-  "overhead over Node's own.";
+  'one run. Times are medians per operation (one 64 KiB chunk written and read, or one call), in CPU ' +
+  'time of the process (elapsed time for the worker row and the vbuf group), so that waiting for a core ' +
+  "on a shared machine does not count; ratio = our median time / the peer's: below 1 we are faster; " +
+  "difference = our time − the peer's, the per-call overhead over Node's own.";
 const notes = [
   'Notes:',
   '- ring, one thread: per operation the writer puts a 64 KiB source chunk in, by filling writable ' +
@@ -376,6 +509,15 @@ const notes = [
   '- buffers: slice(16, 1040), then free() of the slice or not (the garbage collector frees it), ' +
     'against Buffer.subarray(16, 1040) left to the garbage collector. pool: tryAcquire(size) then ' +
     'free(), from a 64 MiB pool, against Buffer.allocUnsafe(size) left to the garbage collector.',
+  "- getters: `length` and `sharers` of a ZeroCopyBuffer against a Buffer's `length`, per read. In the " +
+    'addon `length` is one of the fast paths (node/src/platform/fast.rs) and `sharers` is a ' +
+    "napi-rs-generated getter, so their difference is napi-rs's per-call bookkeeping.",
+  '- vbuf: `VirtualBuffer.open(path)` then `read(0, 65536)` (the addon; the wasm build has no ' +
+    'VirtualBuffer) against `fs.promises.readFile(path)`, on a file of random bytes written for the run ' +
+    'and deleted after it. Each sample is a fresh Node process (js/bench/vbuf-child.mjs) that times the ' +
+    'operation and measures its resident set just before and after it (holding the result) and at its ' +
+    'peak; medians of the samples, taken in turns. The file is in the page cache for both (an unmeasured ' +
+    'sample of each goes first), so readFile is timed copying 1 GiB from memory, not from the disk.',
 ];
 const markdown = `${header}\n\n${table()}\n\n${notes.join('\n')}\n`;
 console.log(markdown);

@@ -107,6 +107,38 @@ test('using an object after free() or dispose says so', () => {
   assert.throws(() => s.bytes(), /was freed/);
 });
 
+test('slices are full ZeroCopyBuffers, and slice, view, length and free refuse another class as this', () => {
+  const b = ZeroCopyBuffer.from(bytes(1, 2, 3, 4), 'raw').withTenant('t');
+  const s = b.slice(1);
+  assert.ok(s instanceof ZeroCopyBuffer);
+  assert.equal(s.length, 3);
+  assert.equal(s.kind, 'raw');
+  assert.equal(s.tenant, 't');
+  assert.deepEqual([...s.view()], [2, 3, 4]);
+  assert.ok(s.equals(ZeroCopyBuffer.from(bytes(2, 3, 4))));
+  assert.deepEqual([...s.slice(1, 2).bytes()], [3]);
+  assert.deepEqual([...s.splitTo(1).bytes()], [2]);
+  assert.deepEqual([...b.slice(2, undefined).bytes()], [3, 4], 'an undefined end means the length');
+  assert.deepEqual([...b.slice(2, null).bytes()], [3, 4], 'so does null');
+  assert.throws(() => b.slice(), { name: 'TypeError', message: /start must be an integer/ });
+  assert.throws(() => b.slice(0, 'x'), { name: 'TypeError', message: /end must be an integer/ });
+  assert.throws(() => b.slice(3, 2), RangeError);
+  assert.throws(() => b.slice(0, 5), RangeError);
+  assert.throws(() => b.slice(-1), RangeError);
+  const proto = ZeroCopyBuffer.prototype;
+  const length = Object.getOwnPropertyDescriptor(proto, 'length').get;
+  for (const self of [{}, new BufferMut(1), undefined, null, 7]) {
+    assert.throws(() => proto.slice.call(self, 0), TypeError);
+    assert.throws(() => proto.view.call(self), TypeError);
+    assert.throws(() => length.call(self), TypeError);
+    assert.throws(() => proto.free.call(self), TypeError);
+  }
+  s.free();
+  s.free();
+  assert.throws(() => s.length, { message: /ZeroCopyBuffer was freed/ });
+  assert.equal(b.length, 4, 'freeing a slice leaves its parent alone');
+});
+
 test('a random storm of bad calls throws JS exceptions and never crashes', () => {
   const values = [undefined, null, -1, 1.5, NaN, Infinity, 2 ** 53, 'x', {}, [], 0, 1, 3, 1e9];
   const b = ZeroCopyBuffer.from(bytes(1, 2, 3));

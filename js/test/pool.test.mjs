@@ -96,3 +96,46 @@ test('snapshot and trim', () => {
   assert.equal(p.snapshot().inUseBytes, 0);
   assert.equal(p.trim(), 4096 + 65536, 'the released memory was cached and is now freed');
 });
+
+test('tryAcquire makes full PooledBuffers; tryAcquire, view, length, capacity and free refuse another class as this', () => {
+  const pool = new BufferPool({ budget: 1 << 20 });
+  const b = pool.tryAcquire(100, 'me');
+  assert.equal(b.length, 0);
+  assert.ok(b.capacity >= 100);
+  assert.equal(b.tenant, 'me');
+  b.append(new Uint8Array([5, 6]));
+  assert.equal(b.length, 2);
+  assert.deepEqual([...b.view()], [5, 6]);
+  const frozen = b.freeze();
+  assert.deepEqual([...frozen.bytes()], [5, 6]);
+  assert.throws(() => b.length, { message: /PooledBuffer was frozen/ });
+  assert.throws(() => pool.tryAcquire('x'), { name: 'TypeError', message: /size must be an integer/ });
+  assert.throws(() => pool.tryAcquire(1, 5), { name: 'TypeError', message: /tenant must be a string/ });
+  assert.throws(() => pool.tryAcquire(2 ** 40), RangeError);
+  assert.ok(pool.tryAcquire(1, undefined) !== null, 'an undefined tenant means none');
+  const c = pool.tryAcquire(1, null);
+  assert.equal(c.tenant, undefined, 'so does null');
+  const proto = Object.getPrototypeOf(c);
+  const length = Object.getOwnPropertyDescriptor(proto, 'length').get;
+  const capacity = Object.getOwnPropertyDescriptor(proto, 'capacity').get;
+  for (const self of [{}, pool, frozen, undefined, 3]) {
+    assert.throws(() => length.call(self), TypeError);
+    assert.throws(() => capacity.call(self), TypeError);
+    assert.throws(() => proto.view.call(self), TypeError);
+    assert.throws(() => proto.free.call(self), TypeError);
+  }
+  for (const self of [{}, c, undefined]) {
+    assert.throws(() => BufferPool.prototype.tryAcquire.call(self, 1), TypeError);
+  }
+  const view = c.view();
+  assert.equal(view.length, 0);
+  c.append(new Uint8Array([9]));
+  assert.deepEqual([...c.view()], [9]);
+  c.free();
+  assert.throws(() => c.length, { message: /PooledBuffer was freed/ });
+  assert.throws(() => c.capacity, { message: /PooledBuffer was freed/ });
+  assert.throws(() => c.view(), { message: /PooledBuffer was freed/ });
+  frozen.free();
+  pool.free();
+  assert.throws(() => pool.tryAcquire(1), { message: /BufferPool was freed/ });
+});

@@ -13,9 +13,16 @@ const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
 /// A byte offset or size: an integer in `0 ..= Number.MAX_SAFE_INTEGER`.
 pub(crate) fn index(env: &Env, value: &Unknown<'_>, what: &str) -> ApiResult<usize> {
-    match values::number(env, values::raw(value)) {
+    index_raw(env, values::raw(value), what)
+}
+
+/// [`index`] on a raw value of the current call.
+pub(crate) fn index_raw(env: &Env, value: sys::napi_value, what: &str) -> ApiResult<usize> {
+    match values::number(env, value) {
         Some(n) => index_from_number(n, what),
-        None => Err(ApiError::type_error(format!("{what} must be an integer, got {}", describe(env, value)))),
+        None => {
+            Err(ApiError::type_error(format!("{what} must be an integer, got {}", describe_raw(env, value))))
+        }
     }
 }
 
@@ -44,8 +51,14 @@ pub(crate) fn index_from_number(n: f64, what: &str) -> ApiResult<usize> {
 
 /// A string argument.
 pub(crate) fn text(env: &Env, value: &Unknown<'_>, what: &str) -> ApiResult<String> {
-    values::string(env, values::raw(value))
-        .ok_or_else(|| ApiError::type_error(format!("{what} must be a string, got {}", describe(env, value))))
+    text_raw(env, values::raw(value), what)
+}
+
+/// [`text`] on a raw value of the current call.
+pub(crate) fn text_raw(env: &Env, value: sys::napi_value, what: &str) -> ApiResult<String> {
+    values::string(env, value).ok_or_else(|| {
+        ApiError::type_error(format!("{what} must be a string, got {}", describe_raw(env, value)))
+    })
 }
 
 /// A kind by name; a missing argument gives `fallback`.
@@ -100,10 +113,9 @@ pub(crate) fn flag_option(env: &Env, options: sys::napi_value, key: &str) -> Api
         .ok_or_else(|| ApiError::type_error(format!("options.{key} must be a boolean")))
 }
 
-/// A short description of a value for an error message.
-pub(crate) fn describe(env: &Env, value: &Unknown<'_>) -> String {
+/// A short description of a value of the current call, for an error message.
+pub(crate) fn describe_raw(env: &Env, raw: sys::napi_value) -> String {
     use ValueType::*;
-    let raw = values::raw(value);
     match values::type_of(env, raw) {
         Undefined => "undefined".into(),
         Null => "null".into(),

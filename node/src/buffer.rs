@@ -1,12 +1,13 @@
 //! `ZeroCopyBuffer`, `BufferMut` and `BufferKind` for Node.
 
 use napi::bindgen_prelude::{ObjectFinalize, Uint8Array, Unknown};
-use napi::Env;
+use napi::{sys, Env};
 use napi_derive::napi;
 use omnibuf::{BufferKind, BufferKindRegistry, BufferMut, ZeroCopyBuffer};
 
 use crate::args;
 use crate::error::{ApiError, ApiResult, OrThrow};
+use crate::platform::fast;
 use crate::platform::values::{self, Raw};
 use crate::platform::views::{Bytes, ExternalMemory, Viewed};
 
@@ -49,6 +50,35 @@ impl JsZeroCopyBuffer {
     }
 }
 
+// What the napi-rs methods and the fast paths (`platform::fast`) share.
+impl JsZeroCopyBuffer {
+    /// `length`.
+    pub(crate) fn len_checked(&self) -> ApiResult<usize> {
+        Ok(self.live()?.len())
+    }
+
+    /// `slice(start, end?)` on raw arguments (`end` is `None` when missing).
+    pub(crate) fn slice_raw(
+        &self,
+        env: &Env,
+        start: sys::napi_value,
+        end: Option<sys::napi_value>,
+    ) -> ApiResult<JsZeroCopyBuffer> {
+        let start = args::index_raw(env, start, "start")?;
+        let buffer = self.live()?;
+        let end = match end {
+            Some(end) => args::index_raw(env, end, "end")?,
+            None => buffer.len(),
+        };
+        let part = buffer.try_slice(start..end).map_err(ApiError::range_error)?;
+        Ok(JsZeroCopyBuffer::new(env, part))
+    }
+}
+
+impl fast::Class for JsZeroCopyBuffer {
+    const NAME: &'static str = "ZeroCopyBuffer";
+}
+
 impl ObjectFinalize for JsZeroCopyBuffer {
     fn finalize(mut self, env: Env) -> napi::Result<()> {
         // Views of a buffer the program dropped stay valid: each holds a clone.
@@ -73,7 +103,7 @@ impl JsZeroCopyBuffer {
     /// Visible length in bytes.
     #[napi(getter, catch_unwind)]
     pub fn length(&self, env: &Env) -> napi::Result<f64> {
-        Ok(self.live().or_throw(env)?.len() as f64)
+        Ok(self.len_checked().or_throw(env)? as f64)
     }
 
     /// The content kind's name.
@@ -118,11 +148,7 @@ impl JsZeroCopyBuffer {
         start: Unknown<'_>,
         end: Option<Unknown<'_>>,
     ) -> napi::Result<JsZeroCopyBuffer> {
-        let start = args::index(env, &start, "start").or_throw(env)?;
-        let buffer = self.live().or_throw(env)?;
-        let end = args::index_or(env, end.as_ref(), buffer.len(), "end").or_throw(env)?;
-        let part = buffer.try_slice(start..end).map_err(ApiError::range_error).or_throw(env)?;
-        Ok(JsZeroCopyBuffer::new(env, part))
+        self.slice_raw(env, values::raw(&start), end.as_ref().map(values::raw)).or_throw(env)
     }
 
     /// Splits off and returns bytes `0 .. at`; this buffer keeps the rest.

@@ -32,3 +32,11 @@ use napi_derive::napi;
 pub fn external_buffers(env: &Env) -> bool {
     platform::views::external_buffers(env)
 }
+
+/// Runs when the module loads, after napi-rs has defined the classes: puts the fast paths of the
+/// per-buffer calls on their prototypes (`platform::fast`).
+#[napi(module_exports)]
+pub fn install_fast_paths(env: &Env, exports: napi::bindgen_prelude::Object<'_>) -> napi::Result<()> {
+    use napi::JsValue;
+    platform::fast::install(env, exports.raw())
+}

@@ -4,16 +4,16 @@
 use std::future::Future;
 
 use napi::bindgen_prelude::{Either, JavaScriptClassExt, Null, ObjectFinalize, Unknown};
-use napi::{Env, ValueType};
+use napi::{sys, Env, ValueType};
 use napi_derive::napi;
 use omnibuf::{BufferKind, BufferPool, BufferPoolSnapshot, PoolError, PooledBuffer};
 
 use crate::args;
 use crate::buffer::JsZeroCopyBuffer;
 use crate::error::{ApiError, ApiResult, OrThrow};
-use crate::platform::executor;
 use crate::platform::values::{self, Raw};
 use crate::platform::views::{Bytes, ExternalMemory, Viewed};
+use crate::platform::{executor, fast};
 
 /// The pool described by `options`: `{ budget, classes?, maxIdle?, tenantQuotas?, defaultTenantQuota? }`.
 fn pool_from_options(env: &Env, options: Option<&Unknown<'_>>) -> ApiResult<BufferPool> {
@@ -73,6 +73,36 @@ impl JsBufferPool {
     fn live(&self) -> ApiResult<&BufferPool> {
         self.inner.as_ref().ok_or_else(|| ApiError::used_up("BufferPool", "freed"))
     }
+
+    /// `tryAcquire(size, tenant?)` on raw arguments (`tenant` is `None` when missing); shared by the
+    /// napi-rs method and the fast path (`platform::fast`).
+    pub(crate) fn try_acquire_raw(
+        &self,
+        env: &Env,
+        size: sys::napi_value,
+        tenant: Option<sys::napi_value>,
+    ) -> ApiResult<Option<JsPooledBuffer>> {
+        let size = args::index_raw(env, size, "size")?;
+        let tenant = tenant.map(|t| args::text_raw(env, t, "tenant")).transpose()?;
+        let pool = self.live()?;
+        let result = match &tenant {
+            Some(name) => pool.tenant(name).try_acquire(size),
+            None => pool.try_acquire(size),
+        };
+        match result {
+            Ok(buffer) => Ok(Some(JsPooledBuffer::new(env, buffer))),
+            Err(PoolError::WouldBlock { .. }) => Ok(None),
+            Err(e) => Err(ApiError::from(e)),
+        }
+    }
+}
+
+impl fast::Class for JsBufferPool {
+    const NAME: &'static str = "BufferPool";
+}
+
+impl fast::Class for JsPooledBuffer {
+    const NAME: &'static str = "PooledBuffer";
 }
 
 #[napi]
@@ -104,18 +134,7 @@ impl JsBufferPool {
         size: Unknown<'_>,
         tenant: Option<Unknown<'_>>,
     ) -> napi::Result<Option<JsPooledBuffer>> {
-        let size = args::index(env, &size, "size").or_throw(env)?;
-        let tenant = tenant.map(|t| args::text(env, &t, "tenant")).transpose().or_throw(env)?;
-        let pool = self.live().or_throw(env)?;
-        let result = match &tenant {
-            Some(name) => pool.tenant(name).try_acquire(size),
-            None => pool.try_acquire(size),
-        };
-        match result {
-            Ok(buffer) => Ok(Some(JsPooledBuffer::new(env, buffer))),
-            Err(PoolError::WouldBlock { .. }) => Ok(None),
-            Err(e) => Err(ApiError::from(e).throw(env)),
-        }
+        self.try_acquire_raw(env, values::raw(&size), tenant.as_ref().map(values::raw)).or_throw(env)
     }
 
     /// A Promise of a buffer of at least `size` bytes, resolved once the budget has room (first come,
@@ -276,6 +295,16 @@ impl JsPooledBuffer {
     fn live(&self) -> ApiResult<&PooledBuffer> {
         self.inner.get().ok_or_else(|| ApiError::used_up("PooledBuffer", self.gone))
     }
+
+    /// `length` (shared with the fast path).
+    pub(crate) fn len_checked(&self) -> ApiResult<usize> {
+        Ok(self.live()?.len())
+    }
+
+    /// `capacity` (shared with the fast path).
+    pub(crate) fn capacity_checked(&self) -> ApiResult<usize> {
+        Ok(self.live()?.capacity())
+    }
 }
 
 impl ObjectFinalize for JsPooledBuffer {
@@ -293,13 +322,13 @@ impl JsPooledBuffer {
     /// Bytes written.
     #[napi(getter, catch_unwind)]
     pub fn length(&self, env: &Env) -> napi::Result<f64> {
-        Ok(self.live().or_throw(env)?.len() as f64)
+        Ok(self.len_checked().or_throw(env)? as f64)
     }
 
     /// The fixed capacity (the class size).
     #[napi(getter, catch_unwind)]
     pub fn capacity(&self, env: &Env) -> napi::Result<f64> {
-        Ok(self.live().or_throw(env)?.capacity() as f64)
+        Ok(self.capacity_checked().or_throw(env)? as f64)
     }
 
     /// The tenant it was acquired for, or `undefined`.

@@ -102,11 +102,9 @@ pub(crate) fn type_of(env: &Env, value: sys::napi_value) -> ValueType {
 
 /// The number `value` holds, if it is a number.
 pub(crate) fn number(env: &Env, value: sys::napi_value) -> Option<f64> {
-    if type_of(env, value) != ValueType::Number {
-        return None;
-    }
     let mut n = 0.0;
-    // SAFETY: `value` is a number of the current call; `n` is a valid out-pointer.
+    // SAFETY: `value` belongs to the current call; `n` is a valid out-pointer. For anything but a
+    // number the call fails with `napi_number_expected` (and throws nothing), so no type check first.
     ok(unsafe { sys::napi_get_value_double(env.raw(), value, &mut n) }).then_some(n)
 }
 
@@ -279,7 +277,7 @@ pub(crate) fn own_entries(env: &Env, object: sys::napi_value) -> Option<Vec<(Str
 }
 
 /// Drops a pending exception left by a failed call, so that the error we throw is the one JS sees.
-fn clear_exception(env: &Env) {
+pub(crate) fn clear_exception(env: &Env) {
     let mut pending = false;
     let mut exception = ptr::null_mut();
     // SAFETY: out-pointers are valid locals; clearing with nothing pending is a no-op.
