@@ -46,6 +46,6 @@ pub use crate::platform::native::MapOptions;
 pub use crate::platform::ring_memory::{
     double_mapping_available, RingBackend, RingMemoryOptions as RingOptions,
 };
-pub use error::RingError;
+pub use error::{PopError, RingError};
 pub use item::Item;
 pub use tags::{NoTags, Tags, TagsIter};
