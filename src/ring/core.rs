@@ -177,11 +177,19 @@ impl<T: Item> Ring<T> {
     #[inline]
     fn advance(&self, index: usize, n: usize) -> usize {
         let next = index + n;
-        if next >= self.capacity {
-            next - self.capacity
-        } else {
+        if next < self.capacity {
             next
+        } else {
+            self.wrap(next)
         }
+    }
+
+    /// The rare case of [`advance`](Self::advance), out of line: a branch (predicted) rather than a
+    /// conditional move keeps the wrap test off the chain from one operation's index to the next.
+    #[cold]
+    #[inline(never)]
+    fn wrap(&self, index: usize) -> usize {
+        index - self.capacity
     }
 }
 
@@ -308,17 +316,27 @@ impl<T: Item, G> WriterCore<T, G> {
         if self.known_free() == 0 && self.look_at_readers() == 0 {
             return Err(item);
         }
-        let slot = self.ring.slot(self.index);
+        // Everything read before the item is written: the compiler cannot tell that the write does not
+        // change these fields, and would read them all again after it.
+        let ring: &Ring<T> = &self.ring;
+        let (index, position) = (self.index, self.position + 1);
+        let next = ring.advance(index, 1);
+        let wake = self.waking == Waking::Sleepers;
+        let slot = ring.slot(index);
         // SAFETY: a free slot (`known_free() > 0`) is the writer's alone: no reader reads at or past
         // the write position, and the slowest one has moved past it (see `slice`). `slot` is inside
         // the first image and aligned for `T`.
         unsafe { slot.write(item) };
-        if self.ring.mirrored {
+        if ring.mirrored {
             // SAFETY: the slot's image in the second half (`index + capacity < 2 * capacity`, inside
             // the mirror allocation), the writer's alone for the same reason.
-            unsafe { slot.add(self.ring.capacity).write(item) };
+            unsafe { slot.add(ring.capacity).write(item) };
         }
-        self.advance(1);
+        (self.position, self.index) = (position, next);
+        ring.write.0.store(position, Release);
+        if wake {
+            ring.data.notify();
+        }
         Ok(())
     }
 
@@ -508,11 +526,21 @@ impl<T: Item, G> ReaderCore<T, G> {
                 return Err(if self.closed_and_drained() { PopError::Finished } else { PopError::Empty });
             }
         }
-        // SAFETY: `position < write_seen`, so the slot was published (the Acquire load of the write
-        // position pairs with the writer's Release store) and the writer does not touch it until we
-        // move past it; it is inside the first image and aligned for `T`, and `T: Item` is plain data.
-        let item = unsafe { self.ring.slot(self.index).read() };
-        self.advance(1);
+        let ring: &Ring<T> = &self.ring;
+        let (index, position) = (self.index, self.position + 1);
+        // SAFETY: `position - 1 < write_seen`, so the slot was published (the Acquire load of the
+        // write position pairs with the writer's Release store) and the writer does not touch it until
+        // we move past it; it is inside the first image and aligned for `T`, and `T: Item` is plain
+        // data.
+        let item = unsafe { ring.slot(index).read() };
+        (self.position, self.index) = (position, ring.advance(index, 1));
+        self.state.position.0.store(position, Release);
+        if self.waking == Waking::Sleepers {
+            ring.room.notify();
+        }
+        if self.tagging == Tagging::On {
+            self.tags.consume_to(&self.state.tags, position);
+        }
         Ok(item)
     }
 
