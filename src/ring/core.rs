@@ -289,13 +289,31 @@ impl<T: Item, G> WriterCore<T, G> {
         self.ring.capacity - (self.position - self.slowest_seen) as usize
     }
 
-    /// Looks at the live readers' positions: the free slots now.
+    /// Looks at the live readers' positions: the free slots now. One pass; the readers that are gone
+    /// are let go only when there are some (a writer waiting on a full ring looks once per item).
     fn look_at_readers(&mut self) -> usize {
-        self.readers.retain(|r| r.alive.load(Acquire));
-        // With no readers everything is free; remembering our own position keeps `known_free` exact.
-        self.slowest_seen =
-            self.readers.iter().map(|r| r.position.0.load(Acquire)).min().unwrap_or(self.position);
+        // With no live readers everything is free; remembering our own position keeps `known_free`
+        // exact.
+        let mut slowest = self.position;
+        let mut gone = false;
+        for reader in &self.readers {
+            // `alive` before `position`: a reader stores its last position before it says it is gone.
+            if reader.alive.load(Acquire) {
+                slowest = slowest.min(reader.position.0.load(Acquire));
+            } else {
+                gone = true;
+            }
+        }
+        if gone {
+            self.let_go_of_gone_readers();
+        }
+        self.slowest_seen = slowest;
         self.known_free()
+    }
+
+    #[cold]
+    fn let_go_of_gone_readers(&mut self) {
+        self.readers.retain(|r| r.alive.load(Acquire));
     }
 
     /// The free slots, as one slice.
