@@ -74,6 +74,16 @@ pub fn run(h: &mut Harness) {
             h.compare("ring", &case, &ours_nb, "rtrb", &rt, peer_goal);
             let roof_goal = if chunk == 64 << 10 { Goal::TimeRatioAtMost(1.0 / 0.8) } else { Goal::None };
             h.compare("ring", &case, &ours_nb, "memcpy roofline", &roof, roof_goal);
+            if chunk == 64 << 10 {
+                // What the ring's own code costs per byte: the same copies through it on one thread,
+                // so that neither the hand-over between cores nor the scheduler is in the figure.
+                let one = h.time(
+                    &t("omnibuf nonblocking, 1 thread"),
+                    bytes,
+                    warm(Box::new(ours_one_thread(ring, chunk, total))),
+                );
+                h.compare("ring", &format!("{case}, 1 thread"), &one, "memcpy roofline", &roof, Goal::None);
+            }
         }
     }
 
@@ -213,6 +223,29 @@ fn ours_nonblocking(ring: usize, chunk: usize, total: usize, options: Option<Rin
                 black_box(&dst);
             },
         )
+    }
+}
+
+/// The writer's and the reader's copies through the ring, taking turns on one thread.
+fn ours_one_thread(ring: usize, chunk: usize, total: usize) -> impl FnMut() {
+    let src = vec![7u8; chunk];
+    let mut dst = vec![0u8; chunk];
+    let mut w = nonblocking::Circular::with_capacity::<u8>(ring).unwrap();
+    let mut r = w.add_reader();
+    move || {
+        let mut left = total;
+        while left > 0 {
+            let room = w.slice();
+            let n = room.len().min(chunk).min(left);
+            room[..n].copy_from_slice(&src[..n]);
+            w.produce(n);
+            let data = r.slice().unwrap();
+            let m = data.len().min(chunk);
+            dst[..m].copy_from_slice(&data[..m]);
+            r.consume(m);
+            left -= n;
+        }
+        black_box(&dst);
     }
 }
 
