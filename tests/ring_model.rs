@@ -1,6 +1,7 @@
 //! Model-based property tests of the ring: random produce and consume steps by one writer and several
 //! readers (some added late, some dropped), on both backends, checked after every step against a
-//! `VecDeque` per reader. The non-blocking flavour is checked for items; the generic flavour for items,
+//! `VecDeque` per reader. The non-blocking flavour is checked for items, with single-item pushes and
+//! pops interleaved with the slices; the generic flavour for items,
 //! per-item tags (which arrive with their items, once per reader, and are all dropped when no reader
 //! needs them) and notifications (exactly when an armed side's wait would have ended).
 
@@ -8,13 +9,25 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 
-use omnibuf::ring::{double_mapping_available, generic, nonblocking::Circular, RingBackend, RingOptions};
+use omnibuf::ring::{
+    double_mapping_available, generic, nonblocking::Circular, PopError, RingBackend, RingOptions,
+};
 use proptest::prelude::*;
 
 #[derive(Debug, Clone)]
 enum Op {
     Produce(usize),
-    Consume { reader: usize, n: usize },
+    Consume {
+        reader: usize,
+        n: usize,
+    },
+    /// `n` single-item pushes (the generic flavour, which has none, produces them as one slice).
+    Push(usize),
+    /// Up to `n` single-item pops by one reader (the generic flavour consumes them from a slice).
+    Pop {
+        reader: usize,
+        n: usize,
+    },
     AddReader,
     DropReader(usize),
 }
@@ -23,6 +36,8 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         4 => (0usize..300).prop_map(Op::Produce),
         4 => (any::<usize>(), 0usize..300).prop_map(|(reader, n)| Op::Consume { reader, n }),
+        3 => (0usize..120).prop_map(Op::Push),
+        3 => (any::<usize>(), 0usize..120).prop_map(|(reader, n)| Op::Pop { reader, n }),
         1 => Just(Op::AddReader),
         1 => any::<usize>().prop_map(Op::DropReader),
     ]
@@ -52,7 +67,47 @@ fn run(backend: RingBackend, ops: Vec<Op>) -> Result<(), TestCaseError> {
                     }
                     next += 1;
                 }
+                // Never more than is free, whatever the pushes before took (checked before anything
+                // changes, so this produces nothing).
+                if free < cap {
+                    let too_many = writer.try_produce(free + 1);
+                    prop_assert!(too_many.is_err(), "produced past the slowest reader");
+                }
                 writer.produce(n);
+            }
+            Op::Push(n) => {
+                for _ in 0..n {
+                    let backlog = readers.iter().map(|(_, m)| m.len()).max();
+                    let free = backlog.map_or(cap, |b| cap - b);
+                    // A push looks at the readers again when its view shows no room: it fails exactly
+                    // when the slowest reader is a ring behind (never with no readers: it overwrites).
+                    match writer.push(next) {
+                        Ok(()) => {
+                            prop_assert!(free > 0, "pushed over an unread item");
+                            for (_, model) in readers.iter_mut() {
+                                model.push_back(next);
+                            }
+                            next += 1;
+                        }
+                        Err(back) => {
+                            prop_assert_eq!(back, next, "a failed push gives the item back");
+                            prop_assert_eq!(free, 0, "a push failed with room");
+                        }
+                    }
+                }
+            }
+            Op::Pop { reader, n } if !readers.is_empty() => {
+                let i = reader % readers.len();
+                let (r, model) = &mut readers[i];
+                for _ in 0..n {
+                    // A pop looks at the write position again when its view shows nothing: it finds
+                    // the oldest unread item whenever there is one.
+                    match (r.pop(), model.pop_front()) {
+                        (Ok(got), Some(want)) => prop_assert_eq!(got, want),
+                        (Err(PopError::Empty), None) => {}
+                        (got, want) => prop_assert!(false, "pop gave {:?}, the model {:?}", got, want),
+                    }
+                }
             }
             Op::Consume { reader, n } if !readers.is_empty() => {
                 let i = reader % readers.len();
@@ -76,14 +131,29 @@ fn run(backend: RingBackend, ops: Vec<Op>) -> Result<(), TestCaseError> {
         }
     }
     drop(writer);
-    for (r, model) in readers.iter_mut() {
-        // What is left (possibly over several looks), then the end.
+    for (i, (r, model)) in readers.iter_mut().enumerate() {
+        // What is left (possibly over several looks), then the end: by slices or, for every other
+        // reader, by pops.
         let mut rest = Vec::new();
-        while let Some(items) = r.slice() {
-            prop_assert!(!items.is_empty(), "an empty slice before the end");
-            rest.extend_from_slice(items);
-            let n = items.len();
-            r.consume(n);
+        if i % 2 == 0 {
+            while let Some(items) = r.slice() {
+                prop_assert!(!items.is_empty(), "an empty slice before the end");
+                rest.extend_from_slice(items);
+                let n = items.len();
+                r.consume(n);
+            }
+            prop_assert_eq!(r.pop(), Err(PopError::Finished));
+        } else {
+            loop {
+                match r.pop() {
+                    Ok(x) => rest.push(x),
+                    Err(e) => {
+                        prop_assert_eq!(e, PopError::Finished, "empty before the end");
+                        break;
+                    }
+                }
+            }
+            prop_assert_eq!(r.slice(), None);
         }
         prop_assert_eq!(rest, model.iter().copied().collect::<Vec<_>>());
     }
@@ -134,6 +204,11 @@ fn run_generic(backend: RingBackend, ops: Vec<Op>) -> Result<(), TestCaseError> 
     // Dropped readers' counters: a dropped reader is never notified again.
     let mut gone: Vec<(Arc<AtomicUsize>, usize)> = Vec::new();
     for op in ops {
+        let op = match op {
+            Op::Push(n) => Op::Produce(n),
+            Op::Pop { reader, n } => Op::Consume { reader, n },
+            op => op,
+        };
         match op {
             Op::Produce(n) => {
                 let backlog = readers.iter().map(|r| r.items.len()).max();

@@ -91,16 +91,20 @@ impl Row {
 /// Runs timings, collects comparisons, prints the table and writes the chart.
 pub struct Harness {
     filter: Option<String>,
+    /// The second free argument: only cases whose name contains it (in groups that check it).
+    case_filter: Option<String>,
     quick: bool,
     rows: Vec<Row>,
 }
 
 impl Harness {
-    /// Reads the filter (first free command-line argument) and quick mode (`OMNIBUF_BENCH_QUICK=1`).
+    /// Reads the group filter (first free command-line argument), the case filter (second) and quick
+    /// mode (`OMNIBUF_BENCH_QUICK=1`).
     pub fn from_env() -> Harness {
-        let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+        let mut free = std::env::args().skip(1).filter(|a| !a.starts_with('-'));
+        let (filter, case_filter) = (free.next(), free.next());
         let quick = std::env::var("OMNIBUF_BENCH_QUICK").is_ok_and(|v| v != "0");
-        Harness { filter, quick, rows: Vec::new() }
+        Harness { filter, case_filter, quick, rows: Vec::new() }
     }
 
     /// Whether quick mode is on: fewer, shorter samples and smaller inputs, for smoke runs.
@@ -111,6 +115,11 @@ impl Harness {
     /// Whether the group named `group` was asked for.
     pub fn wants(&self, group: &str) -> bool {
         self.filter.as_deref().is_none_or(|f| group.contains(f))
+    }
+
+    /// Whether the case named `case` was asked for (every case unless a case filter is given).
+    pub fn wants_case(&self, case: &str) -> bool {
+        self.case_filter.as_deref().is_none_or(|f| case.contains(f))
     }
 
     /// Times `f` and returns the median time of one call.
@@ -244,9 +253,12 @@ impl Harness {
             std::thread::available_parallelism().map_or(1, |n| n.get()),
         );
         // A filtered run writes beside the full results rather than over them.
-        let stem = match &self.filter {
-            Some(f) => format!("bench-{}", f.replace(|c: char| !c.is_ascii_alphanumeric(), "_")),
-            None => "bench".to_owned(),
+        let stem = match (&self.filter, &self.case_filter) {
+            (Some(f), None) => format!("bench-{}", f.replace(|c: char| !c.is_ascii_alphanumeric(), "_")),
+            (Some(f), Some(c)) => {
+                format!("bench-{f}-{c}").replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "_")
+            }
+            (None, _) => "bench".to_owned(),
         };
         let (md, svg) = (format!("{stem}.md"), format!("{stem}.svg"));
         let results = std::fs::create_dir_all(&dir)

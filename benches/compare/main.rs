@@ -3,6 +3,7 @@
 //! ```text
 //! cargo bench --bench compare            # everything
 //! cargo bench --bench compare -- pool    # groups whose name contains "pool"
+//! cargo bench --bench compare -- ring u64  # in the ring group, the cases whose name contains "u64"
 //! OMNIBUF_BENCH_VBUF_BIG=1 cargo bench --bench compare -- vbuf   # the virtual buffer on 4 GiB
 //! OMNIBUF_BENCH_QUICK=1 cargo bench --bench compare   # a quick smoke run
 //! ```

@@ -25,6 +25,9 @@ pub fn run(h: &mut Harness) {
                 continue;
             }
             let case = format!("{chunk_name} chunks, {ring_name} ring");
+            if !h.wants_case(&case) {
+                continue;
+            }
             let t = |name: &str| format!("{name}: {case}");
             // Steady state: every contender first moves twice its ring, so that no page is touched
             // for the first time while timed (rings differ in whether they fault memory in early).
@@ -71,12 +74,25 @@ pub fn run(h: &mut Harness) {
             h.compare("ring", &case, &ours_nb, "rtrb", &rt, peer_goal);
             let roof_goal = if chunk == 64 << 10 { Goal::TimeRatioAtMost(1.0 / 0.8) } else { Goal::None };
             h.compare("ring", &case, &ours_nb, "memcpy roofline", &roof, roof_goal);
+            if chunk == 64 << 10 {
+                // What the ring's own code costs per byte: the same copies through it on one thread,
+                // so that neither the hand-over between cores nor the scheduler is in the figure.
+                let one = h.time(
+                    &t("omnibuf nonblocking, 1 thread"),
+                    bytes,
+                    warm(Box::new(ours_one_thread(ring, chunk, total))),
+                );
+                h.compare("ring", &format!("{case}, 1 thread"), &one, "memcpy roofline", &roof, Goal::None);
+            }
         }
     }
 
     // The fallback's cost: the same work on mirror-copy memory (warmed up like the rest).
     for (chunk, chunk_name) in [(64usize, "64 B"), (4 << 10, "4 KiB")] {
         let case = format!("{chunk_name} chunks, 1 MiB ring");
+        if !h.wants_case(&format!("backends, {case}")) {
+            continue;
+        }
         let mut timings = Vec::new();
         for backend in [RingBackend::DoubleMapped, RingBackend::MirrorCopy] {
             let mut run =
@@ -89,12 +105,32 @@ pub fn run(h: &mut Harness) {
         h.compare("ring backends", &case, &timings[1], "double-mapped (ours)", &timings[0], Goal::None);
     }
 
-    let items = if h.quick() { 200_000 } else { 2_000_000 };
-    let o =
-        h.time("omnibuf nonblocking: one u64 at a time", 0, ours_one_at_a_time(items)).per_op(items as u64);
-    let r = h.time("rtrb: one u64 at a time", 0, rtrb_one_at_a_time(items)).per_op(items as u64);
-    h.compare("ring", "one u64 at a time, 2 threads", &o, "rtrb", &r, Goal::TimeRatioAtMost(1.0));
+    let case = "one u64 at a time, 2 threads";
+    if h.wants_case(case) {
+        let items = if h.quick() { 200_000 } else { 2_000_000 };
+        let o = h
+            .time("omnibuf nonblocking: one u64 at a time (push/pop)", 0, ours_one_at_a_time(items))
+            .per_op(items as u64);
+        let s = h
+            .time("omnibuf nonblocking: one u64 at a time (slices)", 0, ours_one_slice_at_a_time(items))
+            .per_op(items as u64);
+        let r = h.time("rtrb: one u64 at a time", 0, rtrb_one_at_a_time(items)).per_op(items as u64);
+        h.compare("ring", case, &o, "rtrb", &r, Goal::TimeRatioAtMost(1.0));
+        h.compare("ring", &format!("{case}, slice + produce(1)"), &s, "rtrb", &r, Goal::None);
+    }
+    // The instructions of the single-item path alone, without a second core (nor the scheduler, on a
+    // busy machine): one thread pushes a burst, then pops it.
+    let case = "one u64 at a time, 1 thread, bursts of 64";
+    if h.wants_case(case) {
+        let items = 64 * 1024;
+        let o = h.time("omnibuf nonblocking: push/pop bursts", 0, ours_bursts(items)).per_op(items as u64);
+        let r = h.time("rtrb: push/pop bursts", 0, rtrb_bursts(items)).per_op(items as u64);
+        h.compare("ring", case, &o, "rtrb", &r, Goal::None);
+    }
 
+    if !h.wants_case("1 MiB ring setup + teardown") {
+        return;
+    }
     let o = h.time("omnibuf: 1 MiB ring setup + teardown", 0, || {
         let mut w = sync::Circular::with_capacity::<u8>(1 << 20).unwrap();
         black_box(w.add_reader());
@@ -187,6 +223,29 @@ fn ours_nonblocking(ring: usize, chunk: usize, total: usize, options: Option<Rin
                 black_box(&dst);
             },
         )
+    }
+}
+
+/// The writer's and the reader's copies through the ring, taking turns on one thread.
+fn ours_one_thread(ring: usize, chunk: usize, total: usize) -> impl FnMut() {
+    let src = vec![7u8; chunk];
+    let mut dst = vec![0u8; chunk];
+    let mut w = nonblocking::Circular::with_capacity::<u8>(ring).unwrap();
+    let mut r = w.add_reader();
+    move || {
+        let mut left = total;
+        while left > 0 {
+            let room = w.slice();
+            let n = room.len().min(chunk).min(left);
+            room[..n].copy_from_slice(&src[..n]);
+            w.produce(n);
+            let data = r.slice().unwrap();
+            let m = data.len().min(chunk);
+            dst[..m].copy_from_slice(&data[..m]);
+            r.consume(m);
+            left -= n;
+        }
+        black_box(&dst);
     }
 }
 
@@ -365,6 +424,36 @@ fn ours_one_at_a_time(items: usize) -> impl FnMut() {
         two_threads(
             || {
                 for i in 0..items as u64 {
+                    while w.push(i).is_err() {
+                        wait();
+                    }
+                }
+            },
+            || {
+                let mut sum = 0u64;
+                for _ in 0..items {
+                    loop {
+                        if let Ok(x) = r.pop() {
+                            sum = sum.wrapping_add(x);
+                            break;
+                        }
+                        wait();
+                    }
+                }
+                black_box(sum);
+            },
+        )
+    }
+}
+
+/// The same through the general path: a slice and `produce(1)` / `consume(1)` per item.
+fn ours_one_slice_at_a_time(items: usize) -> impl FnMut() {
+    let mut w = nonblocking::Circular::with_capacity::<u64>(4096).unwrap();
+    let mut r = w.add_reader();
+    move || {
+        two_threads(
+            || {
+                for i in 0..items as u64 {
                     loop {
                         let room = w.slice();
                         if let Some(slot) = room.first_mut() {
@@ -419,5 +508,38 @@ fn rtrb_one_at_a_time(items: usize) -> impl FnMut() {
                 black_box(sum);
             },
         )
+    }
+}
+
+fn ours_bursts(items: usize) -> impl FnMut() {
+    let mut w = nonblocking::Circular::with_capacity::<u64>(4096).unwrap();
+    let mut r = w.add_reader();
+    move || {
+        let mut sum = 0u64;
+        for burst in 0..items as u64 / 64 {
+            for i in 0..64 {
+                w.push(black_box(burst + i)).unwrap();
+            }
+            for _ in 0..64 {
+                sum = sum.wrapping_add(r.pop().unwrap());
+            }
+        }
+        black_box(sum);
+    }
+}
+
+fn rtrb_bursts(items: usize) -> impl FnMut() {
+    let (mut p, mut c) = rtrb::RingBuffer::<u64>::new(4096);
+    move || {
+        let mut sum = 0u64;
+        for burst in 0..items as u64 / 64 {
+            for i in 0..64 {
+                p.push(black_box(burst + i)).unwrap();
+            }
+            for _ in 0..64 {
+                sum = sum.wrapping_add(c.pop().unwrap());
+            }
+        }
+        black_box(sum);
     }
 }

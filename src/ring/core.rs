@@ -17,6 +17,11 @@
 //! when it has consumed all it saw; the writer when its view shows less than half the ring free. So a
 //! slice may be shorter than what is free or published at this instant, never longer, and never empty
 //! while there is anything.
+//!
+//! The single-item path (`push`/`pop`) shares these positions and views, but looks again only when its
+//! view shows no room (writer) or nothing (reader): one item needs one slot, so the half-ring rule of
+//! slices buys it nothing. Each side also keeps its slot index (position modulo capacity) next to its
+//! position, so that no operation divides.
 
 use std::marker::PhantomData;
 use std::task::{Context, Poll, Waker};
@@ -24,7 +29,7 @@ use std::task::{Context, Poll, Waker};
 use crate::sync::{fence, Arc, AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering::*};
 
 use super::tags::{ReaderTags, TagInbox, Tags};
-use super::{Item, RingError};
+use super::{Item, PopError, RingError};
 use crate::platform::ring_memory::{RingBackend, RingMemory, RingMemoryOptions};
 
 /// A position on its own cache line, so that the writer's and readers' updates do not collide.
@@ -131,6 +136,9 @@ pub(crate) struct Ring<T> {
     memory: RingMemory,
     /// In items.
     capacity: usize,
+    /// Whether the writer must mirror what it writes (mirror-copy memory), kept here so that a push
+    /// need not look at the memory's kind.
+    mirrored: bool,
     write: Position,
     closed: AtomicBool,
     /// Readers wait here for data; the writer for room.
@@ -145,6 +153,7 @@ impl<T: Item> Ring<T> {
         let memory = RingMemory::new(min_items, size, std::mem::align_of::<T>(), options)?;
         Ok(Arc::new(Ring {
             capacity: memory.capacity() / size,
+            mirrored: memory.backend() == RingBackend::MirrorCopy,
             memory,
             write: Position(AtomicU64::new(0)),
             closed: AtomicBool::new(false),
@@ -154,12 +163,33 @@ impl<T: Item> Ring<T> {
         }))
     }
 
-    /// Pointer to the slot of `position`; `len` items from it are addressable (len <= capacity).
-    fn slot(&self, position: u64) -> *mut T {
-        let index = (position % self.capacity as u64) as usize;
+    /// Pointer to slot `index` (a position modulo the capacity, so `index < capacity`); `capacity`
+    /// items from it are addressable (the second image continues the first).
+    #[inline]
+    fn slot(&self, index: usize) -> *mut T {
+        debug_assert!(index < self.capacity);
         // SAFETY: `index < capacity`, so the pointer stays inside the first image; the memory is
         // aligned for `T` (mapped memory is page-aligned, mirror memory is allocated for it).
         unsafe { self.memory.base().as_ptr().cast::<T>().add(index) }
+    }
+
+    /// `index` moved on by `n <= capacity` slots, modulo the capacity.
+    #[inline]
+    fn advance(&self, index: usize, n: usize) -> usize {
+        let next = index + n;
+        if next < self.capacity {
+            next
+        } else {
+            self.wrap(next)
+        }
+    }
+
+    /// The rare case of [`advance`](Self::advance), out of line: a branch (predicted) rather than a
+    /// conditional move keeps the wrap test off the chain from one operation's index to the next.
+    #[cold]
+    #[inline(never)]
+    fn wrap(&self, index: usize) -> usize {
+        index - self.capacity
     }
 }
 
@@ -185,19 +215,21 @@ pub(crate) struct WriterCore<T, G> {
     readers: Vec<Arc<ReaderState<G>>>,
     /// Items produced so far (the shared copy is `ring.write`).
     position: u64,
+    /// `position` modulo the capacity: the slot written next.
+    index: usize,
     /// The slowest reader's position when last looked at (a lower bound of the true one: readers only
-    /// move forward). Reading the readers' cache lines only when this says "full" keeps the writer from
-    /// pulling lines the readers keep writing.
+    /// move forward), or the writer's own when it last found no readers. Reading the readers' cache
+    /// lines only when this says "full" keeps the writer from pulling lines the readers keep writing.
+    /// Always `position - capacity <= slowest_seen <= position`, so `capacity - (position -
+    /// slowest_seen)` slots are known free (a lower bound) without looking.
     slowest_seen: u64,
-    /// Free slots known from the last `slice` (a lower bound), so that `produce` need not look again.
-    known_free: usize,
     waking: Waking,
     tagging: Tagging,
 }
 
 impl<T: Item, G> WriterCore<T, G> {
     pub(crate) fn new(ring: Arc<Ring<T>>, waking: Waking, tagging: Tagging) -> WriterCore<T, G> {
-        WriterCore { ring, readers: Vec::new(), position: 0, slowest_seen: 0, known_free: 0, waking, tagging }
+        WriterCore { ring, readers: Vec::new(), position: 0, index: 0, slowest_seen: 0, waking, tagging }
     }
 
     pub(crate) fn ring(&self) -> &Arc<Ring<T>> {
@@ -228,6 +260,7 @@ impl<T: Item, G> WriterCore<T, G> {
             ring: self.ring.clone(),
             state,
             position: self.position,
+            index: self.index,
             write_seen: self.position,
             waking: self.waking,
             tagging: self.tagging,
@@ -242,31 +275,87 @@ impl<T: Item, G> WriterCore<T, G> {
     pub(crate) fn free(&mut self) -> usize {
         let capacity = self.ring.capacity;
         if !self.readers.is_empty() {
-            let free = capacity - (self.position - self.slowest_seen) as usize;
+            let free = self.known_free();
             if free > 0 && free >= capacity / 2 {
                 return free;
             }
         }
-        self.readers.retain(|r| r.alive.load(Acquire));
-        match self.readers.iter().map(|r| r.position.0.load(Acquire)).min() {
-            None => capacity,
-            Some(slowest) => {
-                self.slowest_seen = slowest;
-                capacity - (self.position - slowest) as usize
+        self.look_at_readers()
+    }
+
+    /// Free slots as far as the last look at the readers tells (a lower bound of the truth).
+    #[inline]
+    fn known_free(&self) -> usize {
+        self.ring.capacity - (self.position - self.slowest_seen) as usize
+    }
+
+    /// Looks at the live readers' positions: the free slots now. One pass; the readers that are gone
+    /// are let go only when there are some (a writer waiting on a full ring looks once per item).
+    fn look_at_readers(&mut self) -> usize {
+        // With no live readers everything is free; remembering our own position keeps `known_free`
+        // exact.
+        let mut slowest = self.position;
+        let mut gone = false;
+        for reader in &self.readers {
+            // `alive` before `position`: a reader stores its last position before it says it is gone.
+            if reader.alive.load(Acquire) {
+                slowest = slowest.min(reader.position.0.load(Acquire));
+            } else {
+                gone = true;
             }
         }
+        if gone {
+            self.let_go_of_gone_readers();
+        }
+        self.slowest_seen = slowest;
+        self.known_free()
+    }
+
+    #[cold]
+    fn let_go_of_gone_readers(&mut self) {
+        self.readers.retain(|r| r.alive.load(Acquire));
     }
 
     /// The free slots, as one slice.
     #[inline]
     pub(crate) fn slice(&mut self) -> &mut [T] {
         let free = self.free();
-        self.known_free = free;
         // No reader reads at or past the write position, and the slowest reader has moved past these
         // slots (or there is none); the second image continues the first, so they are contiguous.
         // SAFETY: the `free` slots from our position are ours alone, initialised (zeroed, then written
         // as `T`), and `free <= capacity`, so no slot appears twice in the slice.
-        unsafe { std::slice::from_raw_parts_mut(self.ring.slot(self.position), free) }
+        unsafe { std::slice::from_raw_parts_mut(self.ring.slot(self.index), free) }
+    }
+
+    /// Publishes `item` in the next slot, or gives it back when the slowest reader is a full ring
+    /// behind. Looks at the readers only when the last look shows no room.
+    #[inline]
+    pub(crate) fn push(&mut self, item: T) -> Result<(), T> {
+        if self.known_free() == 0 && self.look_at_readers() == 0 {
+            return Err(item);
+        }
+        // Everything read before the item is written: the compiler cannot tell that the write does not
+        // change these fields, and would read them all again after it.
+        let ring: &Ring<T> = &self.ring;
+        let (index, position) = (self.index, self.position + 1);
+        let next = ring.advance(index, 1);
+        let wake = self.waking == Waking::Sleepers;
+        let slot = ring.slot(index);
+        // SAFETY: a free slot (`known_free() > 0`) is the writer's alone: no reader reads at or past
+        // the write position, and the slowest one has moved past it (see `slice`). `slot` is inside
+        // the first image and aligned for `T`.
+        unsafe { slot.write(item) };
+        if ring.mirrored {
+            // SAFETY: the slot's image in the second half (`index + capacity < 2 * capacity`, inside
+            // the mirror allocation), the writer's alone for the same reason.
+            unsafe { slot.add(ring.capacity).write(item) };
+        }
+        (self.position, self.index) = (position, next);
+        ring.write.0.store(position, Release);
+        if wake {
+            ring.data.notify();
+        }
+        Ok(())
     }
 
     /// Publishes the first `n` items of the free slots.
@@ -315,13 +404,13 @@ impl<T: Item, G> WriterCore<T, G> {
     /// Takes `n` of the free slots, or says why not.
     #[inline]
     fn reserve(&mut self, n: usize) -> Result<(), RingError> {
-        if n > self.known_free {
-            self.known_free = self.free();
-            if n > self.known_free {
-                return Err(RingError::ProduceTooMuch { requested: n, free: self.known_free });
+        if n > self.known_free() {
+            let free = self.free();
+            if n > free {
+                return Err(RingError::ProduceTooMuch { requested: n, free });
             }
         }
-        self.known_free -= n;
+        // Publishing moves `position` on by `n`, which takes the slots out of `known_free`.
         Ok(())
     }
 
@@ -332,11 +421,17 @@ impl<T: Item, G> WriterCore<T, G> {
             return; // nothing changes: nobody to wake
         }
         let size = std::mem::size_of::<T>();
-        let offset = (self.position % self.ring.capacity as u64) as usize * size;
-        // SAFETY: the region is the writer's (see `slice`), `offset < capacity` bytes and
+        // SAFETY: the region is the writer's (see `slice`), `index * size < capacity` bytes and
         // `n * size <= capacity` bytes.
-        unsafe { self.ring.memory.publish(offset, n * size) };
+        unsafe { self.ring.memory.publish(self.index * size, n * size) };
+        self.advance(n);
+    }
+
+    /// Moves the write position on by `n` written (and mirrored) slots and tells the readers.
+    #[inline]
+    fn advance(&mut self, n: usize) {
         self.position += n as u64;
+        self.index = self.ring.advance(self.index, n);
         self.ring.write.0.store(self.position, Release);
         if self.waking == Waking::Sleepers {
             self.ring.data.notify();
@@ -357,6 +452,8 @@ pub(crate) struct ReaderCore<T, G> {
     state: Arc<ReaderState<G>>,
     /// Items consumed so far (the shared copy is `state.position`).
     position: u64,
+    /// `position` modulo the capacity: the slot read next.
+    index: usize,
     /// The write position when last looked at (a lower bound: the writer only moves forward).
     write_seen: u64,
     waking: Waking,
@@ -411,7 +508,7 @@ impl<T: Item, G> ReaderCore<T, G> {
         let end = self.position + available as u64;
         let tags = self.tags.view(&self.state.tags, self.position, end);
         // SAFETY: as in `items` (not called, because `tags` borrows `self.tags` mutably).
-        let items = unsafe { std::slice::from_raw_parts(self.ring.slot(self.position), available) };
+        let items = unsafe { std::slice::from_raw_parts(self.ring.slot(self.index), available) };
         Some((items, tags))
     }
 
@@ -434,7 +531,35 @@ impl<T: Item, G> ReaderCore<T, G> {
         // SAFETY: slots from our position up to the write position were published (Acquire load of
         // the write position pairs with the writer's Release store); the writer does not touch them
         // until we move past them; they are contiguous and at most `capacity` long.
-        unsafe { std::slice::from_raw_parts(self.ring.slot(self.position), available) }
+        unsafe { std::slice::from_raw_parts(self.ring.slot(self.index), available) }
+    }
+
+    /// Takes the next item, if one is published; `Finished` once the writer is gone and everything
+    /// was consumed. Looks at the writer's position only when the last look shows nothing left.
+    #[inline]
+    pub(crate) fn pop(&mut self) -> Result<T, PopError> {
+        if self.write_seen == self.position {
+            self.write_seen = self.ring.write.0.load(Acquire);
+            if self.write_seen == self.position {
+                return Err(if self.closed_and_drained() { PopError::Finished } else { PopError::Empty });
+            }
+        }
+        let ring: &Ring<T> = &self.ring;
+        let (index, position) = (self.index, self.position + 1);
+        // SAFETY: `position - 1 < write_seen`, so the slot was published (the Acquire load of the
+        // write position pairs with the writer's Release store) and the writer does not touch it until
+        // we move past it; it is inside the first image and aligned for `T`, and `T: Item` is plain
+        // data.
+        let item = unsafe { ring.slot(index).read() };
+        (self.position, self.index) = (position, ring.advance(index, 1));
+        self.state.position.0.store(position, Release);
+        if self.waking == Waking::Sleepers {
+            ring.room.notify();
+        }
+        if self.tagging == Tagging::On {
+            self.tags.consume_to(&self.state.tags, position);
+        }
+        Ok(item)
     }
 
     /// Marks the first `n` available items as read.
@@ -447,7 +572,15 @@ impl<T: Item, G> ReaderCore<T, G> {
         if n == 0 {
             return Ok(()); // nothing changes: nobody to wake
         }
+        self.advance(n);
+        Ok(())
+    }
+
+    /// Moves this reader on by `n <= available` items and tells the writer.
+    #[inline]
+    fn advance(&mut self, n: usize) {
         self.position += n as u64;
+        self.index = self.ring.advance(self.index, n);
         self.state.position.0.store(self.position, Release);
         if self.waking == Waking::Sleepers {
             self.ring.room.notify();
@@ -455,7 +588,6 @@ impl<T: Item, G> ReaderCore<T, G> {
         if self.tagging == Tagging::On {
             self.tags.consume_to(&self.state.tags, self.position);
         }
-        Ok(())
     }
 }
 

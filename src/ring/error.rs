@@ -33,3 +33,26 @@ pub enum RingError {
         produced: usize,
     },
 }
+
+/// Why the non-blocking [`Reader::pop`](super::nonblocking::Reader::pop) returned no item.
+///
+/// ```
+/// use omnibuf::ring::{nonblocking::Circular, PopError};
+///
+/// let mut writer = Circular::with_capacity::<u8>(16).unwrap();
+/// let mut reader = writer.add_reader();
+/// assert_eq!(reader.pop(), Err(PopError::Empty)); // nothing yet: try again later
+/// writer.push(1).unwrap();
+/// drop(writer);
+/// assert_eq!(reader.pop(), Ok(1)); // what is left...
+/// assert_eq!(reader.pop(), Err(PopError::Finished)); // ...then the end
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PopError {
+    /// Nothing is published that this reader has not consumed; the writer may still produce more.
+    #[error("the ring has no item for this reader yet")]
+    Empty,
+    /// The writer is gone and this reader has consumed everything it wrote.
+    #[error("the writer is gone and every item was consumed")]
+    Finished,
+}

@@ -25,6 +25,8 @@
 
 super::flavour::flavour!(Nobody);
 
+use super::PopError;
+
 /// Spins a little, then lets the OS run someone else: the other side may be on this very core.
 fn backoff(spins: &mut u32) {
     if *spins < 64 {
@@ -45,9 +47,65 @@ impl<T: Item, G> Writer<T, G> {
         }
         self.core.slice()
     }
+
+    /// Publishes one item, spinning while the slowest reader is a full ring behind (with no readers
+    /// the writer overwrites). The single-item path, sharing `slice()`'s positions.
+    ///
+    /// ```
+    /// use omnibuf::ring::lockfree::Circular;
+    ///
+    /// let mut writer = Circular::with_capacity::<u64>(64).unwrap();
+    /// let mut reader = writer.add_reader();
+    /// let consumer = std::thread::spawn(move || {
+    ///     let mut sum = 0;
+    ///     while let Some(x) = reader.pop() {
+    ///         sum += x;
+    ///     }
+    ///     sum
+    /// });
+    /// for i in 0..10_000u64 {
+    ///     writer.push(i);
+    /// }
+    /// drop(writer);
+    /// assert_eq!(consumer.join().unwrap(), 49_995_000);
+    /// ```
+    #[inline]
+    pub fn push(&mut self, item: T) {
+        let mut item = item;
+        let mut spins = 0;
+        while let Err(back) = self.core.push(item) {
+            item = back;
+            backoff(&mut spins);
+        }
+    }
 }
 
 impl<T: Item, G> Reader<T, G> {
+    /// Takes the next item, spinning until there is one; `None` once the writer is gone and everything
+    /// it wrote was consumed. Like `consume(1)`, it drops the tags attached to the item.
+    ///
+    /// ```
+    /// use omnibuf::ring::lockfree::Circular;
+    ///
+    /// let mut writer = Circular::with_capacity::<u16>(64).unwrap();
+    /// let mut reader = writer.add_reader();
+    /// writer.push(7);
+    /// drop(writer);
+    /// assert_eq!(reader.pop(), Some(7));
+    /// assert_eq!(reader.pop(), None);
+    /// ```
+    #[inline]
+    pub fn pop(&mut self) -> Option<T> {
+        let mut spins = 0;
+        loop {
+            match self.core.pop() {
+                Ok(item) => return Some(item),
+                Err(PopError::Finished) => return None,
+                Err(PopError::Empty) => backoff(&mut spins),
+            }
+        }
+    }
+
     /// Items not yet consumed, as one slice, spinning until there is at least one; `None` once the
     /// writer is gone and everything it wrote was consumed.
     pub fn slice(&mut self) -> Option<&[T]> {

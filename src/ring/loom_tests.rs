@@ -5,7 +5,7 @@
 //! before a reader read it, or a reader could see a slot before it was written, some interleaving would
 //! hand a reader a wrong value and the assertions below would fail.
 
-use super::{generic, nonblocking, RingBackend, RingOptions};
+use super::{generic, nonblocking, PopError, RingBackend, RingOptions};
 use crate::sync::{Arc, AtomicBool, Ordering::*};
 use loom::thread;
 
@@ -52,6 +52,37 @@ fn loom_a_reader_sees_every_item_in_order_through_a_two_slot_ring() {
                 thread::yield_now();
             }
             writer.produce(1);
+        }
+        drop(writer);
+        assert_eq!(consumer.join().unwrap(), 3, "the reader drains everything before the end");
+    });
+}
+
+#[test]
+fn loom_pushes_and_pops_keep_every_item_in_order_through_a_two_slot_ring() {
+    // The single-item path: the writer looks at the reader only when its view shows no room, the
+    // reader at the writer only when its view shows nothing. Three items through two slots make the
+    // writer wait for the reader (and reuse a slot) at least once.
+    model(|| {
+        let mut writer = nonblocking::Circular::with_options::<u32>(2, &mirror()).unwrap();
+        let mut reader = writer.add_reader();
+        let consumer = thread::spawn(move || {
+            let mut expected = 0u32;
+            loop {
+                match reader.pop() {
+                    Ok(x) => {
+                        assert_eq!(x, expected, "an item was lost, doubled or overwritten unread");
+                        expected += 1;
+                    }
+                    Err(PopError::Empty) => thread::yield_now(),
+                    Err(PopError::Finished) => return expected,
+                }
+            }
+        });
+        for i in 0..3u32 {
+            while writer.push(i).is_err() {
+                thread::yield_now();
+            }
         }
         drop(writer);
         assert_eq!(consumer.join().unwrap(), 3, "the reader drains everything before the end");

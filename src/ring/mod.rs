@@ -19,6 +19,10 @@
 //! is used up: a slice may be shorter than what is free or published at this instant (call `slice()`
 //! again after `produce`/`consume`), never longer, and never empty while there is anything.
 //!
+//! For one item at a time the [`nonblocking`], [`sync`] and [`lockfree`] writers have `push(item)` and
+//! their readers `pop()`: the same positions as the slices, looked at again only when the view shows no
+//! room or nothing, so they mix freely with `slice`/`produce`/`consume`.
+//!
 //! Byte rings speak `std::io`: the blocking writer is an `io::Write`, a blocking reader an `io::Read`
 //! and `io::BufRead` (see `ring::sync::Writer`'s trait implementations).
 //!
@@ -46,6 +50,6 @@ pub use crate::platform::native::MapOptions;
 pub use crate::platform::ring_memory::{
     double_mapping_available, RingBackend, RingMemoryOptions as RingOptions,
 };
-pub use error::RingError;
+pub use error::{PopError, RingError};
 pub use item::Item;
 pub use tags::{NoTags, Tags, TagsIter};

@@ -26,6 +26,8 @@
 
 super::flavour::flavour!(Sleepers);
 
+use super::PopError;
+
 impl<T: Item, G> Writer<T, G> {
     /// Free slots as one slice, waiting until there is at least one. It may be shorter than all that
     /// is free (see the module docs of [`ring`](crate::ring)).
@@ -36,9 +38,70 @@ impl<T: Item, G> Writer<T, G> {
         }
         self.core.slice()
     }
+
+    /// Publishes one item, waiting while the slowest reader is a full ring behind (with no readers
+    /// the writer overwrites). The single-item path, sharing `slice()`'s positions.
+    ///
+    /// ```
+    /// use omnibuf::ring::sync::Circular;
+    ///
+    /// let mut writer = Circular::with_capacity::<u32>(64).unwrap();
+    /// let mut reader = writer.add_reader();
+    /// let consumer = std::thread::spawn(move || {
+    ///     let mut got = Vec::new();
+    ///     while let Some(x) = reader.pop() {
+    ///         got.push(x);
+    ///     }
+    ///     got
+    /// });
+    /// for i in 0..10_000u32 {
+    ///     writer.push(i); // waits while the reader is a full ring behind
+    /// }
+    /// drop(writer);
+    /// assert_eq!(consumer.join().unwrap(), (0..10_000).collect::<Vec<_>>());
+    /// ```
+    pub fn push(&mut self, item: T) {
+        let mut item = item;
+        while let Err(back) = self.core.push(item) {
+            item = back;
+            // Waits as `slice` does (the condition only looks: pushing in it would notify the readers
+            // while holding the room lock, and a reader's pop would do the reverse).
+            let ring = self.core.ring().clone();
+            ring.room.wait_until(|| self.core.free() > 0);
+        }
+    }
 }
 
 impl<T: Item, G> Reader<T, G> {
+    /// Takes the next item, waiting until there is one; `None` once the writer is gone and everything
+    /// it wrote was consumed. Like `consume(1)`, it drops the tags attached to the item.
+    ///
+    /// ```
+    /// use omnibuf::ring::sync::Circular;
+    ///
+    /// let mut writer = Circular::with_capacity::<u64>(64).unwrap();
+    /// let mut reader = writer.add_reader();
+    /// let producer = std::thread::spawn(move || {
+    ///     for i in 1..=3 {
+    ///         writer.push(i);
+    ///     }
+    /// }); // the writer is dropped at the end of the thread
+    /// assert_eq!(reader.pop(), Some(1)); // waits for it
+    /// assert_eq!(reader.pop(), Some(2));
+    /// assert_eq!(reader.pop(), Some(3));
+    /// assert_eq!(reader.pop(), None);
+    /// producer.join().unwrap();
+    /// ```
+    pub fn pop(&mut self) -> Option<T> {
+        loop {
+            match self.core.pop() {
+                Ok(item) => return Some(item),
+                Err(PopError::Finished) => return None,
+                Err(PopError::Empty) => self.wait_for_data(),
+            }
+        }
+    }
+
     /// Items not yet consumed, as one slice, waiting until there is at least one; `None` once the
     /// writer is gone and everything it wrote was consumed. It may hold fewer than all that is
     /// published (see the module docs of [`ring`](crate::ring)).

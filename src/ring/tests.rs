@@ -427,3 +427,187 @@ fn the_generic_flavour_runs_from_notifications_alone() {
         }
     }
 }
+
+#[test]
+fn push_gives_the_item_back_when_full_and_overwrites_with_no_readers() {
+    for backend in backends() {
+        let mut w = nonblocking::Circular::with_options::<u64>(16, &options(backend)).unwrap();
+        let cap = w.capacity();
+        // No readers: never full, as with slices.
+        for i in 0..3 * cap as u64 {
+            assert_eq!(w.push(i), Ok(()), "{backend}");
+        }
+        let mut r = w.add_reader();
+        assert_eq!(r.pop(), Err(PopError::Empty), "{backend}: a new reader starts now");
+        for i in 0..cap as u64 {
+            assert_eq!(w.push(i), Ok(()), "{backend}");
+        }
+        assert_eq!(w.push(7), Err(7), "{backend}: full, the item comes back");
+        assert!(w.slice().is_empty(), "{backend}");
+        assert!(w.try_produce(1).is_err(), "{backend}");
+        assert_eq!(r.pop(), Ok(0), "{backend}");
+        assert_eq!(w.push(7), Ok(()), "{backend}: the popped slot is free again");
+        // The reader's view still ends where its first pop looked; the next look, after it has
+        // consumed that, finds the item pushed across the end.
+        let items = r.slice().unwrap();
+        assert!(items.iter().copied().eq(1..cap as u64), "{backend}");
+        r.consume(cap - 1);
+        assert_eq!(r.slice(), Some(&[7][..]), "{backend}");
+        assert_eq!(r.pop(), Ok(7), "{backend}");
+        drop(r);
+        assert_eq!(w.push(8), Ok(()), "{backend}: a dropped reader holds nothing back");
+    }
+}
+
+#[test]
+fn pop_drops_the_tags_of_its_item() {
+    let token = std::sync::Arc::new(());
+    let mut w =
+        nonblocking::Circular::with_tags::<u32, std::sync::Arc<()>>(8, &RingOptions::default()).unwrap();
+    let mut r = w.add_reader();
+    w.slice()[..2].copy_from_slice(&[1, 2]);
+    w.produce_with_tags(2, &[(1, token.clone())]);
+    assert_eq!(r.pop(), Ok(1));
+    assert_eq!(std::sync::Arc::strong_count(&token), 2, "the second item's tag is still held");
+    let (items, tags) = r.slice_with_tags().unwrap();
+    assert_eq!((items, tags.len()), (&[2][..], 1), "the tag's offset follows the pop");
+    assert_eq!(tags.get(0).map(|(offset, _)| offset), Some(0));
+    assert_eq!(r.pop(), Ok(2));
+    assert_eq!(std::sync::Arc::strong_count(&token), 1, "popped past: dropped");
+}
+
+/// Collects what a reader gets, `step` by `step` (a pop or a slice), until `step` says the end.
+fn collect(
+    mut step: impl FnMut(&mut Vec<u64>) -> bool + Send + 'static,
+) -> std::thread::JoinHandle<Vec<u64>> {
+    std::thread::spawn(move || {
+        let mut got = Vec::new();
+        while step(&mut got) {}
+        got
+    })
+}
+
+fn every_item_in_order(handles: Vec<std::thread::JoinHandle<Vec<u64>>>, total: u64) {
+    for h in handles {
+        let got = h.join().unwrap();
+        assert_eq!(got.len() as u64, total, "none lost or doubled");
+        assert!(got.iter().copied().eq(0..total), "in order");
+    }
+}
+
+#[test]
+fn the_sync_flavour_pushes_and_pops_across_threads_mixed_with_slices() {
+    let total = if cfg!(miri) { 200 } else { 300_000u64 };
+    for backend in backends() {
+        let mut w = sync::Circular::with_options::<u64>(64, &options(backend)).unwrap();
+        let handles: Vec<_> = (0..3u64)
+            .map(|k| {
+                let mut r = w.add_reader();
+                let mut turn = k;
+                collect(move |got| {
+                    turn += 1;
+                    if turn % 3 == 0 {
+                        let Some(items) = r.slice() else { return false };
+                        let n = items.len().min(5);
+                        got.extend_from_slice(&items[..n]);
+                        r.consume(n);
+                        true
+                    } else {
+                        r.pop().map(|x| got.push(x)).is_some()
+                    }
+                })
+            })
+            .collect();
+        let mut next = 0u64;
+        while next < total {
+            if next % 10 < 7 {
+                w.push(next);
+                next += 1;
+            } else {
+                let room = w.slice();
+                let n = room.len().min(3).min((total - next) as usize);
+                for slot in &mut room[..n] {
+                    *slot = next;
+                    next += 1;
+                }
+                w.produce(n);
+            }
+        }
+        drop(w);
+        every_item_in_order(handles, total);
+    }
+}
+
+#[test]
+fn the_lockfree_flavour_pushes_and_pops_across_threads_mixed_with_slices() {
+    let total = if cfg!(miri) { 200 } else { 300_000u64 };
+    for backend in backends() {
+        let mut w = lockfree::Circular::with_options::<u64>(64, &options(backend)).unwrap();
+        let handles: Vec<_> = (0..2u64)
+            .map(|k| {
+                let mut r = w.add_reader();
+                let mut turn = k;
+                collect(move |got| {
+                    turn += 1;
+                    if turn % 4 == 0 {
+                        let Some(items) = r.slice() else { return false };
+                        let n = items.len().min(3);
+                        got.extend_from_slice(&items[..n]);
+                        r.consume(n);
+                        true
+                    } else {
+                        r.pop().map(|x| got.push(x)).is_some()
+                    }
+                })
+            })
+            .collect();
+        let mut next = 0u64;
+        while next < total {
+            if next % 10 < 8 {
+                w.push(next);
+                next += 1;
+            } else {
+                let room = w.slice();
+                let n = room.len().min(2).min((total - next) as usize);
+                for slot in &mut room[..n] {
+                    *slot = next;
+                    next += 1;
+                }
+                w.produce(n);
+            }
+        }
+        drop(w);
+        every_item_in_order(handles, total);
+    }
+}
+
+#[test]
+fn the_nonblocking_flavour_pushes_and_pops_across_threads() {
+    let total = if cfg!(miri) { 200 } else { 300_000u64 };
+    for backend in backends() {
+        let mut w = nonblocking::Circular::with_options::<u64>(16, &options(backend)).unwrap();
+        let handles: Vec<_> = (0..2)
+            .map(|_| {
+                let mut r = w.add_reader();
+                collect(move |got| match r.pop() {
+                    Ok(x) => {
+                        got.push(x);
+                        true
+                    }
+                    Err(PopError::Empty) => {
+                        std::thread::yield_now();
+                        true
+                    }
+                    Err(PopError::Finished) => false,
+                })
+            })
+            .collect();
+        for i in 0..total {
+            while w.push(i).is_err() {
+                std::thread::yield_now();
+            }
+        }
+        drop(w);
+        every_item_in_order(handles, total);
+    }
+}
