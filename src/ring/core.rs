@@ -546,10 +546,9 @@ impl<T: Item, G> ReaderCore<T, G> {
         }
         let ring: &Ring<T> = &self.ring;
         let (index, position) = (self.index, self.position + 1);
-        // SAFETY: `position - 1 < write_seen`, so the slot was published (the Acquire load of the
-        // write position pairs with the writer's Release store) and the writer does not touch it until
-        // we move past it; it is inside the first image and aligned for `T`, and `T: Item` is plain
-        // data.
+        // SAFETY: `position - 1 < write_seen`: the slot was published (our Acquire load pairs with the
+        // writer's Release store) and stays untouched until we move past it; it lies in the first
+        // image, aligned for `T`, and `T: Item` is plain data.
         let item = unsafe { ring.slot(index).read() };
         (self.position, self.index) = (position, ring.advance(index, 1));
         self.state.position.0.store(position, Release);

@@ -495,91 +495,61 @@ fn every_item_in_order(handles: Vec<std::thread::JoinHandle<Vec<u64>>>, total: u
     }
 }
 
-#[test]
-fn the_sync_flavour_pushes_and_pops_across_threads_mixed_with_slices() {
-    let total = if cfg!(miri) { 200 } else { 300_000u64 };
-    for backend in backends() {
-        let mut w = sync::Circular::with_options::<u64>(64, &options(backend)).unwrap();
-        let handles: Vec<_> = (0..3u64)
-            .map(|k| {
-                let mut r = w.add_reader();
-                let mut turn = k;
-                collect(move |got| {
-                    turn += 1;
-                    if turn % 3 == 0 {
-                        let Some(items) = r.slice() else { return false };
-                        let n = items.len().min(5);
-                        got.extend_from_slice(&items[..n]);
-                        r.consume(n);
-                        true
+/// A writer that mixes `push` with `slice` + `produce` (`pushes` of every 10 items are pushed, the
+/// rest produced `room` at a time) and `readers` readers that mix `pop` with `slice` + `consume` (one
+/// turn in `slice_every` takes up to `take` items from a slice): every reader gets every item, in order.
+macro_rules! mixed_push_pop_test {
+    ($name:ident, $flavour:ident, readers: $readers:expr, pushes: $pushes:expr, room: $room:expr,
+     slice_every: $every:expr, take: $take:expr) => {
+        #[test]
+        fn $name() {
+            let total = if cfg!(miri) { 200 } else { 300_000u64 };
+            for backend in backends() {
+                let mut w = $flavour::Circular::with_options::<u64>(64, &options(backend)).unwrap();
+                let handles: Vec<_> = (0..$readers as u64)
+                    .map(|k| {
+                        let mut r = w.add_reader();
+                        let mut turn = k;
+                        collect(move |got| {
+                            turn += 1;
+                            if turn % $every == 0 {
+                                let Some(items) = r.slice() else { return false };
+                                let n = items.len().min($take);
+                                got.extend_from_slice(&items[..n]);
+                                r.consume(n);
+                                true
+                            } else {
+                                r.pop().map(|x| got.push(x)).is_some()
+                            }
+                        })
+                    })
+                    .collect();
+                let mut next = 0u64;
+                while next < total {
+                    if next % 10 < $pushes {
+                        w.push(next);
+                        next += 1;
                     } else {
-                        r.pop().map(|x| got.push(x)).is_some()
+                        let room = w.slice();
+                        let n = room.len().min($room).min((total - next) as usize);
+                        for slot in &mut room[..n] {
+                            *slot = next;
+                            next += 1;
+                        }
+                        w.produce(n);
                     }
-                })
-            })
-            .collect();
-        let mut next = 0u64;
-        while next < total {
-            if next % 10 < 7 {
-                w.push(next);
-                next += 1;
-            } else {
-                let room = w.slice();
-                let n = room.len().min(3).min((total - next) as usize);
-                for slot in &mut room[..n] {
-                    *slot = next;
-                    next += 1;
                 }
-                w.produce(n);
+                drop(w);
+                every_item_in_order(handles, total);
             }
         }
-        drop(w);
-        every_item_in_order(handles, total);
-    }
+    };
 }
 
-#[test]
-fn the_lockfree_flavour_pushes_and_pops_across_threads_mixed_with_slices() {
-    let total = if cfg!(miri) { 200 } else { 300_000u64 };
-    for backend in backends() {
-        let mut w = lockfree::Circular::with_options::<u64>(64, &options(backend)).unwrap();
-        let handles: Vec<_> = (0..2u64)
-            .map(|k| {
-                let mut r = w.add_reader();
-                let mut turn = k;
-                collect(move |got| {
-                    turn += 1;
-                    if turn % 4 == 0 {
-                        let Some(items) = r.slice() else { return false };
-                        let n = items.len().min(3);
-                        got.extend_from_slice(&items[..n]);
-                        r.consume(n);
-                        true
-                    } else {
-                        r.pop().map(|x| got.push(x)).is_some()
-                    }
-                })
-            })
-            .collect();
-        let mut next = 0u64;
-        while next < total {
-            if next % 10 < 8 {
-                w.push(next);
-                next += 1;
-            } else {
-                let room = w.slice();
-                let n = room.len().min(2).min((total - next) as usize);
-                for slot in &mut room[..n] {
-                    *slot = next;
-                    next += 1;
-                }
-                w.produce(n);
-            }
-        }
-        drop(w);
-        every_item_in_order(handles, total);
-    }
-}
+mixed_push_pop_test!(the_sync_flavour_pushes_and_pops_across_threads_mixed_with_slices, sync,
+    readers: 3, pushes: 7, room: 3, slice_every: 3, take: 5);
+mixed_push_pop_test!(the_lockfree_flavour_pushes_and_pops_across_threads_mixed_with_slices, lockfree,
+    readers: 2, pushes: 8, room: 2, slice_every: 4, take: 3);
 
 #[test]
 fn the_nonblocking_flavour_pushes_and_pops_across_threads() {

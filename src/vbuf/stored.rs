@@ -188,14 +188,18 @@ impl StoredBuffer {
             if let Some(source) = self.stored_source(piece.source) {
                 let start = piece.offset / grid * grid;
                 let end = (piece.offset + piece.len).div_ceil(grid) * grid;
-                wanted.entry(piece.source).or_default().extend(source.layer.table().blocks_in(start, end - start));
+                wanted
+                    .entry(piece.source)
+                    .or_default()
+                    .extend(source.layer.table().blocks_in(start, end - start));
             }
         }
         for (id, mut blocks) in wanted {
             let source = self.stored_source(id).expect("collected above");
             blocks.sort_unstable();
             blocks.dedup();
-            let missing: Vec<usize> = blocks.iter().copied().filter(|&b| source.layer.loaded_block(b).is_none()).collect();
+            let missing: Vec<usize> =
+                blocks.iter().copied().filter(|&b| source.layer.loaded_block(b).is_none()).collect();
             if missing.is_empty() {
                 // Nothing to load, but what an earlier scan loaded goes back under the budget.
                 source.layer.make_room(0, &blocks);
@@ -225,7 +229,9 @@ impl StoredBuffer {
         loop {
             self.load(start, end).await?;
             match read(&self.buffer) {
-                Err(VbufError::Persistence(PersistenceError::NotLoaded { .. })) if attempts < 4 => attempts += 1,
+                Err(VbufError::Persistence(PersistenceError::NotLoaded { .. })) if attempts < 4 => {
+                    attempts += 1
+                }
                 other => return other.map_err(StoredError::from),
             }
         }
@@ -359,7 +365,8 @@ impl StoredBuffer {
         // Pieces of other sources are written as inserts: they must be readable now.
         let others: Vec<Piece> = pieces.iter().copied().filter(|p| p.source != base).collect();
         self.load_pieces(&others).await?;
-        let steps: Vec<SavePiece> = recipe(&snapshot, &self.buffer.inner.store, base).collect::<Result<_, _>>()?;
+        let steps: Vec<SavePiece> =
+            recipe(&snapshot, &self.buffer.inner.store, base).collect::<Result<_, _>>()?;
 
         let block_size = current.as_ref().map_or(self.options.block_size, |m| m.block_size as usize);
         let mut writer = BlockWriter::new(block_size, current.as_ref().map_or(0, |m| m.next_id));
@@ -371,7 +378,9 @@ impl StoredBuffer {
             match step {
                 SavePiece::Insert(bytes) => writer.append(bytes),
                 SavePiece::Copy { offset, len } => match &base_source {
-                    Some(source) => self.copy_blocks(source, *offset, *len, keep_whole, name, &mut writer).await?,
+                    Some(source) => {
+                        self.copy_blocks(source, *offset, *len, keep_whole, name, &mut writer).await?
+                    }
                     None => copy_from_memory(&*base_layer, *offset, *len, &mut writer)?,
                 },
             }
@@ -385,7 +394,8 @@ impl StoredBuffer {
 
         // The new version becomes the base of later saves; the blocks just written stay loaded.
         let layer = Arc::new(BlockLayer::new(meta.table.clone(), self.options.cache_budget));
-        let index_of: HashMap<u64, usize> = meta.table.ids().iter().enumerate().map(|(i, &id)| (id, i)).collect();
+        let index_of: HashMap<u64, usize> =
+            meta.table.ids().iter().enumerate().map(|(i, &id)| (id, i)).collect();
         for (id, bytes) in writes {
             layer.insert_loaded(index_of[&id], bytes)?;
         }

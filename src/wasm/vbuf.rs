@@ -18,7 +18,9 @@ use crate::vbuf::{ImportSource, StoredBuffer, StoredError, VbufError, VirtualBuf
 fn stored_error(e: StoredError, context: &str) -> JsValue {
     let message = format!("{context}: {e}");
     match e {
-        StoredError::Buffer(VbufError::OutOfRange { .. } | VbufError::NoSuchLine { .. }) => range_error(message),
+        StoredError::Buffer(VbufError::OutOfRange { .. } | VbufError::NoSuchLine { .. }) => {
+            range_error(message)
+        }
         StoredError::Store(StoreError::QuotaExceeded(_)) => {
             // A DOMException-like name lets callers tell a full quota from other failures.
             let e = error(message);
@@ -133,7 +135,9 @@ impl JsVirtualBuffer {
                 (None, Some((bytes, _))) => ImportSource::Bytes(bytes),
                 (None, None) => unreachable!("one of them was taken above"),
             };
-            StoredBuffer::import(&name, source, tuning.block_size).await.map_err(|e| stored_error(e, &context))?;
+            StoredBuffer::import(&name, source, tuning.block_size)
+                .await
+                .map_err(|e| stored_error(e, &context))?;
             drop(bytes);
             let buffer = StoredBuffer::open(&name, tuning).await.map_err(|e| stored_error(e, &context))?;
             Ok(JsVirtualBuffer { inner: Rc::new(buffer) }.into())

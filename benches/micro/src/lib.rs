@@ -91,7 +91,10 @@ fn ring_round_trip(backend: RingBackend, chunk: usize) -> f64 {
 pub fn run() -> Vec<Row> {
     let mut rows = Vec::new();
     let buffer = ZeroCopyBuffer::from_bytes(vec![1u8; 1024], BufferKind::raw());
-    rows.push(Row { case: "ZeroCopyBuffer clone + drop", ns_per_op: time(|n| (0..n).for_each(|_| drop(black_box(buffer.clone())))) });
+    rows.push(Row {
+        case: "ZeroCopyBuffer clone + drop",
+        ns_per_op: time(|n| (0..n).for_each(|_| drop(black_box(buffer.clone())))),
+    });
     rows.push(Row {
         case: "ZeroCopyBuffer slice + drop",
         ns_per_op: time(|n| (0..n).for_each(|i| drop(black_box(buffer.slice((i % 64) as usize..512))))),
@@ -116,12 +119,21 @@ pub fn run() -> Vec<Row> {
             ns_per_op: time(|n| (0..n).for_each(|_| drop(black_box(pool.try_acquire(size).expect("room"))))),
         });
     }
-    rows.push(Row { case: "sha256 of 1 KiB", ns_per_op: time(|n| (0..n).for_each(|_| drop(black_box(buffer.sha256())))) });
-    for (case, chunk) in [("ring (mirror-copy), 64 B chunks, per 64 B", 64), ("ring (mirror-copy), 4 KiB chunks, per 64 B", 4096)] {
+    rows.push(Row {
+        case: "sha256 of 1 KiB",
+        ns_per_op: time(|n| (0..n).for_each(|_| drop(black_box(buffer.sha256())))),
+    });
+    for (case, chunk) in [
+        ("ring (mirror-copy), 64 B chunks, per 64 B", 64),
+        ("ring (mirror-copy), 4 KiB chunks, per 64 B", 4096),
+    ] {
         rows.push(Row { case, ns_per_op: ring_round_trip(RingBackend::MirrorCopy, chunk) });
     }
     if omnibuf::ring::double_mapping_available() {
-        for (case, chunk) in [("ring (double-mapped), 64 B chunks, per 64 B", 64), ("ring (double-mapped), 4 KiB chunks, per 64 B", 4096)] {
+        for (case, chunk) in [
+            ("ring (double-mapped), 64 B chunks, per 64 B", 64),
+            ("ring (double-mapped), 4 KiB chunks, per 64 B", 4096),
+        ] {
             rows.push(Row { case, ns_per_op: ring_round_trip(RingBackend::DoubleMapped, chunk) });
         }
     }
@@ -130,10 +142,8 @@ pub fn run() -> Vec<Row> {
 
 /// The rows as JSON: `[{"case": "...", "nsPerOp": 12.3}, ...]`.
 pub fn run_json() -> String {
-    let rows: Vec<String> = run()
-        .iter()
-        .map(|r| format!("{{\"case\":\"{}\",\"nsPerOp\":{:.3}}}", r.case, r.ns_per_op))
-        .collect();
+    let rows: Vec<String> =
+        run().iter().map(|r| format!("{{\"case\":\"{}\",\"nsPerOp\":{:.3}}}", r.case, r.ns_per_op)).collect();
     format!("[{}]", rows.join(","))
 }
 

@@ -448,7 +448,10 @@ mod tests {
         let layer = BlockLayer::new(BlockTable::new(ids, lens.to_vec()).unwrap(), usize::MAX);
         for i in 0..lens.len() {
             let r = layer.table().block_range(i);
-            let data = ZeroCopyBuffer::copy_from_slice(&content[r.start as usize..r.end as usize], BufferKind::raw());
+            let data = ZeroCopyBuffer::copy_from_slice(
+                &content[r.start as usize..r.end as usize],
+                BufferKind::raw(),
+            );
             layer.insert_loaded(i, data).unwrap();
         }
         layer
@@ -456,7 +459,8 @@ mod tests {
 
     /// Block lengths that add up to `total`.
     fn split(total: usize, cuts: &[usize]) -> Vec<u32> {
-        let mut points: Vec<usize> = cuts.iter().map(|c| c % (total + 1)).filter(|&c| c > 0 && c < total).collect();
+        let mut points: Vec<usize> =
+            cuts.iter().map(|c| c % (total + 1)).filter(|&c| c > 0 && c < total).collect();
         points.sort_unstable();
         points.dedup();
         let mut lens = Vec::new();

@@ -26,8 +26,8 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    DomException, Event, IdbDatabase, IdbFactory, IdbKeyRange, IdbObjectStore, IdbOpenDbRequest,
-    IdbRequest, IdbTransaction, IdbTransactionMode,
+    DomException, Event, IdbDatabase, IdbFactory, IdbKeyRange, IdbObjectStore, IdbOpenDbRequest, IdbRequest,
+    IdbTransaction, IdbTransactionMode,
 };
 
 use crate::platform::persistence::{BlockLayer, BlockTable, PersistenceError};
@@ -48,7 +48,9 @@ pub enum StoreError {
     #[error("IndexedDB is not available here")]
     Unavailable,
     /// Another tab or worker holds the database open at an older version and does not close it.
-    #[error("the omnibuf database is blocked by another tab or worker that has it open; close it and try again")]
+    #[error(
+        "the omnibuf database is blocked by another tab or worker that has it open; close it and try again"
+    )]
     Blocked,
     /// The browser refused to store more.
     #[error("the storage quota is exhausted: {0}; nothing was changed")]
@@ -143,8 +145,10 @@ impl DocumentMeta {
             return Err(corrupt("metadata of an unknown format"));
         }
         let ids = get("ids").dyn_into::<Float64Array>().map_err(|_| corrupt("metadata without block ids"))?;
-        let lens = get("lens").dyn_into::<Uint32Array>().map_err(|_| corrupt("metadata without block lengths"))?;
-        let garbage = get("garbage").dyn_into::<Float64Array>().map_err(|_| corrupt("metadata without garbage"))?;
+        let lens =
+            get("lens").dyn_into::<Uint32Array>().map_err(|_| corrupt("metadata without block lengths"))?;
+        let garbage =
+            get("garbage").dyn_into::<Float64Array>().map_err(|_| corrupt("metadata without garbage"))?;
         let table = BlockTable::new(ids.to_vec().into_iter().map(|id| id as u64).collect(), lens.to_vec())?;
         let meta = DocumentMeta {
             name: get("name").as_string().ok_or_else(|| corrupt("metadata without a name"))?,
@@ -255,8 +259,9 @@ async fn database() -> Result<IdbDatabase, StoreError> {
     if let Some(db) = DATABASE_CONNECTION.with(|c| c.borrow().clone()) {
         return Ok(db);
     }
-    let open: IdbOpenDbRequest =
-        factory()?.open_with_u32(DATABASE, VERSION).map_err(|e| StoreError::from_js(e, "opening the database"))?;
+    let open: IdbOpenDbRequest = factory()?
+        .open_with_u32(DATABASE, VERSION)
+        .map_err(|e| StoreError::from_js(e, "opening the database"))?;
     let outcome = until_settled(|resolve, reject| {
         let (resolve, reject, blocked_reject) = (resolve.clone(), reject.clone(), reject.clone());
         let success = handler(move |_| drop(resolve.call0(&JsValue::UNDEFINED)));
@@ -313,7 +318,8 @@ async fn database() -> Result<IdbDatabase, StoreError> {
 fn transaction(db: &IdbDatabase, stores: &[&str], write: bool) -> Result<IdbTransaction, StoreError> {
     let names: Array = stores.iter().map(|s| JsValue::from_str(s)).collect();
     let mode = if write { IdbTransactionMode::Readwrite } else { IdbTransactionMode::Readonly };
-    db.transaction_with_str_sequence_and_mode(&names, mode).map_err(|e| StoreError::from_js(e, "starting a transaction"))
+    db.transaction_with_str_sequence_and_mode(&names, mode)
+        .map_err(|e| StoreError::from_js(e, "starting a transaction"))
 }
 
 fn store(tx: &IdbTransaction, name: &str) -> Result<IdbObjectStore, StoreError> {
@@ -382,7 +388,10 @@ pub async fn load_blocks(
 }
 
 /// The bytes of blocks `ids` of `name`, in one transaction.
-pub async fn read_blocks(name: &str, ids: impl Iterator<Item = u64>) -> Result<Vec<ZeroCopyBuffer>, StoreError> {
+pub async fn read_blocks(
+    name: &str,
+    ids: impl Iterator<Item = u64>,
+) -> Result<Vec<ZeroCopyBuffer>, StoreError> {
     let db = database().await?;
     let tx = transaction(&db, &[BLOCKS], false)?;
     let blocks = store(&tx, BLOCKS)?;
@@ -403,9 +412,15 @@ pub async fn read_blocks(name: &str, ids: impl Iterator<Item = u64>) -> Result<V
         .collect()
 }
 
-fn put_blocks(blocks: &IdbObjectStore, name: &str, writes: &[(u64, ZeroCopyBuffer)]) -> Result<(), StoreError> {
+fn put_blocks(
+    blocks: &IdbObjectStore,
+    name: &str,
+    writes: &[(u64, ZeroCopyBuffer)],
+) -> Result<(), StoreError> {
     for (id, bytes) in writes {
-        blocks.put_with_key(&Uint8Array::from(&bytes[..]), &block_key(name, *id)).map_err(js_failure("writing a block"))?;
+        blocks
+            .put_with_key(&Uint8Array::from(&bytes[..]), &block_key(name, *id))
+            .map_err(js_failure("writing a block"))?;
     }
     Ok(())
 }
@@ -448,14 +463,17 @@ pub async fn commit(
     if let Some(expected) = expected_generation {
         let get = documents.get(&meta.name.as_str().into()).map_err(js_failure("reading metadata"))?;
         let record = request(&get, "reading metadata").await?;
-        let stored = if record.is_undefined() { None } else { Some(DocumentMeta::from_js(&record)?.generation) };
+        let stored =
+            if record.is_undefined() { None } else { Some(DocumentMeta::from_js(&record)?.generation) };
         if stored != expected {
             tx.abort().map_err(js_failure("aborting a transaction"))?;
             return Err(StoreError::Changed { name: meta.name.clone() });
         }
     }
     put_blocks(&store(&tx, BLOCKS)?, &meta.name, writes)?;
-    documents.put_with_key(&meta.to_js(), &meta.name.as_str().into()).map_err(js_failure("writing metadata"))?;
+    documents
+        .put_with_key(&meta.to_js(), &meta.name.as_str().into())
+        .map_err(js_failure("writing metadata"))?;
     if fault == CommitFault::AbortBeforeCommit {
         tx.abort().map_err(js_failure("aborting a transaction"))?;
     }

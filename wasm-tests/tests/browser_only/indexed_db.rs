@@ -60,7 +60,11 @@ async fn edits_saves_and_reopens_match_a_model() {
                 let read = buffer.read(start, end).await.unwrap();
                 assert_eq!(&read[..], &model[start as usize..end as usize], "read at step {step}");
                 // A read keeps the blocks it needs (at most 4 of 256 bytes) and trims the rest to the budget.
-                assert!(buffer.loaded_bytes() <= 2048 + 1024, "{} bytes loaded after a read", buffer.loaded_bytes());
+                assert!(
+                    buffer.loaded_bytes() <= 2048 + 1024,
+                    "{} bytes loaded after a read",
+                    buffer.loaded_bytes()
+                );
             }
             4 => {
                 buffer.save(false).await.unwrap();
