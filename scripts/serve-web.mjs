@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const served = ['examples/web/', 'js/', 'pkg/web/'];
-const types = {
+const TYPES = {
   '.html': 'text/html; charset=utf-8',
   '.mjs': 'text/javascript; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -16,6 +16,9 @@ const types = {
   '.json': 'application/json',
   '.ts': 'text/plain; charset=utf-8',
 };
+
+/** The Content-Type to serve a file of this path with. */
+export const contentType = (path) => TYPES[extname(path)] ?? 'application/octet-stream';
 
 /** Starts the server on `port` (of 127.0.0.1) and resolves to its page URL. */
 export function serve(port = 8080) {
@@ -29,7 +32,7 @@ export function serve(port = 8080) {
     }
     try {
       const body = await readFile(join(root, path));
-      response.writeHead(200, { 'content-type': types[extname(path)] ?? 'application/octet-stream' }).end(body);
+      response.writeHead(200, { 'content-type': contentType(path) }).end(body);
     } catch {
       response.writeHead(404).end('not found');
     }

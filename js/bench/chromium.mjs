@@ -1,12 +1,12 @@
 // Headless Chromium for the browser benchmarks: a page on the origin http://bench.local whose files are
 // served from this repository by request interception (no server, no network).
 import { readFile } from 'node:fs/promises';
-import { extname, join, normalize } from 'node:path';
+import { join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { contentType } from '../../scripts/serve-web.mjs';
 import { launchChromium } from '../chromium.mjs';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm' };
 export const ORIGIN = 'http://bench.local';
 
 /** Opens a blank page of ORIGIN whose requests for ORIGIN/<path> are answered with the repository's
@@ -21,7 +21,7 @@ export async function withBenchPage(body) {
       if (path === 'blank.html') return route.fulfill({ contentType: 'text/html', body: '<!doctype html><title>bench</title>' });
       try {
         const body = await readFile(join(root, path));
-        return route.fulfill({ contentType: TYPES[extname(path)] ?? 'application/octet-stream', body });
+        return route.fulfill({ contentType: contentType(path), body });
       } catch {
         return route.fulfill({ status: 404, body: 'not found' });
       }

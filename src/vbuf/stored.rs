@@ -20,7 +20,7 @@ use super::options::VirtualBufferOptions;
 use super::tree::{Piece, SourceId, ADD_SOURCE};
 use super::VirtualBuffer;
 use crate::platform::persistence::{
-    BlockLayer, BlockSpan, BlockWriter, PersistenceError, PersistenceLayer, SavePiece,
+    BlockLayer, BlockSpan, BlockTable, BlockWriter, PersistenceError, PersistenceLayer, SavePiece,
 };
 use crate::platform::wasm::indexed_db::{self, CommitFault, DocumentMeta, StoreError, WritingGuard};
 use crate::ZeroCopyBuffer;
@@ -198,8 +198,7 @@ impl StoredBuffer {
             let source = self.stored_source(id).expect("collected above");
             blocks.sort_unstable();
             blocks.dedup();
-            let missing: Vec<usize> =
-                blocks.iter().copied().filter(|&b| source.layer.loaded_block(b).is_none()).collect();
+            let missing = source.layer.unloaded(blocks.iter().copied());
             if missing.is_empty() {
                 // Nothing to load, but what an earlier scan loaded goes back under the budget.
                 source.layer.make_room(0, &blocks);
@@ -440,8 +439,7 @@ impl StoredBuffer {
                     BlockSpan::Whole(_) => None,
                 })
                 .collect();
-            let missing: Vec<usize> =
-                needed.iter().copied().filter(|&i| source.layer.loaded_block(i).is_none()).collect();
+            let missing = source.layer.unloaded(needed.iter().copied());
             indexed_db::load_blocks(&source.name, &source.layer, &missing, &needed).await?;
             for span in batch {
                 match *span {
@@ -511,7 +509,7 @@ fn copy_from_memory(
 fn next_version(
     name: &str,
     current: Option<&DocumentMeta>,
-    table: crate::platform::persistence::BlockTable,
+    table: BlockTable,
     block_size: u32,
     next_id: u64,
 ) -> DocumentMeta {

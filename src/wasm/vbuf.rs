@@ -118,27 +118,32 @@ impl JsVirtualBuffer {
         let args = (|| {
             let name = string(name, "name")?;
             let tuning = buffer_options(options)?;
+            // A Blob is read in batches; anything else is bytes, copied in now (empty for a Blob).
             let blob = source.dyn_ref::<web_sys::Blob>().cloned();
             let bytes = match blob {
-                Some(_) => None,
-                None => Some(bytes_from_js(source, "source").map_err(|_| {
-                    type_error("source must be a File, a Blob, a Uint8Array, an ArrayBuffer or a string")
-                })?),
+                Some(_) => Vec::new(),
+                None => {
+                    bytes_from_js(source, "source")
+                        .map_err(|_| {
+                            type_error(
+                                "source must be a File, a Blob, a Uint8Array, an ArrayBuffer or a string",
+                            )
+                        })?
+                        .0
+                }
             };
             Ok::<_, JsValue>((name, tuning, blob, bytes))
         })();
         future_to_promise(async move {
             let (name, tuning, blob, bytes) = args?;
             let context = format!("VirtualBuffer.import({name:?})");
-            let source = match (&blob, &bytes) {
-                (Some(blob), _) => ImportSource::Blob(blob),
-                (None, Some((bytes, _))) => ImportSource::Bytes(bytes),
-                (None, None) => unreachable!("one of them was taken above"),
+            let source = match &blob {
+                Some(blob) => ImportSource::Blob(blob),
+                None => ImportSource::Bytes(&bytes),
             };
             StoredBuffer::import(&name, source, tuning.block_size)
                 .await
                 .map_err(|e| stored_error(e, &context))?;
-            drop(bytes);
             let buffer = StoredBuffer::open(&name, tuning).await.map_err(|e| stored_error(e, &context))?;
             Ok(JsVirtualBuffer { inner: Rc::new(buffer) }.into())
         })

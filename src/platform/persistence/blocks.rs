@@ -172,8 +172,13 @@ impl BlockLayer {
 
     /// Indices of the blocks holding `offset..offset + len` that are not loaded.
     pub fn missing(&self, offset: u64, len: u64) -> Vec<usize> {
+        self.unloaded(self.table.blocks_in(offset, len))
+    }
+
+    /// Those of the blocks `indices` that are not loaded, in the same order.
+    pub fn unloaded(&self, indices: impl IntoIterator<Item = usize>) -> Vec<usize> {
         let loaded = self.loaded();
-        self.table.blocks_in(offset, len).filter(|i| !loaded.blocks.contains_key(i)).collect()
+        indices.into_iter().filter(|i| !loaded.blocks.contains_key(i)).collect()
     }
 
     /// The loaded bytes of block `index`, if loaded.

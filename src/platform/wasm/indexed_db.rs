@@ -516,11 +516,3 @@ pub async fn delete_document(name: &str) -> Result<(), StoreError> {
     store(&tx, BLOCKS)?.delete(&blocks_from(name, 0)?).map_err(js_failure("deleting blocks"))?;
     committed(&tx, &format!("deleting {name:?}")).await
 }
-
-/// Closes this thread's connection (the next call opens a new one): lets another context upgrade or
-/// delete the database.
-pub fn close() {
-    if let Some(db) = DATABASE_CONNECTION.with(|c| c.borrow_mut().take()) {
-        db.close();
-    }
-}
