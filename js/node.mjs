@@ -1,7 +1,10 @@
 // The Node entry of omnibuf: the napi-rs addon (node/omnibuf.node, built from source by
-// node/build.mjs, which `npm install` runs). It implements js/index.d.ts over native memory.
+// node/build.mjs, which `npm install` runs). It implements js/index.d.ts over native memory. Every
+// class is the addon's own except ZeroCopyBuffer, a JS class over the addon's native storage
+// (js/addon-zero-copy.mjs), whose slices never cross into native code.
 import { createRequire } from 'node:module';
 import { isMainThread } from 'node:worker_threads';
+import { defineZeroCopyBuffer } from './addon-zero-copy.mjs';
 
 const require = createRequire(import.meta.url);
 let addon;
@@ -13,8 +16,11 @@ try {
   });
 }
 
+const zeroCopy = defineZeroCopyBuffer(addon.ZeroCopyStorage);
+export const ZeroCopyBuffer = zeroCopy.ZeroCopyBuffer;
+const wrap = zeroCopy.wrap;
+
 export const {
-  ZeroCopyBuffer,
   BufferMut,
   BufferKind,
   BufferPool,
@@ -28,6 +34,32 @@ export const {
 /** Whether view() and ring slices are Buffers over native memory (true) or copies (false: the runtime
  * forbids external buffers, as Electron does, or OMNIBUF_EXTERNAL_BUFFERS=0 asked for copies). */
 export const externalBuffers = addon.externalBuffers();
+
+// The native methods that make a ZeroCopyBuffer return its storage: these wrap it. (Every method of
+// node/src that returns a `JsZeroCopyStorage`, apart from the storage's own, which the JS class calls.)
+const replace = (cls, methods) => {
+  for (const [name, value] of Object.entries(Object.getOwnPropertyDescriptors(methods))) {
+    Object.defineProperty(cls.prototype, name, { ...Object.getOwnPropertyDescriptor(cls.prototype, name), ...value });
+  }
+};
+const { freeze: bufferMutFreeze } = BufferMut.prototype;
+const { freeze: pooledFreeze } = PooledBuffer.prototype;
+const { read: virtualRead } = VirtualBuffer.prototype;
+replace(BufferMut, {
+  freeze() {
+    return wrap(bufferMutFreeze.call(this));
+  },
+});
+replace(PooledBuffer, {
+  freeze(kind) {
+    return wrap(pooledFreeze.call(this, kind));
+  },
+});
+replace(VirtualBuffer, {
+  read(start, end) {
+    return virtualRead.call(this, start, end).then(wrap);
+  },
+});
 
 const dispose = Symbol.dispose ?? Symbol.for('nodejs.dispose');
 for (const cls of [ZeroCopyBuffer, BufferMut, BufferKind, BufferPool, PooledBuffer, Circular, CircularWriter, CircularReader, VirtualBuffer]) {

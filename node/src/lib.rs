@@ -1,6 +1,6 @@
 //! The Node.js addon of omnibuf: the JS API of `js/index.d.ts` over Node-API, with napi-rs.
 //!
-//! Classes: `ZeroCopyBuffer`, `BufferMut`, `BufferKind` ([`buffer`]), `BufferPool`, `PooledBuffer`
+//! Classes: `ZeroCopyStorage` (the native half of `ZeroCopyBuffer`), `BufferMut`, `BufferKind` ([`buffer`]), `BufferPool`, `PooledBuffer`
 //! ([`pool`]), the byte ring `Circular`, `CircularWriter`, `CircularReader` ([`ring`]), and
 //! `VirtualBuffer` ([`vbuf`], the addon only for now: the wasm build does not have it yet). The same
 //! semantics as the wasm build (`src/wasm/` of the core crate): the same argument checks, error classes
@@ -13,7 +13,8 @@
 //! Node-API calls, and so all unsafe code of the addon, are in [`platform`].
 //!
 //! Load it through `js/node.mjs`, which adds `[Symbol.dispose]` and the main-thread check of
-//! `sliceSync()`; `node node/build.mjs` builds it.
+//! `sliceSync()`, and defines the JS `ZeroCopyBuffer` over this addon's `ZeroCopyStorage`
+//! (`js/addon-zero-copy.mjs`); `node node/build.mjs` builds it.
 
 mod args;
 mod buffer;

@@ -9,7 +9,7 @@ use napi_derive::napi;
 use omnibuf::{BufferKind, BufferPool, BufferPoolSnapshot, PoolError, PooledBuffer};
 
 use crate::args;
-use crate::buffer::JsZeroCopyBuffer;
+use crate::buffer::JsZeroCopyStorage;
 use crate::error::{ApiError, ApiResult, OrThrow};
 use crate::platform::values::{self, Raw};
 use crate::platform::views::{Bytes, ExternalMemory, Viewed};
@@ -360,14 +360,14 @@ impl JsPooledBuffer {
     /// Turns the buffer into a `ZeroCopyBuffer` of kind `kind` (default `"raw"`) without copying; its
     /// memory returns to the pool when the last view is freed. This object cannot be used after.
     #[napi(catch_unwind)]
-    pub fn freeze(&mut self, env: &Env, kind: Option<Unknown<'_>>) -> napi::Result<JsZeroCopyBuffer> {
+    pub fn freeze(&mut self, env: &Env, kind: Option<Unknown<'_>>) -> napi::Result<JsZeroCopyStorage> {
         let kind = args::kind(env, kind.as_ref(), BufferKind::raw()).or_throw(env)?;
         self.live().or_throw(env)?;
         let buffer =
             self.inner.take(env).ok_or_else(|| ApiError::used_up("PooledBuffer", self.gone)).or_throw(env)?;
         self.gone = "frozen";
         self.memory.clear(env);
-        Ok(JsZeroCopyBuffer::new(env, buffer.with_kind(kind).freeze()))
+        Ok(JsZeroCopyStorage::new(env, buffer.with_kind(kind).freeze()))
     }
 
     /// Gives the memory back to the pool now; later calls throw.

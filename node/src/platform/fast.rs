@@ -1,7 +1,8 @@
-//! The calls JS makes once per buffer — `ZeroCopyBuffer`'s `slice()`, `view()`, `length` and
-//! `free()`, `BufferPool.tryAcquire()`, `PooledBuffer`'s `view()`, `length`, `capacity` and `free()` —
-//! as plain Node-API callbacks, put on the class prototypes in place of the napi-rs ones when the
-//! module loads ([`install`]).
+//! The calls JS makes once per buffer — the `ZeroCopyStorage`'s `view()`, `length` and `free()`
+//! (which the JS `ZeroCopyBuffer` of `js/addon-zero-copy.mjs` calls; its `slice()` and `free()` stay
+//! in JS), `BufferPool.tryAcquire()`, `PooledBuffer`'s `view()`, `length`, `capacity` and `free()` — as
+//! plain Node-API callbacks, put on the class prototypes in place of the napi-rs ones when the module
+//! loads ([`install`]).
 //!
 //! Why: napi-rs (3.16) wraps every method call in bookkeeping that guards Rust borrows against
 //! re-entrant JS: a process-wide, mutex-protected hash map of live borrows, thread-local scope stacks
@@ -42,7 +43,6 @@ use crate::error::{ApiError, ApiResult};
 /// The constructors this module makes objects with, for one JS environment: `data` of every callback
 /// [`install`] defines. Freed by an environment cleanup hook.
 struct Classes {
-    zero_copy_buffer: sys::napi_ref,
     pooled_buffer: sys::napi_ref,
 }
 
@@ -221,11 +221,11 @@ fn undefined(env: &Env) -> Result<sys::napi_value, Failure> {
 // Node-API call that makes an object.
 
 unsafe extern "C" fn zero_copy_length(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-    use crate::buffer::JsZeroCopyBuffer;
+    use crate::buffer::JsZeroCopyStorage;
     run(env, |env| {
         // SAFETY: this callback's `env` and `info`.
         let call = unsafe { call_info::<0>(env.raw(), info) }.ok_or_else(bad_call)?;
-        let this = receiver::<JsZeroCopyBuffer>(env, call.this, "length")?;
+        let this = receiver::<JsZeroCopyStorage>(env, call.this, "length")?;
         // SAFETY: `this` points to the live native object of the receiver (tag-checked); no other
         // reference to it is in use while this call runs (see the module docs).
         let length = unsafe { &*this }.len_checked()?;
@@ -233,27 +233,12 @@ unsafe extern "C" fn zero_copy_length(env: sys::napi_env, info: sys::napi_callba
     })
 }
 
-unsafe extern "C" fn zero_copy_slice(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-    use crate::buffer::JsZeroCopyBuffer;
-    run(env, |env| {
-        // SAFETY: this callback's `env` and `info`.
-        let call = unsafe { call_info::<2>(env.raw(), info) }.ok_or_else(bad_call)?;
-        let this = receiver::<JsZeroCopyBuffer>(env, call.this, "slice")?;
-        let end = optional(env, call.args[1]);
-        // SAFETY: as in `zero_copy_length`; the reference ends before the new object is made.
-        let part = unsafe { &*this }.slice_raw(env, call.args[0], end)?;
-        // SAFETY: `classes` is the data `install` gave this callback, alive while the environment is.
-        let ctor = unsafe { &*call.classes }.zero_copy_buffer;
-        Ok(new_instance(env, ctor, part)?)
-    })
-}
-
 unsafe extern "C" fn zero_copy_free(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-    use crate::buffer::JsZeroCopyBuffer;
+    use crate::buffer::JsZeroCopyStorage;
     run(env, |env| {
         // SAFETY: this callback's `env` and `info`.
         let call = unsafe { call_info::<0>(env.raw(), info) }.ok_or_else(bad_call)?;
-        let this = receiver::<JsZeroCopyBuffer>(env, call.this, "free")?;
+        let this = receiver::<JsZeroCopyStorage>(env, call.this, "free")?;
         // SAFETY: as in `zero_copy_length`; detaching views and dropping the buffer run no JS.
         unsafe { &mut *this }.free(env);
         undefined(env)
@@ -271,7 +256,8 @@ unsafe extern "C" fn pool_try_acquire(env: sys::napi_env, info: sys::napi_callba
         let acquired = unsafe { &*this }.try_acquire_raw(env, call.args[0], tenant)?;
         match acquired {
             Some(buffer) => {
-                // SAFETY: as in `zero_copy_slice`.
+                // SAFETY: `classes` is the data `install` gave this callback, alive while the
+                // environment is.
                 let ctor = unsafe { &*call.classes }.pooled_buffer;
                 Ok(new_instance(env, ctor, buffer)?)
             }
@@ -305,14 +291,15 @@ unsafe extern "C" fn pooled_free(env: sys::napi_env, info: sys::napi_callback_in
 }
 
 unsafe extern "C" fn zero_copy_view(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-    use crate::buffer::JsZeroCopyBuffer;
+    use crate::buffer::JsZeroCopyStorage;
     run(env, |env| {
         // SAFETY: this callback's `env` and `info`.
-        let call = unsafe { call_info::<0>(env.raw(), info) }.ok_or_else(bad_call)?;
-        let this = receiver::<JsZeroCopyBuffer>(env, call.this, "view")?;
-        // SAFETY: as in `zero_copy_length`; making an external Buffer and a weak reference to it runs
-        // no JS.
-        Ok(unsafe { &mut *this }.view(env)?.0)
+        let call = unsafe { call_info::<3>(env.raw(), info) }.ok_or_else(bad_call)?;
+        let this = receiver::<JsZeroCopyStorage>(env, call.this, "view")?;
+        let [start, end, group] = call.args;
+        // SAFETY: as in `zero_copy_length`; reading numbers, making an external Buffer and a weak
+        // reference to it run no JS.
+        Ok(unsafe { &mut *this }.view_raw(env, start, end, group)?.0)
     })
 }
 
@@ -355,7 +342,6 @@ struct Member {
 /// environment (the main thread's and each worker's).
 pub(crate) fn install(env: &Env, exports: sys::napi_value) -> napi::Result<()> {
     let classes = Box::new(Classes {
-        zero_copy_buffer: constructor_ref(env, exports, c"ZeroCopyBuffer")?,
         pooled_buffer: constructor_ref(env, exports, c"PooledBuffer")?,
     });
     let classes = Box::into_raw(classes);
@@ -373,11 +359,10 @@ pub(crate) fn install(env: &Env, exports: sys::napi_value) -> napi::Result<()> {
     define(
         env,
         exports,
-        c"ZeroCopyBuffer",
+        c"ZeroCopyStorage",
         data,
         &[
             getter(c"length", zero_copy_length),
-            method(c"slice", zero_copy_slice),
             method(c"view", zero_copy_view),
             method(c"free", zero_copy_free),
         ],
