@@ -173,7 +173,13 @@ impl JsZeroCopyStorage {
     /// or `free()`; if the program drops every sharer instead, the view stays valid on its own. Do not
     /// write to it.
     #[napi(catch_unwind)]
-    pub fn view(&mut self, env: &Env, start: Unknown<'_>, end: Unknown<'_>, group: Unknown<'_>) -> napi::Result<Raw> {
+    pub fn view(
+        &mut self,
+        env: &Env,
+        start: Unknown<'_>,
+        end: Unknown<'_>,
+        group: Unknown<'_>,
+    ) -> napi::Result<Raw> {
         self.view_raw(env, values::raw(&start), values::raw(&end), values::raw(&group)).or_throw(env)
     }
 

@@ -19,6 +19,7 @@
 mod args;
 mod buffer;
 mod error;
+mod handles;
 mod platform;
 mod pool;
 mod ring;
