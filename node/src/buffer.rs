@@ -54,6 +54,11 @@ impl JsZeroCopyStorage {
         Ok(self.live()?.len())
     }
 
+    /// `sharers`.
+    pub(crate) fn sharers_checked(&self) -> ApiResult<usize> {
+        Ok(self.live()?.sharers())
+    }
+
     /// `view(start, end, group)` on raw arguments: bytes `start .. end` in place, for the JS object
     /// numbered `group`, whose views `detachViews(group)` detaches.
     pub(crate) fn view_raw(
@@ -125,7 +130,7 @@ impl JsZeroCopyStorage {
     /// else holds them (a pool, a virtual buffer's cache). The JS side adds its own sharers.
     #[napi(getter, catch_unwind)]
     pub fn sharers(&self, env: &Env) -> napi::Result<f64> {
-        Ok(self.live().or_throw(env)?.sharers() as f64)
+        Ok(self.sharers_checked().or_throw(env)? as f64)
     }
 
     /// A storage of the same bytes tagged with `tenant`.

@@ -1,5 +1,5 @@
 //! The calls JS makes once per buffer, as plain Node-API callbacks: the `ZeroCopyStorage`'s `view()`,
-//! `length` and `free()` (which the JS `ZeroCopyBuffer` of `js/addon-zero-copy.mjs` calls; its
+//! `length`, `sharers` and `free()` (which the JS `ZeroCopyBuffer` of `js/addon-zero-copy.mjs` calls; its
 //! `slice()` and `free()` stay in JS), and the functions of handles that the JS `BufferPool` and
 //! `PooledBuffer` of `js/addon-pool.mjs` call (`poolTryAcquire`, `pooledLength`, `pooledFree`, ...).
 //! [`install`] puts them on the class prototype (in place of the napi-rs members of the same names)
@@ -190,6 +190,18 @@ unsafe extern "C" fn zero_copy_length(env: sys::napi_env, info: sys::napi_callba
         // reference to it is in use while this call runs (see the module docs).
         let length = unsafe { &*this }.len_checked()?;
         number(env, length as f64)
+    })
+}
+
+unsafe extern "C" fn zero_copy_sharers(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+    use crate::buffer::JsZeroCopyStorage;
+    run(env, |env| {
+        // SAFETY: this callback's `env` and `info`.
+        let call = unsafe { call_info::<0>(env.raw(), info) }.ok_or_else(bad_call)?;
+        let this = receiver::<JsZeroCopyStorage>(env, call.this, "sharers")?;
+        // SAFETY: as in `zero_copy_length`.
+        let sharers = unsafe { &*this }.sharers_checked()?;
+        number(env, sharers as f64)
     })
 }
 
@@ -463,6 +475,7 @@ pub(crate) fn install(env: &Env, exports: sys::napi_value) -> napi::Result<()> {
         data,
         &[
             getter(c"length", zero_copy_length),
+            getter(c"sharers", zero_copy_sharers),
             method(c"view", zero_copy_view),
             method(c"free", zero_copy_free),
         ],
