@@ -9,12 +9,12 @@
 //
 // How: the addon's poolTryAcquire() and NativeBufferPool.acquire() give a handle, which a new
 // PooledBuffer holds. BufferPool is a JS class over the NativeBufferPool too, so that tryAcquire()
-// reaches the pool by a handle as well. Every member is one call of a plain function of the addon with the handle
-// (pooledLength, pooledView, pooledFree, ...). free() and freeze() give the handle back at once; a
-// buffer the program drops is given back by a FinalizationRegistry (pooledRelease), which leaves its
-// views valid, as the native finalizer did. A buffer is registered at the end of the turn of the event
-// loop that made it, unless it was freed by then (see `waiting` below), and unregistered when it is
-// freed or frozen after.
+// reaches the pool by a handle as well. Every member of a PooledBuffer is one call of a plain function
+// of the addon with the handle (pooledLength, pooledView, pooledFree, ...). free() and freeze() give the
+// handle back at once; a buffer the program drops is given back by a FinalizationRegistry
+// (pooledRelease), which leaves its views valid, as the native finalizer did. A buffer is registered
+// when the microtasks of the task that made it run, unless it was freed by then (see `waiting` below),
+// and unregistered when it is freed or frozen after.
 //
 // Once freed or frozen, an object remembers which, and says so; the handle 0, which no buffer has,
 // lets the addon check a call's arguments first, as it did when the buffer was a native object.
@@ -48,12 +48,13 @@ export function definePool(addon, wrapStorage) {
   // Gives back the buffers the program dropped; their views stay valid.
   const dropped = new FinalizationRegistry(pooledRelease);
 
-  // Registering with a FinalizationRegistry is most of the cost of a buffer (about 0.4 µs on this
-  // project's VM, in V8's weak cells and the hash table of unregister tokens), and a buffer freed in
-  // the turn of the event loop that acquired it never needs it. So new buffers wait here, held
-  // strongly, and are registered at the end of the turn (a microtask), or when this many are waiting,
-  // unless they were freed by then. Holding them until then changes nothing the program can see: the
-  // registry could not have given a dropped buffer back before the turn ends either.
+  // Registering with a FinalizationRegistry was most of the cost of a buffer in a tryAcquire() + free()
+  // loop (about 0.4 µs on this project's VM, in V8's weak cells and the hash table of unregister
+  // tokens, which unregistering keeps rehashing), and a buffer freed soon after it was acquired never
+  // needs it. So new buffers wait here, held strongly, and are registered by a microtask (at the latest
+  // when the current task ends), or at once when this many are waiting, unless they were freed by
+  // then. Holding them until then changes nothing the program can see: the registry runs its callbacks
+  // in a task of their own, so it could not have given a dropped buffer back any sooner.
   const WAITING_MAX = 1024;
   let waiting = [];
   let flushQueued = false;
