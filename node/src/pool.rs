@@ -4,7 +4,8 @@
 //! A pooled buffer is no JS object of this addon: JS holds it by a handle into a per-environment
 //! table (`crate::handles`, kept by `platform::fast`), and the JS class `PooledBuffer`
 //! (`js/addon-pool.mjs`) calls the functions of a handle that `platform::fast` defines, which call
-//! [`PooledSlot`]'s methods. `tryAcquire` (a fast path too) and `acquire` give handles.
+//! [`PooledSlot`]'s methods. `poolTryAcquire` (a fast path too, [`try_acquire`]) and `acquire` give
+//! handles.
 
 use std::future::Future;
 
@@ -142,11 +143,12 @@ impl JsBufferPool {
         Ok(self.live().or_throw(env)?.classes().into_iter().map(|c| c.size() as f64).collect())
     }
 
-    // `tryAcquire(size, tenant?)`, the handle of a buffer now or `null`, is defined by
-    // `platform::fast` only, on `try_acquire_raw`.
+    // `tryAcquire(size, tenant?)`, the handle of a buffer now or `null`, is `poolTryAcquire` of
+    // `platform::fast`, on [`try_acquire`].
 
-    /// A Promise of the handle of a buffer of at least `size` bytes, resolved once the budget has room (first come,
-    /// first served within a size class). Requests that can never be served reject with a `RangeError`.
+    /// A Promise of the handle of a buffer of at least `size` bytes, resolved once the budget has room
+    /// (first come, first served within a size class). Requests that can never be served reject with
+    /// a `RangeError`.
     #[napi(catch_unwind)]
     pub fn acquire(&self, env: &Env, size: Unknown<'_>, tenant: Option<Unknown<'_>>) -> napi::Result<Raw> {
         let request = (|| {
