@@ -59,7 +59,10 @@ export class ZeroCopyBuffer {
   readonly length: number;
   readonly kind: string;
   readonly tenant: string | undefined;
-  /** How many views share the storage. */
+  /** How many views share the storage: the ZeroCopyBuffers made from one another (slice, splitTo,
+   * splitOff, withTenant, retag) that were not freed, plus whatever else holds the bytes (in Node each
+   * live view() Buffer; a VirtualBuffer's cache). For observability: a buffer the program dropped without free()
+   * counts until it is collected in the browser, and in Node until the whole storage is. */
   readonly sharers: number;
   withTenant(tenant: string): ZeroCopyBuffer;
   retag(kind: string): ZeroCopyBuffer;

@@ -265,7 +265,7 @@ function sliceCases(implName, impl) {
   ];
 }
 
-/** Getters, per call: `length` (a fast path in the addon) and `sharers` (a napi-rs-generated getter
+/** Getters, per call: `length` (computed in JS in the addon) and `sharers` (one Node-API call
  * there), against a Buffer's `length`. The index varies so the JIT cannot hoist the read. */
 function getterCases(implName, impl) {
   const zcs = [impl.ZeroCopyBuffer.from(source), impl.ZeroCopyBuffer.from(source.subarray(1))];
@@ -510,8 +510,9 @@ const notes = [
     'against Buffer.subarray(16, 1040) left to the garbage collector. pool: tryAcquire(size) then ' +
     'free(), from a 64 MiB pool, against Buffer.allocUnsafe(size) left to the garbage collector.',
   "- getters: `length` and `sharers` of a ZeroCopyBuffer against a Buffer's `length`, per read. In the " +
-    'addon `length` is one of the fast paths (node/src/platform/fast.rs) and `sharers` is a ' +
-    "napi-rs-generated getter, so their difference is napi-rs's per-call bookkeeping.",
+    'addon `length` is computed in JS (js/addon-zero-copy.mjs) and `sharers` adds a count kept in JS to ' +
+    'one Node-API call (a fast path, node/src/platform/fast.rs), so their difference is the price of ' +
+    'that call.',
   '- vbuf: `VirtualBuffer.open(path)` then `read(0, 65536)` (the addon; the wasm build has no ' +
     'VirtualBuffer) against `fs.promises.readFile(path)`, on a file of random bytes written for the run ' +
     'and deleted after it. Each sample is a fresh Node process (js/bench/vbuf-child.mjs) that times the ' +

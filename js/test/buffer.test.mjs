@@ -158,3 +158,99 @@ test('a random storm of bad calls throws JS exceptions and never crashes', () =>
   assert.ok(threw > 0);
   assert.deepEqual([...b.bytes()], [1, 2, 3], 'the buffer is unchanged');
 });
+
+test('sharers counts the buffers sharing the storage that were not freed', () => {
+  const b = ZeroCopyBuffer.from(bytes(1, 2, 3, 4));
+  assert.equal(b.sharers, 1);
+  const s = b.slice(1, 3);
+  const t = s.slice(1);
+  assert.deepEqual([b.sharers, s.sharers, t.sharers], [3, 3, 3]);
+  const head = b.splitTo(1);
+  assert.equal(b.sharers, 4, 'a split shares the storage too');
+  s.free();
+  assert.deepEqual([b.sharers, t.sharers, head.sharers], [3, 3, 3]);
+  s.free();
+  assert.equal(b.sharers, 3, 'a second free() counts nothing');
+  const other = ZeroCopyBuffer.from(bytes(1));
+  assert.equal(other.sharers, 1, 'another storage is counted apart');
+  for (const x of [b, t, head, other]) x.free();
+});
+
+test('freeing one sharer leaves the others whole', () => {
+  const b = ZeroCopyBuffer.from('0123456789', 'text').withTenant('t');
+  const left = b.slice(0, 5);
+  const right = b.slice(5);
+  const inner = right.slice(1, 3);
+  left.free();
+  assert.throws(() => left.bytes(), { message: /ZeroCopyBuffer was freed/ });
+  assert.throws(() => left.view(), { message: /ZeroCopyBuffer was freed/ });
+  b.free();
+  assert.equal(new TextDecoder().decode(right.bytes()), '56789');
+  assert.equal(new TextDecoder().decode(inner.view()), '67');
+  assert.equal(inner.kind, 'text');
+  assert.equal(inner.tenant, 't');
+  assert.equal(inner.length, 2);
+  assert.ok(inner.equals(ZeroCopyBuffer.from('67')));
+  assert.deepEqual(Buffer.from(inner.sha256()), createHash('sha256').update('67').digest());
+  right.free();
+  assert.deepEqual([...inner.bytes()], [0x36, 0x37], 'the last sharer keeps the bytes');
+  inner.free();
+  assert.throws(() => inner.length, { message: /ZeroCopyBuffer was freed/ });
+});
+
+test('slices of slices, splits and retags address the right bytes', () => {
+  const b = ZeroCopyBuffer.from('abcdefghij');
+  const s = b.slice(2, 9); // cdefghi
+  const head = s.splitTo(2); // cd, s = efghi
+  const tail = s.splitOff(3); // ghi... s = efg, tail = hi
+  const text = (x) => new TextDecoder().decode(x.bytes());
+  assert.deepEqual([text(head), text(s), text(tail)], ['cd', 'efg', 'hi']);
+  assert.deepEqual([head.length, s.length, tail.length], [2, 3, 2]);
+  assert.equal(text(s.slice(1, 2)), 'f');
+  assert.equal(text(s.retag('json').slice(2)), 'g');
+  assert.equal(s.retag('json').kind, 'json');
+  assert.equal(s.kind, 'text');
+  assert.equal(text(tail.withTenant('x')), 'hi');
+  assert.equal(tail.withTenant('x').tenant, 'x');
+  assert.equal(tail.tenant, undefined);
+  assert.ok(s.slice(0, 0).equals(ZeroCopyBuffer.from(new Uint8Array(0))));
+  assert.equal(s.slice(3).length, 0, 'an empty slice at the end');
+  assert.deepEqual([...s.slice(3).view()], []);
+  assert.throws(() => s.slice(4), { name: 'RangeError', message: /range 4\.\.3 is out of bounds for a buffer of 3 bytes/ });
+  assert.throws(() => s.splitTo(4), { name: 'RangeError', message: /range 0\.\.4 is out of bounds for a buffer of 3 bytes/ });
+  assert.throws(() => s.splitOff(4), { name: 'RangeError', message: /range 4\.\.3 is out of bounds for a buffer of 3 bytes/ });
+  assert.throws(() => s.splitTo(-1), { name: 'RangeError', message: /at must be between 0 and \d+, got -1/ });
+  assert.throws(() => s.splitOff(0.5), { name: 'TypeError', message: /at must be an integer, got 0.5/ });
+  assert.throws(() => s.slice(0, 2 ** 53), { name: 'RangeError', message: /end must be between 0 and \d+, got 9007199254740992/ });
+  assert.equal(text(s), 'efg', 'failed calls change nothing');
+});
+
+test('every member of a ZeroCopyBuffer refuses another class as this', () => {
+  const proto = ZeroCopyBuffer.prototype;
+  const b = ZeroCopyBuffer.from('x');
+  const members = Object.entries(Object.getOwnPropertyDescriptors(proto)).filter(
+    ([name]) => name !== 'constructor' && !name.startsWith('__'),
+  );
+  assert.ok(members.length >= 14, `${members.length} members`);
+  for (const self of [{}, new BufferMut(1), undefined, null, 7]) {
+    for (const [name, d] of members) {
+      const fn = d.value ?? d.get;
+      assert.throws(() => fn.call(self, b), TypeError, `${String(name)} on ${String(self)}`);
+    }
+  }
+  assert.equal(ZeroCopyBuffer.name, 'ZeroCopyBuffer');
+  b.free();
+});
+
+test('what makes a ZeroCopyBuffer makes a full one', () => {
+  const b = ZeroCopyBuffer.from('abc');
+  const m = new BufferMut(4);
+  m.append('abc');
+  const made = [b, b.slice(1), b.splitOff(2), b.withTenant('t'), b.retag('json'), m.freeze()];
+  for (const x of made) {
+    assert.ok(x instanceof ZeroCopyBuffer);
+    assert.equal(Object.getPrototypeOf(x), ZeroCopyBuffer.prototype);
+    assert.ok(x.length >= 1);
+    x.free();
+  }
+});

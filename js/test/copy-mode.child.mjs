@@ -9,8 +9,13 @@ if (process.env.OMNIBUF_EXTERNAL_BUFFERS === '0') {
   const v = b.view();
   v[0] = 0;
   assert.equal(Buffer.from(b.bytes()).toString(), 'copy', 'a view is a copy');
+  const s = b.slice(1, 3);
+  const sv = s.view();
+  assert.equal(sv.toString(), 'op', "a slice's view is a copy of its bytes");
+  s.free();
   b.free();
   assert.equal(v.length, 4, 'a copy is not detached');
+  assert.equal(sv.toString(), 'op');
   const pool = new BufferPool({ budget: 4096, classes: [4096] });
   const p = pool.tryAcquire(1);
   p.append('pooled');

@@ -63,8 +63,17 @@ pub(crate) fn text_raw(env: &Env, value: sys::napi_value, what: &str) -> ApiResu
 
 /// A kind by name; a missing argument gives `fallback`.
 pub(crate) fn kind(env: &Env, value: Option<&Unknown<'_>>, fallback: BufferKind) -> ApiResult<BufferKind> {
+    kind_raw(env, value.map(values::raw), fallback)
+}
+
+/// [`kind`] on a raw value of the current call.
+pub(crate) fn kind_raw(
+    env: &Env,
+    value: Option<sys::napi_value>,
+    fallback: BufferKind,
+) -> ApiResult<BufferKind> {
     let Some(value) = value else { return Ok(fallback) };
-    kind_named(&text(env, value, "kind")?)
+    kind_named(&text_raw(env, value, "kind")?)
 }
 
 pub(crate) fn kind_named(name: &str) -> ApiResult<BufferKind> {
@@ -78,7 +87,11 @@ pub(crate) fn kind_named(name: &str) -> ApiResult<BufferKind> {
 /// Bytes from JS, copied: a typed array, `DataView`, `ArrayBuffer`, or a string (UTF-8). The flag says
 /// whether it was a string.
 pub(crate) fn bytes(env: &Env, value: &Unknown<'_>, what: &str) -> ApiResult<(Vec<u8>, bool)> {
-    let raw = values::raw(value);
+    bytes_raw(env, values::raw(value), what)
+}
+
+/// [`bytes`] on a raw value of the current call.
+pub(crate) fn bytes_raw(env: &Env, raw: sys::napi_value, what: &str) -> ApiResult<(Vec<u8>, bool)> {
     if let Some(text) = values::string(env, raw) {
         return Ok((text.into_bytes(), true));
     }

@@ -1,4 +1,4 @@
-//! `ZeroCopyBuffer`, `BufferMut` and `BufferKind` for Node.
+//! `ZeroCopyBuffer` (its native storage), `BufferMut` and `BufferKind` for Node.
 
 use napi::bindgen_prelude::{ObjectFinalize, Uint8Array, Unknown};
 use napi::{sys, Env};
@@ -11,75 +11,83 @@ use crate::platform::fast;
 use crate::platform::values::{self, Raw};
 use crate::platform::views::{Bytes, ExternalMemory, Viewed};
 
-/// An immutable view over shared bytes; `slice`, `splitTo`, `splitOff`, `withTenant` and `retag`
-/// share the memory. `view()` is a `Buffer` over it (see `js/index.d.ts`).
-#[napi(js_name = "ZeroCopyBuffer", custom_finalize)]
-pub struct JsZeroCopyBuffer {
+/// The native half of a JS `ZeroCopyBuffer`: the *storage* that `js/addon-zero-copy.mjs` shares
+/// among the JS objects sliced from one another.
+///
+/// A JS `ZeroCopyBuffer` is a range of a storage, so that `slice()`, `splitTo()`, `splitOff()`,
+/// `length` and `free()` never leave JS (a native object per slice cost microseconds: see the module
+/// docs of `js/addon-zero-copy.mjs`). The methods that need the bytes take the range from JS:
+/// `view(start, end, group)`, `bytes(start, end)`, `sha256(start, end)`, `equals(...)`. The JS side
+/// frees the storage when its last JS sharer is freed; when they are all dropped instead, this object's
+/// finalizer releases the bytes. Every method that makes a `ZeroCopyBuffer` here (`from`,
+/// `withTenant`, `retag`, `BufferMut.freeze`, `PooledBuffer.freeze`, `VirtualBuffer.read`) returns a
+/// storage, which the JS side wraps.
+#[napi(js_name = "ZeroCopyStorage", custom_finalize)]
+pub struct JsZeroCopyStorage {
     inner: Viewed<ZeroCopyBuffer>,
     memory: ExternalMemory,
 }
 
-impl JsZeroCopyBuffer {
+impl JsZeroCopyStorage {
     pub(crate) fn new(env: &Env, buffer: ZeroCopyBuffer) -> Self {
         let mut memory = ExternalMemory::default();
         memory.set(env, buffer.len());
-        JsZeroCopyBuffer { inner: Viewed::new(buffer), memory }
+        JsZeroCopyStorage { inner: Viewed::new(buffer), memory }
     }
 
     fn live(&self) -> ApiResult<&ZeroCopyBuffer> {
         self.inner.get().ok_or_else(|| ApiError::used_up("ZeroCopyBuffer", "freed"))
     }
 
-    fn live_mut(&mut self) -> ApiResult<&mut ZeroCopyBuffer> {
-        self.inner.get_mut().ok_or_else(|| ApiError::used_up("ZeroCopyBuffer", "freed"))
-    }
-
-    /// Splits with `split` at a checked offset; the part split off becomes a new object.
-    fn split(
-        &mut self,
-        env: &Env,
-        at: Unknown<'_>,
-        split: impl FnOnce(&mut ZeroCopyBuffer, usize) -> Result<ZeroCopyBuffer, omnibuf::SliceError>,
-    ) -> napi::Result<JsZeroCopyBuffer> {
-        let at = args::index(env, &at, "at").or_throw(env)?;
-        let buffer = self.live_mut().or_throw(env)?;
-        let part = split(buffer, at).map_err(ApiError::range_error).or_throw(env)?;
-        let rest = buffer.len();
-        self.memory.set(env, rest);
-        Ok(JsZeroCopyBuffer::new(env, part))
+    /// Bytes `start .. end` of the storage, checked (the JS side passes ranges it has checked; a bad
+    /// one is a `RangeError` all the same, never a panic).
+    fn range(&self, env: &Env, start: &Unknown<'_>, end: &Unknown<'_>) -> ApiResult<ZeroCopyBuffer> {
+        let (start, end) = (args::index(env, start, "start")?, args::index(env, end, "end")?);
+        self.live()?.try_slice(start..end).map_err(ApiError::range_error)
     }
 }
 
 // What the napi-rs methods and the fast paths (`platform::fast`) share.
-impl JsZeroCopyBuffer {
-    /// `length`.
+impl JsZeroCopyStorage {
+    /// `length`: all of the storage's bytes.
     pub(crate) fn len_checked(&self) -> ApiResult<usize> {
         Ok(self.live()?.len())
     }
 
-    /// `slice(start, end?)` on raw arguments (`end` is `None` when missing).
-    pub(crate) fn slice_raw(
-        &self,
+    /// `sharers`.
+    pub(crate) fn sharers_checked(&self) -> ApiResult<usize> {
+        Ok(self.live()?.sharers())
+    }
+
+    /// `view(start, end, group)` on raw arguments: bytes `start .. end` in place, for the JS object
+    /// numbered `group`, whose views `detachViews(group)` detaches.
+    pub(crate) fn view_raw(
+        &mut self,
         env: &Env,
         start: sys::napi_value,
-        end: Option<sys::napi_value>,
-    ) -> ApiResult<JsZeroCopyBuffer> {
+        end: sys::napi_value,
+        group: sys::napi_value,
+    ) -> ApiResult<Raw> {
         let start = args::index_raw(env, start, "start")?;
-        let buffer = self.live()?;
-        let end = match end {
-            Some(end) => args::index_raw(env, end, "end")?,
-            None => buffer.len(),
-        };
-        let part = buffer.try_slice(start..end).map_err(ApiError::range_error)?;
-        Ok(JsZeroCopyBuffer::new(env, part))
+        let end = args::index_raw(env, end, "end")?;
+        let group = args::index_raw(env, group, "group")? as u64;
+        let len = self.live()?.len();
+        if start > end || end > len {
+            return Err(ApiError::range_error(omnibuf::SliceError { start, end, len }));
+        }
+        let view = self
+            .inner
+            .view_in_group(env, group, |b| Some(Bytes::Shared(&b.as_slice()[start..end])))
+            .map_err(|e| ApiError::error(e.reason))?;
+        view.ok_or_else(|| ApiError::used_up("ZeroCopyBuffer", "freed"))
     }
 }
 
-impl fast::Class for JsZeroCopyBuffer {
-    const NAME: &'static str = "ZeroCopyBuffer";
+impl fast::Class for JsZeroCopyStorage {
+    const NAME: &'static str = "ZeroCopyStorage";
 }
 
-impl ObjectFinalize for JsZeroCopyBuffer {
+impl ObjectFinalize for JsZeroCopyStorage {
     fn finalize(mut self, env: Env) -> napi::Result<()> {
         // Views of a buffer the program dropped stay valid: each holds a clone.
         self.inner.hand_to_views(&env, |buffer| buffer);
@@ -89,18 +97,18 @@ impl ObjectFinalize for JsZeroCopyBuffer {
 }
 
 #[napi]
-impl JsZeroCopyBuffer {
+impl JsZeroCopyStorage {
     /// Copies `bytes` (a `Uint8Array`, `ArrayBuffer`, typed array, or a string as UTF-8) into a new
     /// buffer of kind `kind` (`"raw"`, or `"text"` for a string, when not given).
     #[napi(catch_unwind)]
-    pub fn from(env: &Env, bytes: Unknown<'_>, kind: Option<Unknown<'_>>) -> napi::Result<JsZeroCopyBuffer> {
+    pub fn from(env: &Env, bytes: Unknown<'_>, kind: Option<Unknown<'_>>) -> napi::Result<JsZeroCopyStorage> {
         let (bytes, is_text) = args::bytes(env, &bytes, "bytes").or_throw(env)?;
         let fallback = if is_text { BufferKind::text() } else { BufferKind::raw() };
         let kind = args::kind(env, kind.as_ref(), fallback).or_throw(env)?;
-        Ok(JsZeroCopyBuffer::new(env, ZeroCopyBuffer::from_bytes(bytes, kind)))
+        Ok(JsZeroCopyStorage::new(env, ZeroCopyBuffer::from_bytes(bytes, kind)))
     }
 
-    /// Visible length in bytes.
+    /// Length in bytes (of the whole storage).
     #[napi(getter, catch_unwind)]
     pub fn length(&self, env: &Env) -> napi::Result<f64> {
         Ok(self.len_checked().or_throw(env)? as f64)
@@ -118,84 +126,84 @@ impl JsZeroCopyBuffer {
         values::string_or_undefined(env, self.live().or_throw(env)?.tenant_id())
     }
 
-    /// How many views share the storage.
+    /// How many Rust values share the bytes: this storage, each live external view, and whatever
+    /// else holds them (a pool, a virtual buffer's cache). The JS side adds its own sharers.
     #[napi(getter, catch_unwind)]
     pub fn sharers(&self, env: &Env) -> napi::Result<f64> {
-        Ok(self.live().or_throw(env)?.sharers() as f64)
+        Ok(self.sharers_checked().or_throw(env)? as f64)
     }
 
-    /// A view of the same bytes tagged with `tenant`.
+    /// A storage of the same bytes tagged with `tenant`.
     #[napi(js_name = "withTenant", catch_unwind)]
-    pub fn with_tenant(&self, env: &Env, tenant: Unknown<'_>) -> napi::Result<JsZeroCopyBuffer> {
+    pub fn with_tenant(&self, env: &Env, tenant: Unknown<'_>) -> napi::Result<JsZeroCopyStorage> {
         let tenant = args::text(env, &tenant, "tenant").or_throw(env)?;
         let buffer = self.live().or_throw(env)?.clone().with_tenant(tenant);
-        Ok(JsZeroCopyBuffer::new(env, buffer))
+        Ok(JsZeroCopyStorage::new(env, buffer))
     }
 
-    /// A view of the same bytes with kind `kind`.
+    /// A storage of the same bytes with kind `kind`.
     #[napi(catch_unwind)]
-    pub fn retag(&self, env: &Env, kind: Unknown<'_>) -> napi::Result<JsZeroCopyBuffer> {
+    pub fn retag(&self, env: &Env, kind: Unknown<'_>) -> napi::Result<JsZeroCopyStorage> {
         let kind = args::kind(env, Some(&kind), BufferKind::raw()).or_throw(env)?;
         let buffer = self.live().or_throw(env)?.retag(kind);
-        Ok(JsZeroCopyBuffer::new(env, buffer))
+        Ok(JsZeroCopyStorage::new(env, buffer))
     }
 
-    /// A view of bytes `start .. end` (`end` defaults to the length); `RangeError` when out of bounds.
+    /// SHA-256 of bytes `start .. end` (32 bytes).
     #[napi(catch_unwind)]
-    pub fn slice(
+    pub fn sha256(&self, env: &Env, start: Unknown<'_>, end: Unknown<'_>) -> napi::Result<Uint8Array> {
+        Ok(Uint8Array::from(self.range(env, &start, &end).or_throw(env)?.sha256().to_vec()))
+    }
+
+    /// Whether bytes `start .. end` equal bytes `other_start .. other_end` of `other` (a storage).
+    #[napi(catch_unwind)]
+    pub fn equals(
         &self,
         env: &Env,
         start: Unknown<'_>,
-        end: Option<Unknown<'_>>,
-    ) -> napi::Result<JsZeroCopyBuffer> {
-        self.slice_raw(env, values::raw(&start), end.as_ref().map(values::raw)).or_throw(env)
-    }
-
-    /// Splits off and returns bytes `0 .. at`; this buffer keeps the rest.
-    #[napi(js_name = "splitTo", catch_unwind)]
-    pub fn split_to(&mut self, env: &Env, at: Unknown<'_>) -> napi::Result<JsZeroCopyBuffer> {
-        self.split(env, at, ZeroCopyBuffer::try_split_to)
-    }
-
-    /// Splits off and returns bytes `at ..`; this buffer keeps `0 .. at`.
-    #[napi(js_name = "splitOff", catch_unwind)]
-    pub fn split_off(&mut self, env: &Env, at: Unknown<'_>) -> napi::Result<JsZeroCopyBuffer> {
-        self.split(env, at, ZeroCopyBuffer::try_split_off)
-    }
-
-    /// SHA-256 of the visible bytes (32 bytes).
-    #[napi(catch_unwind)]
-    pub fn sha256(&self, env: &Env) -> napi::Result<Uint8Array> {
-        Ok(Uint8Array::from(self.live().or_throw(env)?.sha256().to_vec()))
-    }
-
-    /// Whether `other` (a `ZeroCopyBuffer`) holds the same bytes.
-    #[napi(catch_unwind)]
-    pub fn equals(&self, env: &Env, other: Unknown<'_>) -> napi::Result<bool> {
-        let mine = self.live().or_throw(env)?;
-        let Some(other) = values::instance::<JsZeroCopyBuffer>(env, &other) else {
+        end: Unknown<'_>,
+        other: Unknown<'_>,
+        other_start: Unknown<'_>,
+        other_end: Unknown<'_>,
+    ) -> napi::Result<bool> {
+        let mine = self.range(env, &start, &end).or_throw(env)?;
+        let Some(other) = values::instance::<JsZeroCopyStorage>(env, &other) else {
             return Err(ApiError::type_error("equals: other must be a ZeroCopyBuffer").throw(env));
         };
-        Ok(mine == other.live().or_throw(env)?)
+        Ok(mine == other.range(env, &other_start, &other_end).or_throw(env)?)
     }
 
-    /// The bytes in place, as a `Buffer` over native memory (a copy where external buffers are not
-    /// allowed). Detached (empty) once this object is freed; if the program drops this object instead,
-    /// the view stays valid on its own. Do not write to it.
+    /// Bytes `start .. end` in place, as a `Buffer` over native memory (a copy where external buffers
+    /// are not allowed), for the JS object numbered `group`. Detached (empty) by `detachViews(group)`
+    /// or `free()`; if the program drops every sharer instead, the view stays valid on its own. Do not
+    /// write to it.
     #[napi(catch_unwind)]
-    pub fn view(&mut self, env: &Env) -> napi::Result<Raw> {
-        self.live().or_throw(env)?;
-        let view = self.inner.view(env, |b| Some(Bytes::Shared(b.as_slice())))?;
-        Ok(view.expect("checked live, and a buffer always has bytes to show"))
+    pub fn view(
+        &mut self,
+        env: &Env,
+        start: Unknown<'_>,
+        end: Unknown<'_>,
+        group: Unknown<'_>,
+    ) -> napi::Result<Raw> {
+        self.view_raw(env, values::raw(&start), values::raw(&end), values::raw(&group)).or_throw(env)
     }
 
-    /// A copy of the bytes, safe to keep.
+    /// Detaches the views made for `group` (a JS object that was freed while others share the bytes).
+    #[napi(js_name = "detachViews", catch_unwind)]
+    pub fn detach_views(&mut self, env: &Env, group: Unknown<'_>) -> napi::Result<()> {
+        let group = args::index(env, &group, "group").or_throw(env)? as u64;
+        self.inner.revoke_group(env, group);
+        Ok(())
+    }
+
+    /// A copy of bytes `start .. end`, safe to keep.
     #[napi(catch_unwind)]
-    pub fn bytes(&self, env: &Env) -> napi::Result<Uint8Array> {
-        Ok(Uint8Array::from(self.live().or_throw(env)?.to_vec()))
+    pub fn bytes(&self, env: &Env, start: Unknown<'_>, end: Unknown<'_>) -> napi::Result<Uint8Array> {
+        Ok(Uint8Array::from(self.range(env, &start, &end).or_throw(env)?.to_vec()))
     }
 
-    /// Releases this view now (other views of the same bytes stay valid); later calls throw.
+    /// Releases the storage now, detaching every view (the JS side calls it when its last sharer is
+    /// freed); later calls throw.
     #[napi(catch_unwind)]
     pub fn free(&mut self, env: &Env) {
         self.inner.take(env);
@@ -268,12 +276,12 @@ impl JsBufferMut {
 
     /// Turns the builder into a `ZeroCopyBuffer` without copying; the builder cannot be used after.
     #[napi(catch_unwind)]
-    pub fn freeze(&mut self, env: &Env) -> napi::Result<JsZeroCopyBuffer> {
+    pub fn freeze(&mut self, env: &Env) -> napi::Result<JsZeroCopyStorage> {
         self.live().or_throw(env)?;
         let frozen = self.inner.take().map(BufferMut::freeze).unwrap_or_default();
         self.gone = "frozen";
         self.memory.clear(env);
-        Ok(JsZeroCopyBuffer::new(env, frozen))
+        Ok(JsZeroCopyStorage::new(env, frozen))
     }
 
     /// Releases the builder now; later calls throw.

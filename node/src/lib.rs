@@ -1,7 +1,8 @@
 //! The Node.js addon of omnibuf: the JS API of `js/index.d.ts` over Node-API, with napi-rs.
 //!
-//! Classes: `ZeroCopyBuffer`, `BufferMut`, `BufferKind` ([`buffer`]), `BufferPool`, `PooledBuffer`
-//! ([`pool`]), the byte ring `Circular`, `CircularWriter`, `CircularReader` ([`ring`]), and
+//! Classes: `ZeroCopyStorage` (the native half of the JS `ZeroCopyBuffer`), `BufferMut`, `BufferKind`
+//! ([`buffer`]), `NativeBufferPool` (the native half of the JS `BufferPool`) and the functions of a
+//! pooled buffer's handle ([`pool`], [`handles`]), the byte ring `Circular`, `CircularWriter`, `CircularReader` ([`ring`]), and
 //! `VirtualBuffer` ([`vbuf`], the addon only for now: the wasm build does not have it yet). The same
 //! semantics as the wasm build (`src/wasm/` of the core crate): the same argument checks, error classes
 //! and messages. What differs is underneath: views are `Buffer`s over native memory rather than copies
@@ -13,11 +14,14 @@
 //! Node-API calls, and so all unsafe code of the addon, are in [`platform`].
 //!
 //! Load it through `js/node.mjs`, which adds `[Symbol.dispose]` and the main-thread check of
-//! `sliceSync()`; `node node/build.mjs` builds it.
+//! `sliceSync()`, and defines the JS classes `ZeroCopyBuffer` (`js/addon-zero-copy.mjs`), `BufferPool`
+//! and `PooledBuffer` (`js/addon-pool.mjs`) over this addon's native halves; `node node/build.mjs`
+//! builds it.
 
 mod args;
 mod buffer;
 mod error;
+mod handles;
 mod platform;
 mod pool;
 mod ring;

@@ -1,15 +1,21 @@
 //! `BufferPool` and `PooledBuffer` for Node. The pool never blocks the event loop: `acquire` returns a
 //! Promise settled from the pool's async acquire (woken on any thread), `tryAcquire` returns `null`.
+//!
+//! A pooled buffer is no JS object of this addon: JS holds it by a handle into a per-environment
+//! table (`crate::handles`, kept by `platform::fast`), and the JS class `PooledBuffer`
+//! (`js/addon-pool.mjs`) calls the functions of a handle that `platform::fast` defines, which call
+//! [`PooledSlot`]'s methods. `poolTryAcquire` (a fast path too, [`try_acquire`]) and `acquire` give
+//! handles.
 
 use std::future::Future;
 
-use napi::bindgen_prelude::{Either, JavaScriptClassExt, Null, ObjectFinalize, Unknown};
+use napi::bindgen_prelude::{Either, Null, ObjectFinalize, Unknown};
 use napi::{sys, Env, ValueType};
 use napi_derive::napi;
 use omnibuf::{BufferKind, BufferPool, BufferPoolSnapshot, PoolError, PooledBuffer};
 
 use crate::args;
-use crate::buffer::JsZeroCopyBuffer;
+use crate::buffer::JsZeroCopyStorage;
 use crate::error::{ApiError, ApiResult, OrThrow};
 use crate::platform::values::{self, Raw};
 use crate::platform::views::{Bytes, ExternalMemory, Viewed};
@@ -62,47 +68,51 @@ fn pool_from_options(env: &Env, options: Option<&Unknown<'_>>) -> ApiResult<Buff
     Ok(config.track_outstanding(false).build()?)
 }
 
-/// A pool of reusable buffers with size classes, a byte budget and per-tenant quotas.
-#[napi(js_name = "BufferPool")]
+/// A pool of reusable buffers with size classes, a byte budget and per-tenant quotas: the native half
+/// of the JS `BufferPool` (`js/addon-pool.mjs`), which calls these methods, apart from `tryAcquire`:
+/// that is `poolTryAcquire(handle, size, tenant?)` (`platform::fast`), on a clone of the pool kept in a
+/// table by [`handle`](JsBufferPool::handle), so that it needs no look-up of a wrapped object.
+#[napi(js_name = "NativeBufferPool", custom_finalize)]
 pub struct JsBufferPool {
     /// `None` once freed.
     inner: Option<BufferPool>,
+    /// The clone in the table of pools, until freed or collected.
+    handle: u64,
 }
 
 impl JsBufferPool {
     fn live(&self) -> ApiResult<&BufferPool> {
         self.inner.as_ref().ok_or_else(|| ApiError::used_up("BufferPool", "freed"))
     }
+}
 
-    /// `tryAcquire(size, tenant?)` on raw arguments (`tenant` is `None` when missing); shared by the
-    /// napi-rs method and the fast path (`platform::fast`).
-    pub(crate) fn try_acquire_raw(
-        &self,
-        env: &Env,
-        size: sys::napi_value,
-        tenant: Option<sys::napi_value>,
-    ) -> ApiResult<Option<JsPooledBuffer>> {
-        let size = args::index_raw(env, size, "size")?;
-        let tenant = tenant.map(|t| args::text_raw(env, t, "tenant")).transpose()?;
-        let pool = self.live()?;
-        let result = match &tenant {
-            Some(name) => pool.tenant(name).try_acquire(size),
-            None => pool.try_acquire(size),
-        };
-        match result {
-            Ok(buffer) => Ok(Some(JsPooledBuffer::new(env, buffer))),
-            Err(PoolError::WouldBlock { .. }) => Ok(None),
-            Err(e) => Err(ApiError::from(e)),
-        }
+impl ObjectFinalize for JsBufferPool {
+    fn finalize(self, env: Env) -> napi::Result<()> {
+        fast::forget_pool(&env, self.handle);
+        Ok(())
     }
 }
 
-impl fast::Class for JsBufferPool {
-    const NAME: &'static str = "BufferPool";
-}
-
-impl fast::Class for JsPooledBuffer {
-    const NAME: &'static str = "PooledBuffer";
+/// `tryAcquire(size, tenant?)` on raw arguments (`tenant` is `None` when missing) and the pool of its
+/// handle (`None` once freed): a buffer now, `None` when there is no room.
+pub(crate) fn try_acquire(
+    env: &Env,
+    pool: impl FnOnce() -> Option<BufferPool>,
+    size: sys::napi_value,
+    tenant: Option<sys::napi_value>,
+) -> ApiResult<Option<PooledSlot>> {
+    let size = args::index_raw(env, size, "size")?;
+    let tenant = tenant.map(|t| args::text_raw(env, t, "tenant")).transpose()?;
+    let pool = pool().ok_or_else(|| ApiError::used_up("BufferPool", "freed"))?;
+    let result = match &tenant {
+        Some(name) => pool.tenant(name).try_acquire(size),
+        None => pool.try_acquire(size),
+    };
+    match result {
+        Ok(buffer) => Ok(Some(PooledSlot::new(env, buffer))),
+        Err(PoolError::WouldBlock { .. }) => Ok(None),
+        Err(e) => Err(ApiError::from(e)),
+    }
 }
 
 #[napi]
@@ -110,7 +120,15 @@ impl JsBufferPool {
     /// `options`: `{ budget, classes?, maxIdle?, tenantQuotas?: { name: bytes }, defaultTenantQuota? }`.
     #[napi(constructor, catch_unwind)]
     pub fn new(env: &Env, options: Option<Unknown<'_>>) -> napi::Result<Self> {
-        Ok(JsBufferPool { inner: Some(pool_from_options(env, options.as_ref()).or_throw(env)?) })
+        let pool = pool_from_options(env, options.as_ref()).or_throw(env)?;
+        let handle = fast::remember_pool(env, pool.clone()).or_throw(env)?;
+        Ok(JsBufferPool { inner: Some(pool), handle })
+    }
+
+    /// The handle of the pool for `poolTryAcquire`.
+    #[napi(getter, catch_unwind)]
+    pub fn handle(&self) -> f64 {
+        self.handle as f64
     }
 
     /// The budget: most bytes checked out at once.
@@ -125,20 +143,12 @@ impl JsBufferPool {
         Ok(self.live().or_throw(env)?.classes().into_iter().map(|c| c.size() as f64).collect())
     }
 
-    /// A buffer of at least `size` bytes now, or `null` when the budget (or the tenant's quota) is
-    /// full. Requests that can never be served throw a `RangeError`.
-    #[napi(js_name = "tryAcquire", catch_unwind)]
-    pub fn try_acquire(
-        &self,
-        env: &Env,
-        size: Unknown<'_>,
-        tenant: Option<Unknown<'_>>,
-    ) -> napi::Result<Option<JsPooledBuffer>> {
-        self.try_acquire_raw(env, values::raw(&size), tenant.as_ref().map(values::raw)).or_throw(env)
-    }
+    // `tryAcquire(size, tenant?)`, the handle of a buffer now or `null`, is `poolTryAcquire` of
+    // `platform::fast`, on [`try_acquire`].
 
-    /// A Promise of a buffer of at least `size` bytes, resolved once the budget has room (first come,
-    /// first served within a size class). Requests that can never be served reject with a `RangeError`.
+    /// A Promise of the handle of a buffer of at least `size` bytes, resolved once the budget has room
+    /// (first come, first served within a size class). Requests that can never be served reject with
+    /// a `RangeError`.
     #[napi(catch_unwind)]
     pub fn acquire(&self, env: &Env, size: Unknown<'_>, tenant: Option<Unknown<'_>>) -> napi::Result<Raw> {
         let request = (|| {
@@ -160,9 +170,7 @@ impl JsBufferPool {
                 };
                 acquire.as_mut().poll(cx).map(|outcome| {
                     let buffer = outcome.map_err(ApiError::from)?;
-                    let instance =
-                        JsPooledBuffer::new(env, buffer).into_instance(env).map_err(ApiError::error)?;
-                    Ok(Raw(instance.value))
+                    fast::pooled_handle(env, PooledSlot::new(env, buffer))
                 })
             }),
         )
@@ -183,8 +191,9 @@ impl JsBufferPool {
     /// Drops this handle to the pool; buffers already out stay valid and pending `acquire`s are still
     /// served as memory comes back.
     #[napi(catch_unwind)]
-    pub fn free(&mut self) {
+    pub fn free(&mut self, env: &Env) {
         self.inner = None;
+        fast::forget_pool(env, self.handle);
     }
 }
 
@@ -276,104 +285,78 @@ impl From<&BufferPoolSnapshot> for PoolSnapshot {
     }
 }
 
-/// A writable buffer from a `BufferPool`, with its class's fixed capacity.
-#[napi(js_name = "PooledBuffer", custom_finalize)]
-pub struct JsPooledBuffer {
+/// A writable buffer from a `BufferPool`, with its class's fixed capacity: what a handle of a JS
+/// `PooledBuffer` stands for. Frozen or freed, it leaves the table (the JS side remembers which).
+pub(crate) struct PooledSlot {
     inner: Viewed<PooledBuffer>,
-    /// What happened to it once `inner` is empty: "frozen" or "freed".
-    gone: &'static str,
     memory: ExternalMemory,
 }
 
-impl JsPooledBuffer {
+impl PooledSlot {
     fn new(env: &Env, buffer: PooledBuffer) -> Self {
         let mut memory = ExternalMemory::default();
         memory.set(env, buffer.capacity());
-        JsPooledBuffer { inner: Viewed::new(buffer), gone: "freed", memory }
+        PooledSlot { inner: Viewed::new(buffer), memory }
     }
 
     fn live(&self) -> ApiResult<&PooledBuffer> {
-        self.inner.get().ok_or_else(|| ApiError::used_up("PooledBuffer", self.gone))
+        // Never reached: a slot whose buffer is taken leaves the table at once.
+        self.inner.get().ok_or_else(|| ApiError::used_up("PooledBuffer", "freed"))
     }
 
-    /// `length` (shared with the fast path).
-    pub(crate) fn len_checked(&self) -> ApiResult<usize> {
+    /// Bytes written.
+    pub(crate) fn len(&self) -> ApiResult<usize> {
         Ok(self.live()?.len())
     }
 
-    /// `capacity` (shared with the fast path).
-    pub(crate) fn capacity_checked(&self) -> ApiResult<usize> {
-        Ok(self.live()?.capacity())
-    }
-}
-
-impl ObjectFinalize for JsPooledBuffer {
-    fn finalize(mut self, env: Env) -> napi::Result<()> {
-        // Views of a buffer the program dropped stay valid: they share it, frozen, and the memory
-        // returns to the pool when the last of them is collected.
-        self.inner.hand_to_views(&env, PooledBuffer::freeze);
-        self.memory.clear(&env);
-        Ok(())
-    }
-}
-
-#[napi]
-impl JsPooledBuffer {
-    /// Bytes written.
-    #[napi(getter, catch_unwind)]
-    pub fn length(&self, env: &Env) -> napi::Result<f64> {
-        Ok(self.len_checked().or_throw(env)? as f64)
-    }
-
     /// The fixed capacity (the class size).
-    #[napi(getter, catch_unwind)]
-    pub fn capacity(&self, env: &Env) -> napi::Result<f64> {
-        Ok(self.capacity_checked().or_throw(env)? as f64)
+    pub(crate) fn capacity(&self) -> ApiResult<usize> {
+        Ok(self.live()?.capacity())
     }
 
     /// The tenant it was acquired for, or `undefined`.
-    #[napi(getter, catch_unwind)]
-    pub fn tenant(&self, env: &Env) -> napi::Result<Raw> {
-        values::string_or_undefined(env, self.live().or_throw(env)?.tenant_id())
+    pub(crate) fn tenant(&self, env: &Env) -> ApiResult<Raw> {
+        values::string_or_undefined(env, self.live()?.tenant_id()).map_err(|e| ApiError::error(e.reason))
     }
 
-    /// Appends a copy of `bytes`; `RangeError` (and nothing written) when they do not fit.
-    #[napi(catch_unwind)]
-    pub fn append(&mut self, env: &Env, bytes: Unknown<'_>) -> napi::Result<()> {
-        let (bytes, _) = args::bytes(env, &bytes, "bytes").or_throw(env)?;
-        let gone = self.gone;
-        let buffer =
-            self.inner.get_mut().ok_or_else(|| ApiError::used_up("PooledBuffer", gone)).or_throw(env)?;
-        buffer.try_extend_from_slice(&bytes).map_err(ApiError::range_error).or_throw(env)
+    /// Appends a copy of `bytes` (checked by the caller); `RangeError` (and nothing written) when they
+    /// do not fit.
+    pub(crate) fn append(&mut self, bytes: &[u8]) -> ApiResult<()> {
+        let buffer = self.inner.get_mut().ok_or_else(|| ApiError::used_up("PooledBuffer", "freed"))?;
+        buffer.try_extend_from_slice(bytes).map_err(ApiError::range_error)
     }
 
     /// The written bytes in place, as a writable `Buffer` over the pool's memory (a copy where external
     /// buffers are not allowed). Detached (empty) once this buffer is frozen or freed; if the program
-    /// drops this object instead, the view stays valid on its own.
-    #[napi(catch_unwind)]
-    pub fn view(&mut self, env: &Env) -> napi::Result<Raw> {
-        self.live().or_throw(env)?;
-        let view = self.inner.view(env, |b| Some(Bytes::Writable(b.as_mut_slice())))?;
-        Ok(view.expect("checked live"))
+    /// drops the JS object instead, the view stays valid on its own ([`release`](Self::release)).
+    pub(crate) fn view(&mut self, env: &Env) -> ApiResult<Raw> {
+        self.live()?;
+        let view = self
+            .inner
+            .view(env, |b| Some(Bytes::Writable(b.as_mut_slice())))
+            .map_err(|e| ApiError::error(e.reason))?;
+        view.ok_or_else(|| ApiError::used_up("PooledBuffer", "freed"))
     }
 
-    /// Turns the buffer into a `ZeroCopyBuffer` of kind `kind` (default `"raw"`) without copying; its
-    /// memory returns to the pool when the last view is freed. This object cannot be used after.
-    #[napi(catch_unwind)]
-    pub fn freeze(&mut self, env: &Env, kind: Option<Unknown<'_>>) -> napi::Result<JsZeroCopyBuffer> {
-        let kind = args::kind(env, kind.as_ref(), BufferKind::raw()).or_throw(env)?;
-        self.live().or_throw(env)?;
-        let buffer =
-            self.inner.take(env).ok_or_else(|| ApiError::used_up("PooledBuffer", self.gone)).or_throw(env)?;
-        self.gone = "frozen";
+    /// Turns the buffer into the storage of a `ZeroCopyBuffer` of kind `kind` without copying; its
+    /// memory returns to the pool when the last view is freed.
+    pub(crate) fn freeze(mut self, env: &Env, kind: BufferKind) -> ApiResult<JsZeroCopyStorage> {
+        let buffer = self.inner.take(env).ok_or_else(|| ApiError::used_up("PooledBuffer", "freed"))?;
         self.memory.clear(env);
-        Ok(JsZeroCopyBuffer::new(env, buffer.with_kind(kind).freeze()))
+        Ok(JsZeroCopyStorage::new(env, buffer.with_kind(kind).freeze()))
     }
 
-    /// Gives the memory back to the pool now; later calls throw.
-    #[napi(catch_unwind)]
-    pub fn free(&mut self, env: &Env) {
+    /// Gives the memory back to the pool now, detaching the views.
+    pub(crate) fn free(mut self, env: &Env) {
         self.inner.take(env);
+        self.memory.clear(env);
+    }
+
+    /// Lets go of a buffer the program dropped (or that the environment leaves behind): views still
+    /// alive stay valid, sharing it frozen, and the memory returns to the pool when the last of them is
+    /// collected.
+    pub(crate) fn release(mut self, env: &Env) {
+        self.inner.hand_to_views(env, PooledBuffer::freeze);
         self.memory.clear(env);
     }
 }

@@ -15,7 +15,7 @@ use omnibuf::platform::persistence::{FileBackend, SaveOptions};
 use omnibuf::vbuf::{VirtualBuffer, VirtualBufferOptions};
 
 use crate::args;
-use crate::buffer::JsZeroCopyBuffer;
+use crate::buffer::JsZeroCopyStorage;
 use crate::error::{ApiError, ApiResult, OrThrow};
 use crate::platform::values::{self, Raw};
 use crate::platform::work;
@@ -212,7 +212,7 @@ impl JsVirtualBuffer {
             Ok(move || read(&buffer, start, end))
         });
         promise(env, job, |env, bytes| {
-            let instance = JsZeroCopyBuffer::new(env, bytes).into_instance(env).map_err(ApiError::error)?;
+            let instance = JsZeroCopyStorage::new(env, bytes).into_instance(env).map_err(ApiError::error)?;
             Ok(Raw(instance.value))
         })
     }

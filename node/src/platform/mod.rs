@@ -6,7 +6,7 @@
 //!   handing a raw value back to JS.
 //! - [`views`]: external `Buffer`s over native memory, which the object that owns the memory detaches
 //!   when it lets go of it, with a copying fallback where the runtime forbids external buffers.
-//! - [`fast`]: the per-buffer calls (`slice`, `length`, `free`, `tryAcquire`) as plain Node-API
+//! - [`fast`]: the per-buffer calls (`view`, `length`, `free`, `tryAcquire`) as plain Node-API
 //!   callbacks, without napi-rs's per-call bookkeeping.
 //! - [`executor`]: Promises settled by Rust futures on the JS thread, woken from any thread.
 //! - [`work`]: Promises settled by blocking work (disk reads, saves) run on the libuv thread pool.

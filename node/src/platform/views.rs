@@ -14,6 +14,10 @@
 //! memory lives exactly as long as the last view. Ring sides cannot be shared that way (keeping a
 //! writer alive would keep the stream open), so their slices are detached.
 //!
+//! One native buffer is shared by several JS `ZeroCopyBuffer`s (the storage of `js/addon-zero-copy.mjs`),
+//! so its views are filed by the JS object that asked for them ([`Viewed::view_in_group`]): freeing
+//! one of those objects detaches its views only ([`Viewed::revoke_group`]).
+//!
 //! Every `ZeroCopyBuffer` view holds such a clone from the start, dropped by the view's finalizer or
 //! when the view is detached, whichever comes first. For the other owners a failed detach (possible
 //! only while the JS environment shuts down) leaks the owner rather than free memory a view could
@@ -133,6 +137,8 @@ struct LiveView {
     /// A weak reference to the `Buffer`.
     buffer: sys::napi_ref,
     keep: Keep,
+    /// Who asked for it, for [`Viewed::revoke_group`]; 0 for owners that are one JS object.
+    group: u64,
 }
 
 /// A native value and the views of its memory that JS holds. See the module docs.
@@ -162,6 +168,17 @@ impl<T: StableMemory> Viewed<T> {
     pub(crate) fn view(
         &mut self,
         env: &Env,
+        pick: impl FnOnce(&mut T) -> Option<Bytes<'_>>,
+    ) -> napi::Result<Option<Raw>> {
+        self.view_in_group(env, 0, pick)
+    }
+
+    /// [`view`](Self::view), for the JS object `group` stands for among several that share this
+    /// value: [`revoke_group`](Viewed::revoke_group) detaches the views of one of them.
+    pub(crate) fn view_in_group(
+        &mut self,
+        env: &Env,
+        group: u64,
         pick: impl FnOnce(&mut T) -> Option<Bytes<'_>>,
     ) -> napi::Result<Option<Raw>> {
         let external = external_buffers(env);
@@ -211,10 +228,10 @@ impl<T: StableMemory> Viewed<T> {
         // SAFETY: `buffer` is the object just created in this call's scope.
         if !ok(unsafe { sys::napi_create_reference(env.raw(), buffer, 0, &mut weak) }) {
             // Without a reference the view could not be detached: keep the value alive for good.
-            self.views.push(LiveView { buffer: ptr::null_mut(), keep });
+            self.views.push(LiveView { buffer: ptr::null_mut(), keep, group });
             return Err(napi::Error::from_reason("could not track an external Buffer"));
         }
-        self.views.push(LiveView { buffer: weak, keep });
+        self.views.push(LiveView { buffer: weak, keep, group });
         Ok(Some(Raw(buffer)))
     }
 
@@ -273,6 +290,23 @@ impl<T: StableMemory> Viewed<T> {
             false
         });
         self.prune_at = (self.views.len() * 2).max(16);
+    }
+}
+
+impl Viewed<omnibuf::ZeroCopyBuffer> {
+    /// Detaches the views made for `group` (one JS object among the sharers of this buffer, which
+    /// let go of its bytes), leaving the others' alone. Only for buffers: each of their views holds a
+    /// clone of its own, so one that cannot be detached keeps its memory without the value.
+    pub(crate) fn revoke_group(&mut self, env: &Env, group: u64) {
+        self.views.retain(|view| {
+            if view.group != group {
+                return true;
+            }
+            if !view.buffer.is_null() && detach(env, view.buffer) {
+                release(&view.keep);
+            }
+            false
+        });
     }
 }
 

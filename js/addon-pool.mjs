@@ -1,0 +1,219 @@
+// The addon's BufferPool and PooledBuffer. A PooledBuffer is a JS class holding a handle, a number,
+// into a per-environment table of the addon (node/src/handles.rs, kept by node/src/platform/fast.rs),
+// rather than a native object.
+//
+// Why: a native object per buffer costs Node-API's price for an object that wraps native memory
+// (napi_new_instance, napi_wrap, a type tag, a weak handle and a finalizer per object): microseconds
+// per tryAcquire() + free(), where Buffer.allocUnsafe takes about one (README.md, "Where the addon's
+// per-call time went"). A number costs nothing to make.
+//
+// How: the addon's poolTryAcquire() and NativeBufferPool.acquire() give a handle, which a new
+// PooledBuffer holds. BufferPool is a JS class over the NativeBufferPool too, so that tryAcquire()
+// reaches the pool by a handle as well. Every member of a PooledBuffer is one call of a plain function
+// of the addon with the handle (pooledLength, pooledView, pooledFree, ...). free() and freeze() give the
+// handle back at once; a buffer the program drops is given back by a FinalizationRegistry
+// (pooledRelease), which leaves its views valid, as the native finalizer did. A buffer is registered
+// when the microtasks of the task that made it run, unless it was freed by then (see `waiting` below),
+// and unregistered when it is freed or frozen after.
+//
+// Once freed or frozen, an object remembers which, and says so; the handle 0, which no buffer has,
+// lets the addon check a call's arguments first, as it did when the buffer was a native object.
+
+const MAKE = Symbol('PooledBuffer');
+
+const notA = (member) =>
+  new TypeError(`PooledBuffer.${member}: called on an object that is not a PooledBuffer`);
+
+const notAPool = (member) =>
+  new TypeError(`BufferPool.${member}: called on an object that is not a BufferPool`);
+
+/**
+ * The addon's BufferPool and PooledBuffer classes, over the addon's NativeBufferPool and the handle
+ * functions of `addon`. `wrapStorage` makes a ZeroCopyBuffer of what freeze() gives.
+ */
+export function definePool(addon, wrapStorage) {
+  const {
+    NativeBufferPool,
+    poolTryAcquire,
+    pooledLength,
+    pooledCapacity,
+    pooledTenant,
+    pooledAppend,
+    pooledView,
+    pooledFreeze,
+    pooledFree,
+    pooledRelease,
+  } = addon;
+
+  // Gives back the buffers the program dropped; their views stay valid.
+  const dropped = new FinalizationRegistry(pooledRelease);
+
+  // Registering with a FinalizationRegistry was most of the cost of a buffer in a tryAcquire() + free()
+  // loop (about 0.4 µs on this project's VM, in V8's weak cells and the hash table of unregister
+  // tokens, which unregistering keeps rehashing), and a buffer freed soon after it was acquired never
+  // needs it. So new buffers wait here, held strongly, and are registered by a microtask (at the latest
+  // when the current task ends), or at once when this many are waiting, unless they were freed by
+  // then. Holding them until then changes nothing the program can see: the registry runs its callbacks
+  // in a task of their own, so it could not have given a dropped buffer back any sooner.
+  const WAITING_MAX = 1024;
+  let waiting = [];
+  let flushQueued = false;
+  /** Registers the buffers waiting (PooledBuffer's, to reach its private members). */
+  let flush;
+
+  class PooledBuffer {
+    /** The handle, or 0 once frozen or freed. */
+    #handle;
+    /** What happened to it once the handle is 0. */
+    #gone = 'freed';
+    /** Whether it is registered with `dropped` (else it is in `waiting`, or gone). */
+    #registered = false;
+
+    /** Not public (index.d.ts): BufferPool.tryAcquire() and acquire() make them. */
+    constructor(token, handle) {
+      if (token !== MAKE) {
+        throw new TypeError('PooledBuffer has no public constructor: use BufferPool.tryAcquire() or acquire()');
+      }
+      this.#handle = handle;
+      waiting.push(this);
+      if (waiting.length >= WAITING_MAX) flush();
+      else if (!flushQueued) {
+        flushQueued = true;
+        queueMicrotask(flush);
+      }
+    }
+
+    static {
+      flush = () => {
+        flushQueued = false;
+        const buffers = waiting;
+        waiting = [];
+        for (const buffer of buffers) {
+          // Unless it is gone already.
+          if (buffer.#handle !== 0 && !buffer.#registered) {
+            buffer.#registered = true;
+            dropped.register(buffer, buffer.#handle, buffer);
+          }
+        }
+      };
+    }
+
+    /** The handle of `self`, or 0 once it is gone; a TypeError for another class. */
+    static #handleOf(self, member) {
+      if (typeof self !== 'object' || self === null || !(#handle in self)) throw notA(member);
+      return self.#handle;
+    }
+
+    /** The handle of `self`: a TypeError for another class, an Error once it is gone. */
+    static #live(self, member) {
+      const handle = PooledBuffer.#handleOf(self, member);
+      if (handle === 0) throw self.#usedUp();
+      return handle;
+    }
+
+    #usedUp() {
+      return new Error(`this PooledBuffer was ${this.#gone} and cannot be used any more`);
+    }
+
+    /** Gives the handle up; the object cannot be used after. */
+    #leave(how) {
+      this.#handle = 0;
+      this.#gone = how;
+      if (this.#registered) dropped.unregister(this);
+      // The last one made is the one most often freed first: it need not wait for the flush.
+      else if (waiting[waiting.length - 1] === this) waiting.pop();
+    }
+
+    get length() {
+      return pooledLength(PooledBuffer.#live(this, 'length'));
+    }
+
+    get capacity() {
+      return pooledCapacity(PooledBuffer.#live(this, 'capacity'));
+    }
+
+    get tenant() {
+      return pooledTenant(PooledBuffer.#live(this, 'tenant'));
+    }
+
+    append(bytes) {
+      const handle = PooledBuffer.#handleOf(this, 'append');
+      pooledAppend(handle, bytes); // with handle 0, only checks the bytes
+      if (handle === 0) throw this.#usedUp();
+    }
+
+    view() {
+      return pooledView(PooledBuffer.#live(this, 'view'));
+    }
+
+    freeze(kind) {
+      const handle = PooledBuffer.#handleOf(this, 'freeze');
+      const storage = pooledFreeze(handle, kind); // with handle 0, only checks the kind
+      if (handle === 0) throw this.#usedUp();
+      this.#leave('frozen');
+      return wrapStorage(storage);
+    }
+
+    free() {
+      const handle = PooledBuffer.#handleOf(this, 'free');
+      if (handle === 0) return;
+      this.#leave('freed');
+      pooledFree(handle);
+    }
+  }
+
+  /** A PooledBuffer holding `handle`, or null for none (tryAcquire's "no room"). */
+  const fromHandle = (handle) => (handle === null ? null : new PooledBuffer(MAKE, handle));
+
+  // The pool itself is the addon's NativeBufferPool; this class adds tryAcquire() by the pool's
+  // handle (a table look-up in the addon, where a method of the native object would look up the
+  // wrapped object: two of Node-API's private-property reads, a third of the call) and makes
+  // PooledBuffers of the handles the addon gives.
+  class BufferPool {
+    #native;
+    /** The pool's handle for poolTryAcquire. */
+    #handle;
+
+    constructor(options) {
+      this.#native = new NativeBufferPool(options);
+      this.#handle = this.#native.handle;
+    }
+
+    /** The NativeBufferPool of `self`; a TypeError for another class. */
+    static #nativeOf(self, member) {
+      if (typeof self !== 'object' || self === null || !(#native in self)) throw notAPool(member);
+      return self.#native;
+    }
+
+    get budget() {
+      return BufferPool.#nativeOf(this, 'budget').budget;
+    }
+
+    get classes() {
+      return BufferPool.#nativeOf(this, 'classes').classes;
+    }
+
+    tryAcquire(size, tenant) {
+      BufferPool.#nativeOf(this, 'tryAcquire');
+      return fromHandle(poolTryAcquire(this.#handle, size, tenant));
+    }
+
+    acquire(size, tenant) {
+      return BufferPool.#nativeOf(this, 'acquire').acquire(size, tenant).then(fromHandle);
+    }
+
+    snapshot() {
+      return BufferPool.#nativeOf(this, 'snapshot').snapshot();
+    }
+
+    trim() {
+      return BufferPool.#nativeOf(this, 'trim').trim();
+    }
+
+    free() {
+      BufferPool.#nativeOf(this, 'free').free();
+    }
+  }
+
+  return { BufferPool, PooledBuffer };
+}
