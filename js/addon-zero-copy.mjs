@@ -177,23 +177,23 @@ export function defineZeroCopyBuffer(Storage) {
     }
 
     withTenant(tenant) {
-      if (!ZeroCopyBuffer.#is(this)) throw notA('withTenant');
-      const shared = this.#shared;
-      if (shared === null) {
-        emptyStorage().withTenant(tenant).free(); // the argument's TypeError comes first
-        throw freed();
-      }
-      return ZeroCopyBuffer.#over(new Shared(shared.native.withTenant(tenant)), this.#start, this.#end);
+      return ZeroCopyBuffer.#derived(this, 'withTenant', (storage) => storage.withTenant(tenant));
     }
 
     retag(kind) {
-      if (!ZeroCopyBuffer.#is(this)) throw notA('retag');
-      const shared = this.#shared;
+      return ZeroCopyBuffer.#derived(this, 'retag', (storage) => storage.retag(kind));
+    }
+
+    /** The same range of the storage `derive` makes from this one's (withTenant, retag). Once freed,
+     * `derive` still runs on an empty storage first, so that a bad argument's TypeError comes first. */
+    static #derived(self, member, derive) {
+      if (!ZeroCopyBuffer.#is(self)) throw notA(member);
+      const shared = self.#shared;
       if (shared === null) {
-        emptyStorage().retag(kind).free(); // the argument's TypeError comes first
+        derive(emptyStorage()).free();
         throw freed();
       }
-      return ZeroCopyBuffer.#over(new Shared(shared.native.retag(kind)), this.#start, this.#end);
+      return ZeroCopyBuffer.#over(new Shared(derive(shared.native)), self.#start, self.#end);
     }
 
     slice(start, end) {

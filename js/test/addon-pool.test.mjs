@@ -5,23 +5,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { Worker } from 'node:worker_threads';
+import { collect } from './collect.mjs';
 import { impl } from './impl.mjs';
 
 const skip = impl !== 'addon' && 'addon only';
 const api = impl === 'addon' ? await import('../node.mjs') : {};
-
-/** Collects garbage and lets the FinalizationRegistry and Node's finalizers run. */
-async function collect() {
-  v8.setFlagsFromString('--expose-gc');
-  const gc = vm.runInNewContext('gc');
-  for (let i = 0; i < 6; i++) {
-    gc();
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-}
 
 test('dropped buffers come back, dropped in the turn that acquired them or later', { skip }, async () => {
   const pool = new api.BufferPool({ budget: 4096 * 2000, classes: [4096] });

@@ -5,9 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
+import { collect } from './collect.mjs';
 import { impl } from './impl.mjs';
 
 const skip = impl !== 'addon' && 'addon only';
@@ -50,12 +49,7 @@ test('a view outlives its dropped owner and keeps the memory', { skip }, async (
     return [p.view(), api.ZeroCopyBuffer.from('also kept').view()];
   };
   const [pooled, plain] = make();
-  v8.setFlagsFromString('--expose-gc');
-  const gc = vm.runInNewContext('gc');
-  for (let i = 0; i < 5; i++) {
-    gc();
-    await new Promise((resolve) => setImmediate(resolve));
-  }
+  await collect(5);
   assert.equal(pooled.toString(), 'kept');
   assert.equal(plain.toString(), 'also kept');
   assert.equal(pool.tryAcquire(1), null, 'the view still holds the pooled memory');

@@ -4,22 +4,11 @@
 // garbage collector when every sharer is dropped.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import v8 from 'node:v8';
-import vm from 'node:vm';
+import { collect } from './collect.mjs';
 import { impl } from './impl.mjs';
 
 const skip = impl !== 'addon' && 'addon only';
 const api = impl === 'addon' ? await import('../node.mjs') : {};
-
-/** Collects garbage and lets Node run the finalizers it found. */
-async function collect() {
-  v8.setFlagsFromString('--expose-gc');
-  const gc = vm.runInNewContext('gc');
-  for (let i = 0; i < 6; i++) {
-    gc();
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-}
 
 const message = (call) => {
   try {
