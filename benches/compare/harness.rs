@@ -169,16 +169,34 @@ impl Harness {
         runs: usize,
         mut run: impl FnMut() -> Duration,
     ) -> Timing {
-        let runs = if self.quick { runs.min(3) } else { runs };
-        let mut times: Vec<f64> = (0..runs.max(1)).map(|_| run().as_nanos() as f64).collect();
-        times.sort_by(f64::total_cmp);
-        let timing = Timing {
-            name: name.to_owned(),
-            median_ns: times[times.len() / 2],
-            bytes_per_call: bytes_per_run,
-        };
-        eprintln!("  {:<52} {}", timing.name, timing.describe());
-        timing
+        let times: Vec<Duration> = (0..self.runs(runs)).map(|_| run()).collect();
+        median_of(name, bytes_per_run, times)
+    }
+
+    /// [`Harness::time_runs`] for our side and the peer's at once, their runs alternating, so that a
+    /// machine whose speed drifts over the minute this takes (page cache, write-back, a neighbour)
+    /// affects both alike. Returns our timing and theirs.
+    pub fn time_runs_alternating(
+        &mut self,
+        (our_name, mut ours): (&str, impl FnMut() -> Duration),
+        (their_name, mut theirs): (&str, impl FnMut() -> Duration),
+        bytes_per_run: u64,
+        runs: usize,
+    ) -> (Timing, Timing) {
+        let (mut our_times, mut their_times) = (Vec::new(), Vec::new());
+        for _ in 0..self.runs(runs) {
+            our_times.push(ours());
+            their_times.push(theirs());
+        }
+        (median_of(our_name, bytes_per_run, our_times), median_of(their_name, bytes_per_run, their_times))
+    }
+
+    fn runs(&self, runs: usize) -> usize {
+        if self.quick {
+            runs.clamp(1, 3)
+        } else {
+            runs.max(1)
+        }
     }
 
     /// Records a comparison of `ours` against the peer's `theirs`.
@@ -283,6 +301,33 @@ impl Harness {
             })
             .collect()
     }
+}
+
+/// The median of one-shot `times`, printed as it is recorded.
+fn median_of(name: &str, bytes_per_run: u64, mut times: Vec<Duration>) -> Timing {
+    times.sort();
+    let timing = Timing {
+        name: name.to_owned(),
+        median_ns: times[times.len() / 2].as_nanos() as f64,
+        bytes_per_call: bytes_per_run,
+    };
+    eprintln!("  {:<52} {}", timing.name, timing.describe());
+    timing
+}
+
+/// Touches `bytes` of new memory and frees it again, so that what the run measured next allocates
+/// (page cache for a file it writes, say) comes from memory the machine holds at that moment.
+///
+/// This matters in a virtual machine whose balloon driver reports free memory to the host, as the
+/// ones the README's figures come from do: memory left free for about two seconds goes back to the
+/// host, and the first touch of each of its pages afterwards costs a fault in the host. Touching
+/// 4 GiB took 14.3 s the first time and 3.8 s the second (measured there). A run writing a 1 GiB
+/// file into such memory pays seconds that a run writing into page cache freed a moment earlier does
+/// not, which measures the host rather than the code. Called right before each side's timed part,
+/// it gives both freshly freed memory, as a machine without a balloon always has. About 0.5 s per
+/// GiB when the memory is already held.
+pub fn touch_memory(bytes: usize) {
+    drop(std::hint::black_box(vec![1u8; bytes]));
 }
 
 fn fmt_ns(ns: f64) -> String {

@@ -5,6 +5,7 @@ use std::io::{BufWriter, ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::write_behind::WriteBehind;
 use super::{with_context, FileBackend, FilePersistence};
 use crate::platform::persistence::{PersistenceError, PersistenceLayer, SavePiece, SaveRecipe};
 
@@ -17,7 +18,7 @@ const TEMP_NAME_PREFIX_MAX: usize = 100;
 
 /// Inserted bytes are gathered up to this size before they are written, so a recipe of many small
 /// edits does not cost one system call each.
-const INSERT_BUFFER: usize = 256 << 10;
+pub(super) const INSERT_BUFFER: usize = 256 << 10;
 
 /// Writes `recipe`, whose [`SavePiece::Copy`] runs are read from `source`, to the file at `path`,
 /// atomically, and returns a [`FilePersistence`] over the new file. This is the save behind
@@ -144,7 +145,8 @@ fn regular_file_metadata(target: &Path) -> Result<Option<Metadata>, PersistenceE
 }
 
 /// Writes the pieces in order. `Copy` runs go through `source`, straight into the file behind the
-/// inserted bytes buffered so far.
+/// inserted bytes buffered so far, a write-behind window at a time so that the write-back of what
+/// is written can start while the rest is copied.
 fn write_recipe(
     source: &dyn PersistenceLayer,
     recipe: &mut SaveRecipe<'_>,
@@ -153,21 +155,35 @@ fn write_recipe(
 ) -> Result<(), PersistenceError> {
     let write_error = |e| with_context(e, format_args!("writing {}", temp_path.display()));
     let mut out = BufWriter::with_capacity(INSERT_BUFFER, file);
+    let mut write_behind = WriteBehind::new();
+    // Bytes of the recipe written so far, into the file or into `out`'s buffer.
+    let mut written = 0u64;
     for piece in recipe {
         match piece? {
-            SavePiece::Insert(bytes) => out.write_all(&bytes).map_err(write_error)?,
-            SavePiece::Copy { len: 0, .. } => {}
+            SavePiece::Insert(bytes) => {
+                out.write_all(&bytes).map_err(write_error)?;
+                written += bytes.len() as u64;
+            }
             SavePiece::Copy { offset, len } => {
                 out.flush().map_err(write_error)?;
-                source.copy_range_to_file(offset, len, out.get_mut()).map_err(|e| match e {
-                    PersistenceError::Io(e) => with_context(
-                        e,
-                        format_args!("copying {len} bytes at {offset} into {}", temp_path.display()),
-                    ),
-                    other => other,
-                })?;
+                let mut done = 0;
+                while done < len {
+                    let step = (len - done).min(WriteBehind::WINDOW - written % WriteBehind::WINDOW);
+                    let at = offset + done;
+                    source.copy_range_to_file(at, step, out.get_mut()).map_err(|e| match e {
+                        PersistenceError::Io(e) => with_context(
+                            e,
+                            format_args!("copying {step} bytes at {at} into {}", temp_path.display()),
+                        ),
+                        other => other,
+                    })?;
+                    done += step;
+                    written += step;
+                    write_behind.written_up_to(out.get_ref(), written);
+                }
             }
         }
+        write_behind.written_up_to(out.get_ref(), written - out.buffer().len() as u64);
     }
     out.flush().map_err(write_error)
 }

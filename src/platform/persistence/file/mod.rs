@@ -4,6 +4,7 @@
 mod atomic_save;
 mod identity;
 mod positional;
+mod write_behind;
 
 #[cfg(test)]
 mod tests;
@@ -86,10 +87,6 @@ pub struct FilePersistence {
     identity: FileIdentity,
     reader: Reader,
 }
-
-/// The page size `copy_range_to_file` compares offsets at (the smallest of the systems this runs on).
-#[cfg(target_os = "linux")]
-const PAGE: u64 = 4096;
 
 /// Where reads come from.
 enum Reader {
@@ -279,24 +276,16 @@ impl PersistenceLayer for FilePersistence {
     /// Lets the kernel copy from this file where it can (`copy_file_range` on Linux, which may share
     /// the blocks on file systems that support it); reads and writes otherwise.
     ///
-    /// The kernel copies only runs that land at the same offset within a page as they start at. The
-    /// others (every run behind an insert or delete that is not a multiple of the page size) would
-    /// have each page split in two, and there reading and writing was faster: 1 GiB in 2,000 shifted
-    /// runs took 0.50 to 0.68 s written from the mapping against 0.77 to 1.37 s through
-    /// `copy_file_range` (six rounds on ext4), and whole saves of 1 GiB after 1,000 edits 3.5 s
-    /// against 3.8 s (medians of six).
+    /// The kernel copies every run, also those shifted within their page by an insert or delete
+    /// before them. Writing shifted runs from the mapping instead costs a page fault per mapped page,
+    /// and measured slower once the page cache the copy fills was equally warm for both: 1 GiB in
+    /// 1,000 shifted runs, written and synced, took 0.74 to 0.83 s through `copy_file_range`
+    /// against 1.06 to 1.18 s from the mapping (four rounds each on ext4, in a VM whose freed memory
+    /// was touched again right before each, see `benches/compare/harness.rs`).
     fn copy_range_to_file(&self, offset: u64, len: u64, dst: &mut File) -> Result<(), PersistenceError> {
         self.check_range(offset, len)?;
         #[cfg(target_os = "linux")]
-        let copied = {
-            use std::io::Seek;
-            let at = dst.stream_position()?;
-            if at % PAGE == offset % PAGE {
-                positional::copy_file_range_all(&self.file, offset, len, dst)?
-            } else {
-                0
-            }
-        };
+        let copied = positional::copy_file_range_all(&self.file, offset, len, dst)?;
         #[cfg(not(target_os = "linux"))]
         let copied = 0;
         super::copy_range_by_reading(self, offset + copied, len - copied, dst)
