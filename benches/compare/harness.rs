@@ -321,7 +321,7 @@ fn median_of(name: &str, bytes_per_run: u64, mut times: Vec<Duration>) -> Timing
 /// This matters in a virtual machine whose balloon driver reports free memory to the host, as the
 /// ones the README's figures come from do: memory left free for about two seconds goes back to the
 /// host, and the first touch of each of its pages afterwards costs a fault in the host. Touching
-/// 4 GiB took 14.3 s the first time and 3.8 s the second (measured there). A run writing a 1 GiB
+/// 4 GiB a page at a time took 14.3 s the first time and 3.8 s right after (measured there). A run writing a 1 GiB
 /// file into such memory pays seconds that a run writing into page cache freed a moment earlier does
 /// not, which measures the host rather than the code. Called right before each side's timed part,
 /// it gives both freshly freed memory, as a machine without a balloon always has. About 0.5 s per

@@ -234,7 +234,7 @@ fn line_count(h: &mut Harness, file: &Path, size: u64, size_name: &str) {
         unsafe { memmap2::Mmap::map(&f).unwrap() }
     };
     // Each of our runs opens the file afresh, so it maps it afresh: its count includes the scan that
-    // builds the line index and the page faults of a new mapping (about 0.6x a scan's time here).
+    // builds the line index and the page faults of a new mapping (about as long as the scan here).
     // The roofline that does the same work maps afresh too; the one over a mapping faulted in
     // before its samples is shown beside it.
     let fresh = h.time(&format!("memchr count over a fresh mapping, {size_name}"), size, || {
