@@ -61,14 +61,6 @@ export function definePool(addon, wrapStorage) {
   /** Registers the buffers waiting (PooledBuffer's, to reach its private members). */
   let flush;
 
-  // One PooledBuffer, gone from the start, that lives as long as the class. V8 keeps the shape (map)
-  // that objects with these private fields share only while one of them is alive, and when the last
-  // is collected it throws away the optimized code built on that shape. A program that frees every
-  // buffer it takes, the usual way, would have tryAcquire() and free() deoptimized by every full
-  // collection and run slow until they were optimized again (`node --trace-deopt`: "reason: weak
-  // objects"). This one object keeps the shape alive.
-  let shapeKeeper;
-
   class PooledBuffer {
     /** The handle, or 0 once frozen or freed. */
     #handle;
@@ -91,6 +83,16 @@ export function definePool(addon, wrapStorage) {
       }
     }
 
+    /**
+     * One PooledBuffer, gone from the start, that lives as long as the class. V8 keeps the shape (map)
+     * that objects with these private fields share only while one of them is alive, and when the last
+     * is collected it throws away the optimized code built on that shape. A program that frees every
+     * buffer it takes, the usual way, would have tryAcquire() and free() deoptimized by every full
+     * collection and run slow until they were optimized again (`node --trace-deopt`: "reason: weak
+     * objects"). This one object keeps the shape alive.
+     */
+    static #shapeKeeper;
+
     static {
       flush = () => {
         flushQueued = false;
@@ -104,8 +106,8 @@ export function definePool(addon, wrapStorage) {
           }
         }
       };
-      shapeKeeper = new PooledBuffer(MAKE, 0);
-      shapeKeeper.#leave('freed');
+      PooledBuffer.#shapeKeeper = new PooledBuffer(MAKE, 0);
+      PooledBuffer.#shapeKeeper.#leave('freed');
     }
 
     /** The handle of `self`, or 0 once it is gone; a TypeError for another class. */

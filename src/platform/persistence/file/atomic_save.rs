@@ -163,6 +163,8 @@ fn write_recipe(
             SavePiece::Insert(bytes) => {
                 out.write_all(&bytes).map_err(write_error)?;
                 written += bytes.len() as u64;
+                // What `out` holds is not in the file yet.
+                write_behind.written_up_to(out.get_ref(), written - out.buffer().len() as u64);
             }
             SavePiece::Copy { offset, len } => {
                 out.flush().map_err(write_error)?;
@@ -183,7 +185,6 @@ fn write_recipe(
                 }
             }
         }
-        write_behind.written_up_to(out.get_ref(), written - out.buffer().len() as u64);
     }
     out.flush().map_err(write_error)
 }
