@@ -315,9 +315,8 @@ fn a_save_into_a_read_only_directory_fails_and_leaves_everything_as_it_was() {
     }
     // Privileged (root): file modes do not bind this process, so the check runs in a child that
     // is held to them.
-    let output = held_to_file_modes(child_command(TEST))
-        .output()
-        .expect("spawn the test binary held to file modes");
+    let output =
+        held_to_file_modes(child_command(TEST)).output().expect("spawn the test binary held to file modes");
     assert!(output.status.success(), "the child held to file modes failed: {}", describe(&output));
     assert!(String::from_utf8_lossy(&output.stdout).contains("1 passed"), "{}", describe(&output));
 }
