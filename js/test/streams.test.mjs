@@ -214,3 +214,39 @@ test('VirtualBuffer: chunks, lines and ranges as streams', async () => {
   }, { name: 'AbortError' });
   doc.free();
 });
+
+test('Node: backpressure keeps memory flat when the consumer is slower than the producer', async () => {
+  const RING = 1 << 20;
+  const block = new Uint8Array(256 << 10).fill(7);
+  let peak = 0;
+  /** `total` bytes from a producer that would make them all at once if nothing held it back, through
+   * the ring's streams, to a consumer that takes a turn of the event loop per chunk. */
+  async function pipe(total) {
+    const writer = Circular.withCapacity(RING);
+    const reader = writer.addReader();
+    const producer = Readable.from(
+      (function* () {
+        for (let made = 0; made < total; made += block.length) yield Buffer.from(block);
+      })(),
+    );
+    let received = 0;
+    const slowConsumer = new Writable({
+      highWaterMark: 64 << 10,
+      write(chunk, _encoding, callback) {
+        received += chunk.length;
+        peak = Math.max(peak, process.memoryUsage.rss());
+        setImmediate(callback);
+      },
+    });
+    await Promise.all([pipeline(producer, writer.nodeWritable()), pipeline(reader.nodeReadable(), slowConsumer)]);
+    assert.equal(received, total);
+  }
+  // The first run grows the heap and the allocators' pools to their working size; the second is measured.
+  await pipe(64 << 20);
+  const base = process.memoryUsage.rss();
+  peak = base;
+  await pipe(256 << 20);
+  const growthMiB = (peak - base) / 2 ** 20;
+  console.log(`# resident memory growth: ${growthMiB.toFixed(1)} MiB`);
+  assert.ok(growthMiB <= RING / 2 ** 20 + 32, `resident memory grew by ${growthMiB.toFixed(1)} MiB`);
+});
