@@ -85,29 +85,20 @@ function asBytes(chunk) {
   throw error;
 }
 
-/** The range start..end of a VirtualBuffer, end defaulting to its length, checked by a read. */
-function range(doc, start = 0, end) {
-  return [start, end ?? doc.length];
-}
-
-/** A VirtualBuffer's bytes start..end as copies of at most CHUNK bytes each. */
-async function* documentChunks(doc, start, end, signal) {
-  [start, end] = range(doc, start, end);
-  if (start === end) {
-    // Checks the range as a read would, so a bad one is an error here too.
-    (await doc.read(start, end)).free();
-    return;
-  }
-  for (let at = start; at < end; ) {
+/** A VirtualBuffer's bytes start..end (end: its length) as copies of at most CHUNK bytes each. The first
+ * read checks the range, so a bad one rejects as a read would, an empty one included. */
+async function* documentChunks(doc, start = 0, end = doc.length, signal) {
+  let at = start;
+  do {
     const to = Math.min(at + CHUNK, end);
     const part = await unlessAborted(doc.read(at, to), signal);
     try {
-      yield part.bytes();
+      if (part.length > 0) yield part.bytes();
     } finally {
       part.free();
     }
     at = to;
-  }
+  } while (at < end);
 }
 
 /** A VirtualBuffer's lines from `start`, as strings without their line feed (nor a CR before it). */

@@ -208,6 +208,10 @@ test('VirtualBuffer: chunks, lines and ranges as streams', async () => {
   await assert.rejects(async () => {
     for await (const _ of doc.chunks(5, 1_000_000)) assert.fail('a bad range yields nothing');
   }, RangeError);
+  await assert.rejects(async () => {
+    for await (const _ of doc.chunks(9, 3)) assert.fail('a reversed range yields nothing');
+  }, RangeError);
+  for await (const _ of doc.chunks(4, 4)) assert.fail('an empty range yields nothing');
   const aborted = AbortSignal.abort();
   await assert.rejects(async () => {
     for await (const _ of doc.lines(0, { signal: aborted })) assert.fail('an aborted walk yields nothing');
