@@ -10,8 +10,8 @@
 //! Released memory is reused: it goes to a small per-thread cache, then to the class's shared free
 //! list, and back to the system allocator only above the idle mark (`max_idle`) or on
 //! [`trim`](BufferPool::trim). A frozen buffer's memory returns when its last view drops, on any
-//! thread. Dropping the pool while buffers are out is safe: the buffers stay valid and their memory is
-//! freed when they drop.
+//! thread. Dropping the last pool handle frees all idle memory, in every thread's cache too; buffers
+//! still out stay valid and their memory is freed when they drop.
 //!
 //! ```
 //! use std::time::Duration;
@@ -158,8 +158,9 @@ impl BufferPool {
     }
 
     /// Like [`acquire`](Self::acquire), but gives up with [`PoolError::TimedOut`] after `timeout`.
+    /// A timeout too long for the clock to represent (such as [`Duration::MAX`]) means no deadline.
     pub fn acquire_timeout(&self, size: usize, timeout: Duration) -> Result<PooledBuffer, PoolError> {
-        acquire(self.shared(), size, None, Mode::Wait(Some(Instant::now() + timeout)))
+        acquire(self.shared(), size, None, Mode::Wait(deadline_after(timeout)))
     }
 
     /// A buffer now, or [`PoolError::WouldBlock`] when the budget is full or others are waiting.
@@ -197,8 +198,8 @@ impl BufferPool {
         snapshot::take(self.shared())
     }
 
-    /// Returns all idle memory on the shared free lists (and in the calling thread's cache) to the
-    /// system allocator. Returns the bytes freed.
+    /// Returns all idle memory, on the shared free lists and in every thread's cache, to the system
+    /// allocator. Returns the bytes freed.
     pub fn trim(&self) -> usize {
         self.trim_to(0)
     }
@@ -265,8 +266,7 @@ impl Tenant {
 
     /// [`BufferPool::acquire_timeout`] for this tenant.
     pub fn acquire_timeout(&self, size: usize, timeout: Duration) -> Result<PooledBuffer, PoolError> {
-        let deadline = Instant::now() + timeout;
-        acquire(self.pool.shared(), size, Some(&self.state), Mode::Wait(Some(deadline)))
+        acquire(self.pool.shared(), size, Some(&self.state), Mode::Wait(deadline_after(timeout)))
     }
 
     /// [`BufferPool::try_acquire`] for this tenant.
@@ -278,6 +278,12 @@ impl Tenant {
     pub fn acquire_async(&self, size: usize) -> Acquire {
         Acquire::new(self.pool.shared(), size, Some(&self.state))
     }
+}
+
+/// The instant `timeout` from now, or `None` (no deadline) when the clock cannot represent it: a wait
+/// that long is a wait without end.
+fn deadline_after(timeout: Duration) -> Option<Instant> {
+    Instant::now().checked_add(timeout)
 }
 
 #[inline]

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, Weak};
 
 use super::budget::{reserve_up_to, Budget, Lease, Request, TenantState};
 use super::outstanding::Outstanding;
-use super::thread_cache::{self, ThreadCounters};
+use super::thread_cache::{self, ThreadSlot};
 use super::{BufferPoolConfig, PoolError};
 
 /// A block of pool memory: a vector whose capacity is exactly its class's size.
@@ -20,7 +20,7 @@ pub(crate) struct Block {
 }
 
 struct ThreadRegistry {
-    live: Vec<Weak<ThreadCounters>>,
+    live: Vec<Weak<ThreadSlot>>,
     retired_acquired: Vec<usize>,
     retired_released: Vec<usize>,
 }
@@ -176,18 +176,18 @@ impl Shared {
         self.store_idle_up_to(mem, class, self.max_idle);
     }
 
-    /// A lease and counters for a thread that starts using the pool.
-    pub(crate) fn register_thread(&self) -> (Arc<Lease>, Arc<ThreadCounters>) {
-        let counters = Arc::new(ThreadCounters::new(self.class_sizes.len()));
+    /// A lease, and a slot for counters and idle blocks, for a thread that starts using the pool.
+    pub(crate) fn register_thread(&self) -> (Arc<Lease>, Arc<ThreadSlot>) {
+        let slot = Arc::new(ThreadSlot::new(self.class_sizes.len()));
         let mut threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
         threads.live.retain(|w| w.strong_count() > 0);
-        threads.live.push(Arc::downgrade(&counters));
-        (self.budget.new_lease(), counters)
+        threads.live.push(Arc::downgrade(&slot));
+        (self.budget.new_lease(), slot)
     }
 
     /// A thread is done with the pool: its lease goes back to the budget and its counts into the
     /// pool's retired sums.
-    pub(crate) fn retire_thread(&self, lease: &Lease, counters: &Arc<ThreadCounters>) {
+    pub(crate) fn retire_thread(&self, lease: &Lease, counters: &Arc<ThreadSlot>) {
         self.budget.return_lease(lease);
         let mut threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
         let ThreadRegistry { live, retired_acquired, retired_released } = &mut *threads;
@@ -237,11 +237,21 @@ impl Shared {
             .collect()
     }
 
-    /// Frees idle memory until at most `keep` bytes stay on the shared free lists; the calling
-    /// thread's cache is emptied first. Returns the bytes freed.
+    /// Takes the idle blocks out of every thread's cache.
+    fn take_thread_caches(&self) -> Vec<(usize, Block)> {
+        // The slots are collected first, so that no slot's lock is taken under the registry's.
+        let slots: Vec<Arc<ThreadSlot>> = {
+            let threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
+            threads.live.iter().filter_map(Weak::upgrade).collect()
+        };
+        slots.iter().flat_map(|slot| slot.take_all()).collect()
+    }
+
+    /// Frees idle memory until at most `keep` bytes stay on the shared free lists; every thread's
+    /// cache is emptied first. Returns the bytes freed.
     pub(crate) fn trim(&self, keep: usize) -> usize {
         let mut freed = 0;
-        for (class, block) in thread_cache::take_all(self) {
+        for (class, block) in self.take_thread_caches() {
             if !self.store_idle_up_to(block.mem, class, keep.min(self.max_idle)) {
                 freed += self.class_sizes[class];
             }
@@ -262,7 +272,9 @@ impl Shared {
         self.closed.load(Ordering::Acquire)
     }
 
-    /// The last pool handle is gone: free idle memory now, and free every block as it comes back.
+    /// The last pool handle is gone: free idle memory now, in every thread's cache too, and free every
+    /// block as it comes back. A thread caches no block once it sees the pool closed (`ThreadSlot::push`
+    /// checks under the slot's lock, which `trim` takes after the flag is set).
     pub(crate) fn close(&self) {
         self.closed.store(true, Ordering::Release);
         self.trim(0);
