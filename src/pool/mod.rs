@@ -30,6 +30,7 @@
 //! # drop((big, again));
 //! ```
 
+mod block_stack;
 mod budget;
 mod config;
 mod error;
@@ -198,8 +199,8 @@ impl BufferPool {
         snapshot::take(self.shared())
     }
 
-    /// Returns all idle memory, on the shared free lists and in every thread's cache, to the system
-    /// allocator. Returns the bytes freed.
+    /// Returns all idle memory on the shared free lists (and in the calling thread's cache) to the
+    /// system allocator. Returns the bytes freed. (Dropping the last handle frees every thread's.)
     pub fn trim(&self) -> usize {
         self.trim_to(0)
     }

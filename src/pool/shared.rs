@@ -178,8 +178,13 @@ impl Shared {
 
     /// A lease, and a slot for counters and idle blocks, for a thread that starts using the pool.
     pub(crate) fn register_thread(&self) -> (Arc<Lease>, Arc<ThreadSlot>) {
-        let slot = Arc::new(ThreadSlot::new(self.class_sizes.len()));
+        let slot = Arc::new(ThreadSlot::new(&self.thread_cache_blocks));
         let mut threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
+        if self.is_closed() {
+            // `close` has sealed the slots it found under this lock, or will find this one: either
+            // way a closed pool's thread caches keep nothing.
+            slot.seal();
+        }
         threads.live.retain(|w| w.strong_count() > 0);
         threads.live.push(Arc::downgrade(&slot));
         (self.budget.new_lease(), slot)
@@ -237,21 +242,11 @@ impl Shared {
             .collect()
     }
 
-    /// Takes the idle blocks out of every thread's cache.
-    fn take_thread_caches(&self) -> Vec<(usize, Block)> {
-        // The slots are collected first, so that no slot's lock is taken under the registry's.
-        let slots: Vec<Arc<ThreadSlot>> = {
-            let threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
-            threads.live.iter().filter_map(Weak::upgrade).collect()
-        };
-        slots.iter().flat_map(|slot| slot.take_all()).collect()
-    }
-
-    /// Frees idle memory until at most `keep` bytes stay on the shared free lists; every thread's
-    /// cache is emptied first. Returns the bytes freed.
+    /// Frees idle memory until at most `keep` bytes stay on the shared free lists; the calling
+    /// thread's cache is emptied first. Returns the bytes freed.
     pub(crate) fn trim(&self, keep: usize) -> usize {
         let mut freed = 0;
-        for (class, block) in self.take_thread_caches() {
+        for (class, block) in thread_cache::take_all(self) {
             if !self.store_idle_up_to(block.mem, class, keep.min(self.max_idle)) {
                 freed += self.class_sizes[class];
             }
@@ -273,10 +268,16 @@ impl Shared {
     }
 
     /// The last pool handle is gone: free idle memory now, in every thread's cache too, and free every
-    /// block as it comes back. A thread caches no block once it sees the pool closed (`ThreadSlot::push`
-    /// checks under the slot's lock, which `trim` takes after the flag is set).
+    /// block as it comes back. Every thread's cache is sealed (see `block_stack`), so none keeps a
+    /// block from now on.
     pub(crate) fn close(&self) {
         self.closed.store(true, Ordering::Release);
+        let slots: Vec<Arc<ThreadSlot>> = {
+            let threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
+            threads.live.iter().filter_map(Weak::upgrade).collect()
+        };
+        // Dropping the blocks frees them (nothing is kept once the pool is closed).
+        drop(slots.iter().flat_map(|slot| slot.seal()).collect::<Vec<_>>());
         self.trim(0);
         if let Some(outstanding) = &self.outstanding {
             outstanding.report_at_close();

@@ -15,14 +15,15 @@
 //! the thread ends, its counters are folded into the pool's, its lease goes back to the budget and its
 //! blocks to the shared free lists.
 //!
-//! The idle blocks sit in a [`ThreadSlot`] that the pool can reach too, behind a lock that only their
-//! thread takes in normal use (so it is never contended there): closing the pool, and trimming it,
-//! take every thread's blocks, so that memory idle in a thread that outlives the pool is freed with it.
+//! The idle blocks sit in a [`ThreadSlot`] that the pool can reach too, one [`BlockStack`] per class:
+//! closing the pool seals every thread's stacks and frees their blocks, so that memory idle in a
+//! thread that outlives the pool is freed with it.
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Weak};
 
+use super::block_stack::BlockStack;
 use super::budget::{Lease, Request};
 use super::shared::{Block, Shared};
 
@@ -39,55 +40,55 @@ pub(crate) struct ClassCounts {
 /// blocks, for every class.
 pub(crate) struct ThreadSlot {
     pub(crate) classes: Box<[ClassCounts]>,
-    /// Idle blocks per class. `cached` counts change only under this lock.
-    lists: Mutex<Box<[Vec<Block>]>>,
+    stacks: Box<[BlockStack]>,
 }
 
 impl ThreadSlot {
-    pub(crate) fn new(classes: usize) -> ThreadSlot {
+    /// A slot whose stack of each class holds at most `capacities[class]` blocks.
+    pub(crate) fn new(capacities: &[usize]) -> ThreadSlot {
         ThreadSlot {
-            classes: (0..classes).map(|_| ClassCounts::default()).collect(),
-            lists: Mutex::new((0..classes).map(|_| Vec::new()).collect()),
+            classes: capacities.iter().map(|_| ClassCounts::default()).collect(),
+            stacks: capacities.iter().map(|&n| BlockStack::new(n)).collect(),
         }
     }
 
-    fn lists(&self) -> std::sync::MutexGuard<'_, Box<[Vec<Block>]>> {
-        // No user code runs under the lock and the lists are consistent at every step, so a
-        // poisoned lock is still usable.
-        self.lists.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// An idle block of `class` (whose blocks are `size` bytes), if there is one.
+    /// An idle block of `class` (whose blocks are `size` bytes), if there is one. Owner only.
     #[inline]
     fn pop(&self, class: usize, size: usize) -> Option<Block> {
-        let block = self.lists()[class].pop();
+        let block = self.stacks[class].pop();
         if block.is_some() {
             bump(&self.classes[class].cached, size.wrapping_neg());
         }
         block
     }
 
-    /// Keeps `block` if the list of its class has room and the pool is open; returns it otherwise.
-    /// The closed check is under the lock, so a pool that closes either sees the block when it
-    /// empties this slot, or is seen closed here.
+    /// Keeps `block` if the stack of its class has room; returns it otherwise. Owner only.
     #[inline]
     fn push(&self, block: Block, class: usize, size: usize) -> Option<Block> {
-        let mut lists = self.lists();
-        if lists[class].len() >= block.pool.thread_cache_blocks[class] || block.pool.is_closed() {
-            return Some(block);
+        match self.stacks[class].push(block) {
+            Ok(()) => {
+                bump(&self.classes[class].cached, size);
+                None
+            }
+            Err(block) => Some(block),
         }
-        lists[class].push(block);
-        bump(&self.classes[class].cached, size);
-        None
     }
 
-    /// Takes every idle block out, with its class.
-    pub(crate) fn take_all(&self) -> Vec<(usize, Block)> {
-        let mut lists = self.lists();
+    /// Takes every idle block out, with its class, for good: the slot keeps none from now on. Any
+    /// thread; the `cached` counts are left to the owner (nobody reads them once the pool is closed).
+    pub(crate) fn seal(&self) -> Vec<(usize, Block)> {
+        let stacks = self.stacks.iter().enumerate();
+        stacks.flat_map(|(class, stack)| stack.seal().into_iter().map(move |b| (class, b))).collect()
+    }
+
+    /// Takes every idle block out, with its class, leaving the slot in use. Owner only.
+    fn take_all(&self) -> Vec<(usize, Block)> {
         let mut taken = Vec::new();
-        for (class, list) in lists.iter_mut().enumerate() {
+        for (class, stack) in self.stacks.iter().enumerate() {
+            while let Some(block) = stack.pop() {
+                taken.push((class, block));
+            }
             self.classes[class].cached.store(0, Relaxed);
-            taken.extend(list.drain(..).map(|block| (class, block)));
         }
         taken
     }
@@ -119,7 +120,7 @@ impl Drop for ThreadCache {
             if let Some(pool) = cache.pool.upgrade() {
                 pool.retire_thread(&cache.lease, &cache.slot);
             }
-            for (class, block) in cache.slot.take_all() {
+            for (class, block) in cache.slot.seal() {
                 block.pool.store_idle(block.mem, class);
             }
         }
@@ -214,4 +215,17 @@ pub(crate) fn release(block: Block, req: &Request) -> Option<Block> {
         }
     }
     held
+}
+
+/// Takes every block this thread caches for the pool out of the cache, with its class.
+pub(crate) fn take_all(shared: &Shared) -> Vec<(usize, Block)> {
+    CACHE
+        .try_with(|cache| {
+            let Ok(cache) = cache.try_borrow() else { return Vec::new() };
+            match cache.pools.iter().find(|c| c.pool_id == shared.id) {
+                Some(entry) => entry.slot.take_all(),
+                None => Vec::new(),
+            }
+        })
+        .unwrap_or_default()
 }
