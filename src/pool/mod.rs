@@ -5,7 +5,8 @@
 //! with a timeout, or as a future) or fails at once (`try_acquire`). A request that could never fit —
 //! larger than the budget, or than its tenant's quota — fails at once instead of waiting forever.
 //! Waiters are served first come, first served within their class, and none is ever left asleep when
-//! room frees up (the protocol is in the `budget` module's docs and checked with loom).
+//! room frees up (the protocol is in the `budget` module's docs and checked with loom). A waiter that
+//! only its own tenant's quota holds back waits for its tenant's buffers, and holds up no one else.
 //!
 //! Released memory is reused: it goes to a small per-thread cache, then to the class's shared free
 //! list, and back to the system allocator only above the idle mark (`max_idle`) or on
