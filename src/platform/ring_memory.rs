@@ -212,30 +212,38 @@ impl RingMemory {
         self.base
     }
 
-    /// Makes both images agree on `[offset, offset + len)` after the writer wrote it through either.
-    /// A no-op for double-mapped memory.
+    /// Makes both images agree on the slots under `[view, view + len)` of the contiguous view, taking
+    /// their contents from there: the part in the first image is copied to the second, the part in the
+    /// second to the first. The writer calls it with the range it wrote through, which is in the
+    /// second image for slots that a slice crossing the end reached there. A no-op for double-mapped
+    /// memory, where the two images are one.
     ///
     /// # Safety
-    /// `offset < capacity` and `len <= capacity`, and the caller has exclusive access to that region
-    /// and to its other image (no reader may be reading them).
+    /// `view + len <= 2·capacity` and `len <= capacity`, and the caller has exclusive access to those
+    /// slots in both images (no reader may be reading them).
     #[inline]
-    pub(crate) unsafe fn publish(&self, offset: usize, len: usize) {
+    pub(crate) unsafe fn publish(&self, view: usize, len: usize) {
         if !matches!(self.storage, Storage::Mirror { .. }) || len == 0 {
             return;
         }
         let cap = self.capacity;
-        debug_assert!(offset < cap && len <= cap);
+        debug_assert!(view + len <= 2 * cap && len <= cap);
         let base = self.base.as_ptr();
-        // The part written in the first image, copied to the second.
-        let first = len.min(cap - offset);
-        // SAFETY: `offset .. offset + first` lies in `[0, cap)` and its image `+ cap` in `[cap, 2cap)`:
+        // The part in the first image, copied to the second.
+        let first = len.min(cap.saturating_sub(view));
+        // SAFETY: `view .. view + first` lies in `[0, cap)` and its image `+ cap` in `[cap, 2cap)`:
         // disjoint, inside the allocation, and exclusively ours by the caller's contract.
-        unsafe { std::ptr::copy_nonoverlapping(base.add(offset), base.add(offset + cap), first) };
-        // The part that ran past the end (written in the second image), copied to the start.
-        let wrapped = len - first;
-        // SAFETY: `cap .. cap + wrapped` and `0 .. wrapped` are disjoint (wrapped < cap), inside the
-        // allocation, and exclusively ours by the caller's contract.
-        unsafe { std::ptr::copy_nonoverlapping(base.add(cap), base, wrapped) };
+        unsafe { std::ptr::copy_nonoverlapping(base.add(view), base.add(view + cap), first) };
+        // The part in the second image, copied to the first.
+        let second = len - first;
+        if second > 0 {
+            let from = view + first; // `>= cap`: the first part ends at the end of the first image
+                                     // SAFETY: `from .. from + second` lies in `[cap, 2cap)` (caller: `view + len <= 2cap`) and
+                                     // its image `from - cap ..` in `[0, cap)`: disjoint, inside the allocation, and exclusively
+                                     // ours by the caller's contract (`len <= cap`, so these are other slots than the first
+                                     // part's).
+            unsafe { std::ptr::copy_nonoverlapping(base.add(from), base.add(from - cap), second) };
+        }
     }
 }
 
@@ -269,9 +277,10 @@ fn lcm(a: usize, b: usize) -> Option<usize> {
 mod tests {
     use super::*;
 
-    /// Writes `data` at `offset` through the writer's view and publishes it.
+    /// Writes `data` at `offset` of the view (either image) and publishes it.
     fn write(mem: &RingMemory, offset: usize, data: &[u8]) {
-        // SAFETY: one thread owns the whole memory in this test; `offset < cap`, `data.len() <= cap`.
+        // SAFETY: one thread owns the whole memory in this test; `offset + data.len() <= 2·cap`,
+        // `data.len() <= cap`.
         unsafe {
             std::ptr::copy_nonoverlapping(data.as_ptr(), mem.base().as_ptr().add(offset), data.len());
             mem.publish(offset, data.len());
@@ -303,6 +312,11 @@ mod tests {
             assert_eq!(read(&mem, 0, 3), b"def", "{backend}: the wrapped part is at the start");
             write(&mem, 1, b"XY");
             assert_eq!(read(&mem, cap + 1, 2), b"XY", "{backend}: the start is visible past the end");
+            write(&mem, cap + 2, b"Z");
+            assert_eq!(read(&mem, 0, 3), b"dXZ", "{backend}: written through the second image");
+            write(&mem, cap - 1, b"uv");
+            write(&mem, cap + 1, b"w");
+            assert_eq!(read(&mem, cap - 1, 4), b"uvwZ", "{backend}: later writes win in either image");
         }
     }
 
@@ -345,8 +359,9 @@ mod tests {
 
     #[test]
     fn random_writes_keep_the_mirror_consistent() {
-        // A model check of `publish`: after any sequence of writes, reading `len` bytes at any
-        // `offset < cap` gives what the last writes put at those positions modulo `cap`.
+        // A model check of `publish`: after any sequence of writes through either image (the writer
+        // writes through the second one where its slice runs past the end), reading `len` bytes at
+        // any `offset < cap` gives what the last writes put at those positions modulo `cap`.
         let mem = RingMemory::new(61, 1, 1, &RingMemoryOptions::default().backend(RingBackend::MirrorCopy))
             .unwrap();
         let cap = mem.capacity();
@@ -359,7 +374,8 @@ mod tests {
             seed as usize
         };
         for round in 0..if cfg!(miri) { 50 } else { 2_000 } {
-            let (offset, len) = (next() % cap, next() % (cap + 1));
+            let offset = next() % (2 * cap);
+            let len = next() % (cap.min(2 * cap - offset) + 1);
             let data: Vec<u8> = (0..len).map(|i| (round + i) as u8).collect();
             write(&mem, offset, &data);
             for (i, b) in data.iter().enumerate() {

@@ -40,6 +40,8 @@ pub mod nonblocking;
 pub mod sync;
 mod tags;
 
+#[cfg(all(test, not(loom)))]
+mod backend_tests;
 #[cfg(all(test, loom))]
 mod loom_tests;
 #[cfg(all(test, not(loom)))]

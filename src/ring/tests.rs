@@ -581,3 +581,70 @@ fn the_nonblocking_flavour_pushes_and_pops_across_threads() {
         every_item_in_order(handles, total);
     }
 }
+
+/// Issue 13: both positions 10 items before the end, 50 items written into one writer slice (which
+/// crosses the end), published as `produce(20)` (crossing the end) and then `produce(30)`: the reader
+/// gets all 50 as written, on every backend and in every flavour. The mirror-copy backend used to
+/// copy the stale first image over the last 30 (written through the second image).
+macro_rules! split_produce_across_the_end_test {
+    ($name:ident, $flavour:ident, |$w:ident| $writer:expr, |$r:ident| $reader:expr,
+     slice: |$ws:ident| $wslice:expr, read: |$rs:ident| $rslice:expr) => {
+        #[test]
+        fn $name() {
+            for backend in backends() {
+                let $w = &options(backend);
+                let mut w = $writer;
+                let cap = w.capacity();
+                let mut r = {
+                    let $r = &mut w;
+                    $reader
+                };
+                fn slice_of($ws: &mut $flavour::Writer<u32>) -> &mut [u32] {
+                    $wslice
+                }
+                fn read($rs: &mut $flavour::Reader<u32>) -> Vec<u32> {
+                    $rslice
+                }
+                // Both positions 10 items before the end.
+                slice_of(&mut w);
+                w.produce(cap - 10);
+                assert_eq!(read(&mut r).len(), cap - 10);
+                r.consume(cap - 10);
+                let room = slice_of(&mut w);
+                assert!(room.len() >= 50, "{backend}");
+                for (i, slot) in room[..50].iter_mut().enumerate() {
+                    *slot = 1000 + i as u32;
+                }
+                w.produce(20);
+                w.produce(30);
+                let expected: Vec<u32> = (1000..1050).collect();
+                let mut got = Vec::new();
+                while got.len() < 50 {
+                    let items = read(&mut r);
+                    got.extend_from_slice(&items);
+                    r.consume(items.len());
+                }
+                assert_eq!(got, expected, "{backend}: what the reader gets");
+                drop(w);
+                assert!(read(&mut r).is_empty(), "{backend}");
+            }
+        }
+    };
+}
+
+split_produce_across_the_end_test!(a_slice_produced_in_two_steps_across_the_end_arrives_whole_nonblocking,
+    nonblocking, |o| nonblocking::Circular::with_options::<u32>(100, o).unwrap(), |w| w.add_reader(),
+    slice: |w| w.slice(), read: |r| r.slice().map(<[u32]>::to_vec).unwrap_or_default());
+split_produce_across_the_end_test!(a_slice_produced_in_two_steps_across_the_end_arrives_whole_sync,
+    sync, |o| sync::Circular::with_options::<u32>(100, o).unwrap(), |w| w.add_reader(),
+    slice: |w| w.slice(), read: |r| r.slice().map(<[u32]>::to_vec).unwrap_or_default());
+split_produce_across_the_end_test!(a_slice_produced_in_two_steps_across_the_end_arrives_whole_lockfree,
+    lockfree, |o| lockfree::Circular::with_options::<u32>(100, o).unwrap(), |w| w.add_reader(),
+    slice: |w| w.slice(), read: |r| r.slice().map(<[u32]>::to_vec).unwrap_or_default());
+split_produce_across_the_end_test!(a_slice_produced_in_two_steps_across_the_end_arrives_whole_async,
+    asynchronous, |o| asynchronous::Circular::with_options::<u32>(100, o).unwrap(), |w| w.add_reader(),
+    slice: |w| block_on(w.slice()),
+    read: |r| block_on(r.slice()).map(<[u32]>::to_vec).unwrap_or_default());
+split_produce_across_the_end_test!(a_slice_produced_in_two_steps_across_the_end_arrives_whole_generic,
+    generic, |o| generic::Circular::with_options::<u32>(100, o, || {}).unwrap(), |w| w.add_reader(|| {}),
+    slice: |w| w.slice(), read: |r| r.slice().map(<[u32]>::to_vec).unwrap_or_default());
