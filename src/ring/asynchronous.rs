@@ -87,11 +87,7 @@ impl futures_io::AsyncWrite for Writer<u8> {
         if this.poll_room(cx).is_pending() {
             return Poll::Pending;
         }
-        let room = this.core.slice();
-        let n = room.len().min(buf.len());
-        room[..n].copy_from_slice(&buf[..n]);
-        this.produce(n);
-        Poll::Ready(Ok(n))
+        Poll::Ready(Ok(this.core.write_from(buf)))
     }
 
     fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {

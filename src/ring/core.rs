@@ -364,6 +364,21 @@ impl<T: Item, G> WriterCore<T, G> {
         unsafe { std::slice::from_raw_parts_mut(self.ring.slot(self.index), free) }
     }
 
+    /// Copies as many of `items` as there are free slots now into them and publishes them: what
+    /// `slice()`, a copy and `produce(n)` do, except that the rest of the slice is known to be
+    /// unwritten, so a later slice need not copy it back on mirror-copy memory (see [`MirrorView`]).
+    /// The byte streams (`io::Write`, `AsyncWrite`) write through it.
+    pub(crate) fn write_from(&mut self, items: &[T]) -> usize {
+        // Whatever an earlier slice left unpublished stays pending (this call writes only `n` slots).
+        let pending_end = self.mirror.slice_end;
+        let room = self.slice();
+        let n = room.len().min(items.len());
+        room[..n].copy_from_slice(&items[..n]);
+        self.mirror.slice_end = pending_end.max(self.position + n as u64);
+        self.publish(n);
+        n
+    }
+
     /// Mirror-copy memory: the slice about to be handed out (`free` slots from the write slot, in the
     /// first image) shows what the writer wrote through earlier ones (see [`MirrorView`]).
     #[inline]

@@ -32,11 +32,22 @@ impl<T: Item, G> Writer<T, G> {
     /// Free slots as one slice, waiting until there is at least one. It may be shorter than all that
     /// is free (see the module docs of [`ring`](crate::ring)).
     pub fn slice(&mut self) -> &mut [T] {
+        self.wait_for_room();
+        self.core.slice()
+    }
+
+    /// Copies as many of `items` as fit into the free slots and publishes them, waiting until there
+    /// is room for one (the `io::Write` path).
+    pub(crate) fn write_from(&mut self, items: &[T]) -> usize {
+        self.wait_for_room();
+        self.core.write_from(items)
+    }
+
+    fn wait_for_room(&mut self) {
         if self.core.free() == 0 {
             let ring = self.core.ring().clone();
             ring.room.wait_until(|| self.core.free() > 0);
         }
-        self.core.slice()
     }
 
     /// Publishes one item, waiting while the slowest reader is a full ring behind (with no readers

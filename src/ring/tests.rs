@@ -648,3 +648,37 @@ split_produce_across_the_end_test!(a_slice_produced_in_two_steps_across_the_end_
 split_produce_across_the_end_test!(a_slice_produced_in_two_steps_across_the_end_arrives_whole_generic,
     generic, |o| generic::Circular::with_options::<u32>(100, o, || {}).unwrap(), |w| w.add_reader(|| {}),
     slice: |w| w.slice(), read: |r| r.slice().map(<[u32]>::to_vec).unwrap_or_default());
+
+/// `io::Write` copies into the free slots without taking the rest of them as written (so that a later
+/// slice need not copy them on mirror-copy memory), yet what an earlier slice wrote and did not
+/// produce yet stays there, on both backends, as the memory it is. The reader's slice starts before
+/// the end, so it reads the writer's slots through the second image.
+#[test]
+fn io_writes_keep_what_an_earlier_slice_wrote_past_them() {
+    use std::io::Write;
+    for backend in backends() {
+        let mut w = sync::Circular::with_options::<u8>(100, &options(backend)).unwrap();
+        let cap = w.capacity();
+        let mut r = w.add_reader();
+        w.produce(cap - 10);
+        r.consume(cap - 10);
+        w.write_all(&[9; 10]).unwrap(); // unread: the reader stays 10 before the end
+        let room = w.slice();
+        let written: Vec<u8> = (0..50).map(|i| i as u8 + 1).collect();
+        room[..50].copy_from_slice(&written);
+        w.produce(20);
+        w.write_all(b"XYZ").unwrap(); // over three of the slice's slots
+        w.produce(27); // the rest of what the slice wrote
+        let mut expected = vec![9; 10];
+        expected.extend_from_slice(&written);
+        expected[30..33].copy_from_slice(b"XYZ");
+        let mut got = Vec::new();
+        while got.len() < 60 {
+            let items = r.slice().unwrap();
+            got.extend_from_slice(items);
+            let n = items.len();
+            r.consume(n);
+        }
+        assert_eq!(got, expected, "{backend}");
+    }
+}
