@@ -9,7 +9,10 @@
 //!   one-time probe finds double mapping unavailable (no memfd, a seccomp filter, a sandbox).
 //!
 //! Capacity is rounded up to whole items, and for double mapping to the mapping granularity as well
-//! (the least common multiple of the two); `RingMemory::capacity` says what was granted.
+//! (the least common multiple of the two); `RingMemory::capacity` says what was granted. Every slot is
+//! aligned for the items: a mapping starts on a granule, so items aligned to more than that are
+//! refused double mapping ([`RingMemoryError::AlignmentAboveGranularity`]) and the automatic choice
+//! gives them the mirror, which is allocated with their alignment.
 
 use std::fmt;
 use std::ptr::NonNull;
@@ -55,6 +58,16 @@ pub enum RingMemoryError {
     /// Double mapping was asked for and is not available here.
     #[error("double-mapped memory is not available on this system")]
     DoubleMappingUnavailable,
+    /// Double mapping was asked for items aligned to more than the mapping granularity (the page
+    /// size; 64 KiB on Windows), which is all a mapping's start is aligned to. Mirror-copy memory
+    /// takes such items (and is what the automatic choice picks for them).
+    #[error("items aligned to {align} bytes cannot be double-mapped: mappings are aligned to {granularity}")]
+    AlignmentAboveGranularity {
+        /// The items' alignment.
+        align: usize,
+        /// The alignment of every mapping.
+        granularity: usize,
+    },
     /// The operating system refused the mapping.
     #[error("mapping ring memory failed: {0}")]
     Map(#[from] std::io::Error),
@@ -102,6 +115,20 @@ pub fn double_mapping_available() -> bool {
     }
 }
 
+/// Whether items of this alignment need more than a mapping's start gives (see
+/// [`RingMemoryError::AlignmentAboveGranularity`]).
+fn aligned_above_mappings(item_align: usize) -> bool {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        item_align > DoubleMappedBuffer::granularity()
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        let _ = item_align;
+        false // no mappings
+    }
+}
+
 enum Storage {
     #[cfg(not(target_arch = "wasm32"))]
     Mapped(#[allow(dead_code)] DoubleMappedBuffer),
@@ -140,12 +167,14 @@ impl RingMemory {
         let bytes = min_items.checked_mul(item_size).ok_or_else(too_large)?;
         let backend = match options.backend {
             Some(b) => b,
-            None if double_mapping_available() => RingBackend::DoubleMapped,
+            None if double_mapping_available() && !aligned_above_mappings(item_align) => {
+                RingBackend::DoubleMapped
+            }
             None => RingBackend::MirrorCopy,
         };
         match backend {
             RingBackend::DoubleMapped => {
-                Self::double_mapped(bytes, item_size, options).map_err(|e| match e {
+                Self::double_mapped(bytes, item_size, item_align, options).map_err(|e| match e {
                     RingMemoryError::Map(io) if io.kind() == std::io::ErrorKind::InvalidInput => too_large(),
                     other => other,
                 })
@@ -158,8 +187,20 @@ impl RingMemory {
     fn double_mapped(
         bytes: usize,
         item_size: usize,
+        item_align: usize,
         options: &RingMemoryOptions,
     ) -> Result<RingMemory, RingMemoryError> {
+        // A mapping starts on a granule: slots of items aligned to more would be misaligned (and a
+        // `&[T]` over them undefined behaviour). Reserving more and aligning the start inside would
+        // need its own code for each of the three systems' mapping calls, for an alignment rarely
+        // asked for and that the mirror serves; so such items are refused here and the automatic
+        // choice takes the mirror for them.
+        if aligned_above_mappings(item_align) {
+            return Err(RingMemoryError::AlignmentAboveGranularity {
+                align: item_align,
+                granularity: DoubleMappedBuffer::granularity(),
+            });
+        }
         // Also under Miri, which cannot run shared mappings: the probe says no there.
         if !double_mapping_available() {
             return Err(RingMemoryError::DoubleMappingUnavailable);
@@ -172,11 +213,17 @@ impl RingMemory {
             .ok_or(RingMemoryError::TooLarge { items: bytes / item_size, item_size })?;
         let buf = DoubleMappedBuffer::with_options(len, &options.map)?;
         debug_assert_eq!(buf.len() % item_size, 0);
+        debug_assert_eq!(buf.base().as_ptr() as usize % item_align, 0);
         Ok(RingMemory { base: buf.base(), capacity: buf.len(), storage: Storage::Mapped(buf) })
     }
 
     #[cfg(target_arch = "wasm32")]
-    fn double_mapped(_: usize, _: usize, _: &RingMemoryOptions) -> Result<RingMemory, RingMemoryError> {
+    fn double_mapped(
+        _: usize,
+        _: usize,
+        _: usize,
+        _: &RingMemoryOptions,
+    ) -> Result<RingMemory, RingMemoryError> {
         Err(RingMemoryError::DoubleMappingUnavailable)
     }
 
@@ -342,6 +389,24 @@ mod tests {
         let mem = RingMemory::new(3, 16, 16, &RingMemoryOptions::default().backend(RingBackend::MirrorCopy))
             .unwrap();
         assert_eq!(mem.base().as_ptr() as usize % 64, 0);
+    }
+
+    #[test]
+    fn items_aligned_above_a_mapping_get_aligned_mirror_memory_or_an_error() {
+        // Larger than any system's mapping granularity (64 KiB on Windows).
+        let align = 1 << 17;
+        let auto = RingMemory::new(3, align, align, &RingMemoryOptions::default()).unwrap();
+        assert_eq!(auto.backend(), RingBackend::MirrorCopy, "the automatic choice takes the mirror");
+        assert_eq!(auto.base().as_ptr() as usize % align, 0);
+        let asked = RingMemoryOptions::default().backend(RingBackend::DoubleMapped);
+        match RingMemory::new(3, align, align, &asked) {
+            Err(RingMemoryError::AlignmentAboveGranularity { align: a, granularity }) => {
+                assert_eq!(a, align);
+                assert!(granularity < align);
+            }
+            Err(e) => panic!("another error: {e}"),
+            Ok(_) => panic!("double-mapped memory for items aligned to {align}"),
+        }
     }
 
     #[test]

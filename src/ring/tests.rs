@@ -682,3 +682,54 @@ fn io_writes_keep_what_an_earlier_slice_wrote_past_them() {
         assert_eq!(got, expected, "{backend}");
     }
 }
+
+/// An item aligned above the page size (issue 13).
+#[derive(Clone, Copy)]
+#[repr(C, align(8192))]
+struct PageAligned([u8; 8192]);
+// SAFETY: bytes only, no padding (the size is the alignment); every bit pattern is valid.
+unsafe impl Item for PageAligned {}
+
+/// Items aligned above the page size get aligned slots at every position, on whichever backend the
+/// automatic choice takes (the mirror, where the alignment is above the mapping granularity), and on
+/// the mirror when asked for; asking for double mapping is an error exactly when a mapping's start
+/// cannot align them.
+#[test]
+fn items_aligned_above_the_page_size_get_aligned_slices() {
+    use crate::platform::ring_memory::RingMemoryError;
+    let align = std::mem::align_of::<PageAligned>();
+    let above_mappings = align > crate::platform::native::DoubleMappedBuffer::granularity();
+    let mut rings = vec![nonblocking::Circular::with_capacity::<PageAligned>(5).unwrap()];
+    rings.push(nonblocking::Circular::with_options(5, &options(RingBackend::MirrorCopy)).unwrap());
+    match nonblocking::Circular::with_options::<PageAligned>(5, &options(RingBackend::DoubleMapped)) {
+        Ok(w) => {
+            assert!(!above_mappings, "double-mapped slots that cannot be aligned");
+            rings.push(w);
+        }
+        Err(RingError::Memory(RingMemoryError::AlignmentAboveGranularity { align: a, .. })) => {
+            assert!(above_mappings && a == align);
+        }
+        Err(RingError::Memory(RingMemoryError::DoubleMappingUnavailable)) => {
+            assert!(!double_mapping_available());
+        }
+        Err(e) => panic!("{e}"),
+    }
+    if above_mappings {
+        assert_eq!(rings[0].backend(), RingBackend::MirrorCopy);
+    }
+    for mut w in rings {
+        let backend = w.backend();
+        let mut r = w.add_reader();
+        let aligned = |p: *const PageAligned| p as usize % align == 0;
+        // One item at a time through two laps: every slot, and slices across the end.
+        for i in 0..2 * w.capacity() {
+            let room = w.slice();
+            assert!(aligned(room.as_ptr()), "{backend}: writer slice at {i}");
+            room[0].0[0] = i as u8;
+            w.produce(1);
+            let items = r.slice().unwrap();
+            assert!(aligned(items.as_ptr()) && items[0].0[0] == i as u8, "{backend}: reader slice at {i}");
+            r.consume(1);
+        }
+    }
+}
