@@ -278,9 +278,12 @@ impl RingMemory {
         let base = self.base.as_ptr();
         // The part in the first image, copied to the second.
         let first = len.min(cap.saturating_sub(view));
-        // SAFETY: `view .. view + first` lies in `[0, cap)` and its image `+ cap` in `[cap, 2cap)`:
-        // disjoint, inside the allocation, and exclusively ours by the caller's contract.
-        unsafe { std::ptr::copy_nonoverlapping(base.add(view), base.add(view + cap), first) };
+        if first > 0 {
+            // SAFETY: `view .. view + first` lies in `[0, cap)` (`first > 0` only when `view < cap`)
+            // and its image `+ cap` in `[cap, 2cap)`: disjoint, inside the allocation, and exclusively
+            // ours by the caller's contract.
+            unsafe { std::ptr::copy_nonoverlapping(base.add(view), base.add(view + cap), first) };
+        }
         // The part in the second image, copied to the first.
         let second = len - first;
         if second > 0 {
