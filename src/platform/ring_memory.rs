@@ -115,6 +115,20 @@ pub fn double_mapping_available() -> bool {
     }
 }
 
+/// The items in the smallest ring worth having: one mapping granule (the page size; 64 KiB on Windows;
+/// 4 KiB on wasm, which maps nothing), rounded up to whole items as double mapping rounds it (the
+/// least common multiple of the two). The same on both backends, so that a default ring does not
+/// shrink to a few items where the mirror is used.
+pub(crate) fn minimum_items(item_size: usize) -> usize {
+    #[cfg(not(target_arch = "wasm32"))]
+    let granularity = DoubleMappedBuffer::granularity();
+    #[cfg(target_arch = "wasm32")]
+    let granularity = 4096;
+    // An item too large for the least common multiple to exist is a ring of one item (which the
+    // memory then refuses as too large, on either backend).
+    lcm(granularity, item_size.max(1)).map_or(1, |bytes| bytes / item_size.max(1))
+}
+
 /// Whether items of this alignment need more than a mapping's start gives (see
 /// [`RingMemoryError::AlignmentAboveGranularity`]).
 fn aligned_above_mappings(item_align: usize) -> bool {
@@ -310,7 +324,6 @@ impl Drop for RingMemory {
     }
 }
 
-#[cfg(not(target_arch = "wasm32"))]
 fn gcd(mut a: usize, mut b: usize) -> usize {
     while b != 0 {
         (a, b) = (b, a % b);
@@ -318,7 +331,6 @@ fn gcd(mut a: usize, mut b: usize) -> usize {
     a
 }
 
-#[cfg(not(target_arch = "wasm32"))]
 fn lcm(a: usize, b: usize) -> Option<usize> {
     (a / gcd(a, b)).checked_mul(b)
 }
@@ -384,6 +396,31 @@ mod tests {
             assert_eq!(mapped.capacity() % 3, 0);
             assert_eq!(mapped.capacity() % granule, 0);
             assert_eq!(mapped.capacity(), 3 * granule, "lcm(granularity, 3)");
+        }
+    }
+
+    #[test]
+    fn the_minimum_ring_is_one_granule_of_whole_items_on_both_backends() {
+        for (size, align) in [(1, 1), (8, 8), (3, 1), (24, 8), (4096, 1)] {
+            let items = minimum_items(size);
+            let mirror = RingMemory::new(
+                items,
+                size,
+                align,
+                &RingMemoryOptions::default().backend(RingBackend::MirrorCopy),
+            )
+            .unwrap();
+            assert_eq!(mirror.capacity() % size, 0);
+            assert_eq!(mirror.capacity(), lcm(DoubleMappedBuffer::granularity(), size).unwrap());
+            if double_mapping_available() {
+                let options = RingMemoryOptions::default().backend(RingBackend::DoubleMapped);
+                let one = RingMemory::new(1, size, align, &options).unwrap();
+                assert_eq!(
+                    mirror.capacity(),
+                    one.capacity(),
+                    "the double mapping's smallest, {size}-byte items"
+                );
+            }
         }
     }
 

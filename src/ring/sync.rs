@@ -24,7 +24,7 @@
 //! assert!(consumer.join().unwrap() >= 100);
 //! ```
 
-super::flavour::flavour!(Sleepers);
+super::flavour::flavour!(Sleepers, sync);
 
 use super::PopError;
 
@@ -33,6 +33,25 @@ impl<T: Item, G> Writer<T, G> {
     /// is free (see the module docs of [`ring`](crate::ring)).
     pub fn slice(&mut self) -> &mut [T] {
         self.wait_for_room();
+        self.core.slice()
+    }
+
+    /// Free slots as one slice, at once: empty when the slowest reader is a full ring behind (as
+    /// [`nonblocking::Writer::slice`](super::nonblocking::Writer::slice)). For a writer that has other
+    /// work to do rather than wait.
+    ///
+    /// ```
+    /// use omnibuf::ring::sync::Circular;
+    ///
+    /// let mut writer = Circular::new::<u8>().unwrap();
+    /// let cap = writer.capacity();
+    /// let _reader = writer.add_reader();
+    /// assert_eq!(writer.try_slice().len(), cap);
+    /// writer.produce(cap);
+    /// assert!(writer.try_slice().is_empty()); // full: `slice()` would wait for the reader
+    /// ```
+    #[inline]
+    pub fn try_slice(&mut self) -> &mut [T] {
         self.core.slice()
     }
 
@@ -118,6 +137,28 @@ impl<T: Item, G> Reader<T, G> {
     /// published (see the module docs of [`ring`](crate::ring)).
     pub fn slice(&mut self) -> Option<&[T]> {
         self.wait_for_data();
+        self.core.slice()
+    }
+
+    /// Items not yet consumed, as one slice, at once: empty when there are none yet, `None` once the
+    /// writer is gone and everything it wrote was consumed (as
+    /// [`nonblocking::Reader::slice`](super::nonblocking::Reader::slice)).
+    ///
+    /// ```
+    /// use omnibuf::ring::sync::Circular;
+    ///
+    /// let mut writer = Circular::new::<u8>().unwrap();
+    /// let mut reader = writer.add_reader();
+    /// assert_eq!(reader.try_slice(), Some(&[][..])); // nothing yet: `slice()` would wait
+    /// writer.slice()[0] = 7;
+    /// writer.produce(1);
+    /// drop(writer);
+    /// assert_eq!(reader.try_slice(), Some(&[7][..]));
+    /// reader.consume(1);
+    /// assert_eq!(reader.try_slice(), None); // the end
+    /// ```
+    #[inline]
+    pub fn try_slice(&mut self) -> Option<&[T]> {
         self.core.slice()
     }
 

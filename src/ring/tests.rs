@@ -733,3 +733,77 @@ fn items_aligned_above_the_page_size_get_aligned_slices() {
         }
     }
 }
+
+/// vmcircbuffer parity (issue 13): the blocking flavours' `try_slice()` returns at once — empty when
+/// `slice()` would wait, `None` at the end — and shares the positions of `slice()`.
+macro_rules! try_slice_test {
+    ($name:ident, $flavour:ident) => {
+        #[test]
+        fn $name() {
+            for backend in backends() {
+                let mut w = $flavour::Circular::with_options::<u16>(64, &options(backend)).unwrap();
+                let cap = w.capacity();
+                let mut r = w.add_reader();
+                assert_eq!(r.try_slice(), Some(&[][..]), "{backend}: nothing yet");
+                let room = w.try_slice();
+                assert_eq!(room.len(), cap, "{backend}");
+                room[..3].copy_from_slice(&[1, 2, 3]);
+                w.produce(cap);
+                assert!(w.try_slice().is_empty(), "{backend}: full");
+                assert_eq!(r.try_slice().unwrap()[..3], [1, 2, 3], "{backend}");
+                r.consume(2);
+                assert_eq!(w.try_slice().len(), 2, "{backend}: room again");
+                w.try_slice()[..2].copy_from_slice(&[4, 5]);
+                w.produce(2);
+                drop(w);
+                let mut rest = Vec::new();
+                while let Some(items) = r.try_slice() {
+                    rest.extend_from_slice(items);
+                    let n = items.len();
+                    r.consume(n);
+                }
+                assert_eq!(rest.len(), cap, "{backend}: what was left, then the end");
+                assert_eq!((rest[0], &rest[cap - 2..]), (3, &[4, 5][..]), "{backend}");
+                assert_eq!(r.try_slice(), None);
+            }
+        }
+    };
+}
+
+try_slice_test!(the_sync_flavour_try_slice_never_waits, sync);
+try_slice_test!(the_async_flavour_try_slice_never_waits, asynchronous);
+try_slice_test!(the_lockfree_flavour_try_slice_never_waits, lockfree);
+
+/// vmcircbuffer parity (issue 13): `Circular::new()` is the smallest ring, one granule of whole items
+/// (as double mapping rounds one item), and the same on the mirror.
+#[test]
+fn new_makes_the_smallest_ring_on_either_backend() {
+    fn check<T: Item>(new: usize) {
+        let size = std::mem::size_of::<T>();
+        let items = crate::platform::ring_memory::minimum_items(size);
+        assert_eq!(new, items);
+        let granule = crate::platform::native::DoubleMappedBuffer::granularity();
+        assert_eq!(new * size % granule, 0, "whole granules");
+        assert_eq!(new, granule / gcd(granule, size), "the smallest: lcm(granule, size) / size");
+        let mirror =
+            nonblocking::Circular::with_options::<T>(items, &options(RingBackend::MirrorCopy)).unwrap();
+        assert_eq!(mirror.capacity(), new, "the mirror's is the same");
+        if double_mapping_available() {
+            let one =
+                nonblocking::Circular::with_options::<T>(1, &options(RingBackend::DoubleMapped)).unwrap();
+            assert_eq!(one.capacity(), new, "double mapping's smallest");
+        }
+    }
+    fn gcd(a: usize, b: usize) -> usize {
+        if b == 0 {
+            a
+        } else {
+            gcd(b, a % b)
+        }
+    }
+    check::<u8>(sync::Circular::new::<u8>().unwrap().capacity());
+    check::<u64>(asynchronous::Circular::new::<u64>().unwrap().capacity());
+    check::<[u8; 3]>(lockfree::Circular::new::<[u8; 3]>().unwrap().capacity());
+    check::<[u64; 3]>(nonblocking::Circular::new::<[u64; 3]>().unwrap().capacity());
+    check::<u32>(generic::Circular::new::<u32>(|| {}).unwrap().capacity());
+}
