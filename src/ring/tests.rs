@@ -807,3 +807,19 @@ fn new_makes_the_smallest_ring_on_either_backend() {
     check::<[u64; 3]>(nonblocking::Circular::new::<[u64; 3]>().unwrap().capacity());
     check::<u32>(generic::Circular::new::<u32>(|| {}).unwrap().capacity());
 }
+
+/// A slice's tags print the first few and how many more, not all of them (issue 13: `Debug` stays
+/// bounded).
+#[test]
+fn tags_debug_is_bounded() {
+    let mut w = nonblocking::Circular::with_tags::<u8, u32>(4096, &RingOptions::default()).unwrap();
+    let mut r = w.add_reader();
+    let tags: Vec<(usize, u32)> = (0..1000).map(|i| (i, i as u32)).collect();
+    w.produce_with_tags(1000, &tags);
+    let (_, few) = r.slice_with_tags().unwrap();
+    let shown = format!("{few:?}");
+    assert!(shown.starts_with("[(0, 0), (1, 1), ") && shown.ends_with("(15, 15), ...984 more]"), "{shown}");
+    r.consume(998);
+    let (_, two) = r.slice_with_tags().unwrap();
+    assert_eq!(format!("{two:?}"), "[(0, 998), (1, 999)]");
+}
