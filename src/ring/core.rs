@@ -664,9 +664,14 @@ impl<T: Item, G> ReaderCore<T, G> {
     /// Marks the first `n` available items as read.
     #[inline]
     pub(crate) fn consume(&mut self, n: usize) -> Result<(), RingError> {
-        let available = self.available();
-        if n > available {
-            return Err(RingError::ConsumeTooMuch { requested: n, available });
+        if n > self.available() {
+            // A fresh look, not the last one (which `available` may answer from): `n` is refused only
+            // when that many items are not published now.
+            self.write_seen = self.ring.write.0.load(Acquire);
+            let available = (self.write_seen - self.position) as usize;
+            if n > available {
+                return Err(RingError::ConsumeTooMuch { requested: n, available });
+            }
         }
         if n == 0 {
             return Ok(()); // nothing changes: nobody to wake
