@@ -41,13 +41,30 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-super::flavour::flavour!(Sleepers);
+super::flavour::flavour!(Sleepers, asynchronous);
 
 impl<T: Item, G> Writer<T, G> {
     /// Free slots as one slice, once there is at least one. It may be shorter than all that is free
     /// (see the module docs of [`ring`](crate::ring)).
     pub async fn slice(&mut self) -> &mut [T] {
         poll_fn(|cx| self.poll_room(cx)).await;
+        self.core.slice()
+    }
+
+    /// Free slots as one slice, at once, without waiting: empty when the slowest reader is a full
+    /// ring behind.
+    ///
+    /// ```
+    /// use omnibuf::ring::asynchronous::Circular;
+    ///
+    /// let mut writer = Circular::new::<u8>().unwrap();
+    /// let cap = writer.capacity();
+    /// let _reader = writer.add_reader();
+    /// writer.produce(cap);
+    /// assert!(writer.try_slice().is_empty()); // full: `slice().await` would wait
+    /// ```
+    #[inline]
+    pub fn try_slice(&mut self) -> &mut [T] {
         self.core.slice()
     }
 
@@ -72,6 +89,23 @@ impl<T: Item, G> Reader<T, G> {
         self.core.slice_with_tags()
     }
 
+    /// Items not yet consumed, as one slice, at once, without waiting: empty when there are none yet,
+    /// `None` once the writer is gone and everything it wrote was consumed.
+    ///
+    /// ```
+    /// use omnibuf::ring::asynchronous::Circular;
+    ///
+    /// let mut writer = Circular::new::<u8>().unwrap();
+    /// let mut reader = writer.add_reader();
+    /// assert_eq!(reader.try_slice(), Some(&[][..])); // nothing yet: `slice().await` would wait
+    /// drop(writer);
+    /// assert_eq!(reader.try_slice(), None);
+    /// ```
+    #[inline]
+    pub fn try_slice(&mut self) -> Option<&[T]> {
+        self.core.slice()
+    }
+
     fn poll_data(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let ring = self.core.ring().clone();
         ring.data.poll_until(cx, || self.core.available() > 0 || self.core.finished())
@@ -90,11 +124,7 @@ impl Writer<u8> {
         if self.poll_room(cx).is_pending() {
             return Poll::Pending;
         }
-        let room = self.core.slice();
-        let n = room.len().min(buf.len());
-        room[..n].copy_from_slice(&buf[..n]);
-        self.produce(n);
-        Poll::Ready(Ok(n))
+        Poll::Ready(Ok(self.core.write_from(buf)))
     }
 }
 
