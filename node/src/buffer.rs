@@ -192,7 +192,7 @@ impl JsZeroCopyStorage {
     #[napi(js_name = "detachViews", catch_unwind)]
     pub fn detach_views(&mut self, env: &Env, group: Unknown<'_>) -> napi::Result<()> {
         let group = args::index(env, &group, "group").or_throw(env)? as u64;
-        self.inner.revoke_group(env, group);
+        self.inner.detach_group(env, group);
         Ok(())
     }
 
