@@ -19,7 +19,7 @@ try {
   });
 }
 
-const zeroCopy = defineZeroCopyBuffer(addon.ZeroCopyStorage);
+const zeroCopy = defineZeroCopyBuffer(addon.ZeroCopyStorage, addon.BufferKind);
 export const ZeroCopyBuffer = zeroCopy.ZeroCopyBuffer;
 const wrap = zeroCopy.wrap;
 export const { BufferPool, PooledBuffer } = definePool(addon, wrap);
