@@ -41,6 +41,12 @@ fn ring_error(e: RingError) -> ApiError {
     }
 }
 
+// SAFETY: ring memory is mapped (or allocated) once, never moved, and released only when the last of
+// the writer and its readers drops; a slice picked from a side lies in it.
+unsafe impl StableMemory for Writer<u8> {}
+// SAFETY: as for the writer.
+unsafe impl StableMemory for Reader<u8> {}
+
 /// One side of a ring held by a JS object, shared with the operations of its pending `sliceAsync`s.
 struct Side<T: StableMemory> {
     viewed: Viewed<T>,

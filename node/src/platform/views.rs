@@ -13,19 +13,22 @@
 //! worker (or given to `structuredClone`) is copied, never moved out of reach.
 //!
 //! When the owner's JS object is garbage-collected instead, its views may still be in use (a view of a
-//! temporary: `ZeroCopyBuffer.from(x).view()`). Buffers then hand their memory to the live views
-//! ([`Viewed::hand_to_views`]): each keeps a `ZeroCopyBuffer` clone that its finalizer drops, so the
-//! memory lives exactly as long as the last view. Ring sides cannot be shared that way (keeping a
-//! writer alive would keep the stream open), so their slices are detached.
+//! temporary: `ZeroCopyBuffer.from(x).view()`). Owners whose memory can be shared then hand it to the
+//! live views ([`Viewed::hand_to_views`]): each keeps a value that holds the memory (a buffer clone),
+//! dropped by the view's finalizer once its `ArrayBuffer` is collected, so the memory lives exactly as
+//! long as the last view. Owners that cannot be shared that way (a ring side: keeping a writer alive
+//! would keep the stream open) detach their views instead.
 //!
-//! One native buffer is shared by several JS `ZeroCopyBuffer`s (the storage of `js/addon-zero-copy.mjs`),
-//! so its views are filed by the JS object that asked for them ([`Viewed::view_in_group`]): freeing
-//! one of those objects detaches its views only ([`Viewed::detach_group`]).
+//! One native value may be shared by several JS objects (the storage of `js/addon-zero-copy.mjs`), so
+//! views are filed by the JS object that asked for them ([`Viewed::view_in_group`]): freeing one of
+//! those objects detaches its views only ([`Viewed::detach_group`]).
 //!
-//! Every `ZeroCopyBuffer` view holds such a clone from the start, dropped by the view's finalizer or
-//! when the view is detached, whichever comes first. For the other owners a failed detach (possible
-//! only while the JS environment shuts down) leaks the owner rather than free memory a view could
-//! still show.
+//! Owners whose [`StableMemory::keep_alive`] gives a value have every view hold one from the start,
+//! released by the view's finalizer or when the view is detached, whichever comes first. For the
+//! other owners a failed detach (possible only while the JS environment shuts down) leaks the owner
+//! rather than free memory a view could still show.
+//!
+//! This module knows no domain type: the domain modules implement [`StableMemory`] for theirs.
 //!
 //! Where the runtime forbids external buffers (Electron's V8 memory cage returns
 //! `napi_no_external_buffers_allowed`), or when `OMNIBUF_EXTERNAL_BUFFERS=0` is set in the
@@ -55,30 +58,19 @@ pub(crate) enum Bytes<'a> {
 
 /// Memory that stays where it is for as long as its owner lives, so a view may point into it.
 ///
+/// Implemented by the domain modules for the values they hand out views of.
+///
 /// # Safety
 /// The bytes of every [`Bytes`] picked from a value must stay allocated, and not move, until that
-/// value is dropped.
+/// value is dropped; and while a value [`keep_alive`](StableMemory::keep_alive) returned lives, even
+/// after the owner is dropped.
 pub(crate) unsafe trait StableMemory {
-    /// A value that keeps the memory alive on its own, if the owner can make one cheaply.
+    /// A value that keeps the memory alive on its own, if the owner can make one cheaply: a view then
+    /// holds one from the start, and can outlive the owner's JS object.
     fn keep_alive(&self) -> Option<Box<dyn Any + Send>> {
         None
     }
 }
-
-// SAFETY: a buffer's bytes are immutable and stay allocated while any clone of it lives.
-unsafe impl StableMemory for omnibuf::ZeroCopyBuffer {
-    fn keep_alive(&self) -> Option<Box<dyn Any + Send>> {
-        Some(Box::new(self.clone()))
-    }
-}
-// SAFETY: a pooled buffer's block has its class's fixed capacity and is never reallocated; it goes
-// back to the pool only when the buffer (or, once frozen, its last view) drops.
-unsafe impl StableMemory for omnibuf::PooledBuffer {}
-// SAFETY: ring memory is mapped (or allocated) once and released when the last of the writer and its
-// readers drops.
-unsafe impl StableMemory for omnibuf::ring::asynchronous::Writer<u8> {}
-// SAFETY: as for the writer.
-unsafe impl StableMemory for omnibuf::ring::asynchronous::Reader<u8> {}
 
 const MODE_UNKNOWN: u8 = 0;
 const MODE_EXTERNAL: u8 = 1;
