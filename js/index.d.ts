@@ -25,7 +25,9 @@
 //     after produce() or consume(). A view of an object the program merely dropped (no free()) keeps
 //     the memory for as long as its ArrayBuffer lives; a ring slice is detached when its side is
 //     collected. structuredClone and postMessage copy a view, also when asked to transfer it (Node
-//     refuses to move an external buffer): the copy is independent. Where the runtime forbids
+//     refuses to move an external buffer): the copy is independent. ArrayBuffer.prototype.transfer()
+//     and transferToFixedLength() (where the runtime has them) throw a TypeError for a view's
+//     ArrayBuffer: a moved one would escape the detaching. Where the runtime forbids
 //     external buffers (Electron), views are copies instead: see `externalBuffers`.
 //   - The browser (wasm): a view of wasm memory, valid until the object is freed or wasm memory grows
 //     (any call may grow it): call view() again rather than keep it.

@@ -20,11 +20,42 @@ import { Worker } from 'node:worker_threads';
 import { collect } from './collect.mjs';
 import { impl } from './impl.mjs';
 
-const child = process.argv[2] === 'mapped-write-child';
+const child = process.argv[2] === 'mapped-write-child' || process.argv[2] === 'transfer-child';
 const skip = (impl !== 'addon' || child) && 'addon only';
 const api = impl === 'addon' || child ? await import('../node.mjs') : {};
 
-if (child) {
+if (process.argv[2] === 'transfer-child') {
+  // Run with ArrayBuffer.prototype.transfer() enabled: it must refuse the memory of every kind of
+  // view (a moved ArrayBuffer would be one the addon does not know, so free() could not detach it),
+  // and still move the program's own ArrayBuffers. Prints what it saw.
+  const pool = new api.BufferPool({ budget: 64, classes: [16] });
+  const p = pool.tryAcquire(16);
+  p.append('pooled');
+  const z = api.ZeroCopyBuffer.from('z'.repeat(5000));
+  const w = api.Circular.withCapacity(4096);
+  const r = w.addReader();
+  w.write('ring');
+  const views = { pooled: p.view(), zeroCopy: z.view(), small: api.ZeroCopyBuffer.from('small').view(),
+    writer: w.slice(), reader: r.slice(), readerAsync: await r.sliceAsync() };
+  const seen = [];
+  for (const [what, view] of Object.entries(views)) {
+    for (const move of ['transfer', 'transferToFixedLength']) {
+      if (typeof ArrayBuffer.prototype[move] !== 'function') continue;
+      try {
+        view.buffer[move]();
+        seen.push(`${what}.${move}: moved`);
+      } catch (e) {
+        seen.push(`${what}.${move}: ${e.name}${view.byteLength > 0 ? '' : ' (but detached)'}`);
+      }
+    }
+  }
+  const own = new Uint8Array([1, 2, 3]);
+  seen.push(`own: ${own.buffer.transfer().byteLength}`);
+  process.stdout.write(seen.join('\n'));
+  process.exit(0);
+}
+
+if (process.argv[2] === 'mapped-write-child') {
   // Writes to the view of every kind of read, then reads again and saves: prints what it saw. A
   // SIGSEGV here is the failure.
   const [, , , path] = process.argv;
@@ -294,4 +325,18 @@ test("writing the view of a VirtualBuffer read reaches neither the file, its map
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('ArrayBuffer.prototype.transfer() cannot move the memory of a view', { skip }, () => {
+  const run = spawnSync(process.execPath, ['--harmony-rab-gsab-transfer', fileURLToPath(import.meta.url), 'transfer-child'], {
+    encoding: 'utf8',
+    env: { ...process.env, OMNIBUF_IMPL: 'addon' },
+    timeout: 60_000,
+  });
+  if (run.status !== 0 && /bad option/.test(run.stderr)) return; // a Node where transfer() has no flag: always on
+  assert.equal(run.status, 0, run.stderr);
+  const lines = run.stdout.split('\n');
+  assert.equal(lines.pop(), 'own: 3', "the program's own ArrayBuffers still move");
+  assert.ok(lines.length >= 6, run.stdout);
+  for (const line of lines) assert.match(line, /: TypeError$/);
 });
