@@ -75,6 +75,7 @@ pub(crate) struct Call<'a, S> {
 impl<'a, S> Call<'a, S> {
     /// The native object behind the receiver if it is an instance of `T` (by the type tag napi-rs
     /// stamps on every instance right after wrapping it); a `TypeError` naming `member` otherwise.
+    /// Once per call: two would be two mutable references to one object.
     pub(crate) fn receiver<T: Class>(&self, member: &str) -> ApiResult<&'a mut T> {
         let env = self.env;
         let mut tagged = false;

@@ -50,7 +50,11 @@ use super::values::Raw;
 
 /// The bytes a view shows: read-only by contract, or meant to be written by JS.
 pub(crate) enum Bytes<'a> {
-    /// JS should only read these (a frozen buffer, a reader's slice).
+    /// JS should only read these (a frozen buffer, a reader's slice). V8 has no read-only
+    /// `ArrayBuffer`, so JS can write them all the same: only bytes in writable memory, which no
+    /// other thread reads while the view is attached and no other owner than the JS objects sharing
+    /// the value sees, may be handed out this way (a mapped file or a shared cache may not: the
+    /// domain module copies those first).
     Shared(&'a [u8]),
     /// JS writes these (a pooled buffer, the writer's free slots).
     Writable(&'a mut [u8]),
@@ -122,10 +126,12 @@ unsafe extern "C" fn finalize_view(
     _data: *mut std::ffi::c_void,
     hint: *mut std::ffi::c_void,
 ) {
-    // SAFETY: `hint` is the `Box<Keep>` leaked in `Viewed::view_in_group`, and Node-API calls this once.
+    // SAFETY: `hint` is the `Box<Keep>` leaked in `Viewed::view_in_group`; Node-API calls this once,
+    // when no ArrayBuffer holds the memory any more (or the environment goes away).
     let keep = unsafe { Box::from_raw(hint.cast::<Keep>()) };
-    // Never unwind into Node: a poisoned lock is still usable, and dropping a buffer clone does not panic.
-    release(&keep);
+    // Never unwind into Node: what the view kept (a buffer clone, a frozen pooled block going back to
+    // its pool) is dropped under `catch_unwind`, and a poisoned lock is still usable.
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| release(&keep)));
 }
 
 /// A view handed out and not yet known to be collected.
