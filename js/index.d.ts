@@ -27,7 +27,10 @@
 //     collected. structuredClone and postMessage copy a view, also when asked to transfer it (Node
 //     refuses to move an external buffer): the copy is independent. ArrayBuffer.prototype.transfer()
 //     and transferToFixedLength() (where the runtime has them) throw a TypeError for a view's
-//     ArrayBuffer: a moved one would escape the detaching. Where the runtime forbids
+//     ArrayBuffer: a moved one would escape the detaching. Detaching cannot stop a read that Node
+//     already handed to its thread pool or the kernel (fs.write, socket.write, zlib with a view):
+//     wait for such a call to finish before free(), freeze(), produce() or consume(), or pass it
+//     bytes(), a copy. Where the runtime forbids
 //     external buffers (Electron), views are copies instead: see `externalBuffers`.
 //   - The browser (wasm): a view of wasm memory, valid until the object is freed or wasm memory grows
 //     (any call may grow it): call view() again rather than keep it.
