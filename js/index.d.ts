@@ -261,6 +261,12 @@ export class CircularWriter {
   /** Ends the stream for the readers. */
   free(): void;
   [Symbol.dispose](): void;
+  /** A WritableStream of byte chunks (Uint8Array, ArrayBuffer, typed arrays, strings as UTF-8): each
+   * write resolves once all of it is in the ring, so a slow reader holds the producer back. Closing or
+   * aborting it frees the writer, which ends the stream for the readers. */
+  writableStream(): WritableStream<BytesLike>;
+  /** Node entries only: the same as a stream.Writable; `end()` frees the writer. */
+  nodeWritable(options?: { signal?: AbortSignal; highWaterMark?: number }): import('node:stream').Writable;
 }
 
 /** One reader of a byte ring. */
@@ -288,6 +294,17 @@ export class CircularReader {
   /** Stops reading: the reader no longer holds the writer back. */
   free(): void;
   [Symbol.dispose](): void;
+  /** `for await (const slice of reader)`: the slices in place, without a copy; each one is consumed
+   * when the loop asks for the next (or leaves), so use it inside its step only. Ends when the writer
+   * is freed and everything was read. */
+  [Symbol.asyncIterator](): AsyncIterableIterator<Uint8Array>;
+  /** The bytes as a byte ReadableStream: each read copies out of the ring once, straight into the
+   * reader's buffer for BYOB reads. The stream owns the reader: cancelling it frees the reader. */
+  readableStream(): ReadableStream<Uint8Array>;
+  /** Node entries only: the bytes as a stream.Readable of Buffers (copies of the ring's slices, as a
+   * Readable keeps its chunks). It owns the reader, ends when the writer is freed, and is destroyed
+   * with an AbortError when `signal` aborts. */
+  nodeReadable(options?: { signal?: AbortSignal; highWaterMark?: number }): import('node:stream').Readable;
 }
 
 /** Browser entry only: loads the wasm module, which every other call needs. `input` is where it
@@ -407,4 +424,14 @@ export class VirtualBuffer {
   /** Releases this handle; work already started finishes. */
   free(): void;
   [Symbol.dispose](): void;
+  /** Bytes start..end (default: to the end) as copies of at most 64 KiB each, read one after the other
+   * as the loop asks; each read sees the content as it is then. Rejects with an AbortError when
+   * `signal` aborts. */
+  chunks(start?: number, end?: number, options?: { signal?: AbortSignal }): AsyncIterableIterator<Uint8Array>;
+  /** The lines from offset `start`, decoded as UTF-8, without their LF (nor a CR before it). */
+  lines(start?: number, options?: { signal?: AbortSignal }): AsyncIterableIterator<string>;
+  /** Bytes start..end as a byte ReadableStream (so `new Response(stream)` and `pipeTo` work). */
+  readableStream(start?: number, end?: number): ReadableStream<Uint8Array>;
+  /** Node entries only: bytes start..end as a stream.Readable. */
+  nodeReadable(start?: number, end?: number, options?: { signal?: AbortSignal }): import('node:stream').Readable;
 }

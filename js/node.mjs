@@ -5,9 +5,11 @@
 // into native code, and BufferPool and PooledBuffer (js/addon-pool.mjs), whose buffers are handles into
 // a native table.
 import { createRequire } from 'node:module';
+import * as nodeStream from 'node:stream';
 import { isMainThread } from 'node:worker_threads';
 import { definePool } from './addon-pool.mjs';
 import { defineZeroCopyBuffer } from './addon-zero-copy.mjs';
+import { installStreams } from './streams.mjs';
 
 const require = createRequire(import.meta.url);
 let addon;
@@ -120,3 +122,5 @@ if (moving.length > 0 && externalBuffers) {
     tracking(cls, ['sliceAsync'], (promise) => promise.then(track));
   }
 }
+
+installStreams({ CircularReader, CircularWriter, VirtualBuffer }, nodeStream);

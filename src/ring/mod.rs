@@ -26,7 +26,8 @@
 //! Byte rings speak `std::io`: the blocking writer is an `io::Write`, a blocking reader an `io::Read`
 //! and `io::BufRead` (see `ring::sync::Writer`'s trait implementations).
 //!
-//! Async byte rings speak `futures-io` (`AsyncWrite`, `AsyncRead`).
+//! Async byte rings speak `futures-io` (`AsyncWrite`, `AsyncRead`, `AsyncBufRead`), and tokio's traits
+//! of the same names with the `tokio` feature.
 
 pub mod asynchronous;
 mod core;
