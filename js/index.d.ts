@@ -16,15 +16,34 @@
 //   twice does nothing. Objects the program drops are freed by the garbage collector in time.
 // - Bytes passed in (Uint8Array, ArrayBuffer, any typed array, or a string as UTF-8) are copied.
 // - view() and ring slices return the bytes in place, never a copy where the runtime allows:
-//   - Node (the addon): a Buffer over native memory (an external buffer). When the program lets go of
-//     the memory explicitly (free(), freeze(), toHandle()), the object detaches its views: a detached
-//     Buffer is empty, so a view never shows freed or reused memory. A view of a buffer the program
-//     merely dropped stays valid for as long as the view lives; ring slices are detached when their
-//     side is freed or collected. Where the runtime forbids external buffers (Electron), views are
-//     copies instead: see `externalBuffers`.
+//   - Node (the addon): a Buffer over native memory (an external buffer), whose ArrayBuffer owns that
+//     memory. The lifetime rule covers everything made of a view: subarrays, `.buffer`,
+//     `new Uint8Array(view.buffer)`, DataViews, Buffer.from(view.buffer). When the object lets go of
+//     the memory (free(), freeze(), toHandle()) or lets someone else change it (a writer's produce()
+//     and write(), a reader's consume()), it detaches the view's ArrayBuffer first: every array over
+//     it is then empty, so nothing kept shows freed, reused or overwritten memory. Take a new slice()
+//     after produce() or consume(). A view of an object the program merely dropped (no free()) keeps
+//     the memory for as long as its ArrayBuffer lives; a ring slice is detached when its side is
+//     collected. structuredClone and postMessage copy a view, also when asked to transfer it (Node
+//     refuses to move an external buffer): the copy is independent. ArrayBuffer.prototype.transfer()
+//     and transferToFixedLength() (where the runtime has them) throw a TypeError for a view's
+//     ArrayBuffer: a moved one would escape the detaching. Detaching cannot stop a read that Node
+//     already handed to its thread pool or the kernel (fs.write, socket.write, zlib with a view):
+//     wait for such a call to finish before free(), freeze(), produce() or consume(), or pass it
+//     bytes(), a copy. Where the runtime forbids
+//     external buffers (Electron), views are copies instead: see `externalBuffers`.
 //   - The browser (wasm): a view of wasm memory, valid until the object is freed or wasm memory grows
 //     (any call may grow it): call view() again rather than keep it.
-//   Write only to the views meant for writing (PooledBuffer.view(), CircularWriter.slice()).
+//   Write only to the views meant for writing (PooledBuffer.view(), CircularWriter.slice()): their
+//   memory is this object's alone until freeze()/produce() detaches them. The other views are read-only
+//   by contract (V8 in Node 20 has no read-only ArrayBuffer). In Node a write to one can never crash
+//   the process nor reach bytes another owner or thread uses: a VirtualBuffer read is a copy of its
+//   own (made on the thread pool, never a view of a file mapping or of the buffer's cache, so neither
+//   the file, later reads nor save() see it); a ZeroCopyBuffer's bytes are never read off the JS
+//   thread (sha256(), equals() and bytes() run on it); a reader's slice is detached before its bytes
+//   can be reused. What such a write does change is what that ZeroCopyBuffer, the ZeroCopyBuffers
+//   sliced or derived from it and their views read (and, for a reader's slice, what the ring's other
+//   readers read): do not write them.
 //   bytes() returns a copy that is always safe to keep.
 
 /** Node entry: whether view() and ring slices are Buffers over native memory (`true`) or copies
@@ -301,8 +320,9 @@ export function init(
 export interface VirtualBufferOpenOptions {
   /** Node addon only. How the file is read. "positional" (the default) reads with positional reads: a file another
    * program truncates gives an Error, never a crash. "mapped" memory-maps it: reads of unedited text
-   * need no copy, but a truncation underneath kills the process (SIGBUS); use it only for files
-   * nobody else changes while they are open. */
+   * skip the block cache (read() still returns a copy of its own: see the conventions above), but a
+   * truncation underneath kills the process (SIGBUS); use it only for files nobody else changes while
+   * they are open. */
   backend?: 'positional' | 'mapped';
   /** Size of a cache block (default 64 KiB; at least 1). In the browser, the size of the blocks
    * import() stores; open() uses the document's own. */
