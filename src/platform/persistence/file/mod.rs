@@ -4,6 +4,7 @@
 mod atomic_save;
 mod identity;
 mod positional;
+mod temp_file;
 mod write_behind;
 
 #[cfg(test)]
@@ -141,13 +142,21 @@ enum Reader {
 impl FilePersistence {
     /// Opens the regular file at `path` for reading with the given backend.
     ///
+    /// On Unix, also removes the temporary files that saves of this file killed mid-way left next to
+    /// it, those no live save holds locked (see [`save_recipe_as`]); that costs one listing of the
+    /// directory.
+    ///
     /// Fails with [`PersistenceError::Io`] (its message names the path) when the file cannot be
     /// opened or mapped, or is not a regular file.
     pub fn open(path: impl AsRef<Path>, backend: FileBackend) -> Result<Self, PersistenceError> {
         let path = path.as_ref();
         let file =
             File::open(path).map_err(|e| with_context(e, format_args!("opening {}", path.display())))?;
-        Self::from_file(file, path.to_path_buf(), backend)
+        let layer = Self::from_file(file, path.to_path_buf(), backend)?;
+        if let Ok(target) = atomic_save::resolve_symlink(path) {
+            temp_file::remove_stale_temp_files(&target);
+        }
+        Ok(layer)
     }
 
     /// Builds the layer over an open file that `path` names.
