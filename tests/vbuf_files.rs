@@ -15,9 +15,12 @@ fn text(len: usize) -> Vec<u8> {
     (0..len).map(|i| b"the quick brown fox\n"[i % 20]).collect()
 }
 
-// SAFETY (mapped): every file a test opens lies in its own temporary directory, and no test
-// truncates or rewrites in place a file it opened with this backend.
-const BACKENDS: [FileBackend; 2] = [unsafe { FileBackend::mapped() }, FileBackend::Positional];
+const BACKENDS: [FileBackend; 2] = [
+    // SAFETY: every file a test opens lies in its own temporary directory, and no test truncates or
+    // rewrites in place a file it opened with this backend.
+    unsafe { FileBackend::mapped() },
+    FileBackend::Positional,
+];
 
 #[test]
 fn opening_reads_nothing_even_for_a_huge_sparse_file() {
