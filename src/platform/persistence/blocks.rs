@@ -389,8 +389,11 @@ impl BlockWriter {
         }
     }
 
-    /// Keeps the existing block `id` of `len` bytes as the next block.
+    /// Keeps the existing block `id` of `len` bytes as the next block (an empty one adds nothing).
     pub fn reuse(&mut self, id: u64, len: u32) {
+        if len == 0 {
+            return;
+        }
         self.flush_pending();
         self.ids.push(id);
         self.lens.push(len);
@@ -420,6 +423,12 @@ impl BlockWriter {
         self.lens.push(data.len() as u32);
         self.written_bytes += data.len();
         self.writes.push((id, ZeroCopyBuffer::from_bytes(data, BufferKind::raw())));
+    }
+
+    /// The id the next new block gets: the new blocks so far have the ids from the one given to
+    /// [`new`](Self::new) up to this one (excluded), which is what a failed save must delete.
+    pub fn next_id(&self) -> u64 {
+        self.next_id
     }
 
     /// Bytes of new blocks made so far and not yet taken by [`take_writes`](Self::take_writes).
