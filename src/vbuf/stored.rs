@@ -103,6 +103,7 @@ impl Drop for SavingFlag<'_> {
 impl StoredBuffer {
     /// A buffer over bytes in memory with no document yet; [`save_as`](Self::save_as) gives it one.
     pub fn from_bytes(bytes: Vec<u8>, options: VirtualBufferOptions) -> Result<StoredBuffer, StoredError> {
+        let options = options.checked();
         let buffer = VirtualBuffer::from_bytes_with(bytes, options)?;
         let state = State { meta: None, sources: vec![None], saving: false };
         Ok(StoredBuffer { buffer, options, state: RefCell::new(state) })
@@ -117,6 +118,8 @@ impl StoredBuffer {
             meta.garbage.clear();
         }
         options.block_size = meta.block_size as usize;
+        // The block size divides offsets (`load_pieces`): never zero, whatever the record said.
+        let options = options.checked();
         let layer = Arc::new(BlockLayer::new(meta.table.clone(), options.cache_budget));
         let buffer = VirtualBuffer::with_layer(layer.clone(), options)?;
         let source = StoredSource { name: name.to_string(), layer };

@@ -40,6 +40,8 @@ const DOCUMENTS: &str = "documents";
 const BLOCKS: &str = "blocks";
 /// The layout of a metadata record; a record of another format is refused, not misread.
 const FORMAT: f64 = 1.0;
+/// The largest integer a JS number holds exactly (2^53 - 1): ids and counts stay at or below it.
+const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
 /// What can go wrong with the document store.
 #[derive(Debug, thiserror::Error)]
@@ -142,6 +144,14 @@ impl DocumentMeta {
         let corrupt = |what: &str| StoreError::Persistence(PersistenceError::Corrupt(what.to_string()));
         let get = |key: &str| Reflect::get(record, &key.into()).unwrap_or(JsValue::UNDEFINED);
         let number = |key: &str| get(key).as_f64().ok_or_else(|| corrupt(&format!("metadata without {key}")));
+        // Records are data another tab, an older version or a user's devtools may have written:
+        // every number is checked to be what it stands for instead of cast as it comes.
+        let count = |value: f64, what: &str| {
+            (value.is_finite() && value >= 0.0 && value.fract() == 0.0 && value <= MAX_SAFE_INTEGER)
+                .then_some(value as u64)
+                .ok_or_else(|| corrupt(&format!("metadata whose {what} is {value}, not a count")))
+        };
+        let integer = |key: &str| count(number(key)?, key);
         if number("format")? != FORMAT {
             return Err(corrupt("metadata of an unknown format"));
         }
@@ -150,16 +160,25 @@ impl DocumentMeta {
             get("lens").dyn_into::<Uint32Array>().map_err(|_| corrupt("metadata without block lengths"))?;
         let garbage =
             get("garbage").dyn_into::<Float64Array>().map_err(|_| corrupt("metadata without garbage"))?;
-        let table = BlockTable::new(ids.to_vec().into_iter().map(|id| id as u64).collect(), lens.to_vec())?;
+        let ids = ids.to_vec().into_iter().map(|id| count(id, "block id")).collect::<Result<_, _>>()?;
+        let table = BlockTable::new(ids, lens.to_vec())?;
+        let block_size = u32::try_from(integer("blockSize")?)
+            .ok()
+            .filter(|&size| size > 0)
+            .ok_or_else(|| corrupt("metadata whose block size is not in 1..2^32"))?;
         let meta = DocumentMeta {
             name: get("name").as_string().ok_or_else(|| corrupt("metadata without a name"))?,
-            block_size: number("blockSize")? as u32,
-            next_id: number("nextId")? as u64,
-            generation: number("generation")? as u64,
-            garbage: garbage.to_vec().into_iter().map(|id| id as u64).collect(),
+            block_size,
+            next_id: integer("nextId")?,
+            generation: integer("generation")?,
+            garbage: garbage
+                .to_vec()
+                .into_iter()
+                .map(|id| count(id, "garbage id"))
+                .collect::<Result<_, _>>()?,
             table,
         };
-        if number("length")? as u64 != meta.table.len() {
+        if integer("length")? != meta.table.len() {
             return Err(corrupt("metadata whose length is not the sum of its blocks"));
         }
         Ok(meta)

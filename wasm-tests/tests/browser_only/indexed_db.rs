@@ -400,3 +400,47 @@ async fn a_save_that_fails_leaves_the_old_version_and_only_its_blocks() {
     assert_eq!(block_ids(name).await, used_ids(name).await);
     StoredBuffer::delete(name).await.unwrap();
 }
+
+#[wasm_bindgen_test]
+async fn a_metadata_record_that_does_not_add_up_is_an_error_when_opened() {
+    let name = "corrupt-meta";
+    StoredBuffer::import(name, ImportSource::Bytes(b"four"), 64).await.unwrap();
+    // Records as another program (or devtools) might have written them: each field in turn wrong.
+    for (field, value) in [
+        ("blockSize", "0"),
+        ("blockSize", "-1"),
+        ("nextId", "NaN"),
+        ("generation", "1.5"),
+        ("ids", "new Float64Array([-1])"),
+        ("garbage", "new Float64Array([Infinity])"),
+        ("length", "5"),
+    ] {
+        let script = format!(
+            "return new Promise((resolve, reject) => {{
+               const open = indexedDB.open('omnibuf');
+               open.onsuccess = () => {{
+                 const db = open.result;
+                 const tx = db.transaction('documents', 'readwrite');
+                 const documents = tx.objectStore('documents');
+                 const get = documents.get('{name}');
+                 get.onsuccess = () => {{ const r = get.result; r.{field} = {value}; documents.put(r, '{name}'); }};
+                 tx.oncomplete = () => {{ db.close(); resolve('written'); }};
+                 tx.onerror = () => reject(tx.error);
+               }};
+               open.onerror = () => reject(open.error);
+             }});"
+        );
+        js_promise(&script).await.unwrap();
+        let opened = StoredBuffer::open(name, VirtualBufferOptions::default()).await;
+        assert!(
+            matches!(opened, Err(StoredError::Store(StoreError::Persistence(_)))),
+            "{field} = {value}: {:?}",
+            opened.map(|b| b.buffer().len())
+        );
+        // An import over it refuses too (it reads the record); deleting it clears the way.
+        assert!(StoredBuffer::import(name, ImportSource::Bytes(b"four"), 64).await.is_err());
+        StoredBuffer::delete(name).await.unwrap();
+        StoredBuffer::import(name, ImportSource::Bytes(b"four"), 64).await.unwrap();
+    }
+    StoredBuffer::delete(name).await.unwrap();
+}
