@@ -202,3 +202,63 @@ fn mapped_calls_between_in_place_rewrites_and_extensions_never_panic() {
     let mapped = unsafe { FileBackend::mapped() };
     calls_between_changes(mapped, false, seed());
 }
+
+// ── the same without files: a layer whose content changes between any two reads ─────────────────────
+
+/// An in-memory layer that another party rewrites while a buffer reads it: the length stays, the
+/// bytes change. With `views`, it hands out views as a mapped layer does (`is_mapped`), else copies.
+#[derive(Debug)]
+struct ChangingLayer {
+    bytes: std::sync::Mutex<Vec<u8>>,
+    views: bool,
+}
+
+impl omnibuf::platform::persistence::PersistenceLayer for ChangingLayer {
+    fn len(&self) -> Result<u64, PersistenceError> {
+        Ok(self.bytes.lock().unwrap().len() as u64)
+    }
+
+    fn read_at(&self, offset: u64, dst: &mut [u8]) -> Result<(), PersistenceError> {
+        let bytes = self.bytes.lock().unwrap();
+        let total = bytes.len() as u64;
+        let end = offset.checked_add(dst.len() as u64).filter(|&end| end <= total);
+        let end = end.ok_or(PersistenceError::OutOfRange { offset, len: dst.len() as u64, total })?;
+        dst.copy_from_slice(&bytes[offset as usize..end as usize]);
+        Ok(())
+    }
+
+    fn is_mapped(&self) -> bool {
+        self.views
+    }
+
+    fn save(
+        &self,
+        _recipe: &mut omnibuf::platform::persistence::SaveRecipe<'_>,
+        _options: omnibuf::platform::persistence::SaveOptions,
+    ) -> Result<Box<dyn omnibuf::platform::persistence::PersistenceLayer>, PersistenceError> {
+        Err(PersistenceError::Unsupported("a test layer"))
+    }
+}
+
+#[test]
+fn calls_over_a_layer_whose_bytes_change_between_reads_never_panic() {
+    let mut rng = XorShift(seed());
+    for round in 0..16 {
+        let len = 20_000 + rng.below(80_000) as usize;
+        let layer = std::sync::Arc::new(ChangingLayer {
+            bytes: std::sync::Mutex::new(random_bytes(&mut rng, len)),
+            views: round % 2 == 0,
+        });
+        let options =
+            VirtualBufferOptions { block_size: 1 << (8 + round % 5), ..VirtualBufferOptions::tiny() };
+        let options = VirtualBufferOptions { cache_budget: 4 << 10, spill_threshold: 1 << 20, ..options };
+        let buf = VirtualBuffer::with_layer(layer.clone(), options).unwrap();
+        for _ in 0..80 {
+            if rng.below(3) == 0 {
+                let fresh = random_bytes(&mut rng, len);
+                *layer.bytes.lock().unwrap() = fresh;
+            }
+            random_call(&mut rng, &buf);
+        }
+    }
+}
