@@ -6,6 +6,10 @@
 use omnibuf::platform::persistence::{PersistenceError, PersistenceLayer};
 use omnibuf::platform::wasm::opfs::{self, js_offset, OpfsError, SaveFault, MAX_OFFSET};
 use omnibuf::vbuf::{ImportSource, VbufError, VirtualBuffer, VirtualBufferOptions};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -259,4 +263,46 @@ async fn a_sparse_file_reads_and_writes_past_4_gib() {
     assert_eq!(file.read_at(len - 5, &mut tail).unwrap(), 5, "a read stops at the end");
     assert_eq!(&tail[..5], b"\0\0end");
     file.truncate(0).unwrap();
+}
+
+/// Resolves in a later task of the event loop.
+async fn next_task() {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
+        global.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0).unwrap();
+    });
+    JsFuture::from(promise).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn two_tasks_open_the_same_document_at_once() {
+    let name = "concurrent";
+    fresh(name, b"shared").await;
+    let first = Rc::new(RefCell::new(None));
+    let slot = first.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        *slot.borrow_mut() = Some(opfs::open_layer(name).await.map(|_| ()));
+    });
+    // Both opens wait for the same files' handles: the second shares what the first opens.
+    let second = opfs::open_buffer(name, VirtualBufferOptions::default()).await.unwrap();
+    while first.borrow().is_none() {
+        next_task().await;
+    }
+    first.borrow_mut().take().unwrap().unwrap();
+    assert_eq!(content(&second), b"shared");
+}
+
+#[wasm_bindgen_test]
+async fn a_closed_document_holds_no_lock_of_this_worker() {
+    let name = "closed";
+    fresh(name, b"abc").await;
+    let buffer = opfs::open_buffer(name, VirtualBufferOptions::default()).await.unwrap();
+    buffer.insert(3, b"def").unwrap();
+    opfs::save(&buffer, name, false).await.unwrap();
+    // Open: the header and data files are locked, and deleting fails.
+    assert!(matches!(opfs::delete(name).await, Err(OpfsError::Locked(_))));
+    drop(buffer);
+    // Closed: the files prepared for its saves were closed with it, so the directory goes whole.
+    opfs::delete(name).await.unwrap();
+    assert!(matches!(opfs::document_files(name).await, Err(OpfsError::NotFound(_))));
 }

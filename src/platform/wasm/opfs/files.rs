@@ -68,6 +68,26 @@ fn this_thread() -> u64 {
     THREAD.with(|t| *t)
 }
 
+/// How many [`SyncFile`]s of this thread share the handle of `key`.
+pub(crate) fn users(key: &str) -> usize {
+    OPEN.with(|o| o.borrow().get(key).map_or(0, |entry| entry.1))
+}
+
+/// Resolves in a later task of the event loop (not a microtask, which would not let the other
+/// task's I/O finish).
+async fn next_task() {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let set_timeout = Reflect::get(&js_sys::global(), &"setTimeout".into())
+            .ok()
+            .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+        match set_timeout {
+            Some(set_timeout) => drop(set_timeout.call2(&JsValue::UNDEFINED, &resolve, &0.into())),
+            None => drop(resolve.call0(&JsValue::UNDEFINED)),
+        }
+    });
+    let _ = JsFuture::from(promise).await;
+}
+
 /// Whether this thread has the file of `key` open, or is opening it.
 pub(crate) fn in_use(key: &str) -> bool {
     OPEN.with(|o| o.borrow().contains_key(key)) || OPENING.with(|o| o.borrow().contains(key))
@@ -93,20 +113,22 @@ impl SyncFile {
         name: &str,
         create: bool,
     ) -> Result<SyncFile, OpfsError> {
-        if let Some(file) = SyncFile::share(&key) {
-            return Ok(file);
+        loop {
+            if let Some(file) = SyncFile::share(&key) {
+                return Ok(file);
+            }
+            if !OPENING.with(|o| o.borrow().contains(&key)) {
+                break;
+            }
+            // Another task of this worker is opening the file: a second handle would find it
+            // locked, so wait for that one and share it (or, if it failed, try again).
+            next_task().await;
         }
         OPENING.with(|o| o.borrow_mut().insert(key.clone()));
-        let opened = open_handle(dir, name, create).await;
+        let opened = open_handle(dir, name, create, &key).await;
         OPENING.with(|o| o.borrow_mut().remove(&key));
         let handle = opened?;
-        // Another task of this worker may have opened it meanwhile; its handle holds the lock, so
-        // ours could not have been created: `share` below is then the only path taken.
-        OPEN.with(|o| {
-            let mut open = o.borrow_mut();
-            let entry = open.entry(key.clone()).or_insert((handle, 0));
-            entry.1 += 1;
-        });
+        OPEN.with(|o| o.borrow_mut().insert(key.clone(), (handle, 1)));
         Ok(SyncFile { key, thread: this_thread() })
     }
 
@@ -118,6 +140,11 @@ impl SyncFile {
             entry.1 += 1;
             Some(SyncFile { key: key.to_string(), thread: this_thread() })
         })
+    }
+
+    /// The key of the file (`document/file`).
+    pub(crate) fn key(&self) -> &str {
+        &self.key
     }
 
     fn with<R>(
@@ -229,12 +256,14 @@ async fn open_handle(
     dir: &FileSystemDirectoryHandle,
     name: &str,
     create: bool,
+    key: &str,
 ) -> Result<FileSystemSyncAccessHandle, OpfsError> {
+    let what = format!("OPFS file {key:?}");
     let options = FileSystemGetFileOptions::new();
     options.set_create(create);
     let file: FileSystemFileHandle = JsFuture::from(dir.get_file_handle_with_options(name, &options))
         .await
-        .map_err(|e| OpfsError::from_js(e, name))?
+        .map_err(|e| OpfsError::from_js(e, &what))?
         .unchecked_into();
     let supported =
         Reflect::get(&file, &"createSyncAccessHandle".into()).map(|f| f.is_function()).unwrap_or(false);
@@ -242,6 +271,6 @@ async fn open_handle(
         return Err(OpfsError::NotInWorker);
     }
     let handle =
-        JsFuture::from(file.create_sync_access_handle()).await.map_err(|e| OpfsError::from_js(e, name))?;
+        JsFuture::from(file.create_sync_access_handle()).await.map_err(|e| OpfsError::from_js(e, &what))?;
     Ok(handle.unchecked_into())
 }

@@ -47,7 +47,7 @@ pub(crate) fn spare_count(document: &str) -> usize {
     SPARES.with(|s| s.borrow().get(document).map_or(0, Vec::len))
 }
 
-/// Closes the files prepared for `document` (before deleting it).
+/// Closes the files prepared for saves of `document` (when its last layer here is dropped).
 pub(crate) fn drop_spares(document: &str) {
     let spares = SPARES.with(|s| s.borrow_mut().remove(document));
     drop(spares);
@@ -90,6 +90,10 @@ pub struct OpfsLayer {
 impl OpfsLayer {
     pub(crate) fn new(document: String, record: Record, data: SyncFile, head: SyncFile) -> OpfsLayer {
         OpfsLayer { document, record, data, head }
+    }
+
+    pub(crate) fn record(&self) -> Record {
+        self.record
     }
 
     /// The document's name.
@@ -138,6 +142,16 @@ impl OpfsLayer {
             }
         }
         Ok(at)
+    }
+}
+
+impl Drop for OpfsLayer {
+    fn drop(&mut self) {
+        // The last layer of the document in this worker: the files prepared for its saves go too,
+        // so that no handle of this worker keeps locking the document's files (cleanup deletes them).
+        if super::files::users(self.head.key()) == 1 {
+            drop_spares(&self.document);
+        }
     }
 }
 

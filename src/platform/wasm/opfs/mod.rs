@@ -262,6 +262,14 @@ async fn entry_names(dir: &FileSystemDirectoryHandle) -> Result<Vec<String>, Opf
 /// Opens the current version of document `name` as a layer, deletes the files earlier saves left
 /// behind, and prepares a file for its next save. Only in a dedicated worker.
 pub async fn open_layer(name: &str) -> Result<Arc<OpfsLayer>, OpfsError> {
+    let (dir, layer) = open_version(name).await?;
+    clean(&dir, name, layer.record()).await?;
+    prepare_spare(&dir, name, layer.record()).await?;
+    Ok(layer)
+}
+
+/// The layer over the current version of `name`, with nothing cleaned or prepared.
+async fn open_version(name: &str) -> Result<(FileSystemDirectoryHandle, Arc<OpfsLayer>), OpfsError> {
     let dir = document_dir(name, false).await?.ok_or_else(|| OpfsError::NotFound(name.into()))?;
     let head = open_head(&dir, name, false).await?;
     let record = read_record(&head)?.ok_or_else(|| OpfsError::NotFound(name.into()))?;
@@ -275,10 +283,7 @@ pub async fn open_layer(name: &str) -> Result<Arc<OpfsLayer>, OpfsError> {
         ))
         .into());
     }
-    let layer = Arc::new(OpfsLayer::new(name.to_string(), record, data, head));
-    clean(&dir, name, record).await?;
-    prepare_spare(&dir, name, record).await?;
-    Ok(layer)
+    Ok((dir, Arc::new(OpfsLayer::new(name.to_string(), record, data, head))))
 }
 
 /// A [`VirtualBuffer`] over the current version of document `name`: reads, edits and undo are
@@ -338,8 +343,10 @@ pub async fn import(name: &str, source: ImportSource<'_>) -> Result<(), OpfsErro
     let record = Record { generation: current.map_or(0, |r| r.generation) + 1, file_id: id, len };
     write_record(&head, &record)?;
     drop(data);
+    // Cleaned while the header's handle still locks the document against other workers.
+    let cleaned = clean(&dir, name, record).await;
     drop(head);
-    clean(&dir, name, record).await
+    cleaned
 }
 
 /// Every readable document's name and length, by name. A document open in another worker is locked
@@ -368,8 +375,10 @@ pub async fn list() -> Result<Vec<(String, u64)>, OpfsError> {
 /// or in another worker) has it open; deleting a missing document does nothing.
 pub async fn delete(name: &str) -> Result<(), OpfsError> {
     check_name(name)?;
+    if files::in_use(&key(name, HEAD)) {
+        return Err(OpfsError::Locked(format!("document {name:?} (a buffer of this worker has it open)")));
+    }
     let root = root().await?;
-    layer::drop_spares(name);
     let options = FileSystemRemoveOptions::new();
     options.set_recursive(true);
     match JsFuture::from(root.remove_entry_with_options(name, &options)).await {
@@ -381,7 +390,7 @@ pub async fn delete(name: &str) -> Result<(), OpfsError> {
 
 /// The current version of document `name` as a `Blob` (for a download), copied a batch at a time.
 pub async fn export(name: &str) -> Result<web_sys::Blob, OpfsError> {
-    let layer = open_layer(name).await?;
+    let (_, layer) = open_version(name).await?;
     let parts = Array::new();
     let len = crate::platform::persistence::PersistenceLayer::len(&*layer)?;
     let mut at = 0;
