@@ -4,7 +4,7 @@
 //! forced; Blobs import in batches; list, export, delete; offsets past 4 GiB in a sparse file.
 
 use omnibuf::platform::persistence::{PersistenceError, PersistenceLayer};
-use omnibuf::platform::wasm::opfs::{self, js_offset, OpfsError, SaveFault, MAX_OFFSET};
+use omnibuf::platform::wasm::opfs::{self, js_offset, OpfsBuffer, OpfsError, SaveFault, MAX_OFFSET};
 use omnibuf::vbuf::{ImportSource, VbufError, VirtualBuffer, VirtualBufferOptions};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -32,7 +32,7 @@ fn content(buffer: &VirtualBuffer) -> Vec<u8> {
 }
 
 async fn stored(name: &str) -> Vec<u8> {
-    content(&opfs::open_buffer(name, VirtualBufferOptions::default()).await.unwrap())
+    content(OpfsBuffer::open(name, VirtualBufferOptions::default()).await.unwrap().buffer())
 }
 
 /// The data files of a document (everything but its header).
@@ -54,7 +54,7 @@ async fn edits_saves_and_reopens_match_a_model() {
     let name = "model";
     let mut model = numbered_lines(2000); // about 56 KiB
     fresh(name, &model).await;
-    let buffer = opfs::open_buffer(name, small_blocks()).await.unwrap();
+    let buffer = OpfsBuffer::open(name, small_blocks()).await.unwrap();
     let mut rng = Lcg(11);
     for step in 0..80 {
         let len = model.len() as u64;
@@ -62,34 +62,37 @@ async fn edits_saves_and_reopens_match_a_model() {
             0 | 1 => {
                 let at = rng.below(len + 1);
                 let text = format!("<{step}>").repeat(rng.below(300) as usize + 1);
-                buffer.insert(at, text.as_bytes()).unwrap();
+                buffer.buffer().insert(at, text.as_bytes()).unwrap();
                 model.splice(at as usize..at as usize, text.bytes());
             }
             2 => {
                 let start = rng.below(len + 1);
                 let end = (start + rng.below(3000)).min(len);
-                buffer.delete(start..end).unwrap();
+                buffer.buffer().delete(start..end).unwrap();
                 model.drain(start as usize..end as usize);
             }
             3 => {
                 let start = rng.below(len + 1);
                 let end = (start + rng.below(5000)).min(len);
                 // Synchronous, straight from the file: no loading step.
-                assert_eq!(&buffer.read(start..end).unwrap()[..], &model[start as usize..end as usize]);
+                assert_eq!(
+                    &buffer.buffer().read(start..end).unwrap()[..],
+                    &model[start as usize..end as usize]
+                );
             }
             _ => {
-                opfs::save(&buffer, name, false).await.unwrap();
-                assert!(!buffer.is_modified());
-                assert_eq!(content(&buffer), model, "buffer after the save at step {step}");
+                buffer.save(false).await.unwrap();
+                assert!(!buffer.buffer().is_modified());
+                assert_eq!(content(buffer.buffer()), model, "buffer after the save at step {step}");
                 assert_eq!(stored(name).await, model, "stored after the save at step {step}");
             }
         }
     }
     // Undo reaches back into versions older than the last save: their files stay readable while the
     // buffer lives, however many saves came after.
-    while buffer.undo() {}
-    assert_eq!(content(&buffer), numbered_lines(2000));
-    opfs::save(&buffer, name, false).await.unwrap();
+    while buffer.buffer().undo() {}
+    assert_eq!(content(buffer.buffer()), numbered_lines(2000));
+    buffer.save(false).await.unwrap();
     drop(buffer);
     assert_eq!(stored(name).await, numbered_lines(2000));
     // With no buffer open, the next open leaves the current version and one prepared file.
@@ -102,49 +105,49 @@ async fn edits_saves_and_reopens_match_a_model() {
 async fn the_layer_saves_synchronously_once_a_file_is_prepared() {
     let name = "sync-save";
     fresh(name, b"hello world").await;
-    let buffer = opfs::open_buffer(name, VirtualBufferOptions::default()).await.unwrap();
-    buffer.replace(0..5, b"goodbye").unwrap();
+    let buffer = OpfsBuffer::open(name, VirtualBufferOptions::default()).await.unwrap();
+    buffer.buffer().replace(0..5, b"goodbye").unwrap();
     // Opening prepared a file: VirtualBuffer's own synchronous save works.
-    buffer.save().unwrap();
-    buffer.insert(0, b"> ").unwrap();
+    buffer.buffer().save().unwrap();
+    buffer.buffer().insert(0, b"> ").unwrap();
     // The next file is created asynchronously: without it the save refuses and changes nothing.
-    match buffer.save() {
+    match buffer.buffer().save() {
         Err(VbufError::Persistence(PersistenceError::Unsupported(_))) => {}
         other => panic!("expected Unsupported, got {other:?}"),
     }
-    assert!(buffer.is_modified());
+    assert!(buffer.buffer().is_modified());
     // (Opening the document prepares a file for its next save, too.)
     assert_eq!(stored(name).await, b"goodbye world");
-    opfs::save(&buffer, name, false).await.unwrap();
+    buffer.save(false).await.unwrap();
     assert_eq!(stored(name).await, b"> goodbye world");
 }
 
 async fn interrupted_save_keeps_the_old_version(name: &str, fault: SaveFault) {
     let old = numbered_lines(300);
     fresh(name, &old).await;
-    let buffer = opfs::open_buffer(name, small_blocks()).await.unwrap();
-    buffer.insert(100, b"NEW TEXT").unwrap();
-    buffer.delete(2000..3000).unwrap();
-    let edited = content(&buffer);
+    let buffer = OpfsBuffer::open(name, small_blocks()).await.unwrap();
+    buffer.buffer().insert(100, b"NEW TEXT").unwrap();
+    buffer.buffer().delete(2000..3000).unwrap();
+    let edited = content(buffer.buffer());
     opfs::inject_save_fault(fault);
-    assert!(opfs::save(&buffer, name, false).await.is_err());
+    assert!(buffer.save(false).await.is_err());
     // The buffer keeps its edits; the stored document is the old one.
-    assert!(buffer.is_modified());
-    assert_eq!(content(&buffer), edited);
+    assert!(buffer.buffer().is_modified());
+    assert_eq!(content(buffer.buffer()), edited);
     drop(buffer);
     let before = data_files(name).await;
     assert_eq!(before.len(), 2, "the current file and the interrupted save's: {before:?}");
 
-    let reopened = opfs::open_buffer(name, small_blocks()).await.unwrap();
-    assert_eq!(content(&reopened), old, "after {fault:?}");
+    let reopened = OpfsBuffer::open(name, small_blocks()).await.unwrap();
+    assert_eq!(content(reopened.buffer()), old, "after {fault:?}");
     let after = data_files(name).await;
     let kept: Vec<&String> = before.iter().filter(|f| after.contains(f)).collect();
     assert_eq!(kept.len(), 1, "only the current version survives the open: {before:?} then {after:?}");
     assert_eq!(after.len(), 2, "the current version and the file prepared for the next save: {after:?}");
 
     // And the document saves normally after.
-    reopened.insert(0, b"#").unwrap();
-    opfs::save(&reopened, name, false).await.unwrap();
+    reopened.buffer().insert(0, b"#").unwrap();
+    reopened.save(false).await.unwrap();
     drop(reopened);
     assert_eq!(stored(name).await, [&b"#"[..], &old].concat());
 }
@@ -163,23 +166,23 @@ async fn a_save_torn_in_the_header_leaves_the_old_version() {
 async fn a_document_changed_by_another_buffer_is_saved_only_by_force() {
     let name = "changed";
     fresh(name, b"0123456789").await;
-    let first = opfs::open_buffer(name, VirtualBufferOptions::default()).await.unwrap();
-    let second = opfs::open_buffer(name, VirtualBufferOptions::default()).await.unwrap();
-    first.insert(0, b"A").unwrap();
-    second.insert(10, b"B").unwrap();
-    opfs::save(&first, name, false).await.unwrap();
-    match opfs::save(&second, name, false).await {
+    let first = OpfsBuffer::open(name, VirtualBufferOptions::default()).await.unwrap();
+    let second = OpfsBuffer::open(name, VirtualBufferOptions::default()).await.unwrap();
+    first.buffer().insert(0, b"A").unwrap();
+    second.buffer().insert(10, b"B").unwrap();
+    first.save(false).await.unwrap();
+    match second.save(false).await {
         Err(OpfsError::Buffer(VbufError::Persistence(PersistenceError::ExternallyChanged { .. }))) => {}
         other => panic!("expected ExternallyChanged, got {other:?}"),
     }
     assert_eq!(stored(name).await, b"A0123456789");
-    assert!(second.check_for_external_changes().is_err());
-    opfs::save(&second, name, true).await.unwrap();
+    assert!(second.buffer().check_for_external_changes().is_err());
+    second.save(true).await.unwrap();
     assert_eq!(stored(name).await, b"0123456789B");
     // An import replaces the document under an open buffer: its save then refuses too.
     opfs::import(name, ImportSource::Bytes(b"imported")).await.unwrap();
-    second.insert(0, b"x").unwrap();
-    assert!(opfs::save(&second, name, false).await.is_err());
+    second.buffer().insert(0, b"x").unwrap();
+    assert!(second.save(false).await.is_err());
     assert_eq!(stored(name).await, b"imported");
 }
 
@@ -284,21 +287,21 @@ async fn two_tasks_open_the_same_document_at_once() {
         *slot.borrow_mut() = Some(opfs::open_layer(name).await.map(|_| ()));
     });
     // Both opens wait for the same files' handles: the second shares what the first opens.
-    let second = opfs::open_buffer(name, VirtualBufferOptions::default()).await.unwrap();
+    let second = OpfsBuffer::open(name, VirtualBufferOptions::default()).await.unwrap();
     while first.borrow().is_none() {
         next_task().await;
     }
     first.borrow_mut().take().unwrap().unwrap();
-    assert_eq!(content(&second), b"shared");
+    assert_eq!(content(second.buffer()), b"shared");
 }
 
 #[wasm_bindgen_test]
 async fn a_closed_document_holds_no_lock_of_this_worker() {
     let name = "closed";
     fresh(name, b"abc").await;
-    let buffer = opfs::open_buffer(name, VirtualBufferOptions::default()).await.unwrap();
-    buffer.insert(3, b"def").unwrap();
-    opfs::save(&buffer, name, false).await.unwrap();
+    let buffer = OpfsBuffer::open(name, VirtualBufferOptions::default()).await.unwrap();
+    buffer.buffer().insert(3, b"def").unwrap();
+    buffer.save(false).await.unwrap();
     // Open: the header and data files are locked, and deleting fails.
     assert!(matches!(opfs::delete(name).await, Err(OpfsError::Locked(_))));
     drop(buffer);
@@ -332,22 +335,24 @@ async fn a_document_past_4_gib_imports_reads_edits_and_saves() {
     let len = PART as u64 * parts_count as u64; // past usize on wasm32
     opfs::import(name, ImportSource::Blob(&blob)).await.unwrap();
 
-    let buffer = opfs::open_buffer(name, VirtualBufferOptions::default()).await.unwrap();
-    assert_eq!(buffer.len(), len);
+    let buffer = OpfsBuffer::open(name, VirtualBufferOptions::default()).await.unwrap();
+    assert_eq!(buffer.buffer().len(), len);
     let index_at = |i: u64| {
-        u64::from_le_bytes(buffer.read(i * PART as u64..i * PART as u64 + 8).unwrap()[..].try_into().unwrap())
+        u64::from_le_bytes(
+            buffer.buffer().read(i * PART as u64..i * PART as u64 + 8).unwrap()[..].try_into().unwrap(),
+        )
     };
     for i in [0, 63, 64, 65, parts_count as u64 - 1] {
         assert_eq!(index_at(i), i, "part {i}, at offset {}", i * PART as u64);
     }
     let at = len - 100;
-    buffer.insert(at, b"edited past 4 GiB").unwrap();
-    opfs::save(&buffer, name, false).await.unwrap();
+    buffer.buffer().insert(at, b"edited past 4 GiB").unwrap();
+    buffer.save(false).await.unwrap();
     drop(buffer);
-    let reopened = opfs::open_buffer(name, VirtualBufferOptions::default()).await.unwrap();
-    assert_eq!(reopened.len(), len + 17);
-    assert_eq!(&reopened.read(at..at + 17).unwrap()[..], b"edited past 4 GiB");
-    assert_eq!(&reopened.read(at + 17..len + 17).unwrap()[..], &body[body.len() - 100..]);
+    let reopened = OpfsBuffer::open(name, VirtualBufferOptions::default()).await.unwrap();
+    assert_eq!(reopened.buffer().len(), len + 17);
+    assert_eq!(&reopened.buffer().read(at..at + 17).unwrap()[..], b"edited past 4 GiB");
+    assert_eq!(&reopened.buffer().read(at + 17..len + 17).unwrap()[..], &body[body.len() - 100..]);
     drop(reopened);
     opfs::delete(name).await.unwrap();
 }

@@ -26,7 +26,7 @@ pub enum SaveFault {
 
 thread_local! {
     /// Files prepared for the next saves, per document: a save cannot create a file (that is
-    /// asynchronous in OPFS), so it takes one of these, and `opfs::save` prepares the next.
+    /// asynchronous in OPFS), so it takes one of these, and `OpfsBuffer::save` prepares the next.
     static SPARES: RefCell<HashMap<String, Vec<(u64, SyncFile)>>> = RefCell::new(HashMap::new());
     static FAULT: Cell<SaveFault> = const { Cell::new(SaveFault::None) };
 }
@@ -72,7 +72,7 @@ pub(crate) fn write_record(head: &SyncFile, record: &Record) -> Result<(), Persi
 
 /// One version of an OPFS document, read synchronously through a sync access handle: usable only in
 /// the dedicated worker that opened it (see `files`). Open one with `opfs::open_layer` or
-/// `opfs::open_buffer`.
+/// `opfs::OpfsBuffer`.
 ///
 /// A save writes the new version into a file prepared beforehand (OPFS creates files only
 /// asynchronously), flushes it, and then commits by writing the new record into the header's other
@@ -191,7 +191,7 @@ impl PersistenceLayer for OpfsLayer {
         }
         let (file_id, file) = take_spare(&self.document).ok_or(PersistenceError::Unsupported(
             "no OPFS file is prepared for this save (creating one is asynchronous): save through \
-             opfs::save, which prepares one",
+             OpfsBuffer::save, which prepares one",
         ))?;
         let len = match self.write_version(recipe, &file).and_then(|len| file.flush().map(|()| len)) {
             Ok(len) => len,

@@ -29,10 +29,10 @@
 //!
 //! // In a dedicated worker:
 //! opfs::import("notes.txt", ImportSource::Blob(&file)).await?;
-//! let buf = opfs::open_buffer("notes.txt", VirtualBufferOptions::default()).await?;
-//! let head = buf.read(0..5)?; // synchronous
-//! buf.insert(0, b"# ")?;
-//! opfs::save(&buf, "notes.txt", false).await?;
+//! let doc = opfs::OpfsBuffer::open("notes.txt", VirtualBufferOptions::default()).await?;
+//! let start = doc.buffer().read(0..5)?; // synchronous
+//! doc.buffer().insert(0, b"# ")?;
+//! doc.save(false).await?;
 //! # Ok(()) }
 //! ```
 
@@ -286,25 +286,48 @@ async fn open_version(name: &str) -> Result<(FileSystemDirectoryHandle, Arc<Opfs
     Ok((dir, Arc::new(OpfsLayer::new(name.to_string(), record, data, head))))
 }
 
-/// A [`VirtualBuffer`] over the current version of document `name`: reads, edits and undo are
-/// synchronous; save with [`save`]. Only in a dedicated worker.
-pub async fn open_buffer(name: &str, options: VirtualBufferOptions) -> Result<VirtualBuffer, OpfsError> {
-    Ok(VirtualBuffer::with_layer(open_layer(name).await?, options)?)
+/// A [`VirtualBuffer`] over an OPFS document, bound to its name: reads, edits and undo are
+/// synchronous ([`buffer`](Self::buffer)); [`save`](Self::save) is asynchronous because it prepares
+/// files. Only in a dedicated worker.
+#[derive(Debug)]
+pub struct OpfsBuffer {
+    buffer: VirtualBuffer,
+    name: String,
 }
 
-/// Saves `buffer` (opened with [`open_buffer`] on `name`) atomically: prepares the file the save
-/// writes, runs the buffer's synchronous save, and deletes the files no version needs any more.
-/// Refuses, changing nothing, if the document was changed since the buffer opened or last saved it
-/// (by another buffer or an import), unless `force`.
-pub async fn save(buffer: &VirtualBuffer, name: &str, force: bool) -> Result<(), OpfsError> {
-    let dir = document_dir(name, false).await?.ok_or_else(|| OpfsError::NotFound(name.into()))?;
-    let head = open_head(&dir, name, false).await?;
-    let current = read_record(&head)?.ok_or_else(|| OpfsError::NotFound(name.into()))?;
-    prepare_spare(&dir, name, current).await?;
-    buffer.save_with(SaveOptions { force })?;
-    let current = read_record(&head)?.ok_or_else(|| OpfsError::NotFound(name.into()))?;
-    clean(&dir, name, current).await?;
-    prepare_spare(&dir, name, current).await
+impl OpfsBuffer {
+    /// Opens the current version of document `name` (see [`open_layer`]).
+    pub async fn open(name: &str, options: VirtualBufferOptions) -> Result<OpfsBuffer, OpfsError> {
+        let buffer = VirtualBuffer::with_layer(open_layer(name).await?, options)?;
+        Ok(OpfsBuffer { buffer, name: name.to_string() })
+    }
+
+    /// The buffer: reads, edits, undo and redo are synchronous. Its own synchronous `save` works
+    /// when a file is prepared for it (after an open or a [`save`](Self::save)); this one always does.
+    pub fn buffer(&self) -> &VirtualBuffer {
+        &self.buffer
+    }
+
+    /// The document's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Saves atomically: prepares the file the save writes, runs the buffer's synchronous save, and
+    /// deletes the files no version needs any more. Refuses, changing nothing, if the document was
+    /// changed since this buffer opened or last saved it (by another buffer or an import), unless
+    /// `force`.
+    pub async fn save(&self, force: bool) -> Result<(), OpfsError> {
+        let name = self.name.as_str();
+        let dir = document_dir(name, false).await?.ok_or_else(|| OpfsError::NotFound(name.into()))?;
+        let head = open_head(&dir, name, false).await?;
+        let current = read_record(&head)?.ok_or_else(|| OpfsError::NotFound(name.into()))?;
+        prepare_spare(&dir, name, current).await?;
+        self.buffer.save_with(SaveOptions { force })?;
+        let current = read_record(&head)?.ok_or_else(|| OpfsError::NotFound(name.into()))?;
+        clean(&dir, name, current).await?;
+        prepare_spare(&dir, name, current).await
+    }
 }
 
 /// Stores `source` as document `name`, replacing a document of that name atomically: until the
