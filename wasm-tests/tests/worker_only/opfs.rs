@@ -356,3 +356,35 @@ async fn a_document_past_4_gib_imports_reads_edits_and_saves() {
     drop(reopened);
     opfs::delete(name).await.unwrap();
 }
+
+#[wasm_bindgen_test]
+async fn a_failed_recipe_changes_nothing_and_the_next_save_works() {
+    use omnibuf::platform::persistence::{SaveOptions, SavePiece};
+    use omnibuf::{BufferKind, ZeroCopyBuffer};
+    let name = "failed-recipe";
+    fresh(name, b"0123456789").await;
+    let layer = opfs::open_layer(name).await.unwrap();
+    // Listing shares the handles this worker has open.
+    assert!(opfs::list().await.unwrap().contains(&(name.to_string(), 10)));
+    let insert = |b: &'static [u8]| Ok(SavePiece::Insert(ZeroCopyBuffer::from_static(b, BufferKind::raw())));
+    let failing = vec![insert(b"new"), Err(PersistenceError::Io(std::io::Error::other("the recipe failed")))];
+    assert!(layer.save(&mut failing.into_iter(), SaveOptions::default()).is_err());
+    let out_of_range = vec![Ok(SavePiece::Copy { offset: 5, len: 6 })];
+    assert!(matches!(
+        layer.save(&mut out_of_range.into_iter(), SaveOptions::default()),
+        Err(PersistenceError::OutOfRange { .. })
+    ));
+    // Nothing was committed (and nothing in between may prepare a new file: the next save must
+    // find the one the failed saves gave back).
+    layer.check_unchanged().unwrap();
+    let recipe = vec![Ok(SavePiece::Copy { offset: 5, len: 5 }), insert(b"!")];
+    let saved = layer.save(&mut recipe.into_iter(), SaveOptions::default()).unwrap();
+    let mut back = [0u8; 6];
+    saved.read_at(0, &mut back).unwrap();
+    assert_eq!(&back, b"56789!");
+    // The old layer still reads its version.
+    layer.read_at(0, &mut back).unwrap();
+    assert_eq!(&back, b"012345");
+    drop((layer, saved));
+    assert_eq!(stored(name).await, b"56789!");
+}
