@@ -64,16 +64,23 @@ function region(value) {
   return null;
 }
 
-/** A bytes argument as Rust may read it: a string as it is, any bytes as a fresh Uint8Array copy,
- * anything else `undefined` (Rust's TypeError says what was expected). */
+/** A bytes argument as Rust may read it: a string as it is, any bytes as a fresh Uint8Array over the
+ * same memory (made here, so it has no own properties, getters or traps of the caller's: Rust copies
+ * out of it), anything else `undefined` (Rust's TypeError says what was expected). */
 export function bytesArg(value) {
   if (typeof value === 'string') return value;
   const r = region(value);
   if (r === null) return undefined;
   const [buffer, offset, length] = r;
-  const copy = new U8(length);
-  if (length > 0) apply(typedSet, copy, [new U8(buffer, offset, length)]);
-  return copy;
+  // A detached buffer has no bytes (and refuses to be viewed).
+  return length === 0 ? new U8(0) : new U8(buffer, offset, length);
+}
+
+/** The first `n` bytes of a writable view handed out (all of them past its end), for bytesArg. */
+function head(view, n) {
+  const length = apply(typedLength, view, []);
+  if (length === 0) return new U8(0);
+  return apply(typedSubarray, view, [0, typeof n === 'number' && n >= 0 && n < length ? n : length]);
 }
 
 /** Which arguments of which members are bytes (static members as `static name`). */
@@ -210,9 +217,11 @@ export function guardClasses(classes, bindingError) {
         return function (n) {
           const room = writerSlices.get(this);
           if (room === undefined) return apply(fn, this, [n]);
-          const bytes = bytesArg(room);
+          // Only what is published is copied in (Rust checks `n` and refuses more than is free).
+          const bytes = bytesArg(head(room, n));
           apply(raw.__produceFrom.value, this, [n, bytes]);
-          writerSlices.set(this, apply(typedSubarray, bytes.length === 0 ? bytes : room, [Math.min(n, bytes.length)]));
+          const rest = apply(typedLength, room, []);
+          writerSlices.set(this, rest === 0 ? room : apply(typedSubarray, room, [Math.min(n, rest)]));
           return undefined;
         };
       case 'CircularWriter.write':

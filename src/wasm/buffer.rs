@@ -132,8 +132,8 @@ impl JsZeroCopyBuffer {
 
     /// The bytes as a copy in a fresh `ArrayBuffer`. Not a view of wasm memory: any view of it
     /// reaches all of wasm memory through `.buffer`, where freed bytes are reused by other objects.
-    pub fn view(&self) -> Vec<u8> {
-        self.inner.to_vec()
+    pub fn view(&self) -> Uint8Array {
+        Uint8Array::from(&self.inner[..])
     }
 
     /// A copy of the bytes, safe to keep.

@@ -253,8 +253,8 @@ impl JsPooledBuffer {
     /// The written bytes as a copy in a fresh `ArrayBuffer` (never a view of wasm memory, whose
     /// freed bytes other objects reuse). `js/guard.mjs` writes what JS wrote into it back with
     /// `__writeBack` at the buffer's next call.
-    pub fn view(&self) -> Result<Vec<u8>, JsValue> {
-        Ok(self.live_ref()?.to_vec())
+    pub fn view(&self) -> Result<js_sys::Uint8Array, JsValue> {
+        Ok(js_sys::Uint8Array::from(&self.live_ref()?[..]))
     }
 
     /// Writes `bytes` (a `Uint8Array` the guard copied out of the last `view()`) over the first of
