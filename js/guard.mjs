@@ -120,6 +120,24 @@ export function guardClasses(classes, bindingError) {
   const pooledViews = new WeakMap();
   const writerSlices = new WeakMap();
 
+  /** A writer slice of `length` bytes over the writer's staging memory (kept in JS, as long as the
+   * ring): the slices handed out before are detached first, so a slice kept by mistake never shows
+   * what is written into a later one. */
+  const staging = new WeakMap();
+  const handOut = (writer, length) => {
+    let buffer = staging.get(writer);
+    if (buffer === undefined || apply(arrayBufferLength, buffer, []) < length) {
+      buffer = new ArrayBuffer(Math.max(length, 64));
+    } else {
+      // Moves the memory to a new ArrayBuffer and detaches the old one, with every view of it.
+      buffer = structuredClone(buffer, { transfer: [buffer] });
+    }
+    staging.set(writer, buffer);
+    const room = new U8(buffer, 0, length);
+    writerSlices.set(writer, room);
+    return room;
+  };
+
   for (const cls of classes) {
     const bytesArgs = BYTES_ARGS[cls.name] ?? {};
     const withBytes = (key, fn) => {
@@ -154,6 +172,7 @@ export function guardClasses(classes, bindingError) {
           if (this.__wbg_ptr === 0) return;
           pooledViews.delete(this);
           writerSlices.delete(this);
+          staging.delete(this);
           apply(free, this, []);
         };
         Object.defineProperty(proto, name, { ...desc, value: once });
@@ -200,16 +219,11 @@ export function guardClasses(classes, bindingError) {
         };
       case 'CircularWriter.slice':
         return function (...args) {
-          const room = apply(fn, this, args);
-          writerSlices.set(this, room);
-          return room;
+          return handOut(this, apply(fn, this, args));
         };
       case 'CircularWriter.sliceAsync':
         return function (...args) {
-          return apply(fn, this, args).then((room) => {
-            writerSlices.set(this, room);
-            return room;
-          });
+          return apply(fn, this, args).then((length) => handOut(this, length));
         };
       case 'CircularWriter.produce':
         // What JS wrote into the last slice goes into the ring now; the rest of that slice stays

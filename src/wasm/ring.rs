@@ -3,8 +3,9 @@
 //! wasm has one linear memory and no way to map it twice, so rings use the mirror-copy backend. Slices
 //! are never views of wasm memory (through `.buffer` such a view reaches all of it, freed and reused
 //! memory too): a reader's slice is a copy of the unread bytes in a fresh `ArrayBuffer`; a writer's
-//! slice is a fresh zero-filled array as long as the free room, and `js/guard.mjs` hands what JS
-//! wrote into it to `__produceFrom`, which copies it into the ring and publishes it. Nothing blocks: `slice()` returns at once (empty when there is no room or data)
+//! slice is a view of the writer's staging memory in JS (`js/guard.mjs`) as long as the free room,
+//! and the guard hands what JS wrote into it to `__produceFrom`, which copies it into the ring and
+//! publishes it. Nothing blocks: `slice()` returns at once (empty when there is no room or data)
 //! and `sliceAsync()` returns a Promise. `sliceSync()` and the handles that move a side to another
 //! thread exist for the Node addon's sake and throw here: each worker has its own wasm memory.
 
@@ -85,9 +86,10 @@ fn slice_async<T: 'static>(
     })
 }
 
-/// A fresh zero-filled array as long as the writer's free room (empty when there is none).
+/// The length of the writer's free room (0 when there is none): `js/guard.mjs` hands out a view of
+/// that length over the writer's own staging memory in JS.
 fn writer_slice(writer: &mut Writer<u8>, cx: &mut Context<'_>) -> Poll<JsValue> {
-    pin!(writer.slice()).poll(cx).map(|room| Uint8Array::new_with_length(room.len() as u32).into())
+    pin!(writer.slice()).poll(cx).map(|room| JsValue::from(room.len() as f64))
 }
 
 /// A copy of a reader's unread bytes, `null` at the end of the stream.
@@ -182,13 +184,13 @@ impl JsCircularWriter {
         self.with(|w| Ok(JsCircularReader { side: shared(w.add_reader()) }))
     }
 
-    /// A fresh array as long as the free room, for JS to fill before `produce()`; empty when the
-    /// slowest reader is a whole ring behind. Returns at once.
-    pub fn slice(&self) -> Result<Uint8Array, JsValue> {
+    /// The length of the free room, for `js/guard.mjs` to hand out a slice of that length to fill
+    /// before `produce()`; 0 when the slowest reader is a whole ring behind. Returns at once.
+    pub fn slice(&self) -> Result<JsValue, JsValue> {
         self.with(|w| {
             Ok(match writer_slice(w, &mut Context::from_waker(Waker::noop())) {
-                Poll::Ready(room) => room.unchecked_into(),
-                Poll::Pending => Uint8Array::new_with_length(0),
+                Poll::Ready(room) => room,
+                Poll::Pending => JsValue::from(0.0),
             })
         })
     }
