@@ -124,6 +124,7 @@ export function guardClasses(classes, bindingError) {
    * ring): the slices handed out before are detached first, so a slice kept by mistake never shows
    * what is written into a later one. */
   const staging = new WeakMap();
+  const readerStaging = new WeakMap();
   const handOut = (writer, length) => {
     let buffer = staging.get(writer);
     if (buffer === undefined || apply(arrayBufferLength, buffer, []) < length) {
@@ -173,6 +174,7 @@ export function guardClasses(classes, bindingError) {
           pooledViews.delete(this);
           writerSlices.delete(this);
           staging.delete(this);
+          readerStaging.delete(this);
           apply(free, this, []);
         };
         Object.defineProperty(proto, name, { ...desc, value: once });
@@ -224,6 +226,24 @@ export function guardClasses(classes, bindingError) {
       case 'CircularWriter.sliceAsync':
         return function (...args) {
           return apply(fn, this, args).then((length) => handOut(this, length));
+        };
+      case 'CircularReader.slice':
+        // A copy of the unread bytes in the reader's staging memory (kept in JS); the slices handed
+        // out before are detached first, so one kept by mistake never changes.
+        return function () {
+          let buffer = readerStaging.get(this);
+          if (buffer !== undefined) {
+            buffer = apply(arrayBufferLength, buffer, []) === 0 ? undefined : structuredClone(buffer, { transfer: [buffer] });
+          }
+          for (;;) {
+            const target = buffer === undefined ? new U8(0) : new U8(buffer);
+            const n = apply(raw.__sliceInto.value, this, [target]);
+            if (n === null || n <= target.length) {
+              readerStaging.set(this, buffer);
+              return n === null ? null : n === 0 ? new U8(0) : new U8(buffer, 0, n);
+            }
+            buffer = new ArrayBuffer(Math.max(n, 2 * target.length));
+          }
         };
       case 'CircularWriter.produce':
         // What JS wrote into the last slice goes into the ring now; the rest of that slice stays

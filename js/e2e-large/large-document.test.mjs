@@ -61,12 +61,12 @@ test('a document over 4 GiB is read and edited past 4 GiB, saved and reopened', 
         // Edits past 4 GiB: an insert at the end, an insert and a delete in the middle.
         const end = vb.length;
         vb.insert(end, 'END');
-        vb.insert(past, 'XYZ');
+        vb.insert(past, 'ZZZ'); // three equal bytes: the pattern never has them
         vb.delete(past + 3, past + 5);
         out.edited = await bytesAt(vb, past - 1, past + 4);
-        out.expectedEdited = [byte(past - 1), 88, 89, 90, byte(past + 2)];
+        out.expectedEdited = [byte(past - 1), 90, 90, 90, byte(past + 2)];
         out.editedLength = vb.length;
-        out.foundAt = await vb.find('XYZ', 4 * GiB);
+        out.foundAt = await vb.find('ZZZ', 4 * GiB);
         await vb.save();
         vb.free();
         vb = await VirtualBuffer.open(name);

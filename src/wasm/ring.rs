@@ -289,6 +289,27 @@ impl JsCircularReader {
         })
     }
 
+    /// What `js/guard.mjs` makes `slice()` of: copies the unread bytes into `target` (a `Uint8Array`
+    /// the guard made over the reader's staging memory) when they fit, and returns how many there
+    /// are (the guard grows its memory and asks again when they did not fit), or `null` once the
+    /// writer is gone and everything was read.
+    #[wasm_bindgen(js_name = __sliceInto)]
+    pub fn slice_into(&self, target: &JsValue) -> Result<JsValue, JsValue> {
+        let target: &Uint8Array = target.dyn_ref().ok_or_else(|| type_error("target must be a Uint8Array"))?;
+        let mut side = self.side.borrow_mut();
+        let reader = side.value.as_mut().ok_or_else(|| used_up("CircularReader", "freed"))?;
+        let data = match pin!(reader.slice()).poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Pending => return Ok(JsValue::from(0.0)),
+            Poll::Ready(None) => return Ok(JsValue::NULL),
+            Poll::Ready(Some(data)) => data,
+        };
+        let n = data.len();
+        if n <= target.length() as usize {
+            target.subarray(0, n as u32).copy_from(data);
+        }
+        Ok(JsValue::from(n as f64))
+    }
+
     /// Throws: the wasm build never blocks.
     #[wasm_bindgen(js_name = sliceSync)]
     pub fn slice_sync(&self, _timeout_ms: &JsValue) -> Result<JsValue, JsValue> {
