@@ -15,7 +15,9 @@
 //   bytes change under it.
 //
 // Seeds: OMNIBUF_FUZZ_SEEDS (a count, default 4) starting at OMNIBUF_FUZZ_SEED (default 1);
-// OMNIBUF_FUZZ_CALLS calls per seed (default 3000). `npm run fuzz:js` runs 64 seeds per build.
+// OMNIBUF_FUZZ_CALLS calls per seed (default 3000). `npm run fuzz:js` runs 64 seeds per build. To see
+// what a seed does, run its child by hand with a trace on stderr (2: also before each call):
+//   OMNIBUF_IMPL=addon OMNIBUF_FUZZ_TRACE=2 node --expose-gc js/test/random-calls.test.mjs child SEED
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -249,6 +251,7 @@ async function child(seed) {
     for (let i = 0; i < calls; i++) {
       if (random() < 0.05) fresh();
       if (i % 250 === 249) {
+        if (process.env.OMNIBUF_FUZZ_TRACE === '2') process.stderr.write(`${i} gc, checks ...\n`);
         globalThis.gc?.();
         scribble();
         for (let j = 0; j < 5; j++) fresh(); // new objects, maybe in memory freed just now
@@ -290,6 +293,7 @@ async function child(seed) {
         const o = pick(objects);
         if (typeof o.view === 'function' || o instanceof CircularReader || o instanceof CircularWriter) {
           label = `${o.constructor.name} view`;
+          if (process.env.OMNIBUF_FUZZ_TRACE) label += `#${idOf(o)}`;
           call = () => {
             const v = typeof o.view === 'function' ? o.view() : o.slice();
             keep(v, label);
@@ -301,10 +305,12 @@ async function child(seed) {
         const m = pick(members(o.constructor));
         if (m.name === 'free' && random() < 0.7) continue; // keep most objects alive for longer
         label = `${o.constructor.name}.${m.name}`;
+        if (process.env.OMNIBUF_FUZZ_TRACE) label += `#${idOf(o)}`;
         call = () => (m.getter ? m.fn.call(o) : m.fn.call(o, ...(args = [arg(), arg(), arg()])));
       } else {
         continue;
       }
+      if (process.env.OMNIBUF_FUZZ_TRACE === '2') process.stderr.write(`${i} ${label} ...\n`);
       try {
         const result = call();
         if (process.env.OMNIBUF_FUZZ_TRACE) process.stderr.write(`${i} ${label} ${args.map(show)} -> ok\n`);
@@ -360,9 +366,17 @@ async function child(seed) {
   }
 }
 
+/** An object's number in the trace. (A function declaration: the child runs before the module's
+ * later statements.) */
+function idOf(o) {
+  idOf.ids ??= new WeakMap();
+  if (!idOf.ids.has(o)) idOf.ids.set(o, (idOf.next = (idOf.next ?? 0) + 1));
+  return idOf.ids.get(o);
+}
+
 /** An argument, shortly, for the trace (OMNIBUF_FUZZ_TRACE=1). */
 function show(value) {
-  if (typeof value === 'object' && value !== null) return value.constructor?.name ?? 'object';
+  if (typeof value === 'object' && value !== null) return `${value.constructor?.name ?? 'object'}#${idOf(value)}`;
   return typeof value === 'symbol' || typeof value === 'bigint' ? typeof value : JSON.stringify(value);
 }
 
