@@ -5,10 +5,12 @@
 // into native code, and BufferPool and PooledBuffer (js/addon-pool.mjs), whose buffers are handles into
 // a native table.
 import { createRequire } from 'node:module';
+import * as nodeStream from 'node:stream';
 import { isMainThread } from 'node:worker_threads';
 import { definePool } from './addon-pool.mjs';
 import { defineZeroCopyBuffer } from './addon-zero-copy.mjs';
 import { guardAddonClasses } from './guard.mjs';
+import { installStreams } from './streams.mjs';
 
 const require = createRequire(import.meta.url);
 let addon;
@@ -20,7 +22,7 @@ try {
   });
 }
 
-const zeroCopy = defineZeroCopyBuffer(addon.ZeroCopyStorage);
+const zeroCopy = defineZeroCopyBuffer(addon.ZeroCopyStorage, addon.BufferKind);
 export const ZeroCopyBuffer = zeroCopy.ZeroCopyBuffer;
 const wrap = zeroCopy.wrap;
 export const { BufferPool, PooledBuffer } = definePool(addon, wrap);
@@ -87,3 +89,50 @@ if (isMainThread) {
     });
   }
 }
+
+// ArrayBuffer.prototype.transfer() (Node 22 on; Node 20 behind --harmony-rab-gsab-transfer) moves an
+// ArrayBuffer's memory to a new ArrayBuffer and detaches the old one. The addon tracks, and detaches,
+// the ArrayBuffer it made for each view (node/src/platform/views.rs); a new one it cannot know would
+// keep the native memory after the owner freed or reused it. So where transfer() exists, the
+// ArrayBuffers of views (external memory only; copies are the program's own) refuse to be moved:
+// a TypeError. postMessage and structuredClone already refuse (or copy) them: Node marks external
+// buffers untransferable.
+const moving = ['transfer', 'transferToFixedLength'].filter((m) => typeof ArrayBuffer.prototype[m] === 'function');
+if (moving.length > 0 && externalBuffers) {
+  const viewBuffers = new WeakSet();
+  const track = (view) => {
+    if (view !== null && view.byteLength > 0) viewBuffers.add(view.buffer);
+    return view;
+  };
+  for (const name of moving) {
+    const move = ArrayBuffer.prototype[name];
+    Object.defineProperty(ArrayBuffer.prototype, name, {
+      ...Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, name),
+      value: {
+        [name](...args) {
+          if (viewBuffers.has(this)) {
+            throw new TypeError(`ArrayBuffer.prototype.${name}: this ArrayBuffer is the memory of an omnibuf view and cannot be moved; copy it (slice()) instead`);
+          }
+          return Reflect.apply(move, this, args);
+        },
+      }[name],
+    });
+  }
+  const tracking = (cls, names, wrap) => {
+    for (const name of names) {
+      const original = cls.prototype[name];
+      Object.defineProperty(cls.prototype, name, {
+        ...Object.getOwnPropertyDescriptor(cls.prototype, name),
+        value: { [name](...args) { return wrap(Reflect.apply(original, this, args)); } }[name],
+      });
+    }
+  };
+  tracking(ZeroCopyBuffer, ['view'], track);
+  tracking(PooledBuffer, ['view'], track);
+  for (const cls of [CircularWriter, CircularReader]) {
+    tracking(cls, ['slice', 'sliceSync'], track);
+    tracking(cls, ['sliceAsync'], (promise) => promise.then(track));
+  }
+}
+
+installStreams({ CircularReader, CircularWriter, VirtualBuffer }, nodeStream);

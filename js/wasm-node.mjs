@@ -2,7 +2,9 @@
 // runs against it; the Node entry proper is the napi-rs addon (js/node.mjs). Its VirtualBuffer stores
 // documents in IndexedDB, which Node lacks: install a polyfill (such as fake-indexeddb) to use it.
 import { createRequire } from 'node:module';
+import * as nodeStream from 'node:stream';
 import { guardClasses } from './guard.mjs';
+import { installStreams } from './streams.mjs';
 
 const require = createRequire(import.meta.url);
 let wasm;
@@ -30,3 +32,5 @@ guardClasses(
 
 /** The wasm build's views are copies, never views of wasm memory (see js/index.d.ts). */
 export const externalBuffers = false;
+
+installStreams({ CircularReader, CircularWriter, VirtualBuffer }, nodeStream);

@@ -2,6 +2,7 @@
 // init() and the same guards as the wasm build in Node. It implements js/index.d.ts.
 import initWasm, * as wasm from '../pkg/web/omnibuf.js';
 import { guardClasses } from './guard.mjs';
+import { installStreams } from './streams.mjs';
 
 export const {
   ZeroCopyBuffer,
@@ -42,3 +43,5 @@ guardClasses(
   [ZeroCopyBuffer, BufferMut, BufferKind, BufferPool, PooledBuffer, Circular, CircularWriter, CircularReader, VirtualBuffer],
   wasm.__bindingError,
 );
+
+installStreams({ CircularReader, CircularWriter, VirtualBuffer });

@@ -314,12 +314,45 @@ fn a_save_into_a_read_only_directory_fails_and_leaves_everything_as_it_was() {
         return;
     }
     // Privileged (root): file modes do not bind this process, so the check runs in a child that
-    // runs as the unprivileged user `nobody` (65534).
-    let output = child_command(TEST)
-        .uid(65534)
-        .gid(65534)
-        .output()
-        .expect("run this test binary as user 65534 (it must be readable and executable by others)");
-    assert!(output.status.success(), "the unprivileged child failed: {}", describe(&output));
+    // is held to them.
+    let output =
+        held_to_file_modes(child_command(TEST)).output().expect("spawn the test binary held to file modes");
+    assert!(output.status.success(), "the child held to file modes failed: {}", describe(&output));
     assert!(String::from_utf8_lossy(&output.stdout).contains("1 passed"), "{}", describe(&output));
+}
+
+/// `command`, made to run without the capabilities that let root ignore file modes.
+///
+/// The child stays root and keeps this process's view of the file system: it drops
+/// `CAP_DAC_OVERRIDE`, `CAP_DAC_READ_SEARCH` and `CAP_FOWNER` from its bounding set before it execs,
+/// so the new program never gains them. Changing to another user instead would need that user to
+/// reach the test binary, which fails when the checkout lies under a folder only root may enter
+/// (a `mktemp -d` folder, root's home).
+#[cfg(target_os = "linux")]
+fn held_to_file_modes(mut command: Command) -> Command {
+    const CAP_DAC_OVERRIDE: libc::c_ulong = 1;
+    const CAP_DAC_READ_SEARCH: libc::c_ulong = 2;
+    const CAP_FOWNER: libc::c_ulong = 3;
+    // SAFETY: the closure runs in the forked child before exec and makes only `prctl` calls, which
+    // are async-signal-safe system calls that touch no memory of the parent.
+    unsafe {
+        command.pre_exec(|| {
+            for capability in [CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER] {
+                if libc::prctl(libc::PR_CAPBSET_DROP, capability, 0, 0, 0) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        })
+    };
+    command
+}
+
+/// `command`, run as the unprivileged user `nobody` (65534): without Linux's capability bounding
+/// set, another user is the way to be held to file modes. That user must be able to reach this
+/// test binary.
+#[cfg(not(target_os = "linux"))]
+fn held_to_file_modes(mut command: Command) -> Command {
+    command.uid(65534).gid(65534);
+    command
 }

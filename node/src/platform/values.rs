@@ -149,8 +149,18 @@ pub(crate) fn bytes(env: &Env, value: sys::napi_value) -> Option<Vec<u8>> {
     if data.is_null() || len == 0 {
         return Some(Vec::new());
     }
-    // SAFETY: Node-API reported `len` readable bytes at `data`, and no JS runs while we copy them.
-    Some(unsafe { std::slice::from_raw_parts(data.cast::<u8>(), len) }.to_vec())
+    let mut copy = Vec::with_capacity(len);
+    // SAFETY: Node-API reported `len` readable bytes at `data`, alive while the value is (the call
+    // holds it), and no JS of this thread runs while they are copied. They may be a
+    // SharedArrayBuffer's, which a worker can write meanwhile: so they are read with a raw copy, never
+    // through a Rust reference (which would promise they do not change), and the copy holds whatever
+    // they were, as a JS copy of shared memory would. `copy` is a new allocation with room for `len`
+    // bytes (no overlap), all of them written by the copy before `set_len`.
+    unsafe {
+        ptr::copy_nonoverlapping(data.cast::<u8>().cast_const(), copy.as_mut_ptr(), len);
+        copy.set_len(len);
+    }
+    Some(copy)
 }
 
 /// Where the bytes of a typed array, `DataView` or `ArrayBuffer` are, and how many.
