@@ -45,7 +45,10 @@ fn open_options(env: &Env, options: Option<&Unknown<'_>>) -> ApiResult<(FileBack
         None => FileBackend::Positional,
         Some(name) => match values::string(env, name).as_deref() {
             Some("positional") => FileBackend::Positional,
-            Some("mapped") => FileBackend::Mapped,
+            // SAFETY: "mapped" is the JS caller's explicit choice, and the API documents its hazard
+            // (index.d.ts: a file truncated underneath kills the process), as `mapped`'s contract
+            // asks of whoever chooses it; "positional" is the default.
+            Some("mapped") => unsafe { FileBackend::mapped() },
             _ => return Err(ApiError::type_error(r#"options.backend must be "positional" or "mapped""#)),
         },
     };
