@@ -37,26 +37,8 @@ import { types } from 'node:util';
 /** The largest integer a JS number holds exactly (args.rs's MAX_SAFE_INTEGER). */
 const MAX_SAFE_INTEGER = 9007199254740991;
 
-/** A number as Rust's `Display` for f64 writes it (the native messages did): no exponent, "inf". */
-function rustNumber(n) {
-  if (Number.isNaN(n)) return 'NaN';
-  if (n === Infinity) return 'inf';
-  if (n === -Infinity) return '-inf';
-  const text = String(n);
-  const e = text.indexOf('e');
-  if (e < 0) return text;
-  // d.ddde±x: the same shortest digits, with the point moved and zeros filled in.
-  const negative = text[0] === '-';
-  const mantissa = text.slice(negative ? 1 : 0, e);
-  const [int, frac = ''] = mantissa.split('.');
-  const digits = int + frac;
-  const point = int.length + Number(text.slice(e + 1));
-  let out;
-  if (point >= digits.length) out = digits + '0'.repeat(point - digits.length);
-  else if (point <= 0) out = `0.${'0'.repeat(-point)}${digits}`;
-  else out = `${digits.slice(0, point)}.${digits.slice(point)}`;
-  return negative ? `-${out}` : out;
-}
+/** A number as the binding core writes it in messages (src/binding/number.rs): as JS does. */
+const rustNumber = String;
 
 /** args.rs's describe_raw: a value, shortly, for an error message. */
 function describe(value) {

@@ -9,8 +9,12 @@
 // browser; init() exists in the browser only; handles and blocking waits exist in the addon only.
 //
 // Conventions:
-// - Sizes and offsets are non-negative integers: a non-integer throws a TypeError, a negative or
-//   out-of-range value a RangeError. Every error is a JS exception; nothing aborts the process.
+// - Sizes and offsets are non-negative integers up to Number.MAX_SAFE_INTEGER (in both builds, so
+//   offsets into a document go past 4 GiB in wasm too): anything but a number, or a non-integer,
+//   throws a TypeError (nothing is coerced: '1', true and null are TypeErrors), a negative or
+//   out-of-range value a RangeError. `new` of a class marked `private constructor`, and a member
+//   called with `this` of another class, throw a TypeError. Every error is a JS exception, of the
+//   same class and with the same message in both builds; nothing aborts the process.
 // - Objects hold native or wasm memory: call free() (or use `using`, via [Symbol.dispose]) when done.
 //   Using an object after free(), or a builder after freeze(), throws an Error that says so; free()
 //   twice does nothing. Objects the program drops are freed by the garbage collector in time.
@@ -32,8 +36,16 @@
 //     wait for such a call to finish before free(), freeze(), produce() or consume(), or pass it
 //     bytes(), a copy. Where the runtime forbids
 //     external buffers (Electron), views are copies instead: see `externalBuffers`.
-//   - The browser (wasm): a view of wasm memory, valid until the object is freed or wasm memory grows
-//     (any call may grow it): call view() again rather than keep it.
+//   - The wasm build (the browser, and wasm in Node): never a view of wasm memory, since any such view
+//     reaches all of it through `.buffer`, freed memory that other objects reuse included. view(),
+//     CircularReader.slice() and the view() of what VirtualBuffer.read() gives are copies in a fresh
+//     ArrayBuffer, taken when called: safe to keep, transfer or write to; they never change and never
+//     show another object's bytes. The writable views are such copies too, written back by a call:
+//     what is written into the last PooledBuffer.view() reaches the buffer at its next call (any
+//     member but free()); what is written into the last CircularWriter.slice() (or sliceAsync()) is
+//     copied into the ring by produce(n), its first n bytes, and the rest of it stays the slice of
+//     what is still free. Writes after free() or freeze(), or into an older view, reach nothing. A
+//     view costs a copy of its bytes (`npm run bench:wasm-views` times it).
 //   Write only to the views meant for writing (PooledBuffer.view(), CircularWriter.slice()): their
 //   memory is this object's alone until freeze()/produce() detaches them. The other views are read-only
 //   by contract (V8 in Node 20 has no read-only ArrayBuffer). In Node a write to one can never crash
@@ -50,7 +62,7 @@
  * (`false`: the runtime forbids external buffers, as Electron does, or the environment variable
  * OMNIBUF_EXTERNAL_BUFFERS=0 asked for copies). Where they are copies, writes to a writer's slice are
  * lost: use CircularWriter.write() and PooledBuffer.append(). The wasm build has no external buffers:
- * `false` (its views are views of wasm memory, see above). */
+ * `false` (its views are copies written back by a call, see above). */
 export const externalBuffers: boolean;
 
 /** Bytes accepted from JS; always copied. A string is taken as UTF-8. */

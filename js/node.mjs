@@ -9,6 +9,7 @@ import * as nodeStream from 'node:stream';
 import { isMainThread } from 'node:worker_threads';
 import { definePool } from './addon-pool.mjs';
 import { defineZeroCopyBuffer } from './addon-zero-copy.mjs';
+import { guardAddonClasses } from './guard.mjs';
 import { installStreams } from './streams.mjs';
 
 const require = createRequire(import.meta.url);
@@ -26,14 +27,25 @@ export const ZeroCopyBuffer = zeroCopy.ZeroCopyBuffer;
 const wrap = zeroCopy.wrap;
 export const { BufferPool, PooledBuffer } = definePool(addon, wrap);
 
-export const {
-  BufferMut,
-  BufferKind,
-  Circular,
-  CircularWriter,
-  CircularReader,
-  VirtualBuffer,
-} = addon;
+// Receivers of another class and private constructors get the binding core's TypeErrors (js/guard.mjs).
+export const { BufferMut, BufferKind, Circular, CircularWriter, CircularReader, VirtualBuffer } = guardAddonClasses(
+  {
+    BufferMut: addon.BufferMut,
+    BufferKind: addon.BufferKind,
+    Circular: addon.Circular,
+    CircularWriter: addon.CircularWriter,
+    CircularReader: addon.CircularReader,
+    VirtualBuffer: addon.VirtualBuffer,
+  },
+  addon.__bindingMessage,
+  {
+    BufferKind: 'BufferKind.register()',
+    Circular: 'Circular.withCapacity()',
+    CircularWriter: 'Circular.withCapacity()',
+    CircularReader: 'CircularWriter.addReader()',
+    VirtualBuffer: 'VirtualBuffer.open(), VirtualBuffer.fromBytes() or VirtualBuffer.import()',
+  },
+);
 
 /** Whether view() and ring slices are Buffers over native memory (true) or copies (false: the runtime
  * forbids external buffers, as Electron does, or OMNIBUF_EXTERNAL_BUFFERS=0 asked for copies). */

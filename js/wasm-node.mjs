@@ -25,9 +25,12 @@ export const {
   CircularReader,
   VirtualBuffer,
 } = wasm;
-guardClasses([ZeroCopyBuffer, BufferMut, BufferKind, BufferPool, PooledBuffer, Circular, CircularWriter, CircularReader, VirtualBuffer]);
+guardClasses(
+  [ZeroCopyBuffer, BufferMut, BufferKind, BufferPool, PooledBuffer, Circular, CircularWriter, CircularReader, VirtualBuffer],
+  wasm.__bindingError,
+);
 
-/** Views of the wasm build are views of wasm memory, never external buffers. */
+/** The wasm build's views are copies, never views of wasm memory (see js/index.d.ts). */
 export const externalBuffers = false;
 
 installStreams({ CircularReader, CircularWriter, VirtualBuffer }, nodeStream);

@@ -16,7 +16,7 @@ export const {
   VirtualBuffer,
 } = wasm;
 
-/** Views of the wasm build are views of wasm memory, never external buffers. */
+/** The wasm build's views are copies, never views of wasm memory (see js/index.d.ts). */
 export const externalBuffers = false;
 
 let ready = null;
@@ -39,6 +39,9 @@ export function init(input) {
   return ready;
 }
 
-guardClasses([ZeroCopyBuffer, BufferMut, BufferKind, BufferPool, PooledBuffer, Circular, CircularWriter, CircularReader, VirtualBuffer]);
+guardClasses(
+  [ZeroCopyBuffer, BufferMut, BufferKind, BufferPool, PooledBuffer, Circular, CircularWriter, CircularReader, VirtualBuffer],
+  wasm.__bindingError,
+);
 
 installStreams({ CircularReader, CircularWriter, VirtualBuffer });

@@ -1,4 +1,5 @@
-//! The errors JS sees: a class (`Error`, `TypeError`, `RangeError`) and a message.
+//! The errors JS sees: a class (`Error`, `TypeError`, `RangeError`) and a message, as the binding
+//! core (`omnibuf::binding`) classifies and words them; this adapter throws them through Node-API.
 //!
 //! Methods compute an [`ApiResult`] and throw at the boundary with [`OrThrow::or_throw`]: napi-rs would
 //! throw every returned error as a plain `Error`, so the right class is thrown here and napi-rs is told
@@ -8,16 +9,8 @@ use std::fmt::Display;
 
 use napi::{Env, Status};
 
-/// The JS class of an error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ErrorClass {
-    /// Misuse that is neither a type nor a range problem (an object used after `free()`).
-    Error,
-    /// A value of the wrong type, an unknown kind, a malformed option.
-    TypeError,
-    /// A number out of range, a request that can never be served.
-    RangeError,
-}
+pub(crate) use omnibuf::binding::ErrorClass;
+use omnibuf::binding::{message, BindingError};
 
 /// An error on its way to JS.
 #[derive(Debug, Clone)]
@@ -44,7 +37,7 @@ impl ApiError {
     /// A method called on an object whose contents were handed on (`"frozen"`) or released
     /// (`"freed"`).
     pub(crate) fn used_up(class: &str, how: &str) -> Self {
-        ApiError::error(format!("this {class} was {how} and cannot be used any more"))
+        message::used_up(class, how).into()
     }
 
     /// The same error with `what` failed said first, e.g. "cannot open notes.txt: ...".
@@ -78,27 +71,31 @@ impl<T> OrThrow<T> for ApiResult<T> {
     }
 }
 
+impl From<BindingError> for ApiError {
+    fn from(e: BindingError) -> Self {
+        ApiError { class: e.class, message: e.message }
+    }
+}
+
 impl From<omnibuf::PoolError> for ApiError {
     fn from(e: omnibuf::PoolError) -> Self {
-        use omnibuf::PoolError::*;
-        match e {
-            InvalidConfig(_) => ApiError::type_error(e),
-            AllocationFailed { .. } => ApiError::error(e),
-            _ => ApiError::range_error(e),
-        }
+        BindingError::from(e).into()
     }
 }
 
 impl From<omnibuf::vbuf::VbufError> for ApiError {
     fn from(e: omnibuf::vbuf::VbufError) -> Self {
-        use omnibuf::platform::persistence::PersistenceError;
-        use omnibuf::vbuf::VbufError::*;
-        match e {
-            OutOfRange { .. } | NoSuchLine { .. } | Persistence(PersistenceError::OutOfRange { .. }) => {
-                ApiError::range_error(e)
-            }
-            // A file changed underneath, I/O, the side file, a cancelled scan: the world, not the caller.
-            _ => ApiError::error(e),
-        }
+        BindingError::from(e).into()
+    }
+}
+
+/// The binding core's table of messages for the JS classes (`js/guard.mjs`), as `[class, message]`:
+/// the mistakes caught in JS are worded as those caught in Rust. See
+/// `omnibuf::binding::message::by_number` for the numbers.
+#[napi_derive::napi(js_name = "__bindingMessage")]
+pub fn binding_message(which: u32, a: String, b: String, c: String) -> Vec<String> {
+    match message::by_number(which, &a, &b, &c) {
+        Some(e) => vec![format!("{:?}", e.class), e.message],
+        None => vec!["Error".into(), format!("no binding message number {which}")],
     }
 }

@@ -96,10 +96,7 @@ impl<'a, S> Call<'a, S> {
         }
         // A receiver that is not an object (`undefined`, `null`) leaves a pending exception behind.
         values::clear_exception(env);
-        Err(ApiError::type_error(format!(
-            "{name}.{member}: called on an object that is not a {name}",
-            name = T::NAME
-        )))
+        Err(omnibuf::binding::message::wrong_receiver(T::NAME, member).into())
     }
 
     /// Argument `i` as a missing optional argument (`undefined` or `null`, as napi-rs reads
