@@ -49,8 +49,8 @@ export function definePool(addon, wrapStorage) {
   const dropped = new FinalizationRegistry(pooledRelease);
 
   // Registering with a FinalizationRegistry was most of the cost of a buffer in a tryAcquire() + free()
-  // loop (about 0.4 µs on this project's VM, in V8's weak cells and the hash table of unregister
-  // tokens, which unregistering keeps rehashing), and a buffer freed soon after it was acquired never
+  // loop (V8's weak cells, and the hash table of unregister tokens, which unregistering keeps
+  // rehashing), and a buffer freed soon after it was acquired never
   // needs it. So new buffers wait here, held strongly, and are registered by a microtask (at the latest
   // when the current task ends), or at once when this many are waiting, unless they were freed by
   // then. Holding them until then changes nothing the program can see: the registry runs its callbacks

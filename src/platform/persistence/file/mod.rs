@@ -330,10 +330,8 @@ impl PersistenceLayer for FilePersistence {
     ///
     /// The kernel copies every run, also those shifted within their page by an insert or delete
     /// before them. Writing shifted runs from the mapping instead costs a page fault per mapped page,
-    /// and measured slower once the page cache the copy fills was equally warm for both: 1 GiB in
-    /// 1,000 shifted runs, written and synced, took 0.74 to 0.83 s through `copy_file_range`
-    /// against 1.06 to 1.18 s from the mapping (four rounds each on ext4, in a VM whose freed memory
-    /// was touched again right before each, see `benches/compare/harness.rs`).
+    /// and measured slower once the page cache the copy fills was equally warm for both (the figures
+    /// are in docs/performance.md, under Save).
     fn copy_range_to_file(&self, offset: u64, len: u64, dst: &mut File) -> Result<(), PersistenceError> {
         self.check_range(offset, len)?;
         #[cfg(target_os = "linux")]
