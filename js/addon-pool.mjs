@@ -18,14 +18,15 @@
 //
 // Once freed or frozen, an object remembers which, and says so; the handle 0, which no buffer has,
 // lets the addon check a call's arguments first, as it did when the buffer was a native object.
+import { coded } from './error-code.mjs';
 
 const MAKE = Symbol('PooledBuffer');
 
 const notA = (member) =>
-  new TypeError(`PooledBuffer.${member}: called on an object that is not a PooledBuffer`);
+  coded(new TypeError(`PooledBuffer.${member}: called on an object that is not a PooledBuffer`), 'ERR_INVALID_THIS');
 
 const notAPool = (member) =>
-  new TypeError(`BufferPool.${member}: called on an object that is not a BufferPool`);
+  coded(new TypeError(`BufferPool.${member}: called on an object that is not a BufferPool`), 'ERR_INVALID_THIS');
 
 /**
  * The addon's BufferPool and PooledBuffer classes, over the addon's NativeBufferPool and the handle
@@ -72,7 +73,7 @@ export function definePool(addon, wrapStorage) {
     /** Not public (index.d.ts): BufferPool.tryAcquire() and acquire() make them. */
     constructor(token, handle) {
       if (token !== MAKE) {
-        throw new TypeError('PooledBuffer has no public constructor: use BufferPool.tryAcquire() or acquire()');
+        throw coded(new TypeError('PooledBuffer has no public constructor: use BufferPool.tryAcquire() or acquire()'), 'ERR_ILLEGAL_CONSTRUCTOR');
       }
       this.#handle = handle;
       waiting.push(this);
@@ -124,7 +125,7 @@ export function definePool(addon, wrapStorage) {
     }
 
     #usedUp() {
-      return new Error(`this PooledBuffer was ${this.#gone} and cannot be used any more`);
+      return coded(new Error(`this PooledBuffer was ${this.#gone} and cannot be used any more`), 'ERR_INVALID_STATE');
     }
 
     /** Gives the handle up; the object cannot be used after. */

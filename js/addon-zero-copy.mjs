@@ -33,6 +33,7 @@
 // the native methods checked them; receivers of another class get a TypeError.
 import { createHash } from 'node:crypto';
 import { types } from 'node:util';
+import { coded } from './error-code.mjs';
 
 /** The largest integer a JS number holds exactly (args.rs's MAX_SAFE_INTEGER). */
 const MAX_SAFE_INTEGER = 9007199254740991;
@@ -65,25 +66,25 @@ function describe(value) {
 /** args.rs's index_raw: a byte offset, an integer in 0..=MAX_SAFE_INTEGER. */
 function index(value, what) {
   if (typeof value !== 'number') {
-    throw new TypeError(`${what} must be an integer, got ${describe(value)}`);
+    throw coded(new TypeError(`${what} must be an integer, got ${describe(value)}`), 'ERR_INVALID_ARG_TYPE');
   }
   if (!Number.isInteger(value)) {
-    throw new TypeError(`${what} must be an integer, got ${rustNumber(value)}`);
+    throw coded(new TypeError(`${what} must be an integer, got ${rustNumber(value)}`), 'ERR_INVALID_ARG_TYPE');
   }
   if (value < 0 || value > MAX_SAFE_INTEGER) {
-    throw new RangeError(`${what} must be between 0 and ${MAX_SAFE_INTEGER}, got ${rustNumber(value)}`);
+    throw coded(new RangeError(`${what} must be between 0 and ${MAX_SAFE_INTEGER}, got ${rustNumber(value)}`), 'ERR_OUT_OF_RANGE');
   }
   return value;
 }
 
 /** The core's SliceError, as a RangeError. */
 const outOfBounds = (start, end, len) =>
-  new RangeError(`range ${start}..${end} is out of bounds for a buffer of ${len} bytes`);
+  coded(new RangeError(`range ${start}..${end} is out of bounds for a buffer of ${len} bytes`), 'ERR_OUT_OF_RANGE');
 
-const freed = () => new Error('this ZeroCopyBuffer was freed and cannot be used any more');
+const freed = () => coded(new Error('this ZeroCopyBuffer was freed and cannot be used any more'), 'ERR_INVALID_STATE');
 
 const notA = (member) =>
-  new TypeError(`ZeroCopyBuffer.${member}: called on an object that is not a ZeroCopyBuffer`);
+  coded(new TypeError(`ZeroCopyBuffer.${member}: called on an object that is not a ZeroCopyBuffer`), 'ERR_INVALID_THIS');
 
 /** Bytes up to this many stay in JS. */
 const SMALL_BUFFER = 4096;
@@ -194,7 +195,7 @@ export function defineZeroCopyBuffer(Storage, BufferKind) {
     /** Not public (index.d.ts): ZeroCopyBuffer.from() and the methods that return one make them. */
     constructor(token, shared, start, end) {
       if (token !== MAKE) {
-        throw new TypeError('ZeroCopyBuffer has no public constructor: use ZeroCopyBuffer.from()');
+        throw coded(new TypeError('ZeroCopyBuffer has no public constructor: use ZeroCopyBuffer.from()'), 'ERR_ILLEGAL_CONSTRUCTOR');
       }
       shared.count++;
       this.#shared = shared;
@@ -320,7 +321,7 @@ export function defineZeroCopyBuffer(Storage, BufferKind) {
 
     equals(other) {
       const shared = ZeroCopyBuffer.#live(this, 'equals');
-      if (!ZeroCopyBuffer.#is(other)) throw new TypeError('equals: other must be a ZeroCopyBuffer');
+      if (!ZeroCopyBuffer.#is(other)) throw coded(new TypeError('equals: other must be a ZeroCopyBuffer'), 'ERR_INVALID_ARG_TYPE');
       const theirs = other.#shared;
       if (theirs === null) throw freed();
       if (shared.native !== null && theirs.native !== null) {

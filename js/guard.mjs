@@ -16,6 +16,8 @@
 //   through `.buffer`): Rust returns copies, and the writable ones are written back here:
 //   PooledBuffer.view() at the buffer's next call, CircularWriter.slice() by produce().
 
+import { coded } from './error-code.mjs';
+
 const { apply } = Reflect;
 const U8 = Uint8Array;
 const TypedArray = Object.getPrototypeOf(Uint8Array);
@@ -294,8 +296,9 @@ export function guardClasses(classes, bindingError) {
 export function guardAddonClasses(classes, bindingMessage, privateConstructors) {
   const ERRORS = { Error, TypeError, RangeError };
   const make = (...args) => {
-    const [cls, message] = bindingMessage(...args);
-    return new ERRORS[cls](message);
+    const [cls, message, code] = bindingMessage(...args);
+    const error = new ERRORS[cls](message);
+    return code === '' ? error : coded(error, code);
   };
   const out = {};
   for (const [className, cls] of Object.entries(classes)) {

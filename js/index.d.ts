@@ -14,7 +14,11 @@
 //   throws a TypeError (nothing is coerced: '1', true and null are TypeErrors), a negative or
 //   out-of-range value a RangeError. `new` of a class marked `private constructor`, and a member
 //   called with `this` of another class, throw a TypeError. Every error is a JS exception, of the
-//   same class and with the same message in both builds; nothing aborts the process.
+//   same class and with the same message in both builds; nothing aborts the process. Errors of misuse
+//   also carry a Node-style `code`: ERR_INVALID_ARG_TYPE (a wrong type), ERR_INVALID_ARG_VALUE (an
+//   unusable value, such as an unknown kind), ERR_OUT_OF_RANGE (every RangeError), ERR_INVALID_THIS (a
+//   wrong receiver), ERR_ILLEGAL_CONSTRUCTOR, ERR_INVALID_STATE (an object freed or handed on); errors
+//   of the world (I/O, storage) have none, and their message says what failed.
 // - Objects hold native or wasm memory: call free() (or use `using`, via [Symbol.dispose]) when done.
 //   Using an object after free(), or a builder after freeze(), throws an Error that says so; free()
 //   twice does nothing. Objects the program drops are freed by the garbage collector in time.

@@ -11,6 +11,7 @@ import { definePool } from './addon-pool.mjs';
 import { defineZeroCopyBuffer } from './addon-zero-copy.mjs';
 import { guardAddonClasses } from './guard.mjs';
 import { installStreams } from './streams.mjs';
+import { coded } from './error-code.mjs';
 
 const require = createRequire(import.meta.url);
 let addon;
@@ -111,7 +112,7 @@ if (moving.length > 0 && externalBuffers) {
       value: {
         [name](...args) {
           if (viewBuffers.has(this)) {
-            throw new TypeError(`ArrayBuffer.prototype.${name}: this ArrayBuffer is the memory of an omnibuf view and cannot be moved; copy it (slice()) instead`);
+            throw coded(new TypeError(`ArrayBuffer.prototype.${name}: this ArrayBuffer is the memory of an omnibuf view and cannot be moved; copy it (slice()) instead`), 'ERR_INVALID_STATE');
           }
           return Reflect.apply(move, this, args);
         },

@@ -2,7 +2,8 @@
 // misuse and the exact error it must give (whether thrown, or a rejected Promise for the members that
 // return one); the suite runs against each build (OMNIBUF_IMPL), so the two agree with each other by
 // agreeing with the table. The texts come from the binding core's one table (src/binding/message.rs)
-// and the core's own errors. After each misuse the objects involved must still work.
+// and the core's own errors. After each misuse the objects involved must still work. Every error also
+// carries the Node-style `code` of its kind (expectedCode).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -131,6 +132,19 @@ const TABLE = [
   }, null, 0],
 ];
 
+/** The Node-style `code` each misuse's error carries, the same in both builds (src/binding/error.rs). */
+function expectedCode(cls, message) {
+  if (cls === RangeError) return 'ERR_OUT_OF_RANGE';
+  if (cls === TypeError) {
+    if (message.includes('has no public constructor')) return 'ERR_ILLEGAL_CONSTRUCTOR';
+    if (message.includes('called on an object that is not')) return 'ERR_INVALID_THIS';
+    if (message.startsWith('unknown buffer kind')) return 'ERR_INVALID_ARG_VALUE';
+    return 'ERR_INVALID_ARG_TYPE';
+  }
+  if (message.endsWith('cannot be used any more')) return 'ERR_INVALID_STATE';
+  return undefined;
+}
+
 for (const [what, misuse, cls, expected, mode = 'throw'] of TABLE) {
   test(`misuse: ${what}`, async () => {
     if (cls === null) {
@@ -144,6 +158,7 @@ for (const [what, misuse, cls, expected, mode = 'throw'] of TABLE) {
       assert.equal(mode, 'throw', `it threw (${e?.name}: ${e?.message}); it should reject`);
       assert.equal(e?.constructor, cls, `the class of ${e?.name}: ${e?.message}`);
       assert.equal(e.message, expected);
+      assert.equal(e.code, expectedCode(cls, expected), `the code of ${e.message}`);
       return;
     }
     assert.equal(mode, 'reject', 'it should have thrown');
@@ -151,6 +166,7 @@ for (const [what, misuse, cls, expected, mode = 'throw'] of TABLE) {
     await assert.rejects(result, (e) => {
       assert.equal(e?.constructor, cls, `the class of ${e?.name}: ${e?.message}`);
       assert.equal(e.message, expected);
+      assert.equal(e.code, expectedCode(cls, expected), `the code of ${e.message}`);
       return true;
     });
   });

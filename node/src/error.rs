@@ -17,21 +17,23 @@ use omnibuf::binding::{message, BindingError};
 pub(crate) struct ApiError {
     pub(crate) class: ErrorClass,
     pub(crate) message: String,
+    /// The error's `code` property (see `omnibuf::binding::BindingError::code`).
+    pub(crate) code: Option<&'static str>,
 }
 
 pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub(crate) fn error(message: impl Display) -> Self {
-        ApiError { class: ErrorClass::Error, message: message.to_string() }
+        BindingError::error(message).into()
     }
 
     pub(crate) fn type_error(message: impl Display) -> Self {
-        ApiError { class: ErrorClass::TypeError, message: message.to_string() }
+        BindingError::type_error(message).into()
     }
 
     pub(crate) fn range_error(message: impl Display) -> Self {
-        ApiError { class: ErrorClass::RangeError, message: message.to_string() }
+        BindingError::range_error(message).into()
     }
 
     /// A method called on an object whose contents were handed on (`"frozen"`) or released
@@ -42,15 +44,15 @@ impl ApiError {
 
     /// The same error with `what` failed said first, e.g. "cannot open notes.txt: ...".
     pub(crate) fn context(self, what: impl Display) -> Self {
-        ApiError { class: self.class, message: format!("{what}: {}", self.message) }
+        ApiError { message: format!("{what}: {}", self.message), ..self }
     }
 
     /// Throws this error in `env`; the returned error tells napi-rs that an exception is pending.
     pub(crate) fn throw(self, env: &Env) -> napi::Error {
         let thrown = match self.class {
-            ErrorClass::Error => env.throw_error(&self.message, None),
-            ErrorClass::TypeError => env.throw_type_error(&self.message, None),
-            ErrorClass::RangeError => env.throw_range_error(&self.message, None),
+            ErrorClass::Error => env.throw_error(&self.message, self.code),
+            ErrorClass::TypeError => env.throw_type_error(&self.message, self.code),
+            ErrorClass::RangeError => env.throw_range_error(&self.message, self.code),
         };
         match thrown {
             Ok(()) => napi::Error::new(Status::PendingException, self.message),
@@ -73,7 +75,7 @@ impl<T> OrThrow<T> for ApiResult<T> {
 
 impl From<BindingError> for ApiError {
     fn from(e: BindingError) -> Self {
-        ApiError { class: e.class, message: e.message }
+        ApiError { class: e.class, message: e.message, code: e.code }
     }
 }
 
@@ -89,13 +91,14 @@ impl From<omnibuf::vbuf::VbufError> for ApiError {
     }
 }
 
-/// The binding core's table of messages for the JS classes (`js/guard.mjs`), as `[class, message]`:
+/// The binding core's table of messages for the JS classes (`js/guard.mjs`), as
+/// `[class, message, code]` (an empty code for none):
 /// the mistakes caught in JS are worded as those caught in Rust. See
 /// `omnibuf::binding::message::by_number` for the numbers.
 #[napi_derive::napi(js_name = "__bindingMessage")]
 pub fn binding_message(which: u32, a: String, b: String, c: String) -> Vec<String> {
     match message::by_number(which, &a, &b, &c) {
-        Some(e) => vec![format!("{:?}", e.class), e.message],
+        Some(e) => vec![format!("{:?}", e.class), e.message, e.code.unwrap_or_default().to_owned()],
         None => vec!["Error".into(), format!("no binding message number {which}")],
     }
 }

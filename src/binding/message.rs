@@ -4,7 +4,9 @@
 //! JS class comes from the `From` impls beside [`BindingError`].)
 
 use super::args::Value;
-use super::error::BindingError;
+use super::error::{
+    BindingError, ERR_ILLEGAL_CONSTRUCTOR, ERR_INVALID_ARG_VALUE, ERR_INVALID_STATE, ERR_INVALID_THIS,
+};
 
 /// A number argument that is not an integer (or not a number): `TypeError`.
 pub fn not_integer(what: &str, value: Value) -> BindingError {
@@ -33,22 +35,26 @@ pub fn unknown_kind(name: &str) -> BindingError {
     BindingError::type_error(format!(
         "unknown buffer kind {name:?}: register it first with BufferKind.register"
     ))
+    .with_code(ERR_INVALID_ARG_VALUE)
 }
 
 /// A method called on an object whose contents were handed on (`how`: `"frozen"`) or released
 /// (`"freed"`): `Error`.
 pub fn used_up(class: &str, how: &str) -> BindingError {
     BindingError::error(format!("this {class} was {how} and cannot be used any more"))
+        .with_code(ERR_INVALID_STATE)
 }
 
 /// A method or getter of `class` called with `this` of another class (or no object): `TypeError`.
 pub fn wrong_receiver(class: &str, member: &str) -> BindingError {
     BindingError::type_error(format!("{class}.{member}: called on an object that is not a {class}"))
+        .with_code(ERR_INVALID_THIS)
 }
 
 /// `new Class()` of a class JS cannot construct: `TypeError`; `instead` says what makes one.
 pub fn no_constructor(class: &str, instead: &str) -> BindingError {
     BindingError::type_error(format!("{class} has no public constructor: use {instead}"))
+        .with_code(ERR_ILLEGAL_CONSTRUCTOR)
 }
 
 /// An argument that must be an object of `class` (`equals(other)`): `TypeError`.

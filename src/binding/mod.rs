@@ -16,6 +16,7 @@
 //! let e = offset(Value::String, "start").unwrap_err();
 //! assert_eq!(e.class, ErrorClass::TypeError);
 //! assert_eq!(e.message, "start must be an integer, got a string");
+//! assert_eq!(e.code, Some("ERR_INVALID_ARG_TYPE"));
 //! ```
 
 mod args;
@@ -24,5 +25,8 @@ pub mod message;
 mod number;
 
 pub use args::{index, offset, Value, MAX_SAFE_INTEGER};
-pub use error::{BindingError, BindingResult, ErrorClass};
+pub use error::{
+    BindingError, BindingResult, ErrorClass, ERR_ILLEGAL_CONSTRUCTOR, ERR_INVALID_ARG_TYPE,
+    ERR_INVALID_ARG_VALUE, ERR_INVALID_STATE, ERR_INVALID_THIS, ERR_OUT_OF_RANGE,
+};
 pub use number::js_number;

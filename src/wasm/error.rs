@@ -12,13 +12,18 @@ use wasm_bindgen::JsValue;
 
 use crate::binding::{self, message, BindingError, ErrorClass, Value};
 
-/// The JS exception for a core error.
+/// The JS exception for a core error, with its `code` property when it has one.
 pub(crate) fn throwable(e: BindingError) -> JsValue {
-    match e.class {
+    let error: JsValue = match e.class {
         ErrorClass::Error => Error::new(&e.message).into(),
         ErrorClass::TypeError => TypeError::new(&e.message).into(),
         ErrorClass::RangeError => RangeError::new(&e.message).into(),
+    };
+    if let Some(code) = e.code {
+        // A property set on a fresh error object: cannot fail (Reflect.set returns false at worst).
+        let _ = js_sys::Reflect::set(&error, &"code".into(), &code.into());
     }
+    error
 }
 
 pub(crate) fn range_error(message: impl std::fmt::Display) -> JsValue {

@@ -295,7 +295,8 @@ impl JsCircularReader {
     /// writer is gone and everything was read.
     #[wasm_bindgen(js_name = __sliceInto)]
     pub fn slice_into(&self, target: &JsValue) -> Result<JsValue, JsValue> {
-        let target: &Uint8Array = target.dyn_ref().ok_or_else(|| type_error("target must be a Uint8Array"))?;
+        let target: &Uint8Array =
+            target.dyn_ref().ok_or_else(|| type_error("target must be a Uint8Array"))?;
         let mut side = self.side.borrow_mut();
         let reader = side.value.as_mut().ok_or_else(|| used_up("CircularReader", "freed"))?;
         let data = match pin!(reader.slice()).poll(&mut Context::from_waker(Waker::noop())) {

@@ -301,25 +301,29 @@ pub(crate) fn clear_exception(env: &Env) {
 /// A JS error object of the class and message of `error`.
 pub(crate) fn error_object(env: &Env, error: &ApiError) -> Option<sys::napi_value> {
     let env = env.raw();
-    let mut message = ptr::null_mut();
-    let mut object = ptr::null_mut();
-    // SAFETY: the message pointer and length describe `error.message`; out-pointers are valid locals.
-    unsafe {
-        if !ok(sys::napi_create_string_utf8(
-            env,
-            error.message.as_ptr().cast(),
-            error.message.len() as isize,
-            &mut message,
-        )) {
-            return None;
-        }
-        let status = match error.class {
-            ErrorClass::Error => sys::napi_create_error(env, ptr::null_mut(), message, &mut object),
-            ErrorClass::TypeError => sys::napi_create_type_error(env, ptr::null_mut(), message, &mut object),
-            ErrorClass::RangeError => {
-                sys::napi_create_range_error(env, ptr::null_mut(), message, &mut object)
-            }
+    let string = |text: &str| {
+        let mut value = ptr::null_mut();
+        // SAFETY: the pointer and length describe `text`; the out-pointer is a valid local.
+        let status = unsafe {
+            sys::napi_create_string_utf8(env, text.as_ptr().cast(), text.len() as isize, &mut value)
         };
-        ok(status).then_some(object)
-    }
+        ok(status).then_some(value)
+    };
+    let message = string(&error.message)?;
+    // A null code makes Node-API leave the `code` property out.
+    let code = match error.code {
+        Some(code) => string(code)?,
+        None => ptr::null_mut(),
+    };
+    let mut object = ptr::null_mut();
+    // SAFETY: `code` and `message` are values of this call's scope (or a null code); the out-pointer
+    // is a valid local.
+    let status = unsafe {
+        match error.class {
+            ErrorClass::Error => sys::napi_create_error(env, code, message, &mut object),
+            ErrorClass::TypeError => sys::napi_create_type_error(env, code, message, &mut object),
+            ErrorClass::RangeError => sys::napi_create_range_error(env, code, message, &mut object),
+        }
+    };
+    ok(status).then_some(object)
 }
