@@ -12,6 +12,7 @@ mod error;
 mod kind;
 mod mutable;
 mod owner;
+mod storage;
 mod zero_copy;
 
 #[cfg(feature = "bytes")]

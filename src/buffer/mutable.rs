@@ -57,16 +57,19 @@ impl std::fmt::Debug for BufferMut {
 
 impl BufferMut {
     /// An empty builder that allocates nothing until written.
+    #[inline]
     pub fn new(kind: BufferKind) -> Self {
         Self::from_vec(Vec::new(), kind)
     }
 
     /// An empty builder with room for `capacity` bytes.
+    #[inline]
     pub fn with_capacity(capacity: usize, kind: BufferKind) -> Self {
         Self::from_vec(Vec::with_capacity(capacity), kind)
     }
 
     /// A builder that starts with the bytes (and capacity) of `bytes`.
+    #[inline]
     pub fn from_vec(bytes: Vec<u8>, kind: BufferKind) -> Self {
         BufferMut { bytes, kind, tenant: None }
     }
@@ -93,26 +96,31 @@ impl BufferMut {
     }
 
     /// Bytes written so far.
+    #[inline]
     pub fn len(&self) -> usize {
         self.bytes.len()
     }
 
     /// Whether nothing is written.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.bytes.is_empty()
     }
 
     /// Bytes the builder can hold before it reallocates.
+    #[inline]
     pub fn capacity(&self) -> usize {
         self.bytes.capacity()
     }
 
     /// Makes room for at least `additional` more bytes.
+    #[inline]
     pub fn reserve(&mut self, additional: usize) {
         self.bytes.reserve(additional);
     }
 
     /// Appends `bytes`, growing by doubling when needed.
+    #[inline]
     pub fn extend_from_slice(&mut self, bytes: &[u8]) {
         self.bytes.extend_from_slice(bytes);
     }
@@ -133,31 +141,34 @@ impl BufferMut {
     }
 
     /// The content written so far.
+    #[inline]
     pub fn as_slice(&self) -> &[u8] {
         &self.bytes
     }
 
     /// The content written so far, writable.
+    #[inline]
     pub fn as_mut_slice(&mut self) -> &mut [u8] {
         &mut self.bytes
     }
 
     /// The underlying vector, for APIs that fill a `Vec<u8>` directly.
+    #[inline]
     pub fn as_mut_vec(&mut self) -> &mut Vec<u8> {
         &mut self.bytes
     }
 
     /// Gives up the builder and returns its bytes.
+    #[inline]
     pub fn into_vec(self) -> Vec<u8> {
         self.bytes
     }
 
     /// Turns the builder into an immutable buffer. The bytes are not copied and the allocation is not
     /// resized; kind and tenant carry over.
+    #[inline]
     pub fn freeze(self) -> ZeroCopyBuffer {
-        let mut frozen = ZeroCopyBuffer::from_owner(self.bytes, self.kind);
-        frozen.set_tenant(self.tenant);
-        frozen
+        ZeroCopyBuffer::from_vec(self.bytes, self.kind, self.tenant)
     }
 }
 
@@ -199,11 +210,13 @@ impl<'a> Extend<&'a u8> for BufferMut {
 }
 
 impl io::Write for BufferMut {
+    #[inline]
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.bytes.extend_from_slice(buf);
         Ok(buf.len())
     }
 
+    #[inline]
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         self.bytes.extend_from_slice(buf);
         Ok(())

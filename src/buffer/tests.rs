@@ -267,3 +267,76 @@ fn bytes_round_trips_are_zero_copy() {
     let theirs = BytesMut::from(ours);
     assert_eq!(theirs.as_ptr(), ptr);
 }
+
+// ── frozen vectors: no header until the first clone (issue 16) ───────────────────────────────────────
+
+#[test]
+fn a_frozen_vector_keeps_its_allocation_and_counts_views_once_shared() {
+    // Spare capacity stays with the frozen storage and is freed with it (Miri checks the free's size).
+    let mut bm = BufferMut::with_capacity(100, BufferKind::json()).with_tenant("t");
+    bm.extend_from_slice(b"0123456789");
+    let first = bm.as_ptr();
+    let mut b = bm.freeze();
+    assert_eq!((b.as_ptr(), b.sharers(), b.tenant_id()), (first, 1, Some("t")));
+    b.truncate(4); // the unique state survives truncation: the pointer still is the allocation's start
+    assert_eq!(b.sharers(), 1);
+    let c = b.clone(); // promotes
+    assert_eq!((b.sharers(), c.sharers(), &c[..]), (2, 2, &b"0123"[..]));
+    let tail = c.slice(2..);
+    assert_eq!((tail.sharers(), tail.kind(), &tail[..]), (3, BufferKind::json(), &b"23"[..]));
+    drop(b);
+    drop(c);
+    assert_eq!(tail.sharers(), 1);
+    // The last view (not the first) frees the vector.
+    assert_eq!(std::thread::spawn(move || tail.to_vec()).join().unwrap(), b"23");
+}
+
+#[test]
+fn a_unique_view_advanced_or_split_first_still_frees_from_the_start() {
+    let mut b = ZeroCopyBuffer::from_bytes(b"abcdefgh".to_vec(), BufferKind::raw());
+    b.advance(3); // moves the pointer: promotes first
+    assert_eq!((&b[..], b.sharers()), (&b"defgh"[..], 1));
+    let mut c = ZeroCopyBuffer::from(String::from("head:body"));
+    let head = c.split_to(5);
+    drop(c);
+    assert_eq!((&head[..], head.kind()), (&b"head:"[..], BufferKind::text()));
+    let boxed = ZeroCopyBuffer::from(vec![1u8, 2, 3].into_boxed_slice());
+    assert_eq!(boxed.slice(1..2), [2u8][..]);
+}
+
+#[test]
+fn an_unallocated_vector_freezes_and_counts_like_any_other() {
+    let b = BufferMut::new(BufferKind::png()).with_tenant("t").freeze();
+    assert_eq!((b.len(), b.kind(), b.tenant_id(), b.sharers()), (0, BufferKind::png(), Some("t"), 1));
+    let c = b.clone();
+    assert_eq!((c.len(), c.sharers(), b.sharers()), (0, 2, 2));
+    let mut emptied = BufferMut::with_capacity(8, BufferKind::raw());
+    emptied.extend_from_slice(b"x");
+    emptied.clear();
+    let e = emptied.freeze(); // allocated but empty: still freed when dropped
+    assert_eq!((e.len(), e.clone().sharers()), (0, 2));
+}
+
+#[test]
+fn threads_cloning_a_unique_view_at_once_agree_on_one_header() {
+    // Every thread's first clone of the same unique view races to promote it; the loser must join
+    // the winner's count, else a view would free the bytes under another (Miri flags the use after
+    // free, and the counts below come out wrong).
+    for round in 0..8 {
+        let b = ZeroCopyBuffer::from_bytes(vec![round as u8; 64], BufferKind::raw());
+        let clones: Vec<ZeroCopyBuffer> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..3).map(|_| s.spawn(|| b.clone())).collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert_eq!(b.sharers(), 4);
+        drop(b);
+        let mut clones = clones.into_iter();
+        let last = clones.next().unwrap();
+        std::thread::scope(|s| {
+            for c in clones {
+                s.spawn(move || assert_eq!(c[63], round as u8));
+            }
+        });
+        assert_eq!((last.sharers(), last[0]), (1, round as u8));
+    }
+}

@@ -9,13 +9,16 @@ use std::ptr::NonNull;
 use std::sync::Arc;
 
 use super::error::{resolve_range, SliceError};
+use super::storage::{self, OwnerVtable, Storage, Vtable};
 use super::{BufferKind, BufferOwner};
 
 /// An immutable view over a region of bytes, cheap to clone and to slice.
 ///
-/// Clones and slices share the storage: no bytes are copied and nothing is allocated. The storage is
-/// reference-counted and released when the last view drops: heap memory is freed, pooled memory goes
-/// back to its [`BufferPool`](crate::BufferPool), a `'static` slice is left alone.
+/// Clones and slices share the storage: no bytes are copied, and nothing is allocated except once, at
+/// the first clone of a buffer made from a vector (a small shared header; a vector frozen and dropped
+/// without being cloned never gets one). The storage is reference-counted and released when the last
+/// view drops: heap memory is freed, pooled memory goes back to its [`BufferPool`](crate::BufferPool), a
+/// `'static` slice is left alone.
 ///
 /// Every view carries a [`BufferKind`] and an optional tenant tag, both of which clones and slices
 /// inherit. Equality, ordering and hashing look at the visible bytes only.
@@ -34,25 +37,29 @@ use super::{BufferKind, BufferOwner};
 /// assert_eq!(b.sharers(), 2);
 /// ```
 pub struct ZeroCopyBuffer {
-    /// First visible byte. Invariant: `ptr .. ptr + len` lies inside the bytes of `owner` (or of a
-    /// `'static` slice when `owner` is `None`), and those bytes are never written while a view exists.
+    /// First visible byte. Invariant: `ptr .. ptr + len` lies inside the bytes of the storage that
+    /// `storage` keeps alive (or of a `'static` slice), and those bytes are never written while a view
+    /// exists.
     ptr: NonNull<u8>,
     len: usize,
-    /// Keeps the storage alive; `None` for `'static` storage.
-    owner: Option<Arc<dyn BufferOwner>>,
+    /// Keeps the storage alive: one reference to it, in the representation `vtable` knows (see
+    /// `storage.rs`).
+    storage: Storage,
+    vtable: &'static Vtable,
     kind: BufferKind,
     tenant: Option<Arc<str>>,
 }
 
-// SAFETY: the view only reads bytes that are never mutated while shared, and its owner is
-// `Send + Sync` (required by `BufferOwner`), so moving or sharing the view across threads is as safe as
-// moving or sharing an `Arc<dyn BufferOwner>` plus a `&[u8]` into it.
+// SAFETY: the view only reads bytes that are never mutated while shared; its storage is an owner
+// (`Send + Sync`, required by `BufferOwner`) or a vector of bytes, behind a header whose count is atomic
+// and which a compare-and-swap installs, so moving or sharing the view across threads is as safe as
+// moving or sharing an `Arc` plus a `&[u8]` into it.
 unsafe impl Send for ZeroCopyBuffer {}
 // SAFETY: see `Send` above; every method takes `&self` to read immutable bytes.
 unsafe impl Sync for ZeroCopyBuffer {}
 
 // A view is immutable and every operation on it either completes or leaves it untouched, so a panic
-// cannot leave one half-updated; the owner's interior (which `dyn BufferOwner` hides) is never touched.
+// cannot leave one half-updated; the owner's interior (which the storage hides) is never touched.
 impl std::panic::UnwindSafe for ZeroCopyBuffer {}
 impl std::panic::RefUnwindSafe for ZeroCopyBuffer {}
 
@@ -66,7 +73,7 @@ impl ZeroCopyBuffer {
     ///
     /// Passing a `&[u8]` copies it once into a new vector; pass a `Vec<u8>` to avoid that.
     pub fn from_bytes(bytes: impl Into<Vec<u8>>, kind: BufferKind) -> Self {
-        Self::from_owner(bytes.into(), kind)
+        Self::from_vec(bytes.into(), kind, None)
     }
 
     /// Wraps an existing `Arc<[u8]>` without copying its bytes.
@@ -89,7 +96,8 @@ impl ZeroCopyBuffer {
                 None => NonNull::dangling(),
             },
             len: bytes.len(),
-            owner: None,
+            storage: storage::static_storage(),
+            vtable: &storage::STATIC,
             kind,
             tenant: None,
         }
@@ -98,18 +106,31 @@ impl ZeroCopyBuffer {
     /// Views the bytes of any [`BufferOwner`]: a memory map, a pooled block, a `bytes::Bytes`, a type of
     /// your own. The owner is dropped when the last view drops.
     pub fn from_owner(owner: impl BufferOwner, kind: BufferKind) -> Self {
-        Self::from_shared_owner(Arc::new(owner), kind)
+        Self::from_typed_owner(owner, kind)
     }
 
-    /// Views the bytes of an owner that is already behind an `Arc`.
-    pub(crate) fn from_shared_owner(owner: Arc<dyn BufferOwner>, kind: BufferKind) -> Self {
-        let bytes = owner.owned_bytes();
+    /// Views the bytes of an owner of a known type.
+    fn from_typed_owner<T: BufferOwner>(owner: T, kind: BufferKind) -> Self {
+        let (storage, ptr, len) = storage::owner_storage(owner);
+        ZeroCopyBuffer { ptr, len, storage, vtable: OwnerVtable::<T>::VTABLE, kind, tenant: None }
+    }
+
+    /// Takes a vector without allocating anything: the shared header is made on the first clone
+    /// (see `storage.rs`).
+    #[inline]
+    pub(super) fn from_vec(bytes: Vec<u8>, kind: BufferKind, tenant: Option<Arc<str>>) -> Self {
+        let mut bytes = std::mem::ManuallyDrop::new(bytes);
+        let (len, cap) = (bytes.len(), bytes.capacity());
+        // A pointer taken from the `Vec` itself, so that it may free the allocation later (an
+        // unallocated vector's pointer is dangling but not null, and freeing it frees nothing).
+        let ptr = NonNull::new(bytes.as_mut_ptr()).unwrap_or(NonNull::dangling());
         ZeroCopyBuffer {
-            ptr: NonNull::from(bytes).cast(),
-            len: bytes.len(),
-            owner: Some(owner),
+            ptr,
+            len,
+            storage: storage::unique_vec_storage(cap),
+            vtable: &storage::VEC,
             kind,
-            tenant: None,
+            tenant,
         }
     }
 
@@ -166,7 +187,7 @@ impl ZeroCopyBuffer {
     /// The visible bytes.
     #[inline]
     pub fn as_slice(&self) -> &[u8] {
-        // SAFETY: by the struct invariant `ptr .. ptr + len` lies inside bytes that `owner` (or the
+        // SAFETY: by the struct invariant `ptr .. ptr + len` lies inside bytes that `storage` (or the
         // 'static lifetime) keeps alive for at least as long as `self`, and nobody writes them while
         // a view exists.
         unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
@@ -267,7 +288,7 @@ impl ZeroCopyBuffer {
     /// How many views share this buffer's storage. For observability only: another thread may clone
     /// or drop a view at any moment. `'static` storage is not counted and reports 1.
     pub fn sharers(&self) -> usize {
-        self.owner.as_ref().map_or(1, Arc::strong_count)
+        storage::sharers(&self.storage)
     }
 
     /// SHA-256 of the visible bytes. Not cached.
@@ -296,10 +317,28 @@ impl ZeroCopyBuffer {
             // bytes this view already covers.
             ptr: unsafe { self.ptr.add(offset) },
             len,
-            owner: self.owner.clone(),
+            storage: self.clone_storage(),
+            vtable: self.vtable,
             kind: self.kind,
             tenant: self.tenant.clone(),
         }
+    }
+
+    /// Another reference to the storage, for a new view of it.
+    #[inline]
+    fn clone_storage(&self) -> Storage {
+        // SAFETY: `storage` is a reference in the representation `vtable` is for, and `ptr` is this
+        // view's first byte, which is what the vector representation's clone needs (see `storage.rs`).
+        Storage::new(unsafe { storage::clone_view(&self.storage, self.vtable, self.ptr) })
+    }
+}
+
+impl Drop for ZeroCopyBuffer {
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: the view's reference, in the representation `vtable` is for, given up once; `ptr` is
+        // the view's first byte (see `clone_storage`).
+        unsafe { storage::drop_view(&mut self.storage, self.vtable, self.ptr) }
     }
 }
 
@@ -310,7 +349,8 @@ impl Clone for ZeroCopyBuffer {
         ZeroCopyBuffer {
             ptr: self.ptr,
             len: self.len,
-            owner: self.owner.clone(),
+            storage: self.clone_storage(),
+            vtable: self.vtable,
             kind: self.kind,
             tenant: self.tenant.clone(),
         }
@@ -436,14 +476,14 @@ impl From<Vec<u8>> for ZeroCopyBuffer {
 impl From<Box<[u8]>> for ZeroCopyBuffer {
     /// Raw bytes, no copy.
     fn from(bytes: Box<[u8]>) -> Self {
-        Self::from_owner(bytes, BufferKind::raw())
+        Self::from_vec(bytes.into_vec(), BufferKind::raw(), None)
     }
 }
 
 impl From<String> for ZeroCopyBuffer {
     /// Text, no copy.
     fn from(text: String) -> Self {
-        Self::from_owner(text, BufferKind::text())
+        Self::from_vec(text.into_bytes(), BufferKind::text(), None)
     }
 }
 

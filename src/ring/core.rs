@@ -24,6 +24,7 @@
 //! position, so that no operation divides.
 
 use std::marker::PhantomData;
+use std::ptr::NonNull;
 use std::task::{Context, Poll, Waker};
 
 use crate::sync::{fence, Arc, AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering::*};
@@ -193,6 +194,56 @@ impl<T: Item> Ring<T> {
     }
 }
 
+/// The first slot and the capacity, copied from the shared [`Ring`] into each side's own struct for
+/// `push` and `pop`: the compiler keeps the fields of a `&mut self` in registers across a burst of
+/// items, but must load again what it reaches through the `Arc` after every write to ring memory (a
+/// raw pointer that, for all it knows, may point anywhere).
+#[derive(Clone, Copy)]
+struct Slots<T> {
+    first: NonNull<T>,
+    capacity: usize,
+}
+
+// SAFETY: `Slots` is a copy of the ring's address and size, not a handle of its own: every access
+// through it is made by a `WriterCore` or `ReaderCore` that holds the `Arc<Ring<T>>` keeping the
+// memory alive, under the same index protocol as an access through the ring. `T: Item` is plain data.
+unsafe impl<T: Item> Send for Slots<T> {}
+// SAFETY: as for `Send`; a shared `Slots` only hands out addresses.
+unsafe impl<T: Item> Sync for Slots<T> {}
+
+impl<T: Item> Slots<T> {
+    fn of(ring: &Ring<T>) -> Slots<T> {
+        Slots { first: ring.memory.base().cast(), capacity: ring.capacity }
+    }
+
+    /// As [`Ring::slot`].
+    #[inline]
+    fn slot(self, index: usize) -> *mut T {
+        debug_assert!(index < self.capacity);
+        // SAFETY: `index < capacity`, so the pointer stays inside the first image; the memory is
+        // aligned for `T` (see `Ring::slot`).
+        unsafe { self.first.as_ptr().add(index) }
+    }
+
+    /// `index` moved on by one slot, modulo the capacity (the wrap out of line, as in
+    /// [`Ring::advance`]).
+    #[inline]
+    fn next(self, index: usize) -> usize {
+        let next = index + 1;
+        if next < self.capacity {
+            next
+        } else {
+            Self::wrap()
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn wrap() -> usize {
+        0
+    }
+}
+
 /// Whether the flavour has threads that sleep on the ring (and must be woken).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Waking {
@@ -227,6 +278,10 @@ pub(crate) struct WriterCore<T, G> {
     mirror: MirrorView,
     waking: Waking,
     tagging: Tagging,
+    /// For `push`: the ring's slots, and whether a push is nothing but a write and a store (neither a
+    /// mirror to keep nor sleepers to wake): one test instead of two on every item.
+    slots: Slots<T>,
+    plain: bool,
 }
 
 /// Where the writer's unpublished slots were written, on mirror-copy memory.
@@ -255,6 +310,8 @@ struct MirrorView {
 impl<T: Item, G> WriterCore<T, G> {
     pub(crate) fn new(ring: Arc<Ring<T>>, waking: Waking, tagging: Tagging) -> WriterCore<T, G> {
         WriterCore {
+            slots: Slots::of(&ring),
+            plain: !ring.mirrored && waking == Waking::Nobody,
             ring,
             readers: Vec::new(),
             position: 0,
@@ -299,6 +356,8 @@ impl<T: Item, G> WriterCore<T, G> {
             waking: self.waking,
             tagging: self.tagging,
             tags: ReaderTags::default(),
+            slots: self.slots,
+            plain: self.waking == Waking::Nobody && self.tagging == Tagging::Off,
         }
     }
 
@@ -320,7 +379,7 @@ impl<T: Item, G> WriterCore<T, G> {
     /// Free slots as far as the last look at the readers tells (a lower bound of the truth).
     #[inline]
     fn known_free(&self) -> usize {
-        self.ring.capacity - (self.position - self.slowest_seen) as usize
+        self.slots.capacity - (self.position - self.slowest_seen) as usize
     }
 
     /// Looks at the live readers' positions: the free slots now. One pass; the readers that are gone
@@ -403,30 +462,36 @@ impl<T: Item, G> WriterCore<T, G> {
         if self.known_free() == 0 && self.look_at_readers() == 0 {
             return Err(item);
         }
-        // Everything read before the item is written: the compiler cannot tell that the write does not
-        // change these fields, and would read them all again after it.
-        let ring: &Ring<T> = &self.ring;
+        let slots = self.slots;
         let (index, position) = (self.index, self.position + 1);
-        let next = ring.advance(index, 1);
-        let wake = self.waking == Waking::Sleepers;
-        let slot = ring.slot(index);
+        let next = slots.next(index);
+        let slot = slots.slot(index);
         // SAFETY: a free slot (`known_free() > 0`) is the writer's alone: no reader reads at or past
         // the write position, and the slowest one has moved past it (see `slice`). `slot` is inside
         // the first image and aligned for `T`.
         unsafe { slot.write(item) };
-        if ring.mirrored {
+        if !self.plain {
+            self.mirror_pushed(slot, item, position, next);
+        }
+        (self.position, self.index) = (position, next);
+        self.ring.write.0.store(position, Release);
+        if !self.plain && self.waking == Waking::Sleepers {
+            self.ring.data.notify();
+        }
+        Ok(())
+    }
+
+    /// What a push does besides the write on mirror-copy memory: the item's second image, and the
+    /// writer's view of its latest slice (see [`MirrorView`]).
+    #[inline]
+    fn mirror_pushed(&mut self, slot: *mut T, item: T, position: u64, next: usize) {
+        if self.ring.mirrored {
             // SAFETY: the slot's image in the second half (`index + capacity < 2 * capacity`, inside
-            // the mirror allocation), the writer's alone for the same reason.
-            unsafe { slot.add(ring.capacity).write(item) };
+            // the mirror allocation), the writer's alone as the slot itself is (see `push`).
+            unsafe { slot.add(self.slots.capacity).write(item) };
             // Both images hold the item; a slice's rest (if any) moves on by one.
             self.mirror.view = self.mirror.next_view(position, next, 1);
         }
-        (self.position, self.index) = (position, next);
-        ring.write.0.store(position, Release);
-        if wake {
-            ring.data.notify();
-        }
-        Ok(())
     }
 
     /// Publishes the first `n` items of the free slots.
@@ -560,6 +625,10 @@ pub(crate) struct ReaderCore<T, G> {
     tagging: Tagging,
     /// The tags of the items from `position` on that this reader has collected.
     tags: ReaderTags<G>,
+    /// For `pop`: the ring's slots, and whether a pop is nothing but a read and a store (neither
+    /// sleepers to wake nor tags to collect): one test instead of two on every item.
+    slots: Slots<T>,
+    plain: bool,
 }
 
 impl<T: Item, G> ReaderCore<T, G> {
@@ -644,21 +713,30 @@ impl<T: Item, G> ReaderCore<T, G> {
                 return Err(if self.closed_and_drained() { PopError::Finished } else { PopError::Empty });
             }
         }
-        let ring: &Ring<T> = &self.ring;
+        let slots = self.slots;
         let (index, position) = (self.index, self.position + 1);
         // SAFETY: `position - 1 < write_seen`: the slot was published (our Acquire load pairs with the
         // writer's Release store) and stays untouched until we move past it; it lies in the first
         // image, aligned for `T`, and `T: Item` is plain data.
-        let item = unsafe { ring.slot(index).read() };
-        (self.position, self.index) = (position, ring.advance(index, 1));
+        let item = unsafe { slots.slot(index).read() };
+        (self.position, self.index) = (position, slots.next(index));
         self.state.position.0.store(position, Release);
+        if !self.plain {
+            self.after_consuming(position);
+        }
+        Ok(item)
+    }
+
+    /// What a reader that moved on to `position` does besides telling the writer: wake a sleeping
+    /// writer, let go of the tags it passed.
+    #[inline]
+    fn after_consuming(&mut self, position: u64) {
         if self.waking == Waking::Sleepers {
-            ring.room.notify();
+            self.ring.room.notify();
         }
         if self.tagging == Tagging::On {
             self.tags.consume_to(&self.state.tags, position);
         }
-        Ok(item)
     }
 
     /// Marks the first `n` available items as read.
@@ -686,12 +764,7 @@ impl<T: Item, G> ReaderCore<T, G> {
         self.position += n as u64;
         self.index = self.ring.advance(self.index, n);
         self.state.position.0.store(self.position, Release);
-        if self.waking == Waking::Sleepers {
-            self.ring.room.notify();
-        }
-        if self.tagging == Tagging::On {
-            self.tags.consume_to(&self.state.tags, self.position);
-        }
+        self.after_consuming(self.position);
     }
 }
 
