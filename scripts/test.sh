@@ -290,6 +290,11 @@ if [ -f package.json ] && npm_has_test_script; then
     run_step "JS suite against the Node addon" env OMNIBUF_IMPL=addon npm test
     # The browser example (examples/web) in headless Chromium, driven by playwright-core.
     run_step "browser example end to end in Chromium" npm run test:browser
+    # The npm packages as a user installs them: packed (this machine's platform; every platform is
+    # scripts/pack-all.sh), installed offline into an empty project where no cargo or rustup is found;
+    # the Node entry by import and require, and the browser entry bundled by esbuild, vite and webpack.
+    run_step "packages: pack, install without Rust, smoke tests" \
+        bash -c 'node scripts/pack.mjs && node --test js/packages/'
 else
     skip_step "Node suite" "no Node suite yet"
 fi
