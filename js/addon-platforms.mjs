@@ -22,11 +22,18 @@ export const platformBinary = (id) => `omnibuf.${id}.node`;
 /** The C library this Linux process runs on: 'glibc' or 'musl' (npm's `libc` values). Node's report
  * header names the glibc version when Node itself runs on glibc, and nothing on musl. */
 function linuxLibc() {
-  // Without the network section, which can wait on name lookups.
-  if (process.report) process.report.excludeNetwork = true;
-  const report = process.report?.getReport?.();
-  const header = typeof report === 'string' ? JSON.parse(report).header : report?.header;
-  return header?.glibcVersionRuntime ? 'glibc' : 'musl';
+  const { report } = process;
+  // Without the network section, which can wait on name lookups; the process's own setting is restored.
+  const excludeNetwork = report.excludeNetwork;
+  report.excludeNetwork = true;
+  let header;
+  try {
+    const got = report.getReport();
+    header = typeof got === 'string' ? JSON.parse(got).header : got.header;
+  } finally {
+    report.excludeNetwork = excludeNetwork;
+  }
+  return header.glibcVersionRuntime ? 'glibc' : 'musl';
 }
 
 /** The id this process's platform would have (whether or not one is prebuilt), e.g. linux-x64-gnu. */

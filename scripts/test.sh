@@ -253,6 +253,14 @@ for wine_tests in "--lib" "--test ring_model"; do
     WINEPREFIX="$WINE_PREFIX_DIR" wineserver --wait || true
 done
 
+section "crates.io: the crate as published"
+# The docs build without warnings (native and wasm32: docs.rs builds both), and the crate that the
+# include list makes (library and docs only) builds on its own: cargo publish --dry-run packs and
+# compiles it, and uploads nothing.
+run_step "cargo doc (-D warnings), cargo publish --dry-run" bash -c \
+    'for t in "" "--target $0"; do RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --all-features $t || exit; done &&
+     cargo publish --dry-run --allow-dirty' "$WASM_TARGET"
+
 # ── loom ──────────────────────────────────────────────────────────────────────────────────────────────
 
 section "loom: model-checked concurrency protocols"
