@@ -291,7 +291,8 @@ run_step "wasm in headless Chromium" env CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUN
 
 section "Node"
 if [ -f package.json ] && npm_has_test_script; then
-    # The napi-rs addon, built from source (what `npm install` runs); its build is a step of its own.
+    # The napi-rs addon, built from source (node/omnibuf.node, which the loader prefers to a prebuilt
+    # package); its build is a step of its own.
     run_step "Node addon build (node/build.mjs)" node node/build.mjs
     # One suite (js/test), one switch (OMNIBUF_IMPL) per implementation of js/index.d.ts.
     run_step "JS suite against the wasm build in Node" env OMNIBUF_IMPL=wasm npm test
