@@ -99,7 +99,8 @@ function projectFor(platform) {
   mkdirSync(dir);
   writeFileSync(join(dir, 'package.json'), `${JSON.stringify({ name: `smoke-${platform.id}`, private: true })}\n`);
   const pick = [`--os=${platform.os}`, `--cpu=${platform.cpu}`, ...(platform.libc ? [`--libc=${platform.libc}`] : [])];
-  run('npm', ['install', '--offline', '--no-audit', '--no-fund', ...pick, tarballs.main, tarballs.platforms[platform.id]], { cwd: dir });
+  // --force: npm refuses a package named on the command line whose os/cpu is not this machine's.
+  run('npm', ['install', '--offline', '--force', '--no-audit', '--no-fund', ...pick, tarballs.main, tarballs.platforms[platform.id]], { cwd: dir });
   for (const file of readdirSync(fixture)) cpSync(join(fixture, file), join(dir, file));
   return dir;
 }
