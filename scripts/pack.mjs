@@ -221,6 +221,7 @@ for (const id of platforms) {
 const mainDir = join(stageRoot, 'omnibuf');
 mkdirSync(mainDir);
 for (const entry of manifest.files) {
+  if (entry.startsWith('!')) continue; // an exclusion, which npm pack applies
   const from = join(root, entry);
   if (!existsSync(from)) {
     console.error(`pack: ${entry} (in package.json's files) is missing`);

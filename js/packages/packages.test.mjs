@@ -87,7 +87,7 @@ test('the tarball holds what a user needs and nothing else', () => {
     assert.ok(listed.includes(file), `${file} is in the tarball`);
   }
   for (const file of listed) {
-    assert.doesNotMatch(file, /\/(test|tests|e2e|bench|benches|fuzz|\.ci|scripts|examples|target)\//, `${file} does not belong in the package`);
+    assert.doesNotMatch(file, /\/(test|tests|e2e|bench|benches|fuzz|\.ci|scripts|examples|target)\/|tests\.rs$/, `${file} does not belong in the package`);
   }
   const manifest = JSON.parse(readFileSync(join(app, 'node_modules/omnibuf/package.json'), 'utf8'));
   assert.equal(manifest.private, undefined);
