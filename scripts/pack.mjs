@@ -122,6 +122,9 @@ function buildAddon(platform) {
     run('cargo', ['build', ...manifestArgs], { env: cargoEnv, cwd: nodeDir });
     return join(nodeTarget, 'release', LIBRARY[platform.os]);
   }
+  // Cross builds keep a target folder of their own: their settings (strip, the zig linker's
+  // environment) would otherwise invalidate the host build's build scripts and proc macros.
+  cargoEnv.CARGO_TARGET_DIR = join(nodeTarget, 'cross');
   // Paths of this machine stay out of the binaries.
   const cargoHome = process.env.CARGO_HOME ?? join(process.env.HOME ?? '', '.cargo');
   const targetKey = platform.target.toUpperCase().replaceAll('-', '_');
@@ -140,7 +143,7 @@ function buildAddon(platform) {
     const zigTarget = platform.libc === 'glibc' ? `${platform.target}.2.17` : platform.target;
     run('cargo', ['zigbuild', ...manifestArgs, '--target', zigTarget], { env: cargoEnv, cwd: nodeDir });
   }
-  return join(nodeTarget, platform.target, 'release', LIBRARY[platform.os]);
+  return join(cargoEnv.CARGO_TARGET_DIR, platform.target, 'release', LIBRARY[platform.os]);
 }
 
 /** A folder with libnode.dll: an import library (MinGW dlltool) of the Node-API functions node.exe
