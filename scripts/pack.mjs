@@ -133,6 +133,8 @@ function buildAddon(platform) {
   if (platform.libc === 'musl') rustflags.push('-C', 'target-feature=-crt-static');
   // A dylib records its own path (the install name), by default the one it was built at.
   if (platform.os === 'darwin') rustflags.push('-C', `link-arg=-Wl,-install_name,@rpath/${platformBinary(platform.id)}`);
+  // MinGW's linker stamps the DLL with the time of the link unless told not to.
+  if (platform.os === 'win32') rustflags.push('-C', 'link-arg=-Wl,--no-insertion-timestamp');
   cargoEnv[`CARGO_TARGET_${targetKey}_RUSTFLAGS`] = rustflags.join(' ');
   cargoEnv.CARGO_PROFILE_RELEASE_STRIP = 'symbols';
   if (platform.os === 'win32') {
