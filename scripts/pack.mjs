@@ -107,7 +107,10 @@ for (const entry of ['node', 'wasm-node']) {
     `// The ES module face of dist/${entry}.cjs (built by scripts/pack.mjs): one implementation for import and require.\nexport * from './${entry}.cjs';\n`,
   );
 }
+// The one set of types, as TypeScript wants it for each entry's format (js/index.d.ts alone would be
+// read as CommonJS types, the package having no "type": "module").
 copyFileSync(join(root, 'js/index.d.ts'), join(root, 'dist/index.d.cts'));
+copyFileSync(join(root, 'js/index.d.ts'), join(root, 'dist/index.d.mts'));
 
 // ── the addons ───────────────────────────────────────────────────────────────────────────────────────
 const nodeDir = join(root, 'node');
