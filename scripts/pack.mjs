@@ -137,7 +137,7 @@ function buildAddon(platform) {
   // A dylib records its own path (the install name), by default the one it was built at.
   if (platform.os === 'darwin') rustflags.push('-C', `link-arg=-Wl,-install_name,@rpath/${platformBinary(platform.id)}`);
   // MinGW's linker stamps the DLL with the time of the link unless told not to.
-  if (platform.os === 'win32') rustflags.push('-C', 'link-arg=-Wl,--no-insertion-timestamp');
+  if (platform.os === 'win32') rustflags.push('-C', 'link-arg=-Wl,--no-insert-timestamp');
   cargoEnv[`CARGO_TARGET_${targetKey}_RUSTFLAGS`] = rustflags.join(' ');
   cargoEnv.CARGO_PROFILE_RELEASE_STRIP = 'symbols';
   if (platform.os === 'win32') {
