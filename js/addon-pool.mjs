@@ -18,14 +18,15 @@
 //
 // Once freed or frozen, an object remembers which, and says so; the handle 0, which no buffer has,
 // lets the addon check a call's arguments first, as it did when the buffer was a native object.
+import { coded } from './error-code.mjs';
 
 const MAKE = Symbol('PooledBuffer');
 
 const notA = (member) =>
-  new TypeError(`PooledBuffer.${member}: called on an object that is not a PooledBuffer`);
+  coded(new TypeError(`PooledBuffer.${member}: called on an object that is not a PooledBuffer`), 'ERR_INVALID_THIS');
 
 const notAPool = (member) =>
-  new TypeError(`BufferPool.${member}: called on an object that is not a BufferPool`);
+  coded(new TypeError(`BufferPool.${member}: called on an object that is not a BufferPool`), 'ERR_INVALID_THIS');
 
 /**
  * The addon's BufferPool and PooledBuffer classes, over the addon's NativeBufferPool and the handle
@@ -49,8 +50,8 @@ export function definePool(addon, wrapStorage) {
   const dropped = new FinalizationRegistry(pooledRelease);
 
   // Registering with a FinalizationRegistry was most of the cost of a buffer in a tryAcquire() + free()
-  // loop (about 0.4 µs on this project's VM, in V8's weak cells and the hash table of unregister
-  // tokens, which unregistering keeps rehashing), and a buffer freed soon after it was acquired never
+  // loop (V8's weak cells, and the hash table of unregister tokens, which unregistering keeps
+  // rehashing), and a buffer freed soon after it was acquired never
   // needs it. So new buffers wait here, held strongly, and are registered by a microtask (at the latest
   // when the current task ends), or at once when this many are waiting, unless they were freed by
   // then. Holding them until then changes nothing the program can see: the registry runs its callbacks
@@ -72,7 +73,7 @@ export function definePool(addon, wrapStorage) {
     /** Not public (index.d.ts): BufferPool.tryAcquire() and acquire() make them. */
     constructor(token, handle) {
       if (token !== MAKE) {
-        throw new TypeError('PooledBuffer has no public constructor: use BufferPool.tryAcquire() or acquire()');
+        throw coded(new TypeError('PooledBuffer has no public constructor: use BufferPool.tryAcquire() or acquire()'), 'ERR_ILLEGAL_CONSTRUCTOR');
       }
       this.#handle = handle;
       waiting.push(this);
@@ -124,7 +125,7 @@ export function definePool(addon, wrapStorage) {
     }
 
     #usedUp() {
-      return new Error(`this PooledBuffer was ${this.#gone} and cannot be used any more`);
+      return coded(new Error(`this PooledBuffer was ${this.#gone} and cannot be used any more`), 'ERR_INVALID_STATE');
     }
 
     /** Gives the handle up; the object cannot be used after. */

@@ -19,32 +19,27 @@
 // ZeroCopyBuffer natively (ZeroCopyBuffer.from, BufferMut.freeze, PooledBuffer.freeze,
 // VirtualBuffer.read, withTenant, retag) returns a storage, which `wrap` makes a ZeroCopyBuffer of.
 //
+// Small buffers (up to 4 KiB) made by ZeroCopyBuffer.from() keep their bytes in JS, in a Uint8Array
+// copied here, until a member needs a native storage: view(), withTenant() and retag() move them into
+// one then (once per storage; the JS copy is let go). Why: Node-API frees what it keeps for a native
+// object only in a task after the garbage collector found it, never during a synchronous loop, so a
+// million ZeroCopyBuffer.from(64 bytes).free() in one loop held hundreds of MiB until the loop ended
+// (issue 12). A Uint8Array's memory is the collector's own. length, kind, tenant, sharers, slice(),
+// bytes(), sha256() and equals() of such a buffer never leave JS. Whatever this module cannot take
+// with certainty (an unusual argument, a kind it has not seen registered) goes to the native
+// ZeroCopyStorage.from(), whose checks and errors are the API's.
+//
 // Arguments are checked here with the checks and messages of node/src/args.rs, in the same order as
 // the native methods checked them; receivers of another class get a TypeError.
+import { createHash } from 'node:crypto';
+import { types } from 'node:util';
+import { coded } from './error-code.mjs';
 
 /** The largest integer a JS number holds exactly (args.rs's MAX_SAFE_INTEGER). */
 const MAX_SAFE_INTEGER = 9007199254740991;
 
-/** A number as Rust's `Display` for f64 writes it (the native messages did): no exponent, "inf". */
-function rustNumber(n) {
-  if (Number.isNaN(n)) return 'NaN';
-  if (n === Infinity) return 'inf';
-  if (n === -Infinity) return '-inf';
-  const text = String(n);
-  const e = text.indexOf('e');
-  if (e < 0) return text;
-  // d.ddde±x: the same shortest digits, with the point moved and zeros filled in.
-  const negative = text[0] === '-';
-  const mantissa = text.slice(negative ? 1 : 0, e);
-  const [int, frac = ''] = mantissa.split('.');
-  const digits = int + frac;
-  const point = int.length + Number(text.slice(e + 1));
-  let out;
-  if (point >= digits.length) out = digits + '0'.repeat(point - digits.length);
-  else if (point <= 0) out = `0.${'0'.repeat(-point)}${digits}`;
-  else out = `${digits.slice(0, point)}.${digits.slice(point)}`;
-  return negative ? `-${out}` : out;
-}
+/** A number as the binding core writes it in messages (src/binding/number.rs): as JS does. */
+const rustNumber = String;
 
 /** args.rs's describe_raw: a value, shortly, for an error message. */
 function describe(value) {
@@ -71,25 +66,81 @@ function describe(value) {
 /** args.rs's index_raw: a byte offset, an integer in 0..=MAX_SAFE_INTEGER. */
 function index(value, what) {
   if (typeof value !== 'number') {
-    throw new TypeError(`${what} must be an integer, got ${describe(value)}`);
+    throw coded(new TypeError(`${what} must be an integer, got ${describe(value)}`), 'ERR_INVALID_ARG_TYPE');
   }
   if (!Number.isInteger(value)) {
-    throw new TypeError(`${what} must be an integer, got ${rustNumber(value)}`);
+    throw coded(new TypeError(`${what} must be an integer, got ${rustNumber(value)}`), 'ERR_INVALID_ARG_TYPE');
   }
   if (value < 0 || value > MAX_SAFE_INTEGER) {
-    throw new RangeError(`${what} must be between 0 and ${MAX_SAFE_INTEGER}, got ${rustNumber(value)}`);
+    throw coded(new RangeError(`${what} must be between 0 and ${MAX_SAFE_INTEGER}, got ${rustNumber(value)}`), 'ERR_OUT_OF_RANGE');
   }
   return value;
 }
 
 /** The core's SliceError, as a RangeError. */
 const outOfBounds = (start, end, len) =>
-  new RangeError(`range ${start}..${end} is out of bounds for a buffer of ${len} bytes`);
+  coded(new RangeError(`range ${start}..${end} is out of bounds for a buffer of ${len} bytes`), 'ERR_OUT_OF_RANGE');
 
-const freed = () => new Error('this ZeroCopyBuffer was freed and cannot be used any more');
+const freed = () => coded(new Error('this ZeroCopyBuffer was freed and cannot be used any more'), 'ERR_INVALID_STATE');
 
 const notA = (member) =>
-  new TypeError(`ZeroCopyBuffer.${member}: called on an object that is not a ZeroCopyBuffer`);
+  coded(new TypeError(`ZeroCopyBuffer.${member}: called on an object that is not a ZeroCopyBuffer`), 'ERR_INVALID_THIS');
+
+/** Bytes up to this many stay in JS. */
+const SMALL_BUFFER = 4096;
+
+// The engine's own accessors, so that an argument's own properties cannot change what is copied.
+const getter = (prototype, name) => Object.getOwnPropertyDescriptor(prototype, name).get;
+const TypedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype);
+const typedArrayBuffer = getter(TypedArrayPrototype, 'buffer');
+const typedArrayOffset = getter(TypedArrayPrototype, 'byteOffset');
+const typedArrayLength = getter(TypedArrayPrototype, 'byteLength');
+const dataViewBuffer = getter(DataView.prototype, 'buffer');
+const dataViewOffset = getter(DataView.prototype, 'byteOffset');
+const dataViewLength = getter(DataView.prototype, 'byteLength');
+const arrayBufferLength = getter(ArrayBuffer.prototype, 'byteLength');
+const encoder = new TextEncoder();
+
+/** `length` bytes of `buffer` from `offset`, copied into a new Uint8Array. */
+function copyOf(buffer, offset, length) {
+  const copy = new Uint8Array(length);
+  if (length > 0) copy.set(new Uint8Array(buffer, offset, length));
+  return copy;
+}
+
+/**
+ * A copy of `bytes` as ZeroCopyStorage.from() would take it (a string as UTF-8, a typed array's or
+ * DataView's bytes, an ArrayBuffer's; a detached one empty), if it is a plain ArrayBuffer, view of one,
+ * or string of at most SMALL_BUFFER bytes; else null, and the native from() decides.
+ */
+function smallCopy(bytes) {
+  try {
+    let copy = null;
+    if (typeof bytes === 'string') {
+      // Its UTF-8 form is never shorter than its UTF-16 length. Lone surrogates become U+FFFD, as in
+      // the native conversion.
+      if (bytes.length <= SMALL_BUFFER) copy = encoder.encode(bytes);
+    } else if (types.isArrayBuffer(bytes)) {
+      const length = arrayBufferLength.call(bytes); // 0 once detached
+      if (length <= SMALL_BUFFER) copy = copyOf(bytes, 0, length);
+    } else if (ArrayBuffer.isView(bytes)) {
+      const dataView = types.isDataView(bytes);
+      const buffer = (dataView ? dataViewBuffer : typedArrayBuffer).call(bytes);
+      // A view of a detached buffer holds nothing (and a DataView's accessors throw for it).
+      if (!types.isArrayBuffer(buffer)) return null; // a SharedArrayBuffer: the native from() decides
+      if (arrayBufferLength.call(buffer) === 0) return new Uint8Array(0);
+      const length = (dataView ? dataViewLength : typedArrayLength).call(bytes);
+      const offset = (dataView ? dataViewOffset : typedArrayOffset).call(bytes);
+      if (length <= SMALL_BUFFER) copy = copyOf(buffer, offset, length);
+    }
+    return copy !== null && copy.length <= SMALL_BUFFER ? copy : null;
+  } catch {
+    return null; // something unusual: the native from() decides
+  }
+}
+
+/** Kind names known to be registered: the registry never forgets one. */
+const knownKinds = new Set(['raw', 'text']);
 
 /** Lets only this module call the constructor. */
 const MAKE = Symbol('ZeroCopyBuffer');
@@ -98,19 +149,37 @@ const MAKE = Symbol('ZeroCopyBuffer');
 let nextGroup = 1;
 
 /**
- * The addon's ZeroCopyBuffer class, over `Storage` (the addon's ZeroCopyStorage), and `wrap`, which
- * makes a ZeroCopyBuffer of a whole native storage.
+ * The addon's ZeroCopyBuffer class, over `Storage` (the addon's ZeroCopyStorage, with `BufferKind` to
+ * know a kind's name), and `wrap`, which makes a ZeroCopyBuffer of a whole native storage.
  */
-export function defineZeroCopyBuffer(Storage) {
+export function defineZeroCopyBuffer(Storage, BufferKind) {
   /** Storage of an empty buffer, to check a freed object's arguments as a live one would. */
   let empty = null;
   const emptyStorage = () => (empty ??= Storage.from(new Uint8Array(0)));
 
-  /** A native storage and the count of the JS objects sharing it that were not freed. */
+  /** A storage and the count of the JS objects sharing it that were not freed. The storage is native
+   * (`native`), or, for a small buffer until it needs a native one, a Uint8Array (`bytes`) and the
+   * name of its kind. */
   class Shared {
-    constructor(native) {
+    constructor(native, bytes = null, kind = null) {
       this.native = native;
+      this.bytes = bytes;
+      this.kind = kind;
       this.count = 0;
+    }
+
+    /** The native storage, made from the JS bytes the first time it is needed. */
+    toNative() {
+      if (this.native === null) {
+        this.native = Storage.from(this.bytes, this.kind);
+        this.bytes = null;
+      }
+      return this.native;
+    }
+
+    /** Bytes `start..end`: a view of the JS bytes, or a copy of the native ones. */
+    range(start, end) {
+      return this.native === null ? this.bytes.subarray(start, end) : this.native.bytes(start, end);
     }
   }
 
@@ -126,7 +195,7 @@ export function defineZeroCopyBuffer(Storage) {
     /** Not public (index.d.ts): ZeroCopyBuffer.from() and the methods that return one make them. */
     constructor(token, shared, start, end) {
       if (token !== MAKE) {
-        throw new TypeError('ZeroCopyBuffer has no public constructor: use ZeroCopyBuffer.from()');
+        throw coded(new TypeError('ZeroCopyBuffer has no public constructor: use ZeroCopyBuffer.from()'), 'ERR_ILLEGAL_CONSTRUCTOR');
       }
       shared.count++;
       this.#shared = shared;
@@ -153,6 +222,15 @@ export function defineZeroCopyBuffer(Storage) {
     }
 
     static from(bytes, kind) {
+      const defaultKind = kind === undefined || kind === null;
+      if (defaultKind || knownKinds.has(kind) || (typeof kind === 'string' && BufferKind.has(kind))) {
+        const small = smallCopy(bytes);
+        if (small !== null) {
+          if (!defaultKind) knownKinds.add(kind);
+          const name = defaultKind ? (typeof bytes === 'string' ? 'text' : 'raw') : kind;
+          return new ZeroCopyBuffer(MAKE, new Shared(null, small, name), 0, small.length);
+        }
+      }
       return wrap(Storage.from(bytes, kind));
     }
 
@@ -162,18 +240,20 @@ export function defineZeroCopyBuffer(Storage) {
     }
 
     get kind() {
-      return ZeroCopyBuffer.#live(this, 'kind').native.kind;
+      const shared = ZeroCopyBuffer.#live(this, 'kind');
+      return shared.native === null ? shared.kind : shared.native.kind;
     }
 
     get tenant() {
-      return ZeroCopyBuffer.#live(this, 'tenant').native.tenant;
+      const shared = ZeroCopyBuffer.#live(this, 'tenant');
+      return shared.native === null ? undefined : shared.native.tenant;
     }
 
     /** This storage's JS sharers that were not freed, plus the native ones other than the storage
      * itself (each live view, and whatever else holds the bytes: a pool, a virtual buffer). */
     get sharers() {
       const shared = ZeroCopyBuffer.#live(this, 'sharers');
-      return shared.count + shared.native.sharers - 1;
+      return shared.native === null ? shared.count : shared.count + shared.native.sharers - 1;
     }
 
     withTenant(tenant) {
@@ -193,7 +273,7 @@ export function defineZeroCopyBuffer(Storage) {
         derive(emptyStorage()).free();
         throw freed();
       }
-      return ZeroCopyBuffer.#over(new Shared(derive(shared.native)), self.#start, self.#end);
+      return ZeroCopyBuffer.#over(new Shared(derive(shared.toNative())), self.#start, self.#end);
     }
 
     slice(start, end) {
@@ -233,25 +313,35 @@ export function defineZeroCopyBuffer(Storage) {
     }
 
     sha256() {
-      return ZeroCopyBuffer.#live(this, 'sha256').native.sha256(this.#start, this.#end);
+      const shared = ZeroCopyBuffer.#live(this, 'sha256');
+      if (shared.native !== null) return shared.native.sha256(this.#start, this.#end);
+      const digest = createHash('sha256').update(shared.bytes.subarray(this.#start, this.#end)).digest();
+      return new Uint8Array(digest);
     }
 
     equals(other) {
       const shared = ZeroCopyBuffer.#live(this, 'equals');
-      if (!ZeroCopyBuffer.#is(other)) throw new TypeError('equals: other must be a ZeroCopyBuffer');
+      if (!ZeroCopyBuffer.#is(other)) throw coded(new TypeError('equals: other must be a ZeroCopyBuffer'), 'ERR_INVALID_ARG_TYPE');
       const theirs = other.#shared;
       if (theirs === null) throw freed();
-      return shared.native.equals(this.#start, this.#end, theirs.native, other.#start, other.#end);
+      if (shared.native !== null && theirs.native !== null) {
+        return shared.native.equals(this.#start, this.#end, theirs.native, other.#start, other.#end);
+      }
+      if (this.#end - this.#start !== other.#end - other.#start) return false;
+      const mine = shared.range(this.#start, this.#end);
+      return Buffer.compare(mine, theirs.range(other.#start, other.#end)) === 0;
     }
 
     view() {
       const shared = ZeroCopyBuffer.#live(this, 'view');
       if (this.#group === 0) this.#group = nextGroup++;
-      return shared.native.view(this.#start, this.#end, this.#group);
+      return shared.toNative().view(this.#start, this.#end, this.#group);
     }
 
     bytes() {
-      return ZeroCopyBuffer.#live(this, 'bytes').native.bytes(this.#start, this.#end);
+      const shared = ZeroCopyBuffer.#live(this, 'bytes');
+      if (shared.native !== null) return shared.native.bytes(this.#start, this.#end);
+      return new Uint8Array(shared.bytes.subarray(this.#start, this.#end));
     }
 
     /** Releases this object now: its views are detached; other objects over the same bytes stay
@@ -261,8 +351,10 @@ export function defineZeroCopyBuffer(Storage) {
       const shared = this.#shared;
       if (shared === null) return;
       this.#shared = null;
-      if (--shared.count === 0) shared.native.free();
-      else if (this.#group !== 0) shared.native.detachViews(this.#group);
+      if (--shared.count === 0) {
+        shared.native?.free();
+        shared.bytes = null;
+      } else if (this.#group !== 0) shared.native?.detachViews(this.#group);
     }
   }
 

@@ -1,46 +1,101 @@
-// Clear errors for the mistakes wasm-bindgen's generated classes report unclearly or not at all: using
-// an object after free() ("null pointer passed to rust"), passing an object of the wrong class
-// ("expected instance of X", a plain Error where the API promises a TypeError), and calling a method
-// with `this` of another class (the glue would use that object's pointer as its own, corrupting wasm
-// memory).
+// The wasm build's JS layer over wasm-bindgen's generated classes: what has to happen in JS before a
+// call reaches Rust, and the view rules that need JS objects (see js/index.d.ts, "Views").
+//
+// - Receivers: a method called with `this` of another class (or an object that wraps no Rust value,
+//   such as Object.create(X.prototype)) is a TypeError; the generated glue would use that object's
+//   pointer as its own, corrupting wasm memory. Using a freed object is an Error; free() twice does
+//   nothing. The messages come from the binding core's one table (src/binding/message.rs), through
+//   the wasm export __bindingError, so they read as the Node addon's.
+// - Bytes arguments are turned into a fresh Uint8Array (or left a string) here, with the built-in
+//   getters of ArrayBuffer, the typed arrays and DataView, never the object's own properties: once a
+//   call is in Rust, wasm-bindgen holds a borrow of `this`, and a JS exception thrown through Rust
+//   (a detached buffer, a throwing getter, a Proxy) would leave that borrow held for good, the object
+//   unusable and a pooled buffer's budget lost. Anything that is not bytes becomes `undefined`, which
+//   Rust refuses with the TypeError of the table.
+// - Views are never views of wasm memory (any of them reaches all of it, freed and reused memory too,
+//   through `.buffer`): Rust returns copies, and the writable ones are written back here:
+//   PooledBuffer.view() at the buffer's next call, CircularWriter.slice() by produce().
 
-/** Wraps every method and getter of each class so that those mistakes say what happened. */
-export function guardClasses(classes) {
-  for (const cls of classes) {
-    const proto = cls.prototype;
-    for (const [name, desc] of Object.entries(Object.getOwnPropertyDescriptors(proto))) {
-      // wasm-bindgen's own helpers (__destroy_into_raw, which free() calls) stay as they are.
-      if (name === 'constructor' || name.startsWith('__')) continue;
-      if (name === 'free') {
-        // Freeing twice does nothing, as in the addon; freeing another class's object is refused.
-        const free = desc.value;
-        const once = function () {
-          if (this.__wbg_ptr !== 0) free.call(this);
-        };
-        Object.defineProperty(proto, name, { ...desc, value: ofClass(cls, name, once) });
-      } else if (typeof desc.value === 'function') {
-        Object.defineProperty(proto, name, { ...desc, value: guarded(cls, name, desc.value) });
-      } else if (desc.get) {
-        Object.defineProperty(proto, name, { ...desc, get: guarded(cls, name, desc.get) });
-      }
+import { coded } from './error-code.mjs';
+
+const { apply } = Reflect;
+const U8 = Uint8Array;
+const TypedArray = Object.getPrototypeOf(Uint8Array);
+const getter = (proto, name) => Object.getOwnPropertyDescriptor(proto, name).get;
+const typedBuffer = getter(TypedArray.prototype, 'buffer');
+const typedOffset = getter(TypedArray.prototype, 'byteOffset');
+const typedLength = getter(TypedArray.prototype, 'byteLength');
+const dataViewBuffer = getter(DataView.prototype, 'buffer');
+const dataViewOffset = getter(DataView.prototype, 'byteOffset');
+const dataViewLength = getter(DataView.prototype, 'byteLength');
+const arrayBufferLength = getter(ArrayBuffer.prototype, 'byteLength');
+const sharedBufferLength =
+  typeof SharedArrayBuffer === 'function' ? getter(SharedArrayBuffer.prototype, 'byteLength') : null;
+const typedSet = TypedArray.prototype.set;
+const typedSubarray = TypedArray.prototype.subarray;
+const isView = ArrayBuffer.isView;
+const BlobClass = typeof Blob === 'function' ? Blob : null;
+
+/** [buffer, byteOffset, byteLength] of a genuine ArrayBuffer, SharedArrayBuffer, typed array or
+ * DataView (read through the built-in getters: a detached one has length 0), else null. */
+function region(value) {
+  if (isView(value)) {
+    try {
+      return [apply(typedBuffer, value, []), apply(typedOffset, value, []), apply(typedLength, value, [])];
+    } catch {
+      // not a typed array: a DataView
     }
-    // Symbol.dispose is an alias of free(): point it at the guarded one.
-    if (typeof Symbol.dispose === 'symbol' && Object.hasOwn(proto, Symbol.dispose)) {
-      Object.defineProperty(proto, Symbol.dispose, { value: proto.free, writable: true, configurable: true });
+    try {
+      return [apply(dataViewBuffer, value, []), apply(dataViewOffset, value, []), apply(dataViewLength, value, [])];
+    } catch {
+      return null;
     }
   }
-  return classes;
+  try {
+    return [value, 0, apply(arrayBufferLength, value, [])];
+  } catch {
+    // not an ArrayBuffer
+  }
+  if (sharedBufferLength !== null) {
+    try {
+      return [value, 0, apply(sharedBufferLength, value, [])];
+    } catch {
+      // not a SharedArrayBuffer either
+    }
+  }
+  return null;
 }
 
-/** `fn`, refusing a `this` of another class. */
-function ofClass(cls, member, fn) {
-  return function (...args) {
-    if (!(this instanceof cls)) {
-      throw new TypeError(`${cls.name}.${member}: called on an object that is not a ${cls.name}`);
-    }
-    return fn.apply(this, args);
-  };
+/** A bytes argument as Rust may read it: a string as it is, any bytes as a fresh Uint8Array over the
+ * same memory (made here, so it has no own properties, getters or traps of the caller's: Rust copies
+ * out of it), anything else `undefined` (Rust's TypeError says what was expected). */
+export function bytesArg(value) {
+  if (typeof value === 'string') return value;
+  const r = region(value);
+  if (r === null) return undefined;
+  const [buffer, offset, length] = r;
+  // A detached buffer has no bytes (and refuses to be viewed).
+  return length === 0 ? new U8(0) : new U8(buffer, offset, length);
 }
+
+/** The first `n` bytes of a writable view handed out (all of them past its end), for bytesArg. */
+function head(view, n) {
+  const length = apply(typedLength, view, []);
+  if (length === 0) return new U8(0);
+  return apply(typedSubarray, view, [0, typeof n === 'number' && n >= 0 && n < length ? n : length]);
+}
+
+/** Which arguments of which members are bytes (static members as `static name`). */
+const BYTES_ARGS = {
+  ZeroCopyBuffer: { 'static from': [0] },
+  BufferMut: { append: [0] },
+  PooledBuffer: { append: [0], __writeBack: [0] },
+  CircularWriter: { write: [0], __produceFrom: [1] },
+  VirtualBuffer: { 'static fromBytes': [0], 'static import': [1], insert: [1], replace: [2], find: [0] },
+};
+
+/** wasm-bindgen's own members of a class, left as they are. */
+const WASM_BINDGEN_HELPERS = new Set(['__destroy_into_raw', '__wrap', '__unwrap']);
 
 /** Methods that return a Promise: a mistake in calling them rejects the Promise, as in the addon,
  * rather than throwing. */
@@ -54,28 +109,232 @@ const RETURNS_PROMISE = new Set([
   'VirtualBuffer.saveAs',
 ]);
 
-function guarded(cls, member, fn) {
-  const className = cls.name;
-  const guardedFn = ofClass(cls, member, function (...args) {
-    // wasm-bindgen zeroes an object's pointer when it is freed (or consumed).
-    if (this.__wbg_ptr === 0) {
-      throw new Error(`${className}.${member}: this ${className} was freed and cannot be used any more`);
+/** Wraps every method and getter of each class; `bindingError` is the wasm build's __bindingError. */
+export function guardClasses(classes, bindingError) {
+  const wrongReceiver = (cls, member) => bindingError(0, cls.name, member);
+  const usedUp = (cls) => bindingError(1, cls.name, 'freed');
+  /** Whether `self` is an object of `cls` over a Rust value (freed or not). */
+  const ofClass = (cls, self) => self instanceof cls && typeof self.__wbg_ptr === 'number';
+
+  const byName = Object.fromEntries(classes.map((cls) => [cls.name, cls]));
+  const ZeroCopyBuffer = byName.ZeroCopyBuffer;
+  // The last view of each PooledBuffer and the last slice of each writer: written back later.
+  const pooledViews = new WeakMap();
+  const writerSlices = new WeakMap();
+
+  /** A writer slice of `length` bytes over the writer's staging memory (kept in JS, as long as the
+   * ring): the slices handed out before are detached first, so a slice kept by mistake never shows
+   * what is written into a later one. */
+  const staging = new WeakMap();
+  const readerStaging = new WeakMap();
+  const handOut = (writer, length) => {
+    let buffer = staging.get(writer);
+    if (buffer === undefined || apply(arrayBufferLength, buffer, []) < length) {
+      buffer = new ArrayBuffer(Math.max(length, 64));
+    } else {
+      // Moves the memory to a new ArrayBuffer and detaches the old one, with every view of it.
+      buffer = structuredClone(buffer, { transfer: [buffer] });
     }
-    try {
-      return fn.apply(this, args);
-    } catch (e) {
-      if (e instanceof Error && !(e instanceof TypeError) && /^expected instance of /.test(e.message)) {
-        throw new TypeError(`${className}.${member}: ${e.message}`);
-      }
-      throw e;
-    }
-  });
-  if (!RETURNS_PROMISE.has(`${className}.${member}`)) return guardedFn;
-  return function (...args) {
-    try {
-      return guardedFn.apply(this, args);
-    } catch (e) {
-      return Promise.reject(e);
-    }
+    staging.set(writer, buffer);
+    const room = new U8(buffer, 0, length);
+    writerSlices.set(writer, room);
+    return room;
   };
+
+  for (const cls of classes) {
+    const bytesArgs = BYTES_ARGS[cls.name] ?? {};
+    const withBytes = (key, fn) => {
+      const positions = bytesArgs[key];
+      if (!positions) return fn;
+      return function (...args) {
+        for (const i of positions) {
+          // import() reads a Blob (or File) itself, a batch at a time; it has no `this` to borrow.
+          if (i < args.length && !(key === 'static import' && BlobClass !== null && args[i] instanceof BlobClass)) {
+            args[i] = bytesArg(args[i]);
+          }
+        }
+        return apply(fn, this, args);
+      };
+    };
+    // Static members: bytes arguments only (they have no receiver to check).
+    for (const [name, desc] of Object.entries(Object.getOwnPropertyDescriptors(cls))) {
+      if (typeof desc.value !== 'function' || name.startsWith('__') || !bytesArgs[`static ${name}`]) continue;
+      Object.defineProperty(cls, name, { ...desc, value: withBytes(`static ${name}`, desc.value) });
+    }
+    const proto = cls.prototype;
+    const raw = Object.getOwnPropertyDescriptors(proto);
+    for (const [name, desc] of Object.entries(raw)) {
+      // wasm-bindgen's own helpers (__destroy_into_raw, which free() calls) stay as they are; this
+      // build's internal members (__writeBack, __produceFrom) are guarded like the others.
+      if (name === 'constructor' || WASM_BINDGEN_HELPERS.has(name)) continue;
+      if (name === 'free') {
+        const free = desc.value;
+        const once = function () {
+          if (!ofClass(cls, this)) throw wrongReceiver(cls, name);
+          // Freeing twice does nothing, as in the addon.
+          if (this.__wbg_ptr === 0) return;
+          pooledViews.delete(this);
+          writerSlices.delete(this);
+          staging.delete(this);
+          readerStaging.delete(this);
+          apply(free, this, []);
+        };
+        Object.defineProperty(proto, name, { ...desc, value: once });
+        continue;
+      }
+      const fn = typeof desc.value === 'function' ? desc.value : desc.get;
+      if (typeof fn !== 'function') continue;
+      const inner = withBytes(name, special(cls, name, fn, raw) ?? fn);
+      const guardedFn = function (...args) {
+        if (!ofClass(cls, this)) throw wrongReceiver(cls, name);
+        // wasm-bindgen zeroes an object's pointer when it is freed (or consumed).
+        if (this.__wbg_ptr === 0) throw usedUp(cls);
+        return apply(inner, this, args);
+      };
+      const wrapped = RETURNS_PROMISE.has(`${cls.name}.${name}`)
+        ? function (...args) {
+            try {
+              return apply(guardedFn, this, args);
+            } catch (e) {
+              return Promise.reject(e);
+            }
+          }
+        : guardedFn;
+      const replacement = typeof desc.value === 'function' ? { value: wrapped } : { get: wrapped };
+      Object.defineProperty(proto, name, { ...desc, ...replacement });
+    }
+    // Symbol.dispose is an alias of free(): point it at the guarded one.
+    if (typeof Symbol.dispose === 'symbol' && Object.hasOwn(proto, Symbol.dispose)) {
+      Object.defineProperty(proto, Symbol.dispose, { value: proto.free, writable: true, configurable: true });
+    }
+  }
+  return classes;
+
+  /** The members with more to do than check their receiver, or undefined. */
+  function special(cls, name, fn, raw) {
+    const key = `${cls.name}.${name}`;
+    switch (key) {
+      case 'ZeroCopyBuffer.equals':
+        // wasm-bindgen's glue would throw through the borrow of `this` for an `other` it cannot use.
+        return function (other) {
+          if (!ofClass(ZeroCopyBuffer, other)) throw bindingError(2, 'equals', 'other', 'ZeroCopyBuffer');
+          if (other.__wbg_ptr === 0) throw usedUp(ZeroCopyBuffer);
+          return apply(fn, this, [other]);
+        };
+      case 'CircularWriter.slice':
+        return function (...args) {
+          return handOut(this, apply(fn, this, args));
+        };
+      case 'CircularWriter.sliceAsync':
+        return function (...args) {
+          return apply(fn, this, args).then((length) => handOut(this, length));
+        };
+      case 'CircularReader.slice':
+        // A copy of the unread bytes in the reader's staging memory (kept in JS); the slices handed
+        // out before are detached first, so one kept by mistake never changes.
+        return function () {
+          let buffer = readerStaging.get(this);
+          if (buffer !== undefined) {
+            buffer = apply(arrayBufferLength, buffer, []) === 0 ? undefined : structuredClone(buffer, { transfer: [buffer] });
+          }
+          for (;;) {
+            const target = buffer === undefined ? new U8(0) : new U8(buffer);
+            const n = apply(raw.__sliceInto.value, this, [target]);
+            if (n === null || n <= target.length) {
+              readerStaging.set(this, buffer);
+              return n === null ? null : n === 0 ? new U8(0) : new U8(buffer, 0, n);
+            }
+            buffer = new ArrayBuffer(Math.max(n, 2 * target.length));
+          }
+        };
+      case 'CircularWriter.produce':
+        // What JS wrote into the last slice goes into the ring now; the rest of that slice stays
+        // the writer's, at the room's new start, as it would be over ring memory.
+        return function (n) {
+          const room = writerSlices.get(this);
+          if (room === undefined) return apply(fn, this, [n]);
+          // Only what is published is copied in (Rust checks `n` and refuses more than is free).
+          const bytes = bytesArg(head(room, n));
+          apply(raw.__produceFrom.value, this, [n, bytes]);
+          const rest = apply(typedLength, room, []);
+          writerSlices.set(this, rest === 0 ? room : apply(typedSubarray, room, [Math.min(n, rest)]));
+          return undefined;
+        };
+      case 'CircularWriter.write':
+        // The room moves: a slice handed out before no longer matches it.
+        return function (...args) {
+          writerSlices.delete(this);
+          return apply(fn, this, args);
+        };
+      default:
+        break;
+    }
+    if (cls.name === 'PooledBuffer' && name !== '__writeBack') {
+      // Every call first writes back what JS wrote into the last view() (see js/index.d.ts).
+      return function (...args) {
+        const view = pooledViews.get(this);
+        if (view !== undefined) apply(raw.__writeBack.value, this, [bytesArg(view)]);
+        const result = apply(fn, this, args);
+        if (name === 'view') pooledViews.set(this, result);
+        else if (name === 'freeze') pooledViews.delete(this);
+        return result;
+      };
+    }
+    return undefined;
+  }
+}
+
+/**
+ * The Node addon's napi-rs classes (BufferMut, BufferKind, the ring, VirtualBuffer), guarded as the
+ * wasm build's are, for the same class and message: a receiver of another class is the table's
+ * TypeError (napi-rs would say "Failed to unwrap ..." in a plain Error, or V8 "Illegal invocation"),
+ * and `new` of a class without a public constructor is the table's TypeError (napi-rs: a plain Error).
+ * The check costs nothing on the way in: it runs only once the native call has thrown.
+ * `bindingMessage` is the addon's __bindingMessage; `privateConstructors` maps the names of the
+ * classes JS cannot construct to what makes them. Returns the classes to export by name.
+ */
+export function guardAddonClasses(classes, bindingMessage, privateConstructors) {
+  const ERRORS = { Error, TypeError, RangeError };
+  const make = (...args) => {
+    const [cls, message, code] = bindingMessage(...args);
+    const error = new ERRORS[cls](message);
+    return code === '' ? error : coded(error, code);
+  };
+  const out = {};
+  for (const [className, cls] of Object.entries(classes)) {
+    const proto = cls.prototype;
+    for (const [name, desc] of Object.entries(Object.getOwnPropertyDescriptors(proto))) {
+      if (name === 'constructor') continue;
+      const fn = typeof desc.value === 'function' ? desc.value : desc.get;
+      if (typeof fn !== 'function') continue;
+      const wrapped = function (...args) {
+        try {
+          return apply(fn, this, args);
+        } catch (e) {
+          if (!(this instanceof cls) || isUnwrapFailure(e)) throw make(0, className, name, '');
+          throw e;
+        }
+      };
+      const replacement = typeof desc.value === 'function' ? { value: wrapped } : { get: wrapped };
+      Object.defineProperty(proto, name, { ...desc, ...replacement });
+    }
+    const instead = privateConstructors[className];
+    out[className] =
+      instead === undefined
+        ? cls
+        : new Proxy(cls, {
+            construct() {
+              throw make(3, className, instead, '');
+            },
+          });
+  }
+  return out;
+}
+
+/** napi-rs's and V8's words for a receiver that wraps no object of the class. */
+function isUnwrapFailure(e) {
+  return (
+    e instanceof Error &&
+    (/^Failed to (unwrap|recover) /.test(e.message) || (e instanceof TypeError && e.message === 'Illegal invocation'))
+  );
 }

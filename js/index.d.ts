@@ -9,29 +9,64 @@
 // browser; init() exists in the browser only; handles and blocking waits exist in the addon only.
 //
 // Conventions:
-// - Sizes and offsets are non-negative integers: a non-integer throws a TypeError, a negative or
-//   out-of-range value a RangeError. Every error is a JS exception; nothing aborts the process.
+// - Sizes and offsets are non-negative integers up to Number.MAX_SAFE_INTEGER (in both builds, so
+//   offsets into a document go past 4 GiB in wasm too): anything but a number, or a non-integer,
+//   throws a TypeError (nothing is coerced: '1', true and null are TypeErrors), a negative or
+//   out-of-range value a RangeError. `new` of a class marked `private constructor`, and a member
+//   called with `this` of another class, throw a TypeError. Every error is a JS exception, of the
+//   same class and with the same message in both builds; nothing aborts the process. Errors of misuse
+//   also carry a Node-style `code`: ERR_INVALID_ARG_TYPE (a wrong type), ERR_INVALID_ARG_VALUE (an
+//   unusable value, such as an unknown kind), ERR_OUT_OF_RANGE (every RangeError), ERR_INVALID_THIS (a
+//   wrong receiver), ERR_ILLEGAL_CONSTRUCTOR, ERR_INVALID_STATE (an object freed or handed on); errors
+//   of the world (I/O, storage) have none, and their message says what failed.
 // - Objects hold native or wasm memory: call free() (or use `using`, via [Symbol.dispose]) when done.
 //   Using an object after free(), or a builder after freeze(), throws an Error that says so; free()
 //   twice does nothing. Objects the program drops are freed by the garbage collector in time.
 // - Bytes passed in (Uint8Array, ArrayBuffer, any typed array, or a string as UTF-8) are copied.
 // - view() and ring slices return the bytes in place, never a copy where the runtime allows:
-//   - Node (the addon): a Buffer over native memory (an external buffer). When the program lets go of
-//     the memory explicitly (free(), freeze(), toHandle()), the object detaches its views: a detached
-//     Buffer is empty, so a view never shows freed or reused memory. A view of a buffer the program
-//     merely dropped stays valid for as long as the view lives; ring slices are detached when their
-//     side is freed or collected. Where the runtime forbids external buffers (Electron), views are
-//     copies instead: see `externalBuffers`.
-//   - The browser (wasm): a view of wasm memory, valid until the object is freed or wasm memory grows
-//     (any call may grow it): call view() again rather than keep it.
-//   Write only to the views meant for writing (PooledBuffer.view(), CircularWriter.slice()).
+//   - Node (the addon): a Buffer over native memory (an external buffer), whose ArrayBuffer owns that
+//     memory. The lifetime rule covers everything made of a view: subarrays, `.buffer`,
+//     `new Uint8Array(view.buffer)`, DataViews, Buffer.from(view.buffer). When the object lets go of
+//     the memory (free(), freeze(), toHandle()) or lets someone else change it (a writer's produce()
+//     and write(), a reader's consume()), it detaches the view's ArrayBuffer first: every array over
+//     it is then empty, so nothing kept shows freed, reused or overwritten memory. Take a new slice()
+//     after produce() or consume(). A view of an object the program merely dropped (no free()) keeps
+//     the memory for as long as its ArrayBuffer lives; a ring slice is detached when its side is
+//     collected. structuredClone and postMessage copy a view, also when asked to transfer it (Node
+//     refuses to move an external buffer): the copy is independent. ArrayBuffer.prototype.transfer()
+//     and transferToFixedLength() (where the runtime has them) throw a TypeError for a view's
+//     ArrayBuffer: a moved one would escape the detaching. Detaching cannot stop a read that Node
+//     already handed to its thread pool or the kernel (fs.write, socket.write, zlib with a view):
+//     wait for such a call to finish before free(), freeze(), produce() or consume(), or pass it
+//     bytes(), a copy. Where the runtime forbids
+//     external buffers (Electron), views are copies instead: see `externalBuffers`.
+//   - The wasm build (the browser, and wasm in Node): never a view of wasm memory, since any such view
+//     reaches all of it through `.buffer`, freed memory that other objects reuse included. view(),
+//     CircularReader.slice() and the view() of what VirtualBuffer.read() gives are copies in a fresh
+//     ArrayBuffer, taken when called: safe to keep, transfer or write to; they never change and never
+//     show another object's bytes. The writable views are such copies too, written back by a call:
+//     what is written into the last PooledBuffer.view() reaches the buffer at its next call (any
+//     member but free()); what is written into the last CircularWriter.slice() (or sliceAsync()) is
+//     copied into the ring by produce(n), its first n bytes, and the rest of it stays the slice of
+//     what is still free. Writes after free() or freeze(), or into an older view, reach nothing. A
+//     view costs a copy of its bytes (`npm run bench:wasm-views` times it).
+//   Write only to the views meant for writing (PooledBuffer.view(), CircularWriter.slice()): their
+//   memory is this object's alone until freeze()/produce() detaches them. The other views are read-only
+//   by contract (V8 in Node 20 has no read-only ArrayBuffer). In Node a write to one can never crash
+//   the process nor reach bytes another owner or thread uses: a VirtualBuffer read is a copy of its
+//   own (made on the thread pool, never a view of a file mapping or of the buffer's cache, so neither
+//   the file, later reads nor save() see it); a ZeroCopyBuffer's bytes are never read off the JS
+//   thread (sha256(), equals() and bytes() run on it); a reader's slice is detached before its bytes
+//   can be reused. What such a write does change is what that ZeroCopyBuffer, the ZeroCopyBuffers
+//   sliced or derived from it and their views read (and, for a reader's slice, what the ring's other
+//   readers read): do not write them.
 //   bytes() returns a copy that is always safe to keep.
 
 /** Node entry: whether view() and ring slices are Buffers over native memory (`true`) or copies
  * (`false`: the runtime forbids external buffers, as Electron does, or the environment variable
  * OMNIBUF_EXTERNAL_BUFFERS=0 asked for copies). Where they are copies, writes to a writer's slice are
  * lost: use CircularWriter.write() and PooledBuffer.append(). The wasm build has no external buffers:
- * `false` (its views are views of wasm memory, see above). */
+ * `false` (its views are copies written back by a call, see above). */
 export const externalBuffers: boolean;
 
 /** Bytes accepted from JS; always copied. A string is taken as UTF-8. */
@@ -242,6 +277,12 @@ export class CircularWriter {
   /** Ends the stream for the readers. */
   free(): void;
   [Symbol.dispose](): void;
+  /** A WritableStream of byte chunks (Uint8Array, ArrayBuffer, typed arrays, strings as UTF-8): each
+   * write resolves once all of it is in the ring, so a slow reader holds the producer back. Closing or
+   * aborting it frees the writer, which ends the stream for the readers. */
+  writableStream(): WritableStream<BytesLike>;
+  /** Node entries only: the same as a stream.Writable; `end()` frees the writer. */
+  nodeWritable(options?: { signal?: AbortSignal; highWaterMark?: number }): import('node:stream').Writable;
 }
 
 /** One reader of a byte ring. */
@@ -269,6 +310,17 @@ export class CircularReader {
   /** Stops reading: the reader no longer holds the writer back. */
   free(): void;
   [Symbol.dispose](): void;
+  /** `for await (const slice of reader)`: the slices in place, without a copy; each one is consumed
+   * when the loop asks for the next (or leaves), so use it inside its step only. Ends when the writer
+   * is freed and everything was read. */
+  [Symbol.asyncIterator](): AsyncIterableIterator<Uint8Array>;
+  /** The bytes as a byte ReadableStream: each read copies out of the ring once, straight into the
+   * reader's buffer for BYOB reads. The stream owns the reader: cancelling it frees the reader. */
+  readableStream(): ReadableStream<Uint8Array>;
+  /** Node entries only: the bytes as a stream.Readable of Buffers (copies of the ring's slices, as a
+   * Readable keeps its chunks). It owns the reader, ends when the writer is freed, and is destroyed
+   * with an AbortError when `signal` aborts. */
+  nodeReadable(options?: { signal?: AbortSignal; highWaterMark?: number }): import('node:stream').Readable;
 }
 
 /** Browser entry only: loads the wasm module, which every other call needs. `input` is where it
@@ -284,8 +336,9 @@ export function init(
 export interface VirtualBufferOpenOptions {
   /** Node addon only. How the file is read. "positional" (the default) reads with positional reads: a file another
    * program truncates gives an Error, never a crash. "mapped" memory-maps it: reads of unedited text
-   * need no copy, but a truncation underneath kills the process (SIGBUS); use it only for files
-   * nobody else changes while they are open. */
+   * skip the block cache (read() still returns a copy of its own: see the conventions above), but a
+   * truncation underneath kills the process (SIGBUS); use it only for files nobody else changes while
+   * they are open. */
   backend?: 'positional' | 'mapped';
   /** Size of a cache block (default 64 KiB; at least 1). In the browser, the size of the blocks
    * import() stores; open() uses the document's own. */
@@ -387,4 +440,14 @@ export class VirtualBuffer {
   /** Releases this handle; work already started finishes. */
   free(): void;
   [Symbol.dispose](): void;
+  /** Bytes start..end (default: to the end) as copies of at most 64 KiB each, read one after the other
+   * as the loop asks; each read sees the content as it is then. Rejects with an AbortError when
+   * `signal` aborts. */
+  chunks(start?: number, end?: number, options?: { signal?: AbortSignal }): AsyncIterableIterator<Uint8Array>;
+  /** The lines from offset `start`, decoded as UTF-8, without their LF (nor a CR before it). */
+  lines(start?: number, options?: { signal?: AbortSignal }): AsyncIterableIterator<string>;
+  /** Bytes start..end as a byte ReadableStream (so `new Response(stream)` and `pipeTo` work). */
+  readableStream(start?: number, end?: number): ReadableStream<Uint8Array>;
+  /** Node entries only: bytes start..end as a stream.Readable. */
+  nodeReadable(start?: number, end?: number, options?: { signal?: AbortSignal }): import('node:stream').Readable;
 }

@@ -4,24 +4,39 @@
 // ZeroCopyBuffer, over the addon's native storage (js/addon-zero-copy.mjs), whose slices never cross
 // into native code, and BufferPool and PooledBuffer (js/addon-pool.mjs), whose buffers are handles into
 // a native table.
+import * as nodeStream from 'node:stream';
 import { isMainThread } from 'node:worker_threads';
 import { addon } from './addon-loader.mjs';
 import { definePool } from './addon-pool.mjs';
 import { defineZeroCopyBuffer } from './addon-zero-copy.mjs';
+import { guardAddonClasses } from './guard.mjs';
+import { installStreams } from './streams.mjs';
+import { coded } from './error-code.mjs';
 
-const zeroCopy = defineZeroCopyBuffer(addon.ZeroCopyStorage);
+const zeroCopy = defineZeroCopyBuffer(addon.ZeroCopyStorage, addon.BufferKind);
 export const ZeroCopyBuffer = zeroCopy.ZeroCopyBuffer;
 const wrap = zeroCopy.wrap;
 export const { BufferPool, PooledBuffer } = definePool(addon, wrap);
 
-export const {
-  BufferMut,
-  BufferKind,
-  Circular,
-  CircularWriter,
-  CircularReader,
-  VirtualBuffer,
-} = addon;
+// Receivers of another class and private constructors get the binding core's TypeErrors (js/guard.mjs).
+export const { BufferMut, BufferKind, Circular, CircularWriter, CircularReader, VirtualBuffer } = guardAddonClasses(
+  {
+    BufferMut: addon.BufferMut,
+    BufferKind: addon.BufferKind,
+    Circular: addon.Circular,
+    CircularWriter: addon.CircularWriter,
+    CircularReader: addon.CircularReader,
+    VirtualBuffer: addon.VirtualBuffer,
+  },
+  addon.__bindingMessage,
+  {
+    BufferKind: 'BufferKind.register()',
+    Circular: 'Circular.withCapacity()',
+    CircularWriter: 'Circular.withCapacity()',
+    CircularReader: 'CircularWriter.addReader()',
+    VirtualBuffer: 'VirtualBuffer.open(), VirtualBuffer.fromBytes() or VirtualBuffer.import()',
+  },
+);
 
 /** Whether view() and ring slices are Buffers over native memory (true) or copies (false: the runtime
  * forbids external buffers, as Electron does, or OMNIBUF_EXTERNAL_BUFFERS=0 asked for copies). */
@@ -65,3 +80,50 @@ if (isMainThread) {
     });
   }
 }
+
+// ArrayBuffer.prototype.transfer() (Node 22 on; Node 20 behind --harmony-rab-gsab-transfer) moves an
+// ArrayBuffer's memory to a new ArrayBuffer and detaches the old one. The addon tracks, and detaches,
+// the ArrayBuffer it made for each view (node/src/platform/views.rs); a new one it cannot know would
+// keep the native memory after the owner freed or reused it. So where transfer() exists, the
+// ArrayBuffers of views (external memory only; copies are the program's own) refuse to be moved:
+// a TypeError. postMessage and structuredClone already refuse (or copy) them: Node marks external
+// buffers untransferable.
+const moving = ['transfer', 'transferToFixedLength'].filter((m) => typeof ArrayBuffer.prototype[m] === 'function');
+if (moving.length > 0 && externalBuffers) {
+  const viewBuffers = new WeakSet();
+  const track = (view) => {
+    if (view !== null && view.byteLength > 0) viewBuffers.add(view.buffer);
+    return view;
+  };
+  for (const name of moving) {
+    const move = ArrayBuffer.prototype[name];
+    Object.defineProperty(ArrayBuffer.prototype, name, {
+      ...Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, name),
+      value: {
+        [name](...args) {
+          if (viewBuffers.has(this)) {
+            throw coded(new TypeError(`ArrayBuffer.prototype.${name}: this ArrayBuffer is the memory of an omnibuf view and cannot be moved; copy it (slice()) instead`), 'ERR_INVALID_STATE');
+          }
+          return Reflect.apply(move, this, args);
+        },
+      }[name],
+    });
+  }
+  const tracking = (cls, names, wrap) => {
+    for (const name of names) {
+      const original = cls.prototype[name];
+      Object.defineProperty(cls.prototype, name, {
+        ...Object.getOwnPropertyDescriptor(cls.prototype, name),
+        value: { [name](...args) { return wrap(Reflect.apply(original, this, args)); } }[name],
+      });
+    }
+  };
+  tracking(ZeroCopyBuffer, ['view'], track);
+  tracking(PooledBuffer, ['view'], track);
+  for (const cls of [CircularWriter, CircularReader]) {
+    tracking(cls, ['slice', 'sliceSync'], track);
+    tracking(cls, ['sliceAsync'], (promise) => promise.then(track));
+  }
+}
+
+installStreams({ CircularReader, CircularWriter, VirtualBuffer }, nodeStream);

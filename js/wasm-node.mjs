@@ -2,7 +2,9 @@
 // runs against it; the Node entry proper is the napi-rs addon (js/node.mjs). Its VirtualBuffer stores
 // documents in IndexedDB, which Node lacks: install a polyfill (such as fake-indexeddb) to use it.
 import { createRequire } from 'node:module';
+import * as nodeStream from 'node:stream';
 import { guardClasses } from './guard.mjs';
+import { installStreams } from './streams.mjs';
 
 const require = createRequire(import.meta.url);
 let wasm;
@@ -23,7 +25,12 @@ export const {
   CircularReader,
   VirtualBuffer,
 } = wasm;
-guardClasses([ZeroCopyBuffer, BufferMut, BufferKind, BufferPool, PooledBuffer, Circular, CircularWriter, CircularReader, VirtualBuffer]);
+guardClasses(
+  [ZeroCopyBuffer, BufferMut, BufferKind, BufferPool, PooledBuffer, Circular, CircularWriter, CircularReader, VirtualBuffer],
+  wasm.__bindingError,
+);
 
-/** Views of the wasm build are views of wasm memory, never external buffers. */
+/** The wasm build's views are copies, never views of wasm memory (see js/index.d.ts). */
 export const externalBuffers = false;
+
+installStreams({ CircularReader, CircularWriter, VirtualBuffer }, nodeStream);

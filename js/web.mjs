@@ -2,6 +2,7 @@
 // init() and the same guards as the wasm build in Node. It implements js/index.d.ts.
 import initWasm, * as wasm from '../pkg/web/omnibuf.js';
 import { guardClasses } from './guard.mjs';
+import { installStreams } from './streams.mjs';
 
 export const {
   ZeroCopyBuffer,
@@ -15,7 +16,7 @@ export const {
   VirtualBuffer,
 } = wasm;
 
-/** Views of the wasm build are views of wasm memory, never external buffers. */
+/** The wasm build's views are copies, never views of wasm memory (see js/index.d.ts). */
 export const externalBuffers = false;
 
 let ready = null;
@@ -38,4 +39,9 @@ export function init(input) {
   return ready;
 }
 
-guardClasses([ZeroCopyBuffer, BufferMut, BufferKind, BufferPool, PooledBuffer, Circular, CircularWriter, CircularReader, VirtualBuffer]);
+guardClasses(
+  [ZeroCopyBuffer, BufferMut, BufferKind, BufferPool, PooledBuffer, Circular, CircularWriter, CircularReader, VirtualBuffer],
+  wasm.__bindingError,
+);
+
+installStreams({ CircularReader, CircularWriter, VirtualBuffer });

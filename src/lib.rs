@@ -40,6 +40,8 @@
 //! ```
 #![warn(missing_docs)]
 
+#[doc(hidden)]
+pub mod binding;
 pub mod buffer;
 pub mod platform;
 pub mod pool;

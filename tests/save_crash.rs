@@ -53,7 +53,9 @@ fn describe(output: &std::process::Output) -> String {
 fn backend_from_env() -> FileBackend {
     match std::env::var(BACKEND).as_deref() {
         Ok("positional") => FileBackend::Positional,
-        _ => FileBackend::Mapped,
+        // SAFETY: the file is the test's own, and only this child writes it, by atomic saves (a new
+        // file renamed over the path), which never change a file that is open.
+        _ => unsafe { FileBackend::mapped() },
     }
 }
 
@@ -178,6 +180,8 @@ fn a_save_killed_at_any_moment_leaves_the_whole_old_or_the_whole_new_file() {
     fs::write(&path, versions.content(0)).unwrap();
 
     let (mut version, mut killed_mid_save) = (0, 0);
+    // Temporary files killed saves left, and the version the file had when they were seen.
+    let mut left_behind: Vec<(String, u64)> = Vec::new();
     for round in 0..rounds {
         let backend = if round % 2 == 0 { "mapped" } else { "positional" };
         let mut child = child_command(TEST)
@@ -198,21 +202,113 @@ fn a_save_killed_at_any_moment_leaves_the_whole_old_or_the_whole_new_file() {
         child.wait().unwrap();
 
         let bytes = fs::read(&path).unwrap();
+        let before = version;
         version = versions
             .identify(&bytes, version)
             .unwrap_or_else(|e| panic!("round {round} ({backend}, seed {seed}): the file is torn: {e}"));
+        let names = names_in(dir.path());
+        // A child that completed a save opened the file and saved it first, and each of these
+        // removes what earlier killed saves left.
+        if version > before {
+            for (name, seen_at) in &left_behind {
+                assert!(
+                    !names.contains(name),
+                    "round {round} (seed {seed}): {name}, left at version {seen_at}, is still there at \
+                     version {version}"
+                );
+            }
+        }
         // A kill between creating the temporary file and renaming it leaves the file behind.
-        for name in names_in(dir.path()) {
+        for name in names {
             if name != "document.bin" {
                 assert!(is_save_temp_file(Path::new(&name)), "unexpected file {name}");
-                fs::remove_file(dir.path().join(&name)).unwrap();
-                killed_mid_save += 1;
+                if !left_behind.iter().any(|(seen, _)| *seen == name) {
+                    killed_mid_save += 1;
+                    left_behind.push((name, version));
+                }
             }
         }
     }
     eprintln!("{rounds} rounds: reached version {version}; {killed_mid_save} kills landed inside a save");
     assert!(version > 0, "no save ever completed, so nothing was tested");
     assert!(killed_mid_save > 0, "no kill landed inside a save");
+    // Opening the file once more removes every leftover: no process holds any of them now.
+    drop(FilePersistence::open(&path, FileBackend::Positional).unwrap());
+    assert_eq!(names_in(dir.path()), ["document.bin"], "leftovers after a final open");
+}
+
+// ── clean-up of what killed saves left, and only that ──────────────────────────────────────────────────
+
+/// Takes an exclusive `flock` on `file`, as a live save holds one on its temporary file.
+fn lock_exclusively(file: &fs::File) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: `file` is open for the duration of the call, which only reads its arguments.
+    let result = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    assert_eq!(result, 0, "flock: {}", std::io::Error::last_os_error());
+}
+
+#[test]
+fn open_and_save_remove_stale_temporary_files_of_the_document_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("document.bin");
+    fs::write(&path, b"content").unwrap();
+    let at = |name: &str| dir.path().join(name);
+    let stale = [".document.bin.4242-17f3a-0.omnibuf-save", ".document.bin.1-0-99.omnibuf-save"];
+    // Not ours: another document's temporary file, names that only look alike, another program's.
+    let others = [
+        ".other.bin.4242-17f3a-0.omnibuf-save",
+        ".document.bin.4242-17f3a-0.omnibuf-save.bak",
+        ".document.bin.draft.omnibuf-save",
+        "document.bin~",
+    ];
+    // A live save (here: this test holding the lock, as a save in another process would).
+    let live = ".document.bin.777-abc-3.omnibuf-save";
+    for name in stale.iter().chain(&others).chain([&live]) {
+        fs::write(at(name), b"partial").unwrap();
+    }
+    let live_file = fs::File::open(at(live)).unwrap();
+    lock_exclusively(&live_file);
+
+    let file = FilePersistence::open(&path, FileBackend::Positional).unwrap();
+    let mut expected: Vec<String> =
+        others.iter().chain([&live, &"document.bin"]).map(|name| name.to_string()).collect();
+    expected.sort();
+    assert_eq!(names_in(dir.path()), expected, "open removed the stale files, and only those");
+
+    // Once its writer is gone (the lock is released with its descriptor), a save removes it too.
+    fs::write(at(stale[0]), b"left again").unwrap();
+    drop(live_file);
+    let mut recipe = vec![Ok(SavePiece::Copy { offset: 0, len: 7 })].into_iter();
+    drop(file.save(&mut recipe, SaveOptions::default()).unwrap());
+    expected.retain(|name| name != live);
+    assert_eq!(names_in(dir.path()), expected, "the save removed the stale files, and only those");
+    assert_eq!(fs::read(&path).unwrap(), b"content");
+}
+
+#[test]
+fn a_save_leaves_the_temporary_file_of_a_concurrent_save_alone() {
+    // Saves from several threads of one process to one target, with opens in between: each save's
+    // clean-up sees the others' temporary files and must leave them, or a rename would fail.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("document.bin");
+    fs::write(&path, vec![b'x'; 1 << 20]).unwrap();
+    std::thread::scope(|scope| {
+        for t in 0..4u8 {
+            let path = &path;
+            scope.spawn(move || {
+                for _ in 0..20 {
+                    let file = FilePersistence::open(path, FileBackend::Positional).unwrap();
+                    let len = file.len().unwrap();
+                    let insert = ZeroCopyBuffer::from_bytes(vec![t; 1 << 20], BufferKind::raw());
+                    let mut recipe = vec![Ok(SavePiece::Insert(insert))].into_iter();
+                    // Forced: the others replace the file all the time.
+                    let options = SaveOptions { force: true };
+                    file.save(&mut recipe, options).unwrap_or_else(|e| panic!("save of {len} bytes: {e}"));
+                }
+            });
+        }
+    });
+    assert_eq!(names_in(dir.path()), ["document.bin"]);
 }
 
 // ── a save that runs into the file-size limit ────────────────────────────────────────────────────────
@@ -273,7 +369,8 @@ fn save_into_read_only_directory() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("document.bin");
     fs::write(&path, b"original").unwrap();
-    let file = FilePersistence::open(&path, FileBackend::Mapped).unwrap();
+    // SAFETY: the file is this test's own; nothing writes into it in place or truncates it.
+    let file = FilePersistence::open(&path, unsafe { FileBackend::mapped() }).unwrap();
 
     fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o555)).unwrap();
     let mut recipe = vec![Ok(SavePiece::Copy { offset: 0, len: 8 })].into_iter();
@@ -314,12 +411,45 @@ fn a_save_into_a_read_only_directory_fails_and_leaves_everything_as_it_was() {
         return;
     }
     // Privileged (root): file modes do not bind this process, so the check runs in a child that
-    // runs as the unprivileged user `nobody` (65534).
-    let output = child_command(TEST)
-        .uid(65534)
-        .gid(65534)
-        .output()
-        .expect("run this test binary as user 65534 (it must be readable and executable by others)");
-    assert!(output.status.success(), "the unprivileged child failed: {}", describe(&output));
+    // is held to them.
+    let output =
+        held_to_file_modes(child_command(TEST)).output().expect("spawn the test binary held to file modes");
+    assert!(output.status.success(), "the child held to file modes failed: {}", describe(&output));
     assert!(String::from_utf8_lossy(&output.stdout).contains("1 passed"), "{}", describe(&output));
+}
+
+/// `command`, made to run without the capabilities that let root ignore file modes.
+///
+/// The child stays root and keeps this process's view of the file system: it drops
+/// `CAP_DAC_OVERRIDE`, `CAP_DAC_READ_SEARCH` and `CAP_FOWNER` from its bounding set before it execs,
+/// so the new program never gains them. Changing to another user instead would need that user to
+/// reach the test binary, which fails when the checkout lies under a folder only root may enter
+/// (a `mktemp -d` folder, root's home).
+#[cfg(target_os = "linux")]
+fn held_to_file_modes(mut command: Command) -> Command {
+    const CAP_DAC_OVERRIDE: libc::c_ulong = 1;
+    const CAP_DAC_READ_SEARCH: libc::c_ulong = 2;
+    const CAP_FOWNER: libc::c_ulong = 3;
+    // SAFETY: the closure runs in the forked child before exec and makes only `prctl` calls, which
+    // are async-signal-safe system calls that touch no memory of the parent.
+    unsafe {
+        command.pre_exec(|| {
+            for capability in [CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER] {
+                if libc::prctl(libc::PR_CAPBSET_DROP, capability, 0, 0, 0) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        })
+    };
+    command
+}
+
+/// `command`, run as the unprivileged user `nobody` (65534): without Linux's capability bounding
+/// set, another user is the way to be held to file modes. That user must be able to reach this
+/// test binary.
+#[cfg(not(target_os = "linux"))]
+fn held_to_file_modes(mut command: Command) -> Command {
+    command.uid(65534).gid(65534);
+    command
 }

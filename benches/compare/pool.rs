@@ -1,5 +1,6 @@
-//! The buffer pool vs the system allocator and frozen-core's `BufPool`.
+//! The buffer pool vs the system allocator and frozen-core's `BufPool`; mimalloc for information.
 
+use std::alloc::{GlobalAlloc, Layout};
 use std::hint::black_box;
 
 use frozen_core::bufpool::{BufPool, BufPoolCfg};
@@ -37,9 +38,11 @@ pub fn run(h: &mut Harness) {
                 drop(black_box(frozen.allocate(black_box(4))))
             })
         };
+        let mi = h.time(&format!("mimalloc alloc + free {label}"), 0, || mimalloc_pair(black_box(size)));
         let case = format!("acquire + release {label}, 1 thread");
         h.compare("pool", &case, &o, "system allocator", &sys, Goal::TimeRatioAtMost(0.5));
         h.compare("pool", &case, &o, "frozen_core BufPool", &fc, Goal::TimeRatioAtMost(0.2));
+        h.compare("pool", &case, &o, "mimalloc", &mi, Goal::None);
     }
 
     // Two threads contending on one pool vs one thread: throughput per op.
@@ -53,10 +56,27 @@ pub fn run(h: &mut Harness) {
         let sys_two = threaded(h, &format!("Vec::with_capacity {label}, 2 threads"), 2, || {
             drop(black_box(Vec::<u8>::with_capacity(black_box(size))))
         });
+        let mi_two =
+            threaded(h, &format!("mimalloc {label}, 2 threads"), 2, || mimalloc_pair(black_box(size)));
         let case = format!("acquire + release {label}, 2 threads");
         // At least 1.5x one thread's throughput: time per op at most 1/1.5 of one thread's.
         h.compare("pool", &case, &two, "omnibuf, 1 thread", &one, Goal::TimeRatioAtMost(1.0 / 1.5));
         h.compare("pool", &case, &two, "system allocator, 2 threads", &sys_two, Goal::None);
+        h.compare("pool", &case, &two, "mimalloc, 2 threads", &mi_two, Goal::None);
+    }
+}
+
+/// One allocation of `size` bytes from mimalloc and its release, as `Vec::with_capacity` + drop does
+/// with the global allocator. mimalloc is called directly rather than installed as the global
+/// allocator, so that every other row keeps the system allocator.
+fn mimalloc_pair(size: usize) {
+    let layout = Layout::from_size_align(size, 1).expect("a small size is a valid layout");
+    // SAFETY: `layout` has a non-zero size (every caller passes a class size); the pointer is freed
+    // once, with the layout it was allocated with, and never read or written.
+    unsafe {
+        let ptr = mimalloc::MiMalloc.alloc(layout);
+        assert!(!ptr.is_null(), "mimalloc could not allocate {size} bytes");
+        mimalloc::MiMalloc.dealloc(black_box(ptr), layout);
     }
 }
 

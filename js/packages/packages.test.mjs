@@ -153,12 +153,25 @@ test('without the platform package: a message with the prebuilt platforms and ho
   assert.match(stderr, /`cargo` was not found/);
 });
 
-// index.d.ts needs Symbol.dispose (lib esnext.disposable, TypeScript 5.2+) and, for init()'s argument,
-// DOM's URL and Response: the libs a project that uses both entries would have.
+// index.d.ts needs Symbol.dispose (lib esnext.disposable, TypeScript 5.2+), for init()'s argument DOM's
+// URL and Response, and @types/node: what a project that uses both entries would have.
 test('types of the import and the require entry (TypeScript, node16 resolution)', () => {
   writeFileSync(
     join(app, 'tsconfig.json'),
-    JSON.stringify({ compilerOptions: { module: 'node16', moduleResolution: 'node16', target: 'es2022', lib: ['es2022', 'esnext.disposable', 'dom'], strict: true, noEmit: true, types: [] }, files: ['types-esm.mts', 'types-cjs.cts'] }),
+    JSON.stringify({
+      compilerOptions: {
+        module: 'node16',
+        moduleResolution: 'node16',
+        target: 'es2022',
+        lib: ['es2022', 'esnext.disposable', 'dom'],
+        strict: true,
+        noEmit: true,
+        // Node's own types (the streams name node:stream), as a TypeScript project for Node has them.
+        typeRoots: [join(repo, 'node_modules/@types')],
+        types: ['node'],
+      },
+      files: ['types-esm.mts', 'types-cjs.cts'],
+    }),
   );
   run(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: app });
 });

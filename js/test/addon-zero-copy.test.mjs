@@ -134,3 +134,86 @@ test('read(), freeze() and the like return the JS class', { skip }, async () => 
   v.free();
   pool.free();
 });
+
+// Small buffers from ZeroCopyBuffer.from() keep their bytes in JS until a member needs a native storage
+// (js/addon-zero-copy.mjs); larger ones are native from the start. Nothing a program can see may tell
+// them apart, apart from memory.
+test('small buffers (bytes kept in JS) behave as native ones in every member', { skip }, () => {
+  const { ZeroCopyBuffer, BufferPool } = api;
+  const custom = api.BufferKind.register('small-test-kind');
+  const sizes = [0, 5, 4096, 4097, 10000];
+  const pool = new BufferPool({ budget: 1 << 20 });
+  for (const size of sizes) {
+    const bytes = new Uint8Array(size).map((_, i) => (i * 7) & 0xff);
+    const inputs = [bytes, bytes.buffer, new DataView(bytes.buffer), new Uint16Array(bytes.buffer, 0, size >> 1),
+      'é'.repeat(size >> 1)];
+    for (const input of inputs) {
+      for (const kind of [undefined, 'raw', custom]) {
+        const b = ZeroCopyBuffer.from(input, kind);
+        const expected = typeof input === 'string' ? Buffer.from(input) : Buffer.from(ArrayBuffer.isView(input)
+          ? new Uint8Array(input.buffer, input.byteOffset, input.byteLength) : new Uint8Array(input));
+        const what = `${size} bytes of ${input.constructor.name}, kind ${kind}`;
+        assert.equal(b.length, expected.length, what);
+        assert.equal(b.kind, kind ?? (typeof input === 'string' ? 'text' : 'raw'), what);
+        assert.equal(b.tenant, undefined);
+        assert.equal(b.sharers, 1);
+        assert.deepEqual(Buffer.from(b.bytes()), expected, what);
+        assert.ok(b.bytes() instanceof Uint8Array);
+        const digest = Buffer.from(b.sha256()).toString('hex');
+        const native = pool.tryAcquire(Math.max(1, expected.length));
+        native.append(expected);
+        const frozen = native.freeze(); // always a native storage
+        assert.equal(Buffer.from(frozen.sha256()).toString('hex'), digest, what);
+        assert.ok(b.equals(frozen) && frozen.equals(b), what);
+        const tail = b.slice(Math.min(1, b.length));
+        assert.equal(tail.sharers, 2);
+        assert.equal(tail.equals(frozen), expected.length <= 1, what);
+        const frozenTail = frozen.slice(Math.min(1, b.length));
+        assert.ok(tail.equals(frozenTail), what);
+        frozenTail.free();
+        const view = tail.view();
+        assert.deepEqual(Buffer.from(view), expected.subarray(Math.min(1, expected.length)), what);
+        tail.free();
+        assert.equal(view.length, 0, 'its own free() detaches its view');
+        assert.equal(b.sharers, 1);
+        const tenanted = b.withTenant('t1');
+        const tagged = tenanted.retag(custom);
+        assert.equal(tagged.tenant, 't1');
+        assert.equal(tagged.kind, custom);
+        assert.ok(tagged.equals(b));
+        assert.equal(b.sharers, 3, 'the same bytes, shared by two more buffers');
+        for (const x of [b, frozen, tenanted, tagged]) x.free();
+        assert.throws(() => b.bytes(), { message: /freed/ });
+      }
+    }
+  }
+  assert.equal(pool.snapshot().inUseBytes, 0);
+  pool.free();
+});
+
+test('small and native buffers refuse the same arguments with the same errors', { skip }, () => {
+  const { ZeroCopyBuffer } = api;
+  const detached = new ArrayBuffer(8);
+  const overDetached = new Uint8Array(detached);
+  const dataViewOverDetached = new DataView(detached);
+  structuredClone(detached, { transfer: [detached] });
+  const shared = new Uint8Array(new SharedArrayBuffer(4)).fill(9);
+  for (const [bytes, expected] of [
+    [detached, ''],
+    [overDetached, ''],
+    [dataViewOverDetached, ''],
+    [new DataView(new ArrayBuffer(0)), ''],
+    [shared, '09090909'],
+    ['\ud800x', 'efbfbd78'], // a lone surrogate becomes U+FFFD
+  ]) {
+    assert.equal(Buffer.from(ZeroCopyBuffer.from(bytes).bytes()).toString('hex'), expected);
+  }
+  const big = 'x'.repeat(5000);
+  for (const [bytes, kind] of [[5, undefined], [null, 'raw'], [{ length: 2 }, undefined], ['ab', 'no-such-kind'],
+    ['ab', 5], [big, 'no-such-kind'], [new Uint8Array(2), {}]]) {
+    const small = message(() => ZeroCopyBuffer.from(bytes, kind));
+    assert.match(small, /^TypeError: /);
+    const storage = message(() => api.ZeroCopyBuffer.from(typeof bytes === 'string' ? big : bytes, kind));
+    assert.equal(small, storage);
+  }
+});

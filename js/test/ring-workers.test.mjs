@@ -25,6 +25,9 @@ if (!isMainThread) {
   const hash = createHash('sha256');
   let bytes = 0;
   let slices = 0;
+  // Slices kept across consume() must be detached (empty) at once: otherwise they would show bytes the
+  // writer, on the main thread, is overwriting at the same time.
+  let attachedAfterConsume = 0;
   for (;;) {
     // The timeout lets the worker come back to JS now and then (so it could be terminated).
     const data = reader.sliceSync(1000);
@@ -33,10 +36,12 @@ if (!isMainThread) {
     hash.update(data);
     bytes += data.length;
     slices++;
+    const kept = data.subarray(0, 1);
     reader.consume(data.length);
+    if (data.buffer.byteLength !== 0 || kept.buffer.byteLength !== 0) attachedAfterConsume++;
   }
   reader.free();
-  parentPort.postMessage({ bytes, slices, digest: hash.digest('hex') });
+  parentPort.postMessage({ bytes, slices, attachedAfterConsume, digest: hash.digest('hex') });
 } else {
   const { test } = await import('node:test');
   const assert = (await import('node:assert/strict')).default;
@@ -77,6 +82,7 @@ if (!isMainThread) {
       assert.equal(report.bytes, total);
       assert.equal(report.digest, digest);
       assert.ok(report.slices > 0);
+      assert.equal(report.attachedAfterConsume, 0, 'a slice kept across consume() still showed the ring');
     }
   });
 }

@@ -1,15 +1,31 @@
-//! Checked arguments: sizes, names, kinds and bytes from JS values, with the errors the API promises
-//! (`TypeError` for a wrong type or a non-integer, `RangeError` for a negative or too large number).
+//! Checked arguments: sizes, names, kinds and bytes from JS values, with the errors the API promises.
+//!
+//! A thin adapter over the binding core (`omnibuf::binding`), which holds the checks and the wording
+//! both JS builds share: here a `napi_value` becomes a [`Value`] and the core's error an [`ApiError`].
 
 use napi::bindgen_prelude::Unknown;
 use napi::{sys, Env, ValueType};
+use omnibuf::binding::{self, message, Value};
 use omnibuf::BufferKind;
 
 use crate::error::{ApiError, ApiResult};
 use crate::platform::values;
 
-/// Largest integer a JS number holds exactly.
-const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
+/// What a value of the current call is, for the core's checks.
+pub(crate) fn value(env: &Env, raw: sys::napi_value) -> Value {
+    use ValueType::*;
+    match values::type_of(env, raw) {
+        Undefined => Value::Undefined,
+        Null => Value::Null,
+        Boolean => Value::Boolean,
+        Number => values::number(env, raw).map_or(Value::Object, Value::Number),
+        String => Value::String,
+        Symbol => Value::Symbol,
+        Function => Value::Function,
+        BigInt => Value::BigInt,
+        _ => Value::Object,
+    }
+}
 
 /// A byte offset or size: an integer in `0 ..= Number.MAX_SAFE_INTEGER`.
 pub(crate) fn index(env: &Env, value: &Unknown<'_>, what: &str) -> ApiResult<usize> {
@@ -17,13 +33,8 @@ pub(crate) fn index(env: &Env, value: &Unknown<'_>, what: &str) -> ApiResult<usi
 }
 
 /// [`index`] on a raw value of the current call.
-pub(crate) fn index_raw(env: &Env, value: sys::napi_value, what: &str) -> ApiResult<usize> {
-    match values::number(env, value) {
-        Some(n) => index_from_number(n, what),
-        None => {
-            Err(ApiError::type_error(format!("{what} must be an integer, got {}", describe_raw(env, value))))
-        }
-    }
+pub(crate) fn index_raw(env: &Env, raw: sys::napi_value, what: &str) -> ApiResult<usize> {
+    Ok(binding::index(value(env, raw), what)?)
 }
 
 /// Like [`index`], with `fallback` for a missing (`undefined` or `null`) argument.
@@ -38,15 +49,7 @@ pub(crate) fn index_or(
 
 /// The check of [`index`] on a number.
 pub(crate) fn index_from_number(n: f64, what: &str) -> ApiResult<usize> {
-    if !n.is_finite() || n.fract() != 0.0 {
-        return Err(ApiError::type_error(format!("{what} must be an integer, got {n}")));
-    }
-    if !(0.0..=MAX_SAFE_INTEGER.min(usize::MAX as f64)).contains(&n) {
-        return Err(ApiError::range_error(format!(
-            "{what} must be between 0 and {MAX_SAFE_INTEGER}, got {n}"
-        )));
-    }
-    Ok(n as usize)
+    Ok(binding::index(Value::Number(n), what)?)
 }
 
 /// A string argument.
@@ -56,9 +59,7 @@ pub(crate) fn text(env: &Env, value: &Unknown<'_>, what: &str) -> ApiResult<Stri
 
 /// [`text`] on a raw value of the current call.
 pub(crate) fn text_raw(env: &Env, value: sys::napi_value, what: &str) -> ApiResult<String> {
-    values::string(env, value).ok_or_else(|| {
-        ApiError::type_error(format!("{what} must be a string, got {}", describe_raw(env, value)))
-    })
+    values::string(env, value).ok_or_else(|| message::not_a_string(what, self::value(env, value)).into())
 }
 
 /// A kind by name; a missing argument gives `fallback`.
@@ -77,11 +78,7 @@ pub(crate) fn kind_raw(
 }
 
 pub(crate) fn kind_named(name: &str) -> ApiResult<BufferKind> {
-    BufferKind::lookup(name).ok_or_else(|| {
-        ApiError::type_error(format!(
-            "unknown buffer kind {name:?}: register it first with BufferKind.register"
-        ))
-    })
+    BufferKind::lookup(name).ok_or_else(|| message::unknown_kind(name).into())
 }
 
 /// Bytes from JS, copied: a typed array, `DataView`, `ArrayBuffer`, or a string (UTF-8). The flag says
@@ -95,17 +92,13 @@ pub(crate) fn bytes_raw(env: &Env, raw: sys::napi_value, what: &str) -> ApiResul
     if let Some(text) = values::string(env, raw) {
         return Ok((text.into_bytes(), true));
     }
-    values::bytes(env, raw).map(|b| (b, false)).ok_or_else(|| {
-        ApiError::type_error(format!(
-            "{what} must be a Uint8Array, an ArrayBuffer, a typed array or a string"
-        ))
-    })
+    values::bytes(env, raw).map(|b| (b, false)).ok_or_else(|| message::not_bytes(what).into())
 }
 
 /// `options[key]`; `None` when it is missing (`undefined`), a `TypeError` when it cannot be read.
 pub(crate) fn option(env: &Env, options: sys::napi_value, key: &str) -> ApiResult<Option<sys::napi_value>> {
-    let value = values::property(env, options, key)
-        .ok_or_else(|| ApiError::type_error(format!("options.{key} cannot be read")))?;
+    let value =
+        values::property(env, options, key).ok_or_else(|| ApiError::from(message::option_unreadable(key)))?;
     Ok((values::type_of(env, value) != ValueType::Undefined).then_some(value))
 }
 
@@ -114,30 +107,12 @@ pub(crate) fn size_option(env: &Env, options: sys::napi_value, key: &str) -> Api
     let Some(value) = option(env, options, key)? else { return Ok(None) };
     match values::number(env, value) {
         Some(n) => index_from_number(n, key).map(Some),
-        None => Err(ApiError::type_error(format!("options.{key} must be a number"))),
+        None => Err(message::option_not_number(key).into()),
     }
 }
 
 /// `options[key]` as a boolean, if present.
 pub(crate) fn flag_option(env: &Env, options: sys::napi_value, key: &str) -> ApiResult<Option<bool>> {
     let Some(value) = option(env, options, key)? else { return Ok(None) };
-    values::boolean(env, value)
-        .map(Some)
-        .ok_or_else(|| ApiError::type_error(format!("options.{key} must be a boolean")))
-}
-
-/// A short description of a value of the current call, for an error message.
-pub(crate) fn describe_raw(env: &Env, raw: sys::napi_value) -> String {
-    use ValueType::*;
-    match values::type_of(env, raw) {
-        Undefined => "undefined".into(),
-        Null => "null".into(),
-        Boolean => "a boolean".into(),
-        Number => values::number(env, raw).map_or("a number".into(), |n| n.to_string()),
-        String => "a string".into(),
-        Symbol => "a symbol".into(),
-        Function => "a function".into(),
-        BigInt => "a bigint".into(),
-        _ => "an object".into(),
-    }
+    values::boolean(env, value).map(Some).ok_or_else(|| message::option_not_boolean(key).into())
 }

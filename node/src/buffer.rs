@@ -7,9 +7,17 @@ use omnibuf::{BufferKind, BufferKindRegistry, BufferMut, ZeroCopyBuffer};
 
 use crate::args;
 use crate::error::{ApiError, ApiResult, OrThrow};
-use crate::platform::fast;
+use crate::platform::fast::{self, Call, EnvState, Failure, Fast, Member, Target};
 use crate::platform::values::{self, Raw};
-use crate::platform::views::{Bytes, ExternalMemory, Viewed};
+use crate::platform::views::{Bytes, ExternalMemory, StableMemory, Viewed};
+
+// SAFETY: a buffer's bytes stay allocated, where they are, while any clone of it lives (the clones
+// share one reference-counted owner that never moves or reallocates the bytes).
+unsafe impl StableMemory for ZeroCopyBuffer {
+    fn keep_alive(&self) -> Option<Box<dyn std::any::Any + Send>> {
+        Some(Box::new(self.clone()))
+    }
+}
 
 /// The native half of a JS `ZeroCopyBuffer`: the *storage* that `js/addon-zero-copy.mjs` shares
 /// among the JS objects sliced from one another.
@@ -85,6 +93,54 @@ impl JsZeroCopyStorage {
 
 impl fast::Class for JsZeroCopyStorage {
     const NAME: &'static str = "ZeroCopyStorage";
+}
+
+/// The `ZeroCopyStorage` members JS calls once per buffer, as plain Node-API callbacks
+/// (`platform::fast`): the getters `length` and `sharers`, `view()` and `free()`.
+pub(crate) fn fast_members<S: EnvState>() -> Vec<Member<S>> {
+    let storage = Target::Prototype(c"ZeroCopyStorage");
+    vec![
+        Member::getter::<StorageLength>(storage, c"length"),
+        Member::getter::<StorageSharers>(storage, c"sharers"),
+        Member::method::<StorageView>(storage, c"view"),
+        Member::method::<StorageFree>(storage, c"free"),
+    ]
+}
+
+// None of these runs JS while it holds the receiver: they read numbers, make an external Buffer and a
+// weak reference to it, detach array buffers and drop native memory.
+
+struct StorageLength;
+impl<S: EnvState> Fast<S> for StorageLength {
+    fn call(call: &Call<'_, S>) -> Result<sys::napi_value, Failure> {
+        let length = call.receiver::<JsZeroCopyStorage>("length")?.len_checked()?;
+        fast::number(call.env, length as f64)
+    }
+}
+
+struct StorageSharers;
+impl<S: EnvState> Fast<S> for StorageSharers {
+    fn call(call: &Call<'_, S>) -> Result<sys::napi_value, Failure> {
+        let sharers = call.receiver::<JsZeroCopyStorage>("sharers")?.sharers_checked()?;
+        fast::number(call.env, sharers as f64)
+    }
+}
+
+struct StorageView;
+impl<S: EnvState> Fast<S> for StorageView {
+    fn call(call: &Call<'_, S>) -> Result<sys::napi_value, Failure> {
+        let this = call.receiver::<JsZeroCopyStorage>("view")?;
+        let [start, end, group] = call.args;
+        Ok(this.view_raw(call.env, start, end, group)?.0)
+    }
+}
+
+struct StorageFree;
+impl<S: EnvState> Fast<S> for StorageFree {
+    fn call(call: &Call<'_, S>) -> Result<sys::napi_value, Failure> {
+        call.receiver::<JsZeroCopyStorage>("free")?.free(call.env);
+        fast::undefined(call.env)
+    }
 }
 
 impl ObjectFinalize for JsZeroCopyStorage {
@@ -192,7 +248,7 @@ impl JsZeroCopyStorage {
     #[napi(js_name = "detachViews", catch_unwind)]
     pub fn detach_views(&mut self, env: &Env, group: Unknown<'_>) -> napi::Result<()> {
         let group = args::index(env, &group, "group").or_throw(env)? as u64;
-        self.inner.revoke_group(env, group);
+        self.inner.detach_group(env, group);
         Ok(())
     }
 

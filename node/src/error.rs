@@ -1,4 +1,5 @@
-//! The errors JS sees: a class (`Error`, `TypeError`, `RangeError`) and a message.
+//! The errors JS sees: a class (`Error`, `TypeError`, `RangeError`) and a message, as the binding
+//! core (`omnibuf::binding`) classifies and words them; this adapter throws them through Node-API.
 //!
 //! Methods compute an [`ApiResult`] and throw at the boundary with [`OrThrow::or_throw`]: napi-rs would
 //! throw every returned error as a plain `Error`, so the right class is thrown here and napi-rs is told
@@ -8,56 +9,50 @@ use std::fmt::Display;
 
 use napi::{Env, Status};
 
-/// The JS class of an error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ErrorClass {
-    /// Misuse that is neither a type nor a range problem (an object used after `free()`).
-    Error,
-    /// A value of the wrong type, an unknown kind, a malformed option.
-    TypeError,
-    /// A number out of range, a request that can never be served.
-    RangeError,
-}
+pub(crate) use omnibuf::binding::ErrorClass;
+use omnibuf::binding::{message, BindingError};
 
 /// An error on its way to JS.
 #[derive(Debug, Clone)]
 pub(crate) struct ApiError {
     pub(crate) class: ErrorClass,
     pub(crate) message: String,
+    /// The error's `code` property (see `omnibuf::binding::BindingError::code`).
+    pub(crate) code: Option<&'static str>,
 }
 
 pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub(crate) fn error(message: impl Display) -> Self {
-        ApiError { class: ErrorClass::Error, message: message.to_string() }
+        BindingError::error(message).into()
     }
 
     pub(crate) fn type_error(message: impl Display) -> Self {
-        ApiError { class: ErrorClass::TypeError, message: message.to_string() }
+        BindingError::type_error(message).into()
     }
 
     pub(crate) fn range_error(message: impl Display) -> Self {
-        ApiError { class: ErrorClass::RangeError, message: message.to_string() }
+        BindingError::range_error(message).into()
     }
 
     /// A method called on an object whose contents were handed on (`"frozen"`) or released
     /// (`"freed"`).
     pub(crate) fn used_up(class: &str, how: &str) -> Self {
-        ApiError::error(format!("this {class} was {how} and cannot be used any more"))
+        message::used_up(class, how).into()
     }
 
     /// The same error with `what` failed said first, e.g. "cannot open notes.txt: ...".
     pub(crate) fn context(self, what: impl Display) -> Self {
-        ApiError { class: self.class, message: format!("{what}: {}", self.message) }
+        ApiError { message: format!("{what}: {}", self.message), ..self }
     }
 
     /// Throws this error in `env`; the returned error tells napi-rs that an exception is pending.
     pub(crate) fn throw(self, env: &Env) -> napi::Error {
         let thrown = match self.class {
-            ErrorClass::Error => env.throw_error(&self.message, None),
-            ErrorClass::TypeError => env.throw_type_error(&self.message, None),
-            ErrorClass::RangeError => env.throw_range_error(&self.message, None),
+            ErrorClass::Error => env.throw_error(&self.message, self.code),
+            ErrorClass::TypeError => env.throw_type_error(&self.message, self.code),
+            ErrorClass::RangeError => env.throw_range_error(&self.message, self.code),
         };
         match thrown {
             Ok(()) => napi::Error::new(Status::PendingException, self.message),
@@ -78,27 +73,32 @@ impl<T> OrThrow<T> for ApiResult<T> {
     }
 }
 
+impl From<BindingError> for ApiError {
+    fn from(e: BindingError) -> Self {
+        ApiError { class: e.class, message: e.message, code: e.code }
+    }
+}
+
 impl From<omnibuf::PoolError> for ApiError {
     fn from(e: omnibuf::PoolError) -> Self {
-        use omnibuf::PoolError::*;
-        match e {
-            InvalidConfig(_) => ApiError::type_error(e),
-            AllocationFailed { .. } => ApiError::error(e),
-            _ => ApiError::range_error(e),
-        }
+        BindingError::from(e).into()
     }
 }
 
 impl From<omnibuf::vbuf::VbufError> for ApiError {
     fn from(e: omnibuf::vbuf::VbufError) -> Self {
-        use omnibuf::platform::persistence::PersistenceError;
-        use omnibuf::vbuf::VbufError::*;
-        match e {
-            OutOfRange { .. } | NoSuchLine { .. } | Persistence(PersistenceError::OutOfRange { .. }) => {
-                ApiError::range_error(e)
-            }
-            // A file changed underneath, I/O, the side file, a cancelled scan: the world, not the caller.
-            _ => ApiError::error(e),
-        }
+        BindingError::from(e).into()
+    }
+}
+
+/// The binding core's table of messages for the JS classes (`js/guard.mjs`), as
+/// `[class, message, code]` (an empty code for none):
+/// the mistakes caught in JS are worded as those caught in Rust. See
+/// `omnibuf::binding::message::by_number` for the numbers.
+#[napi_derive::napi(js_name = "__bindingMessage")]
+pub fn binding_message(which: u32, a: String, b: String, c: String) -> Vec<String> {
+    match message::by_number(which, &a, &b, &c) {
+        Some(e) => vec![format!("{:?}", e.class), e.message, e.code.unwrap_or_default().to_owned()],
+        None => vec!["Error".into(), format!("no binding message number {which}")],
     }
 }

@@ -11,7 +11,9 @@
 //!
 //! Nothing panics across the boundary: every export runs under `catch_unwind` (a panic becomes a JS
 //! `Error`), and bad input is a `TypeError` or `RangeError` before it reaches the core. The raw
-//! Node-API calls, and so all unsafe code of the addon, are in [`platform`].
+//! Node-API calls, and so all unsafe code of the addon, are in [`platform`] (the domain modules only
+//! vouch for their memory with `unsafe impl StableMemory`). `platform` knows no domain type: these
+//! modules register their members into it ([`install_fast_paths`]).
 //!
 //! Load it through `js/node.mjs`, which adds `[Symbol.dispose]` and the main-thread check of
 //! `sliceSync()`, and defines the JS classes `ZeroCopyBuffer` (`js/addon-zero-copy.mjs`), `BufferPool`
@@ -37,10 +39,13 @@ pub fn external_buffers(env: &Env) -> bool {
     platform::views::external_buffers(env)
 }
 
-/// Runs when the module loads, after napi-rs has defined the classes: puts the fast paths of the
-/// per-buffer calls on their prototypes (`platform::fast`).
+/// Runs when the module loads, after napi-rs has defined the classes: installs the members JS calls
+/// once per buffer as plain Node-API callbacks (`platform::fast`), with the pool's handle tables as
+/// each environment's state.
 #[napi(module_exports)]
 pub fn install_fast_paths(env: &Env, exports: napi::bindgen_prelude::Object<'_>) -> napi::Result<()> {
     use napi::JsValue;
-    platform::fast::install(env, exports.raw())
+    let mut members = buffer::fast_members::<pool::Tables>();
+    members.extend(pool::fast_members());
+    platform::fast::install(env, exports.raw(), pool::Tables::default(), &members)
 }

@@ -2,14 +2,18 @@
 //! Promise settled from the pool's async acquire (woken on any thread), `tryAcquire` returns `null`.
 //!
 //! A pooled buffer is no JS object of this addon: JS holds it by a handle into a per-environment
-//! table (`crate::handles`, kept by `platform::fast`), and the JS class `PooledBuffer`
-//! (`js/addon-pool.mjs`) calls the functions of a handle that `platform::fast` defines, which call
-//! [`PooledSlot`]'s methods. `poolTryAcquire` (a fast path too, [`try_acquire`]) and `acquire` give
-//! handles.
+//! table ([`Tables`], `crate::handles`), and the JS class `PooledBuffer` (`js/addon-pool.mjs`) calls
+//! the functions of a handle ([`fast_members`]: plain Node-API callbacks, `platform::fast`), which
+//! call [`PooledSlot`]'s methods. `poolTryAcquire` (one of them, [`try_acquire`]) and `acquire` give
+//! handles. Why handles: a wrapped object costs `napi_new_instance`, `napi_wrap`, a type tag and a
+//! finalizer each, microseconds per `tryAcquire()`. So does a pool, for `poolTryAcquire`: finding a
+//! wrapped receiver (its type tag and its wrap, two private-property reads through V8's runtime) was
+//! a third of a `tryAcquire()`.
 
+use std::cell::RefCell;
 use std::future::Future;
 
-use napi::bindgen_prelude::{Either, Null, ObjectFinalize, Unknown};
+use napi::bindgen_prelude::{Either, JavaScriptClassExt, Null, ObjectFinalize, Unknown};
 use napi::{sys, Env, ValueType};
 use napi_derive::napi;
 use omnibuf::{BufferKind, BufferPool, BufferPoolSnapshot, PoolError, PooledBuffer};
@@ -17,9 +21,11 @@ use omnibuf::{BufferKind, BufferPool, BufferPoolSnapshot, PoolError, PooledBuffe
 use crate::args;
 use crate::buffer::JsZeroCopyStorage;
 use crate::error::{ApiError, ApiResult, OrThrow};
+use crate::handles::Handles;
+use crate::platform::executor;
+use crate::platform::fast::{self, Call, EnvState, Failure, Fast, Member, Target};
 use crate::platform::values::{self, Raw};
-use crate::platform::views::{Bytes, ExternalMemory, Viewed};
-use crate::platform::{executor, fast};
+use crate::platform::views::{Bytes, ExternalMemory, StableMemory, Viewed};
 
 /// The pool described by `options`: `{ budget, classes?, maxIdle?, tenantQuotas?, defaultTenantQuota? }`.
 fn pool_from_options(env: &Env, options: Option<&Unknown<'_>>) -> ApiResult<BufferPool> {
@@ -70,7 +76,7 @@ fn pool_from_options(env: &Env, options: Option<&Unknown<'_>>) -> ApiResult<Buff
 
 /// A pool of reusable buffers with size classes, a byte budget and per-tenant quotas: the native half
 /// of the JS `BufferPool` (`js/addon-pool.mjs`), which calls these methods, apart from `tryAcquire`:
-/// that is `poolTryAcquire(handle, size, tenant?)` (`platform::fast`), on a clone of the pool kept in a
+/// that is `poolTryAcquire(handle, size, tenant?)` ([`fast_members`]), on a clone of the pool kept in a
 /// table by [`handle`](JsBufferPool::handle), so that it needs no look-up of a wrapped object.
 #[napi(js_name = "NativeBufferPool", custom_finalize)]
 pub struct JsBufferPool {
@@ -88,7 +94,7 @@ impl JsBufferPool {
 
 impl ObjectFinalize for JsBufferPool {
     fn finalize(self, env: Env) -> napi::Result<()> {
-        fast::forget_pool(&env, self.handle);
+        forget_pool(&env, self.handle);
         Ok(())
     }
 }
@@ -121,7 +127,7 @@ impl JsBufferPool {
     #[napi(constructor, catch_unwind)]
     pub fn new(env: &Env, options: Option<Unknown<'_>>) -> napi::Result<Self> {
         let pool = pool_from_options(env, options.as_ref()).or_throw(env)?;
-        let handle = fast::remember_pool(env, pool.clone()).or_throw(env)?;
+        let handle = remember_pool(env, pool.clone()).or_throw(env)?;
         Ok(JsBufferPool { inner: Some(pool), handle })
     }
 
@@ -144,7 +150,7 @@ impl JsBufferPool {
     }
 
     // `tryAcquire(size, tenant?)`, the handle of a buffer now or `null`, is `poolTryAcquire` of
-    // `platform::fast`, on [`try_acquire`].
+    // [`fast_members`], on [`try_acquire`].
 
     /// A Promise of the handle of a buffer of at least `size` bytes, resolved once the budget has room
     /// (first come, first served within a size class). Requests that can never be served reject with
@@ -170,7 +176,7 @@ impl JsBufferPool {
                 };
                 acquire.as_mut().poll(cx).map(|outcome| {
                     let buffer = outcome.map_err(ApiError::from)?;
-                    fast::pooled_handle(env, PooledSlot::new(env, buffer))
+                    pooled_handle(env, PooledSlot::new(env, buffer))
                 })
             }),
         )
@@ -193,7 +199,7 @@ impl JsBufferPool {
     #[napi(catch_unwind)]
     pub fn free(&mut self, env: &Env) {
         self.inner = None;
-        fast::forget_pool(env, self.handle);
+        forget_pool(env, self.handle);
     }
 }
 
@@ -285,6 +291,10 @@ impl From<&BufferPoolSnapshot> for PoolSnapshot {
     }
 }
 
+// SAFETY: a pooled buffer's block has its class's fixed capacity and is never reallocated; it goes
+// back to the pool only when the buffer (or, once frozen, its last clone) drops.
+unsafe impl StableMemory for PooledBuffer {}
+
 /// A writable buffer from a `BufferPool`, with its class's fixed capacity: what a handle of a JS
 /// `PooledBuffer` stands for. Frozen or freed, it leaves the table (the JS side remembers which).
 pub(crate) struct PooledSlot {
@@ -358,5 +368,227 @@ impl PooledSlot {
     pub(crate) fn release(mut self, env: &Env) {
         self.inner.hand_to_views(env, PooledBuffer::freeze);
         self.memory.clear(env);
+    }
+}
+
+/// What the addon keeps per JS environment (`platform::fast`'s state): the pooled buffers JS holds, and
+/// a clone of each live pool, by handle.
+#[derive(Default)]
+pub(crate) struct Tables {
+    pooled: RefCell<Handles<PooledSlot>>,
+    pools: RefCell<Handles<BufferPool>>,
+}
+
+impl EnvState for Tables {
+    /// Lets go of the pooled buffers JS still held: their views stay valid, as when the collector finds
+    /// a buffer dropped.
+    fn cleanup(&self, env: &Env) {
+        if let Ok(mut table) = self.pooled.try_borrow_mut() {
+            for slot in table.drain() {
+                slot.release(env);
+            }
+        }
+    }
+}
+
+/// The functions of handles that `js/addon-pool.mjs` calls, as plain Node-API callbacks on the
+/// module's exports (`platform::fast`).
+pub(crate) fn fast_members() -> Vec<Member<Tables>> {
+    let on = Target::Exports;
+    vec![
+        Member::method::<PoolTryAcquire>(on, c"poolTryAcquire"),
+        Member::method::<PooledLength>(on, c"pooledLength"),
+        Member::method::<PooledCapacity>(on, c"pooledCapacity"),
+        Member::method::<PooledTenant>(on, c"pooledTenant"),
+        Member::method::<PooledAppend>(on, c"pooledAppend"),
+        Member::method::<PooledView>(on, c"pooledView"),
+        Member::method::<PooledFreeze>(on, c"pooledFreeze"),
+        Member::method::<PooledFree>(on, c"pooledFree"),
+        Member::method::<PooledRelease>(on, c"pooledRelease"),
+    ]
+}
+
+/// The handle of a call's argument: a JS number that can be one, else 0 (which no buffer has).
+fn handle_arg(env: &Env, value: sys::napi_value) -> u64 {
+    match values::number(env, value) {
+        Some(n) if n.fract() == 0.0 && (0.0..9_007_199_254_740_992.0).contains(&n) => n as u64,
+        _ => 0,
+    }
+}
+
+/// Runs `body` on the pooled buffer of `handle`.
+fn with_slot<R>(
+    table: &RefCell<Handles<PooledSlot>>,
+    handle: u64,
+    body: impl FnOnce(&mut PooledSlot) -> ApiResult<R>,
+) -> ApiResult<R> {
+    let mut table = table.try_borrow_mut().map_err(|_| busy())?;
+    body(table.get_mut(handle).ok_or_else(gone)?)
+}
+
+/// Takes the pooled buffer of `handle` out of the table.
+fn take_slot(table: &RefCell<Handles<PooledSlot>>, handle: u64) -> ApiResult<PooledSlot> {
+    table.try_borrow_mut().map_err(|_| busy())?.remove(handle).ok_or_else(gone)
+}
+
+/// A handle of no buffer: the JS side checks its own state first, so this means misuse of the
+/// addon's internals.
+fn gone() -> ApiError {
+    ApiError::used_up("PooledBuffer", "freed")
+}
+
+fn busy() -> ApiError {
+    ApiError::error("omnibuf: the pooled buffer table is in use (a re-entrant call; a bug)")
+}
+
+fn not_set_up() -> ApiError {
+    ApiError::error("omnibuf: the addon is not set up in this environment")
+}
+
+/// Puts `slot` in the table of `env` and returns its handle; for `BufferPool.acquire()`, which
+/// napi-rs defines.
+fn pooled_handle(env: &Env, slot: PooledSlot) -> ApiResult<Raw> {
+    let Some(tables) = fast::state::<Tables>(env) else {
+        slot.release(env);
+        return Err(not_set_up());
+    };
+    insert(env, &tables.pooled, slot).map(Raw)
+}
+
+/// Keeps a clone of a new pool for `poolTryAcquire` and returns its handle.
+fn remember_pool(env: &Env, pool: BufferPool) -> ApiResult<u64> {
+    let tables = fast::state::<Tables>(env).ok_or_else(not_set_up)?;
+    let mut pools = tables.pools.try_borrow_mut().map_err(|_| busy())?;
+    pools.insert(pool).map_err(|_| ApiError::error("omnibuf: cannot hold another BufferPool"))
+}
+
+/// Lets go of the clone of a pool that was freed or collected (nothing for one already gone).
+fn forget_pool(env: &Env, handle: u64) {
+    if let Some(tables) = fast::state::<Tables>(env) {
+        // Dropping a pool runs no JS, so the table is never busy here; if it were, the clone would
+        // stay until the environment goes away, which is harmless.
+        let removed = tables.pools.try_borrow_mut().ok().and_then(|mut pools| pools.remove(handle));
+        drop(removed);
+    }
+}
+
+/// Puts `slot` in `table` and returns its handle as a JS number.
+fn insert(env: &Env, table: &RefCell<Handles<PooledSlot>>, slot: PooledSlot) -> ApiResult<sys::napi_value> {
+    let inserted = match table.try_borrow_mut() {
+        Ok(mut table) => table.insert(slot),
+        Err(_) => Err(slot),
+    };
+    match inserted {
+        Ok(handle) => {
+            fast::number(env, handle as f64).map_err(|_| ApiError::error("could not create a number"))
+        }
+        Err(slot) => {
+            slot.release(env);
+            Err(ApiError::error("omnibuf: cannot hold another pooled buffer"))
+        }
+    }
+}
+
+// The members. Each borrows a table only for the Rust work in the middle, never across a Node-API
+// call that runs JS or makes an object of a napi-rs class.
+
+/// `poolTryAcquire(poolHandle, size, tenant?)`: the handle of a buffer now, or `null`.
+struct PoolTryAcquire;
+impl Fast<Tables> for PoolTryAcquire {
+    fn call(call: &Call<'_, Tables>) -> Result<sys::napi_value, Failure> {
+        let env = call.env;
+        let pools = &call.state.pools;
+        let pool = || pools.try_borrow().ok()?.get(handle_arg(env, call.args[0])).cloned();
+        let acquired = try_acquire(env, pool, call.args[1], call.optional(2))?;
+        match acquired {
+            Some(slot) => Ok(insert(env, &call.state.pooled, slot)?),
+            None => Ok(values::null(env)?.0),
+        }
+    }
+}
+
+struct PooledLength;
+impl Fast<Tables> for PooledLength {
+    fn call(call: &Call<'_, Tables>) -> Result<sys::napi_value, Failure> {
+        let length = with_slot(&call.state.pooled, handle_arg(call.env, call.args[0]), |slot| slot.len())?;
+        fast::number(call.env, length as f64)
+    }
+}
+
+struct PooledCapacity;
+impl Fast<Tables> for PooledCapacity {
+    fn call(call: &Call<'_, Tables>) -> Result<sys::napi_value, Failure> {
+        let handle = handle_arg(call.env, call.args[0]);
+        let capacity = with_slot(&call.state.pooled, handle, |slot| slot.capacity())?;
+        fast::number(call.env, capacity as f64)
+    }
+}
+
+struct PooledTenant;
+impl Fast<Tables> for PooledTenant {
+    fn call(call: &Call<'_, Tables>) -> Result<sys::napi_value, Failure> {
+        let handle = handle_arg(call.env, call.args[0]);
+        Ok(with_slot(&call.state.pooled, handle, |slot| slot.tenant(call.env))?.0)
+    }
+}
+
+struct PooledView;
+impl Fast<Tables> for PooledView {
+    fn call(call: &Call<'_, Tables>) -> Result<sys::napi_value, Failure> {
+        // Making an external Buffer and a weak reference to it run no JS.
+        let handle = handle_arg(call.env, call.args[0]);
+        Ok(with_slot(&call.state.pooled, handle, |slot| slot.view(call.env))?.0)
+    }
+}
+
+/// `pooledAppend(handle, bytes)`; with handle 0 it only checks `bytes`, for a buffer the JS side
+/// knows is gone (an argument's error comes first, as it always did).
+struct PooledAppend;
+impl Fast<Tables> for PooledAppend {
+    fn call(call: &Call<'_, Tables>) -> Result<sys::napi_value, Failure> {
+        let (bytes, _) = args::bytes_raw(call.env, call.args[1], "bytes")?;
+        let handle = handle_arg(call.env, call.args[0]);
+        if handle != 0 {
+            with_slot(&call.state.pooled, handle, |slot| slot.append(&bytes))?;
+        }
+        fast::undefined(call.env)
+    }
+}
+
+/// `pooledFreeze(handle, kind?)`: the storage of the frozen `ZeroCopyBuffer`; the handle is gone
+/// after. With handle 0 it only checks `kind`, as `pooledAppend` does.
+struct PooledFreeze;
+impl Fast<Tables> for PooledFreeze {
+    fn call(call: &Call<'_, Tables>) -> Result<sys::napi_value, Failure> {
+        let env = call.env;
+        let kind = args::kind_raw(env, call.optional(1), BufferKind::raw())?;
+        let handle = handle_arg(env, call.args[0]);
+        if handle == 0 {
+            return fast::undefined(env);
+        }
+        // Out of the table before the new object is made.
+        let storage = take_slot(&call.state.pooled, handle)?.freeze(env, kind)?;
+        Ok(storage.into_instance(env)?.value)
+    }
+}
+
+struct PooledFree;
+impl Fast<Tables> for PooledFree {
+    fn call(call: &Call<'_, Tables>) -> Result<sys::napi_value, Failure> {
+        // Detaching views and dropping the buffer run no JS.
+        take_slot(&call.state.pooled, handle_arg(call.env, call.args[0]))?.free(call.env);
+        fast::undefined(call.env)
+    }
+}
+
+/// `pooledRelease(handle)`: a buffer the program dropped (the JS side's FinalizationRegistry calls
+/// it); its views stay valid. Does nothing for a handle that is gone.
+struct PooledRelease;
+impl Fast<Tables> for PooledRelease {
+    fn call(call: &Call<'_, Tables>) -> Result<sys::napi_value, Failure> {
+        if let Ok(slot) = take_slot(&call.state.pooled, handle_arg(call.env, call.args[0])) {
+            slot.release(call.env);
+        }
+        fast::undefined(call.env)
     }
 }

@@ -41,6 +41,12 @@ fn ring_error(e: RingError) -> ApiError {
     }
 }
 
+// SAFETY: ring memory is mapped (or allocated) once, never moved, and released only when the last of
+// the writer and its readers drops; a slice picked from a side lies in it.
+unsafe impl StableMemory for Writer<u8> {}
+// SAFETY: as for the writer.
+unsafe impl StableMemory for Reader<u8> {}
+
 /// One side of a ring held by a JS object, shared with the operations of its pending `sliceAsync`s.
 struct Side<T: StableMemory> {
     viewed: Viewed<T>,
@@ -63,6 +69,22 @@ impl<T: StableMemory> Side<T> {
         }
         self.waiting.drain(..).for_each(Waker::wake);
         value
+    }
+
+    /// The live value, after detaching every slice handed out so far: for `produce()`, `write()` and
+    /// `consume()`, after which the bytes those slices show belong to someone else (the readers, or the
+    /// writer again, maybe in another thread). A slice kept across them is empty rather than a window
+    /// onto bytes that change, or that another thread reads, under it.
+    fn detached(&mut self, env: &Env, class: &str) -> ApiResult<&mut T> {
+        if self.viewed.get().is_none() {
+            return Err(ApiError::used_up(class, self.gone));
+        }
+        if !self.viewed.detach_views(env) {
+            return Err(ApiError::error(format!(
+                "{class}: its slices could not be detached (the JS environment is shutting down)"
+            )));
+        }
+        self.viewed.get_mut().ok_or_else(|| ApiError::used_up(class, self.gone))
     }
 
     fn wait(&mut self, waker: &Waker) {
@@ -381,10 +403,12 @@ impl JsCircularWriter {
     }
 
     /// Publishes the first `n` bytes of the slice to the readers; `RangeError` if more than are free.
+    /// Detaches the slices handed out so far.
     #[napi(catch_unwind)]
     pub fn produce(&self, env: &Env, n: Unknown<'_>) -> napi::Result<()> {
         let n = args::index(env, &n, "n").or_throw(env)?;
-        self.with(env, |w| w.try_produce(n).map_err(ring_error))
+        let mut side = self.side.borrow_mut();
+        side.detached(env, "CircularWriter").and_then(|w| w.try_produce(n).map_err(ring_error)).or_throw(env)
     }
 
     /// Copies as much of `bytes` as there is room for now into the ring and publishes it; returns how
@@ -392,14 +416,18 @@ impl JsCircularWriter {
     #[napi(catch_unwind)]
     pub fn write(&self, env: &Env, bytes: Unknown<'_>) -> napi::Result<f64> {
         let (bytes, _) = args::bytes(env, &bytes, "bytes").or_throw(env)?;
-        self.with(env, |w| {
-            let mut cx = Context::from_waker(Waker::noop());
-            let Poll::Ready(room) = pin!(w.slice()).poll(&mut cx) else { return Ok(0.0) };
-            let n = room.len().min(bytes.len());
-            room[..n].copy_from_slice(&bytes[..n]);
-            w.try_produce(n).map_err(ring_error)?;
-            Ok(n as f64)
-        })
+        let mut side = self.side.borrow_mut();
+        let writer = side.detached(env, "CircularWriter");
+        writer
+            .and_then(|w| {
+                let mut cx = Context::from_waker(Waker::noop());
+                let Poll::Ready(room) = pin!(w.slice()).poll(&mut cx) else { return Ok(0.0) };
+                let n = room.len().min(bytes.len());
+                room[..n].copy_from_slice(&bytes[..n]);
+                w.try_produce(n).map_err(ring_error)?;
+                Ok(n as f64)
+            })
+            .or_throw(env)
     }
 
     /// Moves the writer into a handle that `postMessage` can carry to a worker, where
@@ -476,14 +504,12 @@ impl JsCircularReader {
     }
 
     /// Marks the first `n` bytes of the slice as read; `RangeError` if more than are available.
+    /// Detaches the slices handed out so far: the writer may overwrite what they showed.
     #[napi(catch_unwind)]
     pub fn consume(&self, env: &Env, n: Unknown<'_>) -> napi::Result<()> {
         let n = args::index(env, &n, "n").or_throw(env)?;
         let mut side = self.side.borrow_mut();
-        let gone = side.gone;
-        let reader =
-            side.viewed.get_mut().ok_or_else(|| ApiError::used_up("CircularReader", gone)).or_throw(env)?;
-        reader.try_consume(n).map_err(ring_error).or_throw(env)
+        side.detached(env, "CircularReader").and_then(|r| r.try_consume(n).map_err(ring_error)).or_throw(env)
     }
 
     /// Moves the reader into a handle that `postMessage` can carry to a worker, where

@@ -20,9 +20,9 @@ use crate::error::{ApiError, ApiResult, OrThrow};
 use crate::platform::values::{self, Raw};
 use crate::platform::work;
 
-/// Reads up to this size go through the core's `read`, which returns a view without copying when the
-/// range lies in one chunk. Larger reads copy into memory allocated fallibly, so that a read too large
-/// for memory is a `RangeError` rather than an abort of the process.
+/// Reads up to this size go through the core's `read` (then are copied: see [`read`]). Larger reads
+/// copy into memory allocated fallibly, so that a read too large for memory is a `RangeError` rather
+/// than an abort of the process.
 const LARGE_READ: u64 = 64 << 20;
 
 /// An options argument: `undefined` or an object (`TypeError` otherwise).
@@ -45,7 +45,10 @@ fn open_options(env: &Env, options: Option<&Unknown<'_>>) -> ApiResult<(FileBack
         None => FileBackend::Positional,
         Some(name) => match values::string(env, name).as_deref() {
             Some("positional") => FileBackend::Positional,
-            Some("mapped") => FileBackend::Mapped,
+            // SAFETY: "mapped" is the JS caller's explicit choice, and the API documents its hazard
+            // (index.d.ts: a file truncated underneath kills the process), as `mapped`'s contract
+            // asks of whoever chooses it; "positional" is the default.
+            Some("mapped") => unsafe { FileBackend::mapped() },
             _ => return Err(ApiError::type_error(r#"options.backend must be "positional" or "mapped""#)),
         },
     };
@@ -311,10 +314,17 @@ impl JsVirtualBuffer {
     }
 }
 
-/// Bytes `start .. end`, on the thread pool.
+/// Bytes `start .. end`, on the thread pool, in memory of their own.
+///
+/// The core's `read` may return a view of the file's mapping (read-only memory: a write through a JS
+/// view of it would kill the process with SIGSEGV) or of the buffer's block cache (bytes other reads
+/// and `save()`, on the thread pool, see). V8 has no read-only `ArrayBuffer`, and the result's
+/// `view()` is writable, so the result is always a copy only it holds: one copy, here on the thread
+/// pool, and what JS writes to its views reaches nothing else.
 fn read(buffer: &VirtualBuffer, start: u64, end: u64) -> ApiResult<omnibuf::ZeroCopyBuffer> {
     if end.saturating_sub(start) <= LARGE_READ {
-        return Ok(buffer.read(start..end)?);
+        let shared = buffer.read(start..end)?;
+        return Ok(omnibuf::ZeroCopyBuffer::copy_from_slice(&shared, shared.kind()));
     }
     let len = buffer.len();
     if end > len {

@@ -4,6 +4,7 @@ use std::io;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
+use super::zero_copy::BytePreview;
 use super::{BufferKind, ZeroCopyBuffer};
 
 /// A growable byte buffer for data that is still arriving; [`freeze`](Self::freeze) turns it into an
@@ -24,11 +25,34 @@ use super::{BufferKind, ZeroCopyBuffer};
 /// assert_eq!(frozen, b"hello world 42"[..]);
 /// assert_eq!(frozen.kind(), BufferKind::text());
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct BufferMut {
     bytes: Vec<u8>,
     kind: BufferKind,
     tenant: Option<Arc<str>>,
+}
+
+/// Shows kind, tenant, length, capacity and the first 32 bytes as an escaped byte string, as
+/// [`ZeroCopyBuffer`]'s `Debug` does: a builder of megabytes prints one short line.
+///
+/// ```
+/// use omnibuf::{BufferKind, BufferMut};
+///
+/// let mut b = BufferMut::with_capacity(1 << 20, BufferKind::raw());
+/// b.extend_from_slice(&vec![b'x'; 1 << 20]);
+/// let shown = format!("{b:?}");
+/// assert!(shown.len() < 160 && shown.contains("len: 1048576"));
+/// ```
+impl std::fmt::Debug for BufferMut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut d = f.debug_struct("BufferMut");
+        d.field("kind", &self.kind.name()).field("len", &self.bytes.len());
+        d.field("capacity", &self.bytes.capacity());
+        if let Some(tenant) = &self.tenant {
+            d.field("tenant", tenant);
+        }
+        d.field("bytes", &BytePreview(&self.bytes)).finish()
+    }
 }
 
 impl BufferMut {
@@ -193,5 +217,29 @@ impl io::Write for BufferMut {
 impl From<BufferMut> for ZeroCopyBuffer {
     fn from(b: BufferMut) -> Self {
         b.freeze()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_is_readable_and_bounded() {
+        let mut small = BufferMut::with_capacity(16, BufferKind::text()).with_tenant("t1");
+        small.extend_from_slice(b"hi\n\xff");
+        assert_eq!(
+            format!("{small:?}"),
+            r#"BufferMut { kind: "text", len: 4, capacity: 16, tenant: "t1", bytes: b"hi\n\xff" }"#
+        );
+        // What the issue saw: a 1 MiB builder printed every byte (5 MB of text).
+        let big = BufferMut::from_vec(vec![0xAB; 1 << 20], BufferKind::raw());
+        for shown in [format!("{big:?}"), format!("{big:#?}")] {
+            assert!(shown.len() < 300, "{shown}");
+            assert!(shown.contains(&format!("b\"{}\"...", r"\xab".repeat(32))), "{shown}");
+        }
+        // Exactly 32 bytes: all shown, nothing elided.
+        let exact = BufferMut::from_vec(vec![b'a'; 32], BufferKind::raw());
+        assert!(format!("{exact:?}").ends_with(&format!("b\"{}\" }}", "a".repeat(32))));
     }
 }

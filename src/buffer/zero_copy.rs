@@ -397,21 +397,32 @@ impl PartialEq<str> for ZeroCopyBuffer {
 impl fmt::Debug for ZeroCopyBuffer {
     /// Shows kind, tenant, length and the first 32 bytes as an escaped byte string.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const SHOWN: usize = 32;
-        let shown = &self.as_slice()[..self.len.min(SHOWN)];
-        let mut text = String::with_capacity(shown.len() + 8);
-        text.push_str("b\"");
-        text.extend(shown.iter().flat_map(|b| std::ascii::escape_default(*b)).map(char::from));
-        text.push('"');
-        if self.len > SHOWN {
-            text.push_str("...");
-        }
         let mut d = f.debug_struct("ZeroCopyBuffer");
         d.field("kind", &self.kind.name()).field("len", &self.len);
         if let Some(tenant) = &self.tenant {
             d.field("tenant", tenant);
         }
-        d.field("bytes", &format_args!("{text}")).finish()
+        d.field("bytes", &BytePreview(self.as_slice())).finish()
+    }
+}
+
+/// The first bytes of a buffer as an escaped byte string (`b"..."`), with `...` after it when there
+/// are more: what the buffers' `Debug` shows, so that printing a large buffer stays short.
+pub(super) struct BytePreview<'a>(pub(super) &'a [u8]);
+
+impl fmt::Debug for BytePreview<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const SHOWN: usize = 32;
+        let shown = &self.0[..self.0.len().min(SHOWN)];
+        f.write_str("b\"")?;
+        for c in shown.iter().flat_map(|b| std::ascii::escape_default(*b)) {
+            fmt::Write::write_char(f, char::from(c))?;
+        }
+        f.write_str("\"")?;
+        if self.0.len() > SHOWN {
+            f.write_str("...")?;
+        }
+        Ok(())
     }
 }
 

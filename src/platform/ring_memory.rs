@@ -9,7 +9,10 @@
 //!   one-time probe finds double mapping unavailable (no memfd, a seccomp filter, a sandbox).
 //!
 //! Capacity is rounded up to whole items, and for double mapping to the mapping granularity as well
-//! (the least common multiple of the two); `RingMemory::capacity` says what was granted.
+//! (the least common multiple of the two); `RingMemory::capacity` says what was granted. Every slot is
+//! aligned for the items: a mapping starts on a granule, so items aligned to more than that are
+//! refused double mapping ([`RingMemoryError::AlignmentAboveGranularity`]) and the automatic choice
+//! gives them the mirror, which is allocated with their alignment.
 
 use std::fmt;
 use std::ptr::NonNull;
@@ -55,6 +58,16 @@ pub enum RingMemoryError {
     /// Double mapping was asked for and is not available here.
     #[error("double-mapped memory is not available on this system")]
     DoubleMappingUnavailable,
+    /// Double mapping was asked for items aligned to more than the mapping granularity (the page
+    /// size; 64 KiB on Windows), which is all a mapping's start is aligned to. Mirror-copy memory
+    /// takes such items (and is what the automatic choice picks for them).
+    #[error("items aligned to {align} bytes cannot be double-mapped: mappings are aligned to {granularity}")]
+    AlignmentAboveGranularity {
+        /// The items' alignment.
+        align: usize,
+        /// The alignment of every mapping.
+        granularity: usize,
+    },
     /// The operating system refused the mapping.
     #[error("mapping ring memory failed: {0}")]
     Map(#[from] std::io::Error),
@@ -102,6 +115,34 @@ pub fn double_mapping_available() -> bool {
     }
 }
 
+/// The items in the smallest ring worth having: one mapping granule (the page size; 64 KiB on Windows;
+/// 4 KiB on wasm, which maps nothing), rounded up to whole items as double mapping rounds it (the
+/// least common multiple of the two). The same on both backends, so that a default ring does not
+/// shrink to a few items where the mirror is used.
+pub(crate) fn minimum_items(item_size: usize) -> usize {
+    #[cfg(not(target_arch = "wasm32"))]
+    let granularity = DoubleMappedBuffer::granularity();
+    #[cfg(target_arch = "wasm32")]
+    let granularity = 4096;
+    // An item too large for the least common multiple to exist is a ring of one item (which the
+    // memory then refuses as too large, on either backend).
+    lcm(granularity, item_size.max(1)).map_or(1, |bytes| bytes / item_size.max(1))
+}
+
+/// Whether items of this alignment need more than a mapping's start gives (see
+/// [`RingMemoryError::AlignmentAboveGranularity`]).
+fn aligned_above_mappings(item_align: usize) -> bool {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        item_align > DoubleMappedBuffer::granularity()
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        let _ = item_align;
+        false // no mappings
+    }
+}
+
 enum Storage {
     #[cfg(not(target_arch = "wasm32"))]
     Mapped(#[allow(dead_code)] DoubleMappedBuffer),
@@ -140,12 +181,14 @@ impl RingMemory {
         let bytes = min_items.checked_mul(item_size).ok_or_else(too_large)?;
         let backend = match options.backend {
             Some(b) => b,
-            None if double_mapping_available() => RingBackend::DoubleMapped,
+            None if double_mapping_available() && !aligned_above_mappings(item_align) => {
+                RingBackend::DoubleMapped
+            }
             None => RingBackend::MirrorCopy,
         };
         match backend {
             RingBackend::DoubleMapped => {
-                Self::double_mapped(bytes, item_size, options).map_err(|e| match e {
+                Self::double_mapped(bytes, item_size, item_align, options).map_err(|e| match e {
                     RingMemoryError::Map(io) if io.kind() == std::io::ErrorKind::InvalidInput => too_large(),
                     other => other,
                 })
@@ -158,8 +201,20 @@ impl RingMemory {
     fn double_mapped(
         bytes: usize,
         item_size: usize,
+        item_align: usize,
         options: &RingMemoryOptions,
     ) -> Result<RingMemory, RingMemoryError> {
+        // A mapping starts on a granule: slots of items aligned to more would be misaligned (and a
+        // `&[T]` over them undefined behaviour). Reserving more and aligning the start inside would
+        // need its own code for each of the three systems' mapping calls, for an alignment rarely
+        // asked for and that the mirror serves; so such items are refused here and the automatic
+        // choice takes the mirror for them.
+        if aligned_above_mappings(item_align) {
+            return Err(RingMemoryError::AlignmentAboveGranularity {
+                align: item_align,
+                granularity: DoubleMappedBuffer::granularity(),
+            });
+        }
         // Also under Miri, which cannot run shared mappings: the probe says no there.
         if !double_mapping_available() {
             return Err(RingMemoryError::DoubleMappingUnavailable);
@@ -172,11 +227,17 @@ impl RingMemory {
             .ok_or(RingMemoryError::TooLarge { items: bytes / item_size, item_size })?;
         let buf = DoubleMappedBuffer::with_options(len, &options.map)?;
         debug_assert_eq!(buf.len() % item_size, 0);
+        debug_assert_eq!(buf.base().as_ptr() as usize % item_align, 0);
         Ok(RingMemory { base: buf.base(), capacity: buf.len(), storage: Storage::Mapped(buf) })
     }
 
     #[cfg(target_arch = "wasm32")]
-    fn double_mapped(_: usize, _: usize, _: &RingMemoryOptions) -> Result<RingMemory, RingMemoryError> {
+    fn double_mapped(
+        _: usize,
+        _: usize,
+        _: usize,
+        _: &RingMemoryOptions,
+    ) -> Result<RingMemory, RingMemoryError> {
         Err(RingMemoryError::DoubleMappingUnavailable)
     }
 
@@ -212,30 +273,41 @@ impl RingMemory {
         self.base
     }
 
-    /// Makes both images agree on `[offset, offset + len)` after the writer wrote it through either.
-    /// A no-op for double-mapped memory.
+    /// Makes both images agree on the slots under `[view, view + len)` of the contiguous view, taking
+    /// their contents from there: the part in the first image is copied to the second, the part in the
+    /// second to the first. The writer calls it with the range it wrote through, which is in the
+    /// second image for slots that a slice crossing the end reached there. A no-op for double-mapped
+    /// memory, where the two images are one.
     ///
     /// # Safety
-    /// `offset < capacity` and `len <= capacity`, and the caller has exclusive access to that region
-    /// and to its other image (no reader may be reading them).
+    /// `view + len <= 2·capacity` and `len <= capacity`, and the caller has exclusive access to those
+    /// slots in both images (no reader may be reading them).
     #[inline]
-    pub(crate) unsafe fn publish(&self, offset: usize, len: usize) {
+    pub(crate) unsafe fn publish(&self, view: usize, len: usize) {
         if !matches!(self.storage, Storage::Mirror { .. }) || len == 0 {
             return;
         }
         let cap = self.capacity;
-        debug_assert!(offset < cap && len <= cap);
+        debug_assert!(view + len <= 2 * cap && len <= cap);
         let base = self.base.as_ptr();
-        // The part written in the first image, copied to the second.
-        let first = len.min(cap - offset);
-        // SAFETY: `offset .. offset + first` lies in `[0, cap)` and its image `+ cap` in `[cap, 2cap)`:
-        // disjoint, inside the allocation, and exclusively ours by the caller's contract.
-        unsafe { std::ptr::copy_nonoverlapping(base.add(offset), base.add(offset + cap), first) };
-        // The part that ran past the end (written in the second image), copied to the start.
-        let wrapped = len - first;
-        // SAFETY: `cap .. cap + wrapped` and `0 .. wrapped` are disjoint (wrapped < cap), inside the
-        // allocation, and exclusively ours by the caller's contract.
-        unsafe { std::ptr::copy_nonoverlapping(base.add(cap), base, wrapped) };
+        // The part in the first image, copied to the second.
+        let first = len.min(cap.saturating_sub(view));
+        if first > 0 {
+            // SAFETY: `view .. view + first` lies in `[0, cap)` (`first > 0` only when `view < cap`)
+            // and its image `+ cap` in `[cap, 2cap)`: disjoint, inside the allocation, and exclusively
+            // ours by the caller's contract.
+            unsafe { std::ptr::copy_nonoverlapping(base.add(view), base.add(view + cap), first) };
+        }
+        // The part in the second image, copied to the first.
+        let second = len - first;
+        if second > 0 {
+            let from = view + first; // `>= cap`: the first part ends at the end of the first image
+                                     // SAFETY: `from .. from + second` lies in `[cap, 2cap)` (caller: `view + len <= 2cap`) and
+                                     // its image `from - cap ..` in `[0, cap)`: disjoint, inside the allocation, and exclusively
+                                     // ours by the caller's contract (`len <= cap`, so these are other slots than the first
+                                     // part's).
+            unsafe { std::ptr::copy_nonoverlapping(base.add(from), base.add(from - cap), second) };
+        }
     }
 }
 
@@ -252,7 +324,6 @@ impl Drop for RingMemory {
     }
 }
 
-#[cfg(not(target_arch = "wasm32"))]
 fn gcd(mut a: usize, mut b: usize) -> usize {
     while b != 0 {
         (a, b) = (b, a % b);
@@ -260,7 +331,6 @@ fn gcd(mut a: usize, mut b: usize) -> usize {
     a
 }
 
-#[cfg(not(target_arch = "wasm32"))]
 fn lcm(a: usize, b: usize) -> Option<usize> {
     (a / gcd(a, b)).checked_mul(b)
 }
@@ -269,9 +339,10 @@ fn lcm(a: usize, b: usize) -> Option<usize> {
 mod tests {
     use super::*;
 
-    /// Writes `data` at `offset` through the writer's view and publishes it.
+    /// Writes `data` at `offset` of the view (either image) and publishes it.
     fn write(mem: &RingMemory, offset: usize, data: &[u8]) {
-        // SAFETY: one thread owns the whole memory in this test; `offset < cap`, `data.len() <= cap`.
+        // SAFETY: one thread owns the whole memory in this test; `offset + data.len() <= 2·cap`,
+        // `data.len() <= cap`.
         unsafe {
             std::ptr::copy_nonoverlapping(data.as_ptr(), mem.base().as_ptr().add(offset), data.len());
             mem.publish(offset, data.len());
@@ -303,6 +374,11 @@ mod tests {
             assert_eq!(read(&mem, 0, 3), b"def", "{backend}: the wrapped part is at the start");
             write(&mem, 1, b"XY");
             assert_eq!(read(&mem, cap + 1, 2), b"XY", "{backend}: the start is visible past the end");
+            write(&mem, cap + 2, b"Z");
+            assert_eq!(read(&mem, 0, 3), b"dXZ", "{backend}: written through the second image");
+            write(&mem, cap - 1, b"uv");
+            write(&mem, cap + 1, b"w");
+            assert_eq!(read(&mem, cap - 1, 4), b"uvwZ", "{backend}: later writes win in either image");
         }
     }
 
@@ -324,10 +400,53 @@ mod tests {
     }
 
     #[test]
+    fn the_minimum_ring_is_one_granule_of_whole_items_on_both_backends() {
+        for (size, align) in [(1, 1), (8, 8), (3, 1), (24, 8), (4096, 1)] {
+            let items = minimum_items(size);
+            let mirror = RingMemory::new(
+                items,
+                size,
+                align,
+                &RingMemoryOptions::default().backend(RingBackend::MirrorCopy),
+            )
+            .unwrap();
+            assert_eq!(mirror.capacity() % size, 0);
+            assert_eq!(mirror.capacity(), lcm(DoubleMappedBuffer::granularity(), size).unwrap());
+            if double_mapping_available() {
+                let options = RingMemoryOptions::default().backend(RingBackend::DoubleMapped);
+                let one = RingMemory::new(1, size, align, &options).unwrap();
+                assert_eq!(
+                    mirror.capacity(),
+                    one.capacity(),
+                    "the double mapping's smallest, {size}-byte items"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn mirror_memory_is_aligned_for_the_items() {
         let mem = RingMemory::new(3, 16, 16, &RingMemoryOptions::default().backend(RingBackend::MirrorCopy))
             .unwrap();
         assert_eq!(mem.base().as_ptr() as usize % 64, 0);
+    }
+
+    #[test]
+    fn items_aligned_above_a_mapping_get_aligned_mirror_memory_or_an_error() {
+        // Larger than any system's mapping granularity (64 KiB on Windows).
+        let align = 1 << 17;
+        let auto = RingMemory::new(3, align, align, &RingMemoryOptions::default()).unwrap();
+        assert_eq!(auto.backend(), RingBackend::MirrorCopy, "the automatic choice takes the mirror");
+        assert_eq!(auto.base().as_ptr() as usize % align, 0);
+        let asked = RingMemoryOptions::default().backend(RingBackend::DoubleMapped);
+        match RingMemory::new(3, align, align, &asked) {
+            Err(RingMemoryError::AlignmentAboveGranularity { align: a, granularity }) => {
+                assert_eq!(a, align);
+                assert!(granularity < align);
+            }
+            Err(e) => panic!("another error: {e}"),
+            Ok(_) => panic!("double-mapped memory for items aligned to {align}"),
+        }
     }
 
     #[test]
@@ -345,8 +464,9 @@ mod tests {
 
     #[test]
     fn random_writes_keep_the_mirror_consistent() {
-        // A model check of `publish`: after any sequence of writes, reading `len` bytes at any
-        // `offset < cap` gives what the last writes put at those positions modulo `cap`.
+        // A model check of `publish`: after any sequence of writes through either image (the writer
+        // writes through the second one where its slice runs past the end), reading `len` bytes at
+        // any `offset < cap` gives what the last writes put at those positions modulo `cap`.
         let mem = RingMemory::new(61, 1, 1, &RingMemoryOptions::default().backend(RingBackend::MirrorCopy))
             .unwrap();
         let cap = mem.capacity();
@@ -359,7 +479,8 @@ mod tests {
             seed as usize
         };
         for round in 0..if cfg!(miri) { 50 } else { 2_000 } {
-            let (offset, len) = (next() % cap, next() % (cap + 1));
+            let offset = next() % (2 * cap);
+            let len = next() % (cap.min(2 * cap - offset) + 1);
             let data: Vec<u8> = (0..len).map(|i| (round + i) as u8).collect();
             write(&mem, offset, &data);
             for (i, b) in data.iter().enumerate() {

@@ -14,19 +14,28 @@
 //! each to 0) and returns those bytes to `state`, so leased bytes never keep a request waiting.
 //!
 //! # Waiting
-//! A request that finds no room sets `WAITERS`, takes the leases, and joins the FIFO queue of its
-//! class, under one mutex. While `WAITERS` is set, the fast path reserves nothing from `state` and
-//! releases go straight back to it: every request goes through the queue, so nobody overtakes a
-//! waiter. Whoever frees room (a release, a cancelled wait) grants queued requests under the mutex:
-//! the grant reserves the bytes *for* the waiter and hands them over. Heads of different classes are
-//! tried oldest first, and a head that does not fit does not hold up other classes; within a class,
-//! order is strictly first come, first served. The flag is cleared when the queue empties.
+//! A request that finds no room joins the FIFO queue of its class, under one mutex. A queued request
+//! that its tenant's quota holds back (the tenant has that much checked out already) waits for its
+//! tenant alone: it competes with nobody for the budget and holds up nobody. The others are *heads*:
+//! a class's head is its oldest queued request that its quota does not hold back. While any head is
+//! queued, the budget's `WAITERS` flag is set and the leases are empty (taken when the flag goes up):
+//! the fast path reserves nothing from `state` and releases go straight back to it, so every request
+//! goes through the queue and nobody overtakes a head. While a tenant has requests queued, the same
+//! flag bit is set in its `in_use` word: its own fast path then reserves nothing, and its releases
+//! serve the queue, so that its waiters get their quota back in order. Whoever frees room (a release,
+//! a cancelled wait) grants under the mutex: the grant reserves the bytes *for* the waiter and hands
+//! them over. Heads of different classes are granted oldest first, and a head that does not fit does
+//! not hold up other classes; within a class, order among heads is strictly first come, first served.
+//! The budget's flag is cleared when no head is left.
 //!
 //! # No lost wake-up
 //! Checked by loom (`loom_tests.rs`) and correct with acquire/release orderings alone:
-//! - a release into `state` and a waiter's `fetch_or(WAITERS)` act on the same word, so they are
-//!   ordered in its modification order: either the waiter's later reservation attempt sees the room,
-//!   or the release sees the flag and grants under the mutex;
+//! - a release into `state` and the grant's `fetch_or(WAITERS)` act on the same word, so they are
+//!   ordered in its modification order: either the grant's later look for room sees the release, or
+//!   the release sees the flag and grants under the mutex;
+//! - the same holds for a tenant's word: a queued request sets the tenant's flag before the grant
+//!   looks at the quota, and a release of the tenant's bytes either is seen by that look or sees the
+//!   flag and grants (which raises the budget's flag for a request its quota no longer holds back);
 //! - a release into a lease is followed by a read of `WAITERS`. If a waiter took the lease before
 //!   the deposit, the deposit (a read-modify-write of the lease) reads the waiter's swap, so the
 //!   waiter's earlier `fetch_or(WAITERS)` is visible to the read, and the releaser hands its lease
@@ -61,7 +70,8 @@ pub(crate) struct ClassCounters {
 pub(crate) struct TenantState {
     pub(crate) name: std::sync::Arc<str>,
     pub(crate) quota: usize,
-    pub(crate) in_use: AtomicUsize,
+    /// Bytes reserved for the tenant, plus the `WAITERS` flag while requests of the tenant are queued.
+    in_use: AtomicUsize,
     pub(crate) high_water: AtomicUsize,
     pub(crate) waits: AtomicUsize,
     pub(crate) timeouts: AtomicUsize,
@@ -79,6 +89,36 @@ impl TenantState {
             timeouts: AtomicUsize::new(0),
             refusals: AtomicUsize::new(0),
         }
+    }
+
+    /// Bytes reserved for the tenant now.
+    pub(crate) fn in_use(&self) -> usize {
+        self.in_use.load(Acquire) & !WAITERS
+    }
+
+    /// Whether `size` more bytes fit the quota now.
+    fn quota_fits(&self, size: usize) -> bool {
+        self.in_use() + size <= self.quota
+    }
+
+    /// Reserves `size` bytes of the quota if they fit. The fast path (`queued == false`) also refuses
+    /// while requests of the tenant are queued, so that it never takes quota a waiter is waiting for.
+    fn reserve(&self, size: usize, queued: bool) -> bool {
+        let mut now = self.in_use.load(Relaxed);
+        loop {
+            if (!queued && now & WAITERS != 0) || (now & !WAITERS) + size > self.quota {
+                return false;
+            }
+            match self.in_use.compare_exchange_weak(now, now + size, AcqRel, Relaxed) {
+                Ok(_) => return true,
+                Err(actual) => now = actual,
+            }
+        }
+    }
+
+    /// Gives `size` bytes back; returns whether requests of the tenant are queued.
+    fn release(&self, size: usize) -> bool {
+        self.in_use.fetch_sub(size, AcqRel) & WAITERS != 0
     }
 }
 
@@ -109,9 +149,17 @@ struct Queue {
     waiters: HashMap<u64, Waiter>,
     /// Tickets still waiting, per class, oldest first. Granted tickets leave these queues.
     per_class: Vec<VecDeque<u64>>,
+    /// Tickets still waiting per tenant (keyed by the tenant state's address), so that the tenant's
+    /// `WAITERS` flag is cleared when its last one leaves.
+    per_tenant: HashMap<usize, usize>,
 }
 
-/// Set in `Budget::state` while requests are queued.
+fn tenant_key(tenant: &std::sync::Arc<TenantState>) -> usize {
+    std::sync::Arc::as_ptr(tenant) as usize
+}
+
+/// Set in `Budget::state` while queued requests compete for the budget, and in a tenant's `in_use`
+/// while requests of that tenant are queued.
 const WAITERS: usize = 1 << (usize::BITS - 1);
 
 /// Largest budget the flag bit leaves room for.
@@ -216,7 +264,7 @@ impl Budget {
         }
         let total = (state & !WAITERS) + req.size;
         if let Some(tenant) = &req.tenant {
-            if !reserve_up_to(&tenant.in_use, req.size, tenant.quota) {
+            if !tenant.reserve(req.size, queued) {
                 // Give the bytes back. A grant (under the lock) just carries on; the fast path must
                 // serve waiters its bytes may have kept out, as any release does.
                 if queued {
@@ -226,7 +274,7 @@ impl Budget {
                 }
                 return false;
             }
-            raise(&tenant.high_water, tenant.in_use.load(Relaxed));
+            raise(&tenant.high_water, tenant.in_use());
         }
         let class = &self.classes[req.class];
         let class_now = class.reserved.fetch_add(req.size, Relaxed) + req.size;
@@ -253,8 +301,11 @@ impl Budget {
     #[cold]
     pub(crate) fn try_reserve_exact(&self, req: &Request) -> bool {
         let _queue = self.lock();
-        if self.state.load(Acquire) & WAITERS != 0 {
-            return false; // waiters come first
+        // Waiters come first: those competing for the budget, and the tenant's own.
+        if self.state.load(Acquire) & WAITERS != 0
+            || req.tenant.as_ref().is_some_and(|t| t.in_use.load(Acquire) & WAITERS != 0)
+        {
+            return false;
         }
         self.take_all_leases();
         // `queued`: the lock is held, so a failed tenant reservation must not take it again.
@@ -264,12 +315,13 @@ impl Budget {
     /// Gives back bytes reserved for `req` and serves waiters that now fit.
     #[inline]
     pub(crate) fn release(&self, req: &Request) {
-        if let Some(tenant) = &req.tenant {
-            tenant.in_use.fetch_sub(req.size, AcqRel);
-        }
+        // A tenant's waiter may be held back by its quota alone: the tenant's flag says to serve it.
+        let tenant_waiting = req.tenant.as_ref().is_some_and(|t| t.release(req.size));
         self.classes[req.class].reserved.fetch_sub(req.size, Relaxed);
         // Last, so that a waiter woken by it sees the class and tenant counters already lowered.
-        self.release_bytes(req.size);
+        if self.state.fetch_sub(req.size, AcqRel) & WAITERS != 0 || tenant_waiting {
+            self.grant_now();
+        }
     }
 
     /// Gives back bytes reserved for `req` into the thread's lease when nobody waits; into `state`
@@ -376,9 +428,12 @@ impl Budget {
     /// Queues `req` behind the waiters of its class and serves the queue; returns the ticket, or
     /// `None` when the request was granted at once.
     fn enqueue(&self, queue: &mut Queue, req: &Request, wake: Wake) -> Option<u64> {
-        // Before the leases are taken and the grant below looks for room: see "No lost wake-up".
-        self.state.fetch_or(WAITERS, AcqRel);
-        self.take_all_leases();
+        // Before the grant below looks at the quota: see "No lost wake-up". The grant raises the
+        // budget's flag (and takes the leases) unless the request is held by its quota.
+        if let Some(t) = &req.tenant {
+            t.in_use.fetch_or(WAITERS, AcqRel);
+            *queue.per_tenant.entry(tenant_key(t)).or_default() += 1;
+        }
         self.classes[req.class].waiting.fetch_add(1, Relaxed);
         let ticket = queue.next_ticket;
         queue.next_ticket += 1;
@@ -396,40 +451,76 @@ impl Budget {
         Some(ticket)
     }
 
-    /// Grants every class's queue head that fits, oldest head first, until none fits; clears the
-    /// `WAITERS` flag when the queue is empty.
+    /// Serves the queue: grants, oldest first, every request that fits, until none does. A request
+    /// its tenant's quota holds back is passed over and holds up nobody; among the others, each
+    /// class is served in order (its first such request is its head). The budget's `WAITERS` flag is
+    /// set while a head is queued and cleared when none is.
     fn grant(&self, queue: &mut Queue) {
         loop {
-            let oldest_fitting = queue
-                .per_class
-                .iter()
-                .filter_map(|q| q.front().copied())
-                .filter(|t| self.fits_now(&queue.waiters[t].request))
-                .min();
-            let Some(ticket) = oldest_fitting else { break };
+            if !self.any_head(queue) {
+                self.state.fetch_and(!WAITERS, AcqRel);
+                return;
+            }
+            // Before looking for room: see "No lost wake-up". When the flag goes up here (a head
+            // just arrived, or its quota just freed up), leased bytes are taken back first, so that
+            // they let no later head overtake an earlier one.
+            if self.state.fetch_or(WAITERS, AcqRel) & WAITERS == 0 {
+                self.take_all_leases();
+            }
+            let Some(ticket) = self.oldest_fitting_head(queue) else { return };
             let waiter = queue.waiters.get_mut(&ticket).expect("queued tickets have waiters");
-            // While `WAITERS` is set only grants reserve, and room only grows between `fits_now`
-            // and here; should that ever not hold, the head simply stays queued.
+            // While `WAITERS` is set only grants reserve, and room only grows between the check and
+            // here; should that ever not hold, the head simply stays queued.
             if !self.reserve(&waiter.request, true) {
-                break;
+                return;
             }
             waiter.granted = true;
             match &waiter.wake {
                 Wake::Thread(cv) => cv.notify_one(),
                 Wake::Task(waker) => waker.wake_by_ref(),
             }
-            let class = waiter.request.class;
-            queue.per_class[class].pop_front();
-            self.classes[class].waiting.fetch_sub(1, Relaxed);
-        }
-        if queue.per_class.iter().all(VecDeque::is_empty) {
-            self.state.fetch_and(!WAITERS, AcqRel);
+            let req = waiter.request.clone();
+            self.leave_queue(queue, ticket, &req);
         }
     }
 
-    fn fits_now(&self, req: &Request) -> bool {
-        self.reserved() + req.size <= self.limit
-            && req.tenant.as_ref().is_none_or(|t| t.in_use.load(Acquire) + req.size <= t.quota)
+    /// A class's head: its oldest queued request that its tenant's quota does not hold back.
+    fn head(&self, queue: &Queue, class: usize) -> Option<u64> {
+        let quota_fits = |ticket: &u64| {
+            let req = &queue.waiters[ticket].request;
+            req.tenant.as_ref().is_none_or(|t| t.quota_fits(req.size))
+        };
+        queue.per_class[class].iter().copied().find(quota_fits)
+    }
+
+    fn any_head(&self, queue: &Queue) -> bool {
+        (0..queue.per_class.len()).any(|class| self.head(queue, class).is_some())
+    }
+
+    fn oldest_fitting_head(&self, queue: &Queue) -> Option<u64> {
+        (0..queue.per_class.len())
+            .filter_map(|class| self.head(queue, class))
+            .filter(|t| self.reserved() + queue.waiters[t].request.size <= self.limit)
+            .min()
+    }
+
+    /// A request leaves the queues (granted or cancelled); its ticket's waiter entry stays for whoever
+    /// removes it.
+    fn leave_queue(&self, queue: &mut Queue, ticket: u64, req: &Request) {
+        let line = &mut queue.per_class[req.class];
+        if let Some(at) = line.iter().position(|t| *t == ticket) {
+            line.remove(at);
+        }
+        self.classes[req.class].waiting.fetch_sub(1, Relaxed);
+        if let Some(t) = &req.tenant {
+            let key = tenant_key(t);
+            let left = queue.per_tenant.get_mut(&key).expect("a queued tenant request is counted");
+            *left -= 1;
+            if *left == 0 {
+                queue.per_tenant.remove(&key);
+                t.in_use.fetch_and(!WAITERS, AcqRel);
+            }
+        }
     }
 
     /// Removes a ticket that is still queued or granted-but-unclaimed, giving a grant back.
@@ -439,12 +530,11 @@ impl Budget {
         if waiter.granted {
             self.classes[req.class].reserved.fetch_sub(req.size, Relaxed);
             if let Some(t) = &req.tenant {
-                t.in_use.fetch_sub(req.size, AcqRel);
+                t.release(req.size);
             }
             self.state.fetch_sub(req.size, AcqRel);
         } else {
-            queue.per_class[req.class].retain(|t| *t != ticket);
-            self.classes[req.class].waiting.fetch_sub(1, Relaxed);
+            self.leave_queue(queue, ticket, &req);
         }
         // The freed grant or the departed head may let others in (and the queue may now be empty).
         self.grant(queue);

@@ -115,3 +115,51 @@ fn loom_leased_bytes_are_taken_back_for_a_waiter() {
         assert_eq!(budget.reserved(), 1);
     });
 }
+
+fn tenant_req(tenant: &std::sync::Arc<super::budget::TenantState>, class: usize, size: usize) -> Request {
+    Request { class, size, tenant: Some(tenant.clone()) }
+}
+
+#[test]
+fn loom_a_waiter_held_by_its_quota_holds_up_nobody() {
+    // Alpha (quota 1) holds its quota and waits for more; a request of another tenant, with room in
+    // the budget, must be served whatever the interleaving, and alpha once its own byte comes back.
+    use super::budget::TenantState;
+    loom::model(|| {
+        let budget = Arc::new(Budget::new(2, vec![0]));
+        let alpha = std::sync::Arc::new(TenantState::new("alpha".into(), 1));
+        let beta = std::sync::Arc::new(TenantState::new("beta".into(), 2));
+        assert!(budget.try_reserve(&tenant_req(&alpha, 0, 1)));
+        let (b, a) = (budget.clone(), alpha.clone());
+        let blocked = thread::spawn(move || assert!(b.wait(&tenant_req(&a, 0, 1), None)));
+        // Never granted if alpha's waiter held it up: loom reports the deadlock.
+        assert!(budget.wait(&tenant_req(&beta, 0, 1), None));
+        budget.release(&tenant_req(&alpha, 0, 1));
+        blocked.join().unwrap();
+        assert_eq!(budget.reserved(), 2);
+        assert_eq!((alpha.in_use(), beta.in_use()), (1, 1));
+    });
+}
+
+#[test]
+fn loom_a_waiter_freed_from_its_quota_gets_leased_budget() {
+    // Alpha (quota 2) holds 1 and waits for 2: its quota holds it, so the budget is not flagged and a
+    // release may park budget in a lease. When alpha's byte comes back the waiter needs budget: the
+    // leased bytes must reach it, wherever the waiter's queueing falls between the releases.
+    use super::budget::TenantState;
+    loom::model(|| {
+        let budget = Arc::new(Budget::new(3, vec![0, 2]));
+        let alpha = std::sync::Arc::new(TenantState::new("alpha".into(), 2));
+        assert!(budget.try_reserve(&tenant_req(&alpha, 0, 1)));
+        let lease = budget.new_lease();
+        assert!(budget.try_reserve_leased(&lease, &req(1, 2))); // the budget is full
+        let (b, l, a) = (budget.clone(), lease.clone(), alpha.clone());
+        let releaser = thread::spawn(move || {
+            b.release_leased(&l, &req(1, 2));
+            b.release(&tenant_req(&a, 0, 1));
+        });
+        assert!(budget.wait(&tenant_req(&alpha, 1, 2), None));
+        releaser.join().unwrap();
+        assert_eq!((budget.reserved(), lease.bytes(), alpha.in_use()), (2, 0, 2));
+    });
+}

@@ -5,13 +5,14 @@
 //! with a timeout, or as a future) or fails at once (`try_acquire`). A request that could never fit —
 //! larger than the budget, or than its tenant's quota — fails at once instead of waiting forever.
 //! Waiters are served first come, first served within their class, and none is ever left asleep when
-//! room frees up (the protocol is in the `budget` module's docs and checked with loom).
+//! room frees up (the protocol is in the `budget` module's docs and checked with loom). A waiter that
+//! only its own tenant's quota holds back waits for its tenant's buffers, and holds up no one else.
 //!
 //! Released memory is reused: it goes to a small per-thread cache, then to the class's shared free
 //! list, and back to the system allocator only above the idle mark (`max_idle`) or on
 //! [`trim`](BufferPool::trim). A frozen buffer's memory returns when its last view drops, on any
-//! thread. Dropping the pool while buffers are out is safe: the buffers stay valid and their memory is
-//! freed when they drop.
+//! thread. Dropping the last pool handle frees all idle memory, in every thread's cache too; buffers
+//! still out stay valid and their memory is freed when they drop.
 //!
 //! ```
 //! use std::time::Duration;
@@ -30,6 +31,7 @@
 //! # drop((big, again));
 //! ```
 
+mod block_stack;
 mod budget;
 mod config;
 mod error;
@@ -158,8 +160,9 @@ impl BufferPool {
     }
 
     /// Like [`acquire`](Self::acquire), but gives up with [`PoolError::TimedOut`] after `timeout`.
+    /// A timeout too long for the clock to represent (such as [`Duration::MAX`]) means no deadline.
     pub fn acquire_timeout(&self, size: usize, timeout: Duration) -> Result<PooledBuffer, PoolError> {
-        acquire(self.shared(), size, None, Mode::Wait(Some(Instant::now() + timeout)))
+        acquire(self.shared(), size, None, Mode::Wait(deadline_after(timeout)))
     }
 
     /// A buffer now, or [`PoolError::WouldBlock`] when the budget is full or others are waiting.
@@ -198,7 +201,7 @@ impl BufferPool {
     }
 
     /// Returns all idle memory on the shared free lists (and in the calling thread's cache) to the
-    /// system allocator. Returns the bytes freed.
+    /// system allocator. Returns the bytes freed. (Dropping the last handle frees every thread's.)
     pub fn trim(&self) -> usize {
         self.trim_to(0)
     }
@@ -265,8 +268,7 @@ impl Tenant {
 
     /// [`BufferPool::acquire_timeout`] for this tenant.
     pub fn acquire_timeout(&self, size: usize, timeout: Duration) -> Result<PooledBuffer, PoolError> {
-        let deadline = Instant::now() + timeout;
-        acquire(self.pool.shared(), size, Some(&self.state), Mode::Wait(Some(deadline)))
+        acquire(self.pool.shared(), size, Some(&self.state), Mode::Wait(deadline_after(timeout)))
     }
 
     /// [`BufferPool::try_acquire`] for this tenant.
@@ -278,6 +280,12 @@ impl Tenant {
     pub fn acquire_async(&self, size: usize) -> Acquire {
         Acquire::new(self.pool.shared(), size, Some(&self.state))
     }
+}
+
+/// The instant `timeout` from now, or `None` (no deadline) when the clock cannot represent it: a wait
+/// that long is a wait without end.
+fn deadline_after(timeout: Duration) -> Option<Instant> {
+    Instant::now().checked_add(timeout)
 }
 
 #[inline]

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, Weak};
 
 use super::budget::{reserve_up_to, Budget, Lease, Request, TenantState};
 use super::outstanding::Outstanding;
-use super::thread_cache::{self, ThreadCounters};
+use super::thread_cache::{self, ThreadSlot};
 use super::{BufferPoolConfig, PoolError};
 
 /// A block of pool memory: a vector whose capacity is exactly its class's size.
@@ -20,7 +20,7 @@ pub(crate) struct Block {
 }
 
 struct ThreadRegistry {
-    live: Vec<Weak<ThreadCounters>>,
+    live: Vec<Weak<ThreadSlot>>,
     retired_acquired: Vec<usize>,
     retired_released: Vec<usize>,
 }
@@ -176,18 +176,23 @@ impl Shared {
         self.store_idle_up_to(mem, class, self.max_idle);
     }
 
-    /// A lease and counters for a thread that starts using the pool.
-    pub(crate) fn register_thread(&self) -> (Arc<Lease>, Arc<ThreadCounters>) {
-        let counters = Arc::new(ThreadCounters::new(self.class_sizes.len()));
+    /// A lease, and a slot for counters and idle blocks, for a thread that starts using the pool.
+    pub(crate) fn register_thread(&self) -> (Arc<Lease>, Arc<ThreadSlot>) {
+        let slot = Arc::new(ThreadSlot::new(&self.thread_cache_blocks));
         let mut threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
+        if self.is_closed() {
+            // `close` has sealed the slots it found under this lock, or will find this one: either
+            // way a closed pool's thread caches keep nothing.
+            slot.seal();
+        }
         threads.live.retain(|w| w.strong_count() > 0);
-        threads.live.push(Arc::downgrade(&counters));
-        (self.budget.new_lease(), counters)
+        threads.live.push(Arc::downgrade(&slot));
+        (self.budget.new_lease(), slot)
     }
 
     /// A thread is done with the pool: its lease goes back to the budget and its counts into the
     /// pool's retired sums.
-    pub(crate) fn retire_thread(&self, lease: &Lease, counters: &Arc<ThreadCounters>) {
+    pub(crate) fn retire_thread(&self, lease: &Lease, counters: &Arc<ThreadSlot>) {
         self.budget.return_lease(lease);
         let mut threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
         let ThreadRegistry { live, retired_acquired, retired_released } = &mut *threads;
@@ -262,9 +267,17 @@ impl Shared {
         self.closed.load(Ordering::Acquire)
     }
 
-    /// The last pool handle is gone: free idle memory now, and free every block as it comes back.
+    /// The last pool handle is gone: free idle memory now, in every thread's cache too, and free every
+    /// block as it comes back. Every thread's cache is sealed (see `block_stack`), so none keeps a
+    /// block from now on.
     pub(crate) fn close(&self) {
         self.closed.store(true, Ordering::Release);
+        let slots: Vec<Arc<ThreadSlot>> = {
+            let threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
+            threads.live.iter().filter_map(Weak::upgrade).collect()
+        };
+        // Dropping the blocks frees them (nothing is kept once the pool is closed).
+        drop(slots.iter().flat_map(|slot| slot.seal()).collect::<Vec<_>>());
         self.trim(0);
         if let Some(outstanding) = &self.outstanding {
             outstanding.report_at_close();

@@ -141,7 +141,7 @@ pub(crate) fn take(shared: &Shared) -> BufferPoolSnapshot {
         .map(|t| TenantSnapshot {
             tenant: t.name.to_string(),
             quota: (t.quota != usize::MAX).then_some(t.quota),
-            in_use_bytes: t.in_use.load(SeqCst),
+            in_use_bytes: t.in_use(),
             high_water_bytes: t.high_water.load(SeqCst),
             waits: t.waits.load(SeqCst),
             timeouts: t.timeouts.load(SeqCst),

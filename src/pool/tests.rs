@@ -459,3 +459,134 @@ fn a_tight_budget_under_contention_never_deadlocks_or_overruns() {
     let all: Vec<_> = (0..2).map(|_| p.try_acquire(4096).unwrap()).collect();
     drop(all);
 }
+
+#[test]
+fn a_timeout_too_long_to_represent_means_no_deadline() {
+    let p = BufferPool::builder().classes([4096]).budget(4096).tenant_quota("t", 4096).build().unwrap();
+    // With room: served at once (the deadline is never needed, but computing it must not panic).
+    drop(p.acquire_timeout(1, Duration::MAX).unwrap());
+    drop(p.tenant("t").acquire_timeout(1, Duration::MAX).unwrap());
+    // Without room: waits, with no deadline, until room frees up.
+    let held = p.acquire(1).unwrap();
+    let (p2, t2) = (p.clone(), p.tenant("t"));
+    let waiter = thread::spawn(move || {
+        let first = p2.acquire_timeout(1, Duration::MAX).map(drop);
+        let second = t2.acquire_timeout(1, Duration::from_secs(u64::MAX)).map(drop);
+        (first, second)
+    });
+    while p.snapshot().waiting == 0 {
+        thread::yield_now();
+    }
+    drop(held);
+    assert_eq!(waiter.join().unwrap(), (Ok(()), Ok(())));
+}
+
+/// Waits until `n` requests are queued.
+fn until_waiting(p: &BufferPool, n: usize) {
+    while p.snapshot().waiting != n {
+        thread::yield_now();
+    }
+}
+
+#[test]
+fn a_tenant_at_its_quota_does_not_hold_up_other_tenants() {
+    let p =
+        BufferPool::builder().classes([4096]).budget(64 * 4096).tenant_quota("alpha", 4096).build().unwrap();
+    let alpha = p.tenant("alpha");
+    let held = alpha.acquire(1).unwrap();
+    let a2 = alpha.clone();
+    let blocked = thread::spawn(move || a2.acquire(1).map(|b| b.tenant_id().map(str::to_owned)));
+    until_waiting(&p, 1);
+    // 63 blocks free: other tenants and tenant-less requests are served, by every way of asking.
+    let beta = p.tenant("beta");
+    let b1 = beta.try_acquire(1).expect("beta is not held up by alpha's quota");
+    let b2 = beta.acquire_timeout(1, Duration::from_secs(60)).expect("beta waits for nobody");
+    let b3 = block_on(beta.acquire_async(1)).unwrap();
+    let plain = p.try_acquire(1).unwrap();
+    // Alpha's own requests still queue behind alpha's waiter.
+    assert!(matches!(alpha.try_acquire(1), Err(PoolError::WouldBlock { .. })));
+    assert_eq!(p.snapshot().waiting, 1);
+    drop(held);
+    assert_eq!(blocked.join().unwrap(), Ok(Some("alpha".to_owned())));
+    drop((b1, b2, b3, plain));
+    let snap = p.snapshot();
+    assert_eq!((snap.in_use_bytes, snap.waiting, snap.reserved_bytes - snap.leased_bytes), (0, 0, 0));
+}
+
+#[test]
+fn a_waiter_freed_from_its_quota_competes_for_the_budget_in_order() {
+    // Alpha (quota 8 KiB) holds 4 KiB and waits for 8 KiB: its quota holds it back. Beta then fills the
+    // budget. When alpha's 4 KiB come back, the waiter needs budget, and requests arriving after it
+    // must not take that budget first.
+    let p = BufferPool::builder()
+        .classes([4096, 8192])
+        .budget(12288)
+        .tenant_quota("alpha", 8192)
+        .build()
+        .unwrap();
+    let alpha = p.tenant("alpha");
+    let beta = p.tenant("beta");
+    let a1 = alpha.acquire(1).unwrap();
+    let a2 = alpha.clone();
+    let waiter = thread::spawn(move || a2.acquire(8192).map(|b| b.capacity()));
+    until_waiting(&p, 1);
+    let b8 = beta.try_acquire(8192).unwrap(); // the budget is full now
+    drop(a1); // the waiter's quota fits; the budget (4 KiB free) does not
+    assert_eq!(p.snapshot().waiting, 1);
+    assert!(
+        matches!(beta.try_acquire(1), Err(PoolError::WouldBlock { .. })),
+        "a later request overtook the waiter"
+    );
+    assert!(matches!(p.try_acquire(1), Err(PoolError::WouldBlock { .. })));
+    drop(b8);
+    assert_eq!(waiter.join().unwrap(), Ok(8192));
+    assert_eq!(p.snapshot().in_use_bytes, 0);
+}
+
+#[test]
+fn closing_the_pool_frees_blocks_cached_by_other_threads() {
+    let p = BufferPool::builder().classes([4096, 256 << 10]).budget(1 << 20).build().unwrap();
+    let shared = Arc::downgrade(p.shared());
+    let (go, wait_go) = mpsc::channel::<()>();
+    let (cached, wait_cached) = mpsc::channel::<()>();
+    let p2 = p.clone();
+    let worker = thread::spawn(move || {
+        drop(p2.acquire(200 << 10).unwrap()); // a 256 KiB block into this thread's cache
+        drop(p2.acquire(1).unwrap());
+        drop(p2);
+        cached.send(()).unwrap();
+        wait_go.recv().unwrap(); // stay alive, cache and all, until the main thread has looked
+    });
+    wait_cached.recv().unwrap();
+    assert_eq!(p.snapshot().cached_bytes, (256 << 10) + 4096);
+    drop(p);
+    // Every block holds the pool's shared state: none is left once the blocks are freed.
+    assert_eq!(shared.strong_count(), 0, "blocks stayed allocated in the worker's cache");
+    go.send(()).unwrap();
+    worker.join().unwrap();
+}
+
+#[test]
+fn a_thread_using_the_pool_while_it_closes_leaves_nothing_behind() {
+    let p = BufferPool::builder().classes([4096]).budget(1 << 20).track_outstanding(false).build().unwrap();
+    let shared = Arc::downgrade(p.shared());
+    let workers: Vec<_> = (0..2)
+        .map(|_| {
+            let p2 = p.clone();
+            thread::spawn(move || {
+                for _ in 0..50 {
+                    let bufs: Vec<_> = (0..3).map(|_| p2.acquire(1).unwrap()).collect();
+                    drop(bufs);
+                }
+                // Buffers that outlive the pool handle are released after the close.
+                let late = p2.acquire(1).unwrap();
+                drop(p2);
+                late
+            })
+        })
+        .collect();
+    drop(p);
+    let late: Vec<_> = workers.into_iter().map(|w| w.join().unwrap()).collect();
+    drop(late);
+    assert_eq!(shared.strong_count(), 0);
+}

@@ -10,15 +10,20 @@
 //! blocks never makes another wait. Statistics count them apart (`cached_bytes`), because memory
 //! hidden in thread caches is what makes other pools' statistics lie.
 //!
-//! The counters have a single writer, the owning thread, which updates them with a plain load and
-//! store instead of a read-modify-write; a snapshot reads them from any thread. When the thread ends,
-//! its counters are folded into the pool's, its lease goes back to the budget and its blocks to the
-//! shared free lists.
+//! The acquire and release counters have a single writer, the owning thread, which updates them with
+//! a plain load and store instead of a read-modify-write; a snapshot reads them from any thread. When
+//! the thread ends, its counters are folded into the pool's, its lease goes back to the budget and its
+//! blocks to the shared free lists.
+//!
+//! The idle blocks sit in a [`ThreadSlot`] that the pool can reach too, one [`BlockStack`] per class:
+//! closing the pool seals every thread's stacks and frees their blocks, so that memory idle in a
+//! thread that outlives the pool is freed with it.
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Weak};
 
+use super::block_stack::BlockStack;
 use super::budget::{Lease, Request};
 use super::shared::{Block, Shared};
 
@@ -31,14 +36,61 @@ pub(crate) struct ClassCounts {
     pub(crate) released: AtomicUsize,
 }
 
-/// One thread's counts for every class of one pool.
-pub(crate) struct ThreadCounters {
+/// What one thread keeps of one pool that the pool must be able to reach: its counts and its idle
+/// blocks, for every class.
+pub(crate) struct ThreadSlot {
     pub(crate) classes: Box<[ClassCounts]>,
+    stacks: Box<[BlockStack]>,
 }
 
-impl ThreadCounters {
-    pub(crate) fn new(classes: usize) -> ThreadCounters {
-        ThreadCounters { classes: (0..classes).map(|_| ClassCounts::default()).collect() }
+impl ThreadSlot {
+    /// A slot whose stack of each class holds at most `capacities[class]` blocks.
+    pub(crate) fn new(capacities: &[usize]) -> ThreadSlot {
+        ThreadSlot {
+            classes: capacities.iter().map(|_| ClassCounts::default()).collect(),
+            stacks: capacities.iter().map(|&n| BlockStack::new(n)).collect(),
+        }
+    }
+
+    /// An idle block of `class` (whose blocks are `size` bytes), if there is one. Owner only.
+    #[inline]
+    fn pop(&self, class: usize, size: usize) -> Option<Block> {
+        let block = self.stacks[class].pop();
+        if block.is_some() {
+            bump(&self.classes[class].cached, size.wrapping_neg());
+        }
+        block
+    }
+
+    /// Keeps `block` if the stack of its class has room; returns it otherwise. Owner only.
+    #[inline]
+    fn push(&self, block: Block, class: usize, size: usize) -> Option<Block> {
+        match self.stacks[class].push(block) {
+            Ok(()) => {
+                bump(&self.classes[class].cached, size);
+                None
+            }
+            Err(block) => Some(block),
+        }
+    }
+
+    /// Takes every idle block out, with its class, for good: the slot keeps none from now on. Any
+    /// thread; the `cached` counts are left to the owner (nobody reads them once the pool is closed).
+    pub(crate) fn seal(&self) -> Vec<(usize, Block)> {
+        let stacks = self.stacks.iter().enumerate();
+        stacks.flat_map(|(class, stack)| stack.seal().into_iter().map(move |b| (class, b))).collect()
+    }
+
+    /// Takes every idle block out, with its class, leaving the slot in use. Owner only.
+    fn take_all(&self) -> Vec<(usize, Block)> {
+        let mut taken = Vec::new();
+        for (class, stack) in self.stacks.iter().enumerate() {
+            while let Some(block) = stack.pop() {
+                taken.push((class, block));
+            }
+            self.classes[class].cached.store(0, Relaxed);
+        }
+        taken
     }
 }
 
@@ -53,8 +105,7 @@ struct PoolCache {
     /// To tell whether the pool is still alive; never upgraded on the fast path.
     pool: Weak<Shared>,
     lease: Arc<Lease>,
-    counters: Arc<ThreadCounters>,
-    lists: Vec<Vec<Block>>,
+    slot: Arc<ThreadSlot>,
 }
 
 #[derive(Default)]
@@ -67,12 +118,10 @@ impl Drop for ThreadCache {
     fn drop(&mut self) {
         for cache in self.pools.drain(..) {
             if let Some(pool) = cache.pool.upgrade() {
-                pool.retire_thread(&cache.lease, &cache.counters);
+                pool.retire_thread(&cache.lease, &cache.slot);
             }
-            for (class, list) in cache.lists.into_iter().enumerate() {
-                for block in list {
-                    block.pool.store_idle(block.mem, class);
-                }
+            for (class, block) in cache.slot.seal() {
+                block.pool.store_idle(block.mem, class);
             }
         }
     }
@@ -91,14 +140,8 @@ impl ThreadCache {
     fn add_entry(&mut self, shared: &Arc<Shared>) -> &mut PoolCache {
         // Entries of pools that have been dropped hold nothing worth keeping.
         self.pools.retain(|c| c.pool.upgrade().is_some_and(|pool| !pool.is_closed()));
-        let (lease, counters) = shared.register_thread();
-        self.pools.push(PoolCache {
-            pool_id: shared.id,
-            pool: Arc::downgrade(shared),
-            lease,
-            counters,
-            lists: (0..shared.class_sizes.len()).map(|_| Vec::new()).collect(),
-        });
+        let (lease, slot) = shared.register_thread();
+        self.pools.push(PoolCache { pool_id: shared.id, pool: Arc::downgrade(shared), lease, slot });
         self.pools.last_mut().expect("just pushed")
     }
 }
@@ -118,13 +161,9 @@ pub(crate) fn reserve(shared: &Arc<Shared>, req: &Request) -> Option<Option<Bloc
         if !shared.budget.try_reserve_leased(&entry.lease, req) {
             return Some(None);
         }
-        let counts = &entry.counters.classes[req.class];
-        bump(&counts.acquired, req.size);
-        let block = entry.lists[req.class].pop();
-        if block.is_some() {
-            bump(&counts.cached, req.size.wrapping_neg());
-        }
-        Some(Some(block))
+        bump(&entry.slot.classes[req.class].acquired, req.size);
+        let cacheable = shared.thread_cache_blocks[req.class] > 0;
+        Some(Some(if cacheable { entry.slot.pop(req.class, req.size) } else { None }))
     });
     match local {
         Ok(Some(result)) => result,
@@ -140,7 +179,7 @@ pub(crate) fn reserve(shared: &Arc<Shared>, req: &Request) -> Option<Option<Bloc
 pub(crate) fn count_acquired(shared: &Arc<Shared>, req: &Request) {
     let counted = CACHE.try_with(|cache| {
         let mut cache = cache.try_borrow_mut().ok()?;
-        bump(&cache.entry_for(shared).counters.classes[req.class].acquired, req.size);
+        bump(&cache.entry_for(shared).slot.classes[req.class].acquired, req.size);
         Some(())
     });
     if !matches!(counted, Ok(Some(()))) {
@@ -153,46 +192,40 @@ pub(crate) fn count_acquired(shared: &Arc<Shared>, req: &Request) {
 #[inline]
 pub(crate) fn release(block: Block, req: &Request) -> Option<Block> {
     // Held outside the closure, so that a thread whose cache is already gone still gets it back.
-    let mut slot = Some(block);
+    let mut held = Some(block);
     let done = CACHE.try_with(|cache| {
         let mut cache = cache.try_borrow_mut().ok()?;
-        let pool = &slot.as_ref()?.pool;
-        let entry = cache.entry_for(pool);
+        let block = held.take()?;
+        let entry = cache.entry_for(&block.pool);
         // Counted before the budget is given back, so that the counts never show more in use than
         // is reserved.
-        let counts = &entry.counters.classes[req.class];
-        bump(&counts.released, req.size);
-        pool.budget.release_leased(&entry.lease, req);
-        let cacheable =
-            entry.lists[req.class].len() < pool.thread_cache_blocks[req.class] && !pool.is_closed();
-        if cacheable {
-            entry.lists[req.class].extend(slot.take());
-            bump(&counts.cached, req.size);
-        }
+        bump(&entry.slot.classes[req.class].released, req.size);
+        block.pool.budget.release_leased(&entry.lease, req);
+        held = if block.pool.thread_cache_blocks[req.class] > 0 {
+            entry.slot.push(block, req.class, req.size)
+        } else {
+            Some(block)
+        };
         Some(())
     });
     if !matches!(done, Ok(Some(()))) {
-        if let Some(block) = &slot {
+        if let Some(block) = &held {
             block.pool.count_shared(req, false);
             block.pool.budget.release(req);
         }
     }
-    slot
+    held
 }
 
 /// Takes every block this thread caches for the pool out of the cache, with its class.
 pub(crate) fn take_all(shared: &Shared) -> Vec<(usize, Block)> {
     CACHE
         .try_with(|cache| {
-            let Ok(mut cache) = cache.try_borrow_mut() else { return Vec::new() };
-            let Some(entry) = cache.pools.iter_mut().find(|c| c.pool_id == shared.id) else {
-                return Vec::new();
-            };
-            for c in entry.counters.classes.iter() {
-                c.cached.store(0, Relaxed);
+            let Ok(cache) = cache.try_borrow() else { return Vec::new() };
+            match cache.pools.iter().find(|c| c.pool_id == shared.id) {
+                Some(entry) => entry.slot.take_all(),
+                None => Vec::new(),
             }
-            let lists = entry.lists.iter_mut().map(std::mem::take).enumerate();
-            lists.flat_map(|(class, list)| list.into_iter().map(move |b| (class, b))).collect()
         })
         .unwrap_or_default()
 }

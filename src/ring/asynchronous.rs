@@ -1,6 +1,6 @@
 //! The async flavour: `slice().await` waits for room or data without blocking a thread. The futures
-//! work with any executor (no runtime is assumed). Byte rings are `futures-io` `AsyncWrite` and
-//! `AsyncRead`.
+//! work with any executor (no runtime is assumed). Byte rings are `futures-io` `AsyncWrite`,
+//! `AsyncRead` and `AsyncBufRead`, and with the `tokio` feature tokio's traits of the same names.
 //!
 //! ```
 //! use omnibuf::ring::asynchronous::Circular;
@@ -41,13 +41,30 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-super::flavour::flavour!(Sleepers);
+super::flavour::flavour!(Sleepers, asynchronous);
 
 impl<T: Item, G> Writer<T, G> {
     /// Free slots as one slice, once there is at least one. It may be shorter than all that is free
     /// (see the module docs of [`ring`](crate::ring)).
     pub async fn slice(&mut self) -> &mut [T] {
         poll_fn(|cx| self.poll_room(cx)).await;
+        self.core.slice()
+    }
+
+    /// Free slots as one slice, at once, without waiting: empty when the slowest reader is a full
+    /// ring behind.
+    ///
+    /// ```
+    /// use omnibuf::ring::asynchronous::Circular;
+    ///
+    /// let mut writer = Circular::new::<u8>().unwrap();
+    /// let cap = writer.capacity();
+    /// let _reader = writer.add_reader();
+    /// writer.produce(cap);
+    /// assert!(writer.try_slice().is_empty()); // full: `slice().await` would wait
+    /// ```
+    #[inline]
+    pub fn try_slice(&mut self) -> &mut [T] {
         self.core.slice()
     }
 
@@ -72,26 +89,59 @@ impl<T: Item, G> Reader<T, G> {
         self.core.slice_with_tags()
     }
 
+    /// Items not yet consumed, as one slice, at once, without waiting: empty when there are none yet,
+    /// `None` once the writer is gone and everything it wrote was consumed.
+    ///
+    /// ```
+    /// use omnibuf::ring::asynchronous::Circular;
+    ///
+    /// let mut writer = Circular::new::<u8>().unwrap();
+    /// let mut reader = writer.add_reader();
+    /// assert_eq!(reader.try_slice(), Some(&[][..])); // nothing yet: `slice().await` would wait
+    /// drop(writer);
+    /// assert_eq!(reader.try_slice(), None);
+    /// ```
+    #[inline]
+    pub fn try_slice(&mut self) -> Option<&[T]> {
+        self.core.slice()
+    }
+
     fn poll_data(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let ring = self.core.ring().clone();
         ring.data.poll_until(cx, || self.core.available() > 0 || self.core.finished())
     }
 }
 
-impl futures_io::AsyncWrite for Writer<u8> {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
+#[cfg(feature = "tokio")]
+mod tokio_io;
+
+impl Writer<u8> {
+    /// Copies as much of `buf` as fits once there is room: the write of both `AsyncWrite` traits.
+    fn poll_write_bytes(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
         }
-        if this.poll_room(cx).is_pending() {
+        if self.poll_room(cx).is_pending() {
             return Poll::Pending;
         }
-        let room = this.core.slice();
-        let n = room.len().min(buf.len());
-        room[..n].copy_from_slice(&buf[..n]);
-        this.produce(n);
-        Poll::Ready(Ok(n))
+        Poll::Ready(Ok(self.core.write_from(buf)))
+    }
+}
+
+impl Reader<u8> {
+    /// The published bytes once there are some, empty at the end of the stream: the buffer of both
+    /// `AsyncBufRead` traits and the source of both `AsyncRead` traits.
+    fn poll_bytes(&mut self, cx: &mut Context<'_>) -> Poll<&[u8]> {
+        if self.poll_data(cx).is_pending() {
+            return Poll::Pending;
+        }
+        Poll::Ready(self.core.slice().unwrap_or(&[]))
+    }
+}
+
+impl futures_io::AsyncWrite for Writer<u8> {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.get_mut().poll_write_bytes(cx, buf)
     }
 
     fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -111,13 +161,24 @@ impl futures_io::AsyncRead for Reader<u8> {
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
         }
-        if this.poll_data(cx).is_pending() {
-            return Poll::Pending;
-        }
-        let Some(data) = this.core.slice() else { return Poll::Ready(Ok(0)) };
+        let data = match this.poll_bytes(cx) {
+            Poll::Ready(data) => data,
+            Poll::Pending => return Poll::Pending,
+        };
         let n = data.len().min(buf.len());
         buf[..n].copy_from_slice(&data[..n]);
         this.consume(n);
         Poll::Ready(Ok(n))
+    }
+}
+
+impl futures_io::AsyncBufRead for Reader<u8> {
+    /// The ring's own memory, without a copy; empty at the end of the stream.
+    fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
+        self.get_mut().poll_bytes(cx).map(Ok)
+    }
+
+    fn consume(self: Pin<&mut Self>, amt: usize) {
+        self.get_mut().consume(amt);
     }
 }

@@ -223,13 +223,47 @@ pub(crate) struct WriterCore<T, G> {
     /// Always `position - capacity <= slowest_seen <= position`, so `capacity - (position -
     /// slowest_seen)` slots are known free (a lower bound) without looking.
     slowest_seen: u64,
+    /// Mirror-copy memory only (see [`MirrorView`]).
+    mirror: MirrorView,
     waking: Waking,
     tagging: Tagging,
 }
 
+/// Where the writer's unpublished slots were written, on mirror-copy memory.
+///
+/// A writer slice is `free` slots from the write slot in the first image, running on into the second
+/// image when it crosses the end; the caller writes each slot through whichever image the slice
+/// reaches it in. Publishing copies a slot from that image to the other one. After a `produce` that
+/// ends past the end, the slots of the same slice still to be published lie in the second image,
+/// although the write slot (`index`) is back at the start of the first: so the writer remembers where
+/// its latest slice put the write slot (`view`: `index`, or `index + capacity`) and how far that
+/// slice reached (`slice_end`). A new slice always starts in the first image; when the latest one left
+/// unpublished slots in the second image, those are copied to the first before it is handed out, so
+/// the writer sees its own writes again exactly as on double-mapped memory.
+///
+/// Slots past `slice_end` were in no slice since they were last published (a slice ends where the
+/// slowest reader was a ring behind, which only moves forward), so both images agree on them.
+struct MirrorView {
+    /// Where the slot at the write position is in the contiguous view (`index` or `index +
+    /// capacity`): `view + (slice_end - position) <= 2 * capacity` always.
+    view: usize,
+    /// The position just past the latest writer slice (at most `position` when nothing of it is
+    /// left to publish).
+    slice_end: u64,
+}
+
 impl<T: Item, G> WriterCore<T, G> {
     pub(crate) fn new(ring: Arc<Ring<T>>, waking: Waking, tagging: Tagging) -> WriterCore<T, G> {
-        WriterCore { ring, readers: Vec::new(), position: 0, index: 0, slowest_seen: 0, waking, tagging }
+        WriterCore {
+            ring,
+            readers: Vec::new(),
+            position: 0,
+            index: 0,
+            slowest_seen: 0,
+            mirror: MirrorView { view: 0, slice_end: 0 },
+            waking,
+            tagging,
+        }
     }
 
     pub(crate) fn ring(&self) -> &Arc<Ring<T>> {
@@ -320,11 +354,46 @@ impl<T: Item, G> WriterCore<T, G> {
     #[inline]
     pub(crate) fn slice(&mut self) -> &mut [T] {
         let free = self.free();
+        if self.ring.mirrored {
+            self.mirror_slice(free);
+        }
         // No reader reads at or past the write position, and the slowest reader has moved past these
         // slots (or there is none); the second image continues the first, so they are contiguous.
         // SAFETY: the `free` slots from our position are ours alone, initialised (zeroed, then written
         // as `T`), and `free <= capacity`, so no slot appears twice in the slice.
         unsafe { std::slice::from_raw_parts_mut(self.ring.slot(self.index), free) }
+    }
+
+    /// Copies as many of `items` as there are free slots now into them and publishes them: what
+    /// `slice()`, a copy and `produce(n)` do, except that the rest of the slice is known to be
+    /// unwritten, so a later slice need not copy it back on mirror-copy memory (see [`MirrorView`]).
+    /// The byte streams (`io::Write`, `AsyncWrite`) write through it.
+    pub(crate) fn write_from(&mut self, items: &[T]) -> usize {
+        // Whatever an earlier slice left unpublished stays pending (this call writes only `n` slots).
+        let pending_end = self.mirror.slice_end;
+        let room = self.slice();
+        let n = room.len().min(items.len());
+        room[..n].copy_from_slice(&items[..n]);
+        self.mirror.slice_end = pending_end.max(self.position + n as u64);
+        self.publish(n);
+        n
+    }
+
+    /// Mirror-copy memory: the slice about to be handed out (`free` slots from the write slot, in the
+    /// first image) shows what the writer wrote through earlier ones (see [`MirrorView`]).
+    #[inline]
+    fn mirror_slice(&mut self, free: usize) {
+        let size = std::mem::size_of::<T>();
+        let MirrorView { view, slice_end } = self.mirror;
+        if view != self.index {
+            // The latest slice's unpublished rest is in the second image (`view >= capacity`).
+            let rest = (slice_end - self.position) as usize;
+            // SAFETY: those slots are the writer's (unpublished, up to where the slowest reader was a
+            // ring behind); `view + rest <= 2 * capacity` (see `MirrorView`) and `rest <= capacity`.
+            unsafe { self.ring.memory.publish(view * size, rest * size) };
+            self.mirror.view = self.index;
+        }
+        self.mirror.slice_end = slice_end.max(self.position + free as u64);
     }
 
     /// Publishes `item` in the next slot, or gives it back when the slowest reader is a full ring
@@ -349,6 +418,8 @@ impl<T: Item, G> WriterCore<T, G> {
             // SAFETY: the slot's image in the second half (`index + capacity < 2 * capacity`, inside
             // the mirror allocation), the writer's alone for the same reason.
             unsafe { slot.add(ring.capacity).write(item) };
+            // Both images hold the item; a slice's rest (if any) moves on by one.
+            self.mirror.view = self.mirror.next_view(position, next, 1);
         }
         (self.position, self.index) = (position, next);
         ring.write.0.store(position, Release);
@@ -405,7 +476,9 @@ impl<T: Item, G> WriterCore<T, G> {
     #[inline]
     fn reserve(&mut self, n: usize) -> Result<(), RingError> {
         if n > self.known_free() {
-            let free = self.free();
+            // A fresh look, not `free()` (which may answer from the last one): `n` is refused only
+            // when that many slots are not free now.
+            let free = self.look_at_readers();
             if n > free {
                 return Err(RingError::ProduceTooMuch { requested: n, free });
             }
@@ -420,11 +493,25 @@ impl<T: Item, G> WriterCore<T, G> {
         if n == 0 {
             return; // nothing changes: nobody to wake
         }
-        let size = std::mem::size_of::<T>();
-        // SAFETY: the region is the writer's (see `slice`), `index * size < capacity` bytes and
-        // `n * size <= capacity` bytes.
-        unsafe { self.ring.memory.publish(self.index * size, n * size) };
+        if self.ring.mirrored {
+            self.mirror_publish(n);
+        }
         self.advance(n);
+    }
+
+    /// Mirror-copy memory: copies the `n` slots from the write position from the image the latest
+    /// slice put them in to the other (see [`MirrorView`]).
+    #[inline]
+    fn mirror_publish(&mut self, n: usize) {
+        let size = std::mem::size_of::<T>();
+        let MirrorView { view, slice_end } = self.mirror;
+        // Slots past the latest slice were in none since they were last published: the images agree.
+        let written = (slice_end.saturating_sub(self.position) as usize).min(n);
+        // SAFETY: the `n` slots are the writer's (reserved: free); `view + written <= 2 * capacity`
+        // (see `MirrorView`) and `written <= n <= capacity`.
+        unsafe { self.ring.memory.publish(view * size, written * size) };
+        let position = self.position + n as u64;
+        self.mirror.view = self.mirror.next_view(position, self.ring.advance(self.index, n), n);
     }
 
     /// Moves the write position on by `n` written (and mirrored) slots and tells the readers.
@@ -443,6 +530,19 @@ impl<T, G> Drop for WriterCore<T, G> {
     fn drop(&mut self) {
         self.ring.closed.store(true, Release);
         self.ring.data.notify();
+    }
+}
+
+impl MirrorView {
+    /// `view` after the writer moved on by `n` slots to `position` (slot `index`): still in the latest
+    /// slice's image while some of it is left, in the first image after that.
+    #[inline]
+    fn next_view(&self, position: u64, index: usize, n: usize) -> usize {
+        if position < self.slice_end {
+            self.view + n
+        } else {
+            index
+        }
     }
 }
 
@@ -564,9 +664,14 @@ impl<T: Item, G> ReaderCore<T, G> {
     /// Marks the first `n` available items as read.
     #[inline]
     pub(crate) fn consume(&mut self, n: usize) -> Result<(), RingError> {
-        let available = self.available();
-        if n > available {
-            return Err(RingError::ConsumeTooMuch { requested: n, available });
+        if n > self.available() {
+            // A fresh look, not the last one (which `available` may answer from): `n` is refused only
+            // when that many items are not published now.
+            self.write_seen = self.ring.write.0.load(Acquire);
+            let available = (self.write_seen - self.position) as usize;
+            if n > available {
+                return Err(RingError::ConsumeTooMuch { requested: n, available });
+            }
         }
         if n == 0 {
             return Ok(()); // nothing changes: nobody to wake

@@ -1,19 +1,34 @@
 //! What every flavour's `Writer` and `Reader` share; a flavour adds only how `slice()` waits.
 
-/// `flavour!(Waking)` defines `Circular`, `Writer<T, G>` and `Reader<T, G>` for a flavour whose cores
-/// wake `Waking`, with every method but the slices.
+/// `flavour!(Waking, module)` defines `Circular`, `Writer<T, G>` and `Reader<T, G>` for the flavour
+/// in `ring::module` whose cores wake `Waking`, with every method but the slices.
 ///
 /// `flavour!(@handles { field: Type, ... })` defines only `Writer` and `Reader` with the methods that
 /// do not depend on how they are made, for a flavour that builds them itself (the generic flavour's
 /// handles also carry their notifiers, in the extra fields, on both types).
 macro_rules! flavour {
-    ($waking:ident) => {
+    ($waking:ident, $module:ident) => {
         $crate::ring::flavour::flavour!(@handles {});
 
         /// Builds the writer of a ring of this flavour.
         pub struct Circular;
 
         impl Circular {
+            /// A ring of the smallest capacity: one page of items (the page size rounded up to whole
+            /// items; 64 KiB on Windows), the same on either backend. Like `with_capacity(1)` on
+            /// double-mapped memory, where that is what one item rounds up to.
+            ///
+            /// ```
+            #[doc = concat!("use omnibuf::ring::", stringify!($module), "::Circular;")]
+            ///
+            /// let writer = Circular::new::<u32>().unwrap();
+            /// assert_eq!(writer.capacity() * 4 % 4096, 0); // whole pages of u32
+            /// ```
+            #[allow(clippy::new_ret_no_self)]
+            pub fn new<T: Item>() -> Result<Writer<T>, RingError> {
+                Self::with_capacity($crate::platform::ring_memory::minimum_items(std::mem::size_of::<T>()))
+            }
+
             /// A ring of at least `min_items` items (rounded up, see [`Writer::capacity`]).
             pub fn with_capacity<T: Item>(min_items: usize) -> Result<Writer<T>, RingError> {
                 Self::with_options(min_items, &RingOptions::default())

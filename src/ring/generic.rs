@@ -88,6 +88,21 @@ fn waker(notifier: impl Notifier) -> Waker {
 pub struct Circular;
 
 impl Circular {
+    /// A ring of the smallest capacity: one page of items (the page size rounded up to whole items;
+    /// 64 KiB on Windows), the same on either backend; `notifier` as in
+    /// [`with_capacity`](Self::with_capacity).
+    ///
+    /// ```
+    /// use omnibuf::ring::generic::Circular;
+    ///
+    /// let writer = Circular::new::<u32>(|| {}).unwrap();
+    /// assert_eq!(writer.capacity() * 4 % 4096, 0); // whole pages of u32
+    /// ```
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new<T: Item>(notifier: impl Notifier) -> Result<Writer<T>, RingError> {
+        Self::with_capacity(crate::platform::ring_memory::minimum_items(std::mem::size_of::<T>()), notifier)
+    }
+
     /// A ring of at least `min_items` items (rounded up, see [`Writer::capacity`]); `notifier` is
     /// called when the writer, having found no room, may find some.
     pub fn with_capacity<T: Item>(min_items: usize, notifier: impl Notifier) -> Result<Writer<T>, RingError> {

@@ -27,11 +27,7 @@ impl io::Write for Writer<u8> {
         if buf.is_empty() {
             return Ok(0);
         }
-        let room = self.slice();
-        let n = room.len().min(buf.len());
-        room[..n].copy_from_slice(&buf[..n]);
-        self.produce(n);
-        Ok(n)
+        Ok(self.write_from(buf))
     }
 
     fn flush(&mut self) -> io::Result<()> {

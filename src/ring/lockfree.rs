@@ -23,7 +23,7 @@
 //! assert_eq!(consumer.join().unwrap(), 49_995_000);
 //! ```
 
-super::flavour::flavour!(Nobody);
+super::flavour::flavour!(Nobody, lockfree);
 
 use super::PopError;
 
@@ -45,6 +45,22 @@ impl<T: Item, G> Writer<T, G> {
         while self.core.free() == 0 {
             backoff(&mut spins);
         }
+        self.core.slice()
+    }
+
+    /// Free slots as one slice, at once: empty when the slowest reader is a full ring behind.
+    ///
+    /// ```
+    /// use omnibuf::ring::lockfree::Circular;
+    ///
+    /// let mut writer = Circular::new::<u64>().unwrap();
+    /// let cap = writer.capacity();
+    /// let _reader = writer.add_reader();
+    /// writer.produce(cap);
+    /// assert!(writer.try_slice().is_empty()); // full: `slice()` would spin
+    /// ```
+    #[inline]
+    pub fn try_slice(&mut self) -> &mut [T] {
         self.core.slice()
     }
 
@@ -110,6 +126,23 @@ impl<T: Item, G> Reader<T, G> {
     /// writer is gone and everything it wrote was consumed.
     pub fn slice(&mut self) -> Option<&[T]> {
         self.spin_for_data();
+        self.core.slice()
+    }
+
+    /// Items not yet consumed, as one slice, at once: empty when there are none yet, `None` once the
+    /// writer is gone and everything it wrote was consumed.
+    ///
+    /// ```
+    /// use omnibuf::ring::lockfree::Circular;
+    ///
+    /// let mut writer = Circular::new::<u64>().unwrap();
+    /// let mut reader = writer.add_reader();
+    /// assert_eq!(reader.try_slice(), Some(&[][..])); // nothing yet: `slice()` would spin
+    /// drop(writer);
+    /// assert_eq!(reader.try_slice(), None);
+    /// ```
+    #[inline]
+    pub fn try_slice(&mut self) -> Option<&[T]> {
         self.core.slice()
     }
 

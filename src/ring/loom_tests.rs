@@ -127,6 +127,45 @@ fn loom_the_writer_waits_for_the_slower_of_two_readers() {
 }
 
 #[test]
+fn loom_a_slice_published_in_two_steps_across_the_end_reaches_a_concurrent_reader() {
+    // Issue 13: the writer fills one slice that crosses the end (its last two slots are written
+    // through the mirror's second image) and publishes it as produce(2) then produce(1), while the
+    // reader reads in whatever steps it finds, consuming what it saw plus, when it can, one item it
+    // has not looked at (refused unless it is published now). Every value it sees must be the one
+    // written; nothing may be seen before its produce.
+    model(|| {
+        let mut writer = nonblocking::Circular::with_options::<u32>(4, &mirror()).unwrap();
+        let mut reader = writer.add_reader();
+        // Both positions one slot before the end.
+        writer.produce(3);
+        reader.consume(3);
+        let consumer = thread::spawn(move || {
+            let mut next = 10u32;
+            while let Some(items) = reader.slice() {
+                for &x in items {
+                    assert_eq!(x, next, "a stale or unpublished slot");
+                    next += 1;
+                }
+                let n = items.len();
+                if n == 0 {
+                    thread::yield_now();
+                } else if reader.try_consume(n + 1).is_ok() {
+                    next += 1; // published after the look: consumed unseen
+                } else {
+                    reader.consume(n);
+                }
+            }
+            next
+        });
+        writer.slice()[..3].copy_from_slice(&[10, 11, 12]);
+        writer.produce(2);
+        writer.produce(1);
+        drop(writer);
+        assert_eq!(consumer.join().unwrap(), 13, "the reader gets to the end");
+    });
+}
+
+#[test]
 fn loom_a_reader_that_sees_an_item_sees_its_tags() {
     // The writer delivers tags to the reader's inbox before it publishes their items; the reader
     // collects its inbox after it sees the items. Two tagged items through a one-slot ring.

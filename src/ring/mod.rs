@@ -7,6 +7,12 @@
 //! ([`RingBackend::MirrorCopy`], always the case on wasm). A one-time probe picks; [`RingOptions`] can
 //! ask for either.
 //!
+//! Both backends behave the same for every sequence of calls. On mirror-copy memory the writer copies
+//! each slot it publishes to the other image; when it takes a new slice after publishing part of a
+//! slice across the end, it also copies the unpublished rest of that slice back to the start (it may
+//! hold items written but not produced yet): at most once per lap, and never for the byte streams'
+//! writes, which take only the slots they fill.
+//!
 //! Flavours over one index protocol: [`sync`] (blocking), [`asynchronous`] (futures, any executor),
 //! [`lockfree`] (spinning), [`nonblocking`] (returns at once) and [`generic`] (returns at once and
 //! calls a [`Notifier`](generic::Notifier) of yours when waiting would have ended).
@@ -26,7 +32,8 @@
 //! Byte rings speak `std::io`: the blocking writer is an `io::Write`, a blocking reader an `io::Read`
 //! and `io::BufRead` (see `ring::sync::Writer`'s trait implementations).
 //!
-//! Async byte rings speak `futures-io` (`AsyncWrite`, `AsyncRead`).
+//! Async byte rings speak `futures-io` (`AsyncWrite`, `AsyncRead`, `AsyncBufRead`), and tokio's traits
+//! of the same names with the `tokio` feature.
 
 pub mod asynchronous;
 mod core;
@@ -40,6 +47,8 @@ pub mod nonblocking;
 pub mod sync;
 mod tags;
 
+#[cfg(all(test, not(loom)))]
+mod backend_tests;
 #[cfg(all(test, loom))]
 mod loom_tests;
 #[cfg(all(test, not(loom)))]

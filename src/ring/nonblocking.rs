@@ -16,7 +16,7 @@
 //! assert_eq!(reader.slice(), None); // ...then the end
 //! ```
 
-super::flavour::flavour!(Nobody);
+super::flavour::flavour!(Nobody, nonblocking);
 
 use super::PopError;
 

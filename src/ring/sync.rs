@@ -24,7 +24,7 @@
 //! assert!(consumer.join().unwrap() >= 100);
 //! ```
 
-super::flavour::flavour!(Sleepers);
+super::flavour::flavour!(Sleepers, sync);
 
 use super::PopError;
 
@@ -32,11 +32,41 @@ impl<T: Item, G> Writer<T, G> {
     /// Free slots as one slice, waiting until there is at least one. It may be shorter than all that
     /// is free (see the module docs of [`ring`](crate::ring)).
     pub fn slice(&mut self) -> &mut [T] {
+        self.wait_for_room();
+        self.core.slice()
+    }
+
+    /// Free slots as one slice, at once: empty when the slowest reader is a full ring behind (as
+    /// [`nonblocking::Writer::slice`](super::nonblocking::Writer::slice)). For a writer that has other
+    /// work to do rather than wait.
+    ///
+    /// ```
+    /// use omnibuf::ring::sync::Circular;
+    ///
+    /// let mut writer = Circular::new::<u8>().unwrap();
+    /// let cap = writer.capacity();
+    /// let _reader = writer.add_reader();
+    /// assert_eq!(writer.try_slice().len(), cap);
+    /// writer.produce(cap);
+    /// assert!(writer.try_slice().is_empty()); // full: `slice()` would wait for the reader
+    /// ```
+    #[inline]
+    pub fn try_slice(&mut self) -> &mut [T] {
+        self.core.slice()
+    }
+
+    /// Copies as many of `items` as fit into the free slots and publishes them, waiting until there
+    /// is room for one (the `io::Write` path).
+    pub(crate) fn write_from(&mut self, items: &[T]) -> usize {
+        self.wait_for_room();
+        self.core.write_from(items)
+    }
+
+    fn wait_for_room(&mut self) {
         if self.core.free() == 0 {
             let ring = self.core.ring().clone();
             ring.room.wait_until(|| self.core.free() > 0);
         }
-        self.core.slice()
     }
 
     /// Publishes one item, waiting while the slowest reader is a full ring behind (with no readers
@@ -107,6 +137,28 @@ impl<T: Item, G> Reader<T, G> {
     /// published (see the module docs of [`ring`](crate::ring)).
     pub fn slice(&mut self) -> Option<&[T]> {
         self.wait_for_data();
+        self.core.slice()
+    }
+
+    /// Items not yet consumed, as one slice, at once: empty when there are none yet, `None` once the
+    /// writer is gone and everything it wrote was consumed (as
+    /// [`nonblocking::Reader::slice`](super::nonblocking::Reader::slice)).
+    ///
+    /// ```
+    /// use omnibuf::ring::sync::Circular;
+    ///
+    /// let mut writer = Circular::new::<u8>().unwrap();
+    /// let mut reader = writer.add_reader();
+    /// assert_eq!(reader.try_slice(), Some(&[][..])); // nothing yet: `slice()` would wait
+    /// writer.slice()[0] = 7;
+    /// writer.produce(1);
+    /// drop(writer);
+    /// assert_eq!(reader.try_slice(), Some(&[7][..]));
+    /// reader.consume(1);
+    /// assert_eq!(reader.try_slice(), None); // the end
+    /// ```
+    #[inline]
+    pub fn try_slice(&mut self) -> Option<&[T]> {
         self.core.slice()
     }
 

@@ -69,8 +69,16 @@ impl<'a, G> Clone for Tags<'a, G> {
 impl<'a, G> Copy for Tags<'a, G> {}
 
 impl<G: fmt::Debug> fmt::Debug for Tags<'_, G> {
+    /// The first 16 `(offset, tag)` pairs, then how many more there are: a slice may carry a tag on
+    /// every item, and printing it should stay short.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.iter()).finish()
+        const SHOWN: usize = 16;
+        let mut list = f.debug_list();
+        list.entries(self.iter().take(SHOWN));
+        if self.len() > SHOWN {
+            list.entry(&format_args!("...{} more", self.len() - SHOWN));
+        }
+        list.finish()
     }
 }
 

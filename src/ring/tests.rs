@@ -581,3 +581,245 @@ fn the_nonblocking_flavour_pushes_and_pops_across_threads() {
         every_item_in_order(handles, total);
     }
 }
+
+/// Issue 13: both positions 10 items before the end, 50 items written into one writer slice (which
+/// crosses the end), published as `produce(20)` (crossing the end) and then `produce(30)`: the reader
+/// gets all 50 as written, on every backend and in every flavour. The mirror-copy backend used to
+/// copy the stale first image over the last 30 (written through the second image).
+macro_rules! split_produce_across_the_end_test {
+    ($name:ident, $flavour:ident, |$w:ident| $writer:expr, |$r:ident| $reader:expr,
+     slice: |$ws:ident| $wslice:expr, read: |$rs:ident| $rslice:expr) => {
+        #[test]
+        fn $name() {
+            for backend in backends() {
+                let $w = &options(backend);
+                let mut w = $writer;
+                let cap = w.capacity();
+                let mut r = {
+                    let $r = &mut w;
+                    $reader
+                };
+                fn slice_of($ws: &mut $flavour::Writer<u32>) -> &mut [u32] {
+                    $wslice
+                }
+                fn read($rs: &mut $flavour::Reader<u32>) -> Vec<u32> {
+                    $rslice
+                }
+                // Both positions 10 items before the end.
+                slice_of(&mut w);
+                w.produce(cap - 10);
+                assert_eq!(read(&mut r).len(), cap - 10);
+                r.consume(cap - 10);
+                let room = slice_of(&mut w);
+                assert!(room.len() >= 50, "{backend}");
+                for (i, slot) in room[..50].iter_mut().enumerate() {
+                    *slot = 1000 + i as u32;
+                }
+                w.produce(20);
+                w.produce(30);
+                let expected: Vec<u32> = (1000..1050).collect();
+                let mut got = Vec::new();
+                while got.len() < 50 {
+                    let items = read(&mut r);
+                    got.extend_from_slice(&items);
+                    r.consume(items.len());
+                }
+                assert_eq!(got, expected, "{backend}: what the reader gets");
+                drop(w);
+                assert!(read(&mut r).is_empty(), "{backend}");
+            }
+        }
+    };
+}
+
+split_produce_across_the_end_test!(a_slice_produced_in_two_steps_across_the_end_arrives_whole_nonblocking,
+    nonblocking, |o| nonblocking::Circular::with_options::<u32>(100, o).unwrap(), |w| w.add_reader(),
+    slice: |w| w.slice(), read: |r| r.slice().map(<[u32]>::to_vec).unwrap_or_default());
+split_produce_across_the_end_test!(a_slice_produced_in_two_steps_across_the_end_arrives_whole_sync,
+    sync, |o| sync::Circular::with_options::<u32>(100, o).unwrap(), |w| w.add_reader(),
+    slice: |w| w.slice(), read: |r| r.slice().map(<[u32]>::to_vec).unwrap_or_default());
+split_produce_across_the_end_test!(a_slice_produced_in_two_steps_across_the_end_arrives_whole_lockfree,
+    lockfree, |o| lockfree::Circular::with_options::<u32>(100, o).unwrap(), |w| w.add_reader(),
+    slice: |w| w.slice(), read: |r| r.slice().map(<[u32]>::to_vec).unwrap_or_default());
+split_produce_across_the_end_test!(a_slice_produced_in_two_steps_across_the_end_arrives_whole_async,
+    asynchronous, |o| asynchronous::Circular::with_options::<u32>(100, o).unwrap(), |w| w.add_reader(),
+    slice: |w| block_on(w.slice()),
+    read: |r| block_on(r.slice()).map(<[u32]>::to_vec).unwrap_or_default());
+split_produce_across_the_end_test!(a_slice_produced_in_two_steps_across_the_end_arrives_whole_generic,
+    generic, |o| generic::Circular::with_options::<u32>(100, o, || {}).unwrap(), |w| w.add_reader(|| {}),
+    slice: |w| w.slice(), read: |r| r.slice().map(<[u32]>::to_vec).unwrap_or_default());
+
+/// `io::Write` copies into the free slots without taking the rest of them as written (so that a later
+/// slice need not copy them on mirror-copy memory), yet what an earlier slice wrote and did not
+/// produce yet stays there, on both backends, as the memory it is. The reader's slice starts before
+/// the end, so it reads the writer's slots through the second image.
+#[test]
+fn io_writes_keep_what_an_earlier_slice_wrote_past_them() {
+    use std::io::Write;
+    for backend in backends() {
+        let mut w = sync::Circular::with_options::<u8>(100, &options(backend)).unwrap();
+        let cap = w.capacity();
+        let mut r = w.add_reader();
+        w.produce(cap - 10);
+        r.consume(cap - 10);
+        w.write_all(&[9; 10]).unwrap(); // unread: the reader stays 10 before the end
+        let room = w.slice();
+        let written: Vec<u8> = (0..50).map(|i| i as u8 + 1).collect();
+        room[..50].copy_from_slice(&written);
+        w.produce(20);
+        w.write_all(b"XYZ").unwrap(); // over three of the slice's slots
+        w.produce(27); // the rest of what the slice wrote
+        let mut expected = vec![9; 10];
+        expected.extend_from_slice(&written);
+        expected[30..33].copy_from_slice(b"XYZ");
+        let mut got = Vec::new();
+        while got.len() < 60 {
+            let items = r.slice().unwrap();
+            got.extend_from_slice(items);
+            let n = items.len();
+            r.consume(n);
+        }
+        assert_eq!(got, expected, "{backend}");
+    }
+}
+
+/// An item aligned above the page size (issue 13).
+#[derive(Clone, Copy)]
+#[repr(C, align(8192))]
+struct PageAligned([u8; 8192]);
+// SAFETY: bytes only, no padding (the size is the alignment); every bit pattern is valid.
+unsafe impl Item for PageAligned {}
+
+/// Items aligned above the page size get aligned slots at every position, on whichever backend the
+/// automatic choice takes (the mirror, where the alignment is above the mapping granularity), and on
+/// the mirror when asked for; asking for double mapping is an error exactly when a mapping's start
+/// cannot align them.
+#[test]
+fn items_aligned_above_the_page_size_get_aligned_slices() {
+    use crate::platform::ring_memory::RingMemoryError;
+    let align = std::mem::align_of::<PageAligned>();
+    let above_mappings = align > crate::platform::native::DoubleMappedBuffer::granularity();
+    let mut rings = vec![nonblocking::Circular::with_capacity::<PageAligned>(5).unwrap()];
+    rings.push(nonblocking::Circular::with_options(5, &options(RingBackend::MirrorCopy)).unwrap());
+    match nonblocking::Circular::with_options::<PageAligned>(5, &options(RingBackend::DoubleMapped)) {
+        Ok(w) => {
+            assert!(!above_mappings, "double-mapped slots that cannot be aligned");
+            rings.push(w);
+        }
+        Err(RingError::Memory(RingMemoryError::AlignmentAboveGranularity { align: a, .. })) => {
+            assert!(above_mappings && a == align);
+        }
+        Err(RingError::Memory(RingMemoryError::DoubleMappingUnavailable)) => {
+            assert!(!double_mapping_available());
+        }
+        Err(e) => panic!("{e}"),
+    }
+    if above_mappings {
+        assert_eq!(rings[0].backend(), RingBackend::MirrorCopy);
+    }
+    for mut w in rings {
+        let backend = w.backend();
+        let mut r = w.add_reader();
+        let aligned = |p: *const PageAligned| p as usize % align == 0;
+        // One item at a time through two laps: every slot, and slices across the end.
+        for i in 0..2 * w.capacity() {
+            let room = w.slice();
+            assert!(aligned(room.as_ptr()), "{backend}: writer slice at {i}");
+            room[0].0[0] = i as u8;
+            w.produce(1);
+            let items = r.slice().unwrap();
+            assert!(aligned(items.as_ptr()) && items[0].0[0] == i as u8, "{backend}: reader slice at {i}");
+            r.consume(1);
+        }
+    }
+}
+
+/// vmcircbuffer parity (issue 13): the blocking flavours' `try_slice()` returns at once — empty when
+/// `slice()` would wait, `None` at the end — and shares the positions of `slice()`.
+macro_rules! try_slice_test {
+    ($name:ident, $flavour:ident) => {
+        #[test]
+        fn $name() {
+            for backend in backends() {
+                let mut w = $flavour::Circular::with_options::<u16>(64, &options(backend)).unwrap();
+                let cap = w.capacity();
+                let mut r = w.add_reader();
+                assert_eq!(r.try_slice(), Some(&[][..]), "{backend}: nothing yet");
+                let room = w.try_slice();
+                assert_eq!(room.len(), cap, "{backend}");
+                room[..3].copy_from_slice(&[1, 2, 3]);
+                w.produce(cap);
+                assert!(w.try_slice().is_empty(), "{backend}: full");
+                assert_eq!(r.try_slice().unwrap()[..3], [1, 2, 3], "{backend}");
+                r.consume(2);
+                assert_eq!(w.try_slice().len(), 2, "{backend}: room again");
+                w.try_slice()[..2].copy_from_slice(&[4, 5]);
+                w.produce(2);
+                drop(w);
+                let mut rest = Vec::new();
+                while let Some(items) = r.try_slice() {
+                    rest.extend_from_slice(items);
+                    let n = items.len();
+                    r.consume(n);
+                }
+                assert_eq!(rest.len(), cap, "{backend}: what was left, then the end");
+                assert_eq!((rest[0], &rest[cap - 2..]), (3, &[4, 5][..]), "{backend}");
+                assert_eq!(r.try_slice(), None);
+            }
+        }
+    };
+}
+
+try_slice_test!(the_sync_flavour_try_slice_never_waits, sync);
+try_slice_test!(the_async_flavour_try_slice_never_waits, asynchronous);
+try_slice_test!(the_lockfree_flavour_try_slice_never_waits, lockfree);
+
+/// vmcircbuffer parity (issue 13): `Circular::new()` is the smallest ring, one granule of whole items
+/// (as double mapping rounds one item), and the same on the mirror.
+#[test]
+fn new_makes_the_smallest_ring_on_either_backend() {
+    fn check<T: Item>(new: usize) {
+        let size = std::mem::size_of::<T>();
+        let items = crate::platform::ring_memory::minimum_items(size);
+        assert_eq!(new, items);
+        let granule = crate::platform::native::DoubleMappedBuffer::granularity();
+        assert_eq!(new * size % granule, 0, "whole granules");
+        assert_eq!(new, granule / gcd(granule, size), "the smallest: lcm(granule, size) / size");
+        let mirror =
+            nonblocking::Circular::with_options::<T>(items, &options(RingBackend::MirrorCopy)).unwrap();
+        assert_eq!(mirror.capacity(), new, "the mirror's is the same");
+        if double_mapping_available() {
+            let one =
+                nonblocking::Circular::with_options::<T>(1, &options(RingBackend::DoubleMapped)).unwrap();
+            assert_eq!(one.capacity(), new, "double mapping's smallest");
+        }
+    }
+    fn gcd(a: usize, b: usize) -> usize {
+        if b == 0 {
+            a
+        } else {
+            gcd(b, a % b)
+        }
+    }
+    check::<u8>(sync::Circular::new::<u8>().unwrap().capacity());
+    check::<u64>(asynchronous::Circular::new::<u64>().unwrap().capacity());
+    check::<[u8; 3]>(lockfree::Circular::new::<[u8; 3]>().unwrap().capacity());
+    check::<[u64; 3]>(nonblocking::Circular::new::<[u64; 3]>().unwrap().capacity());
+    check::<u32>(generic::Circular::new::<u32>(|| {}).unwrap().capacity());
+}
+
+/// A slice's tags print the first few and how many more, not all of them (issue 13: `Debug` stays
+/// bounded).
+#[test]
+fn tags_debug_is_bounded() {
+    let mut w = nonblocking::Circular::with_tags::<u8, u32>(4096, &RingOptions::default()).unwrap();
+    let mut r = w.add_reader();
+    let tags: Vec<(usize, u32)> = (0..1000).map(|i| (i, i as u32)).collect();
+    w.produce_with_tags(1000, &tags);
+    let (_, few) = r.slice_with_tags().unwrap();
+    let shown = format!("{few:?}");
+    assert!(shown.starts_with("[(0, 0), (1, 1), ") && shown.ends_with("(15, 15), ...984 more]"), "{shown}");
+    r.consume(998);
+    let (_, two) = r.slice_with_tags().unwrap();
+    assert_eq!(format!("{two:?}"), "[(0, 998), (1, 999)]");
+}

@@ -10,11 +10,13 @@ use super::store::source;
 use crate::platform::persistence::{save_recipe_as, FileBackend, FilePersistence, PersistenceLayer};
 
 impl VirtualBuffer {
-    /// Opens a file, memory-mapped ([`FileBackend::Mapped`]), with default options. Nothing is read:
-    /// opening a 10 GiB file costs what opening a 10 MiB one does.
+    /// Opens a file with positional reads ([`FileBackend::Positional`]) and default options. Nothing
+    /// is read: opening a 10 GiB file costs what opening a 10 MiB one does.
     ///
-    /// Use [`open_with`](Self::open_with) and [`FileBackend::Positional`] for files other programs may
-    /// truncate while they are open (a truncated mapping kills the process with `SIGBUS`).
+    /// Another program that truncates or rewrites the file while it is open cannot crash this one:
+    /// reads give what they find or an error, and save refuses (see
+    /// [`check_for_external_changes`](Self::check_for_external_changes)). For files nobody else
+    /// changes, [`open_with`](Self::open_with) and the `unsafe` [`FileBackend::mapped`] read faster.
     ///
     /// ```
     /// use omnibuf::vbuf::VirtualBuffer;
@@ -29,10 +31,23 @@ impl VirtualBuffer {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn open(path: impl AsRef<Path>) -> Result<VirtualBuffer, VbufError> {
-        Self::open_with(path, FileBackend::Mapped, VirtualBufferOptions::default())
+        Self::open_with(path, FileBackend::Positional, VirtualBufferOptions::default())
     }
 
     /// Opens a file with a backend and options.
+    ///
+    /// ```
+    /// use omnibuf::platform::persistence::FileBackend;
+    /// use omnibuf::vbuf::{VirtualBuffer, VirtualBufferOptions};
+    /// # let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("scratch.txt");
+    /// std::fs::write(&path, b"one\ntwo\n")?;
+    /// // SAFETY: the file is this program's own scratch file; nothing else writes or truncates it.
+    /// let backend = unsafe { FileBackend::mapped() };
+    /// let buf = VirtualBuffer::open_with(&path, backend, VirtualBufferOptions::default())?;
+    /// assert_eq!(buf.line_count()?, 3);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn open_with(
         path: impl AsRef<Path>,
         backend: FileBackend,

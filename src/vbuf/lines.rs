@@ -17,6 +17,7 @@ use super::error::VbufError;
 use super::snapshot::Snapshot;
 use super::store::{piece_chunk, source, Source, Store};
 use super::tree::{Node, Piece, ADD_SOURCE};
+use crate::platform::persistence::PersistenceError;
 
 /// LF counts of a source, per block: `prefix[i]` is the number of LFs in the blocks before block `i`.
 #[derive(Debug)]
@@ -28,6 +29,27 @@ pub(crate) struct LineTable {
 /// Reports a long scan's progress: bytes scanned so far and bytes to scan in all. Return `false` to
 /// cancel the scan (the query then fails with [`VbufError::Cancelled`]).
 pub type Progress<'a> = &'a mut dyn FnMut(u64, u64) -> bool;
+
+/// The error for line counts that no longer agree with the bytes they were counted from: another
+/// program changed a source's file since its table was built. Counts and bytes are both read from
+/// storage, so their disagreement is an error to return, never an invariant to assert.
+fn index_out_of_date(sources: &[Source]) -> VbufError {
+    for src in sources {
+        if let Err(e) = src.layer.check_unchanged() {
+            return e.into();
+        }
+    }
+    // Changed without a trace in size, time or inode (a rewrite within the clock's resolution).
+    let what = sources
+        .iter()
+        .find_map(|s| s.layer.path().map(|p| p.display().to_string()))
+        .unwrap_or_else(|| "the stored content".to_owned());
+    PersistenceError::ExternallyChanged {
+        what,
+        detail: "its bytes no longer match the line index built from them".to_owned(),
+    }
+    .into()
+}
 
 fn count_lf(bytes: &[u8]) -> u64 {
     memchr::memchr_iter(b'\n', bytes).count() as u64
@@ -76,7 +98,7 @@ impl LineTable {
         Ok(LineTable { block, prefix })
     }
 
-    /// LFs in `0..offset` of the source.
+    /// LFs in `0..offset` of the source (`offset` at most the source's length).
     fn before(&self, src: &Source, offset: u64) -> Result<u64, VbufError> {
         let i = offset / self.block;
         let block_start = i * self.block;
@@ -86,21 +108,34 @@ impl LineTable {
         } else {
             0
         };
-        Ok(self.prefix[i as usize] + partial)
+        let whole = usize::try_from(i).ok().and_then(|i| self.prefix.get(i));
+        Ok(whole.ok_or_else(|| index_out_of_date(std::slice::from_ref(src)))? + partial)
     }
 
     /// Offset of the LF that brings the count of LFs in `0..=offset` to `nth` (1-based) in the source,
     /// looking only at `from..` where it must lie.
+    ///
+    /// The table and the bytes read now agree unless the file changed since the table was built;
+    /// where they disagree (no such block, fewer LFs than counted) this fails with
+    /// [`index_out_of_date`].
     fn nth(&self, src: &Source, from: u64, nth: u64) -> Result<u64, VbufError> {
-        // The block holding it: the last block whose preceding LFs are fewer than `nth`.
-        let i = (self.prefix.partition_point(|&c| c < nth) - 1) as u64;
+        let out_of_date = || index_out_of_date(std::slice::from_ref(src));
+        // The block holding it: the last block whose preceding LFs are fewer than `nth`. `prefix[0]`
+        // is 0 and `nth` at least 1, so there is one; past the last block the table has no LF left.
+        let i = self.prefix.partition_point(|&c| c < nth).saturating_sub(1) as u64;
         let start = (i * self.block).max(from);
         let end = ((i + 1) * self.block).min(src.len);
+        if start >= end {
+            return Err(out_of_date());
+        }
         let (mut scratch, mut view) = (Vec::new(), crate::ZeroCopyBuffer::new());
         let before = self.before(src, start)?;
+        let k = nth.checked_sub(before + 1).ok_or_else(out_of_date)?;
         let bytes = read_source(src, start, end, &mut scratch, &mut view)?;
-        let k = (nth - before - 1) as usize;
-        let at = memchr::memchr_iter(b'\n', bytes).nth(k).expect("the table says the block holds it");
+        let at = usize::try_from(k)
+            .ok()
+            .and_then(|k| memchr::memchr_iter(b'\n', bytes).nth(k))
+            .ok_or_else(out_of_date)?;
         Ok(start + at as u64)
     }
 }
@@ -152,7 +187,11 @@ impl Lines<'_> {
         }
         let src = source(&self.snapshot.sources, piece.source);
         let table = self.table(piece.source);
-        Ok(table.before(src, piece.offset + piece.len)? - table.before(src, piece.offset)?)
+        let (to_end, to_start) =
+            (table.before(src, piece.offset + piece.len)?, table.before(src, piece.offset)?);
+        // Each count reads its partial block anew: counts taken across an external change can
+        // disagree.
+        to_end.checked_sub(to_start).ok_or_else(|| index_out_of_date(std::slice::from_ref(src)))
     }
 
     /// LFs under a node, cached in the node.
@@ -220,7 +259,8 @@ impl Lines<'_> {
                     nth -= here;
                     base += p.len;
                 }
-                unreachable!("the node count says the leaf holds it");
+                // The node's cached count said the leaf holds it; a recount from the bytes disagrees.
+                return Err(index_out_of_date(&self.snapshot.sources));
             }
             let mut next = None;
             for child in node.children() {
@@ -232,7 +272,7 @@ impl Lines<'_> {
                 nth -= here;
                 base += child.len();
             }
-            node = next.expect("the node count says a child holds it");
+            node = next.ok_or_else(|| index_out_of_date(&self.snapshot.sources))?;
         }
     }
 
@@ -242,20 +282,28 @@ impl Lines<'_> {
             let src = source(&self.snapshot.sources, piece.source);
             let table = self.table(piece.source);
             let abs = table.nth(src, piece.offset, table.before(src, piece.offset)? + nth)?;
+            if abs >= piece.offset + piece.len {
+                return Err(index_out_of_date(std::slice::from_ref(src)));
+            }
             return Ok(abs - piece.offset);
         }
+        // The add buffer is this process's own memory and side file: its bytes never change, so
+        // the count the caller took from them holds. Checked all the same, as it costs nothing.
         let mut left = nth;
         let mut at = 0;
-        loop {
+        while at < piece.len {
             let (chunk, start) = piece_chunk(self.store, &self.snapshot.sources, piece, at)?;
             let here = count_lf(&chunk);
             if left <= here {
-                let i = memchr::memchr_iter(b'\n', &chunk).nth(left as usize - 1).expect("counted");
-                return Ok(start + i as u64);
+                if let Some(i) = memchr::memchr_iter(b'\n', &chunk).nth((left - 1) as usize) {
+                    return Ok(start + i as u64);
+                }
+                break;
             }
             left -= here;
             at = start + chunk.len() as u64;
         }
+        Err(index_out_of_date(&self.snapshot.sources))
     }
 }
 
@@ -433,6 +481,11 @@ impl LineIterator {
             return Ok(None);
         }
         let len = self.snapshot.len();
+        if self.start == 0 {
+            // Only line 0 starts at 0: the numbers, counted from the bytes when the iterator was
+            // made, no longer agree with the bytes read since.
+            return Err(index_out_of_date(&self.snapshot.sources));
+        }
         // The line before the cursor ends at the LF just before `start`, or at the end of the content.
         let (end_lf, next) = if self.start > len { (None, len) } else { (Some(self.start - 1), self.start) };
         let search_before = end_lf.unwrap_or(len);

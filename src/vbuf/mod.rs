@@ -38,6 +38,7 @@ mod history;
 mod iter;
 mod lines;
 mod options;
+mod reader;
 mod search;
 mod snapshot;
 mod store;
@@ -51,5 +52,6 @@ pub use error::VbufError;
 pub use iter::{ByteIterator, Chunks};
 pub use lines::{Line, LineIterator, Progress};
 pub use options::{VirtualBufferOptions, VirtualBufferStats};
+pub use reader::Reader;
 #[cfg(target_arch = "wasm32")]
 pub use stored::{ImportSource, StoredBuffer, StoredError, SCAN_WINDOW};

@@ -103,6 +103,7 @@ impl Drop for SavingFlag<'_> {
 impl StoredBuffer {
     /// A buffer over bytes in memory with no document yet; [`save_as`](Self::save_as) gives it one.
     pub fn from_bytes(bytes: Vec<u8>, options: VirtualBufferOptions) -> Result<StoredBuffer, StoredError> {
+        let options = options.checked();
         let buffer = VirtualBuffer::from_bytes_with(bytes, options)?;
         let state = State { meta: None, sources: vec![None], saving: false };
         Ok(StoredBuffer { buffer, options, state: RefCell::new(state) })
@@ -117,6 +118,8 @@ impl StoredBuffer {
             meta.garbage.clear();
         }
         options.block_size = meta.block_size as usize;
+        // The block size divides offsets (`load_pieces`): never zero, whatever the record said.
+        let options = options.checked();
         let layer = Arc::new(BlockLayer::new(meta.table.clone(), options.cache_budget));
         let buffer = VirtualBuffer::with_layer(layer.clone(), options)?;
         let source = StoredSource { name: name.to_string(), layer };
@@ -127,34 +130,47 @@ impl StoredBuffer {
     /// Stores `source` as document `name` in blocks of `block_size` bytes, replacing a document of
     /// that name atomically: until the import commits, the old one (or none) is what is stored. A
     /// `Blob` is read a batch at a time, never whole.
+    ///
+    /// An import that fails (the quota, a read of the `Blob`, a document saved meanwhile) deletes
+    /// the blocks it wrote before it returns the error: it leaves nothing behind.
     pub async fn import(name: &str, source: ImportSource<'_>, block_size: usize) -> Result<(), StoredError> {
         let _writing = WritingGuard::new(name);
         let current = indexed_db::read_meta(name).await?;
         let block_size = block_size.clamp(1, u32::MAX as usize);
-        let mut writer = BlockWriter::new(block_size, current.as_ref().map_or(0, |m| m.next_id));
+        let first_id = current.as_ref().map_or(0, |m| m.next_id);
+        let mut writer = BlockWriter::new(block_size, first_id);
         let batch = WRITE_BATCH.max(block_size);
-        match source {
-            ImportSource::Bytes(bytes) => {
-                for part in bytes.chunks(batch) {
-                    writer.append(part);
-                    indexed_db::write_blocks(name, &writer.take_writes()).await?;
+        let written: Result<(), StoredError> = async {
+            match source {
+                ImportSource::Bytes(bytes) => {
+                    for part in bytes.chunks(batch) {
+                        writer.append(part);
+                        indexed_db::write_blocks(name, &writer.take_writes()).await?;
+                    }
+                }
+                ImportSource::Blob(blob) => {
+                    let size = blob.size();
+                    let mut at = 0.0;
+                    while at < size {
+                        let end = (at + batch as f64).min(size);
+                        writer.append(&read_blob(blob, at, end).await?);
+                        indexed_db::write_blocks(name, &writer.take_writes()).await?;
+                        at = end;
+                    }
                 }
             }
-            ImportSource::Blob(blob) => {
-                let size = blob.size();
-                let mut at = 0.0;
-                while at < size {
-                    let end = (at + batch as f64).min(size);
-                    writer.append(&read_blob(blob, at, end).await?);
-                    indexed_db::write_blocks(name, &writer.take_writes()).await?;
-                    at = end;
-                }
-            }
+            Ok(())
+        }
+        .await;
+        if let Err(e) = written {
+            return Err(discard_failed(name, first_id..writer.next_id(), e).await);
         }
         let (table, writes, next_id) = writer.finish();
         let meta = next_version(name, current.as_ref(), table, block_size as u32, next_id);
         let expected = Some(current.map(|m| m.generation));
-        indexed_db::commit(&meta, &writes, expected, CommitFault::None).await?;
+        if let Err(e) = indexed_db::commit(&meta, &writes, expected, CommitFault::None).await {
+            return Err(discard_failed(name, first_id..next_id, e.into()).await);
+        }
         Ok(())
     }
 
@@ -368,28 +384,38 @@ impl StoredBuffer {
             recipe(&snapshot, &self.buffer.inner.store, base).collect::<Result<_, _>>()?;
 
         let block_size = current.as_ref().map_or(self.options.block_size, |m| m.block_size as usize);
-        let mut writer = BlockWriter::new(block_size, current.as_ref().map_or(0, |m| m.next_id));
+        let first_id = current.as_ref().map_or(0, |m| m.next_id);
+        let mut writer = BlockWriter::new(block_size, first_id);
         let base_source = self.stored_source(base);
         // Whole blocks can be kept only within the same document.
         let keep_whole = base_source.as_ref().is_some_and(|s| s.name == name);
         let base_layer = source_layer(&snapshot, base);
-        for step in &steps {
-            match step {
-                SavePiece::Insert(bytes) => writer.append(bytes),
-                SavePiece::Copy { offset, len } => match &base_source {
-                    Some(source) => {
-                        self.copy_blocks(source, *offset, *len, keep_whole, name, &mut writer).await?
-                    }
-                    None => copy_from_memory(&*base_layer, *offset, *len, &mut writer)?,
-                },
+        let written: Result<(), StoredError> = async {
+            for step in &steps {
+                match step {
+                    SavePiece::Insert(bytes) => writer.append(bytes),
+                    SavePiece::Copy { offset, len } => match &base_source {
+                        Some(source) => {
+                            self.copy_blocks(source, *offset, *len, keep_whole, name, &mut writer).await?
+                        }
+                        None => copy_from_memory(&*base_layer, *offset, *len, &mut writer)?,
+                    },
+                }
+                if writer.written_bytes() >= WRITE_BATCH {
+                    indexed_db::write_blocks(name, &writer.take_writes()).await?;
+                }
             }
-            if writer.written_bytes() >= WRITE_BATCH {
-                indexed_db::write_blocks(name, &writer.take_writes()).await?;
-            }
+            Ok(())
+        }
+        .await;
+        if let Err(e) = written {
+            return Err(discard_failed(name, first_id..writer.next_id(), e).await);
         }
         let (table, writes, next_id) = writer.finish();
         let meta = next_version(name, current.as_ref(), table, block_size as u32, next_id);
-        indexed_db::commit(&meta, &writes, expected, fault).await?;
+        if let Err(e) = indexed_db::commit(&meta, &writes, expected, fault).await {
+            return Err(discard_failed(name, first_id..next_id, e.into()).await);
+        }
 
         // The new version becomes the base of later saves; the blocks just written stay loaded.
         let layer = Arc::new(BlockLayer::new(meta.table.clone(), self.options.cache_budget));
@@ -482,6 +508,15 @@ impl StoredBuffer {
         web_sys::Blob::new_with_u8_array_sequence(&parts)
             .map_err(|e| StoreError::Failed(format!("making a Blob: {e:?}")).into())
     }
+}
+
+/// Deletes the blocks `ids` that a save or import of `name` wrote before it failed with `error`, and
+/// returns `error`. Best effort: if the deletion fails too, the blocks stay until the document's next
+/// open or save collects them (they lie at or past its next id) or it is deleted; the first error is
+/// the one to report.
+async fn discard_failed(name: &str, ids: std::ops::Range<u64>, error: StoredError) -> StoredError {
+    let _ = indexed_db::discard_uncommitted(name, ids).await;
+    error
 }
 
 /// The layer of source `id` in a snapshot.

@@ -1,13 +1,18 @@
 //! `ZeroCopyBuffer`, `BufferMut` and `BufferKind` for JS.
 
-use js_sys::{ArrayBuffer, Uint8Array};
+use js_sys::Uint8Array;
 use wasm_bindgen::prelude::*;
 
-use super::error::{index, optional_string, range_error, string, type_error, used_up};
+use super::error::{index, optional_index, optional_string, string, throwable, type_error, used_up};
+use crate::binding::message;
 use crate::{BufferKind, BufferMut, ZeroCopyBuffer};
 
-/// Bytes from JS: a `Uint8Array` (or any typed-array view), an `ArrayBuffer`, or a string (UTF-8).
-/// Always a copy: wasm can only address its own memory.
+/// Bytes from JS: a string (UTF-8) or a `Uint8Array`, copied (wasm can only address its own memory).
+///
+/// The JS side (`js/guard.mjs`, `bytesArg`) has already turned every other kind of bytes (an
+/// `ArrayBuffer`, any typed array or `DataView`, detached ones too) into a fresh `Uint8Array` that
+/// only this call sees, using the built-in getters rather than the object's own properties: nothing
+/// read here can run the caller's code or throw. Anything else is a `TypeError`.
 pub(crate) fn bytes_from_js(value: &JsValue, what: &str) -> Result<(Vec<u8>, bool), JsValue> {
     if let Some(text) = value.as_string() {
         return Ok((text.into_bytes(), true));
@@ -15,34 +20,14 @@ pub(crate) fn bytes_from_js(value: &JsValue, what: &str) -> Result<(Vec<u8>, boo
     if let Some(array) = value.dyn_ref::<Uint8Array>() {
         return Ok((array.to_vec(), false));
     }
-    if let Some(buffer) = value.dyn_ref::<ArrayBuffer>() {
-        return Ok((Uint8Array::new(buffer).to_vec(), false));
-    }
-    if ArrayBuffer::is_view(value) {
-        let view: &js_sys::Object = value.unchecked_ref();
-        let get = |key: &str| js_sys::Reflect::get(view, &key.into()).ok();
-        let (Some(buffer), Some(offset), Some(len)) = (get("buffer"), get("byteOffset"), get("byteLength"))
-        else {
-            return Err(type_error(format!("{what}: unreadable typed array")));
-        };
-        let buffer: ArrayBuffer = buffer.unchecked_into();
-        let bytes = Uint8Array::new_with_byte_offset_and_length(
-            &buffer,
-            offset.as_f64().unwrap_or(0.0) as u32,
-            len.as_f64().unwrap_or(0.0) as u32,
-        );
-        return Ok((bytes.to_vec(), false));
-    }
-    Err(type_error(format!("{what} must be a Uint8Array, an ArrayBuffer, a typed array or a string")))
+    Err(throwable(message::not_bytes(what)))
 }
 
 /// A kind by name; `undefined` gives `fallback`.
 pub(crate) fn kind_from_js(name: Option<String>, fallback: BufferKind) -> Result<BufferKind, JsValue> {
     match name {
         None => Ok(fallback),
-        Some(name) => BufferKind::lookup(&name).ok_or_else(|| {
-            type_error(format!("unknown buffer kind {name:?}: register it first with BufferKind.register"))
-        }),
+        Some(name) => BufferKind::lookup(&name).ok_or_else(|| throwable(message::unknown_kind(&name))),
     }
 }
 
@@ -50,6 +35,16 @@ pub(crate) fn kind_from_js(name: Option<String>, fallback: BufferKind) -> Result
 #[wasm_bindgen(js_name = ZeroCopyBuffer)]
 pub struct JsZeroCopyBuffer {
     inner: ZeroCopyBuffer,
+}
+
+#[wasm_bindgen(js_class = ZeroCopyBuffer)]
+impl JsZeroCopyBuffer {
+    /// Not public: `ZeroCopyBuffer.from()` and the methods that return one make them. (Without it,
+    /// `new ZeroCopyBuffer()` would make an object over no Rust value.)
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> Result<JsZeroCopyBuffer, JsValue> {
+        Err(throwable(message::no_constructor("ZeroCopyBuffer", "ZeroCopyBuffer.from()")))
+    }
 }
 
 impl From<ZeroCopyBuffer> for JsZeroCopyBuffer {
@@ -104,27 +99,24 @@ impl JsZeroCopyBuffer {
     }
 
     /// A view of bytes `start .. end` (`end` defaults to the length); `RangeError` when out of bounds.
-    pub fn slice(&self, start: f64, end: Option<f64>) -> Result<JsZeroCopyBuffer, JsValue> {
+    pub fn slice(&self, start: &JsValue, end: &JsValue) -> Result<JsZeroCopyBuffer, JsValue> {
         let start = index(start, "start")?;
-        let end = match end {
-            Some(end) => index(end, "end")?,
-            None => self.inner.len(),
-        };
-        self.inner.try_slice(start..end).map(Into::into).map_err(range_error)
+        let end = optional_index(end, "end")?.unwrap_or(self.inner.len());
+        self.inner.try_slice(start..end).map(Into::into).map_err(|e| throwable(e.into()))
     }
 
     /// Splits off and returns bytes `0 .. at`; this buffer keeps the rest.
     #[wasm_bindgen(js_name = splitTo)]
-    pub fn split_to(&mut self, at: f64) -> Result<JsZeroCopyBuffer, JsValue> {
+    pub fn split_to(&mut self, at: &JsValue) -> Result<JsZeroCopyBuffer, JsValue> {
         let at = index(at, "at")?;
-        self.inner.try_split_to(at).map(Into::into).map_err(range_error)
+        self.inner.try_split_to(at).map(Into::into).map_err(|e| throwable(e.into()))
     }
 
     /// Splits off and returns bytes `at ..`; this buffer keeps `0 .. at`.
     #[wasm_bindgen(js_name = splitOff)]
-    pub fn split_off(&mut self, at: f64) -> Result<JsZeroCopyBuffer, JsValue> {
+    pub fn split_off(&mut self, at: &JsValue) -> Result<JsZeroCopyBuffer, JsValue> {
         let at = index(at, "at")?;
-        self.inner.try_split_off(at).map(Into::into).map_err(range_error)
+        self.inner.try_split_off(at).map(Into::into).map_err(|e| throwable(e.into()))
     }
 
     /// SHA-256 of the visible bytes (32 bytes).
@@ -132,16 +124,16 @@ impl JsZeroCopyBuffer {
         self.inner.sha256().to_vec()
     }
 
-    /// Whether `other` holds the same bytes.
+    /// Whether `other` holds the same bytes. (`js/guard.mjs` checks first that `other` is a live
+    /// `ZeroCopyBuffer`: wasm-bindgen's glue would throw through this call's borrow of `self`.)
     pub fn equals(&self, other: &JsZeroCopyBuffer) -> bool {
         self.inner == other.inner
     }
 
-    /// The bytes in place, as a `Uint8Array` over wasm memory. Valid until this buffer is freed or
-    /// wasm memory grows (any call that allocates may grow it): call `view()` again rather than
-    /// keeping the result.
+    /// The bytes as a copy in a fresh `ArrayBuffer`. Not a view of wasm memory: any view of it
+    /// reaches all of wasm memory through `.buffer`, where freed bytes are reused by other objects.
     pub fn view(&self) -> Uint8Array {
-        crate::platform::wasm::view(&self.inner)
+        Uint8Array::from(&self.inner[..])
     }
 
     /// A copy of the bytes, safe to keep.
@@ -167,13 +159,13 @@ impl JsBufferMut {
 impl JsBufferMut {
     /// An empty builder with room for `capacity` bytes (default 0) of kind `kind` (default `"raw"`).
     #[wasm_bindgen(constructor)]
-    pub fn new(capacity: Option<f64>, kind: &JsValue) -> Result<JsBufferMut, JsValue> {
-        let capacity = index(capacity.unwrap_or(0.0), "capacity")?;
+    pub fn new(capacity: &JsValue, kind: &JsValue) -> Result<JsBufferMut, JsValue> {
+        let capacity = optional_index(capacity, "capacity")?.unwrap_or(0);
         let kind = kind_from_js(optional_string(kind, "kind")?, BufferKind::raw())?;
         let mut bytes = Vec::new();
-        bytes
-            .try_reserve_exact(capacity)
-            .map_err(|_| range_error(format!("cannot allocate {capacity} bytes")))?;
+        bytes.try_reserve_exact(capacity).map_err(|_| {
+            throwable(crate::binding::BindingError::range_error(format!("cannot allocate {capacity} bytes")))
+        })?;
         Ok(JsBufferMut { inner: Some(BufferMut::from_vec(bytes, kind)) })
     }
 
@@ -209,6 +201,12 @@ pub struct JsBufferKind;
 
 #[wasm_bindgen(js_class = BufferKind)]
 impl JsBufferKind {
+    /// Not public: kinds are passed by name.
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> Result<JsBufferKind, JsValue> {
+        Err(throwable(message::no_constructor("BufferKind", "BufferKind.register()")))
+    }
+
     /// Registers `name` (1 to 64 bytes, no whitespace) and returns it; registering twice is fine.
     pub fn register(name: &JsValue) -> Result<String, JsValue> {
         BufferKind::register(&string(name, "name")?).map(|k| k.name().to_owned()).map_err(type_error)

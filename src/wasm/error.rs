@@ -1,35 +1,88 @@
-//! Turning bad JS input and Rust errors into JS exceptions.
+//! The adapter between JS values and the binding core (`crate::binding`): a `JsValue` becomes a
+//! [`Value`] for the core's checks, and a [`BindingError`] becomes the JS exception it names.
+//!
+//! Nothing here calls JS code that can throw: a JS exception that unwinds through a Rust frame skips
+//! the frame's drops, and wasm-bindgen's borrow of `self` is one of them, which would leave the object
+//! "recursively used" (unusable, its memory and pool budget never given back). Type checks are
+//! `typeof`, `instanceof` (which wasm-bindgen's glue runs in a try/catch) and `Reflect` calls (which
+//! return a `Result`).
 
 use js_sys::{Error, RangeError, TypeError};
 use wasm_bindgen::JsValue;
 
+use crate::binding::{self, message, BindingError, ErrorClass, Value};
+
+/// The JS exception for a core error, with its `code` property when it has one.
+pub(crate) fn throwable(e: BindingError) -> JsValue {
+    let error: JsValue = match e.class {
+        ErrorClass::Error => Error::new(&e.message).into(),
+        ErrorClass::TypeError => TypeError::new(&e.message).into(),
+        ErrorClass::RangeError => RangeError::new(&e.message).into(),
+    };
+    if let Some(code) = e.code {
+        // A property set on a fresh error object: cannot fail (Reflect.set returns false at worst).
+        let _ = js_sys::Reflect::set(&error, &"code".into(), &code.into());
+    }
+    error
+}
+
 pub(crate) fn range_error(message: impl std::fmt::Display) -> JsValue {
-    RangeError::new(&message.to_string()).into()
+    throwable(BindingError::range_error(message))
 }
 
 pub(crate) fn type_error(message: impl std::fmt::Display) -> JsValue {
-    TypeError::new(&message.to_string()).into()
+    throwable(BindingError::type_error(message))
 }
 
 pub(crate) fn error(message: impl std::fmt::Display) -> JsValue {
-    Error::new(&message.to_string()).into()
+    throwable(BindingError::error(message))
 }
 
-/// A JS number used as a byte offset or size: an integer in `0 ..= Number.MAX_SAFE_INTEGER`.
-pub(crate) fn index(value: f64, what: &str) -> Result<usize, JsValue> {
-    const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
-    if !value.is_finite() || value.fract() != 0.0 {
-        return Err(type_error(format!("{what} must be an integer, got {value}")));
+/// What a JS value is, for the core's checks (no conversion, nothing that can throw).
+pub(crate) fn value(v: &JsValue) -> Value {
+    if let Some(n) = v.as_f64() {
+        Value::Number(n)
+    } else if v.is_undefined() {
+        Value::Undefined
+    } else if v.is_null() {
+        Value::Null
+    } else if v.as_bool().is_some() {
+        Value::Boolean
+    } else if v.is_string() {
+        Value::String
+    } else if v.is_symbol() {
+        Value::Symbol
+    } else if v.is_function() {
+        Value::Function
+    } else if v.is_bigint() {
+        Value::BigInt
+    } else {
+        Value::Object
     }
-    if !(0.0..=MAX_SAFE.min(usize::MAX as f64)).contains(&value) {
-        return Err(range_error(format!("{what} must be between 0 and {}, got {value}", usize::MAX)));
+}
+
+/// A size or offset within wasm memory: an integer in `0 ..= Number.MAX_SAFE_INTEGER` that fits a
+/// `usize`. No coercion: `"1"`, `true`, `null` are `TypeError`s.
+pub(crate) fn index(v: &JsValue, what: &str) -> Result<usize, JsValue> {
+    binding::index(value(v), what).map_err(throwable)
+}
+
+/// [`index`], or `None` for a missing (`undefined` or `null`) argument.
+pub(crate) fn optional_index(v: &JsValue, what: &str) -> Result<Option<usize>, JsValue> {
+    if v.is_undefined() || v.is_null() {
+        return Ok(None);
     }
-    Ok(value as usize)
+    index(v, what).map(Some)
+}
+
+/// An offset into a document: up to `Number.MAX_SAFE_INTEGER`, past 4 GiB on wasm32 too.
+pub(crate) fn offset(v: &JsValue, what: &str) -> Result<u64, JsValue> {
+    binding::offset(value(v), what).map_err(throwable)
 }
 
 /// The error for a method called on an object whose contents were handed on (frozen) or freed.
 pub(crate) fn used_up(class: &str, how: &str) -> JsValue {
-    error(format!("this {class} was {how} and cannot be used any more"))
+    throwable(message::used_up(class, how))
 }
 
 /// A string argument, or `None` for `undefined` and `null`.
@@ -37,14 +90,14 @@ pub(crate) fn used_up(class: &str, how: &str) -> JsValue {
 /// String parameters are taken as `JsValue` and checked here: wasm-bindgen's glue for a `String`
 /// parameter trusts the argument to be a string, and anything else (a number, an `ArrayBuffer`) makes
 /// it pass a bogus length to the allocator and corrupt wasm memory.
-pub(crate) fn optional_string(value: &JsValue, what: &str) -> Result<Option<String>, JsValue> {
-    if value.is_undefined() || value.is_null() {
+pub(crate) fn optional_string(v: &JsValue, what: &str) -> Result<Option<String>, JsValue> {
+    if v.is_undefined() || v.is_null() {
         return Ok(None);
     }
-    value.as_string().map(Some).ok_or_else(|| type_error(format!("{what} must be a string")))
+    v.as_string().map(Some).ok_or_else(|| throwable(message::not_a_string(what, value(v))))
 }
 
 /// A string argument that must be there.
-pub(crate) fn string(value: &JsValue, what: &str) -> Result<String, JsValue> {
-    optional_string(value, what)?.ok_or_else(|| type_error(format!("{what} must be a string")))
+pub(crate) fn string(v: &JsValue, what: &str) -> Result<String, JsValue> {
+    v.as_string().ok_or_else(|| throwable(message::not_a_string(what, value(v))))
 }

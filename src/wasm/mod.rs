@@ -19,3 +19,16 @@ pub use buffer::{JsBufferKind, JsBufferMut, JsZeroCopyBuffer};
 pub use pool::{JsBufferPool, JsPooledBuffer};
 pub use ring::{JsCircular, JsCircularReader, JsCircularWriter};
 pub use vbuf::JsVirtualBuffer;
+
+use wasm_bindgen::prelude::*;
+
+/// An error from the binding core's table of messages (`crate::binding::message::by_number`), for
+/// `js/guard.mjs`, so that the mistakes it catches in JS are worded as the addon words them.
+#[wasm_bindgen(js_name = __bindingError)]
+pub fn binding_error(which: u32, a: &JsValue, b: &JsValue, c: &JsValue) -> JsValue {
+    let text = |v: &JsValue| v.as_string().unwrap_or_default();
+    match crate::binding::message::by_number(which, &text(a), &text(b), &text(c)) {
+        Some(e) => error::throwable(e),
+        None => error::error(format!("no binding message number {which}")),
+    }
+}

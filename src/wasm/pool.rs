@@ -1,30 +1,27 @@
 //! `BufferPool` and `PooledBuffer` for JS. The pool never blocks: `acquire` returns a Promise that
 //! resolves when the budget has room, `tryAcquire` returns `null` when it has none.
 
-use js_sys::{Array, Object, Reflect, Uint8Array};
+use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::prelude::*;
 
 use super::buffer::{bytes_from_js, kind_from_js, JsZeroCopyBuffer};
-use super::error::{error, index, optional_string, range_error, type_error, used_up};
+use super::error::{index, optional_string, throwable, type_error, used_up, value};
+use crate::binding::{self, message, BindingError};
 use crate::{BufferKind, BufferPool, BufferPoolSnapshot, PoolError, PooledBuffer};
 
 fn pool_error(e: PoolError) -> JsValue {
-    match e {
-        PoolError::InvalidConfig(_) => type_error(e),
-        PoolError::AllocationFailed { .. } => error(e),
-        _ => range_error(e),
-    }
+    throwable(e.into())
 }
 
 /// `options[key]` as a byte count, if present.
 fn size_option(options: &JsValue, key: &str) -> Result<Option<usize>, JsValue> {
-    let value = Reflect::get(options, &key.into())?;
-    if value.is_undefined() {
+    let v = Reflect::get(options, &key.into()).map_err(|_| throwable(message::option_unreadable(key)))?;
+    if v.is_undefined() {
         return Ok(None);
     }
-    match value.as_f64() {
-        Some(n) => index(n, key).map(Some),
-        None => Err(type_error(format!("options.{key} must be a number"))),
+    match value(&v) {
+        n @ binding::Value::Number(_) => binding::index(n, key).map(Some).map_err(throwable),
+        _ => Err(throwable(message::option_not_number(key))),
     }
 }
 
@@ -55,7 +52,11 @@ impl JsBufferPool {
             let sizes: Result<Vec<usize>, JsValue> = list
                 .iter()
                 .map(|v| v.as_f64().ok_or_else(|| type_error("options.classes must hold numbers")))
-                .map(|n| n.and_then(|n| index(n, "a class size")))
+                .map(|n| {
+                    n.and_then(|n| {
+                        binding::index(binding::Value::Number(n), "a class size").map_err(throwable)
+                    })
+                })
                 .collect();
             config = config.classes(sizes?);
         }
@@ -76,7 +77,9 @@ impl JsBufferPool {
                 let Some(bytes) = entry.get(1).as_f64() else {
                     return Err(type_error(format!("options.tenantQuotas.{tenant} must be a number")));
                 };
-                config = config.tenant_quota(tenant, index(bytes, "a tenant quota")?);
+                let quota =
+                    binding::index(binding::Value::Number(bytes), "a tenant quota").map_err(throwable)?;
+                config = config.tenant_quota(tenant, quota);
             }
         }
         // No thread can block in a page, and outstanding-buffer tracking is a debugging aid.
@@ -98,7 +101,7 @@ impl JsBufferPool {
     /// A buffer of at least `size` bytes now, or `null` when the budget (or the tenant's quota) is
     /// full. Requests that can never be served throw a `RangeError`.
     #[wasm_bindgen(js_name = tryAcquire)]
-    pub fn try_acquire(&self, size: f64, tenant: &JsValue) -> Result<JsValue, JsValue> {
+    pub fn try_acquire(&self, size: &JsValue, tenant: &JsValue) -> Result<JsValue, JsValue> {
         let size = index(size, "size")?;
         let tenant = optional_string(tenant, "tenant")?;
         let result = match &tenant {
@@ -115,7 +118,7 @@ impl JsBufferPool {
 
     /// A Promise of a buffer of at least `size` bytes, resolved once the budget has room (first come,
     /// first served within a size class). Requests that can never be served reject with a `RangeError`.
-    pub fn acquire(&self, size: f64, tenant: &JsValue) -> js_sys::Promise {
+    pub fn acquire(&self, size: &JsValue, tenant: &JsValue) -> js_sys::Promise {
         let future = index(size, "size").and_then(|size| {
             Ok(match &optional_string(tenant, "tenant")? {
                 Some(name) => self.inner.tenant(name).acquire_async(size),
@@ -206,6 +209,10 @@ pub struct JsPooledBuffer {
 }
 
 impl JsPooledBuffer {
+    fn live_ref(&self) -> Result<&PooledBuffer, JsValue> {
+        self.inner.as_ref().ok_or_else(|| used_up("PooledBuffer", "frozen"))
+    }
+
     fn live(&mut self) -> Result<&mut PooledBuffer, JsValue> {
         self.inner.as_mut().ok_or_else(|| used_up("PooledBuffer", "frozen"))
     }
@@ -213,6 +220,12 @@ impl JsPooledBuffer {
 
 #[wasm_bindgen(js_class = PooledBuffer)]
 impl JsPooledBuffer {
+    /// Not public: `BufferPool.tryAcquire()` and `acquire()` make them.
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> Result<JsPooledBuffer, JsValue> {
+        Err(throwable(message::no_constructor("PooledBuffer", "BufferPool.tryAcquire() or acquire()")))
+    }
+
     /// Bytes written.
     #[wasm_bindgen(getter)]
     pub fn length(&mut self) -> Result<usize, JsValue> {
@@ -234,12 +247,25 @@ impl JsPooledBuffer {
     /// Appends a copy of `bytes`; `RangeError` (and nothing written) when they do not fit.
     pub fn append(&mut self, bytes: &JsValue) -> Result<(), JsValue> {
         let (bytes, _) = bytes_from_js(bytes, "bytes")?;
-        self.live()?.try_extend_from_slice(&bytes).map_err(range_error)
+        self.live()?.try_extend_from_slice(&bytes).map_err(|e| throwable(BindingError::range_error(e)))
     }
 
-    /// The written bytes in place (same validity rule as `ZeroCopyBuffer.view()`).
-    pub fn view(&mut self) -> Result<Uint8Array, JsValue> {
-        Ok(crate::platform::wasm::view(self.live()?))
+    /// The written bytes as a copy in a fresh `ArrayBuffer` (never a view of wasm memory, whose
+    /// freed bytes other objects reuse). `js/guard.mjs` writes what JS wrote into it back with
+    /// `__writeBack` at the buffer's next call.
+    pub fn view(&self) -> Result<js_sys::Uint8Array, JsValue> {
+        Ok(js_sys::Uint8Array::from(&self.live_ref()?[..]))
+    }
+
+    /// Writes `bytes` (a `Uint8Array` the guard copied out of the last `view()`) over the first of
+    /// the written bytes; the rest of them, and the length, stay as they are.
+    #[wasm_bindgen(js_name = __writeBack)]
+    pub fn write_back(&mut self, bytes: &JsValue) -> Result<(), JsValue> {
+        let (bytes, _) = bytes_from_js(bytes, "bytes")?;
+        let written: &mut [u8] = self.live()?;
+        let n = bytes.len().min(written.len());
+        written[..n].copy_from_slice(&bytes[..n]);
+        Ok(())
     }
 
     /// Turns the buffer into a `ZeroCopyBuffer` of kind `kind` (default `"raw"`) without copying; its

@@ -1,8 +1,11 @@
 //! The byte ring for JS: `Circular.withCapacity` makes the writer, `addReader()` makes readers.
 //!
 //! wasm has one linear memory and no way to map it twice, so rings use the mirror-copy backend. Slices
-//! are views of wasm memory, made on every call and valid until the next call that may allocate (the
-//! rule of `view()`). Nothing blocks: `slice()` returns at once (empty when there is no room or data)
+//! are never views of wasm memory (through `.buffer` such a view reaches all of it, freed and reused
+//! memory too): a reader's slice is a copy of the unread bytes in a fresh `ArrayBuffer`; a writer's
+//! slice is a view of the writer's staging memory in JS (`js/guard.mjs`) as long as the free room,
+//! and the guard hands what JS wrote into it to `__produceFrom`, which copies it into the ring and
+//! publishes it. Nothing blocks: `slice()` returns at once (empty when there is no room or data)
 //! and `sliceAsync()` returns a Promise. `sliceSync()` and the handles that move a side to another
 //! thread exist for the Node addon's sake and throw here: each worker has its own wasm memory.
 
@@ -16,9 +19,9 @@ use js_sys::{Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 
 use super::buffer::bytes_from_js;
-use super::error::{error, index, range_error, type_error, used_up};
+use super::error::{error, index, range_error, throwable, type_error, used_up};
+use crate::binding::message;
 use crate::platform::ring_memory::RingMemoryError;
-use crate::platform::wasm::{view, view_mut};
 use crate::ring::asynchronous::{Circular, Reader, Writer};
 use crate::ring::{RingBackend, RingError, RingOptions};
 
@@ -83,14 +86,15 @@ fn slice_async<T: 'static>(
     })
 }
 
-/// The writer's free slots as a view, empty when there are none.
+/// The length of the writer's free room (0 when there is none): `js/guard.mjs` hands out a view of
+/// that length over the writer's own staging memory in JS.
 fn writer_slice(writer: &mut Writer<u8>, cx: &mut Context<'_>) -> Poll<JsValue> {
-    pin!(writer.slice()).poll(cx).map(|room| view_mut(room).into())
+    pin!(writer.slice()).poll(cx).map(|room| JsValue::from(room.len() as f64))
 }
 
-/// A reader's unread bytes as a view, `null` at the end of the stream.
+/// A copy of a reader's unread bytes, `null` at the end of the stream.
 fn reader_slice(reader: &mut Reader<u8>, cx: &mut Context<'_>) -> Poll<JsValue> {
-    pin!(reader.slice()).poll(cx).map(|data| data.map_or(JsValue::NULL, |data| view(data).into()))
+    pin!(reader.slice()).poll(cx).map(|data| data.map_or(JsValue::NULL, |data| Uint8Array::from(data).into()))
 }
 
 /// Makes rings: one writer, any number of readers.
@@ -99,17 +103,24 @@ pub struct JsCircular;
 
 #[wasm_bindgen(js_class = Circular)]
 impl JsCircular {
+    /// Not public: `Circular.withCapacity()` makes rings.
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> Result<JsCircular, JsValue> {
+        Err(throwable(message::no_constructor("Circular", "Circular.withCapacity()")))
+    }
+
     /// The writer of a new byte ring of at least `capacity` bytes. `options.backend` may ask for
     /// `"mirror-copy"` (the only one in wasm).
     #[wasm_bindgen(js_name = withCapacity)]
-    pub fn with_capacity(capacity: f64, options: &JsValue) -> Result<JsCircularWriter, JsValue> {
+    pub fn with_capacity(capacity: &JsValue, options: &JsValue) -> Result<JsCircularWriter, JsValue> {
         let capacity = index(capacity, "capacity")?;
         let mut ring = RingOptions::default();
         if !options.is_undefined() && !options.is_null() {
             if !options.is_object() {
                 return Err(type_error("options must be an object, e.g. { backend: 'mirror-copy' }"));
             }
-            let backend = Reflect::get(options, &"backend".into())?;
+            let backend = Reflect::get(options, &"backend".into())
+                .map_err(|_| throwable(message::option_unreadable("backend")))?;
             ring = match backend.as_string().as_deref() {
                 _ if backend.is_undefined() => ring,
                 Some("double-mapped") => ring.backend(RingBackend::DoubleMapped),
@@ -149,6 +160,12 @@ impl Drop for JsCircularWriter {
 
 #[wasm_bindgen(js_class = CircularWriter)]
 impl JsCircularWriter {
+    /// Not public: `Circular.withCapacity()` makes writers.
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> Result<JsCircularWriter, JsValue> {
+        Err(throwable(message::no_constructor("CircularWriter", "Circular.withCapacity()")))
+    }
+
     /// The capacity in bytes.
     #[wasm_bindgen(getter)]
     pub fn capacity(&self) -> Result<usize, JsValue> {
@@ -167,20 +184,20 @@ impl JsCircularWriter {
         self.with(|w| Ok(JsCircularReader { side: shared(w.add_reader()) }))
     }
 
-    /// The free bytes as one writable view of wasm memory; empty when the slowest reader is a whole
-    /// ring behind. Returns at once.
-    pub fn slice(&self) -> Result<Uint8Array, JsValue> {
+    /// The length of the free room, for `js/guard.mjs` to hand out a slice of that length to fill
+    /// before `produce()`; 0 when the slowest reader is a whole ring behind. Returns at once.
+    pub fn slice(&self) -> Result<JsValue, JsValue> {
         self.with(|w| {
             Ok(match writer_slice(w, &mut Context::from_waker(Waker::noop())) {
-                Poll::Ready(room) => room.unchecked_into(),
-                Poll::Pending => Uint8Array::new_with_length(0),
+                Poll::Ready(room) => room,
+                Poll::Pending => JsValue::from(0.0),
             })
         })
     }
 
     /// Throws: the wasm build never blocks.
     #[wasm_bindgen(js_name = sliceSync)]
-    pub fn slice_sync(&self, _timeout_ms: Option<f64>) -> Result<Uint8Array, JsValue> {
+    pub fn slice_sync(&self, _timeout_ms: &JsValue) -> Result<Uint8Array, JsValue> {
         Err(no_blocking("CircularWriter"))
     }
 
@@ -190,10 +207,27 @@ impl JsCircularWriter {
         slice_async(Rc::downgrade(&self.side), "CircularWriter", writer_slice)
     }
 
-    /// Publishes the first `n` bytes of the slice to the readers; `RangeError` if more than are free.
-    pub fn produce(&self, n: f64) -> Result<(), JsValue> {
+    /// Publishes the next `n` free bytes as they are to the readers; `RangeError` if more than are
+    /// free. (`js/guard.mjs` calls `__produceFrom` instead when a slice was handed out.)
+    pub fn produce(&self, n: &JsValue) -> Result<(), JsValue> {
         let n = index(n, "n")?;
         self.with(|w| w.try_produce(n).map_err(ring_error))
+    }
+
+    /// Copies `bytes` (what JS wrote into the last slice, as the guard copied it out) into the free
+    /// room and publishes the first `n` bytes of the room; `RangeError`, and nothing written, if `n`
+    /// is more than is free.
+    #[wasm_bindgen(js_name = __produceFrom)]
+    pub fn produce_from(&self, n: &JsValue, bytes: &JsValue) -> Result<(), JsValue> {
+        let n = index(n, "n")?;
+        let (bytes, _) = bytes_from_js(bytes, "bytes")?;
+        self.with(|w| {
+            if let Poll::Ready(room) = pin!(w.slice()).poll(&mut Context::from_waker(Waker::noop())) {
+                let copied = bytes.len().min(n).min(room.len());
+                room[..copied].copy_from_slice(&bytes[..copied]);
+            }
+            w.try_produce(n).map_err(ring_error)
+        })
     }
 
     /// Copies as much of `bytes` as there is room for now into the ring and publishes it; returns how
@@ -238,7 +272,13 @@ impl Drop for JsCircularReader {
 
 #[wasm_bindgen(js_class = CircularReader)]
 impl JsCircularReader {
-    /// The unread bytes as one view of wasm memory (empty when there are none yet), or `null` once
+    /// Not public: `CircularWriter.addReader()` makes readers.
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> Result<JsCircularReader, JsValue> {
+        Err(throwable(message::no_constructor("CircularReader", "CircularWriter.addReader()")))
+    }
+
+    /// A copy of the unread bytes (empty when there are none yet), or `null` once
     /// the writer is gone and everything was read. Returns at once.
     pub fn slice(&self) -> Result<JsValue, JsValue> {
         let mut side = self.side.borrow_mut();
@@ -249,9 +289,31 @@ impl JsCircularReader {
         })
     }
 
+    /// What `js/guard.mjs` makes `slice()` of: copies the unread bytes into `target` (a `Uint8Array`
+    /// the guard made over the reader's staging memory) when they fit, and returns how many there
+    /// are (the guard grows its memory and asks again when they did not fit), or `null` once the
+    /// writer is gone and everything was read.
+    #[wasm_bindgen(js_name = __sliceInto)]
+    pub fn slice_into(&self, target: &JsValue) -> Result<JsValue, JsValue> {
+        let target: &Uint8Array =
+            target.dyn_ref().ok_or_else(|| type_error("target must be a Uint8Array"))?;
+        let mut side = self.side.borrow_mut();
+        let reader = side.value.as_mut().ok_or_else(|| used_up("CircularReader", "freed"))?;
+        let data = match pin!(reader.slice()).poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Pending => return Ok(JsValue::from(0.0)),
+            Poll::Ready(None) => return Ok(JsValue::NULL),
+            Poll::Ready(Some(data)) => data,
+        };
+        let n = data.len();
+        if n <= target.length() as usize {
+            target.subarray(0, n as u32).copy_from(data);
+        }
+        Ok(JsValue::from(n as f64))
+    }
+
     /// Throws: the wasm build never blocks.
     #[wasm_bindgen(js_name = sliceSync)]
-    pub fn slice_sync(&self, _timeout_ms: Option<f64>) -> Result<JsValue, JsValue> {
+    pub fn slice_sync(&self, _timeout_ms: &JsValue) -> Result<JsValue, JsValue> {
         Err(no_blocking("CircularReader"))
     }
 
@@ -262,7 +324,7 @@ impl JsCircularReader {
     }
 
     /// Marks the first `n` bytes of the slice as read; `RangeError` if more than are available.
-    pub fn consume(&self, n: f64) -> Result<(), JsValue> {
+    pub fn consume(&self, n: &JsValue) -> Result<(), JsValue> {
         let n = index(n, "n")?;
         let mut side = self.side.borrow_mut();
         let reader = side.value.as_mut().ok_or_else(|| used_up("CircularReader", "freed"))?;

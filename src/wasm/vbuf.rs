@@ -11,15 +11,17 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use super::buffer::{bytes_from_js, JsZeroCopyBuffer};
-use super::error::{error, index, range_error, string, type_error};
+use super::error::{error, offset, string, throwable, type_error, value};
+use crate::binding::{self, message, BindingError};
 use crate::platform::wasm::indexed_db::StoreError;
 use crate::vbuf::{ImportSource, StoredBuffer, StoredError, VbufError, VirtualBufferOptions};
 
 fn stored_error(e: StoredError, context: &str) -> JsValue {
     let message = format!("{context}: {e}");
     match e {
-        StoredError::Buffer(VbufError::OutOfRange { .. } | VbufError::NoSuchLine { .. }) => {
-            range_error(message)
+        // The caller's mistake: the core's message alone, as the Node addon words it.
+        StoredError::Buffer(e @ (VbufError::OutOfRange { .. } | VbufError::NoSuchLine { .. })) => {
+            throwable(BindingError::from(e))
         }
         StoredError::Store(StoreError::QuotaExceeded(_)) => {
             // A DOMException-like name lets callers tell a full quota from other failures.
@@ -45,26 +47,21 @@ fn buffer_options(options: &JsValue) -> Result<VirtualBufferOptions, JsValue> {
         ("cacheBudget", &mut tuning.cache_budget),
         ("undoLimit", &mut tuning.undo_limit),
     ] {
-        let value = Reflect::get(options, &key.into())?;
-        if value.is_undefined() {
+        let v = Reflect::get(options, &key.into()).map_err(|_| throwable(message::option_unreadable(key)))?;
+        if v.is_undefined() {
             continue;
         }
-        let Some(n) = value.as_f64() else {
-            return Err(type_error(format!("options.{key} must be a number")));
+        let n @ binding::Value::Number(_) = value(&v) else {
+            return Err(throwable(message::option_not_number(key)));
         };
-        *field = index(n, &format!("options.{key}"))?;
+        *field = binding::index(n, &format!("options.{key}")).map_err(throwable)?;
     }
     if tuning.block_size == 0 || tuning.block_size > u32::MAX as usize {
-        return Err(range_error("options.blockSize must be between 1 and 4294967295"));
+        return Err(throwable(BindingError::range_error(
+            "options.blockSize must be between 1 and 4294967295",
+        )));
     }
     Ok(tuning)
-}
-
-/// An offset or length argument: a JS number that is a non-negative integer. Taken as a `JsValue`
-/// because wasm-bindgen's glue for an `f64` parameter would turn a string such as "1" into a number.
-fn offset(value: &JsValue, what: &str) -> Result<u64, JsValue> {
-    let n = value.as_f64().ok_or_else(|| type_error(format!("{what} must be a number")))?;
-    index(n, what).map(|n| n as u64)
 }
 
 /// Runs `body` with the buffer as a Promise; a rejection carries `context`.
@@ -87,7 +84,8 @@ impl JsVirtualBuffer {
     /// `start` and `end` arguments; `end` defaults to the length.
     fn range(&self, start: &JsValue, end: &JsValue) -> Result<(u64, u64), JsValue> {
         let start = offset(start, "start")?;
-        let end = if end.is_undefined() { self.inner.buffer().len() } else { offset(end, "end")? };
+        let end =
+            if end.is_undefined() || end.is_null() { self.inner.buffer().len() } else { offset(end, "end")? };
         Ok((start, end))
     }
 
@@ -98,10 +96,20 @@ impl JsVirtualBuffer {
 
 #[wasm_bindgen(js_class = VirtualBuffer)]
 impl JsVirtualBuffer {
+    /// Not public: `open()`, `import()` and `fromBytes()` make them.
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> Result<JsVirtualBuffer, JsValue> {
+        Err(throwable(message::no_constructor(
+            "VirtualBuffer",
+            "VirtualBuffer.open(), VirtualBuffer.fromBytes() or VirtualBuffer.import()",
+        )))
+    }
+
     /// Opens the stored document `name`, reading only its metadata; resolves to the buffer. Rejects
     /// with an Error when there is no such document or IndexedDB fails.
     pub fn open(name: &JsValue, options: &JsValue) -> Promise {
-        let args = string(name, "name").and_then(|name| Ok((name, buffer_options(options)?)));
+        // "path", as the Node addon calls it (js/index.d.ts): in the browser, the document's name.
+        let args = string(name, "path").and_then(|name| Ok((name, buffer_options(options)?)));
         future_to_promise(async move {
             let (name, tuning) = args?;
             let buffer = StoredBuffer::open(&name, tuning)
@@ -227,19 +235,13 @@ impl JsVirtualBuffer {
 
     /// Deletes bytes `start..end`.
     pub fn delete(&self, start: &JsValue, end: &JsValue) -> Result<(), JsValue> {
-        if end.is_undefined() {
-            return Err(type_error("end must be a number"));
-        }
-        let (start, end) = self.range(start, end)?;
+        let (start, end) = (offset(start, "start")?, offset(end, "end")?);
         self.edit(self.inner.buffer().delete(start..end), "VirtualBuffer.delete")
     }
 
     /// Replaces bytes `start..end` by a copy of `bytes`, as one undoable edit.
     pub fn replace(&self, start: &JsValue, end: &JsValue, bytes: &JsValue) -> Result<(), JsValue> {
-        if end.is_undefined() {
-            return Err(type_error("end must be a number"));
-        }
-        let (start, end) = self.range(start, end)?;
+        let (start, end) = (offset(start, "start")?, offset(end, "end")?);
         let (bytes, _) = bytes_from_js(bytes, "bytes")?;
         self.edit(self.inner.buffer().replace(start..end, &bytes), "VirtualBuffer.replace")
     }

@@ -9,3 +9,7 @@ mod shared;
 // IndexedDB runs in the real browser only (Node has none).
 #[path = "browser_only/indexed_db.rs"]
 mod indexed_db;
+
+// OPFS documents on the main thread: refused with a typed error (they run in tests/worker.rs).
+#[path = "browser_only/opfs_main_thread.rs"]
+mod opfs_main_thread;

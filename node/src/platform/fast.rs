@@ -1,9 +1,8 @@
-//! The calls JS makes once per buffer, as plain Node-API callbacks: the `ZeroCopyStorage`'s `view()`,
-//! `length`, `sharers` and `free()` (which the JS `ZeroCopyBuffer` of `js/addon-zero-copy.mjs` calls; its
-//! `slice()` and `free()` stay in JS), and the functions of handles that the JS `BufferPool` and
-//! `PooledBuffer` of `js/addon-pool.mjs` call (`poolTryAcquire`, `pooledLength`, `pooledFree`, ...).
-//! [`install`] puts them on the class prototype (in place of the napi-rs members of the same names)
-//! and on the module's exports when the module loads.
+//! Members as plain Node-API callbacks, for the calls JS makes once per buffer (a `ZeroCopyStorage`'s
+//! `view()`, `length`, `free()`; the functions of a pooled buffer's handle, `poolTryAcquire`, ...).
+//! This module knows no domain type: a domain module describes each member as a type implementing
+//! [`Fast`], and [`install`] puts them on a class prototype (in place of the napi-rs members of the
+//! same names) or on the module's exports when the module loads.
 //!
 //! Why: napi-rs (3.16) wraps every method call in bookkeeping that guards Rust borrows against
 //! re-entrant JS: a process-wide, mutex-protected hash map of live borrows, thread-local scope stacks
@@ -13,133 +12,109 @@
 //! `subarray()` calls.
 //!
 //! These callbacks do what the generated ones do, without that bookkeeping: they check the receiver's
-//! class by the type tag napi-rs stamps on every instance (and throw a `TypeError` for another
-//! receiver), convert arguments with the same checks and messages (`crate::args`), run under
-//! `catch_unwind`, and throw the same errors. The borrow guard is not needed: none of them runs JS while
-//! it holds a reference to a receiver or the handle table (they read numbers, strings and bytes, which
-//! runs no JS, and make external Buffers, which runs none either).
+//! class by the type tag napi-rs stamps on every instance ([`Call::receiver`], a `TypeError` for
+//! another receiver), convert arguments with the same checks and messages (`crate::args`), run under
+//! `catch_unwind`, and throw the same errors. The borrow guard is not needed as long as no member runs
+//! JS while it holds a reference to its receiver or to the environment's state: the contract of
+//! [`Fast`]. (Reading numbers, strings and bytes runs no JS; neither does making an external Buffer.)
 //!
-//! Pooled buffers are not wrapped objects: a wrapped object costs `napi_new_instance`, `napi_wrap`, a
-//! type tag and a finalizer each, microseconds per `tryAcquire()`. They live in a table per JS
-//! environment ([`EnvData`], `crate::handles`), and JS holds a number. So does a pool, for
-//! `poolTryAcquire`: finding a wrapped receiver (its type tag and its wrap, two private-property reads
-//! through V8's runtime) was a third of a `tryAcquire()`. The tables are the `data` of every callback
-//! defined here and the environment's instance data (for the napi-rs methods that need them:
-//! `acquire()`, the pool's constructor and `free()`); a cleanup hook lets go of what is left in them
-//! when the environment goes away.
+//! Per JS environment the installer hands over a state `S` ([`EnvState`]: the addon's handle tables),
+//! which every member's [`Call`] can reach and the napi-rs methods find with [`state`]; a cleanup hook
+//! lets go of it when the environment goes away.
 //!
 //! This leans on one napi-rs detail that is public but hidden: its type tags (`TypeTag`). A napi-rs
 //! upgrade has to be checked against this module; the JS tests that call these members on other
 //! receivers would catch a change.
 
-use std::cell::RefCell;
 use std::ffi::{c_void, CStr};
+use std::marker::PhantomData;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 
-use napi::bindgen_prelude::{JavaScriptClassExt, JsError, TypeTag};
+use napi::bindgen_prelude::{JsError, TypeTag};
 use napi::{sys, Env, Status, ValueType};
-use omnibuf::{BufferKind, BufferPool};
 
 use super::ok;
-use super::values::{self, Raw};
-use crate::args;
+use super::values;
 use crate::error::{ApiError, ApiResult};
-use crate::handles::Handles;
-use crate::pool::PooledSlot;
 
-/// What this module keeps for one JS environment: `data` of every callback [`install`] defines, and
-/// the environment's instance data. Freed by an environment cleanup hook ([`drop_env_data`]).
-struct EnvData {
-    /// The environment, for the cleanup hook (which Node-API calls without one).
-    env: sys::napi_env,
-    /// The pooled buffers JS holds, by handle.
-    pooled: RefCell<Handles<PooledSlot>>,
-    /// A clone of each live pool, by the handle its JS object holds.
-    pools: RefCell<Handles<BufferPool>>,
-}
-
-/// A class whose instances a fast path reads: its JS name and type tag.
+/// A class whose instances a member reads: its JS name and type tag.
 pub(crate) trait Class: TypeTag + 'static {
     const NAME: &'static str;
 }
 
-/// One call: its receiver, its first `N` arguments (`undefined` where not passed) and the callback's
-/// data.
-struct Call<const N: usize> {
-    this: sys::napi_value,
-    args: [sys::napi_value; N],
-    data: *const EnvData,
+/// What a domain keeps per JS environment for its members (see the module docs).
+pub(crate) trait EnvState: 'static {
+    /// Lets go of what is left when the environment goes away (its cleanup hook, on the JS thread,
+    /// before Node-API tears the environment down).
+    fn cleanup(&self, env: &Env);
 }
 
-/// Reads the receiver, arguments and data of a call.
+/// A member as a plain Node-API callback.
 ///
-/// # Safety
-/// `env` and `info` must be those Node-API passed to the running callback.
-unsafe fn call_info<const N: usize>(env: sys::napi_env, info: sys::napi_callback_info) -> Option<Call<N>> {
-    let mut argc = N;
-    let mut args = [ptr::null_mut(); N];
-    let mut this = ptr::null_mut();
-    let mut data = ptr::null_mut();
-    // SAFETY: the caller passes this callback's `env` and `info`; `args` has room for `argc` values
-    // (Node-API fills those not passed with `undefined`), and the other out-pointers are valid locals.
-    let status =
-        unsafe { sys::napi_get_cb_info(env, info, &mut argc, args.as_mut_ptr(), &mut this, &mut data) };
-    ok(status).then_some(Call { this, args, data: data.cast_const().cast() })
+/// The contract that replaces napi-rs's borrow guard: `call` never runs JS (no call into a JS
+/// function, no property access that may hit a getter, no object of a napi-rs class made) while it
+/// holds the reference [`Call::receiver`] gave it or a borrow of the state.
+pub(crate) trait Fast<S: EnvState>: 'static {
+    /// The member's work: the value to return, or why it failed (thrown as an exception).
+    fn call(call: &Call<'_, S>) -> Result<sys::napi_value, Failure>;
 }
 
-/// The native object behind `this` if it is an instance of `T`, by the type tag napi-rs (and
-/// [`new_instance`]) stamp on every instance right after wrapping it.
-fn receiver<T: Class>(env: &Env, this: sys::napi_value, member: &str) -> ApiResult<*mut T> {
-    let mut tagged = false;
-    let mut native = ptr::null_mut();
-    // SAFETY: `this` is the receiver of the current call; out-pointers are valid locals. The tag is
-    // only ever stamped on objects wrapping a `T` (napi-rs keys tags by the Rust class).
-    let found = unsafe {
-        ok(sys::napi_check_object_type_tag(env.raw(), this, &T::type_tag(), &mut tagged))
-            && tagged
-            && ok(sys::napi_unwrap(env.raw(), this, &mut native))
-    };
-    if found && !native.is_null() {
-        return Ok(native.cast());
+/// How many arguments a member reads at most; those not passed are `undefined`.
+const ARGS: usize = 3;
+
+/// One call of a member: the environment, receiver, arguments and the environment's state.
+pub(crate) struct Call<'a, S> {
+    pub(crate) env: &'a Env,
+    this: sys::napi_value,
+    /// The first arguments, `undefined` where not passed.
+    pub(crate) args: [sys::napi_value; ARGS],
+    pub(crate) state: &'a S,
+}
+
+impl<'a, S> Call<'a, S> {
+    /// The native object behind the receiver if it is an instance of `T` (by the type tag napi-rs
+    /// stamps on every instance right after wrapping it); a `TypeError` naming `member` otherwise.
+    /// Once per call: two would be two mutable references to one object.
+    pub(crate) fn receiver<T: Class>(&self, member: &str) -> ApiResult<&'a mut T> {
+        let env = self.env;
+        let mut tagged = false;
+        let mut native = ptr::null_mut();
+        // SAFETY: `this` is the receiver of the current call; out-pointers are valid locals. The tag is
+        // only ever stamped on objects wrapping a `T` (napi-rs keys tags by the Rust class).
+        let found = unsafe {
+            ok(sys::napi_check_object_type_tag(env.raw(), self.this, &T::type_tag(), &mut tagged))
+                && tagged
+                && ok(sys::napi_unwrap(env.raw(), self.this, &mut native))
+        };
+        if found && !native.is_null() {
+            // SAFETY: `native` is the `T` napi-rs wrapped in the receiver (tag-checked), alive while
+            // the receiver is, which this call keeps alive. JS runs on this thread only, and no JS runs
+            // while the reference is held (the contract of `Fast`), so no other reference to the
+            // object (from a napi-rs method or another member) is in use.
+            return Ok(unsafe { &mut *native.cast::<T>() });
+        }
+        // A receiver that is not an object (`undefined`, `null`) leaves a pending exception behind.
+        values::clear_exception(env);
+        Err(omnibuf::binding::message::wrong_receiver(T::NAME, member).into())
     }
-    // A receiver that is not an object (`undefined`, `null`) leaves a pending exception behind.
-    values::clear_exception(env);
-    Err(ApiError::type_error(format!(
-        "{name}.{member}: called on an object that is not a {name}",
-        name = T::NAME
-    )))
-}
 
-/// `value` as a missing optional argument (`undefined` or `null`, as napi-rs reads `Option`), or not.
-fn optional(env: &Env, value: sys::napi_value) -> Option<sys::napi_value> {
-    match values::type_of(env, value) {
-        ValueType::Undefined | ValueType::Null => None,
-        _ => Some(value),
+    /// Argument `i` as a missing optional argument (`undefined` or `null`, as napi-rs reads
+    /// `Option`), or not.
+    pub(crate) fn optional(&self, i: usize) -> Option<sys::napi_value> {
+        let value = self.args[i];
+        match values::type_of(self.env, value) {
+            ValueType::Undefined | ValueType::Null => None,
+            _ => Some(value),
+        }
     }
 }
 
-/// Runs a fast path: its result, or its error thrown (`ApiError`s with their class, napi-rs errors
-/// and panics as plain `Error`s, as napi-rs throws them).
-fn run(env: sys::napi_env, body: impl FnOnce(&Env) -> Result<sys::napi_value, Failure>) -> sys::napi_value {
-    let wrapped = Env::from_raw(env);
-    let outcome = catch_unwind(AssertUnwindSafe(|| body(&wrapped)));
-    let error = match outcome {
-        Ok(Ok(value)) => return value,
-        Ok(Err(Failure::Api(e))) => e.throw(&wrapped),
-        Ok(Err(Failure::Napi(e))) => e,
-        Err(_) => napi::Error::from_reason("omnibuf: a panic in the addon (a bug); the call did nothing"),
-    };
-    if error.status != Status::PendingException {
-        // SAFETY: `env` is the current callback's.
-        unsafe { JsError::from(error).throw_into(env) };
-    }
-    ptr::null_mut()
-}
-
-/// Why a fast path failed.
-enum Failure {
+/// Why a member failed.
+pub(crate) enum Failure {
+    /// Thrown with its class and message.
     Api(ApiError),
+    /// Thrown as a plain `Error`, as napi-rs throws it.
     Napi(napi::Error),
 }
 
@@ -155,10 +130,48 @@ impl From<napi::Error> for Failure {
     }
 }
 
+/// The callback Node-API calls for the member `F`: reads the call, runs `F::call` under
+/// `catch_unwind` and throws its error.
+unsafe extern "C" fn trampoline<S: EnvState, F: Fast<S>>(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    let wrapped = Env::from_raw(env);
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        let mut argc = ARGS;
+        let mut args = [ptr::null_mut(); ARGS];
+        let mut this = ptr::null_mut();
+        let mut data = ptr::null_mut();
+        // SAFETY: this callback's `env` and `info`; `args` has room for `argc` values (Node-API fills
+        // those not passed with `undefined`), and the other out-pointers are valid locals.
+        let status =
+            unsafe { sys::napi_get_cb_info(env, info, &mut argc, args.as_mut_ptr(), &mut this, &mut data) };
+        if !ok(status) || data.is_null() {
+            return Err(napi::Error::from_reason("could not read the call's arguments").into());
+        }
+        // SAFETY: `data` is the state `install` gave this callback: a live `S` (freed only by the
+        // environment's cleanup hook, after which no callback of the environment runs), only ever
+        // read through shared references.
+        let state = unsafe { &*data.cast_const().cast::<S>() };
+        F::call(&Call { env: &wrapped, this, args, state })
+    }));
+    let error = match outcome {
+        Ok(Ok(value)) => return value,
+        Ok(Err(Failure::Api(e))) => e.throw(&wrapped),
+        Ok(Err(Failure::Napi(e))) => e,
+        Err(_) => napi::Error::from_reason("omnibuf: a panic in the addon (a bug); the call did nothing"),
+    };
+    if error.status != Status::PendingException {
+        // SAFETY: `env` is the current callback's.
+        unsafe { JsError::from(error).throw_into(env) };
+    }
+    ptr::null_mut()
+}
+
 /// A number, as napi-rs returns an `f64`.
-fn number(env: &Env, n: f64) -> Result<sys::napi_value, Failure> {
+pub(crate) fn number(env: &Env, n: f64) -> Result<sys::napi_value, Failure> {
     let mut value = ptr::null_mut();
-    // SAFETY: `value` is a valid out-pointer.
+    // SAFETY: `value` is a valid out-pointer; `env` is the current call's.
     if ok(unsafe { sys::napi_create_double(env.raw(), n, &mut value) }) {
         Ok(value)
     } else {
@@ -167,9 +180,9 @@ fn number(env: &Env, n: f64) -> Result<sys::napi_value, Failure> {
 }
 
 /// `undefined`.
-fn undefined(env: &Env) -> Result<sys::napi_value, Failure> {
+pub(crate) fn undefined(env: &Env) -> Result<sys::napi_value, Failure> {
     let mut value = ptr::null_mut();
-    // SAFETY: `value` is a valid out-pointer.
+    // SAFETY: `value` is a valid out-pointer; `env` is the current call's.
     if ok(unsafe { sys::napi_get_undefined(env.raw(), &mut value) }) {
         Ok(value)
     } else {
@@ -177,345 +190,108 @@ fn undefined(env: &Env) -> Result<sys::napi_value, Failure> {
     }
 }
 
-// The callbacks. Each borrows its receiver, or the handle table, only for the Rust work in the
-// middle, never across a Node-API call that runs JS or makes an object of a napi-rs class.
-
-unsafe extern "C" fn zero_copy_length(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-    use crate::buffer::JsZeroCopyStorage;
-    run(env, |env| {
-        // SAFETY: this callback's `env` and `info`.
-        let call = unsafe { call_info::<0>(env.raw(), info) }.ok_or_else(bad_call)?;
-        let this = receiver::<JsZeroCopyStorage>(env, call.this, "length")?;
-        // SAFETY: `this` points to the live native object of the receiver (tag-checked); no other
-        // reference to it is in use while this call runs (see the module docs).
-        let length = unsafe { &*this }.len_checked()?;
-        number(env, length as f64)
-    })
+/// Where a member goes.
+#[derive(Clone, Copy, PartialEq)]
+pub(crate) enum Target {
+    /// On the module's exports, as a function.
+    Exports,
+    /// On the prototype of the class exported under this name.
+    Prototype(&'static CStr),
 }
 
-unsafe extern "C" fn zero_copy_sharers(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-    use crate::buffer::JsZeroCopyStorage;
-    run(env, |env| {
-        // SAFETY: this callback's `env` and `info`.
-        let call = unsafe { call_info::<0>(env.raw(), info) }.ok_or_else(bad_call)?;
-        let this = receiver::<JsZeroCopyStorage>(env, call.this, "sharers")?;
-        // SAFETY: as in `zero_copy_length`.
-        let sharers = unsafe { &*this }.sharers_checked()?;
-        number(env, sharers as f64)
-    })
-}
-
-unsafe extern "C" fn zero_copy_free(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-    use crate::buffer::JsZeroCopyStorage;
-    run(env, |env| {
-        // SAFETY: this callback's `env` and `info`.
-        let call = unsafe { call_info::<0>(env.raw(), info) }.ok_or_else(bad_call)?;
-        let this = receiver::<JsZeroCopyStorage>(env, call.this, "free")?;
-        // SAFETY: as in `zero_copy_length`; detaching views and dropping the buffer run no JS.
-        unsafe { &mut *this }.free(env);
-        undefined(env)
-    })
-}
-
-unsafe extern "C" fn zero_copy_view(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-    use crate::buffer::JsZeroCopyStorage;
-    run(env, |env| {
-        // SAFETY: this callback's `env` and `info`.
-        let call = unsafe { call_info::<3>(env.raw(), info) }.ok_or_else(bad_call)?;
-        let this = receiver::<JsZeroCopyStorage>(env, call.this, "view")?;
-        let [start, end, group] = call.args;
-        // SAFETY: as in `zero_copy_length`; reading numbers, making an external Buffer and a weak
-        // reference to it run no JS.
-        Ok(unsafe { &mut *this }.view_raw(env, start, end, group)?.0)
-    })
-}
-
-/// The handle table of a call's environment.
-fn table<const N: usize>(call: &Call<N>) -> &RefCell<Handles<PooledSlot>> {
-    // SAFETY: `data` is the `EnvData` that `install` gave this callback, alive while the environment
-    // is (callbacks run only then).
-    &unsafe { &*call.data }.pooled
-}
-
-/// The handle of a call's argument: a JS number that can be one, else 0 (which no buffer has).
-fn handle_arg(env: &Env, value: sys::napi_value) -> u64 {
-    match values::number(env, value) {
-        Some(n) if n.fract() == 0.0 && (0.0..9_007_199_254_740_992.0).contains(&n) => n as u64,
-        _ => 0,
-    }
-}
-
-/// Runs `body` on the pooled buffer of `handle`.
-fn with_slot<R>(
-    table: &RefCell<Handles<PooledSlot>>,
-    handle: u64,
-    body: impl FnOnce(&mut PooledSlot) -> ApiResult<R>,
-) -> ApiResult<R> {
-    let mut table = table.try_borrow_mut().map_err(|_| busy())?;
-    body(table.get_mut(handle).ok_or_else(gone)?)
-}
-
-/// Takes the pooled buffer of `handle` out of the table.
-fn take_slot(table: &RefCell<Handles<PooledSlot>>, handle: u64) -> ApiResult<PooledSlot> {
-    table.try_borrow_mut().map_err(|_| busy())?.remove(handle).ok_or_else(gone)
-}
-
-/// A handle of no buffer: the JS side checks its own state first, so this means misuse of the
-/// addon's internals.
-fn gone() -> ApiError {
-    ApiError::used_up("PooledBuffer", "freed")
-}
-
-fn busy() -> ApiError {
-    ApiError::error("omnibuf: the pooled buffer table is in use (a re-entrant call; a bug)")
-}
-
-/// The `EnvData` of `env` (its instance data), for the napi-rs methods that need a table.
-fn env_data(env: &Env) -> Option<&EnvData> {
-    let mut data = ptr::null_mut();
-    // SAFETY: `data` is a valid out-pointer; the instance data of this environment is only ever set
-    // by `install` (to its `EnvData`) and cleared by `drop_env_data`.
-    let found = ok(unsafe { sys::napi_get_instance_data(env.raw(), &mut data) }) && !data.is_null();
-    // SAFETY: as above: an `EnvData`, alive while the environment is (napi-rs methods run only then).
-    found.then(|| unsafe { &*data.cast::<EnvData>() })
-}
-
-fn not_set_up() -> ApiError {
-    ApiError::error("omnibuf: the addon is not set up in this environment")
-}
-
-/// Puts `slot` in the table of `env` and returns its handle; for `BufferPool.acquire()`, which
-/// napi-rs defines.
-pub(crate) fn pooled_handle(env: &Env, slot: PooledSlot) -> ApiResult<Raw> {
-    let Some(data) = env_data(env) else {
-        slot.release(env);
-        return Err(not_set_up());
-    };
-    insert(env, &data.pooled, slot).map(Raw)
-}
-
-/// Keeps a clone of a new pool for `poolTryAcquire` and returns its handle.
-pub(crate) fn remember_pool(env: &Env, pool: BufferPool) -> ApiResult<u64> {
-    let data = env_data(env).ok_or_else(not_set_up)?;
-    let mut pools = data.pools.try_borrow_mut().map_err(|_| busy())?;
-    pools.insert(pool).map_err(|_| ApiError::error("omnibuf: cannot hold another BufferPool"))
-}
-
-/// Lets go of the clone of a pool that was freed or collected (nothing for one already gone).
-pub(crate) fn forget_pool(env: &Env, handle: u64) {
-    if let Some(data) = env_data(env) {
-        // Dropping a pool runs no JS, so the table is never busy here; if it were, the clone would
-        // stay until the environment goes away, which is harmless.
-        let removed = data.pools.try_borrow_mut().ok().and_then(|mut pools| pools.remove(handle));
-        drop(removed);
-    }
-}
-
-/// Puts `slot` in `table` and returns its handle as a JS number.
-fn insert(env: &Env, table: &RefCell<Handles<PooledSlot>>, slot: PooledSlot) -> ApiResult<sys::napi_value> {
-    let inserted = match table.try_borrow_mut() {
-        Ok(mut table) => table.insert(slot),
-        Err(_) => Err(slot),
-    };
-    match inserted {
-        Ok(handle) => number(env, handle as f64).map_err(|_| ApiError::error("could not create a number")),
-        Err(slot) => {
-            slot.release(env);
-            Err(ApiError::error("omnibuf: cannot hold another pooled buffer"))
-        }
-    }
-}
-
-/// `poolTryAcquire(poolHandle, size, tenant?)`: the handle of a buffer now, or `null`.
-unsafe extern "C" fn pool_try_acquire(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-    run(env, |env| {
-        // SAFETY: this callback's `env` and `info`.
-        let call = unsafe { call_info::<3>(env.raw(), info) }.ok_or_else(bad_call)?;
-        // SAFETY: as in `table`.
-        let pools = &unsafe { &*call.data }.pools;
-        let pool = || pools.try_borrow().ok()?.get(handle_arg(env, call.args[0])).cloned();
-        let tenant = optional(env, call.args[2]);
-        let acquired = crate::pool::try_acquire(env, pool, call.args[1], tenant)?;
-        match acquired {
-            Some(slot) => Ok(insert(env, table(&call), slot)?),
-            None => Ok(values::null(env)?.0),
-        }
-    })
-}
-
-unsafe extern "C" fn pooled_length(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-    run(env, |env| {
-        // SAFETY: this callback's `env` and `info`.
-        let call = unsafe { call_info::<1>(env.raw(), info) }.ok_or_else(bad_call)?;
-        let length = with_slot(table(&call), handle_arg(env, call.args[0]), |slot| slot.len())?;
-        number(env, length as f64)
-    })
-}
-
-unsafe extern "C" fn pooled_capacity(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-    run(env, |env| {
-        // SAFETY: this callback's `env` and `info`.
-        let call = unsafe { call_info::<1>(env.raw(), info) }.ok_or_else(bad_call)?;
-        let capacity = with_slot(table(&call), handle_arg(env, call.args[0]), |slot| slot.capacity())?;
-        number(env, capacity as f64)
-    })
-}
-
-unsafe extern "C" fn pooled_tenant(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-    run(env, |env| {
-        // SAFETY: this callback's `env` and `info`.
-        let call = unsafe { call_info::<1>(env.raw(), info) }.ok_or_else(bad_call)?;
-        Ok(with_slot(table(&call), handle_arg(env, call.args[0]), |slot| slot.tenant(env))?.0)
-    })
-}
-
-unsafe extern "C" fn pooled_view(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-    run(env, |env| {
-        // SAFETY: this callback's `env` and `info`.
-        let call = unsafe { call_info::<1>(env.raw(), info) }.ok_or_else(bad_call)?;
-        // Making an external Buffer and a weak reference to it run no JS (see the module docs).
-        Ok(with_slot(table(&call), handle_arg(env, call.args[0]), |slot| slot.view(env))?.0)
-    })
-}
-
-/// `pooledAppend(handle, bytes)`; with handle 0 it only checks `bytes`, for a buffer the JS side
-/// knows is gone (an argument's error comes first, as it always did).
-unsafe extern "C" fn pooled_append(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-    run(env, |env| {
-        // SAFETY: this callback's `env` and `info`.
-        let call = unsafe { call_info::<2>(env.raw(), info) }.ok_or_else(bad_call)?;
-        let (bytes, _) = args::bytes_raw(env, call.args[1], "bytes")?;
-        let handle = handle_arg(env, call.args[0]);
-        if handle != 0 {
-            with_slot(table(&call), handle, |slot| slot.append(&bytes))?;
-        }
-        undefined(env)
-    })
-}
-
-/// `pooledFreeze(handle, kind?)`: the storage of the frozen `ZeroCopyBuffer`; the handle is gone
-/// after. With handle 0 it only checks `kind`, as `pooledAppend` does.
-unsafe extern "C" fn pooled_freeze(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-    run(env, |env| {
-        // SAFETY: this callback's `env` and `info`.
-        let call = unsafe { call_info::<2>(env.raw(), info) }.ok_or_else(bad_call)?;
-        let kind = args::kind_raw(env, optional(env, call.args[1]), BufferKind::raw())?;
-        let handle = handle_arg(env, call.args[0]);
-        if handle == 0 {
-            return undefined(env);
-        }
-        // Out of the table before the new object is made.
-        let storage = take_slot(table(&call), handle)?.freeze(env, kind)?;
-        Ok(storage.into_instance(env)?.value)
-    })
-}
-
-unsafe extern "C" fn pooled_free(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-    run(env, |env| {
-        // SAFETY: this callback's `env` and `info`.
-        let call = unsafe { call_info::<1>(env.raw(), info) }.ok_or_else(bad_call)?;
-        // Detaching views and dropping the buffer run no JS.
-        take_slot(table(&call), handle_arg(env, call.args[0]))?.free(env);
-        undefined(env)
-    })
-}
-
-/// `pooledRelease(handle)`: a buffer the program dropped (the JS side's FinalizationRegistry calls
-/// it); its views stay valid. Does nothing for a handle that is gone.
-unsafe extern "C" fn pooled_release(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-    run(env, |env| {
-        // SAFETY: this callback's `env` and `info`.
-        let call = unsafe { call_info::<1>(env.raw(), info) }.ok_or_else(bad_call)?;
-        if let Ok(slot) = take_slot(table(&call), handle_arg(env, call.args[0])) {
-            slot.release(env);
-        }
-        undefined(env)
-    })
-}
-
-fn bad_call() -> Failure {
-    napi::Error::from_reason("could not read the call's arguments").into()
-}
-
-/// A method or getter to put on a prototype, or a function to put on the exports.
-struct Member {
+/// A member to install: where, its name, and its callback.
+pub(crate) struct Member<S> {
+    target: Target,
     name: &'static CStr,
-    callback: unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value,
     getter: bool,
+    callback: unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value,
+    state: PhantomData<fn(&S)>,
 }
 
-/// Puts the fast paths on the prototypes of the classes in `exports` (the module's exports, with the
-/// classes napi-rs defined), replacing the generated members of the same names, and the functions of
-/// a pooled buffer's handle on `exports`. Runs once per JS environment (the main thread's and each
-/// worker's).
-pub(crate) fn install(env: &Env, exports: sys::napi_value) -> napi::Result<()> {
-    let data = Box::into_raw(Box::new(EnvData {
-        env: env.raw(),
-        pooled: RefCell::default(),
-        pools: RefCell::default(),
-    }));
-    // SAFETY: `data` is freed by `drop_env_data`, once, when this environment is torn down, after
-    // which no callback of it runs.
-    let hooked = unsafe { sys::napi_add_env_cleanup_hook(env.raw(), Some(drop_env_data), data.cast()) };
+impl<S: EnvState> Member<S> {
+    /// A method (a named function) `F` called `name` on `target`.
+    pub(crate) fn method<F: Fast<S>>(target: Target, name: &'static CStr) -> Self {
+        Member { target, name, getter: false, callback: trampoline::<S, F>, state: PhantomData }
+    }
+
+    /// A getter `F` called `name` on `target`.
+    pub(crate) fn getter<F: Fast<S>>(target: Target, name: &'static CStr) -> Self {
+        Member { target, name, getter: true, callback: trampoline::<S, F>, state: PhantomData }
+    }
+}
+
+/// What [`install`] leaves for one environment: the state and the environment, for the cleanup hook
+/// (which Node-API calls without one).
+struct Installed<S> {
+    env: sys::napi_env,
+    state: S,
+}
+
+/// Installs `members` (replacing the napi-rs members of the same names) with `state` as this
+/// environment's state. Runs once per JS environment (the main thread's and each worker's), when the
+/// module loads, after napi-rs has defined the classes on `exports`.
+pub(crate) fn install<S: EnvState>(
+    env: &Env,
+    exports: sys::napi_value,
+    state: S,
+    members: &[Member<S>],
+) -> napi::Result<()> {
+    let installed = Box::into_raw(Box::new(Installed { env: env.raw(), state }));
+    // SAFETY: `installed` is freed by `uninstall::<S>`, once, when this environment is torn down,
+    // after which no callback of it runs.
+    let hooked = unsafe { sys::napi_add_env_cleanup_hook(env.raw(), Some(uninstall::<S>), installed.cast()) };
     if !ok(hooked) {
         // SAFETY: no hook took it, and no callback has it yet.
-        drop(unsafe { Box::from_raw(data) });
+        drop(unsafe { Box::from_raw(installed) });
         return Err(napi::Error::from_reason("could not register a cleanup hook"));
     }
+    // The state is what callbacks and `state()` see (the box's field, which does not move).
+    // SAFETY: `installed` is live (see above).
+    let data = unsafe { ptr::addr_of_mut!((*installed).state) }.cast::<c_void>();
     // SAFETY: as above; no finalizer, since the cleanup hook frees it (and clears this first).
-    if !ok(unsafe { sys::napi_set_instance_data(env.raw(), data.cast(), None, ptr::null_mut()) }) {
+    if !ok(unsafe { sys::napi_set_instance_data(env.raw(), data, None, ptr::null_mut()) }) {
         return Err(napi::Error::from_reason("could not set the addon's instance data"));
     }
-    let data = data.cast::<c_void>();
-    let method = |name, callback| Member { name, callback, getter: false };
-    let getter = |name, callback| Member { name, callback, getter: true };
-    define(
-        env,
-        prototype(env, exports, c"ZeroCopyStorage")?,
-        data,
-        &[
-            getter(c"length", zero_copy_length),
-            getter(c"sharers", zero_copy_sharers),
-            method(c"view", zero_copy_view),
-            method(c"free", zero_copy_free),
-        ],
-    )?;
-    define(
-        env,
-        exports,
-        data,
-        &[
-            method(c"poolTryAcquire", pool_try_acquire),
-            method(c"pooledLength", pooled_length),
-            method(c"pooledCapacity", pooled_capacity),
-            method(c"pooledTenant", pooled_tenant),
-            method(c"pooledAppend", pooled_append),
-            method(c"pooledView", pooled_view),
-            method(c"pooledFreeze", pooled_freeze),
-            method(c"pooledFree", pooled_free),
-            method(c"pooledRelease", pooled_release),
-        ],
-    )
+    let mut targets: Vec<Target> = Vec::new();
+    for member in members {
+        if !targets.contains(&member.target) {
+            targets.push(member.target);
+        }
+    }
+    for target in targets {
+        let object = match target {
+            Target::Exports => exports,
+            Target::Prototype(class) => prototype(env, exports, class)?,
+        };
+        let group: Vec<&Member<S>> = members.iter().filter(|m| m.target == target).collect();
+        define(env, object, data, &group)?;
+    }
+    Ok(())
 }
 
-/// Cleanup hook: lets go of the pooled buffers JS still held (their views stay valid, as when the
-/// collector finds a buffer dropped) and frees the `EnvData` of an environment that is going away.
-unsafe extern "C" fn drop_env_data(data: *mut c_void) {
+/// The state [`install`] gave this environment, for the napi-rs methods that need it; `None` before
+/// the module is set up (never, in practice) or if `S` is not the installed state's type.
+pub(crate) fn state<S: EnvState>(env: &Env) -> Option<&S> {
+    let mut data = ptr::null_mut();
+    // SAFETY: `data` is a valid out-pointer; the instance data of this environment is only ever set
+    // by `install` (to the state of an `Installed<S>`) and cleared by `uninstall`.
+    let found = ok(unsafe { sys::napi_get_instance_data(env.raw(), &mut data) }) && !data.is_null();
+    // SAFETY: as above: an `S`, alive while the environment is (napi-rs methods run only then). One
+    // state type is installed per addon (`crate::install_fast_paths`), which is the `S` asked for.
+    found.then(|| unsafe { &*data.cast_const().cast::<S>() })
+}
+
+/// Cleanup hook: lets the state let go of what is left, then frees it.
+unsafe extern "C" fn uninstall<S: EnvState>(data: *mut c_void) {
     // SAFETY: `data` is the box `install` leaked, and the hook runs once.
-    let data = unsafe { Box::from_raw(data.cast::<EnvData>()) };
+    let installed = unsafe { Box::from_raw(data.cast::<Installed<S>>()) };
     // Cleanup hooks run before Node-API tears the environment down (hooks run in reverse order of
     // registration, and Node-API's own was registered first), so its references are still valid.
-    let env = Env::from_raw(data.env);
+    let env = Env::from_raw(installed.env);
     // Never unwind into Node.
-    let _ = catch_unwind(AssertUnwindSafe(|| {
-        if let Ok(mut table) = data.pooled.try_borrow_mut() {
-            for slot in table.drain() {
-                slot.release(&env);
-            }
-        }
-    }));
+    let _ = catch_unwind(AssertUnwindSafe(|| installed.state.cleanup(&env)));
     // SAFETY: the environment is still valid (see above); nothing reads the instance data after.
-    unsafe { sys::napi_set_instance_data(data.env, ptr::null_mut(), None, ptr::null_mut()) };
+    unsafe { sys::napi_set_instance_data(installed.env, ptr::null_mut(), None, ptr::null_mut()) };
 }
 
 /// `exports[name]`, the constructor of a class.
@@ -543,7 +319,12 @@ fn prototype(env: &Env, exports: sys::napi_value, name: &CStr) -> napi::Result<s
 
 /// Defines `members` on `target` (a prototype, or the exports) as napi-rs defines members: enumerable
 /// and configurable, methods writable and named.
-fn define(env: &Env, target: sys::napi_value, data: *mut c_void, members: &[Member]) -> napi::Result<()> {
+fn define<S>(
+    env: &Env,
+    target: sys::napi_value,
+    data: *mut c_void,
+    members: &[&Member<S>],
+) -> napi::Result<()> {
     let failed = || napi::Error::from_reason("could not define the addon's fast paths");
     let mut descriptors = Vec::with_capacity(members.len());
     for m in members {
@@ -563,7 +344,7 @@ fn define(env: &Env, target: sys::napi_value, data: *mut c_void, members: &[Memb
             // A function of its own rather than `method`, which would leave it without a name.
             let mut function = ptr::null_mut();
             // SAFETY: the name is a static C string of the given length; `data` outlives the
-            // environment's use of it (see `install`); `function` is a valid out-pointer.
+            // environment's callbacks (see `install`); `function` is a valid out-pointer.
             let status = unsafe {
                 sys::napi_create_function(
                     env.raw(),

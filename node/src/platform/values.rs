@@ -149,8 +149,18 @@ pub(crate) fn bytes(env: &Env, value: sys::napi_value) -> Option<Vec<u8>> {
     if data.is_null() || len == 0 {
         return Some(Vec::new());
     }
-    // SAFETY: Node-API reported `len` readable bytes at `data`, and no JS runs while we copy them.
-    Some(unsafe { std::slice::from_raw_parts(data.cast::<u8>(), len) }.to_vec())
+    let mut copy = Vec::with_capacity(len);
+    // SAFETY: Node-API reported `len` readable bytes at `data`, alive while the value is (the call
+    // holds it), and no JS of this thread runs while they are copied. They may be a
+    // SharedArrayBuffer's, which a worker can write meanwhile: so they are read with a raw copy, never
+    // through a Rust reference (which would promise they do not change), and the copy holds whatever
+    // they were, as a JS copy of shared memory would. `copy` is a new allocation with room for `len`
+    // bytes (no overlap), all of them written by the copy before `set_len`.
+    unsafe {
+        ptr::copy_nonoverlapping(data.cast::<u8>().cast_const(), copy.as_mut_ptr(), len);
+        copy.set_len(len);
+    }
+    Some(copy)
 }
 
 /// Where the bytes of a typed array, `DataView` or `ArrayBuffer` are, and how many.
@@ -291,25 +301,29 @@ pub(crate) fn clear_exception(env: &Env) {
 /// A JS error object of the class and message of `error`.
 pub(crate) fn error_object(env: &Env, error: &ApiError) -> Option<sys::napi_value> {
     let env = env.raw();
-    let mut message = ptr::null_mut();
-    let mut object = ptr::null_mut();
-    // SAFETY: the message pointer and length describe `error.message`; out-pointers are valid locals.
-    unsafe {
-        if !ok(sys::napi_create_string_utf8(
-            env,
-            error.message.as_ptr().cast(),
-            error.message.len() as isize,
-            &mut message,
-        )) {
-            return None;
-        }
-        let status = match error.class {
-            ErrorClass::Error => sys::napi_create_error(env, ptr::null_mut(), message, &mut object),
-            ErrorClass::TypeError => sys::napi_create_type_error(env, ptr::null_mut(), message, &mut object),
-            ErrorClass::RangeError => {
-                sys::napi_create_range_error(env, ptr::null_mut(), message, &mut object)
-            }
+    let string = |text: &str| {
+        let mut value = ptr::null_mut();
+        // SAFETY: the pointer and length describe `text`; the out-pointer is a valid local.
+        let status = unsafe {
+            sys::napi_create_string_utf8(env, text.as_ptr().cast(), text.len() as isize, &mut value)
         };
-        ok(status).then_some(object)
-    }
+        ok(status).then_some(value)
+    };
+    let message = string(&error.message)?;
+    // A null code makes Node-API leave the `code` property out.
+    let code = match error.code {
+        Some(code) => string(code)?,
+        None => ptr::null_mut(),
+    };
+    let mut object = ptr::null_mut();
+    // SAFETY: `code` and `message` are values of this call's scope (or a null code); the out-pointer
+    // is a valid local.
+    let status = unsafe {
+        match error.class {
+            ErrorClass::Error => sys::napi_create_error(env, code, message, &mut object),
+            ErrorClass::TypeError => sys::napi_create_type_error(env, code, message, &mut object),
+            ErrorClass::RangeError => sys::napi_create_range_error(env, code, message, &mut object),
+        }
+    };
+    ok(status).then_some(object)
 }

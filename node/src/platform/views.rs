@@ -1,27 +1,34 @@
 //! `Buffer`s over native memory, and the rule that keeps them from outliving it.
 //!
 //! `view()` and the ring's `slice()` hand JS an *external* `Buffer`: its bytes are the native memory
-//! itself, not a copy. The object that owns that memory ([`Viewed`]) remembers every view it handed
-//! out (weakly: a view that JS drops is collected as usual). When the program lets go of the memory
-//! explicitly — `free()`, a pooled buffer's `freeze()`, a ring side's `toHandle()` — the owner
-//! detaches those views first ([`Viewed::take`]). A detached `Buffer` is empty: JS can no longer reach
-//! the memory, so it can be freed or reused at once. Node marks external buffers untransferable, so a
-//! view posted to a worker is copied, never moved out of reach.
+//! itself, not a copy. The external memory belongs to the `Buffer`'s `ArrayBuffer`, and everything JS
+//! can make of a view (`subarray()`, `.buffer`, `new Uint8Array(view.buffer)`, a `DataView`) holds
+//! that `ArrayBuffer`; so the object that owns the memory ([`Viewed`]) remembers the `ArrayBuffer` of
+//! every view it handed out (weakly: one that JS drops is collected as usual). Before the owner lets
+//! go of the memory, or lets anyone else change the bytes a view shows — `free()`, a pooled buffer's
+//! `freeze()`, a ring side's `toHandle()`, `produce()` and `consume()` — it detaches those
+//! `ArrayBuffer`s ([`Viewed::take`], [`Viewed::detach_views`]). A detached `ArrayBuffer` and every
+//! array over it are empty: JS can no longer reach the memory, so it can be freed, reused or handed
+//! to another thread at once. Node marks external buffers untransferable, so a view posted to a
+//! worker (or given to `structuredClone`) is copied, never moved out of reach.
 //!
 //! When the owner's JS object is garbage-collected instead, its views may still be in use (a view of a
-//! temporary: `ZeroCopyBuffer.from(x).view()`). Buffers then hand their memory to the live views
-//! ([`Viewed::hand_to_views`]): each keeps a `ZeroCopyBuffer` clone that its finalizer drops, so the
-//! memory lives exactly as long as the last view. Ring sides cannot be shared that way (keeping a
-//! writer alive would keep the stream open), so their slices are detached.
+//! temporary: `ZeroCopyBuffer.from(x).view()`). Owners whose memory can be shared then hand it to the
+//! live views ([`Viewed::hand_to_views`]): each keeps a value that holds the memory (a buffer clone),
+//! dropped by the view's finalizer once its `ArrayBuffer` is collected, so the memory lives exactly as
+//! long as the last view. Owners that cannot be shared that way (a ring side: keeping a writer alive
+//! would keep the stream open) detach their views instead.
 //!
-//! One native buffer is shared by several JS `ZeroCopyBuffer`s (the storage of `js/addon-zero-copy.mjs`),
-//! so its views are filed by the JS object that asked for them ([`Viewed::view_in_group`]): freeing
-//! one of those objects detaches its views only ([`Viewed::revoke_group`]).
+//! One native value may be shared by several JS objects (the storage of `js/addon-zero-copy.mjs`), so
+//! views are filed by the JS object that asked for them ([`Viewed::view_in_group`]): freeing one of
+//! those objects detaches its views only ([`Viewed::detach_group`]).
 //!
-//! Every `ZeroCopyBuffer` view holds such a clone from the start, dropped by the view's finalizer or
-//! when the view is detached, whichever comes first. For the other owners a failed detach (possible
-//! only while the JS environment shuts down) leaks the owner rather than free memory a view could
-//! still show.
+//! Owners whose [`StableMemory::keep_alive`] gives a value have every view hold one from the start,
+//! released by the view's finalizer or when the view is detached, whichever comes first. For the
+//! other owners a failed detach (possible only while the JS environment shuts down) leaks the owner
+//! rather than free memory a view could still show.
+//!
+//! This module knows no domain type: the domain modules implement [`StableMemory`] for theirs.
 //!
 //! Where the runtime forbids external buffers (Electron's V8 memory cage returns
 //! `napi_no_external_buffers_allowed`), or when `OMNIBUF_EXTERNAL_BUFFERS=0` is set in the
@@ -43,7 +50,11 @@ use super::values::Raw;
 
 /// The bytes a view shows: read-only by contract, or meant to be written by JS.
 pub(crate) enum Bytes<'a> {
-    /// JS should only read these (a frozen buffer, a reader's slice).
+    /// JS should only read these (a frozen buffer, a reader's slice). V8 has no read-only
+    /// `ArrayBuffer`, so JS can write them all the same: only bytes in writable memory, which no
+    /// other thread reads while the view is attached and no other owner than the JS objects sharing
+    /// the value sees, may be handed out this way (a mapped file or a shared cache may not: the
+    /// domain module copies those first).
     Shared(&'a [u8]),
     /// JS writes these (a pooled buffer, the writer's free slots).
     Writable(&'a mut [u8]),
@@ -51,30 +62,19 @@ pub(crate) enum Bytes<'a> {
 
 /// Memory that stays where it is for as long as its owner lives, so a view may point into it.
 ///
+/// Implemented by the domain modules for the values they hand out views of.
+///
 /// # Safety
 /// The bytes of every [`Bytes`] picked from a value must stay allocated, and not move, until that
-/// value is dropped.
+/// value is dropped; and while a value [`keep_alive`](StableMemory::keep_alive) returned lives, even
+/// after the owner is dropped.
 pub(crate) unsafe trait StableMemory {
-    /// A value that keeps the memory alive on its own, if the owner can make one cheaply.
+    /// A value that keeps the memory alive on its own, if the owner can make one cheaply: a view then
+    /// holds one from the start, and can outlive the owner's JS object.
     fn keep_alive(&self) -> Option<Box<dyn Any + Send>> {
         None
     }
 }
-
-// SAFETY: a buffer's bytes are immutable and stay allocated while any clone of it lives.
-unsafe impl StableMemory for omnibuf::ZeroCopyBuffer {
-    fn keep_alive(&self) -> Option<Box<dyn Any + Send>> {
-        Some(Box::new(self.clone()))
-    }
-}
-// SAFETY: a pooled buffer's block has its class's fixed capacity and is never reallocated; it goes
-// back to the pool only when the buffer (or, once frozen, its last view) drops.
-unsafe impl StableMemory for omnibuf::PooledBuffer {}
-// SAFETY: ring memory is mapped (or allocated) once and released when the last of the writer and its
-// readers drops.
-unsafe impl StableMemory for omnibuf::ring::asynchronous::Writer<u8> {}
-// SAFETY: as for the writer.
-unsafe impl StableMemory for omnibuf::ring::asynchronous::Reader<u8> {}
 
 const MODE_UNKNOWN: u8 = 0;
 const MODE_EXTERNAL: u8 = 1;
@@ -126,18 +126,24 @@ unsafe extern "C" fn finalize_view(
     _data: *mut std::ffi::c_void,
     hint: *mut std::ffi::c_void,
 ) {
-    // SAFETY: `hint` is the `Box<Keep>` leaked in `create_view`, and Node-API calls this once.
+    // SAFETY: `hint` is the `Box<Keep>` leaked in `Viewed::view_in_group`; Node-API calls this once,
+    // when no ArrayBuffer holds the memory any more (or the environment goes away).
     let keep = unsafe { Box::from_raw(hint.cast::<Keep>()) };
-    // Never unwind into Node: a poisoned lock is still usable, and dropping a buffer clone does not panic.
-    release(&keep);
+    // Never unwind into Node: what the view kept (a buffer clone, a frozen pooled block going back to
+    // its pool) is dropped under `catch_unwind`, and a poisoned lock is still usable.
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| release(&keep)));
 }
 
 /// A view handed out and not yet known to be collected.
 struct LiveView {
-    /// A weak reference to the `Buffer`.
-    buffer: sys::napi_ref,
+    /// A weak reference to the view's `ArrayBuffer`: the object that owns the external memory.
+    /// Everything JS can make of a view (`subarray()`, `.buffer`, `new Uint8Array(view.buffer)`, a
+    /// `DataView`) holds this `ArrayBuffer`, not the `Buffer`; so it is the `ArrayBuffer` that must be
+    /// detached, and its collection (not the `Buffer`'s) that means JS cannot reach the memory any
+    /// more. Null if the reference could not be made (the view then keeps its memory for good).
+    array_buffer: sys::napi_ref,
     keep: Keep,
-    /// Who asked for it, for [`Viewed::revoke_group`]; 0 for owners that are one JS object.
+    /// Who asked for it, for [`Viewed::detach_group`]; 0 for owners that are one JS object.
     group: u64,
 }
 
@@ -174,7 +180,7 @@ impl<T: StableMemory> Viewed<T> {
     }
 
     /// [`view`](Self::view), for the JS object `group` stands for among several that share this
-    /// value: [`revoke_group`](Viewed::revoke_group) detaches the views of one of them.
+    /// value: [`detach_group`](Viewed::detach_group) detaches the views of one of them.
     pub(crate) fn view_in_group(
         &mut self,
         env: &Env,
@@ -199,9 +205,11 @@ impl<T: StableMemory> Viewed<T> {
         let keep: Keep = Arc::new(Mutex::new(keep));
         let hint = Box::into_raw(Box::new(keep.clone()));
         let mut buffer = ptr::null_mut();
-        // SAFETY: the bytes stay allocated while the value lives (`StableMemory`), and the value is
-        // dropped only after this view is detached (`take`, `revoke`) or, if detaching fails, never
-        // (`Drop`). The finalizer frees `hint` exactly once.
+        // SAFETY: `data..data + len` is the picked slice: allocated, and not moving, while the value
+        // lives (`StableMemory`). The value is dropped only after this view's ArrayBuffer is detached
+        // or collected (`take`, `detach_views`, `detach_group`), or after the view holds a clone of
+        // its own (`keep`); if neither can be ensured it is never dropped (`take`, `Drop`). The
+        // finalizer takes `hint` back exactly once; on failure below nobody took it.
         let status = unsafe {
             sys::napi_create_external_buffer(
                 env.raw(),
@@ -216,28 +224,31 @@ impl<T: StableMemory> Viewed<T> {
             MODE.store(MODE_COPY, Ordering::Relaxed);
             // SAFETY: the call failed, so Node-API did not take `hint`.
             drop(unsafe { Box::from_raw(hint) });
-            // SAFETY: as above.
+            // SAFETY: as for the copy above.
             return unsafe { copy_buffer(env, data, len) }.map(Some);
         }
         if !ok(status) {
-            // SAFETY: as above.
+            // SAFETY: the call failed, so Node-API did not take `hint`.
             drop(unsafe { Box::from_raw(hint) });
             return Err(napi::Error::from_reason("could not create an external Buffer"));
         }
-        let mut weak = ptr::null_mut();
-        // SAFETY: `buffer` is the object just created in this call's scope.
-        if !ok(unsafe { sys::napi_create_reference(env.raw(), buffer, 0, &mut weak) }) {
-            // Without a reference the view could not be detached: keep the value alive for good.
-            self.views.push(LiveView { buffer: ptr::null_mut(), keep, group });
+        let array_buffer = match array_buffer_of(env, buffer) {
+            Some(array_buffer) => weak_reference(env, array_buffer),
+            None => None,
+        };
+        let Some(array_buffer) = array_buffer else {
+            // Without a reference the view could not be detached: the value must outlive it, and is
+            // never dropped (`take`, `Drop`). The Buffer is not handed out.
+            self.views.push(LiveView { array_buffer: ptr::null_mut(), keep, group });
             return Err(napi::Error::from_reason("could not track an external Buffer"));
-        }
-        self.views.push(LiveView { buffer: weak, keep, group });
+        };
+        self.views.push(LiveView { array_buffer, keep, group });
         Ok(Some(Raw(buffer)))
     }
 
     /// Detaches every view still alive, then hands the value out (`None` if it was taken before).
     pub(crate) fn take(&mut self, env: &Env) -> Option<T> {
-        if self.revoke(env) {
+        if self.detach_views(env) {
             self.value.take()
         } else {
             // A view could not be detached: the value must outlive it, so it is never dropped.
@@ -246,16 +257,49 @@ impl<T: StableMemory> Viewed<T> {
         }
     }
 
+    /// Detaches every view still alive, keeping the value: before the value changes bytes a view
+    /// shows, or lets another party (a ring's writer, another thread) change them. `false` if a
+    /// view could not be detached (possible only while the JS environment shuts down): it is kept in
+    /// the list, and the caller must leave the bytes alone.
+    pub(crate) fn detach_views(&mut self, env: &Env) -> bool {
+        self.detach_where(env, |_| true)
+    }
+
+    /// Detaches the views made for `group` (one JS object among the sharers of this value, which let
+    /// go of its bytes), leaving the others' alone; `false` as for [`detach_views`](Self::detach_views).
+    pub(crate) fn detach_group(&mut self, env: &Env, group: u64) -> bool {
+        self.detach_where(env, |view| view.group == group)
+    }
+
+    fn detach_where(&mut self, env: &Env, mut which: impl FnMut(&LiveView) -> bool) -> bool {
+        let mut all = true;
+        self.views.retain(|view| {
+            if !which(view) {
+                return true;
+            }
+            if !view.array_buffer.is_null() && detach(env, view.array_buffer) {
+                release(&view.keep);
+                return false;
+            }
+            // Still reachable. A view that holds memory of its own (a buffer clone) can be forgotten:
+            // its memory lives until it is collected. Any other must stay, and the bytes with it.
+            let holds_its_own = view.keep.lock().unwrap_or_else(PoisonError::into_inner).is_some();
+            all &= holds_its_own;
+            !holds_its_own
+        });
+        all
+    }
+
     /// Lets go of the value when its JS object is collected, leaving the views that are still alive
     /// valid: each gets a clone of `keep(value)` (unless it holds one already), which keeps the memory
-    /// until the view is collected too.
+    /// until the view's ArrayBuffer is collected too.
     pub(crate) fn hand_to_views<K: Any + Send + Clone>(&mut self, env: &Env, keep: impl FnOnce(T) -> K) {
         let Some(value) = self.value.take() else { return };
         let keep = keep(value);
         for view in self.views.drain(..) {
-            if !view.buffer.is_null() {
+            if !view.array_buffer.is_null() {
                 // SAFETY: the reference was created by `view` in this environment and is deleted once.
-                unsafe { sys::napi_delete_reference(env.raw(), view.buffer) };
+                unsafe { sys::napi_delete_reference(env.raw(), view.array_buffer) };
             }
             let mut slot = view.keep.lock().unwrap_or_else(PoisonError::into_inner);
             if slot.is_none() {
@@ -264,49 +308,17 @@ impl<T: StableMemory> Viewed<T> {
         }
     }
 
-    /// Detaches every view still alive; `false` if one could not be detached.
-    fn revoke(&mut self, env: &Env) -> bool {
-        let mut all = true;
-        for view in self.views.drain(..) {
-            let detached = !view.buffer.is_null() && detach(env, view.buffer);
-            if detached {
-                release(&view.keep);
-            } else {
-                // The view keeps its hold (a buffer clone, if any); without one the value must stay.
-                all &= view.keep.lock().unwrap_or_else(PoisonError::into_inner).is_some();
-            }
-        }
-        all
-    }
-
-    /// Forgets views JS has dropped.
+    /// Forgets views whose ArrayBuffer JS has dropped.
     fn prune(&mut self, env: &Env) {
         self.views.retain(|view| {
-            if view.buffer.is_null() || referent(env, view.buffer).is_some() {
+            if view.array_buffer.is_null() || referent(env, view.array_buffer).is_some() {
                 return true;
             }
             // SAFETY: the reference was created by `view` in this environment and is deleted once.
-            unsafe { sys::napi_delete_reference(env.raw(), view.buffer) };
+            unsafe { sys::napi_delete_reference(env.raw(), view.array_buffer) };
             false
         });
         self.prune_at = (self.views.len() * 2).max(16);
-    }
-}
-
-impl Viewed<omnibuf::ZeroCopyBuffer> {
-    /// Detaches the views made for `group` (one JS object among the sharers of this buffer, which
-    /// let go of its bytes), leaving the others' alone. Only for buffers: each of their views holds a
-    /// clone of its own, so one that cannot be detached keeps its memory without the value.
-    pub(crate) fn revoke_group(&mut self, env: &Env, group: u64) {
-        self.views.retain(|view| {
-            if view.group != group {
-                return true;
-            }
-            if !view.buffer.is_null() && detach(env, view.buffer) {
-                release(&view.keep);
-            }
-            false
-        });
     }
 }
 
@@ -320,6 +332,33 @@ impl<T: StableMemory> Drop for Viewed<T> {
     }
 }
 
+/// The `ArrayBuffer` under a `Buffer` just made.
+fn array_buffer_of(env: &Env, buffer: sys::napi_value) -> Option<sys::napi_value> {
+    let (mut kind, mut length, mut offset) = (0, 0, 0);
+    let (mut data, mut array_buffer) = (ptr::null_mut(), ptr::null_mut());
+    // SAFETY: `buffer` is a `Buffer` (a Uint8Array) of the current call; out-pointers are valid locals.
+    let status = unsafe {
+        sys::napi_get_typedarray_info(
+            env.raw(),
+            buffer,
+            &mut kind,
+            &mut length,
+            &mut data,
+            &mut array_buffer,
+            &mut offset,
+        )
+    };
+    (ok(status) && !array_buffer.is_null()).then_some(array_buffer)
+}
+
+/// A weak reference (count 0) to `value`.
+fn weak_reference(env: &Env, value: sys::napi_value) -> Option<sys::napi_ref> {
+    let mut reference = ptr::null_mut();
+    // SAFETY: `value` is an object of the current call; `reference` is a valid out-pointer.
+    let status = unsafe { sys::napi_create_reference(env.raw(), value, 0, &mut reference) };
+    (ok(status) && !reference.is_null()).then_some(reference)
+}
+
 /// The object behind a weak reference, unless it was collected.
 fn referent(env: &Env, reference: sys::napi_ref) -> Option<sys::napi_value> {
     let mut value = ptr::null_mut();
@@ -328,31 +367,20 @@ fn referent(env: &Env, reference: sys::napi_ref) -> Option<sys::napi_value> {
     (ok(status) && !value.is_null()).then_some(value)
 }
 
-/// Detaches the array buffer under the referenced `Buffer` (a collected one needs nothing) and deletes
-/// the reference; `false` if it is alive and could not be detached.
+/// Detaches the referenced `ArrayBuffer` (a collected one needs nothing) and deletes the reference;
+/// `false`, keeping the reference, if it is alive and could not be detached.
 fn detach(env: &Env, reference: sys::napi_ref) -> bool {
     let detached = match referent(env, reference) {
         None => true,
-        Some(buffer) => {
-            let (mut kind, mut length, mut offset) = (0, 0, 0);
-            let (mut data, mut array_buffer) = (ptr::null_mut(), ptr::null_mut());
-            // SAFETY: `buffer` is a live `Buffer` (a Uint8Array) of this environment; out-pointers are
-            // valid locals.
-            unsafe {
-                ok(sys::napi_get_typedarray_info(
-                    env.raw(),
-                    buffer,
-                    &mut kind,
-                    &mut length,
-                    &mut data,
-                    &mut array_buffer,
-                    &mut offset,
-                )) && ok(sys::napi_detach_arraybuffer(env.raw(), array_buffer))
-            }
-        }
+        // SAFETY: `array_buffer` is the live `ArrayBuffer` of an external view, in this environment.
+        // External array buffers are detachable (nothing but this module detaches them with a key).
+        Some(array_buffer) => ok(unsafe { sys::napi_detach_arraybuffer(env.raw(), array_buffer) }),
     };
-    // SAFETY: the reference was created by `Viewed::view` in this environment and is deleted once.
-    unsafe { sys::napi_delete_reference(env.raw(), reference) };
+    if detached {
+        // SAFETY: the reference was created by `Viewed::view` in this environment and is deleted once:
+        // its `LiveView` leaves the list now.
+        unsafe { sys::napi_delete_reference(env.raw(), reference) };
+    }
     detached
 }
 

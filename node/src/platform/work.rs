@@ -39,9 +39,10 @@ pub(crate) fn queue<T: Send + 'static>(
     let mut promise = ptr::null_mut();
     let mut deferred = ptr::null_mut();
     let mut name = ptr::null_mut();
-    let label = "omnibuf"; // the resource name async hooks and diagnostics show
-                           // SAFETY: out-pointers are valid locals; the label pointer and length describe `label`; `env` is
-                           // the current call's.
+    // The resource name async hooks and diagnostics show.
+    let label = "omnibuf";
+    // SAFETY: out-pointers are valid locals; the label pointer and length describe `label`; `env` is
+    // the current call's.
     let created = unsafe {
         ok(sys::napi_create_string_utf8(env.raw(), label.as_ptr().cast(), label.len() as isize, &mut name))
             && ok(sys::napi_create_promise(env.raw(), &mut deferred, &mut promise))

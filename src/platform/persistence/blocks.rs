@@ -31,7 +31,7 @@ use crate::{BufferKind, ZeroCopyBuffer};
 /// assert_eq!(table.blocks_in(3, 2), 0..2);   // bytes 3..5 lie in the first two blocks
 /// assert_eq!(table.block_start(2), 6);
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Clone, PartialEq, Eq, Default)]
 pub struct BlockTable {
     ids: Vec<u64>,
     lens: Vec<u32>,
@@ -112,7 +112,6 @@ impl BlockTable {
 }
 
 /// Loaded blocks, with the budget that bounds them.
-#[derive(Debug)]
 struct Loaded {
     blocks: HashMap<usize, (ZeroCopyBuffer, u64)>, // block index -> (bytes, last use)
     bytes: usize,
@@ -147,7 +146,6 @@ impl Loaded {
 /// layer.read_at(3, &mut dst).unwrap();
 /// assert_eq!(&dst, b"lo w");
 /// ```
-#[derive(Debug)]
 pub struct BlockLayer {
     table: BlockTable,
     loaded: Mutex<Loaded>,
@@ -362,7 +360,6 @@ impl BlockTable {
 /// assert_eq!(writes.iter().map(|(id, _)| *id).collect::<Vec<_>>(), [100, 101, 102]);
 /// assert_eq!(next_id, 103);
 /// ```
-#[derive(Debug)]
 pub struct BlockWriter {
     block_size: usize,
     next_id: u64,
@@ -389,8 +386,11 @@ impl BlockWriter {
         }
     }
 
-    /// Keeps the existing block `id` of `len` bytes as the next block.
+    /// Keeps the existing block `id` of `len` bytes as the next block (an empty one adds nothing).
     pub fn reuse(&mut self, id: u64, len: u32) {
+        if len == 0 {
+            return;
+        }
         self.flush_pending();
         self.ids.push(id);
         self.lens.push(len);
@@ -422,6 +422,12 @@ impl BlockWriter {
         self.writes.push((id, ZeroCopyBuffer::from_bytes(data, BufferKind::raw())));
     }
 
+    /// The id the next new block gets: the new blocks so far have the ids from the one given to
+    /// [`new`](Self::new) up to this one (excluded), which is what a failed save must delete.
+    pub fn next_id(&self) -> u64 {
+        self.next_id
+    }
+
     /// Bytes of new blocks made so far and not yet taken by [`take_writes`](Self::take_writes).
     pub fn written_bytes(&self) -> usize {
         self.written_bytes
@@ -442,8 +448,55 @@ impl BlockWriter {
     }
 }
 
+// Debug output stays a line long whatever the document's size: counts and totals, never the block
+// lists or their bytes.
+
+impl std::fmt::Debug for BlockTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlockTable")
+            .field("blocks", &self.ids.len())
+            .field("len", &self.starts.last())
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for BlockLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let loaded = self.loaded.lock().map(|l| (l.blocks.len(), l.bytes, l.budget)).ok();
+        f.debug_struct("BlockLayer")
+            .field("table", &self.table)
+            .field("loaded (blocks, bytes, budget)", &loaded)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for BlockWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlockWriter")
+            .field("block_size", &self.block_size)
+            .field("next_id", &self.next_id)
+            .field("pending", &self.pending.len())
+            .field("blocks", &self.ids.len())
+            .field("writes", &self.writes.len())
+            .field("written_bytes", &self.written_bytes)
+            .finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn debug_stays_short_for_any_size() {
+        let mut writer = BlockWriter::new(1 << 20, 0);
+        writer.append(&vec![7u8; (3 << 20) + 12345]);
+        let table = BlockTable::new((0..10_000).collect(), vec![4096; 10_000]).unwrap();
+        let layer = BlockLayer::new(table.clone(), 1 << 20);
+        for shown in [format!("{writer:?}"), format!("{table:?}"), format!("{layer:?}")] {
+            assert!(shown.len() < 200, "{} characters: {}", shown.len(), &shown[..200]);
+        }
+        assert_eq!(format!("{table:?}"), "BlockTable { blocks: 10000, len: Some(40960000) }");
+    }
+
     use super::*;
     use crate::platform::persistence::SavePiece;
     use proptest::prelude::*;

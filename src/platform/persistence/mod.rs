@@ -9,9 +9,10 @@
 //! Built here:
 //!
 //! - [`MemoryPersistence`] (every target): bytes in memory; the reference backend in tests.
-//! - `FilePersistence` (Unix and Windows): a file read through one shared memory map
-//!   (`FileBackend::Mapped`, the default, zero-copy) or through positional reads
-//!   (`FileBackend::Positional`, the choice for files other programs may truncate). It records the
+//! - `FilePersistence` (Unix and Windows): a file read through positional reads
+//!   (`FileBackend::Positional`, the default, which no other program can break) or through one
+//!   shared memory map (`FileBackend::Mapped`, zero-copy, chosen with the `unsafe`
+//!   `FileBackend::mapped` because a file truncated or rewritten underneath breaks it). It records the
 //!   file's size, modification time and inode at open, so [`check_unchanged`] notices changes made by
 //!   other programs, and it saves atomically: the recipe goes to a new file in the same directory, which
 //!   is synced, given the original's permissions and renamed over the original. `save_recipe_as`
@@ -34,7 +35,7 @@ mod memory;
 pub use blocks::{BlockLayer, BlockSpan, BlockTable, BlockWriter};
 pub use faulty::{Call, FaultPlan, FaultyPersistence, ReadCall, Trigger};
 #[cfg(any(unix, windows))]
-pub use file::{is_save_temp_file, save_recipe_as, FileBackend, FilePersistence};
+pub use file::{is_save_temp_file, save_recipe_as, FileBackend, FilePersistence, UnguardedMapping};
 pub use memory::MemoryPersistence;
 
 use crate::ZeroCopyBuffer;

@@ -18,8 +18,9 @@
 //! nothing here awaits anything but the transaction's own requests while it is open; file reads and
 //! other work happen between transactions.
 
-use std::cell::RefCell;
-use std::collections::HashSet;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::ops::Range;
 
 use js_sys::{Array, Float64Array, Function, Object, Promise, Reflect, Uint32Array, Uint8Array};
 use wasm_bindgen::prelude::*;
@@ -39,6 +40,8 @@ const DOCUMENTS: &str = "documents";
 const BLOCKS: &str = "blocks";
 /// The layout of a metadata record; a record of another format is refused, not misread.
 const FORMAT: f64 = 1.0;
+/// The largest integer a JS number holds exactly (2^53 - 1): ids and counts stay at or below it.
+const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
 /// What can go wrong with the document store.
 #[derive(Debug, thiserror::Error)]
@@ -141,6 +144,14 @@ impl DocumentMeta {
         let corrupt = |what: &str| StoreError::Persistence(PersistenceError::Corrupt(what.to_string()));
         let get = |key: &str| Reflect::get(record, &key.into()).unwrap_or(JsValue::UNDEFINED);
         let number = |key: &str| get(key).as_f64().ok_or_else(|| corrupt(&format!("metadata without {key}")));
+        // Records are data another tab, an older version or a user's devtools may have written:
+        // every number is checked to be what it stands for instead of cast as it comes.
+        let count = |value: f64, what: &str| {
+            (value.is_finite() && value >= 0.0 && value.fract() == 0.0 && value <= MAX_SAFE_INTEGER)
+                .then_some(value as u64)
+                .ok_or_else(|| corrupt(&format!("metadata whose {what} is {value}, not a count")))
+        };
+        let integer = |key: &str| count(number(key)?, key);
         if number("format")? != FORMAT {
             return Err(corrupt("metadata of an unknown format"));
         }
@@ -149,16 +160,25 @@ impl DocumentMeta {
             get("lens").dyn_into::<Uint32Array>().map_err(|_| corrupt("metadata without block lengths"))?;
         let garbage =
             get("garbage").dyn_into::<Float64Array>().map_err(|_| corrupt("metadata without garbage"))?;
-        let table = BlockTable::new(ids.to_vec().into_iter().map(|id| id as u64).collect(), lens.to_vec())?;
+        let ids = ids.to_vec().into_iter().map(|id| count(id, "block id")).collect::<Result<_, _>>()?;
+        let table = BlockTable::new(ids, lens.to_vec())?;
+        let block_size = u32::try_from(integer("blockSize")?)
+            .ok()
+            .filter(|&size| size > 0)
+            .ok_or_else(|| corrupt("metadata whose block size is not in 1..2^32"))?;
         let meta = DocumentMeta {
             name: get("name").as_string().ok_or_else(|| corrupt("metadata without a name"))?,
-            block_size: number("blockSize")? as u32,
-            next_id: number("nextId")? as u64,
-            generation: number("generation")? as u64,
-            garbage: garbage.to_vec().into_iter().map(|id| id as u64).collect(),
+            block_size,
+            next_id: integer("nextId")?,
+            generation: integer("generation")?,
+            garbage: garbage
+                .to_vec()
+                .into_iter()
+                .map(|id| count(id, "garbage id"))
+                .collect::<Result<_, _>>()?,
             table,
         };
-        if number("length")? as u64 != meta.table.len() {
+        if integer("length")? != meta.table.len() {
             return Err(corrupt("metadata whose length is not the sum of its blocks"));
         }
         Ok(meta)
@@ -168,8 +188,12 @@ impl DocumentMeta {
 thread_local! {
     /// The open connection, shared by every call on this thread (a page or a worker).
     static DATABASE_CONNECTION: RefCell<Option<IdbDatabase>> = const { RefCell::new(None) };
-    /// Documents an import or save is writing right now: garbage collection leaves their fresh blocks alone.
-    static WRITING: RefCell<HashSet<String>> = RefCell::new(HashSet::new());
+    /// Documents an import or save is writing right now, with how many are: garbage collection
+    /// leaves their fresh blocks alone. A count, so that the first of two writers of one document
+    /// to finish does not unmark the other.
+    static WRITING: RefCell<HashMap<String, usize>> = RefCell::new(HashMap::new());
+    /// Write transactions to let through before one fails as if the quota were exhausted (tests).
+    static QUOTA_FAULT: Cell<Option<usize>> = const { Cell::new(None) };
 }
 
 /// Marks a document as being written while it lives; see [`collect_garbage`].
@@ -178,15 +202,54 @@ pub struct WritingGuard(String);
 impl WritingGuard {
     /// Marks `name`.
     pub fn new(name: &str) -> WritingGuard {
-        WRITING.with(|w| w.borrow_mut().insert(name.to_string()));
+        WRITING.with(|w| *w.borrow_mut().entry(name.to_string()).or_default() += 1);
         WritingGuard(name.to_string())
     }
 }
 
 impl Drop for WritingGuard {
     fn drop(&mut self) {
-        WRITING.with(|w| w.borrow_mut().remove(&self.0));
+        WRITING.with(|w| {
+            let mut writing = w.borrow_mut();
+            if let Some(count) = writing.get_mut(&self.0) {
+                *count -= 1;
+                if *count == 0 {
+                    writing.remove(&self.0);
+                }
+            }
+        });
     }
+}
+
+/// Makes the write transaction after the next `after` ones (of [`write_blocks`] and [`commit`], on
+/// this thread) fail as an exhausted quota does: its writes are issued, then the transaction aborts
+/// and the call returns [`StoreError::QuotaExceeded`]. `None` clears it. For tests: a real quota
+/// cannot be made small in a test browser.
+#[doc(hidden)]
+pub fn inject_quota_fault(after: Option<usize>) {
+    QUOTA_FAULT.with(|f| f.set(after));
+}
+
+/// Whether the write transaction starting now is the one [`inject_quota_fault`] chose.
+fn quota_fault_now() -> bool {
+    QUOTA_FAULT.with(|f| match f.get() {
+        Some(0) => {
+            f.set(None);
+            true
+        }
+        Some(n) => {
+            f.set(Some(n - 1));
+            false
+        }
+        None => false,
+    })
+}
+
+/// Aborts `tx` as the quota would, waits for the abort, and returns the quota's error.
+async fn fail_as_quota(tx: &IdbTransaction, what: &str) -> Result<(), StoreError> {
+    tx.abort().map_err(js_failure("aborting a transaction"))?;
+    let _aborted = committed(tx, what).await;
+    Err(StoreError::QuotaExceeded(format!("{what}: injected fault")))
 }
 
 fn factory() -> Result<IdbFactory, StoreError> {
@@ -434,7 +497,64 @@ pub async fn write_blocks(name: &str, writes: &[(u64, ZeroCopyBuffer)]) -> Resul
     let db = database().await?;
     let tx = transaction(&db, &[BLOCKS], true)?;
     put_blocks(&store(&tx, BLOCKS)?, name, writes)?;
+    if quota_fault_now() {
+        return fail_as_quota(&tx, "writing blocks").await;
+    }
     committed(&tx, "writing blocks").await
+}
+
+/// Deletes the blocks of `name` with ids in `ids` that its stored version does not use: the fresh
+/// blocks of a save or import that failed before its commit. Ids the stored version uses stay (a
+/// version committed meanwhile by another writer that started from the same next id).
+pub async fn discard_uncommitted(name: &str, ids: Range<u64>) -> Result<(), StoreError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let db = database().await?;
+    let tx = transaction(&db, &[DOCUMENTS, BLOCKS], true)?;
+    let get = store(&tx, DOCUMENTS)?.get(&name.into()).map_err(js_failure("reading metadata"))?;
+    let record = request(&get, "reading metadata").await?;
+    let mut used: Vec<u64> = if record.is_undefined() {
+        Vec::new()
+    } else {
+        DocumentMeta::from_js(&record)?.table.ids().iter().copied().filter(|id| ids.contains(id)).collect()
+    };
+    used.sort_unstable();
+    used.dedup();
+    let blocks = store(&tx, BLOCKS)?;
+    // The runs of `ids` between the used ones, each deleted with one key range.
+    let mut from = ids.start;
+    for end in used.into_iter().chain([ids.end]) {
+        if from < end {
+            let range = IdbKeyRange::bound_with_lower_open_and_upper_open(
+                &block_key(name, from),
+                &block_key(name, end),
+                false,
+                true,
+            )
+            .map_err(js_failure("a key range"))?;
+            blocks.delete(&range).map_err(js_failure("deleting blocks"))?;
+        }
+        from = end.saturating_add(1);
+    }
+    committed(&tx, "deleting the blocks of a failed write").await
+}
+
+/// The ids of every block stored for `name`, committed or not, in order. For tests of what failed
+/// writes leave.
+#[doc(hidden)]
+pub async fn stored_block_ids(name: &str) -> Result<Vec<u64>, StoreError> {
+    let db = database().await?;
+    let tx = transaction(&db, &[BLOCKS], false)?;
+    let keys = store(&tx, BLOCKS)?
+        .get_all_keys_with_key(&blocks_from(name, 0)?)
+        .map_err(js_failure("listing blocks"))?;
+    let keys: Array = request(&keys, "listing blocks").await?.unchecked_into();
+    Ok(keys
+        .iter()
+        .filter_map(|key| key.dyn_into::<Array>().ok()?.get(1).as_f64())
+        .map(|id| id as u64)
+        .collect())
 }
 
 /// A fault to inject into [`commit`], for tests of atomicity.
@@ -474,6 +594,9 @@ pub async fn commit(
     documents
         .put_with_key(&meta.to_js(), &meta.name.as_str().into())
         .map_err(js_failure("writing metadata"))?;
+    if quota_fault_now() {
+        return fail_as_quota(&tx, &format!("saving {:?}", meta.name)).await;
+    }
     if fault == CommitFault::AbortBeforeCommit {
         tx.abort().map_err(js_failure("aborting a transaction"))?;
     }
@@ -490,7 +613,7 @@ pub async fn collect_garbage(name: &str) -> Result<(), StoreError> {
     let get = documents.get(&name.into()).map_err(js_failure("reading metadata"))?;
     let record = request(&get, "reading metadata").await?;
     let blocks = store(&tx, BLOCKS)?;
-    let writing = WRITING.with(|w| w.borrow().contains(name));
+    let writing = WRITING.with(|w| w.borrow().contains_key(name));
     if record.is_undefined() {
         if !writing {
             blocks.delete(&blocks_from(name, 0)?).map_err(js_failure("deleting blocks"))?;

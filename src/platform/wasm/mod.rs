@@ -1,7 +1,8 @@
-//! Browser platform code (wasm32): views of wasm memory for JS, and the IndexedDB document store that
-//! virtual buffers persist in.
+//! Browser platform code (wasm32): the document stores virtual buffers persist in: IndexedDB, and
+//! OPFS in dedicated workers.
+//!
+//! (No views of wasm memory for JS: any such view reaches all of wasm memory through `.buffer`, freed
+//! memory that other objects reuse included, so the JS classes hand out copies; see `src/wasm/`.)
 
 pub mod indexed_db;
-mod memory;
-
-pub use memory::{view, view_mut};
+pub mod opfs;

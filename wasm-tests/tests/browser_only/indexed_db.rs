@@ -249,3 +249,198 @@ async fn an_open_connection_never_blocks_an_upgrade_and_a_newer_database_is_a_cl
     assert_eq!(deleted.as_string().as_deref(), Some("deleted"));
     assert!(indexed_db::read_meta("versions").await.unwrap().is_none());
 }
+
+// ── failed writes leave nothing behind ──────────────────────────────────────────────────────────────
+
+/// The ids of the blocks stored for `name`, sorted.
+async fn block_ids(name: &str) -> Vec<u64> {
+    let mut ids = indexed_db::stored_block_ids(name).await.unwrap();
+    ids.sort_unstable();
+    ids
+}
+
+/// The ids the stored version of `name` uses, sorted (none for no document).
+async fn used_ids(name: &str) -> Vec<u64> {
+    let mut ids = indexed_db::read_meta(name).await.unwrap().map_or(Vec::new(), |m| m.table.ids().to_vec());
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// Bytes of several write batches, so an import writes blocks in transactions before its commit.
+fn several_batches() -> Vec<u8> {
+    (0..20 << 20).map(|i: u32| (i % 241) as u8).collect()
+}
+
+#[wasm_bindgen_test]
+async fn an_import_stopped_by_the_quota_leaves_no_blocks() {
+    let name = "quota-import";
+    let data = several_batches();
+    // Stopped at each of its write transactions in turn: the first batch, a later one, the commit.
+    for after in [0, 1, 2] {
+        indexed_db::inject_quota_fault(Some(after));
+        let result = StoredBuffer::import(name, ImportSource::Bytes(&data), 64 << 10).await;
+        indexed_db::inject_quota_fault(None);
+        assert!(matches!(result, Err(StoredError::Store(StoreError::QuotaExceeded(_)))), "{result:?}");
+        assert!(indexed_db::read_meta(name).await.unwrap().is_none(), "no document after {after}");
+        assert!(!StoredBuffer::list().await.unwrap().iter().any(|(n, _)| n == name));
+        assert_eq!(block_ids(name).await, Vec::<u64>::new(), "blocks left, stopped after {after}");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn an_import_over_a_document_stopped_by_the_quota_leaves_the_old_version_and_only_its_blocks() {
+    let name = "quota-reimport";
+    let old = numbered_lines(2000);
+    StoredBuffer::import(name, ImportSource::Bytes(&old), 1024).await.unwrap();
+    let before = block_ids(name).await;
+    assert_eq!(before, used_ids(name).await);
+    let data = several_batches();
+    for after in [0, 2] {
+        indexed_db::inject_quota_fault(Some(after));
+        let result = StoredBuffer::import(name, ImportSource::Bytes(&data), 64 << 10).await;
+        indexed_db::inject_quota_fault(None);
+        assert!(matches!(result, Err(StoredError::Store(StoreError::QuotaExceeded(_)))), "{result:?}");
+        assert_eq!(block_ids(name).await, before, "stopped after {after}");
+        assert_eq!(stored(name).await, old);
+    }
+    StoredBuffer::delete(name).await.unwrap();
+    assert_eq!(block_ids(name).await, Vec::<u64>::new());
+}
+
+#[wasm_bindgen_test]
+async fn an_import_that_fails_otherwise_leaves_no_blocks() {
+    let name = "changed-import";
+    // A document at generation 2 with 40 blocks, so its next id is past the other writer's ids.
+    let old = numbered_lines(1500);
+    StoredBuffer::import(name, ImportSource::Bytes(&old), 1024).await.unwrap();
+    StoredBuffer::import(name, ImportSource::Bytes(&old), 2048).await.unwrap();
+    // Another writer deletes the document and stores a new one while the import runs, so the
+    // import's commit is refused after its batches are written: a failure that is not the quota's.
+    let data = several_batches();
+    let import = StoredBuffer::import(name, ImportSource::Bytes(&data), 64 << 10);
+    let other = async {
+        StoredBuffer::delete(name).await.unwrap();
+        StoredBuffer::import(name, ImportSource::Bytes(b"the other writer\n"), 64).await
+    };
+    let (ours, theirs) = futures_join(import, other).await;
+    theirs.unwrap();
+    assert!(matches!(ours, Err(StoredError::Store(StoreError::Changed { .. }))), "{ours:?}");
+    assert_eq!(stored(name).await, b"the other writer\n");
+    assert_eq!(block_ids(name).await, used_ids(name).await, "only the committed version's blocks");
+    StoredBuffer::delete(name).await.unwrap();
+}
+
+/// Polls two futures on one thread until both are done (the test crate has no `futures`).
+async fn futures_join<A: std::future::Future, B: std::future::Future>(a: A, b: B) -> (A::Output, B::Output) {
+    use std::pin::pin;
+    use std::task::Poll;
+    let (mut a, mut b) = (pin!(a), pin!(b));
+    let (mut out_a, mut out_b) = (None, None);
+    std::future::poll_fn(|cx| {
+        if out_a.is_none() {
+            if let Poll::Ready(v) = a.as_mut().poll(cx) {
+                out_a = Some(v);
+            }
+        }
+        if out_b.is_none() {
+            if let Poll::Ready(v) = b.as_mut().poll(cx) {
+                out_b = Some(v);
+            }
+        }
+        if out_a.is_some() && out_b.is_some() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    })
+    .await;
+    (out_a.unwrap(), out_b.unwrap())
+}
+
+#[wasm_bindgen_test]
+async fn a_save_that_fails_leaves_the_old_version_and_only_its_blocks() {
+    let name = "failed-save";
+    let original = several_batches();
+    StoredBuffer::import(name, ImportSource::Bytes(&original), 64 << 10).await.unwrap();
+    let buffer = StoredBuffer::open(name, VirtualBufferOptions::default()).await.unwrap();
+    let before = block_ids(name).await;
+    assert_eq!(before, used_ids(name).await);
+    buffer.buffer().insert(0, b"new first line\n").unwrap();
+    // Saved to its own document, the save keeps every whole block and writes one new block, in its
+    // commit: stopped there by the quota, or aborted.
+    indexed_db::inject_quota_fault(Some(0));
+    let result = buffer.save(false).await;
+    indexed_db::inject_quota_fault(None);
+    assert!(matches!(result, Err(StoredError::Store(StoreError::QuotaExceeded(_)))), "{result:?}");
+    assert_eq!(block_ids(name).await, before);
+    let result = buffer.save_with_fault(CommitFault::AbortBeforeCommit).await;
+    assert!(matches!(result, Err(StoredError::Store(StoreError::Aborted(_)))), "{result:?}");
+    assert_eq!(block_ids(name).await, before);
+    assert!(stored(name).await == original, "the stored document is the old version");
+    // Saved as another document, it copies every block, in several transactions: stopped by the
+    // quota at the first, at a later one and at the commit.
+    let copy = "failed-save-copy";
+    for after in [0, 1, 2] {
+        indexed_db::inject_quota_fault(Some(after));
+        let result = buffer.save_as(copy).await;
+        indexed_db::inject_quota_fault(None);
+        assert!(matches!(result, Err(StoredError::Store(StoreError::QuotaExceeded(_)))), "{result:?}");
+        assert!(indexed_db::read_meta(copy).await.unwrap().is_none());
+        assert_eq!(block_ids(copy).await, Vec::<u64>::new(), "save-as stopped after {after}");
+    }
+    assert_eq!(block_ids(name).await, before);
+    assert_eq!(buffer.name().as_deref(), Some(name), "a failed save-as keeps the document");
+
+    // The same buffer saves for real afterwards; opening collects the old version's blocks.
+    buffer.save(false).await.unwrap();
+    let mut expected = b"new first line\n".to_vec();
+    expected.extend_from_slice(&original);
+    assert!(stored(name).await == expected);
+    assert_eq!(block_ids(name).await, used_ids(name).await);
+    StoredBuffer::delete(name).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn a_metadata_record_that_does_not_add_up_is_an_error_when_opened() {
+    let name = "corrupt-meta";
+    StoredBuffer::import(name, ImportSource::Bytes(b"four"), 64).await.unwrap();
+    // Records as another program (or devtools) might have written them: each field in turn wrong.
+    for (field, value) in [
+        ("blockSize", "0"),
+        ("blockSize", "-1"),
+        ("nextId", "NaN"),
+        ("generation", "1.5"),
+        ("ids", "new Float64Array([-1])"),
+        ("garbage", "new Float64Array([Infinity])"),
+        ("length", "5"),
+    ] {
+        let script = format!(
+            "return new Promise((resolve, reject) => {{
+               const open = indexedDB.open('omnibuf');
+               open.onsuccess = () => {{
+                 const db = open.result;
+                 const tx = db.transaction('documents', 'readwrite');
+                 const documents = tx.objectStore('documents');
+                 const get = documents.get('{name}');
+                 get.onsuccess = () => {{ const r = get.result; r.{field} = {value}; documents.put(r, '{name}'); }};
+                 tx.oncomplete = () => {{ db.close(); resolve('written'); }};
+                 tx.onerror = () => reject(tx.error);
+               }};
+               open.onerror = () => reject(open.error);
+             }});"
+        );
+        js_promise(&script).await.unwrap();
+        let opened = StoredBuffer::open(name, VirtualBufferOptions::default()).await;
+        assert!(
+            matches!(opened, Err(StoredError::Store(StoreError::Persistence(_)))),
+            "{field} = {value}: {:?}",
+            opened.map(|b| b.buffer().len())
+        );
+        // An import over it refuses too (it reads the record); deleting it clears the way.
+        assert!(StoredBuffer::import(name, ImportSource::Bytes(b"four"), 64).await.is_err());
+        StoredBuffer::delete(name).await.unwrap();
+        StoredBuffer::import(name, ImportSource::Bytes(b"four"), 64).await.unwrap();
+    }
+    StoredBuffer::delete(name).await.unwrap();
+}

@@ -1,20 +1,13 @@
 //! Atomic save: the recipe goes to a new file next to the target, which is synced and renamed over it.
 
-use std::fs::{File, Metadata, OpenOptions};
+use std::fs::{File, Metadata};
 use std::io::{BufWriter, ErrorKind, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::temp_file::{remove_stale_temp_files, TempFile, TEMP_SUFFIX};
 use super::write_behind::WriteBehind;
 use super::{with_context, FileBackend, FilePersistence};
 use crate::platform::persistence::{PersistenceError, PersistenceLayer, SavePiece, SaveRecipe};
-
-/// Ends the name of every temporary file a save creates (which also starts with a dot).
-const TEMP_SUFFIX: &str = ".omnibuf-save";
-
-/// How much of the target's name a temporary file's name repeats, in bytes: enough to recognise it,
-/// short enough to stay under the usual 255-byte name limit.
-const TEMP_NAME_PREFIX_MAX: usize = 100;
 
 /// Inserted bytes are gathered up to this size before they are written, so a recipe of many small
 /// edits does not cost one system call each.
@@ -24,8 +17,10 @@ pub(super) const INSERT_BUFFER: usize = 256 << 10;
 /// atomically, and returns a [`FilePersistence`] over the new file. This is the save behind
 /// [`FilePersistence`]'s `save`, and a "save as" for a recipe over any layer.
 ///
-/// The steps: create a temporary file with `create_new` in the target's directory (named
-/// `.<name>.<pid>-<unique>.omnibuf-save`, see [`is_save_temp_file`]); write the pieces, letting
+/// The steps: remove the temporary files that killed saves of the target left (see below); create a
+/// temporary file with `create_new` in the target's directory (named
+/// `.<name>.<pid>-<unique>.omnibuf-save`, see [`is_save_temp_file`]) and, on Unix, hold an
+/// exclusive `flock` on it until the end; write the pieces, letting
 /// `source` copy its runs ([`PersistenceLayer::copy_range_to_file`]: `copy_file_range` on Linux for
 /// file layers); on Unix give it the permissions and, where allowed, the owner of the file it
 /// replaces; sync it to disk; rename it over the target; on Unix sync the directory so the rename
@@ -42,7 +37,9 @@ pub(super) const INSERT_BUFFER: usize = 256 << 10;
 /// `Err`, `source` cannot read a run) returns the error, removes the temporary file and leaves the
 /// target untouched. If only the final directory sync fails, the new content is already in place
 /// but might not survive a power loss; the error says so. A process killed mid-save leaves the target
-/// whole and may leave its temporary file behind.
+/// whole and may leave its temporary file behind: on Unix the next save, or the next open with
+/// [`FilePersistence::open`], of the same target removes every such file whose lock no live process
+/// holds (elsewhere they stay).
 ///
 /// ```
 /// use omnibuf::platform::persistence::{save_recipe_as, FileBackend, MemoryPersistence};
@@ -67,7 +64,8 @@ pub fn save_recipe_as(
 }
 
 /// Whether `path` names a temporary file of a save, as one left behind by a process killed mid-save.
-/// Such a file is never the only copy of anything: it can be deleted.
+/// Such a file is never the only copy of anything: it can be deleted once no save is writing it (a
+/// live save on Unix holds an exclusive `flock` on it).
 ///
 /// ```
 /// use omnibuf::platform::persistence::is_save_temp_file;
@@ -96,6 +94,7 @@ pub(super) fn write_atomically(
         _ => Path::new("."),
     };
 
+    remove_stale_temp_files(&target);
     let mut temp = TempFile::create(dir, &target)?;
     let on_temp = |e, doing: &str| with_context(e, format_args!("{doing} {}", temp.path.display()));
     write_recipe(source, recipe, &mut temp.file, &temp.path)?;
@@ -122,7 +121,7 @@ pub(super) fn write_atomically(
 }
 
 /// The file a save at `path` replaces: `path` itself, or the file a symbolic link there points to.
-fn resolve_symlink(path: &Path) -> Result<PathBuf, PersistenceError> {
+pub(super) fn resolve_symlink(path: &Path) -> Result<PathBuf, PersistenceError> {
     match std::fs::symlink_metadata(path) {
         Ok(meta) if meta.file_type().is_symlink() => std::fs::canonicalize(path)
             .map_err(|e| with_context(e, format_args!("resolving the symbolic link {}", path.display()))),
@@ -232,74 +231,4 @@ fn sync_dir(dir: &Path) -> std::io::Result<()> {
 #[cfg(not(unix))]
 fn sync_dir(_dir: &Path) -> std::io::Result<()> {
     Ok(())
-}
-
-/// A temporary file that is removed when dropped, unless it was renamed over its target.
-struct TempFile {
-    path: PathBuf,
-    file: File,
-    renamed: bool,
-}
-
-impl TempFile {
-    /// Creates a new, empty file in `dir` whose name says which target it is for and cannot be one
-    /// that exists: `create_new` refuses existing names, and the next candidate is tried.
-    fn create(dir: &Path, target: &Path) -> Result<Self, PersistenceError> {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        const ATTEMPTS: usize = 64;
-
-        let name = target.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
-        let mut prefix_len = name.len().min(TEMP_NAME_PREFIX_MAX);
-        while !name.is_char_boundary(prefix_len) {
-            prefix_len -= 1;
-        }
-        // The clock keeps a restarted process that got a crashed one's pid off its leftover names.
-        let clock = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let mut last_error = None;
-        for _ in 0..ATTEMPTS {
-            let unique = NEXT.fetch_add(1, Ordering::Relaxed);
-            let path = dir.join(format!(
-                ".{}.{}-{clock:x}-{unique}{TEMP_SUFFIX}",
-                &name[..prefix_len],
-                std::process::id()
-            ));
-            match OpenOptions::new().read(true).write(true).create_new(true).open(&path) {
-                Ok(file) => return Ok(Self { path, file, renamed: false }),
-                Err(e) if e.kind() == ErrorKind::AlreadyExists => last_error = Some(e),
-                Err(e) => return Err(Self::create_error(e, dir, target)),
-            }
-        }
-        let e = last_error.unwrap_or_else(|| ErrorKind::AlreadyExists.into());
-        Err(Self::create_error(e, dir, target))
-    }
-
-    fn create_error(e: std::io::Error, dir: &Path, target: &Path) -> PersistenceError {
-        with_context(
-            e,
-            format_args!("creating a temporary file in {} to save {}", dir.display(), target.display()),
-        )
-    }
-
-    /// Renames the file over `target`, which from then on names the new content.
-    fn rename_over(mut self, target: &Path) -> Result<(), PersistenceError> {
-        std::fs::rename(&self.path, target).map_err(|e| {
-            with_context(e, format_args!("renaming {} over {}", self.path.display(), target.display()))
-        })?;
-        self.renamed = true;
-        Ok(())
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        // Windows too removes a file that is still open here: `std` opens files shareable for
-        // deletion, and the name goes when the handle closes, right after this.
-        if !self.renamed {
-            // Best effort: the error being returned matters more than a leftover file, which
-            // `is_save_temp_file` recognises.
-            let _ = std::fs::remove_file(&self.path);
-        }
-    }
 }

@@ -4,6 +4,7 @@
 mod atomic_save;
 mod identity;
 mod positional;
+mod temp_file;
 mod write_behind;
 
 #[cfg(test)]
@@ -21,28 +22,70 @@ use identity::FileIdentity;
 
 /// How a [`FilePersistence`] reads its file.
 ///
+/// [`Positional`](Self::Positional), the default, cannot be broken by another program. Mapping is
+/// faster, but only sound while nobody else changes the file, so it takes an `unsafe` call to choose
+/// it: [`FileBackend::mapped`].
+///
 /// ```
 /// use omnibuf::platform::persistence::FileBackend;
-/// assert_eq!(FileBackend::default(), FileBackend::Mapped);
+/// assert_eq!(FileBackend::default(), FileBackend::Positional);
+/// // SAFETY: this program promises that no other program changes the files it opens this way.
+/// let mapped = unsafe { FileBackend::mapped() };
+/// assert!(matches!(mapped, FileBackend::Mapped(_)));
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum FileBackend {
+    /// Positional reads (`pread` on Unix, `ReadFile` at an offset on Windows) into the caller's memory,
+    /// through the virtual buffer's block cache. Whatever another program does to the file, a read
+    /// gives the bytes it found or an error: a file that shrank underneath gives
+    /// [`PersistenceError::ShortRead`], never a crash.
+    #[default]
+    Positional,
     /// The whole file is memory-mapped once, read-only, at open; reads copy from the mapping and
     /// [`read_buffer`](PersistenceLayer::read_buffer) returns zero-copy views of it. The kernel pages
-    /// the file in on first touch, so opening reads nothing.
+    /// the file in on first touch, so opening reads nothing. Made only by the `unsafe`
+    /// [`FileBackend::mapped`], whose contract the [`UnguardedMapping`] it carries stands for.
+    Mapped(UnguardedMapping),
+}
+
+/// The mark of a [`FileBackend::Mapped`]: the caller of [`FileBackend::mapped`] took on its safety
+/// contract. It has no other value than that; only that `unsafe` function makes one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct UnguardedMapping(());
+
+impl FileBackend {
+    /// The memory-mapped backend: the fastest reads, and views of the file instead of copies.
     ///
-    /// **Hazard:** the mapping assumes no other program changes the file while it is open. If one
-    /// truncates it (a log rotated with `copytruncate`, `truncate -s 0`), touching the vanished pages
-    /// kills the process with `SIGBUS`; if one writes into it in place, views change underneath.
-    /// omnibuf itself never writes into a file it opened (save writes a new file and renames it).
-    /// Use [`Positional`](Self::Positional) for files others may change; it turns a truncation into
-    /// [`PersistenceError::ShortRead`]. On Windows a mapped file cannot be replaced, so saving over
-    /// it is expected to fail there.
-    #[default]
-    Mapped,
-    /// Positional reads (`pread` on Unix, `ReadFile` at an offset on Windows) into the caller's memory.
-    /// A file that shrank underneath gives [`PersistenceError::ShortRead`], never a crash.
-    Positional,
+    /// # Safety
+    ///
+    /// A mapping is a `&[u8]` over the file's pages that the kernel keeps in step with the file, so
+    /// it is only sound while no one changes the file. For as long as a layer or a virtual buffer
+    /// that read a file with this backend (including the file a save with it wrote) or a buffer it
+    /// handed out lives, the caller guarantees that no other program or thread:
+    ///
+    /// - truncates the file (a log rotated with `copytruncate`, `truncate -s 0`, an editor that
+    ///   saves in place): touching a page past the new end kills the process with `SIGBUS`;
+    /// - writes into it in place: bytes behind a `&[u8]` change, which safe Rust assumes never
+    ///   happens.
+    ///
+    /// omnibuf itself never writes into a file it opened (its save writes a new file and renames
+    /// it over the path), and another program replacing the file the same way is harmless: the
+    /// mapping keeps the old file. Use [`FileBackend::Positional`] for files others may change.
+    /// On Windows a mapped file cannot be replaced, so saving over it is expected to fail there.
+    ///
+    /// ```
+    /// use omnibuf::platform::persistence::{FileBackend, FilePersistence, PersistenceLayer};
+    /// # let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("private.txt");
+    /// std::fs::write(&path, b"hello")?;
+    /// // SAFETY: the file lives in a directory only this program knows of.
+    /// let file = FilePersistence::open(&path, unsafe { FileBackend::mapped() })?;
+    /// assert!(file.is_mapped());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub const unsafe fn mapped() -> FileBackend {
+        FileBackend::Mapped(UnguardedMapping(()))
+    }
 }
 
 /// A [`PersistenceLayer`] over a file on disk.
@@ -66,7 +109,8 @@ pub enum FileBackend {
 /// let path = dir.path().join("notes.txt");
 /// std::fs::write(&path, b"hello world")?;
 ///
-/// let file = FilePersistence::open(&path, FileBackend::Mapped)?;
+/// // SAFETY: nothing else knows of this temporary directory, so no other program changes the file.
+/// let file = FilePersistence::open(&path, unsafe { FileBackend::mapped() })?;
 /// assert_eq!(file.read_buffer(6, 5)?, b"world"[..]); // a view of the mapping
 ///
 /// let recipe = vec![
@@ -98,13 +142,21 @@ enum Reader {
 impl FilePersistence {
     /// Opens the regular file at `path` for reading with the given backend.
     ///
+    /// On Unix, also removes the temporary files that saves of this file killed mid-way left next to
+    /// it, those no live save holds locked (see [`save_recipe_as`]); that costs one listing of the
+    /// directory.
+    ///
     /// Fails with [`PersistenceError::Io`] (its message names the path) when the file cannot be
     /// opened or mapped, or is not a regular file.
     pub fn open(path: impl AsRef<Path>, backend: FileBackend) -> Result<Self, PersistenceError> {
         let path = path.as_ref();
         let file =
             File::open(path).map_err(|e| with_context(e, format_args!("opening {}", path.display())))?;
-        Self::from_file(file, path.to_path_buf(), backend)
+        let layer = Self::from_file(file, path.to_path_buf(), backend)?;
+        if let Ok(target) = atomic_save::resolve_symlink(path) {
+            temp_file::remove_stale_temp_files(&target);
+        }
+        Ok(layer)
     }
 
     /// Builds the layer over an open file that `path` names.
@@ -118,7 +170,7 @@ impl FilePersistence {
         }
         let identity = FileIdentity::of(&meta);
         let reader = match backend {
-            FileBackend::Mapped => Reader::Mapped(
+            FileBackend::Mapped(_) => Reader::Mapped(
                 map_whole_file(&file, identity.len())
                     .map_err(|e| with_context(e, format_args!("mapping {}", path.display())))?,
             ),
@@ -155,7 +207,7 @@ impl FilePersistence {
     /// ```
     pub fn backend(&self) -> FileBackend {
         match self.reader {
-            Reader::Mapped(_) => FileBackend::Mapped,
+            Reader::Mapped(_) => FileBackend::Mapped(UnguardedMapping(())),
             Reader::Positional => FileBackend::Positional,
         }
     }
@@ -182,8 +234,8 @@ fn map_whole_file(file: &File, len: u64) -> std::io::Result<ZeroCopyBuffer> {
     })?;
     // SAFETY: a memory map is only sound while nobody modifies or truncates the file underneath it.
     // omnibuf never writes into a file it opened (save writes a new file and renames it over the
-    // path), so the risk is other programs; that hazard is the documented contract of
-    // `FileBackend::Mapped`, and `FileBackend::Positional` is the backend for files others change.
+    // path), so the risk is other programs; this runs only for `FileBackend::Mapped`, which only the
+    // `unsafe fn FileBackend::mapped` makes, whose caller guarantees that nobody else changes the file.
     let map = unsafe { memmap2::MmapOptions::new().len(len).map(file)? };
     Ok(ZeroCopyBuffer::from_owner(map, BufferKind::raw()))
 }
@@ -278,10 +330,8 @@ impl PersistenceLayer for FilePersistence {
     ///
     /// The kernel copies every run, also those shifted within their page by an insert or delete
     /// before them. Writing shifted runs from the mapping instead costs a page fault per mapped page,
-    /// and measured slower once the page cache the copy fills was equally warm for both: 1 GiB in
-    /// 1,000 shifted runs, written and synced, took 0.74 to 0.83 s through `copy_file_range`
-    /// against 1.06 to 1.18 s from the mapping (four rounds each on ext4, in a VM whose freed memory
-    /// was touched again right before each, see `benches/compare/harness.rs`).
+    /// and measured slower once the page cache the copy fills was equally warm for both (the figures
+    /// are in docs/performance.md, under Save).
     fn copy_range_to_file(&self, offset: u64, len: u64, dst: &mut File) -> Result<(), PersistenceError> {
         self.check_range(offset, len)?;
         #[cfg(target_os = "linux")]

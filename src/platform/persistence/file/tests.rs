@@ -8,7 +8,10 @@ use crate::platform::persistence::{
     Call, FaultyPersistence, MemoryPersistence, ReadCall, SavePiece, Trigger,
 };
 
-const BACKENDS: [FileBackend; 2] = [FileBackend::Mapped, FileBackend::Positional];
+// SAFETY: every file these tests map lies in a temporary directory of its own, and no test writes
+// into or truncates a file while a mapping of it lives (saves rename a new file over it).
+const MAPPED: FileBackend = unsafe { FileBackend::mapped() };
+const BACKENDS: [FileBackend; 2] = [MAPPED, FileBackend::Positional];
 
 /// A byte pattern that differs at every offset within a period of 251 (a prime, so it never lines up
 /// with power-of-two chunk sizes).
@@ -57,7 +60,7 @@ fn both_backends_read_exact_ranges_and_reject_out_of_range() {
     for backend in BACKENDS {
         let file = FilePersistence::open(&path, backend).unwrap();
         assert_eq!(file.backend(), backend);
-        assert_eq!(file.is_mapped(), backend == FileBackend::Mapped);
+        assert_eq!(file.is_mapped(), matches!(backend, FileBackend::Mapped(_)));
         assert_eq!(file.len().unwrap(), 10_000);
         for (offset, len) in [(0, 1), (0, 10_000), (4095, 2), (9_999, 1), (10_000, 0), (1234, 5678)] {
             let mut dst = vec![0u8; len];
@@ -79,7 +82,7 @@ fn both_backends_read_exact_ranges_and_reject_out_of_range() {
 #[test]
 fn mapped_reads_are_views_of_one_mapping() {
     let (_dir, path) = fixture(&pattern(8192));
-    let file = FilePersistence::open(&path, FileBackend::Mapped).unwrap();
+    let file = FilePersistence::open(&path, MAPPED).unwrap();
     let a = file.read_buffer(100, 50).unwrap();
     let b = file.read_buffer(100, 50).unwrap();
     let c = file.read_buffer(130, 10).unwrap();
@@ -126,7 +129,7 @@ fn a_huge_file_opens_without_reading_it() {
 fn missing_files_and_directories_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("missing");
-    match FilePersistence::open(&missing, FileBackend::Mapped) {
+    match FilePersistence::open(&missing, MAPPED) {
         Err(PersistenceError::Io(e)) => {
             assert_eq!(e.kind(), ErrorKind::NotFound);
             assert!(e.to_string().contains("missing"), "{e}");
@@ -229,7 +232,7 @@ fn save_writes_the_recipe_and_the_old_layer_still_reads_the_old_content() {
         assert_eq!(fs::read(&path).unwrap(), expected);
         assert_eq!(saved.len().unwrap(), expected.len() as u64);
         assert_eq!(saved.read_buffer(0, expected.len()).unwrap(), expected[..]);
-        assert_eq!(saved.is_mapped(), backend == FileBackend::Mapped);
+        assert_eq!(saved.is_mapped(), matches!(backend, FileBackend::Mapped(_)));
         assert_eq!(saved.path(), Some(path.as_path()));
         saved.check_unchanged().unwrap();
 
@@ -315,10 +318,10 @@ fn a_failed_save_leaves_the_original_and_no_temporary_file() {
     assert_untouched("copy out of range");
 
     // The source fails half-way through a copy, through `save_recipe_as` over a wrapped layer.
-    let faulty = FaultyPersistence::new(FilePersistence::open(&path, FileBackend::Mapped).unwrap());
+    let faulty = FaultyPersistence::new(FilePersistence::open(&path, MAPPED).unwrap());
     faulty.plan().short_read(ReadCall::CopyRangeToFile, Trigger::Nth(2));
     let mut recipe = vec![copy(0, 10), copy(10, 90_000)].into_iter();
-    let err = save_recipe_as(&faulty, &mut recipe, &path, FileBackend::Mapped).unwrap_err();
+    let err = save_recipe_as(&faulty, &mut recipe, &path, MAPPED).unwrap_err();
     assert!(
         matches!(err, PersistenceError::ShortRead { offset: 10, wanted: 90_000, got: 45_000 }),
         "{err:?}"
@@ -327,8 +330,7 @@ fn a_failed_save_leaves_the_original_and_no_temporary_file() {
     assert_untouched("short read while copying");
 
     // A save into a directory.
-    let err = save_recipe_as(&file, &mut vec![insert(b"x")].into_iter(), dir.path(), FileBackend::Mapped)
-        .unwrap_err();
+    let err = save_recipe_as(&file, &mut vec![insert(b"x")].into_iter(), dir.path(), MAPPED).unwrap_err();
     assert!(err.to_string().contains("not a regular file"), "{err}");
     assert_untouched("target is a directory");
 }
@@ -339,7 +341,7 @@ fn save_recipe_as_writes_a_new_file_from_any_layer() {
     let source = MemoryPersistence::new(b"from memory".to_vec());
     let path = dir.path().join("new.txt");
     let mut recipe = vec![copy(5, 6), insert(b" to disk")].into_iter();
-    let saved = save_recipe_as(&source, &mut recipe, &path, FileBackend::Mapped).unwrap();
+    let saved = save_recipe_as(&source, &mut recipe, &path, MAPPED).unwrap();
     assert_eq!(fs::read(&path).unwrap(), b"memory to disk");
     assert_eq!(saved.read_buffer(0, 14).unwrap(), b"memory to disk"[..]);
     assert!(saved.is_mapped());
@@ -399,7 +401,7 @@ fn copy_range_to_file_appends_exact_ranges_from_every_layer() {
     let content = pattern(3 << 20);
     let (_dir, path) = fixture(&content);
     let layers: Vec<Box<dyn PersistenceLayer>> = vec![
-        Box::new(FilePersistence::open(&path, FileBackend::Mapped).unwrap()),
+        Box::new(FilePersistence::open(&path, MAPPED).unwrap()),
         Box::new(FilePersistence::open(&path, FileBackend::Positional).unwrap()),
         Box::new(MemoryPersistence::new(content.clone())),
     ];

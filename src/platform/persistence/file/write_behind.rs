@@ -7,10 +7,10 @@ use std::fs::File;
 ///
 /// A save writes its whole file and then syncs it. Left alone, the kernel holds the dirty pages
 /// until the sync and then writes them while the save waits; started a window at a time, the writing
-/// overlaps the copying. Saving 1 GiB after 1,000 edits took a median of 0.56 s with 8 MiB windows
-/// against 0.87 s with only the final sync (five rounds each, ext4 in a VM); 4 MiB windows measured
-/// about the same, 16 MiB a little and 128 MiB clearly slower. Only a start: the caller still
-/// syncs, and that sync reports any error the write-back met.
+/// overlaps the copying. The window is a few MiB: small enough that the disk starts early, large
+/// enough that each start is worth its system call (docs/performance.md has the measurements that
+/// chose it). Only a start: the caller still syncs, and that sync reports any error the write-back
+/// met.
 ///
 /// On systems without `sync_file_range` (all but Linux and Android) this does nothing.
 pub(super) struct WriteBehind {

@@ -1,0 +1,307 @@
+// Streams and async iteration over omnibuf's objects, the same in both builds and written once over
+// the public API of js/index.d.ts: WHATWG streams (browsers, and Node 18+), async iterators, and for
+// Node, stream.Readable and stream.Writable. An entry calls installStreams() on its classes.
+//
+// What each adds (js/index.d.ts has the types):
+//   reader[Symbol.asyncIterator]()       the ring's slices in place, each valid until the next step
+//   reader.readableStream()              a byte ReadableStream; BYOB reads copy straight from the ring
+//   writer.writableStream()              a WritableStream; closing it ends the ring's stream
+//   reader.nodeReadable(), writer.nodeWritable()   the same as Node streams (Node entries only)
+//   doc.chunks(start, end), doc.lines(start)       a VirtualBuffer's bytes and lines, async iterated
+//   doc.readableStream(start, end), doc.nodeReadable(start, end)   a VirtualBuffer range as a stream
+//
+// A stream hands its consumer chunks that it may keep, so the stream forms copy out of the ring once
+// (into the BYOB buffer where the consumer offers one); the async iterator does not copy at all.
+
+/** Bytes a VirtualBuffer stream reads at a time, and the chunk a ring stream copies out at most. */
+const CHUNK = 64 << 10;
+
+/** An Error like the one fetch() and Node's streams give for an aborted operation. */
+function abortError(signal) {
+  const reason = signal?.reason;
+  if (reason instanceof Error && reason.name === 'AbortError') return reason;
+  const error = new DOMException('The operation was aborted', 'AbortError');
+  if (reason !== undefined) error.cause = reason;
+  return error;
+}
+
+/** Refuses a `signal` option that is not an AbortSignal, the way Node's own APIs do. */
+function checkSignal(signal, where) {
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    const error = new TypeError(`${where}: options.signal must be an AbortSignal`);
+    error.code = 'ERR_INVALID_ARG_TYPE';
+    throw error;
+  }
+}
+
+/** Waits for `promise` unless `signal` aborts first. */
+function unlessAborted(promise, signal) {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(abortError(signal));
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(abortError(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/** The reader's next slice with data, or null at the end of the stream. */
+async function nextSlice(reader, signal) {
+  for (;;) {
+    const slice = reader.slice();
+    if (slice === null || slice.length > 0) return slice;
+    await unlessAborted(reader.sliceAsync(), signal);
+  }
+}
+
+/** Copies all of `bytes` into the ring, waiting for room as often as it takes. */
+async function writeAll(writer, bytes, signal) {
+  let offset = 0;
+  while (offset < bytes.length) {
+    const n = writer.write(offset === 0 ? bytes : bytes.subarray(offset));
+    offset += n;
+    if (n === 0) await unlessAborted(writer.sliceAsync(), signal);
+  }
+}
+
+/** `chunk` as bytes: a Uint8Array as it is, other views and ArrayBuffers as a view, strings as UTF-8. */
+const encoder = new TextEncoder();
+function asBytes(chunk) {
+  if (chunk instanceof Uint8Array) return chunk;
+  if (ArrayBuffer.isView(chunk)) return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  if (chunk instanceof ArrayBuffer) return new Uint8Array(chunk);
+  if (typeof chunk === 'string') return encoder.encode(chunk);
+  const error = new TypeError('a ring stream takes Uint8Array, ArrayBuffer, typed array or string chunks');
+  error.code = 'ERR_INVALID_ARG_TYPE';
+  throw error;
+}
+
+/** A VirtualBuffer's bytes start..end (end: its length) as copies of at most CHUNK bytes each. The first
+ * read checks the range, so a bad one rejects as a read would, an empty one included. */
+async function* documentChunks(doc, start = 0, end = doc.length, signal) {
+  let at = start;
+  do {
+    const to = Math.min(at + CHUNK, end);
+    const part = await unlessAborted(doc.read(at, to), signal);
+    try {
+      if (part.length > 0) yield part.bytes();
+    } finally {
+      part.free();
+    }
+    at = to;
+  } while (at < end);
+}
+
+/** A VirtualBuffer's lines from `start`, as strings without their line feed (nor a CR before it). */
+async function* documentLines(doc, start, signal) {
+  const decoder = new TextDecoder();
+  let pending = '';
+  for await (const chunk of documentChunks(doc, start, undefined, signal)) {
+    const text = pending + decoder.decode(chunk, { stream: true });
+    const lines = text.split('\n');
+    pending = lines.pop();
+    for (const line of lines) yield line.endsWith('\r') ? line.slice(0, -1) : line;
+  }
+  pending += decoder.decode();
+  if (pending !== '') yield pending;
+}
+
+/** A byte ReadableStream over an async source of Uint8Array chunks that the stream may keep. */
+function byteStreamOf(chunks) {
+  let iterator;
+  return new ReadableStream({
+    type: 'bytes',
+    start() {
+      iterator = chunks();
+    },
+    async pull(controller) {
+      const { value, done } = await iterator.next();
+      if (done) {
+        controller.close();
+        controller.byobRequest?.respond(0);
+        return;
+      }
+      const request = controller.byobRequest;
+      if (request && request.view.byteLength >= value.length) {
+        request.view.set(value);
+        request.respond(value.length);
+      } else {
+        controller.enqueue(value);
+      }
+    },
+    async cancel(reason) {
+      await iterator.return(reason);
+    },
+  });
+}
+
+/**
+ * Adds the stream and iteration methods to the classes of one build. `node` is `node:stream` in the
+ * Node entries (for nodeReadable/nodeWritable) and absent in the browser.
+ */
+export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }, node) {
+  const define = (cls, methods) => {
+    for (const name of Reflect.ownKeys(methods)) {
+      Object.defineProperty(cls.prototype, name, { value: methods[name], writable: true, configurable: true });
+    }
+  };
+
+  define(CircularReader, {
+    [Symbol.asyncIterator]() {
+      const reader = this;
+      let shown = 0;
+      return {
+        async next() {
+          if (shown > 0) reader.consume(shown);
+          const slice = await nextSlice(reader);
+          shown = slice?.length ?? 0;
+          return slice === null ? { value: undefined, done: true } : { value: slice, done: false };
+        },
+        async return() {
+          if (shown > 0) reader.consume(shown);
+          shown = 0;
+          return { value: undefined, done: true };
+        },
+        [Symbol.asyncIterator]() {
+          return this;
+        },
+      };
+    },
+
+    readableStream() {
+      const reader = this;
+      return new ReadableStream({
+        type: 'bytes',
+        autoAllocateChunkSize: CHUNK,
+        async pull(controller) {
+          const slice = await nextSlice(reader);
+          if (slice === null) {
+            controller.close();
+            controller.byobRequest?.respond(0);
+            return;
+          }
+          // autoAllocateChunkSize gives every read a buffer to fill: one copy, out of the ring.
+          const view = controller.byobRequest.view;
+          const n = Math.min(view.byteLength, slice.length);
+          view.set(n === slice.length ? slice : slice.subarray(0, n));
+          reader.consume(n);
+          controller.byobRequest.respond(n);
+        },
+        cancel() {
+          reader.free();
+        },
+      });
+    },
+  });
+
+  define(CircularWriter, {
+    writableStream() {
+      const writer = this;
+      return new WritableStream({
+        async write(chunk) {
+          await writeAll(writer, asBytes(chunk));
+        },
+        close() {
+          writer.free();
+        },
+        abort() {
+          writer.free();
+        },
+      });
+    },
+  });
+
+  define(VirtualBuffer, {
+    chunks(start, end, options) {
+      checkSignal(options?.signal, 'VirtualBuffer.chunks');
+      return documentChunks(this, start, end, options?.signal);
+    },
+    lines(start, options) {
+      checkSignal(options?.signal, 'VirtualBuffer.lines');
+      return documentLines(this, start, options?.signal);
+    },
+    readableStream(start, end) {
+      return byteStreamOf(() => documentChunks(this, start, end));
+    },
+  });
+
+  if (!node) return;
+  const { Readable, Writable } = node;
+
+  define(CircularReader, {
+    nodeReadable(options = {}) {
+      checkSignal(options.signal, 'CircularReader.nodeReadable');
+      const reader = this;
+      let reading = false;
+      return new Readable({
+        highWaterMark: options.highWaterMark ?? CHUNK,
+        signal: options.signal,
+        read() {
+          if (reading) return;
+          reading = true;
+          (async () => {
+            for (;;) {
+              const slice = await nextSlice(reader, options.signal);
+              if (slice === null) return this.push(null);
+              // Readable keeps what it is given until its consumer reads it: a copy of the whole slice.
+              const n = slice.length;
+              const copy = Buffer.allocUnsafe(n);
+              copy.set(n === slice.length ? slice : slice.subarray(0, n));
+              reader.consume(n);
+              if (!this.push(copy)) return;
+            }
+          })().then(
+            () => (reading = false),
+            (error) => this.destroy(error),
+          );
+        },
+        destroy(error, callback) {
+          reader.free();
+          callback(error);
+        },
+      });
+    },
+  });
+
+  define(CircularWriter, {
+    nodeWritable(options = {}) {
+      checkSignal(options.signal, 'CircularWriter.nodeWritable');
+      const writer = this;
+      return new Writable({
+        highWaterMark: options.highWaterMark ?? CHUNK,
+        signal: options.signal,
+        decodeStrings: true,
+        write(chunk, _encoding, callback) {
+          writeAll(writer, chunk, options.signal).then(() => callback(), callback);
+        },
+        final(callback) {
+          writer.free(); // the readers see the end of the stream
+          callback();
+        },
+        destroy(error, callback) {
+          writer.free();
+          callback(error);
+        },
+      });
+    },
+  });
+
+  define(VirtualBuffer, {
+    nodeReadable(start, end, options = {}) {
+      checkSignal(options.signal, 'VirtualBuffer.nodeReadable');
+      return Readable.from(documentChunks(this, start, end, options.signal), {
+        objectMode: false,
+        signal: options.signal,
+      });
+    },
+  });
+}

@@ -1,0 +1,233 @@
+// The same misuse gives the same error class and message in both builds. Each row of the table is a
+// misuse and the exact error it must give (whether thrown, or a rejected Promise for the members that
+// return one); the suite runs against each build (OMNIBUF_IMPL), so the two agree with each other by
+// agreeing with the table. The texts come from the binding core's one table (src/binding/message.rs)
+// and the core's own errors. After each misuse the objects involved must still work. Every error also
+// carries the Node-style `code` of its kind (expectedCode).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  impl,
+  ZeroCopyBuffer,
+  BufferMut,
+  BufferKind,
+  BufferPool,
+  PooledBuffer,
+  Circular,
+  CircularWriter,
+  CircularReader,
+  VirtualBuffer,
+} from './impl.mjs';
+
+const MAX = 9007199254740991;
+const getter = (cls, name) => Object.getOwnPropertyDescriptor(cls.prototype, name).get;
+const zcb = () => ZeroCopyBuffer.from('abc');
+const pool = () => new BufferPool({ budget: 4096, classes: [16, 4096] });
+const writer = () => Circular.withCapacity(64);
+const vb = () => VirtualBuffer.fromBytes('one\ntwo\n');
+
+/** An ArrayBuffer that was transferred away (detached): length 0 from then on. */
+function detached() {
+  const buffer = new ArrayBuffer(8);
+  structuredClone(buffer, { transfer: [buffer] });
+  return buffer;
+}
+
+const freed = (make) => {
+  const o = make();
+  o.free();
+  return o;
+};
+
+// [what, misuse, class, message]; a message is an exact string.
+const TABLE = [
+  // Private constructors (observation 6).
+  ['new ZeroCopyBuffer()', () => new ZeroCopyBuffer(), TypeError, 'ZeroCopyBuffer has no public constructor: use ZeroCopyBuffer.from()'],
+  ['new PooledBuffer()', () => new PooledBuffer(), TypeError, 'PooledBuffer has no public constructor: use BufferPool.tryAcquire() or acquire()'],
+  ['new BufferKind()', () => new BufferKind(), TypeError, 'BufferKind has no public constructor: use BufferKind.register()'],
+  ['new Circular()', () => new Circular(), TypeError, 'Circular has no public constructor: use Circular.withCapacity()'],
+  ['new CircularWriter()', () => new CircularWriter(), TypeError, 'CircularWriter has no public constructor: use Circular.withCapacity()'],
+  ['new CircularReader()', () => new CircularReader(), TypeError, 'CircularReader has no public constructor: use CircularWriter.addReader()'],
+  ['new VirtualBuffer()', () => new VirtualBuffer(), TypeError, 'VirtualBuffer has no public constructor: use VirtualBuffer.open(), VirtualBuffer.fromBytes() or VirtualBuffer.import()'],
+  // No coercion (observation 6).
+  ["slice('1')", () => zcb().slice('1'), TypeError, 'start must be an integer, got a string'],
+  ['slice(0, null)', () => zcb().slice(0, null).length, null, 3],
+  ['slice(true)', () => zcb().slice(true), TypeError, 'start must be an integer, got a boolean'],
+  ['tryAcquire(null)', () => pool().tryAcquire(null), TypeError, 'size must be an integer, got null'],
+  ["tryAcquire('16')", () => pool().tryAcquire('16'), TypeError, 'size must be an integer, got a string'],
+  ['tryAcquire(16n)', () => pool().tryAcquire(16n), TypeError, 'size must be an integer, got a bigint'],
+  ['produce(true)', () => writer().produce(true), TypeError, 'n must be an integer, got a boolean'],
+  ["consume('0')", () => writer().addReader().consume('0'), TypeError, 'n must be an integer, got a string'],
+  ["withCapacity('64')", () => Circular.withCapacity('64'), TypeError, 'capacity must be an integer, got a string'],
+  ["new BufferMut('8')", () => new BufferMut('8'), TypeError, 'capacity must be an integer, got a string'],
+  ['new BufferMut(Symbol())', () => new BufferMut(Symbol('s')), TypeError, 'capacity must be an integer, got a symbol'],
+  ["splitTo({})", () => zcb().splitTo({}), TypeError, 'at must be an integer, got an object'],
+  ["insert('1', 'x')", () => vb().insert('1', 'x'), TypeError, 'offset must be an integer, got a string'],
+  ['delete(0)', () => vb().delete(0), TypeError, 'end must be an integer, got undefined'],
+  // Numbers: NaN, Infinity, fractions, negative, huge (observation 8: Infinity, not inf).
+  ['slice(NaN)', () => zcb().slice(NaN), TypeError, 'start must be an integer, got NaN'],
+  ['slice(Infinity)', () => zcb().slice(Infinity), TypeError, 'start must be an integer, got Infinity'],
+  ['slice(-Infinity)', () => zcb().slice(-Infinity), TypeError, 'start must be an integer, got -Infinity'],
+  ['slice(1.5)', () => zcb().slice(1.5), TypeError, 'start must be an integer, got 1.5'],
+  ['slice(-1)', () => zcb().slice(-1), RangeError, `start must be between 0 and ${MAX}, got -1`],
+  ['slice(2 ** 53)', () => zcb().slice(2 ** 53), RangeError, `start must be between 0 and ${MAX}, got 9007199254740992`],
+  ['slice(1e21)', () => zcb().slice(1e21), RangeError, `start must be between 0 and ${MAX}, got 1e+21`],
+  ['slice(2, 7)', () => zcb().slice(2, 7), RangeError, 'range 2..7 is out of bounds for a buffer of 3 bytes'],
+  ['splitOff(4)', () => zcb().splitOff(4), RangeError, 'range 4..3 is out of bounds for a buffer of 3 bytes'],
+  ['produce(-0.5)', () => writer().produce(-0.5), TypeError, 'n must be an integer, got -0.5'],
+  ['consume(1)', () => writer().addReader().consume(1), RangeError, 'cannot consume 1 items: only 0 are available'],
+  // Offsets past 4 GiB are offsets, not "between 0 and 4294967295" (observation 7).
+  ['insert(2 ** 32 + 1)', () => vb().insert(2 ** 32 + 1, 'x'), RangeError, 'range 4294967297..4294967297 is outside the buffer (length 8)'],
+  ['delete(2 ** 40, 2 ** 40 + 1)', () => vb().delete(2 ** 40, 2 ** 40 + 1), RangeError, 'range 1099511627776..1099511627777 is outside the buffer (length 8)'],
+  ['read(2 ** 32, 2 ** 32 + 4096)', () => vb().read(2 ** 32, 2 ** 32 + 4096), RangeError, 'range 4294967296..4294971392 is outside the buffer (length 8)', 'reject'],
+  ["read('0')", () => vb().read('0'), TypeError, 'start must be an integer, got a string', 'reject'],
+  ['lineToOffset(-1)', () => vb().lineToOffset(-1), RangeError, `line must be between 0 and ${MAX}, got -1`, 'reject'],
+  // Wrong types.
+  ['ZeroCopyBuffer.from(42)', () => ZeroCopyBuffer.from(42), TypeError, 'bytes must be a Uint8Array, an ArrayBuffer, a typed array or a string'],
+  ['append(new Proxy(new Uint8Array(2), {}))', () => new BufferMut(4).append(new Proxy(new Uint8Array(2), {})), TypeError, 'bytes must be a Uint8Array, an ArrayBuffer, a typed array or a string'],
+  ['withTenant(5)', () => zcb().withTenant(5), TypeError, 'tenant must be a string, got 5'],
+  ['tryAcquire(1, 5)', () => pool().tryAcquire(1, 5), TypeError, 'tenant must be a string, got 5'],
+  ['BufferKind.register(5)', () => BufferKind.register(5), TypeError, 'name must be a string, got 5'],
+  ["new BufferMut(1, 'nope')", () => new BufferMut(1, 'nope'), TypeError, 'unknown buffer kind "nope": register it first with BufferKind.register'],
+  ["new BufferPool({ budget: '1' })", () => new BufferPool({ budget: '1' }), TypeError, 'options.budget must be a number'],
+  ['new BufferPool({ budget: -1 })', () => new BufferPool({ budget: -1 }), RangeError, `budget must be between 0 and ${MAX}, got -1`],
+  ['withCapacity(64, { backend: 1 })', () => Circular.withCapacity(64, { backend: 1 }), TypeError, 'options.backend must be "double-mapped" or "mirror-copy"'],
+  ['VirtualBuffer.open(5)', () => VirtualBuffer.open(5), TypeError, 'path must be a string, got 5', 'reject'],
+  // Objects of other classes, freed objects (observations 6 and 8).
+  ['equals({})', () => zcb().equals({}), TypeError, 'equals: other must be a ZeroCopyBuffer'],
+  ['equals(freed)', () => zcb().equals(freed(zcb)), Error, 'this ZeroCopyBuffer was freed and cannot be used any more'],
+  ['equals(BufferMut)', () => zcb().equals(new BufferMut(1)), TypeError, 'equals: other must be a ZeroCopyBuffer'],
+  ['freed.length', () => freed(zcb).length, Error, 'this ZeroCopyBuffer was freed and cannot be used any more'],
+  ['freed pool tryAcquire', () => freed(pool).tryAcquire(1), Error, 'this BufferPool was freed and cannot be used any more'],
+  ['frozen BufferMut', () => {
+    const m = new BufferMut(1);
+    m.freeze();
+    return m.length;
+  }, Error, 'this BufferMut was frozen and cannot be used any more'],
+  ['ZeroCopyBuffer length of a BufferMut', () => getter(ZeroCopyBuffer, 'length').call(new BufferMut(1)), TypeError, 'ZeroCopyBuffer.length: called on an object that is not a ZeroCopyBuffer'],
+  ['BufferMut length of a ZeroCopyBuffer', () => getter(BufferMut, 'length').call(zcb()), TypeError, 'BufferMut.length: called on an object that is not a BufferMut'],
+  ['BufferMut.append on {}', () => BufferMut.prototype.append.call({}, 'x'), TypeError, 'BufferMut.append: called on an object that is not a BufferMut'],
+  ['PooledBuffer length of {}', () => getter(PooledBuffer, 'length').call({}), TypeError, 'PooledBuffer.length: called on an object that is not a PooledBuffer'],
+  ['BufferPool.tryAcquire on a ZeroCopyBuffer', () => BufferPool.prototype.tryAcquire.call(zcb(), 1), TypeError, 'BufferPool.tryAcquire: called on an object that is not a BufferPool'],
+  ['CircularWriter capacity of {}', () => getter(CircularWriter, 'capacity').call({}), TypeError, 'CircularWriter.capacity: called on an object that is not a CircularWriter'],
+  ['CircularReader.slice on a writer', () => CircularReader.prototype.slice.call(writer()), TypeError, 'CircularReader.slice: called on an object that is not a CircularReader'],
+  ['CircularWriter.produce on undefined', () => CircularWriter.prototype.produce.call(undefined, 1), TypeError, 'CircularWriter.produce: called on an object that is not a CircularWriter'],
+  ['VirtualBuffer length of {}', () => getter(VirtualBuffer, 'length').call({}), TypeError, 'VirtualBuffer.length: called on an object that is not a VirtualBuffer'],
+  ['VirtualBuffer.insert on a prototype object', () => VirtualBuffer.prototype.insert.call(Object.create(VirtualBuffer.prototype), 0, 'x'), TypeError, 'VirtualBuffer.insert: called on an object that is not a VirtualBuffer'],
+  ['ZeroCopyBuffer.slice on a prototype object', () => ZeroCopyBuffer.prototype.slice.call(Object.create(ZeroCopyBuffer.prototype), 0), TypeError, 'ZeroCopyBuffer.slice: called on an object that is not a ZeroCopyBuffer'],
+  ['free of another class', () => BufferMut.prototype.free.call(zcb()), TypeError, 'BufferMut.free: called on an object that is not a BufferMut'],
+  // Detached buffers are bytes of length 0 (observation 5).
+  ['append(detached ArrayBuffer)', () => {
+    const m = new BufferMut(8);
+    m.append(detached());
+    return m.length;
+  }, null, 0],
+  ['append(view of a detached buffer)', () => {
+    const buffer = new ArrayBuffer(8);
+    const view = new Uint16Array(buffer, 2, 2);
+    structuredClone(buffer, { transfer: [buffer] });
+    const m = new BufferMut(8);
+    m.append(view);
+    return m.length;
+  }, null, 0],
+];
+
+/** The Node-style `code` each misuse's error carries, the same in both builds (src/binding/error.rs). */
+function expectedCode(cls, message) {
+  if (cls === RangeError) return 'ERR_OUT_OF_RANGE';
+  if (cls === TypeError) {
+    if (message.includes('has no public constructor')) return 'ERR_ILLEGAL_CONSTRUCTOR';
+    if (message.includes('called on an object that is not')) return 'ERR_INVALID_THIS';
+    if (message.startsWith('unknown buffer kind')) return 'ERR_INVALID_ARG_VALUE';
+    return 'ERR_INVALID_ARG_TYPE';
+  }
+  if (message.endsWith('cannot be used any more')) return 'ERR_INVALID_STATE';
+  return undefined;
+}
+
+for (const [what, misuse, cls, expected, mode = 'throw'] of TABLE) {
+  test(`misuse: ${what}`, async () => {
+    if (cls === null) {
+      assert.equal(await misuse(), expected, 'not an error: the same result in both builds');
+      return;
+    }
+    let result;
+    try {
+      result = misuse();
+    } catch (e) {
+      assert.equal(mode, 'throw', `it threw (${e?.name}: ${e?.message}); it should reject`);
+      assert.equal(e?.constructor, cls, `the class of ${e?.name}: ${e?.message}`);
+      assert.equal(e.message, expected);
+      assert.equal(e.code, expectedCode(cls, expected), `the code of ${e.message}`);
+      return;
+    }
+    assert.equal(mode, 'reject', 'it should have thrown');
+    assert.ok(result instanceof Promise, 'a Promise');
+    await assert.rejects(result, (e) => {
+      assert.equal(e?.constructor, cls, `the class of ${e?.name}: ${e?.message}`);
+      assert.equal(e.message, expected);
+      assert.equal(e.code, expectedCode(cls, expected), `the code of ${e.message}`);
+      return true;
+    });
+  });
+}
+
+test('a throwing argument leaves the object usable and loses no pool budget (observation 5)', () => {
+  const hostile = [
+    detached(),
+    ...(() => {
+      // Views made before their buffer was detached.
+      const buffer = new ArrayBuffer(8);
+      const views = [new Uint8Array(buffer), new Float64Array(buffer), new DataView(buffer, 1)];
+      structuredClone(buffer, { transfer: [buffer] });
+      return views;
+    })(),
+    new Proxy(new Uint8Array(4), {}),
+    Object.defineProperty(new Uint8Array(4), 'length', {
+      get() {
+        throw new Error('own length getter');
+      },
+    }),
+    Object.defineProperty(new Float32Array(4), 'byteLength', { value: 1e12 }),
+    {
+      get buffer() {
+        throw new Error('getter');
+      },
+    },
+    Symbol('s'),
+  ];
+  const p = new BufferPool({ budget: 64, classes: [64] });
+  for (const arg of hostile) {
+    const m = new BufferMut(8);
+    const b = p.tryAcquire(64);
+    assert.notEqual(b, null, 'the budget is back');
+    for (const target of [m, b]) {
+      try {
+        target.append(arg);
+      } catch (e) {
+        assert.ok(e instanceof TypeError, `a TypeError, got ${e}`);
+      }
+      target.append('ok');
+      assert.ok(target.length >= 2, 'still usable');
+    }
+    b.free();
+    assert.equal(m.freeze().length >= 2, true);
+  }
+  assert.notEqual(p.tryAcquire(64), null, 'no budget lost');
+});
+
+test('typed arrays with own length or byteLength properties are read by their real bytes', () => {
+  const lying = Object.defineProperty(new Uint8Array([1, 2, 3]), 'length', { value: 1 });
+  assert.deepEqual([...ZeroCopyBuffer.from(lying).bytes()], [1, 2, 3]);
+  const big = Object.defineProperty(new Uint16Array([0x0201]), 'byteLength', { value: 1e12 });
+  assert.deepEqual([...ZeroCopyBuffer.from(big).bytes()], [1, 2]);
+});
+
+test(`private constructors stay private, and instanceof still works (${impl})`, () => {
+  const w = Circular.withCapacity(64);
+  assert.ok(w instanceof CircularWriter);
+  assert.ok(w.addReader() instanceof CircularReader);
+  assert.ok(VirtualBuffer.fromBytes('x') instanceof VirtualBuffer);
+  assert.ok(ZeroCopyBuffer.from('x') instanceof ZeroCopyBuffer);
+  w.free();
+});

@@ -1,0 +1,256 @@
+// Streams and async iteration (js/streams.mjs) against both builds: bytes through a ring with
+// for await, WHATWG streams (BYOB and default readers) and Node's stream.pipeline, content checked;
+// an abort mid-way that errors the stream and lets go of the ring; VirtualBuffer chunks, lines and
+// ranges as streams. OMNIBUF_STREAM_MIB sets how much goes through the ring (default 8).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Circular, VirtualBuffer } from './impl.mjs';
+
+const TOTAL = Number(process.env.OMNIBUF_STREAM_MIB ?? 8) << 20;
+
+/** Deterministic bytes in pieces of odd sizes, and the SHA-256 of all of them. */
+function source(total) {
+  const pieces = [];
+  let x = 0x2545f491;
+  for (let made = 0; made < total; ) {
+    const size = Math.min(total - made, 1 + (x >>> 0) % 100_000);
+    const piece = new Uint8Array(size);
+    for (let i = 0; i < size; i++) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      piece[i] = x;
+    }
+    pieces.push(piece);
+    made += size;
+  }
+  const hash = createHash('sha256');
+  for (const piece of pieces) hash.update(piece);
+  return { pieces, digest: hash.digest('hex') };
+}
+
+/** Checks that a whole ring's worth of bytes goes into `writer` at once: no reader holds it back. */
+function assertRingUnblocked(writer) {
+  let written = writer.write(new Uint8Array(writer.capacity));
+  written += writer.write(new Uint8Array(writer.capacity - written));
+  assert.equal(written, writer.capacity);
+}
+
+/** A producer that writes `pieces` into the ring through its WritableStream, then closes it. */
+async function produceWeb(writer, pieces) {
+  const sink = writer.writableStream().getWriter();
+  for (const piece of pieces) await sink.write(piece);
+  await sink.close();
+}
+
+test('for await over a reader: every slice in order, the end when the writer is freed', async () => {
+  const { pieces, digest } = source(TOTAL);
+  const writer = Circular.withCapacity(64 << 10);
+  const reader = writer.addReader();
+  const producing = produceWeb(writer, pieces);
+  const hash = createHash('sha256');
+  let received = 0;
+  for await (const slice of reader) {
+    hash.update(slice);
+    received += slice.length;
+  }
+  await producing;
+  assert.equal(received, TOTAL);
+  assert.equal(hash.digest('hex'), digest);
+  reader.free();
+});
+
+test('breaking out of for await consumes only what was shown and keeps the reader usable', async () => {
+  const writer = Circular.withCapacity(4096);
+  const reader = writer.addReader();
+  writer.write(new TextEncoder().encode('abcdef'));
+  for await (const slice of reader) {
+    assert.equal(new TextDecoder().decode(slice), 'abcdef');
+    break;
+  }
+  writer.write(new TextEncoder().encode('gh'));
+  assert.equal(new TextDecoder().decode(reader.slice()), 'gh', 'the shown bytes were consumed on break');
+  writer.free();
+  reader.free();
+});
+
+test('WHATWG: a byte ReadableStream (BYOB and default readers) and a WritableStream carry every byte', async () => {
+  for (const mode of ['byob', 'default']) {
+    const { pieces, digest } = source(TOTAL / 2);
+    const writer = Circular.withCapacity(64 << 10);
+    const stream = writer.addReader().readableStream();
+    const producing = produceWeb(writer, pieces);
+    const hash = createHash('sha256');
+    let received = 0;
+    if (mode === 'byob') {
+      const byob = stream.getReader({ mode: 'byob' });
+      let buffer = new ArrayBuffer(10_007);
+      for (;;) {
+        const { value, done } = await byob.read(new Uint8Array(buffer));
+        if (done) break;
+        hash.update(value);
+        received += value.length;
+        buffer = value.buffer; // the same memory back, as BYOB readers reuse it
+      }
+    } else {
+      for await (const chunk of stream) {
+        hash.update(chunk);
+        received += chunk.length;
+      }
+    }
+    await producing;
+    assert.equal(received, TOTAL / 2, mode);
+    assert.equal(hash.digest('hex'), digest, mode);
+  }
+});
+
+test('WHATWG: pipeTo through a ring, and cancelling the readable lets go of the writer', async () => {
+  const { pieces, digest } = source(1 << 20);
+  const writer = Circular.withCapacity(16 << 10);
+  const readable = writer.addReader().readableStream();
+  const piping = new ReadableStream({
+    start(controller) {
+      for (const piece of pieces) controller.enqueue(piece);
+      controller.close();
+    },
+  }).pipeTo(writer.writableStream());
+  const hash = createHash('sha256');
+  for await (const chunk of readable) hash.update(chunk);
+  await piping;
+  assert.equal(hash.digest('hex'), digest);
+
+  const writer2 = Circular.withCapacity(4096);
+  const cancelled = writer2.addReader().readableStream();
+  await cancelled.cancel();
+  // With its only reader gone the writer no longer waits.
+  assertRingUnblocked(writer2);
+  writer2.free();
+});
+
+test('Node: stream.pipeline into a ring writer and out of a reader carries every byte', async () => {
+  const { pieces, digest } = source(TOTAL);
+  const writer = Circular.withCapacity(64 << 10);
+  const reader = writer.addReader();
+  const hash = createHash('sha256');
+  let received = 0;
+  await Promise.all([
+    pipeline(Readable.from(pieces), writer.nodeWritable()),
+    pipeline(
+      reader.nodeReadable(),
+      new Writable({
+        write(chunk, _encoding, callback) {
+          hash.update(chunk);
+          received += chunk.length;
+          callback();
+        },
+      }),
+    ),
+  ]);
+  assert.equal(received, TOTAL);
+  assert.equal(hash.digest('hex'), digest);
+});
+
+test('Node: aborting a reader stream mid-way errors it with an AbortError and frees the reader', async () => {
+  const writer = Circular.withCapacity(4096);
+  const controller = new AbortController();
+  const readable = writer.addReader().nodeReadable({ signal: controller.signal });
+  writer.write(new Uint8Array(100));
+  const chunks = [];
+  const done = (async () => {
+    for await (const chunk of readable) {
+      chunks.push(chunk);
+      controller.abort();
+    }
+  })();
+  await assert.rejects(done, { name: 'AbortError' });
+  assert.equal(chunks.length, 1);
+  // The reader is gone, so nothing holds the writer back: a whole ring's worth goes in (a write may
+  // stop at what the writer saw as free at its last look, so in two writes at most).
+  assertRingUnblocked(writer);
+  assert.throws(() => writer.addReader().nodeReadable({ signal: 'no' }), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
+  writer.free();
+});
+
+test('Node: a writer stream takes strings and bytes, and refuses other chunks as Node streams do', async () => {
+  const writer = Circular.withCapacity(4096);
+  const reader = writer.addReader();
+  const writable = writer.nodeWritable();
+  // The same error, thrown at once, as any byte-mode Writable (fs.createWriteStream included) gives.
+  assert.throws(() => writable.write({ not: 'bytes' }), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
+  await pipeline(Readable.from(['text, ', new Uint8Array([98, 121, 116, 101, 115])]), writable);
+  const received = [];
+  for await (const slice of reader) received.push(...slice);
+  assert.equal(new TextDecoder().decode(new Uint8Array(received)), 'text, bytes');
+});
+
+test('VirtualBuffer: chunks, lines and ranges as streams', async () => {
+  const text = 'first line\r\nsecond\n\nthird ünïcödé line\nno newline at the end';
+  const doc = VirtualBuffer.fromBytes(new TextEncoder().encode(text));
+  doc.insert(0, 'zeroth\n');
+  const expected = ('zeroth\n' + text).split('\n').map((l) => l.replace(/\r$/, ''));
+  const lines = [];
+  for await (const line of doc.lines()) lines.push(line);
+  assert.deepEqual(lines, expected);
+
+  const joined = [];
+  for await (const chunk of doc.chunks(7, 20)) joined.push(...chunk);
+  assert.equal(new TextDecoder().decode(new Uint8Array(joined)), ('zeroth\n' + text).slice(7, 20));
+
+  const web = await new Response(doc.readableStream(0, 12)).text();
+  assert.equal(web, 'zeroth\nfirst');
+  const nodeParts = [];
+  for await (const chunk of doc.nodeReadable(7)) nodeParts.push(chunk);
+  assert.equal(Buffer.concat(nodeParts).toString(), Buffer.from('zeroth\n' + text).subarray(7).toString());
+
+  await assert.rejects(async () => {
+    for await (const _ of doc.chunks(5, 1_000_000)) assert.fail('a bad range yields nothing');
+  }, RangeError);
+  await assert.rejects(async () => {
+    for await (const _ of doc.chunks(9, 3)) assert.fail('a reversed range yields nothing');
+  }, RangeError);
+  for await (const _ of doc.chunks(4, 4)) assert.fail('an empty range yields nothing');
+  const aborted = AbortSignal.abort();
+  await assert.rejects(async () => {
+    for await (const _ of doc.lines(0, { signal: aborted })) assert.fail('an aborted walk yields nothing');
+  }, { name: 'AbortError' });
+  doc.free();
+});
+
+test('Node: backpressure keeps memory flat when the consumer is slower than the producer', async () => {
+  const RING = 1 << 20;
+  const block = new Uint8Array(256 << 10).fill(7);
+  let peak = 0;
+  /** `total` bytes from a producer that would make them all at once if nothing held it back, through
+   * the ring's streams, to a consumer that takes a turn of the event loop per chunk. */
+  async function pipe(total) {
+    const writer = Circular.withCapacity(RING);
+    const reader = writer.addReader();
+    const producer = Readable.from(
+      (function* () {
+        for (let made = 0; made < total; made += block.length) yield Buffer.from(block);
+      })(),
+    );
+    let received = 0;
+    const slowConsumer = new Writable({
+      highWaterMark: 64 << 10,
+      write(chunk, _encoding, callback) {
+        received += chunk.length;
+        peak = Math.max(peak, process.memoryUsage.rss());
+        setImmediate(callback);
+      },
+    });
+    await Promise.all([pipeline(producer, writer.nodeWritable()), pipeline(reader.nodeReadable(), slowConsumer)]);
+    assert.equal(received, total);
+  }
+  // The first run grows the heap and the allocators' pools to their working size; the second is measured.
+  await pipe(64 << 20);
+  const base = process.memoryUsage.rss();
+  peak = base;
+  await pipe(256 << 20);
+  const growthMiB = (peak - base) / 2 ** 20;
+  console.log(`# resident memory growth: ${growthMiB.toFixed(1)} MiB`);
+  assert.ok(growthMiB <= RING / 2 ** 20 + 32, `resident memory grew by ${growthMiB.toFixed(1)} MiB`);
+});

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Native suite: unit, integration and doc tests; examples and benches built; the fuzz target checked;
+# the library type-checked for Windows and macOS (nothing for those systems links or runs here).
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+CROSS_TARGETS=(x86_64-pc-windows-msvc aarch64-apple-darwin x86_64-apple-darwin)
+
+step "native tests (unit, integration, doc)" cargo test --workspace --all-features
+step "examples build" cargo build --workspace --all-features --examples
+step "benches build (not run)" cargo bench --workspace --all-features --no-run
+# The fuzz target is type-checked here and run by hand: `cargo +nightly fuzz run vbuf_edits`.
+step "fuzz target check (not run)" cargo check --manifest-path fuzz/Cargo.toml
+for target in "${CROSS_TARGETS[@]}"; do
+    step "check $target" cargo check -p omnibuf --lib --all-features --target "$target"
+done
+finish

@@ -1,0 +1,151 @@
+//! The checks of JS arguments: what a value is, and the numbers the API takes.
+//!
+//! No coercion: a number argument must be a JS number (`"1"`, `true`, `null` are `TypeError`s), an
+//! integer, and within `0 ..= Number.MAX_SAFE_INTEGER` (`RangeError` beyond), whatever the target's
+//! `usize`: offsets into documents are `u64` on wasm32 too.
+
+use super::error::BindingResult;
+use super::message;
+
+/// The largest integer a JS number holds exactly (`Number.MAX_SAFE_INTEGER`).
+pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+
+/// A JS value as the checks see it: its type, and the number when it is one. Adapters make it from a
+/// `JsValue` or a `napi_value` without converting anything.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Value {
+    /// `undefined` (also a missing argument).
+    Undefined,
+    /// `null`.
+    Null,
+    /// `true` or `false`.
+    Boolean,
+    /// A number.
+    Number(f64),
+    /// A string.
+    String,
+    /// A symbol.
+    Symbol,
+    /// A function.
+    Function,
+    /// A bigint.
+    BigInt,
+    /// Any other object.
+    Object,
+}
+
+impl Value {
+    /// Whether an optional argument was left out: `undefined` or `null`.
+    pub fn is_missing(self) -> bool {
+        matches!(self, Value::Undefined | Value::Null)
+    }
+
+    /// The value, shortly, for a message: a number as JS writes it, else its type.
+    pub fn describe(self) -> String {
+        match self {
+            Value::Undefined => "undefined".into(),
+            Value::Null => "null".into(),
+            Value::Boolean => "a boolean".into(),
+            Value::Number(n) => super::js_number(n),
+            Value::String => "a string".into(),
+            Value::Symbol => "a symbol".into(),
+            Value::Function => "a function".into(),
+            Value::BigInt => "a bigint".into(),
+            Value::Object => "an object".into(),
+        }
+    }
+}
+
+/// A byte offset, length or line number: an integer in `0 ..= Number.MAX_SAFE_INTEGER`.
+///
+/// ```
+/// use omnibuf::binding::{offset, ErrorClass, Value};
+///
+/// assert_eq!(offset(Value::Number(2f64.powi(32) + 4096.0), "start"), Ok((1 << 32) + 4096));
+/// assert_eq!(offset(Value::Number(-1.0), "start").unwrap_err().class, ErrorClass::RangeError);
+/// assert_eq!(offset(Value::Number(1.5), "start").unwrap_err().class, ErrorClass::TypeError);
+/// assert_eq!(offset(Value::Boolean, "n").unwrap_err().message, "n must be an integer, got a boolean");
+/// ```
+pub fn offset(value: Value, what: &str) -> BindingResult<u64> {
+    let Value::Number(n) = value else { return Err(message::not_integer(what, value)) };
+    if !n.is_finite() || n.fract() != 0.0 {
+        return Err(message::not_integer(what, value));
+    }
+    if !(0.0..=MAX_SAFE_INTEGER as f64).contains(&n) {
+        return Err(message::out_of_range(what, n, MAX_SAFE_INTEGER));
+    }
+    // An integer in 0 ..= 2^53 - 1: exact as a u64.
+    Ok(n as u64)
+}
+
+/// A size or offset within memory: [`offset`], and also at most `usize::MAX` (which only a 32-bit
+/// target can exceed: a buffer there cannot be that large).
+pub fn index(value: Value, what: &str) -> BindingResult<usize> {
+    let n = offset(value, what)?;
+    usize::try_from(n).map_err(|_| message::out_of_range(what, n as f64, usize::MAX as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::binding::ErrorClass;
+
+    fn fails(value: Value) -> (ErrorClass, String) {
+        let e = offset(value, "at").unwrap_err();
+        (e.class, e.message)
+    }
+
+    #[test]
+    fn takes_integers_up_to_max_safe() {
+        for n in [0.0, 1.0, 4096.0, 4294967295.0, 4294967296.0, 9007199254740991.0] {
+            assert_eq!(offset(Value::Number(n), "at"), Ok(n as u64));
+        }
+        assert_eq!(index(Value::Number(7.0), "at"), Ok(7));
+        // -0 is an integer and 0.
+        assert_eq!(offset(Value::Number(-0.0), "at"), Ok(0));
+    }
+
+    #[test]
+    fn refuses_other_types_without_coercion() {
+        use ErrorClass::TypeError;
+        let t = |v| fails(v);
+        assert_eq!(t(Value::String), (TypeError, "at must be an integer, got a string".into()));
+        assert_eq!(t(Value::Boolean), (TypeError, "at must be an integer, got a boolean".into()));
+        assert_eq!(t(Value::Null), (TypeError, "at must be an integer, got null".into()));
+        assert_eq!(t(Value::Undefined), (TypeError, "at must be an integer, got undefined".into()));
+        assert_eq!(t(Value::Object), (TypeError, "at must be an integer, got an object".into()));
+        assert_eq!(t(Value::BigInt), (TypeError, "at must be an integer, got a bigint".into()));
+        assert_eq!(t(Value::Number(1.5)), (TypeError, "at must be an integer, got 1.5".into()));
+        assert_eq!(t(Value::Number(f64::NAN)), (TypeError, "at must be an integer, got NaN".into()));
+        assert_eq!(
+            t(Value::Number(f64::INFINITY)),
+            (TypeError, "at must be an integer, got Infinity".into())
+        );
+    }
+
+    #[test]
+    fn refuses_negative_and_huge_numbers_as_range_errors() {
+        use ErrorClass::RangeError;
+        assert_eq!(
+            fails(Value::Number(-1.0)),
+            (RangeError, "at must be between 0 and 9007199254740991, got -1".into())
+        );
+        assert_eq!(
+            fails(Value::Number(9007199254740992.0)),
+            (RangeError, "at must be between 0 and 9007199254740991, got 9007199254740992".into())
+        );
+        assert_eq!(
+            fails(Value::Number(1e300)),
+            (RangeError, "at must be between 0 and 9007199254740991, got 1e+300".into())
+        );
+    }
+
+    #[test]
+    fn index_is_offset_within_usize() {
+        let big = Value::Number(5e9);
+        match usize::BITS {
+            64 => assert_eq!(index(big, "size"), Ok(5_000_000_000)),
+            _ => assert_eq!(index(big, "size").unwrap_err().class, ErrorClass::RangeError),
+        }
+    }
+}

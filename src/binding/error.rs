@@ -1,0 +1,118 @@
+//! The errors JS sees: a class and a message.
+
+use std::fmt::Display;
+
+/// The JS class an error is thrown as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// Misuse that is neither a type nor a range problem (an object used after `free()`), and
+    /// failures of the world (I/O, storage).
+    Error,
+    /// A value of the wrong type, a wrong receiver, an unknown kind, a malformed option.
+    TypeError,
+    /// A number out of range, a request that can never be served.
+    RangeError,
+}
+
+/// An error on its way to JS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BindingError {
+    /// The class it is thrown as.
+    pub class: ErrorClass,
+    /// Its message.
+    pub message: String,
+    /// Its `code` property, as Node's own errors have one (`ERR_INVALID_ARG_TYPE`, `ERR_OUT_OF_RANGE`,
+    /// ...); `None` for failures of the world (I/O, storage), whose message says what happened.
+    pub code: Option<&'static str>,
+}
+
+/// The `code` of a wrong type of argument (the default of a `TypeError`).
+pub const ERR_INVALID_ARG_TYPE: &str = "ERR_INVALID_ARG_TYPE";
+/// The `code` of an argument of the right type but a value that cannot be used.
+pub const ERR_INVALID_ARG_VALUE: &str = "ERR_INVALID_ARG_VALUE";
+/// The `code` of a number out of range (the default of a `RangeError`).
+pub const ERR_OUT_OF_RANGE: &str = "ERR_OUT_OF_RANGE";
+/// The `code` of a call on an object that was freed or handed on.
+pub const ERR_INVALID_STATE: &str = "ERR_INVALID_STATE";
+/// The `code` of a method called with `this` of another class.
+pub const ERR_INVALID_THIS: &str = "ERR_INVALID_THIS";
+/// The `code` of `new` on a class JS cannot construct.
+pub const ERR_ILLEGAL_CONSTRUCTOR: &str = "ERR_ILLEGAL_CONSTRUCTOR";
+
+/// A result whose error goes to JS.
+pub type BindingResult<T> = Result<T, BindingError>;
+
+impl BindingError {
+    /// An `Error`.
+    pub fn error(message: impl Display) -> Self {
+        BindingError { class: ErrorClass::Error, message: message.to_string(), code: None }
+    }
+
+    /// A `TypeError`.
+    pub fn type_error(message: impl Display) -> Self {
+        BindingError {
+            class: ErrorClass::TypeError,
+            message: message.to_string(),
+            code: Some(ERR_INVALID_ARG_TYPE),
+        }
+    }
+
+    /// A `RangeError`.
+    pub fn range_error(message: impl Display) -> Self {
+        BindingError {
+            class: ErrorClass::RangeError,
+            message: message.to_string(),
+            code: Some(ERR_OUT_OF_RANGE),
+        }
+    }
+
+    /// The same error with another `code`.
+    pub fn with_code(self, code: &'static str) -> Self {
+        BindingError { code: Some(code), ..self }
+    }
+
+    /// The same error with what failed said first, e.g. "VirtualBuffer.read: ...".
+    pub fn context(self, what: impl Display) -> Self {
+        BindingError { message: format!("{what}: {}", self.message), ..self }
+    }
+}
+
+impl Display for BindingError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}: {}", self.class, self.message)
+    }
+}
+
+impl std::error::Error for BindingError {}
+
+/// The class of each of the core's errors, for both builds.
+impl From<crate::PoolError> for BindingError {
+    fn from(e: crate::PoolError) -> Self {
+        use crate::PoolError::*;
+        match e {
+            InvalidConfig(_) => BindingError::type_error(e).with_code(ERR_INVALID_ARG_VALUE),
+            AllocationFailed { .. } => BindingError::error(e),
+            _ => BindingError::range_error(e),
+        }
+    }
+}
+
+impl From<crate::SliceError> for BindingError {
+    fn from(e: crate::SliceError) -> Self {
+        BindingError::range_error(e)
+    }
+}
+
+impl From<crate::vbuf::VbufError> for BindingError {
+    fn from(e: crate::vbuf::VbufError) -> Self {
+        use crate::platform::persistence::PersistenceError;
+        use crate::vbuf::VbufError::*;
+        match e {
+            OutOfRange { .. } | NoSuchLine { .. } | Persistence(PersistenceError::OutOfRange { .. }) => {
+                BindingError::range_error(e)
+            }
+            // A file changed underneath, I/O, the side file, a cancelled scan: the world, not the caller.
+            _ => BindingError::error(e),
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! The table of messages: every error the bindings make themselves, worded once for both builds.
+//!
+//! (Errors of the core, such as a `SliceError` or a `PoolError`, keep their own `Display` text; their
+//! JS class comes from the `From` impls beside [`BindingError`].)
+
+use super::args::Value;
+use super::error::{
+    BindingError, ERR_ILLEGAL_CONSTRUCTOR, ERR_INVALID_ARG_VALUE, ERR_INVALID_STATE, ERR_INVALID_THIS,
+};
+
+/// A number argument that is not an integer (or not a number): `TypeError`.
+pub fn not_integer(what: &str, value: Value) -> BindingError {
+    BindingError::type_error(format!("{what} must be an integer, got {}", value.describe()))
+}
+
+/// An integer argument outside `0 ..= max`: `RangeError`.
+pub fn out_of_range(what: &str, n: f64, max: u64) -> BindingError {
+    BindingError::range_error(format!("{what} must be between 0 and {max}, got {}", super::js_number(n)))
+}
+
+/// A string argument that is not a string: `TypeError`.
+pub fn not_a_string(what: &str, value: Value) -> BindingError {
+    BindingError::type_error(format!("{what} must be a string, got {}", value.describe()))
+}
+
+/// A bytes argument of another type: `TypeError`.
+pub fn not_bytes(what: &str) -> BindingError {
+    BindingError::type_error(format!(
+        "{what} must be a Uint8Array, an ArrayBuffer, a typed array or a string"
+    ))
+}
+
+/// A kind name nobody registered: `TypeError`.
+pub fn unknown_kind(name: &str) -> BindingError {
+    BindingError::type_error(format!(
+        "unknown buffer kind {name:?}: register it first with BufferKind.register"
+    ))
+    .with_code(ERR_INVALID_ARG_VALUE)
+}
+
+/// A method called on an object whose contents were handed on (`how`: `"frozen"`) or released
+/// (`"freed"`): `Error`.
+pub fn used_up(class: &str, how: &str) -> BindingError {
+    BindingError::error(format!("this {class} was {how} and cannot be used any more"))
+        .with_code(ERR_INVALID_STATE)
+}
+
+/// A method or getter of `class` called with `this` of another class (or no object): `TypeError`.
+pub fn wrong_receiver(class: &str, member: &str) -> BindingError {
+    BindingError::type_error(format!("{class}.{member}: called on an object that is not a {class}"))
+        .with_code(ERR_INVALID_THIS)
+}
+
+/// `new Class()` of a class JS cannot construct: `TypeError`; `instead` says what makes one.
+pub fn no_constructor(class: &str, instead: &str) -> BindingError {
+    BindingError::type_error(format!("{class} has no public constructor: use {instead}"))
+        .with_code(ERR_ILLEGAL_CONSTRUCTOR)
+}
+
+/// An argument that must be an object of `class` (`equals(other)`): `TypeError`.
+pub fn not_instance(member: &str, what: &str, class: &str) -> BindingError {
+    BindingError::type_error(format!("{member}: {what} must be a {class}"))
+}
+
+/// `options` that is not an object: `TypeError`.
+pub fn options_not_object() -> BindingError {
+    BindingError::type_error("options must be an object")
+}
+
+/// `options.key` that is not a number: `TypeError`.
+pub fn option_not_number(key: &str) -> BindingError {
+    BindingError::type_error(format!("options.{key} must be a number"))
+}
+
+/// `options.key` that is not a boolean: `TypeError`.
+pub fn option_not_boolean(key: &str) -> BindingError {
+    BindingError::type_error(format!("options.{key} must be a boolean"))
+}
+
+/// `options.key` that cannot be read (a throwing getter): `TypeError`.
+pub fn option_unreadable(key: &str) -> BindingError {
+    BindingError::type_error(format!("options.{key} cannot be read"))
+}
+
+/// A message for JS glue code by number (the wasm build's guard asks the one table for its texts):
+/// 0 wrong receiver, 1 used up, 2 not an instance, 3 no constructor. `a`, `b`, `c` as the functions
+/// above take them. `None` for an unknown number.
+pub fn by_number(which: u32, a: &str, b: &str, c: &str) -> Option<BindingError> {
+    Some(match which {
+        0 => wrong_receiver(a, b),
+        1 => used_up(a, b),
+        2 => not_instance(a, b, c),
+        3 => no_constructor(a, b),
+        _ => return None,
+    })
+}

@@ -1,0 +1,32 @@
+//! The portable core of the two JS bindings (the wasm-bindgen build in `src/wasm/` and the Node addon
+//! in `node/`): the checks every argument goes through and the errors JS sees, written once.
+//!
+//! Plain Rust, no napi or wasm-bindgen types, compiled on every target and tested natively and under
+//! Miri. An adapter turns a JS value into a [`Value`] (its type and, for a number, the number), asks a
+//! check here, and throws the [`BindingError`] it may get back as the JS class it names. Because both
+//! builds take their messages from [`message`], the same misuse gives the same class and the same
+//! message in both (the shared JS suite compares them: `js/test/misuse.test.mjs`).
+//!
+//! Hidden from the documentation: it is public only because the addon is a crate of its own.
+//!
+//! ```
+//! use omnibuf::binding::{offset, ErrorClass, Value};
+//!
+//! assert_eq!(offset(Value::Number(4096.0), "start"), Ok(4096));
+//! let e = offset(Value::String, "start").unwrap_err();
+//! assert_eq!(e.class, ErrorClass::TypeError);
+//! assert_eq!(e.message, "start must be an integer, got a string");
+//! assert_eq!(e.code, Some("ERR_INVALID_ARG_TYPE"));
+//! ```
+
+mod args;
+mod error;
+pub mod message;
+mod number;
+
+pub use args::{index, offset, Value, MAX_SAFE_INTEGER};
+pub use error::{
+    BindingError, BindingResult, ErrorClass, ERR_ILLEGAL_CONSTRUCTOR, ERR_INVALID_ARG_TYPE,
+    ERR_INVALID_ARG_VALUE, ERR_INVALID_STATE, ERR_INVALID_THIS, ERR_OUT_OF_RANGE,
+};
+pub use number::js_number;

@@ -1,0 +1,446 @@
+//! The browser's other document store: virtual-buffer documents in the Origin Private File System,
+//! read and written synchronously through `FileSystemSyncAccessHandle`s, which browsers offer only in
+//! dedicated workers. Faster than IndexedDB for big documents, and a layer that reads synchronously
+//! (no loading step before a read, unlike `StoredBuffer`); IndexedDB stays for where OPFS is missing.
+//!
+//! Layout: directory `omnibuf` of the origin's OPFS root holds one directory per document, named as
+//! the document, which holds
+//! - `head`: the version record, in two checksummed slots (see `header`);
+//! - `d<16 hex digits>`: data files, each the whole content of one version; the record names the
+//!   current one.
+//!
+//! Save and import write a new data file, flush it, and then write the new record into the header
+//! slot the current record is not in, and flush: the commit point. A crash before it leaves the old
+//! record in force; a crash during it tears only the slot being written, whose checksum then fails,
+//! so the old record is still the one in force. OPFS's `move()` could replace a file by renaming, but
+//! whether it atomically replaces an existing target is not specified, so the design relies only on
+//! flushed writes. Data files that no record names and that no handle of this worker holds (files of
+//! interrupted saves, versions replaced since) are deleted when a document is next opened or saved.
+//!
+//! A document open in a worker is locked against other workers: its header's and data files' handles
+//! take OPFS's exclusive locks, and opening it elsewhere fails with [`OpfsError::Locked`].
+//!
+//! Offsets are 64-bit; JS passes them as doubles, exact up to 2^53 ([`MAX_OFFSET`]).
+//!
+//! ```no_run
+//! # async fn demo(file: web_sys::File) -> Result<(), omnibuf::platform::wasm::opfs::OpfsError> {
+//! use omnibuf::platform::wasm::opfs;
+//! use omnibuf::vbuf::{ImportSource, VirtualBufferOptions};
+//!
+//! // In a dedicated worker:
+//! opfs::import("notes.txt", ImportSource::Blob(&file)).await?;
+//! let doc = opfs::OpfsBuffer::open("notes.txt", VirtualBufferOptions::default()).await?;
+//! let start = doc.buffer().read(0..5)?; // synchronous
+//! doc.buffer().insert(0, b"# ")?;
+//! doc.save(false).await?;
+//! # Ok(()) }
+//! ```
+
+mod files;
+mod header;
+mod layer;
+
+use std::sync::Arc;
+
+use js_sys::{Array, Reflect, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{
+    DomException, FileSystemDirectoryHandle, FileSystemGetDirectoryOptions, FileSystemRemoveOptions,
+    StorageManager,
+};
+
+pub use files::{js_offset, SyncFile, MAX_OFFSET};
+pub use layer::OpfsLayer;
+#[doc(hidden)]
+pub use layer::{inject_save_fault, SaveFault};
+
+use crate::platform::persistence::{PersistenceError, SaveOptions};
+use crate::vbuf::{ImportSource, VbufError, VirtualBuffer, VirtualBufferOptions};
+use header::{data_file_id, data_file_name, Record};
+use layer::{add_spare, read_record, spare_count, write_record};
+
+/// The directory of the OPFS root that holds the documents.
+const ROOT: &str = "omnibuf";
+/// The name of a document's header file.
+const HEAD: &str = "head";
+/// Bytes of a `Blob` read per step by an import, and per part by an export.
+const IO_BATCH: usize = 8 << 20;
+
+/// What can go wrong with the OPFS document store.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpfsError {
+    /// There is no OPFS here (`navigator.storage.getDirectory` is missing: an old browser, Node).
+    #[error("the Origin Private File System is not available here")]
+    Unavailable,
+    /// Sync access handles exist only in dedicated workers.
+    #[error("OPFS documents are read through sync access handles, which exist only in dedicated workers")]
+    NotInWorker,
+    /// The name cannot name a document.
+    #[error("{0:?} cannot name a document: use 1 to 200 bytes, no '/', '\\' or NUL, not \".\" or \"..\"")]
+    InvalidName(String),
+    /// No document of that name.
+    #[error("there is no document named {0:?}")]
+    NotFound(String),
+    /// Another worker or tab has the file open (OPFS's exclusive lock).
+    #[error("{0} is open in another worker or tab; close it there and try again")]
+    Locked(String),
+    /// The browser refused to store more.
+    #[error("the storage quota is exhausted: {0}; the stored document is unchanged")]
+    QuotaExceeded(String),
+    /// Any other failure of OPFS.
+    #[error("OPFS failed: {0}")]
+    Failed(String),
+    /// The buffer or the layer failed (a read, a save).
+    #[error(transparent)]
+    Buffer(#[from] VbufError),
+}
+
+impl From<PersistenceError> for OpfsError {
+    fn from(e: PersistenceError) -> Self {
+        OpfsError::Buffer(VbufError::Persistence(e))
+    }
+}
+
+/// A JS error's name and message.
+pub(crate) fn describe(value: &JsValue) -> String {
+    if let Some(e) = value.dyn_ref::<DomException>() {
+        return format!("{}: {}", e.name(), e.message());
+    }
+    value
+        .dyn_ref::<js_sys::Error>()
+        .map(|e| format!("{}: {}", String::from(e.name()), String::from(e.message())))
+        .or_else(|| value.as_string())
+        .unwrap_or_else(|| format!("{value:?}"))
+}
+
+impl OpfsError {
+    fn from_js(value: JsValue, what: &str) -> OpfsError {
+        match value.dyn_ref::<DomException>().map(|e| e.name()) {
+            Some(name) if name == "NoModificationAllowedError" => OpfsError::Locked(what.to_string()),
+            Some(name) if name == "QuotaExceededError" => OpfsError::QuotaExceeded(describe(&value)),
+            _ => OpfsError::Failed(format!("{what}: {}", describe(&value))),
+        }
+    }
+
+    fn is_not_found(value: &JsValue) -> bool {
+        value.dyn_ref::<DomException>().is_some_and(|e| e.name() == "NotFoundError")
+    }
+}
+
+fn check_name(name: &str) -> Result<(), OpfsError> {
+    let bad = name.is_empty()
+        || name.len() > 200
+        || name == "."
+        || name == ".."
+        || name.contains(['/', '\\', '\0']);
+    if bad {
+        return Err(OpfsError::InvalidName(name.to_string()));
+    }
+    Ok(())
+}
+
+async fn subdirectory(
+    parent: &FileSystemDirectoryHandle,
+    name: &str,
+    create: bool,
+) -> Result<Option<FileSystemDirectoryHandle>, OpfsError> {
+    let options = FileSystemGetDirectoryOptions::new();
+    options.set_create(create);
+    match JsFuture::from(parent.get_directory_handle_with_options(name, &options)).await {
+        Ok(dir) => Ok(Some(dir.unchecked_into())),
+        Err(e) if !create && OpfsError::is_not_found(&e) => Ok(None),
+        Err(e) => Err(OpfsError::from_js(e, &format!("opening directory {name:?}"))),
+    }
+}
+
+/// The directory that holds the documents.
+async fn root() -> Result<FileSystemDirectoryHandle, OpfsError> {
+    let storage = Reflect::get(&js_sys::global(), &"navigator".into())
+        .and_then(|navigator| Reflect::get(&navigator, &"storage".into()))
+        .map_err(|_| OpfsError::Unavailable)?;
+    let has_opfs = Reflect::get(&storage, &"getDirectory".into()).is_ok_and(|f| f.is_function());
+    if !has_opfs {
+        return Err(OpfsError::Unavailable);
+    }
+    let storage: StorageManager = storage.unchecked_into();
+    let top: FileSystemDirectoryHandle = JsFuture::from(storage.get_directory())
+        .await
+        .map_err(|e| OpfsError::from_js(e, "opening the OPFS root"))?
+        .unchecked_into();
+    Ok(subdirectory(&top, ROOT, true).await?.expect("created"))
+}
+
+async fn document_dir(name: &str, create: bool) -> Result<Option<FileSystemDirectoryHandle>, OpfsError> {
+    check_name(name)?;
+    subdirectory(&root().await?, name, create).await
+}
+
+fn key(document: &str, file: &str) -> String {
+    format!("{document}/{file}")
+}
+
+async fn open_head(
+    dir: &FileSystemDirectoryHandle,
+    document: &str,
+    create: bool,
+) -> Result<SyncFile, OpfsError> {
+    SyncFile::open(dir, key(document, HEAD), HEAD, create).await.map_err(|e| match e {
+        OpfsError::Failed(message) if message.contains("NotFoundError") => {
+            OpfsError::NotFound(document.into())
+        }
+        other => other,
+    })
+}
+
+/// A data file id that is not `current`'s and, with overwhelming likelihood, no other file's.
+fn fresh_file_id(current: Option<Record>) -> u64 {
+    loop {
+        let high = (js_sys::Math::random() * 4294967296.0) as u64;
+        let low = (js_sys::Math::random() * 4294967296.0) as u64;
+        let id = (high << 32) | low;
+        if current.is_none_or(|r| r.file_id != id) {
+            return id;
+        }
+    }
+}
+
+/// Makes sure a file is prepared for the next save of `document` (see [`OpfsLayer`]).
+async fn prepare_spare(
+    dir: &FileSystemDirectoryHandle,
+    document: &str,
+    current: Record,
+) -> Result<(), OpfsError> {
+    if spare_count(document) > 0 {
+        return Ok(());
+    }
+    let id = fresh_file_id(Some(current));
+    let name = data_file_name(id);
+    let file = SyncFile::open(dir, key(document, &name), &name, true).await?;
+    add_spare(document, id, file);
+    Ok(())
+}
+
+/// Deletes the data files of `document` that its record does not name and that no handle of this
+/// worker holds or is opening. A file another worker holds is locked and left alone.
+async fn clean(dir: &FileSystemDirectoryHandle, document: &str, current: Record) -> Result<(), OpfsError> {
+    let names = entry_names(dir).await?;
+    for name in names {
+        let Some(id) = data_file_id(&name) else { continue };
+        if id == current.file_id || files::in_use(&key(document, &name)) {
+            continue;
+        }
+        if let Err(e) = JsFuture::from(dir.remove_entry(&name)).await {
+            let locked =
+                e.dyn_ref::<DomException>().is_some_and(|d| d.name() == "NoModificationAllowedError");
+            if !locked && !OpfsError::is_not_found(&e) {
+                return Err(OpfsError::from_js(e, &format!("deleting {name:?} of {document:?}")));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The names of a directory's entries.
+async fn entry_names(dir: &FileSystemDirectoryHandle) -> Result<Vec<String>, OpfsError> {
+    let iterator = dir.keys();
+    let mut names = Vec::new();
+    loop {
+        let step = JsFuture::from(iterator.next().map_err(|e| OpfsError::from_js(e, "listing a directory"))?)
+            .await
+            .map_err(|e| OpfsError::from_js(e, "listing a directory"))?;
+        if Reflect::get(&step, &"done".into()).is_ok_and(|d| d.is_truthy()) {
+            return Ok(names);
+        }
+        if let Some(name) = Reflect::get(&step, &"value".into()).ok().and_then(|v| v.as_string()) {
+            names.push(name);
+        }
+    }
+}
+
+/// Opens the current version of document `name` as a layer, deletes the files earlier saves left
+/// behind, and prepares a file for its next save. Only in a dedicated worker.
+pub async fn open_layer(name: &str) -> Result<Arc<OpfsLayer>, OpfsError> {
+    let (dir, layer) = open_version(name).await?;
+    clean(&dir, name, layer.record()).await?;
+    prepare_spare(&dir, name, layer.record()).await?;
+    Ok(layer)
+}
+
+/// The layer over the current version of `name`, with nothing cleaned or prepared.
+async fn open_version(name: &str) -> Result<(FileSystemDirectoryHandle, Arc<OpfsLayer>), OpfsError> {
+    let dir = document_dir(name, false).await?.ok_or_else(|| OpfsError::NotFound(name.into()))?;
+    let head = open_head(&dir, name, false).await?;
+    let record = read_record(&head)?.ok_or_else(|| OpfsError::NotFound(name.into()))?;
+    let file_name = data_file_name(record.file_id);
+    let data = SyncFile::open(&dir, key(name, &file_name), &file_name, false).await?;
+    let size = data.size()?;
+    if size < record.len {
+        return Err(PersistenceError::Corrupt(format!(
+            "the data file of {name:?} holds {size} bytes, its record says {}",
+            record.len
+        ))
+        .into());
+    }
+    Ok((dir, Arc::new(OpfsLayer::new(name.to_string(), record, data, head))))
+}
+
+/// A [`VirtualBuffer`] over an OPFS document, bound to its name: reads, edits and undo are
+/// synchronous ([`buffer`](Self::buffer)); [`save`](Self::save) is asynchronous because it prepares
+/// files. Only in a dedicated worker.
+#[derive(Debug)]
+pub struct OpfsBuffer {
+    buffer: VirtualBuffer,
+    name: String,
+}
+
+impl OpfsBuffer {
+    /// Opens the current version of document `name` (see [`open_layer`]).
+    pub async fn open(name: &str, options: VirtualBufferOptions) -> Result<OpfsBuffer, OpfsError> {
+        let buffer = VirtualBuffer::with_layer(open_layer(name).await?, options)?;
+        Ok(OpfsBuffer { buffer, name: name.to_string() })
+    }
+
+    /// The buffer: reads, edits, undo and redo are synchronous. Its own synchronous `save` works
+    /// when a file is prepared for it (after an open or a [`save`](Self::save)); this one always does.
+    pub fn buffer(&self) -> &VirtualBuffer {
+        &self.buffer
+    }
+
+    /// The document's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Saves atomically: prepares the file the save writes, runs the buffer's synchronous save, and
+    /// deletes the files no version needs any more. Refuses, changing nothing, if the document was
+    /// changed since this buffer opened or last saved it (by another buffer or an import), unless
+    /// `force`.
+    pub async fn save(&self, force: bool) -> Result<(), OpfsError> {
+        let name = self.name.as_str();
+        let dir = document_dir(name, false).await?.ok_or_else(|| OpfsError::NotFound(name.into()))?;
+        let head = open_head(&dir, name, false).await?;
+        let current = read_record(&head)?.ok_or_else(|| OpfsError::NotFound(name.into()))?;
+        prepare_spare(&dir, name, current).await?;
+        self.buffer.save_with(SaveOptions { force })?;
+        let current = read_record(&head)?.ok_or_else(|| OpfsError::NotFound(name.into()))?;
+        clean(&dir, name, current).await?;
+        prepare_spare(&dir, name, current).await
+    }
+}
+
+/// Stores `source` as document `name`, replacing a document of that name atomically: until the
+/// import commits, the old one (or none) is stored. A `Blob` is read a batch at a time, never whole.
+pub async fn import(name: &str, source: ImportSource<'_>) -> Result<(), OpfsError> {
+    let dir = document_dir(name, true).await?.expect("created");
+    let head = open_head(&dir, name, true).await?;
+    let current = read_record(&head)?;
+    let id = fresh_file_id(current);
+    let file_name = data_file_name(id);
+    let data = SyncFile::open(&dir, key(name, &file_name), &file_name, true).await?;
+    data.truncate(0)?;
+    let len = match source {
+        ImportSource::Bytes(bytes) => {
+            data.write_at(0, bytes)?;
+            bytes.len() as u64
+        }
+        ImportSource::Blob(blob) => {
+            let size = blob.size();
+            let mut at = 0.0;
+            while at < size {
+                let end = (at + IO_BATCH as f64).min(size);
+                let part = blob
+                    .slice_with_f64_and_f64(at, end)
+                    .map_err(|e| OpfsError::from_js(e, "reading the file"))?;
+                let bytes = JsFuture::from(part.array_buffer())
+                    .await
+                    .map_err(|e| OpfsError::from_js(e, "reading the file"))?;
+                data.write_at(at as u64, &Uint8Array::new(&bytes).to_vec())?;
+                at = end;
+            }
+            size as u64
+        }
+    };
+    data.flush()?;
+    let record = Record { generation: current.map_or(0, |r| r.generation) + 1, file_id: id, len };
+    write_record(&head, &record)?;
+    drop(data);
+    // Cleaned while the header's handle still locks the document against other workers.
+    let cleaned = clean(&dir, name, record).await;
+    drop(head);
+    cleaned
+}
+
+/// Every readable document's name and length, by name. A document open in another worker is locked
+/// and reported as an error.
+pub async fn list() -> Result<Vec<(String, u64)>, OpfsError> {
+    let root = root().await?;
+    let mut names = entry_names(&root).await?;
+    names.sort();
+    let mut out = Vec::new();
+    for name in names {
+        let Some(dir) = subdirectory(&root, &name, false).await? else { continue };
+        let head = match open_head(&dir, &name, false).await {
+            Ok(head) => head,
+            // A directory of an import that never committed.
+            Err(OpfsError::NotFound(_)) => continue,
+            Err(e) => return Err(e),
+        };
+        if let Some(record) = read_record(&head)? {
+            out.push((name, record.len));
+        }
+    }
+    Ok(out)
+}
+
+/// Deletes document `name` and all its files. Fails with [`OpfsError::Locked`] while a buffer (here
+/// or in another worker) has it open; deleting a missing document does nothing.
+pub async fn delete(name: &str) -> Result<(), OpfsError> {
+    check_name(name)?;
+    if files::in_use(&key(name, HEAD)) {
+        return Err(OpfsError::Locked(format!("document {name:?} (a buffer of this worker has it open)")));
+    }
+    let root = root().await?;
+    let options = FileSystemRemoveOptions::new();
+    options.set_recursive(true);
+    match JsFuture::from(root.remove_entry_with_options(name, &options)).await {
+        Ok(_) => Ok(()),
+        Err(e) if OpfsError::is_not_found(&e) => Ok(()),
+        Err(e) => Err(OpfsError::from_js(e, &format!("document {name:?}"))),
+    }
+}
+
+/// The current version of document `name` as a `Blob` (for a download), copied a batch at a time.
+pub async fn export(name: &str) -> Result<web_sys::Blob, OpfsError> {
+    let (_, layer) = open_version(name).await?;
+    let parts = Array::new();
+    let len = crate::platform::persistence::PersistenceLayer::len(&*layer)?;
+    let mut at = 0;
+    let mut scratch = Vec::new();
+    while at < len {
+        let n = (len - at).min(IO_BATCH as u64) as usize;
+        scratch.resize(n, 0);
+        crate::platform::persistence::PersistenceLayer::read_at(&*layer, at, &mut scratch)?;
+        parts.push(&Uint8Array::from(&scratch[..]));
+        at += n as u64;
+    }
+    web_sys::Blob::new_with_u8_array_sequence(&parts).map_err(|e| OpfsError::from_js(e, "making a Blob"))
+}
+
+/// The names of the files of document `name`'s directory, for tests of cleanup.
+#[doc(hidden)]
+pub async fn document_files(name: &str) -> Result<Vec<String>, OpfsError> {
+    let dir = document_dir(name, false).await?.ok_or_else(|| OpfsError::NotFound(name.into()))?;
+    let mut names = entry_names(&dir).await?;
+    names.sort();
+    Ok(names)
+}
+
+/// A file `name` in a scratch directory beside the documents, for tests of [`SyncFile`].
+#[doc(hidden)]
+pub async fn scratch_file(name: &str) -> Result<SyncFile, OpfsError> {
+    check_name(name)?;
+    let dir = subdirectory(&root().await?, ".scratch", true).await?.expect("created");
+    SyncFile::open(&dir, key(".scratch", name), name, true).await
+}

@@ -1,0 +1,179 @@
+//! [`BlockStack`]: one thread's idle blocks of one class, which the pool can take away once.
+//!
+//! The owning thread pushes and pops with one compare-and-swap each, on a word no other thread writes
+//! in normal use. Any thread may *seal* the stack, once: it takes every block in it and leaves the
+//! stack refusing pushes and pops from then on. The pool seals every thread's stacks when it closes,
+//! so that memory idle in a thread that outlives the pool is freed with it; a thread seals its own
+//! stacks when it ends.
+//!
+//! # Protocol
+//! `len` holds the number of blocks (slots `0..len` are filled) and the `SEALED` bit. Only the owner
+//! changes the number; the sealer only sets the bit, with a read-modify-write that reads `len`.
+//! - A pop lowers `len` from `n` to `n - 1` and only then reads slot `n - 1`; a push writes slot `n`
+//!   and only then raises `len` to `n + 1` (release ordering, so that a sealer that reads the new
+//!   `len` sees the block). Either compare-and-swap fails if the stack was sealed in between, and
+//!   the push then takes its block back out of the slot, which no one else read.
+//! - The sealer reads only the slots below the `len` its `fetch_or` read: slots the owner filled
+//!   before (and published), and will not touch again, since its next compare-and-swap fails.
+
+use std::cell::UnsafeCell;
+use std::mem::MaybeUninit;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::shared::Block;
+
+/// Set in `BlockStack::len` once the stack is sealed.
+const SEALED: usize = 1 << (usize::BITS - 1);
+
+pub(crate) struct BlockStack {
+    len: AtomicUsize,
+    slots: Box<[UnsafeCell<MaybeUninit<Block>>]>,
+}
+
+// SAFETY: a slot is accessed by one thread at a time, as the protocol in the module docs says: the
+// owner for slots at and above `len`, and for the slot it has just popped; the sealer for those below
+// the `len` it read when sealing, which the owner never touches again. `Block` is `Send`.
+unsafe impl Sync for BlockStack {}
+
+impl BlockStack {
+    /// An empty stack of at most `capacity` blocks.
+    pub(crate) fn new(capacity: usize) -> BlockStack {
+        BlockStack {
+            len: AtomicUsize::new(0),
+            slots: (0..capacity).map(|_| UnsafeCell::new(MaybeUninit::uninit())).collect(),
+        }
+    }
+
+    /// The top block, if there is one and the stack is not sealed. Only the owning thread may call it.
+    #[inline]
+    pub(crate) fn pop(&self) -> Option<Block> {
+        let n = self.len.load(Ordering::Relaxed);
+        if n == 0 || n & SEALED != 0 {
+            return None;
+        }
+        // Failure means the stack was just sealed: the sealer has taken the blocks.
+        self.len.compare_exchange(n, n - 1, Ordering::Relaxed, Ordering::Relaxed).ok()?;
+        // SAFETY: slot `n - 1` was filled by this thread's push (which raised `len` past it) and
+        // no one else reads it: `len` is now below it, so a sealer from now on does not read it, and
+        // no sealer read it before (its `fetch_or` would have made the exchange fail).
+        Some(unsafe { (*self.slots[n - 1].get()).assume_init_read() })
+    }
+
+    /// Pushes `block`, or returns it when the stack is full or sealed. Only the owning thread may
+    /// call it.
+    #[inline]
+    pub(crate) fn push(&self, block: Block) -> Result<(), Block> {
+        let n = self.len.load(Ordering::Relaxed);
+        if n >= self.slots.len() {
+            return Err(block); // full, or sealed (the bit makes `n` larger than any capacity)
+        }
+        let slot = self.slots[n].get();
+        // SAFETY: slot `n` is at `len`, so it is empty and no one else reads it (a sealer reads
+        // only slots below the `len` it sees, which is at most `n` until the exchange below).
+        unsafe { (*slot).write(block) };
+        // Release: a sealer whose `fetch_or` reads `n + 1` sees the block written.
+        match self.len.compare_exchange(n, n + 1, Ordering::Release, Ordering::Relaxed) {
+            Ok(_) => Ok(()),
+            // SAFETY: the exchange failed, so the stack was sealed with `len == n`: the sealer did
+            // not read slot `n`, and the block just written is still there, owned by no one else.
+            Err(_) => Err(unsafe { (*slot).assume_init_read() }),
+        }
+    }
+
+    /// Seals the stack and takes every block in it; nothing if it was sealed already. Any thread.
+    pub(crate) fn seal(&self) -> Vec<Block> {
+        // Acquire: pairs with the owner's release of each push, so the blocks it counted are seen.
+        let n = self.len.fetch_or(SEALED, Ordering::Acquire);
+        if n & SEALED != 0 {
+            return Vec::new();
+        }
+        // SAFETY: slots `0..n` were filled and published by the owner's pushes; the owner will not
+        // touch them again (its next exchange fails on the sealed bit), and no other sealer reads
+        // them (a second `fetch_or` sees the bit and returns above).
+        (0..n).map(|i| unsafe { (*self.slots[i].get()).assume_init_read() }).collect()
+    }
+}
+
+impl Drop for BlockStack {
+    fn drop(&mut self) {
+        let n = *self.len.get_mut();
+        if n & SEALED == 0 {
+            for slot in &mut self.slots[..n] {
+                // SAFETY: unsealed, so slots `0..n` hold blocks that no one took; `&mut self` means
+                // no one else can access them now.
+                unsafe { slot.get_mut().assume_init_drop() };
+            }
+        }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::pool::BufferPool;
+    use std::sync::Arc;
+
+    fn blocks(n: usize) -> (BufferPool, Vec<Block>) {
+        let pool = BufferPool::builder().classes([64]).budget(1 << 20).build().unwrap();
+        let blocks = (0..n).map(|_| pool.shared().new_block(0).unwrap()).collect();
+        (pool, blocks)
+    }
+
+    #[test]
+    fn pushes_and_pops_are_last_in_first_out_up_to_the_capacity() {
+        let (_pool, mut blocks) = blocks(3);
+        let addrs: Vec<_> = blocks.iter().map(|b| b.mem.as_ptr()).collect();
+        let stack = BlockStack::new(2);
+        assert!(stack.pop().is_none());
+        assert!(stack.push(blocks.remove(0)).is_ok());
+        assert!(stack.push(blocks.remove(0)).is_ok());
+        let refused = stack.push(blocks.remove(0)).unwrap_err();
+        assert_eq!(refused.mem.as_ptr(), addrs[2]);
+        assert_eq!(stack.pop().unwrap().mem.as_ptr(), addrs[1]);
+        assert_eq!(stack.pop().unwrap().mem.as_ptr(), addrs[0]);
+        assert!(stack.pop().is_none());
+    }
+
+    #[test]
+    fn a_sealed_stack_gives_up_its_blocks_once_and_takes_no_more() {
+        let (_pool, mut blocks) = blocks(3);
+        let stack = BlockStack::new(4);
+        assert!(stack.push(blocks.remove(0)).is_ok());
+        assert!(stack.push(blocks.remove(0)).is_ok());
+        assert_eq!(stack.seal().len(), 2);
+        assert!(stack.seal().is_empty());
+        assert!(stack.pop().is_none());
+        assert!(stack.push(blocks.remove(0)).is_err());
+    }
+
+    #[test]
+    fn sealing_from_another_thread_races_pushes_and_pops_without_losing_a_block() {
+        let (pool, blocks) = blocks(8);
+        let shared = Arc::downgrade(pool.shared());
+        let stack = Arc::new(BlockStack::new(4));
+        let owner = {
+            let stack = stack.clone();
+            std::thread::spawn(move || {
+                let mut held = blocks;
+                let mut freed = 0;
+                for round in 0..40 {
+                    if round % 3 == 2 {
+                        held.extend(stack.pop());
+                    } else if let Some(block) = held.pop() {
+                        if let Err(block) = stack.push(block) {
+                            freed += 1;
+                            drop(block);
+                        }
+                    }
+                }
+                (held.len(), freed)
+            })
+        };
+        let sealed = stack.seal();
+        let (held, freed) = owner.join().unwrap();
+        assert_eq!(sealed.len() + held + freed, 8);
+        drop(sealed);
+        drop(pool);
+        assert_eq!(shared.strong_count(), 0, "a block was lost or kept");
+    }
+}

@@ -1,0 +1,81 @@
+//! tokio's `AsyncWrite`, `AsyncRead` and `AsyncBufRead` for async byte rings (feature `tokio`).
+//!
+//! The same behaviour as the `futures-io` implementations beside them: a write copies what fits and
+//! waits only while the ring is full; a read copies what is published and waits only while there is
+//! nothing; `poll_fill_buf` hands out the ring's own memory, so `AsyncBufReadExt` users read without a
+//! copy. The stream ends for the readers when the writer is dropped (`poll_shutdown` only flushes,
+//! which is a no-op: every write is published at once).
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! use omnibuf::ring::asynchronous::Circular;
+//! use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+//!
+//! let mut writer = Circular::with_capacity::<u8>(4096).unwrap();
+//! let reader = writer.add_reader();
+//! let consumer = tokio::spawn(async move {
+//!     let mut lines = reader.lines();
+//!     let mut seen = Vec::new();
+//!     while let Some(line) = lines.next_line().await.unwrap() {
+//!         seen.push(line);
+//!     }
+//!     seen
+//! });
+//! writer.write_all(b"one\ntwo\n").await.unwrap();
+//! drop(writer); // end of stream
+//! assert_eq!(consumer.await.unwrap(), ["one", "two"]);
+//! # }
+//! ```
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncBufRead, AsyncRead, AsyncWrite, ReadBuf};
+
+use super::{Reader, Writer};
+
+impl AsyncWrite for Writer<u8> {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.get_mut().poll_write_bytes(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(())) // every write is published at once
+    }
+
+    /// The readers see the end of the stream when the writer is dropped; until then they wait for more.
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl AsyncRead for Reader<u8> {
+    /// Reads nothing into `buf` at the end of the stream.
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if buf.remaining() == 0 {
+            return Poll::Ready(Ok(()));
+        }
+        let data = match this.poll_bytes(cx) {
+            Poll::Ready(data) => data,
+            Poll::Pending => return Poll::Pending,
+        };
+        let n = data.len().min(buf.remaining());
+        buf.put_slice(&data[..n]);
+        this.consume(n);
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl AsyncBufRead for Reader<u8> {
+    /// The ring's own memory; empty at the end of the stream.
+    fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
+        self.get_mut().poll_bytes(cx).map(Ok)
+    }
+
+    fn consume(self: Pin<&mut Self>, amt: usize) {
+        self.get_mut().consume(amt);
+    }
+}

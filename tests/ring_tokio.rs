@@ -1,0 +1,110 @@
+//! The async byte ring through tokio's I/O traits (feature `tokio`): every byte arrives in order
+//! through `tokio::io::copy`, odd write and read sizes, several readers on other worker threads, and
+//! `AsyncBufRead` reading the ring's own memory.
+#![cfg(feature = "tokio")]
+
+use std::future::Future;
+use std::time::Duration;
+
+use omnibuf::ring::asynchronous::Circular;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+
+/// `future`'s output, or a panic if it has not finished after a minute: a lost wake-up fails the test
+/// instead of hanging the suite.
+async fn within_a_minute<T>(future: impl Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(60), future).await.expect("a wait never ended: lost wake-up?")
+}
+
+/// Deterministic bytes that do not repeat with any small period.
+fn content(len: usize) -> Vec<u8> {
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_through_a_ring_delivers_every_byte_to_every_reader() {
+    let data = content(3 << 20 | 12345);
+    let mut writer = Circular::with_capacity::<u8>(64 << 10).unwrap();
+    let readers: Vec<_> = (0..3)
+        .map(|i| {
+            let mut reader = writer.add_reader();
+            tokio::spawn(async move {
+                // Reads of odd sizes, so that reads end anywhere, also across the wrap.
+                let mut out = Vec::new();
+                let mut buf = vec![0u8; 1000 + 777 * i];
+                loop {
+                    let n = reader.read(&mut buf).await.unwrap();
+                    if n == 0 {
+                        return out;
+                    }
+                    out.extend_from_slice(&buf[..n]);
+                }
+            })
+        })
+        .collect();
+    let mut source = &data[..];
+    let copied = within_a_minute(tokio::io::copy(&mut source, &mut writer)).await.unwrap();
+    writer.shutdown().await.unwrap();
+    drop(writer);
+    assert_eq!(copied, data.len() as u64);
+    for reader in readers {
+        let out = within_a_minute(reader).await.unwrap();
+        assert_eq!(out.len(), data.len());
+        assert!(out == data, "a reader saw other bytes than were written");
+    }
+}
+
+#[tokio::test]
+async fn buf_read_hands_out_the_ring_memory_and_ends_at_the_writers_drop() {
+    let mut writer = Circular::with_capacity::<u8>(4096).unwrap();
+    let mut reader = writer.add_reader();
+    writer.write_all(b"first line\nsecond").await.unwrap();
+    let ring_bytes = reader.fill_buf().await.unwrap();
+    assert_eq!(ring_bytes, b"first line\nsecond");
+    let at = ring_bytes.as_ptr();
+    // The same memory again, not a copy, until consumed.
+    assert_eq!(reader.fill_buf().await.unwrap().as_ptr(), at);
+    let mut line = String::new();
+    reader.read_line(&mut line).await.unwrap();
+    assert_eq!(line, "first line\n");
+    drop(writer);
+    let mut rest = Vec::new();
+    reader.read_to_end(&mut rest).await.unwrap();
+    assert_eq!(rest, b"second");
+    assert!(reader.fill_buf().await.unwrap().is_empty(), "empty at the end of the stream");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writer_waits_for_room_and_a_slow_reader_loses_nothing() {
+    let data = content(1 << 20);
+    let mut writer = Circular::with_capacity::<u8>(4096).unwrap();
+    let mut reader = writer.add_reader();
+    let consumer = tokio::spawn(async move {
+        let mut out = Vec::new();
+        let mut buf = [0u8; 313];
+        loop {
+            tokio::task::yield_now().await;
+            let n = reader.read(&mut buf).await.unwrap();
+            if n == 0 {
+                return out;
+            }
+            out.extend_from_slice(&buf[..n]);
+        }
+    });
+    // Writes larger than the ring: write_all waits for room again and again.
+    within_a_minute(async {
+        for chunk in data.chunks(10_000) {
+            writer.write_all(chunk).await.unwrap();
+        }
+    })
+    .await;
+    drop(writer);
+    assert!(within_a_minute(consumer).await.unwrap() == data);
+}
