@@ -1,27 +1,17 @@
-// The Node entry of omnibuf: the napi-rs addon (node/omnibuf.node, built from source by
-// node/build.mjs, which `npm install` runs). It implements js/index.d.ts over native memory. Every
+// The Node entry of omnibuf: the napi-rs addon (a prebuilt platform package, or node/omnibuf.node
+// built from source; js/addon-loader.mjs finds it). It implements js/index.d.ts over native memory. Every
 // class is the addon's own except the JS classes that keep the calls made once per buffer cheap:
 // ZeroCopyBuffer, over the addon's native storage (js/addon-zero-copy.mjs), whose slices never cross
 // into native code, and BufferPool and PooledBuffer (js/addon-pool.mjs), whose buffers are handles into
 // a native table.
-import { createRequire } from 'node:module';
 import * as nodeStream from 'node:stream';
 import { isMainThread } from 'node:worker_threads';
+import { addon } from './addon-loader.mjs';
 import { definePool } from './addon-pool.mjs';
 import { defineZeroCopyBuffer } from './addon-zero-copy.mjs';
 import { guardAddonClasses } from './guard.mjs';
 import { installStreams } from './streams.mjs';
 import { coded } from './error-code.mjs';
-
-const require = createRequire(import.meta.url);
-let addon;
-try {
-  addon = require('../node/omnibuf.node');
-} catch (e) {
-  throw new Error('omnibuf: the Node addon is missing or does not load; build it with `node node/build.mjs`', {
-    cause: e,
-  });
-}
 
 const zeroCopy = defineZeroCopyBuffer(addon.ZeroCopyStorage, addon.BufferKind);
 export const ZeroCopyBuffer = zeroCopy.ZeroCopyBuffer;

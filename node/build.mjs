@@ -1,17 +1,22 @@
 #!/usr/bin/env node
-// Builds the napi-rs addon from source and installs it as node/omnibuf.node.
+// Builds the napi-rs addon from source and installs it as node/omnibuf.node, which the loader
+// (js/addon-loader.mjs) prefers to a prebuilt platform package.
 //
-//   node node/build.mjs            release build (what `npm install` runs)
+//   npx omnibuf-build              in a project that installed omnibuf (the package's `bin`): for a
+//                                  platform without a prebuilt addon, or to use your own build
+//   node node/build.mjs            in the repository: release build
 //   node node/build.mjs --debug    debug build
 //
 // Runs `cargo build` in node/ (honouring CARGO_TARGET_DIR), then copies the library cargo made
 // (libomnibuf_node.so, libomnibuf_node.dylib or omnibuf_node.dll) to node/omnibuf.node: written under a
 // temporary name and renamed, so a failed build never leaves a half-written addon. Downloads nothing
-// but crates; without cargo it says what is missing and how to get it, and exits non-zero.
+// but crates; without cargo it says what is missing and how to get it, and exits non-zero. Inside an
+// installed package (under node_modules) it removes its cargo target folder afterwards (over 100 MiB
+// that only a rebuild would use), unless CARGO_TARGET_DIR names one.
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, renameSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const nodeDir = dirname(fileURLToPath(import.meta.url));
@@ -41,8 +46,8 @@ The addon is built from source and needs a Rust toolchain, 1.85 or newer, with a
   1. install rustup (https://rustup.rs), e.g. \`curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh\`,
      or your system's package (Debian/Ubuntu: \`apt-get install rustup && rustup default stable\`);
   2. make sure a C toolchain is present (Debian/Ubuntu: \`apt-get install build-essential\`);
-  3. run \`npm install\` again, or \`node node/build.mjs\`.
-The browser entry (the wasm build) does not need the addon.`);
+  3. run \`npx omnibuf-build\` (in the repository: \`node node/build.mjs\`) again.
+The browser entry and 'omnibuf/wasm' (the wasm build) do not need the addon.`);
   process.exit(1);
 }
 
@@ -79,3 +84,7 @@ try {
   process.exit(1);
 }
 console.log(`omnibuf: installed ${installed}`);
+if (!process.env.CARGO_TARGET_DIR && nodeDir.split(sep).includes('node_modules')) {
+  rmSync(targetDir, { recursive: true, force: true });
+  console.log(`omnibuf: removed the build folder ${targetDir}`);
+}

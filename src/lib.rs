@@ -16,7 +16,7 @@
 //!   per-tenant quotas, reuse of released memory, trimming and [`BufferPoolSnapshot`] statistics.
 //!
 //! - [`ring`]: the circular ring, one writer and any number of readers, every slice contiguous across
-//!   the wrap, on double-mapped memory ([`platform::native::DoubleMappedBuffer`]) or a mirror-copy
+//!   the wrap, on double-mapped memory (`platform::native::DoubleMappedBuffer`, native targets) or a mirror-copy
 //!   fallback; blocking, async, lock-free, non-blocking and generic (user notifier) flavours, and
 //!   per-item tags.
 //! - [`vbuf`]: the virtual buffer, which edits files larger than memory: a piece tree over a

@@ -1,7 +1,7 @@
 //! Ring memory: `capacity` bytes that can also be read and written at `[capacity, 2·capacity)`.
 //!
 //! Two backends give the ring the same contiguous view:
-//! - **double-mapped**: one memory object mapped twice, back to back ([`DoubleMappedBuffer`]); the
+//! - **double-mapped**: one memory object mapped twice, back to back (`DoubleMappedBuffer`, native targets); the
 //!   second image is the first by construction;
 //! - **mirror copy**: an ordinary allocation of `2·capacity` bytes. The writer calls
 //!   `RingMemory::publish` after filling a region, which copies what it wrote in one image into the

@@ -14,7 +14,8 @@
 //! - `lines`: the lazy line index and [`LineIterator`], on top of the bytes;
 //! - `buffer`: the [`VirtualBuffer`] handle that ties them together, and save;
 //! - `file`: opening files and save-as (native targets);
-//! - `stored`: [`StoredBuffer`], a buffer over a document in the browser's IndexedDB (wasm32).
+//! - `stored`: `StoredBuffer`, a buffer over a document in the browser's IndexedDB (wasm32 only, so
+//!   not linked from the docs of other targets).
 //!
 //! ```
 //! use omnibuf::vbuf::VirtualBuffer;

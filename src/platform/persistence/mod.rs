@@ -9,13 +9,13 @@
 //! Built here:
 //!
 //! - [`MemoryPersistence`] (every target): bytes in memory; the reference backend in tests.
-//! - [`FilePersistence`] (Unix and Windows): a file read through positional reads
-//!   ([`FileBackend::Positional`], the default, which no other program can break) or through one
-//!   shared memory map ([`FileBackend::Mapped`], zero-copy, chosen with the `unsafe`
-//!   [`FileBackend::mapped`] because a file truncated or rewritten underneath breaks it). It records the
+//! - `FilePersistence` (Unix and Windows): a file read through positional reads
+//!   (`FileBackend::Positional`, the default, which no other program can break) or through one
+//!   shared memory map (`FileBackend::Mapped`, zero-copy, chosen with the `unsafe`
+//!   `FileBackend::mapped` because a file truncated or rewritten underneath breaks it). It records the
 //!   file's size, modification time and inode at open, so [`check_unchanged`] notices changes made by
 //!   other programs, and it saves atomically: the recipe goes to a new file in the same directory, which
-//!   is synced, given the original's permissions and renamed over the original. [`save_recipe_as`]
+//!   is synced, given the original's permissions and renamed over the original. `save_recipe_as`
 //!   does the same for a recipe read from any layer into any path.
 //! - [`FaultyPersistence`] (every target): wraps any layer and injects short reads, I/O errors, failing
 //!   saves and external changes on the calls a [`FaultPlan`] chooses; a test aid.

