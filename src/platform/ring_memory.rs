@@ -301,11 +301,12 @@ impl RingMemory {
         // The part in the second image, copied to the first.
         let second = len - first;
         if second > 0 {
-            let from = view + first; // `>= cap`: the first part ends at the end of the first image
-                                     // SAFETY: `from .. from + second` lies in `[cap, 2cap)` (caller: `view + len <= 2cap`) and
-                                     // its image `from - cap ..` in `[0, cap)`: disjoint, inside the allocation, and exclusively
-                                     // ours by the caller's contract (`len <= cap`, so these are other slots than the first
-                                     // part's).
+            // `>= cap`: the first part ends at the end of the first image.
+            let from = view + first;
+            // SAFETY: `from .. from + second` lies in `[cap, 2cap)` (caller: `view + len <= 2cap`) and
+            // its image `from - cap ..` in `[0, cap)`: disjoint, inside the allocation, and exclusively
+            // ours by the caller's contract (`len <= cap`, so these are other slots than the first
+            // part's).
             unsafe { std::ptr::copy_nonoverlapping(base.add(from), base.add(from - cap), second) };
         }
     }
