@@ -145,7 +145,7 @@ fn random_edits(len: u64, count: usize) -> Vec<(u64, u64, Vec<u8>)> {
             rng ^= rng >> 7;
             rng ^= rng << 17;
             let at = rng % (len + 1);
-            let edit = if rng % 3 == 0 {
+            if rng % 3 == 0 {
                 let del = ((rng >> 20) % 8).min(len - at);
                 len -= del;
                 (at, del, Vec::new())
@@ -153,8 +153,7 @@ fn random_edits(len: u64, count: usize) -> Vec<(u64, u64, Vec<u8>)> {
                 let n = 1 + (rng >> 20) % 8;
                 len += n;
                 (at, 0, vec![b'x'; n as usize])
-            };
-            edit
+            }
         })
         .collect()
 }
@@ -217,6 +216,7 @@ fn iteration(h: &mut Harness, file: &Path, size: u64, size_name: &str) {
         // `next()` one byte at a time, as a user's loop calls it.
         let mut it = buf.iter_at(0).unwrap();
         let mut sum = 0u64;
+        #[allow(clippy::while_let_on_iterator)] // the explicit next() loop is what is measured
         while let Some(b) = it.next() {
             sum = sum.wrapping_add(b as u64);
         }

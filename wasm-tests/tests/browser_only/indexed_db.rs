@@ -161,7 +161,7 @@ async fn blobs_import_in_batches_and_export_whole() {
     StoredBuffer::import(name, ImportSource::Blob(&blob), 64 << 10).await.unwrap();
     let meta = indexed_db::read_meta(name).await.unwrap().unwrap();
     assert_eq!(meta.table.len(), data.len() as u64);
-    assert_eq!(meta.table.block_count(), (data.len() + (64 << 10) - 1) / (64 << 10));
+    assert_eq!(meta.table.block_count(), data.len().div_ceil(64 << 10));
 
     let exported = StoredBuffer::export(name).await.unwrap();
     let bytes = wasm_bindgen_futures::JsFuture::from(exported.array_buffer()).await.unwrap();
