@@ -22,7 +22,6 @@ use std::time::{Duration, Instant};
 use napi::bindgen_prelude::{ObjectFinalize, Unknown};
 use napi::{Env, ValueType};
 use napi_derive::napi;
-use omnibuf::platform::ring_memory::RingMemoryError;
 use omnibuf::ring::asynchronous::{Circular, Reader, Writer};
 use omnibuf::ring::{double_mapping_available, RingBackend, RingError, RingOptions};
 
@@ -33,12 +32,7 @@ use crate::platform::values::{self, Raw};
 use crate::platform::views::{Bytes, ExternalMemory, StableMemory, Viewed};
 
 fn ring_error(e: RingError) -> ApiError {
-    match e {
-        RingError::Memory(RingMemoryError::DoubleMappingUnavailable | RingMemoryError::Map(_)) => {
-            ApiError::error(e)
-        }
-        _ => ApiError::range_error(e),
-    }
+    omnibuf::binding::BindingError::from(e).into()
 }
 
 // SAFETY: ring memory is mapped (or allocated) once, never moved, and released only when the last of
@@ -418,16 +412,7 @@ impl JsCircularWriter {
         let (bytes, _) = args::bytes(env, &bytes, "bytes").or_throw(env)?;
         let mut side = self.side.borrow_mut();
         let writer = side.detached(env, "CircularWriter");
-        writer
-            .and_then(|w| {
-                let mut cx = Context::from_waker(Waker::noop());
-                let Poll::Ready(room) = pin!(w.slice()).poll(&mut cx) else { return Ok(0.0) };
-                let n = room.len().min(bytes.len());
-                room[..n].copy_from_slice(&bytes[..n]);
-                w.try_produce(n).map_err(ring_error)?;
-                Ok(n as f64)
-            })
-            .or_throw(env)
+        writer.map(|w| w.push_slice(&bytes) as f64).or_throw(env)
     }
 
     /// Moves the writer into a handle that `postMessage` can carry to a worker, where

@@ -97,6 +97,20 @@ impl From<crate::PoolError> for BindingError {
     }
 }
 
+impl From<crate::ring::RingError> for BindingError {
+    fn from(e: crate::ring::RingError) -> Self {
+        use crate::platform::ring_memory::RingMemoryError;
+        use crate::ring::RingError;
+        match e {
+            // The system refused the memory: the world, not the caller.
+            RingError::Memory(RingMemoryError::DoubleMappingUnavailable | RingMemoryError::Map(_)) => {
+                BindingError::error(e)
+            }
+            _ => BindingError::range_error(e),
+        }
+    }
+}
+
 impl From<crate::SliceError> for BindingError {
     fn from(e: crate::SliceError) -> Self {
         BindingError::range_error(e)

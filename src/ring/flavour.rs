@@ -101,6 +101,23 @@ macro_rules! flavour {
                 self.core.produce(n)
             }
 
+            /// Copies as many of `items` as fit in the free slots now and publishes them; returns how
+            /// many that was (0 when the slowest reader is a whole ring behind). Never waits, in any
+            /// flavour. Unlike filling `slice()` and calling `produce`, it leaves the rest of the free
+            /// slots as they were, so on mirror-copy memory nothing unwritten is copied back later.
+            ///
+            /// ```
+            /// use omnibuf::ring::nonblocking::Circular;
+            ///
+            /// let mut writer = Circular::with_capacity::<u8>(16).unwrap();
+            /// let mut reader = writer.add_reader();
+            /// assert_eq!(writer.push_slice(b"hello"), 5);
+            /// assert_eq!(reader.slice(), Some(&b"hello"[..]));
+            /// ```
+            pub fn push_slice(&mut self, items: &[T]) -> usize {
+                self.core.write_from(items)
+            }
+
             /// Publishes the first `n` items of `slice()` with `tags` attached: `(offset, tag)` pairs,
             /// each offset counted from the first of the `n` items (several tags may share an item).
             /// Every reader present gets its own copy of each tag with the item it belongs to (see

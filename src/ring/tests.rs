@@ -823,3 +823,48 @@ fn tags_debug_is_bounded() {
     let (_, two) = r.slice_with_tags().unwrap();
     assert_eq!(format!("{two:?}"), "[(0, 998), (1, 999)]");
 }
+
+/// `push_slice` takes what fits and never waits, in odd amounts across the end, mixed with slices
+/// produced in steps, on both backends: the reader gets every item once, in order.
+#[test]
+fn push_slice_takes_what_fits_and_mixes_with_slices() {
+    for backend in backends() {
+        let mut w = asynchronous::Circular::with_options::<u32>(100, &options(backend)).unwrap();
+        let cap = w.capacity();
+        let mut r = w.add_reader();
+        let (mut next, mut expected, mut got) = (0u32, Vec::new(), Vec::new());
+        for round in 0..(4 * cap) {
+            let n = 1 + (round * 7) % 13;
+            let items: Vec<u32> = (next..next + n as u32).collect();
+            let taken = if round % 3 == 0 {
+                // A slice written whole and produced in two steps.
+                let room = block_on(w.slice());
+                let k = room.len().min(n);
+                room[..k].copy_from_slice(&items[..k]);
+                w.produce(k / 2);
+                w.produce(k - k / 2);
+                k
+            } else {
+                w.push_slice(&items)
+            };
+            assert!(taken <= n);
+            expected.extend_from_slice(&items[..taken]);
+            next += taken as u32;
+            if round % 2 == 1 {
+                while let Some(s) = r.try_slice().filter(|s| !s.is_empty()) {
+                    let k = s.len().min(5);
+                    got.extend_from_slice(&s[..k]);
+                    r.consume(k);
+                }
+            }
+        }
+        drop(w);
+        while let Some(s) = block_on(r.slice()) {
+            got.extend_from_slice(s);
+            let k = s.len();
+            r.consume(k);
+        }
+        assert_eq!(got, expected, "{backend}");
+        assert!(expected.len() > cap, "{backend}: the test went past the end");
+    }
+}

@@ -26,10 +26,6 @@ pub(crate) fn throwable(e: BindingError) -> JsValue {
     error
 }
 
-pub(crate) fn range_error(message: impl std::fmt::Display) -> JsValue {
-    throwable(BindingError::range_error(message))
-}
-
 pub(crate) fn type_error(message: impl std::fmt::Display) -> JsValue {
     throwable(BindingError::type_error(message))
 }

@@ -19,17 +19,13 @@ use js_sys::{Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 
 use super::buffer::bytes_from_js;
-use super::error::{error, index, range_error, throwable, type_error, used_up};
+use super::error::{error, index, throwable, type_error, used_up};
 use crate::binding::message;
-use crate::platform::ring_memory::RingMemoryError;
 use crate::ring::asynchronous::{Circular, Reader, Writer};
 use crate::ring::{RingBackend, RingError, RingOptions};
 
 fn ring_error(e: RingError) -> JsValue {
-    match e {
-        RingError::Memory(RingMemoryError::DoubleMappingUnavailable | RingMemoryError::Map(_)) => error(e),
-        _ => range_error(e),
-    }
+    throwable(e.into())
 }
 
 fn no_threads(what: &str) -> JsValue {
@@ -234,15 +230,7 @@ impl JsCircularWriter {
     /// many bytes that was (0 when the ring is full).
     pub fn write(&self, bytes: &JsValue) -> Result<usize, JsValue> {
         let (bytes, _) = bytes_from_js(bytes, "bytes")?;
-        self.with(|w| {
-            let Poll::Ready(room) = pin!(w.slice()).poll(&mut Context::from_waker(Waker::noop())) else {
-                return Ok(0);
-            };
-            let n = room.len().min(bytes.len());
-            room[..n].copy_from_slice(&bytes[..n]);
-            w.try_produce(n).map_err(ring_error)?;
-            Ok(n)
-        })
+        self.with(|w| Ok(w.push_slice(&bytes)))
     }
 
     /// Throws: a wasm ring cannot move to another thread.
