@@ -303,10 +303,9 @@ impl RingMemory {
         if second > 0 {
             // `>= cap`: the first part ends at the end of the first image.
             let from = view + first;
-            // SAFETY: `from .. from + second` lies in `[cap, 2cap)` (caller: `view + len <= 2cap`) and
-            // its image `from - cap ..` in `[0, cap)`: disjoint, inside the allocation, and exclusively
-            // ours by the caller's contract (`len <= cap`, so these are other slots than the first
-            // part's).
+            // `len <= cap`, so these are other slots than the first part's.
+            // SAFETY: `from .. from + second` lies in `[cap, 2cap)` (caller: `view + len <= 2cap`), its
+            // image `from - cap ..` in `[0, cap)`: disjoint, in the allocation, ours by the contract.
             unsafe { std::ptr::copy_nonoverlapping(base.add(from), base.add(from - cap), second) };
         }
     }

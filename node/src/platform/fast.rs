@@ -88,10 +88,11 @@ impl<'a, S> Call<'a, S> {
                 && ok(sys::napi_unwrap(env.raw(), self.this, &mut native))
         };
         if found && !native.is_null() {
+            // JS runs on this thread only, and no JS runs while the reference is held (the contract
+            // of `Fast`), so no other reference to the object (a napi-rs method's, another member's)
+            // is in use.
             // SAFETY: `native` is the `T` napi-rs wrapped in the receiver (tag-checked), alive while
-            // the receiver is, which this call keeps alive. JS runs on this thread only, and no JS runs
-            // while the reference is held (the contract of `Fast`), so no other reference to the
-            // object (from a napi-rs method or another member) is in use.
+            // the receiver is, which this call keeps alive; the reference is the only one (above).
             return Ok(unsafe { &mut *native.cast::<T>() });
         }
         // A receiver that is not an object (`undefined`, `null`) leaves a pending exception behind.

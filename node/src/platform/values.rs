@@ -150,12 +150,11 @@ pub(crate) fn bytes(env: &Env, value: sys::napi_value) -> Option<Vec<u8>> {
         return Some(Vec::new());
     }
     let mut copy = Vec::with_capacity(len);
-    // SAFETY: Node-API reported `len` readable bytes at `data`, alive while the value is (the call
-    // holds it), and no JS of this thread runs while they are copied. They may be a
-    // SharedArrayBuffer's, which a worker can write meanwhile: so they are read with a raw copy, never
-    // through a Rust reference (which would promise they do not change), and the copy holds whatever
-    // they were, as a JS copy of shared memory would. `copy` is a new allocation with room for `len`
-    // bytes (no overlap), all of them written by the copy before `set_len`.
+    // The bytes may be a SharedArrayBuffer's, which a worker can write meanwhile: so they are read
+    // with a raw copy, never through a Rust reference (which would promise they do not change), and
+    // the copy holds whatever they were, as a JS copy of shared memory would.
+    // SAFETY: Node-API reported `len` readable bytes at `data`, alive while the call holds the value;
+    // `copy` is a new allocation with room for `len` bytes (no overlap), all written before `set_len`.
     unsafe {
         ptr::copy_nonoverlapping(data.cast::<u8>().cast_const(), copy.as_mut_ptr(), len);
         copy.set_len(len);
