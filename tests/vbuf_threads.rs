@@ -90,10 +90,12 @@ fn run(options: VirtualBufferOptions) {
     for editor in editors {
         editor.join().unwrap();
     }
+    // Join the iterators before taking the model's lock: a running iterator takes it after each run
+    // of steps, so holding it while joining would wait forever.
+    let iterators: Vec<_> = iterators.into_iter().map(|i| i.join().unwrap()).collect();
     let m = model.lock().unwrap();
-    for iterator in iterators {
+    for mut it in iterators {
         // Editors are done: each iterator must read the model from its position on.
-        let mut it = iterator.join().unwrap();
         let pos = it.position() as usize;
         let rest: Vec<u8> = it.by_ref().collect();
         assert_eq!(rest, m[pos..], "iterator at {pos} disagrees with the final content");
