@@ -11,6 +11,7 @@ import { definePool } from './addon-pool.mjs';
 import { defineZeroCopyBuffer } from './addon-zero-copy.mjs';
 import { guardAddonClasses } from './guard.mjs';
 import { installStreams } from './streams.mjs';
+import { AbortError, defineWaits, installWaits } from './waits.mjs';
 import { coded } from './error-code.mjs';
 
 const zeroCopy = defineZeroCopyBuffer(addon.ZeroCopyStorage, addon.BufferKind);
@@ -62,6 +63,22 @@ replace(VirtualBuffer, {
     return virtualRead.call(this, start, end).then(wrap);
   },
 });
+
+// Waits take { signal, ref } (js/waits.mjs); the addon cancels them natively and references its
+// wake-up channel only for waits with `ref`.
+const ERRORS = { Error, TypeError, RangeError };
+const waits = defineWaits({
+  makeError(which, a = '', b = '', c = '') {
+    const [cls, message, code] = addon.__bindingMessage(which, a, b, c);
+    const error = new ERRORS[cls](message);
+    return code === '' ? error : coded(error, code);
+  },
+  cancelWait: addon.__cancelWait,
+});
+installWaits({ BufferPool, CircularWriter, CircularReader }, waits);
+export { AbortError };
+/** The number of waits pending natively on this thread (a test hook). */
+export const __pendingWaits = addon.__pendingWaits;
 
 const dispose = Symbol.dispose ?? Symbol.for('nodejs.dispose');
 for (const cls of [ZeroCopyBuffer, BufferMut, BufferKind, BufferPool, PooledBuffer, Circular, CircularWriter, CircularReader, VirtualBuffer]) {
@@ -126,4 +143,4 @@ if (moving.length > 0 && externalBuffers) {
   }
 }
 
-installStreams({ CircularReader, CircularWriter, VirtualBuffer }, nodeStream);
+installStreams({ CircularReader, CircularWriter, VirtualBuffer }, waits, nodeStream);
