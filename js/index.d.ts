@@ -177,9 +177,33 @@ export interface BufferPoolSnapshot {
   tenants: TenantSnapshot[];
 }
 
+/** Options of every wait (BufferPool.acquire(), the ring's sliceAsync()), the same in both builds.
+ * - `signal`: an AbortSignal that cancels the wait: the wait is dropped natively (it leaves the pool's
+ *   queue, and budget that reached it goes on to the next waiter or back; the ring lets go of it) and
+ *   the Promise rejects with an {@link AbortError}, at once when the signal is already aborted. Not an
+ *   AbortSignal: the Promise rejects with a TypeError (ERR_INVALID_ARG_TYPE).
+ * - `ref` (Node; default `false`): whether the pending wait keeps the process alive. By default it
+ *   does not: a program with nothing else to do exits, as with an unref'd timer, rather than hang on
+ *   a wait nothing can satisfy. A wait served from another thread (a worker) is served while that
+ *   thread runs. With `ref: true` it keeps the process alive until it settles, as pending I/O does.
+ *   In the browser it means nothing. */
+export interface WaitOptions {
+  signal?: AbortSignal;
+  ref?: boolean;
+}
+
+/** What an aborted wait, stream or walk rejects with: Node's AbortError (as `timers/promises` and
+ * `fs/promises` give it), in the browser too: an Error named "AbortError", code "ABORT_ERR",
+ * message "The operation was aborted", whose `cause` is the signal's reason. */
+export class AbortError extends Error {
+  constructor(message?: string, options?: { cause?: unknown });
+  readonly name: 'AbortError';
+  readonly code: 'ABORT_ERR';
+}
+
 /** A pool of reusable buffers with size classes, a byte budget and per-tenant quotas. It never
  * blocks: acquire() waits asynchronously, tryAcquire() returns null when there is no room. A pending
- * acquire() keeps a Node process alive, like pending I/O. */
+ * acquire() lets a Node process exit unless it was asked to keep it alive (WaitOptions.ref). */
 export class BufferPool {
   /** TypeError for a missing or malformed option. */
   constructor(options: BufferPoolOptions);
@@ -189,8 +213,9 @@ export class BufferPool {
    * that can never be served (no class holds it, or it exceeds the budget or the quota). */
   tryAcquire(size: number, tenant?: string): PooledBuffer | null;
   /** Resolves once there is room, first come first served per class; rejects with a RangeError for a
-   * request that can never be served. */
-  acquire(size: number, tenant?: string): Promise<PooledBuffer>;
+   * request that can never be served, an AbortError when `options.signal` aborts (see WaitOptions). */
+  acquire(size: number, tenant?: string, options?: WaitOptions): Promise<PooledBuffer>;
+  acquire(size: number, options?: WaitOptions): Promise<PooledBuffer>;
   snapshot(): BufferPoolSnapshot;
   /** Returns idle memory to the allocator; returns the bytes freed. */
   trim(): number;
@@ -260,8 +285,9 @@ export class CircularWriter {
    * the others again only when its last look is used up): call slice() again after produce(). */
   slice(): Uint8Array;
   /** slice() once there is room. Never blocks; in the browser the view is derived when the Promise
-   * resolves: use it at once. */
-  sliceAsync(): Promise<Uint8Array>;
+   * resolves: use it at once. Cancelled by `options.signal`; lets a Node process exit unless
+   * `options.ref` (see WaitOptions). */
+  sliceAsync(options?: WaitOptions): Promise<Uint8Array>;
   /** Node addon, in a worker: slice() after blocking the thread until there is room, or until
    * `timeoutMs` passes (then the slice is empty). Throws an Error on the main thread and in the wasm
    * build, which never block. A worker blocked here without a timeout cannot be terminated. */
@@ -279,9 +305,12 @@ export class CircularWriter {
   [Symbol.dispose](): void;
   /** A WritableStream of byte chunks (Uint8Array, ArrayBuffer, typed arrays, strings as UTF-8): each
    * write resolves once all of it is in the ring, so a slow reader holds the producer back. Closing or
-   * aborting it frees the writer, which ends the stream for the readers. */
-  writableStream(): WritableStream<BytesLike>;
-  /** Node entries only: the same as a stream.Writable; `end()` frees the writer. */
+   * aborting it frees the writer, which ends the stream for the readers. Give `pipeTo(dest, { signal })`
+   * the same `signal` here: pipeTo aborts its destination only after the write in flight, which may
+   * be waiting for room; with the signal that wait ends at once (nothing is left waiting). */
+  writableStream(options?: { signal?: AbortSignal }): WritableStream<BytesLike>;
+  /** Node entries only: the same as a stream.Writable; `end()` frees the writer. Destroyed (its
+   * `signal` aborts, or the pipeline fails), it ends its wait for room and frees the writer. */
   nodeWritable(options?: { signal?: AbortSignal; highWaterMark?: number }): import('node:stream').Writable;
 }
 
@@ -295,8 +324,9 @@ export class CircularReader {
    * writer is gone and everything was read. It may hold less than all that is published: call slice()
    * again after consume(). Read it, do not write it. */
   slice(): Uint8Array | null;
-  /** slice() once there is data or the end. Never blocks. */
-  sliceAsync(): Promise<Uint8Array | null>;
+  /** slice() once there is data or the end. Never blocks. Cancelled by `options.signal`; lets a Node
+   * process exit unless `options.ref` (see WaitOptions). */
+  sliceAsync(options?: WaitOptions): Promise<Uint8Array | null>;
   /** Node addon, in a worker: slice() after blocking the thread until there is data or the end, or
    * until `timeoutMs` passes (then the slice is empty). Throws an Error on the main thread and in the
    * wasm build. A worker blocked here without a timeout cannot be terminated. */
@@ -315,11 +345,12 @@ export class CircularReader {
    * is freed and everything was read. */
   [Symbol.asyncIterator](): AsyncIterableIterator<Uint8Array>;
   /** The bytes as a byte ReadableStream: each read copies out of the ring once, straight into the
-   * reader's buffer for BYOB reads. The stream owns the reader: cancelling it frees the reader. */
+   * reader's buffer for BYOB reads. The stream owns the reader: cancelling it ends a pending wait for
+   * data and frees the reader. */
   readableStream(): ReadableStream<Uint8Array>;
   /** Node entries only: the bytes as a stream.Readable of Buffers (copies of the ring's slices, as a
    * Readable keeps its chunks). It owns the reader, ends when the writer is freed, and is destroyed
-   * with an AbortError when `signal` aborts. */
+   * with an AbortError when `signal` aborts (or destroyed otherwise), which ends its wait for data. */
   nodeReadable(options?: { signal?: AbortSignal; highWaterMark?: number }): import('node:stream').Readable;
 }
 
@@ -442,7 +473,7 @@ export class VirtualBuffer {
   [Symbol.dispose](): void;
   /** Bytes start..end (default: to the end) as copies of at most 64 KiB each, read one after the other
    * as the loop asks; each read sees the content as it is then. Rejects with an AbortError when
-   * `signal` aborts. */
+   * `signal` aborts (a disk read already under way finishes in the background, and is dropped). */
   chunks(start?: number, end?: number, options?: { signal?: AbortSignal }): AsyncIterableIterator<Uint8Array>;
   /** The lines from offset `start`, decoded as UTF-8, without their LF (nor a CR before it). */
   lines(start?: number, options?: { signal?: AbortSignal }): AsyncIterableIterator<string>;

@@ -29,10 +29,14 @@ const isSignal = (value) => typeof AbortSignal === 'function' && value instanceo
  * nothing of the event loop (wasm in Node), keeps the loop alive while a wait with `ref` is pending.
  */
 export function defineWaits({ makeError, cancelWait, holdLoop = false }) {
-  const abortMessage = makeError(7).message;
+  // Asked when first needed: the browser build's table is there only once init() is done.
+  let abortMessage;
 
   /** The AbortError of an aborted `signal`. */
-  const abortError = (signal) => new AbortError(abortMessage, { cause: signal.reason });
+  const abortError = (signal) => {
+    abortMessage ??= makeError(7).message;
+    return new AbortError(abortMessage, { cause: signal.reason });
+  };
 
   /** `options` of a wait, checked: `{ signal, ref }`. */
   function waitOptions(options, member) {
