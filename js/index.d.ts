@@ -381,6 +381,8 @@ export interface VirtualBufferOpenOptions {
   spillThreshold?: number;
   /** Most edits kept for undo (default 100,000; 0 turns undo off). */
   undoLimit?: number;
+  /** Cancels the open (see VirtualBuffer's signals). */
+  signal?: AbortSignal;
 }
 
 /** A stored document, as VirtualBuffer.list() gives it (browser). */
@@ -396,6 +398,8 @@ export interface VirtualBufferSaveOptions {
    * parts are read from the file as it is then: after a replacement (a new file renamed over it) that
    * is still the file the buffer opened; after a rewrite in place it is the other program's bytes. */
   force?: boolean;
+  /** Keeps the save from starting when aborted already; a save under way is not stopped. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -413,7 +417,13 @@ export interface VirtualBufferSaveOptions {
  * line (RangeError beyond, and for anything above Number.MAX_SAFE_INTEGER). Edits are synchronous.
  * Everything that may touch the disk (or IndexedDB) returns a Promise, which rejects (never throws)
  * on bad arguments too; in Node it runs on the libuv thread pool. It sees the content as it is when
- * the work runs, so an edit made before the Promise settles may or may not be in its result. */
+ * the work runs, so an edit made before the Promise settles may or may not be in its result.
+ *
+ * Every Promise method takes an AbortSignal (`options.signal`, or a last `options` argument). When
+ * it aborts, a read (open, import, read, find, the line queries, list, exportDocument) rejects at once
+ * with an AbortError; disk or IndexedDB work already under way finishes in the background and what it
+ * gives is freed. A change (save, saveAs, deleteDocument) only refuses to start when the signal is
+ * already aborted: once started it runs to its end and its Promise says how it went. */
 export class VirtualBuffer {
   private constructor();
   /** Opens the file at `path` (in the browser: the stored document of that name) without reading
@@ -426,11 +436,11 @@ export class VirtualBuffer {
    * is full (nothing is changed then). */
   static import(name: string, source: Blob | BytesLike, options?: VirtualBufferOpenOptions): Promise<VirtualBuffer>;
   /** Browser only: the stored documents, by name. */
-  static list(): Promise<VirtualBufferDocument[]>;
+  static list(options?: { signal?: AbortSignal }): Promise<VirtualBufferDocument[]>;
   /** Browser only: deletes a stored document and its blocks (nothing happens if there is none). */
-  static deleteDocument(name: string): Promise<void>;
+  static deleteDocument(name: string, options?: { signal?: AbortSignal }): Promise<void>;
   /** Browser only: a stored document as a Blob, e.g. for a download. */
-  static exportDocument(name: string): Promise<Blob>;
+  static exportDocument(name: string, options?: { signal?: AbortSignal }): Promise<Blob>;
   /** A buffer over a copy of `bytes`, in memory; saveAs() gives it a file. */
   static fromBytes(bytes: BytesLike): VirtualBuffer;
   readonly length: number;
@@ -447,16 +457,16 @@ export class VirtualBuffer {
   /** Bytes start..end (end defaults to the length). Where the range lies in one chunk (a cache block,
    * a stretch of a mapped file, inserted text) the buffer shares that memory; otherwise, and always
    * above 64 MiB, it is a copy. RangeError when the copy cannot be allocated. */
-  read(start: number, end?: number): Promise<ZeroCopyBuffer>;
+  read(start: number, end?: number, options?: { signal?: AbortSignal }): Promise<ZeroCopyBuffer>;
   /** Offset of the first occurrence of `pattern` lying wholly inside start..end (default: the whole
    * buffer), or null. An empty pattern matches at `start`. */
-  find(pattern: BytesLike, start?: number, end?: number): Promise<number | null>;
+  find(pattern: BytesLike, start?: number, end?: number, options?: { signal?: AbortSignal }): Promise<number | null>;
   /** Line feeds plus one. The first line query scans the content once; later ones are quick. */
-  lineCount(): Promise<number>;
+  lineCount(options?: { signal?: AbortSignal }): Promise<number>;
   /** Offset where line `line` (0-based) starts; RangeError past the last line. */
-  lineToOffset(line: number): Promise<number>;
+  lineToOffset(line: number, options?: { signal?: AbortSignal }): Promise<number>;
   /** The line (0-based) that holds `offset`. */
-  offsetToLine(offset: number): Promise<number>;
+  offsetToLine(offset: number, options?: { signal?: AbortSignal }): Promise<number>;
   /** Undoes the last edit; false when there is nothing to undo. */
   undo(): boolean;
   /** Redoes the last undone edit; false when there is nothing to redo. */
@@ -467,7 +477,7 @@ export class VirtualBuffer {
    * saved, unless `options.force`. */
   save(options?: VirtualBufferSaveOptions): Promise<void>;
   /** Saves to a new file at `path` (in the browser: the document of that name); later saves go there. */
-  saveAs(path: string): Promise<void>;
+  saveAs(path: string, options?: { signal?: AbortSignal }): Promise<void>;
   /** Releases this handle; work already started finishes. */
   free(): void;
   [Symbol.dispose](): void;

@@ -51,11 +51,12 @@ function asBytes(chunk) {
 
 /** A VirtualBuffer's bytes start..end (end: its length) as copies of at most CHUNK bytes each. The first
  * read checks the range, so a bad one rejects as a read would, an empty one included. */
-async function* documentChunks(doc, start = 0, end = doc.length, signal, unlessAborted) {
+async function* documentChunks(doc, start = 0, end = doc.length, signal) {
   let at = start;
   do {
     const to = Math.min(at + CHUNK, end);
-    const part = await unlessAborted(doc.read(at, to), signal);
+    // An abort rejects the read at once; the build frees what the read gives later.
+    const part = await doc.read(at, to, { signal });
     try {
       if (part.length > 0) yield part.bytes();
     } finally {
@@ -66,10 +67,10 @@ async function* documentChunks(doc, start = 0, end = doc.length, signal, unlessA
 }
 
 /** A VirtualBuffer's lines from `start`, as strings without their line feed (nor a CR before it). */
-async function* documentLines(doc, start, signal, unlessAborted) {
+async function* documentLines(doc, start, signal) {
   const decoder = new TextDecoder();
   let pending = '';
-  for await (const chunk of documentChunks(doc, start, undefined, signal, unlessAborted)) {
+  for await (const chunk of documentChunks(doc, start, undefined, signal)) {
     const text = pending + decoder.decode(chunk, { stream: true });
     const lines = text.split('\n');
     pending = lines.pop();
@@ -114,7 +115,7 @@ function byteStreamOf(chunks) {
  * entries (for nodeReadable/nodeWritable) and absent in the browser.
  */
 export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }, waits, node) {
-  const { signalOption, unlessAborted } = waits;
+  const { signalOption } = waits;
   const define = (cls, methods) => {
     for (const name of Reflect.ownKeys(methods)) {
       Object.defineProperty(cls.prototype, name, { value: methods[name], writable: true, configurable: true });
@@ -213,14 +214,14 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
   define(VirtualBuffer, {
     chunks(start, end, options) {
       const signal = signalOption(options, 'VirtualBuffer.chunks');
-      return documentChunks(this, start, end, signal, unlessAborted);
+      return documentChunks(this, start, end, signal);
     },
     lines(start, options) {
       const signal = signalOption(options, 'VirtualBuffer.lines');
-      return documentLines(this, start, signal, unlessAborted);
+      return documentLines(this, start, signal);
     },
     readableStream(start, end) {
-      return byteStreamOf(() => documentChunks(this, start, end, undefined, unlessAborted));
+      return byteStreamOf(() => documentChunks(this, start, end));
     },
   });
 
@@ -294,7 +295,7 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
   define(VirtualBuffer, {
     nodeReadable(start, end, options = {}) {
       const signal = signalOption(options, 'VirtualBuffer.nodeReadable');
-      return Readable.from(documentChunks(this, start, end, signal, unlessAborted), {
+      return Readable.from(documentChunks(this, start, end, signal), {
         objectMode: false,
         signal,
       });

@@ -108,7 +108,100 @@ export function defineWaits({ makeError, cancelWait, holdLoop = false }) {
     });
   }
 
-  return { wait, waitOptions, signalOption, abortError, unlessAborted };
+  /**
+   * Runs `start()` (a VirtualBuffer Promise: disk or IndexedDB work) unless `signal` is aborted; when
+   * it aborts before the work settles, rejects at once and `dispose`s what the work gives later.
+   * `started: 'only'` is for work that changes what is stored (a save): an aborted signal keeps it
+   * from starting, but once started it runs to its end and its Promise tells how that went, since an
+   * AbortError must not stand for a save that happened.
+   */
+  function cancellableWork(member, options, start, dispose, only) {
+    let signal;
+    try {
+      signal = signalOption(options, member);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    const promise = start();
+    if (signal === undefined || only) return promise;
+    let aborted = false;
+    promise.then((value) => aborted && dispose?.(value), () => {});
+    return unlessAborted(promise, signal).catch((e) => {
+      if (signal.aborted) aborted = true;
+      throw e;
+    });
+  }
+
+  return { wait, waitOptions, signalOption, abortError, unlessAborted, cancellableWork };
+}
+
+/** `options` as a wait's options when it is one (an object), else undefined. */
+const optionsArg = (value) => (typeof value === 'object' && value !== null ? value : undefined);
+
+/**
+ * Gives VirtualBuffer's Promise methods a `signal` (js/index.d.ts): open(path, options),
+ * import(name, source, options), read(start, end?, options?), find(pattern, start?, end?, options?),
+ * lineCount(options?), lineToOffset(line, options?), offsetToLine(offset, options?),
+ * save(options?), saveAs(path, options?), and the browser's list(options?),
+ * deleteDocument(name, options?), exportDocument(name, options?). Reads reject at once when the
+ * signal aborts (what the work gives later is freed); saves and deletions only refuse to start.
+ */
+export function installDocumentSignals(original, { cancellableWork }) {
+  const free = (value) => value?.free?.();
+  // Static methods that cannot be redefined (napi-rs makes them read-only) are defined on a class
+  // that is the same in every other way: the same prototype (so instanceof and every method hold),
+  // its other static members inherited, `new` refused as the original refuses it. Returned, to be
+  // exported instead.
+  const frozen = (name) => {
+    const d = Object.getOwnPropertyDescriptor(original, name);
+    return d !== undefined && !d.configurable && !d.writable;
+  };
+  let VirtualBuffer = original;
+  if (['open', 'import', 'list', 'deleteDocument', 'exportDocument'].some(frozen)) {
+    VirtualBuffer = function VirtualBuffer(...args) {
+      return Reflect.construct(original, args, new.target ?? original);
+    };
+    VirtualBuffer.prototype = original.prototype;
+    Object.setPrototypeOf(VirtualBuffer, original);
+    for (const name of ['open', 'import', 'list', 'deleteDocument', 'exportDocument']) {
+      const d = Object.getOwnPropertyDescriptor(original, name);
+      if (d !== undefined) Object.defineProperty(VirtualBuffer, name, { ...d, writable: true, configurable: true });
+    }
+  }
+  // [name, static?, index of the options argument, dispose, start-only]
+  const members = [
+    ['open', true, 1, free],
+    ['import', true, 2, free],
+    ['list', true, 0],
+    ['deleteDocument', true, 1, undefined, true],
+    ['exportDocument', true, 1],
+    ['read', false, 2, free],
+    ['find', false, 3],
+    ['lineCount', false, 0],
+    ['lineToOffset', false, 1],
+    ['offsetToLine', false, 1],
+    ['save', false, 0, undefined, true],
+    ['saveAs', false, 1, undefined, true],
+  ];
+  for (const [name, isStatic, at, dispose, only] of members) {
+    const target = isStatic ? VirtualBuffer : VirtualBuffer.prototype;
+    const descriptor = Object.getOwnPropertyDescriptor(target, name);
+    if (typeof descriptor?.value !== 'function') continue; // not in this build
+    const original = descriptor.value;
+    const member = `VirtualBuffer.${name}`;
+    // Options of their own (open, import, save) go on to the build as they are, `signal` and all.
+    const passOptions = ['open', 'import', 'save'].includes(name);
+    const wrapped = {
+      [name](...args) {
+        const options = optionsArg(args[at]);
+        if (!passOptions && at < args.length && options !== undefined) args.length = at;
+        return cancellableWork(member, options, () => Reflect.apply(original, this, args), dispose, only);
+      },
+    }[name];
+    Object.defineProperty(target, name, { ...descriptor, value: wrapped });
+  }
+  return VirtualBuffer;
 }
 
 /** Gives the waits of a build's classes their options: BufferPool.acquire(size, tenant?, options?)

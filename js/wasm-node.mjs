@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import * as nodeStream from 'node:stream';
 import { guardClasses } from './guard.mjs';
 import { installStreams } from './streams.mjs';
-import { AbortError, defineWaits, installWaits } from './waits.mjs';
+import { AbortError, defineWaits, installDocumentSignals, installWaits } from './waits.mjs';
 
 const require = createRequire(import.meta.url);
 let wasm;
@@ -38,6 +38,7 @@ export const externalBuffers = false;
 // nothing of the event loop, so a timer does while a wait with `ref` is pending.
 const waits = defineWaits({ makeError: wasm.__bindingError, cancelWait: wasm.__cancelWait, holdLoop: true });
 installWaits({ BufferPool, CircularWriter, CircularReader }, waits);
+installDocumentSignals(VirtualBuffer, waits);
 export { AbortError };
 /** The number of waits pending in wasm (a test hook). */
 export const __pendingWaits = wasm.__pendingWaits;

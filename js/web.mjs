@@ -3,7 +3,7 @@
 import initWasm, * as wasm from '../pkg/web/omnibuf.js';
 import { guardClasses } from './guard.mjs';
 import { installStreams } from './streams.mjs';
-import { AbortError, defineWaits, installWaits } from './waits.mjs';
+import { AbortError, defineWaits, installDocumentSignals, installWaits } from './waits.mjs';
 
 export const {
   ZeroCopyBuffer,
@@ -49,6 +49,7 @@ guardClasses(
 // in a page.
 const waits = defineWaits({ makeError: wasm.__bindingError, cancelWait: wasm.__cancelWait });
 installWaits({ BufferPool, CircularWriter, CircularReader }, waits);
+installDocumentSignals(VirtualBuffer, waits);
 export { AbortError };
 /** The number of waits pending in wasm (a test hook). */
 export const __pendingWaits = wasm.__pendingWaits;

@@ -237,3 +237,43 @@ for (const what of ['pool', 'reader', 'writer']) {
     }
   });
 }
+
+test('VirtualBuffer: a signal on its Promises; reads reject at once, saves only refuse to start', async () => {
+  const { VirtualBuffer } = await import('./impl.mjs');
+  const doc = VirtualBuffer.fromBytes('one\ntwo\nthree\n');
+  const aborted = AbortSignal.abort('no');
+  for (const call of [
+    () => doc.read(0, 4, { signal: aborted }),
+    () => doc.read(0, undefined, { signal: aborted }),
+    () => doc.find('two', 0, undefined, { signal: aborted }),
+    () => doc.lineCount({ signal: aborted }),
+    () => doc.lineToOffset(1, { signal: aborted }),
+    () => doc.offsetToLine(5, { signal: aborted }),
+    () => VirtualBuffer.open('never-opened', { signal: aborted }),
+  ]) {
+    await rejectsAborted(call(), aborted);
+  }
+  doc.insert(0, 'zero\n');
+  await rejectsAborted(doc.save({ signal: aborted }), aborted);
+  await rejectsAborted(doc.saveAs('never-saved', { signal: aborted }), aborted);
+  assert.equal(doc.isModified, true, 'an aborted save did not start');
+
+  // Aborted while the read is under way: rejected at once.
+  const controller = new AbortController();
+  const reading = doc.read(0, doc.length, { signal: controller.signal });
+  controller.abort();
+  await rejectsAborted(reading, controller.signal);
+  // Not aborted: the signal changes nothing.
+  const live = new AbortController();
+  const part = await doc.read(0, 4, { signal: live.signal });
+  assert.equal(new TextDecoder().decode(part.bytes()), 'zero');
+  part.free();
+  assert.equal(await doc.lineCount({ signal: live.signal }), 5);
+  assert.equal(await doc.find('two', 0, undefined, { signal: live.signal }), 9);
+  await assert.rejects(doc.read(0, 4, { signal: 'no' }), {
+    constructor: TypeError,
+    message: 'VirtualBuffer.read: options.signal must be an AbortSignal',
+    code: 'ERR_INVALID_ARG_TYPE',
+  });
+  doc.free();
+});

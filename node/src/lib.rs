@@ -55,7 +55,7 @@ pub fn install_fast_paths(env: &Env, exports: napi::bindgen_prelude::Object<'_>)
 /// still pending.
 #[napi(js_name = "__cancelWait", catch_unwind)]
 pub fn cancel_wait(env: &Env, id: f64, reason: napi::bindgen_prelude::Unknown<'_>) -> bool {
-    let id = if id.fract() == 0.0 && id >= 1.0 && id < 9_007_199_254_740_992.0 {
+    let id = if id.fract() == 0.0 && (1.0..9_007_199_254_740_992.0).contains(&id) {
         id as u64
     } else {
         return false;
