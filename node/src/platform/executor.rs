@@ -111,6 +111,8 @@ struct Executor {
     tsfn: sys::napi_threadsafe_function,
     operations: HashMap<u64, Operation>,
     next_id: u64,
+    /// How many of `operations` have `keep_alive`.
+    keeping_alive: usize,
     /// The threadsafe function is referenced while operations with `keep_alive` are pending.
     referenced: bool,
 }
@@ -141,6 +143,7 @@ pub(crate) fn spawn(env: &Env, poll: PollFn, keep_alive: bool) -> napi::Result<(
     EXECUTORS.with_borrow_mut(|executors| {
         let executor = executors.get_mut(&key(env)).expect("created by executor_target");
         if let Some(operation) = pending {
+            executor.keeping_alive += usize::from(operation.keep_alive);
             executor.operations.insert(id, operation);
         }
         executor.keep_loop_alive(env);
@@ -153,9 +156,10 @@ pub(crate) fn spawn(env: &Env, poll: PollFn, keep_alive: bool) -> napi::Result<(
 pub(crate) fn cancel(env: &Env, id: u64, reason: Raw) -> bool {
     let operation = EXECUTORS.with_borrow_mut(|executors| {
         let executor = executors.get_mut(&key(env))?;
-        let operation = executor.operations.remove(&id);
+        let operation = executor.operations.remove(&id)?;
+        executor.keeping_alive -= usize::from(operation.keep_alive);
         executor.keep_loop_alive(env);
-        operation
+        Some(operation)
     });
     let Some(Operation { deferred, poll, .. }) = operation else { return false };
     // Outside the borrow of the executors: dropping a future may wake others (a pool wait handing
@@ -181,8 +185,8 @@ impl Executor {
     /// References the threadsafe function while operations that keep the loop alive are pending, and
     /// only then.
     fn keep_loop_alive(&mut self, env: &Env) {
-        let pending = self.operations.values().any(|o| o.keep_alive)
-            || self.target.in_flight.load(std::sync::atomic::Ordering::Relaxed) > 0;
+        let pending =
+            self.keeping_alive > 0 || self.target.in_flight.load(std::sync::atomic::Ordering::Relaxed) > 0;
         if pending != self.referenced {
             // SAFETY: the function belongs to this environment, on whose thread we run.
             unsafe {
@@ -273,8 +277,14 @@ fn executor_target(env: &Env) -> napi::Result<Arc<WakeTarget>> {
         sys::napi_add_env_cleanup_hook(env.raw(), Some(drop_executor), env.raw().cast());
     }
     *target.tsfn.lock().unwrap_or_else(PoisonError::into_inner) = Some(Tsfn(tsfn));
-    let executor =
-        Executor { target: target.clone(), tsfn, operations: HashMap::new(), next_id: 0, referenced: false };
+    let executor = Executor {
+        target: target.clone(),
+        tsfn,
+        operations: HashMap::new(),
+        next_id: 0,
+        keeping_alive: 0,
+        referenced: false,
+    };
     EXECUTORS.with_borrow_mut(|executors| executors.insert(key(env), executor));
     Ok(target)
 }
@@ -305,11 +315,15 @@ unsafe extern "C" fn run(
     }) else {
         return; // woken again after it settled (or was cancelled)
     };
+    let keep_alive = operation.keep_alive;
     let pending = poll_once(&env, operation);
     EXECUTORS.with_borrow_mut(|executors| {
         if let Some(executor) = executors.get_mut(&key(&env)) {
-            if let Some(operation) = pending {
-                executor.operations.insert(id, operation);
+            match pending {
+                Some(operation) => {
+                    executor.operations.insert(id, operation);
+                }
+                None => executor.keeping_alive -= usize::from(keep_alive),
             }
             executor.keep_loop_alive(&env);
         }
