@@ -177,9 +177,33 @@ export interface BufferPoolSnapshot {
   tenants: TenantSnapshot[];
 }
 
+/** Options of every wait (BufferPool.acquire(), the ring's sliceAsync()), the same in both builds.
+ * - `signal`: an AbortSignal that cancels the wait: the wait is dropped natively (it leaves the pool's
+ *   queue, and budget that reached it goes on to the next waiter or back; the ring lets go of it) and
+ *   the Promise rejects with an {@link AbortError}, at once when the signal is already aborted. Not an
+ *   AbortSignal: the Promise rejects with a TypeError (ERR_INVALID_ARG_TYPE).
+ * - `ref` (Node; default `false`): whether the pending wait keeps the process alive. By default it
+ *   does not: a program with nothing else to do exits, as with an unref'd timer, rather than hang on
+ *   a wait nothing can satisfy. A wait served from another thread (a worker) is served while that
+ *   thread runs. With `ref: true` it keeps the process alive until it settles, as pending I/O does.
+ *   In the browser it means nothing. */
+export interface WaitOptions {
+  signal?: AbortSignal;
+  ref?: boolean;
+}
+
+/** What an aborted wait, stream or walk rejects with: Node's AbortError (as `timers/promises` and
+ * `fs/promises` give it), in the browser too: an Error named "AbortError", code "ABORT_ERR",
+ * message "The operation was aborted", whose `cause` is the signal's reason. */
+export class AbortError extends Error {
+  constructor(message?: string, options?: { cause?: unknown });
+  readonly name: 'AbortError';
+  readonly code: 'ABORT_ERR';
+}
+
 /** A pool of reusable buffers with size classes, a byte budget and per-tenant quotas. It never
  * blocks: acquire() waits asynchronously, tryAcquire() returns null when there is no room. A pending
- * acquire() keeps a Node process alive, like pending I/O. */
+ * acquire() lets a Node process exit unless it was asked to keep it alive (WaitOptions.ref). */
 export class BufferPool {
   /** TypeError for a missing or malformed option. */
   constructor(options: BufferPoolOptions);
@@ -189,8 +213,9 @@ export class BufferPool {
    * that can never be served (no class holds it, or it exceeds the budget or the quota). */
   tryAcquire(size: number, tenant?: string): PooledBuffer | null;
   /** Resolves once there is room, first come first served per class; rejects with a RangeError for a
-   * request that can never be served. */
-  acquire(size: number, tenant?: string): Promise<PooledBuffer>;
+   * request that can never be served, an AbortError when `options.signal` aborts (see WaitOptions). */
+  acquire(size: number, tenant?: string, options?: WaitOptions): Promise<PooledBuffer>;
+  acquire(size: number, options?: WaitOptions): Promise<PooledBuffer>;
   snapshot(): BufferPoolSnapshot;
   /** Returns idle memory to the allocator; returns the bytes freed. */
   trim(): number;
@@ -260,8 +285,9 @@ export class CircularWriter {
    * the others again only when its last look is used up): call slice() again after produce(). */
   slice(): Uint8Array;
   /** slice() once there is room. Never blocks; in the browser the view is derived when the Promise
-   * resolves: use it at once. */
-  sliceAsync(): Promise<Uint8Array>;
+   * resolves: use it at once. Cancelled by `options.signal`; lets a Node process exit unless
+   * `options.ref` (see WaitOptions). */
+  sliceAsync(options?: WaitOptions): Promise<Uint8Array>;
   /** Node addon, in a worker: slice() after blocking the thread until there is room, or until
    * `timeoutMs` passes (then the slice is empty). Throws an Error on the main thread and in the wasm
    * build, which never block. A worker blocked here without a timeout cannot be terminated. */
@@ -279,9 +305,12 @@ export class CircularWriter {
   [Symbol.dispose](): void;
   /** A WritableStream of byte chunks (Uint8Array, ArrayBuffer, typed arrays, strings as UTF-8): each
    * write resolves once all of it is in the ring, so a slow reader holds the producer back. Closing or
-   * aborting it frees the writer, which ends the stream for the readers. */
-  writableStream(): WritableStream<BytesLike>;
-  /** Node entries only: the same as a stream.Writable; `end()` frees the writer. */
+   * aborting it frees the writer, which ends the stream for the readers. Give `pipeTo(dest, { signal })`
+   * the same `signal` here: pipeTo aborts its destination only after the write in flight, which may
+   * be waiting for room; with the signal that wait ends at once (nothing is left waiting). */
+  writableStream(options?: { signal?: AbortSignal }): WritableStream<BytesLike>;
+  /** Node entries only: the same as a stream.Writable; `end()` frees the writer. Destroyed (its
+   * `signal` aborts, or the pipeline fails), it ends its wait for room and frees the writer. */
   nodeWritable(options?: { signal?: AbortSignal; highWaterMark?: number }): import('node:stream').Writable;
 }
 
@@ -295,8 +324,9 @@ export class CircularReader {
    * writer is gone and everything was read. It may hold less than all that is published: call slice()
    * again after consume(). Read it, do not write it. */
   slice(): Uint8Array | null;
-  /** slice() once there is data or the end. Never blocks. */
-  sliceAsync(): Promise<Uint8Array | null>;
+  /** slice() once there is data or the end. Never blocks. Cancelled by `options.signal`; lets a Node
+   * process exit unless `options.ref` (see WaitOptions). */
+  sliceAsync(options?: WaitOptions): Promise<Uint8Array | null>;
   /** Node addon, in a worker: slice() after blocking the thread until there is data or the end, or
    * until `timeoutMs` passes (then the slice is empty). Throws an Error on the main thread and in the
    * wasm build. A worker blocked here without a timeout cannot be terminated. */
@@ -315,11 +345,12 @@ export class CircularReader {
    * is freed and everything was read. */
   [Symbol.asyncIterator](): AsyncIterableIterator<Uint8Array>;
   /** The bytes as a byte ReadableStream: each read copies out of the ring once, straight into the
-   * reader's buffer for BYOB reads. The stream owns the reader: cancelling it frees the reader. */
+   * reader's buffer for BYOB reads. The stream owns the reader: cancelling it ends a pending wait for
+   * data and frees the reader. */
   readableStream(): ReadableStream<Uint8Array>;
   /** Node entries only: the bytes as a stream.Readable of Buffers (copies of the ring's slices, as a
    * Readable keeps its chunks). It owns the reader, ends when the writer is freed, and is destroyed
-   * with an AbortError when `signal` aborts. */
+   * with an AbortError when `signal` aborts (or destroyed otherwise), which ends its wait for data. */
   nodeReadable(options?: { signal?: AbortSignal; highWaterMark?: number }): import('node:stream').Readable;
 }
 
@@ -350,6 +381,8 @@ export interface VirtualBufferOpenOptions {
   spillThreshold?: number;
   /** Most edits kept for undo (default 100,000; 0 turns undo off). */
   undoLimit?: number;
+  /** Cancels the open (see VirtualBuffer's signals). */
+  signal?: AbortSignal;
 }
 
 /** A stored document, as VirtualBuffer.list() gives it (browser). */
@@ -365,6 +398,8 @@ export interface VirtualBufferSaveOptions {
    * parts are read from the file as it is then: after a replacement (a new file renamed over it) that
    * is still the file the buffer opened; after a rewrite in place it is the other program's bytes. */
   force?: boolean;
+  /** Keeps the save from starting when aborted already; a save under way is not stopped. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -382,7 +417,13 @@ export interface VirtualBufferSaveOptions {
  * line (RangeError beyond, and for anything above Number.MAX_SAFE_INTEGER). Edits are synchronous.
  * Everything that may touch the disk (or IndexedDB) returns a Promise, which rejects (never throws)
  * on bad arguments too; in Node it runs on the libuv thread pool. It sees the content as it is when
- * the work runs, so an edit made before the Promise settles may or may not be in its result. */
+ * the work runs, so an edit made before the Promise settles may or may not be in its result.
+ *
+ * Every Promise method takes an AbortSignal (`options.signal`, or a last `options` argument). When
+ * it aborts, a read (open, import, read, find, the line queries, list, exportDocument) rejects at once
+ * with an AbortError; disk or IndexedDB work already under way finishes in the background and what it
+ * gives is freed. A change (save, saveAs, deleteDocument) only refuses to start when the signal is
+ * already aborted: once started it runs to its end and its Promise says how it went. */
 export class VirtualBuffer {
   private constructor();
   /** Opens the file at `path` (in the browser: the stored document of that name) without reading
@@ -395,11 +436,11 @@ export class VirtualBuffer {
    * is full (nothing is changed then). */
   static import(name: string, source: Blob | BytesLike, options?: VirtualBufferOpenOptions): Promise<VirtualBuffer>;
   /** Browser only: the stored documents, by name. */
-  static list(): Promise<VirtualBufferDocument[]>;
+  static list(options?: { signal?: AbortSignal }): Promise<VirtualBufferDocument[]>;
   /** Browser only: deletes a stored document and its blocks (nothing happens if there is none). */
-  static deleteDocument(name: string): Promise<void>;
+  static deleteDocument(name: string, options?: { signal?: AbortSignal }): Promise<void>;
   /** Browser only: a stored document as a Blob, e.g. for a download. */
-  static exportDocument(name: string): Promise<Blob>;
+  static exportDocument(name: string, options?: { signal?: AbortSignal }): Promise<Blob>;
   /** A buffer over a copy of `bytes`, in memory; saveAs() gives it a file. */
   static fromBytes(bytes: BytesLike): VirtualBuffer;
   readonly length: number;
@@ -416,16 +457,16 @@ export class VirtualBuffer {
   /** Bytes start..end (end defaults to the length). Where the range lies in one chunk (a cache block,
    * a stretch of a mapped file, inserted text) the buffer shares that memory; otherwise, and always
    * above 64 MiB, it is a copy. RangeError when the copy cannot be allocated. */
-  read(start: number, end?: number): Promise<ZeroCopyBuffer>;
+  read(start: number, end?: number, options?: { signal?: AbortSignal }): Promise<ZeroCopyBuffer>;
   /** Offset of the first occurrence of `pattern` lying wholly inside start..end (default: the whole
    * buffer), or null. An empty pattern matches at `start`. */
-  find(pattern: BytesLike, start?: number, end?: number): Promise<number | null>;
+  find(pattern: BytesLike, start?: number, end?: number, options?: { signal?: AbortSignal }): Promise<number | null>;
   /** Line feeds plus one. The first line query scans the content once; later ones are quick. */
-  lineCount(): Promise<number>;
+  lineCount(options?: { signal?: AbortSignal }): Promise<number>;
   /** Offset where line `line` (0-based) starts; RangeError past the last line. */
-  lineToOffset(line: number): Promise<number>;
+  lineToOffset(line: number, options?: { signal?: AbortSignal }): Promise<number>;
   /** The line (0-based) that holds `offset`. */
-  offsetToLine(offset: number): Promise<number>;
+  offsetToLine(offset: number, options?: { signal?: AbortSignal }): Promise<number>;
   /** Undoes the last edit; false when there is nothing to undo. */
   undo(): boolean;
   /** Redoes the last undone edit; false when there is nothing to redo. */
@@ -436,13 +477,13 @@ export class VirtualBuffer {
    * saved, unless `options.force`. */
   save(options?: VirtualBufferSaveOptions): Promise<void>;
   /** Saves to a new file at `path` (in the browser: the document of that name); later saves go there. */
-  saveAs(path: string): Promise<void>;
+  saveAs(path: string, options?: { signal?: AbortSignal }): Promise<void>;
   /** Releases this handle; work already started finishes. */
   free(): void;
   [Symbol.dispose](): void;
   /** Bytes start..end (default: to the end) as copies of at most 64 KiB each, read one after the other
    * as the loop asks; each read sees the content as it is then. Rejects with an AbortError when
-   * `signal` aborts. */
+   * `signal` aborts (a disk read already under way finishes in the background, and is dropped). */
   chunks(start?: number, end?: number, options?: { signal?: AbortSignal }): AsyncIterableIterator<Uint8Array>;
   /** The lines from offset `start`, decoded as UTF-8, without their LF (nor a CR before it). */
   lines(start?: number, options?: { signal?: AbortSignal }): AsyncIterableIterator<string>;

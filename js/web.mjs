@@ -3,6 +3,7 @@
 import initWasm, * as wasm from '../pkg/web/omnibuf.js';
 import { guardClasses } from './guard.mjs';
 import { installStreams } from './streams.mjs';
+import { AbortError, defineWaits, installDocumentSignals, installWaits } from './waits.mjs';
 
 export const {
   ZeroCopyBuffer,
@@ -44,4 +45,13 @@ guardClasses(
   wasm.__bindingError,
 );
 
-installStreams({ CircularReader, CircularWriter, VirtualBuffer });
+// Waits take { signal, ref } (js/waits.mjs), cancelled in wasm (__cancelWait); `ref` means nothing
+// in a page.
+const waits = defineWaits({ makeError: wasm.__bindingError, cancelWait: wasm.__cancelWait });
+installWaits({ BufferPool, CircularWriter, CircularReader }, waits);
+installDocumentSignals(VirtualBuffer, waits);
+export { AbortError };
+/** The number of waits pending in wasm (a test hook). */
+export const __pendingWaits = wasm.__pendingWaits;
+
+installStreams({ CircularReader, CircularWriter, VirtualBuffer }, waits);

@@ -5,7 +5,8 @@
 
 use super::args::Value;
 use super::error::{
-    BindingError, ERR_ILLEGAL_CONSTRUCTOR, ERR_INVALID_ARG_VALUE, ERR_INVALID_STATE, ERR_INVALID_THIS,
+    BindingError, ABORT_ERR, ERR_ILLEGAL_CONSTRUCTOR, ERR_INVALID_ARG_VALUE, ERR_INVALID_STATE,
+    ERR_INVALID_THIS,
 };
 
 /// A number argument that is not an integer (or not a number): `TypeError`.
@@ -82,15 +83,41 @@ pub fn option_unreadable(key: &str) -> BindingError {
     BindingError::type_error(format!("options.{key} cannot be read"))
 }
 
-/// A message for JS glue code by number (the wasm build's guard asks the one table for its texts):
-/// 0 wrong receiver, 1 used up, 2 not an instance, 3 no constructor. `a`, `b`, `c` as the functions
-/// above take them. `None` for an unknown number.
+/// `options.signal` of a wait (`member`, e.g. `"BufferPool.acquire"`) that is not an `AbortSignal`:
+/// `TypeError`.
+pub fn not_a_signal(member: &str) -> BindingError {
+    BindingError::type_error(format!("{member}: options.signal must be an AbortSignal"))
+}
+
+/// The message of the `AbortError` a wait rejects with when its signal aborts (Node's own, with its
+/// code `ABORT_ERR`); the JS layer makes the error, of its own class, with the signal's reason as its
+/// `cause`.
+pub fn aborted() -> BindingError {
+    BindingError::error("The operation was aborted").with_code(ABORT_ERR)
+}
+
+/// A message for JS glue code by number (the JS layers of both builds ask the one table for their
+/// texts): 0 wrong receiver, 1 used up, 2 not an instance, 3 no constructor, 4 not an `AbortSignal`,
+/// 5 an option that is not a boolean, 6 options that are not an object, 7 aborted. `a`, `b`, `c` as
+/// the functions above take them. `None` for an unknown number.
+///
+/// ```
+/// use omnibuf::binding::message::by_number;
+///
+/// let e = by_number(4, "BufferPool.acquire", "", "").unwrap();
+/// assert_eq!(e.message, "BufferPool.acquire: options.signal must be an AbortSignal");
+/// assert_eq!(by_number(7, "", "", "").unwrap().code, Some("ABORT_ERR"));
+/// ```
 pub fn by_number(which: u32, a: &str, b: &str, c: &str) -> Option<BindingError> {
     Some(match which {
         0 => wrong_receiver(a, b),
         1 => used_up(a, b),
         2 => not_instance(a, b, c),
         3 => no_constructor(a, b),
+        4 => not_a_signal(a),
+        5 => option_not_boolean(a),
+        6 => options_not_object(),
+        7 => aborted(),
         _ => return None,
     })
 }

@@ -282,6 +282,8 @@ pub(crate) struct WriterCore<T, G> {
     /// mirror to keep nor sleepers to wake): one test instead of two on every item.
     slots: Slots<T>,
     plain: bool,
+    /// Closed before it dropped ([`close`](Self::close)): it publishes nothing more.
+    closed: bool,
 }
 
 /// Where the writer's unpublished slots were written, on mirror-copy memory.
@@ -320,7 +322,24 @@ impl<T: Item, G> WriterCore<T, G> {
             mirror: MirrorView { view: 0, slice_end: 0 },
             waking,
             tagging,
+            closed: false,
         }
+    }
+
+    /// Ends the stream for the readers now, as dropping the writer does: they read what is published
+    /// and then see the end. The writer publishes nothing after (a produce is refused, a write copies
+    /// nothing). Closing again does nothing.
+    pub(crate) fn close(&mut self) {
+        if !self.closed {
+            self.closed = true;
+            self.ring.closed.store(true, Release);
+            self.ring.data.notify();
+        }
+    }
+
+    /// Whether [`close`](Self::close) was called.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed
     }
 
     pub(crate) fn ring(&self) -> &Arc<Ring<T>> {
@@ -428,6 +447,9 @@ impl<T: Item, G> WriterCore<T, G> {
     /// unwritten, so a later slice need not copy it back on mirror-copy memory (see [`MirrorView`]).
     /// The byte streams (`io::Write`, `AsyncWrite`) write through it.
     pub(crate) fn write_from(&mut self, items: &[T]) -> usize {
+        if self.closed {
+            return 0;
+        }
         // Whatever an earlier slice left unpublished stays pending (this call writes only `n` slots).
         let pending_end = self.mirror.slice_end;
         let room = self.slice();
@@ -540,7 +562,10 @@ impl<T: Item, G> WriterCore<T, G> {
     /// Takes `n` of the free slots, or says why not.
     #[inline]
     fn reserve(&mut self, n: usize) -> Result<(), RingError> {
-        if n > self.known_free() {
+        if n > self.known_free() || self.closed {
+            if self.closed && n > 0 {
+                return Err(RingError::Closed { requested: n });
+            }
             // A fresh look, not `free()` (which may answer from the last one): `n` is refused only
             // when that many slots are not free now.
             let free = self.look_at_readers();

@@ -14,6 +14,7 @@ mod error;
 mod pool;
 mod ring;
 mod vbuf;
+mod wait;
 
 pub use buffer::{JsBufferKind, JsBufferMut, JsZeroCopyBuffer};
 pub use pool::{JsBufferPool, JsPooledBuffer};

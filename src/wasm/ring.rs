@@ -61,20 +61,66 @@ fn close<T>(side: &Shared<T>) {
     }
 }
 
-/// A Promise of `slice(side, cx)` once it is ready (or the side is freed).
-fn slice_async<T: 'static>(
+/// What a pending `sliceAsync()` leaves registered: its waker, in the side's list and in the ring.
+/// Dropped with the wait (settled, or cancelled by `__cancelWait`), it takes the waker out of both.
+struct Registration<T: RingSide> {
+    side: Weak<RefCell<Side<T>>>,
+    waker: Option<Waker>,
+}
+
+impl<T: RingSide> Drop for Registration<T> {
+    fn drop(&mut self) {
+        let (Some(waker), Some(shared)) = (self.waker.take(), self.side.upgrade()) else { return };
+        // A side in use (the drop runs inside one of its calls) keeps the waker until its next wake.
+        let Ok(mut side) = shared.try_borrow_mut() else { return };
+        side.waiting.retain(|w| !w.will_wake(&waker));
+        if let Some(value) = side.value.as_ref() {
+            value.forget_waker(&waker);
+        }
+    }
+}
+
+/// A ring side whose waits can be given up.
+trait RingSide: 'static {
+    fn forget_waker(&self, waker: &Waker);
+}
+
+impl RingSide for Writer<u8> {
+    fn forget_waker(&self, waker: &Waker) {
+        Writer::forget_waker(self, waker);
+    }
+}
+
+impl RingSide for Reader<u8> {
+    fn forget_waker(&self, waker: &Waker) {
+        Reader::forget_waker(self, waker);
+    }
+}
+
+/// A Promise of `slice(side, cx)` once it is ready (or the side is freed), cancellable through
+/// `ticket` (see `super::wait`).
+fn slice_async<T: RingSide>(
     side: Weak<RefCell<Side<T>>>,
     class: &'static str,
+    ticket: &JsValue,
     mut slice: impl FnMut(&mut T, &mut Context<'_>) -> Poll<JsValue> + 'static,
 ) -> js_sys::Promise {
-    wasm_bindgen_futures::future_to_promise(async move {
+    let mut registration = Registration { side, waker: None };
+    super::wait::spawn(ticket, async move {
         poll_fn(|cx| {
-            let Some(side) = side.upgrade() else { return Poll::Ready(Err(used_up(class, "freed"))) };
+            let Some(side) = registration.side.upgrade() else {
+                return Poll::Ready(Err(used_up(class, "freed")));
+            };
             let mut side = side.borrow_mut();
             let Some(value) = side.value.as_mut() else { return Poll::Ready(Err(used_up(class, "freed"))) };
             let outcome = slice(value, cx);
-            if outcome.is_pending() && !side.waiting.iter().any(|w| w.will_wake(cx.waker())) {
-                side.waiting.push(cx.waker().clone());
+            if outcome.is_pending() {
+                if !side.waiting.iter().any(|w| w.will_wake(cx.waker())) {
+                    side.waiting.push(cx.waker().clone());
+                }
+                registration.waker = Some(cx.waker().clone());
+            } else {
+                registration.waker = None;
             }
             outcome.map(Ok)
         })
@@ -199,8 +245,8 @@ impl JsCircularWriter {
 
     /// A Promise of `slice()` once there is room.
     #[wasm_bindgen(js_name = sliceAsync)]
-    pub fn slice_async(&self) -> js_sys::Promise {
-        slice_async(Rc::downgrade(&self.side), "CircularWriter", writer_slice)
+    pub fn slice_async(&self, ticket: &JsValue) -> js_sys::Promise {
+        slice_async(Rc::downgrade(&self.side), "CircularWriter", ticket, writer_slice)
     }
 
     /// Publishes the next `n` free bytes as they are to the readers; `RangeError` if more than are
@@ -307,8 +353,8 @@ impl JsCircularReader {
 
     /// A Promise of `slice()` once there is data (or `null` at the end).
     #[wasm_bindgen(js_name = sliceAsync)]
-    pub fn slice_async(&self) -> js_sys::Promise {
-        slice_async(Rc::downgrade(&self.side), "CircularReader", reader_slice)
+    pub fn slice_async(&self, ticket: &JsValue) -> js_sys::Promise {
+        slice_async(Rc::downgrade(&self.side), "CircularReader", ticket, reader_slice)
     }
 
     /// Marks the first `n` bytes of the slice as read; `RangeError` if more than are available.
