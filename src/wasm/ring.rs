@@ -403,6 +403,33 @@ impl JsCircularReader {
         self.with(|reader| reader.try_consume(n).map_err(ring_error))
     }
 
+    /// For `js/worklet.mjs`'s `readInto()`, which must not allocate: where the unread bytes start in
+    /// the shared memory (0 when there are none). Plain numbers in and out: a `Result` would reach
+    /// JS as an array.
+    #[cfg(target_feature = "atomics")]
+    #[wasm_bindgen(js_name = __unreadOffset)]
+    pub fn unread_offset(&self) -> u32 {
+        self.with(|r| Ok(r.try_slice().map_or(0, |data| data.as_ptr() as usize as u32))).unwrap_or(0)
+    }
+
+    /// For `readInto()`: how many unread bytes `__unreadOffset()` starts, -1 at the end of the
+    /// stream, -2 when this reader was freed or moved.
+    #[cfg(target_feature = "atomics")]
+    #[wasm_bindgen(js_name = __unreadLength)]
+    pub fn unread_length(&self) -> i32 {
+        let length = |r: &mut Reader<u8>| {
+            Ok(r.try_slice().map_or(-1, |data| data.len().min(i32::MAX as usize) as i32))
+        };
+        self.with(length).unwrap_or(-2)
+    }
+
+    /// For `readInto()`: `consume(n)`, returning 0, or -1 where `consume(n)` would throw.
+    #[cfg(target_feature = "atomics")]
+    #[wasm_bindgen(js_name = __consumeRaw)]
+    pub fn consume_raw(&self, n: u32) -> i32 {
+        self.with(|r| Ok(r.try_consume(n as usize).map_or(-1, |()| 0))).unwrap_or(-1)
+    }
+
     /// Threaded: moves the reader into a handle for another thread of the page (see
     /// `CircularWriter.toHandle`). Until claimed, it holds the writer back like any reader; this
     /// object cannot be used after. Single-thread: throws, saying what the threaded build needs.
