@@ -30,14 +30,16 @@ const TYPES = {
 export const contentType = (path) => TYPES[extname(path)] ?? 'application/octet-stream';
 
 /** Starts the server on `port` (of 127.0.0.1) and resolves to its page URL (examples/web) and its
- * origin. `isolated: false` serves without the COOP/COEP headers. */
-export function serve(port = 8080, { isolated = true } = {}) {
+ * origin. `isolated: false` serves without the COOP/COEP headers; `also` adds folders to serve (for
+ * the benchmarks: a peer's files under node_modules/). */
+export function serve(port = 8080, { isolated = true, also = [] } = {}) {
   const headers = isolated ? ISOLATION_HEADERS : {};
+  const prefixes = [...served, ...also];
   const server = createServer(async (request, response) => {
     let path = decodeURIComponent(new URL(request.url, 'http://localhost').pathname).slice(1);
     if (path === '' || path === 'examples/web') path = 'examples/web/index.html';
     path = normalize(path).split(sep).join('/');
-    if (!served.some((prefix) => path.startsWith(prefix))) {
+    if (!prefixes.some((prefix) => path.startsWith(prefix))) {
       response.writeHead(404).end('not served');
       return;
     }
