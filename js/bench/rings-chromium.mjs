@@ -10,7 +10,7 @@
 //
 // Ratio = omnibuf's median time / ringbuf.js's (below 1 omnibuf is faster).
 import { writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { serve } from '../../scripts/serve-web.mjs';
 import { launchChromium } from '../chromium.mjs';
 
@@ -26,6 +26,9 @@ const CASES = [
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const size = (n) => (n >= 1 << 20 ? `${n >> 20} MiB` : n >= 1024 ? `${n >> 10} KiB` : `${n} B`);
 
+// Polling threads lose most when the machine has fewer free cores than spinning threads: the load at
+// the start goes into the report.
+const load = loadavg()[0].toFixed(1);
 const { origin, server } = await serve(0, { also: ['node_modules/ringbuf.js/dist/'] });
 const browser = await launchChromium();
 const rows = [];
@@ -66,6 +69,6 @@ if (!quick) {
   const header = `# Rings across browser threads: omnibuf vs ringbuf.js in Chromium\n\n` +
     `Written by \`npm run bench:browser-rings\` (js/bench/rings-chromium.mjs): medians of ${RUNS} runs each, ` +
     `alternating, ${CASES.map((c) => `${size(c.total)} in ${size(c.chunk)} messages`).filter((v, i, a) => a.indexOf(v) === i).join(' and ')} ` +
-    `per run, on ${availableParallelism()} cores. Ratio = omnibuf's time / ringbuf.js's.\n\n`;
+    `per run, on ${availableParallelism()} cores (load average ${load} at the start). Ratio = omnibuf's time / ringbuf.js's.\n\n`;
   writeFileSync(new URL('../../docs/bench-rings-chromium.md', import.meta.url), `${header}${table}\n`);
 }
