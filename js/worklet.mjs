@@ -1,4 +1,4 @@
-// omnibuf in an AudioWorklet (`omnibuf/worklet`): the threaded build (pkg/web-threads) for
+// omnibuf's rings in an AudioWorklet (`omnibuf/worklet`): the threaded build (pkg/web-threads) for
 // AudioWorkletGlobalScope, which has no fetch, no TextDecoder/TextEncoder and no crossOriginIsolated.
 // The page (or a worker) sends a ring side's handle through the node's processorOptions or port;
 // `initSync(handle)` instantiates the handle's module over its memory at once (in the processor's
@@ -9,17 +9,8 @@ import './worklet-text.mjs';
 import * as wasm from '../pkg/web-threads/omnibuf.js';
 import { guardClasses } from './guard.mjs';
 
-export const {
-  ZeroCopyBuffer,
-  BufferMut,
-  BufferKind,
-  BufferPool,
-  PooledBuffer,
-  Circular,
-  CircularWriter,
-  CircularReader,
-  VirtualBuffer,
-} = wasm;
+/** The ring's classes (the other classes are the browser entry's, js/web.mjs). */
+export const { Circular, CircularWriter, CircularReader } = wasm;
 
 /** Always the threaded build here. */
 export const threaded = true;
@@ -29,11 +20,7 @@ const unreadOffset = CircularReader.prototype.__unreadOffset;
 const unreadLength = CircularReader.prototype.__unreadLength;
 const consumeRaw = CircularReader.prototype.__consumeRaw;
 
-guardClasses(
-  [ZeroCopyBuffer, BufferMut, BufferKind, BufferPool, PooledBuffer, Circular, CircularWriter, CircularReader, VirtualBuffer],
-  wasm.__bindingError,
-  { inPlaceRings: true },
-);
+guardClasses([Circular, CircularWriter, CircularReader], wasm.__bindingError, { inPlaceRings: true });
 
 let memory = null;
 let bytes = null;

@@ -263,6 +263,15 @@ impl JsCircularWriter {
         self.with(|w| w.try_produce(n).map_err(ring_error))
     }
 
+    /// `produce(n)` for the threaded build's guard, in plain numbers (a `Result` reaches JS as an
+    /// array, a `&JsValue` through the glue's table): 0 when published, -1 where `produce(n)` would
+    /// throw (nothing changed; the guard then calls it for the error).
+    #[cfg(target_feature = "atomics")]
+    #[wasm_bindgen(js_name = __produceRaw)]
+    pub fn produce_raw(&self, n: u32) -> i32 {
+        self.with(|w| Ok(w.try_produce(n as usize).map_or(-1, |()| 0))).unwrap_or(-1)
+    }
+
     /// Copies `bytes` (what JS wrote into the last slice, as the guard copied it out) into the free
     /// room and publishes the first `n` bytes of the room; `RangeError`, and nothing written, if `n`
     /// is more than is free.
@@ -423,7 +432,8 @@ impl JsCircularReader {
         self.with(length).unwrap_or(-2)
     }
 
-    /// For `readInto()`: `consume(n)`, returning 0, or -1 where `consume(n)` would throw.
+    /// For `readInto()` and the threaded build's guard: `consume(n)`, returning 0, or -1 where
+    /// `consume(n)` would throw (nothing changed).
     #[cfg(target_feature = "atomics")]
     #[wasm_bindgen(js_name = __consumeRaw)]
     pub fn consume_raw(&self, n: u32) -> i32 {
