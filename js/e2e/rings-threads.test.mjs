@@ -65,6 +65,22 @@ test('worker → workers: the writer blocks in sliceSync in its worker, readers 
   }
 });
 
+test('handles are claimed once, by their class; the page never blocks', { skip, timeout: 60_000 }, async () => {
+  const { page, close } = await ringsPage(true);
+  try {
+    const out = await page.evaluate(() => window.omnibufRings.handleMisuse());
+    assert.match(out.sliceSyncOnPage?.message, /CircularReader\.sliceSync\(\) would block the page's main thread.*sliceAsync/);
+    assert.match(out.writerSliceSyncOnPage?.message, /CircularWriter\.sliceSync\(\) would block the page's main thread/);
+    assert.match(out.usedAfterMove?.message, /this CircularReader was moved to a handle/);
+    assert.deepEqual(out.otherClass, { name: 'TypeError', message: 'this handle is of a CircularReader, not a CircularWriter' });
+    assert.equal(out.malformed?.name, 'TypeError');
+    assert.match(out.claimedTwice?.message, /already claimed/);
+    assert.equal(out.readBack, 'via handle');
+  } finally {
+    await close();
+  }
+});
+
 test('without cross-origin isolation the single-thread build loads and toHandle() names the headers', { skip, timeout: 60_000 }, async () => {
   const { page, close } = await ringsPage(false);
   try {

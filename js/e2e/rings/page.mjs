@@ -1,6 +1,6 @@
 // The page of the ring tests (js/e2e/rings-threads.test.mjs): runs one scenario per call, with the
 // page, dedicated workers, or both on either side of a ring, and returns every side's tally.
-import { init, threaded, Circular } from '../../web.mjs';
+import { init, threaded, Circular, CircularReader, CircularWriter } from '../../web.mjs';
 import { count, expectedChecksum, fill, tally } from './pattern.mjs';
 
 const worker = (message) =>
@@ -76,6 +76,37 @@ function handleError() {
   }
 }
 
-window.omnibufRings = { scenario, handleError, threaded };
+/** The mistakes around handles and waits on an isolated page: each one's error, or null if it did
+ * not throw. */
+function handleMisuse() {
+  const caught = (f) => {
+    try {
+      f();
+      return null;
+    } catch (e) {
+      return { name: e.name, message: e.message };
+    }
+  };
+  const writer = Circular.withCapacity(64);
+  const reader = writer.addReader();
+  const out = {
+    sliceSyncOnPage: caught(() => reader.sliceSync(10)),
+    writerSliceSyncOnPage: caught(() => writer.sliceSync(10)),
+  };
+  const handle = reader.toHandle();
+  out.usedAfterMove = caught(() => reader.slice());
+  out.otherClass = caught(() => CircularWriter.fromHandle(handle));
+  out.malformed = caught(() => CircularReader.fromHandle({ omnibuf: 'CircularReader' }));
+  const back = CircularReader.fromHandle(structuredClone({ ...handle, module: undefined, memory: undefined }));
+  out.claimedTwice = caught(() => CircularReader.fromHandle(handle));
+  writer.write('via handle');
+  // A view of shared memory: TextDecoder (like Blob) takes only unshared bytes, so a copy.
+  out.readBack = new TextDecoder().decode(back.slice().slice());
+  back.free();
+  writer.free();
+  return out;
+}
+
+window.omnibufRings = { scenario, handleError, handleMisuse, threaded };
 await init();
 document.body.dataset.ready = 'true';
