@@ -222,8 +222,8 @@ impl JsCircularWriter {
         self.with(|w| Ok(JsCircularReader { side: shared(w.add_reader()) }))
     }
 
-    /// The free room (see [`room`]), empty when the slowest reader is a whole ring behind. Returns
-    /// at once.
+    /// The free room (single-thread: its length; threaded: a view of it), empty when the slowest
+    /// reader is a whole ring behind. Returns at once.
     pub fn slice(&self) -> Result<JsValue, JsValue> {
         self.with(|w| Ok(room(w.try_slice())))
     }
