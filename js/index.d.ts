@@ -6,7 +6,8 @@
 // entry, js/web.mjs, and the same build in Node, run by the test suite) and by the Node addon
 // (package.json's `node` export, js/node.mjs), both passing the same suite (js/test). Where the
 // targets differ, a member says so: a VirtualBuffer opens files in Node and IndexedDB documents in the
-// browser; init() exists in the browser only; handles and blocking waits exist in the addon only.
+// browser; init() exists in the browser only; handles and blocking waits exist in the addon and in the
+// browser's threaded build (cross-origin isolated pages, see `threaded`) only.
 //
 // Conventions:
 // - Sizes and offsets are non-negative integers up to Number.MAX_SAFE_INTEGER (in both builds, so
@@ -250,11 +251,21 @@ export interface CircularOptions {
   backend?: RingBackend;
 }
 
-/** A ring side parked for another thread (Node addon only): a plain object postMessage can carry. */
+/** A ring side parked for another thread (the addon, and the browser's threaded build): a plain object
+ * postMessage can carry. In the browser it also carries the module and the shared memory, for
+ * init(handle) in the receiving thread (docs/browser-threads.md). */
 export interface CircularHandle {
   readonly omnibuf: 'CircularWriter' | 'CircularReader';
   readonly id: number;
+  readonly memoryToken?: number;
+  readonly module?: WebAssembly.Module;
+  readonly memory?: WebAssembly.Memory;
 }
+
+/** Browser entry only: whether this thread loaded the threaded build (the page is cross-origin
+ * isolated: SharedArrayBuffer exists). Only then do ring sides cross threads, slices view the ring's
+ * memory in place, and sliceSync() blocks dedicated workers. */
+export const threaded: boolean;
 
 /** Makes byte rings: one writer, any number of readers. Every slice is one contiguous view, also
  * across the end of the ring. The writer waits for the slowest reader; with no readers it overwrites.
@@ -273,8 +284,9 @@ export class Circular {
 /** The one writer of a byte ring. */
 export class CircularWriter {
   private constructor();
-  /** Node addon only (the wasm build throws an Error): claims a writer moved with toHandle(), in any
-   * thread of the process; each handle can be claimed once. */
+  /** The addon, and the browser's threaded build (after init(handle) in this thread; the
+   * single-thread build throws an Error naming the COOP/COEP headers): claims a writer moved with
+   * toHandle(), in any thread; each handle can be claimed once. */
   static fromHandle(handle: CircularHandle): CircularWriter;
   readonly capacity: number;
   readonly backend: RingBackend;
@@ -288,17 +300,19 @@ export class CircularWriter {
    * resolves: use it at once. Cancelled by `options.signal`; lets a Node process exit unless
    * `options.ref` (see WaitOptions). */
   sliceAsync(options?: WaitOptions): Promise<Uint8Array>;
-  /** Node addon, in a worker: slice() after blocking the thread until there is room, or until
-   * `timeoutMs` passes (then the slice is empty). Throws an Error on the main thread and in the wasm
-   * build, which never block. A worker blocked here without a timeout cannot be terminated. */
+  /** The addon in a worker, or the browser's threaded build in a dedicated worker: slice() after
+   * blocking the thread until there is room, or until `timeoutMs` passes (then the slice is empty).
+   * Throws an Error on the main thread, in worklets and in the single-thread wasm build, which never
+   * block. A worker blocked here without a timeout cannot be terminated (in Node). */
   sliceSync(timeoutMs?: number): Uint8Array;
   /** Publishes the first `n` bytes of the slice to the readers; RangeError if more than it showed. */
   produce(n: number): void;
   /** Copies as much of `bytes` as there is room for now and publishes it; returns how many bytes that
    * was (0 when the ring is full). */
   write(bytes: BytesLike): number;
-  /** Node addon only (the wasm build throws an Error): moves the writer into a handle for another
-   * thread; this object cannot be used after. */
+  /** The addon, and the browser's threaded build (the single-thread build throws an Error naming the
+   * COOP/COEP headers a page must serve): moves the writer into a handle for another thread; this
+   * object cannot be used after. */
   toHandle(): CircularHandle;
   /** Ends the stream for the readers. */
   free(): void;
@@ -317,8 +331,9 @@ export class CircularWriter {
 /** One reader of a byte ring. */
 export class CircularReader {
   private constructor();
-  /** Node addon only (the wasm build throws an Error): claims a reader moved with toHandle(), in any
-   * thread of the process; each handle can be claimed once. */
+  /** The addon, and the browser's threaded build (after init(handle) in this thread; the
+   * single-thread build throws an Error naming the COOP/COEP headers): claims a reader moved with
+   * toHandle(), in any thread; each handle can be claimed once. */
   static fromHandle(handle: CircularHandle): CircularReader;
   /** The unread bytes as one view, returned at once: empty when there are none yet, `null` once the
    * writer is gone and everything was read. It may hold less than all that is published: call slice()
@@ -327,15 +342,15 @@ export class CircularReader {
   /** slice() once there is data or the end. Never blocks. Cancelled by `options.signal`; lets a Node
    * process exit unless `options.ref` (see WaitOptions). */
   sliceAsync(options?: WaitOptions): Promise<Uint8Array | null>;
-  /** Node addon, in a worker: slice() after blocking the thread until there is data or the end, or
-   * until `timeoutMs` passes (then the slice is empty). Throws an Error on the main thread and in the
-   * wasm build. A worker blocked here without a timeout cannot be terminated. */
+  /** The addon in a worker, or the browser's threaded build in a dedicated worker: slice() after
+   * blocking the thread until there is data or the end, or until `timeoutMs` passes (then the slice
+   * is empty). Throws an Error on the main thread, in worklets and in the single-thread wasm build. */
   sliceSync(timeoutMs?: number): Uint8Array | null;
   /** Marks the first `n` bytes of the slice as read; RangeError if more than it showed. */
   consume(n: number): void;
-  /** Node addon only (the wasm build throws an Error): moves the reader into a handle for another
-   * thread. Until claimed, it holds the writer back like any reader. This object cannot be used
-   * after. */
+  /** The addon, and the browser's threaded build (the single-thread build throws an Error naming the
+   * COOP/COEP headers): moves the reader into a handle for another thread. Until claimed, it holds
+   * the writer back like any reader. This object cannot be used after. */
   toHandle(): CircularHandle;
   /** Stops reading: the reader no longer holds the writer back. */
   free(): void;
@@ -360,8 +375,17 @@ export class CircularReader {
  * WebAssembly.Module; without it, the .wasm file beside the entry is fetched. Calling it again returns
  * the same Promise; after a failure (an Error saying why) the next call tries again. */
 export function init(
-  input?: string | URL | Response | Promise<Response> | BufferSource | WebAssembly.Module,
+  input?: string | URL | Response | Promise<Response> | BufferSource | WebAssembly.Module | CircularHandle,
 ): Promise<void>;
+
+/** Browser entries only: init(handle) at once, for a thread that received a ring's handle and cannot
+ * wait (an AudioWorklet's constructor; there, import "omnibuf/worklet"). The threaded build only. */
+export function initSync(handle: CircularHandle): void;
+
+/** "omnibuf/worklet" only (AudioWorkletGlobalScope): copies up to `target.length` unread bytes into
+ * `target` from index 0 and consumes them; returns how many (0: none yet), or -1 at the end of the
+ * stream. Never blocks and allocates nothing: for process(). */
+export function readInto(reader: CircularReader, target: Uint8Array): number;
 
 /** Options of VirtualBuffer.open() and VirtualBuffer.import(). Sizes are in bytes. */
 export interface VirtualBufferOpenOptions {

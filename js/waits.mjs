@@ -205,13 +205,14 @@ export function installDocumentSignals(original, { cancellableWork }) {
 }
 
 /** Gives the waits of a build's classes their options: BufferPool.acquire(size, tenant?, options?)
- * (or acquire(size, options?)) and sliceAsync(options?) of both ring sides. */
+ * (or acquire(size, options?)) and sliceAsync(options?) of both ring sides. Each class is optional:
+ * the browser's threaded build brings only the ring's. */
 export function installWaits({ BufferPool, CircularWriter, CircularReader }, { wait }) {
   const replace = (cls, name, value) =>
     Object.defineProperty(cls.prototype, name, { ...Object.getOwnPropertyDescriptor(cls.prototype, name), value });
 
-  const acquire = BufferPool.prototype.acquire;
-  replace(BufferPool, 'acquire', {
+  const acquire = BufferPool?.prototype.acquire;
+  if (BufferPool) replace(BufferPool, 'acquire', {
     acquire(size, tenant, options) {
       if (typeof tenant === 'object' && tenant !== null) {
         options = tenant;
@@ -220,7 +221,7 @@ export function installWaits({ BufferPool, CircularWriter, CircularReader }, { w
       return wait('BufferPool.acquire', options, (ticket) => acquire.call(this, size, tenant, ticket));
     },
   }.acquire);
-  for (const cls of [CircularWriter, CircularReader]) {
+  for (const cls of [CircularWriter, CircularReader].filter(Boolean)) {
     const sliceAsync = cls.prototype.sliceAsync;
     const member = `${cls.name}.sliceAsync`;
     replace(cls, 'sliceAsync', {

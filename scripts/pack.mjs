@@ -9,7 +9,7 @@
 //   --out DIR                                where the tarballs go (default target/npm)
 //   --skip-wasm                              reuse pkg/ as scripts/build-wasm.sh left it
 //
-// Steps: the wasm build (scripts/build-wasm.sh: pkg/web, pkg/node) and an inline copy of the module
+// Steps: the wasm build (scripts/build-wasm.sh: pkg/web, pkg/web-threads, pkg/node) and an inline copy of the module
 // for `omnibuf/inline`; the CommonJS builds of the Node entries (dist/, by esbuild); the addon for
 // each platform; then each package is staged in DIR/stage/<name> with exactly its files and packed
 // with `npm pack` (which fixes every file's timestamp, so equal inputs give equal tarballs). The main

@@ -13,6 +13,8 @@ mod buffer;
 mod error;
 mod pool;
 mod ring;
+#[cfg(target_feature = "atomics")]
+mod threads;
 mod vbuf;
 mod wait;
 
