@@ -4,6 +4,9 @@ import initWasm, * as wasm from '../pkg/web/omnibuf.js';
 import { guardClasses } from './guard.mjs';
 import { installStreams } from './streams.mjs';
 
+// A VirtualBuffer in a dedicated worker (OPFS there), driven from the page without blocking it.
+export { openDocumentWorker, DocumentWorker, WorkerVirtualBuffer } from './document-proxy.mjs';
+
 export const {
   ZeroCopyBuffer,
   BufferMut,

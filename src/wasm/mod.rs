@@ -13,6 +13,7 @@ mod buffer;
 mod error;
 mod pool;
 mod ring;
+mod store;
 mod vbuf;
 
 pub use buffer::{JsBufferKind, JsBufferMut, JsZeroCopyBuffer};
