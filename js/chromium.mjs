@@ -15,3 +15,9 @@ const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking'
 export function launchChromium() {
   return chromium.launch({ executablePath: chromiumPath, args: ARGS });
 }
+
+/** A headless Chromium on the profile in `userDataDir` (kept between launches, as a user's is):
+ * resolves to a BrowserContext; closing it ends the browser. */
+export function launchPersistentChromium(userDataDir) {
+  return chromium.launchPersistentContext(userDataDir, { executablePath: chromiumPath, args: ARGS });
+}

@@ -1,0 +1,341 @@
+// VirtualBuffers on OPFS in a dedicated worker, driven from the page through openDocumentWorker()
+// (js/document-proxy.mjs), in headless Chromium: import, edit, save, reload the page and reopen;
+// restart the browser on the same profile and reopen; a save cut off by terminating the worker leaves
+// the old version, and the next open deletes what the cut-off save wrote; errors cross the proxy with
+// the class, name, message and code the same calls give in the worker. Needs the wasm build
+// (scripts/build-wasm.sh) and Chromium (js/chromium.mjs).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { serve } from '../../scripts/serve-web.mjs';
+import { chromiumMissing as skip, launchChromium, launchPersistentChromium } from '../chromium.mjs';
+
+/** Opens the served page in `context` and fails the test on any uncaught error there. */
+async function openPage(context, url) {
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e));
+  await page.goto(url);
+  return { page, errors };
+}
+
+// Runs in the page: the numbered lines the tests import, and the functions they use.
+const PAGE_HELPERS = () => {
+  globalThis.numbered = (count) => {
+    const lines = [];
+    for (let i = 0; i < count; i++) lines.push(`line ${String(i).padStart(6, '0')} of the OPFS test`);
+    return lines.join('\n') + '\n';
+  };
+  globalThis.text = (bytes) => new TextDecoder().decode(bytes);
+};
+
+test('through the proxy: import, edit, save, reload the page, reopen; list, export, delete', { skip, timeout: 120_000 }, async () => {
+  const { url, server } = await serve(0);
+  const browser = await launchChromium();
+  try {
+    const context = await browser.newContext();
+    const { page, errors } = await openPage(context, url);
+    await page.evaluate(PAGE_HELPERS);
+    const first = await page.evaluate(async () => {
+      const { openDocumentWorker } = await import('/js/web.mjs');
+      const docs = await openDocumentWorker();
+      const content = numbered(20_000);
+      await docs.deleteDocument('proxy.txt');
+      // A File: read in the worker, in batches.
+      const doc = await docs.import('proxy.txt', new File([content], 'proxy.txt'), { blockSize: 4096 });
+      const opened = { store: docs.store, docStore: doc.store, length: doc.length, modified: doc.isModified, name: doc.name };
+      // Sent without awaiting the edits: the worker runs calls in order.
+      doc.insert(0, 'FIRST\n');
+      doc.replace(6 + 5, 6 + 11, 'LINE');
+      const head = text(await doc.read(0, 40));
+      const edited = { length: doc.length, modified: doc.isModified, head };
+      edited.undoRedo = [await doc.undo(), await doc.redo()];
+      edited.find = await doc.find('line 010000');
+      edited.lines = await doc.lineCount();
+      edited.lineStart = await doc.lineToOffset(2);
+      await doc.save();
+      edited.afterSave = { modified: doc.isModified, length: doc.length };
+      edited.list = (await docs.list()).filter((d) => d.name === 'proxy.txt');
+      const exported = await docs.exportDocument('proxy.txt');
+      edited.exported = [exported.size, text(await exported.slice(0, 40).arrayBuffer())];
+      let chunked = 0;
+      for await (const chunk of doc.chunks()) chunked += chunk.length;
+      edited.chunked = chunked;
+      await doc.free();
+      docs.terminate();
+      return { opened, edited, contentLength: content.length };
+    });
+    const { opened, edited, contentLength } = first;
+    assert.deepEqual(opened, { store: 'opfs', docStore: 'opfs', length: contentLength, modified: false, name: 'proxy.txt' });
+    const expectedHead = 'FIRST\nline LINE of the OPFS test\nline 00';
+    assert.equal(edited.head, expectedHead);
+    const length = contentLength + 6 - 2;
+    assert.equal(edited.length, length);
+    assert.equal(edited.modified, true);
+    assert.deepEqual(edited.undoRedo, [true, true]);
+    assert.equal(edited.find, 10_000 * 29 + 4);
+    assert.equal(edited.lines, 20_002);
+    assert.equal(edited.lineStart, 6 + 27);
+    assert.deepEqual(edited.afterSave, { modified: false, length });
+    assert.deepEqual(edited.list, [{ name: 'proxy.txt', length }]);
+    assert.deepEqual(edited.exported, [length, expectedHead]);
+    assert.equal(edited.chunked, length);
+
+    // A new page (the old worker is gone): the saved version, from OPFS.
+    await page.reload();
+    await page.evaluate(PAGE_HELPERS);
+    const reopened = await page.evaluate(async () => {
+      const { openDocumentWorker } = await import('/js/web.mjs');
+      const docs = await openDocumentWorker();
+      const doc = await docs.open('proxy.txt');
+      const out = { length: doc.length, head: text(await doc.read(0, 40)), tail: text(await doc.read(doc.length - 10)) };
+      await doc.free();
+      await docs.deleteDocument('proxy.txt');
+      out.after = (await docs.list()).filter((d) => d.name === 'proxy.txt');
+      docs.terminate();
+      return out;
+    });
+    assert.deepEqual(reopened, { length, head: expectedHead, tail: 'OPFS test\n', after: [] });
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    server.close();
+  }
+});
+
+test('a browser restarted on the same profile reopens the saved document', { skip, timeout: 120_000 }, async () => {
+  const profile = mkdtempSync(join(tmpdir(), 'omnibuf-opfs-profile-'));
+  const { url, server } = await serve(0);
+  try {
+    let context = await launchPersistentChromium(profile);
+    let { page, errors } = await openPage(context, url);
+    await page.evaluate(PAGE_HELPERS);
+    const saved = await page.evaluate(async () => {
+      const { openDocumentWorker } = await import('/js/web.mjs');
+      const docs = await openDocumentWorker();
+      await docs.deleteDocument('restart.txt');
+      const doc = await docs.import('restart.txt', numbered(5_000));
+      await doc.insert(doc.length, 'the last line, saved before the restart\n');
+      await doc.save();
+      return { length: doc.length };
+    });
+    assert.deepEqual(errors, []);
+    // Closed with the worker still holding the document open, as a user quits.
+    await context.close();
+
+    context = await launchPersistentChromium(profile);
+    ({ page, errors } = await openPage(context, url));
+    await page.evaluate(PAGE_HELPERS);
+    const reopened = await page.evaluate(async () => {
+      const { openDocumentWorker } = await import('/js/web.mjs');
+      const docs = await openDocumentWorker();
+      const doc = await docs.open('restart.txt');
+      const out = { length: doc.length, tail: text(await doc.read(doc.length - 40)), head: text(await doc.read(0, 11)) };
+      await doc.free();
+      await docs.deleteDocument('restart.txt');
+      return out;
+    });
+    assert.deepEqual(reopened, { length: saved.length, tail: 'the last line, saved before the restart\n', head: 'line 000000' });
+    assert.deepEqual(errors, []);
+    await context.close();
+  } finally {
+    server.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
+});
+
+test('a save cut off by terminating the worker leaves the old version; the next open deletes its file', { skip, timeout: 300_000 }, async () => {
+  const { url, server } = await serve(0);
+  const browser = await launchChromium();
+  try {
+    const { page, errors } = await openPage(await browser.newContext(), url);
+    // The save writes the whole new version, a MiB at a time, in one synchronous run of the worker.
+    // Chromium lets a worker's running task go on for up to 2 s after terminate() before it stops it,
+    // so the document is big enough for its save to take longer than that; the page waits for the
+    // new file to start growing and then terminates the worker. Should the save still finish first
+    // (a very fast disk), the document is twice as big next time.
+    let outcome;
+    for (let mib = 256; mib <= 512; mib *= 2) {
+      outcome = await page.evaluate(async (mib) => {
+        const { openDocumentWorker } = await import('/js/web.mjs');
+        const MIB = 1 << 20;
+        // Each MiB: its number in 4 bytes, then the same pattern (cheap to make; a MiB out of place shows).
+        const body = new Uint8Array(MIB - 4);
+        for (let j = 0; j < body.length; j++) body[j] = (j * 7 + (j >>> 13)) & 0xff;
+        const parts = [];
+        for (let m = 0; m < mib; m++) parts.push(new Uint32Array([m + 1]), body);
+        const byteAt = (i) => (i % MIB < 4 ? new Uint8Array(new Uint32Array([Math.floor(i / MIB) + 1]).buffer)[i % MIB] : body[(i % MIB) - 4]);
+        const length = mib * MIB;
+        const directory = async () => (await (await navigator.storage.getDirectory()).getDirectoryHandle('omnibuf')).getDirectoryHandle('cut.bin');
+        const files = async () => {
+          const out = {};
+          for await (const [name, handle] of (await directory()).entries()) out[name] = (await handle.getFile()).size;
+          return out;
+        };
+
+        let docs = await openDocumentWorker();
+        await docs.deleteDocument('cut.bin');
+        const doc = await docs.import('cut.bin', new Blob(parts));
+        const before = await files();
+        // The file prepared for the next save: the empty data file.
+        const spare = Object.keys(before).find((name) => name !== 'head' && before[name] === 0);
+        await doc.replace(0, 3, 'NEW');
+        const saving = doc.save();
+        saving.catch(() => {});
+        let seen = 0;
+        const giveUp = performance.now() + 60_000;
+        while (seen === 0 && performance.now() < giveUp) seen = (await files())[spare] ?? 0;
+        docs.terminate();
+        // The worker has stopped once its file stops growing.
+        let cut = await files();
+        for (;;) {
+          await new Promise((ok) => setTimeout(ok, 500));
+          const now = await files();
+          if (now[spare] === cut[spare]) break;
+          cut = now;
+        }
+        const rejected = await saving.then(() => 'resolved', (e) => e.message);
+
+        // The browser lets go of the ended worker's locks a little later: until then the document
+        // is "open in another worker".
+        docs = await openDocumentWorker();
+        const waited = performance.now();
+        let reopened;
+        for (;;) {
+          try {
+            reopened = await docs.open('cut.bin');
+            break;
+          } catch (e) {
+            if (!/open in another worker/.test(e.message) || performance.now() - waited > 30_000) throw e;
+            await new Promise((ok) => setTimeout(ok, 20));
+          }
+        }
+        const lockMs = performance.now() - waited;
+        const after = await files();
+        let intact = reopened.length === length;
+        for (let at = 0; intact === true && at < length; at += MIB) {
+          const bytes = await reopened.read(at, at + 4096);
+          for (let j = 0; j < bytes.length && intact === true; j += 1) if (bytes[j] !== byteAt(at + j)) intact = `at ${at + j}: ${bytes[j]}, not ${byteAt(at + j)}`;
+        }
+        const head = Array.from(await reopened.read(0, 3));
+        await reopened.free();
+        await docs.deleteDocument('cut.bin');
+        docs.terminate();
+        return { lockMs, length, spare, seen, cutSize: cut[spare], rejected, before, after, intact, head, expectedHead: [0, 1, 2].map(byteAt) };
+      }, mib);
+      if (outcome.cutSize < outcome.length) break;
+      console.log(`# the save of ${mib} MiB finished before the worker ended; again with twice as much`);
+    }
+    console.log(`# the ended worker's locks went after ${outcome.lockMs.toFixed(0)} ms; its save had written ${outcome.cutSize} bytes`);
+    // What the save wrote before the worker stopped, and how long the lock outlived it, vary.
+    const { length, spare, seen, cutSize, rejected, before, after, intact, head, expectedHead } = outcome;
+    assert.ok(seen > 0 && cutSize < length, `the save was cut off (its file had ${cutSize} of ${length} bytes)`);
+    assert.equal(rejected, 'omnibuf: the document worker was terminated');
+    assert.equal(intact, true, 'every byte of the old version reads back');
+    assert.deepEqual(head, expectedHead, 'the edit of the cut-off save is not there');
+    // Before: head, the imported version, the (empty) prepared file. After the reopen: the cut-off
+    // save's file is gone; a new empty one is prepared for the next save.
+    assert.equal(Object.keys(before).length, 3);
+    assert.ok(!(spare in after), `the cut-off save's file ${spare} was deleted: ${JSON.stringify(after)}`);
+    const kept = Object.keys(before).find((name) => name !== 'head' && name !== spare);
+    assert.equal(after[kept], length, 'the old version is the one in force');
+    assert.equal(Object.keys(after).length, 3);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    server.close();
+  }
+});
+
+test('errors cross the proxy with the class, name, message and code they have in the worker', { skip, timeout: 120_000 }, async () => {
+  const { url, server } = await serve(0);
+  const browser = await launchChromium();
+  try {
+    const { page, errors } = await openPage(await browser.newContext(), url);
+    const result = await page.evaluate(async () => {
+      // The failing calls, as [target, method, args]: 'static' calls VirtualBuffer (or the proxy's
+      // DocumentWorker), 'doc' a buffer over document "errors.txt", 'freed' one that was freed.
+      const CALLS = [
+        ['doc', 'read', [-1]],
+        ['doc', 'read', [0, 1e6]],
+        ['doc', 'read', [1.5]],
+        ['doc', 'insert', [0, {}]],
+        ['doc', 'insert', [99, 'x']],
+        ['doc', 'delete', ['0', 1]],
+        ['doc', 'lineToOffset', [500]],
+        ['doc', 'save', [{ force: 1 }]],
+        ['doc', 'saveAs', [42]],
+        ['doc', 'saveAs', ['a/b']],
+        ['freed', 'read', [0, 1]],
+        ['static', 'open', ['no such document']],
+        ['static', 'open', ['a/b']],
+        ['static', 'open', ['errors.txt', { store: 'elsewhere' }]],
+        ['static', 'open', ['errors.txt', { blockSize: 0 }]],
+        ['static', 'import', ['x.txt', 42]],
+        ['static', 'list', ['opfs']],
+      ];
+      const describe = (e) => ({ class: e?.constructor?.name, name: e?.name, message: e?.message, code: e?.code });
+      const runAll = async (statics, open) => {
+        const doc = await open('errors.txt');
+        const freed = await open('errors.txt');
+        await freed.free();
+        const out = [];
+        for (const [target, method, args] of CALLS) {
+          const self = target === 'static' ? statics : target === 'doc' ? doc : freed;
+          try {
+            await self[method](...args);
+            out.push('no error');
+          } catch (e) {
+            out.push(describe(e));
+          }
+        }
+        await doc.free();
+        return out;
+      };
+
+      // Directly in a worker of the page's origin.
+      const origin = location.origin;
+      const source = `
+        import { init, VirtualBuffer } from '${origin}/js/web.mjs';
+        const CALLS = ${JSON.stringify(CALLS)};
+        const describe = ${describe.toString()};
+        const runAll = ${runAll.toString()};
+        await init();
+        await VirtualBuffer.import('errors.txt', 'one line\\nand another\\n', { store: 'opfs' });
+        const statics = {
+          open: (name, options) => VirtualBuffer.open(name, { store: 'opfs', ...options }),
+          import: (name, source, options) => VirtualBuffer.import(name, source, { store: 'opfs', ...options }),
+          list: (options) => VirtualBuffer.list(options),
+        };
+        postMessage(await runAll(statics, (name) => statics.open(name)));`;
+      const worker = new Worker(URL.createObjectURL(new Blob([source], { type: 'text/javascript' })), { type: 'module' });
+      const direct = await new Promise((ok, fail) => {
+        worker.onmessage = ({ data }) => ok(data);
+        worker.onerror = (e) => fail(new Error(e.message));
+      });
+      worker.terminate();
+
+      // Through the proxy (whose default store is OPFS here).
+      const { openDocumentWorker } = await import('/js/web.mjs');
+      const docs = await openDocumentWorker();
+      const proxied = await runAll(docs, (name) => docs.open(name));
+      await docs.deleteDocument('errors.txt');
+      docs.terminate();
+      return { direct, proxied };
+    });
+    assert.equal(result.direct.length, 17);
+    assert.ok(result.direct.every((e) => e !== 'no error'), JSON.stringify(result.direct));
+    assert.deepEqual(result.proxied, result.direct);
+    // A few by name, so that a change of wording elsewhere cannot make both sides wrong alike.
+    assert.deepEqual(result.proxied[0], { class: 'RangeError', name: 'RangeError', message: 'start must be between 0 and 9007199254740991, got -1', code: 'ERR_OUT_OF_RANGE' });
+    assert.equal(result.proxied[10].code, 'ERR_INVALID_STATE');
+    assert.deepEqual(result.proxied[11], { class: 'Error', name: 'Error', message: 'VirtualBuffer.open("no such document"): there is no document named "no such document"', code: undefined });
+    assert.equal(result.proxied[13].code, 'ERR_INVALID_ARG_VALUE');
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    server.close();
+  }
+});
