@@ -211,6 +211,31 @@ impl SyncFile {
         })
     }
 
+    /// Writes all of the JS array `src` at `offset`, straight from JS memory (no copy into wasm memory).
+    pub fn write_js_at(&self, offset: u64, src: &js_sys::Uint8Array) -> Result<(), PersistenceError> {
+        self.with(|h| {
+            let options = FileSystemReadWriteOptions::new();
+            let len = src.length();
+            let mut done = 0u32;
+            while done < len {
+                options.set_at(js_offset(offset + u64::from(done))?);
+                let part = if done == 0 { src.clone() } else { src.subarray(done, len) };
+                let n = h
+                    .write_with_js_u8_array_and_options(&part, &options)
+                    .map_err(|e| io_error("writing", e))?;
+                if n <= 0.0 {
+                    return Err(PersistenceError::Io(std::io::Error::other(format!(
+                        "writing {} bytes at offset {}: the file took none",
+                        len - done,
+                        offset + u64::from(done)
+                    ))));
+                }
+                done += js_count(n) as u32;
+            }
+            Ok(())
+        })
+    }
+
     /// Sets the file's size: cuts it, or extends it with zeros (sparse where the disk allows).
     pub fn truncate(&self, len: u64) -> Result<(), PersistenceError> {
         self.with(|h| h.truncate_with_f64(js_offset(len)?).map_err(|e| io_error("truncating", e)))

@@ -409,7 +409,7 @@ pub async fn import(name: &str, source: ImportSource<'_>) -> Result<(), OpfsErro
                 let bytes = JsFuture::from(part.array_buffer())
                     .await
                     .map_err(|e| OpfsError::from_js(e, "reading the file"))?;
-                data.write_at(at as u64, &Uint8Array::new(&bytes).to_vec())?;
+                data.write_js_at(at as u64, &Uint8Array::new(&bytes))?;
                 at = end;
             }
             size as u64
