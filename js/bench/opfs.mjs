@@ -2,7 +2,7 @@
 // the same worker, and our IndexedDB store for information. Goals (issue 15): random 4 KiB reads
 // through VirtualBuffer on OPFS ≤ 2x a raw sync-handle read; importing the file ≤ 1.2x a raw OPFS
 // write of it; no main-thread task over 50 ms while the page imports through the worker proxy
-// (openDocumentWorker). Medians of OMNIBUF_BENCH_OPFS_RUNS runs (default 3), the runs' cases
+// (openDocumentWorker). Medians of OMNIBUF_BENCH_OPFS_RUNS runs (default 5), the runs' cases
 // interleaved. Prints the table and writes docs/bench-opfs.md.
 //   npm run bench:opfs        (OMNIBUF_BENCH_OPFS_MIB=200 sets the file size, OMNIBUF_BENCH_OPFS_READS=2000
 //                              the reads per run)
@@ -13,7 +13,7 @@ import { launchChromium } from '../chromium.mjs';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const MIB = Number(process.env.OMNIBUF_BENCH_OPFS_MIB ?? 200);
-const RUNS = Number(process.env.OMNIBUF_BENCH_OPFS_RUNS ?? 3);
+const RUNS = Number(process.env.OMNIBUF_BENCH_OPFS_RUNS ?? 5);
 const READS = Number(process.env.OMNIBUF_BENCH_OPFS_READS ?? 2000);
 
 /** Runs in the page: every case of every run; returns the samples by case. */
@@ -70,13 +70,23 @@ async function measure({ mib, runs, reads }) {
   const docs = await openDocumentWorker();
   for (let run = 0; run < runs; run++) {
     const seed = 12345 + run;
-    add('rawWrite', (await ask({ op: 'rawWrite', blob })).ms);
-    add('ourImport', (await ask({ op: 'ourImport', blob, name: 'bench-ours' })).ms);
+    // Each write starts from no file, after a pause in which the disk writes back the last one's
+    // pages; raw and ours swap places every run.
+    const settle = () => new Promise((ok) => setTimeout(ok, 2000));
+    const raw = async () => add('rawWrite', (await ask({ op: 'rawWrite', blob })).ms);
+    const ours = async () => add('ourImport', (await ask({ op: 'ourImport', blob, name: 'bench-ours' })).ms);
+    for (const write of run % 2 === 0 ? [raw, ours] : [ours, raw]) {
+      await settle();
+      await write();
+    }
+    await docs.deleteDocument('bench-proxy');
+    await settle();
     const proxied = await mainThread(async () => (await docs.import('bench-proxy', blob)).free());
     add('proxyImport', proxied.ms);
     add('proxyLongTask', proxied.longTask);
     add('proxyTimerGap', proxied.timerGap);
     await VirtualBuffer.deleteDocument('bench-idb');
+    await settle();
     const idb = await mainThread(async () => (await VirtualBuffer.import('bench-idb', blob)).free());
     add('idbImport', idb.ms);
     add('idbLongTask', idb.longTask);

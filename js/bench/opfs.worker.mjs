@@ -27,9 +27,10 @@ function offsets(count, length, seed) {
 const ops = {
   /** The file written as a user would without us: 8 MiB slices of the Blob through one handle. */
   async rawWrite({ blob }) {
+    const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle(RAW_DIR, { create: true });
+    await dir.removeEntry('raw.bin').catch(() => {});
     const start = performance.now();
     const handle = await (await rawFile('raw.bin', true)).createSyncAccessHandle();
-    handle.truncate(0);
     for (let at = 0; at < blob.size; at += BATCH) {
       const bytes = new Uint8Array(await blob.slice(at, Math.min(blob.size, at + BATCH)).arrayBuffer());
       let done = 0;
@@ -40,6 +41,7 @@ const ops = {
     return { ms: performance.now() - start };
   },
   async ourImport({ blob, name }) {
+    await VirtualBuffer.deleteDocument(name, { store: 'opfs' });
     const start = performance.now();
     const doc = await VirtualBuffer.import(name, blob, { store: 'opfs' });
     doc.free();

@@ -63,7 +63,16 @@ test('through the proxy: import, edit, save, reload the page, reopen; list, expo
       let chunked = 0;
       for await (const chunk of doc.chunks()) chunked += chunk.length;
       edited.chunked = chunked;
+      // saveAs: the copy gets the content, and later saves go to it.
+      await docs.deleteDocument('proxy-copy.txt');
+      await doc.saveAs('proxy-copy.txt');
+      await doc.insert(0, 'COPY ');
+      await doc.save();
+      const copy = await docs.open('proxy-copy.txt');
+      edited.copy = { name: doc.name, head: text(await copy.read(0, 11)), length: copy.length };
+      await copy.free();
       await doc.free();
+      await docs.deleteDocument('proxy-copy.txt');
       docs.terminate();
       return { opened, edited, contentLength: content.length };
     });
@@ -81,6 +90,7 @@ test('through the proxy: import, edit, save, reload the page, reopen; list, expo
     assert.deepEqual(edited.afterSave, { modified: false, length });
     assert.deepEqual(edited.list, [{ name: 'proxy.txt', length }]);
     assert.deepEqual(edited.exported, [length, expectedHead]);
+    assert.deepEqual(edited.copy, { name: 'proxy-copy.txt', head: 'COPY FIRST\n', length: length + 5 });
     assert.equal(edited.chunked, length);
 
     // A new page (the old worker is gone): the saved version, from OPFS.
