@@ -3,6 +3,7 @@
 // call is a message; results come back as messages (bytes read are transferred, not copied), and an
 // error thrown in the worker is thrown here again with the same class, name, message and `code`.
 // No wasm runs on the page: init() is not needed for this.
+import { coded } from './error-code.mjs';
 
 /** The classes an error from the worker is rebuilt as. */
 const ERROR_CLASSES = { Error, TypeError, RangeError };
@@ -15,8 +16,7 @@ function rebuild({ kind, name, message, code }) {
     e = new (ERROR_CLASSES[kind] ?? Error)(message);
     if (e.name !== name) e.name = name;
   }
-  if (code !== undefined) e.code = code;
-  return e;
+  return code === undefined ? e : coded(e, code);
 }
 
 /** The worker's script as bundlers see it: a literal `new URL(..., import.meta.url)` inside
@@ -25,26 +25,33 @@ function defaultWorker() {
   return new Worker(new URL('./document-worker.mjs', import.meta.url), { type: 'module' });
 }
 
+/** Passed by this module to the constructors, which are not public. */
+const PRIVATE = Symbol('omnibuf document proxy');
+
+/** The TypeError of `new` on a class JS cannot construct, worded as the binding core words it. */
+function noConstructor(cls, instead) {
+  return coded(new TypeError(`${cls} has no public constructor: use ${instead}`), 'ERR_ILLEGAL_CONSTRUCTOR');
+}
+
+/** Sends one call to a DocumentWorker (set by DocumentWorker's static block: its #call). */
+let callWorker;
+
 /** A VirtualBuffer in the worker: the same members, each returning a Promise. */
 export class WorkerVirtualBuffer {
   #port;
   #handle;
   #state;
 
-  /** @internal Made by DocumentWorker.open() and import(). */
-  constructor(port, { handle, ...state }) {
-    if (!(port instanceof DocumentWorker)) {
-      throw Object.assign(new TypeError('WorkerVirtualBuffer cannot be constructed: use DocumentWorker.open() or import()'), {
-        code: 'ERR_ILLEGAL_CONSTRUCTOR',
-      });
-    }
+  /** Not public: DocumentWorker.open() and import() make them. */
+  constructor(token, port, { handle, ...state } = {}) {
+    if (token !== PRIVATE) throw noConstructor('WorkerVirtualBuffer', 'DocumentWorker.open() or DocumentWorker.import()');
     this.#port = port;
     this.#handle = handle;
     this.#state = state;
   }
 
   #call(op, args) {
-    return this.#port._call(op, this.#handle, args, (state) => {
+    return callWorker(this.#port, op, this.#handle, args, (state) => {
       if (state !== undefined) this.#state = state;
     });
   }
@@ -131,8 +138,13 @@ export class DocumentWorker {
   /** The store the worker uses when a call names none: 'opfs' or 'indexeddb'. */
   store;
 
-  /** @internal Use openDocumentWorker(). */
-  constructor(worker, store) {
+  static {
+    callWorker = (port, ...args) => port.#call(...args);
+  }
+
+  /** Not public: openDocumentWorker() makes them. */
+  constructor(token, worker, store) {
+    if (token !== PRIVATE) throw noConstructor('DocumentWorker', 'openDocumentWorker()');
     this.#worker = worker;
     this.store = store;
     worker.onmessage = ({ data }) => {
@@ -160,8 +172,7 @@ export class DocumentWorker {
     this.#pending.clear();
   }
 
-  /** @internal */
-  _call(op, handle, args, onState = () => {}) {
+  #call(op, handle, args, onState = () => {}) {
     if (this.#ended !== null) return Promise.reject(this.#ended);
     return new Promise((resolve, reject) => {
       const id = this.#nextId++;
@@ -178,20 +189,20 @@ export class DocumentWorker {
 
   /** VirtualBuffer.open() in the worker: resolves to a WorkerVirtualBuffer. */
   async open(name, options) {
-    return new WorkerVirtualBuffer(this, await this._call('open', 0, [name, options]));
+    return new WorkerVirtualBuffer(PRIVATE, this, await this.#call('open', 0, [name, options]));
   }
   /** VirtualBuffer.import() in the worker (a File or Blob is read there, a few MiB at a time). */
   async import(name, source, options) {
-    return new WorkerVirtualBuffer(this, await this._call('import', 0, [name, source, options]));
+    return new WorkerVirtualBuffer(PRIVATE, this, await this.#call('import', 0, [name, source, options]));
   }
   list(options) {
-    return this._call('list', 0, [options]);
+    return this.#call('list', 0, [options]);
   }
   deleteDocument(name, options) {
-    return this._call('deleteDocument', 0, [name, options]);
+    return this.#call('deleteDocument', 0, [name, options]);
   }
   exportDocument(name, options) {
-    return this._call('exportDocument', 0, [name, options]);
+    return this.#call('exportDocument', 0, [name, options]);
   }
   /** Ends the worker at once (a save it is running stops where it is: the document keeps its last
    * saved version); pending calls reject. */
@@ -215,7 +226,7 @@ export function openDocumentWorker({ store = 'auto', wasm, worker } = {}) {
   const w = worker === undefined ? defaultWorker() : new Worker(worker, { type: 'module' });
   return new Promise((resolve, reject) => {
     w.onmessage = ({ data }) => {
-      if (data?.ready === true) resolve(new DocumentWorker(w, data.store));
+      if (data?.ready === true) resolve(new DocumentWorker(PRIVATE, w, data.store));
       else if (data?.ready === false) {
         w.terminate();
         reject(rebuild(data.error));

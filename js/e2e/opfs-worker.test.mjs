@@ -328,12 +328,20 @@ test('errors cross the proxy with the class, name, message and code they have in
       worker.terminate();
 
       // Through the proxy (whose default store is OPFS here).
-      const { openDocumentWorker } = await import('/js/web.mjs');
+      const { openDocumentWorker, DocumentWorker, WorkerVirtualBuffer } = await import('/js/web.mjs');
       const docs = await openDocumentWorker();
       const proxied = await runAll(docs, (name) => docs.open(name));
       await docs.deleteDocument('errors.txt');
       docs.terminate();
-      return { direct, proxied };
+      const constructors = [];
+      for (const cls of [DocumentWorker, WorkerVirtualBuffer]) {
+        try {
+          new cls();
+        } catch (e) {
+          constructors.push(describe(e));
+        }
+      }
+      return { direct, proxied, constructors };
     });
     assert.equal(result.direct.length, 17);
     assert.ok(result.direct.every((e) => e !== 'no error'), JSON.stringify(result.direct));
@@ -343,6 +351,15 @@ test('errors cross the proxy with the class, name, message and code they have in
     assert.equal(result.proxied[10].code, 'ERR_INVALID_STATE');
     assert.deepEqual(result.proxied[11], { class: 'Error', name: 'Error', message: 'VirtualBuffer.open("no such document"): there is no document named "no such document"', code: undefined });
     assert.equal(result.proxied[13].code, 'ERR_INVALID_ARG_VALUE');
+    assert.deepEqual(result.constructors, [
+      { class: 'TypeError', name: 'TypeError', message: 'DocumentWorker has no public constructor: use openDocumentWorker()', code: 'ERR_ILLEGAL_CONSTRUCTOR' },
+      {
+        class: 'TypeError',
+        name: 'TypeError',
+        message: 'WorkerVirtualBuffer has no public constructor: use DocumentWorker.open() or DocumentWorker.import()',
+        code: 'ERR_ILLEGAL_CONSTRUCTOR',
+      },
+    ]);
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();
