@@ -6,10 +6,12 @@
 // interleaved. Prints the table and writes docs/bench-opfs.md.
 //   npm run bench:opfs        (OMNIBUF_BENCH_OPFS_MIB=200 sets the file size, OMNIBUF_BENCH_OPFS_READS=2000
 //                              the reads per run)
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from '../../scripts/serve-web.mjs';
-import { launchChromium } from '../chromium.mjs';
+import { launchPersistentChromium } from '../chromium.mjs';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const MIB = Number(process.env.OMNIBUF_BENCH_OPFS_MIB ?? 200);
@@ -122,7 +124,9 @@ async function measure({ mib, runs, reads }) {
 }
 
 const { url, server } = await serve(0);
-const browser = await launchChromium();
+// A profile on disk, as a user's: an off-the-record context keeps OPFS and IndexedDB in memory.
+const profile = mkdtempSync(join(tmpdir(), 'omnibuf-bench-opfs-'));
+const browser = await launchPersistentChromium(profile);
 let samples;
 try {
   const page = await browser.newPage();
@@ -133,6 +137,7 @@ try {
 } finally {
   await browser.close();
   server.close();
+  rmSync(profile, { recursive: true, force: true });
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
@@ -166,5 +171,5 @@ const report = `| case | median | runs | ratio |
 console.log(`\nOPFS in headless Chromium (medians of ${RUNS} runs; ratio = time / the raw OPFS case's):\n\n${report}`);
 writeFileSync(
   `${root}docs/bench-opfs.md`,
-  `# The virtual buffer on OPFS vs raw OPFS sync access handles\n\nWritten by \`npm run bench:opfs\` (js/bench/opfs.mjs) in headless Chromium: ${MIB} MiB of random bytes, ${READS} random 4 KiB reads per run in the worker (a quarter of that through the proxy and on IndexedDB), medians of ${RUNS} runs whose cases alternate. Ratio = time / the raw OPFS case's (below 1 is faster). "Raw" is what a page would do without omnibuf in the same worker: one sync access handle, 8 MiB slices of the File written in order, \`read()\` into a new 4 KiB array.\n\n${report}`,
+  `# The virtual buffer on OPFS vs raw OPFS sync access handles\n\nWritten by \`npm run bench:opfs\` (js/bench/opfs.mjs) in headless Chromium on a profile on disk: ${MIB} MiB of random bytes, ${READS} random 4 KiB reads per run in the worker (a quarter of that through the proxy and on IndexedDB), medians of ${RUNS} runs whose cases alternate. Ratio = time / the raw OPFS case's (below 1 is faster). "Raw" is what a page would do without omnibuf in the same worker: one sync access handle, 8 MiB slices of the File written in order, \`read()\` into a new 4 KiB array.\n\n${report}`,
 );
