@@ -82,11 +82,16 @@ before(() => {
 const parse = (stdout) => JSON.parse(stdout.trim().split('\n').pop());
 const expected = { text: 'hello', sha256: [106, 223, 213, 255], pooled: true, ring: 'ring' };
 
+/** The license files every tarball carries, as package.json's "MIT OR Apache-2.0" requires. */
+const licenses = ['package/LICENSE-MIT', 'package/LICENSE-APACHE'];
+
 test('the tarball holds what a user needs and nothing else', () => {
   const listed = run('tar', ['tzf', tarballs.main]).stdout.trim().split('\n');
-  for (const file of ['package/pkg/web/omnibuf_bg.wasm', 'package/pkg/node/omnibuf_bg.wasm', 'package/dist/node.cjs', 'package/js/web.mjs', 'package/src/lib.rs']) {
+  for (const file of ['package/pkg/web/omnibuf_bg.wasm', 'package/pkg/node/omnibuf_bg.wasm', 'package/dist/node.cjs', 'package/js/web.mjs', 'package/src/lib.rs', ...licenses]) {
     assert.ok(listed.includes(file), `${file} is in the tarball`);
   }
+  const platformListed = run('tar', ['tzf', platformTarball]).stdout.trim().split('\n');
+  for (const file of licenses) assert.ok(platformListed.includes(file), `${file} is in the platform package`);
   for (const file of listed) {
     assert.doesNotMatch(file, /\/(test|tests|e2e|bench|benches|fuzz|\.ci|scripts|examples|target)\/|tests\.rs$/, `${file} does not belong in the package`);
   }
