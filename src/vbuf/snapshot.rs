@@ -3,8 +3,8 @@
 use std::sync::Mutex;
 
 use super::error::VbufError;
-use super::store::{piece_chunk, Sources, Store};
-use super::tree::Tree;
+use super::store::{piece_chunk, source, Sources, Store};
+use super::tree::{Tree, ADD_SOURCE};
 use crate::{BufferKind, BufferMut, ZeroCopyBuffer};
 
 /// The tree and sources of one version. Cloning is O(1); edits made later do not affect it.
@@ -42,6 +42,9 @@ impl Snapshot {
         if start == end {
             return Ok(ZeroCopyBuffer::new());
         }
+        if let Some(direct) = self.read_directly(start, end)? {
+            return Ok(direct);
+        }
         let (chunk, chunk_start) = self.chunk_at(store, start)?.expect("start < end <= len");
         let (from, to) = ((start - chunk_start) as usize, (end - chunk_start) as usize);
         if to <= chunk.len() {
@@ -51,6 +54,25 @@ impl Snapshot {
         out.as_mut_vec().resize((end - start) as usize, 0);
         self.read_into(store, start, out.as_mut_slice())?;
         Ok(out.freeze())
+    }
+
+    /// Bytes `start..end` (in range, not empty) read straight from their source's layer, when they lie
+    /// in one piece of a source whose layer [`reads_directly`]; `None` otherwise.
+    ///
+    /// [`reads_directly`]: crate::platform::persistence::PersistenceLayer::reads_directly
+    fn read_directly(&self, start: u64, end: u64) -> Result<Option<ZeroCopyBuffer>, VbufError> {
+        let Some((piece, piece_start)) = self.tree.piece_at(start) else { return Ok(None) };
+        if piece.source == ADD_SOURCE || end > piece_start + piece.len {
+            return Ok(None);
+        }
+        let layer = &source(&self.sources, piece.source).layer;
+        if !layer.reads_directly() {
+            return Ok(None);
+        }
+        let mut out = BufferMut::with_capacity((end - start) as usize, BufferKind::raw());
+        out.as_mut_vec().resize((end - start) as usize, 0);
+        layer.read_at(piece.offset + (start - piece_start), out.as_mut_slice())?;
+        Ok(Some(out.freeze()))
     }
 
     /// Fills `dst` with the bytes from `start` (the range is in bounds).

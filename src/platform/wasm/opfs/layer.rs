@@ -173,6 +173,10 @@ impl PersistenceLayer for OpfsLayer {
         Ok(())
     }
 
+    fn reads_directly(&self) -> bool {
+        true
+    }
+
     fn check_unchanged(&self) -> Result<(), PersistenceError> {
         match self.changed(read_record(&self.head)?) {
             Some(error) => Err(error),
