@@ -64,8 +64,8 @@ const ops = {
     handle.close();
     return { ms, perRead: ms / count };
   },
-  async ourReads({ name, count, seed, blockSize }) {
-    const doc = await VirtualBuffer.open(name, { store: 'opfs', ...(blockSize ? { blockSize } : {}) });
+  async ourReads({ name, count, seed }) {
+    const doc = await VirtualBuffer.open(name, { store: 'opfs' });
     const at = offsets(count, doc.length, seed);
     let sum = 0;
     const start = performance.now();
@@ -79,8 +79,8 @@ const ops = {
     doc.free();
     return { ms, perRead: ms / count, sum };
   },
-  /** The same 4 KiB again and again: a cache hit every time, so what remains is the call's own cost
-   * (the Promise, the ZeroCopyBuffer, bytes(), free()). */
+  /** The same 4 KiB again and again: the system's cache holds it, so what remains is mostly the
+   * call's own cost (the Promise, the ZeroCopyBuffer, bytes(), free()). */
   async ourHits({ name, count }) {
     const doc = await VirtualBuffer.open(name, { store: 'opfs' });
     (await doc.read(8192, 12288)).free();
