@@ -198,7 +198,9 @@ impl SyncFile {
                 let n = h
                     .write_with_u8_array_and_options(&src[done..], &options)
                     .map_err(|e| io_error("writing", e))?;
-                if n <= 0.0 {
+                // More than was given is a failure reported as a count (Chromium's in-memory OPFS of
+                // off-the-record windows, past 2 GiB), as is nothing at all.
+                if n <= 0.0 || js_count(n) > (src.len() - done) as u64 {
                     return Err(PersistenceError::Io(std::io::Error::other(format!(
                         "writing {} bytes at offset {}: the file took none",
                         src.len() - done,
@@ -223,7 +225,7 @@ impl SyncFile {
                 let n = h
                     .write_with_js_u8_array_and_options(&part, &options)
                     .map_err(|e| io_error("writing", e))?;
-                if n <= 0.0 {
+                if n <= 0.0 || js_count(n) > u64::from(len - done) {
                     return Err(PersistenceError::Io(std::io::Error::other(format!(
                         "writing {} bytes at offset {}: the file took none",
                         len - done,
@@ -244,6 +246,22 @@ impl SyncFile {
     /// Makes what was written durable before returning.
     pub fn flush(&self) -> Result<(), PersistenceError> {
         self.with(|h| h.flush().map_err(|e| io_error("flushing", e)))
+    }
+
+    /// Flushes, then checks that the file holds `len` bytes: a version is committed only after this,
+    /// because a browser may drop a write or a resize without an error (Chromium's in-memory OPFS of
+    /// off-the-record windows, past 2 GiB).
+    pub(crate) fn flush_checked(&self, len: u64) -> Result<(), PersistenceError> {
+        self.flush()?;
+        let size = self.size()?;
+        if size != len {
+            return Err(PersistenceError::Io(std::io::Error::other(format!(
+                "the browser kept {size} of the {len} bytes written to {} (an off-the-record window keeps \
+                 OPFS in memory, where files stop at 2 GiB)",
+                self.key
+            ))));
+        }
+        Ok(())
     }
 }
 

@@ -374,7 +374,7 @@ pub(crate) async fn save_as(buffer: &VirtualBuffer, name: &str) -> Result<(), Op
         data.write_at(at, &scratch)?;
         at += n as u64;
     }
-    data.flush()?;
+    data.flush_checked(len)?;
     let record = Record { generation: current.map_or(0, |r| r.generation) + 1, file_id: id, len };
     write_record(&head, &record)?;
     let layer = Arc::new(OpfsLayer::new(name.to_string(), record, data, head));
@@ -415,7 +415,7 @@ pub async fn import(name: &str, source: ImportSource<'_>) -> Result<(), OpfsErro
             size as u64
         }
     };
-    data.flush()?;
+    data.flush_checked(len)?;
     let record = Record { generation: current.map_or(0, |r| r.generation) + 1, file_id: id, len };
     write_record(&head, &record)?;
     drop(data);
