@@ -361,7 +361,9 @@ export interface VirtualBufferOpenOptions {
  *   only in dedicated workers (elsewhere the call rejects with an Error saying so). Faster than
  *   IndexedDB for big documents (`npm run bench:opfs`). A document open in one worker is locked:
  *   opening, saving over or deleting it in another worker or tab rejects with an Error saying it is
- *   "open in another worker or tab" until it is freed there.
+ *   "open in another worker or tab" until it is freed there. In an off-the-record (incognito) window
+ *   Chromium keeps OPFS in memory, where a file stops at 2 GiB: a bigger import or save rejects with
+ *   an Error and changes nothing.
  * - 'auto' (the default of openDocumentWorker()): 'opfs' where sync access handles exist, else
  *   'indexeddb'.
  * Names of OPFS documents: 1 to 200 bytes, no '/', '\\' or NUL, not '.' or '..' (a TypeError with code
