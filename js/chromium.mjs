@@ -17,3 +17,9 @@ export function launchChromium({ audio = false } = {}) {
   const args = audio ? [...ARGS, '--autoplay-policy=no-user-gesture-required'] : ARGS;
   return chromium.launch({ executablePath: chromiumPath, args });
 }
+
+/** A headless Chromium on the profile in `userDataDir` (kept between launches, as a user's is):
+ * resolves to a BrowserContext; closing it ends the browser. */
+export function launchPersistentChromium(userDataDir) {
+  return chromium.launchPersistentContext(userDataDir, { executablePath: chromiumPath, args: ARGS });
+}

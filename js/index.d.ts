@@ -407,6 +407,31 @@ export interface VirtualBufferOpenOptions {
   undoLimit?: number;
   /** Cancels the open (see VirtualBuffer's signals). */
   signal?: AbortSignal;
+  /** Browser only: where the document lives (see VirtualBufferStore). */
+  store?: VirtualBufferStore;
+}
+
+/** Browser only: the document store of a VirtualBuffer call.
+ * - 'indexeddb' (the default of VirtualBuffer's own calls): IndexedDB, on the page and in any worker,
+ *   so a name names the same document wherever it is opened.
+ * - 'opfs': the Origin Private File System, read and written through sync access handles, which exist
+ *   only in dedicated workers (elsewhere the call rejects with an Error saying so). Faster than
+ *   IndexedDB for big documents (`npm run bench:opfs`). A document open in one worker is locked:
+ *   opening, saving over or deleting it in another worker or tab rejects with an Error saying it is
+ *   "open in another worker or tab" until it is freed there. In an off-the-record (incognito) window
+ *   Chromium keeps OPFS in memory, where a file stops at 2 GiB: a bigger import or save rejects with
+ *   an Error and changes nothing.
+ * - 'auto' (the default of openDocumentWorker()): 'opfs' where sync access handles exist, else
+ *   'indexeddb'.
+ * Names of OPFS documents: 1 to 200 bytes, no '/', '\\' or NUL, not '.' or '..' (a TypeError with code
+ * ERR_INVALID_ARG_VALUE otherwise). An unknown store is a TypeError with code ERR_INVALID_ARG_VALUE. */
+export type VirtualBufferStore = 'indexeddb' | 'opfs' | 'auto';
+
+/** Browser only: options of VirtualBuffer.list(), deleteDocument() and exportDocument(). */
+export interface VirtualBufferStoreOptions {
+  store?: VirtualBufferStore;
+  /** Cancels the call (see VirtualBuffer's signals). */
+  signal?: AbortSignal;
 }
 
 /** A stored document, as VirtualBuffer.list() gives it (browser). */
@@ -431,11 +456,16 @@ export interface VirtualBufferSaveOptions {
  * pieces, reads load only what they touch through a bounded cache, and save() writes the result
  * atomically (a new file renamed over the old one, keeping its permissions).
  *
- * In the browser the content lives in IndexedDB instead of a file: a document is fixed-size blocks
+ * In the browser the content lives in IndexedDB or OPFS instead of a file (`options.store`). In
+ * IndexedDB a document is fixed-size blocks
  * plus one metadata record. open(name) reads only the record; reads load the blocks they need; save()
  * writes the blocks that changed and commits the new record with the last of them in one transaction,
  * so after a crash or a closed tab the document is the old or the new version, never a mix. find()
  * and the line queries scan a window of 4 MiB at a time, so memory stays bounded by the cache budget.
+ * In OPFS (dedicated workers only) a document is one file per version plus a header of two
+ * checksummed records: reads go straight to the file; save() and import() write the new version to a
+ * new file, flush it, then switch the header to it, so a crash or a terminated worker leaves the old
+ * version, and the next open deletes the files such a save left. Offsets go past 4 GiB.
  *
  * Offsets and line numbers are integers (TypeError otherwise) from 0 up to the length, or the last
  * line (RangeError beyond, and for anything above Number.MAX_SAFE_INTEGER). Edits are synchronous.
@@ -460,11 +490,11 @@ export class VirtualBuffer {
    * is full (nothing is changed then). */
   static import(name: string, source: Blob | BytesLike, options?: VirtualBufferOpenOptions): Promise<VirtualBuffer>;
   /** Browser only: the stored documents, by name. */
-  static list(options?: { signal?: AbortSignal }): Promise<VirtualBufferDocument[]>;
+  static list(options?: VirtualBufferStoreOptions): Promise<VirtualBufferDocument[]>;
   /** Browser only: deletes a stored document and its blocks (nothing happens if there is none). */
-  static deleteDocument(name: string, options?: { signal?: AbortSignal }): Promise<void>;
+  static deleteDocument(name: string, options?: VirtualBufferStoreOptions): Promise<void>;
   /** Browser only: a stored document as a Blob, e.g. for a download. */
-  static exportDocument(name: string, options?: { signal?: AbortSignal }): Promise<Blob>;
+  static exportDocument(name: string, options?: VirtualBufferStoreOptions): Promise<Blob>;
   /** A buffer over a copy of `bytes`, in memory; saveAs() gives it a file. */
   static fromBytes(bytes: BytesLike): VirtualBuffer;
   readonly length: number;
@@ -472,6 +502,8 @@ export class VirtualBuffer {
   readonly isModified: boolean;
   /** Browser only: the document saves go to, or null for a buffer from fromBytes() not saved yet. */
   readonly name?: string | null;
+  /** Browser only: where the document lives ('indexeddb' also for a buffer from fromBytes()). */
+  readonly store?: 'indexeddb' | 'opfs';
   /** Inserts a copy of `bytes` at `offset`. */
   insert(offset: number, bytes: BytesLike): void;
   /** Deletes bytes start..end. */
@@ -515,4 +547,83 @@ export class VirtualBuffer {
   readableStream(start?: number, end?: number): ReadableStream<Uint8Array>;
   /** Node entries only: bytes start..end as a stream.Readable. */
   nodeReadable(start?: number, end?: number, options?: { signal?: AbortSignal }): import('node:stream').Readable;
+}
+
+/**
+ * Browser entry only: starts a dedicated module worker that hosts VirtualBuffers (by default over OPFS,
+ * see VirtualBufferStore) and resolves to its DocumentWorker, so a page can edit big documents without
+ * blocking: every call is a message, bytes read are transferred (not copied), and nothing of the wasm
+ * build runs on the page (no init() needed there). Errors thrown in the worker reject on the page
+ * with the same class, name, message and `code`.
+ *
+ * The worker script is `omnibuf/document-worker` (js/document-worker.mjs), started as
+ * `new Worker(new URL('./document-worker.mjs', import.meta.url), { type: 'module' })`, which vite and
+ * webpack bundle. With esbuild, bundle 'omnibuf/document-worker' as an entry of its own and pass its
+ * URL as `options.worker`, and the URL of omnibuf_bg.wasm (or the compiled module) as `options.wasm`.
+ *
+ * ```js
+ * const docs = await openDocumentWorker();
+ * const doc = await docs.import('big.log', fileInput.files[0]);  // read and written in the worker
+ * await doc.insert(0, 'edited\n');
+ * const head = await doc.read(0, 4096);                           // a Uint8Array
+ * await doc.save();
+ * ```
+ */
+export function openDocumentWorker(options?: {
+  /** The store of calls that name none (default 'auto'). */
+  store?: VirtualBufferStore;
+  /** What the worker's init() loads, as init()'s `input` (a URL is resolved against the page). */
+  wasm?: string | URL | BufferSource | WebAssembly.Module;
+  /** The worker script's URL, instead of the packaged one. */
+  worker?: string | URL;
+}): Promise<DocumentWorker>;
+
+/** Browser entry only: a worker made by openDocumentWorker(). Its calls run there one at a time, in
+ * the order they were made, so a call made after an unsettled edit sees the edit. */
+export class DocumentWorker {
+  private constructor();
+  /** The store calls use when they name none: 'opfs' or 'indexeddb'. */
+  readonly store: 'opfs' | 'indexeddb';
+  /** The Worker. */
+  readonly worker: Worker;
+  /** VirtualBuffer.open() in the worker. */
+  open(name: string, options?: VirtualBufferOpenOptions): Promise<WorkerVirtualBuffer>;
+  /** VirtualBuffer.import() in the worker: a File or Blob is read there, a few MiB at a time. */
+  import(name: string, source: Blob | BytesLike, options?: VirtualBufferOpenOptions): Promise<WorkerVirtualBuffer>;
+  list(options?: VirtualBufferStoreOptions): Promise<VirtualBufferDocument[]>;
+  deleteDocument(name: string, options?: VirtualBufferStoreOptions): Promise<void>;
+  exportDocument(name: string, options?: VirtualBufferStoreOptions): Promise<Blob>;
+  /** Ends the worker; calls not settled yet reject with an Error. A save it is running stops where
+   * it is and the document keeps its last saved version, but Chromium lets a running save go on for
+   * up to about 2 s first, and releases the document's lock a little later: an open elsewhere right
+   * after may reject as "open in another worker or tab" (try again). */
+  terminate(): void;
+}
+
+/** Browser entry only: a VirtualBuffer in a DocumentWorker. Its members are VirtualBuffer's, each
+ * returning a Promise (edits too), with read() resolving to a Uint8Array of its own; the getters
+ * show the state after the last call that settled. */
+export class WorkerVirtualBuffer {
+  private constructor();
+  readonly length: number;
+  readonly isModified: boolean;
+  readonly name: string | null;
+  readonly store: 'indexeddb' | 'opfs';
+  insert(offset: number, bytes: BytesLike): Promise<void>;
+  delete(start: number, end: number): Promise<void>;
+  replace(start: number, end: number, bytes: BytesLike): Promise<void>;
+  undo(): Promise<boolean>;
+  redo(): Promise<boolean>;
+  read(start: number, end?: number): Promise<Uint8Array>;
+  find(pattern: BytesLike, start?: number, end?: number): Promise<number | null>;
+  lineCount(): Promise<number>;
+  lineToOffset(line: number): Promise<number>;
+  offsetToLine(offset: number): Promise<number>;
+  save(options?: VirtualBufferSaveOptions): Promise<void>;
+  saveAs(name: string): Promise<void>;
+  /** Frees the buffer in the worker (and its document's lock); later calls reject. */
+  free(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+  /** Bytes start..end (default: to the end) in reads of at most 1 MiB, one after the other. */
+  chunks(start?: number, end?: number, options?: { signal?: AbortSignal }): AsyncIterableIterator<Uint8Array>;
 }

@@ -190,8 +190,9 @@ export function installDocumentSignals(original, { cancellableWork }) {
     if (typeof descriptor?.value !== 'function') continue; // not in this build
     const original = descriptor.value;
     const member = `VirtualBuffer.${name}`;
-    // Options of their own (open, import, save) go on to the build as they are, `signal` and all.
-    const passOptions = ['open', 'import', 'save'].includes(name);
+    // Options of their own (open, import, save; the browser's list, deleteDocument, exportDocument
+    // with their `store`) go on to the build as they are, `signal` and all.
+    const passOptions = ['open', 'import', 'save', 'list', 'deleteDocument', 'exportDocument'].includes(name);
     const wrapped = {
       [name](...args) {
         const options = optionsArg(args[at]);

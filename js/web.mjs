@@ -15,6 +15,9 @@ import { guardClasses } from './guard.mjs';
 import { installStreams } from './streams.mjs';
 import { AbortError, defineWaits, installDocumentSignals, installWaits } from './waits.mjs';
 
+// A VirtualBuffer in a dedicated worker (OPFS there), driven from the page without blocking it.
+export { openDocumentWorker, DocumentWorker, WorkerVirtualBuffer } from './document-proxy.mjs';
+
 /** Whether this thread uses the threaded build: only where memory can be shared with other threads. */
 export const threaded = globalThis.crossOriginIsolated === true && typeof SharedArrayBuffer === 'function';
 

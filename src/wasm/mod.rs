@@ -15,6 +15,7 @@ mod pool;
 mod ring;
 #[cfg(target_feature = "atomics")]
 mod threads;
+mod store;
 mod vbuf;
 mod wait;
 
