@@ -187,7 +187,8 @@ export interface BufferPoolSnapshot {
  *   does not: a program with nothing else to do exits, as with an unref'd timer, rather than hang on
  *   a wait nothing can satisfy. A wait served from another thread (a worker) is served while that
  *   thread runs. With `ref: true` it keeps the process alive until it settles, as pending I/O does.
- *   In the browser it means nothing. */
+ *   In the browser it means nothing.
+ * A pending wait keeps the object it waits on (the pool, the ring side) from being collected. */
 export interface WaitOptions {
   signal?: AbortSignal;
   ref?: boolean;

@@ -211,6 +211,13 @@ export function installDocumentSignals(original, { cancellableWork }) {
 export function installWaits({ BufferPool, CircularWriter, CircularReader }, { wait }) {
   const replace = (cls, name, value) =>
     Object.defineProperty(cls.prototype, name, { ...Object.getOwnPropertyDescriptor(cls.prototype, name), value });
+  // A pending wait keeps the object it waits on alive, as a pending file operation keeps its handle:
+  // a reaction of the Promise holds it, and the build holds the Promise until it settles. Otherwise
+  // collecting an object nobody else refers to would free it and end the wait someone awaits.
+  const keepAlive = (object, promise) => {
+    promise.then(() => object, () => object);
+    return promise;
+  };
 
   const acquire = BufferPool?.prototype.acquire;
   if (BufferPool) replace(BufferPool, 'acquire', {
@@ -219,7 +226,7 @@ export function installWaits({ BufferPool, CircularWriter, CircularReader }, { w
         options = tenant;
         tenant = undefined;
       }
-      return wait('BufferPool.acquire', options, (ticket) => acquire.call(this, size, tenant, ticket));
+      return keepAlive(this, wait('BufferPool.acquire', options, (ticket) => acquire.call(this, size, tenant, ticket)));
     },
   }.acquire);
   for (const cls of [CircularWriter, CircularReader].filter(Boolean)) {
@@ -227,7 +234,7 @@ export function installWaits({ BufferPool, CircularWriter, CircularReader }, { w
     const member = `${cls.name}.sliceAsync`;
     replace(cls, 'sliceAsync', {
       sliceAsync(options) {
-        return wait(member, options, (ticket) => sliceAsync.call(this, ticket));
+        return keepAlive(this, wait(member, options, (ticket) => sliceAsync.call(this, ticket)));
       },
     }.sliceAsync);
   }

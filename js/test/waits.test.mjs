@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BufferPool, Circular, __pendingWaits } from './impl.mjs';
+import { collect } from './collect.mjs';
 
 /** Checks that `promise` rejects with the AbortError of `signal`. */
 async function rejectsAborted(promise, signal) {
@@ -220,6 +221,35 @@ test('WHATWG streams: pipeTo with a signal, aborted while the ring is full, leav
   await turn();
   assert.equal(__pendingWaits(), 0);
   quiet.free();
+});
+
+test('a pending wait keeps the object it waits on alive: garbage collection does not end it', async () => {
+  // Each wait is the only reference to its object: the writer waiting for room, the reader for data,
+  // the pool for a block.
+  const full = (() => {
+    const writer = Circular.withCapacity(4096);
+    const reader = writer.addReader();
+    while (writer.write(new Uint8Array(writer.capacity)) > 0);
+    return { reader, wait: writer.sliceAsync() };
+  })();
+  const empty = (() => {
+    const writer = Circular.withCapacity(4096);
+    return { writer, wait: writer.addReader().sliceAsync() };
+  })();
+  const held = (() => {
+    const pool = new BufferPool({ budget: 4096, classes: [4096] });
+    const block = pool.tryAcquire(4096);
+    return { block, wait: pool.acquire(4096) };
+  })();
+  await collect();
+  full.reader.consume(full.reader.slice().length);
+  assert.ok((await full.wait).length > 0, 'the writer got room');
+  empty.writer.write('x');
+  assert.deepEqual([...(await empty.wait)], [0x78], 'the reader got the byte');
+  held.block.free();
+  (await held.wait).free();
+  full.reader.free();
+  empty.writer.free();
 });
 
 const child = fileURLToPath(new URL('./wait-exit.child.mjs', import.meta.url));
