@@ -17,16 +17,16 @@
 // and unregistered when it is freed or frozen after.
 //
 // Once freed or frozen, an object remembers which, and says so; the handle 0, which no buffer has,
-// lets the addon check a call's arguments first, as it did when the buffer was a native object.
-import { coded } from './error-code.mjs';
+// lets the addon check a call's arguments first, as it did when the buffer was a native object. Every
+// error is made by the binding core's one table (the addon's __bindingError: src/binding/message.rs),
+// so this file words none.
 
 const MAKE = Symbol('PooledBuffer');
 
-const notA = (member) =>
-  coded(new TypeError(`PooledBuffer.${member}: called on an object that is not a PooledBuffer`), 'ERR_INVALID_THIS');
-
-const notAPool = (member) =>
-  coded(new TypeError(`BufferPool.${member}: called on an object that is not a BufferPool`), 'ERR_INVALID_THIS');
+/** The numbers of the binding core's table (src/binding/message.rs, by_number). */
+const WRONG_RECEIVER = 0;
+const USED_UP = 1;
+const NO_CONSTRUCTOR = 3;
 
 /**
  * The addon's BufferPool and PooledBuffer classes, over the addon's NativeBufferPool and the handle
@@ -44,7 +44,10 @@ export function definePool(addon, wrapStorage) {
     pooledFreeze,
     pooledFree,
     pooledRelease,
+    __bindingError: bindingError,
   } = addon;
+  const notA = (member) => bindingError(WRONG_RECEIVER, 'PooledBuffer', member);
+  const notAPool = (member) => bindingError(WRONG_RECEIVER, 'BufferPool', member);
 
   // Gives back the buffers the program dropped; their views stay valid.
   const dropped = new FinalizationRegistry(pooledRelease);
@@ -72,9 +75,7 @@ export function definePool(addon, wrapStorage) {
 
     /** Not public (index.d.ts): BufferPool.tryAcquire() and acquire() make them. */
     constructor(token, handle) {
-      if (token !== MAKE) {
-        throw coded(new TypeError('PooledBuffer has no public constructor: use BufferPool.tryAcquire() or acquire()'), 'ERR_ILLEGAL_CONSTRUCTOR');
-      }
+      if (token !== MAKE) throw bindingError(NO_CONSTRUCTOR, 'PooledBuffer');
       this.#handle = handle;
       waiting.push(this);
       if (waiting.length >= WAITING_MAX) flush();
@@ -125,7 +126,7 @@ export function definePool(addon, wrapStorage) {
     }
 
     #usedUp() {
-      return coded(new Error(`this PooledBuffer was ${this.#gone} and cannot be used any more`), 'ERR_INVALID_STATE');
+      return bindingError(USED_UP, 'PooledBuffer', this.#gone);
     }
 
     /** Gives the handle up; the object cannot be used after. */
