@@ -20,6 +20,10 @@
 // lets the addon check a call's arguments first, as it did when the buffer was a native object. Every
 // error is made by the binding core's one table (the addon's __bindingError: src/binding/message.rs),
 // so this file words none.
+//
+// Repeated view() calls of one buffer share one native view until the buffer's length changes (as
+// js/addon-zero-copy.mjs does, and for the same reason: Node frees what it keeps for each Buffer over
+// native memory only after the current task).
 
 const MAKE = Symbol('PooledBuffer');
 
@@ -46,6 +50,8 @@ export function definePool(addon, wrapStorage) {
     pooledRelease,
     __bindingError: bindingError,
   } = addon;
+  /** Whether views are over native memory (else copies, which are not kept). */
+  const keepViews = addon.externalBuffers();
   const notA = (member) => bindingError(WRONG_RECEIVER, 'PooledBuffer', member);
   const notAPool = (member) => bindingError(WRONG_RECEIVER, 'BufferPool', member);
 
@@ -72,6 +78,9 @@ export function definePool(addon, wrapStorage) {
     #gone = 'freed';
     /** Whether it is registered with `dropped` (else it is in `waiting`, or gone). */
     #registered = false;
+    /** Its last view while the length is what it was then, handed out only through new Buffers over
+     * its memory; null when there is none to reuse. */
+    #view = null;
 
     /** Not public (index.d.ts): BufferPool.tryAcquire() and acquire() make them. */
     constructor(token, handle) {
@@ -133,6 +142,7 @@ export function definePool(addon, wrapStorage) {
     #leave(how) {
       this.#handle = 0;
       this.#gone = how;
+      this.#view = null;
       if (this.#registered) dropped.unregister(this);
       // The last one made is the one most often freed first: it need not wait for the flush.
       else if (waiting[waiting.length - 1] === this) waiting.pop();
@@ -154,10 +164,18 @@ export function definePool(addon, wrapStorage) {
       const handle = PooledBuffer.#handleOf(this, 'append');
       pooledAppend(handle, bytes); // with handle 0, only checks the bytes
       if (handle === 0) throw this.#usedUp();
+      this.#view = null; // longer now: the next view shows more
     }
 
     view() {
-      return pooledView(PooledBuffer.#live(this, 'view'));
+      const handle = PooledBuffer.#live(this, 'view');
+      const kept = this.#view;
+      // (A view detached natively has length 0: never reused.)
+      if (kept !== null && kept.length !== 0) return kept.subarray(0);
+      const view = pooledView(handle);
+      if (!keepViews || view.length === 0) return view;
+      this.#view = view;
+      return view.subarray(0);
     }
 
     freeze(kind) {

@@ -29,6 +29,14 @@
 // with certainty (an unusual argument, a kind it has not seen registered) goes to the native
 // ZeroCopyStorage.from(), whose checks and errors are the API's.
 //
+// Repeated view() calls of one object share one native view: it keeps its last view (over all of its
+// bytes, while they are in place) and hands out new Buffers over that view's memory. Why: Node frees
+// what it keeps for each Buffer over native memory only in a task after the Buffer is gone (never
+// during a synchronous loop), so a million view() calls in one loop held hundreds of MiB until it
+// ended. The view is let go when the object's range changes (splitTo, splitOff) or it is freed (which
+// detaches it, and so every Buffer handed out over it). Views that are copies (external buffers not
+// allowed) are not kept: a copy is the caller's own.
+//
 // Arguments are checked here only as far as telling the usual case apart costs nothing (an integer
 // in range); anything else goes to the addon's __checkIndex, and every error is made by the binding
 // core's one table (__bindingError, __outOfBounds: src/binding/message.rs), so this file words none.
@@ -113,6 +121,8 @@ let nextGroup = 1;
 export function defineZeroCopyBuffer(addon) {
   const { ZeroCopyStorage: Storage, BufferKind, __bindingError: bindingError, __checkIndex: checkIndex } = addon;
   const outOfBounds = addon.__outOfBounds;
+  /** Whether views are over native memory (else copies, which are not kept). */
+  const keepViews = addon.externalBuffers();
 
   /** A byte offset: an integer in 0 ..= Number.MAX_SAFE_INTEGER, else the core's error. */
   const index = (value, what) => (Number.isSafeInteger(value) && value >= 0 ? value : checkIndex(value, what));
@@ -157,6 +167,9 @@ export function defineZeroCopyBuffer(addon) {
     #end;
     /** The number the storage files this object's views under; 0 until it asks for one. */
     #group = 0;
+    /** Its last view, over bytes #start..#end, handed out only through new Buffers over its memory;
+     * null when there is none to reuse (see the module docs). */
+    #view = null;
 
     /** Not public (index.d.ts): ZeroCopyBuffer.from() and the methods that return one make them. */
     constructor(token, shared, start, end) {
@@ -261,6 +274,7 @@ export function defineZeroCopyBuffer(addon) {
       if (n > len) throw outOfBounds(0, n, len);
       const head = ZeroCopyBuffer.#over(shared, this.#start, this.#start + n);
       this.#start += n;
+      this.#view = null;
       return head;
     }
 
@@ -273,6 +287,7 @@ export function defineZeroCopyBuffer(addon) {
       if (n > len) throw outOfBounds(n, len, len);
       const tail = ZeroCopyBuffer.#over(shared, this.#start + n, this.#end);
       this.#end = this.#start + n;
+      this.#view = null;
       return tail;
     }
 
@@ -298,8 +313,14 @@ export function defineZeroCopyBuffer(addon) {
 
     view() {
       const shared = ZeroCopyBuffer.#live(this, 'view');
+      const kept = this.#view;
+      // (A view detached natively has length 0: never reused.)
+      if (kept !== null && kept.length !== 0) return kept.subarray(0);
       if (this.#group === 0) this.#group = nextGroup++;
-      return shared.toNative().view(this.#start, this.#end, this.#group);
+      const view = shared.toNative().view(this.#start, this.#end, this.#group);
+      if (!keepViews || view.length === 0) return view;
+      this.#view = view;
+      return view.subarray(0);
     }
 
     bytes() {
@@ -315,6 +336,7 @@ export function defineZeroCopyBuffer(addon) {
       const shared = this.#shared;
       if (shared === null) return;
       this.#shared = null;
+      this.#view = null;
       if (--shared.count === 0) {
         shared.native?.free();
         shared.bytes = null;
