@@ -100,6 +100,7 @@ impl From<omnibuf::vbuf::VbufError> for ApiError {
 /// worded, and made, here, as those caught in Rust and as the wasm build's `__bindingError` makes
 /// them. Non-strings count as empty strings.
 #[napi_derive::napi(js_name = "__bindingError")]
+#[cfg_attr(test, allow(dead_code))] // test builds register no exports
 pub fn binding_error(
     env: &Env,
     which: Unknown<'_>,
@@ -122,6 +123,7 @@ pub fn binding_error(
 /// common case themselves and call this only when that test fails, so that the error, and its
 /// wording, come from the one table.
 #[napi_derive::napi(js_name = "__checkIndex")]
+#[cfg_attr(test, allow(dead_code))] // test builds register no exports
 pub fn check_index(env: &Env, value: Unknown<'_>, what: Unknown<'_>) -> napi::Result<f64> {
     let what = values::string(env, values::raw(&what)).unwrap_or_default();
     Ok(crate::args::index(env, &value, &what).or_throw(env)? as f64)
@@ -130,6 +132,7 @@ pub fn check_index(env: &Env, value: Unknown<'_>, what: Unknown<'_>) -> napi::Re
 /// The `RangeError` of a range `start .. end` that does not fit a buffer of `len` bytes (the core's
 /// `SliceError`), as a JS error object, for the addon's JS classes.
 #[napi_derive::napi(js_name = "__outOfBounds")]
+#[cfg_attr(test, allow(dead_code))] // test builds register no exports
 pub fn out_of_bounds(env: &Env, start: f64, end: f64, len: f64) -> napi::Result<Raw> {
     // The JS side passes checked integers; anything else is clamped rather than trusted.
     let n = |x: f64| if x.is_finite() && x >= 0.0 { x.min(usize::MAX as f64) as usize } else { 0 };
@@ -137,6 +140,7 @@ pub fn out_of_bounds(env: &Env, start: f64, end: f64, len: f64) -> napi::Result<
 }
 
 /// `error` as a JS error object (not thrown).
+#[cfg_attr(test, allow(dead_code))]
 fn made(env: &Env, error: &ApiError) -> napi::Result<Raw> {
     values::error_object(env, error).map(Raw).ok_or_else(|| napi::Error::from_reason(error.message.clone()))
 }
