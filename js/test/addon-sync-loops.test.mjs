@@ -6,12 +6,11 @@
 //
 // The same holds for views: a million view() calls of one ZeroCopyBuffer, or of one pooled buffer, in
 // one loop. Node frees what it keeps for each Buffer over native memory (an external buffer) only in a
-// task after that Buffer is gone, so a view() that made a new one per call held about 300 bytes each
-// until the loop ended (a million views of a 64-byte ZeroCopyBuffer: +340 MiB): repeated views of one
-// object share one native view now. (A loop of tryAcquire() + view() + free() still needs a new native
-// view per buffer, since free() must detach the last one: that costs Node's ~300 bytes per buffer
-// until the turn ends, with no way around it through Node-API; see docs/performance.md.) The view
-// loops run against both builds; the wasm build's views are plain copies.
+// task after that Buffer is gone, so a view() that made a new one per call held hundreds of MiB until
+// the loop ended: repeated views of one object share one native view now. (A loop of tryAcquire() +
+// view() + free() still needs a new native view per buffer, since free() must detach the last one:
+// Node's record of each stays until the turn ends, with no way around it through Node-API; see
+// docs/performance.md.) The view loops run against both builds; the wasm build's views are copies.
 //
 // Each loop runs in a child process of its own, so that one loop's garbage does not count for another.
 // A few seconds each.
