@@ -143,6 +143,22 @@ test('ring slices are views of the ring, detached by produce(), consume() and fr
   assert.equal(last.length, 0);
 });
 
+test('a view longer than the largest Buffer is an Error, not a crash', { skip }, () => {
+  // A ring of more than 4 GiB (address space, not memory, until written): its writer's slice is longer
+  // than Node 20's largest Buffer. Node calls the view's finalizer itself when it refuses the length;
+  // the addon freed its hint once more (found by the random-call fuzz, seeds 37 and 59: a double free).
+  const w = api.Circular.withCapacity(2 ** 32 + 1);
+  let room;
+  try {
+    room = w.slice();
+  } catch (e) {
+    assert.ok(e instanceof Error && /Buffer of \d+ bytes/.test(e.message), String(e));
+  }
+  if (room !== undefined) assert.ok(room.length > 2 ** 32, 'a runtime whose Buffers are this long makes one');
+  assert.ok(w.capacity > 2 ** 32, 'the writer is still usable');
+  w.free();
+});
+
 test('with OMNIBUF_EXTERNAL_BUFFERS=0 views are copies and everything still works', { skip }, () => {
   const child = spawnSync(process.execPath, [fileURLToPath(new URL('./copy-mode.child.mjs', import.meta.url))], {
     encoding: 'utf8',

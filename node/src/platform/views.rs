@@ -46,7 +46,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use napi::{sys, Env};
 
 use super::ok;
-use super::values::Raw;
+use super::values::{self, Raw};
 
 /// The bytes a view shows: read-only by contract, meant to be written by JS, or copied.
 pub(crate) enum Bytes<'a> {
@@ -226,15 +226,22 @@ impl<T: StableMemory> Viewed<T> {
         };
         if status == sys::Status::napi_no_external_buffers_allowed {
             MODE.store(MODE_COPY, Ordering::Relaxed);
-            // SAFETY: the call failed, so Node-API did not take `hint`.
+            // Node-API refuses this before it takes the finalizer (and its hint).
+            // SAFETY: so `hint` is still ours, and nobody else frees it.
             drop(unsafe { Box::from_raw(hint) });
             // SAFETY: as for the copy above.
             return unsafe { copy_buffer(env, data, len) }.map(Some);
         }
         if !ok(status) {
-            // SAFETY: the call failed, so Node-API did not take `hint`.
-            drop(unsafe { Box::from_raw(hint) });
-            return Err(napi::Error::from_reason("could not create an external Buffer"));
+            // Any other failure comes after Node took the finalizer: it has called it already (a
+            // length over the runtime's largest Buffer), or calls it once the ArrayBuffer it made,
+            // which JS never sees, is collected. So `hint` is not ours to free (freeing it here was a
+            // double free), and the value's memory is never read through that ArrayBuffer.
+            values::clear_exception(env);
+            return Err(napi::Error::from_reason(format!(
+                "could not make a Buffer of {len} bytes over native memory (more than this runtime's largest \
+                 Buffer?)"
+            )));
         }
         let array_buffer = match array_buffer_of(env, buffer) {
             Some(array_buffer) => weak_reference(env, array_buffer),
@@ -400,6 +407,8 @@ unsafe fn copy_buffer(env: &Env, data: *const u8, len: usize) -> napi::Result<Ra
     if ok(status) {
         Ok(Raw(buffer))
     } else {
+        // A length over the runtime's largest Buffer leaves Node's RangeError pending: ours says more.
+        values::clear_exception(env);
         Err(napi::Error::from_reason(format!("could not allocate a Buffer of {len} bytes")))
     }
 }
