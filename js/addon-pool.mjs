@@ -17,16 +17,20 @@
 // and unregistered when it is freed or frozen after.
 //
 // Once freed or frozen, an object remembers which, and says so; the handle 0, which no buffer has,
-// lets the addon check a call's arguments first, as it did when the buffer was a native object.
-import { coded } from './error-code.mjs';
+// lets the addon check a call's arguments first, as it did when the buffer was a native object. Every
+// error is made by the binding core's one table (the addon's __bindingError: src/binding/message.rs),
+// so this file words none.
+//
+// Repeated view() calls of one buffer share one native view until the buffer's length changes (as
+// js/addon-zero-copy.mjs does, and for the same reason: Node frees what it keeps for each Buffer over
+// native memory only after the current task).
 
 const MAKE = Symbol('PooledBuffer');
 
-const notA = (member) =>
-  coded(new TypeError(`PooledBuffer.${member}: called on an object that is not a PooledBuffer`), 'ERR_INVALID_THIS');
-
-const notAPool = (member) =>
-  coded(new TypeError(`BufferPool.${member}: called on an object that is not a BufferPool`), 'ERR_INVALID_THIS');
+/** The numbers of the binding core's table (src/binding/message.rs, by_number). */
+const WRONG_RECEIVER = 0;
+const USED_UP = 1;
+const NO_CONSTRUCTOR = 3;
 
 /**
  * The addon's BufferPool and PooledBuffer classes, over the addon's NativeBufferPool and the handle
@@ -44,7 +48,12 @@ export function definePool(addon, wrapStorage) {
     pooledFreeze,
     pooledFree,
     pooledRelease,
+    __bindingError: bindingError,
   } = addon;
+  /** Whether views are over native memory (else copies, which are not kept). */
+  const keepViews = addon.externalBuffers();
+  const notA = (member) => bindingError(WRONG_RECEIVER, 'PooledBuffer', member);
+  const notAPool = (member) => bindingError(WRONG_RECEIVER, 'BufferPool', member);
 
   // Gives back the buffers the program dropped; their views stay valid.
   const dropped = new FinalizationRegistry(pooledRelease);
@@ -69,12 +78,13 @@ export function definePool(addon, wrapStorage) {
     #gone = 'freed';
     /** Whether it is registered with `dropped` (else it is in `waiting`, or gone). */
     #registered = false;
+    /** Its last view while the length is what it was then, handed out only through new Buffers over
+     * its memory; null when there is none to reuse. */
+    #view = null;
 
     /** Not public (index.d.ts): BufferPool.tryAcquire() and acquire() make them. */
     constructor(token, handle) {
-      if (token !== MAKE) {
-        throw coded(new TypeError('PooledBuffer has no public constructor: use BufferPool.tryAcquire() or acquire()'), 'ERR_ILLEGAL_CONSTRUCTOR');
-      }
+      if (token !== MAKE) throw bindingError(NO_CONSTRUCTOR, 'PooledBuffer');
       this.#handle = handle;
       waiting.push(this);
       if (waiting.length >= WAITING_MAX) flush();
@@ -125,13 +135,14 @@ export function definePool(addon, wrapStorage) {
     }
 
     #usedUp() {
-      return coded(new Error(`this PooledBuffer was ${this.#gone} and cannot be used any more`), 'ERR_INVALID_STATE');
+      return bindingError(USED_UP, 'PooledBuffer', this.#gone);
     }
 
     /** Gives the handle up; the object cannot be used after. */
     #leave(how) {
       this.#handle = 0;
       this.#gone = how;
+      this.#view = null;
       if (this.#registered) dropped.unregister(this);
       // The last one made is the one most often freed first: it need not wait for the flush.
       else if (waiting[waiting.length - 1] === this) waiting.pop();
@@ -153,10 +164,18 @@ export function definePool(addon, wrapStorage) {
       const handle = PooledBuffer.#handleOf(this, 'append');
       pooledAppend(handle, bytes); // with handle 0, only checks the bytes
       if (handle === 0) throw this.#usedUp();
+      this.#view = null; // longer now: the next view shows more
     }
 
     view() {
-      return pooledView(PooledBuffer.#live(this, 'view'));
+      const handle = PooledBuffer.#live(this, 'view');
+      const kept = this.#view;
+      // (A view detached natively has length 0: never reused.)
+      if (kept !== null && kept.length !== 0) return kept.subarray(0);
+      const view = pooledView(handle);
+      if (!keepViews || view.length === 0) return view;
+      this.#view = view;
+      return view.subarray(0);
     }
 
     freeze(kind) {

@@ -29,62 +29,27 @@
 // with certainty (an unusual argument, a kind it has not seen registered) goes to the native
 // ZeroCopyStorage.from(), whose checks and errors are the API's.
 //
-// Arguments are checked here with the checks and messages of node/src/args.rs, in the same order as
-// the native methods checked them; receivers of another class get a TypeError.
+// Repeated view() calls of one object share one native view: it keeps its last view (over all of its
+// bytes, while they are in place) and hands out new Buffers over that view's memory. Why: Node frees
+// what it keeps for each Buffer over native memory only in a task after the Buffer is gone (never
+// during a synchronous loop), so a million view() calls in one loop held hundreds of MiB until it
+// ended. The view is let go when the object's range changes (splitTo, splitOff) or it is freed (which
+// detaches it, and so every Buffer handed out over it). Views that are copies (external buffers not
+// allowed) are not kept: a copy is the caller's own.
+//
+// Arguments are checked here only as far as telling the usual case apart costs nothing (an integer
+// in range); anything else goes to the addon's __checkIndex, and every error is made by the binding
+// core's one table (__bindingError, __outOfBounds: src/binding/message.rs), so this file words none.
+// The checks run in the same order as the native methods ran them; receivers of another class get a
+// TypeError.
 import { createHash } from 'node:crypto';
 import { types } from 'node:util';
-import { coded } from './error-code.mjs';
 
-/** The largest integer a JS number holds exactly (args.rs's MAX_SAFE_INTEGER). */
-const MAX_SAFE_INTEGER = 9007199254740991;
-
-/** A number as the binding core writes it in messages (src/binding/number.rs): as JS does. */
-const rustNumber = String;
-
-/** args.rs's describe_raw: a value, shortly, for an error message. */
-function describe(value) {
-  switch (typeof value) {
-    case 'undefined':
-      return 'undefined';
-    case 'boolean':
-      return 'a boolean';
-    case 'number':
-      return rustNumber(value);
-    case 'string':
-      return 'a string';
-    case 'symbol':
-      return 'a symbol';
-    case 'function':
-      return 'a function';
-    case 'bigint':
-      return 'a bigint';
-    default:
-      return value === null ? 'null' : 'an object';
-  }
-}
-
-/** args.rs's index_raw: a byte offset, an integer in 0..=MAX_SAFE_INTEGER. */
-function index(value, what) {
-  if (typeof value !== 'number') {
-    throw coded(new TypeError(`${what} must be an integer, got ${describe(value)}`), 'ERR_INVALID_ARG_TYPE');
-  }
-  if (!Number.isInteger(value)) {
-    throw coded(new TypeError(`${what} must be an integer, got ${rustNumber(value)}`), 'ERR_INVALID_ARG_TYPE');
-  }
-  if (value < 0 || value > MAX_SAFE_INTEGER) {
-    throw coded(new RangeError(`${what} must be between 0 and ${MAX_SAFE_INTEGER}, got ${rustNumber(value)}`), 'ERR_OUT_OF_RANGE');
-  }
-  return value;
-}
-
-/** The core's SliceError, as a RangeError. */
-const outOfBounds = (start, end, len) =>
-  coded(new RangeError(`range ${start}..${end} is out of bounds for a buffer of ${len} bytes`), 'ERR_OUT_OF_RANGE');
-
-const freed = () => coded(new Error('this ZeroCopyBuffer was freed and cannot be used any more'), 'ERR_INVALID_STATE');
-
-const notA = (member) =>
-  coded(new TypeError(`ZeroCopyBuffer.${member}: called on an object that is not a ZeroCopyBuffer`), 'ERR_INVALID_THIS');
+/** The numbers of the binding core's table (src/binding/message.rs, by_number). */
+const WRONG_RECEIVER = 0;
+const USED_UP = 1;
+const NOT_INSTANCE = 2;
+const NO_CONSTRUCTOR = 3;
 
 /** Bytes up to this many stay in JS. */
 const SMALL_BUFFER = 4096;
@@ -149,10 +114,21 @@ const MAKE = Symbol('ZeroCopyBuffer');
 let nextGroup = 1;
 
 /**
- * The addon's ZeroCopyBuffer class, over `Storage` (the addon's ZeroCopyStorage, with `BufferKind` to
- * know a kind's name), and `wrap`, which makes a ZeroCopyBuffer of a whole native storage.
+ * The addon's ZeroCopyBuffer class, over the addon's ZeroCopyStorage (with BufferKind to know a kind's
+ * name, and the binding core's checks and errors), and `wrap`, which makes a ZeroCopyBuffer of a
+ * whole native storage.
  */
-export function defineZeroCopyBuffer(Storage, BufferKind) {
+export function defineZeroCopyBuffer(addon) {
+  const { ZeroCopyStorage: Storage, BufferKind, __bindingError: bindingError, __checkIndex: checkIndex } = addon;
+  const outOfBounds = addon.__outOfBounds;
+  /** Whether views are over native memory (else copies, which are not kept). */
+  const keepViews = addon.externalBuffers();
+
+  /** A byte offset: an integer in 0 ..= Number.MAX_SAFE_INTEGER, else the core's error. */
+  const index = (value, what) => (Number.isSafeInteger(value) && value >= 0 ? value : checkIndex(value, what));
+  const freed = () => bindingError(USED_UP, 'ZeroCopyBuffer', 'freed');
+  const notA = (member) => bindingError(WRONG_RECEIVER, 'ZeroCopyBuffer', member);
+
   /** Storage of an empty buffer, to check a freed object's arguments as a live one would. */
   let empty = null;
   const emptyStorage = () => (empty ??= Storage.from(new Uint8Array(0)));
@@ -191,12 +167,13 @@ export function defineZeroCopyBuffer(Storage, BufferKind) {
     #end;
     /** The number the storage files this object's views under; 0 until it asks for one. */
     #group = 0;
+    /** Its last view, over bytes #start..#end, handed out only through new Buffers over its memory;
+     * null when there is none to reuse (see the module docs). */
+    #view = null;
 
     /** Not public (index.d.ts): ZeroCopyBuffer.from() and the methods that return one make them. */
     constructor(token, shared, start, end) {
-      if (token !== MAKE) {
-        throw coded(new TypeError('ZeroCopyBuffer has no public constructor: use ZeroCopyBuffer.from()'), 'ERR_ILLEGAL_CONSTRUCTOR');
-      }
+      if (token !== MAKE) throw bindingError(NO_CONSTRUCTOR, 'ZeroCopyBuffer');
       shared.count++;
       this.#shared = shared;
       this.#start = start;
@@ -297,6 +274,7 @@ export function defineZeroCopyBuffer(Storage, BufferKind) {
       if (n > len) throw outOfBounds(0, n, len);
       const head = ZeroCopyBuffer.#over(shared, this.#start, this.#start + n);
       this.#start += n;
+      this.#view = null;
       return head;
     }
 
@@ -309,6 +287,7 @@ export function defineZeroCopyBuffer(Storage, BufferKind) {
       if (n > len) throw outOfBounds(n, len, len);
       const tail = ZeroCopyBuffer.#over(shared, this.#start + n, this.#end);
       this.#end = this.#start + n;
+      this.#view = null;
       return tail;
     }
 
@@ -321,7 +300,7 @@ export function defineZeroCopyBuffer(Storage, BufferKind) {
 
     equals(other) {
       const shared = ZeroCopyBuffer.#live(this, 'equals');
-      if (!ZeroCopyBuffer.#is(other)) throw coded(new TypeError('equals: other must be a ZeroCopyBuffer'), 'ERR_INVALID_ARG_TYPE');
+      if (!ZeroCopyBuffer.#is(other)) throw bindingError(NOT_INSTANCE, 'equals', 'other', 'ZeroCopyBuffer');
       const theirs = other.#shared;
       if (theirs === null) throw freed();
       if (shared.native !== null && theirs.native !== null) {
@@ -334,8 +313,14 @@ export function defineZeroCopyBuffer(Storage, BufferKind) {
 
     view() {
       const shared = ZeroCopyBuffer.#live(this, 'view');
+      const kept = this.#view;
+      // (A view detached natively has length 0: never reused.)
+      if (kept !== null && kept.length !== 0) return kept.subarray(0);
       if (this.#group === 0) this.#group = nextGroup++;
-      return shared.toNative().view(this.#start, this.#end, this.#group);
+      const view = shared.toNative().view(this.#start, this.#end, this.#group);
+      if (!keepViews || view.length === 0) return view;
+      this.#view = view;
+      return view.subarray(0);
     }
 
     bytes() {
@@ -351,6 +336,7 @@ export function defineZeroCopyBuffer(Storage, BufferKind) {
       const shared = this.#shared;
       if (shared === null) return;
       this.#shared = null;
+      this.#view = null;
       if (--shared.count === 0) {
         shared.native?.free();
         shared.bytes = null;

@@ -16,7 +16,6 @@
 //   through `.buffer`): Rust returns copies, and the writable ones are written back here:
 //   PooledBuffer.view() at the buffer's next call, CircularWriter.slice() by produce().
 
-import { coded } from './error-code.mjs';
 
 const { apply } = Reflect;
 const U8 = Uint8Array;
@@ -304,16 +303,11 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
  * TypeError (napi-rs would say "Failed to unwrap ..." in a plain Error, or V8 "Illegal invocation"),
  * and `new` of a class without a public constructor is the table's TypeError (napi-rs: a plain Error).
  * The check costs nothing on the way in: it runs only once the native call has thrown.
- * `bindingMessage` is the addon's __bindingMessage; `privateConstructors` maps the names of the
- * classes JS cannot construct to what makes them. Returns the classes to export by name.
+ * `bindingError` is the addon's __bindingError (as the wasm build's: it makes the error of the binding
+ * core's table); `privateConstructors` names the classes JS cannot construct. Returns the classes to
+ * export by name.
  */
-export function guardAddonClasses(classes, bindingMessage, privateConstructors) {
-  const ERRORS = { Error, TypeError, RangeError };
-  const make = (...args) => {
-    const [cls, message, code] = bindingMessage(...args);
-    const error = new ERRORS[cls](message);
-    return code === '' ? error : coded(error, code);
-  };
+export function guardAddonClasses(classes, bindingError, privateConstructors) {
   const out = {};
   for (const [className, cls] of Object.entries(classes)) {
     const proto = cls.prototype;
@@ -325,22 +319,20 @@ export function guardAddonClasses(classes, bindingMessage, privateConstructors) 
         try {
           return apply(fn, this, args);
         } catch (e) {
-          if (!(this instanceof cls) || isUnwrapFailure(e)) throw make(0, className, name, '');
+          if (!(this instanceof cls) || isUnwrapFailure(e)) throw bindingError(0, className, name);
           throw e;
         }
       };
       const replacement = typeof desc.value === 'function' ? { value: wrapped } : { get: wrapped };
       Object.defineProperty(proto, name, { ...desc, ...replacement });
     }
-    const instead = privateConstructors[className];
-    out[className] =
-      instead === undefined
-        ? cls
-        : new Proxy(cls, {
-            construct() {
-              throw make(3, className, instead, '');
-            },
-          });
+    out[className] = !privateConstructors.includes(className)
+      ? cls
+      : new Proxy(cls, {
+          construct() {
+            throw bindingError(3, className);
+          },
+        });
   }
   return out;
 }

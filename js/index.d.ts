@@ -39,8 +39,13 @@
 //     ArrayBuffer: a moved one would escape the detaching. Detaching cannot stop a read that Node
 //     already handed to its thread pool or the kernel (fs.write, socket.write, zlib with a view):
 //     wait for such a call to finish before free(), freeze(), produce() or consume(), or pass it
-//     bytes(), a copy. Where the runtime forbids
-//     external buffers (Electron), views are copies instead: see `externalBuffers`.
+//     bytes(), a copy. Repeated view() calls of one object return new Buffers over the memory of one
+//     native view (a pooled buffer's: until append() changes its length), all detached together.
+//     A reader's slice is in place only while the ring has one reader (readers moved to a handle
+//     count until freed); while it has several, each reader's slice is a copy of its own, taken when
+//     called, so that no reader can change what another reads (a reader added while another holds
+//     a slice starts past that slice's bytes, so the slice stays in place). Where the runtime
+//     forbids external buffers (Electron), views are copies instead: see `externalBuffers`.
 //   - The wasm build (the browser, and wasm in Node): never a view of wasm memory, since any such view
 //     reaches all of it through `.buffer`, freed memory that other objects reuse included. view(),
 //     CircularReader.slice() and the view() of what VirtualBuffer.read() gives are copies in a fresh
@@ -58,9 +63,9 @@
 //   own (made on the thread pool, never a view of a file mapping or of the buffer's cache, so neither
 //   the file, later reads nor save() see it); a ZeroCopyBuffer's bytes are never read off the JS
 //   thread (sha256(), equals() and bytes() run on it); a reader's slice is detached before its bytes
-//   can be reused. What such a write does change is what that ZeroCopyBuffer, the ZeroCopyBuffers
-//   sliced or derived from it and their views read (and, for a reader's slice, what the ring's other
-//   readers read): do not write them.
+//   can be reused, and is a copy whenever another reader could read them. What such a write does
+//   change is what that ZeroCopyBuffer, the ZeroCopyBuffers sliced or derived from it and their views
+//   read (and, for the slice of a ring's only reader, what that reader reads): do not write them.
 //   bytes() returns a copy that is always safe to keep.
 
 /** Node entry: whether view() and ring slices are Buffers over native memory (`true`) or copies
@@ -96,8 +101,9 @@ export class ZeroCopyBuffer {
   readonly kind: string;
   readonly tenant: string | undefined;
   /** How many views share the storage: the ZeroCopyBuffers made from one another (slice, splitTo,
-   * splitOff, withTenant, retag) that were not freed, plus whatever else holds the bytes (in Node each
-   * live view() Buffer; a VirtualBuffer's cache). For observability: a buffer the program dropped without free()
+   * splitOff, withTenant, retag) that were not freed, plus whatever else holds the bytes (in Node the
+   * memory of each object's live views, one for all the views one object handed out over the same
+   * bytes; a VirtualBuffer's cache). For observability: a buffer the program dropped without free()
    * counts until it is collected in the browser, and in Node until the whole storage is. */
   readonly sharers: number;
   withTenant(tenant: string): ZeroCopyBuffer;
@@ -338,7 +344,8 @@ export class CircularReader {
   static fromHandle(handle: CircularHandle): CircularReader;
   /** The unread bytes as one view, returned at once: empty when there are none yet, `null` once the
    * writer is gone and everything was read. It may hold less than all that is published: call slice()
-   * again after consume(). Read it, do not write it. */
+   * again after consume(). Read it, do not write it. In place (Node) only while this is the ring's
+   * only reader; with several readers a copy of its own (see "Views" above). */
   slice(): Uint8Array | null;
   /** slice() once there is data or the end. Never blocks. Cancelled by `options.signal`; lets a Node
    * process exit unless `options.ref` (see WaitOptions). */

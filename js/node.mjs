@@ -14,7 +14,7 @@ import { installStreams } from './streams.mjs';
 import { AbortError, defineWaits, installDocumentSignals, installWaits } from './waits.mjs';
 import { coded } from './error-code.mjs';
 
-const zeroCopy = defineZeroCopyBuffer(addon.ZeroCopyStorage, addon.BufferKind);
+const zeroCopy = defineZeroCopyBuffer(addon);
 export const ZeroCopyBuffer = zeroCopy.ZeroCopyBuffer;
 const wrap = zeroCopy.wrap;
 export const { BufferPool, PooledBuffer } = definePool(addon, wrap);
@@ -29,14 +29,8 @@ export const { BufferMut, BufferKind, Circular, CircularWriter, CircularReader, 
     CircularReader: addon.CircularReader,
     VirtualBuffer: addon.VirtualBuffer,
   },
-  addon.__bindingMessage,
-  {
-    BufferKind: 'BufferKind.register()',
-    Circular: 'Circular.withCapacity()',
-    CircularWriter: 'Circular.withCapacity()',
-    CircularReader: 'CircularWriter.addReader()',
-    VirtualBuffer: 'VirtualBuffer.open(), VirtualBuffer.fromBytes() or VirtualBuffer.import()',
-  },
+  addon.__bindingError,
+  ['BufferKind', 'Circular', 'CircularWriter', 'CircularReader', 'VirtualBuffer'],
 );
 
 /** Whether view() and ring slices are Buffers over native memory (true) or copies (false: the runtime

@@ -9,6 +9,7 @@ if (process.env.OMNIBUF_EXTERNAL_BUFFERS === '0') {
   const v = b.view();
   v[0] = 0;
   assert.equal(Buffer.from(b.bytes()).toString(), 'copy', 'a view is a copy');
+  assert.equal(b.view().toString(), 'copy', 'each view() is a copy of its own (copies are not reused)');
   const s = b.slice(1, 3);
   const sv = s.view();
   assert.equal(sv.toString(), 'op', "a slice's view is a copy of its bytes");
@@ -20,6 +21,8 @@ if (process.env.OMNIBUF_EXTERNAL_BUFFERS === '0') {
   const p = pool.tryAcquire(1);
   p.append('pooled');
   assert.equal(p.view().toString(), 'pooled');
+  p.view()[0] = 0;
+  assert.equal(p.view().toString(), 'pooled', 'each pooled view() is a copy of its own');
   p.freeze().free();
   const w = Circular.withCapacity(4096);
   const r = w.addReader();

@@ -6,6 +6,7 @@
 // carries the Node-style `code` of its kind (expectedCode).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import {
   impl,
   ZeroCopyBuffer,
@@ -234,4 +235,16 @@ test(`private constructors stay private, and instanceof still works (${impl})`, 
   assert.ok(VirtualBuffer.fromBytes('x') instanceof VirtualBuffer);
   assert.ok(ZeroCopyBuffer.from('x') instanceof ZeroCopyBuffer);
   w.free();
+});
+
+test("the JS layers over the builds word no error of their own: the binding core's table makes them", () => {
+  // The addon's JS classes (and the guard both builds use) test the common case themselves and, when
+  // that test fails, ask the core for the error (__bindingError, __checkIndex, __outOfBounds), so the
+  // table above can only hold because both builds read one table. A message or an error object made
+  // in these files would be a second copy of it.
+  for (const file of ['addon-zero-copy.mjs', 'addon-pool.mjs', 'guard.mjs']) {
+    const source = readFileSync(new URL(`../${file}`, import.meta.url), 'utf8');
+    const made = source.match(/new (Type|Range)?Error\(|\bcoded\(|cannot be used any more|called on an object that is not|has no public constructor|must be an integer|out of bounds/g);
+    assert.equal(made, null, `${file} makes or words errors itself: ${made}`);
+  }
 });

@@ -8,13 +8,22 @@
 //!
 //! A side can move to another thread: `toHandle()` parks it in a process-wide table and returns a
 //! plain object that `postMessage` can carry; `fromHandle()` in the receiving thread claims it.
+//!
+//! A reader's slice is in place only while the ring has one reader. Each reader reads the same ring
+//! memory, and JS can write into a view whatever the contract says, so with several readers one
+//! reader's write would change what the others read: then each reader's slice is a copy of its own
+//! ([`Bytes::Copied`]). The writer and its readers share a count of the readers for that
+//! ([`RingWriter`], [`RingReader`]), readers parked in a handle included. A reader added while
+//! another holds a slice in place starts at the write position, past every byte of that slice, and
+//! the writer cannot reuse those bytes until the holder consumes them (which detaches the slice), so
+//! the slice stays the holder's alone.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::pin;
 use std::rc::{Rc, Weak};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
@@ -35,11 +44,44 @@ fn ring_error(e: RingError) -> ApiError {
     omnibuf::binding::BindingError::from(e).into()
 }
 
+/// The writer of a byte ring, with the count of its ring's readers that it shares with them.
+struct RingWriter {
+    writer: Writer<u8>,
+    readers: Arc<AtomicUsize>,
+}
+
+impl RingWriter {
+    fn new(writer: Writer<u8>) -> Self {
+        RingWriter { writer, readers: Arc::new(AtomicUsize::new(0)) }
+    }
+
+    /// A new reader, counted before it exists: the count is raised before anything the writer
+    /// produces after it (a release store of the write position), so a reader that has seen those
+    /// bytes sees the count too.
+    fn add_reader(&mut self) -> RingReader {
+        self.readers.fetch_add(1, Ordering::AcqRel);
+        RingReader { reader: self.writer.add_reader(), readers: self.readers.clone() }
+    }
+}
+
+/// A reader of a byte ring, counted among its ring's readers for as long as it lives (in a JS object
+/// or parked in a handle).
+struct RingReader {
+    reader: Reader<u8>,
+    readers: Arc<AtomicUsize>,
+}
+
+impl Drop for RingReader {
+    fn drop(&mut self) {
+        self.readers.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 // SAFETY: ring memory is mapped (or allocated) once, never moved, and released only when the last of
 // the writer and its readers drops; a slice picked from a side lies in it.
-unsafe impl StableMemory for Writer<u8> {}
+unsafe impl StableMemory for RingWriter {}
 // SAFETY: as for the writer.
-unsafe impl StableMemory for Reader<u8> {}
+unsafe impl StableMemory for RingReader {}
 
 /// One side of a ring held by a JS object, shared with the operations of its pending `sliceAsync`s.
 struct Side<T: StableMemory> {
@@ -147,35 +189,41 @@ trait RingSide: StableMemory + Sized + 'static {
     fn forget_waker(&self, waker: &Waker);
 }
 
-impl RingSide for Writer<u8> {
+impl RingSide for RingWriter {
     const CLASS: &'static str = "CircularWriter";
 
     fn pick<'a>(&'a mut self, cx: &mut Context<'_>, wait: Wait) -> Poll<Option<Bytes<'a>>> {
+        let writer = &mut self.writer;
         let room = match wait {
-            Wait::No => pin!(self.slice()).poll(cx),
-            Wait::Block(deadline) => block_on(self.slice(), deadline).map_or(Poll::Pending, Poll::Ready),
+            Wait::No => pin!(writer.slice()).poll(cx),
+            Wait::Block(deadline) => block_on(writer.slice(), deadline).map_or(Poll::Pending, Poll::Ready),
         };
         room.map(|room| Some(Bytes::Writable(room)))
     }
 
     fn forget_waker(&self, waker: &Waker) {
-        Writer::forget_waker(self, waker);
+        self.writer.forget_waker(waker);
     }
 }
 
-impl RingSide for Reader<u8> {
+impl RingSide for RingReader {
     const CLASS: &'static str = "CircularReader";
 
     fn pick<'a>(&'a mut self, cx: &mut Context<'_>, wait: Wait) -> Poll<Option<Bytes<'a>>> {
+        let RingReader { reader, readers } = self;
         let data = match wait {
-            Wait::No => pin!(self.slice()).poll(cx),
-            Wait::Block(deadline) => block_on(self.slice(), deadline).map_or(Poll::Pending, Poll::Ready),
+            Wait::No => pin!(reader.slice()).poll(cx),
+            Wait::Block(deadline) => block_on(reader.slice(), deadline).map_or(Poll::Pending, Poll::Ready),
         };
-        data.map(|data| data.map(Bytes::Shared))
+        // Whether this is the ring's only reader, as of the bytes of the slice: asked after the slice,
+        // whose end (the write position) was acquired first, so a reader added before the writer
+        // produced any of these bytes is counted (see `RingWriter::add_reader`).
+        let alone = readers.load(Ordering::Acquire) == 1;
+        data.map(|data| data.map(|bytes| if alone { Bytes::Shared(bytes) } else { Bytes::Copied(bytes) }))
     }
 
     fn forget_waker(&self, waker: &Waker) {
-        Reader::forget_waker(self, waker);
+        self.reader.forget_waker(waker);
     }
 }
 
@@ -273,8 +321,8 @@ fn slice_async<T: RingSide>(
 
 /// A process-wide table of ring sides on their way to another thread.
 enum Handed {
-    Writer(Writer<u8>),
-    Reader(Reader<u8>),
+    Writer(RingWriter),
+    Reader(RingReader),
 }
 
 static HANDED: LazyLock<Mutex<HashMap<u64, Handed>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
@@ -337,7 +385,7 @@ impl JsCircular {
         let capacity = args::index(env, &capacity, "capacity").or_throw(env)?;
         let options = ring_options(env, options.as_ref()).or_throw(env)?;
         let writer = Circular::with_options::<u8>(capacity, &options).map_err(ring_error).or_throw(env)?;
-        Ok(JsCircularWriter::new(env, writer))
+        Ok(JsCircularWriter::new(env, RingWriter::new(writer)))
     }
 
     /// Whether this system can double-map ring memory (else rings use the mirror-copy backend).
@@ -372,19 +420,19 @@ fn ring_options(env: &Env, options: Option<&Unknown<'_>>) -> ApiResult<RingOptio
 /// The one writer of a byte ring.
 #[napi(js_name = "CircularWriter", custom_finalize)]
 pub struct JsCircularWriter {
-    side: Rc<RefCell<Side<Writer<u8>>>>,
+    side: Rc<RefCell<Side<RingWriter>>>,
     memory: ExternalMemory,
 }
 
 impl JsCircularWriter {
-    fn new(env: &Env, writer: Writer<u8>) -> Self {
+    fn new(env: &Env, writer: RingWriter) -> Self {
         let mut memory = ExternalMemory::default();
-        memory.set(env, writer.capacity());
+        memory.set(env, writer.writer.capacity());
         JsCircularWriter { side: Side::new(writer), memory }
     }
 
     /// Runs `f` on the live writer.
-    fn with<R>(&self, env: &Env, f: impl FnOnce(&mut Writer<u8>) -> ApiResult<R>) -> napi::Result<R> {
+    fn with<R>(&self, env: &Env, f: impl FnOnce(&mut RingWriter) -> ApiResult<R>) -> napi::Result<R> {
         let mut side = self.side.borrow_mut();
         let gone = side.gone;
         let writer = side.viewed.get_mut().ok_or_else(|| ApiError::used_up("CircularWriter", gone));
@@ -405,13 +453,13 @@ impl JsCircularWriter {
     /// The capacity in bytes, after rounding.
     #[napi(getter, catch_unwind)]
     pub fn capacity(&self, env: &Env) -> napi::Result<f64> {
-        self.with(env, |w| Ok(w.capacity() as f64))
+        self.with(env, |w| Ok(w.writer.capacity() as f64))
     }
 
     /// The memory under the ring: `"double-mapped"` or `"mirror-copy"`.
     #[napi(getter, catch_unwind)]
     pub fn backend(&self, env: &Env) -> napi::Result<String> {
-        self.with(env, |w| Ok(w.backend().to_string()))
+        self.with(env, |w| Ok(w.writer.backend().to_string()))
     }
 
     /// A new reader, which sees what is produced from now on.
@@ -448,7 +496,8 @@ impl JsCircularWriter {
     pub fn produce(&self, env: &Env, n: Unknown<'_>) -> napi::Result<()> {
         let n = args::index(env, &n, "n").or_throw(env)?;
         let mut side = self.side.borrow_mut();
-        side.detached(env, "CircularWriter").and_then(|w| w.try_produce(n).map_err(ring_error)).or_throw(env)
+        let writer = side.detached(env, "CircularWriter");
+        writer.and_then(|w| w.writer.try_produce(n).map_err(ring_error)).or_throw(env)
     }
 
     /// Copies as much of `bytes` as there is room for now into the ring and publishes it; returns how
@@ -458,7 +507,7 @@ impl JsCircularWriter {
         let (bytes, _) = args::bytes(env, &bytes, "bytes").or_throw(env)?;
         let mut side = self.side.borrow_mut();
         let writer = side.detached(env, "CircularWriter");
-        writer.map(|w| w.push_slice(&bytes) as f64).or_throw(env)
+        writer.map(|w| w.writer.push_slice(&bytes) as f64).or_throw(env)
     }
 
     /// Moves the writer into a handle that `postMessage` can carry to a worker, where
@@ -494,11 +543,11 @@ impl JsCircularWriter {
 /// One reader of a byte ring.
 #[napi(js_name = "CircularReader", custom_finalize)]
 pub struct JsCircularReader {
-    side: Rc<RefCell<Side<Reader<u8>>>>,
+    side: Rc<RefCell<Side<RingReader>>>,
 }
 
 impl JsCircularReader {
-    fn new(reader: Reader<u8>) -> Self {
+    fn new(reader: RingReader) -> Self {
         JsCircularReader { side: Side::new(reader) }
     }
 }
@@ -512,8 +561,9 @@ impl ObjectFinalize for JsCircularReader {
 
 #[napi]
 impl JsCircularReader {
-    /// The unread bytes as one `Buffer` over the ring (empty when there are none yet), or `null` once
-    /// the writer is gone and everything was read. Returns at once. Do not write to it.
+    /// The unread bytes as one `Buffer` over the ring while this is the ring's only reader, else a
+    /// copy of them (empty when there are none yet), or `null` once the writer is gone and everything
+    /// was read. Returns at once. Do not write to it.
     #[napi(catch_unwind)]
     pub fn slice(&self, env: &Env) -> napi::Result<Raw> {
         slice_now(&self.side, env, Wait::No)
@@ -540,7 +590,8 @@ impl JsCircularReader {
     pub fn consume(&self, env: &Env, n: Unknown<'_>) -> napi::Result<()> {
         let n = args::index(env, &n, "n").or_throw(env)?;
         let mut side = self.side.borrow_mut();
-        side.detached(env, "CircularReader").and_then(|r| r.try_consume(n).map_err(ring_error)).or_throw(env)
+        let reader = side.detached(env, "CircularReader");
+        reader.and_then(|r| r.reader.try_consume(n).map_err(ring_error)).or_throw(env)
     }
 
     /// Moves the reader into a handle that `postMessage` can carry to a worker, where

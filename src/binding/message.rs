@@ -52,10 +52,25 @@ pub fn wrong_receiver(class: &str, member: &str) -> BindingError {
         .with_code(ERR_INVALID_THIS)
 }
 
-/// `new Class()` of a class JS cannot construct: `TypeError`; `instead` says what makes one.
-pub fn no_constructor(class: &str, instead: &str) -> BindingError {
+/// `new Class()` of a class JS cannot construct: `TypeError`, saying what makes one.
+pub fn no_constructor(class: &str) -> BindingError {
+    let instead = match class {
+        "ZeroCopyBuffer" => "ZeroCopyBuffer.from()",
+        "PooledBuffer" => "BufferPool.tryAcquire() or acquire()",
+        "BufferKind" => "BufferKind.register()",
+        "Circular" | "CircularWriter" => "Circular.withCapacity()",
+        "CircularReader" => "CircularWriter.addReader()",
+        "VirtualBuffer" => "VirtualBuffer.open(), VirtualBuffer.fromBytes() or VirtualBuffer.import()",
+        _ => "the API that returns one",
+    };
     BindingError::type_error(format!("{class} has no public constructor: use {instead}"))
         .with_code(ERR_ILLEGAL_CONSTRUCTOR)
+}
+
+/// A range `start .. end` that does not fit a buffer of `len` bytes (or runs backwards): the core's
+/// `SliceError`, as a `RangeError`.
+pub fn out_of_bounds(start: usize, end: usize, len: usize) -> BindingError {
+    crate::SliceError { start, end, len }.into()
 }
 
 /// An argument that must be an object of `class` (`equals(other)`): `TypeError`.
@@ -145,28 +160,64 @@ pub fn handle_of_other_memory(class: &str) -> BindingError {
     .with_code(ERR_INVALID_STATE)
 }
 
-/// A message for JS glue code by number (the JS layers of both builds ask the one table for their
-/// texts): 0 wrong receiver, 1 used up, 2 not an instance, 3 no constructor, 4 not an `AbortSignal`,
-/// 5 an option that is not a boolean, 6 options that are not an object, 7 aborted. `a`, `b`, `c` as
-/// the functions above take them. `None` for an unknown number.
+/// A message for JS glue code by number (`js/guard.mjs`, `js/waits.mjs` and the addon's JS classes
+/// ask the one table for their errors rather than word them): 0 wrong receiver, 1 used up, 2 not an
+/// instance, 3 no constructor, 4 not an `AbortSignal`, 5 an option that is not a boolean, 6 options
+/// that are not an object, 7 aborted. `a`, `b`, `c` as the functions above take them. `None` for an
+/// unknown number.
 ///
 /// ```
 /// use omnibuf::binding::message::by_number;
 ///
+/// let e = by_number(0, "PooledBuffer", "view", "").unwrap();
+/// assert_eq!(e.message, "PooledBuffer.view: called on an object that is not a PooledBuffer");
+/// assert_eq!(e.code, Some("ERR_INVALID_THIS"));
+/// assert_eq!(
+///     by_number(3, "ZeroCopyBuffer", "", "").unwrap().message,
+///     "ZeroCopyBuffer has no public constructor: use ZeroCopyBuffer.from()"
+/// );
 /// let e = by_number(4, "BufferPool.acquire", "", "").unwrap();
 /// assert_eq!(e.message, "BufferPool.acquire: options.signal must be an AbortSignal");
 /// assert_eq!(by_number(7, "", "", "").unwrap().code, Some("ABORT_ERR"));
+/// assert!(by_number(99, "", "", "").is_none());
 /// ```
 pub fn by_number(which: u32, a: &str, b: &str, c: &str) -> Option<BindingError> {
     Some(match which {
         0 => wrong_receiver(a, b),
         1 => used_up(a, b),
         2 => not_instance(a, b, c),
-        3 => no_constructor(a, b),
+        3 => no_constructor(a),
         4 => not_a_signal(a),
         5 => option_not_boolean(a),
         6 => options_not_object(),
         7 => aborted(),
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::binding::ErrorClass;
+
+    #[test]
+    fn out_of_bounds_is_the_cores_slice_error() {
+        let e = out_of_bounds(2, 7, 3);
+        assert_eq!(e.class, ErrorClass::RangeError);
+        assert_eq!(e.message, "range 2..7 is out of bounds for a buffer of 3 bytes");
+        assert_eq!(e.code, Some(crate::binding::ERR_OUT_OF_RANGE));
+    }
+
+    #[test]
+    fn every_private_constructor_says_what_makes_one() {
+        for (class, instead) in [
+            ("PooledBuffer", "BufferPool.tryAcquire() or acquire()"),
+            ("CircularWriter", "Circular.withCapacity()"),
+            ("CircularReader", "CircularWriter.addReader()"),
+        ] {
+            let e = no_constructor(class);
+            assert_eq!(e.message, format!("{class} has no public constructor: use {instead}"));
+            assert_eq!(e.code, Some(ERR_ILLEGAL_CONSTRUCTOR));
+        }
+    }
 }

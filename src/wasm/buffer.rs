@@ -43,7 +43,7 @@ impl JsZeroCopyBuffer {
     /// `new ZeroCopyBuffer()` would make an object over no Rust value.)
     #[wasm_bindgen(constructor)]
     pub fn new() -> Result<JsZeroCopyBuffer, JsValue> {
-        Err(throwable(message::no_constructor("ZeroCopyBuffer", "ZeroCopyBuffer.from()")))
+        Err(throwable(message::no_constructor("ZeroCopyBuffer")))
     }
 }
 
@@ -204,7 +204,7 @@ impl JsBufferKind {
     /// Not public: kinds are passed by name.
     #[wasm_bindgen(constructor)]
     pub fn new() -> Result<JsBufferKind, JsValue> {
-        Err(throwable(message::no_constructor("BufferKind", "BufferKind.register()")))
+        Err(throwable(message::no_constructor("BufferKind")))
     }
 
     /// Registers `name` (1 to 64 bytes, no whitespace) and returns it; registering twice is fine.

@@ -224,7 +224,7 @@ impl JsPooledBuffer {
     /// Not public: `BufferPool.tryAcquire()` and `acquire()` make them.
     #[wasm_bindgen(constructor)]
     pub fn new() -> Result<JsPooledBuffer, JsValue> {
-        Err(throwable(message::no_constructor("PooledBuffer", "BufferPool.tryAcquire() or acquire()")))
+        Err(throwable(message::no_constructor("PooledBuffer")))
     }
 
     /// Bytes written.

@@ -189,7 +189,7 @@ impl JsCircular {
     /// Not public: `Circular.withCapacity()` makes rings.
     #[wasm_bindgen(constructor)]
     pub fn new() -> Result<JsCircular, JsValue> {
-        Err(throwable(message::no_constructor("Circular", "Circular.withCapacity()")))
+        Err(throwable(message::no_constructor("Circular")))
     }
 
     /// The writer of a new byte ring of at least `capacity` bytes. `options.backend` may ask for
@@ -247,7 +247,7 @@ impl JsCircularWriter {
     /// Not public: `Circular.withCapacity()` makes writers.
     #[wasm_bindgen(constructor)]
     pub fn new() -> Result<JsCircularWriter, JsValue> {
-        Err(throwable(message::no_constructor("CircularWriter", "Circular.withCapacity()")))
+        Err(throwable(message::no_constructor("CircularWriter")))
     }
 
     /// The capacity in bytes.
@@ -394,7 +394,7 @@ impl JsCircularReader {
     /// Not public: `CircularWriter.addReader()` makes readers.
     #[wasm_bindgen(constructor)]
     pub fn new() -> Result<JsCircularReader, JsValue> {
-        Err(throwable(message::no_constructor("CircularReader", "CircularWriter.addReader()")))
+        Err(throwable(message::no_constructor("CircularReader")))
     }
 
     /// A copy of the unread bytes (empty when there are none yet), or `null` once

@@ -146,10 +146,7 @@ impl JsVirtualBuffer {
     /// Not public: `open()`, `import()` and `fromBytes()` make them.
     #[wasm_bindgen(constructor)]
     pub fn new() -> Result<JsVirtualBuffer, JsValue> {
-        Err(throwable(message::no_constructor(
-            "VirtualBuffer",
-            "VirtualBuffer.open(), VirtualBuffer.fromBytes() or VirtualBuffer.import()",
-        )))
+        Err(throwable(message::no_constructor("VirtualBuffer")))
     }
 
     /// Opens the stored document `name`, reading only its metadata; resolves to the buffer. Rejects

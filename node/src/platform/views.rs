@@ -46,18 +46,21 @@ use std::sync::{Arc, Mutex, PoisonError};
 use napi::{sys, Env};
 
 use super::ok;
-use super::values::Raw;
+use super::values::{self, Raw};
 
-/// The bytes a view shows: read-only by contract, or meant to be written by JS.
+/// The bytes a view shows: read-only by contract, meant to be written by JS, or copied.
 pub(crate) enum Bytes<'a> {
-    /// JS should only read these (a frozen buffer, a reader's slice). V8 has no read-only
-    /// `ArrayBuffer`, so JS can write them all the same: only bytes in writable memory, which no
-    /// other thread reads while the view is attached and no other owner than the JS objects sharing
-    /// the value sees, may be handed out this way (a mapped file or a shared cache may not: the
-    /// domain module copies those first).
+    /// JS should only read these (a frozen buffer, the slice of a ring's only reader). V8 has no
+    /// read-only `ArrayBuffer`, so JS can write them all the same: only bytes in writable memory,
+    /// which no other thread reads while the view is attached and no other owner than the JS objects
+    /// sharing the value sees, may be handed out this way (a mapped file or a shared cache may not:
+    /// the domain module copies those first, or picks [`Bytes::Copied`]).
     Shared(&'a [u8]),
     /// JS writes these (a pooled buffer, the writer's free slots).
     Writable(&'a mut [u8]),
+    /// JS gets a copy of these, its own, in a new `Buffer`: bytes that others read too, so a write
+    /// into a view over them would reach those others (the slice of one of several readers).
+    Copied(&'a [u8]),
 }
 
 /// Memory that stays where it is for as long as its owner lives, so a view may point into it.
@@ -169,8 +172,8 @@ impl<T: StableMemory> Viewed<T> {
         self.value.as_mut()
     }
 
-    /// A `Buffer` over the bytes `pick` selects from the value (a copy where external buffers are not
-    /// allowed); `Ok(None)` when there is no value or `pick` returns nothing.
+    /// A `Buffer` over the bytes `pick` selects from the value (a copy for [`Bytes::Copied`], and where
+    /// external buffers are not allowed); `Ok(None)` when there is no value or `pick` returns nothing.
     pub(crate) fn view(
         &mut self,
         env: &Env,
@@ -193,12 +196,13 @@ impl<T: StableMemory> Viewed<T> {
         }
         let Some(value) = self.value.as_mut() else { return Ok(None) };
         let keep = value.keep_alive();
-        let (data, len) = match pick(value) {
+        let (data, len, copy) = match pick(value) {
             None => return Ok(None),
-            Some(Bytes::Shared(b)) => (b.as_ptr().cast_mut(), b.len()),
-            Some(Bytes::Writable(b)) => (b.as_mut_ptr(), b.len()),
+            Some(Bytes::Shared(b)) => (b.as_ptr().cast_mut(), b.len(), false),
+            Some(Bytes::Writable(b)) => (b.as_mut_ptr(), b.len(), false),
+            Some(Bytes::Copied(b)) => (b.as_ptr().cast_mut(), b.len(), true),
         };
-        if len == 0 || !external {
+        if copy || len == 0 || !external {
             // SAFETY: `data..data + len` is the picked slice, alive for the length of this call.
             return unsafe { copy_buffer(env, data, len) }.map(Some);
         }
@@ -222,15 +226,22 @@ impl<T: StableMemory> Viewed<T> {
         };
         if status == sys::Status::napi_no_external_buffers_allowed {
             MODE.store(MODE_COPY, Ordering::Relaxed);
-            // SAFETY: the call failed, so Node-API did not take `hint`.
+            // Node-API refuses this before it takes the finalizer (and its hint).
+            // SAFETY: so `hint` is still ours, and nobody else frees it.
             drop(unsafe { Box::from_raw(hint) });
             // SAFETY: as for the copy above.
             return unsafe { copy_buffer(env, data, len) }.map(Some);
         }
         if !ok(status) {
-            // SAFETY: the call failed, so Node-API did not take `hint`.
-            drop(unsafe { Box::from_raw(hint) });
-            return Err(napi::Error::from_reason("could not create an external Buffer"));
+            // Any other failure comes after Node took the finalizer: it has called it already (a
+            // length over the runtime's largest Buffer), or calls it once the ArrayBuffer it made,
+            // which JS never sees, is collected. So `hint` is not ours to free (freeing it here was a
+            // double free), and the value's memory is never read through that ArrayBuffer.
+            values::clear_exception(env);
+            return Err(napi::Error::from_reason(format!(
+                "could not make a Buffer of {len} bytes over native memory (more than this runtime's largest \
+                 Buffer?)"
+            )));
         }
         let array_buffer = match array_buffer_of(env, buffer) {
             Some(array_buffer) => weak_reference(env, array_buffer),
@@ -396,6 +407,8 @@ unsafe fn copy_buffer(env: &Env, data: *const u8, len: usize) -> napi::Result<Ra
     if ok(status) {
         Ok(Raw(buffer))
     } else {
+        // A length over the runtime's largest Buffer leaves Node's RangeError pending: ours says more.
+        values::clear_exception(env);
         Err(napi::Error::from_reason(format!("could not allocate a Buffer of {len} bytes")))
     }
 }
