@@ -60,15 +60,7 @@ replace(guardedVirtualBuffer, {
 
 // Waits take { signal, ref } (js/waits.mjs); the addon cancels them natively and references its
 // wake-up channel only for waits with `ref`.
-const ERRORS = { Error, TypeError, RangeError };
-const waits = defineWaits({
-  makeError(which, a = '', b = '', c = '') {
-    const [cls, message, code] = addon.__bindingMessage(which, a, b, c);
-    const error = new ERRORS[cls](message);
-    return code === '' ? error : coded(error, code);
-  },
-  cancelWait: addon.__cancelWait,
-});
+const waits = defineWaits({ makeError: addon.__bindingError, cancelWait: addon.__cancelWait });
 installWaits({ BufferPool, CircularWriter, CircularReader }, waits);
 // napi-rs makes static methods read-only: the class exported is the same class with its own open().
 export const VirtualBuffer = installDocumentSignals(guardedVirtualBuffer, waits);

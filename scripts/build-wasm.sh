@@ -13,7 +13,12 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
 profile=${PROFILE:-release}
-cargo build -p omnibuf --lib --target wasm32-unknown-unknown --profile "$profile"
+# Paths of this machine stay out of the modules (panic locations name source files): the checkout,
+# cargo's home (dependencies' sources) and rustup's (std's sources, which -Z build-std compiles).
+remap="--remap-path-prefix=$PWD=omnibuf --remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}=cargo"
+remap+=" --remap-path-prefix=${RUSTUP_HOME:-$HOME/.rustup}=rustup"
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="$remap" \
+    cargo build -p omnibuf --lib --target wasm32-unknown-unknown --profile "$profile"
 wasm="${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/$profile/omnibuf.wasm"
 wasm-bindgen --target nodejs --out-dir pkg/node "$wasm"
 wasm-bindgen --target web --out-dir pkg/web "$wasm"
@@ -26,7 +31,7 @@ if [ "${OMNIBUF_WASM_THREADS:-1}" != 0 ]; then
     # stack through the exported __wasm_init_tls and __tls_* globals.
     link_args=(--shared-memory --import-memory --max-memory=1073741824
         --export=__wasm_init_tls --export=__tls_size --export=__tls_align --export=__tls_base)
-    rustflags="-C target-feature=+atomics,+bulk-memory,+mutable-globals"
+    rustflags="-C target-feature=+atomics,+bulk-memory,+mutable-globals $remap"
     for arg in "${link_args[@]}"; do rustflags+=" -C link-arg=$arg"; done
     CARGO_TARGET_DIR="$threads_dir" RUSTFLAGS="$rustflags" cargo +nightly build -p omnibuf --lib \
         --target wasm32-unknown-unknown --profile "$profile" -Z build-std=std,panic_abort

@@ -95,6 +95,13 @@ test('the tarball holds what a user needs and nothing else', () => {
   for (const file of listed) {
     assert.doesNotMatch(file, /\/(test|tests|e2e|bench|benches|fuzz|\.ci|scripts|examples|target)\/|tests\.rs$/, `${file} does not belong in the package`);
   }
+  // No path of the machine that built them (panic locations name source files).
+  const home = process.env.HOME ?? '';
+  const local = [repo, process.env.CARGO_HOME ?? join(home, '.cargo'), process.env.RUSTUP_HOME ?? join(home, '.rustup')];
+  for (const wasm of ['web', 'web-threads', 'node'].map((dir) => join(app, 'node_modules/omnibuf/pkg', dir, 'omnibuf_bg.wasm'))) {
+    const bytes = readFileSync(wasm).toString('latin1');
+    for (const path of local) assert.ok(!bytes.includes(path), `${wasm} holds the build path ${path}`);
+  }
   const manifest = JSON.parse(readFileSync(join(app, 'node_modules/omnibuf/package.json'), 'utf8'));
   assert.equal(manifest.private, undefined);
   assert.equal(manifest.scripts, undefined, 'no scripts, so no install script');
