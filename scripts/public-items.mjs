@@ -1,0 +1,137 @@
+// Counts the public items of the omnibuf crate from rustdoc's JSON output (scripts/count-public.sh
+// makes it). Usage: node scripts/public-items.mjs target/doc/omnibuf.json
+//
+// An item counts when a user of the crate can name it: the walk starts at the crate root and follows
+// public modules and re-exports (`pub use`, globs included). Counted: modules, structs, enums and their
+// variants, unions, traits and their items, functions, constants, statics, type aliases, macros, public
+// struct fields, and the items of inherent impls (methods, associated constants). Not counted: the
+// items of trait impls (they implement a trait, they add no name), re-exports themselves, items of other
+// crates. An item reachable by several paths counts once, under the top-level module whose file defines
+// it (`src/<module>/…`; `(root)` for src/lib.rs).
+//
+// The JSON should be built with `--document-hidden-items`: items under `#[doc(hidden)]` are still public
+// (a user can name them), so they are counted, in a column of their own.
+import { readFileSync } from 'node:fs';
+
+const path = process.argv[2];
+if (!path) {
+    console.error('usage: node scripts/public-items.mjs CRATE.json');
+    process.exit(2);
+}
+const doc = JSON.parse(readFileSync(path, 'utf8'));
+const index = doc.index;
+
+const isHidden = (item) =>
+    item.attrs.some((a) => typeof a === 'object' && a.other !== undefined && /^#\[doc\(hidden\)\]$/.test(a.other));
+
+function topModule(item) {
+    const file = item.span?.filename ?? '';
+    const m = /^src\/([^/.]+)(?:\/|\.rs$)/.exec(file);
+    if (!m || m[1] === 'lib') return '(root)';
+    return m[1];
+}
+
+const counted = new Map(); // id -> { module, hidden, kind, name }
+const seen = new Set(); // "id/hidden" pairs already walked
+
+function count(item, hidden, kind) {
+    const prev = counted.get(item.id);
+    // Reachable without doc(hidden) anywhere wins over reachable only through hidden items.
+    if (prev && (!prev.hidden || hidden)) return;
+    counted.set(item.id, { module: topModule(item), hidden, kind, name: item.name });
+}
+
+function visit(id, hiddenAbove) {
+    const item = index[id];
+    if (!item || item.crate_id !== 0) return;
+    const hidden = hiddenAbove || isHidden(item);
+    const key = `${id}/${hidden}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    const [kind, inner] = Object.entries(item.inner)[0];
+    switch (kind) {
+        case 'module':
+            if (!inner.is_crate) count(item, hidden, kind);
+            for (const child of inner.items) visit(child, hidden);
+            break;
+        case 'use':
+            if (inner.id === null || inner.id === undefined) break;
+            if (inner.is_glob) {
+                const target = index[inner.id];
+                if (target && target.crate_id === 0 && target.inner.module) {
+                    for (const child of target.inner.module.items) visit(child, hidden);
+                } else if (target && target.crate_id === 0 && target.inner.enum) {
+                    for (const v of target.inner.enum.variants) visit(v, hidden);
+                }
+            } else {
+                visit(inner.id, hidden);
+            }
+            break;
+        case 'struct':
+        case 'union': {
+            count(item, hidden, kind);
+            const k = inner.kind ?? {};
+            const fields = inner.fields ?? k.plain?.fields ?? (Array.isArray(k.tuple) ? k.tuple : []);
+            for (const f of fields) if (f !== null) visit(f, hidden);
+            for (const i of inner.impls) visitImpl(i, hidden);
+            break;
+        }
+        case 'enum':
+            count(item, hidden, kind);
+            for (const v of inner.variants) visit(v, hidden);
+            for (const i of inner.impls) visitImpl(i, hidden);
+            break;
+        case 'trait':
+            count(item, hidden, kind);
+            for (const child of inner.items) visit(child, hidden);
+            break;
+        case 'variant':
+        case 'struct_field':
+        case 'function':
+        case 'constant':
+        case 'static':
+        case 'type_alias':
+        case 'macro':
+        case 'proc_macro':
+        case 'assoc_const':
+        case 'assoc_type':
+        case 'trait_alias':
+            count(item, hidden, kind);
+            break;
+        default:
+            break;
+    }
+}
+
+function visitImpl(id, hidden) {
+    const item = index[id];
+    if (!item || !item.inner.impl) return;
+    const impl = item.inner.impl;
+    if (impl.trait !== null || impl.is_synthetic || impl.blanket_impl) return;
+    const h = hidden || isHidden(item);
+    for (const child of impl.items) visit(child, h);
+}
+
+visit(doc.root, false);
+
+const rows = new Map();
+for (const { module, hidden } of counted.values()) {
+    const row = rows.get(module) ?? { shown: 0, hidden: 0 };
+    row[hidden ? 'hidden' : 'shown'] += 1;
+    rows.set(module, row);
+}
+const names = [...rows.keys()].sort();
+let shown = 0;
+let hidden = 0;
+console.log(`${'module'.padEnd(12)} ${'public'.padStart(7)} ${'of which doc(hidden)'.padStart(21)}`);
+for (const name of names) {
+    const r = rows.get(name);
+    shown += r.shown;
+    hidden += r.hidden;
+    console.log(`${name.padEnd(12)} ${String(r.shown + r.hidden).padStart(7)} ${String(r.hidden).padStart(21)}`);
+}
+console.log(`${'total'.padEnd(12)} ${String(shown + hidden).padStart(7)} ${String(hidden).padStart(21)}`);
+if (process.env.LIST === '1') {
+    const list = [...counted.values()].map((c) => `${c.module}\t${c.kind}\t${c.name}${c.hidden ? '\t(hidden)' : ''}`);
+    console.log(list.sort().join('\n'));
+}
