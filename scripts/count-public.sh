@@ -26,7 +26,9 @@ while [ $# -gt 0 ]; do
         *) args+=("$1"); shift ;;
     esac
 done
-[ "$package" = omnibuf ] && args+=(--all-features)
+# The features a program turns on (not `testing`, whose test aids are no part of the API); FEATURES=testing
+# adds them.
+[ "$package" = omnibuf ] && args+=(--features "bytes,tokio${FEATURES:+,$FEATURES}")
 
 # A target directory of its own, so that the JSON never mixes with the HTML docs of `cargo doc`.
 out="${CARGO_TARGET_DIR:-target}/public-items"

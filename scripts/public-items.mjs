@@ -6,8 +6,9 @@
 // variants, unions, traits and their items, functions, constants, statics, type aliases, macros, public
 // struct fields, and the items of inherent impls (methods, associated constants). Not counted: the
 // items of trait impls (they implement a trait, they add no name), re-exports themselves, items of other
-// crates. An item reachable by several paths counts once, under the top-level module whose file defines
-// it (`src/<module>/…`; `(root)` for src/lib.rs).
+// crates. An item reachable by several paths counts once, under the top-level public module a user finds
+// it in (`omnibuf::vbuf::…` counts under `vbuf` wherever it is defined); items that only the crate root
+// re-exports count under `(root)`.
 //
 // The JSON should be built with `--document-hidden-items`: items under `#[doc(hidden)]` are still public
 // (a user can name them), so they are counted, in a column of their own.
@@ -24,24 +25,25 @@ const index = doc.index;
 const isHidden = (item) =>
     item.attrs.some((a) => typeof a === 'object' && a.other !== undefined && /^#\[doc\(hidden\)\]$/.test(a.other));
 
-function topModule(item) {
-    const file = item.span?.filename ?? '';
-    const m = /^src\/([^/.]+)(?:\/|\.rs$)/.exec(file);
-    if (!m || m[1] === 'lib') return '(root)';
-    return m[1];
-}
-
 const counted = new Map(); // id -> { module, hidden, kind, name }
 const seen = new Set(); // "id/hidden" pairs already walked
 
-function count(item, hidden, kind) {
+function count(item, hidden, kind, top) {
     const prev = counted.get(item.id);
     // Reachable without doc(hidden) anywhere wins over reachable only through hidden items.
     if (prev && (!prev.hidden || hidden)) return;
-    counted.set(item.id, { module: topModule(item), hidden, kind, name: item.name });
+    counted.set(item.id, { module: top, hidden, kind, name: item.name });
 }
 
-function visit(id, hiddenAbove) {
+const isModule = (id) => {
+    const item = index[id];
+    if (!item) return false;
+    if (item.inner.module) return true;
+    const target = item.inner.use && index[item.inner.use.id];
+    return Boolean(target && target.inner.module);
+};
+
+function visit(id, hiddenAbove, top) {
     const item = index[id];
     if (!item || item.crate_id !== 0) return;
     const hidden = hiddenAbove || isHidden(item);
@@ -51,39 +53,49 @@ function visit(id, hiddenAbove) {
     const [kind, inner] = Object.entries(item.inner)[0];
     switch (kind) {
         case 'module':
-            if (!inner.is_crate) count(item, hidden, kind);
-            for (const child of inner.items) visit(child, hidden);
+            if (inner.is_crate) {
+                // The modules first, so that what both a module and the root offer counts under the
+                // module.
+                const children = [...inner.items.filter(isModule), ...inner.items.filter((c) => !isModule(c))];
+                for (const child of children) {
+                    const c = index[child];
+                    visit(child, hidden, isModule(child) ? (c.name ?? c.inner.use?.name) : '(root)');
+                }
+            } else {
+                count(item, hidden, kind, top);
+                for (const child of inner.items) visit(child, hidden, top);
+            }
             break;
         case 'use':
             if (inner.id === null || inner.id === undefined) break;
             if (inner.is_glob) {
                 const target = index[inner.id];
                 if (target && target.crate_id === 0 && target.inner.module) {
-                    for (const child of target.inner.module.items) visit(child, hidden);
+                    for (const child of target.inner.module.items) visit(child, hidden, top);
                 } else if (target && target.crate_id === 0 && target.inner.enum) {
-                    for (const v of target.inner.enum.variants) visit(v, hidden);
+                    for (const v of target.inner.enum.variants) visit(v, hidden, top);
                 }
             } else {
-                visit(inner.id, hidden);
+                visit(inner.id, hidden, top);
             }
             break;
         case 'struct':
         case 'union': {
-            count(item, hidden, kind);
+            count(item, hidden, kind, top);
             const k = inner.kind ?? {};
             const fields = inner.fields ?? k.plain?.fields ?? (Array.isArray(k.tuple) ? k.tuple : []);
-            for (const f of fields) if (f !== null) visit(f, hidden);
-            for (const i of inner.impls) visitImpl(i, hidden);
+            for (const f of fields) if (f !== null) visit(f, hidden, top);
+            for (const i of inner.impls) visitImpl(i, hidden, top);
             break;
         }
         case 'enum':
-            count(item, hidden, kind);
-            for (const v of inner.variants) visit(v, hidden);
-            for (const i of inner.impls) visitImpl(i, hidden);
+            count(item, hidden, kind, top);
+            for (const v of inner.variants) visit(v, hidden, top);
+            for (const i of inner.impls) visitImpl(i, hidden, top);
             break;
         case 'trait':
-            count(item, hidden, kind);
-            for (const child of inner.items) visit(child, hidden);
+            count(item, hidden, kind, top);
+            for (const child of inner.items) visit(child, hidden, top);
             break;
         case 'variant':
         case 'struct_field':
@@ -96,23 +108,23 @@ function visit(id, hiddenAbove) {
         case 'assoc_const':
         case 'assoc_type':
         case 'trait_alias':
-            count(item, hidden, kind);
+            count(item, hidden, kind, top);
             break;
         default:
             break;
     }
 }
 
-function visitImpl(id, hidden) {
+function visitImpl(id, hidden, top) {
     const item = index[id];
     if (!item || !item.inner.impl) return;
     const impl = item.inner.impl;
     if (impl.trait !== null || impl.is_synthetic || impl.blanket_impl) return;
     const h = hidden || isHidden(item);
-    for (const child of impl.items) visit(child, h);
+    for (const child of impl.items) visit(child, h, top);
 }
 
-visit(doc.root, false);
+visit(doc.root, false, '(root)');
 
 const rows = new Map();
 for (const { module, hidden } of counted.values()) {

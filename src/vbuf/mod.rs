@@ -1,7 +1,7 @@
 //! The virtual buffer: edit content larger than memory.
 //!
-//! A [`VirtualBuffer`] reads its content from a [`PersistenceLayer`](crate::platform::persistence::PersistenceLayer)
-//! (a file, memory, or your own storage) and never holds all of it: opening reads only the length,
+//! A [`VirtualBuffer`] reads its content from a [`PersistenceLayer`] (a file, memory, or your own
+//! storage) and never holds all of it: opening reads only the length,
 //! reads load what they touch, edits are recorded as pieces, and save writes the result atomically.
 //!
 //! How it fits together (one concept per module):
@@ -46,6 +46,8 @@ mod store;
 mod stored;
 mod tree;
 
+#[cfg(target_arch = "wasm32")]
+pub use crate::platform::wasm::indexed_db::StoreError;
 pub use buffer::VirtualBuffer;
 pub use edit_log::Bias;
 pub use error::VbufError;
@@ -55,3 +57,13 @@ pub use options::{VirtualBufferOptions, VirtualBufferStats};
 pub use reader::Reader;
 #[cfg(target_arch = "wasm32")]
 pub use stored::{ImportSource, StoredBuffer, StoredError, SCAN_WINDOW};
+
+// The persistence layers a buffer reads from and saves to (built in the platform layer).
+#[cfg(any(unix, windows))]
+pub use crate::platform::persistence::{is_save_temp_file, FileBackend, FilePersistence};
+pub use crate::platform::persistence::{
+    MemoryPersistence, PersistenceError, PersistenceLayer, SaveOptions, SavePiece, SaveRecipe,
+};
+/// The browser's OPFS document store (wasm32, in dedicated workers).
+#[cfg(target_arch = "wasm32")]
+pub use crate::platform::wasm::opfs;

@@ -343,8 +343,9 @@ impl StoredBuffer {
         self.save_to(name, true, CommitFault::None).await
     }
 
-    /// [`save`](Self::save) with a fault injected into the commit, for tests of atomicity.
-    #[doc(hidden)]
+    /// [`save`](Self::save) with a fault injected into the commit, for tests of atomicity (the
+    /// `testing` feature).
+    #[cfg(feature = "testing")]
     pub async fn save_with_fault(&self, fault: CommitFault) -> Result<(), StoredError> {
         let name = self.name().ok_or(StoredError::NoDocument)?;
         self.save_to(&name, false, fault).await

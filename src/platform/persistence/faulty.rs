@@ -119,8 +119,9 @@ struct PlanState {
 /// matches a call decides its fault.
 ///
 /// ```
-/// use omnibuf::platform::persistence::{Call, FaultPlan, FaultyPersistence, MemoryPersistence};
-/// use omnibuf::platform::persistence::{PersistenceError, PersistenceLayer, ReadCall, Trigger};
+/// use omnibuf::testing::{Call, FaultPlan, FaultyPersistence, ReadCall, Trigger};
+/// use omnibuf::vbuf::MemoryPersistence;
+/// use omnibuf::vbuf::{PersistenceError, PersistenceLayer};
 ///
 /// let layer = FaultyPersistence::new(MemoryPersistence::new(b"0123456789".to_vec()));
 /// let plan = layer.plan().clone();
@@ -214,9 +215,9 @@ impl FaultPlan {
 ///
 /// ```
 /// use std::io::ErrorKind;
-/// use omnibuf::platform::persistence::{Call, FaultyPersistence, MemoryPersistence};
-/// use omnibuf::platform::persistence::{PersistenceError, PersistenceLayer, SaveOptions, SavePiece};
-/// use omnibuf::platform::persistence::Trigger;
+/// use omnibuf::testing::{Call, FaultyPersistence, Trigger};
+/// use omnibuf::vbuf::MemoryPersistence;
+/// use omnibuf::vbuf::{PersistenceError, PersistenceLayer, SaveOptions, SavePiece};
 ///
 /// let layer = FaultyPersistence::new(MemoryPersistence::new(b"old".to_vec()));
 /// layer.plan().io_error(Call::Save, Trigger::Nth(1), ErrorKind::StorageFull);

@@ -17,25 +17,37 @@
 //!   other programs, and it saves atomically: the recipe goes to a new file in the same directory, which
 //!   is synced, given the original's permissions and renamed over the original. `save_recipe_as`
 //!   does the same for a recipe read from any layer into any path.
-//! - [`FaultyPersistence`] (every target): wraps any layer and injects short reads, I/O errors, failing
-//!   saves and external changes on the calls a [`FaultPlan`] chooses; a test aid.
+//! - `FaultyPersistence` (every target, with the `testing` feature): wraps any layer and injects short
+//!   reads, I/O errors, failing saves and external changes on the calls a `FaultPlan` chooses; a test
+//!   aid, public as `omnibuf::testing::FaultyPersistence`.
 //!
-//! - [`BlockLayer`] (every target): content stored as a table of blocks that an asynchronous store
-//!   loads before reads need them, with [`BlockWriter`] to build the next version's table on save. The
+//! - `BlockLayer` (every target, used on wasm32): content stored as a table of blocks that an asynchronous store
+//!   loads before reads need them, with `BlockWriter` to build the next version's table on save. The
 //!   browser's IndexedDB document store (`platform::wasm::indexed_db`) is built on it.
 //!
 //! [`check_unchanged`]: PersistenceLayer::check_unchanged
+//!
+//! What users need is public as `omnibuf::vbuf::{PersistenceLayer, FilePersistence, FileBackend, …}`;
+//! this module is the crate's own.
 
+// Only the IndexedDB store (wasm32) reads through blocks; elsewhere the layer is built for its tests
+// (natively and under Miri).
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 mod blocks;
+#[cfg(any(test, feature = "testing"))]
 mod faulty;
 #[cfg(any(unix, windows))]
 mod file;
 mod memory;
 
-pub use blocks::{BlockLayer, BlockSpan, BlockTable, BlockWriter};
+#[cfg(target_arch = "wasm32")]
+pub(crate) use blocks::{BlockLayer, BlockSpan, BlockTable, BlockWriter};
+#[cfg(any(test, feature = "testing"))]
 pub use faulty::{Call, FaultPlan, FaultyPersistence, ReadCall, Trigger};
 #[cfg(any(unix, windows))]
-pub use file::{is_save_temp_file, save_recipe_as, FileBackend, FilePersistence, UnguardedMapping};
+pub(crate) use file::save_recipe_as;
+#[cfg(any(unix, windows))]
+pub use file::{is_save_temp_file, FileBackend, FilePersistence};
 pub use memory::MemoryPersistence;
 
 use crate::ZeroCopyBuffer;
@@ -141,7 +153,7 @@ pub struct SaveOptions {
 /// `Send + Sync`; `read_at` takes `&self`.
 ///
 /// ```
-/// use omnibuf::platform::persistence::{MemoryPersistence, PersistenceLayer, SaveOptions, SavePiece};
+/// use omnibuf::vbuf::{MemoryPersistence, PersistenceLayer, SaveOptions, SavePiece};
 /// use omnibuf::{BufferKind, ZeroCopyBuffer};
 ///
 /// let p = MemoryPersistence::new(b"hello world".to_vec());

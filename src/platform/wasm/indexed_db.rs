@@ -225,7 +225,7 @@ impl Drop for WritingGuard {
 /// this thread) fail as an exhausted quota does: its writes are issued, then the transaction aborts
 /// and the call returns [`StoreError::QuotaExceeded`]. `None` clears it. For tests: a real quota
 /// cannot be made small in a test browser.
-#[doc(hidden)]
+#[cfg(feature = "testing")]
 pub fn inject_quota_fault(after: Option<usize>) {
     QUOTA_FAULT.with(|f| f.set(after));
 }
@@ -542,7 +542,7 @@ pub async fn discard_uncommitted(name: &str, ids: Range<u64>) -> Result<(), Stor
 
 /// The ids of every block stored for `name`, committed or not, in order. For tests of what failed
 /// writes leave.
-#[doc(hidden)]
+#[cfg(feature = "testing")]
 pub async fn stored_block_ids(name: &str) -> Result<Vec<u64>, StoreError> {
     let db = database().await?;
     let tx = transaction(&db, &[BLOCKS], false)?;
@@ -559,12 +559,12 @@ pub async fn stored_block_ids(name: &str) -> Result<Vec<u64>, StoreError> {
 
 /// A fault to inject into [`commit`], for tests of atomicity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[doc(hidden)]
 pub enum CommitFault {
     /// No fault.
     #[default]
     None,
     /// Abort the transaction after all its writes were issued, before it commits.
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
     AbortBeforeCommit,
 }
 
