@@ -11,7 +11,8 @@
 //! - `edit_log`: versions and the log that lets live iterators follow edits ([`Bias`]);
 //! - `history`: undo and redo;
 //! - `snapshot`, `iter`, `search`: reads, [`ByteIterator`], [`Chunks`], `find`/`rfind`;
-//! - `lines`: the lazy line index and [`LineIterator`], on top of the bytes;
+//! - `line_table` and `lines`: per source, the LF counts per block; over the tree, the lazy line index
+//!   and [`LineIterator`], on top of the bytes;
 //! - `buffer`: the [`VirtualBuffer`] handle that ties them together, and save;
 //! - `file`: opening files and save-as (native targets);
 //! - `stored`: `StoredBuffer`, a buffer over a document in the browser's IndexedDB (wasm32 only, so
@@ -36,6 +37,7 @@ mod error;
 mod file;
 mod history;
 mod iter;
+mod line_table;
 mod lines;
 mod options;
 mod reader;
@@ -52,7 +54,8 @@ pub use buffer::VirtualBuffer;
 pub use edit_log::Bias;
 pub use error::VbufError;
 pub use iter::{ByteIterator, Chunks};
-pub use lines::{Line, LineIterator, Progress};
+pub use line_table::Progress;
+pub use lines::{Line, LineIterator};
 pub use options::{VirtualBufferOptions, VirtualBufferStats};
 pub use reader::Reader;
 #[cfg(target_arch = "wasm32")]
