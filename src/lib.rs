@@ -42,12 +42,12 @@
 //! ```
 #![warn(missing_docs)]
 
-// The binding core is the crate's own on wasm32 (src/wasm is its adapter); the Node addon, a crate of
-// its own, turns on the `binding` feature to reach it.
+// The binding core is the crate's own on wasm32 (src/wasm is its adapter) and in the unit tests; the
+// Node addon, a crate of its own, turns on the `binding` feature to reach it.
 #[cfg(feature = "binding")]
 #[doc(hidden)]
 pub mod binding;
-#[cfg(all(target_arch = "wasm32", not(feature = "binding")))]
+#[cfg(all(any(target_arch = "wasm32", test), not(feature = "binding")))]
 #[allow(dead_code, unused_imports)] // the checks and messages only the Node addon calls
 mod binding;
 pub mod buffer;

@@ -23,7 +23,7 @@ pub type Progress<'a> = &'a mut dyn FnMut(u64, u64) -> bool;
 /// program changed a source's file since its table was built. Counts and bytes are both read from
 /// storage, so their disagreement is an error to return, never an invariant to assert.
 pub(crate) fn index_out_of_date<'a>(
-    layers: impl Iterator<Item = &'a dyn PersistenceLayer> + Clone,
+    mut layers: impl Iterator<Item = &'a dyn PersistenceLayer> + Clone,
 ) -> VbufError {
     for layer in layers.clone() {
         if let Err(e) = layer.check_unchanged() {
