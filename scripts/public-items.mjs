@@ -26,6 +26,7 @@ const isHidden = (item) =>
     item.attrs.some((a) => typeof a === 'object' && a.other !== undefined && /^#\[doc\(hidden\)\]$/.test(a.other));
 
 const counted = new Map(); // id -> { module, hidden, kind, name }
+const methods = new Set(); // ids of the items of inherent impls and traits
 const seen = new Set(); // "id/hidden" pairs already walked
 
 function count(item, hidden, kind, top) {
@@ -95,7 +96,10 @@ function visit(id, hiddenAbove, top) {
             break;
         case 'trait':
             count(item, hidden, kind, top);
-            for (const child of inner.items) visit(child, hidden, top);
+            for (const child of inner.items) {
+                methods.add(child);
+                visit(child, hidden, top);
+            }
             break;
         case 'variant':
         case 'struct_field':
@@ -121,7 +125,10 @@ function visitImpl(id, hidden, top) {
     const impl = item.inner.impl;
     if (impl.trait !== null || impl.is_synthetic || impl.blanket_impl) return;
     const h = hidden || isHidden(item);
-    for (const child of impl.items) visit(child, h, top);
+    for (const child of impl.items) {
+        methods.add(child);
+        visit(child, h, top);
+    }
 }
 
 visit(doc.root, false, '(root)');
@@ -143,6 +150,30 @@ for (const name of names) {
     console.log(`${name.padEnd(12)} ${String(r.shown + r.hidden).padStart(7)} ${String(r.hidden).padStart(21)}`);
 }
 console.log(`${'total'.padEnd(12)} ${String(shown + hidden).padStart(7)} ${String(hidden).padStart(21)}`);
+// Examples (a ``` block in the item's own docs): every public type, trait and free function must have
+// one (CHECK_EXAMPLES=1 fails otherwise); for methods, which their type's example shows in use, the
+// count is reported. doc(hidden) items are left out.
+const wantsExample = new Set(['function', 'struct', 'enum', 'union', 'trait']);
+const hasExample = (id) => (index[id].docs ?? '').includes('```');
+const visible = [...counted.entries()].filter(([id, c]) => !c.hidden && wantsExample.has(c.kind));
+const items = visible.filter(([id]) => !methods.has(id));
+const methodItems = visible.filter(([id]) => methods.has(id));
+const missing = items.filter(([id]) => !hasExample(id));
+console.log(
+    `examples: ${items.length - missing.length} of ${items.length} types, traits and free functions; ` +
+        `${methodItems.filter(([id]) => hasExample(id)).length} of ${methodItems.length} methods`,
+);
+for (const [id, c] of missing) {
+    const span = index[id].span;
+    console.log(`  no example: ${c.module} ${c.kind} ${c.name} (${span?.filename}:${span?.begin?.[0]})`);
+}
+if (process.env.MISSING_EXAMPLES === '1') {
+    for (const [id, c] of methodItems.filter(([i]) => !hasExample(i))) {
+        const span = index[id].span;
+        console.log(`  method without example: ${c.module} ${c.name} (${span?.filename}:${span?.begin?.[0]})`);
+    }
+}
+if (process.env.CHECK_EXAMPLES === '1' && missing.length > 0) process.exitCode = 1;
 if (process.env.LIST === '1') {
     const list = [...counted.values()].map((c) => `${c.module}\t${c.kind}\t${c.name}${c.hidden ? '\t(hidden)' : ''}`);
     console.log(list.sort().join('\n'));

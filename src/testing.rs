@@ -16,6 +16,7 @@
 //! let layer = FaultyPersistence::new(MemoryPersistence::new(b"hello".to_vec()));
 //! let plan: FaultPlan = layer.plan().clone();
 //! plan.io_error(Call::ReadAt, Trigger::Always, std::io::ErrorKind::Other);
+//! plan.io_error(Call::ReadBuffer, Trigger::Always, std::io::ErrorKind::Other);
 //! let buf = VirtualBuffer::with_layer(Arc::new(layer), Default::default()).unwrap();
 //! assert!(matches!(buf.read(0..5), Err(VbufError::Persistence(_))));
 //! buf.check_invariants();

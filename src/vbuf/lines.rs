@@ -277,6 +277,14 @@ impl VirtualBuffer {
 }
 
 /// A line's place in the buffer.
+///
+/// ```
+/// use omnibuf::vbuf::VirtualBuffer;
+///
+/// let buf = VirtualBuffer::from_bytes(b"one\r\ntwo".to_vec());
+/// let first = buf.lines(0).unwrap().next().unwrap().unwrap();
+/// assert_eq!((first.number, first.start, first.end, first.next), (0, 0, 3, 5)); // CRLF ends it
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Line {
     /// Line number, 0-based.
@@ -299,6 +307,17 @@ impl Line {
 
 /// Lines of one version of a [`VirtualBuffer`], both ways: `next` returns the line after the cursor and
 /// moves past it, `prev` moves back over the line before it and returns it.
+///
+/// ```
+/// use omnibuf::vbuf::VirtualBuffer;
+///
+/// let buf = VirtualBuffer::from_bytes(b"a\nbb\nccc".to_vec());
+/// let mut lines = buf.lines(1).unwrap();
+/// let second = lines.next().unwrap().unwrap();
+/// assert_eq!(buf.read(second.start..second.end).unwrap(), b"bb"[..]);
+/// assert_eq!(lines.next().unwrap().unwrap().number, 2);
+/// assert!(lines.next().is_none());
+/// ```
 pub struct LineIterator {
     buffer: VirtualBuffer,
     snapshot: Snapshot,

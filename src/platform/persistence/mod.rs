@@ -34,7 +34,9 @@
 // (natively and under Miri).
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 mod blocks;
+// The crate's own unit tests use some of the aids; the rest are for the `testing` feature's users.
 #[cfg(any(test, feature = "testing"))]
+#[cfg_attr(not(feature = "testing"), allow(dead_code))]
 mod faulty;
 #[cfg(any(unix, windows))]
 mod file;
@@ -42,8 +44,10 @@ mod memory;
 
 #[cfg(target_arch = "wasm32")]
 pub(crate) use blocks::{BlockLayer, BlockSpan, BlockTable, BlockWriter};
+#[cfg(feature = "testing")]
+pub use faulty::FaultPlan;
 #[cfg(any(test, feature = "testing"))]
-pub use faulty::{Call, FaultPlan, FaultyPersistence, ReadCall, Trigger};
+pub use faulty::{Call, FaultyPersistence, ReadCall, Trigger};
 #[cfg(any(unix, windows))]
 pub(crate) use file::save_recipe_as;
 #[cfg(any(unix, windows))]
@@ -53,6 +57,15 @@ pub use memory::MemoryPersistence;
 use crate::ZeroCopyBuffer;
 
 /// Errors from a persistence layer.
+///
+/// ```
+/// use omnibuf::vbuf::{MemoryPersistence, PersistenceError, PersistenceLayer};
+///
+/// let layer = MemoryPersistence::new(b"abc".to_vec());
+/// let mut dst = [0u8; 4];
+/// let err = layer.read_at(0, &mut dst).unwrap_err();
+/// assert!(matches!(err, PersistenceError::OutOfRange { offset: 0, len: 4, total: 3 }));
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum PersistenceError {
@@ -108,6 +121,17 @@ pub enum PersistenceError {
 }
 
 /// One step of a save recipe: the new content is the concatenation of its pieces, in order.
+///
+/// ```
+/// use omnibuf::vbuf::SavePiece;
+/// use omnibuf::{BufferKind, ZeroCopyBuffer};
+///
+/// let recipe = [
+///     SavePiece::Copy { offset: 0, len: 5 },
+///     SavePiece::Insert(ZeroCopyBuffer::from_static(b"!", BufferKind::raw())),
+/// ];
+/// assert_eq!(recipe.iter().map(SavePiece::len).sum::<u64>(), 6);
+/// ```
 #[derive(Debug, Clone)]
 pub enum SavePiece {
     /// `len` bytes copied from the layer's *current* content at `offset`.
@@ -141,6 +165,16 @@ impl SavePiece {
 pub type SaveRecipe<'a> = dyn Iterator<Item = Result<SavePiece, PersistenceError>> + 'a;
 
 /// How a save treats a stored content that changed underneath.
+///
+/// ```
+/// use omnibuf::vbuf::{SaveOptions, VirtualBuffer};
+///
+/// let buf = VirtualBuffer::from_bytes(b"draft".to_vec());
+/// buf.insert(0, b"final ").unwrap();
+/// // `force` saves even over content another program changed since it was opened.
+/// buf.save_with(SaveOptions { force: true }).unwrap();
+/// assert!(!buf.is_modified());
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SaveOptions {
     /// Overwrite even if [`PersistenceLayer::check_unchanged`] reports an external change.

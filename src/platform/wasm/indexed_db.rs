@@ -43,7 +43,17 @@ const FORMAT: f64 = 1.0;
 /// The largest integer a JS number holds exactly (2^53 - 1): ids and counts stay at or below it.
 const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
-/// What can go wrong with the document store.
+/// What can go wrong with the document store (public as `vbuf::StoreError`).
+///
+/// ```no_run
+/// # async fn demo() {
+/// use omnibuf::vbuf::{StoreError, StoredBuffer, StoredError};
+///
+/// if let Err(StoredError::Store(StoreError::QuotaExceeded(_))) = StoredBuffer::delete("old").await {
+///     // The origin's storage is full.
+/// }
+/// # }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {

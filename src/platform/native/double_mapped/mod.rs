@@ -25,8 +25,9 @@ mod os;
 ///
 /// let map = MapOptions::default().huge_pages(true); // used when available, silently not otherwise
 /// let options = RingOptions::default().backend(RingBackend::DoubleMapped).map_options(map);
-/// let (writer, _reader) = Circular::with_options::<u8>(1 << 20, &options).unwrap();
+/// let writer = Circular::with_options::<u8>(1 << 20, &options).unwrap();
 /// assert_eq!(writer.capacity(), 1 << 20);
+/// assert_eq!(writer.backend(), RingBackend::DoubleMapped);
 /// # }
 /// ```
 #[derive(Debug, Clone, Default)]
@@ -65,7 +66,7 @@ impl MapOptions {
 /// long, so no slice contains the same byte twice; writable slices need `&mut self`.
 ///
 /// ```
-/// # #[cfg(target_os = "linux")] {
+/// # #[cfg(all(target_os = "linux", feature = "testing"))] {
 /// use omnibuf::testing::DoubleMappedBuffer;
 ///
 /// let mut buf = DoubleMappedBuffer::new(4096).unwrap();
@@ -113,7 +114,7 @@ impl DoubleMappedBuffer {
     }
 
     /// Never true: a mapping has at least one page.
-    #[cfg(any(test, feature = "testing"))]
+    #[cfg(feature = "testing")]
     pub fn is_empty(&self) -> bool {
         false
     }
