@@ -211,8 +211,9 @@ export function definePool(addon, wrapStorage) {
       return fromHandle(poolTryAcquire(this.#handle, size, tenant));
     }
 
-    acquire(size, tenant) {
-      return BufferPool.#nativeOf(this, 'acquire').acquire(size, tenant).then(fromHandle);
+    /** `ticket`: the wait's `{ ref, id }` (js/waits.mjs, which defines the public signature). */
+    acquire(size, tenant, ticket) {
+      return BufferPool.#nativeOf(this, 'acquire').acquire(size, tenant, ticket).then(fromHandle);
     }
 
     snapshot() {

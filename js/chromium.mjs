@@ -11,7 +11,15 @@ export const chromiumMissing = existsSync(chromiumPath) ? false : `no Chromium a
 /** Launch flags for this sandbox (no GPU, no network, no first-run chores); playwright adds --headless. */
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
 
-/** A headless Chromium. */
-export function launchChromium() {
-  return chromium.launch({ executablePath: chromiumPath, args: ARGS });
+/** A headless Chromium. `audio`: an AudioContext may start without a user gesture (for the
+ * AudioWorklet tests). */
+export function launchChromium({ audio = false } = {}) {
+  const args = audio ? [...ARGS, '--autoplay-policy=no-user-gesture-required'] : ARGS;
+  return chromium.launch({ executablePath: chromiumPath, args });
+}
+
+/** A headless Chromium on the profile in `userDataDir` (kept between launches, as a user's is):
+ * resolves to a BrowserContext; closing it ends the browser. */
+export function launchPersistentChromium(userDataDir) {
+  return chromium.launchPersistentContext(userDataDir, { executablePath: chromiumPath, args: ARGS });
 }

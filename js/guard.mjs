@@ -109,8 +109,10 @@ const RETURNS_PROMISE = new Set([
   'VirtualBuffer.saveAs',
 ]);
 
-/** Wraps every method and getter of each class; `bindingError` is the wasm build's __bindingError. */
-export function guardClasses(classes, bindingError) {
+/** Wraps every method and getter of each class; `bindingError` is the wasm build's __bindingError.
+ * `inPlaceRings`: the threaded build, whose ring slices are views of the ring's shared memory (no
+ * staging memory in JS). */
+export function guardClasses(classes, bindingError, { inPlaceRings = false } = {}) {
   const wrongReceiver = (cls, member) => bindingError(0, cls.name, member);
   const usedUp = (cls) => bindingError(1, cls.name, 'freed');
   /** Whether `self` is an object of `cls` over a Rust value (freed or not). */
@@ -213,6 +215,18 @@ export function guardClasses(classes, bindingError) {
   /** The members with more to do than check their receiver, or undefined. */
   function special(cls, name, fn, raw) {
     const key = `${cls.name}.${name}`;
+    if (inPlaceRings && (cls.name === 'CircularWriter' || cls.name === 'CircularReader')) {
+      // The threaded build's slices are the ring's memory: nothing to stage. produce() and consume()
+      // take the plain-number path for a valid count (the per-message cost of small messages) and
+      // the full method, which throws the right error, for anything else.
+      const raw_ = key === 'CircularWriter.produce' ? raw.__produceRaw : key === 'CircularReader.consume' ? raw.__consumeRaw : undefined;
+      if (raw_ === undefined) return undefined;
+      const plain = raw_.value;
+      return function (n) {
+        if (typeof n === 'number' && n >>> 0 === n && apply(plain, this, [n]) === 0) return undefined;
+        return apply(fn, this, [n]);
+      };
+    }
     switch (key) {
       case 'ZeroCopyBuffer.equals':
         // wasm-bindgen's glue would throw through the borrow of `this` for an `other` it cannot use.

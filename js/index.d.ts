@@ -6,7 +6,8 @@
 // entry, js/web.mjs, and the same build in Node, run by the test suite) and by the Node addon
 // (package.json's `node` export, js/node.mjs), both passing the same suite (js/test). Where the
 // targets differ, a member says so: a VirtualBuffer opens files in Node and IndexedDB documents in the
-// browser; init() exists in the browser only; handles and blocking waits exist in the addon only.
+// browser; init() exists in the browser only; handles and blocking waits exist in the addon and in the
+// browser's threaded build (cross-origin isolated pages, see `threaded`) only.
 //
 // Conventions:
 // - Sizes and offsets are non-negative integers up to Number.MAX_SAFE_INTEGER (in both builds, so
@@ -177,9 +178,33 @@ export interface BufferPoolSnapshot {
   tenants: TenantSnapshot[];
 }
 
+/** Options of every wait (BufferPool.acquire(), the ring's sliceAsync()), the same in both builds.
+ * - `signal`: an AbortSignal that cancels the wait: the wait is dropped natively (it leaves the pool's
+ *   queue, and budget that reached it goes on to the next waiter or back; the ring lets go of it) and
+ *   the Promise rejects with an {@link AbortError}, at once when the signal is already aborted. Not an
+ *   AbortSignal: the Promise rejects with a TypeError (ERR_INVALID_ARG_TYPE).
+ * - `ref` (Node; default `false`): whether the pending wait keeps the process alive. By default it
+ *   does not: a program with nothing else to do exits, as with an unref'd timer, rather than hang on
+ *   a wait nothing can satisfy. A wait served from another thread (a worker) is served while that
+ *   thread runs. With `ref: true` it keeps the process alive until it settles, as pending I/O does.
+ *   In the browser it means nothing. */
+export interface WaitOptions {
+  signal?: AbortSignal;
+  ref?: boolean;
+}
+
+/** What an aborted wait, stream or walk rejects with: Node's AbortError (as `timers/promises` and
+ * `fs/promises` give it), in the browser too: an Error named "AbortError", code "ABORT_ERR",
+ * message "The operation was aborted", whose `cause` is the signal's reason. */
+export class AbortError extends Error {
+  constructor(message?: string, options?: { cause?: unknown });
+  readonly name: 'AbortError';
+  readonly code: 'ABORT_ERR';
+}
+
 /** A pool of reusable buffers with size classes, a byte budget and per-tenant quotas. It never
  * blocks: acquire() waits asynchronously, tryAcquire() returns null when there is no room. A pending
- * acquire() keeps a Node process alive, like pending I/O. */
+ * acquire() lets a Node process exit unless it was asked to keep it alive (WaitOptions.ref). */
 export class BufferPool {
   /** TypeError for a missing or malformed option. */
   constructor(options: BufferPoolOptions);
@@ -189,8 +214,9 @@ export class BufferPool {
    * that can never be served (no class holds it, or it exceeds the budget or the quota). */
   tryAcquire(size: number, tenant?: string): PooledBuffer | null;
   /** Resolves once there is room, first come first served per class; rejects with a RangeError for a
-   * request that can never be served. */
-  acquire(size: number, tenant?: string): Promise<PooledBuffer>;
+   * request that can never be served, an AbortError when `options.signal` aborts (see WaitOptions). */
+  acquire(size: number, tenant?: string, options?: WaitOptions): Promise<PooledBuffer>;
+  acquire(size: number, options?: WaitOptions): Promise<PooledBuffer>;
   snapshot(): BufferPoolSnapshot;
   /** Returns idle memory to the allocator; returns the bytes freed. */
   trim(): number;
@@ -225,11 +251,21 @@ export interface CircularOptions {
   backend?: RingBackend;
 }
 
-/** A ring side parked for another thread (Node addon only): a plain object postMessage can carry. */
+/** A ring side parked for another thread (the addon, and the browser's threaded build): a plain object
+ * postMessage can carry. In the browser it also carries the module and the shared memory, for
+ * init(handle) in the receiving thread (docs/browser-threads.md). */
 export interface CircularHandle {
   readonly omnibuf: 'CircularWriter' | 'CircularReader';
   readonly id: number;
+  readonly memoryToken?: number;
+  readonly module?: WebAssembly.Module;
+  readonly memory?: WebAssembly.Memory;
 }
+
+/** Browser entry only: whether this thread loaded the threaded build (the page is cross-origin
+ * isolated: SharedArrayBuffer exists). Only then do ring sides cross threads, slices view the ring's
+ * memory in place, and sliceSync() blocks dedicated workers. */
+export const threaded: boolean;
 
 /** Makes byte rings: one writer, any number of readers. Every slice is one contiguous view, also
  * across the end of the ring. The writer waits for the slowest reader; with no readers it overwrites.
@@ -248,8 +284,9 @@ export class Circular {
 /** The one writer of a byte ring. */
 export class CircularWriter {
   private constructor();
-  /** Node addon only (the wasm build throws an Error): claims a writer moved with toHandle(), in any
-   * thread of the process; each handle can be claimed once. */
+  /** The addon, and the browser's threaded build (after init(handle) in this thread; the
+   * single-thread build throws an Error naming the COOP/COEP headers): claims a writer moved with
+   * toHandle(), in any thread; each handle can be claimed once. */
   static fromHandle(handle: CircularHandle): CircularWriter;
   readonly capacity: number;
   readonly backend: RingBackend;
@@ -260,52 +297,60 @@ export class CircularWriter {
    * the others again only when its last look is used up): call slice() again after produce(). */
   slice(): Uint8Array;
   /** slice() once there is room. Never blocks; in the browser the view is derived when the Promise
-   * resolves: use it at once. */
-  sliceAsync(): Promise<Uint8Array>;
-  /** Node addon, in a worker: slice() after blocking the thread until there is room, or until
-   * `timeoutMs` passes (then the slice is empty). Throws an Error on the main thread and in the wasm
-   * build, which never block. A worker blocked here without a timeout cannot be terminated. */
+   * resolves: use it at once. Cancelled by `options.signal`; lets a Node process exit unless
+   * `options.ref` (see WaitOptions). */
+  sliceAsync(options?: WaitOptions): Promise<Uint8Array>;
+  /** The addon in a worker, or the browser's threaded build in a dedicated worker: slice() after
+   * blocking the thread until there is room, or until `timeoutMs` passes (then the slice is empty).
+   * Throws an Error on the main thread, in worklets and in the single-thread wasm build, which never
+   * block. A worker blocked here without a timeout cannot be terminated (in Node). */
   sliceSync(timeoutMs?: number): Uint8Array;
   /** Publishes the first `n` bytes of the slice to the readers; RangeError if more than it showed. */
   produce(n: number): void;
   /** Copies as much of `bytes` as there is room for now and publishes it; returns how many bytes that
    * was (0 when the ring is full). */
   write(bytes: BytesLike): number;
-  /** Node addon only (the wasm build throws an Error): moves the writer into a handle for another
-   * thread; this object cannot be used after. */
+  /** The addon, and the browser's threaded build (the single-thread build throws an Error naming the
+   * COOP/COEP headers a page must serve): moves the writer into a handle for another thread; this
+   * object cannot be used after. */
   toHandle(): CircularHandle;
   /** Ends the stream for the readers. */
   free(): void;
   [Symbol.dispose](): void;
   /** A WritableStream of byte chunks (Uint8Array, ArrayBuffer, typed arrays, strings as UTF-8): each
    * write resolves once all of it is in the ring, so a slow reader holds the producer back. Closing or
-   * aborting it frees the writer, which ends the stream for the readers. */
-  writableStream(): WritableStream<BytesLike>;
-  /** Node entries only: the same as a stream.Writable; `end()` frees the writer. */
+   * aborting it frees the writer, which ends the stream for the readers. Give `pipeTo(dest, { signal })`
+   * the same `signal` here: pipeTo aborts its destination only after the write in flight, which may
+   * be waiting for room; with the signal that wait ends at once (nothing is left waiting). */
+  writableStream(options?: { signal?: AbortSignal }): WritableStream<BytesLike>;
+  /** Node entries only: the same as a stream.Writable; `end()` frees the writer. Destroyed (its
+   * `signal` aborts, or the pipeline fails), it ends its wait for room and frees the writer. */
   nodeWritable(options?: { signal?: AbortSignal; highWaterMark?: number }): import('node:stream').Writable;
 }
 
 /** One reader of a byte ring. */
 export class CircularReader {
   private constructor();
-  /** Node addon only (the wasm build throws an Error): claims a reader moved with toHandle(), in any
-   * thread of the process; each handle can be claimed once. */
+  /** The addon, and the browser's threaded build (after init(handle) in this thread; the
+   * single-thread build throws an Error naming the COOP/COEP headers): claims a reader moved with
+   * toHandle(), in any thread; each handle can be claimed once. */
   static fromHandle(handle: CircularHandle): CircularReader;
   /** The unread bytes as one view, returned at once: empty when there are none yet, `null` once the
    * writer is gone and everything was read. It may hold less than all that is published: call slice()
    * again after consume(). Read it, do not write it. */
   slice(): Uint8Array | null;
-  /** slice() once there is data or the end. Never blocks. */
-  sliceAsync(): Promise<Uint8Array | null>;
-  /** Node addon, in a worker: slice() after blocking the thread until there is data or the end, or
-   * until `timeoutMs` passes (then the slice is empty). Throws an Error on the main thread and in the
-   * wasm build. A worker blocked here without a timeout cannot be terminated. */
+  /** slice() once there is data or the end. Never blocks. Cancelled by `options.signal`; lets a Node
+   * process exit unless `options.ref` (see WaitOptions). */
+  sliceAsync(options?: WaitOptions): Promise<Uint8Array | null>;
+  /** The addon in a worker, or the browser's threaded build in a dedicated worker: slice() after
+   * blocking the thread until there is data or the end, or until `timeoutMs` passes (then the slice
+   * is empty). Throws an Error on the main thread, in worklets and in the single-thread wasm build. */
   sliceSync(timeoutMs?: number): Uint8Array | null;
   /** Marks the first `n` bytes of the slice as read; RangeError if more than it showed. */
   consume(n: number): void;
-  /** Node addon only (the wasm build throws an Error): moves the reader into a handle for another
-   * thread. Until claimed, it holds the writer back like any reader. This object cannot be used
-   * after. */
+  /** The addon, and the browser's threaded build (the single-thread build throws an Error naming the
+   * COOP/COEP headers): moves the reader into a handle for another thread. Until claimed, it holds
+   * the writer back like any reader. This object cannot be used after. */
   toHandle(): CircularHandle;
   /** Stops reading: the reader no longer holds the writer back. */
   free(): void;
@@ -315,11 +360,12 @@ export class CircularReader {
    * is freed and everything was read. */
   [Symbol.asyncIterator](): AsyncIterableIterator<Uint8Array>;
   /** The bytes as a byte ReadableStream: each read copies out of the ring once, straight into the
-   * reader's buffer for BYOB reads. The stream owns the reader: cancelling it frees the reader. */
+   * reader's buffer for BYOB reads. The stream owns the reader: cancelling it ends a pending wait for
+   * data and frees the reader. */
   readableStream(): ReadableStream<Uint8Array>;
   /** Node entries only: the bytes as a stream.Readable of Buffers (copies of the ring's slices, as a
    * Readable keeps its chunks). It owns the reader, ends when the writer is freed, and is destroyed
-   * with an AbortError when `signal` aborts. */
+   * with an AbortError when `signal` aborts (or destroyed otherwise), which ends its wait for data. */
   nodeReadable(options?: { signal?: AbortSignal; highWaterMark?: number }): import('node:stream').Readable;
 }
 
@@ -329,8 +375,17 @@ export class CircularReader {
  * WebAssembly.Module; without it, the .wasm file beside the entry is fetched. Calling it again returns
  * the same Promise; after a failure (an Error saying why) the next call tries again. */
 export function init(
-  input?: string | URL | Response | Promise<Response> | BufferSource | WebAssembly.Module,
+  input?: string | URL | Response | Promise<Response> | BufferSource | WebAssembly.Module | CircularHandle,
 ): Promise<void>;
+
+/** Browser entries only: init(handle) at once, for a thread that received a ring's handle and cannot
+ * wait (an AudioWorklet's constructor; there, import "omnibuf/worklet"). The threaded build only. */
+export function initSync(handle: CircularHandle): void;
+
+/** "omnibuf/worklet" only (AudioWorkletGlobalScope): copies up to `target.length` unread bytes into
+ * `target` from index 0 and consumes them; returns how many (0: none yet), or -1 at the end of the
+ * stream. Never blocks and allocates nothing: for process(). */
+export function readInto(reader: CircularReader, target: Uint8Array): number;
 
 /** Options of VirtualBuffer.open() and VirtualBuffer.import(). Sizes are in bytes. */
 export interface VirtualBufferOpenOptions {
@@ -350,6 +405,33 @@ export interface VirtualBufferOpenOptions {
   spillThreshold?: number;
   /** Most edits kept for undo (default 100,000; 0 turns undo off). */
   undoLimit?: number;
+  /** Cancels the open (see VirtualBuffer's signals). */
+  signal?: AbortSignal;
+  /** Browser only: where the document lives (see VirtualBufferStore). */
+  store?: VirtualBufferStore;
+}
+
+/** Browser only: the document store of a VirtualBuffer call.
+ * - 'indexeddb' (the default of VirtualBuffer's own calls): IndexedDB, on the page and in any worker,
+ *   so a name names the same document wherever it is opened.
+ * - 'opfs': the Origin Private File System, read and written through sync access handles, which exist
+ *   only in dedicated workers (elsewhere the call rejects with an Error saying so). Faster than
+ *   IndexedDB for big documents (`npm run bench:opfs`). A document open in one worker is locked:
+ *   opening, saving over or deleting it in another worker or tab rejects with an Error saying it is
+ *   "open in another worker or tab" until it is freed there. In an off-the-record (incognito) window
+ *   Chromium keeps OPFS in memory, where a file stops at 2 GiB: a bigger import or save rejects with
+ *   an Error and changes nothing.
+ * - 'auto' (the default of openDocumentWorker()): 'opfs' where sync access handles exist, else
+ *   'indexeddb'.
+ * Names of OPFS documents: 1 to 200 bytes, no '/', '\\' or NUL, not '.' or '..' (a TypeError with code
+ * ERR_INVALID_ARG_VALUE otherwise). An unknown store is a TypeError with code ERR_INVALID_ARG_VALUE. */
+export type VirtualBufferStore = 'indexeddb' | 'opfs' | 'auto';
+
+/** Browser only: options of VirtualBuffer.list(), deleteDocument() and exportDocument(). */
+export interface VirtualBufferStoreOptions {
+  store?: VirtualBufferStore;
+  /** Cancels the call (see VirtualBuffer's signals). */
+  signal?: AbortSignal;
 }
 
 /** A stored document, as VirtualBuffer.list() gives it (browser). */
@@ -365,6 +447,8 @@ export interface VirtualBufferSaveOptions {
    * parts are read from the file as it is then: after a replacement (a new file renamed over it) that
    * is still the file the buffer opened; after a rewrite in place it is the other program's bytes. */
   force?: boolean;
+  /** Keeps the save from starting when aborted already; a save under way is not stopped. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -372,17 +456,28 @@ export interface VirtualBufferSaveOptions {
  * pieces, reads load only what they touch through a bounded cache, and save() writes the result
  * atomically (a new file renamed over the old one, keeping its permissions).
  *
- * In the browser the content lives in IndexedDB instead of a file: a document is fixed-size blocks
+ * In the browser the content lives in IndexedDB or OPFS instead of a file (`options.store`). In
+ * IndexedDB a document is fixed-size blocks
  * plus one metadata record. open(name) reads only the record; reads load the blocks they need; save()
  * writes the blocks that changed and commits the new record with the last of them in one transaction,
  * so after a crash or a closed tab the document is the old or the new version, never a mix. find()
  * and the line queries scan a window of 4 MiB at a time, so memory stays bounded by the cache budget.
+ * In OPFS (dedicated workers only) a document is one file per version plus a header of two
+ * checksummed records: reads go straight to the file; save() and import() write the new version to a
+ * new file, flush it, then switch the header to it, so a crash or a terminated worker leaves the old
+ * version, and the next open deletes the files such a save left. Offsets go past 4 GiB.
  *
  * Offsets and line numbers are integers (TypeError otherwise) from 0 up to the length, or the last
  * line (RangeError beyond, and for anything above Number.MAX_SAFE_INTEGER). Edits are synchronous.
  * Everything that may touch the disk (or IndexedDB) returns a Promise, which rejects (never throws)
  * on bad arguments too; in Node it runs on the libuv thread pool. It sees the content as it is when
- * the work runs, so an edit made before the Promise settles may or may not be in its result. */
+ * the work runs, so an edit made before the Promise settles may or may not be in its result.
+ *
+ * Every Promise method takes an AbortSignal (`options.signal`, or a last `options` argument). When
+ * it aborts, a read (open, import, read, find, the line queries, list, exportDocument) rejects at once
+ * with an AbortError; disk or IndexedDB work already under way finishes in the background and what it
+ * gives is freed. A change (save, saveAs, deleteDocument) only refuses to start when the signal is
+ * already aborted: once started it runs to its end and its Promise says how it went. */
 export class VirtualBuffer {
   private constructor();
   /** Opens the file at `path` (in the browser: the stored document of that name) without reading
@@ -395,11 +490,11 @@ export class VirtualBuffer {
    * is full (nothing is changed then). */
   static import(name: string, source: Blob | BytesLike, options?: VirtualBufferOpenOptions): Promise<VirtualBuffer>;
   /** Browser only: the stored documents, by name. */
-  static list(): Promise<VirtualBufferDocument[]>;
+  static list(options?: VirtualBufferStoreOptions): Promise<VirtualBufferDocument[]>;
   /** Browser only: deletes a stored document and its blocks (nothing happens if there is none). */
-  static deleteDocument(name: string): Promise<void>;
+  static deleteDocument(name: string, options?: VirtualBufferStoreOptions): Promise<void>;
   /** Browser only: a stored document as a Blob, e.g. for a download. */
-  static exportDocument(name: string): Promise<Blob>;
+  static exportDocument(name: string, options?: VirtualBufferStoreOptions): Promise<Blob>;
   /** A buffer over a copy of `bytes`, in memory; saveAs() gives it a file. */
   static fromBytes(bytes: BytesLike): VirtualBuffer;
   readonly length: number;
@@ -407,6 +502,8 @@ export class VirtualBuffer {
   readonly isModified: boolean;
   /** Browser only: the document saves go to, or null for a buffer from fromBytes() not saved yet. */
   readonly name?: string | null;
+  /** Browser only: where the document lives ('indexeddb' also for a buffer from fromBytes()). */
+  readonly store?: 'indexeddb' | 'opfs';
   /** Inserts a copy of `bytes` at `offset`. */
   insert(offset: number, bytes: BytesLike): void;
   /** Deletes bytes start..end. */
@@ -416,16 +513,16 @@ export class VirtualBuffer {
   /** Bytes start..end (end defaults to the length). Where the range lies in one chunk (a cache block,
    * a stretch of a mapped file, inserted text) the buffer shares that memory; otherwise, and always
    * above 64 MiB, it is a copy. RangeError when the copy cannot be allocated. */
-  read(start: number, end?: number): Promise<ZeroCopyBuffer>;
+  read(start: number, end?: number, options?: { signal?: AbortSignal }): Promise<ZeroCopyBuffer>;
   /** Offset of the first occurrence of `pattern` lying wholly inside start..end (default: the whole
    * buffer), or null. An empty pattern matches at `start`. */
-  find(pattern: BytesLike, start?: number, end?: number): Promise<number | null>;
+  find(pattern: BytesLike, start?: number, end?: number, options?: { signal?: AbortSignal }): Promise<number | null>;
   /** Line feeds plus one. The first line query scans the content once; later ones are quick. */
-  lineCount(): Promise<number>;
+  lineCount(options?: { signal?: AbortSignal }): Promise<number>;
   /** Offset where line `line` (0-based) starts; RangeError past the last line. */
-  lineToOffset(line: number): Promise<number>;
+  lineToOffset(line: number, options?: { signal?: AbortSignal }): Promise<number>;
   /** The line (0-based) that holds `offset`. */
-  offsetToLine(offset: number): Promise<number>;
+  offsetToLine(offset: number, options?: { signal?: AbortSignal }): Promise<number>;
   /** Undoes the last edit; false when there is nothing to undo. */
   undo(): boolean;
   /** Redoes the last undone edit; false when there is nothing to redo. */
@@ -436,13 +533,13 @@ export class VirtualBuffer {
    * saved, unless `options.force`. */
   save(options?: VirtualBufferSaveOptions): Promise<void>;
   /** Saves to a new file at `path` (in the browser: the document of that name); later saves go there. */
-  saveAs(path: string): Promise<void>;
+  saveAs(path: string, options?: { signal?: AbortSignal }): Promise<void>;
   /** Releases this handle; work already started finishes. */
   free(): void;
   [Symbol.dispose](): void;
   /** Bytes start..end (default: to the end) as copies of at most 64 KiB each, read one after the other
    * as the loop asks; each read sees the content as it is then. Rejects with an AbortError when
-   * `signal` aborts. */
+   * `signal` aborts (a disk read already under way finishes in the background, and is dropped). */
   chunks(start?: number, end?: number, options?: { signal?: AbortSignal }): AsyncIterableIterator<Uint8Array>;
   /** The lines from offset `start`, decoded as UTF-8, without their LF (nor a CR before it). */
   lines(start?: number, options?: { signal?: AbortSignal }): AsyncIterableIterator<string>;
@@ -450,4 +547,83 @@ export class VirtualBuffer {
   readableStream(start?: number, end?: number): ReadableStream<Uint8Array>;
   /** Node entries only: bytes start..end as a stream.Readable. */
   nodeReadable(start?: number, end?: number, options?: { signal?: AbortSignal }): import('node:stream').Readable;
+}
+
+/**
+ * Browser entry only: starts a dedicated module worker that hosts VirtualBuffers (by default over OPFS,
+ * see VirtualBufferStore) and resolves to its DocumentWorker, so a page can edit big documents without
+ * blocking: every call is a message, bytes read are transferred (not copied), and nothing of the wasm
+ * build runs on the page (no init() needed there). Errors thrown in the worker reject on the page
+ * with the same class, name, message and `code`.
+ *
+ * The worker script is `omnibuf/document-worker` (js/document-worker.mjs), started as
+ * `new Worker(new URL('./document-worker.mjs', import.meta.url), { type: 'module' })`, which vite and
+ * webpack bundle. With esbuild, bundle 'omnibuf/document-worker' as an entry of its own and pass its
+ * URL as `options.worker`, and the URL of omnibuf_bg.wasm (or the compiled module) as `options.wasm`.
+ *
+ * ```js
+ * const docs = await openDocumentWorker();
+ * const doc = await docs.import('big.log', fileInput.files[0]);  // read and written in the worker
+ * await doc.insert(0, 'edited\n');
+ * const head = await doc.read(0, 4096);                           // a Uint8Array
+ * await doc.save();
+ * ```
+ */
+export function openDocumentWorker(options?: {
+  /** The store of calls that name none (default 'auto'). */
+  store?: VirtualBufferStore;
+  /** What the worker's init() loads, as init()'s `input` (a URL is resolved against the page). */
+  wasm?: string | URL | BufferSource | WebAssembly.Module;
+  /** The worker script's URL, instead of the packaged one. */
+  worker?: string | URL;
+}): Promise<DocumentWorker>;
+
+/** Browser entry only: a worker made by openDocumentWorker(). Its calls run there one at a time, in
+ * the order they were made, so a call made after an unsettled edit sees the edit. */
+export class DocumentWorker {
+  private constructor();
+  /** The store calls use when they name none: 'opfs' or 'indexeddb'. */
+  readonly store: 'opfs' | 'indexeddb';
+  /** The Worker. */
+  readonly worker: Worker;
+  /** VirtualBuffer.open() in the worker. */
+  open(name: string, options?: VirtualBufferOpenOptions): Promise<WorkerVirtualBuffer>;
+  /** VirtualBuffer.import() in the worker: a File or Blob is read there, a few MiB at a time. */
+  import(name: string, source: Blob | BytesLike, options?: VirtualBufferOpenOptions): Promise<WorkerVirtualBuffer>;
+  list(options?: VirtualBufferStoreOptions): Promise<VirtualBufferDocument[]>;
+  deleteDocument(name: string, options?: VirtualBufferStoreOptions): Promise<void>;
+  exportDocument(name: string, options?: VirtualBufferStoreOptions): Promise<Blob>;
+  /** Ends the worker; calls not settled yet reject with an Error. A save it is running stops where
+   * it is and the document keeps its last saved version, but Chromium lets a running save go on for
+   * up to about 2 s first, and releases the document's lock a little later: an open elsewhere right
+   * after may reject as "open in another worker or tab" (try again). */
+  terminate(): void;
+}
+
+/** Browser entry only: a VirtualBuffer in a DocumentWorker. Its members are VirtualBuffer's, each
+ * returning a Promise (edits too), with read() resolving to a Uint8Array of its own; the getters
+ * show the state after the last call that settled. */
+export class WorkerVirtualBuffer {
+  private constructor();
+  readonly length: number;
+  readonly isModified: boolean;
+  readonly name: string | null;
+  readonly store: 'indexeddb' | 'opfs';
+  insert(offset: number, bytes: BytesLike): Promise<void>;
+  delete(start: number, end: number): Promise<void>;
+  replace(start: number, end: number, bytes: BytesLike): Promise<void>;
+  undo(): Promise<boolean>;
+  redo(): Promise<boolean>;
+  read(start: number, end?: number): Promise<Uint8Array>;
+  find(pattern: BytesLike, start?: number, end?: number): Promise<number | null>;
+  lineCount(): Promise<number>;
+  lineToOffset(line: number): Promise<number>;
+  offsetToLine(offset: number): Promise<number>;
+  save(options?: VirtualBufferSaveOptions): Promise<void>;
+  saveAs(name: string): Promise<void>;
+  /** Frees the buffer in the worker (and its document's lock); later calls reject. */
+  free(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+  /** Bytes start..end (default: to the end) in reads of at most 1 MiB, one after the other. */
+  chunks(start?: number, end?: number, options?: { signal?: AbortSignal }): AsyncIterableIterator<Uint8Array>;
 }

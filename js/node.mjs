@@ -11,6 +11,7 @@ import { definePool } from './addon-pool.mjs';
 import { defineZeroCopyBuffer } from './addon-zero-copy.mjs';
 import { guardAddonClasses } from './guard.mjs';
 import { installStreams } from './streams.mjs';
+import { AbortError, defineWaits, installDocumentSignals, installWaits } from './waits.mjs';
 import { coded } from './error-code.mjs';
 
 const zeroCopy = defineZeroCopyBuffer(addon.ZeroCopyStorage, addon.BufferKind);
@@ -19,7 +20,7 @@ const wrap = zeroCopy.wrap;
 export const { BufferPool, PooledBuffer } = definePool(addon, wrap);
 
 // Receivers of another class and private constructors get the binding core's TypeErrors (js/guard.mjs).
-export const { BufferMut, BufferKind, Circular, CircularWriter, CircularReader, VirtualBuffer } = guardAddonClasses(
+export const { BufferMut, BufferKind, Circular, CircularWriter, CircularReader, VirtualBuffer: guardedVirtualBuffer } = guardAddonClasses(
   {
     BufferMut: addon.BufferMut,
     BufferKind: addon.BufferKind,
@@ -51,17 +52,35 @@ const replace = (cls, methods) => {
   }
 };
 const { freeze: bufferMutFreeze } = BufferMut.prototype;
-const { read: virtualRead } = VirtualBuffer.prototype;
+const { read: virtualRead } = guardedVirtualBuffer.prototype;
 replace(BufferMut, {
   freeze() {
     return wrap(bufferMutFreeze.call(this));
   },
 });
-replace(VirtualBuffer, {
+replace(guardedVirtualBuffer, {
   read(start, end) {
     return virtualRead.call(this, start, end).then(wrap);
   },
 });
+
+// Waits take { signal, ref } (js/waits.mjs); the addon cancels them natively and references its
+// wake-up channel only for waits with `ref`.
+const ERRORS = { Error, TypeError, RangeError };
+const waits = defineWaits({
+  makeError(which, a = '', b = '', c = '') {
+    const [cls, message, code] = addon.__bindingMessage(which, a, b, c);
+    const error = new ERRORS[cls](message);
+    return code === '' ? error : coded(error, code);
+  },
+  cancelWait: addon.__cancelWait,
+});
+installWaits({ BufferPool, CircularWriter, CircularReader }, waits);
+// napi-rs makes static methods read-only: the class exported is the same class with its own open().
+export const VirtualBuffer = installDocumentSignals(guardedVirtualBuffer, waits);
+export { AbortError };
+/** The number of waits pending natively on this thread (a test hook). */
+export const __pendingWaits = addon.__pendingWaits;
 
 const dispose = Symbol.dispose ?? Symbol.for('nodejs.dispose');
 for (const cls of [ZeroCopyBuffer, BufferMut, BufferKind, BufferPool, PooledBuffer, Circular, CircularWriter, CircularReader, VirtualBuffer]) {
@@ -126,4 +145,4 @@ if (moving.length > 0 && externalBuffers) {
   }
 }
 
-installStreams({ CircularReader, CircularWriter, VirtualBuffer }, nodeStream);
+installStreams({ CircularReader, CircularWriter, VirtualBuffer }, waits, nodeStream);

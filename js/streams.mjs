@@ -16,60 +16,24 @@
 /** Bytes a VirtualBuffer stream reads at a time, and the chunk a ring stream copies out at most. */
 const CHUNK = 64 << 10;
 
-/** An Error like the one fetch() and Node's streams give for an aborted operation. */
-function abortError(signal) {
-  const reason = signal?.reason;
-  if (reason instanceof Error && reason.name === 'AbortError') return reason;
-  const error = new DOMException('The operation was aborted', 'AbortError');
-  if (reason !== undefined) error.cause = reason;
-  return error;
-}
-
-/** Refuses a `signal` option that is not an AbortSignal, the way Node's own APIs do. */
-function checkSignal(signal, where) {
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    const error = new TypeError(`${where}: options.signal must be an AbortSignal`);
-    error.code = 'ERR_INVALID_ARG_TYPE';
-    throw error;
-  }
-}
-
-/** Waits for `promise` unless `signal` aborts first. */
-function unlessAborted(promise, signal) {
-  if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(abortError(signal));
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(abortError(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
-}
-
-/** The reader's next slice with data, or null at the end of the stream. */
+/** The reader's next slice with data, or null at the end of the stream; the wait for it ends when
+ * `signal` aborts (and leaves nothing waiting in the ring). */
 async function nextSlice(reader, signal) {
   for (;;) {
     const slice = reader.slice();
     if (slice === null || slice.length > 0) return slice;
-    await unlessAborted(reader.sliceAsync(), signal);
+    await reader.sliceAsync({ signal });
   }
 }
 
-/** Copies all of `bytes` into the ring, waiting for room as often as it takes. */
+/** Copies all of `bytes` into the ring, waiting for room as often as it takes (until `signal`
+ * aborts). */
 async function writeAll(writer, bytes, signal) {
   let offset = 0;
   while (offset < bytes.length) {
     const n = writer.write(offset === 0 ? bytes : bytes.subarray(offset));
     offset += n;
-    if (n === 0) await unlessAborted(writer.sliceAsync(), signal);
+    if (n === 0) await writer.sliceAsync({ signal });
   }
 }
 
@@ -91,7 +55,8 @@ async function* documentChunks(doc, start = 0, end = doc.length, signal) {
   let at = start;
   do {
     const to = Math.min(at + CHUNK, end);
-    const part = await unlessAborted(doc.read(at, to), signal);
+    // An abort rejects the read at once; the build frees what the read gives later.
+    const part = await doc.read(at, to, { signal });
     try {
       if (part.length > 0) yield part.bytes();
     } finally {
@@ -145,10 +110,12 @@ function byteStreamOf(chunks) {
 }
 
 /**
- * Adds the stream and iteration methods to the classes of one build. `node` is `node:stream` in the
- * Node entries (for nodeReadable/nodeWritable) and absent in the browser.
+ * Adds the stream and iteration methods to the classes of one build. `waits` are the build's wait
+ * helpers (js/waits.mjs: the signal checks and AbortErrors). `node` is `node:stream` in the Node
+ * entries (for nodeReadable/nodeWritable) and absent in the browser.
  */
-export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }, node) {
+export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }, waits, node) {
+  const { signalOption } = waits;
   const define = (cls, methods) => {
     for (const name of Reflect.ownKeys(methods)) {
       Object.defineProperty(cls.prototype, name, { value: methods[name], writable: true, configurable: true });
@@ -179,11 +146,13 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
 
     readableStream() {
       const reader = this;
+      // Cancelling the stream ends a pull's wait for data too (nothing is left waiting in the ring).
+      const cancelled = new AbortController();
       return new ReadableStream({
         type: 'bytes',
         autoAllocateChunkSize: CHUNK,
         async pull(controller) {
-          const slice = await nextSlice(reader);
+          const slice = await nextSlice(reader, cancelled.signal);
           if (slice === null) {
             controller.close();
             controller.byobRequest?.respond(0);
@@ -197,6 +166,7 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
           controller.byobRequest.respond(n);
         },
         cancel() {
+          cancelled.abort();
           reader.free();
         },
       });
@@ -204,16 +174,37 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
   });
 
   define(CircularWriter, {
-    writableStream() {
+    writableStream(options) {
       const writer = this;
+      const signal = signalOption(options, 'CircularWriter.writableStream');
+      // A write waiting for room ends when the stream is aborted (the controller's signal: writer.abort())
+      // or when `signal` aborts. pipeTo(dest, { signal }) aborts the destination only once its write in
+      // flight has finished, so a pipe into a full ring needs the same signal here to end at once.
+      const stop = new AbortController();
+      const abortOn = (s) => {
+        if (s === undefined) return;
+        if (s.aborted) stop.abort(s.reason);
+        else s.addEventListener('abort', () => stop.abort(s.reason), { once: true });
+      };
+      abortOn(signal);
       return new WritableStream({
+        start(controller) {
+          abortOn(controller.signal);
+        },
         async write(chunk) {
-          await writeAll(writer, asBytes(chunk));
+          try {
+            await writeAll(writer, asBytes(chunk), stop.signal);
+          } catch (error) {
+            // Aborted: the stream errors, and lets go of the writer as an abort does.
+            if (stop.signal.aborted) writer.free();
+            throw error;
+          }
         },
         close() {
           writer.free();
         },
         abort() {
+          stop.abort();
           writer.free();
         },
       });
@@ -222,12 +213,12 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
 
   define(VirtualBuffer, {
     chunks(start, end, options) {
-      checkSignal(options?.signal, 'VirtualBuffer.chunks');
-      return documentChunks(this, start, end, options?.signal);
+      const signal = signalOption(options, 'VirtualBuffer.chunks');
+      return documentChunks(this, start, end, signal);
     },
     lines(start, options) {
-      checkSignal(options?.signal, 'VirtualBuffer.lines');
-      return documentLines(this, start, options?.signal);
+      const signal = signalOption(options, 'VirtualBuffer.lines');
+      return documentLines(this, start, signal);
     },
     readableStream(start, end) {
       return byteStreamOf(() => documentChunks(this, start, end));
@@ -239,18 +230,20 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
 
   define(CircularReader, {
     nodeReadable(options = {}) {
-      checkSignal(options.signal, 'CircularReader.nodeReadable');
+      const signal = signalOption(options, 'CircularReader.nodeReadable');
       const reader = this;
       let reading = false;
+      // Destroying the stream (its signal aborts, or the pipeline fails) ends a read's wait for data.
+      const destroyed = new AbortController();
       return new Readable({
         highWaterMark: options.highWaterMark ?? CHUNK,
-        signal: options.signal,
+        signal,
         read() {
           if (reading) return;
           reading = true;
           (async () => {
             for (;;) {
-              const slice = await nextSlice(reader, options.signal);
+              const slice = await nextSlice(reader, destroyed.signal);
               if (slice === null) return this.push(null);
               // Readable keeps what it is given until its consumer reads it: a copy of the whole slice.
               const n = slice.length;
@@ -265,6 +258,7 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
           );
         },
         destroy(error, callback) {
+          destroyed.abort(error);
           reader.free();
           callback(error);
         },
@@ -274,20 +268,23 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
 
   define(CircularWriter, {
     nodeWritable(options = {}) {
-      checkSignal(options.signal, 'CircularWriter.nodeWritable');
+      const signal = signalOption(options, 'CircularWriter.nodeWritable');
       const writer = this;
+      // Destroying the stream (its signal aborts, or the pipeline fails) ends a write's wait for room.
+      const destroyed = new AbortController();
       return new Writable({
         highWaterMark: options.highWaterMark ?? CHUNK,
-        signal: options.signal,
+        signal,
         decodeStrings: true,
         write(chunk, _encoding, callback) {
-          writeAll(writer, chunk, options.signal).then(() => callback(), callback);
+          writeAll(writer, chunk, destroyed.signal).then(() => callback(), callback);
         },
         final(callback) {
           writer.free(); // the readers see the end of the stream
           callback();
         },
         destroy(error, callback) {
+          destroyed.abort(error);
           writer.free();
           callback(error);
         },
@@ -297,10 +294,10 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
 
   define(VirtualBuffer, {
     nodeReadable(start, end, options = {}) {
-      checkSignal(options.signal, 'VirtualBuffer.nodeReadable');
-      return Readable.from(documentChunks(this, start, end, options.signal), {
+      const signal = signalOption(options, 'VirtualBuffer.nodeReadable');
+      return Readable.from(documentChunks(this, start, end, signal), {
         objectMode: false,
-        signal: options.signal,
+        signal,
       });
     },
   });

@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import * as nodeStream from 'node:stream';
 import { guardClasses } from './guard.mjs';
 import { installStreams } from './streams.mjs';
+import { AbortError, defineWaits, installDocumentSignals, installWaits } from './waits.mjs';
 
 const require = createRequire(import.meta.url);
 let wasm;
@@ -33,4 +34,13 @@ guardClasses(
 /** The wasm build's views are copies, never views of wasm memory (see js/index.d.ts). */
 export const externalBuffers = false;
 
-installStreams({ CircularReader, CircularWriter, VirtualBuffer }, nodeStream);
+// Waits take { signal, ref } (js/waits.mjs): cancelled in wasm (__cancelWait); a wasm Promise holds
+// nothing of the event loop, so a timer does while a wait with `ref` is pending.
+const waits = defineWaits({ makeError: wasm.__bindingError, cancelWait: wasm.__cancelWait, holdLoop: true });
+installWaits({ BufferPool, CircularWriter, CircularReader }, waits);
+installDocumentSignals(VirtualBuffer, waits);
+export { AbortError };
+/** The number of waits pending in wasm (a test hook). */
+export const __pendingWaits = wasm.__pendingWaits;
+
+installStreams({ CircularReader, CircularWriter, VirtualBuffer }, waits, nodeStream);

@@ -6,7 +6,7 @@
 // Everything is js/web.mjs's; only init() differs: without an argument it instantiates the embedded
 // module instead of fetching one.
 import wasmBase64 from '../pkg/web/omnibuf_bg.inline.mjs';
-import { init as initFrom } from './web.mjs';
+import { init as initFrom, threaded } from './web.mjs';
 
 export * from './web.mjs';
 
@@ -18,7 +18,9 @@ function embeddedModule() {
   return bytes;
 }
 
-/** As js/web.mjs's init(), except that without `input` the embedded module is instantiated. */
+/** As js/web.mjs's init(), except that without `input` the embedded module is instantiated. Only the
+ * single-thread build is embedded: a cross-origin isolated page loads the threaded one as
+ * js/web.mjs does (fetched beside its glue, or from `input`). */
 export function init(input) {
-  return initFrom(input === undefined ? embeddedModule() : input);
+  return initFrom(input === undefined && !threaded ? embeddedModule() : input);
 }

@@ -1,37 +1,58 @@
-// The browser entry of omnibuf: the wasm-bindgen build (pkg/web, built by scripts/build-wasm.sh) with
-// init() and the same guards as the wasm build in Node. It implements js/index.d.ts.
-import initWasm, * as wasm from '../pkg/web/omnibuf.js';
+// The browser entry of omnibuf: the wasm-bindgen build with init() and the same guards as the wasm
+// build in Node. It implements js/index.d.ts. Two builds (scripts/build-wasm.sh):
+// - pkg/web, single-thread: every class, everywhere;
+// - pkg/web-threads, over one shared WebAssembly.Memory: where the page is cross-origin isolated
+//   (SharedArrayBuffer exists), the ring's classes come from it: a ring's sides cross threads
+//   (toHandle()/fromHandle()), slices are views of the ring's memory, and sliceSync() blocks
+//   dedicated workers. The other classes stay the single-thread build's there too: the threaded
+//   build's futures are woken through Atomics.waitAsync, whose promise settles in a later task, and an
+//   IndexedDB transaction commits as soon as a task ends with no request pending.
+// `threaded` says whether this thread's rings are the threaded build's.
+import initSingle, * as single from '../pkg/web/omnibuf.js';
+import initThreads, { initSync as initThreadsSync } from '../pkg/web-threads/omnibuf.js';
+import * as threads from '../pkg/web-threads/omnibuf.js';
 import { guardClasses } from './guard.mjs';
 import { installStreams } from './streams.mjs';
+import { AbortError, defineWaits, installDocumentSignals, installWaits } from './waits.mjs';
 
-export const {
-  ZeroCopyBuffer,
-  BufferMut,
-  BufferKind,
-  BufferPool,
-  PooledBuffer,
-  Circular,
-  CircularWriter,
-  CircularReader,
-  VirtualBuffer,
-} = wasm;
+// A VirtualBuffer in a dedicated worker (OPFS there), driven from the page without blocking it.
+export { openDocumentWorker, DocumentWorker, WorkerVirtualBuffer } from './document-proxy.mjs';
+
+/** Whether this thread uses the threaded build: only where memory can be shared with other threads. */
+export const threaded = globalThis.crossOriginIsolated === true && typeof SharedArrayBuffer === 'function';
+
+export const { ZeroCopyBuffer, BufferMut, BufferKind, BufferPool, PooledBuffer, VirtualBuffer } = single;
+export const { Circular, CircularWriter, CircularReader } = threaded ? threads : single;
 
 /** The wasm build's views are copies, never views of wasm memory (see js/index.d.ts). */
 export const externalBuffers = false;
 
 let ready = null;
 
+/** Whether `input` is what toHandle() returned (or any object carrying a module and a memory). */
+const isHandle = (input) =>
+  input !== null && typeof input === 'object' && input.module instanceof WebAssembly.Module &&
+  input.memory instanceof WebAssembly.Memory;
+
 /**
  * Loads and instantiates the wasm module; every other call needs it done. `input` is where the module
  * comes from: a URL (a string or URL object) of omnibuf_bg.wasm, a Response or a Promise of one (as
  * from fetch()), the module's bytes (an ArrayBuffer or typed array), or a compiled WebAssembly.Module.
- * Without it, the .wasm file beside pkg/web/omnibuf.js is fetched. Calling init() again returns the
- * same Promise; after a failure, the next call tries again.
+ * Without it, pkg/web/omnibuf_bg.wasm is fetched. Where `threaded`, the threaded build's module is
+ * loaded too (pkg/web-threads/omnibuf_bg.wasm, fetched beside its glue), over a new shared memory; in a
+ * thread that received a ring's handle, `init(handle)` instantiates the sender's module over the
+ * sender's memory instead, which CircularReader/CircularWriter.fromHandle(handle) need. Calling init()
+ * again returns the same Promise; after a failure, the next call tries again.
  */
 export function init(input) {
   ready ??= (async () => {
     const source = await input;
-    await initWasm(source === undefined ? undefined : { module_or_path: source });
+    const handle = isHandle(source) ? source : undefined;
+    if (handle !== undefined && !threaded) throw new Error(noIsolation('init(handle)'));
+    await Promise.all([
+      initSingle(source === undefined || handle !== undefined ? undefined : { module_or_path: source }),
+      threaded && initThreads(handle === undefined ? undefined : { module_or_path: handle.module, memory: handle.memory }),
+    ]);
   })().catch((e) => {
     ready = null;
     throw new Error(`omnibuf: the wasm module did not load: ${e?.message ?? e}`, { cause: e });
@@ -39,9 +60,40 @@ export function init(input) {
   return ready;
 }
 
-guardClasses(
-  [ZeroCopyBuffer, BufferMut, BufferKind, BufferPool, PooledBuffer, Circular, CircularWriter, CircularReader, VirtualBuffer],
-  wasm.__bindingError,
-);
+/** The threaded build's init(handle) at once, for a thread that cannot wait for a Promise and uses
+ * rings only (an AudioWorklet's constructor; there, js/worklet.mjs is the entry). */
+export function initSync(handle) {
+  if (!threaded || !isHandle(handle)) throw new Error(noIsolation('initSync(handle)'));
+  initThreadsSync({ module: handle.module, memory: handle.memory });
+}
 
-installStreams({ CircularReader, CircularWriter, VirtualBuffer });
+function noIsolation(what) {
+  return `omnibuf: ${what} needs the threaded build, which needs cross-origin isolation: serve the page ` +
+    'with the headers `Cross-Origin-Opener-Policy: same-origin` and `Cross-Origin-Embedder-Policy: ' +
+    'require-corp` (crossOriginIsolated is false here)';
+}
+
+if (threaded) {
+  guardClasses([ZeroCopyBuffer, BufferMut, BufferKind, BufferPool, PooledBuffer, VirtualBuffer], single.__bindingError);
+  guardClasses([Circular, CircularWriter, CircularReader], threads.__bindingError, { inPlaceRings: true });
+} else {
+  guardClasses(
+    [ZeroCopyBuffer, BufferMut, BufferKind, BufferPool, PooledBuffer, Circular, CircularWriter, CircularReader, VirtualBuffer],
+    single.__bindingError,
+  );
+}
+
+// Waits take { signal, ref } (js/waits.mjs), cancelled in wasm (__cancelWait); `ref` means nothing
+// in a page.
+// A wait is cancelled in the module that started it (each numbers its own), so where the rings are
+// the threaded build's, their waits are that module's.
+const waits = defineWaits({ makeError: single.__bindingError, cancelWait: single.__cancelWait });
+const ringWaits = threaded ? defineWaits({ makeError: threads.__bindingError, cancelWait: threads.__cancelWait }) : waits;
+installWaits({ BufferPool }, waits);
+installWaits({ CircularWriter, CircularReader }, ringWaits);
+installDocumentSignals(VirtualBuffer, waits);
+export { AbortError };
+/** The number of waits pending in wasm, in both modules (a test hook). */
+export const __pendingWaits = () => single.__pendingWaits() + (threaded ? threads.__pendingWaits() : 0);
+
+installStreams({ CircularReader, CircularWriter, VirtualBuffer }, waits);

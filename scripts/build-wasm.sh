@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Builds the npm package's wasm entries from the core crate:
-#   pkg/node/  wasm-bindgen --target nodejs (CommonJS; the wasm build under Node)
-#   pkg/web/   wasm-bindgen --target web    (ES module with init(); the browser entry)
-# Needs the wasm32 target and the wasm-bindgen CLI matching Cargo.lock (scripts/test.sh installs both).
+#   pkg/node/         wasm-bindgen --target nodejs (CommonJS; the wasm build under Node)
+#   pkg/web/          wasm-bindgen --target web    (ES module with init(); the browser entry)
+#   pkg/web-threads/  the same over one shared memory, for cross-origin isolated pages (rings across
+#                     threads): nightly Rust rebuilds std with the atomics target feature
+#                     (-Z build-std), into target/wasm-threads so that its flags never invalidate the
+#                     other builds' cache. OMNIBUF_WASM_THREADS=0 skips it.
+# Needs the wasm32 target, the wasm-bindgen CLI matching Cargo.lock, and nightly with rust-src
+# (scripts/install.sh installs them).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
@@ -13,3 +18,19 @@ wasm="${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/$profile/omnibuf.wasm"
 wasm-bindgen --target nodejs --out-dir pkg/node "$wasm"
 wasm-bindgen --target web --out-dir pkg/web "$wasm"
 echo "built pkg/node and pkg/web from $wasm ($(wc -c <"$wasm") bytes)"
+
+if [ "${OMNIBUF_WASM_THREADS:-1}" != 0 ]; then
+    threads_dir="${CARGO_TARGET_DIR:-target}/wasm-threads"
+    # The memory is imported (each thread instantiates the module over the same one) and shared; its
+    # maximum (1 GiB) is fixed when it is made. wasm-bindgen's thread support sets up each thread's TLS and
+    # stack through the exported __wasm_init_tls and __tls_* globals.
+    link_args=(--shared-memory --import-memory --max-memory=1073741824
+        --export=__wasm_init_tls --export=__tls_size --export=__tls_align --export=__tls_base)
+    rustflags="-C target-feature=+atomics,+bulk-memory,+mutable-globals"
+    for arg in "${link_args[@]}"; do rustflags+=" -C link-arg=$arg"; done
+    CARGO_TARGET_DIR="$threads_dir" RUSTFLAGS="$rustflags" cargo +nightly build -p omnibuf --lib \
+        --target wasm32-unknown-unknown --profile "$profile" -Z build-std=std,panic_abort
+    threads_wasm="$threads_dir/wasm32-unknown-unknown/$profile/omnibuf.wasm"
+    wasm-bindgen --target web --out-dir pkg/web-threads "$threads_wasm"
+    echo "built pkg/web-threads from $threads_wasm ($(wc -c <"$threads_wasm") bytes)"
+fi

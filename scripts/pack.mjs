@@ -9,7 +9,7 @@
 //   --out DIR                                where the tarballs go (default target/npm)
 //   --skip-wasm                              reuse pkg/ as scripts/build-wasm.sh left it
 //
-// Steps: the wasm build (scripts/build-wasm.sh: pkg/web, pkg/node) and an inline copy of the module
+// Steps: the wasm build (scripts/build-wasm.sh: pkg/web, pkg/web-threads, pkg/node) and an inline copy of the module
 // for `omnibuf/inline`; the CommonJS builds of the Node entries (dist/, by esbuild); the addon for
 // each platform; then each package is staged in DIR/stage/<name> with exactly its files and packed
 // with `npm pack` (which fixes every file's timestamp, so equal inputs give equal tarballs). The main
@@ -120,18 +120,18 @@ const LIBRARY = { linux: 'libomnibuf_node.so', darwin: 'libomnibuf_node.dylib', 
 /** Builds the addon for `platform`; returns the path of the library cargo made. */
 function buildAddon(platform) {
   const cargoEnv = { ...env, CARGO_TARGET_DIR: nodeTarget };
-  const manifestArgs = ['--release', '--manifest-path', join(nodeDir, 'Cargo.toml')];
   if (!cross && platform.id === currentPlatformId()) {
-    run('cargo', ['build', ...manifestArgs], { env: cargoEnv, cwd: nodeDir });
+    run('cargo', ['build', '--release', '--manifest-path', join(nodeDir, 'Cargo.toml')], { env: cargoEnv, cwd: nodeDir });
     return join(nodeTarget, 'release', LIBRARY[platform.os]);
   }
   // Cross builds keep a target folder of their own: their settings (strip, the zig linker's
   // environment) would otherwise invalidate the host build's build scripts and proc macros.
   cargoEnv.CARGO_TARGET_DIR = join(nodeTarget, 'cross');
+  const sources = fixedSourceTree();
   // Paths of this machine stay out of the binaries.
   const cargoHome = process.env.CARGO_HOME ?? join(process.env.HOME ?? '', '.cargo');
   const targetKey = platform.target.toUpperCase().replaceAll('-', '_');
-  const rustflags = [`--remap-path-prefix=${root}=omnibuf`, `--remap-path-prefix=${cargoHome}=cargo`];
+  const rustflags = [`--remap-path-prefix=${sources}=omnibuf`, `--remap-path-prefix=${cargoHome}=cargo`];
   // A musl cdylib must link the C library dynamically: the process that loads it (node) already has one.
   if (platform.libc === 'musl') rustflags.push('-C', 'target-feature=-crt-static');
   // A dylib records its own path (the install name), by default the one it was built at.
@@ -140,15 +140,35 @@ function buildAddon(platform) {
   if (platform.os === 'win32') rustflags.push('-C', 'link-arg=-Wl,--no-insert-timestamp');
   cargoEnv[`CARGO_TARGET_${targetKey}_RUSTFLAGS`] = rustflags.join(' ');
   cargoEnv.CARGO_PROFILE_RELEASE_STRIP = 'symbols';
+  const manifestArgs = ['--release', '--manifest-path', join(sources, 'node', 'Cargo.toml')];
   if (platform.os === 'win32') {
     cargoEnv.LIBNODE_PATH = nodeImportLibrary();
-    run('cargo', ['build', ...manifestArgs, '--target', platform.target], { env: cargoEnv, cwd: nodeDir });
+    run('cargo', ['build', ...manifestArgs, '--target', platform.target], { env: cargoEnv, cwd: join(sources, 'node') });
   } else {
     // Linux glibc builds link against glibc 2.17's symbol versions (zig provides them).
     const zigTarget = platform.libc === 'glibc' ? `${platform.target}.2.17` : platform.target;
-    run('cargo', ['zigbuild', ...manifestArgs, '--target', zigTarget], { env: cargoEnv, cwd: nodeDir });
+    run('cargo', ['zigbuild', ...manifestArgs, '--target', zigTarget], { env: cargoEnv, cwd: join(sources, 'node') });
   }
   return join(cargoEnv.CARGO_TARGET_DIR, platform.target, 'release', LIBRARY[platform.os]);
+}
+
+/** Where cross builds compile the addon: a copy of its sources (the files the npm package ships for
+ * building from source) at a path that is the same on every machine and in every clone. Cargo hashes a
+ * path dependency that lies outside the building workspace (the core, `..` of node/'s own workspace)
+ * by its absolute path; the symbol names follow that hash, and MinGW's linker orders the DLL's code by
+ * symbol name, so two clones in different folders built different win32 DLLs. Copied with their
+ * timestamps, so an unchanged tree rebuilds nothing. One packing at a time per machine. */
+const FIXED_SOURCES = '/tmp/omnibuf-pack-sources';
+let fixedSourcesReady = false;
+function fixedSourceTree() {
+  if (fixedSourcesReady) return FIXED_SOURCES;
+  const files = ['Cargo.toml', 'src', 'node/Cargo.toml', 'node/Cargo.lock', 'node/build.rs', 'node/src'];
+  rmSync(FIXED_SOURCES, { recursive: true, force: true });
+  for (const file of files) {
+    cpSync(join(root, file), join(FIXED_SOURCES, file), { recursive: true, preserveTimestamps: true });
+  }
+  fixedSourcesReady = true;
+  return FIXED_SOURCES;
 }
 
 /** A folder with libnode.dll: an import library (MinGW dlltool) of the Node-API functions node.exe
@@ -188,6 +208,10 @@ const stageRoot = join(out, 'stage');
 rmSync(stageRoot, { recursive: true, force: true });
 mkdirSync(stageRoot, { recursive: true });
 
+/** Both license texts, which every package carries (the license is "MIT OR Apache-2.0"); npm packs
+ * them only when `files` names them. */
+const LICENSE_FILES = ['LICENSE-MIT', 'LICENSE-APACHE'];
+
 function npmPack(dir) {
   const r = spawnSync('npm', ['pack', '--json', '--pack-destination', out], { cwd: dir, encoding: 'utf8', env });
   if (r.status !== 0) {
@@ -215,6 +239,7 @@ for (const id of platforms) {
   const dir = join(stageRoot, name);
   mkdirSync(dir);
   copyFileSync(built, join(dir, platformBinary(id)));
+  for (const file of LICENSE_FILES) copyFileSync(join(root, file), join(dir, file));
   const pkg = {
     name,
     description: `The ${id} build of omnibuf's Node addon (installed by the omnibuf package; not meant to be used directly)`,
@@ -223,7 +248,7 @@ for (const id of platforms) {
     cpu: [platform.cpu],
     ...(platform.libc ? { libc: [platform.libc] } : {}),
     main: platformBinary(id),
-    files: [platformBinary(id)],
+    files: [platformBinary(id), ...LICENSE_FILES],
   };
   writeFileSync(join(dir, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
   writeFileSync(
@@ -244,9 +269,7 @@ for (const entry of manifest.files) {
   }
   cpSync(from, join(mainDir, entry), { recursive: true });
 }
-for (const file of ['README.md', 'LICENSE', 'LICENSE-MIT', 'LICENSE-APACHE']) {
-  if (existsSync(join(root, file))) copyFileSync(join(root, file), join(mainDir, file));
-}
+copyFileSync(join(root, 'README.md'), join(mainDir, 'README.md'));
 const { scripts, devDependencies, ...published } = manifest;
 published.optionalDependencies = Object.fromEntries(PLATFORMS.map((p) => [platformPackage(p.id), version]));
 writeFileSync(join(mainDir, 'package.json'), `${JSON.stringify(published, null, 2)}\n`);

@@ -108,3 +108,42 @@ async fn a_writer_waits_for_room_and_a_slow_reader_loses_nothing() {
     drop(writer);
     assert!(within_a_minute(consumer).await.unwrap() == data);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_ends_the_stream_while_the_writer_still_exists() {
+    let data = content(1 << 20 | 321);
+    let mut writer = Circular::with_capacity::<u8>(16 << 10).unwrap();
+    let mut reader = writer.add_reader();
+    // The reader copies to EOF with tokio::io::copy on another worker: it finishes only if shutdown
+    // alone (the writer is kept until the end of the test) tells it the stream ended.
+    let consumer = tokio::spawn(async move {
+        let mut out = Vec::new();
+        let n = tokio::io::copy(&mut reader, &mut out).await.unwrap();
+        assert_eq!(n as usize, out.len());
+        out
+    });
+    let mut source = &data[..];
+    within_a_minute(tokio::io::copy(&mut source, &mut writer)).await.unwrap();
+    writer.shutdown().await.unwrap();
+    let out = within_a_minute(consumer).await.unwrap();
+    assert!(out == data, "the reader saw other bytes than were written");
+    // Closed: it takes nothing more, and says so.
+    let refused = writer.write(b"late").await.unwrap_err();
+    assert_eq!(refused.kind(), std::io::ErrorKind::BrokenPipe);
+    assert!(writer.try_produce(1).is_err());
+    assert!(writer.slice().await.is_empty(), "a closed writer has no room, and does not wait for any");
+    // futures-io's close means the same.
+    let mut other = Circular::with_capacity::<u8>(4096).unwrap();
+    let mut reader = other.add_reader();
+    futures_io::AsyncWrite::poll_close(
+        std::pin::Pin::new(&mut other),
+        &mut std::task::Context::from_waker(std::task::Waker::noop()),
+    )
+    .map(Result::unwrap)
+    .is_ready()
+    .then_some(())
+    .expect("closing never waits");
+    let mut rest = Vec::new();
+    within_a_minute(reader.read_to_end(&mut rest)).await.unwrap();
+    assert!(rest.is_empty());
+}

@@ -85,3 +85,67 @@ test(`pipeTo ${MIB} MiB through a ring in Chromium; a document range as a Respon
     server.close();
   }
 });
+
+test('abort in Chromium: a pipeTo into a full ring, a pool wait and a ring wait end, leaving nothing waiting', { skip, timeout: 300_000 }, async () => {
+  const { url, server } = await serve(0);
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e));
+    await page.goto(url);
+    const result = await page.evaluate(async () => {
+      const { init, BufferPool, Circular, __pendingWaits } = await import('/js/web.mjs');
+      await init();
+      const turn = () => new Promise((resolve) => setTimeout(resolve, 0));
+      const outcome = async (promise) => promise.then(() => 'resolved', (e) => `${e.name}/${e.code ?? ''}`);
+      // pipeTo a source that never ends into a ring nobody reads, aborted while its write waits.
+      const writer = Circular.withCapacity(64 << 10);
+      const reader = writer.addReader();
+      const controller = new AbortController();
+      const source = new ReadableStream({ pull: (c) => c.enqueue(new Uint8Array(4096)) });
+      const piping = outcome(source.pipeTo(writer.writableStream({ signal: controller.signal }), { signal: controller.signal }));
+      while (__pendingWaits() === 0) await turn();
+      const waitingWhilePiping = __pendingWaits();
+      controller.abort();
+      const pipe = await piping;
+      reader.consume(reader.slice().length);
+      const writerFreed = reader.slice() === null;
+      // A pool wait aborted; the budget stays whole.
+      const pool = new BufferPool({ budget: 4096, classes: [4096] });
+      const held = pool.tryAcquire(4096);
+      const stop = new AbortController();
+      const acquiring = outcome(pool.acquire(4096, { signal: stop.signal }));
+      await turn();
+      const queued = pool.snapshot().waiting;
+      stop.abort();
+      const acquire = await acquiring;
+      held.free();
+      const whole = pool.tryAcquire(4096) !== null;
+      // A reader's wait aborted.
+      const quiet = Circular.withCapacity(4096).addReader();
+      const halt = new AbortController();
+      const reading = outcome(quiet.sliceAsync({ signal: halt.signal }));
+      halt.abort();
+      const read = await reading;
+      return { waitingWhilePiping, pipe, writerFreed, queued, acquire, whole, read, left: __pendingWaits(), poolWaiting: pool.snapshot().waiting };
+    });
+    assert.deepEqual(errors, []);
+    // pipeTo rejects with the signal's reason (a DOMException) or the stream's error (our AbortError).
+    assert.match(result.pipe, /^AbortError\//);
+    delete result.pipe;
+    assert.deepEqual(result, {
+      waitingWhilePiping: 1,
+      writerFreed: true,
+      queued: 1,
+      acquire: 'AbortError/ABORT_ERR',
+      whole: true,
+      read: 'AbortError/ABORT_ERR',
+      left: 0,
+      poolWaiting: 0,
+    });
+  } finally {
+    await browser.close();
+    server.close();
+  }
+});

@@ -6,7 +6,8 @@
 //   ('omnibuf/wasm'), and a project without the platform package (the loader's message);
 // - the types of the import and the require entry, as TypeScript's node16 resolution sees them;
 // - the browser entry bundled by esbuild, vite (build and dev server) and webpack, each page run in
-//   Chromium; the bundlers are the repository's devDependencies, run on the project.
+//   Chromium; the bundlers are the repository's devDependencies, run on the project. vite and webpack
+//   also bundle a page that drives the package's document worker (openDocumentWorker).
 // Run: node scripts/pack.mjs && node --test js/packages/
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -81,11 +82,16 @@ before(() => {
 const parse = (stdout) => JSON.parse(stdout.trim().split('\n').pop());
 const expected = { text: 'hello', sha256: [106, 223, 213, 255], pooled: true, ring: 'ring' };
 
+/** The license files every tarball carries, as package.json's "MIT OR Apache-2.0" requires. */
+const licenses = ['package/LICENSE-MIT', 'package/LICENSE-APACHE'];
+
 test('the tarball holds what a user needs and nothing else', () => {
   const listed = run('tar', ['tzf', tarballs.main]).stdout.trim().split('\n');
-  for (const file of ['package/pkg/web/omnibuf_bg.wasm', 'package/pkg/node/omnibuf_bg.wasm', 'package/dist/node.cjs', 'package/js/web.mjs', 'package/src/lib.rs']) {
+  for (const file of ['package/pkg/web/omnibuf_bg.wasm', 'package/pkg/node/omnibuf_bg.wasm', 'package/dist/node.cjs', 'package/js/web.mjs', 'package/src/lib.rs', ...licenses]) {
     assert.ok(listed.includes(file), `${file} is in the tarball`);
   }
+  const platformListed = run('tar', ['tzf', platformTarball]).stdout.trim().split('\n');
+  for (const file of licenses) assert.ok(platformListed.includes(file), `${file} is in the platform package`);
   for (const file of listed) {
     assert.doesNotMatch(file, /\/(test|tests|e2e|bench|benches|fuzz|\.ci|scripts|examples|target)\/|tests\.rs$/, `${file} does not belong in the package`);
   }
@@ -209,9 +215,12 @@ async function runPage(url) {
   }
 }
 
-async function checkPage(url) {
+/** What the document-worker page (fixture/worker.mjs) writes. */
+const expectedWorker = { text: '>hello', store: 'opfs' };
+
+async function checkPage(url, want = expected) {
   const { result, errors, failed } = await runPage(url);
-  assert.deepEqual(result, expected);
+  assert.deepEqual(result, want);
   assert.deepEqual(errors, []);
   assert.deepEqual(failed, []);
 }
@@ -223,10 +232,10 @@ function page(dir, script) {
   writeFileSync(join(dir, 'index.html'), html);
 }
 
-async function checkBuilt(dir) {
+async function checkBuilt(dir, want = expected) {
   const { url, server } = await serveFolder(dir);
   try {
-    await checkPage(url);
+    await checkPage(url, want);
   } finally {
     server.close();
   }
@@ -261,10 +270,10 @@ test('esbuild: without the flag, the page gets a clear error, not a silent 404',
 
 /** A vite project of its own (vite scans its root's HTML files): the page and its script, in a folder
  * of the app, whose node_modules holds omnibuf. */
-function viteRoot() {
-  const dir = join(app, 'vite-page');
-  page(dir, './main.mjs');
-  cpSync(join(fixture, 'main.mjs'), join(dir, 'main.mjs'));
+function viteRoot(script = 'main.mjs') {
+  const dir = join(app, `vite-${script.replace('.mjs', '')}`);
+  page(dir, `./${script}`);
+  cpSync(join(fixture, script), join(dir, script));
   return dir;
 }
 
@@ -273,6 +282,12 @@ test('vite build', { skip, timeout: 180_000 }, async () => {
   run(process.execPath, [bin('vite', 'bin/vite.js'), 'build', '--outDir', 'out'], { cwd: root, env: toolEnv });
   assert.ok(readdirSync(join(root, 'out/assets')).some((f) => f.endsWith('.wasm')), 'vite emitted the .wasm');
   await checkBuilt(join(root, 'out'));
+});
+
+test('vite build: the document worker, driven from the page', { skip, timeout: 180_000 }, async () => {
+  const root = viteRoot('worker.mjs');
+  run(process.execPath, [bin('vite', 'bin/vite.js'), 'build', '--outDir', 'out'], { cwd: root, env: toolEnv });
+  await checkBuilt(join(root, 'out'), expectedWorker);
 });
 
 test('vite dev server', { skip, timeout: 180_000 }, async () => {
@@ -312,4 +327,11 @@ test('webpack 5', { skip, timeout: 180_000 }, async () => {
   run(process.execPath, [bin('webpack-cli', 'bin/cli.js'), '--mode', 'production', '--entry', './main.mjs', '--output-path', out], { cwd: app, env: toolEnv });
   assert.ok(readdirSync(out).some((f) => f.endsWith('.wasm')), 'webpack emitted the .wasm');
   await checkBuilt(out);
+});
+
+test('webpack 5: the document worker, driven from the page', { skip, timeout: 180_000 }, async () => {
+  const out = join(app, 'out-webpack-worker');
+  page(out, './main.js');
+  run(process.execPath, [bin('webpack-cli', 'bin/cli.js'), '--mode', 'production', '--entry', './worker.mjs', '--output-path', out], { cwd: app, env: toolEnv });
+  await checkBuilt(out, expectedWorker);
 });

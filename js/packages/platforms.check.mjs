@@ -64,7 +64,7 @@ for (const platform of PLATFORMS) {
     assert.deepEqual(manifest.cpu, [platform.cpu]);
     assert.deepEqual(manifest.libc, platform.libc ? [platform.libc] : undefined);
     assert.equal(manifest.main, platformBinary(platform.id));
-    assert.deepEqual(readdirSync(dir).sort(), ['README.md', platformBinary(platform.id), 'package.json'].sort());
+    assert.deepEqual(readdirSync(dir).sort(), ['LICENSE-APACHE', 'LICENSE-MIT', 'README.md', platformBinary(platform.id), 'package.json'].sort());
     const binary = join(dir, platformBinary(platform.id));
 
     // No path of the machine that built it (the checkout, cargo's home): builds elsewhere are equal.

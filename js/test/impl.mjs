@@ -17,6 +17,7 @@ async function load() {
 }
 
 export const impl = which;
+const loaded = await load();
 export const {
   ZeroCopyBuffer,
   BufferMut,
@@ -28,4 +29,10 @@ export const {
   CircularReader,
   VirtualBuffer,
   externalBuffers,
-} = await load();
+} = loaded;
+/** The number of waits (acquire(), sliceAsync()) the build has pending natively: a test hook. */
+export const __pendingWaits =
+  loaded.__pendingWaits ??
+  (() => {
+    throw new Error('this build cannot count its pending waits');
+  });

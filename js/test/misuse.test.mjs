@@ -92,6 +92,10 @@ const TABLE = [
   ["new BufferPool({ budget: '1' })", () => new BufferPool({ budget: '1' }), TypeError, 'options.budget must be a number'],
   ['new BufferPool({ budget: -1 })', () => new BufferPool({ budget: -1 }), RangeError, `budget must be between 0 and ${MAX}, got -1`],
   ['withCapacity(64, { backend: 1 })', () => Circular.withCapacity(64, { backend: 1 }), TypeError, 'options.backend must be "double-mapped" or "mirror-copy"'],
+  // Wait options: a signal that is not an AbortSignal, a ref that is not a boolean (rejections).
+  ["acquire(16, { signal: 'no' })", () => pool().acquire(16, { signal: 'no' }), TypeError, 'BufferPool.acquire: options.signal must be an AbortSignal', 'reject'],
+  ['sliceAsync({ signal: {} })', () => writer().sliceAsync({ signal: {} }), TypeError, 'CircularWriter.sliceAsync: options.signal must be an AbortSignal', 'reject'],
+  ['sliceAsync({ ref: 1 })', () => writer().addReader().sliceAsync({ ref: 1 }), TypeError, 'options.ref must be a boolean', 'reject'],
   ['VirtualBuffer.open(5)', () => VirtualBuffer.open(5), TypeError, 'path must be a string, got 5', 'reject'],
   // Objects of other classes, freed objects (observations 6 and 8).
   ['equals({})', () => zcb().equals({}), TypeError, 'equals: other must be a ZeroCopyBuffer'],

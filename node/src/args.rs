@@ -116,3 +116,26 @@ pub(crate) fn flag_option(env: &Env, options: sys::napi_value, key: &str) -> Api
     let Some(value) = option(env, options, key)? else { return Ok(None) };
     values::boolean(env, value).map(Some).ok_or_else(|| message::option_not_boolean(key).into())
 }
+
+/// A wait's ticket: the plain object `{ ref, id }` that the JS layer (`js/waits.mjs`) passes as the
+/// last argument of a method that waits (`acquire`, `sliceAsync`). Returns whether the wait keeps the
+/// event loop alive (`ref`, default `false`) and the object to write the wait's `id` into, for
+/// `__cancelWait`. No ticket (a direct call of the addon's method): an unref'd wait without an id.
+pub(crate) fn wait_ticket(
+    env: &Env,
+    ticket: Option<&Unknown<'_>>,
+) -> ApiResult<(bool, Option<sys::napi_value>)> {
+    let Some(ticket) = ticket.map(values::raw) else { return Ok((false, None)) };
+    match values::type_of(env, ticket) {
+        ValueType::Undefined | ValueType::Null => Ok((false, None)),
+        ValueType::Object => Ok((flag_option(env, ticket, "ref")?.unwrap_or(false), Some(ticket))),
+        _ => Err(message::options_not_object().into()),
+    }
+}
+
+/// Writes a wait's `id` into its ticket (see [`wait_ticket`]).
+pub(crate) fn set_wait_id(env: &Env, ticket: Option<sys::napi_value>, id: u64) {
+    if let Some(ticket) = ticket {
+        values::set_number(env, ticket, "id", id as f64);
+    }
+}

@@ -49,3 +49,23 @@ pub fn install_fast_paths(env: &Env, exports: napi::bindgen_prelude::Object<'_>)
     members.extend(pool::fast_members());
     platform::fast::install(env, exports.raw(), pool::Tables::default(), &members)
 }
+
+/// `__cancelWait(id, reason)`: for `js/waits.mjs`, when a wait's `AbortSignal` aborts: drops the
+/// pending wait `id` (a ticket's `id`) and rejects its Promise with `reason`. Returns whether it was
+/// still pending.
+#[napi(js_name = "__cancelWait", catch_unwind)]
+pub fn cancel_wait(env: &Env, id: f64, reason: napi::bindgen_prelude::Unknown<'_>) -> bool {
+    let id = if id.fract() == 0.0 && (1.0..9_007_199_254_740_992.0).contains(&id) {
+        id as u64
+    } else {
+        return false;
+    };
+    platform::executor::cancel(env, id, platform::values::Raw(platform::values::raw(&reason)))
+}
+
+/// `__pendingWaits()`: how many waits (`acquire`, `sliceAsync`) of this thread are pending, a test
+/// hook: an aborted wait leaves none behind.
+#[napi(js_name = "__pendingWaits", catch_unwind)]
+pub fn pending_waits(env: &Env) -> f64 {
+    platform::executor::pending(env) as f64
+}

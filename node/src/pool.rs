@@ -154,20 +154,37 @@ impl JsBufferPool {
 
     /// A Promise of the handle of a buffer of at least `size` bytes, resolved once the budget has room
     /// (first come, first served within a size class). Requests that can never be served reject with
-    /// a `RangeError`.
+    /// a `RangeError`. `ticket` (from `js/waits.mjs`): `{ ref }` in, the wait's `id` out, which
+    /// `__cancelWait` takes to drop the wait (it leaves the pool's queue; budget that reached it
+    /// goes on to the next waiter or back).
     #[napi(catch_unwind)]
-    pub fn acquire(&self, env: &Env, size: Unknown<'_>, tenant: Option<Unknown<'_>>) -> napi::Result<Raw> {
+    pub fn acquire(
+        &self,
+        env: &Env,
+        size: Unknown<'_>,
+        tenant: Option<Unknown<'_>>,
+        ticket: Option<Unknown<'_>>,
+    ) -> napi::Result<Raw> {
         let request = (|| {
             let size = args::index(env, &size, "size")?;
-            let tenant = tenant.map(|t| args::text(env, &t, "tenant")).transpose()?;
+            let tenant = tenant
+                .filter(|t| {
+                    !matches!(values::type_of(env, values::raw(t)), ValueType::Undefined | ValueType::Null)
+                })
+                .map(|t| args::text(env, &t, "tenant"))
+                .transpose()?;
             let pool = self.live()?;
             Ok(Box::pin(match &tenant {
                 Some(name) => pool.tenant(name).acquire_async(size),
                 None => pool.acquire_async(size),
             }))
         })();
+        let (keep_alive, ticket) = match args::wait_ticket(env, ticket.as_ref()) {
+            Ok(t) => t,
+            Err(e) => return crate::platform::work::rejected(env, e),
+        };
         let mut request: ApiResult<_> = request;
-        executor::spawn(
+        let (promise, id) = executor::spawn(
             env,
             Box::new(move |env, cx| {
                 let acquire = match &mut request {
@@ -179,7 +196,10 @@ impl JsBufferPool {
                     pooled_handle(env, PooledSlot::new(env, buffer))
                 })
             }),
-        )
+            keep_alive,
+        )?;
+        args::set_wait_id(env, ticket, id);
+        Ok(promise)
     }
 
     /// Memory, waiting and high-water marks now, per class and per tenant, as a plain object.

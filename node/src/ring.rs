@@ -13,7 +13,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::pin;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
@@ -142,6 +142,9 @@ trait RingSide: StableMemory + Sized + 'static {
     /// The side's slice: `Ready(None)` at the end of the stream (readers only), `Pending` when it has
     /// to wait and `wait` says not to.
     fn pick<'a>(&'a mut self, cx: &mut Context<'_>, wait: Wait) -> Poll<Option<Bytes<'a>>>;
+
+    /// Unregisters the waker of a wait that was given up.
+    fn forget_waker(&self, waker: &Waker);
 }
 
 impl RingSide for Writer<u8> {
@@ -154,6 +157,10 @@ impl RingSide for Writer<u8> {
         };
         room.map(|room| Some(Bytes::Writable(room)))
     }
+
+    fn forget_waker(&self, waker: &Waker) {
+        Writer::forget_waker(self, waker);
+    }
 }
 
 impl RingSide for Reader<u8> {
@@ -165,6 +172,10 @@ impl RingSide for Reader<u8> {
             Wait::Block(deadline) => block_on(self.slice(), deadline).map_or(Poll::Pending, Poll::Ready),
         };
         data.map(|data| data.map(Bytes::Shared))
+    }
+
+    fn forget_waker(&self, waker: &Waker) {
+        Reader::forget_waker(self, waker);
     }
 }
 
@@ -206,23 +217,58 @@ fn slice_now<T: RingSide>(side: &RefCell<Side<T>>, env: &Env, wait: Wait) -> nap
     }
 }
 
+/// What a pending `sliceAsync()` leaves registered: its waker, in the side's list and in the ring.
+/// Dropped with the operation (settled, or cancelled by `__cancelWait`), it takes the waker out of
+/// both, so a cancelled wait leaves nothing behind in the ring.
+struct Registration<T: RingSide> {
+    side: Weak<RefCell<Side<T>>>,
+    waker: Option<Waker>,
+}
+
+impl<T: RingSide> Drop for Registration<T> {
+    fn drop(&mut self) {
+        let (Some(waker), Some(shared)) = (self.waker.take(), self.side.upgrade()) else { return };
+        // A side in use (the drop runs inside one of its calls) keeps the waker until its next wake.
+        let Ok(mut side) = shared.try_borrow_mut() else { return };
+        side.waiting.retain(|w| !w.will_wake(&waker));
+        if let Some(value) = side.viewed.get() {
+            value.forget_waker(&waker);
+        }
+    }
+}
+
 /// `sliceAsync()`: a Promise settled once `slice()` has something (or the side goes away).
-fn slice_async<T: RingSide>(side: &Rc<RefCell<Side<T>>>, env: &Env) -> napi::Result<Raw> {
-    let side = Rc::downgrade(side);
-    executor::spawn(
+fn slice_async<T: RingSide>(
+    side: &Rc<RefCell<Side<T>>>,
+    env: &Env,
+    ticket: Option<&Unknown<'_>>,
+) -> napi::Result<Raw> {
+    let (keep_alive, ticket) = match args::wait_ticket(env, ticket) {
+        Ok(t) => t,
+        Err(e) => return crate::platform::work::rejected(env, e),
+    };
+    let mut registration = Registration::<T> { side: Rc::downgrade(side), waker: None };
+    let (promise, id) = executor::spawn(
         env,
         Box::new(move |env, cx| {
-            let Some(side) = side.upgrade() else {
+            let Some(side) = registration.side.upgrade() else {
                 return Poll::Ready(Err(ApiError::used_up(T::CLASS, "freed")));
             };
             let mut side = side.borrow_mut();
             let outcome = slice(&mut side, env, cx, Wait::No);
             if outcome.is_pending() {
                 side.wait(cx.waker());
+                registration.waker = Some(cx.waker().clone());
+            } else {
+                // Settled: nothing of it stays registered that its drop should take out.
+                registration.waker = None;
             }
             outcome
         }),
-    )
+        keep_alive,
+    )?;
+    args::set_wait_id(env, ticket, id);
+    Ok(promise)
 }
 
 /// A process-wide table of ring sides on their way to another thread.
@@ -392,8 +438,8 @@ impl JsCircularWriter {
 
     /// A Promise of `slice()` once there is room, settled on this thread without blocking it.
     #[napi(js_name = "sliceAsync", catch_unwind)]
-    pub fn slice_async(&self, env: &Env) -> napi::Result<Raw> {
-        slice_async(&self.side, env)
+    pub fn slice_async(&self, env: &Env, ticket: Option<Unknown<'_>>) -> napi::Result<Raw> {
+        slice_async(&self.side, env, ticket.as_ref())
     }
 
     /// Publishes the first `n` bytes of the slice to the readers; `RangeError` if more than are free.
@@ -484,8 +530,8 @@ impl JsCircularReader {
     /// A Promise of `slice()` once there is data (or `null` at the end), settled on this thread
     /// without blocking it.
     #[napi(js_name = "sliceAsync", catch_unwind)]
-    pub fn slice_async(&self, env: &Env) -> napi::Result<Raw> {
-        slice_async(&self.side, env)
+    pub fn slice_async(&self, env: &Env, ticket: Option<Unknown<'_>>) -> napi::Result<Raw> {
+        slice_async(&self.side, env, ticket.as_ref())
     }
 
     /// Marks the first `n` bytes of the slice as read; `RangeError` if more than are available.

@@ -39,6 +39,9 @@ pub const ERR_INVALID_THIS: &str = "ERR_INVALID_THIS";
 /// The `code` of `new` on a class JS cannot construct.
 pub const ERR_ILLEGAL_CONSTRUCTOR: &str = "ERR_ILLEGAL_CONSTRUCTOR";
 
+/// The `code` of Node's `AbortError`: a wait whose `AbortSignal` aborted.
+pub const ABORT_ERR: &str = "ABORT_ERR";
+
 /// A result whose error goes to JS.
 pub type BindingResult<T> = Result<T, BindingError>;
 

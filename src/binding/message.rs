@@ -5,7 +5,8 @@
 
 use super::args::Value;
 use super::error::{
-    BindingError, ERR_ILLEGAL_CONSTRUCTOR, ERR_INVALID_ARG_VALUE, ERR_INVALID_STATE, ERR_INVALID_THIS,
+    BindingError, ABORT_ERR, ERR_ILLEGAL_CONSTRUCTOR, ERR_INVALID_ARG_VALUE, ERR_INVALID_STATE,
+    ERR_INVALID_THIS,
 };
 
 /// A number argument that is not an integer (or not a number): `TypeError`.
@@ -82,15 +83,90 @@ pub fn option_unreadable(key: &str) -> BindingError {
     BindingError::type_error(format!("options.{key} cannot be read"))
 }
 
-/// A message for JS glue code by number (the wasm build's guard asks the one table for its texts):
-/// 0 wrong receiver, 1 used up, 2 not an instance, 3 no constructor. `a`, `b`, `c` as the functions
-/// above take them. `None` for an unknown number.
+/// `options.signal` of a wait (`member`, e.g. `"BufferPool.acquire"`) that is not an `AbortSignal`:
+/// `TypeError`.
+pub fn not_a_signal(member: &str) -> BindingError {
+    BindingError::type_error(format!("{member}: options.signal must be an AbortSignal"))
+}
+
+/// The message of the `AbortError` a wait rejects with when its signal aborts (Node's own, with its
+/// code `ABORT_ERR`); the JS layer makes the error, of its own class, with the signal's reason as its
+/// `cause`.
+pub fn aborted() -> BindingError {
+    BindingError::error("The operation was aborted").with_code(ABORT_ERR)
+}
+
+/// What a page must serve for a ring to cross threads in the browser, in every error that needs it.
+pub const CROSS_ORIGIN_ISOLATION: &str = "cross-origin isolation: serve the page with the headers \
+     `Cross-Origin-Opener-Policy: same-origin` and `Cross-Origin-Embedder-Policy: require-corp`";
+
+/// `toHandle()`/`fromHandle()` in the single-thread wasm build (`member`: `"CircularReader.toHandle()"`):
+/// `Error`. The browser entry loads the threaded build only where the page is cross-origin isolated.
+pub fn no_threads(member: &str) -> BindingError {
+    BindingError::error(format!(
+        "{member} is not available in the single-thread wasm build, which the browser entry loads \
+         where SharedArrayBuffer is unavailable (crossOriginIsolated is false): a ring crosses \
+         threads in the threaded build, which needs {CROSS_ORIGIN_ISOLATION} (in Node, the addon's \
+         rings cross threads)"
+    ))
+    .with_code(ERR_INVALID_STATE)
+}
+
+/// `sliceSync()` where the thread must not block (`class`: `"CircularReader"`): `Error`.
+pub fn no_blocking(class: &str, here: &str) -> BindingError {
+    BindingError::error(format!(
+        "{class}.sliceSync() would block {here}, which must never block: use sliceAsync() (or slice(), \
+         which returns at once), or sliceSync() in a dedicated worker"
+    ))
+    .with_code(ERR_INVALID_STATE)
+}
+
+/// A `fromHandle()` argument that is not what `toHandle()` returned: `TypeError` (the addon's words).
+pub fn malformed_handle(class: &str) -> BindingError {
+    BindingError::type_error(format!("{class}.fromHandle needs the object toHandle() returned"))
+}
+
+/// A handle of the other side's class: `TypeError`.
+pub fn handle_of_other_class(named: &str, class: &str) -> BindingError {
+    BindingError::type_error(format!("this handle is of a {named}, not a {class}"))
+}
+
+/// A handle claimed before, or made by another process: `Error` (the addon's words).
+pub fn handle_gone() -> BindingError {
+    BindingError::error("this handle was already claimed, or comes from another process")
+}
+
+/// A handle made over another wasm memory than this thread's: `Error`.
+pub fn handle_of_other_memory(class: &str) -> BindingError {
+    BindingError::error(format!(
+        "this handle comes from another wasm memory than this thread's: call init(handle) in this \
+         thread before {class}.fromHandle(handle), so that both threads share one memory"
+    ))
+    .with_code(ERR_INVALID_STATE)
+}
+
+/// A message for JS glue code by number (the JS layers of both builds ask the one table for their
+/// texts): 0 wrong receiver, 1 used up, 2 not an instance, 3 no constructor, 4 not an `AbortSignal`,
+/// 5 an option that is not a boolean, 6 options that are not an object, 7 aborted. `a`, `b`, `c` as
+/// the functions above take them. `None` for an unknown number.
+///
+/// ```
+/// use omnibuf::binding::message::by_number;
+///
+/// let e = by_number(4, "BufferPool.acquire", "", "").unwrap();
+/// assert_eq!(e.message, "BufferPool.acquire: options.signal must be an AbortSignal");
+/// assert_eq!(by_number(7, "", "", "").unwrap().code, Some("ABORT_ERR"));
+/// ```
 pub fn by_number(which: u32, a: &str, b: &str, c: &str) -> Option<BindingError> {
     Some(match which {
         0 => wrong_receiver(a, b),
         1 => used_up(a, b),
         2 => not_instance(a, b, c),
         3 => no_constructor(a, b),
+        4 => not_a_signal(a),
+        5 => option_not_boolean(a),
+        6 => options_not_object(),
+        7 => aborted(),
         _ => return None,
     })
 }

@@ -39,16 +39,69 @@
 use std::future::poll_fn;
 use std::io;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 super::flavour::flavour!(Sleepers, asynchronous);
 
 impl<T: Item, G> Writer<T, G> {
     /// Free slots as one slice, once there is at least one. It may be shorter than all that is free
-    /// (see the module docs of [`ring`](crate::ring)).
+    /// (see the module docs of [`ring`](crate::ring)). Empty at once after [`close`](Self::close).
     pub async fn slice(&mut self) -> &mut [T] {
         poll_fn(|cx| self.poll_room(cx)).await;
-        self.core.slice()
+        self.try_slice()
+    }
+
+    /// Ends the stream for the readers now, as dropping the writer would: they read what was
+    /// produced and then see the end (`None`, or `Ok(0)` from `AsyncRead`). The writer stays, but
+    /// takes nothing more: [`slice`](Self::slice) is empty, [`try_produce`](Self::try_produce) of
+    /// one item or more is an error and an `AsyncWrite` write fails with `BrokenPipe`. Shutting an
+    /// `AsyncWrite` down (`poll_close`, tokio's `poll_shutdown`) closes it.
+    ///
+    /// ```
+    /// use omnibuf::ring::asynchronous::Circular;
+    ///
+    /// let mut writer = Circular::with_capacity::<u8>(16).unwrap();
+    /// let mut reader = writer.add_reader();
+    /// assert_eq!(writer.push_slice(b"last"), 4);
+    /// writer.close();
+    /// assert_eq!(reader.try_slice(), Some(&b"last"[..]));
+    /// reader.consume(4);
+    /// assert_eq!(reader.try_slice(), None); // the end, while the writer still exists
+    /// assert!(writer.try_slice().is_empty());
+    /// assert!(writer.try_produce(1).is_err());
+    /// ```
+    pub fn close(&mut self) {
+        self.core.close();
+    }
+
+    /// Stops waking `waker` for room: for a task that gave up waiting (its `slice()` future was
+    /// dropped while pending, or the wait was cancelled) so that the ring does not keep its waker,
+    /// and whatever that holds, until the next change. A wake-up already under way may still reach
+    /// it.
+    ///
+    /// ```
+    /// use std::future::Future;
+    /// use std::sync::Arc;
+    /// use std::task::{Context, Wake, Waker};
+    /// use omnibuf::ring::asynchronous::Circular;
+    ///
+    /// struct Nothing;
+    /// impl Wake for Nothing { fn wake(self: Arc<Self>) {} }
+    /// let task = Arc::new(Nothing);
+    /// let waker = Waker::from(task.clone());
+    ///
+    /// let mut writer = Circular::with_capacity::<u8>(16).unwrap();
+    /// let _reader = writer.add_reader();
+    /// writer.produce(writer.capacity()); // full: a slice() waits
+    /// let mut wait = Box::pin(writer.slice());
+    /// assert!(wait.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+    /// drop(wait);
+    /// assert_eq!(Arc::strong_count(&task), 3); // ours, `waker`, and the ring's
+    /// writer.forget_waker(&waker);
+    /// assert_eq!(Arc::strong_count(&task), 2);
+    /// ```
+    pub fn forget_waker(&self, waker: &Waker) {
+        self.core.ring().room.forget(waker);
     }
 
     /// Free slots as one slice, at once, without waiting: empty when the slowest reader is a full
@@ -65,12 +118,16 @@ impl<T: Item, G> Writer<T, G> {
     /// ```
     #[inline]
     pub fn try_slice(&mut self) -> &mut [T] {
+        if self.core.is_closed() {
+            return &mut [];
+        }
         self.core.slice()
     }
 
+    /// Ready once there is room, or at once after [`close`](Self::close) (which gives no room).
     fn poll_room(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let ring = self.core.ring().clone();
-        ring.room.poll_until(cx, || self.core.free() > 0)
+        ring.room.poll_until(cx, || self.core.is_closed() || self.core.free() > 0)
     }
 }
 
@@ -110,6 +167,31 @@ impl<T: Item, G> Reader<T, G> {
         let ring = self.core.ring().clone();
         ring.data.poll_until(cx, || self.core.available() > 0 || self.core.finished())
     }
+
+    /// Stops waking `waker` for data: for a task that gave up waiting (its `slice()` future was
+    /// dropped while pending, or the wait was cancelled) so that the ring does not keep its waker
+    /// until the next change (see [`Writer::forget_waker`]).
+    ///
+    /// ```
+    /// use std::future::Future;
+    /// use std::sync::Arc;
+    /// use std::task::{Context, Wake, Waker};
+    /// use omnibuf::ring::asynchronous::Circular;
+    ///
+    /// struct Nothing;
+    /// impl Wake for Nothing { fn wake(self: Arc<Self>) {} }
+    /// let task = Arc::new(Nothing);
+    /// let waker = Waker::from(task.clone());
+    ///
+    /// let mut writer = Circular::with_capacity::<u8>(16).unwrap();
+    /// let mut reader = writer.add_reader();
+    /// assert!(Box::pin(reader.slice()).as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+    /// reader.forget_waker(&waker);
+    /// assert_eq!(Arc::strong_count(&task), 2); // ours and `waker`: the ring let go of its clone
+    /// ```
+    pub fn forget_waker(&self, waker: &Waker) {
+        self.core.ring().data.forget(waker);
+    }
 }
 
 #[cfg(feature = "tokio")]
@@ -118,6 +200,9 @@ mod tokio_io;
 impl Writer<u8> {
     /// Copies as much of `buf` as fits once there is room: the write of both `AsyncWrite` traits.
     fn poll_write_bytes(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        if self.core.is_closed() {
+            return Poll::Ready(Err(io::Error::new(io::ErrorKind::BrokenPipe, "the ring writer was closed")));
+        }
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
         }
@@ -148,8 +233,9 @@ impl futures_io::AsyncWrite for Writer<u8> {
         Poll::Ready(Ok(())) // every write is published at once
     }
 
-    /// Closing is dropping the writer; until then readers wait for more.
+    /// Closes the writer ([`Writer::close`]): the readers read what was written, then the end.
     fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.get_mut().close();
         Poll::Ready(Ok(()))
     }
 }

@@ -27,7 +27,7 @@ use std::marker::PhantomData;
 use std::ptr::NonNull;
 use std::task::{Context, Poll, Waker};
 
-use crate::sync::{fence, Arc, AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering::*};
+use crate::sync::{fence, Arc, AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering::*};
 
 use super::tags::{ReaderTags, TagInbox, Tags};
 use super::{Item, PopError, RingError};
@@ -66,12 +66,29 @@ impl Default for Wakeup {
 }
 
 impl Wakeup {
+    /// Locks the task list. In the threaded wasm build by spinning: there the lock is taken on a
+    /// browser's main thread and in AudioWorklets, which may not wait on a futex (the browser traps
+    /// `memory.atomic.wait32` there), and the list is held only for a push or a swap. Elsewhere (and
+    /// under loom) the plain lock: how contention is waited out does not change the protocol.
+    fn lock_tasks(&self) -> MutexGuard<'_, Vec<Waker>> {
+        #[cfg(all(target_arch = "wasm32", target_feature = "atomics", not(loom)))]
+        loop {
+            match self.tasks.try_lock() {
+                Ok(tasks) => return tasks,
+                Err(std::sync::TryLockError::Poisoned(e)) => return e.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock) => std::hint::spin_loop(),
+            }
+        }
+        #[cfg(not(all(target_arch = "wasm32", target_feature = "atomics", not(loom))))]
+        self.tasks.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Call after changing what waiters wait for.
     pub(crate) fn notify(&self) {
         fence(SeqCst);
         if self.waiters.load(Relaxed) > 0 {
             let woken = {
-                let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
+                let mut tasks = self.lock_tasks();
                 self.changed.notify_all();
                 self.waiters.fetch_sub(tasks.len(), Relaxed);
                 std::mem::take(&mut *tasks)
@@ -100,7 +117,7 @@ impl Wakeup {
     /// already under way may still reach it.
     pub(crate) fn forget(&self, waker: &Waker) {
         let forgotten: Vec<Waker> = {
-            let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
+            let mut tasks = self.lock_tasks();
             let (forgotten, kept) = std::mem::take(&mut *tasks).into_iter().partition(|w| w.will_wake(waker));
             *tasks = kept;
             self.waiters.fetch_sub(forgotten.len(), Relaxed);
@@ -115,7 +132,7 @@ impl Wakeup {
             return Poll::Ready(());
         }
         {
-            let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
+            let mut tasks = self.lock_tasks();
             if !tasks.iter().any(|w| w.will_wake(cx.waker())) {
                 tasks.push(cx.waker().clone());
                 self.waiters.fetch_add(1, Relaxed);
@@ -282,6 +299,8 @@ pub(crate) struct WriterCore<T, G> {
     /// mirror to keep nor sleepers to wake): one test instead of two on every item.
     slots: Slots<T>,
     plain: bool,
+    /// Closed before it dropped ([`close`](Self::close)): it publishes nothing more.
+    closed: bool,
 }
 
 /// Where the writer's unpublished slots were written, on mirror-copy memory.
@@ -320,7 +339,24 @@ impl<T: Item, G> WriterCore<T, G> {
             mirror: MirrorView { view: 0, slice_end: 0 },
             waking,
             tagging,
+            closed: false,
         }
+    }
+
+    /// Ends the stream for the readers now, as dropping the writer does: they read what is published
+    /// and then see the end. The writer publishes nothing after (a produce is refused, a write copies
+    /// nothing). Closing again does nothing.
+    pub(crate) fn close(&mut self) {
+        if !self.closed {
+            self.closed = true;
+            self.ring.closed.store(true, Release);
+            self.ring.data.notify();
+        }
+    }
+
+    /// Whether [`close`](Self::close) was called.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed
     }
 
     pub(crate) fn ring(&self) -> &Arc<Ring<T>> {
@@ -428,6 +464,9 @@ impl<T: Item, G> WriterCore<T, G> {
     /// unwritten, so a later slice need not copy it back on mirror-copy memory (see [`MirrorView`]).
     /// The byte streams (`io::Write`, `AsyncWrite`) write through it.
     pub(crate) fn write_from(&mut self, items: &[T]) -> usize {
+        if self.closed {
+            return 0;
+        }
         // Whatever an earlier slice left unpublished stays pending (this call writes only `n` slots).
         let pending_end = self.mirror.slice_end;
         let room = self.slice();
@@ -540,7 +579,10 @@ impl<T: Item, G> WriterCore<T, G> {
     /// Takes `n` of the free slots, or says why not.
     #[inline]
     fn reserve(&mut self, n: usize) -> Result<(), RingError> {
-        if n > self.known_free() {
+        if n > self.known_free() || self.closed {
+            if self.closed && n > 0 {
+                return Err(RingError::Closed { requested: n });
+            }
             // A fresh look, not `free()` (which may answer from the last one): `n` is refused only
             // when that many slots are not free now.
             let free = self.look_at_readers();

@@ -32,6 +32,13 @@ pub enum RingError {
         /// Items available.
         available: usize,
     },
+    /// `produce(n)` after the writer was closed (the async writer's `close()`, or an `AsyncWrite`
+    /// shutdown): the readers were told the stream ended.
+    #[error("cannot produce {requested} items: the writer was closed")]
+    Closed {
+        /// Items to produce.
+        requested: usize,
+    },
     /// `produce_with_tags(n, tags)` with a tag at an offset that is not among the `n` items.
     #[error("cannot attach a tag at offset {offset}: only {produced} items are produced")]
     TagOutsideProduced {

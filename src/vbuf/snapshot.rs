@@ -3,8 +3,8 @@
 use std::sync::Mutex;
 
 use super::error::VbufError;
-use super::store::{piece_chunk, Sources, Store};
-use super::tree::Tree;
+use super::store::{piece_chunk, source, Sources, Store};
+use super::tree::{Piece, Tree, ADD_SOURCE};
 use crate::{BufferKind, BufferMut, ZeroCopyBuffer};
 
 /// The tree and sources of one version. Cloning is O(1); edits made later do not affect it.
@@ -42,7 +42,12 @@ impl Snapshot {
         if start == end {
             return Ok(ZeroCopyBuffer::new());
         }
-        let (chunk, chunk_start) = self.chunk_at(store, start)?.expect("start < end <= len");
+        let (piece, piece_start) = self.tree.piece_at(start).expect("start < end <= len");
+        if let Some(direct) = self.read_directly(piece, piece_start, start, end)? {
+            return Ok(direct);
+        }
+        let (chunk, offset) = piece_chunk(store, &self.sources, piece, start - piece_start)?;
+        let chunk_start = piece_start + offset;
         let (from, to) = ((start - chunk_start) as usize, (end - chunk_start) as usize);
         if to <= chunk.len() {
             return Ok(chunk.slice(from..to));
@@ -51,6 +56,31 @@ impl Snapshot {
         out.as_mut_vec().resize((end - start) as usize, 0);
         self.read_into(store, start, out.as_mut_slice())?;
         Ok(out.freeze())
+    }
+
+    /// Bytes `start..end` (in range, not empty, starting in `piece`, which starts at `piece_start`)
+    /// read straight from their source's layer, when they lie in that piece and its layer
+    /// [`reads_directly`]; `None` otherwise.
+    ///
+    /// [`reads_directly`]: crate::platform::persistence::PersistenceLayer::reads_directly
+    fn read_directly(
+        &self,
+        piece: Piece,
+        piece_start: u64,
+        start: u64,
+        end: u64,
+    ) -> Result<Option<ZeroCopyBuffer>, VbufError> {
+        if piece.source == ADD_SOURCE || end > piece_start + piece.len {
+            return Ok(None);
+        }
+        let layer = &source(&self.sources, piece.source).layer;
+        if !layer.reads_directly() {
+            return Ok(None);
+        }
+        let mut out = BufferMut::with_capacity((end - start) as usize, BufferKind::raw());
+        out.as_mut_vec().resize((end - start) as usize, 0);
+        layer.read_at(piece.offset + (start - piece_start), out.as_mut_slice())?;
+        Ok(Some(out.freeze()))
     }
 
     /// Fills `dst` with the bytes from `start` (the range is in bounds).

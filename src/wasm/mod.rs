@@ -13,7 +13,11 @@ mod buffer;
 mod error;
 mod pool;
 mod ring;
+#[cfg(target_feature = "atomics")]
+mod threads;
+mod store;
 mod vbuf;
+mod wait;
 
 pub use buffer::{JsBufferKind, JsBufferMut, JsZeroCopyBuffer};
 pub use pool::{JsBufferPool, JsPooledBuffer};

@@ -118,14 +118,15 @@ impl JsBufferPool {
 
     /// A Promise of a buffer of at least `size` bytes, resolved once the budget has room (first come,
     /// first served within a size class). Requests that can never be served reject with a `RangeError`.
-    pub fn acquire(&self, size: &JsValue, tenant: &JsValue) -> js_sys::Promise {
+    /// `ticket`: the wait's `{ ref, id }` from `js/waits.mjs`, for `__cancelWait` (see `super::wait`).
+    pub fn acquire(&self, size: &JsValue, tenant: &JsValue, ticket: &JsValue) -> js_sys::Promise {
         let future = index(size, "size").and_then(|size| {
             Ok(match &optional_string(tenant, "tenant")? {
                 Some(name) => self.inner.tenant(name).acquire_async(size),
                 None => self.inner.acquire_async(size),
             })
         });
-        wasm_bindgen_futures::future_to_promise(async move {
+        super::wait::spawn(ticket, async move {
             let buf = future?.await.map_err(pool_error)?;
             Ok(JsPooledBuffer { inner: Some(buf) }.into())
         })

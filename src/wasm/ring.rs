@@ -1,13 +1,20 @@
 //! The byte ring for JS: `Circular.withCapacity` makes the writer, `addReader()` makes readers.
 //!
-//! wasm has one linear memory and no way to map it twice, so rings use the mirror-copy backend. Slices
-//! are never views of wasm memory (through `.buffer` such a view reaches all of it, freed and reused
-//! memory too): a reader's slice is a copy of the unread bytes in a fresh `ArrayBuffer`; a writer's
-//! slice is a view of the writer's staging memory in JS (`js/guard.mjs`) as long as the free room,
-//! and the guard hands what JS wrote into it to `__produceFrom`, which copies it into the ring and
-//! publishes it. Nothing blocks: `slice()` returns at once (empty when there is no room or data)
-//! and `sliceAsync()` returns a Promise. `sliceSync()` and the handles that move a side to another
-//! thread exist for the Node addon's sake and throw here: each worker has its own wasm memory.
+//! wasm has one linear memory and no way to map it twice, so rings use the mirror-copy backend. Two
+//! builds of this module:
+//! - **single-thread** (the default): slices are never views of wasm memory (through `.buffer` such a
+//!   view reaches all of it, freed and reused memory too): a reader's slice is a copy of the unread
+//!   bytes in a fresh `ArrayBuffer`; a writer's slice is a view of the writer's staging memory in JS
+//!   (`js/guard.mjs`) as long as the free room, and the guard hands what JS wrote into it to
+//!   `__produceFrom`, which copies it into the ring and publishes it. Nothing blocks, and a side cannot
+//!   leave its thread: each worker has its own wasm memory.
+//! - **threaded** (`target_feature = "atomics"`, one shared memory for every thread, see
+//!   `super::threads`): slices are views of the ring's memory, in place; `toHandle()` parks a side for
+//!   another thread of the page, `fromHandle()` claims it there, and `sliceSync()` blocks dedicated
+//!   workers. The index protocol is the core's, as in the Node addon.
+//!
+//! `slice()` returns at once (empty when there is no room or data) and `sliceAsync()` returns a
+//! Promise, woken from whichever thread changed the ring.
 
 use std::cell::RefCell;
 use std::future::{poll_fn, Future};
@@ -19,7 +26,11 @@ use js_sys::{Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 
 use super::buffer::bytes_from_js;
-use super::error::{error, index, throwable, type_error, used_up};
+#[cfg(not(target_feature = "atomics"))]
+use super::error::error;
+use super::error::{index, throwable, type_error, used_up};
+#[cfg(target_feature = "atomics")]
+use super::threads::{self, Handed};
 use crate::binding::message;
 use crate::ring::asynchronous::{Circular, Reader, Writer};
 use crate::ring::{RingBackend, RingError, RingOptions};
@@ -28,21 +39,22 @@ fn ring_error(e: RingError) -> JsValue {
     throwable(e.into())
 }
 
+#[cfg(not(target_feature = "atomics"))]
 fn no_threads(what: &str) -> JsValue {
-    error(format!(
-        "{what} is not available in the wasm build: each worker has its own wasm memory, so a ring \
-         cannot cross threads (the Node addon can)"
-    ))
+    throwable(message::no_threads(what))
 }
 
+#[cfg(not(target_feature = "atomics"))]
 fn no_blocking(class: &str) -> JsValue {
     error(format!("{class}.sliceSync(): the wasm build never blocks; use sliceAsync()"))
 }
 
 /// One side of a ring, shared with the futures of its pending `sliceAsync`s.
 struct Side<T> {
-    /// `None` once freed.
+    /// `None` once freed or moved to a handle.
     value: Option<T>,
+    /// What happened to `value` once it is `None`: "freed" or "moved to a handle".
+    gone: &'static str,
     /// Wakers of pending `sliceAsync`s, woken when the side is freed so that their Promises settle.
     waiting: Vec<Waker>,
 }
@@ -50,7 +62,7 @@ struct Side<T> {
 type Shared<T> = Rc<RefCell<Side<T>>>;
 
 fn shared<T>(value: T) -> Shared<T> {
-    Rc::new(RefCell::new(Side { value: Some(value), waiting: Vec::new() }))
+    Rc::new(RefCell::new(Side { value: Some(value), gone: "freed", waiting: Vec::new() }))
 }
 
 /// Frees a side: readers of a freed writer see the end, a freed reader holds nothing back.
@@ -61,20 +73,79 @@ fn close<T>(side: &Shared<T>) {
     }
 }
 
-/// A Promise of `slice(side, cx)` once it is ready (or the side is freed).
-fn slice_async<T: 'static>(
+/// Takes the value out of a side for a handle; the side's pending Promises reject as they would on
+/// `free()`, and later calls say where the value went.
+#[cfg(target_feature = "atomics")]
+fn take<T>(side: &Shared<T>, class: &str) -> Result<T, JsValue> {
+    let mut side = side.try_borrow_mut().map_err(|_| used_up(class, "freed"))?;
+    let gone = side.gone;
+    let value = side.value.take().ok_or_else(|| used_up(class, gone))?;
+    side.gone = "moved to a handle";
+    side.waiting.drain(..).for_each(Waker::wake);
+    Ok(value)
+}
+
+/// What a pending `sliceAsync()` leaves registered: its waker, in the side's list and in the ring.
+/// Dropped with the wait (settled, or cancelled by `__cancelWait`), it takes the waker out of both.
+struct Registration<T: RingSide> {
+    side: Weak<RefCell<Side<T>>>,
+    waker: Option<Waker>,
+}
+
+impl<T: RingSide> Drop for Registration<T> {
+    fn drop(&mut self) {
+        let (Some(waker), Some(shared)) = (self.waker.take(), self.side.upgrade()) else { return };
+        // A side in use (the drop runs inside one of its calls) keeps the waker until its next wake.
+        let Ok(mut side) = shared.try_borrow_mut() else { return };
+        side.waiting.retain(|w| !w.will_wake(&waker));
+        if let Some(value) = side.value.as_ref() {
+            value.forget_waker(&waker);
+        }
+    }
+}
+
+/// A ring side whose waits can be given up.
+trait RingSide: 'static {
+    fn forget_waker(&self, waker: &Waker);
+}
+
+impl RingSide for Writer<u8> {
+    fn forget_waker(&self, waker: &Waker) {
+        Writer::forget_waker(self, waker);
+    }
+}
+
+impl RingSide for Reader<u8> {
+    fn forget_waker(&self, waker: &Waker) {
+        Reader::forget_waker(self, waker);
+    }
+}
+
+/// A Promise of `slice(side, cx)` once it is ready (or the side is freed), cancellable through
+/// `ticket` (see `super::wait`).
+fn slice_async<T: RingSide>(
     side: Weak<RefCell<Side<T>>>,
     class: &'static str,
+    ticket: &JsValue,
     mut slice: impl FnMut(&mut T, &mut Context<'_>) -> Poll<JsValue> + 'static,
 ) -> js_sys::Promise {
-    wasm_bindgen_futures::future_to_promise(async move {
+    let mut registration = Registration { side, waker: None };
+    super::wait::spawn(ticket, async move {
         poll_fn(|cx| {
-            let Some(side) = side.upgrade() else { return Poll::Ready(Err(used_up(class, "freed"))) };
+            let Some(side) = registration.side.upgrade() else {
+                return Poll::Ready(Err(used_up(class, "freed")));
+            };
             let mut side = side.borrow_mut();
-            let Some(value) = side.value.as_mut() else { return Poll::Ready(Err(used_up(class, "freed"))) };
+            let gone = side.gone;
+            let Some(value) = side.value.as_mut() else { return Poll::Ready(Err(used_up(class, gone))) };
             let outcome = slice(value, cx);
-            if outcome.is_pending() && !side.waiting.iter().any(|w| w.will_wake(cx.waker())) {
-                side.waiting.push(cx.waker().clone());
+            if outcome.is_pending() {
+                if !side.waiting.iter().any(|w| w.will_wake(cx.waker())) {
+                    side.waiting.push(cx.waker().clone());
+                }
+                registration.waker = Some(cx.waker().clone());
+            } else {
+                registration.waker = None;
             }
             outcome.map(Ok)
         })
@@ -82,15 +153,31 @@ fn slice_async<T: 'static>(
     })
 }
 
-/// The length of the writer's free room (0 when there is none): `js/guard.mjs` hands out a view of
-/// that length over the writer's own staging memory in JS.
-fn writer_slice(writer: &mut Writer<u8>, cx: &mut Context<'_>) -> Poll<JsValue> {
-    pin!(writer.slice()).poll(cx).map(|room| JsValue::from(room.len() as f64))
+/// The writer's free room as JS sees it: single-thread, its length (0 when there is none), for
+/// `js/guard.mjs` to hand out a view of that length over the writer's own staging memory in JS;
+/// threaded, a view of the room itself.
+fn room(room: &mut [u8]) -> JsValue {
+    #[cfg(target_feature = "atomics")]
+    return threads::view(room).into();
+    #[cfg(not(target_feature = "atomics"))]
+    JsValue::from(room.len() as f64)
 }
 
-/// A copy of a reader's unread bytes, `null` at the end of the stream.
+/// A reader's unread bytes as JS sees them: single-thread, a copy; threaded, a view in place.
+fn unread(data: &[u8]) -> JsValue {
+    #[cfg(target_feature = "atomics")]
+    return threads::view(data).into();
+    #[cfg(not(target_feature = "atomics"))]
+    Uint8Array::from(data).into()
+}
+
+fn writer_slice(writer: &mut Writer<u8>, cx: &mut Context<'_>) -> Poll<JsValue> {
+    pin!(writer.slice()).poll(cx).map(room)
+}
+
+/// A reader's unread bytes (see [`unread`]), `null` at the end of the stream.
 fn reader_slice(reader: &mut Reader<u8>, cx: &mut Context<'_>) -> Poll<JsValue> {
-    pin!(reader.slice()).poll(cx).map(|data| data.map_or(JsValue::NULL, |data| Uint8Array::from(data).into()))
+    pin!(reader.slice()).poll(cx).map(|data| data.map_or(JsValue::NULL, unread))
 }
 
 /// Makes rings: one writer, any number of readers.
@@ -144,7 +231,8 @@ pub struct JsCircularWriter {
 impl JsCircularWriter {
     fn with<R>(&self, f: impl FnOnce(&mut Writer<u8>) -> Result<R, JsValue>) -> Result<R, JsValue> {
         let mut side = self.side.borrow_mut();
-        f(side.value.as_mut().ok_or_else(|| used_up("CircularWriter", "freed"))?)
+        let gone = side.gone;
+        f(side.value.as_mut().ok_or_else(|| used_up("CircularWriter", gone))?)
     }
 }
 
@@ -180,27 +268,38 @@ impl JsCircularWriter {
         self.with(|w| Ok(JsCircularReader { side: shared(w.add_reader()) }))
     }
 
-    /// The length of the free room, for `js/guard.mjs` to hand out a slice of that length to fill
-    /// before `produce()`; 0 when the slowest reader is a whole ring behind. Returns at once.
+    /// The free room (single-thread: its length; threaded: a view of it), empty when the slowest
+    /// reader is a whole ring behind. Returns at once.
     pub fn slice(&self) -> Result<JsValue, JsValue> {
-        self.with(|w| {
-            Ok(match writer_slice(w, &mut Context::from_waker(Waker::noop())) {
-                Poll::Ready(room) => room,
-                Poll::Pending => JsValue::from(0.0),
-            })
-        })
+        self.with(|w| Ok(room(w.try_slice())))
     }
 
-    /// Throws: the wasm build never blocks.
+    /// Single-thread: throws, that build never blocks. Threaded: `slice()` once there is room,
+    /// blocking this dedicated worker until then (or until `timeoutMs`: then the slice is empty).
     #[wasm_bindgen(js_name = sliceSync)]
-    pub fn slice_sync(&self, _timeout_ms: &JsValue) -> Result<Uint8Array, JsValue> {
-        Err(no_blocking("CircularWriter"))
+    pub fn slice_sync(&self, timeout_ms: &JsValue) -> Result<JsValue, JsValue> {
+        #[cfg(not(target_feature = "atomics"))]
+        {
+            let _ = timeout_ms;
+            Err(no_blocking("CircularWriter"))
+        }
+        #[cfg(target_feature = "atomics")]
+        {
+            if let Some(here) = threads::cannot_block() {
+                return Err(throwable(message::no_blocking("CircularWriter", here)));
+            }
+            let deadline = threads::deadline(timeout_ms)?;
+            self.with(|w| {
+                let waited = threads::block_on(w.slice(), deadline).is_some();
+                Ok(room(if waited { w.try_slice() } else { &mut [] }))
+            })
+        }
     }
 
     /// A Promise of `slice()` once there is room.
     #[wasm_bindgen(js_name = sliceAsync)]
-    pub fn slice_async(&self) -> js_sys::Promise {
-        slice_async(Rc::downgrade(&self.side), "CircularWriter", writer_slice)
+    pub fn slice_async(&self, ticket: &JsValue) -> js_sys::Promise {
+        slice_async(Rc::downgrade(&self.side), "CircularWriter", ticket, writer_slice)
     }
 
     /// Publishes the next `n` free bytes as they are to the readers; `RangeError` if more than are
@@ -208,6 +307,15 @@ impl JsCircularWriter {
     pub fn produce(&self, n: &JsValue) -> Result<(), JsValue> {
         let n = index(n, "n")?;
         self.with(|w| w.try_produce(n).map_err(ring_error))
+    }
+
+    /// `produce(n)` for the threaded build's guard, in plain numbers (a `Result` reaches JS as an
+    /// array, a `&JsValue` through the glue's table): 0 when published, -1 where `produce(n)` would
+    /// throw (nothing changed; the guard then calls it for the error).
+    #[cfg(target_feature = "atomics")]
+    #[wasm_bindgen(js_name = __produceRaw)]
+    pub fn produce_raw(&self, n: u32) -> i32 {
+        self.with(|w| Ok(w.try_produce(n as usize).map_or(-1, |()| 0))).unwrap_or(-1)
     }
 
     /// Copies `bytes` (what JS wrote into the last slice, as the guard copied it out) into the free
@@ -233,16 +341,31 @@ impl JsCircularWriter {
         self.with(|w| Ok(w.push_slice(&bytes)))
     }
 
-    /// Throws: a wasm ring cannot move to another thread.
+    /// Threaded: moves the writer into a handle that `postMessage` can carry to another thread of
+    /// the page (it holds the module and the shared memory too), where `init(handle)` and then
+    /// `CircularWriter.fromHandle(handle)` take it back; this object cannot be used after.
+    /// Single-thread: throws, saying what the threaded build needs.
     #[wasm_bindgen(js_name = toHandle)]
     pub fn to_handle(&self) -> Result<JsValue, JsValue> {
-        Err(no_threads("CircularWriter.toHandle()"))
+        #[cfg(not(target_feature = "atomics"))]
+        return Err(no_threads("CircularWriter.toHandle()"));
+        #[cfg(target_feature = "atomics")]
+        Ok(threads::park(Handed::Writer(take(&self.side, "CircularWriter")?), "CircularWriter"))
     }
 
-    /// Throws: a wasm ring cannot move to another thread.
+    /// The writer a handle carries; each handle can be claimed once (threaded build only).
     #[wasm_bindgen(js_name = fromHandle)]
-    pub fn from_handle(_handle: &JsValue) -> Result<JsCircularWriter, JsValue> {
-        Err(no_threads("CircularWriter.fromHandle()"))
+    pub fn from_handle(handle: &JsValue) -> Result<JsCircularWriter, JsValue> {
+        #[cfg(not(target_feature = "atomics"))]
+        {
+            let _ = handle;
+            Err(no_threads("CircularWriter.fromHandle()"))
+        }
+        #[cfg(target_feature = "atomics")]
+        match threads::claim(handle, "CircularWriter")? {
+            Handed::Writer(writer) => Ok(JsCircularWriter { side: shared(writer) }),
+            Handed::Reader(_) => Err(throwable(message::handle_gone())),
+        }
     }
 }
 
@@ -250,6 +373,14 @@ impl JsCircularWriter {
 #[wasm_bindgen(js_name = CircularReader)]
 pub struct JsCircularReader {
     side: Shared<Reader<u8>>,
+}
+
+impl JsCircularReader {
+    fn with<R>(&self, f: impl FnOnce(&mut Reader<u8>) -> Result<R, JsValue>) -> Result<R, JsValue> {
+        let mut side = self.side.borrow_mut();
+        let gone = side.gone;
+        f(side.value.as_mut().ok_or_else(|| used_up("CircularReader", gone))?)
+    }
 }
 
 impl Drop for JsCircularReader {
@@ -269,12 +400,7 @@ impl JsCircularReader {
     /// A copy of the unread bytes (empty when there are none yet), or `null` once
     /// the writer is gone and everything was read. Returns at once.
     pub fn slice(&self) -> Result<JsValue, JsValue> {
-        let mut side = self.side.borrow_mut();
-        let reader = side.value.as_mut().ok_or_else(|| used_up("CircularReader", "freed"))?;
-        Ok(match reader_slice(reader, &mut Context::from_waker(Waker::noop())) {
-            Poll::Ready(data) => data,
-            Poll::Pending => Uint8Array::new_with_length(0).into(),
-        })
+        self.with(|reader| Ok(reader.try_slice().map_or(JsValue::NULL, unread)))
     }
 
     /// What `js/guard.mjs` makes `slice()` of: copies the unread bytes into `target` (a `Uint8Array`
@@ -285,49 +411,104 @@ impl JsCircularReader {
     pub fn slice_into(&self, target: &JsValue) -> Result<JsValue, JsValue> {
         let target: &Uint8Array =
             target.dyn_ref().ok_or_else(|| type_error("target must be a Uint8Array"))?;
-        let mut side = self.side.borrow_mut();
-        let reader = side.value.as_mut().ok_or_else(|| used_up("CircularReader", "freed"))?;
-        let data = match pin!(reader.slice()).poll(&mut Context::from_waker(Waker::noop())) {
-            Poll::Pending => return Ok(JsValue::from(0.0)),
-            Poll::Ready(None) => return Ok(JsValue::NULL),
-            Poll::Ready(Some(data)) => data,
-        };
-        let n = data.len();
-        if n <= target.length() as usize {
-            target.subarray(0, n as u32).copy_from(data);
-        }
-        Ok(JsValue::from(n as f64))
+        self.with(|reader| {
+            let Some(data) = reader.try_slice() else { return Ok(JsValue::NULL) };
+            let n = data.len();
+            if n > 0 && n <= target.length() as usize {
+                target.subarray(0, n as u32).copy_from(data);
+            }
+            Ok(JsValue::from(n as f64))
+        })
     }
 
-    /// Throws: the wasm build never blocks.
+    /// Single-thread: throws, that build never blocks. Threaded: `slice()` once there is data or
+    /// the end, blocking this dedicated worker until then (or until `timeoutMs`: then the slice is
+    /// empty).
     #[wasm_bindgen(js_name = sliceSync)]
-    pub fn slice_sync(&self, _timeout_ms: &JsValue) -> Result<JsValue, JsValue> {
-        Err(no_blocking("CircularReader"))
+    pub fn slice_sync(&self, timeout_ms: &JsValue) -> Result<JsValue, JsValue> {
+        #[cfg(not(target_feature = "atomics"))]
+        {
+            let _ = timeout_ms;
+            Err(no_blocking("CircularReader"))
+        }
+        #[cfg(target_feature = "atomics")]
+        {
+            if let Some(here) = threads::cannot_block() {
+                return Err(throwable(message::no_blocking("CircularReader", here)));
+            }
+            let deadline = threads::deadline(timeout_ms)?;
+            self.with(|r| {
+                if threads::block_on(r.slice(), deadline).is_none() {
+                    return Ok(Uint8Array::new_with_length(0).into());
+                }
+                Ok(r.try_slice().map_or(JsValue::NULL, unread))
+            })
+        }
     }
 
     /// A Promise of `slice()` once there is data (or `null` at the end).
     #[wasm_bindgen(js_name = sliceAsync)]
-    pub fn slice_async(&self) -> js_sys::Promise {
-        slice_async(Rc::downgrade(&self.side), "CircularReader", reader_slice)
+    pub fn slice_async(&self, ticket: &JsValue) -> js_sys::Promise {
+        slice_async(Rc::downgrade(&self.side), "CircularReader", ticket, reader_slice)
     }
 
     /// Marks the first `n` bytes of the slice as read; `RangeError` if more than are available.
     pub fn consume(&self, n: &JsValue) -> Result<(), JsValue> {
         let n = index(n, "n")?;
-        let mut side = self.side.borrow_mut();
-        let reader = side.value.as_mut().ok_or_else(|| used_up("CircularReader", "freed"))?;
-        reader.try_consume(n).map_err(ring_error)
+        self.with(|reader| reader.try_consume(n).map_err(ring_error))
     }
 
-    /// Throws: a wasm ring cannot move to another thread.
+    /// For `js/worklet.mjs`'s `readInto()`, which must not allocate: where the unread bytes start in
+    /// the shared memory (0 when there are none). Plain numbers in and out: a `Result` would reach
+    /// JS as an array.
+    #[cfg(target_feature = "atomics")]
+    #[wasm_bindgen(js_name = __unreadOffset)]
+    pub fn unread_offset(&self) -> u32 {
+        self.with(|r| Ok(r.try_slice().map_or(0, |data| data.as_ptr() as usize as u32))).unwrap_or(0)
+    }
+
+    /// For `readInto()`: how many unread bytes `__unreadOffset()` starts, -1 at the end of the
+    /// stream, -2 when this reader was freed or moved.
+    #[cfg(target_feature = "atomics")]
+    #[wasm_bindgen(js_name = __unreadLength)]
+    pub fn unread_length(&self) -> i32 {
+        let length = |r: &mut Reader<u8>| {
+            Ok(r.try_slice().map_or(-1, |data| data.len().min(i32::MAX as usize) as i32))
+        };
+        self.with(length).unwrap_or(-2)
+    }
+
+    /// For `readInto()` and the threaded build's guard: `consume(n)`, returning 0, or -1 where
+    /// `consume(n)` would throw (nothing changed).
+    #[cfg(target_feature = "atomics")]
+    #[wasm_bindgen(js_name = __consumeRaw)]
+    pub fn consume_raw(&self, n: u32) -> i32 {
+        self.with(|r| Ok(r.try_consume(n as usize).map_or(-1, |()| 0))).unwrap_or(-1)
+    }
+
+    /// Threaded: moves the reader into a handle for another thread of the page (see
+    /// `CircularWriter.toHandle`). Until claimed, it holds the writer back like any reader; this
+    /// object cannot be used after. Single-thread: throws, saying what the threaded build needs.
     #[wasm_bindgen(js_name = toHandle)]
     pub fn to_handle(&self) -> Result<JsValue, JsValue> {
-        Err(no_threads("CircularReader.toHandle()"))
+        #[cfg(not(target_feature = "atomics"))]
+        return Err(no_threads("CircularReader.toHandle()"));
+        #[cfg(target_feature = "atomics")]
+        Ok(threads::park(Handed::Reader(take(&self.side, "CircularReader")?), "CircularReader"))
     }
 
-    /// Throws: a wasm ring cannot move to another thread.
+    /// The reader a handle carries; each handle can be claimed once (threaded build only).
     #[wasm_bindgen(js_name = fromHandle)]
-    pub fn from_handle(_handle: &JsValue) -> Result<JsCircularReader, JsValue> {
-        Err(no_threads("CircularReader.fromHandle()"))
+    pub fn from_handle(handle: &JsValue) -> Result<JsCircularReader, JsValue> {
+        #[cfg(not(target_feature = "atomics"))]
+        {
+            let _ = handle;
+            Err(no_threads("CircularReader.fromHandle()"))
+        }
+        #[cfg(target_feature = "atomics")]
+        match threads::claim(handle, "CircularReader")? {
+            Handed::Reader(reader) => Ok(JsCircularReader { side: shared(reader) }),
+            Handed::Writer(_) => Err(throwable(message::handle_gone())),
+        }
     }
 }

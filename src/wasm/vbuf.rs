@@ -1,8 +1,9 @@
-//! `VirtualBuffer` for JS: documents in IndexedDB (or bytes in memory), edited synchronously, read,
-//! searched and saved through Promises.
+//! `VirtualBuffer` for JS: documents in IndexedDB or, in a dedicated worker, in OPFS (or bytes in
+//! memory), edited synchronously, read, searched and saved through Promises.
 //!
 //! The same class as the Node addon's, where a path names a file; here a name names a document in the
-//! page's IndexedDB. `import()`, `list()`, `deleteDocument()` and `exportDocument()` manage documents.
+//! origin's IndexedDB or OPFS (`options.store`, see `store`). `import()`, `list()`, `deleteDocument()`
+//! and `exportDocument()` manage documents.
 
 use std::rc::Rc;
 
@@ -12,9 +13,11 @@ use wasm_bindgen_futures::future_to_promise;
 
 use super::buffer::{bytes_from_js, JsZeroCopyBuffer};
 use super::error::{error, offset, string, throwable, type_error, value};
+use super::store::{opfs_error, store_option, OpfsDoc, Store};
 use crate::binding::{self, message, BindingError};
 use crate::platform::wasm::indexed_db::StoreError;
-use crate::vbuf::{ImportSource, StoredBuffer, StoredError, VbufError, VirtualBufferOptions};
+use crate::platform::wasm::opfs::{self, OpfsBuffer};
+use crate::vbuf::{ImportSource, StoredBuffer, StoredError, VbufError, VirtualBuffer, VirtualBufferOptions};
 
 fn stored_error(e: StoredError, context: &str) -> JsValue {
     let message = format!("{context}: {e}");
@@ -33,7 +36,8 @@ fn stored_error(e: StoredError, context: &str) -> JsValue {
     }
 }
 
-/// `options`: `{ blockSize?, cacheBudget?, undoLimit? }` (sizes in bytes); `undefined` for defaults.
+/// `options`: `{ blockSize?, cacheBudget?, undoLimit?, store? }` (sizes in bytes); `undefined` for
+/// defaults. `store` is read by `store_option`.
 fn buffer_options(options: &JsValue) -> Result<VirtualBufferOptions, JsValue> {
     let mut tuning = VirtualBufferOptions::default();
     if options.is_undefined() || options.is_null() {
@@ -73,25 +77,68 @@ where
     future_to_promise(async move { body(buffer).await.map_err(|e| stored_error(e, context)) })
 }
 
-/// A buffer over a document in IndexedDB (or over bytes in memory) that edits in memory and loads
-/// only what it reads.
+/// Runs a synchronous read of an OPFS buffer as a settled Promise; a rejection carries `context`.
+fn opfs_promise(
+    doc: &OpfsDoc,
+    context: &'static str,
+    body: impl FnOnce(&VirtualBuffer) -> Result<JsValue, VbufError>,
+) -> Promise {
+    let result = body(&doc.buffer).map_err(|e| opfs_error(e.into(), context));
+    match result {
+        Ok(v) => Promise::resolve(&v),
+        Err(e) => Promise::reject(&e),
+    }
+}
+
+/// The document a buffer is over.
+enum Doc {
+    /// IndexedDB, or bytes in memory.
+    Stored(Rc<StoredBuffer>),
+    /// OPFS (in a dedicated worker).
+    Opfs(Rc<OpfsDoc>),
+}
+
+/// A buffer over a document in IndexedDB or OPFS (or over bytes in memory) that edits in memory and
+/// loads only what it reads.
 #[wasm_bindgen(js_name = VirtualBuffer)]
 pub struct JsVirtualBuffer {
-    inner: Rc<StoredBuffer>,
+    inner: Doc,
 }
 
 impl JsVirtualBuffer {
+    fn buffer(&self) -> &VirtualBuffer {
+        match &self.inner {
+            Doc::Stored(stored) => stored.buffer(),
+            Doc::Opfs(doc) => &doc.buffer,
+        }
+    }
+
     /// `start` and `end` arguments; `end` defaults to the length.
     fn range(&self, start: &JsValue, end: &JsValue) -> Result<(u64, u64), JsValue> {
         let start = offset(start, "start")?;
-        let end =
-            if end.is_undefined() || end.is_null() { self.inner.buffer().len() } else { offset(end, "end")? };
+        let end = if end.is_undefined() || end.is_null() { self.buffer().len() } else { offset(end, "end")? };
         Ok((start, end))
     }
 
     fn edit(&self, result: Result<(), VbufError>, what: &str) -> Result<(), JsValue> {
         result.map_err(|e| stored_error(e.into(), what))
     }
+
+    fn opfs(buffer: OpfsBuffer) -> JsVirtualBuffer {
+        JsVirtualBuffer { inner: Doc::Opfs(Rc::new(OpfsDoc::new(buffer))) }
+    }
+
+    fn stored(buffer: StoredBuffer) -> JsVirtualBuffer {
+        JsVirtualBuffer { inner: Doc::Stored(Rc::new(buffer)) }
+    }
+}
+
+/// The store of a static call's optional `options` argument.
+fn static_store(options: &JsValue) -> Result<Store, JsValue> {
+    if !(options.is_undefined() || options.is_null() || options.is_object()) {
+        return Err(throwable(message::options_not_object()));
+    }
+    store_option(options)
 }
 
 #[wasm_bindgen(js_class = VirtualBuffer)]
@@ -109,13 +156,20 @@ impl JsVirtualBuffer {
     /// with an Error when there is no such document or IndexedDB fails.
     pub fn open(name: &JsValue, options: &JsValue) -> Promise {
         // "path", as the Node addon calls it (js/index.d.ts): in the browser, the document's name.
-        let args = string(name, "path").and_then(|name| Ok((name, buffer_options(options)?)));
+        let args = string(name, "path")
+            .and_then(|name| Ok((name, buffer_options(options)?, store_option(options)?)));
         future_to_promise(async move {
-            let (name, tuning) = args?;
-            let buffer = StoredBuffer::open(&name, tuning)
-                .await
-                .map_err(|e| stored_error(e, &format!("VirtualBuffer.open({name:?})")))?;
-            Ok(JsVirtualBuffer { inner: Rc::new(buffer) }.into())
+            let (name, tuning, store) = args?;
+            let context = format!("VirtualBuffer.open({name:?})");
+            let opened = match store {
+                Store::IndexedDb => JsVirtualBuffer::stored(
+                    StoredBuffer::open(&name, tuning).await.map_err(|e| stored_error(e, &context))?,
+                ),
+                Store::Opfs => JsVirtualBuffer::opfs(
+                    OpfsBuffer::open(&name, tuning).await.map_err(|e| opfs_error(e, &context))?,
+                ),
+            };
+            Ok(opened.into())
         })
     }
 
@@ -140,20 +194,32 @@ impl JsVirtualBuffer {
                         .0
                 }
             };
-            Ok::<_, JsValue>((name, tuning, blob, bytes))
+            Ok::<_, JsValue>((name, tuning, store_option(options)?, blob, bytes))
         })();
         future_to_promise(async move {
-            let (name, tuning, blob, bytes) = args?;
+            let (name, tuning, store, blob, bytes) = args?;
             let context = format!("VirtualBuffer.import({name:?})");
             let source = match &blob {
                 Some(blob) => ImportSource::Blob(blob),
                 None => ImportSource::Bytes(&bytes),
             };
-            StoredBuffer::import(&name, source, tuning.block_size)
-                .await
-                .map_err(|e| stored_error(e, &context))?;
-            let buffer = StoredBuffer::open(&name, tuning).await.map_err(|e| stored_error(e, &context))?;
-            Ok(JsVirtualBuffer { inner: Rc::new(buffer) }.into())
+            let imported = match store {
+                Store::IndexedDb => {
+                    StoredBuffer::import(&name, source, tuning.block_size)
+                        .await
+                        .map_err(|e| stored_error(e, &context))?;
+                    let buffer =
+                        StoredBuffer::open(&name, tuning).await.map_err(|e| stored_error(e, &context))?;
+                    JsVirtualBuffer::stored(buffer)
+                }
+                Store::Opfs => {
+                    opfs::import(&name, source).await.map_err(|e| opfs_error(e, &context))?;
+                    let buffer =
+                        OpfsBuffer::open(&name, tuning).await.map_err(|e| opfs_error(e, &context))?;
+                    JsVirtualBuffer::opfs(buffer)
+                }
+            };
+            Ok(imported.into())
         })
     }
 
@@ -164,13 +230,18 @@ impl JsVirtualBuffer {
         let (bytes, _) = bytes_from_js(bytes, "bytes")?;
         let buffer = StoredBuffer::from_bytes(bytes, VirtualBufferOptions::default())
             .map_err(|e| stored_error(e, "VirtualBuffer.fromBytes"))?;
-        Ok(JsVirtualBuffer { inner: Rc::new(buffer) })
+        Ok(JsVirtualBuffer::stored(buffer))
     }
 
-    /// The stored documents: a Promise of `[{ name, length }]`, by name.
-    pub fn list() -> Promise {
+    /// The stored documents of `options.store`: a Promise of `[{ name, length }]`, by name.
+    pub fn list(options: &JsValue) -> Promise {
+        let store = static_store(options);
         future_to_promise(async move {
-            let documents = StoredBuffer::list().await.map_err(|e| stored_error(e, "VirtualBuffer.list"))?;
+            let context = "VirtualBuffer.list";
+            let documents = match store? {
+                Store::IndexedDb => StoredBuffer::list().await.map_err(|e| stored_error(e, context))?,
+                Store::Opfs => opfs::list().await.map_err(|e| opfs_error(e, context))?,
+            };
             let out = Array::new();
             for (name, len) in documents {
                 let entry = Object::new();
@@ -184,26 +255,34 @@ impl JsVirtualBuffer {
 
     /// Deletes stored document `name` and all its blocks (nothing happens if there is none).
     #[wasm_bindgen(js_name = deleteDocument)]
-    pub fn delete_document(name: &JsValue) -> Promise {
-        let name = string(name, "name");
+    pub fn delete_document(name: &JsValue, options: &JsValue) -> Promise {
+        let args = string(name, "name").and_then(|name| Ok((name, static_store(options)?)));
         future_to_promise(async move {
-            let name = name?;
-            StoredBuffer::delete(&name)
-                .await
-                .map_err(|e| stored_error(e, &format!("VirtualBuffer.deleteDocument({name:?})")))?;
+            let (name, store) = args?;
+            let context = format!("VirtualBuffer.deleteDocument({name:?})");
+            match store {
+                Store::IndexedDb => {
+                    StoredBuffer::delete(&name).await.map_err(|e| stored_error(e, &context))?
+                }
+                Store::Opfs => opfs::delete(&name).await.map_err(|e| opfs_error(e, &context))?,
+            }
             Ok(JsValue::UNDEFINED)
         })
     }
 
     /// Stored document `name` as a `Blob`, e.g. for a download.
     #[wasm_bindgen(js_name = exportDocument)]
-    pub fn export_document(name: &JsValue) -> Promise {
-        let name = string(name, "name");
+    pub fn export_document(name: &JsValue, options: &JsValue) -> Promise {
+        let args = string(name, "name").and_then(|name| Ok((name, static_store(options)?)));
         future_to_promise(async move {
-            let name = name?;
-            let blob = StoredBuffer::export(&name)
-                .await
-                .map_err(|e| stored_error(e, &format!("VirtualBuffer.exportDocument({name:?})")))?;
+            let (name, store) = args?;
+            let context = format!("VirtualBuffer.exportDocument({name:?})");
+            let blob = match store {
+                Store::IndexedDb => {
+                    StoredBuffer::export(&name).await.map_err(|e| stored_error(e, &context))?
+                }
+                Store::Opfs => opfs::export(&name).await.map_err(|e| opfs_error(e, &context))?,
+            };
             Ok(blob.into())
         })
     }
@@ -211,57 +290,73 @@ impl JsVirtualBuffer {
     /// Length in bytes.
     #[wasm_bindgen(getter)]
     pub fn length(&self) -> f64 {
-        self.inner.buffer().len() as f64
+        self.buffer().len() as f64
     }
 
     /// Whether there are edits since it was opened or last saved.
     #[wasm_bindgen(getter, js_name = isModified)]
     pub fn is_modified(&self) -> bool {
-        self.inner.buffer().is_modified()
+        self.buffer().is_modified()
     }
 
     /// The document saves go to, or `null` for a buffer made from bytes and not saved yet.
     #[wasm_bindgen(getter)]
     pub fn name(&self) -> Option<String> {
-        self.inner.name()
+        match &self.inner {
+            Doc::Stored(stored) => stored.name(),
+            Doc::Opfs(doc) => Some(doc.name()),
+        }
+    }
+
+    /// Where the document lives: `"indexeddb"` (also for a buffer made from bytes) or `"opfs"`.
+    #[wasm_bindgen(getter)]
+    pub fn store(&self) -> String {
+        match &self.inner {
+            Doc::Stored(_) => "indexeddb".into(),
+            Doc::Opfs(_) => "opfs".into(),
+        }
     }
 
     /// Inserts a copy of `bytes` at `offset`.
     pub fn insert(&self, at: &JsValue, bytes: &JsValue) -> Result<(), JsValue> {
         let at = offset(at, "offset")?;
         let (bytes, _) = bytes_from_js(bytes, "bytes")?;
-        self.edit(self.inner.buffer().insert(at, &bytes), "VirtualBuffer.insert")
+        self.edit(self.buffer().insert(at, &bytes), "VirtualBuffer.insert")
     }
 
     /// Deletes bytes `start..end`.
     pub fn delete(&self, start: &JsValue, end: &JsValue) -> Result<(), JsValue> {
         let (start, end) = (offset(start, "start")?, offset(end, "end")?);
-        self.edit(self.inner.buffer().delete(start..end), "VirtualBuffer.delete")
+        self.edit(self.buffer().delete(start..end), "VirtualBuffer.delete")
     }
 
     /// Replaces bytes `start..end` by a copy of `bytes`, as one undoable edit.
     pub fn replace(&self, start: &JsValue, end: &JsValue, bytes: &JsValue) -> Result<(), JsValue> {
         let (start, end) = (offset(start, "start")?, offset(end, "end")?);
         let (bytes, _) = bytes_from_js(bytes, "bytes")?;
-        self.edit(self.inner.buffer().replace(start..end, &bytes), "VirtualBuffer.replace")
+        self.edit(self.buffer().replace(start..end, &bytes), "VirtualBuffer.replace")
     }
 
     /// Undoes the last edit; false when there is nothing to undo.
     pub fn undo(&self) -> bool {
-        self.inner.buffer().undo()
+        self.buffer().undo()
     }
 
     /// Redoes the last undone edit; false when there is nothing to redo.
     pub fn redo(&self) -> bool {
-        self.inner.buffer().redo()
+        self.buffer().redo()
     }
 
     /// A Promise of bytes `start..end` (`end` defaults to the length), loading the blocks they need.
     pub fn read(&self, start: &JsValue, end: &JsValue) -> Result<Promise, JsValue> {
         let (start, end) = self.range(start, end)?;
-        Ok(promise(self.inner.clone(), "VirtualBuffer.read", move |b| async move {
-            Ok(<JsZeroCopyBuffer as From<crate::ZeroCopyBuffer>>::from(b.read(start, end).await?).into())
-        }))
+        let js = |bytes| <JsZeroCopyBuffer as From<crate::ZeroCopyBuffer>>::from(bytes).into();
+        Ok(match &self.inner {
+            Doc::Stored(stored) => promise(stored.clone(), "VirtualBuffer.read", move |b| async move {
+                Ok(js(b.read(start, end).await?))
+            }),
+            Doc::Opfs(doc) => opfs_promise(doc, "VirtualBuffer.read", |b| Ok(js(b.read(start..end)?))),
+        })
     }
 
     /// A Promise of the offset of the first `pattern` wholly inside `start..end` (default: everything),
@@ -270,35 +365,60 @@ impl JsVirtualBuffer {
         let (pattern, _) = bytes_from_js(pattern, "pattern")?;
         let start = if start.is_undefined() { &JsValue::from(0) } else { start };
         let (start, end) = self.range(start, end)?;
-        Ok(promise(self.inner.clone(), "VirtualBuffer.find", move |b| async move {
-            Ok(b.find(&pattern, start, end).await?.map_or(JsValue::NULL, |at| (at as f64).into()))
-        }))
+        let js = |hit: Option<u64>| hit.map_or(JsValue::NULL, |at| (at as f64).into());
+        Ok(match &self.inner {
+            Doc::Stored(stored) => promise(stored.clone(), "VirtualBuffer.find", move |b| async move {
+                Ok(js(b.find(&pattern, start, end).await?))
+            }),
+            Doc::Opfs(doc) => {
+                opfs_promise(doc, "VirtualBuffer.find", |b| Ok(js(b.find(&pattern, start..end)?)))
+            }
+        })
     }
 
     /// A Promise of the number of lines: line feeds plus one.
     #[wasm_bindgen(js_name = lineCount)]
     pub fn line_count(&self) -> Promise {
-        promise(self.inner.clone(), "VirtualBuffer.lineCount", |b| async move {
-            Ok((b.line_count().await? as f64).into())
-        })
+        match &self.inner {
+            Doc::Stored(stored) => promise(stored.clone(), "VirtualBuffer.lineCount", |b| async move {
+                Ok((b.line_count().await? as f64).into())
+            }),
+            Doc::Opfs(doc) => {
+                opfs_promise(doc, "VirtualBuffer.lineCount", |b| Ok((b.line_count()? as f64).into()))
+            }
+        }
     }
 
     /// A Promise of the offset where line `line` (0-based) starts; RangeError past the last line.
     #[wasm_bindgen(js_name = lineToOffset)]
     pub fn line_to_offset(&self, line: &JsValue) -> Result<Promise, JsValue> {
         let line = offset(line, "line")?;
-        Ok(promise(self.inner.clone(), "VirtualBuffer.lineToOffset", move |b| async move {
-            Ok((b.line_to_offset(line).await? as f64).into())
-        }))
+        Ok(match &self.inner {
+            Doc::Stored(stored) => {
+                promise(stored.clone(), "VirtualBuffer.lineToOffset", move |b| async move {
+                    Ok((b.line_to_offset(line).await? as f64).into())
+                })
+            }
+            Doc::Opfs(doc) => opfs_promise(doc, "VirtualBuffer.lineToOffset", |b| {
+                Ok((b.line_to_offset(line)? as f64).into())
+            }),
+        })
     }
 
     /// A Promise of the line (0-based) that holds `offset`.
     #[wasm_bindgen(js_name = offsetToLine)]
     pub fn offset_to_line(&self, at: &JsValue) -> Result<Promise, JsValue> {
         let at = offset(at, "offset")?;
-        Ok(promise(self.inner.clone(), "VirtualBuffer.offsetToLine", move |b| async move {
-            Ok((b.offset_to_line(at).await? as f64).into())
-        }))
+        Ok(match &self.inner {
+            Doc::Stored(stored) => {
+                promise(stored.clone(), "VirtualBuffer.offsetToLine", move |b| async move {
+                    Ok((b.offset_to_line(at).await? as f64).into())
+                })
+            }
+            Doc::Opfs(doc) => {
+                opfs_promise(doc, "VirtualBuffer.offsetToLine", |b| Ok((b.offset_to_line(at)? as f64).into()))
+            }
+        })
     }
 
     /// Saves to the document it came from, atomically; rejects, changing nothing, if the stored
@@ -316,19 +436,37 @@ impl JsVirtualBuffer {
         } else {
             return Err(type_error("options must be an object"));
         };
-        Ok(promise(self.inner.clone(), "VirtualBuffer.save", move |b| async move {
-            b.save(force).await?;
-            Ok(JsValue::UNDEFINED)
-        }))
+        Ok(match &self.inner {
+            Doc::Stored(stored) => promise(stored.clone(), "VirtualBuffer.save", move |b| async move {
+                b.save(force).await?;
+                Ok(JsValue::UNDEFINED)
+            }),
+            Doc::Opfs(doc) => {
+                let doc = doc.clone();
+                future_to_promise(async move {
+                    doc.save(force, "VirtualBuffer.save").await?;
+                    Ok(JsValue::UNDEFINED)
+                })
+            }
+        })
     }
 
     /// Saves to document `name` (replacing one of that name); later saves go there.
     #[wasm_bindgen(js_name = saveAs)]
     pub fn save_as(&self, name: &JsValue) -> Result<Promise, JsValue> {
         let name = string(name, "name")?;
-        Ok(promise(self.inner.clone(), "VirtualBuffer.saveAs", move |b| async move {
-            b.save_as(&name).await?;
-            Ok(JsValue::UNDEFINED)
-        }))
+        Ok(match &self.inner {
+            Doc::Stored(stored) => promise(stored.clone(), "VirtualBuffer.saveAs", move |b| async move {
+                b.save_as(&name).await?;
+                Ok(JsValue::UNDEFINED)
+            }),
+            Doc::Opfs(doc) => {
+                let doc = doc.clone();
+                future_to_promise(async move {
+                    doc.save_as(&name, "VirtualBuffer.saveAs").await?;
+                    Ok(JsValue::UNDEFINED)
+                })
+            }
+        })
     }
 }

@@ -7,10 +7,13 @@
 //! when the poll is ready. No thread blocks and no thread is spawned.
 //!
 //! One executor per JS environment (the main thread and each worker have their own), created on first
-//! use. Its threadsafe function keeps the event loop alive while an operation is pending, as pending
-//! I/O does: the wake-up may come from another thread, and even one from this thread arrives through
-//! the loop. When the environment shuts down, pending operations are dropped and wakers become no-ops:
-//! they check, under a lock, that the threadsafe function still exists.
+//! use. Its threadsafe function keeps the event loop alive while an operation that asked for it
+//! (`keep_alive`, the JS `{ ref: true }`) is pending, as pending I/O does; the others let the process
+//! exit when nothing else keeps it alive (their wake-up, from whichever thread, still arrives through
+//! the loop while it runs). [`cancel`] drops a pending operation (its future: a pool wait leaves the
+//! queue, a ring wait lets go of its waker) and rejects its Promise with the value JS gives, for an
+//! `AbortSignal`. When the environment shuts down, pending operations are dropped and wakers become
+//! no-ops: they check, under a lock, that the threadsafe function still exists.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -32,11 +35,20 @@ struct Operation {
     deferred: sys::napi_deferred,
     poll: PollFn,
     waker: Waker,
+    /// Whether it keeps the event loop alive while pending.
+    keep_alive: bool,
 }
 
 /// The threadsafe function wakers call; `None` once it is gone.
 struct WakeTarget {
     tsfn: Mutex<Option<Tsfn>>,
+    /// The environment's JS thread.
+    thread: std::thread::ThreadId,
+    /// Wake-ups sent from the JS thread itself and not yet run: the function stays referenced until
+    /// they are, or an unref'd loop with nothing else to do would exit with them queued (a wait
+    /// served by a `free()` on the same thread would never settle). Wake-ups from other threads
+    /// need not: the sending thread keeps the process alive until the loop takes them.
+    in_flight: std::sync::atomic::AtomicUsize,
 }
 
 #[derive(Clone, Copy)]
@@ -48,6 +60,8 @@ unsafe impl Send for Tsfn {}
 struct OperationWaker {
     target: Arc<WakeTarget>,
     id: u64,
+    /// The `napi_env` of the environment, used only on its thread.
+    env: usize,
 }
 
 impl Wake for OperationWaker {
@@ -56,17 +70,38 @@ impl Wake for OperationWaker {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        let tsfn = self.target.tsfn.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(Tsfn(tsfn)) = *tsfn {
+        use std::sync::atomic::Ordering::Relaxed;
+        let local = std::thread::current().id() == self.target.thread;
+        let sent = {
+            let tsfn = self.target.tsfn.lock().unwrap_or_else(PoisonError::into_inner);
+            let Some(Tsfn(tsfn)) = *tsfn else { return };
+            if local {
+                self.target.in_flight.fetch_add(1, Relaxed);
+            }
+            // The id travels in the data pointer, shifted, its low bit saying whether it was counted
+            // in `in_flight`; `run` turns it back.
+            let data = ((self.id as usize) << 1 | local as usize) as *mut c_void;
             // SAFETY: the lock keeps `finalize_tsfn` from clearing (and Node-API from freeing) the function
-            // while we call it. The id travels as the data pointer; `run` turns it back.
-            unsafe {
-                sys::napi_call_threadsafe_function(
-                    tsfn,
-                    self.id as usize as *mut c_void,
-                    sys::ThreadsafeFunctionCallMode::nonblocking,
-                )
+            // while we call it.
+            let status = unsafe {
+                sys::napi_call_threadsafe_function(tsfn, data, sys::ThreadsafeFunctionCallMode::nonblocking)
             };
+            if local && !ok(status) {
+                self.target.in_flight.fetch_sub(1, Relaxed);
+            }
+            ok(status)
+        };
+        if local && sent {
+            // On the JS thread: reference the function now, unless the executor is in use, which
+            // then updates it itself before it returns to the loop.
+            let env = Env::from_raw(self.env as sys::napi_env);
+            let _ = EXECUTORS.try_with(|executors| {
+                if let Ok(mut executors) = executors.try_borrow_mut() {
+                    if let Some(executor) = executors.get_mut(&self.env) {
+                        executor.keep_loop_alive(&env);
+                    }
+                }
+            });
         }
     }
 }
@@ -76,7 +111,9 @@ struct Executor {
     tsfn: sys::napi_threadsafe_function,
     operations: HashMap<u64, Operation>,
     next_id: u64,
-    /// The threadsafe function is referenced while operations are pending.
+    /// How many of `operations` have `keep_alive`.
+    keeping_alive: usize,
+    /// The threadsafe function is referenced while operations with `keep_alive` are pending.
     referenced: bool,
 }
 
@@ -85,8 +122,9 @@ thread_local! {
     static EXECUTORS: RefCell<HashMap<usize, Executor>> = RefCell::new(HashMap::new());
 }
 
-/// Starts `poll` and returns a Promise of its outcome. See the module docs.
-pub(crate) fn spawn(env: &Env, poll: PollFn) -> napi::Result<Raw> {
+/// Starts `poll` and returns a Promise of its outcome and the operation's id (for [`cancel`]). While
+/// it is pending it keeps the event loop alive if `keep_alive`. See the module docs.
+pub(crate) fn spawn(env: &Env, poll: PollFn, keep_alive: bool) -> napi::Result<(Raw, u64)> {
     let mut promise = ptr::null_mut();
     let mut deferred = ptr::null_mut();
     // SAFETY: out-pointers are valid locals; `env` is the current call's.
@@ -99,22 +137,56 @@ pub(crate) fn spawn(env: &Env, poll: PollFn) -> napi::Result<Raw> {
         executor.next_id += 1;
         executor.next_id
     });
-    let waker = Waker::from(Arc::new(OperationWaker { target, id }));
-    let operation = Operation { deferred, poll, waker };
-    if let Some(operation) = poll_once(env, operation) {
-        EXECUTORS.with_borrow_mut(|executors| {
-            let executor = executors.get_mut(&key(env)).expect("created by executor_target");
+    let waker = Waker::from(Arc::new(OperationWaker { target, id, env: key(env) }));
+    let operation = Operation { deferred, poll, waker, keep_alive };
+    let pending = poll_once(env, operation);
+    EXECUTORS.with_borrow_mut(|executors| {
+        let executor = executors.get_mut(&key(env)).expect("created by executor_target");
+        if let Some(operation) = pending {
+            executor.keeping_alive += usize::from(operation.keep_alive);
             executor.operations.insert(id, operation);
-            executor.keep_loop_alive(env);
-        });
-    }
-    Ok(Raw(promise))
+        }
+        executor.keep_loop_alive(env);
+    });
+    Ok((Raw(promise), id))
+}
+
+/// Cancels the pending operation `id`: drops its future and rejects its Promise with `reason`.
+/// Returns whether it was pending (an operation that settled already is left as it is).
+pub(crate) fn cancel(env: &Env, id: u64, reason: Raw) -> bool {
+    let operation = EXECUTORS.with_borrow_mut(|executors| {
+        let executor = executors.get_mut(&key(env))?;
+        let operation = executor.operations.remove(&id)?;
+        executor.keeping_alive -= usize::from(operation.keep_alive);
+        executor.keep_loop_alive(env);
+        Some(operation)
+    });
+    let Some(Operation { deferred, poll, .. }) = operation else { return false };
+    // Outside the borrow of the executors: dropping a future may wake others (a pool wait handing
+    // its turn on), which only queues their ids.
+    drop(std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(poll))));
+    EXECUTORS.with_borrow_mut(|executors| {
+        if let Some(executor) = executors.get_mut(&key(env)) {
+            executor.keep_loop_alive(env); // a wake-up the drop sent keeps the loop until it runs
+        }
+    });
+    // SAFETY: the deferred was created in this environment and was not settled (its operation was
+    // still pending); it is settled here, once, and dropped with the operation.
+    unsafe { sys::napi_reject_deferred(env.raw(), deferred, reason.0) };
+    true
+}
+
+/// How many operations of this environment are pending (a test hook: none are left behind).
+pub(crate) fn pending(env: &Env) -> usize {
+    EXECUTORS.with_borrow(|executors| executors.get(&key(env)).map_or(0, |e| e.operations.len()))
 }
 
 impl Executor {
-    /// References the threadsafe function while operations are pending, and only then.
+    /// References the threadsafe function while operations that keep the loop alive are pending, and
+    /// only then.
     fn keep_loop_alive(&mut self, env: &Env) {
-        let pending = !self.operations.is_empty();
+        let pending =
+            self.keeping_alive > 0 || self.target.in_flight.load(std::sync::atomic::Ordering::Relaxed) > 0;
         if pending != self.referenced {
             // SAFETY: the function belongs to this environment, on whose thread we run.
             unsafe {
@@ -166,7 +238,11 @@ fn executor_target(env: &Env) -> napi::Result<Arc<WakeTarget>> {
     {
         return Ok(target);
     }
-    let target = Arc::new(WakeTarget { tsfn: Mutex::new(None) });
+    let target = Arc::new(WakeTarget {
+        tsfn: Mutex::new(None),
+        thread: std::thread::current().id(),
+        in_flight: std::sync::atomic::AtomicUsize::new(0),
+    });
     let mut name = ptr::null_mut();
     let mut tsfn = ptr::null_mut();
     let label = "omnibuf wake-up";
@@ -201,8 +277,14 @@ fn executor_target(env: &Env) -> napi::Result<Arc<WakeTarget>> {
         sys::napi_add_env_cleanup_hook(env.raw(), Some(drop_executor), env.raw().cast());
     }
     *target.tsfn.lock().unwrap_or_else(PoisonError::into_inner) = Some(Tsfn(tsfn));
-    let executor =
-        Executor { target: target.clone(), tsfn, operations: HashMap::new(), next_id: 0, referenced: false };
+    let executor = Executor {
+        target: target.clone(),
+        tsfn,
+        operations: HashMap::new(),
+        next_id: 0,
+        keeping_alive: 0,
+        referenced: false,
+    };
     EXECUTORS.with_borrow_mut(|executors| executors.insert(key(env), executor));
     Ok(target)
 }
@@ -218,17 +300,30 @@ unsafe extern "C" fn run(
         return; // the function is being torn down
     }
     let env = Env::from_raw(env);
-    let id = data as usize as u64;
+    let id = (data as usize >> 1) as u64;
+    let counted = data as usize & 1 == 1;
     let Some(operation) = EXECUTORS.with_borrow_mut(|executors| {
-        executors.get_mut(&key(&env)).and_then(|executor| executor.operations.remove(&id))
+        let executor = executors.get_mut(&key(&env))?;
+        if counted {
+            executor.target.in_flight.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        let operation = executor.operations.remove(&id);
+        if operation.is_none() {
+            executor.keep_loop_alive(&env);
+        }
+        operation
     }) else {
-        return; // woken again after it settled
+        return; // woken again after it settled (or was cancelled)
     };
+    let keep_alive = operation.keep_alive;
     let pending = poll_once(&env, operation);
     EXECUTORS.with_borrow_mut(|executors| {
         if let Some(executor) = executors.get_mut(&key(&env)) {
-            if let Some(operation) = pending {
-                executor.operations.insert(id, operation);
+            match pending {
+                Some(operation) => {
+                    executor.operations.insert(id, operation);
+                }
+                None => executor.keeping_alive -= usize::from(keep_alive),
             }
             executor.keep_loop_alive(&env);
         }

@@ -232,6 +232,23 @@ pub(crate) fn property(env: &Env, object: sys::napi_value, key: &str) -> Option<
     }
 }
 
+/// Sets `object[key] = n`; `false` when it cannot be set (a frozen object leaves no exception
+/// pending).
+pub(crate) fn set_number(env: &Env, object: sys::napi_value, key: &str, n: f64) -> bool {
+    let Ok(key) = std::ffi::CString::new(key) else { return false };
+    let mut value = ptr::null_mut();
+    // SAFETY: `object` belongs to the current call, `key` is NUL-terminated, `value` a valid
+    // out-pointer that the second call reads only once the first filled it.
+    let set = unsafe {
+        ok(sys::napi_create_double(env.raw(), n, &mut value))
+            && ok(sys::napi_set_named_property(env.raw(), object, key.as_ptr(), value))
+    };
+    if !set {
+        clear_exception(env);
+    }
+    set
+}
+
 /// The elements of an array; `None` if `value` is not an array.
 pub(crate) fn array_items(env: &Env, value: sys::napi_value) -> Option<Vec<sys::napi_value>> {
     let env_raw = env.raw();

@@ -233,6 +233,14 @@ pub trait PersistenceLayer: Send + Sync + std::fmt::Debug {
         false
     }
 
+    /// Whether a read of a range inside one piece should go straight to the layer into memory of its
+    /// own, past the buffer's block cache: true where a read is a cheap synchronous call that the
+    /// system caches anyway (OPFS sync access handles), so reading a whole block and keeping it costs
+    /// more than it saves.
+    fn reads_directly(&self) -> bool {
+        false
+    }
+
     /// Checks that the stored content is still what this layer opened. File layers compare size,
     /// modification time and inode and return [`PersistenceError::ExternallyChanged`] on a difference.
     fn check_unchanged(&self) -> Result<(), PersistenceError> {

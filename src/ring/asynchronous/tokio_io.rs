@@ -3,8 +3,9 @@
 //! The same behaviour as the `futures-io` implementations beside them: a write copies what fits and
 //! waits only while the ring is full; a read copies what is published and waits only while there is
 //! nothing; `poll_fill_buf` hands out the ring's own memory, so `AsyncBufReadExt` users read without a
-//! copy. The stream ends for the readers when the writer is dropped (`poll_shutdown` only flushes,
-//! which is a no-op: every write is published at once).
+//! copy. The stream ends for the readers when the writer is shut down (`AsyncWriteExt::shutdown`,
+//! which closes it: see [`Writer::close`]) or dropped; a write after the shutdown fails with
+//! `BrokenPipe`.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -23,7 +24,7 @@
 //!     seen
 //! });
 //! writer.write_all(b"one\ntwo\n").await.unwrap();
-//! drop(writer); // end of stream
+//! writer.shutdown().await.unwrap(); // end of stream (as dropping the writer would be)
 //! assert_eq!(consumer.await.unwrap(), ["one", "two"]);
 //! # }
 //! ```
@@ -45,8 +46,9 @@ impl AsyncWrite for Writer<u8> {
         Poll::Ready(Ok(())) // every write is published at once
     }
 
-    /// The readers see the end of the stream when the writer is dropped; until then they wait for more.
+    /// Closes the writer ([`Writer::close`]): the readers read what was written, then the end.
     fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.get_mut().close();
         Poll::Ready(Ok(()))
     }
 }

@@ -388,3 +388,25 @@ async fn a_failed_recipe_changes_nothing_and_the_next_save_works() {
     drop((layer, saved));
     assert_eq!(stored(name).await, b"56789!");
 }
+
+/// A read inside one stretch of the document goes straight to the file, past the block cache (an OPFS
+/// read is a cheap synchronous call the system caches); a read across an edit still goes through it.
+#[wasm_bindgen_test]
+async fn reads_inside_one_piece_skip_the_block_cache() {
+    let name = "direct";
+    let bytes = numbered_lines(2000);
+    fresh(name, &bytes).await;
+    let doc = OpfsBuffer::open(name, small_blocks()).await.unwrap();
+    let buffer = doc.buffer();
+    for start in [0usize, 700, 30_000, 50_000] {
+        assert_eq!(buffer.read(start as u64..start as u64 + 1000).unwrap(), bytes[start..start + 1000]);
+    }
+    let stats = buffer.stats();
+    assert_eq!((stats.cache_misses, stats.cached_bytes), (0, 0), "no block was read into the cache");
+    buffer.insert(1000, b"INSERTED").unwrap();
+    let mut expected = bytes[990..1000].to_vec();
+    expected.extend_from_slice(b"INSERTED");
+    expected.extend_from_slice(&bytes[1000..1002]);
+    assert_eq!(buffer.read(990..1010).unwrap(), expected[..]);
+    assert!(buffer.stats().cache_misses > 0, "a read across the edit went through the cache");
+}

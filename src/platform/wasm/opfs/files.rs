@@ -198,7 +198,9 @@ impl SyncFile {
                 let n = h
                     .write_with_u8_array_and_options(&src[done..], &options)
                     .map_err(|e| io_error("writing", e))?;
-                if n <= 0.0 {
+                // More than was given is a failure reported as a count (Chromium's in-memory OPFS of
+                // off-the-record windows, past 2 GiB), as is nothing at all.
+                if n <= 0.0 || js_count(n) > (src.len() - done) as u64 {
                     return Err(PersistenceError::Io(std::io::Error::other(format!(
                         "writing {} bytes at offset {}: the file took none",
                         src.len() - done,
@@ -206,6 +208,31 @@ impl SyncFile {
                     ))));
                 }
                 done += js_count(n) as usize;
+            }
+            Ok(())
+        })
+    }
+
+    /// Writes all of the JS array `src` at `offset`, straight from JS memory (no copy into wasm memory).
+    pub fn write_js_at(&self, offset: u64, src: &js_sys::Uint8Array) -> Result<(), PersistenceError> {
+        self.with(|h| {
+            let options = FileSystemReadWriteOptions::new();
+            let len = src.length();
+            let mut done = 0u32;
+            while done < len {
+                options.set_at(js_offset(offset + u64::from(done))?);
+                let part = if done == 0 { src.clone() } else { src.subarray(done, len) };
+                let n = h
+                    .write_with_js_u8_array_and_options(&part, &options)
+                    .map_err(|e| io_error("writing", e))?;
+                if n <= 0.0 || js_count(n) > u64::from(len - done) {
+                    return Err(PersistenceError::Io(std::io::Error::other(format!(
+                        "writing {} bytes at offset {}: the file took none",
+                        len - done,
+                        offset + u64::from(done)
+                    ))));
+                }
+                done += js_count(n) as u32;
             }
             Ok(())
         })
@@ -219,6 +246,22 @@ impl SyncFile {
     /// Makes what was written durable before returning.
     pub fn flush(&self) -> Result<(), PersistenceError> {
         self.with(|h| h.flush().map_err(|e| io_error("flushing", e)))
+    }
+
+    /// Flushes, then checks that the file holds `len` bytes: a version is committed only after this,
+    /// because a browser may drop a write or a resize without an error (Chromium's in-memory OPFS of
+    /// off-the-record windows, past 2 GiB).
+    pub(crate) fn flush_checked(&self, len: u64) -> Result<(), PersistenceError> {
+        self.flush()?;
+        let size = self.size()?;
+        if size != len {
+            return Err(PersistenceError::Io(std::io::Error::other(format!(
+                "the browser kept {size} of the {len} bytes written to {} (an off-the-record window keeps \
+                 OPFS in memory, where files stop at 2 GiB)",
+                self.key
+            ))));
+        }
+        Ok(())
     }
 }
 

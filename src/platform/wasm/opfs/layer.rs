@@ -173,6 +173,10 @@ impl PersistenceLayer for OpfsLayer {
         Ok(())
     }
 
+    fn reads_directly(&self) -> bool {
+        true
+    }
+
     fn check_unchanged(&self) -> Result<(), PersistenceError> {
         match self.changed(read_record(&self.head)?) {
             Some(error) => Err(error),
@@ -193,14 +197,15 @@ impl PersistenceLayer for OpfsLayer {
             "no OPFS file is prepared for this save (creating one is asynchronous): save through \
              OpfsBuffer::save, which prepares one",
         ))?;
-        let len = match self.write_version(recipe, &file).and_then(|len| file.flush().map(|()| len)) {
-            Ok(len) => len,
-            Err(error) => {
-                // Nothing points at the file: it is prepared again for the next save.
-                add_spare(&self.document, file_id, file);
-                return Err(error);
-            }
-        };
+        let len =
+            match self.write_version(recipe, &file).and_then(|len| file.flush_checked(len).map(|()| len)) {
+                Ok(len) => len,
+                Err(error) => {
+                    // Nothing points at the file: it is prepared again for the next save.
+                    add_spare(&self.document, file_id, file);
+                    return Err(error);
+                }
+            };
         let generation = stored.map_or(0, |r| r.generation).max(self.record.generation) + 1;
         let record = Record { generation, file_id, len };
         match FAULT.with(|f| f.replace(SaveFault::None)) {

@@ -318,16 +318,69 @@ impl OpfsBuffer {
     /// changed since this buffer opened or last saved it (by another buffer or an import), unless
     /// `force`.
     pub async fn save(&self, force: bool) -> Result<(), OpfsError> {
-        let name = self.name.as_str();
-        let dir = document_dir(name, false).await?.ok_or_else(|| OpfsError::NotFound(name.into()))?;
-        let head = open_head(&dir, name, false).await?;
-        let current = read_record(&head)?.ok_or_else(|| OpfsError::NotFound(name.into()))?;
-        prepare_spare(&dir, name, current).await?;
-        self.buffer.save_with(SaveOptions { force })?;
-        let current = read_record(&head)?.ok_or_else(|| OpfsError::NotFound(name.into()))?;
-        clean(&dir, name, current).await?;
-        prepare_spare(&dir, name, current).await
+        save(&self.buffer, &self.name, force).await
     }
+
+    /// Saves the content as document `name` (replacing one of that name atomically) and returns the
+    /// buffer bound to it, which shares this one's content, edits and undo history: later saves of
+    /// the returned buffer go to `name`.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), omnibuf::platform::wasm::opfs::OpfsError> {
+    /// use omnibuf::platform::wasm::opfs::OpfsBuffer;
+    /// let draft = OpfsBuffer::open("draft.txt", Default::default()).await?;
+    /// draft.buffer().insert(0, b"final\n")?;
+    /// let copy = draft.save_as("final.txt").await?;
+    /// assert_eq!(copy.name(), "final.txt");
+    /// # Ok(()) }
+    /// ```
+    pub async fn save_as(&self, name: &str) -> Result<OpfsBuffer, OpfsError> {
+        save_as(&self.buffer, name).await?;
+        Ok(OpfsBuffer { buffer: self.buffer.clone(), name: name.to_string() })
+    }
+}
+
+/// [`OpfsBuffer::save`] for a buffer opened over document `name` (by [`OpfsBuffer::open`], or made
+/// its own by [`save_as`]).
+pub(crate) async fn save(buffer: &VirtualBuffer, name: &str, force: bool) -> Result<(), OpfsError> {
+    let dir = document_dir(name, false).await?.ok_or_else(|| OpfsError::NotFound(name.into()))?;
+    let head = open_head(&dir, name, false).await?;
+    let current = read_record(&head)?.ok_or_else(|| OpfsError::NotFound(name.into()))?;
+    prepare_spare(&dir, name, current).await?;
+    buffer.save_with(SaveOptions { force })?;
+    let current = read_record(&head)?.ok_or_else(|| OpfsError::NotFound(name.into()))?;
+    clean(&dir, name, current).await?;
+    prepare_spare(&dir, name, current).await
+}
+
+/// Writes the content of `buffer` as document `name` (replacing one of that name atomically, as an
+/// import does) and makes that version the base of the buffer's later saves.
+pub(crate) async fn save_as(buffer: &VirtualBuffer, name: &str) -> Result<(), OpfsError> {
+    let dir = document_dir(name, true).await?.expect("created");
+    let head = open_head(&dir, name, true).await?;
+    let current = read_record(&head)?;
+    let id = fresh_file_id(current);
+    let file_name = data_file_name(id);
+    let data = SyncFile::open(&dir, key(name, &file_name), &file_name, true).await?;
+    let (snapshot, _) = buffer.save_start();
+    let len = snapshot.len();
+    data.truncate(0)?;
+    let mut scratch = Vec::new();
+    let mut at = 0;
+    while at < len {
+        let n = (len - at).min(IO_BATCH as u64) as usize;
+        scratch.resize(n, 0);
+        snapshot.read_into(&buffer.inner.store, at, &mut scratch)?;
+        data.write_at(at, &scratch)?;
+        at += n as u64;
+    }
+    data.flush_checked(len)?;
+    let record = Record { generation: current.map_or(0, |r| r.generation) + 1, file_id: id, len };
+    write_record(&head, &record)?;
+    let layer = Arc::new(OpfsLayer::new(name.to_string(), record, data, head));
+    buffer.adopt_saved(snapshot, layer)?;
+    clean(&dir, name, record).await?;
+    prepare_spare(&dir, name, record).await
 }
 
 /// Stores `source` as document `name`, replacing a document of that name atomically: until the
@@ -356,13 +409,13 @@ pub async fn import(name: &str, source: ImportSource<'_>) -> Result<(), OpfsErro
                 let bytes = JsFuture::from(part.array_buffer())
                     .await
                     .map_err(|e| OpfsError::from_js(e, "reading the file"))?;
-                data.write_at(at as u64, &Uint8Array::new(&bytes).to_vec())?;
+                data.write_js_at(at as u64, &Uint8Array::new(&bytes))?;
                 at = end;
             }
             size as u64
         }
     };
-    data.flush()?;
+    data.flush_checked(len)?;
     let record = Record { generation: current.map_or(0, |r| r.generation) + 1, file_id: id, len };
     write_record(&head, &record)?;
     drop(data);

@@ -1,0 +1,96 @@
+// End to end: rings across browser threads in headless Chromium (the threaded build, pkg/web-threads),
+// on a page served with the cross-origin isolation headers. Every reader checks each byte of the test
+// stream (js/e2e/rings/pattern.mjs) in order as it reads, and its checksum at the end; the rings are
+// small, so the stream goes round many times and slices cross the end of the ring. Without the headers
+// the page loads the single-thread build, whose toHandle() says what to serve.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { serve } from '../../scripts/serve-web.mjs';
+import { chromiumMissing as skip, launchChromium } from '../chromium.mjs';
+
+let browser;
+before(async () => {
+  if (!skip) browser = await launchChromium();
+});
+after(() => browser?.close());
+
+/** A page of the ring tests on a server with (or without) the isolation headers. */
+async function ringsPage(isolated) {
+  const { origin, server } = await serve(0, { isolated });
+  const page = await browser.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e));
+  await page.goto(`${origin}/js/e2e/rings/index.html`);
+  await page.waitForSelector('body[data-ready="true"]', { state: 'attached' });
+  return { page, errors, close: async () => { await page.close(); server.close(); } };
+}
+
+/** Checks that each reader got all `total` bytes, in order. */
+function assertDelivered(result, total, readers) {
+  assert.equal(result.tallies.length, readers);
+  for (const [i, t] of result.tallies.entries()) {
+    assert.equal(t.firstWrong, -1, `reader ${i}: byte ${t.firstWrong} is wrong`);
+    assert.equal(t.bytes, total, `reader ${i}: every byte arrived`);
+    assert.equal(t.checksum, result.expected, `reader ${i}: the checksum of the stream`);
+    assert.ok(t.acrossEnd > 0, `reader ${i}: some slices went across the end of the ring (${t.slices} slices)`);
+  }
+}
+
+test('page → workers: three readers in workers (sliceSync) and one on the page (sliceAsync)', { skip, timeout: 120_000 }, async () => {
+  const { page, errors, close } = await ringsPage(true);
+  try {
+    assert.equal(await page.evaluate(() => window.omnibufRings.threaded), true, 'the isolated page loads the threaded build');
+    const total = 3_000_000;
+    const result = await page.evaluate((total) =>
+      window.omnibufRings.scenario({ capacity: 4096, total, chunk: 1000, writerIn: 'page', workerReaders: 3, pageReaders: 1 }), total);
+    assertDelivered(result, total, 4);
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+  }
+});
+
+test('worker → workers: the writer blocks in sliceSync in its worker, readers in theirs, one on the page', { skip, timeout: 120_000 }, async () => {
+  const { page, errors, close } = await ringsPage(true);
+  try {
+    const total = 3_000_000;
+    const result = await page.evaluate((total) =>
+      window.omnibufRings.scenario({ capacity: 4096, total, chunk: 777, writerIn: 'worker', workerReaders: 2, pageReaders: 1 }), total);
+    assertDelivered(result, total, 3);
+    assert.equal(result.wrote.sent, total);
+    assert.equal(result.wrote.threaded, true);
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+  }
+});
+
+test('handles are claimed once, by their class; the page never blocks', { skip, timeout: 60_000 }, async () => {
+  const { page, close } = await ringsPage(true);
+  try {
+    const out = await page.evaluate(() => window.omnibufRings.handleMisuse());
+    assert.match(out.sliceSyncOnPage?.message, /CircularReader\.sliceSync\(\) would block the page's main thread.*sliceAsync/);
+    assert.match(out.writerSliceSyncOnPage?.message, /CircularWriter\.sliceSync\(\) would block the page's main thread/);
+    assert.match(out.usedAfterMove?.message, /this CircularReader was moved to a handle/);
+    assert.deepEqual(out.otherClass, { name: 'TypeError', message: 'this handle is of a CircularReader, not a CircularWriter' });
+    assert.equal(out.malformed?.name, 'TypeError');
+    assert.match(out.claimedTwice?.message, /already claimed/);
+    assert.equal(out.readBack, 'via handle');
+  } finally {
+    await close();
+  }
+});
+
+test('without cross-origin isolation the single-thread build loads and toHandle() names the headers', { skip, timeout: 60_000 }, async () => {
+  const { page, close } = await ringsPage(false);
+  try {
+    assert.equal(await page.evaluate(() => window.omnibufRings.threaded), false);
+    const e = await page.evaluate(() => window.omnibufRings.handleError());
+    assert.equal(e?.name, 'Error');
+    assert.match(e.message, /crossOriginIsolated is false/);
+    assert.match(e.message, /Cross-Origin-Opener-Policy: same-origin/);
+    assert.match(e.message, /Cross-Origin-Embedder-Policy: require-corp/);
+  } finally {
+    await close();
+  }
+});

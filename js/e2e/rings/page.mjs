@@ -1,0 +1,112 @@
+// The page of the ring tests (js/e2e/rings-threads.test.mjs): runs one scenario per call, with the
+// page, dedicated workers, or both on either side of a ring, and returns every side's tally.
+import { init, threaded, Circular, CircularReader, CircularWriter } from '../../web.mjs';
+import { count, expectedChecksum, fill, tally } from './pattern.mjs';
+
+const worker = (message) =>
+  new Promise((resolve, reject) => {
+    const w = new Worker(new URL('./worker.mjs', import.meta.url), { type: 'module' });
+    w.onmessage = ({ data }) => {
+      w.terminate();
+      if (data.error) reject(new Error(data.error));
+      else resolve(data);
+    };
+    w.onerror = (e) => reject(new Error(`worker: ${e.message}`));
+    w.postMessage(message);
+  });
+
+/** Reads the stream on the page with sliceAsync() until the end. */
+async function readOnPage(reader, capacity) {
+  const t = tally();
+  for (;;) {
+    const slice = await reader.sliceAsync();
+    if (slice === null) break;
+    count(t, slice, capacity);
+    reader.consume(slice.length);
+  }
+  reader.free();
+  return t;
+}
+
+/** Writes the stream on the page: slice() in place, sliceAsync() when the ring is full. */
+async function writeOnPage(writer, total, chunk) {
+  let sent = 0;
+  while (sent < total) {
+    let room = writer.slice();
+    if (room.length === 0) room = await writer.sliceAsync();
+    const n = Math.min(room.length, chunk, total - sent);
+    fill(room.subarray(0, n), sent);
+    writer.produce(n);
+    sent += n;
+  }
+  writer.free();
+}
+
+/**
+ * One ring of `capacity` bytes carrying `total` bytes in chunks of at most `chunk`: the writer on
+ * the page or in a worker, `workerReaders` readers in workers and `pageReaders` on the page.
+ */
+async function scenario({ capacity, total, chunk, writerIn, workerReaders, pageReaders }) {
+  const writer = Circular.withCapacity(capacity);
+  const cap = writer.capacity;
+  const readers = [];
+  for (let i = 0; i < workerReaders; i++) {
+    readers.push(worker({ handle: writer.addReader().toHandle(), role: 'reader', capacity: cap }));
+  }
+  for (let i = 0; i < pageReaders; i++) readers.push(readOnPage(writer.addReader(), cap));
+  const writing = writerIn === 'page'
+    ? writeOnPage(writer, total, chunk)
+    : worker({ handle: writer.toHandle(), role: 'writer', total, chunk });
+  const [tallies, wrote] = await Promise.all([Promise.all(readers), writing]);
+  return { capacity: cap, expected: expectedChecksum(total), tallies, wrote: wrote ?? null };
+}
+
+/** What toHandle() says where the page is not cross-origin isolated. */
+function handleError() {
+  const writer = Circular.withCapacity(64);
+  const reader = writer.addReader();
+  try {
+    reader.toHandle();
+    return null;
+  } catch (e) {
+    return { name: e.name, message: e.message, code: e.code };
+  } finally {
+    reader.free();
+    writer.free();
+  }
+}
+
+/** The mistakes around handles and waits on an isolated page: each one's error, or null if it did
+ * not throw. */
+function handleMisuse() {
+  const caught = (f) => {
+    try {
+      f();
+      return null;
+    } catch (e) {
+      return { name: e.name, message: e.message };
+    }
+  };
+  const writer = Circular.withCapacity(64);
+  const reader = writer.addReader();
+  const out = {
+    sliceSyncOnPage: caught(() => reader.sliceSync(10)),
+    writerSliceSyncOnPage: caught(() => writer.sliceSync(10)),
+  };
+  const handle = reader.toHandle();
+  out.usedAfterMove = caught(() => reader.slice());
+  out.otherClass = caught(() => CircularWriter.fromHandle(handle));
+  out.malformed = caught(() => CircularReader.fromHandle({ omnibuf: 'CircularReader' }));
+  const back = CircularReader.fromHandle(structuredClone({ ...handle, module: undefined, memory: undefined }));
+  out.claimedTwice = caught(() => CircularReader.fromHandle(handle));
+  writer.write('via handle');
+  // A view of shared memory: TextDecoder (like Blob) takes only unshared bytes, so a copy.
+  out.readBack = new TextDecoder().decode(back.slice().slice());
+  back.free();
+  writer.free();
+  return out;
+}
+
+window.omnibufRings = { scenario, handleError, handleMisuse, threaded };
+await init();
+document.body.dataset.ready = 'true';

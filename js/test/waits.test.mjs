@@ -1,0 +1,279 @@
+// Cancelling and un-ref'ing the waits of both builds: pool.acquire() and the ring's sliceAsync()
+// take { signal, ref }. An AbortSignal rejects the wait with Node's AbortError (code ABORT_ERR, the
+// signal's reason as its cause), at once when it is already aborted; the native wait is gone after
+// (the pool's and the ring's waiter, the build's pending operation: __pendingWaits()), the pool lost
+// no budget and gave none to the aborted waiter, and the streams (js/streams.mjs) pass their signal
+// down to these waits, so an abort mid-pipe leaves nothing waiting. A wait keeps a Node process alive
+// only when asked ({ ref: true }): child processes (wait-exit.child.mjs) show both.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { BufferPool, Circular, __pendingWaits } from './impl.mjs';
+
+/** Checks that `promise` rejects with the AbortError of `signal`. */
+async function rejectsAborted(promise, signal) {
+  await assert.rejects(promise, (e) => {
+    assert.equal(e.name, 'AbortError');
+    assert.equal(e.code, 'ABORT_ERR');
+    assert.equal(e.message, 'The operation was aborted');
+    assert.ok(e instanceof Error);
+    assert.equal(e.cause, signal.reason, 'the cause is the reason of the abort');
+    return true;
+  });
+}
+
+/** Lets pending wake-ups and settlements run. */
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+/** A writer whose ring is full (its reader read nothing) and that reader. */
+function fullRing(capacity = 4096) {
+  const writer = Circular.withCapacity(capacity);
+  const reader = writer.addReader();
+  while (writer.write(new Uint8Array(writer.capacity)) > 0);
+  return { writer, reader };
+}
+
+test('an already aborted signal rejects at once and leaves nothing waiting', async () => {
+  const pool = new BufferPool({ budget: 4096, classes: [4096] });
+  const held = pool.tryAcquire(4096);
+  const signal = AbortSignal.abort(new Error('stop'));
+  await rejectsAborted(pool.acquire(4096, { signal }), signal);
+  await rejectsAborted(pool.acquire(4096, 'tenant', { signal }), signal);
+  assert.equal(pool.snapshot().waiting, 0);
+  // Not even when there is room: an aborted signal means "do not".
+  held.free();
+  await rejectsAborted(pool.acquire(16, { signal }), signal);
+  assert.equal(pool.snapshot().inUseBytes, 0);
+
+  const { writer, reader } = fullRing();
+  await rejectsAborted(writer.sliceAsync({ signal }), signal);
+  const empty = Circular.withCapacity(4096).addReader();
+  await rejectsAborted(empty.sliceAsync({ signal }), signal);
+  assert.equal(__pendingWaits(), 0);
+  writer.free();
+  reader.free();
+  empty.free();
+  pool.free();
+});
+
+test('aborting a pending acquire() removes the waiter: no budget lost, none granted to it', async () => {
+  const pool = new BufferPool({ budget: 8192, classes: [4096, 8192] });
+  const held = pool.tryAcquire(8192);
+  const controller = new AbortController();
+  const waiting = pool.acquire(4096, { signal: controller.signal });
+  const behind = pool.acquire(8192); // queued after it, in another class
+  await turn();
+  assert.equal(pool.snapshot().waiting, 2);
+  assert.equal(__pendingWaits(), 2);
+  controller.abort();
+  await rejectsAborted(waiting, controller.signal);
+  assert.equal(pool.snapshot().waiting, 1, 'the aborted waiter left the queue');
+  assert.equal(__pendingWaits(), 1);
+  held.free();
+  const next = await behind;
+  assert.equal(next.capacity, 8192, 'the whole budget went to the waiter behind');
+  next.free();
+  assert.equal(pool.snapshot().inUseBytes, 0);
+  assert.equal(__pendingWaits(), 0);
+
+  // An abort in the same turn as the release that would have served the waiter: the budget goes
+  // back, not to the aborted waiter.
+  const again = pool.tryAcquire(8192);
+  const late = new AbortController();
+  const racing = pool.acquire(8192, { signal: late.signal });
+  await turn();
+  again.free();
+  late.abort();
+  await rejectsAborted(racing, late.signal);
+  await turn();
+  assert.equal(pool.snapshot().inUseBytes, 0, 'no budget was kept for the aborted waiter');
+  assert.equal(pool.snapshot().waiting, 0);
+  const whole = pool.tryAcquire(8192);
+  assert.notEqual(whole, null, 'the whole budget is there');
+  whole.free();
+  // A later acquire() is served.
+  (await pool.acquire(8192)).free();
+  assert.equal(__pendingWaits(), 0);
+  pool.free();
+});
+
+test("aborting a pending sliceAsync() removes the ring's waiter; the ring goes on", async () => {
+  const { writer, reader } = fullRing();
+  const controller = new AbortController();
+  const waiting = writer.sliceAsync({ signal: controller.signal });
+  await turn();
+  assert.equal(__pendingWaits(), 1);
+  controller.abort('enough');
+  await rejectsAborted(waiting, controller.signal);
+  assert.equal(__pendingWaits(), 0);
+  reader.consume(reader.slice().length);
+  assert.ok((await writer.sliceAsync()).length > 0, 'the writer waits again, and gets room');
+
+  const empty = Circular.withCapacity(4096);
+  const r = empty.addReader();
+  const stop = new AbortController();
+  const reading = r.sliceAsync({ signal: stop.signal });
+  await turn();
+  stop.abort();
+  await rejectsAborted(reading, stop.signal);
+  assert.equal(__pendingWaits(), 0);
+  empty.write('after');
+  assert.equal(new TextDecoder().decode(r.slice()), 'after', 'nothing was consumed by the aborted wait');
+  for (const o of [writer, reader, empty, r]) o.free();
+});
+
+test('bad wait options are TypeErrors with a code, as a rejected Promise', async () => {
+  const pool = new BufferPool({ budget: 4096, classes: [4096] });
+  const { writer, reader } = fullRing();
+  const cases = [
+    [() => pool.acquire(16, { signal: 'no' }), 'BufferPool.acquire: options.signal must be an AbortSignal'],
+    [() => pool.acquire(16, 'tenant', { signal: {} }), 'BufferPool.acquire: options.signal must be an AbortSignal'],
+    [() => pool.acquire(16, { ref: 1 }), 'options.ref must be a boolean'],
+    [() => writer.sliceAsync({ signal: 1 }), 'CircularWriter.sliceAsync: options.signal must be an AbortSignal'],
+    [() => reader.sliceAsync(5), 'options must be an object'],
+    [() => reader.sliceAsync({ signal: null }), 'CircularReader.sliceAsync: options.signal must be an AbortSignal'],
+  ];
+  for (const [call, message] of cases) {
+    const result = call();
+    assert.ok(result instanceof Promise);
+    await assert.rejects(result, { constructor: TypeError, message, code: 'ERR_INVALID_ARG_TYPE' });
+  }
+  assert.equal(pool.snapshot().waiting, 0);
+  assert.equal(__pendingWaits(), 0);
+  for (const o of [pool, writer, reader]) o.free();
+});
+
+test('Node streams: an abort mid-pipe leaves nothing waiting and frees the ring sides', async () => {
+  // The writer side waits for room (nobody reads): the abort ends the wait.
+  const { writer, reader } = fullRing();
+  const controller = new AbortController();
+  const producing = pipeline(
+    Readable.from((function* () {
+      for (;;) yield new Uint8Array(1024);
+    })()),
+    writer.nodeWritable({ signal: controller.signal }),
+  );
+  await turn();
+  assert.equal(__pendingWaits(), 1, 'the writable waits for room');
+  controller.abort();
+  await assert.rejects(producing, { name: 'AbortError' });
+  await turn();
+  assert.equal(__pendingWaits(), 0);
+  // The writer is freed: its reader reads what is left, then the end.
+  reader.consume(reader.slice().length);
+  assert.equal(reader.slice(), null);
+  reader.free();
+
+  // The reader side waits for data (nobody writes).
+  const quiet = Circular.withCapacity(4096);
+  const stop = new AbortController();
+  const consuming = pipeline(
+    quiet.addReader().nodeReadable({ signal: stop.signal }),
+    new Writable({ write: (_chunk, _encoding, callback) => callback() }),
+  );
+  await turn();
+  assert.equal(__pendingWaits(), 1, 'the readable waits for data');
+  stop.abort();
+  await assert.rejects(consuming, { name: 'AbortError' });
+  await turn();
+  assert.equal(__pendingWaits(), 0);
+  // The reader is gone: nothing holds the writer back.
+  let written = quiet.write(new Uint8Array(quiet.capacity));
+  written += quiet.write(new Uint8Array(quiet.capacity - written));
+  assert.equal(written, quiet.capacity);
+  quiet.free();
+});
+
+test('WHATWG streams: pipeTo with a signal, aborted while the ring is full, leaves nothing waiting', async () => {
+  const { writer, reader } = fullRing();
+  const controller = new AbortController();
+  const source = new ReadableStream({
+    pull(c) {
+      c.enqueue(new Uint8Array(1024));
+    },
+  });
+  // The same signal for the pipe and the ring's stream: pipeTo() aborts its destination only once the
+  // write in flight is done, and that write waits for room in a full ring.
+  const piping = source.pipeTo(writer.writableStream({ signal: controller.signal }), { signal: controller.signal });
+  await turn();
+  assert.equal(__pendingWaits(), 1, 'the writable stream waits for room');
+  controller.abort();
+  await assert.rejects(piping, { name: 'AbortError' });
+  await turn();
+  assert.equal(__pendingWaits(), 0);
+  reader.consume(reader.slice().length);
+  assert.equal(reader.slice(), null, 'aborting the writable freed the writer');
+  reader.free();
+
+  // A readable stream cancelled while its pull waits for data lets go of the wait and the reader.
+  const quiet = Circular.withCapacity(4096);
+  const readable = quiet.addReader().readableStream();
+  const it = readable.getReader();
+  const pending = it.read();
+  await turn();
+  assert.equal(__pendingWaits(), 1);
+  await it.cancel();
+  assert.deepEqual(await pending, { value: undefined, done: true });
+  await turn();
+  assert.equal(__pendingWaits(), 0);
+  quiet.free();
+});
+
+const child = fileURLToPath(new URL('./wait-exit.child.mjs', import.meta.url));
+for (const what of ['pool', 'reader', 'writer']) {
+  test(`a pending ${what} wait lets the process exit; with { ref: true } it keeps it alive until served`, () => {
+    for (const how of ['unref', 'ref']) {
+      const run = spawnSync(process.execPath, [child], {
+        encoding: 'utf8',
+        env: { ...process.env, OMNIBUF_WAIT_CHILD: `${what}:${how}` },
+        timeout: 120_000,
+      });
+      assert.equal(run.status, 0, `${how}: ${run.stderr}`);
+      const lines = run.stdout.trim().split('\n');
+      assert.deepEqual(lines, how === 'ref' ? ['waiting', 'satisfied', 'exit'] : ['waiting', 'exit'], how);
+    }
+  });
+}
+
+test('VirtualBuffer: a signal on its Promises; reads reject at once, saves only refuse to start', async () => {
+  const { VirtualBuffer } = await import('./impl.mjs');
+  const doc = VirtualBuffer.fromBytes('one\ntwo\nthree\n');
+  const aborted = AbortSignal.abort('no');
+  for (const call of [
+    () => doc.read(0, 4, { signal: aborted }),
+    () => doc.read(0, undefined, { signal: aborted }),
+    () => doc.find('two', 0, undefined, { signal: aborted }),
+    () => doc.lineCount({ signal: aborted }),
+    () => doc.lineToOffset(1, { signal: aborted }),
+    () => doc.offsetToLine(5, { signal: aborted }),
+    () => VirtualBuffer.open('never-opened', { signal: aborted }),
+  ]) {
+    await rejectsAborted(call(), aborted);
+  }
+  doc.insert(0, 'zero\n');
+  await rejectsAborted(doc.save({ signal: aborted }), aborted);
+  await rejectsAborted(doc.saveAs('never-saved', { signal: aborted }), aborted);
+  assert.equal(doc.isModified, true, 'an aborted save did not start');
+
+  // Aborted while the read is under way: rejected at once.
+  const controller = new AbortController();
+  const reading = doc.read(0, doc.length, { signal: controller.signal });
+  controller.abort();
+  await rejectsAborted(reading, controller.signal);
+  // Not aborted: the signal changes nothing.
+  const live = new AbortController();
+  const part = await doc.read(0, 4, { signal: live.signal });
+  assert.equal(new TextDecoder().decode(part.bytes()), 'zero');
+  part.free();
+  assert.equal(await doc.lineCount({ signal: live.signal }), 5);
+  assert.equal(await doc.find('two', 0, undefined, { signal: live.signal }), 9);
+  await assert.rejects(doc.read(0, 4, { signal: 'no' }), {
+    constructor: TypeError,
+    message: 'VirtualBuffer.read: options.signal must be an AbortSignal',
+    code: 'ERR_INVALID_ARG_TYPE',
+  });
+  doc.free();
+});

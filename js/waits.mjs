@@ -1,0 +1,234 @@
+// Waits the program can cancel and that let a Node process exit, the same in both builds: the
+// `{ signal, ref }` options of BufferPool.acquire() and of the ring's sliceAsync() (js/index.d.ts).
+//
+// Each build's native method takes a ticket, `{ ref, id }`: it reads `ref` (the addon references its
+// wake-up channel while a wait with `ref` is pending; the wasm build holds nothing of the event loop,
+// so for it `holdLoop` keeps a timer while such a wait is pending) and writes the wait's `id`, which
+// `cancelWait(id, reason)` takes when the signal aborts: the build drops the native wait there and
+// then (the pool's queue and the ring no longer hold it) and rejects its Promise with `reason`.
+//
+// The rejection is Node's AbortError, as `timers/promises` and `fs/promises` give it: an Error named
+// "AbortError" with code ABORT_ERR and the signal's reason as its `cause`; the one class below, in
+// the browser too. Messages come from the binding core's table (src/binding/message.rs) through
+// `makeError(number, ...)`.
+
+/** Node's AbortError (Node does not export its class): what an aborted wait rejects with. */
+export class AbortError extends Error {
+  constructor(message = 'The operation was aborted', options = undefined) {
+    super(message, options);
+    this.code = 'ABORT_ERR';
+    this.name = 'AbortError';
+  }
+}
+
+const isSignal = (value) => typeof AbortSignal === 'function' && value instanceof AbortSignal;
+
+/**
+ * The wait helpers of one build. `makeError(which, a, b, c)` makes the binding core's error number
+ * `which`; `cancelWait(id, reason)` cancels a native wait; `holdLoop`, for a build whose waits hold
+ * nothing of the event loop (wasm in Node), keeps the loop alive while a wait with `ref` is pending.
+ */
+export function defineWaits({ makeError, cancelWait, holdLoop = false }) {
+  // Asked when first needed: the browser build's table is there only once init() is done.
+  let abortMessage;
+
+  /** The AbortError of an aborted `signal`. */
+  const abortError = (signal) => {
+    abortMessage ??= makeError(7).message;
+    return new AbortError(abortMessage, { cause: signal.reason });
+  };
+
+  /** `options` of a wait, checked: `{ signal, ref }`. */
+  function waitOptions(options, member) {
+    if (options === undefined || options === null) return { signal: undefined, ref: false };
+    if (typeof options !== 'object') throw makeError(6);
+    const { signal, ref } = options;
+    if (signal !== undefined && !isSignal(signal)) throw makeError(4, member);
+    if (ref !== undefined && typeof ref !== 'boolean') throw makeError(5, 'ref');
+    return { signal, ref: ref === true };
+  }
+
+  /** A checked `signal` option of a stream or walk (`member` names it), or undefined. */
+  function signalOption(options, member) {
+    return waitOptions(options, member).signal;
+  }
+
+  // The wasm build in Node: one timer keeps the loop alive while waits with `ref` are pending.
+  let held = 0;
+  let timer;
+  const hold = (promise) => {
+    if (held++ === 0) timer = setInterval(() => {}, 1 << 30);
+    const release = () => {
+      if (--held === 0) clearInterval(timer);
+    };
+    promise.then(release, release);
+  };
+
+  /**
+   * Starts a wait: `start(ticket)` calls the native method with the ticket and returns its Promise.
+   * Rejects at once for bad options (a TypeError) or an aborted signal (nothing starts then).
+   */
+  function wait(member, options, start) {
+    let signal;
+    let ref;
+    try {
+      ({ signal, ref } = waitOptions(options, member));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    const ticket = { ref, id: 0 };
+    const promise = start(ticket);
+    if (ref && holdLoop) hold(promise);
+    if (signal === undefined) return promise;
+    const onAbort = () => cancelWait(ticket.id, abortError(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    const done = () => signal.removeEventListener('abort', onAbort);
+    promise.then(done, done);
+    return promise;
+  }
+
+  /** Waits for `promise` unless `signal` aborts first (work that cannot be cancelled natively). */
+  function unlessAborted(promise, signal) {
+    if (!signal) return promise;
+    if (signal.aborted) return Promise.reject(abortError(signal));
+    return new Promise((resolve, reject) => {
+      const onAbort = () => reject(abortError(signal));
+      signal.addEventListener('abort', onAbort, { once: true });
+      promise.then(
+        (value) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(value);
+        },
+        (error) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  /**
+   * Runs `start()` (a VirtualBuffer Promise: disk or IndexedDB work) unless `signal` is aborted; when
+   * it aborts before the work settles, rejects at once and `dispose`s what the work gives later.
+   * `started: 'only'` is for work that changes what is stored (a save): an aborted signal keeps it
+   * from starting, but once started it runs to its end and its Promise tells how that went, since an
+   * AbortError must not stand for a save that happened.
+   */
+  function cancellableWork(member, options, start, dispose, only) {
+    let signal;
+    try {
+      signal = signalOption(options, member);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    const promise = start();
+    if (signal === undefined || only) return promise;
+    let aborted = false;
+    promise.then((value) => aborted && dispose?.(value), () => {});
+    return unlessAborted(promise, signal).catch((e) => {
+      if (signal.aborted) aborted = true;
+      throw e;
+    });
+  }
+
+  return { wait, waitOptions, signalOption, abortError, unlessAborted, cancellableWork };
+}
+
+/** `options` as a wait's options when it is one (an object), else undefined. */
+const optionsArg = (value) => (typeof value === 'object' && value !== null ? value : undefined);
+
+/**
+ * Gives VirtualBuffer's Promise methods a `signal` (js/index.d.ts): open(path, options),
+ * import(name, source, options), read(start, end?, options?), find(pattern, start?, end?, options?),
+ * lineCount(options?), lineToOffset(line, options?), offsetToLine(offset, options?),
+ * save(options?), saveAs(path, options?), and the browser's list(options?),
+ * deleteDocument(name, options?), exportDocument(name, options?). Reads reject at once when the
+ * signal aborts (what the work gives later is freed); saves and deletions only refuse to start.
+ */
+export function installDocumentSignals(original, { cancellableWork }) {
+  const free = (value) => value?.free?.();
+  // Static methods that cannot be redefined (napi-rs makes them read-only) are defined on a class
+  // that is the same in every other way: the same prototype (so instanceof and every method hold),
+  // its other static members inherited, `new` refused as the original refuses it. Returned, to be
+  // exported instead.
+  const frozen = (name) => {
+    const d = Object.getOwnPropertyDescriptor(original, name);
+    return d !== undefined && !d.configurable && !d.writable;
+  };
+  let VirtualBuffer = original;
+  if (['open', 'import', 'list', 'deleteDocument', 'exportDocument'].some(frozen)) {
+    VirtualBuffer = function VirtualBuffer(...args) {
+      return Reflect.construct(original, args, new.target ?? original);
+    };
+    VirtualBuffer.prototype = original.prototype;
+    Object.setPrototypeOf(VirtualBuffer, original);
+    for (const name of ['open', 'import', 'list', 'deleteDocument', 'exportDocument']) {
+      const d = Object.getOwnPropertyDescriptor(original, name);
+      if (d !== undefined) Object.defineProperty(VirtualBuffer, name, { ...d, writable: true, configurable: true });
+    }
+  }
+  // [name, static?, index of the options argument, dispose, start-only]
+  const members = [
+    ['open', true, 1, free],
+    ['import', true, 2, free],
+    ['list', true, 0],
+    ['deleteDocument', true, 1, undefined, true],
+    ['exportDocument', true, 1],
+    ['read', false, 2, free],
+    ['find', false, 3],
+    ['lineCount', false, 0],
+    ['lineToOffset', false, 1],
+    ['offsetToLine', false, 1],
+    ['save', false, 0, undefined, true],
+    ['saveAs', false, 1, undefined, true],
+  ];
+  for (const [name, isStatic, at, dispose, only] of members) {
+    const target = isStatic ? VirtualBuffer : VirtualBuffer.prototype;
+    const descriptor = Object.getOwnPropertyDescriptor(target, name);
+    if (typeof descriptor?.value !== 'function') continue; // not in this build
+    const original = descriptor.value;
+    const member = `VirtualBuffer.${name}`;
+    // Options of their own (open, import, save; the browser's list, deleteDocument, exportDocument
+    // with their `store`) go on to the build as they are, `signal` and all.
+    const passOptions = ['open', 'import', 'save', 'list', 'deleteDocument', 'exportDocument'].includes(name);
+    const wrapped = {
+      [name](...args) {
+        const options = optionsArg(args[at]);
+        if (!passOptions && at < args.length && options !== undefined) args.length = at;
+        return cancellableWork(member, options, () => Reflect.apply(original, this, args), dispose, only);
+      },
+    }[name];
+    Object.defineProperty(target, name, { ...descriptor, value: wrapped });
+  }
+  return VirtualBuffer;
+}
+
+/** Gives the waits of a build's classes their options: BufferPool.acquire(size, tenant?, options?)
+ * (or acquire(size, options?)) and sliceAsync(options?) of both ring sides. Each class is optional:
+ * the browser's threaded build brings only the ring's. */
+export function installWaits({ BufferPool, CircularWriter, CircularReader }, { wait }) {
+  const replace = (cls, name, value) =>
+    Object.defineProperty(cls.prototype, name, { ...Object.getOwnPropertyDescriptor(cls.prototype, name), value });
+
+  const acquire = BufferPool?.prototype.acquire;
+  if (BufferPool) replace(BufferPool, 'acquire', {
+    acquire(size, tenant, options) {
+      if (typeof tenant === 'object' && tenant !== null) {
+        options = tenant;
+        tenant = undefined;
+      }
+      return wait('BufferPool.acquire', options, (ticket) => acquire.call(this, size, tenant, ticket));
+    },
+  }.acquire);
+  for (const cls of [CircularWriter, CircularReader].filter(Boolean)) {
+    const sliceAsync = cls.prototype.sliceAsync;
+    const member = `${cls.name}.sliceAsync`;
+    replace(cls, 'sliceAsync', {
+      sliceAsync(options) {
+        return wait(member, options, (ticket) => sliceAsync.call(this, ticket));
+      },
+    }.sliceAsync);
+  }
+}

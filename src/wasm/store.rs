@@ -1,0 +1,128 @@
+//! Which document store a `VirtualBuffer` call uses (`options.store`), and the OPFS side of the JS
+//! class: a buffer bound to an OPFS document, and OPFS errors as JS errors.
+//!
+//! - `'indexeddb'` (the default): IndexedDB, on the page and in every kind of worker, so that a name
+//!   names the same document wherever it is opened.
+//! - `'opfs'`: the Origin Private File System through sync access handles; only in a dedicated worker
+//!   (elsewhere the call rejects with an Error that says so).
+//! - `'auto'`: OPFS where sync access handles exist (a dedicated worker of a browser that has them),
+//!   IndexedDB elsewhere. The worker proxy (`js/document-worker.mjs`) passes it by default.
+
+use std::cell::{Cell, RefCell};
+
+use js_sys::Reflect;
+use wasm_bindgen::prelude::*;
+
+use super::error::{error, throwable};
+use crate::binding::{message, BindingError, ERR_INVALID_ARG_VALUE};
+use crate::platform::wasm::opfs::{self, OpfsError};
+use crate::vbuf::{VbufError, VirtualBuffer};
+
+/// A document store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Store {
+    IndexedDb,
+    Opfs,
+}
+
+/// Whether this thread has OPFS sync access handles (only dedicated workers of browsers that have
+/// them do).
+fn has_sync_access_handles() -> bool {
+    let global = js_sys::global();
+    let has = |name: &str| Reflect::has(&global, &name.into()).unwrap_or(false);
+    has("FileSystemSyncAccessHandle") && has("WorkerGlobalScope") && !has("SharedWorkerGlobalScope")
+}
+
+/// The store `options.store` picks (`options` may be `undefined` or `null`).
+pub(crate) fn store_option(options: &JsValue) -> Result<Store, JsValue> {
+    if !options.is_object() {
+        return Ok(Store::IndexedDb);
+    }
+    let v =
+        Reflect::get(options, &"store".into()).map_err(|_| throwable(message::option_unreadable("store")))?;
+    if v.is_undefined() {
+        return Ok(Store::IndexedDb);
+    }
+    match v.as_string().as_deref() {
+        Some("indexeddb") => Ok(Store::IndexedDb),
+        Some("opfs") => Ok(Store::Opfs),
+        Some("auto") if has_sync_access_handles() => Ok(Store::Opfs),
+        Some("auto") => Ok(Store::IndexedDb),
+        _ => Err(throwable(
+            BindingError::type_error("options.store must be 'indexeddb', 'opfs' or 'auto'")
+                .with_code(ERR_INVALID_ARG_VALUE),
+        )),
+    }
+}
+
+/// An OPFS error as the JS error a call rejects with, its message starting with `context`.
+pub(crate) fn opfs_error(e: OpfsError, context: &str) -> JsValue {
+    match e {
+        // The caller's mistakes: the core's message alone, as the IndexedDB store and the Node addon
+        // word them.
+        OpfsError::Buffer(e @ (VbufError::OutOfRange { .. } | VbufError::NoSuchLine { .. })) => {
+            throwable(BindingError::from(e))
+        }
+        OpfsError::InvalidName(_) => {
+            throwable(BindingError::type_error(format!("{context}: {e}")).with_code(ERR_INVALID_ARG_VALUE))
+        }
+        OpfsError::QuotaExceeded(_) => {
+            // The name the IndexedDB store gives a full quota too.
+            let js = error(format!("{context}: {e}"));
+            let _ = Reflect::set(&js, &"name".into(), &"QuotaExceededError".into());
+            js
+        }
+        _ => error(format!("{context}: {e}")),
+    }
+}
+
+/// A buffer bound to an OPFS document of this worker: reads and edits are synchronous; a save
+/// prepares files first, so it is asynchronous.
+#[derive(Debug)]
+pub(crate) struct OpfsDoc {
+    pub(crate) buffer: VirtualBuffer,
+    name: RefCell<String>,
+    saving: Cell<bool>,
+}
+
+/// Clears the `saving` flag when a save ends, however it ends.
+struct Saving<'a>(&'a Cell<bool>);
+
+impl Drop for Saving<'_> {
+    fn drop(&mut self) {
+        self.0.set(false);
+    }
+}
+
+impl OpfsDoc {
+    pub(crate) fn new(buffer: opfs::OpfsBuffer) -> OpfsDoc {
+        let name = RefCell::new(buffer.name().to_string());
+        OpfsDoc { buffer: buffer.buffer().clone(), name, saving: Cell::new(false) }
+    }
+
+    pub(crate) fn name(&self) -> String {
+        self.name.borrow().clone()
+    }
+
+    fn start_saving(&self, context: &str) -> Result<Saving<'_>, JsValue> {
+        if self.saving.replace(true) {
+            // Worded as the IndexedDB store words the same mistake.
+            return Err(error(format!("{context}: {}", crate::vbuf::StoredError::SaveRunning)));
+        }
+        Ok(Saving(&self.saving))
+    }
+
+    /// Saves to its document (see `OpfsBuffer::save`).
+    pub(crate) async fn save(&self, force: bool, context: &str) -> Result<(), JsValue> {
+        let _saving = self.start_saving(context)?;
+        opfs::save(&self.buffer, &self.name(), force).await.map_err(|e| opfs_error(e, context))
+    }
+
+    /// Saves as document `name`; later saves go there.
+    pub(crate) async fn save_as(&self, name: &str, context: &str) -> Result<(), JsValue> {
+        let _saving = self.start_saving(context)?;
+        opfs::save_as(&self.buffer, name).await.map_err(|e| opfs_error(e, context))?;
+        *self.name.borrow_mut() = name.to_string();
+        Ok(())
+    }
+}

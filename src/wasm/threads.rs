@@ -1,0 +1,177 @@
+//! What a ring side needs to cross browser threads in the threaded build (compiled with the `atomics`
+//! target feature over one shared `WebAssembly.Memory`): the table of sides parked for another thread,
+//! the handles naming them, blocking waits for dedicated workers, and in-place views of ring memory.
+//!
+//! Every thread instantiates the same module over the same memory (`init(handle)` in js/web.mjs), so
+//! Rust's statics are shared: a side parked by one thread is claimed from the same table by another,
+//! as in the Node addon. A handle carries the module and the memory, which `postMessage` can clone,
+//! and a token of the memory, so that a thread that instantiated a memory of its own is told so
+//! instead of finding no such side.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+use std::task::{Context, Poll, Wake, Waker};
+
+use js_sys::{Object, Reflect, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+
+use super::error::throwable;
+use crate::binding::message;
+use crate::platform::time::Instant;
+use crate::ring::asynchronous::{Reader, Writer};
+
+/// A side waiting in the table to be claimed.
+pub(crate) enum Handed {
+    Writer(Writer<u8>),
+    Reader(Reader<u8>),
+}
+
+static PARKED: Mutex<Option<HashMap<u64, Handed>>> = Mutex::new(None);
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+/// This memory's token (0 until the first handle): random, so that two memories differ.
+static TOKEN: AtomicU64 = AtomicU64::new(0);
+
+/// The table, locked by spinning: a browser's main thread and its AudioWorklets must never wait on
+/// a futex (the browser refuses to block them), and the table is held for a map lookup only.
+fn parked() -> MutexGuard<'static, Option<HashMap<u64, Handed>>> {
+    loop {
+        match PARKED.try_lock() {
+            Ok(guard) => return guard,
+            Err(TryLockError::Poisoned(e)) => return e.into_inner(),
+            Err(TryLockError::WouldBlock) => std::hint::spin_loop(),
+        }
+    }
+}
+
+fn token() -> u64 {
+    let current = TOKEN.load(Ordering::Acquire);
+    if current != 0 {
+        return current;
+    }
+    // 53 random bits (a JS number carries them exactly); never 0.
+    let fresh = ((js_sys::Math::random() * (1u64 << 53) as f64) as u64).max(1);
+    match TOKEN.compare_exchange(0, fresh, Ordering::AcqRel, Ordering::Acquire) {
+        Ok(_) => fresh,
+        Err(other) => other,
+    }
+}
+
+fn set(object: &Object, key: &str, value: &JsValue) {
+    // Properties of a fresh plain object: defining them cannot fail.
+    let _ = Reflect::set(object, &key.into(), value);
+}
+
+/// Parks `side` and returns its handle: `{ omnibuf, id, memoryToken, module, memory }`.
+pub(crate) fn park(side: Handed, class: &str) -> JsValue {
+    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    parked().get_or_insert_with(HashMap::new).insert(id, side);
+    let handle = Object::new();
+    set(&handle, "omnibuf", &class.into());
+    set(&handle, "id", &(id as f64).into());
+    set(&handle, "memoryToken", &(token() as f64).into());
+    set(&handle, "module", &wasm_bindgen::module());
+    set(&handle, "memory", &wasm_bindgen::memory());
+    handle.into()
+}
+
+/// Claims the side `handle` names, once.
+pub(crate) fn claim(handle: &JsValue, class: &str) -> Result<Handed, JsValue> {
+    let malformed = || throwable(message::malformed_handle(class));
+    if !handle.is_object() {
+        return Err(malformed());
+    }
+    let get = |key: &str| Reflect::get(handle, &key.into()).map_err(|_| malformed());
+    let (named, id, memory_token) = (get("omnibuf")?, get("id")?, get("memoryToken")?);
+    let (Some(named), Some(id)) = (named.as_string(), id.as_f64()) else { return Err(malformed()) };
+    if named != class {
+        return Err(throwable(message::handle_of_other_class(&named, class)));
+    }
+    if !(id >= 1.0 && id.fract() == 0.0 && id <= (1u64 << 53) as f64) {
+        return Err(malformed());
+    }
+    if memory_token.as_f64() != Some(token() as f64) {
+        return Err(throwable(message::handle_of_other_memory(class)));
+    }
+    let mut table = parked();
+    let table = table.get_or_insert_with(HashMap::new);
+    let id = id as u64;
+    let matches = match table.get(&id) {
+        Some(Handed::Writer(_)) => class == "CircularWriter",
+        Some(Handed::Reader(_)) => class == "CircularReader",
+        None => false,
+    };
+    let claimed = if matches { table.remove(&id) } else { None };
+    claimed.ok_or_else(|| throwable(message::handle_gone()))
+}
+
+/// Where this thread runs, when it must not block: `None` in a dedicated (or shared) worker.
+/// Browsers refuse `Atomics.wait` on the page's main thread and in worklets; a worker global scope is
+/// the one with `importScripts`.
+pub(crate) fn cannot_block() -> Option<&'static str> {
+    let global = js_sys::global();
+    if Reflect::has(&global, &"importScripts".into()).unwrap_or(false) {
+        None
+    } else if Reflect::has(&global, &"document".into()).unwrap_or(false) {
+        Some("the page's main thread")
+    } else {
+        Some("this thread (a worklet)")
+    }
+}
+
+/// A deadline `timeout` milliseconds from now (none when not given).
+pub(crate) fn deadline(timeout: &JsValue) -> Result<Option<Instant>, JsValue> {
+    if timeout.is_undefined() {
+        return Ok(None);
+    }
+    let ms = timeout.as_f64().filter(|ms| *ms >= 0.0).ok_or_else(|| {
+        throwable(crate::binding::BindingError::type_error(
+            "timeout must be a non-negative number of milliseconds",
+        ))
+    })?;
+    Ok(Instant::now().checked_add(std::time::Duration::from_secs_f64((ms / 1000.0).min(1e9))))
+}
+
+/// Polls `future` on this thread until it is ready or `deadline` passes (`None`), parking the thread
+/// in between (`memory.atomic.wait32`, which only workers may do: see [`cannot_block`]). The ring's
+/// wake-up unparks it from whichever thread changed the ring.
+pub(crate) fn block_on<F: Future>(future: F, deadline: Option<Instant>) -> Option<F::Output> {
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut future = pin!(future);
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return Some(output);
+        }
+        match deadline {
+            None => std::thread::park(),
+            Some(deadline) => {
+                let now = Instant::now();
+                if now >= deadline {
+                    return None;
+                }
+                std::thread::park_timeout(deadline - now);
+            }
+        }
+    }
+}
+
+/// A view of `bytes` in the shared wasm memory: in place, no copy. It stays a view of that memory
+/// when the memory grows (a shared memory's buffer never detaches).
+pub(crate) fn view(bytes: &[u8]) -> Uint8Array {
+    let memory: js_sys::WebAssembly::Memory = wasm_bindgen::memory().unchecked_into();
+    // wasm32 addresses are 32 bits: both casts are exact.
+    Uint8Array::new_with_byte_offset_and_length(
+        &memory.buffer(),
+        bytes.as_ptr() as usize as u32,
+        bytes.len() as u32,
+    )
+}

@@ -1,0 +1,113 @@
+//! Waits JS can cancel: the Promises of `BufferPool.acquire()` and the ring's `sliceAsync()`.
+//!
+//! [`spawn`] runs a future as a Promise, as `future_to_promise` does, and keeps it in a table under an
+//! id, which it writes into the wait's ticket (`{ ref, id }`, made by `js/waits.mjs`). When the wait's
+//! `AbortSignal` aborts, the JS layer calls `__cancelWait(id, reason)`: the future is dropped at once
+//! (a pool wait leaves the queue, and budget that reached it goes on; a ring wait lets go of its
+//! waker) and the Promise rejects with `reason`. `__pendingWaits()` counts the table, a test hook.
+//! (Keeping a Node process alive for `{ ref: true }` is the JS layer's: a wasm Promise holds nothing
+//! of the event loop.)
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+use js_sys::Reflect;
+use wasm_bindgen::prelude::*;
+
+type Boxed = Pin<Box<dyn Future<Output = Result<JsValue, JsValue>>>>;
+
+/// One pending wait, shared by the table and the Promise's task.
+struct Wait {
+    /// The future, until it is done or cancelled.
+    future: RefCell<Option<Boxed>>,
+    /// What to reject with, once cancelled.
+    cancelled: RefCell<Option<JsValue>>,
+    /// The task's waker, to poll it once more after a cancel.
+    waker: RefCell<Option<Waker>>,
+}
+
+thread_local! {
+    static WAITS: RefCell<HashMap<u64, Rc<Wait>>> = RefCell::new(HashMap::new());
+    static NEXT_ID: Cell<u64> = const { Cell::new(0) };
+}
+
+/// The task that settles a wait's Promise; it leaves the table when done (or dropped).
+struct Task {
+    id: u64,
+    wait: Rc<Wait>,
+}
+
+impl Future for Task {
+    type Output = Result<JsValue, JsValue>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if let Some(reason) = self.wait.cancelled.borrow_mut().take() {
+            return Poll::Ready(Err(reason));
+        }
+        // Taken out while polled: a poll that reaches JS cannot find it borrowed.
+        let Some(mut future) = self.wait.future.borrow_mut().take() else {
+            return Poll::Ready(Err(JsValue::UNDEFINED)); // cancelled without a reason
+        };
+        match future.as_mut().poll(cx) {
+            Poll::Ready(outcome) => Poll::Ready(outcome),
+            Poll::Pending => {
+                *self.wait.future.borrow_mut() = Some(future);
+                *self.wait.waker.borrow_mut() = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl Drop for Task {
+    fn drop(&mut self) {
+        let _ = WAITS.try_with(|waits| waits.borrow_mut().remove(&self.id));
+    }
+}
+
+/// A Promise of `future`'s outcome, cancellable by the id written into `ticket` (an object, or
+/// `undefined` for a wait nobody can cancel).
+pub(crate) fn spawn(
+    ticket: &JsValue,
+    future: impl Future<Output = Result<JsValue, JsValue>> + 'static,
+) -> js_sys::Promise {
+    let id = NEXT_ID.with(|next| {
+        next.set(next.get() + 1);
+        next.get()
+    });
+    let wait = Rc::new(Wait {
+        future: RefCell::new(Some(Box::pin(future))),
+        cancelled: RefCell::new(None),
+        waker: RefCell::new(None),
+    });
+    WAITS.with_borrow_mut(|waits| waits.insert(id, wait.clone()));
+    if ticket.is_object() {
+        // A plain object the JS layer made: setting a property cannot throw.
+        let _ = Reflect::set(ticket, &"id".into(), &JsValue::from(id as f64));
+    }
+    wasm_bindgen_futures::future_to_promise(Task { id, wait })
+}
+
+/// Cancels the pending wait `id`: drops its future now and rejects its Promise with `reason`. Returns
+/// whether it was pending.
+#[wasm_bindgen(js_name = __cancelWait)]
+pub fn cancel_wait(id: f64, reason: JsValue) -> bool {
+    let Some(wait) = WAITS.with_borrow_mut(|waits| waits.remove(&(id as u64))) else { return false };
+    // Dropped outside the table's borrow: a pool wait's drop may wake the next waiter.
+    drop(wait.future.borrow_mut().take());
+    *wait.cancelled.borrow_mut() = Some(reason);
+    if let Some(waker) = wait.waker.borrow_mut().take() {
+        waker.wake();
+    }
+    true
+}
+
+/// How many waits are pending (a test hook: an aborted wait leaves none behind).
+#[wasm_bindgen(js_name = __pendingWaits)]
+pub fn pending_waits() -> usize {
+    WAITS.with_borrow(|waits| waits.len())
+}
