@@ -326,8 +326,8 @@ impl OpfsBuffer {
     /// the returned buffer go to `name`.
     ///
     /// ```no_run
-    /// # async fn demo() -> Result<(), omnibuf::platform::wasm::opfs::OpfsError> {
-    /// use omnibuf::platform::wasm::opfs::OpfsBuffer;
+    /// # async fn demo() -> Result<(), omnibuf::vbuf::opfs::OpfsError> {
+    /// use omnibuf::vbuf::opfs::OpfsBuffer;
     /// let draft = OpfsBuffer::open("draft.txt", Default::default()).await?;
     /// draft.buffer().insert(0, b"final\n")?;
     /// let copy = draft.save_as("final.txt").await?;
