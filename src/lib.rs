@@ -16,17 +16,19 @@
 //!   per-tenant quotas, reuse of released memory, trimming and [`BufferPoolSnapshot`] statistics.
 //!
 //! - [`ring`]: the circular ring, one writer and any number of readers, every slice contiguous across
-//!   the wrap, on double-mapped memory (`platform::native::DoubleMappedBuffer`, native targets) or a mirror-copy
-//!   fallback; blocking, async, lock-free, non-blocking and generic (user notifier) flavours, and
-//!   per-item tags.
+//!   the wrap, on double-mapped memory (native targets) or a mirror-copy fallback
+//!   ([`ring::RingBackend`]); blocking, async, lock-free, non-blocking and generic (user notifier)
+//!   flavours, and per-item tags.
 //! - [`vbuf`]: the virtual buffer, which edits files larger than memory: a piece tree over a
-//!   [`platform::persistence`] layer (a memory-mapped or positionally read file, memory, or your own),
+//!   [`vbuf::PersistenceLayer`] (a memory-mapped or positionally read file, memory, or your own),
 //!   a bounded cache, byte iterators that follow edits, lines, undo and crash-safe save; on wasm32,
-//!   `vbuf::StoredBuffer` keeps its document in the browser's IndexedDB.
+//!   `vbuf::StoredBuffer` keeps its document in the browser's IndexedDB and `vbuf::opfs` in the
+//!   Origin Private File System.
 //! - `wasm` (wasm32 only): the JS API of `js/index.d.ts` for buffers, kinds, the pool, the byte ring
 //!   and the virtual buffer.
 //!
-//! The Node addon is its own crate, `node/`.
+//! The Node addon is its own crate, `node/`. With the `testing` feature, `omnibuf::testing` holds the aids
+//! the crate's own tests use (fault injection, invariant checks).
 //!
 //! ```
 //! use omnibuf::{BufferKind, BufferMut, ZeroCopyBuffer};
@@ -40,15 +42,24 @@
 //! ```
 #![warn(missing_docs)]
 
+// The binding core is the crate's own on wasm32 (src/wasm is its adapter) and in the unit tests; the
+// Node addon, a crate of its own, turns on the `binding` feature to reach it.
+#[cfg(feature = "binding")]
 #[doc(hidden)]
 pub mod binding;
+#[cfg(all(any(target_arch = "wasm32", test), not(feature = "binding")))]
+#[allow(dead_code, unused_imports)] // the checks and messages only the Node addon calls
+mod binding;
 pub mod buffer;
-pub mod platform;
+mod platform;
 pub mod pool;
 pub mod ring;
 pub mod vbuf;
 
 mod sync;
+
+#[cfg(feature = "testing")]
+pub mod testing;
 
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;

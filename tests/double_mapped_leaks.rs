@@ -2,8 +2,8 @@
 //! behind. Its own test binary (its own process), so that no other test's allocations move the counts.
 #![cfg(target_os = "linux")]
 
-use omnibuf::platform::native::DoubleMappedBuffer;
 use omnibuf::ring::{sync::Circular, RingBackend, RingOptions};
+use omnibuf::testing::DoubleMappedBuffer;
 
 fn count(dir_or_file: &str) -> usize {
     if dir_or_file.ends_with("fd") {

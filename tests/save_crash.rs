@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use omnibuf::platform::persistence::{
+use omnibuf::vbuf::{
     is_save_temp_file, FileBackend, FilePersistence, PersistenceError, PersistenceLayer, SaveOptions,
     SavePiece,
 };

@@ -6,7 +6,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{Seek, SeekFrom, Write};
 use std::path::Path;
 
-use omnibuf::platform::persistence::{FileBackend, PersistenceError};
+use omnibuf::vbuf::{FileBackend, PersistenceError};
 use omnibuf::vbuf::{VbufError, VirtualBuffer, VirtualBufferOptions};
 
 /// Lines of 20 bytes: "the quick brown fox\n".
@@ -213,7 +213,7 @@ struct ChangingLayer {
     views: bool,
 }
 
-impl omnibuf::platform::persistence::PersistenceLayer for ChangingLayer {
+impl omnibuf::vbuf::PersistenceLayer for ChangingLayer {
     fn len(&self) -> Result<u64, PersistenceError> {
         Ok(self.bytes.lock().unwrap().len() as u64)
     }
@@ -233,9 +233,9 @@ impl omnibuf::platform::persistence::PersistenceLayer for ChangingLayer {
 
     fn save(
         &self,
-        _recipe: &mut omnibuf::platform::persistence::SaveRecipe<'_>,
-        _options: omnibuf::platform::persistence::SaveOptions,
-    ) -> Result<Box<dyn omnibuf::platform::persistence::PersistenceLayer>, PersistenceError> {
+        _recipe: &mut omnibuf::vbuf::SaveRecipe<'_>,
+        _options: omnibuf::vbuf::SaveOptions,
+    ) -> Result<Box<dyn omnibuf::vbuf::PersistenceLayer>, PersistenceError> {
         Err(PersistenceError::Unsupported("a test layer"))
     }
 }

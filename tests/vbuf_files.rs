@@ -4,11 +4,11 @@
 use std::io::ErrorKind;
 use std::sync::Arc;
 
-use omnibuf::platform::persistence::{
-    Call, FaultPlan, FaultyPersistence, FileBackend, MemoryPersistence, PersistenceError, ReadCall,
-    SaveOptions, Trigger,
+use omnibuf::testing::{Call, FaultPlan, FaultyPersistence, ReadCall, Trigger};
+use omnibuf::vbuf::{
+    FileBackend, MemoryPersistence, PersistenceError, SaveOptions, VbufError, VirtualBuffer,
+    VirtualBufferOptions,
 };
-use omnibuf::vbuf::{VbufError, VirtualBuffer, VirtualBufferOptions};
 use proptest::prelude::*;
 
 fn text(len: usize) -> Vec<u8> {

@@ -268,9 +268,7 @@ fn very_long_lines_and_crlf_split_across_chunks() {
     let path = dir.path().join("long-line");
     std::fs::write(&path, &bytes).unwrap();
     // Positional reads go through the 4 KiB block cache (a mapped file would give 4 MiB views).
-    let buf =
-        VirtualBuffer::open_with(&path, omnibuf::platform::persistence::FileBackend::Positional, options)
-            .unwrap();
+    let buf = VirtualBuffer::open_with(&path, omnibuf::vbuf::FileBackend::Positional, options).unwrap();
     let cr = (3 << 20) as u64;
     buf.insert(cr + 1, b"").unwrap();
     buf.replace(cr + 1..cr + 2, b"\n").unwrap(); // the LF now lives in the add buffer

@@ -15,7 +15,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use omnibuf::platform::persistence::FileBackend;
+use omnibuf::vbuf::FileBackend;
 use omnibuf::vbuf::{VirtualBuffer, VirtualBufferOptions};
 
 use crate::harness::{touch_memory, Goal, Harness, Timing};

@@ -11,7 +11,7 @@ use std::ops::Bound;
 use napi::bindgen_prelude::{JavaScriptClassExt, Unknown};
 use napi::{sys, Env, ValueType};
 use napi_derive::napi;
-use omnibuf::platform::persistence::{FileBackend, SaveOptions};
+use omnibuf::vbuf::{FileBackend, SaveOptions};
 use omnibuf::vbuf::{VirtualBuffer, VirtualBufferOptions};
 
 use crate::args;

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# The crate as crates.io gets it: docs without warnings (native and wasm32: docs.rs builds both), and
-# the package the include list makes (library and docs only) builds on its own (cargo publish
-# --dry-run packs and compiles it, and uploads nothing).
+# The crate as crates.io gets it: docs without warnings (native and wasm32: docs.rs builds both), doc
+# examples on its public items, and the package the include list makes (library and docs only) builds
+# on its own (cargo publish --dry-run packs and compiles it, and uploads nothing).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 step "cargo doc -D warnings" env RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --all-features
 step "cargo doc -D warnings (wasm32)" env RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --all-features --target wasm32-unknown-unknown
+# Every public type, trait and free function (the test aids included) has an example in its docs; the
+# count of public items per module is printed with it.
+step "public items and their examples" env FEATURES=testing CHECK_EXAMPLES=1 bash scripts/count-public.sh
 step "cargo publish --dry-run" cargo publish --dry-run --allow-dirty
 finish

@@ -7,7 +7,8 @@
 //! builds take their messages from [`message`], the same misuse gives the same class and the same
 //! message in both (the shared JS suite compares them: `js/test/misuse.test.mjs`).
 //!
-//! Hidden from the documentation: it is public only because the addon is a crate of its own.
+//! Public (with the `binding` feature, and hidden from the documentation) only because the addon is a
+//! crate of its own; on wasm32 it is the crate's own.
 //!
 //! ```
 //! use omnibuf::binding::{offset, ErrorClass, Value};

@@ -22,6 +22,13 @@ pub const MAX_KINDS: usize = 65_536;
 pub const MAX_KIND_NAME_LEN: usize = 64;
 
 /// Why a kind name was refused by [`BufferKind::register`].
+///
+/// ```
+/// use omnibuf::{BufferKind, KindError};
+///
+/// let err = BufferKind::register("two words").unwrap_err();
+/// assert!(matches!(err, KindError::InvalidName { .. }));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KindError {
     /// The name is empty, longer than [`MAX_KIND_NAME_LEN`] bytes, or holds whitespace or control

@@ -21,6 +21,14 @@ use std::ptr::NonNull;
 use super::native::{DoubleMappedBuffer, MapOptions};
 
 /// Which memory is under a ring.
+///
+/// ```
+/// use omnibuf::ring::{nonblocking::Circular, RingBackend, RingOptions};
+///
+/// let options = RingOptions::default().backend(RingBackend::MirrorCopy);
+/// let writer = Circular::with_options::<u8>(4096, &options).unwrap();
+/// assert_eq!(writer.backend(), RingBackend::MirrorCopy);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RingBackend {
     /// One memory object mapped twice: no copies.
@@ -39,6 +47,13 @@ impl fmt::Display for RingBackend {
 }
 
 /// Why ring memory could not be had.
+///
+/// ```
+/// use omnibuf::ring::{nonblocking::Circular, RingError, RingMemoryError};
+///
+/// let err = Circular::with_capacity::<u8>(0).err().unwrap();
+/// assert!(matches!(err, RingError::Memory(RingMemoryError::ZeroCapacity)));
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum RingMemoryError {
     /// Items of size zero cannot be stored in a ring.
@@ -73,7 +88,16 @@ pub enum RingMemoryError {
     Map(#[from] std::io::Error),
 }
 
-/// How ring memory is chosen and mapped.
+/// How ring memory is chosen and mapped (public as `ring::RingOptions`).
+///
+/// ```
+/// use omnibuf::ring::{double_mapping_available, sync::Circular, RingBackend, RingOptions};
+///
+/// // The default takes double mapping where this system offers it.
+/// let writer = Circular::with_options::<u32>(1024, &RingOptions::default()).unwrap();
+/// let expected = if double_mapping_available() { RingBackend::DoubleMapped } else { RingBackend::MirrorCopy };
+/// assert_eq!(writer.backend(), expected);
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct RingMemoryOptions {
     pub(crate) backend: Option<RingBackend>,
@@ -97,6 +121,15 @@ impl RingMemoryOptions {
 }
 
 /// Whether double mapping works here: tried once per process, then remembered.
+///
+/// ```
+/// use omnibuf::ring::{double_mapping_available, RingBackend, RingOptions};
+///
+/// // Ask for the fast backend only where it works; the default makes the same choice.
+/// let backend = if double_mapping_available() { RingBackend::DoubleMapped } else { RingBackend::MirrorCopy };
+/// let options = RingOptions::default().backend(backend);
+/// # let _ = options;
+/// ```
 pub fn double_mapping_available() -> bool {
     #[cfg(any(miri, target_arch = "wasm32"))]
     {

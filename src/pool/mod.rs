@@ -340,6 +340,20 @@ fn check_out(shared: &Arc<Shared>, req: Request, cached: Option<Block>) -> Resul
 }
 
 /// The future of [`BufferPool::acquire_async`] and [`Tenant::acquire_async`].
+///
+/// ```
+/// use omnibuf::BufferPool;
+/// use std::future::Future;
+/// use std::pin::pin;
+/// use std::task::{Context, Poll, Waker};
+///
+/// let pool = BufferPool::new(1 << 20).unwrap();
+/// let mut acquire = pin!(pool.acquire_async(4096));
+/// let mut cx = Context::from_waker(Waker::noop());
+/// // There is room, so the first poll is ready.
+/// let Poll::Ready(Ok(buf)) = acquire.as_mut().poll(&mut cx) else { panic!() };
+/// assert!(buf.capacity() >= 4096);
+/// ```
 #[must_use = "futures do nothing unless polled"]
 pub struct Acquire {
     shared: Arc<Shared>,

@@ -9,6 +9,16 @@ use crate::platform::time::{Duration, Instant};
 
 /// A buffer checked out of a pool and not yet released, as [`BufferPool::outstanding`] reports it.
 ///
+/// ```
+/// use omnibuf::BufferPool;
+///
+/// let pool = BufferPool::builder().track_outstanding(true).build().unwrap();
+/// let held = pool.tenant("decoder").try_acquire(100).unwrap();
+/// let out = pool.outstanding().unwrap();
+/// assert_eq!(out[0].tenant.as_deref(), Some("decoder"));
+/// assert_eq!(out[0].class.size(), held.capacity());
+/// ```
+///
 /// [`BufferPool::outstanding`]: super::BufferPool::outstanding
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutstandingBuffer {

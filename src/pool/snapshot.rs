@@ -65,6 +65,17 @@ pub struct BufferPoolSnapshot {
 }
 
 /// One size class in a [`BufferPoolSnapshot`].
+///
+/// ```
+/// use omnibuf::BufferPool;
+///
+/// let pool = BufferPool::builder().classes([4096]).budget(1 << 20).build().unwrap();
+/// let held = pool.try_acquire(4000).unwrap();
+/// let class = &pool.snapshot().classes[0];
+/// assert_eq!(class.class.size(), 4096);
+/// assert_eq!(class.in_use_bytes, 4096);
+/// drop(held);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClassSnapshot {
     /// The class.
@@ -90,6 +101,17 @@ pub struct ClassSnapshot {
 }
 
 /// One tenant in a [`BufferPoolSnapshot`].
+///
+/// ```
+/// use omnibuf::BufferPool;
+///
+/// let pool = BufferPool::builder().tenant_quota("video", 1 << 20).build().unwrap();
+/// let held = pool.tenant("video").try_acquire(4096).unwrap();
+/// let snapshot = pool.snapshot();
+/// let video = snapshot.tenants.iter().find(|t| t.tenant == "video").unwrap();
+/// assert_eq!(video.quota, Some(1 << 20));
+/// assert_eq!(video.in_use_bytes, held.capacity());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TenantSnapshot {
     /// The tenant's name.

@@ -3,6 +3,14 @@
 use crate::platform::ring_memory::RingMemoryError;
 
 /// What went wrong with a ring.
+///
+/// ```
+/// use omnibuf::ring::{nonblocking::Circular, RingError};
+///
+/// let mut writer = Circular::with_capacity::<u8>(64).unwrap();
+/// let free = writer.slice().len();
+/// assert!(matches!(writer.try_produce(free + 1), Err(RingError::ProduceTooMuch { .. })));
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum RingError {
     /// The memory could not be had (zero capacity, zero-sized items, too large, mapping refused).

@@ -3,14 +3,23 @@
 /// `flavour!(Waking, module)` defines `Circular`, `Writer<T, G>` and `Reader<T, G>` for the flavour
 /// in `ring::module` whose cores wake `Waking`, with every method but the slices.
 ///
-/// `flavour!(@handles { field: Type, ... })` defines only `Writer` and `Reader` with the methods that
-/// do not depend on how they are made, for a flavour that builds them itself (the generic flavour's
-/// handles also carry their notifiers, in the extra fields, on both types).
+/// `flavour!(@handles module, "(ARGS)", "(ARGS)" { field: Type, ... })` defines only `Writer` and
+/// `Reader` with the methods that do not depend on how they are made, for a flavour that builds them
+/// itself (the generic flavour's handles also carry their notifiers, in the extra fields, on both
+/// types); the two strings are the arguments of `Circular::with_capacity::<u8>` and `add_reader` after
+/// the capacity, for the examples.
 macro_rules! flavour {
     ($waking:ident, $module:ident) => {
-        $crate::ring::flavour::flavour!(@handles {});
+        $crate::ring::flavour::flavour!(@handles $module, "", "" {});
 
         /// Builds the writer of a ring of this flavour.
+        ///
+        /// ```
+        #[doc = concat!("use omnibuf::ring::", stringify!($module), "::Circular;")]
+        ///
+        /// let writer = Circular::with_capacity::<u64>(1000).unwrap();
+        /// assert!(writer.capacity() >= 1000); // rounded up to whole pages
+        /// ```
         pub struct Circular;
 
         impl Circular {
@@ -70,7 +79,7 @@ macro_rules! flavour {
         }
     };
 
-    (@handles { $($field:ident: $type:ty),* }) => {
+    (@handles $module:ident, $new:literal, $reader:literal { $($field:ident: $type:ty),* }) => {
         #[allow(unused_imports)]
         use $crate::ring::core::{ReaderCore, Ring, Tagging, Waking, WriterCore};
         #[allow(unused_imports)]
@@ -78,6 +87,16 @@ macro_rules! flavour {
 
         /// The one writer of a ring. `G` is the type of the tags it can attach to items ([`NoTags`]
         /// unless the ring was made `with_tags`).
+        ///
+        /// ```
+        #[doc = concat!("use omnibuf::ring::", stringify!($module), "::Circular;")]
+        ///
+        #[doc = concat!("let mut writer = Circular::with_capacity::<u8>(64", $new, ").unwrap();")]
+        #[doc = concat!("let mut reader = writer.add_reader(", $reader, ");")]
+        /// assert_eq!(writer.push_slice(b"abc"), 3); // copied into the free slots and published
+        /// reader.consume(2);
+        /// assert!(reader.try_consume(2).is_err()); // one item is left, not two
+        /// ```
         pub struct Writer<T: Item, G = NoTags> {
             core: WriterCore<T, G>,
             $($field: $type,)*
@@ -158,6 +177,16 @@ macro_rules! flavour {
         }
 
         /// One reader of a ring. `G` is the type of the tags that come with its items.
+        ///
+        /// ```
+        #[doc = concat!("use omnibuf::ring::", stringify!($module), "::Circular;")]
+        ///
+        #[doc = concat!("let mut writer = Circular::with_capacity::<u8>(64", $new, ").unwrap();")]
+        #[doc = concat!("let mut reader = writer.add_reader(", $reader, ");")]
+        /// assert_eq!(writer.push_slice(b"abc"), 3); // copied into the free slots and published
+        /// reader.consume(2);
+        /// assert!(reader.try_consume(2).is_err()); // one item is left, not two
+        /// ```
         pub struct Reader<T: Item, G = NoTags> {
             core: ReaderCore<T, G>,
             $($field: $type,)*

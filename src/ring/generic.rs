@@ -33,7 +33,7 @@
 use std::sync::Arc;
 use std::task::{Context, Wake, Waker};
 
-super::flavour::flavour!(@handles { notifier: Waker });
+super::flavour::flavour!(@handles generic, ", || {}", "|| {}" { notifier: Waker });
 
 /// What the ring calls when the writer may find room or a reader may find data. It is called from
 /// whichever thread made the change (inside `produce`, `consume`, or a drop), with no lock of the ring
@@ -85,6 +85,14 @@ fn waker(notifier: impl Notifier) -> Waker {
 }
 
 /// Builds the writer of a ring of the generic flavour.
+///
+/// ```
+/// use omnibuf::ring::generic::Circular;
+///
+/// // The notifier says when the writer may find room again (here: nobody listens).
+/// let writer = Circular::with_capacity::<u64>(1000, || {}).unwrap();
+/// assert!(writer.capacity() >= 1000); // rounded up to whole pages
+/// ```
 pub struct Circular;
 
 impl Circular {

@@ -57,7 +57,7 @@ mod tests;
 #[cfg(not(target_arch = "wasm32"))]
 pub use crate::platform::native::MapOptions;
 pub use crate::platform::ring_memory::{
-    double_mapping_available, RingBackend, RingMemoryOptions as RingOptions,
+    double_mapping_available, RingBackend, RingMemoryError, RingMemoryOptions as RingOptions,
 };
 pub use error::{PopError, RingError};
 pub use item::Item;

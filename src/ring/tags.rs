@@ -13,6 +13,14 @@ use std::fmt;
 use crate::sync::{AtomicBool, Mutex, Ordering::*};
 
 /// The tag type of a ring without tags. It has no values, so no tag can ever be attached.
+///
+/// ```
+/// use omnibuf::ring::{nonblocking::{Circular, Writer}, NoTags};
+///
+/// // Rings made without tags have `NoTags` as their tag type.
+/// let writer: Writer<u8, NoTags> = Circular::with_capacity(64).unwrap();
+/// assert!(writer.capacity() >= 64);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum NoTags {}
 
@@ -92,6 +100,18 @@ impl<'a, G> IntoIterator for Tags<'a, G> {
 }
 
 /// Iterator over [`Tags`]: `(offset in the slice, tag)` pairs.
+///
+/// ```
+/// use omnibuf::ring::{nonblocking::Circular, RingOptions};
+///
+/// let mut writer = Circular::with_tags::<u8, &str>(64, &RingOptions::default()).unwrap();
+/// let mut reader = writer.add_reader();
+/// writer.slice()[..3].copy_from_slice(b"abc");
+/// writer.produce_with_tags(3, &[(1, "b starts here")]);
+/// let (items, tags) = reader.slice_with_tags().unwrap();
+/// assert_eq!(items, b"abc");
+/// assert_eq!(tags.iter().collect::<Vec<_>>(), [(1, &"b starts here")]);
+/// ```
 pub struct TagsIter<'a, G> {
     start: u64,
     tags: std::slice::Iter<'a, (u64, G)>,

@@ -311,8 +311,17 @@ impl VirtualBuffer {
         }
     }
 
-    /// Checks the piece tree's invariants; panics on a violation. For tests.
-    #[doc(hidden)]
+    /// Checks the piece tree's invariants; panics on a violation. A test aid (the `testing` feature):
+    /// the model tests and the fuzz target call it after every operation.
+    ///
+    /// ```
+    /// use omnibuf::vbuf::VirtualBuffer;
+    ///
+    /// let buf = VirtualBuffer::from_bytes(b"hello".to_vec());
+    /// buf.insert(5, b" world").unwrap();
+    /// buf.check_invariants();
+    /// ```
+    #[cfg(feature = "testing")]
     pub fn check_invariants(&self) {
         let state = lock(&self.inner.state);
         state.tree.check_invariants();

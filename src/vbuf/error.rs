@@ -3,6 +3,14 @@
 use crate::platform::persistence::PersistenceError;
 
 /// Errors from a [`VirtualBuffer`](super::VirtualBuffer). A failed call changes nothing.
+///
+/// ```
+/// use omnibuf::vbuf::{VbufError, VirtualBuffer};
+///
+/// let buf = VirtualBuffer::from_bytes(b"abc".to_vec());
+/// assert!(matches!(buf.delete(2..9), Err(VbufError::OutOfRange { len: 3, .. })));
+/// assert_eq!(buf.read(..).unwrap(), b"abc"[..]); // unchanged
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum VbufError {

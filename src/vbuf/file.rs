@@ -37,7 +37,7 @@ impl VirtualBuffer {
     /// Opens a file with a backend and options.
     ///
     /// ```
-    /// use omnibuf::platform::persistence::FileBackend;
+    /// use omnibuf::vbuf::FileBackend;
     /// use omnibuf::vbuf::{VirtualBuffer, VirtualBufferOptions};
     /// # let dir = tempfile::tempdir()?;
     /// let path = dir.path().join("scratch.txt");

@@ -343,6 +343,18 @@ impl std::fmt::Debug for ByteIterator {
 
 /// The chunks of a range of one version of a [`VirtualBuffer`], from both ends; see
 /// [`VirtualBuffer::chunks`].
+///
+/// ```
+/// use omnibuf::vbuf::VirtualBuffer;
+///
+/// let buf = VirtualBuffer::from_bytes(b"hello world".to_vec());
+/// buf.insert(5, b",").unwrap();
+/// let mut joined = Vec::new();
+/// for chunk in buf.chunks(..).unwrap() {
+///     joined.extend_from_slice(&chunk.unwrap());
+/// }
+/// assert_eq!(joined, b"hello, world");
+/// ```
 pub struct Chunks {
     inner: Arc<Inner>,
     snapshot: Snapshot,

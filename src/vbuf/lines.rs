@@ -4,7 +4,7 @@
 //! bytes fall in different chunks. A buffer with `n` LFs has `n + 1` lines (the last may be empty).
 //!
 //! The index is lazy and layered so that the byte logic knows nothing of it:
-//! - per source, a [`LineTable`] of LF counts per block, built by one memchr scan on the first line
+//! - per source, a `LineTable` (module `line_table`) of LF counts per block, built by one memchr scan on the first line
 //!   query (the only long step; it reports progress and can be cancelled);
 //! - per tree node, a cached LF count, filled on demand from the tables and the add buffer. An edit
 //!   resets only the nodes it changed, so after an edit a line query recounts one path.
@@ -14,130 +14,15 @@ use std::sync::{Arc, Mutex};
 
 use super::buffer::{lock, VirtualBuffer};
 use super::error::VbufError;
+use super::line_table::{self, count_lf, LineTable, Progress};
 use super::snapshot::Snapshot;
 use super::store::{piece_chunk, source, Source, Store};
 use super::tree::{Node, Piece, ADD_SOURCE};
-use crate::platform::persistence::PersistenceError;
 
-/// LF counts of a source, per block: `prefix[i]` is the number of LFs in the blocks before block `i`.
-#[derive(Debug)]
-pub(crate) struct LineTable {
-    block: u64,
-    prefix: Vec<u64>,
-}
-
-/// Reports a long scan's progress: bytes scanned so far and bytes to scan in all. Return `false` to
-/// cancel the scan (the query then fails with [`VbufError::Cancelled`]).
-pub type Progress<'a> = &'a mut dyn FnMut(u64, u64) -> bool;
-
-/// The error for line counts that no longer agree with the bytes they were counted from: another
-/// program changed a source's file since its table was built. Counts and bytes are both read from
-/// storage, so their disagreement is an error to return, never an invariant to assert.
+/// The error for line counts that no longer agree with the bytes they were counted from, naming the
+/// first of `sources` that reports a change.
 fn index_out_of_date(sources: &[Source]) -> VbufError {
-    for src in sources {
-        if let Err(e) = src.layer.check_unchanged() {
-            return e.into();
-        }
-    }
-    // Changed without a trace in size, time or inode (a rewrite within the clock's resolution).
-    let what = sources
-        .iter()
-        .find_map(|s| s.layer.path().map(|p| p.display().to_string()))
-        .unwrap_or_else(|| "the stored content".to_owned());
-    PersistenceError::ExternallyChanged {
-        what,
-        detail: "its bytes no longer match the line index built from them".to_owned(),
-    }
-    .into()
-}
-
-fn count_lf(bytes: &[u8]) -> u64 {
-    memchr::memchr_iter(b'\n', bytes).count() as u64
-}
-
-/// Bytes `start..end` of a source, as a view when mapped, else read into `scratch`.
-fn read_source<'a>(
-    src: &Source,
-    start: u64,
-    end: u64,
-    scratch: &'a mut Vec<u8>,
-    view: &'a mut crate::ZeroCopyBuffer,
-) -> Result<&'a [u8], VbufError> {
-    let len = (end - start) as usize;
-    if src.layer.is_mapped() {
-        *view = src.layer.read_buffer(start, len)?;
-        return Ok(&view[..]);
-    }
-    scratch.resize(len, 0);
-    src.layer.read_at(start, scratch)?;
-    Ok(&scratch[..])
-}
-
-impl LineTable {
-    fn build(
-        src: &Source,
-        block: u64,
-        done: &mut u64,
-        total: u64,
-        progress: Progress<'_>,
-    ) -> Result<Self, VbufError> {
-        let blocks = src.len.div_ceil(block) as usize;
-        let mut prefix = Vec::with_capacity(blocks + 1);
-        prefix.push(0);
-        let (mut scratch, mut view) = (Vec::new(), crate::ZeroCopyBuffer::new());
-        let mut count = 0;
-        for i in 0..blocks as u64 {
-            let (start, end) = (i * block, ((i + 1) * block).min(src.len));
-            count += count_lf(read_source(src, start, end, &mut scratch, &mut view)?);
-            prefix.push(count);
-            *done += end - start;
-            if (i % 256 == 255 || end == src.len) && !progress(*done, total) {
-                return Err(VbufError::Cancelled);
-            }
-        }
-        Ok(LineTable { block, prefix })
-    }
-
-    /// LFs in `0..offset` of the source (`offset` at most the source's length).
-    fn before(&self, src: &Source, offset: u64) -> Result<u64, VbufError> {
-        let i = offset / self.block;
-        let block_start = i * self.block;
-        let (mut scratch, mut view) = (Vec::new(), crate::ZeroCopyBuffer::new());
-        let partial = if offset > block_start {
-            count_lf(read_source(src, block_start, offset, &mut scratch, &mut view)?)
-        } else {
-            0
-        };
-        let whole = usize::try_from(i).ok().and_then(|i| self.prefix.get(i));
-        Ok(whole.ok_or_else(|| index_out_of_date(std::slice::from_ref(src)))? + partial)
-    }
-
-    /// Offset of the LF that brings the count of LFs in `0..=offset` to `nth` (1-based) in the source,
-    /// looking only at `from..` where it must lie.
-    ///
-    /// The table and the bytes read now agree unless the file changed since the table was built;
-    /// where they disagree (no such block, fewer LFs than counted) this fails with
-    /// [`index_out_of_date`].
-    fn nth(&self, src: &Source, from: u64, nth: u64) -> Result<u64, VbufError> {
-        let out_of_date = || index_out_of_date(std::slice::from_ref(src));
-        // The block holding it: the last block whose preceding LFs are fewer than `nth`. `prefix[0]`
-        // is 0 and `nth` at least 1, so there is one; past the last block the table has no LF left.
-        let i = self.prefix.partition_point(|&c| c < nth).saturating_sub(1) as u64;
-        let start = (i * self.block).max(from);
-        let end = ((i + 1) * self.block).min(src.len);
-        if start >= end {
-            return Err(out_of_date());
-        }
-        let (mut scratch, mut view) = (Vec::new(), crate::ZeroCopyBuffer::new());
-        let before = self.before(src, start)?;
-        let k = nth.checked_sub(before + 1).ok_or_else(out_of_date)?;
-        let bytes = read_source(src, start, end, &mut scratch, &mut view)?;
-        let at = usize::try_from(k)
-            .ok()
-            .and_then(|k| memchr::memchr_iter(b'\n', bytes).nth(k))
-            .ok_or_else(out_of_date)?;
-        Ok(start + at as u64)
-    }
+    line_table::index_out_of_date(sources.iter().map(|s| &*s.layer))
 }
 
 /// Line-index work over one snapshot.
@@ -167,7 +52,7 @@ impl Lines<'_> {
         let mut done = 0;
         for id in missing {
             let src = source(&self.snapshot.sources, id);
-            let table = LineTable::build(src, block, &mut done, total, progress)?;
+            let table = LineTable::build(&*src.layer, src.len, block, &mut done, total, progress)?;
             let _ = src.lines.set(Arc::new(table));
         }
         Ok(())
@@ -188,7 +73,7 @@ impl Lines<'_> {
         let src = source(&self.snapshot.sources, piece.source);
         let table = self.table(piece.source);
         let (to_end, to_start) =
-            (table.before(src, piece.offset + piece.len)?, table.before(src, piece.offset)?);
+            (table.before(&*src.layer, piece.offset + piece.len)?, table.before(&*src.layer, piece.offset)?);
         // Each count reads its partial block anew: counts taken across an external change can
         // disagree.
         to_end.checked_sub(to_start).ok_or_else(|| index_out_of_date(std::slice::from_ref(src)))
@@ -281,7 +166,12 @@ impl Lines<'_> {
         if piece.source != ADD_SOURCE {
             let src = source(&self.snapshot.sources, piece.source);
             let table = self.table(piece.source);
-            let abs = table.nth(src, piece.offset, table.before(src, piece.offset)? + nth)?;
+            let abs = table.nth(
+                &*src.layer,
+                src.len,
+                piece.offset,
+                table.before(&*src.layer, piece.offset)? + nth,
+            )?;
             if abs >= piece.offset + piece.len {
                 return Err(index_out_of_date(std::slice::from_ref(src)));
             }
@@ -387,6 +277,14 @@ impl VirtualBuffer {
 }
 
 /// A line's place in the buffer.
+///
+/// ```
+/// use omnibuf::vbuf::VirtualBuffer;
+///
+/// let buf = VirtualBuffer::from_bytes(b"one\r\ntwo".to_vec());
+/// let first = buf.lines(0).unwrap().next().unwrap().unwrap();
+/// assert_eq!((first.number, first.start, first.end, first.next), (0, 0, 3, 5)); // CRLF ends it
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Line {
     /// Line number, 0-based.
@@ -409,6 +307,17 @@ impl Line {
 
 /// Lines of one version of a [`VirtualBuffer`], both ways: `next` returns the line after the cursor and
 /// moves past it, `prev` moves back over the line before it and returns it.
+///
+/// ```
+/// use omnibuf::vbuf::VirtualBuffer;
+///
+/// let buf = VirtualBuffer::from_bytes(b"a\nbb\nccc".to_vec());
+/// let mut lines = buf.lines(1).unwrap();
+/// let second = lines.next().unwrap().unwrap();
+/// assert_eq!(buf.read(second.start..second.end).unwrap(), b"bb"[..]);
+/// assert_eq!(lines.next().unwrap().unwrap().number, 2);
+/// assert!(lines.next().is_none());
+/// ```
 pub struct LineIterator {
     buffer: VirtualBuffer,
     snapshot: Snapshot,

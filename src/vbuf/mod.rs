@@ -1,7 +1,7 @@
 //! The virtual buffer: edit content larger than memory.
 //!
-//! A [`VirtualBuffer`] reads its content from a [`PersistenceLayer`](crate::platform::persistence::PersistenceLayer)
-//! (a file, memory, or your own storage) and never holds all of it: opening reads only the length,
+//! A [`VirtualBuffer`] reads its content from a [`PersistenceLayer`] (a file, memory, or your own
+//! storage) and never holds all of it: opening reads only the length,
 //! reads load what they touch, edits are recorded as pieces, and save writes the result atomically.
 //!
 //! How it fits together (one concept per module):
@@ -11,7 +11,8 @@
 //! - `edit_log`: versions and the log that lets live iterators follow edits ([`Bias`]);
 //! - `history`: undo and redo;
 //! - `snapshot`, `iter`, `search`: reads, [`ByteIterator`], [`Chunks`], `find`/`rfind`;
-//! - `lines`: the lazy line index and [`LineIterator`], on top of the bytes;
+//! - `line_table` and `lines`: per source, the LF counts per block; over the tree, the lazy line index
+//!   and [`LineIterator`], on top of the bytes;
 //! - `buffer`: the [`VirtualBuffer`] handle that ties them together, and save;
 //! - `file`: opening files and save-as (native targets);
 //! - `stored`: `StoredBuffer`, a buffer over a document in the browser's IndexedDB (wasm32 only, so
@@ -36,6 +37,7 @@ mod error;
 mod file;
 mod history;
 mod iter;
+mod line_table;
 mod lines;
 mod options;
 mod reader;
@@ -46,12 +48,25 @@ mod store;
 mod stored;
 mod tree;
 
+#[cfg(target_arch = "wasm32")]
+pub use crate::platform::wasm::indexed_db::StoreError;
 pub use buffer::VirtualBuffer;
 pub use edit_log::Bias;
 pub use error::VbufError;
 pub use iter::{ByteIterator, Chunks};
-pub use lines::{Line, LineIterator, Progress};
+pub use line_table::Progress;
+pub use lines::{Line, LineIterator};
 pub use options::{VirtualBufferOptions, VirtualBufferStats};
 pub use reader::Reader;
 #[cfg(target_arch = "wasm32")]
 pub use stored::{ImportSource, StoredBuffer, StoredError, SCAN_WINDOW};
+
+// The persistence layers a buffer reads from and saves to (built in the platform layer).
+#[cfg(any(unix, windows))]
+pub use crate::platform::persistence::{is_save_temp_file, FileBackend, FilePersistence};
+pub use crate::platform::persistence::{
+    MemoryPersistence, PersistenceError, PersistenceLayer, SaveOptions, SavePiece, SaveRecipe,
+};
+/// The browser's OPFS document store (wasm32, in dedicated workers).
+#[cfg(target_arch = "wasm32")]
+pub use crate::platform::wasm::opfs;

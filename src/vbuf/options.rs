@@ -67,6 +67,17 @@ impl VirtualBufferOptions {
 
 /// What a [`VirtualBuffer`](super::VirtualBuffer) holds, from
 /// [`VirtualBuffer::stats`](super::VirtualBuffer::stats).
+///
+/// ```
+/// use omnibuf::vbuf::VirtualBuffer;
+///
+/// let buf = VirtualBuffer::from_bytes(b"hello".to_vec());
+/// buf.insert(5, b" world").unwrap();
+/// let stats = buf.stats();
+/// assert_eq!(stats.len, 11);
+/// assert_eq!(stats.inserted_bytes, 6);
+/// assert_eq!(stats.undo_len, 1);
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct VirtualBufferStats {

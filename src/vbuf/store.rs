@@ -13,7 +13,7 @@ use std::sync::{Arc, OnceLock};
 
 use super::cache::{BlockKey, Cache};
 use super::error::VbufError;
-use super::lines::LineTable;
+use super::line_table::LineTable;
 use super::tree::{Piece, SourceId, ADD_SOURCE};
 use crate::platform::persistence::{PersistenceError, PersistenceLayer};
 use crate::{BufferKind, ZeroCopyBuffer};

@@ -33,6 +33,17 @@ const WRITE_BATCH: usize = 8 << 20;
 const LOAD_BATCH: usize = 64;
 
 /// Errors of a [`StoredBuffer`].
+///
+/// ```no_run
+/// # async fn demo() {
+/// use omnibuf::vbuf::{StoreError, StoredBuffer, StoredError, VirtualBufferOptions};
+///
+/// match StoredBuffer::open("missing", VirtualBufferOptions::default()).await {
+///     Err(StoredError::Store(StoreError::NotFound(name))) => assert_eq!(name, "missing"),
+///     other => panic!("{other:?}"),
+/// }
+/// # }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoredError {
@@ -57,6 +68,15 @@ impl From<PersistenceError> for StoredError {
 }
 
 /// Where an import's bytes come from.
+///
+/// ```no_run
+/// # async fn demo(file: web_sys::File) -> Result<(), omnibuf::vbuf::StoredError> {
+/// use omnibuf::vbuf::{ImportSource, StoredBuffer};
+///
+/// StoredBuffer::import("notes.txt", ImportSource::Blob(&file), 64 << 10).await?;
+/// StoredBuffer::import("empty.txt", ImportSource::Bytes(b""), 64 << 10).await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub enum ImportSource<'a> {
     /// Bytes in memory.
@@ -84,6 +104,18 @@ struct State {
 }
 
 /// A [`VirtualBuffer`] over a document in IndexedDB (see the module docs).
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), omnibuf::vbuf::StoredError> {
+/// use omnibuf::vbuf::{ImportSource, StoredBuffer, VirtualBufferOptions};
+///
+/// StoredBuffer::import("notes.txt", ImportSource::Bytes(b"hello"), 64 << 10).await?;
+/// let doc = StoredBuffer::open("notes.txt", VirtualBufferOptions::default()).await?;
+/// doc.buffer().insert(5, b" world")?;
+/// assert_eq!(doc.read(0, 11).await?, b"hello world"[..]);
+/// doc.save(false).await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct StoredBuffer {
     buffer: VirtualBuffer,
@@ -343,8 +375,9 @@ impl StoredBuffer {
         self.save_to(name, true, CommitFault::None).await
     }
 
-    /// [`save`](Self::save) with a fault injected into the commit, for tests of atomicity.
-    #[doc(hidden)]
+    /// [`save`](Self::save) with a fault injected into the commit, for tests of atomicity (the
+    /// `testing` feature).
+    #[cfg(feature = "testing")]
     pub async fn save_with_fault(&self, fault: CommitFault) -> Result<(), StoredError> {
         let name = self.name().ok_or(StoredError::NoDocument)?;
         self.save_to(&name, false, fault).await

@@ -236,6 +236,7 @@ impl Tree {
 
     /// Checks the structural invariants listed in the module docs; panics with a description on the
     /// first violation. For tests and debugging.
+    #[cfg(any(test, feature = "testing"))]
     pub(crate) fn check_invariants(&self) {
         fn check(node: &Node, is_root: bool, max: usize, depth: usize, leaf_depth: &mut Option<usize>) {
             let entries = node.entries();

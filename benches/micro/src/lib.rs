@@ -8,9 +8,10 @@
 
 use std::hint::black_box;
 
-use omnibuf::platform::time::Instant;
+// std::time::Instant::now() panics on wasm32; web-time is std's clock natively, performance.now() there.
 use omnibuf::ring::{nonblocking, RingBackend, RingOptions};
 use omnibuf::{BufferKind, BufferMut, BufferPool, ZeroCopyBuffer};
+use web_time::Instant;
 
 const SAMPLES: usize = 11;
 const SAMPLE_SECONDS: f64 = 0.02;

@@ -22,15 +22,6 @@ use super::{PersistenceError, PersistenceLayer, SaveOptions, SaveRecipe};
 use crate::{BufferKind, ZeroCopyBuffer};
 
 /// The blocks of one version of a document: their ids and lengths, in order.
-///
-/// ```
-/// use omnibuf::platform::persistence::BlockTable;
-///
-/// let table = BlockTable::new(vec![7, 3, 9], vec![4, 2, 4]).unwrap();
-/// assert_eq!(table.len(), 10);
-/// assert_eq!(table.blocks_in(3, 2), 0..2);   // bytes 3..5 lie in the first two blocks
-/// assert_eq!(table.block_start(2), 6);
-/// ```
 #[derive(Clone, PartialEq, Eq, Default)]
 pub struct BlockTable {
     ids: Vec<u64>,
@@ -69,11 +60,13 @@ impl BlockTable {
     }
 
     /// Whether the document is empty.
+    #[cfg(any(test, feature = "testing"))]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// Number of blocks.
+    #[cfg(any(test, feature = "testing"))]
     pub fn block_count(&self) -> usize {
         self.ids.len()
     }
@@ -132,20 +125,6 @@ impl Loaded {
 
 /// A [`PersistenceLayer`] over one version of a document stored in blocks (see the module docs): reads
 /// see the blocks its owner has loaded.
-///
-/// ```
-/// use omnibuf::platform::persistence::{BlockLayer, BlockTable, PersistenceError, PersistenceLayer};
-/// use omnibuf::{BufferKind, ZeroCopyBuffer};
-///
-/// let layer = BlockLayer::new(BlockTable::new(vec![1, 2], vec![5, 6]).unwrap(), 1 << 20);
-/// assert_eq!(layer.missing(3, 4), vec![0, 1]);
-/// layer.insert_loaded(0, ZeroCopyBuffer::copy_from_slice(b"hello", BufferKind::raw())).unwrap();
-/// let mut dst = [0u8; 4];
-/// assert!(matches!(layer.read_at(3, &mut dst), Err(PersistenceError::NotLoaded { .. })));
-/// layer.insert_loaded(1, ZeroCopyBuffer::copy_from_slice(b" world", BufferKind::raw())).unwrap();
-/// layer.read_at(3, &mut dst).unwrap();
-/// assert_eq!(&dst, b"lo w");
-/// ```
 pub struct BlockLayer {
     table: BlockTable,
     loaded: Mutex<Loaded>,
@@ -169,6 +148,7 @@ impl BlockLayer {
     }
 
     /// Indices of the blocks holding `offset..offset + len` that are not loaded.
+    #[cfg(any(test, feature = "testing"))]
     pub fn missing(&self, offset: u64, len: u64) -> Vec<usize> {
         self.unloaded(self.table.blocks_in(offset, len))
     }
@@ -315,18 +295,6 @@ pub enum BlockSpan {
 
 impl BlockTable {
     /// How a copy of `offset..offset + len` splits over the blocks (the range must lie inside).
-    ///
-    /// ```
-    /// use omnibuf::platform::persistence::{BlockSpan, BlockTable};
-    ///
-    /// let table = BlockTable::new(vec![1, 2, 3], vec![4, 4, 4]).unwrap();
-    /// let spans: Vec<_> = table.spans(2, 8).collect();
-    /// assert_eq!(spans, [
-    ///     BlockSpan::Part { index: 0, from: 2, to: 4 },
-    ///     BlockSpan::Whole(1),
-    ///     BlockSpan::Part { index: 2, from: 0, to: 2 },
-    /// ]);
-    /// ```
     pub fn spans(&self, offset: u64, len: u64) -> impl Iterator<Item = BlockSpan> + '_ {
         let end = offset + len;
         self.blocks_in(offset, len).map(move |index| {
@@ -346,20 +314,6 @@ impl BlockTable {
 /// Builds the block table of a new version: whole blocks are kept by id ([`reuse`](Self::reuse)),
 /// other bytes ([`append`](Self::append)) are packed into new blocks of at most the block size under
 /// fresh ids.
-///
-/// ```
-/// use omnibuf::platform::persistence::BlockWriter;
-///
-/// let mut w = BlockWriter::new(4, 100);
-/// w.append(b"abcdef");          // one full new block (id 100), two bytes pending
-/// w.reuse(7, 4);                // the pending bytes become block 101, then block 7 is kept
-/// w.append(b"xy");
-/// let (table, writes, next_id) = w.finish();
-/// assert_eq!(table.ids(), [100, 101, 7, 102]);
-/// assert_eq!(table.lens(), [4, 2, 4, 2]);
-/// assert_eq!(writes.iter().map(|(id, _)| *id).collect::<Vec<_>>(), [100, 101, 102]);
-/// assert_eq!(next_id, 103);
-/// ```
 pub struct BlockWriter {
     block_size: usize,
     next_id: u64,
@@ -660,5 +614,52 @@ mod tests {
             }
             prop_assert_eq!(got, expected);
         }
+    }
+
+    #[test]
+    fn table_finds_the_blocks_of_a_range() {
+        let table = BlockTable::new(vec![7, 3, 9], vec![4, 2, 4]).unwrap();
+        assert_eq!(table.len(), 10);
+        assert_eq!(table.blocks_in(3, 2), 0..2); // bytes 3..5 lie in the first two blocks
+        assert_eq!(table.block_start(2), 6);
+    }
+
+    #[test]
+    fn layer_reads_only_what_is_loaded() {
+        let layer = BlockLayer::new(BlockTable::new(vec![1, 2], vec![5, 6]).unwrap(), 1 << 20);
+        assert_eq!(layer.missing(3, 4), vec![0, 1]);
+        layer.insert_loaded(0, ZeroCopyBuffer::copy_from_slice(b"hello", BufferKind::raw())).unwrap();
+        let mut dst = [0u8; 4];
+        assert!(matches!(layer.read_at(3, &mut dst), Err(PersistenceError::NotLoaded { .. })));
+        layer.insert_loaded(1, ZeroCopyBuffer::copy_from_slice(b" world", BufferKind::raw())).unwrap();
+        layer.read_at(3, &mut dst).unwrap();
+        assert_eq!(&dst, b"lo w");
+    }
+
+    #[test]
+    fn spans_split_a_range_into_whole_and_partial_blocks() {
+        let table = BlockTable::new(vec![1, 2, 3], vec![4, 4, 4]).unwrap();
+        let spans: Vec<_> = table.spans(2, 8).collect();
+        assert_eq!(
+            spans,
+            [
+                BlockSpan::Part { index: 0, from: 2, to: 4 },
+                BlockSpan::Whole(1),
+                BlockSpan::Part { index: 2, from: 0, to: 2 },
+            ]
+        );
+    }
+
+    #[test]
+    fn writer_keeps_reused_blocks_and_packs_new_bytes() {
+        let mut w = BlockWriter::new(4, 100);
+        w.append(b"abcdef"); // one full new block (id 100), two bytes pending
+        w.reuse(7, 4); // the pending bytes become block 101, then block 7 is kept
+        w.append(b"xy");
+        let (table, writes, next_id) = w.finish();
+        assert_eq!(table.ids(), [100, 101, 7, 102]);
+        assert_eq!(table.lens(), [4, 2, 4, 2]);
+        assert_eq!(writes.iter().map(|(id, _)| *id).collect::<Vec<_>>(), [100, 101, 102]);
+        assert_eq!(next_id, 103);
     }
 }

@@ -9,6 +9,16 @@ use super::{PersistenceError, PersistenceLayer, SaveOptions, SaveRecipe};
 use crate::ZeroCopyBuffer;
 
 /// A call of [`PersistenceLayer`] that a [`FaultPlan`] can make fail.
+///
+/// ```
+/// use omnibuf::testing::{Call, FaultyPersistence, Trigger};
+/// use omnibuf::vbuf::{MemoryPersistence, PersistenceLayer};
+///
+/// let layer = FaultyPersistence::new(MemoryPersistence::new(b"abc".to_vec()));
+/// layer.plan().io_error(Call::Len, Trigger::Always, std::io::ErrorKind::Other);
+/// assert!(layer.len().is_err());
+/// assert_eq!(layer.plan().calls(Call::Len), 1);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Call {
     /// [`PersistenceLayer::len`] (also reached through `is_empty`).
@@ -26,6 +36,15 @@ pub enum Call {
 }
 
 /// A call that reads a range, the calls a short read can hit.
+///
+/// ```
+/// use omnibuf::testing::{FaultyPersistence, ReadCall, Trigger};
+/// use omnibuf::vbuf::{MemoryPersistence, PersistenceError, PersistenceLayer};
+///
+/// let layer = FaultyPersistence::new(MemoryPersistence::new(b"abcdef".to_vec()));
+/// layer.plan().short_read(ReadCall::ReadBuffer, Trigger::Always);
+/// assert!(matches!(layer.read_buffer(0, 6), Err(PersistenceError::ShortRead { .. })));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ReadCall {
     /// [`PersistenceLayer::read_at`].
@@ -47,6 +66,18 @@ impl From<ReadCall> for Call {
 }
 
 /// Which calls of its kind a fault hits. Calls are counted per [`Call`] kind, from 1.
+///
+/// ```
+/// use omnibuf::testing::{FaultyPersistence, ReadCall, Trigger};
+/// use omnibuf::vbuf::{MemoryPersistence, PersistenceLayer};
+///
+/// let layer = FaultyPersistence::new(MemoryPersistence::new(vec![0u8; 100]));
+/// // A damaged region: reads that touch bytes 40..50 come back short.
+/// layer.plan().short_read(ReadCall::ReadAt, Trigger::Overlapping { offset: 40, len: 10 });
+/// let mut dst = [0u8; 10];
+/// assert!(layer.read_at(0, &mut dst).is_ok());
+/// assert!(layer.read_at(35, &mut dst).is_err());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Trigger {
     /// Every call.
@@ -119,8 +150,9 @@ struct PlanState {
 /// matches a call decides its fault.
 ///
 /// ```
-/// use omnibuf::platform::persistence::{Call, FaultPlan, FaultyPersistence, MemoryPersistence};
-/// use omnibuf::platform::persistence::{PersistenceError, PersistenceLayer, ReadCall, Trigger};
+/// use omnibuf::testing::{Call, FaultPlan, FaultyPersistence, ReadCall, Trigger};
+/// use omnibuf::vbuf::MemoryPersistence;
+/// use omnibuf::vbuf::{PersistenceError, PersistenceLayer};
 ///
 /// let layer = FaultyPersistence::new(MemoryPersistence::new(b"0123456789".to_vec()));
 /// let plan = layer.plan().clone();
@@ -214,9 +246,9 @@ impl FaultPlan {
 ///
 /// ```
 /// use std::io::ErrorKind;
-/// use omnibuf::platform::persistence::{Call, FaultyPersistence, MemoryPersistence};
-/// use omnibuf::platform::persistence::{PersistenceError, PersistenceLayer, SaveOptions, SavePiece};
-/// use omnibuf::platform::persistence::Trigger;
+/// use omnibuf::testing::{Call, FaultyPersistence, Trigger};
+/// use omnibuf::vbuf::MemoryPersistence;
+/// use omnibuf::vbuf::{PersistenceError, PersistenceLayer, SaveOptions, SavePiece};
 ///
 /// let layer = FaultyPersistence::new(MemoryPersistence::new(b"old".to_vec()));
 /// layer.plan().io_error(Call::Save, Trigger::Nth(1), ErrorKind::StorageFull);

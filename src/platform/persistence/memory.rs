@@ -9,7 +9,7 @@ use crate::{BufferKind, ZeroCopyBuffer};
 /// bytes, and as the reference backend in tests. `save` builds the new content in memory.
 ///
 /// ```
-/// use omnibuf::platform::persistence::{MemoryPersistence, PersistenceLayer};
+/// use omnibuf::vbuf::{MemoryPersistence, PersistenceLayer};
 /// let p = MemoryPersistence::new(b"hello world".to_vec());
 /// let mut dst = [0u8; 5];
 /// p.read_at(6, &mut dst).unwrap();

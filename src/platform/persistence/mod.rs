@@ -17,30 +17,55 @@
 //!   other programs, and it saves atomically: the recipe goes to a new file in the same directory, which
 //!   is synced, given the original's permissions and renamed over the original. `save_recipe_as`
 //!   does the same for a recipe read from any layer into any path.
-//! - [`FaultyPersistence`] (every target): wraps any layer and injects short reads, I/O errors, failing
-//!   saves and external changes on the calls a [`FaultPlan`] chooses; a test aid.
+//! - `FaultyPersistence` (every target, with the `testing` feature): wraps any layer and injects short
+//!   reads, I/O errors, failing saves and external changes on the calls a `FaultPlan` chooses; a test
+//!   aid, public as `omnibuf::testing::FaultyPersistence`.
 //!
-//! - [`BlockLayer`] (every target): content stored as a table of blocks that an asynchronous store
-//!   loads before reads need them, with [`BlockWriter`] to build the next version's table on save. The
+//! - `BlockLayer` (every target, used on wasm32): content stored as a table of blocks that an asynchronous store
+//!   loads before reads need them, with `BlockWriter` to build the next version's table on save. The
 //!   browser's IndexedDB document store (`platform::wasm::indexed_db`) is built on it.
 //!
 //! [`check_unchanged`]: PersistenceLayer::check_unchanged
+//!
+//! What users need is public as `omnibuf::vbuf::{PersistenceLayer, FilePersistence, FileBackend, …}`;
+//! this module is the crate's own.
 
+// Only the IndexedDB store (wasm32) reads through blocks; elsewhere the layer is built for its tests
+// (natively and under Miri).
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 mod blocks;
+// The crate's own unit tests use some of the aids; the rest are for the `testing` feature's users.
+#[cfg(any(test, feature = "testing"))]
+#[cfg_attr(not(feature = "testing"), allow(dead_code))]
 mod faulty;
 #[cfg(any(unix, windows))]
 mod file;
 mod memory;
 
-pub use blocks::{BlockLayer, BlockSpan, BlockTable, BlockWriter};
-pub use faulty::{Call, FaultPlan, FaultyPersistence, ReadCall, Trigger};
+#[cfg(target_arch = "wasm32")]
+pub(crate) use blocks::{BlockLayer, BlockSpan, BlockTable, BlockWriter};
+#[cfg(feature = "testing")]
+pub use faulty::FaultPlan;
+#[cfg(any(test, feature = "testing"))]
+pub use faulty::{Call, FaultyPersistence, ReadCall, Trigger};
 #[cfg(any(unix, windows))]
-pub use file::{is_save_temp_file, save_recipe_as, FileBackend, FilePersistence, UnguardedMapping};
+pub(crate) use file::save_recipe_as;
+#[cfg(any(unix, windows))]
+pub use file::{is_save_temp_file, FileBackend, FilePersistence};
 pub use memory::MemoryPersistence;
 
 use crate::ZeroCopyBuffer;
 
 /// Errors from a persistence layer.
+///
+/// ```
+/// use omnibuf::vbuf::{MemoryPersistence, PersistenceError, PersistenceLayer};
+///
+/// let layer = MemoryPersistence::new(b"abc".to_vec());
+/// let mut dst = [0u8; 4];
+/// let err = layer.read_at(0, &mut dst).unwrap_err();
+/// assert!(matches!(err, PersistenceError::OutOfRange { offset: 0, len: 4, total: 3 }));
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum PersistenceError {
@@ -96,6 +121,17 @@ pub enum PersistenceError {
 }
 
 /// One step of a save recipe: the new content is the concatenation of its pieces, in order.
+///
+/// ```
+/// use omnibuf::vbuf::SavePiece;
+/// use omnibuf::{BufferKind, ZeroCopyBuffer};
+///
+/// let recipe = [
+///     SavePiece::Copy { offset: 0, len: 5 },
+///     SavePiece::Insert(ZeroCopyBuffer::from_static(b"!", BufferKind::raw())),
+/// ];
+/// assert_eq!(recipe.iter().map(SavePiece::len).sum::<u64>(), 6);
+/// ```
 #[derive(Debug, Clone)]
 pub enum SavePiece {
     /// `len` bytes copied from the layer's *current* content at `offset`.
@@ -129,6 +165,16 @@ impl SavePiece {
 pub type SaveRecipe<'a> = dyn Iterator<Item = Result<SavePiece, PersistenceError>> + 'a;
 
 /// How a save treats a stored content that changed underneath.
+///
+/// ```
+/// use omnibuf::vbuf::{SaveOptions, VirtualBuffer};
+///
+/// let buf = VirtualBuffer::from_bytes(b"draft".to_vec());
+/// buf.insert(0, b"final ").unwrap();
+/// // `force` saves even over content another program changed since it was opened.
+/// buf.save_with(SaveOptions { force: true }).unwrap();
+/// assert!(!buf.is_modified());
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SaveOptions {
     /// Overwrite even if [`PersistenceLayer::check_unchanged`] reports an external change.
@@ -141,7 +187,7 @@ pub struct SaveOptions {
 /// `Send + Sync`; `read_at` takes `&self`.
 ///
 /// ```
-/// use omnibuf::platform::persistence::{MemoryPersistence, PersistenceLayer, SaveOptions, SavePiece};
+/// use omnibuf::vbuf::{MemoryPersistence, PersistenceLayer, SaveOptions, SavePiece};
 /// use omnibuf::{BufferKind, ZeroCopyBuffer};
 ///
 /// let p = MemoryPersistence::new(b"hello world".to_vec());

@@ -43,7 +43,17 @@ const FORMAT: f64 = 1.0;
 /// The largest integer a JS number holds exactly (2^53 - 1): ids and counts stay at or below it.
 const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
-/// What can go wrong with the document store.
+/// What can go wrong with the document store (public as `vbuf::StoreError`).
+///
+/// ```no_run
+/// # async fn demo() {
+/// use omnibuf::vbuf::{StoreError, StoredBuffer, StoredError};
+///
+/// if let Err(StoredError::Store(StoreError::QuotaExceeded(_))) = StoredBuffer::delete("old").await {
+///     // The origin's storage is full.
+/// }
+/// # }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
@@ -225,7 +235,7 @@ impl Drop for WritingGuard {
 /// this thread) fail as an exhausted quota does: its writes are issued, then the transaction aborts
 /// and the call returns [`StoreError::QuotaExceeded`]. `None` clears it. For tests: a real quota
 /// cannot be made small in a test browser.
-#[doc(hidden)]
+#[cfg(feature = "testing")]
 pub fn inject_quota_fault(after: Option<usize>) {
     QUOTA_FAULT.with(|f| f.set(after));
 }
@@ -542,7 +552,7 @@ pub async fn discard_uncommitted(name: &str, ids: Range<u64>) -> Result<(), Stor
 
 /// The ids of every block stored for `name`, committed or not, in order. For tests of what failed
 /// writes leave.
-#[doc(hidden)]
+#[cfg(feature = "testing")]
 pub async fn stored_block_ids(name: &str) -> Result<Vec<u64>, StoreError> {
     let db = database().await?;
     let tx = transaction(&db, &[BLOCKS], false)?;
@@ -559,12 +569,12 @@ pub async fn stored_block_ids(name: &str) -> Result<Vec<u64>, StoreError> {
 
 /// A fault to inject into [`commit`], for tests of atomicity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[doc(hidden)]
 pub enum CommitFault {
     /// No fault.
     #[default]
     None,
     /// Abort the transaction after all its writes were issued, before it commits.
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
     AbortBeforeCommit,
 }
 

@@ -3,7 +3,7 @@
 //! document saved by another buffer is not overwritten unless forced; Blobs import in batches; old
 //! blocks are collected.
 
-use omnibuf::platform::wasm::indexed_db::{self, CommitFault, StoreError};
+use omnibuf::testing::indexed_db::{self, CommitFault, StoreError};
 use omnibuf::vbuf::{ImportSource, StoredBuffer, StoredError, VirtualBufferOptions, SCAN_WINDOW};
 use wasm_bindgen_test::wasm_bindgen_test;
 

@@ -1,7 +1,7 @@
 //! OPFS documents on the page's main thread, where sync access handles do not exist: a typed error
 //! that says so, not a JS exception.
 
-use omnibuf::platform::wasm::opfs::{self, OpfsError};
+use omnibuf::vbuf::opfs::{self, OpfsError};
 use omnibuf::vbuf::ImportSource;
 use wasm_bindgen_test::wasm_bindgen_test;
 

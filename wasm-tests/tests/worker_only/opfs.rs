@@ -3,9 +3,9 @@
 //! their leftovers are cleaned on the next open; changes by another buffer are not overwritten unless
 //! forced; Blobs import in batches; list, export, delete; offsets past 4 GiB in a sparse file.
 
-use omnibuf::platform::persistence::{PersistenceError, PersistenceLayer};
-use omnibuf::platform::wasm::opfs::{self, js_offset, OpfsBuffer, OpfsError, SaveFault, MAX_OFFSET};
+use omnibuf::vbuf::opfs::{self, js_offset, OpfsBuffer, OpfsError, SaveFault, MAX_OFFSET};
 use omnibuf::vbuf::{ImportSource, VbufError, VirtualBuffer, VirtualBufferOptions};
+use omnibuf::vbuf::{PersistenceError, PersistenceLayer};
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -359,7 +359,7 @@ async fn a_document_past_4_gib_imports_reads_edits_and_saves() {
 
 #[wasm_bindgen_test]
 async fn a_failed_recipe_changes_nothing_and_the_next_save_works() {
-    use omnibuf::platform::persistence::{SaveOptions, SavePiece};
+    use omnibuf::vbuf::{SaveOptions, SavePiece};
     use omnibuf::{BufferKind, ZeroCopyBuffer};
     let name = "failed-recipe";
     fresh(name, b"0123456789").await;

@@ -17,15 +17,17 @@ mod os;
 #[path = "windows.rs"]
 mod os;
 
-/// How a [`DoubleMappedBuffer`] is mapped.
+/// How a double-mapped ring's memory is mapped ([`RingOptions::map_options`](crate::ring::RingOptions::map_options)).
 ///
 /// ```
 /// # #[cfg(target_os = "linux")] {
-/// use omnibuf::platform::native::{DoubleMappedBuffer, MapOptions};
+/// use omnibuf::ring::{sync::Circular, MapOptions, RingBackend, RingOptions};
 ///
-/// let options = MapOptions::default().huge_pages(true); // used when available, silently not otherwise
-/// let buf = DoubleMappedBuffer::with_options(1 << 20, &options).unwrap();
-/// assert_eq!(buf.len(), 1 << 20);
+/// let map = MapOptions::default().huge_pages(true); // used when available, silently not otherwise
+/// let options = RingOptions::default().backend(RingBackend::DoubleMapped).map_options(map);
+/// let writer = Circular::with_options::<u8>(1 << 20, &options).unwrap();
+/// assert_eq!(writer.capacity(), 1 << 20);
+/// assert_eq!(writer.backend(), RingBackend::DoubleMapped);
 /// # }
 /// ```
 #[derive(Debug, Clone, Default)]
@@ -64,8 +66,8 @@ impl MapOptions {
 /// long, so no slice contains the same byte twice; writable slices need `&mut self`.
 ///
 /// ```
-/// # #[cfg(target_os = "linux")] {
-/// use omnibuf::platform::native::DoubleMappedBuffer;
+/// # #[cfg(all(target_os = "linux", feature = "testing"))] {
+/// use omnibuf::testing::DoubleMappedBuffer;
 ///
 /// let mut buf = DoubleMappedBuffer::new(4096).unwrap();
 /// let len = buf.len();
@@ -112,6 +114,7 @@ impl DoubleMappedBuffer {
     }
 
     /// Never true: a mapping has at least one page.
+    #[cfg(feature = "testing")]
     pub fn is_empty(&self) -> bool {
         false
     }

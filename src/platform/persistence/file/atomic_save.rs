@@ -40,21 +40,7 @@ pub(super) const INSERT_BUFFER: usize = 256 << 10;
 /// whole and may leave its temporary file behind: on Unix the next save, or the next open with
 /// [`FilePersistence::open`], of the same target removes every such file whose lock no live process
 /// holds (elsewhere they stay).
-///
-/// ```
-/// use omnibuf::platform::persistence::{save_recipe_as, FileBackend, MemoryPersistence};
-/// use omnibuf::platform::persistence::{PersistenceLayer, SavePiece};
-///
-/// let source = MemoryPersistence::new(b"0123456789".to_vec());
-/// let dir = tempfile::tempdir()?;
-/// let path = dir.path().join("digits");
-/// let mut recipe = [Ok(SavePiece::Copy { offset: 5, len: 5 })].into_iter();
-/// let saved = save_recipe_as(&source, &mut recipe, &path, FileBackend::Positional)?;
-/// assert_eq!(std::fs::read(&path)?, b"56789");
-/// assert_eq!(saved.read_buffer(0, 5)?, b"56789"[..]);
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-pub fn save_recipe_as(
+pub(crate) fn save_recipe_as(
     source: &dyn PersistenceLayer,
     recipe: &mut SaveRecipe<'_>,
     path: impl AsRef<Path>,
@@ -68,7 +54,7 @@ pub fn save_recipe_as(
 /// live save on Unix holds an exclusive `flock` on it).
 ///
 /// ```
-/// use omnibuf::platform::persistence::is_save_temp_file;
+/// use omnibuf::vbuf::is_save_temp_file;
 /// assert!(is_save_temp_file(".notes.txt.4242-17f3a-0.omnibuf-save".as_ref()));
 /// assert!(!is_save_temp_file("notes.txt".as_ref()));
 /// ```

@@ -10,7 +10,8 @@ mod write_behind;
 #[cfg(test)]
 mod tests;
 
-pub use atomic_save::{is_save_temp_file, save_recipe_as};
+pub use atomic_save::is_save_temp_file;
+pub(crate) use atomic_save::save_recipe_as;
 
 use std::fmt;
 use std::fs::File;
@@ -27,7 +28,7 @@ use identity::FileIdentity;
 /// it: [`FileBackend::mapped`].
 ///
 /// ```
-/// use omnibuf::platform::persistence::FileBackend;
+/// use omnibuf::vbuf::FileBackend;
 /// assert_eq!(FileBackend::default(), FileBackend::Positional);
 /// // SAFETY: this program promises that no other program changes the files it opens this way.
 /// let mapped = unsafe { FileBackend::mapped() };
@@ -44,7 +45,7 @@ pub enum FileBackend {
     /// The whole file is memory-mapped once, read-only, at open; reads copy from the mapping and
     /// [`read_buffer`](PersistenceLayer::read_buffer) returns zero-copy views of it. The kernel pages
     /// the file in on first touch, so opening reads nothing. Made only by the `unsafe`
-    /// [`FileBackend::mapped`], whose contract the [`UnguardedMapping`] it carries stands for.
+    /// [`FileBackend::mapped`], whose contract the `UnguardedMapping` it carries stands for.
     Mapped(UnguardedMapping),
 }
 
@@ -74,7 +75,7 @@ impl FileBackend {
     /// On Windows a mapped file cannot be replaced, so saving over it is expected to fail there.
     ///
     /// ```
-    /// use omnibuf::platform::persistence::{FileBackend, FilePersistence, PersistenceLayer};
+    /// use omnibuf::vbuf::{FileBackend, FilePersistence, PersistenceLayer};
     /// # let dir = tempfile::tempdir()?;
     /// let path = dir.path().join("private.txt");
     /// std::fs::write(&path, b"hello")?;
@@ -96,13 +97,21 @@ impl FileBackend {
 /// [`check_unchanged`](PersistenceLayer::check_unchanged) (size, modification time, and inode and
 /// device on Unix).
 ///
-/// [`save`](PersistenceLayer::save) is atomic (see [`save_recipe_as`] for the steps) and returns a
-/// new layer of the same backend over the new file; this layer keeps its descriptor and mapping of the
-/// old file, so it still reads the old content.
+/// [`save`](PersistenceLayer::save) is atomic and returns a new layer of the same backend over the new
+/// file; this layer keeps its descriptor and mapping of the old file, so it still reads the old
+/// content. The steps of a save: remove the temporary files that killed saves of the target left;
+/// create a temporary file with `create_new` in the target's directory (named
+/// `.<name>.<pid>-<unique>.omnibuf-save`, see [`is_save_temp_file`](crate::vbuf::is_save_temp_file))
+/// and, on Unix, hold an exclusive `flock` on it until the end; write the pieces, copying runs with
+/// [`PersistenceLayer::copy_range_to_file`] (`copy_file_range` on Linux); on Unix give it the
+/// permissions and, where allowed, the owner of the file it replaces; sync it to disk; rename it over
+/// the target; on Unix sync the directory so the rename itself is durable. At every moment the path
+/// names either the whole old or the whole new file. A symbolic link at the path is followed: the file
+/// it points to is replaced and the link stays.
 ///
 /// ```
-/// use omnibuf::platform::persistence::{FileBackend, FilePersistence, PersistenceLayer};
-/// use omnibuf::platform::persistence::{SaveOptions, SavePiece};
+/// use omnibuf::vbuf::{FileBackend, FilePersistence, PersistenceLayer};
+/// use omnibuf::vbuf::{SaveOptions, SavePiece};
 /// use omnibuf::{BufferKind, ZeroCopyBuffer};
 ///
 /// let dir = tempfile::tempdir()?;
@@ -143,7 +152,7 @@ impl FilePersistence {
     /// Opens the regular file at `path` for reading with the given backend.
     ///
     /// On Unix, also removes the temporary files that saves of this file killed mid-way left next to
-    /// it, those no live save holds locked (see [`save_recipe_as`]); that costs one listing of the
+    /// it, those no live save holds locked (see the type's docs); that costs one listing of the
     /// directory.
     ///
     /// Fails with [`PersistenceError::Io`] (its message names the path) when the file cannot be
@@ -182,7 +191,7 @@ impl FilePersistence {
     /// The path this layer was opened with.
     ///
     /// ```
-    /// # use omnibuf::platform::persistence::{FileBackend, FilePersistence};
+    /// # use omnibuf::vbuf::{FileBackend, FilePersistence};
     /// # let dir = tempfile::tempdir()?;
     /// let path = dir.path().join("empty");
     /// std::fs::write(&path, b"")?;
@@ -197,7 +206,7 @@ impl FilePersistence {
     /// The backend this layer reads with.
     ///
     /// ```
-    /// # use omnibuf::platform::persistence::{FileBackend, FilePersistence};
+    /// # use omnibuf::vbuf::{FileBackend, FilePersistence};
     /// # let dir = tempfile::tempdir()?;
     /// # let path = dir.path().join("empty");
     /// # std::fs::write(&path, b"")?;
@@ -307,7 +316,7 @@ impl PersistenceLayer for FilePersistence {
         }
     }
 
-    /// Saves atomically over this layer's path (see [`save_recipe_as`]). Unless forced, refuses when
+    /// Saves atomically over this layer's path (see the type's docs). Unless forced, refuses when
     /// the file changed since it was opened, checked before writing and again just before the rename.
     fn save(
         &self,

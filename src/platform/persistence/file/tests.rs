@@ -429,3 +429,15 @@ fn copy_range_to_file_appends_exact_ranges_from_every_layer() {
         assert!(written == expected, "{layer:?}: wrong bytes");
     }
 }
+
+#[test]
+fn save_recipe_as_writes_a_recipe_from_any_layer_to_a_new_file() {
+    let source = MemoryPersistence::new(b"0123456789".to_vec());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("digits");
+    let mut recipe = [copy(5, 5), insert(b"!")].into_iter();
+    let saved = save_recipe_as(&source, &mut recipe, &path, FileBackend::Positional).unwrap();
+    assert_eq!(fs::read(&path).unwrap(), b"56789!");
+    assert_eq!(saved.read_buffer(0, 6).unwrap(), b"56789!"[..]);
+    assert_eq!(saved.file_path(), path);
+}

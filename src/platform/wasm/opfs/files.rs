@@ -33,7 +33,7 @@ pub const MAX_OFFSET: u64 = (1 << 53) - 1;
 /// `offset` as the double JS takes, exactly; an error past [`MAX_OFFSET`] instead of a rounded offset.
 ///
 /// ```
-/// use omnibuf::platform::wasm::opfs::js_offset;
+/// use omnibuf::vbuf::opfs::js_offset;
 /// let past_4_gib = (5u64 << 30) + 3;
 /// assert_eq!(js_offset(past_4_gib).unwrap() as u64, past_4_gib);
 /// assert!(js_offset(1 << 53).is_err());

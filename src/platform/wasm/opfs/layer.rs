@@ -12,7 +12,7 @@ const COPY_CHUNK: usize = 1 << 20;
 
 /// A fault to inject into the next save of this worker, for tests of crash safety.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[doc(hidden)]
+#[cfg_attr(not(feature = "testing"), allow(dead_code))]
 pub enum SaveFault {
     /// No fault.
     #[default]
@@ -31,8 +31,8 @@ thread_local! {
     static FAULT: Cell<SaveFault> = const { Cell::new(SaveFault::None) };
 }
 
-/// Makes the next save on this thread fail as `fault` says (once).
-#[doc(hidden)]
+/// Makes the next save on this thread fail as `fault` says (once). A test aid (the `testing` feature).
+#[cfg(feature = "testing")]
 pub fn inject_save_fault(fault: SaveFault) {
     FAULT.with(|f| f.set(fault));
 }

@@ -23,8 +23,8 @@
 //! Offsets are 64-bit; JS passes them as doubles, exact up to 2^53 ([`MAX_OFFSET`]).
 //!
 //! ```no_run
-//! # async fn demo(file: web_sys::File) -> Result<(), omnibuf::platform::wasm::opfs::OpfsError> {
-//! use omnibuf::platform::wasm::opfs;
+//! # async fn demo(file: web_sys::File) -> Result<(), omnibuf::vbuf::opfs::OpfsError> {
+//! use omnibuf::vbuf::opfs;
 //! use omnibuf::vbuf::{ImportSource, VirtualBufferOptions};
 //!
 //! // In a dedicated worker:
@@ -52,7 +52,7 @@ use web_sys::{
 
 pub use files::{js_offset, SyncFile, MAX_OFFSET};
 pub use layer::OpfsLayer;
-#[doc(hidden)]
+#[cfg(feature = "testing")]
 pub use layer::{inject_save_fault, SaveFault};
 
 use crate::platform::persistence::{PersistenceError, SaveOptions};
@@ -326,8 +326,8 @@ impl OpfsBuffer {
     /// the returned buffer go to `name`.
     ///
     /// ```no_run
-    /// # async fn demo() -> Result<(), omnibuf::platform::wasm::opfs::OpfsError> {
-    /// use omnibuf::platform::wasm::opfs::OpfsBuffer;
+    /// # async fn demo() -> Result<(), omnibuf::vbuf::opfs::OpfsError> {
+    /// use omnibuf::vbuf::opfs::OpfsBuffer;
     /// let draft = OpfsBuffer::open("draft.txt", Default::default()).await?;
     /// draft.buffer().insert(0, b"final\n")?;
     /// let copy = draft.save_as("final.txt").await?;
@@ -481,8 +481,9 @@ pub async fn export(name: &str) -> Result<web_sys::Blob, OpfsError> {
     web_sys::Blob::new_with_u8_array_sequence(&parts).map_err(|e| OpfsError::from_js(e, "making a Blob"))
 }
 
-/// The names of the files of document `name`'s directory, for tests of cleanup.
-#[doc(hidden)]
+/// The names of the files of document `name`'s directory, for tests of cleanup (the `testing`
+/// feature).
+#[cfg(feature = "testing")]
 pub async fn document_files(name: &str) -> Result<Vec<String>, OpfsError> {
     let dir = document_dir(name, false).await?.ok_or_else(|| OpfsError::NotFound(name.into()))?;
     let mut names = entry_names(&dir).await?;
@@ -490,8 +491,9 @@ pub async fn document_files(name: &str) -> Result<Vec<String>, OpfsError> {
     Ok(names)
 }
 
-/// A file `name` in a scratch directory beside the documents, for tests of [`SyncFile`].
-#[doc(hidden)]
+/// A file `name` in a scratch directory beside the documents, for tests of [`SyncFile`] (the
+/// `testing` feature).
+#[cfg(feature = "testing")]
 pub async fn scratch_file(name: &str) -> Result<SyncFile, OpfsError> {
     check_name(name)?;
     let dir = subdirectory(&root().await?, ".scratch", true).await?.expect("created");
