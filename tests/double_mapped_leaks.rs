@@ -1,6 +1,7 @@
 //! Creating and dropping thousands of double-mapped buffers (and rings) leaves no file descriptor and no mapping
 //! behind. Its own test binary (its own process), so that no other test's allocations move the counts.
-#![cfg(target_os = "linux")]
+// The bare double-mapped buffer is a test aid (omnibuf::testing, the `testing` feature).
+#![cfg(all(target_os = "linux", feature = "testing"))]
 
 use omnibuf::ring::{sync::Circular, RingBackend, RingOptions};
 use omnibuf::testing::DoubleMappedBuffer;

@@ -1,5 +1,7 @@
 //! The virtual buffer over real files and faulty layers: open, save, save-as and reopen against a model;
 //! short reads and errors from the persistence layer; a file truncated or changed underneath.
+// The test aids (omnibuf::testing) come with the `testing` feature, which the suites turn on.
+#![cfg(feature = "testing")]
 
 use std::io::ErrorKind;
 use std::sync::Arc;

@@ -2,6 +2,8 @@
 //! undo/redo, save, and byte iterators alive across edits, whose positions are checked against the
 //! model's own mapping. Runs with the default options and with tiny blocks and nodes, so that small
 //! inputs cross every block, cache and tree boundary.
+// The test aids (omnibuf::testing) come with the `testing` feature, which the suites turn on.
+#![cfg(feature = "testing")]
 
 use omnibuf::vbuf::{Bias, VirtualBuffer, VirtualBufferOptions};
 use proptest::prelude::*;

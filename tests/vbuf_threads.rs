@@ -6,6 +6,8 @@
 //! position must always lie inside the buffer. Once the editors stop, each iterator must read exactly
 //! the model's bytes from its position to the end, and when the iterators drop the edit log must be
 //! empty.
+// The test aids (omnibuf::testing) come with the `testing` feature, which the suites turn on.
+#![cfg(feature = "testing")]
 
 use std::sync::{Arc, Mutex};
 use std::thread;

@@ -3,11 +3,11 @@
 //! (Errors of the core, such as a `SliceError` or a `PoolError`, keep their own `Display` text; their
 //! JS class comes from the `From` impls beside [`BindingError`].)
 
-use super::args::Value;
 use super::error::{
     BindingError, ABORT_ERR, ERR_ILLEGAL_CONSTRUCTOR, ERR_INVALID_ARG_VALUE, ERR_INVALID_STATE,
     ERR_INVALID_THIS,
 };
+use super::value::Value;
 
 /// A number argument that is not an integer (or not a number): `TypeError`.
 pub fn not_integer(what: &str, value: Value) -> BindingError {

@@ -24,10 +24,12 @@ mod args;
 mod error;
 pub mod message;
 mod number;
+mod value;
 
-pub use args::{index, offset, Value, MAX_SAFE_INTEGER};
+pub use args::{index, offset, MAX_SAFE_INTEGER};
 pub use error::{
     BindingError, BindingResult, ErrorClass, ABORT_ERR, ERR_ILLEGAL_CONSTRUCTOR, ERR_INVALID_ARG_TYPE,
     ERR_INVALID_ARG_VALUE, ERR_INVALID_STATE, ERR_INVALID_THIS, ERR_OUT_OF_RANGE,
 };
 pub use number::js_number;
+pub use value::Value;

@@ -13,9 +13,9 @@ mod buffer;
 mod error;
 mod pool;
 mod ring;
+mod store;
 #[cfg(target_feature = "atomics")]
 mod threads;
-mod store;
 mod vbuf;
 mod wait;
 

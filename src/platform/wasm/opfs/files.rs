@@ -23,7 +23,7 @@ use web_sys::{
     FileSystemSyncAccessHandle,
 };
 
-use super::OpfsError;
+use super::error::{describe, OpfsError};
 use crate::platform::persistence::PersistenceError;
 
 /// The largest byte offset a sync access handle is given: JS passes offsets as doubles, which hold
@@ -94,7 +94,7 @@ pub(crate) fn in_use(key: &str) -> bool {
 }
 
 fn io_error(what: &str, error: JsValue) -> PersistenceError {
-    PersistenceError::Io(std::io::Error::other(format!("{what}: {}", super::describe(&error))))
+    PersistenceError::Io(std::io::Error::other(format!("{what}: {}", describe(&error))))
 }
 
 /// A file in OPFS, open through a sync access handle of the worker that opened it (see the module docs).

@@ -36,6 +36,7 @@
 //! # Ok(()) }
 //! ```
 
+mod error;
 mod files;
 mod header;
 mod layer;
@@ -43,20 +44,21 @@ mod layer;
 use std::sync::Arc;
 
 use js_sys::{Array, Reflect, Uint8Array};
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
     DomException, FileSystemDirectoryHandle, FileSystemGetDirectoryOptions, FileSystemRemoveOptions,
     StorageManager,
 };
 
+pub use error::OpfsError;
 pub use files::{js_offset, SyncFile, MAX_OFFSET};
 pub use layer::OpfsLayer;
 #[cfg(feature = "testing")]
 pub use layer::{inject_save_fault, SaveFault};
 
 use crate::platform::persistence::{PersistenceError, SaveOptions};
-use crate::vbuf::{ImportSource, VbufError, VirtualBuffer, VirtualBufferOptions};
+use crate::vbuf::{ImportSource, VirtualBuffer, VirtualBufferOptions};
 use header::{data_file_id, data_file_name, Record};
 use layer::{add_spare, read_record, spare_count, write_record};
 
@@ -66,68 +68,6 @@ const ROOT: &str = "omnibuf";
 const HEAD: &str = "head";
 /// Bytes of a `Blob` read per step by an import, and per part by an export.
 const IO_BATCH: usize = 8 << 20;
-
-/// What can go wrong with the OPFS document store.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum OpfsError {
-    /// There is no OPFS here (`navigator.storage.getDirectory` is missing: an old browser, Node).
-    #[error("the Origin Private File System is not available here")]
-    Unavailable,
-    /// Sync access handles exist only in dedicated workers.
-    #[error("OPFS documents are read through sync access handles, which exist only in dedicated workers")]
-    NotInWorker,
-    /// The name cannot name a document.
-    #[error("{0:?} cannot name a document: use 1 to 200 bytes, no '/', '\\' or NUL, not \".\" or \"..\"")]
-    InvalidName(String),
-    /// No document of that name.
-    #[error("there is no document named {0:?}")]
-    NotFound(String),
-    /// Another worker or tab has the file open (OPFS's exclusive lock).
-    #[error("{0} is open in another worker or tab; close it there and try again")]
-    Locked(String),
-    /// The browser refused to store more.
-    #[error("the storage quota is exhausted: {0}; the stored document is unchanged")]
-    QuotaExceeded(String),
-    /// Any other failure of OPFS.
-    #[error("OPFS failed: {0}")]
-    Failed(String),
-    /// The buffer or the layer failed (a read, a save).
-    #[error(transparent)]
-    Buffer(#[from] VbufError),
-}
-
-impl From<PersistenceError> for OpfsError {
-    fn from(e: PersistenceError) -> Self {
-        OpfsError::Buffer(VbufError::Persistence(e))
-    }
-}
-
-/// A JS error's name and message.
-pub(crate) fn describe(value: &JsValue) -> String {
-    if let Some(e) = value.dyn_ref::<DomException>() {
-        return format!("{}: {}", e.name(), e.message());
-    }
-    value
-        .dyn_ref::<js_sys::Error>()
-        .map(|e| format!("{}: {}", String::from(e.name()), String::from(e.message())))
-        .or_else(|| value.as_string())
-        .unwrap_or_else(|| format!("{value:?}"))
-}
-
-impl OpfsError {
-    fn from_js(value: JsValue, what: &str) -> OpfsError {
-        match value.dyn_ref::<DomException>().map(|e| e.name()) {
-            Some(name) if name == "NoModificationAllowedError" => OpfsError::Locked(what.to_string()),
-            Some(name) if name == "QuotaExceededError" => OpfsError::QuotaExceeded(describe(&value)),
-            _ => OpfsError::Failed(format!("{what}: {}", describe(&value))),
-        }
-    }
-
-    fn is_not_found(value: &JsValue) -> bool {
-        value.dyn_ref::<DomException>().is_some_and(|e| e.name() == "NotFoundError")
-    }
-}
 
 fn check_name(name: &str) -> Result<(), OpfsError> {
     let bad = name.is_empty()
