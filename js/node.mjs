@@ -78,7 +78,7 @@ if (isMainThread) {
   for (const cls of [CircularWriter, CircularReader]) {
     Object.defineProperty(cls.prototype, 'sliceSync', {
       value() {
-        throw new Error(`${cls.name}.sliceSync() would block the main thread's event loop: use sliceAsync() here, or sliceSync() in a worker`);
+        throw addon.__bindingError(8, cls.name, "the main thread's event loop");
       },
       writable: true,
       configurable: true,

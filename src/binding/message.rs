@@ -136,6 +136,13 @@ pub fn no_blocking(class: &str, here: &str) -> BindingError {
     .with_code(ERR_INVALID_STATE)
 }
 
+/// `sliceSync()` in the single-thread wasm build, which never blocks (`class`: `"CircularReader"`):
+/// `Error`.
+pub fn never_blocks(class: &str) -> BindingError {
+    BindingError::error(format!("{class}.sliceSync(): the wasm build never blocks; use sliceAsync()"))
+        .with_code(ERR_INVALID_STATE)
+}
+
 /// A `fromHandle()` argument that is not what `toHandle()` returned: `TypeError` (the addon's words).
 pub fn malformed_handle(class: &str) -> BindingError {
     BindingError::type_error(format!("{class}.fromHandle needs the object toHandle() returned"))
@@ -163,8 +170,8 @@ pub fn handle_of_other_memory(class: &str) -> BindingError {
 /// A message for JS glue code by number (`js/guard.mjs`, `js/waits.mjs` and the addon's JS classes
 /// ask the one table for their errors rather than word them): 0 wrong receiver, 1 used up, 2 not an
 /// instance, 3 no constructor, 4 not an `AbortSignal`, 5 an option that is not a boolean, 6 options
-/// that are not an object, 7 aborted. `a`, `b`, `c` as the functions above take them. `None` for an
-/// unknown number.
+/// that are not an object, 7 aborted, 8 a `sliceSync()` that would block where nothing may. `a`,
+/// `b`, `c` as the functions above take them. `None` for an unknown number.
 ///
 /// ```
 /// use omnibuf::binding::message::by_number;
@@ -191,6 +198,7 @@ pub fn by_number(which: u32, a: &str, b: &str, c: &str) -> Option<BindingError> 
         5 => option_not_boolean(a),
         6 => options_not_object(),
         7 => aborted(),
+        8 => no_blocking(a, b),
         _ => return None,
     })
 }

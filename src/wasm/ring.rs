@@ -27,7 +27,6 @@ use wasm_bindgen::prelude::*;
 
 use super::buffer::bytes_from_js;
 #[cfg(not(target_feature = "atomics"))]
-use super::error::error;
 use super::error::{index, throwable, type_error, used_up};
 #[cfg(target_feature = "atomics")]
 use super::threads::{self, Handed};
@@ -46,7 +45,7 @@ fn no_threads(what: &str) -> JsValue {
 
 #[cfg(not(target_feature = "atomics"))]
 fn no_blocking(class: &str) -> JsValue {
-    error(format!("{class}.sliceSync(): the wasm build never blocks; use sliceAsync()"))
+    throwable(message::never_blocks(class))
 }
 
 /// One side of a ring, shared with the futures of its pending `sliceAsync`s.
