@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Checks that packing is reproducible: clones HEAD twice, into folders of different names and depths,
+# Checks that packing is reproducible: clones HEAD twice (both before either builds), into folders of different names and depths,
 # runs scripts/pack-all.sh in each (every platform's package, each clone with its own target folder,
 # so nothing is shared but the installed tools and registry caches), and compares every tarball's
 # sha256. Exits non-zero if any tarball differs. Slow: two cold builds of seven targets and the wasm.
@@ -11,9 +11,14 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 clones=("$work/a" "$work/second/clone-b")
+# Both clones of one commit, made before either builds.
+commit=$(git rev-parse HEAD)
 for clone in "${clones[@]}"; do
     mkdir -p "$(dirname "$clone")"
     git clone --quiet . "$clone"
+    git -C "$clone" checkout --quiet --detach "$commit"
+done
+for clone in "${clones[@]}"; do
     (cd "$clone" && npm install --no-audit --no-fund >/dev/null && OUT=target/npm-all bash scripts/pack-all.sh)
 done
 
