@@ -26,7 +26,6 @@ use js_sys::{Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 
 use super::buffer::bytes_from_js;
-#[cfg(not(target_feature = "atomics"))]
 use super::error::{index, throwable, type_error, used_up};
 #[cfg(target_feature = "atomics")]
 use super::threads::{self, Handed};
