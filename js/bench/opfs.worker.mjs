@@ -79,6 +79,21 @@ const ops = {
     doc.free();
     return { ms, perRead: ms / count, sum };
   },
+  async ourReadsInto({ name, count, seed }) {
+    const doc = await VirtualBuffer.open(name, { store: 'opfs' });
+    const at = offsets(count, doc.length, seed);
+    let sum = 0;
+    const start = performance.now();
+    for (let i = 0; i < count; i++) {
+      // A new array per read, as in the raw case.
+      const out = new Uint8Array(4096);
+      doc.readInto(at[i], out);
+      sum += out[i & 4095];
+    }
+    const ms = performance.now() - start;
+    doc.free();
+    return { ms, perRead: ms / count, sum };
+  },
   /** The same 4 KiB again and again: the system's cache holds it, so what remains is mostly the
    * call's own cost (the Promise, the ZeroCopyBuffer, bytes(), free()). */
   async ourHits({ name, count }) {

@@ -385,6 +385,52 @@ test('errors cross the proxy with the class, name, message and code they have in
   }
 });
 
+test('readInto: an OPFS document in its worker reads at once, edits included; other documents say read()', { skip, timeout: 120_000 }, async () => {
+  const { url, server } = await serve(0);
+  try {
+    await withProfile(async (context) => {
+      const { page, errors } = await openPage(context, url);
+      const result = await page.evaluate(async () => {
+        const source = `
+          import { init, VirtualBuffer } from '${location.origin}/js/web.mjs';
+          const describe = (e) => ({ class: e?.constructor?.name, message: e?.message, code: e?.code });
+          const attempt = (f) => { try { f(); return 'no error'; } catch (e) { return describe(e); } };
+          await init();
+          const doc = await VirtualBuffer.import('into.txt', 'hello, readInto', { store: 'opfs' });
+          doc.insert(0, '>> ');
+          const target = new Uint8Array(9);
+          const out = { n: doc.readInto(3, target), text: new TextDecoder().decode(target) };
+          out.pastEnd = attempt(() => doc.readInto(doc.length - 2, new Uint8Array(4)));
+          out.notArray = attempt(() => doc.readInto(0, [1, 2]));
+          out.badStart = attempt(() => doc.readInto(-1, new Uint8Array(1)));
+          const memory = VirtualBuffer.fromBytes('abc');
+          out.memory = attempt(() => memory.readInto(0, new Uint8Array(1)));
+          memory.free();
+          doc.free();
+          await VirtualBuffer.deleteDocument('into.txt', { store: 'opfs' });
+          postMessage(out);`;
+        const worker = new Worker(URL.createObjectURL(new Blob([source], { type: 'text/javascript' })), { type: 'module' });
+        const out = await new Promise((ok, fail) => {
+          worker.onmessage = ({ data }) => ok(data);
+          worker.onerror = (e) => fail(new Error(e.message));
+        });
+        worker.terminate();
+        return out;
+      });
+      assert.equal(result.n, 9);
+      assert.equal(result.text, 'hello, re');
+      assert.equal(result.pastEnd.class, 'RangeError', JSON.stringify(result.pastEnd));
+      assert.deepEqual(result.notArray, { class: 'TypeError', message: 'VirtualBuffer.readInto: target must be a Uint8Array', code: 'ERR_INVALID_ARG_TYPE' });
+      assert.equal(result.badStart.code, 'ERR_OUT_OF_RANGE');
+      assert.equal(result.memory.class, 'Error');
+      assert.match(result.memory.message, /readInto\(\) reads OPFS documents.*use read\(\)/);
+      assert.deepEqual(errors, []);
+    });
+  } finally {
+    server.close();
+  }
+});
+
 test('offsets past 4 GiB cross the proxy and reach the file (a sparse 5 GiB document)', { skip, timeout: 120_000 }, async () => {
   const { url, server } = await serve(0);
   try {

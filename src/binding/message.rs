@@ -143,6 +143,15 @@ pub fn never_blocks(class: &str) -> BindingError {
         .with_code(ERR_INVALID_STATE)
 }
 
+/// `VirtualBuffer.readInto()` on a document that is not in OPFS: `Error`.
+pub fn read_into_needs_opfs() -> BindingError {
+    BindingError::error(
+        "VirtualBuffer.readInto() reads OPFS documents at once, in the dedicated worker that holds them; \
+         this buffer's document is in IndexedDB or in memory: use read()",
+    )
+    .with_code(ERR_INVALID_STATE)
+}
+
 /// A `fromHandle()` argument that is not what `toHandle()` returned: `TypeError` (the addon's words).
 pub fn malformed_handle(class: &str) -> BindingError {
     BindingError::type_error(format!("{class}.fromHandle needs the object toHandle() returned"))

@@ -356,6 +356,27 @@ impl JsVirtualBuffer {
         })
     }
 
+    /// OPFS documents, in the dedicated worker that holds them: reads `target.length` bytes from
+    /// `start` into `target` at once (no Promise, no object made) and returns how many. The fast path
+    /// for many small reads; any other document rejects it with an Error (use `read()`).
+    #[wasm_bindgen(js_name = readInto)]
+    pub fn read_into(&self, start: &JsValue, target: &JsValue) -> Result<f64, JsValue> {
+        let Doc::Opfs(doc) = &self.inner else {
+            return Err(throwable(message::read_into_needs_opfs()));
+        };
+        let start = offset(start, "start")?;
+        let Some(target) = target.dyn_ref::<js_sys::Uint8Array>() else {
+            return Err(throwable(message::not_instance("VirtualBuffer.readInto", "target", "Uint8Array")));
+        };
+        // `read` (not `read_into`): a range inside one piece goes straight to the file, past the
+        // block cache (see `PersistenceLayer::reads_directly`).
+        let end = start.saturating_add(u64::from(target.length()));
+        let bytes =
+            doc.buffer.read(start..end).map_err(|e| opfs_error(e.into(), "VirtualBuffer.readInto"))?;
+        target.copy_from(&bytes);
+        Ok(bytes.len() as f64)
+    }
+
     /// A Promise of the offset of the first `pattern` wholly inside `start..end` (default: everything),
     /// or `null`.
     pub fn find(&self, pattern: &JsValue, start: &JsValue, end: &JsValue) -> Result<Promise, JsValue> {
