@@ -25,7 +25,7 @@ use std::pin::pin;
 use std::rc::{Rc, Weak};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use napi::bindgen_prelude::{ObjectFinalize, Unknown};
@@ -148,34 +148,6 @@ fn deadline(env: &Env, timeout: Option<&Unknown<'_>>) -> ApiResult<Option<Instan
     Ok(Instant::now().checked_add(Duration::from_secs_f64((ms / 1000.0).min(1e9))))
 }
 
-/// Runs `future` on this thread until it is ready or `deadline` passes (`None`).
-fn block_on<F: Future>(future: F, deadline: Option<Instant>) -> Option<F::Output> {
-    struct Unpark(std::thread::Thread);
-    impl Wake for Unpark {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    let mut future = pin!(future);
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return Some(output);
-        }
-        match deadline {
-            None => std::thread::park(),
-            Some(deadline) => {
-                let now = Instant::now();
-                if now >= deadline {
-                    return None;
-                }
-                std::thread::park_timeout(deadline - now);
-            }
-        }
-    }
-}
-
 /// A ring side as the JS API sees it.
 trait RingSide: StableMemory + Sized + 'static {
     /// The JS class name.
@@ -196,7 +168,9 @@ impl RingSide for RingWriter {
         let writer = &mut self.writer;
         let room = match wait {
             Wait::No => pin!(writer.slice()).poll(cx),
-            Wait::Block(deadline) => block_on(writer.slice(), deadline).map_or(Poll::Pending, Poll::Ready),
+            Wait::Block(deadline) => {
+                omnibuf::binding::block_on(writer.slice(), deadline).map_or(Poll::Pending, Poll::Ready)
+            }
         };
         room.map(|room| Some(Bytes::Writable(room)))
     }
@@ -213,7 +187,9 @@ impl RingSide for RingReader {
         let RingReader { reader, readers } = self;
         let data = match wait {
             Wait::No => pin!(reader.slice()).poll(cx),
-            Wait::Block(deadline) => block_on(reader.slice(), deadline).map_or(Poll::Pending, Poll::Ready),
+            Wait::Block(deadline) => {
+                omnibuf::binding::block_on(reader.slice(), deadline).map_or(Poll::Pending, Poll::Ready)
+            }
         };
         // Whether this is the ring's only reader, as of the bytes of the slice: asked after the slice,
         // whose end (the write position) was acquired first, so a reader added before the writer

@@ -21,12 +21,14 @@
 //! ```
 
 mod args;
+mod block_on;
 mod error;
 pub mod message;
 mod number;
 mod value;
 
 pub use args::{index, offset, MAX_SAFE_INTEGER};
+pub use block_on::block_on;
 pub use error::{
     BindingError, BindingResult, ErrorClass, ABORT_ERR, ERR_ILLEGAL_CONSTRUCTOR, ERR_INVALID_ARG_TYPE,
     ERR_INVALID_ARG_VALUE, ERR_INVALID_STATE, ERR_INVALID_THIS, ERR_OUT_OF_RANGE,

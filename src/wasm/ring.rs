@@ -288,7 +288,7 @@ impl JsCircularWriter {
             }
             let deadline = threads::deadline(timeout_ms)?;
             self.with(|w| {
-                let waited = threads::block_on(w.slice(), deadline).is_some();
+                let waited = crate::binding::block_on(w.slice(), deadline).is_some();
                 Ok(room(if waited { w.try_slice() } else { &mut [] }))
             })
         }
@@ -436,7 +436,7 @@ impl JsCircularReader {
             }
             let deadline = threads::deadline(timeout_ms)?;
             self.with(|r| {
-                if threads::block_on(r.slice(), deadline).is_none() {
+                if crate::binding::block_on(r.slice(), deadline).is_none() {
                     return Ok(Uint8Array::new_with_length(0).into());
                 }
                 Ok(r.try_slice().map_or(JsValue::NULL, unread))

@@ -9,11 +9,8 @@
 //! instead of finding no such side.
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
-use std::task::{Context, Poll, Wake, Waker};
+use std::sync::{Mutex, MutexGuard, TryLockError};
 
 use js_sys::{Object, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
@@ -132,36 +129,6 @@ pub(crate) fn deadline(timeout: &JsValue) -> Result<Option<Instant>, JsValue> {
         ))
     })?;
     Ok(Instant::now().checked_add(std::time::Duration::from_secs_f64((ms / 1000.0).min(1e9))))
-}
-
-/// Polls `future` on this thread until it is ready or `deadline` passes (`None`), parking the thread
-/// in between (`memory.atomic.wait32`, which only workers may do: see [`cannot_block`]). The ring's
-/// wake-up unparks it from whichever thread changed the ring.
-pub(crate) fn block_on<F: Future>(future: F, deadline: Option<Instant>) -> Option<F::Output> {
-    struct Unpark(std::thread::Thread);
-    impl Wake for Unpark {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    let mut future = pin!(future);
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return Some(output);
-        }
-        match deadline {
-            None => std::thread::park(),
-            Some(deadline) => {
-                let now = Instant::now();
-                if now >= deadline {
-                    return None;
-                }
-                std::thread::park_timeout(deadline - now);
-            }
-        }
-    }
 }
 
 /// A view of `bytes` in the shared wasm memory: in place, no copy. It stays a view of that memory
