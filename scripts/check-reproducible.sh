@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Checks that packing is reproducible: clones HEAD twice (both before either builds), into folders of different names and depths,
-# runs scripts/pack-all.sh in each (every platform's package, each clone with its own target folder,
-# so nothing is shared but the installed tools and registry caches), and compares every tarball's
-# sha256. Exits non-zero if any tarball differs. Slow: two cold builds of seven targets and the wasm.
+# Checks that packing is reproducible: clones HEAD twice (both before either builds), into folders of
+# different names and depths, runs scripts/pack-all.sh in each (every platform's package, each clone
+# with its own target folder, so nothing is shared but the installed tools and registry caches), and
+# compares every tarball's sha256. Exits non-zero if any tarball differs. Slow: two cold builds of
+# seven targets and the wasm.
 #
 #   bash scripts/check-reproducible.sh
 set -euo pipefail
