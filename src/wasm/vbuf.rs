@@ -4,6 +4,10 @@
 //! The same class as the Node addon's, where a path names a file; here a name names a document in the
 //! origin's IndexedDB or OPFS (`options.store`, see `store`). `import()`, `list()`, `deleteDocument()`
 //! and `exportDocument()` manage documents.
+//!
+//! The Promises that only read (all but the saves and `deleteDocument()`) take the JS layer's ticket
+//! as their last argument: aborted before they start, they never run (`work`). An OPFS document's
+//! reads are synchronous: their Promise is settled when it is returned, with nothing left to cancel.
 
 use std::rc::Rc;
 
@@ -14,6 +18,7 @@ use wasm_bindgen_futures::future_to_promise;
 use super::buffer::{bytes_from_js, JsZeroCopyBuffer};
 use super::error::{error, offset, string, throwable, type_error, value};
 use super::store::{opfs_error, store_option, OpfsDoc, Store};
+use super::work;
 use crate::binding::{self, message, BindingError};
 use crate::platform::wasm::indexed_db::StoreError;
 use crate::platform::wasm::opfs::{self, OpfsBuffer};
@@ -68,13 +73,14 @@ fn buffer_options(options: &JsValue) -> Result<VirtualBufferOptions, JsValue> {
     Ok(tuning)
 }
 
-/// Runs `body` with the buffer as a Promise; a rejection carries `context`.
-fn promise<F, Fut>(buffer: Rc<StoredBuffer>, context: &'static str, body: F) -> Promise
+/// Runs `body` with the buffer as a Promise, cancellable before it starts by `ticket`'s id (`work`);
+/// a rejection carries `context`.
+fn promise<F, Fut>(ticket: &JsValue, buffer: Rc<StoredBuffer>, context: &'static str, body: F) -> Promise
 where
     F: FnOnce(Rc<StoredBuffer>) -> Fut + 'static,
     Fut: std::future::Future<Output = Result<JsValue, StoredError>> + 'static,
 {
-    future_to_promise(async move { body(buffer).await.map_err(|e| stored_error(e, context)) })
+    work::spawn(ticket, async move { body(buffer).await.map_err(|e| stored_error(e, context)) })
 }
 
 /// Runs a synchronous read of an OPFS buffer as a settled Promise; a rejection carries `context`.
@@ -150,12 +156,12 @@ impl JsVirtualBuffer {
     }
 
     /// Opens the stored document `name`, reading only its metadata; resolves to the buffer. Rejects
-    /// with an Error when there is no such document or IndexedDB fails.
-    pub fn open(name: &JsValue, options: &JsValue) -> Promise {
+    /// with an Error when there is no such document or IndexedDB fails. `ticket`: see `work`.
+    pub fn open(name: &JsValue, options: &JsValue, ticket: &JsValue) -> Promise {
         // "path", as the Node addon calls it (js/index.d.ts): in the browser, the document's name.
         let args = string(name, "path")
             .and_then(|name| Ok((name, buffer_options(options)?, store_option(options)?)));
-        future_to_promise(async move {
+        work::spawn(ticket, async move {
             let (name, tuning, store) = args?;
             let context = format!("VirtualBuffer.open({name:?})");
             let opened = match store {
@@ -173,7 +179,8 @@ impl JsVirtualBuffer {
     /// Stores `source` (a `File`, `Blob`, `Uint8Array`, `ArrayBuffer` or string) as document `name`,
     /// replacing one of that name atomically, and resolves to the buffer opened over it. A `File` or
     /// `Blob` is read a batch at a time, never whole. `options.blockSize` sets the block size.
-    pub fn import(name: &JsValue, source: &JsValue, options: &JsValue) -> Promise {
+    /// `ticket`: see `work`.
+    pub fn import(name: &JsValue, source: &JsValue, options: &JsValue, ticket: &JsValue) -> Promise {
         let args = (|| {
             let name = string(name, "name")?;
             let tuning = buffer_options(options)?;
@@ -193,7 +200,7 @@ impl JsVirtualBuffer {
             };
             Ok::<_, JsValue>((name, tuning, store_option(options)?, blob, bytes))
         })();
-        future_to_promise(async move {
+        work::spawn(ticket, async move {
             let (name, tuning, store, blob, bytes) = args?;
             let context = format!("VirtualBuffer.import({name:?})");
             let source = match &blob {
@@ -231,9 +238,10 @@ impl JsVirtualBuffer {
     }
 
     /// The stored documents of `options.store`: a Promise of `[{ name, length }]`, by name.
-    pub fn list(options: &JsValue) -> Promise {
+    /// `ticket`: see `work`.
+    pub fn list(options: &JsValue, ticket: &JsValue) -> Promise {
         let store = static_store(options);
-        future_to_promise(async move {
+        work::spawn(ticket, async move {
             let context = "VirtualBuffer.list";
             let documents = match store? {
                 Store::IndexedDb => StoredBuffer::list().await.map_err(|e| stored_error(e, context))?,
@@ -267,11 +275,11 @@ impl JsVirtualBuffer {
         })
     }
 
-    /// Stored document `name` as a `Blob`, e.g. for a download.
+    /// Stored document `name` as a `Blob`, e.g. for a download. `ticket`: see `work`.
     #[wasm_bindgen(js_name = exportDocument)]
-    pub fn export_document(name: &JsValue, options: &JsValue) -> Promise {
+    pub fn export_document(name: &JsValue, options: &JsValue, ticket: &JsValue) -> Promise {
         let args = string(name, "name").and_then(|name| Ok((name, static_store(options)?)));
-        future_to_promise(async move {
+        work::spawn(ticket, async move {
             let (name, store) = args?;
             let context = format!("VirtualBuffer.exportDocument({name:?})");
             let blob = match store {
@@ -345,13 +353,15 @@ impl JsVirtualBuffer {
     }
 
     /// A Promise of bytes `start..end` (`end` defaults to the length), loading the blocks they need.
-    pub fn read(&self, start: &JsValue, end: &JsValue) -> Result<Promise, JsValue> {
+    pub fn read(&self, start: &JsValue, end: &JsValue, ticket: &JsValue) -> Result<Promise, JsValue> {
         let (start, end) = self.range(start, end)?;
         let js = |bytes| <JsZeroCopyBuffer as From<crate::ZeroCopyBuffer>>::from(bytes).into();
         Ok(match &self.inner {
-            Doc::Stored(stored) => promise(stored.clone(), "VirtualBuffer.read", move |b| async move {
-                Ok(js(b.read(start, end).await?))
-            }),
+            Doc::Stored(stored) => {
+                promise(ticket, stored.clone(), "VirtualBuffer.read", move |b| async move {
+                    Ok(js(b.read(start, end).await?))
+                })
+            }
             Doc::Opfs(doc) => opfs_promise(doc, "VirtualBuffer.read", |b| Ok(js(b.read(start..end)?))),
         })
     }
@@ -379,15 +389,23 @@ impl JsVirtualBuffer {
 
     /// A Promise of the offset of the first `pattern` wholly inside `start..end` (default: everything),
     /// or `null`.
-    pub fn find(&self, pattern: &JsValue, start: &JsValue, end: &JsValue) -> Result<Promise, JsValue> {
+    pub fn find(
+        &self,
+        pattern: &JsValue,
+        start: &JsValue,
+        end: &JsValue,
+        ticket: &JsValue,
+    ) -> Result<Promise, JsValue> {
         let (pattern, _) = bytes_from_js(pattern, "pattern")?;
         let start = if start.is_undefined() { &JsValue::from(0) } else { start };
         let (start, end) = self.range(start, end)?;
         let js = |hit: Option<u64>| hit.map_or(JsValue::NULL, |at| (at as f64).into());
         Ok(match &self.inner {
-            Doc::Stored(stored) => promise(stored.clone(), "VirtualBuffer.find", move |b| async move {
-                Ok(js(b.find(&pattern, start, end).await?))
-            }),
+            Doc::Stored(stored) => {
+                promise(ticket, stored.clone(), "VirtualBuffer.find", move |b| async move {
+                    Ok(js(b.find(&pattern, start, end).await?))
+                })
+            }
             Doc::Opfs(doc) => {
                 opfs_promise(doc, "VirtualBuffer.find", |b| Ok(js(b.find(&pattern, start..end)?)))
             }
@@ -396,11 +414,13 @@ impl JsVirtualBuffer {
 
     /// A Promise of the number of lines: line feeds plus one.
     #[wasm_bindgen(js_name = lineCount)]
-    pub fn line_count(&self) -> Promise {
+    pub fn line_count(&self, ticket: &JsValue) -> Promise {
         match &self.inner {
-            Doc::Stored(stored) => promise(stored.clone(), "VirtualBuffer.lineCount", |b| async move {
-                Ok((b.line_count().await? as f64).into())
-            }),
+            Doc::Stored(stored) => {
+                promise(ticket, stored.clone(), "VirtualBuffer.lineCount", |b| async move {
+                    Ok((b.line_count().await? as f64).into())
+                })
+            }
             Doc::Opfs(doc) => {
                 opfs_promise(doc, "VirtualBuffer.lineCount", |b| Ok((b.line_count()? as f64).into()))
             }
@@ -409,11 +429,11 @@ impl JsVirtualBuffer {
 
     /// A Promise of the offset where line `line` (0-based) starts; RangeError past the last line.
     #[wasm_bindgen(js_name = lineToOffset)]
-    pub fn line_to_offset(&self, line: &JsValue) -> Result<Promise, JsValue> {
+    pub fn line_to_offset(&self, line: &JsValue, ticket: &JsValue) -> Result<Promise, JsValue> {
         let line = offset(line, "line")?;
         Ok(match &self.inner {
             Doc::Stored(stored) => {
-                promise(stored.clone(), "VirtualBuffer.lineToOffset", move |b| async move {
+                promise(ticket, stored.clone(), "VirtualBuffer.lineToOffset", move |b| async move {
                     Ok((b.line_to_offset(line).await? as f64).into())
                 })
             }
@@ -425,11 +445,11 @@ impl JsVirtualBuffer {
 
     /// A Promise of the line (0-based) that holds `offset`.
     #[wasm_bindgen(js_name = offsetToLine)]
-    pub fn offset_to_line(&self, at: &JsValue) -> Result<Promise, JsValue> {
+    pub fn offset_to_line(&self, at: &JsValue, ticket: &JsValue) -> Result<Promise, JsValue> {
         let at = offset(at, "offset")?;
         Ok(match &self.inner {
             Doc::Stored(stored) => {
-                promise(stored.clone(), "VirtualBuffer.offsetToLine", move |b| async move {
+                promise(ticket, stored.clone(), "VirtualBuffer.offsetToLine", move |b| async move {
                     Ok((b.offset_to_line(at).await? as f64).into())
                 })
             }
@@ -455,10 +475,12 @@ impl JsVirtualBuffer {
             return Err(type_error("options must be an object"));
         };
         Ok(match &self.inner {
-            Doc::Stored(stored) => promise(stored.clone(), "VirtualBuffer.save", move |b| async move {
-                b.save(force).await?;
-                Ok(JsValue::UNDEFINED)
-            }),
+            Doc::Stored(stored) => {
+                promise(&JsValue::UNDEFINED, stored.clone(), "VirtualBuffer.save", move |b| async move {
+                    b.save(force).await?;
+                    Ok(JsValue::UNDEFINED)
+                })
+            }
             Doc::Opfs(doc) => {
                 let doc = doc.clone();
                 future_to_promise(async move {
@@ -474,10 +496,12 @@ impl JsVirtualBuffer {
     pub fn save_as(&self, name: &JsValue) -> Result<Promise, JsValue> {
         let name = string(name, "name")?;
         Ok(match &self.inner {
-            Doc::Stored(stored) => promise(stored.clone(), "VirtualBuffer.saveAs", move |b| async move {
-                b.save_as(&name).await?;
-                Ok(JsValue::UNDEFINED)
-            }),
+            Doc::Stored(stored) => {
+                promise(&JsValue::UNDEFINED, stored.clone(), "VirtualBuffer.saveAs", move |b| async move {
+                    b.save_as(&name).await?;
+                    Ok(JsValue::UNDEFINED)
+                })
+            }
             Doc::Opfs(doc) => {
                 let doc = doc.clone();
                 future_to_promise(async move {
