@@ -346,9 +346,11 @@ test('VirtualBuffer: work aborted before it starts never runs, and is not left p
     const controller = new AbortController();
     const reading = doc.read(0, 4, { signal: controller.signal });
     const counting = doc.lineCount({ signal: controller.signal });
-    assert.equal(__workCounts()[0], pending + 2, 'both are queued');
+    // Had it run, this open would have failed: there is no such file (or document).
+    const opening = VirtualBuffer.open('never-opened', { signal: controller.signal });
+    assert.equal(__workCounts()[0], pending + 3, 'all three are queued');
     controller.abort(new Error('stop'));
-    const rejected = Promise.all([reading, counting].map((p) => rejectsAborted(p, controller.signal)));
+    const rejected = Promise.all([reading, counting, opening].map((p) => rejectsAborted(p, controller.signal)));
     assert.equal(__workCounts()[0], pending, 'aborted, they left the queue');
     await rejected;
     // Work not aborted, queued behind them, runs once the queue moves.
