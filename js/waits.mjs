@@ -115,14 +115,17 @@ export function defineWaits({ makeError, cancelWait, cancelWork, holdLoop = fals
   }
 
   /**
-   * Runs `start(ticket)` (a VirtualBuffer Promise: disk or IndexedDB work) unless `signal` is aborted;
-   * when it aborts before the work settles, rejects at once, cancels the work natively if it has not
-   * started (`cancelWork(ticket.id)`: it never runs), and `dispose`s what work already under way gives
-   * later. `only` is for work that changes what is stored (a save, a deletion): an aborted signal
-   * keeps it from starting, but once called it runs to its end and its Promise tells how that went,
-   * since an AbortError must not stand for a save that happened; it gets no ticket.
+   * Runs `start(ticket)` (a VirtualBuffer Promise: disk or IndexedDB work) unless `signal` is aborted.
+   * `kind` says what an abort does once the work is called:
+   * - `'read'`: rejects at once, cancels the work natively if it has not started
+   *   (`cancelWork(ticket.id)`: it never runs), and `dispose`s what work already under way gives later;
+   * - `'change'` (work that changes what is stored): rejects only when the work is cancelled natively
+   *   before it started; work already started runs to its end and its Promise tells how that went,
+   *   since an AbortError must not stand for a change that happened;
+   * - `'start'`: the same for a change whose native method takes no ticket: an aborted signal keeps
+   *   it from starting, and once called it runs to its end.
    */
-  function cancellableWork(member, options, start, dispose, only) {
+  function cancellableWork(member, options, start, dispose, kind = 'read') {
     let signal;
     try {
       signal = signalOption(options, member);
@@ -130,9 +133,20 @@ export function defineWaits({ makeError, cancelWait, cancelWork, holdLoop = fals
       return Promise.reject(e);
     }
     if (signal?.aborted) return Promise.reject(abortError(signal));
-    if (signal === undefined || only) return start(undefined);
+    if (signal === undefined || kind === 'start') return start(undefined);
     const ticket = { id: 0 };
     const promise = start(ticket);
+    if (kind === 'change') {
+      return new Promise((resolve, reject) => {
+        const onAbort = () => {
+          if (ticket.id !== 0 && cancelWork?.(ticket.id)) reject(abortError(signal));
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        const done = () => signal.removeEventListener('abort', onAbort);
+        // Work cancelled natively rejects too: by then this Promise has rejected already.
+        promise.then((value) => (done(), resolve(value)), (error) => (done(), reject(error)));
+      });
+    }
     let aborted = false;
     promise.then((value) => aborted && dispose?.(value), () => {});
     const cancel = () => {
@@ -160,7 +174,8 @@ const optionsArg = (value) => (typeof value === 'object' && value !== null ? val
  * save(options?), saveAs(path, options?), and the browser's list(options?),
  * deleteDocument(name, options?), exportDocument(name, options?). Reads reject at once when the
  * signal aborts: the native work is cancelled if it has not started, and what work under way gives
- * later is freed; saves and deletions only refuse to start.
+ * later is freed. An import rejects only when it is cancelled before it started; saves and deletions
+ * only refuse to start.
  *
  * The native methods take the ticket (cancellableWork) as one more argument: after `options` for the
  * members with options of their own, in place of the options for the others (read(start, end,
@@ -188,22 +203,22 @@ export function installDocumentSignals(original, { cancellableWork }) {
       if (d !== undefined) Object.defineProperty(VirtualBuffer, name, { ...d, writable: true, configurable: true });
     }
   }
-  // [name, static?, index of the options argument, dispose, start-only]
+  // [name, static?, index of the options argument, dispose, kind (cancellableWork)]
   const members = [
     ['open', true, 1, free],
-    ['import', true, 2, free],
+    ['import', true, 2, free, 'change'],
     ['list', true, 0],
-    ['deleteDocument', true, 1, undefined, true],
+    ['deleteDocument', true, 1, undefined, 'start'],
     ['exportDocument', true, 1],
     ['read', false, 2, free],
     ['find', false, 3],
     ['lineCount', false, 0],
     ['lineToOffset', false, 1],
     ['offsetToLine', false, 1],
-    ['save', false, 0, undefined, true],
-    ['saveAs', false, 1, undefined, true],
+    ['save', false, 0, undefined, 'start'],
+    ['saveAs', false, 1, undefined, 'start'],
   ];
-  for (const [name, isStatic, at, dispose, only] of members) {
+  for (const [name, isStatic, at, dispose, kind] of members) {
     const target = isStatic ? VirtualBuffer : VirtualBuffer.prototype;
     const descriptor = Object.getOwnPropertyDescriptor(target, name);
     if (typeof descriptor?.value !== 'function') continue; // not in this build
@@ -223,7 +238,7 @@ export function installDocumentSignals(original, { cancellableWork }) {
           withTicket.push(ticket);
           return Reflect.apply(original, this, withTicket);
         };
-        return cancellableWork(member, options, start, dispose, only);
+        return cancellableWork(member, options, start, dispose, kind);
       },
     }[name];
     Object.defineProperty(target, name, { ...descriptor, value: wrapped });

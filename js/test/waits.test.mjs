@@ -312,6 +312,36 @@ test('VirtualBuffer: a signal on its Promises; reads reject at once, saves only 
   doc.free();
 });
 
+test('VirtualBuffer.import is a change: an AbortError only when it never started', {
+  skip: impl === 'wasm' ? false : 'IndexedDB documents: the wasm build only (the addon opens files)',
+}, async () => {
+  const name = `abort-import-${process.pid}`;
+  const stored = async () => (await VirtualBuffer.list()).some((d) => d.name === name);
+  const aborted = AbortSignal.abort('no');
+  await rejectsAborted(VirtualBuffer.import(name, new TextEncoder().encode('never'), { signal: aborted }), aborted);
+  assert.equal(await stored(), false, 'refused to start');
+
+  // Aborted in the same turn as the call: cancelled before it started, so nothing is stored.
+  const early = new AbortController();
+  const cancelled = VirtualBuffer.import(name, new TextEncoder().encode('never'), { signal: early.signal });
+  early.abort();
+  await rejectsAborted(cancelled, early.signal);
+  assert.equal(await stored(), false, 'cancelled before it started');
+
+  // Aborted once it has started: it runs to its end, and its Promise says so (an AbortError would
+  // stand for a document that was stored).
+  const late = new AbortController();
+  const [, started] = __workCounts();
+  const importing = VirtualBuffer.import(name, new TextEncoder().encode('kept'), { signal: late.signal });
+  while (__workCounts()[1] === started) await Promise.resolve();
+  late.abort();
+  const doc = await importing;
+  assert.equal(doc.length, 4);
+  doc.free();
+  assert.equal(await (await VirtualBuffer.exportDocument(name)).text(), 'kept');
+  await VirtualBuffer.deleteDocument(name);
+});
+
 /**
  * Occupies every thread of libuv's pool (UV_THREADPOOL_SIZE, 4 by default) with an fs open() of a
  * FIFO, which blocks until the FIFO has a writer: work queued after it waits in the pool's queue.
