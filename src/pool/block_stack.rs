@@ -1,5 +1,9 @@
 //! [`BlockStack`]: one thread's idle blocks of one class, which the pool can take away once.
 //!
+//! A leaf of the pool's modules: the stack is generic over what it holds (the pool keeps its
+//! `shared::Block`s in it), so it imports nothing of the pool, and the pool's types that hold
+//! stacks can refer to blocks without a circle between files.
+//!
 //! The owning thread pushes and pops with one compare-and-swap each, on a word no other thread writes
 //! in normal use. Any thread may *seal* the stack, once: it takes every block in it and leaves the
 //! stack refusing pushes and pops from then on. The pool seals every thread's stacks when it closes,
@@ -20,24 +24,23 @@ use std::cell::UnsafeCell;
 use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::shared::Block;
-
 /// Set in `BlockStack::len` once the stack is sealed.
 const SEALED: usize = 1 << (usize::BITS - 1);
 
-pub(crate) struct BlockStack {
+pub(crate) struct BlockStack<T> {
     len: AtomicUsize,
-    slots: Box<[UnsafeCell<MaybeUninit<Block>>]>,
+    slots: Box<[UnsafeCell<MaybeUninit<T>>]>,
 }
 
 // SAFETY: a slot is accessed by one thread at a time, as the protocol in the module docs says: the
 // owner for slots at and above `len`, and for the slot it has just popped; the sealer for those below
-// the `len` it read when sealing, which the owner never touches again. `Block` is `Send`.
-unsafe impl Sync for BlockStack {}
+// the `len` it read when sealing, which the owner never touches again. `T: Send`, because a sealer
+// on another thread takes the blocks it reads.
+unsafe impl<T: Send> Sync for BlockStack<T> {}
 
-impl BlockStack {
+impl<T> BlockStack<T> {
     /// An empty stack of at most `capacity` blocks.
-    pub(crate) fn new(capacity: usize) -> BlockStack {
+    pub(crate) fn new(capacity: usize) -> BlockStack<T> {
         BlockStack {
             len: AtomicUsize::new(0),
             slots: (0..capacity).map(|_| UnsafeCell::new(MaybeUninit::uninit())).collect(),
@@ -46,7 +49,7 @@ impl BlockStack {
 
     /// The top block, if there is one and the stack is not sealed. Only the owning thread may call it.
     #[inline]
-    pub(crate) fn pop(&self) -> Option<Block> {
+    pub(crate) fn pop(&self) -> Option<T> {
         let n = self.len.load(Ordering::Relaxed);
         if n == 0 || n & SEALED != 0 {
             return None;
@@ -62,7 +65,7 @@ impl BlockStack {
     /// Pushes `block`, or returns it when the stack is full or sealed. Only the owning thread may
     /// call it.
     #[inline]
-    pub(crate) fn push(&self, block: Block) -> Result<(), Block> {
+    pub(crate) fn push(&self, block: T) -> Result<(), T> {
         let n = self.len.load(Ordering::Relaxed);
         if n >= self.slots.len() {
             return Err(block); // full, or sealed (the bit makes `n` larger than any capacity)
@@ -81,7 +84,7 @@ impl BlockStack {
     }
 
     /// Seals the stack and takes every block in it; nothing if it was sealed already. Any thread.
-    pub(crate) fn seal(&self) -> Vec<Block> {
+    pub(crate) fn seal(&self) -> Vec<T> {
         // Acquire: pairs with the owner's release of each push, so the blocks it counted are seen.
         let n = self.len.fetch_or(SEALED, Ordering::Acquire);
         if n & SEALED != 0 {
@@ -94,7 +97,7 @@ impl BlockStack {
     }
 }
 
-impl Drop for BlockStack {
+impl<T> Drop for BlockStack<T> {
     fn drop(&mut self) {
         let n = *self.len.get_mut();
         if n & SEALED == 0 {
@@ -110,33 +113,29 @@ impl Drop for BlockStack {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use crate::pool::BufferPool;
     use std::sync::Arc;
 
-    fn blocks(n: usize) -> (BufferPool, Vec<Block>) {
-        let pool = BufferPool::builder().classes([64]).budget(1 << 20).build().unwrap();
-        let blocks = (0..n).map(|_| pool.shared().new_block(0).unwrap()).collect();
-        (pool, blocks)
+    /// `n` blocks that each hold a count on `token`, so that a block lost or kept shows in the count.
+    fn blocks(token: &Arc<()>, n: usize) -> Vec<Arc<()>> {
+        (0..n).map(|_| token.clone()).collect()
     }
 
     #[test]
     fn pushes_and_pops_are_last_in_first_out_up_to_the_capacity() {
-        let (_pool, mut blocks) = blocks(3);
-        let addrs: Vec<_> = blocks.iter().map(|b| b.mem.as_ptr()).collect();
         let stack = BlockStack::new(2);
         assert!(stack.pop().is_none());
-        assert!(stack.push(blocks.remove(0)).is_ok());
-        assert!(stack.push(blocks.remove(0)).is_ok());
-        let refused = stack.push(blocks.remove(0)).unwrap_err();
-        assert_eq!(refused.mem.as_ptr(), addrs[2]);
-        assert_eq!(stack.pop().unwrap().mem.as_ptr(), addrs[1]);
-        assert_eq!(stack.pop().unwrap().mem.as_ptr(), addrs[0]);
+        assert!(stack.push(Box::new(0)).is_ok());
+        assert!(stack.push(Box::new(1)).is_ok());
+        assert_eq!(*stack.push(Box::new(2)).unwrap_err(), 2);
+        assert_eq!(*stack.pop().unwrap(), 1);
+        assert_eq!(*stack.pop().unwrap(), 0);
         assert!(stack.pop().is_none());
     }
 
     #[test]
     fn a_sealed_stack_gives_up_its_blocks_once_and_takes_no_more() {
-        let (_pool, mut blocks) = blocks(3);
+        let token = Arc::new(());
+        let mut blocks = blocks(&token, 3);
         let stack = BlockStack::new(4);
         assert!(stack.push(blocks.remove(0)).is_ok());
         assert!(stack.push(blocks.remove(0)).is_ok());
@@ -144,12 +143,26 @@ mod tests {
         assert!(stack.seal().is_empty());
         assert!(stack.pop().is_none());
         assert!(stack.push(blocks.remove(0)).is_err());
+        drop(stack);
+        assert_eq!(Arc::strong_count(&token), 1, "a block was kept");
+    }
+
+    #[test]
+    fn dropping_an_unsealed_stack_drops_its_blocks() {
+        let token = Arc::new(());
+        let stack = BlockStack::new(4);
+        for block in blocks(&token, 3) {
+            assert!(stack.push(block).is_ok());
+        }
+        drop(stack.pop());
+        drop(stack);
+        assert_eq!(Arc::strong_count(&token), 1, "a block was leaked");
     }
 
     #[test]
     fn sealing_from_another_thread_races_pushes_and_pops_without_losing_a_block() {
-        let (pool, blocks) = blocks(8);
-        let shared = Arc::downgrade(pool.shared());
+        let token = Arc::new(());
+        let blocks = blocks(&token, 8);
         let stack = Arc::new(BlockStack::new(4));
         let owner = {
             let stack = stack.clone();
@@ -173,7 +186,7 @@ mod tests {
         let (held, freed) = owner.join().unwrap();
         assert_eq!(sealed.len() + held + freed, 8);
         drop(sealed);
-        drop(pool);
-        assert_eq!(shared.strong_count(), 0, "a block was lost or kept");
+        drop(stack);
+        assert_eq!(Arc::strong_count(&token), 1, "a block was lost or kept");
     }
 }

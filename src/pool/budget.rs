@@ -44,7 +44,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::task::Waker;
 
-use super::PoolError;
+use super::error::PoolError;
 use crate::platform::time::{Duration, Instant};
 use crate::sync::{
     Arc, AtomicUsize, Condvar, Mutex, MutexGuard,

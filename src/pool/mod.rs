@@ -31,6 +31,12 @@
 //! # drop((big, again));
 //! ```
 
+// The files depend one way; no pool file but the tests imports this root one:
+//   this file (BufferPool, Tenant, Acquire, BufferPoolConfig::build)
+//     -> `pooled` (PooledBuffer) -> `thread_cache` (the thread-local fast path)
+//     -> `shared` (the pool's state and its `Block`s) -> `thread_slot` (a thread's counters and idle
+//        blocks, which the pool can reach) -> `block_stack` (a sealable stack, generic: a leaf);
+//   on the side, `snapshot` -> `shared`, and `outstanding` -> `config` -> `budget` -> `error` (a leaf).
 mod block_stack;
 mod budget;
 mod config;
@@ -40,6 +46,7 @@ mod pooled;
 mod shared;
 mod snapshot;
 mod thread_cache;
+mod thread_slot;
 
 #[cfg(all(test, loom))]
 mod loom_tests;
@@ -208,13 +215,30 @@ impl BufferPool {
 
     /// Like [`trim`](Self::trim), but keeps up to `keep_bytes` idle.
     pub fn trim_to(&self, keep_bytes: usize) -> usize {
-        self.shared().trim(keep_bytes)
+        let shared = self.shared();
+        shared.trim(keep_bytes, thread_cache::take_all(shared))
     }
 
     /// Buffers checked out and not yet released, oldest first, with tenant, class and age; `None` when
     /// the pool does not track them (see [`BufferPoolConfig::track_outstanding`]).
     pub fn outstanding(&self) -> Option<Vec<OutstandingBuffer>> {
         self.shared().outstanding.as_ref().map(|o| o.list())
+    }
+}
+
+impl BufferPoolConfig {
+    /// Checks the configuration and builds the pool.
+    ///
+    /// ```
+    /// use omnibuf::{BufferPool, PoolError};
+    ///
+    /// let pool = BufferPool::builder().classes([512, 4096]).budget(1 << 20).build().unwrap();
+    /// assert_eq!(pool.class_for(100).unwrap().size(), 512);
+    /// let refused = BufferPool::builder().classes([4096, 4096]).build();
+    /// assert!(matches!(refused, Err(PoolError::InvalidConfig(_))));
+    /// ```
+    pub fn build(self) -> Result<BufferPool, PoolError> {
+        BufferPool::with_config(self)
     }
 }
 

@@ -5,8 +5,10 @@ use std::mem::MaybeUninit;
 use std::ops::{Deref, DerefMut};
 
 use super::budget::Request;
-use super::shared::{Block, Shared};
-use super::{CapacityError, PoolClass};
+use super::config::PoolClass;
+use super::error::CapacityError;
+use super::shared::Block;
+use super::thread_cache;
 use crate::{BufferKind, ZeroCopyBuffer};
 
 /// One checked-out block and the bytes reserved for it. Dropping it gives both back to the pool, on
@@ -42,7 +44,7 @@ impl Drop for Checkout {
                     outstanding.untrack(self.track_id);
                 }
             }
-            Shared::release(block, &self.req);
+            thread_cache::release(block, &self.req);
         }
     }
 }
