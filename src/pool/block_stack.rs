@@ -16,12 +16,14 @@
 //! - A pop lowers `len` from `n` to `n - 1` and only then reads slot `n - 1`; a push writes slot `n`
 //!   and only then raises `len` to `n + 1` (release ordering, so that a sealer that reads the new
 //!   `len` sees the block). Either compare-and-swap fails if the stack was sealed in between, and
-//!   the push then takes its block back out of the slot, which no one else read.
+//!   the push then leaves the block with its caller (the copy in the slot, which no one else read,
+//!   is forgotten).
 //! - The sealer reads only the slots below the `len` its `fetch_or` read: slots the owner filled
 //!   before (and published), and will not touch again, since its next compare-and-swap fails.
 
 use std::cell::UnsafeCell;
-use std::mem::MaybeUninit;
+use std::mem::{ManuallyDrop, MaybeUninit};
+use std::ptr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Set in `BlockStack::len` once the stack is sealed.
@@ -47,40 +49,58 @@ impl<T> BlockStack<T> {
         }
     }
 
-    /// The top block, if there is one and the stack is not sealed. Only the owning thread may call it.
+    /// Moves the top block into `out`, if there is one and the stack is not sealed: whether it did.
+    /// Only the owning thread may call it.
+    ///
+    /// The block is written to the caller's slot rather than returned: the pool's acquire would
+    /// otherwise copy it through an `Option` or two, and those copies (narrow stores read back by
+    /// wide loads) cost more than the rest of its fast path.
     #[inline]
-    pub(crate) fn pop(&self) -> Option<T> {
+    pub(crate) fn pop_into(&self, out: &mut MaybeUninit<T>) -> bool {
         let n = self.len.load(Ordering::Relaxed);
         if n == 0 || n & SEALED != 0 {
-            return None;
+            return false;
         }
         // Failure means the stack was just sealed: the sealer has taken the blocks.
-        self.len.compare_exchange(n, n - 1, Ordering::Relaxed, Ordering::Relaxed).ok()?;
-        // SAFETY: slot `n - 1` was filled by this thread's push (which raised `len` past it) and
-        // no one else reads it: `len` is now below it, so a sealer from now on does not read it, and
-        // no sealer read it before (its `fetch_or` would have made the exchange fail).
-        Some(unsafe { (*self.slots[n - 1].get()).assume_init_read() })
+        if self.len.compare_exchange(n, n - 1, Ordering::Relaxed, Ordering::Relaxed).is_err() {
+            return false;
+        }
+        // The slot's bits move to `out`; it counts as empty from now on.
+        // SAFETY: slot `n - 1` was filled by this thread's push and no one else reads it: `len` is
+        // now below it, so no sealer reads it from now on, and none did before (its `fetch_or`
+        // would have made the exchange fail).
+        unsafe { ptr::copy_nonoverlapping((*self.slots[n - 1].get()).as_ptr(), out.as_mut_ptr(), 1) };
+        true
     }
 
-    /// Pushes `block`, or returns it when the stack is full or sealed. Only the owning thread may
-    /// call it.
+    /// The top block, if there is one and the stack is not sealed. Only the owning thread may call
+    /// it. (For the slow paths; the fast path pops in place.)
+    pub(crate) fn pop(&self) -> Option<T> {
+        let mut out = MaybeUninit::uninit();
+        // SAFETY: `pop_into` returned `true`, so it wrote a block to `out`.
+        self.pop_into(&mut out).then(|| unsafe { out.assume_init() })
+    }
+
+    /// Moves `*block` onto the stack if it has room and is not sealed (`true`); leaves it with the
+    /// caller otherwise. Only the owning thread may call it. In place, for the reason `pop_into`
+    /// gives.
+    ///
+    /// # Safety
+    /// On `true` the stack owns the block: the caller must neither use nor drop `*block` again.
     #[inline]
-    pub(crate) fn push(&self, block: T) -> Result<(), T> {
+    pub(crate) unsafe fn push_from(&self, block: &ManuallyDrop<T>) -> bool {
         let n = self.len.load(Ordering::Relaxed);
         if n >= self.slots.len() {
-            return Err(block); // full, or sealed (the bit makes `n` larger than any capacity)
+            return false; // full, or sealed (the bit makes `n` larger than any capacity)
         }
         let slot = self.slots[n].get();
         // SAFETY: slot `n` is at `len`, so it is empty and no one else reads it (a sealer reads
-        // only slots below the `len` it sees, which is at most `n` until the exchange below).
-        unsafe { (*slot).write(block) };
-        // Release: a sealer whose `fetch_or` reads `n + 1` sees the block written.
-        match self.len.compare_exchange(n, n + 1, Ordering::Release, Ordering::Relaxed) {
-            Ok(_) => Ok(()),
-            // SAFETY: the exchange failed, so the stack was sealed with `len == n`: the sealer did
-            // not read slot `n`, and the block just written is still there, owned by no one else.
-            Err(_) => Err(unsafe { (*slot).assume_init_read() }),
-        }
+        // only slots below the `len` it sees, which is at most `n` until the exchange below). The
+        // block's bits are copied; which copy owns the block is settled by the exchange.
+        unsafe { ptr::copy_nonoverlapping::<T>(&**block, (*slot).as_mut_ptr(), 1) };
+        // Release: a sealer whose `fetch_or` reads `n + 1` sees the block written. On failure the
+        // stack was sealed with `len == n`: no one read the slot's copy, and the caller's is the block.
+        self.len.compare_exchange(n, n + 1, Ordering::Release, Ordering::Relaxed).is_ok()
     }
 
     /// Seals the stack and takes every block in it; nothing if it was sealed already. Any thread.
@@ -115,6 +135,18 @@ mod tests {
     use super::*;
     use std::sync::Arc;
 
+    /// `push_from` with the block given back when refused.
+    fn push<T>(stack: &BlockStack<T>, block: T) -> Result<(), T> {
+        let block = ManuallyDrop::new(block);
+        // SAFETY: on `true` the stack owns the block and `block` is not used again; on `false` it
+        // is still the caller's, and is handed back.
+        if unsafe { stack.push_from(&block) } {
+            Ok(())
+        } else {
+            Err(ManuallyDrop::into_inner(block))
+        }
+    }
+
     /// `n` blocks that each hold a count on `token`, so that a block lost or kept shows in the count.
     fn blocks(token: &Arc<()>, n: usize) -> Vec<Arc<()>> {
         (0..n).map(|_| token.clone()).collect()
@@ -124,9 +156,9 @@ mod tests {
     fn pushes_and_pops_are_last_in_first_out_up_to_the_capacity() {
         let stack = BlockStack::new(2);
         assert!(stack.pop().is_none());
-        assert!(stack.push(Box::new(0)).is_ok());
-        assert!(stack.push(Box::new(1)).is_ok());
-        assert_eq!(*stack.push(Box::new(2)).unwrap_err(), 2);
+        assert!(push(&stack, Box::new(0)).is_ok());
+        assert!(push(&stack, Box::new(1)).is_ok());
+        assert_eq!(*push(&stack, Box::new(2)).unwrap_err(), 2);
         assert_eq!(*stack.pop().unwrap(), 1);
         assert_eq!(*stack.pop().unwrap(), 0);
         assert!(stack.pop().is_none());
@@ -137,12 +169,12 @@ mod tests {
         let token = Arc::new(());
         let mut blocks = blocks(&token, 3);
         let stack = BlockStack::new(4);
-        assert!(stack.push(blocks.remove(0)).is_ok());
-        assert!(stack.push(blocks.remove(0)).is_ok());
+        assert!(push(&stack, blocks.remove(0)).is_ok());
+        assert!(push(&stack, blocks.remove(0)).is_ok());
         assert_eq!(stack.seal().len(), 2);
         assert!(stack.seal().is_empty());
         assert!(stack.pop().is_none());
-        assert!(stack.push(blocks.remove(0)).is_err());
+        assert!(push(&stack, blocks.remove(0)).is_err());
         drop(stack);
         assert_eq!(Arc::strong_count(&token), 1, "a block was kept");
     }
@@ -152,7 +184,7 @@ mod tests {
         let token = Arc::new(());
         let stack = BlockStack::new(4);
         for block in blocks(&token, 3) {
-            assert!(stack.push(block).is_ok());
+            assert!(push(&stack, block).is_ok());
         }
         drop(stack.pop());
         drop(stack);
@@ -173,7 +205,7 @@ mod tests {
                     if round % 3 == 2 {
                         held.extend(stack.pop());
                     } else if let Some(block) = held.pop() {
-                        if let Err(block) = stack.push(block) {
+                        if let Err(block) = push(&stack, block) {
                             freed += 1;
                             drop(block);
                         }

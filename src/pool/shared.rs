@@ -114,9 +114,11 @@ impl Shared {
         tenant: Option<&Arc<TenantState>>,
     ) -> Result<Request, PoolError> {
         let class = self.class_of(size)?;
-        let req = Request { class, size: self.class_sizes[class], tenant: tenant.cloned() };
-        self.budget.check_possible(&req)?;
-        Ok(req)
+        let size = self.class_sizes[class];
+        // Checked before the request is built, from plain values: a request whose address is taken
+        // is built in memory and copied out again, which costs more than the checks.
+        self.budget.check_possible(size, tenant)?;
+        Ok(Request { class, size, tenant: tenant.cloned() })
     }
 
     pub(crate) fn tenant(&self, name: &str) -> Arc<TenantState> {

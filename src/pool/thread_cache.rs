@@ -20,6 +20,7 @@
 //! thread that outlives the pool is freed with it.
 
 use std::cell::RefCell;
+use std::mem::{ManuallyDrop, MaybeUninit};
 use std::sync::{Arc, Weak};
 
 use super::budget::{Lease, Request};
@@ -76,28 +77,43 @@ thread_local! {
     static CACHE: RefCell<ThreadCache> = const { RefCell::new(ThreadCache { pools: Vec::new() }) };
 }
 
-/// The fast path of acquire: reserves `req` through this thread's lease, counts it, and takes a
-/// cached block if there is one. `None`: no room (the caller waits or refuses). `Some(block)`:
-/// reserved, with a block from the cache or `None` when the cache had none.
+/// What [`reserve`] did.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reserved {
+    /// No room: the caller waits or refuses.
+    No,
+    /// Reserved and counted; the block is still to be found.
+    Bytes,
+    /// Reserved and counted, with a cached block written to the caller's slot.
+    BytesAndBlock,
+}
+
+/// The fast path of acquire: reserves `req` through this thread's lease, counts it, and moves a
+/// cached block into `block` if there is one (in place, see `BlockStack::pop_into`).
 #[inline]
-pub(crate) fn reserve(shared: &Arc<Shared>, req: &Request) -> Option<Option<Block>> {
+pub(crate) fn reserve(shared: &Arc<Shared>, req: &Request, block: &mut MaybeUninit<Block>) -> Reserved {
     let local = CACHE.try_with(|cache| {
         let mut cache = cache.try_borrow_mut().ok()?;
         let entry = cache.entry_for(shared);
         if !shared.budget.try_reserve_leased(&entry.lease, req) {
-            return Some(None);
+            return Some(Reserved::No);
         }
         entry.slot.count_acquired(req.class, req.size);
         let cacheable = shared.thread_cache_blocks[req.class] > 0;
-        Some(Some(if cacheable { entry.slot.pop(req.class, req.size) } else { None }))
+        Some(if cacheable && entry.slot.pop_into(req.class, req.size, block) {
+            Reserved::BytesAndBlock
+        } else {
+            Reserved::Bytes
+        })
     });
     match local {
-        Ok(Some(result)) => result,
+        Ok(Some(reserved)) => reserved,
         // No usable thread state (the thread is ending): the shared path.
-        _ => shared.budget.try_reserve(req).then(|| {
+        _ if shared.budget.try_reserve(req) => {
             shared.count_shared(req, true);
-            None
-        }),
+            Reserved::Bytes
+        }
+        _ => Reserved::No,
     }
 }
 
@@ -114,45 +130,52 @@ pub(crate) fn count_acquired(shared: &Arc<Shared>, req: &Request) {
 }
 
 /// A checked-out block comes back: its budget to this thread's lease or the pool, its memory to
-/// this thread's cache, the shared free list, or the allocator.
+/// this thread's cache, the shared free list, or the allocator. The block is moved out of where it
+/// lies rather than passed by value, for the reason `BlockStack::pop_into` gives.
+///
+/// # Safety
+/// The block is moved out of `*block`: the caller must neither use nor drop `*block` again.
 #[inline]
-pub(crate) fn release(mut block: Block, req: &Request) {
+pub(crate) unsafe fn release(block: &mut ManuallyDrop<Block>, req: &Request) {
     // The next user sees an empty buffer, never this one's bytes.
     block.mem.clear();
-    if let Some(block) = keep(block, req) {
+    // SAFETY: the caller gives up `*block`; when it is kept, nothing here touches it again.
+    if !unsafe { keep(block, req) } {
+        // SAFETY: not kept, so `*block` still holds the block, and the caller does not use it again.
+        let block = unsafe { ManuallyDrop::take(block) };
         block.pool.store_idle(block.mem, req.class);
     }
 }
 
 /// The release path's thread-local part: gives the budget back (into this thread's lease when
-/// nobody waits), counts it, and keeps the block if the cache has room. Returns the block when it
-/// was not kept.
+/// nobody waits), counts it, and keeps the block if the cache has room: whether it did.
+///
+/// # Safety
+/// On `true` the block was moved out of `*block`: the caller must neither use nor drop it again.
 #[inline]
-fn keep(block: Block, req: &Request) -> Option<Block> {
-    // Held outside the closure, so that a thread whose cache is already gone still gets it back.
-    let mut held = Some(block);
+unsafe fn keep(block: &ManuallyDrop<Block>, req: &Request) -> bool {
+    let pool = &block.pool;
     let done = CACHE.try_with(|cache| {
         let mut cache = cache.try_borrow_mut().ok()?;
-        let block = held.take()?;
-        let entry = cache.entry_for(&block.pool);
+        let entry = cache.entry_for(pool);
         // Counted before the budget is given back, so that the counts never show more in use than
         // is reserved.
         entry.slot.count_released(req.class, req.size);
-        block.pool.budget.release_leased(&entry.lease, req);
-        held = if block.pool.thread_cache_blocks[req.class] > 0 {
-            entry.slot.push(block, req.class, req.size)
-        } else {
-            Some(block)
-        };
-        Some(())
+        pool.budget.release_leased(&entry.lease, req);
+        let cacheable = pool.thread_cache_blocks[req.class] > 0;
+        // SAFETY: forwarded from the caller; `pool`, which points into `*block`, is not used once
+        // the block is pushed.
+        Some(cacheable && unsafe { entry.slot.push_from(block, req.class, req.size) })
     });
-    if !matches!(done, Ok(Some(()))) {
-        if let Some(block) = &held {
-            block.pool.count_shared(req, false);
-            block.pool.budget.release(req);
+    match done {
+        Ok(Some(kept)) => kept,
+        // No usable thread state (the thread is ending): the shared path.
+        _ => {
+            pool.count_shared(req, false);
+            pool.budget.release(req);
+            false
         }
     }
-    held
 }
 
 /// Takes every block this thread caches for the pool out of the cache, with its class (for

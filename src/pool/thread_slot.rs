@@ -9,6 +9,7 @@
 //! The acquire and release counters have a single writer, the owning thread, which updates them with
 //! a plain load and store instead of a read-modify-write; a snapshot reads them from any thread.
 
+use std::mem::{ManuallyDrop, MaybeUninit};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use super::block_stack::BlockStack;
@@ -50,26 +51,29 @@ impl<T> ThreadSlot<T> {
         bump(&self.classes[class].released, size);
     }
 
-    /// An idle block of `class` (whose blocks are `size` bytes), if there is one. Owner only.
+    /// Moves an idle block of `class` (whose blocks are `size` bytes) into `out`, if there is one:
+    /// whether it did. Owner only.
     #[inline]
-    pub(crate) fn pop(&self, class: usize, size: usize) -> Option<T> {
-        let block = self.stacks[class].pop();
-        if block.is_some() {
+    pub(crate) fn pop_into(&self, class: usize, size: usize, out: &mut MaybeUninit<T>) -> bool {
+        let popped = self.stacks[class].pop_into(out);
+        if popped {
             bump(&self.classes[class].cached, size.wrapping_neg());
         }
-        block
+        popped
     }
 
-    /// Keeps `block` if the stack of its class has room; returns it otherwise. Owner only.
+    /// Moves `*block` onto the stack of its class if that has room (`true`). Owner only.
+    ///
+    /// # Safety
+    /// As [`BlockStack::push_from`]: on `true` the caller gives up `*block`.
     #[inline]
-    pub(crate) fn push(&self, block: T, class: usize, size: usize) -> Option<T> {
-        match self.stacks[class].push(block) {
-            Ok(()) => {
-                bump(&self.classes[class].cached, size);
-                None
-            }
-            Err(block) => Some(block),
+    pub(crate) unsafe fn push_from(&self, block: &ManuallyDrop<T>, class: usize, size: usize) -> bool {
+        // SAFETY: forwarded from the caller.
+        let kept = unsafe { self.stacks[class].push_from(block) };
+        if kept {
+            bump(&self.classes[class].cached, size);
         }
+        kept
     }
 
     /// Takes every idle block out, with its class, for good: the slot keeps none from now on. Any
