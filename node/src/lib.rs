@@ -24,6 +24,7 @@ mod args;
 mod buffer;
 mod error;
 mod handles;
+mod messages;
 mod platform;
 mod pool;
 mod ring;

@@ -222,7 +222,8 @@ unsafe fn settle_deferred(env: &Env, deferred: sys::napi_deferred, outcome: ApiR
         match outcome {
             Ok(Raw(value)) => sys::napi_resolve_deferred(env.raw(), deferred, value),
             Err(error) => {
-                let mut reason = error_object(env, &error).unwrap_or(ptr::null_mut());
+                let mut reason =
+                    error_object(env, error.class, &error.message, error.code).unwrap_or(ptr::null_mut());
                 if reason.is_null() {
                     sys::napi_get_undefined(env.raw(), &mut reason);
                 }
