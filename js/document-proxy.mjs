@@ -3,7 +3,14 @@
 // call is a message; results come back as messages (bytes read are transferred, not copied), and an
 // error thrown in the worker is thrown here again with the same class, name, message and `code`.
 // No wasm runs on the page: init() is not needed for this.
+//
+// Signals: an AbortSignal cannot cross to the worker, so the page keeps it and sends `{ cancel: id }`
+// when it aborts; the worker skips a call it has not started (and answers `{ id, cancelled: true }`).
+// The three kinds of call behave as VirtualBuffer's (js/waits.mjs, cancellableWork): a read rejects at
+// once (a buffer an open gives later is freed in the worker); an import rejects only when the worker
+// skipped it; save, saveAs and deleteDocument only refuse to start.
 import { coded } from './error-code.mjs';
+import { AbortError } from './waits.mjs';
 
 /** The classes an error from the worker is rebuilt as. */
 const ERROR_CLASSES = { Error, TypeError, RangeError };
@@ -23,6 +30,20 @@ function rebuild({ kind, name, message, code }) {
  * `new Worker(...)`, so vite and webpack bundle it as a worker entry. */
 function defaultWorker() {
   return new Worker(new URL('./document-worker.mjs', import.meta.url), { type: 'module' });
+}
+
+/** The AbortError of an aborted `signal`, as the builds make it (with the class's own message: the
+ * page has no wasm to ask the binding core's table). */
+const abortError = (signal) => new AbortError(undefined, { cause: signal.reason });
+
+/** `options` split into its AbortSignal and the rest, which goes to the worker: a signal cannot be
+ * cloned. A `signal` that is not an AbortSignal stays in the rest, for the worker's VirtualBuffer to
+ * refuse with its own error. */
+function splitSignal(options) {
+  if (options === null || typeof options !== 'object') return [undefined, options];
+  if (!(typeof AbortSignal === 'function' && options.signal instanceof AbortSignal)) return [undefined, options];
+  const { signal, ...rest } = options;
+  return [signal, rest];
 }
 
 /** Passed by this module to the constructors, which are not public. */
@@ -50,10 +71,15 @@ export class WorkerVirtualBuffer {
     this.#state = state;
   }
 
-  #call(op, args) {
-    return callWorker(this.#port, op, this.#handle, args, (state) => {
+  /** Calls `op` in the worker with `args` and then `options` (the call's last argument, if given),
+   * whose signal stays here: `kind` says what it does (see the top of this file). */
+  #call(op, args, options = undefined, kind = 'read') {
+    const [signal, rest] = splitSignal(options);
+    if (rest !== undefined) args = [...args, rest];
+    const onState = (state) => {
       if (state !== undefined) this.#state = state;
-    });
+    };
+    return callWorker(this.#port, op, this.#handle, args, onState, signal, kind);
   }
 
   /** Length in bytes, as of the last call that settled. */
@@ -89,26 +115,26 @@ export class WorkerVirtualBuffer {
     return this.#call('redo', []);
   }
   /** Bytes start..end (default: to the end) as a Uint8Array of their own. */
-  read(start, end) {
-    return this.#call('read', end === undefined ? [start] : [start, end]);
+  read(start, end, options) {
+    return this.#call('read', [start, end], options);
   }
-  find(pattern, start, end) {
-    return this.#call('find', [pattern, start, end]);
+  find(pattern, start, end, options) {
+    return this.#call('find', [pattern, start, end], options);
   }
-  lineCount() {
-    return this.#call('lineCount', []);
+  lineCount(options) {
+    return this.#call('lineCount', [], options);
   }
-  lineToOffset(line) {
-    return this.#call('lineToOffset', [line]);
+  lineToOffset(line, options) {
+    return this.#call('lineToOffset', [line], options);
   }
-  offsetToLine(offset) {
-    return this.#call('offsetToLine', [offset]);
+  offsetToLine(offset, options) {
+    return this.#call('offsetToLine', [offset], options);
   }
   save(options) {
-    return this.#call('save', [options]);
+    return this.#call('save', [], options, 'start');
   }
-  saveAs(name) {
-    return this.#call('saveAs', [name]);
+  saveAs(name, options) {
+    return this.#call('saveAs', [name], options, 'start');
   }
   /** Releases the buffer in the worker (and the document's lock there); later calls reject. */
   free() {
@@ -123,7 +149,7 @@ export class WorkerVirtualBuffer {
     for (let at = start; at < stop; ) {
       signal?.throwIfAborted();
       const next = Math.min(stop, at + (1 << 20));
-      yield await this.read(at, next);
+      yield await this.read(at, next, signal === undefined ? undefined : { signal });
       at = next;
     }
   }
@@ -147,14 +173,7 @@ export class DocumentWorker {
     if (token !== PRIVATE) throw noConstructor('DocumentWorker', 'openDocumentWorker()');
     this.#worker = worker;
     this.store = store;
-    worker.onmessage = ({ data }) => {
-      const entry = this.#pending.get(data.id);
-      if (entry === undefined) return;
-      this.#pending.delete(data.id);
-      entry.onState(data.state);
-      if (data.ok) entry.resolve(data.value);
-      else entry.reject(rebuild(data.error));
-    };
+    worker.onmessage = ({ data }) => this.#answer(data);
     worker.onerror = (event) => {
       event.preventDefault?.();
       this.#end(new Error(`omnibuf: the document worker failed: ${event.message ?? 'an uncaught error'}`));
@@ -172,37 +191,75 @@ export class DocumentWorker {
     this.#pending.clear();
   }
 
-  #call(op, handle, args, onState = () => {}) {
+  /** Posts `op` on buffer `handle` (0: none) with `args`; `signal` and `kind` as the top of this file
+   * says. */
+  #call(op, handle, args, onState = () => {}, signal = undefined, kind = 'read') {
     if (this.#ended !== null) return Promise.reject(this.#ended);
+    if (signal?.aborted) return Promise.reject(abortError(signal));
     return new Promise((resolve, reject) => {
       const id = this.#nextId++;
-      this.#pending.set(id, { resolve, reject, onState });
+      const entry = { resolve, reject, onState, aborted: false };
+      this.#pending.set(id, entry);
       try {
         this.#worker.postMessage({ id, op, handle, args });
       } catch (e) {
         // An argument that cannot be cloned (a function, a symbol): nothing reached the worker.
         this.#pending.delete(id);
         reject(e);
+        return;
       }
+      if (signal === undefined || kind === 'start') return;
+      const onAbort = () => {
+        this.#worker.postMessage({ cancel: id });
+        if (kind === 'read') {
+          entry.aborted = true;
+          reject(abortError(signal));
+        } else {
+          entry.abortError = abortError(signal); // given only if the worker skips the call
+        }
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      entry.done = () => signal.removeEventListener('abort', onAbort);
     });
+  }
+
+  /** A worker's answer to call `data.id`. */
+  #answer(data) {
+    const entry = this.#pending.get(data.id);
+    if (entry === undefined) return;
+    this.#pending.delete(data.id);
+    entry.done?.();
+    entry.onState(data.state);
+    if (data.cancelled) entry.reject(entry.abortError);
+    else if (entry.aborted) {
+      // Rejected when its signal aborted: a buffer it opened after all is freed.
+      if (data.ok && data.value?.handle !== undefined) this.#worker.postMessage({ id: 0, op: 'free', handle: data.value.handle, args: [] });
+    } else if (data.ok) entry.resolve(data.value);
+    else entry.reject(rebuild(data.error));
   }
 
   /** VirtualBuffer.open() in the worker: resolves to a WorkerVirtualBuffer. */
   async open(name, options) {
-    return new WorkerVirtualBuffer(PRIVATE, this, await this.#call('open', 0, [name, options]));
+    const [signal, rest] = splitSignal(options);
+    return new WorkerVirtualBuffer(PRIVATE, this, await this.#call('open', 0, [name, rest], undefined, signal));
   }
   /** VirtualBuffer.import() in the worker (a File or Blob is read there, a few MiB at a time). */
   async import(name, source, options) {
-    return new WorkerVirtualBuffer(PRIVATE, this, await this.#call('import', 0, [name, source, options]));
+    const [signal, rest] = splitSignal(options);
+    const value = await this.#call('import', 0, [name, source, rest], undefined, signal, 'change');
+    return new WorkerVirtualBuffer(PRIVATE, this, value);
   }
   list(options) {
-    return this.#call('list', 0, [options]);
+    const [signal, rest] = splitSignal(options);
+    return this.#call('list', 0, [rest], undefined, signal);
   }
   deleteDocument(name, options) {
-    return this.#call('deleteDocument', 0, [name, options]);
+    const [signal, rest] = splitSignal(options);
+    return this.#call('deleteDocument', 0, [name, rest], undefined, signal, 'start');
   }
   exportDocument(name, options) {
-    return this.#call('exportDocument', 0, [name, options]);
+    const [signal, rest] = splitSignal(options);
+    return this.#call('exportDocument', 0, [name, rest], undefined, signal);
   }
   /** Ends the worker at once (a save it is running stops where it is: the document keeps its last
    * saved version); pending calls reject. */

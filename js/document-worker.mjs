@@ -7,7 +7,8 @@
 // { id, ok: false, error }. Messages run one at a time, in the order they came, so a call the page
 // makes after another (an edit, then a read) sees the first one's effect without awaiting it.
 // `state` is the buffer's length, isModified and name after the call, for the proxy's getters.
-// Bytes read are moved to the page (transferred), not copied.
+// Bytes read are moved to the page (transferred), not copied. `{ cancel: id }` (its signal aborted):
+// a call not started yet is skipped, answered with { id, cancelled: true }.
 import { init, VirtualBuffer } from './web.mjs';
 
 /** Buffers by handle. A freed one stays (freed): calls on it throw the class's own error. */
@@ -78,8 +79,17 @@ async function run(op, handle, args) {
 }
 
 let queue = Promise.resolve();
+/** Calls the page cancelled before they started; and the last call started (calls start in the
+ * order of their ids, so a cancel of an id up to it comes too late and is not kept). */
+const cancelled = new Set();
+let lastStarted = 0;
 
 async function handle({ id, op, handle: target, args }) {
+  if (cancelled.delete(id)) {
+    self.postMessage({ id, cancelled: true });
+    return;
+  }
+  if (id > lastStarted) lastStarted = id;
   try {
     const [value, transfer, after] = await run(op, target, args);
     self.postMessage({ id, ok: true, value, state: after }, transfer);
@@ -105,6 +115,10 @@ self.onmessage = ({ data }) => {
       },
       (e) => self.postMessage({ ready: false, error: describe(e) }),
     );
+    return;
+  }
+  if (data?.cancel !== undefined) {
+    if (data.cancel > lastStarted) cancelled.add(data.cancel);
     return;
   }
   queue = queue.then(() => handle(data));

@@ -605,12 +605,12 @@ export class DocumentWorker {
   /** The Worker. */
   readonly worker: Worker;
   /** VirtualBuffer.open() in the worker. */
-  open(name: string, options?: VirtualBufferOpenOptions): Promise<WorkerVirtualBuffer>;
+  open(name: string, options?: VirtualBufferOpenOptions & WaitOptions): Promise<WorkerVirtualBuffer>;
   /** VirtualBuffer.import() in the worker: a File or Blob is read there, a few MiB at a time. */
-  import(name: string, source: Blob | BytesLike, options?: VirtualBufferOpenOptions): Promise<WorkerVirtualBuffer>;
-  list(options?: VirtualBufferStoreOptions): Promise<VirtualBufferDocument[]>;
-  deleteDocument(name: string, options?: VirtualBufferStoreOptions): Promise<void>;
-  exportDocument(name: string, options?: VirtualBufferStoreOptions): Promise<Blob>;
+  import(name: string, source: Blob | BytesLike, options?: VirtualBufferOpenOptions & WaitOptions): Promise<WorkerVirtualBuffer>;
+  list(options?: VirtualBufferStoreOptions & WaitOptions): Promise<VirtualBufferDocument[]>;
+  deleteDocument(name: string, options?: VirtualBufferStoreOptions & WaitOptions): Promise<void>;
+  exportDocument(name: string, options?: VirtualBufferStoreOptions & WaitOptions): Promise<Blob>;
   /** Ends the worker; calls not settled yet reject with an Error. A save it is running stops where
    * it is and the document keeps its last saved version, but Chromium lets a running save go on for
    * up to about 2 s first, and releases the document's lock a little later: an open elsewhere right
@@ -620,7 +620,9 @@ export class DocumentWorker {
 
 /** Browser entry only: a VirtualBuffer in a DocumentWorker. Its members are VirtualBuffer's, each
  * returning a Promise (edits too), with read() resolving to a Uint8Array of its own; the getters
- * show the state after the last call that settled. */
+ * show the state after the last call that settled. Signals work as VirtualBuffer's (reads reject at
+ * once, an import only when it never started, saves and deletions only refuse to start); a call the
+ * worker has not started when its signal aborts never runs there. */
 export class WorkerVirtualBuffer {
   private constructor();
   readonly length: number;
@@ -632,13 +634,13 @@ export class WorkerVirtualBuffer {
   replace(start: number, end: number, bytes: BytesLike): Promise<void>;
   undo(): Promise<boolean>;
   redo(): Promise<boolean>;
-  read(start: number, end?: number): Promise<Uint8Array>;
-  find(pattern: BytesLike, start?: number, end?: number): Promise<number | null>;
-  lineCount(): Promise<number>;
-  lineToOffset(line: number): Promise<number>;
-  offsetToLine(offset: number): Promise<number>;
-  save(options?: VirtualBufferSaveOptions): Promise<void>;
-  saveAs(name: string): Promise<void>;
+  read(start: number, end?: number, options?: WaitOptions): Promise<Uint8Array>;
+  find(pattern: BytesLike, start?: number, end?: number, options?: WaitOptions): Promise<number | null>;
+  lineCount(options?: WaitOptions): Promise<number>;
+  lineToOffset(line: number, options?: WaitOptions): Promise<number>;
+  offsetToLine(offset: number, options?: WaitOptions): Promise<number>;
+  save(options?: VirtualBufferSaveOptions & WaitOptions): Promise<void>;
+  saveAs(name: string, options?: WaitOptions): Promise<void>;
   /** Frees the buffer in the worker (and its document's lock); later calls reject. */
   free(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;

@@ -510,3 +510,78 @@ test('offsets past 4 GiB cross the proxy and reach the file (a sparse 5 GiB docu
     server.close();
   }
 });
+
+test('signals through the proxy: a call the worker has not started never runs; a started import runs to its end', { skip, timeout: 120_000 }, async () => {
+  const { url, server } = await serve(0);
+  try {
+    await withProfile(async (context) => {
+      const { page, errors } = await openPage(context, url);
+      await page.evaluate(PAGE_HELPERS);
+      const result = await page.evaluate(async () => {
+        const { openDocumentWorker } = await import('/js/web.mjs');
+        const docs = await openDocumentWorker();
+        const NAMES = ['signal-big.txt', 'signal-queued.txt', 'signal-late.txt'];
+        for (const name of NAMES) await docs.deleteDocument(name);
+        const stored = async (name) => (await docs.list()).some((d) => d.name === name);
+        const outcome = (p) => p.then(() => 'resolved', (e) => `${e.name} ${e.code} ${e.cause?.message}`);
+        const out = {};
+
+        // A big import keeps the worker busy: the calls after it wait in its queue.
+        let bigDone = false;
+        const big = docs.import('signal-big.txt', new Blob([numbered(200_000)]), { blockSize: 65536 });
+        big.then(() => (bigDone = true));
+        const controller = new AbortController();
+        const queuedImport = docs.import('signal-queued.txt', new TextEncoder().encode('never'), { signal: controller.signal });
+        const queuedOpen = docs.open('no such document', { signal: controller.signal });
+        const queuedList = docs.list({ signal: controller.signal });
+        controller.abort(new Error('stop'));
+        out.reads = [await outcome(queuedOpen), await outcome(queuedList), bigDone];
+        out.queuedImport = await outcome(queuedImport);
+        const doc = await big;
+        out.queuedStored = await stored('signal-queued.txt');
+
+        // Reads on a buffer: aborted before the call, or while queued behind an edit.
+        out.early = await outcome(doc.read(0, 10, { signal: AbortSignal.abort(new Error('no')) }));
+        const c2 = new AbortController();
+        const edit = doc.insert(0, 'x');
+        const reading = doc.read(0, 10, { signal: c2.signal });
+        c2.abort(new Error('late'));
+        out.queuedRead = await outcome(reading);
+        await edit;
+        out.after = text(await doc.read(0, 5, { signal: new AbortController().signal }));
+        out.badSignal = await doc.read(0, 1, { signal: 'no' }).then(() => 'resolved', (e) => `${e.constructor.name} ${e.code}`);
+        await doc.free();
+
+        // Aborted at different moments of a big import: resolved with the document stored, or an
+        // AbortError with nothing stored, never an AbortError for a document that was stored.
+        out.late = [];
+        for (const delay of [0, 1, 5, 20, 100]) {
+          const c = new AbortController();
+          const importing = docs.import('signal-late.txt', new Blob([numbered(100_000)]), { signal: c.signal });
+          await new Promise((r) => setTimeout(r, delay));
+          c.abort(new Error('late'));
+          const got = await importing.then((d) => d.free().then(() => 'resolved'), (e) => e.name);
+          const has = await stored('signal-late.txt');
+          out.late.push(got === 'resolved' ? has : !has);
+          if (has) await docs.deleteDocument('signal-late.txt');
+        }
+        await docs.deleteDocument('signal-big.txt');
+        docs.terminate();
+        return out;
+      });
+      assert.deepEqual(result, {
+        reads: ['AbortError ABORT_ERR stop', 'AbortError ABORT_ERR stop', false],
+        queuedImport: 'AbortError ABORT_ERR stop',
+        queuedStored: false,
+        early: 'AbortError ABORT_ERR no',
+        queuedRead: 'AbortError ABORT_ERR late',
+        after: 'xline',
+        badSignal: 'TypeError ERR_INVALID_ARG_TYPE',
+        late: [true, true, true, true, true],
+      });
+      assert.deepEqual(errors, []);
+    });
+  } finally {
+    server.close();
+  }
+});
