@@ -40,12 +40,38 @@ pub struct MapOptions {
 impl MapOptions {
     /// Back the memory with huge pages when the system has them and the size is a multiple of the
     /// huge page size; fall back to normal pages silently otherwise (Linux; ignored elsewhere).
+    ///
+    /// ```
+    /// # #[cfg(target_os = "linux")] {
+    /// use omnibuf::ring::{sync::Circular, MapOptions, RingBackend, RingOptions};
+    ///
+    /// // 2 MiB is a multiple of the usual huge page; without huge pages the ring is made all the same.
+    /// let map = MapOptions::default().huge_pages(true);
+    /// let options = RingOptions::default().backend(RingBackend::DoubleMapped).map_options(map);
+    /// let writer = Circular::with_options::<u8>(2 << 20, &options).unwrap();
+    /// assert_eq!(writer.capacity(), 2 << 20);
+    /// # }
+    /// ```
     pub fn huge_pages(mut self, on: bool) -> Self {
         self.huge_pages = on;
         self
     }
 
     /// Lock the memory so it is never swapped out (`mlock`; fails when over `RLIMIT_MEMLOCK`).
+    ///
+    /// ```
+    /// # #[cfg(target_os = "linux")] {
+    /// use omnibuf::ring::{sync::Circular, MapOptions, RingBackend, RingError, RingMemoryError, RingOptions};
+    ///
+    /// let map = MapOptions::default().lock_memory(true);
+    /// let options = RingOptions::default().backend(RingBackend::DoubleMapped).map_options(map);
+    /// match Circular::with_options::<u8>(4096, &options) {
+    ///     Ok(writer) => assert_eq!(writer.backend(), RingBackend::DoubleMapped),
+    ///     // Over RLIMIT_MEMLOCK the ring is refused, not made unlocked.
+    ///     Err(e) => assert!(matches!(e, RingError::Memory(RingMemoryError::Map(_)))),
+    /// }
+    /// # }
+    /// ```
     pub fn lock_memory(mut self, on: bool) -> Self {
         self.lock_memory = on;
         self
@@ -53,6 +79,18 @@ impl MapOptions {
 
     /// Let a forked child inherit the mapping. Off by default: the mapping is shared, not copied, so a
     /// child would write into the parent's ring.
+    ///
+    /// ```
+    /// # #[cfg(target_os = "linux")] {
+    /// use omnibuf::ring::{sync::Circular, MapOptions, RingBackend, RingOptions};
+    ///
+    /// // For a ring that a forked child writes and its parent reads.
+    /// let map = MapOptions::default().inherit_on_fork(true);
+    /// let options = RingOptions::default().backend(RingBackend::DoubleMapped).map_options(map);
+    /// let writer = Circular::with_options::<u8>(4096, &options).unwrap();
+    /// assert_eq!(writer.backend(), RingBackend::DoubleMapped);
+    /// # }
+    /// ```
     pub fn inherit_on_fork(mut self, on: bool) -> Self {
         self.inherit_on_fork = on;
         self
