@@ -32,6 +32,17 @@ pub(crate) fn kind_from_js(name: Option<String>, fallback: BufferKind) -> Result
 }
 
 /// An immutable view over shared bytes; `slice` and `clone`-like methods share the memory.
+///
+/// ```no_run
+/// use omnibuf::wasm::JsZeroCopyBuffer;
+/// use wasm_bindgen::JsValue;
+///
+/// // JS: ZeroCopyBuffer.from("hello world").slice(6)
+/// let buf = JsZeroCopyBuffer::from(&JsValue::from_str("hello world"), &JsValue::UNDEFINED).unwrap();
+/// let world = buf.slice(&JsValue::from(6), &JsValue::UNDEFINED).unwrap();
+/// assert_eq!((world.bytes(), world.kind()), (b"world".to_vec(), "text".to_string()));
+/// assert_eq!(buf.sharers(), 2); // the slice shares the bytes
+/// ```
 #[wasm_bindgen(js_name = ZeroCopyBuffer)]
 pub struct JsZeroCopyBuffer {
     inner: ZeroCopyBuffer,
@@ -143,6 +154,18 @@ impl JsZeroCopyBuffer {
 }
 
 /// A growable builder that freezes into a `ZeroCopyBuffer` without copying.
+///
+/// ```no_run
+/// use omnibuf::wasm::JsBufferMut;
+/// use wasm_bindgen::JsValue;
+///
+/// // JS: const b = new BufferMut(64, "text"); b.append("hello"); b.freeze()
+/// let mut b = JsBufferMut::new(&JsValue::from(64), &JsValue::from_str("text")).unwrap();
+/// b.append(&JsValue::from_str("hello")).unwrap();
+/// let frozen = b.freeze().unwrap();
+/// assert_eq!((frozen.bytes(), frozen.kind()), (b"hello".to_vec(), "text".to_string()));
+/// assert!(b.append(&JsValue::from_str("!")).is_err()); // frozen: used up
+/// ```
 #[wasm_bindgen(js_name = BufferMut)]
 pub struct JsBufferMut {
     /// `None` once frozen.
@@ -196,6 +219,17 @@ impl JsBufferMut {
 }
 
 /// The content kinds: built-in ones and those registered at run time. Kinds are passed by name.
+///
+/// ```no_run
+/// use omnibuf::wasm::JsBufferKind;
+/// use wasm_bindgen::JsValue;
+///
+/// // JS: BufferKind.register("midi"); BufferKind.has("midi")
+/// assert_eq!(JsBufferKind::register(&JsValue::from_str("midi")).unwrap(), "midi");
+/// assert!(JsBufferKind::has(&JsValue::from_str("midi")));
+/// assert!(JsBufferKind::register(&JsValue::from_str("two words")).is_err());
+/// assert_eq!(JsBufferKind::names()[..2], ["raw".to_string(), "text".to_string()]);
+/// ```
 #[wasm_bindgen(js_name = BufferKind)]
 pub struct JsBufferKind;
 

@@ -26,6 +26,20 @@ fn size_option(options: &JsValue, key: &str) -> Result<Option<usize>, JsValue> {
 }
 
 /// A pool of reusable buffers with size classes, a byte budget and per-tenant quotas.
+///
+/// ```no_run
+/// use omnibuf::wasm::JsBufferPool;
+/// use wasm_bindgen::JsValue;
+///
+/// // JS: const pool = new BufferPool({ budget: 4096 }); pool.tryAcquire(100)
+/// let options = js_sys::Object::new();
+/// js_sys::Reflect::set(&options, &"budget".into(), &JsValue::from(4096)).unwrap();
+/// let pool = JsBufferPool::new(&options).unwrap();
+/// let first = pool.try_acquire(&JsValue::from(100), &JsValue::UNDEFINED).unwrap();
+/// assert!(!first.is_null()); // a PooledBuffer
+/// let second = pool.try_acquire(&JsValue::from(100), &JsValue::UNDEFINED).unwrap();
+/// assert!(second.is_null()); // the budget is full
+/// ```
 #[wasm_bindgen(js_name = BufferPool)]
 pub struct JsBufferPool {
     inner: BufferPool,
@@ -203,6 +217,20 @@ fn snapshot_to_js(s: &BufferPoolSnapshot) -> Result<Object, JsValue> {
 }
 
 /// A writable buffer from a `BufferPool`, with its class's fixed capacity.
+///
+/// ```no_run
+/// use omnibuf::wasm::{JsPooledBuffer, JsZeroCopyBuffer};
+/// use wasm_bindgen::JsValue;
+///
+/// // JS: buf.append("GET / HTTP/1.1\r\n"); buf.freeze("text")
+/// fn finish(mut buf: JsPooledBuffer) -> Result<JsZeroCopyBuffer, JsValue> {
+///     buf.append(&JsValue::from_str("GET / HTTP/1.1\r\n"))?; // RangeError when it does not fit
+///     let frozen = buf.freeze(&JsValue::from_str("text"))?;
+///     assert!(buf.length().is_err()); // frozen: used up
+///     Ok(frozen)
+/// }
+/// # let _ = finish;
+/// ```
 #[wasm_bindgen(js_name = PooledBuffer)]
 pub struct JsPooledBuffer {
     /// `None` once frozen.

@@ -179,6 +179,18 @@ fn reader_slice(reader: &mut Reader<u8>, cx: &mut Context<'_>) -> Poll<JsValue> 
 }
 
 /// Makes rings: one writer, any number of readers.
+///
+/// ```no_run
+/// use omnibuf::wasm::JsCircular;
+/// use wasm_bindgen::JsValue;
+///
+/// // JS: const writer = Circular.withCapacity(4096); const reader = writer.addReader();
+/// let writer = JsCircular::with_capacity(&JsValue::from(4096), &JsValue::UNDEFINED).unwrap();
+/// let reader = writer.add_reader().unwrap();
+/// assert_eq!(writer.write(&JsValue::from_str("abc")).unwrap(), 3);
+/// assert_eq!(js_sys::Uint8Array::new(&reader.slice().unwrap()).to_vec(), b"abc");
+/// assert!(!JsCircular::double_mapping_available()); // wasm memory is mirrored, never mapped
+/// ```
 #[wasm_bindgen(js_name = Circular)]
 pub struct JsCircular;
 
@@ -221,6 +233,19 @@ impl JsCircular {
 }
 
 /// The one writer of a byte ring.
+///
+/// ```no_run
+/// use omnibuf::wasm::JsCircular;
+/// use wasm_bindgen::JsValue;
+///
+/// let writer = JsCircular::with_capacity(&JsValue::from(16), &JsValue::UNDEFINED).unwrap();
+/// let _reader = writer.add_reader().unwrap();
+/// let capacity = writer.capacity().unwrap();
+/// let big = JsValue::from(js_sys::Uint8Array::new_with_length(capacity as u32 + 10));
+/// assert_eq!(writer.write(&big).unwrap(), capacity); // what fits now
+/// assert_eq!(writer.write(&JsValue::from_str("more")).unwrap(), 0); // full: the reader is a ring behind
+/// assert_eq!(writer.backend().unwrap(), "mirror-copy");
+/// ```
 #[wasm_bindgen(js_name = CircularWriter)]
 pub struct JsCircularWriter {
     side: Shared<Writer<u8>>,
@@ -368,6 +393,18 @@ impl JsCircularWriter {
 }
 
 /// One reader of a byte ring.
+///
+/// ```no_run
+/// use omnibuf::wasm::JsCircular;
+/// use wasm_bindgen::JsValue;
+///
+/// let writer = JsCircular::with_capacity(&JsValue::from(64), &JsValue::UNDEFINED).unwrap();
+/// let reader = writer.add_reader().unwrap();
+/// writer.write(&JsValue::from_str("head:body")).unwrap();
+/// reader.consume(&JsValue::from(5)).unwrap();
+/// assert_eq!(js_sys::Uint8Array::new(&reader.slice().unwrap()).to_vec(), b"body");
+/// assert!(reader.consume(&JsValue::from(5)).is_err()); // only 4 are left
+/// ```
 #[wasm_bindgen(js_name = CircularReader)]
 pub struct JsCircularReader {
     side: Shared<Reader<u8>>,

@@ -100,6 +100,18 @@ enum Doc {
 
 /// A buffer over a document in IndexedDB or OPFS (or over bytes in memory) that edits in memory and
 /// loads only what it reads.
+///
+/// ```no_run
+/// use omnibuf::wasm::JsVirtualBuffer;
+/// use wasm_bindgen::JsValue;
+///
+/// // JS: const doc = VirtualBuffer.fromBytes("hello"); doc.insert(5, " world");
+/// let doc = JsVirtualBuffer::from_bytes(&JsValue::from_str("hello")).unwrap();
+/// doc.insert(&JsValue::from(5), &JsValue::from_str(" world")).unwrap();
+/// assert_eq!(doc.length(), 11.0);
+/// assert!(doc.is_modified());
+/// assert!(doc.insert(&JsValue::from(99), &JsValue::from_str("!")).is_err()); // a RangeError
+/// ```
 #[wasm_bindgen(js_name = VirtualBuffer)]
 pub struct JsVirtualBuffer {
     inner: Doc,

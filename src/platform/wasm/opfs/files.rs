@@ -98,6 +98,19 @@ fn io_error(what: &str, error: JsValue) -> PersistenceError {
 }
 
 /// A file in OPFS, open through a sync access handle of the worker that opened it (see the module docs).
+///
+/// ```no_run
+/// use omnibuf::vbuf::{opfs::SyncFile, PersistenceError};
+///
+/// // The store's own files are `SyncFile`s; what they offer, in the worker that opened them:
+/// fn append(file: &SyncFile, bytes: &[u8]) -> Result<u64, PersistenceError> {
+///     let end = file.size()?;
+///     file.write_at(end, bytes)?;
+///     file.flush()?; // durable before it returns
+///     Ok(end + bytes.len() as u64)
+/// }
+/// # let _ = append;
+/// ```
 #[derive(Debug)]
 pub struct SyncFile {
     key: String,
