@@ -178,11 +178,29 @@ impl SyncFile {
     }
 
     /// The file's size in bytes.
+    ///
+    /// ```no_run
+    /// # fn demo(file: &omnibuf::vbuf::opfs::SyncFile) -> Result<(), omnibuf::vbuf::PersistenceError> {
+    /// file.truncate(0)?;
+    /// file.write_at(0, b"12345")?;
+    /// assert_eq!(file.size()?, 5);
+    /// # Ok(()) }
+    /// ```
     pub fn size(&self) -> Result<u64, PersistenceError> {
         self.with(|h| h.get_size().map(js_count).map_err(|e| io_error("reading the size", e)))
     }
 
     /// Reads into `dst` from `offset` until it is full or the file ends; returns the bytes read.
+    ///
+    /// ```no_run
+    /// # fn demo(file: &omnibuf::vbuf::opfs::SyncFile) -> Result<(), omnibuf::vbuf::PersistenceError> {
+    /// file.truncate(0)?;
+    /// file.write_at(0, b"abcdef")?;
+    /// let mut dst = [0u8; 4];
+    /// assert_eq!(file.read_at(4, &mut dst)?, 2); // the file ends after 2
+    /// assert_eq!(&dst[..2], b"ef");
+    /// # Ok(()) }
+    /// ```
     pub fn read_at(&self, offset: u64, dst: &mut [u8]) -> Result<usize, PersistenceError> {
         self.with(|h| {
             let options = FileSystemReadWriteOptions::new();
@@ -202,6 +220,16 @@ impl SyncFile {
     }
 
     /// Writes all of `src` at `offset` (a write past the end extends the file, with zeros in between).
+    ///
+    /// ```no_run
+    /// # fn demo(file: &omnibuf::vbuf::opfs::SyncFile) -> Result<(), omnibuf::vbuf::PersistenceError> {
+    /// file.truncate(0)?;
+    /// file.write_at(3, b"xy")?; // past the end: zeros in between
+    /// let mut dst = [9u8; 5];
+    /// file.read_at(0, &mut dst)?;
+    /// assert_eq!(dst, [0, 0, 0, b'x', b'y']);
+    /// # Ok(()) }
+    /// ```
     pub fn write_at(&self, offset: u64, src: &[u8]) -> Result<(), PersistenceError> {
         self.with(|h| {
             let options = FileSystemReadWriteOptions::new();
@@ -227,6 +255,15 @@ impl SyncFile {
     }
 
     /// Writes all of the JS array `src` at `offset`, straight from JS memory (no copy into wasm memory).
+    ///
+    /// ```no_run
+    /// # fn demo(file: &omnibuf::vbuf::opfs::SyncFile) -> Result<(), omnibuf::vbuf::PersistenceError> {
+    /// let from_js = js_sys::Uint8Array::from(&b"chunk"[..]); // e.g. a part of a Blob
+    /// file.truncate(0)?;
+    /// file.write_js_at(0, &from_js)?;
+    /// assert_eq!(file.size()?, 5);
+    /// # Ok(()) }
+    /// ```
     pub fn write_js_at(&self, offset: u64, src: &js_sys::Uint8Array) -> Result<(), PersistenceError> {
         self.with(|h| {
             let options = FileSystemReadWriteOptions::new();
@@ -252,11 +289,27 @@ impl SyncFile {
     }
 
     /// Sets the file's size: cuts it, or extends it with zeros (sparse where the disk allows).
+    ///
+    /// ```no_run
+    /// # fn demo(file: &omnibuf::vbuf::opfs::SyncFile) -> Result<(), omnibuf::vbuf::PersistenceError> {
+    /// file.truncate(1 << 20)?; // extends with zeros
+    /// assert_eq!(file.size()?, 1 << 20);
+    /// file.truncate(10)?;
+    /// assert_eq!(file.size()?, 10);
+    /// # Ok(()) }
+    /// ```
     pub fn truncate(&self, len: u64) -> Result<(), PersistenceError> {
         self.with(|h| h.truncate_with_f64(js_offset(len)?).map_err(|e| io_error("truncating", e)))
     }
 
     /// Makes what was written durable before returning.
+    ///
+    /// ```no_run
+    /// # fn demo(file: &omnibuf::vbuf::opfs::SyncFile) -> Result<(), omnibuf::vbuf::PersistenceError> {
+    /// file.write_at(0, b"committed")?;
+    /// file.flush()?; // durable once this returns
+    /// # Ok(()) }
+    /// ```
     pub fn flush(&self) -> Result<(), PersistenceError> {
         self.with(|h| h.flush().map_err(|e| io_error("flushing", e)))
     }

@@ -110,11 +110,31 @@ impl OpfsLayer {
     }
 
     /// The document's name.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), omnibuf::vbuf::opfs::OpfsError> {
+    /// use omnibuf::vbuf::{opfs, ImportSource};
+    ///
+    /// opfs::import("notes.md", ImportSource::Bytes(b"# Notes")).await?;
+    /// assert_eq!(opfs::open_layer("notes.md").await?.document(), "notes.md");
+    /// # Ok(()) }
+    /// ```
     pub fn document(&self) -> &str {
         &self.document
     }
 
     /// The version this layer reads: each import or save of the document adds one.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), omnibuf::vbuf::opfs::OpfsError> {
+    /// use omnibuf::vbuf::{opfs, ImportSource};
+    ///
+    /// opfs::import("g.txt", ImportSource::Bytes(b"1")).await?;
+    /// let first = opfs::open_layer("g.txt").await?.generation();
+    /// opfs::import("g.txt", ImportSource::Bytes(b"2")).await?;
+    /// assert_eq!(opfs::open_layer("g.txt").await?.generation(), first + 1);
+    /// # Ok(()) }
+    /// ```
     pub fn generation(&self) -> u64 {
         self.record.generation
     }

@@ -261,6 +261,16 @@ pub struct OpfsBuffer {
 
 impl OpfsBuffer {
     /// Opens the current version of document `name` (see [`open_layer`]).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), omnibuf::vbuf::opfs::OpfsError> {
+    /// use omnibuf::vbuf::{opfs::{self, OpfsBuffer}, ImportSource, VirtualBufferOptions};
+    ///
+    /// opfs::import("big.log", ImportSource::Bytes(&vec![b'x'; 1 << 20])).await?;
+    /// let doc = OpfsBuffer::open("big.log", VirtualBufferOptions::default()).await?;
+    /// assert_eq!(doc.buffer().len(), 1 << 20); // nothing read but the header
+    /// # Ok(()) }
+    /// ```
     pub async fn open(name: &str, options: VirtualBufferOptions) -> Result<OpfsBuffer, OpfsError> {
         let buffer = VirtualBuffer::with_layer(open_layer(name).await?, options)?;
         Ok(OpfsBuffer { buffer, name: name.to_string() })
@@ -268,11 +278,31 @@ impl OpfsBuffer {
 
     /// The buffer: reads, edits, undo and redo are synchronous. Its own synchronous `save` works
     /// when a file is prepared for it (after an open or a [`save`](Self::save)); this one always does.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), omnibuf::vbuf::opfs::OpfsError> {
+    /// use omnibuf::vbuf::{opfs::{self, OpfsBuffer}, ImportSource};
+    ///
+    /// opfs::import("doc", ImportSource::Bytes(b"hello")).await?;
+    /// let doc = OpfsBuffer::open("doc", Default::default()).await?;
+    /// doc.buffer().insert(5, b"!")?;
+    /// assert_eq!(doc.buffer().read(..)?, b"hello!"[..]); // synchronous reads, also of the file
+    /// # Ok(()) }
+    /// ```
     pub fn buffer(&self) -> &VirtualBuffer {
         &self.buffer
     }
 
     /// The document's name.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), omnibuf::vbuf::opfs::OpfsError> {
+    /// use omnibuf::vbuf::{opfs::{self, OpfsBuffer}, ImportSource};
+    ///
+    /// opfs::import("named.txt", ImportSource::Bytes(b"")).await?;
+    /// assert_eq!(OpfsBuffer::open("named.txt", Default::default()).await?.name(), "named.txt");
+    /// # Ok(()) }
+    /// ```
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -281,6 +311,19 @@ impl OpfsBuffer {
     /// deletes the files no version needs any more. Refuses, changing nothing, if the document was
     /// changed since this buffer opened or last saved it (by another buffer or an import), unless
     /// `force`.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), omnibuf::vbuf::opfs::OpfsError> {
+    /// use omnibuf::vbuf::{opfs::{self, OpfsBuffer}, ImportSource};
+    ///
+    /// opfs::import("doc", ImportSource::Bytes(b"v1")).await?;
+    /// let doc = OpfsBuffer::open("doc", Default::default()).await?;
+    /// doc.buffer().replace(1.., b"2")?;
+    /// opfs::import("doc", ImportSource::Bytes(b"other")).await?; // changed meanwhile
+    /// assert!(doc.save(false).await.is_err()); // refused, nothing changed...
+    /// doc.save(true).await?; // ...unless forced
+    /// # Ok(()) }
+    /// ```
     pub async fn save(&self, force: bool) -> Result<(), OpfsError> {
         save(&self.buffer, &self.name, force).await
     }
