@@ -50,10 +50,9 @@ function examples(file) {
 const functions = [];
 for (const file of sources.flatMap(rustFiles).sort()) {
     for (const example of examples(file)) {
-        functions.push(
-            `// ${file}:${example.line}\n#[allow(unused, clippy::all)]\nfn example_${functions.length}() {\n` +
-                `${example.body.join('\n')}\n}\n`,
-        );
+        const name = `example_${functions.length}`;
+        const head = `// ${file}:${example.line}\n#[allow(unused, clippy::all)]\nfn ${name}() {\n`;
+        functions.push(`${head}${example.body.join('\n')}\n}\n`);
     }
 }
 
@@ -90,6 +89,6 @@ try {
         env: { ...process.env, CARGO_TARGET_DIR: process.env.CARGO_TARGET_DIR ?? join(root, 'target') },
     });
 } catch {
-    console.error('a wasm32 doc example does not compile: the comment above its function in src/lib.rs names it');
+    console.error('a wasm32 doc example does not compile (the comment above its function names it)');
     process.exit(1);
 }

@@ -169,7 +169,9 @@ const where = (id) => {
     return `${span?.filename}:${span?.begin?.[0]}`;
 };
 for (const [id, c] of missing) console.log(`  no example: ${c.module} ${c.kind} ${c.name} (${where(id)})`);
-for (const [id, c] of missingMethods) console.log(`  method without example: ${c.module} ${c.name} (${where(id)})`);
+for (const [id, c] of missingMethods) {
+    console.log(`  method without example: ${c.module} ${c.name} (${where(id)})`);
+}
 if (process.env.CHECK_EXAMPLES === '1' && missing.length + missingMethods.length > 0) process.exitCode = 1;
 if (process.env.LIST === '1') {
     const list = [...counted.values()].map((c) => `${c.module}\t${c.kind}\t${c.name}${c.hidden ? '\t(hidden)' : ''}`);

@@ -116,7 +116,8 @@ impl BufferPoolConfig {
     ///
     /// let pool = BufferPool::builder().classes([65536, 1024]).build().unwrap();
     /// assert_eq!(pool.acquire(1000).unwrap().capacity(), 1024);
-    /// assert!(matches!(BufferPool::builder().classes([1024, 1024]).build(), Err(PoolError::InvalidConfig(_))));
+    /// let twice = BufferPool::builder().classes([1024, 1024]).build();
+    /// assert!(matches!(twice, Err(PoolError::InvalidConfig(_))));
     /// ```
     pub fn classes(mut self, sizes: impl IntoIterator<Item = usize>) -> Self {
         self.classes = sizes.into_iter().collect();
@@ -210,7 +211,8 @@ impl BufferPoolConfig {
     /// ```
     /// use omnibuf::BufferPool;
     ///
-    /// let pool = BufferPool::builder().tenant_quota("big", 1 << 20).default_tenant_quota(8192).build().unwrap();
+    /// let config = BufferPool::builder().tenant_quota("big", 1 << 20).default_tenant_quota(8192);
+    /// let pool = config.build().unwrap();
     /// assert_eq!(pool.tenant("anyone").quota(), Some(8192));
     /// assert_eq!(pool.tenant("big").quota(), Some(1 << 20));
     /// assert_eq!(BufferPool::new(1 << 20).unwrap().tenant("anyone").quota(), None);

@@ -466,7 +466,10 @@ impl Tenant {
     /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
     /// #     use std::task::{Context, Poll, Waker};
     /// #     let mut f = std::pin::pin!(f);
-    /// #     loop { if let Poll::Ready(v) = f.as_mut().poll(&mut Context::from_waker(Waker::noop())) { return v } }
+    /// #     loop {
+    /// #         let cx = &mut Context::from_waker(Waker::noop());
+    /// #         if let Poll::Ready(v) = f.as_mut().poll(cx) { return v }
+    /// #     }
     /// # }
     ///
     /// let pool = BufferPool::new(1 << 20).unwrap();

@@ -55,7 +55,8 @@ impl<T: Item, G> Writer<T, G> {
     /// #     let waker = std::task::Waker::from(std::sync::Arc::new(Unpark(std::thread::current())));
     /// #     let mut f = std::pin::pin!(f);
     /// #     loop {
-    /// #         if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut std::task::Context::from_waker(&waker)) { return v }
+    /// #         let cx = &mut std::task::Context::from_waker(&waker);
+    /// #         if let std::task::Poll::Ready(v) = f.as_mut().poll(cx) { return v }
     /// #         std::thread::park();
     /// #     }
     /// # }
@@ -169,7 +170,8 @@ impl<T: Item, G> Reader<T, G> {
     /// #     let waker = std::task::Waker::from(std::sync::Arc::new(Unpark(std::thread::current())));
     /// #     let mut f = std::pin::pin!(f);
     /// #     loop {
-    /// #         if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut std::task::Context::from_waker(&waker)) { return v }
+    /// #         let cx = &mut std::task::Context::from_waker(&waker);
+    /// #         if let std::task::Poll::Ready(v) = f.as_mut().poll(cx) { return v }
     /// #         std::thread::park();
     /// #     }
     /// # }
@@ -200,7 +202,8 @@ impl<T: Item, G> Reader<T, G> {
     /// #     let waker = std::task::Waker::from(std::sync::Arc::new(Unpark(std::thread::current())));
     /// #     let mut f = std::pin::pin!(f);
     /// #     loop {
-    /// #         if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut std::task::Context::from_waker(&waker)) { return v }
+    /// #         let cx = &mut std::task::Context::from_waker(&waker);
+    /// #         if let std::task::Poll::Ready(v) = f.as_mut().poll(cx) { return v }
     /// #         std::thread::park();
     /// #     }
     /// # }

@@ -43,7 +43,8 @@ macro_rules! flavour {
             /// A ring of at least `min_items` items (rounded up, see [`Writer::capacity`]).
             ///
             /// ```
-            #[doc = concat!("use omnibuf::ring::{", stringify!($module), "::Circular, RingError, RingMemoryError};")]
+            #[doc = concat!("use omnibuf::ring::", stringify!($module), "::Circular;")]
+            /// use omnibuf::ring::{RingError, RingMemoryError};
             ///
             /// let writer = Circular::with_capacity::<u32>(100).unwrap();
             /// assert!(writer.capacity() >= 100);
@@ -57,7 +58,8 @@ macro_rules! flavour {
             /// Like [`with_capacity`](Self::with_capacity), with a backend and mapping options.
             ///
             /// ```
-            #[doc = concat!("use omnibuf::ring::{", stringify!($module), "::Circular, RingBackend, RingOptions};")]
+            #[doc = concat!("use omnibuf::ring::", stringify!($module), "::Circular;")]
+            /// use omnibuf::ring::{RingBackend, RingOptions};
             ///
             /// let options = RingOptions::default().backend(RingBackend::MirrorCopy);
             /// let writer = Circular::with_options::<u16>(100, &options).unwrap();
@@ -211,7 +213,9 @@ macro_rules! flavour {
             /// ```
             #[doc = concat!("use omnibuf::ring::{", stringify!($module), "::Circular, RingOptions};")]
             ///
-            #[doc = concat!("let mut writer = Circular::with_tags::<u8, &str>(64, &RingOptions::default()", $new, ").unwrap();")]
+            /// let options = RingOptions::default();
+            #[doc = concat!("let writer = Circular::with_tags::<u8, &str>(64, &options", $new, ");")]
+            /// let mut writer = writer.unwrap();
             #[doc = concat!("let mut reader = writer.add_reader(", $reader, ");")]
             #[doc = concat!("writer.", $now, "()[..5].copy_from_slice(b\"GET /\");")]
             /// writer.produce_with_tags(5, &[(0, "method"), (4, "path")]);
@@ -231,9 +235,12 @@ macro_rules! flavour {
             /// panicking; on an error nothing is produced and no tag is delivered.
             ///
             /// ```
-            #[doc = concat!("use omnibuf::ring::{", stringify!($module), "::Circular, RingError, RingOptions};")]
+            #[doc = concat!("use omnibuf::ring::", stringify!($module), "::Circular;")]
+            /// use omnibuf::ring::{RingError, RingOptions};
             ///
-            #[doc = concat!("let mut writer = Circular::with_tags::<u8, u32>(64, &RingOptions::default()", $new, ").unwrap();")]
+            /// let options = RingOptions::default();
+            #[doc = concat!("let writer = Circular::with_tags::<u8, u32>(64, &options", $new, ");")]
+            /// let mut writer = writer.unwrap();
             #[doc = concat!("let mut reader = writer.add_reader(", $reader, ");")]
             /// let err = writer.try_produce_with_tags(2, &[(2, 7)]).unwrap_err();
             /// assert!(matches!(err, RingError::TagOutsideProduced { offset: 2, produced: 2 }));
@@ -249,7 +256,8 @@ macro_rules! flavour {
             /// The capacity in items, after rounding to whole items and pages.
             ///
             /// ```
-            #[doc = concat!("use omnibuf::ring::{", stringify!($module), "::Circular, RingBackend, RingOptions};")]
+            #[doc = concat!("use omnibuf::ring::", stringify!($module), "::Circular;")]
+            /// use omnibuf::ring::{RingBackend, RingOptions};
             ///
             /// let mirror = RingOptions::default().backend(RingBackend::MirrorCopy);
             #[doc = concat!("let writer = Circular::with_options::<u64>(1000, &mirror", $new, ").unwrap();")]
@@ -264,7 +272,8 @@ macro_rules! flavour {
             /// The memory under the ring.
             ///
             /// ```
-            #[doc = concat!("use omnibuf::ring::{double_mapping_available, ", stringify!($module), "::Circular, RingBackend};")]
+            #[doc = concat!("use omnibuf::ring::", stringify!($module), "::Circular;")]
+            /// use omnibuf::ring::{double_mapping_available, RingBackend};
             ///
             #[doc = concat!("let writer = Circular::with_capacity::<u8>(64", $new, ").unwrap();")]
             /// // The default takes double mapping wherever it works.

@@ -80,7 +80,8 @@ impl JsZeroCopyBuffer {
     /// use wasm_bindgen::JsValue;
     ///
     /// let text = JsZeroCopyBuffer::from(&JsValue::from_str("hi"), &JsValue::UNDEFINED).unwrap();
-    /// let raw = JsZeroCopyBuffer::from(&js_sys::Uint8Array::from(&[1u8, 2][..]), &JsValue::UNDEFINED).unwrap();
+    /// let array = js_sys::Uint8Array::from(&[1u8, 2][..]);
+    /// let raw = JsZeroCopyBuffer::from(&array, &JsValue::UNDEFINED).unwrap();
     /// assert_eq!((text.kind(), raw.kind()), ("text".to_string(), "raw".to_string()));
     /// assert!(JsZeroCopyBuffer::from(&JsValue::from(7), &JsValue::UNDEFINED).is_err()); // not bytes
     /// ```
@@ -172,7 +173,8 @@ impl JsZeroCopyBuffer {
     /// use omnibuf::wasm::JsZeroCopyBuffer;
     /// use wasm_bindgen::JsValue;
     ///
-    /// let raw = JsZeroCopyBuffer::from(&js_sys::Uint8Array::from(&[0xff, 0xd8][..]), &JsValue::UNDEFINED).unwrap();
+    /// let array = js_sys::Uint8Array::from(&[0xff, 0xd8][..]);
+    /// let raw = JsZeroCopyBuffer::from(&array, &JsValue::UNDEFINED).unwrap();
     /// assert_eq!(raw.retag(&JsValue::from_str("jpeg")).unwrap().kind(), "jpeg");
     /// assert!(raw.retag(&JsValue::from_str("no-such-kind")).is_err());
     /// ```

@@ -389,7 +389,8 @@ impl JsPooledBuffer {
     /// # let mut buf = JsPooledBuffer::try_from_js_value(acquired).unwrap();
     /// assert_eq!(buf.tenant().unwrap(), None);
     /// let other = pool.try_acquire(&JsValue::from(1), &JsValue::from_str("t1")).unwrap();
-    /// assert_eq!(JsPooledBuffer::try_from_js_value(other).unwrap().tenant().unwrap().as_deref(), Some("t1"));
+    /// let mut other = JsPooledBuffer::try_from_js_value(other).unwrap();
+    /// assert_eq!(other.tenant().unwrap().as_deref(), Some("t1"));
     /// ```
     #[wasm_bindgen(getter)]
     pub fn tenant(&mut self) -> Result<Option<String>, JsValue> {

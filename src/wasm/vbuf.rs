@@ -176,7 +176,8 @@ impl JsVirtualBuffer {
     /// use omnibuf::wasm::JsVirtualBuffer;
     /// use wasm_bindgen::{convert::TryFromJsValue, JsValue};
     ///
-    /// JsFuture::from(JsVirtualBuffer::import(&"notes.txt".into(), &"hello".into(), &JsValue::UNDEFINED)).await?;
+    /// let none = JsValue::UNDEFINED;
+    /// JsFuture::from(JsVirtualBuffer::import(&"notes.txt".into(), &"hello".into(), &none)).await?;
     /// let opened = JsFuture::from(JsVirtualBuffer::open(&"notes.txt".into(), &JsValue::UNDEFINED)).await?;
     /// assert_eq!(JsVirtualBuffer::try_from_js_value(opened).unwrap().length(), 5.0);
     /// assert!(JsFuture::from(JsVirtualBuffer::open(&"missing".into(), &JsValue::UNDEFINED)).await.is_err());
@@ -213,7 +214,7 @@ impl JsVirtualBuffer {
     ///
     /// let options = js_sys::Object::new();
     /// js_sys::Reflect::set(&options, &"blockSize".into(), &JsValue::from(4096)).unwrap();
-    /// let source = JsValue::from(js_sys::Uint8Array::new_with_length(10_000)); // or a File, a Blob, a string
+    /// let source = JsValue::from(js_sys::Uint8Array::new_with_length(10_000)); // or a File, a string
     /// let doc = JsFuture::from(JsVirtualBuffer::import(&"data.bin".into(), &source, &options)).await?;
     /// assert_eq!(JsVirtualBuffer::try_from_js_value(doc).unwrap().name().as_deref(), Some("data.bin"));
     /// # Ok(()) }
@@ -292,7 +293,8 @@ impl JsVirtualBuffer {
     /// use wasm_bindgen::JsValue;
     ///
     /// JsFuture::from(JsVirtualBuffer::import(&"listed".into(), &"1234".into(), &JsValue::UNDEFINED)).await?;
-    /// let documents: js_sys::Array = JsFuture::from(JsVirtualBuffer::list(&JsValue::UNDEFINED)).await?.into();
+    /// let documents = JsFuture::from(JsVirtualBuffer::list(&JsValue::UNDEFINED)).await?;
+    /// let documents: js_sys::Array = documents.into();
     /// let first = documents.get(0); // { name, length }, by name
     /// assert!(js_sys::Reflect::get(&first, &"length".into())?.as_f64().is_some());
     /// # Ok(()) }
@@ -353,8 +355,10 @@ impl JsVirtualBuffer {
     /// use omnibuf::wasm::JsVirtualBuffer;
     /// use wasm_bindgen::JsValue;
     ///
-    /// JsFuture::from(JsVirtualBuffer::import(&"report".into(), &"totals".into(), &JsValue::UNDEFINED)).await?;
-    /// let blob: web_sys::Blob = JsFuture::from(JsVirtualBuffer::export_document(&"report".into(), &JsValue::UNDEFINED)).await?.into();
+    /// let none = JsValue::UNDEFINED;
+    /// JsFuture::from(JsVirtualBuffer::import(&"report".into(), &"totals".into(), &none)).await?;
+    /// let blob = JsFuture::from(JsVirtualBuffer::export_document(&"report".into(), &none)).await?;
+    /// let blob: web_sys::Blob = blob.into();
     /// assert_eq!(blob.size(), 6.0); // e.g. for a download link
     /// # Ok(()) }
     /// ```
@@ -553,7 +557,8 @@ impl JsVirtualBuffer {
     /// // In a dedicated worker, over an OPFS document: a synchronous read with no Promise.
     /// let options = js_sys::Object::new();
     /// js_sys::Reflect::set(&options, &"store".into(), &"opfs".into()).unwrap();
-    /// let doc = JsFuture::from(JsVirtualBuffer::import(&"fast".into(), &"0123456789".into(), &options)).await?;
+    /// let doc = JsVirtualBuffer::import(&"fast".into(), &"0123456789".into(), &options);
+    /// let doc = JsFuture::from(doc).await?;
     /// let doc = JsVirtualBuffer::try_from_js_value(doc).unwrap();
     /// let target = js_sys::Uint8Array::new_with_length(4);
     /// assert_eq!(doc.read_into(&JsValue::from(3), &target)?, 4.0);
@@ -696,7 +701,8 @@ impl JsVirtualBuffer {
     /// use omnibuf::wasm::JsVirtualBuffer;
     /// use wasm_bindgen::{convert::TryFromJsValue, JsValue};
     ///
-    /// let doc = JsFuture::from(JsVirtualBuffer::import(&"doc".into(), &"v1".into(), &JsValue::UNDEFINED)).await?;
+    /// let doc = JsVirtualBuffer::import(&"doc".into(), &"v1".into(), &JsValue::UNDEFINED);
+    /// let doc = JsFuture::from(doc).await?;
     /// let doc = JsVirtualBuffer::try_from_js_value(doc).unwrap();
     /// doc.replace(&JsValue::from(1), &JsValue::UNDEFINED, &"2".into())?;
     /// JsFuture::from(doc.save(&JsValue::UNDEFINED)?).await?; // rejects if the document changed meanwhile

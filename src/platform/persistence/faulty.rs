@@ -179,7 +179,8 @@ impl FaultPlan {
     /// use omnibuf::vbuf::{MemoryPersistence, PersistenceLayer};
     ///
     /// let plan = FaultPlan::new();
-    /// let layer = FaultyPersistence::with_plan(Box::new(MemoryPersistence::new(b"ok".to_vec())), plan.clone());
+    /// let inner = Box::new(MemoryPersistence::new(b"ok".to_vec()));
+    /// let layer = FaultyPersistence::with_plan(inner, plan.clone());
     /// assert_eq!(layer.len().unwrap(), 2); // nothing injected
     /// assert_eq!((plan.calls(Call::Len), plan.injected()), (1, 0));
     /// ```
@@ -217,7 +218,8 @@ impl FaultPlan {
     ///
     /// let layer = FaultyPersistence::new(MemoryPersistence::new(b"abc".to_vec()));
     /// layer.plan().io_error(Call::Len, Trigger::Nth(1), ErrorKind::PermissionDenied);
-    /// assert!(matches!(layer.len(), Err(PersistenceError::Io(e)) if e.kind() == ErrorKind::PermissionDenied));
+    /// let err = layer.len().unwrap_err();
+    /// assert!(matches!(err, PersistenceError::Io(e) if e.kind() == ErrorKind::PermissionDenied));
     /// assert_eq!(layer.len().unwrap(), 3); // only the first call fails
     /// ```
     pub fn io_error(&self, call: Call, trigger: Trigger, kind: ErrorKind) -> &Self {

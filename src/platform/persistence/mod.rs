@@ -336,10 +336,11 @@ pub trait PersistenceLayer: Send + Sync + std::fmt::Debug {
     /// use omnibuf::vbuf::{MemoryPersistence, PersistenceError, PersistenceLayer, SaveOptions, SavePiece};
     ///
     /// let old = MemoryPersistence::new(b"abcdef".to_vec());
-    /// let recipe = vec![Ok(SavePiece::Copy { offset: 3, len: 3 }), Ok(SavePiece::Copy { offset: 0, len: 3 })];
+    /// let (def, abc) = (SavePiece::Copy { offset: 3, len: 3 }, SavePiece::Copy { offset: 0, len: 3 });
+    /// let recipe = vec![Ok(def), Ok(abc)];
     /// let new = old.save(&mut recipe.into_iter(), SaveOptions::default()).unwrap();
     /// assert_eq!(new.read_buffer(0, 6).unwrap(), b"defabc"[..]);
-    /// assert_eq!(old.read_buffer(0, 6).unwrap(), b"abcdef"[..]); // the old layer still reads the old content
+    /// assert_eq!(old.read_buffer(0, 6).unwrap(), b"abcdef"[..]); // the old layer reads the old content
     /// let failing = vec![Err(PersistenceError::Unsupported("example"))];
     /// assert!(old.save(&mut failing.into_iter(), SaveOptions::default()).is_err());
     /// ```
