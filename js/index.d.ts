@@ -482,10 +482,15 @@ export interface VirtualBufferSaveOptions {
  * the work runs, so an edit made before the Promise settles may or may not be in its result.
  *
  * Every Promise method takes an AbortSignal (`options.signal`, or a last `options` argument). When
- * it aborts, a read (open, import, read, find, the line queries, list, exportDocument) rejects at once
- * with an AbortError; disk or IndexedDB work already under way finishes in the background and what it
- * gives is freed. A change (save, saveAs, deleteDocument) only refuses to start when the signal is
- * already aborted: once started it runs to its end and its Promise says how it went. */
+ * it aborts, a read (open, read, find, the line queries, list, exportDocument) rejects at once
+ * with an AbortError. Work not started yet is cancelled natively and never runs: in Node, work still
+ * waiting in the libuv thread pool's queue leaves it; in the wasm build, work not yet begun (it begins
+ * in a microtask after the call) is dropped. Work already under way (a disk read on a pool thread,
+ * IndexedDB requests sent) cannot be stopped: it finishes in the background and what it gives is
+ * freed. A change never rejects with an AbortError once it has started, so that an AbortError never
+ * stands for a change that happened: an import rejects only when it is cancelled before it started
+ * (in the same way), and runs to its end otherwise; save, saveAs and deleteDocument only refuse to
+ * start when the signal is already aborted. */
 export class VirtualBuffer {
   private constructor();
   /** Opens the file at `path` (in the browser: the stored document of that name) without reading

@@ -53,20 +53,24 @@ replace(BufferMut, {
   },
 });
 replace(guardedVirtualBuffer, {
-  read(start, end) {
-    return virtualRead.call(this, start, end).then(wrap);
+  read(start, end, ticket) {
+    return virtualRead.call(this, start, end, ticket).then(wrap);
   },
 });
 
 // Waits take { signal, ref } (js/waits.mjs); the addon cancels them natively and references its
-// wake-up channel only for waits with `ref`.
-const waits = defineWaits({ makeError: addon.__bindingError, cancelWait: addon.__cancelWait });
+// wake-up channel only for waits with `ref`. VirtualBuffer work an aborted signal finds still in the
+// thread pool's queue leaves it (__cancelWork).
+const waits = defineWaits({ makeError: addon.__bindingError, cancelWait: addon.__cancelWait, cancelWork: addon.__cancelWork });
 installWaits({ BufferPool, CircularWriter, CircularReader }, waits);
 // napi-rs makes static methods read-only: the class exported is the same class with its own open().
 export const VirtualBuffer = installDocumentSignals(guardedVirtualBuffer, waits);
 export { AbortError };
 /** The number of waits pending natively on this thread (a test hook). */
 export const __pendingWaits = addon.__pendingWaits;
+/** `[pending, ran]`: VirtualBuffer work of this thread queued or running, and how much has run (a
+ * test hook). */
+export const __workCounts = addon.__workCounts;
 
 const dispose = Symbol.dispose ?? Symbol.for('nodejs.dispose');
 for (const cls of [ZeroCopyBuffer, BufferMut, BufferKind, BufferPool, PooledBuffer, Circular, CircularWriter, CircularReader, VirtualBuffer]) {

@@ -7,6 +7,11 @@
 // `cancelWait(id, reason)` takes when the signal aborts: the build drops the native wait there and
 // then (the pool's queue and the ring no longer hold it) and rejects its Promise with `reason`.
 //
+// VirtualBuffer's Promises (disk or IndexedDB work) take a ticket `{ id }` too, as the last argument
+// of the native method, when they have a signal: `cancelWork(id)` takes the work out of the build's
+// queue if it has not started (it then never runs); work already under way runs to its end and what
+// it gives is freed. Saves and deletions take none (see cancellableWork).
+//
 // The rejection is Node's AbortError, as `timers/promises` and `fs/promises` give it: an Error named
 // "AbortError" with code ABORT_ERR and the signal's reason as its `cause`; the one class below, in
 // the browser too. Messages come from the binding core's table (src/binding/message.rs) through
@@ -25,10 +30,11 @@ const isSignal = (value) => typeof AbortSignal === 'function' && value instanceo
 
 /**
  * The wait helpers of one build. `makeError(which, a, b, c)` makes the binding core's error number
- * `which`; `cancelWait(id, reason)` cancels a native wait; `holdLoop`, for a build whose waits hold
- * nothing of the event loop (wasm in Node), keeps the loop alive while a wait with `ref` is pending.
+ * `which`; `cancelWait(id, reason)` cancels a native wait; `cancelWork(id)` cancels VirtualBuffer work
+ * that has not started (returns whether it did); `holdLoop`, for a build whose waits hold nothing of
+ * the event loop (wasm in Node), keeps the loop alive while a wait with `ref` is pending.
  */
-export function defineWaits({ makeError, cancelWait, holdLoop = false }) {
+export function defineWaits({ makeError, cancelWait, cancelWork, holdLoop = false }) {
   // Asked when first needed: the browser build's table is there only once init() is done.
   let abortMessage;
 
@@ -109,13 +115,17 @@ export function defineWaits({ makeError, cancelWait, holdLoop = false }) {
   }
 
   /**
-   * Runs `start()` (a VirtualBuffer Promise: disk or IndexedDB work) unless `signal` is aborted; when
-   * it aborts before the work settles, rejects at once and `dispose`s what the work gives later.
-   * `started: 'only'` is for work that changes what is stored (a save): an aborted signal keeps it
-   * from starting, but once started it runs to its end and its Promise tells how that went, since an
-   * AbortError must not stand for a save that happened.
+   * Runs `start(ticket)` (a VirtualBuffer Promise: disk or IndexedDB work) unless `signal` is aborted.
+   * `kind` says what an abort does once the work is called:
+   * - `'read'`: rejects at once, cancels the work natively if it has not started
+   *   (`cancelWork(ticket.id)`: it never runs), and `dispose`s what work already under way gives later;
+   * - `'change'` (work that changes what is stored): rejects only when the work is cancelled natively
+   *   before it started; work already started runs to its end and its Promise tells how that went,
+   *   since an AbortError must not stand for a change that happened;
+   * - `'start'`: the same for a change whose native method takes no ticket: an aborted signal keeps
+   *   it from starting, and once called it runs to its end.
    */
-  function cancellableWork(member, options, start, dispose, only) {
+  function cancellableWork(member, options, start, dispose, kind = 'read') {
     let signal;
     try {
       signal = signalOption(options, member);
@@ -123,10 +133,28 @@ export function defineWaits({ makeError, cancelWait, holdLoop = false }) {
       return Promise.reject(e);
     }
     if (signal?.aborted) return Promise.reject(abortError(signal));
-    const promise = start();
-    if (signal === undefined || only) return promise;
+    if (signal === undefined || kind === 'start') return start(undefined);
+    const ticket = { id: 0 };
+    const promise = start(ticket);
+    if (kind === 'change') {
+      return new Promise((resolve, reject) => {
+        const onAbort = () => {
+          if (ticket.id !== 0 && cancelWork?.(ticket.id)) reject(abortError(signal));
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        const done = () => signal.removeEventListener('abort', onAbort);
+        // Work cancelled natively rejects too: by then this Promise has rejected already.
+        promise.then((value) => (done(), resolve(value)), (error) => (done(), reject(error)));
+      });
+    }
     let aborted = false;
     promise.then((value) => aborted && dispose?.(value), () => {});
+    const cancel = () => {
+      if (ticket.id !== 0) cancelWork?.(ticket.id);
+    };
+    signal.addEventListener('abort', cancel, { once: true });
+    const done = () => signal.removeEventListener('abort', cancel);
+    promise.then(done, done);
     return unlessAborted(promise, signal).catch((e) => {
       if (signal.aborted) aborted = true;
       throw e;
@@ -145,7 +173,13 @@ const optionsArg = (value) => (typeof value === 'object' && value !== null ? val
  * lineCount(options?), lineToOffset(line, options?), offsetToLine(offset, options?),
  * save(options?), saveAs(path, options?), and the browser's list(options?),
  * deleteDocument(name, options?), exportDocument(name, options?). Reads reject at once when the
- * signal aborts (what the work gives later is freed); saves and deletions only refuse to start.
+ * signal aborts: the native work is cancelled if it has not started, and what work under way gives
+ * later is freed. An import rejects only when it is cancelled before it started; saves and deletions
+ * only refuse to start.
+ *
+ * The native methods take the ticket (cancellableWork) as one more argument: after `options` for the
+ * members with options of their own, in place of the options for the others (read(start, end,
+ * ticket), lineCount(ticket), open(path, options, ticket)).
  */
 export function installDocumentSignals(original, { cancellableWork }) {
   const free = (value) => value?.free?.();
@@ -169,22 +203,22 @@ export function installDocumentSignals(original, { cancellableWork }) {
       if (d !== undefined) Object.defineProperty(VirtualBuffer, name, { ...d, writable: true, configurable: true });
     }
   }
-  // [name, static?, index of the options argument, dispose, start-only]
+  // [name, static?, index of the options argument, dispose, kind (cancellableWork)]
   const members = [
     ['open', true, 1, free],
-    ['import', true, 2, free],
+    ['import', true, 2, free, 'change'],
     ['list', true, 0],
-    ['deleteDocument', true, 1, undefined, true],
+    ['deleteDocument', true, 1, undefined, 'start'],
     ['exportDocument', true, 1],
     ['read', false, 2, free],
     ['find', false, 3],
     ['lineCount', false, 0],
     ['lineToOffset', false, 1],
     ['offsetToLine', false, 1],
-    ['save', false, 0, undefined, true],
-    ['saveAs', false, 1, undefined, true],
+    ['save', false, 0, undefined, 'start'],
+    ['saveAs', false, 1, undefined, 'start'],
   ];
-  for (const [name, isStatic, at, dispose, only] of members) {
+  for (const [name, isStatic, at, dispose, kind] of members) {
     const target = isStatic ? VirtualBuffer : VirtualBuffer.prototype;
     const descriptor = Object.getOwnPropertyDescriptor(target, name);
     if (typeof descriptor?.value !== 'function') continue; // not in this build
@@ -193,11 +227,18 @@ export function installDocumentSignals(original, { cancellableWork }) {
     // Options of their own (open, import, save; the browser's list, deleteDocument, exportDocument
     // with their `store`) go on to the build as they are, `signal` and all.
     const passOptions = ['open', 'import', 'save', 'list', 'deleteDocument', 'exportDocument'].includes(name);
+    const slot = passOptions ? at + 1 : at;
     const wrapped = {
       [name](...args) {
         const options = optionsArg(args[at]);
         if (!passOptions && at < args.length && options !== undefined) args.length = at;
-        return cancellableWork(member, options, () => Reflect.apply(original, this, args), dispose, only);
+        const start = (ticket) => {
+          if (ticket === undefined) return Reflect.apply(original, this, args);
+          const withTicket = Array.from({ length: slot }, (_, i) => args[i]);
+          withTicket.push(ticket);
+          return Reflect.apply(original, this, withTicket);
+        };
+        return cancellableWork(member, options, start, dispose, kind);
       },
     }[name];
     Object.defineProperty(target, name, { ...descriptor, value: wrapped });

@@ -35,12 +35,20 @@ guardClasses(
 export const externalBuffers = false;
 
 // Waits take { signal, ref } (js/waits.mjs): cancelled in wasm (__cancelWait); a wasm Promise holds
-// nothing of the event loop, so a timer does while a wait with `ref` is pending.
-const waits = defineWaits({ makeError: wasm.__bindingError, cancelWait: wasm.__cancelWait, holdLoop: true });
+// nothing of the event loop, so a timer does while a wait with `ref` is pending. VirtualBuffer work
+// aborted before it starts never runs (__cancelWork).
+const waits = defineWaits({
+  makeError: wasm.__bindingError,
+  cancelWait: wasm.__cancelWait,
+  cancelWork: wasm.__cancelWork,
+  holdLoop: true,
+});
 installWaits({ BufferPool, CircularWriter, CircularReader }, waits);
 installDocumentSignals(VirtualBuffer, waits);
 export { AbortError };
 /** The number of waits pending in wasm (a test hook). */
 export const __pendingWaits = wasm.__pendingWaits;
+/** `[pending, ran]`: VirtualBuffer work not settled, and how much has started (a test hook). */
+export const __workCounts = () => Array.from(wasm.__workCounts());
 
 installStreams({ CircularReader, CircularWriter, VirtualBuffer }, waits, nodeStream);

@@ -87,7 +87,7 @@ if (threaded) {
 // in a page.
 // A wait is cancelled in the module that started it (each numbers its own), so where the rings are
 // the threaded build's, their waits are that module's.
-const waits = defineWaits({ makeError: single.__bindingError, cancelWait: single.__cancelWait });
+const waits = defineWaits({ makeError: single.__bindingError, cancelWait: single.__cancelWait, cancelWork: single.__cancelWork });
 const ringWaits = threaded ? defineWaits({ makeError: threads.__bindingError, cancelWait: threads.__cancelWait }) : waits;
 installWaits({ BufferPool }, waits);
 installWaits({ CircularWriter, CircularReader }, ringWaits);
@@ -95,5 +95,7 @@ installDocumentSignals(VirtualBuffer, waits);
 export { AbortError };
 /** The number of waits pending in wasm, in both modules (a test hook). */
 export const __pendingWaits = () => single.__pendingWaits() + (threaded ? threads.__pendingWaits() : 0);
+/** `[pending, ran]`: VirtualBuffer work not settled, and how much has started (a test hook). */
+export const __workCounts = () => Array.from(single.__workCounts());
 
 installStreams({ CircularReader, CircularWriter, VirtualBuffer }, waits);

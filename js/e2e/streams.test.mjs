@@ -86,7 +86,7 @@ test(`pipeTo ${MIB} MiB through a ring in Chromium; a document range as a Respon
   }
 });
 
-test('abort in Chromium: a pipeTo into a full ring, a pool wait and a ring wait end, leaving nothing waiting', { skip, timeout: 300_000 }, async () => {
+test('abort in Chromium: a pipeTo into a full ring, a pool wait, a ring wait and IndexedDB work end, leaving nothing waiting', { skip, timeout: 300_000 }, async () => {
   const { url, server } = await serve(0);
   const browser = await launchChromium();
   try {
@@ -95,7 +95,7 @@ test('abort in Chromium: a pipeTo into a full ring, a pool wait and a ring wait 
     page.on('pageerror', (e) => errors.push(e));
     await page.goto(url);
     const result = await page.evaluate(async () => {
-      const { init, BufferPool, Circular, __pendingWaits } = await import('/js/web.mjs');
+      const { init, BufferPool, Circular, VirtualBuffer, __pendingWaits, __workCounts } = await import('/js/web.mjs');
       await init();
       const turn = () => new Promise((resolve) => setTimeout(resolve, 0));
       const outcome = async (promise) => promise.then(() => 'resolved', (e) => `${e.name}/${e.code ?? ''}`);
@@ -128,7 +128,21 @@ test('abort in Chromium: a pipeTo into a full ring, a pool wait and a ring wait 
       const reading = outcome(quiet.sliceAsync({ signal: halt.signal }));
       halt.abort();
       const read = await reading;
-      return { waitingWhilePiping, pipe, writerFreed, queued, acquire, whole, read, left: __pendingWaits(), poolWaiting: pool.snapshot().waiting };
+      // IndexedDB work aborted before it starts (its first step comes in a later microtask) never runs.
+      const doc = await VirtualBuffer.import('omnibuf-e2e-cancel', 'one\ntwo\n');
+      const [pending, ran] = __workCounts();
+      const cut = new AbortController();
+      const cutWork = [doc.read(0, 3, { signal: cut.signal }), VirtualBuffer.open('omnibuf-e2e-cancel', { signal: cut.signal })];
+      cut.abort();
+      const vbuf = await Promise.all(cutWork.map(outcome));
+      await turn();
+      const [pendingAfter, ranAfter] = __workCounts();
+      await VirtualBuffer.deleteDocument('omnibuf-e2e-cancel');
+      doc.free();
+      return {
+        waitingWhilePiping, pipe, writerFreed, queued, acquire, whole, read, left: __pendingWaits(), poolWaiting: pool.snapshot().waiting,
+        vbuf, workLeft: pendingAfter - pending, workRan: ranAfter - ran,
+      };
     });
     assert.deepEqual(errors, []);
     // pipeTo rejects with the signal's reason (a DOMException) or the stream's error (our AbortError).
@@ -143,6 +157,9 @@ test('abort in Chromium: a pipeTo into a full ring, a pool wait and a ring wait 
       read: 'AbortError/ABORT_ERR',
       left: 0,
       poolWaiting: 0,
+      vbuf: ['AbortError/ABORT_ERR', 'AbortError/ABORT_ERR'],
+      workLeft: 0,
+      workRan: 0,
     });
   } finally {
     await browser.close();

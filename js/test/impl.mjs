@@ -36,3 +36,10 @@ export const __pendingWaits =
   (() => {
     throw new Error('this build cannot count its pending waits');
   });
+/** `[pending, ran]`: the VirtualBuffer work (Promises other than saves) the build has queued or running
+ * natively, and how much of it has run so far: a test hook. */
+export const __workCounts =
+  loaded.__workCounts ??
+  (() => {
+    throw new Error('this build cannot count its VirtualBuffer work');
+  });

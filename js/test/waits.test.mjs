@@ -4,14 +4,18 @@
 // (the pool's and the ring's waiter, the build's pending operation: __pendingWaits()), the pool lost
 // no budget and gave none to the aborted waiter, and the streams (js/streams.mjs) pass their signal
 // down to these waits, so an abort mid-pipe leaves nothing waiting. A wait keeps a Node process alive
-// only when asked ({ ref: true }): child processes (wait-exit.child.mjs) show both.
+// only when asked ({ ref: true }): child processes (wait-exit.child.mjs) show both. VirtualBuffer's
+// Promises take a signal too: work aborted while still queued never runs (__workCounts()).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { BufferPool, Circular, __pendingWaits } from './impl.mjs';
+import { BufferPool, Circular, VirtualBuffer, __pendingWaits, __workCounts, impl } from './impl.mjs';
 import { collect } from './collect.mjs';
 
 /** Checks that `promise` rejects with the AbortError of `signal`. */
@@ -306,4 +310,90 @@ test('VirtualBuffer: a signal on its Promises; reads reject at once, saves only 
     code: 'ERR_INVALID_ARG_TYPE',
   });
   doc.free();
+});
+
+test('VirtualBuffer.import is a change: an AbortError only when it never started', {
+  skip: impl === 'wasm' ? false : 'IndexedDB documents: the wasm build only (the addon opens files)',
+}, async () => {
+  const name = `abort-import-${process.pid}`;
+  const stored = async () => (await VirtualBuffer.list()).some((d) => d.name === name);
+  const aborted = AbortSignal.abort('no');
+  await rejectsAborted(VirtualBuffer.import(name, new TextEncoder().encode('never'), { signal: aborted }), aborted);
+  assert.equal(await stored(), false, 'refused to start');
+
+  // Aborted in the same turn as the call: cancelled before it started, so nothing is stored.
+  const early = new AbortController();
+  const cancelled = VirtualBuffer.import(name, new TextEncoder().encode('never'), { signal: early.signal });
+  early.abort();
+  await rejectsAborted(cancelled, early.signal);
+  assert.equal(await stored(), false, 'cancelled before it started');
+
+  // Aborted once it has started: it runs to its end, and its Promise says so (an AbortError would
+  // stand for a document that was stored).
+  const late = new AbortController();
+  const [, started] = __workCounts();
+  const importing = VirtualBuffer.import(name, new TextEncoder().encode('kept'), { signal: late.signal });
+  while (__workCounts()[1] === started) await Promise.resolve();
+  late.abort();
+  const doc = await importing;
+  assert.equal(doc.length, 4);
+  doc.free();
+  assert.equal(await (await VirtualBuffer.exportDocument(name)).text(), 'kept');
+  await VirtualBuffer.deleteDocument(name);
+});
+
+/**
+ * Occupies every thread of libuv's pool (UV_THREADPOOL_SIZE, 4 by default) with an fs open() of a
+ * FIFO, which blocks until the FIFO has a writer: work queued after it waits in the pool's queue.
+ * Returns the function that frees the threads and closes what they opened.
+ */
+function occupyThreadPool() {
+  const threads = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'omnibuf-pool-'));
+  const fifos = Array.from({ length: threads }, (_, i) => path.join(dir, `fifo${i}`));
+  for (const fifo of fifos) execFileSync('mkfifo', [fifo]);
+  const opening = fifos.map((fifo) => fs.promises.open(fifo, 'r'));
+  return async () => {
+    // Opening for reading and writing never blocks (Linux, macOS) and gives each open() its writer.
+    const writers = fifos.map((fifo) => fs.openSync(fifo, fs.constants.O_RDWR | fs.constants.O_NONBLOCK));
+    for (const handle of await Promise.all(opening)) await handle.close();
+    for (const fd of writers) fs.closeSync(fd);
+    fs.rmSync(dir, { recursive: true });
+  };
+}
+
+test('VirtualBuffer: work aborted before it starts never runs, and is not left pending', {
+  skip: impl === 'addon' && process.platform === 'win32' ? 'needs FIFOs to hold the thread pool' : false,
+}, async () => {
+  const doc = VirtualBuffer.fromBytes('one\ntwo\nthree\n');
+  // The addon queues VirtualBuffer work on libuv's thread pool: with every thread busy, a read waits in
+  // the queue. The wasm build runs it as a future first polled in a later microtask: until then it is
+  // queued too.
+  const release = impl === 'addon' ? occupyThreadPool() : async () => {};
+  let released = false;
+  try {
+    const [pending, ran] = __workCounts();
+    const controller = new AbortController();
+    const reading = doc.read(0, 4, { signal: controller.signal });
+    const counting = doc.lineCount({ signal: controller.signal });
+    // Had it run, this open would have failed: there is no such file (or document).
+    const opening = VirtualBuffer.open('never-opened', { signal: controller.signal });
+    assert.equal(__workCounts()[0], pending + 3, 'all three are queued');
+    controller.abort(new Error('stop'));
+    const rejected = Promise.all([reading, counting, opening].map((p) => rejectsAborted(p, controller.signal)));
+    assert.equal(__workCounts()[0], pending, 'aborted, they left the queue');
+    await rejected;
+    // Work not aborted, queued behind them, runs once the queue moves.
+    const kept = doc.read(4, 7);
+    await release();
+    released = true;
+    const part = await kept;
+    assert.equal(new TextDecoder().decode(part.bytes()), 'two');
+    part.free();
+    for (let i = 0; i < 100 && __workCounts()[0] !== pending; i++) await turn();
+    assert.deepEqual(__workCounts(), [pending, ran + 1], 'only the work not aborted ran');
+  } finally {
+    if (!released) await release();
+    doc.free();
+  }
 });

@@ -139,3 +139,11 @@ pub(crate) fn set_wait_id(env: &Env, ticket: Option<sys::napi_value>, id: u64) {
         values::set_number(env, ticket, "id", id as f64);
     }
 }
+
+/// The ticket of cancellable work (a VirtualBuffer Promise): the plain object `{ id }` that the JS
+/// layer (`js/waits.mjs`) passes as the last argument, to receive the work's id for `__cancelWork`.
+/// Anything else (no ticket: a direct call of the addon's method) is work nobody can cancel.
+pub(crate) fn work_ticket(env: &Env, ticket: Option<&Unknown<'_>>) -> Option<sys::napi_value> {
+    let ticket = ticket.map(values::raw)?;
+    (values::type_of(env, ticket) == ValueType::Object).then_some(ticket)
+}

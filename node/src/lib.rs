@@ -24,6 +24,7 @@ mod args;
 mod buffer;
 mod error;
 mod handles;
+mod messages;
 mod platform;
 mod pool;
 mod ring;
@@ -68,4 +69,24 @@ pub fn cancel_wait(env: &Env, id: f64, reason: napi::bindgen_prelude::Unknown<'_
 #[napi(js_name = "__pendingWaits", catch_unwind)]
 pub fn pending_waits(env: &Env) -> f64 {
     platform::executor::pending(env) as f64
+}
+
+/// `__cancelWork(id)`: for `js/waits.mjs`, when the `AbortSignal` of a VirtualBuffer Promise aborts:
+/// takes the work `id` (a ticket's `id`) out of the thread pool's queue if no thread has started it,
+/// so that it never runs. Returns whether it did (`false`: running, done, or no such work).
+#[napi(js_name = "__cancelWork", catch_unwind)]
+pub fn cancel_work(env: &Env, id: f64) -> bool {
+    if id.fract() == 0.0 && (1.0..9_007_199_254_740_992.0).contains(&id) {
+        platform::work::cancel(env, id as u64)
+    } else {
+        false
+    }
+}
+
+/// `__workCounts()`: `[pending, ran]`, the VirtualBuffer work of this thread that is queued or running,
+/// and how much ran its computation so far; a test hook: work cancelled before it started never runs
+/// and is not pending.
+#[napi(js_name = "__workCounts", catch_unwind)]
+pub fn work_counts(env: &Env) -> Vec<f64> {
+    vec![platform::work::pending(env) as f64, platform::work::ran(env) as f64]
 }

@@ -22,7 +22,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::pin;
-use std::rc::{Rc, Weak};
+use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
@@ -31,6 +31,7 @@ use std::time::{Duration, Instant};
 use napi::bindgen_prelude::{ObjectFinalize, Unknown};
 use napi::{Env, ValueType};
 use napi_derive::napi;
+use omnibuf::binding::{Registration, WaitSide, Waiters};
 use omnibuf::ring::asynchronous::{Circular, Reader, Writer};
 use omnibuf::ring::{double_mapping_available, RingBackend, RingError, RingOptions};
 
@@ -87,14 +88,14 @@ unsafe impl StableMemory for RingReader {}
 struct Side<T: StableMemory> {
     viewed: Viewed<T>,
     /// Wakers of pending operations: woken when the side goes away, so that their Promises settle.
-    waiting: Vec<Waker>,
+    waiting: Waiters,
     /// What happened to it once `viewed` is empty: "freed" or "moved to a handle".
     gone: &'static str,
 }
 
 impl<T: StableMemory> Side<T> {
     fn new(value: T) -> Rc<RefCell<Side<T>>> {
-        Rc::new(RefCell::new(Side { viewed: Viewed::new(value), waiting: Vec::new(), gone: "freed" }))
+        Rc::new(RefCell::new(Side { viewed: Viewed::new(value), waiting: Waiters::default(), gone: "freed" }))
     }
 
     /// Takes the value out (detaching its slices) and settles pending operations.
@@ -103,7 +104,7 @@ impl<T: StableMemory> Side<T> {
         if value.is_some() {
             self.gone = how;
         }
-        self.waiting.drain(..).for_each(Waker::wake);
+        self.waiting.wake_all();
         value
     }
 
@@ -122,10 +123,17 @@ impl<T: StableMemory> Side<T> {
         }
         self.viewed.get_mut().ok_or_else(|| ApiError::used_up(class, self.gone))
     }
+}
 
-    fn wait(&mut self, waker: &Waker) {
-        if !self.waiting.iter().any(|w| w.will_wake(waker)) {
-            self.waiting.push(waker.clone());
+/// A pending `sliceAsync()` registers with its side through the binding core's [`Registration`].
+impl<T: RingSide> WaitSide for Side<T> {
+    fn waiters(&mut self) -> &mut Waiters {
+        &mut self.waiting
+    }
+
+    fn forget_waker(&self, waker: &Waker) {
+        if let Some(value) = self.viewed.get() {
+            value.forget_waker(waker);
         }
     }
 }
@@ -241,26 +249,6 @@ fn slice_now<T: RingSide>(side: &RefCell<Side<T>>, env: &Env, wait: Wait) -> nap
     }
 }
 
-/// What a pending `sliceAsync()` leaves registered: its waker, in the side's list and in the ring.
-/// Dropped with the operation (settled, or cancelled by `__cancelWait`), it takes the waker out of
-/// both, so a cancelled wait leaves nothing behind in the ring.
-struct Registration<T: RingSide> {
-    side: Weak<RefCell<Side<T>>>,
-    waker: Option<Waker>,
-}
-
-impl<T: RingSide> Drop for Registration<T> {
-    fn drop(&mut self) {
-        let (Some(waker), Some(shared)) = (self.waker.take(), self.side.upgrade()) else { return };
-        // A side in use (the drop runs inside one of its calls) keeps the waker until its next wake.
-        let Ok(mut side) = shared.try_borrow_mut() else { return };
-        side.waiting.retain(|w| !w.will_wake(&waker));
-        if let Some(value) = side.viewed.get() {
-            value.forget_waker(&waker);
-        }
-    }
-}
-
 /// `sliceAsync()`: a Promise settled once `slice()` has something (or the side goes away).
 fn slice_async<T: RingSide>(
     side: &Rc<RefCell<Side<T>>>,
@@ -271,23 +259,15 @@ fn slice_async<T: RingSide>(
         Ok(t) => t,
         Err(e) => return crate::platform::work::rejected(env, e),
     };
-    let mut registration = Registration::<T> { side: Rc::downgrade(side), waker: None };
+    // Dropped with the operation (settled, or cancelled by `__cancelWait`), it takes the operation's
+    // waker out of the side and the ring, so a cancelled wait leaves nothing behind in the ring.
+    let mut registration = Registration::new(Rc::downgrade(side));
     let (promise, id) = executor::spawn(
         env,
         Box::new(move |env, cx| {
-            let Some(side) = registration.side.upgrade() else {
-                return Poll::Ready(Err(ApiError::used_up(T::CLASS, "freed")));
-            };
-            let mut side = side.borrow_mut();
-            let outcome = slice(&mut side, env, cx, Wait::No);
-            if outcome.is_pending() {
-                side.wait(cx.waker());
-                registration.waker = Some(cx.waker().clone());
-            } else {
-                // Settled: nothing of it stays registered that its drop should take out.
-                registration.waker = None;
-            }
-            outcome
+            registration
+                .poll(cx, |side, cx| slice(side, env, cx, Wait::No))
+                .unwrap_or_else(|| Poll::Ready(Err(ApiError::used_up(T::CLASS, "freed"))))
         }),
         keep_alive,
     )?;

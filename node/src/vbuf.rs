@@ -5,6 +5,10 @@
 //! pool and returns a Promise, so a slow disk or a long scan never blocks the event loop. That work
 //! runs on a clone of the handle, so it sees the content as it is when the work runs: an edit made
 //! before a Promise settles may or may not be in its result.
+//!
+//! The reads and queries (and `open`) take the JS layer's ticket as their last argument: when their
+//! `AbortSignal` aborts before a pool thread has started them, they leave the queue and never run
+//! (`platform::work::cancel`). Saves never take one: an abort only keeps them from being called.
 
 use std::ops::Bound;
 
@@ -69,14 +73,16 @@ fn open_options(env: &Env, options: Option<&Unknown<'_>>) -> ApiResult<(FileBack
 }
 
 /// A Promise of `job`'s result, computed on the thread pool and turned into a JS value by `settle`;
-/// a rejected Promise when the arguments were bad (`job` is an error).
+/// a rejected Promise when the arguments were bad (`job` is an error). `ticket`: the JS layer's, for
+/// work it may cancel before it starts (reads, not saves: see `js/waits.mjs`).
 fn promise<T: Send + 'static>(
     env: &Env,
+    ticket: Option<&Unknown<'_>>,
     job: ApiResult<impl FnOnce() -> ApiResult<T> + Send + 'static>,
     settle: impl FnOnce(&Env, T) -> ApiResult<Raw> + Send + 'static,
 ) -> napi::Result<Raw> {
     match job {
-        Ok(job) => work::queue(env, job, settle),
+        Ok(job) => work::queue(env, args::work_ticket(env, ticket), job, settle),
         Err(e) => work::rejected(env, e),
     }
 }
@@ -123,9 +129,14 @@ impl JsVirtualBuffer {
     /// `{ backend?: "positional" | "mapped", blockSize?, cacheBudget?, spillThreshold?, undoLimit? }`.
     /// The default backend reads with positional reads, so a file truncated by another program gives
     /// an error, never a crash; `"mapped"` memory-maps it (zero-copy reads, but a truncation underneath
-    /// kills the process with SIGBUS).
+    /// kills the process with SIGBUS). `ticket`: see [`promise`].
     #[napi(catch_unwind)]
-    pub fn open(env: &Env, path: Unknown<'_>, options: Option<Unknown<'_>>) -> napi::Result<Raw> {
+    pub fn open(
+        env: &Env,
+        path: Unknown<'_>,
+        options: Option<Unknown<'_>>,
+        ticket: Option<Unknown<'_>>,
+    ) -> napi::Result<Raw> {
         let job = (|| {
             let path = args::text(env, &path, "path")?;
             let (backend, tuning) = open_options(env, options.as_ref())?;
@@ -135,7 +146,7 @@ impl JsVirtualBuffer {
                     .map_err(|e| ApiError::from(e).context(format!("cannot open {path}")))
             })
         })();
-        promise(env, job, |env, (buffer, backend)| {
+        promise(env, ticket.as_ref(), job, |env, (buffer, backend)| {
             let instance = JsVirtualBuffer { inner: Some(buffer), backend }
                 .into_instance(env)
                 .map_err(ApiError::error)?;
@@ -209,12 +220,18 @@ impl JsVirtualBuffer {
 
     /// Resolves to a `ZeroCopyBuffer` of bytes `start .. end` (`end` defaults to the length).
     #[napi(catch_unwind)]
-    pub fn read(&self, env: &Env, start: Unknown<'_>, end: Option<Unknown<'_>>) -> napi::Result<Raw> {
+    pub fn read(
+        &self,
+        env: &Env,
+        start: Unknown<'_>,
+        end: Option<Unknown<'_>>,
+        ticket: Option<Unknown<'_>>,
+    ) -> napi::Result<Raw> {
         let job = self.range(env, &start, end.as_ref()).and_then(|(start, end)| {
             let buffer = self.live()?.clone();
             Ok(move || read(&buffer, start, end))
         });
-        promise(env, job, |env, bytes| {
+        promise(env, ticket.as_ref(), job, |env, bytes| {
             let instance = JsZeroCopyStorage::new(env, bytes).into_instance(env).map_err(ApiError::error)?;
             Ok(Raw(instance.value))
         })
@@ -229,6 +246,7 @@ impl JsVirtualBuffer {
         pattern: Unknown<'_>,
         start: Option<Unknown<'_>>,
         end: Option<Unknown<'_>>,
+        ticket: Option<Unknown<'_>>,
     ) -> napi::Result<Raw> {
         let job = (|| {
             let (pattern, _) = args::bytes(env, &pattern, "pattern")?;
@@ -240,39 +258,49 @@ impl JsVirtualBuffer {
             let buffer = self.live()?.clone();
             Ok(move || Ok(buffer.find(&pattern, (Bound::Included(start), end))?))
         })();
-        promise(env, job, |env, found| plain(env, found.map(number)))
+        promise(env, ticket.as_ref(), job, |env, found| plain(env, found.map(number)))
     }
 
     /// Resolves to the number of lines (line feeds plus one). The first line query scans the content
     /// once; later ones are quick.
     #[napi(js_name = "lineCount", catch_unwind)]
-    pub fn line_count(&self, env: &Env) -> napi::Result<Raw> {
+    pub fn line_count(&self, env: &Env, ticket: Option<Unknown<'_>>) -> napi::Result<Raw> {
         let job = self.live().map(|b| {
             let buffer = b.clone();
             move || Ok(buffer.line_count()?)
         });
-        promise(env, job, |env, n| plain(env, number(n)))
+        promise(env, ticket.as_ref(), job, |env, n| plain(env, number(n)))
     }
 
     /// Resolves to the offset where line `line` (0-based) starts; rejects with a `RangeError` past the
     /// last line.
     #[napi(js_name = "lineToOffset", catch_unwind)]
-    pub fn line_to_offset(&self, env: &Env, line: Unknown<'_>) -> napi::Result<Raw> {
+    pub fn line_to_offset(
+        &self,
+        env: &Env,
+        line: Unknown<'_>,
+        ticket: Option<Unknown<'_>>,
+    ) -> napi::Result<Raw> {
         let job = args::index(env, &line, "line").and_then(|line| {
             let buffer = self.live()?.clone();
             Ok(move || Ok(buffer.line_to_offset(line as u64)?))
         });
-        promise(env, job, |env, n| plain(env, number(n)))
+        promise(env, ticket.as_ref(), job, |env, n| plain(env, number(n)))
     }
 
     /// Resolves to the line (0-based) that holds `offset` (at most the length).
     #[napi(js_name = "offsetToLine", catch_unwind)]
-    pub fn offset_to_line(&self, env: &Env, offset: Unknown<'_>) -> napi::Result<Raw> {
+    pub fn offset_to_line(
+        &self,
+        env: &Env,
+        offset: Unknown<'_>,
+        ticket: Option<Unknown<'_>>,
+    ) -> napi::Result<Raw> {
         let job = args::index(env, &offset, "offset").and_then(|offset| {
             let buffer = self.live()?.clone();
             Ok(move || Ok(buffer.offset_to_line(offset as u64)?))
         });
-        promise(env, job, |env, n| plain(env, number(n)))
+        promise(env, ticket.as_ref(), job, |env, n| plain(env, number(n)))
     }
 
     /// Saves to the file it came from, atomically; rejects with an `Error` if the file changed on disk
@@ -288,7 +316,7 @@ impl JsVirtualBuffer {
             let buffer = self.live()?.clone();
             Ok(move || Ok(buffer.save_with(SaveOptions { force })?))
         })();
-        promise(env, job, |env, ()| plain(env, ()))
+        promise(env, None, job, |env, ()| plain(env, ()))
     }
 
     /// Saves to a new file at `path`, atomically; later saves go to that file.
@@ -304,7 +332,7 @@ impl JsVirtualBuffer {
                     .map_err(|e| ApiError::from(e).context(format!("cannot save to {path}")))
             })
         })();
-        promise(env, job, |env, ()| plain(env, ()))
+        promise(env, None, job, |env, ()| plain(env, ()))
     }
 
     /// Releases this handle now; later calls throw. Work already started finishes.

@@ -1,5 +1,6 @@
 //! The portable core of the two JS bindings (the wasm-bindgen build in `src/wasm/` and the Node addon
-//! in `node/`): the checks every argument goes through and the errors JS sees, written once.
+//! in `node/`): the checks every argument goes through and the errors JS sees, written once; and the
+//! waiting both share ([`block_on()`] for `sliceSync()`, [`Registration`] for `sliceAsync()`).
 //!
 //! Plain Rust, no napi or wasm-bindgen types, compiled on every target and tested natively and under
 //! Miri. An adapter turns a JS value into a [`Value`] (its type and, for a number, the number), asks a
@@ -26,6 +27,7 @@ mod error;
 pub mod message;
 mod number;
 mod value;
+mod waits;
 
 pub use args::{index, offset, MAX_SAFE_INTEGER};
 pub use block_on::block_on;
@@ -35,3 +37,4 @@ pub use error::{
 };
 pub use number::js_number;
 pub use value::Value;
+pub use waits::{Registration, WaitSide, Waiters};

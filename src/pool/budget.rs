@@ -44,7 +44,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::task::Waker;
 
-use super::PoolError;
+use super::error::PoolError;
 use crate::platform::time::{Duration, Instant};
 use crate::sync::{
     Arc, AtomicUsize, Condvar, Mutex, MutexGuard,
@@ -389,24 +389,30 @@ impl Budget {
 
     /// Refuses requests that could never be served, so that they fail instead of waiting forever.
     #[inline]
-    pub(crate) fn check_possible(&self, req: &Request) -> Result<(), PoolError> {
-        if req.size <= self.limit && req.tenant.is_none() {
+    pub(crate) fn check_possible(
+        &self,
+        size: usize,
+        tenant: Option<&std::sync::Arc<TenantState>>,
+    ) -> Result<(), PoolError> {
+        if size <= self.limit && tenant.is_none() {
             return Ok(());
         }
-        self.check_possible_slow(req)
+        self.check_possible_slow(size, tenant)
     }
 
     #[cold]
-    fn check_possible_slow(&self, req: &Request) -> Result<(), PoolError> {
-        if req.size > self.limit {
-            return Err(PoolError::ExceedsBudget { class_size: req.size, budget: self.limit });
+    fn check_possible_slow(
+        &self,
+        size: usize,
+        tenant: Option<&std::sync::Arc<TenantState>>,
+    ) -> Result<(), PoolError> {
+        if size > self.limit {
+            return Err(PoolError::ExceedsBudget { class_size: size, budget: self.limit });
         }
-        match &req.tenant {
-            Some(t) if req.size > t.quota => Err(PoolError::ExceedsQuota {
-                tenant: t.name.to_string(),
-                class_size: req.size,
-                quota: t.quota,
-            }),
+        match tenant {
+            Some(t) if size > t.quota => {
+                Err(PoolError::ExceedsQuota { tenant: t.name.to_string(), class_size: size, quota: t.quota })
+            }
             _ => Ok(()),
         }
     }

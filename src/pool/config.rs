@@ -1,15 +1,21 @@
 //! Pool configuration: size classes, budget, quotas and caching marks.
+//!
+//! The configuration knows nothing of the pool it describes: `BufferPoolConfig::build` is defined
+//! beside `BufferPool`, in the pool's root module, so that the files depend one way.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
-use super::{BufferPool, PoolError};
+use super::budget::MAX_BUDGET;
+use super::error::PoolError;
 
 /// One size class of a [`BufferPool`]: every buffer of the class has exactly `size` bytes of capacity.
 ///
 /// A request is served from the smallest class that holds it, so a 5,000-byte request takes a
 /// 16 KiB buffer from the default classes.
+///
+/// [`BufferPool`]: super::BufferPool
 ///
 /// ```
 /// use omnibuf::{BufferPool, PoolClass};
@@ -67,6 +73,9 @@ pub const DEFAULT_CLASSES: [usize; 5] = [4 << 10, 16 << 10, 64 << 10, 256 << 10,
 pub const MAX_CLASSES: usize = 64;
 
 /// How a [`BufferPool`] is set up. Built with [`BufferPool::builder`].
+///
+/// [`BufferPool`]: super::BufferPool
+/// [`BufferPool::builder`]: super::BufferPool::builder
 ///
 /// ```
 /// use omnibuf::BufferPool;
@@ -235,22 +244,11 @@ impl BufferPoolConfig {
     /// assert!(untracked.outstanding().is_none());
     /// # drop(held);
     /// ```
+    ///
+    /// [`BufferPool::outstanding`]: super::BufferPool::outstanding
     pub fn track_outstanding(mut self, on: bool) -> Self {
         self.track_outstanding = on;
         self
-    }
-
-    /// Checks the configuration and builds the pool.
-    ///
-    /// ```
-    /// use omnibuf::{BufferPool, PoolError};
-    ///
-    /// assert!(BufferPool::builder().classes([4096]).budget(1 << 20).build().is_ok());
-    /// let err = BufferPool::builder().classes([4096]).budget(100).build().unwrap_err();
-    /// assert!(matches!(err, PoolError::InvalidConfig(_))); // the budget holds no buffer
-    /// ```
-    pub fn build(self) -> Result<BufferPool, PoolError> {
-        BufferPool::with_config(self)
     }
 
     /// Sorts the classes and checks every setting.
@@ -272,8 +270,8 @@ impl BufferPoolConfig {
         if *self.classes.last().unwrap() > isize::MAX as usize {
             return bad("a size class cannot exceed isize::MAX bytes".into());
         }
-        if self.budget > super::budget::MAX_BUDGET {
-            return bad(format!("the budget cannot exceed {} bytes", super::budget::MAX_BUDGET));
+        if self.budget > MAX_BUDGET {
+            return bad(format!("the budget cannot exceed {MAX_BUDGET} bytes"));
         }
         if self.budget < self.classes[0] {
             return bad(format!(

@@ -31,6 +31,12 @@
 //! # drop((big, again));
 //! ```
 
+// The files depend one way; no pool file but the tests imports this root one:
+//   this file (BufferPool, Tenant, Acquire, BufferPoolConfig::build)
+//     -> `pooled` (PooledBuffer) -> `thread_cache` (the thread-local fast path)
+//     -> `shared` (the pool's state and its `Block`s) -> `thread_slot` (a thread's counters and idle
+//        blocks, which the pool can reach) -> `block_stack` (a sealable stack, generic: a leaf);
+//   on the side, `snapshot` -> `shared`, and `outstanding` -> `config` -> `budget` -> `error` (a leaf).
 mod block_stack;
 mod budget;
 mod config;
@@ -40,6 +46,7 @@ mod pooled;
 mod shared;
 mod snapshot;
 mod thread_cache;
+mod thread_slot;
 
 #[cfg(all(test, loom))]
 mod loom_tests;
@@ -47,6 +54,7 @@ mod loom_tests;
 mod tests;
 
 use std::future::Future;
+use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -54,6 +62,7 @@ use std::task::{Context, Poll};
 use budget::{Request, TenantState};
 use pooled::Checkout;
 use shared::{Block, Shared};
+use thread_cache::Reserved;
 
 pub use config::{BufferPoolConfig, PoolClass, DEFAULT_CLASSES, MAX_CLASSES};
 pub use error::{CapacityError, PoolError};
@@ -324,7 +333,8 @@ impl BufferPool {
     /// assert_eq!(pool.snapshot().idle_bytes, 4096);
     /// ```
     pub fn trim_to(&self, keep_bytes: usize) -> usize {
-        self.shared().trim(keep_bytes)
+        let shared = self.shared();
+        shared.trim(keep_bytes, thread_cache::take_all(shared))
     }
 
     /// Buffers checked out and not yet released, oldest first, with tenant, class and age; `None` when
@@ -342,6 +352,22 @@ impl BufferPool {
     /// ```
     pub fn outstanding(&self) -> Option<Vec<OutstandingBuffer>> {
         self.shared().outstanding.as_ref().map(|o| o.list())
+    }
+}
+
+impl BufferPoolConfig {
+    /// Checks the configuration and builds the pool.
+    ///
+    /// ```
+    /// use omnibuf::{BufferPool, PoolError};
+    ///
+    /// let pool = BufferPool::builder().classes([512, 4096]).budget(1 << 20).build().unwrap();
+    /// assert_eq!(pool.class_for(100).unwrap().size(), 512);
+    /// let refused = BufferPool::builder().classes([4096, 4096]).build();
+    /// assert!(matches!(refused, Err(PoolError::InvalidConfig(_))));
+    /// ```
+    pub fn build(self) -> Result<BufferPool, PoolError> {
+        BufferPool::with_config(self)
     }
 }
 
@@ -495,47 +521,57 @@ fn acquire(
     mode: Mode,
 ) -> Result<PooledBuffer, PoolError> {
     let req = shared.request(size, tenant)?;
-    if let Some(cached) = thread_cache::reserve(shared, &req) {
-        return check_out(shared, req, cached);
-    }
+    let mut cached = MaybeUninit::uninit();
+    let block = match thread_cache::reserve(shared, &req, &mut cached) {
+        // SAFETY: `reserve` wrote a block to `cached`.
+        Reserved::BytesAndBlock => unsafe { cached.assume_init() },
+        Reserved::Bytes => new_block(shared, &req)?,
+        Reserved::No => {
+            reserve_slowly(shared, &req, mode)?;
+            new_block(shared, &req)?
+        }
+    };
+    Ok(check_out(shared, req, block))
+}
+
+/// Reserves `req` when the thread's lease could not: waits, or refuses at once (`Mode::Try`).
+#[cold]
+fn reserve_slowly(shared: &Arc<Shared>, req: &Request, mode: Mode) -> Result<(), PoolError> {
     match mode {
         Mode::Try => {
-            if !shared.budget.try_reserve_exact(&req) {
-                shared.budget.count_refusal(&req);
+            if !shared.budget.try_reserve_exact(req) {
+                shared.budget.count_refusal(req);
                 return Err(PoolError::WouldBlock { class_size: req.size });
             }
         }
         Mode::Wait(deadline) => {
             let started = Instant::now();
-            if !shared.budget.wait(&req, deadline) {
+            if !shared.budget.wait(req, deadline) {
                 return Err(PoolError::TimedOut { class_size: req.size, waited: started.elapsed() });
             }
         }
     }
-    thread_cache::count_acquired(shared, &req);
-    check_out(shared, req, None)
+    thread_cache::count_acquired(shared, req);
+    Ok(())
 }
 
-/// Turns reserved (and counted) bytes into a buffer, with the thread cache's block if it had one;
-/// gives the bytes back if no memory can be had.
+/// A block for reserved (and counted) bytes that the thread cache had none for; gives the bytes back
+/// when no memory can be had.
+fn new_block(shared: &Arc<Shared>, req: &Request) -> Result<Block, PoolError> {
+    shared.new_block(req.class).inspect_err(|_| {
+        shared.count_shared(req, false);
+        shared.budget.release(req);
+    })
+}
+
+/// Turns reserved (and counted) bytes and their block into a buffer.
 #[inline]
-fn check_out(shared: &Arc<Shared>, req: Request, cached: Option<Block>) -> Result<PooledBuffer, PoolError> {
-    let block = match cached {
-        Some(block) => block,
-        None => match shared.new_block(req.class) {
-            Ok(block) => block,
-            Err(e) => {
-                shared.count_shared(&req, false);
-                shared.budget.release(&req);
-                return Err(e);
-            }
-        },
-    };
+fn check_out(shared: &Arc<Shared>, req: Request, block: Block) -> PooledBuffer {
     let track_id = match &shared.outstanding {
         Some(o) => o.track(req.size, req.tenant.as_ref().map(|t| t.name.clone())),
         None => 0,
     };
-    Ok(PooledBuffer::new(Checkout::new(block, req, track_id)))
+    PooledBuffer::new(Checkout::new(block, req, track_id))
 }
 
 /// The future of [`BufferPool::acquire_async`] and [`Tenant::acquire_async`].
@@ -578,14 +614,24 @@ impl Future for Acquire {
             Some(Err(e)) => return Poll::Ready(Err(e)),
             Some(Ok(req)) => req,
         };
+        let shared = &this.shared;
         if this.ticket.is_none() {
-            if let Some(cached) = thread_cache::reserve(&this.shared, &req) {
-                return Poll::Ready(check_out(&this.shared, req, cached));
+            let mut cached = MaybeUninit::uninit();
+            match thread_cache::reserve(shared, &req, &mut cached) {
+                Reserved::BytesAndBlock => {
+                    // SAFETY: `reserve` wrote a block to `cached`.
+                    let block = unsafe { cached.assume_init() };
+                    return Poll::Ready(Ok(check_out(shared, req, block)));
+                }
+                Reserved::Bytes => {
+                    return Poll::Ready(new_block(shared, &req).map(|block| check_out(shared, req, block)))
+                }
+                Reserved::No => {}
             }
         }
-        if this.shared.budget.poll_wait(&req, &mut this.ticket, cx.waker()) {
-            thread_cache::count_acquired(&this.shared, &req);
-            Poll::Ready(check_out(&this.shared, req, None))
+        if shared.budget.poll_wait(&req, &mut this.ticket, cx.waker()) {
+            thread_cache::count_acquired(shared, &req);
+            Poll::Ready(new_block(shared, &req).map(|block| check_out(shared, req, block)))
         } else {
             this.request = Some(Ok(req));
             Poll::Pending

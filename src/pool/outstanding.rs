@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::PoolClass;
+use super::config::PoolClass;
 use crate::platform::time::{Duration, Instant};
 
 /// A buffer checked out of a pool and not yet released, as [`BufferPool::outstanding`] reports it.

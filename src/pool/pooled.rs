@@ -1,19 +1,21 @@
 //! [`PooledBuffer`]: a writable buffer checked out of a pool, and what keeps it checked out.
 
 use std::io;
-use std::mem::MaybeUninit;
+use std::mem::{ManuallyDrop, MaybeUninit};
 use std::ops::{Deref, DerefMut};
 
 use super::budget::Request;
-use super::shared::{Block, Shared};
-use super::{CapacityError, PoolClass};
+use super::config::PoolClass;
+use super::error::CapacityError;
+use super::shared::Block;
+use super::thread_cache;
 use crate::{BufferKind, ZeroCopyBuffer};
 
 /// One checked-out block and the bytes reserved for it. Dropping it gives both back to the pool, on
 /// whatever thread that happens. Shared by [`PooledBuffer`] and by the views of a frozen one.
 pub(crate) struct Checkout {
-    /// `None` only while being dropped.
-    block: Option<Block>,
+    /// Moved out only by `drop` (in place, see `thread_cache::release`).
+    block: ManuallyDrop<Block>,
     req: Request,
     /// 0 when the pool does not track outstanding buffers.
     track_id: u64,
@@ -21,29 +23,29 @@ pub(crate) struct Checkout {
 
 impl Checkout {
     pub(crate) fn new(block: Block, req: Request, track_id: u64) -> Checkout {
-        Checkout { block: Some(block), req, track_id }
+        Checkout { block: ManuallyDrop::new(block), req, track_id }
     }
 
     fn mem(&self) -> &Vec<u8> {
-        &self.block.as_ref().expect("a live checkout has its block").mem
+        &self.block.mem
     }
 
     fn mem_mut(&mut self) -> &mut Vec<u8> {
-        &mut self.block.as_mut().expect("a live checkout has its block").mem
+        &mut self.block.mem
     }
 }
 
 impl Drop for Checkout {
     #[inline]
     fn drop(&mut self) {
-        if let Some(block) = self.block.take() {
-            if self.track_id != 0 {
-                if let Some(outstanding) = &block.pool.outstanding {
-                    outstanding.untrack(self.track_id);
-                }
+        if self.track_id != 0 {
+            if let Some(outstanding) = &self.block.pool.outstanding {
+                outstanding.untrack(self.track_id);
             }
-            Shared::release(block, &self.req);
         }
+        // SAFETY: `drop` runs once, and nothing touches `self.block` after this call, which moves
+        // the block out.
+        unsafe { thread_cache::release(&mut self.block, &self.req) };
     }
 }
 

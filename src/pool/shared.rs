@@ -1,13 +1,20 @@
-//! The state every handle, buffer and thread cache of one pool shares.
+//! The state every handle, buffer and thread cache of one pool shares, and the [`Block`]s of memory
+//! it hands out.
+//!
+//! A block carries a reference to this state and this state reaches the blocks idle in thread caches,
+//! so the two types live in one file. The thread cache (`thread_cache`) builds on this file, not the
+//! other way round: what needs a thread's cache (the release path, emptying the caller's cache on
+//! trim) is done there or handed in.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use super::budget::{reserve_up_to, Budget, Lease, Request, TenantState};
+use super::config::BufferPoolConfig;
+use super::error::PoolError;
 use super::outstanding::Outstanding;
-use super::thread_cache::{self, ThreadSlot};
-use super::{BufferPoolConfig, PoolError};
+use super::thread_slot::ThreadSlot;
 
 /// A block of pool memory: a vector whose capacity is exactly its class's size.
 ///
@@ -20,7 +27,7 @@ pub(crate) struct Block {
 }
 
 struct ThreadRegistry {
-    live: Vec<Weak<ThreadSlot>>,
+    live: Vec<Weak<ThreadSlot<Block>>>,
     retired_acquired: Vec<usize>,
     retired_released: Vec<usize>,
 }
@@ -107,9 +114,11 @@ impl Shared {
         tenant: Option<&Arc<TenantState>>,
     ) -> Result<Request, PoolError> {
         let class = self.class_of(size)?;
-        let req = Request { class, size: self.class_sizes[class], tenant: tenant.cloned() };
-        self.budget.check_possible(&req)?;
-        Ok(req)
+        let size = self.class_sizes[class];
+        // Checked before the request is built, from plain values: a request whose address is taken
+        // is built in memory and copied out again, which costs more than the checks.
+        self.budget.check_possible(size, tenant)?;
+        Ok(Request { class, size, tenant: tenant.cloned() })
     }
 
     pub(crate) fn tenant(&self, name: &str) -> Arc<TenantState> {
@@ -150,17 +159,6 @@ impl Shared {
         Ok(Block { mem, pool: self.clone() })
     }
 
-    /// A checked-out block comes back: its budget to this thread's lease or the pool, its memory to
-    /// this thread's cache, the shared free list, or the allocator.
-    #[inline]
-    pub(crate) fn release(mut block: Block, req: &Request) {
-        // The next user sees an empty buffer, never this one's bytes.
-        block.mem.clear();
-        if let Some(block) = thread_cache::release(block, req) {
-            block.pool.store_idle(block.mem, req.class);
-        }
-    }
-
     /// Puts memory on the shared free list, or frees it when idle memory would go over `limit`.
     /// Returns whether it was kept.
     fn store_idle_up_to(&self, mem: Vec<u8>, class: usize, limit: usize) -> bool {
@@ -177,7 +175,7 @@ impl Shared {
     }
 
     /// A lease, and a slot for counters and idle blocks, for a thread that starts using the pool.
-    pub(crate) fn register_thread(&self) -> (Arc<Lease>, Arc<ThreadSlot>) {
+    pub(crate) fn register_thread(&self) -> (Arc<Lease>, Arc<ThreadSlot<Block>>) {
         let slot = Arc::new(ThreadSlot::new(&self.thread_cache_blocks));
         let mut threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
         if self.is_closed() {
@@ -192,7 +190,7 @@ impl Shared {
 
     /// A thread is done with the pool: its lease goes back to the budget and its counts into the
     /// pool's retired sums.
-    pub(crate) fn retire_thread(&self, lease: &Lease, counters: &Arc<ThreadSlot>) {
+    pub(crate) fn retire_thread(&self, lease: &Lease, counters: &Arc<ThreadSlot<Block>>) {
         self.budget.return_lease(lease);
         let mut threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
         let ThreadRegistry { live, retired_acquired, retired_released } = &mut *threads;
@@ -242,11 +240,12 @@ impl Shared {
             .collect()
     }
 
-    /// Frees idle memory until at most `keep` bytes stay on the shared free lists; the calling
-    /// thread's cache is emptied first. Returns the bytes freed.
-    pub(crate) fn trim(&self, keep: usize) -> usize {
+    /// Frees idle memory until at most `keep` bytes stay on the shared free lists. `from_cache`, the
+    /// blocks taken out of the calling thread's cache (`thread_cache::take_all`), go to the free lists
+    /// first, or are freed. Returns the bytes freed.
+    pub(crate) fn trim(&self, keep: usize, from_cache: Vec<(usize, Block)>) -> usize {
         let mut freed = 0;
-        for (class, block) in thread_cache::take_all(self) {
+        for (class, block) in from_cache {
             if !self.store_idle_up_to(block.mem, class, keep.min(self.max_idle)) {
                 freed += self.class_sizes[class];
             }
@@ -272,13 +271,14 @@ impl Shared {
     /// block from now on.
     pub(crate) fn close(&self) {
         self.closed.store(true, Ordering::Release);
-        let slots: Vec<Arc<ThreadSlot>> = {
+        let slots: Vec<Arc<ThreadSlot<Block>>> = {
             let threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
             threads.live.iter().filter_map(Weak::upgrade).collect()
         };
         // Dropping the blocks frees them (nothing is kept once the pool is closed).
         drop(slots.iter().flat_map(|slot| slot.seal()).collect::<Vec<_>>());
-        self.trim(0);
+        // The calling thread's cache was sealed with the others: it has no blocks to hand in.
+        self.trim(0, Vec::new());
         if let Some(outstanding) = &self.outstanding {
             outstanding.report_at_close();
         }

@@ -2,8 +2,8 @@
 
 use std::sync::atomic::Ordering::SeqCst;
 
+use super::config::PoolClass;
 use super::shared::Shared;
-use super::PoolClass;
 
 /// A point-in-time view of a pool's memory and waiting, from [`BufferPool::snapshot`].
 ///

@@ -20,92 +20,19 @@
 //! thread that outlives the pool is freed with it.
 
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::mem::{ManuallyDrop, MaybeUninit};
 use std::sync::{Arc, Weak};
 
-use super::block_stack::BlockStack;
 use super::budget::{Lease, Request};
 use super::shared::{Block, Shared};
-
-/// One thread's counts for one class: idle bytes cached, bytes acquired and bytes released (the last
-/// two wrap; only differences of sums mean anything).
-#[derive(Default)]
-pub(crate) struct ClassCounts {
-    pub(crate) cached: AtomicUsize,
-    pub(crate) acquired: AtomicUsize,
-    pub(crate) released: AtomicUsize,
-}
-
-/// What one thread keeps of one pool that the pool must be able to reach: its counts and its idle
-/// blocks, for every class.
-pub(crate) struct ThreadSlot {
-    pub(crate) classes: Box<[ClassCounts]>,
-    stacks: Box<[BlockStack]>,
-}
-
-impl ThreadSlot {
-    /// A slot whose stack of each class holds at most `capacities[class]` blocks.
-    pub(crate) fn new(capacities: &[usize]) -> ThreadSlot {
-        ThreadSlot {
-            classes: capacities.iter().map(|_| ClassCounts::default()).collect(),
-            stacks: capacities.iter().map(|&n| BlockStack::new(n)).collect(),
-        }
-    }
-
-    /// An idle block of `class` (whose blocks are `size` bytes), if there is one. Owner only.
-    #[inline]
-    fn pop(&self, class: usize, size: usize) -> Option<Block> {
-        let block = self.stacks[class].pop();
-        if block.is_some() {
-            bump(&self.classes[class].cached, size.wrapping_neg());
-        }
-        block
-    }
-
-    /// Keeps `block` if the stack of its class has room; returns it otherwise. Owner only.
-    #[inline]
-    fn push(&self, block: Block, class: usize, size: usize) -> Option<Block> {
-        match self.stacks[class].push(block) {
-            Ok(()) => {
-                bump(&self.classes[class].cached, size);
-                None
-            }
-            Err(block) => Some(block),
-        }
-    }
-
-    /// Takes every idle block out, with its class, for good: the slot keeps none from now on. Any
-    /// thread; the `cached` counts are left to the owner (nobody reads them once the pool is closed).
-    pub(crate) fn seal(&self) -> Vec<(usize, Block)> {
-        let stacks = self.stacks.iter().enumerate();
-        stacks.flat_map(|(class, stack)| stack.seal().into_iter().map(move |b| (class, b))).collect()
-    }
-
-    /// Takes every idle block out, with its class, leaving the slot in use. Owner only.
-    fn take_all(&self) -> Vec<(usize, Block)> {
-        let mut taken = Vec::new();
-        for (class, stack) in self.stacks.iter().enumerate() {
-            while let Some(block) = stack.pop() {
-                taken.push((class, block));
-            }
-            self.classes[class].cached.store(0, Relaxed);
-        }
-        taken
-    }
-}
-
-/// Adds to a counter that only the calling thread writes.
-#[inline]
-fn bump(counter: &AtomicUsize, delta: usize) {
-    counter.store(counter.load(Relaxed).wrapping_add(delta), Relaxed);
-}
+use super::thread_slot::ThreadSlot;
 
 struct PoolCache {
     pool_id: u64,
     /// To tell whether the pool is still alive; never upgraded on the fast path.
     pool: Weak<Shared>,
     lease: Arc<Lease>,
-    slot: Arc<ThreadSlot>,
+    slot: Arc<ThreadSlot<Block>>,
 }
 
 #[derive(Default)]
@@ -150,28 +77,43 @@ thread_local! {
     static CACHE: RefCell<ThreadCache> = const { RefCell::new(ThreadCache { pools: Vec::new() }) };
 }
 
-/// The fast path of acquire: reserves `req` through this thread's lease, counts it, and takes a
-/// cached block if there is one. `None`: no room (the caller waits or refuses). `Some(block)`:
-/// reserved, with a block from the cache or `None` when the cache had none.
+/// What [`reserve`] did.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reserved {
+    /// No room: the caller waits or refuses.
+    No,
+    /// Reserved and counted; the block is still to be found.
+    Bytes,
+    /// Reserved and counted, with a cached block written to the caller's slot.
+    BytesAndBlock,
+}
+
+/// The fast path of acquire: reserves `req` through this thread's lease, counts it, and moves a
+/// cached block into `block` if there is one (in place, see `BlockStack::pop_into`).
 #[inline]
-pub(crate) fn reserve(shared: &Arc<Shared>, req: &Request) -> Option<Option<Block>> {
+pub(crate) fn reserve(shared: &Arc<Shared>, req: &Request, block: &mut MaybeUninit<Block>) -> Reserved {
     let local = CACHE.try_with(|cache| {
         let mut cache = cache.try_borrow_mut().ok()?;
         let entry = cache.entry_for(shared);
         if !shared.budget.try_reserve_leased(&entry.lease, req) {
-            return Some(None);
+            return Some(Reserved::No);
         }
-        bump(&entry.slot.classes[req.class].acquired, req.size);
+        entry.slot.count_acquired(req.class, req.size);
         let cacheable = shared.thread_cache_blocks[req.class] > 0;
-        Some(Some(if cacheable { entry.slot.pop(req.class, req.size) } else { None }))
+        Some(if cacheable && entry.slot.pop_into(req.class, req.size, block) {
+            Reserved::BytesAndBlock
+        } else {
+            Reserved::Bytes
+        })
     });
     match local {
-        Ok(Some(result)) => result,
+        Ok(Some(reserved)) => reserved,
         // No usable thread state (the thread is ending): the shared path.
-        _ => shared.budget.try_reserve(req).then(|| {
+        _ if shared.budget.try_reserve(req) => {
             shared.count_shared(req, true);
-            None
-        }),
+            Reserved::Bytes
+        }
+        _ => Reserved::No,
     }
 }
 
@@ -179,7 +121,7 @@ pub(crate) fn reserve(shared: &Arc<Shared>, req: &Request) -> Option<Option<Bloc
 pub(crate) fn count_acquired(shared: &Arc<Shared>, req: &Request) {
     let counted = CACHE.try_with(|cache| {
         let mut cache = cache.try_borrow_mut().ok()?;
-        bump(&cache.entry_for(shared).slot.classes[req.class].acquired, req.size);
+        cache.entry_for(shared).slot.count_acquired(req.class, req.size);
         Some(())
     });
     if !matches!(counted, Ok(Some(()))) {
@@ -187,37 +129,57 @@ pub(crate) fn count_acquired(shared: &Arc<Shared>, req: &Request) {
     }
 }
 
-/// The release path: gives the budget back (into this thread's lease when nobody waits), counts
-/// it, and keeps the block if the cache has room. Returns the block when it was not kept.
+/// A checked-out block comes back: its budget to this thread's lease or the pool, its memory to
+/// this thread's cache, the shared free list, or the allocator. The block is moved out of where it
+/// lies rather than passed by value, for the reason `BlockStack::pop_into` gives.
+///
+/// # Safety
+/// The block is moved out of `*block`: the caller must neither use nor drop `*block` again.
 #[inline]
-pub(crate) fn release(block: Block, req: &Request) -> Option<Block> {
-    // Held outside the closure, so that a thread whose cache is already gone still gets it back.
-    let mut held = Some(block);
-    let done = CACHE.try_with(|cache| {
-        let mut cache = cache.try_borrow_mut().ok()?;
-        let block = held.take()?;
-        let entry = cache.entry_for(&block.pool);
-        // Counted before the budget is given back, so that the counts never show more in use than
-        // is reserved.
-        bump(&entry.slot.classes[req.class].released, req.size);
-        block.pool.budget.release_leased(&entry.lease, req);
-        held = if block.pool.thread_cache_blocks[req.class] > 0 {
-            entry.slot.push(block, req.class, req.size)
-        } else {
-            Some(block)
-        };
-        Some(())
-    });
-    if !matches!(done, Ok(Some(()))) {
-        if let Some(block) = &held {
-            block.pool.count_shared(req, false);
-            block.pool.budget.release(req);
-        }
+pub(crate) unsafe fn release(block: &mut ManuallyDrop<Block>, req: &Request) {
+    // The next user sees an empty buffer, never this one's bytes.
+    block.mem.clear();
+    // SAFETY: the caller gives up `*block`; when it is kept, nothing here touches it again.
+    if !unsafe { keep(block, req) } {
+        // SAFETY: not kept, so `*block` still holds the block, and the caller does not use it again.
+        let block = unsafe { ManuallyDrop::take(block) };
+        block.pool.store_idle(block.mem, req.class);
     }
-    held
 }
 
-/// Takes every block this thread caches for the pool out of the cache, with its class.
+/// The release path's thread-local part: gives the budget back (into this thread's lease when
+/// nobody waits), counts it, and keeps the block if the cache has room: whether it did.
+///
+/// # Safety
+/// On `true` the block was moved out of `*block`: the caller must neither use nor drop it again.
+#[inline]
+unsafe fn keep(block: &ManuallyDrop<Block>, req: &Request) -> bool {
+    let pool = &block.pool;
+    let done = CACHE.try_with(|cache| {
+        let mut cache = cache.try_borrow_mut().ok()?;
+        let entry = cache.entry_for(pool);
+        // Counted before the budget is given back, so that the counts never show more in use than
+        // is reserved.
+        entry.slot.count_released(req.class, req.size);
+        pool.budget.release_leased(&entry.lease, req);
+        let cacheable = pool.thread_cache_blocks[req.class] > 0;
+        // SAFETY: forwarded from the caller; `pool`, which points into `*block`, is not used once
+        // the block is pushed.
+        Some(cacheable && unsafe { entry.slot.push_from(block, req.class, req.size) })
+    });
+    match done {
+        Ok(Some(kept)) => kept,
+        // No usable thread state (the thread is ending): the shared path.
+        _ => {
+            pool.count_shared(req, false);
+            pool.budget.release(req);
+            false
+        }
+    }
+}
+
+/// Takes every block this thread caches for the pool out of the cache, with its class (for
+/// [`Shared::trim`]).
 pub(crate) fn take_all(shared: &Shared) -> Vec<(usize, Block)> {
     CACHE
         .try_with(|cache| {

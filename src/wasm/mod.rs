@@ -18,6 +18,7 @@ mod store;
 mod threads;
 mod vbuf;
 mod wait;
+mod work;
 
 pub use buffer::{JsBufferKind, JsBufferMut, JsZeroCopyBuffer};
 pub use pool::{JsBufferPool, JsPooledBuffer};

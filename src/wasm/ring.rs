@@ -29,7 +29,7 @@ use super::buffer::bytes_from_js;
 use super::error::{index, throwable, type_error, used_up};
 #[cfg(target_feature = "atomics")]
 use super::threads::{self, Handed};
-use crate::binding::message;
+use crate::binding::{message, Registration, WaitSide, Waiters};
 use crate::ring::asynchronous::{Circular, Reader, Writer};
 use crate::ring::{RingBackend, RingError, RingOptions};
 
@@ -54,20 +54,20 @@ struct Side<T> {
     /// What happened to `value` once it is `None`: "freed" or "moved to a handle".
     gone: &'static str,
     /// Wakers of pending `sliceAsync`s, woken when the side is freed so that their Promises settle.
-    waiting: Vec<Waker>,
+    waiting: Waiters,
 }
 
 type Shared<T> = Rc<RefCell<Side<T>>>;
 
 fn shared<T>(value: T) -> Shared<T> {
-    Rc::new(RefCell::new(Side { value: Some(value), gone: "freed", waiting: Vec::new() }))
+    Rc::new(RefCell::new(Side { value: Some(value), gone: "freed", waiting: Waiters::default() }))
 }
 
 /// Frees a side: readers of a freed writer see the end, a freed reader holds nothing back.
 fn close<T>(side: &Shared<T>) {
     if let Ok(mut side) = side.try_borrow_mut() {
         side.value = None;
-        side.waiting.drain(..).for_each(Waker::wake);
+        side.waiting.wake_all();
     }
 }
 
@@ -79,27 +79,8 @@ fn take<T>(side: &Shared<T>, class: &str) -> Result<T, JsValue> {
     let gone = side.gone;
     let value = side.value.take().ok_or_else(|| used_up(class, gone))?;
     side.gone = "moved to a handle";
-    side.waiting.drain(..).for_each(Waker::wake);
+    side.waiting.wake_all();
     Ok(value)
-}
-
-/// What a pending `sliceAsync()` leaves registered: its waker, in the side's list and in the ring.
-/// Dropped with the wait (settled, or cancelled by `__cancelWait`), it takes the waker out of both.
-struct Registration<T: RingSide> {
-    side: Weak<RefCell<Side<T>>>,
-    waker: Option<Waker>,
-}
-
-impl<T: RingSide> Drop for Registration<T> {
-    fn drop(&mut self) {
-        let (Some(waker), Some(shared)) = (self.waker.take(), self.side.upgrade()) else { return };
-        // A side in use (the drop runs inside one of its calls) keeps the waker until its next wake.
-        let Ok(mut side) = shared.try_borrow_mut() else { return };
-        side.waiting.retain(|w| !w.will_wake(&waker));
-        if let Some(value) = side.value.as_ref() {
-            value.forget_waker(&waker);
-        }
-    }
 }
 
 /// A ring side whose waits can be given up.
@@ -119,6 +100,19 @@ impl RingSide for Reader<u8> {
     }
 }
 
+/// A pending `sliceAsync()` registers with its side through the binding core's [`Registration`].
+impl<T: RingSide> WaitSide for Side<T> {
+    fn waiters(&mut self) -> &mut Waiters {
+        &mut self.waiting
+    }
+
+    fn forget_waker(&self, waker: &Waker) {
+        if let Some(value) = self.value.as_ref() {
+            value.forget_waker(waker);
+        }
+    }
+}
+
 /// A Promise of `slice(side, cx)` once it is ready (or the side is freed), cancellable through
 /// `ticket` (see `super::wait`).
 fn slice_async<T: RingSide>(
@@ -127,25 +121,16 @@ fn slice_async<T: RingSide>(
     ticket: &JsValue,
     mut slice: impl FnMut(&mut T, &mut Context<'_>) -> Poll<JsValue> + 'static,
 ) -> js_sys::Promise {
-    let mut registration = Registration { side, waker: None };
+    // Dropped with the wait (settled, or cancelled by `__cancelWait`), it takes the waker out of the
+    // side and the ring.
+    let mut registration = Registration::new(side);
     super::wait::spawn(ticket, async move {
         poll_fn(|cx| {
-            let Some(side) = registration.side.upgrade() else {
-                return Poll::Ready(Err(used_up(class, "freed")));
-            };
-            let mut side = side.borrow_mut();
-            let gone = side.gone;
-            let Some(value) = side.value.as_mut() else { return Poll::Ready(Err(used_up(class, gone))) };
-            let outcome = slice(value, cx);
-            if outcome.is_pending() {
-                if !side.waiting.iter().any(|w| w.will_wake(cx.waker())) {
-                    side.waiting.push(cx.waker().clone());
-                }
-                registration.waker = Some(cx.waker().clone());
-            } else {
-                registration.waker = None;
-            }
-            outcome.map(Ok)
+            let outcome = registration.poll(cx, |side, cx| match side.value.as_mut() {
+                Some(value) => slice(value, cx).map(Ok),
+                None => Poll::Ready(Err(used_up(class, side.gone))),
+            });
+            outcome.unwrap_or_else(|| Poll::Ready(Err(used_up(class, "freed"))))
         })
         .await
     })

@@ -4,6 +4,10 @@
 //! The same class as the Node addon's, where a path names a file; here a name names a document in the
 //! origin's IndexedDB or OPFS (`options.store`, see `store`). `import()`, `list()`, `deleteDocument()`
 //! and `exportDocument()` manage documents.
+//!
+//! The Promises that only read (all but the saves and `deleteDocument()`) take the JS layer's ticket
+//! as their last argument: aborted before they start, they never run (`work`). An OPFS document's
+//! reads are synchronous: their Promise is settled when it is returned, with nothing left to cancel.
 
 use std::rc::Rc;
 
@@ -14,6 +18,7 @@ use wasm_bindgen_futures::future_to_promise;
 use super::buffer::{bytes_from_js, JsZeroCopyBuffer};
 use super::error::{error, offset, string, throwable, type_error, value};
 use super::store::{opfs_error, store_option, OpfsDoc, Store};
+use super::work;
 use crate::binding::{self, message, BindingError};
 use crate::platform::wasm::indexed_db::StoreError;
 use crate::platform::wasm::opfs::{self, OpfsBuffer};
@@ -68,13 +73,14 @@ fn buffer_options(options: &JsValue) -> Result<VirtualBufferOptions, JsValue> {
     Ok(tuning)
 }
 
-/// Runs `body` with the buffer as a Promise; a rejection carries `context`.
-fn promise<F, Fut>(buffer: Rc<StoredBuffer>, context: &'static str, body: F) -> Promise
+/// Runs `body` with the buffer as a Promise, cancellable before it starts by `ticket`'s id (`work`);
+/// a rejection carries `context`.
+fn promise<F, Fut>(ticket: &JsValue, buffer: Rc<StoredBuffer>, context: &'static str, body: F) -> Promise
 where
     F: FnOnce(Rc<StoredBuffer>) -> Fut + 'static,
     Fut: std::future::Future<Output = Result<JsValue, StoredError>> + 'static,
 {
-    future_to_promise(async move { body(buffer).await.map_err(|e| stored_error(e, context)) })
+    work::spawn(ticket, async move { body(buffer).await.map_err(|e| stored_error(e, context)) })
 }
 
 /// Runs a synchronous read of an OPFS buffer as a settled Promise; a rejection carries `context`.
@@ -168,7 +174,7 @@ impl JsVirtualBuffer {
     }
 
     /// Opens the stored document `name`, reading only its metadata; resolves to the buffer. Rejects
-    /// with an Error when there is no such document or IndexedDB fails.
+    /// with an Error when there is no such document or IndexedDB fails. `ticket`: see `work`.
     ///
     /// ```no_run
     /// # async fn demo() -> Result<(), wasm_bindgen::JsValue> {
@@ -177,17 +183,17 @@ impl JsVirtualBuffer {
     /// use wasm_bindgen::{convert::TryFromJsValue, JsValue};
     ///
     /// let none = JsValue::UNDEFINED;
-    /// JsFuture::from(JsVirtualBuffer::import(&"notes.txt".into(), &"hello".into(), &none)).await?;
-    /// let opened = JsFuture::from(JsVirtualBuffer::open(&"notes.txt".into(), &JsValue::UNDEFINED)).await?;
+    /// JsFuture::from(JsVirtualBuffer::import(&"notes.txt".into(), &"hello".into(), &none, &none)).await?;
+    /// let opened = JsFuture::from(JsVirtualBuffer::open(&"notes.txt".into(), &none, &none)).await?;
     /// assert_eq!(JsVirtualBuffer::try_from_js_value(opened).unwrap().length(), 5.0);
-    /// assert!(JsFuture::from(JsVirtualBuffer::open(&"missing".into(), &JsValue::UNDEFINED)).await.is_err());
+    /// assert!(JsFuture::from(JsVirtualBuffer::open(&"missing".into(), &none, &none)).await.is_err());
     /// # Ok(()) }
     /// ```
-    pub fn open(name: &JsValue, options: &JsValue) -> Promise {
+    pub fn open(name: &JsValue, options: &JsValue, ticket: &JsValue) -> Promise {
         // "path", as the Node addon calls it (js/index.d.ts): in the browser, the document's name.
         let args = string(name, "path")
             .and_then(|name| Ok((name, buffer_options(options)?, store_option(options)?)));
-        future_to_promise(async move {
+        work::spawn(ticket, async move {
             let (name, tuning, store) = args?;
             let context = format!("VirtualBuffer.open({name:?})");
             let opened = match store {
@@ -205,6 +211,7 @@ impl JsVirtualBuffer {
     /// Stores `source` (a `File`, `Blob`, `Uint8Array`, `ArrayBuffer` or string) as document `name`,
     /// replacing one of that name atomically, and resolves to the buffer opened over it. A `File` or
     /// `Blob` is read a batch at a time, never whole. `options.blockSize` sets the block size.
+    /// `ticket`: see `work`.
     ///
     /// ```no_run
     /// # async fn demo() -> Result<(), wasm_bindgen::JsValue> {
@@ -212,14 +219,16 @@ impl JsVirtualBuffer {
     /// use omnibuf::wasm::JsVirtualBuffer;
     /// use wasm_bindgen::{convert::TryFromJsValue, JsValue};
     ///
+    /// let none = JsValue::UNDEFINED; // for what is left out: options, a ticket to cancel with
     /// let options = js_sys::Object::new();
     /// js_sys::Reflect::set(&options, &"blockSize".into(), &JsValue::from(4096)).unwrap();
     /// let source = JsValue::from(js_sys::Uint8Array::new_with_length(10_000)); // or a File, a string
-    /// let doc = JsFuture::from(JsVirtualBuffer::import(&"data.bin".into(), &source, &options)).await?;
+    /// let doc = JsVirtualBuffer::import(&"data.bin".into(), &source, &options, &none);
+    /// let doc = JsFuture::from(doc).await?;
     /// assert_eq!(JsVirtualBuffer::try_from_js_value(doc).unwrap().name().as_deref(), Some("data.bin"));
     /// # Ok(()) }
     /// ```
-    pub fn import(name: &JsValue, source: &JsValue, options: &JsValue) -> Promise {
+    pub fn import(name: &JsValue, source: &JsValue, options: &JsValue, ticket: &JsValue) -> Promise {
         let args = (|| {
             let name = string(name, "name")?;
             let tuning = buffer_options(options)?;
@@ -239,7 +248,7 @@ impl JsVirtualBuffer {
             };
             Ok::<_, JsValue>((name, tuning, store_option(options)?, blob, bytes))
         })();
-        future_to_promise(async move {
+        work::spawn(ticket, async move {
             let (name, tuning, store, blob, bytes) = args?;
             let context = format!("VirtualBuffer.import({name:?})");
             let source = match &blob {
@@ -285,6 +294,7 @@ impl JsVirtualBuffer {
     }
 
     /// The stored documents of `options.store`: a Promise of `[{ name, length }]`, by name.
+    /// `ticket`: see `work`.
     ///
     /// ```no_run
     /// # async fn demo() -> Result<(), wasm_bindgen::JsValue> {
@@ -292,16 +302,17 @@ impl JsVirtualBuffer {
     /// use omnibuf::wasm::JsVirtualBuffer;
     /// use wasm_bindgen::JsValue;
     ///
-    /// JsFuture::from(JsVirtualBuffer::import(&"listed".into(), &"1234".into(), &JsValue::UNDEFINED)).await?;
-    /// let documents = JsFuture::from(JsVirtualBuffer::list(&JsValue::UNDEFINED)).await?;
+    /// let none = JsValue::UNDEFINED; // for what is left out: options, a ticket to cancel with
+    /// JsFuture::from(JsVirtualBuffer::import(&"listed".into(), &"1234".into(), &none, &none)).await?;
+    /// let documents = JsFuture::from(JsVirtualBuffer::list(&none, &none)).await?;
     /// let documents: js_sys::Array = documents.into();
     /// let first = documents.get(0); // { name, length }, by name
     /// assert!(js_sys::Reflect::get(&first, &"length".into())?.as_f64().is_some());
     /// # Ok(()) }
     /// ```
-    pub fn list(options: &JsValue) -> Promise {
+    pub fn list(options: &JsValue, ticket: &JsValue) -> Promise {
         let store = static_store(options);
-        future_to_promise(async move {
+        work::spawn(ticket, async move {
             let context = "VirtualBuffer.list";
             let documents = match store? {
                 Store::IndexedDb => StoredBuffer::list().await.map_err(|e| stored_error(e, context))?,
@@ -326,9 +337,10 @@ impl JsVirtualBuffer {
     /// use omnibuf::wasm::JsVirtualBuffer;
     /// use wasm_bindgen::JsValue;
     ///
-    /// JsFuture::from(JsVirtualBuffer::import(&"old".into(), &"x".into(), &JsValue::UNDEFINED)).await?;
-    /// JsFuture::from(JsVirtualBuffer::delete_document(&"old".into(), &JsValue::UNDEFINED)).await?;
-    /// assert!(JsFuture::from(JsVirtualBuffer::open(&"old".into(), &JsValue::UNDEFINED)).await.is_err());
+    /// let none = JsValue::UNDEFINED; // for what is left out: options, a ticket to cancel with
+    /// JsFuture::from(JsVirtualBuffer::import(&"old".into(), &"x".into(), &none, &none)).await?;
+    /// JsFuture::from(JsVirtualBuffer::delete_document(&"old".into(), &none)).await?;
+    /// assert!(JsFuture::from(JsVirtualBuffer::open(&"old".into(), &none, &none)).await.is_err());
     /// # Ok(()) }
     /// ```
     #[wasm_bindgen(js_name = deleteDocument)]
@@ -347,7 +359,7 @@ impl JsVirtualBuffer {
         })
     }
 
-    /// Stored document `name` as a `Blob`, e.g. for a download.
+    /// Stored document `name` as a `Blob`, e.g. for a download. `ticket`: see `work`.
     ///
     /// ```no_run
     /// # async fn demo() -> Result<(), wasm_bindgen::JsValue> {
@@ -356,16 +368,16 @@ impl JsVirtualBuffer {
     /// use wasm_bindgen::JsValue;
     ///
     /// let none = JsValue::UNDEFINED;
-    /// JsFuture::from(JsVirtualBuffer::import(&"report".into(), &"totals".into(), &none)).await?;
-    /// let blob = JsFuture::from(JsVirtualBuffer::export_document(&"report".into(), &none)).await?;
+    /// JsFuture::from(JsVirtualBuffer::import(&"report".into(), &"totals".into(), &none, &none)).await?;
+    /// let blob = JsFuture::from(JsVirtualBuffer::export_document(&"report".into(), &none, &none)).await?;
     /// let blob: web_sys::Blob = blob.into();
     /// assert_eq!(blob.size(), 6.0); // e.g. for a download link
     /// # Ok(()) }
     /// ```
     #[wasm_bindgen(js_name = exportDocument)]
-    pub fn export_document(name: &JsValue, options: &JsValue) -> Promise {
+    pub fn export_document(name: &JsValue, options: &JsValue, ticket: &JsValue) -> Promise {
         let args = string(name, "name").and_then(|name| Ok((name, static_store(options)?)));
-        future_to_promise(async move {
+        work::spawn(ticket, async move {
             let (name, store) = args?;
             let context = format!("VirtualBuffer.exportDocument({name:?})");
             let blob = match store {
@@ -384,7 +396,8 @@ impl JsVirtualBuffer {
     /// # use omnibuf::wasm::JsVirtualBuffer;
     /// # use wasm_bindgen::JsValue;
     /// # let doc = JsVirtualBuffer::from_bytes(&JsValue::from_str("hello world")).unwrap();
-    /// doc.delete(&JsValue::from(5), &JsValue::UNDEFINED).unwrap();
+    /// # let none = JsValue::UNDEFINED;
+    /// doc.delete(&JsValue::from(5), &none).unwrap();
     /// assert_eq!(doc.length(), 5.0);
     /// ```
     #[wasm_bindgen(getter)]
@@ -529,17 +542,20 @@ impl JsVirtualBuffer {
     /// # use omnibuf::wasm::JsVirtualBuffer;
     /// # use wasm_bindgen::JsValue;
     /// # let doc = JsVirtualBuffer::from_bytes(&JsValue::from_str("hello world")).unwrap();
-    /// let bytes = JsFuture::from(doc.read(&JsValue::from(6), &JsValue::UNDEFINED)?).await?;
+    /// # let none = JsValue::UNDEFINED;
+    /// let bytes = JsFuture::from(doc.read(&JsValue::from(6), &none, &none)?).await?;
     /// assert_eq!(js_sys::Uint8Array::new(&bytes).to_vec(), b"world");
     /// # Ok(()) }
     /// ```
-    pub fn read(&self, start: &JsValue, end: &JsValue) -> Result<Promise, JsValue> {
+    pub fn read(&self, start: &JsValue, end: &JsValue, ticket: &JsValue) -> Result<Promise, JsValue> {
         let (start, end) = self.range(start, end)?;
         let js = |bytes| <JsZeroCopyBuffer as From<crate::ZeroCopyBuffer>>::from(bytes).into();
         Ok(match &self.inner {
-            Doc::Stored(stored) => promise(stored.clone(), "VirtualBuffer.read", move |b| async move {
-                Ok(js(b.read(start, end).await?))
-            }),
+            Doc::Stored(stored) => {
+                promise(ticket, stored.clone(), "VirtualBuffer.read", move |b| async move {
+                    Ok(js(b.read(start, end).await?))
+                })
+            }
             Doc::Opfs(doc) => opfs_promise(doc, "VirtualBuffer.read", |b| Ok(js(b.read(start..end)?))),
         })
     }
@@ -554,10 +570,11 @@ impl JsVirtualBuffer {
     /// use omnibuf::wasm::JsVirtualBuffer;
     /// use wasm_bindgen::{convert::TryFromJsValue, JsValue};
     ///
+    /// let none = JsValue::UNDEFINED; // for what is left out: options, a ticket to cancel with
     /// // In a dedicated worker, over an OPFS document: a synchronous read with no Promise.
     /// let options = js_sys::Object::new();
     /// js_sys::Reflect::set(&options, &"store".into(), &"opfs".into()).unwrap();
-    /// let doc = JsVirtualBuffer::import(&"fast".into(), &"0123456789".into(), &options);
+    /// let doc = JsVirtualBuffer::import(&"fast".into(), &"0123456789".into(), &options, &none);
     /// let doc = JsFuture::from(doc).await?;
     /// let doc = JsVirtualBuffer::try_from_js_value(doc).unwrap();
     /// let target = js_sys::Uint8Array::new_with_length(4);
@@ -592,21 +609,30 @@ impl JsVirtualBuffer {
     /// # use omnibuf::wasm::JsVirtualBuffer;
     /// # use wasm_bindgen::JsValue;
     /// # let doc = JsVirtualBuffer::from_bytes(&JsValue::from_str("hello world")).unwrap();
-    /// let at = JsFuture::from(doc.find(&"o".into(), &JsValue::from(5), &JsValue::UNDEFINED)?).await?;
+    /// # let none = JsValue::UNDEFINED;
+    /// let at = JsFuture::from(doc.find(&"o".into(), &JsValue::from(5), &none, &none)?).await?;
     /// assert_eq!(at.as_f64(), Some(7.0));
-    /// let none = JsFuture::from(doc.find(&"xyz".into(), &JsValue::UNDEFINED, &JsValue::UNDEFINED)?).await?;
-    /// assert!(none.is_null());
+    /// let missing = JsFuture::from(doc.find(&"xyz".into(), &none, &none, &none)?).await?;
+    /// assert!(missing.is_null());
     /// # Ok(()) }
     /// ```
-    pub fn find(&self, pattern: &JsValue, start: &JsValue, end: &JsValue) -> Result<Promise, JsValue> {
+    pub fn find(
+        &self,
+        pattern: &JsValue,
+        start: &JsValue,
+        end: &JsValue,
+        ticket: &JsValue,
+    ) -> Result<Promise, JsValue> {
         let (pattern, _) = bytes_from_js(pattern, "pattern")?;
         let start = if start.is_undefined() { &JsValue::from(0) } else { start };
         let (start, end) = self.range(start, end)?;
         let js = |hit: Option<u64>| hit.map_or(JsValue::NULL, |at| (at as f64).into());
         Ok(match &self.inner {
-            Doc::Stored(stored) => promise(stored.clone(), "VirtualBuffer.find", move |b| async move {
-                Ok(js(b.find(&pattern, start, end).await?))
-            }),
+            Doc::Stored(stored) => {
+                promise(ticket, stored.clone(), "VirtualBuffer.find", move |b| async move {
+                    Ok(js(b.find(&pattern, start, end).await?))
+                })
+            }
             Doc::Opfs(doc) => {
                 opfs_promise(doc, "VirtualBuffer.find", |b| Ok(js(b.find(&pattern, start..end)?)))
             }
@@ -621,16 +647,19 @@ impl JsVirtualBuffer {
     /// use omnibuf::wasm::JsVirtualBuffer;
     /// use wasm_bindgen::JsValue;
     ///
+    /// let none = JsValue::UNDEFINED; // for what is left out: options, a ticket to cancel with
     /// let doc = JsVirtualBuffer::from_bytes(&JsValue::from_str("a\nb\nc")).unwrap();
-    /// assert_eq!(JsFuture::from(doc.line_count()).await?.as_f64(), Some(3.0));
+    /// assert_eq!(JsFuture::from(doc.line_count(&none)).await?.as_f64(), Some(3.0));
     /// # Ok(()) }
     /// ```
     #[wasm_bindgen(js_name = lineCount)]
-    pub fn line_count(&self) -> Promise {
+    pub fn line_count(&self, ticket: &JsValue) -> Promise {
         match &self.inner {
-            Doc::Stored(stored) => promise(stored.clone(), "VirtualBuffer.lineCount", |b| async move {
-                Ok((b.line_count().await? as f64).into())
-            }),
+            Doc::Stored(stored) => {
+                promise(ticket, stored.clone(), "VirtualBuffer.lineCount", |b| async move {
+                    Ok((b.line_count().await? as f64).into())
+                })
+            }
             Doc::Opfs(doc) => {
                 opfs_promise(doc, "VirtualBuffer.lineCount", |b| Ok((b.line_count()? as f64).into()))
             }
@@ -645,17 +674,18 @@ impl JsVirtualBuffer {
     /// use omnibuf::wasm::JsVirtualBuffer;
     /// use wasm_bindgen::JsValue;
     ///
+    /// let none = JsValue::UNDEFINED; // for what is left out: options, a ticket to cancel with
     /// let doc = JsVirtualBuffer::from_bytes(&JsValue::from_str("ab\ncd")).unwrap();
-    /// assert_eq!(JsFuture::from(doc.line_to_offset(&JsValue::from(1))?).await?.as_f64(), Some(3.0));
-    /// assert!(JsFuture::from(doc.line_to_offset(&JsValue::from(5))?).await.is_err()); // a RangeError
+    /// assert_eq!(JsFuture::from(doc.line_to_offset(&JsValue::from(1), &none)?).await?.as_f64(), Some(3.0));
+    /// assert!(JsFuture::from(doc.line_to_offset(&JsValue::from(5), &none)?).await.is_err()); // a RangeError
     /// # Ok(()) }
     /// ```
     #[wasm_bindgen(js_name = lineToOffset)]
-    pub fn line_to_offset(&self, line: &JsValue) -> Result<Promise, JsValue> {
+    pub fn line_to_offset(&self, line: &JsValue, ticket: &JsValue) -> Result<Promise, JsValue> {
         let line = offset(line, "line")?;
         Ok(match &self.inner {
             Doc::Stored(stored) => {
-                promise(stored.clone(), "VirtualBuffer.lineToOffset", move |b| async move {
+                promise(ticket, stored.clone(), "VirtualBuffer.lineToOffset", move |b| async move {
                     Ok((b.line_to_offset(line).await? as f64).into())
                 })
             }
@@ -673,16 +703,17 @@ impl JsVirtualBuffer {
     /// use omnibuf::wasm::JsVirtualBuffer;
     /// use wasm_bindgen::JsValue;
     ///
+    /// let none = JsValue::UNDEFINED; // for what is left out: options, a ticket to cancel with
     /// let doc = JsVirtualBuffer::from_bytes(&JsValue::from_str("ab\ncd")).unwrap();
-    /// assert_eq!(JsFuture::from(doc.offset_to_line(&JsValue::from(4))?).await?.as_f64(), Some(1.0));
+    /// assert_eq!(JsFuture::from(doc.offset_to_line(&JsValue::from(4), &none)?).await?.as_f64(), Some(1.0));
     /// # Ok(()) }
     /// ```
     #[wasm_bindgen(js_name = offsetToLine)]
-    pub fn offset_to_line(&self, at: &JsValue) -> Result<Promise, JsValue> {
+    pub fn offset_to_line(&self, at: &JsValue, ticket: &JsValue) -> Result<Promise, JsValue> {
         let at = offset(at, "offset")?;
         Ok(match &self.inner {
             Doc::Stored(stored) => {
-                promise(stored.clone(), "VirtualBuffer.offsetToLine", move |b| async move {
+                promise(ticket, stored.clone(), "VirtualBuffer.offsetToLine", move |b| async move {
                     Ok((b.offset_to_line(at).await? as f64).into())
                 })
             }
@@ -701,11 +732,12 @@ impl JsVirtualBuffer {
     /// use omnibuf::wasm::JsVirtualBuffer;
     /// use wasm_bindgen::{convert::TryFromJsValue, JsValue};
     ///
-    /// let doc = JsVirtualBuffer::import(&"doc".into(), &"v1".into(), &JsValue::UNDEFINED);
+    /// let none = JsValue::UNDEFINED; // for what is left out: options, a ticket to cancel with
+    /// let doc = JsVirtualBuffer::import(&"doc".into(), &"v1".into(), &none, &none);
     /// let doc = JsFuture::from(doc).await?;
     /// let doc = JsVirtualBuffer::try_from_js_value(doc).unwrap();
-    /// doc.replace(&JsValue::from(1), &JsValue::UNDEFINED, &"2".into())?;
-    /// JsFuture::from(doc.save(&JsValue::UNDEFINED)?).await?; // rejects if the document changed meanwhile
+    /// doc.replace(&JsValue::from(1), &none, &"2".into())?;
+    /// JsFuture::from(doc.save(&none)?).await?; // rejects if the document changed meanwhile
     /// assert!(!doc.is_modified());
     /// # Ok(()) }
     /// ```
@@ -723,10 +755,12 @@ impl JsVirtualBuffer {
             return Err(type_error("options must be an object"));
         };
         Ok(match &self.inner {
-            Doc::Stored(stored) => promise(stored.clone(), "VirtualBuffer.save", move |b| async move {
-                b.save(force).await?;
-                Ok(JsValue::UNDEFINED)
-            }),
+            Doc::Stored(stored) => {
+                promise(&JsValue::UNDEFINED, stored.clone(), "VirtualBuffer.save", move |b| async move {
+                    b.save(force).await?;
+                    Ok(JsValue::UNDEFINED)
+                })
+            }
             Doc::Opfs(doc) => {
                 let doc = doc.clone();
                 future_to_promise(async move {
@@ -745,8 +779,9 @@ impl JsVirtualBuffer {
     /// # use omnibuf::wasm::JsVirtualBuffer;
     /// # use wasm_bindgen::JsValue;
     /// # let doc = JsVirtualBuffer::from_bytes(&JsValue::from_str("hello world")).unwrap();
+    /// # let none = JsValue::UNDEFINED;
     /// JsFuture::from(doc.save_as(&"copy.txt".into())?).await?;
-    /// let copy = JsFuture::from(JsVirtualBuffer::open(&"copy.txt".into(), &JsValue::UNDEFINED)).await?;
+    /// let copy = JsFuture::from(JsVirtualBuffer::open(&"copy.txt".into(), &none, &none)).await?;
     /// assert!(!copy.is_null());
     /// # Ok(()) }
     /// ```
@@ -754,10 +789,12 @@ impl JsVirtualBuffer {
     pub fn save_as(&self, name: &JsValue) -> Result<Promise, JsValue> {
         let name = string(name, "name")?;
         Ok(match &self.inner {
-            Doc::Stored(stored) => promise(stored.clone(), "VirtualBuffer.saveAs", move |b| async move {
-                b.save_as(&name).await?;
-                Ok(JsValue::UNDEFINED)
-            }),
+            Doc::Stored(stored) => {
+                promise(&JsValue::UNDEFINED, stored.clone(), "VirtualBuffer.saveAs", move |b| async move {
+                    b.save_as(&name).await?;
+                    Ok(JsValue::UNDEFINED)
+                })
+            }
             Doc::Opfs(doc) => {
                 let doc = doc.clone();
                 future_to_promise(async move {

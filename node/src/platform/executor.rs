@@ -220,7 +220,8 @@ fn poll_once(env: &Env, mut operation: Operation) -> Option<Operation> {
         match outcome {
             Ok(Raw(value)) => sys::napi_resolve_deferred(env.raw(), operation.deferred, value),
             Err(error) => {
-                let mut reason = error_object(env, &error).unwrap_or(ptr::null_mut());
+                let mut reason =
+                    error_object(env, error.class, &error.message, error.code).unwrap_or(ptr::null_mut());
                 if reason.is_null() {
                     sys::napi_get_undefined(env.raw(), &mut reason);
                 }

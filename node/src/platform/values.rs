@@ -12,7 +12,7 @@ use napi::bindgen_prelude::{
 use napi::{sys, Env, ValueType};
 
 use super::ok;
-use crate::error::{ApiError, ErrorClass};
+use omnibuf::binding::ErrorClass;
 
 /// A JS value of the current call, handed back to JS as it is.
 pub struct Raw(pub(crate) sys::napi_value);
@@ -314,8 +314,13 @@ pub(crate) fn clear_exception(env: &Env) {
     }
 }
 
-/// A JS error object of the class and message of `error`.
-pub(crate) fn error_object(env: &Env, error: &ApiError) -> Option<sys::napi_value> {
+/// A JS error object of `class`, with `message` and (when given) a `code` property.
+pub(crate) fn error_object(
+    env: &Env,
+    class: ErrorClass,
+    message: &str,
+    code: Option<&str>,
+) -> Option<sys::napi_value> {
     let env = env.raw();
     let string = |text: &str| {
         let mut value = ptr::null_mut();
@@ -325,9 +330,9 @@ pub(crate) fn error_object(env: &Env, error: &ApiError) -> Option<sys::napi_valu
         };
         ok(status).then_some(value)
     };
-    let message = string(&error.message)?;
+    let message = string(message)?;
     // A null code makes Node-API leave the `code` property out.
-    let code = match error.code {
+    let code = match code {
         Some(code) => string(code)?,
         None => ptr::null_mut(),
     };
@@ -335,7 +340,7 @@ pub(crate) fn error_object(env: &Env, error: &ApiError) -> Option<sys::napi_valu
     // SAFETY: `code` and `message` are values of this call's scope (or a null code); the out-pointer
     // is a valid local.
     let status = unsafe {
-        match error.class {
+        match class {
             ErrorClass::Error => sys::napi_create_error(env, code, message, &mut object),
             ErrorClass::TypeError => sys::napi_create_type_error(env, code, message, &mut object),
             ErrorClass::RangeError => sys::napi_create_range_error(env, code, message, &mut object),

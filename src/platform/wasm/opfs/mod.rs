@@ -347,6 +347,41 @@ impl OpfsBuffer {
     }
 }
 
+/// A new version of a document being written, by an import or a save-as: the document's directory
+/// and header (both made if need be) and a fresh, empty data file beside the current one, which stays
+/// the document until [`commit`](Self::commit).
+struct NewVersion {
+    dir: FileSystemDirectoryHandle,
+    head: SyncFile,
+    data: SyncFile,
+    /// The record in force when the version started, if the document exists.
+    current: Option<Record>,
+    file_id: u64,
+}
+
+impl NewVersion {
+    async fn start(name: &str) -> Result<NewVersion, OpfsError> {
+        let dir = document_dir(name, true).await?.expect("created");
+        let head = open_head(&dir, name, true).await?;
+        let current = read_record(&head)?;
+        let file_id = fresh_file_id(current);
+        let file_name = data_file_name(file_id);
+        let data = SyncFile::open(&dir, key(name, &file_name), &file_name, true).await?;
+        data.truncate(0)?;
+        Ok(NewVersion { dir, head, data, current, file_id })
+    }
+
+    /// Flushes the `len` bytes written to the data file and makes them the document's content: the
+    /// new record goes into the header (the commit point, see the module docs).
+    fn commit(&self, len: u64) -> Result<Record, OpfsError> {
+        self.data.flush_checked(len)?;
+        let generation = self.current.map_or(0, |r| r.generation) + 1;
+        let record = Record { generation, file_id: self.file_id, len };
+        write_record(&self.head, &record)?;
+        Ok(record)
+    }
+}
+
 /// [`OpfsBuffer::save`] for a buffer opened over document `name` (by [`OpfsBuffer::open`], or made
 /// its own by [`save_as`]).
 pub(crate) async fn save(buffer: &VirtualBuffer, name: &str, force: bool) -> Result<(), OpfsError> {
@@ -363,27 +398,20 @@ pub(crate) async fn save(buffer: &VirtualBuffer, name: &str, force: bool) -> Res
 /// Writes the content of `buffer` as document `name` (replacing one of that name atomically, as an
 /// import does) and makes that version the base of the buffer's later saves.
 pub(crate) async fn save_as(buffer: &VirtualBuffer, name: &str) -> Result<(), OpfsError> {
-    let dir = document_dir(name, true).await?.expect("created");
-    let head = open_head(&dir, name, true).await?;
-    let current = read_record(&head)?;
-    let id = fresh_file_id(current);
-    let file_name = data_file_name(id);
-    let data = SyncFile::open(&dir, key(name, &file_name), &file_name, true).await?;
+    let version = NewVersion::start(name).await?;
     let (snapshot, _) = buffer.save_start();
     let len = snapshot.len();
-    data.truncate(0)?;
     let mut scratch = Vec::new();
     let mut at = 0;
     while at < len {
         let n = (len - at).min(IO_BATCH as u64) as usize;
         scratch.resize(n, 0);
         snapshot.read_into(&buffer.inner.store, at, &mut scratch)?;
-        data.write_at(at, &scratch)?;
+        version.data.write_at(at, &scratch)?;
         at += n as u64;
     }
-    data.flush_checked(len)?;
-    let record = Record { generation: current.map_or(0, |r| r.generation) + 1, file_id: id, len };
-    write_record(&head, &record)?;
+    let record = version.commit(len)?;
+    let NewVersion { dir, head, data, .. } = version;
     let layer = Arc::new(OpfsLayer::new(name.to_string(), record, data, head));
     buffer.adopt_saved(snapshot, layer)?;
     clean(&dir, name, record).await?;
@@ -403,16 +431,10 @@ pub(crate) async fn save_as(buffer: &VirtualBuffer, name: &str) -> Result<(), Op
 /// # Ok(()) }
 /// ```
 pub async fn import(name: &str, source: ImportSource<'_>) -> Result<(), OpfsError> {
-    let dir = document_dir(name, true).await?.expect("created");
-    let head = open_head(&dir, name, true).await?;
-    let current = read_record(&head)?;
-    let id = fresh_file_id(current);
-    let file_name = data_file_name(id);
-    let data = SyncFile::open(&dir, key(name, &file_name), &file_name, true).await?;
-    data.truncate(0)?;
+    let version = NewVersion::start(name).await?;
     let len = match source {
         ImportSource::Bytes(bytes) => {
-            data.write_at(0, bytes)?;
+            version.data.write_at(0, bytes)?;
             bytes.len() as u64
         }
         ImportSource::Blob(blob) => {
@@ -426,15 +448,14 @@ pub async fn import(name: &str, source: ImportSource<'_>) -> Result<(), OpfsErro
                 let bytes = JsFuture::from(part.array_buffer())
                     .await
                     .map_err(|e| OpfsError::from_js(e, "reading the file"))?;
-                data.write_js_at(at as u64, &Uint8Array::new(&bytes))?;
+                version.data.write_js_at(at as u64, &Uint8Array::new(&bytes))?;
                 at = end;
             }
             size as u64
         }
     };
-    data.flush_checked(len)?;
-    let record = Record { generation: current.map_or(0, |r| r.generation) + 1, file_id: id, len };
-    write_record(&head, &record)?;
+    let record = version.commit(len)?;
+    let NewVersion { dir, head, data, .. } = version;
     drop(data);
     // Cleaned while the header's handle still locks the document against other workers.
     let cleaned = clean(&dir, name, record).await;

@@ -1,0 +1,275 @@
+//! The waits of the bindings' `sliceAsync()`: what a pending operation leaves registered with the JS
+//! object it waits on, and how it is taken back out, the same in both adapters.
+//!
+//! A side of a ring held by a JS object (an adapter's own type, behind `Rc<RefCell<…>>` because the
+//! object and its pending operations share it) keeps the wakers of its pending operations in
+//! [`Waiters`], so that freeing the side can settle their Promises. Each operation holds a
+//! [`Registration`]: it polls the side through it, and dropping it (the operation settled, or was
+//! cancelled) takes its waker out of the side's list and out of the ring, so that a cancelled wait
+//! leaves nothing behind.
+
+use std::cell::RefCell;
+use std::rc::Weak;
+use std::task::{Context, Poll, Waker};
+
+/// The wakers of one side's pending operations, each once.
+///
+/// ```
+/// use std::task::Waker;
+/// use omnibuf::binding::Waiters;
+///
+/// let mut waiters = Waiters::default();
+/// waiters.add(Waker::noop());
+/// waiters.add(Waker::noop()); // the same waker: kept once
+/// assert_eq!(waiters.len(), 1);
+/// waiters.wake_all();
+/// assert_eq!(waiters.len(), 0);
+/// ```
+#[derive(Default, Debug)]
+pub struct Waiters(Vec<Waker>);
+
+impl Waiters {
+    /// Adds `waker`, unless one that wakes the same task is there already.
+    pub fn add(&mut self, waker: &Waker) {
+        if !self.0.iter().any(|w| w.will_wake(waker)) {
+            self.0.push(waker.clone());
+        }
+    }
+
+    /// Takes out every waker that wakes the same task as `waker`.
+    pub fn remove(&mut self, waker: &Waker) {
+        self.0.retain(|w| !w.will_wake(waker));
+    }
+
+    /// Wakes every waker and empties the list: the side is going away.
+    pub fn wake_all(&mut self) {
+        self.0.drain(..).for_each(Waker::wake);
+    }
+
+    /// How many wakers are registered.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// A side that pending operations wait on: an adapter's type for one side of a ring.
+///
+/// ```
+/// use std::task::Waker;
+/// use omnibuf::binding::{WaitSide, Waiters};
+///
+/// struct Side {
+///     waiters: Waiters,
+/// }
+///
+/// impl WaitSide for Side {
+///     fn waiters(&mut self) -> &mut Waiters {
+///         &mut self.waiters
+///     }
+///     fn forget_waker(&self, _waker: &Waker) {} // a ring side would take it out of the ring
+/// }
+/// ```
+pub trait WaitSide {
+    /// The wakers of the side's pending operations.
+    fn waiters(&mut self) -> &mut Waiters;
+
+    /// Takes `waker` out of what the side waits on (the ring), if the side still has that.
+    fn forget_waker(&self, waker: &Waker);
+}
+
+/// What one pending operation leaves registered with the side `S` it waits on: its waker, in the
+/// side's [`Waiters`] and in the ring. Dropped with the operation (settled, or cancelled), it takes
+/// the waker out of both.
+///
+/// It holds the side weakly: the JS object owns the side, and freeing the object must not wait for
+/// its pending operations.
+///
+/// ```
+/// use std::cell::RefCell;
+/// use std::rc::Rc;
+/// use std::task::{Context, Poll, Waker};
+/// use omnibuf::binding::{Registration, WaitSide, Waiters};
+///
+/// #[derive(Default)]
+/// struct Side {
+///     waiters: Waiters,
+///     ready: bool,
+/// }
+/// impl WaitSide for Side {
+///     fn waiters(&mut self) -> &mut Waiters {
+///         &mut self.waiters
+///     }
+///     fn forget_waker(&self, _waker: &Waker) {}
+/// }
+///
+/// let side = Rc::new(RefCell::new(Side::default()));
+/// let mut registration = Registration::new(Rc::downgrade(&side));
+/// let mut cx = Context::from_waker(Waker::noop());
+/// let ready = |side: &mut Side, _: &mut Context<'_>| if side.ready { Poll::Ready(()) } else { Poll::Pending };
+/// assert_eq!(registration.poll(&mut cx, ready), Some(Poll::Pending));
+/// assert_eq!(side.borrow().waiters.len(), 1); // registered while it waits
+/// drop(registration);
+/// assert_eq!(side.borrow().waiters.len(), 0); // and taken back out with the operation
+/// ```
+pub struct Registration<S: WaitSide> {
+    side: Weak<RefCell<S>>,
+    /// The waker registered by the last poll that was pending; `None` once the operation settled.
+    waker: Option<Waker>,
+}
+
+impl<S: WaitSide> Registration<S> {
+    /// A registration with `side`, holding nothing yet.
+    pub fn new(side: Weak<RefCell<S>>) -> Registration<S> {
+        Registration { side, waker: None }
+    }
+
+    /// Polls `poll` on the side. Pending, the task's waker is registered with the side (`poll` has
+    /// registered it with the ring); ready, nothing stays registered that the drop should take out.
+    /// `None` when the side is gone (its JS object was collected).
+    ///
+    /// # Panics
+    /// When the side is borrowed: an operation is polled by the event loop, never inside a call of
+    /// its side.
+    pub fn poll<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        poll: impl FnOnce(&mut S, &mut Context<'_>) -> Poll<R>,
+    ) -> Option<Poll<R>> {
+        let side = self.side.upgrade()?;
+        let mut side = side.borrow_mut();
+        let outcome = poll(&mut side, cx);
+        if outcome.is_pending() {
+            side.waiters().add(cx.waker());
+            self.waker = Some(cx.waker().clone());
+        } else {
+            self.waker = None;
+        }
+        Some(outcome)
+    }
+}
+
+impl<S: WaitSide> Drop for Registration<S> {
+    fn drop(&mut self) {
+        let (Some(waker), Some(side)) = (self.waker.take(), self.side.upgrade()) else { return };
+        // A side in use (the drop runs inside one of its calls) keeps the waker until its next wake.
+        let Ok(mut side) = side.try_borrow_mut() else { return };
+        side.waiters().remove(&waker);
+        side.forget_waker(&waker);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::rc::Rc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::Wake;
+
+    /// A side whose ring is a list of wakers, as the core's rings keep theirs.
+    #[derive(Default)]
+    struct Side {
+        waiters: Waiters,
+        ring: RefCell<Vec<Waker>>,
+        ready: bool,
+    }
+
+    impl WaitSide for Side {
+        fn waiters(&mut self) -> &mut Waiters {
+            &mut self.waiters
+        }
+        fn forget_waker(&self, waker: &Waker) {
+            self.ring.borrow_mut().retain(|w| !w.will_wake(waker));
+        }
+    }
+
+    /// Counts its wakes.
+    struct Count(AtomicUsize);
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn slice(side: &mut Side, cx: &mut Context<'_>) -> Poll<u8> {
+        if side.ready {
+            Poll::Ready(7)
+        } else {
+            side.ring.get_mut().push(cx.waker().clone());
+            Poll::Pending
+        }
+    }
+
+    #[test]
+    fn a_pending_operation_is_registered_and_dropping_it_takes_the_waker_out_of_side_and_ring() {
+        let side = Rc::new(RefCell::new(Side::default()));
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        // `will_wake` is best effort: a waker made by `Waker::from` (or `Waker::noop`) need not compare
+        // equal to its clones (under Miri it does not), while clones of one another do. So the task's
+        // waker here is a clone (the addon's executor, too, polls with a clone).
+        let waker = Waker::from(count.clone()).clone();
+        let mut cx = Context::from_waker(&waker);
+        let mut registration = Registration::new(Rc::downgrade(&side));
+        assert_eq!(registration.poll(&mut cx, slice), Some(Poll::Pending));
+        assert_eq!(registration.poll(&mut cx, slice), Some(Poll::Pending));
+        assert_eq!(side.borrow().waiters.len(), 1, "one task, registered once");
+        assert_eq!(side.borrow().ring.borrow().len(), 2);
+        drop(registration);
+        assert!(side.borrow().waiters.is_empty());
+        assert!(side.borrow().ring.borrow().is_empty(), "the ring forgets the waker too");
+        assert_eq!(count.0.load(Ordering::Relaxed), 0, "nothing is woken");
+    }
+
+    #[test]
+    fn a_settled_operation_leaves_nothing_to_take_out() {
+        let side = Rc::new(RefCell::new(Side::default()));
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut registration = Registration::new(Rc::downgrade(&side));
+        assert_eq!(registration.poll(&mut cx, slice), Some(Poll::Pending));
+        side.borrow_mut().ready = true;
+        assert_eq!(registration.poll(&mut cx, slice), Some(Poll::Ready(7)));
+        drop(registration);
+        // What is left is the side's and the ring's to clear (on their next wake or when the side
+        // goes away); the settled operation no longer takes anything out.
+        assert_eq!(side.borrow().waiters.len(), 1);
+        assert_eq!(side.borrow().ring.borrow().len(), 1);
+    }
+
+    #[test]
+    fn a_side_in_use_keeps_the_waker_and_a_side_gone_is_not_polled() {
+        let side = Rc::new(RefCell::new(Side::default()));
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut registration = Registration::new(Rc::downgrade(&side));
+        assert_eq!(registration.poll(&mut cx, slice), Some(Poll::Pending));
+        {
+            let _in_use = side.borrow_mut();
+            drop(registration); // must not panic: the side is borrowed
+        }
+        assert_eq!(side.borrow().waiters.len(), 1, "an in-use side keeps the waker");
+
+        let mut registration = Registration::new(Rc::downgrade(&side));
+        drop(side);
+        assert_eq!(registration.poll(&mut cx, slice), None);
+    }
+
+    #[test]
+    fn freeing_a_side_wakes_every_waiter_once() {
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let other = Arc::new(Count(AtomicUsize::new(0)));
+        let waker = Waker::from(count.clone());
+        let mut waiters = Waiters::default();
+        waiters.add(&waker);
+        waiters.add(&waker.clone());
+        waiters.add(&Waker::from(other.clone()));
+        assert_eq!(waiters.len(), 2);
+        waiters.wake_all();
+        assert!(waiters.is_empty());
+        assert_eq!(count.0.load(Ordering::Relaxed), 1);
+        assert_eq!(other.0.load(Ordering::Relaxed), 1);
+    }
+}
