@@ -7,7 +7,8 @@
 #   bash scripts/count-public.sh --target wasm32-unknown-unknown   # the wasm32 build's surface
 #   bash scripts/count-public.sh --manifest-path DIR/Cargo.toml    # another crate, for comparison
 #                       (a copy of its source, e.g. of rtrb from cargo's registry, built --offline)
-# LIST=1 also lists every counted item.
+# LIST=1 also lists every counted item; CHECK_EXAMPLES=1 fails when a public type, trait, free function
+# or method has no example in its docs (the suite `crate` runs it so).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"

@@ -150,30 +150,29 @@ for (const name of names) {
     console.log(`${name.padEnd(12)} ${String(r.shown + r.hidden).padStart(7)} ${String(r.hidden).padStart(21)}`);
 }
 console.log(`${'total'.padEnd(12)} ${String(shown + hidden).padStart(7)} ${String(hidden).padStart(21)}`);
-// Examples (a ``` block in the item's own docs): every public type, trait and free function must have
-// one (CHECK_EXAMPLES=1 fails otherwise); for methods, which their type's example shows in use, the
-// count is reported. doc(hidden) items are left out.
+// Examples (a ``` block in the item's own docs): every public type, trait, free function and method
+// (the items of inherent impls and of traits) must have one; CHECK_EXAMPLES=1 fails otherwise and
+// lists what lacks one. doc(hidden) items are left out.
 const wantsExample = new Set(['function', 'struct', 'enum', 'union', 'trait']);
 const hasExample = (id) => (index[id].docs ?? '').includes('```');
 const visible = [...counted.entries()].filter(([id, c]) => !c.hidden && wantsExample.has(c.kind));
 const items = visible.filter(([id]) => !methods.has(id));
 const methodItems = visible.filter(([id]) => methods.has(id));
 const missing = items.filter(([id]) => !hasExample(id));
+const missingMethods = methodItems.filter(([id]) => !hasExample(id));
 console.log(
     `examples: ${items.length - missing.length} of ${items.length} types, traits and free functions; ` +
-        `${methodItems.filter(([id]) => hasExample(id)).length} of ${methodItems.length} methods`,
+        `${methodItems.length - missingMethods.length} of ${methodItems.length} methods`,
 );
-for (const [id, c] of missing) {
+const where = (id) => {
     const span = index[id].span;
-    console.log(`  no example: ${c.module} ${c.kind} ${c.name} (${span?.filename}:${span?.begin?.[0]})`);
+    return `${span?.filename}:${span?.begin?.[0]}`;
+};
+for (const [id, c] of missing) console.log(`  no example: ${c.module} ${c.kind} ${c.name} (${where(id)})`);
+for (const [id, c] of missingMethods) {
+    console.log(`  method without example: ${c.module} ${c.name} (${where(id)})`);
 }
-if (process.env.MISSING_EXAMPLES === '1') {
-    for (const [id, c] of methodItems.filter(([i]) => !hasExample(i))) {
-        const span = index[id].span;
-        console.log(`  method without example: ${c.module} ${c.name} (${span?.filename}:${span?.begin?.[0]})`);
-    }
-}
-if (process.env.CHECK_EXAMPLES === '1' && missing.length > 0) process.exitCode = 1;
+if (process.env.CHECK_EXAMPLES === '1' && missing.length + missingMethods.length > 0) process.exitCode = 1;
 if (process.env.LIST === '1') {
     const list = [...counted.values()].map((c) => `${c.module}\t${c.kind}\t${c.name}${c.hidden ? '\t(hidden)' : ''}`);
     console.log(list.sort().join('\n'));

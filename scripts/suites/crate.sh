@@ -6,8 +6,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 step "cargo doc -D warnings" env RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --all-features
 step "cargo doc -D warnings (wasm32)" env RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --all-features --target wasm32-unknown-unknown
-# Every public type, trait and free function (the test aids included) has an example in its docs; the
-# count of public items per module is printed with it.
+# Every public type, trait, free function and method (the test aids included) has an example in its
+# docs; the count of public items per module is printed with it.
 step "public items and their examples" env FEATURES=testing CHECK_EXAMPLES=1 bash scripts/count-public.sh
+# The wasm32-only items' examples are `no_run` and never built by `cargo test --doc`: compiled here.
+step "wasm32 doc examples compile" node scripts/check-wasm-examples.mjs
 step "cargo publish --dry-run" cargo publish --dry-run --allow-dirty
 finish

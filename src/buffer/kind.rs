@@ -67,6 +67,15 @@ macro_rules! builtin_kinds {
         impl BufferKind {
             $(
                 $(#[$doc])*
+                ///
+                #[doc = concat!(
+                    "```\n",
+                    "let kind = omnibuf::BufferKind::", stringify!($name), "();\n",
+                    "assert_eq!(kind.name(), \"", stringify!($name), "\");\n",
+                    "assert_eq!(kind.id(), ", stringify!($id), ");\n",
+                    "assert!(kind.is_builtin());\n",
+                    "```",
+                )]
                 pub const fn $name() -> BufferKind {
                     BufferKind($id)
                 }
@@ -121,6 +130,13 @@ impl BufferKind {
     }
 
     /// The kind registered under `name`, if any.
+    ///
+    /// ```
+    /// use omnibuf::BufferKind;
+    ///
+    /// assert_eq!(BufferKind::lookup("png"), Some(BufferKind::png()));
+    /// assert_eq!(BufferKind::lookup("never-registered"), None);
+    /// ```
     pub fn lookup(name: &str) -> Option<BufferKind> {
         BufferKindRegistry::global().lookup(name)
     }
@@ -138,11 +154,27 @@ impl BufferKind {
     }
 
     /// The kind's numeric id: stable for built-in kinds, assigned in registration order for others.
+    ///
+    /// ```
+    /// use omnibuf::BufferKind;
+    ///
+    /// assert_eq!(BufferKind::raw().id(), 0);
+    /// let a = BufferKind::register("id-example-a").unwrap();
+    /// let b = BufferKind::register("id-example-b").unwrap();
+    /// assert!(b.id() > a.id() && a.id() >= 14); // after the built-in kinds
+    /// ```
     pub fn id(self) -> u32 {
         self.0
     }
 
     /// Whether this is one of the kinds built into omnibuf.
+    ///
+    /// ```
+    /// use omnibuf::BufferKind;
+    ///
+    /// assert!(BufferKind::json().is_builtin());
+    /// assert!(!BufferKind::register("flac").unwrap().is_builtin());
+    /// ```
     pub fn is_builtin(self) -> bool {
         (self.0 as usize) < BUILTIN.len()
     }
@@ -192,6 +224,13 @@ struct Table {
 
 impl BufferKindRegistry {
     /// The registry every [`BufferKind`] refers to.
+    ///
+    /// ```
+    /// use omnibuf::{BufferKind, BufferKindRegistry};
+    ///
+    /// let kind = BufferKind::register("global-example").unwrap();
+    /// assert_eq!(BufferKindRegistry::global().name_of(kind), "global-example");
+    /// ```
     pub fn global() -> &'static BufferKindRegistry {
         static GLOBAL: OnceLock<BufferKindRegistry> = OnceLock::new();
         GLOBAL.get_or_init(|| {
@@ -202,6 +241,15 @@ impl BufferKindRegistry {
     }
 
     /// Registers `name`, or returns the kind already registered under it.
+    ///
+    /// ```
+    /// use omnibuf::{BufferKindRegistry, KindError};
+    ///
+    /// let registry = BufferKindRegistry::global();
+    /// let ogg = registry.register("ogg").unwrap();
+    /// assert_eq!(registry.register("ogg"), Ok(ogg));
+    /// assert!(matches!(registry.register(""), Err(KindError::InvalidName { .. })));
+    /// ```
     pub fn register(&self, name: &str) -> Result<BufferKind, KindError> {
         validate_name(name)?;
         if let Some(kind) = self.lookup(name) {
@@ -223,12 +271,27 @@ impl BufferKindRegistry {
     }
 
     /// The kind registered under `name`, if any.
+    ///
+    /// ```
+    /// use omnibuf::{BufferKind, BufferKindRegistry};
+    ///
+    /// let registry = BufferKindRegistry::global();
+    /// assert_eq!(registry.lookup("text"), Some(BufferKind::text()));
+    /// assert_eq!(registry.lookup("no-such-kind"), None);
+    /// ```
     pub fn lookup(&self, name: &str) -> Option<BufferKind> {
         let table = self.table.read().unwrap_or_else(|e| e.into_inner());
         table.by_name.get(name).copied()
     }
 
     /// The name of `kind`.
+    ///
+    /// ```
+    /// use omnibuf::{BufferKind, BufferKindRegistry};
+    ///
+    /// let registry = BufferKindRegistry::global();
+    /// assert_eq!(registry.name_of(BufferKind::webp()), "webp");
+    /// ```
     pub fn name_of(&self, kind: BufferKind) -> &'static str {
         let table = self.table.read().unwrap_or_else(|e| e.into_inner());
         // Every BufferKind value was handed out by this registry, so its id is in range.
@@ -236,16 +299,39 @@ impl BufferKindRegistry {
     }
 
     /// How many kinds are registered, built-in ones included.
+    ///
+    /// ```
+    /// use omnibuf::BufferKindRegistry;
+    ///
+    /// let registry = BufferKindRegistry::global();
+    /// let before = registry.len();
+    /// assert!(before >= 14); // the built-in kinds
+    /// registry.register("len-example").unwrap();
+    /// assert_eq!(registry.len(), before + 1);
+    /// ```
     pub fn len(&self) -> usize {
         self.table.read().unwrap_or_else(|e| e.into_inner()).names.len()
     }
 
     /// Always `false`: the built-in kinds are always there.
+    ///
+    /// ```
+    /// assert!(!omnibuf::BufferKindRegistry::global().is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         false
     }
 
     /// Every registered kind, in id order.
+    ///
+    /// ```
+    /// use omnibuf::{BufferKind, BufferKindRegistry};
+    ///
+    /// let registry = BufferKindRegistry::global();
+    /// let kinds = registry.kinds();
+    /// assert_eq!(kinds.len(), registry.len());
+    /// assert_eq!(kinds[..2], [BufferKind::raw(), BufferKind::text()]);
+    /// ```
     pub fn kinds(&self) -> Vec<BufferKind> {
         (0..self.len() as u32).map(BufferKind).collect()
     }

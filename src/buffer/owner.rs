@@ -24,6 +24,13 @@
 /// ```
 pub trait BufferOwner: Send + Sync + 'static {
     /// The bytes this owner keeps alive.
+    ///
+    /// ```
+    /// use omnibuf::BufferOwner;
+    ///
+    /// let frame: Vec<u8> = vec![1, 2, 3];
+    /// assert_eq!(frame.owned_bytes(), &[1, 2, 3]); // every `AsRef<[u8]>` owner is one
+    /// ```
     fn owned_bytes(&self) -> &[u8];
 }
 

@@ -65,6 +65,14 @@ impl std::panic::RefUnwindSafe for ZeroCopyBuffer {}
 
 impl ZeroCopyBuffer {
     /// An empty buffer of kind `raw`.
+    ///
+    /// ```
+    /// use omnibuf::{BufferKind, ZeroCopyBuffer};
+    ///
+    /// let b = ZeroCopyBuffer::new();
+    /// assert!(b.is_empty());
+    /// assert_eq!(b.kind(), BufferKind::raw());
+    /// ```
     pub const fn new() -> Self {
         Self::from_static(&[], BufferKind::raw())
     }
@@ -72,11 +80,31 @@ impl ZeroCopyBuffer {
     /// Takes ownership of a byte vector without copying its bytes.
     ///
     /// Passing a `&[u8]` copies it once into a new vector; pass a `Vec<u8>` to avoid that.
+    ///
+    /// ```
+    /// use omnibuf::{BufferKind, ZeroCopyBuffer};
+    ///
+    /// let v = b"{\"a\":1}".to_vec();
+    /// let address = v.as_ptr();
+    /// let b = ZeroCopyBuffer::from_bytes(v, BufferKind::json());
+    /// assert_eq!(b.as_slice().as_ptr(), address); // the vector's own bytes
+    /// assert_eq!(b.kind(), BufferKind::json());
+    /// ```
     pub fn from_bytes(bytes: impl Into<Vec<u8>>, kind: BufferKind) -> Self {
         Self::from_vec(bytes.into(), kind, None)
     }
 
     /// Wraps an existing `Arc<[u8]>` without copying its bytes.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use omnibuf::{BufferKind, ZeroCopyBuffer};
+    ///
+    /// let shared: Arc<[u8]> = Arc::from(&b"shared"[..]);
+    /// let b = ZeroCopyBuffer::from_arc(shared.clone(), BufferKind::raw());
+    /// assert_eq!(b.as_slice().as_ptr(), shared.as_ptr());
+    /// assert_eq!(Arc::strong_count(&shared), 2); // the buffer holds one reference
+    /// ```
     pub fn from_arc(storage: Arc<[u8]>, kind: BufferKind) -> Self {
         Self::from_owner(storage, kind)
     }
@@ -105,6 +133,23 @@ impl ZeroCopyBuffer {
 
     /// Views the bytes of any [`BufferOwner`]: a memory map, a pooled block, a `bytes::Bytes`, a type of
     /// your own. The owner is dropped when the last view drops.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicBool, Ordering};
+    /// use omnibuf::{BufferKind, ZeroCopyBuffer};
+    ///
+    /// static DROPPED: AtomicBool = AtomicBool::new(false);
+    /// struct Frame(Vec<u8>);
+    /// impl AsRef<[u8]> for Frame { fn as_ref(&self) -> &[u8] { &self.0 } }
+    /// impl Drop for Frame { fn drop(&mut self) { DROPPED.store(true, Ordering::SeqCst) } }
+    ///
+    /// let b = ZeroCopyBuffer::from_owner(Frame(vec![1, 2, 3, 4]), BufferKind::raw());
+    /// let tail = b.slice(2..);
+    /// drop(b);
+    /// assert!(!DROPPED.load(Ordering::SeqCst)); // `tail` still shares the owner
+    /// drop(tail);
+    /// assert!(DROPPED.load(Ordering::SeqCst));
+    /// ```
     pub fn from_owner(owner: impl BufferOwner, kind: BufferKind) -> Self {
         Self::from_typed_owner(owner, kind)
     }
@@ -135,11 +180,27 @@ impl ZeroCopyBuffer {
     }
 
     /// Copies `bytes` into a new heap buffer.
+    ///
+    /// ```
+    /// use omnibuf::{BufferKind, ZeroCopyBuffer};
+    ///
+    /// let big = ZeroCopyBuffer::from_bytes(vec![0u8; 1 << 20], BufferKind::raw());
+    /// let header = ZeroCopyBuffer::copy_from_slice(&big[..16], BufferKind::raw());
+    /// assert_eq!(header.len(), 16);
+    /// assert_eq!(big.sharers(), 1); // the copy does not keep the megabyte alive
+    /// ```
     pub fn copy_from_slice(bytes: &[u8], kind: BufferKind) -> Self {
         Self::from_bytes(bytes.to_vec(), kind)
     }
 
     /// Tags the buffer with its owning tenant, for pool accounting and observability.
+    ///
+    /// ```
+    /// use omnibuf::{BufferKind, ZeroCopyBuffer};
+    ///
+    /// let b = ZeroCopyBuffer::from_static(b"abc", BufferKind::raw()).with_tenant("acme");
+    /// assert_eq!(b.slice(1..).tenant_id(), Some("acme")); // views inherit it
+    /// ```
     pub fn with_tenant(mut self, tenant_id: impl Into<Arc<str>>) -> Self {
         self.tenant = Some(tenant_id.into());
         self
@@ -150,21 +211,53 @@ impl ZeroCopyBuffer {
     }
 
     /// The tenant this buffer is tagged with, if any.
+    ///
+    /// ```
+    /// use omnibuf::{BufferKind, ZeroCopyBuffer};
+    ///
+    /// let b = ZeroCopyBuffer::from_static(b"abc", BufferKind::raw());
+    /// assert_eq!(b.tenant_id(), None);
+    /// assert_eq!(b.with_tenant("t2").tenant_id(), Some("t2"));
+    /// ```
     pub fn tenant_id(&self) -> Option<&str> {
         self.tenant.as_deref()
     }
 
     /// The visible length in bytes.
+    ///
+    /// ```
+    /// use omnibuf::{BufferKind, ZeroCopyBuffer};
+    ///
+    /// let b = ZeroCopyBuffer::from_static(b"hello", BufferKind::text());
+    /// assert_eq!(b.len(), 5);
+    /// assert_eq!(b.slice(1..3).len(), 2);
+    /// ```
     pub fn len(&self) -> usize {
         self.len
     }
 
     /// Whether no bytes are visible.
+    ///
+    /// ```
+    /// use omnibuf::{BufferKind, ZeroCopyBuffer};
+    ///
+    /// let b = ZeroCopyBuffer::from_static(b"ab", BufferKind::raw());
+    /// assert!(!b.is_empty());
+    /// assert!(b.slice(1..1).is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
 
     /// The content kind.
+    ///
+    /// ```
+    /// use omnibuf::{BufferKind, ZeroCopyBuffer};
+    ///
+    /// let b = ZeroCopyBuffer::from_static(b"\x89PNG", BufferKind::png());
+    /// assert_eq!(b.kind(), BufferKind::png());
+    /// assert_eq!(b.slice(1..).kind(), BufferKind::png()); // slices keep the kind
+    /// ```
     pub fn kind(&self) -> BufferKind {
         self.kind
     }
@@ -185,6 +278,15 @@ impl ZeroCopyBuffer {
     }
 
     /// The visible bytes.
+    ///
+    /// ```
+    /// use omnibuf::{BufferKind, ZeroCopyBuffer};
+    ///
+    /// let b = ZeroCopyBuffer::from_bytes(vec![1, 2, 3, 4], BufferKind::raw());
+    /// let tail = b.slice(2..);
+    /// assert_eq!(tail.as_slice(), &[3, 4]);
+    /// assert_eq!(tail.as_slice().as_ptr(), b.as_slice()[2..].as_ptr()); // same memory
+    /// ```
     #[inline]
     pub fn as_slice(&self) -> &[u8] {
         // SAFETY: by the struct invariant `ptr .. ptr + len` lies inside bytes that `storage` (or the
@@ -215,6 +317,14 @@ impl ZeroCopyBuffer {
     }
 
     /// A view of `range` of this buffer, or an error when the range does not fit.
+    ///
+    /// ```
+    /// use omnibuf::{BufferKind, SliceError, ZeroCopyBuffer};
+    ///
+    /// let b = ZeroCopyBuffer::from_static(b"abcdef", BufferKind::raw());
+    /// assert_eq!(b.try_slice(2..4).unwrap(), b"cd"[..]);
+    /// assert_eq!(b.try_slice(4..10), Err(SliceError { start: 4, end: 10, len: 6 }));
+    /// ```
     #[inline]
     pub fn try_slice(&self, range: impl RangeBounds<usize>) -> Result<Self, SliceError> {
         let range = resolve_range(range, self.len)?;
@@ -241,6 +351,16 @@ impl ZeroCopyBuffer {
     }
 
     /// Like [`split_to`](Self::split_to), but returns an error when `at > len`.
+    ///
+    /// ```
+    /// use omnibuf::{BufferKind, ZeroCopyBuffer};
+    ///
+    /// let mut b = ZeroCopyBuffer::from_static(b"abc", BufferKind::raw());
+    /// assert!(b.try_split_to(4).is_err());
+    /// assert_eq!(b, b"abc"[..]); // unchanged after the error
+    /// assert_eq!(b.try_split_to(1).unwrap(), b"a"[..]);
+    /// assert_eq!(b, b"bc"[..]);
+    /// ```
     pub fn try_split_to(&mut self, at: usize) -> Result<Self, SliceError> {
         let head = self.try_slice(..at)?;
         *self = self.subview(at, self.len - at);
@@ -251,6 +371,14 @@ impl ZeroCopyBuffer {
     ///
     /// # Panics
     /// When `at > len`; [`try_split_off`](Self::try_split_off) returns an error instead.
+    ///
+    /// ```
+    /// use omnibuf::{BufferKind, ZeroCopyBuffer};
+    ///
+    /// let mut b = ZeroCopyBuffer::from_static(b"headbody", BufferKind::raw());
+    /// let body = b.split_off(4);
+    /// assert_eq!((&b[..], &body[..]), (&b"head"[..], &b"body"[..]));
+    /// ```
     #[track_caller]
     pub fn split_off(&mut self, at: usize) -> Self {
         match self.try_split_off(at) {
@@ -260,6 +388,15 @@ impl ZeroCopyBuffer {
     }
 
     /// Like [`split_off`](Self::split_off), but returns an error when `at > len`.
+    ///
+    /// ```
+    /// use omnibuf::{BufferKind, ZeroCopyBuffer};
+    ///
+    /// let mut b = ZeroCopyBuffer::from_static(b"abc", BufferKind::raw());
+    /// assert!(b.try_split_off(5).is_err());
+    /// assert_eq!(b.try_split_off(2).unwrap(), b"c"[..]);
+    /// assert_eq!(b, b"ab"[..]);
+    /// ```
     pub fn try_split_off(&mut self, at: usize) -> Result<Self, SliceError> {
         let tail = self.try_slice(at..)?;
         self.len = at;
@@ -267,6 +404,16 @@ impl ZeroCopyBuffer {
     }
 
     /// Shortens the view to `len` bytes; does nothing when it is already shorter.
+    ///
+    /// ```
+    /// use omnibuf::{BufferKind, ZeroCopyBuffer};
+    ///
+    /// let mut b = ZeroCopyBuffer::from_static(b"abcdef", BufferKind::raw());
+    /// b.truncate(3);
+    /// assert_eq!(b, b"abc"[..]);
+    /// b.truncate(10); // longer than the view: nothing happens
+    /// assert_eq!(b.len(), 3);
+    /// ```
     pub fn truncate(&mut self, len: usize) {
         self.len = self.len.min(len);
     }
@@ -275,6 +422,14 @@ impl ZeroCopyBuffer {
     ///
     /// # Panics
     /// When `cnt > len`.
+    ///
+    /// ```
+    /// use omnibuf::{BufferKind, ZeroCopyBuffer};
+    ///
+    /// let mut b = ZeroCopyBuffer::from_static(b"\x00\x03abc", BufferKind::raw());
+    /// b.advance(2); // skip a 2-byte length prefix
+    /// assert_eq!(b, b"abc"[..]);
+    /// ```
     #[track_caller]
     pub fn advance(&mut self, cnt: usize) {
         assert!(
@@ -287,6 +442,17 @@ impl ZeroCopyBuffer {
 
     /// How many views share this buffer's storage. For observability only: another thread may clone
     /// or drop a view at any moment. `'static` storage is not counted and reports 1.
+    ///
+    /// ```
+    /// use omnibuf::{BufferKind, ZeroCopyBuffer};
+    ///
+    /// let b = ZeroCopyBuffer::from_bytes(vec![0; 8], BufferKind::raw());
+    /// assert_eq!(b.sharers(), 1);
+    /// let view = b.slice(..4);
+    /// assert_eq!(b.sharers(), 2);
+    /// drop(view);
+    /// assert_eq!(b.sharers(), 1);
+    /// ```
     pub fn sharers(&self) -> usize {
         storage::sharers(&self.storage)
     }
@@ -304,6 +470,13 @@ impl ZeroCopyBuffer {
     }
 
     /// Copies the visible bytes into a new vector.
+    ///
+    /// ```
+    /// use omnibuf::{BufferKind, ZeroCopyBuffer};
+    ///
+    /// let b = ZeroCopyBuffer::from_static(b"abcd", BufferKind::raw());
+    /// assert_eq!(b.slice(1..3).to_vec(), vec![b'b', b'c']);
+    /// ```
     pub fn to_vec(&self) -> Vec<u8> {
         self.as_slice().to_vec()
     }

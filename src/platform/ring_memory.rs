@@ -107,12 +107,30 @@ pub struct RingMemoryOptions {
 
 impl RingMemoryOptions {
     /// Ask for a backend; by default the probe picks double mapping where it works.
+    ///
+    /// ```
+    /// use omnibuf::ring::{sync::Circular, RingBackend, RingOptions};
+    ///
+    /// let options = RingOptions::default().backend(RingBackend::MirrorCopy);
+    /// let writer = Circular::with_options::<u8>(100, &options).unwrap();
+    /// assert_eq!(writer.backend(), RingBackend::MirrorCopy);
+    /// ```
     pub fn backend(mut self, backend: RingBackend) -> Self {
         self.backend = Some(backend);
         self
     }
 
     /// Mapping options for the double-mapped backend (huge pages, `mlock`, fork).
+    ///
+    /// ```
+    /// # #[cfg(target_os = "linux")] {
+    /// use omnibuf::ring::{double_mapping_available, sync::Circular, MapOptions, RingBackend, RingOptions};
+    ///
+    /// let options = RingOptions::default().map_options(MapOptions::default().huge_pages(true));
+    /// let writer = Circular::with_options::<u8>(4096, &options).unwrap();
+    /// assert_eq!(writer.backend() == RingBackend::DoubleMapped, double_mapping_available());
+    /// # }
+    /// ```
     #[cfg(not(target_arch = "wasm32"))]
     pub fn map_options(mut self, map: MapOptions) -> Self {
         self.map = map;

@@ -31,11 +31,26 @@ pub struct PoolClass {
 
 impl PoolClass {
     /// A class of `size`-byte buffers.
+    ///
+    /// ```
+    /// use omnibuf::{BufferPool, PoolClass};
+    ///
+    /// let pool = BufferPool::builder().classes([512, 8192]).build().unwrap();
+    /// assert_eq!(pool.classes(), [PoolClass::new(512), PoolClass::new(8192)]);
+    /// ```
     pub const fn new(size: usize) -> PoolClass {
         PoolClass { size }
     }
 
     /// Capacity of every buffer of this class, in bytes.
+    ///
+    /// ```
+    /// use omnibuf::{BufferPool, PoolClass};
+    ///
+    /// assert_eq!(PoolClass::new(4096).size(), 4096);
+    /// let pool = BufferPool::new(1 << 20).unwrap();
+    /// assert_eq!(pool.class_for(3000).map(PoolClass::size), Some(4096));
+    /// ```
     pub const fn size(self) -> usize {
         self.size
     }
@@ -104,6 +119,15 @@ impl Default for BufferPoolConfig {
 
 impl BufferPoolConfig {
     /// The size classes, in bytes (any order; duplicates are refused). Default: [`DEFAULT_CLASSES`].
+    ///
+    /// ```
+    /// use omnibuf::{BufferPool, PoolError};
+    ///
+    /// let pool = BufferPool::builder().classes([65536, 1024]).build().unwrap();
+    /// assert_eq!(pool.acquire(1000).unwrap().capacity(), 1024);
+    /// let twice = BufferPool::builder().classes([1024, 1024]).build();
+    /// assert!(matches!(twice, Err(PoolError::InvalidConfig(_))));
+    /// ```
     pub fn classes(mut self, sizes: impl IntoIterator<Item = usize>) -> Self {
         self.classes = sizes.into_iter().collect();
         self
@@ -111,6 +135,15 @@ impl BufferPoolConfig {
 
     /// Most bytes checked out at once, counted by class size. A request that would go over it waits
     /// (or fails, for `try_acquire`). Default: 64 MiB.
+    ///
+    /// ```
+    /// use omnibuf::{BufferPool, PoolError};
+    ///
+    /// let pool = BufferPool::builder().classes([4096]).budget(8192).build().unwrap();
+    /// let (a, b) = (pool.try_acquire(1).unwrap(), pool.try_acquire(1).unwrap());
+    /// assert!(matches!(pool.try_acquire(1), Err(PoolError::WouldBlock { class_size: 4096 })));
+    /// # drop((a, b));
+    /// ```
     pub fn budget(mut self, bytes: usize) -> Self {
         self.budget = bytes;
         self
@@ -118,6 +151,16 @@ impl BufferPoolConfig {
 
     /// Most bytes kept idle in the pool's free lists for reuse; released buffers beyond it go back to
     /// the system allocator. Default: a quarter of the budget.
+    ///
+    /// ```
+    /// use omnibuf::BufferPool;
+    ///
+    /// let pool =
+    ///     BufferPool::builder().classes([4096]).max_idle(4096).thread_cache_blocks(0).build().unwrap();
+    /// let (a, b) = (pool.acquire(1).unwrap(), pool.acquire(1).unwrap());
+    /// drop((a, b));
+    /// assert_eq!(pool.snapshot().idle_bytes, 4096); // the second one went back to the allocator
+    /// ```
     pub fn max_idle(mut self, bytes: usize) -> Self {
         self.max_idle = Some(bytes);
         self
@@ -125,6 +168,15 @@ impl BufferPoolConfig {
 
     /// How many idle buffers per class each thread keeps at hand, so that acquire and release on one
     /// thread touch no lock. 0 turns the per-thread cache off. Default: 4.
+    ///
+    /// ```
+    /// use omnibuf::BufferPool;
+    ///
+    /// let pool = BufferPool::builder().thread_cache_blocks(0).build().unwrap();
+    /// drop(pool.acquire(100).unwrap());
+    /// let snapshot = pool.snapshot();
+    /// assert_eq!((snapshot.cached_bytes, snapshot.idle_bytes), (0, 4096)); // on the shared list
+    /// ```
     pub fn thread_cache_blocks(mut self, blocks: usize) -> Self {
         self.thread_cache_blocks = blocks;
         self
@@ -132,18 +184,48 @@ impl BufferPoolConfig {
 
     /// Largest class the per-thread cache holds; larger buffers always go through the shared free
     /// lists. Default: 256 KiB.
+    ///
+    /// ```
+    /// use omnibuf::BufferPool;
+    ///
+    /// let pool = BufferPool::builder().classes([4096, 65536]).thread_cache_max_class(4096).build().unwrap();
+    /// drop(pool.acquire(60_000).unwrap()); // above the mark: not cached in this thread
+    /// let snapshot = pool.snapshot();
+    /// assert_eq!((snapshot.cached_bytes, snapshot.idle_bytes), (0, 65536));
+    /// ```
     pub fn thread_cache_max_class(mut self, bytes: usize) -> Self {
         self.thread_cache_max_class = bytes;
         self
     }
 
     /// Most bytes `tenant` may have checked out at once.
+    ///
+    /// ```
+    /// use omnibuf::{BufferPool, PoolError};
+    ///
+    /// let pool = BufferPool::builder().classes([4096]).tenant_quota("small", 4096).build().unwrap();
+    /// assert_eq!(pool.tenant("small").quota(), Some(4096));
+    /// assert!(matches!(pool.tenant("small").try_acquire(5000), Err(PoolError::NoClassFits { .. })));
+    /// let held = pool.tenant("small").try_acquire(10).unwrap();
+    /// assert!(matches!(pool.tenant("small").try_acquire(10), Err(PoolError::WouldBlock { .. })));
+    /// # drop(held);
+    /// ```
     pub fn tenant_quota(mut self, tenant: impl Into<Arc<str>>, bytes: usize) -> Self {
         self.tenant_quotas.insert(tenant.into(), bytes);
         self
     }
 
     /// The quota of tenants without one of their own. Default: none (only the pool's budget).
+    ///
+    /// ```
+    /// use omnibuf::BufferPool;
+    ///
+    /// let config = BufferPool::builder().tenant_quota("big", 1 << 20).default_tenant_quota(8192);
+    /// let pool = config.build().unwrap();
+    /// assert_eq!(pool.tenant("anyone").quota(), Some(8192));
+    /// assert_eq!(pool.tenant("big").quota(), Some(1 << 20));
+    /// assert_eq!(BufferPool::new(1 << 20).unwrap().tenant("anyone").quota(), None);
+    /// ```
     pub fn default_tenant_quota(mut self, bytes: usize) -> Self {
         self.default_tenant_quota = Some(bytes);
         self
@@ -151,6 +233,17 @@ impl BufferPoolConfig {
 
     /// Whether to record every checked-out buffer (tenant, class, time) so that
     /// [`BufferPool::outstanding`] can report buffers never released. Default: on in debug builds.
+    ///
+    /// ```
+    /// use omnibuf::BufferPool;
+    ///
+    /// let tracked = BufferPool::builder().track_outstanding(true).build().unwrap();
+    /// let held = tracked.acquire(10).unwrap();
+    /// assert_eq!(tracked.outstanding().unwrap().len(), 1);
+    /// let untracked = BufferPool::builder().track_outstanding(false).build().unwrap();
+    /// assert!(untracked.outstanding().is_none());
+    /// # drop(held);
+    /// ```
     ///
     /// [`BufferPool::outstanding`]: super::BufferPool::outstanding
     pub fn track_outstanding(mut self, on: bool) -> Self {

@@ -123,16 +123,40 @@ enum Mode {
 
 impl BufferPool {
     /// A pool with the default classes ([`DEFAULT_CLASSES`]) and a budget of `budget` bytes.
+    ///
+    /// ```
+    /// use omnibuf::{pool::DEFAULT_CLASSES, BufferPool};
+    ///
+    /// let pool = BufferPool::new(16 << 20).unwrap();
+    /// assert_eq!(pool.budget(), 16 << 20);
+    /// assert_eq!(pool.classes().len(), DEFAULT_CLASSES.len());
+    /// ```
     pub fn new(budget: usize) -> Result<BufferPool, PoolError> {
         Self::builder().budget(budget).build()
     }
 
     /// Starts a configuration; finish it with [`BufferPoolConfig::build`].
+    ///
+    /// ```
+    /// use omnibuf::BufferPool;
+    ///
+    /// let pool = BufferPool::builder().classes([256]).budget(1024).build().unwrap();
+    /// assert_eq!(pool.acquire(1).unwrap().capacity(), 256);
+    /// ```
     pub fn builder() -> BufferPoolConfig {
         BufferPoolConfig::default()
     }
 
     /// A pool from a configuration.
+    ///
+    /// ```
+    /// use omnibuf::{BufferPool, BufferPoolConfig};
+    ///
+    /// let config: BufferPoolConfig = BufferPool::builder().budget(1 << 20);
+    /// let pool = BufferPool::with_config(config.clone()).unwrap();
+    /// let other = BufferPool::with_config(config).unwrap(); // one configuration, two pools
+    /// assert_eq!((pool.budget(), other.budget()), (1 << 20, 1 << 20));
+    /// ```
     pub fn with_config(config: BufferPoolConfig) -> Result<BufferPool, PoolError> {
         let config = config.validated()?;
         Ok(BufferPool { handle: Arc::new(Handle { shared: Arc::new(Shared::new(config)) }) })
@@ -143,16 +167,38 @@ impl BufferPool {
     }
 
     /// The budget: most bytes checked out at once.
+    ///
+    /// ```
+    /// use omnibuf::BufferPool;
+    ///
+    /// assert_eq!(BufferPool::new(1 << 20).unwrap().budget(), 1 << 20);
+    /// ```
     pub fn budget(&self) -> usize {
         self.shared().budget.limit
     }
 
     /// The size classes, smallest first.
+    ///
+    /// ```
+    /// use omnibuf::{BufferPool, PoolClass};
+    ///
+    /// let pool = BufferPool::builder().classes([8192, 512]).build().unwrap();
+    /// assert_eq!(pool.classes(), [PoolClass::new(512), PoolClass::new(8192)]); // sorted
+    /// ```
     pub fn classes(&self) -> Vec<PoolClass> {
         self.shared().class_sizes.iter().map(|&s| PoolClass::new(s)).collect()
     }
 
     /// The class a request of `size` bytes is served from, if any holds it.
+    ///
+    /// ```
+    /// use omnibuf::{BufferPool, PoolClass};
+    ///
+    /// let pool = BufferPool::builder().classes([512, 8192]).build().unwrap();
+    /// assert_eq!(pool.class_for(512), Some(PoolClass::new(512)));
+    /// assert_eq!(pool.class_for(513), Some(PoolClass::new(8192)));
+    /// assert_eq!(pool.class_for(8193), None);
+    /// ```
     pub fn class_for(&self, size: usize) -> Option<PoolClass> {
         let shared = self.shared();
         shared.class_of(size).ok().map(|c| PoolClass::new(shared.class_sizes[c]))
@@ -163,6 +209,17 @@ impl BufferPool {
     /// Fails at once for requests that could never be served. On `wasm32` a blocking wait is not
     /// possible on a browser's main thread; use [`acquire_async`](Self::acquire_async) or
     /// [`try_acquire`](Self::try_acquire) there.
+    ///
+    /// ```
+    /// use omnibuf::BufferPool;
+    ///
+    /// let pool = BufferPool::builder().classes([4096]).budget(4096).build().unwrap();
+    /// let first = pool.acquire(4096).unwrap();
+    /// let releaser = std::thread::spawn(move || drop(first));
+    /// let second = pool.acquire(4096).unwrap(); // waits until the other thread releases `first`
+    /// releaser.join().unwrap();
+    /// assert_eq!(second.capacity(), 4096);
+    /// ```
     #[inline]
     pub fn acquire(&self, size: usize) -> Result<PooledBuffer, PoolError> {
         acquire(self.shared(), size, None, Mode::Wait(None))
@@ -170,11 +227,32 @@ impl BufferPool {
 
     /// Like [`acquire`](Self::acquire), but gives up with [`PoolError::TimedOut`] after `timeout`.
     /// A timeout too long for the clock to represent (such as [`Duration::MAX`]) means no deadline.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use omnibuf::{BufferPool, PoolError};
+    ///
+    /// let pool = BufferPool::builder().classes([4096]).budget(4096).build().unwrap();
+    /// let held = pool.acquire_timeout(1, Duration::from_secs(1)).unwrap(); // room: no wait
+    /// let err = pool.acquire_timeout(1, Duration::from_millis(1)).unwrap_err();
+    /// assert!(matches!(err, PoolError::TimedOut { class_size: 4096, .. }));
+    /// # drop(held);
+    /// ```
     pub fn acquire_timeout(&self, size: usize, timeout: Duration) -> Result<PooledBuffer, PoolError> {
         acquire(self.shared(), size, None, Mode::Wait(deadline_after(timeout)))
     }
 
     /// A buffer now, or [`PoolError::WouldBlock`] when the budget is full or others are waiting.
+    ///
+    /// ```
+    /// use omnibuf::{BufferPool, PoolError};
+    ///
+    /// let pool = BufferPool::builder().classes([4096]).budget(4096).build().unwrap();
+    /// let held = pool.try_acquire(100).unwrap();
+    /// assert!(matches!(pool.try_acquire(100), Err(PoolError::WouldBlock { .. })));
+    /// drop(held);
+    /// assert!(pool.try_acquire(100).is_ok());
+    /// ```
     #[inline]
     pub fn try_acquire(&self, size: usize) -> Result<PooledBuffer, PoolError> {
         acquire(self.shared(), size, None, Mode::Try)
@@ -200,22 +278,60 @@ impl BufferPool {
 
     /// The handle of tenant `name`, whose requests count against its quota as well as the budget.
     /// Tenants are created on first use, with the quota the configuration gives them.
+    ///
+    /// ```
+    /// use omnibuf::BufferPool;
+    ///
+    /// let pool = BufferPool::new(1 << 20).unwrap();
+    /// let buf = pool.tenant("ingest").acquire(10).unwrap();
+    /// assert_eq!(buf.tenant_id(), Some("ingest"));
+    /// assert_eq!(pool.snapshot().tenants[0].in_use_bytes, 4096);
+    /// ```
     pub fn tenant(&self, name: &str) -> Tenant {
         Tenant { pool: self.clone(), state: self.shared().tenant(name) }
     }
 
     /// Memory, waiting and high-water marks now, per class and per tenant.
+    ///
+    /// ```
+    /// use omnibuf::BufferPool;
+    ///
+    /// let pool = BufferPool::new(1 << 20).unwrap();
+    /// let buf = pool.acquire(5000).unwrap();
+    /// let snapshot = pool.snapshot();
+    /// assert_eq!((snapshot.budget, snapshot.in_use_bytes), (1 << 20, 16384));
+    /// # drop(buf);
+    /// ```
     pub fn snapshot(&self) -> BufferPoolSnapshot {
         snapshot::take(self.shared())
     }
 
     /// Returns all idle memory on the shared free lists (and in the calling thread's cache) to the
     /// system allocator. Returns the bytes freed. (Dropping the last handle frees every thread's.)
+    ///
+    /// ```
+    /// use omnibuf::BufferPool;
+    ///
+    /// let pool = BufferPool::new(1 << 20).unwrap();
+    /// drop(pool.acquire(100).unwrap()); // kept idle for reuse
+    /// assert_eq!(pool.trim(), 4096);
+    /// assert_eq!(pool.trim(), 0);
+    /// ```
     pub fn trim(&self) -> usize {
         self.trim_to(0)
     }
 
     /// Like [`trim`](Self::trim), but keeps up to `keep_bytes` idle.
+    ///
+    /// ```
+    /// use omnibuf::BufferPool;
+    ///
+    /// let pool = BufferPool::builder().classes([4096]).thread_cache_blocks(0).build().unwrap();
+    /// let bufs: Vec<_> = (0..3).map(|_| pool.acquire(1).unwrap()).collect();
+    /// drop(bufs);
+    /// assert_eq!(pool.trim_to(4096), 8192); // one block stays idle
+    /// assert_eq!(pool.snapshot().idle_bytes, 4096);
+    /// ```
     pub fn trim_to(&self, keep_bytes: usize) -> usize {
         let shared = self.shared();
         shared.trim(keep_bytes, thread_cache::take_all(shared))
@@ -223,6 +339,17 @@ impl BufferPool {
 
     /// Buffers checked out and not yet released, oldest first, with tenant, class and age; `None` when
     /// the pool does not track them (see [`BufferPoolConfig::track_outstanding`]).
+    ///
+    /// ```
+    /// use omnibuf::{BufferPool, PoolClass};
+    ///
+    /// let pool = BufferPool::builder().track_outstanding(true).build().unwrap();
+    /// let leaked = pool.tenant("parser").acquire(5000).unwrap();
+    /// let out = pool.outstanding().unwrap();
+    /// assert_eq!((out[0].tenant.as_deref(), out[0].class), (Some("parser"), PoolClass::new(16384)));
+    /// drop(leaked);
+    /// assert!(pool.outstanding().unwrap().is_empty());
+    /// ```
     pub fn outstanding(&self) -> Option<Vec<OutstandingBuffer>> {
         self.shared().outstanding.as_ref().map(|o| o.list())
     }
@@ -272,37 +399,109 @@ impl std::fmt::Debug for Tenant {
 
 impl Tenant {
     /// The tenant's name.
+    ///
+    /// ```
+    /// use omnibuf::BufferPool;
+    ///
+    /// assert_eq!(BufferPool::new(1 << 20).unwrap().tenant("video").name(), "video");
+    /// ```
     pub fn name(&self) -> &str {
         &self.state.name
     }
 
     /// The tenant's quota, if it has one.
+    ///
+    /// ```
+    /// use omnibuf::BufferPool;
+    ///
+    /// let pool = BufferPool::builder().tenant_quota("capped", 1 << 16).build().unwrap();
+    /// assert_eq!(pool.tenant("capped").quota(), Some(1 << 16));
+    /// assert_eq!(pool.tenant("free").quota(), None);
+    /// ```
     pub fn quota(&self) -> Option<usize> {
         (self.state.quota != usize::MAX).then_some(self.state.quota)
     }
 
     /// The pool this tenant draws from.
+    ///
+    /// ```
+    /// use omnibuf::BufferPool;
+    ///
+    /// let pool = BufferPool::new(1 << 20).unwrap();
+    /// let tenant = pool.tenant("t");
+    /// assert_eq!(tenant.pool().budget(), pool.budget());
+    /// ```
     pub fn pool(&self) -> &BufferPool {
         &self.pool
     }
 
     /// [`BufferPool::acquire`] for this tenant.
+    ///
+    /// ```
+    /// use omnibuf::BufferPool;
+    ///
+    /// let pool = BufferPool::builder().classes([4096]).tenant_quota("t", 4096).build().unwrap();
+    /// let tenant = pool.tenant("t");
+    /// let first = tenant.acquire(1).unwrap();
+    /// let releaser = std::thread::spawn(move || drop(first));
+    /// let second = tenant.acquire(1).unwrap(); // waits for its own quota, not the pool's budget
+    /// releaser.join().unwrap();
+    /// assert_eq!(second.tenant_id(), Some("t"));
+    /// ```
     #[inline]
     pub fn acquire(&self, size: usize) -> Result<PooledBuffer, PoolError> {
         acquire(self.pool.shared(), size, Some(&self.state), Mode::Wait(None))
     }
 
     /// [`BufferPool::acquire_timeout`] for this tenant.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use omnibuf::{BufferPool, PoolError};
+    ///
+    /// let pool = BufferPool::builder().classes([4096]).tenant_quota("t", 4096).build().unwrap();
+    /// let held = pool.tenant("t").acquire(1).unwrap();
+    /// let err = pool.tenant("t").acquire_timeout(1, Duration::from_millis(1)).unwrap_err();
+    /// assert!(matches!(err, PoolError::TimedOut { .. }));
+    /// assert!(pool.acquire_timeout(1, Duration::from_millis(1)).is_ok()); // the pool has room
+    /// # drop(held);
+    /// ```
     pub fn acquire_timeout(&self, size: usize, timeout: Duration) -> Result<PooledBuffer, PoolError> {
         acquire(self.pool.shared(), size, Some(&self.state), Mode::Wait(deadline_after(timeout)))
     }
 
     /// [`BufferPool::try_acquire`] for this tenant.
+    ///
+    /// ```
+    /// use omnibuf::{BufferPool, PoolError};
+    ///
+    /// let pool = BufferPool::builder().classes([4096]).tenant_quota("t", 4096).build().unwrap();
+    /// let tenant = pool.tenant("t");
+    /// let held = tenant.try_acquire(1).unwrap();
+    /// assert!(matches!(tenant.try_acquire(1), Err(PoolError::WouldBlock { .. })));
+    /// # drop(held);
+    /// ```
     pub fn try_acquire(&self, size: usize) -> Result<PooledBuffer, PoolError> {
         acquire(self.pool.shared(), size, Some(&self.state), Mode::Try)
     }
 
     /// [`BufferPool::acquire_async`] for this tenant.
+    ///
+    /// ```
+    /// use omnibuf::BufferPool;
+    /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    /// #     use std::task::{Context, Poll, Waker};
+    /// #     let mut f = std::pin::pin!(f);
+    /// #     loop {
+    /// #         let cx = &mut Context::from_waker(Waker::noop());
+    /// #         if let Poll::Ready(v) = f.as_mut().poll(cx) { return v }
+    /// #     }
+    /// # }
+    ///
+    /// let pool = BufferPool::new(1 << 20).unwrap();
+    /// let buf = block_on(pool.tenant("t").acquire_async(10)).unwrap();
+    /// assert_eq!((buf.capacity(), buf.tenant_id()), (4096, Some("t")));
+    /// ```
     pub fn acquire_async(&self, size: usize) -> Acquire {
         Acquire::new(self.pool.shared(), size, Some(&self.state))
     }

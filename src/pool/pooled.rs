@@ -89,52 +89,138 @@ impl PooledBuffer {
     }
 
     /// Bytes written.
+    ///
+    /// ```
+    /// use omnibuf::BufferPool;
+    ///
+    /// let pool = BufferPool::new(1 << 20).unwrap();
+    /// let mut buf = pool.acquire(100).unwrap();
+    /// buf.extend_from_slice(b"12345");
+    /// assert_eq!((buf.len(), buf.capacity()), (5, 4096));
+    /// ```
     pub fn len(&self) -> usize {
         self.checkout.mem().len()
     }
 
     /// Whether nothing is written.
+    ///
+    /// ```
+    /// use omnibuf::BufferPool;
+    ///
+    /// let pool = BufferPool::new(1 << 20).unwrap();
+    /// let mut buf = pool.acquire(100).unwrap();
+    /// assert!(buf.is_empty()); // fresh buffers hold nothing, whatever their memory held before
+    /// buf.extend_from_slice(b"x");
+    /// assert!(!buf.is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// The fixed capacity: the size of the buffer's class.
+    ///
+    /// ```
+    /// use omnibuf::BufferPool;
+    ///
+    /// let pool = BufferPool::builder().classes([1024, 8192]).build().unwrap();
+    /// assert_eq!(pool.acquire(1).unwrap().capacity(), 1024);
+    /// assert_eq!(pool.acquire(1025).unwrap().capacity(), 8192);
+    /// ```
     pub fn capacity(&self) -> usize {
         self.checkout.req.size
     }
 
     /// Bytes of room left.
+    ///
+    /// ```
+    /// use omnibuf::BufferPool;
+    ///
+    /// let pool = BufferPool::builder().classes([64]).build().unwrap();
+    /// let mut buf = pool.acquire(64).unwrap();
+    /// buf.extend_from_slice(&[0; 24]);
+    /// assert_eq!(buf.remaining(), 40);
+    /// ```
     pub fn remaining(&self) -> usize {
         self.capacity() - self.len()
     }
 
     /// The size class the buffer came from.
+    ///
+    /// ```
+    /// use omnibuf::{BufferPool, PoolClass};
+    ///
+    /// let pool = BufferPool::new(1 << 20).unwrap();
+    /// assert_eq!(pool.acquire(20_000).unwrap().class(), PoolClass::new(64 << 10));
+    /// ```
     pub fn class(&self) -> PoolClass {
         PoolClass::new(self.checkout.req.size)
     }
 
     /// The tenant the buffer was acquired for, if any.
+    ///
+    /// ```
+    /// use omnibuf::BufferPool;
+    ///
+    /// let pool = BufferPool::new(1 << 20).unwrap();
+    /// assert_eq!(pool.acquire(1).unwrap().tenant_id(), None);
+    /// assert_eq!(pool.tenant("a").acquire(1).unwrap().tenant_id(), Some("a"));
+    /// ```
     pub fn tenant_id(&self) -> Option<&str> {
         self.checkout.req.tenant.as_ref().map(|t| &*t.name)
     }
 
     /// The content kind the frozen buffer will carry (`raw` unless set).
+    ///
+    /// ```
+    /// use omnibuf::{BufferKind, BufferPool};
+    ///
+    /// let pool = BufferPool::new(1 << 20).unwrap();
+    /// assert_eq!(pool.acquire(1).unwrap().kind(), BufferKind::raw());
+    /// ```
     pub fn kind(&self) -> BufferKind {
         self.kind
     }
 
     /// Sets the content kind.
+    ///
+    /// ```
+    /// use omnibuf::{BufferKind, BufferPool};
+    ///
+    /// let pool = BufferPool::new(1 << 20).unwrap();
+    /// let mut buf = pool.acquire(100).unwrap();
+    /// buf.extend_from_slice(b"\x89PNG");
+    /// buf.set_kind(BufferKind::png());
+    /// assert_eq!(buf.freeze().kind(), BufferKind::png());
+    /// ```
     pub fn set_kind(&mut self, kind: BufferKind) {
         self.kind = kind;
     }
 
     /// Sets the content kind, builder style.
+    ///
+    /// ```
+    /// use omnibuf::{BufferKind, BufferPool};
+    ///
+    /// let pool = BufferPool::new(1 << 20).unwrap();
+    /// let buf = pool.acquire(100).unwrap().with_kind(BufferKind::pcm16());
+    /// assert_eq!(buf.kind(), BufferKind::pcm16());
+    /// ```
     pub fn with_kind(mut self, kind: BufferKind) -> Self {
         self.kind = kind;
         self
     }
 
     /// Appends `bytes`, or returns an error and writes nothing when they do not fit.
+    ///
+    /// ```
+    /// use omnibuf::{BufferPool, CapacityError};
+    ///
+    /// let pool = BufferPool::builder().classes([8]).build().unwrap();
+    /// let mut buf = pool.acquire(8).unwrap();
+    /// buf.try_extend_from_slice(b"12345").unwrap();
+    /// assert_eq!(buf.try_extend_from_slice(b"6789"), Err(CapacityError { needed: 4, available: 3 }));
+    /// assert_eq!(buf.as_slice(), b"12345"); // nothing written
+    /// ```
     pub fn try_extend_from_slice(&mut self, bytes: &[u8]) -> Result<(), CapacityError> {
         let available = self.remaining();
         if bytes.len() > available {
@@ -150,6 +236,16 @@ impl PooledBuffer {
     /// # Panics
     /// When they do not fit; [`try_extend_from_slice`](Self::try_extend_from_slice) returns an error
     /// instead.
+    ///
+    /// ```
+    /// use omnibuf::BufferPool;
+    ///
+    /// let pool = BufferPool::new(1 << 20).unwrap();
+    /// let mut buf = pool.acquire(100).unwrap();
+    /// buf.extend_from_slice(b"head ");
+    /// buf.extend_from_slice(b"tail");
+    /// assert_eq!(buf.as_slice(), b"head tail");
+    /// ```
     #[track_caller]
     pub fn extend_from_slice(&mut self, bytes: &[u8]) {
         if let Err(e) = self.try_extend_from_slice(bytes) {
@@ -161,6 +257,16 @@ impl PooledBuffer {
     ///
     /// # Panics
     /// When `new_len` exceeds the capacity.
+    ///
+    /// ```
+    /// use omnibuf::BufferPool;
+    ///
+    /// let pool = BufferPool::new(1 << 20).unwrap();
+    /// let mut buf = pool.acquire(100).unwrap();
+    /// buf.resize(4, 0xff);
+    /// buf.resize(2, 0);
+    /// assert_eq!(buf.as_slice(), &[0xff, 0xff]);
+    /// ```
     #[track_caller]
     pub fn resize(&mut self, new_len: usize, value: u8) {
         let capacity = self.capacity();
@@ -172,17 +278,51 @@ impl PooledBuffer {
     }
 
     /// Shortens the content to `len` bytes.
+    ///
+    /// ```
+    /// use omnibuf::BufferPool;
+    ///
+    /// let pool = BufferPool::new(1 << 20).unwrap();
+    /// let mut buf = pool.acquire(100).unwrap();
+    /// buf.extend_from_slice(b"abcdef");
+    /// buf.truncate(2);
+    /// assert_eq!((buf.as_slice(), buf.capacity()), (&b"ab"[..], 4096));
+    /// ```
     pub fn truncate(&mut self, len: usize) {
         self.checkout.mem_mut().truncate(len);
     }
 
     /// Removes all content.
+    ///
+    /// ```
+    /// use omnibuf::BufferPool;
+    ///
+    /// let pool = BufferPool::new(1 << 20).unwrap();
+    /// let mut buf = pool.acquire(100).unwrap();
+    /// buf.extend_from_slice(b"reuse me");
+    /// buf.clear();
+    /// assert_eq!((buf.len(), buf.remaining()), (0, 4096));
+    /// ```
     pub fn clear(&mut self) {
         self.checkout.mem_mut().clear();
     }
 
     /// The room after the written bytes, for APIs that fill memory directly. Follow with
     /// [`set_len`](Self::set_len).
+    ///
+    /// ```
+    /// use omnibuf::BufferPool;
+    ///
+    /// let pool = BufferPool::builder().classes([16]).build().unwrap();
+    /// let mut buf = pool.acquire(16).unwrap();
+    /// buf.extend_from_slice(b"ab");
+    /// let spare = buf.spare_capacity_mut();
+    /// assert_eq!(spare.len(), 14);
+    /// spare[0].write(b'c');
+    /// // SAFETY: 3 is within the capacity, and the byte at 2 was just written.
+    /// unsafe { buf.set_len(3) };
+    /// assert_eq!(buf.as_slice(), b"abc");
+    /// ```
     pub fn spare_capacity_mut(&mut self) -> &mut [MaybeUninit<u8>] {
         self.checkout.mem_mut().spare_capacity_mut()
     }
@@ -191,23 +331,72 @@ impl PooledBuffer {
     ///
     /// # Safety
     /// `new_len` must be at most the capacity, and the bytes up to it must be initialised.
+    ///
+    /// ```
+    /// use omnibuf::BufferPool;
+    ///
+    /// let pool = BufferPool::builder().classes([16]).build().unwrap();
+    /// let mut buf = pool.acquire(16).unwrap();
+    /// let spare = buf.spare_capacity_mut();
+    /// let filled: Vec<u8> = (1..=4).collect();
+    /// for (slot, byte) in spare.iter_mut().zip(&filled) {
+    ///     slot.write(*byte);
+    /// }
+    /// // SAFETY: 4 is within the capacity, and the first 4 bytes were just written.
+    /// unsafe { buf.set_len(4) };
+    /// assert_eq!(buf.as_slice(), &[1, 2, 3, 4]);
+    /// ```
     pub unsafe fn set_len(&mut self, new_len: usize) {
         // SAFETY: forwarded from the caller: `new_len <= capacity` and the bytes are initialised.
         unsafe { self.checkout.mem_mut().set_len(new_len) }
     }
 
     /// The written bytes.
+    ///
+    /// ```
+    /// use omnibuf::BufferPool;
+    ///
+    /// let pool = BufferPool::new(1 << 20).unwrap();
+    /// let mut buf = pool.acquire(100).unwrap();
+    /// buf.extend_from_slice(&[1, 2, 3]);
+    /// assert_eq!(buf.as_slice(), &[1, 2, 3]); // only what was written, never the stale rest
+    /// ```
     pub fn as_slice(&self) -> &[u8] {
         self.checkout.mem()
     }
 
     /// The written bytes, writable.
+    ///
+    /// ```
+    /// use omnibuf::BufferPool;
+    ///
+    /// let pool = BufferPool::new(1 << 20).unwrap();
+    /// let mut buf = pool.acquire(100).unwrap();
+    /// buf.extend_from_slice(b"abc");
+    /// buf.as_mut_slice().reverse();
+    /// assert_eq!(buf.as_slice(), b"cba");
+    /// ```
     pub fn as_mut_slice(&mut self) -> &mut [u8] {
         self.checkout.mem_mut()
     }
 
     /// Turns the buffer into an immutable [`ZeroCopyBuffer`] without copying; the memory returns to
     /// the pool when the last view drops. Kind and tenant carry over.
+    ///
+    /// ```
+    /// use omnibuf::{BufferKind, BufferPool};
+    ///
+    /// let pool = BufferPool::new(1 << 20).unwrap();
+    /// let mut buf = pool.tenant("t").acquire(100).unwrap().with_kind(BufferKind::text());
+    /// buf.extend_from_slice(b"frozen");
+    /// let frozen = buf.freeze();
+    /// assert_eq!((frozen.kind(), frozen.tenant_id()), (BufferKind::text(), Some("t")));
+    /// let view = frozen.slice(..3);
+    /// drop(frozen);
+    /// assert_eq!(pool.snapshot().in_use_bytes, 4096); // the view keeps the memory checked out
+    /// drop(view);
+    /// assert_eq!(pool.snapshot().in_use_bytes, 0);
+    /// ```
     pub fn freeze(self) -> ZeroCopyBuffer {
         let PooledBuffer { checkout, kind } = self;
         let tenant = checkout.req.tenant.as_ref().map(|t| t.name.clone());

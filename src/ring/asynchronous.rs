@@ -41,11 +41,38 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
-super::flavour::flavour!(Sleepers, asynchronous);
+super::flavour::flavour!(Sleepers, asynchronous, "try_slice");
 
 impl<T: Item, G> Writer<T, G> {
     /// Free slots as one slice, once there is at least one. It may be shorter than all that is free
     /// (see the module docs of [`ring`](crate::ring)). Empty at once after [`close`](Self::close).
+    ///
+    /// ```
+    /// use omnibuf::ring::asynchronous::Circular;
+    /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    /// #     struct Unpark(std::thread::Thread);
+    /// #     impl std::task::Wake for Unpark { fn wake(self: std::sync::Arc<Self>) { self.0.unpark() } }
+    /// #     let waker = std::task::Waker::from(std::sync::Arc::new(Unpark(std::thread::current())));
+    /// #     let mut f = std::pin::pin!(f);
+    /// #     loop {
+    /// #         let cx = &mut std::task::Context::from_waker(&waker);
+    /// #         if let std::task::Poll::Ready(v) = f.as_mut().poll(cx) { return v }
+    /// #         std::thread::park();
+    /// #     }
+    /// # }
+    ///
+    /// let mut writer = Circular::with_capacity::<u8>(64).unwrap();
+    /// let mut reader = writer.add_reader();
+    /// writer.produce(writer.capacity()); // full
+    /// let consumer = std::thread::spawn(move || {
+    ///     reader.consume(10);
+    ///     reader
+    /// });
+    /// block_on(async {
+    ///     assert_eq!(writer.slice().await.len(), 10); // waited for the reader to make room
+    /// });
+    /// consumer.join().unwrap();
+    /// ```
     pub async fn slice(&mut self) -> &mut [T] {
         poll_fn(|cx| self.poll_room(cx)).await;
         self.try_slice()
@@ -134,6 +161,31 @@ impl<T: Item, G> Writer<T, G> {
 impl<T: Item, G> Reader<T, G> {
     /// Items not yet consumed, as one slice, once there is at least one; `None` once the writer is
     /// gone and everything it wrote was consumed. It may hold fewer than all that is published.
+    ///
+    /// ```
+    /// use omnibuf::ring::asynchronous::Circular;
+    /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    /// #     struct Unpark(std::thread::Thread);
+    /// #     impl std::task::Wake for Unpark { fn wake(self: std::sync::Arc<Self>) { self.0.unpark() } }
+    /// #     let waker = std::task::Waker::from(std::sync::Arc::new(Unpark(std::thread::current())));
+    /// #     let mut f = std::pin::pin!(f);
+    /// #     loop {
+    /// #         let cx = &mut std::task::Context::from_waker(&waker);
+    /// #         if let std::task::Poll::Ready(v) = f.as_mut().poll(cx) { return v }
+    /// #         std::thread::park();
+    /// #     }
+    /// # }
+    ///
+    /// let mut writer = Circular::with_capacity::<u32>(64).unwrap();
+    /// let mut reader = writer.add_reader();
+    /// let producer = std::thread::spawn(move || writer.push_slice(&[1, 2, 3]));
+    /// block_on(async {
+    ///     assert_eq!(reader.slice().await, Some(&[1, 2, 3][..])); // waited for them
+    ///     reader.consume(3);
+    ///     producer.join().unwrap(); // the writer is gone with its thread
+    ///     assert_eq!(reader.slice().await, None);
+    /// });
+    /// ```
     pub async fn slice(&mut self) -> Option<&[T]> {
         poll_fn(|cx| self.poll_data(cx)).await;
         self.core.slice()
@@ -141,6 +193,30 @@ impl<T: Item, G> Reader<T, G> {
 
     /// Like [`slice`](Self::slice), with the tags attached to its items (see
     /// [`Writer::produce_with_tags`]). A tag comes again with every slice until its item is consumed.
+    ///
+    /// ```
+    /// use omnibuf::ring::{asynchronous::Circular, RingOptions};
+    /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    /// #     struct Unpark(std::thread::Thread);
+    /// #     impl std::task::Wake for Unpark { fn wake(self: std::sync::Arc<Self>) { self.0.unpark() } }
+    /// #     let waker = std::task::Waker::from(std::sync::Arc::new(Unpark(std::thread::current())));
+    /// #     let mut f = std::pin::pin!(f);
+    /// #     loop {
+    /// #         let cx = &mut std::task::Context::from_waker(&waker);
+    /// #         if let std::task::Poll::Ready(v) = f.as_mut().poll(cx) { return v }
+    /// #         std::thread::park();
+    /// #     }
+    /// # }
+    ///
+    /// let mut writer = Circular::with_tags::<u8, &str>(64, &RingOptions::default()).unwrap();
+    /// let mut reader = writer.add_reader();
+    /// writer.try_slice()[..2].copy_from_slice(b"ab");
+    /// writer.produce_with_tags(2, &[(1, "b")]);
+    /// reader.consume(1);
+    /// let (items, tags) = block_on(reader.slice_with_tags()).unwrap();
+    /// assert_eq!(items, b"b");
+    /// assert_eq!(tags.get(0), Some((0, &"b"))); // offsets count from the slice's start
+    /// ```
     pub async fn slice_with_tags(&mut self) -> Option<(&[T], Tags<'_, G>)> {
         poll_fn(|cx| self.poll_data(cx)).await;
         self.core.slice_with_tags()

@@ -1,16 +1,18 @@
 //! What every flavour's `Writer` and `Reader` share; a flavour adds only how `slice()` waits.
 
-/// `flavour!(Waking, module)` defines `Circular`, `Writer<T, G>` and `Reader<T, G>` for the flavour
-/// in `ring::module` whose cores wake `Waking`, with every method but the slices.
+/// `flavour!(Waking, module, "NOW")` defines `Circular`, `Writer<T, G>` and `Reader<T, G>` for the
+/// flavour in `ring::module` whose cores wake `Waking`, with every method but the slices. `NOW` names
+/// the method of both handles that returns a slice at once, without waiting (`slice` or `try_slice`),
+/// for the examples.
 ///
-/// `flavour!(@handles module, "(ARGS)", "(ARGS)" { field: Type, ... })` defines only `Writer` and
-/// `Reader` with the methods that do not depend on how they are made, for a flavour that builds them
-/// itself (the generic flavour's handles also carry their notifiers, in the extra fields, on both
-/// types); the two strings are the arguments of `Circular::with_capacity::<u8>` and `add_reader` after
-/// the capacity, for the examples.
+/// `flavour!(@handles module, "(ARGS)", "(ARGS)", "NOW" { field: Type, ... })` defines only `Writer`
+/// and `Reader` with the methods that do not depend on how they are made, for a flavour that builds
+/// them itself (the generic flavour's handles also carry their notifiers, in the extra fields, on both
+/// types); the first two strings are the arguments of `Circular::with_capacity::<u8>` and `add_reader`
+/// after the capacity, for the examples.
 macro_rules! flavour {
-    ($waking:ident, $module:ident) => {
-        $crate::ring::flavour::flavour!(@handles $module, "", "" {});
+    ($waking:ident, $module:ident, $now:literal) => {
+        $crate::ring::flavour::flavour!(@handles $module, "", "", $now {});
 
         /// Builds the writer of a ring of this flavour.
         ///
@@ -39,11 +41,31 @@ macro_rules! flavour {
             }
 
             /// A ring of at least `min_items` items (rounded up, see [`Writer::capacity`]).
+            ///
+            /// ```
+            #[doc = concat!("use omnibuf::ring::", stringify!($module), "::Circular;")]
+            /// use omnibuf::ring::{RingError, RingMemoryError};
+            ///
+            /// let writer = Circular::with_capacity::<u32>(100).unwrap();
+            /// assert!(writer.capacity() >= 100);
+            /// let err = Circular::with_capacity::<u32>(0).err().unwrap();
+            /// assert!(matches!(err, RingError::Memory(RingMemoryError::ZeroCapacity)));
+            /// ```
             pub fn with_capacity<T: Item>(min_items: usize) -> Result<Writer<T>, RingError> {
                 Self::with_options(min_items, &RingOptions::default())
             }
 
             /// Like [`with_capacity`](Self::with_capacity), with a backend and mapping options.
+            ///
+            /// ```
+            #[doc = concat!("use omnibuf::ring::", stringify!($module), "::Circular;")]
+            /// use omnibuf::ring::{RingBackend, RingOptions};
+            ///
+            /// let options = RingOptions::default().backend(RingBackend::MirrorCopy);
+            /// let writer = Circular::with_options::<u16>(100, &options).unwrap();
+            /// assert_eq!(writer.backend(), RingBackend::MirrorCopy);
+            /// assert_eq!(writer.capacity(), 100); // the mirror is not rounded to pages
+            /// ```
             pub fn with_options<T: Item>(
                 min_items: usize,
                 options: &RingOptions,
@@ -54,6 +76,16 @@ macro_rules! flavour {
             /// A ring whose writer can attach tags of type `G` to items
             /// ([`Writer::produce_with_tags`]) and whose readers receive them
             /// ([`Reader::slice_with_tags`]).
+            ///
+            /// ```
+            #[doc = concat!("use omnibuf::ring::{", stringify!($module), "::Circular, RingOptions};")]
+            ///
+            /// let mut writer = Circular::with_tags::<u8, String>(64, &RingOptions::default()).unwrap();
+            /// let mut reader = writer.add_reader();
+            #[doc = concat!("writer.", $now, "()[..2].copy_from_slice(b\"hi\");")]
+            /// writer.produce_with_tags(2, &[(1, "second byte".to_string())]);
+            #[doc = concat!("assert_eq!(reader.", $now, "(), Some(&b\"hi\"[..]));")]
+            /// ```
             pub fn with_tags<T: Item, G: Clone>(
                 min_items: usize,
                 options: &RingOptions,
@@ -73,13 +105,23 @@ macro_rules! flavour {
 
         impl<T: Item, G> Writer<T, G> {
             /// A new reader, which sees what is produced from now on.
+            ///
+            /// ```
+            #[doc = concat!("use omnibuf::ring::", stringify!($module), "::Circular;")]
+            ///
+            /// let mut writer = Circular::with_capacity::<u8>(64).unwrap();
+            /// writer.push_slice(b"before ");
+            /// let mut reader = writer.add_reader();
+            /// writer.push_slice(b"after");
+            #[doc = concat!("assert_eq!(reader.", $now, "(), Some(&b\"after\"[..]));")]
+            /// ```
             pub fn add_reader(&mut self) -> Reader<T, G> {
                 Reader { core: self.core.add_reader() }
             }
         }
     };
 
-    (@handles $module:ident, $new:literal, $reader:literal { $($field:ident: $type:ty),* }) => {
+    (@handles $module:ident, $new:literal, $reader:literal, $now:literal { $($field:ident: $type:ty),* }) => {
         #[allow(unused_imports)]
         use $crate::ring::core::{ReaderCore, Ring, Tagging, Waking, WriterCore};
         #[allow(unused_imports)]
@@ -107,6 +149,16 @@ macro_rules! flavour {
             ///
             /// # Panics
             /// When `n` is more than the free slots; [`try_produce`](Self::try_produce) returns an error.
+            ///
+            /// ```
+            #[doc = concat!("use omnibuf::ring::", stringify!($module), "::Circular;")]
+            ///
+            #[doc = concat!("let mut writer = Circular::with_capacity::<u8>(64", $new, ").unwrap();")]
+            #[doc = concat!("let mut reader = writer.add_reader(", $reader, ");")]
+            #[doc = concat!("writer.", $now, "()[..3].copy_from_slice(b\"abc\");")]
+            /// writer.produce(2); // publishes "ab"; "c" is not published
+            #[doc = concat!("assert_eq!(reader.", $now, "(), Some(&b\"ab\"[..]));")]
+            /// ```
             #[track_caller]
             #[inline]
             pub fn produce(&mut self, n: usize) {
@@ -116,6 +168,17 @@ macro_rules! flavour {
             }
 
             /// Like [`produce`](Self::produce), but returns an error instead of panicking.
+            ///
+            /// ```
+            #[doc = concat!("use omnibuf::ring::{", stringify!($module), "::Circular, RingError};")]
+            ///
+            #[doc = concat!("let mut writer = Circular::with_capacity::<u8>(64", $new, ").unwrap();")]
+            #[doc = concat!("let _reader = writer.add_reader(", $reader, ");")]
+            /// let cap = writer.capacity();
+            /// assert!(writer.try_produce(cap + 1).is_err());
+            /// writer.try_produce(cap).unwrap(); // now the reader is a whole ring behind
+            /// assert!(matches!(writer.try_produce(1), Err(RingError::ProduceTooMuch { free: 0, .. })));
+            /// ```
             pub fn try_produce(&mut self, n: usize) -> Result<(), RingError> {
                 self.core.produce(n)
             }
@@ -146,6 +209,18 @@ macro_rules! flavour {
             /// # Panics
             /// When `n` is more than the free slots or a tag's offset is `n` or more;
             /// [`try_produce_with_tags`](Self::try_produce_with_tags) returns an error.
+            ///
+            /// ```
+            #[doc = concat!("use omnibuf::ring::{", stringify!($module), "::Circular, RingOptions};")]
+            ///
+            /// let options = RingOptions::default();
+            #[doc = concat!("let writer = Circular::with_tags::<u8, &str>(64, &options", $new, ");")]
+            /// let mut writer = writer.unwrap();
+            #[doc = concat!("let mut reader = writer.add_reader(", $reader, ");")]
+            #[doc = concat!("writer.", $now, "()[..5].copy_from_slice(b\"GET /\");")]
+            /// writer.produce_with_tags(5, &[(0, "method"), (4, "path")]);
+            #[doc = concat!("assert_eq!(reader.", $now, "(), Some(&b\"GET /\"[..])); // with two tags")]
+            /// ```
             #[track_caller]
             pub fn produce_with_tags(&mut self, n: usize, tags: &[(usize, G)])
             where
@@ -158,6 +233,19 @@ macro_rules! flavour {
 
             /// Like [`produce_with_tags`](Self::produce_with_tags), but returns an error instead of
             /// panicking; on an error nothing is produced and no tag is delivered.
+            ///
+            /// ```
+            #[doc = concat!("use omnibuf::ring::", stringify!($module), "::Circular;")]
+            /// use omnibuf::ring::{RingError, RingOptions};
+            ///
+            /// let options = RingOptions::default();
+            #[doc = concat!("let writer = Circular::with_tags::<u8, u32>(64, &options", $new, ");")]
+            /// let mut writer = writer.unwrap();
+            #[doc = concat!("let mut reader = writer.add_reader(", $reader, ");")]
+            /// let err = writer.try_produce_with_tags(2, &[(2, 7)]).unwrap_err();
+            /// assert!(matches!(err, RingError::TagOutsideProduced { offset: 2, produced: 2 }));
+            #[doc = concat!("assert_eq!(reader.", $now, "(), Some(&[][..])); // nothing was produced")]
+            /// ```
             pub fn try_produce_with_tags(&mut self, n: usize, tags: &[(usize, G)]) -> Result<(), RingError>
             where
                 G: Clone,
@@ -166,11 +254,31 @@ macro_rules! flavour {
             }
 
             /// The capacity in items, after rounding to whole items and pages.
+            ///
+            /// ```
+            #[doc = concat!("use omnibuf::ring::", stringify!($module), "::Circular;")]
+            /// use omnibuf::ring::{RingBackend, RingOptions};
+            ///
+            /// let mirror = RingOptions::default().backend(RingBackend::MirrorCopy);
+            #[doc = concat!("let writer = Circular::with_options::<u64>(1000, &mirror", $new, ").unwrap();")]
+            /// assert_eq!(writer.capacity(), 1000); // the mirror holds what was asked for
+            #[doc = concat!("let writer = Circular::with_capacity::<u64>(1000", $new, ").unwrap();")]
+            /// assert!(writer.capacity() >= 1000); // double mapping rounds up to whole pages
+            /// ```
             pub fn capacity(&self) -> usize {
                 self.core.capacity()
             }
 
             /// The memory under the ring.
+            ///
+            /// ```
+            #[doc = concat!("use omnibuf::ring::", stringify!($module), "::Circular;")]
+            /// use omnibuf::ring::{double_mapping_available, RingBackend};
+            ///
+            #[doc = concat!("let writer = Circular::with_capacity::<u8>(64", $new, ").unwrap();")]
+            /// // The default takes double mapping wherever it works.
+            /// assert_eq!(writer.backend() == RingBackend::DoubleMapped, double_mapping_available());
+            /// ```
             pub fn backend(&self) -> RingBackend {
                 self.core.backend()
             }
@@ -197,6 +305,16 @@ macro_rules! flavour {
             ///
             /// # Panics
             /// When `n` is more than is available; [`try_consume`](Self::try_consume) returns an error.
+            ///
+            /// ```
+            #[doc = concat!("use omnibuf::ring::", stringify!($module), "::Circular;")]
+            ///
+            #[doc = concat!("let mut writer = Circular::with_capacity::<u8>(64", $new, ").unwrap();")]
+            #[doc = concat!("let mut reader = writer.add_reader(", $reader, ");")]
+            /// writer.push_slice(b"abc");
+            /// reader.consume(2);
+            #[doc = concat!("assert_eq!(reader.", $now, "(), Some(&b\"c\"[..]));")]
+            /// ```
             #[track_caller]
             #[inline]
             pub fn consume(&mut self, n: usize) {
@@ -206,6 +324,17 @@ macro_rules! flavour {
             }
 
             /// Like [`consume`](Self::consume), but returns an error instead of panicking.
+            ///
+            /// ```
+            #[doc = concat!("use omnibuf::ring::{", stringify!($module), "::Circular, RingError};")]
+            ///
+            #[doc = concat!("let mut writer = Circular::with_capacity::<u8>(64", $new, ").unwrap();")]
+            #[doc = concat!("let mut reader = writer.add_reader(", $reader, ");")]
+            /// writer.push_slice(b"ab");
+            /// let err = reader.try_consume(3).unwrap_err();
+            /// assert!(matches!(err, RingError::ConsumeTooMuch { requested: 3, available: 2 }));
+            /// reader.try_consume(2).unwrap();
+            /// ```
             pub fn try_consume(&mut self, n: usize) -> Result<(), RingError> {
                 self.core.consume(n)
             }

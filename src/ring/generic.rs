@@ -33,7 +33,7 @@
 use std::sync::Arc;
 use std::task::{Context, Wake, Waker};
 
-super::flavour::flavour!(@handles generic, ", || {}", "|| {}" { notifier: Waker });
+super::flavour::flavour!(@handles generic, ", || {}", "|| {}", "slice" { notifier: Waker });
 
 /// What the ring calls when the writer may find room or a reader may find data. It is called from
 /// whichever thread made the change (inside `produce`, `consume`, or a drop), with no lock of the ring
@@ -57,6 +57,22 @@ super::flavour::flavour!(@handles generic, ", || {}", "|| {}" { notifier: Waker 
 /// ```
 pub trait Notifier: Send + Sync + 'static {
     /// The other side changed the ring: `slice()` may now have something.
+    ///
+    /// ```
+    /// use std::sync::{Arc, atomic::{AtomicUsize, Ordering}};
+    /// use omnibuf::ring::generic::{Circular, Notifier};
+    ///
+    /// struct Count(Arc<AtomicUsize>);
+    /// impl Notifier for Count {
+    ///     fn notify(&self) { self.0.fetch_add(1, Ordering::Relaxed); }
+    /// }
+    /// let calls = Arc::new(AtomicUsize::new(0));
+    /// let mut writer = Circular::with_capacity::<u8>(16, || {}).unwrap();
+    /// let mut reader = writer.add_reader(Count(calls.clone()));
+    /// assert_eq!(reader.slice(), Some(&[][..])); // nothing yet: armed
+    /// writer.push_slice(b"!");
+    /// assert_eq!(calls.load(Ordering::Relaxed), 1);
+    /// ```
     fn notify(&self);
 }
 
@@ -113,11 +129,34 @@ impl Circular {
 
     /// A ring of at least `min_items` items (rounded up, see [`Writer::capacity`]); `notifier` is
     /// called when the writer, having found no room, may find some.
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    /// use omnibuf::ring::generic::Circular;
+    ///
+    /// let (tx, room) = mpsc::channel();
+    /// let mut writer = Circular::with_capacity::<u8>(64, move || drop(tx.send(()))).unwrap();
+    /// let mut reader = writer.add_reader(|| {});
+    /// writer.produce(writer.capacity());
+    /// assert!(writer.slice().is_empty()); // full: the writer's notifier is armed
+    /// reader.consume(1);
+    /// assert_eq!(room.try_recv(), Ok(())); // called from `consume`
+    /// assert_eq!(writer.slice().len(), 1);
+    /// ```
     pub fn with_capacity<T: Item>(min_items: usize, notifier: impl Notifier) -> Result<Writer<T>, RingError> {
         Self::with_options(min_items, &RingOptions::default(), notifier)
     }
 
     /// Like [`with_capacity`](Self::with_capacity), with a backend and mapping options.
+    ///
+    /// ```
+    /// use omnibuf::ring::{generic::Circular, RingBackend, RingOptions};
+    ///
+    /// let options = RingOptions::default().backend(RingBackend::MirrorCopy);
+    /// let writer = Circular::with_options::<u16>(100, &options, || {}).unwrap();
+    /// assert_eq!(writer.backend(), RingBackend::MirrorCopy);
+    /// assert_eq!(writer.capacity(), 100); // the mirror is not rounded to pages
+    /// ```
     pub fn with_options<T: Item>(
         min_items: usize,
         options: &RingOptions,
@@ -128,6 +167,18 @@ impl Circular {
 
     /// A ring whose writer can attach tags of type `G` to items ([`Writer::produce_with_tags`]) and
     /// whose readers receive them ([`Reader::slice_with_tags`]).
+    ///
+    /// ```
+    /// use omnibuf::ring::{generic::Circular, RingOptions};
+    ///
+    /// let mut writer = Circular::with_tags::<u8, String>(64, &RingOptions::default(), || {}).unwrap();
+    /// let mut reader = writer.add_reader(|| {});
+    /// writer.slice()[..2].copy_from_slice(b"hi");
+    /// writer.produce_with_tags(2, &[(1, "second byte".to_string())]);
+    /// let (items, tags) = reader.slice_with_tags().unwrap();
+    /// assert_eq!(items, b"hi");
+    /// assert_eq!(tags.get(0), Some((1, &"second byte".to_string())));
+    /// ```
     pub fn with_tags<T: Item, G: Clone>(
         min_items: usize,
         options: &RingOptions,
@@ -151,6 +202,20 @@ impl Circular {
 impl<T: Item, G> Writer<T, G> {
     /// A new reader, which sees what is produced from now on; `notifier` is called when the reader,
     /// having found no data, may find some (or the end).
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    /// use omnibuf::ring::generic::Circular;
+    ///
+    /// let (tx, data) = mpsc::channel();
+    /// let mut writer = Circular::with_capacity::<u8>(64, || {}).unwrap();
+    /// let mut reader = writer.add_reader(move || drop(tx.send(())));
+    /// assert_eq!(reader.slice(), Some(&[][..])); // nothing yet: the reader's notifier is armed
+    /// writer.slice()[0] = b'x';
+    /// writer.produce(1);
+    /// assert_eq!(data.try_recv(), Ok(())); // called from `produce`
+    /// assert_eq!(reader.slice(), Some(&b"x"[..]));
+    /// ```
     pub fn add_reader(&mut self, notifier: impl Notifier) -> Reader<T, G> {
         Reader { core: self.core.add_reader(), notifier: waker(notifier) }
     }
@@ -158,6 +223,22 @@ impl<T: Item, G> Writer<T, G> {
     /// Free slots as one slice, at once: empty when the slowest reader is a full ring behind, and then
     /// the writer's notifier is armed. It may be shorter than all that is free (see the module docs of
     /// [`ring`](crate::ring)).
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    /// use omnibuf::ring::generic::Circular;
+    ///
+    /// let (tx, room) = mpsc::channel();
+    /// let mut writer = Circular::with_capacity::<u8>(64, move || drop(tx.send(()))).unwrap();
+    /// let mut reader = writer.add_reader(|| {});
+    /// let cap = writer.capacity();
+    /// assert_eq!(writer.slice().len(), cap);
+    /// writer.produce(cap);
+    /// assert!(writer.slice().is_empty()); // full, and now armed
+    /// reader.consume(cap);
+    /// assert_eq!(room.try_recv(), Ok(()));
+    /// assert_eq!(writer.slice().len(), cap);
+    /// ```
     pub fn slice(&mut self) -> &mut [T] {
         if self.core.free() == 0 {
             let ring = self.core.ring().clone();
@@ -172,6 +253,19 @@ impl<T: Item, G> Reader<T, G> {
     /// Items not yet consumed, as one slice, at once: empty when there are none, and then the reader's
     /// notifier is armed; `None` once the writer is gone and everything it wrote was consumed. It may
     /// hold fewer than all that is published (see the module docs of [`ring`](crate::ring)).
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    /// use omnibuf::ring::generic::Circular;
+    ///
+    /// let (tx, data) = mpsc::channel();
+    /// let mut writer = Circular::with_capacity::<u8>(64, || {}).unwrap();
+    /// let mut reader = writer.add_reader(move || drop(tx.send(())));
+    /// assert_eq!(reader.slice(), Some(&[][..])); // nothing yet: armed
+    /// drop(writer);
+    /// assert_eq!(data.try_recv(), Ok(())); // the end is news too
+    /// assert_eq!(reader.slice(), None);
+    /// ```
     pub fn slice(&mut self) -> Option<&[T]> {
         self.arm_if_empty();
         self.core.slice()
@@ -179,6 +273,19 @@ impl<T: Item, G> Reader<T, G> {
 
     /// Like [`slice`](Self::slice), with the tags attached to its items (see
     /// [`Writer::produce_with_tags`]). A tag comes again with every slice until its item is consumed.
+    ///
+    /// ```
+    /// use omnibuf::ring::{generic::Circular, RingOptions};
+    ///
+    /// let mut writer = Circular::with_tags::<u8, &str>(64, &RingOptions::default(), || {}).unwrap();
+    /// let mut reader = writer.add_reader(|| {});
+    /// writer.slice()[..2].copy_from_slice(b"ab");
+    /// writer.produce_with_tags(2, &[(1, "b")]);
+    /// reader.consume(1);
+    /// let (items, tags) = reader.slice_with_tags().unwrap();
+    /// assert_eq!(items, b"b");
+    /// assert_eq!(tags.get(0), Some((0, &"b"))); // offsets count from the slice's start
+    /// ```
     pub fn slice_with_tags(&mut self) -> Option<(&[T], Tags<'_, G>)> {
         self.arm_if_empty();
         self.core.slice_with_tags()

@@ -16,13 +16,28 @@
 //! assert_eq!(reader.slice(), None); // ...then the end
 //! ```
 
-super::flavour::flavour!(Nobody, nonblocking);
+super::flavour::flavour!(Nobody, nonblocking, "slice");
 
 use super::PopError;
 
 impl<T: Item, G> Writer<T, G> {
     /// Free slots as one slice: empty only when the slowest reader is a full ring behind. It may be
     /// shorter than all that is free (see the module docs of [`ring`](crate::ring)).
+    ///
+    /// ```
+    /// use omnibuf::ring::nonblocking::Circular;
+    ///
+    /// let mut writer = Circular::with_capacity::<u8>(16).unwrap();
+    /// let mut reader = writer.add_reader();
+    /// let cap = writer.capacity();
+    /// let room = writer.slice();
+    /// assert_eq!(room.len(), cap); // all free
+    /// room[..2].copy_from_slice(b"ok");
+    /// writer.produce(2);
+    /// assert_eq!(reader.slice(), Some(&b"ok"[..]));
+    /// writer.produce(cap - 2);
+    /// assert!(writer.slice().is_empty()); // the reader is a whole ring behind
+    /// ```
     #[inline]
     pub fn slice(&mut self) -> &mut [T] {
         self.core.slice()
@@ -56,6 +71,19 @@ impl<T: Item, G> Reader<T, G> {
     /// Items not yet consumed, as one slice (empty only when there are none); `None` once the writer
     /// is gone and everything it wrote was consumed. It may hold fewer than all that is published (see
     /// the module docs of [`ring`](crate::ring)).
+    ///
+    /// ```
+    /// use omnibuf::ring::nonblocking::Circular;
+    ///
+    /// let mut writer = Circular::with_capacity::<u32>(64).unwrap();
+    /// let mut reader = writer.add_reader();
+    /// assert_eq!(reader.slice(), Some(&[][..])); // nothing yet
+    /// writer.push(5).unwrap();
+    /// assert_eq!(reader.slice(), Some(&[5][..]));
+    /// reader.consume(1);
+    /// drop(writer);
+    /// assert_eq!(reader.slice(), None); // the end
+    /// ```
     #[inline]
     pub fn slice(&mut self) -> Option<&[T]> {
         self.core.slice()
@@ -63,6 +91,19 @@ impl<T: Item, G> Reader<T, G> {
 
     /// Like [`slice`](Self::slice), with the tags attached to its items (see
     /// [`Writer::produce_with_tags`]). A tag comes again with every slice until its item is consumed.
+    ///
+    /// ```
+    /// use omnibuf::ring::{nonblocking::Circular, RingOptions};
+    ///
+    /// let mut writer = Circular::with_tags::<u8, &str>(64, &RingOptions::default()).unwrap();
+    /// let mut reader = writer.add_reader();
+    /// writer.slice()[..2].copy_from_slice(b"ab");
+    /// writer.produce_with_tags(2, &[(1, "b")]);
+    /// reader.consume(1);
+    /// let (items, tags) = reader.slice_with_tags().unwrap();
+    /// assert_eq!(items, b"b");
+    /// assert_eq!(tags.get(0), Some((0, &"b"))); // offsets count from the slice's start
+    /// ```
     #[inline]
     pub fn slice_with_tags(&mut self) -> Option<(&[T], Tags<'_, G>)> {
         self.core.slice_with_tags()

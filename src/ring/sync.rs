@@ -24,13 +24,27 @@
 //! assert!(consumer.join().unwrap() >= 100);
 //! ```
 
-super::flavour::flavour!(Sleepers, sync);
+super::flavour::flavour!(Sleepers, sync, "try_slice");
 
 use super::PopError;
 
 impl<T: Item, G> Writer<T, G> {
     /// Free slots as one slice, waiting until there is at least one. It may be shorter than all that
     /// is free (see the module docs of [`ring`](crate::ring)).
+    ///
+    /// ```
+    /// use omnibuf::ring::sync::Circular;
+    ///
+    /// let mut writer = Circular::with_capacity::<u8>(64).unwrap();
+    /// let mut reader = writer.add_reader();
+    /// writer.produce(writer.capacity()); // full
+    /// let consumer = std::thread::spawn(move || {
+    ///     reader.consume(10);
+    ///     reader
+    /// });
+    /// assert_eq!(writer.slice().len(), 10); // waited for the reader to make room
+    /// consumer.join().unwrap();
+    /// ```
     pub fn slice(&mut self) -> &mut [T] {
         self.wait_for_room();
         self.core.slice()
@@ -135,6 +149,18 @@ impl<T: Item, G> Reader<T, G> {
     /// Items not yet consumed, as one slice, waiting until there is at least one; `None` once the
     /// writer is gone and everything it wrote was consumed. It may hold fewer than all that is
     /// published (see the module docs of [`ring`](crate::ring)).
+    ///
+    /// ```
+    /// use omnibuf::ring::sync::Circular;
+    ///
+    /// let mut writer = Circular::with_capacity::<u32>(64).unwrap();
+    /// let mut reader = writer.add_reader();
+    /// let producer = std::thread::spawn(move || writer.push_slice(&[1, 2, 3]));
+    /// assert_eq!(reader.slice(), Some(&[1, 2, 3][..])); // waited for them
+    /// reader.consume(3);
+    /// producer.join().unwrap(); // the writer is gone with its thread
+    /// assert_eq!(reader.slice(), None);
+    /// ```
     pub fn slice(&mut self) -> Option<&[T]> {
         self.wait_for_data();
         self.core.slice()
@@ -164,6 +190,19 @@ impl<T: Item, G> Reader<T, G> {
 
     /// Like [`slice`](Self::slice), with the tags attached to its items (see
     /// [`Writer::produce_with_tags`]). A tag comes again with every slice until its item is consumed.
+    ///
+    /// ```
+    /// use omnibuf::ring::{sync::Circular, RingOptions};
+    ///
+    /// let mut writer = Circular::with_tags::<u8, &str>(64, &RingOptions::default()).unwrap();
+    /// let mut reader = writer.add_reader();
+    /// writer.slice()[..2].copy_from_slice(b"ab");
+    /// writer.produce_with_tags(2, &[(1, "b")]);
+    /// reader.consume(1);
+    /// let (items, tags) = reader.slice_with_tags().unwrap();
+    /// assert_eq!(items, b"b");
+    /// assert_eq!(tags.get(0), Some((0, &"b"))); // offsets count from the slice's start
+    /// ```
     pub fn slice_with_tags(&mut self) -> Option<(&[T], Tags<'_, G>)> {
         self.wait_for_data();
         self.core.slice_with_tags()

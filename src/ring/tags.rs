@@ -48,21 +48,63 @@ pub struct Tags<'a, G> {
 
 impl<'a, G> Tags<'a, G> {
     /// How many tags fall inside the slice.
+    ///
+    /// ```
+    /// use omnibuf::ring::{nonblocking::Circular, RingOptions};
+    ///
+    /// let mut writer = Circular::with_tags::<u8, u32>(64, &RingOptions::default()).unwrap();
+    /// let mut reader = writer.add_reader();
+    /// writer.produce_with_tags(3, &[(0, 10), (0, 11), (2, 12)]); // two tags on the first item
+    /// assert_eq!(reader.slice_with_tags().unwrap().1.len(), 3);
+    /// reader.consume(1);
+    /// assert_eq!(reader.slice_with_tags().unwrap().1.len(), 1);
+    /// ```
     pub fn len(&self) -> usize {
         self.tags.len()
     }
 
     /// Whether no tag falls inside the slice.
+    ///
+    /// ```
+    /// use omnibuf::ring::{nonblocking::Circular, RingOptions};
+    ///
+    /// let mut writer = Circular::with_tags::<u8, u32>(64, &RingOptions::default()).unwrap();
+    /// let mut reader = writer.add_reader();
+    /// writer.produce_with_tags(2, &[]);
+    /// assert!(reader.slice_with_tags().unwrap().1.is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.tags.is_empty()
     }
 
     /// The `i`-th tag with its item's offset in the slice.
+    ///
+    /// ```
+    /// use omnibuf::ring::{nonblocking::Circular, RingOptions};
+    ///
+    /// let mut writer = Circular::with_tags::<u8, char>(64, &RingOptions::default()).unwrap();
+    /// let mut reader = writer.add_reader();
+    /// writer.produce_with_tags(4, &[(1, 'a'), (3, 'b')]);
+    /// let (_, tags) = reader.slice_with_tags().unwrap();
+    /// assert_eq!(tags.get(1), Some((3, &'b')));
+    /// assert_eq!(tags.get(2), None);
+    /// ```
     pub fn get(&self, i: usize) -> Option<(usize, &'a G)> {
         self.tags.get(i).map(|(position, tag)| ((position - self.start) as usize, tag))
     }
 
     /// The tags with their items' offsets in the slice, in item order.
+    ///
+    /// ```
+    /// use omnibuf::ring::{nonblocking::Circular, RingOptions};
+    ///
+    /// let mut writer = Circular::with_tags::<u8, u8>(64, &RingOptions::default()).unwrap();
+    /// let mut reader = writer.add_reader();
+    /// writer.produce_with_tags(4, &[(0, 1), (2, 2), (3, 3)]);
+    /// reader.consume(2);
+    /// let (_, tags) = reader.slice_with_tags().unwrap();
+    /// assert_eq!(tags.iter().collect::<Vec<_>>(), [(0, &2), (1, &3)]);
+    /// ```
     pub fn iter(&self) -> TagsIter<'a, G> {
         TagsIter { start: self.start, tags: self.tags.iter() }
     }

@@ -103,11 +103,28 @@ pub(crate) fn resolve(range: impl RangeBounds<u64>, len: u64) -> Result<(u64, u6
 
 impl VirtualBuffer {
     /// A buffer over bytes in memory.
+    ///
+    /// ```
+    /// use omnibuf::vbuf::VirtualBuffer;
+    ///
+    /// let buf = VirtualBuffer::from_bytes(b"in memory".to_vec());
+    /// assert_eq!(buf.len(), 9);
+    /// assert!(!buf.is_modified());
+    /// ```
     pub fn from_bytes(bytes: impl Into<Vec<u8>>) -> VirtualBuffer {
         Self::from_bytes_with(bytes, VirtualBufferOptions::default()).expect("memory layers cannot fail")
     }
 
     /// A buffer over bytes in memory, with options.
+    ///
+    /// ```
+    /// use omnibuf::vbuf::{VirtualBuffer, VirtualBufferOptions};
+    ///
+    /// let options = VirtualBufferOptions { undo_limit: 0, ..VirtualBufferOptions::default() };
+    /// let buf = VirtualBuffer::from_bytes_with(b"abc".to_vec(), options).unwrap();
+    /// buf.insert(3, b"d").unwrap();
+    /// assert!(!buf.undo()); // undo is off
+    /// ```
     pub fn from_bytes_with(
         bytes: impl Into<Vec<u8>>,
         options: VirtualBufferOptions,
@@ -116,6 +133,15 @@ impl VirtualBuffer {
     }
 
     /// A buffer over any persistence layer. Only the layer's length is read.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use omnibuf::vbuf::{MemoryPersistence, VirtualBuffer, VirtualBufferOptions};
+    ///
+    /// let layer = Arc::new(MemoryPersistence::new(b"stored bytes".to_vec()));
+    /// let buf = VirtualBuffer::with_layer(layer, VirtualBufferOptions::default()).unwrap();
+    /// assert_eq!(buf.read(7..).unwrap(), b"bytes"[..]);
+    /// ```
     pub fn with_layer(
         layer: Arc<dyn PersistenceLayer>,
         options: VirtualBufferOptions,
@@ -148,32 +174,86 @@ impl VirtualBuffer {
     }
 
     /// Length in bytes.
+    ///
+    /// ```
+    /// use omnibuf::vbuf::VirtualBuffer;
+    ///
+    /// let buf = VirtualBuffer::from_bytes(b"12345".to_vec());
+    /// buf.delete(0..2).unwrap();
+    /// assert_eq!(buf.len(), 3);
+    /// ```
     pub fn len(&self) -> u64 {
         lock(&self.inner.state).tree.len()
     }
 
     /// Whether the buffer is empty.
+    ///
+    /// ```
+    /// use omnibuf::vbuf::VirtualBuffer;
+    ///
+    /// let buf = VirtualBuffer::from_bytes(b"x".to_vec());
+    /// assert!(!buf.is_empty());
+    /// buf.delete(..).unwrap();
+    /// assert!(buf.is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// Whether there are edits since the buffer was opened or last saved.
+    ///
+    /// ```
+    /// use omnibuf::vbuf::VirtualBuffer;
+    ///
+    /// let buf = VirtualBuffer::from_bytes(b"text".to_vec());
+    /// buf.insert(0, b"new ").unwrap();
+    /// assert!(buf.is_modified());
+    /// buf.save().unwrap();
+    /// assert!(!buf.is_modified());
+    /// ```
     pub fn is_modified(&self) -> bool {
         let state = lock(&self.inner.state);
         state.log.version() != state.saved_version
     }
 
     /// Inserts `bytes` at `offset` (at most the length).
+    ///
+    /// ```
+    /// use omnibuf::vbuf::{VbufError, VirtualBuffer};
+    ///
+    /// let buf = VirtualBuffer::from_bytes(b"helloworld".to_vec());
+    /// buf.insert(5, b", ").unwrap();
+    /// assert_eq!(buf.read(..).unwrap(), b"hello, world"[..]);
+    /// assert!(matches!(buf.insert(99, b"!"), Err(VbufError::OutOfRange { .. })));
+    /// ```
     pub fn insert(&self, offset: u64, bytes: &[u8]) -> Result<(), VbufError> {
         self.replace(offset..offset, bytes)
     }
 
     /// Deletes a range.
+    ///
+    /// ```
+    /// use omnibuf::vbuf::VirtualBuffer;
+    ///
+    /// let buf = VirtualBuffer::from_bytes(b"keep-drop-keep".to_vec());
+    /// buf.delete(4..9).unwrap();
+    /// assert_eq!(buf.read(..).unwrap(), b"keep-keep"[..]);
+    /// ```
     pub fn delete(&self, range: impl RangeBounds<u64>) -> Result<(), VbufError> {
         self.replace(range, &[])
     }
 
     /// Replaces a range by `bytes`, as one undoable edit.
+    ///
+    /// ```
+    /// use omnibuf::vbuf::VirtualBuffer;
+    ///
+    /// let buf = VirtualBuffer::from_bytes(b"color: red".to_vec());
+    /// buf.replace(7.., b"blue").unwrap();
+    /// assert_eq!(buf.read(..).unwrap(), b"color: blue"[..]);
+    /// assert!(buf.undo()); // one edit, undone at once
+    /// assert_eq!(buf.read(..).unwrap(), b"color: red"[..]);
+    /// ```
     pub fn replace(&self, range: impl RangeBounds<u64>, bytes: &[u8]) -> Result<(), VbufError> {
         let mut state = lock(&self.inner.state);
         let (start, end) = resolve(range, state.tree.len())?;
@@ -203,6 +283,16 @@ impl VirtualBuffer {
     }
 
     /// Undoes the last edit; `false` when there is nothing to undo.
+    ///
+    /// ```
+    /// use omnibuf::vbuf::VirtualBuffer;
+    ///
+    /// let buf = VirtualBuffer::from_bytes(b"a".to_vec());
+    /// buf.insert(1, b"b").unwrap();
+    /// assert!(buf.undo());
+    /// assert_eq!(buf.read(..).unwrap(), b"a"[..]);
+    /// assert!(!buf.undo()); // nothing left to undo
+    /// ```
     pub fn undo(&self) -> bool {
         let mut state = lock(&self.inner.state);
         let Some(change) = state.history.undo() else { return false };
@@ -211,6 +301,17 @@ impl VirtualBuffer {
     }
 
     /// Redoes the last undone edit; `false` when there is nothing to redo.
+    ///
+    /// ```
+    /// use omnibuf::vbuf::VirtualBuffer;
+    ///
+    /// let buf = VirtualBuffer::from_bytes(b"a".to_vec());
+    /// buf.insert(1, b"b").unwrap();
+    /// buf.undo();
+    /// assert!(buf.redo());
+    /// assert_eq!(buf.read(..).unwrap(), b"ab"[..]);
+    /// assert!(!buf.redo());
+    /// ```
     pub fn redo(&self) -> bool {
         let mut state = lock(&self.inner.state);
         let Some(change) = state.history.redo() else { return false };
@@ -219,6 +320,16 @@ impl VirtualBuffer {
     }
 
     /// Reads a range: a zero-copy view when it lies in one chunk, else a copy.
+    ///
+    /// ```
+    /// use omnibuf::vbuf::VirtualBuffer;
+    ///
+    /// let buf = VirtualBuffer::from_bytes(b"0123456789".to_vec());
+    /// buf.insert(5, b"-").unwrap();
+    /// assert_eq!(buf.read(3..8).unwrap(), b"34-56"[..]); // across two pieces: a copy
+    /// assert_eq!(buf.read(..3).unwrap(), b"012"[..]); // inside one: a view
+    /// assert!(buf.read(5..20).is_err());
+    /// ```
     pub fn read(&self, range: impl RangeBounds<u64>) -> Result<ZeroCopyBuffer, VbufError> {
         let snapshot = self.snapshot();
         let (start, end) = resolve(range, snapshot.len())?;
@@ -226,6 +337,16 @@ impl VirtualBuffer {
     }
 
     /// Fills `dst` with the bytes at `offset..offset + dst.len()`.
+    ///
+    /// ```
+    /// use omnibuf::vbuf::VirtualBuffer;
+    ///
+    /// let buf = VirtualBuffer::from_bytes(b"header:payload".to_vec());
+    /// let mut dst = [0u8; 7];
+    /// buf.read_into(7, &mut dst).unwrap();
+    /// assert_eq!(&dst, b"payload");
+    /// assert!(buf.read_into(10, &mut dst).is_err()); // past the end
+    /// ```
     pub fn read_into(&self, offset: u64, dst: &mut [u8]) -> Result<(), VbufError> {
         let snapshot = self.snapshot();
         let (start, _) = resolve(offset..offset.saturating_add(dst.len() as u64), snapshot.len())?;
@@ -234,6 +355,19 @@ impl VirtualBuffer {
 
     /// Checks whether the stored content changed underneath since it was opened or saved (another
     /// program wrote, replaced or truncated the file): `Err(Persistence(ExternallyChanged))` if so.
+    ///
+    /// ```
+    /// use omnibuf::vbuf::{PersistenceError, VbufError, VirtualBuffer};
+    /// # let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("shared.txt");
+    /// std::fs::write(&path, b"original")?;
+    /// let buf = VirtualBuffer::open(&path)?;
+    /// buf.check_for_external_changes()?;
+    /// std::fs::write(&path, b"rewritten by another program")?;
+    /// let err = buf.check_for_external_changes().unwrap_err();
+    /// assert!(matches!(err, VbufError::Persistence(PersistenceError::ExternallyChanged { .. })));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn check_for_external_changes(&self) -> Result<(), VbufError> {
         let layer = {
             let state = lock(&self.inner.state);
@@ -244,6 +378,18 @@ impl VirtualBuffer {
 
     /// Saves the content to the persistence layer it came from, atomically (see
     /// [`PersistenceLayer::save`]); refuses if the stored content changed underneath.
+    ///
+    /// ```
+    /// use omnibuf::vbuf::VirtualBuffer;
+    /// # let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("todo.txt");
+    /// std::fs::write(&path, b"- write docs\n")?;
+    /// let buf = VirtualBuffer::open(&path)?;
+    /// buf.insert(buf.len(), b"- test them\n")?;
+    /// buf.save()?;
+    /// assert_eq!(std::fs::read(&path)?, b"- write docs\n- test them\n");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn save(&self) -> Result<(), VbufError> {
         self.save_with(SaveOptions::default())
     }
@@ -252,6 +398,20 @@ impl VirtualBuffer {
     ///
     /// Edits may go on while the save runs; the saved content is the one at the start of the save. A
     /// failed save changes nothing: the stored content and the buffer's edits are intact.
+    ///
+    /// ```
+    /// use omnibuf::vbuf::{SaveOptions, VirtualBuffer};
+    /// # let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("config");
+    /// std::fs::write(&path, b"a=1")?;
+    /// let buf = VirtualBuffer::open(&path)?;
+    /// buf.replace(2.., b"2")?;
+    /// std::fs::write(&path, b"a=100")?; // changed underneath
+    /// assert!(buf.save().is_err()); // refused...
+    /// buf.save_with(SaveOptions { force: true })?; // ...unless forced
+    /// assert_eq!(std::fs::read(&path)?, b"a=2");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn save_with(&self, options: SaveOptions) -> Result<(), VbufError> {
         let _one_save_at_a_time = lock(&self.inner.save_lock);
         let (snapshot, base) = self.save_start();
@@ -291,6 +451,16 @@ impl VirtualBuffer {
     }
 
     /// Counters of what the buffer holds.
+    ///
+    /// ```
+    /// use omnibuf::vbuf::VirtualBuffer;
+    ///
+    /// let buf = VirtualBuffer::from_bytes(b"abc".to_vec());
+    /// buf.insert(3, b"def").unwrap();
+    /// buf.undo();
+    /// let stats = buf.stats();
+    /// assert_eq!((stats.len, stats.undo_len, stats.redo_len), (3, 0, 1));
+    /// ```
     pub fn stats(&self) -> VirtualBufferStats {
         let state = lock(&self.inner.state);
         let store = lock(&self.inner.store);

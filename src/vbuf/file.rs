@@ -58,6 +58,22 @@ impl VirtualBuffer {
 
     /// Saves the content to a new file at `path` (atomically, as [`save`](Self::save) does), read back
     /// with `backend`; later saves go to that file.
+    ///
+    /// ```
+    /// use omnibuf::vbuf::{FileBackend, VirtualBuffer};
+    /// # let dir = tempfile::tempdir()?;
+    /// let (original, copy) = (dir.path().join("a.txt"), dir.path().join("b.txt"));
+    /// std::fs::write(&original, b"version 1")?;
+    /// let buf = VirtualBuffer::open(&original)?;
+    /// buf.replace(8.., b"2")?;
+    /// buf.save_as(&copy, FileBackend::Positional)?;
+    /// assert_eq!(std::fs::read(&copy)?, b"version 2");
+    /// assert_eq!(std::fs::read(&original)?, b"version 1"); // untouched
+    /// buf.insert(buf.len(), b".1")?;
+    /// buf.save()?; // later saves go to the new file
+    /// assert_eq!(std::fs::read(&copy)?, b"version 2.1");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn save_as(&self, path: impl AsRef<Path>, backend: FileBackend) -> Result<(), VbufError> {
         let _one_save_at_a_time = lock(&self.inner.save_lock);
         let (snapshot, base) = self.save_start();

@@ -218,6 +218,15 @@ impl IterState {
 
 impl VirtualBuffer {
     /// A [`ByteIterator`] at `pos` (at most the length).
+    ///
+    /// ```
+    /// use omnibuf::vbuf::VirtualBuffer;
+    ///
+    /// let buf = VirtualBuffer::from_bytes(b"abcdef".to_vec());
+    /// let it = buf.iter_at(3).unwrap();
+    /// assert_eq!(it.collect::<Vec<u8>>(), b"def");
+    /// assert!(buf.iter_at(7).is_err()); // past the end
+    /// ```
     pub fn iter_at(&self, pos: u64) -> Result<ByteIterator, VbufError> {
         let mut state = lock(&self.inner.state);
         let len = state.tree.len();
@@ -256,17 +265,48 @@ impl VirtualBuffer {
 
 impl ByteIterator {
     /// The position of the byte `next` would return, after catching up with edits.
+    ///
+    /// ```
+    /// use omnibuf::vbuf::VirtualBuffer;
+    ///
+    /// let buf = VirtualBuffer::from_bytes(b"abcdef".to_vec());
+    /// let mut it = buf.iter_at(4).unwrap();
+    /// buf.delete(0..2).unwrap(); // before the position: it moves back by 2
+    /// assert_eq!(it.position(), 2);
+    /// assert_eq!(it.next(), Some(b'e'));
+    /// ```
     pub fn position(&mut self) -> u64 {
         self.catch_up();
         self.cursor.pos()
     }
 
     /// How an insert exactly at the position moves it (default [`Bias::Before`]).
+    ///
+    /// ```
+    /// use omnibuf::vbuf::{Bias, VirtualBuffer};
+    ///
+    /// let buf = VirtualBuffer::from_bytes(b"ab".to_vec());
+    /// let mut it = buf.iter_at(1).unwrap();
+    /// it.set_bias(Bias::After);
+    /// buf.insert(1, b"123").unwrap(); // exactly at the position: it moves past the insert
+    /// assert_eq!(it.position(), 4);
+    /// assert_eq!(it.next(), Some(b'b'));
+    /// ```
     pub fn set_bias(&mut self, bias: Bias) {
         self.state.bias = bias;
     }
 
     /// Moves to `pos` (at most the length).
+    ///
+    /// ```
+    /// use omnibuf::vbuf::VirtualBuffer;
+    ///
+    /// let buf = VirtualBuffer::from_bytes(b"abcdef".to_vec());
+    /// let mut it = buf.iter_at(0).unwrap();
+    /// it.seek(5).unwrap();
+    /// assert_eq!(it.next(), Some(b'f'));
+    /// assert!(it.seek(7).is_err());
+    /// ```
     pub fn seek(&mut self, pos: u64) -> Result<(), VbufError> {
         self.catch_up();
         let len = self.state.snapshot.len();
@@ -278,11 +318,36 @@ impl ByteIterator {
     }
 
     /// The error that ended the iteration early, if one did.
+    ///
+    /// ```
+    /// use omnibuf::vbuf::{VbufError, VirtualBuffer};
+    /// # let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("growing.log");
+    /// std::fs::write(&path, b"0123456789")?;
+    /// let buf = VirtualBuffer::open(&path)?;
+    /// let mut it = buf.iter_at(0)?;
+    /// std::fs::write(&path, b"01")?; // another program truncates the file
+    /// assert_eq!(it.next(), None); // the read failed: the iteration ends early...
+    /// assert!(matches!(it.take_error(), Some(VbufError::Persistence(_)))); // ...and says why
+    /// assert!(it.take_error().is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn take_error(&mut self) -> Option<VbufError> {
         self.state.error.take()
     }
 
     /// Steps back and returns the byte before the position; `None` at the start.
+    ///
+    /// ```
+    /// use omnibuf::vbuf::VirtualBuffer;
+    ///
+    /// let buf = VirtualBuffer::from_bytes(b"abc".to_vec());
+    /// let mut it = buf.iter_at(3).unwrap();
+    /// assert_eq!(it.prev(), Some(b'c'));
+    /// assert_eq!(it.prev(), Some(b'b'));
+    /// assert_eq!(it.next(), Some(b'b')); // back where it was
+    /// assert_eq!(buf.iter_at(0).unwrap().prev(), None);
+    /// ```
     #[inline]
     pub fn prev(&mut self) -> Option<u8> {
         if self.cursor.at != self.cursor.start && self.cursor.is_current() {

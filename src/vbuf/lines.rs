@@ -228,11 +228,35 @@ impl VirtualBuffer {
     }
 
     /// [`line_count`](Self::line_count), reporting the progress of the first scan.
+    ///
+    /// ```
+    /// use omnibuf::vbuf::{VbufError, VirtualBuffer};
+    ///
+    /// let buf = VirtualBuffer::from_bytes(b"a\nb\nc".to_vec());
+    /// let mut reports = Vec::new();
+    /// let lines = buf.line_count_with_progress(&mut |done, total| {
+    ///     reports.push((done, total));
+    ///     true
+    /// });
+    /// assert_eq!(lines.unwrap(), 3);
+    /// assert_eq!(reports.last(), Some(&(5, 5))); // all 5 bytes scanned
+    /// let other = VirtualBuffer::from_bytes(b"x\ny".to_vec());
+    /// assert!(matches!(other.line_count_with_progress(&mut |_, _| false), Err(VbufError::Cancelled)));
+    /// ```
     pub fn line_count_with_progress(&self, progress: Progress<'_>) -> Result<u64, VbufError> {
         self.lines_of(progress, |_, lfs| Ok(lfs + 1))
     }
 
     /// Offset where line `line` (0-based) starts.
+    ///
+    /// ```
+    /// use omnibuf::vbuf::{VbufError, VirtualBuffer};
+    ///
+    /// let buf = VirtualBuffer::from_bytes(b"ab\ncd\n".to_vec());
+    /// assert_eq!(buf.line_to_offset(1).unwrap(), 3);
+    /// assert_eq!(buf.line_to_offset(2).unwrap(), 6); // the empty last line
+    /// assert!(matches!(buf.line_to_offset(3), Err(VbufError::NoSuchLine { line: 3, lines: 3 })));
+    /// ```
     pub fn line_to_offset(&self, line: u64) -> Result<u64, VbufError> {
         self.lines_of(&mut |_, _| true, |lines, lfs| {
             if line > lfs {
@@ -246,6 +270,15 @@ impl VirtualBuffer {
     }
 
     /// The line (0-based) that holds `offset` (at most the length).
+    ///
+    /// ```
+    /// use omnibuf::vbuf::VirtualBuffer;
+    ///
+    /// let buf = VirtualBuffer::from_bytes(b"ab\ncd".to_vec());
+    /// assert_eq!(buf.offset_to_line(2).unwrap(), 0); // the LF belongs to its line
+    /// assert_eq!(buf.offset_to_line(3).unwrap(), 1);
+    /// assert!(buf.offset_to_line(6).is_err());
+    /// ```
     pub fn offset_to_line(&self, offset: u64) -> Result<u64, VbufError> {
         self.lines_of(&mut |_, _| true, |lines, _| {
             let len = lines.snapshot.len();
@@ -300,6 +333,15 @@ pub struct Line {
 impl Line {
     /// The content range, without the terminator; pass it to [`VirtualBuffer::read`]. A line can be
     /// longer than memory, so it is not read for you.
+    ///
+    /// ```
+    /// use omnibuf::vbuf::VirtualBuffer;
+    ///
+    /// let buf = VirtualBuffer::from_bytes(b"key=value\r\n".to_vec());
+    /// let line = buf.lines(0).unwrap().next().unwrap().unwrap();
+    /// assert_eq!(line.content(), 0..9);
+    /// assert_eq!(buf.read(line.content()).unwrap(), b"key=value"[..]);
+    /// ```
     pub fn content(&self) -> std::ops::Range<u64> {
         self.start..self.end
     }
@@ -409,6 +451,17 @@ impl LineIterator {
     }
 
     /// Moves back over the previous line and returns it; `None` before the first line.
+    ///
+    /// ```
+    /// use omnibuf::vbuf::VirtualBuffer;
+    ///
+    /// let buf = VirtualBuffer::from_bytes(b"one\ntwo\nthree".to_vec());
+    /// let mut lines = buf.lines(2).unwrap(); // before "three"
+    /// let two = lines.prev().unwrap().unwrap();
+    /// assert_eq!((two.number, buf.read(two.content()).unwrap()), (1, b"two"[..].into()));
+    /// assert_eq!(lines.prev().unwrap().unwrap().number, 0);
+    /// assert!(lines.prev().is_none());
+    /// ```
     pub fn prev(&mut self) -> Option<Result<Line, VbufError>> {
         self.step_back().transpose()
     }

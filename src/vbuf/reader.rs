@@ -44,6 +44,18 @@ pub struct Reader {
 
 impl VirtualBuffer {
     /// A reader of the content as it is now, from its start (see [`Reader`]).
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// use omnibuf::vbuf::VirtualBuffer;
+    ///
+    /// let buf = VirtualBuffer::from_bytes(b"hello".to_vec());
+    /// let mut reader = buf.reader();
+    /// buf.insert(0, b"later: ").unwrap();
+    /// let mut all = String::new();
+    /// reader.read_to_string(&mut all).unwrap();
+    /// assert_eq!(all, "hello"); // the content as it was when the reader was made
+    /// ```
     pub fn reader(&self) -> Reader {
         Reader {
             inner: self.inner.clone(),
@@ -57,11 +69,30 @@ impl VirtualBuffer {
 
 impl Reader {
     /// The length of the version this reader reads.
+    ///
+    /// ```
+    /// use omnibuf::vbuf::VirtualBuffer;
+    ///
+    /// let buf = VirtualBuffer::from_bytes(b"12345".to_vec());
+    /// let reader = buf.reader();
+    /// buf.delete(..).unwrap();
+    /// assert_eq!((reader.len(), buf.len()), (5, 0));
+    /// ```
     pub fn len(&self) -> u64 {
         self.snapshot.len()
     }
 
     /// Whether the version this reader reads is empty.
+    ///
+    /// ```
+    /// use omnibuf::vbuf::VirtualBuffer;
+    ///
+    /// let buf = VirtualBuffer::from_bytes(Vec::new());
+    /// let reader = buf.reader();
+    /// buf.insert(0, b"later").unwrap();
+    /// assert!(reader.is_empty());
+    /// assert!(!buf.reader().is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -58,6 +58,15 @@ impl VirtualBuffer {
 
     /// Offset of the last occurrence of `pattern` inside `range`, if any. An empty pattern matches at
     /// the range's end.
+    ///
+    /// ```
+    /// use omnibuf::vbuf::VirtualBuffer;
+    ///
+    /// let buf = VirtualBuffer::from_bytes(b"a.b.c".to_vec());
+    /// assert_eq!(buf.rfind(b".", ..).unwrap(), Some(3));
+    /// assert_eq!(buf.rfind(b".", ..3).unwrap(), Some(1)); // inside the range only
+    /// assert_eq!(buf.rfind(b"", ..).unwrap(), Some(5)); // empty: the range's end
+    /// ```
     pub fn rfind(&self, pattern: &[u8], range: impl RangeBounds<u64>) -> Result<Option<u64>, VbufError> {
         let mut chunks = self.chunks(range)?;
         let end = chunks.back_position();

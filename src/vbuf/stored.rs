@@ -134,6 +134,17 @@ impl Drop for SavingFlag<'_> {
 
 impl StoredBuffer {
     /// A buffer over bytes in memory with no document yet; [`save_as`](Self::save_as) gives it one.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), omnibuf::vbuf::StoredError> {
+    /// use omnibuf::vbuf::StoredBuffer;
+    ///
+    /// let doc = StoredBuffer::from_bytes(b"draft".to_vec(), Default::default())?;
+    /// assert_eq!(doc.name(), None); // no document yet
+    /// doc.save_as("draft.txt").await?;
+    /// assert_eq!(doc.name().as_deref(), Some("draft.txt"));
+    /// # Ok(()) }
+    /// ```
     pub fn from_bytes(bytes: Vec<u8>, options: VirtualBufferOptions) -> Result<StoredBuffer, StoredError> {
         let options = options.checked();
         let buffer = VirtualBuffer::from_bytes_with(bytes, options)?;
@@ -143,6 +154,16 @@ impl StoredBuffer {
 
     /// Opens document `name`, reading only its metadata record (and deleting the blocks its earlier
     /// versions left, when it lists any). The block size is the document's; `options` gives the rest.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), omnibuf::vbuf::StoredError> {
+    /// use omnibuf::vbuf::{ImportSource, StoredBuffer, VirtualBufferOptions};
+    ///
+    /// StoredBuffer::import("big.log", ImportSource::Bytes(&vec![b'x'; 1 << 20]), 64 << 10).await?;
+    /// let doc = StoredBuffer::open("big.log", VirtualBufferOptions::default()).await?;
+    /// assert_eq!((doc.buffer().len(), doc.loaded_bytes()), (1 << 20, 0)); // only the metadata was read
+    /// # Ok(()) }
+    /// ```
     pub async fn open(name: &str, mut options: VirtualBufferOptions) -> Result<StoredBuffer, StoredError> {
         let mut meta = indexed_db::read_meta(name).await?.ok_or_else(|| StoreError::NotFound(name.into()))?;
         if !meta.garbage.is_empty() {
@@ -165,6 +186,18 @@ impl StoredBuffer {
     ///
     /// An import that fails (the quota, a read of the `Blob`, a document saved meanwhile) deletes
     /// the blocks it wrote before it returns the error: it leaves nothing behind.
+    ///
+    /// ```no_run
+    /// # async fn demo(file: web_sys::File) -> Result<(), omnibuf::vbuf::StoredError> {
+    /// use omnibuf::vbuf::{ImportSource, StoredBuffer};
+    ///
+    /// StoredBuffer::import("photo.jpg", ImportSource::Blob(&file), 256 << 10).await?;
+    /// StoredBuffer::import("notes.txt", ImportSource::Bytes(b"v1"), 64 << 10).await?;
+    /// StoredBuffer::import("notes.txt", ImportSource::Bytes(b"v2"), 64 << 10).await?; // replaces it
+    /// let doc = StoredBuffer::open("notes.txt", Default::default()).await?;
+    /// assert_eq!(doc.read(0, 2).await?, b"v2"[..]);
+    /// # Ok(()) }
+    /// ```
     pub async fn import(name: &str, source: ImportSource<'_>, block_size: usize) -> Result<(), StoredError> {
         let _writing = WritingGuard::new(name);
         let current = indexed_db::read_meta(name).await?;
@@ -207,16 +240,51 @@ impl StoredBuffer {
     }
 
     /// The buffer: edits, undo and redo are synchronous and in memory.
+    ///
+    /// ```no_run
+    /// # fn demo() -> Result<(), omnibuf::vbuf::StoredError> {
+    /// use omnibuf::vbuf::StoredBuffer;
+    ///
+    /// let doc = StoredBuffer::from_bytes(b"abc".to_vec(), Default::default())?;
+    /// doc.buffer().insert(3, b"def")?; // synchronous, in memory
+    /// assert!(doc.buffer().undo());
+    /// assert_eq!(doc.buffer().len(), 3);
+    /// # Ok(()) }
+    /// ```
     pub fn buffer(&self) -> &VirtualBuffer {
         &self.buffer
     }
 
     /// The name of the document saves go to, if any.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), omnibuf::vbuf::StoredError> {
+    /// use omnibuf::vbuf::{ImportSource, StoredBuffer};
+    ///
+    /// StoredBuffer::import("a.txt", ImportSource::Bytes(b"a"), 4096).await?;
+    /// let doc = StoredBuffer::open("a.txt", Default::default()).await?;
+    /// assert_eq!(doc.name().as_deref(), Some("a.txt"));
+    /// doc.save_as("b.txt").await?;
+    /// assert_eq!(doc.name().as_deref(), Some("b.txt")); // later saves go there
+    /// # Ok(()) }
+    /// ```
     pub fn name(&self) -> Option<String> {
         self.state.borrow().meta.as_ref().map(|m| m.name.clone())
     }
 
     /// Bytes of loaded blocks held, over every stored version this buffer reads.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), omnibuf::vbuf::StoredError> {
+    /// use omnibuf::vbuf::{ImportSource, StoredBuffer};
+    ///
+    /// StoredBuffer::import("data", ImportSource::Bytes(&[0; 10_000]), 4096).await?;
+    /// let doc = StoredBuffer::open("data", Default::default()).await?;
+    /// assert_eq!(doc.loaded_bytes(), 0);
+    /// doc.read(0, 10).await?; // loads the one block it needs
+    /// assert_eq!(doc.loaded_bytes(), 4096);
+    /// # Ok(()) }
+    /// ```
     pub fn loaded_bytes(&self) -> usize {
         let state = self.state.borrow();
         state.sources.iter().flatten().map(|s| s.layer.loaded_bytes()).sum()
@@ -259,6 +327,17 @@ impl StoredBuffer {
     }
 
     /// Loads what reading `start..end` of the current content needs.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), omnibuf::vbuf::StoredError> {
+    /// use omnibuf::vbuf::{ImportSource, StoredBuffer};
+    ///
+    /// StoredBuffer::import("doc", ImportSource::Bytes(b"hello world"), 4096).await?;
+    /// let doc = StoredBuffer::open("doc", Default::default()).await?;
+    /// doc.load(0, 5).await?;
+    /// assert_eq!(doc.buffer().read(0..5)?, b"hello"[..]); // now a synchronous read works
+    /// # Ok(()) }
+    /// ```
     pub async fn load(&self, start: u64, end: u64) -> Result<(), StoredError> {
         let pieces = self.buffer.snapshot().tree.pieces_in(start, end);
         self.load_pieces(&pieces).await
@@ -285,6 +364,18 @@ impl StoredBuffer {
     }
 
     /// Bytes `start..end`: a view of a loaded block when the range lies in one, else a copy.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), omnibuf::vbuf::StoredError> {
+    /// use omnibuf::vbuf::{ImportSource, StoredBuffer};
+    ///
+    /// StoredBuffer::import("doc", ImportSource::Bytes(b"hello world"), 4096).await?;
+    /// let doc = StoredBuffer::open("doc", Default::default()).await?;
+    /// doc.buffer().insert(5, b",")?;
+    /// assert_eq!(doc.read(0, 12).await?, b"hello, world"[..]);
+    /// assert!(doc.read(0, 99).await.is_err());
+    /// # Ok(()) }
+    /// ```
     pub async fn read(&self, start: u64, end: u64) -> Result<ZeroCopyBuffer, StoredError> {
         resolve(start..end, self.buffer.len())?;
         self.loaded(start, end, |b| b.read(start..end)).await
@@ -292,6 +383,16 @@ impl StoredBuffer {
 
     /// The first offset in `start..end` where `pattern` lies wholly inside the range, scanning a
     /// window at a time.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), omnibuf::vbuf::StoredError> {
+    /// use omnibuf::vbuf::StoredBuffer;
+    ///
+    /// let doc = StoredBuffer::from_bytes(b"one two one".to_vec(), Default::default())?;
+    /// assert_eq!(doc.find(b"one", 1, 11).await?, Some(8));
+    /// assert_eq!(doc.find(b"one", 1, 10).await?, None); // must lie wholly inside the range
+    /// # Ok(()) }
+    /// ```
     pub async fn find(&self, pattern: &[u8], start: u64, end: u64) -> Result<Option<u64>, StoredError> {
         let (start, end) = resolve(start..end, self.buffer.len())?;
         let overlap = pattern.len().saturating_sub(1) as u64;
@@ -329,11 +430,30 @@ impl StoredBuffer {
     }
 
     /// Line feeds plus one.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), omnibuf::vbuf::StoredError> {
+    /// use omnibuf::vbuf::StoredBuffer;
+    ///
+    /// let doc = StoredBuffer::from_bytes(b"a\nb\nc".to_vec(), Default::default())?;
+    /// assert_eq!(doc.line_count().await?, 3);
+    /// # Ok(()) }
+    /// ```
     pub async fn line_count(&self) -> Result<u64, StoredError> {
         Ok(self.scan_lfs(self.buffer.len(), |_| true).await? + 1)
     }
 
     /// Offset where line `line` (0-based) starts.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), omnibuf::vbuf::StoredError> {
+    /// use omnibuf::vbuf::StoredBuffer;
+    ///
+    /// let doc = StoredBuffer::from_bytes(b"ab\ncd\n".to_vec(), Default::default())?;
+    /// assert_eq!(doc.line_to_offset(1).await?, 3);
+    /// assert!(doc.line_to_offset(3).await.is_err()); // lines 0, 1 and the empty line 2
+    /// # Ok(()) }
+    /// ```
     pub async fn line_to_offset(&self, line: u64) -> Result<u64, StoredError> {
         if line == 0 {
             return Ok(0);
@@ -354,6 +474,16 @@ impl StoredBuffer {
     }
 
     /// The line (0-based) that holds `offset` (at most the length).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), omnibuf::vbuf::StoredError> {
+    /// use omnibuf::vbuf::StoredBuffer;
+    ///
+    /// let doc = StoredBuffer::from_bytes(b"ab\ncd".to_vec(), Default::default())?;
+    /// assert_eq!(doc.offset_to_line(4).await?, 1);
+    /// assert!(doc.offset_to_line(6).await.is_err());
+    /// # Ok(()) }
+    /// ```
     pub async fn offset_to_line(&self, offset: u64) -> Result<u64, StoredError> {
         let len = self.buffer.len();
         if offset > len {
@@ -365,12 +495,37 @@ impl StoredBuffer {
     /// Saves to the document it was opened from: the blocks that changed are written, whole blocks
     /// that did not are kept, and the new version is committed in one transaction. Refuses, changing
     /// nothing, if the stored document changed since it was opened or last saved, unless `force`.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), omnibuf::vbuf::StoredError> {
+    /// use omnibuf::vbuf::{ImportSource, StoredBuffer, StoredError};
+    ///
+    /// StoredBuffer::import("doc", ImportSource::Bytes(b"v1"), 4096).await?;
+    /// let doc = StoredBuffer::open("doc", Default::default()).await?;
+    /// doc.buffer().replace(1.., b"2")?;
+    /// StoredBuffer::import("doc", ImportSource::Bytes(b"other"), 4096).await?; // changed meanwhile
+    /// assert!(doc.save(false).await.is_err()); // refused, nothing changed...
+    /// doc.save(true).await?; // ...unless forced
+    /// let unsaved = StoredBuffer::from_bytes(Vec::new(), Default::default())?;
+    /// assert!(matches!(unsaved.save(false).await, Err(StoredError::NoDocument)));
+    /// # Ok(()) }
+    /// ```
     pub async fn save(&self, force: bool) -> Result<(), StoredError> {
         let name = self.name().ok_or(StoredError::NoDocument)?;
         self.save_to(&name, force, CommitFault::None).await
     }
 
     /// Saves to document `name` (replacing one of that name); later saves go there.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), omnibuf::vbuf::StoredError> {
+    /// use omnibuf::vbuf::StoredBuffer;
+    ///
+    /// let doc = StoredBuffer::from_bytes(b"new document".to_vec(), Default::default())?;
+    /// doc.save_as("new.txt").await?;
+    /// assert_eq!(StoredBuffer::open("new.txt", Default::default()).await?.buffer().len(), 12);
+    /// # Ok(()) }
+    /// ```
     pub async fn save_as(&self, name: &str) -> Result<(), StoredError> {
         self.save_to(name, true, CommitFault::None).await
     }
@@ -520,16 +675,45 @@ impl StoredBuffer {
     }
 
     /// Every stored document's name and length.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), omnibuf::vbuf::StoredError> {
+    /// use omnibuf::vbuf::{ImportSource, StoredBuffer};
+    ///
+    /// StoredBuffer::import("listed.txt", ImportSource::Bytes(b"1234"), 4096).await?;
+    /// assert!(StoredBuffer::list().await?.contains(&("listed.txt".to_string(), 4)));
+    /// # Ok(()) }
+    /// ```
     pub async fn list() -> Result<Vec<(String, u64)>, StoredError> {
         Ok(indexed_db::list().await?)
     }
 
     /// Deletes document `name` and its blocks.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), omnibuf::vbuf::StoredError> {
+    /// use omnibuf::vbuf::{ImportSource, StoredBuffer};
+    ///
+    /// StoredBuffer::import("old.txt", ImportSource::Bytes(b"x"), 4096).await?;
+    /// StoredBuffer::delete("old.txt").await?;
+    /// assert!(StoredBuffer::open("old.txt", Default::default()).await.is_err());
+    /// # Ok(()) }
+    /// ```
     pub async fn delete(name: &str) -> Result<(), StoredError> {
         Ok(indexed_db::delete_document(name).await?)
     }
 
     /// Document `name` as a `Blob` (for a download), read a batch of blocks at a time.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), omnibuf::vbuf::StoredError> {
+    /// use omnibuf::vbuf::{ImportSource, StoredBuffer};
+    ///
+    /// StoredBuffer::import("report.csv", ImportSource::Bytes(b"a,b\n1,2\n"), 4096).await?;
+    /// let blob = StoredBuffer::export("report.csv").await?; // e.g. for a download link
+    /// assert_eq!(blob.size(), 8.0);
+    /// # Ok(()) }
+    /// ```
     pub async fn export(name: &str) -> Result<web_sys::Blob, StoredError> {
         let meta = indexed_db::read_meta(name).await?.ok_or_else(|| StoreError::NotFound(name.into()))?;
         let parts = js_sys::Array::new();

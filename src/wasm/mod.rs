@@ -29,6 +29,16 @@ use wasm_bindgen::prelude::*;
 
 /// An error from the binding core's table of messages (`crate::binding::message::by_number`), for
 /// `js/guard.mjs`, so that the mistakes it catches in JS are worded as the addon words them.
+///
+/// ```no_run
+/// use omnibuf::wasm::binding_error;
+/// use wasm_bindgen::{JsCast, JsValue};
+///
+/// let none = JsValue::UNDEFINED;
+/// let error = binding_error(u32::MAX, &none, &none, &none); // no such message
+/// let error: js_sys::Error = error.dyn_into().unwrap();
+/// assert!(String::from(error.message()).contains("no binding message number"));
+/// ```
 #[wasm_bindgen(js_name = __bindingError)]
 pub fn binding_error(which: u32, a: &JsValue, b: &JsValue, c: &JsValue) -> JsValue {
     let text = |v: &JsValue| v.as_string().unwrap_or_default();

@@ -173,6 +173,17 @@ pub struct FaultPlan {
 
 impl FaultPlan {
     /// A plan that injects nothing (yet).
+    ///
+    /// ```
+    /// use omnibuf::testing::{Call, FaultPlan, FaultyPersistence};
+    /// use omnibuf::vbuf::{MemoryPersistence, PersistenceLayer};
+    ///
+    /// let plan = FaultPlan::new();
+    /// let inner = Box::new(MemoryPersistence::new(b"ok".to_vec()));
+    /// let layer = FaultyPersistence::with_plan(inner, plan.clone());
+    /// assert_eq!(layer.len().unwrap(), 2); // nothing injected
+    /// assert_eq!((plan.calls(Call::Len), plan.injected()), (1, 0));
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
@@ -180,6 +191,17 @@ impl FaultPlan {
     /// Reading calls matching `trigger` deliver the first half of the bytes asked for, then fail
     /// with [`PersistenceError::ShortRead`], as a file truncated underneath does. (`read_buffer`
     /// returns only the error; `copy_range_to_file` has written the first half.)
+    ///
+    /// ```
+    /// use omnibuf::testing::{FaultyPersistence, ReadCall, Trigger};
+    /// use omnibuf::vbuf::{MemoryPersistence, PersistenceError, PersistenceLayer};
+    ///
+    /// let layer = FaultyPersistence::new(MemoryPersistence::new(b"abcdefgh".to_vec()));
+    /// layer.plan().short_read(ReadCall::ReadAt, Trigger::FromNth(1));
+    /// let mut dst = [0u8; 8];
+    /// let err = layer.read_at(0, &mut dst).unwrap_err();
+    /// assert!(matches!(err, PersistenceError::ShortRead { wanted: 8, got: 4, .. }));
+    /// ```
     pub fn short_read(&self, call: ReadCall, trigger: Trigger) -> &Self {
         self.add(call.into(), trigger, Fault::ShortRead)
     }
@@ -188,27 +210,85 @@ impl FaultPlan {
     /// [`ErrorKind::StorageFull`] for a full disk). A failing [`Call::Save`] hands the wrapped layer
     /// its recipe with the error as the last item, after every piece, so that the layer writes
     /// everything and then runs its own abort path; the save returns what the layer returns.
+    ///
+    /// ```
+    /// use std::io::ErrorKind;
+    /// use omnibuf::testing::{Call, FaultyPersistence, Trigger};
+    /// use omnibuf::vbuf::{MemoryPersistence, PersistenceError, PersistenceLayer};
+    ///
+    /// let layer = FaultyPersistence::new(MemoryPersistence::new(b"abc".to_vec()));
+    /// layer.plan().io_error(Call::Len, Trigger::Nth(1), ErrorKind::PermissionDenied);
+    /// let err = layer.len().unwrap_err();
+    /// assert!(matches!(err, PersistenceError::Io(e) if e.kind() == ErrorKind::PermissionDenied));
+    /// assert_eq!(layer.len().unwrap(), 3); // only the first call fails
+    /// ```
     pub fn io_error(&self, call: Call, trigger: Trigger, kind: ErrorKind) -> &Self {
         self.add(call, trigger, Fault::Fail(Failure::Io(kind)))
     }
 
     /// `check_unchanged` calls matching `trigger` report [`PersistenceError::ExternallyChanged`], so a
     /// save refuses unless forced, as after another program wrote the file.
+    ///
+    /// ```
+    /// use omnibuf::testing::{FaultyPersistence, Trigger};
+    /// use omnibuf::vbuf::{MemoryPersistence, SaveOptions, VirtualBuffer, VirtualBufferOptions};
+    /// use std::sync::Arc;
+    ///
+    /// let layer = FaultyPersistence::new(MemoryPersistence::new(b"text".to_vec()));
+    /// layer.plan().external_change(Trigger::Always);
+    /// let buf = VirtualBuffer::with_layer(Arc::new(layer), VirtualBufferOptions::default()).unwrap();
+    /// buf.insert(0, b"my ").unwrap();
+    /// assert!(buf.save().is_err()); // refused, as over a file another program wrote
+    /// buf.save_with(SaveOptions { force: true }).unwrap();
+    /// ```
     pub fn external_change(&self, trigger: Trigger) -> &Self {
         self.add(Call::CheckUnchanged, trigger, Fault::Fail(Failure::ExternallyChanged))
     }
 
     /// Removes every fault; the call counts stay.
+    ///
+    /// ```
+    /// use omnibuf::testing::{Call, FaultyPersistence, Trigger};
+    /// use omnibuf::vbuf::{MemoryPersistence, PersistenceLayer};
+    ///
+    /// let layer = FaultyPersistence::new(MemoryPersistence::new(b"abc".to_vec()));
+    /// layer.plan().external_change(Trigger::Always);
+    /// assert!(layer.check_unchanged().is_err());
+    /// layer.plan().clear();
+    /// assert!(layer.check_unchanged().is_ok());
+    /// assert_eq!(layer.plan().calls(Call::CheckUnchanged), 2); // the counts stay
+    /// ```
     pub fn clear(&self) {
         self.lock().rules.clear();
     }
 
     /// How many `call`s the layers under this plan received, failed or not.
+    ///
+    /// ```
+    /// use omnibuf::testing::{Call, FaultyPersistence};
+    /// use omnibuf::vbuf::{MemoryPersistence, PersistenceLayer};
+    ///
+    /// let layer = FaultyPersistence::new(MemoryPersistence::new(b"abc".to_vec()));
+    /// layer.read_buffer(0, 1).unwrap();
+    /// layer.read_buffer(1, 1).unwrap();
+    /// assert_eq!((layer.plan().calls(Call::ReadBuffer), layer.plan().calls(Call::ReadAt)), (2, 0));
+    /// ```
     pub fn calls(&self, call: Call) -> u64 {
         self.lock().calls[call as usize]
     }
 
     /// How many faults were injected so far.
+    ///
+    /// ```
+    /// use omnibuf::testing::{FaultyPersistence, ReadCall, Trigger};
+    /// use omnibuf::vbuf::{MemoryPersistence, PersistenceLayer};
+    ///
+    /// let layer = FaultyPersistence::new(MemoryPersistence::new(vec![0; 10]));
+    /// layer.plan().short_read(ReadCall::ReadBuffer, Trigger::Overlapping { offset: 5, len: 1 });
+    /// assert!(layer.read_buffer(0, 4).is_ok());
+    /// assert!(layer.read_buffer(4, 4).is_err());
+    /// assert_eq!(layer.plan().injected(), 1);
+    /// ```
     pub fn injected(&self) -> u64 {
         self.lock().injected
     }
@@ -268,21 +348,63 @@ pub struct FaultyPersistence {
 
 impl FaultyPersistence {
     /// Wraps `inner` under a new, empty plan.
+    ///
+    /// ```
+    /// use omnibuf::testing::FaultyPersistence;
+    /// use omnibuf::vbuf::{MemoryPersistence, PersistenceLayer};
+    ///
+    /// let layer = FaultyPersistence::new(MemoryPersistence::new(b"abc".to_vec()));
+    /// assert_eq!(layer.read_buffer(0, 3).unwrap(), b"abc"[..]); // no faults yet: forwards every call
+    /// assert_eq!(layer.plan().injected(), 0);
+    /// ```
     pub fn new(inner: impl PersistenceLayer + 'static) -> Self {
         Self::with_plan(Box::new(inner), FaultPlan::new())
     }
 
     /// Wraps `inner` (for example a layer a save returned) under an existing plan.
+    ///
+    /// ```
+    /// use omnibuf::testing::{Call, FaultPlan, FaultyPersistence};
+    /// use omnibuf::vbuf::{MemoryPersistence, PersistenceLayer};
+    ///
+    /// let plan = FaultPlan::new();
+    /// let a = FaultyPersistence::with_plan(Box::new(MemoryPersistence::new(vec![1])), plan.clone());
+    /// let b = FaultyPersistence::with_plan(Box::new(MemoryPersistence::new(vec![2])), plan.clone());
+    /// a.len().unwrap();
+    /// b.len().unwrap();
+    /// assert_eq!(plan.calls(Call::Len), 2); // one plan counts for both layers
+    /// ```
     pub fn with_plan(inner: Box<dyn PersistenceLayer>, plan: FaultPlan) -> Self {
         Self { inner, plan }
     }
 
     /// The plan: set faults and read call counts through it (clone it to keep a handle).
+    ///
+    /// ```
+    /// use omnibuf::testing::{Call, FaultyPersistence, Trigger};
+    /// use omnibuf::vbuf::{MemoryPersistence, PersistenceLayer};
+    ///
+    /// let layer = FaultyPersistence::new(MemoryPersistence::new(b"abc".to_vec()));
+    /// let plan = layer.plan().clone(); // a handle that outlives handing the layer away
+    /// plan.external_change(Trigger::Nth(1));
+    /// assert!(layer.check_unchanged().is_err());
+    /// assert_eq!(plan.calls(Call::CheckUnchanged), 1);
+    /// ```
     pub fn plan(&self) -> &FaultPlan {
         &self.plan
     }
 
     /// The wrapped layer.
+    ///
+    /// ```
+    /// use omnibuf::testing::{FaultyPersistence, Trigger};
+    /// use omnibuf::vbuf::{MemoryPersistence, PersistenceLayer};
+    ///
+    /// let layer = FaultyPersistence::new(MemoryPersistence::new(b"abc".to_vec()));
+    /// layer.plan().external_change(Trigger::Always);
+    /// assert!(layer.check_unchanged().is_err());
+    /// assert!(layer.inner().check_unchanged().is_ok()); // the wrapped layer injects nothing
+    /// ```
     pub fn inner(&self) -> &dyn PersistenceLayer {
         &*self.inner
     }

@@ -23,11 +23,28 @@ pub struct MemoryPersistence {
 
 impl MemoryPersistence {
     /// Creates a backend holding `bytes`.
+    ///
+    /// ```
+    /// use omnibuf::vbuf::{MemoryPersistence, PersistenceLayer};
+    ///
+    /// let layer = MemoryPersistence::new(b"abc".to_vec());
+    /// assert_eq!(layer.len().unwrap(), 3);
+    /// ```
     pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
         Self::from_buffer(ZeroCopyBuffer::from_bytes(bytes, BufferKind::raw()))
     }
 
     /// Creates a backend over the bytes of `buffer`, without copying them.
+    ///
+    /// ```
+    /// use omnibuf::vbuf::{MemoryPersistence, PersistenceLayer};
+    /// use omnibuf::{BufferKind, ZeroCopyBuffer};
+    ///
+    /// let bytes = ZeroCopyBuffer::from_bytes(b"shared".to_vec(), BufferKind::raw());
+    /// let layer = MemoryPersistence::from_buffer(bytes.clone());
+    /// let view = layer.read_buffer(0, 6).unwrap();
+    /// assert_eq!(view.as_slice().as_ptr(), bytes.as_slice().as_ptr()); // not copied
+    /// ```
     pub fn from_buffer(buffer: ZeroCopyBuffer) -> Self {
         Self { bytes: buffer }
     }

@@ -147,6 +147,14 @@ pub enum SavePiece {
 
 impl SavePiece {
     /// Number of bytes this piece contributes.
+    ///
+    /// ```
+    /// use omnibuf::vbuf::SavePiece;
+    /// use omnibuf::{BufferKind, ZeroCopyBuffer};
+    ///
+    /// assert_eq!(SavePiece::Copy { offset: 100, len: 7 }.len(), 7);
+    /// assert_eq!(SavePiece::Insert(ZeroCopyBuffer::from_static(b"abc", BufferKind::raw())).len(), 3);
+    /// ```
     pub fn len(&self) -> u64 {
         match self {
             SavePiece::Copy { len, .. } => *len,
@@ -155,6 +163,13 @@ impl SavePiece {
     }
 
     /// Whether the piece contributes no bytes.
+    ///
+    /// ```
+    /// use omnibuf::vbuf::SavePiece;
+    ///
+    /// assert!(SavePiece::Copy { offset: 5, len: 0 }.is_empty());
+    /// assert!(!SavePiece::Copy { offset: 5, len: 1 }.is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -206,9 +221,22 @@ pub struct SaveOptions {
 /// ```
 pub trait PersistenceLayer: Send + Sync + std::fmt::Debug {
     /// Current length of the stored content in bytes.
+    ///
+    /// ```
+    /// use omnibuf::vbuf::{MemoryPersistence, PersistenceLayer};
+    ///
+    /// assert_eq!(MemoryPersistence::new(vec![0; 42]).len().unwrap(), 42);
+    /// ```
     fn len(&self) -> Result<u64, PersistenceError>;
 
     /// Whether the stored content is empty.
+    ///
+    /// ```
+    /// use omnibuf::vbuf::{MemoryPersistence, PersistenceLayer};
+    ///
+    /// assert!(MemoryPersistence::new(Vec::new()).is_empty().unwrap());
+    /// assert!(!MemoryPersistence::new(vec![1]).is_empty().unwrap());
+    /// ```
     fn is_empty(&self) -> Result<bool, PersistenceError> {
         Ok(self.len()? == 0)
     }
@@ -217,10 +245,28 @@ pub trait PersistenceLayer: Send + Sync + std::fmt::Debug {
     ///
     /// Fills the whole destination or fails: [`PersistenceError::OutOfRange`] if the range extends past
     /// [`len`](Self::len), [`PersistenceError::ShortRead`] if the storage delivers fewer bytes.
+    ///
+    /// ```
+    /// use omnibuf::vbuf::{MemoryPersistence, PersistenceError, PersistenceLayer};
+    ///
+    /// let layer = MemoryPersistence::new(b"0123456789".to_vec());
+    /// let mut dst = [0u8; 3];
+    /// layer.read_at(4, &mut dst).unwrap();
+    /// assert_eq!(&dst, b"456");
+    /// assert!(matches!(layer.read_at(8, &mut dst), Err(PersistenceError::OutOfRange { total: 10, .. })));
+    /// ```
     fn read_at(&self, offset: u64, dst: &mut [u8]) -> Result<(), PersistenceError>;
 
     /// Reads `len` bytes at `offset` as a buffer. Mapped layers return a zero-copy view of the
     /// mapping; the default reads into a new heap buffer.
+    ///
+    /// ```
+    /// use omnibuf::vbuf::{MemoryPersistence, PersistenceLayer};
+    ///
+    /// let layer = MemoryPersistence::new(b"0123456789".to_vec());
+    /// assert_eq!(layer.read_buffer(2, 3).unwrap(), b"234"[..]);
+    /// assert!(layer.read_buffer(8, 3).is_err());
+    /// ```
     fn read_buffer(&self, offset: u64, len: usize) -> Result<ZeroCopyBuffer, PersistenceError> {
         let mut bytes = vec![0u8; len];
         self.read_at(offset, &mut bytes)?;
@@ -229,6 +275,17 @@ pub trait PersistenceLayer: Send + Sync + std::fmt::Debug {
 
     /// Whether [`read_buffer`](Self::read_buffer) is a zero-copy view that costs no heap memory, so a
     /// virtual buffer need not keep what it reads in its own cache.
+    ///
+    /// ```
+    /// use omnibuf::vbuf::{FileBackend, FilePersistence, PersistenceLayer};
+    /// # let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("f");
+    /// std::fs::write(&path, b"bytes")?;
+    /// assert!(!FilePersistence::open(&path, FileBackend::Positional)?.is_mapped());
+    /// // SAFETY: nothing else knows of this temporary directory, so no other program changes the file.
+    /// assert!(FilePersistence::open(&path, unsafe { FileBackend::mapped() })?.is_mapped());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     fn is_mapped(&self) -> bool {
         false
     }
@@ -237,12 +294,31 @@ pub trait PersistenceLayer: Send + Sync + std::fmt::Debug {
     /// own, past the buffer's block cache: true where a read is a cheap synchronous call that the
     /// system caches anyway (OPFS sync access handles), so reading a whole block and keeping it costs
     /// more than it saves.
+    ///
+    /// ```
+    /// use omnibuf::vbuf::{MemoryPersistence, PersistenceLayer};
+    ///
+    /// // Memory and files go through the block cache; OPFS sync access handles (wasm32) do not.
+    /// assert!(!MemoryPersistence::new(b"abc".to_vec()).reads_directly());
+    /// ```
     fn reads_directly(&self) -> bool {
         false
     }
 
     /// Checks that the stored content is still what this layer opened. File layers compare size,
     /// modification time and inode and return [`PersistenceError::ExternallyChanged`] on a difference.
+    ///
+    /// ```
+    /// use omnibuf::vbuf::{FileBackend, FilePersistence, PersistenceError, PersistenceLayer};
+    /// # let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("watched");
+    /// std::fs::write(&path, b"v1")?;
+    /// let file = FilePersistence::open(&path, FileBackend::Positional)?;
+    /// file.check_unchanged()?;
+    /// std::fs::write(&path, b"version 2")?;
+    /// assert!(matches!(file.check_unchanged(), Err(PersistenceError::ExternallyChanged { .. })));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     fn check_unchanged(&self) -> Result<(), PersistenceError> {
         Ok(())
     }
@@ -255,6 +331,19 @@ pub trait PersistenceLayer: Send + Sync + std::fmt::Debug {
     ///
     /// Unless `options.force`, refuses with [`PersistenceError::ExternallyChanged`] when
     /// [`check_unchanged`](Self::check_unchanged) fails.
+    ///
+    /// ```
+    /// use omnibuf::vbuf::{MemoryPersistence, PersistenceError, PersistenceLayer, SaveOptions, SavePiece};
+    ///
+    /// let old = MemoryPersistence::new(b"abcdef".to_vec());
+    /// let (def, abc) = (SavePiece::Copy { offset: 3, len: 3 }, SavePiece::Copy { offset: 0, len: 3 });
+    /// let recipe = vec![Ok(def), Ok(abc)];
+    /// let new = old.save(&mut recipe.into_iter(), SaveOptions::default()).unwrap();
+    /// assert_eq!(new.read_buffer(0, 6).unwrap(), b"defabc"[..]);
+    /// assert_eq!(old.read_buffer(0, 6).unwrap(), b"abcdef"[..]); // the old layer reads the old content
+    /// let failing = vec![Err(PersistenceError::Unsupported("example"))];
+    /// assert!(old.save(&mut failing.into_iter(), SaveOptions::default()).is_err());
+    /// ```
     fn save(
         &self,
         recipe: &mut SaveRecipe<'_>,
@@ -263,6 +352,16 @@ pub trait PersistenceLayer: Send + Sync + std::fmt::Debug {
 
     /// The file this layer reads, if it reads one: used for `save_as` of the same kind of layer and
     /// in messages.
+    ///
+    /// ```
+    /// use omnibuf::vbuf::{FileBackend, FilePersistence, MemoryPersistence, PersistenceLayer};
+    /// # let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("named");
+    /// std::fs::write(&path, b"")?;
+    /// assert_eq!(FilePersistence::open(&path, FileBackend::Positional)?.path(), Some(path.as_path()));
+    /// assert_eq!(MemoryPersistence::new(Vec::new()).path(), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     fn path(&self) -> Option<&std::path::Path> {
         None
     }
@@ -274,6 +373,19 @@ pub trait PersistenceLayer: Send + Sync + std::fmt::Debug {
     /// [`read_at`](Self::read_at) in chunks of 1 MiB and writes them. File layers override it to let
     /// the kernel copy between the files (`copy_file_range` on Linux). Fails like `read_at` when the
     /// range is out of bounds or the storage delivers fewer bytes; bytes already written stay written.
+    ///
+    /// ```
+    /// use std::io::{Seek, SeekFrom};
+    /// use omnibuf::vbuf::{MemoryPersistence, PersistenceLayer};
+    ///
+    /// let layer = MemoryPersistence::new(b"0123456789".to_vec());
+    /// let mut file = tempfile::tempfile().unwrap();
+    /// layer.copy_range_to_file(2, 3, &mut file).unwrap();
+    /// layer.copy_range_to_file(8, 2, &mut file).unwrap(); // appended at the file's position
+    /// file.seek(SeekFrom::Start(0)).unwrap();
+    /// assert_eq!(std::io::read_to_string(&file).unwrap(), "23489");
+    /// assert!(layer.copy_range_to_file(9, 5, &mut file).is_err());
+    /// ```
     #[cfg(not(target_arch = "wasm32"))]
     fn copy_range_to_file(
         &self,

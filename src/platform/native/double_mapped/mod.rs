@@ -40,12 +40,38 @@ pub struct MapOptions {
 impl MapOptions {
     /// Back the memory with huge pages when the system has them and the size is a multiple of the
     /// huge page size; fall back to normal pages silently otherwise (Linux; ignored elsewhere).
+    ///
+    /// ```
+    /// # #[cfg(target_os = "linux")] {
+    /// use omnibuf::ring::{sync::Circular, MapOptions, RingBackend, RingOptions};
+    ///
+    /// // 2 MiB is a multiple of the usual huge page; without huge pages the ring is made all the same.
+    /// let map = MapOptions::default().huge_pages(true);
+    /// let options = RingOptions::default().backend(RingBackend::DoubleMapped).map_options(map);
+    /// let writer = Circular::with_options::<u8>(2 << 20, &options).unwrap();
+    /// assert_eq!(writer.capacity(), 2 << 20);
+    /// # }
+    /// ```
     pub fn huge_pages(mut self, on: bool) -> Self {
         self.huge_pages = on;
         self
     }
 
     /// Lock the memory so it is never swapped out (`mlock`; fails when over `RLIMIT_MEMLOCK`).
+    ///
+    /// ```
+    /// # #[cfg(target_os = "linux")] {
+    /// use omnibuf::ring::{sync::Circular, MapOptions, RingBackend, RingError, RingMemoryError, RingOptions};
+    ///
+    /// let map = MapOptions::default().lock_memory(true);
+    /// let options = RingOptions::default().backend(RingBackend::DoubleMapped).map_options(map);
+    /// match Circular::with_options::<u8>(4096, &options) {
+    ///     Ok(writer) => assert_eq!(writer.backend(), RingBackend::DoubleMapped),
+    ///     // Over RLIMIT_MEMLOCK the ring is refused, not made unlocked.
+    ///     Err(e) => assert!(matches!(e, RingError::Memory(RingMemoryError::Map(_)))),
+    /// }
+    /// # }
+    /// ```
     pub fn lock_memory(mut self, on: bool) -> Self {
         self.lock_memory = on;
         self
@@ -53,6 +79,18 @@ impl MapOptions {
 
     /// Let a forked child inherit the mapping. Off by default: the mapping is shared, not copied, so a
     /// child would write into the parent's ring.
+    ///
+    /// ```
+    /// # #[cfg(target_os = "linux")] {
+    /// use omnibuf::ring::{sync::Circular, MapOptions, RingBackend, RingOptions};
+    ///
+    /// // For a ring that a forked child writes and its parent reads.
+    /// let map = MapOptions::default().inherit_on_fork(true);
+    /// let options = RingOptions::default().backend(RingBackend::DoubleMapped).map_options(map);
+    /// let writer = Circular::with_options::<u8>(4096, &options).unwrap();
+    /// assert_eq!(writer.backend(), RingBackend::DoubleMapped);
+    /// # }
+    /// ```
     pub fn inherit_on_fork(mut self, on: bool) -> Self {
         self.inherit_on_fork = on;
         self
@@ -90,11 +128,32 @@ unsafe impl Sync for DoubleMappedBuffer {}
 
 impl DoubleMappedBuffer {
     /// At least `min_len` bytes (rounded up to the granularity), mapped twice.
+    ///
+    /// ```
+    /// # #[cfg(feature = "testing")] {
+    /// use omnibuf::testing::DoubleMappedBuffer;
+    ///
+    /// let buf = DoubleMappedBuffer::new(1000).unwrap();
+    /// assert_eq!(buf.len(), DoubleMappedBuffer::granularity()); // rounded up
+    /// assert!(buf.slice(0, buf.len()).iter().all(|&b| b == 0)); // fresh memory is zeroed
+    /// # }
+    /// ```
     pub fn new(min_len: usize) -> io::Result<DoubleMappedBuffer> {
         Self::with_options(min_len, &MapOptions::default())
     }
 
     /// Like [`new`](Self::new), with options.
+    ///
+    /// ```
+    /// # #[cfg(feature = "testing")] {
+    /// use omnibuf::ring::MapOptions;
+    /// use omnibuf::testing::DoubleMappedBuffer;
+    ///
+    /// let buf = DoubleMappedBuffer::with_options(1, &MapOptions::default().huge_pages(true)).unwrap();
+    /// assert_eq!(buf.len() % DoubleMappedBuffer::granularity(), 0);
+    /// assert!(DoubleMappedBuffer::with_options(usize::MAX, &MapOptions::default()).is_err());
+    /// # }
+    /// ```
     pub fn with_options(min_len: usize, options: &MapOptions) -> io::Result<DoubleMappedBuffer> {
         let granularity = Self::granularity();
         let len =
@@ -104,27 +163,76 @@ impl DoubleMappedBuffer {
     }
 
     /// The size every mapping is rounded up to.
+    ///
+    /// ```
+    /// # #[cfg(feature = "testing")] {
+    /// use omnibuf::testing::DoubleMappedBuffer;
+    ///
+    /// let granule = DoubleMappedBuffer::granularity(); // the page size; 64 KiB on Windows
+    /// assert!(granule.is_power_of_two() && granule >= 4096);
+    /// assert_eq!(DoubleMappedBuffer::new(granule + 1).unwrap().len(), 2 * granule);
+    /// # }
+    /// ```
     pub fn granularity() -> usize {
         os::granularity()
     }
 
     /// The size of one half: the buffer's capacity in bytes.
+    ///
+    /// ```
+    /// # #[cfg(feature = "testing")] {
+    /// use omnibuf::testing::DoubleMappedBuffer;
+    ///
+    /// let granule = DoubleMappedBuffer::granularity();
+    /// assert_eq!(DoubleMappedBuffer::new(3 * granule).unwrap().len(), 3 * granule);
+    /// # }
+    /// ```
     pub fn len(&self) -> usize {
         self.mapping.len
     }
 
     /// Never true: a mapping has at least one page.
+    ///
+    /// ```
+    /// # #[cfg(feature = "testing")] {
+    /// use omnibuf::testing::DoubleMappedBuffer;
+    ///
+    /// assert!(!DoubleMappedBuffer::new(0).unwrap().is_empty()); // even 0 bytes map a whole granule
+    /// # }
+    /// ```
     #[cfg(feature = "testing")]
     pub fn is_empty(&self) -> bool {
         false
     }
 
     /// The start of the first half; the second starts `len()` bytes later.
+    ///
+    /// ```
+    /// # #[cfg(feature = "testing")] {
+    /// use omnibuf::testing::DoubleMappedBuffer;
+    ///
+    /// let buf = DoubleMappedBuffer::new(1).unwrap();
+    /// assert_eq!(buf.slice(0, 1).as_ptr(), buf.as_ptr());
+    /// assert_eq!(buf.slice(buf.len() - 1, 2).as_ptr(), buf.as_ptr().wrapping_add(buf.len() - 1));
+    /// # }
+    /// ```
     pub fn as_ptr(&self) -> *const u8 {
         self.mapping.base.as_ptr()
     }
 
     /// Like [`as_ptr`](Self::as_ptr), for writing.
+    ///
+    /// ```
+    /// # #[cfg(feature = "testing")] {
+    /// use omnibuf::testing::DoubleMappedBuffer;
+    ///
+    /// let mut buf = DoubleMappedBuffer::new(1).unwrap();
+    /// let len = buf.len();
+    /// // SAFETY: byte `len` is in the second half of the mapping, which is `2 * len` bytes long.
+    /// unsafe { buf.as_mut_ptr().add(len).write(42) };
+    /// assert_eq!(buf.slice(0, 1), [42]); // the second half is the first
+    /// # }
+    /// ```
     pub fn as_mut_ptr(&mut self) -> *mut u8 {
         self.mapping.base.as_ptr()
     }
@@ -137,6 +245,17 @@ impl DoubleMappedBuffer {
     ///
     /// # Panics
     /// When `start >= self.len()` or `len > self.len()`.
+    ///
+    /// ```
+    /// # #[cfg(feature = "testing")] {
+    /// use omnibuf::testing::DoubleMappedBuffer;
+    ///
+    /// let mut buf = DoubleMappedBuffer::new(1).unwrap();
+    /// let len = buf.len();
+    /// buf.slice_mut(0, 2).copy_from_slice(b"hi");
+    /// assert_eq!(buf.slice(len - 1, 3), [0, b'h', b'i']); // across the end, in one slice
+    /// # }
+    /// ```
     #[track_caller]
     pub fn slice(&self, start: usize, len: usize) -> &[u8] {
         self.check(start, len);
@@ -149,6 +268,17 @@ impl DoubleMappedBuffer {
     ///
     /// # Panics
     /// When `start >= self.len()` or `len > self.len()`.
+    ///
+    /// ```
+    /// # #[cfg(feature = "testing")] {
+    /// use omnibuf::testing::DoubleMappedBuffer;
+    ///
+    /// let mut buf = DoubleMappedBuffer::new(1).unwrap();
+    /// let len = buf.len();
+    /// buf.slice_mut(len - 3, 6).copy_from_slice(b"abcdef");
+    /// assert_eq!(buf.slice(0, 3), b"def");
+    /// # }
+    /// ```
     #[track_caller]
     pub fn slice_mut(&mut self, start: usize, len: usize) -> &mut [u8] {
         self.check(start, len);

@@ -157,6 +157,18 @@ impl FilePersistence {
     ///
     /// Fails with [`PersistenceError::Io`] (its message names the path) when the file cannot be
     /// opened or mapped, or is not a regular file.
+    ///
+    /// ```
+    /// use omnibuf::vbuf::{FileBackend, FilePersistence, PersistenceError, PersistenceLayer};
+    /// # let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("data.bin");
+    /// std::fs::write(&path, [1, 2, 3])?;
+    /// let file = FilePersistence::open(&path, FileBackend::Positional)?;
+    /// assert_eq!(file.len()?, 3);
+    /// let missing = FilePersistence::open(dir.path().join("nope"), FileBackend::Positional);
+    /// assert!(matches!(missing, Err(PersistenceError::Io(_))));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn open(path: impl AsRef<Path>, backend: FileBackend) -> Result<Self, PersistenceError> {
         let path = path.as_ref();
         let file =

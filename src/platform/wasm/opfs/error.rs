@@ -8,6 +8,18 @@ use crate::platform::persistence::PersistenceError;
 use crate::vbuf::VbufError;
 
 /// What can go wrong with the OPFS document store.
+///
+/// ```no_run
+/// # async fn demo() {
+/// use omnibuf::vbuf::opfs::{OpfsBuffer, OpfsError};
+///
+/// match OpfsBuffer::open("missing.txt", Default::default()).await {
+///     Err(OpfsError::NotFound(name)) => assert_eq!(name, "missing.txt"),
+///     Err(OpfsError::NotInWorker) => { /* on a page's main thread: open it in a dedicated worker */ }
+///     other => panic!("{other:?}"),
+/// }
+/// # }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum OpfsError {

@@ -98,6 +98,19 @@ fn io_error(what: &str, error: JsValue) -> PersistenceError {
 }
 
 /// A file in OPFS, open through a sync access handle of the worker that opened it (see the module docs).
+///
+/// ```no_run
+/// use omnibuf::vbuf::{opfs::SyncFile, PersistenceError};
+///
+/// // The store's own files are `SyncFile`s; what they offer, in the worker that opened them:
+/// fn append(file: &SyncFile, bytes: &[u8]) -> Result<u64, PersistenceError> {
+///     let end = file.size()?;
+///     file.write_at(end, bytes)?;
+///     file.flush()?; // durable before it returns
+///     Ok(end + bytes.len() as u64)
+/// }
+/// # let _ = append;
+/// ```
 #[derive(Debug)]
 pub struct SyncFile {
     key: String,
@@ -165,11 +178,29 @@ impl SyncFile {
     }
 
     /// The file's size in bytes.
+    ///
+    /// ```no_run
+    /// # fn demo(file: &omnibuf::vbuf::opfs::SyncFile) -> Result<(), omnibuf::vbuf::PersistenceError> {
+    /// file.truncate(0)?;
+    /// file.write_at(0, b"12345")?;
+    /// assert_eq!(file.size()?, 5);
+    /// # Ok(()) }
+    /// ```
     pub fn size(&self) -> Result<u64, PersistenceError> {
         self.with(|h| h.get_size().map(js_count).map_err(|e| io_error("reading the size", e)))
     }
 
     /// Reads into `dst` from `offset` until it is full or the file ends; returns the bytes read.
+    ///
+    /// ```no_run
+    /// # fn demo(file: &omnibuf::vbuf::opfs::SyncFile) -> Result<(), omnibuf::vbuf::PersistenceError> {
+    /// file.truncate(0)?;
+    /// file.write_at(0, b"abcdef")?;
+    /// let mut dst = [0u8; 4];
+    /// assert_eq!(file.read_at(4, &mut dst)?, 2); // the file ends after 2
+    /// assert_eq!(&dst[..2], b"ef");
+    /// # Ok(()) }
+    /// ```
     pub fn read_at(&self, offset: u64, dst: &mut [u8]) -> Result<usize, PersistenceError> {
         self.with(|h| {
             let options = FileSystemReadWriteOptions::new();
@@ -189,6 +220,16 @@ impl SyncFile {
     }
 
     /// Writes all of `src` at `offset` (a write past the end extends the file, with zeros in between).
+    ///
+    /// ```no_run
+    /// # fn demo(file: &omnibuf::vbuf::opfs::SyncFile) -> Result<(), omnibuf::vbuf::PersistenceError> {
+    /// file.truncate(0)?;
+    /// file.write_at(3, b"xy")?; // past the end: zeros in between
+    /// let mut dst = [9u8; 5];
+    /// file.read_at(0, &mut dst)?;
+    /// assert_eq!(dst, [0, 0, 0, b'x', b'y']);
+    /// # Ok(()) }
+    /// ```
     pub fn write_at(&self, offset: u64, src: &[u8]) -> Result<(), PersistenceError> {
         self.with(|h| {
             let options = FileSystemReadWriteOptions::new();
@@ -214,6 +255,15 @@ impl SyncFile {
     }
 
     /// Writes all of the JS array `src` at `offset`, straight from JS memory (no copy into wasm memory).
+    ///
+    /// ```no_run
+    /// # fn demo(file: &omnibuf::vbuf::opfs::SyncFile) -> Result<(), omnibuf::vbuf::PersistenceError> {
+    /// let from_js = js_sys::Uint8Array::from(&b"chunk"[..]); // e.g. a part of a Blob
+    /// file.truncate(0)?;
+    /// file.write_js_at(0, &from_js)?;
+    /// assert_eq!(file.size()?, 5);
+    /// # Ok(()) }
+    /// ```
     pub fn write_js_at(&self, offset: u64, src: &js_sys::Uint8Array) -> Result<(), PersistenceError> {
         self.with(|h| {
             let options = FileSystemReadWriteOptions::new();
@@ -239,11 +289,27 @@ impl SyncFile {
     }
 
     /// Sets the file's size: cuts it, or extends it with zeros (sparse where the disk allows).
+    ///
+    /// ```no_run
+    /// # fn demo(file: &omnibuf::vbuf::opfs::SyncFile) -> Result<(), omnibuf::vbuf::PersistenceError> {
+    /// file.truncate(1 << 20)?; // extends with zeros
+    /// assert_eq!(file.size()?, 1 << 20);
+    /// file.truncate(10)?;
+    /// assert_eq!(file.size()?, 10);
+    /// # Ok(()) }
+    /// ```
     pub fn truncate(&self, len: u64) -> Result<(), PersistenceError> {
         self.with(|h| h.truncate_with_f64(js_offset(len)?).map_err(|e| io_error("truncating", e)))
     }
 
     /// Makes what was written durable before returning.
+    ///
+    /// ```no_run
+    /// # fn demo(file: &omnibuf::vbuf::opfs::SyncFile) -> Result<(), omnibuf::vbuf::PersistenceError> {
+    /// file.write_at(0, b"committed")?;
+    /// file.flush()?; // durable once this returns
+    /// # Ok(()) }
+    /// ```
     pub fn flush(&self) -> Result<(), PersistenceError> {
         self.with(|h| h.flush().map_err(|e| io_error("flushing", e)))
     }

@@ -79,6 +79,19 @@ pub(crate) fn write_record(head: &SyncFile, record: &Record) -> Result<(), Persi
 /// slot: the document is the old or the new version whatever happens, and the old version's file
 /// stays readable through this layer (undo history, live iterators) until it is dropped; cleanup
 /// deletes it after.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), omnibuf::vbuf::opfs::OpfsError> {
+/// use omnibuf::vbuf::{opfs, ImportSource, PersistenceLayer, VirtualBuffer};
+///
+/// // In a dedicated worker:
+/// opfs::import("log.txt", ImportSource::Bytes(b"line 1\n")).await?;
+/// let layer = opfs::open_layer("log.txt").await?;
+/// assert_eq!((layer.document(), layer.len()?), ("log.txt", 7));
+/// let buffer = VirtualBuffer::with_layer(layer, Default::default())?;
+/// assert_eq!(buffer.read(..4)?, b"line"[..]);
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct OpfsLayer {
     document: String,
@@ -97,11 +110,31 @@ impl OpfsLayer {
     }
 
     /// The document's name.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), omnibuf::vbuf::opfs::OpfsError> {
+    /// use omnibuf::vbuf::{opfs, ImportSource};
+    ///
+    /// opfs::import("notes.md", ImportSource::Bytes(b"# Notes")).await?;
+    /// assert_eq!(opfs::open_layer("notes.md").await?.document(), "notes.md");
+    /// # Ok(()) }
+    /// ```
     pub fn document(&self) -> &str {
         &self.document
     }
 
     /// The version this layer reads: each import or save of the document adds one.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), omnibuf::vbuf::opfs::OpfsError> {
+    /// use omnibuf::vbuf::{opfs, ImportSource};
+    ///
+    /// opfs::import("g.txt", ImportSource::Bytes(b"1")).await?;
+    /// let first = opfs::open_layer("g.txt").await?.generation();
+    /// opfs::import("g.txt", ImportSource::Bytes(b"2")).await?;
+    /// assert_eq!(opfs::open_layer("g.txt").await?.generation(), first + 1);
+    /// # Ok(()) }
+    /// ```
     pub fn generation(&self) -> u64 {
         self.record.generation
     }

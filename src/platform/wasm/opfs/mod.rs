@@ -201,6 +201,18 @@ async fn entry_names(dir: &FileSystemDirectoryHandle) -> Result<Vec<String>, Opf
 
 /// Opens the current version of document `name` as a layer, deletes the files earlier saves left
 /// behind, and prepares a file for its next save. Only in a dedicated worker.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), omnibuf::vbuf::opfs::OpfsError> {
+/// use omnibuf::vbuf::{opfs, ImportSource, PersistenceLayer};
+///
+/// opfs::import("a.bin", ImportSource::Bytes(&[1, 2, 3])).await?;
+/// let layer = opfs::open_layer("a.bin").await?;
+/// let mut dst = [0u8; 3];
+/// layer.read_at(0, &mut dst)?; // synchronous, through a sync access handle
+/// assert_eq!(dst, [1, 2, 3]);
+/// # Ok(()) }
+/// ```
 pub async fn open_layer(name: &str) -> Result<Arc<OpfsLayer>, OpfsError> {
     let (dir, layer) = open_version(name).await?;
     clean(&dir, name, layer.record()).await?;
@@ -229,6 +241,18 @@ async fn open_version(name: &str) -> Result<(FileSystemDirectoryHandle, Arc<Opfs
 /// A [`VirtualBuffer`] over an OPFS document, bound to its name: reads, edits and undo are
 /// synchronous ([`buffer`](Self::buffer)); [`save`](Self::save) is asynchronous because it prepares
 /// files. Only in a dedicated worker.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), omnibuf::vbuf::opfs::OpfsError> {
+/// use omnibuf::vbuf::{opfs::{self, OpfsBuffer}, ImportSource};
+///
+/// opfs::import("todo.txt", ImportSource::Bytes(b"- docs\n")).await?;
+/// let doc = OpfsBuffer::open("todo.txt", Default::default()).await?;
+/// doc.buffer().insert(doc.buffer().len(), b"- tests\n")?; // synchronous
+/// doc.save(false).await?;
+/// assert!(!doc.buffer().is_modified());
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct OpfsBuffer {
     buffer: VirtualBuffer,
@@ -237,6 +261,16 @@ pub struct OpfsBuffer {
 
 impl OpfsBuffer {
     /// Opens the current version of document `name` (see [`open_layer`]).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), omnibuf::vbuf::opfs::OpfsError> {
+    /// use omnibuf::vbuf::{opfs::{self, OpfsBuffer}, ImportSource, VirtualBufferOptions};
+    ///
+    /// opfs::import("big.log", ImportSource::Bytes(&vec![b'x'; 1 << 20])).await?;
+    /// let doc = OpfsBuffer::open("big.log", VirtualBufferOptions::default()).await?;
+    /// assert_eq!(doc.buffer().len(), 1 << 20); // nothing read but the header
+    /// # Ok(()) }
+    /// ```
     pub async fn open(name: &str, options: VirtualBufferOptions) -> Result<OpfsBuffer, OpfsError> {
         let buffer = VirtualBuffer::with_layer(open_layer(name).await?, options)?;
         Ok(OpfsBuffer { buffer, name: name.to_string() })
@@ -244,11 +278,31 @@ impl OpfsBuffer {
 
     /// The buffer: reads, edits, undo and redo are synchronous. Its own synchronous `save` works
     /// when a file is prepared for it (after an open or a [`save`](Self::save)); this one always does.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), omnibuf::vbuf::opfs::OpfsError> {
+    /// use omnibuf::vbuf::{opfs::{self, OpfsBuffer}, ImportSource};
+    ///
+    /// opfs::import("doc", ImportSource::Bytes(b"hello")).await?;
+    /// let doc = OpfsBuffer::open("doc", Default::default()).await?;
+    /// doc.buffer().insert(5, b"!")?;
+    /// assert_eq!(doc.buffer().read(..)?, b"hello!"[..]); // synchronous reads, also of the file
+    /// # Ok(()) }
+    /// ```
     pub fn buffer(&self) -> &VirtualBuffer {
         &self.buffer
     }
 
     /// The document's name.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), omnibuf::vbuf::opfs::OpfsError> {
+    /// use omnibuf::vbuf::{opfs::{self, OpfsBuffer}, ImportSource};
+    ///
+    /// opfs::import("named.txt", ImportSource::Bytes(b"")).await?;
+    /// assert_eq!(OpfsBuffer::open("named.txt", Default::default()).await?.name(), "named.txt");
+    /// # Ok(()) }
+    /// ```
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -257,6 +311,19 @@ impl OpfsBuffer {
     /// deletes the files no version needs any more. Refuses, changing nothing, if the document was
     /// changed since this buffer opened or last saved it (by another buffer or an import), unless
     /// `force`.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), omnibuf::vbuf::opfs::OpfsError> {
+    /// use omnibuf::vbuf::{opfs::{self, OpfsBuffer}, ImportSource};
+    ///
+    /// opfs::import("doc", ImportSource::Bytes(b"v1")).await?;
+    /// let doc = OpfsBuffer::open("doc", Default::default()).await?;
+    /// doc.buffer().replace(1.., b"2")?;
+    /// opfs::import("doc", ImportSource::Bytes(b"other")).await?; // changed meanwhile
+    /// assert!(doc.save(false).await.is_err()); // refused, nothing changed...
+    /// doc.save(true).await?; // ...unless forced
+    /// # Ok(()) }
+    /// ```
     pub async fn save(&self, force: bool) -> Result<(), OpfsError> {
         save(&self.buffer, &self.name, force).await
     }
@@ -353,6 +420,16 @@ pub(crate) async fn save_as(buffer: &VirtualBuffer, name: &str) -> Result<(), Op
 
 /// Stores `source` as document `name`, replacing a document of that name atomically: until the
 /// import commits, the old one (or none) is stored. A `Blob` is read a batch at a time, never whole.
+///
+/// ```no_run
+/// # async fn demo(file: web_sys::File) -> Result<(), omnibuf::vbuf::opfs::OpfsError> {
+/// use omnibuf::vbuf::{opfs, ImportSource};
+///
+/// opfs::import("upload.csv", ImportSource::Blob(&file)).await?; // read a batch at a time
+/// opfs::import("upload.csv", ImportSource::Bytes(b"a,b\n")).await?; // replaces it atomically
+/// assert_eq!(opfs::list().await?, [("upload.csv".to_string(), 4)]);
+/// # Ok(()) }
+/// ```
 pub async fn import(name: &str, source: ImportSource<'_>) -> Result<(), OpfsError> {
     let version = NewVersion::start(name).await?;
     let len = match source {
@@ -388,6 +465,17 @@ pub async fn import(name: &str, source: ImportSource<'_>) -> Result<(), OpfsErro
 
 /// Every readable document's name and length, by name. A document open in another worker is locked
 /// and reported as an error.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), omnibuf::vbuf::opfs::OpfsError> {
+/// use omnibuf::vbuf::{opfs, ImportSource};
+///
+/// opfs::import("b.txt", ImportSource::Bytes(b"bb")).await?;
+/// opfs::import("a.txt", ImportSource::Bytes(b"a")).await?;
+/// let names: Vec<String> = opfs::list().await?.into_iter().map(|(name, _)| name).collect();
+/// assert!(names.windows(2).all(|w| w[0] < w[1])); // by name
+/// # Ok(()) }
+/// ```
 pub async fn list() -> Result<Vec<(String, u64)>, OpfsError> {
     let root = root().await?;
     let mut names = entry_names(&root).await?;
@@ -410,6 +498,17 @@ pub async fn list() -> Result<Vec<(String, u64)>, OpfsError> {
 
 /// Deletes document `name` and all its files. Fails with [`OpfsError::Locked`] while a buffer (here
 /// or in another worker) has it open; deleting a missing document does nothing.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), omnibuf::vbuf::opfs::OpfsError> {
+/// use omnibuf::vbuf::{opfs, ImportSource};
+///
+/// opfs::import("scratch", ImportSource::Bytes(b"tmp")).await?;
+/// opfs::delete("scratch").await?;
+/// opfs::delete("scratch").await?; // a missing document: nothing happens
+/// assert!(opfs::list().await?.iter().all(|(name, _)| name != "scratch"));
+/// # Ok(()) }
+/// ```
 pub async fn delete(name: &str) -> Result<(), OpfsError> {
     check_name(name)?;
     if files::in_use(&key(name, HEAD)) {
@@ -426,6 +525,16 @@ pub async fn delete(name: &str) -> Result<(), OpfsError> {
 }
 
 /// The current version of document `name` as a `Blob` (for a download), copied a batch at a time.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), omnibuf::vbuf::opfs::OpfsError> {
+/// use omnibuf::vbuf::{opfs, ImportSource};
+///
+/// opfs::import("report.txt", ImportSource::Bytes(b"totals")).await?;
+/// let blob = opfs::export("report.txt").await?; // e.g. for a download link
+/// assert_eq!(blob.size(), 6.0);
+/// # Ok(()) }
+/// ```
 pub async fn export(name: &str) -> Result<web_sys::Blob, OpfsError> {
     let (_, layer) = open_version(name).await?;
     let parts = Array::new();
