@@ -11,8 +11,9 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-// The wasm32-only files: the JS classes, the browser's stores, the IndexedDB-backed buffer.
-const sources = ['src/wasm', 'src/platform/wasm', 'src/vbuf/stored.rs'];
+// The wasm32-only files with public items: the browser's stores and the IndexedDB-backed buffer.
+// (The JS classes, src/wasm, are not public in Rust; js/index.d.ts documents them.)
+const sources = ['src/platform/wasm', 'src/vbuf/stored.rs'];
 
 function rustFiles(path) {
     const full = join(root, path);

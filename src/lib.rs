@@ -62,7 +62,7 @@ mod sync;
 pub mod testing;
 
 #[cfg(target_arch = "wasm32")]
-pub mod wasm;
+mod wasm;
 
 pub use buffer::{
     BufferKind, BufferKindRegistry, BufferMut, BufferOwner, KindError, SliceError, ZeroCopyBuffer,

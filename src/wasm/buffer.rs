@@ -32,17 +32,6 @@ pub(crate) fn kind_from_js(name: Option<String>, fallback: BufferKind) -> Result
 }
 
 /// An immutable view over shared bytes; `slice` and `clone`-like methods share the memory.
-///
-/// ```no_run
-/// use omnibuf::wasm::JsZeroCopyBuffer;
-/// use wasm_bindgen::JsValue;
-///
-/// // JS: ZeroCopyBuffer.from("hello world").slice(6)
-/// let buf = JsZeroCopyBuffer::from(&JsValue::from_str("hello world"), &JsValue::UNDEFINED).unwrap();
-/// let world = buf.slice(&JsValue::from(6), &JsValue::UNDEFINED).unwrap();
-/// assert_eq!((world.bytes(), world.kind()), (b"world".to_vec(), "text".to_string()));
-/// assert_eq!(buf.sharers(), 2); // the slice shares the bytes
-/// ```
 #[wasm_bindgen(js_name = ZeroCopyBuffer)]
 pub struct JsZeroCopyBuffer {
     inner: ZeroCopyBuffer,
@@ -52,12 +41,6 @@ pub struct JsZeroCopyBuffer {
 impl JsZeroCopyBuffer {
     /// Not public: `ZeroCopyBuffer.from()` and the methods that return one make them. (Without it,
     /// `new ZeroCopyBuffer()` would make an object over no Rust value.)
-    ///
-    /// ```no_run
-    /// use omnibuf::wasm::JsZeroCopyBuffer;
-    ///
-    /// assert!(JsZeroCopyBuffer::new().is_err()); // JS: `new ZeroCopyBuffer()` throws a TypeError
-    /// ```
     #[wasm_bindgen(constructor)]
     pub fn new() -> Result<JsZeroCopyBuffer, JsValue> {
         Err(throwable(message::no_constructor("ZeroCopyBuffer")))
@@ -74,17 +57,6 @@ impl From<ZeroCopyBuffer> for JsZeroCopyBuffer {
 impl JsZeroCopyBuffer {
     /// Copies `bytes` (a `Uint8Array`, `ArrayBuffer`, typed array, or a string as UTF-8) into a new
     /// buffer of kind `kind` (`"raw"`, or `"text"` for a string, when not given).
-    ///
-    /// ```no_run
-    /// use omnibuf::wasm::JsZeroCopyBuffer;
-    /// use wasm_bindgen::JsValue;
-    ///
-    /// let text = JsZeroCopyBuffer::from(&JsValue::from_str("hi"), &JsValue::UNDEFINED).unwrap();
-    /// let array = js_sys::Uint8Array::from(&[1u8, 2][..]);
-    /// let raw = JsZeroCopyBuffer::from(&array, &JsValue::UNDEFINED).unwrap();
-    /// assert_eq!((text.kind(), raw.kind()), ("text".to_string(), "raw".to_string()));
-    /// assert!(JsZeroCopyBuffer::from(&JsValue::from(7), &JsValue::UNDEFINED).is_err()); // not bytes
-    /// ```
     pub fn from(bytes: &JsValue, kind: &JsValue) -> Result<JsZeroCopyBuffer, JsValue> {
         let (bytes, is_text) = bytes_from_js(bytes, "bytes")?;
         let fallback = if is_text { BufferKind::text() } else { BufferKind::raw() };
@@ -92,106 +64,41 @@ impl JsZeroCopyBuffer {
     }
 
     /// Visible length in bytes.
-    ///
-    /// ```no_run
-    /// use omnibuf::wasm::JsZeroCopyBuffer;
-    /// use wasm_bindgen::JsValue;
-    ///
-    /// let buf = JsZeroCopyBuffer::from(&JsValue::from_str("héllo"), &JsValue::UNDEFINED).unwrap();
-    /// assert_eq!(buf.length(), 6); // bytes of UTF-8, not characters
-    /// ```
     #[wasm_bindgen(getter)]
     pub fn length(&self) -> usize {
         self.inner.len()
     }
 
     /// The content kind's name.
-    ///
-    /// ```no_run
-    /// use omnibuf::wasm::JsZeroCopyBuffer;
-    /// use wasm_bindgen::JsValue;
-    ///
-    /// let buf = JsZeroCopyBuffer::from(&JsValue::from_str("{}"), &JsValue::from_str("json")).unwrap();
-    /// assert_eq!(buf.kind(), "json");
-    /// ```
     #[wasm_bindgen(getter)]
     pub fn kind(&self) -> String {
         self.inner.kind().name().to_owned()
     }
 
     /// The tenant tag, or `undefined`.
-    ///
-    /// ```no_run
-    /// use omnibuf::wasm::JsZeroCopyBuffer;
-    /// use wasm_bindgen::JsValue;
-    ///
-    /// let buf = JsZeroCopyBuffer::from(&JsValue::from_str("x"), &JsValue::UNDEFINED).unwrap();
-    /// assert_eq!(buf.tenant(), None);
-    /// assert_eq!(buf.with_tenant(&JsValue::from_str("t1")).unwrap().tenant().as_deref(), Some("t1"));
-    /// ```
     #[wasm_bindgen(getter)]
     pub fn tenant(&self) -> Option<String> {
         self.inner.tenant_id().map(str::to_owned)
     }
 
     /// How many views share the storage.
-    ///
-    /// ```no_run
-    /// use omnibuf::wasm::JsZeroCopyBuffer;
-    /// use wasm_bindgen::JsValue;
-    ///
-    /// let buf = JsZeroCopyBuffer::from(&JsValue::from_str("abc"), &JsValue::UNDEFINED).unwrap();
-    /// let head = buf.slice(&JsValue::from(0), &JsValue::from(1)).unwrap();
-    /// assert_eq!(buf.sharers(), 2);
-    /// drop(head); // JS: head.free()
-    /// assert_eq!(buf.sharers(), 1);
-    /// ```
     #[wasm_bindgen(getter)]
     pub fn sharers(&self) -> usize {
         self.inner.sharers()
     }
 
     /// A view of the same bytes tagged with `tenant`.
-    ///
-    /// ```no_run
-    /// use omnibuf::wasm::JsZeroCopyBuffer;
-    /// use wasm_bindgen::JsValue;
-    ///
-    /// let buf = JsZeroCopyBuffer::from(&JsValue::from_str("x"), &JsValue::UNDEFINED).unwrap();
-    /// let tagged = buf.with_tenant(&JsValue::from_str("acme")).unwrap();
-    /// assert_eq!((buf.tenant(), tagged.tenant().as_deref()), (None, Some("acme")));
-    /// assert!(buf.with_tenant(&JsValue::from(1)).is_err()); // a TypeError: not a string
-    /// ```
     #[wasm_bindgen(js_name = withTenant)]
     pub fn with_tenant(&self, tenant: &JsValue) -> Result<JsZeroCopyBuffer, JsValue> {
         Ok(self.inner.clone().with_tenant(string(tenant, "tenant")?).into())
     }
 
     /// A view of the same bytes with kind `kind`.
-    ///
-    /// ```no_run
-    /// use omnibuf::wasm::JsZeroCopyBuffer;
-    /// use wasm_bindgen::JsValue;
-    ///
-    /// let array = js_sys::Uint8Array::from(&[0xff, 0xd8][..]);
-    /// let raw = JsZeroCopyBuffer::from(&array, &JsValue::UNDEFINED).unwrap();
-    /// assert_eq!(raw.retag(&JsValue::from_str("jpeg")).unwrap().kind(), "jpeg");
-    /// assert!(raw.retag(&JsValue::from_str("no-such-kind")).is_err());
-    /// ```
     pub fn retag(&self, kind: &JsValue) -> Result<JsZeroCopyBuffer, JsValue> {
         Ok(self.inner.retag(kind_from_js(Some(string(kind, "kind")?), BufferKind::raw())?).into())
     }
 
     /// A view of bytes `start .. end` (`end` defaults to the length); `RangeError` when out of bounds.
-    ///
-    /// ```no_run
-    /// use omnibuf::wasm::JsZeroCopyBuffer;
-    /// use wasm_bindgen::JsValue;
-    ///
-    /// let buf = JsZeroCopyBuffer::from(&JsValue::from_str("hello"), &JsValue::UNDEFINED).unwrap();
-    /// assert_eq!(buf.slice(&JsValue::from(1), &JsValue::from(3)).unwrap().bytes(), b"el");
-    /// assert!(buf.slice(&JsValue::from(2), &JsValue::from(9)).is_err()); // a RangeError
-    /// ```
     pub fn slice(&self, start: &JsValue, end: &JsValue) -> Result<JsZeroCopyBuffer, JsValue> {
         let start = index(start, "start")?;
         let end = optional_index(end, "end")?.unwrap_or(self.inner.len());
@@ -199,15 +106,6 @@ impl JsZeroCopyBuffer {
     }
 
     /// Splits off and returns bytes `0 .. at`; this buffer keeps the rest.
-    ///
-    /// ```no_run
-    /// use omnibuf::wasm::JsZeroCopyBuffer;
-    /// use wasm_bindgen::JsValue;
-    ///
-    /// let mut buf = JsZeroCopyBuffer::from(&JsValue::from_str("headbody"), &JsValue::UNDEFINED).unwrap();
-    /// let head = buf.split_to(&JsValue::from(4)).unwrap();
-    /// assert_eq!((head.bytes(), buf.bytes()), (b"head".to_vec(), b"body".to_vec()));
-    /// ```
     #[wasm_bindgen(js_name = splitTo)]
     pub fn split_to(&mut self, at: &JsValue) -> Result<JsZeroCopyBuffer, JsValue> {
         let at = index(at, "at")?;
@@ -215,15 +113,6 @@ impl JsZeroCopyBuffer {
     }
 
     /// Splits off and returns bytes `at ..`; this buffer keeps `0 .. at`.
-    ///
-    /// ```no_run
-    /// use omnibuf::wasm::JsZeroCopyBuffer;
-    /// use wasm_bindgen::JsValue;
-    ///
-    /// let mut buf = JsZeroCopyBuffer::from(&JsValue::from_str("headbody"), &JsValue::UNDEFINED).unwrap();
-    /// let body = buf.split_off(&JsValue::from(4)).unwrap();
-    /// assert_eq!((buf.bytes(), body.bytes()), (b"head".to_vec(), b"body".to_vec()));
-    /// ```
     #[wasm_bindgen(js_name = splitOff)]
     pub fn split_off(&mut self, at: &JsValue) -> Result<JsZeroCopyBuffer, JsValue> {
         let at = index(at, "at")?;
@@ -231,77 +120,29 @@ impl JsZeroCopyBuffer {
     }
 
     /// SHA-256 of the visible bytes (32 bytes).
-    ///
-    /// ```no_run
-    /// use omnibuf::wasm::JsZeroCopyBuffer;
-    /// use wasm_bindgen::JsValue;
-    ///
-    /// let a = JsZeroCopyBuffer::from(&JsValue::from_str("abc"), &JsValue::UNDEFINED).unwrap();
-    /// let b = JsZeroCopyBuffer::from(&JsValue::from_str("xabc"), &JsValue::UNDEFINED).unwrap();
-    /// assert_eq!(a.sha256().len(), 32);
-    /// assert_eq!(a.sha256(), b.slice(&JsValue::from(1), &JsValue::UNDEFINED).unwrap().sha256());
-    /// ```
     pub fn sha256(&self) -> Vec<u8> {
         self.inner.sha256().to_vec()
     }
 
     /// Whether `other` holds the same bytes. (`js/guard.mjs` checks first that `other` is a live
     /// `ZeroCopyBuffer`: wasm-bindgen's glue would throw through this call's borrow of `self`.)
-    ///
-    /// ```no_run
-    /// use omnibuf::wasm::JsZeroCopyBuffer;
-    /// use wasm_bindgen::JsValue;
-    ///
-    /// let a = JsZeroCopyBuffer::from(&JsValue::from_str("abc"), &JsValue::UNDEFINED).unwrap();
-    /// let b = JsZeroCopyBuffer::from(&JsValue::from_str("abc"), &JsValue::from_str("raw")).unwrap();
-    /// assert!(a.equals(&b)); // the bytes only, not the kind
-    /// ```
     pub fn equals(&self, other: &JsZeroCopyBuffer) -> bool {
         self.inner == other.inner
     }
 
     /// The bytes as a copy in a fresh `ArrayBuffer`. Not a view of wasm memory: any view of it
     /// reaches all of wasm memory through `.buffer`, where freed bytes are reused by other objects.
-    ///
-    /// ```no_run
-    /// use omnibuf::wasm::JsZeroCopyBuffer;
-    /// use wasm_bindgen::JsValue;
-    ///
-    /// let buf = JsZeroCopyBuffer::from(&JsValue::from_str("abc"), &JsValue::UNDEFINED).unwrap();
-    /// let view = buf.view(); // a copy in its own ArrayBuffer, not a window on wasm memory
-    /// assert_eq!((view.to_vec(), view.buffer().byte_length()), (b"abc".to_vec(), 3));
-    /// ```
     pub fn view(&self) -> Uint8Array {
         Uint8Array::from(&self.inner[..])
     }
 
     /// A copy of the bytes, safe to keep.
-    ///
-    /// ```no_run
-    /// use omnibuf::wasm::JsZeroCopyBuffer;
-    /// use wasm_bindgen::JsValue;
-    ///
-    /// let buf = JsZeroCopyBuffer::from(&JsValue::from_str("abc"), &JsValue::UNDEFINED).unwrap();
-    /// assert_eq!(buf.bytes(), b"abc");
-    /// ```
     pub fn bytes(&self) -> Vec<u8> {
         self.inner.to_vec()
     }
 }
 
 /// A growable builder that freezes into a `ZeroCopyBuffer` without copying.
-///
-/// ```no_run
-/// use omnibuf::wasm::JsBufferMut;
-/// use wasm_bindgen::JsValue;
-///
-/// // JS: const b = new BufferMut(64, "text"); b.append("hello"); b.freeze()
-/// let mut b = JsBufferMut::new(&JsValue::from(64), &JsValue::from_str("text")).unwrap();
-/// b.append(&JsValue::from_str("hello")).unwrap();
-/// let frozen = b.freeze().unwrap();
-/// assert_eq!((frozen.bytes(), frozen.kind()), (b"hello".to_vec(), "text".to_string()));
-/// assert!(b.append(&JsValue::from_str("!")).is_err()); // frozen: used up
-/// ```
 #[wasm_bindgen(js_name = BufferMut)]
 pub struct JsBufferMut {
     /// `None` once frozen.
@@ -317,15 +158,6 @@ impl JsBufferMut {
 #[wasm_bindgen(js_class = BufferMut)]
 impl JsBufferMut {
     /// An empty builder with room for `capacity` bytes (default 0) of kind `kind` (default `"raw"`).
-    ///
-    /// ```no_run
-    /// use omnibuf::wasm::JsBufferMut;
-    /// use wasm_bindgen::JsValue;
-    ///
-    /// let mut b = JsBufferMut::new(&JsValue::from(1024), &JsValue::UNDEFINED).unwrap();
-    /// assert!(b.capacity().unwrap() >= 1024);
-    /// assert!(JsBufferMut::new(&JsValue::from(-1), &JsValue::UNDEFINED).is_err()); // a RangeError
-    /// ```
     #[wasm_bindgen(constructor)]
     pub fn new(capacity: &JsValue, kind: &JsValue) -> Result<JsBufferMut, JsValue> {
         let capacity = optional_index(capacity, "capacity")?.unwrap_or(0);
@@ -338,16 +170,6 @@ impl JsBufferMut {
     }
 
     /// Appends a copy of `bytes` (a `Uint8Array`, `ArrayBuffer`, typed array or string).
-    ///
-    /// ```no_run
-    /// use omnibuf::wasm::JsBufferMut;
-    /// use wasm_bindgen::JsValue;
-    ///
-    /// let mut b = JsBufferMut::new(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap();
-    /// b.append(&JsValue::from_str("ab")).unwrap();
-    /// b.append(&js_sys::Uint8Array::from(&b"cd"[..])).unwrap();
-    /// assert_eq!(b.freeze().unwrap().bytes(), b"abcd");
-    /// ```
     pub fn append(&mut self, bytes: &JsValue) -> Result<(), JsValue> {
         let (bytes, _) = bytes_from_js(bytes, "bytes")?;
         self.live()?.extend_from_slice(&bytes);
@@ -355,46 +177,18 @@ impl JsBufferMut {
     }
 
     /// Bytes written so far.
-    ///
-    /// ```no_run
-    /// use omnibuf::wasm::JsBufferMut;
-    /// use wasm_bindgen::JsValue;
-    ///
-    /// let mut b = JsBufferMut::new(&JsValue::UNDEFINED, &JsValue::UNDEFINED).unwrap();
-    /// b.append(&JsValue::from_str("12345")).unwrap();
-    /// assert_eq!(b.length().unwrap(), 5);
-    /// ```
     #[wasm_bindgen(getter)]
     pub fn length(&mut self) -> Result<usize, JsValue> {
         Ok(self.live()?.len())
     }
 
     /// Bytes it can hold before it grows.
-    ///
-    /// ```no_run
-    /// use omnibuf::wasm::JsBufferMut;
-    /// use wasm_bindgen::JsValue;
-    ///
-    /// let mut b = JsBufferMut::new(&JsValue::from(16), &JsValue::UNDEFINED).unwrap();
-    /// b.append(&JsValue::from_str(&"x".repeat(100))).unwrap(); // grows
-    /// assert!(b.capacity().unwrap() >= 100);
-    /// ```
     #[wasm_bindgen(getter)]
     pub fn capacity(&mut self) -> Result<usize, JsValue> {
         Ok(self.live()?.capacity())
     }
 
     /// Turns the builder into a `ZeroCopyBuffer` without copying; the builder cannot be used after.
-    ///
-    /// ```no_run
-    /// use omnibuf::wasm::JsBufferMut;
-    /// use wasm_bindgen::JsValue;
-    ///
-    /// let mut b = JsBufferMut::new(&JsValue::UNDEFINED, &JsValue::from_str("text")).unwrap();
-    /// b.append(&JsValue::from_str("done")).unwrap();
-    /// assert_eq!(b.freeze().unwrap().kind(), "text");
-    /// assert!(b.freeze().is_err()); // a builder freezes once
-    /// ```
     pub fn freeze(&mut self) -> Result<JsZeroCopyBuffer, JsValue> {
         self.live()?;
         Ok(self.inner.take().expect("checked live").freeze().into())
@@ -402,73 +196,28 @@ impl JsBufferMut {
 }
 
 /// The content kinds: built-in ones and those registered at run time. Kinds are passed by name.
-///
-/// ```no_run
-/// use omnibuf::wasm::JsBufferKind;
-/// use wasm_bindgen::JsValue;
-///
-/// // JS: BufferKind.register("midi"); BufferKind.has("midi")
-/// assert_eq!(JsBufferKind::register(&JsValue::from_str("midi")).unwrap(), "midi");
-/// assert!(JsBufferKind::has(&JsValue::from_str("midi")));
-/// assert!(JsBufferKind::register(&JsValue::from_str("two words")).is_err());
-/// assert_eq!(JsBufferKind::names()[..2], ["raw".to_string(), "text".to_string()]);
-/// ```
 #[wasm_bindgen(js_name = BufferKind)]
 pub struct JsBufferKind;
 
 #[wasm_bindgen(js_class = BufferKind)]
 impl JsBufferKind {
     /// Not public: kinds are passed by name.
-    ///
-    /// ```no_run
-    /// use omnibuf::wasm::JsBufferKind;
-    ///
-    /// assert!(JsBufferKind::new().is_err()); // JS: `new BufferKind()` throws; kinds are passed by name
-    /// ```
     #[wasm_bindgen(constructor)]
     pub fn new() -> Result<JsBufferKind, JsValue> {
         Err(throwable(message::no_constructor("BufferKind")))
     }
 
     /// Registers `name` (1 to 64 bytes, no whitespace) and returns it; registering twice is fine.
-    ///
-    /// ```no_run
-    /// use omnibuf::wasm::JsBufferKind;
-    /// use wasm_bindgen::JsValue;
-    ///
-    /// assert_eq!(JsBufferKind::register(&JsValue::from_str("flac")).unwrap(), "flac");
-    /// assert_eq!(JsBufferKind::register(&JsValue::from_str("flac")).unwrap(), "flac"); // twice is fine
-    /// assert!(JsBufferKind::register(&JsValue::from_str("")).is_err());
-    /// ```
     pub fn register(name: &JsValue) -> Result<String, JsValue> {
         BufferKind::register(&string(name, "name")?).map(|k| k.name().to_owned()).map_err(type_error)
     }
 
     /// Whether `name` is a known kind.
-    ///
-    /// ```no_run
-    /// use omnibuf::wasm::JsBufferKind;
-    /// use wasm_bindgen::JsValue;
-    ///
-    /// assert!(JsBufferKind::has(&JsValue::from_str("pcm16")));
-    /// assert!(!JsBufferKind::has(&JsValue::from_str("never-registered")));
-    /// assert!(!JsBufferKind::has(&JsValue::from(3))); // not a string: no kind
-    /// ```
     pub fn has(name: &JsValue) -> bool {
         name.as_string().is_some_and(|name| BufferKind::lookup(&name).is_some())
     }
 
     /// Every known kind's name, built-in ones first.
-    ///
-    /// ```no_run
-    /// use omnibuf::wasm::JsBufferKind;
-    /// use wasm_bindgen::JsValue;
-    ///
-    /// JsBufferKind::register(&JsValue::from_str("vorbis")).unwrap();
-    /// let names = JsBufferKind::names();
-    /// assert_eq!(names[0], "raw"); // built-in ones first
-    /// assert_eq!(names.last().map(String::as_str), Some("vorbis"));
-    /// ```
     pub fn names() -> Vec<String> {
         crate::BufferKindRegistry::global().kinds().into_iter().map(|k| k.name().to_owned()).collect()
     }

@@ -8,6 +8,10 @@
 //! The classes: `ZeroCopyBuffer`, `BufferMut`, `BufferKind`, `BufferPool`, `PooledBuffer`, the byte
 //! ring (`Circular`, `CircularWriter`, `CircularReader`), and `VirtualBuffer` over documents in
 //! IndexedDB.
+//!
+//! The module is private: its items are exported to JS by wasm-bindgen, which needs no Rust path to
+//! them, and they are documented (with examples) for JS users in `js/index.d.ts`. Rust programs use
+//! the crate's own types.
 
 mod buffer;
 mod error;
@@ -20,25 +24,10 @@ mod vbuf;
 mod wait;
 mod work;
 
-pub use buffer::{JsBufferKind, JsBufferMut, JsZeroCopyBuffer};
-pub use pool::{JsBufferPool, JsPooledBuffer};
-pub use ring::{JsCircular, JsCircularReader, JsCircularWriter};
-pub use vbuf::JsVirtualBuffer;
-
 use wasm_bindgen::prelude::*;
 
 /// An error from the binding core's table of messages (`crate::binding::message::by_number`), for
 /// `js/guard.mjs`, so that the mistakes it catches in JS are worded as the addon words them.
-///
-/// ```no_run
-/// use omnibuf::wasm::binding_error;
-/// use wasm_bindgen::{JsCast, JsValue};
-///
-/// let none = JsValue::UNDEFINED;
-/// let error = binding_error(u32::MAX, &none, &none, &none); // no such message
-/// let error: js_sys::Error = error.dyn_into().unwrap();
-/// assert!(String::from(error.message()).contains("no binding message number"));
-/// ```
 #[wasm_bindgen(js_name = __bindingError)]
 pub fn binding_error(which: u32, a: &JsValue, b: &JsValue, c: &JsValue) -> JsValue {
     let text = |v: &JsValue| v.as_string().unwrap_or_default();

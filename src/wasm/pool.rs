@@ -26,20 +26,6 @@ fn size_option(options: &JsValue, key: &str) -> Result<Option<usize>, JsValue> {
 }
 
 /// A pool of reusable buffers with size classes, a byte budget and per-tenant quotas.
-///
-/// ```no_run
-/// use omnibuf::wasm::JsBufferPool;
-/// use wasm_bindgen::JsValue;
-///
-/// // JS: const pool = new BufferPool({ budget: 4096 }); pool.tryAcquire(100)
-/// let options = js_sys::Object::new();
-/// js_sys::Reflect::set(&options, &"budget".into(), &JsValue::from(4096)).unwrap();
-/// let pool = JsBufferPool::new(&options).unwrap();
-/// let first = pool.try_acquire(&JsValue::from(100), &JsValue::UNDEFINED).unwrap();
-/// assert!(!first.is_null()); // a PooledBuffer
-/// let second = pool.try_acquire(&JsValue::from(100), &JsValue::UNDEFINED).unwrap();
-/// assert!(second.is_null()); // the budget is full
-/// ```
 #[wasm_bindgen(js_name = BufferPool)]
 pub struct JsBufferPool {
     inner: BufferPool,
@@ -48,19 +34,6 @@ pub struct JsBufferPool {
 #[wasm_bindgen(js_class = BufferPool)]
 impl JsBufferPool {
     /// `options`: `{ budget, classes?, maxIdle?, tenantQuotas?: { name: bytes }, defaultTenantQuota? }`.
-    ///
-    /// ```no_run
-    /// use omnibuf::wasm::JsBufferPool;
-    /// use wasm_bindgen::JsValue;
-    ///
-    /// // JS: new BufferPool({ budget: 1 << 20, classes: [4096, 65536] })
-    /// let options = js_sys::Object::new();
-    /// js_sys::Reflect::set(&options, &"budget".into(), &JsValue::from(1 << 20)).unwrap();
-    /// let classes = js_sys::Array::of2(&JsValue::from(4096), &JsValue::from(65536));
-    /// js_sys::Reflect::set(&options, &"classes".into(), &classes).unwrap();
-    /// assert_eq!(JsBufferPool::new(&options).unwrap().classes().length(), 2);
-    /// assert!(JsBufferPool::new(&js_sys::Object::new()).is_err()); // budget is required
-    /// ```
     #[wasm_bindgen(constructor)]
     pub fn new(options: &JsValue) -> Result<JsBufferPool, JsValue> {
         if !options.is_object() {
@@ -114,31 +87,12 @@ impl JsBufferPool {
     }
 
     /// The budget: most bytes checked out at once.
-    ///
-    /// ```no_run
-    /// # use omnibuf::wasm::JsBufferPool;
-    /// # use wasm_bindgen::JsValue;
-    /// # let options = js_sys::Object::new();
-    /// # js_sys::Reflect::set(&options, &"budget".into(), &JsValue::from(1 << 20)).unwrap();
-    /// # let pool = JsBufferPool::new(&options).unwrap();
-    /// assert_eq!(pool.budget(), 1 << 20);
-    /// ```
     #[wasm_bindgen(getter)]
     pub fn budget(&self) -> usize {
         self.inner.budget()
     }
 
     /// The class sizes, smallest first.
-    ///
-    /// ```no_run
-    /// # use omnibuf::wasm::JsBufferPool;
-    /// # use wasm_bindgen::JsValue;
-    /// # let options = js_sys::Object::new();
-    /// # js_sys::Reflect::set(&options, &"budget".into(), &JsValue::from(1 << 20)).unwrap();
-    /// # let pool = JsBufferPool::new(&options).unwrap();
-    /// let classes: Vec<f64> = pool.classes().iter().filter_map(|c| c.as_f64()).collect();
-    /// assert_eq!(classes, [4096.0, 16384.0, 65536.0, 262144.0, 1048576.0]); // the defaults
-    /// ```
     #[wasm_bindgen(getter)]
     pub fn classes(&self) -> Array {
         self.inner.classes().into_iter().map(|c| JsValue::from(c.size() as f64)).collect()
@@ -146,17 +100,6 @@ impl JsBufferPool {
 
     /// A buffer of at least `size` bytes now, or `null` when the budget (or the tenant's quota) is
     /// full. Requests that can never be served throw a `RangeError`.
-    ///
-    /// ```no_run
-    /// # use omnibuf::wasm::JsBufferPool;
-    /// # use wasm_bindgen::JsValue;
-    /// # let options = js_sys::Object::new();
-    /// # js_sys::Reflect::set(&options, &"budget".into(), &JsValue::from(1 << 20)).unwrap();
-    /// # let pool = JsBufferPool::new(&options).unwrap();
-    /// let buf = pool.try_acquire(&JsValue::from(100), &JsValue::from_str("t1")).unwrap();
-    /// assert!(!buf.is_null());
-    /// assert!(pool.try_acquire(&JsValue::from(2 << 20), &JsValue::UNDEFINED).is_err()); // never fits
-    /// ```
     #[wasm_bindgen(js_name = tryAcquire)]
     pub fn try_acquire(&self, size: &JsValue, tenant: &JsValue) -> Result<JsValue, JsValue> {
         let size = index(size, "size")?;
@@ -176,20 +119,6 @@ impl JsBufferPool {
     /// A Promise of a buffer of at least `size` bytes, resolved once the budget has room (first come,
     /// first served within a size class). Requests that can never be served reject with a `RangeError`.
     /// `ticket`: the wait's `{ ref, id }` from `js/waits.mjs`, for `__cancelWait` (see `super::wait`).
-    ///
-    /// ```no_run
-    /// # async fn demo() -> Result<(), wasm_bindgen::JsValue> {
-    /// # use omnibuf::wasm::JsBufferPool;
-    /// # use wasm_bindgen::JsValue;
-    /// # let options = js_sys::Object::new();
-    /// # js_sys::Reflect::set(&options, &"budget".into(), &JsValue::from(1 << 20)).unwrap();
-    /// # let pool = JsBufferPool::new(&options).unwrap();
-    /// // JS: await pool.acquire(100): js/waits.mjs passes the ticket that lets a wait be cancelled.
-    /// let promise = pool.acquire(&JsValue::from(100), &JsValue::UNDEFINED, &JsValue::UNDEFINED);
-    /// let buf = wasm_bindgen_futures::JsFuture::from(promise).await?;
-    /// assert!(!buf.is_null());
-    /// # Ok(()) }
-    /// ```
     pub fn acquire(&self, size: &JsValue, tenant: &JsValue, ticket: &JsValue) -> js_sys::Promise {
         let future = index(size, "size").and_then(|size| {
             Ok(match &optional_string(tenant, "tenant")? {
@@ -204,35 +133,11 @@ impl JsBufferPool {
     }
 
     /// Memory, waiting and high-water marks now, per class and per tenant, as a plain object.
-    ///
-    /// ```no_run
-    /// # use omnibuf::wasm::JsBufferPool;
-    /// # use wasm_bindgen::JsValue;
-    /// # let options = js_sys::Object::new();
-    /// # js_sys::Reflect::set(&options, &"budget".into(), &JsValue::from(1 << 20)).unwrap();
-    /// # let pool = JsBufferPool::new(&options).unwrap();
-    /// let held = pool.try_acquire(&JsValue::from(100), &JsValue::UNDEFINED).unwrap();
-    /// let snapshot = pool.snapshot().unwrap();
-    /// assert_eq!(js_sys::Reflect::get(&snapshot, &"inUseBytes".into()).unwrap().as_f64(), Some(4096.0));
-    /// # drop(held);
-    /// ```
     pub fn snapshot(&self) -> Result<Object, JsValue> {
         snapshot_to_js(&self.inner.snapshot())
     }
 
     /// Returns idle memory to the allocator; returns the bytes freed.
-    ///
-    /// ```no_run
-    /// # use omnibuf::wasm::{JsBufferPool, JsPooledBuffer};
-    /// # use wasm_bindgen::{convert::TryFromJsValue, JsValue};
-    /// # let options = js_sys::Object::new();
-    /// # js_sys::Reflect::set(&options, &"budget".into(), &JsValue::from(1 << 20)).unwrap();
-    /// # let pool = JsBufferPool::new(&options).unwrap();
-    /// # let acquired = pool.try_acquire(&JsValue::from(100), &JsValue::UNDEFINED).unwrap();
-    /// # let mut buf = JsPooledBuffer::try_from_js_value(acquired).unwrap();
-    /// drop(buf); // JS: buf.free(): the memory is kept for reuse
-    /// assert_eq!(pool.trim(), 4096);
-    /// ```
     pub fn trim(&self) -> usize {
         self.inner.trim()
     }
@@ -298,20 +203,6 @@ fn snapshot_to_js(s: &BufferPoolSnapshot) -> Result<Object, JsValue> {
 }
 
 /// A writable buffer from a `BufferPool`, with its class's fixed capacity.
-///
-/// ```no_run
-/// use omnibuf::wasm::{JsPooledBuffer, JsZeroCopyBuffer};
-/// use wasm_bindgen::JsValue;
-///
-/// // JS: buf.append("GET / HTTP/1.1\r\n"); buf.freeze("text")
-/// fn finish(mut buf: JsPooledBuffer) -> Result<JsZeroCopyBuffer, JsValue> {
-///     buf.append(&JsValue::from_str("GET / HTTP/1.1\r\n"))?; // RangeError when it does not fit
-///     let frozen = buf.freeze(&JsValue::from_str("text"))?;
-///     assert!(buf.length().is_err()); // frozen: used up
-///     Ok(frozen)
-/// }
-/// # let _ = finish;
-/// ```
 #[wasm_bindgen(js_name = PooledBuffer)]
 pub struct JsPooledBuffer {
     /// `None` once frozen.
@@ -331,87 +222,30 @@ impl JsPooledBuffer {
 #[wasm_bindgen(js_class = PooledBuffer)]
 impl JsPooledBuffer {
     /// Not public: `BufferPool.tryAcquire()` and `acquire()` make them.
-    ///
-    /// ```no_run
-    /// use omnibuf::wasm::JsPooledBuffer;
-    ///
-    /// assert!(JsPooledBuffer::new().is_err()); // JS: pools make them, `new PooledBuffer()` throws
-    /// ```
     #[wasm_bindgen(constructor)]
     pub fn new() -> Result<JsPooledBuffer, JsValue> {
         Err(throwable(message::no_constructor("PooledBuffer")))
     }
 
     /// Bytes written.
-    ///
-    /// ```no_run
-    /// # use omnibuf::wasm::{JsBufferPool, JsPooledBuffer};
-    /// # use wasm_bindgen::{convert::TryFromJsValue, JsValue};
-    /// # let options = js_sys::Object::new();
-    /// # js_sys::Reflect::set(&options, &"budget".into(), &JsValue::from(1 << 20)).unwrap();
-    /// # let pool = JsBufferPool::new(&options).unwrap();
-    /// # let acquired = pool.try_acquire(&JsValue::from(100), &JsValue::UNDEFINED).unwrap();
-    /// # let mut buf = JsPooledBuffer::try_from_js_value(acquired).unwrap();
-    /// buf.append(&JsValue::from_str("abc")).unwrap();
-    /// assert_eq!(buf.length().unwrap(), 3);
-    /// ```
     #[wasm_bindgen(getter)]
     pub fn length(&mut self) -> Result<usize, JsValue> {
         Ok(self.live()?.len())
     }
 
     /// The fixed capacity (the class size).
-    ///
-    /// ```no_run
-    /// # use omnibuf::wasm::{JsBufferPool, JsPooledBuffer};
-    /// # use wasm_bindgen::{convert::TryFromJsValue, JsValue};
-    /// # let options = js_sys::Object::new();
-    /// # js_sys::Reflect::set(&options, &"budget".into(), &JsValue::from(1 << 20)).unwrap();
-    /// # let pool = JsBufferPool::new(&options).unwrap();
-    /// # let acquired = pool.try_acquire(&JsValue::from(100), &JsValue::UNDEFINED).unwrap();
-    /// # let mut buf = JsPooledBuffer::try_from_js_value(acquired).unwrap();
-    /// assert_eq!(buf.capacity().unwrap(), 4096); // the class of a 100-byte request
-    /// ```
     #[wasm_bindgen(getter)]
     pub fn capacity(&mut self) -> Result<usize, JsValue> {
         Ok(self.live()?.capacity())
     }
 
     /// The tenant it was acquired for, or `undefined`.
-    ///
-    /// ```no_run
-    /// # use omnibuf::wasm::{JsBufferPool, JsPooledBuffer};
-    /// # use wasm_bindgen::{convert::TryFromJsValue, JsValue};
-    /// # let options = js_sys::Object::new();
-    /// # js_sys::Reflect::set(&options, &"budget".into(), &JsValue::from(1 << 20)).unwrap();
-    /// # let pool = JsBufferPool::new(&options).unwrap();
-    /// # let acquired = pool.try_acquire(&JsValue::from(100), &JsValue::UNDEFINED).unwrap();
-    /// # let mut buf = JsPooledBuffer::try_from_js_value(acquired).unwrap();
-    /// assert_eq!(buf.tenant().unwrap(), None);
-    /// let other = pool.try_acquire(&JsValue::from(1), &JsValue::from_str("t1")).unwrap();
-    /// let mut other = JsPooledBuffer::try_from_js_value(other).unwrap();
-    /// assert_eq!(other.tenant().unwrap().as_deref(), Some("t1"));
-    /// ```
     #[wasm_bindgen(getter)]
     pub fn tenant(&mut self) -> Result<Option<String>, JsValue> {
         Ok(self.live()?.tenant_id().map(str::to_owned))
     }
 
     /// Appends a copy of `bytes`; `RangeError` (and nothing written) when they do not fit.
-    ///
-    /// ```no_run
-    /// # use omnibuf::wasm::{JsBufferPool, JsPooledBuffer};
-    /// # use wasm_bindgen::{convert::TryFromJsValue, JsValue};
-    /// # let options = js_sys::Object::new();
-    /// # js_sys::Reflect::set(&options, &"budget".into(), &JsValue::from(1 << 20)).unwrap();
-    /// # let pool = JsBufferPool::new(&options).unwrap();
-    /// # let acquired = pool.try_acquire(&JsValue::from(100), &JsValue::UNDEFINED).unwrap();
-    /// # let mut buf = JsPooledBuffer::try_from_js_value(acquired).unwrap();
-    /// buf.append(&JsValue::from_str("abc")).unwrap();
-    /// let too_big = js_sys::Uint8Array::new_with_length(5000);
-    /// assert!(buf.append(&too_big).is_err()); // a RangeError, and nothing written
-    /// assert_eq!(buf.length().unwrap(), 3);
-    /// ```
     pub fn append(&mut self, bytes: &JsValue) -> Result<(), JsValue> {
         let (bytes, _) = bytes_from_js(bytes, "bytes")?;
         self.live()?.try_extend_from_slice(&bytes).map_err(|e| throwable(BindingError::range_error(e)))
@@ -420,39 +254,12 @@ impl JsPooledBuffer {
     /// The written bytes as a copy in a fresh `ArrayBuffer` (never a view of wasm memory, whose
     /// freed bytes other objects reuse). `js/guard.mjs` writes what JS wrote into it back with
     /// `__writeBack` at the buffer's next call.
-    ///
-    /// ```no_run
-    /// # use omnibuf::wasm::{JsBufferPool, JsPooledBuffer};
-    /// # use wasm_bindgen::{convert::TryFromJsValue, JsValue};
-    /// # let options = js_sys::Object::new();
-    /// # js_sys::Reflect::set(&options, &"budget".into(), &JsValue::from(1 << 20)).unwrap();
-    /// # let pool = JsBufferPool::new(&options).unwrap();
-    /// # let acquired = pool.try_acquire(&JsValue::from(100), &JsValue::UNDEFINED).unwrap();
-    /// # let mut buf = JsPooledBuffer::try_from_js_value(acquired).unwrap();
-    /// buf.append(&JsValue::from_str("abc")).unwrap();
-    /// assert_eq!(buf.view().unwrap().to_vec(), b"abc"); // a copy, not wasm memory
-    /// ```
     pub fn view(&self) -> Result<js_sys::Uint8Array, JsValue> {
         Ok(js_sys::Uint8Array::from(&self.live_ref()?[..]))
     }
 
     /// Writes `bytes` (a `Uint8Array` the guard copied out of the last `view()`) over the first of
     /// the written bytes; the rest of them, and the length, stay as they are.
-    ///
-    /// ```no_run
-    /// # use omnibuf::wasm::{JsBufferPool, JsPooledBuffer};
-    /// # use wasm_bindgen::{convert::TryFromJsValue, JsValue};
-    /// # let options = js_sys::Object::new();
-    /// # js_sys::Reflect::set(&options, &"budget".into(), &JsValue::from(1 << 20)).unwrap();
-    /// # let pool = JsBufferPool::new(&options).unwrap();
-    /// # let acquired = pool.try_acquire(&JsValue::from(100), &JsValue::UNDEFINED).unwrap();
-    /// # let mut buf = JsPooledBuffer::try_from_js_value(acquired).unwrap();
-    /// buf.append(&JsValue::from_str("abc")).unwrap();
-    /// let view = buf.view().unwrap();
-    /// view.set_index(0, b'X'); // JS wrote into its view...
-    /// buf.write_back(&view).unwrap(); // ...and the guard writes it back
-    /// assert_eq!(buf.view().unwrap().to_vec(), b"Xbc");
-    /// ```
     #[wasm_bindgen(js_name = __writeBack)]
     pub fn write_back(&mut self, bytes: &JsValue) -> Result<(), JsValue> {
         let (bytes, _) = bytes_from_js(bytes, "bytes")?;
@@ -464,20 +271,6 @@ impl JsPooledBuffer {
 
     /// Turns the buffer into a `ZeroCopyBuffer` of kind `kind` (default `"raw"`) without copying; its
     /// memory returns to the pool when the last view is freed.
-    ///
-    /// ```no_run
-    /// # use omnibuf::wasm::{JsBufferPool, JsPooledBuffer};
-    /// # use wasm_bindgen::{convert::TryFromJsValue, JsValue};
-    /// # let options = js_sys::Object::new();
-    /// # js_sys::Reflect::set(&options, &"budget".into(), &JsValue::from(1 << 20)).unwrap();
-    /// # let pool = JsBufferPool::new(&options).unwrap();
-    /// # let acquired = pool.try_acquire(&JsValue::from(100), &JsValue::UNDEFINED).unwrap();
-    /// # let mut buf = JsPooledBuffer::try_from_js_value(acquired).unwrap();
-    /// buf.append(&JsValue::from_str("{}")).unwrap();
-    /// let frozen = buf.freeze(&JsValue::from_str("json")).unwrap();
-    /// assert_eq!((frozen.bytes(), frozen.kind()), (b"{}".to_vec(), "json".to_string()));
-    /// assert!(buf.length().is_err()); // used up
-    /// ```
     pub fn freeze(&mut self, kind: &JsValue) -> Result<JsZeroCopyBuffer, JsValue> {
         let kind = kind_from_js(optional_string(kind, "kind")?, BufferKind::raw())?;
         self.live()?;

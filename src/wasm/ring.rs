@@ -164,30 +164,12 @@ fn reader_slice(reader: &mut Reader<u8>, cx: &mut Context<'_>) -> Poll<JsValue> 
 }
 
 /// Makes rings: one writer, any number of readers.
-///
-/// ```no_run
-/// use omnibuf::wasm::JsCircular;
-/// use wasm_bindgen::JsValue;
-///
-/// // JS: const writer = Circular.withCapacity(4096); const reader = writer.addReader();
-/// let writer = JsCircular::with_capacity(&JsValue::from(4096), &JsValue::UNDEFINED).unwrap();
-/// let reader = writer.add_reader().unwrap();
-/// assert_eq!(writer.write(&JsValue::from_str("abc")).unwrap(), 3);
-/// assert_eq!(js_sys::Uint8Array::new(&reader.slice().unwrap()).to_vec(), b"abc");
-/// assert!(!JsCircular::double_mapping_available()); // wasm memory is mirrored, never mapped
-/// ```
 #[wasm_bindgen(js_name = Circular)]
 pub struct JsCircular;
 
 #[wasm_bindgen(js_class = Circular)]
 impl JsCircular {
     /// Not public: `Circular.withCapacity()` makes rings.
-    ///
-    /// ```no_run
-    /// use omnibuf::wasm::JsCircular;
-    ///
-    /// assert!(JsCircular::new().is_err()); // JS: `new Circular()` throws; use Circular.withCapacity()
-    /// ```
     #[wasm_bindgen(constructor)]
     pub fn new() -> Result<JsCircular, JsValue> {
         Err(throwable(message::no_constructor("Circular")))
@@ -195,17 +177,6 @@ impl JsCircular {
 
     /// The writer of a new byte ring of at least `capacity` bytes. `options.backend` may ask for
     /// `"mirror-copy"` (the only one in wasm).
-    ///
-    /// ```no_run
-    /// use omnibuf::wasm::JsCircular;
-    /// use wasm_bindgen::JsValue;
-    ///
-    /// let writer = JsCircular::with_capacity(&JsValue::from(1000), &JsValue::UNDEFINED).unwrap();
-    /// assert!(writer.capacity().unwrap() >= 1000);
-    /// let double = js_sys::Object::new();
-    /// js_sys::Reflect::set(&double, &"backend".into(), &"double-mapped".into()).unwrap();
-    /// assert!(JsCircular::with_capacity(&JsValue::from(1000), &double).is_err()); // not in wasm
-    /// ```
     #[wasm_bindgen(js_name = withCapacity)]
     pub fn with_capacity(capacity: &JsValue, options: &JsValue) -> Result<JsCircularWriter, JsValue> {
         let capacity = index(capacity, "capacity")?;
@@ -228,12 +199,6 @@ impl JsCircular {
     }
 
     /// Whether ring memory can be double-mapped here: never in wasm.
-    ///
-    /// ```no_run
-    /// use omnibuf::wasm::JsCircular;
-    ///
-    /// assert!(!JsCircular::double_mapping_available()); // wasm maps no memory
-    /// ```
     #[wasm_bindgen(js_name = doubleMappingAvailable)]
     pub fn double_mapping_available() -> bool {
         crate::ring::double_mapping_available()
@@ -241,19 +206,6 @@ impl JsCircular {
 }
 
 /// The one writer of a byte ring.
-///
-/// ```no_run
-/// use omnibuf::wasm::JsCircular;
-/// use wasm_bindgen::JsValue;
-///
-/// let writer = JsCircular::with_capacity(&JsValue::from(16), &JsValue::UNDEFINED).unwrap();
-/// let _reader = writer.add_reader().unwrap();
-/// let capacity = writer.capacity().unwrap();
-/// let big = JsValue::from(js_sys::Uint8Array::new_with_length(capacity as u32 + 10));
-/// assert_eq!(writer.write(&big).unwrap(), capacity); // what fits now
-/// assert_eq!(writer.write(&JsValue::from_str("more")).unwrap(), 0); // full: the reader is a ring behind
-/// assert_eq!(writer.backend().unwrap(), "mirror-copy");
-/// ```
 #[wasm_bindgen(js_name = CircularWriter)]
 pub struct JsCircularWriter {
     side: Shared<Writer<u8>>,
@@ -276,57 +228,24 @@ impl Drop for JsCircularWriter {
 #[wasm_bindgen(js_class = CircularWriter)]
 impl JsCircularWriter {
     /// Not public: `Circular.withCapacity()` makes writers.
-    ///
-    /// ```no_run
-    /// use omnibuf::wasm::JsCircularWriter;
-    ///
-    /// assert!(JsCircularWriter::new().is_err()); // JS: Circular.withCapacity() makes writers
-    /// ```
     #[wasm_bindgen(constructor)]
     pub fn new() -> Result<JsCircularWriter, JsValue> {
         Err(throwable(message::no_constructor("CircularWriter")))
     }
 
     /// The capacity in bytes.
-    ///
-    /// ```no_run
-    /// # use omnibuf::wasm::JsCircular;
-    /// # use wasm_bindgen::JsValue;
-    /// # let writer = JsCircular::with_capacity(&JsValue::from(64), &JsValue::UNDEFINED).unwrap();
-    /// # let reader = writer.add_reader().unwrap();
-    /// assert!(writer.capacity().unwrap() >= 64);
-    /// ```
     #[wasm_bindgen(getter)]
     pub fn capacity(&self) -> Result<usize, JsValue> {
         self.with(|w| Ok(w.capacity()))
     }
 
     /// The memory under the ring: `"mirror-copy"`.
-    ///
-    /// ```no_run
-    /// # use omnibuf::wasm::JsCircular;
-    /// # use wasm_bindgen::JsValue;
-    /// # let writer = JsCircular::with_capacity(&JsValue::from(64), &JsValue::UNDEFINED).unwrap();
-    /// # let reader = writer.add_reader().unwrap();
-    /// assert_eq!(writer.backend().unwrap(), "mirror-copy");
-    /// ```
     #[wasm_bindgen(getter)]
     pub fn backend(&self) -> Result<String, JsValue> {
         self.with(|w| Ok(w.backend().to_string()))
     }
 
     /// A new reader, which sees what is produced from now on.
-    ///
-    /// ```no_run
-    /// # use omnibuf::wasm::JsCircular;
-    /// # use wasm_bindgen::JsValue;
-    /// # let writer = JsCircular::with_capacity(&JsValue::from(64), &JsValue::UNDEFINED).unwrap();
-    /// # let reader = writer.add_reader().unwrap();
-    /// writer.write(&JsValue::from_str("before")).unwrap();
-    /// let late = writer.add_reader().unwrap(); // sees what is written from now on
-    /// writer.write(&JsValue::from_str("after")).unwrap();
-    /// assert_eq!(js_sys::Uint8Array::new(&late.slice().unwrap()).to_vec(), b"after");
-    /// ```
     #[wasm_bindgen(js_name = addReader)]
     pub fn add_reader(&self) -> Result<JsCircularReader, JsValue> {
         self.with(|w| Ok(JsCircularReader { side: shared(w.add_reader()) }))
@@ -334,29 +253,12 @@ impl JsCircularWriter {
 
     /// The free room (single-thread: its length; threaded: a view of it), empty when the slowest
     /// reader is a whole ring behind. Returns at once.
-    ///
-    /// ```no_run
-    /// # use omnibuf::wasm::JsCircular;
-    /// # use wasm_bindgen::JsValue;
-    /// # let writer = JsCircular::with_capacity(&JsValue::from(64), &JsValue::UNDEFINED).unwrap();
-    /// # let reader = writer.add_reader().unwrap();
-    /// let free = writer.slice().unwrap().as_f64().unwrap(); // single-thread: the free room's length
-    /// assert_eq!(free as usize, writer.capacity().unwrap());
-    /// ```
     pub fn slice(&self) -> Result<JsValue, JsValue> {
         self.with(|w| Ok(room(w.try_slice())))
     }
 
     /// Single-thread: throws, that build never blocks. Threaded: `slice()` once there is room,
     /// blocking this dedicated worker until then (or until `timeoutMs`: then the slice is empty).
-    ///
-    /// ```no_run
-    /// # use omnibuf::wasm::JsCircular;
-    /// # use wasm_bindgen::JsValue;
-    /// # let writer = JsCircular::with_capacity(&JsValue::from(64), &JsValue::UNDEFINED).unwrap();
-    /// # let reader = writer.add_reader().unwrap();
-    /// assert!(writer.slice_sync(&JsValue::UNDEFINED).is_err()); // the single-thread build never blocks
-    /// ```
     #[wasm_bindgen(js_name = sliceSync)]
     pub fn slice_sync(&self, timeout_ms: &JsValue) -> Result<JsValue, JsValue> {
         #[cfg(not(target_feature = "atomics"))]
@@ -378,17 +280,6 @@ impl JsCircularWriter {
     }
 
     /// A Promise of `slice()` once there is room.
-    ///
-    /// ```no_run
-    /// # async fn demo() -> Result<(), wasm_bindgen::JsValue> {
-    /// # use omnibuf::wasm::JsCircular;
-    /// # use wasm_bindgen::JsValue;
-    /// # let writer = JsCircular::with_capacity(&JsValue::from(64), &JsValue::UNDEFINED).unwrap();
-    /// # let reader = writer.add_reader().unwrap();
-    /// let room = wasm_bindgen_futures::JsFuture::from(writer.slice_async(&JsValue::UNDEFINED)).await?;
-    /// assert!(room.as_f64().unwrap() > 0.0); // resolved once there is room: at once here
-    /// # Ok(()) }
-    /// ```
     #[wasm_bindgen(js_name = sliceAsync)]
     pub fn slice_async(&self, ticket: &JsValue) -> js_sys::Promise {
         slice_async(Rc::downgrade(&self.side), "CircularWriter", ticket, writer_slice)
@@ -396,16 +287,6 @@ impl JsCircularWriter {
 
     /// Publishes the next `n` free bytes as they are to the readers; `RangeError` if more than are
     /// free. (`js/guard.mjs` calls `__produceFrom` instead when a slice was handed out.)
-    ///
-    /// ```no_run
-    /// # use omnibuf::wasm::JsCircular;
-    /// # use wasm_bindgen::JsValue;
-    /// # let writer = JsCircular::with_capacity(&JsValue::from(64), &JsValue::UNDEFINED).unwrap();
-    /// # let reader = writer.add_reader().unwrap();
-    /// writer.produce(&JsValue::from(3)).unwrap(); // publishes 3 bytes of the room as they are
-    /// reader.consume(&JsValue::from(3)).unwrap();
-    /// assert!(writer.produce(&JsValue::from(1 << 20)).is_err()); // more than is free: a RangeError
-    /// ```
     pub fn produce(&self, n: &JsValue) -> Result<(), JsValue> {
         let n = index(n, "n")?;
         self.with(|w| w.try_produce(n).map_err(ring_error))
@@ -423,16 +304,6 @@ impl JsCircularWriter {
     /// Copies `bytes` (what JS wrote into the last slice, as the guard copied it out) into the free
     /// room and publishes the first `n` bytes of the room; `RangeError`, and nothing written, if `n`
     /// is more than is free.
-    ///
-    /// ```no_run
-    /// # use omnibuf::wasm::JsCircular;
-    /// # use wasm_bindgen::JsValue;
-    /// # let writer = JsCircular::with_capacity(&JsValue::from(64), &JsValue::UNDEFINED).unwrap();
-    /// # let reader = writer.add_reader().unwrap();
-    /// // What js/guard.mjs calls for `slice()` + `produce(2)`: the bytes JS wrote into the slice.
-    /// writer.produce_from(&JsValue::from(2), &JsValue::from_str("hi!")).unwrap();
-    /// assert_eq!(js_sys::Uint8Array::new(&reader.slice().unwrap()).to_vec(), b"hi");
-    /// ```
     #[wasm_bindgen(js_name = __produceFrom)]
     pub fn produce_from(&self, n: &JsValue, bytes: &JsValue) -> Result<(), JsValue> {
         let n = index(n, "n")?;
@@ -448,15 +319,6 @@ impl JsCircularWriter {
 
     /// Copies as much of `bytes` as there is room for now into the ring and publishes it; returns how
     /// many bytes that was (0 when the ring is full).
-    ///
-    /// ```no_run
-    /// # use omnibuf::wasm::JsCircular;
-    /// # use wasm_bindgen::JsValue;
-    /// # let writer = JsCircular::with_capacity(&JsValue::from(64), &JsValue::UNDEFINED).unwrap();
-    /// # let reader = writer.add_reader().unwrap();
-    /// assert_eq!(writer.write(&JsValue::from_str("hello")).unwrap(), 5);
-    /// assert_eq!(js_sys::Uint8Array::new(&reader.slice().unwrap()).to_vec(), b"hello");
-    /// ```
     pub fn write(&self, bytes: &JsValue) -> Result<usize, JsValue> {
         let (bytes, _) = bytes_from_js(bytes, "bytes")?;
         self.with(|w| Ok(w.push_slice(&bytes)))
@@ -466,15 +328,6 @@ impl JsCircularWriter {
     /// the page (it holds the module and the shared memory too), where `init(handle)` and then
     /// `CircularWriter.fromHandle(handle)` take it back; this object cannot be used after.
     /// Single-thread: throws, saying what the threaded build needs.
-    ///
-    /// ```no_run
-    /// # use omnibuf::wasm::JsCircular;
-    /// # use wasm_bindgen::JsValue;
-    /// # let writer = JsCircular::with_capacity(&JsValue::from(64), &JsValue::UNDEFINED).unwrap();
-    /// # let reader = writer.add_reader().unwrap();
-    /// // Single-thread build: throws, naming the threaded build, where the handle can be posted to a worker.
-    /// assert!(writer.to_handle().is_err());
-    /// ```
     #[wasm_bindgen(js_name = toHandle)]
     pub fn to_handle(&self) -> Result<JsValue, JsValue> {
         #[cfg(not(target_feature = "atomics"))]
@@ -484,17 +337,6 @@ impl JsCircularWriter {
     }
 
     /// The writer a handle carries; each handle can be claimed once (threaded build only).
-    ///
-    /// ```no_run
-    /// use omnibuf::wasm::JsCircularWriter;
-    /// use wasm_bindgen::JsValue;
-    ///
-    /// // In the threaded build, in the worker that received `handle` from `writer.toHandle()`:
-    /// fn take_writer(handle: &JsValue) -> Result<JsCircularWriter, JsValue> {
-    ///     JsCircularWriter::from_handle(handle) // a handle can be claimed once
-    /// }
-    /// assert!(take_writer(&JsValue::NULL).is_err());
-    /// ```
     #[wasm_bindgen(js_name = fromHandle)]
     pub fn from_handle(handle: &JsValue) -> Result<JsCircularWriter, JsValue> {
         #[cfg(not(target_feature = "atomics"))]
@@ -511,18 +353,6 @@ impl JsCircularWriter {
 }
 
 /// One reader of a byte ring.
-///
-/// ```no_run
-/// use omnibuf::wasm::JsCircular;
-/// use wasm_bindgen::JsValue;
-///
-/// let writer = JsCircular::with_capacity(&JsValue::from(64), &JsValue::UNDEFINED).unwrap();
-/// let reader = writer.add_reader().unwrap();
-/// writer.write(&JsValue::from_str("head:body")).unwrap();
-/// reader.consume(&JsValue::from(5)).unwrap();
-/// assert_eq!(js_sys::Uint8Array::new(&reader.slice().unwrap()).to_vec(), b"body");
-/// assert!(reader.consume(&JsValue::from(5)).is_err()); // only 4 are left
-/// ```
 #[wasm_bindgen(js_name = CircularReader)]
 pub struct JsCircularReader {
     side: Shared<Reader<u8>>,
@@ -545,12 +375,6 @@ impl Drop for JsCircularReader {
 #[wasm_bindgen(js_class = CircularReader)]
 impl JsCircularReader {
     /// Not public: `CircularWriter.addReader()` makes readers.
-    ///
-    /// ```no_run
-    /// use omnibuf::wasm::JsCircularReader;
-    ///
-    /// assert!(JsCircularReader::new().is_err()); // JS: writer.addReader() makes readers
-    /// ```
     #[wasm_bindgen(constructor)]
     pub fn new() -> Result<JsCircularReader, JsValue> {
         Err(throwable(message::no_constructor("CircularReader")))
@@ -558,19 +382,6 @@ impl JsCircularReader {
 
     /// A copy of the unread bytes (empty when there are none yet), or `null` once
     /// the writer is gone and everything was read. Returns at once.
-    ///
-    /// ```no_run
-    /// # use omnibuf::wasm::JsCircular;
-    /// # use wasm_bindgen::JsValue;
-    /// # let writer = JsCircular::with_capacity(&JsValue::from(64), &JsValue::UNDEFINED).unwrap();
-    /// # let reader = writer.add_reader().unwrap();
-    /// assert_eq!(js_sys::Uint8Array::new(&reader.slice().unwrap()).length(), 0); // nothing yet
-    /// writer.write(&JsValue::from_str("ab")).unwrap();
-    /// assert_eq!(js_sys::Uint8Array::new(&reader.slice().unwrap()).to_vec(), b"ab");
-    /// drop(writer); // JS: writer.free()
-    /// reader.consume(&JsValue::from(2)).unwrap();
-    /// assert!(reader.slice().unwrap().is_null()); // the end
-    /// ```
     pub fn slice(&self) -> Result<JsValue, JsValue> {
         self.with(|reader| Ok(reader.try_slice().map_or(JsValue::NULL, unread)))
     }
@@ -579,17 +390,6 @@ impl JsCircularReader {
     /// the guard made over the reader's staging memory) when they fit, and returns how many there
     /// are (the guard grows its memory and asks again when they did not fit), or `null` once the
     /// writer is gone and everything was read.
-    ///
-    /// ```no_run
-    /// # use omnibuf::wasm::JsCircular;
-    /// # use wasm_bindgen::JsValue;
-    /// # let writer = JsCircular::with_capacity(&JsValue::from(64), &JsValue::UNDEFINED).unwrap();
-    /// # let reader = writer.add_reader().unwrap();
-    /// writer.write(&JsValue::from_str("abc")).unwrap();
-    /// let target = js_sys::Uint8Array::new_with_length(8); // js/guard.mjs's staging memory
-    /// assert_eq!(reader.slice_into(&target).unwrap().as_f64(), Some(3.0));
-    /// assert_eq!(target.subarray(0, 3).to_vec(), b"abc");
-    /// ```
     #[wasm_bindgen(js_name = __sliceInto)]
     pub fn slice_into(&self, target: &JsValue) -> Result<JsValue, JsValue> {
         let target: &Uint8Array =
@@ -607,14 +407,6 @@ impl JsCircularReader {
     /// Single-thread: throws, that build never blocks. Threaded: `slice()` once there is data or
     /// the end, blocking this dedicated worker until then (or until `timeoutMs`: then the slice is
     /// empty).
-    ///
-    /// ```no_run
-    /// # use omnibuf::wasm::JsCircular;
-    /// # use wasm_bindgen::JsValue;
-    /// # let writer = JsCircular::with_capacity(&JsValue::from(64), &JsValue::UNDEFINED).unwrap();
-    /// # let reader = writer.add_reader().unwrap();
-    /// assert!(reader.slice_sync(&JsValue::UNDEFINED).is_err()); // the single-thread build never blocks
-    /// ```
     #[wasm_bindgen(js_name = sliceSync)]
     pub fn slice_sync(&self, timeout_ms: &JsValue) -> Result<JsValue, JsValue> {
         #[cfg(not(target_feature = "atomics"))]
@@ -638,36 +430,12 @@ impl JsCircularReader {
     }
 
     /// A Promise of `slice()` once there is data (or `null` at the end).
-    ///
-    /// ```no_run
-    /// # async fn demo() -> Result<(), wasm_bindgen::JsValue> {
-    /// # use omnibuf::wasm::JsCircular;
-    /// # use wasm_bindgen::JsValue;
-    /// # let writer = JsCircular::with_capacity(&JsValue::from(64), &JsValue::UNDEFINED).unwrap();
-    /// # let reader = writer.add_reader().unwrap();
-    /// let pending = reader.slice_async(&JsValue::UNDEFINED); // resolves once there is data
-    /// writer.write(&JsValue::from_str("late")).unwrap();
-    /// let data = wasm_bindgen_futures::JsFuture::from(pending).await?;
-    /// assert_eq!(js_sys::Uint8Array::new(&data).to_vec(), b"late");
-    /// # Ok(()) }
-    /// ```
     #[wasm_bindgen(js_name = sliceAsync)]
     pub fn slice_async(&self, ticket: &JsValue) -> js_sys::Promise {
         slice_async(Rc::downgrade(&self.side), "CircularReader", ticket, reader_slice)
     }
 
     /// Marks the first `n` bytes of the slice as read; `RangeError` if more than are available.
-    ///
-    /// ```no_run
-    /// # use omnibuf::wasm::JsCircular;
-    /// # use wasm_bindgen::JsValue;
-    /// # let writer = JsCircular::with_capacity(&JsValue::from(64), &JsValue::UNDEFINED).unwrap();
-    /// # let reader = writer.add_reader().unwrap();
-    /// writer.write(&JsValue::from_str("abc")).unwrap();
-    /// reader.consume(&JsValue::from(1)).unwrap();
-    /// assert_eq!(js_sys::Uint8Array::new(&reader.slice().unwrap()).to_vec(), b"bc");
-    /// assert!(reader.consume(&JsValue::from(3)).is_err()); // only 2 are left: a RangeError
-    /// ```
     pub fn consume(&self, n: &JsValue) -> Result<(), JsValue> {
         let n = index(n, "n")?;
         self.with(|reader| reader.try_consume(n).map_err(ring_error))
@@ -704,15 +472,6 @@ impl JsCircularReader {
     /// Threaded: moves the reader into a handle for another thread of the page (see
     /// `CircularWriter.toHandle`). Until claimed, it holds the writer back like any reader; this
     /// object cannot be used after. Single-thread: throws, saying what the threaded build needs.
-    ///
-    /// ```no_run
-    /// # use omnibuf::wasm::JsCircular;
-    /// # use wasm_bindgen::JsValue;
-    /// # let writer = JsCircular::with_capacity(&JsValue::from(64), &JsValue::UNDEFINED).unwrap();
-    /// # let reader = writer.add_reader().unwrap();
-    /// // Single-thread build: throws, naming the threaded build, where the handle can be posted to a worker.
-    /// assert!(reader.to_handle().is_err());
-    /// ```
     #[wasm_bindgen(js_name = toHandle)]
     pub fn to_handle(&self) -> Result<JsValue, JsValue> {
         #[cfg(not(target_feature = "atomics"))]
@@ -722,17 +481,6 @@ impl JsCircularReader {
     }
 
     /// The reader a handle carries; each handle can be claimed once (threaded build only).
-    ///
-    /// ```no_run
-    /// use omnibuf::wasm::JsCircularReader;
-    /// use wasm_bindgen::JsValue;
-    ///
-    /// // In the threaded build, in the worker that received `handle` from `reader.toHandle()`:
-    /// fn take_reader(handle: &JsValue) -> Result<JsCircularReader, JsValue> {
-    ///     JsCircularReader::from_handle(handle) // a handle can be claimed once
-    /// }
-    /// assert!(take_reader(&JsValue::NULL).is_err());
-    /// ```
     #[wasm_bindgen(js_name = fromHandle)]
     pub fn from_handle(handle: &JsValue) -> Result<JsCircularReader, JsValue> {
         #[cfg(not(target_feature = "atomics"))]

@@ -106,18 +106,6 @@ enum Doc {
 
 /// A buffer over a document in IndexedDB or OPFS (or over bytes in memory) that edits in memory and
 /// loads only what it reads.
-///
-/// ```no_run
-/// use omnibuf::wasm::JsVirtualBuffer;
-/// use wasm_bindgen::JsValue;
-///
-/// // JS: const doc = VirtualBuffer.fromBytes("hello"); doc.insert(5, " world");
-/// let doc = JsVirtualBuffer::from_bytes(&JsValue::from_str("hello")).unwrap();
-/// doc.insert(&JsValue::from(5), &JsValue::from_str(" world")).unwrap();
-/// assert_eq!(doc.length(), 11.0);
-/// assert!(doc.is_modified());
-/// assert!(doc.insert(&JsValue::from(99), &JsValue::from_str("!")).is_err()); // a RangeError
-/// ```
 #[wasm_bindgen(js_name = VirtualBuffer)]
 pub struct JsVirtualBuffer {
     inner: Doc,
@@ -162,12 +150,6 @@ fn static_store(options: &JsValue) -> Result<Store, JsValue> {
 #[wasm_bindgen(js_class = VirtualBuffer)]
 impl JsVirtualBuffer {
     /// Not public: `open()`, `import()` and `fromBytes()` make them.
-    ///
-    /// ```no_run
-    /// use omnibuf::wasm::JsVirtualBuffer;
-    ///
-    /// assert!(JsVirtualBuffer::new().is_err()); // JS: open(), import() or fromBytes() make them
-    /// ```
     #[wasm_bindgen(constructor)]
     pub fn new() -> Result<JsVirtualBuffer, JsValue> {
         Err(throwable(message::no_constructor("VirtualBuffer")))
@@ -175,20 +157,6 @@ impl JsVirtualBuffer {
 
     /// Opens the stored document `name`, reading only its metadata; resolves to the buffer. Rejects
     /// with an Error when there is no such document or IndexedDB fails. `ticket`: see `work`.
-    ///
-    /// ```no_run
-    /// # async fn demo() -> Result<(), wasm_bindgen::JsValue> {
-    /// # use wasm_bindgen_futures::JsFuture;
-    /// use omnibuf::wasm::JsVirtualBuffer;
-    /// use wasm_bindgen::{convert::TryFromJsValue, JsValue};
-    ///
-    /// let none = JsValue::UNDEFINED;
-    /// JsFuture::from(JsVirtualBuffer::import(&"notes.txt".into(), &"hello".into(), &none, &none)).await?;
-    /// let opened = JsFuture::from(JsVirtualBuffer::open(&"notes.txt".into(), &none, &none)).await?;
-    /// assert_eq!(JsVirtualBuffer::try_from_js_value(opened).unwrap().length(), 5.0);
-    /// assert!(JsFuture::from(JsVirtualBuffer::open(&"missing".into(), &none, &none)).await.is_err());
-    /// # Ok(()) }
-    /// ```
     pub fn open(name: &JsValue, options: &JsValue, ticket: &JsValue) -> Promise {
         // "path", as the Node addon calls it (js/index.d.ts): in the browser, the document's name.
         let args = string(name, "path")
@@ -212,22 +180,6 @@ impl JsVirtualBuffer {
     /// replacing one of that name atomically, and resolves to the buffer opened over it. A `File` or
     /// `Blob` is read a batch at a time, never whole. `options.blockSize` sets the block size.
     /// `ticket`: see `work`.
-    ///
-    /// ```no_run
-    /// # async fn demo() -> Result<(), wasm_bindgen::JsValue> {
-    /// # use wasm_bindgen_futures::JsFuture;
-    /// use omnibuf::wasm::JsVirtualBuffer;
-    /// use wasm_bindgen::{convert::TryFromJsValue, JsValue};
-    ///
-    /// let none = JsValue::UNDEFINED; // for what is left out: options, a ticket to cancel with
-    /// let options = js_sys::Object::new();
-    /// js_sys::Reflect::set(&options, &"blockSize".into(), &JsValue::from(4096)).unwrap();
-    /// let source = JsValue::from(js_sys::Uint8Array::new_with_length(10_000)); // or a File, a string
-    /// let doc = JsVirtualBuffer::import(&"data.bin".into(), &source, &options, &none);
-    /// let doc = JsFuture::from(doc).await?;
-    /// assert_eq!(JsVirtualBuffer::try_from_js_value(doc).unwrap().name().as_deref(), Some("data.bin"));
-    /// # Ok(()) }
-    /// ```
     pub fn import(name: &JsValue, source: &JsValue, options: &JsValue, ticket: &JsValue) -> Promise {
         let args = (|| {
             let name = string(name, "name")?;
@@ -277,14 +229,6 @@ impl JsVirtualBuffer {
 
     /// A buffer over a copy of `bytes` (a `Uint8Array`, `ArrayBuffer`, typed array or string), in
     /// memory; `saveAs(name)` stores it.
-    ///
-    /// ```no_run
-    /// use omnibuf::wasm::JsVirtualBuffer;
-    /// use wasm_bindgen::JsValue;
-    ///
-    /// let doc = JsVirtualBuffer::from_bytes(&JsValue::from_str("in memory")).unwrap();
-    /// assert_eq!((doc.length(), doc.name()), (9.0, None)); // no document until saveAs(name)
-    /// ```
     #[wasm_bindgen(js_name = fromBytes)]
     pub fn from_bytes(bytes: &JsValue) -> Result<JsVirtualBuffer, JsValue> {
         let (bytes, _) = bytes_from_js(bytes, "bytes")?;
@@ -295,21 +239,6 @@ impl JsVirtualBuffer {
 
     /// The stored documents of `options.store`: a Promise of `[{ name, length }]`, by name.
     /// `ticket`: see `work`.
-    ///
-    /// ```no_run
-    /// # async fn demo() -> Result<(), wasm_bindgen::JsValue> {
-    /// # use wasm_bindgen_futures::JsFuture;
-    /// use omnibuf::wasm::JsVirtualBuffer;
-    /// use wasm_bindgen::JsValue;
-    ///
-    /// let none = JsValue::UNDEFINED; // for what is left out: options, a ticket to cancel with
-    /// JsFuture::from(JsVirtualBuffer::import(&"listed".into(), &"1234".into(), &none, &none)).await?;
-    /// let documents = JsFuture::from(JsVirtualBuffer::list(&none, &none)).await?;
-    /// let documents: js_sys::Array = documents.into();
-    /// let first = documents.get(0); // { name, length }, by name
-    /// assert!(js_sys::Reflect::get(&first, &"length".into())?.as_f64().is_some());
-    /// # Ok(()) }
-    /// ```
     pub fn list(options: &JsValue, ticket: &JsValue) -> Promise {
         let store = static_store(options);
         work::spawn(ticket, async move {
@@ -330,19 +259,6 @@ impl JsVirtualBuffer {
     }
 
     /// Deletes stored document `name` and all its blocks (nothing happens if there is none).
-    ///
-    /// ```no_run
-    /// # async fn demo() -> Result<(), wasm_bindgen::JsValue> {
-    /// # use wasm_bindgen_futures::JsFuture;
-    /// use omnibuf::wasm::JsVirtualBuffer;
-    /// use wasm_bindgen::JsValue;
-    ///
-    /// let none = JsValue::UNDEFINED; // for what is left out: options, a ticket to cancel with
-    /// JsFuture::from(JsVirtualBuffer::import(&"old".into(), &"x".into(), &none, &none)).await?;
-    /// JsFuture::from(JsVirtualBuffer::delete_document(&"old".into(), &none)).await?;
-    /// assert!(JsFuture::from(JsVirtualBuffer::open(&"old".into(), &none, &none)).await.is_err());
-    /// # Ok(()) }
-    /// ```
     #[wasm_bindgen(js_name = deleteDocument)]
     pub fn delete_document(name: &JsValue, options: &JsValue) -> Promise {
         let args = string(name, "name").and_then(|name| Ok((name, static_store(options)?)));
@@ -360,20 +276,6 @@ impl JsVirtualBuffer {
     }
 
     /// Stored document `name` as a `Blob`, e.g. for a download. `ticket`: see `work`.
-    ///
-    /// ```no_run
-    /// # async fn demo() -> Result<(), wasm_bindgen::JsValue> {
-    /// # use wasm_bindgen_futures::JsFuture;
-    /// use omnibuf::wasm::JsVirtualBuffer;
-    /// use wasm_bindgen::JsValue;
-    ///
-    /// let none = JsValue::UNDEFINED;
-    /// JsFuture::from(JsVirtualBuffer::import(&"report".into(), &"totals".into(), &none, &none)).await?;
-    /// let blob = JsFuture::from(JsVirtualBuffer::export_document(&"report".into(), &none, &none)).await?;
-    /// let blob: web_sys::Blob = blob.into();
-    /// assert_eq!(blob.size(), 6.0); // e.g. for a download link
-    /// # Ok(()) }
-    /// ```
     #[wasm_bindgen(js_name = exportDocument)]
     pub fn export_document(name: &JsValue, options: &JsValue, ticket: &JsValue) -> Promise {
         let args = string(name, "name").and_then(|name| Ok((name, static_store(options)?)));
@@ -391,48 +293,18 @@ impl JsVirtualBuffer {
     }
 
     /// Length in bytes.
-    ///
-    /// ```no_run
-    /// # use omnibuf::wasm::JsVirtualBuffer;
-    /// # use wasm_bindgen::JsValue;
-    /// # let doc = JsVirtualBuffer::from_bytes(&JsValue::from_str("hello world")).unwrap();
-    /// # let none = JsValue::UNDEFINED;
-    /// doc.delete(&JsValue::from(5), &none).unwrap();
-    /// assert_eq!(doc.length(), 5.0);
-    /// ```
     #[wasm_bindgen(getter)]
     pub fn length(&self) -> f64 {
         self.buffer().len() as f64
     }
 
     /// Whether there are edits since it was opened or last saved.
-    ///
-    /// ```no_run
-    /// # use omnibuf::wasm::JsVirtualBuffer;
-    /// # use wasm_bindgen::JsValue;
-    /// # let doc = JsVirtualBuffer::from_bytes(&JsValue::from_str("hello world")).unwrap();
-    /// assert!(!doc.is_modified());
-    /// doc.insert(&JsValue::from(0), &JsValue::from_str(">")).unwrap();
-    /// assert!(doc.is_modified());
-    /// ```
     #[wasm_bindgen(getter, js_name = isModified)]
     pub fn is_modified(&self) -> bool {
         self.buffer().is_modified()
     }
 
     /// The document saves go to, or `null` for a buffer made from bytes and not saved yet.
-    ///
-    /// ```no_run
-    /// # async fn demo() -> Result<(), wasm_bindgen::JsValue> {
-    /// # use wasm_bindgen_futures::JsFuture;
-    /// # use omnibuf::wasm::JsVirtualBuffer;
-    /// # use wasm_bindgen::JsValue;
-    /// # let doc = JsVirtualBuffer::from_bytes(&JsValue::from_str("hello world")).unwrap();
-    /// assert_eq!(doc.name(), None);
-    /// JsFuture::from(doc.save_as(&"hello.txt".into())?).await?;
-    /// assert_eq!(doc.name().as_deref(), Some("hello.txt"));
-    /// # Ok(()) }
-    /// ```
     #[wasm_bindgen(getter)]
     pub fn name(&self) -> Option<String> {
         match &self.inner {
@@ -442,13 +314,6 @@ impl JsVirtualBuffer {
     }
 
     /// Where the document lives: `"indexeddb"` (also for a buffer made from bytes) or `"opfs"`.
-    ///
-    /// ```no_run
-    /// # use omnibuf::wasm::JsVirtualBuffer;
-    /// # use wasm_bindgen::JsValue;
-    /// # let doc = JsVirtualBuffer::from_bytes(&JsValue::from_str("hello world")).unwrap();
-    /// assert_eq!(doc.store(), "indexeddb"); // also for a buffer made from bytes; OPFS documents say "opfs"
-    /// ```
     #[wasm_bindgen(getter)]
     pub fn store(&self) -> String {
         match &self.inner {
@@ -458,15 +323,6 @@ impl JsVirtualBuffer {
     }
 
     /// Inserts a copy of `bytes` at `offset`.
-    ///
-    /// ```no_run
-    /// # use omnibuf::wasm::JsVirtualBuffer;
-    /// # use wasm_bindgen::JsValue;
-    /// # let doc = JsVirtualBuffer::from_bytes(&JsValue::from_str("hello world")).unwrap();
-    /// doc.insert(&JsValue::from(5), &JsValue::from_str(",")).unwrap();
-    /// assert_eq!(doc.length(), 12.0);
-    /// assert!(doc.insert(&JsValue::from(-1), &JsValue::from_str("!")).is_err()); // a RangeError
-    /// ```
     pub fn insert(&self, at: &JsValue, bytes: &JsValue) -> Result<(), JsValue> {
         let at = offset(at, "offset")?;
         let (bytes, _) = bytes_from_js(bytes, "bytes")?;
@@ -474,30 +330,12 @@ impl JsVirtualBuffer {
     }
 
     /// Deletes bytes `start..end`.
-    ///
-    /// ```no_run
-    /// # use omnibuf::wasm::JsVirtualBuffer;
-    /// # use wasm_bindgen::JsValue;
-    /// # let doc = JsVirtualBuffer::from_bytes(&JsValue::from_str("hello world")).unwrap();
-    /// doc.delete(&JsValue::from(0), &JsValue::from(6)).unwrap();
-    /// assert_eq!(doc.length(), 5.0); // "world"
-    /// ```
     pub fn delete(&self, start: &JsValue, end: &JsValue) -> Result<(), JsValue> {
         let (start, end) = (offset(start, "start")?, offset(end, "end")?);
         self.edit(self.buffer().delete(start..end), "VirtualBuffer.delete")
     }
 
     /// Replaces bytes `start..end` by a copy of `bytes`, as one undoable edit.
-    ///
-    /// ```no_run
-    /// # use omnibuf::wasm::JsVirtualBuffer;
-    /// # use wasm_bindgen::JsValue;
-    /// # let doc = JsVirtualBuffer::from_bytes(&JsValue::from_str("hello world")).unwrap();
-    /// doc.replace(&JsValue::from(0), &JsValue::from(5), &JsValue::from_str("goodbye")).unwrap();
-    /// assert_eq!(doc.length(), 13.0);
-    /// assert!(doc.undo()); // one edit
-    /// assert_eq!(doc.length(), 11.0);
-    /// ```
     pub fn replace(&self, start: &JsValue, end: &JsValue, bytes: &JsValue) -> Result<(), JsValue> {
         let (start, end) = (offset(start, "start")?, offset(end, "end")?);
         let (bytes, _) = bytes_from_js(bytes, "bytes")?;
@@ -505,48 +343,16 @@ impl JsVirtualBuffer {
     }
 
     /// Undoes the last edit; false when there is nothing to undo.
-    ///
-    /// ```no_run
-    /// # use omnibuf::wasm::JsVirtualBuffer;
-    /// # use wasm_bindgen::JsValue;
-    /// # let doc = JsVirtualBuffer::from_bytes(&JsValue::from_str("hello world")).unwrap();
-    /// assert!(!doc.undo()); // nothing to undo yet
-    /// doc.insert(&JsValue::from(0), &JsValue::from_str("x")).unwrap();
-    /// assert!(doc.undo());
-    /// assert_eq!(doc.length(), 11.0);
-    /// ```
     pub fn undo(&self) -> bool {
         self.buffer().undo()
     }
 
     /// Redoes the last undone edit; false when there is nothing to redo.
-    ///
-    /// ```no_run
-    /// # use omnibuf::wasm::JsVirtualBuffer;
-    /// # use wasm_bindgen::JsValue;
-    /// # let doc = JsVirtualBuffer::from_bytes(&JsValue::from_str("hello world")).unwrap();
-    /// doc.insert(&JsValue::from(0), &JsValue::from_str("x")).unwrap();
-    /// doc.undo();
-    /// assert!(doc.redo());
-    /// assert_eq!(doc.length(), 12.0);
-    /// ```
     pub fn redo(&self) -> bool {
         self.buffer().redo()
     }
 
     /// A Promise of bytes `start..end` (`end` defaults to the length), loading the blocks they need.
-    ///
-    /// ```no_run
-    /// # async fn demo() -> Result<(), wasm_bindgen::JsValue> {
-    /// # use wasm_bindgen_futures::JsFuture;
-    /// # use omnibuf::wasm::JsVirtualBuffer;
-    /// # use wasm_bindgen::JsValue;
-    /// # let doc = JsVirtualBuffer::from_bytes(&JsValue::from_str("hello world")).unwrap();
-    /// # let none = JsValue::UNDEFINED;
-    /// let bytes = JsFuture::from(doc.read(&JsValue::from(6), &none, &none)?).await?;
-    /// assert_eq!(js_sys::Uint8Array::new(&bytes).to_vec(), b"world");
-    /// # Ok(()) }
-    /// ```
     pub fn read(&self, start: &JsValue, end: &JsValue, ticket: &JsValue) -> Result<Promise, JsValue> {
         let (start, end) = self.range(start, end)?;
         let js = |bytes| <JsZeroCopyBuffer as From<crate::ZeroCopyBuffer>>::from(bytes).into();
@@ -563,25 +369,6 @@ impl JsVirtualBuffer {
     /// OPFS documents, in the dedicated worker that holds them: reads `target.length` bytes from
     /// `start` into `target` at once (no Promise, no object made) and returns how many. The fast path
     /// for many small reads; any other document rejects it with an Error (use `read()`).
-    ///
-    /// ```no_run
-    /// # async fn demo() -> Result<(), wasm_bindgen::JsValue> {
-    /// # use wasm_bindgen_futures::JsFuture;
-    /// use omnibuf::wasm::JsVirtualBuffer;
-    /// use wasm_bindgen::{convert::TryFromJsValue, JsValue};
-    ///
-    /// let none = JsValue::UNDEFINED; // for what is left out: options, a ticket to cancel with
-    /// // In a dedicated worker, over an OPFS document: a synchronous read with no Promise.
-    /// let options = js_sys::Object::new();
-    /// js_sys::Reflect::set(&options, &"store".into(), &"opfs".into()).unwrap();
-    /// let doc = JsVirtualBuffer::import(&"fast".into(), &"0123456789".into(), &options, &none);
-    /// let doc = JsFuture::from(doc).await?;
-    /// let doc = JsVirtualBuffer::try_from_js_value(doc).unwrap();
-    /// let target = js_sys::Uint8Array::new_with_length(4);
-    /// assert_eq!(doc.read_into(&JsValue::from(3), &target)?, 4.0);
-    /// assert_eq!(target.to_vec(), b"3456");
-    /// # Ok(()) }
-    /// ```
     #[wasm_bindgen(js_name = readInto)]
     pub fn read_into(&self, start: &JsValue, target: &JsValue) -> Result<f64, JsValue> {
         let Doc::Opfs(doc) = &self.inner else {
@@ -602,20 +389,6 @@ impl JsVirtualBuffer {
 
     /// A Promise of the offset of the first `pattern` wholly inside `start..end` (default: everything),
     /// or `null`.
-    ///
-    /// ```no_run
-    /// # async fn demo() -> Result<(), wasm_bindgen::JsValue> {
-    /// # use wasm_bindgen_futures::JsFuture;
-    /// # use omnibuf::wasm::JsVirtualBuffer;
-    /// # use wasm_bindgen::JsValue;
-    /// # let doc = JsVirtualBuffer::from_bytes(&JsValue::from_str("hello world")).unwrap();
-    /// # let none = JsValue::UNDEFINED;
-    /// let at = JsFuture::from(doc.find(&"o".into(), &JsValue::from(5), &none, &none)?).await?;
-    /// assert_eq!(at.as_f64(), Some(7.0));
-    /// let missing = JsFuture::from(doc.find(&"xyz".into(), &none, &none, &none)?).await?;
-    /// assert!(missing.is_null());
-    /// # Ok(()) }
-    /// ```
     pub fn find(
         &self,
         pattern: &JsValue,
@@ -640,18 +413,6 @@ impl JsVirtualBuffer {
     }
 
     /// A Promise of the number of lines: line feeds plus one.
-    ///
-    /// ```no_run
-    /// # async fn demo() -> Result<(), wasm_bindgen::JsValue> {
-    /// # use wasm_bindgen_futures::JsFuture;
-    /// use omnibuf::wasm::JsVirtualBuffer;
-    /// use wasm_bindgen::JsValue;
-    ///
-    /// let none = JsValue::UNDEFINED; // for what is left out: options, a ticket to cancel with
-    /// let doc = JsVirtualBuffer::from_bytes(&JsValue::from_str("a\nb\nc")).unwrap();
-    /// assert_eq!(JsFuture::from(doc.line_count(&none)).await?.as_f64(), Some(3.0));
-    /// # Ok(()) }
-    /// ```
     #[wasm_bindgen(js_name = lineCount)]
     pub fn line_count(&self, ticket: &JsValue) -> Promise {
         match &self.inner {
@@ -667,19 +428,6 @@ impl JsVirtualBuffer {
     }
 
     /// A Promise of the offset where line `line` (0-based) starts; RangeError past the last line.
-    ///
-    /// ```no_run
-    /// # async fn demo() -> Result<(), wasm_bindgen::JsValue> {
-    /// # use wasm_bindgen_futures::JsFuture;
-    /// use omnibuf::wasm::JsVirtualBuffer;
-    /// use wasm_bindgen::JsValue;
-    ///
-    /// let none = JsValue::UNDEFINED; // for what is left out: options, a ticket to cancel with
-    /// let doc = JsVirtualBuffer::from_bytes(&JsValue::from_str("ab\ncd")).unwrap();
-    /// assert_eq!(JsFuture::from(doc.line_to_offset(&JsValue::from(1), &none)?).await?.as_f64(), Some(3.0));
-    /// assert!(JsFuture::from(doc.line_to_offset(&JsValue::from(5), &none)?).await.is_err()); // a RangeError
-    /// # Ok(()) }
-    /// ```
     #[wasm_bindgen(js_name = lineToOffset)]
     pub fn line_to_offset(&self, line: &JsValue, ticket: &JsValue) -> Result<Promise, JsValue> {
         let line = offset(line, "line")?;
@@ -696,18 +444,6 @@ impl JsVirtualBuffer {
     }
 
     /// A Promise of the line (0-based) that holds `offset`.
-    ///
-    /// ```no_run
-    /// # async fn demo() -> Result<(), wasm_bindgen::JsValue> {
-    /// # use wasm_bindgen_futures::JsFuture;
-    /// use omnibuf::wasm::JsVirtualBuffer;
-    /// use wasm_bindgen::JsValue;
-    ///
-    /// let none = JsValue::UNDEFINED; // for what is left out: options, a ticket to cancel with
-    /// let doc = JsVirtualBuffer::from_bytes(&JsValue::from_str("ab\ncd")).unwrap();
-    /// assert_eq!(JsFuture::from(doc.offset_to_line(&JsValue::from(4), &none)?).await?.as_f64(), Some(1.0));
-    /// # Ok(()) }
-    /// ```
     #[wasm_bindgen(js_name = offsetToLine)]
     pub fn offset_to_line(&self, at: &JsValue, ticket: &JsValue) -> Result<Promise, JsValue> {
         let at = offset(at, "offset")?;
@@ -725,22 +461,6 @@ impl JsVirtualBuffer {
 
     /// Saves to the document it came from, atomically; rejects, changing nothing, if the stored
     /// document changed since it was opened or last saved, unless `options.force`.
-    ///
-    /// ```no_run
-    /// # async fn demo() -> Result<(), wasm_bindgen::JsValue> {
-    /// # use wasm_bindgen_futures::JsFuture;
-    /// use omnibuf::wasm::JsVirtualBuffer;
-    /// use wasm_bindgen::{convert::TryFromJsValue, JsValue};
-    ///
-    /// let none = JsValue::UNDEFINED; // for what is left out: options, a ticket to cancel with
-    /// let doc = JsVirtualBuffer::import(&"doc".into(), &"v1".into(), &none, &none);
-    /// let doc = JsFuture::from(doc).await?;
-    /// let doc = JsVirtualBuffer::try_from_js_value(doc).unwrap();
-    /// doc.replace(&JsValue::from(1), &none, &"2".into())?;
-    /// JsFuture::from(doc.save(&none)?).await?; // rejects if the document changed meanwhile
-    /// assert!(!doc.is_modified());
-    /// # Ok(()) }
-    /// ```
     pub fn save(&self, options: &JsValue) -> Result<Promise, JsValue> {
         let force = if options.is_undefined() || options.is_null() {
             false
@@ -772,19 +492,6 @@ impl JsVirtualBuffer {
     }
 
     /// Saves to document `name` (replacing one of that name); later saves go there.
-    ///
-    /// ```no_run
-    /// # async fn demo() -> Result<(), wasm_bindgen::JsValue> {
-    /// # use wasm_bindgen_futures::JsFuture;
-    /// # use omnibuf::wasm::JsVirtualBuffer;
-    /// # use wasm_bindgen::JsValue;
-    /// # let doc = JsVirtualBuffer::from_bytes(&JsValue::from_str("hello world")).unwrap();
-    /// # let none = JsValue::UNDEFINED;
-    /// JsFuture::from(doc.save_as(&"copy.txt".into())?).await?;
-    /// let copy = JsFuture::from(JsVirtualBuffer::open(&"copy.txt".into(), &none, &none)).await?;
-    /// assert!(!copy.is_null());
-    /// # Ok(()) }
-    /// ```
     #[wasm_bindgen(js_name = saveAs)]
     pub fn save_as(&self, name: &JsValue) -> Result<Promise, JsValue> {
         let name = string(name, "name")?;
