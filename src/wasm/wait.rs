@@ -69,26 +69,33 @@ impl Drop for Task {
     }
 }
 
+/// The next id of `counter`, written into `ticket` as its `id` (`ticket`: an object the JS layer made,
+/// or `undefined` for work nobody can cancel). For the waits here and the work of `work.rs`.
+pub(crate) fn issue_ticket(counter: &'static std::thread::LocalKey<Cell<u64>>, ticket: &JsValue) -> u64 {
+    let id = counter.with(|next| {
+        next.set(next.get() + 1);
+        next.get()
+    });
+    if ticket.is_object() {
+        // A plain object the JS layer made: setting a property cannot throw.
+        let _ = Reflect::set(ticket, &"id".into(), &JsValue::from(id as f64));
+    }
+    id
+}
+
 /// A Promise of `future`'s outcome, cancellable by the id written into `ticket` (an object, or
 /// `undefined` for a wait nobody can cancel).
 pub(crate) fn spawn(
     ticket: &JsValue,
     future: impl Future<Output = Result<JsValue, JsValue>> + 'static,
 ) -> js_sys::Promise {
-    let id = NEXT_ID.with(|next| {
-        next.set(next.get() + 1);
-        next.get()
-    });
+    let id = issue_ticket(&NEXT_ID, ticket);
     let wait = Rc::new(Wait {
         future: RefCell::new(Some(Box::pin(future))),
         cancelled: RefCell::new(None),
         waker: RefCell::new(None),
     });
     WAITS.with_borrow_mut(|waits| waits.insert(id, wait.clone()));
-    if ticket.is_object() {
-        // A plain object the JS layer made: setting a property cannot throw.
-        let _ = Reflect::set(ticket, &"id".into(), &JsValue::from(id as f64));
-    }
     wasm_bindgen_futures::future_to_promise(Task { id, wait })
 }
 

@@ -16,8 +16,9 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
-use js_sys::Reflect;
 use wasm_bindgen::prelude::*;
+
+use super::wait::issue_ticket;
 
 type Boxed = Pin<Box<dyn Future<Output = Result<JsValue, JsValue>>>>;
 
@@ -82,16 +83,9 @@ pub(crate) fn spawn(
     ticket: &JsValue,
     future: impl Future<Output = Result<JsValue, JsValue>> + 'static,
 ) -> js_sys::Promise {
-    let id = NEXT_ID.with(|next| {
-        next.set(next.get() + 1);
-        next.get()
-    });
+    let id = issue_ticket(&NEXT_ID, ticket);
     let state = Rc::new(Cell::new(State::Queued));
     PENDING.with_borrow_mut(|pending| pending.insert(id, state.clone()));
-    if ticket.is_object() {
-        // A plain object the JS layer made: setting a property cannot throw.
-        let _ = Reflect::set(ticket, &"id".into(), &JsValue::from(id as f64));
-    }
     wasm_bindgen_futures::future_to_promise(Task { id, state, future: Some(Box::pin(future)) })
 }
 
