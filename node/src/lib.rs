@@ -1,19 +1,19 @@
 //! The Node.js addon of omnibuf: the JS API of `js/index.d.ts` over Node-API, with napi-rs.
 //!
 //! Classes: `ZeroCopyStorage` (the native half of the JS `ZeroCopyBuffer`), `BufferMut`, `BufferKind`
-//! ([`buffer`]), `NativeBufferPool` (the native half of the JS `BufferPool`) and the functions of a
-//! pooled buffer's handle ([`pool`], [`handles`]), the byte ring `Circular`, `CircularWriter`, `CircularReader` ([`ring`]), and
-//! `VirtualBuffer` ([`vbuf`], the addon only for now: the wasm build does not have it yet). The same
-//! semantics as the wasm build (`src/wasm/` of the core crate): the same argument checks, error classes
-//! and messages. What differs is underneath: views are `Buffer`s over native memory rather than copies
-//! or views of wasm memory, rings are double-mapped where the system allows, and a ring side can block
-//! in a worker or move to another thread.
+//! (module `buffer`), `NativeBufferPool` (the native half of the JS `BufferPool`) and the functions of
+//! a pooled buffer's handle (`pool`, `handles`), the byte ring `Circular`, `CircularWriter`,
+//! `CircularReader` (`ring`), and `VirtualBuffer` (`vbuf`). The same semantics as the wasm build
+//! (`src/wasm/` of the core crate): the same argument checks, error classes and messages, from the
+//! binding core's table (`omnibuf::binding`). What differs is underneath: views are `Buffer`s over
+//! native memory rather than copies or views of wasm memory, rings are double-mapped where the system
+//! allows, and a ring side can block in a worker or move to another thread.
 //!
 //! Nothing panics across the boundary: every export runs under `catch_unwind` (a panic becomes a JS
 //! `Error`), and bad input is a `TypeError` or `RangeError` before it reaches the core. The raw
-//! Node-API calls, and so all unsafe code of the addon, are in [`platform`] (the domain modules only
+//! Node-API calls, and so all unsafe code of the addon, are in `platform` (the domain modules only
 //! vouch for their memory with `unsafe impl StableMemory`). `platform` knows no domain type: these
-//! modules register their members into it ([`install_fast_paths`]).
+//! modules register their members into it (`install_fast_paths`).
 //!
 //! Load it through `js/node.mjs`, which adds `[Symbol.dispose]` and the main-thread check of
 //! `sliceSync()`, and defines the JS classes `ZeroCopyBuffer` (`js/addon-zero-copy.mjs`), `BufferPool`
