@@ -1,7 +1,8 @@
 // Compiles the doc examples of the wasm32-only code for wasm32, which `cargo test --doc` never does:
 // the crate's doc tests do not build for wasm32 (its dev-dependencies do not), and these examples
 // need a browser page or worker to run, so they are `no_run`. Each example becomes a function of a
-// scratch crate in target/wasm-examples that depends on omnibuf; `cargo check` of that crate for
+// scratch crate in target/wasm-examples that depends on omnibuf (with the `testing` feature, whose
+// wasm32 test aids have examples too); `cargo check` of that crate for
 // wasm32 (in the crate's target directory) fails on an example that no longer compiles.
 //
 // Usage: node scripts/check-wasm-examples.mjs   (from the repository root or anywhere in it)
@@ -70,7 +71,7 @@ edition = "2021"
 publish = false
 
 [dependencies]
-omnibuf = { path = "${relative(crate, root).replaceAll('\\', '/')}" }
+omnibuf = { path = "${relative(crate, root).replaceAll('\\', '/')}", features = ["testing"] }
 wasm-bindgen = "${version('wasm-bindgen')}"
 wasm-bindgen-futures = "${version('wasm-bindgen-futures')}"
 js-sys = "${version('js-sys')}"

@@ -27,7 +27,13 @@ pub use crate::platform::persistence::{Call, FaultPlan, FaultyPersistence, ReadC
 #[cfg(any(target_os = "linux", target_os = "macos", windows))]
 pub use crate::platform::native::DoubleMappedBuffer;
 
-/// The IndexedDB document store under [`StoredBuffer`](crate::vbuf::StoredBuffer) (wasm32): its records
-/// and blocks as stored, and a hook that fails a chosen write as an exhausted quota does.
+/// The IndexedDB document store under [`StoredBuffer`](crate::vbuf::StoredBuffer) (wasm32), as tests
+/// look into it: its records and blocks as stored, a hook that fails a chosen write as an exhausted
+/// quota does, and the fault a save can be made to hit
+/// ([`StoredBuffer::save_with_fault`](crate::vbuf::StoredBuffer::save_with_fault)).
 #[cfg(target_arch = "wasm32")]
-pub use crate::platform::wasm::indexed_db;
+pub mod indexed_db {
+    pub use crate::platform::wasm::indexed_db::{
+        inject_quota_fault, read_blocks, read_meta, stored_block_ids, CommitFault, DocumentMeta, StoreError,
+    };
+}

@@ -532,6 +532,21 @@ impl StoredBuffer {
 
     /// [`save`](Self::save) with a fault injected into the commit, for tests of atomicity (the
     /// `testing` feature).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), omnibuf::vbuf::StoredError> {
+    /// use omnibuf::testing::indexed_db::{self, CommitFault};
+    /// use omnibuf::vbuf::{ImportSource, StoredBuffer};
+    ///
+    /// StoredBuffer::import("a.txt", ImportSource::Bytes(b"old"), 64 << 10).await?;
+    /// let doc = StoredBuffer::open("a.txt", Default::default()).await?;
+    /// let generation = |meta: Option<indexed_db::DocumentMeta>| meta.expect("stored").generation;
+    /// let before = generation(indexed_db::read_meta("a.txt").await?);
+    /// doc.buffer().replace(0..3, b"new")?;
+    /// assert!(doc.save_with_fault(CommitFault::AbortBeforeCommit).await.is_err());
+    /// assert_eq!(generation(indexed_db::read_meta("a.txt").await?), before); // nothing committed
+    /// # Ok(()) }
+    /// ```
     #[cfg(feature = "testing")]
     pub async fn save_with_fault(&self, fault: CommitFault) -> Result<(), StoredError> {
         let name = self.name().ok_or(StoredError::NoDocument)?;

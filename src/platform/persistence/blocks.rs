@@ -147,8 +147,8 @@ impl BlockLayer {
         self.loaded.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Indices of the blocks holding `offset..offset + len` that are not loaded.
-    #[cfg(any(test, feature = "testing"))]
+    /// Indices of the blocks holding `offset..offset + len` that are not loaded (for the tests).
+    #[cfg(test)]
     pub fn missing(&self, offset: u64, len: u64) -> Vec<usize> {
         self.unloaded(self.table.blocks_in(offset, len))
     }

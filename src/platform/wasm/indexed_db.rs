@@ -114,6 +114,17 @@ impl StoreError {
 }
 
 /// The metadata record of one version of a document.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), omnibuf::vbuf::StoreError> {
+/// use omnibuf::testing::indexed_db;
+///
+/// if let Some(meta) = indexed_db::read_meta("notes.txt").await? {
+///     assert_eq!(meta.name, "notes.txt");
+///     assert!(meta.table.ids().iter().all(|&id| id < meta.next_id)); // committed blocks only
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct DocumentMeta {
     /// The document's name.
@@ -236,6 +247,18 @@ impl Drop for WritingGuard {
 /// and the call returns [`StoreError::QuotaExceeded`]. `None` clears it. For tests: a real quota
 /// cannot be made small in a test browser.
 #[cfg(feature = "testing")]
+///
+/// ```no_run
+/// # async fn demo() {
+/// use omnibuf::testing::indexed_db::{self, StoreError};
+/// use omnibuf::vbuf::{ImportSource, StoredBuffer, StoredError};
+///
+/// indexed_db::inject_quota_fault(Some(0)); // the next write fails
+/// let result = StoredBuffer::import("big.log", ImportSource::Bytes(b"data"), 64 << 10).await;
+/// assert!(matches!(result, Err(StoredError::Store(StoreError::QuotaExceeded(_)))));
+/// indexed_db::inject_quota_fault(None);
+/// # }
+/// ```
 pub fn inject_quota_fault(after: Option<usize>) {
     QUOTA_FAULT.with(|f| f.set(after));
 }
@@ -416,6 +439,14 @@ fn js_failure(what: &'static str) -> impl Fn(JsValue) -> StoreError {
 }
 
 /// The metadata of `name`, or `None` if there is no such document.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), omnibuf::vbuf::StoreError> {
+/// use omnibuf::testing::indexed_db;
+///
+/// assert!(indexed_db::read_meta("never stored").await?.is_none());
+/// # Ok(()) }
+/// ```
 pub async fn read_meta(name: &str) -> Result<Option<DocumentMeta>, StoreError> {
     let db = database().await?;
     let tx = transaction(&db, &[DOCUMENTS], false)?;
@@ -461,6 +492,17 @@ pub async fn load_blocks(
 }
 
 /// The bytes of blocks `ids` of `name`, in one transaction.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), omnibuf::vbuf::StoreError> {
+/// use omnibuf::testing::indexed_db;
+///
+/// let meta = indexed_db::read_meta("notes.txt").await?.expect("stored");
+/// let blocks = indexed_db::read_blocks("notes.txt", meta.table.ids().iter().copied()).await?;
+/// let stored: usize = blocks.iter().map(|b| b.len()).sum();
+/// assert_eq!(stored as u64, meta.table.len());
+/// # Ok(()) }
+/// ```
 pub async fn read_blocks(
     name: &str,
     ids: impl Iterator<Item = u64>,
@@ -552,6 +594,16 @@ pub async fn discard_uncommitted(name: &str, ids: Range<u64>) -> Result<(), Stor
 
 /// The ids of every block stored for `name`, committed or not, in order. For tests of what failed
 /// writes leave.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), omnibuf::vbuf::StoreError> {
+/// use omnibuf::testing::indexed_db;
+///
+/// let meta = indexed_db::read_meta("notes.txt").await?.expect("stored");
+/// let ids = indexed_db::stored_block_ids("notes.txt").await?;
+/// assert!(meta.table.ids().iter().all(|id| ids.contains(id))); // and maybe blocks of no version
+/// # Ok(()) }
+/// ```
 #[cfg(feature = "testing")]
 pub async fn stored_block_ids(name: &str) -> Result<Vec<u64>, StoreError> {
     let db = database().await?;
@@ -568,6 +620,16 @@ pub async fn stored_block_ids(name: &str) -> Result<Vec<u64>, StoreError> {
 }
 
 /// A fault to inject into [`commit`], for tests of atomicity.
+///
+/// ```no_run
+/// # async fn demo(doc: omnibuf::vbuf::StoredBuffer) {
+/// use omnibuf::testing::indexed_db::CommitFault;
+///
+/// doc.buffer().insert(0, b"x").unwrap();
+/// assert!(doc.save_with_fault(CommitFault::AbortBeforeCommit).await.is_err());
+/// assert!(doc.buffer().is_modified()); // nothing was committed
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum CommitFault {
     /// No fault.

@@ -11,6 +11,17 @@ use crate::platform::persistence::{PersistenceError, PersistenceLayer, SaveOptio
 const COPY_CHUNK: usize = 1 << 20;
 
 /// A fault to inject into the next save of this worker, for tests of crash safety.
+///
+/// ```no_run
+/// # async fn demo(doc: omnibuf::vbuf::opfs::OpfsBuffer) {
+/// use omnibuf::vbuf::opfs::{self, SaveFault};
+///
+/// doc.buffer().insert(0, b"x").unwrap();
+/// opfs::inject_save_fault(SaveFault::StopBeforeSwitch);
+/// assert!(doc.save(false).await.is_err()); // as if the tab crashed before the switch
+/// assert!(doc.buffer().is_modified());
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(not(feature = "testing"), allow(dead_code))]
 pub enum SaveFault {
@@ -32,6 +43,15 @@ thread_local! {
 }
 
 /// Makes the next save on this thread fail as `fault` says (once). A test aid (the `testing` feature).
+///
+/// ```no_run
+/// # async fn demo(doc: omnibuf::vbuf::opfs::OpfsBuffer) {
+/// use omnibuf::vbuf::opfs::{self, SaveFault};
+///
+/// opfs::inject_save_fault(SaveFault::TornSwitch); // half a header record, then a "crash"
+/// assert!(doc.save(true).await.is_err());
+/// # }
+/// ```
 #[cfg(feature = "testing")]
 pub fn inject_save_fault(fault: SaveFault) {
     FAULT.with(|f| f.set(fault));

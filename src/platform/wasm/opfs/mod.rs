@@ -553,6 +553,16 @@ pub async fn export(name: &str) -> Result<web_sys::Blob, OpfsError> {
 
 /// The names of the files of document `name`'s directory, for tests of cleanup (the `testing`
 /// feature).
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), omnibuf::vbuf::opfs::OpfsError> {
+/// use omnibuf::vbuf::{opfs, ImportSource};
+///
+/// opfs::import("a.txt", ImportSource::Bytes(b"abc")).await?;
+/// let files = opfs::document_files("a.txt").await?;
+/// assert!(files.contains(&"head".to_string())); // the header, beside one data file per version
+/// # Ok(()) }
+/// ```
 #[cfg(feature = "testing")]
 pub async fn document_files(name: &str) -> Result<Vec<String>, OpfsError> {
     let dir = document_dir(name, false).await?.ok_or_else(|| OpfsError::NotFound(name.into()))?;
@@ -563,6 +573,15 @@ pub async fn document_files(name: &str) -> Result<Vec<String>, OpfsError> {
 
 /// A file `name` in a scratch directory beside the documents, for tests of [`SyncFile`] (the
 /// `testing` feature).
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), omnibuf::vbuf::opfs::OpfsError> {
+/// use omnibuf::vbuf::opfs;
+///
+/// let file = opfs::scratch_file("probe").await?;
+/// let bytes = file.size().unwrap(); // 0 unless an earlier run left it longer
+/// # Ok(()) }
+/// ```
 #[cfg(feature = "testing")]
 pub async fn scratch_file(name: &str) -> Result<SyncFile, OpfsError> {
     check_name(name)?;
