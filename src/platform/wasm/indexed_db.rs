@@ -242,7 +242,7 @@ impl Drop for WritingGuard {
     }
 }
 
-/// Makes the write transaction after the next `after` ones (of [`write_blocks`] and [`commit`], on
+/// Makes the write transaction after the next `after` ones (of `write_blocks` and `commit`, on
 /// this thread) fail as an exhausted quota does: its writes are issued, then the transaction aborts
 /// and the call returns [`StoreError::QuotaExceeded`]. `None` clears it. For tests: a real quota
 /// cannot be made small in a test browser.
@@ -619,7 +619,8 @@ pub async fn stored_block_ids(name: &str) -> Result<Vec<u64>, StoreError> {
         .collect())
 }
 
-/// A fault to inject into [`commit`], for tests of atomicity.
+/// A fault to inject into the store's commit (through
+/// [`StoredBuffer::save_with_fault`](crate::vbuf::StoredBuffer::save_with_fault)), for tests of atomicity.
 ///
 /// ```no_run
 /// # async fn demo(doc: omnibuf::vbuf::StoredBuffer) {
