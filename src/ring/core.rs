@@ -29,7 +29,7 @@ use std::task::{Context, Poll, Waker};
 
 use crate::sync::{fence, Arc, AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering::*};
 
-use super::tags::{ReaderTags, TagInbox, Tags};
+use super::tags::{tags_can_exist, ReaderTags, TagInbox, Tags};
 use super::{Item, PopError, RingError};
 use crate::platform::ring_memory::{RingBackend, RingMemory, RingMemoryOptions};
 
@@ -242,22 +242,16 @@ impl<T: Item> Slots<T> {
         unsafe { self.first.as_ptr().add(index) }
     }
 
-    /// `index` moved on by one slot, modulo the capacity (the wrap out of line, as in
-    /// [`Ring::advance`]).
+    /// `index` moved on by one slot, modulo the capacity. Unlike [`Ring::advance`], with no call for
+    /// the wrap: see [`WriterCore::push`].
     #[inline]
     fn next(self, index: usize) -> usize {
         let next = index + 1;
         if next < self.capacity {
             next
         } else {
-            Self::wrap()
+            0
         }
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn wrap() -> usize {
-        0
     }
 }
 
@@ -295,10 +289,10 @@ pub(crate) struct WriterCore<T, G> {
     mirror: MirrorView,
     waking: Waking,
     tagging: Tagging,
-    /// For `push`: the ring's slots, and whether a push is nothing but a write and a store (neither a
-    /// mirror to keep nor sleepers to wake): one test instead of two on every item.
+    /// For `push`: the ring's slots, and whether they are on mirror-copy memory (`ring.mirrored`,
+    /// without the pointer chase).
     slots: Slots<T>,
-    plain: bool,
+    mirrored: bool,
     /// Closed before it dropped ([`close`](Self::close)): it publishes nothing more.
     closed: bool,
 }
@@ -330,7 +324,7 @@ impl<T: Item, G> WriterCore<T, G> {
     pub(crate) fn new(ring: Arc<Ring<T>>, waking: Waking, tagging: Tagging) -> WriterCore<T, G> {
         WriterCore {
             slots: Slots::of(&ring),
-            plain: !ring.mirrored && waking == Waking::Nobody,
+            mirrored: ring.mirrored,
             ring,
             readers: Vec::new(),
             position: 0,
@@ -393,7 +387,6 @@ impl<T: Item, G> WriterCore<T, G> {
             tagging: self.tagging,
             tags: ReaderTags::default(),
             slots: self.slots,
-            plain: self.waking == Waking::Nobody && self.tagging == Tagging::Off,
         }
     }
 
@@ -421,6 +414,17 @@ impl<T: Item, G> WriterCore<T, G> {
     /// Looks at the live readers' positions: the free slots now. One pass; the readers that are gone
     /// are let go only when there are some (a writer waiting on a full ring looks once per item).
     fn look_at_readers(&mut self) -> usize {
+        if self.look_at_live_readers() {
+            self.let_go_of_gone_readers();
+        }
+        self.known_free()
+    }
+
+    /// The part of [`look_at_readers`](Self::look_at_readers) that calls nothing, for
+    /// [`push`](Self::push): updates `slowest_seen` from the live readers and says whether some are
+    /// gone (those stay listed until another look lets go of them).
+    #[inline]
+    fn look_at_live_readers(&mut self) -> bool {
         // With no live readers everything is free; remembering our own position keeps `known_free`
         // exact.
         let mut slowest = self.position;
@@ -433,11 +437,14 @@ impl<T: Item, G> WriterCore<T, G> {
                 gone = true;
             }
         }
-        if gone {
-            self.let_go_of_gone_readers();
-        }
         self.slowest_seen = slowest;
-        self.known_free()
+        gone
+    }
+
+    /// How many readers the writer still lists, gone ones included (for tests).
+    #[cfg(test)]
+    pub(crate) fn readers_listed(&self) -> usize {
+        self.readers.len()
     }
 
     #[cold]
@@ -495,11 +502,24 @@ impl<T: Item, G> WriterCore<T, G> {
     }
 
     /// Publishes `item` in the next slot, or gives it back when the slowest reader is a full ring
-    /// behind. Looks at the readers only when the last look shows no room.
+    /// behind. Looks at the readers only when the last look shows no room. `waking` is the flavour's,
+    /// a constant where the flavour calls it.
+    ///
+    /// No path of `push` calls a function that is not inlined unless `waking` is
+    /// [`Waking::Sleepers`], and neither does [`ReaderCore::pop`] on a ring without tags. A call
+    /// anywhere in a loop of pushes, even on a branch never taken, lets the compiler assume that it
+    /// may change the writer, whose address has usually been handed out before (to `add_reader`, for
+    /// one): it then reloads the position from memory on every item, and each push waits for the
+    /// store of the one before. Hence a look at the readers here that does not let go of the gone
+    /// ones, and a wrap in `Slots::next` that is not a call.
     #[inline]
-    pub(crate) fn push(&mut self, item: T) -> Result<(), T> {
-        if self.known_free() == 0 && self.look_at_readers() == 0 {
-            return Err(item);
+    pub(crate) fn push(&mut self, item: T, waking: Waking) -> Result<(), T> {
+        debug_assert!(waking == self.waking);
+        if self.known_free() == 0 {
+            self.look_at_live_readers();
+            if self.known_free() == 0 {
+                return Err(item);
+            }
         }
         let slots = self.slots;
         let (index, position) = (self.index, self.position + 1);
@@ -509,12 +529,14 @@ impl<T: Item, G> WriterCore<T, G> {
         // the write position, and the slowest one has moved past it (see `slice`). `slot` is inside
         // the first image and aligned for `T`.
         unsafe { slot.write(item) };
-        if !self.plain {
+        if self.mirrored {
             self.mirror_pushed(slot, item, position, next);
         }
-        (self.position, self.index) = (position, next);
         self.ring.write.0.store(position, Release);
-        if !self.plain && self.waking == Waking::Sleepers {
+        // After the stores to shared memory, which the compiler cannot tell apart from the writer's
+        // own fields: stored last, these are what the next push reads back without a reload.
+        (self.position, self.index) = (position, next);
+        if waking == Waking::Sleepers {
             self.ring.data.notify();
         }
         Ok(())
@@ -524,13 +546,11 @@ impl<T: Item, G> WriterCore<T, G> {
     /// writer's view of its latest slice (see [`MirrorView`]).
     #[inline]
     fn mirror_pushed(&mut self, slot: *mut T, item: T, position: u64, next: usize) {
-        if self.ring.mirrored {
-            // SAFETY: the slot's image in the second half (`index + capacity < 2 * capacity`, inside
-            // the mirror allocation), the writer's alone as the slot itself is (see `push`).
-            unsafe { slot.add(self.slots.capacity).write(item) };
-            // Both images hold the item; a slice's rest (if any) moves on by one.
-            self.mirror.view = self.mirror.next_view(position, next, 1);
-        }
+        // SAFETY: the slot's image in the second half (`index + capacity < 2 * capacity`, inside the
+        // mirror allocation), the writer's alone as the slot itself is (see `push`).
+        unsafe { slot.add(self.slots.capacity).write(item) };
+        // Both images hold the item; a slice's rest (if any) moves on by one.
+        self.mirror.view = self.mirror.next_view(position, next, 1);
     }
 
     /// Publishes the first `n` items of the free slots.
@@ -667,10 +687,8 @@ pub(crate) struct ReaderCore<T, G> {
     tagging: Tagging,
     /// The tags of the items from `position` on that this reader has collected.
     tags: ReaderTags<G>,
-    /// For `pop`: the ring's slots, and whether a pop is nothing but a read and a store (neither
-    /// sleepers to wake nor tags to collect): one test instead of two on every item.
+    /// For `pop`: the ring's slots.
     slots: Slots<T>,
-    plain: bool,
 }
 
 impl<T: Item, G> ReaderCore<T, G> {
@@ -748,7 +766,8 @@ impl<T: Item, G> ReaderCore<T, G> {
     /// Takes the next item, if one is published; `Finished` once the writer is gone and everything
     /// was consumed. Looks at the writer's position only when the last look shows nothing left.
     #[inline]
-    pub(crate) fn pop(&mut self) -> Result<T, PopError> {
+    pub(crate) fn pop(&mut self, waking: Waking) -> Result<T, PopError> {
+        debug_assert!(waking == self.waking);
         if self.write_seen == self.position {
             self.write_seen = self.ring.write.0.load(Acquire);
             if self.write_seen == self.position {
@@ -761,22 +780,22 @@ impl<T: Item, G> ReaderCore<T, G> {
         // writer's Release store) and stays untouched until we move past it; it lies in the first
         // image, aligned for `T`, and `T: Item` is plain data.
         let item = unsafe { slots.slot(index).read() };
-        (self.position, self.index) = (position, slots.next(index));
         self.state.position.0.store(position, Release);
-        if !self.plain {
-            self.after_consuming(position);
-        }
+        // After the store to shared memory, as in `WriterCore::push`.
+        (self.position, self.index) = (position, slots.next(index));
+        self.after_consuming(position, waking);
         Ok(item)
     }
 
     /// What a reader that moved on to `position` does besides telling the writer: wake a sleeping
-    /// writer, let go of the tags it passed.
+    /// writer, let go of the tags it passed. Calls nothing on a ring of a flavour without sleepers
+    /// whose tags cannot exist (see [`WriterCore::push`]).
     #[inline]
-    fn after_consuming(&mut self, position: u64) {
-        if self.waking == Waking::Sleepers {
+    fn after_consuming(&mut self, position: u64, waking: Waking) {
+        if waking == Waking::Sleepers {
             self.ring.room.notify();
         }
-        if self.tagging == Tagging::On {
+        if tags_can_exist::<G>() && self.tagging == Tagging::On {
             self.tags.consume_to(&self.state.tags, position);
         }
     }
@@ -806,7 +825,7 @@ impl<T: Item, G> ReaderCore<T, G> {
         self.position += n as u64;
         self.index = self.ring.advance(self.index, n);
         self.state.position.0.store(self.position, Release);
-        self.after_consuming(self.position);
+        self.after_consuming(self.position, self.waking);
     }
 }
 

@@ -14,6 +14,10 @@ macro_rules! flavour {
     ($waking:ident, $module:ident, $now:literal) => {
         $crate::ring::flavour::flavour!(@handles $module, "", "", $now {});
 
+        /// Whom the cores of this flavour wake; a constant for `push` and `pop` (see
+        /// `WriterCore::push`).
+        const WAKING: Waking = Waking::$waking;
+
         /// Builds the writer of a ring of this flavour.
         ///
         /// ```
@@ -99,7 +103,7 @@ macro_rules! flavour {
                 tagging: Tagging,
             ) -> Result<Writer<T, G>, RingError> {
                 let ring = Ring::new(min_items, options)?;
-                Ok(Writer { core: WriterCore::new(ring, Waking::$waking, tagging) })
+                Ok(Writer { core: WriterCore::new(ring, WAKING, tagging) })
             }
         }
 

@@ -103,7 +103,7 @@ impl<T: Item, G> Writer<T, G> {
     pub fn push(&mut self, item: T) {
         let mut item = item;
         let mut spins = 0;
-        while let Err(back) = self.core.push(item) {
+        while let Err(back) = self.core.push(item, WAKING) {
             item = back;
             backoff(&mut spins);
         }
@@ -128,7 +128,7 @@ impl<T: Item, G> Reader<T, G> {
     pub fn pop(&mut self) -> Option<T> {
         let mut spins = 0;
         loop {
-            match self.core.pop() {
+            match self.core.pop(WAKING) {
                 Ok(item) => return Some(item),
                 Err(PopError::Finished) => return None,
                 Err(PopError::Empty) => backoff(&mut spins),

@@ -63,7 +63,7 @@ impl<T: Item, G> Writer<T, G> {
     /// ```
     #[inline]
     pub fn push(&mut self, item: T) -> Result<(), T> {
-        self.core.push(item)
+        self.core.push(item, WAKING)
     }
 }
 
@@ -130,6 +130,6 @@ impl<T: Item, G> Reader<T, G> {
     /// ```
     #[inline]
     pub fn pop(&mut self) -> Result<T, PopError> {
-        self.core.pop()
+        self.core.pop(WAKING)
     }
 }

@@ -106,7 +106,7 @@ impl<T: Item, G> Writer<T, G> {
     /// ```
     pub fn push(&mut self, item: T) {
         let mut item = item;
-        while let Err(back) = self.core.push(item) {
+        while let Err(back) = self.core.push(item, WAKING) {
             item = back;
             // Waits as `slice` does (the condition only looks: pushing in it would notify the readers
             // while holding the room lock, and a reader's pop would do the reverse).
@@ -138,7 +138,7 @@ impl<T: Item, G> Reader<T, G> {
     /// ```
     pub fn pop(&mut self) -> Option<T> {
         loop {
-            match self.core.pop() {
+            match self.core.pop(WAKING) {
                 Ok(item) => return Some(item),
                 Err(PopError::Finished) => return None,
                 Err(PopError::Empty) => self.wait_for_data(),

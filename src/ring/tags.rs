@@ -24,6 +24,14 @@ use crate::sync::{AtomicBool, Mutex, Ordering::*};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum NoTags {}
 
+/// Whether a tag of type `G` can exist at all: not for [`NoTags`] (nor any other type without
+/// values), whose `Option` is always `None` and so takes no room. A constant, so that a reader of a
+/// ring whose tags cannot exist has no tag code on its paths, not even a branch never taken. Should
+/// the layout rule ever change, this says `true`, and the tag code runs and finds no tags.
+pub(crate) const fn tags_can_exist<G>() -> bool {
+    std::mem::size_of::<Option<G>>() != 0
+}
+
 /// The tags attached to the items of a reader's slice, in item order, each with its item's offset in
 /// that slice.
 ///

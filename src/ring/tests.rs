@@ -325,6 +325,49 @@ fn tags_are_dropped_once_every_reader_has_consumed_them_or_is_gone() {
 }
 
 #[test]
+fn a_look_at_the_readers_lets_go_of_every_gone_one() {
+    use super::core::{Ring, Tagging, Waking, WriterCore};
+    let ring = Ring::<u64>::new(8, &RingOptions::default()).unwrap();
+    let mut w = WriterCore::<u64, NoTags>::new(ring, Waking::Nobody, Tagging::Off);
+    let mut readers: Vec<_> = (0..5).map(|_| w.add_reader()).collect();
+    let cap = w.capacity();
+    for i in 0..cap as u64 {
+        w.push(i, Waking::Nobody).unwrap();
+    }
+    // Gone: the first, the third and the last, which a removal in place must all find.
+    for i in [4, 2, 0] {
+        drop(readers.remove(i));
+    }
+    assert_eq!(w.push(99, Waking::Nobody), Err(99), "the live ones are a ring behind");
+    assert_eq!(w.readers_listed(), 5, "a push looks but does not let go");
+    for r in &mut readers {
+        assert_eq!(r.pop(Waking::Nobody), Ok(0));
+    }
+    assert_eq!(w.push(99, Waking::Nobody), Ok(()), "the gone ones do not hold the writer back");
+    assert_eq!(w.free(), 0);
+    assert_eq!(w.readers_listed(), 2, "any other look lets go");
+}
+
+#[test]
+fn only_tag_types_with_values_have_tag_code() {
+    use super::tags::tags_can_exist;
+    assert!(!tags_can_exist::<NoTags>());
+    assert!(tags_can_exist::<()>(), "a () tag still marks an item");
+    assert!(tags_can_exist::<std::sync::Arc<()>>());
+}
+
+#[test]
+fn a_tag_of_a_type_with_one_value_comes_with_its_item() {
+    let mut w = nonblocking::Circular::with_tags::<u32, ()>(8, &RingOptions::default()).unwrap();
+    let mut r = w.add_reader();
+    w.slice()[..2].copy_from_slice(&[1, 2]);
+    w.produce_with_tags(2, &[(0, ()), (1, ())]);
+    assert_eq!(r.pop(), Ok(1), "drops the first item's tag");
+    let (_, tags) = r.slice_with_tags().unwrap();
+    assert_eq!((tags.len(), tags.get(0)), (1, Some((0, &()))));
+}
+
+#[test]
 fn each_reader_gets_each_tag_once_across_threads() {
     for backend in backends() {
         let mut w = sync::Circular::with_tags::<u32, u32>(64, &options(backend)).unwrap();
