@@ -2,12 +2,15 @@
 //! on one thread: the case "one u64 at a time, 1 thread, bursts of 64" of the comparison benchmark,
 //! timed so that a busy machine does not spoil it.
 //!
-//! The two rings take turns, sample by sample, and each keeps its fastest sample: one that no other
-//! process interrupted, which load makes rarer but not slower. The ratio of the fastest samples is
-//! printed; run it a few times.
+//! - `ring_bursts` lets the two rings take turns, sample by sample, and keeps each one's fastest
+//!   sample: one that no other process interrupted, which load makes rarer but not slower. It prints
+//!   the ratio of the fastest samples; run it a few times.
+//! - `ring_bursts (omnibuf|rtrb) BURSTS` runs that many bursts through one ring, for counting
+//!   instructions under callgrind: run two lengths and divide the difference by the extra items.
 //!
 //! ```text
 //! cargo run --release --example ring_bursts
+//! valgrind --tool=callgrind target/release/examples/ring_bursts omnibuf 1000
 //! ```
 
 use std::hint::black_box;
@@ -20,6 +23,38 @@ const BURSTS_PER_SAMPLE: u64 = 16;
 const SAMPLES: usize = 20_000;
 
 fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.as_slice() {
+        [] => compare(),
+        [ring, count] => {
+            let count: u64 = count.parse().expect("BURSTS is a number");
+            match ring.as_str() {
+                "omnibuf" => count_ours(count),
+                "rtrb" => count_theirs(count),
+                _ => panic!("usage: ring_bursts [(omnibuf|rtrb) BURSTS]"),
+            }
+        }
+        _ => panic!("usage: ring_bursts [(omnibuf|rtrb) BURSTS]"),
+    }
+}
+
+fn count_ours(count: u64) {
+    let mut writer = nonblocking::Circular::with_capacity::<u64>(4096).unwrap();
+    let mut reader = writer.add_reader();
+    for _ in 0..count.div_ceil(BURSTS_PER_SAMPLE) {
+        bursts(|item| writer.push(item).unwrap(), || reader.pop().unwrap());
+    }
+}
+
+fn count_theirs(count: u64) {
+    let (mut producer, mut consumer) = rtrb::RingBuffer::<u64>::new(4096);
+    for _ in 0..count.div_ceil(BURSTS_PER_SAMPLE) {
+        bursts(|item| producer.push(item).unwrap(), || consumer.pop().unwrap());
+    }
+}
+
+/// The two rings side by side, by fastest samples.
+fn compare() {
     let mut writer = nonblocking::Circular::with_capacity::<u64>(4096).unwrap();
     let mut reader = writer.add_reader();
     let (mut producer, mut consumer) = rtrb::RingBuffer::<u64>::new(4096);
