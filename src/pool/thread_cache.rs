@@ -17,7 +17,7 @@
 //! seals every thread's slot and frees its blocks, so that memory idle in a thread that outlives the
 //! pool is freed with it.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::mem::{ManuallyDrop, MaybeUninit};
 use std::sync::{Arc, Weak};
 
@@ -42,6 +42,8 @@ struct ThreadCache {
 impl Drop for ThreadCache {
     /// The thread is ending: lease, counters and blocks go back to their pools.
     fn drop(&mut self) {
+        // First, so that nothing finds a slot through it while (or after) the slots are retired.
+        LAST.set((0, std::ptr::null()));
         for cache in self.pools.drain(..) {
             // A pool that is gone has no blocks here (each would hold it) and no budget to return.
             if let Some(pool) = cache.pool.upgrade() {
@@ -52,50 +54,90 @@ impl Drop for ThreadCache {
 }
 
 impl ThreadCache {
-    #[inline]
-    fn entry_for(&mut self, shared: &Arc<Shared>) -> &mut PoolCache {
-        if let Some(i) = self.pools.iter().position(|c| c.pool_id == shared.id) {
-            return &mut self.pools[i];
-        }
-        self.add_entry(shared)
+    /// The entry of `shared`, added if there is none; it becomes [`LAST`].
+    fn entry_for(&mut self, shared: &Arc<Shared>) -> &PoolCache {
+        let i = match self.pools.iter().position(|c| c.pool_id == shared.id) {
+            Some(i) => i,
+            None => self.add_entry(shared),
+        };
+        let entry = &self.pools[i];
+        LAST.set((entry.pool_id, Arc::as_ptr(&entry.slot)));
+        entry
     }
 
     #[cold]
-    fn add_entry(&mut self, shared: &Arc<Shared>) -> &mut PoolCache {
-        // Entries of pools that have been dropped hold nothing worth keeping.
-        self.pools.retain(|c| c.pool.upgrade().is_some_and(|pool| !pool.is_closed()));
+    fn add_entry(&mut self, shared: &Arc<Shared>) -> usize {
+        // Entries of pools that are gone hold nothing worth keeping. Only those: a pool that is
+        // alive may be in use on this thread right now, through `LAST` (see `with_slot`).
+        LAST.set((0, std::ptr::null()));
+        self.pools.retain(|c| c.pool.strong_count() > 0);
         let slot = shared.register_thread();
         self.pools.push(PoolCache { pool_id: shared.id, pool: Arc::downgrade(shared), slot });
-        self.pools.last_mut().expect("just pushed")
+        self.pools.len() - 1
     }
 }
 
 thread_local! {
     static CACHE: RefCell<ThreadCache> = const { RefCell::new(ThreadCache { pools: Vec::new() }) };
+    /// The pool this thread used last (its id; pool ids start at 1) and its slot, which `CACHE`
+    /// holds: the fast path finds the slot here without borrowing `CACHE` or searching it. Without
+    /// a destructor, so that reading it needs no check of whether the thread is ending.
+    static LAST: Cell<(u64, *const ThreadSlot<Block>)> = const { Cell::new((0, std::ptr::null())) };
+}
+
+/// Runs `f` on this thread's slot for `shared`; `None` when the thread has no usable cache (it is
+/// ending, or the cache is borrowed further up this thread's stack).
+///
+/// The caller holds `shared`, or a block of it, for the whole call: the pool is alive, so its
+/// entry in `CACHE` stays (entries go only when their pool is gone, or when the thread ends), even
+/// if `f` runs other code of the pool on this thread (a waker that a release wakes).
+#[inline(always)]
+fn with_slot<R>(shared: &Arc<Shared>, f: impl FnOnce(&ThreadSlot<Block>) -> R) -> Option<R> {
+    let (id, slot) = LAST.get();
+    if id == shared.id {
+        // SAFETY: `LAST` names a slot that an entry of `CACHE` holds (an `Arc`): it is set from the
+        // entry, and cleared before any entry goes (`add_entry`, `ThreadCache::drop`). The entry
+        // stays while `f` runs, as the function's docs say.
+        return Some(f(unsafe { &*slot }));
+    }
+    with_slot_slowly(shared, f)
+}
+
+#[cold]
+#[inline(never)]
+fn with_slot_slowly<R>(shared: &Arc<Shared>, f: impl FnOnce(&ThreadSlot<Block>) -> R) -> Option<R> {
+    let slot = CACHE.try_with(|cache| {
+        let mut cache = cache.try_borrow_mut().ok()?;
+        Some(cache.entry_for(shared).slot.clone())
+    });
+    // The borrow ends before `f` runs: `f` may find the slot through `LAST` again.
+    slot.ok().flatten().map(|slot| f(&slot))
 }
 
 /// The fast path of acquire: reserves `req` through this thread's lease, counts it, and moves a
 /// cached block into `block` if there is one (in place, see `block_stack`).
 #[inline]
 pub(crate) fn reserve(shared: &Arc<Shared>, req: &Request, block: &mut MaybeUninit<Block>) -> Reserved {
-    let local = CACHE.try_with(|cache| {
-        let mut cache = cache.try_borrow_mut().ok()?;
-        let slot = &cache.entry_for(shared).slot;
+    let local = with_slot(shared, |slot| {
         // Requests of tenants never use leases (their quota word needs a shared write anyway).
         if req.tenant.is_none() {
             let reserved = slot.take_leased(req.class, req.size, block);
             if reserved != Reserved::No {
-                return Some(reserved);
+                return reserved;
             }
         }
         if !shared.budget.try_reserve(req) {
-            return Some(Reserved::No);
+            return Reserved::No;
         }
         slot.count(req.class, req.size);
-        Some(if slot.pop_into(req.class, block) { Reserved::BytesAndBlock } else { Reserved::Bytes })
+        if slot.pop_into(req.class, block) {
+            Reserved::BytesAndBlock
+        } else {
+            Reserved::Bytes
+        }
     });
     match local {
-        Ok(Some(reserved)) => reserved,
+        Some(reserved) => reserved,
         // No usable thread state (the thread is ending): the shared path.
         _ if shared.budget.try_reserve(req) => {
             shared.count_shared(req, true);
@@ -107,12 +149,7 @@ pub(crate) fn reserve(shared: &Arc<Shared>, req: &Request, block: &mut MaybeUnin
 
 /// Counts an acquire that did not go through [`reserve`] (it waited, or was reserved exactly).
 pub(crate) fn count_acquired(shared: &Arc<Shared>, req: &Request) {
-    let counted = CACHE.try_with(|cache| {
-        let mut cache = cache.try_borrow_mut().ok()?;
-        cache.entry_for(shared).slot.count(req.class, req.size);
-        Some(())
-    });
-    if !matches!(counted, Ok(Some(()))) {
+    if with_slot(shared, |slot| slot.count(req.class, req.size)).is_none() {
         shared.count_shared(req, true);
     }
 }
@@ -143,15 +180,11 @@ pub(crate) unsafe fn release(block: &mut ManuallyDrop<Block>, req: &Request) {
 #[inline]
 unsafe fn keep(block: &ManuallyDrop<Block>, req: &Request) -> bool {
     let pool = &block.pool;
-    let done = CACHE.try_with(|cache| {
-        let mut cache = cache.try_borrow_mut().ok()?;
-        let slot = &cache.entry_for(pool).slot;
-        // SAFETY: forwarded from the caller; `pool`, which points into `*block`, is not used once
-        // the block is kept.
-        Some(unsafe { slot.put(req, &pool.budget, block) })
-    });
+    // SAFETY: forwarded from the caller; `pool`, which points into `*block`, is not used once the
+    // block is kept (nor is the pool needed alive after that: `with_slot` is done with it).
+    let done = with_slot(pool, |slot| unsafe { slot.put(req, &pool.budget, block) });
     match done {
-        Ok(Some(kept)) => kept,
+        Some(kept) => kept,
         // No usable thread state (the thread is ending): the shared path.
         _ => {
             pool.count_shared(req, false);

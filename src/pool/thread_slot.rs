@@ -127,8 +127,7 @@ impl<B> ThreadSlot<B> {
     /// Counts `delta` bytes (wrapping) into the owner's in-use count. Owner only.
     #[inline(always)]
     pub(crate) fn count(&self, class: usize, delta: usize) {
-        let c = &self.classes[class].in_use;
-        c.store(c.load(Relaxed).wrapping_add(delta), Relaxed);
+        self.classes[class].count(delta);
     }
 
     /// The acquire side of the fast path, for requests without a tenant: takes `size` bytes of
@@ -150,7 +149,7 @@ impl<B> ThreadSlot<B> {
         // SAFETY: inside the owner's step, so the stack is this thread's alone (module docs).
         let popped = unsafe { c.stack.pop_into(out) };
         self.leave();
-        self.count(class, size);
+        c.count(size);
         if popped {
             Reserved::BytesAndBlock
         } else {
@@ -181,10 +180,10 @@ impl<B> ThreadSlot<B> {
     /// and free it.)
     #[inline(always)]
     pub(crate) unsafe fn put(&self, req: &Request, budget: &Budget, block: &ManuallyDrop<B>) -> bool {
+        let c = &self.classes[req.class];
         // Counted before the budget is given back, so that the counts never show more in use than
         // is reserved.
-        self.count(req.class, req.size.wrapping_neg());
-        let c = &self.classes[req.class];
+        c.count(req.size.wrapping_neg());
         if self.enter() {
             let lease = c.lease.load(Relaxed);
             // `may_lease` reads the budget's waiters flag inside the step: see "No lost wake-up" in
@@ -352,6 +351,14 @@ impl<B: Send> Registry<B> {
             }
         }
         (in_use, cached)
+    }
+}
+
+impl<B> ClassSlot<B> {
+    /// Counts `delta` bytes (wrapping) into the owner's in-use count. Owner only.
+    #[inline(always)]
+    fn count(&self, delta: usize) {
+        self.in_use.store(self.in_use.load(Relaxed).wrapping_add(delta), Relaxed);
     }
 }
 
