@@ -16,14 +16,21 @@ pub(crate) use std::sync::{
     Arc, Condvar, Mutex, MutexGuard,
 };
 
-/// The light side of an asymmetric barrier (see `platform::barrier`). loom knows no asymmetric
-/// barriers, so under loom both sides are sequentially consistent fences, which order memory the
-/// way the pair does.
+/// The sides of an asymmetric barrier (see `platform::barrier`). loom knows no asymmetric barriers,
+/// so under loom both sides are sequentially consistent fences, which order memory the way the pair
+/// does.
 #[cfg(not(loom))]
-pub(crate) use crate::platform::barrier::{heavy as heavy_barrier, light as light_barrier};
+pub(crate) use crate::platform::barrier::{
+    heavy as heavy_barrier, light_given as light_barrier, light_is_fence as light_barrier_is_fence,
+};
 
 #[cfg(loom)]
-pub(crate) fn light_barrier() {
+pub(crate) fn light_barrier_is_fence() -> bool {
+    true
+}
+
+#[cfg(loom)]
+pub(crate) fn light_barrier(_is_fence: bool) {
     fence(Ordering::SeqCst);
 }
 

@@ -14,7 +14,7 @@
 //! correct, and still cheaper than the atomic read-modify-writes they replace.
 //!
 //! [`init`] decides which of the two is in use, once, before the first light barrier whose pairing
-//! matters: whoever calls [`light`] or [`heavy`] on some shared data must have called [`init`] before
+//! matters: whoever calls [`light_given`] or [`heavy`] on some shared data must have called [`init`] before
 //! that data was shared (the pool calls it when it is built).
 
 use std::sync::atomic::{compiler_fence, fence, AtomicU8, Ordering};
@@ -38,15 +38,22 @@ pub fn init() {
     MODE.store(mode, Ordering::Release);
 }
 
-/// The barrier of the frequent side.
-#[inline(always)]
-pub fn light() {
-    // Relaxed is enough: `init` happened before the data this barrier orders was shared, and the
+/// Whether the light barrier must be a real fence (there is no expedited heavy barrier). A caller
+/// may keep the answer next to the data it orders and pass it to [`light_given`], so that the
+/// frequent side reads no global state.
+pub fn light_is_fence() -> bool {
+    // Relaxed is enough: `init` happened before the data the barriers order was shared, and the
     // mode never changes once set.
-    if MODE.load(Ordering::Relaxed) == EXPEDITED {
-        compiler_fence(Ordering::SeqCst);
-    } else {
+    MODE.load(Ordering::Relaxed) != EXPEDITED
+}
+
+/// The barrier of the frequent side, given [`light_is_fence`]'s answer (read after [`init`]).
+#[inline(always)]
+pub fn light_given(is_fence: bool) {
+    if is_fence {
         fence(Ordering::SeqCst);
+    } else {
+        compiler_fence(Ordering::SeqCst);
     }
 }
 
@@ -106,7 +113,7 @@ mod tests {
     fn barriers_run_in_either_mode() {
         init();
         assert_ne!(MODE.load(Ordering::Relaxed), UNKNOWN);
-        light();
+        light_given(light_is_fence());
         heavy();
     }
 }

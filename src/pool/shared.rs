@@ -62,9 +62,9 @@ impl Shared {
         // A lease holds up to as many blocks of a class as the thread cache does.
         let lease_cap = config.classes.iter().map(|&size| size.saturating_mul(cache_blocks(size))).collect();
         let blocks = config.classes.iter().map(|&size| cache_blocks(size)).collect();
-        let threads = Arc::new(Registry::new(blocks, lease_cap));
-        // Before any thread slot is shared: the slots' protocol pairs light and heavy barriers.
+        // Before any thread slot is made: the slots' protocol pairs light and heavy barriers.
         crate::platform::barrier::init();
+        let threads = Arc::new(Registry::new(blocks, lease_cap));
         Shared {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             budget: Budget::new(config.budget, classes, threads.clone()),

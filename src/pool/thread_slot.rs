@@ -40,7 +40,10 @@ use std::sync::Arc;
 use super::block_stack::BlockStack;
 use super::budget::{Budget, LeaseHolders, Request};
 use crate::sync::Ordering::{Acquire, Relaxed, Release};
-use crate::sync::{heavy_barrier, light_barrier, yield_now, AtomicBool, AtomicUsize, Mutex, MutexGuard};
+use crate::sync::{
+    heavy_barrier, light_barrier, light_barrier_is_fence, yield_now, AtomicBool, AtomicUsize, Mutex,
+    MutexGuard,
+};
 
 /// `ThreadSlot::taken`: a taker holds the slot.
 const TAKEN: usize = 1;
@@ -78,6 +81,8 @@ struct ClassSlot<B> {
 #[repr(align(128))]
 pub(crate) struct ThreadSlot<B> {
     busy: AtomicBool,
+    /// Whether the light barrier is a real fence: read once, so that a step reads no global state.
+    fence: bool,
     taken: AtomicUsize,
     classes: Box<[ClassSlot<B>]>,
 }
@@ -93,6 +98,7 @@ impl<B> ThreadSlot<B> {
     fn new(blocks: &[usize], lease_cap: &[usize]) -> ThreadSlot<B> {
         ThreadSlot {
             busy: AtomicBool::new(false),
+            fence: light_barrier_is_fence(),
             taken: AtomicUsize::new(0),
             classes: blocks
                 .iter()
@@ -111,7 +117,7 @@ impl<B> ThreadSlot<B> {
     #[inline(always)]
     fn enter(&self) -> bool {
         self.busy.store(true, Relaxed);
-        light_barrier();
+        light_barrier(self.fence);
         if self.taken.load(Acquire) == 0 {
             return true;
         }
