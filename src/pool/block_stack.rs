@@ -82,8 +82,9 @@ impl<T> BlockStack<T> {
     /// The caller has the stack to itself for the call (see the module docs).
     pub(crate) unsafe fn drain_into(&self, out: &mut Vec<T>) {
         let mut block = MaybeUninit::uninit();
-        // SAFETY: forwarded from the caller; each `true` wrote a block to `block`, moved out at once.
+        // SAFETY: forwarded from the caller.
         while unsafe { self.pop_into(&mut block) } {
+            // SAFETY: `pop_into` returned `true`, so it wrote a block to `block`; it is read once.
             out.push(unsafe { block.assume_init_read() });
         }
     }
