@@ -57,7 +57,7 @@ pub fn light_given(is_fence: bool) {
     }
 }
 
-/// The barrier of the rare side: pairs with every [`light`] barrier of every thread.
+/// The barrier of the rare side: pairs with every light barrier ([`light_given`]) of every thread.
 pub fn heavy() {
     if MODE.load(Ordering::Relaxed) == EXPEDITED {
         expedited::barrier();
