@@ -15,3 +15,52 @@ pub(crate) use std::sync::{
     atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering},
     Arc, Condvar, Mutex, MutexGuard,
 };
+
+/// The sides of an asymmetric barrier (see `platform::barrier`). loom knows no asymmetric barriers,
+/// so under loom both sides are sequentially consistent fences, which order memory the way the pair
+/// does.
+#[cfg(not(loom))]
+pub(crate) use crate::platform::barrier::{
+    heavy as heavy_barrier, light_given as light_barrier, light_is_fence as light_barrier_is_fence,
+};
+
+#[cfg(loom)]
+pub(crate) fn light_barrier_is_fence() -> bool {
+    true
+}
+
+#[cfg(loom)]
+pub(crate) fn light_barrier(_is_fence: bool) {
+    fence(Ordering::SeqCst);
+}
+
+#[cfg(loom)]
+pub(crate) fn heavy_barrier() {
+    fence(Ordering::SeqCst);
+}
+
+#[cfg(loom)]
+pub(crate) use loom::thread::yield_now;
+/// Lets other threads run while one waits for another to finish a short step.
+#[cfg(not(loom))]
+pub(crate) use std::thread::yield_now;
+
+/// An `UnsafeCell` that loom checks for unsynchronised access under `--cfg loom`.
+#[cfg(loom)]
+pub(crate) use loom::cell::UnsafeCell;
+
+/// `std`'s `UnsafeCell` with loom's interface.
+#[cfg(not(loom))]
+pub(crate) struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
+
+#[cfg(not(loom))]
+impl<T> UnsafeCell<T> {
+    pub(crate) const fn new(value: T) -> Self {
+        UnsafeCell(std::cell::UnsafeCell::new(value))
+    }
+
+    #[inline(always)]
+    pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+        f(self.0.get())
+    }
+}

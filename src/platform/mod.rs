@@ -5,6 +5,7 @@
 //! folder. It provides the ring memory (double-mapped natively, mirror copy everywhere), the clock,
 //! views of wasm memory for JS, and the persistence layers a virtual buffer reads its content from.
 
+pub(crate) mod barrier;
 pub mod persistence;
 pub mod ring_memory;
 pub mod time;

@@ -8,10 +8,11 @@
 //! # Leases
 //! Reserved bytes are either in buffers that are checked out, or in a thread's *lease*: budget a
 //! thread keeps after releasing a buffer, so that its next acquire of that class needs no shared
-//! write. Taking from and adding to a lease touch only that thread's cache line; the shared `state`
-//! is written only when a lease is empty (a refill) or full (a return). A lease holds at most
-//! `lease_cap` bytes per class. Anyone who would wait for room first takes every lease (swapping
-//! each to 0) and returns those bytes to `state`, so leased bytes never keep a request waiting.
+//! write. A lease lives in the thread's slot (`thread_slot.rs`), which its owner updates with plain
+//! loads and stores; the shared `state` is written only when a lease is empty (a refill) or full (a
+//! return). A lease holds at most a class's cap of bytes. Anyone who would wait for room first takes
+//! every lease (through the slots' protocol, [`LeaseHolders`]) and returns those bytes to `state`, so
+//! leased bytes never keep a request waiting.
 //!
 //! # Waiting
 //! A request that finds no room joins the FIFO queue of its class, under one mutex. A queued request
@@ -29,17 +30,19 @@
 //! The budget's flag is cleared when no head is left.
 //!
 //! # No lost wake-up
-//! Checked by loom (`loom_tests.rs`) and correct with acquire/release orderings alone:
+//! Checked by loom (`loom_tests.rs`); acquire/release orderings suffice, plus the slots' barriers:
 //! - a release into `state` and the grant's `fetch_or(WAITERS)` act on the same word, so they are
 //!   ordered in its modification order: either the grant's later look for room sees the release, or
 //!   the release sees the flag and grants under the mutex;
 //! - the same holds for a tenant's word: a queued request sets the tenant's flag before the grant
 //!   looks at the quota, and a release of the tenant's bytes either is seen by that look or sees the
 //!   flag and grants (which raises the budget's flag for a request its quota no longer holds back);
-//! - a release into a lease is followed by a read of `WAITERS`. If a waiter took the lease before
-//!   the deposit, the deposit (a read-modify-write of the lease) reads the waiter's swap, so the
-//!   waiter's earlier `fetch_or(WAITERS)` is visible to the read, and the releaser hands its lease
-//!   back to `state` and grants. Otherwise the waiter's swap takes the deposit.
+//! - a release into a lease reads `WAITERS` inside the owner's step on its slot, and deposits only
+//!   when the flag is clear. A waiter sets the flag before it takes the leases, and taking a lease
+//!   waits for any owner step in progress (`thread_slot.rs`): so either the step's deposit happened
+//!   before the taking and is taken, or the step sees the taker (and gives its bytes to `state`), or
+//!   it starts after the taking, whose release of the slot makes the flag visible to the step. A
+//!   lease taken back stays empty while the flag is set.
 
 use std::collections::{HashMap, VecDeque};
 use std::task::Waker;
@@ -165,29 +168,24 @@ const WAITERS: usize = 1 << (usize::BITS - 1);
 /// Largest budget the flag bit leaves room for.
 pub(crate) const MAX_BUDGET: usize = WAITERS - 1;
 
-/// One thread's lease on the budget: reserved bytes per class that no buffer uses yet.
-pub(crate) struct Lease {
-    per_class: Box<[AtomicUsize]>,
+/// Where leased budget is kept: one lease per thread, in its slot (`thread_slot.rs`). The budget
+/// takes every lease back before a request waits or is refused.
+pub(crate) trait LeaseHolders: Send + Sync {
+    /// Empties every lease, calling `give(class, bytes)` for what each held.
+    fn take_all(&self, give: &mut dyn FnMut(usize, usize));
+    /// Bytes held by all leases (a momentary reading).
+    fn leased(&self) -> usize;
 }
 
-impl Lease {
-    /// Bytes leased over all classes (a momentary reading).
-    pub(crate) fn bytes(&self) -> usize {
-        self.per_class.iter().map(|b| b.load(Relaxed)).sum()
-    }
+/// No leases at all: for budgets without thread slots (the loom models of the queue alone).
+#[cfg(all(test, loom))]
+pub(crate) struct NoLeases;
 
-    /// Takes `size` bytes of `class` out of the lease, if it holds them.
-    #[inline]
-    fn take(&self, class: usize, size: usize) -> bool {
-        let slot = &self.per_class[class];
-        let mut now = slot.load(Relaxed);
-        while now >= size {
-            match slot.compare_exchange_weak(now, now - size, AcqRel, Relaxed) {
-                Ok(_) => return true,
-                Err(actual) => now = actual,
-            }
-        }
-        false
+#[cfg(all(test, loom))]
+impl LeaseHolders for NoLeases {
+    fn take_all(&self, _give: &mut dyn FnMut(usize, usize)) {}
+    fn leased(&self) -> usize {
+        0
     }
 }
 
@@ -199,25 +197,21 @@ pub(crate) struct Budget {
     pub(crate) classes: Box<[ClassCounters]>,
     /// Most bytes ever reserved at once.
     pub(crate) high_water: AtomicUsize,
-    /// Most bytes of each class a lease may hold (0: no leasing for that class).
-    lease_cap: Box<[usize]>,
     /// Every live lease, so that a waiter can take them.
-    leases: Mutex<Vec<std::sync::Weak<Lease>>>,
+    leases: std::sync::Arc<dyn LeaseHolders>,
     queue: Mutex<Queue>,
 }
 
 impl Budget {
-    /// A budget of `limit` bytes over classes whose leases hold at most `lease_cap[class]` bytes.
-    pub(crate) fn new(limit: usize, lease_cap: Vec<usize>) -> Budget {
+    /// A budget of `limit` bytes over `class_count` classes, whose leases `leases` reaches.
+    pub(crate) fn new(limit: usize, class_count: usize, leases: std::sync::Arc<dyn LeaseHolders>) -> Budget {
         assert!(limit <= MAX_BUDGET, "budget {limit} exceeds {MAX_BUDGET}");
-        let class_count = lease_cap.len();
         Budget {
             limit,
             state: AtomicUsize::new(0),
             classes: (0..class_count).map(|_| ClassCounters::default()).collect(),
             high_water: AtomicUsize::new(0),
-            lease_cap: lease_cap.into_boxed_slice(),
-            leases: Mutex::new(Vec::new()),
+            leases,
             queue: Mutex::new(Queue {
                 per_class: (0..class_count).map(|_| VecDeque::new()).collect(),
                 ..Queue::default()
@@ -230,21 +224,18 @@ impl Budget {
         self.state.load(Acquire) & !WAITERS
     }
 
-    /// A new, empty lease for one thread.
-    pub(crate) fn new_lease(&self) -> std::sync::Arc<Lease> {
-        let lease = std::sync::Arc::new(Lease {
-            per_class: (0..self.classes.len()).map(|_| AtomicUsize::new(0)).collect(),
-        });
-        let mut leases = self.leases.lock().unwrap_or_else(|e| e.into_inner());
-        leases.retain(|l| l.strong_count() > 0);
-        leases.push(std::sync::Arc::downgrade(&lease));
-        lease
-    }
-
     /// Bytes held by all leases (a momentary reading).
     pub(crate) fn leased(&self) -> usize {
-        let leases = self.leases.lock().unwrap_or_else(|e| e.into_inner());
-        leases.iter().filter_map(std::sync::Weak::upgrade).map(|l| l.bytes()).sum()
+        self.leases.leased()
+    }
+
+    /// Whether the bytes of `req`, being released, may go into the releasing thread's lease rather
+    /// than back to `state`: not while anyone waits (they need the room), and never a tenant's (its
+    /// quota word needs a shared write anyway). The caller checks the lease's cap, and makes this
+    /// check inside its slot's owner step (see "No lost wake-up").
+    #[inline(always)]
+    pub(crate) fn may_lease(&self, req: &Request) -> bool {
+        req.tenant.is_none() && self.state.load(Acquire) & WAITERS == 0
     }
 
     /// Reserves the request's bytes if budget and quota allow. The fast path (`queued == false`)
@@ -289,13 +280,6 @@ impl Budget {
         self.reserve(req, false)
     }
 
-    /// The fast path: takes the bytes from the thread's lease, or else reserves them from `state`.
-    /// Requests of tenants never use leases (their quota word needs a shared write anyway).
-    #[inline]
-    pub(crate) fn try_reserve_leased(&self, lease: &Lease, req: &Request) -> bool {
-        (req.tenant.is_none() && lease.take(req.class, req.size)) || self.reserve(req, false)
-    }
-
     /// Like `try_reserve`, but first takes every lease back, so that leased bytes never make a
     /// request fail. For `try_acquire`, whose refusal must mean the budget is really in use.
     #[cold]
@@ -324,54 +308,22 @@ impl Budget {
         }
     }
 
-    /// Gives back bytes reserved for `req` into the thread's lease when nobody waits; into `state`
-    /// (serving waiters) otherwise.
-    #[inline]
-    pub(crate) fn release_leased(&self, lease: &Lease, req: &Request) {
-        let cap = self.lease_cap[req.class];
-        if req.tenant.is_some() || cap == 0 || self.state.load(Acquire) & WAITERS != 0 {
-            return self.release(req);
+    /// Returns `bytes` of `class` that a lease held to `state` (the thread is done with the pool, or
+    /// the pool is closing).
+    pub(crate) fn return_leased(&self, class: usize, bytes: usize) {
+        if bytes > 0 {
+            self.classes[class].reserved.fetch_sub(bytes, Relaxed);
+            self.release_bytes(bytes);
         }
-        let held = lease.per_class[req.class].fetch_add(req.size, AcqRel) + req.size;
-        // See "No lost wake-up" in the module docs: a waiter that took this lease before the
-        // deposit is seen here.
-        if self.state.load(Acquire) & WAITERS != 0 {
-            self.return_lease(lease);
-        } else if held > cap && lease.take(req.class, req.size) {
-            // Over the cap: this buffer's bytes go back to `state` after all.
-            self.return_class_bytes(req.class, req.size);
-        }
-    }
-
-    /// Returns everything a lease holds to `state` (the thread is done with the pool, or a waiter
-    /// needs the room).
-    pub(crate) fn return_lease(&self, lease: &Lease) {
-        for (class, slot) in lease.per_class.iter().enumerate() {
-            let bytes = slot.swap(0, AcqRel);
-            if bytes > 0 {
-                self.return_class_bytes(class, bytes);
-            }
-        }
-    }
-
-    fn return_class_bytes(&self, class: usize, bytes: usize) {
-        self.classes[class].reserved.fetch_sub(bytes, Relaxed);
-        self.release_bytes(bytes);
     }
 
     /// Takes every lease back into `state`. Called with the queue locked, by whoever is about to
     /// wait or refuse; grants nothing itself (the caller does).
     fn take_all_leases(&self) {
-        let leases = self.leases.lock().unwrap_or_else(|e| e.into_inner());
-        for lease in leases.iter().filter_map(std::sync::Weak::upgrade) {
-            for (class, slot) in lease.per_class.iter().enumerate() {
-                let bytes = slot.swap(0, AcqRel);
-                if bytes > 0 {
-                    self.classes[class].reserved.fetch_sub(bytes, Relaxed);
-                    self.state.fetch_sub(bytes, AcqRel);
-                }
-            }
-        }
+        self.leases.take_all(&mut |class, bytes| {
+            self.classes[class].reserved.fetch_sub(bytes, Relaxed);
+            self.state.fetch_sub(bytes, AcqRel);
+        });
     }
 
     #[inline]

@@ -34,9 +34,11 @@
 // The files depend one way; no pool file but the tests imports this root one:
 //   this file (BufferPool, Tenant, Acquire, BufferPoolConfig::build)
 //     -> `pooled` (PooledBuffer) -> `thread_cache` (the thread-local fast path)
-//     -> `shared` (the pool's state and its `Block`s) -> `thread_slot` (a thread's counters and idle
-//        blocks, which the pool can reach) -> `block_stack` (a sealable stack, generic: a leaf);
-//   on the side, `snapshot` -> `shared`, and `outstanding` -> `config` -> `budget` -> `error` (a leaf).
+//     -> `shared` (the pool's state and its `Block`s) -> `thread_slot` (a thread's lease, counters and
+//        idle blocks, and the registry through which the pool reaches them) -> `block_stack` (a stack
+//        its holder synchronises, generic: a leaf);
+//   on the side, `snapshot` -> `shared`, and `outstanding` -> `config` -> `budget` -> `error` (a leaf),
+//   which `thread_slot` uses too (the budget reaches the leases through a trait it defines).
 mod block_stack;
 mod budget;
 mod config;

@@ -8,13 +8,13 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex};
 
-use super::budget::{reserve_up_to, Budget, Lease, Request, TenantState};
+use super::budget::{reserve_up_to, Budget, Request, TenantState};
 use super::config::BufferPoolConfig;
 use super::error::PoolError;
 use super::outstanding::Outstanding;
-use super::thread_slot::ThreadSlot;
+use super::thread_slot::{Registry, ThreadSlot};
 
 /// A block of pool memory: a vector whose capacity is exactly its class's size.
 ///
@@ -24,12 +24,6 @@ use super::thread_slot::ThreadSlot;
 pub(crate) struct Block {
     pub(crate) mem: Vec<u8>,
     pub(crate) pool: Arc<Shared>,
-}
-
-struct ThreadRegistry {
-    live: Vec<Weak<ThreadSlot<Block>>>,
-    retired_acquired: Vec<usize>,
-    retired_released: Vec<usize>,
 }
 
 pub(crate) struct Shared {
@@ -42,12 +36,11 @@ pub(crate) struct Shared {
     /// A `crate::sync` atomic because it is bounded with the budget's `reserve_up_to`.
     idle_bytes: crate::sync::AtomicUsize,
     max_idle: usize,
-    /// Per class: how many idle blocks a thread may cache (0 for classes above the cache's limit).
-    pub(crate) thread_cache_blocks: Box<[usize]>,
-    /// The counters of every thread that has used the pool and is still running, and (`retired`)
-    /// the sums of those that ended or counted outside a thread cache. One lock, so that a snapshot
-    /// sees each thread's figures exactly once.
-    threads: Mutex<ThreadRegistry>,
+    /// The slot of every thread that has used the pool and is still running (leases, idle blocks,
+    /// counts), and the counts of those that ended or counted outside a slot. The budget reaches
+    /// the same registry to take leases back. One lock, so that a snapshot sees each thread's
+    /// figures exactly once.
+    pub(crate) threads: Arc<Registry<Block>>,
     tenants: Mutex<HashMap<Arc<str>, Arc<TenantState>>>,
     tenant_quotas: HashMap<Arc<str>, usize>,
     default_tenant_quota: usize,
@@ -68,18 +61,17 @@ impl Shared {
         };
         // A lease holds up to as many blocks of a class as the thread cache does.
         let lease_cap = config.classes.iter().map(|&size| size.saturating_mul(cache_blocks(size))).collect();
+        let blocks = config.classes.iter().map(|&size| cache_blocks(size)).collect();
+        // Before any thread slot is made: the slots' protocol pairs light and heavy barriers.
+        crate::platform::barrier::init();
+        let threads = Arc::new(Registry::new(blocks, lease_cap));
         Shared {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            budget: Budget::new(config.budget, lease_cap),
+            budget: Budget::new(config.budget, classes, threads.clone()),
             idle: (0..classes).map(|_| Mutex::new(Vec::new())).collect(),
             idle_bytes: crate::sync::AtomicUsize::new(0),
             max_idle: config.max_idle_bytes(),
-            thread_cache_blocks: config.classes.iter().map(|&size| cache_blocks(size)).collect(),
-            threads: Mutex::new(ThreadRegistry {
-                live: Vec::new(),
-                retired_acquired: vec![0; classes],
-                retired_released: vec![0; classes],
-            }),
+            threads,
             tenants: Mutex::new(HashMap::new()),
             default_tenant_quota: config.default_tenant_quota.unwrap_or(usize::MAX),
             tenant_quotas: config.tenant_quotas,
@@ -174,61 +166,35 @@ impl Shared {
         self.store_idle_up_to(mem, class, self.max_idle);
     }
 
-    /// A lease, and a slot for counters and idle blocks, for a thread that starts using the pool.
-    pub(crate) fn register_thread(&self) -> (Arc<Lease>, Arc<ThreadSlot<Block>>) {
-        let slot = Arc::new(ThreadSlot::new(&self.thread_cache_blocks));
-        let mut threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
-        if self.is_closed() {
-            // `close` has sealed the slots it found under this lock, or will find this one: either
-            // way a closed pool's thread caches keep nothing.
-            slot.seal();
-        }
-        threads.live.retain(|w| w.strong_count() > 0);
-        threads.live.push(Arc::downgrade(&slot));
-        (self.budget.new_lease(), slot)
+    /// A slot for the lease, idle blocks and counts of a thread that starts using the pool (sealed
+    /// from the start if the pool is closed: a closed pool's thread caches keep nothing).
+    pub(crate) fn register_thread(&self) -> Arc<ThreadSlot<Block>> {
+        self.threads.register()
     }
 
-    /// A thread is done with the pool: its lease goes back to the budget and its counts into the
-    /// pool's retired sums.
-    pub(crate) fn retire_thread(&self, lease: &Lease, counters: &Arc<ThreadSlot<Block>>) {
-        self.budget.return_lease(lease);
-        let mut threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
-        let ThreadRegistry { live, retired_acquired, retired_released } = &mut *threads;
-        live.retain(|w| !std::ptr::eq(w.as_ptr(), Arc::as_ptr(counters)));
-        for (class, counts) in counters.classes.iter().enumerate() {
-            retired_acquired[class] =
-                retired_acquired[class].wrapping_add(counts.acquired.load(Ordering::Relaxed));
-            retired_released[class] =
-                retired_released[class].wrapping_add(counts.released.load(Ordering::Relaxed));
+    /// A thread is done with the pool: its lease goes back to the budget, its blocks to the shared
+    /// free lists and its counts into the pool's retired sums.
+    pub(crate) fn retire_thread(&self, slot: &Arc<ThreadSlot<Block>>) {
+        let out = self.threads.retire(slot);
+        for (class, bytes) in out.leased.into_iter().enumerate() {
+            self.budget.return_leased(class, bytes);
+        }
+        for (class, block) in out.blocks {
+            self.store_idle(block.mem, class);
         }
     }
 
     /// Counts an acquire (`acquired`) or a release made without thread-local state: a thread that
     /// is ending, or memory that could not be had.
     pub(crate) fn count_shared(&self, req: &Request, acquired: bool) {
-        let mut threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
-        let sums = if acquired { &mut threads.retired_acquired } else { &mut threads.retired_released };
-        sums[req.class] = sums[req.class].wrapping_add(req.size);
+        let delta = if acquired { req.size } else { req.size.wrapping_neg() };
+        self.threads.count_retired(req.class, delta);
     }
 
     /// Per class: bytes checked out now, and bytes idle in thread caches.
     pub(crate) fn in_use_and_cached(&self) -> (Vec<usize>, Vec<usize>) {
-        let threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
-        let mut in_use: Vec<usize> = threads
-            .retired_acquired
-            .iter()
-            .zip(&threads.retired_released)
-            .map(|(a, r)| a.wrapping_sub(*r))
-            .collect();
-        let mut cached = vec![0usize; in_use.len()];
-        for counters in threads.live.iter().filter_map(Weak::upgrade) {
-            for (class, counts) in counters.classes.iter().enumerate() {
-                in_use[class] = in_use[class]
-                    .wrapping_add(counts.acquired.load(Ordering::Relaxed))
-                    .wrapping_sub(counts.released.load(Ordering::Relaxed));
-                cached[class] += counts.cached.load(Ordering::Relaxed);
-            }
-        }
+        let (in_use, blocks) = self.threads.in_use_and_cached();
+        let cached = blocks.iter().zip(self.class_sizes.iter()).map(|(n, size)| n * size).collect();
         (in_use, cached)
     }
 
@@ -267,16 +233,16 @@ impl Shared {
     }
 
     /// The last pool handle is gone: free idle memory now, in every thread's cache too, and free every
-    /// block as it comes back. Every thread's cache is sealed (see `block_stack`), so none keeps a
+    /// block as it comes back. Every thread's slot is sealed (see `thread_slot`), so none keeps a
     /// block from now on.
     pub(crate) fn close(&self) {
         self.closed.store(true, Ordering::Release);
-        let slots: Vec<Arc<ThreadSlot<Block>>> = {
-            let threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
-            threads.live.iter().filter_map(Weak::upgrade).collect()
-        };
+        let out = self.threads.seal_all();
+        for (class, bytes) in out.leased.into_iter().enumerate() {
+            self.budget.return_leased(class, bytes);
+        }
         // Dropping the blocks frees them (nothing is kept once the pool is closed).
-        drop(slots.iter().flat_map(|slot| slot.seal()).collect::<Vec<_>>());
+        drop(out.blocks);
         // The calling thread's cache was sealed with the others: it has no blocks to hand in.
         self.trim(0, Vec::new());
         if let Some(outstanding) = &self.outstanding {

@@ -3,35 +3,34 @@
 //!
 //! The fast path of acquire and release runs here. A thread takes budget from its lease and a block
 //! from its cache, and counts the acquire in its own counters; a release puts them back. None of this
-//! writes memory another thread writes, so threads do not slow each other down. The budget protocol
-//! (`budget.rs`) says how leases are taken back when someone would otherwise wait.
+//! writes memory another thread writes, and none of it is an atomic read-modify-write (the protocol
+//! is in `thread_slot`), so threads do not slow each other down. The budget protocol (`budget.rs`)
+//! says how leases are taken back when someone would otherwise wait.
 //!
 //! Idle blocks here do not hold budget (the lease does, separately), so a thread that sits on cached
 //! blocks never makes another wait. Statistics count them apart (`cached_bytes`), because memory
 //! hidden in thread caches is what makes other pools' statistics lie.
 //!
-//! The acquire and release counters have a single writer, the owning thread, which updates them with
-//! a plain load and store instead of a read-modify-write; a snapshot reads them from any thread. When
-//! the thread ends, its counters are folded into the pool's, its lease goes back to the budget and its
-//! blocks to the shared free lists.
-//!
-//! The idle blocks sit in a [`ThreadSlot`] that the pool can reach too, one [`BlockStack`] per class:
-//! closing the pool seals every thread's stacks and frees their blocks, so that memory idle in a
-//! thread that outlives the pool is freed with it.
+//! The counters have a single writer, the owning thread, which updates them with a plain load and
+//! store; a snapshot reads them from any thread. When the thread ends, its slot is retired: counts
+//! folded into the pool's, lease back to the budget, blocks to the shared free lists. Closing the pool
+//! seals every thread's slot and frees its blocks, so that memory idle in a thread that outlives the
+//! pool is freed with it.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::mem::{ManuallyDrop, MaybeUninit};
 use std::sync::{Arc, Weak};
 
-use super::budget::{Lease, Request};
+use super::budget::Request;
 use super::shared::{Block, Shared};
 use super::thread_slot::ThreadSlot;
+
+pub(crate) use super::thread_slot::Reserved;
 
 struct PoolCache {
     pool_id: u64,
     /// To tell whether the pool is still alive; never upgraded on the fast path.
     pool: Weak<Shared>,
-    lease: Arc<Lease>,
     slot: Arc<ThreadSlot<Block>>,
 }
 
@@ -43,71 +42,102 @@ struct ThreadCache {
 impl Drop for ThreadCache {
     /// The thread is ending: lease, counters and blocks go back to their pools.
     fn drop(&mut self) {
+        // First, so that nothing finds a slot through it while (or after) the slots are retired.
+        LAST.set((0, std::ptr::null()));
         for cache in self.pools.drain(..) {
+            // A pool that is gone has no blocks here (each would hold it) and no budget to return.
             if let Some(pool) = cache.pool.upgrade() {
-                pool.retire_thread(&cache.lease, &cache.slot);
-            }
-            for (class, block) in cache.slot.seal() {
-                block.pool.store_idle(block.mem, class);
+                pool.retire_thread(&cache.slot);
             }
         }
     }
 }
 
 impl ThreadCache {
-    #[inline]
-    fn entry_for(&mut self, shared: &Arc<Shared>) -> &mut PoolCache {
-        if let Some(i) = self.pools.iter().position(|c| c.pool_id == shared.id) {
-            return &mut self.pools[i];
-        }
-        self.add_entry(shared)
+    /// The entry of `shared`, added if there is none; it becomes [`LAST`].
+    fn entry_for(&mut self, shared: &Arc<Shared>) -> &PoolCache {
+        let i = match self.pools.iter().position(|c| c.pool_id == shared.id) {
+            Some(i) => i,
+            None => self.add_entry(shared),
+        };
+        let entry = &self.pools[i];
+        LAST.set((entry.pool_id, Arc::as_ptr(&entry.slot)));
+        entry
     }
 
     #[cold]
-    fn add_entry(&mut self, shared: &Arc<Shared>) -> &mut PoolCache {
-        // Entries of pools that have been dropped hold nothing worth keeping.
-        self.pools.retain(|c| c.pool.upgrade().is_some_and(|pool| !pool.is_closed()));
-        let (lease, slot) = shared.register_thread();
-        self.pools.push(PoolCache { pool_id: shared.id, pool: Arc::downgrade(shared), lease, slot });
-        self.pools.last_mut().expect("just pushed")
+    fn add_entry(&mut self, shared: &Arc<Shared>) -> usize {
+        // Entries of pools that are gone hold nothing worth keeping. Only those: a pool that is
+        // alive may be in use on this thread right now, through `LAST` (see `with_slot`).
+        LAST.set((0, std::ptr::null()));
+        self.pools.retain(|c| c.pool.strong_count() > 0);
+        let slot = shared.register_thread();
+        self.pools.push(PoolCache { pool_id: shared.id, pool: Arc::downgrade(shared), slot });
+        self.pools.len() - 1
     }
 }
 
 thread_local! {
     static CACHE: RefCell<ThreadCache> = const { RefCell::new(ThreadCache { pools: Vec::new() }) };
+    /// The pool this thread used last (its id; pool ids start at 1) and its slot, which `CACHE`
+    /// holds: the fast path finds the slot here without borrowing `CACHE` or searching it. Without
+    /// a destructor, so that reading it needs no check of whether the thread is ending.
+    static LAST: Cell<(u64, *const ThreadSlot<Block>)> = const { Cell::new((0, std::ptr::null())) };
 }
 
-/// What [`reserve`] did.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Reserved {
-    /// No room: the caller waits or refuses.
-    No,
-    /// Reserved and counted; the block is still to be found.
-    Bytes,
-    /// Reserved and counted, with a cached block written to the caller's slot.
-    BytesAndBlock,
+/// Runs `f` on this thread's slot for `shared`; `None` when the thread has no usable cache (it is
+/// ending, or the cache is borrowed further up this thread's stack).
+///
+/// The caller holds `shared`, or a block of it, for the whole call: the pool is alive, so its
+/// entry in `CACHE` stays (entries go only when their pool is gone, or when the thread ends), even
+/// if `f` runs other code of the pool on this thread (a waker that a release wakes).
+#[inline(always)]
+fn with_slot<R>(shared: &Arc<Shared>, f: impl FnOnce(&ThreadSlot<Block>) -> R) -> Option<R> {
+    let (id, slot) = LAST.get();
+    if id == shared.id {
+        // SAFETY: `LAST` names a slot that an entry of `CACHE` holds (an `Arc`): it is set from the
+        // entry, and cleared before any entry goes (`add_entry`, `ThreadCache::drop`). The entry
+        // stays while `f` runs, as the function's docs say.
+        return Some(f(unsafe { &*slot }));
+    }
+    with_slot_slowly(shared, f)
+}
+
+#[cold]
+#[inline(never)]
+fn with_slot_slowly<R>(shared: &Arc<Shared>, f: impl FnOnce(&ThreadSlot<Block>) -> R) -> Option<R> {
+    let slot = CACHE.try_with(|cache| {
+        let mut cache = cache.try_borrow_mut().ok()?;
+        Some(cache.entry_for(shared).slot.clone())
+    });
+    // The borrow ends before `f` runs: `f` may find the slot through `LAST` again.
+    slot.ok().flatten().map(|slot| f(&slot))
 }
 
 /// The fast path of acquire: reserves `req` through this thread's lease, counts it, and moves a
-/// cached block into `block` if there is one (in place, see `BlockStack::pop_into`).
+/// cached block into `block` if there is one (in place, see `block_stack`).
 #[inline]
 pub(crate) fn reserve(shared: &Arc<Shared>, req: &Request, block: &mut MaybeUninit<Block>) -> Reserved {
-    let local = CACHE.try_with(|cache| {
-        let mut cache = cache.try_borrow_mut().ok()?;
-        let entry = cache.entry_for(shared);
-        if !shared.budget.try_reserve_leased(&entry.lease, req) {
-            return Some(Reserved::No);
+    let local = with_slot(shared, |slot| {
+        // Requests of tenants never use leases (their quota word needs a shared write anyway).
+        if req.tenant.is_none() {
+            let reserved = slot.take_leased(req.class, req.size, block);
+            if reserved != Reserved::No {
+                return reserved;
+            }
         }
-        entry.slot.count_acquired(req.class, req.size);
-        let cacheable = shared.thread_cache_blocks[req.class] > 0;
-        Some(if cacheable && entry.slot.pop_into(req.class, req.size, block) {
+        if !shared.budget.try_reserve(req) {
+            return Reserved::No;
+        }
+        slot.count(req.class, req.size);
+        if slot.pop_into(req.class, block) {
             Reserved::BytesAndBlock
         } else {
             Reserved::Bytes
-        })
+        }
     });
     match local {
-        Ok(Some(reserved)) => reserved,
+        Some(reserved) => reserved,
         // No usable thread state (the thread is ending): the shared path.
         _ if shared.budget.try_reserve(req) => {
             shared.count_shared(req, true);
@@ -119,19 +149,14 @@ pub(crate) fn reserve(shared: &Arc<Shared>, req: &Request, block: &mut MaybeUnin
 
 /// Counts an acquire that did not go through [`reserve`] (it waited, or was reserved exactly).
 pub(crate) fn count_acquired(shared: &Arc<Shared>, req: &Request) {
-    let counted = CACHE.try_with(|cache| {
-        let mut cache = cache.try_borrow_mut().ok()?;
-        cache.entry_for(shared).slot.count_acquired(req.class, req.size);
-        Some(())
-    });
-    if !matches!(counted, Ok(Some(()))) {
+    if with_slot(shared, |slot| slot.count(req.class, req.size)).is_none() {
         shared.count_shared(req, true);
     }
 }
 
 /// A checked-out block comes back: its budget to this thread's lease or the pool, its memory to
 /// this thread's cache, the shared free list, or the allocator. The block is moved out of where it
-/// lies rather than passed by value, for the reason `BlockStack::pop_into` gives.
+/// lies rather than passed by value, for the reason `block_stack` gives.
 ///
 /// # Safety
 /// The block is moved out of `*block`: the caller must neither use nor drop `*block` again.
@@ -155,20 +180,11 @@ pub(crate) unsafe fn release(block: &mut ManuallyDrop<Block>, req: &Request) {
 #[inline]
 unsafe fn keep(block: &ManuallyDrop<Block>, req: &Request) -> bool {
     let pool = &block.pool;
-    let done = CACHE.try_with(|cache| {
-        let mut cache = cache.try_borrow_mut().ok()?;
-        let entry = cache.entry_for(pool);
-        // Counted before the budget is given back, so that the counts never show more in use than
-        // is reserved.
-        entry.slot.count_released(req.class, req.size);
-        pool.budget.release_leased(&entry.lease, req);
-        let cacheable = pool.thread_cache_blocks[req.class] > 0;
-        // SAFETY: forwarded from the caller; `pool`, which points into `*block`, is not used once
-        // the block is pushed.
-        Some(cacheable && unsafe { entry.slot.push_from(block, req.class, req.size) })
-    });
+    // SAFETY: forwarded from the caller; `pool`, which points into `*block`, is not used once the
+    // block is kept (nor is the pool needed alive after that: `with_slot` is done with it).
+    let done = with_slot(pool, |slot| unsafe { slot.put(req, &pool.budget, block) });
     match done {
-        Ok(Some(kept)) => kept,
+        Some(kept) => kept,
         // No usable thread state (the thread is ending): the shared path.
         _ => {
             pool.count_shared(req, false);
@@ -185,7 +201,7 @@ pub(crate) fn take_all(shared: &Shared) -> Vec<(usize, Block)> {
         .try_with(|cache| {
             let Ok(cache) = cache.try_borrow() else { return Vec::new() };
             match cache.pools.iter().find(|c| c.pool_id == shared.id) {
-                Some(entry) => entry.slot.take_all(),
+                Some(entry) => shared.threads.take_blocks(&entry.slot),
                 None => Vec::new(),
             }
         })

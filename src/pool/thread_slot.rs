@@ -1,103 +1,409 @@
-//! [`ThreadSlot`]: what one thread keeps of one pool that the pool must be able to reach, its
-//! counters and its idle blocks, per class.
+//! [`ThreadSlot`]: what one thread keeps of one pool — a lease on the budget, a few idle blocks per
+//! class and its share of the statistics — and the [`Registry`] through which the pool reaches every
+//! thread's slot.
 //!
-//! The pool's registry of threads (`shared`) holds the slots, to sum the counters for a snapshot and
-//! to seal the stacks when it closes; the thread's cache (`thread_cache`) fills and empties them.
-//! Generic over the block type, like [`BlockStack`], so that this file depends on no other pool file
-//! but `block_stack`, and `shared` can hold slots of its own blocks without a circle between files.
+//! Generic over the block type, like [`BlockStack`], so that `shared` can hold slots of its own
+//! blocks without a circle between files.
 //!
-//! The acquire and release counters have a single writer, the owning thread, which updates them with
-//! a plain load and store instead of a read-modify-write; a snapshot reads them from any thread.
+//! The owning thread uses its slot on every acquire and release, with plain loads and stores and no
+//! atomic read-modify-write. Other threads reach into it only rarely: a request about to wait takes
+//! every lease back, closing the pool takes every idle block, a thread's end retires its slot, a
+//! snapshot reads the counts.
+//!
+//! # Protocol
+//! A slot has two flags: `busy`, which only the owner writes, and `taken`, which only *takers* write
+//! (under the registry's lock, so one at a time).
+//! - The owner's *step*: store `busy = true`, pass a light barrier, load `taken`. If it is set, the
+//!   owner clears `busy` and does without its slot (the shared path); otherwise it reads and writes
+//!   the slot's lease and blocks, then stores `busy = false` (release).
+//! - A taker: stores `taken`, passes a heavy barrier, waits until it loads `busy == false`
+//!   (acquire), and then has the slot's lease and blocks to itself until it clears `taken` (release),
+//!   or for good if it sealed the slot.
+//!
+//! The light and heavy barriers (`platform::barrier`) order memory like two sequentially consistent
+//! fences, so of an owner's step and a taker's store of `taken`, at least one sees the other: either
+//! the owner sees `taken` and stays out, or the taker sees `busy` and waits for the step to end.
+//! Either way they never touch the lease or the blocks at once (loom: `loom_tests.rs`, whose
+//! `UnsafeCell` reports any access the protocol would let overlap). What a taker wrote is visible to
+//! the owner's next step through `taken` (release, then acquire), and what an owner wrote is visible
+//! to a taker through `busy`.
+//!
+//! An owner's step never takes a lock, never waits and never drops a block (which could free the
+//! pool), so a taker's wait for it is short even while the taker holds locks.
+//!
+//! The lease and the counts are atomics only so that a snapshot may read them at any moment; their
+//! writers (the owner, or a taker while it holds the slot) update them with a load and a store.
 
 use std::mem::{ManuallyDrop, MaybeUninit};
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::Arc;
 
 use super::block_stack::BlockStack;
+use super::budget::{Budget, LeaseHolders, Request};
+use crate::sync::Ordering::{Acquire, Relaxed, Release};
+use crate::sync::{
+    heavy_barrier, light_barrier, light_barrier_is_fence, yield_now, AtomicBool, AtomicUsize, Mutex,
+    MutexGuard,
+};
 
-/// One thread's counts for one class: idle bytes cached, bytes acquired and bytes released (the last
-/// two wrap; only differences of sums mean anything).
-#[derive(Default)]
-pub(crate) struct ClassCounts {
-    pub(crate) cached: AtomicUsize,
-    pub(crate) acquired: AtomicUsize,
-    pub(crate) released: AtomicUsize,
+/// `ThreadSlot::taken`: a taker holds the slot.
+const TAKEN: usize = 1;
+/// `ThreadSlot::taken`: the slot is sealed: it keeps nothing, for good.
+const SEALED: usize = 2;
+
+/// What the acquire side of the fast path found.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reserved {
+    /// Nothing reserved: the caller reserves elsewhere, waits or refuses.
+    No,
+    /// Reserved and counted; the block is still to be found.
+    Bytes,
+    /// Reserved and counted, with a cached block written to the caller's slot.
+    BytesAndBlock,
 }
 
-/// What one thread keeps of one pool that the pool must be able to reach: its counts and its idle
-/// blocks, for every class.
-pub(crate) struct ThreadSlot<T> {
-    pub(crate) classes: Box<[ClassCounts]>,
-    stacks: Box<[BlockStack<T>]>,
+/// One class in one thread's slot. Aligned so that no other allocation shares its cache line: its
+/// owner writes it on every acquire and release.
+#[repr(align(64))]
+struct ClassSlot<B> {
+    /// Budget bytes of this class reserved and held for this thread's next acquires.
+    lease: AtomicUsize,
+    /// Most bytes the lease may hold.
+    lease_cap: usize,
+    /// Bytes this thread acquired minus bytes it released (wrapping; only sums over threads mean
+    /// anything). Only the owner writes it, in or out of a step.
+    in_use: AtomicUsize,
+    /// Idle blocks: the owner's inside a step, or the taker's while it holds the slot.
+    stack: BlockStack<B>,
 }
 
-impl<T> ThreadSlot<T> {
-    /// A slot whose stack of each class holds at most `capacities[class]` blocks.
-    pub(crate) fn new(capacities: &[usize]) -> ThreadSlot<T> {
+/// What one thread keeps of one pool: see the module docs. Alone on its cache lines (the owner
+/// writes `busy` on every step), so that two threads' slots never share one.
+#[repr(align(128))]
+pub(crate) struct ThreadSlot<B> {
+    busy: AtomicBool,
+    /// Whether the light barrier is a real fence: read once, so that a step reads no global state.
+    fence: bool,
+    taken: AtomicUsize,
+    classes: Box<[ClassSlot<B>]>,
+}
+
+// SAFETY: the stacks are accessed only by the owner inside a step or by the one taker holding the
+// slot, never both at once (the protocol in the module docs); blocks are `Send`, so moving them
+// between those threads is fine.
+unsafe impl<B: Send> Sync for ThreadSlot<B> {}
+
+impl<B> ThreadSlot<B> {
+    /// An empty slot keeping at most `blocks[class]` idle blocks and `lease_cap[class]` leased bytes
+    /// per class.
+    fn new(blocks: &[usize], lease_cap: &[usize]) -> ThreadSlot<B> {
         ThreadSlot {
-            classes: capacities.iter().map(|_| ClassCounts::default()).collect(),
-            stacks: capacities.iter().map(|&n| BlockStack::new(n)).collect(),
+            busy: AtomicBool::new(false),
+            fence: light_barrier_is_fence(),
+            taken: AtomicUsize::new(0),
+            classes: blocks
+                .iter()
+                .zip(lease_cap)
+                .map(|(&blocks, &lease_cap)| ClassSlot {
+                    lease: AtomicUsize::new(0),
+                    lease_cap,
+                    in_use: AtomicUsize::new(0),
+                    stack: BlockStack::new(blocks),
+                })
+                .collect(),
         }
     }
 
-    /// Counts `size` bytes of `class` acquired. Owner only.
-    #[inline]
-    pub(crate) fn count_acquired(&self, class: usize, size: usize) {
-        bump(&self.classes[class].acquired, size);
+    /// Starts an owner's step; `false` when a taker holds the slot (then the step must not happen).
+    #[inline(always)]
+    fn enter(&self) -> bool {
+        self.busy.store(true, Relaxed);
+        light_barrier(self.fence);
+        if self.taken.load(Acquire) == 0 {
+            return true;
+        }
+        self.busy.store(false, Release);
+        false
     }
 
-    /// Counts `size` bytes of `class` released. Owner only.
-    #[inline]
-    pub(crate) fn count_released(&self, class: usize, size: usize) {
-        bump(&self.classes[class].released, size);
+    #[inline(always)]
+    fn leave(&self) {
+        self.busy.store(false, Release);
     }
 
-    /// Moves an idle block of `class` (whose blocks are `size` bytes) into `out`, if there is one:
-    /// whether it did. Owner only.
-    #[inline]
-    pub(crate) fn pop_into(&self, class: usize, size: usize, out: &mut MaybeUninit<T>) -> bool {
-        let popped = self.stacks[class].pop_into(out);
+    /// Counts `delta` bytes (wrapping) into the owner's in-use count. Owner only.
+    #[inline(always)]
+    pub(crate) fn count(&self, class: usize, delta: usize) {
+        self.classes[class].count(delta);
+    }
+
+    /// The acquire side of the fast path, for requests without a tenant: takes `size` bytes of
+    /// `class` from the lease and moves an idle block into `out` if there is one (in place, see
+    /// `block_stack`), and counts the acquire. `Reserved::No` when the lease does not hold the bytes
+    /// or the slot is taken. Owner only.
+    #[inline(always)]
+    pub(crate) fn take_leased(&self, class: usize, size: usize, out: &mut MaybeUninit<B>) -> Reserved {
+        if !self.enter() {
+            return Reserved::No;
+        }
+        let c = &self.classes[class];
+        let lease = c.lease.load(Relaxed);
+        if lease < size {
+            self.leave();
+            return Reserved::No;
+        }
+        c.lease.store(lease - size, Relaxed);
+        // SAFETY: inside the owner's step, so the stack is this thread's alone (module docs).
+        let popped = unsafe { c.stack.pop_into(out) };
+        self.leave();
+        c.count(size);
         if popped {
-            bump(&self.classes[class].cached, size.wrapping_neg());
+            Reserved::BytesAndBlock
+        } else {
+            Reserved::Bytes
         }
+    }
+
+    /// Moves an idle block of `class` into `out`, for a request reserved elsewhere: whether it did.
+    /// Owner only.
+    #[inline]
+    pub(crate) fn pop_into(&self, class: usize, out: &mut MaybeUninit<B>) -> bool {
+        if !self.enter() {
+            return false;
+        }
+        // SAFETY: inside the owner's step, so the stack is this thread's alone (module docs).
+        let popped = unsafe { self.classes[class].stack.pop_into(out) };
+        self.leave();
         popped
     }
 
-    /// Moves `*block` onto the stack of its class if that has room (`true`). Owner only.
+    /// The release side of the fast path: counts the release of `req`, keeps its bytes in the lease
+    /// when `budget` allows and the lease has room (or else gives them back to `budget`), and moves
+    /// `*block` onto the stack of its class when that has room: whether it did. Owner only.
     ///
     /// # Safety
-    /// As [`BlockStack::push_from`]: on `true` the caller gives up `*block`.
-    #[inline]
-    pub(crate) unsafe fn push_from(&self, block: &ManuallyDrop<T>, class: usize, size: usize) -> bool {
-        // SAFETY: forwarded from the caller.
-        let kept = unsafe { self.stacks[class].push_from(block) };
-        if kept {
-            bump(&self.classes[class].cached, size);
-        }
-        kept
-    }
-
-    /// Takes every idle block out, with its class, for good: the slot keeps none from now on. Any
-    /// thread; the `cached` counts are left to the owner (nobody reads them once the pool is closed).
-    pub(crate) fn seal(&self) -> Vec<(usize, T)> {
-        let stacks = self.stacks.iter().enumerate();
-        stacks.flat_map(|(class, stack)| stack.seal().into_iter().map(move |b| (class, b))).collect()
-    }
-
-    /// Takes every idle block out, with its class, leaving the slot in use. Owner only.
-    pub(crate) fn take_all(&self) -> Vec<(usize, T)> {
-        let mut taken = Vec::new();
-        for (class, stack) in self.stacks.iter().enumerate() {
-            while let Some(block) = stack.pop() {
-                taken.push((class, block));
+    /// On `true` the slot owns the block: the caller must neither use nor drop `*block` again. (Nor
+    /// may `budget` point into `*block`'s block once this returns `true`: another thread may take
+    /// and free it.)
+    #[inline(always)]
+    pub(crate) unsafe fn put(&self, req: &Request, budget: &Budget, block: &ManuallyDrop<B>) -> bool {
+        let c = &self.classes[req.class];
+        // Counted before the budget is given back, so that the counts never show more in use than
+        // is reserved.
+        c.count(req.size.wrapping_neg());
+        if self.enter() {
+            let lease = c.lease.load(Relaxed);
+            // `may_lease` reads the budget's waiters flag inside the step: see "No lost wake-up" in
+            // `budget.rs`.
+            if lease + req.size <= c.lease_cap && budget.may_lease(req) {
+                c.lease.store(lease + req.size, Relaxed);
+                // SAFETY: inside the owner's step, so the stack is this thread's alone; the caller
+                // gives the block up on `true`.
+                let kept = unsafe { c.stack.push_from(block) };
+                self.leave();
+                return kept;
             }
-            self.classes[class].cached.store(0, Relaxed);
+            self.leave();
         }
-        taken
+        // Outside any step: giving bytes back may serve waiters, which takes locks and leases.
+        budget.release(req);
+        if !self.enter() {
+            return false;
+        }
+        // SAFETY: as above.
+        let kept = unsafe { c.stack.push_from(block) };
+        self.leave();
+        kept
     }
 }
 
-/// Adds to a counter that only the calling thread writes.
-#[inline]
-fn bump(counter: &AtomicUsize, delta: usize) {
-    counter.store(counter.load(Relaxed).wrapping_add(delta), Relaxed);
+/// Every thread slot of one pool, and the counts of threads that are done with it.
+pub(crate) struct Registry<B> {
+    inner: Mutex<Inner<B>>,
+    blocks: Box<[usize]>,
+    lease_cap: Box<[usize]>,
+}
+
+struct Inner<B> {
+    live: Vec<std::sync::Weak<ThreadSlot<B>>>,
+    /// Per class: in-use counts of slots retired, and of acquires and releases counted outside a slot.
+    retired_in_use: Vec<usize>,
+    sealed: bool,
+}
+
+/// What a taker found in the slots it emptied.
+pub(crate) struct TakenOut<B> {
+    /// Idle blocks, with their class.
+    pub(crate) blocks: Vec<(usize, B)>,
+    /// Leased bytes per class.
+    pub(crate) leased: Vec<usize>,
+}
+
+impl<B: Send> Registry<B> {
+    /// A registry of slots keeping at most `blocks[class]` idle blocks and `lease_cap[class]` leased
+    /// bytes per class.
+    pub(crate) fn new(blocks: Vec<usize>, lease_cap: Vec<usize>) -> Registry<B> {
+        let classes = blocks.len();
+        Registry {
+            inner: Mutex::new(Inner { live: Vec::new(), retired_in_use: vec![0; classes], sealed: false }),
+            blocks: blocks.into_boxed_slice(),
+            lease_cap: lease_cap.into_boxed_slice(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner<B>> {
+        // Nothing under this lock can panic halfway through an update that matters.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A slot for a thread that starts using the pool: sealed from the start if the registry is.
+    pub(crate) fn register(&self) -> Arc<ThreadSlot<B>> {
+        let slot = Arc::new(ThreadSlot::new(&self.blocks, &self.lease_cap));
+        let mut inner = self.lock();
+        if inner.sealed {
+            slot.taken.store(TAKEN | SEALED, Release);
+        }
+        inner.live.retain(|w| w.strong_count() > 0);
+        inner.live.push(Arc::downgrade(&slot));
+        slot
+    }
+
+    /// Takes `slots`: waits for their owners' steps, lets `take` empty what it wants, then gives them
+    /// back, unless `seal`, which keeps them taken for good. With the registry's lock held, so that
+    /// takers come one at a time.
+    fn take_slots(
+        _inner: &MutexGuard<'_, Inner<B>>,
+        slots: &[Arc<ThreadSlot<B>>],
+        seal: bool,
+        mut take: impl FnMut(&ThreadSlot<B>),
+    ) {
+        for slot in slots {
+            let flags = slot.taken.load(Relaxed) | TAKEN | if seal { SEALED } else { 0 };
+            slot.taken.store(flags, Relaxed);
+        }
+        // One heavy barrier for all: see the module docs.
+        heavy_barrier();
+        for slot in slots {
+            while slot.busy.load(Acquire) {
+                yield_now();
+            }
+            take(slot);
+            if slot.taken.load(Relaxed) & SEALED == 0 {
+                slot.taken.store(0, Release);
+            }
+        }
+    }
+
+    fn live(inner: &Inner<B>) -> Vec<Arc<ThreadSlot<B>>> {
+        inner.live.iter().filter_map(std::sync::Weak::upgrade).collect()
+    }
+
+    /// Seals every slot, now and to come, and takes everything they hold (the pool is closing).
+    pub(crate) fn seal_all(&self) -> TakenOut<B> {
+        let mut out = TakenOut { blocks: Vec::new(), leased: vec![0; self.blocks.len()] };
+        let slots = {
+            let mut inner = self.lock();
+            inner.sealed = true;
+            let slots = Self::live(&inner);
+            Self::take_slots(&inner, &slots, true, |slot| slot.empty_into(&mut out));
+            slots
+        };
+        drop(slots); // outside the lock: a slot whose thread has ended is freed here
+        out
+    }
+
+    /// A thread is done with the pool: seals its slot, folds its counts into the retired sums and
+    /// returns what it held. Called by the owner.
+    pub(crate) fn retire(&self, slot: &Arc<ThreadSlot<B>>) -> TakenOut<B> {
+        let mut out = TakenOut { blocks: Vec::new(), leased: vec![0; self.blocks.len()] };
+        let mut inner = self.lock();
+        Self::take_slots(&inner, std::slice::from_ref(slot), true, |slot| slot.empty_into(&mut out));
+        inner.live.retain(|w| !std::ptr::eq(w.as_ptr(), Arc::as_ptr(slot)));
+        for (sum, c) in inner.retired_in_use.iter_mut().zip(slot.classes.iter()) {
+            *sum = sum.wrapping_add(c.in_use.load(Relaxed));
+        }
+        out
+    }
+
+    /// Takes every idle block out of `slot`, leaving it in use. Called by the owner.
+    pub(crate) fn take_blocks(&self, slot: &Arc<ThreadSlot<B>>) -> Vec<(usize, B)> {
+        let mut blocks = Vec::new();
+        let inner = self.lock();
+        Self::take_slots(&inner, std::slice::from_ref(slot), false, |slot| {
+            let mut taken = Vec::new();
+            for (class, c) in slot.classes.iter().enumerate() {
+                // SAFETY: the caller holds the slot (`take_slots`), so the stack is its alone.
+                unsafe { c.stack.drain_into(&mut taken) };
+                blocks.extend(taken.drain(..).map(|block| (class, block)));
+            }
+        });
+        blocks
+    }
+
+    /// Counts bytes acquired (`delta`) or released (`delta.wrapping_neg()`) outside any slot.
+    pub(crate) fn count_retired(&self, class: usize, delta: usize) {
+        let mut inner = self.lock();
+        inner.retired_in_use[class] = inner.retired_in_use[class].wrapping_add(delta);
+    }
+
+    /// Per class: bytes checked out now, and idle blocks in thread slots.
+    pub(crate) fn in_use_and_cached(&self) -> (Vec<usize>, Vec<usize>) {
+        let inner = self.lock();
+        let mut in_use = inner.retired_in_use.clone();
+        let mut cached = vec![0; in_use.len()];
+        for slot in inner.live.iter().filter_map(std::sync::Weak::upgrade) {
+            for (class, c) in slot.classes.iter().enumerate() {
+                in_use[class] = in_use[class].wrapping_add(c.in_use.load(Relaxed));
+                cached[class] += c.stack.len();
+            }
+        }
+        (in_use, cached)
+    }
+}
+
+impl<B> ClassSlot<B> {
+    /// Counts `delta` bytes (wrapping) into the owner's in-use count. Owner only.
+    #[inline(always)]
+    fn count(&self, delta: usize) {
+        self.in_use.store(self.in_use.load(Relaxed).wrapping_add(delta), Relaxed);
+    }
+}
+
+impl<B> ThreadSlot<B> {
+    /// Takes the lease and the blocks out. Only by the taker holding the slot.
+    fn empty_into(&self, out: &mut TakenOut<B>) {
+        let mut taken = Vec::new();
+        for (class, c) in self.classes.iter().enumerate() {
+            out.leased[class] += c.lease.load(Relaxed);
+            c.lease.store(0, Relaxed);
+            // SAFETY: only called by the taker holding the slot (`take_slots`): the stack is its alone.
+            unsafe { c.stack.drain_into(&mut taken) };
+            out.blocks.extend(taken.drain(..).map(|block| (class, block)));
+        }
+    }
+}
+
+impl<B: Send> LeaseHolders for Registry<B> {
+    fn take_all(&self, give: &mut dyn FnMut(usize, usize)) {
+        let slots = {
+            let inner = self.lock();
+            let slots = Self::live(&inner);
+            Self::take_slots(&inner, &slots, false, |slot| {
+                for (class, c) in slot.classes.iter().enumerate() {
+                    let bytes = c.lease.load(Relaxed);
+                    if bytes > 0 {
+                        c.lease.store(0, Relaxed);
+                        give(class, bytes);
+                    }
+                }
+            });
+            slots
+        };
+        drop(slots); // outside the lock, as in `seal_all`
+    }
+
+    fn leased(&self) -> usize {
+        let inner = self.lock();
+        let slots = inner.live.iter().filter_map(std::sync::Weak::upgrade);
+        slots.map(|s| s.classes.iter().map(|c| c.lease.load(Relaxed)).sum::<usize>()).sum()
+    }
 }
