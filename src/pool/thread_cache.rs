@@ -68,7 +68,7 @@ impl ThreadCache {
     #[cold]
     fn add_entry(&mut self, shared: &Arc<Shared>) -> usize {
         // Entries of pools that are gone hold nothing worth keeping. Only those: a pool that is
-        // alive may be in use on this thread right now, through `LAST` (see `with_slot`).
+        // alive may be in use on this thread right now, through `LAST` (see `slot_for`).
         LAST.set((0, std::ptr::null()));
         self.pools.retain(|c| c.pool.strong_count() > 0);
         let slot = shared.register_thread();
@@ -85,40 +85,42 @@ thread_local! {
     static LAST: Cell<(u64, *const ThreadSlot<Block>)> = const { Cell::new((0, std::ptr::null())) };
 }
 
-/// Runs `f` on this thread's slot for `shared`; `None` when the thread has no usable cache (it is
-/// ending, or the cache is borrowed further up this thread's stack).
+/// This thread's slot for `shared`; `None` when the thread has no usable cache (it is ending, or
+/// the cache is borrowed further up this thread's stack).
 ///
-/// The caller holds `shared`, or a block of it, for the whole call: the pool is alive, so its
-/// entry in `CACHE` stays (entries go only when their pool is gone, or when the thread ends), even
-/// if `f` runs other code of the pool on this thread (a waker that a release wakes).
+/// A reference, not a call of a closure: a closure that the cold path takes too makes the fast path
+/// build its environment in memory on every call.
+///
+/// The slot stays while the caller holds `shared`, or a block of it, which the reference's lifetime
+/// says: the pool is alive, so its entry in `CACHE` stays (entries go only when their pool is gone,
+/// or when the thread ends), even if the caller runs other code of the pool on this thread while it
+/// uses the slot (a waker that a release wakes).
 #[inline(always)]
-fn with_slot<R>(shared: &Arc<Shared>, f: impl FnOnce(&ThreadSlot<Block>) -> R) -> Option<R> {
-    let (id, slot) = LAST.get();
-    if id == shared.id {
-        // SAFETY: `LAST` names a slot that an entry of `CACHE` holds (an `Arc`): it is set from the
-        // entry, and cleared before any entry goes (`add_entry`, `ThreadCache::drop`). The entry
-        // stays while `f` runs, as the function's docs say.
-        return Some(f(unsafe { &*slot }));
-    }
-    with_slot_slowly(shared, f)
+fn slot_for(shared: &Arc<Shared>) -> Option<&ThreadSlot<Block>> {
+    let (id, last) = LAST.get();
+    let slot = if id == shared.id { last } else { slot_slowly(shared) };
+    // SAFETY: `slot` is null or names a slot that an entry of `CACHE` holds (an `Arc`): `LAST` is
+    // set from the entry and cleared before any entry goes (`add_entry`, `ThreadCache::drop`), and
+    // `slot_slowly` returns the entry's. The entry stays while `shared` is borrowed (above).
+    unsafe { slot.as_ref() }
 }
 
 #[cold]
 #[inline(never)]
-fn with_slot_slowly<R>(shared: &Arc<Shared>, f: impl FnOnce(&ThreadSlot<Block>) -> R) -> Option<R> {
+fn slot_slowly(shared: &Arc<Shared>) -> *const ThreadSlot<Block> {
     let slot = CACHE.try_with(|cache| {
         let mut cache = cache.try_borrow_mut().ok()?;
-        Some(cache.entry_for(shared).slot.clone())
+        Some(Arc::as_ptr(&cache.entry_for(shared).slot))
     });
-    // The borrow ends before `f` runs: `f` may find the slot through `LAST` again.
-    slot.ok().flatten().map(|slot| f(&slot))
+    // The borrow of `CACHE` ends here: the slot's user may find the slot through `LAST` again.
+    slot.ok().flatten().unwrap_or(std::ptr::null())
 }
 
 /// The fast path of acquire: reserves `req` through this thread's lease, counts it, and moves a
 /// cached block into `block` if there is one (in place, see `block_stack`).
 #[inline]
 pub(crate) fn reserve(shared: &Arc<Shared>, req: &Request, block: &mut MaybeUninit<Block>) -> Reserved {
-    let local = with_slot(shared, |slot| {
+    if let Some(slot) = slot_for(shared) {
         // Requests of tenants never use leases (their quota word needs a shared write anyway).
         if req.tenant.is_none() {
             let reserved = slot.take_leased(req.class, req.size, block);
@@ -130,27 +132,22 @@ pub(crate) fn reserve(shared: &Arc<Shared>, req: &Request, block: &mut MaybeUnin
             return Reserved::No;
         }
         slot.count(req.class, req.size);
-        if slot.pop_into(req.class, block) {
-            Reserved::BytesAndBlock
-        } else {
-            Reserved::Bytes
-        }
-    });
-    match local {
-        Some(reserved) => reserved,
-        // No usable thread state (the thread is ending): the shared path.
-        _ if shared.budget.try_reserve(req) => {
-            shared.count_shared(req, true);
-            Reserved::Bytes
-        }
-        _ => Reserved::No,
+        return if slot.pop_into(req.class, block) { Reserved::BytesAndBlock } else { Reserved::Bytes };
+    }
+    // No usable thread state (the thread is ending): the shared path.
+    if shared.budget.try_reserve(req) {
+        shared.count_shared(req, true);
+        Reserved::Bytes
+    } else {
+        Reserved::No
     }
 }
 
 /// Counts an acquire that did not go through [`reserve`] (it waited, or was reserved exactly).
 pub(crate) fn count_acquired(shared: &Arc<Shared>, req: &Request) {
-    if with_slot(shared, |slot| slot.count(req.class, req.size)).is_none() {
-        shared.count_shared(req, true);
+    match slot_for(shared) {
+        Some(slot) => slot.count(req.class, req.size),
+        None => shared.count_shared(req, true),
     }
 }
 
@@ -180,13 +177,12 @@ pub(crate) unsafe fn release(block: &mut ManuallyDrop<Block>, req: &Request) {
 #[inline]
 unsafe fn keep(block: &ManuallyDrop<Block>, req: &Request) -> bool {
     let pool = &block.pool;
-    // SAFETY: forwarded from the caller; `pool`, which points into `*block`, is not used once the
-    // block is kept (nor is the pool needed alive after that: `with_slot` is done with it).
-    let done = with_slot(pool, |slot| unsafe { slot.put(req, &pool.budget, block) });
-    match done {
-        Some(kept) => kept,
+    match slot_for(pool) {
+        // SAFETY: forwarded from the caller; `pool`, which points into `*block`, is not used once
+        // the block is kept (nor is the pool needed alive after that: the slot is done with).
+        Some(slot) => unsafe { slot.put(req, &pool.budget, block) },
         // No usable thread state (the thread is ending): the shared path.
-        _ => {
+        None => {
             pool.count_shared(req, false);
             pool.budget.release(req);
             false
