@@ -523,6 +523,10 @@ fn acquire(
     mode: Mode,
 ) -> Result<PooledBuffer, PoolError> {
     let req = shared.request(size, tenant)?;
+    // Kept apart from `req`, whose address the calls below take: the checkout is then built from
+    // these values instead of a copy of `req`, whose 16-byte loads of fields just stored as 8-byte
+    // words would stall (store-to-load forwarding).
+    let (class, size) = (req.class, req.size);
     let mut cached = MaybeUninit::uninit();
     let block = match thread_cache::reserve(shared, &req, &mut cached) {
         // SAFETY: `reserve` wrote a block to `cached`.
@@ -533,7 +537,7 @@ fn acquire(
             new_block(shared, &req)?
         }
     };
-    Ok(check_out(shared, req, block))
+    Ok(check_out(shared, Request { class, size, tenant: req.tenant }, block))
 }
 
 /// Reserves `req` when the thread's lease could not: waits, or refuses at once (`Mode::Try`).
