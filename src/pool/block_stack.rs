@@ -50,10 +50,11 @@ impl<T> BlockStack<T> {
             return false;
         }
         self.len.store(n - 1, Relaxed);
+        // SAFETY: `len` never exceeds the slots (`push_from` checks), so `n - 1` is in bounds.
+        let slot = unsafe { self.slots.get_unchecked(n - 1) };
         // SAFETY: slot `n - 1` is below `len`, so it holds a block, whose bits move to `out` (the
         // slot counts as empty from now on); the caller has the stack to itself.
-        self.slots[n - 1]
-            .with_mut(|slot| unsafe { ptr::copy_nonoverlapping((*slot).as_ptr(), out.as_mut_ptr(), 1) });
+        slot.with_mut(|slot| unsafe { ptr::copy_nonoverlapping((*slot).as_ptr(), out.as_mut_ptr(), 1) });
         true
     }
 

@@ -40,8 +40,9 @@ struct Blk(u32);
 /// A release through `slot` as the thread cache does it; the block's id unless the slot kept it.
 fn put(slot: &ThreadSlot<Blk>, budget: &Budget, r: &Request, block: Blk) -> Option<u32> {
     let block = ManuallyDrop::new(block);
+    assert!(r.class < slot.class_count());
     // SAFETY: on `true` the slot owns the block and `block` is not used again; `budget` is the
-    // model's own, not part of the block.
+    // model's own, not part of the block; the class is one of the slot's (checked above).
     if unsafe { slot.put(r, budget, &block) } {
         None
     } else {
@@ -53,7 +54,9 @@ fn put(slot: &ThreadSlot<Blk>, budget: &Budget, r: &Request, block: Blk) -> Opti
 /// `None`: no room; `Some(block)`: reserved, with the slot's idle block if it had one.
 fn slot_acquire(slot: &ThreadSlot<Blk>, budget: &Budget, r: &Request) -> Option<Option<Blk>> {
     let mut out = MaybeUninit::uninit();
-    let popped = match slot.take_leased(r.class, r.size, &mut out) {
+    assert!(r.class < slot.class_count());
+    // SAFETY: the class is one of the slot's (checked above).
+    let popped = match unsafe { slot.take_leased(r.class, r.size, &mut out) } {
         Reserved::BytesAndBlock => true,
         Reserved::Bytes => false,
         Reserved::No => {

@@ -123,7 +123,9 @@ pub(crate) fn reserve(shared: &Arc<Shared>, req: &Request, block: &mut MaybeUnin
     if let Some(slot) = slot_for(shared) {
         // Requests of tenants never use leases (their quota word needs a shared write anyway).
         if req.tenant.is_none() {
-            let reserved = slot.take_leased(req.class, req.size, block);
+            // SAFETY: `req` is a request of `shared` (its class from `Shared::class_of`), and the
+            // slot is `shared`'s, which has one entry per class of the pool.
+            let reserved = unsafe { slot.take_leased(req.class, req.size, block) };
             if reserved != Reserved::No {
                 return reserved;
             }
@@ -179,7 +181,8 @@ unsafe fn keep(block: &ManuallyDrop<Block>, req: &Request) -> bool {
     let pool = &block.pool;
     match slot_for(pool) {
         // SAFETY: forwarded from the caller; `pool`, which points into `*block`, is not used once
-        // the block is kept (nor is the pool needed alive after that: the slot is done with).
+        // the block is kept (nor is the pool needed alive after that: the slot is done with). The
+        // request is the block's, made by the block's pool, whose slot this is.
         Some(slot) => unsafe { slot.put(req, &pool.budget, block) },
         // No usable thread state (the thread is ending): the shared path.
         None => {

@@ -130,6 +130,24 @@ impl<B> ThreadSlot<B> {
         self.busy.store(false, Release);
     }
 
+    /// How many classes the slot keeps (those of its registry).
+    pub(crate) fn class_count(&self) -> usize {
+        self.classes.len()
+    }
+
+    /// The slot's part for `class`, without a bounds check (one compare and branch fewer on each
+    /// side of the fast path).
+    ///
+    /// # Safety
+    /// `class` is below the number of classes the registry was made with.
+    #[inline(always)]
+    unsafe fn class_unchecked(&self, class: usize) -> &ClassSlot<B> {
+        debug_assert!(class < self.class_count());
+        // SAFETY: every slot has one entry per class of its registry, and the caller's `class` is
+        // one of those.
+        unsafe { self.classes.get_unchecked(class) }
+    }
+
     /// Counts `delta` bytes (wrapping) into the owner's in-use count. Owner only.
     #[inline(always)]
     pub(crate) fn count(&self, class: usize, delta: usize) {
@@ -140,12 +158,16 @@ impl<B> ThreadSlot<B> {
     /// `class` from the lease and moves an idle block into `out` if there is one (in place, see
     /// `block_stack`), and counts the acquire. `Reserved::No` when the lease does not hold the bytes
     /// or the slot is taken. Owner only.
+    ///
+    /// # Safety
+    /// `class` is below the number of classes the registry was made with.
     #[inline(always)]
-    pub(crate) fn take_leased(&self, class: usize, size: usize, out: &mut MaybeUninit<B>) -> Reserved {
+    pub(crate) unsafe fn take_leased(&self, class: usize, size: usize, out: &mut MaybeUninit<B>) -> Reserved {
         if !self.enter() {
             return Reserved::No;
         }
-        let c = &self.classes[class];
+        // SAFETY: forwarded from the caller.
+        let c = unsafe { self.class_unchecked(class) };
         let lease = c.lease.load(Relaxed);
         if lease < size {
             self.leave();
@@ -183,10 +205,11 @@ impl<B> ThreadSlot<B> {
     /// # Safety
     /// On `true` the slot owns the block: the caller must neither use nor drop `*block` again. (Nor
     /// may `budget` point into `*block`'s block once this returns `true`: another thread may take
-    /// and free it.)
+    /// and free it.) `req.class` is below the number of classes the registry was made with.
     #[inline(always)]
     pub(crate) unsafe fn put(&self, req: &Request, budget: &Budget, block: &ManuallyDrop<B>) -> bool {
-        let c = &self.classes[req.class];
+        // SAFETY: forwarded from the caller.
+        let c = unsafe { self.class_unchecked(req.class) };
         // Counted before the budget is given back, so that the counts never show more in use than
         // is reserved.
         c.count(req.size.wrapping_neg());
