@@ -442,7 +442,7 @@ impl<T: Item, G> WriterCore<T, G> {
     }
 
     /// How many readers the writer still lists, gone ones included (for tests).
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn readers_listed(&self) -> usize {
         self.readers.len()
     }
