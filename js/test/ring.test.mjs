@@ -166,6 +166,7 @@ test('readInto copies unread bytes into a target of any size and consumes them, 
     const target = new Uint8Array(1 + ((round * 131) % 1500));
     const n = r.readInto(target);
     assert.ok(n >= 0 && n <= target.length);
+    assert.ok(n > 0 || sent === received, 'unread bytes come out');
     got.push(target.slice(0, n));
     received += n;
   }
@@ -216,6 +217,7 @@ test('read copies unread bytes out (max at most) and consumes them; what it retu
     const chunk = r.read(max);
     assert.ok(chunk instanceof Uint8Array);
     assert.ok(max === undefined || chunk.length <= max);
+    assert.ok(chunk.length > 0 || sent === received, 'unread bytes come out');
     got.push(chunk); // kept, not copied: later writes must not change it
     received += chunk.length;
   }
