@@ -90,6 +90,7 @@ const BYTES_ARGS = {
   BufferMut: { append: [0] },
   PooledBuffer: { append: [0], __writeBack: [0] },
   CircularWriter: { write: [0], __produceFrom: [1] },
+  CircularReader: { readInto: [0] },
   VirtualBuffer: { 'static fromBytes': [0], 'static import': [1], insert: [1], replace: [2], find: [0] },
 };
 

@@ -356,6 +356,17 @@ export class CircularReader {
   sliceSync(timeoutMs?: number): Uint8Array | null;
   /** Marks the first `n` bytes of the slice as read; RangeError if more than it showed. */
   consume(n: number): void;
+  /** A copy of the unread bytes, `max` at most (all of them without it), consumed, at once: memory
+   * of its own (a Buffer in the addon), kept as long as wanted: what a Node Readable over the ring
+   * pushes. Empty when there are none yet (wait with sliceAsync()), `null` once the writer is gone
+   * and everything was read. Detaches the slices handed out before, as consume() does. */
+  read(max?: number): Uint8Array | null;
+  /** Copies up to `target.byteLength` unread bytes into `target` from its start and consumes them,
+   * at once: one copy, and no view made (what the byte ReadableStream reads with). Returns how many: 0 when
+   * there are none yet (wait with sliceAsync()) or `target` is empty, -1 once the writer is gone and
+   * everything was read. Detaches the slices handed out before, as consume() does. TypeError for a
+   * target that is not bytes. */
+  readInto(target: ArrayBufferView | ArrayBuffer): number;
   /** The addon, and the browser's threaded build (the single-thread build throws an Error naming the
    * COOP/COEP headers): moves the reader into a handle for another thread. Until claimed, it holds
    * the writer back like any reader. This object cannot be used after. */

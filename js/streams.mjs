@@ -13,17 +13,31 @@
 // A stream hands its consumer chunks that it may keep, so the stream forms copy out of the ring once
 // (into the BYOB buffer where the consumer offers one); the async iterator does not copy at all.
 
-/** Bytes a VirtualBuffer stream reads at a time, and the chunk a ring stream copies out at most. */
+import { whenReady } from './waits.mjs';
+
+/** Bytes a VirtualBuffer stream reads at a time, and the most a ring stream copies out at once into
+ * a buffer of its own (the byte ReadableStream's automatic BYOB buffers; a Node Readable's chunks, by
+ * default: its highWaterMark). */
 const CHUNK = 64 << 10;
 
 /** The reader's next slice with data, or null at the end of the stream; the wait for it ends when
  * `signal` aborts (and leaves nothing waiting in the ring). */
 async function nextSlice(reader, signal) {
-  for (;;) {
-    const slice = reader.slice();
-    if (slice === null || slice.length > 0) return slice;
-    await reader.sliceAsync({ signal });
+  const slice = reader.slice();
+  if (slice === null || slice.length > 0) return slice;
+  // sliceAsync() settles with the slice itself (never an empty one): no second slice() to make.
+  return reader.sliceAsync({ signal });
+}
+
+/** Copies the reader's next unread bytes into `target` and consumes them, waiting for data (until
+ * `signal` aborts) when there is none yet; resolves to how many, or -1 at the end of the stream. */
+async function readInto(reader, target, signal) {
+  let n = reader.readInto(target);
+  while (n === 0) {
+    await reader[whenReady](signal);
+    n = reader.readInto(target);
   }
+  return n;
 }
 
 /** Copies all of `bytes` into the ring, waiting for room as often as it takes (until `signal`
@@ -33,7 +47,7 @@ async function writeAll(writer, bytes, signal) {
   while (offset < bytes.length) {
     const n = writer.write(offset === 0 ? bytes : bytes.subarray(offset));
     offset += n;
-    if (n === 0) await writer.sliceAsync({ signal });
+    if (n === 0) await writer[whenReady](signal);
   }
 }
 
@@ -152,18 +166,15 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
         type: 'bytes',
         autoAllocateChunkSize: CHUNK,
         async pull(controller) {
-          const slice = await nextSlice(reader, cancelled.signal);
-          if (slice === null) {
+          // autoAllocateChunkSize gives every read a buffer to fill: one copy, out of the ring.
+          const request = controller.byobRequest;
+          const n = await readInto(reader, request.view, cancelled.signal);
+          if (n === -1) {
             controller.close();
-            controller.byobRequest?.respond(0);
+            request.respond(0);
             return;
           }
-          // autoAllocateChunkSize gives every read a buffer to fill: one copy, out of the ring.
-          const view = controller.byobRequest.view;
-          const n = Math.min(view.byteLength, slice.length);
-          view.set(n === slice.length ? slice : slice.subarray(0, n));
-          reader.consume(n);
-          controller.byobRequest.respond(n);
+          request.respond(n);
         },
         cancel() {
           cancelled.abort();
@@ -232,30 +243,33 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
     nodeReadable(options = {}) {
       const signal = signalOption(options, 'CircularReader.nodeReadable');
       const reader = this;
-      let reading = false;
+      // Whether a read waits for data: Readable calls read() again only after a push.
+      let waiting = false;
       // Destroying the stream (its signal aborts, or the pipeline fails) ends a read's wait for data.
       const destroyed = new AbortController();
+      // As fs.ReadStream reads: at most highWaterMark bytes per chunk. A fresh chunk below malloc's
+      // mmap threshold (128 KiB) reuses freed memory; a bigger one maps new pages, and faults them in
+      // for its copy, every time.
+      const highWaterMark = options.highWaterMark ?? CHUNK;
+      const most = highWaterMark > 0 ? highWaterMark : CHUNK;
       return new Readable({
-        highWaterMark: options.highWaterMark ?? CHUNK,
+        highWaterMark,
         signal,
         read() {
-          if (reading) return;
-          reading = true;
-          (async () => {
-            for (;;) {
-              const slice = await nextSlice(reader, destroyed.signal);
-              if (slice === null) return this.push(null);
-              // Readable keeps what it is given until its consumer reads it: a copy of the whole slice.
-              const n = slice.length;
-              const copy = Buffer.allocUnsafe(n);
-              copy.set(n === slice.length ? slice : slice.subarray(0, n));
-              reader.consume(n);
-              if (!this.push(copy)) return;
-            }
-          })().then(
-            () => (reading = false),
-            (error) => this.destroy(error),
-          );
+          if (waiting || this.destroyed) return;
+          // Readable keeps what it is given until its consumer reads it: each push is a copy of its
+          // own, made straight from the ring. One push per call, made at once when there is data:
+          // Readable asks again as long as it wants more.
+          const chunk = reader.read(most);
+          if (chunk === null) return void this.push(null);
+          if (chunk.length > 0) return void this.push(chunk);
+          waiting = true;
+          reader[whenReady](destroyed.signal)
+            .then(() => {
+              waiting = false;
+              this._read();
+            })
+            .catch((error) => this.destroy(error));
         },
         destroy(error, callback) {
           destroyed.abort(error);
@@ -277,7 +291,16 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
         signal,
         decodeStrings: true,
         write(chunk, _encoding, callback) {
-          writeAll(writer, chunk, destroyed.signal).then(() => callback(), callback);
+          // A chunk that fits goes in at once, and Writable takes the callback made at once as the
+          // end of the write (no Promise, no turn of the event loop); the rest waits for room.
+          let n;
+          try {
+            n = writer.write(chunk);
+          } catch (error) {
+            return callback(error);
+          }
+          if (n === chunk.length) return callback();
+          writeAll(writer, chunk.subarray(n), destroyed.signal).then(() => callback(), callback);
         },
         final(callback) {
           writer.free(); // the readers see the end of the stream

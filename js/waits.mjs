@@ -246,6 +246,12 @@ export function installDocumentSignals(original, { cancellableWork }) {
   return VirtualBuffer;
 }
 
+/** The method, on both ring sides, that the stream forms wait with: `side[whenReady](signal)` settles
+ * once there is room or data (or the end), as sliceAsync({ signal }) would, with a value not to be
+ * used: the stream forms copy with write() and readInto(), so the builds skip making the slice
+ * where they can (the ticket's `bare`: the addon's sides and the wasm reader). */
+export const whenReady = Symbol('omnibuf.whenReady');
+
 /** Gives the waits of a build's classes their options: BufferPool.acquire(size, tenant?, options?)
  * (or acquire(size, options?)) and sliceAsync(options?) of both ring sides. Each class is optional:
  * the browser's threaded build brings only the ring's. */
@@ -278,5 +284,12 @@ export function installWaits({ BufferPool, CircularWriter, CircularReader }, { w
         return keepAlive(this, wait(member, options, (ticket) => sliceAsync.call(this, ticket)));
       },
     }.sliceAsync);
+    Object.defineProperty(cls.prototype, whenReady, {
+      value(signal) {
+        return keepAlive(this, wait(member, { signal }, (ticket) => sliceAsync.call(this, Object.assign(ticket, { bare: true }))));
+      },
+      writable: true,
+      configurable: true,
+    });
   }
 }

@@ -86,6 +86,10 @@ const TABLE = [
   // Wrong types.
   ['ZeroCopyBuffer.from(42)', () => ZeroCopyBuffer.from(42), TypeError, 'bytes must be a Uint8Array, an ArrayBuffer, a typed array or a string'],
   ['append(new Proxy(new Uint8Array(2), {}))', () => new BufferMut(4).append(new Proxy(new Uint8Array(2), {})), TypeError, 'bytes must be a Uint8Array, an ArrayBuffer, a typed array or a string'],
+  ["read('1')", () => writer().addReader().read('1'), TypeError, 'max must be an integer, got a string'],
+  ['read(-1)', () => writer().addReader().read(-1), RangeError, `max must be between 0 and ${MAX}, got -1`],
+  ["readInto('abc')", () => writer().addReader().readInto('abc'), TypeError, 'target must be a Uint8Array, an ArrayBuffer or a typed array'],
+  ['readInto(new Proxy(new Uint8Array(2), {}))', () => writer().addReader().readInto(new Proxy(new Uint8Array(2), {})), TypeError, 'target must be a Uint8Array, an ArrayBuffer or a typed array'],
   ['withTenant(5)', () => zcb().withTenant(5), TypeError, 'tenant must be a string, got 5'],
   ['tryAcquire(1, 5)', () => pool().tryAcquire(1, 5), TypeError, 'tenant must be a string, got 5'],
   ['BufferKind.register(5)', () => BufferKind.register(5), TypeError, 'name must be a string, got 5'],

@@ -152,6 +152,114 @@ test('bad input is a TypeError or RangeError, use after free an Error', async ()
   assert.throws(() => w.addReader(), /CircularWriter was freed/);
 });
 
+test('readInto copies unread bytes into a target of any size and consumes them, -1 at the end', () => {
+  const w = Circular.withCapacity(4096);
+  const cap = w.capacity;
+  const r = w.addReader();
+  assert.equal(r.readInto(new Uint8Array(16)), 0, 'nothing yet');
+  // Many times round the ring, in writes and reads of odd sizes: across the wrap and in pieces.
+  const data = pattern(5 * cap + 123);
+  const got = [];
+  let [sent, received] = [0, 0];
+  for (let round = 0; received < data.length; round++) {
+    sent += w.write(data.subarray(sent, Math.min(data.length, sent + 1 + ((round * 977) % (cap + 500)))));
+    const target = new Uint8Array(1 + ((round * 131) % 1500));
+    const n = r.readInto(target);
+    assert.ok(n >= 0 && n <= target.length);
+    assert.ok(n > 0 || sent === received, 'unread bytes come out');
+    got.push(target.slice(0, n));
+    received += n;
+  }
+  assert.deepEqual(Buffer.concat(got), Buffer.from(data));
+  assert.equal(r.readInto(new Uint8Array(16)), 0, 'all read: nothing yet again');
+  // A write takes what fits, a whole ring at most.
+  const big = pattern(cap + 100);
+  let taken = 0;
+  for (let n = w.write(big); n > 0; n = w.write(big.subarray(taken))) taken += n;
+  assert.equal(taken, cap);
+  const whole = new Uint8Array(cap + 100);
+  assert.equal(r.readInto(whole), cap);
+  assert.deepEqual(whole.subarray(0, cap), pattern(cap));
+  // Other targets are filled from their own start.
+  w.write('abcdefg');
+  const backing = new Uint8Array(8);
+  assert.equal(r.readInto(new DataView(backing.buffer, 2, 3)), 3);
+  assert.deepEqual([...backing], [0, 0, 97, 98, 99, 0, 0, 0]);
+  const wide = new Uint16Array(1);
+  assert.equal(r.readInto(wide), 2);
+  assert.deepEqual([...new Uint8Array(wide.buffer)], [100, 101]);
+  assert.equal(r.readInto(new ArrayBuffer(1)), 1);
+  assert.equal(r.readInto(new Uint8Array(0)), 0, 'an empty target takes nothing');
+  const last = new Uint8Array(4);
+  assert.equal(r.readInto(last), 1);
+  assert.equal(last[0], 103);
+  // The end: what is left, then -1 for good.
+  w.write('xyz');
+  w.free();
+  assert.equal(r.readInto(last), 3);
+  assert.equal(r.readInto(last), -1);
+  assert.equal(r.readInto(last), -1);
+  r.free();
+  assert.throws(() => r.readInto(last), /CircularReader was freed/);
+});
+
+test('read copies unread bytes out (max at most) and consumes them; what it returns stays as it was', () => {
+  const w = Circular.withCapacity(4096);
+  const cap = w.capacity;
+  const r = w.addReader();
+  assert.equal(r.read().length, 0, 'nothing yet');
+  const data = pattern(7 * cap + 5);
+  const got = [];
+  let [sent, received] = [0, 0];
+  for (let round = 0; received < data.length; round++) {
+    sent += w.write(data.subarray(sent, Math.min(data.length, sent + 1 + ((round * 977) % (cap + 500)))));
+    const max = round % 3 === 0 ? undefined : 1 + ((round * 131) % 1500);
+    const chunk = r.read(max);
+    assert.ok(chunk instanceof Uint8Array);
+    assert.ok(max === undefined || chunk.length <= max);
+    assert.ok(chunk.length > 0 || sent === received, 'unread bytes come out');
+    got.push(chunk); // kept, not copied: later writes must not change it
+    received += chunk.length;
+  }
+  assert.deepEqual(Buffer.concat(got), Buffer.from(data));
+  assert.equal(r.read(0).length, 0);
+  w.write('end');
+  w.free();
+  assert.deepEqual([...r.read()], [101, 110, 100]);
+  assert.equal(r.read(), null);
+  assert.equal(r.read(5), null);
+  r.free();
+  assert.throws(() => r.read(), /CircularReader was freed/);
+});
+
+test('readInto detaches the slices handed out before, as consume does (addon)', { skip: impl !== 'addon' && 'the wasm build copies every slice' }, () => {
+  const w = Circular.withCapacity(4096);
+  const r = w.addReader();
+  w.write('abc');
+  const slice = r.slice();
+  assert.equal(slice.length, 3);
+  // The slice itself as the target: detached first, so it takes nothing and the bytes stay unread.
+  assert.equal(r.readInto(slice), 0);
+  assert.equal(slice.length, 0);
+  const target = new Uint8Array(3);
+  const again = r.slice();
+  assert.equal(r.readInto(target), 3);
+  assert.equal(again.length, 0, 'the writer may reuse those bytes now: the slice shows none of them');
+  assert.deepEqual([...target], [97, 98, 99]);
+});
+
+test('write() of a view of its own ring takes the bytes it shows', () => {
+  const w = Circular.withCapacity(4096);
+  const r = w.addReader();
+  const room = w.slice();
+  room.set([1, 2, 3]);
+  // The bytes are read before the write detaches the slice they are in.
+  assert.equal(w.write(room.subarray(0, 3)), 3);
+  const got = new Uint8Array(8);
+  assert.equal(r.readInto(got), 3);
+  assert.deepEqual([...got.subarray(0, 3)], [1, 2, 3]);
+});
+
 test('a pending sliceAsync rejects when its own side is freed', async () => {
   const w = Circular.withCapacity(64);
   const r = w.addReader();

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Circular, VirtualBuffer } from './impl.mjs';
+import { Circular, VirtualBuffer, __pendingWaits } from './impl.mjs';
 
 const TOTAL = Number(process.env.OMNIBUF_STREAM_MIB ?? 8) << 20;
 
@@ -167,11 +167,33 @@ test('Node: aborting a reader stream mid-way errors it with an AbortError and fr
   })();
   await assert.rejects(done, { name: 'AbortError' });
   assert.equal(chunks.length, 1);
+  assert.equal(__pendingWaits(), 0, 'the wait for more data ended with the stream');
   // The reader is gone, so nothing holds the writer back: a whole ring's worth goes in (a write may
   // stop at what the writer saw as free at its last look, so in two writes at most).
   assertRingUnblocked(writer);
   assert.throws(() => writer.addReader().nodeReadable({ signal: 'no' }), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
   writer.free();
+});
+
+test('Node: destroying a writer stream that waits for room ends its wait and frees the writer', async () => {
+  const writer = Circular.withCapacity(4096);
+  const capacity = writer.capacity;
+  const reader = writer.addReader();
+  const writable = writer.nodeWritable();
+  const failed = new Promise((resolve) => writable.on('error', resolve));
+  // More than the ring holds, and nobody reads: the write waits for room.
+  writable.write(new Uint8Array(capacity + 1));
+  while (__pendingWaits() === 0) await new Promise((resolve) => setImmediate(resolve));
+  writable.destroy(new Error('stop'));
+  assert.equal((await failed).message, 'stop');
+  assert.equal(__pendingWaits(), 0, 'the wait for room ended with the stream');
+  assert.throws(() => writer.write('x'), /CircularWriter was freed/);
+  // The reader sees what went in, then the end.
+  const target = new Uint8Array(capacity + 1);
+  let total = 0;
+  for (let n = reader.readInto(target); n > 0; n = reader.readInto(target.subarray(total))) total += n;
+  assert.ok(total > 0 && total <= capacity);
+  assert.equal(reader.readInto(target), -1);
 });
 
 test('Node: a writer stream takes strings and bytes, and refuses other chunks as Node streams do', async () => {

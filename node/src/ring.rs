@@ -249,7 +249,23 @@ fn slice_now<T: RingSide>(side: &RefCell<Side<T>>, env: &Env, wait: Wait) -> nap
     }
 }
 
-/// `sliceAsync()`: a Promise settled once `slice()` has something (or the side goes away).
+/// Ready with `true` once the side has room or data (or the end of the stream), without making a
+/// slice: the wait of the stream forms, which copy with `write()` and `readInto()` (see
+/// [`slice_async`]).
+fn ready<T: RingSide>(side: &mut Side<T>, env: &Env, cx: &mut Context<'_>) -> Poll<ApiResult<Raw>> {
+    let gone = side.gone;
+    let Some(value) = side.viewed.get_mut() else {
+        return Poll::Ready(Err(ApiError::used_up(T::CLASS, gone)));
+    };
+    match value.pick(cx, Wait::No) {
+        Poll::Pending => Poll::Pending,
+        Poll::Ready(_) => Poll::Ready(values::to_js(env, true).map_err(|e| ApiError::error(e.reason))),
+    }
+}
+
+/// `sliceAsync()`: a Promise settled once `slice()` has something (or the side goes away). A ticket
+/// with `bare: true` (set only by `js/waits.mjs` for the stream forms) settles with `true` instead
+/// of a slice.
 fn slice_async<T: RingSide>(
     side: &Rc<RefCell<Side<T>>>,
     env: &Env,
@@ -259,6 +275,10 @@ fn slice_async<T: RingSide>(
         Ok(t) => t,
         Err(e) => return crate::platform::work::rejected(env, e),
     };
+    let bare = match ticket.map(|t| args::flag_option(env, t, "bare")).transpose() {
+        Ok(bare) => bare.flatten().unwrap_or(false),
+        Err(e) => return crate::platform::work::rejected(env, e),
+    };
     // Dropped with the operation (settled, or cancelled by `__cancelWait`), it takes the operation's
     // waker out of the side and the ring, so a cancelled wait leaves nothing behind in the ring.
     let mut registration = Registration::new(Rc::downgrade(side));
@@ -266,7 +286,7 @@ fn slice_async<T: RingSide>(
         env,
         Box::new(move |env, cx| {
             registration
-                .poll(cx, |side, cx| slice(side, env, cx, Wait::No))
+                .poll(cx, |side, cx| if bare { ready(side, env, cx) } else { slice(side, env, cx, Wait::No) })
                 .unwrap_or_else(|| Poll::Ready(Err(ApiError::used_up(T::CLASS, "freed"))))
         }),
         keep_alive,
@@ -460,10 +480,26 @@ impl JsCircularWriter {
     /// many bytes that was (0 when the ring is full). The way to write where slices are copies.
     #[napi(catch_unwind)]
     pub fn write(&self, env: &Env, bytes: Unknown<'_>) -> napi::Result<f64> {
-        let (bytes, _) = args::bytes(env, &bytes, "bytes").or_throw(env)?;
-        let mut side = self.side.borrow_mut();
-        let writer = side.detached(env, "CircularWriter");
-        writer.map(|w| w.writer.push_slice(&bytes) as f64).or_throw(env)
+        let raw = values::raw(&bytes);
+        if values::type_of(env, raw) == ValueType::String {
+            let (bytes, _) = args::bytes(env, &bytes, "bytes").or_throw(env)?;
+            return self.push(env, &bytes);
+        }
+        // Bytes are copied out of JS memory first (a raw copy: they may be a view of this very ring, or
+        // shared with another thread), into memory this thread keeps for it: a fresh allocation per
+        // write costs more than the copy. A write takes no more than the capacity, so neither does
+        // the copy.
+        let max = self.side.borrow().viewed.get().map_or(0, |w| w.writer.capacity());
+        SCRATCH.with_borrow_mut(|scratch| {
+            values::bytes_into(env, raw, max, scratch)
+                .ok_or_else(|| ApiError::from(omnibuf::binding::message::not_bytes("bytes")))
+                .or_throw(env)?;
+            let written = self.push(env, scratch);
+            if scratch.capacity() > SCRATCH_KEPT {
+                *scratch = Vec::new();
+            }
+            written
+        })
     }
 
     /// Moves the writer into a handle that `postMessage` can carry to a worker, where
@@ -495,6 +531,24 @@ impl JsCircularWriter {
         self.memory.clear(env);
     }
 }
+
+impl JsCircularWriter {
+    /// Copies as much of `bytes` as there is room for into the ring, after detaching the slices
+    /// handed out so far; returns how many bytes that was.
+    fn push(&self, env: &Env, bytes: &[u8]) -> napi::Result<f64> {
+        let mut side = self.side.borrow_mut();
+        let writer = side.detached(env, "CircularWriter");
+        writer.map(|w| w.writer.push_slice(bytes) as f64).or_throw(env)
+    }
+}
+
+thread_local! {
+    /// What `write()` copies the bytes into on their way to the ring.
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The most memory [`SCRATCH`] keeps between writes.
+const SCRATCH_KEPT: usize = 4 << 20;
 
 /// One reader of a byte ring.
 #[napi(js_name = "CircularReader", custom_finalize)]
@@ -548,6 +602,50 @@ impl JsCircularReader {
         let mut side = self.side.borrow_mut();
         let reader = side.detached(env, "CircularReader");
         reader.and_then(|r| r.reader.try_consume(n).map_err(ring_error)).or_throw(env)
+    }
+
+    /// A copy of the unread bytes, `max` at most (all of them without it), consumed: a `Buffer` of
+    /// its own, empty when there are none yet, or `null` once the writer is gone and everything was
+    /// read. Detaches the slices handed out so far, as `consume()` does.
+    #[napi(catch_unwind)]
+    pub fn read(&self, env: &Env, max: Option<Unknown<'_>>) -> napi::Result<Raw> {
+        let max = args::index_or(env, max.as_ref(), usize::MAX, "max").or_throw(env)?;
+        let mut side = self.side.borrow_mut();
+        let reader = side.detached(env, "CircularReader").or_throw(env)?;
+        let Some(data) = reader.reader.try_slice() else { return values::null(env) };
+        let n = data.len().min(max);
+        if n == 0 {
+            return values::empty_buffer(env);
+        }
+        let copy = values::buffer_from(env, &data[..n])?;
+        reader.reader.try_consume(n).map_err(ring_error).or_throw(env)?;
+        Ok(copy)
+    }
+
+    /// Copies up to `target.length` unread bytes into `target` (a `Uint8Array`, typed array,
+    /// `DataView` or `ArrayBuffer`) from its start and consumes them; returns how many: 0 when there
+    /// are none yet (or `target` is empty), -1 once the writer is gone and everything was read.
+    /// Detaches the slices handed out so far, as `consume()` does.
+    #[napi(js_name = "readInto", catch_unwind)]
+    pub fn read_into(&self, env: &Env, target: Unknown<'_>) -> napi::Result<f64> {
+        let mut side = self.side.borrow_mut();
+        // Detached first: a target that is one of this reader's own slices is empty by then, and the
+        // writer's room (the only other view of this ring JS can hold) has no unread byte in it, so
+        // the unread bytes are never in `target`.
+        let reader = side.detached(env, "CircularReader").or_throw(env)?;
+        let data = match reader.reader.try_slice() {
+            Some(data) => data,
+            None if values::is_bytes(env, values::raw(&target)) => return Ok(-1.0),
+            None => &[],
+        };
+        let Some(n) = values::copy_into(env, values::raw(&target), data) else {
+            let e = omnibuf::binding::message::not_writable_bytes("target");
+            return Err(ApiError::from(e).throw(env));
+        };
+        if n > 0 {
+            reader.reader.try_consume(n).map_err(ring_error).or_throw(env)?;
+        }
+        Ok(n as f64)
     }
 
     /// Moves the reader into a handle that `postMessage` can carry to a worker, where

@@ -31,6 +31,11 @@ pub fn not_bytes(what: &str) -> BindingError {
     ))
 }
 
+/// Something to copy bytes into that is no typed array, `DataView` or `ArrayBuffer`: `TypeError`.
+pub fn not_writable_bytes(what: &str) -> BindingError {
+    BindingError::type_error(format!("{what} must be a Uint8Array, an ArrayBuffer or a typed array"))
+}
+
 /// A kind name nobody registered: `TypeError`.
 pub fn unknown_kind(name: &str) -> BindingError {
     BindingError::type_error(format!(

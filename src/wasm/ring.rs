@@ -26,7 +26,7 @@ use js_sys::{Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 
 use super::buffer::bytes_from_js;
-use super::error::{index, throwable, type_error, used_up};
+use super::error::{index, optional_index, throwable, type_error, used_up};
 #[cfg(target_feature = "atomics")]
 use super::threads::{self, Handed};
 use crate::binding::{message, Registration, WaitSide, Waiters};
@@ -404,6 +404,40 @@ impl JsCircularReader {
         })
     }
 
+    /// A copy of the unread bytes, `max` at most (all of them without it), consumed: a
+    /// `Uint8Array` of its own (in both builds), empty when there are none yet, or `null` once the
+    /// writer is gone and everything was read.
+    pub fn read(&self, max: &JsValue) -> Result<JsValue, JsValue> {
+        let max = optional_index(max, "max")?.unwrap_or(usize::MAX);
+        self.with(|reader| {
+            let Some(data) = reader.try_slice() else { return Ok(JsValue::NULL) };
+            let n = data.len().min(max);
+            let copy = Uint8Array::from(&data[..n]);
+            reader.try_consume(n).map_err(ring_error)?;
+            Ok(copy.into())
+        })
+    }
+
+    /// Copies up to `target.length` unread bytes into `target` (`js/guard.mjs` makes it a fresh
+    /// `Uint8Array` over the memory of any typed array, `DataView` or `ArrayBuffer`) from its start
+    /// and consumes them; returns how many: 0 when there are none yet (or `target` is empty), -1 once
+    /// the writer is gone and everything was read.
+    #[wasm_bindgen(js_name = readInto)]
+    pub fn read_into(&self, target: &JsValue) -> Result<f64, JsValue> {
+        let target: &Uint8Array =
+            target.dyn_ref().ok_or_else(|| throwable(message::not_writable_bytes("target")))?;
+        self.with(|reader| {
+            let Some(data) = reader.try_slice() else { return Ok(-1.0) };
+            let n = data.len().min(target.length() as usize);
+            if n == 0 {
+                return Ok(0.0);
+            }
+            target.subarray(0, n as u32).copy_from(&data[..n]);
+            reader.try_consume(n).map_err(ring_error)?;
+            Ok(n as f64)
+        })
+    }
+
     /// Single-thread: throws, that build never blocks. Threaded: `slice()` once there is data or
     /// the end, blocking this dedicated worker until then (or until `timeoutMs`: then the slice is
     /// empty).
@@ -429,10 +463,22 @@ impl JsCircularReader {
         }
     }
 
-    /// A Promise of `slice()` once there is data (or `null` at the end).
+    /// A Promise of `slice()` once there is data (or `null` at the end). A ticket with `bare: true`
+    /// (set only by `js/waits.mjs` for the stream forms, which read with `readInto()`) settles with
+    /// `true` instead, without copying the unread bytes for a slice nobody takes.
     #[wasm_bindgen(js_name = sliceAsync)]
     pub fn slice_async(&self, ticket: &JsValue) -> js_sys::Promise {
-        slice_async(Rc::downgrade(&self.side), "CircularReader", ticket, reader_slice)
+        let side = Rc::downgrade(&self.side);
+        // A plain object the JS layer made: reading a property cannot throw.
+        let bare = ticket.is_object()
+            && Reflect::get(ticket, &"bare".into()).ok().and_then(|b| b.as_bool()).unwrap_or(false);
+        if bare {
+            let ready = |reader: &mut Reader<u8>, cx: &mut Context<'_>| {
+                pin!(reader.slice()).poll(cx).map(|_| JsValue::TRUE)
+            };
+            return slice_async(side, "CircularReader", ticket, ready);
+        }
+        slice_async(side, "CircularReader", ticket, reader_slice)
     }
 
     /// Marks the first `n` bytes of the slice as read; `RangeError` if more than are available.
