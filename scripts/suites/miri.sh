@@ -5,7 +5,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # Library test modules that Miri runs (libtest name filters: a test runs if its path contains one).
 # Add a module here when its unit tests should run under Miri.
-MIRI_FILTERS=(binding:: buffer pool ring_memory ring:: vbuf:: persistence::memory persistence::blocks)
+MIRI_FILTERS=(binding:: buffer pool ring_memory ring:: platform::copy vbuf:: persistence::memory persistence::blocks)
 # The buffer views are a NonNull into an Arc'd owner; they are written to pass under strict provenance.
 MIRIFLAGS="${MIRIFLAGS:--Zmiri-strict-provenance}"
 # Miri is about a thousand times slower than native code: property tests take few cases there.

@@ -38,3 +38,7 @@ pub use error::{
 pub use number::js_number;
 pub use value::Value;
 pub use waits::{Registration, WaitSide, Waiters};
+
+/// For the addon's copies between JS memory and the ring (see `platform::copy`).
+#[cfg(feature = "binding")]
+pub use crate::platform::copy::copy_bytes_in_pieces;

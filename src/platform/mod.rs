@@ -6,6 +6,7 @@
 //! views of wasm memory for JS, and the persistence layers a virtual buffer reads its content from.
 
 pub(crate) mod barrier;
+pub(crate) mod copy;
 pub mod persistence;
 pub mod ring_memory;
 pub mod time;

@@ -31,6 +31,7 @@ use crate::sync::{fence, Arc, AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex
 
 use super::tags::{tags_can_exist, ReaderTags, TagInbox, Tags};
 use super::{Item, PopError, RingError};
+use crate::platform::copy::copy_in_pieces;
 use crate::platform::ring_memory::{RingBackend, RingMemory, RingMemoryOptions};
 
 /// A position on its own cache line, so that the writer's and readers' updates do not collide.
@@ -836,20 +837,5 @@ impl<T, G> Drop for ReaderCore<T, G> {
         self.ring.room.notify();
         // Nor keep tags alive in its inbox (its own queue drops with it).
         self.state.tags.close();
-    }
-}
-
-/// The most bytes [`copy_in_pieces`] copies in one call.
-const COPY_PIECE: usize = 2048;
-
-/// `dst.copy_from_slice(src)`, in calls of at most [`COPY_PIECE`] bytes. A large `memcpy` uses
-/// `rep movsb`, which some x86-64 CPUs (AMD EPYC among them) run many times slower when the
-/// destination lies 1 to 31 bytes past the source modulo 4 KiB, as a page-aligned ring slot and a
-/// `malloc`ed buffer often do; smaller calls take the vector loop, as fast at any offset.
-/// `black_box` keeps the compiler from merging the pieces back into one call.
-pub(crate) fn copy_in_pieces<T: Copy>(dst: &mut [T], src: &[T]) {
-    let piece = (COPY_PIECE / std::mem::size_of::<T>().max(1)).max(1);
-    for (to, from) in dst.chunks_mut(piece).zip(src.chunks(piece)) {
-        to.copy_from_slice(std::hint::black_box(from));
     }
 }

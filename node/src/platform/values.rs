@@ -12,7 +12,7 @@ use napi::bindgen_prelude::{
 use napi::{sys, Env, ValueType};
 
 use super::ok;
-use omnibuf::binding::ErrorClass;
+use omnibuf::binding::{copy_bytes_in_pieces, ErrorClass};
 
 /// A JS value of the current call, handed back to JS as it is.
 pub struct Raw(pub(crate) sys::napi_value);
@@ -177,7 +177,7 @@ pub(crate) fn bytes_into(env: &Env, value: sys::napi_value, max: usize, scratch:
     // SAFETY: Node-API reported at least `len` readable bytes at `data`, alive while the call holds the
     // value; `scratch` has room for `len` bytes of its own (no overlap), all written before `set_len`.
     unsafe {
-        copy_in_pieces(data.cast::<u8>().cast_const(), scratch.as_mut_ptr(), len);
+        copy_bytes_in_pieces(data.cast::<u8>().cast_const(), scratch.as_mut_ptr(), len);
         scratch.set_len(len);
     }
     Some(())
@@ -193,7 +193,7 @@ pub(crate) fn copy_into(env: &Env, target: sys::napi_value, source: &[u8]) -> Op
         // A raw copy, as JS could write the target (maybe from another thread) meanwhile.
         // SAFETY: Node-API reported at least `n` writable bytes at `data`, alive while the call holds
         // the value; `source` has `n` readable bytes, elsewhere (the caller's promise).
-        unsafe { copy_in_pieces(source.as_ptr(), data.cast::<u8>(), n) };
+        unsafe { copy_bytes_in_pieces(source.as_ptr(), data.cast::<u8>(), n) };
     }
     Some(n)
 }
@@ -212,30 +212,9 @@ pub(crate) fn buffer_from(env: &Env, source: &[u8]) -> napi::Result<Raw> {
     }
     if !source.is_empty() {
         // SAFETY: the new Buffer's `source.len()` bytes at `data` are ours to write, apart from `source`.
-        unsafe { copy_in_pieces(source.as_ptr(), data.cast::<u8>(), source.len()) };
+        unsafe { copy_bytes_in_pieces(source.as_ptr(), data.cast::<u8>(), source.len()) };
     }
     Ok(Raw(value))
-}
-
-/// The most bytes [`copy_in_pieces`] copies in one call.
-const COPY_PIECE: usize = 2048;
-
-/// Copies `len` bytes from `from` to `to`, in calls of at most [`COPY_PIECE`] bytes. A large `memcpy`
-/// uses `rep movsb`, which some x86-64 CPUs (AMD EPYC among them) run many times slower when the
-/// destination lies 1 to 31 bytes past the source modulo 4 KiB, as a `malloc`ed buffer and a
-/// page-aligned ring slot often do; smaller calls take the vector loop, as fast at any offset.
-/// `black_box` keeps the compiler from merging the pieces back into one call.
-///
-/// # Safety
-/// `len` bytes must be readable at `from` and writable at `to`, and the two must not overlap.
-unsafe fn copy_in_pieces(from: *const u8, to: *mut u8, len: usize) {
-    let mut at = 0;
-    while at < len {
-        let n = COPY_PIECE.min(len - at);
-        // SAFETY: `at + n <= len`, so both ranges lie in what the caller vouched for.
-        unsafe { ptr::copy_nonoverlapping(std::hint::black_box(from.add(at)), to.add(at), n) };
-        at += n;
-    }
 }
 
 /// Whether `value` is a typed array, `DataView` or `ArrayBuffer`.
