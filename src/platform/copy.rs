@@ -16,8 +16,8 @@ pub(crate) fn copy_in_pieces<T: Copy>(dst: &mut [T], src: &[T]) {
     }
 }
 
-/// Copies `len` bytes from `from` to `to` in pieces of at most [`COPY_PIECE`] bytes: the raw form of
-/// [`copy_in_pieces`], for memory that is no Rust slice (JS memory another thread may write).
+/// Copies `len` bytes from `from` to `to` in pieces of at most 2 KiB (`COPY_PIECE`): the raw form of
+/// `copy_in_pieces`, for memory that is no Rust slice (JS memory another thread may write).
 ///
 /// # Safety
 /// `len` bytes must be readable at `from` and writable at `to`, and the two must not overlap.
