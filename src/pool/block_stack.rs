@@ -9,13 +9,11 @@
 //! thread inside its step, or the one taker holding the slot). Its length is an atomic only so that
 //! a snapshot may read it at any moment; the holder updates it with a plain load and store.
 //!
-//! Blocks are moved in and out *in place*: popped straight into the caller's slot and pushed from
-//! where the caller holds them, never through an `Option` or a return value. The pool's fast path
-//! would otherwise copy a block through several temporaries, and those copies (narrow stores read
-//! back by wide loads, a store-to-load forwarding stall) cost more than the rest of the path.
+//! The pool keeps blocks here in their idle form (`shared::IdleBlock`), a single word, so pushes and
+//! pops move them by value: a wider block would be copied through temporaries, whose narrow stores
+//! read back by wide loads stall the fast path (store-to-load forwarding).
 
-use std::mem::{ManuallyDrop, MaybeUninit};
-use std::ptr;
+use std::mem::MaybeUninit;
 
 use crate::sync::{AtomicUsize, Ordering::Relaxed, UnsafeCell};
 
@@ -39,42 +37,38 @@ impl<T> BlockStack<T> {
         self.len.load(Relaxed)
     }
 
-    /// Moves the top block into `out`, if there is one: whether it did.
+    /// Takes the top block, if there is one.
     ///
     /// # Safety
     /// The caller has the stack to itself for the call (see the module docs).
     #[inline(always)]
-    pub(crate) unsafe fn pop_into(&self, out: &mut MaybeUninit<T>) -> bool {
+    pub(crate) unsafe fn pop(&self) -> Option<T> {
         let n = self.len.load(Relaxed);
         if n == 0 {
-            return false;
+            return None;
         }
         self.len.store(n - 1, Relaxed);
-        // SAFETY: `len` never exceeds the slots (`push_from` checks), so `n - 1` is in bounds.
+        // SAFETY: `len` never exceeds the slots (`push` checks), so `n - 1` is in bounds.
         let slot = unsafe { self.slots.get_unchecked(n - 1) };
-        // SAFETY: slot `n - 1` is below `len`, so it holds a block, whose bits move to `out` (the
-        // slot counts as empty from now on); the caller has the stack to itself.
-        slot.with_mut(|slot| unsafe { ptr::copy_nonoverlapping((*slot).as_ptr(), out.as_mut_ptr(), 1) });
-        true
+        // SAFETY: slot `n - 1` was below `len`, so it holds a block, which moves out (the slot counts
+        // as empty from now on); the caller has the stack to itself.
+        Some(slot.with_mut(|slot| unsafe { (*slot).assume_init_read() }))
     }
 
-    /// Moves `*block` onto the stack if it has room (`true`); leaves it with the caller otherwise.
+    /// Puts `block` on the stack if it has room; gives it back otherwise.
     ///
     /// # Safety
-    /// The caller has the stack to itself for the call (see the module docs). On `true` the stack
-    /// owns the block: the caller must neither use nor drop `*block` again.
+    /// The caller has the stack to itself for the call (see the module docs).
     #[inline(always)]
-    pub(crate) unsafe fn push_from(&self, block: &ManuallyDrop<T>) -> bool {
+    pub(crate) unsafe fn push(&self, block: T) -> Result<(), T> {
         let n = self.len.load(Relaxed);
         if n >= self.slots.len() {
-            return false;
+            return Err(block);
         }
-        // SAFETY: slot `n` is at `len`, so it is empty; the caller has the stack to itself and gives
-        // the block up on `true`.
-        self.slots[n]
-            .with_mut(|slot| unsafe { ptr::copy_nonoverlapping::<T>(&**block, (*slot).as_mut_ptr(), 1) });
+        // SAFETY: slot `n` is at `len`, so it is empty; the caller has the stack to itself.
+        self.slots[n].with_mut(|slot| unsafe { (*slot).write(block) });
         self.len.store(n + 1, Relaxed);
-        true
+        Ok(())
     }
 
     /// Takes every block out, into `out`.
@@ -82,11 +76,9 @@ impl<T> BlockStack<T> {
     /// # Safety
     /// The caller has the stack to itself for the call (see the module docs).
     pub(crate) unsafe fn drain_into(&self, out: &mut Vec<T>) {
-        let mut block = MaybeUninit::uninit();
         // SAFETY: forwarded from the caller.
-        while unsafe { self.pop_into(&mut block) } {
-            // SAFETY: `pop_into` returned `true`, so it wrote a block to `block`; it is read once.
-            out.push(unsafe { block.assume_init_read() });
+        while let Some(block) = unsafe { self.pop() } {
+            out.push(block);
         }
     }
 }
@@ -104,22 +96,14 @@ mod tests {
     use super::*;
     use std::sync::Arc;
 
-    /// `push_from` with the block given back when refused.
     fn push<T>(stack: &BlockStack<T>, block: T) -> Result<(), T> {
-        let block = ManuallyDrop::new(block);
-        // SAFETY: this test has the stack to itself; on `true` the stack owns the block and `block`
-        // is not used again; on `false` it is still the caller's, and is handed back.
-        if unsafe { stack.push_from(&block) } {
-            Ok(())
-        } else {
-            Err(ManuallyDrop::into_inner(block))
-        }
+        // SAFETY: this test has the stack to itself.
+        unsafe { stack.push(block) }
     }
 
     fn pop<T>(stack: &BlockStack<T>) -> Option<T> {
-        let mut out = MaybeUninit::uninit();
-        // SAFETY: this test has the stack to itself; `true` means a block was written to `out`.
-        unsafe { stack.pop_into(&mut out).then(|| out.assume_init()) }
+        // SAFETY: this test has the stack to itself.
+        unsafe { stack.pop() }
     }
 
     #[test]

@@ -6,8 +6,6 @@
 //! and an owner's step overlapping a taker's access to a slot's blocks as a causality violation of the
 //! block stack's `UnsafeCell`.
 
-use std::mem::{ManuallyDrop, MaybeUninit};
-
 use super::budget::{Budget, NoLeases, Request};
 use super::thread_slot::{Registry, Reserved, ThreadSlot};
 use loom::sync::Arc;
@@ -39,36 +37,28 @@ struct Blk(u32);
 
 /// A release through `slot` as the thread cache does it; the block's id unless the slot kept it.
 fn put(slot: &ThreadSlot<Blk>, budget: &Budget, r: &Request, block: Blk) -> Option<u32> {
-    let block = ManuallyDrop::new(block);
     assert!(r.class < slot.class_count());
-    // SAFETY: on `true` the slot owns the block and `block` is not used again; `budget` is the
-    // model's own, not part of the block; the class is one of the slot's (checked above).
-    if unsafe { slot.put(r, budget, &block) } {
-        None
-    } else {
-        Some(ManuallyDrop::into_inner(block).0)
-    }
+    // SAFETY: `budget` is the model's own, not part of the block; the class is one of the slot's
+    // (checked above).
+    unsafe { slot.put(r, budget, block) }.err().map(|block| block.0)
 }
 
 /// An acquire through `slot` as the thread cache does it: from the lease, else from the budget.
 /// `None`: no room; `Some(block)`: reserved, with the slot's idle block if it had one.
 fn slot_acquire(slot: &ThreadSlot<Blk>, budget: &Budget, r: &Request) -> Option<Option<Blk>> {
-    let mut out = MaybeUninit::uninit();
     assert!(r.class < slot.class_count());
     // SAFETY: the class is one of the slot's (checked above).
-    let popped = match unsafe { slot.take_leased(r.class, r.size, &mut out) } {
-        Reserved::BytesAndBlock => true,
-        Reserved::Bytes => false,
+    match unsafe { slot.take_leased(r.class, r.size) } {
+        Reserved::BytesAndBlock(block) => Some(Some(block)),
+        Reserved::Bytes => Some(None),
         Reserved::No => {
             if !budget.try_reserve(r) {
                 return None;
             }
             slot.count(r.class, r.size);
-            slot.pop_into(r.class, &mut out)
+            Some(slot.pop(r.class))
         }
-    };
-    // SAFETY: a popped block was written to `out`.
-    Some(popped.then(|| unsafe { out.assume_init() }))
+    }
 }
 
 #[test]
@@ -221,7 +211,7 @@ fn loom_closing_takes_every_block_exactly_once_while_the_owner_works() {
         assert!(all == [1] || all == [1, 2], "a block was lost or taken twice: {all:?}");
         assert_eq!(budget.reserved(), taken.leased[0], "budget kept that no lease holds");
         // A sealed slot keeps nothing from now on.
-        assert!(!slot.pop_into(0, &mut MaybeUninit::uninit()));
+        assert!(slot.pop(0).is_none());
     });
 }
 

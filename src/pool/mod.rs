@@ -56,7 +56,6 @@ mod loom_tests;
 mod tests;
 
 use std::future::Future;
-use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -527,10 +526,9 @@ fn acquire(
     // these values instead of a copy of `req`, whose 16-byte loads of fields just stored as 8-byte
     // words would stall (store-to-load forwarding).
     let (class, size) = (req.class, req.size);
-    let mut cached = MaybeUninit::uninit();
-    let block = match thread_cache::reserve(shared, &req, &mut cached) {
-        // SAFETY: `reserve` wrote a block to `cached`.
-        Reserved::BytesAndBlock => unsafe { cached.assume_init() },
+    let block = match thread_cache::reserve(shared, &req) {
+        // SAFETY: the block is from this pool's slot, from the stack of the request's class.
+        Reserved::BytesAndBlock(idle) => unsafe { idle.into_block(Arc::as_ptr(shared), size) },
         Reserved::Bytes => new_block(shared, &req)?,
         Reserved::No => {
             reserve_slowly(shared, &req, mode)?;
@@ -622,11 +620,11 @@ impl Future for Acquire {
         };
         let shared = &this.shared;
         if this.ticket.is_none() {
-            let mut cached = MaybeUninit::uninit();
-            match thread_cache::reserve(shared, &req, &mut cached) {
-                Reserved::BytesAndBlock => {
-                    // SAFETY: `reserve` wrote a block to `cached`.
-                    let block = unsafe { cached.assume_init() };
+            match thread_cache::reserve(shared, &req) {
+                Reserved::BytesAndBlock(idle) => {
+                    // SAFETY: the block is from this pool's slot, from the stack of the request's
+                    // class.
+                    let block = unsafe { idle.into_block(Arc::as_ptr(shared), req.size) };
                     return Poll::Ready(Ok(check_out(shared, req, block)));
                 }
                 Reserved::Bytes => {

@@ -14,7 +14,7 @@ use crate::{BufferKind, ZeroCopyBuffer};
 /// One checked-out block and the bytes reserved for it. Dropping it gives both back to the pool, on
 /// whatever thread that happens. Shared by [`PooledBuffer`] and by the views of a frozen one.
 pub(crate) struct Checkout {
-    /// Moved out only by `drop` (in place, see `thread_cache::release`).
+    /// Moved out only by `drop`.
     block: ManuallyDrop<Block>,
     req: Request,
     /// 0 when the pool does not track outstanding buffers.
@@ -43,9 +43,9 @@ impl Drop for Checkout {
                 outstanding.untrack(self.track_id);
             }
         }
-        // SAFETY: `drop` runs once, and nothing touches `self.block` after this call, which moves
-        // the block out.
-        unsafe { thread_cache::release(&mut self.block, &self.req) };
+        // SAFETY: `drop` runs once, and nothing touches `self.block` after this.
+        let block = unsafe { ManuallyDrop::take(&mut self.block) };
+        thread_cache::release(block, &self.req);
     }
 }
 

@@ -7,6 +7,8 @@
 //! trim) is done there or handed in.
 
 use std::collections::HashMap;
+use std::mem::ManuallyDrop;
+use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -26,6 +28,49 @@ pub(crate) struct Block {
     pub(crate) pool: Arc<Shared>,
 }
 
+/// A [`Block`] idle in a thread slot, reduced to the address of its memory: the one word that the
+/// fast path moves in and out of the slot's stacks (see `block_stack`). Its pool and its class, from
+/// which the rest of the block is rebuilt, are those of the slot and the stack it is in.
+///
+/// It owns what the block owned, its memory and its strong reference to the pool, but has no
+/// destructor: it must be turned back into a block ([`IdleBlock::into_block`]) to free either. The
+/// slots that hold idle blocks hand every one back before they go (`thread_slot`).
+pub(crate) struct IdleBlock(NonNull<u8>);
+
+// SAFETY: an idle block owns its memory and a strong reference to the pool, both of which may move
+// between threads (`Vec<u8>` and `Arc<Shared>` are `Send`); the pointer is never shared.
+unsafe impl Send for IdleBlock {}
+
+impl Block {
+    /// The block in its idle form.
+    #[inline(always)]
+    pub(crate) fn into_idle(self) -> IdleBlock {
+        let mut mem = ManuallyDrop::new(self.mem);
+        // The reference moves into the idle block: `into_block` takes it back.
+        let _ = Arc::into_raw(self.pool);
+        // A vector's pointer is never null.
+        IdleBlock(NonNull::new(mem.as_mut_ptr()).unwrap_or(NonNull::dangling()))
+    }
+}
+
+impl IdleBlock {
+    /// The block again, empty.
+    ///
+    /// # Safety
+    /// `pool` is the block's pool, as [`Arc::as_ptr`] gives it (its provenance covers the reference
+    /// count), and `class_size` the size of the block's class.
+    #[inline(always)]
+    pub(crate) unsafe fn into_block(self, pool: *const Shared, class_size: usize) -> Block {
+        Block {
+            // SAFETY: the memory was a vector's of capacity `class_size` (`Shared::new_block`), which
+            // this idle block owns; length 0 needs no initialised bytes.
+            mem: unsafe { Vec::from_raw_parts(self.0.as_ptr(), 0, class_size) },
+            // SAFETY: `into_idle` kept the block's strong reference, which this takes back, once.
+            pool: unsafe { Arc::from_raw(pool) },
+        }
+    }
+}
+
 pub(crate) struct Shared {
     /// Unique for the life of the process; names this pool in thread caches.
     pub(crate) id: u64,
@@ -40,7 +85,7 @@ pub(crate) struct Shared {
     /// counts), and the counts of those that ended or counted outside a slot. The budget reaches
     /// the same registry to take leases back. One lock, so that a snapshot sees each thread's
     /// figures exactly once.
-    pub(crate) threads: Arc<Registry<Block>>,
+    pub(crate) threads: Arc<Registry<IdleBlock>>,
     tenants: Mutex<HashMap<Arc<str>, Arc<TenantState>>>,
     tenant_quotas: HashMap<Arc<str>, usize>,
     default_tenant_quota: usize,
@@ -145,6 +190,12 @@ impl Shared {
                 let size = self.class_sizes[class];
                 let mut mem = Vec::new();
                 mem.try_reserve_exact(size).map_err(|_| PoolError::AllocationFailed { size })?;
+                // An idle block is rebuilt with its class's size as its capacity
+                // (`IdleBlock::into_block`), which must be the allocation's. It is with today's
+                // allocator API; should that change, this is an error, never a wrong layout.
+                if mem.capacity() != size {
+                    return Err(PoolError::AllocationFailed { size });
+                }
                 mem
             }
         };
@@ -168,20 +219,29 @@ impl Shared {
 
     /// A slot for the lease, idle blocks and counts of a thread that starts using the pool (sealed
     /// from the start if the pool is closed: a closed pool's thread caches keep nothing).
-    pub(crate) fn register_thread(&self) -> Arc<ThreadSlot<Block>> {
+    pub(crate) fn register_thread(&self) -> Arc<ThreadSlot<IdleBlock>> {
         self.threads.register()
     }
 
     /// A thread is done with the pool: its lease goes back to the budget, its blocks to the shared
     /// free lists and its counts into the pool's retired sums.
-    pub(crate) fn retire_thread(&self, slot: &Arc<ThreadSlot<Block>>) {
+    pub(crate) fn retire_thread(self: &Arc<Self>, slot: &Arc<ThreadSlot<IdleBlock>>) {
         let out = self.threads.retire(slot);
         for (class, bytes) in out.leased.into_iter().enumerate() {
             self.budget.return_leased(class, bytes);
         }
-        for (class, block) in out.blocks {
+        for (class, block) in self.blocks(out.blocks) {
             self.store_idle(block.mem, class);
         }
+    }
+
+    /// Idle blocks taken out of thread slots, as blocks again, with their class.
+    pub(crate) fn blocks(self: &Arc<Self>, idle: Vec<(usize, IdleBlock)>) -> Vec<(usize, Block)> {
+        let pool = Arc::as_ptr(self);
+        idle.into_iter()
+            // SAFETY: the blocks come from this pool's slots, each from the stack of its class.
+            .map(|(class, block)| (class, unsafe { block.into_block(pool, self.class_sizes[class]) }))
+            .collect()
     }
 
     /// Counts an acquire (`acquired`) or a release made without thread-local state: a thread that
@@ -235,14 +295,14 @@ impl Shared {
     /// The last pool handle is gone: free idle memory now, in every thread's cache too, and free every
     /// block as it comes back. Every thread's slot is sealed (see `thread_slot`), so none keeps a
     /// block from now on.
-    pub(crate) fn close(&self) {
+    pub(crate) fn close(self: &Arc<Self>) {
         self.closed.store(true, Ordering::Release);
         let out = self.threads.seal_all();
         for (class, bytes) in out.leased.into_iter().enumerate() {
             self.budget.return_leased(class, bytes);
         }
         // Dropping the blocks frees them (nothing is kept once the pool is closed).
-        drop(out.blocks);
+        drop(self.blocks(out.blocks));
         // The calling thread's cache was sealed with the others: it has no blocks to hand in.
         self.trim(0, Vec::new());
         if let Some(outstanding) = &self.outstanding {

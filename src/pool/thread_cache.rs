@@ -18,11 +18,11 @@
 //! pool is freed with it.
 
 use std::cell::{Cell, RefCell};
-use std::mem::{ManuallyDrop, MaybeUninit};
+use std::mem::ManuallyDrop;
 use std::sync::{Arc, Weak};
 
 use super::budget::Request;
-use super::shared::{Block, Shared};
+use super::shared::{Block, IdleBlock, Shared};
 use super::thread_slot::ThreadSlot;
 
 pub(crate) use super::thread_slot::Reserved;
@@ -31,7 +31,7 @@ struct PoolCache {
     pool_id: u64,
     /// To tell whether the pool is still alive; never upgraded on the fast path.
     pool: Weak<Shared>,
-    slot: Arc<ThreadSlot<Block>>,
+    slot: Arc<ThreadSlot<IdleBlock>>,
 }
 
 #[derive(Default)]
@@ -82,7 +82,7 @@ thread_local! {
     /// The pool this thread used last (its id; pool ids start at 1) and its slot, which `CACHE`
     /// holds: the fast path finds the slot here without borrowing `CACHE` or searching it. Without
     /// a destructor, so that reading it needs no check of whether the thread is ending.
-    static LAST: Cell<(u64, *const ThreadSlot<Block>)> = const { Cell::new((0, std::ptr::null())) };
+    static LAST: Cell<(u64, *const ThreadSlot<IdleBlock>)> = const { Cell::new((0, std::ptr::null())) };
 }
 
 /// This thread's slot for `shared`; `None` when the thread has no usable cache (it is ending, or
@@ -96,7 +96,7 @@ thread_local! {
 /// or when the thread ends), even if the caller runs other code of the pool on this thread while it
 /// uses the slot (a waker that a release wakes).
 #[inline(always)]
-fn slot_for(shared: &Arc<Shared>) -> Option<&ThreadSlot<Block>> {
+fn slot_for(shared: &Arc<Shared>) -> Option<&ThreadSlot<IdleBlock>> {
     let (id, last) = LAST.get();
     let slot = if id == shared.id { last } else { slot_slowly(shared) };
     // SAFETY: `slot` is null or names a slot that an entry of `CACHE` holds (an `Arc`): `LAST` is
@@ -107,7 +107,7 @@ fn slot_for(shared: &Arc<Shared>) -> Option<&ThreadSlot<Block>> {
 
 #[cold]
 #[inline(never)]
-fn slot_slowly(shared: &Arc<Shared>) -> *const ThreadSlot<Block> {
+fn slot_slowly(shared: &Arc<Shared>) -> *const ThreadSlot<IdleBlock> {
     let slot = CACHE.try_with(|cache| {
         let mut cache = cache.try_borrow_mut().ok()?;
         Some(Arc::as_ptr(&cache.entry_for(shared).slot))
@@ -116,17 +116,17 @@ fn slot_slowly(shared: &Arc<Shared>) -> *const ThreadSlot<Block> {
     slot.ok().flatten().unwrap_or(std::ptr::null())
 }
 
-/// The fast path of acquire: reserves `req` through this thread's lease, counts it, and moves a
-/// cached block into `block` if there is one (in place, see `block_stack`).
+/// The fast path of acquire: reserves `req` through this thread's lease, counts it, and takes a
+/// cached block if there is one (in its idle form: see [`IdleBlock`]).
 #[inline]
-pub(crate) fn reserve(shared: &Arc<Shared>, req: &Request, block: &mut MaybeUninit<Block>) -> Reserved {
+pub(crate) fn reserve(shared: &Arc<Shared>, req: &Request) -> Reserved<IdleBlock> {
     if let Some(slot) = slot_for(shared) {
         // Requests of tenants never use leases (their quota word needs a shared write anyway).
         if req.tenant.is_none() {
             // SAFETY: `req` is a request of `shared` (its class from `Shared::class_of`), and the
             // slot is `shared`'s, which has one entry per class of the pool.
-            let reserved = unsafe { slot.take_leased(req.class, req.size, block) };
-            if reserved != Reserved::No {
+            let reserved = unsafe { slot.take_leased(req.class, req.size) };
+            if !matches!(reserved, Reserved::No) {
                 return reserved;
             }
         }
@@ -134,7 +134,10 @@ pub(crate) fn reserve(shared: &Arc<Shared>, req: &Request, block: &mut MaybeUnin
             return Reserved::No;
         }
         slot.count(req.class, req.size);
-        return if slot.pop_into(req.class, block) { Reserved::BytesAndBlock } else { Reserved::Bytes };
+        return match slot.pop(req.class) {
+            Some(block) => Reserved::BytesAndBlock(block),
+            None => Reserved::Bytes,
+        };
     }
     // No usable thread state (the thread is ending): the shared path.
     if shared.budget.try_reserve(req) {
@@ -154,49 +157,37 @@ pub(crate) fn count_acquired(shared: &Arc<Shared>, req: &Request) {
 }
 
 /// A checked-out block comes back: its budget to this thread's lease or the pool, its memory to
-/// this thread's cache, the shared free list, or the allocator. The block is moved out of where it
-/// lies rather than passed by value, for the reason `block_stack` gives.
-///
-/// # Safety
-/// The block is moved out of `*block`: the caller must neither use nor drop `*block` again.
+/// this thread's cache, the shared free list, or the allocator.
 #[inline]
-pub(crate) unsafe fn release(block: &mut ManuallyDrop<Block>, req: &Request) {
-    // The next user sees an empty buffer, never this one's bytes.
-    block.mem.clear();
-    // SAFETY: the caller gives up `*block`; when it is kept, nothing here touches it again.
-    if !unsafe { keep(block, req) } {
-        // SAFETY: not kept, so `*block` still holds the block, and the caller does not use it again.
-        let block = unsafe { ManuallyDrop::take(block) };
-        block.pool.store_idle(block.mem, req.class);
-    }
-}
-
-/// The release path's thread-local part: gives the budget back (into this thread's lease when
-/// nobody waits), counts it, and keeps the block if the cache has room: whether it did.
-///
-/// # Safety
-/// On `true` the block was moved out of `*block`: the caller must neither use nor drop it again.
-#[inline]
-unsafe fn keep(block: &ManuallyDrop<Block>, req: &Request) -> bool {
-    let pool = &block.pool;
-    match slot_for(pool) {
-        // SAFETY: forwarded from the caller; `pool`, which points into `*block`, is not used once
-        // the block is kept (nor is the pool needed alive after that: the slot is done with). The
-        // request is the block's, made by the block's pool, whose slot this is.
-        Some(slot) => unsafe { slot.put(req, &pool.budget, block) },
+pub(crate) fn release(block: Block, req: &Request) {
+    let pool = Arc::as_ptr(&block.pool);
+    let idle = block.into_idle();
+    // The pool's handle, borrowed from the strong reference that `idle` holds until the slot keeps
+    // it; nothing below uses `shared` once it is kept (`ThreadSlot::put`), and this handle is never
+    // dropped, so the reference is not given back twice.
+    // SAFETY: `pool` is from `Arc::as_ptr`, and the pool is alive while `idle` is not kept.
+    let shared = ManuallyDrop::new(unsafe { Arc::from_raw(pool) });
+    let refused = match slot_for(&shared) {
+        // SAFETY: the request is the block's, made by the block's pool, whose slot this is.
+        Some(slot) => unsafe { slot.put(req, &shared.budget, idle) },
         // No usable thread state (the thread is ending): the shared path.
         None => {
-            pool.count_shared(req, false);
-            pool.budget.release(req);
-            false
+            shared.count_shared(req, false);
+            shared.budget.release(req);
+            Err(idle)
         }
+    };
+    if let Err(idle) = refused {
+        // SAFETY: `pool` is the block's pool, from `Arc::as_ptr`, and the request's size its class's.
+        let block = unsafe { idle.into_block(pool, req.size) };
+        block.pool.store_idle(block.mem, req.class);
     }
 }
 
 /// Takes every block this thread caches for the pool out of the cache, with its class (for
 /// [`Shared::trim`]).
-pub(crate) fn take_all(shared: &Shared) -> Vec<(usize, Block)> {
-    CACHE
+pub(crate) fn take_all(shared: &Arc<Shared>) -> Vec<(usize, Block)> {
+    let idle = CACHE
         .try_with(|cache| {
             let Ok(cache) = cache.try_borrow() else { return Vec::new() };
             match cache.pools.iter().find(|c| c.pool_id == shared.id) {
@@ -204,5 +195,6 @@ pub(crate) fn take_all(shared: &Shared) -> Vec<(usize, Block)> {
                 None => Vec::new(),
             }
         })
-        .unwrap_or_default()
+        .unwrap_or_default();
+    shared.blocks(idle)
 }

@@ -34,7 +34,6 @@
 //! The lease and the counts are atomics only so that a snapshot may read them at any moment; their
 //! writers (the owner, or a taker while it holds the slot) update them with a load and a store.
 
-use std::mem::{ManuallyDrop, MaybeUninit};
 use std::sync::Arc;
 
 use super::block_stack::BlockStack;
@@ -51,14 +50,13 @@ const TAKEN: usize = 1;
 const SEALED: usize = 2;
 
 /// What the acquire side of the fast path found.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Reserved {
+pub(crate) enum Reserved<B> {
     /// Nothing reserved: the caller reserves elsewhere, waits or refuses.
     No,
     /// Reserved and counted; the block is still to be found.
     Bytes,
-    /// Reserved and counted, with a cached block written to the caller's slot.
-    BytesAndBlock,
+    /// Reserved and counted, with a cached block.
+    BytesAndBlock(B),
 }
 
 /// One class in one thread's slot. Aligned so that no other allocation shares its cache line: its
@@ -155,14 +153,13 @@ impl<B> ThreadSlot<B> {
     }
 
     /// The acquire side of the fast path, for requests without a tenant: takes `size` bytes of
-    /// `class` from the lease and moves an idle block into `out` if there is one (in place, see
-    /// `block_stack`), and counts the acquire. `Reserved::No` when the lease does not hold the bytes
-    /// or the slot is taken. Owner only.
+    /// `class` from the lease and an idle block if there is one, and counts the acquire.
+    /// `Reserved::No` when the lease does not hold the bytes or the slot is taken. Owner only.
     ///
     /// # Safety
     /// `class` is below the number of classes the registry was made with.
     #[inline(always)]
-    pub(crate) unsafe fn take_leased(&self, class: usize, size: usize, out: &mut MaybeUninit<B>) -> Reserved {
+    pub(crate) unsafe fn take_leased(&self, class: usize, size: usize) -> Reserved<B> {
         if !self.enter() {
             return Reserved::No;
         }
@@ -175,39 +172,37 @@ impl<B> ThreadSlot<B> {
         }
         c.lease.store(lease - size, Relaxed);
         // SAFETY: inside the owner's step, so the stack is this thread's alone (module docs).
-        let popped = unsafe { c.stack.pop_into(out) };
+        let popped = unsafe { c.stack.pop() };
         self.leave();
         c.count(size);
-        if popped {
-            Reserved::BytesAndBlock
-        } else {
-            Reserved::Bytes
+        match popped {
+            Some(block) => Reserved::BytesAndBlock(block),
+            None => Reserved::Bytes,
         }
     }
 
-    /// Moves an idle block of `class` into `out`, for a request reserved elsewhere: whether it did.
-    /// Owner only.
+    /// An idle block of `class`, for a request reserved elsewhere. Owner only.
     #[inline]
-    pub(crate) fn pop_into(&self, class: usize, out: &mut MaybeUninit<B>) -> bool {
+    pub(crate) fn pop(&self, class: usize) -> Option<B> {
         if !self.enter() {
-            return false;
+            return None;
         }
         // SAFETY: inside the owner's step, so the stack is this thread's alone (module docs).
-        let popped = unsafe { self.classes[class].stack.pop_into(out) };
+        let popped = unsafe { self.classes[class].stack.pop() };
         self.leave();
         popped
     }
 
     /// The release side of the fast path: counts the release of `req`, keeps its bytes in the lease
     /// when `budget` allows and the lease has room (or else gives them back to `budget`), and moves
-    /// `*block` onto the stack of its class when that has room: whether it did. Owner only.
+    /// `block` onto the stack of its class when that has room, or else gives it back. Owner only.
     ///
     /// # Safety
-    /// On `true` the slot owns the block: the caller must neither use nor drop `*block` again. (Nor
-    /// may `budget` point into `*block`'s block once this returns `true`: another thread may take
-    /// and free it.) `req.class` is below the number of classes the registry was made with.
+    /// `req.class` is below the number of classes the registry was made with. Once the block is
+    /// kept, the caller may not use `budget` (nor anything else of the block's pool) again: another
+    /// thread may take the block and free the pool with it.
     #[inline(always)]
-    pub(crate) unsafe fn put(&self, req: &Request, budget: &Budget, block: &ManuallyDrop<B>) -> bool {
+    pub(crate) unsafe fn put(&self, req: &Request, budget: &Budget, block: B) -> Result<(), B> {
         // SAFETY: forwarded from the caller.
         let c = unsafe { self.class_unchecked(req.class) };
         // Counted before the budget is given back, so that the counts never show more in use than
@@ -219,9 +214,8 @@ impl<B> ThreadSlot<B> {
             // `budget.rs`.
             if lease + req.size <= c.lease_cap && budget.may_lease(req) {
                 c.lease.store(lease + req.size, Relaxed);
-                // SAFETY: inside the owner's step, so the stack is this thread's alone; the caller
-                // gives the block up on `true`.
-                let kept = unsafe { c.stack.push_from(block) };
+                // SAFETY: inside the owner's step, so the stack is this thread's alone.
+                let kept = unsafe { c.stack.push(block) };
                 self.leave();
                 return kept;
             }
@@ -230,10 +224,10 @@ impl<B> ThreadSlot<B> {
         // Outside any step: giving bytes back may serve waiters, which takes locks and leases.
         budget.release(req);
         if !self.enter() {
-            return false;
+            return Err(block);
         }
         // SAFETY: as above.
-        let kept = unsafe { c.stack.push_from(block) };
+        let kept = unsafe { c.stack.push(block) };
         self.leave();
         kept
     }
