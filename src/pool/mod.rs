@@ -202,7 +202,7 @@ impl BufferPool {
     /// ```
     pub fn class_for(&self, size: usize) -> Option<PoolClass> {
         let shared = self.shared();
-        shared.class_of(size).ok().map(|c| PoolClass::new(shared.class_sizes[c]))
+        shared.class_of(size).ok().map(|(_, class_size)| PoolClass::new(class_size))
     }
 
     /// A buffer of at least `size` bytes, waiting (blocking the thread) while the budget is full.

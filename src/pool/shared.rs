@@ -126,12 +126,12 @@ impl Shared {
         }
     }
 
-    /// The smallest class that holds `size` bytes. A linear scan: pools have a handful of classes,
-    /// and the smallest ones, which the scan meets first, are the busiest.
+    /// The smallest class that holds `size` bytes, and its size. A linear scan: pools have a handful
+    /// of classes, and the smallest ones, which the scan meets first, are the busiest.
     #[inline]
-    pub(crate) fn class_of(&self, size: usize) -> Result<usize, PoolError> {
-        match self.class_sizes.iter().position(|&c| c >= size) {
-            Some(i) => Ok(i),
+    pub(crate) fn class_of(&self, size: usize) -> Result<(usize, usize), PoolError> {
+        match self.class_sizes.iter().enumerate().find(|&(_, &c)| c >= size) {
+            Some((class, &class_size)) => Ok((class, class_size)),
             None => Err(self.no_class_fits(size)),
         }
     }
@@ -150,8 +150,7 @@ impl Shared {
         size: usize,
         tenant: Option<&Arc<TenantState>>,
     ) -> Result<Request, PoolError> {
-        let class = self.class_of(size)?;
-        let size = self.class_sizes[class];
+        let (class, size) = self.class_of(size)?;
         // Checked before the request is built, from plain values: a request whose address is taken
         // is built in memory and copied out again, which costs more than the checks.
         self.budget.check_possible(size, tenant)?;

@@ -130,21 +130,32 @@ pub(crate) fn reserve(shared: &Arc<Shared>, req: &Request) -> Reserved<IdleBlock
                 return reserved;
             }
         }
-        if !shared.budget.try_reserve(req) {
-            return Reserved::No;
-        }
-        slot.count(req.class, req.size);
-        return match slot.pop(req.class) {
-            Some(block) => Reserved::BytesAndBlock(block),
-            None => Reserved::Bytes,
-        };
+        return reserve_from_budget(shared, Some(slot), req);
     }
-    // No usable thread state (the thread is ending): the shared path.
-    if shared.budget.try_reserve(req) {
+    reserve_from_budget(shared, None, req)
+}
+
+/// [`reserve`] when the lease could not serve `req`: from the budget, counted in `slot` (or, with no
+/// usable thread state, because the thread is ending, in the pool's shared counts). Out of line, so
+/// that the fast path keeps the request's fields in registers instead of building it in memory.
+#[cold]
+#[inline(never)]
+fn reserve_from_budget(
+    shared: &Shared,
+    slot: Option<&ThreadSlot<IdleBlock>>,
+    req: &Request,
+) -> Reserved<IdleBlock> {
+    if !shared.budget.try_reserve(req) {
+        return Reserved::No;
+    }
+    let Some(slot) = slot else {
         shared.count_shared(req, true);
-        Reserved::Bytes
-    } else {
-        Reserved::No
+        return Reserved::Bytes;
+    };
+    slot.count(req.class, req.size);
+    match slot.pop(req.class) {
+        Some(block) => Reserved::BytesAndBlock(block),
+        None => Reserved::Bytes,
     }
 }
 
