@@ -590,3 +590,22 @@ fn a_thread_using_the_pool_while_it_closes_leaves_nothing_behind() {
     drop(late);
     assert_eq!(shared.strong_count(), 0);
 }
+
+#[test]
+fn an_idle_block_keeps_its_memory_and_its_reference_to_the_pool() {
+    let p = pool(&[4096, 65536], 1 << 20);
+    let shared = p.shared().clone();
+    let before = Arc::strong_count(&shared);
+    let mut block = shared.new_block(1).unwrap();
+    block.mem.extend_from_slice(b"written");
+    let (addr, capacity) = (block.mem.as_ptr(), block.mem.capacity());
+    assert_eq!((Arc::strong_count(&shared), capacity), (before + 1, 65536));
+    let idle = block.into_idle();
+    assert_eq!(Arc::strong_count(&shared), before + 1, "the idle form gave up the block's reference");
+    // SAFETY: the block is this pool's, of its class 1 (64 KiB).
+    let block = unsafe { idle.into_block(Arc::as_ptr(&shared), 65536) };
+    assert_eq!((block.mem.as_ptr(), block.mem.capacity(), block.mem.len()), (addr, capacity, 0));
+    assert_eq!(Arc::strong_count(&shared), before + 1);
+    drop(block);
+    assert_eq!(Arc::strong_count(&shared), before, "the block's reference was not given back");
+}
