@@ -1,4 +1,4 @@
-//! [`BlockStack`]: one thread's idle blocks of one class, moved in and out in place.
+//! [`BlockStack`]: one thread's idle blocks of one class.
 //!
 //! A leaf of the pool's modules: the stack is generic over what it holds (the pool keeps its
 //! `shared::Block`s in it), so it imports nothing of the pool, and the pool's types that hold

@@ -43,7 +43,7 @@ impl Drop for ThreadCache {
     /// The thread is ending: lease, counters and blocks go back to their pools.
     fn drop(&mut self) {
         // First, so that nothing finds a slot through it while (or after) the slots are retired.
-        LAST.set((0, std::ptr::null()));
+        LAST.set(NO_LAST);
         for cache in self.pools.drain(..) {
             // A pool that is gone has no blocks here (each would hold it) and no budget to return.
             if let Some(pool) = cache.pool.upgrade() {
@@ -61,7 +61,7 @@ impl ThreadCache {
             None => self.add_entry(shared),
         };
         let entry = &self.pools[i];
-        LAST.set((entry.pool_id, Arc::as_ptr(&entry.slot)));
+        LAST.set((entry.pool.as_ptr(), Arc::as_ptr(&entry.slot)));
         entry
     }
 
@@ -69,7 +69,7 @@ impl ThreadCache {
     fn add_entry(&mut self, shared: &Arc<Shared>) -> usize {
         // Entries of pools that are gone hold nothing worth keeping. Only those: a pool that is
         // alive may be in use on this thread right now, through `LAST` (see `slot_for`).
-        LAST.set((0, std::ptr::null()));
+        LAST.set(NO_LAST);
         self.pools.retain(|c| c.pool.strong_count() > 0);
         let slot = shared.register_thread();
         self.pools.push(PoolCache { pool_id: shared.id, pool: Arc::downgrade(shared), slot });
@@ -79,11 +79,18 @@ impl ThreadCache {
 
 thread_local! {
     static CACHE: RefCell<ThreadCache> = const { RefCell::new(ThreadCache { pools: Vec::new() }) };
-    /// The pool this thread used last (its id; pool ids start at 1) and its slot, which `CACHE`
-    /// holds: the fast path finds the slot here without borrowing `CACHE` or searching it. Without
-    /// a destructor, so that reading it needs no check of whether the thread is ending.
-    static LAST: Cell<(u64, *const ThreadSlot<IdleBlock>)> = const { Cell::new((0, std::ptr::null())) };
+    /// The pool this thread used last and its slot, which `CACHE` holds: the fast path finds the
+    /// slot here without borrowing `CACHE` or searching it. Without a destructor, so that reading
+    /// it needs no check of whether the thread is ending.
+    ///
+    /// The pool is named by its address, which the fast path has at hand (no load of its id): no
+    /// other pool can take that address while `LAST` holds it, because `LAST` is set from an entry
+    /// of `CACHE` and cleared before any entry goes, and the entry's `Weak` keeps the pool's
+    /// allocation.
+    static LAST: Cell<(*const Shared, *const ThreadSlot<IdleBlock>)> = const { Cell::new(NO_LAST) };
 }
+
+const NO_LAST: (*const Shared, *const ThreadSlot<IdleBlock>) = (std::ptr::null(), std::ptr::null());
 
 /// This thread's slot for `shared`; `None` when the thread has no usable cache (it is ending, or
 /// the cache is borrowed further up this thread's stack).
@@ -97,8 +104,8 @@ thread_local! {
 /// uses the slot (a waker that a release wakes).
 #[inline(always)]
 fn slot_for(shared: &Arc<Shared>) -> Option<&ThreadSlot<IdleBlock>> {
-    let (id, last) = LAST.get();
-    let slot = if id == shared.id { last } else { slot_slowly(shared) };
+    let (pool, last) = LAST.get();
+    let slot = if std::ptr::eq(pool, Arc::as_ptr(shared)) { last } else { slot_slowly(shared) };
     // SAFETY: `slot` is null or names a slot that an entry of `CACHE` holds (an `Arc`): `LAST` is
     // set from the entry and cleared before any entry goes (`add_entry`, `ThreadCache::drop`), and
     // `slot_slowly` returns the entry's. The entry stays while `shared` is borrowed (above).

@@ -33,6 +33,11 @@
 //!
 //! The lease and the counts are atomics only so that a snapshot may read them at any moment; their
 //! writers (the owner, or a taker while it holds the slot) update them with a load and a store.
+//!
+//! A slot's stacks drop what they still hold when the slot goes, but the pool's idle blocks have no
+//! destructor (`shared::IdleBlock`): the pool empties every slot before it goes. Closing the pool
+//! empties them all, a thread's end retires its own, and a slot is dropped without either only when
+//! its pool is gone, which no slot holding one of its blocks allows (each holds a reference).
 
 use std::sync::Arc;
 
