@@ -609,3 +609,15 @@ fn an_idle_block_keeps_its_memory_and_its_reference_to_the_pool() {
     drop(block);
     assert_eq!(Arc::strong_count(&shared), before, "the block's reference was not given back");
 }
+
+#[test]
+fn each_new_pool_on_a_thread_gets_its_own_thread_cache() {
+    // Pools made and dropped one after another on one thread, as a server making one per request
+    // would: the allocator tends to give each the address of the one before. Each must find its own
+    // slot, never the sealed slot of an earlier pool (where the block would not be cached).
+    for _ in 0..50 {
+        let p = pool(&[4096], 1 << 20);
+        drop(p.acquire(1).unwrap());
+        assert_eq!(p.snapshot().cached_bytes, 4096);
+    }
+}
