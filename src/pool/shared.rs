@@ -48,8 +48,7 @@ impl Block {
         let mut mem = ManuallyDrop::new(self.mem);
         // The reference moves into the idle block: `into_block` takes it back.
         let _ = Arc::into_raw(self.pool);
-        // A vector's pointer is never null.
-        IdleBlock(NonNull::new(mem.as_mut_ptr()).unwrap_or(NonNull::dangling()))
+        IdleBlock(NonNull::new(mem.as_mut_ptr()).expect("a vector's pointer is never null"))
     }
 }
 
