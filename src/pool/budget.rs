@@ -173,7 +173,8 @@ pub(crate) const MAX_BUDGET: usize = WAITERS - 1;
 pub(crate) trait LeaseHolders: Send + Sync {
     /// Empties every lease, calling `give(class, bytes)` for what each held.
     fn take_all(&self, give: &mut dyn FnMut(usize, usize));
-    /// Bytes held by all leases (a momentary reading).
+    /// Bytes held by all leases (a momentary reading). For the loom models' assertions.
+    #[cfg(loom)]
     fn leased(&self) -> usize;
 }
 
@@ -184,6 +185,7 @@ pub(crate) struct NoLeases;
 #[cfg(all(test, loom))]
 impl LeaseHolders for NoLeases {
     fn take_all(&self, _give: &mut dyn FnMut(usize, usize)) {}
+    #[cfg(loom)]
     fn leased(&self) -> usize {
         0
     }
@@ -224,7 +226,8 @@ impl Budget {
         self.state.load(Acquire) & !WAITERS
     }
 
-    /// Bytes held by all leases (a momentary reading).
+    /// Bytes held by all leases (a momentary reading). For the loom models' assertions.
+    #[cfg(loom)]
     pub(crate) fn leased(&self) -> usize {
         self.leases.leased()
     }

@@ -55,7 +55,6 @@ fn slot_acquire(slot: &ThreadSlot<Blk>, budget: &Budget, r: &Request) -> Option<
             if !budget.try_reserve(r) {
                 return None;
             }
-            slot.count(r.class, r.size);
             Some(slot.pop(r.class))
         }
     }

@@ -555,20 +555,16 @@ fn reserve_slowly(shared: &Arc<Shared>, req: &Request, mode: Mode) -> Result<(),
             }
         }
     }
-    thread_cache::count_acquired(shared, req);
     Ok(())
 }
 
-/// A block for reserved (and counted) bytes that the thread cache had none for; gives the bytes back
-/// when no memory can be had.
+/// A block for reserved bytes that the thread cache had none for; gives the bytes back when no
+/// memory can be had.
 fn new_block(shared: &Arc<Shared>, req: &Request) -> Result<Block, PoolError> {
-    shared.new_block(req.class).inspect_err(|_| {
-        shared.count_shared(req, false);
-        shared.budget.release(req);
-    })
+    shared.new_block(req.class).inspect_err(|_| shared.budget.release(req))
 }
 
-/// Turns reserved (and counted) bytes and their block into a buffer.
+/// Turns reserved bytes and their block into a buffer.
 #[inline]
 fn check_out(shared: &Arc<Shared>, req: Request, block: Block) -> PooledBuffer {
     let track_id = match &shared.outstanding {
@@ -634,7 +630,6 @@ impl Future for Acquire {
             }
         }
         if shared.budget.poll_wait(&req, &mut this.ticket, cx.waker()) {
-            thread_cache::count_acquired(shared, &req);
             Poll::Ready(new_block(shared, &req).map(|block| check_out(shared, req, block)))
         } else {
             this.request = Some(Ok(req));

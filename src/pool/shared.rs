@@ -242,18 +242,22 @@ impl Shared {
             .collect()
     }
 
-    /// Counts an acquire (`acquired`) or a release made without thread-local state: a thread that
-    /// is ending, or memory that could not be had.
-    pub(crate) fn count_shared(&self, req: &Request, acquired: bool) {
-        let delta = if acquired { req.size } else { req.size.wrapping_neg() };
-        self.threads.count_retired(req.class, delta);
-    }
-
-    /// Per class: bytes checked out now, and bytes idle in thread caches.
-    pub(crate) fn in_use_and_cached(&self) -> (Vec<usize>, Vec<usize>) {
-        let (in_use, blocks) = self.threads.in_use_and_cached();
+    /// Per class: bytes checked out now, bytes leased, and bytes idle in thread caches.
+    ///
+    /// What is checked out is not counted as it happens (that would cost the fast path a count on
+    /// each side): it is what the budget has reserved for the class minus what the leases hold.
+    /// Exact at rest; while threads work, a momentary reading, never above the class's reservation.
+    pub(crate) fn in_use_leased_and_cached(&self) -> (Vec<usize>, Vec<usize>, Vec<usize>) {
+        let (leased, blocks) = self.threads.leased_and_cached();
+        let in_use = self
+            .budget
+            .classes
+            .iter()
+            .zip(&leased)
+            .map(|(c, leased)| c.reserved.load(Ordering::SeqCst).saturating_sub(*leased))
+            .collect();
         let cached = blocks.iter().zip(self.class_sizes.iter()).map(|(n, size)| n * size).collect();
-        (in_use, cached)
+        (in_use, leased, cached)
     }
 
     pub(crate) fn idle_bytes_per_class(&self) -> Vec<usize> {

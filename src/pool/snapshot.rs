@@ -132,13 +132,8 @@ pub struct TenantSnapshot {
 
 pub(crate) fn take(shared: &Shared) -> BufferPoolSnapshot {
     let idle = shared.idle_bytes_per_class();
-    let (mut in_use, cached) = shared.in_use_and_cached();
-    // Read after the per-thread counts: reservations are made before an acquire is counted and
-    // dropped after a release is, so these bound the counts read before them.
+    let (in_use, leased, cached) = shared.in_use_leased_and_cached();
     let reserved = shared.budget.reserved();
-    for (n, c) in in_use.iter_mut().zip(shared.budget.classes.iter()) {
-        *n = (*n).min(c.reserved.load(SeqCst));
-    }
     let classes: Vec<ClassSnapshot> = shared
         .budget
         .classes
@@ -148,7 +143,7 @@ pub(crate) fn take(shared: &Shared) -> BufferPoolSnapshot {
             class: PoolClass::new(shared.class_sizes[i]),
             in_use_bytes: in_use[i],
             high_water_bytes: c.high_water.load(SeqCst),
-            leased_bytes: c.reserved.load(SeqCst).saturating_sub(in_use[i]),
+            leased_bytes: leased[i],
             idle_bytes: idle[i],
             cached_bytes: cached[i],
             waiting: c.waiting.load(SeqCst),
@@ -175,7 +170,7 @@ pub(crate) fn take(shared: &Shared) -> BufferPoolSnapshot {
         in_use_bytes: classes.iter().map(|c| c.in_use_bytes).sum::<usize>().min(reserved),
         reserved_bytes: reserved,
         high_water_bytes: shared.budget.high_water.load(SeqCst),
-        leased_bytes: shared.budget.leased(),
+        leased_bytes: leased.iter().sum(),
         idle_bytes: idle.iter().sum(),
         cached_bytes: cached.iter().sum(),
         waiting: classes.iter().map(|c| c.waiting).sum(),

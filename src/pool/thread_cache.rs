@@ -1,8 +1,7 @@
-//! What one thread holds of one pool: a lease on the budget, a few idle blocks, and its share of the
-//! statistics.
+//! What one thread holds of one pool: a lease on the budget and a few idle blocks.
 //!
 //! The fast path of acquire and release runs here. A thread takes budget from its lease and a block
-//! from its cache, and counts the acquire in its own counters; a release puts them back. None of this
+//! from its cache; a release puts them back. None of this
 //! writes memory another thread writes, and none of it is an atomic read-modify-write (the protocol
 //! is in `thread_slot`), so threads do not slow each other down. The budget protocol (`budget.rs`)
 //! says how leases are taken back when someone would otherwise wait.
@@ -11,9 +10,10 @@
 //! blocks never makes another wait. Statistics count them apart (`cached_bytes`), because memory
 //! hidden in thread caches is what makes other pools' statistics lie.
 //!
-//! The counters have a single writer, the owning thread, which updates them with a plain load and
-//! store; a snapshot reads them from any thread. When the thread ends, its slot is retired: counts
-//! folded into the pool's, lease back to the budget, blocks to the shared free lists. Closing the pool
+//! Nothing here counts what is checked out: the budget counts the bytes reserved per class, and the
+//! bytes checked out are those reserved minus those leased (`Shared::in_use_and_cached`). When the
+//! thread ends, its slot is retired: lease back to the budget, blocks to the shared free lists.
+//! Closing the pool
 //! seals every thread's slot and frees its blocks, so that memory idle in a thread that outlives the
 //! pool is freed with it.
 
@@ -142,9 +142,9 @@ pub(crate) fn reserve(shared: &Arc<Shared>, req: &Request) -> Reserved<IdleBlock
     reserve_from_budget(shared, None, req)
 }
 
-/// [`reserve`] when the lease could not serve `req`: from the budget, counted in `slot` (or, with no
-/// usable thread state, because the thread is ending, in the pool's shared counts). Out of line, so
-/// that the fast path keeps the request's fields in registers instead of building it in memory.
+/// [`reserve`] when the lease could not serve `req`: from the budget, with a block from `slot` if it
+/// has one (there is no slot when the thread is ending). Out of line, so that the fast path keeps
+/// the request's fields in registers instead of building it in memory.
 #[cold]
 #[inline(never)]
 fn reserve_from_budget(
@@ -155,22 +155,9 @@ fn reserve_from_budget(
     if !shared.budget.try_reserve(req) {
         return Reserved::No;
     }
-    let Some(slot) = slot else {
-        shared.count_shared(req, true);
-        return Reserved::Bytes;
-    };
-    slot.count(req.class, req.size);
-    match slot.pop(req.class) {
+    match slot.and_then(|slot| slot.pop(req.class)) {
         Some(block) => Reserved::BytesAndBlock(block),
         None => Reserved::Bytes,
-    }
-}
-
-/// Counts an acquire that did not go through [`reserve`] (it waited, or was reserved exactly).
-pub(crate) fn count_acquired(shared: &Arc<Shared>, req: &Request) {
-    match slot_for(shared) {
-        Some(slot) => slot.count(req.class, req.size),
-        None => shared.count_shared(req, true),
     }
 }
 
@@ -190,7 +177,6 @@ pub(crate) fn release(block: Block, req: &Request) {
         Some(slot) => unsafe { slot.put(req, &shared.budget, idle) },
         // No usable thread state (the thread is ending): the shared path.
         None => {
-            shared.count_shared(req, false);
             shared.budget.release(req);
             Err(idle)
         }

@@ -1,6 +1,5 @@
-//! [`ThreadSlot`]: what one thread keeps of one pool — a lease on the budget, a few idle blocks per
-//! class and its share of the statistics — and the [`Registry`] through which the pool reaches every
-//! thread's slot.
+//! [`ThreadSlot`]: what one thread keeps of one pool — a lease on the budget and a few idle blocks
+//! per class — and the [`Registry`] through which the pool reaches every thread's slot.
 //!
 //! Generic over the block type, like [`BlockStack`], so that `shared` can hold slots of its own
 //! blocks without a circle between files.
@@ -8,7 +7,7 @@
 //! The owning thread uses its slot on every acquire and release, with plain loads and stores and no
 //! atomic read-modify-write. Other threads reach into it only rarely: a request about to wait takes
 //! every lease back, closing the pool takes every idle block, a thread's end retires its slot, a
-//! snapshot reads the counts.
+//! snapshot reads the leases.
 //!
 //! # Protocol
 //! A slot has two flags: `busy`, which only the owner writes, and `taken`, which only *takers* write
@@ -31,8 +30,8 @@
 //! An owner's step never takes a lock, never waits and never drops a block (which could free the
 //! pool), so a taker's wait for it is short even while the taker holds locks.
 //!
-//! The lease and the counts are atomics only so that a snapshot may read them at any moment; their
-//! writers (the owner, or a taker while it holds the slot) update them with a load and a store.
+//! The lease is an atomic only so that a snapshot may read it at any moment; its writers (the
+//! owner, or a taker while it holds the slot) update it with a load and a store.
 //!
 //! A slot's stacks drop what they still hold when the slot goes, but the pool's idle blocks have no
 //! destructor (`shared::IdleBlock`): the pool empties every slot before it goes. Closing the pool
@@ -58,9 +57,9 @@ const SEALED: usize = 2;
 pub(crate) enum Reserved<B> {
     /// Nothing reserved: the caller reserves elsewhere, waits or refuses.
     No,
-    /// Reserved and counted; the block is still to be found.
+    /// Reserved; the block is still to be found.
     Bytes,
-    /// Reserved and counted, with a cached block.
+    /// Reserved, with a cached block.
     BytesAndBlock(B),
 }
 
@@ -72,9 +71,6 @@ struct ClassSlot<B> {
     lease: AtomicUsize,
     /// Most bytes the lease may hold.
     lease_cap: usize,
-    /// Bytes this thread acquired minus bytes it released (wrapping; only sums over threads mean
-    /// anything). Only the owner writes it, in or out of a step.
-    in_use: AtomicUsize,
     /// Idle blocks: the owner's inside a step, or the taker's while it holds the slot.
     stack: BlockStack<B>,
 }
@@ -109,7 +105,6 @@ impl<B> ThreadSlot<B> {
                 .map(|(&blocks, &lease_cap)| ClassSlot {
                     lease: AtomicUsize::new(0),
                     lease_cap,
-                    in_use: AtomicUsize::new(0),
                     stack: BlockStack::new(blocks),
                 })
                 .collect(),
@@ -151,14 +146,8 @@ impl<B> ThreadSlot<B> {
         unsafe { self.classes.get_unchecked(class) }
     }
 
-    /// Counts `delta` bytes (wrapping) into the owner's in-use count. Owner only.
-    #[inline(always)]
-    pub(crate) fn count(&self, class: usize, delta: usize) {
-        self.classes[class].count(delta);
-    }
-
     /// The acquire side of the fast path, for requests without a tenant: takes `size` bytes of
-    /// `class` from the lease and an idle block if there is one, and counts the acquire.
+    /// `class` from the lease and an idle block if there is one.
     /// `Reserved::No` when the lease does not hold the bytes or the slot is taken. Owner only.
     ///
     /// # Safety
@@ -179,7 +168,6 @@ impl<B> ThreadSlot<B> {
         // SAFETY: inside the owner's step, so the stack is this thread's alone (module docs).
         let popped = unsafe { c.stack.pop() };
         self.leave();
-        c.count(size);
         match popped {
             Some(block) => Reserved::BytesAndBlock(block),
             None => Reserved::Bytes,
@@ -198,7 +186,7 @@ impl<B> ThreadSlot<B> {
         popped
     }
 
-    /// The release side of the fast path: counts the release of `req`, keeps its bytes in the lease
+    /// The release side of the fast path: keeps the bytes of `req` in the lease
     /// when `budget` allows and the lease has room (or else gives them back to `budget`), and moves
     /// `block` onto the stack of its class when that has room, or else gives it back. Owner only.
     ///
@@ -210,9 +198,6 @@ impl<B> ThreadSlot<B> {
     pub(crate) unsafe fn put(&self, req: &Request, budget: &Budget, block: B) -> Result<(), B> {
         // SAFETY: forwarded from the caller.
         let c = unsafe { self.class_unchecked(req.class) };
-        // Counted before the budget is given back, so that the counts never show more in use than
-        // is reserved.
-        c.count(req.size.wrapping_neg());
         if self.enter() {
             let lease = c.lease.load(Relaxed);
             // `may_lease` reads the budget's waiters flag inside the step: see "No lost wake-up" in
@@ -238,7 +223,7 @@ impl<B> ThreadSlot<B> {
     }
 }
 
-/// Every thread slot of one pool, and the counts of threads that are done with it.
+/// Every thread slot of one pool.
 pub(crate) struct Registry<B> {
     inner: Mutex<Inner<B>>,
     blocks: Box<[usize]>,
@@ -247,8 +232,6 @@ pub(crate) struct Registry<B> {
 
 struct Inner<B> {
     live: Vec<std::sync::Weak<ThreadSlot<B>>>,
-    /// Per class: in-use counts of slots retired, and of acquires and releases counted outside a slot.
-    retired_in_use: Vec<usize>,
     sealed: bool,
 }
 
@@ -264,9 +247,8 @@ impl<B: Send> Registry<B> {
     /// A registry of slots keeping at most `blocks[class]` idle blocks and `lease_cap[class]` leased
     /// bytes per class.
     pub(crate) fn new(blocks: Vec<usize>, lease_cap: Vec<usize>) -> Registry<B> {
-        let classes = blocks.len();
         Registry {
-            inner: Mutex::new(Inner { live: Vec::new(), retired_in_use: vec![0; classes], sealed: false }),
+            inner: Mutex::new(Inner { live: Vec::new(), sealed: false }),
             blocks: blocks.into_boxed_slice(),
             lease_cap: lease_cap.into_boxed_slice(),
         }
@@ -333,16 +315,12 @@ impl<B: Send> Registry<B> {
         out
     }
 
-    /// A thread is done with the pool: seals its slot, folds its counts into the retired sums and
-    /// returns what it held. Called by the owner.
+    /// A thread is done with the pool: seals its slot and returns what it held. Called by the owner.
     pub(crate) fn retire(&self, slot: &Arc<ThreadSlot<B>>) -> TakenOut<B> {
         let mut out = TakenOut { blocks: Vec::new(), leased: vec![0; self.blocks.len()] };
         let mut inner = self.lock();
         Self::take_slots(&inner, std::slice::from_ref(slot), true, |slot| slot.empty_into(&mut out));
         inner.live.retain(|w| !std::ptr::eq(w.as_ptr(), Arc::as_ptr(slot)));
-        for (sum, c) in inner.retired_in_use.iter_mut().zip(slot.classes.iter()) {
-            *sum = sum.wrapping_add(c.in_use.load(Relaxed));
-        }
         out
     }
 
@@ -361,32 +339,18 @@ impl<B: Send> Registry<B> {
         blocks
     }
 
-    /// Counts bytes acquired (`delta`) or released (`delta.wrapping_neg()`) outside any slot.
-    pub(crate) fn count_retired(&self, class: usize, delta: usize) {
-        let mut inner = self.lock();
-        inner.retired_in_use[class] = inner.retired_in_use[class].wrapping_add(delta);
-    }
-
-    /// Per class: bytes checked out now, and idle blocks in thread slots.
-    pub(crate) fn in_use_and_cached(&self) -> (Vec<usize>, Vec<usize>) {
+    /// Per class: bytes in leases, and idle blocks in thread slots (momentary readings).
+    pub(crate) fn leased_and_cached(&self) -> (Vec<usize>, Vec<usize>) {
         let inner = self.lock();
-        let mut in_use = inner.retired_in_use.clone();
-        let mut cached = vec![0; in_use.len()];
+        let mut leased = vec![0; self.blocks.len()];
+        let mut cached = vec![0; self.blocks.len()];
         for slot in inner.live.iter().filter_map(std::sync::Weak::upgrade) {
             for (class, c) in slot.classes.iter().enumerate() {
-                in_use[class] = in_use[class].wrapping_add(c.in_use.load(Relaxed));
+                leased[class] += c.lease.load(Relaxed);
                 cached[class] += c.stack.len();
             }
         }
-        (in_use, cached)
-    }
-}
-
-impl<B> ClassSlot<B> {
-    /// Counts `delta` bytes (wrapping) into the owner's in-use count. Owner only.
-    #[inline(always)]
-    fn count(&self, delta: usize) {
-        self.in_use.store(self.in_use.load(Relaxed).wrapping_add(delta), Relaxed);
+        (leased, cached)
     }
 }
 
@@ -423,6 +387,7 @@ impl<B: Send> LeaseHolders for Registry<B> {
         drop(slots); // outside the lock, as in `seal_all`
     }
 
+    #[cfg(loom)]
     fn leased(&self) -> usize {
         let inner = self.lock();
         let slots = inner.live.iter().filter_map(std::sync::Weak::upgrade);
