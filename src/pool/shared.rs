@@ -222,7 +222,7 @@ impl Shared {
     }
 
     /// A thread is done with the pool: its lease goes back to the budget, its blocks to the shared
-    /// free lists and its counts into the pool's retired sums.
+    /// free lists.
     pub(crate) fn retire_thread(self: &Arc<Self>, slot: &Arc<ThreadSlot<IdleBlock>>) {
         let out = self.threads.retire(slot);
         for (class, bytes) in out.leased.into_iter().enumerate() {
