@@ -80,10 +80,9 @@ pub(crate) struct Shared {
     /// A `crate::sync` atomic because it is bounded with the budget's `reserve_up_to`.
     idle_bytes: crate::sync::AtomicUsize,
     max_idle: usize,
-    /// The slot of every thread that has used the pool and is still running (leases, idle blocks,
-    /// counts), and the counts of those that ended or counted outside a slot. The budget reaches
-    /// the same registry to take leases back. One lock, so that a snapshot sees each thread's
-    /// figures exactly once.
+    /// The slot of every thread that has used the pool and is still running (its leases and idle
+    /// blocks). The budget reaches the same registry to take leases back. One lock, so that a
+    /// snapshot sees each thread's figures exactly once.
     pub(crate) threads: Arc<Registry<IdleBlock>>,
     tenants: Mutex<HashMap<Arc<str>, Arc<TenantState>>>,
     tenant_quotas: HashMap<Arc<str>, usize>,

@@ -11,7 +11,7 @@
 //! hidden in thread caches is what makes other pools' statistics lie.
 //!
 //! Nothing here counts what is checked out: the budget counts the bytes reserved per class, and the
-//! bytes checked out are those reserved minus those leased (`Shared::in_use_and_cached`). When the
+//! bytes checked out are those reserved minus those leased (`Shared::in_use_leased_and_cached`). When the
 //! thread ends, its slot is retired: lease back to the budget, blocks to the shared free lists.
 //! Closing the pool
 //! seals every thread's slot and frees its blocks, so that memory idle in a thread that outlives the
@@ -123,7 +123,7 @@ fn slot_slowly(shared: &Arc<Shared>) -> *const ThreadSlot<IdleBlock> {
     slot.ok().flatten().unwrap_or(std::ptr::null())
 }
 
-/// The fast path of acquire: reserves `req` through this thread's lease, counts it, and takes a
+/// The fast path of acquire: reserves `req` through this thread's lease and takes a
 /// cached block if there is one (in its idle form: see [`IdleBlock`]).
 #[inline]
 pub(crate) fn reserve(shared: &Arc<Shared>, req: &Request) -> Reserved<IdleBlock> {
