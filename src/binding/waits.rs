@@ -129,7 +129,8 @@ impl<S: WaitSide> Registration<S> {
     }
 
     /// Polls `poll` on the side. Pending, the task's waker is registered with the side (`poll` has
-    /// registered it with the ring); ready, nothing stays registered that the drop should take out.
+    /// registered it with the ring); ready, a waker an earlier poll registered is taken back out of
+    /// both, so that a side that serves many waits in its life keeps none of the settled ones.
     /// `None` when the side is gone (its JS object was collected).
     ///
     /// # Panics
@@ -146,8 +147,9 @@ impl<S: WaitSide> Registration<S> {
         if outcome.is_pending() {
             side.waiters().add(cx.waker());
             self.waker = Some(cx.waker().clone());
-        } else {
-            self.waker = None;
+        } else if let Some(waker) = self.waker.take() {
+            side.waiters().remove(&waker);
+            side.forget_waker(&waker);
         }
         Some(outcome)
     }
@@ -226,18 +228,23 @@ mod tests {
     }
 
     #[test]
-    fn a_settled_operation_leaves_nothing_to_take_out() {
+    fn a_settled_operation_leaves_nothing_behind() {
         let side = Rc::new(RefCell::new(Side::default()));
-        let mut cx = Context::from_waker(Waker::noop());
-        let mut registration = Registration::new(Rc::downgrade(&side));
-        assert_eq!(registration.poll(&mut cx, slice), Some(Poll::Pending));
-        side.borrow_mut().ready = true;
-        assert_eq!(registration.poll(&mut cx, slice), Some(Poll::Ready(7)));
-        drop(registration);
-        // What is left is the side's and the ring's to clear (on their next wake or when the side
-        // goes away); the settled operation no longer takes anything out.
-        assert_eq!(side.borrow().waiters.len(), 1);
-        assert_eq!(side.borrow().ring.borrow().len(), 1);
+        // Many waits of one side in turn, each pending once and then ready (a long-lived reader):
+        // none may stay registered, or the side's list would grow with every wait it served.
+        for task in 0..100 {
+            let count = Arc::new(Count(AtomicUsize::new(0)));
+            let waker = Waker::from(count).clone();
+            let mut cx = Context::from_waker(&waker);
+            let mut registration = Registration::new(Rc::downgrade(&side));
+            side.borrow_mut().ready = false;
+            assert_eq!(registration.poll(&mut cx, slice), Some(Poll::Pending));
+            side.borrow_mut().ready = true;
+            assert_eq!(registration.poll(&mut cx, slice), Some(Poll::Ready(7)));
+            assert!(side.borrow().waiters.is_empty(), "wait {task} left its waker with the side");
+            assert!(side.borrow().ring.borrow().is_empty(), "wait {task} left its waker in the ring");
+            drop(registration);
+        }
     }
 
     #[test]
