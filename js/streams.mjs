@@ -23,10 +23,14 @@ const CHUNK = 64 << 10;
 /** The reader's next slice with data, or null at the end of the stream; the wait for it ends when
  * `signal` aborts (and leaves nothing waiting in the ring). */
 async function nextSlice(reader, signal) {
-  const slice = reader.slice();
-  if (slice === null || slice.length > 0) return slice;
-  // sliceAsync() settles with the slice itself (never an empty one): no second slice() to make.
-  return reader.sliceAsync({ signal });
+  let slice = reader.slice();
+  while (slice !== null && slice.length === 0) {
+    // A wait that makes no slice, then slice(): the wasm build's sliceAsync() would settle with a
+    // fresh copy of every unread byte, where slice() reuses the reader's staging memory.
+    await reader[whenReady](signal);
+    slice = reader.slice();
+  }
+  return slice;
 }
 
 /** Copies the reader's next unread bytes into `target` and consumes them, waiting for data (until

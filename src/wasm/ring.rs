@@ -307,11 +307,12 @@ impl JsCircularWriter {
     #[wasm_bindgen(js_name = __produceFrom)]
     pub fn produce_from(&self, n: &JsValue, bytes: &JsValue) -> Result<(), JsValue> {
         let n = index(n, "n")?;
-        let (bytes, _) = bytes_from_js(bytes, "bytes")?;
+        // Straight from the JS array into the room: no copy in between.
+        let bytes: &Uint8Array = bytes.dyn_ref().ok_or_else(|| throwable(message::not_bytes("bytes")))?;
         self.with(|w| {
             if let Poll::Ready(room) = pin!(w.slice()).poll(&mut Context::from_waker(Waker::noop())) {
-                let copied = bytes.len().min(n).min(room.len());
-                room[..copied].copy_from_slice(&bytes[..copied]);
+                let copied = (bytes.length() as usize).min(n).min(room.len());
+                bytes.subarray(0, copied as u32).copy_to(&mut room[..copied]);
             }
             w.try_produce(n).map_err(ring_error)
         })
