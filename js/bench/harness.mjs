@@ -5,6 +5,8 @@
 // Cases that are compared are sampled in turns (a, b, c, a, b, c, ...) so that a slow spell of a shared
 // machine falls on all of them alike. What is reported are ratios of medians, not absolute times.
 
+import { readFileSync, writeFileSync } from 'node:fs';
+
 /** Quick mode (OMNIBUF_BENCH_QUICK=1): fewer, shorter samples, for a smoke run; not for results. */
 export const quick = (process.env.OMNIBUF_BENCH_QUICK ?? '0') !== '0';
 /** How long one sample should last, in nanoseconds. */
@@ -101,4 +103,20 @@ export function formatNs(ns) {
 /** Throughput of `bytes` per `ns`, in GB/s (10^9 bytes per second). */
 export function formatGbps(bytes, ns) {
   return `${(bytes / ns).toFixed(2)} GB/s`;
+}
+
+/**
+ * Writes a benchmark's report to `url`: `# title`, the command, then `table`. Only the part before
+ * the file's first `## ` section is replaced: the sections after it (earlier runs, notes) are kept.
+ */
+export function writeReport(url, title, command, table) {
+  let rest = '';
+  try {
+    const old = readFileSync(url, 'utf8');
+    const at = old.indexOf('\n## ');
+    if (at >= 0) rest = old.slice(at);
+  } catch (error) {
+    if (error.code !== 'ENOENT') throw error;
+  }
+  writeFileSync(url, `# ${title}\n\n\`${command}\`\n\n${table}\n${rest}`);
 }

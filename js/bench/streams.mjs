@@ -1,30 +1,35 @@
-// 1 GiB from a producer to a consumer through Node streams: omnibuf's ring as a Writable and a
-// Readable (stream.pipeline on both sides) vs one stream.PassThrough, side by side, runs alternating.
-// Every run checks the bytes (SHA-256 on both sides) and samples the resident memory.
+// 1 GiB from a producer to a consumer on one thread, side by side, runs alternating:
+//   PassThrough      the producer's Buffers through one stream.PassThrough into a Writable
+//   <build> streams  the same Buffers through the ring's nodeWritable() and out of its nodeReadable()
+//   <build> in place the producer fills the ring's free bytes (writer.slice() + produce()) and the
+//                    consumer walks the reader's slices with `for await`: in the addon neither copies
+//                    nor allocates; the wasm build copies through its staging memory (a view of wasm
+//                    memory could not be taken back from JS)
+// Every consumer checks every byte it gets against the pattern sent (a memcmp per piece, the same work
+// on every side) and counts them; the resident memory is sampled during each run.
 //
 //   node --expose-gc js/bench/streams.mjs            addon (and the wasm build if pkg/node exists)
 //   OMNIBUF_STREAM_MIB=64 node js/bench/streams.mjs  a smaller run
 //
 // Prints a Markdown table (ratio = our median time / PassThrough's; below 1 we are faster) and writes
-// it to docs/bench-streams.md.
-import { createHash, randomFillSync } from 'node:crypto';
-import { existsSync, writeFileSync } from 'node:fs';
+// it over the first table of docs/bench-streams.md.
+import { randomFillSync } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { median, writeReport } from './harness.mjs';
 
 const TOTAL = Number(process.env.OMNIBUF_STREAM_MIB ?? 1024) << 20;
 const CHUNK = 64 << 10;
 const RING = 1 << 20;
 const RUNS = 5;
 
-const block = randomFillSync(new Uint8Array(CHUNK));
-const expected = (() => {
-  const hash = createHash('sha256');
-  for (let i = 0; i < TOTAL / CHUNK; i++) hash.update(block);
-  return hash.digest('hex');
-})();
+const block = randomFillSync(Buffer.alloc(CHUNK));
+/** The pattern twice, so that any piece of at most CHUNK bytes at any offset is one range of it. */
+const twice = Buffer.concat([block, block]);
 
-/** The producer: TOTAL bytes as CHUNK-sized Buffers (each a fresh copy, as a real source makes). */
+/** The producer of the stream rows: TOTAL bytes as CHUNK-sized Buffers (each a fresh copy, as a
+ * real source makes). */
 const produce = () =>
   Readable.from(
     (function* () {
@@ -32,17 +37,56 @@ const produce = () =>
     })(),
   );
 
-/** The consumer: hashes what arrives; resolves to the digest. */
-function consume() {
-  const hash = createHash('sha256');
-  const sink = new Writable({
+/** The producer of the in-place rows: fills all the ring's free bytes with the same pattern (a
+ * chunk's worth at most per copy), publishes them, and so on; then ends the stream. */
+async function produceInPlace(writer) {
+  for (let sent = 0; sent < TOTAL; ) {
+    let free = writer.slice();
+    if (free.length === 0) free = await writer.sliceAsync();
+    const end = Math.min(free.length, TOTAL - sent);
+    for (let i = 0; i < end; ) {
+      const at = (sent + i) % CHUNK;
+      const n = Math.min(end - i, CHUNK - at);
+      free.set(block.subarray(at, at + n), i);
+      i += n;
+    }
+    writer.produce(end);
+    sent += end;
+  }
+  writer.free();
+}
+
+/** The consumers' check: `check(bytes)` compares bytes with the pattern at the stream's offset;
+ * `end()` throws unless exactly TOTAL matching bytes arrived. */
+function checker(name) {
+  let received = 0;
+  let mismatches = 0;
+  return {
+    check(bytes) {
+      for (let at = 0; at < bytes.length; ) {
+        const from = received % CHUNK;
+        const n = Math.min(CHUNK, bytes.length - at);
+        if (twice.compare(bytes, at, at + n, from, from + n) !== 0) mismatches++;
+        received += n;
+        at += n;
+      }
+    },
+    end() {
+      if (mismatches > 0 || received !== TOTAL) {
+        throw new Error(`${name} delivered ${received} bytes, ${mismatches} pieces of them wrong`);
+      }
+    },
+  };
+}
+
+/** A Writable that checks what arrives. */
+const checkingSink = ({ check }) =>
+  new Writable({
     write(chunk, _encoding, callback) {
-      hash.update(chunk);
+      check(chunk);
       callback();
     },
   });
-  return { sink, digest: () => hash.digest('hex') };
-}
 
 /** Runs `body`, returning its elapsed milliseconds and the peak RSS growth in MiB. */
 async function measure(body) {
@@ -58,34 +102,49 @@ async function measure(body) {
   return { ms, rssMiB: (peak - base) / 2 ** 20 };
 }
 
-async function throughRing(api) {
+async function throughPassThrough() {
+  const check = checker('PassThrough');
+  await pipeline(produce(), new PassThrough(), checkingSink(check));
+  check.end();
+}
+
+async function throughRingStreams(api) {
   const writer = api.Circular.withCapacity(RING);
   const reader = writer.addReader();
-  const { sink, digest } = consume();
-  await Promise.all([pipeline(produce(), writer.nodeWritable()), pipeline(reader.nodeReadable(), sink)]);
-  if (digest() !== expected) throw new Error('the ring delivered other bytes');
+  const check = checker('the ring streams');
+  await Promise.all([pipeline(produce(), writer.nodeWritable()), pipeline(reader.nodeReadable(), checkingSink(check))]);
+  check.end();
 }
 
-async function throughPassThrough() {
-  const { sink, digest } = consume();
-  await pipeline(produce(), new PassThrough(), sink);
-  if (digest() !== expected) throw new Error('PassThrough delivered other bytes');
+async function throughRingInPlace(api) {
+  const writer = api.Circular.withCapacity(RING);
+  const reader = writer.addReader();
+  const check = checker('the ring in place');
+  const consume = async () => {
+    for await (const slice of reader) check.check(slice);
+  };
+  await Promise.all([produceInPlace(writer), consume()]);
+  check.end();
 }
 
-const contenders = [['addon', await import('../node.mjs')]];
+const builds = [['addon', await import('../node.mjs')]];
 if (existsSync(new URL('../../pkg/node/omnibuf.js', import.meta.url))) {
-  contenders.push(['wasm build', await import('../wasm-node.mjs')]);
+  builds.push(['wasm build', await import('../wasm-node.mjs')]);
 }
-const results = new Map([['PassThrough', []], ...contenders.map(([name]) => [name, []])]);
+const contenders = [
+  ['PassThrough', throughPassThrough],
+  ...builds.map(([name, api]) => [`${name}: streams`, () => throughRingStreams(api)]),
+  ...builds.map(([name, api]) => [`${name}: in place`, () => throughRingInPlace(api)]),
+];
+const results = new Map(contenders.map(([name]) => [name, []]));
 for (let run = 0; run < RUNS; run++) {
-  results.get('PassThrough').push(await measure(throughPassThrough));
-  for (const [name, api] of contenders) results.get(name).push(await measure(() => throughRing(api)));
+  for (const [name, body] of contenders) results.get(name).push(await measure(body));
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const peer = median(results.get('PassThrough').map((r) => r.ms));
 const lines = [
-  `${TOTAL >> 20} MiB, ${CHUNK >> 10} KiB chunks, ${RING >> 20} MiB ring; medians of ${RUNS} alternating runs`,
+  `${TOTAL >> 20} MiB, ${CHUNK >> 10} KiB chunks, ${RING >> 20} MiB ring, every byte compared on arrival; ` +
+    `medians of ${RUNS} alternating runs`,
   '',
   '| contender | time | ratio (time / PassThrough) | goal | peak RSS growth |',
   '|---|---|---|---|---|',
@@ -99,5 +158,6 @@ for (const [name, runs] of results) {
 const table = lines.join('\n');
 console.log(table);
 if (!process.env.OMNIBUF_STREAM_MIB) {
-  writeFileSync(new URL('../../docs/bench-streams.md', import.meta.url), `# Node streams: ring vs PassThrough\n\n\`node --expose-gc js/bench/streams.mjs\`\n\n${table}\n`);
+  const report = new URL('../../docs/bench-streams.md', import.meta.url);
+  writeReport(report, 'Node streams: ring vs PassThrough', 'node --expose-gc js/bench/streams.mjs', table);
 }
