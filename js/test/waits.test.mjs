@@ -130,6 +130,39 @@ test("aborting a pending sliceAsync() removes the ring's waiter; the ring goes o
   for (const o of [writer, reader, empty, r]) o.free();
 });
 
+test('a wait served by a call on its own thread settles before the next turn of the event loop (ring, pool)', async () => {
+  const { writer, reader } = fullRing();
+  for (let i = 0; i < 200; i++) {
+    const room = writer.sliceAsync();
+    const unread = reader.slice();
+    reader.consume(unread.length);
+    const first = await Promise.race([room.then(() => 'the wait'), turn().then(() => 'a turn of the loop')]);
+    assert.equal(first, 'the wait', `wait ${i}: consume() made room, so the wait settles in this turn`);
+    const free = await room;
+    assert.equal(free.length, writer.capacity);
+    writer.produce(free.length);
+  }
+  // The reader's side too: a wait for data served by the writer's produce().
+  reader.consume(reader.slice().length);
+  const data = reader.sliceAsync();
+  writer.produce(writer.slice().length);
+  assert.equal(await Promise.race([data.then(() => 'the wait'), turn().then(() => 'a turn of the loop')]), 'the wait');
+  writer.free();
+  reader.free();
+
+  // The pool's: an acquire() served by a free() of the same thread.
+  const pool = new BufferPool({ budget: 4096, classes: [4096] });
+  let held = pool.tryAcquire(4096);
+  for (let i = 0; i < 50; i++) {
+    const next = pool.acquire(4096);
+    held.free();
+    assert.equal(await Promise.race([next.then(() => 'the wait'), turn().then(() => 'a turn of the loop')]), 'the wait');
+    held = await next;
+  }
+  held.free();
+  assert.equal(__pendingWaits(), 0);
+});
+
 test('bad wait options are TypeErrors with a code, as a rejected Promise', async () => {
   const pool = new BufferPool({ budget: 4096, classes: [4096] });
   const { writer, reader } = fullRing();

@@ -22,7 +22,7 @@ use crate::args;
 use crate::buffer::JsZeroCopyStorage;
 use crate::error::{ApiError, ApiResult, OrThrow};
 use crate::handles::Handles;
-use crate::platform::executor;
+use crate::platform::executor::{self, WakeScope};
 use crate::platform::fast::{self, Call, EnvState, Failure, Fast, Member, Target};
 use crate::platform::values::{self, Raw};
 use crate::platform::views::{Bytes, ExternalMemory, StableMemory, Viewed};
@@ -595,6 +595,8 @@ impl Fast<Tables> for PooledFreeze {
 struct PooledFree;
 impl Fast<Tables> for PooledFree {
     fn call(call: &Call<'_, Tables>) -> Result<sys::napi_value, Failure> {
+        // A pending acquire() of this thread that the buffer's bytes serve settles as this returns.
+        let _wakes = WakeScope::enter(call.env);
         // Detaching views and dropping the buffer run no JS.
         take_slot(&call.state.pooled, handle_arg(call.env, call.args[0]))?.free(call.env);
         fast::undefined(call.env)
@@ -606,6 +608,7 @@ impl Fast<Tables> for PooledFree {
 struct PooledRelease;
 impl Fast<Tables> for PooledRelease {
     fn call(call: &Call<'_, Tables>) -> Result<sys::napi_value, Failure> {
+        let _wakes = WakeScope::enter(call.env);
         if let Ok(slot) = take_slot(&call.state.pooled, handle_arg(call.env, call.args[0])) {
             slot.release(call.env);
         }

@@ -37,7 +37,7 @@ use omnibuf::ring::{double_mapping_available, RingBackend, RingError, RingOption
 
 use crate::args;
 use crate::error::{ApiError, ApiResult, OrThrow};
-use crate::platform::executor;
+use crate::platform::executor::{self, WakeScope};
 use crate::platform::values::{self, Raw};
 use crate::platform::views::{Bytes, ExternalMemory, StableMemory, Viewed};
 
@@ -470,6 +470,7 @@ impl JsCircularWriter {
     /// Detaches the slices handed out so far.
     #[napi(catch_unwind)]
     pub fn produce(&self, env: &Env, n: Unknown<'_>) -> napi::Result<()> {
+        let _wakes = WakeScope::enter(env);
         let n = args::index(env, &n, "n").or_throw(env)?;
         let mut side = self.side.borrow_mut();
         let writer = side.detached(env, "CircularWriter");
@@ -480,6 +481,7 @@ impl JsCircularWriter {
     /// many bytes that was (0 when the ring is full). The way to write where slices are copies.
     #[napi(catch_unwind)]
     pub fn write(&self, env: &Env, bytes: Unknown<'_>) -> napi::Result<f64> {
+        let _wakes = WakeScope::enter(env);
         let raw = values::raw(&bytes);
         if values::type_of(env, raw) == ValueType::String {
             let (bytes, _) = args::bytes(env, &bytes, "bytes").or_throw(env)?;
@@ -527,6 +529,7 @@ impl JsCircularWriter {
     /// Drops the writer: readers read what is left, then see the end of the stream.
     #[napi(catch_unwind)]
     pub fn free(&mut self, env: &Env) {
+        let _wakes = WakeScope::enter(env);
         drop(self.side.borrow_mut().close(env, "freed"));
         self.memory.clear(env);
     }
@@ -598,6 +601,7 @@ impl JsCircularReader {
     /// Detaches the slices handed out so far: the writer may overwrite what they showed.
     #[napi(catch_unwind)]
     pub fn consume(&self, env: &Env, n: Unknown<'_>) -> napi::Result<()> {
+        let _wakes = WakeScope::enter(env);
         let n = args::index(env, &n, "n").or_throw(env)?;
         let mut side = self.side.borrow_mut();
         let reader = side.detached(env, "CircularReader");
@@ -609,6 +613,7 @@ impl JsCircularReader {
     /// read. Detaches the slices handed out so far, as `consume()` does.
     #[napi(catch_unwind)]
     pub fn read(&self, env: &Env, max: Option<Unknown<'_>>) -> napi::Result<Raw> {
+        let _wakes = WakeScope::enter(env);
         let max = args::index_or(env, max.as_ref(), usize::MAX, "max").or_throw(env)?;
         let mut side = self.side.borrow_mut();
         let reader = side.detached(env, "CircularReader").or_throw(env)?;
@@ -628,6 +633,7 @@ impl JsCircularReader {
     /// Detaches the slices handed out so far, as `consume()` does.
     #[napi(js_name = "readInto", catch_unwind)]
     pub fn read_into(&self, env: &Env, target: Unknown<'_>) -> napi::Result<f64> {
+        let _wakes = WakeScope::enter(env);
         let mut side = self.side.borrow_mut();
         // Detached first: a target that is one of this reader's own slices is empty by then, and the
         // writer's room (the only other view of this ring JS can hold) has no unread byte in it, so
@@ -676,6 +682,7 @@ impl JsCircularReader {
     /// Drops the reader: it no longer holds the writer back.
     #[napi(catch_unwind)]
     pub fn free(&mut self, env: &Env) {
+        let _wakes = WakeScope::enter(env);
         drop(self.side.borrow_mut().close(env, "freed"));
     }
 }

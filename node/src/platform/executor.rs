@@ -10,10 +10,18 @@
 //! use. Its threadsafe function keeps the event loop alive while an operation that asked for it
 //! (`keep_alive`, the JS `{ ref: true }`) is pending, as pending I/O does; the others let the process
 //! exit when nothing else keeps it alive (their wake-up, from whichever thread, still arrives through
-//! the loop while it runs). [`cancel`] drops a pending operation (its future: a pool wait leaves the
-//! queue, a ring wait lets go of its waker) and rejects its Promise with the value JS gives, for an
-//! `AbortSignal`. When the environment shuts down, pending operations are dropped and wakers become
-//! no-ops: they check, under a lock, that the threadsafe function still exists.
+//! the loop while it runs).
+//!
+//! A wake-up from the JS thread itself inside a [`WakeScope`] (the calls that make room, data or
+//! budget: a ring's `consume()` and `produce()`, a pooled buffer's `free()`) skips the threadsafe
+//! function: the call queues a microtask that polls the operation, so its Promise settles in this
+//! turn's microtasks instead of a turn of the event loop later, and still after the code that made
+//! the call (an abort right after a `free()` is in time, as in the wasm build).
+//!
+//! [`cancel`] drops a pending operation (its future: a pool wait leaves the queue, a ring wait lets go
+//! of its waker) and rejects its Promise with the value JS gives, for an `AbortSignal`. When the
+//! environment shuts down, pending operations are dropped and wakers become no-ops: they check, under
+//! a lock, that the threadsafe function still exists.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -72,6 +80,9 @@ impl Wake for OperationWaker {
     fn wake_by_ref(self: &Arc<Self>) {
         use std::sync::atomic::Ordering::Relaxed;
         let local = std::thread::current().id() == self.target.thread;
+        if local && hold_for_scope(self.env, self.id) {
+            return;
+        }
         let sent = {
             let tsfn = self.target.tsfn.lock().unwrap_or_else(PoisonError::into_inner);
             let Some(Tsfn(tsfn)) = *tsfn else { return };
@@ -115,12 +126,132 @@ struct Executor {
     keeping_alive: usize,
     /// The threadsafe function is referenced while operations with `keep_alive` are pending.
     referenced: bool,
+    /// `globalThis.queueMicrotask`, and [`microtask`] as a JS function, for [`WakeScope`]; `None`
+    /// where they could not be had (wake-ups then all take the threadsafe function).
+    queue_microtask: Option<JsRef>,
+    microtask: Option<JsRef>,
 }
 
 thread_local! {
     /// The executors of the environments on this thread, by `napi_env`.
     static EXECUTORS: RefCell<HashMap<usize, Executor>> = RefCell::new(HashMap::new());
+
+    /// Wake-ups held for this thread's microtask (see [`WakeScope`]).
+    static HELD: RefCell<Held> = const { RefCell::new(Held { depth: 0, env: 0, woken: Vec::new(), queued: false }) };
 }
+
+/// Wake-ups made on the JS thread inside [`WakeScope`]s, held for a microtask that polls them.
+struct Held {
+    /// How many scopes are open (a call made from inside another one's arguments).
+    depth: usize,
+    /// The environment whose operations are held (a thread has one; another one's wake-ups take the
+    /// threadsafe function).
+    env: usize,
+    /// The operations woken, in order, not yet polled.
+    woken: Vec<u64>,
+    /// Whether the microtask that polls them is queued.
+    queued: bool,
+}
+
+/// Holds the operation `id` of environment `env`, woken on its JS thread, for the microtask; false
+/// outside a scope (the wake-up then takes the threadsafe function, as from any other thread).
+fn hold_for_scope(env: usize, id: u64) -> bool {
+    HELD.try_with(|held| match held.try_borrow_mut() {
+        Ok(mut held) if held.depth > 0 && held.env == env => {
+            held.woken.push(id);
+            true
+        }
+        _ => false,
+    })
+    .unwrap_or(false)
+}
+
+/// Open for the length of a call that can wake operations of its own thread (a ring side making room
+/// or data, a pooled buffer given back): their wake-ups are held, and when the outermost scope
+/// closes, one microtask is queued that polls those operations and settles their Promises. That
+/// spares each the round trip through the event loop that the threadsafe function costs, while the
+/// Promises still settle after the JS code that made the call, as an operation woken from another
+/// thread would. The microtask is queued from the call, where calling JS is allowed; a wake-up made
+/// anywhere else (a finalizer) takes the threadsafe function.
+pub(crate) struct WakeScope<'e> {
+    env: &'e Env,
+}
+
+impl<'e> WakeScope<'e> {
+    pub(crate) fn enter(env: &'e Env) -> WakeScope<'e> {
+        HELD.with_borrow_mut(|held| {
+            if held.depth == 0 && held.woken.is_empty() {
+                held.env = key(env);
+            }
+            held.depth += 1;
+        });
+        WakeScope { env }
+    }
+}
+
+impl Drop for WakeScope<'_> {
+    fn drop(&mut self) {
+        let queue = HELD.with_borrow_mut(|held| {
+            held.depth -= 1;
+            let queue = held.depth == 0 && !held.woken.is_empty() && !held.queued;
+            held.queued |= queue;
+            queue
+        });
+        if queue && !queue_microtask(self.env) {
+            // No microtask (the call is throwing): poll them now instead.
+            HELD.with_borrow_mut(|held| held.queued = false);
+            run_held(self.env);
+        }
+    }
+}
+
+/// Polls the held operations, and those their polls wake, until none is left.
+fn run_held(env: &Env) {
+    let _scope = WakeScope::enter(env);
+    loop {
+        let woken = HELD.with_borrow_mut(|held| std::mem::take(&mut held.woken));
+        if woken.is_empty() {
+            return;
+        }
+        for id in woken {
+            run_operation(env, id);
+        }
+    }
+}
+
+/// Queues [`microtask`] with the environment's `queueMicrotask`; false when that failed.
+fn queue_microtask(env: &Env) -> bool {
+    let Some((queue, task)) = EXECUTORS.with_borrow(|executors| {
+        let executor = executors.get(&key(env))?;
+        Some((executor.queue_microtask?, executor.microtask?))
+    }) else {
+        return false;
+    };
+    let (mut global, mut queue_fn, mut task_fn, mut result) =
+        (ptr::null_mut(), ptr::null_mut(), ptr::null_mut(), ptr::null_mut());
+    // SAFETY: the references belong to this environment, on whose thread we run, inside a call of it
+    // (a handle scope is open); out-pointers are valid locals.
+    unsafe {
+        ok(sys::napi_get_global(env.raw(), &mut global))
+            && ok(sys::napi_get_reference_value(env.raw(), queue.0, &mut queue_fn))
+            && ok(sys::napi_get_reference_value(env.raw(), task.0, &mut task_fn))
+            && !queue_fn.is_null()
+            && ok(sys::napi_call_function(env.raw(), global, queue_fn, 1, &task_fn, &mut result))
+    }
+}
+
+/// The microtask [`WakeScope`] queues: polls the held operations.
+unsafe extern "C" fn microtask(env: sys::napi_env, _info: sys::napi_callback_info) -> sys::napi_value {
+    let env = Env::from_raw(env);
+    HELD.with_borrow_mut(|held| held.queued = false);
+    // A panic must not cross into JS; `poll_once` catches those of the polls already.
+    let _ = std::panic::catch_unwind(|| run_held(&env));
+    ptr::null_mut()
+}
+
+/// A reference to a JS value, kept by an [`Executor`].
+#[derive(Clone, Copy)]
+struct JsRef(sys::napi_ref);
 
 /// Starts `poll` and returns a Promise of its outcome and the operation's id (for [`cancel`]). While
 /// it is pending it keeps the event loop alive if `keep_alive`. See the module docs.
@@ -278,6 +409,7 @@ fn executor_target(env: &Env) -> napi::Result<Arc<WakeTarget>> {
         sys::napi_add_env_cleanup_hook(env.raw(), Some(drop_executor), env.raw().cast());
     }
     *target.tsfn.lock().unwrap_or_else(PoisonError::into_inner) = Some(Tsfn(tsfn));
+    let (queue_microtask, microtask) = microtask_refs(env);
     let executor = Executor {
         target: target.clone(),
         tsfn,
@@ -285,9 +417,45 @@ fn executor_target(env: &Env) -> napi::Result<Arc<WakeTarget>> {
         next_id: 0,
         keeping_alive: 0,
         referenced: false,
+        queue_microtask,
+        microtask,
     };
     EXECUTORS.with_borrow_mut(|executors| executors.insert(key(env), executor));
     Ok(target)
+}
+
+/// References to `globalThis.queueMicrotask` and to [`microtask`] as a JS function, each `None` when
+/// it could not be made. They live as long as the environment (its teardown frees them).
+fn microtask_refs(env: &Env) -> (Option<JsRef>, Option<JsRef>) {
+    let reference = |value: sys::napi_value| {
+        let mut reference = ptr::null_mut();
+        // SAFETY: `value` is a live value of this environment; the out-pointer is a valid local.
+        let made = !value.is_null()
+            && ok(unsafe { sys::napi_create_reference(env.raw(), value, 1, &mut reference) });
+        made.then_some(JsRef(reference))
+    };
+    let (mut global, mut queue, mut task) = (ptr::null_mut(), ptr::null_mut(), ptr::null_mut());
+    let name = "omnibufWakeUps";
+    // SAFETY: called on the environment's thread inside one of its calls; out-pointers are valid
+    // locals; the property name is a NUL-terminated literal.
+    unsafe {
+        if !(ok(sys::napi_get_global(env.raw(), &mut global))
+            && ok(sys::napi_get_named_property(env.raw(), global, c"queueMicrotask".as_ptr(), &mut queue)))
+        {
+            queue = ptr::null_mut();
+        }
+        if !ok(sys::napi_create_function(
+            env.raw(),
+            name.as_ptr().cast(),
+            name.len() as isize,
+            Some(microtask),
+            ptr::null_mut(),
+            &mut task,
+        )) {
+            task = ptr::null_mut();
+        }
+    }
+    (reference(queue), reference(task))
 }
 
 /// The threadsafe function's callback, on the JS thread: polls the operation `data` names.
@@ -302,31 +470,39 @@ unsafe extern "C" fn run(
     }
     let env = Env::from_raw(env);
     let id = (data as usize >> 1) as u64;
-    let counted = data as usize & 1 == 1;
+    if data as usize & 1 == 1 {
+        EXECUTORS.with_borrow(|executors| {
+            if let Some(executor) = executors.get(&key(&env)) {
+                executor.target.in_flight.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        });
+    }
+    run_operation(&env, id);
+}
+
+/// Polls the operation `id` (settling its Promise when it is ready), if it is still pending.
+fn run_operation(env: &Env, id: u64) {
     let Some(operation) = EXECUTORS.with_borrow_mut(|executors| {
-        let executor = executors.get_mut(&key(&env))?;
-        if counted {
-            executor.target.in_flight.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-        }
+        let executor = executors.get_mut(&key(env))?;
         let operation = executor.operations.remove(&id);
         if operation.is_none() {
-            executor.keep_loop_alive(&env);
+            executor.keep_loop_alive(env);
         }
         operation
     }) else {
         return; // woken again after it settled (or was cancelled)
     };
     let keep_alive = operation.keep_alive;
-    let pending = poll_once(&env, operation);
+    let pending = poll_once(env, operation);
     EXECUTORS.with_borrow_mut(|executors| {
-        if let Some(executor) = executors.get_mut(&key(&env)) {
+        if let Some(executor) = executors.get_mut(&key(env)) {
             match pending {
                 Some(operation) => {
                     executor.operations.insert(id, operation);
                 }
                 None => executor.keeping_alive -= usize::from(keep_alive),
             }
-            executor.keep_loop_alive(&env);
+            executor.keep_loop_alive(env);
         }
     });
 }
