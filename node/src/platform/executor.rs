@@ -30,10 +30,10 @@ use std::ptr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
 
-use napi::{sys, Env};
+use napi::{sys, Env, ValueType};
 
 use super::ok;
-use super::values::{error_object, Raw};
+use super::values::{self, error_object, Raw};
 use crate::error::ApiError;
 
 /// One poll of an operation: ready with the value to resolve with, or the error to reject with.
@@ -232,11 +232,17 @@ fn queue_microtask(env: &Env) -> bool {
     // SAFETY: the references belong to this environment, on whose thread we run, inside a call of it
     // (a handle scope is open); out-pointers are valid locals.
     unsafe {
-        ok(sys::napi_get_global(env.raw(), &mut global))
+        let queued = ok(sys::napi_get_global(env.raw(), &mut global))
             && ok(sys::napi_get_reference_value(env.raw(), queue.0, &mut queue_fn))
             && ok(sys::napi_get_reference_value(env.raw(), task.0, &mut task_fn))
             && !queue_fn.is_null()
-            && ok(sys::napi_call_function(env.raw(), global, queue_fn, 1, &task_fn, &mut result))
+            && ok(sys::napi_call_function(env.raw(), global, queue_fn, 1, &task_fn, &mut result));
+        if !queued {
+            // Whatever a failed call threw is not the caller's error: the wake-ups are served anyway.
+            let mut thrown = ptr::null_mut();
+            sys::napi_get_and_clear_last_exception(env.raw(), &mut thrown);
+        }
+        queued
     }
 }
 
@@ -454,6 +460,9 @@ fn microtask_refs(env: &Env) -> (Option<JsRef>, Option<JsRef>) {
         )) {
             task = ptr::null_mut();
         }
+    }
+    if !queue.is_null() && values::type_of(env, queue) != ValueType::Function {
+        queue = ptr::null_mut();
     }
     (reference(queue), reference(task))
 }
