@@ -78,42 +78,48 @@ impl Wake for OperationWaker {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        use std::sync::atomic::Ordering::Relaxed;
         let local = std::thread::current().id() == self.target.thread;
-        if local && hold_for_scope(self.env, self.id) {
-            return;
+        if !(local && hold_for_scope(self.env, self.id)) {
+            send_through_loop(&self.target, self.env, self.id);
         }
-        let sent = {
-            let tsfn = self.target.tsfn.lock().unwrap_or_else(PoisonError::into_inner);
-            let Some(Tsfn(tsfn)) = *tsfn else { return };
-            if local {
-                self.target.in_flight.fetch_add(1, Relaxed);
-            }
-            // The id travels in the data pointer, shifted, its low bit saying whether it was counted
-            // in `in_flight`; `run` turns it back.
-            let data = ((self.id as usize) << 1 | local as usize) as *mut c_void;
-            // SAFETY: the lock keeps `finalize_tsfn` from clearing (and Node-API from freeing) the function
-            // while we call it.
-            let status = unsafe {
-                sys::napi_call_threadsafe_function(tsfn, data, sys::ThreadsafeFunctionCallMode::nonblocking)
-            };
-            if local && !ok(status) {
-                self.target.in_flight.fetch_sub(1, Relaxed);
-            }
-            ok(status)
+    }
+}
+
+/// Queues the operation `id` of environment `env` on the threadsafe function of `target`, whose
+/// callback polls it on the JS thread, a turn of the event loop later.
+fn send_through_loop(target: &WakeTarget, env: usize, id: u64) {
+    use std::sync::atomic::Ordering::Relaxed;
+    let local = std::thread::current().id() == target.thread;
+    let sent = {
+        let tsfn = target.tsfn.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(Tsfn(tsfn)) = *tsfn else { return };
+        if local {
+            target.in_flight.fetch_add(1, Relaxed);
+        }
+        // The id travels in the data pointer, shifted, its low bit saying whether it was counted
+        // in `in_flight`; `run` turns it back.
+        let data = ((id as usize) << 1 | local as usize) as *mut c_void;
+        // SAFETY: the lock keeps `finalize_tsfn` from clearing (and Node-API from freeing) the function
+        // while we call it.
+        let status = unsafe {
+            sys::napi_call_threadsafe_function(tsfn, data, sys::ThreadsafeFunctionCallMode::nonblocking)
         };
-        if local && sent {
-            // On the JS thread: reference the function now, unless the executor is in use, which
-            // then updates it itself before it returns to the loop.
-            let env = Env::from_raw(self.env as sys::napi_env);
-            let _ = EXECUTORS.try_with(|executors| {
-                if let Ok(mut executors) = executors.try_borrow_mut() {
-                    if let Some(executor) = executors.get_mut(&self.env) {
-                        executor.keep_loop_alive(&env);
-                    }
-                }
-            });
+        if local && !ok(status) {
+            target.in_flight.fetch_sub(1, Relaxed);
         }
+        ok(status)
+    };
+    if local && sent {
+        // On the JS thread: reference the function now, unless the executor is in use, which
+        // then updates it itself before it returns to the loop.
+        let env_handle = Env::from_raw(env as sys::napi_env);
+        let _ = EXECUTORS.try_with(|executors| {
+            if let Ok(mut executors) = executors.try_borrow_mut() {
+                if let Some(executor) = executors.get_mut(&env) {
+                    executor.keep_loop_alive(&env_handle);
+                }
+            }
+        });
     }
 }
 
@@ -198,28 +204,34 @@ impl Drop for WakeScope<'_> {
             queue
         });
         if queue && !queue_microtask(self.env) {
-            // No microtask (the call is throwing): poll them now instead.
-            HELD.with_borrow_mut(|held| held.queued = false);
-            run_held(self.env);
+            // No microtask (the call is throwing): the wake-ups go round the event loop after all.
+            let woken = HELD.with_borrow_mut(|held| {
+                held.queued = false;
+                std::mem::take(&mut held.woken)
+            });
+            let target =
+                EXECUTORS.with_borrow(|executors| executors.get(&key(self.env)).map(|e| e.target.clone()));
+            if let Some(target) = target {
+                for id in woken {
+                    send_through_loop(&target, key(self.env), id);
+                }
+            }
         }
     }
 }
 
-/// Polls the held operations, and those their polls wake, until none is left.
+/// Polls the held operations, one batch: the scope it opens queues another microtask for what
+/// their polls wake (one operation handing on to another).
 fn run_held(env: &Env) {
     let _scope = WakeScope::enter(env);
-    loop {
-        let woken = HELD.with_borrow_mut(|held| std::mem::take(&mut held.woken));
-        if woken.is_empty() {
-            return;
-        }
-        for id in woken {
-            run_operation(env, id);
-        }
+    let woken = HELD.with_borrow_mut(|held| std::mem::take(&mut held.woken));
+    for id in woken {
+        run_operation(env, id);
     }
 }
 
-/// Queues [`microtask`] with the environment's `queueMicrotask`; false when that failed.
+/// Queues [`microtask`] with the environment's `queueMicrotask`; false when it cannot be: none is
+/// known, or an exception is pending (the call's own error, which must reach JS untouched).
 fn queue_microtask(env: &Env) -> bool {
     let Some((queue, task)) = EXECUTORS.with_borrow(|executors| {
         let executor = executors.get(&key(env))?;
@@ -229,16 +241,20 @@ fn queue_microtask(env: &Env) -> bool {
     };
     let (mut global, mut queue_fn, mut task_fn, mut result) =
         (ptr::null_mut(), ptr::null_mut(), ptr::null_mut(), ptr::null_mut());
+    let mut pending = false;
     // SAFETY: the references belong to this environment, on whose thread we run, inside a call of it
     // (a handle scope is open); out-pointers are valid locals.
     unsafe {
+        if !ok(sys::napi_is_exception_pending(env.raw(), &mut pending)) || pending {
+            return false;
+        }
         let queued = ok(sys::napi_get_global(env.raw(), &mut global))
             && ok(sys::napi_get_reference_value(env.raw(), queue.0, &mut queue_fn))
             && ok(sys::napi_get_reference_value(env.raw(), task.0, &mut task_fn))
             && !queue_fn.is_null()
             && ok(sys::napi_call_function(env.raw(), global, queue_fn, 1, &task_fn, &mut result));
         if !queued {
-            // Whatever a failed call threw is not the caller's error: the wake-ups are served anyway.
+            // What queueMicrotask threw, if anything, is ours, not the caller's: served anyway.
             let mut thrown = ptr::null_mut();
             sys::napi_get_and_clear_last_exception(env.raw(), &mut thrown);
         }
