@@ -212,6 +212,25 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
   }
   return classes;
 
+  /** A copy of the reader's unread bytes in its staging memory (kept in JS), through `sliceInto`
+   * (the build's __sliceInto); the slices handed out before are detached first, so one kept by
+   * mistake never changes. */
+  function stagedSlice(reader, sliceInto) {
+    let buffer = readerStaging.get(reader);
+    if (buffer !== undefined) {
+      buffer = apply(arrayBufferLength, buffer, []) === 0 ? undefined : structuredClone(buffer, { transfer: [buffer] });
+    }
+    for (;;) {
+      const target = buffer === undefined ? new U8(0) : new U8(buffer);
+      const n = apply(sliceInto, reader, [target]);
+      if (n === null || n <= target.length) {
+        readerStaging.set(reader, buffer);
+        return n === null ? null : n === 0 ? new U8(0) : new U8(buffer, 0, n);
+      }
+      buffer = new ArrayBuffer(Math.max(n, 2 * target.length));
+    }
+  }
+
   /** The members with more to do than check their receiver, or undefined. */
   function special(cls, name, fn, raw) {
     const key = `${cls.name}.${name}`;
@@ -244,22 +263,20 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
           return apply(fn, this, args).then((length) => handOut(this, length));
         };
       case 'CircularReader.slice':
-        // A copy of the unread bytes in the reader's staging memory (kept in JS); the slices handed
-        // out before are detached first, so one kept by mistake never changes.
         return function () {
-          let buffer = readerStaging.get(this);
-          if (buffer !== undefined) {
-            buffer = apply(arrayBufferLength, buffer, []) === 0 ? undefined : structuredClone(buffer, { transfer: [buffer] });
-          }
-          for (;;) {
-            const target = buffer === undefined ? new U8(0) : new U8(buffer);
-            const n = apply(raw.__sliceInto.value, this, [target]);
-            if (n === null || n <= target.length) {
-              readerStaging.set(this, buffer);
-              return n === null ? null : n === 0 ? new U8(0) : new U8(buffer, 0, n);
-            }
-            buffer = new ArrayBuffer(Math.max(n, 2 * target.length));
-          }
+          return stagedSlice(this, raw.__sliceInto.value);
+        };
+      case 'CircularReader.sliceAsync':
+        // Waits without a slice being made (the ticket's `bare`), then takes slice()'s: the bytes
+        // land in the reader's staging memory rather than in a fresh copy per wait. A wait that is
+        // bare already (the stream forms') settles as it is.
+        return function (ticket) {
+          if (ticket === null || typeof ticket !== 'object' || ticket.bare) return apply(fn, this, [ticket]);
+          ticket.bare = true;
+          return apply(fn, this, [ticket]).then(() => {
+            if (this.__wbg_ptr === 0) throw usedUp(cls);
+            return stagedSlice(this, raw.__sliceInto.value);
+          });
         };
       case 'CircularWriter.produce':
         // What JS wrote into the last slice goes into the ring now; the rest of that slice stays

@@ -47,11 +47,13 @@
 //     a slice starts past that slice's bytes, so the slice stays in place). Where the runtime
 //     forbids external buffers (Electron), views are copies instead: see `externalBuffers`.
 //   - The wasm build (the browser, and wasm in Node): never a view of wasm memory, since any such view
-//     reaches all of it through `.buffer`, freed memory that other objects reuse included. view(),
-//     CircularReader.slice() and the view() of what VirtualBuffer.read() gives are copies in a fresh
-//     ArrayBuffer, taken when called: safe to keep, transfer or write to; they never change and never
-//     show another object's bytes. The writable views are such copies too, written back by a call:
-//     what is written into the last PooledBuffer.view() reaches the buffer at its next call (any
+//     reaches all of it through `.buffer`, freed memory that other objects reuse included. view()
+//     and the view() of what VirtualBuffer.read() gives are copies in a fresh ArrayBuffer, taken when
+//     called: safe to keep, transfer or write to; they never change and never show another object's
+//     bytes. A reader's slice() and sliceAsync() are copies in the reader's staging memory, which its
+//     next slice() or sliceAsync() detaches (as the addon's consume() detaches its slices): they
+//     never show other bytes; copy what must outlive the next slice. The writable views are such
+//     copies too, written back by a call: what is written into the last PooledBuffer.view() reaches the buffer at its next call (any
 //     member but free()); what is written into the last CircularWriter.slice() (or sliceAsync()) is
 //     copied into the ring by produce(n), its first n bytes, and the rest of it stays the slice of
 //     what is still free. Writes after free() or freeze(), or into an older view, reach nothing. A

@@ -95,6 +95,29 @@ test('sliceAsync resolves with data, then null at the end', async () => {
   r.free();
 });
 
+test('a reader slice kept past consume() and the next slices never shows other bytes', async () => {
+  const w = Circular.withCapacity(4096);
+  const r = w.addReader();
+  const kept = [];
+  for (let round = 0; round < 6; round++) {
+    const sent = Uint8Array.of(round, round + 1, round + 2);
+    w.write(sent);
+    // From slice() and from a sliceAsync() served at once (the one after the loop waits).
+    const got = round % 2 === 0 ? r.slice() : await r.sliceAsync();
+    kept.push([got, [...sent]]);
+    r.consume(got.length);
+  }
+  const late = r.sliceAsync();
+  w.write('later');
+  kept.push([await late, [...Buffer.from('later')]]);
+  // Each kept slice is detached (empty) or still shows exactly the bytes it showed.
+  for (const [slice, bytes] of kept) {
+    if (slice.length > 0) assert.deepEqual([...slice], bytes);
+  }
+  w.free();
+  r.free();
+});
+
 test('a stream through sliceAsync on both sides arrives intact', async () => {
   const w = Circular.withCapacity(4096);
   const readers = [w.addReader(), w.addReader()];
