@@ -29,6 +29,7 @@ try {
   times = await page.evaluate(
     async ({ mib, runs }) => {
       const { init, Circular } = await import('/js/web.mjs');
+      const { produceInPlace } = await import('/js/bench/ring-in-place.mjs');
       await init();
       const CHUNK = 64 << 10;
       const total = mib << 20;
@@ -84,28 +85,12 @@ try {
       const ringInPlace = async () => {
         const writer = Circular.withCapacity(1 << 20);
         const reader = writer.addReader();
-        const produce = async () => {
-          for (let sent = 0; sent < total; ) {
-            let free = writer.slice();
-            if (free.length === 0) free = await writer.sliceAsync();
-            const end = Math.min(free.length, total - sent);
-            for (let i = 0; i < end; ) {
-              const at = (sent + i) % CHUNK;
-              const n = Math.min(end - i, CHUNK - at);
-              free.set(block.subarray(at, at + n), i);
-              i += n;
-            }
-            writer.produce(end);
-            sent += end;
-          }
-          writer.free();
-        };
         const consume = async () => {
           const count = checker();
           for await (const slice of reader) count.check(slice);
           return count.received;
         };
-        const [, received] = await Promise.all([produce(), consume()]);
+        const [, received] = await Promise.all([produceInPlace(writer, block, total), consume()]);
         return received;
       };
       const transform = async () => {

@@ -18,6 +18,7 @@ import { existsSync } from 'node:fs';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { median, writeReport } from './harness.mjs';
+import { produceInPlace } from './ring-in-place.mjs';
 
 const TOTAL = Number(process.env.OMNIBUF_STREAM_MIB ?? 1024) << 20;
 const CHUNK = 64 << 10;
@@ -36,25 +37,6 @@ const produce = () =>
       for (let i = 0; i < TOTAL / CHUNK; i++) yield Buffer.from(block);
     })(),
   );
-
-/** The producer of the in-place rows: fills all the ring's free bytes with the same pattern (a
- * chunk's worth at most per copy), publishes them, and so on; then ends the stream. */
-async function produceInPlace(writer) {
-  for (let sent = 0; sent < TOTAL; ) {
-    let free = writer.slice();
-    if (free.length === 0) free = await writer.sliceAsync();
-    const end = Math.min(free.length, TOTAL - sent);
-    for (let i = 0; i < end; ) {
-      const at = (sent + i) % CHUNK;
-      const n = Math.min(end - i, CHUNK - at);
-      free.set(block.subarray(at, at + n), i);
-      i += n;
-    }
-    writer.produce(end);
-    sent += end;
-  }
-  writer.free();
-}
 
 /** The consumers' check: `check(bytes)` compares bytes with the pattern at the stream's offset;
  * `end()` throws unless exactly TOTAL matching bytes arrived. */
@@ -123,7 +105,7 @@ async function throughRingInPlace(api) {
   const consume = async () => {
     for await (const slice of reader) check.check(slice);
   };
-  await Promise.all([produceInPlace(writer), consume()]);
+  await Promise.all([produceInPlace(writer, block, TOTAL), consume()]);
   check.end();
 }
 
