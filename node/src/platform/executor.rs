@@ -78,8 +78,9 @@ impl Wake for OperationWaker {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        let local = std::thread::current().id() == self.target.thread;
-        if !(local && hold_for_scope(self.env, self.id)) {
+        // `HELD` is per thread and holds only its own environment's wake-ups: a wake-up from any
+        // other thread finds no scope there and takes the loop.
+        if !hold_for_scope(self.env, self.id) {
             send_through_loop(&self.target, self.env, self.id);
         }
     }
@@ -204,7 +205,8 @@ impl Drop for WakeScope<'_> {
             queue
         });
         if queue && !queue_microtask(self.env) {
-            // No microtask (the call is throwing): the wake-ups go round the event loop after all.
+            // No microtask (an exception is pending, or there is no queueMicrotask): the wake-ups go
+            // round the event loop after all.
             let woken = HELD.with_borrow_mut(|held| {
                 held.queued = false;
                 std::mem::take(&mut held.woken)
