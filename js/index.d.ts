@@ -481,7 +481,10 @@ export interface VirtualBufferSaveOptions {
  * IndexedDB a document is fixed-size blocks
  * plus one metadata record. open(name) reads only the record; reads load the blocks they need; save()
  * writes the blocks that changed and commits the new record with the last of them in one transaction,
- * so after a crash or a closed tab the document is the old or the new version, never a mix. find()
+ * so after a crash or a closed tab the document is the old or the new version, never a mix. Writers
+ * of one document take turns across tabs and workers (the Web Lock `omnibuf:indexeddb:<name>`): an
+ * import, save or deleteDocument (or an open that deletes blocks old versions left) waits for one
+ * running elsewhere. find()
  * and the line queries scan a window of 4 MiB at a time, so memory stays bounded by the cache budget.
  * In OPFS (dedicated workers only) a document is one file per version plus a header of two
  * checksummed records: reads go straight to the file; save() and import() write the new version to a

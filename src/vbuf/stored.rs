@@ -11,7 +11,7 @@
 //! Everything here runs on one thread (a page or a worker): the futures are not `Send`.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use super::buffer::{recipe, resolve};
@@ -22,7 +22,7 @@ use super::VirtualBuffer;
 use crate::platform::persistence::{
     BlockLayer, BlockSpan, BlockTable, BlockWriter, PersistenceError, PersistenceLayer, SavePiece,
 };
-use crate::platform::wasm::indexed_db::{self, CommitFault, DocumentMeta, StoreError, WritingGuard};
+use crate::platform::wasm::indexed_db::{self, CommitFault, DocumentLock, DocumentMeta, StoreError};
 use crate::ZeroCopyBuffer;
 
 /// Bytes scanned per step by `find` and the line queries, each step loaded before it is read.
@@ -167,7 +167,8 @@ impl StoredBuffer {
     pub async fn open(name: &str, mut options: VirtualBufferOptions) -> Result<StoredBuffer, StoredError> {
         let mut meta = indexed_db::read_meta(name).await?.ok_or_else(|| StoreError::NotFound(name.into()))?;
         if !meta.garbage.is_empty() {
-            indexed_db::collect_garbage(name).await?;
+            // Waits for a writer of the document in another tab, if there is one.
+            indexed_db::collect_garbage(&DocumentLock::acquire(name).await).await?;
             meta.garbage.clear();
         }
         options.block_size = meta.block_size as usize;
@@ -199,7 +200,9 @@ impl StoredBuffer {
     /// # Ok(()) }
     /// ```
     pub async fn import(name: &str, source: ImportSource<'_>, block_size: usize) -> Result<(), StoredError> {
-        let _writing = WritingGuard::new(name);
+        // Held from reading the record to the commit: the record read stays the stored one, and the
+        // ids past its next id are this import's.
+        let lock = DocumentLock::acquire(name).await;
         let current = indexed_db::read_meta(name).await?;
         let block_size = block_size.clamp(1, u32::MAX as usize);
         let first_id = current.as_ref().map_or(0, |m| m.next_id);
@@ -210,7 +213,7 @@ impl StoredBuffer {
                 ImportSource::Bytes(bytes) => {
                     for part in bytes.chunks(batch) {
                         writer.append(part);
-                        indexed_db::write_blocks(name, &writer.take_writes()).await?;
+                        indexed_db::write_blocks(&lock, &writer.take_writes()).await?;
                     }
                 }
                 ImportSource::Blob(blob) => {
@@ -219,7 +222,7 @@ impl StoredBuffer {
                     while at < size {
                         let end = (at + batch as f64).min(size);
                         writer.append(&read_blob(blob, at, end).await?);
-                        indexed_db::write_blocks(name, &writer.take_writes()).await?;
+                        indexed_db::write_blocks(&lock, &writer.take_writes()).await?;
                         at = end;
                     }
                 }
@@ -228,13 +231,13 @@ impl StoredBuffer {
         }
         .await;
         if let Err(e) = written {
-            return Err(discard_failed(name, first_id..writer.next_id(), e).await);
+            return Err(discard_failed(&lock, first_id..writer.next_id(), e).await);
         }
         let (table, writes, next_id) = writer.finish();
         let meta = next_version(name, current.as_ref(), table, block_size as u32, next_id);
         let expected = Some(current.map(|m| m.generation));
-        if let Err(e) = indexed_db::commit(&meta, &writes, expected, CommitFault::None).await {
-            return Err(discard_failed(name, first_id..next_id, e.into()).await);
+        if let Err(e) = indexed_db::commit(&lock, &meta, &writes, expected, CommitFault::None).await {
+            return Err(discard_failed(&lock, first_id..next_id, e.into()).await);
         }
         Ok(())
     }
@@ -562,21 +565,19 @@ impl StoredBuffer {
             state.saving = true;
         }
         let _flag = SavingFlag(&self.state);
-        let _writing = WritingGuard::new(name);
-
+        // Held from reading the record to the commit: the record read stays the stored one, and the
+        // ids past its next id are this save's.
+        let lock = DocumentLock::acquire(name).await;
+        // The version this save replaces: the stored one, whatever this buffer last saw.
+        let current = indexed_db::read_meta(name).await?;
         let own = self.state.borrow().meta.clone().filter(|m| m.name == name);
-        // The version this save replaces, and what it expects the store to hold.
-        let (current, expected) = match own {
-            Some(meta) => {
-                let expected = (!force).then_some(Some(meta.generation));
-                (Some(meta), expected)
+        if let Some(own) = own.filter(|_| !force) {
+            if current.as_ref().map(|m| m.generation) != Some(own.generation) {
+                return Err(StoreError::Changed { name: name.to_string() }.into());
             }
-            None => {
-                let stored = indexed_db::read_meta(name).await?;
-                let expected = Some(stored.as_ref().map(|m| m.generation));
-                (stored, expected)
-            }
-        };
+        }
+        // Checked again in the commit, against writers of contexts without Web Locks.
+        let expected = Some(current.as_ref().map(|m| m.generation));
 
         let (snapshot, base) = self.buffer.save_start();
         let pieces = snapshot.tree.pieces_in(0, snapshot.len());
@@ -590,8 +591,15 @@ impl StoredBuffer {
         let first_id = current.as_ref().map_or(0, |m| m.next_id);
         let mut writer = BlockWriter::new(block_size, first_id);
         let base_source = self.stored_source(base);
-        // Whole blocks can be kept only within the same document.
-        let keep_whole = base_source.as_ref().is_some_and(|s| s.name == name);
+        // Whole blocks are kept by id only within the same document, and only those the store still
+        // holds: the stored version's and its garbage (not yet collected: that takes the lock). A
+        // forced save over a version saved elsewhere may have blocks of its own base that are gone.
+        let reusable: HashSet<u64> = match (&current, &base_source) {
+            (Some(current), Some(source)) if source.name == name => {
+                current.table.ids().iter().chain(&current.garbage).copied().collect()
+            }
+            _ => HashSet::new(),
+        };
         let base_layer = source_layer(&snapshot, base);
         let written: Result<(), StoredError> = async {
             for step in &steps {
@@ -599,25 +607,25 @@ impl StoredBuffer {
                     SavePiece::Insert(bytes) => writer.append(bytes),
                     SavePiece::Copy { offset, len } => match &base_source {
                         Some(source) => {
-                            self.copy_blocks(source, *offset, *len, keep_whole, name, &mut writer).await?
+                            self.copy_blocks(source, *offset, *len, &reusable, &lock, &mut writer).await?
                         }
                         None => copy_from_memory(&*base_layer, *offset, *len, &mut writer)?,
                     },
                 }
                 if writer.written_bytes() >= WRITE_BATCH {
-                    indexed_db::write_blocks(name, &writer.take_writes()).await?;
+                    indexed_db::write_blocks(&lock, &writer.take_writes()).await?;
                 }
             }
             Ok(())
         }
         .await;
         if let Err(e) = written {
-            return Err(discard_failed(name, first_id..writer.next_id(), e).await);
+            return Err(discard_failed(&lock, first_id..writer.next_id(), e).await);
         }
         let (table, writes, next_id) = writer.finish();
         let meta = next_version(name, current.as_ref(), table, block_size as u32, next_id);
-        if let Err(e) = indexed_db::commit(&meta, &writes, expected, fault).await {
-            return Err(discard_failed(name, first_id..next_id, e.into()).await);
+        if let Err(e) = indexed_db::commit(&lock, &meta, &writes, expected, fault).await {
+            return Err(discard_failed(&lock, first_id..next_id, e.into()).await);
         }
 
         // The new version becomes the base of later saves; the blocks just written stay loaded.
@@ -638,23 +646,23 @@ impl StoredBuffer {
         Ok(())
     }
 
-    /// Appends a copy of `offset..offset + len` of a stored version to `writer`, which writes document
-    /// `target`: blocks it covers whole are kept by id when `keep_whole`, the rest is loaded (a batch
-    /// of blocks per transaction) and written again.
+    /// Appends a copy of `offset..offset + len` of a stored version to `writer`, which writes the
+    /// document of `lock`: blocks it covers whole are kept by id when their id is `reusable`, the rest
+    /// is loaded (a batch of blocks per transaction) and written again.
     async fn copy_blocks(
         &self,
         source: &StoredSource,
         offset: u64,
         len: u64,
-        keep_whole: bool,
-        target: &str,
+        reusable: &HashSet<u64>,
+        lock: &DocumentLock,
         writer: &mut BlockWriter,
     ) -> Result<(), StoredError> {
         let table = source.layer.table();
         let spans: Vec<BlockSpan> = table
             .spans(offset, len)
             .map(|span| match span {
-                BlockSpan::Whole(index) if !keep_whole => {
+                BlockSpan::Whole(index) if !reusable.contains(&table.ids()[index]) => {
                     BlockSpan::Part { index, from: 0, to: table.lens()[index] }
                 }
                 other => other,
@@ -683,7 +691,7 @@ impl StoredBuffer {
                 }
             }
             if writer.written_bytes() >= WRITE_BATCH {
-                indexed_db::write_blocks(target, &writer.take_writes()).await?;
+                indexed_db::write_blocks(lock, &writer.take_writes()).await?;
             }
         }
         Ok(())
@@ -715,7 +723,7 @@ impl StoredBuffer {
     /// # Ok(()) }
     /// ```
     pub async fn delete(name: &str) -> Result<(), StoredError> {
-        Ok(indexed_db::delete_document(name).await?)
+        Ok(indexed_db::delete_document(&DocumentLock::acquire(name).await).await?)
     }
 
     /// Document `name` as a `Blob` (for a download), read a batch of blocks at a time.
@@ -746,8 +754,8 @@ impl StoredBuffer {
 /// returns `error`. Best effort: if the deletion fails too, the blocks stay until the document's next
 /// open or save collects them (they lie at or past its next id) or it is deleted; the first error is
 /// the one to report.
-async fn discard_failed(name: &str, ids: std::ops::Range<u64>, error: StoredError) -> StoredError {
-    let _ = indexed_db::discard_uncommitted(name, ids).await;
+async fn discard_failed(lock: &DocumentLock, ids: std::ops::Range<u64>, error: StoredError) -> StoredError {
+    let _ = indexed_db::discard_uncommitted(lock, ids).await;
     error
 }
 
@@ -780,11 +788,16 @@ fn next_version(
     block_size: u32,
     next_id: u64,
 ) -> DocumentMeta {
+    // The blocks of `current` and its garbage that the new version does not use (a forced save may
+    // use blocks `current` listed as garbage).
     let mut garbage = Vec::new();
     if let Some(current) = current {
-        let kept: std::collections::HashSet<u64> = table.ids().iter().copied().collect();
-        garbage.extend(current.garbage.iter().copied());
-        garbage.extend(current.table.ids().iter().copied().filter(|id| !kept.contains(id)));
+        let kept: HashSet<u64> = table.ids().iter().copied().collect();
+        garbage.extend(
+            current.garbage.iter().chain(current.table.ids()).copied().filter(|id| !kept.contains(id)),
+        );
+        garbage.sort_unstable();
+        garbage.dedup();
     }
     DocumentMeta {
         name: name.to_string(),

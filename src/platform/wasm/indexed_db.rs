@@ -14,12 +14,17 @@
 //! with blocks left by a save or import that never committed (their ids are at or past the record's
 //! next id).
 //!
+//! Writers of one document take turns: an import, save, delete or garbage collection holds the
+//! document's [`DocumentLock`] from reading the record to its commit, and every function here that
+//! changes a document takes that lock. So the record a writer read stays the stored one until it
+//! commits (in contexts with Web Locks), the fresh ids it picks past the record's next id are its
+//! own, and the blocks past the next id that a garbage collection finds belong to no live writer.
+//!
 //! Transactions commit on their own when control returns to the event loop with nothing pending, so
 //! nothing here awaits anything but the transaction's own requests while it is open; file reads and
 //! other work happen between transactions.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::ops::Range;
 
 use js_sys::{Array, Float64Array, Function, Object, Promise, Reflect, Uint32Array, Uint8Array};
@@ -31,6 +36,7 @@ use web_sys::{
     IdbTransaction, IdbTransactionMode,
 };
 
+use super::web_lock::WebLock;
 use crate::platform::persistence::{BlockLayer, BlockTable, PersistenceError};
 use crate::{BufferKind, ZeroCopyBuffer};
 
@@ -209,36 +215,29 @@ impl DocumentMeta {
 thread_local! {
     /// The open connection, shared by every call on this thread (a page or a worker).
     static DATABASE_CONNECTION: RefCell<Option<IdbDatabase>> = const { RefCell::new(None) };
-    /// Documents an import or save is writing right now, with how many are: garbage collection
-    /// leaves their fresh blocks alone. A count, so that the first of two writers of one document
-    /// to finish does not unmark the other.
-    static WRITING: RefCell<HashMap<String, usize>> = RefCell::new(HashMap::new());
     /// Write transactions to let through before one fails as if the quota were exhausted (tests).
     static QUOTA_FAULT: Cell<Option<usize>> = const { Cell::new(None) };
 }
 
-/// Marks a document as being written while it lives; see [`collect_garbage`].
-pub struct WritingGuard(String);
-
-impl WritingGuard {
-    /// Marks `name`.
-    pub fn new(name: &str) -> WritingGuard {
-        WRITING.with(|w| *w.borrow_mut().entry(name.to_string()).or_default() += 1);
-        WritingGuard(name.to_string())
-    }
+/// The right to write document `name`: held by one writer at a time in the whole origin (every tab
+/// and worker, where the browser has Web Locks; see `web_lock`). The functions that change the store
+/// take it, so that no two writers pick the same fresh block ids, and a garbage collection never
+/// deletes the blocks a save is still writing.
+pub struct DocumentLock {
+    name: String,
+    _lock: WebLock,
 }
 
-impl Drop for WritingGuard {
-    fn drop(&mut self) {
-        WRITING.with(|w| {
-            let mut writing = w.borrow_mut();
-            if let Some(count) = writing.get_mut(&self.0) {
-                *count -= 1;
-                if *count == 0 {
-                    writing.remove(&self.0);
-                }
-            }
-        });
+impl DocumentLock {
+    /// Waits for the lock of document `name` (the Web Lock `omnibuf:indexeddb:<name>`).
+    pub async fn acquire(name: &str) -> DocumentLock {
+        let lock = WebLock::acquire(&format!("indexeddb:{name}")).await;
+        DocumentLock { name: name.to_string(), _lock: lock }
+    }
+
+    /// The document it is the lock of.
+    pub fn name(&self) -> &str {
+        &self.name
     }
 }
 
@@ -540,9 +539,10 @@ fn put_blocks(
     Ok(())
 }
 
-/// Writes blocks that no committed version uses yet (fresh ids), in one transaction: the part of a
-/// long save or import that comes before its commit.
-pub async fn write_blocks(name: &str, writes: &[(u64, ZeroCopyBuffer)]) -> Result<(), StoreError> {
+/// Writes blocks that no committed version uses yet (ids at or past the stored record's next id), in
+/// one transaction: the part of a long save or import that comes before its commit.
+pub async fn write_blocks(lock: &DocumentLock, writes: &[(u64, ZeroCopyBuffer)]) -> Result<(), StoreError> {
+    let name = lock.name();
     if writes.is_empty() {
         return Ok(());
     }
@@ -555,10 +555,12 @@ pub async fn write_blocks(name: &str, writes: &[(u64, ZeroCopyBuffer)]) -> Resul
     committed(&tx, "writing blocks").await
 }
 
-/// Deletes the blocks of `name` with ids in `ids` that its stored version does not use: the fresh
-/// blocks of a save or import that failed before its commit. Ids the stored version uses stay (a
-/// version committed meanwhile by another writer that started from the same next id).
-pub async fn discard_uncommitted(name: &str, ids: Range<u64>) -> Result<(), StoreError> {
+/// Deletes the blocks of the document with ids in `ids` that its stored version does not use: the
+/// fresh blocks of a save or import that failed before its commit. (Under the lock no other writer
+/// can have used them; ids of the stored version stay all the same, should a writer of another
+/// context without Web Locks have committed them.)
+pub async fn discard_uncommitted(lock: &DocumentLock, ids: Range<u64>) -> Result<(), StoreError> {
+    let name = lock.name();
     if ids.is_empty() {
         return Ok(());
     }
@@ -645,11 +647,13 @@ pub enum CommitFault {
 /// transaction. With `expected_generation`, refuses with [`StoreError::Changed`] (and writes nothing)
 /// unless the stored record is at that generation (or absent when it is `None` inside).
 pub async fn commit(
+    lock: &DocumentLock,
     meta: &DocumentMeta,
     writes: &[(u64, ZeroCopyBuffer)],
     expected_generation: Option<Option<u64>>,
     fault: CommitFault,
 ) -> Result<(), StoreError> {
+    debug_assert_eq!(lock.name(), meta.name, "the lock of another document");
     let db = database().await?;
     let tx = transaction(&db, &[DOCUMENTS, BLOCKS], true)?;
     let documents = store(&tx, DOCUMENTS)?;
@@ -676,36 +680,33 @@ pub async fn commit(
     committed(&tx, &format!("saving {:?}", meta.name)).await
 }
 
-/// Deletes the blocks no version of `name` uses: the garbage its record lists, and blocks at or past
-/// its next id (left by a save or import that never committed) unless one is being written now. A
-/// document that some buffer on this page still has open with undo history into old blocks loses them.
-pub async fn collect_garbage(name: &str) -> Result<(), StoreError> {
+/// Deletes the blocks no version of the document uses: the garbage its record lists, and blocks at or
+/// past its next id (left by a save or import that never committed: under the lock, none is being
+/// written). A buffer that still has the document open with undo history into old blocks loses them.
+pub async fn collect_garbage(lock: &DocumentLock) -> Result<(), StoreError> {
+    let name = lock.name();
     let db = database().await?;
     let tx = transaction(&db, &[DOCUMENTS, BLOCKS], true)?;
     let documents = store(&tx, DOCUMENTS)?;
     let get = documents.get(&name.into()).map_err(js_failure("reading metadata"))?;
     let record = request(&get, "reading metadata").await?;
     let blocks = store(&tx, BLOCKS)?;
-    let writing = WRITING.with(|w| w.borrow().contains_key(name));
     if record.is_undefined() {
-        if !writing {
-            blocks.delete(&blocks_from(name, 0)?).map_err(js_failure("deleting blocks"))?;
-        }
+        blocks.delete(&blocks_from(name, 0)?).map_err(js_failure("deleting blocks"))?;
     } else {
         let mut meta = DocumentMeta::from_js(&record)?;
         for id in std::mem::take(&mut meta.garbage) {
             blocks.delete(&block_key(name, id)).map_err(js_failure("deleting a block"))?;
         }
-        if !writing {
-            blocks.delete(&blocks_from(name, meta.next_id)?).map_err(js_failure("deleting blocks"))?;
-        }
+        blocks.delete(&blocks_from(name, meta.next_id)?).map_err(js_failure("deleting blocks"))?;
         documents.put_with_key(&meta.to_js(), &name.into()).map_err(js_failure("writing metadata"))?;
     }
     committed(&tx, "collecting garbage").await
 }
 
 /// Deletes a document and all its blocks, in one transaction. Deleting a missing document does nothing.
-pub async fn delete_document(name: &str) -> Result<(), StoreError> {
+pub async fn delete_document(lock: &DocumentLock) -> Result<(), StoreError> {
+    let name = lock.name();
     let db = database().await?;
     let tx = transaction(&db, &[DOCUMENTS, BLOCKS], true)?;
     store(&tx, DOCUMENTS)?.delete(&name.into()).map_err(js_failure("deleting metadata"))?;

@@ -6,3 +6,4 @@
 
 pub mod indexed_db;
 pub mod opfs;
+pub(crate) mod web_lock;

@@ -311,24 +311,54 @@ async fn an_import_over_a_document_stopped_by_the_quota_leaves_the_old_version_a
 #[wasm_bindgen_test]
 async fn an_import_that_fails_otherwise_leaves_no_blocks() {
     let name = "changed-import";
-    // A document at generation 2 with 40 blocks, so its next id is past the other writer's ids.
     let old = numbered_lines(1500);
     StoredBuffer::import(name, ImportSource::Bytes(&old), 1024).await.unwrap();
-    StoredBuffer::import(name, ImportSource::Bytes(&old), 2048).await.unwrap();
-    // Another writer deletes the document and stores a new one while the import runs, so the
-    // import's commit is refused after its batches are written: a failure that is not the quota's.
+    // A writer that takes no lock (another program, or a context without Web Locks) changes the
+    // document while the import runs, so the import's commit is refused after its batches are
+    // written: a failure that is not the quota's.
     let data = several_batches();
     let import = StoredBuffer::import(name, ImportSource::Bytes(&data), 64 << 10);
-    let other = async {
-        StoredBuffer::delete(name).await.unwrap();
-        StoredBuffer::import(name, ImportSource::Bytes(b"the other writer\n"), 64).await
-    };
-    let (ours, theirs) = futures_join(import, other).await;
+    let (ours, theirs) = futures_join(import, bump_generation_midway(name)).await;
     theirs.unwrap();
     assert!(matches!(ours, Err(StoredError::Store(StoreError::Changed { .. }))), "{ours:?}");
-    assert_eq!(stored(name).await, b"the other writer\n");
+    assert_eq!(stored(name).await, old);
     assert_eq!(block_ids(name).await, used_ids(name).await, "only the committed version's blocks");
     StoredBuffer::delete(name).await.unwrap();
+}
+
+/// Once a block past the next id of document `name` is stored (a save or import is under way), adds
+/// one to the generation of its record, without the document's lock.
+async fn bump_generation_midway(name: &str) -> Result<wasm_bindgen::JsValue, wasm_bindgen::JsValue> {
+    js_promise(&format!(
+        "return new Promise((resolve, reject) => {{
+           const open = indexedDB.open('omnibuf');
+           open.onerror = () => reject(open.error);
+           open.onsuccess = () => {{
+             const db = open.result;
+             const poll = () => {{
+               const tx = db.transaction(['documents', 'blocks'], 'readwrite');
+               tx.onerror = () => reject(tx.error);
+               const documents = tx.objectStore('documents');
+               const get = documents.get('{name}');
+               get.onsuccess = () => {{
+                 const record = get.result;
+                 const count = tx.objectStore('blocks').count(['{name}', record.nextId]);
+                 count.onsuccess = () => {{
+                   if (count.result === 0) {{
+                     tx.oncomplete = () => setTimeout(poll, 1);
+                   }} else {{
+                     record.generation += 1;
+                     documents.put(record, '{name}');
+                     tx.oncomplete = () => {{ db.close(); resolve('bumped'); }};
+                   }}
+                 }};
+               }};
+             }};
+             poll();
+           }};
+         }});"
+    ))
+    .await
 }
 
 /// Polls two futures on one thread until both are done (the test crate has no `futures`).
@@ -397,6 +427,139 @@ async fn a_save_that_fails_leaves_the_old_version_and_only_its_blocks() {
     let mut expected = b"new first line\n".to_vec();
     expected.extend_from_slice(&original);
     assert!(stored(name).await == expected);
+    assert_eq!(block_ids(name).await, used_ids(name).await);
+    StoredBuffer::delete(name).await.unwrap();
+}
+
+// ── writers of one document ─────────────────────────────────────────────────────────────────────────
+
+/// `original` with `insert` before it.
+fn prefixed(insert: &[u8], original: &[u8]) -> Vec<u8> {
+    [insert, original].concat()
+}
+
+/// More than a write batch of byte `b`, so a save of it writes blocks before its commit.
+fn more_than_a_batch(b: u8) -> Vec<u8> {
+    vec![b; 9 << 20]
+}
+
+#[wasm_bindgen_test]
+async fn a_refused_save_leaves_the_version_saved_meanwhile_whole() {
+    let name = "stale-save";
+    let original = numbered_lines(3000);
+    StoredBuffer::import(name, ImportSource::Bytes(&original), 64 << 10).await.unwrap();
+    let mine = StoredBuffer::open(name, VirtualBufferOptions::default()).await.unwrap();
+    let theirs = StoredBuffer::open(name, VirtualBufferOptions::default()).await.unwrap();
+    let (m, t) = (more_than_a_batch(b'm'), more_than_a_batch(b't'));
+    theirs.buffer().insert(0, &t).unwrap();
+    theirs.save(false).await.unwrap();
+    // Both buffers start their fresh blocks past the same next id: the refused save must not have
+    // written any of them over the blocks of the version saved meanwhile.
+    mine.buffer().insert(0, &m).unwrap();
+    let refused = mine.save(false).await;
+    assert!(matches!(refused, Err(StoredError::Store(StoreError::Changed { .. }))), "{refused:?}");
+    assert!(stored(name).await == prefixed(&t, &original), "the version saved meanwhile is intact");
+    assert_eq!(block_ids(name).await, used_ids(name).await);
+    // Forced, the stale buffer replaces it; then only the new version's blocks stay.
+    mine.save(true).await.unwrap();
+    assert!(stored(name).await == prefixed(&m, &original));
+    assert_eq!(block_ids(name).await, used_ids(name).await);
+    StoredBuffer::delete(name).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn saves_and_imports_of_one_document_take_turns() {
+    let name = "turns";
+    let original = numbered_lines(3000);
+    StoredBuffer::import(name, ImportSource::Bytes(&original), 64 << 10).await.unwrap();
+    let a = StoredBuffer::open(name, VirtualBufferOptions::default()).await.unwrap();
+    let b = StoredBuffer::open(name, VirtualBufferOptions::default()).await.unwrap();
+    let (x, y) = (more_than_a_batch(b'a'), more_than_a_batch(b'b'));
+    a.buffer().insert(0, &x).unwrap();
+    b.buffer().insert(0, &y).unwrap();
+    // Started together: the first to start saves, the other finds the document changed.
+    let (first, second) = futures_join(a.save(false), b.save(false)).await;
+    first.unwrap();
+    assert!(matches!(second, Err(StoredError::Store(StoreError::Changed { .. }))), "{second:?}");
+    assert!(stored(name).await == prefixed(&x, &original));
+    assert_eq!(block_ids(name).await, used_ids(name).await);
+    // An import, a forced save and a delete started together run one after the other.
+    let data = several_batches();
+    let (imported, (saved, deleted)) = futures_join(
+        StoredBuffer::import(name, ImportSource::Bytes(&data), 64 << 10),
+        futures_join(b.save(true), StoredBuffer::delete(name)),
+    )
+    .await;
+    imported.unwrap();
+    saved.unwrap();
+    deleted.unwrap();
+    assert!(indexed_db::read_meta(name).await.unwrap().is_none());
+    assert_eq!(block_ids(name).await, Vec::<u64>::new());
+}
+
+/// `future`'s output if it comes within `ms` milliseconds, else `None` (`future` is left part-run).
+async fn within<F: std::future::Future>(future: std::pin::Pin<&mut F>, ms: u32) -> Option<F::Output> {
+    use std::future::Future;
+    use std::task::Poll;
+    let mut future = future;
+    let script = format!("return new Promise(r => setTimeout(r, {ms}))");
+    let mut timer = std::pin::pin!(js_promise(&script));
+    std::future::poll_fn(|cx| match future.as_mut().poll(cx) {
+        Poll::Ready(out) => Poll::Ready(Some(out)),
+        Poll::Pending => timer.as_mut().poll(cx).map(|_| None),
+    })
+    .await
+}
+
+/// Takes the Web Lock of document `name` as code in another tab would; `release_lock()` lets it go.
+async fn lock_elsewhere(name: &str) {
+    js_promise(&format!(
+        "return new Promise(granted => navigator.locks.request('omnibuf:indexeddb:{name}', () => {{
+           granted();
+           return new Promise(release => {{ globalThis.releaseLock = release; }});
+         }}));"
+    ))
+    .await
+    .unwrap();
+}
+
+async fn release_lock() {
+    js_promise("globalThis.releaseLock(); return Promise.resolve();").await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn a_writer_waits_for_the_documents_lock_and_a_wait_given_up_holds_nobody_up() {
+    let name = "locked";
+    // Held by another tab: the import waits until it is let go.
+    lock_elsewhere(name).await;
+    let mut import = std::pin::pin!(StoredBuffer::import(name, ImportSource::Bytes(b"waited\n"), 64));
+    assert!(within(import.as_mut(), 300).await.is_none(), "an import while the lock is held elsewhere");
+    assert!(indexed_db::read_meta(name).await.unwrap().is_none());
+    release_lock().await;
+    import.await.unwrap();
+    assert_eq!(stored(name).await, b"waited\n");
+
+    // A save given up while it waits for the lock elsewhere lets go of it as soon as it has it.
+    let buffer = StoredBuffer::open(name, VirtualBufferOptions::default()).await.unwrap();
+    buffer.buffer().insert(0, b"given up: ").unwrap();
+    lock_elsewhere(name).await;
+    {
+        let mut save = std::pin::pin!(buffer.save(false));
+        assert!(within(save.as_mut(), 50).await.is_none());
+    }
+    release_lock().await;
+    // And one given up while it waits behind a writer of this page.
+    let data = several_batches();
+    let mut long = std::pin::pin!(StoredBuffer::import(name, ImportSource::Bytes(&data), 64 << 10));
+    assert!(within(long.as_mut(), 0).await.is_none());
+    {
+        let mut behind = std::pin::pin!(StoredBuffer::import(name, ImportSource::Bytes(b"given up\n"), 64));
+        assert!(within(behind.as_mut(), 0).await.is_none());
+    }
+    long.await.unwrap();
+    // Had either kept its lock, this would wait for ever.
+    StoredBuffer::import(name, ImportSource::Bytes(b"last\n"), 64).await.unwrap();
+    assert_eq!(stored(name).await, b"last\n");
     assert_eq!(block_ids(name).await, used_ids(name).await);
     StoredBuffer::delete(name).await.unwrap();
 }

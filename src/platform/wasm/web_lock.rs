@@ -1,0 +1,119 @@
+//! An exclusive lock by name for the whole origin: every page, tab and worker of it. The IndexedDB
+//! store takes one per document while it writes, so that two writers never pick the same fresh block
+//! ids and a garbage collection never deletes blocks a save is still writing.
+//!
+//! The lock is two: one of this thread, then, where the browser has the Web Locks API
+//! (`navigator.locks`, in every context of every current browser), a Web Lock named `omnibuf:` plus
+//! the caller's name, so that other code of the origin can take it too, and a tab that closes or
+//! crashes gives it up. Where there is no Web Lock to be had (an old browser, an opaque origin, Node
+//! with an IndexedDB polyfill), only writers of the same thread are kept apart.
+//!
+//! Both kinds are granted first come, first served. A wait given up (its future dropped before the
+//! grant) gives the lock up at once when it would have been granted, so it never holds up later
+//! writers.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use js_sys::{Function, Object, Promise, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+
+thread_local! {
+    /// The lock of this thread: per name, the Promise that settles when its last holder or waiter
+    /// has let go.
+    static LOCAL_TAILS: RefCell<HashMap<String, Promise>> = RefCell::new(HashMap::new());
+}
+
+/// A held lock; dropping it lets the next waiter in.
+#[must_use = "the lock is let go when this is dropped"]
+pub struct WebLock {
+    name: String,
+    /// Resolves the Promise this holder keeps pending while it holds the lock.
+    release: Function,
+    /// Settles when this holder and every one before it on this thread have let go.
+    tail: Promise,
+}
+
+impl WebLock {
+    /// Waits until the lock `name` is this caller's, first come, first served.
+    pub async fn acquire(name: &str) -> WebLock {
+        let (held, release) = pending();
+        let before = LOCAL_TAILS.with(|t| t.borrow().get(name).cloned());
+        let tail = match &before {
+            Some(before) => chain(before, &held),
+            None => held.clone(),
+        };
+        LOCAL_TAILS.with(|t| t.borrow_mut().insert(name.to_string(), tail.clone()));
+        // Made before any wait, so that a wait given up lets go of the lock it never saw.
+        let lock = WebLock { name: name.to_string(), release, tail };
+        // First the lock of this thread...
+        if let Some(before) = before {
+            let _ = JsFuture::from(before).await;
+        }
+        // ...then the origin's.
+        if let Some((locks, request)) = web_locks() {
+            let (granted, grant) = pending();
+            let on_grant = grant.clone();
+            let callback = Closure::once_into_js(move |_lock: JsValue| -> JsValue {
+                let _ = on_grant.call0(&JsValue::UNDEFINED);
+                held.into()
+            });
+            let requested = request.call2(&locks, &format!("omnibuf:{name}").into(), &callback);
+            // Its Promise settles when the lock is let go, or rejects when there is none to be had
+            // (an opaque origin): then this goes on with the lock of this thread only.
+            if let Ok(requested) = requested.and_then(|p| p.dyn_into::<Promise>()) {
+                let _ = on_rejection(&requested, &grant);
+                let _ = JsFuture::from(granted).await;
+            }
+        }
+        lock
+    }
+}
+
+impl Drop for WebLock {
+    fn drop(&mut self) {
+        let _ = self.release.call0(&JsValue::UNDEFINED);
+        // The entry goes once nobody waits behind this holder.
+        LOCAL_TAILS.with(|t| {
+            let mut tails = t.borrow_mut();
+            if tails.get(&self.name).is_some_and(|last| Object::is(last, &self.tail)) {
+                tails.remove(&self.name);
+            }
+        });
+    }
+}
+
+/// A Promise and the function that resolves it.
+fn pending() -> (Promise, Function) {
+    // The executor runs before `new` returns, so the placeholder never stays.
+    let mut resolve: Function = JsValue::UNDEFINED.unchecked_into();
+    let promise = Promise::new(&mut |res, _rej| resolve = res);
+    (promise, resolve)
+}
+
+/// A Promise that resolves once `first` and `second` have (neither of them rejects).
+fn chain(first: &Promise, second: &Promise) -> Promise {
+    Promise::all(&js_sys::Array::of2(first, second))
+}
+
+/// `promise.catch(handler)` with a function made in JS (js_sys's takes a Rust closure).
+fn on_rejection(promise: &Promise, handler: &Function) -> Result<JsValue, JsValue> {
+    let catch: Function = Reflect::get(promise, &"catch".into())?.dyn_into()?;
+    catch.call1(promise, handler)
+}
+
+/// `navigator.locks` in this context and its `request` method, if it has them.
+fn web_locks() -> Option<(JsValue, Function)> {
+    let navigator = Reflect::get(&js_sys::global(), &"navigator".into()).ok()?;
+    if !navigator.is_object() {
+        return None;
+    }
+    let locks = Reflect::get(&navigator, &"locks".into()).ok()?;
+    if !locks.is_object() {
+        return None;
+    }
+    let request = Reflect::get(&locks, &"request".into()).ok()?.dyn_into::<Function>().ok()?;
+    Some((locks, request))
+}
