@@ -34,6 +34,7 @@ pub use crate::platform::native::DoubleMappedBuffer;
 #[cfg(target_arch = "wasm32")]
 pub mod indexed_db {
     pub use crate::platform::wasm::indexed_db::{
-        inject_quota_fault, read_blocks, read_meta, stored_block_ids, CommitFault, DocumentMeta, StoreError,
+        inject_quota_fault, read_blocks, read_meta, stored_block_ids, CommitFault, DocumentMeta,
+        GarbageBlock, StoreError,
     };
 }

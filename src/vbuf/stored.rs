@@ -12,6 +12,7 @@
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 use std::sync::Arc;
 
 use super::buffer::{recipe, resolve};
@@ -22,7 +23,9 @@ use super::VirtualBuffer;
 use crate::platform::persistence::{
     BlockLayer, BlockSpan, BlockTable, BlockWriter, PersistenceError, PersistenceLayer, SavePiece,
 };
-use crate::platform::wasm::indexed_db::{self, CommitFault, DocumentLock, DocumentMeta, StoreError};
+use crate::platform::wasm::indexed_db::{
+    self, CommitFault, DocumentLock, DocumentMeta, GarbageBlock, StoreError, VersionInUse,
+};
 use crate::ZeroCopyBuffer;
 
 /// Bytes scanned per step by `find` and the line queries, each step loaded before it is read.
@@ -85,11 +88,19 @@ pub enum ImportSource<'a> {
     Blob(&'a web_sys::Blob),
 }
 
-/// A document version a source of the buffer reads: its name and layer.
-#[derive(Debug, Clone)]
+/// A document version a source of the buffer reads: its name and layer, and the mark that keeps
+/// garbage collections off its blocks while the buffer lives.
+#[derive(Clone)]
 struct StoredSource {
     name: String,
     layer: Arc<BlockLayer>,
+    _in_use: Rc<VersionInUse>,
+}
+
+impl std::fmt::Debug for StoredSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredSource").field("name", &self.name).field("layer", &self.layer).finish()
+    }
 }
 
 #[derive(Debug)]
@@ -165,18 +176,29 @@ impl StoredBuffer {
     /// # Ok(()) }
     /// ```
     pub async fn open(name: &str, mut options: VirtualBufferOptions) -> Result<StoredBuffer, StoredError> {
-        let mut meta = indexed_db::read_meta(name).await?.ok_or_else(|| StoreError::NotFound(name.into()))?;
+        let not_found = || StoreError::NotFound(name.into());
+        let mut meta = indexed_db::read_meta(name).await?.ok_or_else(not_found)?;
+        // Marked in use, and still the current version once marked: then no garbage collection can
+        // have deleted its blocks, and none will while the buffer lives.
+        let in_use = loop {
+            let in_use = VersionInUse::mark(name, meta.generation).await;
+            let now = indexed_db::read_meta(name).await?.ok_or_else(not_found)?;
+            let still_current = now.generation == meta.generation;
+            meta = now;
+            if still_current {
+                break in_use;
+            }
+        };
         if !meta.garbage.is_empty() {
             // Waits for a writer of the document in another tab, if there is one.
             indexed_db::collect_garbage(&DocumentLock::acquire(name).await).await?;
-            meta.garbage.clear();
         }
         options.block_size = meta.block_size as usize;
         // The block size divides offsets (`load_pieces`): never zero, whatever the record said.
         let options = options.checked();
         let layer = Arc::new(BlockLayer::new(meta.table.clone(), options.cache_budget));
         let buffer = VirtualBuffer::with_layer(layer.clone(), options)?;
-        let source = StoredSource { name: name.to_string(), layer };
+        let source = StoredSource { name: name.to_string(), layer, _in_use: Rc::new(in_use) };
         let state = State { meta: Some(meta), sources: vec![Some(source)], saving: false };
         Ok(StoredBuffer { buffer, options, state: RefCell::new(state) })
     }
@@ -596,7 +618,7 @@ impl StoredBuffer {
         // forced save over a version saved elsewhere may have blocks of its own base that are gone.
         let reusable: HashSet<u64> = match (&current, &base_source) {
             (Some(current), Some(source)) if source.name == name => {
-                current.table.ids().iter().chain(&current.garbage).copied().collect()
+                current.table.ids().iter().copied().chain(current.garbage.iter().map(|g| g.id)).collect()
             }
             _ => HashSet::new(),
         };
@@ -627,6 +649,8 @@ impl StoredBuffer {
         if let Err(e) = indexed_db::commit(&lock, &meta, &writes, expected, fault).await {
             return Err(discard_failed(&lock, first_id..next_id, e.into()).await);
         }
+        // Marked while the lock still keeps garbage collections out.
+        let in_use = VersionInUse::mark(name, meta.generation).await;
 
         // The new version becomes the base of later saves; the blocks just written stay loaded.
         let layer = Arc::new(BlockLayer::new(meta.table.clone(), self.options.cache_budget));
@@ -641,7 +665,7 @@ impl StoredBuffer {
         }
         let mut state = self.state.borrow_mut();
         self.buffer.adopt_saved(snapshot, layer.clone())?;
-        state.sources.push(Some(StoredSource { name: name.to_string(), layer }));
+        state.sources.push(Some(StoredSource { name: name.to_string(), layer, _in_use: Rc::new(in_use) }));
         state.meta = Some(meta);
         Ok(())
     }
@@ -788,25 +812,24 @@ fn next_version(
     block_size: u32,
     next_id: u64,
 ) -> DocumentMeta {
+    let generation = current.map_or(1, |m| m.generation + 1);
     // The blocks of `current` and its garbage that the new version does not use (a forced save may
     // use blocks `current` listed as garbage).
     let mut garbage = Vec::new();
     if let Some(current) = current {
         let kept: HashSet<u64> = table.ids().iter().copied().collect();
+        let dropped_now = current.table.ids().iter().map(|&id| GarbageBlock { id, dropped_at: generation });
+        let mut seen = HashSet::new();
         garbage.extend(
-            current.garbage.iter().chain(current.table.ids()).copied().filter(|id| !kept.contains(id)),
+            current
+                .garbage
+                .iter()
+                .copied()
+                .chain(dropped_now)
+                .filter(|g| !kept.contains(&g.id) && seen.insert(g.id)),
         );
-        garbage.sort_unstable();
-        garbage.dedup();
     }
-    DocumentMeta {
-        name: name.to_string(),
-        table,
-        block_size,
-        next_id,
-        generation: current.map_or(1, |m| m.generation + 1),
-        garbage,
-    }
+    DocumentMeta { name: name.to_string(), table, block_size, next_id, generation, garbage }
 }
 
 /// Bytes `start..end` of a Blob.

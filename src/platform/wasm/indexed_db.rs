@@ -10,9 +10,9 @@
 //! the blocks it needs under fresh ids and then, in **one** transaction, the last of them and the new
 //! metadata record, so the stored document is the old or the new version whatever happens (a crash, a
 //! closed tab, a full quota): IndexedDB commits a transaction whole or not at all. Blocks the new
-//! version no longer uses are listed as garbage in it and deleted by [`collect_garbage`], together
-//! with blocks left by a save or import that never committed (their ids are at or past the record's
-//! next id).
+//! version no longer uses are listed as garbage in it and deleted by [`collect_garbage`] once no
+//! buffer of the origin reads a version that may use them ([`VersionInUse`]), together with blocks
+//! left by a save or import that never committed (their ids are at or past the record's next id).
 //!
 //! Writers of one document take turns: an import, save, delete or garbage collection holds the
 //! document's [`DocumentLock`] from reading the record to its commit, and every function here that
@@ -25,6 +25,7 @@
 //! other work happen between transactions.
 
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::ops::Range;
 
 use js_sys::{Array, Float64Array, Function, Object, Promise, Reflect, Uint32Array, Uint8Array};
@@ -36,7 +37,7 @@ use web_sys::{
     IdbTransaction, IdbTransactionMode,
 };
 
-use super::web_lock::WebLock;
+use super::web_lock::{held_names, SharedWebLock, WebLock};
 use crate::platform::persistence::{BlockLayer, BlockTable, PersistenceError};
 use crate::{BufferKind, ZeroCopyBuffer};
 
@@ -143,8 +144,18 @@ pub struct DocumentMeta {
     pub next_id: u64,
     /// Counts the versions: every import or save of the document adds one.
     pub generation: u64,
-    /// Blocks of earlier versions that this one no longer uses, to be deleted.
-    pub garbage: Vec<u64>,
+    /// Blocks of earlier versions that this one no longer uses, to be deleted once no buffer reads
+    /// a version that may use them.
+    pub garbage: Vec<GarbageBlock>,
+}
+
+/// A block of earlier versions of a document that its current version no longer uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GarbageBlock {
+    /// The block's id.
+    pub id: u64,
+    /// The generation of the first version without it: only versions before it may use it.
+    pub dropped_at: u64,
 }
 
 impl DocumentMeta {
@@ -154,7 +165,8 @@ impl DocumentMeta {
             Reflect::set(&record, &key.into(), &value).expect("setting a property of a plain object");
         };
         let ids: Vec<f64> = self.table.ids().iter().map(|&id| id as f64).collect();
-        let garbage: Vec<f64> = self.garbage.iter().map(|&id| id as f64).collect();
+        let garbage: Vec<f64> = self.garbage.iter().map(|g| g.id as f64).collect();
+        let dropped_at: Vec<f64> = self.garbage.iter().map(|g| g.dropped_at as f64).collect();
         set("format", FORMAT.into());
         set("name", self.name.as_str().into());
         set("length", (self.table.len() as f64).into());
@@ -164,6 +176,7 @@ impl DocumentMeta {
         set("nextId", (self.next_id as f64).into());
         set("generation", (self.generation as f64).into());
         set("garbage", Float64Array::from(&garbage[..]).into());
+        set("garbageDroppedAt", Float64Array::from(&dropped_at[..]).into());
         record.into()
     }
 
@@ -187,7 +200,26 @@ impl DocumentMeta {
             get("lens").dyn_into::<Uint32Array>().map_err(|_| corrupt("metadata without block lengths"))?;
         let garbage =
             get("garbage").dyn_into::<Float64Array>().map_err(|_| corrupt("metadata without garbage"))?;
-        let ids = ids.to_vec().into_iter().map(|id| count(id, "block id")).collect::<Result<_, _>>()?;
+        let counts = |array: Float64Array, what: &str| -> Result<Vec<u64>, StoreError> {
+            array.to_vec().into_iter().map(|value| count(value, what)).collect()
+        };
+        let ids = counts(ids, "block id")?;
+        let generation = integer("generation")?;
+        let garbage_ids = counts(garbage, "garbage id")?;
+        // Records written before versions in use were tracked lack it: their garbage counts as
+        // dropped by the current version, the latest it can have been.
+        let dropped_at = match get("garbageDroppedAt") {
+            missing if missing.is_undefined() => vec![generation; garbage_ids.len()],
+            array => counts(
+                array
+                    .dyn_into()
+                    .map_err(|_| corrupt("metadata whose garbage generations are not numbers"))?,
+                "garbage generation",
+            )?,
+        };
+        if dropped_at.len() != garbage_ids.len() {
+            return Err(corrupt("metadata whose garbage ids and generations differ in number"));
+        }
         let table = BlockTable::new(ids, lens.to_vec())?;
         let block_size = u32::try_from(integer("blockSize")?)
             .ok()
@@ -197,12 +229,12 @@ impl DocumentMeta {
             name: get("name").as_string().ok_or_else(|| corrupt("metadata without a name"))?,
             block_size,
             next_id: integer("nextId")?,
-            generation: integer("generation")?,
-            garbage: garbage
-                .to_vec()
+            generation,
+            garbage: garbage_ids
                 .into_iter()
-                .map(|id| count(id, "garbage id"))
-                .collect::<Result<_, _>>()?,
+                .zip(dropped_at)
+                .map(|(id, dropped_at)| GarbageBlock { id, dropped_at })
+                .collect(),
             table,
         };
         if integer("length")? != meta.table.len() {
@@ -215,6 +247,8 @@ impl DocumentMeta {
 thread_local! {
     /// The open connection, shared by every call on this thread (a page or a worker).
     static DATABASE_CONNECTION: RefCell<Option<IdbDatabase>> = const { RefCell::new(None) };
+    /// The generations of each document that buffers of this thread read (see [`VersionInUse`]).
+    static VERSIONS_IN_USE: RefCell<HashMap<String, Vec<u64>>> = RefCell::new(HashMap::new());
     /// Write transactions to let through before one fails as if the quota were exhausted (tests).
     static QUOTA_FAULT: Cell<Option<usize>> = const { Cell::new(None) };
 }
@@ -239,6 +273,59 @@ impl DocumentLock {
     pub fn name(&self) -> &str {
         &self.name
     }
+}
+
+/// A mark that a buffer reads version `generation` of a document, held as long as it lives: a garbage
+/// collection, on this thread or in another tab, leaves the blocks that version may use. Where there
+/// are Web Locks it is the shared lock `omnibuf:indexeddb-version:<name>#<generation>`.
+///
+/// Marked only for a version that is current when its mark is in place (checked after marking: see
+/// `StoredBuffer::open`), or that its marker just committed under the document's lock, so that a
+/// garbage collection, which runs under that lock, never misses a mark that could still matter.
+pub struct VersionInUse {
+    name: String,
+    generation: u64,
+    _shared: Option<SharedWebLock>,
+}
+
+impl VersionInUse {
+    /// Marks version `generation` of document `name` as in use.
+    pub async fn mark(name: &str, generation: u64) -> VersionInUse {
+        VERSIONS_IN_USE.with(|v| v.borrow_mut().entry(name.to_string()).or_default().push(generation));
+        // Made first, so that a wait given up takes the mark of this thread back.
+        let mut mark = VersionInUse { name: name.to_string(), generation, _shared: None };
+        mark._shared = Some(SharedWebLock::acquire(&format!("{VERSION_LOCK}{name}#{generation}")).await);
+        mark
+    }
+}
+
+impl Drop for VersionInUse {
+    fn drop(&mut self) {
+        VERSIONS_IN_USE.with(|v| {
+            let mut versions = v.borrow_mut();
+            if let Some(in_use) = versions.get_mut(&self.name) {
+                if let Some(at) = in_use.iter().position(|&g| g == self.generation) {
+                    in_use.swap_remove(at);
+                }
+                if in_use.is_empty() {
+                    versions.remove(&self.name);
+                }
+            }
+        });
+    }
+}
+
+/// Names of the shared locks that mark versions in use start with it (after `omnibuf:`).
+const VERSION_LOCK: &str = "indexeddb-version:";
+
+/// The oldest generation of document `name` that a buffer of this origin reads, if any does.
+async fn oldest_version_in_use(name: &str) -> Option<u64> {
+    let here = VERSIONS_IN_USE.with(|v| v.borrow().get(name).and_then(|g| g.iter().copied().min()));
+    let elsewhere = held_names(VERSION_LOCK).await.into_iter().filter_map(|lock| {
+        let (document, generation) = lock.strip_prefix(VERSION_LOCK)?.rsplit_once('#')?;
+        (document == name).then(|| generation.parse::<u64>().ok()).flatten()
+    });
+    here.into_iter().chain(elsewhere).min()
 }
 
 /// Makes the write transaction after the next `after` ones (of `write_blocks` and `commit`, on
@@ -680,11 +767,14 @@ pub async fn commit(
     committed(&tx, &format!("saving {:?}", meta.name)).await
 }
 
-/// Deletes the blocks no version of the document uses: the garbage its record lists, and blocks at or
-/// past its next id (left by a save or import that never committed: under the lock, none is being
-/// written). A buffer that still has the document open with undo history into old blocks loses them.
+/// Deletes the blocks no version of the document uses: the garbage its record lists that no version
+/// in use (see [`VersionInUse`]) may use, and blocks at or past its next id (left by a save or import
+/// that never committed: under the lock, none is being written).
 pub async fn collect_garbage(lock: &DocumentLock) -> Result<(), StoreError> {
     let name = lock.name();
+    // Asked before the transaction, which would commit while this waits. Under the lock no version
+    // older than the current one can come into use meanwhile (see `VersionInUse`).
+    let oldest_in_use = oldest_version_in_use(name).await;
     let db = database().await?;
     let tx = transaction(&db, &[DOCUMENTS, BLOCKS], true)?;
     let documents = store(&tx, DOCUMENTS)?;
@@ -695,8 +785,13 @@ pub async fn collect_garbage(lock: &DocumentLock) -> Result<(), StoreError> {
         blocks.delete(&blocks_from(name, 0)?).map_err(js_failure("deleting blocks"))?;
     } else {
         let mut meta = DocumentMeta::from_js(&record)?;
-        for id in std::mem::take(&mut meta.garbage) {
-            blocks.delete(&block_key(name, id)).map_err(js_failure("deleting a block"))?;
+        // A version in use at generation r may use a block dropped at d only if r < d.
+        let (free, kept) = std::mem::take(&mut meta.garbage)
+            .into_iter()
+            .partition(|g| oldest_in_use.is_none_or(|oldest| g.dropped_at <= oldest));
+        meta.garbage = kept;
+        for garbage in free {
+            blocks.delete(&block_key(name, garbage.id)).map_err(js_failure("deleting a block"))?;
         }
         blocks.delete(&blocks_from(name, meta.next_id)?).map_err(js_failure("deleting blocks"))?;
         documents.put_with_key(&meta.to_js(), &name.into()).map_err(js_failure("writing metadata"))?;

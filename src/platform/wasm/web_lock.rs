@@ -1,6 +1,8 @@
-//! An exclusive lock by name for the whole origin: every page, tab and worker of it. The IndexedDB
-//! store takes one per document while it writes, so that two writers never pick the same fresh block
-//! ids and a garbage collection never deletes blocks a save is still writing.
+//! Locks by name for the whole origin: every page, tab and worker of it. The IndexedDB store takes a
+//! [`WebLock`] (exclusive) per document while it writes, so that two writers never pick the same
+//! fresh block ids and a garbage collection never deletes blocks a save is still writing; and holds a
+//! [`SharedWebLock`] per version a buffer reads, so that a garbage collection elsewhere can see
+//! ([`held_names`]) which old blocks are still read.
 //!
 //! The lock is two: one of this thread, then, where the browser has the Web Locks API
 //! (`navigator.locks`, in every context of every current browser), a Web Lock named `omnibuf:` plus
@@ -8,7 +10,7 @@
 //! crashes gives it up. Where there is no Web Lock to be had (an old browser, an opaque origin, Node
 //! with an IndexedDB polyfill), only writers of the same thread are kept apart.
 //!
-//! Both kinds are granted first come, first served. A wait given up (its future dropped before the
+//! Exclusive locks are granted first come, first served. A wait given up (its future dropped before the
 //! grant) gives the lock up at once when it would have been granted, so it never holds up later
 //! writers.
 
@@ -37,7 +39,7 @@ pub struct WebLock {
 }
 
 impl WebLock {
-    /// Waits until the lock `name` is this caller's, first come, first served.
+    /// Waits until the lock `name` is this caller's alone, first come, first served.
     pub async fn acquire(name: &str) -> WebLock {
         let (held, release) = pending();
         let before = LOCAL_TAILS.with(|t| t.borrow().get(name).cloned());
@@ -53,22 +55,71 @@ impl WebLock {
             let _ = JsFuture::from(before).await;
         }
         // ...then the origin's.
-        if let Some((locks, request)) = web_locks() {
-            let (granted, grant) = pending();
-            let on_grant = grant.clone();
-            let callback = Closure::once_into_js(move |_lock: JsValue| -> JsValue {
-                let _ = on_grant.call0(&JsValue::UNDEFINED);
-                held.into()
-            });
-            let requested = request.call2(&locks, &format!("omnibuf:{name}").into(), &callback);
-            // Its Promise settles when the lock is let go, or rejects when there is none to be had
-            // (an opaque origin): then this goes on with the lock of this thread only.
-            if let Ok(requested) = requested.and_then(|p| p.dyn_into::<Promise>()) {
-                let _ = on_rejection(&requested, &grant);
-                let _ = JsFuture::from(granted).await;
-            }
-        }
+        hold_web_lock(name, "exclusive", held).await;
         lock
+    }
+}
+
+/// A shared lock of the origin, held as a mark that something is in use: others see it with
+/// [`held_names`]. Only where there are Web Locks (nothing is held elsewhere).
+#[must_use = "the lock is let go when this is dropped"]
+pub struct SharedWebLock {
+    release: Function,
+}
+
+impl SharedWebLock {
+    /// Takes the shared lock `name`: at once, unless someone holds it exclusively.
+    pub async fn acquire(name: &str) -> SharedWebLock {
+        let (held, release) = pending();
+        let lock = SharedWebLock { release };
+        hold_web_lock(name, "shared", held).await;
+        lock
+    }
+}
+
+impl Drop for SharedWebLock {
+    fn drop(&mut self) {
+        let _ = self.release.call0(&JsValue::UNDEFINED);
+    }
+}
+
+/// The names (without `omnibuf:`) of the locks held in the origin that start with `prefix`; none
+/// where there are no Web Locks.
+pub async fn held_names(prefix: &str) -> Vec<String> {
+    let Some((locks, _)) = web_locks() else { return Vec::new() };
+    let snapshot = async {
+        let query: Function = Reflect::get(&locks, &"query".into())?.dyn_into()?;
+        let snapshot = JsFuture::from(query.call0(&locks)?.dyn_into::<Promise>()?).await?;
+        Reflect::get(&snapshot, &"held".into())?.dyn_into::<js_sys::Array>()
+    };
+    let Ok(held) = snapshot.await else { return Vec::new() };
+    let prefix = format!("omnibuf:{prefix}");
+    held.iter()
+        .filter_map(|lock| Reflect::get(&lock, &"name".into()).ok()?.as_string())
+        .filter_map(|name| {
+            name.strip_prefix("omnibuf:").filter(|_| name.starts_with(&prefix)).map(str::to_string)
+        })
+        .collect()
+}
+
+/// Requests the Web Lock `omnibuf:<name>` in `mode`, to be held until `held` settles, and waits for
+/// the grant. Returns at once where there is no Web Lock to be had.
+async fn hold_web_lock(name: &str, mode: &str, held: Promise) {
+    let Some((locks, request)) = web_locks() else { return };
+    let (granted, grant) = pending();
+    let on_grant = grant.clone();
+    let callback = Closure::once_into_js(move |_lock: JsValue| -> JsValue {
+        let _ = on_grant.call0(&JsValue::UNDEFINED);
+        held.into()
+    });
+    let options = Object::new();
+    let _ = Reflect::set(&options, &"mode".into(), &mode.into());
+    let requested = request.call3(&locks, &format!("omnibuf:{name}").into(), &options, &callback);
+    // Its Promise settles when the lock is let go, or rejects when there is none to be had (an
+    // opaque origin): then this goes on without it.
+    if let Ok(requested) = requested.and_then(|p| p.dyn_into::<Promise>()) {
+        let _ = on_rejection(&requested, &grant);
+        let _ = JsFuture::from(granted).await;
     }
 }
 

@@ -101,8 +101,9 @@ async fn a_small_edit_rewrites_one_block_and_keeps_the_rest() {
     assert_eq!(kept, before.table.block_count() - 1, "only the edited block is written again");
     assert_eq!(after.garbage.len(), 1, "the replaced block is garbage");
 
-    // Opening collects it.
-    let garbage = after.garbage[0];
+    // Opening collects it, once no buffer reads the version that used it.
+    drop(buffer);
+    let garbage = after.garbage[0].id;
     let mut expected = original.clone();
     expected[10_000..10_004].copy_from_slice(b"LINE");
     assert_eq!(stored(name).await, expected);
@@ -462,6 +463,7 @@ async fn a_refused_save_leaves_the_version_saved_meanwhile_whole() {
     assert_eq!(block_ids(name).await, used_ids(name).await);
     // Forced, the stale buffer replaces it; then only the new version's blocks stay.
     mine.save(true).await.unwrap();
+    drop((mine, theirs));
     assert!(stored(name).await == prefixed(&m, &original));
     assert_eq!(block_ids(name).await, used_ids(name).await);
     StoredBuffer::delete(name).await.unwrap();
@@ -548,6 +550,7 @@ async fn a_writer_waits_for_the_documents_lock_and_a_wait_given_up_holds_nobody_
         assert!(within(save.as_mut(), 50).await.is_none());
     }
     release_lock().await;
+    drop(buffer);
     // And one given up while it waits behind a writer of this page.
     let data = several_batches();
     let mut long = std::pin::pin!(StoredBuffer::import(name, ImportSource::Bytes(&data), 64 << 10));
@@ -564,6 +567,53 @@ async fn a_writer_waits_for_the_documents_lock_and_a_wait_given_up_holds_nobody_
     StoredBuffer::delete(name).await.unwrap();
 }
 
+// ── versions in use ─────────────────────────────────────────────────────────────────────────────────
+
+/// Opens document `name` (which collects its garbage) and returns its record after that.
+async fn open_and_collect(name: &str) -> indexed_db::DocumentMeta {
+    drop(StoredBuffer::open(name, VirtualBufferOptions::default()).await.unwrap());
+    indexed_db::read_meta(name).await.unwrap().unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn blocks_of_a_version_a_buffer_reads_stay_until_it_is_dropped() {
+    let name = "in-use";
+    let original = numbered_lines(2000); // 54 KiB in 1 KiB blocks
+    StoredBuffer::import(name, ImportSource::Bytes(&original), 1024).await.unwrap();
+    // Opened at the first version and never read yet: every block it needs is still to be loaded.
+    let reader = StoredBuffer::open(name, VirtualBufferOptions::default()).await.unwrap();
+    let writer = StoredBuffer::open(name, VirtualBufferOptions::default()).await.unwrap();
+    writer.buffer().replace(0..original.len() as u64, b"replaced\n").unwrap();
+    writer.save(false).await.unwrap();
+    let dropped = indexed_db::read_meta(name).await.unwrap().unwrap().garbage.len();
+    assert!(dropped >= 50, "the first version's blocks are garbage ({dropped})");
+
+    // Opening elsewhere collects garbage, but not the blocks of the first version, which the reader
+    // (and the writer's undo history) still read.
+    assert_eq!(open_and_collect(name).await.garbage.len(), dropped);
+    assert!(content(&reader).await == original, "the reader reads the version it opened");
+    assert!(writer.buffer().undo());
+    assert!(content(&writer).await == original, "the writer's undo reaches the first version");
+    drop((reader, writer));
+    assert!(open_and_collect(name).await.garbage.is_empty(), "collected once nobody reads them");
+    assert_eq!(block_ids(name).await, used_ids(name).await);
+
+    // A reader in another tab holds the same mark: the shared Web Lock of the version it reads.
+    let second = indexed_db::read_meta(name).await.unwrap().unwrap().generation;
+    js_promise(&format!(
+        "return new Promise(granted => navigator.locks.request('omnibuf:indexeddb-version:{name}#{second}',
+           {{ mode: 'shared' }}, () => {{ granted(); return new Promise(r => {{ globalThis.releaseReader = r; }}); }}));"
+    ))
+    .await
+    .unwrap();
+    StoredBuffer::import(name, ImportSource::Bytes(b"third\n"), 1024).await.unwrap();
+    assert_eq!(open_and_collect(name).await.garbage.len(), 1, "the second version's block stays");
+    js_promise("globalThis.releaseReader(); return Promise.resolve();").await.unwrap();
+    assert!(open_and_collect(name).await.garbage.is_empty());
+    assert_eq!(block_ids(name).await, used_ids(name).await);
+    StoredBuffer::delete(name).await.unwrap();
+}
+
 #[wasm_bindgen_test]
 async fn a_metadata_record_that_does_not_add_up_is_an_error_when_opened() {
     let name = "corrupt-meta";
@@ -576,6 +626,7 @@ async fn a_metadata_record_that_does_not_add_up_is_an_error_when_opened() {
         ("generation", "1.5"),
         ("ids", "new Float64Array([-1])"),
         ("garbage", "new Float64Array([Infinity])"),
+        ("garbageDroppedAt", "new Float64Array([1])"),
         ("length", "5"),
     ] {
         let script = format!(
