@@ -1,9 +1,9 @@
 // Two tabs of one origin on one IndexedDB document, in headless Chromium, through the package's
 // browser entry: saves started together in both take turns (one saves, the other is refused, and the
-// stored document is the first one's whole); a tab keeps reading the version it opened after the
-// other tab replaced it and a third open collected the old blocks' garbage; and once it frees its
-// buffer, the next open deletes them. Needs the wasm build (scripts/build-wasm.sh) and Chromium
-// (js/chromium.mjs).
+// stored document is the first one's whole); a tab keeps reading the version it opened, and its undo
+// history, after the other tab replaced the document and opened it again (which collects garbage).
+// That the garbage goes once no buffer reads it is checked in wasm-tests (block ids are not visible
+// here). Needs the wasm build (scripts/build-wasm.sh) and Chromium (js/chromium.mjs).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
