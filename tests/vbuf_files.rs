@@ -62,6 +62,51 @@ fn save_as_then_save_writes_the_new_file_and_leaves_the_old_one() {
 }
 
 #[test]
+fn a_save_lets_go_of_the_versions_nothing_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log");
+    let original = text(1 << 20);
+    for backend in BACKENDS {
+        std::fs::write(&path, &original).unwrap();
+        let buf = VirtualBuffer::open_with(&path, backend, VirtualBufferOptions::default()).unwrap();
+        let mut model = original.clone();
+        // Appends only: undoing them needs no earlier version, so each save lets go of the last.
+        for i in 0..5 {
+            let line = format!("line {i}\n");
+            buf.insert(buf.len(), line.as_bytes()).unwrap();
+            model.extend_from_slice(line.as_bytes());
+            buf.save().unwrap();
+            assert_eq!(buf.stats().versions_held, 1, "{backend:?}, save {i}");
+        }
+        #[cfg(target_os = "linux")]
+        assert_eq!(replaced_files_held_open(dir.path()), 0, "{backend:?}");
+        // The undo of a deletion reads the version it deleted from: that one stays.
+        buf.delete(0..100).unwrap();
+        buf.save().unwrap();
+        assert_eq!(buf.stats().versions_held, 2, "{backend:?}");
+        #[cfg(target_os = "linux")]
+        assert_eq!(replaced_files_held_open(dir.path()), 1, "{backend:?}");
+        while buf.undo() {}
+        assert_eq!(buf.read(..).unwrap(), original[..], "{backend:?}: undone back to the opened file");
+        while buf.redo() {}
+        assert_eq!(buf.read(..).unwrap(), model[100..], "{backend:?}");
+        drop(buf);
+        #[cfg(target_os = "linux")]
+        assert_eq!(replaced_files_held_open(dir.path()), 0, "{backend:?}");
+    }
+}
+
+/// How many files of `dir` that were replaced (renamed over) this process still holds open.
+#[cfg(target_os = "linux")]
+fn replaced_files_held_open(dir: &std::path::Path) -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
+        .filter(|target| target.starts_with(dir) && target.to_string_lossy().ends_with(" (deleted)"))
+        .count()
+}
+
+#[test]
 fn a_file_changed_underneath_is_reported_and_save_refuses_unless_forced() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("f");

@@ -1,5 +1,6 @@
 //! [`VirtualBuffer`]: the handle, its edits, reads, undo and save.
 
+use std::collections::HashSet;
 use std::ops::{Bound, RangeBounds};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
@@ -10,7 +11,7 @@ use super::history::{Change, History};
 use super::options::{VirtualBufferOptions, VirtualBufferStats};
 use super::snapshot::Snapshot;
 use super::store::{piece_chunk, source, Source, Sources, Store};
-use super::tree::{Piece, SourceId, Tree};
+use super::tree::{Piece, SourceId, Tree, ADD_SOURCE};
 use crate::platform::persistence::{
     MemoryPersistence, PersistenceError, PersistenceLayer, SaveOptions, SavePiece,
 };
@@ -420,7 +421,8 @@ impl VirtualBuffer {
             let mut recipe = recipe(&snapshot, &self.inner.store, base);
             Arc::from(base_layer.save(&mut recipe, options)?)
         };
-        self.adopt_saved(snapshot, new_layer)
+        self.adopt_saved(snapshot, new_layer)?;
+        Ok(())
     }
 
     /// The snapshot a save writes, and the source its unchanged runs are copied from.
@@ -431,23 +433,49 @@ impl VirtualBuffer {
 
     /// Makes `layer`, which holds the content of `snapshot`, the base of later saves. If nothing was
     /// edited meanwhile, the tree becomes one piece over it, so the next save copies it whole.
+    ///
+    /// Then lets go of the sources that neither the tree nor the undo and redo stacks read any more
+    /// (snapshots and iterators keep their own): an earlier version's file handle (and the disk
+    /// space of a replaced file) or stored version goes as soon as nothing can reach it. Returns the
+    /// ids let go.
     pub(crate) fn adopt_saved(
         &self,
         snapshot: Snapshot,
         layer: Arc<dyn PersistenceLayer>,
-    ) -> Result<(), VbufError> {
+    ) -> Result<Vec<SourceId>, VbufError> {
         let len = layer.len()?;
         let mut state = lock(&self.inner.state);
         let mut sources: Vec<Source> = state.sources.to_vec();
         sources.push(Source { layer, len, lines: OnceLock::new() });
         let id = sources.len() as SourceId;
-        state.sources = Arc::new(sources);
         state.base = id;
         if state.log.version() == snapshot.version {
             state.tree = Tree::new(vec![Piece { source: id, offset: 0, len }], state.tree.max());
             state.saved_version = snapshot.version;
         }
-        Ok(())
+        let read: HashSet<SourceId> = state
+            .tree
+            .pieces_in(0, state.tree.len())
+            .iter()
+            .map(|piece| piece.source)
+            .chain(state.history.sources())
+            .chain([id])
+            .collect();
+        let mut released = Vec::new();
+        for (index, source) in sources.iter_mut().enumerate() {
+            let source_id = index as SourceId + 1;
+            if !read.contains(&source_id) && !source.is_released() {
+                *source = Source::released();
+                released.push(source_id);
+            }
+        }
+        state.sources = Arc::new(sources);
+        drop(state);
+        let mut store = lock(&self.inner.store);
+        for &source in &released {
+            store.cache.forget_source(source);
+        }
+        Ok(released)
     }
 
     /// Counters of what the buffer holds.
@@ -475,13 +503,15 @@ impl VirtualBuffer {
             live_iterators: state.log.readers(),
             undo_len: state.history.undo_len(),
             redo_len: state.history.redo_len(),
+            versions_held: state.sources.iter().filter(|s| !s.is_released()).count(),
             cache_hits: store.cache.counters.hits,
             cache_misses: store.cache.counters.misses,
             cache_evictions: store.cache.counters.evictions,
         }
     }
 
-    /// Checks the piece tree's invariants; panics on a violation. A test aid (the `testing` feature):
+    /// Checks the piece tree's invariants, and that no piece of the content or the undo history points
+    /// into a version a save let go of; panics on a violation. A test aid (the `testing` feature):
     /// the model tests and the fuzz target call it after every operation.
     ///
     /// ```
@@ -496,6 +526,11 @@ impl VirtualBuffer {
         let state = lock(&self.inner.state);
         state.tree.check_invariants();
         assert_eq!(self.inner.version.load(Ordering::Relaxed), state.log.version());
+        // No piece of the content or the undo history points into a version a save let go of.
+        let pieces = state.tree.pieces_in(0, state.tree.len());
+        for id in pieces.iter().map(|p| p.source).chain(state.history.sources()).chain([state.base]) {
+            assert!(id == ADD_SOURCE || !source(&state.sources, id).is_released(), "source {id} was let go");
+        }
     }
 }
 

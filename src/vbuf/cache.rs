@@ -125,6 +125,14 @@ impl Cache {
         self.evict_to_budget(None);
     }
 
+    /// Drops every block of `source` (one the buffer no longer reads).
+    pub(crate) fn forget_source(&mut self, source: SourceId) {
+        let keys: Vec<BlockKey> = self.entries.keys().copied().filter(|key| key.source == source).collect();
+        for key in keys {
+            self.remove(key);
+        }
+    }
+
     fn remove(&mut self, key: BlockKey) {
         if let Some(old) = self.entries.remove(&key) {
             if old.dirty {

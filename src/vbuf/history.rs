@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 
-use super::tree::Piece;
+use super::tree::{Piece, SourceId};
 
 /// An applied edit: at `offset`, `removed` was replaced by `inserted`.
 #[derive(Debug, Clone)]
@@ -66,6 +66,15 @@ impl History {
         let change = self.redo.pop()?;
         self.undo.push_back(change.clone());
         Some(change)
+    }
+
+    /// The sources the pieces of every change on either stack read.
+    pub(crate) fn sources(&self) -> impl Iterator<Item = SourceId> + '_ {
+        self.undo
+            .iter()
+            .chain(&self.redo)
+            .flat_map(|change| change.removed.iter().chain(&change.inserted))
+            .map(|piece| piece.source)
     }
 
     pub(crate) fn undo_len(&self) -> usize {

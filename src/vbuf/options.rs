@@ -102,6 +102,10 @@ pub struct VirtualBufferStats {
     pub undo_len: usize,
     /// Undone edits that can be redone.
     pub redo_len: usize,
+    /// Versions the buffer still reads: the one it opened or last saved, and earlier ones that its
+    /// content or undo history still points into (each holds its file open, and a replaced file
+    /// its disk space). A save lets go of the others.
+    pub versions_held: usize,
     /// Cache hits, misses and evictions.
     pub cache_hits: u64,
     /// See `cache_hits`.

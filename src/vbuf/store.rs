@@ -15,7 +15,7 @@ use super::cache::{BlockKey, Cache};
 use super::error::VbufError;
 use super::line_table::LineTable;
 use super::tree::{Piece, SourceId, ADD_SOURCE};
-use crate::platform::persistence::{PersistenceError, PersistenceLayer};
+use crate::platform::persistence::{MemoryPersistence, PersistenceError, PersistenceLayer};
 use crate::{BufferKind, ZeroCopyBuffer};
 
 /// A persistence layer the buffer reads from, with what is known about it.
@@ -28,8 +28,25 @@ pub(crate) struct Source {
     pub(crate) lines: OnceLock<Arc<LineTable>>,
 }
 
+impl Source {
+    /// What stands in for a source the buffer let go of: no piece of the buffer points into it.
+    pub(crate) fn released() -> Source {
+        Source { layer: released_layer(), len: 0, lines: OnceLock::new() }
+    }
+
+    pub(crate) fn is_released(&self) -> bool {
+        Arc::ptr_eq(&self.layer, &released_layer())
+    }
+}
+
+/// The one empty layer every released source shares.
+fn released_layer() -> Arc<dyn PersistenceLayer> {
+    static RELEASED: OnceLock<Arc<dyn PersistenceLayer>> = OnceLock::new();
+    RELEASED.get_or_init(|| Arc::new(MemoryPersistence::new(Vec::new()))).clone()
+}
+
 /// The sources of a buffer, indexed by `SourceId - 1`. A save appends the layer over the new content;
-/// older layers stay for the pieces (undo history, snapshots) that still point into them.
+/// older layers stay while the tree or the undo history points into them, and snapshots keep their own.
 pub(crate) type Sources = Arc<Vec<Source>>;
 
 pub(crate) fn source(sources: &Sources, id: SourceId) -> &Source {

@@ -108,8 +108,8 @@ struct State {
     /// The document saves go to.
     meta: Option<DocumentMeta>,
     /// For each source of the buffer (index = source id - 1), the stored version it reads, or `None`
-    /// for a source in memory. Kept in step with the buffer's sources: every source a stored buffer
-    /// gains comes from its own saves.
+    /// for a source in memory or one the buffer let go of. Kept in step with the buffer's sources:
+    /// every source a stored buffer gains comes from its own saves.
     sources: Vec<Option<StoredSource>>,
     saving: bool,
 }
@@ -664,8 +664,12 @@ impl StoredBuffer {
             old.layer.unload();
         }
         let mut state = self.state.borrow_mut();
-        self.buffer.adopt_saved(snapshot, layer.clone())?;
+        let released = self.buffer.adopt_saved(snapshot, layer.clone())?;
         state.sources.push(Some(StoredSource { name: name.to_string(), layer, _in_use: Rc::new(in_use) }));
+        // Versions nothing reads any more lose their marks: their garbage can go.
+        for id in released {
+            state.sources[id as usize - 1] = None;
+        }
         state.meta = Some(meta);
         Ok(())
     }

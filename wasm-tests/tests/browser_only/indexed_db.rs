@@ -615,6 +615,31 @@ async fn blocks_of_a_version_a_buffer_reads_stay_until_it_is_dropped() {
 }
 
 #[wasm_bindgen_test]
+async fn a_save_lets_go_of_the_versions_its_buffer_no_longer_reads() {
+    let name = "let-go";
+    let original = numbered_lines(2000);
+    StoredBuffer::import(name, ImportSource::Bytes(&original), 1024).await.unwrap();
+    let buffer = StoredBuffer::open(name, VirtualBufferOptions::default()).await.unwrap();
+    // An insert in the middle: its block is written again and the old one is garbage, which the
+    // buffer does not read any more (undoing an insert needs no earlier version).
+    buffer.buffer().insert(30_000, b"inserted\n").unwrap();
+    buffer.save(false).await.unwrap();
+    assert_eq!(buffer.buffer().stats().versions_held, 1);
+    assert!(open_and_collect(name).await.garbage.is_empty(), "collected while the buffer lives");
+    // A deletion: its undo reads the version it deleted from, so that version's garbage stays.
+    buffer.buffer().delete(0..40_000).unwrap();
+    buffer.save(false).await.unwrap();
+    assert_eq!(buffer.buffer().stats().versions_held, 2);
+    assert!(!open_and_collect(name).await.garbage.is_empty(), "kept for the undo");
+    while buffer.buffer().undo() {}
+    assert!(content(&buffer).await == original, "undone back to the opened version");
+    drop(buffer);
+    assert!(open_and_collect(name).await.garbage.is_empty());
+    assert_eq!(block_ids(name).await, used_ids(name).await);
+    StoredBuffer::delete(name).await.unwrap();
+}
+
+#[wasm_bindgen_test]
 async fn a_metadata_record_that_does_not_add_up_is_an_error_when_opened() {
     let name = "corrupt-meta";
     StoredBuffer::import(name, ImportSource::Bytes(b"four"), 64).await.unwrap();
