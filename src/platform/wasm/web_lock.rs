@@ -4,14 +4,15 @@
 //! [`SharedWebLock`] per version a buffer reads, so that a garbage collection elsewhere can see
 //! ([`held_names`]) which old blocks are still read.
 //!
-//! The lock is two: one of this thread, then, where the browser has the Web Locks API
-//! (`navigator.locks`, in every context of every current browser), a Web Lock named `omnibuf:` plus
-//! the caller's name, so that other code of the origin can take it too, and a tab that closes or
-//! crashes gives it up. Where there is no Web Lock to be had (an old browser, an opaque origin, Node
-//! with an IndexedDB polyfill), only writers of the same thread are kept apart.
+//! Both are Web Locks (`navigator.locks`, in every context of every current browser) named `omnibuf:`
+//! plus the caller's name, so that other code of the origin can take them too, and a tab that closes
+//! or crashes lets go of its own. The exclusive one is first a lock of this thread, so that where
+//! there is no Web Lock to be had (an old browser, an opaque origin, Node with an IndexedDB polyfill)
+//! the writers of one thread are still kept apart; without Web Locks, shared locks are marks no other
+//! context sees (the store keeps marks of its own thread too).
 //!
-//! Exclusive locks are granted first come, first served. A wait given up (its future dropped before the
-//! grant) gives the lock up at once when it would have been granted, so it never holds up later
+//! Exclusive locks are granted first come, first served. A wait given up (its future dropped before
+//! the grant) lets go of the lock at once when it would have been granted, so it never holds up later
 //! writers.
 
 use std::cell::RefCell;
@@ -57,6 +58,19 @@ impl WebLock {
         // ...then the origin's.
         hold_web_lock(name, "exclusive", held).await;
         lock
+    }
+}
+
+impl Drop for WebLock {
+    fn drop(&mut self) {
+        let _ = self.release.call0(&JsValue::UNDEFINED);
+        // The entry goes once nobody waits behind this holder.
+        LOCAL_TAILS.with(|t| {
+            let mut tails = t.borrow_mut();
+            if tails.get(&self.name).is_some_and(|last| Object::is(last, &self.tail)) {
+                tails.remove(&self.name);
+            }
+        });
     }
 }
 
@@ -120,19 +134,6 @@ async fn hold_web_lock(name: &str, mode: &str, held: Promise) {
     if let Ok(requested) = requested.and_then(|p| p.dyn_into::<Promise>()) {
         let _ = on_rejection(&requested, &grant);
         let _ = JsFuture::from(granted).await;
-    }
-}
-
-impl Drop for WebLock {
-    fn drop(&mut self) {
-        let _ = self.release.call0(&JsValue::UNDEFINED);
-        // The entry goes once nobody waits behind this holder.
-        LOCAL_TAILS.with(|t| {
-            let mut tails = t.borrow_mut();
-            if tails.get(&self.name).is_some_and(|last| Object::is(last, &self.tail)) {
-                tails.remove(&self.name);
-            }
-        });
     }
 }
 
