@@ -521,7 +521,9 @@ export class VirtualBuffer {
   static import(name: string, source: Blob | BytesLike, options?: VirtualBufferOpenOptions): Promise<VirtualBuffer>;
   /** Browser only: the stored documents, by name. */
   static list(options?: VirtualBufferStoreOptions): Promise<VirtualBufferDocument[]>;
-  /** Browser only: deletes a stored document and its blocks (nothing happens if there is none). */
+  /** Browser only: deletes a stored document and its blocks (nothing happens if there is none).
+   * Blocks that a buffer of it (in any tab) still reads go too: its reads of parts not yet loaded
+   * reject afterwards. */
   static deleteDocument(name: string, options?: VirtualBufferStoreOptions): Promise<void>;
   /** Browser only: a stored document as a Blob, e.g. for a download. */
   static exportDocument(name: string, options?: VirtualBufferStoreOptions): Promise<Blob>;

@@ -739,7 +739,9 @@ impl StoredBuffer {
         Ok(indexed_db::list().await?)
     }
 
-    /// Deletes document `name` and its blocks.
+    /// Deletes document `name` and its blocks, waiting for a writer of it elsewhere. Blocks a buffer
+    /// (here or in another tab) still reads go too: that buffer's reads of parts it has not loaded
+    /// fail afterwards, as its save does.
     ///
     /// ```no_run
     /// # async fn demo() -> Result<(), omnibuf::vbuf::StoredError> {
