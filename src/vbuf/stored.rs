@@ -593,8 +593,8 @@ impl StoredBuffer {
         // The version this save replaces: the stored one, whatever this buffer last saw.
         let current = indexed_db::read_meta(name).await?;
         let own = self.state.borrow().meta.clone().filter(|m| m.name == name);
-        if let Some(own) = own.filter(|_| !force) {
-            if current.as_ref().map(|m| m.generation) != Some(own.generation) {
+        if let Some(own) = own.as_ref().filter(|_| !force) {
+            if !current.as_ref().is_some_and(|current| current.same_version(own)) {
                 return Err(StoreError::Changed { name: name.to_string() }.into());
             }
         }
@@ -613,11 +613,14 @@ impl StoredBuffer {
         let first_id = current.as_ref().map_or(0, |m| m.next_id);
         let mut writer = BlockWriter::new(block_size, first_id);
         let base_source = self.stored_source(base);
-        // Whole blocks are kept by id only within the same document, and only those the store still
+        // Whole blocks are kept by id only within the same document (a document deleted and created
+        // again under its name starts its ids again: another lineage), and only those the store still
         // holds: the stored version's and its garbage (not yet collected: that takes the lock). A
         // forced save over a version saved elsewhere may have blocks of its own base that are gone.
+        let same_document =
+            matches!((&own, &current), (Some(own), Some(current)) if own.lineage == current.lineage);
         let reusable: HashSet<u64> = match (&current, &base_source) {
-            (Some(current), Some(source)) if source.name == name => {
+            (Some(current), Some(source)) if same_document && source.name == name => {
                 current.table.ids().iter().copied().chain(current.garbage.iter().map(|g| g.id)).collect()
             }
             _ => HashSet::new(),
@@ -819,6 +822,7 @@ fn next_version(
     next_id: u64,
 ) -> DocumentMeta {
     let generation = current.map_or(1, |m| m.generation + 1);
+    let lineage = current.map_or_else(indexed_db::new_lineage, |m| m.lineage);
     // The blocks of `current` and its garbage that the new version does not use (a forced save may
     // use blocks `current` listed as garbage).
     let mut garbage = Vec::new();
@@ -835,7 +839,7 @@ fn next_version(
                 .filter(|g| !kept.contains(&g.id) && seen.insert(g.id)),
         );
     }
-    DocumentMeta { name: name.to_string(), table, block_size, next_id, generation, garbage }
+    DocumentMeta { name: name.to_string(), table, block_size, next_id, generation, lineage, garbage }
 }
 
 /// Bytes `start..end` of a Blob.

@@ -144,9 +144,26 @@ pub struct DocumentMeta {
     pub next_id: u64,
     /// Counts the versions: every import or save of the document adds one.
     pub generation: u64,
+    /// Drawn at random when the document is created (stored under a name that has none) and kept by
+    /// its later versions. A document deleted and created again under the same name has another,
+    /// so its generations and block ids, which start again, are not taken for the old one's.
+    pub lineage: u64,
     /// Blocks of earlier versions that this one no longer uses, to be deleted once no buffer reads
     /// a version that may use them.
     pub garbage: Vec<GarbageBlock>,
+}
+
+impl DocumentMeta {
+    /// Whether `self` and `other` are the same version of the same document (not just of the same
+    /// name).
+    pub fn same_version(&self, other: &DocumentMeta) -> bool {
+        (self.lineage, self.generation) == (other.lineage, other.generation)
+    }
+}
+
+/// A fresh [`DocumentMeta::lineage`]: a random integer below 2^53, so that JS holds it exactly.
+pub fn new_lineage() -> u64 {
+    (js_sys::Math::random() * MAX_SAFE_INTEGER) as u64
 }
 
 /// A block of earlier versions of a document that its current version no longer uses.
@@ -175,6 +192,7 @@ impl DocumentMeta {
         set("lens", Uint32Array::from(self.table.lens()).into());
         set("nextId", (self.next_id as f64).into());
         set("generation", (self.generation as f64).into());
+        set("lineage", (self.lineage as f64).into());
         set("garbage", Float64Array::from(&garbage[..]).into());
         set("garbageDroppedAt", Float64Array::from(&dropped_at[..]).into());
         record.into()
@@ -230,6 +248,11 @@ impl DocumentMeta {
             block_size,
             next_id: integer("nextId")?,
             generation,
+            // Records written before lineages were kept have none: they count as one lineage.
+            lineage: match get("lineage") {
+                missing if missing.is_undefined() => 0,
+                _ => integer("lineage")?,
+            },
             garbage: garbage_ids
                 .into_iter()
                 .zip(dropped_at)

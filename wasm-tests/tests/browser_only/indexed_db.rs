@@ -470,6 +470,29 @@ async fn a_refused_save_leaves_the_version_saved_meanwhile_whole() {
 }
 
 #[wasm_bindgen_test]
+async fn a_document_deleted_and_created_again_is_another_document() {
+    let name = "recreated";
+    let original = numbered_lines(2000);
+    StoredBuffer::import(name, ImportSource::Bytes(&original), 1024).await.unwrap();
+    let stale = StoredBuffer::open(name, VirtualBufferOptions::default()).await.unwrap();
+    assert!(content(&stale).await == original); // every block loaded
+    // Deleted and imported again: its generation and block ids start again, as the stale buffer's.
+    StoredBuffer::delete(name).await.unwrap();
+    let other = numbered_lines(2000).to_ascii_uppercase();
+    StoredBuffer::import(name, ImportSource::Bytes(&other), 1024).await.unwrap();
+    stale.buffer().insert(0, b"stale: ").unwrap();
+    let refused = stale.save(false).await;
+    assert!(matches!(refused, Err(StoredError::Store(StoreError::Changed { .. }))), "{refused:?}");
+    assert!(stored(name).await == other);
+    // Forced, it keeps none of the new document's blocks for its own, whose ids they share.
+    stale.save(true).await.unwrap();
+    drop(stale);
+    assert!(stored(name).await == prefixed(b"stale: ", &original));
+    assert_eq!(block_ids(name).await, used_ids(name).await);
+    StoredBuffer::delete(name).await.unwrap();
+}
+
+#[wasm_bindgen_test]
 async fn saves_and_imports_of_one_document_take_turns() {
     let name = "turns";
     let original = numbered_lines(3000);
@@ -649,6 +672,7 @@ async fn a_metadata_record_that_does_not_add_up_is_an_error_when_opened() {
         ("blockSize", "-1"),
         ("nextId", "NaN"),
         ("generation", "1.5"),
+        ("lineage", "-1"),
         ("ids", "new Float64Array([-1])"),
         ("garbage", "new Float64Array([Infinity])"),
         ("garbageDroppedAt", "new Float64Array([1])"),
