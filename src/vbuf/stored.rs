@@ -183,7 +183,7 @@ impl StoredBuffer {
         let in_use = loop {
             let in_use = VersionInUse::mark(name, meta.generation).await;
             let now = indexed_db::read_meta(name).await?.ok_or_else(not_found)?;
-            let still_current = now.generation == meta.generation;
+            let still_current = now.same_version(&meta);
             meta = now;
             if still_current {
                 break in_use;
