@@ -522,8 +522,8 @@ export class VirtualBuffer {
   /** Browser only: the stored documents, by name. */
   static list(options?: VirtualBufferStoreOptions): Promise<VirtualBufferDocument[]>;
   /** Browser only: deletes a stored document and its blocks (nothing happens if there is none).
-   * Blocks that a buffer of it (in any tab) still reads go too: its reads of parts not yet loaded
-   * reject afterwards. */
+   * A buffer of it that is still open (in any tab) reads on: the blocks it may read stay, out of
+   * sight of open() and list(), until it is freed. */
   static deleteDocument(name: string, options?: VirtualBufferStoreOptions): Promise<void>;
   /** Browser only: a stored document as a Blob, e.g. for a download. */
   static exportDocument(name: string, options?: VirtualBufferStoreOptions): Promise<Blob>;

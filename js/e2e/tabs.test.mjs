@@ -1,8 +1,11 @@
 // Two tabs of one origin on one IndexedDB document, in headless Chromium, through the package's
-// browser entry: saves started together in both take turns (one saves, the other is refused, and the
-// stored document is the first one's whole); a tab keeps reading the version it opened, and its undo
-// history, after the other tab replaced the document and opened it again (which collects garbage).
-// That the garbage goes once no buffer reads it is checked in wasm-tests (block ids are not visible
+// browser entry:
+// - saves started together in both take turns: one saves, the other is refused, and the stored
+//   document is the first one's whole;
+// - a tab keeps reading the version it opened, and its undo history, after the other tab replaced
+//   the document and opened it again (which collects garbage);
+// - a document deleted in one tab stays readable to a buffer of it in the other.
+// That garbage goes once no buffer reads it is checked in wasm-tests (block ids are not visible
 // here). Needs the wasm build (scripts/build-wasm.sh) and Chromium (js/chromium.mjs).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -99,7 +102,14 @@ test('two tabs on one document: saves take turns; a tab reads the version it ope
     );
     await refused.evaluate(() => doc.free());
     assert.equal(await stored(winner), sha256('replaced\n'));
+    // A document deleted in one tab stays readable to a buffer of it in the other.
+    await refused.evaluate(async () => {
+      globalThis.doc = await omnibuf.VirtualBuffer.open('tabs.txt', { cacheBudget: 64 << 10 });
+    });
     await winner.evaluate(() => omnibuf.VirtualBuffer.deleteDocument('tabs.txt'));
+    assert.equal(await winner.evaluate(async () => (await omnibuf.VirtualBuffer.list()).some((d) => d.name === 'tabs.txt')), false);
+    assert.equal(await refused.evaluate(() => globalThis.digest(doc)), sha256('replaced\n'));
+    await refused.evaluate(() => doc.free());
     assert.deepEqual(errors, [], 'no uncaught errors in the tabs');
   } finally {
     await browser.close();

@@ -225,7 +225,7 @@ impl StoredBuffer {
         // Held from reading the record to the commit: the record read stays the stored one, and the
         // ids past its next id are this import's.
         let lock = DocumentLock::acquire(name).await;
-        let current = indexed_db::read_meta(name).await?;
+        let current = indexed_db::read_record(&lock).await?;
         let block_size = block_size.clamp(1, u32::MAX as usize);
         let first_id = current.as_ref().map_or(0, |m| m.next_id);
         let mut writer = BlockWriter::new(block_size, first_id);
@@ -591,7 +591,7 @@ impl StoredBuffer {
         // ids past its next id are this save's.
         let lock = DocumentLock::acquire(name).await;
         // The version this save replaces: the stored one, whatever this buffer last saw.
-        let current = indexed_db::read_meta(name).await?;
+        let current = indexed_db::read_record(&lock).await?;
         let own = self.state.borrow().meta.clone().filter(|m| m.name == name);
         if let Some(own) = own.as_ref().filter(|_| !force) {
             if !current.as_ref().is_some_and(|current| current.same_version(own)) {
@@ -742,9 +742,9 @@ impl StoredBuffer {
         Ok(indexed_db::list().await?)
     }
 
-    /// Deletes document `name` and its blocks, waiting for a writer of it elsewhere. Blocks a buffer
-    /// (here or in another tab) still reads go too: that buffer's reads of parts it has not loaded
-    /// fail afterwards, as its save does.
+    /// Deletes document `name` and its blocks, waiting for a writer of it elsewhere. A buffer (here or
+    /// in another tab) that still reads it reads on: the blocks it may read stay, out of sight of
+    /// [`open`](Self::open) and [`list`](Self::list), until it goes.
     ///
     /// ```no_run
     /// # async fn demo() -> Result<(), omnibuf::vbuf::StoredError> {
@@ -822,7 +822,8 @@ fn next_version(
     next_id: u64,
 ) -> DocumentMeta {
     let generation = current.map_or(1, |m| m.generation + 1);
-    let lineage = current.map_or_else(indexed_db::new_lineage, |m| m.lineage);
+    // A document created (again, over a tombstone) draws a lineage of its own.
+    let lineage = current.filter(|m| !m.deleted).map_or_else(indexed_db::new_lineage, |m| m.lineage);
     // The blocks of `current` and its garbage that the new version does not use (a forced save may
     // use blocks `current` listed as garbage).
     let mut garbage = Vec::new();
@@ -839,7 +840,16 @@ fn next_version(
                 .filter(|g| !kept.contains(&g.id) && seen.insert(g.id)),
         );
     }
-    DocumentMeta { name: name.to_string(), table, block_size, next_id, generation, lineage, garbage }
+    DocumentMeta {
+        name: name.to_string(),
+        table,
+        block_size,
+        next_id,
+        generation,
+        lineage,
+        deleted: false,
+        garbage,
+    }
 }
 
 /// Bytes `start..end` of a Blob.

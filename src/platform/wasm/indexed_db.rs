@@ -13,6 +13,8 @@
 //! version no longer uses are listed as garbage in it and deleted by [`collect_garbage`] once no
 //! buffer of the origin reads a version that may use them ([`VersionInUse`]), together with blocks
 //! left by a save or import that never committed (their ids are at or past the record's next id).
+//! Deleting a document that buffers still read leaves a tombstone record in its place (see
+//! [`DocumentMeta::deleted`]), which holds those blocks as garbage.
 //!
 //! Writers of one document take turns: an import, save, delete or garbage collection holds the
 //! document's [`DocumentLock`] from reading the record to its commit, and every function here that
@@ -148,6 +150,10 @@ pub struct DocumentMeta {
     /// its later versions. A document deleted and created again under the same name has another,
     /// so its generations and block ids, which start again, are not taken for the old one's.
     pub lineage: u64,
+    /// A tombstone: the document was deleted while buffers still read some of its blocks. It has no
+    /// blocks of its own and is no document to reads, lists and opens; it keeps the next id, so
+    /// that no id is used twice under the name, and the blocks still read, as garbage.
+    pub deleted: bool,
     /// Blocks of earlier versions that this one no longer uses, to be deleted once no buffer reads
     /// a version that may use them.
     pub garbage: Vec<GarbageBlock>,
@@ -193,6 +199,7 @@ impl DocumentMeta {
         set("nextId", (self.next_id as f64).into());
         set("generation", (self.generation as f64).into());
         set("lineage", (self.lineage as f64).into());
+        set("deleted", self.deleted.into());
         set("garbage", Float64Array::from(&garbage[..]).into());
         set("garbageDroppedAt", Float64Array::from(&dropped_at[..]).into());
         record.into()
@@ -253,6 +260,7 @@ impl DocumentMeta {
                 missing if missing.is_undefined() => 0,
                 _ => integer("lineage")?,
             },
+            deleted: get("deleted").as_bool().unwrap_or(false),
             garbage: garbage_ids
                 .into_iter()
                 .zip(dropped_at)
@@ -324,17 +332,36 @@ impl VersionInUse {
 
 impl Drop for VersionInUse {
     fn drop(&mut self) {
-        VERSIONS_IN_USE.with(|v| {
+        let last_here = VERSIONS_IN_USE.with(|v| {
             let mut versions = v.borrow_mut();
-            if let Some(in_use) = versions.get_mut(&self.name) {
-                if let Some(at) = in_use.iter().position(|&g| g == self.generation) {
-                    in_use.swap_remove(at);
-                }
-                if in_use.is_empty() {
-                    versions.remove(&self.name);
-                }
+            let Some(in_use) = versions.get_mut(&self.name) else { return false };
+            if let Some(at) = in_use.iter().position(|&g| g == self.generation) {
+                in_use.swap_remove(at);
             }
+            let last = in_use.is_empty();
+            if last {
+                versions.remove(&self.name);
+            }
+            last
         });
+        let let_go = self._shared.take().and_then(SharedWebLock::release);
+        if last_here {
+            // The last reader here of a deleted document may have been the one keeping its blocks.
+            wasm_bindgen_futures::spawn_local(collect_if_deleted(self.name.clone(), let_go));
+        }
+    }
+}
+
+/// Collects the garbage of document `name` if it is a tombstone, once `let_go` (a version lock let
+/// go of) has settled.
+async fn collect_if_deleted(name: String, let_go: Option<Promise>) {
+    if let Some(let_go) = let_go {
+        let _ = JsFuture::from(let_go).await;
+    }
+    if let Ok(Some(record)) = read_any_record(&name).await {
+        if record.deleted {
+            let _ = collect_garbage(&DocumentLock::acquire(&name).await).await;
+        }
     }
 }
 
@@ -557,6 +584,15 @@ fn js_failure(what: &'static str) -> impl Fn(JsValue) -> StoreError {
 /// # Ok(()) }
 /// ```
 pub async fn read_meta(name: &str) -> Result<Option<DocumentMeta>, StoreError> {
+    Ok(read_any_record(name).await?.filter(|meta| !meta.deleted))
+}
+
+/// The record of the document, a tombstone included: what a writer replaces.
+pub async fn read_record(lock: &DocumentLock) -> Result<Option<DocumentMeta>, StoreError> {
+    read_any_record(lock.name()).await
+}
+
+async fn read_any_record(name: &str) -> Result<Option<DocumentMeta>, StoreError> {
     let db = database().await?;
     let tx = transaction(&db, &[DOCUMENTS], false)?;
     let get = store(&tx, DOCUMENTS)?.get(&name.into()).map_err(js_failure("reading metadata"))?;
@@ -573,10 +609,14 @@ pub async fn list() -> Result<Vec<(String, u64)>, StoreError> {
     let tx = transaction(&db, &[DOCUMENTS], false)?;
     let all = store(&tx, DOCUMENTS)?.get_all().map_err(js_failure("listing documents"))?;
     let records: Array = request(&all, "listing documents").await?.unchecked_into();
-    records
-        .iter()
-        .map(|record| DocumentMeta::from_js(&record).map(|m| (m.name.clone(), m.table.len())))
-        .collect()
+    let mut documents = Vec::new();
+    for record in records.iter() {
+        let meta = DocumentMeta::from_js(&record)?;
+        if !meta.deleted {
+            documents.push((meta.name, meta.table.len()));
+        }
+    }
+    Ok(documents)
 }
 
 /// Loads blocks `indices` of `layer` (a version of `name`) into it, in one transaction. Blocks the
@@ -792,7 +832,8 @@ pub async fn commit(
 
 /// Deletes the blocks no version of the document uses: the garbage its record lists that no version
 /// in use (see [`VersionInUse`]) may use, and blocks at or past its next id (left by a save or import
-/// that never committed: under the lock, none is being written).
+/// that never committed: under the lock, none is being written). A tombstone left with no garbage
+/// goes too.
 pub async fn collect_garbage(lock: &DocumentLock) -> Result<(), StoreError> {
     let name = lock.name();
     // Asked before the transaction, which would commit while this waits. Under the lock no version
@@ -807,27 +848,73 @@ pub async fn collect_garbage(lock: &DocumentLock) -> Result<(), StoreError> {
     if record.is_undefined() {
         blocks.delete(&blocks_from(name, 0)?).map_err(js_failure("deleting blocks"))?;
     } else {
-        let mut meta = DocumentMeta::from_js(&record)?;
-        // A version in use at generation r may use a block dropped at d only if r < d.
-        let (free, kept) = std::mem::take(&mut meta.garbage)
-            .into_iter()
-            .partition(|g| oldest_in_use.is_none_or(|oldest| g.dropped_at <= oldest));
-        meta.garbage = kept;
-        for garbage in free {
-            blocks.delete(&block_key(name, garbage.id)).map_err(js_failure("deleting a block"))?;
-        }
-        blocks.delete(&blocks_from(name, meta.next_id)?).map_err(js_failure("deleting blocks"))?;
-        documents.put_with_key(&meta.to_js(), &name.into()).map_err(js_failure("writing metadata"))?;
+        collect(&documents, &blocks, DocumentMeta::from_js(&record)?, oldest_in_use)?;
     }
     committed(&tx, "collecting garbage").await
 }
 
-/// Deletes a document and all its blocks, in one transaction. Deleting a missing document does nothing.
+/// Deletes a document, in one transaction: its record and blocks, but for the blocks that buffers
+/// still read (see [`VersionInUse`]), which stay under a tombstone until they are collected.
+/// Deleting a missing document does nothing; deleting one whose record does not add up deletes it
+/// whole.
 pub async fn delete_document(lock: &DocumentLock) -> Result<(), StoreError> {
     let name = lock.name();
+    let oldest_in_use = oldest_version_in_use(name).await;
     let db = database().await?;
     let tx = transaction(&db, &[DOCUMENTS, BLOCKS], true)?;
-    store(&tx, DOCUMENTS)?.delete(&name.into()).map_err(js_failure("deleting metadata"))?;
-    store(&tx, BLOCKS)?.delete(&blocks_from(name, 0)?).map_err(js_failure("deleting blocks"))?;
+    let documents = store(&tx, DOCUMENTS)?;
+    let get = documents.get(&name.into()).map_err(js_failure("reading metadata"))?;
+    let record = request(&get, "reading metadata").await?;
+    let blocks = store(&tx, BLOCKS)?;
+    match DocumentMeta::from_js(&record) {
+        Ok(meta) => {
+            let generation = meta.generation + 1;
+            let dropped = meta.table.ids().iter().map(|&id| GarbageBlock { id, dropped_at: generation });
+            let tombstone = DocumentMeta {
+                table: BlockTable::default(),
+                generation,
+                deleted: true,
+                garbage: meta.garbage.iter().copied().chain(dropped).collect(),
+                ..meta
+            };
+            collect(&documents, &blocks, tombstone, oldest_in_use)?;
+        }
+        // No record, or one that does not add up: nothing to keep.
+        Err(_) => {
+            documents.delete(&name.into()).map_err(js_failure("deleting metadata"))?;
+            blocks.delete(&blocks_from(name, 0)?).map_err(js_failure("deleting blocks"))?;
+        }
+    }
     committed(&tx, &format!("deleting {name:?}")).await
+}
+
+/// Deletes the blocks of `meta` that no version in use may use (all of its garbage when there is no
+/// version in use, `oldest_in_use` being `None`) and those at or past its next id, and writes what is
+/// left of the record (nothing, for a tombstone left with no garbage).
+fn collect(
+    documents: &IdbObjectStore,
+    blocks: &IdbObjectStore,
+    mut meta: DocumentMeta,
+    oldest_in_use: Option<u64>,
+) -> Result<(), StoreError> {
+    let name = meta.name.clone();
+    // A version in use at generation r may use a block dropped at d only if r < d.
+    let (free, kept): (Vec<GarbageBlock>, _) = std::mem::take(&mut meta.garbage)
+        .into_iter()
+        .partition(|g| oldest_in_use.is_none_or(|oldest| g.dropped_at <= oldest));
+    meta.garbage = kept;
+    for garbage in free {
+        blocks.delete(&block_key(&name, garbage.id)).map_err(js_failure("deleting a block"))?;
+    }
+    blocks.delete(&blocks_from(&name, meta.next_id)?).map_err(js_failure("deleting blocks"))?;
+    if meta.deleted && meta.garbage.is_empty() {
+        // Nothing of the document is read any more: every block of the name goes.
+        documents.delete(&name.as_str().into()).map_err(js_failure("deleting metadata"))?;
+        blocks.delete(&blocks_from(&name, 0)?).map_err(js_failure("deleting blocks"))?;
+    } else {
+        documents
+            .put_with_key(&meta.to_js(), &name.as_str().into())
+            .map_err(js_failure("writing metadata"))?;
+    }
+    Ok(())
 }

@@ -56,7 +56,7 @@ impl WebLock {
             let _ = JsFuture::from(before).await;
         }
         // ...then the origin's.
-        hold_web_lock(name, "exclusive", held).await;
+        let _ = hold_web_lock(name, "exclusive", held).await;
         lock
     }
 }
@@ -79,15 +79,23 @@ impl Drop for WebLock {
 #[must_use = "the lock is let go when this is dropped"]
 pub struct SharedWebLock {
     release: Function,
+    /// Settles once the lock is let go (the request's Promise); `None` without Web Locks.
+    let_go: Option<Promise>,
 }
 
 impl SharedWebLock {
     /// Takes the shared lock `name`: at once, unless someone holds it exclusively.
     pub async fn acquire(name: &str) -> SharedWebLock {
         let (held, release) = pending();
-        let lock = SharedWebLock { release };
-        hold_web_lock(name, "shared", held).await;
+        let mut lock = SharedWebLock { release, let_go: None };
+        lock.let_go = hold_web_lock(name, "shared", held).await;
         lock
+    }
+
+    /// Lets go of the lock; the Promise settles once others no longer see it held.
+    pub fn release(mut self) -> Option<Promise> {
+        let _ = self.release.call0(&JsValue::UNDEFINED);
+        self.let_go.take()
     }
 }
 
@@ -116,10 +124,11 @@ pub async fn held_names(prefix: &str) -> Vec<String> {
         .collect()
 }
 
-/// Requests the Web Lock `omnibuf:<name>` in `mode`, to be held until `held` settles, and waits for
-/// the grant. Returns at once where there is no Web Lock to be had.
-async fn hold_web_lock(name: &str, mode: &str, held: Promise) {
-    let Some((locks, request)) = web_locks() else { return };
+/// Requests the Web Lock `omnibuf:<name>` in `mode`, to be held until `held` settles, waits for the
+/// grant, and returns the request's Promise, which settles once the lock is let go. Returns at once
+/// where there is no Web Lock to be had.
+async fn hold_web_lock(name: &str, mode: &str, held: Promise) -> Option<Promise> {
+    let (locks, request) = web_locks()?;
     let (granted, grant) = pending();
     let on_grant = grant.clone();
     let callback = Closure::once_into_js(move |_lock: JsValue| -> JsValue {
@@ -131,10 +140,10 @@ async fn hold_web_lock(name: &str, mode: &str, held: Promise) {
     let requested = request.call3(&locks, &format!("omnibuf:{name}").into(), &options, &callback);
     // Its Promise settles when the lock is let go, or rejects when there is none to be had (an
     // opaque origin): then this goes on without it.
-    if let Ok(requested) = requested.and_then(|p| p.dyn_into::<Promise>()) {
-        let _ = on_rejection(&requested, &grant);
-        let _ = JsFuture::from(granted).await;
-    }
+    let requested = requested.and_then(|p| p.dyn_into::<Promise>()).ok()?;
+    let settled = on_rejection(&requested, &grant).ok()?.dyn_into::<Promise>().ok()?;
+    let _ = JsFuture::from(granted).await;
+    Some(settled)
 }
 
 /// A Promise and the function that resolves it.

@@ -476,7 +476,7 @@ async fn a_document_deleted_and_created_again_is_another_document() {
     StoredBuffer::import(name, ImportSource::Bytes(&original), 1024).await.unwrap();
     let stale = StoredBuffer::open(name, VirtualBufferOptions::default()).await.unwrap();
     assert!(content(&stale).await == original); // every block loaded
-    // Deleted and imported again: its generation and block ids start again, as the stale buffer's.
+                                                // Deleted and imported again: its generation and block ids start again, as the stale buffer's.
     StoredBuffer::delete(name).await.unwrap();
     let other = numbered_lines(2000).to_ascii_uppercase();
     StoredBuffer::import(name, ImportSource::Bytes(&other), 1024).await.unwrap();
@@ -519,7 +519,9 @@ async fn saves_and_imports_of_one_document_take_turns() {
     saved.unwrap();
     deleted.unwrap();
     assert!(indexed_db::read_meta(name).await.unwrap().is_none());
-    assert_eq!(block_ids(name).await, Vec::<u64>::new());
+    // The blocks the two buffers read go with them.
+    drop((a, b));
+    assert!(until_no_blocks(name).await);
 }
 
 /// `future`'s output if it comes within `ms` milliseconds, else `None` (`future` is left part-run).
@@ -660,6 +662,65 @@ async fn a_save_lets_go_of_the_versions_its_buffer_no_longer_reads() {
     assert!(open_and_collect(name).await.garbage.is_empty());
     assert_eq!(block_ids(name).await, used_ids(name).await);
     StoredBuffer::delete(name).await.unwrap();
+}
+
+/// Waits (up to 5 s) until `name` has no blocks stored; whether it came to that.
+async fn until_no_blocks(name: &str) -> bool {
+    for _ in 0..100 {
+        if block_ids(name).await.is_empty() {
+            return true;
+        }
+        js_promise("return new Promise(r => setTimeout(r, 50))").await.unwrap();
+    }
+    false
+}
+
+#[wasm_bindgen_test]
+async fn a_document_deleted_while_a_buffer_reads_it_stays_readable_to_that_buffer() {
+    let name = "deleted-while-read";
+    let original = numbered_lines(2000);
+    StoredBuffer::import(name, ImportSource::Bytes(&original), 1024).await.unwrap();
+    let old_next_id = indexed_db::read_meta(name).await.unwrap().unwrap().next_id;
+    // Opened, nothing loaded, and then the document is deleted.
+    let reader = StoredBuffer::open(name, VirtualBufferOptions::default()).await.unwrap();
+    StoredBuffer::delete(name).await.unwrap();
+    assert!(indexed_db::read_meta(name).await.unwrap().is_none());
+    assert!(!StoredBuffer::list().await.unwrap().iter().any(|(n, _)| n == name));
+    let opened = StoredBuffer::open(name, VirtualBufferOptions::default()).await;
+    assert!(matches!(opened, Err(StoredError::Store(StoreError::NotFound(_)))), "{:?}", opened.map(|_| ()));
+    assert!(content(&reader).await == original, "the reader reads on");
+    // The name is free; the new document's ids do not take the old ones'.
+    StoredBuffer::import(name, ImportSource::Bytes(b"new\n"), 1024).await.unwrap();
+    let new = indexed_db::read_meta(name).await.unwrap().unwrap();
+    assert!(new.table.ids().iter().all(|&id| id >= old_next_id), "{:?}", new.table.ids());
+    assert_eq!(stored(name).await, b"new\n");
+    assert!(content(&reader).await == original, "still");
+    drop(reader);
+    assert!(open_and_collect(name).await.garbage.is_empty());
+    assert_eq!(block_ids(name).await, used_ids(name).await);
+
+    // Deleted again under a reader, which then goes: its blocks go with it.
+    let reader = StoredBuffer::open(name, VirtualBufferOptions::default()).await.unwrap();
+    StoredBuffer::delete(name).await.unwrap();
+    assert!(!block_ids(name).await.is_empty(), "kept for the reader");
+    assert_eq!(content(&reader).await, b"new\n");
+    drop(reader);
+    assert!(until_no_blocks(name).await, "collected once the reader went");
+
+    // A reader in another tab keeps them until the name is next written.
+    StoredBuffer::import(name, ImportSource::Bytes(b"third\n"), 1024).await.unwrap();
+    let generation = indexed_db::read_meta(name).await.unwrap().unwrap().generation;
+    js_promise(&format!(
+        "return new Promise(granted => navigator.locks.request('omnibuf:indexeddb-version:{name}#{generation}',
+           {{ mode: 'shared' }}, () => {{ granted(); return new Promise(r => {{ globalThis.releaseReader = r; }}); }}));"
+    ))
+    .await
+    .unwrap();
+    StoredBuffer::delete(name).await.unwrap();
+    assert!(!block_ids(name).await.is_empty(), "kept for the other tab's reader");
+    js_promise("globalThis.releaseReader(); return Promise.resolve();").await.unwrap();
+    StoredBuffer::delete(name).await.unwrap();
+    assert_eq!(block_ids(name).await, Vec::<u64>::new());
 }
 
 #[wasm_bindgen_test]
