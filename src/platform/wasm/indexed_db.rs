@@ -848,7 +848,7 @@ pub async fn collect_garbage(lock: &DocumentLock) -> Result<(), StoreError> {
     if record.is_undefined() {
         blocks.delete(&blocks_from(name, 0)?).map_err(js_failure("deleting blocks"))?;
     } else {
-        collect(&documents, &blocks, DocumentMeta::from_js(&record)?, oldest_in_use)?;
+        collect(&documents, &blocks, name, DocumentMeta::from_js(&record)?, oldest_in_use)?;
     }
     committed(&tx, "collecting garbage").await
 }
@@ -877,7 +877,7 @@ pub async fn delete_document(lock: &DocumentLock) -> Result<(), StoreError> {
                 garbage: meta.garbage.iter().copied().chain(dropped).collect(),
                 ..meta
             };
-            collect(&documents, &blocks, tombstone, oldest_in_use)?;
+            collect(&documents, &blocks, name, tombstone, oldest_in_use)?;
         }
         // No record, or one that does not add up: nothing to keep.
         Err(_) => {
@@ -888,33 +888,32 @@ pub async fn delete_document(lock: &DocumentLock) -> Result<(), StoreError> {
     committed(&tx, &format!("deleting {name:?}")).await
 }
 
-/// Deletes the blocks of `meta` that no version in use may use (all of its garbage when there is no
+/// Deletes the blocks of `meta` (the record of document `name`; keys come from `name`, whatever the
+/// record says) that no version in use may use (all of its garbage when there is no
 /// version in use, `oldest_in_use` being `None`) and those at or past its next id, and writes what is
 /// left of the record (nothing, for a tombstone left with no garbage).
 fn collect(
     documents: &IdbObjectStore,
     blocks: &IdbObjectStore,
+    name: &str,
     mut meta: DocumentMeta,
     oldest_in_use: Option<u64>,
 ) -> Result<(), StoreError> {
-    let name = meta.name.clone();
     // A version in use at generation r may use a block dropped at d only if r < d.
     let (free, kept): (Vec<GarbageBlock>, _) = std::mem::take(&mut meta.garbage)
         .into_iter()
         .partition(|g| oldest_in_use.is_none_or(|oldest| g.dropped_at <= oldest));
     meta.garbage = kept;
     for garbage in free {
-        blocks.delete(&block_key(&name, garbage.id)).map_err(js_failure("deleting a block"))?;
+        blocks.delete(&block_key(name, garbage.id)).map_err(js_failure("deleting a block"))?;
     }
-    blocks.delete(&blocks_from(&name, meta.next_id)?).map_err(js_failure("deleting blocks"))?;
+    blocks.delete(&blocks_from(name, meta.next_id)?).map_err(js_failure("deleting blocks"))?;
     if meta.deleted && meta.garbage.is_empty() {
         // Nothing of the document is read any more: every block of the name goes.
-        documents.delete(&name.as_str().into()).map_err(js_failure("deleting metadata"))?;
-        blocks.delete(&blocks_from(&name, 0)?).map_err(js_failure("deleting blocks"))?;
+        documents.delete(&name.into()).map_err(js_failure("deleting metadata"))?;
+        blocks.delete(&blocks_from(name, 0)?).map_err(js_failure("deleting blocks"))?;
     } else {
-        documents
-            .put_with_key(&meta.to_js(), &name.as_str().into())
-            .map_err(js_failure("writing metadata"))?;
+        documents.put_with_key(&meta.to_js(), &name.into()).map_err(js_failure("writing metadata"))?;
     }
     Ok(())
 }
