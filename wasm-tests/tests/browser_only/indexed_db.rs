@@ -600,6 +600,22 @@ async fn open_and_collect(name: &str) -> indexed_db::DocumentMeta {
     indexed_db::read_meta(name).await.unwrap().unwrap()
 }
 
+/// Marks the current version of document `name` as read, as a buffer in another tab would: the
+/// shared Web Lock of that version. `stop_reading_elsewhere()` lets go of it.
+async fn read_elsewhere(name: &str) {
+    let generation = indexed_db::read_meta(name).await.unwrap().unwrap().generation;
+    js_promise(&format!(
+        "return new Promise(granted => navigator.locks.request('omnibuf:indexeddb-version:{name}#{generation}',
+           {{ mode: 'shared' }}, () => {{ granted(); return new Promise(r => {{ globalThis.releaseReader = r; }}); }}));"
+    ))
+    .await
+    .unwrap();
+}
+
+async fn stop_reading_elsewhere() {
+    js_promise("globalThis.releaseReader(); return Promise.resolve();").await.unwrap();
+}
+
 #[wasm_bindgen_test]
 async fn blocks_of_a_version_a_buffer_reads_stay_until_it_is_dropped() {
     let name = "in-use";
@@ -624,16 +640,10 @@ async fn blocks_of_a_version_a_buffer_reads_stay_until_it_is_dropped() {
     assert_eq!(block_ids(name).await, used_ids(name).await);
 
     // A reader in another tab holds the same mark: the shared Web Lock of the version it reads.
-    let second = indexed_db::read_meta(name).await.unwrap().unwrap().generation;
-    js_promise(&format!(
-        "return new Promise(granted => navigator.locks.request('omnibuf:indexeddb-version:{name}#{second}',
-           {{ mode: 'shared' }}, () => {{ granted(); return new Promise(r => {{ globalThis.releaseReader = r; }}); }}));"
-    ))
-    .await
-    .unwrap();
+    read_elsewhere(name).await;
     StoredBuffer::import(name, ImportSource::Bytes(b"third\n"), 1024).await.unwrap();
     assert_eq!(open_and_collect(name).await.garbage.len(), 1, "the second version's block stays");
-    js_promise("globalThis.releaseReader(); return Promise.resolve();").await.unwrap();
+    stop_reading_elsewhere().await;
     assert!(open_and_collect(name).await.garbage.is_empty());
     assert_eq!(block_ids(name).await, used_ids(name).await);
     StoredBuffer::delete(name).await.unwrap();
@@ -709,16 +719,10 @@ async fn a_document_deleted_while_a_buffer_reads_it_stays_readable_to_that_buffe
 
     // A reader in another tab keeps them until the name is next written.
     StoredBuffer::import(name, ImportSource::Bytes(b"third\n"), 1024).await.unwrap();
-    let generation = indexed_db::read_meta(name).await.unwrap().unwrap().generation;
-    js_promise(&format!(
-        "return new Promise(granted => navigator.locks.request('omnibuf:indexeddb-version:{name}#{generation}',
-           {{ mode: 'shared' }}, () => {{ granted(); return new Promise(r => {{ globalThis.releaseReader = r; }}); }}));"
-    ))
-    .await
-    .unwrap();
+    read_elsewhere(name).await;
     StoredBuffer::delete(name).await.unwrap();
     assert!(!block_ids(name).await.is_empty(), "kept for the other tab's reader");
-    js_promise("globalThis.releaseReader(); return Promise.resolve();").await.unwrap();
+    stop_reading_elsewhere().await;
     StoredBuffer::delete(name).await.unwrap();
     assert_eq!(block_ids(name).await, Vec::<u64>::new());
 }
