@@ -75,6 +75,13 @@ impl State {
     pub(crate) fn snapshot(&self) -> Snapshot {
         Snapshot { tree: self.tree.clone(), sources: self.sources.clone(), version: self.log.version() }
     }
+
+    /// The sources the buffer still reads: the base, and those the tree or the undo and redo stacks
+    /// point into (`ADD_SOURCE` among them when they do).
+    fn sources_read(&self) -> HashSet<SourceId> {
+        let pieces = self.tree.pieces_in(0, self.tree.len());
+        pieces.iter().map(|piece| piece.source).chain(self.history.sources()).chain([self.base]).collect()
+    }
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -453,14 +460,7 @@ impl VirtualBuffer {
             state.tree = Tree::new(vec![Piece { source: id, offset: 0, len }], state.tree.max());
             state.saved_version = snapshot.version;
         }
-        let read: HashSet<SourceId> = state
-            .tree
-            .pieces_in(0, state.tree.len())
-            .iter()
-            .map(|piece| piece.source)
-            .chain(state.history.sources())
-            .chain([id])
-            .collect();
+        let read = state.sources_read();
         let mut released = Vec::new();
         for (index, source) in sources.iter_mut().enumerate() {
             let source_id = index as SourceId + 1;
@@ -527,8 +527,7 @@ impl VirtualBuffer {
         state.tree.check_invariants();
         assert_eq!(self.inner.version.load(Ordering::Relaxed), state.log.version());
         // No piece of the content or the undo history points into a version a save let go of.
-        let pieces = state.tree.pieces_in(0, state.tree.len());
-        for id in pieces.iter().map(|p| p.source).chain(state.history.sources()).chain([state.base]) {
+        for id in state.sources_read() {
             assert!(id == ADD_SOURCE || !source(&state.sources, id).is_released(), "source {id} was let go");
         }
     }

@@ -90,17 +90,11 @@ pub enum ImportSource<'a> {
 
 /// A document version a source of the buffer reads: its name and layer, and the mark that keeps
 /// garbage collections off its blocks while the buffer lives.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 struct StoredSource {
     name: String,
     layer: Arc<BlockLayer>,
     _in_use: Rc<VersionInUse>,
-}
-
-impl std::fmt::Debug for StoredSource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StoredSource").field("name", &self.name).field("layer", &self.layer).finish()
-    }
 }
 
 #[derive(Debug)]

@@ -159,14 +159,6 @@ pub struct DocumentMeta {
     pub garbage: Vec<GarbageBlock>,
 }
 
-impl DocumentMeta {
-    /// Whether `self` and `other` are the same version of the same document (not just of the same
-    /// name).
-    pub fn same_version(&self, other: &DocumentMeta) -> bool {
-        (self.lineage, self.generation) == (other.lineage, other.generation)
-    }
-}
-
 /// A fresh [`DocumentMeta::lineage`]: a random integer below 2^53, so that JS holds it exactly.
 pub fn new_lineage() -> u64 {
     (js_sys::Math::random() * MAX_SAFE_INTEGER) as u64
@@ -182,6 +174,20 @@ pub struct GarbageBlock {
 }
 
 impl DocumentMeta {
+    /// Whether `self` and `other` are the same version of the same document (not just of the same
+    /// name).
+    pub fn same_version(&self, other: &DocumentMeta) -> bool {
+        (self.lineage, self.generation) == (other.lineage, other.generation)
+    }
+
+    /// The record a `get` of the documents store gave: `None` for no record.
+    fn from_stored(record: &JsValue) -> Result<Option<DocumentMeta>, StoreError> {
+        if record.is_undefined() {
+            return Ok(None);
+        }
+        DocumentMeta::from_js(record).map(Some)
+    }
+
     fn to_js(&self) -> JsValue {
         let record = Object::new();
         let set = |key: &str, value: JsValue| {
@@ -313,6 +319,7 @@ impl DocumentLock {
 /// Marked only for a version that is current when its mark is in place (checked after marking: see
 /// `StoredBuffer::open`), or that its marker just committed under the document's lock, so that a
 /// garbage collection, which runs under that lock, never misses a mark that could still matter.
+#[derive(Debug)]
 pub struct VersionInUse {
     name: String,
     generation: u64,
@@ -595,12 +602,13 @@ pub async fn read_record(lock: &DocumentLock) -> Result<Option<DocumentMeta>, St
 async fn read_any_record(name: &str) -> Result<Option<DocumentMeta>, StoreError> {
     let db = database().await?;
     let tx = transaction(&db, &[DOCUMENTS], false)?;
-    let get = store(&tx, DOCUMENTS)?.get(&name.into()).map_err(js_failure("reading metadata"))?;
-    let record = request(&get, "reading metadata").await?;
-    if record.is_undefined() {
-        return Ok(None);
-    }
-    DocumentMeta::from_js(&record).map(Some)
+    DocumentMeta::from_stored(&stored_record(&store(&tx, DOCUMENTS)?, name).await?)
+}
+
+/// The record of `name` in `documents` as stored (`undefined` for none), read in its transaction.
+async fn stored_record(documents: &IdbObjectStore, name: &str) -> Result<JsValue, StoreError> {
+    let get = documents.get(&name.into()).map_err(js_failure("reading metadata"))?;
+    request(&get, "reading metadata").await
 }
 
 /// Every document's name and length, by name.
@@ -716,13 +724,9 @@ pub async fn discard_uncommitted(lock: &DocumentLock, ids: Range<u64>) -> Result
     }
     let db = database().await?;
     let tx = transaction(&db, &[DOCUMENTS, BLOCKS], true)?;
-    let get = store(&tx, DOCUMENTS)?.get(&name.into()).map_err(js_failure("reading metadata"))?;
-    let record = request(&get, "reading metadata").await?;
-    let mut used: Vec<u64> = if record.is_undefined() {
-        Vec::new()
-    } else {
-        DocumentMeta::from_js(&record)?.table.ids().iter().copied().filter(|id| ids.contains(id)).collect()
-    };
+    let record = DocumentMeta::from_stored(&stored_record(&store(&tx, DOCUMENTS)?, name).await?)?;
+    let mut used: Vec<u64> = record
+        .map_or(Vec::new(), |meta| meta.table.ids().iter().copied().filter(|id| ids.contains(id)).collect());
     used.sort_unstable();
     used.dedup();
     let blocks = store(&tx, BLOCKS)?;
@@ -808,10 +812,8 @@ pub async fn commit(
     let tx = transaction(&db, &[DOCUMENTS, BLOCKS], true)?;
     let documents = store(&tx, DOCUMENTS)?;
     if let Some(expected) = expected_generation {
-        let get = documents.get(&meta.name.as_str().into()).map_err(js_failure("reading metadata"))?;
-        let record = request(&get, "reading metadata").await?;
-        let stored =
-            if record.is_undefined() { None } else { Some(DocumentMeta::from_js(&record)?.generation) };
+        let stored = DocumentMeta::from_stored(&stored_record(&documents, &meta.name).await?)?
+            .map(|record| record.generation);
         if stored != expected {
             tx.abort().map_err(js_failure("aborting a transaction"))?;
             return Err(StoreError::Changed { name: meta.name.clone() });
@@ -842,13 +844,13 @@ pub async fn collect_garbage(lock: &DocumentLock) -> Result<(), StoreError> {
     let db = database().await?;
     let tx = transaction(&db, &[DOCUMENTS, BLOCKS], true)?;
     let documents = store(&tx, DOCUMENTS)?;
-    let get = documents.get(&name.into()).map_err(js_failure("reading metadata"))?;
-    let record = request(&get, "reading metadata").await?;
+    let record = DocumentMeta::from_stored(&stored_record(&documents, name).await?)?;
     let blocks = store(&tx, BLOCKS)?;
-    if record.is_undefined() {
-        blocks.delete(&blocks_from(name, 0)?).map_err(js_failure("deleting blocks"))?;
-    } else {
-        collect(&documents, &blocks, name, DocumentMeta::from_js(&record)?, oldest_in_use)?;
+    match record {
+        Some(meta) => collect(&documents, &blocks, name, meta, oldest_in_use)?,
+        None => {
+            blocks.delete(&blocks_from(name, 0)?).map_err(js_failure("deleting blocks"))?;
+        }
     }
     committed(&tx, "collecting garbage").await
 }
@@ -863,11 +865,10 @@ pub async fn delete_document(lock: &DocumentLock) -> Result<(), StoreError> {
     let db = database().await?;
     let tx = transaction(&db, &[DOCUMENTS, BLOCKS], true)?;
     let documents = store(&tx, DOCUMENTS)?;
-    let get = documents.get(&name.into()).map_err(js_failure("reading metadata"))?;
-    let record = request(&get, "reading metadata").await?;
+    let record = stored_record(&documents, name).await?;
     let blocks = store(&tx, BLOCKS)?;
-    match DocumentMeta::from_js(&record) {
-        Ok(meta) => {
+    match DocumentMeta::from_stored(&record) {
+        Ok(Some(meta)) => {
             let generation = meta.generation + 1;
             let dropped = meta.table.ids().iter().map(|&id| GarbageBlock { id, dropped_at: generation });
             let tombstone = DocumentMeta {
@@ -880,7 +881,7 @@ pub async fn delete_document(lock: &DocumentLock) -> Result<(), StoreError> {
             collect(&documents, &blocks, name, tombstone, oldest_in_use)?;
         }
         // No record, or one that does not add up: nothing to keep.
-        Err(_) => {
+        Ok(None) | Err(_) => {
             documents.delete(&name.into()).map_err(js_failure("deleting metadata"))?;
             blocks.delete(&blocks_from(name, 0)?).map_err(js_failure("deleting blocks"))?;
         }

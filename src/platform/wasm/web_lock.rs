@@ -76,6 +76,7 @@ impl Drop for WebLock {
 
 /// A shared lock of the origin, held as a mark that something is in use: others see it with
 /// [`held_names`]. Only where there are Web Locks (nothing is held elsewhere).
+#[derive(Debug)]
 #[must_use = "the lock is let go when this is dropped"]
 pub struct SharedWebLock {
     release: Function,
