@@ -11,7 +11,7 @@ use super::history::{Change, History};
 use super::options::{VirtualBufferOptions, VirtualBufferStats};
 use super::snapshot::Snapshot;
 use super::store::{piece_chunk, source, Source, Sources, Store};
-use super::tree::{Piece, SourceId, Tree, ADD_SOURCE};
+use super::tree::{Piece, SourceId, Tree};
 use crate::platform::persistence::{
     MemoryPersistence, PersistenceError, PersistenceLayer, SaveOptions, SavePiece,
 };
@@ -528,7 +528,7 @@ impl VirtualBuffer {
         assert_eq!(self.inner.version.load(Ordering::Relaxed), state.log.version());
         // No piece of the content or the undo history points into a version a save let go of.
         for id in state.sources_read() {
-            assert!(id == ADD_SOURCE || !source(&state.sources, id).is_released(), "source {id} was let go");
+            assert!(id == super::tree::ADD_SOURCE || !source(&state.sources, id).is_released(), "source {id} was let go");
         }
     }
 }
