@@ -143,15 +143,25 @@ export class WorkerVirtualBuffer {
   [Symbol.asyncDispose]() {
     return this.free();
   }
-  /** Bytes start..end (default: everything) in reads of at most 1 MiB, one after the other. */
-  async *chunks(start = 0, end = undefined, { signal } = {}) {
-    const stop = end ?? this.length;
-    for (let at = start; at < stop; ) {
-      signal?.throwIfAborted();
-      const next = Math.min(stop, at + (1 << 20));
-      yield await this.read(at, next, signal === undefined ? undefined : { signal });
-      at = next;
-    }
+  /** Bytes start..end (default: to the end) in reads of at most 1 MiB, one after the other. As
+   * VirtualBuffer.chunks(), a bad range rejects before anything is yielded. */
+  async *chunks(start = 0, end = undefined, options = undefined) {
+    const most = 1 << 20;
+    // An empty read at `start` checks it and the options, and settles after the edits called before,
+    // so that the length (the default end) is theirs.
+    await this.read(start, start, options);
+    end ??= this.length;
+    // An `end` that is no offset fails the worker's argument checks, which come before any reading;
+    // one past the length fails an empty read there.
+    if (!Number.isSafeInteger(end)) await this.read(start, end, options);
+    else if (end > start + most) await this.read(end, end, options);
+    let at = start;
+    do {
+      const to = Math.min(at + most, end);
+      const part = await this.read(at, to, options);
+      if (part.length > 0) yield part;
+      at = to;
+    } while (at < end);
   }
 }
 

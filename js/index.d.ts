@@ -378,7 +378,8 @@ export class CircularReader {
   [Symbol.dispose](): void;
   /** `for await (const slice of reader)`: the slices in place, without a copy; each one is consumed
    * when the loop asks for the next (or leaves), so use it inside its step only. Ends when the writer
-   * is freed and everything was read. */
+   * is freed and everything was read. Steps run in turn, as an async generator's: a next() called
+   * before the last one settled waits for it. A loop that frees the reader may still leave (break). */
   [Symbol.asyncIterator](): AsyncIterableIterator<Uint8Array>;
   /** The bytes as a byte ReadableStream: each read copies out of the ring once, straight into the
    * reader's buffer for BYOB reads. The stream owns the reader: cancelling it ends a pending wait for
@@ -575,7 +576,9 @@ export class VirtualBuffer {
   free(): void;
   [Symbol.dispose](): void;
   /** Bytes start..end (default: to the end) as copies of at most 64 KiB each, read one after the other
-   * as the loop asks; each read sees the content as it is then. Rejects with an AbortError when
+   * as the loop asks; each read sees the content as it is then. A range read() would refuse rejects
+   * (with read()'s error) before anything is yielded, as do lines(), readableStream() and
+   * nodeReadable() for theirs. Rejects with an AbortError when
    * `signal` aborts (a disk read already under way finishes in the background, and is dropped). */
   chunks(start?: number, end?: number, options?: { signal?: AbortSignal }): AsyncIterableIterator<Uint8Array>;
   /** The lines from offset `start`, decoded as UTF-8, without their LF (nor a CR before it). */
@@ -663,6 +666,7 @@ export class WorkerVirtualBuffer {
   /** Frees the buffer in the worker (and its document's lock); later calls reject. */
   free(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
-  /** Bytes start..end (default: to the end) in reads of at most 1 MiB, one after the other. */
+  /** Bytes start..end (default: to the end, after the edits called before) in reads of at most 1 MiB,
+   * one after the other; a bad range rejects before anything is yielded. */
   chunks(start?: number, end?: number, options?: { signal?: AbortSignal }): AsyncIterableIterator<Uint8Array>;
 }

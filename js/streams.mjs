@@ -67,9 +67,15 @@ function asBytes(chunk) {
   throw error;
 }
 
-/** A VirtualBuffer's bytes start..end (end: its length) as copies of at most CHUNK bytes each. The first
- * read checks the range, so a bad one rejects as a read would, an empty one included. */
+/** A VirtualBuffer's bytes start..end (end: its length) as copies of at most CHUNK bytes each. A bad
+ * range rejects before anything is yielded, as a read of it would, an empty one included. */
 async function* documentChunks(doc, start = 0, end = doc.length, signal) {
+  // The first read checks `start`, and `end` when it reaches it. An `end` beyond is checked before
+  // anything is yielded, so that a walk never hands out part of a range it then refuses (nor takes
+  // '100' for 100, as Math.min would): one that is no offset fails read()'s argument checks, which
+  // come before any reading; one past the length fails an empty read there.
+  if (!Number.isSafeInteger(end)) (await doc.read(start, end, { signal })).free();
+  else if (end > start + CHUNK) (await doc.read(end, end, { signal })).free();
   let at = start;
   do {
     const to = Math.min(at + CHUNK, end);
@@ -144,17 +150,40 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
     [Symbol.asyncIterator]() {
       const reader = this;
       let shown = 0;
+      // Steps run one after the other, as an async generator's do: a next() called before the last
+      // one settled waits for it, so that it consumes what that one showed instead of showing it again.
+      let last = Promise.resolve();
+      const inTurn = (step) => {
+        const result = last.then(step);
+        last = result.then(
+          () => {},
+          () => {},
+        );
+        return result;
+      };
       return {
-        async next() {
-          if (shown > 0) reader.consume(shown);
-          const slice = await nextSlice(reader);
-          shown = slice?.length ?? 0;
-          return slice === null ? { value: undefined, done: true } : { value: slice, done: false };
+        next() {
+          return inTurn(async () => {
+            if (shown > 0) reader.consume(shown);
+            shown = 0;
+            const slice = await nextSlice(reader);
+            shown = slice?.length ?? 0;
+            return slice === null ? { value: undefined, done: true } : { value: slice, done: false };
+          });
         },
-        async return() {
-          if (shown > 0) reader.consume(shown);
-          shown = 0;
-          return { value: undefined, done: true };
+        return() {
+          return inTurn(() => {
+            const n = shown;
+            shown = 0;
+            try {
+              if (n > 0) reader.consume(n);
+            } catch (error) {
+              // A loop that freed the reader (or moved it to a handle) and then left has nothing
+              // left to consume.
+              if (error?.code !== 'ERR_INVALID_STATE') throw error;
+            }
+            return { value: undefined, done: true };
+          });
         },
         [Symbol.asyncIterator]() {
           return this;

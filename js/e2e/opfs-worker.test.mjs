@@ -76,6 +76,25 @@ test('through the proxy: import, edit, save, reload the page, reopen; list, expo
         let chunked = 0;
         for await (const chunk of doc.chunks()) chunked += chunk.length;
         edited.chunked = chunked;
+        // A walk's range is checked before anything is yielded, past 1 MiB (one read) too, and its
+        // default end is the length after the edits called before it.
+        const big = await docs.import('proxy-big.bin', new Uint8Array(3 << 20));
+        edited.badWalks = [];
+        for (const args of [[0, (3 << 20) + 1], [0, '100'], [10, 5], [0, undefined, { signal: AbortSignal.abort() }]]) {
+          let yielded = 0;
+          try {
+            for await (const chunk of big.chunks(...args)) yielded += chunk.length;
+            edited.badWalks.push(['nothing thrown', yielded]);
+          } catch (e) {
+            edited.badWalks.push([e.name, e.code, yielded]);
+          }
+        }
+        big.insert(0, 'unawaited');
+        let walked = 0;
+        for await (const chunk of big.chunks()) walked += chunk.length;
+        edited.walkedAfterInsert = walked - (3 << 20);
+        await big.free();
+        await docs.deleteDocument('proxy-big.bin');
         // saveAs: the copy gets the content, and later saves go to it.
         await docs.deleteDocument('proxy-copy.txt');
         await doc.saveAs('proxy-copy.txt');
@@ -105,6 +124,13 @@ test('through the proxy: import, edit, save, reload the page, reopen; list, expo
       assert.deepEqual(edited.exported, [length, expectedHead]);
       assert.deepEqual(edited.copy, { name: 'proxy-copy.txt', head: 'COPY FIRST\n', length: length + 5 });
       assert.equal(edited.chunked, length);
+      assert.deepEqual(edited.badWalks, [
+        ['RangeError', 'ERR_OUT_OF_RANGE', 0],
+        ['TypeError', 'ERR_INVALID_ARG_TYPE', 0],
+        ['RangeError', 'ERR_OUT_OF_RANGE', 0],
+        ['AbortError', 'ABORT_ERR', 0],
+      ]);
+      assert.equal(edited.walkedAfterInsert, 'unawaited'.length);
 
       // A new page (the old worker is gone): the saved version, from OPFS.
       await page.reload();

@@ -77,6 +77,34 @@ test('breaking out of for await consumes only what was shown and keeps the reade
   reader.free();
 });
 
+test('next() called again before the last one settled waits for it: no slice is shown twice', async () => {
+  const writer = Circular.withCapacity(4096);
+  const reader = writer.addReader();
+  const steps = reader[Symbol.asyncIterator]();
+  const first = steps.next();
+  const second = steps.next();
+  writer.write(new Uint8Array([1, 2, 3]));
+  assert.deepEqual([...(await first).value], [1, 2, 3]);
+  writer.write(new Uint8Array([4]));
+  assert.deepEqual([...(await second).value], [4], 'the second step consumed what the first one showed');
+  writer.free();
+  assert.deepEqual(await steps.next(), { value: undefined, done: true });
+  reader.free();
+});
+
+test('a loop that frees its reader and leaves ends without an error; next() on a freed reader throws', async () => {
+  const writer = Circular.withCapacity(4096);
+  const reader = writer.addReader();
+  writer.write(new Uint8Array([1, 2, 3]));
+  for await (const slice of reader) {
+    assert.equal(slice.length, 3);
+    reader.free();
+    break;
+  }
+  await assert.rejects(reader[Symbol.asyncIterator]().next(), { code: 'ERR_INVALID_STATE' });
+  writer.free();
+});
+
 test('WHATWG: a byte ReadableStream (BYOB and default readers) and a WritableStream carry every byte', async () => {
   for (const mode of ['byob', 'default']) {
     const { pieces, digest } = source(TOTAL / 2);
@@ -238,6 +266,45 @@ test('VirtualBuffer: chunks, lines and ranges as streams', async () => {
   await assert.rejects(async () => {
     for await (const _ of doc.lines(0, { signal: aborted })) assert.fail('an aborted walk yields nothing');
   }, { name: 'AbortError' });
+  doc.free();
+});
+
+test('VirtualBuffer: every walk checks its whole range before it yields anything, past one read too', async () => {
+  const length = 200_000; // more than three reads of a walk
+  const doc = VirtualBuffer.fromBytes(new Uint8Array(length).fill(97));
+  const walks = {
+    chunks: (...args) => doc.chunks(...args),
+    lines: (start, _end, options) => doc.lines(start, options),
+    readableStream: (...args) => doc.readableStream(...args),
+    nodeReadable: (...args) => doc.nodeReadable(...args),
+  };
+  const bad = [
+    [[0, length + 1], RangeError, 'ERR_OUT_OF_RANGE'],
+    [[0, Number.MAX_SAFE_INTEGER + 1], RangeError, 'ERR_OUT_OF_RANGE'],
+    [[0, '100'], TypeError, 'ERR_INVALID_ARG_TYPE', /end must be an integer, got a string/],
+    [[0, Infinity], TypeError, 'ERR_INVALID_ARG_TYPE', /end must be an integer/],
+    [[0, 150_000.5], TypeError, 'ERR_INVALID_ARG_TYPE'],
+    [['5'], TypeError, 'ERR_INVALID_ARG_TYPE', /start must be an integer/],
+    [[length + 1], RangeError, 'ERR_OUT_OF_RANGE'],
+    [[150_000, 10], RangeError, 'ERR_OUT_OF_RANGE'],
+  ];
+  for (const [name, walk] of Object.entries(walks)) {
+    for (const [args, cls, code, message] of bad) {
+      if (name === 'lines' && args.length > 1) continue; // lines() has no end
+      let yielded = 0;
+      await assert.rejects(
+        async () => {
+          for await (const part of walk(...args)) yielded += part.length;
+        },
+        (e) => e instanceof cls && e.code === code && (message === undefined || message.test(e.message)),
+        `${name}(${args.map(String)})`,
+      );
+      assert.equal(yielded, 0, `${name}(${args.map(String)}) yielded bytes of a range it refused`);
+    }
+  }
+  let walked = 0;
+  for await (const chunk of doc.chunks(1, length)) walked += chunk.length;
+  assert.equal(walked, length - 1);
   doc.free();
 });
 
