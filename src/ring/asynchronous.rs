@@ -1,6 +1,7 @@
 //! The async flavour: `slice().await` waits for room or data without blocking a thread. The futures
 //! work with any executor (no runtime is assumed). Byte rings are `futures-io` `AsyncWrite`,
 //! `AsyncRead` and `AsyncBufRead`, and with the `tokio` feature tokio's traits of the same names.
+//! Every reader is also a `futures` [`Stream`](futures_core::Stream) of owned copies of its slices.
 //!
 //! ```
 //! use omnibuf::ring::asynchronous::Circular;
@@ -267,6 +268,59 @@ impl<T: Item, G> Reader<T, G> {
     /// ```
     pub fn forget_waker(&self, waker: &Waker) {
         self.core.ring().data.forget(waker);
+    }
+}
+
+/// A copy of each slice, consumed as it is handed out, so that items outlive the reader's borrow: a
+/// `Stream` cannot lend its items, and a loop that can work on the slice in place should use
+/// [`slice`](Reader::slice) instead, which copies nothing. A copy holds at most one slice, so at most
+/// the ring's capacity. The stream ends (`None`) when the writer is gone or closed and everything was
+/// read. Tags (if any) are dropped with their items.
+///
+/// ```
+/// use std::future::poll_fn;
+/// use std::pin::Pin;
+/// use futures_core::Stream;
+/// use omnibuf::ring::asynchronous::Circular;
+/// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+/// #     struct Unpark(std::thread::Thread);
+/// #     impl std::task::Wake for Unpark { fn wake(self: std::sync::Arc<Self>) { self.0.unpark() } }
+/// #     let waker = std::task::Waker::from(std::sync::Arc::new(Unpark(std::thread::current())));
+/// #     let mut f = std::pin::pin!(f);
+/// #     loop {
+/// #         let cx = &mut std::task::Context::from_waker(&waker);
+/// #         if let std::task::Poll::Ready(v) = f.as_mut().poll(cx) { return v }
+/// #         std::thread::park();
+/// #     }
+/// # }
+///
+/// let mut writer = Circular::with_capacity::<u32>(64).unwrap();
+/// let mut reader = writer.add_reader();
+/// let producer = std::thread::spawn(move || writer.push_slice(&[1, 2, 3])); // then dropped
+/// let mut sum = 0;
+/// block_on(async {
+///     // With `futures::StreamExt`: `while let Some(items) = reader.next().await`.
+///     while let Some(items) = poll_fn(|cx| Pin::new(&mut reader).poll_next(cx)).await {
+///         sum += items.iter().sum::<u32>(); // a Vec<u32> of its own
+///     }
+/// });
+/// producer.join().unwrap();
+/// assert_eq!(sum, 6);
+/// ```
+impl<T: Item, G: Unpin> futures_core::Stream for Reader<T, G> {
+    type Item = Vec<T>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Vec<T>>> {
+        let this = self.get_mut();
+        if this.poll_data(cx).is_pending() {
+            return Poll::Pending;
+        }
+        let Some(items) = this.core.slice() else {
+            return Poll::Ready(None);
+        };
+        let copy = items.to_vec();
+        this.consume(copy.len());
+        Poll::Ready(Some(copy))
     }
 }
 

@@ -240,6 +240,55 @@ fn the_async_flavour_streams_to_several_readers_in_order() {
 }
 
 #[test]
+fn an_async_reader_is_a_stream_of_owned_copies_of_its_slices() {
+    use futures_core::Stream;
+    use std::future::poll_fn;
+    use std::pin::Pin;
+
+    for backend in backends() {
+        let mut w = asynchronous::Circular::with_options::<u32>(64, &options(backend)).unwrap();
+        let capacity = w.capacity();
+        let total = if cfg!(miri) { 300u32 } else { 100_000 };
+        let consumers: Vec<_> = (0..2)
+            .map(|_| {
+                let mut r = w.add_reader();
+                std::thread::spawn(move || {
+                    block_on(async move {
+                        // Every item kept to the end: a copy must not change when the ring reuses
+                        // its slots.
+                        let mut kept = Vec::new();
+                        while let Some(items) = poll_fn(|cx| Pin::new(&mut r).poll_next(cx)).await {
+                            assert!(!items.is_empty() && items.len() <= capacity, "{} items", items.len());
+                            kept.push(items);
+                        }
+                        assert_eq!(poll_fn(|cx| Pin::new(&mut r).poll_next(cx)).await, None, "the end stays");
+                        kept.concat()
+                    })
+                })
+            })
+            .collect();
+        block_on(async {
+            let (mut next, mut size) = (0u32, 1usize);
+            while next < total {
+                let room = w.slice().await;
+                let n = room.len().min((total - next) as usize).min(size);
+                for slot in &mut room[..n] {
+                    *slot = next;
+                    next += 1;
+                }
+                w.produce(n);
+                size = size % 37 + 1;
+            }
+        });
+        w.close(); // the end, with the writer still alive
+        let expected: Vec<u32> = (0..total).collect();
+        for consumer in consumers {
+            assert!(consumer.join().unwrap() == expected, "{backend}");
+        }
+    }
+}
+
+#[test]
 fn async_byte_rings_are_futures_io_streams() {
     use futures_io::{AsyncRead, AsyncWrite};
     use std::future::poll_fn;
