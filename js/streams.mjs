@@ -147,48 +147,28 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
   };
 
   define(CircularReader, {
-    [Symbol.asyncIterator]() {
-      const reader = this;
+    // An async generator: its steps run in turn (a next() called before the last one settled waits
+    // for it, so no slice is shown twice), and leaving the loop runs the `finally`.
+    async *[Symbol.asyncIterator]() {
       let shown = 0;
-      // Steps run one after the other, as an async generator's do: a next() called before the last
-      // one settled waits for it, so that it consumes what that one showed instead of showing it again.
-      let last = Promise.resolve();
-      const inTurn = (step) => {
-        const result = last.then(step);
-        last = result.then(
-          () => {},
-          () => {},
-        );
-        return result;
-      };
-      return {
-        next() {
-          return inTurn(async () => {
-            if (shown > 0) reader.consume(shown);
-            shown = 0;
-            const slice = await nextSlice(reader);
-            shown = slice?.length ?? 0;
-            return slice === null ? { value: undefined, done: true } : { value: slice, done: false };
-          });
-        },
-        return() {
-          return inTurn(() => {
-            const n = shown;
-            shown = 0;
-            try {
-              if (n > 0) reader.consume(n);
-            } catch (error) {
-              // A loop that freed the reader (or moved it to a handle) and then left has nothing
-              // left to consume.
-              if (error?.code !== 'ERR_INVALID_STATE') throw error;
-            }
-            return { value: undefined, done: true };
-          });
-        },
-        [Symbol.asyncIterator]() {
-          return this;
-        },
-      };
+      try {
+        for (;;) {
+          const slice = await nextSlice(this);
+          if (slice === null) return;
+          shown = slice.length;
+          yield slice;
+          this.consume(shown);
+          shown = 0;
+        }
+      } finally {
+        try {
+          if (shown > 0) this.consume(shown);
+        } catch (error) {
+          // A loop that freed the reader (or moved it to a handle) and then left has nothing left to
+          // consume.
+          if (error?.code !== 'ERR_INVALID_STATE') throw error;
+        }
+      }
     },
 
     readableStream() {

@@ -84,7 +84,10 @@ test('next() called again before the last one settled waits for it: no slice is 
   const first = steps.next();
   const second = steps.next();
   writer.write(new Uint8Array([1, 2, 3]));
-  assert.deepEqual([...(await first).value], [1, 2, 3]);
+  // Asking for the next step consumed this one's slice: by now it is detached (or, where a slice is a
+  // copy, still shows what it showed).
+  const shown = (await first).value;
+  assert.ok(shown.length === 0 || shown.join() === '1,2,3', 'the first step showed other bytes');
   writer.write(new Uint8Array([4]));
   assert.deepEqual([...(await second).value], [4], 'the second step consumed what the first one showed');
   writer.free();
