@@ -376,11 +376,19 @@ export class CircularReader {
   /** Stops reading: the reader no longer holds the writer back. */
   free(): void;
   [Symbol.dispose](): void;
-  /** `for await (const slice of reader)`: the slices in place, without a copy; each one is consumed
-   * when the loop asks for the next (or leaves), so use it inside its step only. Ends when the writer
-   * is freed and everything was read. Steps run in turn, as an async generator's: a next() called
-   * before the last one settled waits for it. A loop that frees the reader may still leave (break). */
+  /** `for await (const chunk of reader)`: the bytes as copies of at most 64 KiB each, consumed as they
+   * are copied (as read() gives them): memory of their own, which the loop may keep. So the reader is
+   * a source for anything that takes an async iterable, such as `stream.pipeline(reader, file)` or
+   * `Readable.from(reader)`, which keep chunks past the step. Ends when the writer is freed and
+   * everything was read. For a loop without copies, use slices(). */
   [Symbol.asyncIterator](): AsyncIterableIterator<Uint8Array>;
+  /** `for await (const slice of reader.slices())`: the slices in place, without a copy; each one is
+   * consumed when the loop asks for the next (or leaves), so use it inside its step only (do not hand
+   * it to a stream or keep it: in Node it is detached then, in the browser it shows other bytes). Ends
+   * when the writer is freed and everything was read. Steps run in turn, as an async generator's. A
+   * loop that frees the reader may still leave (break). A step after `signal` aborted, or a wait it
+   * ends, rejects with an AbortError. */
+  slices(options?: { signal?: AbortSignal }): AsyncIterableIterator<Uint8Array>;
   /** The bytes as a byte ReadableStream: each read copies out of the ring once, straight into the
    * reader's buffer for BYOB reads. The stream owns the reader: cancelling it ends a pending wait for
    * data and frees the reader. */

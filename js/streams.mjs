@@ -3,7 +3,8 @@
 // Node, stream.Readable and stream.Writable. An entry calls installStreams() on its classes.
 //
 // What each adds (js/index.d.ts has the types):
-//   reader[Symbol.asyncIterator]()       the ring's slices in place, each valid until the next step
+//   reader[Symbol.asyncIterator]()       copies of the ring's bytes, which the loop may keep
+//   reader.slices()                      the ring's slices in place, each valid until the next step
 //   reader.readableStream()              a byte ReadableStream; BYOB reads copy straight from the ring
 //   writer.writableStream()              a WritableStream; closing it ends the ring's stream
 //   reader.nodeReadable(), writer.nodeWritable()   the same as Node streams (Node entries only)
@@ -11,7 +12,9 @@
 //   doc.readableStream(start, end), doc.nodeReadable(start, end)   a VirtualBuffer range as a stream
 //
 // A stream hands its consumer chunks that it may keep, so the stream forms copy out of the ring once
-// (into the BYOB buffer where the consumer offers one); the async iterator does not copy at all.
+// (into the BYOB buffer where the consumer offers one). So does the reader's own async iterator: code
+// that takes any async iterable as a source (stream.pipeline(reader, file), Readable.from(reader))
+// keeps chunks past the step, which an in-place slice does not outlive. slices() copies nothing.
 
 import { whenReady } from './waits.mjs';
 
@@ -31,6 +34,44 @@ async function nextSlice(reader, signal) {
     slice = reader.slice();
   }
   return slice;
+}
+
+/** A copy of the reader's next unread bytes (CHUNK at most), or null at the end of the stream; the
+ * wait for them ends when `signal` aborts. */
+async function nextChunk(reader, signal) {
+  let chunk = reader.read(CHUNK);
+  while (chunk !== null && chunk.length === 0) {
+    await reader[whenReady](signal);
+    chunk = reader.read(CHUNK);
+  }
+  return chunk;
+}
+
+/** The reader's slices in place, each consumed when the loop asks for the next one or leaves; a step
+ * after `signal` aborted rejects with `abortError(signal)`. An async generator: its steps run in turn
+ * (a next() called before the last one settled waits for it, so no slice is shown twice), and leaving
+ * the loop runs the `finally`. */
+async function* readerSlices(reader, signal, abortError) {
+  let shown = 0;
+  try {
+    for (;;) {
+      if (signal?.aborted) throw abortError(signal);
+      const slice = await nextSlice(reader, signal);
+      if (slice === null) return;
+      shown = slice.length;
+      yield slice;
+      reader.consume(shown);
+      shown = 0;
+    }
+  } finally {
+    try {
+      if (shown > 0) reader.consume(shown);
+    } catch (error) {
+      // A loop that freed the reader (or moved it to a handle) and then left has nothing left to
+      // consume.
+      if (error?.code !== 'ERR_INVALID_STATE') throw error;
+    }
+  }
 }
 
 /** Copies the reader's next unread bytes into `target` and consumes them, waiting for data (until
@@ -139,7 +180,7 @@ function byteStreamOf(chunks) {
  * entries (for nodeReadable/nodeWritable) and absent in the browser.
  */
 export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }, waits, node) {
-  const { signalOption } = waits;
+  const { signalOption, abortError } = waits;
   const define = (cls, methods) => {
     for (const name of Reflect.ownKeys(methods)) {
       Object.defineProperty(cls.prototype, name, { value: methods[name], writable: true, configurable: true });
@@ -147,28 +188,12 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
   };
 
   define(CircularReader, {
-    // An async generator: its steps run in turn (a next() called before the last one settled waits
-    // for it, so no slice is shown twice), and leaving the loop runs the `finally`.
     async *[Symbol.asyncIterator]() {
-      let shown = 0;
-      try {
-        for (;;) {
-          const slice = await nextSlice(this);
-          if (slice === null) return;
-          shown = slice.length;
-          yield slice;
-          this.consume(shown);
-          shown = 0;
-        }
-      } finally {
-        try {
-          if (shown > 0) this.consume(shown);
-        } catch (error) {
-          // A loop that freed the reader (or moved it to a handle) and then left has nothing left to
-          // consume.
-          if (error?.code !== 'ERR_INVALID_STATE') throw error;
-        }
-      }
+      for (let chunk = await nextChunk(this); chunk !== null; chunk = await nextChunk(this)) yield chunk;
+    },
+
+    slices(options) {
+      return readerSlices(this, signalOption(options, 'CircularReader.slices'), abortError);
     },
 
     readableStream() {

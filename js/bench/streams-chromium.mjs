@@ -3,7 +3,7 @@
 //   ring streams     the same chunks through the ring's WritableStream and out of its byte
 //                    ReadableStream (BYOB reads)
 //   ring in place    the producer fills the ring's free bytes (writer.slice() + produce()) and the
-//                    consumer walks the reader's slices with `for await`, no stream in between (the
+//                    consumer walks reader.slices() with `for await`, no stream in between (the
 //                    build copies through its staging memory: a view of wasm memory could not be
 //                    taken back from JS)
 // Every consumer counts the bytes and checks one byte in every 4 KiB of each piece against the pattern.
@@ -87,7 +87,7 @@ try {
         const reader = writer.addReader();
         const consume = async () => {
           const count = checker();
-          for await (const slice of reader) count.check(slice);
+          for await (const slice of reader.slices()) count.check(slice);
           return count.received;
         };
         const [, received] = await Promise.all([produceInPlace(writer, block, total), consume()]);

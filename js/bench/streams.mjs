@@ -2,7 +2,7 @@
 //   PassThrough      the producer's Buffers through one stream.PassThrough into a Writable
 //   <build> streams  the same Buffers through the ring's nodeWritable() and out of its nodeReadable()
 //   <build> in place the producer fills the ring's free bytes (writer.slice() + produce()) and the
-//                    consumer walks the reader's slices with `for await`: in the addon neither copies
+//                    consumer walks reader.slices() with `for await`: in the addon neither copies
 //                    nor allocates; the wasm build copies through its staging memory (a view of wasm
 //                    memory could not be taken back from JS)
 // Every consumer checks every byte it gets against the pattern sent (a memcmp per piece, the same work
@@ -103,7 +103,7 @@ async function throughRingInPlace(api) {
   const reader = writer.addReader();
   const check = checker('the ring in place');
   const consume = async () => {
-    for await (const slice of reader) check.check(slice);
+    for await (const slice of reader.slices()) check.check(slice);
   };
   await Promise.all([produceInPlace(writer, block, TOTAL), consume()]);
   check.end();

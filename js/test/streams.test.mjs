@@ -5,6 +5,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Circular, VirtualBuffer, __pendingWaits } from './impl.mjs';
@@ -46,14 +49,53 @@ async function produceWeb(writer, pieces) {
   await sink.close();
 }
 
-test('for await over a reader: every slice in order, the end when the writer is freed', async () => {
+test('for await over a reader: chunks of its own, kept to the end, in order; the end when the writer is freed', async () => {
+  const { pieces, digest } = source(TOTAL);
+  // A small ring: every chunk kept would show other bytes by the end if it were the ring's memory.
+  const writer = Circular.withCapacity(4096);
+  const reader = writer.addReader();
+  const producing = produceWeb(writer, pieces);
+  const kept = [];
+  for await (const chunk of reader) kept.push(chunk);
+  await producing;
+  const hash = createHash('sha256');
+  for (const chunk of kept) hash.update(chunk);
+  assert.equal(kept.reduce((sum, chunk) => sum + chunk.length, 0), TOTAL);
+  assert.equal(hash.digest('hex'), digest);
+  reader.free();
+});
+
+test('stream.pipeline(reader, file) and Readable.from(reader): every byte, whatever keeps the chunks', async () => {
+  const { pieces, digest } = source(Math.min(TOTAL, 8 << 20));
+  const dir = mkdtempSync(join(tmpdir(), 'omnibuf-pipe-'));
+  try {
+    // Slices smaller than a file stream's highWaterMark (16 KiB): the stream asks for the next chunk
+    // while the last one's write is still on the thread pool.
+    const writer = Circular.withCapacity(4096);
+    const reader = writer.addReader();
+    const path = join(dir, 'out.bin');
+    await Promise.all([produceWeb(writer, pieces), pipeline(reader, createWriteStream(path))]);
+    assert.equal(createHash('sha256').update(readFileSync(path)).digest('hex'), digest);
+
+    const second = Circular.withCapacity(4096);
+    const readable = Readable.from(second.addReader());
+    const producing = produceWeb(second, pieces);
+    const kept = await readable.toArray();
+    await producing;
+    assert.equal(createHash('sha256').update(Buffer.concat(kept)).digest('hex'), digest);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('slices(): every slice in place, in order; leaving the loop consumes only what was shown', async () => {
   const { pieces, digest } = source(TOTAL);
   const writer = Circular.withCapacity(64 << 10);
   const reader = writer.addReader();
   const producing = produceWeb(writer, pieces);
   const hash = createHash('sha256');
   let received = 0;
-  for await (const slice of reader) {
+  for await (const slice of reader.slices()) {
     hash.update(slice);
     received += slice.length;
   }
@@ -61,26 +103,27 @@ test('for await over a reader: every slice in order, the end when the writer is 
   assert.equal(received, TOTAL);
   assert.equal(hash.digest('hex'), digest);
   reader.free();
-});
 
-test('breaking out of for await consumes only what was shown and keeps the reader usable', async () => {
-  const writer = Circular.withCapacity(4096);
-  const reader = writer.addReader();
-  writer.write(new TextEncoder().encode('abcdef'));
-  for await (const slice of reader) {
+  const small = Circular.withCapacity(4096);
+  const smallReader = small.addReader();
+  small.write(new TextEncoder().encode('abcdef'));
+  for await (const slice of smallReader.slices()) {
     assert.equal(new TextDecoder().decode(slice), 'abcdef');
     break;
   }
-  writer.write(new TextEncoder().encode('gh'));
-  assert.equal(new TextDecoder().decode(reader.slice()), 'gh', 'the shown bytes were consumed on break');
-  writer.free();
-  reader.free();
+  small.write(new TextEncoder().encode('gh'));
+  assert.equal(new TextDecoder().decode(smallReader.slice()), 'gh', 'the shown bytes were consumed on break');
+  const aborted = AbortSignal.abort();
+  await assert.rejects(smallReader.slices({ signal: aborted }).next(), { name: 'AbortError' });
+  assert.throws(() => smallReader.slices({ signal: 'no' }), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
+  small.free();
+  smallReader.free();
 });
 
-test('next() called again before the last one settled waits for it: no slice is shown twice', async () => {
+test('slices(): next() called again before the last one settled waits for it: no slice is shown twice', async () => {
   const writer = Circular.withCapacity(4096);
   const reader = writer.addReader();
-  const steps = reader[Symbol.asyncIterator]();
+  const steps = reader.slices();
   const first = steps.next();
   const second = steps.next();
   writer.write(new Uint8Array([1, 2, 3]));
@@ -95,15 +138,16 @@ test('next() called again before the last one settled waits for it: no slice is 
   reader.free();
 });
 
-test('a loop that frees its reader and leaves ends without an error; next() on a freed reader throws', async () => {
+test('slices(): a loop that frees its reader and leaves ends without an error; a freed reader throws', async () => {
   const writer = Circular.withCapacity(4096);
   const reader = writer.addReader();
   writer.write(new Uint8Array([1, 2, 3]));
-  for await (const slice of reader) {
+  for await (const slice of reader.slices()) {
     assert.equal(slice.length, 3);
     reader.free();
     break;
   }
+  await assert.rejects(reader.slices().next(), { code: 'ERR_INVALID_STATE' });
   await assert.rejects(reader[Symbol.asyncIterator]().next(), { code: 'ERR_INVALID_STATE' });
   writer.free();
 });
