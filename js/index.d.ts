@@ -380,14 +380,18 @@ export class CircularReader {
    * are copied (as read() gives them): memory of their own, which the loop may keep. So the reader is
    * a source for anything that takes an async iterable, such as `stream.pipeline(reader, file)` or
    * `Readable.from(reader)`, which keep chunks past the step. Ends when the writer is freed and
-   * everything was read. For a loop without copies, use slices(). */
+   * everything was read. The iterator's return() and throw() (as a destroyed `Readable.from(reader)`
+   * calls them) end a wait for data under way, whose step then rejects with an AbortError. `stream.pipeline(reader, file, { signal })` cannot reach a wait under
+   * way (Node's pipeline never ends an async iterable source), so it settles only once data or the end
+   * comes: to abort a pipe from an idle ring at once, give it `reader.nodeReadable({ signal })` or
+   * `Readable.from(reader)`. For a loop without copies, use slices(). */
   [Symbol.asyncIterator](): AsyncIterableIterator<Uint8Array>;
   /** `for await (const slice of reader.slices())`: the slices in place, without a copy; each one is
    * consumed when the loop asks for the next (or leaves), so use it inside its step only (do not hand
    * it to a stream or keep it: in Node it is detached then, in the browser it shows other bytes). Ends
    * when the writer is freed and everything was read. Steps run in turn, as an async generator's. A
    * loop that frees the reader may still leave (break). A step after `signal` aborted, or a wait it
-   * ends, rejects with an AbortError. */
+   * ends, rejects with an AbortError; return() and throw() end a wait under way too. */
   slices(options?: { signal?: AbortSignal }): AsyncIterableIterator<Uint8Array>;
   /** The bytes as a byte ReadableStream: each read copies out of the ring once, straight into the
    * reader's buffer for BYOB reads. The stream owns the reader: cancelling it ends a pending wait for

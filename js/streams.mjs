@@ -47,6 +47,13 @@ async function nextChunk(reader, signal) {
   return chunk;
 }
 
+/** A copy of each unread stretch of the reader (CHUNK at most), until the end of the stream. */
+async function* readerChunks(reader, signal) {
+  for (let chunk = await nextChunk(reader, signal); chunk !== null; chunk = await nextChunk(reader, signal)) {
+    yield chunk;
+  }
+}
+
 /** The reader's slices in place, each consumed when the loop asks for the next one or leaves; a step
  * after `signal` aborted rejects with `abortError(signal)`. An async generator: its steps run in turn
  * (a next() called before the last one settled waits for it, so no slice is shown twice), and leaving
@@ -72,6 +79,28 @@ async function* readerSlices(reader, signal, abortError) {
       if (error?.code !== 'ERR_INVALID_STATE') throw error;
     }
   }
+}
+
+/**
+ * The generator `walk(signal)` makes, whose return() and throw() also end a wait under way: a
+ * generator's own wait for the step in flight, and a step waiting for data that never comes would
+ * hold them (and whoever awaits them: a destroyed Readable.from(reader), and so an aborted pipeline)
+ * for ever. `signal` aborts when `outer` does or either is called; a step it ends rejects with an
+ * AbortError.
+ */
+function endable(walk, outer) {
+  const stop = new AbortController();
+  if (outer?.aborted) stop.abort(outer.reason);
+  else outer?.addEventListener('abort', () => stop.abort(outer.reason), { once: true });
+  const generator = walk(stop.signal);
+  for (const name of ['return', 'throw']) {
+    const end = generator[name].bind(generator);
+    generator[name] = (value) => {
+      stop.abort();
+      return end(value);
+    };
+  }
+  return generator;
 }
 
 /** Copies the reader's next unread bytes into `target` and consumes them, waiting for data (until
@@ -188,12 +217,13 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
   };
 
   define(CircularReader, {
-    async *[Symbol.asyncIterator]() {
-      for (let chunk = await nextChunk(this); chunk !== null; chunk = await nextChunk(this)) yield chunk;
+    [Symbol.asyncIterator]() {
+      return endable((signal) => readerChunks(this, signal));
     },
 
     slices(options) {
-      return readerSlices(this, signalOption(options, 'CircularReader.slices'), abortError);
+      const outer = signalOption(options, 'CircularReader.slices');
+      return endable((signal) => readerSlices(this, signal, abortError), outer);
     },
 
     readableStream() {

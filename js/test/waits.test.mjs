@@ -225,6 +225,48 @@ test('Node streams: an abort mid-pipe leaves nothing waiting and frees the ring 
   quiet.free();
 });
 
+test("a reader's iterators end a wait under way when they are ended: return(), throw(), a destroyed Readable.from", async () => {
+  const writer = Circular.withCapacity(4096);
+  const reader = writer.addReader();
+  for (const [form, iterate] of [
+    ['for await', () => reader[Symbol.asyncIterator]()],
+    ['slices()', () => reader.slices()],
+  ]) {
+    for (const end of ['return', 'throw']) {
+      const steps = iterate();
+      const step = steps.next();
+      await turn();
+      assert.equal(__pendingWaits(), 1, `${form}: the step waits for data`);
+      const ended = end === 'return' ? steps.return() : steps.throw(new Error('stop'));
+      await assert.rejects(step, { name: 'AbortError' }, `${form}: the step the ${end}() ended`);
+      await ended.catch(() => {});
+      assert.equal(__pendingWaits(), 0, `${form}: ${end}() ended the wait`);
+      assert.deepEqual(await steps.next(), { value: undefined, done: true });
+    }
+    // A pipeline from Readable.from(...) destroys it on abort, which ends the iterator's wait.
+    const stop = new AbortController();
+    const piping = pipeline(
+      Readable.from(iterate()),
+      new Writable({ write: (_chunk, _encoding, callback) => callback() }),
+      { signal: stop.signal },
+    );
+    await turn();
+    assert.equal(__pendingWaits(), 1, `${form}: Readable.from waits for data`);
+    stop.abort();
+    await assert.rejects(piping, { name: 'AbortError' });
+    await turn();
+    assert.equal(__pendingWaits(), 0, `${form}: the destroyed Readable.from ended the wait`);
+  }
+  // The reader still reads.
+  writer.write(new Uint8Array([7]));
+  for await (const chunk of reader) {
+    assert.deepEqual([...chunk], [7]);
+    break;
+  }
+  writer.free();
+  reader.free();
+});
+
 test('WHATWG streams: pipeTo with a signal, aborted while the ring is full, leaves nothing waiting', async () => {
   const { writer, reader } = fullRing();
   const controller = new AbortController();
