@@ -57,8 +57,8 @@ async function* readerChunks(reader, signal) {
 /** The reader's slices in place, each consumed when the loop asks for the next one or leaves; a step
  * after `signal` aborted rejects with `abortError(signal)`. An async generator: its steps run in turn
  * (a next() called before the last one settled waits for it, so no slice is shown twice), and leaving
- * the loop runs the `finally`. */
-async function* readerSlices(reader, signal, abortError) {
+ * the loop runs the `finally`, which also calls `done()`. */
+async function* readerSlices(reader, signal, abortError, done) {
   let shown = 0;
   try {
     for (;;) {
@@ -77,22 +77,26 @@ async function* readerSlices(reader, signal, abortError) {
       // A loop that freed the reader (or moved it to a handle) and then left has nothing left to
       // consume.
       if (error?.code !== 'ERR_INVALID_STATE') throw error;
+    } finally {
+      done();
     }
   }
 }
 
 /**
- * The generator `walk(signal)` makes, whose return() and throw() also end a wait under way: a
+ * The generator `walk(signal, done)` makes, whose return() and throw() also end a wait under way: a
  * generator's own wait for the step in flight, and a step waiting for data that never comes would
  * hold them (and whoever awaits them: a destroyed Readable.from(reader), and so an aborted pipeline)
  * for ever. `signal` aborts when `outer` does or either is called; a step it ends rejects with an
- * AbortError.
+ * AbortError. The generator calls `done()` when it ends, which lets go of `outer` (a long-lived
+ * signal would otherwise collect a listener per walk).
  */
 function endable(walk, outer) {
   const stop = new AbortController();
+  const onAbort = () => stop.abort(outer.reason);
   if (outer?.aborted) stop.abort(outer.reason);
-  else outer?.addEventListener('abort', () => stop.abort(outer.reason), { once: true });
-  const generator = walk(stop.signal);
+  else outer?.addEventListener('abort', onAbort, { once: true });
+  const generator = walk(stop.signal, () => outer?.removeEventListener('abort', onAbort));
   for (const name of ['return', 'throw']) {
     const end = generator[name].bind(generator);
     generator[name] = (value) => {
@@ -223,7 +227,7 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
 
     slices(options) {
       const outer = signalOption(options, 'CircularReader.slices');
-      return endable((signal) => readerSlices(this, signal, abortError), outer);
+      return endable((signal, done) => readerSlices(this, signal, abortError, done), outer);
     },
 
     readableStream() {

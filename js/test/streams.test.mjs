@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { getEventListeners } from 'node:events';
 import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -113,6 +114,17 @@ test('slices(): every slice in place, in order; leaving the loop consumes only w
   }
   small.write(new TextEncoder().encode('gh'));
   assert.equal(new TextDecoder().decode(smallReader.slice()), 'gh', 'the shown bytes were consumed on break');
+  smallReader.consume(2);
+  // Loops that end let go of their signal: a long-lived one does not collect a listener per loop.
+  const longLived = new AbortController();
+  for (let i = 0; i < 20; i++) {
+    small.write(new Uint8Array([i]));
+    for await (const slice of smallReader.slices({ signal: longLived.signal })) {
+      assert.deepEqual([...slice], [i]);
+      break;
+    }
+  }
+  assert.equal(getEventListeners(longLived.signal, 'abort').length, 0);
   const aborted = AbortSignal.abort();
   await assert.rejects(smallReader.slices({ signal: aborted }).next(), { name: 'AbortError' });
   assert.throws(() => smallReader.slices({ signal: 'no' }), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
