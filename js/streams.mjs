@@ -83,6 +83,16 @@ async function* readerSlices(reader, signal, abortError, done) {
   }
 }
 
+/** An AbortController that aborts, with the same reason, when `signal` (if any) does. `release()`
+ * lets go of `signal`: a long-lived one would otherwise keep a listener per controller. */
+function follow(signal) {
+  const stop = new AbortController();
+  const onAbort = () => stop.abort(signal.reason);
+  if (signal?.aborted) stop.abort(signal.reason);
+  else signal?.addEventListener('abort', onAbort, { once: true });
+  return { stop, release: () => signal?.removeEventListener('abort', onAbort) };
+}
+
 /**
  * The generator `walk(signal, done)` makes, whose return() and throw() also end a wait under way: a
  * generator's own wait for the step in flight, and a step waiting for data that never comes would
@@ -92,11 +102,8 @@ async function* readerSlices(reader, signal, abortError, done) {
  * signal would otherwise collect a listener per walk).
  */
 function endable(walk, outer) {
-  const stop = new AbortController();
-  const onAbort = () => stop.abort(outer.reason);
-  if (outer?.aborted) stop.abort(outer.reason);
-  else outer?.addEventListener('abort', onAbort, { once: true });
-  const generator = walk(stop.signal, () => outer?.removeEventListener('abort', onAbort));
+  const { stop, release } = follow(outer);
+  const generator = walk(stop.signal, release);
   for (const name of ['return', 'throw']) {
     const end = generator[name].bind(generator);
     generator[name] = (value) => {
@@ -263,32 +270,33 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
       // A write waiting for room ends when the stream is aborted (the controller's signal: writer.abort())
       // or when `signal` aborts. pipeTo(dest, { signal }) aborts the destination only once its write in
       // flight has finished, so a pipe into a full ring needs the same signal here to end at once.
-      const stop = new AbortController();
-      const abortOn = (s) => {
-        if (s === undefined) return;
-        if (s.aborted) stop.abort(s.reason);
-        else s.addEventListener('abort', () => stop.abort(s.reason), { once: true });
+      const { stop, release } = follow(signal);
+      // The end of the stream, whichever way it comes: the writer ends the ring's stream.
+      const end = () => {
+        release();
+        writer.free();
       };
-      abortOn(signal);
       return new WritableStream({
         start(controller) {
-          abortOn(controller.signal);
+          // The stream's own signal: no other stream listens to it.
+          controller.signal.addEventListener('abort', () => stop.abort(controller.signal.reason), { once: true });
         },
         async write(chunk) {
           try {
             await writeAll(writer, asBytes(chunk), stop.signal);
           } catch (error) {
-            // Aborted: the stream errors, and lets go of the writer as an abort does.
-            if (stop.signal.aborted) writer.free();
+            // The stream errors. Aborted, it lets go of the writer as an abort does.
+            if (stop.signal.aborted) end();
+            else release();
             throw error;
           }
         },
         close() {
-          writer.free();
+          end();
         },
         abort() {
           stop.abort();
-          writer.free();
+          end();
         },
       });
     },

@@ -194,6 +194,24 @@ test('WHATWG: a byte ReadableStream (BYOB and default readers) and a WritableStr
   }
 });
 
+test('WHATWG: writable streams that end let go of their signal, whichever way they end', async () => {
+  const longLived = new AbortController();
+  for (const end of ['close', 'abort', 'write after free']) {
+    for (let i = 0; i < 5; i++) {
+      const writer = Circular.withCapacity(4096);
+      const sink = writer.writableStream({ signal: longLived.signal }).getWriter();
+      await sink.write(new Uint8Array([1]));
+      if (end === 'close') await sink.close();
+      else if (end === 'abort') await sink.abort(new Error('stop'));
+      else {
+        writer.free();
+        await assert.rejects(sink.write(new Uint8Array([2])), { code: 'ERR_INVALID_STATE' });
+      }
+    }
+  }
+  assert.equal(getEventListeners(longLived.signal, 'abort').length, 0);
+});
+
 test('WHATWG: pipeTo through a ring, and cancelling the readable lets go of the writer', async () => {
   const { pieces, digest } = source(1 << 20);
   const writer = Circular.withCapacity(16 << 10);
