@@ -381,10 +381,11 @@ export class CircularReader {
    * a source for anything that takes an async iterable, such as `stream.pipeline(reader, file)` or
    * `Readable.from(reader)`, which keep chunks past the step. Ends when the writer is freed and
    * everything was read. The iterator's return() and throw() (as a destroyed `Readable.from(reader)`
-   * calls them) end a wait for data under way, whose step then rejects with an AbortError. `stream.pipeline(reader, file, { signal })` cannot reach a wait under
-   * way (Node's pipeline never ends an async iterable source), so it settles only once data or the end
-   * comes: to abort a pipe from an idle ring at once, give it `reader.nodeReadable({ signal })` or
-   * `Readable.from(reader)`. For a loop without copies, use slices(). */
+   * calls them) end a wait for data under way, whose step then rejects with an AbortError.
+   * `stream.pipeline(reader, file, { signal })` cannot reach a wait under way (Node's pipeline never
+   * ends an async iterable source), so it settles only once data or the end comes: to abort a pipe
+   * from an idle ring at once, give it `reader.nodeReadable({ signal })` or `Readable.from(reader)`.
+   * For a loop without copies, use slices(). */
   [Symbol.asyncIterator](): AsyncIterableIterator<Uint8Array>;
   /** `for await (const slice of reader.slices())`: the slices in place, without a copy; each one is
    * consumed when the loop asks for the next (or leaves), so use it inside its step only (do not hand
