@@ -220,10 +220,20 @@ function byteStreamOf(chunks) {
  * entries (for nodeReadable/nodeWritable) and absent in the browser.
  */
 export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }, waits, node) {
-  const { signalOption, abortError } = waits;
+  const { signalOption, abortError, wrongReceiver } = waits;
+  // Each method checks its receiver when called, as the builds' own members do: one that would only
+  // fail at its first step or read would return a walk or stream that errors later instead.
   const define = (cls, methods) => {
     for (const name of Reflect.ownKeys(methods)) {
-      Object.defineProperty(cls.prototype, name, { value: methods[name], writable: true, configurable: true });
+      const method = methods[name];
+      const member = typeof name === 'symbol' ? `[${name.description}]` : name;
+      const checked = {
+        [name](...args) {
+          if (!(this instanceof cls)) throw wrongReceiver(cls.name, member);
+          return method.apply(this, args);
+        },
+      }[name];
+      Object.defineProperty(cls.prototype, name, { value: checked, writable: true, configurable: true });
     }
   };
 

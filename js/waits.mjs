@@ -161,7 +161,10 @@ export function defineWaits({ makeError, cancelWait, cancelWork, holdLoop = fals
     });
   }
 
-  return { wait, waitOptions, signalOption, abortError, unlessAborted, cancellableWork };
+  /** The TypeError of `cls.member` called with `this` of another class. */
+  const wrongReceiver = (cls, member) => makeError(0, cls, member);
+
+  return { wait, waitOptions, signalOption, abortError, unlessAborted, cancellableWork, wrongReceiver };
 }
 
 /** `options` as a wait's options when it is one (an object), else undefined. */

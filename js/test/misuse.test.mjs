@@ -125,6 +125,14 @@ const TABLE = [
   ['VirtualBuffer.insert on a prototype object', () => VirtualBuffer.prototype.insert.call(Object.create(VirtualBuffer.prototype), 0, 'x'), TypeError, 'VirtualBuffer.insert: called on an object that is not a VirtualBuffer'],
   ['ZeroCopyBuffer.slice on a prototype object', () => ZeroCopyBuffer.prototype.slice.call(Object.create(ZeroCopyBuffer.prototype), 0), TypeError, 'ZeroCopyBuffer.slice: called on an object that is not a ZeroCopyBuffer'],
   ['free of another class', () => BufferMut.prototype.free.call(zcb()), TypeError, 'BufferMut.free: called on an object that is not a BufferMut'],
+  // The stream and walk members (js/streams.mjs) check their receiver when called, not at a first step.
+  ['CircularReader.slices on {}', () => CircularReader.prototype.slices.call({}), TypeError, 'CircularReader.slices: called on an object that is not a CircularReader'],
+  ['for await over a writer', () => CircularReader.prototype[Symbol.asyncIterator].call(writer()), TypeError, 'CircularReader.[Symbol.asyncIterator]: called on an object that is not a CircularReader'],
+  ['CircularReader.readableStream on {}', () => CircularReader.prototype.readableStream.call({}), TypeError, 'CircularReader.readableStream: called on an object that is not a CircularReader'],
+  ['CircularWriter.writableStream on a reader', () => CircularWriter.prototype.writableStream.call(writer().addReader()), TypeError, 'CircularWriter.writableStream: called on an object that is not a CircularWriter'],
+  ['CircularWriter.nodeWritable on undefined', () => CircularWriter.prototype.nodeWritable.call(undefined), TypeError, 'CircularWriter.nodeWritable: called on an object that is not a CircularWriter'],
+  ['VirtualBuffer.chunks on {}', () => VirtualBuffer.prototype.chunks.call({}), TypeError, 'VirtualBuffer.chunks: called on an object that is not a VirtualBuffer'],
+  ['VirtualBuffer.lines on a ZeroCopyBuffer', () => VirtualBuffer.prototype.lines.call(zcb()), TypeError, 'VirtualBuffer.lines: called on an object that is not a VirtualBuffer'],
   // Detached buffers are bytes of length 0 (observation 5).
   ['append(detached ArrayBuffer)', () => {
     const m = new BufferMut(8);
