@@ -253,10 +253,18 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
       const cancelled = new AbortController();
       return new ReadableStream({
         type: 'bytes',
-        autoAllocateChunkSize: CHUNK,
         async pull(controller) {
-          // autoAllocateChunkSize gives every read a buffer to fill: one copy, out of the ring.
+          // One copy out of the ring either way: into the BYOB reader's buffer, or into a chunk of
+          // its own, sized to what there is (an automatically allocated buffer would be CHUNK bytes
+          // however few it got, and a consumer keeping small chunks would keep all of it).
           const request = controller.byobRequest;
+          if (request === null) {
+            const chunk = await nextChunk(reader, cancelled.signal);
+            if (chunk === null) return controller.close();
+            // The stream takes the chunk's ArrayBuffer over: one the chunk alone views.
+            const whole = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength;
+            return controller.enqueue(whole ? chunk : new Uint8Array(chunk));
+          }
           const n = await readInto(reader, request.view, cancelled.signal);
           if (n === -1) {
             controller.close();

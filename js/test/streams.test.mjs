@@ -186,6 +186,8 @@ test('WHATWG: a byte ReadableStream (BYOB and default readers) and a WritableStr
       for await (const chunk of stream) {
         hash.update(chunk);
         received += chunk.length;
+        // A chunk kept holds its own bytes, not a buffer sized for more.
+        assert.equal(chunk.buffer.byteLength, chunk.length);
       }
     }
     await producing;
