@@ -19,8 +19,8 @@
 import { whenReady } from './waits.mjs';
 
 /** Bytes a VirtualBuffer stream reads at a time, and the most a ring stream copies out at once into
- * a buffer of its own (the byte ReadableStream's automatic BYOB buffers; a Node Readable's chunks, by
- * default: its highWaterMark). */
+ * a chunk of its own (for await over a reader, the byte ReadableStream's default reads; a Node
+ * Readable's chunks, by default: its highWaterMark). */
 const CHUNK = 64 << 10;
 
 /** The reader's next slice with data, or null at the end of the stream; the wait for it ends when
