@@ -594,7 +594,9 @@ export class VirtualBuffer {
    * nodeReadable() for theirs. Rejects with an AbortError when
    * `signal` aborts (a disk read already under way finishes in the background, and is dropped). */
   chunks(start?: number, end?: number, options?: { signal?: AbortSignal }): AsyncIterableIterator<Uint8Array>;
-  /** The lines from offset `start`, decoded as UTF-8, without their LF (nor a CR before it). */
+  /** The lines from offset `start`, decoded as UTF-8, without their LF (nor a CR before it). As
+   * Node's readline, an LF at the very end ends the last line and starts none: "a\nb\n" yields "a" and
+   * "b", an empty document nothing (lineCount(), which counts line feeds plus one, says 3 and 1). */
   lines(start?: number, options?: { signal?: AbortSignal }): AsyncIterableIterator<string>;
   /** Bytes start..end as a byte ReadableStream (so `new Response(stream)` and `pipeTo` work). */
   readableStream(start?: number, end?: number): ReadableStream<Uint8Array>;

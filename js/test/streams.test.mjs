@@ -346,6 +346,14 @@ test('VirtualBuffer: chunks, lines and ranges as streams', async () => {
     for await (const _ of doc.lines(0, { signal: aborted })) assert.fail('an aborted walk yields nothing');
   }, { name: 'AbortError' });
   doc.free();
+  // As readline: a final LF starts no line.
+  for (const [text, lines] of [['', []], ['\n', ['']], ['a\r\n', ['a']], ['a\n\nb\n', ['a', '', 'b']], ['a\r', ['a\r']]]) {
+    const small = VirtualBuffer.fromBytes(text);
+    const got = [];
+    for await (const line of small.lines()) got.push(line);
+    assert.deepEqual(got, lines, JSON.stringify(text));
+    small.free();
+  }
 });
 
 test('VirtualBuffer: every walk checks its whole range before it yields anything, past one read too', async () => {
