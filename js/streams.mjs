@@ -23,29 +23,25 @@ import { whenReady } from './waits.mjs';
  * Readable's chunks, by default: its highWaterMark). */
 const CHUNK = 64 << 10;
 
-/** The reader's next slice with data, or null at the end of the stream; the wait for it ends when
- * `signal` aborts (and leaves nothing waiting in the ring). */
-async function nextSlice(reader, signal) {
-  let slice = reader.slice();
-  while (slice !== null && slice.length === 0) {
-    // A wait that makes no slice, then slice(): the wasm build's sliceAsync() would settle with a
+/** What `take()` gives, once it holds bytes: the reader's slice or a copy of its unread bytes, or null
+ * at the end of the stream. The wait for data ends when `signal` aborts (and leaves nothing waiting
+ * in the ring). */
+async function nextBytes(reader, take, signal) {
+  let bytes = take();
+  while (bytes !== null && bytes.length === 0) {
+    // A wait that makes no slice, then take(): the wasm build's sliceAsync() would settle with a
     // fresh copy of every unread byte, where slice() reuses the reader's staging memory.
     await reader[whenReady](signal);
-    slice = reader.slice();
+    bytes = take();
   }
-  return slice;
+  return bytes;
 }
 
-/** A copy of the reader's next unread bytes (CHUNK at most), or null at the end of the stream; the
- * wait for them ends when `signal` aborts. */
-async function nextChunk(reader, signal) {
-  let chunk = reader.read(CHUNK);
-  while (chunk !== null && chunk.length === 0) {
-    await reader[whenReady](signal);
-    chunk = reader.read(CHUNK);
-  }
-  return chunk;
-}
+/** The reader's next slice with data, in place, or null at the end of the stream. */
+const nextSlice = (reader, signal) => nextBytes(reader, () => reader.slice(), signal);
+
+/** A copy of the reader's next unread bytes (CHUNK at most, consumed), or null at the end. */
+const nextChunk = (reader, signal) => nextBytes(reader, () => reader.read(CHUNK), signal);
 
 /** A copy of each unread stretch of the reader (CHUNK at most), until the end of the stream. */
 async function* readerChunks(reader, signal) {
