@@ -186,7 +186,8 @@ export interface BufferPoolSnapshot {
   tenants: TenantSnapshot[];
 }
 
-/** Options of every wait (BufferPool.acquire(), the ring's sliceAsync()), the same in both builds.
+/** Options of every wait (BufferPool.acquire(), the ring's sliceAsync(), and the ring's stream forms
+ * for their waits for data or room), the same in both builds. `null` is the same as none.
  * - `signal`: an AbortSignal that cancels the wait: the wait is dropped natively (it leaves the pool's
  *   queue, and budget that reached it goes on to the next waiter or back; the ring lets go of it) and
  *   the Promise rejects with an {@link AbortError}, at once when the signal is already aborted. Not an
@@ -195,7 +196,10 @@ export interface BufferPoolSnapshot {
  *   does not: a program with nothing else to do exits, as with an unref'd timer, rather than hang on
  *   a wait nothing can satisfy. A wait served from another thread (a worker) is served while that
  *   thread runs. With `ref: true` it keeps the process alive until it settles, as pending I/O does.
- *   In the browser it means nothing.
+ *   In the browser it means nothing. A stream or loop over a ring side in a Node worker, whose other
+ *   side another thread serves, needs `ref: true`: without it the worker may exit while it waits,
+ *   and a side dropped by an exiting thread ends the ring's stream (its readers see the end, not an
+ *   error).
  * A pending wait keeps the object it waits on (the pool, the ring side) from being collected. */
 export interface WaitOptions {
   signal?: AbortSignal;
@@ -328,13 +332,15 @@ export class CircularWriter {
   [Symbol.dispose](): void;
   /** A WritableStream of byte chunks (Uint8Array, ArrayBuffer, typed arrays, strings as UTF-8): each
    * write resolves once all of it is in the ring, so a slow reader holds the producer back. Closing or
-   * aborting it frees the writer, which ends the stream for the readers. Give `pipeTo(dest, { signal })`
-   * the same `signal` here: pipeTo aborts its destination only after the write in flight, which may
-   * be waiting for room; with the signal that wait ends at once (nothing is left waiting). */
-  writableStream(options?: { signal?: AbortSignal }): WritableStream<BytesLike>;
+   * aborting it frees the writer, which ends the stream for the readers, and so does a chunk it
+   * refuses (a TypeError, ERR_INVALID_ARG_TYPE), which errors the stream. Give
+   * `pipeTo(dest, { signal })` the same `signal` here: pipeTo aborts its destination only after the
+   * write in flight, which may be waiting for room; with the signal that wait ends at once (nothing
+   * is left waiting). The stream listens to `signal` from its first write until it ends. */
+  writableStream(options?: WaitOptions): WritableStream<BytesLike>;
   /** Node entries only: the same as a stream.Writable; `end()` frees the writer. Destroyed (its
    * `signal` aborts, or the pipeline fails), it ends its wait for room and frees the writer. */
-  nodeWritable(options?: { signal?: AbortSignal; highWaterMark?: number }): import('node:stream').Writable;
+  nodeWritable(options?: WaitOptions & { highWaterMark?: number }): import('node:stream').Writable;
 }
 
 /** One reader of a byte ring. */
@@ -392,16 +398,17 @@ export class CircularReader {
    * it to a stream or keep it: in Node it is detached then, in the browser it shows other bytes). Ends
    * when the writer is freed and everything was read. Steps run in turn, as an async generator's. A
    * loop that frees the reader may still leave (break). A step after `signal` aborted, or a wait it
-   * ends, rejects with an AbortError; return() and throw() end a wait under way too. */
-  slices(options?: { signal?: AbortSignal }): AsyncIterableIterator<Uint8Array>;
+   * ends, rejects with an AbortError; return() and throw() end a wait under way too. The loop
+   * listens to `signal` from its first step until it ends. */
+  slices(options?: WaitOptions): AsyncIterableIterator<Uint8Array>;
   /** The bytes as a byte ReadableStream: each read copies out of the ring once, straight into the
    * reader's buffer for BYOB reads. The stream owns the reader: cancelling it ends a pending wait for
-   * data and frees the reader. */
-  readableStream(): ReadableStream<Uint8Array>;
+   * data and frees the reader. Only `ref` of the options applies: cancel() is its signal. */
+  readableStream(options?: WaitOptions): ReadableStream<Uint8Array>;
   /** Node entries only: the bytes as a stream.Readable of Buffers (copies of the ring's slices, as a
    * Readable keeps its chunks). It owns the reader, ends when the writer is freed, and is destroyed
    * with an AbortError when `signal` aborts (or destroyed otherwise), which ends its wait for data. */
-  nodeReadable(options?: { signal?: AbortSignal; highWaterMark?: number }): import('node:stream').Readable;
+  nodeReadable(options?: WaitOptions & { highWaterMark?: number }): import('node:stream').Readable;
 }
 
 /** Browser entry only: loads the wasm module, which every other call needs. `input` is where it
@@ -588,15 +595,19 @@ export class VirtualBuffer {
   /** Releases this handle; work already started finishes. */
   free(): void;
   [Symbol.dispose](): void;
-  /** Bytes start..end (default: to the end) as copies of at most 64 KiB each, read one after the other
-   * as the loop asks; each read sees the content as it is then. A range read() would refuse rejects
-   * (with read()'s error) before anything is yielded, as do lines(), readableStream() and
-   * nodeReadable() for theirs. Rejects with an AbortError when
+  /** Bytes start..end as copies of at most 64 KiB each, read one after the other as the loop asks;
+   * each read sees the content as it is then. Without `end` (undefined or null, as read() takes it)
+   * the walk goes on to the end of the document as it is at each step, so edits made during the loop
+   * move its end; with one, a step past the document's length then rejects with a RangeError. A range
+   * read() would refuse rejects (with read()'s error) before anything is yielded, as do lines(),
+   * readableStream() and nodeReadable() for theirs. Rejects with an AbortError when
    * `signal` aborts (a disk read already under way finishes in the background, and is dropped). */
   chunks(start?: number, end?: number, options?: { signal?: AbortSignal }): AsyncIterableIterator<Uint8Array>;
   /** The lines from offset `start`, decoded as UTF-8, without their LF (nor a CR before it). As
    * Node's readline, an LF at the very end ends the last line and starts none: "a\nb\n" yields "a" and
-   * "b", an empty document nothing (lineCount(), which counts line feeds plus one, says 3 and 1). */
+   * "b", an empty document nothing (lineCount(), which counts line feeds plus one, says 3 and 1).
+   * A U+FEFF (a byte order mark) is content, kept wherever it is, as read() gives it. A step after
+   * `signal` aborted rejects with an AbortError. */
   lines(start?: number, options?: { signal?: AbortSignal }): AsyncIterableIterator<string>;
   /** Bytes start..end as a byte ReadableStream (so `new Response(stream)` and `pipeTo` work). */
   readableStream(start?: number, end?: number): ReadableStream<Uint8Array>;

@@ -24,42 +24,45 @@ import { whenReady } from './waits.mjs';
 const CHUNK = 64 << 10;
 
 /** What `take()` gives, once it holds bytes: the reader's slice or a copy of its unread bytes, or null
- * at the end of the stream. The wait for data ends when `signal` aborts (and leaves nothing waiting
- * in the ring). */
-async function nextBytes(reader, take, signal) {
+ * at the end of the stream. `waiting` are the wait's options, `{ signal, ref }`: the wait for data
+ * ends when `signal` aborts (and leaves nothing waiting in the ring), and keeps a Node thread alive
+ * only with `ref`. */
+async function nextBytes(reader, take, waiting) {
   let bytes = take();
   while (bytes !== null && bytes.length === 0) {
     // A wait that makes no slice, then take(): the wasm build's sliceAsync() would settle with a
     // fresh copy of every unread byte, where slice() reuses the reader's staging memory.
-    await reader[whenReady](signal);
+    await reader[whenReady](waiting);
     bytes = take();
   }
   return bytes;
 }
 
 /** The reader's next slice with data, in place, or null at the end of the stream. */
-const nextSlice = (reader, signal) => nextBytes(reader, () => reader.slice(), signal);
+const nextSlice = (reader, waiting) => nextBytes(reader, () => reader.slice(), waiting);
 
 /** A copy of the reader's next unread bytes (CHUNK at most, consumed), or null at the end. */
-const nextChunk = (reader, signal) => nextBytes(reader, () => reader.read(CHUNK), signal);
+const nextChunk = (reader, waiting) => nextBytes(reader, () => reader.read(CHUNK), waiting);
 
 /** A copy of each unread stretch of the reader (CHUNK at most), until the end of the stream. */
 async function* readerChunks(reader, signal) {
-  for (let chunk = await nextChunk(reader, signal); chunk !== null; chunk = await nextChunk(reader, signal)) {
+  const waiting = { signal };
+  for (let chunk = await nextChunk(reader, waiting); chunk !== null; chunk = await nextChunk(reader, waiting)) {
     yield chunk;
   }
 }
 
 /** The reader's slices in place, each consumed when the loop asks for the next one or leaves; a step
- * after `signal` aborted rejects with `abortError(signal)`. An async generator: its steps run in turn
+ * after `signal` aborted rejects with `abortError(signal)`; waits keep a Node thread alive with `ref`. An async generator: its steps run in turn
  * (a next() called before the last one settled waits for it, so no slice is shown twice), and leaving
  * the loop runs the `finally`, which also calls `done()`. */
-async function* readerSlices(reader, signal, abortError, done) {
+async function* readerSlices(reader, { signal, ref }, abortError, done) {
+  const waiting = { signal, ref };
   let shown = 0;
   try {
     for (;;) {
       if (signal?.aborted) throw abortError(signal);
-      const slice = await nextSlice(reader, signal);
+      const slice = await nextSlice(reader, waiting);
       if (slice === null) return;
       shown = slice.length;
       yield slice;
@@ -79,10 +82,9 @@ async function* readerSlices(reader, signal, abortError, done) {
   }
 }
 
-/** An AbortController that aborts, with the same reason, when `signal` (if any) does. `release()`
- * lets go of `signal`: a long-lived one would otherwise keep a listener per controller. */
-function follow(signal) {
-  const stop = new AbortController();
+/** `stop` (an AbortController), made to abort with the same reason when `signal` (if any) does.
+ * `release()` lets go of `signal`: a long-lived one would otherwise keep a listener per controller. */
+function follow(signal, stop = new AbortController()) {
   const onAbort = () => stop.abort(signal.reason);
   if (signal?.aborted) stop.abort(signal.reason);
   else signal?.addEventListener('abort', onAbort, { once: true });
@@ -94,12 +96,19 @@ function follow(signal) {
  * generator's own wait for the step in flight, and a step waiting for data that never comes would
  * hold them (and whoever awaits them: a destroyed Readable.from(reader), and so an aborted pipeline)
  * for ever. `signal` aborts when `outer` does or either is called; a step it ends rejects with an
- * AbortError. The generator calls `done()` when it ends, which lets go of `outer` (a long-lived
- * signal would otherwise collect a listener per walk).
+ * AbortError. The walk follows `outer` from its first step, and its generator calls `done()` when it
+ * ends, which lets go of `outer` again: a long-lived signal would otherwise keep a listener for each
+ * walk, one never stepped (whose `finally` never runs) included.
  */
 function endable(walk, outer) {
-  const { stop, release } = follow(outer);
-  const generator = walk(stop.signal, release);
+  const stop = new AbortController();
+  let following = null;
+  const generator = walk(stop.signal, () => following?.release());
+  const next = generator.next.bind(generator);
+  generator.next = (value) => {
+    following ??= follow(outer, stop);
+    return next(value);
+  };
   for (const name of ['return', 'throw']) {
     const end = generator[name].bind(generator);
     generator[name] = (value) => {
@@ -110,25 +119,26 @@ function endable(walk, outer) {
   return generator;
 }
 
-/** Copies the reader's next unread bytes into `target` and consumes them, waiting for data (until
- * `signal` aborts) when there is none yet; resolves to how many, or -1 at the end of the stream. */
-async function readInto(reader, target, signal) {
+/** Copies the reader's next unread bytes into `target` and consumes them, waiting for data (with the
+ * wait's options `waiting`) when there is none yet; resolves to how many, or -1 at the end of the
+ * stream. */
+async function readInto(reader, target, waiting) {
   let n = reader.readInto(target);
   while (n === 0) {
-    await reader[whenReady](signal);
+    await reader[whenReady](waiting);
     n = reader.readInto(target);
   }
   return n;
 }
 
-/** Copies all of `bytes` into the ring, waiting for room as often as it takes (until `signal`
- * aborts). */
-async function writeAll(writer, bytes, signal) {
+/** Copies all of `bytes` into the ring, waiting for room (with the wait's options `waiting`) as often
+ * as it takes. */
+async function writeAll(writer, bytes, waiting) {
   let offset = 0;
   while (offset < bytes.length) {
     const n = writer.write(offset === 0 ? bytes : bytes.subarray(offset));
     offset += n;
-    if (n === 0) await writer[whenReady](signal);
+    if (n === 0) await writer[whenReady](waiting);
   }
 }
 
@@ -144,18 +154,23 @@ function asBytes(chunk) {
   throw error;
 }
 
-/** A VirtualBuffer's bytes start..end (end: its length) as copies of at most CHUNK bytes each. A bad
- * range rejects before anything is yielded, as a read of it would, an empty one included. */
-async function* documentChunks(doc, start = 0, end = doc.length, signal) {
-  // The first read checks `start`, and `end` when it reaches it. An `end` beyond is checked before
-  // anything is yielded, so that a walk never hands out part of a range it then refuses (nor takes
-  // '100' for 100, as Math.min would): one that is no offset fails read()'s argument checks, which
-  // come before any reading; one past the length fails an empty read there.
-  if (!Number.isSafeInteger(end)) (await doc.read(start, end, { signal })).free();
-  else if (end > start + CHUNK) (await doc.read(end, end, { signal })).free();
+/** Whether start..end (end null or undefined: the rest) is a range of `doc` that read() takes. */
+function isRange(doc, start, end) {
+  const offset = (n) => Number.isSafeInteger(n) && n >= 0;
+  return offset(start) && start <= doc.length && (end == null || (offset(end) && start <= end && end <= doc.length));
+}
+
+/** A VirtualBuffer's bytes start..end as copies of at most CHUNK bytes each. Without an `end` (null or
+ * undefined, as read() takes them) the walk goes on to the end of the document as it is at each step.
+ * A bad range rejects before anything is yielded, with read()'s error. */
+async function* documentChunks(doc, start = 0, end = undefined, signal = undefined) {
+  // read() checks its arguments before it reads anything, so a range it refuses costs nothing to try:
+  // the walk hands out no part of a range it then refuses, and takes no '100' for 100.
+  if (!isRange(doc, start, end)) (await doc.read(start, end, { signal })).free();
   let at = start;
-  do {
-    const to = Math.min(at + CHUNK, end);
+  for (;;) {
+    const last = end ?? doc.length;
+    const to = Math.min(at + CHUNK, last);
     // An abort rejects the read at once; the build frees what the read gives later.
     const part = await doc.read(at, to, { signal });
     try {
@@ -164,21 +179,37 @@ async function* documentChunks(doc, start = 0, end = doc.length, signal) {
       part.free();
     }
     at = to;
-  } while (at < end);
+    if (at >= (end ?? doc.length)) return;
+  }
 }
 
-/** A VirtualBuffer's lines from `start`, as strings without their line feed (nor a CR before it). */
-async function* documentLines(doc, start, signal) {
-  const decoder = new TextDecoder();
-  let pending = '';
+/** A VirtualBuffer's lines from `start`, as strings without their line feed (nor a CR before it). A
+ * U+FEFF is content like any other (read() gives it too), at `start` as anywhere. A step after
+ * `signal` aborted rejects with `abortError(signal)`. */
+async function* documentLines(doc, start, signal, abortError) {
+  const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+  // The line not ended yet, in pieces: a line of many chunks is joined once, not once per chunk.
+  let pieces = [];
+  const line = () => {
+    if (signal?.aborted) throw abortError(signal);
+    const text = pieces.join('');
+    pieces = [];
+    return text;
+  };
   for await (const chunk of documentChunks(doc, start, undefined, signal)) {
-    const text = pending + decoder.decode(chunk, { stream: true });
-    const lines = text.split('\n');
-    pending = lines.pop();
-    for (const line of lines) yield line.endsWith('\r') ? line.slice(0, -1) : line;
+    const text = decoder.decode(chunk, { stream: true });
+    let from = 0;
+    for (let lf = text.indexOf('\n'); lf !== -1; lf = text.indexOf('\n', from)) {
+      pieces.push(text.slice(from, lf));
+      from = lf + 1;
+      const ended = line();
+      yield ended.endsWith('\r') ? ended.slice(0, -1) : ended;
+    }
+    if (from < text.length) pieces.push(text.slice(from));
   }
-  pending += decoder.decode();
-  if (pending !== '') yield pending;
+  pieces.push(decoder.decode());
+  const last = line();
+  if (last !== '') yield last;
 }
 
 /** A byte ReadableStream over an async source of Uint8Array chunks that the stream may keep. */
@@ -216,7 +247,7 @@ function byteStreamOf(chunks) {
  * entries (for nodeReadable/nodeWritable) and absent in the browser.
  */
 export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }, waits, node) {
-  const { signalOption, abortError, wrongReceiver } = waits;
+  const { waitOptions, signalOption, abortError, wrongReceiver } = waits;
   // Each method checks its receiver when called, as the builds' own members do: one that would only
   // fail at its first step or read would return a walk or stream that errors later instead.
   const define = (cls, methods) => {
@@ -239,14 +270,16 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
     },
 
     slices(options) {
-      const outer = signalOption(options, 'CircularReader.slices');
-      return endable((signal, done) => readerSlices(this, signal, abortError, done), outer);
+      const { signal: outer, ref } = waitOptions(options, 'CircularReader.slices');
+      return endable((signal, done) => readerSlices(this, { signal, ref }, abortError, done), outer);
     },
 
-    readableStream() {
+    readableStream(options) {
+      const { ref } = waitOptions(options, 'CircularReader.readableStream');
       const reader = this;
       // Cancelling the stream ends a pull's wait for data too (nothing is left waiting in the ring).
       const cancelled = new AbortController();
+      const waiting = { signal: cancelled.signal, ref };
       return new ReadableStream({
         type: 'bytes',
         async pull(controller) {
@@ -255,13 +288,13 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
           // however few it got, and a consumer keeping small chunks would keep all of it).
           const request = controller.byobRequest;
           if (request === null) {
-            const chunk = await nextChunk(reader, cancelled.signal);
+            const chunk = await nextChunk(reader, waiting);
             if (chunk === null) return controller.close();
             // The stream takes the chunk's ArrayBuffer over: one the chunk alone views.
             const whole = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength;
             return controller.enqueue(whole ? chunk : new Uint8Array(chunk));
           }
-          const n = await readInto(reader, request.view, cancelled.signal);
+          const n = await readInto(reader, request.view, waiting);
           if (n === -1) {
             controller.close();
             request.respond(0);
@@ -280,14 +313,18 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
   define(CircularWriter, {
     writableStream(options) {
       const writer = this;
-      const signal = signalOption(options, 'CircularWriter.writableStream');
+      const { signal, ref } = waitOptions(options, 'CircularWriter.writableStream');
       // A write waiting for room ends when the stream is aborted (the controller's signal: writer.abort())
       // or when `signal` aborts. pipeTo(dest, { signal }) aborts the destination only once its write in
-      // flight has finished, so a pipe into a full ring needs the same signal here to end at once.
-      const { stop, release } = follow(signal);
-      // The end of the stream, whichever way it comes: the writer ends the ring's stream.
+      // flight has finished, so a pipe into a full ring needs the same signal here to end at once. The
+      // stream follows `signal` from its first write: one never written to keeps no listener on it.
+      const stop = new AbortController();
+      const waiting = { signal: stop.signal, ref };
+      let following = null;
+      // The end of the stream, whichever way it comes (closed, aborted, or errored by a chunk it
+      // refuses): the writer ends the ring's stream, and readers waiting for more see the end.
       const end = () => {
-        release();
+        following?.release();
         writer.free();
       };
       return new WritableStream({
@@ -296,12 +333,11 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
           controller.signal.addEventListener('abort', () => stop.abort(controller.signal.reason), { once: true });
         },
         async write(chunk) {
+          following ??= follow(signal, stop);
           try {
-            await writeAll(writer, asBytes(chunk), stop.signal);
+            await writeAll(writer, asBytes(chunk), waiting);
           } catch (error) {
-            // The stream errors. Aborted, it lets go of the writer as an abort does.
-            if (stop.signal.aborted) end();
-            else release();
+            end();
             throw error;
           }
         },
@@ -323,7 +359,7 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
     },
     lines(start, options) {
       const signal = signalOption(options, 'VirtualBuffer.lines');
-      return documentLines(this, start, signal);
+      return documentLines(this, start, signal, abortError);
     },
     readableStream(start, end) {
       return byteStreamOf(() => documentChunks(this, start, end));
@@ -334,17 +370,18 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
   const { Readable, Writable } = node;
 
   define(CircularReader, {
-    nodeReadable(options = {}) {
-      const signal = signalOption(options, 'CircularReader.nodeReadable');
+    nodeReadable(options) {
+      const { signal, ref } = waitOptions(options, 'CircularReader.nodeReadable');
       const reader = this;
       // Whether a read waits for data: Readable calls read() again only after a push.
       let waiting = false;
       // Destroying the stream (its signal aborts, or the pipeline fails) ends a read's wait for data.
       const destroyed = new AbortController();
+      const wait = { signal: destroyed.signal, ref };
       // As fs.ReadStream reads: at most highWaterMark bytes per chunk. A fresh chunk below malloc's
       // mmap threshold (128 KiB) reuses freed memory; a bigger one maps new pages, and faults them in
       // for its copy, every time.
-      const highWaterMark = options.highWaterMark ?? CHUNK;
+      const highWaterMark = options?.highWaterMark ?? CHUNK;
       const most = highWaterMark > 0 ? highWaterMark : CHUNK;
       return new Readable({
         highWaterMark,
@@ -358,7 +395,7 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
           if (chunk === null) return void this.push(null);
           if (chunk.length > 0) return void this.push(chunk);
           waiting = true;
-          reader[whenReady](destroyed.signal)
+          reader[whenReady](wait)
             .then(() => {
               waiting = false;
               this._read();
@@ -375,13 +412,14 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
   });
 
   define(CircularWriter, {
-    nodeWritable(options = {}) {
-      const signal = signalOption(options, 'CircularWriter.nodeWritable');
+    nodeWritable(options) {
+      const { signal, ref } = waitOptions(options, 'CircularWriter.nodeWritable');
       const writer = this;
       // Destroying the stream (its signal aborts, or the pipeline fails) ends a write's wait for room.
       const destroyed = new AbortController();
+      const waiting = { signal: destroyed.signal, ref };
       return new Writable({
-        highWaterMark: options.highWaterMark ?? CHUNK,
+        highWaterMark: options?.highWaterMark ?? CHUNK,
         signal,
         decodeStrings: true,
         write(chunk, _encoding, callback) {
@@ -394,7 +432,7 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
             return callback(error);
           }
           if (n === chunk.length) return callback();
-          writeAll(writer, chunk.subarray(n), destroyed.signal).then(() => callback(), callback);
+          writeAll(writer, chunk.subarray(n), waiting).then(() => callback(), callback);
         },
         final(callback) {
           writer.free(); // the readers see the end of the stream
@@ -410,7 +448,7 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
   });
 
   define(VirtualBuffer, {
-    nodeReadable(start, end, options = {}) {
+    nodeReadable(start, end, options) {
       const signal = signalOption(options, 'VirtualBuffer.nodeReadable');
       return Readable.from(documentChunks(this, start, end, signal), {
         objectMode: false,

@@ -26,7 +26,26 @@ export class AbortError extends Error {
   }
 }
 
-const isSignal = (value) => typeof AbortSignal === 'function' && value instanceof AbortSignal;
+/** Whether `value` is an AbortSignal: one made by AbortSignal's own constructors (a brand check, as
+ * `instanceof` also takes an object made with AbortSignal.prototype, whose `aborted` then throws). */
+const isSignal = (value) => {
+  if (typeof AbortSignal !== 'function' || !(value instanceof AbortSignal)) return false;
+  try {
+    return typeof Reflect.get(AbortSignal.prototype, 'aborted', value) === 'boolean';
+  } catch {
+    return false;
+  }
+};
+
+/** `start()`'s Promise, or a rejected one with what it throws: a method that returns a Promise
+ * rejects, never throws, in both builds (one build's method may throw where the other's rejects). */
+const promiseOf = (start, ...args) => {
+  try {
+    return Promise.resolve(start(...args));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+};
 
 /**
  * The wait helpers of one build. `makeError(which, a, b, c)` makes the binding core's error number
@@ -84,7 +103,7 @@ export function defineWaits({ makeError, cancelWait, cancelWork, holdLoop = fals
     }
     if (signal?.aborted) return Promise.reject(abortError(signal));
     const ticket = { ref, id: 0 };
-    const promise = start(ticket);
+    const promise = promiseOf(start, ticket);
     if (ref && holdLoop) hold(promise);
     if (signal === undefined) return promise;
     const onAbort = () => cancelWait(ticket.id, abortError(signal));
@@ -133,9 +152,9 @@ export function defineWaits({ makeError, cancelWait, cancelWork, holdLoop = fals
       return Promise.reject(e);
     }
     if (signal?.aborted) return Promise.reject(abortError(signal));
-    if (signal === undefined || kind === 'start') return start(undefined);
+    if (signal === undefined || kind === 'start') return promiseOf(start, undefined);
     const ticket = { id: 0 };
-    const promise = start(ticket);
+    const promise = promiseOf(start, ticket);
     if (kind === 'change') {
       return new Promise((resolve, reject) => {
         const onAbort = () => {
@@ -166,9 +185,6 @@ export function defineWaits({ makeError, cancelWait, cancelWork, holdLoop = fals
 
   return { wait, waitOptions, signalOption, abortError, unlessAborted, cancellableWork, wrongReceiver };
 }
-
-/** `options` as a wait's options when it is one (an object), else undefined. */
-const optionsArg = (value) => (typeof value === 'object' && value !== null ? value : undefined);
 
 /**
  * Gives VirtualBuffer's Promise methods a `signal` (js/index.d.ts): open(path, options),
@@ -233,8 +249,9 @@ export function installDocumentSignals(original, { cancellableWork }) {
     const slot = passOptions ? at + 1 : at;
     const wrapped = {
       [name](...args) {
-        const options = optionsArg(args[at]);
-        if (!passOptions && at < args.length && options !== undefined) args.length = at;
+        // Anything there but undefined or null is options: a TypeError unless it is an object.
+        const options = args[at];
+        if (!passOptions && at < args.length) args.length = at;
         const start = (ticket) => {
           if (ticket === undefined) return Reflect.apply(original, this, args);
           const withTicket = Array.from({ length: slot }, (_, i) => args[i]);
@@ -249,9 +266,9 @@ export function installDocumentSignals(original, { cancellableWork }) {
   return VirtualBuffer;
 }
 
-/** The method, on both ring sides, that the stream forms wait with: `side[whenReady](signal)` settles
- * once there is room or data (or the end), as sliceAsync({ signal }) would, with a value not to be
- * used: the stream forms copy with write() and readInto(), so the builds skip making the slice
+/** The method, on both ring sides, that the stream forms wait with: `side[whenReady]({ signal, ref })`
+ * settles once there is room or data (or the end), as sliceAsync({ signal, ref }) would, with a value
+ * not to be used: the stream forms copy with write() and readInto(), so the builds skip making the slice
  * where they can (the ticket's `bare`: the addon's sides and the wasm reader). */
 export const whenReady = Symbol('omnibuf.whenReady');
 
@@ -288,8 +305,8 @@ export function installWaits({ BufferPool, CircularWriter, CircularReader }, { w
       },
     }.sliceAsync);
     Object.defineProperty(cls.prototype, whenReady, {
-      value(signal) {
-        return keepAlive(this, wait(member, { signal }, (ticket) => sliceAsync.call(this, Object.assign(ticket, { bare: true }))));
+      value(options) {
+        return keepAlive(this, wait(member, options, (ticket) => sliceAsync.call(this, Object.assign(ticket, { bare: true }))));
       },
       writable: true,
       configurable: true,

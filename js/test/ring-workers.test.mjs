@@ -1,7 +1,8 @@
 // The addon's ring across threads: a writer on the main thread (Promise waits) and one or two reader
 // workers (blocking waits) move a stream through a ring and compare SHA-256 checksums. The only reader
 // reads in place, and its slices are detached by consume(); with two readers each slice is a copy
-// of the reader's own (js/index.d.ts), which the writer never changes.
+// of the reader's own (js/index.d.ts), which the writer never changes. A writer stream in a worker
+// ({ ref: true }) keeps that worker alive while it waits for room, until all of it is in the ring.
 //
 // OMNIBUF_RING_SOAK_BYTES sets the stream's length (default 8 MiB, a second or so); the soak the
 // ring issue asks for is OMNIBUF_RING_SOAK_BYTES=1073741824 (1 GiB).
@@ -20,7 +21,24 @@ function fill(target, offset) {
   }
 }
 
-if (!isMainThread) {
+if (!isMainThread && workerData.streamBytes !== undefined) {
+  // A writer stream: the stream's bytes piped into the ring, with waits for room that keep this
+  // thread alive (ref) while the main thread reads slowly.
+  const { CircularWriter } = await import('../node.mjs');
+  const { Readable } = await import('node:stream');
+  const { pipeline } = await import('node:stream/promises');
+  const writer = CircularWriter.fromHandle(workerData.handle);
+  const total = workerData.streamBytes;
+  async function* produce() {
+    for (let sent = 0; sent < total; sent += CHUNK) {
+      const chunk = new Uint8Array(Math.min(CHUNK, total - sent));
+      fill(chunk, sent);
+      yield chunk;
+    }
+  }
+  await pipeline(Readable.from(produce()), writer.nodeWritable({ ref: true }));
+  parentPort.postMessage('piped');
+} else if (!isMainThread) {
   // A reader: claim the ring side, read with blocking waits until the end, report the checksum.
   const { CircularReader } = await import('../node.mjs');
   const reader = CircularReader.fromHandle(workerData.handle);
@@ -100,5 +118,32 @@ if (!isMainThread) {
         assert.equal(report.changed, 0, 'a copy kept across consume() changed under later writes');
       }
     }
+  });
+
+  test('a writer stream in a worker, with { ref: true }, keeps the worker alive until all of it is in the ring', { skip: impl !== 'addon' && 'addon only' }, async () => {
+    const { Circular } = await import('../node.mjs');
+    const total = 4 << 20;
+    // A ring far smaller than the stream: the worker waits for room again and again, and only those
+    // waits are left to it then.
+    const writer = Circular.withCapacity(64 * 1024);
+    const reader = writer.addReader();
+    const worker = new Worker(new URL(import.meta.url), { workerData: { handle: writer.toHandle(), streamBytes: total } });
+    const piped = new Promise((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    const hash = createHash('sha256');
+    let received = 0;
+    const slowly = reader.nodeReadable();
+    for await (const chunk of slowly) {
+      hash.update(chunk);
+      received += chunk.length;
+      if (received % (1 << 20) < CHUNK) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.equal(await piped, 'piped');
+    const expected = new Uint8Array(total);
+    fill(expected, 0);
+    assert.equal(received, total);
+    assert.equal(hash.digest('hex'), createHash('sha256').update(expected).digest('hex'));
   });
 }

@@ -374,6 +374,11 @@ test('VirtualBuffer: every walk checks its whole range before it yields anything
     [['5'], TypeError, 'ERR_INVALID_ARG_TYPE', /start must be an integer/],
     [[length + 1], RangeError, 'ERR_OUT_OF_RANGE'],
     [[150_000, 10], RangeError, 'ERR_OUT_OF_RANGE'],
+    // The error read() gives, the range as asked for, and arguments checked before any arithmetic.
+    [[0, length + 70_000], RangeError, 'ERR_OUT_OF_RANGE', /^range 0\.\.270000 is outside the buffer/],
+    [[5n], TypeError, 'ERR_INVALID_ARG_TYPE', /^start must be an integer, got a bigint$/],
+    [[0, 10n], TypeError, 'ERR_INVALID_ARG_TYPE', /^end must be an integer, got a bigint$/],
+    [[null], TypeError, 'ERR_INVALID_ARG_TYPE', /^start must be an integer, got null$/],
   ];
   for (const [name, walk] of Object.entries(walks)) {
     for (const [args, cls, code, message] of bad) {
@@ -393,6 +398,115 @@ test('VirtualBuffer: every walk checks its whole range before it yields anything
   for await (const chunk of doc.chunks(1, length)) walked += chunk.length;
   assert.equal(walked, length - 1);
   doc.free();
+});
+
+test('VirtualBuffer: a walk without an end (undefined or null, as read() takes them) follows the edits made during it', async () => {
+  const CHUNK = 64 << 10;
+  for (const noEnd of [undefined, null]) {
+    const grows = VirtualBuffer.fromBytes(new Uint8Array(CHUNK + 10).fill(97));
+    let walked = 0;
+    for await (const chunk of grows.chunks(0, noEnd)) {
+      if (walked === 0) grows.insert(grows.length, new Uint8Array(CHUNK).fill(98));
+      walked += chunk.length;
+    }
+    assert.equal(walked, 2 * CHUNK + 10, 'bytes appended during the walk are walked');
+    const shrinks = VirtualBuffer.fromBytes(new Uint8Array(3 * CHUNK).fill(97));
+    walked = 0;
+    for await (const chunk of shrinks.chunks(0, noEnd)) {
+      if (walked === 0) shrinks.delete(CHUNK, 3 * CHUNK);
+      walked += chunk.length;
+    }
+    assert.equal(walked, CHUNK, 'a walk whose document shrank under it ends there, without an error');
+    const web = await new Response(shrinks.readableStream(0, noEnd)).arrayBuffer();
+    assert.equal(web.byteLength, CHUNK);
+    grows.free();
+    shrinks.free();
+  }
+  // A walk made on a freed document rejects at its first step, as every walk does.
+  const freed = VirtualBuffer.fromBytes('x');
+  freed.free();
+  for (const walk of [() => freed.chunks(), () => freed.chunks(0, 1), () => freed.lines()]) {
+    const steps = walk();
+    await assert.rejects(steps.next(), { code: 'ERR_INVALID_STATE' });
+  }
+});
+
+test('VirtualBuffer.lines(): a U+FEFF is content wherever the walk starts; long lines; a step after an abort rejects', async () => {
+  const doc = VirtualBuffer.fromBytes('\uFEFFfirst\n\uFEFFsecond\n');
+  const all = [];
+  for await (const line of doc.lines()) all.push(line);
+  assert.deepEqual(all, ['\uFEFFfirst', '\uFEFFsecond']);
+  const fromSecond = [];
+  for await (const line of doc.lines(await doc.lineToOffset(1))) fromSecond.push(line);
+  assert.deepEqual(fromSecond, ['\uFEFFsecond']);
+  doc.free();
+
+  // A line over many reads, with a character of four bytes across each read's edge.
+  const CHUNK = 64 << 10;
+  const long = 'é'.repeat(CHUNK) + '😀' + 'x'.repeat(3 * CHUNK);
+  const big = VirtualBuffer.fromBytes(`${long}\nshort\n${long}`);
+  const lines = [];
+  for await (const line of big.lines()) lines.push(line);
+  assert.deepEqual(lines.map((l) => l.length), [long.length, 5, long.length]);
+  assert.ok(lines[0] === long && lines[2] === long);
+
+  // Many short lines in one read: the abort is seen at the next line, not the next read.
+  const many = VirtualBuffer.fromBytes('a\n'.repeat(10_000));
+  const controller = new AbortController();
+  let after = 0;
+  await assert.rejects(async () => {
+    for await (const _ of many.lines(0, { signal: controller.signal })) {
+      if (controller.signal.aborted) after++;
+      controller.abort();
+    }
+  }, { name: 'AbortError' });
+  assert.equal(after, 0);
+  for (const d of [big, many]) d.free();
+});
+
+test('ring walks and streams let go of a signal they never used, and take null options', async () => {
+  const longLived = new AbortController();
+  const writer = Circular.withCapacity(4096);
+  const reader = writer.addReader();
+  for (let i = 0; i < 20; i++) {
+    const unstarted = reader.slices({ signal: longLived.signal });
+    if (i % 2) await unstarted.return();
+    writer.writableStream({ signal: longLived.signal });
+  }
+  assert.equal(getEventListeners(longLived.signal, 'abort').length, 0);
+  for (const make of [
+    () => reader.slices(null),
+    () => writer.writableStream(null),
+    () => reader.readableStream(null),
+    () => writer.addReader().nodeReadable(null).destroy(),
+    () => Circular.withCapacity(4096).nodeWritable(null).destroy(),
+  ]) {
+    assert.doesNotThrow(make, String(make));
+  }
+  for (const make of [() => reader.slices({ ref: 1 }), () => writer.nodeWritable({ ref: 'yes' })]) {
+    assert.throws(make, { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: 'options.ref must be a boolean' });
+  }
+  writer.free();
+  reader.free();
+});
+
+test('WHATWG: a chunk the writable stream refuses errors it and frees the writer: its readers see the end', async () => {
+  for (const bad of [42, null, {}, [1, 2]]) {
+    const writer = Circular.withCapacity(4096);
+    const reader = writer.addReader();
+    const source = new ReadableStream({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('hello'));
+        controller.enqueue(bad);
+        controller.close();
+      },
+    });
+    await assert.rejects(source.pipeTo(writer.writableStream()), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
+    const received = [];
+    for await (const chunk of reader) received.push(...chunk);
+    assert.equal(new TextDecoder().decode(new Uint8Array(received)), 'hello');
+    assert.throws(() => writer.write(new Uint8Array(1)), { code: 'ERR_INVALID_STATE' });
+  }
 });
 
 test('Node: backpressure keeps memory flat when the consumer is slower than the producer', async () => {

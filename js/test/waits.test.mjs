@@ -173,6 +173,9 @@ test('bad wait options are TypeErrors with a code, as a rejected Promise', async
     [() => writer.sliceAsync({ signal: 1 }), 'CircularWriter.sliceAsync: options.signal must be an AbortSignal'],
     [() => reader.sliceAsync(5), 'options must be an object'],
     [() => reader.sliceAsync({ signal: null }), 'CircularReader.sliceAsync: options.signal must be an AbortSignal'],
+    // An object made with AbortSignal's prototype passes instanceof, but is no signal.
+    [() => reader.sliceAsync({ signal: Object.create(AbortSignal.prototype) }), 'CircularReader.sliceAsync: options.signal must be an AbortSignal'],
+    [() => pool.acquire(16, { signal: Object.create(AbortSignal.prototype) }), 'BufferPool.acquire: options.signal must be an AbortSignal'],
   ];
   for (const [call, message] of cases) {
     const result = call();
@@ -182,6 +185,47 @@ test('bad wait options are TypeErrors with a code, as a rejected Promise', async
   assert.equal(pool.snapshot().waiting, 0);
   assert.equal(__pendingWaits(), 0);
   for (const o of [pool, writer, reader]) o.free();
+});
+
+test('a wait on a freed object, or called on another object, rejects in both builds: it never throws', async () => {
+  const pool = new BufferPool({ budget: 4096, classes: [4096] });
+  const { writer, reader } = fullRing();
+  for (const o of [pool, writer, reader]) o.free();
+  const doc = VirtualBuffer.fromBytes('text');
+  const calls = [
+    [() => pool.acquire(16), { code: 'ERR_INVALID_STATE' }],
+    [() => writer.sliceAsync(), { code: 'ERR_INVALID_STATE' }],
+    [() => reader.sliceAsync({ signal: new AbortController().signal }), { code: 'ERR_INVALID_STATE' }],
+    [() => VirtualBuffer.prototype.read.call({}, 0, 1), { name: 'TypeError', code: 'ERR_INVALID_THIS' }],
+    [() => VirtualBuffer.prototype.lineCount.call({}), { name: 'TypeError', code: 'ERR_INVALID_THIS' }],
+    [() => VirtualBuffer.prototype.save.call({}), { name: 'TypeError', code: 'ERR_INVALID_THIS' }],
+  ];
+  for (const [call, error] of calls) {
+    let result;
+    assert.doesNotThrow(() => (result = call()), String(call));
+    assert.ok(result instanceof Promise);
+    await assert.rejects(result, error, String(call));
+  }
+  doc.free();
+  assert.equal(__pendingWaits(), 0);
+});
+
+test("VirtualBuffer's Promise methods refuse options that are not an object, as the waits do", async () => {
+  const doc = VirtualBuffer.fromBytes('one\ntwo\n');
+  const calls = [
+    () => doc.read(0, 3, 5),
+    () => doc.find('t', 0, 8, 'x'),
+    () => doc.lineCount(true),
+    () => doc.lineToOffset(1, 5),
+    () => doc.offsetToLine(1, () => {}),
+    () => doc.save(5),
+  ];
+  for (const call of calls) {
+    await assert.rejects(call(), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: 'options must be an object' }, String(call));
+  }
+  // null is the same as no options.
+  assert.equal(await doc.lineCount(null), 3);
+  doc.free();
 });
 
 test('Node streams: an abort mid-pipe leaves nothing waiting and frees the ring sides', async () => {
