@@ -7,6 +7,12 @@
 //! which closes it: see [`Writer::close`]) or dropped; a write after the shutdown fails with
 //! `BrokenPipe`.
 //!
+//! Unlike a pipe (`tokio::io::duplex`), the writer does not fail when its readers are gone: the ring
+//! broadcasts to whoever reads now, and the writer may add a reader at any time
+//! ([`Writer::add_reader`], which starts at the writer's position). With no readers a write never
+//! waits and its bytes are not kept, so a producer that must stop when its consumer goes away needs
+//! its own signal for it (a channel, or a cancellation token).
+//!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
