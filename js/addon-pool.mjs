@@ -25,6 +25,8 @@
 // js/addon-zero-copy.mjs does, and for the same reason: Node frees what it keeps for each Buffer over
 // native memory only after the current task).
 
+import { sharedAsViews } from './guard.mjs';
+
 const MAKE = Symbol('PooledBuffer');
 
 /** The numbers of the binding core's table (src/binding/message.rs, by_number). */
@@ -162,7 +164,14 @@ export function definePool(addon, wrapStorage) {
 
     append(bytes) {
       const handle = PooledBuffer.#handleOf(this, 'append');
-      pooledAppend(handle, bytes); // with handle 0, only checks the bytes
+      try {
+        pooledAppend(handle, bytes); // with handle 0, only checks the bytes
+      } catch (e) {
+        // A bare SharedArrayBuffer, refused before anything was written (js/guard.mjs).
+        const shared = sharedAsViews([bytes], [0]);
+        if (shared === null) throw e;
+        pooledAppend(handle, shared[0]);
+      }
       if (handle === 0) throw this.#usedUp();
       this.#view = null; // longer now: the next view shows more
     }

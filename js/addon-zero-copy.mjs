@@ -199,6 +199,8 @@ export function defineZeroCopyBuffer(addon) {
     }
 
     static from(bytes, kind) {
+      // A bare SharedArrayBuffer is bytes, as a view over one is; Node-API reads only the view.
+      if (typeof bytes === 'object' && types.isSharedArrayBuffer(bytes)) bytes = new Uint8Array(bytes);
       const defaultKind = kind === undefined || kind === null;
       if (defaultKind || knownKinds.has(kind) || (typeof kind === 'string' && BufferKind.has(kind))) {
         const small = smallCopy(bytes);

@@ -77,6 +77,31 @@ export function bytesArg(value) {
   return length === 0 ? new U8(0) : new U8(buffer, offset, length);
 }
 
+/** Whether `value` is a genuine SharedArrayBuffer (its built-in getter's brand check). */
+function isSharedBuffer(value) {
+  if (sharedBufferLength === null || typeof value !== 'object' || value === null) return false;
+  try {
+    apply(sharedBufferLength, value, []);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `args` with each bare SharedArrayBuffer at `positions` made a Uint8Array over it, or null when
+ * there is none. For the addon: Node-API reads views over a SharedArrayBuffer but not the buffer
+ * itself, which the wasm build takes as bytes (bytesArg) as it takes an ArrayBuffer. */
+export function sharedAsViews(args, positions) {
+  let out = null;
+  for (const i of positions) {
+    if (i < args.length && isSharedBuffer(args[i])) {
+      out ??= [...args];
+      out[i] = new U8(args[i]);
+    }
+  }
+  return out;
+}
+
 /** The first `n` bytes of a writable view handed out (all of them past its end), for bytesArg. */
 function head(view, n) {
   const length = apply(typedLength, view, []);
@@ -320,7 +345,10 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
  * wasm build's are, for the same class and message: a receiver of another class is the table's
  * TypeError (napi-rs would say "Failed to unwrap ..." in a plain Error, or V8 "Illegal invocation"),
  * and `new` of a class without a public constructor is the table's TypeError (napi-rs: a plain Error).
- * The check costs nothing on the way in: it runs only once the native call has thrown.
+ * A bare SharedArrayBuffer passed as bytes, which Node-API cannot read, is passed again as a
+ * Uint8Array over it (sharedAsViews): the native checks refuse it before they change anything.
+ * These checks cost nothing on the way in: they run only once the native call has thrown (or, for
+ * the Promise members, which reject rather than throw, a SharedArrayBuffer is looked for first).
  * `bindingError` is the addon's __bindingError (as the wasm build's: it makes the error of the binding
  * core's table); `privateConstructors` names the classes JS cannot construct. Returns the classes to
  * export by name.
@@ -333,11 +361,16 @@ export function guardAddonClasses(classes, bindingError, privateConstructors) {
       if (name === 'constructor') continue;
       const fn = typeof desc.value === 'function' ? desc.value : desc.get;
       if (typeof fn !== 'function') continue;
+      const bytesAt = BYTES_ARGS[className]?.[name];
+      const rejects = bytesAt !== undefined && RETURNS_PROMISE.has(`${className}.${name}`);
       const wrapped = function (...args) {
+        if (rejects) args = sharedAsViews(args, bytesAt) ?? args;
         try {
           return apply(fn, this, args);
         } catch (e) {
           if (!(this instanceof cls) || isUnwrapFailure(e)) throw bindingError(0, className, name);
+          const shared = bytesAt === undefined ? null : sharedAsViews(args, bytesAt);
+          if (shared !== null) return apply(fn, this, shared);
           throw e;
         }
       };

@@ -77,8 +77,9 @@
  * `false` (its views are copies written back by a call, see above). */
 export const externalBuffers: boolean;
 
-/** Bytes accepted from JS; always copied. A string is taken as UTF-8. */
-export type BytesLike = Uint8Array | ArrayBuffer | ArrayBufferView | string;
+/** Bytes accepted from JS; always copied. A string is taken as UTF-8. A SharedArrayBuffer, or a view
+ * over one, is read as it is when called (both builds). */
+export type BytesLike = Uint8Array | ArrayBuffer | SharedArrayBuffer | ArrayBufferView | string;
 
 /** The content kinds, passed by name: built-in ("raw", "text", "json", "pcm16", "pcm_f32",
  * "mulaw8", "alaw8", "opus", "jpeg", "png", "webp", "gif", "h264", "mp4") and registered ones. */
@@ -140,7 +141,8 @@ export class BufferMut {
 }
 
 export interface BufferPoolOptions {
-  /** Most bytes checked out at once. */
+  /** Most bytes checked out at once. Any size (in the wasm build more than its memory holds counts
+   * as all of it, as do maxIdle and the quotas). */
   budget: number;
   /** Size classes in bytes (default 4 KiB, 16 KiB, 64 KiB, 256 KiB, 1 MiB). */
   classes?: number[];
@@ -191,7 +193,9 @@ export interface BufferPoolSnapshot {
  * - `signal`: an AbortSignal that cancels the wait: the wait is dropped natively (it leaves the pool's
  *   queue, and budget that reached it goes on to the next waiter or back; the ring lets go of it) and
  *   the Promise rejects with an {@link AbortError}, at once when the signal is already aborted. Not an
- *   AbortSignal: the Promise rejects with a TypeError (ERR_INVALID_ARG_TYPE).
+ *   AbortSignal: the Promise rejects with a TypeError (ERR_INVALID_ARG_TYPE). A wait served at the
+ *   call (room in the pool, data or room in the ring) holds its result then, and resolves with it
+ *   even if the signal aborts right after: only a wait still pending is cancelled.
  * - `ref` (Node; default `false`): whether the pending wait keeps the process alive. By default it
  *   does not: a program with nothing else to do exits, as with an unref'd timer, rather than hang on
  *   a wait nothing can satisfy. A wait served from another thread (a worker) is served while that
@@ -227,12 +231,16 @@ export class BufferPool {
    * that can never be served (no class holds it, or it exceeds the budget or the quota). */
   tryAcquire(size: number, tenant?: string): PooledBuffer | null;
   /** Resolves once there is room, first come first served per class; rejects with a RangeError for a
-   * request that can never be served, an AbortError when `options.signal` aborts (see WaitOptions). */
+   * request that can never be served, an AbortError when `options.signal` aborts (see WaitOptions),
+   * and the Error of a freed pool (ERR_INVALID_STATE) when the pool is freed first (see free()). */
   acquire(size: number, tenant?: string, options?: WaitOptions): Promise<PooledBuffer>;
   acquire(size: number, options?: WaitOptions): Promise<PooledBuffer>;
   snapshot(): BufferPoolSnapshot;
   /** Returns idle memory to the allocator; returns the bytes freed. */
   trim(): number;
+  /** Buffers already out stay valid, their memory going back as they are freed. Pending acquire()s
+   * reject with the Error of a freed pool ("this BufferPool was freed ...", ERR_INVALID_STATE), as a
+   * freed ring side's sliceAsync()s do, and no longer keep a Node process alive. */
   free(): void;
   [Symbol.dispose](): void;
 }
@@ -316,7 +324,8 @@ export class CircularWriter {
   /** The addon in a worker, or the browser's threaded build in a dedicated worker: slice() after
    * blocking the thread until there is room, or until `timeoutMs` passes (then the slice is empty).
    * Throws an Error on the main thread, in worklets and in the single-thread wasm build, which never
-   * block. A worker blocked here without a timeout cannot be terminated (in Node). */
+   * block. A worker blocked here without a timeout cannot be terminated (in Node). `timeoutMs`: any
+   * number of milliseconds that is not negative (a RangeError); undefined or null: no timeout. */
   sliceSync(timeoutMs?: number): Uint8Array;
   /** Publishes the first `n` bytes of the slice to the readers; RangeError if more than it showed. */
   produce(n: number): void;
@@ -360,21 +369,23 @@ export class CircularReader {
   sliceAsync(options?: WaitOptions): Promise<Uint8Array | null>;
   /** The addon in a worker, or the browser's threaded build in a dedicated worker: slice() after
    * blocking the thread until there is data or the end, or until `timeoutMs` passes (then the slice
-   * is empty). Throws an Error on the main thread, in worklets and in the single-thread wasm build. */
+   * is empty). Throws an Error on the main thread, in worklets and in the single-thread wasm build.
+   * `timeoutMs` as for CircularWriter.sliceSync(). */
   sliceSync(timeoutMs?: number): Uint8Array | null;
   /** Marks the first `n` bytes of the slice as read; RangeError if more than it showed. */
   consume(n: number): void;
-  /** A copy of the unread bytes, `max` at most (all of them without it), consumed, at once: memory
-   * of its own (a Buffer in the addon), kept as long as wanted: what a Node Readable over the ring
-   * pushes. Empty when there are none yet (wait with sliceAsync()), `null` once the writer is gone
-   * and everything was read. Detaches the slices handed out before, as consume() does. */
+  /** A copy of the unread bytes, `max` at most (all of them without it, or null; any size, in both
+   * builds), consumed, at once: memory of its own (a Buffer in the addon), kept as long as wanted:
+   * what a Node Readable over the ring pushes. Empty when there are none yet (wait with
+   * sliceAsync()), `null` once the writer is gone and everything was read. Detaches the slices
+   * handed out before, as consume() does. */
   read(max?: number): Uint8Array | null;
   /** Copies up to `target.byteLength` unread bytes into `target` from its start and consumes them,
    * at once: one copy, and no view made (what the byte ReadableStream reads with). Returns how many: 0 when
    * there are none yet (wait with sliceAsync()) or `target` is empty, -1 once the writer is gone and
    * everything was read. Detaches the slices handed out before, as consume() does. TypeError for a
    * target that is not bytes. */
-  readInto(target: ArrayBufferView | ArrayBuffer): number;
+  readInto(target: ArrayBufferView | ArrayBuffer | SharedArrayBuffer): number;
   /** The addon, and the browser's threaded build (the single-thread build throws an Error naming the
    * COOP/COEP headers): moves the reader into a handle for another thread. Until claimed, it holds
    * the writer back like any reader. This object cannot be used after. */
@@ -437,8 +448,8 @@ export interface VirtualBufferOpenOptions {
    * truncation underneath kills the process (SIGBUS); use it only for files nobody else changes while
    * they are open. */
   backend?: 'positional' | 'mapped';
-  /** Size of a cache block (default 64 KiB; at least 1). In the browser, the size of the blocks
-   * import() stores; open() uses the document's own. */
+  /** Size of a cache block (default 64 KiB; 1 to 4294967295, a RangeError otherwise). In the
+   * browser, the size of the blocks import() stores; open() uses the document's own. */
   blockSize?: number;
   /** Most bytes of file blocks kept in memory (default 64 MiB). */
   cacheBudget?: number;
@@ -573,7 +584,8 @@ export class VirtualBuffer {
    * read()). */
   readInto(start: number, target: Uint8Array): number;
   /** Offset of the first occurrence of `pattern` lying wholly inside start..end (default: the whole
-   * buffer), or null. An empty pattern matches at `start`. */
+   * buffer; `start` and `end` undefined or null are the defaults, as for read()), or null. An empty
+   * pattern matches at `start`. */
   find(pattern: BytesLike, start?: number, end?: number, options?: { signal?: AbortSignal }): Promise<number | null>;
   /** Line feeds plus one. The first line query scans the content once; later ones are quick. */
   lineCount(options?: { signal?: AbortSignal }): Promise<number>;

@@ -9,7 +9,7 @@ import { isMainThread } from 'node:worker_threads';
 import { addon } from './addon-loader.mjs';
 import { definePool } from './addon-pool.mjs';
 import { defineZeroCopyBuffer } from './addon-zero-copy.mjs';
-import { guardAddonClasses } from './guard.mjs';
+import { guardAddonClasses, sharedAsViews } from './guard.mjs';
 import { installStreams } from './streams.mjs';
 import { AbortError, defineWaits, installDocumentSignals, installWaits } from './waits.mjs';
 import { coded } from './error-code.mjs';
@@ -65,6 +65,26 @@ const waits = defineWaits({ makeError: addon.__bindingError, cancelWait: addon._
 installWaits({ BufferPool, CircularWriter, CircularReader }, waits);
 // napi-rs makes static methods read-only: the class exported is the same class with its own open().
 export const VirtualBuffer = installDocumentSignals(guardedVirtualBuffer, waits);
+{
+  // fromBytes() takes a bare SharedArrayBuffer too, as the prototype's bytes members do (guard.mjs);
+  // defined on the exported class, whose static members are its own to define.
+  const { fromBytes } = guardedVirtualBuffer;
+  Object.defineProperty(VirtualBuffer, 'fromBytes', {
+    value: {
+      fromBytes(bytes) {
+        try {
+          return fromBytes(bytes);
+        } catch (e) {
+          const shared = sharedAsViews([bytes], [0]);
+          if (shared === null) throw e;
+          return fromBytes(shared[0]);
+        }
+      },
+    }.fromBytes,
+    writable: true,
+    configurable: true,
+  });
+}
 export { AbortError };
 /** The number of waits pending natively on this thread (a test hook). */
 export const __pendingWaits = addon.__pendingWaits;

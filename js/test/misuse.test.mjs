@@ -34,6 +34,21 @@ function detached() {
   return buffer;
 }
 
+/** A reader of a ring into which `bytes` were written. */
+const readerWith = (bytes) => {
+  const w = writer();
+  const r = w.addReader();
+  w.write(bytes);
+  return r;
+};
+
+/** A bare SharedArrayBuffer of `length` bytes of "two\n". */
+const shared = (length = 4) => {
+  const buffer = new SharedArrayBuffer(length);
+  new Uint8Array(buffer).set(new TextEncoder().encode('two\n').subarray(0, length));
+  return buffer;
+};
+
 const freed = (make) => {
   const o = make();
   o.free();
@@ -133,6 +148,43 @@ const TABLE = [
   ['CircularWriter.nodeWritable on undefined', () => CircularWriter.prototype.nodeWritable.call(undefined), TypeError, 'CircularWriter.nodeWritable: called on an object that is not a CircularWriter'],
   ['VirtualBuffer.chunks on {}', () => VirtualBuffer.prototype.chunks.call({}), TypeError, 'VirtualBuffer.chunks: called on an object that is not a VirtualBuffer'],
   ['VirtualBuffer.lines on a ZeroCopyBuffer', () => VirtualBuffer.prototype.lines.call(zcb()), TypeError, 'VirtualBuffer.lines: called on an object that is not a VirtualBuffer'],
+  // VirtualBuffer options: worded (and ranged) alike in both builds.
+  ["open('nope', { blockSize: -1 })", () => VirtualBuffer.open('nope', { blockSize: -1 }), RangeError, 'blockSize must be between 1 and 4294967295, got -1', 'reject'],
+  ["open('nope', { blockSize: 0 })", () => VirtualBuffer.open('nope', { blockSize: 0 }), RangeError, 'blockSize must be between 1 and 4294967295, got 0', 'reject'],
+  ["open('nope', { blockSize: 2 ** 32 })", () => VirtualBuffer.open('nope', { blockSize: 2 ** 32 }), RangeError, 'blockSize must be between 1 and 4294967295, got 4294967296', 'reject'],
+  ["open('nope', { cacheBudget: 1.5 })", () => VirtualBuffer.open('nope', { cacheBudget: 1.5 }), TypeError, 'cacheBudget must be an integer, got 1.5', 'reject'],
+  ["open('nope', { undoLimit: -1 })", () => VirtualBuffer.open('nope', { undoLimit: -1 }), RangeError, `undoLimit must be between 0 and ${MAX}, got -1`, 'reject'],
+  ["open('nope', 5)", () => VirtualBuffer.open('nope', 5), TypeError, 'options must be an object', 'reject'],
+  ['save(5)', () => vb().save(5), TypeError, 'options must be an object', 'reject'],
+  ['saveAs(5)', () => vb().saveAs(5), TypeError, 'path must be a string, got 5', 'reject'],
+  // Optional arguments: null is none (as read(0, null) takes it).
+  ["find('t', null)", () => vb().find('t', null), null, 4],
+  ['read(0, null)', () => vb().read(0, null).then((b) => b.length), null, 8],
+  // Bounds take any size in both builds, past what wasm memory holds too.
+  ['read(2 ** 32)', () => readerWith('abc').read(2 ** 32).length, null, 3],
+  ['read(MAX_SAFE_INTEGER)', () => readerWith('abc').read(MAX).length, null, 3],
+  ['read(null)', () => readerWith('abc').read(null).length, null, 3],
+  // A bare SharedArrayBuffer is bytes in both builds, as a view over one is.
+  ['ZeroCopyBuffer.from(SharedArrayBuffer)', () => ZeroCopyBuffer.from(shared()).length, null, 4],
+  ['write(SharedArrayBuffer)', () => writer().write(shared()), null, 4],
+  ['BufferMut append(SharedArrayBuffer)', () => {
+    const m = new BufferMut(8);
+    m.append(shared());
+    return m.length;
+  }, null, 4],
+  ['PooledBuffer append(SharedArrayBuffer)', () => {
+    const b = pool().tryAcquire(16);
+    b.append(shared());
+    return b.length;
+  }, null, 4],
+  ['VirtualBuffer.fromBytes(SharedArrayBuffer)', () => VirtualBuffer.fromBytes(shared()).length, null, 4],
+  ['insert(0, SharedArrayBuffer)', () => {
+    const d = vb();
+    d.insert(0, shared());
+    return d.length;
+  }, null, 12],
+  ['find(SharedArrayBuffer)', () => vb().find(shared(2)), null, 4],
+  ['readInto(SharedArrayBuffer)', () => readerWith('abc').readInto(shared()), null, 3],
   // Detached buffers are bytes of length 0 (observation 5).
   ['append(detached ArrayBuffer)', () => {
     const m = new BufferMut(8);
@@ -259,4 +311,34 @@ test("the JS layers over the builds word no error of their own: the binding core
     const made = source.match(/new (Type|Range)?Error\(|\bcoded\(|cannot be used any more|called on an object that is not|has no public constructor|must be an integer|out of bounds/g);
     assert.equal(made, null, `${file} makes or words errors itself: ${made}`);
   }
+});
+
+test('sliceSync(-1) is a RangeError, as every negative number', { skip: impl === 'wasm' && 'the wasm build in Node never blocks' }, async () => {
+  // In a worker: the main thread refuses to block before it looks at the argument.
+  const { Worker } = await import('node:worker_threads');
+  const impl = new URL('./impl.mjs', import.meta.url).href;
+  const worker = new Worker(
+    `const { parentPort } = require('node:worker_threads');
+    import(${JSON.stringify(impl)}).then(({ Circular }) => {
+      const w = Circular.withCapacity(64);
+      const r = w.addReader();
+      w.write('x'); // sliceSync(null), no timeout, returns at once
+      const caught = (f) => { try { f(); return null; } catch (e) { return { name: e.name, code: e.code, message: e.message }; } };
+      parentPort.postMessage([caught(() => r.sliceSync(-1)), caught(() => r.sliceSync('1')), caught(() => r.sliceSync(null))]);
+    });`,
+    { eval: true },
+  );
+  const [negative, string, none] = await new Promise((resolve, reject) => worker.once('message', resolve).once('error', reject));
+  await worker.terminate();
+  assert.deepEqual(negative, { name: 'RangeError', code: 'ERR_OUT_OF_RANGE', message: 'timeout must be a non-negative number of milliseconds, got -1' });
+  assert.deepEqual(string, { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: 'timeout must be a non-negative number of milliseconds, got a string' });
+  assert.equal(none, null, 'null is no timeout');
+});
+
+test('a sliceAsync() served at the call resolves even if its signal aborts right after', async () => {
+  const reader = readerWith('abc');
+  const controller = new AbortController();
+  const waiting = reader.sliceAsync({ signal: controller.signal });
+  controller.abort();
+  assert.equal((await waiting).length, 3);
 });

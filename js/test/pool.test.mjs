@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BufferPool } from './impl.mjs';
+import { spawnSync } from 'node:child_process';
+import { BufferPool, Circular, __pendingWaits } from './impl.mjs';
 
 const pool = (extra = {}) => new BufferPool({ budget: 8192, classes: [4096], ...extra });
 
@@ -138,4 +139,58 @@ test('tryAcquire makes full PooledBuffers; tryAcquire, view, length, capacity an
   frozen.free();
   pool.free();
   assert.throws(() => pool.tryAcquire(1), { message: /BufferPool was freed/ });
+});
+
+test('free() rejects pending acquire()s with the Error a freed ring side gives its sliceAsync()s', async () => {
+  const p = pool({ budget: 4096 });
+  const held = p.tryAcquire(4096);
+  const waiting = p.acquire(1);
+  const reader = Circular.withCapacity(4096).addReader();
+  const sliceWait = reader.sliceAsync();
+  p.free();
+  reader.free();
+  const expected = (e) => ({ name: e.name, code: e.code, message: e.message.replace('CircularReader', 'BufferPool') });
+  const ringError = await sliceWait.then(() => assert.fail('resolved'), expected);
+  await assert.rejects(waiting, (e) => {
+    assert.ok(e instanceof Error && !(e instanceof TypeError));
+    assert.deepEqual({ name: e.name, code: e.code, message: e.message }, ringError);
+    assert.equal(e.message, 'this BufferPool was freed and cannot be used any more');
+    return true;
+  });
+  assert.equal(__pendingWaits(), 0, 'nothing left waiting');
+  held.free();
+});
+
+test('free() lets go of the event loop a ref: true acquire() held', () => {
+  const impl = new URL('./impl.mjs', import.meta.url).href;
+  const script = `import { BufferPool } from ${JSON.stringify(impl)};
+    const p = new BufferPool({ budget: 4096, classes: [4096] });
+    const held = p.tryAcquire(4096);
+    p.acquire(1, { ref: true }).then(() => console.log('resolved'), (e) => console.log(e.code));
+    setTimeout(() => p.free(), 20).unref();`;
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(child.signal, null, 'the process exited on its own');
+  assert.equal(child.stdout.trim(), 'ERR_INVALID_STATE');
+});
+
+test('an acquire() served at the call resolves even if its signal aborts right after', async () => {
+  const p = pool({ budget: 4096 });
+  const controller = new AbortController();
+  const acquired = p.acquire(16, { signal: controller.signal });
+  controller.abort();
+  const b = await acquired;
+  assert.equal(b.capacity, 4096);
+  assert.equal(p.snapshot().inUseBytes, 4096, 'counted once');
+  b.free();
+  assert.equal(p.snapshot().inUseBytes, 0);
+  assert.equal(__pendingWaits(), 0);
+});
+
+test('budget, maxIdle and quotas take any size, as bounds', () => {
+  const big = 2 ** 40;
+  const p = new BufferPool({ budget: big, classes: [4096], maxIdle: big, defaultTenantQuota: big, tenantQuotas: { t: big } });
+  const b = p.tryAcquire(1, 't');
+  assert.notEqual(b, null);
+  b.free();
+  p.free();
 });

@@ -104,9 +104,16 @@ pub(crate) fn option(env: &Env, options: sys::napi_value, key: &str) -> ApiResul
 
 /// `options[key]` as a byte count, if present.
 pub(crate) fn size_option(env: &Env, options: sys::napi_value, key: &str) -> ApiResult<Option<usize>> {
+    let Some(n) = number_option(env, options, key)? else { return Ok(None) };
+    Ok(Some(binding::index(n, key)?))
+}
+
+/// `options[key]` as a number for one of the core's checks, if present; a `TypeError` when it is
+/// not a number.
+pub(crate) fn number_option(env: &Env, options: sys::napi_value, key: &str) -> ApiResult<Option<Value>> {
     let Some(value) = option(env, options, key)? else { return Ok(None) };
     match values::number(env, value) {
-        Some(n) => index_from_number(n, key).map(Some),
+        Some(n) => Ok(Some(Value::Number(n))),
         None => Err(message::option_not_number(key).into()),
     }
 }

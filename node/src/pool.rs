@@ -12,10 +12,12 @@
 
 use std::cell::RefCell;
 use std::future::Future;
+use std::rc::Rc;
 
 use napi::bindgen_prelude::{Either, JavaScriptClassExt, Null, ObjectFinalize, Unknown};
 use napi::{sys, Env, ValueType};
 use napi_derive::napi;
+use omnibuf::binding::{self, PoolSide};
 use omnibuf::{BufferKind, BufferPool, BufferPoolSnapshot, PoolError, PooledBuffer};
 
 use crate::args;
@@ -80,20 +82,27 @@ fn pool_from_options(env: &Env, options: Option<&Unknown<'_>>) -> ApiResult<Buff
 /// table by [`handle`](JsBufferPool::handle), so that it needs no look-up of a wrapped object.
 #[napi(js_name = "NativeBufferPool", custom_finalize)]
 pub struct JsBufferPool {
-    /// `None` once freed.
-    inner: Option<BufferPool>,
+    /// The pool, shared with the pending `acquire()`s, which `free()` settles (see
+    /// `omnibuf::binding::PoolSide`).
+    side: Rc<RefCell<PoolSide>>,
     /// The clone in the table of pools, until freed or collected.
     handle: u64,
 }
 
 impl JsBufferPool {
-    fn live(&self) -> ApiResult<&BufferPool> {
-        self.inner.as_ref().ok_or_else(|| ApiError::used_up("BufferPool", "freed"))
+    /// Runs `f` on the pool, or gives the error of a freed one.
+    fn live<R>(&self, f: impl FnOnce(&BufferPool) -> R) -> ApiResult<R> {
+        Ok(f(self.side.borrow().pool()?))
     }
 }
 
 impl ObjectFinalize for JsBufferPool {
     fn finalize(self, env: Env) -> napi::Result<()> {
+        // A pending acquire() keeps its pool reachable (js/waits.mjs); one that reached the native
+        // method some other way settles as on free() rather than waiting on a pool nobody holds.
+        if let Ok(mut side) = self.side.try_borrow_mut() {
+            side.free();
+        }
         forget_pool(&env, self.handle);
         Ok(())
     }
@@ -128,7 +137,7 @@ impl JsBufferPool {
     pub fn new(env: &Env, options: Option<Unknown<'_>>) -> napi::Result<Self> {
         let pool = pool_from_options(env, options.as_ref()).or_throw(env)?;
         let handle = remember_pool(env, pool.clone()).or_throw(env)?;
-        Ok(JsBufferPool { inner: Some(pool), handle })
+        Ok(JsBufferPool { side: PoolSide::new(pool), handle })
     }
 
     /// The handle of the pool for `poolTryAcquire`.
@@ -140,13 +149,14 @@ impl JsBufferPool {
     /// The budget: most bytes checked out at once.
     #[napi(getter, catch_unwind)]
     pub fn budget(&self, env: &Env) -> napi::Result<f64> {
-        Ok(self.live().or_throw(env)?.budget() as f64)
+        Ok(self.live(BufferPool::budget).or_throw(env)? as f64)
     }
 
     /// The class sizes, smallest first.
     #[napi(getter, catch_unwind)]
     pub fn classes(&self, env: &Env) -> napi::Result<Vec<f64>> {
-        Ok(self.live().or_throw(env)?.classes().into_iter().map(|c| c.size() as f64).collect())
+        let classes = self.live(BufferPool::classes).or_throw(env)?;
+        Ok(classes.into_iter().map(|c| c.size() as f64).collect())
     }
 
     // `tryAcquire(size, tenant?)`, the handle of a buffer now or `null`, is `poolTryAcquire` of
@@ -154,9 +164,9 @@ impl JsBufferPool {
 
     /// A Promise of the handle of a buffer of at least `size` bytes, resolved once the budget has room
     /// (first come, first served within a size class). Requests that can never be served reject with
-    /// a `RangeError`. `ticket` (from `js/waits.mjs`): `{ ref }` in, the wait's `id` out, which
-    /// `__cancelWait` takes to drop the wait (it leaves the pool's queue; budget that reached it
-    /// goes on to the next waiter or back).
+    /// a `RangeError`; freeing the pool first rejects with its `Error`. `ticket` (from
+    /// `js/waits.mjs`): `{ ref }` in, the wait's `id` out, which `__cancelWait` takes to drop the
+    /// wait (it leaves the pool's queue; budget that reached it goes on to the next waiter or back).
     #[napi(catch_unwind)]
     pub fn acquire(
         &self,
@@ -173,11 +183,7 @@ impl JsBufferPool {
                 })
                 .map(|t| args::text(env, &t, "tenant"))
                 .transpose()?;
-            let pool = self.live()?;
-            Ok(Box::pin(match &tenant {
-                Some(name) => pool.tenant(name).acquire_async(size),
-                None => pool.acquire_async(size),
-            }))
+            Ok(Box::pin(binding::acquire(&self.side, size, tenant.as_deref())?))
         })();
         let (keep_alive, ticket) = match args::wait_ticket(env, ticket.as_ref()) {
             Ok(t) => t,
@@ -192,7 +198,7 @@ impl JsBufferPool {
                     Err(e) => return std::task::Poll::Ready(Err(e.clone())),
                 };
                 acquire.as_mut().poll(cx).map(|outcome| {
-                    let buffer = outcome.map_err(ApiError::from)?;
+                    let buffer = outcome?;
                     pooled_handle(env, PooledSlot::new(env, buffer))
                 })
             }),
@@ -205,20 +211,24 @@ impl JsBufferPool {
     /// Memory, waiting and high-water marks now, per class and per tenant, as a plain object.
     #[napi(catch_unwind)]
     pub fn snapshot(&self, env: &Env) -> napi::Result<PoolSnapshot> {
-        Ok(PoolSnapshot::from(&self.live().or_throw(env)?.snapshot()))
+        Ok(PoolSnapshot::from(&self.live(BufferPool::snapshot).or_throw(env)?))
     }
 
     /// Returns idle memory to the allocator; returns the bytes freed.
     #[napi(catch_unwind)]
     pub fn trim(&self, env: &Env) -> napi::Result<f64> {
-        Ok(self.live().or_throw(env)?.trim() as f64)
+        Ok(self.live(BufferPool::trim).or_throw(env)? as f64)
     }
 
-    /// Drops this handle to the pool; buffers already out stay valid and pending `acquire`s are still
-    /// served as memory comes back.
+    /// Drops this handle to the pool; buffers already out stay valid, and pending `acquire`s reject
+    /// with the `Error` of a freed pool (as a freed ring side's `sliceAsync`s do), leaving the
+    /// pool's queue and, with them, the event loop.
     #[napi(catch_unwind)]
     pub fn free(&mut self, env: &Env) {
-        self.inner = None;
+        // The rejections settle in this turn's microtasks, after the code that called free().
+        let _wakes = WakeScope::enter(env);
+        let pool = self.side.try_borrow_mut().ok().and_then(|mut side| side.free());
+        drop(pool);
         forget_pool(env, self.handle);
     }
 }

@@ -26,7 +26,7 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use napi::bindgen_prelude::{ObjectFinalize, Unknown};
 use napi::{Env, ValueType};
@@ -147,13 +147,12 @@ enum Wait {
     Block(Option<Instant>),
 }
 
-/// A deadline `timeout` milliseconds from now (none when not given).
+/// A deadline `timeout` milliseconds from now (none when not given), checked as the threaded wasm
+/// build checks it (the binding core's `timeout`).
 fn deadline(env: &Env, timeout: Option<&Unknown<'_>>) -> ApiResult<Option<Instant>> {
     let Some(timeout) = timeout else { return Ok(None) };
-    let ms = values::number(env, values::raw(timeout))
-        .filter(|ms| *ms >= 0.0 && !ms.is_nan())
-        .ok_or_else(|| ApiError::type_error("timeout must be a non-negative number of milliseconds"))?;
-    Ok(Instant::now().checked_add(Duration::from_secs_f64((ms / 1000.0).min(1e9))))
+    let timeout = omnibuf::binding::timeout(args::value(env, values::raw(timeout)))?;
+    Ok(timeout.and_then(|timeout| Instant::now().checked_add(timeout)))
 }
 
 /// A ring side as the JS API sees it.

@@ -15,6 +15,7 @@ use std::ops::Bound;
 use napi::bindgen_prelude::{JavaScriptClassExt, Unknown};
 use napi::{sys, Env, ValueType};
 use napi_derive::napi;
+use omnibuf::binding::{self, message};
 use omnibuf::vbuf::{FileBackend, SaveOptions};
 use omnibuf::vbuf::{VirtualBuffer, VirtualBufferOptions};
 
@@ -29,20 +30,21 @@ use crate::platform::work;
 /// than an abort of the process.
 const LARGE_READ: u64 = 64 << 20;
 
-/// An options argument: `undefined` or an object (`TypeError` otherwise).
-fn options_object(env: &Env, options: Option<&Unknown<'_>>, of: &str) -> ApiResult<Option<sys::napi_value>> {
+/// An options argument: `undefined` or an object (`TypeError` otherwise, as the JS layer and the wasm
+/// build word it).
+fn options_object(env: &Env, options: Option<&Unknown<'_>>) -> ApiResult<Option<sys::napi_value>> {
     let Some(options) = options.map(values::raw) else { return Ok(None) };
     match values::type_of(env, options) {
         ValueType::Undefined => Ok(None),
         ValueType::Object => Ok(Some(options)),
-        _ => Err(ApiError::type_error(format!("{of}: options must be an object"))),
+        _ => Err(message::options_not_object().into()),
     }
 }
 
 /// `open()`'s options: `{ backend?, blockSize?, cacheBudget?, spillThreshold?, undoLimit? }`.
 fn open_options(env: &Env, options: Option<&Unknown<'_>>) -> ApiResult<(FileBackend, VirtualBufferOptions)> {
     let mut tuning = VirtualBufferOptions::default();
-    let Some(options) = options_object(env, options, "VirtualBuffer.open")? else {
+    let Some(options) = options_object(env, options)? else {
         return Ok((FileBackend::Positional, tuning));
     };
     let backend = match args::option(env, options, "backend")? {
@@ -56,8 +58,10 @@ fn open_options(env: &Env, options: Option<&Unknown<'_>>) -> ApiResult<(FileBack
             _ => return Err(ApiError::type_error(r#"options.backend must be "positional" or "mapped""#)),
         },
     };
+    if let Some(value) = args::number_option(env, options, "blockSize")? {
+        tuning.block_size = binding::block_size(value, "blockSize")?;
+    }
     for (key, field) in [
-        ("blockSize", &mut tuning.block_size),
         ("cacheBudget", &mut tuning.cache_budget),
         ("spillThreshold", &mut tuning.spill_threshold),
         ("undoLimit", &mut tuning.undo_limit),
@@ -65,9 +69,6 @@ fn open_options(env: &Env, options: Option<&Unknown<'_>>) -> ApiResult<(FileBack
         if let Some(value) = args::size_option(env, options, key)? {
             *field = value;
         }
-    }
-    if tuning.block_size == 0 {
-        return Err(ApiError::range_error("options.blockSize must be at least 1"));
     }
     Ok((backend, tuning))
 }
@@ -309,7 +310,7 @@ impl JsVirtualBuffer {
     #[napi(catch_unwind)]
     pub fn save(&self, env: &Env, options: Option<Unknown<'_>>) -> napi::Result<Raw> {
         let job = (|| {
-            let force = match options_object(env, options.as_ref(), "save")? {
+            let force = match options_object(env, options.as_ref())? {
                 Some(options) => args::flag_option(env, options, "force")?.unwrap_or(false),
                 None => false,
             };

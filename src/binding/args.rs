@@ -4,6 +4,8 @@
 //! integer, and within `0 ..= Number.MAX_SAFE_INTEGER` (`RangeError` beyond), whatever the target's
 //! `usize`: offsets into documents are `u64` on wasm32 too.
 
+use std::time::Duration;
+
 use super::error::BindingResult;
 use super::message;
 use super::value::Value;
@@ -38,6 +40,56 @@ pub fn offset(value: Value, what: &str) -> BindingResult<u64> {
 pub fn index(value: Value, what: &str) -> BindingResult<usize> {
     let n = offset(value, what)?;
     usize::try_from(n).map_err(|_| message::out_of_range(what, n as f64, usize::MAX as u64))
+}
+
+/// An upper bound (a most-bytes-to-read, a budget): [`offset`], clamped to `usize::MAX`, since no
+/// target holds more than that; a 32-bit target takes every bound a 64-bit one takes.
+///
+/// ```
+/// use omnibuf::binding::{limit, Value};
+///
+/// assert_eq!(limit(Value::Number(9007199254740991.0), "max"), Ok(usize::MAX.min(9007199254740991)));
+/// assert!(limit(Value::Number(-1.0), "max").is_err());
+/// ```
+pub fn limit(value: Value, what: &str) -> BindingResult<usize> {
+    offset(value, what).map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+}
+
+/// The largest block size a `VirtualBuffer` takes: a block is read and cached whole, and stored
+/// documents record their block size in 32 bits.
+pub const MAX_BLOCK_SIZE: u64 = u32::MAX as u64;
+
+/// The `blockSize` option of a `VirtualBuffer`: an integer in `1 ..= MAX_BLOCK_SIZE`.
+pub fn block_size(value: Value, what: &str) -> BindingResult<usize> {
+    let Value::Number(n) = value else { return Err(message::not_integer(what, value)) };
+    if !n.is_finite() || n.fract() != 0.0 {
+        return Err(message::not_integer(what, value));
+    }
+    if !(1.0..=MAX_BLOCK_SIZE as f64).contains(&n) {
+        return Err(message::not_between(what, n, 1, MAX_BLOCK_SIZE));
+    }
+    // An integer in 1 ..= 2^32 - 1: exact, and a usize on every target.
+    Ok(n as usize)
+}
+
+/// The `timeoutMs` of a blocking wait: `None` when missing (`undefined` or `null`: no deadline), else
+/// how long. Any number of milliseconds that is not negative (fractions and `Infinity` too, capped
+/// at about 30 years); a negative one is a `RangeError`, anything else a `TypeError`.
+///
+/// ```
+/// use std::time::Duration;
+/// use omnibuf::binding::{timeout, ErrorClass, Value};
+///
+/// assert_eq!(timeout(Value::Number(1500.0)), Ok(Some(Duration::from_millis(1500))));
+/// assert_eq!(timeout(Value::Undefined), Ok(None));
+/// assert_eq!(timeout(Value::Number(-1.0)).unwrap_err().class, ErrorClass::RangeError);
+/// ```
+pub fn timeout(value: Value) -> BindingResult<Option<Duration>> {
+    match value {
+        Value::Undefined | Value::Null => Ok(None),
+        Value::Number(ms) if ms >= 0.0 => Ok(Some(Duration::from_secs_f64((ms / 1000.0).min(1e9)))),
+        _ => Err(message::bad_timeout(value)),
+    }
 }
 
 #[cfg(test)]
@@ -93,6 +145,46 @@ mod tests {
             fails(Value::Number(1e300)),
             (RangeError, "at must be between 0 and 9007199254740991, got 1e+300".into())
         );
+    }
+
+    #[test]
+    fn limits_take_every_offset_and_clamp_it_to_usize() {
+        assert_eq!(limit(Value::Number(4096.0), "max"), Ok(4096));
+        let max_safe = limit(Value::Number(9007199254740991.0), "max");
+        assert_eq!(max_safe, Ok(usize::try_from(MAX_SAFE_INTEGER).unwrap_or(usize::MAX)));
+        assert_eq!(
+            limit(Value::Number(-1.0), "max"),
+            Err(message::out_of_range("max", -1.0, MAX_SAFE_INTEGER))
+        );
+        assert_eq!(limit(Value::Null, "max").unwrap_err().class, ErrorClass::TypeError);
+    }
+
+    #[test]
+    fn block_sizes_say_their_range() {
+        let e = |v| block_size(v, "blockSize").unwrap_err();
+        assert_eq!(block_size(Value::Number(4096.0), "blockSize"), Ok(4096));
+        assert_eq!(block_size(Value::Number(4294967295.0), "blockSize"), Ok(u32::MAX as usize));
+        for (n, got) in [(0.0, "0"), (-1.0, "-1"), (4294967296.0, "4294967296")] {
+            let e = e(Value::Number(n));
+            assert_eq!(e.class, ErrorClass::RangeError);
+            assert_eq!(e.message, format!("blockSize must be between 1 and 4294967295, got {got}"));
+        }
+        assert_eq!(e(Value::Number(1.5)).message, "blockSize must be an integer, got 1.5");
+        assert_eq!(e(Value::String).class, ErrorClass::TypeError);
+    }
+
+    #[test]
+    fn timeouts_are_non_negative_numbers_and_negative_ones_range_errors() {
+        assert_eq!(timeout(Value::Null), Ok(None));
+        assert_eq!(timeout(Value::Number(0.0)), Ok(Some(Duration::ZERO)));
+        assert_eq!(timeout(Value::Number(f64::INFINITY)), Ok(Some(Duration::from_secs(1_000_000_000))));
+        let negative = timeout(Value::Number(-1.0)).unwrap_err();
+        assert_eq!(negative.class, ErrorClass::RangeError);
+        assert_eq!(negative.code, Some(crate::binding::ERR_OUT_OF_RANGE));
+        assert_eq!(negative.message, "timeout must be a non-negative number of milliseconds, got -1");
+        for value in [Value::Number(f64::NAN), Value::String, Value::Boolean] {
+            assert_eq!(timeout(value).unwrap_err().class, ErrorClass::TypeError, "{value:?}");
+        }
     }
 
     #[test]

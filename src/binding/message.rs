@@ -16,7 +16,22 @@ pub fn not_integer(what: &str, value: Value) -> BindingError {
 
 /// An integer argument outside `0 ..= max`: `RangeError`.
 pub fn out_of_range(what: &str, n: f64, max: u64) -> BindingError {
-    BindingError::range_error(format!("{what} must be between 0 and {max}, got {}", super::js_number(n)))
+    not_between(what, n, 0, max)
+}
+
+/// An integer argument outside `min ..= max`: `RangeError`.
+pub fn not_between(what: &str, n: f64, min: u64, max: u64) -> BindingError {
+    BindingError::range_error(format!("{what} must be between {min} and {max}, got {}", super::js_number(n)))
+}
+
+/// A `timeoutMs` argument that is not a number of milliseconds: `TypeError`; a negative one:
+/// `RangeError`, as every negative number.
+pub fn bad_timeout(value: Value) -> BindingError {
+    let message = format!("timeout must be a non-negative number of milliseconds, got {}", value.describe());
+    match value {
+        Value::Number(n) if n < 0.0 => BindingError::range_error(message),
+        _ => BindingError::type_error(message),
+    }
 }
 
 /// A string argument that is not a string: `TypeError`.

@@ -29,7 +29,7 @@ mod number;
 mod value;
 mod waits;
 
-pub use args::{index, offset, MAX_SAFE_INTEGER};
+pub use args::{block_size, index, limit, offset, timeout, MAX_BLOCK_SIZE, MAX_SAFE_INTEGER};
 pub use block_on::block_on;
 pub use error::{
     BindingError, BindingResult, ErrorClass, ABORT_ERR, ERR_ILLEGAL_CONSTRUCTOR, ERR_INVALID_ARG_TYPE,
@@ -37,7 +37,7 @@ pub use error::{
 };
 pub use number::js_number;
 pub use value::Value;
-pub use waits::{Registration, WaitSide, Waiters};
+pub use waits::{acquire, PoolAcquire, PoolSide, Registration, WaitSide, Waiters};
 
 /// For the addon's copies between JS memory and the ring (see `platform::copy`).
 #[cfg(feature = "binding")]

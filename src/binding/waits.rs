@@ -9,8 +9,11 @@
 //! leaves nothing behind.
 
 use std::cell::RefCell;
+use std::future::Future;
 use std::rc::Weak;
 use std::task::{Context, Poll, Waker};
+
+use super::BindingResult;
 
 /// The wakers of one side's pending operations, each once.
 ///
@@ -165,6 +168,108 @@ impl<S: WaitSide> Drop for Registration<S> {
     }
 }
 
+/// A `BufferPool` held by a JS object, shared (behind `Rc<RefCell<…>>`) with the futures of its
+/// pending `acquire()`s, as a ring side is with its `sliceAsync()`s: freeing it ([`free`]) settles
+/// them with the error of a freed object, as freeing a ring side settles its waits, rather than
+/// leaving them to be served later by the pool nobody holds.
+///
+/// [`free`]: PoolSide::free
+#[derive(Debug)]
+pub struct PoolSide {
+    /// `None` once freed.
+    pool: Option<crate::BufferPool>,
+    /// Wakers of pending `acquire()`s, woken when the pool is freed.
+    waiting: Waiters,
+}
+
+impl WaitSide for PoolSide {
+    fn waiters(&mut self) -> &mut Waiters {
+        &mut self.waiting
+    }
+
+    // An `Acquire` leaves the pool's queue itself when it is dropped.
+    fn forget_waker(&self, _waker: &Waker) {}
+}
+
+impl PoolSide {
+    /// The side of `pool`.
+    pub fn new(pool: crate::BufferPool) -> std::rc::Rc<RefCell<PoolSide>> {
+        std::rc::Rc::new(RefCell::new(PoolSide { pool: Some(pool), waiting: Waiters::default() }))
+    }
+
+    /// The pool, or the error of a freed one.
+    pub fn pool(&self) -> BindingResult<&crate::BufferPool> {
+        self.pool.as_ref().ok_or_else(freed)
+    }
+
+    /// Lets go of the pool and wakes the pending `acquire()`s, which then fail as freed (and leave
+    /// the pool's queue). Returns the pool, if it was not freed before.
+    pub fn free(&mut self) -> Option<crate::BufferPool> {
+        let pool = self.pool.take();
+        self.waiting.wake_all();
+        pool
+    }
+}
+
+fn freed() -> super::BindingError {
+    super::message::used_up("BufferPool", "freed")
+}
+
+/// `acquire(size)` of the pool of `side` (for `tenant`, if given): a future of the buffer, which fails
+/// as freed if the side is freed (or dropped) before it is served. The error of a freed side at once.
+///
+/// ```
+/// use std::future::Future;
+/// use std::pin::pin;
+/// use std::task::{Context, Poll, Waker};
+/// use omnibuf::binding::{acquire, PoolSide};
+/// use omnibuf::BufferPool;
+///
+/// let side = PoolSide::new(BufferPool::builder().budget(4096).classes([4096]).build().unwrap());
+/// let held = side.borrow().pool().unwrap().try_acquire(4096).unwrap();
+/// let mut waiting = pin!(acquire(&side, 1, None).unwrap());
+/// let mut cx = Context::from_waker(Waker::noop());
+/// assert!(waiting.as_mut().poll(&mut cx).is_pending());
+/// side.borrow_mut().free();
+/// let Poll::Ready(Err(e)) = waiting.as_mut().poll(&mut cx) else { panic!() };
+/// assert_eq!(e.message, "this BufferPool was freed and cannot be used any more");
+/// # drop(held);
+/// ```
+pub fn acquire(
+    side: &std::rc::Rc<RefCell<PoolSide>>,
+    size: usize,
+    tenant: Option<&str>,
+) -> BindingResult<PoolAcquire> {
+    let acquire = {
+        let side = side.borrow();
+        let pool = side.pool()?;
+        match tenant {
+            Some(name) => pool.tenant(name).acquire_async(size),
+            None => pool.acquire_async(size),
+        }
+    };
+    Ok(PoolAcquire { registration: Registration::new(std::rc::Rc::downgrade(side)), acquire })
+}
+
+/// The future of [`acquire`].
+pub struct PoolAcquire {
+    registration: Registration<PoolSide>,
+    acquire: crate::pool::Acquire,
+}
+
+impl Future for PoolAcquire {
+    type Output = BindingResult<crate::PooledBuffer>;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let PoolAcquire { registration, acquire } = self.get_mut();
+        let outcome = registration.poll(cx, |side, cx| match side.pool {
+            None => Poll::Ready(Err(freed())),
+            Some(_) => std::pin::Pin::new(&mut *acquire).poll(cx).map(|r| r.map_err(Into::into)),
+        });
+        outcome.unwrap_or_else(|| Poll::Ready(Err(freed())))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -278,5 +383,45 @@ mod tests {
         assert!(waiters.is_empty());
         assert_eq!(count.0.load(Ordering::Relaxed), 1);
         assert_eq!(other.0.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn freeing_a_pool_fails_its_pending_acquires_and_they_leave_its_queue() {
+        use crate::BufferPool;
+        let pool = BufferPool::builder().budget(4096).classes([4096]).build().unwrap();
+        let side = PoolSide::new(pool.clone());
+        let held = pool.try_acquire(4096).unwrap();
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let waker = Waker::from(count.clone()).clone();
+        let mut cx = Context::from_waker(&waker);
+        let mut waiting = Box::pin(acquire(&side, 1, None).unwrap());
+        assert!(waiting.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(pool.snapshot().waiting, 1);
+        assert_eq!(side.borrow().waiting.len(), 1);
+        assert!(side.borrow_mut().free().is_some());
+        assert_eq!(count.0.load(Ordering::Relaxed), 1, "woken by the free");
+        let Poll::Ready(Err(e)) = waiting.as_mut().poll(&mut cx) else { panic!("still pending") };
+        assert_eq!(e, crate::binding::message::used_up("BufferPool", "freed"));
+        drop(waiting);
+        assert_eq!(pool.snapshot().waiting, 0, "out of the queue");
+        // The budget it waited for goes to nobody: all of it is there again.
+        drop(held);
+        assert!(pool.try_acquire(4096).is_ok());
+        assert!(acquire(&side, 1, None).is_err(), "a freed side refuses at once");
+    }
+
+    #[test]
+    fn a_served_acquire_leaves_nothing_with_the_side() {
+        use crate::BufferPool;
+        let side = PoolSide::new(BufferPool::builder().budget(4096).classes([4096]).build().unwrap());
+        let held = side.borrow().pool().unwrap().try_acquire(4096).unwrap();
+        let waker = Waker::from(Arc::new(Count(AtomicUsize::new(0)))).clone();
+        let mut cx = Context::from_waker(&waker);
+        let mut waiting = Box::pin(acquire(&side, 1, Some("t")).unwrap());
+        assert!(waiting.as_mut().poll(&mut cx).is_pending());
+        drop(held);
+        let Poll::Ready(Ok(buffer)) = waiting.as_mut().poll(&mut cx) else { panic!("not served") };
+        assert_eq!(buffer.tenant_id(), Some("t"));
+        assert!(side.borrow().waiting.is_empty());
     }
 }

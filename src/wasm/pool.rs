@@ -1,26 +1,30 @@
 //! `BufferPool` and `PooledBuffer` for JS. The pool never blocks: `acquire` returns a Promise that
 //! resolves when the budget has room, `tryAcquire` returns `null` when it has none.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::prelude::*;
 
 use super::buffer::{bytes_from_js, kind_from_js, JsZeroCopyBuffer};
 use super::error::{index, optional_string, throwable, type_error, used_up, value};
-use crate::binding::{self, message, BindingError};
+use crate::binding::{self, message, BindingError, PoolSide};
 use crate::{BufferKind, BufferPool, BufferPoolSnapshot, PoolError, PooledBuffer};
 
 fn pool_error(e: PoolError) -> JsValue {
     throwable(e.into())
 }
 
-/// `options[key]` as a byte count, if present.
+/// `options[key]` as a bound in bytes (the budget, a quota), if present: any offset, as in the
+/// addon; above what wasm memory holds it bounds nothing more.
 fn size_option(options: &JsValue, key: &str) -> Result<Option<usize>, JsValue> {
     let v = Reflect::get(options, &key.into()).map_err(|_| throwable(message::option_unreadable(key)))?;
     if v.is_undefined() {
         return Ok(None);
     }
     match value(&v) {
-        n @ binding::Value::Number(_) => binding::index(n, key).map(Some).map_err(throwable),
+        n @ binding::Value::Number(_) => binding::limit(n, key).map(Some).map_err(throwable),
         _ => Err(throwable(message::option_not_number(key))),
     }
 }
@@ -28,7 +32,24 @@ fn size_option(options: &JsValue, key: &str) -> Result<Option<usize>, JsValue> {
 /// A pool of reusable buffers with size classes, a byte budget and per-tenant quotas.
 #[wasm_bindgen(js_name = BufferPool)]
 pub struct JsBufferPool {
-    inner: BufferPool,
+    /// Shared with the pending `acquire()`s, which `free()` settles (see `binding::PoolSide`).
+    side: Rc<RefCell<PoolSide>>,
+}
+
+impl JsBufferPool {
+    fn with<R>(&self, f: impl FnOnce(&BufferPool) -> R) -> Result<R, JsValue> {
+        Ok(f(self.side.borrow().pool().map_err(throwable)?))
+    }
+}
+
+/// `free()` (wasm-bindgen's, which drops the object) rejects the pending `acquire()`s as freeing a
+/// ring side rejects its `sliceAsync()`s.
+impl Drop for JsBufferPool {
+    fn drop(&mut self) {
+        if let Ok(mut side) = self.side.try_borrow_mut() {
+            side.free();
+        }
+    }
 }
 
 #[wasm_bindgen(js_class = BufferPool)]
@@ -41,7 +62,9 @@ impl JsBufferPool {
         }
         let mut config = BufferPool::builder();
         match size_option(options, "budget")? {
-            Some(budget) => config = config.budget(budget),
+            // The most a pool counts (`isize::MAX`: the top bit flags waiters) is more than wasm
+            // memory holds.
+            Some(budget) => config = config.budget(budget.min(isize::MAX as usize)),
             None => return Err(type_error("options.budget is required")),
         }
         let classes = Reflect::get(options, &"classes".into())?;
@@ -78,24 +101,28 @@ impl JsBufferPool {
                     return Err(type_error(format!("options.tenantQuotas.{tenant} must be a number")));
                 };
                 let quota =
-                    binding::index(binding::Value::Number(bytes), "a tenant quota").map_err(throwable)?;
+                    binding::limit(binding::Value::Number(bytes), "a tenant quota").map_err(throwable)?;
                 config = config.tenant_quota(tenant, quota);
             }
         }
         // No thread can block in a page, and outstanding-buffer tracking is a debugging aid.
-        config.track_outstanding(false).build().map(|inner| JsBufferPool { inner }).map_err(pool_error)
+        config
+            .track_outstanding(false)
+            .build()
+            .map(|pool| JsBufferPool { side: PoolSide::new(pool) })
+            .map_err(pool_error)
     }
 
     /// The budget: most bytes checked out at once.
     #[wasm_bindgen(getter)]
-    pub fn budget(&self) -> usize {
-        self.inner.budget()
+    pub fn budget(&self) -> Result<usize, JsValue> {
+        self.with(BufferPool::budget)
     }
 
     /// The class sizes, smallest first.
     #[wasm_bindgen(getter)]
-    pub fn classes(&self) -> Array {
-        self.inner.classes().into_iter().map(|c| JsValue::from(c.size() as f64)).collect()
+    pub fn classes(&self) -> Result<Array, JsValue> {
+        self.with(|pool| pool.classes().into_iter().map(|c| JsValue::from(c.size() as f64)).collect())
     }
 
     /// A buffer of at least `size` bytes now, or `null` when the budget (or the tenant's quota) is
@@ -104,10 +131,10 @@ impl JsBufferPool {
     pub fn try_acquire(&self, size: &JsValue, tenant: &JsValue) -> Result<JsValue, JsValue> {
         let size = index(size, "size")?;
         let tenant = optional_string(tenant, "tenant")?;
-        let result = match &tenant {
-            Some(name) => self.inner.tenant(name).try_acquire(size),
-            None => self.inner.try_acquire(size),
-        };
+        let result = self.with(|pool| match &tenant {
+            Some(name) => pool.tenant(name).try_acquire(size),
+            None => pool.try_acquire(size),
+        })?;
         match result {
             Ok(buf) => Ok(JsPooledBuffer { inner: Some(buf) }.into()),
             // `null`, as the API says (wasm-bindgen would turn `None` into `undefined`).
@@ -119,27 +146,26 @@ impl JsBufferPool {
     /// A Promise of a buffer of at least `size` bytes, resolved once the budget has room (first come,
     /// first served within a size class). Requests that can never be served reject with a `RangeError`.
     /// `ticket`: the wait's `{ ref, id }` from `js/waits.mjs`, for `__cancelWait` (see `super::wait`).
+    /// Rejects with the `Error` of a freed pool when the pool is freed first.
     pub fn acquire(&self, size: &JsValue, tenant: &JsValue, ticket: &JsValue) -> js_sys::Promise {
         let future = index(size, "size").and_then(|size| {
-            Ok(match &optional_string(tenant, "tenant")? {
-                Some(name) => self.inner.tenant(name).acquire_async(size),
-                None => self.inner.acquire_async(size),
-            })
+            let tenant = optional_string(tenant, "tenant")?;
+            binding::acquire(&self.side, size, tenant.as_deref()).map_err(throwable)
         });
         super::wait::spawn(ticket, async move {
-            let buf = future?.await.map_err(pool_error)?;
+            let buf = future?.await.map_err(throwable)?;
             Ok(JsPooledBuffer { inner: Some(buf) }.into())
         })
     }
 
     /// Memory, waiting and high-water marks now, per class and per tenant, as a plain object.
     pub fn snapshot(&self) -> Result<Object, JsValue> {
-        snapshot_to_js(&self.inner.snapshot())
+        snapshot_to_js(&self.with(BufferPool::snapshot)?)
     }
 
     /// Returns idle memory to the allocator; returns the bytes freed.
-    pub fn trim(&self) -> usize {
-        self.inner.trim()
+    pub fn trim(&self) -> Result<usize, JsValue> {
+        self.with(BufferPool::trim)
     }
 }
 

@@ -26,7 +26,7 @@ use js_sys::{Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 
 use super::buffer::bytes_from_js;
-use super::error::{index, optional_index, throwable, type_error, used_up};
+use super::error::{index, throwable, type_error, used_up};
 #[cfg(target_feature = "atomics")]
 use super::threads::{self, Handed};
 use crate::binding::{message, Registration, WaitSide, Waiters};
@@ -409,7 +409,12 @@ impl JsCircularReader {
     /// `Uint8Array` of its own (in both builds), empty when there are none yet, or `null` once the
     /// writer is gone and everything was read.
     pub fn read(&self, max: &JsValue) -> Result<JsValue, JsValue> {
-        let max = optional_index(max, "max")?.unwrap_or(usize::MAX);
+        // An upper bound: any offset, as in the addon, however much less wasm memory holds.
+        let max = if max.is_undefined() || max.is_null() {
+            usize::MAX
+        } else {
+            crate::binding::limit(super::error::value(max), "max").map_err(throwable)?
+        };
         self.with(|reader| {
             let Some(data) = reader.try_slice() else { return Ok(JsValue::NULL) };
             let n = data.len().min(max);

@@ -120,15 +120,8 @@ pub(crate) fn cannot_block() -> Option<&'static str> {
 
 /// A deadline `timeout` milliseconds from now (none when not given).
 pub(crate) fn deadline(timeout: &JsValue) -> Result<Option<Instant>, JsValue> {
-    if timeout.is_undefined() {
-        return Ok(None);
-    }
-    let ms = timeout.as_f64().filter(|ms| *ms >= 0.0).ok_or_else(|| {
-        throwable(crate::binding::BindingError::type_error(
-            "timeout must be a non-negative number of milliseconds",
-        ))
-    })?;
-    Ok(Instant::now().checked_add(std::time::Duration::from_secs_f64((ms / 1000.0).min(1e9))))
+    let timeout = crate::binding::timeout(super::error::value(timeout)).map_err(throwable)?;
+    Ok(timeout.and_then(|timeout| Instant::now().checked_add(timeout)))
 }
 
 /// A view of `bytes` in the shared wasm memory: in place, no copy. It stays a view of that memory

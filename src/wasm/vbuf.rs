@@ -42,14 +42,15 @@ fn stored_error(e: StoredError, context: &str) -> JsValue {
 }
 
 /// `options`: `{ blockSize?, cacheBudget?, undoLimit?, store? }` (sizes in bytes); `undefined` for
-/// defaults. `store` is read by `store_option`.
+/// defaults. `store` is read by `store_option`. Checked and worded as the Node addon checks its own
+/// (the binding core's checks and table).
 fn buffer_options(options: &JsValue) -> Result<VirtualBufferOptions, JsValue> {
     let mut tuning = VirtualBufferOptions::default();
     if options.is_undefined() || options.is_null() {
         return Ok(tuning);
     }
     if !options.is_object() {
-        return Err(type_error("options must be an object"));
+        return Err(throwable(message::options_not_object()));
     }
     for (key, field) in [
         ("blockSize", &mut tuning.block_size),
@@ -63,12 +64,12 @@ fn buffer_options(options: &JsValue) -> Result<VirtualBufferOptions, JsValue> {
         let n @ binding::Value::Number(_) = value(&v) else {
             return Err(throwable(message::option_not_number(key)));
         };
-        *field = binding::index(n, &format!("options.{key}")).map_err(throwable)?;
-    }
-    if tuning.block_size == 0 || tuning.block_size > u32::MAX as usize {
-        return Err(throwable(BindingError::range_error(
-            "options.blockSize must be between 1 and 4294967295",
-        )));
+        // Bounds, as in the addon: above what wasm memory holds they bound nothing more.
+        *field = match key {
+            "blockSize" => binding::block_size(n, key),
+            _ => binding::limit(n, key),
+        }
+        .map_err(throwable)?;
     }
     Ok(tuning)
 }
@@ -397,7 +398,8 @@ impl JsVirtualBuffer {
         ticket: &JsValue,
     ) -> Result<Promise, JsValue> {
         let (pattern, _) = bytes_from_js(pattern, "pattern")?;
-        let start = if start.is_undefined() { &JsValue::from(0) } else { start };
+        // Optional: `null` is none, as for `end` (and as the addon takes it).
+        let start = if start.is_undefined() || start.is_null() { &JsValue::from(0) } else { start };
         let (start, end) = self.range(start, end)?;
         let js = |hit: Option<u64>| hit.map_or(JsValue::NULL, |at| (at as f64).into());
         Ok(match &self.inner {
@@ -472,7 +474,7 @@ impl JsVirtualBuffer {
                 force.as_bool().ok_or_else(|| type_error("options.force must be a boolean"))?
             }
         } else {
-            return Err(type_error("options must be an object"));
+            return Err(throwable(message::options_not_object()));
         };
         Ok(match &self.inner {
             Doc::Stored(stored) => {
@@ -494,7 +496,8 @@ impl JsVirtualBuffer {
     /// Saves to document `name` (replacing one of that name); later saves go there.
     #[wasm_bindgen(js_name = saveAs)]
     pub fn save_as(&self, name: &JsValue) -> Result<Promise, JsValue> {
-        let name = string(name, "name")?;
+        // "path", as for open().
+        let name = string(name, "path")?;
         Ok(match &self.inner {
             Doc::Stored(stored) => {
                 promise(&JsValue::UNDEFINED, stored.clone(), "VirtualBuffer.saveAs", move |b| async move {

@@ -1,7 +1,8 @@
 //! Waits JS can cancel: the Promises of `BufferPool.acquire()` and the ring's `sliceAsync()`.
 //!
-//! [`spawn`] runs a future as a Promise, as `future_to_promise` does, and keeps it in a table under an
-//! id, which it writes into the wait's ticket (`{ ref, id }`, made by `js/waits.mjs`). When the wait's
+//! [`spawn`] runs a future as a Promise, as `future_to_promise` does: a future ready at once settles
+//! the Promise then; one still pending is kept in a table under an id, which `spawn` writes into the
+//! wait's ticket (`{ ref, id }`, made by `js/waits.mjs`). When the wait's
 //! `AbortSignal` aborts, the JS layer calls `__cancelWait(id, reason)`: the future is dropped at once
 //! (a pool wait leaves the queue, and budget that reached it goes on; a ring wait lets go of its
 //! waker) and the Promise rejects with `reason`. `__pendingWaits()` counts the table, a test hook.
@@ -13,7 +14,8 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll, Wake, Waker};
 
 use js_sys::Reflect;
 use wasm_bindgen::prelude::*;
@@ -26,8 +28,35 @@ struct Wait {
     future: RefCell<Option<Boxed>>,
     /// What to reject with, once cancelled.
     cancelled: RefCell<Option<JsValue>>,
-    /// The task's waker, to poll it once more after a cancel.
-    waker: RefCell<Option<Waker>>,
+    /// The one waker the future is polled with, in [`spawn`] and then by the task (see [`Forward`]).
+    waker: Waker,
+    forward: Arc<Forward>,
+}
+
+/// The waker of a wait's future: it wakes the task that polled the future last. The future is polled
+/// first in [`spawn`], before it has a task, and then by its task; with one waker for both, what the
+/// future registered it with (the pool's queue, the ring, the side's list) holds one waker for the
+/// whole wait, never a stale one beside it.
+struct Forward(Mutex<Option<Waker>>);
+
+impl Forward {
+    fn target(&self) -> std::sync::MutexGuard<'_, Option<Waker>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Wake for Forward {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        // Woken outside the lock. No task yet: the task's first poll, still to come, polls the future.
+        let target = self.target().clone();
+        if let Some(waker) = target {
+            waker.wake();
+        }
+    }
 }
 
 thread_local! {
@@ -48,15 +77,20 @@ impl Future for Task {
         if let Some(reason) = self.wait.cancelled.borrow_mut().take() {
             return Poll::Ready(Err(reason));
         }
+        {
+            let mut target = self.wait.forward.target();
+            if !target.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                *target = Some(cx.waker().clone());
+            }
+        }
         // Taken out while polled: a poll that reaches JS cannot find it borrowed.
         let Some(mut future) = self.wait.future.borrow_mut().take() else {
             return Poll::Ready(Err(JsValue::UNDEFINED)); // cancelled without a reason
         };
-        match future.as_mut().poll(cx) {
+        match future.as_mut().poll(&mut Context::from_waker(&self.wait.waker)) {
             Poll::Ready(outcome) => Poll::Ready(outcome),
             Poll::Pending => {
                 *self.wait.future.borrow_mut() = Some(future);
-                *self.wait.waker.borrow_mut() = Some(cx.waker().clone());
                 Poll::Pending
             }
         }
@@ -85,16 +119,26 @@ pub(crate) fn issue_ticket(counter: &'static std::thread::LocalKey<Cell<u64>>, t
 
 /// A Promise of `future`'s outcome, cancellable by the id written into `ticket` (an object, or
 /// `undefined` for a wait nobody can cancel).
+///
+/// The future is polled once here: a wait served at the call (room in the pool, data in the ring)
+/// settles its Promise with what it got and takes no id, so that an abort right after the call finds
+/// nothing to cancel, as in the addon, whose executor polls at once too. Only a wait still pending
+/// gets an id and a place in the table.
 pub(crate) fn spawn(
     ticket: &JsValue,
     future: impl Future<Output = Result<JsValue, JsValue>> + 'static,
 ) -> js_sys::Promise {
+    let forward = Arc::new(Forward(Mutex::new(None)));
+    let waker = Waker::from(forward.clone());
+    let mut future: Boxed = Box::pin(future);
+    match future.as_mut().poll(&mut Context::from_waker(&waker)) {
+        Poll::Ready(Ok(value)) => return js_sys::Promise::resolve(&value),
+        Poll::Ready(Err(error)) => return js_sys::Promise::reject(&error),
+        Poll::Pending => {}
+    }
     let id = issue_ticket(&NEXT_ID, ticket);
-    let wait = Rc::new(Wait {
-        future: RefCell::new(Some(Box::pin(future))),
-        cancelled: RefCell::new(None),
-        waker: RefCell::new(None),
-    });
+    let wait =
+        Rc::new(Wait { future: RefCell::new(Some(future)), cancelled: RefCell::new(None), waker, forward });
     WAITS.with_borrow_mut(|waits| waits.insert(id, wait.clone()));
     wasm_bindgen_futures::future_to_promise(Task { id, wait })
 }
@@ -107,9 +151,7 @@ pub fn cancel_wait(id: f64, reason: JsValue) -> bool {
     // Dropped outside the table's borrow: a pool wait's drop may wake the next waiter.
     drop(wait.future.borrow_mut().take());
     *wait.cancelled.borrow_mut() = Some(reason);
-    if let Some(waker) = wait.waker.borrow_mut().take() {
-        waker.wake();
-    }
+    wait.waker.wake_by_ref();
     true
 }
 
