@@ -528,7 +528,10 @@ impl VirtualBuffer {
         assert_eq!(self.inner.version.load(Ordering::Relaxed), state.log.version());
         // No piece of the content or the undo history points into a version a save let go of.
         for id in state.sources_read() {
-            assert!(id == super::tree::ADD_SOURCE || !source(&state.sources, id).is_released(), "source {id} was let go");
+            assert!(
+                id == super::tree::ADD_SOURCE || !source(&state.sources, id).is_released(),
+                "source {id} was let go"
+            );
         }
     }
 }
