@@ -112,6 +112,7 @@ function endable(walk, outer) {
   for (const name of ['return', 'throw']) {
     const end = generator[name].bind(generator);
     generator[name] = (value) => {
+      following ??= { release() {} }; // a walk ended before its first step follows nothing after
       stop.abort();
       return end(value);
     };
