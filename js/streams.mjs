@@ -16,7 +16,7 @@
 // that takes any async iterable as a source (stream.pipeline(reader, file), Readable.from(reader))
 // keeps chunks past the step, which an in-place slice does not outlive. slices() copies nothing.
 
-import { whenReady } from './waits.mjs';
+import { isInstance, whenReady } from './waits.mjs';
 
 /** Bytes a VirtualBuffer stream reads at a time, and the most a ring stream copies out at once into
  * a chunk of its own (for await over a reader, the byte ReadableStream's default reads; a Node
@@ -170,10 +170,18 @@ async function* documentChunks(doc, start = 0, end = undefined, signal = undefin
   if (!isRange(doc, start, end)) (await doc.read(start, end, { signal })).free();
   let at = start;
   for (;;) {
-    const last = end ?? doc.length;
-    const to = Math.min(at + CHUNK, last);
-    // An abort rejects the read at once; the build frees what the read gives later.
-    const part = await doc.read(at, to, { signal });
+    const to = Math.min(at + CHUNK, end ?? doc.length);
+    let part;
+    try {
+      // An abort rejects the read at once; the build frees what the read gives later.
+      part = await doc.read(at, to, { signal });
+    } catch (error) {
+      // A read sees the document as it is when it runs: without an end, one that an edit made
+      // meanwhile shortened goes on to the end the document has now.
+      if (end != null || error?.code !== 'ERR_OUT_OF_RANGE') throw error;
+      if (at >= doc.length) return;
+      continue;
+    }
     try {
       if (part.length > 0) yield part.bytes();
     } finally {
@@ -257,7 +265,7 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
       const member = typeof name === 'symbol' ? `[${name.description}]` : name;
       const checked = {
         [name](...args) {
-          if (!(this instanceof cls)) throw wrongReceiver(cls.name, member);
+          if (!isInstance(this, cls)) throw wrongReceiver(cls.name, member);
           return method.apply(this, args);
         },
       }[name];

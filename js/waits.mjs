@@ -28,14 +28,22 @@ export class AbortError extends Error {
 
 /** Whether `value` is an AbortSignal: one made by AbortSignal's own constructors (a brand check, as
  * `instanceof` also takes an object made with AbortSignal.prototype, whose `aborted` then throws). */
-const isSignal = (value) => {
-  if (typeof AbortSignal !== 'function' || !(value instanceof AbortSignal)) return false;
+const isSignal = (value) =>
+  typeof AbortSignal === 'function' &&
+  isInstance(value, AbortSignal) &&
+  attempt(() => typeof Reflect.get(AbortSignal.prototype, 'aborted', value) === 'boolean', false);
+
+/** What `f()` gives, or `fallback` when it throws. */
+function attempt(f, fallback) {
   try {
-    return typeof Reflect.get(AbortSignal.prototype, 'aborted', value) === 'boolean';
+    return f();
   } catch {
-    return false;
+    return fallback;
   }
-};
+}
+
+/** `value instanceof cls`, false where instanceof throws (a revoked Proxy). */
+export const isInstance = (value, cls) => attempt(() => value instanceof cls, false);
 
 /** `start()`'s Promise, or a rejected one with what it throws: a method that returns a Promise
  * rejects, never throws, in both builds (one build's method may throw where the other's rejects). */
@@ -275,16 +283,22 @@ export const whenReady = Symbol('omnibuf.whenReady');
 /** Gives the waits of a build's classes their options: BufferPool.acquire(size, tenant?, options?)
  * (or acquire(size, options?)) and sliceAsync(options?) of both ring sides. Each class is optional:
  * the browser's threaded build brings only the ring's. */
-export function installWaits({ BufferPool, CircularWriter, CircularReader }, { wait }) {
+export function installWaits({ BufferPool, CircularWriter, CircularReader }, { wait, wrongReceiver }) {
   const replace = (cls, name, value) =>
     Object.defineProperty(cls.prototype, name, { ...Object.getOwnPropertyDescriptor(cls.prototype, name), value });
   // A pending wait keeps the object it waits on alive, as a pending file operation keeps its handle:
   // a reaction of the Promise holds it, and the build holds the Promise until it settles. Otherwise
-  // collecting an object nobody else refers to would free it and end the wait someone awaits.
+  // collecting an object nobody else refers to would free it and end the wait someone awaits. (The
+  // reaction gives nothing back: a Promise resolved with the object would call a `then` of its.)
+  const holding = (object) => () => void object;
   const keepAlive = (object, promise) => {
-    promise.then(() => object, () => object);
+    promise.then(holding(object), holding(object));
     return promise;
   };
+  // A receiver of another class rejects with the table's TypeError, whatever it is (a revoked Proxy
+  // too, on which the build's own check would throw the engine's error).
+  const waitOf = (cls, member, object, start) =>
+    isInstance(object, cls) ? keepAlive(object, start()) : Promise.reject(wrongReceiver(cls.name, member));
 
   const acquire = BufferPool?.prototype.acquire;
   if (BufferPool) replace(BufferPool, 'acquire', {
@@ -293,7 +307,9 @@ export function installWaits({ BufferPool, CircularWriter, CircularReader }, { w
         options = tenant;
         tenant = undefined;
       }
-      return keepAlive(this, wait('BufferPool.acquire', options, (ticket) => acquire.call(this, size, tenant, ticket)));
+      return waitOf(BufferPool, 'acquire', this, () =>
+        wait('BufferPool.acquire', options, (ticket) => acquire.call(this, size, tenant, ticket)),
+      );
     },
   }.acquire);
   for (const cls of [CircularWriter, CircularReader].filter(Boolean)) {
@@ -301,12 +317,14 @@ export function installWaits({ BufferPool, CircularWriter, CircularReader }, { w
     const member = `${cls.name}.sliceAsync`;
     replace(cls, 'sliceAsync', {
       sliceAsync(options) {
-        return keepAlive(this, wait(member, options, (ticket) => sliceAsync.call(this, ticket)));
+        return waitOf(cls, 'sliceAsync', this, () => wait(member, options, (ticket) => sliceAsync.call(this, ticket)));
       },
     }.sliceAsync);
     Object.defineProperty(cls.prototype, whenReady, {
       value(options) {
-        return keepAlive(this, wait(member, options, (ticket) => sliceAsync.call(this, Object.assign(ticket, { bare: true }))));
+        return waitOf(cls, 'sliceAsync', this, () =>
+          wait(member, options, (ticket) => sliceAsync.call(this, Object.assign(ticket, { bare: true }))),
+        );
       },
       writable: true,
       configurable: true,

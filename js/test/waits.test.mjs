@@ -200,6 +200,19 @@ test('a wait on a freed object, or called on another object, rejects in both bui
     [() => VirtualBuffer.prototype.lineCount.call({}), { name: 'TypeError', code: 'ERR_INVALID_THIS' }],
     [() => VirtualBuffer.prototype.save.call({}), { name: 'TypeError', code: 'ERR_INVALID_THIS' }],
   ];
+  // Receivers no check may touch: a revoked Proxy, and an object with a `then` of its own, which
+  // nothing may call (a Promise resolved with the receiver would).
+  const { proxy: revoked, revoke } = Proxy.revocable({}, {});
+  revoke();
+  let thenCalls = 0;
+  const thenable = { then: () => thenCalls++ };
+  for (const self of [revoked, thenable]) {
+    calls.push(
+      [() => BufferPool.prototype.acquire.call(self, 16), { name: 'TypeError', code: 'ERR_INVALID_THIS' }],
+      [() => writer.constructor.prototype.sliceAsync.call(self), { name: 'TypeError', code: 'ERR_INVALID_THIS' }],
+      [() => reader.constructor.prototype.sliceAsync.call(self), { name: 'TypeError', code: 'ERR_INVALID_THIS' }],
+    );
+  }
   for (const [call, error] of calls) {
     let result;
     assert.doesNotThrow(() => (result = call()), String(call));
@@ -207,6 +220,8 @@ test('a wait on a freed object, or called on another object, rejects in both bui
     await assert.rejects(result, error, String(call));
   }
   doc.free();
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(thenCalls, 0);
   assert.equal(__pendingWaits(), 0);
 });
 
