@@ -28,22 +28,23 @@ export class AbortError extends Error {
 
 /** Whether `value` is an AbortSignal: one made by AbortSignal's own constructors (a brand check, as
  * `instanceof` also takes an object made with AbortSignal.prototype, whose `aborted` then throws). */
-const isSignal = (value) =>
-  typeof AbortSignal === 'function' &&
-  isInstance(value, AbortSignal) &&
-  attempt(() => typeof Reflect.get(AbortSignal.prototype, 'aborted', value) === 'boolean', false);
-
-/** What `f()` gives, or `fallback` when it throws. */
-function attempt(f, fallback) {
+function isSignal(value) {
+  if (typeof AbortSignal !== 'function' || !isInstance(value, AbortSignal)) return false;
   try {
-    return f();
+    return typeof Reflect.get(AbortSignal.prototype, 'aborted', value) === 'boolean';
   } catch {
-    return fallback;
+    return false;
   }
 }
 
 /** `value instanceof cls`, false where instanceof throws (a revoked Proxy). */
-export const isInstance = (value, cls) => attempt(() => value instanceof cls, false);
+export function isInstance(value, cls) {
+  try {
+    return value instanceof cls;
+  } catch {
+    return false;
+  }
+}
 
 /** `start()`'s Promise, or a rejected one with what it throws: a method that returns a Promise
  * rejects, never throws, in both builds (one build's method may throw where the other's rejects). */
@@ -113,7 +114,8 @@ export function defineWaits({ makeError, cancelWait, cancelWork, holdLoop = fals
     const ticket = { ref, id: 0 };
     const promise = promiseOf(start, ticket);
     if (ref && holdLoop) hold(promise);
-    if (signal === undefined) return promise;
+    // A wait served at the call has no id: nothing is left to cancel.
+    if (signal === undefined || ticket.id === 0) return promise;
     const onAbort = () => cancelWait(ticket.id, abortError(signal));
     signal.addEventListener('abort', onAbort, { once: true });
     const done = () => signal.removeEventListener('abort', onAbort);
