@@ -10,6 +10,7 @@
 // once (a buffer an open gives later is freed in the worker); an import rejects only when the worker
 // skipped it; save, saveAs and deleteDocument only refuse to start.
 import { coded } from './error-code.mjs';
+import { isRange } from './streams.mjs';
 import { AbortError } from './waits.mjs';
 
 /** The classes an error from the worker is rebuilt as. */
@@ -143,25 +144,32 @@ export class WorkerVirtualBuffer {
   [Symbol.asyncDispose]() {
     return this.free();
   }
-  /** Bytes start..end (default: to the end) in reads of at most 1 MiB, one after the other. As
-   * VirtualBuffer.chunks(), a bad range rejects before anything is yielded. */
+  /** Bytes start..end in reads of at most 1 MiB, one after the other, as VirtualBuffer.chunks()
+   * walks (js/streams.mjs): a bad range rejects with read()'s error before anything is yielded, and
+   * without an end the walk follows the document's length, as of the step's last settled call. */
   async *chunks(start = 0, end = undefined, options = undefined) {
     const most = 1 << 20;
-    // An empty read at `start` checks it and the options, and settles after the edits called before,
-    // so that the length (the default end) is theirs.
-    await this.read(start, start, options);
-    end ??= this.length;
-    // An `end` that is no offset fails the worker's argument checks, which come before any reading;
-    // one past the length fails an empty read there.
-    if (!Number.isSafeInteger(end)) await this.read(start, end, options);
-    else if (end > start + most) await this.read(end, end, options);
+    // An empty read checks the options, and settles after the edits called before, so that the
+    // length is theirs. read() checks its arguments before it reads anything: a range it refuses
+    // gives its own error at no cost.
+    await this.read(0, 0, options);
+    if (!isRange(this, start, end)) await this.read(start, end, options);
     let at = start;
-    do {
-      const to = Math.min(at + most, end);
-      const part = await this.read(at, to, options);
+    for (;;) {
+      const to = Math.min(at + most, end ?? this.length);
+      let part;
+      try {
+        part = await this.read(at, to, options);
+      } catch (error) {
+        // Without an end, an edit that shortened the document before the read ran ends the walk there.
+        if (end != null || error?.code !== 'ERR_OUT_OF_RANGE') throw error;
+        if (at >= this.length) return;
+        continue;
+      }
       if (part.length > 0) yield part;
       at = to;
-    } while (at < end);
+      if (at >= (end ?? this.length)) return;
+    }
   }
 }
 

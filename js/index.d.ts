@@ -704,7 +704,9 @@ export class WorkerVirtualBuffer {
   /** Frees the buffer in the worker (and its document's lock); later calls reject. */
   free(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
-  /** Bytes start..end (default: to the end, after the edits called before) in reads of at most 1 MiB,
-   * one after the other; a bad range rejects before anything is yielded. */
+  /** Bytes start..end in reads of at most 1 MiB, one after the other, as VirtualBuffer.chunks()
+   * walks: a range read() would refuse rejects with read()'s error before anything is yielded, and
+   * without an end (undefined or null) the walk follows the document's length (after the edits
+   * called before each step). */
   chunks(start?: number, end?: number, options?: { signal?: AbortSignal }): AsyncIterableIterator<Uint8Array>;
 }

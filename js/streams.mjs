@@ -155,8 +155,9 @@ function asBytes(chunk) {
   throw error;
 }
 
-/** Whether start..end (end null or undefined: the rest) is a range of `doc` that read() takes. */
-function isRange(doc, start, end) {
+/** Whether start..end (end null or undefined: the rest) is a range of `doc` (anything with a
+ * `length`) that read() takes. */
+export function isRange(doc, start, end) {
   const offset = (n) => Number.isSafeInteger(n) && n >= 0;
   return offset(start) && start <= doc.length && (end == null || (offset(end) && start <= end && end <= doc.length));
 }

@@ -86,13 +86,27 @@ test('through the proxy: import, edit, save, reload the page, reopen; list, expo
             for await (const chunk of big.chunks(...args)) yielded += chunk.length;
             edited.badWalks.push(['nothing thrown', yielded]);
           } catch (e) {
-            edited.badWalks.push([e.name, e.code, yielded]);
+            edited.badWalks.push([e.name, e.code, yielded, e.message]);
           }
         }
         big.insert(0, 'unawaited');
         let walked = 0;
         for await (const chunk of big.chunks()) walked += chunk.length;
         edited.walkedAfterInsert = walked - (3 << 20);
+        // Without an end the walk follows the edits made during it: a delete ends it early, an insert
+        // at the end is walked too.
+        const followed = [];
+        for (const edit of [() => big.delete(1 << 20, 3 << 20), () => big.insert(big.length, new Uint8Array(1 << 20))]) {
+          const before = big.length;
+          let steps = 0;
+          let bytes = 0;
+          for await (const chunk of big.chunks()) {
+            if (steps++ === 0) await edit();
+            bytes += chunk.length;
+          }
+          followed.push([before, bytes, big.length]);
+        }
+        edited.followed = followed;
         await big.free();
         await docs.deleteDocument('proxy-big.bin');
         // saveAs: the copy gets the content, and later saves go to it.
@@ -124,13 +138,20 @@ test('through the proxy: import, edit, save, reload the page, reopen; list, expo
       assert.deepEqual(edited.exported, [length, expectedHead]);
       assert.deepEqual(edited.copy, { name: 'proxy-copy.txt', head: 'COPY FIRST\n', length: length + 5 });
       assert.equal(edited.chunked, length);
+      // read()'s errors for the range as asked.
+      const big = 3 << 20;
       assert.deepEqual(edited.badWalks, [
-        ['RangeError', 'ERR_OUT_OF_RANGE', 0],
-        ['TypeError', 'ERR_INVALID_ARG_TYPE', 0],
-        ['RangeError', 'ERR_OUT_OF_RANGE', 0],
-        ['AbortError', 'ABORT_ERR', 0],
+        ['RangeError', 'ERR_OUT_OF_RANGE', 0, `range 0..${big + 1} is outside the buffer (length ${big})`],
+        ['TypeError', 'ERR_INVALID_ARG_TYPE', 0, 'end must be an integer, got a string'],
+        ['RangeError', 'ERR_OUT_OF_RANGE', 0, `range 10..5 is outside the buffer (length ${big})`],
+        ['AbortError', 'ABORT_ERR', 0, 'The operation was aborted'],
       ]);
       assert.equal(edited.walkedAfterInsert, 'unawaited'.length);
+      const afterInsert = big + 'unawaited'.length;
+      assert.deepEqual(edited.followed, [
+        [afterInsert, afterInsert - (2 << 20), afterInsert - (2 << 20)],
+        [afterInsert - (2 << 20), afterInsert - (1 << 20), afterInsert - (1 << 20)],
+      ]);
 
       // A new page (the old worker is gone): the saved version, from OPFS.
       await page.reload();
