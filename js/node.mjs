@@ -5,11 +5,12 @@
 // into native code, and BufferPool and PooledBuffer (js/addon-pool.mjs), whose buffers are handles into
 // a native table.
 import * as nodeStream from 'node:stream';
+import { types } from 'node:util';
 import { isMainThread } from 'node:worker_threads';
 import { addon } from './addon-loader.mjs';
 import { definePool } from './addon-pool.mjs';
 import { defineZeroCopyBuffer } from './addon-zero-copy.mjs';
-import { guardAddonClasses, sharedAsViews } from './guard.mjs';
+import { guardAddonClasses } from './guard.mjs';
 import { installStreams } from './streams.mjs';
 import { AbortError, defineWaits, installDocumentSignals, installWaits } from './waits.mjs';
 import { coded } from './error-code.mjs';
@@ -66,19 +67,13 @@ installWaits({ BufferPool, CircularWriter, CircularReader }, waits);
 // napi-rs makes static methods read-only: the class exported is the same class with its own open().
 export const VirtualBuffer = installDocumentSignals(guardedVirtualBuffer, waits);
 {
-  // fromBytes() takes a bare SharedArrayBuffer too, as the prototype's bytes members do (guard.mjs);
-  // defined on the exported class, whose static members are its own to define.
+  // fromBytes() takes a bare SharedArrayBuffer too, as a view over one (which is all Node-API reads),
+  // as ZeroCopyBuffer.from() does; defined on the exported class, whose static members are its own.
   const { fromBytes } = guardedVirtualBuffer;
   Object.defineProperty(VirtualBuffer, 'fromBytes', {
     value: {
       fromBytes(bytes) {
-        try {
-          return fromBytes(bytes);
-        } catch (e) {
-          const shared = sharedAsViews([bytes], [0]);
-          if (shared === null) throw e;
-          return fromBytes(shared[0]);
-        }
+        return fromBytes(types.isSharedArrayBuffer(bytes) ? new Uint8Array(bytes) : bytes);
       },
     }.fromBytes,
     writable: true,

@@ -227,8 +227,9 @@ impl JsBufferPool {
     pub fn free(&mut self, env: &Env) {
         // The rejections settle in this turn's microtasks, after the code that called free().
         let _wakes = WakeScope::enter(env);
-        let pool = self.side.try_borrow_mut().ok().and_then(|mut side| side.free());
-        drop(pool);
+        if let Ok(mut side) = self.side.try_borrow_mut() {
+            side.free();
+        }
         forget_pool(env, self.handle);
     }
 }

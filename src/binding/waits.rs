@@ -10,7 +10,7 @@
 
 use std::cell::RefCell;
 use std::future::Future;
-use std::rc::Weak;
+use std::rc::{Rc, Weak};
 use std::task::{Context, Poll, Waker};
 
 use super::BindingResult;
@@ -193,8 +193,8 @@ impl WaitSide for PoolSide {
 
 impl PoolSide {
     /// The side of `pool`.
-    pub fn new(pool: crate::BufferPool) -> std::rc::Rc<RefCell<PoolSide>> {
-        std::rc::Rc::new(RefCell::new(PoolSide { pool: Some(pool), waiting: Waiters::default() }))
+    pub fn new(pool: crate::BufferPool) -> Rc<RefCell<PoolSide>> {
+        Rc::new(RefCell::new(PoolSide { pool: Some(pool), waiting: Waiters::default() }))
     }
 
     /// The pool, or the error of a freed one.
@@ -236,7 +236,7 @@ fn freed() -> super::BindingError {
 /// # drop(held);
 /// ```
 pub fn acquire(
-    side: &std::rc::Rc<RefCell<PoolSide>>,
+    side: &Rc<RefCell<PoolSide>>,
     size: usize,
     tenant: Option<&str>,
 ) -> BindingResult<PoolAcquire> {
@@ -248,7 +248,7 @@ pub fn acquire(
             None => pool.acquire_async(size),
         }
     };
-    Ok(PoolAcquire { registration: Registration::new(std::rc::Rc::downgrade(side)), acquire })
+    Ok(PoolAcquire { registration: Registration::new(Rc::downgrade(side)), acquire })
 }
 
 /// The future of [`acquire`].
