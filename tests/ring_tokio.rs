@@ -1,6 +1,6 @@
 //! The async byte ring through tokio's I/O traits (feature `tokio`): every byte arrives in order
 //! through `tokio::io::copy`, odd write and read sizes, several readers on other worker threads, and
-//! `AsyncBufRead` reading the ring's own memory.
+//! `AsyncBufRead` reading the ring's own memory; an aborted writer fails the reads after its bytes.
 #![cfg(feature = "tokio")]
 
 use std::future::Future;
@@ -146,4 +146,25 @@ async fn shutdown_ends_the_stream_while_the_writer_still_exists() {
     let mut rest = Vec::new();
     within_a_minute(reader.read_to_end(&mut rest)).await.unwrap();
     assert!(rest.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_aborted_writer_fails_a_copy_after_every_byte_it_wrote() {
+    let data = content(1 << 20 | 77);
+    let mut writer = Circular::with_capacity::<u8>(16 << 10).unwrap();
+    let mut reader = writer.add_reader();
+    // tokio::io::copy takes Ok(0) for a whole stream: an aborted one must be an error instead.
+    let consumer = tokio::spawn(async move {
+        let mut out = Vec::new();
+        let error =
+            tokio::io::copy_buf(&mut tokio::io::BufReader::new(&mut reader), &mut out).await.unwrap_err();
+        (out, error)
+    });
+    let mut source = &data[..];
+    within_a_minute(tokio::io::copy(&mut source, &mut writer)).await.unwrap();
+    writer.abort("the upstream connection reset");
+    let (out, error) = within_a_minute(consumer).await.unwrap();
+    assert!(out == data, "the bytes written before the abort all arrive");
+    assert_eq!(error.kind(), std::io::ErrorKind::ConnectionAborted);
+    assert!(error.to_string().ends_with("the upstream connection reset"), "{error}");
 }

@@ -275,7 +275,9 @@ impl<T: Item, G> Reader<T, G> {
 /// `Stream` cannot lend its items, and a loop that can work on the slice in place should use
 /// [`slice`](Reader::slice) instead, which copies nothing. A copy holds at most one slice, so at most
 /// the ring's capacity. The stream ends (`None`) when the writer is gone or closed and everything was
-/// read. Tags (if any) are dropped with their items.
+/// read; an item type of `Vec<T>` has no room for an error, so after `None`,
+/// [`abort_reason`](Reader::abort_reason) tells whether the writer aborted. Tags (if any) are dropped
+/// with their items.
 ///
 /// ```
 /// use std::future::poll_fn;
@@ -344,13 +346,17 @@ impl Writer<u8> {
 }
 
 impl Reader<u8> {
-    /// The published bytes once there are some, empty at the end of the stream: the buffer of both
-    /// `AsyncBufRead` traits and the source of both `AsyncRead` traits.
-    fn poll_bytes(&mut self, cx: &mut Context<'_>) -> Poll<&[u8]> {
+    /// The published bytes once there are some, empty at the end of the stream (an error when the
+    /// writer aborted): the buffer of both `AsyncBufRead` traits and the source of both `AsyncRead`
+    /// traits.
+    fn poll_bytes(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
         if self.poll_data(cx).is_pending() {
             return Poll::Pending;
         }
-        Poll::Ready(self.core.slice().unwrap_or(&[]))
+        if self.core.finished() {
+            super::io::end_of_stream(self.abort_reason())?;
+        }
+        Poll::Ready(Ok(self.core.slice().unwrap_or(&[])))
     }
 }
 
@@ -378,7 +384,7 @@ impl futures_io::AsyncRead for Reader<u8> {
             return Poll::Ready(Ok(0));
         }
         let data = match this.poll_bytes(cx) {
-            Poll::Ready(data) => data,
+            Poll::Ready(data) => data?,
             Poll::Pending => return Poll::Pending,
         };
         let n = data.len().min(buf.len());
@@ -391,7 +397,7 @@ impl futures_io::AsyncRead for Reader<u8> {
 impl futures_io::AsyncBufRead for Reader<u8> {
     /// The ring's own memory, without a copy; empty at the end of the stream.
     fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
-        self.get_mut().poll_bytes(cx).map(Ok)
+        self.get_mut().poll_bytes(cx)
     }
 
     fn consume(self: Pin<&mut Self>, amt: usize) {

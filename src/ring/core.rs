@@ -10,7 +10,9 @@
 //! with `Release`; a reader loads that position with `Acquire` before reading. A reader stores its
 //! position with `Release` after reading; the writer loads it with `Acquire` before reusing the slots.
 //! With no readers the writer never waits: it overwrites. A reader added later starts at the writer's
-//! position. When the writer is dropped, readers read what is left and then see the end.
+//! position. When the writer is dropped, readers read what is left and then see the end. A writer that
+//! aborts (or is dropped while its thread panics) records why before it closes, so that a reader that
+//! sees the end can tell it from a finished stream.
 //!
 //! Each side remembers the other's position from its last look (as rtrb does): reading a cache line
 //! the other core keeps writing is the main cost of a ring with small chunks. A reader looks again
@@ -25,6 +27,7 @@
 
 use std::marker::PhantomData;
 use std::ptr::NonNull;
+use std::sync::OnceLock;
 use std::task::{Context, Poll, Waker};
 
 use crate::sync::{fence, Arc, AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering::*};
@@ -160,6 +163,8 @@ pub(crate) struct Ring<T> {
     mirrored: bool,
     write: Position,
     closed: AtomicBool,
+    /// Why the writer aborted, set (once) before `closed`: unset when the stream ended normally.
+    abort_reason: OnceLock<Box<str>>,
     /// Readers wait here for data; the writer for room.
     pub(crate) data: Wakeup,
     pub(crate) room: Wakeup,
@@ -176,6 +181,7 @@ impl<T: Item> Ring<T> {
             memory,
             write: Position(AtomicU64::new(0)),
             closed: AtomicBool::new(false),
+            abort_reason: OnceLock::new(),
             data: Wakeup::default(),
             room: Wakeup::default(),
             _items: PhantomData,
@@ -346,6 +352,16 @@ impl<T: Item, G> WriterCore<T, G> {
             self.closed = true;
             self.ring.closed.store(true, Release);
             self.ring.data.notify();
+        }
+    }
+
+    /// Closes the writer as [`close`](Self::close) does, recording `reason` first, so that readers
+    /// that see the end know it is not the stream's real end. Does nothing once closed.
+    pub(crate) fn abort(&mut self, reason: &str) {
+        if !self.closed {
+            // Set before `closed` is stored (Release), so a reader that sees the end sees the reason.
+            let _ = self.ring.abort_reason.set(reason.into());
+            self.close();
         }
     }
 
@@ -656,6 +672,10 @@ impl<T: Item, G> WriterCore<T, G> {
 
 impl<T, G> Drop for WriterCore<T, G> {
     fn drop(&mut self) {
+        if !self.closed && std::thread::panicking() {
+            // A producer that panicked did not finish its stream.
+            let _ = self.ring.abort_reason.set(WRITER_PANICKED.into());
+        }
         self.ring.closed.store(true, Release);
         self.ring.data.notify();
     }
@@ -673,6 +693,9 @@ impl MirrorView {
         }
     }
 }
+
+/// The abort reason of a writer dropped while its thread panicked.
+pub(crate) const WRITER_PANICKED: &str = "the writer's thread panicked";
 
 /// One reader's side of the protocol.
 pub(crate) struct ReaderCore<T, G> {
@@ -705,6 +728,11 @@ impl<T: Item, G> ReaderCore<T, G> {
             self.write_seen = self.ring.write.0.load(Acquire);
         }
         (self.write_seen - self.position) as usize
+    }
+
+    /// Why the writer aborted, once it has; `None` while it writes and after a normal end.
+    pub(crate) fn abort_reason(&self) -> Option<&str> {
+        self.ring.abort_reason.get().map(|reason| &**reason)
     }
 
     /// Whether the writer is gone and everything it wrote has been consumed.

@@ -286,6 +286,29 @@ macro_rules! flavour {
             pub fn backend(&self) -> RingBackend {
                 self.core.backend()
             }
+
+            /// Ends the stream with an error: the readers read what was published, and where they
+            /// would then see the end, [`Reader::abort_reason`] gives `reason` (the byte rings' `io`
+            /// traits fail with [`ConnectionAborted`](std::io::ErrorKind::ConnectionAborted)).
+            /// Dropping a writer ends the stream normally, except while its thread panics: that
+            /// aborts it with the reason "the writer's thread panicked". A writer already closed (the
+            /// async flavour's `close()`) keeps its normal end.
+            ///
+            /// ```
+            #[doc = concat!("use omnibuf::ring::", stringify!($module), "::Circular;")]
+            ///
+            #[doc = concat!("let mut writer = Circular::with_capacity::<u8>(64", $new, ").unwrap();")]
+            #[doc = concat!("let mut reader = writer.add_reader(", $reader, ");")]
+            /// writer.push_slice(b"ab");
+            /// writer.abort("the source failed");
+            #[doc = concat!("assert_eq!(reader.", $now, "(), Some(&b\"ab\"[..])); // still read")]
+            /// reader.consume(2);
+            #[doc = concat!("assert_eq!(reader.", $now, "(), None);")]
+            /// assert_eq!(reader.abort_reason(), Some("the source failed"));
+            /// ```
+            pub fn abort(mut self, reason: &str) {
+                self.core.abort(reason);
+            }
         }
 
         /// One reader of a ring. `G` is the type of the tags that come with its items.
@@ -341,6 +364,23 @@ macro_rules! flavour {
             /// ```
             pub fn try_consume(&mut self, n: usize) -> Result<(), RingError> {
                 self.core.consume(n)
+            }
+
+            /// Why the writer aborted ([`Writer::abort`], or a panic in its thread), once it has:
+            /// `None` while it writes and after a normal end. It tells an aborted stream from a
+            /// finished one where the slices show only the end (`None`); the reason is there as
+            /// soon as the writer aborts, before the reader has read what was published.
+            ///
+            /// ```
+            #[doc = concat!("use omnibuf::ring::", stringify!($module), "::Circular;")]
+            ///
+            #[doc = concat!("let mut writer = Circular::with_capacity::<u8>(64", $new, ").unwrap();")]
+            #[doc = concat!("let reader = writer.add_reader(", $reader, ");")]
+            /// drop(writer); // a normal end
+            /// assert_eq!(reader.abort_reason(), None);
+            /// ```
+            pub fn abort_reason(&self) -> Option<&str> {
+                self.core.abort_reason()
             }
         }
     };

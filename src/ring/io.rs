@@ -16,6 +16,10 @@
 //! reader.read_to_string(&mut rest).unwrap();
 //! assert_eq!(rest, "ring\n");
 //! ```
+//!
+//! A writer that aborts ([`Writer::abort`](super::sync::Writer::abort)) makes a reader's read fail
+//! with [`io::ErrorKind::ConnectionAborted`] where it would have seen the end, so that `io::copy` and
+//! `read_to_end` report a stream cut short instead of taking it for a whole one.
 
 use std::io;
 
@@ -41,7 +45,7 @@ impl io::Read for Reader<u8> {
         if buf.is_empty() {
             return Ok(0);
         }
-        let Some(data) = self.slice() else { return Ok(0) };
+        let Some(data) = self.slice() else { return end_of_stream(self.abort_reason()).map(|()| 0) };
         let n = data.len().min(buf.len());
         buf[..n].copy_from_slice(&data[..n]);
         self.consume(n);
@@ -52,11 +56,26 @@ impl io::Read for Reader<u8> {
 impl io::BufRead for Reader<u8> {
     /// The ring's own memory; empty at the end of the stream.
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
-        Ok(self.slice().unwrap_or(&[]))
+        if self.slice().is_none() {
+            end_of_stream(self.abort_reason())?;
+        }
+        Ok(self.try_slice().unwrap_or(&[]))
     }
 
     fn consume(&mut self, amt: usize) {
         Reader::consume(self, amt)
+    }
+}
+
+/// What a byte stream's read gives at the end: nothing, or the error of a writer that aborted
+/// (`reason`, from the reader's `abort_reason()`).
+pub(super) fn end_of_stream(reason: Option<&str>) -> io::Result<()> {
+    match reason {
+        None => Ok(()),
+        Some(reason) => Err(io::Error::new(
+            io::ErrorKind::ConnectionAborted,
+            format!("the ring's writer aborted: {reason}"),
+        )),
     }
 }
 

@@ -59,6 +59,36 @@ fn loom_a_reader_sees_every_item_in_order_through_a_two_slot_ring() {
 }
 
 #[test]
+fn loom_a_reader_that_sees_the_end_of_an_aborted_stream_sees_why() {
+    // The reason is recorded before the writer closes: a reader can never take an aborted stream for
+    // a finished one, nor miss an item published before the abort.
+    model(|| {
+        let mut writer = nonblocking::Circular::with_options::<u32>(2, &mirror()).unwrap();
+        let mut reader = writer.add_reader();
+        let consumer = thread::spawn(move || {
+            let mut seen = 0;
+            while let Some(items) = reader.slice() {
+                let n = items.len();
+                seen += n;
+                if n == 0 {
+                    thread::yield_now();
+                }
+                reader.consume(n);
+            }
+            assert_eq!(
+                reader.abort_reason(),
+                Some("failed"),
+                "the end of an aborted stream without a reason"
+            );
+            seen
+        });
+        writer.push(7).unwrap();
+        writer.abort("failed");
+        assert_eq!(consumer.join().unwrap(), 1, "the reader drains everything before the end");
+    });
+}
+
+#[test]
 fn loom_pushes_and_pops_keep_every_item_in_order_through_a_two_slot_ring() {
     // The single-item path: the writer looks at the reader only when its view shows no room, the
     // reader at the writer only when its view shows nothing. Three items through two slots make the

@@ -29,6 +29,11 @@
 //! their readers `pop()`: the same positions as the slices, looked at again only when the view shows no
 //! room or nothing, so they mix freely with `slice`/`produce`/`consume`.
 //!
+//! Dropping the writer ends the stream: readers read what it published and then see the end. A writer
+//! that fails says so instead with `abort(reason)` (a writer dropped while its thread panics does it
+//! for itself): readers still read what was published, and then their `abort_reason()` gives the
+//! reason, and the byte rings' `io` traits fail where they would have ended.
+//!
 //! Byte rings speak `std::io`: the blocking writer is an `io::Write`, a blocking reader an `io::Read`
 //! and `io::BufRead` (see `ring::sync::Writer`'s trait implementations).
 //!

@@ -960,3 +960,123 @@ fn push_slice_takes_what_fits_and_mixes_with_slices() {
         assert!(expected.len() > cap, "{backend}: the test went past the end");
     }
 }
+
+#[test]
+fn an_aborted_writer_leaves_its_published_items_and_then_a_reason_in_every_flavour() {
+    fn check<W, R>(
+        mut writer: W,
+        mut reader: R,
+        push: fn(&mut W, &[u8]) -> usize,
+        abort: fn(W, &str),
+        read: fn(&mut R) -> Option<Vec<u8>>,
+        consume: fn(&mut R, usize),
+        reason: fn(&R) -> Option<&str>,
+    ) {
+        assert_eq!(push(&mut writer, b"abc"), 3);
+        assert_eq!(reason(&reader), None);
+        abort(writer, "the source failed");
+        // The reason shows at once; the published items are still read before the end.
+        assert_eq!(reason(&reader), Some("the source failed"));
+        assert_eq!(read(&mut reader).as_deref(), Some(&b"abc"[..]));
+        consume(&mut reader, 3);
+        assert_eq!(read(&mut reader), None);
+        assert_eq!(reason(&reader), Some("the source failed"));
+    }
+    macro_rules! flavour {
+        ($module:ident, $now:ident) => {{
+            let mut w = $module::Circular::with_capacity::<u8>(64).unwrap();
+            let r = w.add_reader();
+            check(
+                w,
+                r,
+                |w, b| w.push_slice(b),
+                |w, why| w.abort(why),
+                |r| r.$now().map(<[u8]>::to_vec),
+                |r, n| r.consume(n),
+                |r| r.abort_reason(),
+            );
+        }};
+    }
+    flavour!(sync, slice);
+    flavour!(nonblocking, slice);
+    flavour!(lockfree, try_slice);
+    flavour!(asynchronous, try_slice);
+    let mut w = generic::Circular::with_capacity::<u8>(64, || {}).unwrap();
+    let r = w.add_reader(|| {});
+    check(
+        w,
+        r,
+        |w, b| w.push_slice(b),
+        |w, why| w.abort(why),
+        |r| r.slice().map(<[u8]>::to_vec),
+        |r, n| r.consume(n),
+        |r| r.abort_reason(),
+    );
+
+    // A normal end has no reason, and an async writer closed before it aborts keeps its normal end.
+    let mut w = asynchronous::Circular::with_capacity::<u8>(64).unwrap();
+    let r = w.add_reader();
+    w.close();
+    w.abort("too late");
+    assert_eq!(r.abort_reason(), None);
+}
+
+#[test]
+fn a_writer_dropped_while_its_thread_panics_aborts_the_stream() {
+    let mut w = sync::Circular::with_capacity::<u8>(64).unwrap();
+    let mut r = w.add_reader();
+    let producer = std::thread::spawn(move || {
+        w.push_slice(b"half");
+        panic!("the producer failed");
+    });
+    assert!(producer.join().is_err());
+    assert_eq!(r.slice(), Some(&b"half"[..]));
+    r.consume(4);
+    assert_eq!(r.slice(), None);
+    assert_eq!(r.abort_reason(), Some("the writer's thread panicked"));
+}
+
+#[test]
+fn byte_readers_fail_where_an_aborted_stream_ends() {
+    use std::io::{BufRead, ErrorKind, Read, Write};
+
+    // A blocking reader on another thread: `read_to_end` gets every byte, then the error.
+    let mut w = sync::Circular::with_capacity::<u8>(1).unwrap();
+    let mut r = w.add_reader();
+    let data: Vec<u8> = (0..if cfg!(miri) { 300u32 } else { 100_000 }).map(|i| (i % 251) as u8).collect();
+    let consumer = std::thread::spawn(move || {
+        let mut got = Vec::new();
+        let error = r.read_to_end(&mut got).unwrap_err();
+        (got, error)
+    });
+    w.write_all(&data).unwrap();
+    w.abort("disk full");
+    let (got, error) = consumer.join().unwrap();
+    assert!(got == data, "the bytes before the abort");
+    assert_eq!(error.kind(), ErrorKind::ConnectionAborted);
+    assert_eq!(error.to_string(), "the ring's writer aborted: disk full");
+
+    // `BufRead` fails at the end too, and a normal end stays `Ok`.
+    let mut w = sync::Circular::with_capacity::<u8>(64).unwrap();
+    let mut r = w.add_reader();
+    w.write_all(b"line\n").unwrap();
+    w.abort("cut");
+    let mut line = String::new();
+    assert_eq!(r.read_line(&mut line).unwrap(), 5);
+    assert_eq!(r.fill_buf().unwrap_err().kind(), ErrorKind::ConnectionAborted);
+    let mut r = sync::Circular::with_capacity::<u8>(64).unwrap().add_reader(); // the writer is dropped
+    assert_eq!(r.fill_buf().unwrap(), b"");
+
+    // The async byte reader (futures-io).
+    use futures_io::AsyncRead;
+    use std::future::poll_fn;
+    use std::pin::Pin;
+    let mut w = asynchronous::Circular::with_capacity::<u8>(64).unwrap();
+    let mut r = w.add_reader();
+    w.push_slice(b"ab");
+    w.abort("gone");
+    let mut buf = [0u8; 8];
+    assert_eq!(block_on(poll_fn(|cx| Pin::new(&mut r).poll_read(cx, &mut buf))).unwrap(), 2);
+    let error = block_on(poll_fn(|cx| Pin::new(&mut r).poll_read(cx, &mut buf))).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::ConnectionAborted);
+}

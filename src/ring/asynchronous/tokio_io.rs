@@ -67,7 +67,7 @@ impl AsyncRead for Reader<u8> {
             return Poll::Ready(Ok(()));
         }
         let data = match this.poll_bytes(cx) {
-            Poll::Ready(data) => data,
+            Poll::Ready(data) => data?,
             Poll::Pending => return Poll::Pending,
         };
         let n = data.len().min(buf.remaining());
@@ -80,7 +80,7 @@ impl AsyncRead for Reader<u8> {
 impl AsyncBufRead for Reader<u8> {
     /// The ring's own memory; empty at the end of the stream.
     fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
-        self.get_mut().poll_bytes(cx).map(Ok)
+        self.get_mut().poll_bytes(cx)
     }
 
     fn consume(self: Pin<&mut Self>, amt: usize) {
