@@ -336,19 +336,28 @@ export class CircularWriter {
    * COOP/COEP headers a page must serve): moves the writer into a handle for another thread; this
    * object cannot be used after. */
   toHandle(): CircularHandle;
-  /** Ends the stream for the readers. */
+  /** Ends the stream for the readers: they read what was published, then see the end. */
   free(): void;
   [Symbol.dispose](): void;
+  /** Ends the stream with an error and frees the writer, for a producer that failed: the readers read
+   * what was published, and where they would see the end (`null`), their `abortReason` gives
+   * `reason` (a string as it is, an Error by its message, "no reason given" without one), and their
+   * streams (slices(), `for await`, readableStream(), nodeReadable()) error instead of ending. Works
+   * across threads, as the ring does. TypeError for a reason of another type; Error
+   * (ERR_INVALID_STATE) on a writer freed or handed on. */
+  abort(reason?: string | Error): void;
   /** A WritableStream of byte chunks (Uint8Array, ArrayBuffer, typed arrays, strings as UTF-8): each
-   * write resolves once all of it is in the ring, so a slow reader holds the producer back. Closing or
-   * aborting it frees the writer, which ends the stream for the readers, and so does a chunk it
-   * refuses (a TypeError, ERR_INVALID_ARG_TYPE), which errors the stream. Give
+   * write resolves once all of it is in the ring, so a slow reader holds the producer back. Closing it
+   * frees the writer, which ends the stream for the readers. Aborting it, or a chunk it refuses (a
+   * TypeError, ERR_INVALID_ARG_TYPE, which errors the stream), aborts the writer with that reason
+   * (see abort()), which errors the readers' streams. Give
    * `pipeTo(dest, { signal })` the same `signal` here: pipeTo aborts its destination only after the
    * write in flight, which may be waiting for room; with the signal that wait ends at once (nothing
    * is left waiting). The stream listens to `signal` from its first write until it ends. */
   writableStream(options?: WaitOptions): WritableStream<BytesLike>;
-  /** Node entries only: the same as a stream.Writable; `end()` frees the writer. Destroyed (its
-   * `signal` aborts, or the pipeline fails), it ends its wait for room and frees the writer. */
+  /** Node entries only: the same as a stream.Writable; `end()` frees the writer. Destroyed before its
+   * end (its `signal` aborts, the pipeline fails, or destroy()), it ends its wait for room and aborts
+   * the writer with the error (see abort()), so that the readers' streams error too. */
   nodeWritable(options?: WaitOptions & { highWaterMark?: number }): import('node:stream').Writable;
 }
 
@@ -393,11 +402,17 @@ export class CircularReader {
   /** Stops reading: the reader no longer holds the writer back. */
   free(): void;
   [Symbol.dispose](): void;
+  /** Why the writer aborted (CircularWriter.abort(), or a writable stream over it that failed), once
+   * it has; null while it writes and after a normal end. Where slice() and read() give null, it tells
+   * an aborted stream from a finished one. The stream forms below check it for you: where the
+   * writer aborted, they error with an Error (code ERR_STREAM_PREMATURE_CLOSE, message "the ring's
+   * writer aborted: " and the reason) after the last byte, instead of ending. */
+  readonly abortReason: string | null;
   /** `for await (const chunk of reader)`: the bytes as copies of at most 64 KiB each, consumed as they
    * are copied (as read() gives them): memory of their own, which the loop may keep. So the reader is
    * a source for anything that takes an async iterable, such as `stream.pipeline(reader, file)` or
    * `Readable.from(reader)`, which keep chunks past the step. Ends when the writer is freed and
-   * everything was read. The iterator's return() and throw() (as a destroyed `Readable.from(reader)`
+   * everything was read (see abortReason for a writer that aborted). The iterator's return() and throw() (as a destroyed `Readable.from(reader)`
    * calls them) end a wait for data under way, whose step then rejects with an AbortError.
    * `stream.pipeline(reader, file, { signal })` cannot reach a wait under way (Node's pipeline never
    * ends an async iterable source), so it settles only once data or the end comes: to abort a pipe
@@ -407,7 +422,7 @@ export class CircularReader {
   /** `for await (const slice of reader.slices())`: the slices in place, without a copy; each one is
    * consumed when the loop asks for the next (or leaves), so use it inside its step only (do not hand
    * it to a stream or keep it: in Node it is detached then, in the browser it shows other bytes). Ends
-   * when the writer is freed and everything was read. Steps run in turn, as an async generator's. A
+   * when the writer is freed and everything was read (see abortReason). Steps run in turn, as an async generator's. A
    * loop that frees the reader may still leave (break). A step after `signal` aborted, or a wait it
    * ends, rejects with an AbortError; return() and throw() end a wait under way too. The loop
    * listens to `signal` from its first step until it ends. */

@@ -15,7 +15,12 @@
 // (into the BYOB buffer where the consumer offers one). So does the reader's own async iterator: code
 // that takes any async iterable as a source (stream.pipeline(reader, file), Readable.from(reader))
 // keeps chunks past the step, which an in-place slice does not outlive. slices() copies nothing.
+//
+// A stream ends as the ring's does: a writer freed (a writable stream closed or ended) ends the
+// readers' streams after the last byte; a writer aborted (a writable stream aborted, errored or
+// destroyed before its end) errors them there instead, with endOf()'s error.
 
+import { coded } from './error-code.mjs';
 import { isInstance, whenReady } from './waits.mjs';
 
 /** Bytes a VirtualBuffer stream reads at a time, and the most a ring stream copies out at once into
@@ -24,9 +29,9 @@ import { isInstance, whenReady } from './waits.mjs';
 const CHUNK = 64 << 10;
 
 /** What `take()` gives, once it holds bytes: the reader's slice or a copy of its unread bytes, or null
- * at the end of the stream. `waiting` are the wait's options, `{ signal, ref }`: the wait for data
- * ends when `signal` aborts (and leaves nothing waiting in the ring), and keeps a Node thread alive
- * only with `ref`. */
+ * at the end of the stream (where the writer aborted, it rejects: see endOf). `waiting` are the
+ * wait's options, `{ signal, ref }`: the wait for data ends when `signal` aborts (and leaves nothing
+ * waiting in the ring), and keeps a Node thread alive only with `ref`. */
 async function nextBytes(reader, take, waiting) {
   let bytes = take();
   while (bytes !== null && bytes.length === 0) {
@@ -35,7 +40,37 @@ async function nextBytes(reader, take, waiting) {
     await reader[whenReady](waiting);
     bytes = take();
   }
-  return bytes;
+  return bytes ?? endOf(reader);
+}
+
+/** What a stream over `reader` does at the end of the ring's stream: null (it ends) after a writer
+ * that was freed; throws where the writer aborted, an Error whose code says the stream ended early. */
+function endOf(reader) {
+  const reason = reader.abortReason;
+  if (reason === null) return null;
+  throw coded(new Error(`the ring's writer aborted: ${reason}`), 'ERR_STREAM_PREMATURE_CLOSE');
+}
+
+/** Ends the ring's stream with `error`: the writer aborts with its message (or the value as text). A
+ * writer already freed or handed on has no stream left to end. */
+function abortWriter(writer, error) {
+  try {
+    writer.abort(reasonOf(error));
+  } catch (e) {
+    if (e?.code !== 'ERR_INVALID_STATE') throw e;
+  }
+}
+
+/** What a writer's abort() records of a stream's error: its message, or the value as text. */
+function reasonOf(error) {
+  try {
+    if (typeof error === 'string') return error;
+    const message = error?.message;
+    if (typeof message === 'string') return message;
+    return error == null ? undefined : String(error);
+  } catch {
+    return undefined; // a revoked Proxy, a throwing getter or toString(): no reason to give
+  }
 }
 
 /** The reader's next slice with data, in place, or null at the end of the stream. */
@@ -122,13 +157,14 @@ function endable(walk, outer) {
 
 /** Copies the reader's next unread bytes into `target` and consumes them, waiting for data (with the
  * wait's options `waiting`) when there is none yet; resolves to how many, or -1 at the end of the
- * stream. */
+ * stream (rejects there if the writer aborted). */
 async function readInto(reader, target, waiting) {
   let n = reader.readInto(target);
   while (n === 0) {
     await reader[whenReady](waiting);
     n = reader.readInto(target);
   }
+  if (n === -1) endOf(reader);
   return n;
 }
 
@@ -324,18 +360,23 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
     writableStream(options) {
       const writer = this;
       const { signal, ref } = waitOptions(options, 'CircularWriter.writableStream');
-      // A write waiting for room ends when the stream is aborted (the controller's signal: writer.abort())
+      // A write waiting for room ends when the stream is aborted (the controller's signal: its abort())
       // or when `signal` aborts. pipeTo(dest, { signal }) aborts the destination only once its write in
       // flight has finished, so a pipe into a full ring needs the same signal here to end at once. The
       // stream follows `signal` from its first write: one never written to keeps no listener on it.
       const stop = new AbortController();
       const waiting = { signal: stop.signal, ref };
       let following = null;
-      // The end of the stream, whichever way it comes (closed, aborted, or errored by a chunk it
-      // refuses): the writer ends the ring's stream, and readers waiting for more see the end.
-      const end = () => {
+      // The end of the stream, whichever way it comes: closed, the writer is freed and the readers
+      // see the end; aborted, or errored by a chunk it refuses or a wait that failed, the writer
+      // aborts and the readers' streams error. Readers waiting for more wake either way.
+      const close = () => {
         following?.release();
         writer.free();
+      };
+      const fail = (error) => {
+        following?.release();
+        abortWriter(writer, error);
       };
       return new WritableStream({
         start(controller) {
@@ -347,16 +388,14 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
           try {
             await writeAll(writer, asBytes(chunk), waiting);
           } catch (error) {
-            end();
+            fail(error);
             throw error;
           }
         },
-        close() {
-          end();
-        },
-        abort() {
+        close,
+        abort(reason) {
           stop.abort();
-          end();
+          fail(reason ?? 'the writable stream was aborted');
         },
       });
     },
@@ -402,7 +441,13 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
           // own, made straight from the ring. One push per call, made at once when there is data:
           // Readable asks again as long as it wants more.
           const chunk = reader.read(most);
-          if (chunk === null) return void this.push(null);
+          if (chunk === null) {
+            try {
+              return void this.push(endOf(reader));
+            } catch (error) {
+              return void this.destroy(error);
+            }
+          }
           if (chunk.length > 0) return void this.push(chunk);
           waiting = true;
           reader[whenReady](wait)
@@ -428,6 +473,9 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
       // Destroying the stream (its signal aborts, or the pipeline fails) ends a write's wait for room.
       const destroyed = new AbortController();
       const waiting = { signal: destroyed.signal, ref };
+      // Whether end() got through: a stream destroyed before (with an error or without) aborts the
+      // ring's stream, so that its readers do not take what they got for all of it.
+      let ended = false;
       return new Writable({
         highWaterMark: options?.highWaterMark ?? CHUNK,
         signal,
@@ -445,12 +493,13 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
           writeAll(writer, chunk.subarray(n), waiting).then(() => callback(), callback);
         },
         final(callback) {
+          ended = true;
           writer.free(); // the readers see the end of the stream
           callback();
         },
         destroy(error, callback) {
           destroyed.abort(error);
-          writer.free();
+          if (!ended) abortWriter(writer, error ?? 'the writable stream was destroyed before its end');
           callback(error);
         },
       });

@@ -25,7 +25,7 @@ async function ringsPage(isolated) {
   return { page, errors, close: async () => { await page.close(); server.close(); } };
 }
 
-/** Checks that each reader got all `total` bytes, in order. */
+/** Checks that each reader got all `total` bytes, in order, and a normal end. */
 function assertDelivered(result, total, readers) {
   assert.equal(result.tallies.length, readers);
   for (const [i, t] of result.tallies.entries()) {
@@ -33,6 +33,7 @@ function assertDelivered(result, total, readers) {
     assert.equal(t.bytes, total, `reader ${i}: every byte arrived`);
     assert.equal(t.checksum, result.expected, `reader ${i}: the checksum of the stream`);
     assert.ok(t.acrossEnd > 0, `reader ${i}: some slices went across the end of the ring (${t.slices} slices)`);
+    assert.equal(t.abortReason, null, `reader ${i}: a writer freed ends the stream without a reason`);
   }
 }
 
@@ -59,6 +60,33 @@ test('worker → workers: the writer blocks in sliceSync in its worker, readers 
     assertDelivered(result, total, 3);
     assert.equal(result.wrote.sent, total);
     assert.equal(result.wrote.threaded, true);
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+  }
+});
+
+test('a writer in a worker that aborts: every reader, in workers and on the page, gets every byte, then the reason', { skip, timeout: 120_000 }, async () => {
+  const { page, errors, close } = await ringsPage(true);
+  try {
+    const total = 1_000_003;
+    const result = await page.evaluate((total) =>
+      window.omnibufRings.scenario({
+        capacity: 4096, total, chunk: 777, writerIn: 'worker', workerReaders: 2, pageReaders: 1, pageStreams: 1,
+        abortWith: 'the producer gave up',
+      }), total);
+    assert.equal(result.tallies.length, 4);
+    for (const [i, t] of result.tallies.entries()) {
+      assert.equal(t.firstWrong, -1, `reader ${i}: byte ${t.firstWrong} is wrong`);
+      assert.equal(t.bytes, total, `reader ${i}: every byte arrived`);
+      assert.equal(t.checksum, result.expected, `reader ${i}: the checksum of the stream`);
+    }
+    // The raw readers (two workers, the page) see the end and the reason; the stream errors.
+    assert.deepEqual(result.tallies.slice(0, 3).map((t) => t.abortReason), Array(3).fill('the producer gave up'));
+    assert.deepEqual(result.tallies[3].error, {
+      code: 'ERR_STREAM_PREMATURE_CLOSE',
+      message: "the ring's writer aborted: the producer gave up",
+    });
     assert.deepEqual(errors, []);
   } finally {
     await close();

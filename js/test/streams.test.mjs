@@ -282,7 +282,7 @@ test('Node: aborting a reader stream mid-way errors it with an AbortError and fr
   writer.free();
 });
 
-test('Node: destroying a writer stream that waits for room ends its wait and frees the writer', async () => {
+test('Node: destroying a writer stream that waits for room ends its wait and aborts the writer', async () => {
   const writer = Circular.withCapacity(4096);
   const capacity = writer.capacity;
   const reader = writer.addReader();
@@ -295,12 +295,13 @@ test('Node: destroying a writer stream that waits for room ends its wait and fre
   assert.equal((await failed).message, 'stop');
   assert.equal(__pendingWaits(), 0, 'the wait for room ended with the stream');
   assert.throws(() => writer.write('x'), /CircularWriter was freed/);
-  // The reader sees what went in, then the end.
+  // The reader sees what went in, then the end, which the writer's abort tells from a finished stream.
   const target = new Uint8Array(capacity + 1);
   let total = 0;
   for (let n = reader.readInto(target); n > 0; n = reader.readInto(target.subarray(total))) total += n;
   assert.ok(total > 0 && total <= capacity);
   assert.equal(reader.readInto(target), -1);
+  assert.equal(reader.abortReason, 'stop');
 });
 
 test('Node: a writer stream takes strings and bytes, and refuses other chunks as Node streams do', async () => {
@@ -505,7 +506,7 @@ test('ring walks and streams let go of a signal they never used, and take null o
   reader.free();
 });
 
-test('WHATWG: a chunk the writable stream refuses errors it and frees the writer: its readers see the end', async () => {
+test('WHATWG: a chunk the writable stream refuses errors it and aborts the writer: its readers get every byte, then the error', async () => {
   for (const bad of [42, null, {}, [1, 2]]) {
     const writer = Circular.withCapacity(4096);
     const reader = writer.addReader();
@@ -518,7 +519,12 @@ test('WHATWG: a chunk the writable stream refuses errors it and frees the writer
     });
     await assert.rejects(source.pipeTo(writer.writableStream()), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
     const received = [];
-    for await (const chunk of reader) received.push(...chunk);
+    await assert.rejects(
+      async () => {
+        for await (const chunk of reader) received.push(...chunk);
+      },
+      { code: 'ERR_STREAM_PREMATURE_CLOSE', message: /^the ring's writer aborted: a ring stream takes/ },
+    );
     assert.equal(new TextDecoder().decode(new Uint8Array(received)), 'hello');
     assert.throws(() => writer.write(new Uint8Array(1)), { code: 'ERR_INVALID_STATE' });
   }
@@ -558,4 +564,190 @@ test('Node: backpressure keeps memory flat when the consumer is slower than the 
   const growthMiB = (peak - base) / 2 ** 20;
   console.log(`# resident memory growth: ${growthMiB.toFixed(1)} MiB`);
   assert.ok(growthMiB <= RING / 2 ** 20 + 32, `resident memory grew by ${growthMiB.toFixed(1)} MiB`);
+});
+
+/** The bytes `consume(reader)` collects (it pushes each chunk to its argument) and the error it ends
+ * with, if any. */
+async function drain(consume) {
+  const received = [];
+  try {
+    await consume(received);
+    return { text: new TextDecoder().decode(new Uint8Array(received)), error: null };
+  } catch (error) {
+    return { text: new TextDecoder().decode(new Uint8Array(received)), error };
+  }
+}
+
+/** Every form a reader's bytes take, each collecting into `out`. */
+const readerForms = {
+  'for await': async (reader, out) => {
+    for await (const chunk of reader) out.push(...chunk);
+  },
+  'slices()': async (reader, out) => {
+    for await (const slice of reader.slices()) out.push(...slice);
+  },
+  'readableStream() (default reader)': async (reader, out) => {
+    for await (const chunk of reader.readableStream()) out.push(...chunk);
+  },
+  'readableStream() (BYOB reader)': async (reader, out) => {
+    const byob = reader.readableStream().getReader({ mode: 'byob' });
+    for (;;) {
+      const { value, done } = await byob.read(new Uint8Array(3));
+      if (done) return;
+      out.push(...value);
+    }
+  },
+  'nodeReadable()': async (reader, out) => {
+    await pipeline(reader.nodeReadable({ highWaterMark: 2 }), new Writable({ write: (chunk, _, done) => (out.push(...chunk), done()) }));
+  },
+};
+
+test('a writer that aborts: readers read every byte it published, then every stream form errors where it would end', async () => {
+  for (const [form, consume] of Object.entries(readerForms)) {
+    for (const [reason, expected] of [
+      [new Error('the source failed'), 'the source failed'],
+      ['disk full', 'disk full'],
+      [undefined, 'no reason given'],
+    ]) {
+      const writer = Circular.withCapacity(4096);
+      const reader = writer.addReader();
+      writer.write(new TextEncoder().encode('hello'));
+      // Waiting for data when the abort comes, as a consumer usually is.
+      const done = drain((out) => consume(reader, out));
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      writer.abort(reason);
+      const { text, error } = await done;
+      assert.equal(text, 'hello', form);
+      assert.equal(error?.code, 'ERR_STREAM_PREMATURE_CLOSE', `${form}: ${error}`);
+      assert.equal(error.message, `the ring's writer aborted: ${expected}`, form);
+    }
+    // A writer freed ends every form without an error.
+    const writer = Circular.withCapacity(4096);
+    const reader = writer.addReader();
+    writer.write(new TextEncoder().encode('whole'));
+    writer.free();
+    assert.deepEqual(await drain((out) => consume(reader, out)), { text: 'whole', error: null }, form);
+  }
+});
+
+test('abort(): the raw reads give null and abortReason says why; abort takes a string or an Error, once', async () => {
+  const writer = Circular.withCapacity(4096);
+  const reader = writer.addReader();
+  const other = writer.addReader();
+  assert.equal(reader.abortReason, null);
+  // A reader waiting for data wakes at the abort, as at free().
+  const waiting = other.sliceAsync();
+  writer.write(new Uint8Array([1, 2]));
+  for (const bad of [5, Symbol('x'), {}, { message: 5 }, true, 10n]) {
+    assert.throws(() => writer.abort(bad), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: /reason must be a string or an Error/ });
+  }
+  assert.equal(reader.abortReason, null, 'a refused reason aborts nothing');
+  writer.abort({ message: 'an Error-like object' });
+  assert.equal(reader.abortReason, 'an Error-like object', 'the reason shows before the bytes are read');
+  assert.deepEqual([...reader.read()], [1, 2]);
+  assert.equal(reader.read(), null);
+  assert.equal(reader.slice(), null);
+  assert.equal(reader.readInto(new Uint8Array(4)), -1);
+  assert.deepEqual([...(await waiting)], [1, 2]);
+  other.consume(2);
+  assert.equal(await other.sliceAsync(), null);
+  assert.equal(other.abortReason, 'an Error-like object');
+  // The writer is freed: using it, aborting it again included, is the freed object's error.
+  assert.throws(() => writer.abort('again'), { code: 'ERR_INVALID_STATE' });
+  assert.throws(() => writer.write(new Uint8Array(1)), { code: 'ERR_INVALID_STATE' });
+  reader.free();
+  assert.throws(() => reader.abortReason, { code: 'ERR_INVALID_STATE' });
+  other.free();
+  // A writer freed first keeps the normal end.
+  const freed = Circular.withCapacity(4096);
+  const last = freed.addReader();
+  freed.free();
+  assert.throws(() => freed.abort('late'), { code: 'ERR_INVALID_STATE' });
+  assert.equal(last.slice(), null);
+  assert.equal(last.abortReason, null);
+  last.free();
+});
+
+test('Node: a pipeline into a ring that fails errors the pipeline out of it, after every byte that went in', async () => {
+  const piece = new TextEncoder().encode('0123456789');
+  for (const how of ['source fails', 'destroy() before end()', 'signal aborts', 'end()']) {
+    const writer = Circular.withCapacity(4096);
+    const reader = writer.addReader();
+    const controller = new AbortController();
+    const writable = writer.nodeWritable({ signal: controller.signal });
+    const sink = [];
+    const out = pipeline(reader.nodeReadable(), new Writable({ write: (chunk, _, done) => (sink.push(...chunk), done()) }));
+    if (how === 'source fails') {
+      const failing = Readable.from(
+        (async function* () {
+          yield piece;
+          yield piece;
+          throw new Error('upstream reset');
+        })(),
+      );
+      await assert.rejects(pipeline(failing, writable), /upstream reset/);
+    } else {
+      await new Promise((resolve) => writable.write(piece, resolve));
+      await new Promise((resolve) => writable.write(piece, resolve));
+      if (how === 'destroy() before end()') writable.destroy();
+      if (how === 'signal aborts') controller.abort();
+      if (how === 'end()') await new Promise((resolve) => writable.end(resolve));
+    }
+    const result = await out.then(
+      () => null,
+      (error) => error,
+    );
+    assert.equal(new TextDecoder().decode(new Uint8Array(sink)), '01234567890123456789', how);
+    if (how === 'end()') {
+      assert.equal(result, null);
+      continue;
+    }
+    assert.equal(result?.code, 'ERR_STREAM_PREMATURE_CLOSE', `${how}: ${result}`);
+    const reasons = {
+      'source fails': /: upstream reset$/,
+      'destroy() before end()': /: the writable stream was destroyed before its end$/,
+      'signal aborts': /: The operation was aborted$/, // Node's AbortError
+    };
+    assert.match(result.message, reasons[how]);
+    assert.match(result.message, /^the ring's writer aborted: /);
+  }
+});
+
+test('WHATWG: pipeTo from a source that fails, or an aborted writable stream, errors the readable stream out of the ring', async () => {
+  for (const how of ['source errors', 'writable aborted', 'closed']) {
+    const writer = Circular.withCapacity(4096);
+    const reader = writer.addReader();
+    const readable = reader.readableStream();
+    const collected = drain(async (out) => {
+      for await (const chunk of readable) out.push(...chunk);
+    });
+    const writable = writer.writableStream();
+    if (how === 'source errors') {
+      let sent = false;
+      const source = new ReadableStream({
+        async pull(controller) {
+          if (sent) {
+            // After the first chunk has gone through: an error discards what is still queued.
+            await new Promise((resolve) => setTimeout(resolve, 5));
+            return controller.error(new TypeError('the source broke'));
+          }
+          controller.enqueue(new TextEncoder().encode('part'));
+          sent = true;
+        },
+      });
+      await assert.rejects(source.pipeTo(writable), /the source broke/);
+    } else {
+      const w = writable.getWriter();
+      await w.write('part');
+      if (how === 'writable aborted') await w.abort(new Error('cancelled upstream'));
+      else await w.close();
+    }
+    const { text, error } = await collected;
+    assert.equal(text, 'part', how);
+    if (how === 'closed') assert.equal(error, null);
+    else {
+      assert.equal(error?.code, 'ERR_STREAM_PREMATURE_CLOSE', `${how}: ${error}`);
+      assert.match(error.message, how === 'source errors' ? /the source broke$/ : /cancelled upstream$/);
+    }
+  }
 });

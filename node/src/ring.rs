@@ -525,6 +525,22 @@ impl JsCircularWriter {
         }
     }
 
+    /// Ends the stream with an error and drops the writer: readers read what was published, and
+    /// where the end would be, their `abortReason` gives `reason` (a string, an Error's message, or
+    /// "no reason given"), and their streams error.
+    #[napi(catch_unwind)]
+    pub fn abort(&mut self, env: &Env, reason: Option<Unknown<'_>>) -> napi::Result<()> {
+        self.with(env, |_| Ok(()))?;
+        let reason = abort_reason(env, reason.as_ref()).or_throw(env)?;
+        let _wakes = WakeScope::enter(env);
+        let writer = self.side.borrow_mut().close(env, "freed");
+        self.memory.clear(env);
+        if let Some(writer) = writer {
+            writer.writer.abort(&reason);
+        }
+        Ok(())
+    }
+
     /// Drops the writer: readers read what is left, then see the end of the stream.
     #[napi(catch_unwind)]
     pub fn free(&mut self, env: &Env) {
@@ -532,6 +548,19 @@ impl JsCircularWriter {
         drop(self.side.borrow_mut().close(env, "freed"));
         self.memory.clear(env);
     }
+}
+
+/// The reason of `abort(reason)` (see `binding::abort_reason`).
+fn abort_reason(env: &Env, reason: Option<&Unknown<'_>>) -> ApiResult<String> {
+    let Some(reason) = reason.map(values::raw) else { return Ok(omnibuf::binding::NO_REASON.into()) };
+    let text = match values::type_of(env, reason) {
+        ValueType::String => values::string(env, reason),
+        ValueType::Object | ValueType::Function => {
+            values::property(env, reason, "message").and_then(|message| values::string(env, message))
+        }
+        _ => None,
+    };
+    Ok(omnibuf::binding::abort_reason(args::value(env, reason), text)?)
 }
 
 impl JsCircularWriter {
@@ -676,6 +705,16 @@ impl JsCircularReader {
             Handed::Reader(reader) => Ok(JsCircularReader::new(reader)),
             Handed::Writer(_) => unreachable!("claim checks the class"),
         }
+    }
+
+    /// Why the writer aborted (`CircularWriter.abort()`), once it has: `null` while it writes and
+    /// after a normal end. Where `slice()` and `read()` give `null`, it tells an aborted stream from
+    /// a finished one.
+    #[napi(getter, js_name = "abortReason", catch_unwind)]
+    pub fn abort_reason(&self, env: &Env) -> napi::Result<Option<String>> {
+        let side = self.side.borrow();
+        let reader = side.viewed.get().ok_or_else(|| ApiError::used_up("CircularReader", side.gone));
+        reader.map(|r| r.reader.abort_reason().map(String::from)).or_throw(env)
     }
 
     /// Drops the reader: it no longer holds the writer back.

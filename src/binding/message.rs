@@ -34,6 +34,11 @@ pub fn bad_timeout(value: Value) -> BindingError {
     }
 }
 
+/// An abort reason that is neither a string nor an `Error`: `TypeError`.
+pub fn bad_reason(value: Value) -> BindingError {
+    BindingError::type_error(format!("reason must be a string or an Error, got {}", value.describe()))
+}
+
 /// A string argument that is not a string: `TypeError`.
 pub fn not_a_string(what: &str, value: Value) -> BindingError {
     BindingError::type_error(format!("{what} must be a string, got {}", value.describe()))

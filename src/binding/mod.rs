@@ -29,7 +29,9 @@ mod number;
 mod value;
 mod waits;
 
-pub use args::{block_size, index, limit, offset, timeout, MAX_BLOCK_SIZE, MAX_SAFE_INTEGER};
+pub use args::{
+    abort_reason, block_size, index, limit, offset, timeout, MAX_BLOCK_SIZE, MAX_SAFE_INTEGER, NO_REASON,
+};
 pub use block_on::block_on;
 pub use error::{
     BindingError, BindingResult, ErrorClass, ABORT_ERR, ERR_ILLEGAL_CONSTRUCTOR, ERR_INVALID_ARG_TYPE,

@@ -26,10 +26,10 @@ use js_sys::{Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 
 use super::buffer::bytes_from_js;
-use super::error::{index, throwable, type_error, used_up};
+use super::error::{index, throwable, type_error, used_up, value};
 #[cfg(target_feature = "atomics")]
 use super::threads::{self, Handed};
-use crate::binding::{message, Registration, WaitSide, Waiters};
+use crate::binding::{self, message, Registration, WaitSide, Waiters};
 use crate::ring::asynchronous::{Circular, Reader, Writer};
 use crate::ring::{RingBackend, RingError, RingOptions};
 
@@ -325,6 +325,30 @@ impl JsCircularWriter {
         self.with(|w| Ok(w.push_slice(&bytes)))
     }
 
+    /// Ends the stream with an error and frees the writer: readers read what was published, and
+    /// where the end would be, their `abortReason` gives `reason` (a string, an Error's message, or
+    /// "no reason given"), and their streams error.
+    pub fn abort(&self, reason: &JsValue) -> Result<(), JsValue> {
+        self.with(|_| Ok(()))?;
+        let text = match reason.as_string() {
+            Some(text) => Some(text),
+            None if reason.is_object() || reason.is_function() => {
+                Reflect::get(reason, &"message".into()).ok().and_then(|message| message.as_string())
+            }
+            None => None,
+        };
+        let reason = binding::abort_reason(value(reason), text).map_err(throwable)?;
+        let writer = {
+            let mut side = self.side.borrow_mut();
+            side.waiting.wake_all();
+            side.value.take()
+        };
+        if let Some(writer) = writer {
+            writer.abort(&reason);
+        }
+        Ok(())
+    }
+
     /// Threaded: moves the writer into a handle that `postMessage` can carry to another thread of
     /// the page (it holds the module and the shared memory too), where `init(handle)` and then
     /// `CircularWriter.fromHandle(handle)` take it back; this object cannot be used after.
@@ -485,6 +509,15 @@ impl JsCircularReader {
             return slice_async(side, "CircularReader", ticket, ready);
         }
         slice_async(side, "CircularReader", ticket, reader_slice)
+    }
+
+    /// Why the writer aborted (`CircularWriter.abort()`), once it has: `null` while it writes and
+    /// after a normal end. Where `slice()` and `read()` give `null`, it tells an aborted stream from
+    /// a finished one.
+    #[wasm_bindgen(getter, js_name = abortReason)]
+    pub fn abort_reason(&self) -> Result<JsValue, JsValue> {
+        // `null`, not the `undefined` an `Option` would become.
+        self.with(|r| Ok(r.abort_reason().map_or(JsValue::NULL, JsValue::from_str)))
     }
 
     /// Marks the first `n` bytes of the slice as read; `RangeError` if more than are available.

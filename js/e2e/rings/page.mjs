@@ -24,12 +24,25 @@ async function readOnPage(reader, capacity) {
     count(t, slice, capacity);
     reader.consume(slice.length);
   }
+  t.abortReason = reader.abortReason;
   reader.free();
   return t;
 }
 
+/** Reads the stream on the page through reader.readableStream() until it ends or errors (the error's
+ * code and message go into the tally). */
+async function readStreamOnPage(reader, capacity) {
+  const t = tally();
+  try {
+    for await (const chunk of reader.readableStream()) count(t, chunk, capacity);
+  } catch (e) {
+    t.error = { code: e.code, message: e.message };
+  }
+  return t;
+}
+
 /** Writes the stream on the page: slice() in place, sliceAsync() when the ring is full. */
-async function writeOnPage(writer, total, chunk) {
+async function writeOnPage(writer, total, chunk, abortWith) {
   let sent = 0;
   while (sent < total) {
     let room = writer.slice();
@@ -39,14 +52,17 @@ async function writeOnPage(writer, total, chunk) {
     writer.produce(n);
     sent += n;
   }
-  writer.free();
+  if (abortWith === undefined) writer.free();
+  else writer.abort(abortWith);
 }
 
 /**
  * One ring of `capacity` bytes carrying `total` bytes in chunks of at most `chunk`: the writer on
- * the page or in a worker, `workerReaders` readers in workers and `pageReaders` on the page.
+ * the page or in a worker, `workerReaders` readers in workers, `pageReaders` on the page and
+ * `pageStreams` on the page through a ReadableStream. With `abortWith`, the writer ends the stream
+ * with abort(abortWith).
  */
-async function scenario({ capacity, total, chunk, writerIn, workerReaders, pageReaders }) {
+async function scenario({ capacity, total, chunk, writerIn, workerReaders, pageReaders, pageStreams = 0, abortWith }) {
   const writer = Circular.withCapacity(capacity);
   const cap = writer.capacity;
   const readers = [];
@@ -54,9 +70,10 @@ async function scenario({ capacity, total, chunk, writerIn, workerReaders, pageR
     readers.push(worker({ handle: writer.addReader().toHandle(), role: 'reader', capacity: cap }));
   }
   for (let i = 0; i < pageReaders; i++) readers.push(readOnPage(writer.addReader(), cap));
+  for (let i = 0; i < pageStreams; i++) readers.push(readStreamOnPage(writer.addReader(), cap));
   const writing = writerIn === 'page'
-    ? writeOnPage(writer, total, chunk)
-    : worker({ handle: writer.toHandle(), role: 'writer', total, chunk });
+    ? writeOnPage(writer, total, chunk, abortWith)
+    : worker({ handle: writer.toHandle(), role: 'writer', total, chunk, abortWith });
   const [tallies, wrote] = await Promise.all([Promise.all(readers), writing]);
   return { capacity: cap, expected: expectedChecksum(total), tallies, wrote: wrote ?? null };
 }

@@ -1,5 +1,7 @@
 // A dedicated worker of the ring tests: claims a ring side from a handle and writes or reads the test
-// stream (pattern.mjs) with sliceSync(), which blocks this worker; posts its tally when done.
+// stream (pattern.mjs) with sliceSync(), which blocks this worker; posts its tally when done. A
+// writer given `abortWith` ends the stream with abort(abortWith) instead of free(); a reader's tally
+// says why its stream ended (abortReason).
 import { init, threaded, CircularReader, CircularWriter } from '../../web.mjs';
 import { count, fill, tally } from './pattern.mjs';
 
@@ -17,7 +19,8 @@ self.onmessage = async ({ data }) => {
         writer.produce(n);
         sent += n;
       }
-      writer.free();
+      if (data.abortWith === undefined) writer.free();
+      else writer.abort(data.abortWith);
       self.postMessage({ threaded, sent });
     } else {
       const reader = CircularReader.fromHandle(handle);
@@ -28,6 +31,7 @@ self.onmessage = async ({ data }) => {
         count(t, slice, data.capacity);
         reader.consume(slice.length);
       }
+      t.abortReason = reader.abortReason;
       reader.free();
       self.postMessage({ threaded, ...t });
     }
