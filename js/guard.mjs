@@ -204,6 +204,8 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
           writerSlices.delete(this);
           staging.delete(this);
           readerStaging.delete(this);
+          // A ring writer ends its stream here: dropped by a finalizer instead, it aborts it.
+          if (raw.__end !== undefined) apply(raw.__end.value, this, []);
           apply(free, this, []);
         };
         Object.defineProperty(proto, name, { ...desc, value: once });

@@ -336,7 +336,9 @@ export class CircularWriter {
    * COOP/COEP headers a page must serve): moves the writer into a handle for another thread; this
    * object cannot be used after. */
   toHandle(): CircularHandle;
-  /** Ends the stream for the readers: they read what was published, then see the end. */
+  /** Ends the stream for the readers: they read what was published, then see the end. A writer lost
+   * without free() or abort() (garbage-collected, or held by a Node worker that exits) aborts the
+   * stream instead: it may have stopped half-way. */
   free(): void;
   [Symbol.dispose](): void;
   /** Ends the stream with an error and frees the writer, for a producer that failed: the readers read

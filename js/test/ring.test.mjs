@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { collect } from './collect.mjs';
 import { Circular, CircularReader, CircularWriter, impl } from './impl.mjs';
 
 /** Deterministic pseudo-random bytes (xorshift32), so a stream can be checked end to end. */
@@ -417,4 +418,28 @@ test('one reader: its slices are the ring memory itself, in place (addon)', { sk
   assert.equal(text(r.slice()), 'ABc', 'alone again: in place again');
   w.free();
   r.free();
+});
+
+test('a writer lost without free() aborts its stream; free(), Symbol.dispose and abort() do not count as lost', async () => {
+  const LOST = 'the writer was not freed: it was garbage-collected, or its thread exited';
+  /** A reader of a ring whose writer wrote [1, 2, 3] and then went `how`; the writer is unreachable after. */
+  const readerOf = (how) => {
+    const writer = Circular.withCapacity(4096);
+    const reader = writer.addReader();
+    writer.write(new Uint8Array([1, 2, 3]));
+    if (how === 'free') writer.free();
+    if (how === 'dispose') writer[Symbol.dispose]();
+    if (how === 'abort') writer.abort('failed');
+    return reader;
+  };
+  const readers = { lost: readerOf('lost'), free: readerOf('free'), dispose: readerOf('dispose'), abort: readerOf('abort') };
+  // Collected, and its finalizer run, within a few rounds: until then the lost writer's stream waits.
+  for (let round = 0; round < 20 && readers.lost.abortReason === null; round++) await collect(2);
+  const expected = { lost: LOST, free: null, dispose: null, abort: 'failed' };
+  for (const [how, reader] of Object.entries(readers)) {
+    assert.deepEqual([...reader.read()], [1, 2, 3], how);
+    assert.equal(reader.read(), null, how);
+    assert.equal(reader.abortReason, expected[how], how);
+    reader.free();
+  }
 });

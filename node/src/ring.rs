@@ -416,9 +416,14 @@ impl JsCircularWriter {
 }
 
 impl ObjectFinalize for JsCircularWriter {
+    /// Garbage-collected, or its environment (a worker) is torn down: a writer still here was neither
+    /// freed nor aborted, so its stream did not end as its producer meant it to.
     fn finalize(mut self, env: Env) -> napi::Result<()> {
-        self.side.borrow_mut().close(&env, "freed");
+        let writer = self.side.borrow_mut().close(&env, "freed");
         self.memory.clear(&env);
+        if let Some(writer) = writer {
+            writer.writer.abort(omnibuf::binding::message::LOST_WRITER);
+        }
         Ok(())
     }
 }

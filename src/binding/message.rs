@@ -34,6 +34,11 @@ pub fn bad_timeout(value: Value) -> BindingError {
     }
 }
 
+/// The abort reason of a JS writer lost without `free()` (or `abort()`): its object was garbage-collected,
+/// or the thread that held it (a Node worker) exited. Ending a stream is `free()`'s job: a writer that
+/// just went away may have stopped half-way, so its readers must not take what they got for all of it.
+pub const LOST_WRITER: &str = "the writer was not freed: it was garbage-collected, or its thread exited";
+
 /// An abort reason that is neither a string nor an `Error`: `TypeError`.
 pub fn bad_reason(value: Value) -> BindingError {
     BindingError::type_error(format!("reason must be a string or an Error, got {}", value.describe()))

@@ -63,12 +63,12 @@ fn shared<T>(value: T) -> Shared<T> {
     Rc::new(RefCell::new(Side { value: Some(value), gone: "freed", waiting: Waiters::default() }))
 }
 
-/// Frees a side: readers of a freed writer see the end, a freed reader holds nothing back.
-fn close<T>(side: &Shared<T>) {
-    if let Ok(mut side) = side.try_borrow_mut() {
-        side.value = None;
-        side.waiting.wake_all();
-    }
+/// Takes the value out of a side and settles its pending Promises: a writer dropped ends the stream
+/// for its readers, a reader dropped holds nothing back.
+fn close<T>(side: &Shared<T>) -> Option<T> {
+    let mut side = side.try_borrow_mut().ok()?;
+    side.waiting.wake_all();
+    side.value.take()
 }
 
 /// Takes the value out of a side for a handle; the side's pending Promises reject as they would on
@@ -220,8 +220,12 @@ impl JsCircularWriter {
 }
 
 impl Drop for JsCircularWriter {
+    /// `free()` ended the stream before (js/guard.mjs calls `__end` first), so a writer still here is
+    /// dropped by a finalizer: it was lost, neither freed nor aborted.
     fn drop(&mut self) {
-        close(&self.side);
+        if let Some(writer) = close(&self.side) {
+            writer.abort(message::LOST_WRITER);
+        }
     }
 }
 
@@ -325,6 +329,13 @@ impl JsCircularWriter {
         self.with(|w| Ok(w.push_slice(&bytes)))
     }
 
+    /// What `free()` does first (js/guard.mjs): ends the stream normally, so that only a finalizer
+    /// drops a writer that is still here.
+    #[wasm_bindgen(js_name = __end)]
+    pub fn end(&self) {
+        drop(close(&self.side));
+    }
+
     /// Ends the stream with an error and frees the writer: readers read what was published, and
     /// where the end would be, their `abortReason` gives `reason` (a string, an Error's message, or
     /// "no reason given"), and their streams error.
@@ -338,12 +349,7 @@ impl JsCircularWriter {
             None => None,
         };
         let reason = binding::abort_reason(value(reason), text).map_err(throwable)?;
-        let writer = {
-            let mut side = self.side.borrow_mut();
-            side.waiting.wake_all();
-            side.value.take()
-        };
-        if let Some(writer) = writer {
+        if let Some(writer) = close(&self.side) {
             writer.abort(&reason);
         }
         Ok(())
@@ -393,7 +399,7 @@ impl JsCircularReader {
 
 impl Drop for JsCircularReader {
     fn drop(&mut self) {
-        close(&self.side);
+        drop(close(&self.side));
     }
 }
 
