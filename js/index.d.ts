@@ -202,8 +202,7 @@ export interface BufferPoolSnapshot {
  *   thread runs. With `ref: true` it keeps the process alive until it settles, as pending I/O does.
  *   In the browser it means nothing. A stream or loop over a ring side in a Node worker, whose other
  *   side another thread serves, needs `ref: true`: without it the worker may exit while it waits,
- *   and a side dropped by an exiting thread ends the ring's stream (its readers see the end, not an
- *   error).
+ *   and a writer it did not free aborts the ring's stream as it exits (CircularWriter.free()).
  * A pending wait keeps the object it waits on (the pool, the ring side) from being collected. */
 export interface WaitOptions {
   signal?: AbortSignal;
@@ -290,7 +289,8 @@ export const threaded: boolean;
 
 /** Makes byte rings: one writer, any number of readers. Every slice is one contiguous view, also
  * across the end of the ring. The writer waits for the slowest reader; with no readers it overwrites.
- * When the writer is freed, readers read what is left and then see the end (`null`). */
+ * When the writer is freed, readers read what is left and then see the end (`null`); when it aborts,
+ * the same end, and `abortReason` says why (CircularWriter.abort()). */
 export class Circular {
   private constructor();
   /** The writer of a new ring of at least `capacity` bytes (rounded up: natively to whole pages).
