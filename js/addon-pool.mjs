@@ -17,9 +17,11 @@
 // and unregistered when it is freed or frozen after.
 //
 // Once freed or frozen, an object remembers which, and says so; the handle 0, which no buffer has,
-// lets the addon check a call's arguments first, as it did when the buffer was a native object. Every
-// error is made by the binding core's one table (the addon's __bindingError: src/binding/message.rs),
-// so this file words none.
+// lets the addon check a call's arguments all the same. As in the wasm build, a frozen buffer gives a
+// bad argument's error first and a freed one its own: where the addon refuses the arguments of a
+// freed buffer, that error gives way to the freed one (on the error path only, so a call that works
+// does no more than it did). Every error is made by the binding core's one table (the addon's
+// __bindingError: src/binding/message.rs), so this file words none.
 //
 // Repeated view() calls of one buffer share one native view until the buffer's length changes (as
 // js/addon-zero-copy.mjs does, and for the same reason: Node frees what it keeps for each Buffer over
@@ -167,6 +169,7 @@ export function definePool(addon, wrapStorage) {
       try {
         pooledAppend(handle, bytes); // with handle 0, only checks the bytes
       } catch (e) {
+        if (handle === 0 && this.#gone === 'freed') throw this.#usedUp();
         // A bare SharedArrayBuffer, refused before anything was written (js/guard.mjs).
         const shared = sharedAsViews([bytes], [0]);
         if (shared === null) throw e;
@@ -189,7 +192,13 @@ export function definePool(addon, wrapStorage) {
 
     freeze(kind) {
       const handle = PooledBuffer.#handleOf(this, 'freeze');
-      const storage = pooledFreeze(handle, kind); // with handle 0, only checks the kind
+      let storage;
+      try {
+        storage = pooledFreeze(handle, kind); // with handle 0, only checks the kind
+      } catch (e) {
+        if (handle === 0 && this.#gone === 'freed') throw this.#usedUp();
+        throw e;
+      }
       if (handle === 0) throw this.#usedUp();
       this.#leave('frozen');
       return wrapStorage(storage);

@@ -40,8 +40,8 @@
 // Arguments are checked here only as far as telling the usual case apart costs nothing (an integer
 // in range); anything else goes to the addon's __checkIndex, and every error is made by the binding
 // core's one table (__bindingError, __outOfBounds: src/binding/message.rs), so this file words none.
-// The checks run in the same order as the native methods ran them; receivers of another class get a
-// TypeError.
+// A receiver of another class gets a TypeError; a freed object gives its Error before any of its
+// arguments is looked at, as in the wasm build (whose guard checks that before the call).
 import { createHash } from 'node:crypto';
 import { types } from 'node:util';
 
@@ -128,10 +128,6 @@ export function defineZeroCopyBuffer(addon) {
   const index = (value, what) => (Number.isSafeInteger(value) && value >= 0 ? value : checkIndex(value, what));
   const freed = () => bindingError(USED_UP, 'ZeroCopyBuffer', 'freed');
   const notA = (member) => bindingError(WRONG_RECEIVER, 'ZeroCopyBuffer', member);
-
-  /** Storage of an empty buffer, to check a freed object's arguments as a live one would. */
-  let empty = null;
-  const emptyStorage = () => (empty ??= Storage.from(new Uint8Array(0)));
 
   /** A storage and the count of the JS objects sharing it that were not freed. The storage is native
    * (`native`), or, for a small buffer until it needs a native one, a Uint8Array (`bytes`) and the
@@ -243,23 +239,17 @@ export function defineZeroCopyBuffer(addon) {
       return ZeroCopyBuffer.#derived(this, 'retag', (storage) => storage.retag(kind));
     }
 
-    /** The same range of the storage `derive` makes from this one's (withTenant, retag). Once freed,
-     * `derive` still runs on an empty storage first, so that a bad argument's TypeError comes first. */
+    /** The same range of the storage `derive` makes from this one's (withTenant, retag). */
     static #derived(self, member, derive) {
-      if (!ZeroCopyBuffer.#is(self)) throw notA(member);
-      const shared = self.#shared;
-      if (shared === null) {
-        derive(emptyStorage()).free();
-        throw freed();
-      }
+      const shared = ZeroCopyBuffer.#live(self, member);
       return ZeroCopyBuffer.#over(new Shared(derive(shared.toNative())), self.#start, self.#end);
     }
 
     slice(start, end) {
       if (!ZeroCopyBuffer.#is(this)) throw notA('slice');
-      const from = index(start, 'start');
       const shared = this.#shared;
       if (shared === null) throw freed();
+      const from = index(start, 'start');
       const len = this.#end - this.#start;
       // A missing end is undefined or null, as napi-rs reads an optional argument.
       const to = end === undefined || end === null ? len : index(end, 'end');
@@ -269,9 +259,9 @@ export function defineZeroCopyBuffer(addon) {
 
     splitTo(at) {
       if (!ZeroCopyBuffer.#is(this)) throw notA('splitTo');
-      const n = index(at, 'at');
       const shared = this.#shared;
       if (shared === null) throw freed();
+      const n = index(at, 'at');
       const len = this.#end - this.#start;
       if (n > len) throw outOfBounds(0, n, len);
       const head = ZeroCopyBuffer.#over(shared, this.#start, this.#start + n);
@@ -282,9 +272,9 @@ export function defineZeroCopyBuffer(addon) {
 
     splitOff(at) {
       if (!ZeroCopyBuffer.#is(this)) throw notA('splitOff');
-      const n = index(at, 'at');
       const shared = this.#shared;
       if (shared === null) throw freed();
+      const n = index(at, 'at');
       const len = this.#end - this.#start;
       if (n > len) throw outOfBounds(n, len, len);
       const tail = ZeroCopyBuffer.#over(shared, this.#start + n, this.#end);

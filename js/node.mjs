@@ -92,12 +92,15 @@ for (const cls of [ZeroCopyBuffer, BufferMut, BufferKind, BufferPool, PooledBuff
   Object.defineProperty(cls.prototype, dispose, { value: cls.prototype.free, writable: true, configurable: true });
 }
 
-// A blocking wait on the main thread would stall every callback, timer and Promise of the process.
+// A blocking wait on the main thread would stall every callback, timer and Promise of the process:
+// told where it is, the native sliceSync() refuses (after a side freed or moved has said so, and
+// before it looks at its argument, as the wasm build orders them).
 if (isMainThread) {
   for (const cls of [CircularWriter, CircularReader]) {
+    const { sliceSync } = cls.prototype;
     Object.defineProperty(cls.prototype, 'sliceSync', {
-      value() {
-        throw addon.__bindingError(8, cls.name, "the main thread's event loop");
+      value(timeoutMs) {
+        return sliceSync.call(this, timeoutMs, "the main thread's event loop");
       },
       writable: true,
       configurable: true,

@@ -55,6 +55,11 @@ const freed = (make) => {
   return o;
 };
 
+/** The Error of a freed object of `cls`. */
+const freedError = (cls) => `this ${cls} was freed and cannot be used any more`;
+const pooled = () => pool().tryAcquire(16);
+const reader = () => writer().addReader();
+
 // [what, misuse, class, message]; a message is an exact string.
 const TABLE = [
   // Private constructors (observation 6).
@@ -128,6 +133,51 @@ const TABLE = [
     m.freeze();
     return m.length;
   }, Error, 'this BufferMut was frozen and cannot be used any more'],
+  // A freed object gives its Error before any of its arguments is looked at, whatever is wrong with
+  // them (a Promise member rejects with it); a frozen builder or buffer looks at them first, in both
+  // builds.
+  ['freed ZeroCopyBuffer slice(-1)', () => freed(zcb).slice(-1), Error, freedError('ZeroCopyBuffer')],
+  ["freed ZeroCopyBuffer slice('1')", () => freed(zcb).slice('1'), Error, freedError('ZeroCopyBuffer')],
+  ['freed ZeroCopyBuffer splitTo(1.5)', () => freed(zcb).splitTo(1.5), Error, freedError('ZeroCopyBuffer')],
+  ['freed ZeroCopyBuffer splitOff()', () => freed(zcb).splitOff(), Error, freedError('ZeroCopyBuffer')],
+  ['freed ZeroCopyBuffer withTenant(5)', () => freed(zcb).withTenant(5), Error, freedError('ZeroCopyBuffer')],
+  ["freed ZeroCopyBuffer retag('nope')", () => freed(zcb).retag('nope'), Error, freedError('ZeroCopyBuffer')],
+  ['freed 8 KiB ZeroCopyBuffer retag(5)', () => freed(() => ZeroCopyBuffer.from(new Uint8Array(8192))).retag(5), Error, freedError('ZeroCopyBuffer')],
+  ['freed BufferMut append(5)', () => freed(() => new BufferMut(8)).append(5), Error, freedError('BufferMut')],
+  ['frozen BufferMut append(5)', () => {
+    const m = new BufferMut(8);
+    m.freeze();
+    m.append(5);
+  }, TypeError, 'bytes must be a Uint8Array, an ArrayBuffer, a typed array or a string'],
+  ['freed pool tryAcquire(-1)', () => freed(pool).tryAcquire(-1), Error, freedError('BufferPool')],
+  ['freed pool tryAcquire(16, 5)', () => freed(pool).tryAcquire(16, 5), Error, freedError('BufferPool')],
+  ["freed pool acquire('16')", () => freed(pool).acquire('16'), Error, freedError('BufferPool'), 'reject'],
+  ['freed pool acquire(16, 5)', () => freed(pool).acquire(16, 5), Error, freedError('BufferPool'), 'reject'],
+  ['freed PooledBuffer append(5)', () => freed(pooled).append(5), Error, freedError('PooledBuffer')],
+  ["freed PooledBuffer freeze('nope')", () => freed(pooled).freeze('nope'), Error, freedError('PooledBuffer')],
+  ['frozen PooledBuffer freeze(5)', () => {
+    const b = pooled();
+    b.freeze();
+    b.freeze(5);
+  }, TypeError, 'kind must be a string, got 5'],
+  ['freed writer write(5)', () => freed(writer).write(5), Error, freedError('CircularWriter')],
+  ['freed writer produce(-1)', () => freed(writer).produce(-1), Error, freedError('CircularWriter')],
+  ['freed writer produce()', () => freed(writer).produce(), Error, freedError('CircularWriter')],
+  ['freed writer sliceSync(-1)', () => freed(writer).sliceSync(-1), Error, freedError('CircularWriter')],
+  ['freed reader consume(-1)', () => freed(reader).consume(-1), Error, freedError('CircularReader')],
+  ["freed reader read('1')", () => freed(reader).read('1'), Error, freedError('CircularReader')],
+  ["freed reader sliceSync('1')", () => freed(reader).sliceSync('1'), Error, freedError('CircularReader')],
+  ["freed doc insert(-1, 'x')", () => freed(vb).insert(-1, 'x'), Error, freedError('VirtualBuffer')],
+  ['freed doc insert(0, 5)', () => freed(vb).insert(0, 5), Error, freedError('VirtualBuffer')],
+  ['freed doc delete(0)', () => freed(vb).delete(0), Error, freedError('VirtualBuffer')],
+  ['freed doc replace(0, 1, 5)', () => freed(vb).replace(0, 1, 5), Error, freedError('VirtualBuffer')],
+  ['freed doc read(-1)', () => freed(vb).read(-1), Error, freedError('VirtualBuffer'), 'reject'],
+  ['freed doc find(5)', () => freed(vb).find(5), Error, freedError('VirtualBuffer'), 'reject'],
+  ['freed doc lineToOffset(-1)', () => freed(vb).lineToOffset(-1), Error, freedError('VirtualBuffer'), 'reject'],
+  ["freed doc offsetToLine('1')", () => freed(vb).offsetToLine('1'), Error, freedError('VirtualBuffer'), 'reject'],
+  ['freed doc save({ force: 1 })', () => freed(vb).save({ force: 1 }), Error, freedError('VirtualBuffer'), 'reject'],
+  ['freed doc saveAs(5)', () => freed(vb).saveAs(5), Error, freedError('VirtualBuffer'), 'reject'],
+  ['freed doc chunks(-1) step', () => freed(vb).chunks(-1).next(), Error, freedError('VirtualBuffer'), 'reject'],
   ['ZeroCopyBuffer length of a BufferMut', () => getter(ZeroCopyBuffer, 'length').call(new BufferMut(1)), TypeError, 'ZeroCopyBuffer.length: called on an object that is not a ZeroCopyBuffer'],
   ['BufferMut length of a ZeroCopyBuffer', () => getter(BufferMut, 'length').call(zcb()), TypeError, 'BufferMut.length: called on an object that is not a BufferMut'],
   ['BufferMut.append on {}', () => BufferMut.prototype.append.call({}, 'x'), TypeError, 'BufferMut.append: called on an object that is not a BufferMut'],
@@ -333,6 +383,28 @@ test('sliceSync(-1) is a RangeError, as every negative number', { skip: impl ===
   assert.deepEqual(negative, { name: 'RangeError', code: 'ERR_OUT_OF_RANGE', message: 'timeout must be a non-negative number of milliseconds, got -1' });
   assert.deepEqual(string, { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: 'timeout must be a non-negative number of milliseconds, got a string' });
   assert.equal(none, null, 'null is no timeout');
+});
+
+test('a ring side moved to a handle gives that Error before any argument check', { skip: impl === 'wasm' && 'the wasm build in Node has no handles' }, () => {
+  const moved = (cls, make, misuse) => {
+    const side = make();
+    const handle = side.toHandle();
+    assert.throws(() => misuse(side), {
+      name: 'Error',
+      code: 'ERR_INVALID_STATE',
+      message: `this ${cls.name} was moved to a handle and cannot be used any more`,
+    });
+    cls.fromHandle(handle).free();
+  };
+  moved(CircularWriter, writer, (w) => w.write(5));
+  moved(CircularWriter, writer, (w) => w.produce(-1));
+  moved(CircularWriter, writer, (w) => w.sliceSync(-1));
+  const keep = writer();
+  const addReader = () => keep.addReader();
+  moved(CircularReader, addReader, (r) => r.consume(-1));
+  moved(CircularReader, addReader, (r) => r.read('1'));
+  moved(CircularReader, addReader, (r) => r.sliceSync('1'));
+  keep.free();
 });
 
 test('a sliceAsync() served at the call resolves even if its signal aborts right after', async () => {

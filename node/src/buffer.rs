@@ -310,6 +310,10 @@ impl JsBufferMut {
     /// Appends a copy of `bytes` (a `Uint8Array`, `ArrayBuffer`, typed array or string).
     #[napi(catch_unwind)]
     pub fn append(&mut self, env: &Env, bytes: Unknown<'_>) -> napi::Result<()> {
+        // As in the wasm build: a freed builder says so before it looks at `bytes`, a frozen one after.
+        if self.inner.is_none() && self.gone == "freed" {
+            return Err(ApiError::used_up("BufferMut", self.gone).throw(env));
+        }
         let (bytes, _) = args::bytes(env, &bytes, "bytes").or_throw(env)?;
         let builder = self.live().or_throw(env)?;
         builder.extend_from_slice(&bytes);

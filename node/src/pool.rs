@@ -109,16 +109,17 @@ impl ObjectFinalize for JsBufferPool {
 }
 
 /// `tryAcquire(size, tenant?)` on raw arguments (`tenant` is `None` when missing) and the pool of its
-/// handle (`None` once freed): a buffer now, `None` when there is no room.
+/// handle (`None` once freed): a buffer now, `None` when there is no room. A freed pool says so before
+/// the arguments are looked at, as in the wasm build.
 pub(crate) fn try_acquire(
     env: &Env,
     pool: impl FnOnce() -> Option<BufferPool>,
     size: sys::napi_value,
     tenant: Option<sys::napi_value>,
 ) -> ApiResult<Option<PooledSlot>> {
+    let pool = pool().ok_or_else(|| ApiError::used_up("BufferPool", "freed"))?;
     let size = args::index_raw(env, size, "size")?;
     let tenant = tenant.map(|t| args::text_raw(env, t, "tenant")).transpose()?;
-    let pool = pool().ok_or_else(|| ApiError::used_up("BufferPool", "freed"))?;
     let result = match &tenant {
         Some(name) => pool.tenant(name).try_acquire(size),
         None => pool.try_acquire(size),
@@ -176,6 +177,9 @@ impl JsBufferPool {
         ticket: Option<Unknown<'_>>,
     ) -> napi::Result<Raw> {
         let request = (|| {
+            // A freed pool rejects with its own error before the arguments are looked at, as in the
+            // wasm build.
+            self.live(|_| ())?;
             let size = args::index(env, &size, "size")?;
             let tenant = tenant
                 .filter(|t| {
@@ -573,7 +577,8 @@ impl Fast<Tables> for PooledView {
 }
 
 /// `pooledAppend(handle, bytes)`; with handle 0 it only checks `bytes`, for a buffer the JS side
-/// knows is gone (an argument's error comes first, as it always did).
+/// knows is gone (a frozen one's argument error comes first, as in the wasm build; for a freed one
+/// the JS side throws the freed error instead).
 struct PooledAppend;
 impl Fast<Tables> for PooledAppend {
     fn call(call: &Call<'_, Tables>) -> Result<sys::napi_value, Failure> {

@@ -155,6 +155,16 @@ fn deadline(env: &Env, timeout: Option<&Unknown<'_>>) -> ApiResult<Option<Instan
     Ok(timeout.and_then(|timeout| Instant::now().checked_add(timeout)))
 }
 
+/// `sliceSync()` where the thread must not block: `here` says where (`js/node.mjs` passes it on the
+/// main thread), and the call is refused, after the side's own state and before its arguments, as
+/// the wasm build orders them.
+fn refuse_to_block(env: &Env, class: &str, here: Option<&Unknown<'_>>) -> ApiResult<()> {
+    match here.and_then(|here| values::string(env, values::raw(here))) {
+        Some(here) => Err(omnibuf::binding::message::no_blocking(class, &here).into()),
+        None => Ok(()),
+    }
+}
+
 /// A ring side as the JS API sees it.
 trait RingSide: StableMemory + Sized + 'static {
     /// The JS class name.
@@ -457,9 +467,17 @@ impl JsCircularWriter {
     }
 
     /// Like `slice()`, but blocks the thread until there is room (or `timeoutMs` passes: then the
-    /// slice is empty). For workers; the main thread must use `sliceAsync()`.
+    /// slice is empty). For workers; the main thread must use `sliceAsync()` (see
+    /// [`refuse_to_block`]). A writer gone says so first.
     #[napi(js_name = "sliceSync", catch_unwind)]
-    pub fn slice_sync(&self, env: &Env, timeout_ms: Option<Unknown<'_>>) -> napi::Result<Raw> {
+    pub fn slice_sync(
+        &self,
+        env: &Env,
+        timeout_ms: Option<Unknown<'_>>,
+        here: Option<Unknown<'_>>,
+    ) -> napi::Result<Raw> {
+        self.with(env, |_| Ok(()))?;
+        refuse_to_block(env, "CircularWriter", here.as_ref()).or_throw(env)?;
         let deadline = deadline(env, timeout_ms.as_ref()).or_throw(env)?;
         slice_now(&self.side, env, Wait::Block(deadline))
     }
@@ -475,8 +493,13 @@ impl JsCircularWriter {
     #[napi(catch_unwind)]
     pub fn produce(&self, env: &Env, n: Unknown<'_>) -> napi::Result<()> {
         let _wakes = WakeScope::enter(env);
-        let n = args::index(env, &n, "n").or_throw(env)?;
         let mut side = self.side.borrow_mut();
+        // A writer gone says so before `n` is looked at, as in the wasm build (and `n` is checked
+        // before the slices are detached).
+        if side.viewed.get().is_none() {
+            return Err(ApiError::used_up("CircularWriter", side.gone).throw(env));
+        }
+        let n = args::index(env, &n, "n").or_throw(env)?;
         let writer = side.detached(env, "CircularWriter");
         writer.and_then(|w| w.writer.try_produce(n).map_err(ring_error)).or_throw(env)
     }
@@ -494,8 +517,15 @@ impl JsCircularWriter {
         // Bytes are copied out of JS memory first (a raw copy: they may be a view of this very ring, or
         // shared with another thread), into memory this thread keeps for it: a fresh allocation per
         // write costs more than the copy. A write takes no more than the capacity, so neither does
-        // the copy.
-        let max = self.side.borrow().viewed.get().map_or(0, |w| w.writer.capacity());
+        // the copy. A writer gone says so here, before the bytes are looked at, as in the wasm build
+        // (a string is always bytes: `push` says it for one).
+        let max = {
+            let side = self.side.borrow();
+            match side.viewed.get() {
+                Some(w) => w.writer.capacity(),
+                None => return Err(ApiError::used_up("CircularWriter", side.gone).throw(env)),
+            }
+        };
         SCRATCH.with_borrow_mut(|scratch| {
             values::bytes_into(env, raw, max, scratch)
                 .ok_or_else(|| ApiError::from(omnibuf::binding::message::not_bytes("bytes")))
@@ -616,9 +646,22 @@ impl JsCircularReader {
     }
 
     /// Like `slice()`, but blocks the thread until there is data or the end (or `timeoutMs` passes:
-    /// then the slice is empty). For workers; the main thread must use `sliceAsync()`.
+    /// then the slice is empty). For workers; the main thread must use `sliceAsync()` (see
+    /// [`refuse_to_block`]). A reader gone says so first.
     #[napi(js_name = "sliceSync", catch_unwind)]
-    pub fn slice_sync(&self, env: &Env, timeout_ms: Option<Unknown<'_>>) -> napi::Result<Raw> {
+    pub fn slice_sync(
+        &self,
+        env: &Env,
+        timeout_ms: Option<Unknown<'_>>,
+        here: Option<Unknown<'_>>,
+    ) -> napi::Result<Raw> {
+        {
+            let side = self.side.borrow();
+            if side.viewed.get().is_none() {
+                return Err(ApiError::used_up("CircularReader", side.gone).throw(env));
+            }
+        }
+        refuse_to_block(env, "CircularReader", here.as_ref()).or_throw(env)?;
         let deadline = deadline(env, timeout_ms.as_ref()).or_throw(env)?;
         slice_now(&self.side, env, Wait::Block(deadline))
     }
@@ -635,8 +678,13 @@ impl JsCircularReader {
     #[napi(catch_unwind)]
     pub fn consume(&self, env: &Env, n: Unknown<'_>) -> napi::Result<()> {
         let _wakes = WakeScope::enter(env);
-        let n = args::index(env, &n, "n").or_throw(env)?;
         let mut side = self.side.borrow_mut();
+        // A reader gone says so before `n` is looked at, as in the wasm build (and `n` is checked
+        // before the slices are detached).
+        if side.viewed.get().is_none() {
+            return Err(ApiError::used_up("CircularReader", side.gone).throw(env));
+        }
+        let n = args::index(env, &n, "n").or_throw(env)?;
         let reader = side.detached(env, "CircularReader");
         reader.and_then(|r| r.reader.try_consume(n).map_err(ring_error)).or_throw(env)
     }
@@ -647,8 +695,12 @@ impl JsCircularReader {
     #[napi(catch_unwind)]
     pub fn read(&self, env: &Env, max: Option<Unknown<'_>>) -> napi::Result<Raw> {
         let _wakes = WakeScope::enter(env);
-        let max = args::index_or(env, max.as_ref(), usize::MAX, "max").or_throw(env)?;
         let mut side = self.side.borrow_mut();
+        // As `consume()`: a reader gone first, then `max`, then the slices detached.
+        if side.viewed.get().is_none() {
+            return Err(ApiError::used_up("CircularReader", side.gone).throw(env));
+        }
+        let max = args::index_or(env, max.as_ref(), usize::MAX, "max").or_throw(env)?;
         let reader = side.detached(env, "CircularReader").or_throw(env)?;
         let Some(data) = reader.reader.try_slice() else { return values::null(env) };
         let n = data.len().min(max);

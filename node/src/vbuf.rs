@@ -113,14 +113,21 @@ impl JsVirtualBuffer {
         self.inner.as_ref().ok_or_else(|| ApiError::used_up("VirtualBuffer", "freed"))
     }
 
-    /// Checked `start` and `end` arguments (`end` defaults to the length).
-    fn range(&self, env: &Env, start: &Unknown<'_>, end: Option<&Unknown<'_>>) -> ApiResult<(u64, u64)> {
+    /// The live buffer and checked `start` and `end` arguments (`end` defaults to the length). As in
+    /// every member, a freed buffer's error comes before the arguments', as in the wasm build.
+    fn range(
+        &self,
+        env: &Env,
+        start: &Unknown<'_>,
+        end: Option<&Unknown<'_>>,
+    ) -> ApiResult<(&VirtualBuffer, u64, u64)> {
+        let buffer = self.live()?;
         let start = args::index(env, start, "start")? as u64;
         let end = match end {
             Some(end) => args::index(env, end, "end")? as u64,
-            None => self.live()?.len(),
+            None => buffer.len(),
         };
-        Ok((start, end))
+        Ok((buffer, start, end))
     }
 }
 
@@ -181,16 +188,17 @@ impl JsVirtualBuffer {
     /// Inserts a copy of `bytes` at `offset` (at most the length; `RangeError` beyond).
     #[napi(catch_unwind)]
     pub fn insert(&self, env: &Env, offset: Unknown<'_>, bytes: Unknown<'_>) -> napi::Result<()> {
+        let buffer = self.live().or_throw(env)?;
         let offset = args::index(env, &offset, "offset").or_throw(env)? as u64;
         let (bytes, _) = args::bytes(env, &bytes, "bytes").or_throw(env)?;
-        self.live().and_then(|b| Ok(b.insert(offset, &bytes)?)).or_throw(env)
+        buffer.insert(offset, &bytes).map_err(ApiError::from).or_throw(env)
     }
 
     /// Deletes bytes `start .. end`.
     #[napi(catch_unwind)]
     pub fn delete(&self, env: &Env, start: Unknown<'_>, end: Unknown<'_>) -> napi::Result<()> {
-        let (start, end) = self.range(env, &start, Some(&end)).or_throw(env)?;
-        self.live().and_then(|b| Ok(b.delete(start..end)?)).or_throw(env)
+        let (buffer, start, end) = self.range(env, &start, Some(&end)).or_throw(env)?;
+        buffer.delete(start..end).map_err(ApiError::from).or_throw(env)
     }
 
     /// Replaces bytes `start .. end` by a copy of `bytes`, as one undoable edit.
@@ -202,9 +210,9 @@ impl JsVirtualBuffer {
         end: Unknown<'_>,
         bytes: Unknown<'_>,
     ) -> napi::Result<()> {
-        let (start, end) = self.range(env, &start, Some(&end)).or_throw(env)?;
+        let (buffer, start, end) = self.range(env, &start, Some(&end)).or_throw(env)?;
         let (bytes, _) = args::bytes(env, &bytes, "bytes").or_throw(env)?;
-        self.live().and_then(|b| Ok(b.replace(start..end, &bytes)?)).or_throw(env)
+        buffer.replace(start..end, &bytes).map_err(ApiError::from).or_throw(env)
     }
 
     /// Undoes the last edit; `false` when there is nothing to undo.
@@ -228,9 +236,9 @@ impl JsVirtualBuffer {
         end: Option<Unknown<'_>>,
         ticket: Option<Unknown<'_>>,
     ) -> napi::Result<Raw> {
-        let job = self.range(env, &start, end.as_ref()).and_then(|(start, end)| {
-            let buffer = self.live()?.clone();
-            Ok(move || read(&buffer, start, end))
+        let job = self.range(env, &start, end.as_ref()).map(|(buffer, start, end)| {
+            let buffer = buffer.clone();
+            move || read(&buffer, start, end)
         });
         promise(env, ticket.as_ref(), job, |env, bytes| {
             let instance = JsZeroCopyStorage::new(env, bytes).into_instance(env).map_err(ApiError::error)?;
@@ -250,13 +258,14 @@ impl JsVirtualBuffer {
         ticket: Option<Unknown<'_>>,
     ) -> napi::Result<Raw> {
         let job = (|| {
+            let buffer = self.live()?;
             let (pattern, _) = args::bytes(env, &pattern, "pattern")?;
             let start = args::index_or(env, start.as_ref(), 0, "start")? as u64;
             let end = match &end {
                 Some(end) => Bound::Excluded(args::index(env, end, "end")? as u64),
                 None => Bound::Unbounded,
             };
-            let buffer = self.live()?.clone();
+            let buffer = buffer.clone();
             Ok(move || Ok(buffer.find(&pattern, (Bound::Included(start), end))?))
         })();
         promise(env, ticket.as_ref(), job, |env, found| plain(env, found.map(number)))
@@ -282,8 +291,9 @@ impl JsVirtualBuffer {
         line: Unknown<'_>,
         ticket: Option<Unknown<'_>>,
     ) -> napi::Result<Raw> {
-        let job = args::index(env, &line, "line").and_then(|line| {
-            let buffer = self.live()?.clone();
+        let job = self.live().and_then(|buffer| {
+            let line = args::index(env, &line, "line")?;
+            let buffer = buffer.clone();
             Ok(move || Ok(buffer.line_to_offset(line as u64)?))
         });
         promise(env, ticket.as_ref(), job, |env, n| plain(env, number(n)))
@@ -297,8 +307,9 @@ impl JsVirtualBuffer {
         offset: Unknown<'_>,
         ticket: Option<Unknown<'_>>,
     ) -> napi::Result<Raw> {
-        let job = args::index(env, &offset, "offset").and_then(|offset| {
-            let buffer = self.live()?.clone();
+        let job = self.live().and_then(|buffer| {
+            let offset = args::index(env, &offset, "offset")?;
+            let buffer = buffer.clone();
             Ok(move || Ok(buffer.offset_to_line(offset as u64)?))
         });
         promise(env, ticket.as_ref(), job, |env, n| plain(env, number(n)))
@@ -310,11 +321,12 @@ impl JsVirtualBuffer {
     #[napi(catch_unwind)]
     pub fn save(&self, env: &Env, options: Option<Unknown<'_>>) -> napi::Result<Raw> {
         let job = (|| {
+            let buffer = self.live()?;
             let force = match options_object(env, options.as_ref())? {
                 Some(options) => args::flag_option(env, options, "force")?.unwrap_or(false),
                 None => false,
             };
-            let buffer = self.live()?.clone();
+            let buffer = buffer.clone();
             Ok(move || Ok(buffer.save_with(SaveOptions { force })?))
         })();
         promise(env, None, job, |env, ()| plain(env, ()))
@@ -324,8 +336,9 @@ impl JsVirtualBuffer {
     #[napi(js_name = "saveAs", catch_unwind)]
     pub fn save_as(&self, env: &Env, path: Unknown<'_>) -> napi::Result<Raw> {
         let job = (|| {
+            let buffer = self.live()?;
             let path = args::text(env, &path, "path")?;
-            let buffer = self.live()?.clone();
+            let buffer = buffer.clone();
             let backend = self.backend;
             Ok(move || {
                 buffer
