@@ -119,6 +119,28 @@ const BYTES_ARGS = {
   VirtualBuffer: { 'static fromBytes': [0], 'static import': [1], insert: [1], replace: [2], find: [0] },
 };
 
+/** Members whose arguments JS reads first, in both builds, before the native call: what a getter of
+ * an argument does (call back into the same object, free it) then happens while no native call is
+ * under way, which the builds would each refuse in their own words. */
+const JS_READS_ARGS = {
+  'CircularWriter.abort': (args) => [abortReasonArg(args[0])],
+};
+
+/** The reason of CircularWriter.abort() for the native member: a string (an Error's message, read
+ * once, here), or what the member refuses by type (a stand-in for an object without a string
+ * message) or takes as none (undefined, null). */
+function abortReasonArg(reason) {
+  if (reason === null || (typeof reason !== 'object' && typeof reason !== 'function')) return reason;
+  let message;
+  try {
+    message = reason.message;
+  } catch {
+    // A revoked Proxy, a throwing getter: no message.
+  }
+  if (typeof message === 'string') return message;
+  return typeof reason === 'function' ? () => {} : {};
+}
+
 /** wasm-bindgen's own members of a class, left as they are. */
 const WASM_BINDGEN_HELPERS = new Set(['__destroy_into_raw', '__wrap', '__unwrap']);
 
@@ -214,8 +236,11 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
       const fn = typeof desc.value === 'function' ? desc.value : desc.get;
       if (typeof fn !== 'function') continue;
       const inner = withBytes(name, special(cls, name, fn, raw) ?? fn);
+      const readArgs = JS_READS_ARGS[`${cls.name}.${name}`];
       const guardedFn = function (...args) {
         if (!ofClass(cls, this)) throw wrongReceiver(cls, name);
+        // Before the next check: reading them may free the object.
+        if (readArgs !== undefined) args = readArgs(args);
         // wasm-bindgen zeroes an object's pointer when it is freed (or consumed).
         if (this.__wbg_ptr === 0) throw usedUp(cls);
         return apply(inner, this, args);
@@ -350,7 +375,8 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
  * A bare SharedArrayBuffer passed as bytes, which Node-API cannot read, is passed again as a
  * Uint8Array over it (sharedAsViews): the native checks refuse it before they change anything.
  * These checks cost nothing on the way in: they run only once the native call has thrown (or, for
- * the Promise members, which reject rather than throw, a SharedArrayBuffer is looked for first).
+ * the Promise members, which reject rather than throw, a SharedArrayBuffer is looked for first;
+ * JS_READS_ARGS's members read their arguments first in both builds).
  * `bindingError` is the addon's __bindingError (as the wasm build's: it makes the error of the binding
  * core's table); `privateConstructors` names the classes JS cannot construct. Returns the classes to
  * export by name.
@@ -365,8 +391,10 @@ export function guardAddonClasses(classes, bindingError, privateConstructors) {
       if (typeof fn !== 'function') continue;
       const bytesAt = BYTES_ARGS[className]?.[name];
       const rejects = bytesAt !== undefined && RETURNS_PROMISE.has(`${className}.${name}`);
+      const readArgs = JS_READS_ARGS[`${className}.${name}`];
       const wrapped = function (...args) {
         if (rejects) args = sharedAsViews(args, bytesAt) ?? args;
+        if (readArgs !== undefined) args = readArgs(args);
         try {
           return apply(fn, this, args);
         } catch (e) {

@@ -28,6 +28,8 @@ import { isInstance, whenReady } from './waits.mjs';
  * Readable's chunks, by default: its highWaterMark). */
 const CHUNK = 64 << 10;
 
+const EMPTY = new Uint8Array(0);
+
 /** What `take()` gives, once it holds bytes: the reader's slice or a copy of its unread bytes, or null
  * at the end of the stream (where the writer aborted, it rejects: see endOf). `waiting` are the
  * wait's options, `{ signal, ref }`: the wait for data ends when `signal` aborts (and leaves nothing
@@ -388,13 +390,15 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
           try {
             await writeAll(writer, asBytes(chunk), waiting);
           } catch (error) {
-            fail(error);
+            // A wait that the stream's abort (or `signal`) ended: the readers get the abort's reason,
+            // not the AbortError of the wait.
+            fail(stop.signal.aborted ? stop.signal.reason : error);
             throw error;
           }
         },
         close,
         abort(reason) {
-          stop.abort();
+          stop.abort(reason);
           fail(reason ?? 'the writable stream was aborted');
         },
       });
@@ -445,6 +449,10 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
             try {
               return void this.push(endOf(reader));
             } catch (error) {
+              // Destroying a Readable drops what it holds (its async iterator gives none of it), so
+              // the error waits until the consumer has taken every chunk: an empty push lets
+              // Readable call read() again at the consumer's next read.
+              if (this.readableLength > 0) return void this.push(EMPTY);
               return void this.destroy(error);
             }
           }

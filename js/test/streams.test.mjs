@@ -597,28 +597,42 @@ const readerForms = {
       out.push(...value);
     }
   },
-  'nodeReadable()': async (reader, out) => {
+  'nodeReadable() (pipeline)': async (reader, out) => {
     await pipeline(reader.nodeReadable({ highWaterMark: 2 }), new Writable({ write: (chunk, _, done) => (out.push(...chunk), done()) }));
+  },
+  'nodeReadable() (for await)': async (reader, out) => {
+    for await (const chunk of reader.nodeReadable()) out.push(...chunk);
   },
 };
 
 test('a writer that aborts: readers read every byte it published, then every stream form errors where it would end', async () => {
+  const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
   for (const [form, consume] of Object.entries(readerForms)) {
-    for (const [reason, expected] of [
-      [new Error('the source failed'), 'the source failed'],
-      ['disk full', 'disk full'],
-      [undefined, 'no reason given'],
+    for (const [reason, expected, when] of [
+      [new Error('the source failed'), 'the source failed', 'read before the abort'],
+      ['disk full', 'disk full', 'written with the abort'],
+      [undefined, 'no reason given', 'read before the abort'],
+      ['late', 'late', 'written with the abort, in pieces'],
     ]) {
       const writer = Circular.withCapacity(4096);
       const reader = writer.addReader();
-      writer.write(new TextEncoder().encode('hello'));
-      // Waiting for data when the abort comes, as a consumer usually is.
+      const hello = new TextEncoder().encode('hello');
+      if (when === 'read before the abort') writer.write(hello);
+      // Waiting for data when the abort comes, as a consumer usually is; the last bytes may come in
+      // the same turn as the abort, in several pieces a stream may still hold when it sees the end.
       const done = drain((out) => consume(reader, out));
-      await new Promise((resolve) => setTimeout(resolve, 5));
+      await tick();
+      if (when === 'written with the abort') writer.write(hello);
+      if (when === 'written with the abort, in pieces') {
+        for (const byte of hello) {
+          writer.write(Uint8Array.of(byte));
+          await tick();
+        }
+      }
       writer.abort(reason);
       const { text, error } = await done;
-      assert.equal(text, 'hello', form);
-      assert.equal(error?.code, 'ERR_STREAM_PREMATURE_CLOSE', `${form}: ${error}`);
+      assert.equal(text, 'hello', `${form}, ${when}`);
+      assert.equal(error?.code, 'ERR_STREAM_PREMATURE_CLOSE', `${form}, ${when}: ${error}`);
       assert.equal(error.message, `the ring's writer aborted: ${expected}`, form);
     }
     // A writer freed ends every form without an error.
@@ -652,6 +666,40 @@ test('abort(): the raw reads give null and abortReason says why; abort takes a s
   other.consume(2);
   assert.equal(await other.sliceAsync(), null);
   assert.equal(other.abortReason, 'an Error-like object');
+  // A reason's getter that calls back into the writer runs before abort() reaches it, in both builds.
+  for (const inner of ['write', 'abort', 'free', 'capacity']) {
+    const w = Circular.withCapacity(64);
+    const r = w.addReader();
+    w.write('abc');
+    let innerError = null;
+    const reason = {
+      get message() {
+        try {
+          if (inner === 'write') w.write('MORE');
+          if (inner === 'abort') w.abort('inner');
+          if (inner === 'free') w.free();
+          if (inner === 'capacity') assert.ok(w.capacity > 0);
+        } catch (e) {
+          innerError = e;
+        }
+        return 'outer';
+      },
+    };
+    const outer = (() => {
+      try {
+        w.abort(reason);
+        return null;
+      } catch (e) {
+        return e.code;
+      }
+    })();
+    assert.equal(innerError, null, inner);
+    assert.equal(outer, inner === 'abort' || inner === 'free' ? 'ERR_INVALID_STATE' : null, inner);
+    assert.equal(new TextDecoder().decode(r.read()), inner === 'write' ? 'abcMORE' : 'abc', inner);
+    assert.equal(r.read(), null, inner);
+    assert.equal(r.abortReason, { write: 'outer', abort: 'inner', free: null, capacity: 'outer' }[inner], inner);
+    r.free();
+  }
   // The writer is freed: using it, aborting it again included, is the freed object's error.
   assert.throws(() => writer.abort('again'), { code: 'ERR_INVALID_STATE' });
   assert.throws(() => writer.write(new Uint8Array(1)), { code: 'ERR_INVALID_STATE' });
@@ -710,6 +758,31 @@ test('Node: a pipeline into a ring that fails errors the pipeline out of it, aft
     };
     assert.match(result.message, reasons[how]);
     assert.match(result.message, /^the ring's writer aborted: /);
+  }
+});
+
+test('WHATWG: a writable stream aborted while a write waits for room gives the readers its reason', async () => {
+  for (const how of ['abort()', 'pipeTo signal']) {
+    const writer = Circular.withCapacity(4096);
+    const capacity = writer.capacity;
+    const reader = writer.addReader();
+    const controller = new AbortController();
+    const writable = writer.writableStream({ signal: controller.signal });
+    let piped;
+    if (how === 'abort()') {
+      const w = writable.getWriter();
+      w.write(new Uint8Array(capacity + 1000)).catch(() => {}); // the rest waits for room
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await w.abort(new Error('disk full'));
+    } else {
+      const source = new ReadableStream({ pull: (c) => c.enqueue(new Uint8Array(1000)) });
+      piped = source.pipeTo(writable, { signal: controller.signal }).catch((e) => e);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      controller.abort(new Error('user cancelled the upload'));
+      await piped;
+    }
+    assert.equal(reader.abortReason, how === 'abort()' ? 'disk full' : 'user cancelled the upload', how);
+    reader.free();
   }
 });
 
