@@ -344,10 +344,9 @@ export class CircularWriter {
   /** Ends the stream with an error and frees the writer, for a producer that failed: the readers read
    * what was published, and where they would see the end (`null`), their `abortReason` gives
    * `reason` (a string, an Error by its message, "no reason given" without one; kept as UTF-8, so a
-   * lone surrogate becomes U+FFFD), and their
-   * streams (slices(), `for await`, readableStream(), nodeReadable()) error instead of ending. Works
-   * across threads, as the ring does. TypeError for a reason of another type; Error
-   * (ERR_INVALID_STATE) on a writer freed or handed on. */
+   * lone surrogate becomes U+FFFD), and their streams (slices(), `for await`, readableStream(),
+   * nodeReadable()) error instead of ending. Works across threads, as the ring does. TypeError for a
+   * reason of another type; Error (ERR_INVALID_STATE) on a writer freed or handed on. */
   abort(reason?: string | Error): void;
   /** A WritableStream of byte chunks (Uint8Array, ArrayBuffer, typed arrays, strings as UTF-8): each
    * write resolves once all of it is in the ring, so a slow reader holds the producer back. Closing it
