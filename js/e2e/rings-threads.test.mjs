@@ -100,6 +100,9 @@ test('handles are claimed once, by their class; the page never blocks', { skip, 
     assert.match(out.sliceSyncOnPage?.message, /CircularReader\.sliceSync\(\) would block the page's main thread.*sliceAsync/);
     assert.match(out.writerSliceSyncOnPage?.message, /CircularWriter\.sliceSync\(\) would block the page's main thread/);
     assert.match(out.usedAfterMove?.message, /this CircularReader was moved to a handle/);
+    for (const [i, error] of out.movedWithBadArguments.entries()) {
+      assert.match(error?.message, /this Circular(Reader|Writer) was moved to a handle/, `misuse ${i}`);
+    }
     assert.deepEqual(out.otherClass, { name: 'TypeError', message: 'this handle is of a CircularReader, not a CircularWriter' });
     assert.equal(out.malformed?.name, 'TypeError');
     assert.match(out.claimedTwice?.message, /already claimed/);

@@ -272,11 +272,11 @@ impl JsCircularWriter {
         }
         #[cfg(target_feature = "atomics")]
         {
-            if let Some(here) = threads::cannot_block() {
-                return Err(throwable(message::no_blocking("CircularWriter", here)));
-            }
-            let deadline = threads::deadline(timeout_ms)?;
             self.with(|w| {
+                if let Some(here) = threads::cannot_block() {
+                    return Err(throwable(message::no_blocking("CircularWriter", here)));
+                }
+                let deadline = threads::deadline(timeout_ms)?;
                 let waited = crate::binding::block_on(w.slice(), deadline).is_some();
                 Ok(room(if waited { w.try_slice() } else { &mut [] }))
             })
@@ -292,8 +292,8 @@ impl JsCircularWriter {
     /// Publishes the next `n` free bytes as they are to the readers; `RangeError` if more than are
     /// free. (`js/guard.mjs` calls `__produceFrom` instead when a slice was handed out.)
     pub fn produce(&self, n: &JsValue) -> Result<(), JsValue> {
-        let n = index(n, "n")?;
-        self.with(|w| w.try_produce(n).map_err(ring_error))
+        // The side first, its arguments then (in every member): a side moved to a handle says so.
+        self.with(|w| w.try_produce(index(n, "n")?).map_err(ring_error))
     }
 
     /// `produce(n)` for the threaded build's guard, in plain numbers (a `Result` reaches JS as an
@@ -310,10 +310,10 @@ impl JsCircularWriter {
     /// is more than is free.
     #[wasm_bindgen(js_name = __produceFrom)]
     pub fn produce_from(&self, n: &JsValue, bytes: &JsValue) -> Result<(), JsValue> {
-        let n = index(n, "n")?;
-        // Straight from the JS array into the room: no copy in between.
-        let bytes: &Uint8Array = bytes.dyn_ref().ok_or_else(|| throwable(message::not_bytes("bytes")))?;
         self.with(|w| {
+            let n = index(n, "n")?;
+            // Straight from the JS array into the room: no copy in between.
+            let bytes: &Uint8Array = bytes.dyn_ref().ok_or_else(|| throwable(message::not_bytes("bytes")))?;
             if let Poll::Ready(room) = pin!(w.slice()).poll(&mut Context::from_waker(Waker::noop())) {
                 let copied = (bytes.length() as usize).min(n).min(room.len());
                 bytes.subarray(0, copied as u32).copy_to(&mut room[..copied]);
@@ -325,8 +325,7 @@ impl JsCircularWriter {
     /// Copies as much of `bytes` as there is room for now into the ring and publishes it; returns how
     /// many bytes that was (0 when the ring is full).
     pub fn write(&self, bytes: &JsValue) -> Result<usize, JsValue> {
-        let (bytes, _) = bytes_from_js(bytes, "bytes")?;
-        self.with(|w| Ok(w.push_slice(&bytes)))
+        self.with(|w| Ok(w.push_slice(&bytes_from_js(bytes, "bytes")?.0)))
     }
 
     /// What `free()` does first (js/guard.mjs): ends the stream normally, so that only a finalizer
@@ -423,9 +422,9 @@ impl JsCircularReader {
     /// writer is gone and everything was read.
     #[wasm_bindgen(js_name = __sliceInto)]
     pub fn slice_into(&self, target: &JsValue) -> Result<JsValue, JsValue> {
-        let target: &Uint8Array =
-            target.dyn_ref().ok_or_else(|| type_error("target must be a Uint8Array"))?;
         self.with(|reader| {
+            let target: &Uint8Array =
+                target.dyn_ref().ok_or_else(|| type_error("target must be a Uint8Array"))?;
             let Some(data) = reader.try_slice() else { return Ok(JsValue::NULL) };
             let n = data.len();
             if n > 0 && n <= target.length() as usize {
@@ -439,13 +438,13 @@ impl JsCircularReader {
     /// `Uint8Array` of its own (in both builds), empty when there are none yet, or `null` once the
     /// writer is gone and everything was read.
     pub fn read(&self, max: &JsValue) -> Result<JsValue, JsValue> {
-        // An upper bound: any offset, as in the addon, however much less wasm memory holds.
-        let max = if max.is_undefined() || max.is_null() {
-            usize::MAX
-        } else {
-            crate::binding::limit(super::error::value(max), "max").map_err(throwable)?
-        };
         self.with(|reader| {
+            // An upper bound: any offset, as in the addon, however much less wasm memory holds.
+            let max = if max.is_undefined() || max.is_null() {
+                usize::MAX
+            } else {
+                crate::binding::limit(super::error::value(max), "max").map_err(throwable)?
+            };
             let Some(data) = reader.try_slice() else { return Ok(JsValue::NULL) };
             let n = data.len().min(max);
             let copy = Uint8Array::from(&data[..n]);
@@ -460,9 +459,9 @@ impl JsCircularReader {
     /// the writer is gone and everything was read.
     #[wasm_bindgen(js_name = readInto)]
     pub fn read_into(&self, target: &JsValue) -> Result<f64, JsValue> {
-        let target: &Uint8Array =
-            target.dyn_ref().ok_or_else(|| throwable(message::not_writable_bytes("target")))?;
         self.with(|reader| {
+            let target: &Uint8Array =
+                target.dyn_ref().ok_or_else(|| throwable(message::not_writable_bytes("target")))?;
             let Some(data) = reader.try_slice() else { return Ok(-1.0) };
             let n = data.len().min(target.length() as usize);
             if n == 0 {
@@ -486,11 +485,11 @@ impl JsCircularReader {
         }
         #[cfg(target_feature = "atomics")]
         {
-            if let Some(here) = threads::cannot_block() {
-                return Err(throwable(message::no_blocking("CircularReader", here)));
-            }
-            let deadline = threads::deadline(timeout_ms)?;
             self.with(|r| {
+                if let Some(here) = threads::cannot_block() {
+                    return Err(throwable(message::no_blocking("CircularReader", here)));
+                }
+                let deadline = threads::deadline(timeout_ms)?;
                 if crate::binding::block_on(r.slice(), deadline).is_none() {
                     return Ok(Uint8Array::new_with_length(0).into());
                 }
@@ -528,8 +527,7 @@ impl JsCircularReader {
 
     /// Marks the first `n` bytes of the slice as read; `RangeError` if more than are available.
     pub fn consume(&self, n: &JsValue) -> Result<(), JsValue> {
-        let n = index(n, "n")?;
-        self.with(|reader| reader.try_consume(n).map_err(ring_error))
+        self.with(|reader| reader.try_consume(index(n, "n")?).map_err(ring_error))
     }
 
     /// For `js/worklet.mjs`'s `readInto()`, which must not allocate: where the unread bytes start in

@@ -112,6 +112,19 @@ function handleMisuse() {
   };
   const handle = reader.toHandle();
   out.usedAfterMove = caught(() => reader.slice());
+  // A side moved away says so before it looks at the arguments, as a freed one does.
+  out.movedWithBadArguments = [
+    () => reader.consume(-1),
+    () => reader.read(-1),
+    () => reader.readInto(5),
+    () => reader.sliceSync(-1),
+  ].map(caught);
+  const other = Circular.withCapacity(64);
+  other.addReader().toHandle(); // parked, unclaimed: nothing reads from it
+  other.toHandle();
+  out.movedWithBadArguments.push(
+    ...[() => other.produce(-1), () => other.write(5), () => other.sliceSync(-1), () => other.abort(5)].map(caught),
+  );
   out.otherClass = caught(() => CircularWriter.fromHandle(handle));
   out.malformed = caught(() => CircularReader.fromHandle({ omnibuf: 'CircularReader' }));
   const back = CircularReader.fromHandle(structuredClone({ ...handle, module: undefined, memory: undefined }));
