@@ -394,7 +394,11 @@ export function guardAddonClasses(classes, bindingError, privateConstructors) {
       const readArgs = JS_READS_ARGS[`${className}.${name}`];
       const wrapped = function (...args) {
         if (rejects) args = sharedAsViews(args, bytesAt) ?? args;
-        if (readArgs !== undefined) args = readArgs(args);
+        if (readArgs !== undefined) {
+          // The receiver first, as the wasm build's guard checks it.
+          if (!(this instanceof cls)) throw bindingError(0, className, name);
+          args = readArgs(args);
+        }
         try {
           return apply(fn, this, args);
         } catch (e) {

@@ -355,7 +355,8 @@ export class CircularWriter {
    * (see abort()), which errors the readers' streams. Give
    * `pipeTo(dest, { signal })` the same `signal` here: pipeTo aborts its destination only after the
    * write in flight, which may be waiting for room; with the signal that wait ends at once (nothing
-   * is left waiting). The stream listens to `signal` from its first write until it ends. */
+   * is left waiting). The stream listens to `signal` from its first write until it ends; once it has
+   * aborted, a write or close() rejects with an AbortError and aborts the writer with its reason. */
   writableStream(options?: WaitOptions): WritableStream<BytesLike>;
   /** Node entries only: the same as a stream.Writable; `end()` frees the writer. Destroyed before its
    * end (its `signal` aborts, the pipeline fails, or destroy()), it ends its wait for room and aborts
@@ -435,7 +436,9 @@ export class CircularReader {
   readableStream(options?: WaitOptions): ReadableStream<Uint8Array>;
   /** Node entries only: the bytes as a stream.Readable of Buffers (copies of the ring's slices, as a
    * Readable keeps its chunks). It owns the reader, ends when the writer is freed, and is destroyed
-   * with an AbortError when `signal` aborts (or destroyed otherwise), which ends its wait for data. */
+   * with an AbortError when `signal` aborts (or destroyed otherwise), which ends its wait for data.
+   * Where the writer aborted, its error comes once the consumer has read every chunk the stream holds,
+   * or once a read(n) asks for more than is left (a short read(n) is given only at a normal end). */
   nodeReadable(options?: WaitOptions & { highWaterMark?: number }): import('node:stream').Readable;
 }
 

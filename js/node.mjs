@@ -94,18 +94,18 @@ for (const cls of [ZeroCopyBuffer, BufferMut, BufferKind, BufferPool, PooledBuff
 
 // A blocking wait on the main thread would stall every callback, timer and Promise of the process:
 // told where it is, the native sliceSync() refuses (after a side freed or moved has said so, and
-// before it looks at its argument, as the wasm build orders them).
-if (isMainThread) {
-  for (const cls of [CircularWriter, CircularReader]) {
-    const { sliceSync } = cls.prototype;
-    Object.defineProperty(cls.prototype, 'sliceSync', {
-      value(timeoutMs) {
-        return sliceSync.call(this, timeoutMs, "the main thread's event loop");
-      },
-      writable: true,
-      configurable: true,
-    });
-  }
+// before it looks at its argument, as the wasm build orders them). In a worker it is told nothing,
+// whatever else the caller passes.
+const blockingRefusedHere = isMainThread ? "the main thread's event loop" : undefined;
+for (const cls of [CircularWriter, CircularReader]) {
+  const { sliceSync } = cls.prototype;
+  Object.defineProperty(cls.prototype, 'sliceSync', {
+    value(timeoutMs) {
+      return sliceSync.call(this, timeoutMs, blockingRefusedHere);
+    },
+    writable: true,
+    configurable: true,
+  });
 }
 
 // ArrayBuffer.prototype.transfer() (Node 22 on; Node 20 behind --harmony-rab-gsab-transfer) moves an

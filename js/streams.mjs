@@ -369,6 +369,9 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
       const stop = new AbortController();
       const waiting = { signal: stop.signal, ref };
       let following = null;
+      // Whether the stream's own abort() ended the wait: its sink's abort(reason) then aborts the
+      // writer, with the reason as given (a wait's AbortError would stand for a missing one).
+      let abortedByStream = false;
       // The end of the stream, whichever way it comes: closed, the writer is freed and the readers
       // see the end; aborted, or errored by a chunk it refuses or a wait that failed, the writer
       // aborts and the readers' streams error. Readers waiting for more wake either way.
@@ -383,20 +386,34 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
       return new WritableStream({
         start(controller) {
           // The stream's own signal: no other stream listens to it.
-          controller.signal.addEventListener('abort', () => stop.abort(controller.signal.reason), { once: true });
+          controller.signal.addEventListener(
+            'abort',
+            () => {
+              abortedByStream = true;
+              stop.abort(controller.signal.reason);
+            },
+            { once: true },
+          );
         },
         async write(chunk) {
           following ??= follow(signal, stop);
           try {
+            // `signal` aborted (before this write, or between writes): nothing more goes in.
+            if (stop.signal.aborted) throw abortError(stop.signal);
             await writeAll(writer, asBytes(chunk), waiting);
           } catch (error) {
-            // A wait that the stream's abort (or `signal`) ended: the readers get the abort's reason,
-            // not the AbortError of the wait.
-            fail(stop.signal.aborted ? stop.signal.reason : error);
+            // A wait that `signal` ended: the readers get its reason, not the wait's AbortError.
+            if (!abortedByStream) fail(stop.signal.aborted ? stop.signal.reason : error);
             throw error;
           }
         },
-        close,
+        close() {
+          if (signal?.aborted) {
+            fail(signal.reason);
+            throw abortError(signal);
+          }
+          close();
+        },
         abort(reason) {
           stop.abort(reason);
           fail(reason ?? 'the writable stream was aborted');
@@ -436,7 +453,9 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
       // for its copy, every time.
       const highWaterMark = options?.highWaterMark ?? CHUNK;
       const most = highWaterMark > 0 ? highWaterMark : CHUNK;
-      return new Readable({
+      // The error of a writer that aborted, while the stream still holds chunks for its consumer.
+      let heldError = null;
+      const stream = new Readable({
         highWaterMark,
         signal,
         read() {
@@ -450,10 +469,11 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
               return void this.push(endOf(reader));
             } catch (error) {
               // Destroying a Readable drops what it holds (its async iterator gives none of it), so
-              // the error waits until the consumer has taken every chunk: an empty push lets
-              // Readable call read() again at the consumer's next read.
-              if (this.readableLength > 0) return void this.push(EMPTY);
-              return void this.destroy(error);
+              // the error waits for the consumer's reads (see stream.read below); the empty push
+              // lets Readable call this again.
+              if (this.readableLength === 0) return void this.destroy(error);
+              heldError = error;
+              return void this.push(EMPTY);
             }
           }
           if (chunk.length > 0) return void this.push(chunk);
@@ -471,6 +491,18 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
           callback(error);
         },
       });
+      // A held error comes once a read took the last byte, or once a read asks for more than is left:
+      // read(n) gives null then, and its consumer would wait for bytes that never come (Readable
+      // gives a short read(n) only at a normal end). read(0) is Readable's own poke, not a read.
+      const read = stream.read;
+      stream.read = function (n) {
+        const chunk = read.call(this, n);
+        if (heldError !== null && n !== 0 && !this.destroyed && (chunk === null || this.readableLength === 0)) {
+          this.destroy(heldError);
+        }
+        return chunk;
+      };
+      return stream;
     },
   });
 

@@ -67,8 +67,9 @@ if (!isMainThread && workerData.crashAfter !== undefined) {
   let attachedAfterConsume = 0;
   const kept = [];
   for (;;) {
-    // The timeout lets the worker come back to JS now and then (so it could be terminated).
-    const data = reader.sliceSync(1000);
+    // The timeout lets the worker come back to JS now and then (so it could be terminated). An
+    // argument more is ignored, whatever it says: only js/node.mjs tells the addon where it runs.
+    const data = reader.sliceSync(1000, "the main thread's event loop");
     if (data === null) break;
     if (data.length === 0) continue;
     hash.update(data);

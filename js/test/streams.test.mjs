@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Circular, VirtualBuffer, __pendingWaits } from './impl.mjs';
+import { Circular, CircularWriter, VirtualBuffer, __pendingWaits } from './impl.mjs';
 
 const TOTAL = Number(process.env.OMNIBUF_STREAM_MIB ?? 8) << 20;
 
@@ -700,6 +700,16 @@ test('abort(): the raw reads give null and abortReason says why; abort takes a s
     assert.equal(r.abortReason, { write: 'outer', abort: 'inner', free: null, capacity: 'outer' }[inner], inner);
     r.free();
   }
+  // The receiver is checked before the reason is read, in both builds.
+  let read = 0;
+  const counting = {
+    get message() {
+      read++;
+      return 'm';
+    },
+  };
+  assert.throws(() => CircularWriter.prototype.abort.call({}, counting), { name: 'TypeError', code: 'ERR_INVALID_THIS' });
+  assert.equal(read, 0);
   // The writer is freed: using it, aborting it again included, is the freed object's error.
   assert.throws(() => writer.abort('again'), { code: 'ERR_INVALID_STATE' });
   assert.throws(() => writer.write(new Uint8Array(1)), { code: 'ERR_INVALID_STATE' });
@@ -761,19 +771,41 @@ test('Node: a pipeline into a ring that fails errors the pipeline out of it, aft
   }
 });
 
+test('Node: a reader stream whose consumer reads fixed sizes (read(n)) gets the error of an aborted writer, never a hang', async () => {
+  for (const highWaterMark of [undefined, 1]) {
+    const writer = Circular.withCapacity(65536);
+    const reader = writer.addReader();
+    writer.write(new Uint8Array(2503).fill(7));
+    writer.abort('boom');
+    const stream = reader.nodeReadable({ highWaterMark });
+    let got = 0;
+    const outcome = await new Promise((resolve) => {
+      stream.on('error', (e) => resolve(e.message));
+      stream.on('end', () => resolve('end'));
+      stream.on('readable', () => {
+        for (let chunk = stream.read(1000); chunk !== null; chunk = stream.read(1000)) got += chunk.length;
+      });
+    });
+    assert.equal(outcome, "the ring's writer aborted: boom");
+    // Every whole read(1000) was served; a shorter rest comes from read(n) only at a normal end.
+    assert.equal(got, 2000);
+  }
+});
+
 test('WHATWG: a writable stream aborted while a write waits for room gives the readers its reason', async () => {
-  for (const how of ['abort()', 'pipeTo signal']) {
+  for (const how of ['abort()', 'abort() without a reason', 'pipeTo signal']) {
     const writer = Circular.withCapacity(4096);
     const capacity = writer.capacity;
     const reader = writer.addReader();
     const controller = new AbortController();
     const writable = writer.writableStream({ signal: controller.signal });
     let piped;
-    if (how === 'abort()') {
+    if (how.startsWith('abort()')) {
       const w = writable.getWriter();
       w.write(new Uint8Array(capacity + 1000)).catch(() => {}); // the rest waits for room
       await new Promise((resolve) => setTimeout(resolve, 20));
-      await w.abort(new Error('disk full'));
+      assert.equal(__pendingWaits(), 1);
+      await w.abort(how === 'abort()' ? new Error('disk full') : undefined);
     } else {
       const source = new ReadableStream({ pull: (c) => c.enqueue(new Uint8Array(1000)) });
       piped = source.pipeTo(writable, { signal: controller.signal }).catch((e) => e);
@@ -781,8 +813,30 @@ test('WHATWG: a writable stream aborted while a write waits for room gives the r
       controller.abort(new Error('user cancelled the upload'));
       await piped;
     }
-    assert.equal(reader.abortReason, how === 'abort()' ? 'disk full' : 'user cancelled the upload', how);
+    const expected = { 'abort()': 'disk full', 'abort() without a reason': 'the writable stream was aborted' };
+    assert.equal(reader.abortReason, expected[how] ?? 'user cancelled the upload', how);
     reader.free();
+  }
+});
+
+test('WHATWG: a writable stream whose signal aborted (before it, or between writes) takes no more bytes and aborts its writer', async () => {
+  for (const when of ['before', 'between writes']) {
+    const writer = Circular.withCapacity(4096);
+    const reader = writer.addReader();
+    const controller = new AbortController();
+    if (when === 'before') controller.abort(new Error('cancelled'));
+    const w = writer.writableStream({ signal: controller.signal }).getWriter();
+    if (when === 'between writes') {
+      await w.write('abc');
+      controller.abort(new Error('cancelled'));
+    }
+    await assert.rejects(w.write('more'), { name: 'AbortError' });
+    await assert.rejects(w.close());
+    const { text, error } = await drain(async (out) => {
+      for await (const chunk of reader) out.push(...chunk);
+    });
+    assert.equal(text, when === 'before' ? '' : 'abc', when);
+    assert.equal(error?.message, "the ring's writer aborted: cancelled", when);
   }
 });
 
