@@ -258,6 +258,25 @@ fn slice_now<T: RingSide>(side: &RefCell<Side<T>>, env: &Env, wait: Wait) -> nap
     }
 }
 
+/// `sliceSync()`: the side's state first, then whether this thread may block (`here`, see
+/// [`refuse_to_block`]), then the timeout, as the wasm build orders them.
+fn slice_sync<T: RingSide>(
+    side: &RefCell<Side<T>>,
+    env: &Env,
+    timeout_ms: Option<&Unknown<'_>>,
+    here: Option<&Unknown<'_>>,
+) -> napi::Result<Raw> {
+    {
+        let side = side.borrow();
+        if side.viewed.get().is_none() {
+            return Err(ApiError::used_up(T::CLASS, side.gone).throw(env));
+        }
+    }
+    refuse_to_block(env, T::CLASS, here).or_throw(env)?;
+    let deadline = deadline(env, timeout_ms).or_throw(env)?;
+    slice_now(side, env, Wait::Block(deadline))
+}
+
 /// Ready with `true` once the side has room or data (or the end of the stream), without making a
 /// slice: the wait of the stream forms, which copy with `write()` and `readInto()` (see
 /// [`slice_async`]).
@@ -476,10 +495,7 @@ impl JsCircularWriter {
         timeout_ms: Option<Unknown<'_>>,
         here: Option<Unknown<'_>>,
     ) -> napi::Result<Raw> {
-        self.with(env, |_| Ok(()))?;
-        refuse_to_block(env, "CircularWriter", here.as_ref()).or_throw(env)?;
-        let deadline = deadline(env, timeout_ms.as_ref()).or_throw(env)?;
-        slice_now(&self.side, env, Wait::Block(deadline))
+        slice_sync(&self.side, env, timeout_ms.as_ref(), here.as_ref())
     }
 
     /// A Promise of `slice()` once there is room, settled on this thread without blocking it.
@@ -655,15 +671,7 @@ impl JsCircularReader {
         timeout_ms: Option<Unknown<'_>>,
         here: Option<Unknown<'_>>,
     ) -> napi::Result<Raw> {
-        {
-            let side = self.side.borrow();
-            if side.viewed.get().is_none() {
-                return Err(ApiError::used_up("CircularReader", side.gone).throw(env));
-            }
-        }
-        refuse_to_block(env, "CircularReader", here.as_ref()).or_throw(env)?;
-        let deadline = deadline(env, timeout_ms.as_ref()).or_throw(env)?;
-        slice_now(&self.side, env, Wait::Block(deadline))
+        slice_sync(&self.side, env, timeout_ms.as_ref(), here.as_ref())
     }
 
     /// A Promise of `slice()` once there is data (or `null` at the end), settled on this thread
