@@ -355,8 +355,9 @@ export class CircularWriter {
    * (see abort()), which errors the readers' streams. Give
    * `pipeTo(dest, { signal })` the same `signal` here: pipeTo aborts its destination only after the
    * write in flight, which may be waiting for room; with the signal that wait ends at once (nothing
-   * is left waiting). The stream listens to `signal` from its first write until it ends; once it has
-   * aborted, a write or close() rejects with an AbortError and aborts the writer with its reason. */
+   * is left waiting). The stream listens to `signal` from its first write until it ends: when it
+   * aborts, the stream errors with an AbortError and the writer aborts with the signal's reason, at
+   * once (a signal that aborted before the first write: at that write, or at close()). */
   writableStream(options?: WaitOptions): WritableStream<BytesLike>;
   /** Node entries only: the same as a stream.Writable; `end()` frees the writer. Destroyed before its
    * end (its `signal` aborts, the pipeline fails, or destroy()), it ends its wait for room and aborts
@@ -408,8 +409,9 @@ export class CircularReader {
   /** Why the writer aborted (CircularWriter.abort(), or a writable stream over it that failed), once
    * it has; null while it writes and after a normal end. Where slice() and read() give null, it tells
    * an aborted stream from a finished one. The stream forms below check it for you: where the
-   * writer aborted, they error with an Error (code ERR_STREAM_PREMATURE_CLOSE, message "the ring's
-   * writer aborted: " and the reason) after the last byte, instead of ending. */
+   * writer aborted, they error with an Error (code ECONNABORTED, as a connection the other end gave
+   * up; message "the ring's writer aborted: " and the reason) after the last byte, instead of
+   * ending. */
   readonly abortReason: string | null;
   /** `for await (const chunk of reader)`: the bytes as copies of at most 64 KiB each, consumed as they
    * are copied (as read() gives them): memory of their own, which the loop may keep. So the reader is

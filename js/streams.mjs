@@ -46,11 +46,13 @@ async function nextBytes(reader, take, waiting) {
 }
 
 /** What a stream over `reader` does at the end of the ring's stream: null (it ends) after a writer
- * that was freed; throws where the writer aborted, an Error whose code says the stream ended early. */
+ * that was freed; throws where the writer aborted. The code is the one Rust's `ConnectionAborted`
+ * stands for: the other end gave up. (Not ERR_STREAM_PREMATURE_CLOSE, which Node's own stream
+ * helpers take for a close of theirs: stream.compose() never settles on it.) */
 function endOf(reader) {
   const reason = reader.abortReason;
   if (reason === null) return null;
-  throw coded(new Error(`the ring's writer aborted: ${reason}`), 'ERR_STREAM_PREMATURE_CLOSE');
+  throw coded(new Error(`the ring's writer aborted: ${reason}`), 'ECONNABORTED');
 }
 
 /** Ends the ring's stream with `error`: the writer aborts with its message (or the value as text). A
@@ -394,16 +396,27 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
             },
             { once: true },
           );
+          // `signal` aborted (followed from the first write): the stream errors then and there, and
+          // the readers get its reason, as a Node Writable given that signal is destroyed.
+          stop.signal.addEventListener(
+            'abort',
+            () => {
+              if (abortedByStream) return;
+              fail(stop.signal.reason);
+              controller.error(abortError(stop.signal));
+            },
+            { once: true },
+          );
         },
         async write(chunk) {
           following ??= follow(signal, stop);
           try {
-            // `signal` aborted (before this write, or between writes): nothing more goes in.
+            // `signal` aborted before the first write: nothing goes in.
             if (stop.signal.aborted) throw abortError(stop.signal);
             await writeAll(writer, asBytes(chunk), waiting);
           } catch (error) {
-            // A wait that `signal` ended: the readers get its reason, not the wait's AbortError.
-            if (!abortedByStream) fail(stop.signal.aborted ? stop.signal.reason : error);
+            // A wait ended by an abort: the abort has told the readers (with its own reason).
+            if (!stop.signal.aborted) fail(error);
             throw error;
           }
         },
@@ -473,7 +486,10 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
               // lets Readable call this again.
               if (this.readableLength === 0) return void this.destroy(error);
               heldError = error;
-              return void this.push(EMPTY);
+              this.push(EMPTY);
+              // A consumer waiting for 'readable' (a read(n) that asked for more than was there) is
+              // told, as Readable tells it of an end: its next read settles the error.
+              return void process.nextTick(() => this.destroyed || this.emit('readable'));
             }
           }
           if (chunk.length > 0) return void this.push(chunk);
@@ -491,14 +507,18 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
           callback(error);
         },
       });
-      // A held error comes once a read took the last byte, or once a read asks for more than is left:
-      // read(n) gives null then, and its consumer would wait for bytes that never come (Readable
-      // gives a short read(n) only at a normal end). read(0) is Readable's own poke, not a read.
+      // A held error comes once a read took the last byte (and the consumer did not unshift() some
+      // back in the same turn), or once a read asks for more than is left: read(n) gives null then,
+      // and its consumer would wait for bytes that never come (Readable gives a short read(n) only at
+      // a normal end). read(0) is Readable's own poke, not a read.
       const read = stream.read;
       stream.read = function (n) {
         const chunk = read.call(this, n);
-        if (heldError !== null && n !== 0 && !this.destroyed && (chunk === null || this.readableLength === 0)) {
-          this.destroy(heldError);
+        if (heldError !== null && n !== 0) {
+          const stuck = chunk === null;
+          process.nextTick(() => {
+            if (!this.destroyed && (stuck || this.readableLength === 0)) this.destroy(heldError);
+          });
         }
         return chunk;
       };

@@ -84,7 +84,7 @@ test('a writer in a worker that aborts: every reader, in workers and on the page
     // The raw readers (two workers, the page) see the end and the reason; the stream errors.
     assert.deepEqual(result.tallies.slice(0, 3).map((t) => t.abortReason), Array(3).fill('the producer gave up'));
     assert.deepEqual(result.tallies[3].error, {
-      code: 'ERR_STREAM_PREMATURE_CLOSE',
+      code: 'ECONNABORTED',
       message: "the ring's writer aborted: the producer gave up",
     });
     assert.deepEqual(errors, []);

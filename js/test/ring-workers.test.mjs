@@ -183,7 +183,7 @@ if (!isMainThread && workerData.crashAfter !== undefined) {
           received += chunk.length;
         }
       },
-      { code: 'ERR_STREAM_PREMATURE_CLOSE', message: `the ring's writer aborted: the source failed after ${total} bytes` },
+      { code: 'ECONNABORTED', message: `the ring's writer aborted: the source failed after ${total} bytes` },
     );
     assert.equal(await piped, `failed: the source failed after ${total} bytes`);
     // The pipeline destroys the writer stream as soon as its source fails: a chunk it still held,
@@ -206,7 +206,7 @@ if (!isMainThread && workerData.crashAfter !== undefined) {
       async () => {
         for await (const chunk of reader.nodeReadable()) received += chunk.length;
       },
-      { code: 'ERR_STREAM_PREMATURE_CLOSE', message: "the ring's writer aborted: the writer was not freed: it was garbage-collected, or its thread exited" },
+      { code: 'ECONNABORTED', message: "the ring's writer aborted: the writer was not freed: it was garbage-collected, or its thread exited" },
     );
     assert.equal((await crashed).message, 'the producer crashed');
     assert.equal(received, total);

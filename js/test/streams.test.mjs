@@ -523,7 +523,7 @@ test('WHATWG: a chunk the writable stream refuses errors it and aborts the write
       async () => {
         for await (const chunk of reader) received.push(...chunk);
       },
-      { code: 'ERR_STREAM_PREMATURE_CLOSE', message: /^the ring's writer aborted: a ring stream takes/ },
+      { code: 'ECONNABORTED', message: /^the ring's writer aborted: a ring stream takes/ },
     );
     assert.equal(new TextDecoder().decode(new Uint8Array(received)), 'hello');
     assert.throws(() => writer.write(new Uint8Array(1)), { code: 'ERR_INVALID_STATE' });
@@ -632,7 +632,7 @@ test('a writer that aborts: readers read every byte it published, then every str
       writer.abort(reason);
       const { text, error } = await done;
       assert.equal(text, 'hello', `${form}, ${when}`);
-      assert.equal(error?.code, 'ERR_STREAM_PREMATURE_CLOSE', `${form}, ${when}: ${error}`);
+      assert.equal(error?.code, 'ECONNABORTED', `${form}, ${when}: ${error}`);
       assert.equal(error.message, `the ring's writer aborted: ${expected}`, form);
     }
     // A writer freed ends every form without an error.
@@ -760,7 +760,7 @@ test('Node: a pipeline into a ring that fails errors the pipeline out of it, aft
       assert.equal(result, null);
       continue;
     }
-    assert.equal(result?.code, 'ERR_STREAM_PREMATURE_CLOSE', `${how}: ${result}`);
+    assert.equal(result?.code, 'ECONNABORTED', `${how}: ${result}`);
     const reasons = {
       'source fails': /: upstream reset$/,
       'destroy() before end()': /: the writable stream was destroyed before its end$/,
@@ -772,11 +772,18 @@ test('Node: a pipeline into a ring that fails errors the pipeline out of it, aft
 });
 
 test('Node: a reader stream whose consumer reads fixed sizes (read(n)) gets the error of an aborted writer, never a hang', async () => {
-  for (const highWaterMark of [undefined, 1]) {
+  for (const [highWaterMark, when] of [
+    [undefined, 'before'],
+    [1, 'before'],
+    [undefined, 'later'],
+    [3, 'later'],
+  ]) {
     const writer = Circular.withCapacity(65536);
     const reader = writer.addReader();
     writer.write(new Uint8Array(2503).fill(7));
-    writer.abort('boom');
+    // Before the stream exists, or while its consumer waits for the rest of a read(1000).
+    if (when === 'before') writer.abort('boom');
+    else setTimeout(() => writer.abort('boom'), 30);
     const stream = reader.nodeReadable({ highWaterMark });
     let got = 0;
     const outcome = await new Promise((resolve) => {
@@ -786,10 +793,45 @@ test('Node: a reader stream whose consumer reads fixed sizes (read(n)) gets the 
         for (let chunk = stream.read(1000); chunk !== null; chunk = stream.read(1000)) got += chunk.length;
       });
     });
-    assert.equal(outcome, "the ring's writer aborted: boom");
+    assert.equal(outcome, "the ring's writer aborted: boom", `${highWaterMark} ${when}`);
     // Every whole read(1000) was served; a shorter rest comes from read(n) only at a normal end.
     assert.equal(got, 2000);
   }
+});
+
+test('Node: a reader stream of an aborted writer keeps bytes given back with unshift(), and errors stream.compose() too', async () => {
+  const { compose } = await import('node:stream');
+  for (const end of ['free', 'abort']) {
+    const writer = Circular.withCapacity(4096);
+    const reader = writer.addReader();
+    writer.write(new TextEncoder().encode('abcdef'));
+    writer[end]('boom');
+    const stream = reader.nodeReadable();
+    await new Promise((resolve) => stream.once('readable', resolve));
+    const chunk = stream.read();
+    let text = new TextDecoder().decode(chunk.subarray(0, 3));
+    stream.unshift(chunk.subarray(3)); // a parser that read too far gives the rest back
+    const outcome = await new Promise((resolve) => {
+      stream.on('data', (d) => (text += new TextDecoder().decode(d)));
+      stream.on('error', (e) => resolve(e.code));
+      stream.on('end', () => resolve('end'));
+    });
+    assert.equal(text, 'abcdef', end);
+    assert.equal(outcome, end === 'free' ? 'end' : 'ECONNABORTED');
+  }
+  // A composed stream settles: with the error where the writer aborted.
+  const writer = Circular.withCapacity(4096);
+  const reader = writer.addReader();
+  const composed = compose(reader.nodeReadable(), async function* (source) {
+    for await (const chunk of source) yield chunk;
+  });
+  composed.resume();
+  setTimeout(() => writer.abort('boom'), 10);
+  const outcome = await new Promise((resolve) => {
+    composed.on('error', (e) => resolve(e.message));
+    composed.on('end', () => resolve('end'));
+  });
+  assert.equal(outcome, "the ring's writer aborted: boom");
 });
 
 test('WHATWG: a writable stream aborted while a write waits for room gives the readers its reason', async () => {
@@ -829,6 +871,8 @@ test('WHATWG: a writable stream whose signal aborted (before it, or between writ
     if (when === 'between writes') {
       await w.write('abc');
       controller.abort(new Error('cancelled'));
+      // The readers are told at once, not at the next write.
+      assert.equal(reader.abortReason, 'cancelled');
     }
     await assert.rejects(w.write('more'), { name: 'AbortError' });
     await assert.rejects(w.close());
@@ -873,7 +917,7 @@ test('WHATWG: pipeTo from a source that fails, or an aborted writable stream, er
     assert.equal(text, 'part', how);
     if (how === 'closed') assert.equal(error, null);
     else {
-      assert.equal(error?.code, 'ERR_STREAM_PREMATURE_CLOSE', `${how}: ${error}`);
+      assert.equal(error?.code, 'ECONNABORTED', `${how}: ${error}`);
       assert.match(error.message, how === 'source errors' ? /the source broke$/ : /cancelled upstream$/);
     }
   }
