@@ -28,8 +28,6 @@ import { isInstance, whenReady } from './waits.mjs';
  * Readable's chunks, by default: its highWaterMark). */
 const CHUNK = 64 << 10;
 
-const EMPTY = new Uint8Array(0);
-
 /** What `take()` gives, once it holds bytes: the reader's slice or a copy of its unread bytes, or null
  * at the end of the stream (where the writer aborted, it rejects: see endOf). `waiting` are the
  * wait's options, `{ signal, ref }`: the wait for data ends when `signal` aborts (and leaves nothing
@@ -482,13 +480,11 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
               return void this.push(endOf(reader));
             } catch (error) {
               // Destroying a Readable drops what it holds (its async iterator gives none of it), so
-              // the error waits for the consumer's reads (see stream.read below); the empty push
-              // lets Readable call this again.
+              // the error waits for the consumer's reads (see stream.read below). Nothing is pushed:
+              // Readable calls this no more. A consumer waiting for 'readable' (a read(n) that
+              // asked for more than was there) is told once, as Readable tells it of an end.
               if (this.readableLength === 0) return void this.destroy(error);
               heldError = error;
-              this.push(EMPTY);
-              // A consumer waiting for 'readable' (a read(n) that asked for more than was there) is
-              // told, as Readable tells it of an end: its next read settles the error.
               return void process.nextTick(() => this.destroyed || this.emit('readable'));
             }
           }

@@ -799,6 +799,38 @@ test('Node: a reader stream whose consumer reads fixed sizes (read(n)) gets the 
   }
 });
 
+test('Node: a reader stream of an aborted writer polled with read(0) waits as at a normal end, without a busy loop', async () => {
+  for (const end of ['free', 'abort']) {
+    const writer = Circular.withCapacity(4096);
+    const reader = writer.addReader();
+    writer.write(new TextEncoder().encode('12345678abc')); // one 8-byte record and 3 bytes of the next
+    writer[end]('boom');
+    const stream = reader.nodeReadable();
+    let events = 0;
+    let records = 0;
+    let outcome = null;
+    stream.on('error', (e) => (outcome = e.code));
+    stream.on('end', () => (outcome = 'end'));
+    stream.on('readable', () => {
+      events++;
+      while (stream.readableLength >= 8) records += stream.read(8) === null ? 0 : 1;
+      if (stream.readableLength < 8) stream.read(0); // Node's way to ask for more
+    });
+    // A timer runs: the event loop is not kept busy.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(records, 1, end);
+    assert.ok(events <= 3, `${end}: ${events} 'readable' events`);
+    assert.equal(outcome, null, end);
+    // The rest, read as it is, then the end or the error.
+    stream.removeAllListeners('readable');
+    assert.equal(new TextDecoder().decode(stream.read()), 'abc');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    stream.resume();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal(outcome, end === 'free' ? 'end' : 'ECONNABORTED', end);
+  }
+});
+
 test('Node: a reader stream of an aborted writer keeps bytes given back with unshift(), and errors stream.compose() too', async () => {
   const { compose } = await import('node:stream');
   for (const end of ['free', 'abort']) {
