@@ -439,8 +439,10 @@ export class CircularReader {
   /** Node entries only: the bytes as a stream.Readable of Buffers (copies of the ring's slices, as a
    * Readable keeps its chunks). It owns the reader, ends when the writer is freed, and is destroyed
    * with an AbortError when `signal` aborts (or destroyed otherwise), which ends its wait for data.
-   * Where the writer aborted, its error comes once the consumer has read every chunk the stream holds,
-   * or once a read(n) asks for more than is left (a short read(n) is given only at a normal end). */
+   * Where the writer aborted, it ends as at a normal end (every byte, a short last read(n), a
+   * decoder's last characters) but errors where it would emit 'end'. Like any source error, that
+   * tears a pipeline down at once, a stage still busy with the last chunk too; `pipeline(reader, ...)`
+   * (the reader's own async iterator) raises it only when the next chunk is asked for. */
   nodeReadable(options?: WaitOptions & { highWaterMark?: number }): import('node:stream').Readable;
 }
 

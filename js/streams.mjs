@@ -464,8 +464,10 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
       // for its copy, every time.
       const highWaterMark = options?.highWaterMark ?? CHUNK;
       const most = highWaterMark > 0 ? highWaterMark : CHUNK;
-      // The error of a writer that aborted, while the stream still holds chunks for its consumer.
-      let heldError = null;
+      // The error of a writer that aborted: the stream ends as at a normal end (push(null): its
+      // consumer gets every byte it holds, a short read(n), the last characters of a decoder), and
+      // errors with it where it would emit 'end' (see stream.emit below).
+      let endError = null;
       const stream = new Readable({
         highWaterMark,
         signal,
@@ -477,16 +479,11 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
           const chunk = reader.read(most);
           if (chunk === null) {
             try {
-              return void this.push(endOf(reader));
+              endOf(reader);
             } catch (error) {
-              // Destroying a Readable drops what it holds (its async iterator gives none of it), so
-              // the error waits for the consumer's reads (see stream.read below). Nothing is pushed:
-              // Readable calls this no more. A consumer waiting for 'readable' (a read(n) that
-              // asked for more than was there) is told once, as Readable tells it of an end.
-              if (this.readableLength === 0) return void this.destroy(error);
-              heldError = error;
-              return void process.nextTick(() => this.destroyed || this.emit('readable'));
+              endError = error;
             }
+            return void this.push(null);
           }
           if (chunk.length > 0) return void this.push(chunk);
           waiting = true;
@@ -503,20 +500,13 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
           callback(error);
         },
       });
-      // A held error comes once a read took the last byte (and the consumer did not unshift() some
-      // back in the same turn), or once a read asks for more than is left: read(n) gives null then,
-      // and its consumer would wait for bytes that never come (Readable gives a short read(n) only at
-      // a normal end). read(0) is Readable's own poke, not a read.
-      const read = stream.read;
-      stream.read = function (n) {
-        const chunk = read.call(this, n);
-        if (heldError !== null && n !== 0) {
-          const stuck = chunk === null;
-          process.nextTick(() => {
-            if (!this.destroyed && (stuck || this.readableLength === 0)) this.destroy(heldError);
-          });
-        }
-        return chunk;
+      // Readable emits 'end' once its consumer has taken every byte after push(null); where the
+      // writer aborted, the stream errors there instead (destroying it sooner would drop the chunks
+      // it holds: its async iterator gives none of them).
+      const emit = stream.emit;
+      stream.emit = function (event, ...args) {
+        if (event === 'end' && endError !== null) return void this.destroy(endError);
+        return emit.call(this, event, ...args);
       };
       return stream;
     },
