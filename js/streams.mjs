@@ -463,7 +463,8 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
       // mmap threshold (128 KiB) reuses freed memory; a bigger one maps new pages, and faults them in
       // for its copy, every time.
       const highWaterMark = options?.highWaterMark ?? CHUNK;
-      const most = highWaterMark > 0 ? highWaterMark : CHUNK;
+      // (read() takes any safe integer; Readable takes larger ones too.)
+      const most = highWaterMark > 0 ? Math.min(highWaterMark, Number.MAX_SAFE_INTEGER) : CHUNK;
       // The error of a writer that aborted: the stream ends as at a normal end (push(null): its
       // consumer gets every byte it holds, a short read(n), the last characters of a decoder), and
       // errors with it where it would emit 'end' (see stream.emit below).

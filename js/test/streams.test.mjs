@@ -799,6 +799,17 @@ test('Node: a reader stream whose consumer reads fixed sizes (read(n)) gets ever
   }
 });
 
+test('Node: a reader stream takes any highWaterMark Readable takes', async () => {
+  for (const highWaterMark of [0, 1, 2 ** 32 + 5, 2 ** 53]) {
+    const writer = Circular.withCapacity(4096);
+    const reader = writer.addReader();
+    writer.write('some bytes');
+    writer.free();
+    const chunks = await reader.nodeReadable({ highWaterMark }).toArray();
+    assert.equal(Buffer.concat(chunks).toString(), 'some bytes', String(highWaterMark));
+  }
+});
+
 test('Node: a reader stream of an aborted writer polled with read(0) waits as at a normal end, without a busy loop', async () => {
   for (const end of ['free', 'abort']) {
     const writer = Circular.withCapacity(4096);
