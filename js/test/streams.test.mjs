@@ -799,6 +799,25 @@ test('Node: a reader stream whose consumer reads fixed sizes (read(n)) gets ever
   }
 });
 
+test("Node: a reader stream with setEncoding() gives a decoder's last characters before an abort's error, as at a normal end", async () => {
+  for (const end of ['free', 'abort']) {
+    const writer = Circular.withCapacity(4096);
+    const reader = writer.addReader();
+    writer.write(new Uint8Array([0, 1, 2, 3]));
+    writer[end]('boom');
+    const stream = reader.nodeReadable();
+    stream.setEncoding('base64');
+    let text = '';
+    const outcome = await new Promise((resolve) => {
+      stream.on('data', (d) => (text += d));
+      stream.on('error', (e) => resolve(e.code));
+      stream.on('end', () => resolve('end'));
+    });
+    assert.equal(text, 'AAECAw==', end); // base64 holds back a partial group until the end
+    assert.equal(outcome, end === 'free' ? 'end' : 'ECONNABORTED');
+  }
+});
+
 test('Node: a reader stream takes any highWaterMark Readable takes', async () => {
   for (const highWaterMark of [0, 1, 2 ** 32 + 5, 2 ** 53]) {
     const writer = Circular.withCapacity(4096);
