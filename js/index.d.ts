@@ -440,9 +440,11 @@ export class CircularReader {
    * Readable keeps its chunks). It owns the reader, ends when the writer is freed, and is destroyed
    * with an AbortError when `signal` aborts (or destroyed otherwise), which ends its wait for data.
    * Where the writer aborted, it ends as at a normal end (every byte, a short last read(n), a
-   * decoder's last characters) but errors where it would emit 'end'. Like any source error, that
-   * tears a pipeline down at once, a stage still busy with the last chunk too; `pipeline(reader, ...)`
-   * (the reader's own async iterator) raises it only when the next chunk is asked for. */
+   * decoder's last characters) but errors where it would emit 'end', and never ends (readableEnded
+   * stays false). So a consumer that finishes at 'end' does not (readline keeps a last line without
+   * a line feed), and, like any source error, the error tears a pipeline down at once, a stage still
+   * busy with the last chunk too; `pipeline(reader, ...)` (the reader's own async iterator) raises
+   * it only when the next chunk is asked for. */
   nodeReadable(options?: WaitOptions & { highWaterMark?: number }): import('node:stream').Readable;
 }
 

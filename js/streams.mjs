@@ -503,11 +503,17 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
       });
       // Readable emits 'end' once its consumer has taken every byte after push(null); where the
       // writer aborted, the stream errors there instead (destroying it sooner would drop the chunks
-      // it holds: its async iterator gives none of them).
+      // it holds: its async iterator gives none of them). Readable has marked the stream ended, and
+      // 'end' emitted, just before it emits it: unmarked, readableEnded stays false, and pipe() and
+      // finished() see a stream that did not end (also one its consumer destroyed meanwhile).
       const emit = stream.emit;
       stream.emit = function (event, ...args) {
-        if (event === 'end' && endError !== null) return void this.destroy(endError);
-        return emit.call(this, event, ...args);
+        if (event !== 'end' || endError === null) return emit.call(this, event, ...args);
+        const state = this._readableState;
+        state.ended = false;
+        state.endEmitted = false;
+        this.destroy(endError);
+        return false;
       };
       return stream;
     },

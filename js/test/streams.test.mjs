@@ -818,6 +818,47 @@ test("Node: a reader stream with setEncoding() gives a decoder's last characters
   }
 });
 
+test('Node: a reader stream of an aborted writer looks, to Node, like a stream that errored and never ended', async () => {
+  const { PassThrough } = await import('node:stream');
+  const { finished } = await import('node:stream/promises');
+  for (const end of ['free', 'abort']) {
+    const writer = Circular.withCapacity(4096);
+    const reader = writer.addReader();
+    writer.write(new Uint8Array(10));
+    writer[end]('boom');
+    const stream = reader.nodeReadable();
+    let seen = null;
+    stream.on('error', () => (seen = { ended: stream.readableEnded, aborted: stream.readableAborted }));
+    stream.resume();
+    await new Promise((resolve) => stream.once('close', resolve));
+    assert.deepEqual(seen, end === 'free' ? null : { ended: false, aborted: true }, end);
+    assert.equal(stream.readableEnded, end === 'free', end);
+    // pipe() after the end finishes a destination only after a whole stream.
+    const destination = new PassThrough().resume();
+    let destinationFinished = false;
+    destination.on('finish', () => (destinationFinished = true));
+    stream.pipe(destination);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(destinationFinished, end === 'free', end);
+  }
+  // A consumer that destroys the stream after its last read, before the end: finished() reports a
+  // stream that did not end, not a whole one.
+  const writer = Circular.withCapacity(4096);
+  const reader = writer.addReader();
+  writer.write(new Uint8Array(10));
+  writer.abort('boom');
+  const stream = reader.nodeReadable();
+  const done = finished(stream).then(
+    () => 'whole',
+    (e) => e.code,
+  );
+  stream.once('readable', () => {
+    stream.read();
+    stream.destroy();
+  });
+  assert.equal(await done, 'ERR_STREAM_PREMATURE_CLOSE');
+});
+
 test('Node: a reader stream takes any highWaterMark Readable takes', async () => {
   for (const highWaterMark of [0, 1, 2 ** 32 + 5, 2 ** 53]) {
     const writer = Circular.withCapacity(4096);
