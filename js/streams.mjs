@@ -43,14 +43,21 @@ async function nextBytes(reader, take, waiting) {
   return bytes ?? endOf(reader);
 }
 
-/** What a stream over `reader` does at the end of the ring's stream: null (it ends) after a writer
- * that was freed; throws where the writer aborted. The code is the one Rust's `ConnectionAborted`
- * stands for: the other end gave up. (Not ERR_STREAM_PREMATURE_CLOSE, which Node's own stream
- * helpers take for a close of theirs: stream.compose() never settles on it.) */
-function endOf(reader) {
+/** The error at the end of `reader`'s stream: null after a writer that was freed (a normal end),
+ * else an Error saying why the writer aborted. Its code is the one Rust's `ConnectionAborted` stands
+ * for: the other end gave up. (Not ERR_STREAM_PREMATURE_CLOSE, which Node's own stream helpers take
+ * for a close of theirs: stream.compose() never settles on it.) */
+function errorAtEnd(reader) {
   const reason = reader.abortReason;
-  if (reason === null) return null;
-  throw coded(new Error(`the ring's writer aborted: ${reason}`), 'ECONNABORTED');
+  return reason === null ? null : coded(new Error(`the ring's writer aborted: ${reason}`), 'ECONNABORTED');
+}
+
+/** What a stream over `reader` does at the end of the ring's stream: null (it ends), or throws
+ * errorAtEnd's error. */
+function endOf(reader) {
+  const error = errorAtEnd(reader);
+  if (error !== null) throw error;
+  return null;
 }
 
 /** Ends the ring's stream with `error`: the writer aborts with its message (or the value as text). A
@@ -479,11 +486,7 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
           // Readable asks again as long as it wants more.
           const chunk = reader.read(most);
           if (chunk === null) {
-            try {
-              endOf(reader);
-            } catch (error) {
-              endError = error;
-            }
+            endError = errorAtEnd(reader);
             return void this.push(null);
           }
           if (chunk.length > 0) return void this.push(chunk);
