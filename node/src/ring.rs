@@ -108,14 +108,18 @@ impl<T: StableMemory> Side<T> {
         value
     }
 
+    /// The live value, or the error of a side freed or moved to a handle: what every member says
+    /// first, before it looks at its arguments (as in the wasm build).
+    fn live(&self, class: &str) -> ApiResult<&T> {
+        self.viewed.get().ok_or_else(|| ApiError::used_up(class, self.gone))
+    }
+
     /// The live value, after detaching every slice handed out so far: for `produce()`, `write()` and
     /// `consume()`, after which the bytes those slices show belong to someone else (the readers, or the
     /// writer again, maybe in another thread). A slice kept across them is empty rather than a window
     /// onto bytes that change, or that another thread reads, under it.
     fn detached(&mut self, env: &Env, class: &str) -> ApiResult<&mut T> {
-        if self.viewed.get().is_none() {
-            return Err(ApiError::used_up(class, self.gone));
-        }
+        self.live(class)?;
         if !self.viewed.detach_views(env) {
             return Err(ApiError::error(format!(
                 "{class}: its slices could not be detached (the JS environment is shutting down)"
@@ -228,8 +232,8 @@ fn slice<T: RingSide>(
     cx: &mut Context<'_>,
     wait: Wait,
 ) -> Poll<ApiResult<Raw>> {
-    if side.viewed.get().is_none() {
-        return Poll::Ready(Err(ApiError::used_up(T::CLASS, side.gone)));
+    if let Err(gone) = side.live(T::CLASS) {
+        return Poll::Ready(Err(gone));
     }
     let mut pending = false;
     let view = side.viewed.view(env, |value| match value.pick(cx, wait) {
@@ -266,12 +270,7 @@ fn slice_sync<T: RingSide>(
     timeout_ms: Option<&Unknown<'_>>,
     here: Option<&Unknown<'_>>,
 ) -> napi::Result<Raw> {
-    {
-        let side = side.borrow();
-        if side.viewed.get().is_none() {
-            return Err(ApiError::used_up(T::CLASS, side.gone).throw(env));
-        }
-    }
+    side.borrow().live(T::CLASS).or_throw(env)?;
     refuse_to_block(env, T::CLASS, here).or_throw(env)?;
     let deadline = deadline(env, timeout_ms).or_throw(env)?;
     slice_now(side, env, Wait::Block(deadline))
@@ -510,11 +509,8 @@ impl JsCircularWriter {
     pub fn produce(&self, env: &Env, n: Unknown<'_>) -> napi::Result<()> {
         let _wakes = WakeScope::enter(env);
         let mut side = self.side.borrow_mut();
-        // A writer gone says so before `n` is looked at, as in the wasm build (and `n` is checked
-        // before the slices are detached).
-        if side.viewed.get().is_none() {
-            return Err(ApiError::used_up("CircularWriter", side.gone).throw(env));
-        }
+        // `n` is checked after the side's state and before the slices are detached.
+        side.live("CircularWriter").or_throw(env)?;
         let n = args::index(env, &n, "n").or_throw(env)?;
         let writer = side.detached(env, "CircularWriter");
         writer.and_then(|w| w.writer.try_produce(n).map_err(ring_error)).or_throw(env)
@@ -535,13 +531,7 @@ impl JsCircularWriter {
         // write costs more than the copy. A write takes no more than the capacity, so neither does
         // the copy. A writer gone says so here, before the bytes are looked at, as in the wasm build
         // (a string is always bytes: `push` says it for one).
-        let max = {
-            let side = self.side.borrow();
-            match side.viewed.get() {
-                Some(w) => w.writer.capacity(),
-                None => return Err(ApiError::used_up("CircularWriter", side.gone).throw(env)),
-            }
-        };
+        let max = self.side.borrow().live("CircularWriter").map(|w| w.writer.capacity()).or_throw(env)?;
         SCRATCH.with_borrow_mut(|scratch| {
             values::bytes_into(env, raw, max, scratch)
                 .ok_or_else(|| ApiError::from(omnibuf::binding::message::not_bytes("bytes")))
@@ -604,14 +594,7 @@ impl JsCircularWriter {
 /// The reason of `abort(reason)` (see `binding::abort_reason`).
 fn abort_reason(env: &Env, reason: Option<&Unknown<'_>>) -> ApiResult<String> {
     let Some(reason) = reason.map(values::raw) else { return Ok(omnibuf::binding::NO_REASON.into()) };
-    let text = match values::type_of(env, reason) {
-        ValueType::String => values::string(env, reason),
-        ValueType::Object | ValueType::Function => {
-            values::property(env, reason, "message").and_then(|message| values::string(env, message))
-        }
-        _ => None,
-    };
-    Ok(omnibuf::binding::abort_reason(args::value(env, reason), text)?)
+    Ok(omnibuf::binding::abort_reason(args::value(env, reason), values::string(env, reason))?)
 }
 
 impl JsCircularWriter {
@@ -687,11 +670,8 @@ impl JsCircularReader {
     pub fn consume(&self, env: &Env, n: Unknown<'_>) -> napi::Result<()> {
         let _wakes = WakeScope::enter(env);
         let mut side = self.side.borrow_mut();
-        // A reader gone says so before `n` is looked at, as in the wasm build (and `n` is checked
-        // before the slices are detached).
-        if side.viewed.get().is_none() {
-            return Err(ApiError::used_up("CircularReader", side.gone).throw(env));
-        }
+        // `n` is checked after the side's state and before the slices are detached.
+        side.live("CircularReader").or_throw(env)?;
         let n = args::index(env, &n, "n").or_throw(env)?;
         let reader = side.detached(env, "CircularReader");
         reader.and_then(|r| r.reader.try_consume(n).map_err(ring_error)).or_throw(env)
@@ -704,10 +684,8 @@ impl JsCircularReader {
     pub fn read(&self, env: &Env, max: Option<Unknown<'_>>) -> napi::Result<Raw> {
         let _wakes = WakeScope::enter(env);
         let mut side = self.side.borrow_mut();
-        // As `consume()`: a reader gone first, then `max`, then the slices detached.
-        if side.viewed.get().is_none() {
-            return Err(ApiError::used_up("CircularReader", side.gone).throw(env));
-        }
+        // As `consume()`: the side's state first, then `max`, then the slices detached.
+        side.live("CircularReader").or_throw(env)?;
         let max = args::index_or(env, max.as_ref(), usize::MAX, "max").or_throw(env)?;
         let reader = side.detached(env, "CircularReader").or_throw(env)?;
         let Some(data) = reader.reader.try_slice() else { return values::null(env) };
@@ -753,9 +731,7 @@ impl JsCircularReader {
     #[napi(js_name = "toHandle", catch_unwind)]
     pub fn move_to_handle(&mut self, env: &Env) -> napi::Result<CircularHandle> {
         let mut side = self.side.borrow_mut();
-        if side.viewed.get().is_none() {
-            return Err(ApiError::used_up("CircularReader", side.gone).throw(env));
-        }
+        side.live("CircularReader").or_throw(env)?;
         let reader = side.close(env, "moved to a handle");
         let reader = reader
             .ok_or_else(|| ApiError::error("the reader's slices could not be detached"))
@@ -778,8 +754,7 @@ impl JsCircularReader {
     #[napi(getter, js_name = "abortReason", catch_unwind)]
     pub fn abort_reason(&self, env: &Env) -> napi::Result<Option<String>> {
         let side = self.side.borrow();
-        let reader = side.viewed.get().ok_or_else(|| ApiError::used_up("CircularReader", side.gone));
-        reader.map(|r| r.reader.abort_reason().map(String::from)).or_throw(env)
+        side.live("CircularReader").map(|r| r.reader.abort_reason().map(String::from)).or_throw(env)
     }
 
     /// Drops the reader: it no longer holds the writer back.

@@ -95,21 +95,21 @@ pub fn timeout(value: Value) -> BindingResult<Option<Duration>> {
 /// The reason `CircularWriter.abort()` records when it is given none.
 pub const NO_REASON: &str = "no reason given";
 
-/// The reason of `CircularWriter.abort(reason)`: a string as it is, an `Error` (any object whose
-/// `message` is a string) by its message, and [`NO_REASON`] when left out. `text` is what the adapter
-/// read: the string itself, or the object's `message` when that is a string.
+/// The reason of the native `CircularWriter.abort(reason)`: a string as it is (`text`, which the
+/// adapter read), and [`NO_REASON`] when left out. An `Error` arrives as its message: `js/guard.mjs`
+/// reads it in JS first, in both builds, and passes anything else on for this to refuse.
 ///
 /// ```
 /// use omnibuf::binding::{abort_reason, ErrorClass, Value, NO_REASON};
 ///
-/// assert_eq!(abort_reason(Value::Object, Some("disk full".into())), Ok("disk full".into()));
+/// assert_eq!(abort_reason(Value::String, Some("disk full".into())), Ok("disk full".into()));
 /// assert_eq!(abort_reason(Value::Undefined, None), Ok(NO_REASON.into()));
-/// assert_eq!(abort_reason(Value::Number(5.0), None).unwrap_err().class, ErrorClass::TypeError);
+/// assert_eq!(abort_reason(Value::Object, None).unwrap_err().class, ErrorClass::TypeError);
 /// ```
 pub fn abort_reason(value: Value, text: Option<String>) -> BindingResult<String> {
     match (value, text) {
         (Value::Undefined | Value::Null, _) => Ok(NO_REASON.into()),
-        (Value::String | Value::Object | Value::Function, Some(text)) => Ok(text),
+        (Value::String, Some(text)) => Ok(text),
         _ => Err(message::bad_reason(value)),
     }
 }

@@ -340,14 +340,7 @@ impl JsCircularWriter {
     /// "no reason given"), and their streams error.
     pub fn abort(&self, reason: &JsValue) -> Result<(), JsValue> {
         self.with(|_| Ok(()))?;
-        let text = match reason.as_string() {
-            Some(text) => Some(text),
-            None if reason.is_object() || reason.is_function() => {
-                Reflect::get(reason, &"message".into()).ok().and_then(|message| message.as_string())
-            }
-            None => None,
-        };
-        let reason = binding::abort_reason(value(reason), text).map_err(throwable)?;
+        let reason = binding::abort_reason(value(reason), reason.as_string()).map_err(throwable)?;
         if let Some(writer) = close(&self.side) {
             writer.abort(&reason);
         }
