@@ -42,6 +42,9 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
+#[cfg(any(all(test, not(loom)), all(target_arch = "wasm32", target_feature = "atomics")))]
+use super::core::Orphan;
+
 super::flavour::flavour!(Sleepers, asynchronous, "try_slice");
 
 impl<T: Item, G> Writer<T, G> {
@@ -130,6 +133,13 @@ impl<T: Item, G> Writer<T, G> {
     /// ```
     pub fn forget_waker(&self, waker: &Waker) {
         self.core.ring().room.forget(waker);
+    }
+
+    /// What another thread can do for this writer should its thread stop for good without dropping
+    /// it (a browser worker that was terminated).
+    #[cfg(any(all(test, not(loom)), all(target_arch = "wasm32", target_feature = "atomics")))]
+    pub(crate) fn orphan(&self) -> Orphan<T, G> {
+        self.core.orphan()
     }
 
     /// Free slots as one slice, at once, without waiting: empty when the slowest reader is a full
@@ -268,6 +278,13 @@ impl<T: Item, G> Reader<T, G> {
     /// ```
     pub fn forget_waker(&self, waker: &Waker) {
         self.core.ring().data.forget(waker);
+    }
+
+    /// What another thread can do for this reader should its thread stop for good without dropping
+    /// it (a browser worker that was terminated).
+    #[cfg(any(all(test, not(loom)), all(target_arch = "wasm32", target_feature = "atomics")))]
+    pub(crate) fn orphan(&self) -> Orphan<T, G> {
+        self.core.orphan()
     }
 }
 

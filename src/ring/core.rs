@@ -218,6 +218,14 @@ impl<T: Item> Ring<T> {
     }
 }
 
+impl<T> Ring<T> {
+    /// Ends the stream for the readers: once they have read what is published, they see the end.
+    fn close(&self) {
+        self.closed.store(true, Release);
+        self.data.notify();
+    }
+}
+
 /// The first slot and the capacity, copied from the shared [`Ring`] into each side's own struct for
 /// `push` and `pop`: the compiler keeps the fields of a `&mut self` in registers across a burst of
 /// items, but must load again what it reaches through the `Arc` after every write to ring memory (a
@@ -350,8 +358,7 @@ impl<T: Item, G> WriterCore<T, G> {
     pub(crate) fn close(&mut self) {
         if !self.closed {
             self.closed = true;
-            self.ring.closed.store(true, Release);
-            self.ring.data.notify();
+            self.ring.close();
         }
     }
 
@@ -372,6 +379,12 @@ impl<T: Item, G> WriterCore<T, G> {
 
     pub(crate) fn ring(&self) -> &Arc<Ring<T>> {
         &self.ring
+    }
+
+    /// What another thread can do for this writer should its thread stop for good (see [`Orphan`]).
+    #[cfg(any(all(test, not(loom)), all(target_arch = "wasm32", target_feature = "atomics")))]
+    pub(crate) fn orphan(&self) -> Orphan<T, G> {
+        Orphan::Writer(self.ring.clone())
     }
 
     pub(crate) fn capacity(&self) -> usize {
@@ -676,8 +689,7 @@ impl<T, G> Drop for WriterCore<T, G> {
             // A producer that panicked did not finish its stream.
             let _ = self.ring.abort_reason.set(WRITER_PANICKED.into());
         }
-        self.ring.closed.store(true, Release);
-        self.ring.data.notify();
+        self.ring.close();
     }
 }
 
@@ -718,6 +730,12 @@ pub(crate) struct ReaderCore<T, G> {
 impl<T: Item, G> ReaderCore<T, G> {
     pub(crate) fn ring(&self) -> &Arc<Ring<T>> {
         &self.ring
+    }
+
+    /// What another thread can do for this reader should its thread stop for good (see [`Orphan`]).
+    #[cfg(any(all(test, not(loom)), all(target_arch = "wasm32", target_feature = "atomics")))]
+    pub(crate) fn orphan(&self) -> Orphan<T, G> {
+        Orphan::Reader(self.ring.clone(), self.state.clone())
     }
 
     /// Items published and not yet consumed by this reader. Looks at the writer's position only when
@@ -860,10 +878,45 @@ impl<T: Item, G> ReaderCore<T, G> {
 
 impl<T, G> Drop for ReaderCore<T, G> {
     fn drop(&mut self) {
-        // A reader that is gone must not hold the writer back.
-        self.state.alive.store(false, Release);
-        self.ring.room.notify();
-        // Nor keep tags alive in its inbox (its own queue drops with it).
-        self.state.tags.close();
+        self.state.leave(&self.ring);
+    }
+}
+
+impl<G> ReaderState<G> {
+    /// Says the reader is gone: it must not hold the writer back, nor keep tags alive in its inbox
+    /// (its own queue drops with it).
+    fn leave<T>(&self, ring: &Ring<T>) {
+        self.alive.store(false, Release);
+        ring.room.notify();
+        self.tags.close();
+    }
+}
+
+/// What another thread can still do for a side that will never be dropped, because the thread that
+/// holds it stopped for good (a browser worker that was terminated: its objects are never freed):
+/// [`end`](Self::end) does for the other sides what dropping it would have done. Nothing may use the
+/// side after: its thread is gone.
+#[cfg(any(all(test, not(loom)), all(target_arch = "wasm32", target_feature = "atomics")))]
+pub(crate) enum Orphan<T, G> {
+    Writer(Arc<Ring<T>>),
+    Reader(Arc<Ring<T>>, Arc<ReaderState<G>>),
+}
+
+#[cfg(any(all(test, not(loom)), all(target_arch = "wasm32", target_feature = "atomics")))]
+impl<T, G> Orphan<T, G> {
+    /// A writer's stream aborts with `reason`, unless it had ended (the readers read what it
+    /// published, then see the end and why); a reader stops holding the writer back. The stores of
+    /// the side's thread must be visible here: its end is (a browser releases a terminated worker's
+    /// locks only after it stopped it, and the lock's grant orders that before this).
+    pub(crate) fn end(&self, reason: &str) {
+        match self {
+            Orphan::Writer(ring) => {
+                if !ring.closed.load(Acquire) {
+                    let _ = ring.abort_reason.set(reason.into());
+                    ring.close();
+                }
+            }
+            Orphan::Reader(ring, state) => state.leave(ring),
+        }
     }
 }

@@ -52,6 +52,9 @@ pub mod nonblocking;
 pub mod sync;
 mod tags;
 
+#[cfg(all(target_arch = "wasm32", target_feature = "atomics"))]
+pub(crate) use self::core::Orphan;
+
 #[cfg(all(test, not(loom)))]
 mod backend_tests;
 #[cfg(all(test, loom))]

@@ -1080,3 +1080,51 @@ fn byte_readers_fail_where_an_aborted_stream_ends() {
     let error = block_on(poll_fn(|cx| Pin::new(&mut r).poll_read(cx, &mut buf))).unwrap_err();
     assert_eq!(error.kind(), ErrorKind::ConnectionAborted);
 }
+
+/// A side whose thread stopped for good (it is never dropped, never used again): its orphan ends it
+/// from another thread as dropping it would have, waking whoever waits on the other side.
+#[test]
+fn an_orphan_ends_a_side_its_thread_left_behind() {
+    // A writer left behind: a reader waiting on another thread reads what it published, then the end
+    // and the reason.
+    let mut w = asynchronous::Circular::with_capacity::<u8>(64).unwrap();
+    let mut r = w.add_reader();
+    w.push_slice(b"published");
+    let orphan = w.orphan();
+    let reader = std::thread::spawn(move || {
+        let mut got = Vec::new();
+        while let Some(data) = block_on(r.slice()) {
+            got.extend_from_slice(data);
+            let n = data.len();
+            r.consume(n);
+        }
+        (got, r.abort_reason().map(str::to_owned))
+    });
+    orphan.end("the writer's thread stopped");
+    let (got, reason) = reader.join().unwrap();
+    assert_eq!(got, b"published");
+    assert_eq!(reason.as_deref(), Some("the writer's thread stopped"));
+    drop(w); // as its thread never would: a no-op now
+
+    // A writer that had ended normally keeps its normal end.
+    let mut w = asynchronous::Circular::with_capacity::<u8>(64).unwrap();
+    let r = w.add_reader();
+    let orphan = w.orphan();
+    w.close();
+    orphan.end("too late");
+    assert_eq!(r.abort_reason(), None);
+
+    // A reader left behind: the writer, waiting for room, is woken and holds nothing back for it.
+    let mut w = asynchronous::Circular::with_capacity::<u8>(16).unwrap();
+    let r = w.add_reader();
+    let mut live = w.add_reader();
+    let capacity = w.capacity();
+    w.produce(capacity);
+    let orphan = r.orphan();
+    let writer = std::thread::spawn(move || block_on(async move { w.slice().await.len() }));
+    live.consume(capacity); // the live reader moves on; the orphaned one still holds the ring
+    std::thread::sleep(std::time::Duration::from_millis(if cfg!(miri) { 1 } else { 20 }));
+    orphan.end("unused for readers");
+    assert_eq!(writer.join().unwrap(), capacity);
+    drop(r);
+}
