@@ -334,11 +334,13 @@ export class CircularWriter {
   write(bytes: BytesLike): number;
   /** The addon, and the browser's threaded build (the single-thread build throws an Error naming the
    * COOP/COEP headers a page must serve): moves the writer into a handle for another thread; this
-   * object cannot be used after. */
+   * object cannot be used after. Should the thread that claims it end without freeing it (a Node
+   * worker that exits; in the browser, a worker terminated or closed, seen through Web Locks by the
+   * thread that made the handle while that thread lives), the stream aborts as for a lost writer. */
   toHandle(): CircularHandle;
   /** Ends the stream for the readers: they read what was published, then see the end. A writer lost
-   * without free() or abort() (garbage-collected, or held by a Node worker that exits) aborts the
-   * stream instead: it may have stopped half-way. */
+   * without free() or abort() (garbage-collected, held by a Node worker that exits, or by a browser
+   * worker that ends, see toHandle()) aborts the stream instead: it may have stopped half-way. */
   free(): void;
   [Symbol.dispose](): void;
   /** Ends the stream with an error and frees the writer, for a producer that failed: the readers read
@@ -401,7 +403,8 @@ export class CircularReader {
   readInto(target: ArrayBufferView | ArrayBuffer | SharedArrayBuffer): number;
   /** The addon, and the browser's threaded build (the single-thread build throws an Error naming the
    * COOP/COEP headers): moves the reader into a handle for another thread. Until claimed, it holds
-   * the writer back like any reader. This object cannot be used after. */
+   * the writer back like any reader. This object cannot be used after. Should the thread that claims
+   * it end without freeing it (as for CircularWriter.toHandle()), it stops holding the writer back. */
   toHandle(): CircularHandle;
   /** Stops reading: the reader no longer holds the writer back. */
   free(): void;

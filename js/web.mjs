@@ -11,6 +11,7 @@
 import initSingle, * as single from '../pkg/web/omnibuf.js';
 import initThreads, { initSync as initThreadsSync } from '../pkg/web-threads/omnibuf.js';
 import * as threads from '../pkg/web-threads/omnibuf.js';
+import { holdLifeLock, installCustody } from './custody.mjs';
 import { guardClasses } from './guard.mjs';
 import { installStreams } from './streams.mjs';
 import { AbortError, defineWaits, installDocumentSignals, installWaits } from './waits.mjs';
@@ -51,7 +52,9 @@ export function init(input) {
     if (handle !== undefined && !threaded) throw new Error(noIsolation('init(handle)'));
     await Promise.all([
       initSingle(source === undefined || handle !== undefined ? undefined : { module_or_path: source }),
-      threaded && initThreads(handle === undefined ? undefined : { module_or_path: handle.module, memory: handle.memory }),
+      threaded &&
+        initThreads(handle === undefined ? undefined : { module_or_path: handle.module, memory: handle.memory })
+          .then(() => holdLifeLock(threads)),
     ]);
   })().catch((e) => {
     ready = null;
@@ -76,6 +79,7 @@ function noIsolation(what) {
 if (threaded) {
   guardClasses([ZeroCopyBuffer, BufferMut, BufferKind, BufferPool, PooledBuffer, VirtualBuffer], single.__bindingError);
   guardClasses([Circular, CircularWriter, CircularReader], threads.__bindingError, { inPlaceRings: true });
+  installCustody({ CircularWriter, CircularReader }, threads);
 } else {
   guardClasses(
     [ZeroCopyBuffer, BufferMut, BufferKind, BufferPool, PooledBuffer, Circular, CircularWriter, CircularReader, VirtualBuffer],

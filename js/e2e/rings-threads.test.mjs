@@ -93,6 +93,55 @@ test('a writer in a worker that aborts: every reader, in workers and on the page
   }
 });
 
+test('a writer in a worker terminated while it waits for room: the readers get every byte, then the end and why', { skip, timeout: 60_000 }, async () => {
+  const { page, errors, close } = await ringsPage(true);
+  try {
+    const result = await page.evaluate(() => window.omnibufRings.leftBehind({ side: 'writer', capacity: 4096, chunk: 1000 }));
+    assert.equal(result.wrote.sent, result.capacity, 'the worker filled the ring before it was terminated');
+    for (const [i, t] of result.tallies.entries()) {
+      assert.equal(t.firstWrong, -1, `reader ${i}: byte ${t.firstWrong} is wrong`);
+      assert.equal(t.bytes, result.capacity, `reader ${i}: every byte written arrived`);
+      assert.equal(t.checksum, result.expected, `reader ${i}: the checksum`);
+    }
+    const lost = 'the writer was not freed: it was garbage-collected, or its thread exited';
+    assert.equal(result.tallies[0].abortReason, lost);
+    assert.deepEqual(result.tallies[1].error, { code: 'ECONNABORTED', message: `the ring's writer aborted: ${lost}` });
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+  }
+});
+
+test('a reader in a worker terminated while it holds the writer back: the writer goes on', { skip, timeout: 60_000 }, async () => {
+  const { page, errors, close } = await ringsPage(true);
+  try {
+    const total = 200_000;
+    const result = await page.evaluate((total) =>
+      window.omnibufRings.leftBehind({ side: 'reader', capacity: 4096, total, chunk: 1000, stopAfter: 3000 }), total);
+    assert.equal(result.left.bytes, 3000, 'the worker read its part before it was terminated');
+    const [t] = result.tallies;
+    assert.equal(t.firstWrong, -1, `byte ${t.firstWrong} is wrong`);
+    assert.equal(t.bytes, total, 'the page reader got the whole stream');
+    assert.equal(t.checksum, result.expected);
+    assert.equal(t.abortReason, null, 'the page writer freed its writer: a normal end');
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+  }
+});
+
+test('a reader moved on by a worker that is then terminated stays the new holder\'s', { skip, timeout: 60_000 }, async () => {
+  const { page, errors, close } = await ringsPage(true);
+  try {
+    const total = 1_000_000;
+    const result = await page.evaluate((total) => window.omnibufRings.movedOn({ capacity: 4096, total, chunk: 1000 }), total);
+    assertDelivered(result, total, 1);
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+  }
+});
+
 test('handles are claimed once, by their class; the page never blocks', { skip, timeout: 60_000 }, async () => {
   const { page, close } = await ringsPage(true);
   try {

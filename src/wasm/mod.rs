@@ -14,6 +14,8 @@
 //! the crate's own types.
 
 mod buffer;
+#[cfg(target_feature = "atomics")]
+mod custody;
 mod error;
 mod pool;
 mod ring;

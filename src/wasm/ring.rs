@@ -26,12 +26,16 @@ use js_sys::{Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 
 use super::buffer::bytes_from_js;
+#[cfg(target_feature = "atomics")]
+use super::custody::Custody;
 use super::error::{index, throwable, type_error, used_up, value};
 #[cfg(target_feature = "atomics")]
 use super::threads::{self, Handed};
 use crate::binding::{self, message, Registration, WaitSide, Waiters};
 use crate::ring::asynchronous::{Circular, Reader, Writer};
 use crate::ring::{RingBackend, RingError, RingOptions};
+#[cfg(target_feature = "atomics")]
+use std::sync::Arc;
 
 fn ring_error(e: RingError) -> JsValue {
     throwable(e.into())
@@ -55,20 +59,48 @@ struct Side<T> {
     gone: &'static str,
     /// Wakers of pending `sliceAsync`s, woken when the side is freed so that their Promises settle.
     waiting: Waiters,
+    /// A side claimed from a handle: its custody, released when the side is freed or moved on.
+    #[cfg(target_feature = "atomics")]
+    custody: Option<Arc<Custody>>,
 }
 
 type Shared<T> = Rc<RefCell<Side<T>>>;
 
 fn shared<T>(value: T) -> Shared<T> {
-    Rc::new(RefCell::new(Side { value: Some(value), gone: "freed", waiting: Waiters::default() }))
+    Rc::new(RefCell::new(Side {
+        value: Some(value),
+        gone: "freed",
+        waiting: Waiters::default(),
+        #[cfg(target_feature = "atomics")]
+        custody: None,
+    }))
 }
 
-/// Takes the value out of a side and settles its pending Promises: a writer dropped ends the stream
-/// for its readers, a reader dropped holds nothing back.
-fn close<T>(side: &Shared<T>) -> Option<T> {
-    let mut side = side.try_borrow_mut().ok()?;
+/// A side claimed from a handle, in the custody the handle came with.
+#[cfg(target_feature = "atomics")]
+fn claimed<T>(value: T, custody: Arc<Custody>) -> Shared<T> {
+    let side = shared(value);
+    side.borrow_mut().custody = Some(custody);
+    side
+}
+
+/// Takes the value out of a side, settles its pending Promises, and ends the value with `end` (a
+/// writer dropped ends the stream for its readers, a reader dropped holds nothing back); then
+/// releases the side's custody, if it came from a handle.
+fn close<T>(side: &Shared<T>, end: impl FnOnce(T)) {
+    let Ok(mut side) = side.try_borrow_mut() else { return };
     side.waiting.wake_all();
-    side.value.take()
+    let value = side.value.take();
+    #[cfg(target_feature = "atomics")]
+    let custody = side.custody.take();
+    drop(side); // `end` may wake tasks of this side's waits, which borrow it
+    if let Some(value) = value {
+        end(value);
+    }
+    #[cfg(target_feature = "atomics")]
+    if let Some(custody) = custody {
+        custody.release();
+    }
 }
 
 /// Takes the value out of a side for a handle; the side's pending Promises reject as they would on
@@ -80,6 +112,9 @@ fn take<T>(side: &Shared<T>, class: &str) -> Result<T, JsValue> {
     let value = side.value.take().ok_or_else(|| used_up(class, gone))?;
     side.gone = "moved to a handle";
     side.waiting.wake_all();
+    if let Some(custody) = side.custody.take() {
+        custody.release(); // the new handle has a custody of its own
+    }
     Ok(value)
 }
 
@@ -223,9 +258,7 @@ impl Drop for JsCircularWriter {
     /// `free()` ended the stream before (js/guard.mjs calls `__end` first), so a writer still here is
     /// dropped by a finalizer: it was lost, neither freed nor aborted.
     fn drop(&mut self) {
-        if let Some(writer) = close(&self.side) {
-            writer.abort(message::LOST_WRITER);
-        }
+        close(&self.side, |writer| writer.abort(message::LOST_WRITER));
     }
 }
 
@@ -332,7 +365,7 @@ impl JsCircularWriter {
     /// drops a writer that is still here.
     #[wasm_bindgen(js_name = __end)]
     pub fn end(&self) {
-        drop(close(&self.side));
+        close(&self.side, drop);
     }
 
     /// Ends the stream with an error and frees the writer: readers read what was published, and
@@ -341,9 +374,7 @@ impl JsCircularWriter {
     pub fn abort(&self, reason: &JsValue) -> Result<(), JsValue> {
         self.with(|_| Ok(()))?;
         let reason = binding::abort_reason(value(reason), reason.as_string()).map_err(throwable)?;
-        if let Some(writer) = close(&self.side) {
-            writer.abort(&reason);
-        }
+        close(&self.side, |writer| writer.abort(&reason));
         Ok(())
     }
 
@@ -369,8 +400,8 @@ impl JsCircularWriter {
         }
         #[cfg(target_feature = "atomics")]
         match threads::claim(handle, "CircularWriter")? {
-            Handed::Writer(writer) => Ok(JsCircularWriter { side: shared(writer) }),
-            Handed::Reader(_) => Err(throwable(message::handle_gone())),
+            (Handed::Writer(writer), custody) => Ok(JsCircularWriter { side: claimed(writer, custody) }),
+            (Handed::Reader(_), _) => Err(throwable(message::handle_gone())),
         }
     }
 }
@@ -391,7 +422,7 @@ impl JsCircularReader {
 
 impl Drop for JsCircularReader {
     fn drop(&mut self) {
-        drop(close(&self.side));
+        close(&self.side, drop);
     }
 }
 
@@ -572,8 +603,8 @@ impl JsCircularReader {
         }
         #[cfg(target_feature = "atomics")]
         match threads::claim(handle, "CircularReader")? {
-            Handed::Reader(reader) => Ok(JsCircularReader { side: shared(reader) }),
-            Handed::Writer(_) => Err(throwable(message::handle_gone())),
+            (Handed::Reader(reader), custody) => Ok(JsCircularReader { side: claimed(reader, custody) }),
+            (Handed::Writer(_), _) => Err(throwable(message::handle_gone())),
         }
     }
 }

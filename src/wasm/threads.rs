@@ -10,11 +10,12 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, TryLockError};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 
 use js_sys::{Object, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 
+use super::custody::Custody;
 use super::error::throwable;
 use crate::binding::message;
 use crate::platform::time::Instant;
@@ -26,16 +27,21 @@ pub(crate) enum Handed {
     Reader(Reader<u8>),
 }
 
-static PARKED: Mutex<Option<HashMap<u64, Handed>>> = Mutex::new(None);
+/// A parked side with its custody (see `super::custody`).
+type Parked = (Handed, Arc<Custody>);
+
+/// The parked sides by handle id.
+static PARKED: Mutex<Option<HashMap<u64, Parked>>> = Mutex::new(None);
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 /// This memory's token (0 until the first handle): random, so that two memories differ.
 static TOKEN: AtomicU64 = AtomicU64::new(0);
 
-/// The table, locked by spinning: a browser's main thread and its AudioWorklets must never wait on
-/// a futex (the browser refuses to block them), and the table is held for a map lookup only.
-fn parked() -> MutexGuard<'static, Option<HashMap<u64, Handed>>> {
+/// Locks `mutex` by spinning: a browser's main thread and its AudioWorklets must never wait on a
+/// futex (the browser refuses to block them), and the tables locked so are held for a map lookup
+/// only.
+pub(crate) fn spin_lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     loop {
-        match PARKED.try_lock() {
+        match mutex.try_lock() {
             Ok(guard) => return guard,
             Err(TryLockError::Poisoned(e)) => return e.into_inner(),
             Err(TryLockError::WouldBlock) => std::hint::spin_loop(),
@@ -43,7 +49,7 @@ fn parked() -> MutexGuard<'static, Option<HashMap<u64, Handed>>> {
     }
 }
 
-fn token() -> u64 {
+pub(crate) fn token() -> u64 {
     let current = TOKEN.load(Ordering::Acquire);
     if current != 0 {
         return current;
@@ -64,7 +70,8 @@ fn set(object: &Object, key: &str, value: &JsValue) {
 /// Parks `side` and returns its handle: `{ omnibuf, id, memoryToken, module, memory }`.
 pub(crate) fn park(side: Handed, class: &str) -> JsValue {
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-    parked().get_or_insert_with(HashMap::new).insert(id, side);
+    let custody = Custody::of(&side);
+    spin_lock(&PARKED).get_or_insert_with(HashMap::new).insert(id, (side, custody));
     let handle = Object::new();
     set(&handle, "omnibuf", &class.into());
     set(&handle, "id", &(id as f64).into());
@@ -74,8 +81,13 @@ pub(crate) fn park(side: Handed, class: &str) -> JsValue {
     handle.into()
 }
 
-/// Claims the side `handle` names, once.
-pub(crate) fn claim(handle: &JsValue, class: &str) -> Result<Handed, JsValue> {
+/// The custody of the side parked as handle `id`, if it is still parked.
+pub(crate) fn parked_custody(id: u64) -> Option<Arc<Custody>> {
+    spin_lock(&PARKED).as_ref()?.get(&id).map(|(_, custody)| custody.clone())
+}
+
+/// Claims the side `handle` names, once, with its custody.
+pub(crate) fn claim(handle: &JsValue, class: &str) -> Result<Parked, JsValue> {
     let malformed = || throwable(message::malformed_handle(class));
     if !handle.is_object() {
         return Err(malformed());
@@ -92,12 +104,12 @@ pub(crate) fn claim(handle: &JsValue, class: &str) -> Result<Handed, JsValue> {
     if memory_token.as_f64() != Some(token() as f64) {
         return Err(throwable(message::handle_of_other_memory(class)));
     }
-    let mut table = parked();
+    let mut table = spin_lock(&PARKED);
     let table = table.get_or_insert_with(HashMap::new);
     let id = id as u64;
     let matches = match table.get(&id) {
-        Some(Handed::Writer(_)) => class == "CircularWriter",
-        Some(Handed::Reader(_)) => class == "CircularReader",
+        Some((Handed::Writer(_), _)) => class == "CircularWriter",
+        Some((Handed::Reader(_), _)) => class == "CircularReader",
         None => false,
     };
     let claimed = if matches { table.remove(&id) } else { None };

@@ -78,6 +78,78 @@ async function scenario({ capacity, total, chunk, writerIn, workerReaders, pageR
   return { capacity: cap, expected: expectedChecksum(total), tallies, wrote: wrote ?? null };
 }
 
+/** A worker of the ring tests, kept running: `first` is its first message. */
+function keptWorker(message) {
+  const w = new Worker(new URL('./worker.mjs', import.meta.url), { type: 'module' });
+  const first = new Promise((resolve, reject) => {
+    w.onmessage = ({ data }) => (data.error ? reject(new Error(data.error)) : resolve(data));
+    w.onerror = (e) => reject(new Error(`worker: ${e.message}`));
+  });
+  w.postMessage(message);
+  return { first, terminate: () => w.terminate() };
+}
+
+/** `promise`, or a rejection naming `what` after `ms`. */
+const within = (ms, what, promise) =>
+  Promise.race([promise, new Promise((_, reject) => setTimeout(() => reject(new Error(`${what} still waits after ${ms} ms`)), ms))]);
+
+/** Settles once `condition()` holds, looking every 10 ms. */
+async function until(condition) {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
+/**
+ * A side handed to a worker that is terminated while it holds it, never freed. A writer fills the
+ * ring and waits in sliceSync() for room: the page's readers (raw and a ReadableStream), which start
+ * only once the writer's end is known, read every byte it wrote, then the end and why. A reader reads
+ * `stopAfter` bytes and blocks: the page's writer, waiting for the room that reader holds, goes on
+ * once the worker is terminated, and the page's reader gets the whole stream.
+ */
+async function leftBehind({ side, capacity, total, chunk, stopAfter }) {
+  const writer = Circular.withCapacity(capacity);
+  const cap = writer.capacity;
+  if (side === 'writer') {
+    const readers = [writer.addReader(), writer.addReader()];
+    const worker = keptWorker({ handle: writer.toHandle(), role: 'writer', total: cap, chunk, leave: true });
+    const wrote = await worker.first;
+    worker.terminate();
+    // Nothing reads until the writer's end is known, which comes after its worker stopped: a reader
+    // that made room earlier would wake the writer, and a worker stopped while it runs wasm code may
+    // leave the allocator's lock held (docs/browser-threads.md).
+    await within(20_000, 'the end of the lost writer', until(() => readers[0].abortReason !== null));
+    const tallies = await within(20_000, 'a reader of the lost writer',
+      Promise.all([readOnPage(readers[0], cap), readStreamOnPage(readers[1], cap)]));
+    return { capacity: cap, expected: expectedChecksum(cap), tallies, wrote };
+  }
+  const worker = keptWorker({ handle: writer.addReader().toHandle(), role: 'reader', capacity: cap, stopAfter });
+  const reading = readOnPage(writer.addReader(), cap);
+  const writing = writeOnPage(writer, total, chunk);
+  const left = await worker.first;
+  // The writer is held back by the worker's reader now; the terminate lets it go on.
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  worker.terminate();
+  const [tally] = await within(20_000, 'the writer held back by the lost reader', Promise.all([reading, writing]));
+  return { capacity: cap, expected: expectedChecksum(total), tallies: [tally], left };
+}
+
+/**
+ * A reader moved on: a worker claims it and moves it to a handle of its own, then is terminated; the
+ * page's watch of the first handle must not take that for a reader lost (it would stop holding the
+ * writer back, and bytes would be overwritten before they are read). A second worker claims the new
+ * handle and reads the whole stream.
+ */
+async function movedOn({ capacity, total, chunk }) {
+  const writer = Circular.withCapacity(capacity);
+  const cap = writer.capacity;
+  const forwarder = keptWorker({ handle: writer.addReader().toHandle(), role: 'forward' });
+  const { handle } = await forwarder.first;
+  forwarder.terminate();
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const writing = writeOnPage(writer, total, chunk);
+  const [tally] = await within(30_000, 'the moved reader', Promise.all([worker({ handle, role: 'reader', capacity: cap }), writing]));
+  return { capacity: cap, expected: expectedChecksum(total), tallies: [tally] };
+}
+
 /** What toHandle() says where the page is not cross-origin isolated. */
 function handleError() {
   const writer = Circular.withCapacity(64);
@@ -137,6 +209,6 @@ function handleMisuse() {
   return out;
 }
 
-window.omnibufRings = { scenario, handleError, handleMisuse, threaded };
+window.omnibufRings = { scenario, leftBehind, movedOn, handleError, handleMisuse, threaded };
 await init();
 document.body.dataset.ready = 'true';

@@ -1,7 +1,9 @@
 // A dedicated worker of the ring tests: claims a ring side from a handle and writes or reads the test
 // stream (pattern.mjs) with sliceSync(), which blocks this worker; posts its tally when done. A
 // writer given `abortWith` ends the stream with abort(abortWith) instead of free(); a reader's tally
-// says why its stream ended (abortReason).
+// says why its stream ended (abortReason). Given `leave` (a writer) or `stopAfter` bytes (a reader), a
+// side is left behind: the worker posts its progress, then blocks without freeing it. A 'forward'
+// worker moves the reader it claims on to a new handle, which it posts.
 import { init, threaded, CircularReader, CircularWriter } from '../../web.mjs';
 import { count, fill, tally } from './pattern.mjs';
 
@@ -9,7 +11,10 @@ self.onmessage = async ({ data }) => {
   try {
     const { handle, role, total, chunk } = data;
     await init(handle);
-    if (role === 'writer') {
+    if (role === 'forward') {
+      // Claims a reader and moves it on at once, to a handle of its own, which it posts.
+      self.postMessage({ handle: CircularReader.fromHandle(handle).toHandle() });
+    } else if (role === 'writer') {
       const writer = CircularWriter.fromHandle(handle);
       let sent = 0;
       while (sent < total) {
@@ -18,6 +23,11 @@ self.onmessage = async ({ data }) => {
         fill(room.subarray(0, n), sent);
         writer.produce(n);
         sent += n;
+      }
+      if (data.leave) {
+        // Left behind: says so, then waits for room on the full ring until the page terminates it.
+        self.postMessage({ threaded, sent });
+        for (;;) writer.sliceSync();
       }
       if (data.abortWith === undefined) writer.free();
       else writer.abort(data.abortWith);
@@ -28,8 +38,15 @@ self.onmessage = async ({ data }) => {
       for (;;) {
         const slice = reader.sliceSync();
         if (slice === null) break;
-        count(t, slice, data.capacity);
-        reader.consume(slice.length);
+        const n = Math.min(slice.length, (data.stopAfter ?? Infinity) - t.bytes);
+        count(t, slice.subarray(0, n), data.capacity);
+        reader.consume(n);
+        if (t.bytes === data.stopAfter) {
+          // Left behind: says so, then blocks (holding its place in the ring) until the page
+          // terminates it.
+          self.postMessage({ threaded, ...t });
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+        }
       }
       t.abortReason = reader.abortReason;
       reader.free();
