@@ -156,14 +156,50 @@ const RETURNS_PROMISE = new Set([
   'VirtualBuffer.saveAs',
 ]);
 
+/**
+ * The objects `cls` makes from now on (through its constructor or wasm-bindgen's `__wrap`), so that
+ * a receiver that only looks like one is refused, as the addon refuses it: a Proxy of one, or an
+ * object that inherits from one, whose `__wbg_ptr` wasm-bindgen's methods would read through to the
+ * object behind it. An accessor on the prototype catches the assignment of `__wbg_ptr` that makes an
+ * object, brands it with a private field (which neither a Proxy nor an heir has, and which costs a
+ * property lookup to test), and leaves a plain property in its place: reading the pointer costs
+ * what it did. Returns the test.
+ */
+function brandInstances(cls) {
+  class Stamp {
+    constructor(object) {
+      return object;
+    }
+  }
+  class Made extends Stamp {
+    #made;
+    static brand(object) {
+      new Made(object);
+    }
+    static has(object) {
+      return typeof object === 'object' && object !== null && #made in object;
+    }
+  }
+  Object.defineProperty(cls.prototype, '__wbg_ptr', {
+    configurable: true,
+    get: () => undefined,
+    set(ptr) {
+      Made.brand(this);
+      Object.defineProperty(this, '__wbg_ptr', { value: ptr, writable: true, enumerable: true, configurable: true });
+    },
+  });
+  return Made.has;
+}
+
 /** Wraps every method and getter of each class; `bindingError` is the wasm build's __bindingError.
  * `inPlaceRings`: the threaded build, whose ring slices are views of the ring's shared memory (no
  * staging memory in JS). */
 export function guardClasses(classes, bindingError, { inPlaceRings = false } = {}) {
   const wrongReceiver = (cls, member) => bindingError(0, cls.name, member);
   const usedUp = (cls) => bindingError(1, cls.name, 'freed');
-  /** Whether `self` is an object of `cls` over a Rust value (freed or not). */
-  const ofClass = (cls, self) => self instanceof cls && typeof self.__wbg_ptr === 'number';
+  /** For each class, whether an object is one it made, over a Rust value (freed or not). */
+  const made = new Map(classes.map((cls) => [cls, brandInstances(cls)]));
+  const ofClass = (cls, self) => made.get(cls)(self);
 
   const byName = Object.fromEntries(classes.map((cls) => [cls.name, cls]));
   const ZeroCopyBuffer = byName.ZeroCopyBuffer;
@@ -191,6 +227,7 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
   };
 
   for (const cls of classes) {
+    const isMade = made.get(cls);
     const bytesArgs = BYTES_ARGS[cls.name] ?? {};
     const withBytes = (key, fn) => {
       const positions = bytesArgs[key];
@@ -219,7 +256,7 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
       if (name === 'free') {
         const free = desc.value;
         const once = function () {
-          if (!ofClass(cls, this)) throw wrongReceiver(cls, name);
+          if (!isMade(this)) throw wrongReceiver(cls, name);
           // Freeing twice does nothing, as in the addon.
           if (this.__wbg_ptr === 0) return;
           pooledViews.delete(this);
@@ -238,7 +275,7 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
       const inner = withBytes(name, special(cls, name, fn, raw) ?? fn);
       const readArgs = JS_READS_ARGS[`${cls.name}.${name}`];
       const guardedFn = function (...args) {
-        if (!ofClass(cls, this)) throw wrongReceiver(cls, name);
+        if (!isMade(this)) throw wrongReceiver(cls, name);
         // Before the next check: reading them may free the object.
         if (readArgs !== undefined) args = readArgs(args);
         // wasm-bindgen zeroes an object's pointer when it is freed (or consumed).

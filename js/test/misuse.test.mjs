@@ -190,6 +190,12 @@ const TABLE = [
   ['VirtualBuffer.insert on a prototype object', () => VirtualBuffer.prototype.insert.call(Object.create(VirtualBuffer.prototype), 0, 'x'), TypeError, 'VirtualBuffer.insert: called on an object that is not a VirtualBuffer'],
   ['ZeroCopyBuffer.slice on a prototype object', () => ZeroCopyBuffer.prototype.slice.call(Object.create(ZeroCopyBuffer.prototype), 0), TypeError, 'ZeroCopyBuffer.slice: called on an object that is not a ZeroCopyBuffer'],
   ['free of another class', () => BufferMut.prototype.free.call(zcb()), TypeError, 'BufferMut.free: called on an object that is not a BufferMut'],
+  // An object that only looks like one of the class: a Proxy of one, or one that inherits from one.
+  ['CircularWriter.write on a Proxy of a writer', () => new Proxy(writer(), {}).write('x'), TypeError, 'CircularWriter.write: called on an object that is not a CircularWriter'],
+  ['CircularReader.slice on an object inheriting from a reader', () => Object.create(writer().addReader()).slice(), TypeError, 'CircularReader.slice: called on an object that is not a CircularReader'],
+  ['BufferMut length of a Proxy of one', () => new Proxy(new BufferMut(1), {}).length, TypeError, 'BufferMut.length: called on an object that is not a BufferMut'],
+  ['ZeroCopyBuffer.free on a Proxy of one', () => new Proxy(zcb(), {}).free(), TypeError, 'ZeroCopyBuffer.free: called on an object that is not a ZeroCopyBuffer'],
+  ['BufferPool.tryAcquire on an object inheriting from a pool', () => Object.create(pool()).tryAcquire(1), TypeError, 'BufferPool.tryAcquire: called on an object that is not a BufferPool'],
   // The stream and walk members (js/streams.mjs) check their receiver when called, not at a first step.
   ['CircularReader.slices on {}', () => CircularReader.prototype.slices.call({}), TypeError, 'CircularReader.slices: called on an object that is not a CircularReader'],
   ['for await over a writer', () => CircularReader.prototype[Symbol.asyncIterator].call(writer()), TypeError, 'CircularReader.[Symbol.asyncIterator]: called on an object that is not a CircularReader'],
