@@ -10,8 +10,9 @@
 //!   leave its thread: each worker has its own wasm memory.
 //! - **threaded** (`target_feature = "atomics"`, one shared memory for every thread, see
 //!   `super::threads`): slices are views of the ring's memory, in place; `toHandle()` parks a side for
-//!   another thread of the page, `fromHandle()` claims it there, and `sliceSync()` blocks dedicated
-//!   workers. The index protocol is the core's, as in the Node addon.
+//!   another thread of the page, `fromHandle()` claims it there (in a custody that lets the handing
+//!   thread end it should the claiming thread end holding it: `super::custody`), and `sliceSync()`
+//!   blocks dedicated workers. The index protocol is the core's, as in the Node addon.
 //!
 //! `slice()` returns at once (empty when there is no room or data) and `sliceAsync()` returns a
 //! Promise, woken from whichever thread changed the ring.
@@ -20,6 +21,8 @@ use std::cell::RefCell;
 use std::future::{poll_fn, Future};
 use std::pin::pin;
 use std::rc::{Rc, Weak};
+#[cfg(target_feature = "atomics")]
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use js_sys::{Reflect, Uint8Array};
@@ -34,8 +37,6 @@ use super::threads::{self, Handed};
 use crate::binding::{self, message, Registration, WaitSide, Waiters};
 use crate::ring::asynchronous::{Circular, Reader, Writer};
 use crate::ring::{RingBackend, RingError, RingOptions};
-#[cfg(target_feature = "atomics")]
-use std::sync::Arc;
 
 fn ring_error(e: RingError) -> JsValue {
     throwable(e.into())
