@@ -343,6 +343,14 @@ impl<T: Item, G: Unpin> futures_core::Stream for Reader<T, G> {
     }
 }
 
+/// The stream is over once the writer is gone and everything was read (so `futures::select!` stops
+/// polling it then).
+impl<T: Item, G: Unpin> futures_core::FusedStream for Reader<T, G> {
+    fn is_terminated(&self) -> bool {
+        self.core.drained()
+    }
+}
+
 #[cfg(feature = "tokio")]
 mod tokio_io;
 

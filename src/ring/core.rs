@@ -758,6 +758,13 @@ impl<T: Item, G> ReaderCore<T, G> {
         self.available() == 0 && self.closed_and_drained()
     }
 
+    /// Whether the writer is gone and everything it wrote has been consumed, as
+    /// [`finished`](Self::finished) tells, without remembering what it saw.
+    pub(crate) fn drained(&self) -> bool {
+        // `closed` first: the writer stores its last position before it closes.
+        self.ring.closed.load(Acquire) && self.ring.write.0.load(Acquire) == self.position
+    }
+
     /// Called when nothing is available: whether that is because the writer is gone. It stores its
     /// last position before it closes, so once `closed` is seen, one more look at the position is
     /// final.

@@ -241,7 +241,7 @@ fn the_async_flavour_streams_to_several_readers_in_order() {
 
 #[test]
 fn an_async_reader_is_a_stream_of_owned_copies_of_its_slices() {
-    use futures_core::Stream;
+    use futures_core::{FusedStream, Stream};
     use std::future::poll_fn;
     use std::pin::Pin;
 
@@ -262,6 +262,7 @@ fn an_async_reader_is_a_stream_of_owned_copies_of_its_slices() {
                             kept.push(items);
                         }
                         assert_eq!(poll_fn(|cx| Pin::new(&mut r).poll_next(cx)).await, None, "the end stays");
+                        assert!(r.is_terminated(), "a fused stream");
                         kept.concat()
                     })
                 })
@@ -280,7 +281,12 @@ fn an_async_reader_is_a_stream_of_owned_copies_of_its_slices() {
                 size = size % 37 + 1;
             }
         });
+        // Not over while the readers may have items left, nor while the writer may write more.
+        let idle = w.add_reader();
+        assert!(!idle.is_terminated());
         w.close(); // the end, with the writer still alive
+        assert!(idle.is_terminated(), "closed, and nothing was written since it was added");
+        drop(idle);
         let expected: Vec<u32> = (0..total).collect();
         for consumer in consumers {
             assert!(consumer.join().unwrap() == expected, "{backend}");
