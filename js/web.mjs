@@ -11,7 +11,7 @@
 import initSingle, * as single from '../pkg/web/omnibuf.js';
 import initThreads, { initSync as initThreadsSync } from '../pkg/web-threads/omnibuf.js';
 import * as threads from '../pkg/web-threads/omnibuf.js';
-import { holdLifeLock, installCustody } from './custody.mjs';
+import { startCustody } from './custody.mjs';
 import { guardClasses } from './guard.mjs';
 import { installStreams } from './streams.mjs';
 import { AbortError, defineWaits, installDocumentSignals, installWaits } from './waits.mjs';
@@ -54,7 +54,7 @@ export function init(input) {
       initSingle(source === undefined || handle !== undefined ? undefined : { module_or_path: source }),
       threaded &&
         initThreads(handle === undefined ? undefined : { module_or_path: handle.module, memory: handle.memory })
-          .then(() => holdLifeLock(threads)),
+          .then(() => startCustody(threads, { home: handle === undefined })),
     ]);
   })().catch((e) => {
     ready = null;
@@ -79,7 +79,6 @@ function noIsolation(what) {
 if (threaded) {
   guardClasses([ZeroCopyBuffer, BufferMut, BufferKind, BufferPool, PooledBuffer, VirtualBuffer], single.__bindingError);
   guardClasses([Circular, CircularWriter, CircularReader], threads.__bindingError, { inPlaceRings: true });
-  installCustody({ CircularWriter, CircularReader }, threads);
 } else {
   guardClasses(
     [ZeroCopyBuffer, BufferMut, BufferKind, BufferPool, PooledBuffer, Circular, CircularWriter, CircularReader, VirtualBuffer],

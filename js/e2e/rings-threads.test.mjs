@@ -130,6 +130,23 @@ test('a reader in a worker terminated while it holds the writer back: the writer
   }
 });
 
+test('a writer handed on by a worker that then blocks, lost by the worker it went to: the blocked worker\'s reader gets every byte, then the end and why', { skip, timeout: 60_000 }, async () => {
+  const { page, errors, close } = await ringsPage(true);
+  try {
+    const total = 3000;
+    const result = await page.evaluate((total) => window.omnibufRings.relayed({ capacity: 4096, total, chunk: 1000 }), total);
+    assert.equal(result.wrote.sent, total);
+    const [t] = result.tallies;
+    assert.equal(t.firstWrong, -1, `byte ${t.firstWrong} is wrong`);
+    assert.equal(t.bytes, total);
+    assert.equal(t.checksum, result.expected);
+    assert.equal(t.abortReason, 'the writer was not freed: it was garbage-collected, or its thread exited');
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+  }
+});
+
 test('a reader moved on by a worker that is then terminated stays the new holder\'s', { skip, timeout: 60_000 }, async () => {
   const { page, errors, close } = await ringsPage(true);
   try {

@@ -70,7 +70,7 @@ fn set(object: &Object, key: &str, value: &JsValue) {
 /// Parks `side` and returns its handle: `{ omnibuf, id, memoryToken, module, memory }`.
 pub(crate) fn park(side: Handed, class: &str) -> JsValue {
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-    let custody = Custody::of(&side);
+    let custody = Custody::of(id, &side);
     spin_lock(&PARKED).get_or_insert_with(HashMap::new).insert(id, (side, custody));
     let handle = Object::new();
     set(&handle, "omnibuf", &class.into());
@@ -79,11 +79,6 @@ pub(crate) fn park(side: Handed, class: &str) -> JsValue {
     set(&handle, "module", &wasm_bindgen::module());
     set(&handle, "memory", &wasm_bindgen::memory());
     handle.into()
-}
-
-/// The custody of the side parked as handle `id`, if it is still parked.
-pub(crate) fn parked_custody(id: u64) -> Option<Arc<Custody>> {
-    spin_lock(&PARKED).as_ref()?.get(&id).map(|(_, custody)| custody.clone())
 }
 
 /// Claims the side `handle` names, once, with its custody.
@@ -113,7 +108,9 @@ pub(crate) fn claim(handle: &JsValue, class: &str) -> Result<Parked, JsValue> {
         None => false,
     };
     let claimed = if matches { table.remove(&id) } else { None };
-    claimed.ok_or_else(|| throwable(message::handle_gone()))
+    let (side, custody) = claimed.ok_or_else(|| throwable(message::handle_gone()))?;
+    custody.claimed();
+    Ok((side, custody))
 }
 
 /// Where this thread runs, when it must not block: `None` in a dedicated (or shared) worker.

@@ -78,15 +78,20 @@ async function scenario({ capacity, total, chunk, writerIn, workerReaders, pageR
   return { capacity: cap, expected: expectedChecksum(total), tallies, wrote: wrote ?? null };
 }
 
-/** A worker of the ring tests, kept running: `first` is its first message. */
+/** A worker of the ring tests, kept running: `first` and `second` are its first two messages. */
 function keptWorker(message) {
   const w = new Worker(new URL('./worker.mjs', import.meta.url), { type: 'module' });
-  const first = new Promise((resolve, reject) => {
-    w.onmessage = ({ data }) => (data.error ? reject(new Error(data.error)) : resolve(data));
-    w.onerror = (e) => reject(new Error(`worker: ${e.message}`));
-  });
+  const settlers = [];
+  const [first, second] = [0, 1].map((i) => new Promise((resolve, reject) => (settlers[i] = { resolve, reject })));
+  let received = 0;
+  w.onmessage = ({ data }) => {
+    const settle = settlers[received++];
+    if (data.error) settle?.reject(new Error(data.error));
+    else settle?.resolve(data);
+  };
+  w.onerror = (e) => settlers.forEach((s) => s.reject(new Error(`worker: ${e.message}`)));
   w.postMessage(message);
-  return { first, terminate: () => w.terminate() };
+  return { first, second, terminate: () => w.terminate() };
 }
 
 /** `promise`, or a rejection naming `what` after `ms`. */
@@ -150,6 +155,25 @@ async function movedOn({ capacity, total, chunk }) {
   return { capacity: cap, expected: expectedChecksum(total), tallies: [tally] };
 }
 
+/**
+ * A writer handed on by a worker that then blocks in sliceSync() on a reader of it: the worker it
+ * was handed to writes `total` bytes (less than the ring holds), keeps the writer and is terminated.
+ * The blocked worker's reader gets the bytes, then the end and why: the page ends the lost writer,
+ * as the blocked worker could not.
+ */
+async function relayed({ capacity, total, chunk }) {
+  const writer = Circular.withCapacity(capacity);
+  const cap = writer.capacity;
+  const relay = keptWorker({ handle: writer.toHandle(), role: 'relay', capacity: cap });
+  const { handle } = await relay.first;
+  const producer = keptWorker({ handle, role: 'writer', total, chunk, leave: 'idle' });
+  const wrote = await producer.first;
+  producer.terminate();
+  const tally = await within(20_000, 'the blocked reader of the lost writer', relay.second);
+  relay.terminate();
+  return { capacity: cap, expected: expectedChecksum(total), tallies: [tally], wrote };
+}
+
 /** What toHandle() says where the page is not cross-origin isolated. */
 function handleError() {
   const writer = Circular.withCapacity(64);
@@ -209,6 +233,6 @@ function handleMisuse() {
   return out;
 }
 
-window.omnibufRings = { scenario, leftBehind, movedOn, handleError, handleMisuse, threaded };
+window.omnibufRings = { scenario, leftBehind, movedOn, relayed, handleError, handleMisuse, threaded };
 await init();
 document.body.dataset.ready = 'true';

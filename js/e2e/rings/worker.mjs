@@ -3,7 +3,8 @@
 // writer given `abortWith` ends the stream with abort(abortWith) instead of free(); a reader's tally
 // says why its stream ended (abortReason). Given `leave` (a writer) or `stopAfter` bytes (a reader), a
 // side is left behind: the worker posts its progress, then blocks without freeing it. A 'forward'
-// worker moves the reader it claims on to a new handle, which it posts.
+// worker moves the reader it claims on to a new handle, which it posts; a 'relay' worker does so with
+// a writer, keeping a reader of it.
 import { init, threaded, CircularReader, CircularWriter } from '../../web.mjs';
 import { count, fill, tally } from './pattern.mjs';
 
@@ -14,6 +15,17 @@ self.onmessage = async ({ data }) => {
     if (role === 'forward') {
       // Claims a reader and moves it on at once, to a handle of its own, which it posts.
       self.postMessage({ handle: CircularReader.fromHandle(handle).toHandle() });
+    } else if (role === 'relay') {
+      // Claims a writer, keeps a reader of it, moves the writer on to a handle of its own, which it
+      // posts, and reads to the end blocked in sliceSync().
+      const writer = CircularWriter.fromHandle(handle);
+      const reader = writer.addReader();
+      self.postMessage({ handle: writer.toHandle() });
+      const t = tally();
+      for (let slice; (slice = reader.sliceSync()) !== null; reader.consume(slice.length)) count(t, slice, data.capacity);
+      t.abortReason = reader.abortReason;
+      reader.free();
+      self.postMessage({ threaded, ...t });
     } else if (role === 'writer') {
       const writer = CircularWriter.fromHandle(handle);
       let sent = 0;
@@ -25,8 +37,10 @@ self.onmessage = async ({ data }) => {
         sent += n;
       }
       if (data.leave) {
-        // Left behind: says so, then waits for room on the full ring until the page terminates it.
+        // Left behind: says so, then waits (for room on the full ring, or for nothing) until the page
+        // terminates it.
         self.postMessage({ threaded, sent });
+        if (data.leave === 'idle') Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
         for (;;) writer.sliceSync();
       }
       if (data.abortWith === undefined) writer.free();
