@@ -6,7 +6,8 @@
 //! Rust's statics are shared: a side parked by one thread is claimed from the same table by another,
 //! as in the Node addon. A handle carries the module and the memory, which `postMessage` can clone,
 //! and a token of the memory, so that a thread that instantiated a memory of its own is told so
-//! instead of finding no such side.
+//! instead of finding no such side. Each parked side has a custody (`super::custody`), through
+//! which the memory's home ends it should the thread that claims it end holding it.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
