@@ -30,7 +30,7 @@ use std::sync::{Arc, Mutex};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::threads::{spin_lock, Handed};
+use super::shared::{spin_lock, token};
 use crate::binding::message;
 use crate::ring::{NoTags, Orphan};
 
@@ -53,12 +53,9 @@ pub(crate) struct Custody {
 }
 
 impl Custody {
-    /// The custody of `side`, parked as handle `id`, which the home watches (if there is one).
-    pub(crate) fn of(id: u64, side: &Handed) -> Arc<Custody> {
-        let orphan = match side {
-            Handed::Writer(writer) => writer.orphan(),
-            Handed::Reader(reader) => reader.orphan(),
-        };
+    /// The custody of a side parked as handle `id` (`orphan` ends it for its claimer), which the home
+    /// watches, if there is one.
+    pub(crate) fn of(id: u64, orphan: Orphan<u8, NoTags>) -> Arc<Custody> {
         let custody = Arc::new(Custody { state: AtomicI32::new(HANDED), holder: AtomicU32::new(0), orphan });
         if HOME.load(SeqCst) {
             spin_lock(&WATCHED).get_or_insert_with(HashMap::new).insert(id, custody.clone());
@@ -125,7 +122,7 @@ fn watched(id: f64) -> Option<Arc<Custody>> {
 #[wasm_bindgen(js_name = __custodyThread)]
 pub fn thread() -> js_sys::Array {
     let number = NEXT_THREAD.fetch_add(1, SeqCst);
-    [JsValue::from(number), JsValue::from(super::threads::token() as f64)].into_iter().collect()
+    [JsValue::from(number), JsValue::from(token() as f64)].into_iter().collect()
 }
 
 /// This thread holds the life lock of `thread` now: the sides it claims are watched.

@@ -19,6 +19,8 @@ mod custody;
 mod error;
 mod pool;
 mod ring;
+#[cfg(target_feature = "atomics")]
+mod shared;
 mod store;
 #[cfg(target_feature = "atomics")]
 mod threads;

@@ -11,13 +11,14 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+use std::sync::{Arc, Mutex};
 
 use js_sys::{Object, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 
 use super::custody::Custody;
 use super::error::throwable;
+use super::shared::{spin_lock, token};
 use crate::binding::message;
 use crate::platform::time::Instant;
 use crate::ring::asynchronous::{Reader, Writer};
@@ -34,34 +35,6 @@ type Parked = (Handed, Arc<Custody>);
 /// The parked sides by handle id.
 static PARKED: Mutex<Option<HashMap<u64, Parked>>> = Mutex::new(None);
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-/// This memory's token (0 until the first handle): random, so that two memories differ.
-static TOKEN: AtomicU64 = AtomicU64::new(0);
-
-/// Locks `mutex` by spinning: a browser's main thread and its AudioWorklets must never wait on a
-/// futex (the browser refuses to block them), and the tables locked so are held for a map lookup
-/// only.
-pub(crate) fn spin_lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    loop {
-        match mutex.try_lock() {
-            Ok(guard) => return guard,
-            Err(TryLockError::Poisoned(e)) => return e.into_inner(),
-            Err(TryLockError::WouldBlock) => std::hint::spin_loop(),
-        }
-    }
-}
-
-pub(crate) fn token() -> u64 {
-    let current = TOKEN.load(Ordering::Acquire);
-    if current != 0 {
-        return current;
-    }
-    // 53 random bits (a JS number carries them exactly); never 0.
-    let fresh = ((js_sys::Math::random() * (1u64 << 53) as f64) as u64).max(1);
-    match TOKEN.compare_exchange(0, fresh, Ordering::AcqRel, Ordering::Acquire) {
-        Ok(_) => fresh,
-        Err(other) => other,
-    }
-}
 
 fn set(object: &Object, key: &str, value: &JsValue) {
     // Properties of a fresh plain object: defining them cannot fail.
@@ -71,7 +44,11 @@ fn set(object: &Object, key: &str, value: &JsValue) {
 /// Parks `side` and returns its handle: `{ omnibuf, id, memoryToken, module, memory }`.
 pub(crate) fn park(side: Handed, class: &str) -> JsValue {
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-    let custody = Custody::of(id, &side);
+    let orphan = match &side {
+        Handed::Writer(writer) => writer.orphan(),
+        Handed::Reader(reader) => reader.orphan(),
+    };
+    let custody = Custody::of(id, orphan);
     spin_lock(&PARKED).get_or_insert_with(HashMap::new).insert(id, (side, custody));
     let handle = Object::new();
     set(&handle, "omnibuf", &class.into());
