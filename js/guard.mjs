@@ -16,6 +16,7 @@
 //   through `.buffer`): Rust returns copies, and the writable ones are written back here:
 //   PooledBuffer.view() at the buffer's next call, CircularWriter.slice() by produce().
 
+import { reasonOfError } from './error-code.mjs';
 
 const { apply } = Reflect;
 const U8 = Uint8Array;
@@ -127,17 +128,17 @@ const JS_READS_ARGS = {
 };
 
 /** The reason of CircularWriter.abort() for the native member: a string (an Error's message, read
- * once, here), or what the member refuses by type (a stand-in for an object without a string
+ * once, here; another ring's reason as it was, see reasonOfError()), or what the member refuses by type (a stand-in for an object without a string
  * message) or takes as none (undefined, null). */
 function abortReasonArg(reason) {
   if (reason === null || (typeof reason !== 'object' && typeof reason !== 'function')) return reason;
   let message;
   try {
-    message = reason.message;
+    message = reasonOfError(reason);
   } catch {
     // A revoked Proxy, a throwing getter: no message.
   }
-  if (typeof message === 'string') return message;
+  if (message !== undefined) return message;
   return typeof reason === 'function' ? () => {} : {};
 }
 

@@ -346,7 +346,8 @@ export class CircularWriter {
   /** Ends the stream with an error and frees the writer, for a producer that failed: the readers read
    * what was published, and where they would see the end (`null`), their `abortReason` gives
    * `reason` (a string, an Error by its message, "no reason given" without one; kept as UTF-8, so a
-   * lone surrogate becomes U+FFFD), and their streams (slices(), `for await`, readableStream(),
+   * lone surrogate becomes U+FFFD; the error another ring's stream ended with by that ring's reason,
+   * so that a chain of rings joined by streams says why once), and their streams (slices(), `for await`, readableStream(),
    * nodeReadable()) error instead of ending. Works across threads, as the ring does. TypeError for a
    * reason of another type; Error (ERR_INVALID_STATE) on a writer freed or handed on. */
   abort(reason?: string | Error): void;

@@ -20,7 +20,7 @@
 // readers' streams after the last byte; a writer aborted (a writable stream aborted, errored or
 // destroyed before its end) errors them there instead, with endOf()'s error.
 
-import { coded } from './error-code.mjs';
+import { reasonOfError, writerAborted } from './error-code.mjs';
 import { isInstance, whenReady } from './waits.mjs';
 
 /** Bytes a VirtualBuffer stream reads at a time, and the most a ring stream copies out at once into
@@ -44,12 +44,10 @@ async function nextBytes(reader, take, waiting) {
 }
 
 /** The error at the end of `reader`'s stream: null after a writer that was freed (a normal end),
- * else an Error saying why the writer aborted. Its code is the one Rust's `ConnectionAborted` stands
- * for: the other end gave up. (Not ERR_STREAM_PREMATURE_CLOSE, which Node's own stream helpers take
- * for a close of theirs: stream.compose() never settles on it.) */
+ * else an Error saying why the writer aborted (writerAborted()). */
 function errorAtEnd(reader) {
   const reason = reader.abortReason;
-  return reason === null ? null : coded(new Error(`the ring's writer aborted: ${reason}`), 'ECONNABORTED');
+  return reason === null ? null : writerAborted(reason);
 }
 
 /** What a stream over `reader` does at the end of the ring's stream: null (it ends), or throws
@@ -70,13 +68,13 @@ function abortWriter(writer, error) {
   }
 }
 
-/** What a writer's abort() records of a stream's error: its message, or the value as text. */
+/** What a writer's abort() records of a stream's error: its message (another ring's reason as it was,
+ * see reasonOfError()), or the value as text. */
 function reasonOf(error) {
   try {
     if (typeof error === 'string') return error;
-    const message = error?.message;
-    if (typeof message === 'string') return message;
-    return error == null ? undefined : String(error);
+    if (error == null) return undefined;
+    return (typeof error === 'object' || typeof error === 'function' ? reasonOfError(error) : undefined) ?? String(error);
   } catch {
     return undefined; // a revoked Proxy, a throwing getter or toString(): no reason to give
   }

@@ -771,6 +771,47 @@ test('Node: a pipeline into a ring that fails errors the pipeline out of it, aft
   }
 });
 
+test("a ring's streams carried on into another ring pass its writer's reason on as it was, not once per ring", async () => {
+  /** Three rings in a row, joined by `join`; the first writer aborts with 'why'. Gives the last
+   * reader's abortReason and the error its stream ends with. */
+  async function chain(join) {
+    const rings = [0, 1, 2].map(() => {
+      const writer = Circular.withCapacity(4096);
+      return { writer, reader: writer.addReader() };
+    });
+    const joins = [join(rings[0].reader, rings[1].writer), join(rings[1].reader, rings[2].writer)].map((p) =>
+      p.catch((error) => error),
+    );
+    rings[0].writer.write('abc');
+    rings[0].writer.abort('why');
+    const { text, error } = await drain(async (out) => {
+      for await (const chunk of rings[2].reader) out.push(...chunk);
+    });
+    await Promise.all(joins);
+    assert.equal(text, 'abc');
+    return { reason: rings[2].reader.abortReason, message: error?.message };
+  }
+  const expected = { reason: 'why', message: "the ring's writer aborted: why" };
+  const joins = {
+    'stream.pipeline(nodeReadable(), nodeWritable())': (reader, writer) => pipeline(reader.nodeReadable(), writer.nodeWritable()),
+    'readableStream().pipeTo(writableStream())': (reader, writer) => reader.readableStream().pipeTo(writer.writableStream()),
+    'for await, then abort(error) by hand': async (reader, writer) => {
+      try {
+        for await (const chunk of reader) writer.write(chunk);
+        writer.free();
+      } catch (error) {
+        writer.abort(error);
+      }
+    },
+  };
+  for (const [how, join] of Object.entries(joins)) assert.deepEqual(await chain(join), expected, how);
+  // Any other Error is its message, also one that only reads like a ring's.
+  const writer = Circular.withCapacity(64);
+  const reader = writer.addReader();
+  writer.abort(new Error("the ring's writer aborted: elsewhere"));
+  assert.equal(reader.abortReason, "the ring's writer aborted: elsewhere");
+});
+
 test('Node: a reader stream whose consumer reads fixed sizes (read(n)) gets every byte, then the error of an aborted writer', async () => {
   for (const [highWaterMark, when] of [
     [undefined, 'before'],
