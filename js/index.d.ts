@@ -142,7 +142,7 @@ export class BufferMut {
 
 export interface BufferPoolOptions {
   /** Most bytes checked out at once. Any size (in the wasm build more than its memory holds counts
-   * as all of it, as do maxIdle and the quotas). */
+   * as all of it, as do maxIdle and the quotas; `budget` and snapshot() still give them as given). */
   budget: number;
   /** Size classes in bytes (default 4 KiB, 16 KiB, 64 KiB, 256 KiB, 1 MiB). */
   classes?: number[];

@@ -186,11 +186,25 @@ test('an acquire() served at the call resolves even if its signal aborts right a
   assert.equal(__pendingWaits(), 0);
 });
 
-test('budget, maxIdle and quotas take any size, as bounds', () => {
-  const big = 2 ** 40;
-  const p = new BufferPool({ budget: big, classes: [4096], maxIdle: big, defaultTenantQuota: big, tenantQuotas: { t: big } });
-  const b = p.tryAcquire(1, 't');
-  assert.notEqual(b, null);
-  b.free();
+test('budget, maxIdle and quotas take any size, as bounds, and read back as given', () => {
+  // Around the sizes a wasm32 usize holds (2^31, 2^32), and the largest a JS number holds exactly.
+  for (const big of [2 ** 31, 2 ** 32 - 1, 2 ** 32, 2 ** 40, Number.MAX_SAFE_INTEGER]) {
+    const p = new BufferPool({ budget: big, classes: [4096], maxIdle: big, defaultTenantQuota: big, tenantQuotas: { t: big, small: 8192 } });
+    for (const tenant of ['t', 'small', 'other']) {
+      const b = p.tryAcquire(1, tenant);
+      assert.notEqual(b, null, `${big} ${tenant}`);
+      b.free();
+    }
+    assert.equal(p.budget, big);
+    const snapshot = p.snapshot();
+    assert.equal(snapshot.budget, big);
+    const quotas = Object.fromEntries(snapshot.tenants.map(({ tenant, quota }) => [tenant, quota]));
+    assert.deepEqual(quotas, { t: big, small: 8192, other: big }, String(big));
+    p.free();
+  }
+  // Without a default quota, a tenant with none reads back null.
+  const p = new BufferPool({ budget: 2 ** 33, classes: [4096], tenantQuotas: { t: 2 ** 33 } });
+  p.tryAcquire(1, 'free-rider').free();
+  assert.equal(p.snapshot().tenants.find(({ tenant }) => tenant === 'free-rider').quota, null);
   p.free();
 });

@@ -17,15 +17,38 @@ fn pool_error(e: PoolError) -> JsValue {
 }
 
 /// `options[key]` as a bound in bytes (the budget, a quota), if present: any offset, as in the
-/// addon; above what wasm memory holds it bounds nothing more.
-fn size_option(options: &JsValue, key: &str) -> Result<Option<usize>, JsValue> {
+/// addon. Above what wasm memory holds it bounds nothing more, but reads back as given ([`Bounds`]).
+fn size_option(options: &JsValue, key: &str) -> Result<Option<u64>, JsValue> {
     let v = Reflect::get(options, &key.into()).map_err(|_| throwable(message::option_unreadable(key)))?;
     if v.is_undefined() {
         return Ok(None);
     }
     match value(&v) {
-        n @ binding::Value::Number(_) => binding::limit(n, key).map(Some).map_err(throwable),
+        n @ binding::Value::Number(_) => binding::offset(n, key).map(Some).map_err(throwable),
         _ => Err(throwable(message::option_not_number(key))),
+    }
+}
+
+/// What the pool counts of a bound in bytes: a wasm `usize` holds at most 4 GiB, more than wasm
+/// memory, so a larger bound counts as all of it.
+fn counted(bytes: u64) -> usize {
+    usize::try_from(bytes).unwrap_or(usize::MAX)
+}
+
+/// The pool's bounds as the program gave them, which `budget` and `snapshot()` report: the pool
+/// itself counts them in a wasm `usize` (see [`counted`]; a quota of `usize::MAX` is none to it), and
+/// the addon reports any bound as given.
+struct Bounds {
+    budget: u64,
+    default_quota: Option<u64>,
+    quotas: Vec<(String, u64)>,
+}
+
+impl Bounds {
+    /// The quota of `tenant`: its own, else the default, else none.
+    fn quota_of(&self, tenant: &str) -> Option<u64> {
+        let own = self.quotas.iter().rev().find(|(name, _)| name == tenant);
+        own.map(|&(_, quota)| quota).or(self.default_quota)
     }
 }
 
@@ -34,6 +57,7 @@ fn size_option(options: &JsValue, key: &str) -> Result<Option<usize>, JsValue> {
 pub struct JsBufferPool {
     /// Shared with the pending `acquire()`s, which `free()` settles (see `binding::PoolSide`).
     side: Rc<RefCell<PoolSide>>,
+    bounds: Bounds,
 }
 
 impl JsBufferPool {
@@ -61,12 +85,13 @@ impl JsBufferPool {
             return Err(type_error("BufferPool needs an options object, e.g. { budget: 1 << 20 }"));
         }
         let mut config = BufferPool::builder();
-        match size_option(options, "budget")? {
-            // The most a pool counts (`isize::MAX`: the top bit flags waiters) is more than wasm
-            // memory holds.
-            Some(budget) => config = config.budget(budget.min(isize::MAX as usize)),
-            None => return Err(type_error("options.budget is required")),
-        }
+        let Some(budget) = size_option(options, "budget")? else {
+            return Err(type_error("options.budget is required"));
+        };
+        // The most a pool counts (`isize::MAX`: the top bit flags waiters) is more than wasm memory
+        // holds.
+        config = config.budget(counted(budget).min(isize::MAX as usize));
+        let mut bounds = Bounds { budget, default_quota: None, quotas: Vec::new() };
         let classes = Reflect::get(options, &"classes".into())?;
         if !classes.is_undefined() {
             let Some(list) = classes.dyn_ref::<Array>() else {
@@ -84,10 +109,11 @@ impl JsBufferPool {
             config = config.classes(sizes?);
         }
         if let Some(max_idle) = size_option(options, "maxIdle")? {
-            config = config.max_idle(max_idle);
+            config = config.max_idle(counted(max_idle));
         }
         if let Some(quota) = size_option(options, "defaultTenantQuota")? {
-            config = config.default_tenant_quota(quota);
+            config = config.default_tenant_quota(counted(quota));
+            bounds.default_quota = Some(quota);
         }
         let quotas = Reflect::get(options, &"tenantQuotas".into())?;
         if !quotas.is_undefined() {
@@ -101,22 +127,24 @@ impl JsBufferPool {
                     return Err(type_error(format!("options.tenantQuotas.{tenant} must be a number")));
                 };
                 let quota =
-                    binding::limit(binding::Value::Number(bytes), "a tenant quota").map_err(throwable)?;
-                config = config.tenant_quota(tenant, quota);
+                    binding::offset(binding::Value::Number(bytes), "a tenant quota").map_err(throwable)?;
+                config = config.tenant_quota(tenant.as_str(), counted(quota));
+                bounds.quotas.push((tenant, quota));
             }
         }
         // No thread can block in a page, and outstanding-buffer tracking is a debugging aid.
         config
             .track_outstanding(false)
             .build()
-            .map(|pool| JsBufferPool { side: PoolSide::new(pool) })
+            .map(|pool| JsBufferPool { side: PoolSide::new(pool), bounds })
             .map_err(pool_error)
     }
 
-    /// The budget: most bytes checked out at once.
+    /// The budget: most bytes checked out at once, as given.
     #[wasm_bindgen(getter)]
-    pub fn budget(&self) -> Result<usize, JsValue> {
-        self.with(BufferPool::budget)
+    pub fn budget(&self) -> Result<f64, JsValue> {
+        // A number of at most `Number.MAX_SAFE_INTEGER` (`binding::offset`): exact as an f64.
+        self.with(|_| self.bounds.budget as f64)
     }
 
     /// The class sizes, smallest first.
@@ -160,7 +188,7 @@ impl JsBufferPool {
 
     /// Memory, waiting and high-water marks now, per class and per tenant, as a plain object.
     pub fn snapshot(&self) -> Result<Object, JsValue> {
-        snapshot_to_js(&self.with(BufferPool::snapshot)?)
+        snapshot_to_js(&self.with(BufferPool::snapshot)?, &self.bounds)
     }
 
     /// Returns idle memory to the allocator; returns the bytes freed.
@@ -173,11 +201,12 @@ fn set(object: &Object, key: &str, value: impl Into<JsValue>) -> Result<(), JsVa
     Reflect::set(object, &key.into(), &value.into()).map(|_| ())
 }
 
-fn snapshot_to_js(s: &BufferPoolSnapshot) -> Result<Object, JsValue> {
+/// `s` as a plain object, with the bounds as given.
+fn snapshot_to_js(s: &BufferPoolSnapshot, bounds: &Bounds) -> Result<Object, JsValue> {
     let n = |v: usize| v as f64;
     let out = Object::new();
+    set(&out, "budget", bounds.budget as f64)?;
     for (key, value) in [
-        ("budget", s.budget),
         ("inUseBytes", s.in_use_bytes),
         ("reservedBytes", s.reserved_bytes),
         ("highWaterBytes", s.high_water_bytes),
@@ -212,7 +241,7 @@ fn snapshot_to_js(s: &BufferPoolSnapshot) -> Result<Object, JsValue> {
     for t in &s.tenants {
         let o = Object::new();
         set(&o, "tenant", t.tenant.as_str())?;
-        set(&o, "quota", t.quota.map_or(JsValue::NULL, |q| n(q).into()))?;
+        set(&o, "quota", bounds.quota_of(&t.tenant).map_or(JsValue::NULL, |q| (q as f64).into()))?;
         for (key, value) in [
             ("inUseBytes", t.in_use_bytes),
             ("highWaterBytes", t.high_water_bytes),
