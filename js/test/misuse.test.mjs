@@ -60,6 +60,8 @@ const freedError = (cls) => `this ${cls} was freed and cannot be used any more`;
 const pooled = () => pool().tryAcquire(16);
 const reader = () => writer().addReader();
 
+const LONE = 'must be well-formed Unicode, got a string with a lone surrogate';
+
 // [what, misuse, class, message]; a message is an exact string.
 const TABLE = [
   // Private constructors (observation 6).
@@ -113,6 +115,16 @@ const TABLE = [
   ['withTenant(5)', () => zcb().withTenant(5), TypeError, 'tenant must be a string, got 5'],
   ['tryAcquire(1, 5)', () => pool().tryAcquire(1, 5), TypeError, 'tenant must be a string, got 5'],
   ['BufferKind.register(5)', () => BufferKind.register(5), TypeError, 'name must be a string, got 5'],
+  // Names and paths with a lone surrogate, which UTF-8 cannot hold: as U+FFFD they would name
+  // something else (two tenants counted as one, a file saved under another name).
+  ["withTenant('t\\uD800')", () => zcb().withTenant('t\uD800'), TypeError, `tenant ${LONE}`],
+  ["tryAcquire(1, '\\uDC00t')", () => pool().tryAcquire(1, '\uDC00t'), TypeError, `tenant ${LONE}`],
+  ["acquire(1, 't\\uD800')", () => pool().acquire(1, 't\uD800'), TypeError, `tenant ${LONE}`, 'reject'],
+  ["new BufferPool({ tenantQuotas: { 't\\uD800': 8 } })", () => new BufferPool({ budget: 64, tenantQuotas: { 't\uD800': 8 } }), TypeError, `tenant ${LONE}`],
+  ["BufferKind.register('k\\uD800')", () => BufferKind.register('k\uD800'), TypeError, `name ${LONE}`],
+  ["new BufferMut(1, 'k\\uD800')", () => new BufferMut(1, 'k\uD800'), TypeError, `kind ${LONE}`],
+  ["VirtualBuffer.open('x\\uD800')", () => VirtualBuffer.open('x\uD800'), TypeError, `path ${LONE}`, 'reject'],
+  ["saveAs('x\\uDC00')", () => vb().saveAs('x\uDC00'), TypeError, `path ${LONE}`, 'reject'],
   ["new BufferMut(1, 'nope')", () => new BufferMut(1, 'nope'), TypeError, 'unknown buffer kind "nope": register it first with BufferKind.register'],
   ["new BufferPool({ budget: '1' })", () => new BufferPool({ budget: '1' }), TypeError, 'options.budget must be a number'],
   ['new BufferPool({ budget: -1 })', () => new BufferPool({ budget: -1 }), RangeError, `budget must be between 0 and ${MAX}, got -1`],
@@ -263,7 +275,7 @@ function expectedCode(cls, message) {
   if (cls === TypeError) {
     if (message.includes('has no public constructor')) return 'ERR_ILLEGAL_CONSTRUCTOR';
     if (message.includes('called on an object that is not')) return 'ERR_INVALID_THIS';
-    if (message.startsWith('unknown buffer kind')) return 'ERR_INVALID_ARG_VALUE';
+    if (message.startsWith('unknown buffer kind') || message.endsWith(LONE)) return 'ERR_INVALID_ARG_VALUE';
     return 'ERR_INVALID_ARG_TYPE';
   }
   if (message.endsWith('cannot be used any more')) return 'ERR_INVALID_STATE';

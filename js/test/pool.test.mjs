@@ -74,6 +74,19 @@ test('tenants are held to their quotas and counted', () => {
   b.free();
 });
 
+test('tenant names are kept as given, U+FFFD and astral characters too; a lone surrogate is refused, not merged', () => {
+  const names = ['t\uFFFD', 't\u{1F600}', 't'];
+  const p = new BufferPool({ budget: 1 << 20, classes: [4096], tenantQuotas: Object.fromEntries(names.map((n, i) => [n, (i + 1) * 4096])) });
+  const held = names.map((n) => p.tryAcquire(1, n));
+  assert.deepEqual(held.map((b) => b.tenant), names);
+  const quotas = Object.fromEntries(p.snapshot().tenants.map(({ tenant, quota, inUseBytes }) => [tenant, [quota, inUseBytes]]));
+  assert.deepEqual(quotas, { 't\uFFFD': [4096, 4096], 't\u{1F600}': [8192, 4096], t: [12288, 4096] });
+  // As U+FFFD, 't\uD800' would have been 't\uFFFD', whose quota is used up.
+  assert.throws(() => p.tryAcquire(1, 't\uD800'), { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' });
+  for (const b of held) b.free();
+  p.free();
+});
+
 test('a pooled buffer refuses what does not fit and cannot be used after freeze', () => {
   const p = new BufferPool({ budget: 64, classes: [16] });
   const b = p.tryAcquire(16);

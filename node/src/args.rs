@@ -52,14 +52,15 @@ pub(crate) fn index_from_number(n: f64, what: &str) -> ApiResult<usize> {
     Ok(binding::index(Value::Number(n), what)?)
 }
 
-/// A string argument.
+/// A string argument: a name or a path, so well-formed (`binding::name`).
 pub(crate) fn text(env: &Env, value: &Unknown<'_>, what: &str) -> ApiResult<String> {
     text_raw(env, values::raw(value), what)
 }
 
 /// [`text`] on a raw value of the current call.
 pub(crate) fn text_raw(env: &Env, value: sys::napi_value, what: &str) -> ApiResult<String> {
-    values::string(env, value).ok_or_else(|| message::not_a_string(what, self::value(env, value)).into())
+    let text = values::string(env, value).ok_or_else(|| message::not_a_string(what, self::value(env, value)))?;
+    Ok(binding::name(text, || values::well_formed(env, value), what)?)
 }
 
 /// A kind by name; a missing argument gives `fallback`.

@@ -66,6 +66,7 @@ fn pool_from_options(env: &Env, options: Option<&Unknown<'_>>) -> ApiResult<Buff
             return Err(not_an_object());
         }
         for (tenant, bytes) in values::own_entries(env, quotas).ok_or_else(not_an_object)? {
+            let tenant = args::text_raw(env, tenant, "tenant")?;
             let Some(bytes) = values::number(env, bytes) else {
                 return Err(ApiError::type_error(format!("options.tenantQuotas.{tenant} must be a number")));
             };

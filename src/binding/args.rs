@@ -92,6 +92,25 @@ pub fn timeout(value: Value) -> BindingResult<Option<Duration>> {
     }
 }
 
+/// A name or path (a tenant, a kind, a document's path) as the adapter read it: `text`, the string
+/// as UTF-8, in which a lone surrogate became U+FFFD. Such a name would stand for another one, so it
+/// is refused; `well_formed` (whether the JS string has no lone surrogate) is asked only where `text`
+/// holds a U+FFFD, which a well-formed name may hold too.
+///
+/// ```
+/// use omnibuf::binding::{name, ErrorClass};
+///
+/// assert_eq!(name("a\u{FFFD}".into(), || true, "tenant"), Ok("a\u{FFFD}".into()));
+/// assert_eq!(name("a\u{FFFD}".into(), || false, "tenant").unwrap_err().class, ErrorClass::TypeError);
+/// assert_eq!(name("plain".into(), || unreachable!(), "tenant"), Ok("plain".into()));
+/// ```
+pub fn name(text: String, well_formed: impl FnOnce() -> bool, what: &str) -> BindingResult<String> {
+    if text.contains('\u{FFFD}') && !well_formed() {
+        return Err(message::not_well_formed(what));
+    }
+    Ok(text)
+}
+
 /// The reason `CircularWriter.abort()` records when it is given none.
 pub const NO_REASON: &str = "no reason given";
 

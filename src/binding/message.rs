@@ -49,6 +49,16 @@ pub fn not_a_string(what: &str, value: Value) -> BindingError {
     BindingError::type_error(format!("{what} must be a string, got {}", value.describe()))
 }
 
+/// A name or path holding a lone surrogate, which UTF-8 cannot hold: it would become U+FFFD and name
+/// something else (two tenants would count as one, a file would be saved under another name):
+/// `TypeError`.
+pub fn not_well_formed(what: &str) -> BindingError {
+    BindingError::type_error(format!(
+        "{what} must be well-formed Unicode, got a string with a lone surrogate"
+    ))
+    .with_code(ERR_INVALID_ARG_VALUE)
+}
+
 /// A bytes argument of another type: `TypeError`.
 pub fn not_bytes(what: &str) -> BindingError {
     BindingError::type_error(format!(

@@ -30,7 +30,8 @@ mod value;
 mod waits;
 
 pub use args::{
-    abort_reason, block_size, index, limit, offset, timeout, MAX_BLOCK_SIZE, MAX_SAFE_INTEGER, NO_REASON,
+    abort_reason, block_size, index, limit, name, offset, timeout, MAX_BLOCK_SIZE, MAX_SAFE_INTEGER,
+    NO_REASON,
 };
 pub use block_on::block_on;
 pub use error::{

@@ -8,7 +8,7 @@
 //! return a `Result`).
 
 use js_sys::{Error, RangeError, TypeError};
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
 use crate::binding::{self, message, BindingError, ErrorClass, Value};
 
@@ -90,10 +90,11 @@ pub(crate) fn optional_string(v: &JsValue, what: &str) -> Result<Option<String>,
     if v.is_undefined() || v.is_null() {
         return Ok(None);
     }
-    v.as_string().map(Some).ok_or_else(|| throwable(message::not_a_string(what, value(v))))
+    string(v, what).map(Some)
 }
 
-/// A string argument that must be there.
+/// A string argument that must be there: a name or a path, so well-formed (`binding::name`).
 pub(crate) fn string(v: &JsValue, what: &str) -> Result<String, JsValue> {
-    v.as_string().ok_or_else(|| throwable(message::not_a_string(what, value(v))))
+    let text = v.as_string().ok_or_else(|| throwable(message::not_a_string(what, value(v))))?;
+    binding::name(text, || v.unchecked_ref::<js_sys::JsString>().is_valid_utf16(), what).map_err(throwable)
 }

@@ -8,7 +8,7 @@ use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::prelude::*;
 
 use super::buffer::{bytes_from_js, kind_from_js, JsZeroCopyBuffer};
-use super::error::{index, optional_string, throwable, type_error, used_up, value};
+use super::error::{index, optional_string, string, throwable, type_error, used_up, value};
 use crate::binding::{self, message, BindingError, PoolSide};
 use crate::{BufferKind, BufferPool, BufferPoolSnapshot, PoolError, PooledBuffer};
 
@@ -122,7 +122,7 @@ impl JsBufferPool {
             };
             for entry in Object::entries(quotas).iter() {
                 let entry: Array = entry.unchecked_into();
-                let tenant = entry.get(0).as_string().unwrap_or_default();
+                let tenant = string(&entry.get(0), "tenant")?;
                 let Some(bytes) = entry.get(1).as_f64() else {
                     return Err(type_error(format!("options.tenantQuotas.{tenant} must be a number")));
                 };

@@ -142,6 +142,24 @@ pub(crate) fn string(env: &Env, value: sys::napi_value) -> Option<String> {
     Some(String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
 }
 
+/// Whether the string `value` is well-formed UTF-16, as `String.prototype.isWellFormed()` says: it
+/// holds no lone surrogate (which [`string`] turns into U+FFFD). `false` for any other value.
+pub(crate) fn well_formed(env: &Env, value: sys::napi_value) -> bool {
+    let mut len = 0;
+    // SAFETY: a null buffer asks for the length in UTF-16 code units, written to `len`.
+    if !ok(unsafe { sys::napi_get_value_string_utf16(env.raw(), value, ptr::null_mut(), 0, &mut len) }) {
+        return false;
+    }
+    let mut units = vec![0u16; len + 1];
+    let mut written = 0;
+    // SAFETY: `units` has room for `len` code units and the terminating NUL Node-API writes.
+    let status = unsafe {
+        sys::napi_get_value_string_utf16(env.raw(), value, units.as_mut_ptr(), len + 1, &mut written)
+    };
+    units.truncate(written);
+    ok(status) && char::decode_utf16(units).all(|c| c.is_ok())
+}
+
 /// A copy of the bytes of a typed array, `DataView` or `ArrayBuffer` (a detached one is empty);
 /// `None` for any other value.
 pub(crate) fn bytes(env: &Env, value: sys::napi_value) -> Option<Vec<u8>> {
@@ -336,8 +354,8 @@ pub(crate) fn array_items(env: &Env, value: sys::napi_value) -> Option<Vec<sys::
     Some(items)
 }
 
-/// The object's own enumerable string-keyed properties, as (key, value) pairs.
-pub(crate) fn own_entries(env: &Env, object: sys::napi_value) -> Option<Vec<(String, sys::napi_value)>> {
+/// The object's own enumerable string-keyed properties, as (name, value) pairs: each name a string.
+pub(crate) fn own_entries(env: &Env, object: sys::napi_value) -> Option<Vec<(sys::napi_value, sys::napi_value)>> {
     let mut names = ptr::null_mut();
     // SAFETY: `object` is an object of the current call; `names` is a valid out-pointer.
     let status = unsafe {
@@ -356,8 +374,13 @@ pub(crate) fn own_entries(env: &Env, object: sys::napi_value) -> Option<Vec<(Str
     }
     let mut entries = Vec::new();
     for name in array_items(env, names)? {
-        let key = string(env, name)?;
-        entries.push((key.clone(), property(env, object, &key)?));
+        let mut value = ptr::null_mut();
+        // SAFETY: `object` and `name` belong to the current call; `value` is a valid out-pointer.
+        if !ok(unsafe { sys::napi_get_property(env.raw(), object, name, &mut value) }) {
+            clear_exception(env);
+            return None;
+        }
+        entries.push((name, value));
     }
     Some(entries)
 }
