@@ -206,7 +206,11 @@ export function definePool(addon, wrapStorage) {
 
     free() {
       const handle = PooledBuffer.#handleOf(this, 'free');
-      if (handle === 0) return;
+      if (handle === 0) {
+        // Freed after a freeze: it now says it was freed, as in the wasm build.
+        this.#gone = 'freed';
+        return;
+      }
       this.#leave('freed');
       pooledFree(handle);
     }

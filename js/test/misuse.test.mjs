@@ -156,6 +156,19 @@ const TABLE = [
   ["freed ZeroCopyBuffer retag('nope')", () => freed(zcb).retag('nope'), Error, freedError('ZeroCopyBuffer')],
   ['freed 8 KiB ZeroCopyBuffer retag(5)', () => freed(() => ZeroCopyBuffer.from(new Uint8Array(8192))).retag(5), Error, freedError('ZeroCopyBuffer')],
   ['freed BufferMut append(5)', () => freed(() => new BufferMut(8)).append(5), Error, freedError('BufferMut')],
+  // Frozen, then freed: freed is what it says, and it says so first.
+  ['frozen then freed BufferMut append(5)', () => {
+    const m = new BufferMut(8);
+    m.freeze();
+    m.free();
+    return m.append(5);
+  }, Error, freedError('BufferMut')],
+  ['frozen then freed PooledBuffer append(5)', () => {
+    const b = pooled();
+    b.freeze();
+    b.free();
+    return b.append(5);
+  }, Error, freedError('PooledBuffer')],
   ['frozen BufferMut append(5)', () => {
     const m = new BufferMut(8);
     m.freeze();

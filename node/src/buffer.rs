@@ -344,12 +344,12 @@ impl JsBufferMut {
         Ok(JsZeroCopyStorage::new(env, frozen))
     }
 
-    /// Releases the builder now; later calls throw.
+    /// Releases the builder now; later calls throw, saying it was freed (also after a freeze, as in
+    /// the wasm build, where free() is the last thing that happened to it).
     #[napi(catch_unwind)]
     pub fn free(&mut self, env: &Env) {
-        if self.inner.take().is_some() {
-            self.gone = "freed";
-        }
+        self.inner = None;
+        self.gone = "freed";
         self.memory.clear(env);
     }
 }
