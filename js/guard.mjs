@@ -207,23 +207,41 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
   // The last view of each PooledBuffer and the last slice of each writer: written back later.
   const pooledViews = new WeakMap();
   const writerSlices = new WeakMap();
+  // Each writer's slice handed out since its last produce() or write(), and each reader's since its
+  // last consume(), read() or readInto(): over ring memory (the addon), slices taken meanwhile are
+  // views of the same bytes, so while the bytes would be the same, slice() gives this one again.
+  // (Two sliceAsync()s settled together would otherwise each detach the other's.)
+  const unmovedWriterSlices = new WeakMap();
+  const unmovedReaderSlices = new WeakMap();
 
   /** A writer slice of `length` bytes over the writer's staging memory (kept in JS, as long as the
-   * ring): the slices handed out before are detached first, so a slice kept by mistake never shows
-   * what is written into a later one. */
+   * ring): the slice of the same room again while the room has not moved, else a new one, starting
+   * with what is left of the last one (the room's start, as over ring memory), the slices handed out
+   * before detached first, so a slice kept by mistake never shows what is written into a later one. */
   const staging = new WeakMap();
   const readerStaging = new WeakMap();
   const handOut = (writer, length) => {
+    const unmoved = unmovedWriterSlices.get(writer);
+    if (unmoved !== undefined && length > 0 && apply(typedLength, unmoved, []) === length) return unmoved;
+    // What produce(n) or write() left of the last slice (read before its memory moves).
+    const last = writerSlices.get(writer);
+    const leftAt = last === undefined ? 0 : apply(typedOffset, last, []);
+    const left = last === undefined ? 0 : Math.min(apply(typedLength, last, []), length);
     let buffer = staging.get(writer);
     if (buffer === undefined || apply(arrayBufferLength, buffer, []) < length) {
-      buffer = new ArrayBuffer(Math.max(length, 64));
+      const grown = new ArrayBuffer(Math.max(length, 64));
+      if (left > 0) apply(typedSet, new U8(grown), [new U8(buffer, leftAt, left)]);
+      if (buffer !== undefined) structuredClone(buffer, { transfer: [buffer] }); // detaches the old slices
+      buffer = grown;
     } else {
       // Moves the memory to a new ArrayBuffer and detaches the old one, with every view of it.
       buffer = structuredClone(buffer, { transfer: [buffer] });
+      if (left > 0 && leftAt > 0) new U8(buffer).copyWithin(0, leftAt, leftAt + left);
     }
     staging.set(writer, buffer);
     const room = new U8(buffer, 0, length);
     writerSlices.set(writer, room);
+    unmovedWriterSlices.set(writer, room);
     return room;
   };
 
@@ -262,6 +280,8 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
           if (this.__wbg_ptr === 0) return;
           pooledViews.delete(this);
           writerSlices.delete(this);
+          unmovedWriterSlices.delete(this);
+          unmovedReaderSlices.delete(this);
           staging.delete(this);
           readerStaging.delete(this);
           // A ring writer ends its stream here: dropped by a finalizer instead, it aborts it.
@@ -302,10 +322,14 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
   }
   return classes;
 
-  /** A copy of the reader's unread bytes in its staging memory (kept in JS), through `sliceInto`
-   * (the build's __sliceInto); the slices handed out before are detached first, so one kept by
-   * mistake never changes. */
-  function stagedSlice(reader, sliceInto) {
+  /** A copy of the reader's unread bytes in its staging memory (kept in JS), through the build's
+   * __sliceInto: the last one again while it shows them exactly (nothing consumed, nothing more
+   * arrived, nothing written into it: __showsUnread), else a new one, the slices handed out before
+   * detached first, so one kept by mistake never changes. */
+  function stagedSlice(reader, raw) {
+    const unmoved = unmovedReaderSlices.get(reader);
+    if (unmoved !== undefined && apply(raw.__showsUnread.value, reader, [unmoved])) return unmoved;
+    const sliceInto = raw.__sliceInto.value;
     let buffer = readerStaging.get(reader);
     if (buffer !== undefined) {
       buffer = apply(arrayBufferLength, buffer, []) === 0 ? undefined : structuredClone(buffer, { transfer: [buffer] });
@@ -315,7 +339,13 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
       const n = apply(sliceInto, reader, [target]);
       if (n === null || n <= target.length) {
         readerStaging.set(reader, buffer);
-        return n === null ? null : n === 0 ? new U8(0) : new U8(buffer, 0, n);
+        if (n === null || n === 0) {
+          unmovedReaderSlices.delete(reader);
+          return n === null ? null : new U8(0);
+        }
+        const slice = new U8(buffer, 0, n);
+        unmovedReaderSlices.set(reader, slice);
+        return slice;
       }
       buffer = new ArrayBuffer(Math.max(n, 2 * target.length));
     }
@@ -354,7 +384,7 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
         };
       case 'CircularReader.slice':
         return function () {
-          return stagedSlice(this, raw.__sliceInto.value);
+          return stagedSlice(this, raw);
         };
       case 'CircularReader.sliceAsync':
         // Waits without a slice being made (the ticket's `bare`), then takes slice()'s: the bytes
@@ -365,7 +395,7 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
           ticket.bare = true;
           return apply(fn, this, [ticket]).then(() => {
             if (this.__wbg_ptr === 0) throw usedUp(cls);
-            return stagedSlice(this, raw.__sliceInto.value);
+            return stagedSlice(this, raw);
           });
         };
       case 'CircularWriter.produce':
@@ -377,14 +407,29 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
           // Only what is published is copied in (Rust checks `n` and refuses more than is free).
           const bytes = bytesArg(head(room, n));
           apply(raw.__produceFrom.value, this, [n, bytes]);
+          unmovedWriterSlices.delete(this);
           const rest = apply(typedLength, room, []);
           writerSlices.set(this, rest === 0 ? room : apply(typedSubarray, room, [Math.min(n, rest)]));
           return undefined;
         };
       case 'CircularWriter.write':
-        // The room moves: a slice handed out before no longer matches it.
+        // The bytes written land at the room's start, over the start of the last slice, as they
+        // would over ring memory; the rest of that slice stays the room's, for produce(n).
         return function (...args) {
-          writerSlices.delete(this);
+          const written = apply(fn, this, args);
+          const room = writerSlices.get(this);
+          if (room !== undefined && written > 0) {
+            unmovedWriterSlices.delete(this);
+            if (written >= apply(typedLength, room, [])) writerSlices.delete(this);
+            else writerSlices.set(this, apply(typedSubarray, room, [written]));
+          }
+          return written;
+        };
+      case 'CircularReader.consume':
+      case 'CircularReader.read':
+      case 'CircularReader.readInto':
+        return function (...args) {
+          unmovedReaderSlices.delete(this);
           return apply(fn, this, args);
         };
       default:

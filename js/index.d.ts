@@ -53,12 +53,17 @@
 //     called: safe to keep, transfer or write to; they never change and never show another object's
 //     bytes. A reader's slice() and sliceAsync() are copies in the reader's staging memory, which its
 //     next slice() or sliceAsync() detaches (as the addon's consume() detaches its slices): they
-//     never show other bytes; copy what must outlive the next slice. The writable views are such
-//     copies too, written back by a call: what is written into the last PooledBuffer.view() reaches the buffer at its next call (any
-//     member but free()); what is written into the last CircularWriter.slice() (or sliceAsync()) is
-//     copied into the ring by produce(n), its first n bytes, and the rest of it stays the slice of
-//     what is still free. Writes after free() or freeze(), or into an older view, reach nothing. A
-//     view costs a copy of its bytes (`npm run bench:wasm-views` times it).
+//     never show other bytes; copy what must outlive the next slice. While the last one still shows
+//     the unread bytes exactly (nothing consumed or arrived since, nothing written into it), the next
+//     is that same slice: two waits settled together get one slice, not one each with the first
+//     detached. The writable views are such copies too, written back by a call: what is written
+//     into the last PooledBuffer.view() reaches the buffer at its next call (any member but
+//     free()); what is written into the last CircularWriter.slice() (or sliceAsync()) is copied into
+//     the ring by produce(n), its first n bytes, and the rest of it stays the room's start, as over
+//     ring memory: the next slice() is that same slice while the room has not moved, and otherwise
+//     starts with that rest; write() puts its bytes over the slice's start. Writes after free() or
+//     freeze(), or into an older view, reach nothing. A view costs a copy of its bytes
+//     (`npm run bench:wasm-views` times it).
 //   Write only to the views meant for writing (PooledBuffer.view(), CircularWriter.slice()): their
 //   memory is this object's alone until freeze()/produce() detaches them. The other views are read-only
 //   by contract (V8 in Node 20 has no read-only ArrayBuffer). In Node a write to one can never crash

@@ -4,9 +4,11 @@
 //! builds of this module:
 //! - **single-thread** (the default): slices are never views of wasm memory (through `.buffer` such a
 //!   view reaches all of it, freed and reused memory too): a reader's slice is a copy of the unread
-//!   bytes in a fresh `ArrayBuffer`; a writer's slice is a view of the writer's staging memory in JS
-//!   (`js/guard.mjs`) as long as the free room, and the guard hands what JS wrote into it to
-//!   `__produceFrom`, which copies it into the ring and publishes it. Nothing blocks, and a side cannot
+//!   bytes in the reader's staging memory in JS (`js/guard.mjs`, through `__sliceInto`, and the same
+//!   copy again while `__showsUnread`); a writer's slice is a view of the writer's staging memory in
+//!   JS as long as the free room, and the guard hands what JS wrote into it to `__produceFrom`, which
+//!   copies it into the ring and publishes it. The guard keeps both as they would be over ring
+//!   memory (js/index.d.ts, "Views"). Nothing blocks, and a side cannot
 //!   leave its thread: each worker has its own wasm memory.
 //! - **threaded** (`target_feature = "atomics"`, one shared memory for every thread, see
 //!   `super::threads`): slices are views of the ring's memory, in place; `toHandle()` parks a side for
@@ -456,6 +458,33 @@ impl JsCircularReader {
                 target.subarray(0, n as u32).copy_from(data);
             }
             Ok(JsValue::from(n as f64))
+        })
+    }
+
+    /// Whether `target` (a slice `js/guard.mjs` handed out before, with nothing consumed since) still
+    /// shows exactly the unread bytes: then the guard gives it again instead of a new copy, which
+    /// would detach it (so two waits settled together get the same slice, as over ring memory). A
+    /// slice the program wrote into, or one that more bytes arrived after, does not.
+    #[wasm_bindgen(js_name = __showsUnread)]
+    pub fn shows_unread(&self, target: &JsValue) -> Result<bool, JsValue> {
+        self.with(|reader| {
+            let target: &Uint8Array =
+                target.dyn_ref().ok_or_else(|| type_error("target must be a Uint8Array"))?;
+            let Some(data) = reader.try_slice() else { return Ok(false) };
+            if data.is_empty() || data.len() != target.length() as usize {
+                return Ok(false);
+            }
+            // Piece by piece through a buffer on the stack: no copy of the whole slice in wasm memory.
+            let mut piece = [0u8; 4096];
+            for (i, chunk) in data.chunks(piece.len()).enumerate() {
+                let start = (i * piece.len()) as u32;
+                let seen = &mut piece[..chunk.len()];
+                target.subarray(start, start + chunk.len() as u32).copy_to(seen);
+                if seen != chunk {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
         })
     }
 
