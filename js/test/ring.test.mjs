@@ -321,6 +321,26 @@ test('readInto copies unread bytes into a target of any size and consumes them, 
   assert.throws(() => r.readInto(last), /CircularReader was freed/);
 });
 
+test('a readInto() refused for its target changes nothing: slices stay, and the next one sees every byte', () => {
+  const bad = [null, 5, 'abc', {}];
+  const w = Circular.withCapacity(64);
+  const r = w.addReader();
+  w.write('ab');
+  for (const target of bad) {
+    assert.throws(() => r.readInto(target), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
+  }
+  w.write('cd');
+  const target = new Uint8Array(8);
+  assert.equal(r.readInto(target), 4, 'the bytes published after the refused calls too');
+  assert.equal(text(target.subarray(0, 4)), 'abcd');
+  w.write('ef');
+  const held = r.slice();
+  for (const target of bad) assert.throws(() => r.readInto(target), { name: 'TypeError' });
+  assert.equal(text(held), 'ef', 'the slice handed out before stays');
+  w.free();
+  r.free();
+});
+
 test('read copies unread bytes out (max at most) and consumes them; what it returns stays as it was', () => {
   const w = Circular.withCapacity(4096);
   const cap = w.capacity;

@@ -706,19 +706,19 @@ impl JsCircularReader {
     pub fn read_into(&self, env: &Env, target: Unknown<'_>) -> napi::Result<f64> {
         let _wakes = WakeScope::enter(env);
         let mut side = self.side.borrow_mut();
+        // The side's state, then the target, before anything changes: a call refused changes nothing.
+        side.live("CircularReader").or_throw(env)?;
+        let target = values::raw(&target);
+        let not_bytes = || ApiError::from(omnibuf::binding::message::not_writable_bytes("target")).throw(env);
+        if !values::is_bytes(env, target) {
+            return Err(not_bytes());
+        }
         // Detached first: a target that is one of this reader's own slices is empty by then, and the
         // writer's room (the only other view of this ring JS can hold) has no unread byte in it, so
         // the unread bytes are never in `target`.
         let reader = side.detached(env, "CircularReader").or_throw(env)?;
-        let data = match reader.reader.try_slice() {
-            Some(data) => data,
-            None if values::is_bytes(env, values::raw(&target)) => return Ok(-1.0),
-            None => &[],
-        };
-        let Some(n) = values::copy_into(env, values::raw(&target), data) else {
-            let e = omnibuf::binding::message::not_writable_bytes("target");
-            return Err(ApiError::from(e).throw(env));
-        };
+        let Some(data) = reader.reader.try_slice() else { return Ok(-1.0) };
+        let Some(n) = values::copy_into(env, target, data) else { return Err(not_bytes()) };
         if n > 0 {
             reader.reader.try_consume(n).map_err(ring_error).or_throw(env)?;
         }
