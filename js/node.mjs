@@ -21,7 +21,7 @@ const wrap = zeroCopy.wrap;
 export const { BufferPool, PooledBuffer } = definePool(addon, wrap);
 
 // Receivers of another class and private constructors get the binding core's TypeErrors (js/guard.mjs).
-export const { BufferMut, BufferKind, Circular, CircularWriter, CircularReader, VirtualBuffer: guardedVirtualBuffer } = guardAddonClasses(
+const guarded = guardAddonClasses(
   {
     BufferMut: addon.BufferMut,
     BufferKind: addon.BufferKind,
@@ -33,6 +33,8 @@ export const { BufferMut, BufferKind, Circular, CircularWriter, CircularReader, 
   addon.__bindingError,
   ['BufferKind', 'Circular', 'CircularWriter', 'CircularReader', 'VirtualBuffer'],
 );
+export const { BufferMut, BufferKind, Circular, CircularWriter, CircularReader } = guarded;
+const guardedVirtualBuffer = guarded.VirtualBuffer;
 
 /** Whether view() and ring slices are Buffers over native memory (true) or copies (false: the runtime
  * forbids external buffers, as Electron does, or OMNIBUF_EXTERNAL_BUFFERS=0 asked for copies). */

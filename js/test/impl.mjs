@@ -18,6 +18,8 @@ async function load() {
 
 export const impl = which;
 const loaded = await load();
+/** The entry's module namespace, for the test of what it exports. */
+export const entry = loaded;
 export const {
   ZeroCopyBuffer,
   BufferMut,

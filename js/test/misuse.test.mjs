@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import {
+  entry,
   impl,
   ZeroCopyBuffer,
   BufferMut,
@@ -444,4 +445,12 @@ test('a sliceAsync() served at the call resolves even if its signal aborts right
   const waiting = reader.sliceAsync({ signal: controller.signal });
   controller.abort();
   assert.equal((await waiting).length, 3);
+});
+
+test('the entry exports what js/index.d.ts declares, and test hooks named __*, nothing else', () => {
+  const declared = new Set(
+    [...readFileSync(new URL('../index.d.ts', import.meta.url), 'utf8').matchAll(/^export (?:declare )?(?:class|const|function) (\w+)/gm)].map((m) => m[1]),
+  );
+  const undeclared = Object.keys(entry).filter((name) => !declared.has(name) && !name.startsWith('__'));
+  assert.deepEqual(undeclared, []);
 });
