@@ -128,8 +128,9 @@ const JS_READS_ARGS = {
 };
 
 /** The reason of CircularWriter.abort() for the native member: a string (an Error's message, read
- * once, here; another ring's reason as it was, see reasonOfError()), or what the member refuses by type (a stand-in for an object without a string
- * message) or takes as none (undefined, null). */
+ * once, here; for the Error a ring's stream ended with, that ring's reason: see reasonOfError()), or
+ * what the member refuses by type (a stand-in for an object without a string message) or takes as
+ * none (undefined, null). */
 function abortReasonArg(reason) {
   if (reason === null || (typeof reason !== 'object' && typeof reason !== 'function')) return reason;
   let message;

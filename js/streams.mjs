@@ -74,7 +74,8 @@ function reasonOf(error) {
   try {
     if (typeof error === 'string') return error;
     if (error == null) return undefined;
-    return (typeof error === 'object' || typeof error === 'function' ? reasonOfError(error) : undefined) ?? String(error);
+    if (typeof error === 'object' || typeof error === 'function') return reasonOfError(error) ?? String(error);
+    return String(error);
   } catch {
     return undefined; // a revoked Proxy, a throwing getter or toString(): no reason to give
   }
