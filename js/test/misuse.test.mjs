@@ -129,6 +129,8 @@ const TABLE = [
   ["new BufferMut(1, 'nope')", () => new BufferMut(1, 'nope'), TypeError, 'unknown buffer kind "nope": register it first with BufferKind.register'],
   ["new BufferPool({ budget: '1' })", () => new BufferPool({ budget: '1' }), TypeError, 'options.budget must be a number'],
   ['new BufferPool({ budget: -1 })', () => new BufferPool({ budget: -1 }), RangeError, `budget must be between 0 and ${MAX}, got -1`],
+  // A mistake in the settings is worded alike where the class is past what wasm32 can count too.
+  ['new BufferPool({ budget: 16, classes: [2 ** 31] })', () => new BufferPool({ budget: 16, classes: [2 ** 31] }), TypeError, 'invalid pool configuration: the budget (16 bytes) is smaller than the smallest class (2147483648 bytes)'],
   ['withCapacity(64, { backend: 1 })', () => Circular.withCapacity(64, { backend: 1 }), TypeError, 'options.backend must be "double-mapped" or "mirror-copy"'],
   // Wait options: a signal that is not an AbortSignal, a ref that is not a boolean (rejections).
   ["acquire(16, { signal: 'no' })", () => pool().acquire(16, { signal: 'no' }), TypeError, 'BufferPool.acquire: options.signal must be an AbortSignal', 'reject'],
@@ -289,7 +291,9 @@ function expectedCode(cls, message) {
   if (cls === TypeError) {
     if (message.includes('has no public constructor')) return 'ERR_ILLEGAL_CONSTRUCTOR';
     if (message.includes('called on an object that is not')) return 'ERR_INVALID_THIS';
-    if (message.startsWith('unknown buffer kind') || message.endsWith(LONE)) return 'ERR_INVALID_ARG_VALUE';
+    if (message.startsWith('unknown buffer kind') || message.startsWith('invalid pool configuration') || message.endsWith(LONE)) {
+      return 'ERR_INVALID_ARG_VALUE';
+    }
     return 'ERR_INVALID_ARG_TYPE';
   }
   if (message.endsWith('cannot be used any more')) return 'ERR_INVALID_STATE';

@@ -267,17 +267,19 @@ impl BufferPoolConfig {
         if self.classes.windows(2).any(|w| w[0] == w[1]) {
             return bad("size classes must be distinct".into());
         }
-        if *self.classes.last().unwrap() > isize::MAX as usize {
-            return bad("a size class cannot exceed isize::MAX bytes".into());
-        }
-        if self.budget > MAX_BUDGET {
-            return bad(format!("the budget cannot exceed {MAX_BUDGET} bytes"));
-        }
+        // Before the limits of the target, which differ between targets: the same mistake gets the
+        // same error on each.
         if self.budget < self.classes[0] {
             return bad(format!(
                 "the budget ({} bytes) is smaller than the smallest class ({} bytes)",
                 self.budget, self.classes[0]
             ));
+        }
+        if *self.classes.last().unwrap() > isize::MAX as usize {
+            return bad(format!("a size class cannot exceed {} bytes", isize::MAX));
+        }
+        if self.budget > MAX_BUDGET {
+            return bad(format!("the budget cannot exceed {MAX_BUDGET} bytes"));
         }
         Ok(self)
     }
