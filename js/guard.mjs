@@ -405,6 +405,11 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
         return function (n) {
           const room = writerSlices.get(this);
           if (room === undefined) return apply(fn, this, [n]);
+          // The guard's own moves replace the slice kept here: a detached one was moved by the
+          // program, the bytes written into it too. Better an Error than other bytes published.
+          if (typeof n === 'number' && n > 0 && apply(arrayBufferLength, apply(typedBuffer, room, []), []) === 0) {
+            throw bindingError(9);
+          }
           // Only what is published is copied in (Rust checks `n` and refuses more than is free).
           const bytes = bytesArg(head(room, n));
           apply(raw.__produceFrom.value, this, [n, bytes]);

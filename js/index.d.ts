@@ -62,7 +62,10 @@
 //     the ring by produce(n), its first n bytes, and the rest of it stays the room's start, as over
 //     ring memory: the next slice() is that same slice while the room has not moved, and otherwise
 //     starts with that rest; write() puts its bytes over the slice's start. Writes after free() or
-//     freeze(), or into an older view, reach nothing. A view costs a copy of its bytes
+//     freeze(), or into an older view, reach nothing. Such a view's ArrayBuffer is its own memory:
+//     transferring it (postMessage or structuredClone with `transfer`) takes what was written with
+//     it, where the addon's transfer copies; produce(n) of a slice moved away is then an Error
+//     (ERR_INVALID_STATE), and what was written into a PooledBuffer.view() moved away reaches nothing. A view costs a copy of its bytes
 //     (`npm run bench:wasm-views` times it).
 //   Write only to the views meant for writing (PooledBuffer.view(), CircularWriter.slice()): their
 //   memory is this object's alone until freeze()/produce() detaches them. The other views are read-only

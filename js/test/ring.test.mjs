@@ -213,6 +213,31 @@ test('slices against a model of ring memory: bytes written into the last slice a
   }
 });
 
+test("a writer's slice whose ArrayBuffer the program transfers away: never other bytes published", () => {
+  const w = Circular.withCapacity(64, { backend: 'mirror-copy' });
+  const r = w.addReader();
+  w.write('old bytes, read'); // so that the room holds bytes other than the ones about to be written
+  r.read();
+  const s = w.slice();
+  s.set([0x41, 0x42, 0x43]);
+  structuredClone(s, { transfer: [s.buffer] });
+  if (impl === 'addon') {
+    // The addon's transfer copies: the bytes stay in the ring's memory.
+    w.produce(3);
+    assert.equal(text(r.read()), 'ABC');
+  } else {
+    // The wasm build's slice is memory of its own, moved away with what was written into it.
+    assert.throws(() => w.produce(3), { name: 'Error', code: 'ERR_INVALID_STATE', message: /transferred away/ });
+    assert.equal(r.read().length, 0, 'nothing published');
+    w.produce(0);
+    w.slice().set([0x61, 0x62]);
+    w.produce(2);
+    assert.equal(text(r.read()), 'ab');
+  }
+  w.free();
+  r.free();
+});
+
 test('a stream through sliceAsync on both sides arrives intact', async () => {
   const w = Circular.withCapacity(4096);
   const readers = [w.addReader(), w.addReader()];

@@ -176,6 +176,17 @@ pub fn no_blocking(class: &str, here: &str) -> BindingError {
     .with_code(ERR_INVALID_STATE)
 }
 
+/// `produce(n)` in the single-thread wasm build after the program transferred the `ArrayBuffer` of
+/// the writer's slice away (`postMessage` or `structuredClone` with `transfer`): the bytes written
+/// into the slice left with it, and what is published instead would be other bytes: `Error`.
+pub fn slice_transferred() -> BindingError {
+    BindingError::error(
+        "CircularWriter.produce: the ArrayBuffer of the writer's slice was transferred away, and the bytes \
+         written into it with it: take a new slice() and write them again",
+    )
+    .with_code(ERR_INVALID_STATE)
+}
+
 /// `sliceSync()` in the single-thread wasm build, which never blocks (`class`: `"CircularReader"`):
 /// `Error`.
 pub fn never_blocks(class: &str) -> BindingError {
@@ -219,7 +230,8 @@ pub fn handle_of_other_memory(class: &str) -> BindingError {
 /// A message for JS glue code by number (`js/guard.mjs`, `js/waits.mjs` and the addon's JS classes
 /// ask the one table for their errors rather than word them): 0 wrong receiver, 1 used up, 2 not an
 /// instance, 3 no constructor, 4 not an `AbortSignal`, 5 an option that is not a boolean, 6 options
-/// that are not an object, 7 aborted, 8 a `sliceSync()` that would block where nothing may. `a`,
+/// that are not an object, 7 aborted, 8 a `sliceSync()` that would block where nothing may, 9 a
+/// writer's slice transferred away before `produce()`. `a`,
 /// `b`, `c` as the functions above take them. `None` for an unknown number.
 ///
 /// ```
@@ -248,6 +260,7 @@ pub fn by_number(which: u32, a: &str, b: &str, c: &str) -> Option<BindingError> 
         6 => options_not_object(),
         7 => aborted(),
         8 => no_blocking(a, b),
+        9 => slice_transferred(),
         _ => return None,
     })
 }
