@@ -354,11 +354,12 @@ export class CircularWriter {
   [Symbol.dispose](): void;
   /** Ends the stream with an error and frees the writer, for a producer that failed: the readers read
    * what was published, and where they would see the end (`null`), their `abortReason` gives
-   * `reason` (a string, an Error by its message, "no reason given" without one; kept as UTF-8, so a
-   * lone surrogate becomes U+FFFD; the error another ring's stream ended with by that ring's reason,
-   * so that a chain of rings joined by streams says why once), and their streams (slices(), `for await`, readableStream(),
-   * nodeReadable()) error instead of ending. Works across threads, as the ring does. TypeError for a
-   * reason of another type; Error (ERR_INVALID_STATE) on a writer freed or handed on. */
+   * `reason`, and their streams (slices(), `for await`, readableStream(), nodeReadable()) error
+   * instead of ending. `reason`: a string; an Error, or any object with a string `message`, by that
+   * message (the error another ring's stream ended with by that ring's reason, so that a chain of
+   * rings joined by streams says why once); "no reason given" without one. Kept as UTF-8: a lone
+   * surrogate becomes U+FFFD. Works across threads, as the ring does. TypeError for a reason of
+   * another type; Error (ERR_INVALID_STATE) on a writer freed or handed on. */
   abort(reason?: string | Error): void;
   /** A WritableStream of byte chunks (Uint8Array, ArrayBuffer, typed arrays, strings as UTF-8): each
    * write resolves once all of it is in the ring, so a slow reader holds the producer back. Closing it
@@ -385,8 +386,8 @@ export class CircularReader {
    * toHandle(), in any thread; each handle can be claimed once. */
   static fromHandle(handle: CircularHandle): CircularReader;
   /** The unread bytes as one view, returned at once: empty when there are none yet, `null` once the
-   * writer is gone and everything was read. It may hold less than all that is published: call slice()
-   * again after consume(). Read it, do not write it. In place (Node) only while this is the ring's
+   * writer is gone and everything was read. It holds what was published by the call; what comes
+   * after, the next slice() shows (after consume(), or again at once). Read it, do not write it. In place (Node) only while this is the ring's
    * only reader; with several readers a copy of its own (see "Views" above). */
   slice(): Uint8Array | null;
   /** slice() once there is data or the end. Never blocks. Cancelled by `options.signal`; lets a Node

@@ -366,6 +366,24 @@ test('a readInto() refused for its target changes nothing: slices stay, and the 
   r.free();
 });
 
+test('slice(), read() and readInto() show every byte published, also after an earlier slice() saw fewer', () => {
+  for (const take of ['slice', 'read', 'readInto']) {
+    const w = Circular.withCapacity(64, { backend: 'mirror-copy' });
+    const r = w.addReader();
+    w.write('abcdefghij');
+    assert.equal(r.slice().length, 10);
+    w.write('0123456789');
+    const got =
+      take === 'slice' ? r.slice() : take === 'read' ? r.read() : (() => {
+        const target = new Uint8Array(32);
+        return target.subarray(0, r.readInto(target));
+      })();
+    assert.equal(text(got), 'abcdefghij0123456789', take);
+    w.free();
+    r.free();
+  }
+});
+
 test('read copies unread bytes out (max at most) and consumes them; what it returns stays as it was', () => {
   const w = Circular.withCapacity(4096);
   const cap = w.capacity;
@@ -525,8 +543,7 @@ test('a reader added while the only reader holds a slice reads only what is prod
   const theirs = b.slice();
   assert.equal(text(theirs), 'second', 'the new reader starts past the held slice');
   theirs[0] = 0x53;
-  // Two readers now: each slice is the reader's own. (A slice may stop short of what was published,
-  // at what the reader saw last: hence the consume() before 'second' is a's.)
+  // Two readers now: each slice is the reader's own ('first' and 'second' both, in a's).
   const ours = a.slice();
   assert.equal(text(ours).slice(0, 5), impl === 'addon' ? 'First' : 'first', "the held slice's write stays in a's bytes");
   a.consume(5);

@@ -170,8 +170,8 @@ impl<T: Item, G> Writer<T, G> {
 }
 
 impl<T: Item, G> Reader<T, G> {
-    /// Items not yet consumed, as one slice, once there is at least one; `None` once the writer is
-    /// gone and everything it wrote was consumed. It may hold fewer than all that is published.
+    /// Items not yet consumed, as one slice, once there is at least one: all that were published by
+    /// then. `None` once the writer is gone and everything it wrote was consumed.
     ///
     /// ```
     /// use omnibuf::ring::asynchronous::Circular;
@@ -199,7 +199,7 @@ impl<T: Item, G> Reader<T, G> {
     /// ```
     pub async fn slice(&mut self) -> Option<&[T]> {
         poll_fn(|cx| self.poll_data(cx)).await;
-        self.core.slice()
+        self.core.slice_latest()
     }
 
     /// Like [`slice`](Self::slice), with the tags attached to its items (see
@@ -233,8 +233,8 @@ impl<T: Item, G> Reader<T, G> {
         self.core.slice_with_tags()
     }
 
-    /// Items not yet consumed, as one slice, at once, without waiting: empty when there are none yet,
-    /// `None` once the writer is gone and everything it wrote was consumed.
+    /// Items not yet consumed, as one slice, at once, without waiting: all that were published, empty
+    /// when there are none yet, `None` once the writer is gone and everything it wrote was consumed.
     ///
     /// ```
     /// use omnibuf::ring::asynchronous::Circular;
@@ -242,12 +242,19 @@ impl<T: Item, G> Reader<T, G> {
     /// let mut writer = Circular::new::<u8>().unwrap();
     /// let mut reader = writer.add_reader();
     /// assert_eq!(reader.try_slice(), Some(&[][..])); // nothing yet: `slice().await` would wait
+    /// writer.try_slice()[..2].copy_from_slice(b"ab");
+    /// writer.try_produce(2).unwrap();
+    /// assert_eq!(reader.try_slice(), Some(&b"ab"[..]));
+    /// writer.try_slice()[..1].copy_from_slice(b"c");
+    /// writer.try_produce(1).unwrap();
+    /// assert_eq!(reader.try_slice(), Some(&b"abc"[..])); // what was published since the last look too
     /// drop(writer);
+    /// reader.try_consume(3).unwrap();
     /// assert_eq!(reader.try_slice(), None);
     /// ```
     #[inline]
     pub fn try_slice(&mut self) -> Option<&[T]> {
-        self.core.slice()
+        self.core.slice_latest()
     }
 
     fn poll_data(&mut self, cx: &mut Context<'_>) -> Poll<()> {

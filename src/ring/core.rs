@@ -785,6 +785,15 @@ impl<T: Item, G> ReaderCore<T, G> {
         Some(self.items(available))
     }
 
+    /// [`slice`](Self::slice) after a fresh look at the writer's position: every item published so
+    /// far, where `slice` may stop at what the last look saw (a look costs a load of the cache line
+    /// the writer stores to, which a hot loop saves).
+    #[inline]
+    pub(crate) fn slice_latest(&mut self) -> Option<&[T]> {
+        self.write_seen = self.ring.write.0.load(Acquire);
+        self.slice()
+    }
+
     /// Like [`slice`](Self::slice), with the tags attached to the slice's items.
     pub(crate) fn slice_with_tags(&mut self) -> Option<(&[T], Tags<'_, G>)> {
         let available = self.visible()?;
