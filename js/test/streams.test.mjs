@@ -566,6 +566,42 @@ test('Node: backpressure keeps memory flat when the consumer is slower than the 
   assert.ok(growthMiB <= RING / 2 ** 20 + 32, `resident memory grew by ${growthMiB.toFixed(1)} MiB`);
 });
 
+test('a chunk many times the ring goes in a ring at a time: no copy of it all, memory flat', async () => {
+  const RING = 1 << 20;
+  const big = new Uint8Array(64 << 20).map((_, i) => i % 251);
+  const writeForms = {
+    'nodeWritable()': (writer, chunk) => pipeline(Readable.from([chunk]), writer.nodeWritable()),
+    'writableStream()': (writer, chunk) => produceWeb(writer, [chunk]),
+  };
+  /** `chunk` through a ring of RING bytes by `write`, to a consumer that checks every byte; returns
+   * the peak resident memory seen. */
+  async function pipe(write, chunk) {
+    const writer = Circular.withCapacity(RING);
+    const reader = writer.addReader();
+    let received = 0;
+    let wrong = 0;
+    let peak = process.memoryUsage.rss();
+    const consume = async () => {
+      for await (const slice of reader.slices()) {
+        for (let i = 0; i < slice.length; i += 4093) if (slice[i] !== (received + i) % 251) wrong++;
+        received += slice.length;
+        peak = Math.max(peak, process.memoryUsage.rss());
+      }
+    };
+    await Promise.all([write(writer, chunk), consume()]);
+    assert.deepEqual({ received, wrong }, { received: chunk.length, wrong: 0 });
+    return peak;
+  }
+  for (const [name, write] of Object.entries(writeForms)) {
+    // A smaller chunk first grows the heap and the allocators' pools to their working size.
+    await pipe(write, big.subarray(0, 4 * RING));
+    const base = process.memoryUsage.rss();
+    const growthMiB = ((await pipe(write, big)) - base) / 2 ** 20;
+    console.log(`# ${name}: resident memory growth ${growthMiB.toFixed(1)} MiB for one chunk of 64 MiB`);
+    assert.ok(growthMiB <= RING / 2 ** 20 + 32, `${name}: resident memory grew by ${growthMiB.toFixed(1)} MiB`);
+  }
+});
+
 /** The bytes `consume(reader)` collects (it pushes each chunk to its argument) and the error it ends
  * with, if any. */
 async function drain(consume) {

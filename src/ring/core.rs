@@ -501,14 +501,21 @@ impl<T: Item, G> WriterCore<T, G> {
     /// unwritten, so a later slice need not copy it back on mirror-copy memory (see [`MirrorView`]).
     /// The byte streams (`io::Write`, `AsyncWrite`) write through it.
     pub(crate) fn write_from(&mut self, items: &[T]) -> usize {
+        self.write_with(items.len(), |room| copy_in_pieces(room, &items[..room.len()]))
+    }
+
+    /// [`write_from`](Self::write_from) for items that are in no Rust slice (a JS array, for the wasm
+    /// binding): `fill` gets the first `min(len, free)` free slots to write, which are then published.
+    /// Returns how many that was.
+    pub(crate) fn write_with(&mut self, len: usize, fill: impl FnOnce(&mut [T])) -> usize {
         if self.closed {
             return 0;
         }
         // Whatever an earlier slice left unpublished stays pending (this call writes only `n` slots).
         let pending_end = self.mirror.slice_end;
         let room = self.slice();
-        let n = room.len().min(items.len());
-        copy_in_pieces(&mut room[..n], &items[..n]);
+        let n = room.len().min(len);
+        fill(&mut room[..n]);
         self.mirror.slice_end = pending_end.max(self.position + n as u64);
         self.publish(n);
         n

@@ -204,6 +204,15 @@ macro_rules! flavour {
                 self.core.write_from(items)
             }
 
+            /// [`push_slice`](Self::push_slice) from items in no Rust slice: `fill` writes the first
+            /// `min(len, free)` free slots it is given, which are then published; returns how many.
+            /// The wasm binding's `write()` copies a JS array straight into the ring through it (a
+            /// copy of the whole array first would cost as much as the array, however little fits).
+            #[allow(dead_code)] // only the wasm binding calls it, on one flavour
+            pub(crate) fn push_with(&mut self, len: usize, fill: impl FnOnce(&mut [T])) -> usize {
+                self.core.write_with(len, fill)
+            }
+
             /// Publishes the first `n` items of `slice()` with `tags` attached: `(offset, tag)` pairs,
             /// each offset counted from the first of the `n` items (several tags may share an item).
             /// Every reader present gets its own copy of each tag with the item it belongs to (see

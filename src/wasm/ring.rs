@@ -361,7 +361,17 @@ impl JsCircularWriter {
     /// Copies as much of `bytes` as there is room for now into the ring and publishes it; returns how
     /// many bytes that was (0 when the ring is full).
     pub fn write(&self, bytes: &JsValue) -> Result<usize, JsValue> {
-        self.with(|w| Ok(w.push_slice(&bytes_from_js(bytes, "bytes")?.0)))
+        self.with(|w| {
+            // Straight from the JS array into the room: a copy of the whole array first would cost as
+            // much as the array however little fits, and a stream writing a large chunk into a small
+            // ring a bit at a time would copy it over and over (and keep wasm memory that large).
+            if let Some(array) = bytes.dyn_ref::<Uint8Array>() {
+                return Ok(w.push_with(array.length() as usize, |room| {
+                    array.subarray(0, room.len() as u32).copy_to(room)
+                }));
+            }
+            Ok(w.push_slice(&bytes_from_js(bytes, "bytes")?.0))
+        })
     }
 
     /// What `free()` does first (js/guard.mjs): ends the stream normally, so that only a finalizer
