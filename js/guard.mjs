@@ -33,6 +33,7 @@ const sharedBufferLength =
   typeof SharedArrayBuffer === 'function' ? getter(SharedArrayBuffer.prototype, 'byteLength') : null;
 const typedSet = TypedArray.prototype.set;
 const typedSubarray = TypedArray.prototype.subarray;
+const typedCopyWithin = TypedArray.prototype.copyWithin;
 const isView = ArrayBuffer.isView;
 const BlobClass = typeof Blob === 'function' ? Blob : null;
 
@@ -215,10 +216,13 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
   const unmovedWriterSlices = new WeakMap();
   const unmovedReaderSlices = new WeakMap();
 
-  /** A writer slice of `length` bytes over the writer's staging memory (kept in JS, as long as the
-   * ring): the slice of the same room again while the room has not moved, else a new one, starting
+  /** A writer slice of `length` bytes over the writer's staging memory (kept in JS, up to twice the
+   * room): the slice of the same room again while the room has not moved, else a new one, starting
    * with what is left of the last one (the room's start, as over ring memory), the slices handed out
-   * before detached first, so a slice kept by mistake never shows what is written into a later one. */
+   * before detached first, so a slice kept by mistake never shows what is written into a later one.
+   * The new slice starts where the rest of the last one is, while the memory reaches far enough: a
+   * program producing a little of each slice moves nothing, and the rest is moved to the start only
+   * once per room's worth produced. */
   const staging = new WeakMap();
   const readerStaging = new WeakMap();
   const handOut = (writer, length) => {
@@ -229,18 +233,22 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
     const leftAt = last === undefined ? 0 : apply(typedOffset, last, []);
     const left = last === undefined ? 0 : Math.min(apply(typedLength, last, []), length);
     let buffer = staging.get(writer);
-    if (buffer === undefined || apply(arrayBufferLength, buffer, []) < length) {
-      const grown = new ArrayBuffer(Math.max(length, 64));
-      if (left > 0) apply(typedSet, new U8(grown), [new U8(buffer, leftAt, left)]);
-      if (buffer !== undefined) structuredClone(buffer, { transfer: [buffer] }); // detaches the old slices
-      buffer = grown;
-    } else {
+    // (0 also for memory the program transferred away, with a slice's buffer.)
+    const size = buffer === undefined ? 0 : apply(arrayBufferLength, buffer, []);
+    let at = 0;
+    if (size > 0 && (leftAt + length <= size || 2 * length <= size)) {
       // Moves the memory to a new ArrayBuffer and detaches the old one, with every view of it.
       buffer = structuredClone(buffer, { transfer: [buffer] });
-      if (left > 0 && leftAt > 0) new U8(buffer).copyWithin(0, leftAt, leftAt + left);
+      if (leftAt + length <= size) at = leftAt;
+      else if (left > 0) apply(typedCopyWithin, new U8(buffer), [0, leftAt, leftAt + left]);
+    } else {
+      const grown = new ArrayBuffer(Math.max(2 * length, 64));
+      if (left > 0) apply(typedSet, new U8(grown), [new U8(buffer, leftAt, left)]);
+      if (size > 0) structuredClone(buffer, { transfer: [buffer] }); // detaches the old slices
+      buffer = grown;
     }
     staging.set(writer, buffer);
-    const room = new U8(buffer, 0, length);
+    const room = new U8(buffer, at, length);
     writerSlices.set(writer, room);
     unmovedWriterSlices.set(writer, room);
     return room;
