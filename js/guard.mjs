@@ -449,8 +449,10 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
       default:
         break;
     }
-    if (cls.name === 'PooledBuffer' && name !== '__writeBack') {
-      // Every call first writes back what JS wrote into the last view() (see js/index.d.ts).
+    if (cls.name === 'PooledBuffer' && (name === 'view' || name === 'freeze')) {
+      // The calls that read the buffer's bytes first write back what JS wrote into the last view()
+      // (see js/index.d.ts); the others neither read nor change the bytes the view shows, and
+      // writing a whole view back at each of them would make a loop of them cost a copy per step.
       return function (...args) {
         const view = pooledViews.get(this);
         if (view !== undefined) apply(raw.__writeBack.value, this, [bytesArg(view)]);

@@ -57,8 +57,8 @@
 //     the unread bytes exactly (nothing consumed or arrived since, nothing written into it), the next
 //     is that same slice: two waits settled together get one slice, not one each with the first
 //     detached. The writable views are such copies too, written back by a call: what is written
-//     into the last PooledBuffer.view() reaches the buffer at its next call (any member but
-//     free()); what is written into the last CircularWriter.slice() (or sliceAsync()) is copied into
+//     into the last PooledBuffer.view() reaches the buffer at its next view() or freeze() (the calls
+//     that read its bytes); what is written into the last CircularWriter.slice() (or sliceAsync()) is copied into
 //     the ring by produce(n), its first n bytes, and the rest of it stays the room's start, as over
 //     ring memory: the next slice() is that same slice while the room has not moved, and otherwise
 //     starts with that rest; write() puts its bytes over the slice's start. Writes after free() or

@@ -221,3 +221,25 @@ test('budget, maxIdle and quotas take any size, as bounds, and read back as give
   assert.equal(p.snapshot().tenants.find(({ tenant }) => tenant === 'free-rider').quota, null);
   p.free();
 });
+
+test("what is written into a view reaches the buffer's bytes, whatever calls come between", () => {
+  const pool = new BufferPool({ budget: 1 << 20, classes: [4096] });
+  const buf = pool.tryAcquire(4096);
+  buf.append('abcdef');
+  const view = buf.view();
+  view[0] = 0x41;
+  // Calls that do not read the bytes, then one that adds some: the write still reaches them.
+  assert.equal(buf.length, 6);
+  assert.equal(buf.capacity, 4096);
+  buf.append('gh');
+  view[1] = 0x42; // written after the append, into the same (last) view
+  assert.equal(buf.tenant, undefined);
+  const later = buf.view();
+  assert.equal(Buffer.from(later).toString(), 'ABcdefgh');
+  later[7] = 0x48;
+  buf.append('i');
+  const frozen = buf.freeze();
+  assert.equal(Buffer.from(frozen.bytes()).toString(), 'ABcdefgHi');
+  frozen.free();
+  pool.free();
+});

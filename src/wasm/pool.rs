@@ -317,10 +317,12 @@ impl JsPooledBuffer {
     /// the written bytes; the rest of them, and the length, stay as they are.
     #[wasm_bindgen(js_name = __writeBack)]
     pub fn write_back(&mut self, bytes: &JsValue) -> Result<(), JsValue> {
-        let (bytes, _) = bytes_from_js(bytes, "bytes")?;
+        let bytes: &js_sys::Uint8Array =
+            bytes.dyn_ref().ok_or_else(|| throwable(message::not_bytes("bytes")))?;
         let written: &mut [u8] = self.live()?;
-        let n = bytes.len().min(written.len());
-        written[..n].copy_from_slice(&bytes[..n]);
+        let n = (bytes.length() as usize).min(written.len());
+        // Straight from the JS array into the buffer: no copy in between.
+        bytes.subarray(0, n as u32).copy_to(&mut written[..n]);
         Ok(())
     }
 
