@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { ZeroCopyBuffer, BufferMut, BufferKind } from './impl.mjs';
+import { ZeroCopyBuffer, BufferMut, BufferKind, impl } from './impl.mjs';
 
 const bytes = (...b) => new Uint8Array(b);
 
@@ -252,5 +253,39 @@ test('what makes a ZeroCopyBuffer makes a full one', () => {
     assert.equal(Object.getPrototypeOf(x), ZeroCopyBuffer.prototype);
     assert.ok(x.length >= 1);
     x.free();
+  }
+});
+
+test('bytes too many for memory are a RangeError, not a crash; bytes a pooled buffer refuses are never copied', () => {
+  // In a process of its own: the wasm build's memory, once grown, stays that size.
+  const entry = new URL('./impl.mjs', import.meta.url).href;
+  const script = `import { BufferMut, BufferPool, ZeroCopyBuffer, impl } from ${JSON.stringify(entry)};
+    const out = [];
+    const failure = (f) => { try { f(); return 'no error'; } catch (e) { return [e.name, e.code, e.message]; } };
+    const huge = new Uint8Array(2 ** 31 - 1); // untouched: no memory yet
+    const pool = new BufferPool({ budget: 1 << 20, classes: [4096] });
+    const pooled = pool.tryAcquire(4096);
+    const before = process.memoryUsage.rss();
+    out.push(failure(() => pooled.append(huge)));
+    out.push(process.memoryUsage.rss() - before < 256 * 2 ** 20);
+    if (impl === 'wasm') {
+      // 2 GiB in wasm memory, then 2 GiB more, which wasm32's 4 GiB cannot hold.
+      new BufferMut().append(huge);
+      const builder = new BufferMut();
+      builder.append('kept');
+      out.push(failure(() => builder.append(huge)));
+      out.push(failure(() => ZeroCopyBuffer.from(huge)));
+      builder.append('!');
+      out.push(new TextDecoder().decode(builder.freeze().bytes()));
+    }
+    console.log(JSON.stringify(out));`;
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(child.status, 0, child.stderr);
+  const out = JSON.parse(child.stdout);
+  const refused = ['RangeError', 'ERR_OUT_OF_RANGE', 'cannot write 2147483647 bytes into a pooled buffer with 4096 bytes of room left'];
+  assert.deepEqual(out.slice(0, 2), [refused, true], 'refused, and nothing copied');
+  if (impl === 'wasm') {
+    const cannot = ['RangeError', 'ERR_OUT_OF_RANGE', 'cannot allocate 2147483647 bytes'];
+    assert.deepEqual(out.slice(2), [cannot, cannot, 'kept!'], 'refused, and the builder kept as it was');
   }
 });

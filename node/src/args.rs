@@ -59,7 +59,8 @@ pub(crate) fn text(env: &Env, value: &Unknown<'_>, what: &str) -> ApiResult<Stri
 
 /// [`text`] on a raw value of the current call.
 pub(crate) fn text_raw(env: &Env, value: sys::napi_value, what: &str) -> ApiResult<String> {
-    let text = values::string(env, value).ok_or_else(|| message::not_a_string(what, self::value(env, value)))?;
+    let text =
+        values::string(env, value).ok_or_else(|| message::not_a_string(what, self::value(env, value)))?;
     Ok(binding::name(text, || values::well_formed(env, value), what)?)
 }
 

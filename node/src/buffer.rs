@@ -3,6 +3,7 @@
 use napi::bindgen_prelude::{ObjectFinalize, Uint8Array, Unknown};
 use napi::{sys, Env};
 use napi_derive::napi;
+use omnibuf::binding::message;
 use omnibuf::{BufferKind, BufferKindRegistry, BufferMut, ZeroCopyBuffer};
 
 use crate::args;
@@ -300,7 +301,7 @@ impl JsBufferMut {
         let mut bytes = Vec::new();
         bytes
             .try_reserve_exact(capacity)
-            .map_err(|_| ApiError::range_error(format!("cannot allocate {capacity} bytes")))
+            .map_err(|_| ApiError::from(message::cannot_allocate(capacity)))
             .or_throw(env)?;
         let mut memory = ExternalMemory::default();
         memory.set(env, bytes.capacity());

@@ -18,7 +18,7 @@ use napi::bindgen_prelude::{Either, JavaScriptClassExt, Null, ObjectFinalize, Un
 use napi::{sys, Env, ValueType};
 use napi_derive::napi;
 use omnibuf::binding::{self, PoolSide};
-use omnibuf::{BufferKind, BufferPool, BufferPoolSnapshot, PoolError, PooledBuffer};
+use omnibuf::{BufferKind, BufferPool, BufferPoolSnapshot, CapacityError, PoolError, PooledBuffer};
 
 use crate::args;
 use crate::buffer::JsZeroCopyStorage;
@@ -365,6 +365,15 @@ impl PooledSlot {
         values::string_or_undefined(env, self.live()?.tenant_id()).map_err(|e| ApiError::error(e.reason))
     }
 
+    /// `append()`'s `RangeError` for `len` bytes that would not fit, before any is copied.
+    pub(crate) fn check_room(&self, len: usize) -> ApiResult<()> {
+        let available = self.live()?.remaining();
+        if len > available {
+            return Err(ApiError::range_error(CapacityError { needed: len, available }));
+        }
+        Ok(())
+    }
+
     /// Appends a copy of `bytes` (checked by the caller); `RangeError` (and nothing written) when they
     /// do not fit.
     pub(crate) fn append(&mut self, bytes: &[u8]) -> ApiResult<()> {
@@ -583,8 +592,14 @@ impl Fast<Tables> for PooledView {
 struct PooledAppend;
 impl Fast<Tables> for PooledAppend {
     fn call(call: &Call<'_, Tables>) -> Result<sys::napi_value, Failure> {
-        let (bytes, _) = args::bytes_raw(call.env, call.args[1], "bytes")?;
         let handle = handle_arg(call.env, call.args[0]);
+        if handle != 0 {
+            // Bytes that cannot fit are refused before they are copied.
+            if let Some(len) = values::byte_length(call.env, call.args[1]) {
+                with_slot(&call.state.pooled, handle, |slot| slot.check_room(len))?;
+            }
+        }
+        let (bytes, _) = args::bytes_raw(call.env, call.args[1], "bytes")?;
         if handle != 0 {
             with_slot(&call.state.pooled, handle, |slot| slot.append(&bytes))?;
         }

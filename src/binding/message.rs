@@ -24,6 +24,12 @@ pub fn not_between(what: &str, n: f64, min: u64, max: u64) -> BindingError {
     BindingError::range_error(format!("{what} must be between {min} and {max}, got {}", super::js_number(n)))
 }
 
+/// Memory for `n` bytes that the allocator could not give (wasm32 holds at most 4 GiB in all):
+/// `RangeError`, before anything changed.
+pub fn cannot_allocate(n: usize) -> BindingError {
+    BindingError::range_error(format!("cannot allocate {n} bytes"))
+}
+
 /// A `timeoutMs` argument that is not a number of milliseconds: `TypeError`; a negative one:
 /// `RangeError`, as every negative number.
 pub fn bad_timeout(value: Value) -> BindingError {

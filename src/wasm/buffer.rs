@@ -18,9 +18,22 @@ pub(crate) fn bytes_from_js(value: &JsValue, what: &str) -> Result<(Vec<u8>, boo
         return Ok((text.into_bytes(), true));
     }
     if let Some(array) = value.dyn_ref::<Uint8Array>() {
-        return Ok((array.to_vec(), false));
+        let mut bytes = Vec::new();
+        append_from_js(&mut bytes, array)?;
+        return Ok((bytes, false));
     }
     Err(throwable(message::not_bytes(what)))
+}
+
+/// Appends a copy of `array` to `bytes`, straight from JS memory; a `RangeError`, with `bytes` as
+/// it was, where wasm memory cannot hold that many more (rather than the allocator's abort, a trap).
+pub(crate) fn append_from_js(bytes: &mut Vec<u8>, array: &Uint8Array) -> Result<(), JsValue> {
+    let n = array.length() as usize;
+    bytes.try_reserve(n).map_err(|_| throwable(message::cannot_allocate(n)))?;
+    let start = bytes.len();
+    bytes.resize(start + n, 0);
+    array.copy_to(&mut bytes[start..]);
+    Ok(())
 }
 
 /// A kind by name; `undefined` gives `fallback`.
@@ -163,16 +176,20 @@ impl JsBufferMut {
         let capacity = optional_index(capacity, "capacity")?.unwrap_or(0);
         let kind = kind_from_js(optional_string(kind, "kind")?, BufferKind::raw())?;
         let mut bytes = Vec::new();
-        bytes.try_reserve_exact(capacity).map_err(|_| {
-            throwable(crate::binding::BindingError::range_error(format!("cannot allocate {capacity} bytes")))
-        })?;
+        bytes.try_reserve_exact(capacity).map_err(|_| throwable(message::cannot_allocate(capacity)))?;
         Ok(JsBufferMut { inner: Some(BufferMut::from_vec(bytes, kind)) })
     }
 
     /// Appends a copy of `bytes` (a `Uint8Array`, `ArrayBuffer`, typed array or string).
     pub fn append(&mut self, bytes: &JsValue) -> Result<(), JsValue> {
+        // The argument first, then the state, as in every member.
+        if let Some(array) = bytes.dyn_ref::<Uint8Array>() {
+            return append_from_js(self.live()?.as_mut_vec(), array);
+        }
         let (bytes, _) = bytes_from_js(bytes, "bytes")?;
-        self.live()?.extend_from_slice(&bytes);
+        let vec = self.live()?.as_mut_vec();
+        vec.try_reserve(bytes.len()).map_err(|_| throwable(message::cannot_allocate(bytes.len())))?;
+        vec.extend_from_slice(&bytes);
         Ok(())
     }
 

@@ -10,7 +10,7 @@ use wasm_bindgen::prelude::*;
 use super::buffer::{bytes_from_js, kind_from_js, JsZeroCopyBuffer};
 use super::error::{index, optional_string, string, throwable, type_error, used_up, value};
 use crate::binding::{self, message, BindingError, PoolSide};
-use crate::{BufferKind, BufferPool, BufferPoolSnapshot, PoolError, PooledBuffer};
+use crate::{BufferKind, BufferPool, BufferPoolSnapshot, CapacityError, PoolError, PooledBuffer};
 
 fn pool_error(e: PoolError) -> JsValue {
     throwable(e.into())
@@ -302,8 +302,23 @@ impl JsPooledBuffer {
 
     /// Appends a copy of `bytes`; `RangeError` (and nothing written) when they do not fit.
     pub fn append(&mut self, bytes: &JsValue) -> Result<(), JsValue> {
+        let refused = |e: CapacityError| throwable(BindingError::range_error(e));
+        // The argument first, then the state, as in every member.
+        if let Some(array) = bytes.dyn_ref::<js_sys::Uint8Array>() {
+            let buffer = self.live()?;
+            // Straight from the JS array into the buffer, once it is known to fit: bytes that do not
+            // fit are never copied (into wasm memory, which would keep that size for good).
+            let (needed, available) = (array.length() as usize, buffer.remaining());
+            if needed > available {
+                return Err(refused(CapacityError { needed, available }));
+            }
+            let start = buffer.len();
+            buffer.resize(start + needed, 0);
+            array.copy_to(&mut buffer.as_mut_slice()[start..]);
+            return Ok(());
+        }
         let (bytes, _) = bytes_from_js(bytes, "bytes")?;
-        self.live()?.try_extend_from_slice(&bytes).map_err(|e| throwable(BindingError::range_error(e)))
+        self.live()?.try_extend_from_slice(&bytes).map_err(refused)
     }
 
     /// The written bytes as a copy in a fresh `ArrayBuffer` (never a view of wasm memory, whose

@@ -180,6 +180,12 @@ pub(crate) fn bytes(env: &Env, value: sys::napi_value) -> Option<Vec<u8>> {
     Some(copy)
 }
 
+/// How many bytes a typed array, `DataView` or `ArrayBuffer` holds (0 for a detached one); `None`
+/// for any other value.
+pub(crate) fn byte_length(env: &Env, value: sys::napi_value) -> Option<usize> {
+    byte_region(env, value).map(|(_, len)| len)
+}
+
 /// A copy of at most `max` of the first bytes of a typed array, `DataView` or `ArrayBuffer` (a detached
 /// one is empty) into `scratch`, which keeps its allocation from call to call; `None` for any other
 /// value. For a write that takes only what fits: the rest is never copied.
@@ -355,7 +361,10 @@ pub(crate) fn array_items(env: &Env, value: sys::napi_value) -> Option<Vec<sys::
 }
 
 /// The object's own enumerable string-keyed properties, as (name, value) pairs: each name a string.
-pub(crate) fn own_entries(env: &Env, object: sys::napi_value) -> Option<Vec<(sys::napi_value, sys::napi_value)>> {
+pub(crate) fn own_entries(
+    env: &Env,
+    object: sys::napi_value,
+) -> Option<Vec<(sys::napi_value, sys::napi_value)>> {
     let mut names = ptr::null_mut();
     // SAFETY: `object` is an object of the current call; `names` is a valid out-pointer.
     let status = unsafe {
