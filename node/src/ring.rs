@@ -527,20 +527,40 @@ impl JsCircularWriter {
             return self.push(env, &bytes);
         }
         // Bytes are copied out of JS memory first (a raw copy: they may be a view of this very ring, or
-        // shared with another thread), into memory this thread keeps for it: a fresh allocation per
-        // write costs more than the copy. A write takes no more than the capacity, so neither does
-        // the copy. A writer gone says so here, before the bytes are looked at, as in the wasm build
-        // (a string is always bytes: `push` says it for one).
-        let max = self.side.borrow().live("CircularWriter").map(|w| w.writer.capacity()).or_throw(env)?;
+        // shared with another thread), a piece at a time into memory this thread keeps for it (a fresh
+        // allocation per write costs more than the copy), until a piece does not fit whole: the bytes
+        // copied are the bytes written, and one piece more at most. While the writer's slices are out
+        // the bytes may be one of them, which the first piece's publishing detaches: then the piece is
+        // all that can be written, the capacity. A writer gone says so here, before the bytes are
+        // looked at, as in the wasm build (a string is always bytes: `push` says it for one).
+        let piece = {
+            let side = self.side.borrow();
+            let writer = side.live("CircularWriter").or_throw(env)?;
+            if side.viewed.has_views() {
+                writer.writer.capacity()
+            } else {
+                WRITE_PIECE
+            }
+        };
         SCRATCH.with_borrow_mut(|scratch| {
-            values::bytes_into(env, raw, max, scratch)
-                .ok_or_else(|| ApiError::from(omnibuf::binding::message::not_bytes("bytes")))
-                .or_throw(env)?;
-            let written = self.push(env, scratch);
+            let mut written = 0;
+            let outcome = loop {
+                let copied = values::bytes_into(env, raw, written, piece, scratch)
+                    .ok_or_else(|| ApiError::from(omnibuf::binding::message::not_bytes("bytes")))
+                    .or_throw(env);
+                if let Err(e) = copied {
+                    break Err(e);
+                }
+                match self.push(env, scratch) {
+                    Ok(n) if n as usize == piece => written += piece,
+                    Ok(n) => break Ok((written + n as usize) as f64),
+                    Err(e) => break Err(e),
+                }
+            };
             if scratch.capacity() > SCRATCH_KEPT {
                 *scratch = Vec::new();
             }
-            written
+            outcome
         })
     }
 
@@ -608,9 +628,13 @@ impl JsCircularWriter {
 }
 
 thread_local! {
-    /// What `write()` copies the bytes into on their way to the ring.
+    /// What `write()` copies the bytes into on their way to the ring, a piece at a time.
     static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
+
+/// The most bytes `write()` copies out of JS memory at once while the writer has no slices out: a
+/// piece that stays in the cache on its way into the ring.
+const WRITE_PIECE: usize = 64 << 10;
 
 /// The most memory [`SCRATCH`] keeps between writes.
 const SCRATCH_KEPT: usize = 4 << 20;

@@ -186,23 +186,31 @@ pub(crate) fn byte_length(env: &Env, value: sys::napi_value) -> Option<usize> {
     byte_region(env, value).map(|(_, len)| len)
 }
 
-/// A copy of at most `max` of the first bytes of a typed array, `DataView` or `ArrayBuffer` (a detached
-/// one is empty) into `scratch`, which keeps its allocation from call to call; `None` for any other
-/// value. For a write that takes only what fits: the rest is never copied.
-pub(crate) fn bytes_into(env: &Env, value: sys::napi_value, max: usize, scratch: &mut Vec<u8>) -> Option<()> {
+/// A copy of at most `max` bytes from `offset` of a typed array, `DataView` or `ArrayBuffer` (a
+/// detached one is empty) into `scratch`, which keeps its allocation from call to call; `None` for
+/// any other value. For a write that takes only what fits, a piece at a time: the rest is never
+/// copied.
+pub(crate) fn bytes_into(
+    env: &Env,
+    value: sys::napi_value,
+    offset: usize,
+    max: usize,
+    scratch: &mut Vec<u8>,
+) -> Option<()> {
     let (data, len) = byte_region(env, value)?;
     scratch.clear();
-    let len = len.min(max);
-    if data.is_null() || len == 0 {
+    let n = len.saturating_sub(offset).min(max);
+    if data.is_null() || n == 0 {
         return Some(());
     }
-    scratch.reserve(len);
+    scratch.reserve(n);
     // As in `bytes`: a raw copy, since the bytes may be a SharedArrayBuffer's.
-    // SAFETY: Node-API reported at least `len` readable bytes at `data`, alive while the call holds the
-    // value; `scratch` has room for `len` bytes of its own (no overlap), all written before `set_len`.
+    // SAFETY: Node-API reported `len >= offset + n` readable bytes at `data`, alive while the call
+    // holds the value; `scratch` has room for `n` bytes of its own (no overlap), all written before
+    // `set_len`.
     unsafe {
-        copy_bytes_in_pieces(data.cast::<u8>().cast_const(), scratch.as_mut_ptr(), len);
-        scratch.set_len(len);
+        copy_bytes_in_pieces(data.cast::<u8>().cast_const().add(offset), scratch.as_mut_ptr(), n);
+        scratch.set_len(n);
     }
     Some(())
 }

@@ -163,6 +163,11 @@ impl<T: StableMemory> Viewed<T> {
         Viewed { value: Some(value), views: Vec::new(), prune_at: 16 }
     }
 
+    /// Whether views may still be alive (some listed may have been collected since).
+    pub(crate) fn has_views(&self) -> bool {
+        !self.views.is_empty()
+    }
+
     /// The value, unless it was taken.
     pub(crate) fn get(&self) -> Option<&T> {
         self.value.as_ref()
