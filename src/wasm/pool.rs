@@ -2,6 +2,7 @@
 //! resolves when the budget has room, `tryAcquire` returns `null` when it has none.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use js_sys::{Array, Object, Reflect};
@@ -41,14 +42,13 @@ fn counted(bytes: u64) -> usize {
 struct Bounds {
     budget: u64,
     default_quota: Option<u64>,
-    quotas: Vec<(String, u64)>,
+    quotas: HashMap<String, u64>,
 }
 
 impl Bounds {
     /// The quota of `tenant`: its own, else the default, else none.
     fn quota_of(&self, tenant: &str) -> Option<u64> {
-        let own = self.quotas.iter().rev().find(|(name, _)| name == tenant);
-        own.map(|&(_, quota)| quota).or(self.default_quota)
+        self.quotas.get(tenant).copied().or(self.default_quota)
     }
 }
 
@@ -91,7 +91,7 @@ impl JsBufferPool {
         // The most a pool counts (`isize::MAX`: the top bit flags waiters) is more than wasm memory
         // holds.
         config = config.budget(counted(budget).min(isize::MAX as usize));
-        let mut bounds = Bounds { budget, default_quota: None, quotas: Vec::new() };
+        let mut bounds = Bounds { budget, default_quota: None, quotas: HashMap::new() };
         let classes = Reflect::get(options, &"classes".into())?;
         if !classes.is_undefined() {
             let Some(list) = classes.dyn_ref::<Array>() else {
@@ -129,7 +129,7 @@ impl JsBufferPool {
                 let quota =
                     binding::offset(binding::Value::Number(bytes), "a tenant quota").map_err(throwable)?;
                 config = config.tenant_quota(tenant.as_str(), counted(quota));
-                bounds.quotas.push((tenant, quota));
+                bounds.quotas.insert(tenant, quota);
             }
         }
         // No thread can block in a page, and outstanding-buffer tracking is a debugging aid.
