@@ -39,6 +39,7 @@
 //! collector hurries when small wrappers hold much native memory.
 
 use std::any::Any;
+use std::collections::HashMap;
 use std::ptr;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -146,26 +147,29 @@ struct LiveView {
     /// more. Null if the reference could not be made (the view then keeps its memory for good).
     array_buffer: sys::napi_ref,
     keep: Keep,
-    /// Who asked for it, for [`Viewed::detach_group`]; 0 for owners that are one JS object.
-    group: u64,
 }
 
 /// A native value and the views of its memory that JS holds. See the module docs.
 pub(crate) struct Viewed<T: StableMemory> {
     value: Option<T>,
-    views: Vec<LiveView>,
+    /// The views, filed by who asked for them (see [`view_in_group`](Self::view_in_group); 0 for
+    /// owners that are one JS object), so that freeing one of many sharers costs its own views only.
+    /// No group is listed without views.
+    views: HashMap<u64, Vec<LiveView>>,
+    /// How many views are listed, in all groups.
+    listed: usize,
     /// Prune collected views when there are this many.
     prune_at: usize,
 }
 
 impl<T: StableMemory> Viewed<T> {
     pub(crate) fn new(value: T) -> Self {
-        Viewed { value: Some(value), views: Vec::new(), prune_at: 16 }
+        Viewed { value: Some(value), views: HashMap::new(), listed: 0, prune_at: 16 }
     }
 
     /// Whether views may still be alive (some listed may have been collected since).
     pub(crate) fn has_views(&self) -> bool {
-        !self.views.is_empty()
+        self.listed > 0
     }
 
     /// The value, unless it was taken.
@@ -196,7 +200,7 @@ impl<T: StableMemory> Viewed<T> {
         pick: impl FnOnce(&mut T) -> Option<Bytes<'_>>,
     ) -> napi::Result<Option<Raw>> {
         let external = external_buffers(env);
-        if self.views.len() >= self.prune_at {
+        if self.listed >= self.prune_at {
             self.prune(env);
         }
         let Some(value) = self.value.as_mut() else { return Ok(None) };
@@ -255,11 +259,16 @@ impl<T: StableMemory> Viewed<T> {
         let Some(array_buffer) = array_buffer else {
             // Without a reference the view could not be detached: the value must outlive it, and is
             // never dropped (`take`, `Drop`). The Buffer is not handed out.
-            self.views.push(LiveView { array_buffer: ptr::null_mut(), keep, group });
+            self.list(group, LiveView { array_buffer: ptr::null_mut(), keep });
             return Err(napi::Error::from_reason("could not track an external Buffer"));
         };
-        self.views.push(LiveView { array_buffer, keep, group });
+        self.list(group, LiveView { array_buffer, keep });
         Ok(Some(Raw(buffer)))
+    }
+
+    fn list(&mut self, group: u64, view: LiveView) {
+        self.views.entry(group).or_default().push(view);
+        self.listed += 1;
     }
 
     /// Detaches every view still alive, then hands the value out (`None` if it was taken before).
@@ -278,31 +287,27 @@ impl<T: StableMemory> Viewed<T> {
     /// view could not be detached (possible only while the JS environment shuts down): it is kept in
     /// the list, and the caller must leave the bytes alone.
     pub(crate) fn detach_views(&mut self, env: &Env) -> bool {
-        self.detach_where(env, |_| true)
+        let mut all = true;
+        let mut kept = 0;
+        self.views.retain(|_, views| {
+            all &= detach_listed(env, views);
+            kept += views.len();
+            !views.is_empty()
+        });
+        self.listed = kept;
+        all
     }
 
     /// Detaches the views made for `group` (one JS object among the sharers of this value, which let
     /// go of its bytes), leaving the others' alone; `false` as for [`detach_views`](Self::detach_views).
     pub(crate) fn detach_group(&mut self, env: &Env, group: u64) -> bool {
-        self.detach_where(env, |view| view.group == group)
-    }
-
-    fn detach_where(&mut self, env: &Env, mut which: impl FnMut(&LiveView) -> bool) -> bool {
-        let mut all = true;
-        self.views.retain(|view| {
-            if !which(view) {
-                return true;
-            }
-            if !view.array_buffer.is_null() && detach(env, view.array_buffer) {
-                release(&view.keep);
-                return false;
-            }
-            // Still reachable. A view that holds memory of its own (a buffer clone) can be forgotten:
-            // its memory lives until it is collected. Any other must stay, and the bytes with it.
-            let holds_its_own = view.keep.lock().unwrap_or_else(PoisonError::into_inner).is_some();
-            all &= holds_its_own;
-            !holds_its_own
-        });
+        let Some(views) = self.views.get_mut(&group) else { return true };
+        let before = views.len();
+        let all = detach_listed(env, views);
+        self.listed -= before - views.len();
+        if views.is_empty() {
+            self.views.remove(&group);
+        }
         all
     }
 
@@ -312,7 +317,8 @@ impl<T: StableMemory> Viewed<T> {
     pub(crate) fn hand_to_views<K: Any + Send + Clone>(&mut self, env: &Env, keep: impl FnOnce(T) -> K) {
         let Some(value) = self.value.take() else { return };
         let keep = keep(value);
-        for view in self.views.drain(..) {
+        self.listed = 0;
+        for view in self.views.drain().flat_map(|(_, views)| views) {
             if !view.array_buffer.is_null() {
                 // SAFETY: the reference was created by `view` in this environment and is deleted once.
                 unsafe { sys::napi_delete_reference(env.raw(), view.array_buffer) };
@@ -326,15 +332,21 @@ impl<T: StableMemory> Viewed<T> {
 
     /// Forgets views whose ArrayBuffer JS has dropped.
     fn prune(&mut self, env: &Env) {
-        self.views.retain(|view| {
-            if view.array_buffer.is_null() || referent(env, view.array_buffer).is_some() {
-                return true;
-            }
-            // SAFETY: the reference was created by `view` in this environment and is deleted once.
-            unsafe { sys::napi_delete_reference(env.raw(), view.array_buffer) };
-            false
+        let mut kept = 0;
+        self.views.retain(|_, views| {
+            views.retain(|view| {
+                if view.array_buffer.is_null() || referent(env, view.array_buffer).is_some() {
+                    return true;
+                }
+                // SAFETY: the reference was created by `view` in this environment and is deleted once.
+                unsafe { sys::napi_delete_reference(env.raw(), view.array_buffer) };
+                false
+            });
+            kept += views.len();
+            !views.is_empty()
         });
-        self.prune_at = (self.views.len() * 2).max(16);
+        self.listed = kept;
+        self.prune_at = (kept * 2).max(16);
     }
 }
 
@@ -342,10 +354,29 @@ impl<T: StableMemory> Drop for Viewed<T> {
     fn drop(&mut self) {
         // Reached without `take` only if the owner was dropped without its environment (it never is in
         // this crate); views might still show the memory, so it must not be freed.
-        if !self.views.is_empty() {
+        if self.listed > 0 {
             std::mem::forget(self.value.take());
         }
     }
+}
+
+/// Detaches the listed `views` that are still alive, forgetting them and those JS dropped; `false`
+/// if one could not be detached (possible only while the JS environment shuts down): it stays
+/// listed, and the caller must leave the bytes alone.
+fn detach_listed(env: &Env, views: &mut Vec<LiveView>) -> bool {
+    let mut all = true;
+    views.retain(|view| {
+        if !view.array_buffer.is_null() && detach(env, view.array_buffer) {
+            release(&view.keep);
+            return false;
+        }
+        // Still reachable. A view that holds memory of its own (a buffer clone) can be forgotten:
+        // its memory lives until it is collected. Any other must stay, and the bytes with it.
+        let holds_its_own = view.keep.lock().unwrap_or_else(PoisonError::into_inner).is_some();
+        all &= holds_its_own;
+        !holds_its_own
+    });
+    all
 }
 
 /// The `ArrayBuffer` under a `Buffer` just made.
