@@ -627,7 +627,8 @@ export class VirtualBuffer {
    * buffer; `start` and `end` undefined or null are the defaults, as for read()), or null. An empty
    * pattern matches at `start`. */
   find(pattern: BytesLike, start?: number, end?: number, options?: { signal?: AbortSignal }): Promise<number | null>;
-  /** Line feeds plus one. The first line query scans the content once; later ones are quick. */
+  /** Line feeds plus one. The first line query scans the content once; later ones are quick (in the
+   * wasm build's IndexedDB documents, until the next edit: the first query after one scans again). */
   lineCount(options?: { signal?: AbortSignal }): Promise<number>;
   /** Offset where line `line` (0-based) starts; RangeError past the last line. */
   lineToOffset(line: number, options?: { signal?: AbortSignal }): Promise<number>;

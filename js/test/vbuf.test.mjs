@@ -303,3 +303,65 @@ test('a save over a document another buffer saved rejects, and force overwrites 
   theirs.free();
   await VirtualBuffer.deleteDocument(name);
 });
+
+test('line queries against a model, across edits, undo and redo, around every 64 KiB', async () => {
+  // The wasm build's documents keep a line index checkpointed every 64 KiB until the next edit; the
+  // addon's count per piece. Lines here cross those checkpoints, and edits land on either side.
+  let x = 0x51ed2705;
+  const rand = (n) => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) % n;
+  };
+  const piece = (n) => Array.from({ length: n }, () => (rand(40) === 0 ? '\n' : 'abcdefgh'[rand(8)])).join('');
+  let model = piece(300 << 10);
+  const vb = VirtualBuffer.fromBytes(model);
+  const history = [model];
+  let at = 0; // where history stands (undo and redo move it)
+  const lfsBefore = (offset) => {
+    let n = 0;
+    for (let i = model.indexOf('\n'); i !== -1 && i < offset; i = model.indexOf('\n', i + 1)) n++;
+    return n;
+  };
+  const check = async (step) => {
+    const lfs = lfsBefore(model.length);
+    assert.equal(await vb.lineCount(), lfs + 1, `step ${step}: lineCount`);
+    const offsets = [0, model.length, rand(model.length + 1), 65536 - 1, 65536, 65536 + 1, 131072, 262144 + 7];
+    for (const offset of offsets.filter((o) => o <= model.length)) {
+      assert.equal(await vb.offsetToLine(offset), lfsBefore(offset), `step ${step}: offsetToLine(${offset})`);
+    }
+    for (const line of [1, lfs, rand(lfs + 1), lfsBefore(65536), lfsBefore(65536) + 1].filter((l) => l >= 1 && l <= lfs)) {
+      let lf = -1;
+      for (let i = 0; i < line; i++) lf = model.indexOf('\n', lf + 1);
+      assert.equal(await vb.lineToOffset(line), lf + 1, `step ${step}: lineToOffset(${line})`);
+    }
+    await assert.rejects(vb.lineToOffset(lfs + 1), { name: 'RangeError' }, `step ${step}: past the last line`);
+  };
+  await check('start');
+  for (let step = 0; step < 40; step++) {
+    const op = rand(6);
+    if (op === 4 && at > 0) {
+      assert.equal(vb.undo(), true);
+      model = history[--at];
+    } else if (op === 5 && at < history.length - 1) {
+      assert.equal(vb.redo(), true);
+      model = history[++at];
+    } else {
+      // Near a checkpoint half the time: the edits that move lines across one.
+      const near = rand(2) === 0 ? Math.min(model.length, 65536 * (1 + rand(4)) + rand(64) - 32) : rand(model.length + 1);
+      const start = Math.max(0, Math.min(near, model.length));
+      const end = Math.min(model.length, start + rand(3) * rand(5000));
+      const bytes = rand(3) === 0 ? '' : piece(1 + rand(3000));
+      vb.replace(start, end, bytes);
+      model = model.slice(0, start) + bytes + model.slice(end);
+      history.length = at + 1;
+      history.push(model);
+      at++;
+    }
+    assert.equal(vb.length, model.length);
+    // Sometimes two edits before a query, sometimes none (a query of an index kept).
+    if (rand(3) !== 0) await check(step);
+  }
+  vb.free();
+});

@@ -194,6 +194,12 @@ impl VirtualBuffer {
         lock(&self.inner.state).tree.len()
     }
 
+    /// The edit log's version: every edit (undo and redo too) changes it.
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))] // the stored buffer's line index
+    pub(crate) fn version(&self) -> u64 {
+        self.inner.version.load(Ordering::Acquire)
+    }
+
     /// Whether the buffer is empty.
     ///
     /// ```

@@ -38,6 +38,10 @@ impl Lines<'_> {
 
     /// Builds the tables of every source a piece points into, reporting progress.
     fn ensure_tables(&self, progress: Progress<'_>) -> Result<(), VbufError> {
+        // Every source has its table (the rule once the first count built them): no piece to look at.
+        if self.snapshot.sources.iter().all(|src| src.lines.get().is_some()) {
+            return Ok(());
+        }
         let mut ids = BTreeSet::new();
         self.snapshot.tree.for_each_piece(0, self.snapshot.len(), &mut |p, _| {
             if p.source != ADD_SOURCE {

@@ -4,7 +4,8 @@
 //! what a call needs first and then runs the synchronous call: [`read`](StoredBuffer::read) loads the
 //! blocks under the range, [`find`](StoredBuffer::find) and the line queries scan in windows of
 //! [`SCAN_WINDOW`] bytes, each loaded before it is read, so memory stays bounded by the cache budget
-//! whatever the document's size. Edits are synchronous and in memory ([`buffer`](StoredBuffer::buffer)).
+//! whatever the document's size. The line queries keep what their scan found (a [`LineIndex`]) until
+//! the next edit: until then a query reads at most [`LINE_CHECKPOINT`] bytes. Edits are synchronous and in memory ([`buffer`](StoredBuffer::buffer)).
 //! [`save`](StoredBuffer::save) writes the blocks that changed and commits the new version in one
 //! transaction (see `platform::wasm::indexed_db`).
 //!
@@ -30,6 +31,11 @@ use crate::ZeroCopyBuffer;
 
 /// Bytes scanned per step by `find` and the line queries, each step loaded before it is read.
 pub const SCAN_WINDOW: u64 = 4 << 20;
+/// Bytes between two checkpoints of a [`LineIndex`]: the most a line query reads once it is built.
+const LINE_CHECKPOINT: u64 = 64 << 10;
+/// How many times a line query starts again when an edit comes while it loads what it reads (edits
+/// that keep coming get the answer of the last try, counted across them).
+const EDITS_MET: usize = 3;
 /// Bytes of new blocks gathered before a long import or save writes them (in their own transaction).
 const WRITE_BATCH: usize = 8 << 20;
 /// Blocks loaded per transaction when a save copies parts of blocks.
@@ -126,6 +132,20 @@ pub struct StoredBuffer {
     buffer: VirtualBuffer,
     options: VirtualBufferOptions,
     state: RefCell<State>,
+    /// What the last whole scan for line feeds found, while no edit came after it.
+    lines: RefCell<Option<Rc<LineIndex>>>,
+}
+
+/// The line feeds of one version of the content, counted by a scan of all of it: the line queries
+/// look here first and then read one stretch of [`LINE_CHECKPOINT`] bytes at most.
+#[derive(Debug)]
+struct LineIndex {
+    /// The buffer's edit version the scan saw (an edit makes the index stale).
+    version: u64,
+    /// Line feeds in all.
+    lfs: u64,
+    /// `before[i]`: the line feeds in the first `i * LINE_CHECKPOINT` bytes (the last entry: in all).
+    before: Vec<u64>,
 }
 
 /// Clears the `saving` flag when a save ends, however it ends.
@@ -154,7 +174,7 @@ impl StoredBuffer {
         let options = options.checked();
         let buffer = VirtualBuffer::from_bytes_with(bytes, options)?;
         let state = State { meta: None, sources: vec![None], saving: false };
-        Ok(StoredBuffer { buffer, options, state: RefCell::new(state) })
+        Ok(StoredBuffer { buffer, options, state: RefCell::new(state), lines: RefCell::default() })
     }
 
     /// Opens document `name`, reading only its metadata record (and deleting the blocks its earlier
@@ -194,7 +214,7 @@ impl StoredBuffer {
         let buffer = VirtualBuffer::with_layer(layer.clone(), options)?;
         let source = StoredSource { name: name.to_string(), layer, _in_use: Rc::new(in_use) };
         let state = State { meta: Some(meta), sources: vec![Some(source)], saving: false };
-        Ok(StoredBuffer { buffer, options, state: RefCell::new(state) })
+        Ok(StoredBuffer { buffer, options, state: RefCell::new(state), lines: RefCell::default() })
     }
 
     /// Stores `source` as document `name` in blocks of `block_size` bytes, replacing a document of
@@ -429,23 +449,31 @@ impl StoredBuffer {
         }
     }
 
-    /// Scans for line feeds from offset 0 on, a window at a time, calling `visit(offset_of_lf)` for each
-    /// until it returns `false`; stops at `end`. Returns the line feeds visited.
-    async fn scan_lfs(&self, end: u64, mut visit: impl FnMut(u64) -> bool) -> Result<u64, StoredError> {
-        let mut seen = 0;
+    /// The line index of the content as it is: the one kept, or a new one from a scan of all of it,
+    /// a window at a time, kept unless an edit came during the scan (whose counts mix versions).
+    async fn line_index(&self) -> Result<Rc<LineIndex>, StoredError> {
+        let version = self.buffer.version();
+        if let Some(index) = self.lines.borrow().as_ref().filter(|index| index.version == version) {
+            return Ok(index.clone());
+        }
+        let len = self.buffer.len();
+        let (mut lfs, mut before) = (0, vec![0]);
         let mut at = 0;
-        while at < end {
-            let stop = (at + SCAN_WINDOW).min(end);
+        while at < len {
+            let stop = (at + SCAN_WINDOW).min(len);
             let window = self.read(at, stop).await?;
-            for i in memchr::memchr_iter(b'\n', &window) {
-                seen += 1;
-                if !visit(at + i as u64) {
-                    return Ok(seen);
-                }
+            // A window starts at a checkpoint: SCAN_WINDOW is a multiple of LINE_CHECKPOINT.
+            for stretch in window.chunks(LINE_CHECKPOINT as usize) {
+                lfs += memchr::memchr_iter(b'\n', stretch).count() as u64;
+                before.push(lfs);
             }
             at = stop;
         }
-        Ok(seen)
+        let index = Rc::new(LineIndex { version, lfs, before });
+        if self.buffer.version() == version {
+            *self.lines.borrow_mut() = Some(index.clone());
+        }
+        Ok(index)
     }
 
     /// Line feeds plus one.
@@ -459,7 +487,7 @@ impl StoredBuffer {
     /// # Ok(()) }
     /// ```
     pub async fn line_count(&self) -> Result<u64, StoredError> {
-        Ok(self.scan_lfs(self.buffer.len(), |_| true).await? + 1)
+        Ok(self.line_index().await?.lfs + 1)
     }
 
     /// Offset where line `line` (0-based) starts.
@@ -477,19 +505,25 @@ impl StoredBuffer {
         if line == 0 {
             return Ok(0);
         }
-        let mut count = 0;
-        let mut start = None;
-        let lfs = self
-            .scan_lfs(self.buffer.len(), |lf| {
-                count += 1;
-                if count == line {
-                    start = Some(lf + 1);
-                    return false;
-                }
-                true
-            })
-            .await?;
-        start.ok_or(StoredError::Buffer(VbufError::NoSuchLine { line, lines: lfs + 1 }))
+        for tries_left in (0..EDITS_MET).rev() {
+            let index = self.line_index().await?;
+            if line > index.lfs {
+                return Err(VbufError::NoSuchLine { line, lines: index.lfs + 1 }.into());
+            }
+            // The stretch that holds the `line`-th line feed: the last checkpoint with fewer before it.
+            let stretch = index.before.partition_point(|&lfs| lfs < line) - 1;
+            let start = stretch as u64 * LINE_CHECKPOINT;
+            let bytes = self.read(start, (start + LINE_CHECKPOINT).min(self.buffer.len())).await?;
+            let nth = (line - index.before[stretch] - 1) as usize;
+            let lf = memchr::memchr_iter(b'\n', &bytes).nth(nth);
+            // An edit came while the stretch was loaded: try again.
+            if self.buffer.version() != index.version && tries_left > 0 {
+                continue;
+            }
+            let lf = lf.ok_or(VbufError::NoSuchLine { line, lines: index.lfs + 1 })?;
+            return Ok(start + lf as u64 + 1);
+        }
+        unreachable!("the last try returns")
     }
 
     /// The line (0-based) that holds `offset` (at most the length).
@@ -508,7 +542,18 @@ impl StoredBuffer {
         if offset > len {
             return Err(VbufError::OutOfRange { start: offset, end: offset, len }.into());
         }
-        self.scan_lfs(offset, |_| true).await
+        for tries_left in (0..EDITS_MET).rev() {
+            let index = self.line_index().await?;
+            let stretch = (offset / LINE_CHECKPOINT).min(index.before.len() as u64 - 1);
+            let start = stretch * LINE_CHECKPOINT;
+            let bytes = self.read(start.min(offset), offset.min(self.buffer.len())).await?;
+            // An edit came while the stretch was loaded: try again.
+            if self.buffer.version() != index.version && tries_left > 0 {
+                continue;
+            }
+            return Ok(index.before[stretch as usize] + memchr::memchr_iter(b'\n', &bytes).count() as u64);
+        }
+        unreachable!("the last try returns")
     }
 
     /// Saves to the document it was opened from: the blocks that changed are written, whole blocks
