@@ -35,6 +35,10 @@ const typedSet = TypedArray.prototype.set;
 const typedSubarray = TypedArray.prototype.subarray;
 const typedCopyWithin = TypedArray.prototype.copyWithin;
 const isView = ArrayBuffer.isView;
+const encoder = new TextEncoder();
+const encodeInto = TextEncoder.prototype.encodeInto;
+/** Characters past which a string that write() takes is encoded in JS, only what fits (see fitting). */
+const LONG_STRING = 1 << 16;
 const BlobClass = typeof Blob === 'function' ? Blob : null;
 
 /** [buffer, byteOffset, byteLength] of a genuine ArrayBuffer, SharedArrayBuffer, typed array or
@@ -360,10 +364,29 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
     }
   }
 
+  /** write()'s arguments as the native call takes them: a long string with more UTF-8 bytes than
+   * the room holds becomes the first bytes that fit, encoded here (the glue would copy all of it into
+   * wasm memory, which keeps that size for good, to write a ring's room of it). */
+  function fitting(writer, raw, args) {
+    const [bytes] = args;
+    if (typeof bytes !== 'string' || bytes.length <= LONG_STRING) return args;
+    const room = apply(raw.__room.value, writer, []);
+    if (3 * bytes.length <= room) return args;
+    // Whole characters while they fit: at least `room` bytes, when there are that many.
+    const encoded = new U8(room + 3);
+    const { written } = apply(encodeInto, encoder, [bytes, encoded]);
+    return [apply(typedSubarray, encoded, [0, Math.min(written, room)])];
+  }
+
   /** The members with more to do than check their receiver, or undefined. */
   function special(cls, name, fn, raw) {
     const key = `${cls.name}.${name}`;
     if (inPlaceRings && (cls.name === 'CircularWriter' || cls.name === 'CircularReader')) {
+      if (key === 'CircularWriter.write') {
+        return function (...args) {
+          return apply(fn, this, fitting(this, raw, args));
+        };
+      }
       // The threaded build's slices are the ring's memory: nothing to stage. produce() and consume()
       // take the plain-number path for a valid count (the per-message cost of small messages) and
       // the full method, which throws the right error, for anything else.
@@ -430,7 +453,7 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
         // The bytes written land at the room's start, over the start of the last slice, as they
         // would over ring memory; the rest of that slice stays the room's, for produce(n).
         return function (...args) {
-          const written = apply(fn, this, args);
+          const written = apply(fn, this, fitting(this, raw, args));
           const room = writerSlices.get(this);
           if (room !== undefined && written > 0) {
             unmovedWriterSlices.delete(this);

@@ -599,3 +599,22 @@ test('a writer lost without free() aborts its stream; free(), Symbol.dispose and
     reader.free();
   }
 });
+
+test('write() of a long string takes the first bytes of its UTF-8 that fit, cut anywhere, as of a short one', () => {
+  // Over 65,536 characters, the wasm build encodes only what fits in JS: the same bytes all the same.
+  const long = '\uD800' + 'é€😀a'.repeat(20_000);
+  const utf8 = Buffer.from(long, 'utf8'); // a lone surrogate as U+FFFD, as every build writes it
+  for (const lead of [0, 1, 2, 3]) {
+    const w = Circular.withCapacity(4096);
+    const r = w.addReader();
+    w.write('x'.repeat(lead)); // the room then ends anywhere in a character
+    const room = w.capacity - lead;
+    assert.equal(w.write(long), room, `lead ${lead}`);
+    assert.equal(w.write(long), 0, 'a full ring takes nothing');
+    const got = r.read();
+    assert.deepEqual(Buffer.from(got.subarray(lead)), utf8.subarray(0, room), `lead ${lead}`);
+    assert.equal(w.write(long.slice(0, 3 * 4096)), w.capacity, 'a string that may fit: written as before');
+    w.free();
+    r.free();
+  }
+});

@@ -213,6 +213,13 @@ macro_rules! flavour {
                 self.core.write_with(len, fill)
             }
 
+            /// The free slots now: what [`push_slice`](Self::push_slice) would take, without a
+            /// slice made.
+            #[allow(dead_code)] // only the wasm binding calls it, on one flavour
+            pub(crate) fn free_slots(&mut self) -> usize {
+                self.core.free()
+            }
+
             /// Publishes the first `n` items of `slice()` with `tags` attached: `(offset, tag)` pairs,
             /// each offset counted from the first of the `n` items (several tags may share an item).
             /// Every reader present gets its own copy of each tag with the item it belongs to (see

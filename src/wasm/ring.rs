@@ -374,6 +374,13 @@ impl JsCircularWriter {
         })
     }
 
+    /// How many bytes `write()` would take now (for `js/guard.mjs`, which encodes only that much of
+    /// a long string).
+    #[wasm_bindgen(js_name = __room)]
+    pub fn room(&self) -> Result<f64, JsValue> {
+        self.with(|w| Ok(w.free_slots() as f64))
+    }
+
     /// What `free()` does first (js/guard.mjs): ends the stream normally, so that only a finalizer
     /// drops a writer that is still here.
     #[wasm_bindgen(js_name = __end)]
