@@ -36,9 +36,11 @@ const typedSubarray = TypedArray.prototype.subarray;
 const typedCopyWithin = TypedArray.prototype.copyWithin;
 const isView = ArrayBuffer.isView;
 const encoder = new TextEncoder();
+const encode = TextEncoder.prototype.encode;
 const encodeInto = TextEncoder.prototype.encodeInto;
-/** Characters past which a string that write() takes is encoded in JS, only what fits (see fitting). */
-const LONG_STRING = 1 << 16;
+/** Characters past which a string that write() takes is encoded here, only what fits (see fitting):
+ * the glue's copy of a string into wasm memory walks it in JS, a character at a time. */
+const LONG_STRING = 1 << 10;
 const BlobClass = typeof Blob === 'function' ? Blob : null;
 
 /** [buffer, byteOffset, byteLength] of a genuine ArrayBuffer, SharedArrayBuffer, typed array or
@@ -364,14 +366,14 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
     }
   }
 
-  /** write()'s arguments as the native call takes them: a long string with more UTF-8 bytes than
-   * the room holds becomes the first bytes that fit, encoded here (the glue would copy all of it into
+  /** write()'s arguments as the native call takes them: a long string as its UTF-8, and only the
+   * first bytes that fit when it has more than the room holds (the glue would copy all of it into
    * wasm memory, which keeps that size for good, to write a ring's room of it). */
   function fitting(writer, raw, args) {
     const [bytes] = args;
     if (typeof bytes !== 'string' || bytes.length <= LONG_STRING) return args;
     const room = apply(raw.__room.value, writer, []);
-    if (3 * bytes.length <= room) return args;
+    if (3 * bytes.length <= room) return [apply(encode, encoder, [bytes])];
     // Whole characters while they fit: at least `room` bytes, when there are that many.
     const encoded = new U8(room + 3);
     const { written } = apply(encodeInto, encoder, [bytes, encoded]);

@@ -617,4 +617,14 @@ test('write() of a long string takes the first bytes of its UTF-8 that fit, cut 
     w.free();
     r.free();
   }
+  // One that fits whole, long or short.
+  const w = Circular.withCapacity(1 << 16);
+  const r = w.addReader();
+  for (const text of [long.slice(0, 5000), long.slice(0, 500)]) {
+    const bytes = Buffer.from(text, 'utf8');
+    assert.equal(w.write(text), bytes.length);
+    assert.deepEqual(Buffer.from(r.read()), bytes);
+  }
+  w.free();
+  r.free();
 });

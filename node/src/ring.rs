@@ -522,6 +522,23 @@ impl JsCircularWriter {
     pub fn write(&self, env: &Env, bytes: Unknown<'_>) -> napi::Result<f64> {
         let _wakes = WakeScope::enter(env);
         let raw = values::raw(&bytes);
+        if values::string_units(env, raw).is_some_and(|units| units > LONG_STRING) {
+            // Only the UTF-8 that fits is made: an encoding of all of it would cost as much as the
+            // string, however little fits. The same bytes, cut wherever the room ends.
+            let room =
+                self.side.borrow_mut().detached(env, "CircularWriter").map(|w| w.writer.try_slice().len());
+            let room = room.or_throw(env)?;
+            return SCRATCH.with_borrow_mut(|scratch| {
+                values::string_prefix(env, raw, room, scratch)
+                    .ok_or_else(|| ApiError::from(omnibuf::binding::message::not_bytes("bytes")))
+                    .or_throw(env)?;
+                let written = self.push(env, &scratch[..scratch.len().min(room)]);
+                if scratch.capacity() > SCRATCH_KEPT {
+                    *scratch = Vec::new();
+                }
+                written
+            });
+        }
         if values::type_of(env, raw) == ValueType::String {
             let (bytes, _) = args::bytes(env, &bytes, "bytes").or_throw(env)?;
             return self.push(env, &bytes);
@@ -638,6 +655,10 @@ const WRITE_PIECE: usize = 64 << 10;
 
 /// The most memory [`SCRATCH`] keeps between writes.
 const SCRATCH_KEPT: usize = 4 << 20;
+
+/// Characters past which `write()` encodes only the UTF-8 of a string that fits (js/guard.mjs has
+/// the wasm build's own).
+const LONG_STRING: usize = 1 << 16;
 
 /// One reader of a byte ring.
 #[napi(js_name = "CircularReader", custom_finalize)]

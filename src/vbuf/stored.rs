@@ -513,17 +513,34 @@ impl StoredBuffer {
             // The stretch that holds the `line`-th line feed: the last checkpoint with fewer before it.
             let stretch = index.before.partition_point(|&lfs| lfs < line) - 1;
             let start = stretch as u64 * LINE_CHECKPOINT;
-            let bytes = self.read(start, (start + LINE_CHECKPOINT).min(self.buffer.len())).await?;
-            let nth = (line - index.before[stretch] - 1) as usize;
-            let lf = memchr::memchr_iter(b'\n', &bytes).nth(nth);
+            let end = (start + LINE_CHECKPOINT).min(self.buffer.len());
+            let lf = self.nth_lf(start, end, line - index.before[stretch] - 1).await?;
             // An edit came while the stretch was loaded: try again.
             if self.buffer.version() != index.version && tries_left > 0 {
                 continue;
             }
-            let lf = lf.ok_or(VbufError::NoSuchLine { line, lines: index.lfs + 1 })?;
-            return Ok(start + lf as u64 + 1);
+            return lf.map(|lf| lf + 1).ok_or(VbufError::NoSuchLine { line, lines: index.lfs + 1 }.into());
         }
         unreachable!("the last try returns")
+    }
+
+    /// The offset of line feed `nth` (0-based) in `start..end`: read a little first, then more at a
+    /// time (what a line query seeks is as often near the start as anywhere, and a read of content
+    /// that many edits cut into pieces costs by the piece).
+    async fn nth_lf(&self, start: u64, end: u64, mut nth: u64) -> Result<Option<u64>, StoredError> {
+        let (mut at, mut step) = (start, 4 << 10);
+        while at < end {
+            let stop = (at + step).min(end);
+            let bytes = self.read(at, stop).await?;
+            let lfs = memchr::memchr_iter(b'\n', &bytes).count() as u64;
+            if nth < lfs {
+                let lf = memchr::memchr_iter(b'\n', &bytes).nth(nth as usize).map(|i| at + i as u64);
+                return Ok(lf);
+            }
+            nth -= lfs;
+            (at, step) = (stop, step * 4);
+        }
+        Ok(None)
     }
 
     /// The line (0-based) that holds `offset` (at most the length).

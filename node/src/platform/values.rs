@@ -142,6 +142,41 @@ pub(crate) fn string(env: &Env, value: sys::napi_value) -> Option<String> {
     Some(String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
 }
 
+/// How many UTF-16 code units the string `value` holds (without looking at them); `None` for any
+/// other value.
+pub(crate) fn string_units(env: &Env, value: sys::napi_value) -> Option<usize> {
+    if type_of(env, value) != ValueType::String {
+        return None;
+    }
+    let mut len = 0;
+    // SAFETY: a null buffer asks for the length in UTF-16 code units, written to `len`.
+    ok(unsafe { sys::napi_get_value_string_utf16(env.raw(), value, ptr::null_mut(), 0, &mut len) })
+        .then_some(len)
+}
+
+/// The UTF-8 of the string `value`'s first whole characters into `scratch` (lone surrogates as
+/// U+FFFD, as [`string`] makes them): `max` bytes of it at least, when it has that many, and never
+/// more than 3 past them. For a write that takes only what fits: the rest is never encoded.
+pub(crate) fn string_prefix(
+    env: &Env,
+    value: sys::napi_value,
+    max: usize,
+    scratch: &mut Vec<u8>,
+) -> Option<()> {
+    // Node-API writes whole characters while they fit in the buffer less its NUL: at least `max`
+    // bytes with 3 to spare (a character is 4 bytes at most).
+    let size = max + 4;
+    scratch.clear();
+    scratch.resize(size, 0);
+    let mut written = 0;
+    // SAFETY: `scratch` has room for `size` bytes, the NUL included.
+    let status = unsafe {
+        sys::napi_get_value_string_utf8(env.raw(), value, scratch.as_mut_ptr().cast(), size, &mut written)
+    };
+    scratch.truncate(if ok(status) { written } else { 0 });
+    ok(status).then_some(())
+}
+
 /// Whether the string `value` is well-formed UTF-16, as `String.prototype.isWellFormed()` says: it
 /// holds no lone surrogate (which [`string`] turns into U+FFFD). `false` for any other value.
 pub(crate) fn well_formed(env: &Env, value: sys::napi_value) -> bool {
