@@ -29,7 +29,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 use napi::bindgen_prelude::{ObjectFinalize, Unknown};
-use napi::{Env, ValueType};
+use napi::{sys, Env, ValueType};
 use napi_derive::napi;
 use omnibuf::binding::{Registration, WaitSide, Waiters};
 use omnibuf::ring::asynchronous::{Circular, Reader, Writer};
@@ -523,62 +523,13 @@ impl JsCircularWriter {
         let _wakes = WakeScope::enter(env);
         let raw = values::raw(&bytes);
         if values::string_units(env, raw).is_some_and(|units| units > LONG_STRING) {
-            // Only the UTF-8 that fits is made: an encoding of all of it would cost as much as the
-            // string, however little fits. The same bytes, cut wherever the room ends.
-            let room =
-                self.side.borrow_mut().detached(env, "CircularWriter").map(|w| w.writer.try_slice().len());
-            let room = room.or_throw(env)?;
-            return SCRATCH.with_borrow_mut(|scratch| {
-                values::string_prefix(env, raw, room, scratch)
-                    .ok_or_else(|| ApiError::from(omnibuf::binding::message::not_bytes("bytes")))
-                    .or_throw(env)?;
-                let written = self.push(env, &scratch[..scratch.len().min(room)]);
-                if scratch.capacity() > SCRATCH_KEPT {
-                    *scratch = Vec::new();
-                }
-                written
-            });
+            return self.write_long_string(env, raw);
         }
         if values::type_of(env, raw) == ValueType::String {
             let (bytes, _) = args::bytes(env, &bytes, "bytes").or_throw(env)?;
             return self.push(env, &bytes);
         }
-        // Bytes are copied out of JS memory first (a raw copy: they may be a view of this very ring, or
-        // shared with another thread), a piece at a time into memory this thread keeps for it (a fresh
-        // allocation per write costs more than the copy), until a piece does not fit whole: the bytes
-        // copied are the bytes written, and one piece more at most. While the writer's slices are out
-        // the bytes may be one of them, which the first piece's publishing detaches: then the piece is
-        // all that can be written, the capacity. A writer gone says so here, before the bytes are
-        // looked at, as in the wasm build (a string is always bytes: `push` says it for one).
-        let piece = {
-            let side = self.side.borrow();
-            let writer = side.live("CircularWriter").or_throw(env)?;
-            if side.viewed.has_views() {
-                writer.writer.capacity()
-            } else {
-                WRITE_PIECE
-            }
-        };
-        SCRATCH.with_borrow_mut(|scratch| {
-            let mut written = 0;
-            let outcome = loop {
-                let copied = values::bytes_into(env, raw, written, piece, scratch)
-                    .ok_or_else(|| ApiError::from(omnibuf::binding::message::not_bytes("bytes")))
-                    .or_throw(env);
-                if let Err(e) = copied {
-                    break Err(e);
-                }
-                match self.push(env, scratch) {
-                    Ok(n) if n as usize == piece => written += piece,
-                    Ok(n) => break Ok((written + n as usize) as f64),
-                    Err(e) => break Err(e),
-                }
-            };
-            if scratch.capacity() > SCRATCH_KEPT {
-                *scratch = Vec::new();
-            }
-            outcome
-        })
+        self.write_bytes(env, raw)
     }
 
     /// Moves the writer into a handle that `postMessage` can carry to a worker, where
@@ -642,10 +593,67 @@ impl JsCircularWriter {
         let writer = side.detached(env, "CircularWriter");
         writer.map(|w| w.writer.push_slice(bytes) as f64).or_throw(env)
     }
+
+    /// `write()` of bytes. They are copied out of JS memory first (a raw copy: they may be a view of
+    /// this very ring, or shared with another thread), a piece at a time, until a piece does not fit
+    /// whole: the bytes copied are the bytes written, and one piece more at most. While the writer's
+    /// slices are out the bytes may be one of them, which publishing the first piece detaches: then
+    /// that piece is all that can be written, the capacity. A writer gone says so here, before the
+    /// bytes are looked at, as in the wasm build (a string is always bytes: `push` says it for one).
+    fn write_bytes(&self, env: &Env, raw: sys::napi_value) -> napi::Result<f64> {
+        let piece = {
+            let side = self.side.borrow();
+            let writer = side.live("CircularWriter").or_throw(env)?;
+            if side.viewed.has_views() {
+                writer.writer.capacity()
+            } else {
+                WRITE_PIECE
+            }
+        };
+        with_scratch(|scratch| {
+            let mut written = 0;
+            loop {
+                values::bytes_into(env, raw, written, piece, scratch).ok_or_else(not_bytes).or_throw(env)?;
+                let n = self.push(env, scratch)? as usize;
+                written += n;
+                if n < piece {
+                    return Ok(written as f64);
+                }
+            }
+        })
+    }
+
+    /// `write()` of a string over [`LONG_STRING`] characters: only the UTF-8 that fits is made (an
+    /// encoding of all of it would cost as much as the string, however little fits); the same bytes,
+    /// cut wherever the room ends.
+    fn write_long_string(&self, env: &Env, raw: sys::napi_value) -> napi::Result<f64> {
+        let room = self.side.borrow_mut().detached(env, "CircularWriter").map(|w| w.writer.try_slice().len());
+        let room = room.or_throw(env)?;
+        with_scratch(|scratch| {
+            values::string_prefix(env, raw, room, scratch).ok_or_else(not_bytes).or_throw(env)?;
+            self.push(env, &scratch[..scratch.len().min(room)])
+        })
+    }
+}
+
+/// `write()`'s error for an argument that is no bytes.
+fn not_bytes() -> ApiError {
+    omnibuf::binding::message::not_bytes("bytes").into()
+}
+
+/// Runs `body` on [`SCRATCH`], which keeps [`SCRATCH_KEPT`] bytes of memory at most after it.
+fn with_scratch<R>(body: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+    SCRATCH.with_borrow_mut(|scratch| {
+        let out = body(scratch);
+        if scratch.capacity() > SCRATCH_KEPT {
+            *scratch = Vec::new();
+        }
+        out
+    })
 }
 
 thread_local! {
-    /// What `write()` copies the bytes into on their way to the ring, a piece at a time.
+    /// What `write()` copies the bytes (or encodes the string) into on their way to the ring.
     static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
