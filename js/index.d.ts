@@ -447,8 +447,9 @@ export class CircularReader {
    * listens to `signal` from its first step until it ends. */
   slices(options?: WaitOptions): AsyncIterableIterator<Uint8Array>;
   /** The bytes as a byte ReadableStream: each read copies out of the ring once, straight into the
-   * reader's buffer for BYOB reads. The stream owns the reader: cancelling it ends a pending wait for
-   * data and frees the reader. Only `ref` of the options applies: cancel() is its signal. */
+   * reader's buffer for BYOB reads. The stream owns the reader: it frees the reader at its end (the
+   * ring's stream ended, or errored) and when cancelled, which also ends a pending wait for data.
+   * Only `ref` of the options applies: cancel() is its signal. */
   readableStream(options?: WaitOptions): ReadableStream<Uint8Array>;
   /** Node entries only: the bytes as a stream.Readable of Buffers (copies of the ring's slices, as a
    * Readable keeps its chunks). It owns the reader, ends when the writer is freed, and is destroyed

@@ -334,27 +334,43 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
       // Cancelling the stream ends a pull's wait for data too (nothing is left waiting in the ring).
       const cancelled = new AbortController();
       const waiting = { signal: cancelled.signal, ref };
+      /** One pull: false once the stream closed at the end of the ring's stream. One copy out of the
+       * ring either way: into the BYOB reader's buffer, or into a chunk of its own, sized to what
+       * there is (an automatically allocated buffer would be CHUNK bytes however few it got, and a
+       * consumer keeping small chunks would keep all of it). */
+      const pullInto = async (controller) => {
+        const request = controller.byobRequest;
+        if (request === null) {
+          const chunk = await nextChunk(reader, waiting);
+          if (chunk === null) {
+            controller.close();
+            return false;
+          }
+          // The stream takes the chunk's ArrayBuffer over: one the chunk alone views.
+          const whole = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength;
+          controller.enqueue(whole ? chunk : new Uint8Array(chunk));
+          return true;
+        }
+        const n = await readInto(reader, request.view, waiting);
+        if (n === -1) {
+          controller.close();
+          request.respond(0);
+          return false;
+        }
+        request.respond(n);
+        return true;
+      };
+      // The stream owns the reader: its end, whichever way it comes, frees it (the ring's memory
+      // would otherwise wait for the reader's object to be collected).
       return new ReadableStream({
         type: 'bytes',
         async pull(controller) {
-          // One copy out of the ring either way: into the BYOB reader's buffer, or into a chunk of
-          // its own, sized to what there is (an automatically allocated buffer would be CHUNK bytes
-          // however few it got, and a consumer keeping small chunks would keep all of it).
-          const request = controller.byobRequest;
-          if (request === null) {
-            const chunk = await nextChunk(reader, waiting);
-            if (chunk === null) return controller.close();
-            // The stream takes the chunk's ArrayBuffer over: one the chunk alone views.
-            const whole = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength;
-            return controller.enqueue(whole ? chunk : new Uint8Array(chunk));
+          try {
+            if (!(await pullInto(controller))) reader.free();
+          } catch (error) {
+            reader.free();
+            throw error;
           }
-          const n = await readInto(reader, request.view, waiting);
-          if (n === -1) {
-            controller.close();
-            request.respond(0);
-            return;
-          }
-          request.respond(n);
         },
         cancel() {
           cancelled.abort();

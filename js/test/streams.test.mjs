@@ -680,6 +680,29 @@ test('a writer that aborts: readers read every byte it published, then every str
   }
 });
 
+test('the stream forms own their reader: they free it at their end, a normal one or an error; the loops leave it', async () => {
+  const owns = new Set(['readableStream() (default reader)', 'readableStream() (BYOB reader)', 'nodeReadable() (pipeline)', 'nodeReadable() (for await)']);
+  for (const [form, consume] of Object.entries(readerForms)) {
+    for (const end of ['free', 'abort']) {
+      const writer = Circular.withCapacity(4096);
+      const reader = writer.addReader();
+      writer.write('bytes');
+      if (end === 'free') writer.free();
+      else writer.abort('gone');
+      const { text, error } = await drain((out) => consume(reader, out));
+      assert.deepEqual([text, error?.code ?? null], ['bytes', end === 'free' ? null : 'ECONNABORTED'], form);
+      // Readable emits its last events after the consumer's end: let them run.
+      await new Promise((resolve) => setImmediate(resolve));
+      if (owns.has(form)) {
+        assert.throws(() => reader.slice(), { code: 'ERR_INVALID_STATE', message: /freed/ }, `${form}, ${end}`);
+      } else {
+        assert.equal(reader.slice(), null, `${form}, ${end}: the reader is the loop's caller's`);
+        reader.free();
+      }
+    }
+  }
+});
+
 test('abort(): the raw reads give null and abortReason says why; abort takes a string or an Error, once', async () => {
   const writer = Circular.withCapacity(4096);
   const reader = writer.addReader();
