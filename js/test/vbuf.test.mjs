@@ -365,3 +365,24 @@ test('line queries against a model, across edits, undo and redo, around every 64
   }
   vb.free();
 });
+
+test('a save after thousands of scattered small inserts holds memory of the edits, not a block per insert', async () => {
+  await withStorage(async (storage) => {
+    const path = await storage.put('edited.txt', 'x'.repeat(4 << 20));
+    const vb = await VirtualBuffer.open(path);
+    let x = 12345;
+    for (let i = 0; i < 15_000; i++) {
+      x = (x * 1103515245 + 12345) % 2 ** 31;
+      vb.insert(x % vb.length, 'a');
+    }
+    const before = process.memoryUsage.rss();
+    await vb.save();
+    const grownMiB = (process.memoryUsage.rss() - before) / 2 ** 20;
+    console.log(`# resident memory growth of the save: ${grownMiB.toFixed(1)} MiB`);
+    assert.ok(grownMiB < 64, `the save grew resident memory by ${grownMiB.toFixed(1)} MiB`);
+    const saved = await storage.get(path);
+    assert.equal(saved.length, (4 << 20) + 15_000);
+    assert.equal(saved.split('a').length - 1, 15_000);
+    vb.free();
+  });
+});

@@ -63,6 +63,9 @@ pub(crate) struct Store {
     block_size: usize,
     /// Bytes of the add buffer block being filled; `add_len - tail.len()` is its start.
     tail: Vec<u8>,
+    /// A copy of `tail` as it is, made by the first read since it last grew: the reads of the pieces
+    /// that point into it (a save's or a scan's, one per piece) share it.
+    tail_copy: Option<ZeroCopyBuffer>,
     add_len: u64,
     #[cfg_attr(target_arch = "wasm32", allow(dead_code))] // nothing spills on wasm
     spill_threshold: usize,
@@ -77,6 +80,7 @@ impl Store {
             cache: Cache::new(cache_budget),
             block_size,
             tail: Vec::new(),
+            tail_copy: None,
             add_len: 0,
             spill_threshold,
             #[cfg(not(target_arch = "wasm32"))]
@@ -109,6 +113,7 @@ impl Store {
             let room = self.block_size - self.tail.len();
             let (now, rest) = bytes.split_at(room.min(bytes.len()));
             self.tail.extend_from_slice(now);
+            self.tail_copy = None;
             self.add_len += now.len() as u64;
             bytes = rest;
             if self.tail.len() == self.block_size {
@@ -154,8 +159,12 @@ impl Store {
         let block = self.block_size as u64;
         let tail_index = (self.add_len - self.tail.len() as u64) / block;
         if index == tail_index && !self.tail.is_empty() {
-            // The tail is still growing; readers get a copy of what is there.
-            return Ok(ZeroCopyBuffer::copy_from_slice(&self.tail, BufferKind::raw()));
+            // The tail is still growing; readers get a copy of what is there, one per change of it.
+            let tail = &self.tail;
+            let copy = self
+                .tail_copy
+                .get_or_insert_with(|| ZeroCopyBuffer::copy_from_slice(tail, BufferKind::raw()));
+            return Ok(copy.clone());
         }
         let key = BlockKey { source: ADD_SOURCE, index };
         if let Some(data) = self.cache.get(key) {
