@@ -588,7 +588,8 @@ export class VirtualBuffer {
    * options. */
   static open(path: string, options?: VirtualBufferOpenOptions): Promise<VirtualBuffer>;
   /** Browser only: stores `source` as document `name` (replacing one of that name atomically) and
-   * opens it. A File or Blob is read a few MiB at a time, never whole. Rejects with a TypeError for a
+   * opens it. A File or Blob is read a few MiB at a time, never whole; bytes and text too, from a
+   * Blob of them made at the call (wasm memory never holds all of them). Rejects with a TypeError for a
    * source of another type, and with an Error whose name is "QuotaExceededError" when the storage
    * is full (nothing is changed then). */
   static import(name: string, source: Blob | BytesLike, options?: VirtualBufferOpenOptions): Promise<VirtualBuffer>;

@@ -185,29 +185,26 @@ impl JsVirtualBuffer {
         let args = (|| {
             let name = string(name, "name")?;
             let tuning = buffer_options(options)?;
-            // A Blob is read in batches; anything else is bytes, copied in now (empty for a Blob).
-            let blob = source.dyn_ref::<web_sys::Blob>().cloned();
-            let bytes = match blob {
-                Some(_) => Vec::new(),
+            // A Blob is read in batches. So are bytes and text, as a Blob of them made now (later
+            // changes to the array do not count): a copy of all of them in wasm memory would keep
+            // wasm memory that large for good.
+            let blob = match source.dyn_ref::<web_sys::Blob>() {
+                Some(blob) => blob.clone(),
+                None if source.is_instance_of::<js_sys::Uint8Array>() || source.is_string() => {
+                    web_sys::Blob::new_with_u8_array_sequence(&js_sys::Array::of1(source))?
+                }
                 None => {
-                    bytes_from_js(source, "source")
-                        .map_err(|_| {
-                            type_error(
-                                "source must be a File, a Blob, a Uint8Array, an ArrayBuffer or a string",
-                            )
-                        })?
-                        .0
+                    return Err(type_error(
+                        "source must be a File, a Blob, a Uint8Array, an ArrayBuffer or a string",
+                    ))
                 }
             };
-            Ok::<_, JsValue>((name, tuning, store_option(options)?, blob, bytes))
+            Ok::<_, JsValue>((name, tuning, store_option(options)?, blob))
         })();
         work::spawn(ticket, async move {
-            let (name, tuning, store, blob, bytes) = args?;
+            let (name, tuning, store, blob) = args?;
             let context = format!("VirtualBuffer.import({name:?})");
-            let source = match &blob {
-                Some(blob) => ImportSource::Blob(blob),
-                None => ImportSource::Bytes(&bytes),
-            };
+            let source = ImportSource::Blob(&blob);
             let imported = match store {
                 Store::IndexedDb => {
                     StoredBuffer::import(&name, source, tuning.block_size)
