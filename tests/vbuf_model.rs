@@ -10,18 +10,51 @@ use proptest::prelude::*;
 
 #[derive(Debug, Clone)]
 enum Op {
-    Insert { at: u16, bytes: Vec<u8> },
-    Delete { at: u16, len: u16 },
-    Replace { at: u16, len: u16, bytes: Vec<u8> },
-    Read { at: u16, len: u16 },
-    Find { at: u16, pattern: Vec<u8> },
-    Lines { at: u16 },
+    Insert {
+        at: u16,
+        bytes: Vec<u8>,
+    },
+    Delete {
+        at: u16,
+        len: u16,
+    },
+    Replace {
+        at: u16,
+        len: u16,
+        bytes: Vec<u8>,
+    },
+    Read {
+        at: u16,
+        len: u16,
+    },
+    Find {
+        at: u16,
+        pattern: Vec<u8>,
+    },
+    /// A find of a piece of the content itself (from `from`, `len` bytes): longer patterns that match.
+    FindPiece {
+        at: u16,
+        from: u16,
+        len: u8,
+    },
+    Lines {
+        at: u16,
+    },
     Undo,
     Redo,
     Save,
-    NewIter { at: u16, after: bool },
-    Step { which: u8, forward: bool, n: u8 },
-    DropIter { which: u8 },
+    NewIter {
+        at: u16,
+        after: bool,
+    },
+    Step {
+        which: u8,
+        forward: bool,
+        n: u8,
+    },
+    DropIter {
+        which: u8,
+    },
 }
 
 fn bytes() -> impl Strategy<Value = Vec<u8>> {
@@ -37,6 +70,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (any::<u16>(), 0u16..40).prop_map(|(at, len)| Op::Read { at, len }),
         1 => (any::<u16>(), proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'b'), Just(b'\n')], 1..4))
             .prop_map(|(at, pattern)| Op::Find { at, pattern }),
+        1 => (any::<u16>(), any::<u16>(), 1u8..80).prop_map(|(at, from, len)| Op::FindPiece { at, from, len }),
         1 => any::<u16>().prop_map(|at| Op::Lines { at }),
         1 => Just(Op::Undo),
         1 => Just(Op::Redo),
@@ -89,6 +123,15 @@ fn clamp(at: u16, len: usize) -> usize {
     at as usize % (len + 1)
 }
 
+/// `find` from `at` and `rfind` up to `at` of `pattern` against the model's bytes.
+fn check_find(buf: &VirtualBuffer, bytes: &[u8], at: usize, pattern: &[u8]) -> Result<(), TestCaseError> {
+    let first = bytes[at..].windows(pattern.len()).position(|w| w == pattern).map(|i| (at + i) as u64);
+    prop_assert_eq!(buf.find(pattern, at as u64..).unwrap(), first);
+    let last = bytes[..at].windows(pattern.len()).rposition(|w| w == pattern).map(|i| i as u64);
+    prop_assert_eq!(buf.rfind(pattern, ..at as u64).unwrap(), last);
+    Ok(())
+}
+
 fn line_model(bytes: &[u8]) -> Vec<usize> {
     std::iter::once(0)
         .chain(bytes.iter().enumerate().filter(|(_, &b)| b == b'\n').map(|(i, _)| i + 1))
@@ -135,16 +178,14 @@ fn run(initial: Vec<u8>, ops: Vec<Op>, options: VirtualBufferOptions) -> Result<
                     prop_assert_eq!(&dst[..], &m.bytes[at..end]);
                 }
             }
-            Op::Find { at, pattern } => {
-                let at = clamp(at, len);
-                let hay = &m.bytes[at..];
-                let first =
-                    hay.windows(pattern.len()).position(|w| w == &pattern[..]).map(|i| (at + i) as u64);
-                prop_assert_eq!(buf.find(&pattern, at as u64..).unwrap(), first);
-                let hay = &m.bytes[..at];
-                let last = hay.windows(pattern.len()).rposition(|w| w == &pattern[..]).map(|i| i as u64);
-                prop_assert_eq!(buf.rfind(&pattern, ..at as u64).unwrap(), last);
+            Op::FindPiece { at, from, len: n } => {
+                let from = clamp(from, len);
+                let pattern = m.bytes[from..(from + n as usize).min(len)].to_vec();
+                if !pattern.is_empty() {
+                    check_find(&buf, &m.bytes, clamp(at, len), &pattern)?;
+                }
             }
+            Op::Find { at, pattern } => check_find(&buf, &m.bytes, clamp(at, len), &pattern)?,
             Op::Lines { at } => {
                 let starts = line_model(&m.bytes);
                 prop_assert_eq!(buf.line_count().unwrap(), starts.len() as u64);

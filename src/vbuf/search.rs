@@ -1,10 +1,13 @@
 //! `find` and `rfind` of a byte pattern, across chunk boundaries.
 //!
-//! Each chunk is searched in place with `memchr::memmem`. A match that straddles chunks is found in a
-//! small seam buffer: the last `pattern.len() - 1` bytes seen so far followed by the first
-//! `pattern.len() - 1` bytes of the next chunk. The seam only reports matches that start before the
-//! new chunk (forward) or end after the old one (backward), so no match is reported twice and the
-//! first one found is the first in the content.
+//! A chunk of at least [`window`] bytes (four times the pattern) is searched in place with
+//! `memchr::memmem`, and a match that straddles chunks is found in a small seam buffer: the last
+//! `pattern.len() - 1` bytes seen so far followed by the first `pattern.len() - 1` bytes of the next
+//! chunk. The seam only reports matches that start before the new chunk (forward) or end after the
+//! old one (backward), so no match is reported twice and the first one found is the first in the
+//! content. Smaller chunks (content that edits cut into many pieces) are gathered, with those seen
+//! bytes, until they make a window, which is searched whole: a seam per small chunk would cost the
+//! pattern's length per piece.
 
 use std::ops::RangeBounds;
 
@@ -12,6 +15,7 @@ use memchr::memmem;
 
 use super::buffer::VirtualBuffer;
 use super::error::VbufError;
+use crate::ZeroCopyBuffer;
 
 impl VirtualBuffer {
     /// Offset of the first occurrence of `pattern` inside `range`, if any. An empty pattern matches at
@@ -34,26 +38,39 @@ impl VirtualBuffer {
         }
         let finder = memmem::Finder::new(pattern);
         let keep = pattern.len() - 1;
-        let mut tail: Vec<u8> = Vec::with_capacity(2 * keep);
-        let mut pos = start; // offset of the next chunk
+        let window = window(pattern);
+        // The content's bytes from `tail_start` not searched yet, after the last `keep` bytes that
+        // were (a match starting in those ends in the bytes after them).
+        let mut tail: Vec<u8> = Vec::with_capacity(window + keep);
+        let mut tail_start = start;
         for chunk in chunks {
             let chunk = chunk?;
-            if !tail.is_empty() {
-                let before = tail.len();
-                tail.extend_from_slice(&chunk[..keep.min(chunk.len())]);
-                if let Some(i) = finder.find(&tail).filter(|&i| i < before) {
-                    return Ok(Some(pos - before as u64 + i as u64));
+            if chunk.len() < window {
+                tail.extend_from_slice(&chunk);
+                if tail.len() >= window + keep {
+                    if let Some(i) = finder.find(&tail) {
+                        return Ok(Some(tail_start + i as u64));
+                    }
+                    tail_start += keep_last(&mut tail, keep);
                 }
-                tail.truncate(before);
+                continue;
             }
+            // The seam: what is gathered, and the chunk's first bytes.
+            let before = tail.len();
+            tail.extend_from_slice(&chunk[..keep]);
+            if let Some(i) = finder.find(&tail).filter(|&i| i < before) {
+                return Ok(Some(tail_start + i as u64));
+            }
+            tail.truncate(before);
+            let chunk_start = tail_start + before as u64;
             if let Some(i) = finder.find(&chunk) {
-                return Ok(Some(pos + i as u64));
+                return Ok(Some(chunk_start + i as u64));
             }
-            tail.extend_from_slice(&chunk[chunk.len().saturating_sub(keep)..]);
-            tail.drain(..tail.len().saturating_sub(keep));
-            pos += chunk.len() as u64;
+            tail.clear();
+            tail.extend_from_slice(&chunk[chunk.len() - keep..]);
+            tail_start = chunk_start + (chunk.len() - keep) as u64;
         }
-        Ok(None)
+        Ok(finder.find(&tail).map(|i| tail_start + i as u64))
     }
 
     /// Offset of the last occurrence of `pattern` inside `range`, if any. An empty pattern matches at
@@ -75,29 +92,72 @@ impl VirtualBuffer {
         }
         let finder = memmem::FinderRev::new(pattern);
         let keep = pattern.len() - 1;
-        // `head` holds the first bytes of what was searched so far (the content after the chunk).
-        let mut head: Vec<u8> = Vec::with_capacity(2 * keep);
-        let mut end_pos = end; // offset just past the next chunk (going backwards)
+        let window = window(pattern);
+        // Going backwards: the small chunks gathered and not searched yet (the last first), and
+        // `head`, the first `keep` bytes of what was searched (a match ending in those starts before
+        // them), which ends at `head_end`.
+        let mut gathered: Vec<ZeroCopyBuffer> = Vec::new();
+        let mut gathered_len = 0;
+        let mut head: Vec<u8> = Vec::new();
+        let mut head_end = end;
         while let Some(chunk) = chunks.next_back() {
             let chunk = chunk?;
-            let chunk_start = end_pos - chunk.len() as u64;
-            if !head.is_empty() {
-                let lead = keep.min(chunk.len());
-                let mut seam = chunk[chunk.len() - lead..].to_vec();
-                seam.extend_from_slice(&head);
-                if let Some(i) = finder.rfind(&seam).filter(|&i| i + pattern.len() > lead) {
-                    return Ok(Some(end_pos - lead as u64 + i as u64));
+            if chunk.len() < window {
+                gathered_len += chunk.len();
+                gathered.push(chunk);
+                if gathered_len + head.len() >= window + keep {
+                    let after = joined(&mut gathered, &head);
+                    gathered_len = 0;
+                    let after_start = head_end - after.len() as u64;
+                    if let Some(i) = finder.rfind(&after) {
+                        return Ok(Some(after_start + i as u64));
+                    }
+                    head = after[..keep].to_vec();
+                    head_end = after_start + keep as u64;
                 }
+                continue;
             }
+            // The seam: the chunk's last bytes, and what comes after them.
+            let after = joined(&mut gathered, &head);
+            gathered_len = 0;
+            let mut seam = chunk[chunk.len() - keep..].to_vec();
+            seam.extend_from_slice(&after);
+            let seam_start = head_end - seam.len() as u64;
+            if let Some(i) = finder.rfind(&seam) {
+                return Ok(Some(seam_start + i as u64));
+            }
+            let chunk_start = seam_start + keep as u64 - chunk.len() as u64;
             if let Some(i) = finder.rfind(&chunk) {
                 return Ok(Some(chunk_start + i as u64));
             }
-            let mut new_head = chunk[..keep.min(chunk.len())].to_vec();
-            new_head.extend_from_slice(&head);
-            new_head.truncate(keep);
-            head = new_head;
-            end_pos = chunk_start;
+            head = chunk[..keep].to_vec();
+            head_end = chunk_start + keep as u64;
         }
-        Ok(None)
+        let after = joined(&mut gathered, &head);
+        Ok(finder.rfind(&after).map(|i| head_end - after.len() as u64 + i as u64))
     }
+}
+
+/// The least chunk searched in place for `pattern`: four times its length, so that the seams before
+/// such chunks cost a quarter of their bytes at most.
+fn window(pattern: &[u8]) -> usize {
+    4 * pattern.len()
+}
+
+/// Drops all but the last `keep` bytes of `tail`; returns how many it dropped.
+fn keep_last(tail: &mut Vec<u8>, keep: usize) -> u64 {
+    let dropped = tail.len() - keep;
+    tail.drain(..dropped);
+    dropped as u64
+}
+
+/// The chunks `gathered` going backwards (the last first), in the content's order, then `head`;
+/// empties `gathered`.
+fn joined(gathered: &mut Vec<ZeroCopyBuffer>, head: &[u8]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(gathered.iter().map(|c| c.len()).sum::<usize>() + head.len());
+    for chunk in gathered.drain(..).rev() {
+        bytes.extend_from_slice(&chunk);
+    }
+    bytes.extend_from_slice(head);
+    bytes
 }
