@@ -9,9 +9,11 @@
 //! leaves nothing behind.
 
 use std::cell::RefCell;
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::rc::{Rc, Weak};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll, RawWakerVTable, Waker};
 
 use super::BindingResult;
 
@@ -29,35 +31,52 @@ use super::BindingResult;
 /// assert_eq!(waiters.len(), 0);
 /// ```
 #[derive(Default, Debug)]
-pub struct Waiters(Vec<Waker>);
+pub struct Waiters {
+    /// The wakers in the order they came (woken in that order), by their number.
+    wakers: BTreeMap<u64, Waker>,
+    /// Each waker's number, by what `Waker::will_wake` compares: its data and vtable pointers. A
+    /// side may have tens of thousands of waits pending: adding and taking one out stays cheap.
+    numbers: HashMap<(*const (), *const RawWakerVTable), u64>,
+    next: u64,
+}
 
 impl Waiters {
     /// Adds `waker`, unless one that wakes the same task is there already.
     pub fn add(&mut self, waker: &Waker) {
-        if !self.0.iter().any(|w| w.will_wake(waker)) {
-            self.0.push(waker.clone());
+        if let Entry::Vacant(entry) = self.numbers.entry(identity(waker)) {
+            entry.insert(self.next);
+            self.wakers.insert(self.next, waker.clone());
+            self.next += 1;
         }
     }
 
-    /// Takes out every waker that wakes the same task as `waker`.
+    /// Takes out the waker that wakes the same task as `waker`.
     pub fn remove(&mut self, waker: &Waker) {
-        self.0.retain(|w| !w.will_wake(waker));
+        if let Some(number) = self.numbers.remove(&identity(waker)) {
+            self.wakers.remove(&number);
+        }
     }
 
-    /// Wakes every waker and empties the list: the side is going away.
+    /// Wakes every waker, oldest first, and empties the list: the side is going away.
     pub fn wake_all(&mut self) {
-        self.0.drain(..).for_each(Waker::wake);
+        self.numbers.clear();
+        std::mem::take(&mut self.wakers).into_values().for_each(Waker::wake);
     }
 
     /// How many wakers are registered.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.wakers.len()
     }
 
     /// Whether none is.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.wakers.is_empty()
     }
+}
+
+/// What makes two wakers wake the same task, as `Waker::will_wake` compares them.
+fn identity(waker: &Waker) -> (*const (), *const RawWakerVTable) {
+    (waker.data(), waker.vtable())
 }
 
 /// A side that pending operations wait on: an adapter's type for one side of a ring.
@@ -310,6 +329,34 @@ mod tests {
             side.ring.get_mut().push(cx.waker().clone());
             Poll::Pending
         }
+    }
+
+    /// Records the order of its wakes in a shared list.
+    struct Named(u8, Arc<std::sync::Mutex<Vec<u8>>>);
+    impl Wake for Named {
+        fn wake(self: Arc<Self>) {
+            self.1.lock().unwrap().push(self.0);
+        }
+    }
+
+    #[test]
+    fn waiters_are_kept_once_each_and_woken_oldest_first() {
+        let woken = Arc::new(std::sync::Mutex::new(Vec::new()));
+        // Clones of one waker (see below on `Waker::from`), as an executor polls with.
+        let wakers: Vec<Waker> =
+            (0..4).map(|n| Waker::from(Arc::new(Named(n, woken.clone()))).clone()).collect();
+        let mut waiters = Waiters::default();
+        for w in [&wakers[2], &wakers[0], &wakers[3], &wakers[1]] {
+            waiters.add(w);
+        }
+        waiters.add(&wakers[2]);
+        assert_eq!(waiters.len(), 4, "the same waker again is kept once");
+        waiters.remove(&wakers[3]);
+        waiters.remove(&wakers[3]);
+        assert_eq!(waiters.len(), 3);
+        waiters.wake_all();
+        assert!(waiters.is_empty());
+        assert_eq!(*woken.lock().unwrap(), [2, 0, 1], "in the order they came");
     }
 
     #[test]
