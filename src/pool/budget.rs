@@ -15,7 +15,8 @@
 //! leased bytes never keep a request waiting.
 //!
 //! # Waiting
-//! A request that finds no room joins the FIFO queue of its class, under one mutex. A queued request
+//! A request that finds no room joins the FIFO queue of its class (one line per tenant, so that a
+//! head is found without looking past the requests a quota holds back), under one mutex. A queued request
 //! that its tenant's quota holds back (the tenant has that much checked out already) waits for its
 //! tenant alone: it competes with nobody for the budget and holds up nobody. The others are *heads*:
 //! a class's head is its oldest queued request that its quota does not hold back. While any head is
@@ -150,8 +151,11 @@ struct Waiter {
 struct Queue {
     next_ticket: u64,
     waiters: HashMap<u64, Waiter>,
-    /// Tickets still waiting, per class, oldest first. Granted tickets leave these queues.
-    per_class: Vec<VecDeque<u64>>,
+    /// Tickets still waiting, per class and then per tenant (see [`line_of`]), oldest first. Granted
+    /// tickets leave these queues. A request held back by its quota holds back its tenant's later
+    /// ones in the class (they are the same size), so a class's head is the oldest of the lines'
+    /// first tickets whose quota fits: found without looking past the requests a quota holds back.
+    per_class: Vec<HashMap<usize, VecDeque<u64>>>,
     /// Tickets still waiting per tenant (keyed by the tenant state's address), so that the tenant's
     /// `WAITERS` flag is cleared when its last one leaves.
     per_tenant: HashMap<usize, usize>,
@@ -159,6 +163,12 @@ struct Queue {
 
 fn tenant_key(tenant: &std::sync::Arc<TenantState>) -> usize {
     std::sync::Arc::as_ptr(tenant) as usize
+}
+
+/// The line of its class a request waits in: its tenant's ([`tenant_key`]), or 0 for requests
+/// without one.
+fn line_of(req: &Request) -> usize {
+    req.tenant.as_ref().map_or(0, tenant_key)
 }
 
 /// Set in `Budget::state` while queued requests compete for the budget, and in a tenant's `in_use`
@@ -215,7 +225,7 @@ impl Budget {
             high_water: AtomicUsize::new(0),
             leases,
             queue: Mutex::new(Queue {
-                per_class: (0..class_count).map(|_| VecDeque::new()).collect(),
+                per_class: (0..class_count).map(|_| HashMap::new()).collect(),
                 ..Queue::default()
             }),
         }
@@ -398,7 +408,10 @@ impl Budget {
         self.classes[req.class].waiting.fetch_add(1, Relaxed);
         let ticket = queue.next_ticket;
         queue.next_ticket += 1;
-        queue.per_class[req.class].push_back(ticket);
+        let line = queue.per_class[req.class].entry(line_of(req)).or_default();
+        // A line holds requests of one size (its class's), which `head` relies on.
+        debug_assert!(line.front().is_none_or(|first| queue.waiters[first].request.size == req.size));
+        line.push_back(ticket);
         queue.waiters.insert(ticket, Waiter { request: req.clone(), granted: false, wake });
         self.grant(queue);
         if queue.waiters[&ticket].granted {
@@ -447,11 +460,12 @@ impl Budget {
 
     /// A class's head: its oldest queued request that its tenant's quota does not hold back.
     fn head(&self, queue: &Queue, class: usize) -> Option<u64> {
-        let quota_fits = |ticket: &u64| {
-            let req = &queue.waiters[ticket].request;
-            req.tenant.as_ref().is_none_or(|t| t.quota_fits(req.size))
+        let first_that_fits = |line: &VecDeque<u64>| {
+            let ticket = *line.front()?;
+            let req = &queue.waiters[&ticket].request;
+            req.tenant.as_ref().is_none_or(|t| t.quota_fits(req.size)).then_some(ticket)
         };
-        queue.per_class[class].iter().copied().find(quota_fits)
+        queue.per_class[class].values().filter_map(first_that_fits).min()
     }
 
     fn any_head(&self, queue: &Queue) -> bool {
@@ -468,9 +482,14 @@ impl Budget {
     /// A request leaves the queues (granted or cancelled); its ticket's waiter entry stays for whoever
     /// removes it.
     fn leave_queue(&self, queue: &mut Queue, ticket: u64, req: &Request) {
-        let line = &mut queue.per_class[req.class];
-        if let Some(at) = line.iter().position(|t| *t == ticket) {
-            line.remove(at);
+        let lines = &mut queue.per_class[req.class];
+        if let Some(line) = lines.get_mut(&line_of(req)) {
+            if let Some(at) = line.iter().position(|t| *t == ticket) {
+                line.remove(at);
+            }
+            if line.is_empty() {
+                lines.remove(&line_of(req));
+            }
         }
         self.classes[req.class].waiting.fetch_sub(1, Relaxed);
         if let Some(t) = &req.tenant {
