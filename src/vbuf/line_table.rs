@@ -91,6 +91,16 @@ impl LineTable {
         Ok(LineTable { block, prefix })
     }
 
+    /// The bytes of a block.
+    pub(crate) fn block(&self) -> u64 {
+        self.block
+    }
+
+    /// LFs in the blocks before block `index`; `None` past the last block.
+    pub(crate) fn before_block(&self, index: u64) -> Option<u64> {
+        usize::try_from(index).ok().and_then(|i| self.prefix.get(i)).copied()
+    }
+
     /// LFs in `0..offset` of the source (`offset` at most the source's length).
     pub(crate) fn before(&self, layer: &dyn PersistenceLayer, offset: u64) -> Result<u64, VbufError> {
         let i = offset / self.block;

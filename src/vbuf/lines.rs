@@ -62,6 +62,26 @@ impl Lines<'_> {
         Ok(())
     }
 
+    /// LFs in `0..offset` of source `id`: its table's count of the whole blocks before, and the rest
+    /// counted in the block, read through the cache unless the source is mapped (the pieces that
+    /// many edits cut from one block share one read of it).
+    fn source_lfs_before(&self, id: u32, offset: u64) -> Result<u64, VbufError> {
+        let src = source(&self.snapshot.sources, id);
+        let table = self.table(id);
+        if src.layer.is_mapped() {
+            return table.before(&*src.layer, offset);
+        }
+        let index = offset / table.block();
+        let whole = table.before_block(index).ok_or_else(|| index_out_of_date(std::slice::from_ref(src)))?;
+        let partial = (offset - index * table.block()) as usize;
+        if partial == 0 {
+            return Ok(whole);
+        }
+        let block = lock(self.store).source_block(id, src, index)?;
+        let bytes = block.get(..partial).ok_or_else(|| index_out_of_date(std::slice::from_ref(src)))?;
+        Ok(whole + count_lf(bytes))
+    }
+
     /// LFs in a piece.
     fn piece_lfs(&self, piece: Piece) -> Result<u64, VbufError> {
         if piece.source == ADD_SOURCE {
@@ -75,11 +95,12 @@ impl Lines<'_> {
             return Ok(count);
         }
         let src = source(&self.snapshot.sources, piece.source);
-        let table = self.table(piece.source);
-        let (to_end, to_start) =
-            (table.before(&*src.layer, piece.offset + piece.len)?, table.before(&*src.layer, piece.offset)?);
-        // Each count reads its partial block anew: counts taken across an external change can
-        // disagree.
+        let (to_end, to_start) = (
+            self.source_lfs_before(piece.source, piece.offset + piece.len)?,
+            self.source_lfs_before(piece.source, piece.offset)?,
+        );
+        // Each count reads its partial block (from the cache, or the mapping): counts taken across
+        // an external change can disagree.
         to_end.checked_sub(to_start).ok_or_else(|| index_out_of_date(std::slice::from_ref(src)))
     }
 
@@ -174,7 +195,7 @@ impl Lines<'_> {
                 &*src.layer,
                 src.len,
                 piece.offset,
-                table.before(&*src.layer, piece.offset)? + nth,
+                self.source_lfs_before(piece.source, piece.offset)? + nth,
             )?;
             if abs >= piece.offset + piece.len {
                 return Err(index_out_of_date(std::slice::from_ref(src)));

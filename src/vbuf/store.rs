@@ -192,7 +192,7 @@ impl Store {
     }
 
     /// Block `index` of a source read through the cache.
-    fn source_block(
+    pub(crate) fn source_block(
         &mut self,
         id: SourceId,
         source: &Source,
