@@ -5,7 +5,8 @@
 //! blocks under the range, [`find`](StoredBuffer::find) and the line queries scan in windows of
 //! [`SCAN_WINDOW`] bytes, each loaded before it is read, so memory stays bounded by the cache budget
 //! whatever the document's size. The line queries keep what their scan found (a [`LineIndex`]) until
-//! the next edit: until then a query reads at most [`LINE_CHECKPOINT`] bytes. Edits are synchronous and in memory ([`buffer`](StoredBuffer::buffer)).
+//! the next edit: until then a query reads at most [`LINE_CHECKPOINT`] bytes. Edits are synchronous
+//! and in memory ([`buffer`](StoredBuffer::buffer)).
 //! [`save`](StoredBuffer::save) writes the blocks that changed and commits the new version in one
 //! transaction (see `platform::wasm::indexed_db`).
 //!
@@ -505,7 +506,9 @@ impl StoredBuffer {
         if line == 0 {
             return Ok(0);
         }
-        for tries_left in (0..EDITS_MET).rev() {
+        let mut tries = 0;
+        loop {
+            tries += 1;
             let index = self.line_index().await?;
             if line > index.lfs {
                 return Err(VbufError::NoSuchLine { line, lines: index.lfs + 1 }.into());
@@ -516,12 +519,12 @@ impl StoredBuffer {
             let end = (start + LINE_CHECKPOINT).min(self.buffer.len());
             let lf = self.nth_lf(start, end, line - index.before[stretch] - 1).await?;
             // An edit came while the stretch was loaded: try again.
-            if self.buffer.version() != index.version && tries_left > 0 {
-                continue;
+            if self.buffer.version() == index.version || tries == EDITS_MET {
+                return lf
+                    .map(|lf| lf + 1)
+                    .ok_or(VbufError::NoSuchLine { line, lines: index.lfs + 1 }.into());
             }
-            return lf.map(|lf| lf + 1).ok_or(VbufError::NoSuchLine { line, lines: index.lfs + 1 }.into());
         }
-        unreachable!("the last try returns")
     }
 
     /// The offset of line feed `nth` (0-based) in `start..end`: read a little first, then more at a
@@ -559,18 +562,18 @@ impl StoredBuffer {
         if offset > len {
             return Err(VbufError::OutOfRange { start: offset, end: offset, len }.into());
         }
-        for tries_left in (0..EDITS_MET).rev() {
+        let mut tries = 0;
+        loop {
+            tries += 1;
             let index = self.line_index().await?;
             let stretch = (offset / LINE_CHECKPOINT).min(index.before.len() as u64 - 1);
             let start = stretch * LINE_CHECKPOINT;
             let bytes = self.read(start.min(offset), offset.min(self.buffer.len())).await?;
             // An edit came while the stretch was loaded: try again.
-            if self.buffer.version() != index.version && tries_left > 0 {
-                continue;
+            if self.buffer.version() == index.version || tries == EDITS_MET {
+                return Ok(index.before[stretch as usize] + memchr::memchr_iter(b'\n', &bytes).count() as u64);
             }
-            return Ok(index.before[stretch as usize] + memchr::memchr_iter(b'\n', &bytes).count() as u64);
         }
-        unreachable!("the last try returns")
     }
 
     /// Saves to the document it was opened from: the blocks that changed are written, whole blocks
