@@ -43,16 +43,17 @@ pub struct Waiters {
 impl Waiters {
     /// Adds `waker`, unless one that wakes the same task is there already.
     pub fn add(&mut self, waker: &Waker) {
-        if let Entry::Vacant(entry) = self.numbers.entry(identity(waker)) {
+        let waker = waker.clone();
+        if let Entry::Vacant(entry) = self.numbers.entry(identity(&waker)) {
             entry.insert(self.next);
-            self.wakers.insert(self.next, waker.clone());
+            self.wakers.insert(self.next, waker);
             self.next += 1;
         }
     }
 
     /// Takes out the waker that wakes the same task as `waker`.
     pub fn remove(&mut self, waker: &Waker) {
-        if let Some(number) = self.numbers.remove(&identity(waker)) {
+        if let Some(number) = self.numbers.remove(&identity(&waker.clone())) {
             self.wakers.remove(&number);
         }
     }
@@ -74,7 +75,9 @@ impl Waiters {
     }
 }
 
-/// What makes two wakers wake the same task, as `Waker::will_wake` compares them.
+/// What makes two wakers wake the same task, as `Waker::will_wake` compares them, of a clone: a
+/// waker made by `Waker::from` need not compare equal to its clones (under Miri it does not), while
+/// clones of one another do, so the list keys and looks up clones only.
 fn identity(waker: &Waker) -> (*const (), *const RawWakerVTable) {
     (waker.data(), waker.vtable())
 }
