@@ -16,7 +16,7 @@
 //!
 //! # Waiting
 //! A request that finds no room joins the FIFO queue of its class (one line per tenant, so that a
-//! head is found without looking past the requests a quota holds back), under one mutex. A queued request
+//! head is found without looking past each request a quota holds back), under one mutex. A queued request
 //! that its tenant's quota holds back (the tenant has that much checked out already) waits for its
 //! tenant alone: it competes with nobody for the budget and holds up nobody. The others are *heads*:
 //! a class's head is its oldest queued request that its quota does not hold back. While any head is
@@ -45,7 +45,7 @@
 //!   it starts after the taking, whose release of the slot makes the flag visible to the step. A
 //!   lease taken back stays empty while the flag is set.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::task::Waker;
 
 use super::error::PoolError;
@@ -151,14 +151,48 @@ struct Waiter {
 struct Queue {
     next_ticket: u64,
     waiters: HashMap<u64, Waiter>,
-    /// Tickets still waiting, per class and then per tenant (see [`line_of`]), oldest first. Granted
-    /// tickets leave these queues. A request held back by its quota holds back its tenant's later
-    /// ones in the class (they are the same size), so a class's head is the oldest of the lines'
-    /// first tickets whose quota fits: found without looking past the requests a quota holds back.
-    per_class: Vec<HashMap<usize, VecDeque<u64>>>,
+    /// Tickets still waiting, per class (see [`ClassQueue`]). Granted tickets leave these queues.
+    per_class: Vec<ClassQueue>,
     /// Tickets still waiting per tenant (keyed by the tenant state's address), so that the tenant's
     /// `WAITERS` flag is cleared when its last one leaves.
     per_tenant: HashMap<usize, usize>,
+}
+
+/// The tickets of one class still waiting, in one line per tenant (see [`line_of`]), each oldest
+/// first. A request held back by its quota holds back its tenant's later ones in the class (they are
+/// the same size), so the class's head is the oldest first ticket of a line whose quota fits: found
+/// by looking past the tenants a quota holds back, not past each of their requests.
+#[derive(Default)]
+struct ClassQueue {
+    lines: HashMap<usize, BTreeSet<u64>>,
+    /// The first ticket of each line, and the line's key.
+    firsts: BTreeMap<u64, usize>,
+}
+
+impl ClassQueue {
+    fn push(&mut self, line: usize, ticket: u64) {
+        let tickets = self.lines.entry(line).or_default();
+        if tickets.is_empty() {
+            self.firsts.insert(ticket, line);
+        }
+        tickets.insert(ticket);
+    }
+
+    fn remove(&mut self, line: usize, ticket: u64) {
+        let Some(tickets) = self.lines.get_mut(&line) else { return };
+        if !tickets.remove(&ticket) || self.firsts.remove(&ticket).is_none() {
+            return;
+        }
+        match tickets.first() {
+            Some(&next) => _ = self.firsts.insert(next, line),
+            None => _ = self.lines.remove(&line),
+        }
+    }
+
+    /// The first tickets of the lines, oldest first.
+    fn firsts(&self) -> impl Iterator<Item = u64> + '_ {
+        self.firsts.keys().copied()
+    }
 }
 
 fn tenant_key(tenant: &std::sync::Arc<TenantState>) -> usize {
@@ -225,7 +259,7 @@ impl Budget {
             high_water: AtomicUsize::new(0),
             leases,
             queue: Mutex::new(Queue {
-                per_class: (0..class_count).map(|_| HashMap::new()).collect(),
+                per_class: (0..class_count).map(|_| ClassQueue::default()).collect(),
                 ..Queue::default()
             }),
         }
@@ -408,10 +442,13 @@ impl Budget {
         self.classes[req.class].waiting.fetch_add(1, Relaxed);
         let ticket = queue.next_ticket;
         queue.next_ticket += 1;
-        let line = queue.per_class[req.class].entry(line_of(req)).or_default();
         // A line holds requests of one size (its class's), which `head` relies on.
-        debug_assert!(line.front().is_none_or(|first| queue.waiters[first].request.size == req.size));
-        line.push_back(ticket);
+        debug_assert!(queue.per_class[req.class]
+            .lines
+            .get(&line_of(req))
+            .and_then(|line| line.first())
+            .is_none_or(|first| queue.waiters[first].request.size == req.size));
+        queue.per_class[req.class].push(line_of(req), ticket);
         queue.waiters.insert(ticket, Waiter { request: req.clone(), granted: false, wake });
         self.grant(queue);
         if queue.waiters[&ticket].granted {
@@ -460,12 +497,11 @@ impl Budget {
 
     /// A class's head: its oldest queued request that its tenant's quota does not hold back.
     fn head(&self, queue: &Queue, class: usize) -> Option<u64> {
-        let first_that_fits = |line: &VecDeque<u64>| {
-            let ticket = *line.front()?;
-            let req = &queue.waiters[&ticket].request;
-            req.tenant.as_ref().is_none_or(|t| t.quota_fits(req.size)).then_some(ticket)
+        let quota_fits = |ticket: &u64| {
+            let req = &queue.waiters[ticket].request;
+            req.tenant.as_ref().is_none_or(|t| t.quota_fits(req.size))
         };
-        queue.per_class[class].values().filter_map(first_that_fits).min()
+        queue.per_class[class].firsts().find(quota_fits)
     }
 
     fn any_head(&self, queue: &Queue) -> bool {
@@ -482,15 +518,7 @@ impl Budget {
     /// A request leaves the queues (granted or cancelled); its ticket's waiter entry stays for whoever
     /// removes it.
     fn leave_queue(&self, queue: &mut Queue, ticket: u64, req: &Request) {
-        let lines = &mut queue.per_class[req.class];
-        if let Some(line) = lines.get_mut(&line_of(req)) {
-            if let Some(at) = line.iter().position(|t| *t == ticket) {
-                line.remove(at);
-            }
-            if line.is_empty() {
-                lines.remove(&line_of(req));
-            }
-        }
+        queue.per_class[req.class].remove(line_of(req), ticket);
         self.classes[req.class].waiting.fetch_sub(1, Relaxed);
         if let Some(t) = &req.tenant {
             let key = tenant_key(t);
