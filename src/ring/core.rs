@@ -286,10 +286,16 @@ pub(crate) enum Tagging {
     Off,
 }
 
+/// The least length of a writer's list of readers at which `add_reader` lets go of the gone ones.
+const MIN_READERS_PRUNED: usize = 16;
+
 /// The writer's side of the protocol.
 pub(crate) struct WriterCore<T, G> {
     ring: Arc<Ring<T>>,
     readers: Vec<Arc<ReaderState<G>>>,
+    /// `add_reader` lets go of the readers that are gone once `readers` is this long, so that a
+    /// writer whose readers come and go keeps a list of about the live ones whatever it does.
+    prune_readers_at: usize,
     /// Items produced so far (the shared copy is `ring.write`).
     position: u64,
     /// `position` modulo the capacity: the slot written next.
@@ -342,6 +348,7 @@ impl<T: Item, G> WriterCore<T, G> {
             mirrored: ring.mirrored,
             ring,
             readers: Vec::new(),
+            prune_readers_at: MIN_READERS_PRUNED,
             position: 0,
             index: 0,
             slowest_seen: 0,
@@ -402,6 +409,10 @@ impl<T: Item, G> WriterCore<T, G> {
             alive: AtomicBool::new(true),
             tags: TagInbox::default(),
         });
+        if self.readers.len() >= self.prune_readers_at {
+            self.let_go_of_gone_readers();
+            self.prune_readers_at = (2 * self.readers.len()).max(MIN_READERS_PRUNED);
+        }
         if self.readers.is_empty() {
             // Until now nothing held the writer back; from now on this reader does.
             self.slowest_seen = self.position;
@@ -450,9 +461,9 @@ impl<T: Item, G> WriterCore<T, G> {
         self.known_free()
     }
 
-    /// The part of [`look_at_readers`](Self::look_at_readers) that calls nothing, for
+    /// The part of [`look_at_readers`](Self::look_at_readers) that calls nothing, inlined in
     /// [`push`](Self::push): updates `slowest_seen` from the live readers and says whether some are
-    /// gone (those stay listed until another look lets go of them).
+    /// gone (the caller lets go of them, out of line).
     #[inline]
     fn look_at_live_readers(&mut self) -> bool {
         // With no live readers everything is free; remembering our own position keeps `known_free`
@@ -553,7 +564,10 @@ impl<T: Item, G> WriterCore<T, G> {
     pub(crate) fn push(&mut self, item: T, waking: Waking) -> Result<(), T> {
         debug_assert!(waking == self.waking);
         if self.known_free() == 0 {
-            self.look_at_live_readers();
+            if self.look_at_live_readers() {
+                // Else a writer on a full ring would walk the gone ones again at every try.
+                self.let_go_of_gone_readers();
+            }
             if self.known_free() == 0 {
                 return Err(item);
             }
