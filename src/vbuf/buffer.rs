@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::ops::{Bound, RangeBounds};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 
 use super::edit_log::{Edit, EditLog};
 use super::error::VbufError;
@@ -59,6 +59,10 @@ pub(crate) struct Inner {
     pub(crate) version: AtomicU64,
     /// Serialises saves, which run without the state lock.
     pub(crate) save_lock: Mutex<()>,
+    /// The content whose pieces' sources all have their line tables (`lines`): its version and its
+    /// sources, which a save replaces (the `Weak` keeps their address from being reused). A line
+    /// query of that content need not look at its pieces for a source without one.
+    pub(crate) tables_ready: Mutex<Option<(u64, Weak<Vec<Source>>)>>,
 }
 
 pub(crate) struct State {
@@ -173,6 +177,7 @@ impl VirtualBuffer {
                 store: Mutex::new(store),
                 version: AtomicU64::new(0),
                 save_lock: Mutex::new(()),
+                tables_ready: Mutex::new(None),
             }),
         })
     }

@@ -230,7 +230,13 @@ impl VirtualBuffer {
     ) -> Result<R, VbufError> {
         let snapshot = self.snapshot();
         let lines = Lines { snapshot: &snapshot, store: &self.inner.store };
-        lines.ensure_tables(progress)?;
+        let content = (snapshot.version, Arc::as_ptr(&snapshot.sources));
+        let ready =
+            lock(&self.inner.tables_ready).as_ref().map(|(version, sources)| (*version, sources.as_ptr()));
+        if ready != Some(content) {
+            lines.ensure_tables(progress)?;
+            *lock(&self.inner.tables_ready) = Some((snapshot.version, Arc::downgrade(&snapshot.sources)));
+        }
         let total_lfs = lines.node_lfs(snapshot.tree.root())?;
         f(&lines, total_lfs)
     }
