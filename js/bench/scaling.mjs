@@ -24,39 +24,14 @@ const cases = [
     sizes: [64 * KiB, 64 * MiB],
     label: (n) => `chunk ${size(n)}`,
     calls: 200,
-    setup(api, chunkBytes) {
-      const writer = api.Circular.withCapacity(16 * MiB);
-      const reader = writer.addReader();
-      const chunk = new Uint8Array(chunkBytes).fill(7);
-      while (writer.write(chunk) > 0);
-      const room = new Uint8Array(64 * KiB);
-      return {
-        op() {
-          reader.readInto(room);
-          writer.write(chunk);
-        },
-        close: () => (writer.free(), reader.free()),
-      };
-    },
+    setup: (api, chunkBytes) => writingIntoRoom(api, 16 * MiB, new Uint8Array(chunkBytes).fill(7)),
   },
   {
     name: 'ring write() of a string, 64 KiB of room',
     sizes: [64 * KiB, 32 * MiB],
     label: (n) => `${size(n)} characters`,
     calls: 20,
-    setup(api, chars) {
-      const writer = api.Circular.withCapacity(64 * KiB);
-      const reader = writer.addReader();
-      const text = 'a'.repeat(chars);
-      const room = new Uint8Array(64 * KiB);
-      return {
-        op() {
-          reader.readInto(room);
-          writer.write(text);
-        },
-        close: () => (writer.free(), reader.free()),
-      };
-    },
+    setup: (api, chars) => writingIntoRoom(api, 64 * KiB, 'a'.repeat(chars)),
   },
   {
     name: 'writer slice() + produce(100) + consume(100)',
@@ -167,6 +142,21 @@ const cases = [
     },
   },
 ];
+
+/** A full ring of `capacity` bytes whose `op()` reads 64 KiB and then writes `value` into that room. */
+function writingIntoRoom(api, capacity, value) {
+  const writer = api.Circular.withCapacity(capacity);
+  const reader = writer.addReader();
+  while (writer.write(value) > 0);
+  const room = new Uint8Array(64 * KiB);
+  return {
+    op() {
+      reader.readInto(room);
+      writer.write(value);
+    },
+    close: () => (writer.free(), reader.free()),
+  };
+}
 
 /** `bytes` bytes of 64-byte lines. */
 function lines(bytes) {

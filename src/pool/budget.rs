@@ -180,13 +180,21 @@ impl ClassQueue {
 
     fn remove(&mut self, line: usize, ticket: u64) {
         let Some(tickets) = self.lines.get_mut(&line) else { return };
-        if !tickets.remove(&ticket) || self.firsts.remove(&ticket).is_none() {
+        if !tickets.remove(&ticket) {
             return;
         }
-        match tickets.first() {
-            Some(&next) => _ = self.firsts.insert(next, line),
-            None => _ = self.lines.remove(&line),
+        // The line's first leaves: the next one takes its place, or the line goes.
+        if self.firsts.remove(&ticket).is_some() {
+            match tickets.first() {
+                Some(&next) => _ = self.firsts.insert(next, line),
+                None => _ = self.lines.remove(&line),
+            }
         }
+    }
+
+    /// The first ticket of `line`.
+    fn first_of(&self, line: usize) -> Option<u64> {
+        self.lines.get(&line).and_then(|tickets| tickets.first()).copied()
     }
 
     /// The first tickets of the lines, oldest first.
@@ -443,11 +451,11 @@ impl Budget {
         let ticket = queue.next_ticket;
         queue.next_ticket += 1;
         // A line holds requests of one size (its class's), which `head` relies on.
-        debug_assert!(queue.per_class[req.class]
-            .lines
-            .get(&line_of(req))
-            .and_then(|line| line.first())
-            .is_none_or(|first| queue.waiters[first].request.size == req.size));
+        debug_assert!(queue.per_class[req.class].first_of(line_of(req)).is_none_or(|first| queue.waiters
+            [&first]
+            .request
+            .size
+            == req.size));
         queue.per_class[req.class].push(line_of(req), ticket);
         queue.waiters.insert(ticket, Waiter { request: req.clone(), granted: false, wake });
         self.grant(queue);
