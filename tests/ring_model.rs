@@ -249,6 +249,14 @@ fn run_generic(backend: RingBackend, ops: Vec<Op>) -> Result<(), TestCaseError> 
                 let got: Vec<(usize, u32)> = tags.iter().map(|(offset, tag)| (offset, tag.0)).collect();
                 let want: Vec<(usize, u32)> =
                     seen.iter().enumerate().filter(|(_, &x)| tagged(x)).map(|(o, &x)| (o, x)).collect();
+                // Every way of reading them agrees: the queue behind them may lie in two parts.
+                let by_index: Vec<(usize, u32)> =
+                    (0..tags.len()).map(|k| tags.get(k).unwrap()).map(|(o, t)| (o, t.0)).collect();
+                let mut backwards: Vec<(usize, u32)> = tags.iter().rev().map(|(o, t)| (o, t.0)).collect();
+                backwards.reverse();
+                prop_assert_eq!(tags.get(tags.len()).map(|(o, _)| o), None);
+                prop_assert_eq!(&by_index, &want);
+                prop_assert_eq!(&backwards, &want);
                 prop_assert_eq!(got, want);
                 r.armed |= seen.is_empty();
                 let n = n.min(seen.len());

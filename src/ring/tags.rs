@@ -50,8 +50,11 @@ pub(crate) const fn tags_can_exist<G>() -> bool {
 pub struct Tags<'a, G> {
     /// The position of the slice's first item.
     start: u64,
-    /// Tags at absolute item positions, ascending, all inside the slice.
-    tags: &'a [(u64, G)],
+    /// The reader's queue of tags at absolute item positions, ascending, from the slice's start on.
+    /// Left as it lies, never made contiguous: with many tags pending that would move them all.
+    queue: &'a VecDeque<(u64, G)>,
+    /// How many of the queue's first tags fall inside the slice.
+    len: usize,
 }
 
 impl<'a, G> Tags<'a, G> {
@@ -68,7 +71,7 @@ impl<'a, G> Tags<'a, G> {
     /// assert_eq!(reader.slice_with_tags().unwrap().1.len(), 1);
     /// ```
     pub fn len(&self) -> usize {
-        self.tags.len()
+        self.len
     }
 
     /// Whether no tag falls inside the slice.
@@ -82,7 +85,7 @@ impl<'a, G> Tags<'a, G> {
     /// assert!(reader.slice_with_tags().unwrap().1.is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
-        self.tags.is_empty()
+        self.len == 0
     }
 
     /// The `i`-th tag with its item's offset in the slice.
@@ -98,7 +101,10 @@ impl<'a, G> Tags<'a, G> {
     /// assert_eq!(tags.get(2), None);
     /// ```
     pub fn get(&self, i: usize) -> Option<(usize, &'a G)> {
-        self.tags.get(i).map(|(position, tag)| ((position - self.start) as usize, tag))
+        if i >= self.len {
+            return None;
+        }
+        self.queue.get(i).map(|(position, tag)| ((position - self.start) as usize, tag))
     }
 
     /// The tags with their items' offsets in the slice, in item order.
@@ -114,7 +120,7 @@ impl<'a, G> Tags<'a, G> {
     /// assert_eq!(tags.iter().collect::<Vec<_>>(), [(0, &2), (1, &3)]);
     /// ```
     pub fn iter(&self) -> TagsIter<'a, G> {
-        TagsIter { start: self.start, tags: self.tags.iter() }
+        TagsIter { start: self.start, tags: self.queue.range(..self.len) }
     }
 }
 
@@ -164,7 +170,7 @@ impl<'a, G> IntoIterator for Tags<'a, G> {
 /// ```
 pub struct TagsIter<'a, G> {
     start: u64,
-    tags: std::slice::Iter<'a, (u64, G)>,
+    tags: std::collections::vec_deque::Iter<'a, (u64, G)>,
 }
 
 impl<'a, G> Iterator for TagsIter<'a, G> {
@@ -186,6 +192,8 @@ impl<G> DoubleEndedIterator for TagsIter<'_, G> {
 }
 
 impl<G> ExactSizeIterator for TagsIter<'_, G> {}
+
+impl<G> std::iter::FusedIterator for TagsIter<'_, G> {}
 
 /// What the writer shares with one reader about tags.
 pub(crate) struct TagInbox<G> {
@@ -263,11 +271,10 @@ impl<G> ReaderTags<G> {
     /// The tags of the items `[start, end)`, after collecting what the inbox holds.
     pub(crate) fn view(&mut self, inbox: &TagInbox<G>, start: u64, end: u64) -> Tags<'_, G> {
         inbox.collect(&mut self.queue);
-        let all = &*self.queue.make_contiguous();
         // Everything before `start` was dropped by `consume_to`.
-        debug_assert!(all.first().is_none_or(|(p, _)| *p >= start));
-        let inside = all.partition_point(|(position, _)| *position < end);
-        Tags { start, tags: &all[..inside] }
+        debug_assert!(self.queue.front().is_none_or(|(p, _)| *p >= start));
+        let len = self.queue.partition_point(|(position, _)| *position < end);
+        Tags { start, queue: &self.queue, len }
     }
 
     /// The reader moved to `position`: drops the tags before it.
