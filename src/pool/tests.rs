@@ -621,3 +621,44 @@ fn each_new_pool_on_a_thread_gets_its_own_thread_cache() {
         assert_eq!(p.snapshot().cached_bytes, 4096);
     }
 }
+
+#[test]
+fn a_thread_keeps_entries_for_about_the_pools_it_still_uses() {
+    let short_lived = if cfg!(miri) { 40 } else { 2_000 };
+    let alive = if cfg!(miri) { 20 } else { 300 };
+    // A thread of its own, so that other tests' pools are not in its cache.
+    thread::spawn(move || {
+        let kept = pool(&[64], 1024);
+        drop(kept.try_acquire(1).unwrap());
+        for _ in 0..short_lived {
+            let p = pool(&[64], 1024);
+            drop(p.try_acquire(1).unwrap());
+            drop(kept.try_acquire(1).unwrap());
+        }
+        // `kept`, the last short-lived pool, and at most as many gone ones before the next pruning.
+        assert!(thread_cache::entries() <= 4, "{} entries for 2 pools", thread_cache::entries());
+
+        // Many pools alive at once, used in turn: each has one entry, found again.
+        let many: Vec<BufferPool> = (0..alive).map(|_| pool(&[64], 1024)).collect();
+        for _ in 0..2 {
+            for p in &many {
+                let b = p.try_acquire(1).unwrap();
+                assert_eq!(p.snapshot().in_use_bytes, 64);
+                drop(b);
+            }
+        }
+        let entries = thread_cache::entries();
+        assert!(
+            (alive + 1..=2 * (alive + 2)).contains(&entries),
+            "{entries} entries for {} pools",
+            alive + 1
+        );
+        drop(many);
+        for _ in 0..4 {
+            drop(pool(&[64], 1024).try_acquire(1).unwrap());
+        }
+        assert!(thread_cache::entries() <= 2 * (alive + 2));
+    })
+    .join()
+    .unwrap();
+}

@@ -18,6 +18,8 @@
 //! pool is freed with it.
 
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::mem::ManuallyDrop;
 use std::sync::{Arc, Weak};
 
@@ -28,15 +30,40 @@ use super::thread_slot::ThreadSlot;
 pub(crate) use super::thread_slot::Reserved;
 
 struct PoolCache {
-    pool_id: u64,
     /// To tell whether the pool is still alive; never upgraded on the fast path.
     pool: Weak<Shared>,
     slot: Arc<ThreadSlot<IdleBlock>>,
 }
 
-#[derive(Default)]
+/// A thread's entries, by pool id: a thread may use thousands of pools, and finding one (whenever
+/// the thread switches pools) must not walk them all.
 struct ThreadCache {
-    pools: Vec<PoolCache>,
+    pools: HashMap<u64, PoolCache, BuildHasherDefault<IdHasher>>,
+    /// How many entries there may be before those of pools that are gone are dropped: twice what
+    /// was left the last time, so that dropping them costs a constant per entry added (and, with
+    /// few pools alive, they go soon, as does the memory their `Weak`s keep).
+    prune_at: usize,
+}
+
+/// Hashes a pool id, a number the process counts up: a multiplication spreads its bits over the
+/// whole word, which is all a map of such numbers needs (no key here comes from outside).
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn write_u64(&mut self, id: u64) {
+        self.0 = id.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.write_u64(self.0.rotate_left(8) ^ u64::from(byte));
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 impl Drop for ThreadCache {
@@ -44,7 +71,7 @@ impl Drop for ThreadCache {
     fn drop(&mut self) {
         // First, so that nothing finds a slot through it while (or after) the slots are retired.
         LAST.set(NO_LAST);
-        for cache in self.pools.drain(..) {
+        for (_, cache) in self.pools.drain() {
             // A pool that is gone has no blocks here (each would hold it) and no budget to return.
             if let Some(pool) = cache.pool.upgrade() {
                 pool.retire_thread(&cache.slot);
@@ -56,29 +83,35 @@ impl Drop for ThreadCache {
 impl ThreadCache {
     /// The entry of `shared`, added if there is none; it becomes [`LAST`].
     fn entry_for(&mut self, shared: &Arc<Shared>) -> &PoolCache {
-        let i = match self.pools.iter().position(|c| c.pool_id == shared.id) {
-            Some(i) => i,
-            None => self.add_entry(shared),
-        };
-        let entry = &self.pools[i];
+        if !self.pools.contains_key(&shared.id) {
+            self.add_entry(shared);
+        }
+        let entry = &self.pools[&shared.id];
         LAST.set((entry.pool.as_ptr(), Arc::as_ptr(&entry.slot)));
         entry
     }
 
     #[cold]
-    fn add_entry(&mut self, shared: &Arc<Shared>) -> usize {
-        // Entries of pools that are gone hold nothing worth keeping. Only those: a pool that is
-        // alive may be in use on this thread right now, through `LAST` (see `slot_for`).
-        LAST.set(NO_LAST);
-        self.pools.retain(|c| c.pool.strong_count() > 0);
+    fn add_entry(&mut self, shared: &Arc<Shared>) {
+        if self.pools.len() >= self.prune_at {
+            // Entries of pools that are gone hold nothing worth keeping. Only those: a pool that
+            // is alive may be in use on this thread right now, through `LAST` (see `slot_for`).
+            LAST.set(NO_LAST);
+            self.pools.retain(|_, c| c.pool.strong_count() > 0);
+            self.prune_at = 2 * self.pools.len();
+            // The next pruning walks the map's whole capacity, not just its entries: after
+            // thousands of pools have come and gone, give back what they made it grow to.
+            self.pools.shrink_to(self.prune_at);
+        }
         let slot = shared.register_thread();
-        self.pools.push(PoolCache { pool_id: shared.id, pool: Arc::downgrade(shared), slot });
-        self.pools.len() - 1
+        self.pools.insert(shared.id, PoolCache { pool: Arc::downgrade(shared), slot });
     }
 }
 
 thread_local! {
-    static CACHE: RefCell<ThreadCache> = const { RefCell::new(ThreadCache { pools: Vec::new() }) };
+    static CACHE: RefCell<ThreadCache> = const {
+        RefCell::new(ThreadCache { pools: HashMap::with_hasher(BuildHasherDefault::new()), prune_at: 0 })
+    };
     /// The pool this thread used last and its slot, which `CACHE` holds: the fast path finds the
     /// slot here without borrowing `CACHE` or searching it. Without a destructor, so that reading
     /// it needs no check of whether the thread is ending.
@@ -194,11 +227,17 @@ pub(crate) fn take_all(shared: &Arc<Shared>) -> Vec<(usize, Block)> {
     let idle = CACHE
         .try_with(|cache| {
             let Ok(cache) = cache.try_borrow() else { return Vec::new() };
-            match cache.pools.iter().find(|c| c.pool_id == shared.id) {
+            match cache.pools.get(&shared.id) {
                 Some(entry) => shared.threads.take_blocks(&entry.slot),
                 None => Vec::new(),
             }
         })
         .unwrap_or_default();
     shared.blocks(idle)
+}
+
+/// How many pools this thread's cache has entries for, those gone included (for tests).
+#[cfg(test)]
+pub(crate) fn entries() -> usize {
+    CACHE.with(|cache| cache.borrow().pools.len())
 }
