@@ -132,7 +132,7 @@ impl<T: Item, G> Writer<T, G> {
     /// assert_eq!(Arc::strong_count(&task), 2);
     /// ```
     pub fn forget_waker(&self, waker: &Waker) {
-        self.core.ring().room.forget(waker);
+        self.core.forget_room_waker(waker);
     }
 
     /// What another thread can do for this writer should its thread stop for good without dropping
@@ -164,8 +164,7 @@ impl<T: Item, G> Writer<T, G> {
 
     /// Ready once there is room, or at once after [`close`](Self::close) (which gives no room).
     fn poll_room(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let ring = self.core.ring().clone();
-        ring.room.poll_until(cx, || self.core.is_closed() || self.core.free() > 0)
+        self.core.poll_room(cx, |core| core.is_closed() || core.free() > 0)
     }
 }
 
@@ -258,8 +257,7 @@ impl<T: Item, G> Reader<T, G> {
     }
 
     fn poll_data(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let ring = self.core.ring().clone();
-        ring.data.poll_until(cx, || self.core.available() > 0 || self.core.finished())
+        self.core.poll_data(cx, |core| core.available() > 0 || core.finished())
     }
 
     /// Stops waking `waker` for data: for a task that gave up waiting (its `slice()` future was
@@ -284,7 +282,7 @@ impl<T: Item, G> Reader<T, G> {
     /// assert_eq!(Arc::strong_count(&task), 2); // ours and `waker`: the ring let go of its clone
     /// ```
     pub fn forget_waker(&self, waker: &Waker) {
-        self.core.ring().data.forget(waker);
+        self.core.forget_data_waker(waker);
     }
 
     /// What another thread can do for this reader should its thread stop for good without dropping

@@ -56,8 +56,9 @@ pub(crate) struct ReaderState<G> {
 /// `Acquire` re-check can miss the change while the waker misses the waiter: Miri found exactly that
 /// deadlock.)
 pub(crate) struct Wakeup {
-    /// Registered task wakers; the lock is also the condition variable's.
-    tasks: Mutex<Vec<Waker>>,
+    /// Registered task wakers, each with the side that registered it ([`Registration::side`]); the
+    /// lock is also the condition variable's.
+    tasks: Mutex<Vec<(usize, Waker)>>,
     changed: Condvar,
     /// Sleeping threads plus registered wakers.
     waiters: AtomicUsize,
@@ -74,7 +75,7 @@ impl Wakeup {
     /// browser's main thread and in AudioWorklets, which may not wait on a futex (the browser traps
     /// `memory.atomic.wait32` there), and the list is held only for a push or a swap. Elsewhere (and
     /// under loom) the plain lock: how contention is waited out does not change the protocol.
-    fn lock_tasks(&self) -> MutexGuard<'_, Vec<Waker>> {
+    fn lock_tasks(&self) -> MutexGuard<'_, Vec<(usize, Waker)>> {
         #[cfg(all(target_arch = "wasm32", target_feature = "atomics", not(loom)))]
         loop {
             match self.tasks.try_lock() {
@@ -99,7 +100,7 @@ impl Wakeup {
             };
             // Outside the lock: a waker may run user code (the generic flavour's notifiers) that
             // calls straight back into the ring.
-            woken.into_iter().for_each(Waker::wake);
+            woken.into_iter().for_each(|(_, waker)| waker.wake());
         }
     }
 
@@ -117,12 +118,15 @@ impl Wakeup {
         self.waiters.fetch_sub(1, Relaxed);
     }
 
-    /// Unregisters `waker` (one that will never poll again, such as a dropped handle's). A wake-up
-    /// already under way may still reach it.
-    pub(crate) fn forget(&self, waker: &Waker) {
-        let forgotten: Vec<Waker> = {
+    /// Unregisters `waker` for `side` (a waker that will never poll that side again, such as a
+    /// dropped handle's). The same task's registrations for other sides stay. A wake-up already
+    /// under way may still reach it.
+    pub(crate) fn forget(&self, side: &Registration, waker: &Waker) {
+        let forgotten: Vec<(usize, Waker)> = {
             let mut tasks = self.lock_tasks();
-            let (forgotten, kept) = std::mem::take(&mut *tasks).into_iter().partition(|w| w.will_wake(waker));
+            let (forgotten, kept) = std::mem::take(&mut *tasks)
+                .into_iter()
+                .partition(|(registered_by, w)| *registered_by == side.side && w.will_wake(waker));
             *tasks = kept;
             self.waiters.fetch_sub(forgotten.len(), Relaxed);
             forgotten
@@ -130,15 +134,24 @@ impl Wakeup {
         drop(forgotten); // may run user code (a notifier's drop): not under the lock
     }
 
-    /// `Ready` when `ready()` holds; otherwise registers the task to be woken by the next change.
-    pub(crate) fn poll_until(&self, cx: &mut Context<'_>, mut ready: impl FnMut() -> bool) -> Poll<()> {
+    /// `Ready` when `ready()` holds; otherwise registers the task to be woken by the next change,
+    /// for `side`, unless `side` registered it already since the last change.
+    pub(crate) fn poll_until(
+        &self,
+        cx: &mut Context<'_>,
+        side: &mut Registration,
+        mut ready: impl FnMut() -> bool,
+    ) -> Poll<()> {
         if ready() {
             return Poll::Ready(());
         }
         {
             let mut tasks = self.lock_tasks();
-            if !tasks.iter().any(|w| w.will_wake(cx.waker())) {
-                tasks.push(cx.waker().clone());
+            let registered =
+                tasks.get(side.at).is_some_and(|(by, waker)| *by == side.side && waker.will_wake(cx.waker()));
+            if !registered {
+                side.at = tasks.len();
+                tasks.push((side.side, cx.waker().clone()));
                 self.waiters.fetch_add(1, Relaxed);
             }
         }
@@ -150,6 +163,29 @@ impl Wakeup {
         } else {
             Poll::Pending
         }
+    }
+}
+
+/// Where one side (the writer, or one reader) stands in a [`Wakeup`]'s list of task wakers.
+#[derive(Clone, Copy)]
+pub(crate) struct Registration {
+    /// Which side: its entries are its own, so that a side that stops waiting takes back only those
+    /// (one task may wait on two readers of a ring, with one waker).
+    side: usize,
+    /// Where the side last put a waker. A task polled again before the next change finds its entry
+    /// there instead of searching the list, which may hold the wakers of thousands of readers. A
+    /// stale place (the list was emptied, or `forget` moved the entries) shows another entry or
+    /// none, and the side registers again: at worst its task is woken twice.
+    at: usize,
+}
+
+impl Registration {
+    /// The writer: the one side that waits for room.
+    const WRITER: Registration = Registration { side: 0, at: usize::MAX };
+
+    /// A reader, named by its shared state, which no other live reader has.
+    fn reader<G>(state: &Arc<ReaderState<G>>) -> Registration {
+        Registration { side: Arc::as_ptr(state).addr(), at: usize::MAX }
     }
 }
 
@@ -316,6 +352,8 @@ pub(crate) struct WriterCore<T, G> {
     mirrored: bool,
     /// Closed before it dropped ([`close`](Self::close)): it publishes nothing more.
     closed: bool,
+    /// Its place among the tasks waiting for room.
+    room_wait: Registration,
 }
 
 /// Where the writer's unpublished slots were written, on mirror-copy memory.
@@ -356,6 +394,7 @@ impl<T: Item, G> WriterCore<T, G> {
             waking,
             tagging,
             closed: false,
+            room_wait: Registration::WRITER,
         }
     }
 
@@ -394,6 +433,24 @@ impl<T: Item, G> WriterCore<T, G> {
         Orphan::Writer(self.ring.clone())
     }
 
+    /// `Ready` when `ready(self)` holds; otherwise `cx`'s task is woken at the next change of room.
+    pub(crate) fn poll_room(
+        &mut self,
+        cx: &mut Context<'_>,
+        mut ready: impl FnMut(&mut Self) -> bool,
+    ) -> Poll<()> {
+        let ring = self.ring.clone();
+        let mut side = self.room_wait;
+        let poll = ring.room.poll_until(cx, &mut side, || ready(self));
+        self.room_wait = side;
+        poll
+    }
+
+    /// Stops waking `waker` for room (see [`Wakeup::forget`]).
+    pub(crate) fn forget_room_waker(&self, waker: &Waker) {
+        self.ring.room.forget(&self.room_wait, waker);
+    }
+
     pub(crate) fn capacity(&self) -> usize {
         self.ring.capacity
     }
@@ -420,6 +477,7 @@ impl<T: Item, G> WriterCore<T, G> {
         self.readers.push(state.clone());
         ReaderCore {
             ring: self.ring.clone(),
+            data_wait: Registration::reader(&state),
             state,
             position: self.position,
             index: self.index,
@@ -746,6 +804,8 @@ pub(crate) struct ReaderCore<T, G> {
     tags: ReaderTags<G>,
     /// For `pop`: the ring's slots.
     slots: Slots<T>,
+    /// Its place among the tasks waiting for data.
+    data_wait: Registration,
 }
 
 impl<T: Item, G> ReaderCore<T, G> {
@@ -757,6 +817,24 @@ impl<T: Item, G> ReaderCore<T, G> {
     #[cfg(any(all(test, not(loom)), all(target_arch = "wasm32", target_feature = "atomics")))]
     pub(crate) fn orphan(&self) -> Orphan<T, G> {
         Orphan::Reader(self.ring.clone(), self.state.clone())
+    }
+
+    /// `Ready` when `ready(self)` holds; otherwise `cx`'s task is woken at the next change of data.
+    pub(crate) fn poll_data(
+        &mut self,
+        cx: &mut Context<'_>,
+        mut ready: impl FnMut(&mut Self) -> bool,
+    ) -> Poll<()> {
+        let ring = self.ring.clone();
+        let mut side = self.data_wait;
+        let poll = ring.data.poll_until(cx, &mut side, || ready(self));
+        self.data_wait = side;
+        poll
+    }
+
+    /// Stops waking `waker` for this reader's data (see [`Wakeup::forget`]).
+    pub(crate) fn forget_data_waker(&self, waker: &Waker) {
+        self.ring.data.forget(&self.data_wait, waker);
     }
 
     /// Items published and not yet consumed by this reader. Looks at the writer's position only when

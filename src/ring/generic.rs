@@ -241,9 +241,8 @@ impl<T: Item, G> Writer<T, G> {
     /// ```
     pub fn slice(&mut self) -> &mut [T] {
         if self.core.free() == 0 {
-            let ring = self.core.ring().clone();
             // Pending means armed; ready means room came meanwhile.
-            let _ = ring.room.poll_until(&mut Context::from_waker(&self.notifier), || self.core.free() > 0);
+            let _ = self.core.poll_room(&mut Context::from_waker(&self.notifier), |core| core.free() > 0);
         }
         self.core.slice()
     }
@@ -293,9 +292,8 @@ impl<T: Item, G> Reader<T, G> {
 
     fn arm_if_empty(&mut self) {
         if self.core.available() == 0 && !self.core.finished() {
-            let ring = self.core.ring().clone();
-            let _ = ring.data.poll_until(&mut Context::from_waker(&self.notifier), || {
-                self.core.available() > 0 || self.core.finished()
+            let _ = self.core.poll_data(&mut Context::from_waker(&self.notifier), |core| {
+                core.available() > 0 || core.finished()
             });
         }
     }
@@ -305,12 +303,12 @@ impl<T: Item, G> Reader<T, G> {
 // now, so that it is not called for a handle that no longer exists.
 impl<T: Item, G> Drop for Writer<T, G> {
     fn drop(&mut self) {
-        self.core.ring().room.forget(&self.notifier);
+        self.core.forget_room_waker(&self.notifier);
     }
 }
 
 impl<T: Item, G> Drop for Reader<T, G> {
     fn drop(&mut self) {
-        self.core.ring().data.forget(&self.notifier);
+        self.core.forget_data_waker(&self.notifier);
     }
 }

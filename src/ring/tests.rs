@@ -1,6 +1,8 @@
 //! Unit tests of the ring. Model-based property tests against `VecDeque` are `tests/ring_model.rs`.
 
 use super::*;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::Arc;
 
 fn backends() -> Vec<RingBackend> {
     if double_mapping_available() {
@@ -1147,4 +1149,77 @@ fn an_orphan_ends_a_side_its_thread_left_behind() {
     orphan.end("unused for readers");
     assert_eq!(writer.join().unwrap(), capacity);
     drop(r);
+}
+
+/// A task whose wake-ups are counted; its `Arc`'s count tells how many wakers are alive.
+struct CountedTask(AtomicUsize);
+
+impl std::task::Wake for CountedTask {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, SeqCst);
+    }
+}
+
+#[test]
+fn one_task_waiting_on_two_readers_is_woken_after_forgetting_one() {
+    use std::future::Future;
+    use std::task::{Context, Waker};
+
+    let task = Arc::new(CountedTask(AtomicUsize::new(0)));
+    let waker = Waker::from(task.clone());
+    let mut cx = Context::from_waker(&waker);
+    let mut w = asynchronous::Circular::with_capacity::<u8>(16).unwrap();
+    let mut a = w.add_reader();
+    let mut b = w.add_reader();
+    // The task gives up on `a` (a `select!` branch that lost) and waits on `b`.
+    assert!(Box::pin(a.slice()).as_mut().poll(&mut cx).is_pending());
+    let mut wait_b = Box::pin(b.slice());
+    assert!(wait_b.as_mut().poll(&mut cx).is_pending());
+    a.forget_waker(&waker);
+    w.push_slice(b"x");
+    // Once, or twice where a waker's clones do not compare equal (Miri): then `a`'s stays too.
+    assert!(task.0.load(SeqCst) >= 1, "b's wait was forgotten with a's");
+    assert_eq!(block_on(wait_b).map(<[u8]>::to_vec), Some(b"x".to_vec()));
+}
+
+#[test]
+// Under Miri a waker's clones do not compare equal (`will_wake`), so every poll registers again.
+#[cfg_attr(miri, ignore)]
+fn a_side_polled_again_before_a_change_holds_one_waker() {
+    use std::future::Future;
+    use std::task::{Context, Waker};
+
+    let task = Arc::new(CountedTask(AtomicUsize::new(0)));
+    let waker = Waker::from(task.clone());
+    let mut cx = Context::from_waker(&waker);
+    let mut w = asynchronous::Circular::with_capacity::<u8>(16).unwrap();
+    let mut readers: Vec<_> = (0..3).map(|_| w.add_reader()).collect();
+    for _ in 0..5 {
+        for r in &mut readers {
+            assert!(Box::pin(r.slice()).as_mut().poll(&mut cx).is_pending());
+        }
+    }
+    // Ours, `waker`, and one clone per waiting reader, however often each was polled.
+    assert_eq!(Arc::strong_count(&task), 2 + readers.len());
+    readers[1].forget_waker(&waker);
+    assert_eq!(Arc::strong_count(&task), 1 + readers.len());
+    // Polled again after another side's forget moved the entries: still one each.
+    for r in &mut readers {
+        assert!(Box::pin(r.slice()).as_mut().poll(&mut cx).is_pending());
+    }
+    assert!(Arc::strong_count(&task) <= 2 + 2 * readers.len());
+    w.push_slice(b"x");
+    assert_eq!(Arc::strong_count(&task), 2, "the change woke and let go of every clone");
+    assert!(task.0.load(SeqCst) >= 1);
+
+    // The writer's side, waiting for room, the same.
+    readers.truncate(1);
+    let room = w.try_slice().len();
+    w.produce(room);
+    for _ in 0..5 {
+        assert!(Box::pin(w.slice()).as_mut().poll(&mut cx).is_pending());
+    }
+    assert_eq!(Arc::strong_count(&task), 3);
+    w.forget_waker(&waker);
+    assert_eq!(Arc::strong_count(&task), 2);
 }
