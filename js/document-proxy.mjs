@@ -10,7 +10,7 @@
 // once (a buffer an open gives later is freed in the worker); an import rejects only when the worker
 // skipped it; save, saveAs and deleteDocument only refuse to start.
 import { coded } from './error-code.mjs';
-import { isRange } from './streams.mjs';
+import { byteStreamOf, isRange, linesOf } from './streams.mjs';
 import { AbortError } from './waits.mjs';
 
 /** The classes an error from the worker is rebuilt as. */
@@ -170,6 +170,14 @@ export class WorkerVirtualBuffer {
       at = to;
       if (at >= (end ?? this.length)) return;
     }
+  }
+  /** The lines from offset `start`, as VirtualBuffer.lines() gives them, read through chunks(). */
+  lines(start = 0, options = undefined) {
+    return linesOf(this.chunks(start, undefined, options), splitSignal(options)[0], abortError);
+  }
+  /** Bytes start..end as a byte ReadableStream, read through chunks(). */
+  readableStream(start = 0, end = undefined) {
+    return byteStreamOf(() => this.chunks(start, end));
   }
 }
 

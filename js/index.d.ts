@@ -22,8 +22,10 @@
 //   wrong receiver), ERR_ILLEGAL_CONSTRUCTOR, ERR_INVALID_STATE (an object freed or handed on); errors
 //   of the world (I/O, storage) have none, and their message says what failed.
 // - Objects hold native or wasm memory: call free() (or use `using`, via [Symbol.dispose]) when done.
-//   Using an object after free(), or a builder after freeze(), throws an Error that says so; free()
-//   twice does nothing. Objects the program drops are freed by the garbage collector in time.
+//   Using an object after free(), or a builder after freeze(), throws an Error that says so (a
+//   stream or walk over it errors or rejects at its first read or step); free() twice does nothing.
+//   A writable stream whose writer was freed or aborted by other means errors at its end rather
+//   than finish as if it had ended the ring's stream. Objects the program drops are freed by the garbage collector in time.
 // - Bytes passed in (Uint8Array, ArrayBuffer, any typed array, or a string as UTF-8) are copied.
 // - view() and ring slices return the bytes in place, never a copy where the runtime allows:
 //   - Node (the addon): a Buffer over native memory (an external buffer), whose ArrayBuffer owns that
@@ -210,8 +212,10 @@ export interface BufferPoolSnapshot {
  *   a wait nothing can satisfy. A wait served from another thread (a worker) is served while that
  *   thread runs. With `ref: true` it keeps the process alive until it settles, as pending I/O does.
  *   In the browser it means nothing. A stream or loop over a ring side in a Node worker, whose other
- *   side another thread serves, needs `ref: true`: without it the worker may exit while it waits,
- *   and a writer it did not free aborts the ring's stream as it exits (CircularWriter.free()).
+ *   side another thread serves, needs `ref: true` (`for await (const chunk of reader.chunks({ ref:
+ *   true }))`, not of `reader` itself, whose waits cannot take options): without it the worker may
+ *   exit while it waits, and a writer it did not free aborts the ring's stream as it exits
+ *   (CircularWriter.free()).
  * A pending wait keeps the object it waits on (the pool, the ring side) from being collected. */
 export interface WaitOptions {
   signal?: AbortSignal;
@@ -361,8 +365,11 @@ export class CircularWriter {
    * surrogate becomes U+FFFD. Works across threads, as the ring does. TypeError for a reason of
    * another type; Error (ERR_INVALID_STATE) on a writer freed or handed on. */
   abort(reason?: string | Error): void;
-  /** A WritableStream of byte chunks (Uint8Array, ArrayBuffer, typed arrays, strings as UTF-8): each
-   * write resolves once all of it is in the ring, so a slow reader holds the producer back. Closing it
+  /** A WritableStream of byte chunks (what write() takes: Uint8Array, ArrayBuffer, SharedArrayBuffer,
+   * typed arrays, DataView, strings as UTF-8, of any realm): each write resolves once all of it is in
+   * the ring, so a slow reader holds the producer back. A chunk must keep its memory until then: one
+   * detached (transferred) or shrunk while its write waits for room rejects with a TypeError
+   * (ERR_INVALID_STATE) and aborts the writer; one that grows is written as long as it was. Closing it
    * frees the writer, which ends the stream for the readers. Aborting it, or a chunk it refuses (a
    * TypeError, ERR_INVALID_ARG_TYPE, which errors the stream), aborts the writer with that reason
    * (see abort()), which errors the readers' streams. Give
@@ -372,9 +379,14 @@ export class CircularWriter {
    * aborts, the stream errors with an AbortError and the writer aborts with the signal's reason, at
    * once (a signal that aborted before the first write: at that write, or at close()). */
   writableStream(options?: WaitOptions): WritableStream<BytesLike>;
-  /** Node entries only: the same as a stream.Writable; `end()` frees the writer. Destroyed before its
-   * end (its `signal` aborts, the pipeline fails, or destroy()), it ends its wait for room and aborts
-   * the writer with the error (see abort()), so that the readers' streams error too. */
+  /** Node entries only: the same as a stream.Writable; `end()` frees the writer (an end after the
+   * writer was freed or aborted by other means errors instead, ERR_INVALID_STATE). Chunks as for
+   * writableStream(). Destroyed before its end (the pipeline fails, or destroy()), it ends its wait
+   * for room and aborts the writer with the error (see abort()), so that the readers' streams error
+   * too; when its `signal` aborts, it is destroyed with an {@link AbortError} and the writer aborts
+   * with the signal's reason, as writableStream()'s. destroy() without an error leaves the stream
+   * not errored, as Writable does: the write waiting for room ends without an error, the writes
+   * behind it fail (ERR_STREAM_DESTROYED). */
   nodeWritable(options?: WaitOptions & { highWaterMark?: number }): import('node:stream').Writable;
 }
 
@@ -436,8 +448,13 @@ export class CircularReader {
    * `stream.pipeline(reader, file, { signal })` cannot reach a wait under way (Node's pipeline never
    * ends an async iterable source), so it settles only once data or the end comes: to abort a pipe
    * from an idle ring at once, give it `reader.nodeReadable({ signal })` or `Readable.from(reader)`.
-   * For a loop without copies, use slices(). */
+   * For a loop without copies, use slices(); for a wait's options (a `signal`, or `ref` in a Node
+   * worker), chunks(). */
   [Symbol.asyncIterator](): AsyncIterableIterator<Uint8Array>;
+  /** The same copies as `for await (const chunk of reader)`, with a wait's options: a step after
+   * `signal` aborted, or one waiting for data when it aborts, rejects with an {@link AbortError};
+   * `ref` keeps a Node thread alive while a step waits (see WaitOptions). */
+  chunks(options?: WaitOptions): AsyncIterableIterator<Uint8Array>;
   /** `for await (const slice of reader.slices())`: the slices in place, without a copy; each one is
    * consumed when the loop asks for the next (or leaves), so use it inside its step only (do not hand
    * it to a stream or keep it: in Node it is detached then, in the browser it shows other bytes). Ends
@@ -752,4 +769,9 @@ export class WorkerVirtualBuffer {
    * without an end (undefined or null) the walk follows the document's length (after the edits
    * called before each step). */
   chunks(start?: number, end?: number, options?: { signal?: AbortSignal }): AsyncIterableIterator<Uint8Array>;
+  /** The lines from offset `start`, as VirtualBuffer.lines() gives them, read through chunks(). */
+  lines(start?: number, options?: { signal?: AbortSignal }): AsyncIterableIterator<string>;
+  /** Bytes start..end as a byte ReadableStream (so `new Response(stream)` and `pipeTo` work), read
+   * through chunks(). */
+  readableStream(start?: number, end?: number): ReadableStream<Uint8Array>;
 }

@@ -4,6 +4,7 @@
 //
 // What each adds (js/index.d.ts has the types):
 //   reader[Symbol.asyncIterator]()       copies of the ring's bytes, which the loop may keep
+//   reader.chunks(options)               the same, with a wait's options ({ signal, ref })
 //   reader.slices()                      the ring's slices in place, each valid until the next step
 //   reader.readableStream()              a byte ReadableStream; BYOB reads copy straight from the ring
 //   writer.writableStream()              a WritableStream; closing it ends the ring's stream
@@ -58,6 +59,13 @@ function endOf(reader) {
   return null;
 }
 
+/** Throws the build's Error for a writer freed (or aborted, or handed on) by other means than the
+ * stream that is about to end it: the stream did not end the ring's stream, and must not finish as
+ * if it had. */
+function stillUsable(writer) {
+  void writer.capacity; // a member that throws once the writer is gone
+}
+
 /** Ends the ring's stream with `error`: the writer aborts with its message (or the value as text). A
  * writer already freed or handed on has no stream left to end. */
 function abortWriter(writer, error) {
@@ -87,9 +95,10 @@ const nextSlice = (reader, waiting) => nextBytes(reader, () => reader.slice(), w
 /** A copy of the reader's next unread bytes (CHUNK at most, consumed), or null at the end. */
 const nextChunk = (reader, waiting) => nextBytes(reader, () => reader.read(CHUNK), waiting);
 
-/** A copy of each unread stretch of the reader (CHUNK at most), until the end of the stream. */
-async function* readerChunks(reader, signal) {
-  const waiting = { signal };
+/** A copy of each unread stretch of the reader (CHUNK at most), until the end of the stream; waits
+ * end when `signal` aborts and keep a Node thread alive with `ref`. */
+async function* readerChunks(reader, { signal, ref }) {
+  const waiting = { signal, ref };
   for (let chunk = await nextChunk(reader, waiting); chunk !== null; chunk = await nextChunk(reader, waiting)) {
     yield chunk;
   }
@@ -177,26 +186,73 @@ async function readInto(reader, target, waiting) {
 }
 
 /** Copies all of `bytes` into the ring, waiting for room (with the wait's options `waiting`) as often
- * as it takes. */
+ * as it takes: as many bytes as it had at the call. Its memory must stay meanwhile: should it be
+ * detached (transferred) or shrunk while the write waits, the rest is gone, and the write rejects
+ * with a TypeError instead of passing for whole. */
 async function writeAll(writer, bytes, waiting) {
+  const length = bytes.length;
   let offset = 0;
-  while (offset < bytes.length) {
-    const n = writer.write(offset === 0 ? bytes : bytes.subarray(offset));
+  while (offset < length) {
+    if (bytes.length < length) throw chunkChanged();
+    const n = writer.write(offset === 0 && bytes.length === length ? bytes : bytes.subarray(offset, length));
     offset += n;
     if (n === 0) await writer[whenReady](waiting);
   }
 }
 
-/** `chunk` as bytes: a Uint8Array as it is, other views and ArrayBuffers as a view, strings as UTF-8. */
+/** The TypeError of a chunk whose memory went while its write waited for room. */
+function chunkChanged() {
+  const error = new TypeError('a chunk was detached or shrunk before all of it was written into the ring');
+  error.code = 'ERR_INVALID_STATE';
+  return error;
+}
+
+/** The `byteLength` getters of ArrayBuffer and SharedArrayBuffer: each works on its kind of buffer,
+ * whichever realm made it, and throws on anything else (where `instanceof` sees only this realm's). */
+const bufferLengthGetters = [globalThis.ArrayBuffer, globalThis.SharedArrayBuffer]
+  .filter((cls) => typeof cls === 'function')
+  .map((cls) => Object.getOwnPropertyDescriptor(cls.prototype, 'byteLength').get);
+
+/** Whether `value` is an ArrayBuffer or a SharedArrayBuffer, of any realm. */
+function isArrayBuffer(value) {
+  return bufferLengthGetters.some((get) => {
+    try {
+      get.call(value);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** `chunk` as bytes, as write() takes it: a Uint8Array as it is, other views, ArrayBuffers and
+ * SharedArrayBuffers as a view, strings as UTF-8; null for anything else. */
 const encoder = new TextEncoder();
 function asBytes(chunk) {
-  if (chunk instanceof Uint8Array) return chunk;
-  if (ArrayBuffer.isView(chunk)) return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-  if (chunk instanceof ArrayBuffer) return new Uint8Array(chunk);
+  if (ArrayBuffer.isView(chunk)) {
+    return isInstance(chunk, Uint8Array) ? chunk : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  }
   if (typeof chunk === 'string') return encoder.encode(chunk);
-  const error = new TypeError('a ring stream takes Uint8Array, ArrayBuffer, typed array or string chunks');
-  error.code = 'ERR_INVALID_ARG_TYPE';
-  throw error;
+  if (isArrayBuffer(chunk)) return new Uint8Array(chunk);
+  return null;
+}
+
+/** Destroys the Node stream `stream` with this module's AbortError when `signal` aborts (at once if it
+ * has), as a stream given `signal` as an option is destroyed with Node's own (and, as there, the
+ * stream lets go of the signal once `finished` says it is done, which also listens for its errors).
+ * `onAbort()` runs first. */
+function destroyOnAbort(stream, { signal, abortError, finished }, onAbort = () => {}) {
+  if (signal === undefined) return stream;
+  const abort = () => {
+    onAbort();
+    stream.destroy(abortError(signal));
+  };
+  if (signal.aborted) abort();
+  else {
+    signal.addEventListener('abort', abort, { once: true });
+    finished(stream, () => signal.removeEventListener('abort', abort));
+  }
+  return stream;
 }
 
 /** Whether start..end (end null or undefined: the rest) is a range of `doc` (anything with a
@@ -237,10 +293,14 @@ async function* documentChunks(doc, start = 0, end = undefined, signal = undefin
   }
 }
 
-/** A VirtualBuffer's lines from `start`, as strings without their line feed (nor a CR before it). A
- * U+FEFF is content like any other (read() gives it too), at `start` as anywhere. A step after
- * `signal` aborted rejects with `abortError(signal)`. */
-async function* documentLines(doc, start, signal, abortError) {
+/** A VirtualBuffer's lines from `start` (see linesOf). */
+const documentLines = (doc, start, signal, abortError) =>
+  linesOf(documentChunks(doc, start, undefined, signal), signal, abortError);
+
+/** The lines of the UTF-8 text in `chunks` (an async iterable of Uint8Array), as strings without
+ * their line feed (nor a CR before it). A U+FEFF is content like any other (read() gives it too), at
+ * the start as anywhere. A step after `signal` aborted rejects with `abortError(signal)`. */
+export async function* linesOf(chunks, signal, abortError) {
   const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
   // The line not ended yet, in pieces: a line of many chunks is joined once, not once per chunk.
   let pieces = [];
@@ -250,7 +310,7 @@ async function* documentLines(doc, start, signal, abortError) {
     pieces = [];
     return text;
   };
-  for await (const chunk of documentChunks(doc, start, undefined, signal)) {
+  for await (const chunk of chunks) {
     const text = decoder.decode(chunk, { stream: true });
     let from = 0;
     for (let lf = text.indexOf('\n'); lf !== -1; lf = text.indexOf('\n', from)) {
@@ -267,7 +327,7 @@ async function* documentLines(doc, start, signal, abortError) {
 }
 
 /** A byte ReadableStream over an async source of Uint8Array chunks that the stream may keep. */
-function byteStreamOf(chunks) {
+export function byteStreamOf(chunks) {
   let iterator;
   return new ReadableStream({
     type: 'bytes',
@@ -301,10 +361,17 @@ function byteStreamOf(chunks) {
  * entries (for nodeReadable/nodeWritable) and absent in the browser.
  */
 export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }, waits, node) {
-  const { waitOptions, signalOption, abortError, wrongReceiver } = waits;
+  const { waitOptions, signalOption, abortError, wrongReceiver, notBytes } = waits;
+  /** `chunk` as bytes, or the TypeError write() throws for it. */
+  const chunkBytes = (chunk) => asBytes(chunk) ?? fail(notBytes('chunk'));
+  const fail = (error) => {
+    throw error;
+  };
   // Each method checks its receiver when called, as the builds' own members do: one that would only
-  // fail at its first step or read would return a walk or stream that errors later instead.
+  // fail at its first step or read would return a walk or stream that errors later instead. (An
+  // object freed meanwhile is a failure of that step or read, as a bad range is a walk's.)
   const define = (cls, methods) => {
+    if (cls === undefined) return;
     for (const name of Reflect.ownKeys(methods)) {
       const method = methods[name];
       const member = typeof name === 'symbol' ? `[${name.description}]` : name;
@@ -320,7 +387,12 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
 
   define(CircularReader, {
     [Symbol.asyncIterator]() {
-      return endable((signal) => readerChunks(this, signal));
+      return endable((signal) => readerChunks(this, { signal, ref: false }));
+    },
+
+    chunks(options) {
+      const { signal: outer, ref } = waitOptions(options, 'CircularReader.chunks');
+      return endable((signal) => readerChunks(this, { signal, ref }), outer);
     },
 
     slices(options) {
@@ -399,6 +471,7 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
       // aborts and the readers' streams error. Readers waiting for more wake either way.
       const close = () => {
         following?.release();
+        stillUsable(writer);
         writer.free();
       };
       const fail = (error) => {
@@ -433,7 +506,7 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
           try {
             // `signal` aborted before the first write: nothing goes in.
             if (stop.signal.aborted) throw abortError(stop.signal);
-            await writeAll(writer, asBytes(chunk), waiting);
+            await writeAll(writer, chunkBytes(chunk), waiting);
           } catch (error) {
             // A wait ended by an abort: the abort has told the readers (with its own reason).
             if (!stop.signal.aborted) fail(error);
@@ -470,30 +543,25 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
   });
 
   if (!node) return;
-  const { Readable, Writable } = node;
+  const { Readable, Writable, finished } = node;
 
   define(CircularReader, {
     nodeReadable(options) {
       const { signal, ref } = waitOptions(options, 'CircularReader.nodeReadable');
       const reader = this;
+      // The most bytes a chunk copies: set once Readable has checked the highWaterMark.
+      let most;
       // Whether a read waits for data: Readable calls read() again only after a push.
       let waiting = false;
       // Destroying the stream (its signal aborts, or the pipeline fails) ends a read's wait for data.
       const destroyed = new AbortController();
       const wait = { signal: destroyed.signal, ref };
-      // As fs.ReadStream reads: at most highWaterMark bytes per chunk. A fresh chunk below malloc's
-      // mmap threshold (128 KiB) reuses freed memory; a bigger one maps new pages, and faults them in
-      // for its copy, every time.
-      const highWaterMark = options?.highWaterMark ?? CHUNK;
-      // (read() takes any safe integer; Readable takes larger ones too.)
-      const most = highWaterMark > 0 ? Math.min(highWaterMark, Number.MAX_SAFE_INTEGER) : CHUNK;
       // The error of a writer that aborted: the stream ends as at a normal end (push(null): its
       // consumer gets every byte it holds, a short read(n), the last characters of a decoder), and
       // errors with it where it would emit 'end' (see stream.emit below).
       let endError = null;
       const stream = new Readable({
-        highWaterMark,
-        signal,
+        highWaterMark: options?.highWaterMark ?? CHUNK,
         read() {
           if (waiting || this.destroyed) return;
           // Readable keeps what it is given until its consumer reads it: each push is a copy of its
@@ -533,7 +601,12 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
         this.destroy(endError);
         return false;
       };
-      return stream;
+      // As fs.ReadStream reads: at most highWaterMark bytes per chunk. A fresh chunk below malloc's
+      // mmap threshold (128 KiB) reuses freed memory; a bigger one maps new pages, and faults them in
+      // for its copy, every time. (read() takes any safe integer; Readable takes larger ones too.)
+      const highWaterMark = stream.readableHighWaterMark;
+      most = highWaterMark > 0 ? Math.min(highWaterMark, Number.MAX_SAFE_INTEGER) : CHUNK;
+      return destroyOnAbort(stream, { signal, abortError, finished });
     },
   });
 
@@ -547,9 +620,12 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
       // Whether end() got through: a stream destroyed before (with an error or without) aborts the
       // ring's stream, so that its readers do not take what they got for all of it.
       let ended = false;
-      return new Writable({
+      // Whether `signal` aborted the stream: the writer then aborts with the signal's reason, as
+      // writableStream()'s does, not with the AbortError that stands for it.
+      let abortedBySignal = false;
+      let destroyedWithoutError = false;
+      const stream = new Writable({
         highWaterMark: options?.highWaterMark ?? CHUNK,
-        signal,
         decodeStrings: true,
         write(chunk, _encoding, callback) {
           // A chunk that fits goes in at once, and Writable takes the callback made at once as the
@@ -561,29 +637,39 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
             return callback(error);
           }
           if (n === chunk.length) return callback();
-          writeAll(writer, chunk.subarray(n), waiting).then(() => callback(), callback);
+          // A wait that destroy() without an error ended is no error of the stream: Writable then
+          // fails the writes after it (ERR_STREAM_DESTROYED) and keeps `errored` null.
+          const failed = (error) => callback(destroyedWithoutError ? undefined : error);
+          writeAll(writer, chunk.subarray(n), waiting).then(() => callback(), failed);
         },
         final(callback) {
           ended = true;
+          try {
+            stillUsable(writer);
+          } catch (error) {
+            return callback(error);
+          }
           writer.free(); // the readers see the end of the stream
           callback();
         },
         destroy(error, callback) {
+          destroyedWithoutError = error == null;
           destroyed.abort(error);
-          if (!ended) abortWriter(writer, error ?? 'the writable stream was destroyed before its end');
+          if (!ended) {
+            abortWriter(writer, abortedBySignal ? signal.reason : error ?? 'the writable stream was destroyed before its end');
+          }
           callback(error);
         },
       });
+      return destroyOnAbort(stream, { signal, abortError, finished }, () => (abortedBySignal = true));
     },
   });
 
   define(VirtualBuffer, {
     nodeReadable(start, end, options) {
       const signal = signalOption(options, 'VirtualBuffer.nodeReadable');
-      return Readable.from(documentChunks(this, start, end, signal), {
-        objectMode: false,
-        signal,
-      });
+      const stream = Readable.from(documentChunks(this, start, end, signal), { objectMode: false });
+      return destroyOnAbort(stream, { signal, abortError, finished });
     },
   });
 }

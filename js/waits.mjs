@@ -193,7 +193,10 @@ export function defineWaits({ makeError, cancelWait, cancelWork, holdLoop = fals
   /** The TypeError of `cls.member` called with `this` of another class. */
   const wrongReceiver = (cls, member) => makeError(0, cls, member);
 
-  return { wait, waitOptions, signalOption, abortError, unlessAborted, cancellableWork, wrongReceiver };
+  /** The TypeError of a bytes argument `what` of another type (as write() throws it). */
+  const notBytes = (what) => makeError(10, what);
+
+  return { wait, waitOptions, signalOption, abortError, unlessAborted, cancellableWork, wrongReceiver, notBytes };
 }
 
 /**

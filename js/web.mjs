@@ -101,4 +101,7 @@ export const __pendingWaits = () => single.__pendingWaits() + (threaded ? thread
 /** `[pending, ran]`: VirtualBuffer work not settled, and how much has started (a test hook). */
 export const __workCounts = () => Array.from(single.__workCounts());
 
-installStreams({ CircularReader, CircularWriter, VirtualBuffer }, waits);
+// Each class's streams with its own module's helpers: a thread that ran only initSync(handle) has
+// the threaded build's module and not the other.
+installStreams({ CircularReader, CircularWriter }, ringWaits);
+installStreams({ VirtualBuffer }, waits);

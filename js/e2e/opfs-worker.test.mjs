@@ -76,6 +76,15 @@ test('through the proxy: import, edit, save, reload the page, reopen; list, expo
         let chunked = 0;
         for await (const chunk of doc.chunks()) chunked += chunk.length;
         edited.chunked = chunked;
+        // Lines and a byte stream, as VirtualBuffer's, through the same reads.
+        const lines = [];
+        let lineCount = 0;
+        for await (const line of doc.lines()) if (lineCount++ < 3) lines.push(line);
+        edited.walkedLines = { first: lines, count: lineCount };
+        edited.streamed = await new Response(doc.readableStream(0, 40)).text();
+        edited.streamedAll = (await new Response(doc.readableStream()).arrayBuffer()).byteLength;
+        const aborted = doc.lines(0, { signal: AbortSignal.abort() }).next().catch((e) => e.name);
+        edited.abortedLines = await aborted;
         // A walk's range is checked before anything is yielded, past 1 MiB (one read) too, and its
         // default end is the length after the edits called before it.
         const big = await docs.import('proxy-big.bin', new Uint8Array(3 << 20));
@@ -138,6 +147,11 @@ test('through the proxy: import, edit, save, reload the page, reopen; list, expo
       assert.deepEqual(edited.exported, [length, expectedHead]);
       assert.deepEqual(edited.copy, { name: 'proxy-copy.txt', head: 'COPY FIRST\n', length: length + 5 });
       assert.equal(edited.chunked, length);
+      // lineCount() counts a line after the last line feed; lines() yields none there.
+      assert.deepEqual(edited.walkedLines, { first: ['FIRST', 'line LINE of the OPFS test', 'line 000001 of the OPFS test'], count: 20_001 });
+      assert.equal(edited.streamed, expectedHead);
+      assert.equal(edited.streamedAll, length);
+      assert.equal(edited.abortedLines, 'AbortError');
       // read()'s errors for the range as asked.
       const big = 3 << 20;
       assert.deepEqual(edited.badWalks, [

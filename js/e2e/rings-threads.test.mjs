@@ -178,6 +178,30 @@ test('handles are claimed once, by their class; the page never blocks', { skip, 
   }
 });
 
+test("a worker that ran only initSync(handle): the ring's stream forms give their own errors, and a signal aborts a writable stream", { skip, timeout: 60_000 }, async () => {
+  const { page, errors, close } = await ringsPage(true);
+  try {
+    const out = await page.evaluate(() => window.omnibufRings.streamsAfterInitSync());
+    assert.deepEqual(out.abortedLoop, { name: 'AbortError', code: 'ABORT_ERR', message: 'The operation was aborted' });
+    assert.equal(out.badOptions?.name, 'TypeError');
+    assert.equal(out.badOptions?.code, 'ERR_INVALID_ARG_TYPE');
+    assert.equal(out.wrongReceiver?.code, 'ERR_INVALID_THIS');
+    assert.deepEqual(out.badChunk, {
+      name: 'TypeError',
+      code: 'ERR_INVALID_ARG_TYPE',
+      message: 'chunk must be a Uint8Array, an ArrayBuffer, a typed array or a string',
+    });
+    assert.equal(out.afterAbort?.name, 'AbortError');
+    assert.deepEqual(out.uncaught, []);
+    assert.match(out.readerReason, /chunk must be/);
+    assert.equal(out.secondReceived, 'first');
+    assert.deepEqual(out.secondEnd, { code: 'ECONNABORTED', message: "the ring's writer aborted: stop now" });
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+  }
+});
+
 test('without cross-origin isolation the single-thread build loads and toHandle() names the headers', { skip, timeout: 60_000 }, async () => {
   const { page, close } = await ringsPage(false);
   try {

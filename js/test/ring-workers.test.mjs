@@ -32,6 +32,15 @@ if (!isMainThread && workerData.crashAfter !== undefined) {
   // Its waits for room keep it alive (ref): it dies of the error below, not of an idle event loop.
   for (let sent = 0; sent < bytes.length; ) sent += writer.write(bytes.subarray(sent)) || (await writer.sliceAsync({ ref: true }), 0);
   throw new Error('the producer crashed');
+} else if (!isMainThread && workerData.loopRef !== undefined) {
+  // A reader loop over copies, reader.chunks({ ref }): with ref it keeps this worker alive while it
+  // waits for the main thread's slow writes; without, the worker may exit before they come.
+  const { CircularReader } = await import('../node.mjs');
+  const reader = CircularReader.fromHandle(workerData.handle);
+  let bytes = 0;
+  for await (const chunk of reader.chunks({ ref: workerData.loopRef })) bytes += chunk.length;
+  reader.free();
+  parentPort.postMessage({ bytes });
 } else if (!isMainThread && workerData.streamBytes !== undefined) {
   // A writer stream: the stream's bytes piped into the ring, with waits for room that keep this
   // thread alive (ref) while the main thread reads slowly.
@@ -192,6 +201,27 @@ if (!isMainThread && workerData.crashAfter !== undefined) {
     const expected = new Uint8Array(received);
     fill(expected, 0);
     assert.equal(hash.digest('hex'), createHash('sha256').update(expected).digest('hex'));
+  });
+
+  test('a reader loop in a worker, over reader.chunks({ ref: true }), keeps the worker alive while the writer is slow', { skip: impl !== 'addon' && 'addon only' }, async () => {
+    const { Circular } = await import('../node.mjs');
+    for (const loopRef of [true, false]) {
+      const writer = Circular.withCapacity(64 * 1024);
+      const worker = new Worker(new URL(import.meta.url), { workerData: { handle: writer.addReader().toHandle(), loopRef } });
+      const report = new Promise((resolve, reject) => {
+        worker.once('message', resolve);
+        worker.once('error', reject);
+        worker.once('exit', (code) => resolve(`exited with ${code} before reporting`));
+      });
+      for (let i = 0; i < 3; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        writer.write('0123456789');
+      }
+      writer.free();
+      if (loopRef) assert.deepEqual(await report, { bytes: 30 });
+      // Without ref, nothing else keeps the worker: it exits while it waits, as documented.
+      else assert.match(String(await report), /^exited with \d+ before reporting$/);
+    }
   });
 
   test('a writer in a worker that dies without free() aborts the stream: the reader stream errors after its bytes', { skip: impl !== 'addon' && 'addon only' }, async () => {

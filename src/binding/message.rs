@@ -237,7 +237,7 @@ pub fn handle_of_other_memory(class: &str) -> BindingError {
 /// ask the one table for their errors rather than word them): 0 wrong receiver, 1 used up, 2 not an
 /// instance, 3 no constructor, 4 not an `AbortSignal`, 5 an option that is not a boolean, 6 options
 /// that are not an object, 7 aborted, 8 a `sliceSync()` that would block where nothing may, 9 a
-/// writer's slice transferred away before `produce()`. `a`,
+/// writer's slice transferred away before `produce()`, 10 a bytes argument of another type. `a`,
 /// `b`, `c` as the functions above take them. `None` for an unknown number.
 ///
 /// ```
@@ -267,6 +267,7 @@ pub fn by_number(which: u32, a: &str, b: &str, c: &str) -> Option<BindingError> 
         7 => aborted(),
         8 => no_blocking(a, b),
         9 => slice_transferred(),
+        10 => not_bytes(a),
         _ => return None,
     })
 }

@@ -233,6 +233,25 @@ function handleMisuse() {
   return out;
 }
 
-window.omnibufRings = { scenario, leftBehind, movedOn, relayed, handleError, handleMisuse, threaded };
+/** The ring's stream forms in a worker that ran only initSync(handle) (worker.mjs, afterInitSync):
+ * its errors, and a second ring's reader's reason after that worker's writable stream was aborted by
+ * its signal. */
+async function streamsAfterInitSync() {
+  const first = Circular.withCapacity(64);
+  const readerHandle = first.addReader().toHandle();
+  const second = Circular.withCapacity(64);
+  const secondReader = second.addReader();
+  const out = await worker({ role: 'initSync', handle: first.toHandle(), readerHandle, secondHandle: second.toHandle() });
+  const received = [];
+  try {
+    for await (const chunk of secondReader) received.push(...chunk);
+  } catch (e) {
+    out.secondEnd = { code: e.code, message: e.message };
+  }
+  out.secondReceived = new TextDecoder().decode(new Uint8Array(received));
+  return out;
+}
+
+window.omnibufRings = { scenario, leftBehind, movedOn, relayed, handleError, handleMisuse, streamsAfterInitSync, threaded };
 await init();
 document.body.dataset.ready = 'true';

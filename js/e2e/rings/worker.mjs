@@ -5,12 +5,52 @@
 // side is left behind: the worker posts its progress, then blocks without freeing it. A 'forward'
 // worker moves the reader it claims on to a new handle, which it posts; a 'relay' worker does so with
 // a writer, keeping a reader of it.
-import { init, threaded, CircularReader, CircularWriter } from '../../web.mjs';
+import { init, initSync, threaded, CircularReader, CircularWriter } from '../../web.mjs';
 import { count, fill, tally } from './pattern.mjs';
+
+/** What goes wrong in `f()` (sync or async): the error's name, code and message, or null. */
+async function failure(f) {
+  try {
+    await f();
+    return null;
+  } catch (e) {
+    return { name: e?.name, code: e?.code, message: e?.message };
+  }
+}
+
+/** A thread that ran only initSync(handle), as an AudioWorklet does: the ring's stream forms there,
+ * where their errors come from the threaded build's module (the other is not loaded). Claims a writer
+ * (`handle`) and a reader (`readerHandle`) of one ring, and the writer of another (`secondHandle`),
+ * whose writable stream's signal aborts between two writes. */
+async function afterInitSync({ handle, readerHandle, secondHandle }) {
+  initSync(handle);
+  const writer = CircularWriter.fromHandle(handle);
+  const reader = CircularReader.fromHandle(readerHandle);
+  const uncaught = [];
+  self.addEventListener('error', (e) => uncaught.push(e.message));
+  const out = {
+    abortedLoop: await failure(() => reader.slices({ signal: AbortSignal.abort() }).next()),
+    badOptions: await failure(() => reader.slices({ signal: 1 })),
+    wrongReceiver: await failure(() => CircularReader.prototype.readableStream.call({})),
+    badChunk: await failure(() => writer.writableStream().getWriter().write(42)),
+  };
+  const second = CircularWriter.fromHandle(secondHandle);
+  const controller = new AbortController();
+  const sink = second.writableStream({ signal: controller.signal }).getWriter();
+  await sink.write('first');
+  controller.abort(new Error('stop now'));
+  out.afterAbort = await failure(() => sink.write('second'));
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  out.uncaught = uncaught;
+  out.readerReason = reader.abortReason;
+  reader.free();
+  self.postMessage(out);
+}
 
 self.onmessage = async ({ data }) => {
   try {
     const { handle, role, total, chunk } = data;
+    if (role === 'initSync') return await afterInitSync(data);
     await init(handle);
     if (role === 'forward') {
       // Claims a reader and moves it on at once, to a handle of its own, which it posts.

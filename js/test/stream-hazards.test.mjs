@@ -1,0 +1,278 @@
+// The stream forms' contracts where a program does something unusual, against both builds: chunks
+// whose memory is detached, shrunk or grown while a write waits for room, or that come from another
+// realm or are shared memory; a writer freed or aborted by other means than the stream that ends it;
+// a stream destroyed without an error while a write waits; a signal's reason and AbortError class;
+// options of the wrong type. (streams.test.mjs has the streams' ordinary work.)
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { finished } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import vm from 'node:vm';
+import { Circular, VirtualBuffer, entry } from './impl.mjs';
+
+const { AbortError } = entry;
+
+/** Everything a reader gets until its stream ends, and how it ends: `{ bytes, error }`. */
+async function drain(reader) {
+  const parts = [];
+  try {
+    for await (const chunk of reader) parts.push(...chunk);
+    return { bytes: Uint8Array.from(parts), error: null };
+  } catch (error) {
+    return { bytes: Uint8Array.from(parts), error };
+  }
+}
+
+/** A ring whose room is smaller than `n` bytes, with one reader. */
+function smallRing() {
+  const writer = Circular.withCapacity(1);
+  return { writer, reader: writer.addReader(), room: writer.capacity };
+}
+
+test('a writable stream takes every chunk write() takes: SharedArrayBuffers, and buffers and views of another realm', async () => {
+  const other = vm.createContext({});
+  const chunks = [
+    new SharedArrayBuffer(3),
+    new Uint8Array(new SharedArrayBuffer(2)),
+    vm.runInContext('new ArrayBuffer(4)', other),
+    vm.runInContext('new Uint8Array([7, 8])', other),
+    vm.runInContext('new Uint16Array([1])', other),
+  ];
+  for (const form of ['writableStream', 'direct write()']) {
+    const writer = Circular.withCapacity(4096);
+    const reader = writer.addReader();
+    if (form === 'writableStream') {
+      const sink = writer.writableStream().getWriter();
+      for (const chunk of chunks) await sink.write(chunk);
+      await sink.close();
+    } else {
+      for (const chunk of chunks) writer.write(chunk);
+      writer.free();
+    }
+    const { bytes, error } = await drain(reader);
+    assert.equal(error, null, form);
+    assert.deepEqual([...bytes], [0, 0, 0, 0, 0, 0, 0, 0, 0, 7, 8, 1, 0], form);
+  }
+  // What neither takes: the same TypeError from both.
+  const writer = Circular.withCapacity(4096);
+  const reader = writer.addReader();
+  let direct;
+  try {
+    writer.write(42);
+  } catch (error) {
+    direct = error;
+  }
+  assert.equal(direct.name, 'TypeError');
+  await assert.rejects(writer.writableStream().getWriter().write(42), {
+    name: 'TypeError',
+    code: direct.code,
+    message: direct.message.replace(/^bytes/, 'chunk'),
+  });
+  reader.free();
+});
+
+test("a stream write whose chunk is detached or shrunk while it waits for room rejects, and aborts the ring's stream", async () => {
+  for (const form of ['writableStream', 'nodeWritable']) {
+    for (const change of ['detach', 'shrink']) {
+      if (change === 'shrink' && typeof ArrayBuffer.prototype.resize !== 'function') continue;
+      const { writer, reader, room } = smallRing();
+      const size = 2 * room + 10;
+      const memory = change === 'shrink' ? new ArrayBuffer(size, { maxByteLength: size }) : new ArrayBuffer(size);
+      new Uint8Array(memory).fill(5);
+      const chunk = change === 'shrink' ? new Uint8Array(memory) : new Uint8Array(memory, 0, size);
+      let written;
+      if (form === 'writableStream') {
+        written = writer.writableStream().getWriter().write(chunk);
+      } else {
+        const stream = writer.nodeWritable();
+        stream.on('error', () => {});
+        written = new Promise((resolve, reject) => stream.write(chunk, (error) => (error ? reject(error) : resolve())));
+      }
+      // The first room's worth went in at once; the rest waits for room.
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      if (change === 'detach') structuredClone(memory, { transfer: [memory] });
+      else memory.resize(room);
+      const got = drain(reader);
+      await assert.rejects(written, { name: 'TypeError', code: 'ERR_INVALID_STATE' }, `${form}, ${change}`);
+      const { bytes, error } = await got;
+      assert.equal(error?.code, 'ECONNABORTED', `${form}, ${change}: the readers are told`);
+      assert.match(error.message, /detached or shrunk/);
+      assert.ok(bytes.length >= room && bytes.length < size && bytes.every((b) => b === 5), `${form}, ${change}`);
+    }
+  }
+});
+
+test('a stream write whose length-tracking chunk grows while it waits writes as many bytes as it had at the call', { skip: typeof ArrayBuffer.prototype.resize !== 'function' && 'no resizable ArrayBuffer' }, async () => {
+  const { writer, reader, room } = smallRing();
+  const size = 2 * room + 10;
+  const memory = new ArrayBuffer(size, { maxByteLength: 2 * size });
+  new Uint8Array(memory).fill(1);
+  const sink = writer.writableStream().getWriter();
+  const written = sink.write(new Uint8Array(memory));
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  memory.resize(2 * size);
+  new Uint8Array(memory, size).fill(2);
+  const got = drain(reader);
+  await written;
+  await sink.close();
+  const { bytes, error } = await got;
+  assert.equal(error, null);
+  assert.equal(bytes.length, size);
+  assert.ok(bytes.every((b) => b === 1));
+});
+
+test('a writable stream whose writer was freed or aborted by other means errors at its end instead of finishing', async () => {
+  for (const how of ['free', 'abort']) {
+    // Node: end() errors with the build's ERR_INVALID_STATE, and 'finish' never comes.
+    let writer = Circular.withCapacity(4096);
+    let reader = writer.addReader();
+    const stream = writer.nodeWritable();
+    let finishedEvent = false;
+    stream.on('finish', () => (finishedEvent = true));
+    stream.on('error', () => {});
+    writer[how]('producer failed');
+    stream.end();
+    await assert.rejects(finished(stream), { code: 'ERR_INVALID_STATE' }, how);
+    assert.equal(finishedEvent, false, how);
+    assert.equal(stream.writableFinished, false, how);
+    if (how === 'abort') assert.equal(reader.abortReason, 'producer failed');
+    reader.free();
+
+    // WHATWG: close() rejects.
+    writer = Circular.withCapacity(4096);
+    reader = writer.addReader();
+    const sink = writer.writableStream().getWriter();
+    writer[how]('producer failed');
+    await assert.rejects(sink.close(), { code: 'ERR_INVALID_STATE' }, how);
+    reader.free();
+  }
+  // A stream made over a freed writer: the same at its end.
+  const writer = Circular.withCapacity(4096);
+  writer.free();
+  const stream = writer.nodeWritable();
+  stream.on('error', () => {});
+  stream.end();
+  await assert.rejects(finished(stream), { code: 'ERR_INVALID_STATE' });
+  await assert.rejects(writer.writableStream().getWriter().close(), { code: 'ERR_INVALID_STATE' });
+});
+
+test('a Node writer stream destroyed without an error while a write waits is not errored: as a plain Writable', async () => {
+  const { writer, reader, room } = smallRing();
+  const stream = writer.nodeWritable();
+  const callbacks = [];
+  stream.write(new Uint8Array(2 * room), (error) => callbacks.push(error?.code ?? null));
+  stream.write(new Uint8Array(1), (error) => callbacks.push(error?.code ?? null));
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  stream.destroy();
+  await assert.rejects(finished(stream), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
+  assert.equal(stream.errored, null);
+  // The write under way ends with the stream; the one buffered behind it fails, as Writable fails it.
+  assert.deepEqual(callbacks, [null, 'ERR_STREAM_DESTROYED']);
+  // The ring's stream did not end: its readers learn that it was cut short.
+  assert.equal(reader.abortReason, 'the writable stream was destroyed before its end');
+  reader.free();
+});
+
+test("a Node stream's signal: the writer aborts with the signal's reason, and the streams error with this package's AbortError", async () => {
+  // Writer streams: the readers get the reason itself, as from writableStream({ signal }).
+  for (const form of ['nodeWritable', 'writableStream']) {
+    const { writer, reader, room } = smallRing();
+    const controller = new AbortController();
+    const stream = writer[form]({ signal: controller.signal });
+    let written;
+    if (form === 'nodeWritable') {
+      const errored = new Promise((resolve) => stream.on('error', resolve));
+      stream.write(new Uint8Array(2 * room));
+      written = errored;
+    } else {
+      written = stream.getWriter().write(new Uint8Array(2 * room)).catch((e) => e);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    controller.abort(new Error('shutting down'));
+    const error = await written;
+    assert.ok(error instanceof AbortError, form);
+    assert.equal(error.code, 'ABORT_ERR');
+    assert.equal(error.cause.message, 'shutting down');
+    assert.equal(reader.abortReason, 'shutting down', form);
+    reader.free();
+  }
+  // Reader streams and document streams: the same class.
+  const writer = Circular.withCapacity(4096);
+  const doc = VirtualBuffer.fromBytes('x'.repeat(200_000));
+  for (const [what, make] of [
+    ['reader.nodeReadable', (signal) => writer.addReader().nodeReadable({ signal })],
+    ['doc.nodeReadable', (signal) => doc.nodeReadable(0, undefined, { signal })],
+  ]) {
+    for (const when of ['before', 'during']) {
+      const controller = new AbortController();
+      if (when === 'before') controller.abort('early');
+      const stream = make(controller.signal);
+      const ended = finished(stream).then(
+        () => null,
+        (e) => e,
+      );
+      stream.resume();
+      if (when === 'during') {
+        // At the first chunk (the document's), or while it waits for data (the ring's, empty).
+        stream.once('data', () => controller.abort('late'));
+        setTimeout(() => controller.abort('late'), 5);
+      }
+      const error = await ended;
+      assert.ok(error instanceof AbortError, `${what}, ${when}: ${error}`);
+      assert.equal(error.cause, when === 'before' ? 'early' : 'late');
+    }
+  }
+  writer.free();
+  doc.free();
+  // A long-lived signal keeps no listener of streams that ended.
+  const signal = new AbortController().signal;
+  for (let i = 0; i < 50; i++) {
+    const w = Circular.withCapacity(4096);
+    const r = w.addReader();
+    const out = r.nodeReadable({ signal });
+    const into = w.nodeWritable({ signal });
+    into.end('abc');
+    await finished(into);
+    await Readable.prototype.toArray.call(out);
+  }
+  const { getEventListeners } = await import('node:events');
+  assert.equal(getEventListeners(signal, 'abort').length, 0);
+});
+
+test("reader.chunks(options): a reader's copies with a wait's options", async () => {
+  const writer = Circular.withCapacity(4096);
+  const reader = writer.addReader();
+  assert.throws(() => reader.chunks({ ref: 1 }), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
+  assert.throws(() => reader.chunks({ signal: {} }), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
+  assert.throws(() => entry.CircularReader.prototype.chunks.call({}), { name: 'TypeError', code: 'ERR_INVALID_THIS' });
+  writer.write('abc');
+  const controller = new AbortController();
+  const steps = reader.chunks({ signal: controller.signal });
+  assert.deepEqual([...(await steps.next()).value], [97, 98, 99]);
+  const waiting = steps.next();
+  controller.abort('stop');
+  await assert.rejects(waiting, (e) => e instanceof AbortError && e.cause === 'stop');
+  // The reader is the caller's: it reads on.
+  writer.write('d');
+  writer.free();
+  const { bytes, error } = await drain(reader);
+  assert.equal(error, null);
+  assert.deepEqual([...bytes], [100]);
+});
+
+test('a reader stream refuses a highWaterMark of the wrong type with Node\'s own error, as a writer stream does', () => {
+  const writer = Circular.withCapacity(4096);
+  const reader = writer.addReader();
+  for (const highWaterMark of [16n, '16', -1, NaN]) {
+    let expected;
+    try {
+      new Readable({ highWaterMark, read() {} });
+    } catch (error) {
+      expected = error;
+    }
+    assert.throws(() => reader.nodeReadable({ highWaterMark }), { name: expected.name, code: expected.code, message: expected.message });
+    assert.throws(() => writer.nodeWritable({ highWaterMark }), { name: expected.name, code: expected.code });
+  }
+  writer.free();
+  reader.free();
+});
