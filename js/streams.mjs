@@ -363,9 +363,10 @@ export function byteStreamOf(chunks) {
 export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }, waits, node) {
   const { waitOptions, signalOption, abortError, wrongReceiver, notBytes } = waits;
   /** `chunk` as bytes, or the TypeError write() throws for it. */
-  const chunkBytes = (chunk) => asBytes(chunk) ?? fail(notBytes('chunk'));
-  const fail = (error) => {
-    throw error;
+  const chunkBytes = (chunk) => {
+    const bytes = asBytes(chunk);
+    if (bytes === null) throw notBytes('chunk');
+    return bytes;
   };
   // Each method checks its receiver when called, as the builds' own members do: one that would only
   // fail at its first step or read would return a walk or stream that errors later instead. (An
