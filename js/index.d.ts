@@ -5,9 +5,10 @@
 // CircularWriter, CircularReader) and VirtualBuffer, implemented twice: by the wasm build (the browser
 // entry, js/web.mjs, and the same build in Node, run by the test suite) and by the Node addon
 // (package.json's `node` export, js/node.mjs), both passing the same suite (js/test). Where the
-// targets differ, a member says so: a VirtualBuffer opens files in Node and IndexedDB documents in the
-// browser; init() exists in the browser only; handles and blocking waits exist in the addon and in the
-// browser's threaded build (cross-origin isolated pages, see `threaded`) only.
+// targets differ, a member says so: a VirtualBuffer opens files with the addon and IndexedDB documents
+// in the wasm build (in the browser; in Node, "omnibuf/wasm" needs an IndexedDB polyfill such as
+// fake-indexeddb); init() loads something in the browser only; handles and blocking waits exist in the
+// addon and in the browser's threaded build (cross-origin isolated pages, see `threaded`) only.
 //
 // Conventions:
 // - Sizes and offsets are non-negative integers up to Number.MAX_SAFE_INTEGER (in both builds, so
@@ -157,7 +158,9 @@ export interface BufferPoolOptions {
   budget: number;
   /** Size classes in bytes (default 4 KiB, 16 KiB, 64 KiB, 256 KiB, 1 MiB). */
   classes?: number[];
-  /** Most bytes kept idle for reuse (default budget / 4). */
+  /** Most bytes kept idle in the pool's shared free lists for reuse (default budget / 4). Besides
+   * these, each thread that used the pool keeps up to 4 blocks of each class for itself
+   * (`cachedBytes` in snapshot()): trim() gives back both. */
   maxIdle?: number;
   tenantQuotas?: Record<string, number>;
   defaultTenantQuota?: number;
@@ -295,9 +298,10 @@ export interface CircularHandle {
   readonly memory?: WebAssembly.Memory;
 }
 
-/** Browser entry only: whether this thread loaded the threaded build (the page is cross-origin
- * isolated: SharedArrayBuffer exists). Only then do ring sides cross threads, slices view the ring's
- * memory in place, and sliceSync() blocks dedicated workers. */
+/** Browser entry: whether this thread loaded the threaded build (the page is cross-origin isolated:
+ * SharedArrayBuffer exists). Only then do ring sides cross threads, slices view the ring's memory in
+ * place, and sliceSync() blocks dedicated workers. Node: `true` for the addon, whose rings do all
+ * that, `false` for the wasm build ("omnibuf/wasm"), whose rings stay on their thread. */
 export const threaded: boolean;
 
 /** Makes byte rings: one writer, any number of readers. Every slice is one contiguous view, also
@@ -340,7 +344,9 @@ export class CircularWriter {
    * block. A worker blocked here without a timeout cannot be terminated (in Node). `timeoutMs`: any
    * number of milliseconds that is not negative (a RangeError); undefined or null: no timeout. */
   sliceSync(timeoutMs?: number): Uint8Array;
-  /** Publishes the first `n` bytes of the slice to the readers; RangeError if more than it showed. */
+  /** Publishes the first `n` bytes of the slice to the readers; RangeError if more bytes than are
+   * free. A slice may show fewer than are free: bytes produced past its end are published as the
+   * ring's memory holds them, so write every byte produced. */
   produce(n: number): void;
   /** Copies as much of `bytes` as there is room for now and publishes it; returns how many bytes that
    * was (0 when the ring is full). */
@@ -380,8 +386,9 @@ export class CircularWriter {
    * once (a signal that aborted before the first write: at that write, or at close()). */
   writableStream(options?: WaitOptions): WritableStream<BytesLike>;
   /** Node entries only: the same as a stream.Writable; `end()` frees the writer (an end after the
-   * writer was freed or aborted by other means errors instead, ERR_INVALID_STATE). Chunks as for
-   * writableStream(). Destroyed before its end (the pipeline fails, or destroy()), it ends its wait
+   * writer was freed or aborted by other means errors instead, ERR_INVALID_STATE). It takes the
+   * chunks a Node Writable takes (Buffer, Uint8Array, strings), which must keep their memory as
+   * writableStream()'s must. Destroyed before its end (the pipeline fails, or destroy()), it ends its wait
    * for room and aborts the writer with the error (see abort()), so that the readers' streams error
    * too; when its `signal` aborts, it is destroyed with an {@link AbortError} and the writer aborts
    * with the signal's reason, as writableStream()'s. destroy() without an error leaves the stream
@@ -410,7 +417,8 @@ export class CircularReader {
    * is empty). Throws an Error on the main thread, in worklets and in the single-thread wasm build.
    * `timeoutMs` as for CircularWriter.sliceSync(). */
   sliceSync(timeoutMs?: number): Uint8Array | null;
-  /** Marks the first `n` bytes of the slice as read; RangeError if more than it showed. */
+  /** Marks the first `n` bytes of the slice as read; RangeError if more bytes than are unread (a
+   * slice may show fewer: those past its end are skipped unseen). */
   consume(n: number): void;
   /** A copy of the unread bytes, `max` at most (all of them without it, or null; any size, in both
    * builds), consumed, at once: memory of its own (a Buffer in the addon), kept as long as wanted:
@@ -466,7 +474,8 @@ export class CircularReader {
   /** The bytes as a byte ReadableStream: each read copies out of the ring once, straight into the
    * reader's buffer for BYOB reads. The stream owns the reader: it frees the reader at its end (the
    * ring's stream ended, or errored) and when cancelled, which also ends a pending wait for data.
-   * Only `ref` of the options applies: cancel() is its signal. */
+   * Of the options, `ref` applies; `signal` is checked (a TypeError if not an AbortSignal) but not
+   * followed: cancel() is this stream's signal. */
   readableStream(options?: WaitOptions): ReadableStream<Uint8Array>;
   /** Node entries only: the bytes as a stream.Readable of Buffers (copies of the ring's slices, as a
    * Readable keeps its chunks). It owns the reader, ends when the writer is freed, and is destroyed
@@ -480,17 +489,19 @@ export class CircularReader {
   nodeReadable(options?: WaitOptions & { highWaterMark?: number }): import('node:stream').Readable;
 }
 
-/** Browser entry only: loads the wasm module, which every other call needs. `input` is where it
- * comes from: a URL (string or URL) of omnibuf_bg.wasm (exported as "omnibuf/omnibuf_bg.wasm" for
+/** Browser entry: loads the wasm module, which every other call needs. `input` is where it comes
+ * from: a URL (string or URL) of omnibuf_bg.wasm (exported as "omnibuf/omnibuf_bg.wasm" for
  * bundlers), a Response or a Promise of one (from fetch()), the module's bytes, or a compiled
  * WebAssembly.Module; without it, the .wasm file beside the entry is fetched. Calling it again returns
- * the same Promise; after a failure (an Error saying why) the next call tries again. */
+ * the same Promise; after a failure (an Error saying why) the next call tries again. Node's entries
+ * have nothing to load: it resolves at once, so that code written for every entry runs there too. */
 export function init(
   input?: string | URL | Response | Promise<Response> | BufferSource | WebAssembly.Module | CircularHandle,
 ): Promise<void>;
 
-/** Browser entries only: init(handle) at once, for a thread that received a ring's handle and cannot
- * wait (an AudioWorklet's constructor; there, import "omnibuf/worklet"). The threaded build only. */
+/** Browser entries: init(handle) at once, for a thread that received a ring's handle and cannot wait
+ * (an AudioWorklet's constructor; there, import "omnibuf/worklet"). The threaded build only. Node's
+ * entries: does nothing (an addon handle needs no loading). */
 export function initSync(handle: CircularHandle): void;
 
 /** "omnibuf/worklet" only (AudioWorkletGlobalScope): copies up to `target.length` unread bytes into
@@ -600,7 +611,7 @@ export interface VirtualBufferSaveOptions {
  * start when the signal is already aborted. */
 export class VirtualBuffer {
   private constructor();
-  /** Opens the file at `path` (in the browser: the stored document of that name) without reading
+  /** Opens the file at `path` (in the wasm build: the stored document of that name) without reading
    * it. Rejects with an Error naming it when it cannot be opened, a TypeError or RangeError for bad
    * options. */
   static open(path: string, options?: VirtualBufferOpenOptions): Promise<VirtualBuffer>;

@@ -83,6 +83,13 @@ export const VirtualBuffer = installDocumentSignals(guardedVirtualBuffer, waits)
   });
 }
 export { AbortError };
+
+// What the browser entry needs first and Node's do not (js/index.d.ts), so that code written for every
+// entry runs here unchanged: nothing to load, and rings cross threads (addon handles).
+export const init = async () => {};
+export const initSync = () => {};
+export const threaded = true;
+
 /** The number of waits pending natively on this thread (a test hook). */
 export const __pendingWaits = addon.__pendingWaits;
 /** `[pending, ran]`: VirtualBuffer work of this thread queued or running, and how much has run (a

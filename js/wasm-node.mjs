@@ -46,6 +46,13 @@ const waits = defineWaits({
 installWaits({ BufferPool, CircularWriter, CircularReader }, waits);
 installDocumentSignals(VirtualBuffer, waits);
 export { AbortError };
+
+// What the browser entry needs first and Node's do not (js/index.d.ts), so that code written for every
+// entry runs here unchanged: the module loaded with this one. Its rings stay on their thread.
+export const init = async () => {};
+export const initSync = () => {};
+export const threaded = false;
+
 /** The number of waits pending in wasm (a test hook). */
 export const __pendingWaits = wasm.__pendingWaits;
 /** `[pending, ran]`: VirtualBuffer work not settled, and how much has started (a test hook). */

@@ -458,3 +458,53 @@ test('the entry exports what js/index.d.ts declares, and test hooks named __*, n
   const undeclared = Object.keys(entry).filter((name) => !declared.has(name) && !name.startsWith('__'));
   assert.deepEqual(undeclared, []);
 });
+
+test("the browser entry's first calls run in Node too: init() resolves at once, initSync() does nothing, threaded says whether rings cross threads", async () => {
+  assert.equal(await entry.init(), undefined);
+  assert.equal(await entry.init(new URL('file:///nothing.wasm')), undefined);
+  assert.equal(entry.initSync(), undefined);
+  assert.equal(entry.threaded, impl === 'addon');
+  const writer = Circular.withCapacity(64);
+  if (entry.threaded) writer.toHandle();
+  else assert.throws(() => writer.toHandle());
+  writer.free();
+});
+
+test('a value of the right type that cannot be used is ERR_INVALID_ARG_VALUE, and a handle claimed again ERR_INVALID_STATE', async () => {
+  const backends = 'options.backend must be "double-mapped" or "mirror-copy"';
+  const cases = [
+    [() => BufferKind.register(''), TypeError, 'ERR_INVALID_ARG_VALUE'],
+    [() => BufferKind.register('x'.repeat(65)), TypeError, 'ERR_INVALID_ARG_VALUE'],
+    [() => BufferKind.register('a b'), TypeError, 'ERR_INVALID_ARG_VALUE'],
+    [() => Circular.withCapacity(64, { backend: 'nope' }), TypeError, 'ERR_INVALID_ARG_VALUE', backends],
+    [() => Circular.withCapacity(64, { backend: 1 }), TypeError, 'ERR_INVALID_ARG_TYPE', backends],
+  ];
+  if (impl === 'addon') {
+    const w = Circular.withCapacity(64);
+    const handle = w.addReader().toHandle();
+    const back = CircularReader.fromHandle(structuredClone(handle));
+    cases.push(
+      [() => CircularWriter.fromHandle(handle), TypeError, 'ERR_INVALID_ARG_VALUE', 'this handle is of a CircularReader, not a CircularWriter'],
+      [() => CircularReader.fromHandle(handle), Error, 'ERR_INVALID_STATE', 'this handle was already claimed, or comes from another process'],
+    );
+    for (const [misuse, cls, code, message] of cases) {
+      assert.throws(misuse, (e) => e.constructor === cls && e.code === code && (message === undefined || e.message === message));
+    }
+    const files = 'options.backend must be "positional" or "mapped"';
+    const path = new URL(import.meta.url).pathname;
+    await assert.rejects(VirtualBuffer.open(path, { backend: 'bogus' }), { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE', message: files });
+    await assert.rejects(VirtualBuffer.open(path, { backend: 5 }), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: files });
+    back.free();
+    w.free();
+    return;
+  }
+  for (const [misuse, cls, code, message] of cases) {
+    assert.throws(misuse, (e) => e.constructor === cls && e.code === code && (message === undefined || e.message === message));
+  }
+});
+
+test('a VirtualBuffer made from bytes has no name: null (the wasm build; the addon has no names)', { skip: impl === 'addon' && 'browser only (js/index.d.ts)' }, () => {
+  const doc = VirtualBuffer.fromBytes('x');
+  assert.equal(doc.name, null);
+  doc.free();
+});

@@ -365,7 +365,10 @@ impl JsBufferKind {
     #[napi(catch_unwind)]
     pub fn register(env: &Env, name: Unknown<'_>) -> napi::Result<String> {
         let name = args::text(env, &name, "name").or_throw(env)?;
-        BufferKind::register(&name).map(|k| k.name().to_owned()).map_err(ApiError::type_error).or_throw(env)
+        BufferKind::register(&name)
+            .map(|k| k.name().to_owned())
+            .map_err(|e| ApiError::from(omnibuf::binding::BindingError::from(e)))
+            .or_throw(env)
     }
 
     /// Whether `name` is a known kind (`false` for anything but a known name).

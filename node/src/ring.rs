@@ -31,7 +31,7 @@ use std::time::Instant;
 use napi::bindgen_prelude::{ObjectFinalize, Unknown};
 use napi::{sys, Env, ValueType};
 use napi_derive::napi;
-use omnibuf::binding::{Registration, WaitSide, Waiters};
+use omnibuf::binding::{message, Registration, WaitSide, Waiters};
 use omnibuf::ring::asynchronous::{Circular, Reader, Writer};
 use omnibuf::ring::{double_mapping_available, RingBackend, RingError, RingOptions};
 
@@ -358,7 +358,7 @@ fn claim(env: &Env, handle: &Unknown<'_>, class: &str) -> ApiResult<Handed> {
     let id = values::property(env, raw, "id").and_then(|v| values::number(env, v));
     let (Some(named), Some(id)) = (named, id) else { return Err(malformed()) };
     if named != class {
-        return Err(ApiError::type_error(format!("this handle is of a {named}, not a {class}")));
+        return Err(message::handle_of_other_class(&named, class).into());
     }
     let id = args::index_from_number(id, "handle id")? as u64;
     let mut handed = HANDED.lock().unwrap_or_else(PoisonError::into_inner);
@@ -368,7 +368,7 @@ fn claim(env: &Env, handle: &Unknown<'_>, class: &str) -> ApiResult<Handed> {
         None => false,
     };
     let claimed = if matches { handed.remove(&id) } else { None };
-    claimed.ok_or_else(|| ApiError::error("this handle was already claimed, or comes from another process"))
+    claimed.ok_or_else(|| message::handle_gone().into())
 }
 
 /// Makes rings: one writer, any number of readers.
@@ -407,14 +407,17 @@ fn ring_options(env: &Env, options: Option<&Unknown<'_>>) -> ApiResult<RingOptio
     let Some(options) = options else { return Ok(ring) };
     let raw = values::raw(options);
     if values::type_of(env, raw) != ValueType::Object {
-        return Err(ApiError::type_error("options must be an object, e.g. { backend: 'mirror-copy' }"));
+        return Err(message::ring_options_not_object().into());
     }
     let Some(backend) = args::option(env, raw, "backend")? else { return Ok(ring) };
-    ring = match values::string(env, backend).as_deref() {
+    let name = values::string(env, backend);
+    ring = match name.as_deref() {
         Some("double-mapped") => ring.backend(RingBackend::DoubleMapped),
         Some("mirror-copy") => ring.backend(RingBackend::MirrorCopy),
         _ => {
-            return Err(ApiError::type_error("options.backend must be \"double-mapped\" or \"mirror-copy\""))
+            return Err(
+                message::not_one_of("backend", &["double-mapped", "mirror-copy"], name.is_some()).into()
+            )
         }
     };
     Ok(ring)
@@ -638,7 +641,7 @@ impl JsCircularWriter {
 
 /// `write()`'s error for an argument that is no bytes.
 fn not_bytes() -> ApiError {
-    omnibuf::binding::message::not_bytes("bytes").into()
+    message::not_bytes("bytes").into()
 }
 
 /// Runs `body` on [`SCRATCH`], which keeps [`SCRATCH_KEPT`] bytes of memory at most after it.

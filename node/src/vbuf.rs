@@ -49,13 +49,15 @@ fn open_options(env: &Env, options: Option<&Unknown<'_>>) -> ApiResult<(FileBack
     };
     let backend = match args::option(env, options, "backend")? {
         None => FileBackend::Positional,
-        Some(name) => match values::string(env, name).as_deref() {
+        Some(value) => match values::string(env, value).as_deref() {
             Some("positional") => FileBackend::Positional,
             // SAFETY: "mapped" is the JS caller's explicit choice, and the API documents its hazard
             // (index.d.ts: a file truncated underneath kills the process), as `mapped`'s contract
             // asks of whoever chooses it; "positional" is the default.
             Some("mapped") => unsafe { FileBackend::mapped() },
-            _ => return Err(ApiError::type_error(r#"options.backend must be "positional" or "mapped""#)),
+            name => {
+                return Err(message::not_one_of("backend", &["positional", "mapped"], name.is_some()).into())
+            }
         },
     };
     if let Some(value) = args::number_option(env, options, "blockSize")? {

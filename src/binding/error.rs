@@ -114,6 +114,18 @@ impl From<crate::ring::RingError> for BindingError {
     }
 }
 
+impl From<crate::KindError> for BindingError {
+    fn from(e: crate::KindError) -> Self {
+        match e {
+            crate::KindError::InvalidName { .. } => {
+                BindingError::type_error(e).with_code(ERR_INVALID_ARG_VALUE)
+            }
+            // Not the caller's argument: what the process registered before.
+            crate::KindError::RegistryFull => BindingError::error(e),
+        }
+    }
+}
+
 impl From<crate::SliceError> for BindingError {
     fn from(e: crate::SliceError) -> Self {
         BindingError::range_error(e)

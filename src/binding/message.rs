@@ -214,14 +214,33 @@ pub fn malformed_handle(class: &str) -> BindingError {
     BindingError::type_error(format!("{class}.fromHandle needs the object toHandle() returned"))
 }
 
-/// A handle of the other side's class: `TypeError`.
+/// A handle of the other side's class: `TypeError` (a handle, of no use here).
 pub fn handle_of_other_class(named: &str, class: &str) -> BindingError {
     BindingError::type_error(format!("this handle is of a {named}, not a {class}"))
+        .with_code(ERR_INVALID_ARG_VALUE)
 }
 
-/// A handle claimed before, or made by another process: `Error` (the addon's words).
+/// A handle claimed before, or made by another process: `Error` (what it stood for was handed on).
 pub fn handle_gone() -> BindingError {
     BindingError::error("this handle was already claimed, or comes from another process")
+        .with_code(ERR_INVALID_STATE)
+}
+
+/// A ring's `options` that are not an object: `TypeError`.
+pub fn ring_options_not_object() -> BindingError {
+    BindingError::type_error("options must be an object, e.g. { backend: 'mirror-copy' }")
+}
+
+/// An option `name` that must be one of `choices` (each a string): `TypeError`, whose code says
+/// whether it was a string (`ERR_INVALID_ARG_VALUE`: a value of no use) or not (the wrong type).
+pub fn not_one_of(name: &str, choices: &[&str], was_string: bool) -> BindingError {
+    let quoted: Vec<String> = choices.iter().map(|c| format!("{c:?}")).collect();
+    let error = BindingError::type_error(format!("options.{name} must be {}", quoted.join(" or ")));
+    if was_string {
+        error.with_code(ERR_INVALID_ARG_VALUE)
+    } else {
+        error
+    }
 }
 
 /// A handle made over another wasm memory than this thread's: `Error`.

@@ -3,7 +3,7 @@
 use js_sys::Uint8Array;
 use wasm_bindgen::prelude::*;
 
-use super::error::{index, optional_index, optional_string, string, throwable, type_error, used_up};
+use super::error::{index, optional_index, optional_string, string, throwable, used_up};
 use crate::binding::message;
 use crate::{BufferKind, BufferMut, ZeroCopyBuffer};
 
@@ -226,7 +226,9 @@ impl JsBufferKind {
 
     /// Registers `name` (1 to 64 bytes, no whitespace) and returns it; registering twice is fine.
     pub fn register(name: &JsValue) -> Result<String, JsValue> {
-        BufferKind::register(&string(name, "name")?).map(|k| k.name().to_owned()).map_err(type_error)
+        BufferKind::register(&string(name, "name")?)
+            .map(|k| k.name().to_owned())
+            .map_err(|e| throwable(e.into()))
     }
 
     /// Whether `name` is a known kind.

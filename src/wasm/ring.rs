@@ -221,15 +221,19 @@ impl JsCircular {
         let mut ring = RingOptions::default();
         if !options.is_undefined() && !options.is_null() {
             if !options.is_object() {
-                return Err(type_error("options must be an object, e.g. { backend: 'mirror-copy' }"));
+                return Err(throwable(message::ring_options_not_object()));
             }
             let backend = Reflect::get(options, &"backend".into())
                 .map_err(|_| throwable(message::option_unreadable("backend")))?;
-            ring = match backend.as_string().as_deref() {
+            let name = backend.as_string();
+            ring = match name.as_deref() {
                 _ if backend.is_undefined() => ring,
                 Some("double-mapped") => ring.backend(RingBackend::DoubleMapped),
                 Some("mirror-copy") => ring.backend(RingBackend::MirrorCopy),
-                _ => return Err(type_error("options.backend must be \"double-mapped\" or \"mirror-copy\"")),
+                _ => {
+                    let choices = ["double-mapped", "mirror-copy"];
+                    return Err(throwable(message::not_one_of("backend", &choices, name.is_some())));
+                }
             };
         }
         let writer = Circular::with_options::<u8>(capacity, &ring).map_err(ring_error)?;

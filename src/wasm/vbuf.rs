@@ -302,13 +302,15 @@ impl JsVirtualBuffer {
         self.buffer().is_modified()
     }
 
-    /// The document saves go to, or `null` for a buffer made from bytes and not saved yet.
+    /// The document saves go to, or `null` for a buffer made from bytes and not saved yet (a
+    /// `JsValue`: an `Option` would be `undefined`).
     #[wasm_bindgen(getter)]
-    pub fn name(&self) -> Option<String> {
-        match &self.inner {
+    pub fn name(&self) -> JsValue {
+        let name = match &self.inner {
             Doc::Stored(stored) => stored.name(),
             Doc::Opfs(doc) => Some(doc.name()),
-        }
+        };
+        name.map_or(JsValue::NULL, JsValue::from)
     }
 
     /// Where the document lives: `"indexeddb"` (also for a buffer made from bytes) or `"opfs"`.
