@@ -134,13 +134,37 @@ async function* readerSlices(reader, { signal, ref }, abortError, done) {
   }
 }
 
+/** Removes the listener a collected target left on a signal (see onAbortWeakly). */
+const forgetListener = new FinalizationRegistry(({ signal, listener }) => signal.removeEventListener('abort', listener));
+
+/**
+ * Calls `onAbort(target)` when `signal` aborts, unless `target` was collected by then: the signal
+ * holds `target` weakly, so that a stream or walk the program drops (with its ring side or document,
+ * native or wasm memory) does not live as long as a long-lived signal, and the listener goes when
+ * the target does. `onAbort` must hold nothing of the target's (it is the signal's). Returns
+ * `release()`, which removes the listener at once.
+ */
+function onAbortWeakly(signal, target, onAbort) {
+  const ref = new WeakRef(target);
+  const listener = () => {
+    const alive = ref.deref();
+    if (alive !== undefined) onAbort(alive);
+  };
+  const token = {};
+  signal.addEventListener('abort', listener, { once: true });
+  forgetListener.register(target, { signal, listener }, token);
+  return () => {
+    signal.removeEventListener('abort', listener);
+    forgetListener.unregister(token);
+  };
+}
+
 /** `stop` (an AbortController), made to abort with the same reason when `signal` (if any) does.
- * `release()` lets go of `signal`: a long-lived one would otherwise keep a listener per controller. */
+ * `release()` lets go of `signal`. */
 function follow(signal, stop = new AbortController()) {
-  const onAbort = () => stop.abort(signal.reason);
   if (signal?.aborted) stop.abort(signal.reason);
-  else signal?.addEventListener('abort', onAbort, { once: true });
-  return { stop, release: () => signal?.removeEventListener('abort', onAbort) };
+  const release = signal?.aborted === false ? onAbortWeakly(signal, stop, (s) => s.abort(signal.reason)) : () => {};
+  return { stop, release };
 }
 
 /**
@@ -237,21 +261,23 @@ function asBytes(chunk) {
   return null;
 }
 
+/** The errors destroyOnAbort() destroys streams with: a stream's destroy() tells by them that its
+ * signal aborted it. */
+const signalAborts = new WeakSet();
+
 /** Destroys the Node stream `stream` with this module's AbortError when `signal` aborts (at once if it
  * has), as a stream given `signal` as an option is destroyed with Node's own (and, as there, the
  * stream lets go of the signal once `finished` says it is done, which also listens for its errors).
- * `onAbort()` runs first. */
-function destroyOnAbort(stream, { signal, abortError, finished }, onAbort = () => {}) {
+ * The signal holds the stream weakly (onAbortWeakly). */
+function destroyOnAbort(stream, { signal, abortError, finished }) {
   if (signal === undefined) return stream;
-  const abort = () => {
-    onAbort();
-    stream.destroy(abortError(signal));
+  const abort = (target) => {
+    const error = abortError(signal);
+    signalAborts.add(error);
+    target.destroy(error);
   };
-  if (signal.aborted) abort();
-  else {
-    signal.addEventListener('abort', abort, { once: true });
-    finished(stream, () => signal.removeEventListener('abort', abort));
-  }
+  if (signal.aborted) abort(stream);
+  else finished(stream, onAbortWeakly(signal, stream, abort));
   return stream;
 }
 
@@ -621,9 +647,6 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
       // Whether end() got through: a stream destroyed before (with an error or without) aborts the
       // ring's stream, so that its readers do not take what they got for all of it.
       let ended = false;
-      // Whether `signal` aborted the stream: the writer then aborts with the signal's reason, as
-      // writableStream()'s does, not with the AbortError that stands for it.
-      let abortedBySignal = false;
       let destroyedWithoutError = false;
       const stream = new Writable({
         highWaterMark: options?.highWaterMark ?? CHUNK,
@@ -656,13 +679,15 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
         destroy(error, callback) {
           destroyedWithoutError = error == null;
           destroyed.abort(error);
+          // Aborted by `signal`: the writer aborts with the signal's reason, as writableStream()'s
+          // does, not with the AbortError that stands for it.
           if (!ended) {
-            abortWriter(writer, abortedBySignal ? signal.reason : error ?? 'the writable stream was destroyed before its end');
+            abortWriter(writer, signalAborts.has(error) ? signal.reason : error ?? 'the writable stream was destroyed before its end');
           }
           callback(error);
         },
       });
-      return destroyOnAbort(stream, { signal, abortError, finished }, () => (abortedBySignal = true));
+      return destroyOnAbort(stream, { signal, abortError, finished });
     },
   });
 

@@ -276,3 +276,53 @@ test('a reader stream refuses a highWaterMark of the wrong type with Node\'s own
   writer.free();
   reader.free();
 });
+
+/** Collects garbage and turns the event loop until `done()` holds (finalizers run in later turns);
+ * gives whether it did. */
+async function collectedUntil(done) {
+  for (let round = 0; round < 30 && !done(); round++) {
+    globalThis.gc();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  return done();
+}
+
+test('a stream or walk given a long-lived signal and then dropped is collected with its ring side, and leaves no listener', { skip: typeof globalThis.gc !== 'function' && 'needs --expose-gc' }, async () => {
+  const { getEventListeners } = await import('node:events');
+  const signal = new AbortController().signal;
+  // Writer forms: the kept reader learns that the writer was lost.
+  for (const form of ['writableStream', 'nodeWritable']) {
+    const reader = await (async () => {
+      const writer = Circular.withCapacity(4096);
+      const kept = writer.addReader();
+      if (form === 'writableStream') await writer.writableStream({ signal }).getWriter().write('x');
+      else await new Promise((resolve) => writer.nodeWritable({ signal }).write('x', resolve));
+      return kept;
+    })();
+    const lost = await collectedUntil(() => reader.abortReason !== null);
+    assert.ok(lost, `${form}: the reader never saw the dropped writer go`);
+    assert.match(reader.abortReason, /not freed/);
+    reader.free();
+  }
+  // Reader forms: the kept writer gets its room back.
+  for (const form of ['nodeReadable', 'chunks', 'slices']) {
+    const writer = Circular.withCapacity(4096);
+    const room = writer.capacity;
+    await (async () => {
+      const reader = writer.addReader();
+      writer.write('abc');
+      if (form === 'nodeReadable') await new Promise((resolve) => reader.nodeReadable({ signal }).once('data', resolve));
+      else await reader[form]({ signal }).next();
+    })();
+    writer.write(new Uint8Array(room - 3)); // full, while the dropped reader holds its place
+    const freed = await collectedUntil(() => writer.slice().length > 0);
+    assert.ok(freed, `${form}: the writer is still held back by a reader dropped with its stream`);
+    writer.free();
+  }
+  // A document stream: the listener goes with it.
+  await (async () => {
+    const doc = VirtualBuffer.fromBytes(new Uint8Array(300_000));
+    await new Promise((resolve) => doc.nodeReadable(0, undefined, { signal }).once('data', resolve));
+  })();
+  assert.ok(await collectedUntil(() => getEventListeners(signal, 'abort').length === 0), 'listeners are left on the signal');
+});
