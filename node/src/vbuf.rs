@@ -12,7 +12,7 @@
 
 use std::ops::Bound;
 
-use napi::bindgen_prelude::{JavaScriptClassExt, Unknown};
+use napi::bindgen_prelude::{JavaScriptClassExt, ObjectFinalize, Unknown};
 use napi::{sys, Env, ValueType};
 use napi_derive::napi;
 use omnibuf::binding::{self, message};
@@ -23,6 +23,7 @@ use crate::args;
 use crate::buffer::JsZeroCopyStorage;
 use crate::error::{ApiError, ApiResult, OrThrow};
 use crate::platform::values::{self, Raw};
+use crate::platform::views::ExternalMemory;
 use crate::platform::work;
 
 /// Reads up to this size go through the core's `read` (then are copied: see [`read`]). Larger reads
@@ -102,12 +103,22 @@ fn number(n: u64) -> f64 {
 
 /// A byte buffer that edits files larger than memory: opening reads nothing, edits are recorded as
 /// pieces, reads load only what they touch, and `save()` writes the result atomically.
-#[napi(js_name = "VirtualBuffer")]
+#[napi(js_name = "VirtualBuffer", custom_finalize)]
 pub struct JsVirtualBuffer {
     /// `None` once freed.
     inner: Option<VirtualBuffer>,
     /// How files are read: the one it was opened with, used again for the file `saveAs()` writes.
     backend: FileBackend,
+    /// The bytes a buffer made from bytes holds, reported to V8 so that one the program drops is
+    /// collected in time. (A file's block cache, which reads fill and evict, is not reported.)
+    memory: ExternalMemory,
+}
+
+impl ObjectFinalize for JsVirtualBuffer {
+    fn finalize(mut self, env: Env) -> napi::Result<()> {
+        self.memory.clear(&env);
+        Ok(())
+    }
 }
 
 impl JsVirtualBuffer {
@@ -157,9 +168,10 @@ impl JsVirtualBuffer {
             })
         })();
         promise(env, ticket.as_ref(), job, |env, (buffer, backend)| {
-            let instance = JsVirtualBuffer { inner: Some(buffer), backend }
-                .into_instance(env)
-                .map_err(ApiError::error)?;
+            let instance =
+                JsVirtualBuffer { inner: Some(buffer), backend, memory: ExternalMemory::default() }
+                    .into_instance(env)
+                    .map_err(ApiError::error)?;
             Ok(Raw(instance.value))
         })
     }
@@ -169,9 +181,12 @@ impl JsVirtualBuffer {
     #[napi(js_name = "fromBytes", catch_unwind)]
     pub fn from_bytes(env: &Env, bytes: Unknown<'_>) -> napi::Result<JsVirtualBuffer> {
         let (bytes, _) = args::bytes(env, &bytes, "bytes").or_throw(env)?;
+        let mut memory = ExternalMemory::default();
+        memory.set(env, bytes.len());
         Ok(JsVirtualBuffer {
             inner: Some(VirtualBuffer::from_bytes(bytes)),
             backend: FileBackend::Positional,
+            memory,
         })
     }
 
@@ -353,8 +368,9 @@ impl JsVirtualBuffer {
 
     /// Releases this handle now; later calls throw. Work already started finishes.
     #[napi(catch_unwind)]
-    pub fn free(&mut self) {
+    pub fn free(&mut self, env: &Env) {
         self.inner = None;
+        self.memory.clear(env);
     }
 }
 
