@@ -56,9 +56,8 @@ pub(crate) struct ReaderState<G> {
 /// `Acquire` re-check can miss the change while the waker misses the waiter: Miri found exactly that
 /// deadlock.)
 pub(crate) struct Wakeup {
-    /// Registered task wakers, each with the side that registered it ([`Registration::side`]); the
-    /// lock is also the condition variable's.
-    tasks: Mutex<Vec<(usize, Waker)>>,
+    /// Registered task wakers; the lock is also the condition variable's.
+    tasks: Mutex<Tasks>,
     changed: Condvar,
     /// Sleeping threads plus registered wakers.
     waiters: AtomicUsize,
@@ -66,7 +65,40 @@ pub(crate) struct Wakeup {
 
 impl Default for Wakeup {
     fn default() -> Self {
-        Wakeup { tasks: Mutex::new(Vec::new()), changed: Condvar::new(), waiters: AtomicUsize::new(0) }
+        Wakeup { tasks: Mutex::new(Tasks::default()), changed: Condvar::new(), waiters: AtomicUsize::new(0) }
+    }
+}
+
+/// The task wakers a [`Wakeup`] holds, each with the side that registered it
+/// ([`Registration::side`]). An entry stays where it was put until the next change takes them all,
+/// so that a side finds its own where it left it ([`Registration::at`]); a forgotten one leaves a
+/// `None` behind, until so many do that the list is compacted.
+#[derive(Default)]
+struct Tasks {
+    entries: Vec<Option<(usize, Waker)>>,
+    /// How many entries are `None`.
+    forgotten: usize,
+    /// How many times the list was compacted: a side that registered before the last time looks
+    /// for its entry, which may have moved.
+    compactions: u64,
+}
+
+impl Tasks {
+    /// Fewest forgotten entries the list is compacted for (when they are also half of it).
+    const MIN_COMPACTED: usize = 16;
+
+    /// Whether `side`'s entry for the task of `waker` is where `side` says, updating `side` if the
+    /// list was compacted since.
+    fn holds(&self, side: &mut Registration, waker: &Waker) -> bool {
+        let is_it = |entry: &Option<(usize, Waker)>| {
+            entry.as_ref().is_some_and(|(by, registered)| *by == side.side && registered.will_wake(waker))
+        };
+        if side.compactions == self.compactions {
+            return self.entries.get(side.at).is_some_and(is_it);
+        }
+        let Some(at) = self.entries.iter().position(is_it) else { return false };
+        (side.at, side.compactions) = (at, self.compactions);
+        true
     }
 }
 
@@ -75,7 +107,7 @@ impl Wakeup {
     /// browser's main thread and in AudioWorklets, which may not wait on a futex (the browser traps
     /// `memory.atomic.wait32` there), and the list is held only for a push or a swap. Elsewhere (and
     /// under loom) the plain lock: how contention is waited out does not change the protocol.
-    fn lock_tasks(&self) -> MutexGuard<'_, Vec<(usize, Waker)>> {
+    fn lock_tasks(&self) -> MutexGuard<'_, Tasks> {
         #[cfg(all(target_arch = "wasm32", target_feature = "atomics", not(loom)))]
         loop {
             match self.tasks.try_lock() {
@@ -95,12 +127,13 @@ impl Wakeup {
             let woken = {
                 let mut tasks = self.lock_tasks();
                 self.changed.notify_all();
-                self.waiters.fetch_sub(tasks.len(), Relaxed);
-                std::mem::take(&mut *tasks)
+                self.waiters.fetch_sub(tasks.entries.len() - tasks.forgotten, Relaxed);
+                tasks.forgotten = 0;
+                std::mem::take(&mut tasks.entries)
             };
             // Outside the lock: a waker may run user code (the generic flavour's notifiers) that
             // calls straight back into the ring.
-            woken.into_iter().for_each(|(_, waker)| waker.wake());
+            woken.into_iter().flatten().for_each(|(_, waker)| waker.wake());
         }
     }
 
@@ -122,15 +155,22 @@ impl Wakeup {
     /// dropped handle's). The same task's registrations for other sides stay. A wake-up already
     /// under way may still reach it.
     pub(crate) fn forget(&self, side: &Registration, waker: &Waker) {
-        let forgotten: Vec<(usize, Waker)> = {
+        let mut forgotten = Vec::new();
+        {
             let mut tasks = self.lock_tasks();
-            let (forgotten, kept) = std::mem::take(&mut *tasks)
-                .into_iter()
-                .partition(|(registered_by, w)| *registered_by == side.side && w.will_wake(waker));
-            *tasks = kept;
+            for entry in &mut tasks.entries {
+                if entry.as_ref().is_some_and(|(by, w)| *by == side.side && w.will_wake(waker)) {
+                    forgotten.extend(entry.take());
+                }
+            }
+            tasks.forgotten += forgotten.len();
             self.waiters.fetch_sub(forgotten.len(), Relaxed);
-            forgotten
-        };
+            if tasks.forgotten >= Tasks::MIN_COMPACTED && 2 * tasks.forgotten > tasks.entries.len() {
+                tasks.entries.retain(Option::is_some);
+                tasks.forgotten = 0;
+                tasks.compactions += 1;
+            }
+        }
         drop(forgotten); // may run user code (a notifier's drop): not under the lock
     }
 
@@ -147,11 +187,9 @@ impl Wakeup {
         }
         {
             let mut tasks = self.lock_tasks();
-            let registered =
-                tasks.get(side.at).is_some_and(|(by, waker)| *by == side.side && waker.will_wake(cx.waker()));
-            if !registered {
-                side.at = tasks.len();
-                tasks.push((side.side, cx.waker().clone()));
+            if !tasks.holds(side, cx.waker()) {
+                (side.at, side.compactions) = (tasks.entries.len(), tasks.compactions);
+                tasks.entries.push(Some((side.side, cx.waker().clone())));
                 self.waiters.fetch_add(1, Relaxed);
             }
         }
@@ -173,19 +211,21 @@ pub(crate) struct Registration {
     /// (one task may wait on two readers of a ring, with one waker).
     side: usize,
     /// Where the side last put a waker. A task polled again before the next change finds its entry
-    /// there instead of searching the list, which may hold the wakers of thousands of readers. A
-    /// stale place (the list was emptied, or `forget` moved the entries) shows another entry or
-    /// none, and the side registers again: at worst its task is woken twice.
+    /// there instead of searching the list, which may hold the wakers of thousands of readers; once
+    /// the change took the list, the place shows another side's entry or none, and the side
+    /// registers again. So a side has at most one entry per task, and a task is woken once.
     at: usize,
+    /// [`Tasks::compactions`] when `at` was set.
+    compactions: u64,
 }
 
 impl Registration {
     /// The writer: the one side that waits for room.
-    const WRITER: Registration = Registration { side: 0, at: usize::MAX };
+    const WRITER: Registration = Registration { side: 0, at: usize::MAX, compactions: 0 };
 
     /// A reader, named by its shared state, which no other live reader has.
     fn reader<G>(state: &Arc<ReaderState<G>>) -> Registration {
-        Registration { side: Arc::as_ptr(state).addr(), at: usize::MAX }
+        Registration { side: Arc::as_ptr(state).addr(), at: usize::MAX, compactions: 0 }
     }
 }
 
