@@ -96,11 +96,15 @@ const nextSlice = (reader, waiting) => nextBytes(reader, () => reader.slice(), w
 const nextChunk = (reader, waiting) => nextBytes(reader, () => reader.read(CHUNK), waiting);
 
 /** A copy of each unread stretch of the reader (CHUNK at most), until the end of the stream; waits
- * end when `signal` aborts and keep a Node thread alive with `ref`. */
-async function* readerChunks(reader, { signal, ref }) {
+ * end when `signal` aborts and keep a Node thread alive with `ref`. Calls `done()` when it ends. */
+async function* readerChunks(reader, { signal, ref }, done = () => {}) {
   const waiting = { signal, ref };
-  for (let chunk = await nextChunk(reader, waiting); chunk !== null; chunk = await nextChunk(reader, waiting)) {
-    yield chunk;
+  try {
+    for (let chunk = await nextChunk(reader, waiting); chunk !== null; chunk = await nextChunk(reader, waiting)) {
+      yield chunk;
+    }
+  } finally {
+    done();
   }
 }
 
@@ -419,7 +423,7 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
 
     chunks(options) {
       const { signal: outer, ref } = waitOptions(options, 'CircularReader.chunks');
-      return endable((signal) => readerChunks(this, { signal, ref }), outer);
+      return endable((signal, done) => readerChunks(this, { signal, ref }, done), outer);
     },
 
     slices(options) {

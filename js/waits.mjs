@@ -176,18 +176,25 @@ export function defineWaits({ makeError, cancelWait, cancelWork, holdLoop = fals
         promise.then((value) => (done(), resolve(value)), (error) => (done(), reject(error)));
       });
     }
-    let aborted = false;
-    promise.then((value) => aborted && dispose?.(value), () => {});
+    // Whether the caller got the AbortError: what the work gives is then nobody's. Set by the signal,
+    // whose listener comes before unlessAborted()'s; checked by a reaction to the work that comes
+    // before unlessAborted()'s too: reactions to one Promise run one after the other, so an abort
+    // lands before both (the result is disposed of) or after both (the caller has it).
+    let abandoned = false;
     const cancel = () => {
+      abandoned = true;
       if (ticket.id !== 0) cancelWork?.(ticket.id);
     };
     signal.addEventListener('abort', cancel, { once: true });
     const done = () => signal.removeEventListener('abort', cancel);
-    promise.then(done, done);
-    return unlessAborted(promise, signal).catch((e) => {
-      if (signal.aborted) aborted = true;
-      throw e;
-    });
+    promise.then(
+      (value) => {
+        done();
+        if (abandoned) dispose?.(value);
+      },
+      done,
+    );
+    return unlessAborted(promise, signal);
   }
 
   /** The TypeError of `cls.member` called with `this` of another class. */

@@ -258,6 +258,22 @@ test("reader.chunks(options): a reader's copies with a wait's options", async ()
   const { bytes, error } = await drain(reader);
   assert.equal(error, null);
   assert.deepEqual([...bytes], [100]);
+
+  // Walks that end, or are left, let go of a long-lived signal.
+  const { getEventListeners } = await import('node:events');
+  const kept = new AbortController().signal;
+  for (let i = 0; i < 100; i++) {
+    const w = Circular.withCapacity(4096);
+    const r = w.addReader();
+    w.write('xyz');
+    w.free();
+    for await (const chunk of r.chunks({ signal: kept })) {
+      if (i % 2 === 0) break; // left half of the time, ended the other half
+      assert.equal(chunk.length, 3);
+    }
+    r.free();
+  }
+  assert.equal(getEventListeners(kept, 'abort').length, 0);
 });
 
 test('a reader stream refuses a highWaterMark of the wrong type with Node\'s own error, as a writer stream does', () => {

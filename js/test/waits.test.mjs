@@ -531,3 +531,41 @@ test('VirtualBuffer: work aborted before it starts never runs, and is not left p
     doc.free();
   }
 });
+
+test('a VirtualBuffer read aborted at any moment after the call is freed when the caller did not get it', async () => {
+  const { ZeroCopyBuffer } = await import('./impl.mjs');
+  const doc = VirtualBuffer.fromBytes(new Uint8Array(1 << 20));
+  const free = ZeroCopyBuffer.prototype.free;
+  let frees = 0;
+  ZeroCopyBuffer.prototype.free = function () {
+    frees++;
+    return free.call(this);
+  };
+  try {
+    const ranBefore = __workCounts()[1];
+    // The abort lands 0 to 5 microtasks after the call: before the work settles, between its
+    // settling and the caller's reaction, or after.
+    for (let round = 0; round < 20; round++) {
+      for (let ticks = 0; ticks <= 5; ticks++) {
+        const controller = new AbortController();
+        const read = doc.read(0, 4096, { signal: controller.signal });
+        for (let i = 0; i < ticks; i++) await Promise.resolve();
+        controller.abort();
+        const got = await read.then(
+          (buffer) => buffer,
+          () => null,
+        );
+        got?.free(); // the caller's own
+      }
+    }
+    // Work under way at an abort runs to its end, and what it gives is freed then; work cancelled
+    // before it started gives nothing.
+    const ran = () => __workCounts()[1] - ranBefore;
+    for (let i = 0; i < 100 && (__workCounts()[0] > 0 || frees < ran()); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.ok(ran() > 0);
+    assert.equal(frees, ran(), 'every read that ran is freed, by the caller or, aborted, by the build');
+  } finally {
+    ZeroCopyBuffer.prototype.free = free;
+    doc.free();
+  }
+});
