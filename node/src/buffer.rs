@@ -3,7 +3,7 @@
 use napi::bindgen_prelude::{ObjectFinalize, Uint8Array, Unknown};
 use napi::{sys, Env};
 use napi_derive::napi;
-use omnibuf::binding::message;
+use omnibuf::binding::{message, BindingError};
 use omnibuf::{BufferKind, BufferKindRegistry, BufferMut, ZeroCopyBuffer};
 
 use crate::args;
@@ -367,7 +367,7 @@ impl JsBufferKind {
         let name = args::text(env, &name, "name").or_throw(env)?;
         BufferKind::register(&name)
             .map(|k| k.name().to_owned())
-            .map_err(|e| ApiError::from(omnibuf::binding::BindingError::from(e)))
+            .map_err(|e| ApiError::from(BindingError::from(e)))
             .or_throw(env)
     }
 

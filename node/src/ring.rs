@@ -349,8 +349,7 @@ fn park(side: Handed, class: &str) -> CircularHandle {
 /// Claims the side a handle names.
 fn claim(env: &Env, handle: &Unknown<'_>, class: &str) -> ApiResult<Handed> {
     let raw = values::raw(handle);
-    let malformed =
-        || ApiError::type_error(format!("{class}.fromHandle needs the object toHandle() returned"));
+    let malformed = || ApiError::from(message::malformed_handle(class));
     if values::type_of(env, raw) != ValueType::Object {
         return Err(malformed());
     }
