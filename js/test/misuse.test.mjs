@@ -470,6 +470,20 @@ test("the browser entry's first calls run in Node too: init() resolves at once, 
   writer.free();
 });
 
+test('a ring larger than the system can map is a RangeError on every backend, as one past wasm32 is', () => {
+  // 2^47 bytes, twice over when double-mapped: more than a 64-bit process's address space and far
+  // more than wasm memory. The addon's message says the ring is too large, the wasm build's that the
+  // capacity is past what it can count.
+  for (const options of [undefined, { backend: 'double-mapped' }, { backend: 'mirror-copy' }]) {
+    if (impl !== 'addon' && options !== undefined) continue;
+    assert.throws(
+      () => Circular.withCapacity(2 ** 47, options),
+      (e) => e.constructor === RangeError && e.code === 'ERR_OUT_OF_RANGE' && /too large|between 0 and/.test(e.message),
+      JSON.stringify(options),
+    );
+  }
+});
+
 test('a value of the right type that cannot be used is ERR_INVALID_ARG_VALUE, and a handle claimed again ERR_INVALID_STATE', async () => {
   const backends = 'options.backend must be "double-mapped" or "mirror-copy"';
   const cases = [

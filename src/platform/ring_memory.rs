@@ -62,8 +62,9 @@ pub enum RingMemoryError {
     /// A ring needs room for at least one item.
     #[error("a ring needs a capacity of at least one item")]
     ZeroCapacity,
-    /// The size overflows, or no system could map it.
-    #[error("a ring of {items} items of {item_size} bytes is too large")]
+    /// The size overflows, or the system cannot provide memory of that size (its address space or
+    /// its limits are smaller).
+    #[error("a ring of {items} × {item_size}-byte items is too large")]
     TooLarge {
         /// Items asked for.
         items: usize,
@@ -135,6 +136,14 @@ impl RingMemoryOptions {
     pub fn map_options(mut self, map: MapOptions) -> Self {
         self.map = map;
         self
+    }
+
+    /// Whether the memory is to be locked (`mlock`).
+    fn locks_memory(&self) -> bool {
+        #[cfg(not(target_arch = "wasm32"))]
+        return self.map.lock_memory;
+        #[cfg(target_arch = "wasm32")]
+        return false;
     }
 }
 
@@ -240,7 +249,14 @@ impl RingMemory {
         match backend {
             RingBackend::DoubleMapped => {
                 Self::double_mapped(bytes, item_size, item_align, options).map_err(|e| match e {
-                    RingMemoryError::Map(io) if io.kind() == std::io::ErrorKind::InvalidInput => too_large(),
+                    // A size the system cannot map is too large, as one the mirror cannot allocate
+                    // is; with locked memory, running out may instead mean the lock limit.
+                    RingMemoryError::Map(io)
+                        if io.kind() == std::io::ErrorKind::InvalidInput
+                            || (io.kind() == std::io::ErrorKind::OutOfMemory && !options.locks_memory()) =>
+                    {
+                        too_large()
+                    }
                     other => other,
                 })
             }
@@ -506,6 +522,15 @@ mod tests {
         assert!(matches!(RingMemory::new(1, 0, 1, &opts), Err(RingMemoryError::ZeroSizedItem)));
         assert!(matches!(RingMemory::new(0, 8, 8, &opts), Err(RingMemoryError::ZeroCapacity)));
         assert!(matches!(RingMemory::new(usize::MAX, 8, 8, &opts), Err(RingMemoryError::TooLarge { .. })));
+        // More than any address space holds (2^60 bytes, twice over when double-mapped), asked of
+        // each backend: refused as too large, not as a failure of the system.
+        for backend in [RingBackend::DoubleMapped, RingBackend::MirrorCopy] {
+            if backend == RingBackend::DoubleMapped && !double_mapping_available() {
+                continue;
+            }
+            let got = RingMemory::new(1 << 60, 1, 1, &opts.clone().backend(backend));
+            assert!(matches!(got, Err(RingMemoryError::TooLarge { .. })), "{backend}: {:?}", got.err());
+        }
         let mirror = opts.clone().backend(RingBackend::MirrorCopy);
         assert!(matches!(
             RingMemory::new(usize::MAX / 2, 1, 1, &mirror),
