@@ -27,8 +27,8 @@
 //   stream or walk over it errors or rejects at its first read or step); free() twice does nothing.
 //   A writable stream whose writer was freed or aborted by other means errors at its end rather
 //   than finish as if it had ended the ring's stream. Objects the program drops are freed by the
-//   garbage collector: the addon tells V8 how much native memory each holds (a file's block cache
-//   aside), so it collects them in time; V8 does not weigh wasm memory, so the wasm build's dropped
+//   garbage collector: the addon tells V8 how much native memory each holds (for a
+//   file's VirtualBuffer, the block cache its reads may fill), so it collects them in time; V8 does not weigh wasm memory, so the wasm build's dropped
 //   objects may be freed long after, while wasm memory (at most 4 GiB) grows: call free() there.
 //   A stream or walk holds its signal's listener only while it is reachable.
 // - Bytes passed in (Uint8Array, ArrayBuffer, any typed array, or a string as UTF-8) are copied.

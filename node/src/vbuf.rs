@@ -109,9 +109,14 @@ pub struct JsVirtualBuffer {
     inner: Option<VirtualBuffer>,
     /// How files are read: the one it was opened with, used again for the file `saveAs()` writes.
     backend: FileBackend,
-    /// The bytes a buffer made from bytes holds, reported to V8 so that one the program drops is
-    /// collected in time. (A file's block cache, which reads fill and evict, is not reported.)
+    /// What the buffer holds in native memory, reported to V8 so that one the program drops is
+    /// collected in time: `holds`, and the inserted bytes not yet spilled to the side file.
     memory: ExternalMemory,
+    /// The native memory its content holds or may come to hold: a copy of the bytes it was made
+    /// from, or the block cache that reads of its file fill (up to `cacheBudget`, and the file's
+    /// size; a mapped file is the kernel's page cache, not ours). Reported as a whole from the start,
+    /// since the cache fills on the thread pool, out of reach of V8's accounting.
+    holds: usize,
 }
 
 impl ObjectFinalize for JsVirtualBuffer {
@@ -122,6 +127,20 @@ impl ObjectFinalize for JsVirtualBuffer {
 }
 
 impl JsVirtualBuffer {
+    fn new(env: &Env, buffer: VirtualBuffer, backend: FileBackend, holds: usize) -> Self {
+        let mut this =
+            JsVirtualBuffer { inner: Some(buffer), backend, memory: ExternalMemory::default(), holds };
+        this.report_memory(env);
+        this
+    }
+
+    /// Reports what the buffer holds now (see [`memory`](Self::memory)); after the edits that store
+    /// inserted bytes.
+    fn report_memory(&mut self, env: &Env) {
+        let unsaved = self.inner.as_ref().map_or(0, |b| b.stats().unsaved_in_memory_bytes);
+        self.memory.set(env, self.holds.saturating_add(unsaved));
+    }
+
     fn live(&self) -> ApiResult<&VirtualBuffer> {
         self.inner.as_ref().ok_or_else(|| ApiError::used_up("VirtualBuffer", "freed"))
     }
@@ -163,15 +182,20 @@ impl JsVirtualBuffer {
             let (backend, tuning) = open_options(env, options.as_ref())?;
             Ok(move || {
                 VirtualBuffer::open_with(&path, backend, tuning)
-                    .map(|buffer| (buffer, backend))
+                    .map(|buffer| (buffer, backend, tuning.cache_budget))
                     .map_err(|e| ApiError::from(e).context(format!("cannot open {path}")))
             })
         })();
-        promise(env, ticket.as_ref(), job, |env, (buffer, backend)| {
-            let instance =
-                JsVirtualBuffer { inner: Some(buffer), backend, memory: ExternalMemory::default() }
-                    .into_instance(env)
-                    .map_err(ApiError::error)?;
+        promise(env, ticket.as_ref(), job, |env, (buffer, backend, cache_budget)| {
+            let holds = match backend {
+                FileBackend::Positional => {
+                    usize::try_from(buffer.len()).unwrap_or(usize::MAX).min(cache_budget)
+                }
+                FileBackend::Mapped(_) => 0,
+            };
+            let instance = JsVirtualBuffer::new(env, buffer, backend, holds)
+                .into_instance(env)
+                .map_err(ApiError::error)?;
             Ok(Raw(instance.value))
         })
     }
@@ -181,13 +205,8 @@ impl JsVirtualBuffer {
     #[napi(js_name = "fromBytes", catch_unwind)]
     pub fn from_bytes(env: &Env, bytes: Unknown<'_>) -> napi::Result<JsVirtualBuffer> {
         let (bytes, _) = args::bytes(env, &bytes, "bytes").or_throw(env)?;
-        let mut memory = ExternalMemory::default();
-        memory.set(env, bytes.len());
-        Ok(JsVirtualBuffer {
-            inner: Some(VirtualBuffer::from_bytes(bytes)),
-            backend: FileBackend::Positional,
-            memory,
-        })
+        let holds = bytes.len();
+        Ok(JsVirtualBuffer::new(env, VirtualBuffer::from_bytes(bytes), FileBackend::Positional, holds))
     }
 
     /// Length in bytes.
@@ -204,11 +223,13 @@ impl JsVirtualBuffer {
 
     /// Inserts a copy of `bytes` at `offset` (at most the length; `RangeError` beyond).
     #[napi(catch_unwind)]
-    pub fn insert(&self, env: &Env, offset: Unknown<'_>, bytes: Unknown<'_>) -> napi::Result<()> {
+    pub fn insert(&mut self, env: &Env, offset: Unknown<'_>, bytes: Unknown<'_>) -> napi::Result<()> {
         let buffer = self.live().or_throw(env)?;
         let offset = args::index(env, &offset, "offset").or_throw(env)? as u64;
         let (bytes, _) = args::bytes(env, &bytes, "bytes").or_throw(env)?;
-        buffer.insert(offset, &bytes).map_err(ApiError::from).or_throw(env)
+        buffer.insert(offset, &bytes).map_err(ApiError::from).or_throw(env)?;
+        self.report_memory(env);
+        Ok(())
     }
 
     /// Deletes bytes `start .. end`.
@@ -221,7 +242,7 @@ impl JsVirtualBuffer {
     /// Replaces bytes `start .. end` by a copy of `bytes`, as one undoable edit.
     #[napi(catch_unwind)]
     pub fn replace(
-        &self,
+        &mut self,
         env: &Env,
         start: Unknown<'_>,
         end: Unknown<'_>,
@@ -229,7 +250,9 @@ impl JsVirtualBuffer {
     ) -> napi::Result<()> {
         let (buffer, start, end) = self.range(env, &start, Some(&end)).or_throw(env)?;
         let (bytes, _) = args::bytes(env, &bytes, "bytes").or_throw(env)?;
-        buffer.replace(start..end, &bytes).map_err(ApiError::from).or_throw(env)
+        buffer.replace(start..end, &bytes).map_err(ApiError::from).or_throw(env)?;
+        self.report_memory(env);
+        Ok(())
     }
 
     /// Undoes the last edit; `false` when there is nothing to undo.
