@@ -54,6 +54,10 @@
 //     called, so that no reader can change what another reads (a reader added while another holds
 //     a slice starts past that slice's bytes, so the slice stays in place). Where the runtime
 //     forbids external buffers (Electron), views are copies instead: see `externalBuffers`.
+//     Node keeps about 300 bytes of bookkeeping per external Buffer until the event loop's next turn
+//     after the view is detached or collected: a run that takes many views without yielding to the
+//     event loop (a synchronous loop, or a producer and a consumer on one thread, whose waits settle
+//     each other in microtasks) holds that much per view until it yields; a million slices, 300 MB.
 //   - The wasm build (the browser, and wasm in Node): never a view of wasm memory, since any such view
 //     reaches all of it through `.buffer`, freed memory that other objects reuse included. view()
 //     and the view() of what VirtualBuffer.read() gives are copies in a fresh ArrayBuffer, taken when
