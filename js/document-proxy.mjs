@@ -154,6 +154,7 @@ export class WorkerVirtualBuffer {
     // gives its own error at no cost.
     await this.read(0, 0, options);
     if (!isRange(this, start, end)) await this.read(start, end, options);
+    const [signal] = splitSignal(options);
     let at = start;
     for (;;) {
       const to = Math.min(at + most, end ?? this.length);
@@ -167,6 +168,8 @@ export class WorkerVirtualBuffer {
         continue;
       }
       if (part.length > 0) yield part;
+      // A step after `signal` aborted rejects, the last one too (no read is left to reject it).
+      if (signal?.aborted) throw abortError(signal);
       at = to;
       if (at >= (end ?? this.length)) return;
     }

@@ -691,8 +691,9 @@ export class VirtualBuffer {
    * the walk goes on to the end of the document as it is at each step, so edits made during the loop
    * move its end; with one, a step past the document's length then rejects with a RangeError. A range
    * read() would refuse rejects (with read()'s error) before anything is yielded, as do lines(),
-   * readableStream() and nodeReadable() for theirs. Rejects with an AbortError when
-   * `signal` aborts (a disk read already under way finishes in the background, and is dropped). */
+   * readableStream() and nodeReadable() for theirs. A step after `signal`
+   * aborted rejects with an AbortError, the last one too, as does one whose read is under way when
+   * it aborts (the read finishes in the background, and is dropped). */
   chunks(start?: number, end?: number, options?: { signal?: AbortSignal }): AsyncIterableIterator<Uint8Array>;
   /** The lines from offset `start`, decoded as UTF-8, without their LF (nor a CR before it). As
    * Node's readline, an LF at the very end ends the last line and starts none: "a\nb\n" yields "a" and

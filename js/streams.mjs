@@ -95,12 +95,16 @@ const nextSlice = (reader, waiting) => nextBytes(reader, () => reader.slice(), w
 /** A copy of the reader's next unread bytes (CHUNK at most, consumed), or null at the end. */
 const nextChunk = (reader, waiting) => nextBytes(reader, () => reader.read(CHUNK), waiting);
 
-/** A copy of each unread stretch of the reader (CHUNK at most), until the end of the stream; waits
- * end when `signal` aborts and keep a Node thread alive with `ref`. Calls `done()` when it ends. */
-async function* readerChunks(reader, { signal, ref }, done = () => {}) {
+/** A copy of each unread stretch of the reader (CHUNK at most), until the end of the stream; a step
+ * after `signal` aborted rejects with `abortError(signal)`, data or no data, and waits keep a Node
+ * thread alive with `ref`. Calls `done()` when it ends. */
+async function* readerChunks(reader, { signal, ref }, abortError, done = () => {}) {
   const waiting = { signal, ref };
   try {
-    for (let chunk = await nextChunk(reader, waiting); chunk !== null; chunk = await nextChunk(reader, waiting)) {
+    for (;;) {
+      if (signal?.aborted) throw abortError(signal);
+      const chunk = await nextChunk(reader, waiting);
+      if (chunk === null) return;
       yield chunk;
     }
   } finally {
@@ -294,8 +298,9 @@ export function isRange(doc, start, end) {
 
 /** A VirtualBuffer's bytes start..end as copies of at most CHUNK bytes each. Without an `end` (null or
  * undefined, as read() takes them) the walk goes on to the end of the document as it is at each step.
- * A bad range rejects before anything is yielded, with read()'s error. */
-async function* documentChunks(doc, start = 0, end = undefined, signal = undefined) {
+ * A bad range rejects before anything is yielded, with read()'s error; a step after `signal` aborted
+ * rejects with `abortError(signal)`. */
+async function* documentChunks(doc, start = 0, end = undefined, signal = undefined, abortError = undefined) {
   // read() checks its arguments before it reads anything, so a range it refuses costs nothing to try:
   // the walk hands out no part of a range it then refuses, and takes no '100' for 100.
   if (!isRange(doc, start, end)) (await doc.read(start, end, { signal })).free();
@@ -318,6 +323,8 @@ async function* documentChunks(doc, start = 0, end = undefined, signal = undefin
     } finally {
       part.free();
     }
+    // A step after `signal` aborted rejects, the last one too (no read is left to reject it).
+    if (signal?.aborted) throw abortError(signal);
     at = to;
     if (at >= (end ?? doc.length)) return;
   }
@@ -325,7 +332,7 @@ async function* documentChunks(doc, start = 0, end = undefined, signal = undefin
 
 /** A VirtualBuffer's lines from `start` (see linesOf). */
 const documentLines = (doc, start, signal, abortError) =>
-  linesOf(documentChunks(doc, start, undefined, signal), signal, abortError);
+  linesOf(documentChunks(doc, start, undefined, signal, abortError), signal, abortError);
 
 /** The lines of the UTF-8 text in `chunks` (an async iterable of Uint8Array), as strings without
  * their line feed (nor a CR before it). A U+FEFF is content like any other (read() gives it too), at
@@ -354,6 +361,7 @@ export async function* linesOf(chunks, signal, abortError) {
   pieces.push(decoder.decode());
   const last = line();
   if (last !== '') yield last;
+  if (signal?.aborted) throw abortError(signal); // a step after the last line's
 }
 
 /** A byte ReadableStream over an async source of Uint8Array chunks that the stream may keep. */
@@ -418,12 +426,12 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
 
   define(CircularReader, {
     [Symbol.asyncIterator]() {
-      return endable((signal) => readerChunks(this, { signal, ref: false }));
+      return endable((signal) => readerChunks(this, { signal, ref: false }, abortError));
     },
 
     chunks(options) {
       const { signal: outer, ref } = waitOptions(options, 'CircularReader.chunks');
-      return endable((signal, done) => readerChunks(this, { signal, ref }, done), outer);
+      return endable((signal, done) => readerChunks(this, { signal, ref }, abortError, done), outer);
     },
 
     slices(options) {
@@ -562,7 +570,7 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
   define(VirtualBuffer, {
     chunks(start, end, options) {
       const signal = signalOption(options, 'VirtualBuffer.chunks');
-      return documentChunks(this, start, end, signal);
+      return documentChunks(this, start, end, signal, abortError);
     },
     lines(start, options) {
       const signal = signalOption(options, 'VirtualBuffer.lines');
@@ -698,7 +706,7 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
   define(VirtualBuffer, {
     nodeReadable(start, end, options) {
       const signal = signalOption(options, 'VirtualBuffer.nodeReadable');
-      const stream = Readable.from(documentChunks(this, start, end, signal), { objectMode: false });
+      const stream = Readable.from(documentChunks(this, start, end, signal, abortError), { objectMode: false });
       return destroyOnAbort(stream, { signal, abortError, finished });
     },
   });

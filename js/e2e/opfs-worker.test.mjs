@@ -85,6 +85,12 @@ test('through the proxy: import, edit, save, reload the page, reopen; list, expo
         edited.streamedAll = (await new Response(doc.readableStream()).arrayBuffer()).byteLength;
         const aborted = doc.lines(0, { signal: AbortSignal.abort() }).next().catch((e) => e.name);
         edited.abortedLines = await aborted;
+        // A step after the signal aborted rejects, also where it would have been the walk's end.
+        const lastStep = new AbortController();
+        const shortWalk = doc.chunks(0, 10, { signal: lastStep.signal });
+        await shortWalk.next();
+        lastStep.abort();
+        edited.abortedLastStep = await shortWalk.next().then(() => 'resolved', (e) => e.name);
         // A walk's range is checked before anything is yielded, past 1 MiB (one read) too, and its
         // default end is the length after the edits called before it.
         const big = await docs.import('proxy-big.bin', new Uint8Array(3 << 20));
@@ -152,6 +158,7 @@ test('through the proxy: import, edit, save, reload the page, reopen; list, expo
       assert.equal(edited.streamed, expectedHead);
       assert.equal(edited.streamedAll, length);
       assert.equal(edited.abortedLines, 'AbortError');
+      assert.equal(edited.abortedLastStep, 'AbortError');
       // read()'s errors for the range as asked.
       const big = 3 << 20;
       assert.deepEqual(edited.badWalks, [

@@ -477,6 +477,37 @@ test('VirtualBuffer.lines(): a U+FEFF is content wherever the walk starts; long 
   for (const d of [big, many]) d.free();
 });
 
+test('every walk with a signal: a step after it aborted rejects, with data still to give and at the last step', async () => {
+  /** The step after `walk` gave one item and its signal aborted. */
+  const stepAfterAbort = async (make) => {
+    const controller = new AbortController();
+    const walk = make(controller.signal);
+    const first = await walk.next();
+    assert.equal(first.done, false);
+    controller.abort(new Error('stop'));
+    await assert.rejects(walk.next(), (e) => e.name === 'AbortError' && e.code === 'ABORT_ERR' && e.cause?.message === 'stop');
+  };
+  const ring = (bytes, end) => {
+    const writer = Circular.withCapacity(1 << 20);
+    const reader = writer.addReader();
+    writer.write(bytes);
+    if (end) writer.free();
+    return reader;
+  };
+  // More than one step of data, then all of it in the first step (the next would be the end).
+  for (const [length, end] of [[200_000, false], [100, true]]) {
+    await stepAfterAbort((signal) => ring(new Uint8Array(length), end).chunks({ signal }));
+    await stepAfterAbort((signal) => ring(new Uint8Array(length), end).slices({ signal }));
+  }
+  for (const text of ['a', 'a\nb', 'a\n', 'x'.repeat(200_000)]) {
+    const doc = VirtualBuffer.fromBytes(text);
+    await stepAfterAbort((signal) => doc.chunks(0, undefined, { signal }));
+    await stepAfterAbort((signal) => doc.chunks(0, doc.length, { signal }));
+    if (text.length < 10) await stepAfterAbort((signal) => doc.lines(0, { signal }));
+    doc.free();
+  }
+});
+
 test('ring walks and streams let go of a signal they never used, and take null options', async () => {
   const longLived = new AbortController();
   const writer = Circular.withCapacity(4096);
