@@ -28,7 +28,8 @@ async function inTempDir(body) {
 let documents = 0;
 
 /** Where the implementation under test keeps content: `put` stores content under a fresh id (a file
- * path or a document name) and returns it, `get` reads what is stored under an id. */
+ * path or a document name) and returns it, `get(id, as)` reads what is stored under an id (as text,
+ * or as 'bytes'). */
 async function withStorage(body) {
   if (impl === 'addon') {
     await inTempDir((dir) =>
@@ -38,7 +39,7 @@ async function withStorage(body) {
           writeFileSync(join(dir, name), content);
           return join(dir, name);
         },
-        get: async (path) => readFileSync(path, 'utf8'),
+        get: async (path, as = 'text') => (as === 'bytes' ? readFileSync(path) : readFileSync(path, 'utf8')),
       }),
     );
     return;
@@ -50,7 +51,10 @@ async function withStorage(body) {
       (await VirtualBuffer.import(prefix + name, content, options)).free();
       return prefix + name;
     },
-    get: async (name) => (await VirtualBuffer.exportDocument(name)).text(),
+    get: async (name, as = 'text') => {
+      const blob = await VirtualBuffer.exportDocument(name);
+      return as === 'bytes' ? new Uint8Array(await blob.arrayBuffer()) : blob.text();
+    },
   });
 }
 
@@ -60,6 +64,46 @@ function generatedLines() {
   for (let i = 0; i < 2000; i++) lines.push(`line ${String(i).padStart(5, '0')} of the generated file`);
   return lines.join('\n') + '\n';
 }
+
+test('reads, walks and a save running together may need more than cacheBudget: each gets its bytes', async () => {
+  await withStorage(async (storage) => {
+    const MiB = 1 << 20;
+    const model = Buffer.alloc(4 * MiB);
+    for (let i = 0; i < model.length; i++) model[i] = 97 + ((i * 7 + (i >> 12)) % 26);
+    const options = { blockSize: 4096, cacheBudget: 256 << 10 };
+    const path = await storage.put('overcommitted.txt', model, options);
+    const doc = await VirtualBuffer.open(path, options);
+    const readChecked = async (start, end) => {
+      const part = await doc.read(start, end);
+      assert.ok(Buffer.from(part.bytes()).equals(model.subarray(start, end)), `${start}..${end}`);
+      part.free();
+    };
+    const walkChecked = async (start, end) => {
+      let at = start;
+      for await (const chunk of doc.chunks(start, end)) {
+        assert.ok(Buffer.from(chunk).equals(model.subarray(at, at + chunk.length)), `walk at ${at}`);
+        at += chunk.length;
+      }
+      assert.equal(at, end);
+    };
+    // Each read needs four times the budget; together they need sixteen. Each awaits storage while
+    // the others load, and what they load must not evict what another is about to read.
+    await Promise.all([0, 1, 2, 3].map((i) => readChecked(i * MiB, (i + 1) * MiB)));
+    await Promise.all([readChecked(0, 3 * MiB), walkChecked(MiB, 4 * MiB), readChecked(2 * MiB + 5, 4 * MiB - 5)]);
+    // A save beside walks: everything the save copies stays loaded until it is copied.
+    for (let e = 0; e < 20; e++) doc.insert(Math.floor(((e + 0.5) * model.length) / 20), 'edit\n');
+    const edited = Buffer.from((await doc.read(0, doc.length)).bytes());
+    const walks = [0, 1, 2, 3].map(async (i) => {
+      const parts = [];
+      for await (const chunk of doc.chunks(i * MiB, (i + 1) * MiB)) parts.push(Buffer.from(chunk));
+      assert.ok(Buffer.concat(parts).equals(edited.subarray(i * MiB, (i + 1) * MiB)), `walk ${i} during the save`);
+    });
+    await Promise.all([doc.save(), ...walks]);
+    assert.equal(doc.isModified, false);
+    assert.ok(Buffer.from(await storage.get(path, 'bytes')).equals(edited), 'the saved document');
+    doc.free();
+  });
+});
 
 test('open, edit, read, find, lines, undo, save, reopen', async () => {
   await withStorage(async (storage) => {

@@ -23,7 +23,8 @@ use super::options::VirtualBufferOptions;
 use super::tree::{Piece, SourceId, ADD_SOURCE};
 use super::VirtualBuffer;
 use crate::platform::persistence::{
-    BlockLayer, BlockSpan, BlockTable, BlockWriter, PersistenceError, PersistenceLayer, SavePiece,
+    BlockLayer, BlockSpan, BlockTable, BlockWriter, PersistenceError, PersistenceLayer, PinnedBlocks,
+    SavePiece,
 };
 use crate::platform::wasm::indexed_db::{
     self, CommitFault, DocumentLock, DocumentMeta, GarbageBlock, StoreError, VersionInUse,
@@ -334,8 +335,9 @@ impl StoredBuffer {
         self.state.borrow().sources.get(id as usize - 1).cloned().flatten()
     }
 
-    /// Loads the blocks that `pieces` read and that are not loaded.
-    async fn load_pieces(&self, pieces: &[Piece]) -> Result<(), StoredError> {
+    /// Loads the blocks that `pieces` read and that are not loaded; they stay pinned (kept from
+    /// eviction by other reads' loads) until the caller drops what this returns.
+    async fn load_pieces(&self, pieces: &[Piece]) -> Result<Vec<PinnedBlocks>, StoredError> {
         // The buffer reads a source in whole cache blocks (of the document's block size), which after
         // a save need not line up with the stored blocks: load every stored block under them.
         let grid = self.options.block_size as u64;
@@ -350,20 +352,22 @@ impl StoredBuffer {
                     .extend(source.layer.table().blocks_in(start, end - start));
             }
         }
+        let mut pins = Vec::with_capacity(wanted.len());
         for (id, mut blocks) in wanted {
             let source = self.stored_source(id).expect("collected above");
             blocks.sort_unstable();
             blocks.dedup();
             let missing = source.layer.unloaded(blocks.iter().copied());
+            pins.push(source.layer.pin(blocks));
             if missing.is_empty() {
                 // Nothing to load, but what an earlier scan loaded goes back under the budget.
-                source.layer.make_room(0, &blocks);
+                source.layer.make_room(0);
             }
             for batch in missing.chunks(LOAD_BATCH) {
-                indexed_db::load_blocks(&source.name, &source.layer, batch, &blocks).await?;
+                indexed_db::load_blocks(&source.name, &source.layer, batch).await?;
             }
         }
-        Ok(())
+        Ok(pins)
     }
 
     /// Loads what reading `start..end` of the current content needs.
@@ -379,12 +383,18 @@ impl StoredBuffer {
     /// # Ok(()) }
     /// ```
     pub async fn load(&self, start: u64, end: u64) -> Result<(), StoredError> {
+        self.load_pinned(start, end).await.map(drop)
+    }
+
+    /// [`load`](Self::load), keeping the blocks pinned until the caller drops what this returns.
+    async fn load_pinned(&self, start: u64, end: u64) -> Result<Vec<PinnedBlocks>, StoredError> {
         let pieces = self.buffer.snapshot().tree.pieces_in(start, end);
         self.load_pieces(&pieces).await
     }
 
-    /// Runs `read` after loading `start..end`; if another call evicted a block in between (or an edit
-    /// made since needs other blocks), loads again, a few times.
+    /// Runs `read` after loading `start..end`, with the blocks pinned until it has run (so that the
+    /// loads of other calls, made meanwhile, evict none of them); if an edit made meanwhile needs
+    /// other blocks, loads again, a few times.
     async fn loaded<T>(
         &self,
         start: u64,
@@ -393,7 +403,7 @@ impl StoredBuffer {
     ) -> Result<T, StoredError> {
         let mut attempts = 0;
         loop {
-            self.load(start, end).await?;
+            let _pinned = self.load_pinned(start, end).await?;
             match read(&self.buffer) {
                 Err(VbufError::Persistence(PersistenceError::NotLoaded { .. })) if attempts < 4 => {
                     attempts += 1
@@ -664,9 +674,10 @@ impl StoredBuffer {
         let pieces = snapshot.tree.pieces_in(0, snapshot.len());
         // Pieces of other sources are written as inserts: they must be readable now.
         let others: Vec<Piece> = pieces.iter().copied().filter(|p| p.source != base).collect();
-        self.load_pieces(&others).await?;
+        let pinned = self.load_pieces(&others).await?;
         let steps: Vec<SavePiece> =
             recipe(&snapshot, &self.buffer.inner.store, base).collect::<Result<_, _>>()?;
+        drop(pinned); // the recipe holds what it took of them
 
         let block_size = current.as_ref().map_or(self.options.block_size, |m| m.block_size as usize);
         let first_id = current.as_ref().map_or(0, |m| m.next_id);
@@ -721,7 +732,7 @@ impl StoredBuffer {
         for (id, bytes) in writes {
             layer.insert_loaded(index_of[&id], bytes)?;
         }
-        layer.make_room(0, &[]);
+        layer.make_room(0);
         if let Some(old) = &base_source {
             old.layer.unload();
         }
@@ -767,7 +778,8 @@ impl StoredBuffer {
                 })
                 .collect();
             let missing = source.layer.unloaded(needed.iter().copied());
-            indexed_db::load_blocks(&source.name, &source.layer, &missing, &needed).await?;
+            let _pinned = source.layer.pin(needed);
+            indexed_db::load_blocks(&source.name, &source.layer, &missing).await?;
             for span in batch {
                 match *span {
                     BlockSpan::Whole(index) => writer.reuse(table.ids()[index], table.lens()[index]),

@@ -10,13 +10,14 @@
 //!   storage, so the owner loads blocks into it ([`BlockLayer::missing`], [`BlockLayer::insert_loaded`])
 //!   before a synchronous read needs them; a read of a block that is not loaded fails with
 //!   [`PersistenceError::NotLoaded`]. Loaded blocks are kept up to a byte budget, least recently used
-//!   first out.
+//!   first out, except those pinned ([`BlockLayer::pin`]): a read pins what it loads until it has
+//!   read it, so that the loads of reads running beside it (each awaits storage) cannot evict it.
 //! - [`BlockWriter`] turns a save recipe into the next version's table: it reuses the ids of whole
 //!   blocks that a copy keeps, and packs everything else (edits, parts of blocks) into new blocks.
 
 use std::collections::HashMap;
 use std::ops::Range;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use super::{PersistenceError, PersistenceLayer, SaveOptions, SaveRecipe};
 use crate::{BufferKind, ZeroCopyBuffer};
@@ -110,6 +111,8 @@ struct Loaded {
     bytes: usize,
     budget: usize,
     clock: u64,
+    /// How many [`PinnedBlocks`] hold each pinned block: eviction passes these by.
+    pinned: HashMap<usize, usize>,
 }
 
 impl Loaded {
@@ -133,7 +136,7 @@ pub struct BlockLayer {
 impl BlockLayer {
     /// A layer over `table` that keeps at most about `budget` bytes of loaded blocks.
     pub fn new(table: BlockTable, budget: usize) -> BlockLayer {
-        let loaded = Loaded { blocks: HashMap::new(), bytes: 0, budget, clock: 0 };
+        let loaded = Loaded { blocks: HashMap::new(), bytes: 0, budget, clock: 0, pinned: HashMap::new() };
         BlockLayer { table, loaded: Mutex::new(loaded) }
     }
 
@@ -164,9 +167,22 @@ impl BlockLayer {
         self.loaded().get(index)
     }
 
-    /// Evicts least recently used blocks, except `keep`, until `incoming` more bytes fit the budget.
-    /// Call it before loading a batch, so that nothing a caller is about to read is evicted under it.
-    pub fn make_room(&self, incoming: usize, keep: &[usize]) {
+    /// Keeps blocks `indices` (loaded or not) from eviction until the guard is dropped. A read pins
+    /// the blocks it needs before it loads them and drops the guard once it has read them: the
+    /// loads of other reads, made while it awaits storage, then evict other blocks. Pinned blocks
+    /// may take the layer over its budget, by what the reads in flight together need.
+    pub fn pin(self: &Arc<Self>, indices: Vec<usize>) -> PinnedBlocks {
+        let mut loaded = self.loaded();
+        for &index in &indices {
+            *loaded.pinned.entry(index).or_default() += 1;
+        }
+        drop(loaded);
+        PinnedBlocks { layer: self.clone(), indices }
+    }
+
+    /// Evicts least recently used blocks that are not pinned until `incoming` more bytes fit the
+    /// budget. Call it before loading a batch, with the blocks about to be read pinned.
+    pub fn make_room(&self, incoming: usize) {
         let mut loaded = self.loaded();
         if loaded.bytes + incoming <= loaded.budget {
             return;
@@ -174,7 +190,7 @@ impl BlockLayer {
         let mut by_age: Vec<(u64, usize)> = loaded
             .blocks
             .iter()
-            .filter(|(index, _)| !keep.contains(index))
+            .filter(|(index, _)| !loaded.pinned.contains_key(index))
             .map(|(&index, (_, used))| (*used, index))
             .collect();
         by_age.sort_unstable();
@@ -222,6 +238,26 @@ impl BlockLayer {
     /// Bytes of loaded blocks held.
     pub fn loaded_bytes(&self) -> usize {
         self.loaded().bytes
+    }
+}
+
+/// Blocks of a [`BlockLayer`] kept from eviction while this lives (see [`BlockLayer::pin`]).
+pub struct PinnedBlocks {
+    layer: Arc<BlockLayer>,
+    indices: Vec<usize>,
+}
+
+impl Drop for PinnedBlocks {
+    fn drop(&mut self) {
+        let mut loaded = self.layer.loaded();
+        for index in &self.indices {
+            if let Some(holders) = loaded.pinned.get_mut(index) {
+                *holders -= 1;
+                if *holders == 0 {
+                    loaded.pinned.remove(index);
+                }
+            }
+        }
     }
 }
 
@@ -506,19 +542,28 @@ mod tests {
     }
 
     #[test]
-    fn eviction_keeps_the_budget_and_spares_what_is_kept() {
+    fn eviction_keeps_the_budget_and_spares_what_is_pinned() {
         let t = BlockTable::new(vec![1, 2, 3], vec![4, 4, 4]).unwrap();
-        let layer = BlockLayer::new(t, 8);
+        let layer = Arc::new(BlockLayer::new(t, 8));
         let block = || ZeroCopyBuffer::copy_from_slice(b"abcd", BufferKind::raw());
         layer.insert_loaded(0, block()).unwrap();
         layer.insert_loaded(1, block()).unwrap();
         layer.loaded_block(0); // block 1 is now the least recently used
-        layer.make_room(4, &[]);
+        layer.make_room(4);
         assert_eq!(layer.missing(0, 12), vec![1, 2]);
         layer.insert_loaded(2, block()).unwrap();
-        layer.make_room(4, &[0, 2]);
-        assert_eq!(layer.missing(0, 12), vec![1], "kept blocks stay, even over the budget");
+        // Two reads pin block 0; one pins block 2 too.
+        let first = layer.pin(vec![0, 2]);
+        let second = layer.pin(vec![0]);
+        layer.make_room(4);
+        assert_eq!(layer.missing(0, 12), vec![1], "pinned blocks stay, even over the budget");
         assert_eq!(layer.loaded_bytes(), 8);
+        drop(first);
+        layer.make_room(4);
+        assert_eq!(layer.missing(0, 12), vec![1, 2], "block 0 is still pinned by the second read");
+        drop(second);
+        layer.make_room(8);
+        assert_eq!(layer.loaded_bytes(), 0, "nothing is pinned any more");
         assert!(layer.insert_loaded(1, ZeroCopyBuffer::copy_from_slice(b"abc", BufferKind::raw())).is_err());
     }
 

@@ -43,7 +43,7 @@ mod file;
 mod memory;
 
 #[cfg(target_arch = "wasm32")]
-pub(crate) use blocks::{BlockLayer, BlockSpan, BlockTable, BlockWriter};
+pub(crate) use blocks::{BlockLayer, BlockSpan, BlockTable, BlockWriter, PinnedBlocks};
 #[cfg(feature = "testing")]
 pub use faulty::FaultPlan;
 #[cfg(any(test, feature = "testing"))]

@@ -627,20 +627,15 @@ pub async fn list() -> Result<Vec<(String, u64)>, StoreError> {
     Ok(documents)
 }
 
-/// Loads blocks `indices` of `layer` (a version of `name`) into it, in one transaction. Blocks the
-/// caller needs and already has (`keep`) are not evicted to make room.
-pub async fn load_blocks(
-    name: &str,
-    layer: &BlockLayer,
-    indices: &[usize],
-    keep: &[usize],
-) -> Result<(), StoreError> {
+/// Loads blocks `indices` of `layer` (a version of `name`) into it, in one transaction. The caller
+/// pins what it needs ([`BlockLayer::pin`]) first: making room evicts only blocks nobody pinned.
+pub async fn load_blocks(name: &str, layer: &BlockLayer, indices: &[usize]) -> Result<(), StoreError> {
     if indices.is_empty() {
         return Ok(());
     }
     let table = layer.table();
     let incoming = indices.iter().map(|&i| table.lens()[i] as usize).sum();
-    layer.make_room(incoming, keep);
+    layer.make_room(incoming);
     let blocks = read_blocks(name, indices.iter().map(|&i| table.ids()[i])).await?;
     for (&index, bytes) in indices.iter().zip(blocks) {
         layer.insert_loaded(index, bytes)?;
