@@ -349,8 +349,9 @@ export class CircularWriter {
   /** The addon in a worker, or the browser's threaded build in a dedicated worker: slice() after
    * blocking the thread until there is room, or until `timeoutMs` passes (then the slice is empty).
    * Throws an Error on the main thread, in worklets and in the single-thread wasm build, which never
-   * block. A worker blocked here without a timeout cannot be terminated (in Node). `timeoutMs`: any
-   * number of milliseconds that is not negative (a RangeError); undefined or null: no timeout. */
+   * block. A Node worker blocked here can still be terminated, and the process can still exit: the
+   * call notices within 50 ms and throws as the thread ends. `timeoutMs`: any number of milliseconds
+   * that is not negative (a RangeError); undefined or null: no timeout. */
   sliceSync(timeoutMs?: number): Uint8Array;
   /** Publishes the first `n` bytes of the slice to the readers; RangeError if more bytes than are
    * free. A slice may show fewer than are free: bytes produced past its end are published as the
@@ -423,7 +424,7 @@ export class CircularReader {
   /** The addon in a worker, or the browser's threaded build in a dedicated worker: slice() after
    * blocking the thread until there is data or the end, or until `timeoutMs` passes (then the slice
    * is empty). Throws an Error on the main thread, in worklets and in the single-thread wasm build.
-   * `timeoutMs` as for CircularWriter.sliceSync(). */
+   * `timeoutMs`, and a Node worker ended while blocked here, as for CircularWriter.sliceSync(). */
   sliceSync(timeoutMs?: number): Uint8Array | null;
   /** Marks the first `n` bytes of the slice as read; RangeError if more bytes than are unread (a
    * slice may show fewer: those past its end are skipped unseen). */

@@ -12,6 +12,8 @@
 // This file is both the test (on the main thread) and the reader (in each worker).
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { createHash } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
 const CHUNK = 64 * 1024;
 
@@ -23,7 +25,24 @@ function fill(target, offset) {
   }
 }
 
-if (!isMainThread && workerData.crashAfter !== undefined) {
+if (process.argv[2] === 'child-blocked-worker') {
+  // A process whose main thread ends (process.exit(3), or an uncaught error) while a worker is
+  // blocked in sliceSync() without a timeout, on a side the main thread still holds: it must exit.
+  const { Circular } = await import('../node.mjs');
+  const writer = Circular.withCapacity(4096);
+  const worker = new Worker(new URL(import.meta.url), { workerData: { blockIn: 'reader', handle: writer.addReader().toHandle() } });
+  await new Promise((resolve) => worker.once('message', resolve));
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  if (process.argv[3] === 'exit') process.exit(3);
+  throw new Error('the main thread failed');
+} else if (!isMainThread && workerData.blockIn !== undefined) {
+  // Blocks in sliceSync() without a timeout: a reader of a ring with no data, or a writer of a full one.
+  const { CircularReader, CircularWriter } = await import('../node.mjs');
+  const side = (workerData.blockIn === 'reader' ? CircularReader : CircularWriter).fromHandle(workerData.handle);
+  parentPort.postMessage('blocking');
+  side.sliceSync();
+  parentPort.postMessage('woken');
+} else if (!isMainThread && workerData.crashAfter !== undefined) {
   // A writer whose thread dies half-way: some bytes written, then an uncaught error, no free().
   const { CircularWriter } = await import('../node.mjs');
   const writer = CircularWriter.fromHandle(workerData.handle);
@@ -222,6 +241,38 @@ if (!isMainThread && workerData.crashAfter !== undefined) {
       // Without ref, nothing else keeps the worker: it exits while it waits, as documented.
       else assert.match(String(await report), /^exited with \d+ before reporting$/);
     }
+  });
+
+  // Node stops a worker by asking its JS to end, which a thread parked in native code does not see;
+  // the stopper then waits for the thread. Each case hangs for good unless sliceSync() notices.
+  test('a worker blocked in sliceSync() without a timeout can be terminated, reader or writer', { skip: impl !== 'addon' && 'addon only', timeout: 60_000 }, async () => {
+    const { Circular } = await import('../node.mjs');
+    for (const blockIn of ['reader', 'writer']) {
+      const writer = Circular.withCapacity(4096);
+      const reader = writer.addReader();
+      let handle;
+      if (blockIn === 'writer') {
+        writer.produce(writer.slice().length); // full: the writer waits for room
+        handle = writer.toHandle();
+      } else {
+        handle = reader.toHandle();
+      }
+      const worker = new Worker(new URL(import.meta.url), { workerData: { blockIn, handle } });
+      const messages = [];
+      worker.on('message', (m) => messages.push(m));
+      while (messages.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+      await new Promise((resolve) => setTimeout(resolve, 100)); // well inside sliceSync()
+      assert.deepEqual(messages, ['blocking'], `${blockIn}: the worker is blocked`);
+      assert.equal(await worker.terminate(), 1, blockIn);
+      if (blockIn === 'reader') writer.free();
+      else reader.free();
+    }
+  });
+
+  for (const how of ['exit', 'throw']) test(`a process whose main thread ends (${how}) while a worker is blocked in sliceSync() exits`, { skip: impl !== 'addon' && 'addon only' }, () => {
+    const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), 'child-blocked-worker', how], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(child.signal, null, `the child hung (killed after 30 s): ${child.stderr}`);
+    assert.equal(child.status, how === 'exit' ? 3 : 1, child.stderr);
   });
 
   test('a writer in a worker that dies without free() aborts the stream: the reader stream errors after its bytes', { skip: impl !== 'addon' && 'addon only' }, async () => {

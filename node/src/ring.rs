@@ -26,7 +26,7 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use napi::bindgen_prelude::{ObjectFinalize, Unknown};
 use napi::{sys, Env, ValueType};
@@ -273,8 +273,29 @@ fn slice_sync<T: RingSide>(
     side.borrow().live(T::CLASS).or_throw(env)?;
     refuse_to_block(env, T::CLASS, here).or_throw(env)?;
     let deadline = deadline(env, timeout_ms).or_throw(env)?;
-    slice_now(side, env, Wait::Block(deadline))
+    // Blocked in stretches, asking between them whether the thread is being stopped: Node stops a
+    // worker (terminate(), or the process exiting) by asking its JS to end, which a thread parked
+    // here would never see, and the stopper waits for the thread: the process could not exit.
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        let stretch = Instant::now() + STOP_CHECK;
+        let until = deadline.map_or(stretch, |deadline| deadline.min(stretch));
+        match slice(&mut side.borrow_mut(), env, &mut cx, Wait::Block(Some(until))) {
+            Poll::Ready(outcome) => return outcome.or_throw(env),
+            Poll::Pending if deadline.is_some_and(|deadline| Instant::now() >= deadline) => {
+                return values::empty_buffer(env)
+            }
+            Poll::Pending if !values::can_run_js(env) => {
+                return Err(ApiError::error("the thread is stopping").throw(env))
+            }
+            Poll::Pending => {}
+        }
+    }
 }
+
+/// How long `sliceSync()` stays parked before it asks whether its thread is being stopped: the most a
+/// `worker.terminate()` or a process exit waits for a worker blocked there.
+const STOP_CHECK: Duration = Duration::from_millis(50);
 
 /// Ready with `true` once the side has room or data (or the end of the stream), without making a
 /// slice: the wait of the stream forms, which copy with `write()` and `readInto()` (see

@@ -437,6 +437,21 @@ pub(crate) fn own_entries(
     Some(entries)
 }
 
+/// Whether this thread's JS may still run: `false` once its environment is stopping (a worker being
+/// terminated, the process exiting), which another thread may decide while this one is blocked in a
+/// native call. Node-API refuses calls that may run JS from then on, before they touch the engine; a
+/// property read of a fresh object is one such call, and runs no JS of anyone's.
+pub(crate) fn can_run_js(env: &Env) -> bool {
+    let mut object = ptr::null_mut();
+    let mut value = ptr::null_mut();
+    // SAFETY: out-pointers are valid locals; the key is NUL-terminated; the object is ours, a plain
+    // one without getters.
+    unsafe {
+        ok(sys::napi_create_object(env.raw(), &mut object))
+            && ok(sys::napi_get_named_property(env.raw(), object, c"stopping".as_ptr(), &mut value))
+    }
+}
+
 /// Drops a pending exception left by a failed call, so that the error we throw is the one JS sees.
 pub(crate) fn clear_exception(env: &Env) {
     let mut pending = false;
