@@ -58,6 +58,7 @@
 //     after the view is detached or collected: a run that takes many views without yielding to the
 //     event loop (a synchronous loop, or a producer and a consumer on one thread, whose waits settle
 //     each other in microtasks) holds that much per view until it yields; a million slices, 300 MB.
+//     reader.slices() yields every 256 steps.
 //   - The wasm build (the browser, and wasm in Node): never a view of wasm memory, since any such view
 //     reaches all of it through `.buffer`, freed memory that other objects reuse included. view()
 //     and the view() of what VirtualBuffer.read() gives are copies in a fresh ArrayBuffer, taken when
@@ -478,7 +479,10 @@ export class CircularReader {
    * when the writer is freed and everything was read (see abortReason). Steps run in turn, as an async generator's. A
    * loop that frees the reader may still leave (break). A step after `signal` aborted, or a wait it
    * ends, rejects with an AbortError; return() and throw() end a wait under way too. The loop
-   * listens to `signal` from its first step until it ends. */
+   * listens to `signal` from its first step until it ends. In Node the loop lets the event loop turn
+   * every 256 steps: with a producer on its own thread, whose waits and the loop's settle each other
+   * in microtasks, timers and I/O would otherwise wait for the whole stream, and so would Node's
+   * release of each slice's bookkeeping (see "Views" above). */
   slices(options?: WaitOptions): AsyncIterableIterator<Uint8Array>;
   /** The bytes as a byte ReadableStream: each read copies out of the ring once, straight into the
    * reader's buffer for BYOB reads. The stream owns the reader: it frees the reader at its end (the

@@ -112,6 +112,13 @@ async function* readerChunks(reader, { signal, ref }, abortError, done = () => {
   }
 }
 
+/** How many steps a walk over a reader's slices takes between turns of Node's event loop. A producer
+ * on the walk's thread and the walk serve each other's waits in microtasks, so without a turn they
+ * would run to the end without one: timers and I/O would wait, and so would Node's release of each
+ * slice's bookkeeping (see index.d.ts, "Views"), which it does at the loop's next turn. */
+const STEPS_PER_TURN = 256;
+const nextTurn = typeof setImmediate === 'function' ? () => new Promise((resolve) => setImmediate(resolve)) : undefined;
+
 /** The reader's slices in place, each consumed when the loop asks for the next one or leaves; a step
  * after `signal` aborted rejects with `abortError(signal)`; waits keep a Node thread alive with `ref`. An async generator: its steps run in turn
  * (a next() called before the last one settled waits for it, so no slice is shown twice), and leaving
@@ -120,7 +127,8 @@ async function* readerSlices(reader, { signal, ref }, abortError, done) {
   const waiting = { signal, ref };
   let shown = 0;
   try {
-    for (;;) {
+    for (let step = 1; ; step++) {
+      if (step % STEPS_PER_TURN === 0) await nextTurn?.();
       if (signal?.aborted) throw abortError(signal);
       const slice = await nextSlice(reader, waiting);
       if (slice === null) return;

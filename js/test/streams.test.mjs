@@ -477,6 +477,30 @@ test('VirtualBuffer.lines(): a U+FEFF is content wherever the walk starts; long 
   for (const d of [big, many]) d.free();
 });
 
+test('reader.slices() with a producer on its thread lets the event loop turn: a timer fires before the stream ends', async () => {
+  const writer = Circular.withCapacity(4096);
+  const reader = writer.addReader();
+  const STEPS = 4096;
+  let steps = 0;
+  let firedAt = null;
+  setTimeout(() => (firedAt = steps), 1);
+  // Each side's waits are served by the other's calls, so they settle in microtasks: without turns
+  // of the event loop the timer would wait for the whole stream.
+  const produce = async () => {
+    for (let i = 0; i < STEPS; i++) {
+      let room = writer.slice();
+      if (room.length === 0) room = await writer.sliceAsync();
+      writer.produce(room.length); // all of it: each side waits for the other at every step
+    }
+    writer.free();
+  };
+  const consume = async () => {
+    for await (const slice of reader.slices()) steps += slice.length > 0 ? 1 : 0;
+  };
+  await Promise.all([produce(), consume()]);
+  assert.ok(firedAt !== null && firedAt < steps, `the timer fired at step ${firedAt} of ${steps}`);
+});
+
 test('every walk with a signal: a step after it aborted rejects, with data still to give and at the last step', async () => {
   /** The step after `walk` gave one item and its signal aborted. */
   const stepAfterAbort = async (make) => {
