@@ -524,6 +524,7 @@ mod tests {
         assert!(matches!(RingMemory::new(usize::MAX, 8, 8, &opts), Err(RingMemoryError::TooLarge { .. })));
         // More than any address space holds (2^60 bytes, twice over when double-mapped), asked of
         // each backend: refused as too large, not as a failure of the system.
+        #[cfg(target_pointer_width = "64")]
         for backend in [RingBackend::DoubleMapped, RingBackend::MirrorCopy] {
             if backend == RingBackend::DoubleMapped && !double_mapping_available() {
                 continue;
