@@ -702,15 +702,17 @@ export class VirtualBuffer {
    * aborted rejects with an AbortError, the last one too, as does one whose read is under way when
    * it aborts (the read finishes in the background, and is dropped). */
   chunks(start?: number, end?: number, options?: { signal?: AbortSignal }): AsyncIterableIterator<Uint8Array>;
-  /** The lines from offset `start`, decoded as UTF-8, without their LF (nor a CR before it). As
-   * Node's readline, an LF at the very end ends the last line and starts none: "a\nb\n" yields "a" and
-   * "b", an empty document nothing (lineCount(), which counts line feeds plus one, says 3 and 1).
-   * A U+FEFF (a byte order mark) is content, kept wherever it is, as read() gives it. A step after
-   * `signal` aborted rejects with an AbortError. */
+  /** The lines from offset `start`, decoded as UTF-8, without their LF (nor a CR before it; a CR
+   * elsewhere is content, where Node's readline would end a line there: lines() ends lines where the
+   * line queries count them). As Node's readline, an LF at the very end ends the last line and
+   * starts none: "a\nb\n" yields "a" and "b", an empty document nothing (lineCount(), which counts
+   * line feeds plus one, says 3 and 1). A U+FEFF (a byte order mark) is content, kept wherever it
+   * is, as read() gives it. A step after `signal` aborted rejects with an AbortError. */
   lines(start?: number, options?: { signal?: AbortSignal }): AsyncIterableIterator<string>;
   /** Bytes start..end as a byte ReadableStream (so `new Response(stream)` and `pipeTo` work). */
   readableStream(start?: number, end?: number): ReadableStream<Uint8Array>;
-  /** Node entries only: bytes start..end as a stream.Readable. */
+  /** Node entries only: bytes start..end as a stream.Readable, which reads a chunk of 64 KiB ahead
+   * (its highWaterMark), as fs.createReadStream() does. */
   nodeReadable(start?: number, end?: number, options?: { signal?: AbortSignal }): import('node:stream').Readable;
 }
 

@@ -714,7 +714,12 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
   define(VirtualBuffer, {
     nodeReadable(start, end, options) {
       const signal = signalOption(options, 'VirtualBuffer.nodeReadable');
-      const stream = Readable.from(documentChunks(this, start, end, signal, abortError), { objectMode: false });
+      // As fs.ReadStream: one read of CHUNK bytes ahead (Readable.from's default is one byte, so
+      // every read() of the consumer would wait for a read of the document).
+      const stream = Readable.from(documentChunks(this, start, end, signal, abortError), {
+        objectMode: false,
+        highWaterMark: CHUNK,
+      });
       return destroyOnAbort(stream, { signal, abortError, finished });
     },
   });

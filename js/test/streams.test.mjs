@@ -332,7 +332,9 @@ test('VirtualBuffer: chunks, lines and ranges as streams', async () => {
   const web = await new Response(doc.readableStream(0, 12)).text();
   assert.equal(web, 'zeroth\nfirst');
   const nodeParts = [];
-  for await (const chunk of doc.nodeReadable(7)) nodeParts.push(chunk);
+  const nodeStream = doc.nodeReadable(7);
+  assert.equal(nodeStream.readableHighWaterMark, 64 << 10, 'a chunk read ahead, as fs.createReadStream()');
+  for await (const chunk of nodeStream) nodeParts.push(chunk);
   assert.equal(Buffer.concat(nodeParts).toString(), Buffer.from('zeroth\n' + text).subarray(7).toString());
 
   await assert.rejects(async () => {
