@@ -298,7 +298,11 @@ export interface CircularOptions {
 
 /** A ring side parked for another thread (the addon, and the browser's threaded build): a plain object
  * postMessage can carry. In the browser it also carries the module and the shared memory, for
- * init(handle) in the receiving thread (docs/browser-threads.md). */
+ * init(handle) in the receiving thread (docs/browser-threads.md). Copies of it may be anywhere (a
+ * message in flight, a structured clone), so nothing tells that it is lost: the side stays parked,
+ * with its ring's memory, until a thread claims it or the process (the page) ends. A reader parked
+ * holds the writer back; a writer parked never ends its readers' stream. Claim every handle made
+ * (a worker terminated before it claimed one leaves it parked). */
 export interface CircularHandle {
   readonly omnibuf: 'CircularWriter' | 'CircularReader';
   readonly id: number;
