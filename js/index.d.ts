@@ -59,8 +59,15 @@
 //     event loop (a synchronous loop, or a producer and a consumer on one thread, whose waits settle
 //     each other in microtasks) holds that much per view until it yields; a million slices, 300 MB.
 //     reader.slices() yields every 256 steps.
-//   - The wasm build (the browser, and wasm in Node): never a view of wasm memory, since any such view
-//     reaches all of it through `.buffer`, freed memory that other objects reuse included. view()
+//   - The browser's threaded build (see `threaded`), ring slices only: views of the shared memory its
+//     rings live in, which a SharedArrayBuffer cannot be made to forget. That memory holds rings only
+//     (buffers, pools and documents come from the single-thread module), but all of them, of every
+//     thread of the page: a slice's `.buffer` reaches every ring's bytes, those of freed rings (and
+//     of rings made since in their place) included, and a slice kept past produce(), consume() or
+//     free() shows what is written there later. Use a slice inside its step; give anything else a
+//     copy (`slice.slice()`), or read with read(), readInto() or the streams, which copy.
+//   - The wasm build otherwise (the browser, and wasm in Node): never a view of wasm memory, since any
+//     such view reaches all of it through `.buffer`, freed memory that other objects reuse included. view()
 //     and the view() of what VirtualBuffer.read() gives are copies in a fresh ArrayBuffer, taken when
 //     called: safe to keep, transfer or write to; they never change and never show another object's
 //     bytes. A reader's slice() and sliceAsync() are copies in the reader's staging memory, which its
@@ -313,7 +320,8 @@ export interface CircularHandle {
 
 /** Browser entry: whether this thread loaded the threaded build (the page is cross-origin isolated:
  * SharedArrayBuffer exists). Only then do ring sides cross threads, slices view the ring's memory in
- * place, and sliceSync() blocks dedicated workers. Node: `true` for the addon, whose rings do all
+ * place (a view of the memory of every ring of the page: see "Views" above), and sliceSync() blocks
+ * dedicated workers. Node: `true` for the addon, whose rings do all
  * that, `false` for the wasm build ("omnibuf/wasm"), whose rings stay on their thread. */
 export const threaded: boolean;
 
