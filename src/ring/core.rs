@@ -90,15 +90,18 @@ impl Tasks {
     /// Whether `side`'s entry for the task of `waker` is where `side` says, updating `side` if the
     /// list was compacted since.
     fn holds(&self, side: &mut Registration, waker: &Waker) -> bool {
-        let is_it = |entry: &Option<(usize, Waker)>| {
-            entry.as_ref().is_some_and(|(by, registered)| *by == side.side && registered.will_wake(waker))
-        };
+        let is_it = |entry: &Option<(usize, Waker)>| Self::is_entry_of(entry, side.side, waker);
         if side.compactions == self.compactions {
             return self.entries.get(side.at).is_some_and(is_it);
         }
         let Some(at) = self.entries.iter().position(is_it) else { return false };
         (side.at, side.compactions) = (at, self.compactions);
         true
+    }
+
+    /// Whether `entry` is the one side `side` registered for the task of `waker`.
+    fn is_entry_of(entry: &Option<(usize, Waker)>, side: usize, waker: &Waker) -> bool {
+        entry.as_ref().is_some_and(|(by, registered)| *by == side && registered.will_wake(waker))
     }
 }
 
@@ -159,7 +162,7 @@ impl Wakeup {
         {
             let mut tasks = self.lock_tasks();
             for entry in &mut tasks.entries {
-                if entry.as_ref().is_some_and(|(by, w)| *by == side.side && w.will_wake(waker)) {
+                if Tasks::is_entry_of(entry, side.side, waker) {
                     forgotten.extend(entry.take());
                 }
             }
