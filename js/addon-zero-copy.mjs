@@ -292,7 +292,7 @@ export function defineZeroCopyBuffer(addon) {
 
     equals(other) {
       const shared = ZeroCopyBuffer.#live(this, 'equals');
-      if (!ZeroCopyBuffer.#is(other)) throw bindingError(NOT_INSTANCE, 'equals', 'other', 'ZeroCopyBuffer');
+      if (!ZeroCopyBuffer.#is(other)) throw bindingError(NOT_INSTANCE, 'equals', 'other', 'ZeroCopyBuffer', other);
       const theirs = other.#shared;
       if (theirs === null) throw freed();
       if (shared.native !== null && theirs.native !== null) {

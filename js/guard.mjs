@@ -10,8 +10,8 @@
 //   getters of ArrayBuffer, the typed arrays and DataView, never the object's own properties: once a
 //   call is in Rust, wasm-bindgen holds a borrow of `this`, and a JS exception thrown through Rust
 //   (a detached buffer, a throwing getter, a Proxy) would leave that borrow held for good, the object
-//   unusable and a pooled buffer's budget lost. Anything that is not bytes becomes `undefined`, which
-//   Rust refuses with the TypeError of the table.
+//   unusable and a pooled buffer's budget lost. Anything that is not bytes reaches Rust as a value of
+//   its type with nothing of the caller's in it, which Rust refuses with the TypeError of the table.
 // - Views are never views of wasm memory (any of them reaches all of it, freed and reused memory too,
 //   through `.buffer`): Rust returns copies, and the writable ones are written back here:
 //   PooledBuffer.view() at the buffer's next call, CircularWriter.slice() by produce().
@@ -75,14 +75,22 @@ function region(value) {
 
 /** A bytes argument as Rust may read it: a string as it is, any bytes as a fresh Uint8Array over the
  * same memory (made here, so it has no own properties, getters or traps of the caller's: Rust copies
- * out of it), anything else `undefined` (Rust's TypeError says what was expected). */
+ * out of it). Anything else is refused by Rust's TypeError, which says what was expected and what it
+ * got: a primitive goes as it is, another object as a fresh one of its type (a Proxy's traps must
+ * not run once the call is in Rust). */
 export function bytesArg(value) {
   if (typeof value === 'string') return value;
   const r = region(value);
-  if (r === null) return undefined;
+  if (r === null) return notBytesArg(value);
   const [buffer, offset, length] = r;
   // A detached buffer has no bytes (and refuses to be viewed).
   return length === 0 ? new U8(0) : new U8(buffer, offset, length);
+}
+
+/** What Rust gets for a `value` that is no bytes: see bytesArg. */
+function notBytesArg(value) {
+  if (typeof value === 'function') return () => {};
+  return typeof value === 'object' && value !== null ? {} : value;
 }
 
 /** Whether `value` is a genuine SharedArrayBuffer (its built-in getter's brand check). */
@@ -404,7 +412,7 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
       case 'ZeroCopyBuffer.equals':
         // wasm-bindgen's glue would throw through the borrow of `this` for an `other` it cannot use.
         return function (other) {
-          if (!ofClass(ZeroCopyBuffer, other)) throw bindingError(2, 'equals', 'other', 'ZeroCopyBuffer');
+          if (!ofClass(ZeroCopyBuffer, other)) throw bindingError(2, 'equals', 'other', 'ZeroCopyBuffer', other);
           if (other.__wbg_ptr === 0) throw usedUp(ZeroCopyBuffer);
           return apply(fn, this, [other]);
         };

@@ -411,7 +411,7 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
   /** `chunk` as bytes, or the TypeError write() throws for it. */
   const chunkBytes = (chunk) => {
     const bytes = asBytes(chunk);
-    if (bytes === null) throw notBytes('chunk');
+    if (bytes === null) throw notBytes('chunk', chunk);
     return bytes;
   };
   // Each method checks its receiver when called, as the builds' own members do: one that would only

@@ -57,8 +57,8 @@ const promiseOf = (start, ...args) => {
 };
 
 /**
- * The wait helpers of one build. `makeError(which, a, b, c)` makes the binding core's error number
- * `which`; `cancelWait(id, reason)` cancels a native wait; `cancelWork(id)` cancels VirtualBuffer work
+ * The wait helpers of one build. `makeError(which, a, b, c, got)` makes the binding core's error number
+ * `which` (`got`: the value given, for the messages that say what they got); `cancelWait(id, reason)` cancels a native wait; `cancelWork(id)` cancels VirtualBuffer work
  * that has not started (returns whether it did); `holdLoop`, for a build whose waits hold nothing of
  * the event loop (wasm in Node), keeps the loop alive while a wait with `ref` is pending.
  */
@@ -75,10 +75,10 @@ export function defineWaits({ makeError, cancelWait, cancelWork, holdLoop = fals
   /** `options` of a wait, checked: `{ signal, ref }`. */
   function waitOptions(options, member) {
     if (options === undefined || options === null) return { signal: undefined, ref: false };
-    if (typeof options !== 'object') throw makeError(6);
+    if (typeof options !== 'object') throw makeError(6, '', '', '', options);
     const { signal, ref } = options;
-    if (signal !== undefined && !isSignal(signal)) throw makeError(4, member);
-    if (ref !== undefined && typeof ref !== 'boolean') throw makeError(5, 'ref');
+    if (signal !== undefined && !isSignal(signal)) throw makeError(4, member, '', '', signal);
+    if (ref !== undefined && typeof ref !== 'boolean') throw makeError(5, 'ref', '', '', ref);
     return { signal, ref: ref === true };
   }
 
@@ -200,8 +200,8 @@ export function defineWaits({ makeError, cancelWait, cancelWork, holdLoop = fals
   /** The TypeError of `cls.member` called with `this` of another class. */
   const wrongReceiver = (cls, member) => makeError(0, cls, member);
 
-  /** The TypeError of a bytes argument `what` of another type (as write() throws it). */
-  const notBytes = (what) => makeError(10, what);
+  /** The TypeError of a bytes argument `what` of another type, `got` (as write() throws it). */
+  const notBytes = (what, got) => makeError(10, what, '', '', got);
 
   return { wait, waitOptions, signalOption, abortError, unlessAborted, cancellableWork, wrongReceiver, notBytes };
 }

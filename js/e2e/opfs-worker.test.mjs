@@ -488,7 +488,7 @@ test('readInto: an OPFS document in its worker reads at once, edits included; ot
       assert.equal(result.n, 9);
       assert.equal(result.text, 'hello, re');
       assert.equal(result.pastEnd.class, 'RangeError', JSON.stringify(result.pastEnd));
-      assert.deepEqual(result.notArray, { class: 'TypeError', message: 'VirtualBuffer.readInto: target must be a Uint8Array', code: 'ERR_INVALID_ARG_TYPE' });
+      assert.deepEqual(result.notArray, { class: 'TypeError', message: 'VirtualBuffer.readInto: target must be a Uint8Array, got an object', code: 'ERR_INVALID_ARG_TYPE' });
       assert.equal(result.badStart.code, 'ERR_OUT_OF_RANGE');
       assert.equal(result.memory.class, 'Error');
       assert.match(result.memory.message, /readInto\(\) reads OPFS documents.*use read\(\)/);

@@ -107,12 +107,12 @@ const TABLE = [
   ["read('0')", () => vb().read('0'), TypeError, 'start must be an integer, got a string', 'reject'],
   ['lineToOffset(-1)', () => vb().lineToOffset(-1), RangeError, `line must be between 0 and ${MAX}, got -1`, 'reject'],
   // Wrong types.
-  ['ZeroCopyBuffer.from(42)', () => ZeroCopyBuffer.from(42), TypeError, 'bytes must be a Uint8Array, an ArrayBuffer, a typed array or a string'],
-  ['append(new Proxy(new Uint8Array(2), {}))', () => new BufferMut(4).append(new Proxy(new Uint8Array(2), {})), TypeError, 'bytes must be a Uint8Array, an ArrayBuffer, a typed array or a string'],
+  ['ZeroCopyBuffer.from(42)', () => ZeroCopyBuffer.from(42), TypeError, 'bytes must be a Uint8Array, an ArrayBuffer, a typed array or a string, got 42'],
+  ['append(new Proxy(new Uint8Array(2), {}))', () => new BufferMut(4).append(new Proxy(new Uint8Array(2), {})), TypeError, 'bytes must be a Uint8Array, an ArrayBuffer, a typed array or a string, got an object'],
   ["read('1')", () => writer().addReader().read('1'), TypeError, 'max must be an integer, got a string'],
   ['read(-1)', () => writer().addReader().read(-1), RangeError, `max must be between 0 and ${MAX}, got -1`],
-  ["readInto('abc')", () => writer().addReader().readInto('abc'), TypeError, 'target must be a Uint8Array, an ArrayBuffer or a typed array'],
-  ['readInto(new Proxy(new Uint8Array(2), {}))', () => writer().addReader().readInto(new Proxy(new Uint8Array(2), {})), TypeError, 'target must be a Uint8Array, an ArrayBuffer or a typed array'],
+  ["readInto('abc')", () => writer().addReader().readInto('abc'), TypeError, 'target must be a Uint8Array, an ArrayBuffer or a typed array, got a string'],
+  ['readInto(new Proxy(new Uint8Array(2), {}))', () => writer().addReader().readInto(new Proxy(new Uint8Array(2), {})), TypeError, 'target must be a Uint8Array, an ArrayBuffer or a typed array, got an object'],
   ['withTenant(5)', () => zcb().withTenant(5), TypeError, 'tenant must be a string, got 5'],
   ['tryAcquire(1, 5)', () => pool().tryAcquire(1, 5), TypeError, 'tenant must be a string, got 5'],
   ['BufferKind.register(5)', () => BufferKind.register(5), TypeError, 'name must be a string, got 5'],
@@ -127,20 +127,27 @@ const TABLE = [
   ["VirtualBuffer.open('x\\uD800')", () => VirtualBuffer.open('x\uD800'), TypeError, `path ${LONE}`, 'reject'],
   ["saveAs('x\\uDC00')", () => vb().saveAs('x\uDC00'), TypeError, `path ${LONE}`, 'reject'],
   ["new BufferMut(1, 'nope')", () => new BufferMut(1, 'nope'), TypeError, 'unknown buffer kind "nope": register it first with BufferKind.register'],
-  ["new BufferPool({ budget: '1' })", () => new BufferPool({ budget: '1' }), TypeError, 'options.budget must be a number'],
+  ["new BufferPool({ budget: '1' })", () => new BufferPool({ budget: '1' }), TypeError, 'options.budget must be a number, got a string'],
+  ['new BufferPool(5)', () => new BufferPool(5), TypeError, 'BufferPool needs an options object, e.g. { budget: 1 << 20 }, got 5'],
+  ['new BufferPool({})', () => new BufferPool({}), TypeError, 'options.budget is required'],
+  ["new BufferPool({ classes: '16' })", () => new BufferPool({ budget: 64, classes: '16' }), TypeError, 'options.classes must be an array of sizes, got a string'],
+  ["new BufferPool({ classes: [16, '32'] })", () => new BufferPool({ budget: 64, classes: [16, '32'] }), TypeError, 'options.classes must hold numbers, got a string'],
+  ['new BufferPool({ tenantQuotas: 5 })', () => new BufferPool({ budget: 64, tenantQuotas: 5 }), TypeError, 'options.tenantQuotas must be an object of { tenant: bytes }, got 5'],
+  ['new BufferPool({ tenantQuotas: { t: null } })', () => new BufferPool({ budget: 64, tenantQuotas: { t: null } }), TypeError, 'options.tenantQuotas.t must be a number, got null'],
+  ['new BufferPool({ get classes() { throw } })', () => new BufferPool({ budget: 64, get classes() { throw new Error('no'); } }), TypeError, 'options.classes cannot be read'],
   ['new BufferPool({ budget: -1 })', () => new BufferPool({ budget: -1 }), RangeError, `budget must be between 0 and ${MAX}, got -1`],
   // A mistake in the settings is worded alike where the class is past what wasm32 can count too.
   ['new BufferPool({ budget: 16, classes: [2 ** 31] })', () => new BufferPool({ budget: 16, classes: [2 ** 31] }), TypeError, 'invalid pool configuration: the budget (16 bytes) is smaller than the smallest class (2147483648 bytes)'],
-  ['withCapacity(64, { backend: 1 })', () => Circular.withCapacity(64, { backend: 1 }), TypeError, 'options.backend must be "double-mapped" or "mirror-copy"'],
+  ['withCapacity(64, { backend: 1 })', () => Circular.withCapacity(64, { backend: 1 }), TypeError, 'options.backend must be "double-mapped" or "mirror-copy", got 1'],
   // Wait options: a signal that is not an AbortSignal, a ref that is not a boolean (rejections).
-  ["acquire(16, { signal: 'no' })", () => pool().acquire(16, { signal: 'no' }), TypeError, 'BufferPool.acquire: options.signal must be an AbortSignal', 'reject'],
-  ['sliceAsync({ signal: {} })', () => writer().sliceAsync({ signal: {} }), TypeError, 'CircularWriter.sliceAsync: options.signal must be an AbortSignal', 'reject'],
-  ['sliceAsync({ ref: 1 })', () => writer().addReader().sliceAsync({ ref: 1 }), TypeError, 'options.ref must be a boolean', 'reject'],
+  ["acquire(16, { signal: 'no' })", () => pool().acquire(16, { signal: 'no' }), TypeError, 'BufferPool.acquire: options.signal must be an AbortSignal, got a string', 'reject'],
+  ['sliceAsync({ signal: {} })', () => writer().sliceAsync({ signal: {} }), TypeError, 'CircularWriter.sliceAsync: options.signal must be an AbortSignal, got an object', 'reject'],
+  ['sliceAsync({ ref: 1 })', () => writer().addReader().sliceAsync({ ref: 1 }), TypeError, 'options.ref must be a boolean, got 1', 'reject'],
   ['VirtualBuffer.open(5)', () => VirtualBuffer.open(5), TypeError, 'path must be a string, got 5', 'reject'],
   // Objects of other classes, freed objects (observations 6 and 8).
-  ['equals({})', () => zcb().equals({}), TypeError, 'equals: other must be a ZeroCopyBuffer'],
+  ['equals({})', () => zcb().equals({}), TypeError, 'equals: other must be a ZeroCopyBuffer, got an object'],
   ['equals(freed)', () => zcb().equals(freed(zcb)), Error, 'this ZeroCopyBuffer was freed and cannot be used any more'],
-  ['equals(BufferMut)', () => zcb().equals(new BufferMut(1)), TypeError, 'equals: other must be a ZeroCopyBuffer'],
+  ['equals(BufferMut)', () => zcb().equals(new BufferMut(1)), TypeError, 'equals: other must be a ZeroCopyBuffer, got an object'],
   ['freed.length', () => freed(zcb).length, Error, 'this ZeroCopyBuffer was freed and cannot be used any more'],
   ['freed pool tryAcquire', () => freed(pool).tryAcquire(1), Error, 'this BufferPool was freed and cannot be used any more'],
   ['frozen BufferMut', () => {
@@ -176,7 +183,7 @@ const TABLE = [
     const m = new BufferMut(8);
     m.freeze();
     m.append(5);
-  }, TypeError, 'bytes must be a Uint8Array, an ArrayBuffer, a typed array or a string'],
+  }, TypeError, 'bytes must be a Uint8Array, an ArrayBuffer, a typed array or a string, got 5'],
   ['freed pool tryAcquire(-1)', () => freed(pool).tryAcquire(-1), Error, freedError('BufferPool')],
   ['freed pool tryAcquire(16, 5)', () => freed(pool).tryAcquire(16, 5), Error, freedError('BufferPool')],
   ["freed pool acquire('16')", () => freed(pool).acquire('16'), Error, freedError('BufferPool'), 'reject'],
@@ -238,8 +245,8 @@ const TABLE = [
   ["open('nope', { blockSize: 2 ** 32 })", () => VirtualBuffer.open('nope', { blockSize: 2 ** 32 }), RangeError, 'blockSize must be between 1 and 4294967295, got 4294967296', 'reject'],
   ["open('nope', { cacheBudget: 1.5 })", () => VirtualBuffer.open('nope', { cacheBudget: 1.5 }), TypeError, 'cacheBudget must be an integer, got 1.5', 'reject'],
   ["open('nope', { undoLimit: -1 })", () => VirtualBuffer.open('nope', { undoLimit: -1 }), RangeError, `undoLimit must be between 0 and ${MAX}, got -1`, 'reject'],
-  ["open('nope', 5)", () => VirtualBuffer.open('nope', 5), TypeError, 'options must be an object', 'reject'],
-  ['save(5)', () => vb().save(5), TypeError, 'options must be an object', 'reject'],
+  ["open('nope', 5)", () => VirtualBuffer.open('nope', 5), TypeError, 'options must be an object, got 5', 'reject'],
+  ['save(5)', () => vb().save(5), TypeError, 'options must be an object, got 5', 'reject'],
   ['saveAs(5)', () => vb().saveAs(5), TypeError, 'path must be a string, got 5', 'reject'],
   // Optional arguments: null is none (as read(0, null) takes it).
   ["find('t', null)", () => vb().find('t', null), null, 4],
@@ -490,8 +497,8 @@ test('a value of the right type that cannot be used is ERR_INVALID_ARG_VALUE, an
     [() => BufferKind.register(''), TypeError, 'ERR_INVALID_ARG_VALUE'],
     [() => BufferKind.register('x'.repeat(65)), TypeError, 'ERR_INVALID_ARG_VALUE'],
     [() => BufferKind.register('a b'), TypeError, 'ERR_INVALID_ARG_VALUE'],
-    [() => Circular.withCapacity(64, { backend: 'nope' }), TypeError, 'ERR_INVALID_ARG_VALUE', backends],
-    [() => Circular.withCapacity(64, { backend: 1 }), TypeError, 'ERR_INVALID_ARG_TYPE', backends],
+    [() => Circular.withCapacity(64, { backend: 'nope' }), TypeError, 'ERR_INVALID_ARG_VALUE', `${backends}, got "nope"`],
+    [() => Circular.withCapacity(64, { backend: 1 }), TypeError, 'ERR_INVALID_ARG_TYPE', `${backends}, got 1`],
   ];
   if (impl === 'addon') {
     const w = Circular.withCapacity(64);
@@ -506,8 +513,8 @@ test('a value of the right type that cannot be used is ERR_INVALID_ARG_VALUE, an
     }
     const files = 'options.backend must be "positional" or "mapped"';
     const path = new URL(import.meta.url).pathname;
-    await assert.rejects(VirtualBuffer.open(path, { backend: 'bogus' }), { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE', message: files });
-    await assert.rejects(VirtualBuffer.open(path, { backend: 5 }), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: files });
+    await assert.rejects(VirtualBuffer.open(path, { backend: 'bogus' }), { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE', message: `${files}, got "bogus"` });
+    await assert.rejects(VirtualBuffer.open(path, { backend: 5 }), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: `${files}, got 5` });
     back.free();
     w.free();
     return;

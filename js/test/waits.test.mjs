@@ -167,15 +167,15 @@ test('bad wait options are TypeErrors with a code, as a rejected Promise', async
   const pool = new BufferPool({ budget: 4096, classes: [4096] });
   const { writer, reader } = fullRing();
   const cases = [
-    [() => pool.acquire(16, { signal: 'no' }), 'BufferPool.acquire: options.signal must be an AbortSignal'],
-    [() => pool.acquire(16, 'tenant', { signal: {} }), 'BufferPool.acquire: options.signal must be an AbortSignal'],
-    [() => pool.acquire(16, { ref: 1 }), 'options.ref must be a boolean'],
-    [() => writer.sliceAsync({ signal: 1 }), 'CircularWriter.sliceAsync: options.signal must be an AbortSignal'],
-    [() => reader.sliceAsync(5), 'options must be an object'],
-    [() => reader.sliceAsync({ signal: null }), 'CircularReader.sliceAsync: options.signal must be an AbortSignal'],
+    [() => pool.acquire(16, { signal: 'no' }), 'BufferPool.acquire: options.signal must be an AbortSignal, got a string'],
+    [() => pool.acquire(16, 'tenant', { signal: {} }), 'BufferPool.acquire: options.signal must be an AbortSignal, got an object'],
+    [() => pool.acquire(16, { ref: 1 }), 'options.ref must be a boolean, got 1'],
+    [() => writer.sliceAsync({ signal: 1 }), 'CircularWriter.sliceAsync: options.signal must be an AbortSignal, got 1'],
+    [() => reader.sliceAsync(5), 'options must be an object, got 5'],
+    [() => reader.sliceAsync({ signal: null }), 'CircularReader.sliceAsync: options.signal must be an AbortSignal, got null'],
     // An object made with AbortSignal's prototype passes instanceof, but is no signal.
-    [() => reader.sliceAsync({ signal: Object.create(AbortSignal.prototype) }), 'CircularReader.sliceAsync: options.signal must be an AbortSignal'],
-    [() => pool.acquire(16, { signal: Object.create(AbortSignal.prototype) }), 'BufferPool.acquire: options.signal must be an AbortSignal'],
+    [() => reader.sliceAsync({ signal: Object.create(AbortSignal.prototype) }), 'CircularReader.sliceAsync: options.signal must be an AbortSignal, got an object'],
+    [() => pool.acquire(16, { signal: Object.create(AbortSignal.prototype) }), 'BufferPool.acquire: options.signal must be an AbortSignal, got an object'],
   ];
   for (const [call, message] of cases) {
     const result = call();
@@ -228,15 +228,16 @@ test('a wait on a freed object, or called on another object, rejects in both bui
 test("VirtualBuffer's Promise methods refuse options that are not an object, as the waits do", async () => {
   const doc = VirtualBuffer.fromBytes('one\ntwo\n');
   const calls = [
-    () => doc.read(0, 3, 5),
-    () => doc.find('t', 0, 8, 'x'),
-    () => doc.lineCount(true),
-    () => doc.lineToOffset(1, 5),
-    () => doc.offsetToLine(1, () => {}),
-    () => doc.save(5),
+    [() => doc.read(0, 3, 5), '5'],
+    [() => doc.find('t', 0, 8, 'x'), 'a string'],
+    [() => doc.lineCount(true), 'a boolean'],
+    [() => doc.lineToOffset(1, 5), '5'],
+    [() => doc.offsetToLine(1, () => {}), 'a function'],
+    [() => doc.save(5), '5'],
   ];
-  for (const call of calls) {
-    await assert.rejects(call(), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: 'options must be an object' }, String(call));
+  for (const [call, got] of calls) {
+    const message = `options must be an object, got ${got}`;
+    await assert.rejects(call(), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message }, String(call));
   }
   // null is the same as no options.
   assert.equal(await doc.lineCount(null), 3);
@@ -440,7 +441,7 @@ test('VirtualBuffer: a signal on its Promises; reads reject at once, saves only 
   assert.equal(await doc.find('two', 0, undefined, { signal: live.signal }), 9);
   await assert.rejects(doc.read(0, 4, { signal: 'no' }), {
     constructor: TypeError,
-    message: 'VirtualBuffer.read: options.signal must be an AbortSignal',
+    message: 'VirtualBuffer.read: options.signal must be an AbortSignal, got a string',
     code: 'ERR_INVALID_ARG_TYPE',
   });
   doc.free();

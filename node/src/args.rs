@@ -94,7 +94,9 @@ pub(crate) fn bytes_raw(env: &Env, raw: sys::napi_value, what: &str) -> ApiResul
     if let Some(text) = values::string(env, raw) {
         return Ok((text.into_bytes(), true));
     }
-    values::bytes(env, raw).map(|b| (b, false)).ok_or_else(|| message::not_bytes(what).into())
+    values::bytes(env, raw)
+        .map(|b| (b, false))
+        .ok_or_else(|| message::not_bytes(what, value(env, raw)).into())
 }
 
 /// `options[key]`; `None` when it is missing (`undefined`), a `TypeError` when it cannot be read.
@@ -113,17 +115,19 @@ pub(crate) fn size_option(env: &Env, options: sys::napi_value, key: &str) -> Api
 /// `options[key]` as a number for one of the core's checks, if present; a `TypeError` when it is
 /// not a number.
 pub(crate) fn number_option(env: &Env, options: sys::napi_value, key: &str) -> ApiResult<Option<Value>> {
-    let Some(value) = option(env, options, key)? else { return Ok(None) };
-    match values::number(env, value) {
+    let Some(raw) = option(env, options, key)? else { return Ok(None) };
+    match values::number(env, raw) {
         Some(n) => Ok(Some(Value::Number(n))),
-        None => Err(message::option_not_number(key).into()),
+        None => Err(message::option_not_number(key, value(env, raw)).into()),
     }
 }
 
 /// `options[key]` as a boolean, if present.
 pub(crate) fn flag_option(env: &Env, options: sys::napi_value, key: &str) -> ApiResult<Option<bool>> {
-    let Some(value) = option(env, options, key)? else { return Ok(None) };
-    values::boolean(env, value).map(Some).ok_or_else(|| message::option_not_boolean(key).into())
+    let Some(raw) = option(env, options, key)? else { return Ok(None) };
+    values::boolean(env, raw)
+        .map(Some)
+        .ok_or_else(|| message::option_not_boolean(key, value(env, raw)).into())
 }
 
 /// A wait's ticket: the plain object `{ ref, id }` that the JS layer (`js/waits.mjs`) passes as the
@@ -138,7 +142,7 @@ pub(crate) fn wait_ticket(
     match values::type_of(env, ticket) {
         ValueType::Undefined | ValueType::Null => Ok((false, None)),
         ValueType::Object => Ok((flag_option(env, ticket, "ref")?.unwrap_or(false), Some(ticket))),
-        _ => Err(message::options_not_object().into()),
+        _ => Err(message::options_not_object(value(env, ticket)).into()),
     }
 }
 

@@ -22,11 +22,14 @@ pub fn binding_error(
     a: Unknown<'_>,
     b: Unknown<'_>,
     c: Unknown<'_>,
+    got: Unknown<'_>,
 ) -> napi::Result<Raw> {
     let text = |v: &Unknown<'_>| values::string(env, values::raw(v)).unwrap_or_default();
+    let got = crate::args::value(env, values::raw(&got));
     let number = values::number(env, values::raw(&which))
         .filter(|n| n.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(n));
-    let error = match number.and_then(|n| message::by_number(n as u32, &text(&a), &text(&b), &text(&c))) {
+    let error = match number.and_then(|n| message::by_number(n as u32, &text(&a), &text(&b), &text(&c), got))
+    {
         Some(e) => ApiError::from(e),
         None => ApiError::error("no such binding message"),
     };

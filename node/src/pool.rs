@@ -17,7 +17,7 @@ use std::rc::Rc;
 use napi::bindgen_prelude::{Either, JavaScriptClassExt, Null, ObjectFinalize, Unknown};
 use napi::{sys, Env, ValueType};
 use napi_derive::napi;
-use omnibuf::binding::{self, PoolSide};
+use omnibuf::binding::{self, message, PoolSide};
 use omnibuf::{BufferKind, BufferPool, BufferPoolSnapshot, CapacityError, PoolError, PooledBuffer};
 
 use crate::args;
@@ -31,23 +31,24 @@ use crate::platform::views::{Bytes, ExternalMemory, StableMemory, Viewed};
 
 /// The pool described by `options`: `{ budget, classes?, maxIdle?, tenantQuotas?, defaultTenantQuota? }`.
 fn pool_from_options(env: &Env, options: Option<&Unknown<'_>>) -> ApiResult<BufferPool> {
-    let Some(options) = options.map(values::raw).filter(|o| values::type_of(env, *o) == ValueType::Object)
-    else {
-        return Err(ApiError::type_error("BufferPool needs an options object, e.g. { budget: 1 << 20 }"));
+    let raw = options.map(values::raw);
+    let Some(options) = raw.filter(|o| values::type_of(env, *o) == ValueType::Object) else {
+        let got = raw.map_or(binding::Value::Undefined, |raw| args::value(env, raw));
+        return Err(message::pool_needs_options(got).into());
     };
     let mut config = BufferPool::builder();
     match args::size_option(env, options, "budget")? {
         Some(budget) => config = config.budget(budget),
-        None => return Err(ApiError::type_error("options.budget is required")),
+        None => return Err(message::budget_required().into()),
     }
     if let Some(classes) = args::option(env, options, "classes")? {
         let items = values::array_items(env, classes)
-            .ok_or_else(|| ApiError::type_error("options.classes must be an array of sizes"))?;
+            .ok_or_else(|| ApiError::from(message::classes_not_array(args::value(env, classes))))?;
         let sizes = items
             .into_iter()
             .map(|v| {
                 let n = values::number(env, v)
-                    .ok_or_else(|| ApiError::type_error("options.classes must hold numbers"))?;
+                    .ok_or_else(|| ApiError::from(message::class_not_number(args::value(env, v))))?;
                 args::index_from_number(n, "a class size")
             })
             .collect::<ApiResult<Vec<usize>>>()?;
@@ -60,15 +61,14 @@ fn pool_from_options(env: &Env, options: Option<&Unknown<'_>>) -> ApiResult<Buff
         config = config.default_tenant_quota(quota);
     }
     if let Some(quotas) = args::option(env, options, "tenantQuotas")? {
-        let not_an_object =
-            || ApiError::type_error("options.tenantQuotas must be an object of { tenant: bytes }");
+        let not_an_object = || ApiError::from(message::tenant_quotas_not_object(args::value(env, quotas)));
         if values::type_of(env, quotas) != ValueType::Object {
             return Err(not_an_object());
         }
         for (tenant, bytes) in values::own_entries(env, quotas).ok_or_else(not_an_object)? {
             let tenant = args::text_raw(env, tenant, "tenant")?;
             let Some(bytes) = values::number(env, bytes) else {
-                return Err(ApiError::type_error(format!("options.tenantQuotas.{tenant} must be a number")));
+                return Err(message::tenant_quota_not_number(&tenant, args::value(env, bytes)).into());
             };
             config = config.tenant_quota(tenant, args::index_from_number(bytes, "a tenant quota")?);
         }

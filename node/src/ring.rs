@@ -427,7 +427,7 @@ fn ring_options(env: &Env, options: Option<&Unknown<'_>>) -> ApiResult<RingOptio
     let Some(options) = options else { return Ok(ring) };
     let raw = values::raw(options);
     if values::type_of(env, raw) != ValueType::Object {
-        return Err(message::ring_options_not_object().into());
+        return Err(message::ring_options_not_object(args::value(env, raw)).into());
     }
     let Some(backend) = args::option(env, raw, "backend")? else { return Ok(ring) };
     let name = values::string(env, backend);
@@ -435,9 +435,13 @@ fn ring_options(env: &Env, options: Option<&Unknown<'_>>) -> ApiResult<RingOptio
         Some("double-mapped") => ring.backend(RingBackend::DoubleMapped),
         Some("mirror-copy") => ring.backend(RingBackend::MirrorCopy),
         _ => {
-            return Err(
-                message::not_one_of("backend", &["double-mapped", "mirror-copy"], name.is_some()).into()
+            return Err(message::not_one_of(
+                "backend",
+                &["double-mapped", "mirror-copy"],
+                args::value(env, backend),
+                name.as_deref(),
             )
+            .into())
         }
     };
     Ok(ring)
@@ -636,7 +640,9 @@ impl JsCircularWriter {
         with_scratch(|scratch| {
             let mut written = 0;
             loop {
-                values::bytes_into(env, raw, written, piece, scratch).ok_or_else(not_bytes).or_throw(env)?;
+                values::bytes_into(env, raw, written, piece, scratch)
+                    .ok_or_else(|| not_bytes(env, raw))
+                    .or_throw(env)?;
                 let n = self.push(env, scratch)? as usize;
                 written += n;
                 if n < piece {
@@ -653,15 +659,17 @@ impl JsCircularWriter {
         let room = self.side.borrow_mut().detached(env, "CircularWriter").map(|w| w.writer.try_slice().len());
         let room = room.or_throw(env)?;
         with_scratch(|scratch| {
-            values::string_prefix(env, raw, room, scratch).ok_or_else(not_bytes).or_throw(env)?;
+            values::string_prefix(env, raw, room, scratch)
+                .ok_or_else(|| not_bytes(env, raw))
+                .or_throw(env)?;
             self.push(env, &scratch[..scratch.len().min(room)])
         })
     }
 }
 
 /// `write()`'s error for an argument that is no bytes.
-fn not_bytes() -> ApiError {
-    message::not_bytes("bytes").into()
+fn not_bytes(env: &Env, raw: sys::napi_value) -> ApiError {
+    message::not_bytes("bytes", args::value(env, raw)).into()
 }
 
 /// Runs `body` on [`SCRATCH`], which keeps [`SCRATCH_KEPT`] bytes of memory at most after it.
@@ -785,7 +793,8 @@ impl JsCircularReader {
         // The side's state, then the target, before anything changes: a call refused changes nothing.
         side.live("CircularReader").or_throw(env)?;
         let target = values::raw(&target);
-        let not_bytes = || ApiError::from(omnibuf::binding::message::not_writable_bytes("target")).throw(env);
+        let not_bytes =
+            || ApiError::from(message::not_writable_bytes("target", args::value(env, target))).throw(env);
         if !values::is_bytes(env, target) {
             return Err(not_bytes());
         }

@@ -38,7 +38,7 @@ fn options_object(env: &Env, options: Option<&Unknown<'_>>) -> ApiResult<Option<
     match values::type_of(env, options) {
         ValueType::Undefined => Ok(None),
         ValueType::Object => Ok(Some(options)),
-        _ => Err(message::options_not_object().into()),
+        _ => Err(message::options_not_object(args::value(env, options)).into()),
     }
 }
 
@@ -57,7 +57,8 @@ fn open_options(env: &Env, options: Option<&Unknown<'_>>) -> ApiResult<(FileBack
             // asks of whoever chooses it; "positional" is the default.
             Some("mapped") => unsafe { FileBackend::mapped() },
             name => {
-                return Err(message::not_one_of("backend", &["positional", "mapped"], name.is_some()).into())
+                let got = args::value(env, value);
+                return Err(message::not_one_of("backend", &["positional", "mapped"], got, name).into());
             }
         },
     };

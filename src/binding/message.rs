@@ -66,15 +66,19 @@ pub fn not_well_formed(what: &str) -> BindingError {
 }
 
 /// A bytes argument of another type: `TypeError`.
-pub fn not_bytes(what: &str) -> BindingError {
+pub fn not_bytes(what: &str, got: Value) -> BindingError {
     BindingError::type_error(format!(
-        "{what} must be a Uint8Array, an ArrayBuffer, a typed array or a string"
+        "{what} must be a Uint8Array, an ArrayBuffer, a typed array or a string, got {}",
+        got.describe()
     ))
 }
 
 /// Something to copy bytes into that is no typed array, `DataView` or `ArrayBuffer`: `TypeError`.
-pub fn not_writable_bytes(what: &str) -> BindingError {
-    BindingError::type_error(format!("{what} must be a Uint8Array, an ArrayBuffer or a typed array"))
+pub fn not_writable_bytes(what: &str, got: Value) -> BindingError {
+    BindingError::type_error(format!(
+        "{what} must be a Uint8Array, an ArrayBuffer or a typed array, got {}",
+        got.describe()
+    ))
 }
 
 /// A kind name nobody registered: `TypeError`.
@@ -119,24 +123,65 @@ pub fn out_of_bounds(start: usize, end: usize, len: usize) -> BindingError {
     crate::SliceError { start, end, len }.into()
 }
 
-/// An argument that must be an object of `class` (`equals(other)`): `TypeError`.
-pub fn not_instance(member: &str, what: &str, class: &str) -> BindingError {
-    BindingError::type_error(format!("{member}: {what} must be a {class}"))
+/// An argument that must be an object of `class` (`equals(other)`): `TypeError`. (An object of
+/// another class is "an object": naming its class would mean reading its properties, which may run
+/// the caller's code.)
+pub fn not_instance(member: &str, what: &str, class: &str, got: Value) -> BindingError {
+    BindingError::type_error(format!("{member}: {what} must be a {class}, got {}", got.describe()))
 }
 
 /// `options` that is not an object: `TypeError`.
-pub fn options_not_object() -> BindingError {
-    BindingError::type_error("options must be an object")
+pub fn options_not_object(got: Value) -> BindingError {
+    BindingError::type_error(format!("options must be an object, got {}", got.describe()))
 }
 
 /// `options.key` that is not a number: `TypeError`.
-pub fn option_not_number(key: &str) -> BindingError {
-    BindingError::type_error(format!("options.{key} must be a number"))
+pub fn option_not_number(key: &str, got: Value) -> BindingError {
+    BindingError::type_error(format!("options.{key} must be a number, got {}", got.describe()))
 }
 
 /// `options.key` that is not a boolean: `TypeError`.
-pub fn option_not_boolean(key: &str) -> BindingError {
-    BindingError::type_error(format!("options.{key} must be a boolean"))
+pub fn option_not_boolean(key: &str, got: Value) -> BindingError {
+    BindingError::type_error(format!("options.{key} must be a boolean, got {}", got.describe()))
+}
+
+/// `new BufferPool()` without an options object: `TypeError`.
+pub fn pool_needs_options(got: Value) -> BindingError {
+    BindingError::type_error(format!(
+        "BufferPool needs an options object, e.g. {{ budget: 1 << 20 }}, got {}",
+        got.describe()
+    ))
+}
+
+/// `new BufferPool(options)` without `options.budget`: `TypeError`.
+pub fn budget_required() -> BindingError {
+    BindingError::type_error("options.budget is required")
+}
+
+/// `options.classes` that is not an array: `TypeError`.
+pub fn classes_not_array(got: Value) -> BindingError {
+    BindingError::type_error(format!("options.classes must be an array of sizes, got {}", got.describe()))
+}
+
+/// An item of `options.classes` that is not a number: `TypeError`.
+pub fn class_not_number(got: Value) -> BindingError {
+    BindingError::type_error(format!("options.classes must hold numbers, got {}", got.describe()))
+}
+
+/// `options.tenantQuotas` that is not an object: `TypeError`.
+pub fn tenant_quotas_not_object(got: Value) -> BindingError {
+    BindingError::type_error(format!(
+        "options.tenantQuotas must be an object of {{ tenant: bytes }}, got {}",
+        got.describe()
+    ))
+}
+
+/// A quota of `options.tenantQuotas` that is not a number: `TypeError`.
+pub fn tenant_quota_not_number(tenant: &str, got: Value) -> BindingError {
+    BindingError::type_error(format!(
+        "options.tenantQuotas.{tenant} must be a number, got {}",
+        got.describe()
+    ))
 }
 
 /// `options.key` that cannot be read (a throwing getter): `TypeError`.
@@ -146,8 +191,11 @@ pub fn option_unreadable(key: &str) -> BindingError {
 
 /// `options.signal` of a wait (`member`, e.g. `"BufferPool.acquire"`) that is not an `AbortSignal`:
 /// `TypeError`.
-pub fn not_a_signal(member: &str) -> BindingError {
-    BindingError::type_error(format!("{member}: options.signal must be an AbortSignal"))
+pub fn not_a_signal(member: &str, got: Value) -> BindingError {
+    BindingError::type_error(format!(
+        "{member}: options.signal must be an AbortSignal, got {}",
+        got.describe()
+    ))
 }
 
 /// The message of the `AbortError` a wait rejects with when its signal aborts (Node's own, with its
@@ -227,16 +275,25 @@ pub fn handle_gone() -> BindingError {
 }
 
 /// A ring's `options` that are not an object: `TypeError`.
-pub fn ring_options_not_object() -> BindingError {
-    BindingError::type_error("options must be an object, e.g. { backend: 'mirror-copy' }")
+pub fn ring_options_not_object(got: Value) -> BindingError {
+    BindingError::type_error(format!(
+        "options must be an object, e.g. {{ backend: 'mirror-copy' }}, got {}",
+        got.describe()
+    ))
 }
 
 /// An option `name` that must be one of `choices` (each a string): `TypeError`, whose code says
-/// whether it was a string (`ERR_INVALID_ARG_VALUE`: a value of no use) or not (the wrong type).
-pub fn not_one_of(name: &str, choices: &[&str], was_string: bool) -> BindingError {
+/// whether it was a string (`ERR_INVALID_ARG_VALUE`: a value of no use, quoted in the message) or not
+/// (the wrong type). `string` is the option's text when it is a string.
+pub fn not_one_of(name: &str, choices: &[&str], got: Value, string: Option<&str>) -> BindingError {
     let quoted: Vec<String> = choices.iter().map(|c| format!("{c:?}")).collect();
-    let error = BindingError::type_error(format!("options.{name} must be {}", quoted.join(" or ")));
-    if was_string {
+    let got = match string {
+        Some(text) => format!("{text:?}"),
+        None => got.describe(),
+    };
+    let error =
+        BindingError::type_error(format!("options.{name} must be {}, got {got}", quoted.join(" or ")));
+    if string.is_some() {
         error.with_code(ERR_INVALID_ARG_VALUE)
     } else {
         error
@@ -257,36 +314,38 @@ pub fn handle_of_other_memory(class: &str) -> BindingError {
 /// instance, 3 no constructor, 4 not an `AbortSignal`, 5 an option that is not a boolean, 6 options
 /// that are not an object, 7 aborted, 8 a `sliceSync()` that would block where nothing may, 9 a
 /// writer's slice transferred away before `produce()`, 10 a bytes argument of another type. `a`,
-/// `b`, `c` as the functions above take them. `None` for an unknown number.
+/// `b`, `c` as the functions above take them, and `got` the value given, for the messages that say
+/// what they got. `None` for an unknown number.
 ///
 /// ```
 /// use omnibuf::binding::message::by_number;
+/// use omnibuf::binding::Value;
 ///
-/// let e = by_number(0, "PooledBuffer", "view", "").unwrap();
+/// let e = by_number(0, "PooledBuffer", "view", "", Value::Undefined).unwrap();
 /// assert_eq!(e.message, "PooledBuffer.view: called on an object that is not a PooledBuffer");
 /// assert_eq!(e.code, Some("ERR_INVALID_THIS"));
 /// assert_eq!(
-///     by_number(3, "ZeroCopyBuffer", "", "").unwrap().message,
+///     by_number(3, "ZeroCopyBuffer", "", "", Value::Undefined).unwrap().message,
 ///     "ZeroCopyBuffer has no public constructor: use ZeroCopyBuffer.from()"
 /// );
-/// let e = by_number(4, "BufferPool.acquire", "", "").unwrap();
-/// assert_eq!(e.message, "BufferPool.acquire: options.signal must be an AbortSignal");
-/// assert_eq!(by_number(7, "", "", "").unwrap().code, Some("ABORT_ERR"));
-/// assert!(by_number(99, "", "", "").is_none());
+/// let e = by_number(4, "BufferPool.acquire", "", "", Value::Boolean).unwrap();
+/// assert_eq!(e.message, "BufferPool.acquire: options.signal must be an AbortSignal, got a boolean");
+/// assert_eq!(by_number(7, "", "", "", Value::Undefined).unwrap().code, Some("ABORT_ERR"));
+/// assert!(by_number(99, "", "", "", Value::Undefined).is_none());
 /// ```
-pub fn by_number(which: u32, a: &str, b: &str, c: &str) -> Option<BindingError> {
+pub fn by_number(which: u32, a: &str, b: &str, c: &str, got: Value) -> Option<BindingError> {
     Some(match which {
         0 => wrong_receiver(a, b),
         1 => used_up(a, b),
-        2 => not_instance(a, b, c),
+        2 => not_instance(a, b, c, got),
         3 => no_constructor(a),
-        4 => not_a_signal(a),
-        5 => option_not_boolean(a),
-        6 => options_not_object(),
+        4 => not_a_signal(a, got),
+        5 => option_not_boolean(a, got),
+        6 => options_not_object(got),
         7 => aborted(),
         8 => no_blocking(a, b),
         9 => slice_transferred(),
-        10 => not_bytes(a),
+        10 => not_bytes(a, got),
         _ => return None,
     })
 }

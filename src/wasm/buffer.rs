@@ -22,7 +22,7 @@ pub(crate) fn bytes_from_js(value: &JsValue, what: &str) -> Result<(Vec<u8>, boo
         append_from_js(&mut bytes, array)?;
         return Ok((bytes, false));
     }
-    Err(throwable(message::not_bytes(what)))
+    Err(throwable(message::not_bytes(what, super::error::value(value))))
 }
 
 /// Appends a copy of `array` to `bytes`, straight from JS memory; a `RangeError`, with `bytes` as

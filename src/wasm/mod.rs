@@ -33,9 +33,9 @@ use wasm_bindgen::prelude::*;
 /// An error from the binding core's table of messages (`crate::binding::message::by_number`), for
 /// `js/guard.mjs`, so that the mistakes it catches in JS are worded as the addon words them.
 #[wasm_bindgen(js_name = __bindingError)]
-pub fn binding_error(which: u32, a: &JsValue, b: &JsValue, c: &JsValue) -> JsValue {
+pub fn binding_error(which: u32, a: &JsValue, b: &JsValue, c: &JsValue, got: &JsValue) -> JsValue {
     let text = |v: &JsValue| v.as_string().unwrap_or_default();
-    match crate::binding::message::by_number(which, &text(a), &text(b), &text(c)) {
+    match crate::binding::message::by_number(which, &text(a), &text(b), &text(c), error::value(got)) {
         Some(e) => error::throwable(e),
         None => error::error(format!("no binding message number {which}")),
     }

@@ -9,7 +9,7 @@ use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::prelude::*;
 
 use super::buffer::{bytes_from_js, kind_from_js, JsZeroCopyBuffer};
-use super::error::{index, optional_string, string, throwable, type_error, used_up, value};
+use super::error::{index, optional_string, string, throwable, used_up, value};
 use crate::binding::{self, message, BindingError, PoolSide};
 use crate::{BufferKind, BufferPool, BufferPoolSnapshot, CapacityError, PoolError, PooledBuffer};
 
@@ -26,7 +26,7 @@ fn size_option(options: &JsValue, key: &str) -> Result<Option<u64>, JsValue> {
     }
     match value(&v) {
         n @ binding::Value::Number(_) => binding::offset(n, key).map(Some).map_err(throwable),
-        _ => Err(throwable(message::option_not_number(key))),
+        got => Err(throwable(message::option_not_number(key, got))),
     }
 }
 
@@ -82,24 +82,25 @@ impl JsBufferPool {
     #[wasm_bindgen(constructor)]
     pub fn new(options: &JsValue) -> Result<JsBufferPool, JsValue> {
         if !options.is_object() {
-            return Err(type_error("BufferPool needs an options object, e.g. { budget: 1 << 20 }"));
+            return Err(throwable(message::pool_needs_options(value(options))));
         }
         let mut config = BufferPool::builder();
         let Some(budget) = size_option(options, "budget")? else {
-            return Err(type_error("options.budget is required"));
+            return Err(throwable(message::budget_required()));
         };
         // The most a pool counts (`isize::MAX`: the top bit flags waiters) is more than wasm memory
         // holds.
         config = config.budget(counted(budget).min(isize::MAX as usize));
         let mut bounds = Bounds { budget, default_quota: None, quotas: HashMap::new() };
-        let classes = Reflect::get(options, &"classes".into())?;
+        let classes = Reflect::get(options, &"classes".into())
+            .map_err(|_| throwable(message::option_unreadable("classes")))?;
         if !classes.is_undefined() {
             let Some(list) = classes.dyn_ref::<Array>() else {
-                return Err(type_error("options.classes must be an array of sizes"));
+                return Err(throwable(message::classes_not_array(value(&classes))));
             };
             let sizes: Result<Vec<usize>, JsValue> = list
                 .iter()
-                .map(|v| v.as_f64().ok_or_else(|| type_error("options.classes must hold numbers")))
+                .map(|v| v.as_f64().ok_or_else(|| throwable(message::class_not_number(value(&v)))))
                 .map(|n| {
                     n.and_then(|n| {
                         binding::index(binding::Value::Number(n), "a class size").map_err(throwable)
@@ -115,16 +116,18 @@ impl JsBufferPool {
             config = config.default_tenant_quota(counted(quota));
             bounds.default_quota = Some(quota);
         }
-        let quotas = Reflect::get(options, &"tenantQuotas".into())?;
+        let quotas = Reflect::get(options, &"tenantQuotas".into())
+            .map_err(|_| throwable(message::option_unreadable("tenantQuotas")))?;
         if !quotas.is_undefined() {
             let Some(quotas) = quotas.dyn_ref::<Object>() else {
-                return Err(type_error("options.tenantQuotas must be an object of { tenant: bytes }"));
+                return Err(throwable(message::tenant_quotas_not_object(value(&quotas))));
             };
             for entry in Object::entries(quotas).iter() {
                 let entry: Array = entry.unchecked_into();
                 let tenant = string(&entry.get(0), "tenant")?;
-                let Some(bytes) = entry.get(1).as_f64() else {
-                    return Err(type_error(format!("options.tenantQuotas.{tenant} must be a number")));
+                let bytes = entry.get(1);
+                let Some(bytes) = bytes.as_f64() else {
+                    return Err(throwable(message::tenant_quota_not_number(&tenant, value(&bytes))));
                 };
                 let quota =
                     binding::offset(binding::Value::Number(bytes), "a tenant quota").map_err(throwable)?;
@@ -333,7 +336,7 @@ impl JsPooledBuffer {
     #[wasm_bindgen(js_name = __writeBack)]
     pub fn write_back(&mut self, bytes: &JsValue) -> Result<(), JsValue> {
         let bytes: &js_sys::Uint8Array =
-            bytes.dyn_ref().ok_or_else(|| throwable(message::not_bytes("bytes")))?;
+            bytes.dyn_ref().ok_or_else(|| throwable(message::not_bytes("bytes", value(bytes))))?;
         let written: &mut [u8] = self.live()?;
         let n = (bytes.length() as usize).min(written.len());
         // Straight from the JS array into the buffer: no copy in between.

@@ -221,7 +221,7 @@ impl JsCircular {
         let mut ring = RingOptions::default();
         if !options.is_undefined() && !options.is_null() {
             if !options.is_object() {
-                return Err(throwable(message::ring_options_not_object()));
+                return Err(throwable(message::ring_options_not_object(value(options))));
             }
             let backend = Reflect::get(options, &"backend".into())
                 .map_err(|_| throwable(message::option_unreadable("backend")))?;
@@ -232,7 +232,12 @@ impl JsCircular {
                 Some("mirror-copy") => ring.backend(RingBackend::MirrorCopy),
                 _ => {
                     let choices = ["double-mapped", "mirror-copy"];
-                    return Err(throwable(message::not_one_of("backend", &choices, name.is_some())));
+                    return Err(throwable(message::not_one_of(
+                        "backend",
+                        &choices,
+                        value(&backend),
+                        name.as_deref(),
+                    )));
                 }
             };
         }
@@ -353,7 +358,8 @@ impl JsCircularWriter {
         self.with(|w| {
             let n = index(n, "n")?;
             // Straight from the JS array into the room: no copy in between.
-            let bytes: &Uint8Array = bytes.dyn_ref().ok_or_else(|| throwable(message::not_bytes("bytes")))?;
+            let bytes: &Uint8Array =
+                bytes.dyn_ref().ok_or_else(|| throwable(message::not_bytes("bytes", value(bytes))))?;
             if let Poll::Ready(room) = pin!(w.slice()).poll(&mut Context::from_waker(Waker::noop())) {
                 let copied = (bytes.length() as usize).min(n).min(room.len());
                 bytes.subarray(0, copied as u32).copy_to(&mut room[..copied]);
@@ -535,8 +541,9 @@ impl JsCircularReader {
     #[wasm_bindgen(js_name = readInto)]
     pub fn read_into(&self, target: &JsValue) -> Result<f64, JsValue> {
         self.with(|reader| {
-            let target: &Uint8Array =
-                target.dyn_ref().ok_or_else(|| throwable(message::not_writable_bytes("target")))?;
+            let target: &Uint8Array = target
+                .dyn_ref()
+                .ok_or_else(|| throwable(message::not_writable_bytes("target", value(target))))?;
             let Some(data) = reader.try_slice() else { return Ok(-1.0) };
             let n = data.len().min(target.length() as usize);
             if n == 0 {

@@ -50,7 +50,7 @@ fn buffer_options(options: &JsValue) -> Result<VirtualBufferOptions, JsValue> {
         return Ok(tuning);
     }
     if !options.is_object() {
-        return Err(throwable(message::options_not_object()));
+        return Err(throwable(message::options_not_object(value(options))));
     }
     for (key, field) in [
         ("blockSize", &mut tuning.block_size),
@@ -61,9 +61,10 @@ fn buffer_options(options: &JsValue) -> Result<VirtualBufferOptions, JsValue> {
         if v.is_undefined() {
             continue;
         }
-        let n @ binding::Value::Number(_) = value(&v) else {
-            return Err(throwable(message::option_not_number(key)));
-        };
+        let n = value(&v);
+        if !matches!(n, binding::Value::Number(_)) {
+            return Err(throwable(message::option_not_number(key, n)));
+        }
         // Bounds, as in the addon: above what wasm memory holds they bound nothing more.
         *field = match key {
             "blockSize" => binding::block_size(n, key),
@@ -143,7 +144,7 @@ impl JsVirtualBuffer {
 /// The store of a static call's optional `options` argument.
 fn static_store(options: &JsValue) -> Result<Store, JsValue> {
     if !(options.is_undefined() || options.is_null() || options.is_object()) {
-        return Err(throwable(message::options_not_object()));
+        return Err(throwable(message::options_not_object(value(options))));
     }
     store_option(options)
 }
@@ -376,7 +377,12 @@ impl JsVirtualBuffer {
         };
         let start = offset(start, "start")?;
         let Some(target) = target.dyn_ref::<js_sys::Uint8Array>() else {
-            return Err(throwable(message::not_instance("VirtualBuffer.readInto", "target", "Uint8Array")));
+            return Err(throwable(message::not_instance(
+                "VirtualBuffer.readInto",
+                "target",
+                "Uint8Array",
+                value(target),
+            )));
         };
         // `read` (not `read_into`): a range inside one piece goes straight to the file, past the
         // block cache (see `PersistenceLayer::reads_directly`).
@@ -466,14 +472,17 @@ impl JsVirtualBuffer {
         let force = if options.is_undefined() || options.is_null() {
             false
         } else if options.is_object() {
-            let force = Reflect::get(options, &"force".into())?;
+            let force = Reflect::get(options, &"force".into())
+                .map_err(|_| throwable(message::option_unreadable("force")))?;
             if force.is_undefined() {
                 false
             } else {
-                force.as_bool().ok_or_else(|| type_error("options.force must be a boolean"))?
+                force
+                    .as_bool()
+                    .ok_or_else(|| throwable(message::option_not_boolean("force", value(&force))))?
             }
         } else {
-            return Err(throwable(message::options_not_object()));
+            return Err(throwable(message::options_not_object(value(options))));
         };
         Ok(match &self.inner {
             Doc::Stored(stored) => {
