@@ -155,14 +155,27 @@ impl Wakeup {
     }
 
     /// Unregisters `waker` for `side` (a waker that will never poll that side again, such as a
-    /// dropped handle's). The same task's registrations for other sides stay. A wake-up already
+    /// cancelled operation's). The same task's registrations for other sides stay. A wake-up already
     /// under way may still reach it.
     pub(crate) fn forget(&self, side: &Registration, waker: &Waker) {
+        self.forget_where(|entry| Tasks::is_entry_of(entry, side.side, waker));
+    }
+
+    /// Unregisters every waker of `side`, a side that is gone: nothing else would let go of them
+    /// before the next change, and a side that waits and goes, again and again, while nothing
+    /// changes would pile them up.
+    pub(crate) fn forget_side(&self, side: &Registration) {
+        if self.waiters.load(Relaxed) > 0 {
+            self.forget_where(|entry| entry.as_ref().is_some_and(|(by, _)| *by == side.side));
+        }
+    }
+
+    fn forget_where(&self, is_it: impl Fn(&Option<(usize, Waker)>) -> bool) {
         let mut forgotten = Vec::new();
         {
             let mut tasks = self.lock_tasks();
             for entry in &mut tasks.entries {
-                if Tasks::is_entry_of(entry, side.side, waker) {
+                if is_it(entry) {
                     forgotten.extend(entry.take());
                 }
             }
@@ -537,10 +550,17 @@ impl<T: Item, G> WriterCore<T, G> {
     /// streaming that is once per half ring produced, and the answer is never below half of the truth.
     #[inline]
     pub(crate) fn free(&mut self) -> usize {
-        let capacity = self.ring.capacity;
+        self.free_for(self.ring.capacity / 2)
+    }
+
+    /// [`free`](Self::free) for a write of `wanted` items: exact whenever it is less than `wanted`
+    /// (the last look is trusted only when it leaves room for all of them), so that a write copies
+    /// all that fits.
+    #[inline]
+    fn free_for(&mut self, wanted: usize) -> usize {
         if !self.readers.is_empty() {
             let free = self.known_free();
-            if free > 0 && free >= capacity / 2 {
+            if free > 0 && free >= wanted {
                 return free;
             }
         }
@@ -594,10 +614,17 @@ impl<T: Item, G> WriterCore<T, G> {
         self.readers.retain(|r| r.alive.load(Acquire));
     }
 
-    /// The free slots, as one slice.
+    /// The free slots, as one slice (at least half of them: see [`free`](Self::free)).
     #[inline]
     pub(crate) fn slice(&mut self) -> &mut [T] {
         let free = self.free();
+        self.room(free)
+    }
+
+    /// The first `free` free slots, as one slice; `free` is at most what the last look at the readers
+    /// found.
+    #[inline]
+    fn room(&mut self, free: usize) -> &mut [T] {
         if self.ring.mirrored {
             self.mirror_slice(free);
         }
@@ -625,7 +652,8 @@ impl<T: Item, G> WriterCore<T, G> {
         }
         // Whatever an earlier slice left unpublished stays pending (this call writes only `n` slots).
         let pending_end = self.mirror.slice_end;
-        let room = self.slice();
+        let free = self.free_for(len);
+        let room = self.room(free);
         let n = room.len().min(len);
         fill(&mut room[..n]);
         self.mirror.slice_end = pending_end.max(self.position + n as u64);
@@ -1036,17 +1064,18 @@ impl<T: Item, G> ReaderCore<T, G> {
 
 impl<T, G> Drop for ReaderCore<T, G> {
     fn drop(&mut self) {
-        self.state.leave(&self.ring);
+        ReaderState::leave(&self.state, &self.ring);
     }
 }
 
 impl<G> ReaderState<G> {
-    /// Says the reader is gone: it must not hold the writer back, nor keep tags alive in its inbox
-    /// (its own queue drops with it).
-    fn leave<T>(&self, ring: &Ring<T>) {
-        self.alive.store(false, Release);
+    /// Says the reader is gone: it must not hold the writer back, nor keep its tasks' wakers or tags
+    /// alive (its own queue drops with it).
+    fn leave<T>(state: &Arc<Self>, ring: &Ring<T>) {
+        state.alive.store(false, Release);
         ring.room.notify();
-        self.tags.close();
+        ring.data.forget_side(&Registration::reader(state));
+        state.tags.close();
     }
 }
 
@@ -1074,7 +1103,7 @@ impl<T, G> Orphan<T, G> {
                     ring.close();
                 }
             }
-            Orphan::Reader(ring, state) => state.leave(ring),
+            Orphan::Reader(ring, state) => ReaderState::leave(state, ring),
         }
     }
 }

@@ -23,7 +23,9 @@
 //!
 //! Each side remembers the other's position from its last look and looks again only when that view
 //! is used up: a slice may be shorter than what is free or published at this instant (call `slice()`
-//! again after `produce`/`consume`), never longer, and never empty while there is anything.
+//! again after `produce`/`consume`), never longer, and never empty while there is anything. A write
+//! that copies (`push_slice`, `io::Write`, `AsyncWrite`) looks again when the view has less room than
+//! it brings, so it copies all that fits.
 //!
 //! For one item at a time the [`nonblocking`], [`sync`] and [`lockfree`] writers have `push(item)` and
 //! their readers `pop()`: the same positions as the slices, looked at again only when the view shows no

@@ -983,6 +983,39 @@ fn push_slice_takes_what_fits_and_mixes_with_slices() {
     }
 }
 
+/// A write copies all that fits, even where the writer's last look at the readers is out of date
+/// (it trusts that look only while it leaves half the ring free): every flavour's push_slice,
+/// `io::Write` and `AsyncWrite`.
+#[test]
+fn a_write_copies_all_that_fits_after_the_readers_moved_on() {
+    use std::io::Write;
+    use std::pin::Pin;
+    for backend in backends() {
+        let mut w = nonblocking::Circular::with_options::<u8>(64, &options(backend)).unwrap();
+        let cap = w.capacity();
+        let mut r = w.add_reader();
+        assert_eq!(w.push_slice(&vec![1; cap / 4]), cap / 4);
+        r.consume(cap / 4); // all free again; the writer's last look says three quarters
+        assert_eq!(w.push_slice(&vec![2; cap + 1]), cap, "{backend}: nonblocking push_slice");
+
+        let mut w = sync::Circular::with_options::<u8>(64, &options(backend)).unwrap();
+        let mut r = w.add_reader();
+        w.write_all(&vec![1; cap / 4]).unwrap();
+        r.consume(cap / 4);
+        assert_eq!(w.write(&vec![2; cap]).unwrap(), cap, "{backend}: io::Write");
+
+        let mut w = asynchronous::Circular::with_options::<u8>(64, &options(backend)).unwrap();
+        let mut r = w.add_reader();
+        assert_eq!(w.push_slice(&vec![1; cap / 4]), cap / 4);
+        r.consume(cap / 4);
+        let data = vec![2; cap];
+        let write =
+            |cx: &mut std::task::Context<'_>| futures_io::AsyncWrite::poll_write(Pin::new(&mut w), cx, &data);
+        let written = block_on(std::future::poll_fn(write)).unwrap();
+        assert_eq!(written, cap, "{backend}: AsyncWrite");
+    }
+}
+
 #[test]
 fn an_aborted_writer_leaves_its_published_items_and_then_a_reason_in_every_flavour() {
     fn check<W, R>(
@@ -1180,6 +1213,30 @@ fn one_task_waiting_on_two_readers_is_woken_after_forgetting_one() {
     // Once, or twice where a waker's clones do not compare equal (Miri): then `a`'s stays too.
     assert!(task.0.load(SeqCst) >= 1, "b's wait was forgotten with a's");
     assert_eq!(block_on(wait_b).map(<[u8]>::to_vec), Some(b"x".to_vec()));
+}
+
+/// A reader dropped while its task waits lets go of the task's waker: readers that wait and go while
+/// the writer is idle (clients of a broadcast that disconnect) keep no task alive.
+#[test]
+fn a_dropped_reader_lets_go_of_its_tasks_wakers() {
+    use std::future::Future;
+    use std::task::{Context, Waker};
+
+    let task = Arc::new(CountedTask(AtomicUsize::new(0)));
+    let waker = Waker::from(task.clone());
+    let mut cx = Context::from_waker(&waker);
+    let mut w = asynchronous::Circular::with_capacity::<u8>(16).unwrap();
+    let mut kept = w.add_reader();
+    assert!(Box::pin(kept.slice()).as_mut().poll(&mut cx).is_pending());
+    for _ in 0..100 {
+        let mut r = w.add_reader();
+        assert!(Box::pin(r.slice()).as_mut().poll(&mut cx).is_pending());
+        drop(r);
+    }
+    assert_eq!(Arc::strong_count(&task), 3, "ours, `waker`, and the kept reader's");
+    w.push_slice(b"x");
+    assert!(task.0.load(SeqCst) >= 1, "the kept reader's wait is still woken");
+    assert_eq!(Arc::strong_count(&task), 2);
 }
 
 #[test]
