@@ -32,6 +32,10 @@
 //   objects may be freed long after, while wasm memory (at most 4 GiB) grows: call free() there.
 //   A stream or walk holds its signal's listener only while it is reachable.
 // - Bytes passed in (Uint8Array, ArrayBuffer, any typed array, or a string as UTF-8) are copied.
+// - Bytes handed out are Uint8Arrays; the addon's are Buffers (a subclass), the wasm build's plain
+//   Uint8Arrays, also in Node. Code meant for both builds uses what Uint8Array has:
+//   `new TextDecoder().decode(chunk)`, not `chunk.toString()`. (Node's Readable streams make every
+//   chunk a Buffer, so nodeReadable() gives Buffers in both.)
 // - view() and ring slices return the bytes in place, never a copy where the runtime allows:
 //   - Node (the addon): a Buffer over native memory (an external buffer), whose ArrayBuffer owns that
 //     memory. The lifetime rule covers everything made of a view: subarrays, `.buffer`,
