@@ -474,9 +474,21 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
         };
       case 'CircularReader.consume':
       case 'CircularReader.read':
-      case 'CircularReader.readInto':
         return function (...args) {
           unmovedReaderSlices.delete(this);
+          return apply(fn, this, args);
+        };
+      case 'CircularReader.readInto':
+        // The slices handed out are detached first, as the addon does: a target that is one of them
+        // is empty by then and reads nothing, rather than the bytes it shows being read into it. (A
+        // target that is no bytes is refused first, changing nothing; bytesArg made it a Uint8Array
+        // if it is bytes.)
+        return function (...args) {
+          unmovedReaderSlices.delete(this);
+          const buffer = readerStaging.get(this);
+          if (args[0] instanceof U8 && buffer !== undefined && apply(arrayBufferLength, buffer, []) > 0) {
+            readerStaging.set(this, structuredClone(buffer, { transfer: [buffer] }));
+          }
           return apply(fn, this, args);
         };
       default:

@@ -346,6 +346,28 @@ test('readInto copies unread bytes into a target of any size and consumes them, 
   assert.throws(() => r.readInto(last), /CircularReader was freed/);
 });
 
+test("readInto() detaches the reader's slices first: one given as its target reads nothing, in both builds", () => {
+  const w = Circular.withCapacity(4096);
+  const r = w.addReader();
+  w.write('abcdef');
+  const slice = r.slice();
+  const part = slice.subarray(2);
+  assert.equal(r.readInto(slice), 0, 'detached, so empty');
+  assert.equal(slice.length, 0);
+  assert.equal(part.length, 0, 'with every array over its memory');
+  assert.equal(new TextDecoder().decode(r.read()), 'abcdef', 'nothing was consumed');
+  // A later slice of other bytes is unaffected by an older one given as the target.
+  w.write('gh');
+  const old = r.slice();
+  w.write('ij');
+  const target = new Uint8Array(8);
+  assert.equal(r.readInto(target), 4);
+  assert.equal(new TextDecoder().decode(target.subarray(0, 4)), 'ghij');
+  assert.equal(old.length, 0);
+  w.free();
+  r.free();
+});
+
 test('a readInto() refused for its target changes nothing: slices stay, and the next one sees every byte', () => {
   const bad = [null, 5, 'abc', {}];
   const w = Circular.withCapacity(64);
