@@ -81,6 +81,30 @@ async fn buf_read_hands_out_the_ring_memory_and_ends_at_the_writers_drop() {
     assert!(reader.fill_buf().await.unwrap().is_empty(), "empty at the end of the stream");
 }
 
+/// `consume` past what `fill_buf` gave takes what is there, as tokio's `BufReader` does, in tokio's
+/// trait, futures-io's and std's: no panic, and the bytes after it are the next ones.
+#[tokio::test]
+async fn consume_past_the_buffer_takes_what_is_there() {
+    use std::pin::Pin;
+    let mut writer = Circular::with_capacity::<u8>(64).unwrap();
+    let mut reader = writer.add_reader();
+    writer.write_all(b"abc").await.unwrap();
+    assert_eq!(reader.fill_buf().await.unwrap(), b"abc");
+    tokio::io::AsyncBufRead::consume(Pin::new(&mut reader), usize::MAX);
+    writer.write_all(b"de").await.unwrap();
+    assert_eq!(reader.fill_buf().await.unwrap(), b"de");
+    futures_io::AsyncBufRead::consume(Pin::new(&mut reader), 3);
+    writer.write_all(b"f").await.unwrap();
+    assert_eq!(reader.fill_buf().await.unwrap(), b"f");
+
+    let mut writer = omnibuf::ring::sync::Circular::with_capacity::<u8>(64).unwrap();
+    let mut reader = writer.add_reader();
+    std::io::Write::write_all(&mut writer, b"gh").unwrap();
+    std::io::BufRead::consume(&mut reader, 5);
+    std::io::Write::write_all(&mut writer, b"i").unwrap();
+    assert_eq!(std::io::BufRead::fill_buf(&mut reader).unwrap(), b"i");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_writer_waits_for_room_and_a_slow_reader_loses_nothing() {
     let data = content(1 << 20);

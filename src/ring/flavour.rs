@@ -382,6 +382,17 @@ macro_rules! flavour {
                 self.core.consume(n)
             }
 
+            /// [`consume`](Self::consume) of `n` items, or of all that are published when that is
+            /// fewer: the byte streams' `BufRead::consume`, which takes a caller's amount past what
+            /// `fill_buf` gave as std's and tokio's `BufReader`s do, rather than panic.
+            #[allow(dead_code)] // only byte readers of some flavours call it
+            pub(crate) fn consume_at_most(&mut self, n: usize) {
+                if let Err(RingError::ConsumeTooMuch { available, .. }) = self.core.consume(n) {
+                    // Published items only grow: `available` are there still.
+                    let _ = self.core.consume(available);
+                }
+            }
+
             /// Why the writer aborted ([`Writer::abort`], or a panic in its thread), once it has:
             /// `None` while it writes and after a normal end. It tells an aborted stream from a
             /// finished one where the slices show only the end (`None`); the reason is there as

@@ -62,8 +62,9 @@ impl io::BufRead for Reader<u8> {
         Ok(self.try_slice().unwrap_or(&[]))
     }
 
+    /// Past what is there, everything there: see `consume_at_most`.
     fn consume(&mut self, amt: usize) {
-        Reader::consume(self, amt)
+        self.consume_at_most(amt)
     }
 }
 

@@ -83,7 +83,8 @@ impl AsyncBufRead for Reader<u8> {
         self.get_mut().poll_bytes(cx)
     }
 
+    /// Past what is there, everything there: see `consume_at_most`.
     fn consume(self: Pin<&mut Self>, amt: usize) {
-        self.get_mut().consume(amt);
+        self.get_mut().consume_at_most(amt);
     }
 }
