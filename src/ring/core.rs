@@ -840,6 +840,7 @@ impl<T, G> Drop for WriterCore<T, G> {
             let _ = self.ring.abort_reason.set(WRITER_PANICKED.into());
         }
         self.ring.close();
+        self.ring.room.forget_side(&self.room_wait);
     }
 }
 

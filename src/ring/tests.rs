@@ -1215,10 +1215,10 @@ fn one_task_waiting_on_two_readers_is_woken_after_forgetting_one() {
     assert_eq!(block_on(wait_b).map(<[u8]>::to_vec), Some(b"x".to_vec()));
 }
 
-/// A reader dropped while its task waits lets go of the task's waker: readers that wait and go while
+/// A side dropped while its task waits lets go of the task's waker: readers that wait and go while
 /// the writer is idle (clients of a broadcast that disconnect) keep no task alive.
 #[test]
-fn a_dropped_reader_lets_go_of_its_tasks_wakers() {
+fn a_dropped_side_lets_go_of_its_tasks_wakers() {
     use std::future::Future;
     use std::task::{Context, Waker};
 
@@ -1237,6 +1237,15 @@ fn a_dropped_reader_lets_go_of_its_tasks_wakers() {
     w.push_slice(b"x");
     assert!(task.0.load(SeqCst) >= 1, "the kept reader's wait is still woken");
     assert_eq!(Arc::strong_count(&task), 2);
+
+    // The writer's side, waiting for room, the same: its drop lets go of its waker.
+    let room = w.try_slice().len();
+    w.produce(room);
+    assert!(Box::pin(w.slice()).as_mut().poll(&mut cx).is_pending());
+    assert_eq!(Arc::strong_count(&task), 3);
+    drop(w);
+    assert_eq!(Arc::strong_count(&task), 2);
+    drop(kept);
 }
 
 #[test]
