@@ -148,6 +148,17 @@ enum Reader {
     Positional,
 }
 
+/// Opens `path` for reading without waiting: opening a FIFO for reading would wait for a writer to
+/// come, forever if none does, before the caller could see it is no regular file and refuse it. The
+/// flag stays on the descriptor and changes nothing for a regular file, whose reads never wait.
+fn open_for_reading(path: &Path) -> std::io::Result<File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    options.open(path)
+}
+
 impl FilePersistence {
     /// Opens the regular file at `path` for reading with the given backend.
     ///
@@ -171,8 +182,8 @@ impl FilePersistence {
     /// ```
     pub fn open(path: impl AsRef<Path>, backend: FileBackend) -> Result<Self, PersistenceError> {
         let path = path.as_ref();
-        let file =
-            File::open(path).map_err(|e| with_context(e, format_args!("opening {}", path.display())))?;
+        let file = open_for_reading(path)
+            .map_err(|e| with_context(e, format_args!("opening {}", path.display())))?;
         let layer = Self::from_file(file, path.to_path_buf(), backend)?;
         if let Ok(target) = atomic_save::resolve_symlink(path) {
             temp_file::remove_stale_temp_files(&target);

@@ -239,9 +239,13 @@ mod lock {
     }
 
     /// Removes the file at `path` if no one holds its lock: opens it, takes the lock, checks that
-    /// the path still names that file, and removes it while holding the lock.
+    /// the path still names that file, and removes it while holding the lock. Only a regular file:
+    /// anything else named so (a FIFO, a directory) is none of ours.
     pub(super) fn remove_if_unlocked(path: &Path) -> bool {
-        let Ok(file) = File::open(path) else { return false };
+        let Ok(file) = super::super::open_for_reading(path) else { return false };
+        if !file.metadata().is_ok_and(|m| m.is_file()) {
+            return false;
+        }
         if !matches!(try_lock(&file), Ok(true)) || !matches!(names(path, &file), Ok(true)) {
             return false;
         }

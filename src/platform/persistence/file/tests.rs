@@ -144,6 +144,48 @@ fn missing_files_and_directories_are_clear_errors() {
     }
 }
 
+/// A FIFO is refused at once, not waited on for a writer (an open for reading would be); one named
+/// like a stale temporary file of the document is left alone and holds up neither open nor save.
+#[cfg(unix)]
+#[test]
+fn a_fifo_is_refused_without_waiting_and_one_named_like_a_temporary_file_stays() {
+    use std::sync::mpsc;
+
+    /// `body` in a thread: its result within 10 s, or a failure (the thread waits on in the open).
+    fn within_seconds<R: Send + 'static>(body: impl FnOnce() -> R + Send + 'static) -> R {
+        let (done, result) = mpsc::channel();
+        std::thread::spawn(move || done.send(body()).unwrap());
+        result.recv_timeout(Duration::from_secs(10)).expect("waited on a FIFO")
+    }
+    fn make_fifo(path: &Path) {
+        let name = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: `name` is a NUL-terminated path that lives across the call.
+        assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0, "{}", std::io::Error::last_os_error());
+    }
+
+    let (dir, path) = fixture(b"content");
+    let fifo = dir.path().join("pipe");
+    make_fifo(&fifo);
+    for backend in BACKENDS {
+        let fifo = fifo.clone();
+        match within_seconds(move || FilePersistence::open(&fifo, backend)) {
+            Err(PersistenceError::Io(e)) => assert!(e.to_string().contains("not a regular file"), "{e}"),
+            other => panic!("expected an error for a FIFO, got {other:?}"),
+        }
+    }
+    let stale_name = dir.path().join(".data.bin.4242-17f3a-0.omnibuf-save");
+    make_fifo(&stale_name);
+    let opened = within_seconds(move || {
+        let layer = FilePersistence::open(&path, FileBackend::Positional).unwrap();
+        let saved = layer.save(&mut vec![insert(b"new")].into_iter(), SaveOptions::default()).map(drop);
+        (layer.len().unwrap(), saved, fs::read(&path).unwrap())
+    });
+    assert_eq!(opened.0, 7);
+    opened.1.unwrap();
+    assert_eq!(opened.2, b"new");
+    assert!(stale_name.exists(), "not a file of ours: left alone");
+}
+
 #[test]
 fn a_file_truncated_underneath_the_positional_backend_gives_short_reads() {
     let (_dir, path) = fixture(&pattern(8192));
