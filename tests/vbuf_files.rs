@@ -193,6 +193,27 @@ fn faults_from_the_layer_fail_the_call_and_lose_nothing() {
     assert_eq!(buf.read(..).unwrap(), expected[..]);
 }
 
+/// A save whose file is written and renamed into place has succeeded, whatever the new layer answers
+/// after: the buffer takes it as its base, and its next save is not refused as a change underneath.
+#[test]
+fn a_save_done_is_adopted_even_if_the_new_file_then_fails_a_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("doc");
+    std::fs::write(&path, b"old").unwrap();
+    let plan = FaultPlan::new();
+    let file = omnibuf::vbuf::FilePersistence::open(&path, FileBackend::Positional).unwrap();
+    let layer = FaultyPersistence::with_plan(Box::new(file), plan.clone());
+    let buf = VirtualBuffer::with_layer(Arc::new(layer), VirtualBufferOptions::default()).unwrap();
+    buf.insert(3, b" new").unwrap();
+    plan.io_error(Call::Len, Trigger::Always, ErrorKind::Other);
+    buf.save().unwrap();
+    assert!(!buf.is_modified());
+    plan.clear();
+    buf.insert(0, b">").unwrap();
+    buf.save().unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), b">old new");
+}
+
 fn edits() -> impl Strategy<Value = Vec<(u16, u16, Vec<u8>)>> {
     proptest::collection::vec(
         (any::<u16>(), 0u16..300, proptest::collection::vec(b'a'..=b'e', 0..200)),

@@ -416,7 +416,11 @@ impl VirtualBuffer {
     /// Saves with options, e.g. `force` to overwrite a file changed underneath.
     ///
     /// Edits may go on while the save runs; the saved content is the one at the start of the save. A
-    /// failed save changes nothing: the stored content and the buffer's edits are intact.
+    /// failed save changes nothing: the stored content and the buffer's edits are intact. One error
+    /// comes after the change: a file replaced whose directory could not then be synced (a failing
+    /// disk; the message says so). The new content is in place but may not survive a power loss, and
+    /// the buffer, which still counts the old file as its base, refuses its next save as a change
+    /// underneath unless forced.
     ///
     /// ```
     /// use omnibuf::vbuf::{SaveOptions, VirtualBuffer};
@@ -439,7 +443,7 @@ impl VirtualBuffer {
             let mut recipe = recipe(&snapshot, &self.inner.store, base);
             Arc::from(base_layer.save(&mut recipe, options)?)
         };
-        self.adopt_saved(snapshot, new_layer)?;
+        self.adopt_saved(snapshot, new_layer);
         Ok(())
     }
 
@@ -456,12 +460,10 @@ impl VirtualBuffer {
     /// (snapshots and iterators keep their own): an earlier version's file handle (and the disk
     /// space of a replaced file) or stored version goes as soon as nothing can reach it. Returns the
     /// ids let go.
-    pub(crate) fn adopt_saved(
-        &self,
-        snapshot: Snapshot,
-        layer: Arc<dyn PersistenceLayer>,
-    ) -> Result<Vec<SourceId>, VbufError> {
-        let len = layer.len()?;
+    ///
+    /// Cannot fail: the save is done by now, and a failure here would report it failed.
+    pub(crate) fn adopt_saved(&self, snapshot: Snapshot, layer: Arc<dyn PersistenceLayer>) -> Vec<SourceId> {
+        let len = snapshot.len();
         let mut state = lock(&self.inner.state);
         let mut sources: Vec<Source> = state.sources.to_vec();
         sources.push(Source { layer, len, lines: OnceLock::new() });
@@ -486,7 +488,7 @@ impl VirtualBuffer {
         for &source in &released {
             store.cache.forget_source(source);
         }
-        Ok(released)
+        released
     }
 
     /// Counters of what the buffer holds.

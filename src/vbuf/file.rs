@@ -82,7 +82,7 @@ impl VirtualBuffer {
             let mut recipe = super::buffer::recipe(&snapshot, &self.inner.store, base);
             Arc::new(save_recipe_as(base_layer.as_ref(), &mut recipe, path, backend)?)
         };
-        self.adopt_saved(snapshot, new_layer)?;
+        self.adopt_saved(snapshot, new_layer);
         Ok(())
     }
 }

@@ -737,7 +737,7 @@ impl StoredBuffer {
             old.layer.unload();
         }
         let mut state = self.state.borrow_mut();
-        let released = self.buffer.adopt_saved(snapshot, layer.clone())?;
+        let released = self.buffer.adopt_saved(snapshot, layer.clone());
         state.sources.push(Some(StoredSource { name: name.to_string(), layer, _in_use: Rc::new(in_use) }));
         // Versions nothing reads any more lose their marks: their garbage can go.
         for id in released {

@@ -413,7 +413,7 @@ pub(crate) async fn save_as(buffer: &VirtualBuffer, name: &str) -> Result<(), Op
     let record = version.commit(len)?;
     let NewVersion { dir, head, data, .. } = version;
     let layer = Arc::new(OpfsLayer::new(name.to_string(), record, data, head));
-    buffer.adopt_saved(snapshot, layer)?;
+    buffer.adopt_saved(snapshot, layer);
     clean(&dir, name, record).await?;
     prepare_spare(&dir, name, record).await
 }
