@@ -333,3 +333,29 @@ fn very_long_lines_and_crlf_split_across_chunks() {
     assert_eq!(lines.prev().unwrap().unwrap(), long);
     assert!(lines.prev().is_none());
 }
+
+/// A block size far above what is inserted costs only what is inserted: the add buffer's block grows
+/// with its bytes (it used to take a whole block at the first insert: a panic for `usize::MAX`, an
+/// abort of the process for 64 TiB). Edits, reads and undo still match the model.
+#[test]
+fn a_huge_block_size_costs_only_what_is_inserted() {
+    for block_size in [usize::MAX, 1 << 46, (64 << 10) + 1] {
+        let options = VirtualBufferOptions { block_size, ..VirtualBufferOptions::default() };
+        let buf = VirtualBuffer::from_bytes_with(b"abc".to_vec(), options).unwrap();
+        let mut model = b"abc".to_vec();
+        buf.insert(0, b"x").unwrap();
+        model.insert(0, b'x');
+        let big: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        buf.insert(2, &big).unwrap();
+        model.splice(2..2, big.iter().copied());
+        for i in 0..1000u32 {
+            buf.insert(u64::from(i * 7), b"y").unwrap();
+            model.insert((i * 7) as usize, b'y');
+        }
+        assert_eq!(buf.read(..).unwrap(), model[..], "block size {block_size}");
+        assert_eq!(buf.stats().inserted_bytes, 1 + 200_000 + 1000);
+        buf.undo();
+        model.remove(999 * 7);
+        assert_eq!(buf.read(..).unwrap(), model[..]);
+    }
+}

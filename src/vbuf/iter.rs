@@ -246,7 +246,8 @@ impl VirtualBuffer {
     }
 
     /// The chunks of a range as zero-copy views, in order, as of now: later edits do not affect them.
-    /// Each chunk lies in one piece and one cache block.
+    /// Each chunk lies in one piece and one cache block (of a memory-mapped file, in one window of
+    /// the mapping, up to 4 MiB).
     ///
     /// ```
     /// use omnibuf::vbuf::VirtualBuffer;

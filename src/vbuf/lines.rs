@@ -241,8 +241,9 @@ impl VirtualBuffer {
         f(&lines, total_lfs)
     }
 
-    /// Number of lines: LFs plus one. The first call on a file scans it once (memchr); later calls,
-    /// also after edits, recount only what changed.
+    /// Number of lines: LFs plus one. The first call on a file scans it once (memchr), and so does the
+    /// first after a save (the file saved is a new one); later calls, also after edits, recount only
+    /// what changed.
     ///
     /// ```
     /// use omnibuf::vbuf::VirtualBuffer;

@@ -21,7 +21,8 @@ impl Snapshot {
     }
 
     /// The chunk that holds byte `pos` and its start offset, or `None` at or past the end. A chunk
-    /// lies inside one piece and one cache block, and is a zero-copy view where the source allows.
+    /// lies inside one piece and one cache block (a window of a mapped file), and is a zero-copy view
+    /// where the source allows.
     pub(crate) fn chunk_at(
         &self,
         store: &Mutex<Store>,

@@ -56,6 +56,9 @@ pub(crate) fn source(sources: &Sources, id: SourceId) -> &Source {
 /// Chunks of mapped sources are views, not copies, so they can be larger than a cache block.
 const MAPPED_CHUNK: u64 = 4 << 20;
 
+/// The least memory the add buffer's tail block takes when it grows (or its block size, if smaller).
+const MIN_TAIL: usize = 4 << 10;
+
 /// Memory and I/O behind the pieces: the cache and the add buffer.
 #[derive(Debug)]
 pub(crate) struct Store {
@@ -107,11 +110,9 @@ impl Store {
     pub(crate) fn append(&mut self, mut bytes: &[u8]) -> Result<Piece, VbufError> {
         let piece = Piece { source: ADD_SOURCE, offset: self.add_len, len: bytes.len() as u64 };
         while !bytes.is_empty() {
-            if self.tail.capacity() == 0 {
-                self.tail.reserve_exact(self.block_size);
-            }
             let room = self.block_size - self.tail.len();
             let (now, rest) = bytes.split_at(room.min(bytes.len()));
+            self.grow_tail(now.len());
             self.tail.extend_from_slice(now);
             self.tail_copy = None;
             self.add_len += now.len() as u64;
@@ -121,6 +122,17 @@ impl Store {
             }
         }
         Ok(piece)
+    }
+
+    /// Makes room in the tail block for `n` more bytes (`n` fits the block): doubling as a `Vec` does,
+    /// but never past the block size, so that a full block keeps no spare capacity, and a block size
+    /// far above what is inserted costs only what is inserted.
+    fn grow_tail(&mut self, n: usize) {
+        let needed = self.tail.len() + n;
+        if needed > self.tail.capacity() {
+            let target = needed.max(2 * self.tail.capacity()).max(MIN_TAIL).min(self.block_size);
+            self.tail.reserve_exact(target - self.tail.len());
+        }
     }
 
     /// Hands the full tail block to the cache as dirty, then spills while over the threshold.
