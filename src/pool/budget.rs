@@ -44,6 +44,15 @@
 //!   before the taking and is taken, or the step sees the taker (and gives its bytes to `state`), or
 //!   it starts after the taking, whose release of the slot makes the flag visible to the step. A
 //!   lease taken back stays empty while the flag is set.
+//!
+//! # Wakers run outside the lock
+//! A task's waker may run any code, the pool's included: an executor that polls the woken task at
+//! once (which takes the lock to see its grant), or a waker whose drop drops the task and a buffer
+//! it held (which releases into the pool). So wakers the queue lets go of under the lock (a granted
+//! task's, to wake; a replaced or cancelled one's, to drop) are kept in the queue and woken or
+//! dropped when the lock is released ([`Locked`]). A granted task is woken after the grant is
+//! visible under the lock, so a poll that comes before the wake sees it. Threads are still notified
+//! under the lock (a condition variable runs no code of anyone's).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::task::Waker;
@@ -139,6 +148,8 @@ pub(crate) struct Request {
 enum Wake {
     Thread(Arc<Condvar>),
     Task(Waker),
+    /// A task granted: its waker was let go of ([`Queue::let_go`]).
+    Woken,
 }
 
 struct Waiter {
@@ -156,6 +167,63 @@ struct Queue {
     /// Tickets still waiting per tenant (keyed by the tenant state's address), so that the tenant's
     /// `WAITERS` flag is cleared when its last one leaves.
     per_tenant: HashMap<usize, usize>,
+    /// Wakers let go of under the lock, with whether to wake them (or only drop them): see "Wakers
+    /// run outside the lock".
+    let_go: Vec<(Waker, bool)>,
+}
+
+impl Queue {
+    /// Lets go of `wake`, a waiter's that is no longer needed.
+    fn drop_later(&mut self, wake: Wake) {
+        if let Wake::Task(waker) = wake {
+            self.let_go.push((waker, false));
+        }
+    }
+}
+
+/// The locked queue: releasing it (dropping this) wakes and drops the wakers let go of meanwhile.
+struct Locked<'a> {
+    guard: Option<MutexGuard<'a, Queue>>,
+}
+
+impl Locked<'_> {
+    /// Waits on `cv` (until `timeout`, if given), the lock released meanwhile. Nothing may be let go
+    /// of when called: a task woken only after this thread wakes up could wait for good.
+    fn wait_on(mut self, cv: &Condvar, timeout: Option<Duration>) -> Self {
+        let guard = self.guard.take().expect("a Locked holds its guard until dropped");
+        debug_assert!(guard.let_go.is_empty());
+        let guard = match timeout {
+            None => cv.wait(guard).unwrap_or_else(|e| e.into_inner()),
+            Some(timeout) => wait_timeout(cv, guard, timeout),
+        };
+        Locked { guard: Some(guard) }
+    }
+}
+
+impl std::ops::Deref for Locked<'_> {
+    type Target = Queue;
+    fn deref(&self) -> &Queue {
+        self.guard.as_ref().expect("a Locked holds its guard until dropped")
+    }
+}
+
+impl std::ops::DerefMut for Locked<'_> {
+    fn deref_mut(&mut self) -> &mut Queue {
+        self.guard.as_mut().expect("a Locked holds its guard until dropped")
+    }
+}
+
+impl Drop for Locked<'_> {
+    fn drop(&mut self) {
+        let Some(mut guard) = self.guard.take() else { return };
+        let let_go = std::mem::take(&mut guard.let_go);
+        drop(guard);
+        for (waker, wake) in let_go {
+            if wake {
+                waker.wake();
+            }
+        }
+    }
 }
 
 /// The tickets of one class still waiting, in one line per tenant (see [`line_of`]), each oldest
@@ -432,10 +500,10 @@ impl Budget {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Queue> {
+    fn lock(&self) -> Locked<'_> {
         // The queue is consistent at every point where a panic could happen (none is expected: no user
         // code runs under this lock), so a poisoned lock is still usable.
-        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+        Locked { guard: Some(self.queue.lock().unwrap_or_else(|e| e.into_inner())) }
     }
 
     /// Queues `req` behind the waiters of its class and serves the queue; returns the ticket, or
@@ -494,11 +562,15 @@ impl Budget {
                 return;
             }
             waiter.granted = true;
-            match &waiter.wake {
-                Wake::Thread(cv) => cv.notify_one(),
-                Wake::Task(waker) => waker.wake_by_ref(),
-            }
             let req = waiter.request.clone();
+            match std::mem::replace(&mut waiter.wake, Wake::Woken) {
+                Wake::Thread(cv) => {
+                    cv.notify_one();
+                    waiter.wake = Wake::Thread(cv);
+                }
+                Wake::Task(waker) => queue.let_go.push((waker, true)),
+                Wake::Woken => {}
+            }
             self.leave_queue(queue, ticket, &req);
         }
     }
@@ -542,6 +614,7 @@ impl Budget {
     /// Removes a ticket that is still queued or granted-but-unclaimed, giving a grant back.
     fn cancel(&self, queue: &mut Queue, ticket: u64) {
         let Some(waiter) = queue.waiters.remove(&ticket) else { return };
+        queue.drop_later(waiter.wake);
         let req = waiter.request;
         if waiter.granted {
             self.classes[req.class].reserved.fetch_sub(req.size, Relaxed);
@@ -568,8 +641,14 @@ impl Budget {
                 queue.waiters.remove(&ticket);
                 return true;
             }
+            if !queue.let_go.is_empty() {
+                // Tasks this thread's enqueue granted (or let go of) are woken before it sleeps.
+                drop(queue);
+                queue = self.lock();
+                continue;
+            }
             queue = match deadline {
-                None => cv.wait(queue).unwrap_or_else(|e| e.into_inner()),
+                None => queue.wait_on(&cv, None),
                 Some(deadline) => {
                     let now = Instant::now();
                     if now >= deadline {
@@ -577,7 +656,7 @@ impl Budget {
                         self.cancel(&mut queue, ticket);
                         return false;
                     }
-                    wait_timeout(&cv, queue, deadline - now)
+                    queue.wait_on(&cv, Some(deadline - now))
                 }
             };
         }
@@ -610,7 +689,8 @@ impl Budget {
                     return true;
                 }
                 if !matches!(&waiter.wake, Wake::Task(w) if w.will_wake(waker)) {
-                    waiter.wake = Wake::Task(waker.clone());
+                    let old = std::mem::replace(&mut waiter.wake, Wake::Task(waker.clone()));
+                    queue.drop_later(old);
                 }
                 false
             }

@@ -72,6 +72,10 @@ pub const DEFAULT_CLASSES: [usize; 5] = [4 << 10, 16 << 10, 64 << 10, 256 << 10,
 /// Most size classes a pool may have.
 pub const MAX_CLASSES: usize = 64;
 
+/// Most idle buffers per class a thread's cache may keep: a thread's first acquire makes room for
+/// that many in every class at once.
+pub const MAX_THREAD_CACHE_BLOCKS: usize = 1024;
+
 /// How a [`BufferPool`] is set up. Built with [`BufferPool::builder`].
 ///
 /// [`BufferPool`]: super::BufferPool
@@ -167,7 +171,8 @@ impl BufferPoolConfig {
     }
 
     /// How many idle buffers per class each thread keeps at hand, so that acquire and release on one
-    /// thread touch no lock. 0 turns the per-thread cache off. Default: 4.
+    /// thread touch no lock. 0 turns the per-thread cache off. Default: 4; at most
+    /// [`MAX_THREAD_CACHE_BLOCKS`] (`build` refuses more).
     ///
     /// ```
     /// use omnibuf::BufferPool;
@@ -280,6 +285,9 @@ impl BufferPoolConfig {
         }
         if self.budget > MAX_BUDGET {
             return bad(format!("the budget cannot exceed {MAX_BUDGET} bytes"));
+        }
+        if self.thread_cache_blocks > MAX_THREAD_CACHE_BLOCKS {
+            return bad(format!("a thread may cache at most {MAX_THREAD_CACHE_BLOCKS} buffers per class"));
         }
         Ok(self)
     }

@@ -65,7 +65,7 @@ use pooled::Checkout;
 use shared::{Block, Shared};
 use thread_cache::Reserved;
 
-pub use config::{BufferPoolConfig, PoolClass, DEFAULT_CLASSES, MAX_CLASSES};
+pub use config::{BufferPoolConfig, PoolClass, DEFAULT_CLASSES, MAX_CLASSES, MAX_THREAD_CACHE_BLOCKS};
 pub use error::{CapacityError, PoolError};
 pub use outstanding::OutstandingBuffer;
 pub use pooled::PooledBuffer;

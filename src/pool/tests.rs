@@ -49,9 +49,15 @@ fn bad_configurations_are_refused() {
         BufferPool::builder().classes([0, 16]),
         BufferPool::builder().classes([16, 16]),
         BufferPool::builder().classes([4096]).budget(100),
+        // Each thread's first acquire would make room for that many per class: refused at build,
+        // not a capacity-overflow panic or an aborted allocation then.
+        BufferPool::builder().thread_cache_blocks(MAX_THREAD_CACHE_BLOCKS + 1),
+        BufferPool::builder().thread_cache_blocks(usize::MAX),
     ] {
         assert!(matches!(config.build(), Err(PoolError::InvalidConfig(_))));
     }
+    let most = BufferPool::builder().classes([16]).budget(64).thread_cache_blocks(MAX_THREAD_CACHE_BLOCKS);
+    drop(most.build().unwrap().acquire(1).unwrap());
     // Unsorted classes are fine.
     assert!(BufferPool::builder().classes([65536, 4096]).build().is_ok());
 }
@@ -250,6 +256,88 @@ fn dropping_a_pending_future_gives_up_its_place() {
     let snap = p.snapshot();
     assert_eq!((snap.waiting, snap.in_use_bytes), (0, 0));
     assert!(p.try_acquire(1).is_ok());
+}
+
+/// `body` on a thread of its own: a deadlock fails the test instead of hanging the suite.
+fn within_seconds<R: Send + 'static>(body: impl FnOnce() -> R + Send + 'static) -> R {
+    let (done, result) = mpsc::channel();
+    thread::spawn(move || done.send(body()).unwrap());
+    result.recv_timeout(Duration::from_secs(20)).expect("deadlocked")
+}
+
+/// A waker may run the pool's code: an executor that polls the woken task at once, and a waker
+/// whose drop (the task's last reference gone) releases a buffer the task held. Neither may find
+/// the pool's queue locked by the call that woke or dropped it.
+#[test]
+fn wakers_may_call_back_into_the_pool() {
+    type Slot = Arc<std::sync::Mutex<Option<Pin<Box<Acquire>>>>>;
+    /// Polls the future in `slot` whenever woken, on the waking thread.
+    struct PollsInline {
+        slot: Slot,
+        got: std::sync::Mutex<Option<usize>>,
+    }
+    impl std::task::Wake for PollsInline {
+        fn wake(self: Arc<Self>) {
+            let waker = std::task::Waker::from(self.clone());
+            let mut slot = self.slot.lock().unwrap();
+            if let Some(fut) = slot.as_mut() {
+                if let Poll::Ready(buf) = fut.as_mut().poll(&mut Context::from_waker(&waker)) {
+                    *self.got.lock().unwrap() = Some(buf.unwrap().capacity());
+                    *slot = None;
+                }
+            }
+        }
+    }
+    let got = within_seconds(|| {
+        let p = pool(&[4096], 4096);
+        let held = p.acquire(1).unwrap();
+        let slot: Slot = Arc::new(std::sync::Mutex::new(Some(Box::pin(p.acquire_async(1)))));
+        let task = Arc::new(PollsInline { slot: slot.clone(), got: std::sync::Mutex::new(None) });
+        let waker = std::task::Waker::from(task.clone());
+        assert!(slot
+            .lock()
+            .unwrap()
+            .as_mut()
+            .unwrap()
+            .as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending());
+        drop(held); // grants the future, whose waker polls it at once
+        let got = *task.got.lock().unwrap();
+        got
+    });
+    assert_eq!(got, Some(4096));
+
+    /// Holds a buffer until the last waker of it is dropped.
+    struct HoldsABuffer(#[allow(dead_code)] PooledBuffer);
+    impl std::task::Wake for HoldsABuffer {
+        fn wake(self: Arc<Self>) {}
+    }
+    let snapshot = within_seconds(|| {
+        let p = pool(&[4096], 8192);
+        let mut fut = Box::pin(p.acquire_async(1));
+        let (first, second) = (p.acquire(1).unwrap(), p.acquire(1).unwrap());
+        {
+            let waker = std::task::Waker::from(Arc::new(HoldsABuffer(first)));
+            assert!(fut.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+        } // the pool's clone is now the waker's last
+          // A poll with another waker replaces it; its drop releases `first`, which grants the future.
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        assert!(fut.as_mut().poll(&mut cx).is_pending());
+        assert!(fut.as_mut().poll(&mut cx).is_ready());
+        drop(second);
+        // And a cancelled wait drops its waker the same way.
+        let third = p.acquire(1).unwrap();
+        let fourth = p.acquire(1).unwrap();
+        let mut fut = Box::pin(p.acquire_async(1));
+        let waker = std::task::Waker::from(Arc::new(HoldsABuffer(third)));
+        assert!(fut.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+        drop(waker);
+        drop(fut);
+        drop(fourth);
+        p.snapshot()
+    });
+    assert_eq!((snapshot.waiting, snapshot.in_use_bytes), (0, 0));
 }
 
 #[test]
