@@ -130,7 +130,8 @@ impl Store {
     fn grow_tail(&mut self, n: usize) {
         let needed = self.tail.len() + n;
         if needed > self.tail.capacity() {
-            let target = needed.max(2 * self.tail.capacity()).max(MIN_TAIL).min(self.block_size);
+            let target =
+                needed.max(self.tail.capacity().saturating_mul(2)).max(MIN_TAIL).min(self.block_size);
             self.tail.reserve_exact(target - self.tail.len());
         }
     }
