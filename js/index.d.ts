@@ -75,8 +75,8 @@
 //     and the view() of what VirtualBuffer.read() gives are copies in a fresh ArrayBuffer, taken when
 //     called: safe to keep, transfer or write to; they never change and never show another object's
 //     bytes. A reader's slice() and sliceAsync() are copies in the reader's staging memory, which its
-//     next slice(), sliceAsync() or readInto() detaches (as the addon's consume() detaches its slices): they
-//     never show other bytes; copy what must outlive the next slice. While the last one still shows
+//     next slice(), sliceAsync() or readInto() detaches (as the addon's consume() detaches its
+//     slices): they never show other bytes; copy what must outlive the next slice. While the last one still shows
 //     the unread bytes exactly (nothing consumed or arrived since, nothing written into it), the next
 //     is that same slice: two waits settled together get one slice, not one each with the first
 //     detached. The writable views are such copies too, written back by a call: what is written

@@ -57,10 +57,11 @@ const promiseOf = (start, ...args) => {
 };
 
 /**
- * The wait helpers of one build. `makeError(which, a, b, c, got)` makes the binding core's error number
- * `which` (`got`: the value given, for the messages that say what they got); `cancelWait(id, reason)` cancels a native wait; `cancelWork(id)` cancels VirtualBuffer work
- * that has not started (returns whether it did); `holdLoop`, for a build whose waits hold nothing of
- * the event loop (wasm in Node), keeps the loop alive while a wait with `ref` is pending.
+ * The wait helpers of one build. `makeError(which, a, b, c, got)` makes the binding core's error
+ * number `which` (`got`: the value given, for the messages that say what they got);
+ * `cancelWait(id, reason)` cancels a native wait; `cancelWork(id)` cancels VirtualBuffer work that has
+ * not started (returns whether it did); `holdLoop`, for a build whose waits hold nothing of the event
+ * loop (wasm in Node), keeps the loop alive while a wait with `ref` is pending.
  */
 export function defineWaits({ makeError, cancelWait, cancelWork, holdLoop = false }) {
   // Asked when first needed: the browser build's table is there only once init() is done.
