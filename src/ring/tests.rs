@@ -1193,13 +1193,21 @@ impl std::task::Wake for CountedTask {
     }
 }
 
+impl CountedTask {
+    /// A task and its waker.
+    fn with_waker() -> (Arc<Self>, std::task::Waker) {
+        let task = Arc::new(CountedTask(AtomicUsize::new(0)));
+        let waker = std::task::Waker::from(task.clone());
+        (task, waker)
+    }
+}
+
 #[test]
 fn one_task_waiting_on_two_readers_is_woken_after_forgetting_one() {
     use std::future::Future;
-    use std::task::{Context, Waker};
+    use std::task::Context;
 
-    let task = Arc::new(CountedTask(AtomicUsize::new(0)));
-    let waker = Waker::from(task.clone());
+    let (task, waker) = CountedTask::with_waker();
     let mut cx = Context::from_waker(&waker);
     let mut w = asynchronous::Circular::with_capacity::<u8>(16).unwrap();
     let mut a = w.add_reader();
@@ -1220,10 +1228,9 @@ fn one_task_waiting_on_two_readers_is_woken_after_forgetting_one() {
 #[test]
 fn a_dropped_side_lets_go_of_its_tasks_wakers() {
     use std::future::Future;
-    use std::task::{Context, Waker};
+    use std::task::Context;
 
-    let task = Arc::new(CountedTask(AtomicUsize::new(0)));
-    let waker = Waker::from(task.clone());
+    let (task, waker) = CountedTask::with_waker();
     let mut cx = Context::from_waker(&waker);
     let mut w = asynchronous::Circular::with_capacity::<u8>(16).unwrap();
     let mut kept = w.add_reader();
@@ -1253,10 +1260,9 @@ fn a_dropped_side_lets_go_of_its_tasks_wakers() {
 #[cfg_attr(miri, ignore)]
 fn a_side_polled_again_before_a_change_holds_one_waker() {
     use std::future::Future;
-    use std::task::{Context, Waker};
+    use std::task::Context;
 
-    let task = Arc::new(CountedTask(AtomicUsize::new(0)));
-    let waker = Waker::from(task.clone());
+    let (task, waker) = CountedTask::with_waker();
     let mut cx = Context::from_waker(&waker);
     let mut w = asynchronous::Circular::with_capacity::<u8>(16).unwrap();
     let mut readers: Vec<_> = (0..3).map(|_| w.add_reader()).collect();
