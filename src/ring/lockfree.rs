@@ -1,5 +1,7 @@
-//! The lock-free flavour: `slice()` spins until the writer has room or a reader has data. No locks,
-//! no system calls: for threads that own a core and cannot afford to sleep.
+//! The lock-free flavour: `slice()` spins until the writer has room or a reader has data, for threads
+//! that own a core and cannot afford to sleep. No thread ever blocks: no lock is taken (except each
+//! reader's tag inbox, on rings made `with_tags`), and the only system call is a yield of the core
+//! (`sched_yield`) after the first 64 spins of a wait, for when the other side runs on the same core.
 //!
 //! ```
 //! use omnibuf::ring::lockfree::Circular;
