@@ -14,7 +14,10 @@
 // - Sizes and offsets are non-negative integers up to Number.MAX_SAFE_INTEGER (in both builds, so
 //   offsets into a document go past 4 GiB in wasm too): anything but a number, or a non-integer,
 //   throws a TypeError (nothing is coerced: '1', true and null are TypeErrors), a negative or
-//   out-of-range value a RangeError. `new` of a class marked `private constructor`, and a member
+//   out-of-range value a RangeError. One difference: sizes and offsets within memory (of a buffer, a
+//   pool's sizes and classes) are at most 2 ** 32 - 1 in the wasm build, whose memory holds no more,
+//   and a larger one is refused there as out of range ("size must be between 0 and 4294967295"),
+//   where the addon names the limit it meets (the buffer's length, the largest class, the memory). `new` of a class marked `private constructor`, and a member
 //   called with `this` of another class, throw a TypeError. Every error is a JS exception, of the
 //   same class and with the same message in both builds; nothing aborts the process. Errors of misuse
 //   also carry a Node-style `code`: ERR_INVALID_ARG_TYPE (a wrong type), ERR_INVALID_ARG_VALUE (an
@@ -32,10 +35,11 @@
 //   objects may be freed long after, while wasm memory (at most 4 GiB) grows: call free() there.
 //   A stream or walk holds its signal's listener only while it is reachable.
 // - Bytes passed in (Uint8Array, ArrayBuffer, any typed array, or a string as UTF-8) are copied.
-// - Bytes handed out are Uint8Arrays; the addon's are Buffers (a subclass), the wasm build's plain
-//   Uint8Arrays, also in Node. Code meant for both builds uses what Uint8Array has:
-//   `new TextDecoder().decode(chunk)`, not `chunk.toString()`. (Node's Readable streams make every
-//   chunk a Buffer, so nodeReadable() gives Buffers in both.)
+// - Bytes handed out are Uint8Arrays. Many of the addon's are Buffers (a subclass): its views and ring
+//   slices, a reader's read() and the chunks of its iterators; copies such as bytes() and sha256() are
+//   plain Uint8Arrays in both builds, and the wasm build's are all plain, also in Node. Code meant for
+//   both builds uses what Uint8Array has: `new TextDecoder().decode(chunk)`, not `chunk.toString()`.
+//   (Node's Readable streams make every chunk a Buffer, so nodeReadable() gives Buffers in both.)
 // - view() and ring slices return the bytes in place, never a copy where the runtime allows:
 //   - Node (the addon): a Buffer over native memory (an external buffer), whose ArrayBuffer owns that
 //     memory. The lifetime rule covers everything made of a view: subarrays, `.buffer`,
@@ -262,8 +266,10 @@ export class BufferPool {
   constructor(options: BufferPoolOptions);
   readonly budget: number;
   readonly classes: number[];
-  /** A buffer now, or null when the budget or the tenant's quota is full. RangeError for a request
-   * that can never be served (no class holds it, or it exceeds the budget or the quota). */
+  /** A buffer now, or null when the budget or the tenant's quota is full, or while acquire()s that
+   * come first are waiting (any waiting for the budget, and the same tenant's).
+   * RangeError for a request that can never be served (no class holds it, or it exceeds the budget
+   * or the quota). */
   tryAcquire(size: number, tenant?: string): PooledBuffer | null;
   /** Resolves once there is room, first come first served per class; rejects with a RangeError for a
    * request that can never be served, an AbortError when `options.signal` aborts (see WaitOptions),

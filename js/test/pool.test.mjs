@@ -74,6 +74,15 @@ test('tenants are held to their quotas and counted', () => {
   b.free();
 });
 
+test('tenantQuotas may be a record without a prototype, in both builds', () => {
+  const quotas = Object.assign(Object.create(null), { alpha: 4096 });
+  const p = new BufferPool({ budget: 1 << 20, classes: [4096], tenantQuotas: quotas });
+  const a = p.tryAcquire(1, 'alpha');
+  assert.equal(p.tryAcquire(1, 'alpha'), null, 'alpha is at its quota');
+  a.free();
+  p.free();
+});
+
 test('tenant names are kept as given, U+FFFD and astral characters too; a lone surrogate is refused, not merged', () => {
   const names = ['t\uFFFD', 't\u{1F600}', 't'];
   const p = new BufferPool({ budget: 1 << 20, classes: [4096], tenantQuotas: Object.fromEntries(names.map((n, i) => [n, (i + 1) * 4096])) });

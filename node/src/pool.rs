@@ -30,12 +30,11 @@ use crate::platform::values::{self, Raw};
 use crate::platform::views::{Bytes, ExternalMemory, StableMemory, Viewed};
 
 /// The pool described by `options`: `{ budget, classes?, maxIdle?, tenantQuotas?, defaultTenantQuota? }`.
-fn pool_from_options(env: &Env, options: Option<&Unknown<'_>>) -> ApiResult<BufferPool> {
-    let raw = options.map(values::raw);
-    let Some(options) = raw.filter(|o| values::type_of(env, *o) == ValueType::Object) else {
-        let got = raw.map_or(binding::Value::Undefined, |raw| args::value(env, raw));
-        return Err(message::pool_needs_options(got).into());
-    };
+fn pool_from_options(env: &Env, options: &Unknown<'_>) -> ApiResult<BufferPool> {
+    let options = values::raw(options);
+    if values::type_of(env, options) != ValueType::Object {
+        return Err(message::pool_needs_options(args::value(env, options)).into());
+    }
     let mut config = BufferPool::builder();
     match args::size_option(env, options, "budget")? {
         Some(budget) => config = config.budget(budget),
@@ -61,11 +60,12 @@ fn pool_from_options(env: &Env, options: Option<&Unknown<'_>>) -> ApiResult<Buff
         config = config.default_tenant_quota(quota);
     }
     if let Some(quotas) = args::option(env, options, "tenantQuotas")? {
-        let not_an_object = || ApiError::from(message::tenant_quotas_not_object(args::value(env, quotas)));
         if values::type_of(env, quotas) != ValueType::Object {
-            return Err(not_an_object());
+            return Err(message::tenant_quotas_not_object(args::value(env, quotas)).into());
         }
-        for (tenant, bytes) in values::own_entries(env, quotas).ok_or_else(not_an_object)? {
+        let entries = values::own_entries(env, quotas)
+            .ok_or_else(|| ApiError::from(message::option_unreadable("tenantQuotas")))?;
+        for (tenant, bytes) in entries {
             let tenant = args::text_raw(env, tenant, "tenant")?;
             let Some(bytes) = values::number(env, bytes) else {
                 return Err(message::tenant_quota_not_number(&tenant, args::value(env, bytes)).into());
@@ -136,8 +136,9 @@ pub(crate) fn try_acquire(
 impl JsBufferPool {
     /// `options`: `{ budget, classes?, maxIdle?, tenantQuotas?: { name: bytes }, defaultTenantQuota? }`.
     #[napi(constructor, catch_unwind)]
-    pub fn new(env: &Env, options: Option<Unknown<'_>>) -> napi::Result<Self> {
-        let pool = pool_from_options(env, options.as_ref()).or_throw(env)?;
+    pub fn new(env: &Env, options: Unknown<'_>) -> napi::Result<Self> {
+        // Not an `Option`: napi-rs would make `null` `None`, and the error would say "got undefined".
+        let pool = pool_from_options(env, &options).or_throw(env)?;
         let handle = remember_pool(env, pool.clone()).or_throw(env)?;
         Ok(JsBufferPool { side: PoolSide::new(pool), handle })
     }

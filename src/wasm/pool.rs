@@ -13,6 +13,13 @@ use super::error::{index, optional_string, string, throwable, used_up, value};
 use crate::binding::{self, message, BindingError, PoolSide};
 use crate::{BufferKind, BufferPool, BufferPoolSnapshot, CapacityError, PoolError, PooledBuffer};
 
+#[wasm_bindgen]
+extern "C" {
+    /// `Object.entries(object)`, its getters' exceptions caught.
+    #[wasm_bindgen(catch, js_namespace = Object, js_name = entries)]
+    fn own_entries(object: &JsValue) -> Result<Array, JsValue>;
+}
+
 fn pool_error(e: PoolError) -> JsValue {
     throwable(e.into())
 }
@@ -119,10 +126,13 @@ impl JsBufferPool {
         let quotas = Reflect::get(options, &"tenantQuotas".into())
             .map_err(|_| throwable(message::option_unreadable("tenantQuotas")))?;
         if !quotas.is_undefined() {
-            let Some(quotas) = quotas.dyn_ref::<Object>() else {
+            // `typeof` "object", as the addon checks: a null-prototype record too, a function not.
+            if !quotas.is_object() {
                 return Err(throwable(message::tenant_quotas_not_object(value(&quotas))));
-            };
-            for entry in Object::entries(quotas).iter() {
+            }
+            let entries =
+                own_entries(&quotas).map_err(|_| throwable(message::option_unreadable("tenantQuotas")))?;
+            for entry in entries.iter() {
                 let entry: Array = entry.unchecked_into();
                 let tenant = string(&entry.get(0), "tenant")?;
                 let bytes = entry.get(1);
