@@ -13,7 +13,8 @@
 // Conventions:
 // - Sizes and offsets are non-negative integers up to Number.MAX_SAFE_INTEGER (in both builds, so
 //   offsets into a document go past 4 GiB in wasm too): anything but a number, or a non-integer,
-//   throws a TypeError (nothing is coerced: '1', true and null are TypeErrors), a negative or
+//   throws a TypeError (nothing is coerced: '1', true and null are TypeErrors, except that an
+//   optional argument given as undefined or null counts as left out), a negative or
 //   out-of-range value a RangeError. One difference: sizes and offsets within memory (of a buffer, a
 //   pool's sizes and classes) are at most 2 ** 32 - 1 in the wasm build, whose memory holds no more,
 //   and a larger one is refused there as out of range ("size must be between 0 and 4294967295"),
@@ -121,7 +122,8 @@ export type BytesLike = Uint8Array | ArrayBuffer | SharedArrayBuffer | ArrayBuff
  * "mulaw8", "alaw8", "opus", "jpeg", "png", "webp", "gif", "h264", "mp4") and registered ones. */
 export class BufferKind {
   private constructor();
-  /** Registers `name` (1 to 64 bytes, no whitespace; TypeError otherwise) and returns it. */
+  /** Registers `name` (1 to 64 bytes of UTF-8, no whitespace or control characters; TypeError
+   * otherwise) and returns it. */
   static register(name: string): string;
   /** Whether `name` is a known kind. */
   static has(name: string): boolean;
