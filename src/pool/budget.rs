@@ -563,13 +563,10 @@ impl Budget {
             }
             waiter.granted = true;
             let req = waiter.request.clone();
-            match std::mem::replace(&mut waiter.wake, Wake::Woken) {
-                Wake::Thread(cv) => {
-                    cv.notify_one();
-                    waiter.wake = Wake::Thread(cv);
-                }
-                Wake::Task(waker) => queue.let_go.push((waker, true)),
-                Wake::Woken => {}
+            if let Wake::Thread(cv) = &waiter.wake {
+                cv.notify_one();
+            } else if let Wake::Task(waker) = std::mem::replace(&mut waiter.wake, Wake::Woken) {
+                queue.let_go.push((waker, true));
             }
             self.leave_queue(queue, ticket, &req);
         }
