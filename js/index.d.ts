@@ -50,8 +50,9 @@
 //     it is then empty, so nothing kept shows freed, reused or overwritten memory. Take a new slice()
 //     after produce() or consume(). A view of an object the program merely dropped (no free()) keeps
 //     the memory for as long as its ArrayBuffer lives; a ring slice is detached when its side is
-//     collected. structuredClone and postMessage copy a view, also when asked to transfer it (Node
-//     refuses to move an external buffer): the copy is independent. ArrayBuffer.prototype.transfer()
+//     collected. structuredClone and postMessage copy a view: the copy is independent. Asked to
+//     transfer it, Node 18 and 20 copy it too, and Node 22 on throws a DataCloneError: Node never
+//     moves an external buffer. ArrayBuffer.prototype.transfer()
 //     and transferToFixedLength() (where the runtime has them) throw a TypeError for a view's
 //     ArrayBuffer: a moved one would escape the detaching. Detaching cannot stop a read that Node
 //     already handed to its thread pool or the kernel (fs.write, socket.write, zlib with a view):
@@ -92,7 +93,7 @@
 //     starts with that rest; write() puts its bytes over the slice's start. Writes after free() or
 //     freeze(), or into an older view, reach nothing. Such a view's ArrayBuffer is its own memory:
 //     transferring it (postMessage or structuredClone with `transfer`) takes what was written with
-//     it, where the addon's transfer copies; produce(n) of a slice moved away is then an Error
+//     it, where the addon's transfer copies or is refused; produce(n) of a slice moved away is then an Error
 //     (ERR_INVALID_STATE), and what was written into a PooledBuffer.view() moved away reaches nothing. A view costs a copy of its bytes
 //     (`npm run bench:wasm-views` times it).
 //   Write only to the views meant for writing (PooledBuffer.view(), CircularWriter.slice()): their

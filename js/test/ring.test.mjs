@@ -220,9 +220,15 @@ test("a writer's slice whose ArrayBuffer the program transfers away: never other
   r.read();
   const s = w.slice();
   s.set([0x41, 0x42, 0x43]);
-  structuredClone(s, { transfer: [s.buffer] });
+  try {
+    structuredClone(s, { transfer: [s.buffer] });
+  } catch (e) {
+    // Node 22 on refuses to move an external buffer; Node 18 and 20 copy it.
+    assert.equal(impl, 'addon');
+    assert.equal(e.name, 'DataCloneError');
+  }
   if (impl === 'addon') {
-    // The addon's transfer copies: the bytes stay in the ring's memory.
+    // The addon's transfer copied or was refused: the bytes stay in the ring's memory.
     w.produce(3);
     assert.equal(text(r.read()), 'ABC');
   } else {

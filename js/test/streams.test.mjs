@@ -1059,7 +1059,7 @@ test('Node: a reader stream of an aborted writer polled with read(0) waits as at
   }
 });
 
-test('Node: a reader stream of an aborted writer keeps bytes given back with unshift(), and errors stream.compose() too', async () => {
+test('Node: a reader stream of an aborted writer keeps bytes given back with unshift(), and errors stream.compose() too', async (t) => {
   const { compose } = await import('node:stream');
   for (const end of ['free', 'abort']) {
     const writer = Circular.withCapacity(4096);
@@ -1079,19 +1079,31 @@ test('Node: a reader stream of an aborted writer keeps bytes given back with uns
     assert.equal(text, 'abcdef', end);
     assert.equal(outcome, end === 'free' ? 'end' : 'ECONNABORTED');
   }
-  // A composed stream settles: with the error where the writer aborted.
+  // A composed stream settles as one over Node's own Readable does: with the error where the
+  // writer aborted. (Node 22's compose() never settles when its source errors this way, a plain
+  // Readable's included; there the part is skipped.)
+  const settled = (source, fail) => {
+    const composed = compose(source, async function* (chunks) {
+      for await (const chunk of chunks) yield chunk;
+    });
+    composed.resume();
+    setTimeout(fail, 10);
+    return new Promise((resolve) => {
+      composed.on('error', (e) => resolve(e.message));
+      composed.on('end', () => resolve('end'));
+    });
+  };
+  const plain = new Readable({ read() {} });
+  const unsettled = new Promise((resolve) => setTimeout(resolve, 500, 'unsettled'));
+  const baseline = await Promise.race([settled(plain, () => plain.destroy(new Error('boom'))), unsettled]);
+  if (baseline === 'unsettled') {
+    t.diagnostic(`compose() of an erroring Readable never settles on Node ${process.version}: skipped`);
+    return;
+  }
+  assert.equal(baseline, 'boom');
   const writer = Circular.withCapacity(4096);
   const reader = writer.addReader();
-  const composed = compose(reader.nodeReadable(), async function* (source) {
-    for await (const chunk of source) yield chunk;
-  });
-  composed.resume();
-  setTimeout(() => writer.abort('boom'), 10);
-  const outcome = await new Promise((resolve) => {
-    composed.on('error', (e) => resolve(e.message));
-    composed.on('end', () => resolve('end'));
-  });
-  assert.equal(outcome, "the ring's writer aborted: boom");
+  assert.equal(await settled(reader.nodeReadable(), () => writer.abort('boom')), "the ring's writer aborted: boom");
 });
 
 test('WHATWG: a writable stream aborted while a write waits for room gives the readers its reason', async () => {
