@@ -626,7 +626,8 @@ export interface VirtualBufferSaveOptions {
  * of one document take turns across tabs and workers (the Web Lock `omnibuf:indexeddb:<name>`): an
  * import, save or deleteDocument (or an open that deletes blocks old versions left) waits for one
  * running elsewhere. Blocks a save replaced are deleted when the document is next opened and no
- * buffer of the origin still reads a version that used them (free() buffers you are done with). find()
+ * buffer of the origin still reads a version that used them (free() buffers you are done with), and
+ * so are those of a save that never committed (its tab closed mid-save). find()
  * and the line queries scan a window of 4 MiB at a time, so memory stays bounded by the cache budget.
  * In OPFS (dedicated workers only) a document is one file per version plus a header of two
  * checksummed records: reads go straight to the file; save() and import() write the new version to a
@@ -711,7 +712,8 @@ export class VirtualBuffer {
   /** Saves to the file it came from (a buffer from fromBytes() has none: its content stays in memory;
    * in the browser such a save rejects: use saveAs()).
    * Rejects with an Error, changing nothing, if the file changed on disk since it was opened or last
-   * saved, unless `options.force`. */
+   * saved, unless `options.force`. A save (or saveAs()) called while another of this buffer runs
+   * waits for it to end, then saves to where that one left the buffer. */
   save(options?: VirtualBufferSaveOptions): Promise<void>;
   /** Saves to a new file at `path` (in the browser: the document of that name); later saves go there. */
   saveAs(path: string, options?: { signal?: AbortSignal }): Promise<void>;

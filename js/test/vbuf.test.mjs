@@ -185,6 +185,25 @@ test('fromBytes and saveAs', async () => {
   });
 });
 
+test('saves called while one runs wait their turn, each resolving', async () => {
+  await withStorage(async (storage) => {
+    const path = await storage.put('turns.txt', 'v0');
+    const vb = await VirtualBuffer.open(path);
+    vb.replace(0, 2, 'v1');
+    const elsewhere = storage.id('turns-copy.txt');
+    const saves = [vb.save(), vb.save({ force: true }), vb.saveAs(elsewhere), vb.save()];
+    const outcomes = await Promise.allSettled(saves);
+    assert.deepEqual(outcomes.map((o) => o.reason ?? o.status), ['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled']);
+    assert.equal(await storage.get(path), 'v1');
+    assert.equal(await storage.get(elsewhere), 'v1');
+    vb.replace(0, 2, 'v2');
+    await vb.save();
+    assert.equal(await storage.get(elsewhere), 'v2', 'later saves go to the saveAs target');
+    assert.equal(await storage.get(path), 'v1');
+    vb.free();
+  });
+});
+
 test('the mapped backend', { skip: addonOnly }, async () => {
   await inTempDir(async (dir) => {
     const path = join(dir, 'mapped.txt');

@@ -47,6 +47,8 @@ mod store;
 #[cfg(target_arch = "wasm32")]
 mod stored;
 mod tree;
+#[cfg(any(target_arch = "wasm32", test))]
+pub(crate) mod turns;
 
 #[cfg(target_arch = "wasm32")]
 pub use crate::platform::wasm::indexed_db::StoreError;

@@ -21,6 +21,7 @@ use super::buffer::{recipe, resolve};
 use super::error::VbufError;
 use super::options::VirtualBufferOptions;
 use super::tree::{Piece, SourceId, ADD_SOURCE};
+use super::turns::Turns;
 use super::VirtualBuffer;
 use crate::platform::persistence::{
     BlockLayer, BlockSpan, BlockTable, BlockWriter, PersistenceError, PersistenceLayer, PinnedBlocks,
@@ -67,9 +68,6 @@ pub enum StoredError {
     /// `save` of a buffer that has no document (made from bytes): use `save_as`.
     #[error("this buffer has no document to save to; use saveAs(name)")]
     NoDocument,
-    /// A save of this buffer is already running.
-    #[error("a save of this buffer is already running")]
-    SaveRunning,
 }
 
 impl From<PersistenceError> for StoredError {
@@ -113,7 +111,6 @@ struct State {
     /// for a source in memory or one the buffer let go of. Kept in step with the buffer's sources:
     /// every source a stored buffer gains comes from its own saves.
     sources: Vec<Option<StoredSource>>,
-    saving: bool,
 }
 
 /// A [`VirtualBuffer`] over a document in IndexedDB (see the module docs).
@@ -136,6 +133,8 @@ pub struct StoredBuffer {
     state: RefCell<State>,
     /// What the last whole scan for line feeds found, while no edit came after it.
     lines: RefCell<Option<Rc<LineIndex>>>,
+    /// A save that starts while another runs waits for it.
+    save_turns: Turns,
 }
 
 /// The line feeds of one version of the content, counted by a scan of all of it: the line queries
@@ -148,15 +147,6 @@ struct LineIndex {
     lfs: u64,
     /// `before[i]`: the line feeds in the first `i * LINE_CHECKPOINT` bytes (the last entry: in all).
     before: Vec<u64>,
-}
-
-/// Clears the `saving` flag when a save ends, however it ends.
-struct SavingFlag<'a>(&'a RefCell<State>);
-
-impl Drop for SavingFlag<'_> {
-    fn drop(&mut self) {
-        self.0.borrow_mut().saving = false;
-    }
 }
 
 impl StoredBuffer {
@@ -175,8 +165,14 @@ impl StoredBuffer {
     pub fn from_bytes(bytes: Vec<u8>, options: VirtualBufferOptions) -> Result<StoredBuffer, StoredError> {
         let options = options.checked();
         let buffer = VirtualBuffer::from_bytes_with(bytes, options)?;
-        let state = State { meta: None, sources: vec![None], saving: false };
-        Ok(StoredBuffer { buffer, options, state: RefCell::new(state), lines: RefCell::default() })
+        let state = State { meta: None, sources: vec![None] };
+        Ok(StoredBuffer {
+            buffer,
+            options,
+            state: RefCell::new(state),
+            lines: RefCell::default(),
+            save_turns: Turns::default(),
+        })
     }
 
     /// Opens document `name`, reading only its metadata record (and deleting the blocks its earlier
@@ -205,7 +201,8 @@ impl StoredBuffer {
                 break in_use;
             }
         };
-        if !meta.garbage.is_empty() {
+        // Garbage to collect: what the record lists, and the blocks of saves that never committed.
+        if !meta.garbage.is_empty() || indexed_db::has_blocks_from(name, meta.next_id).await? {
             // Waits for a writer of the document in another tab, if there is one.
             indexed_db::collect_garbage(&DocumentLock::acquire(name).await).await?;
         }
@@ -215,8 +212,14 @@ impl StoredBuffer {
         let layer = Arc::new(BlockLayer::new(meta.table.clone(), options.cache_budget));
         let buffer = VirtualBuffer::with_layer(layer.clone(), options)?;
         let source = StoredSource { name: name.to_string(), layer, _in_use: Rc::new(in_use) };
-        let state = State { meta: Some(meta), sources: vec![Some(source)], saving: false };
-        Ok(StoredBuffer { buffer, options, state: RefCell::new(state), lines: RefCell::default() })
+        let state = State { meta: Some(meta), sources: vec![Some(source)] };
+        Ok(StoredBuffer {
+            buffer,
+            options,
+            state: RefCell::new(state),
+            lines: RefCell::default(),
+            save_turns: Turns::default(),
+        })
     }
 
     /// Stores `source` as document `name` in blocks of `block_size` bytes, replacing a document of
@@ -589,6 +592,8 @@ impl StoredBuffer {
     /// Saves to the document it was opened from: the blocks that changed are written, whole blocks
     /// that did not are kept, and the new version is committed in one transaction. Refuses, changing
     /// nothing, if the stored document changed since it was opened or last saved, unless `force`.
+    /// A save (or [`save_as`](Self::save_as)) called while another of this buffer runs waits for it
+    /// to end, and then saves the content as it is when it starts.
     ///
     /// ```no_run
     /// # async fn demo() -> Result<(), omnibuf::vbuf::StoredError> {
@@ -605,8 +610,7 @@ impl StoredBuffer {
     /// # Ok(()) }
     /// ```
     pub async fn save(&self, force: bool) -> Result<(), StoredError> {
-        let name = self.name().ok_or(StoredError::NoDocument)?;
-        self.save_to(&name, force, CommitFault::None).await
+        self.save_to(None, force, CommitFault::None).await
     }
 
     /// Saves to document `name` (replacing one of that name); later saves go there.
@@ -621,7 +625,7 @@ impl StoredBuffer {
     /// # Ok(()) }
     /// ```
     pub async fn save_as(&self, name: &str) -> Result<(), StoredError> {
-        self.save_to(name, true, CommitFault::None).await
+        self.save_to(Some(name), true, CommitFault::None).await
     }
 
     /// [`save`](Self::save) with a fault injected into the commit, for tests of atomicity (the
@@ -643,19 +647,17 @@ impl StoredBuffer {
     /// ```
     #[cfg(feature = "testing")]
     pub async fn save_with_fault(&self, fault: CommitFault) -> Result<(), StoredError> {
-        let name = self.name().ok_or(StoredError::NoDocument)?;
-        self.save_to(&name, false, fault).await
+        self.save_to(None, false, fault).await
     }
 
-    async fn save_to(&self, name: &str, force: bool, fault: CommitFault) -> Result<(), StoredError> {
-        {
-            let mut state = self.state.borrow_mut();
-            if state.saving {
-                return Err(StoredError::SaveRunning);
-            }
-            state.saving = true;
-        }
-        let _flag = SavingFlag(&self.state);
+    /// Saves to document `name`, or without one to the document the saves before it left.
+    async fn save_to(&self, name: Option<&str>, force: bool, fault: CommitFault) -> Result<(), StoredError> {
+        let _turn = self.save_turns.take().await;
+        let name = match name {
+            Some(name) => name.to_string(),
+            None => self.name().ok_or(StoredError::NoDocument)?,
+        };
+        let name = name.as_str();
         // Held from reading the record to the commit: the record read stays the stored one, and the
         // ids past its next id are this save's.
         let lock = DocumentLock::acquire(name).await;

@@ -8,7 +8,7 @@
 //! - `'auto'`: OPFS where sync access handles exist (a dedicated worker of a browser that has them),
 //!   IndexedDB elsewhere. The worker proxy (`js/document-worker.mjs`) passes it by default.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 
 use js_sys::Reflect;
 use wasm_bindgen::prelude::*;
@@ -16,6 +16,7 @@ use wasm_bindgen::prelude::*;
 use super::error::{error, throwable};
 use crate::binding::{message, BindingError, ERR_INVALID_ARG_VALUE};
 use crate::platform::wasm::opfs::{self, OpfsError};
+use crate::vbuf::turns::Turns;
 use crate::vbuf::{VbufError, VirtualBuffer};
 
 /// A document store.
@@ -82,45 +83,29 @@ pub(crate) fn opfs_error(e: OpfsError, context: &str) -> JsValue {
 pub(crate) struct OpfsDoc {
     pub(crate) buffer: VirtualBuffer,
     name: RefCell<String>,
-    saving: Cell<bool>,
-}
-
-/// Clears the `saving` flag when a save ends, however it ends.
-struct Saving<'a>(&'a Cell<bool>);
-
-impl Drop for Saving<'_> {
-    fn drop(&mut self) {
-        self.0.set(false);
-    }
+    /// A save that starts while another runs waits for it.
+    save_turns: Turns,
 }
 
 impl OpfsDoc {
     pub(crate) fn new(buffer: opfs::OpfsBuffer) -> OpfsDoc {
         let name = RefCell::new(buffer.name().to_string());
-        OpfsDoc { buffer: buffer.buffer().clone(), name, saving: Cell::new(false) }
+        OpfsDoc { buffer: buffer.buffer().clone(), name, save_turns: Turns::default() }
     }
 
     pub(crate) fn name(&self) -> String {
         self.name.borrow().clone()
     }
 
-    fn start_saving(&self, context: &str) -> Result<Saving<'_>, JsValue> {
-        if self.saving.replace(true) {
-            // Worded as the IndexedDB store words the same mistake.
-            return Err(error(format!("{context}: {}", crate::vbuf::StoredError::SaveRunning)));
-        }
-        Ok(Saving(&self.saving))
-    }
-
     /// Saves to its document (see `OpfsBuffer::save`).
     pub(crate) async fn save(&self, force: bool, context: &str) -> Result<(), JsValue> {
-        let _saving = self.start_saving(context)?;
+        let _turn = self.save_turns.take().await;
         opfs::save(&self.buffer, &self.name(), force).await.map_err(|e| opfs_error(e, context))
     }
 
     /// Saves as document `name`; later saves go there.
     pub(crate) async fn save_as(&self, name: &str, context: &str) -> Result<(), JsValue> {
-        let _saving = self.start_saving(context)?;
+        let _turn = self.save_turns.take().await;
         opfs::save_as(&self.buffer, name).await.map_err(|e| opfs_error(e, context))?;
         *self.name.borrow_mut() = name.to_string();
         Ok(())

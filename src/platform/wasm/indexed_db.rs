@@ -539,26 +539,53 @@ async fn database() -> Result<IdbDatabase, StoreError> {
     let db: IdbDatabase =
         open.result().map_err(|e| StoreError::from_js(e, "opening the database"))?.unchecked_into();
     // A newer version elsewhere (another tab upgrading) must not be blocked by this connection: close
-    // it; the next call opens a new one.
+    // it; the next call opens a new one. The browser closes it itself when the site's data is cleared
+    // while the page is open: the next call opens a new one then too.
     let on_version_change = {
         let db = db.clone();
         Closure::<dyn FnMut(Event)>::new(move |_| {
             db.close();
-            DATABASE_CONNECTION.with(|c| c.borrow_mut().take());
+            forget_connection(&db);
         })
     };
+    let on_close = {
+        let db = db.clone();
+        Closure::<dyn FnMut(Event)>::new(move |_| forget_connection(&db))
+    };
     db.set_onversionchange(Some(on_version_change.as_ref().unchecked_ref()));
-    // It lives as long as the connection, which lives as long as the thread.
+    db.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+    // They live as long as the connection, which lives as long as the thread.
     on_version_change.forget();
+    on_close.forget();
     DATABASE_CONNECTION.with(|c| *c.borrow_mut() = Some(db.clone()));
     Ok(db)
 }
 
-fn transaction(db: &IdbDatabase, stores: &[&str], write: bool) -> Result<IdbTransaction, StoreError> {
+/// Lets go of `db` if it is the connection calls use, so that the next call opens a new one.
+fn forget_connection(db: &IdbDatabase) {
+    DATABASE_CONNECTION.with(|c| {
+        let mut cached = c.borrow_mut();
+        if cached.as_ref().is_some_and(|cached| JsValue::from(cached) == JsValue::from(db)) {
+            cached.take();
+        }
+    });
+}
+
+/// A transaction over `stores` on the connection. A connection the browser closed whose `close`
+/// event has not come yet refuses with an `InvalidStateError`: then it is let go of and the
+/// transaction starts on a new one.
+async fn transaction(stores: &[&str], write: bool) -> Result<IdbTransaction, StoreError> {
     let names: Array = stores.iter().map(|s| JsValue::from_str(s)).collect();
     let mode = if write { IdbTransactionMode::Readwrite } else { IdbTransactionMode::Readonly };
-    db.transaction_with_str_sequence_and_mode(&names, mode)
-        .map_err(|e| StoreError::from_js(e, "starting a transaction"))
+    let db = database().await?;
+    match db.transaction_with_str_sequence_and_mode(&names, mode) {
+        Err(e) if e.dyn_ref::<DomException>().is_some_and(|e| e.name() == "InvalidStateError") => {
+            forget_connection(&db);
+            database().await?.transaction_with_str_sequence_and_mode(&names, mode)
+        }
+        started => started,
+    }
+    .map_err(|e| StoreError::from_js(e, "starting a transaction"))
 }
 
 fn store(tx: &IdbTransaction, name: &str) -> Result<IdbObjectStore, StoreError> {
@@ -600,8 +627,7 @@ pub async fn read_record(lock: &DocumentLock) -> Result<Option<DocumentMeta>, St
 }
 
 async fn read_any_record(name: &str) -> Result<Option<DocumentMeta>, StoreError> {
-    let db = database().await?;
-    let tx = transaction(&db, &[DOCUMENTS], false)?;
+    let tx = transaction(&[DOCUMENTS], false).await?;
     DocumentMeta::from_stored(&stored_record(&store(&tx, DOCUMENTS)?, name).await?)
 }
 
@@ -613,8 +639,7 @@ async fn stored_record(documents: &IdbObjectStore, name: &str) -> Result<JsValue
 
 /// Every document's name and length, by name.
 pub async fn list() -> Result<Vec<(String, u64)>, StoreError> {
-    let db = database().await?;
-    let tx = transaction(&db, &[DOCUMENTS], false)?;
+    let tx = transaction(&[DOCUMENTS], false).await?;
     let all = store(&tx, DOCUMENTS)?.get_all().map_err(js_failure("listing documents"))?;
     let records: Array = request(&all, "listing documents").await?.unchecked_into();
     let mut documents = Vec::new();
@@ -659,8 +684,7 @@ pub async fn read_blocks(
     name: &str,
     ids: impl Iterator<Item = u64>,
 ) -> Result<Vec<ZeroCopyBuffer>, StoreError> {
-    let db = database().await?;
-    let tx = transaction(&db, &[BLOCKS], false)?;
+    let tx = transaction(&[BLOCKS], false).await?;
     let blocks = store(&tx, BLOCKS)?;
     let mut requests = Vec::new();
     for id in ids {
@@ -699,8 +723,7 @@ pub async fn write_blocks(lock: &DocumentLock, writes: &[(u64, ZeroCopyBuffer)])
     if writes.is_empty() {
         return Ok(());
     }
-    let db = database().await?;
-    let tx = transaction(&db, &[BLOCKS], true)?;
+    let tx = transaction(&[BLOCKS], true).await?;
     put_blocks(&store(&tx, BLOCKS)?, name, writes)?;
     if quota_fault_now() {
         return fail_as_quota(&tx, "writing blocks").await;
@@ -717,8 +740,7 @@ pub async fn discard_uncommitted(lock: &DocumentLock, ids: Range<u64>) -> Result
     if ids.is_empty() {
         return Ok(());
     }
-    let db = database().await?;
-    let tx = transaction(&db, &[DOCUMENTS, BLOCKS], true)?;
+    let tx = transaction(&[DOCUMENTS, BLOCKS], true).await?;
     let record = DocumentMeta::from_stored(&stored_record(&store(&tx, DOCUMENTS)?, name).await?)?;
     let mut used: Vec<u64> = record
         .map_or(Vec::new(), |meta| meta.table.ids().iter().copied().filter(|id| ids.contains(id)).collect());
@@ -757,8 +779,7 @@ pub async fn discard_uncommitted(lock: &DocumentLock, ids: Range<u64>) -> Result
 /// ```
 #[cfg(feature = "testing")]
 pub async fn stored_block_ids(name: &str) -> Result<Vec<u64>, StoreError> {
-    let db = database().await?;
-    let tx = transaction(&db, &[BLOCKS], false)?;
+    let tx = transaction(&[BLOCKS], false).await?;
     let keys = store(&tx, BLOCKS)?
         .get_all_keys_with_key(&blocks_from(name, 0)?)
         .map_err(js_failure("listing blocks"))?;
@@ -768,6 +789,16 @@ pub async fn stored_block_ids(name: &str) -> Result<Vec<u64>, StoreError> {
         .filter_map(|key| key.dyn_into::<Array>().ok()?.get(1).as_f64())
         .map(|id| id as u64)
         .collect())
+}
+
+/// Whether blocks of `name` are stored at or past `next_id`, the next id of its record: blocks of a
+/// save or import that never committed (its tab closed, its worker terminated) or of one writing now.
+pub async fn has_blocks_from(name: &str, next_id: u64) -> Result<bool, StoreError> {
+    let tx = transaction(&[BLOCKS], false).await?;
+    let count = store(&tx, BLOCKS)?
+        .count_with_key(&blocks_from(name, next_id)?)
+        .map_err(js_failure("counting blocks"))?;
+    Ok(request(&count, "counting blocks").await?.as_f64().is_some_and(|n| n > 0.0))
 }
 
 /// A fault to inject into the store's commit (through
@@ -803,8 +834,7 @@ pub async fn commit(
     fault: CommitFault,
 ) -> Result<(), StoreError> {
     debug_assert_eq!(lock.name(), meta.name, "the lock of another document");
-    let db = database().await?;
-    let tx = transaction(&db, &[DOCUMENTS, BLOCKS], true)?;
+    let tx = transaction(&[DOCUMENTS, BLOCKS], true).await?;
     let documents = store(&tx, DOCUMENTS)?;
     if let Some(expected) = expected_generation {
         let stored = DocumentMeta::from_stored(&stored_record(&documents, &meta.name).await?)?
@@ -836,8 +866,7 @@ pub async fn collect_garbage(lock: &DocumentLock) -> Result<(), StoreError> {
     // Asked before the transaction, which would commit while this waits. Under the lock no version
     // older than the current one can come into use meanwhile (see `VersionInUse`).
     let oldest_in_use = oldest_version_in_use(name).await;
-    let db = database().await?;
-    let tx = transaction(&db, &[DOCUMENTS, BLOCKS], true)?;
+    let tx = transaction(&[DOCUMENTS, BLOCKS], true).await?;
     let documents = store(&tx, DOCUMENTS)?;
     let record = DocumentMeta::from_stored(&stored_record(&documents, name).await?)?;
     let blocks = store(&tx, BLOCKS)?;
@@ -857,8 +886,7 @@ pub async fn collect_garbage(lock: &DocumentLock) -> Result<(), StoreError> {
 pub async fn delete_document(lock: &DocumentLock) -> Result<(), StoreError> {
     let name = lock.name();
     let oldest_in_use = oldest_version_in_use(name).await;
-    let db = database().await?;
-    let tx = transaction(&db, &[DOCUMENTS, BLOCKS], true)?;
+    let tx = transaction(&[DOCUMENTS, BLOCKS], true).await?;
     let documents = store(&tx, DOCUMENTS)?;
     let record = stored_record(&documents, name).await?;
     let blocks = store(&tx, BLOCKS)?;

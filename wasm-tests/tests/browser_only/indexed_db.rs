@@ -600,6 +600,40 @@ async fn open_and_collect(name: &str) -> indexed_db::DocumentMeta {
     indexed_db::read_meta(name).await.unwrap().unwrap()
 }
 
+/// Stores blocks `ids` of document `name` behind the store's back, as a save whose tab was closed
+/// before its commit leaves them.
+async fn store_uncommitted_blocks(name: &str, ids: &[u64]) {
+    let ids = ids.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
+    js_promise(&format!(
+        "return new Promise((resolve, reject) => {{
+           const open = indexedDB.open('omnibuf');
+           open.onerror = () => reject(open.error);
+           open.onsuccess = () => {{
+             const tx = open.result.transaction('blocks', 'readwrite');
+             for (const id of [{ids}]) tx.objectStore('blocks').put(new Uint8Array(64), ['{name}', id]);
+             tx.oncomplete = () => {{ open.result.close(); resolve(); }};
+             tx.onerror = () => reject(tx.error);
+           }};
+         }});"
+    ))
+    .await
+    .unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn blocks_of_a_save_that_never_committed_go_at_the_next_open() {
+    let name = "uncommitted";
+    StoredBuffer::import(name, ImportSource::Bytes(&numbered_lines(100)), 64).await.unwrap();
+    let next_id = indexed_db::read_meta(name).await.unwrap().unwrap().next_id;
+    store_uncommitted_blocks(name, &[next_id, next_id + 7]).await;
+    assert_ne!(block_ids(name).await, used_ids(name).await);
+    let meta = open_and_collect(name).await;
+    assert_eq!(meta.next_id, next_id, "nothing was committed");
+    assert_eq!(block_ids(name).await, used_ids(name).await);
+    assert_eq!(stored(name).await, numbered_lines(100));
+    StoredBuffer::delete(name).await.unwrap();
+}
+
 /// Marks the current version of document `name` as read, as a buffer in another tab would: the
 /// shared Web Lock of that version. `stop_reading_elsewhere()` lets go of it.
 async fn read_elsewhere(name: &str) {
