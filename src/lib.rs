@@ -57,6 +57,8 @@ pub mod ring;
 pub mod vbuf;
 
 mod sync;
+#[cfg(test)]
+mod test_tasks;
 
 #[cfg(feature = "testing")]
 pub mod testing;

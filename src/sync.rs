@@ -64,3 +64,15 @@ impl<T> UnsafeCell<T> {
         f(self.0.get())
     }
 }
+
+/// Wakes each waker of `wakers` (or only drops it, where its flag is false), all of them even when
+/// one panics. A waker's panic is a fault of the executor that made it, not of the thread that wakes
+/// it (a release, a produce, a drop): the panic hook has reported it, and it goes no further, so the
+/// other tasks still get their wake-ups, the change that woke them stands, and a handle dropped
+/// while its thread unwinds does not abort the process.
+pub(crate) fn wake_all(wakers: impl IntoIterator<Item = (std::task::Waker, bool)>) {
+    for (waker, wake) in wakers {
+        let run = move || if wake { waker.wake() } else { drop(waker) };
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run));
+    }
+}

@@ -52,7 +52,8 @@
 //! task's, to wake; a replaced or cancelled one's, to drop) are kept in the queue and woken or
 //! dropped when the lock is released ([`Locked`]). A granted task is woken after the grant is
 //! visible under the lock, so a poll that comes before the wake sees it. Threads are still notified
-//! under the lock (a condition variable runs no code of anyone's).
+//! under the lock (a condition variable runs no code of anyone's). A waker that panics does not stop
+//! the others, nor does its panic reach the thread that released (`sync::wake_all`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::task::Waker;
@@ -218,11 +219,7 @@ impl Drop for Locked<'_> {
         let Some(mut guard) = self.guard.take() else { return };
         let let_go = std::mem::take(&mut guard.let_go);
         drop(guard);
-        for (waker, wake) in let_go {
-            if wake {
-                waker.wake();
-            }
-        }
+        crate::sync::wake_all(let_go);
     }
 }
 

@@ -750,3 +750,28 @@ fn a_thread_keeps_entries_for_about_the_pools_it_still_uses() {
     .join()
     .unwrap();
 }
+
+#[test]
+fn a_waker_that_panics_stops_no_other_grant_and_no_release() {
+    use crate::test_tasks::{panicking_waker, CountedTask};
+
+    let p = pool(&[4096], 8192);
+    let (a, b) = (p.acquire(1).unwrap(), p.acquire(1).unwrap());
+    let (task, waker) = CountedTask::with_waker();
+    let broken = panicking_waker();
+    let mut first = Box::pin(p.acquire_async(1));
+    let mut second = Box::pin(p.acquire_async(1));
+    assert!(first.as_mut().poll(&mut Context::from_waker(&broken)).is_pending());
+    assert!(second.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+    drop(a); // grants `first`, whose waker panics: the release returns as usual
+    drop(b);
+    assert_eq!(task.wakes(), 1, "the next grant still wakes its task");
+    let mut cx = Context::from_waker(std::task::Waker::noop());
+    let (Poll::Ready(Ok(x)), Poll::Ready(Ok(y))) =
+        (first.as_mut().poll(&mut cx), second.as_mut().poll(&mut cx))
+    else {
+        panic!("both were granted");
+    };
+    drop((x, y));
+    assert_eq!((p.snapshot().in_use_bytes, p.snapshot().waiting), (0, 0));
+}

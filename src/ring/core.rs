@@ -136,7 +136,7 @@ impl Wakeup {
             };
             // Outside the lock: a waker may run user code (the generic flavour's notifiers) that
             // calls straight back into the ring.
-            woken.into_iter().flatten().for_each(|(_, waker)| waker.wake());
+            crate::sync::wake_all(woken.into_iter().flatten().map(|(_, waker)| (waker, true)));
         }
     }
 
@@ -187,7 +187,8 @@ impl Wakeup {
                 tasks.compactions += 1;
             }
         }
-        drop(forgotten); // may run user code (a notifier's drop): not under the lock
+        // May run user code (a notifier's drop): not under the lock.
+        crate::sync::wake_all(forgotten.into_iter().map(|(_, waker)| (waker, false)));
     }
 
     /// `Ready` when `ready()` holds; otherwise registers the task to be woken by the next change,

@@ -37,7 +37,9 @@ super::flavour::flavour!(@handles generic, ", || {}", "|| {}", "slice" { notifie
 
 /// What the ring calls when the writer may find room or a reader may find data. It is called from
 /// whichever thread made the change (inside `produce`, `consume`, or a drop), with no lock of the ring
-/// held, so it may call back into the ring; it should return quickly and must not panic. A handle's
+/// held, so it may call back into the ring; it should return quickly. One that panics (as its drop
+/// that panics) is reported by the panic hook and goes no further: the other notifiers of the change
+/// still run, and the call that made the change returns as usual. A handle's
 /// notifier is not called after the handle is dropped, except by a notification already under way at
 /// that moment: in another thread, or in this one when another notifier of the same wake-up dropped
 /// the handle. A notifier must tolerate its receiver being gone (a closed channel).

@@ -1,7 +1,7 @@
 //! Unit tests of the ring. Model-based property tests against `VecDeque` are `tests/ring_model.rs`.
 
 use super::*;
-use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use crate::test_tasks::{panicking_waker, CountedTask};
 use std::sync::Arc;
 
 fn backends() -> Vec<RingBackend> {
@@ -1184,24 +1184,6 @@ fn an_orphan_ends_a_side_its_thread_left_behind() {
     drop(r);
 }
 
-/// A task whose wake-ups are counted; its `Arc`'s count tells how many wakers are alive.
-struct CountedTask(AtomicUsize);
-
-impl std::task::Wake for CountedTask {
-    fn wake(self: Arc<Self>) {
-        self.0.fetch_add(1, SeqCst);
-    }
-}
-
-impl CountedTask {
-    /// A task and its waker.
-    fn with_waker() -> (Arc<Self>, std::task::Waker) {
-        let task = Arc::new(CountedTask(AtomicUsize::new(0)));
-        let waker = std::task::Waker::from(task.clone());
-        (task, waker)
-    }
-}
-
 #[test]
 fn one_task_waiting_on_two_readers_is_woken_after_forgetting_one() {
     use std::future::Future;
@@ -1219,7 +1201,7 @@ fn one_task_waiting_on_two_readers_is_woken_after_forgetting_one() {
     a.forget_waker(&waker);
     w.push_slice(b"x");
     // Once, or twice where a waker's clones do not compare equal (Miri): then `a`'s stays too.
-    assert!(task.0.load(SeqCst) >= 1, "b's wait was forgotten with a's");
+    assert!(task.wakes() >= 1, "b's wait was forgotten with a's");
     assert_eq!(block_on(wait_b).map(<[u8]>::to_vec), Some(b"x".to_vec()));
 }
 
@@ -1242,7 +1224,7 @@ fn a_dropped_side_lets_go_of_its_tasks_wakers() {
     }
     assert_eq!(Arc::strong_count(&task), 3, "ours, `waker`, and the kept reader's");
     w.push_slice(b"x");
-    assert!(task.0.load(SeqCst) >= 1, "the kept reader's wait is still woken");
+    assert!(task.wakes() >= 1, "the kept reader's wait is still woken");
     assert_eq!(Arc::strong_count(&task), 2);
 
     // The writer's side, waiting for room, the same: its drop lets go of its waker.
@@ -1295,7 +1277,7 @@ fn a_side_polled_again_before_a_change_holds_one_waker() {
     drop(more);
     w.push_slice(b"x");
     assert_eq!(Arc::strong_count(&task), 2, "the change woke and let go of every clone");
-    assert!(task.0.load(SeqCst) >= 1);
+    assert!(task.wakes() >= 1);
 
     // The writer's side, waiting for room, the same.
     readers.truncate(1);
@@ -1307,4 +1289,39 @@ fn a_side_polled_again_before_a_change_holds_one_waker() {
     assert_eq!(Arc::strong_count(&task), 3);
     w.forget_waker(&waker);
     assert_eq!(Arc::strong_count(&task), 2);
+}
+
+#[test]
+fn a_waker_that_panics_stops_no_other_wake_up_and_no_change() {
+    use std::future::Future;
+    use std::task::Context;
+
+    for backend in backends() {
+        let (task, waker) = CountedTask::with_waker();
+        let broken = panicking_waker();
+        let mut w = asynchronous::Circular::with_options::<u8>(16, &options(backend)).unwrap();
+        let (mut first, mut second) = (w.add_reader(), w.add_reader());
+        assert!(Box::pin(first.slice()).as_mut().poll(&mut Context::from_waker(&broken)).is_pending());
+        assert!(Box::pin(second.slice()).as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+        assert_eq!(w.push_slice(b"x"), 1, "the write returns as usual");
+        assert_eq!(task.wakes(), 1, "the reader after the broken one is woken");
+        assert_eq!((first.try_slice(), second.try_slice()), (Some(&b"x"[..]), Some(&b"x"[..])));
+
+        // A writer dropped as its thread unwinds, a broken waker waiting: the readers see the abort,
+        // and the process goes on.
+        first.consume(1);
+        second.consume(1);
+        assert!(Box::pin(first.slice()).as_mut().poll(&mut Context::from_waker(&broken)).is_pending());
+        assert!(Box::pin(second.slice()).as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+        let producer = std::thread::spawn(move || {
+            let _writer = w;
+            panic!("the producer fails");
+        });
+        assert!(producer.join().is_err());
+        assert_eq!(task.wakes(), 2);
+        assert_eq!(
+            (first.abort_reason(), second.abort_reason()),
+            (Some(core::WRITER_PANICKED), Some(core::WRITER_PANICKED))
+        );
+    }
 }
