@@ -147,10 +147,21 @@ impl<T: BufferOwner> OwnerVtable<T> {
 /// Moves `owner` into a header counting one view, and returns the header's word and the owner's bytes
 /// (which stay where they are as long as the owner lives: [`BufferOwner`]'s contract).
 pub(super) fn owner_storage<T: BufferOwner>(owner: T) -> (Storage, NonNull<u8>, usize) {
+    /// Frees the header if the owner's `owned_bytes` panics: the owner is dropped, not leaked.
+    struct FreedOnUnwind<T>(*mut Counted<T>);
+    impl<T> Drop for FreedOnUnwind<T> {
+        fn drop(&mut self) {
+            // SAFETY: the pointer came from `Box::into_raw`, and this guard is forgotten once it is
+            // handed on, so it runs only while nothing else holds it.
+            drop(unsafe { Box::from_raw(self.0) });
+        }
+    }
     let header = Box::into_raw(Box::new(Counted { views: AtomicUsize::new(1), body: owner }));
+    let guard = FreedOnUnwind(header);
     // SAFETY: `header` came from `Box::into_raw` just above; only a shared borrow is taken, which ends
     // before the pointer is handed on.
     let bytes = unsafe { &(*header).body }.owned_bytes();
+    std::mem::forget(guard);
     (AtomicPtr::new(header.cast()), NonNull::from(bytes).cast(), bytes.len())
 }
 

@@ -343,3 +343,23 @@ fn threads_cloning_a_unique_view_at_once_agree_on_one_header() {
         assert_eq!((last.sharers(), last[0]), (1, round as u8));
     }
 }
+
+#[test]
+fn an_owner_whose_bytes_panic_is_dropped_not_leaked() {
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    static DROPPED: AtomicUsize = AtomicUsize::new(0);
+    struct Broken;
+    impl BufferOwner for Broken {
+        fn owned_bytes(&self) -> &[u8] {
+            panic!("an owner that cannot say where its bytes are");
+        }
+    }
+    impl Drop for Broken {
+        fn drop(&mut self) {
+            DROPPED.fetch_add(1, SeqCst);
+        }
+    }
+    let made = std::panic::catch_unwind(|| ZeroCopyBuffer::from_owner(Broken, BufferKind::raw()));
+    assert!(made.is_err());
+    assert_eq!(DROPPED.load(SeqCst), 1);
+}
