@@ -772,8 +772,13 @@ impl<T: Item, G> WriterCore<T, G> {
         G: Clone + 't,
     {
         let start = self.position;
-        for reader in &self.readers {
-            reader.tags.deliver(tags.clone().map(|(offset, tag)| (start + *offset as u64, tag.clone())));
+        // Every copy is made before any is delivered: a `clone` that panics leaves no reader a tag
+        // of items that were never published.
+        let copies: Vec<Vec<(u64, G)>> = (self.readers.iter())
+            .map(|_| tags.clone().map(|(offset, tag)| (start + *offset as u64, tag.clone())).collect())
+            .collect();
+        for (reader, copy) in self.readers.iter().zip(copies) {
+            reader.tags.deliver(copy);
         }
     }
 

@@ -222,13 +222,19 @@ impl<G> Default for TagInbox<G> {
 impl<G> TagInbox<G> {
     /// The writer's side: hands the reader `tags` (absolute positions, ascending, after all delivered
     /// before). Call before publishing the items they belong to.
-    pub(crate) fn deliver(&self, tags: impl Iterator<Item = (u64, G)>) {
-        let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
-        if queue.reader_gone {
-            return;
-        }
-        queue.tags.extend(tags);
-        self.pending.store(true, Relaxed);
+    pub(crate) fn deliver(&self, tags: Vec<(u64, G)>) {
+        let refused = {
+            let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+            if queue.reader_gone {
+                tags
+            } else {
+                queue.tags.extend(tags);
+                self.pending.store(true, Relaxed);
+                Vec::new()
+            }
+        };
+        // Tags run user code when dropped: not under the lock.
+        drop(refused);
     }
 
     /// The reader's side: moves what was delivered to the end of `into`. Every tag delivered before
@@ -277,12 +283,14 @@ impl<G> ReaderTags<G> {
         Tags { start, queue: &self.queue, len }
     }
 
-    /// The reader moved to `position`: drops the tags before it.
+    /// The reader moved to `position`: drops the tags before it. They leave the queue together, so a
+    /// tag whose drop panics leaves none of them behind.
     #[inline]
     pub(crate) fn consume_to(&mut self, inbox: &TagInbox<G>, position: u64) {
         inbox.collect(&mut self.queue);
-        while self.queue.front().is_some_and(|(p, _)| *p < position) {
-            self.queue.pop_front();
+        let consumed = self.queue.partition_point(|(p, _)| *p < position);
+        if consumed > 0 {
+            self.queue.drain(..consumed);
         }
     }
 }

@@ -1325,3 +1325,60 @@ fn a_waker_that_panics_stops_no_other_wake_up_and_no_change() {
         );
     }
 }
+
+#[test]
+fn a_tag_whose_clone_or_drop_panics_leaves_no_reader_a_wrong_tag() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+    static CLONES_LEFT: AtomicUsize = AtomicUsize::new(usize::MAX);
+    static DROP_PANICS: AtomicBool = AtomicBool::new(false);
+    #[derive(Debug, PartialEq)]
+    struct Tag(&'static str);
+    impl Clone for Tag {
+        fn clone(&self) -> Self {
+            if CLONES_LEFT.fetch_sub(1, SeqCst) == 0 {
+                panic!("a tag that cannot be copied");
+            }
+            Tag(self.0)
+        }
+    }
+    impl Drop for Tag {
+        fn drop(&mut self) {
+            if self.0 == "boom" && DROP_PANICS.swap(false, SeqCst) {
+                panic!("a tag that cannot be dropped");
+            }
+        }
+    }
+    let tags_of = |r: &mut nonblocking::Reader<u8, Tag>| -> Vec<(usize, &'static str)> {
+        let (_, tags) = r.slice_with_tags().unwrap();
+        tags.iter().map(|(offset, tag)| (offset, tag.0)).collect()
+    };
+    let mut w = nonblocking::Circular::with_tags::<u8, Tag>(16, &RingOptions::default()).unwrap();
+    let mut readers = [w.add_reader(), w.add_reader()];
+
+    // The second reader's copy cannot be made: nothing is produced, and no reader keeps a tag.
+    w.slice()[0] = b'a';
+    CLONES_LEFT.store(1, SeqCst);
+    let failed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        w.produce_with_tags(1, &[(0, Tag("lost"))])
+    }));
+    assert!(failed.is_err());
+    CLONES_LEFT.store(usize::MAX, SeqCst);
+    w.produce(1);
+    for r in &mut readers {
+        assert_eq!(tags_of(r), []);
+        r.consume(1);
+    }
+
+    // A tag whose drop panics as the reader passes it: the tags passed with it go too.
+    w.slice()[..3].copy_from_slice(b"abc");
+    w.produce_with_tags(3, &[(0, Tag("a")), (1, Tag("boom")), (2, Tag("c"))]);
+    DROP_PANICS.store(true, SeqCst);
+    let [first, second] = &mut readers;
+    assert!(std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| first.consume(3))).is_err());
+    second.consume(3);
+    w.slice()[..2].copy_from_slice(b"de");
+    w.produce_with_tags(2, &[(1, Tag("e"))]);
+    for r in &mut readers {
+        assert_eq!(tags_of(r), [(1, "e")]);
+    }
+}
