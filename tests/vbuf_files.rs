@@ -8,9 +8,10 @@ use std::sync::Arc;
 
 use omnibuf::testing::{Call, FaultPlan, FaultyPersistence, ReadCall, Trigger};
 use omnibuf::vbuf::{
-    FileBackend, MemoryPersistence, PersistenceError, SaveOptions, VbufError, VirtualBuffer,
-    VirtualBufferOptions,
+    FileBackend, MemoryPersistence, PersistenceError, PersistenceLayer, SaveOptions, SaveRecipe, VbufError,
+    VirtualBuffer, VirtualBufferOptions,
 };
+use omnibuf::{BufferKind, ZeroCopyBuffer};
 use proptest::prelude::*;
 
 fn text(len: usize) -> Vec<u8> {
@@ -254,5 +255,48 @@ proptest! {
         let lfs = model.iter().filter(|&&b| b == b'\n').count() as u64;
         prop_assert_eq!(reopened.line_count().unwrap(), lfs + 1);
         prop_assert_eq!(buf.line_count().unwrap(), lfs + 1);
+    }
+}
+
+/// A mapped layer whose `read_buffer` gives more bytes than asked for: a bug of code outside the
+/// crate, which must give errors, not wrong answers.
+#[derive(Debug)]
+struct LongReads(MemoryPersistence);
+
+impl PersistenceLayer for LongReads {
+    fn len(&self) -> Result<u64, PersistenceError> {
+        self.0.len()
+    }
+
+    fn read_at(&self, offset: u64, dst: &mut [u8]) -> Result<(), PersistenceError> {
+        self.0.read_at(offset, dst)
+    }
+
+    fn read_buffer(&self, offset: u64, len: usize) -> Result<ZeroCopyBuffer, PersistenceError> {
+        let mut bytes = vec![0; len];
+        self.0.read_at(offset, &mut bytes)?;
+        bytes.extend_from_slice(b"\n\n\n");
+        Ok(ZeroCopyBuffer::from_bytes(bytes, BufferKind::raw()))
+    }
+
+    fn is_mapped(&self) -> bool {
+        true
+    }
+
+    fn save(
+        &self,
+        _: &mut SaveRecipe<'_>,
+        _: SaveOptions,
+    ) -> Result<Box<dyn PersistenceLayer>, PersistenceError> {
+        Err(PersistenceError::Unsupported("saving"))
+    }
+}
+
+#[test]
+fn a_layer_that_reads_more_than_asked_gives_errors_not_wrong_answers() {
+    let layer = LongReads(MemoryPersistence::new(b"a\nb\nc".to_vec()));
+    let buf = VirtualBuffer::with_layer(Arc::new(layer), VirtualBufferOptions::default()).unwrap();
+    for err in [buf.line_count().unwrap_err(), buf.read(0..1).unwrap_err()] {
+        assert!(matches!(err, VbufError::Persistence(PersistenceError::ShortRead { .. })), "{err}");
     }
 }

@@ -5,6 +5,7 @@
 //! per source and the line index (`lines`) can use it without either importing the other.
 
 use super::error::VbufError;
+use super::store::checked_len;
 use crate::platform::persistence::{PersistenceError, PersistenceLayer};
 use crate::ZeroCopyBuffer;
 
@@ -55,7 +56,7 @@ fn read_source<'a>(
 ) -> Result<&'a [u8], VbufError> {
     let len = (end - start) as usize;
     if layer.is_mapped() {
-        *view = layer.read_buffer(start, len)?;
+        *view = checked_len(layer.read_buffer(start, len)?, start, len)?;
         return Ok(&view[..]);
     }
     scratch.resize(len, 0);

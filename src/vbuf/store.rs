@@ -226,7 +226,11 @@ impl Store {
 /// `data`, read as `len` bytes at `offset`, if it has that length. Chunk arithmetic relies on it, and
 /// a layer is code outside this crate: one that returns the wrong length gets an error, not a panic
 /// further on.
-fn checked_len(data: ZeroCopyBuffer, offset: u64, len: usize) -> Result<ZeroCopyBuffer, VbufError> {
+pub(crate) fn checked_len(
+    data: ZeroCopyBuffer,
+    offset: u64,
+    len: usize,
+) -> Result<ZeroCopyBuffer, VbufError> {
     if data.len() == len {
         return Ok(data);
     }
