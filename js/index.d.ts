@@ -605,9 +605,11 @@ export interface VirtualBufferDocument {
 
 export interface VirtualBufferSaveOptions {
   /** Overwrite the file (in the browser: the document) even if it changed since it was opened or
-   * last saved (in the browser: another tab or buffer saved it). The unedited
-   * parts are read from the file as it is then: after a replacement (a new file renamed over it) that
-   * is still the file the buffer opened; after a rewrite in place it is the other program's bytes. */
+   * last saved (in the browser: another tab or buffer saved it). The unedited parts are read from the
+   * file the buffer opened, which a replacement (a new file renamed over it, as editors save) leaves
+   * as it was. A file rewritten in place (the same file, its size or modification time changed) has
+   * lost the bytes the buffer had not loaded: every save of it, forced or not, and saveAs(), rejects,
+   * changing nothing. */
   force?: boolean;
   /** Keeps the save from starting when aborted already; a save under way is not stopped. */
   signal?: AbortSignal;

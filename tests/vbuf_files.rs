@@ -136,21 +136,45 @@ fn a_file_changed_underneath_is_reported_and_save_refuses_unless_forced() {
 }
 
 #[test]
-fn a_file_overwritten_in_place_cannot_be_saved_over_even_forced() {
+fn a_file_overwritten_in_place_cannot_be_saved_even_forced_nor_elsewhere() {
+    // Shorter, and longer: the bytes our pieces point at are gone either way, so no save can write
+    // our content. Each must fail without touching any file, not write a mix of theirs and ours.
+    for theirs in [&b"short"[..], &text(300)[..]] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, text(100)).unwrap();
+        let buf = VirtualBuffer::open_with(&path, FileBackend::Positional, VirtualBufferOptions::default())
+            .unwrap();
+        buf.insert(0, b"mine ").unwrap();
+        std::fs::write(&path, theirs).unwrap(); // the same inode, rewritten
+        assert!(buf.save().is_err());
+        let err = buf.save_with(SaveOptions { force: true }).unwrap_err();
+        assert!(matches!(err, VbufError::Persistence(PersistenceError::RewrittenInPlace { .. })), "{err}");
+        let elsewhere = dir.path().join("copy");
+        assert!(buf.save_as(&elsewhere, FileBackend::Positional).is_err());
+        assert_eq!(std::fs::read(&path).unwrap(), theirs);
+        assert!(!elsewhere.exists());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temp file left");
+        assert!(buf.is_modified());
+    }
+}
+
+#[test]
+fn a_file_replaced_underneath_can_be_saved_over_when_forced() {
+    // Replaced by rename: the buffer still reads the old file, so a forced save writes its content.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("f");
     std::fs::write(&path, text(100)).unwrap();
     let buf =
         VirtualBuffer::open_with(&path, FileBackend::Positional, VirtualBufferOptions::default()).unwrap();
     buf.insert(0, b"mine ").unwrap();
-    // Overwritten in place: the bytes our pieces point at are gone, so the forced save cannot write
-    // our content and must fail without touching the file.
-    std::fs::write(&path, b"short").unwrap();
+    std::fs::write(dir.path().join("new"), b"theirs").unwrap();
+    std::fs::rename(dir.path().join("new"), &path).unwrap();
     assert!(buf.save().is_err());
-    let err = buf.save_with(SaveOptions { force: true }).unwrap_err();
-    assert!(matches!(err, VbufError::Persistence(PersistenceError::ShortRead { .. })), "{err}");
-    assert_eq!(std::fs::read(&path).unwrap(), b"short");
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temp file left");
+    buf.save_with(SaveOptions { force: true }).unwrap();
+    let mut expected = b"mine ".to_vec();
+    expected.extend(text(100));
+    assert_eq!(std::fs::read(&path).unwrap(), expected);
 }
 
 #[test]

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { impl, VirtualBuffer, ZeroCopyBuffer } from './impl.mjs';
@@ -265,7 +265,7 @@ test('bad arguments throw or reject with the right error classes', async () => {
   await assert.rejects(vb.lineCount(), /freed/);
 });
 
-test('a save over a file changed underneath rejects, and force overwrites it', { skip: addonOnly }, async () => {
+test('a save over a file changed underneath rejects, and force overwrites one replaced, never one rewritten in place', { skip: addonOnly }, async () => {
   await inTempDir(async (dir) => {
     // Another program rewrites one file in place, and replaces the other (a new file renamed over
     // it, as editors save).
@@ -281,18 +281,25 @@ test('a save over a file changed underneath rejects, and force overwrites it', {
     writeFileSync(rewrittenPath, 'theirs, longer than ours\n');
     writeFileSync(join(dir, 'new.txt'), 'theirs\n');
     renameSync(join(dir, 'new.txt'), replacedPath);
-    for (const [vb, path, theirs] of [
-      [rewritten, rewrittenPath, 'theirs, longer than ours\n'],
-      [replaced, replacedPath, 'theirs\n'],
+    for (const [vb, path, theirs, why] of [
+      [rewritten, rewrittenPath, 'theirs, longer than ours\n', /rewritten in place since it was opened/],
+      [replaced, replacedPath, 'theirs\n', /changed on disk since it was opened/],
     ]) {
       await assert.rejects(vb.save(), (e) => {
         assert.equal(e.constructor, Error);
-        assert.match(e.message, /changed on disk since it was opened/);
+        assert.match(e.message, why);
         return true;
       });
       assert.equal(readFileSync(path, 'utf8'), theirs, 'their content is intact');
       assert.equal(vb.isModified, true);
     }
+
+    // The rewritten file's bytes the buffer had not loaded are gone: no save can write its
+    // content, forced or not, nor elsewhere; none touches a file.
+    await assert.rejects(rewritten.save({ force: true }), /cannot be saved, forced or not/);
+    await assert.rejects(rewritten.saveAs(join(dir, 'copy.txt')), /rewritten in place/);
+    assert.equal(readFileSync(rewrittenPath, 'utf8'), 'theirs, longer than ours\n');
+    assert.deepEqual(readdirSync(dir).sort(), ['replaced.txt', 'rewritten.txt'], 'no copy, no temporary file');
 
     // The replaced file's buffer still reads the file it opened, so a forced save writes exactly
     // our content.

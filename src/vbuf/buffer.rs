@@ -413,7 +413,11 @@ impl VirtualBuffer {
         self.save_with(SaveOptions::default())
     }
 
-    /// Saves with options, e.g. `force` to overwrite a file changed underneath.
+    /// Saves with options, e.g. `force` to overwrite a file changed underneath. Forcing writes over
+    /// a file another program replaced (as editors save: a new file renamed over the path), whose
+    /// old content this buffer still reads. It cannot write over one rewritten in place (its size
+    /// or modification time moved while it kept its inode): the bytes this buffer had not loaded
+    /// are gone, so every save of it fails, changing nothing, with a message that says so.
     ///
     /// Edits may go on while the save runs; the saved content is the one at the start of the save. A
     /// failed save changes nothing: the stored content and the buffer's edits are intact. One error
@@ -429,7 +433,8 @@ impl VirtualBuffer {
     /// std::fs::write(&path, b"a=1")?;
     /// let buf = VirtualBuffer::open(&path)?;
     /// buf.replace(2.., b"2")?;
-    /// std::fs::write(&path, b"a=100")?; // changed underneath
+    /// std::fs::write(dir.path().join("new"), b"a=100")?;
+    /// std::fs::rename(dir.path().join("new"), &path)?; // replaced underneath
     /// assert!(buf.save().is_err()); // refused...
     /// buf.save_with(SaveOptions { force: true })?; // ...unless forced
     /// assert_eq!(std::fs::read(&path)?, b"a=2");

@@ -15,7 +15,10 @@ impl VirtualBuffer {
     ///
     /// Another program that truncates or rewrites the file while it is open cannot crash this one:
     /// reads give what they find or an error, and save refuses (see
-    /// [`check_for_external_changes`](Self::check_for_external_changes)). For files nobody else
+    /// [`check_for_external_changes`](Self::check_for_external_changes)); a save forced over a
+    /// change writes this buffer's content only where it still can: over a file replaced under
+    /// its path, not over one rewritten in place, whose bytes the buffer had not loaded are gone
+    /// (then every save fails, changing nothing). For files nobody else
     /// changes, [`open_with`](Self::open_with) and the `unsafe` [`FileBackend::mapped`] read faster.
     ///
     /// ```

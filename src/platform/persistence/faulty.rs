@@ -468,6 +468,10 @@ impl PersistenceLayer for FaultyPersistence {
         self.inner.check_unchanged()
     }
 
+    fn check_intact(&self) -> Result<(), PersistenceError> {
+        self.inner.check_intact()
+    }
+
     fn save(
         &self,
         recipe: &mut SaveRecipe<'_>,

@@ -99,6 +99,20 @@ pub enum PersistenceError {
         /// Which property changed: size, modification time or inode.
         detail: String,
     },
+    /// The file a layer reads was rewritten in place since it was opened (it kept its inode; its
+    /// size or modification time moved): the bytes of it a buffer had not loaded are gone, so no
+    /// save can write the buffer's content, forced or not (see
+    /// [`check_intact`](PersistenceLayer::check_intact)).
+    #[error(
+        "{what} was rewritten in place since it was opened ({detail}): the bytes of it not yet \
+         loaded are gone, so its content cannot be saved, forced or not"
+    )]
+    RewrittenInPlace {
+        /// What changed, e.g. the path of the file.
+        what: String,
+        /// Which property changed: size or modification time.
+        detail: String,
+    },
     /// The bytes are stored but not loaded: a layer over asynchronous storage (the browser's
     /// IndexedDB) must load them before a synchronous read can see them.
     #[error("{len} bytes at offset {offset} are not loaded from storage yet")]
@@ -320,6 +334,30 @@ pub trait PersistenceLayer: Send + Sync + std::fmt::Debug {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     fn check_unchanged(&self) -> Result<(), PersistenceError> {
+        Ok(())
+    }
+
+    /// Checks that the content this layer reads is still the content it opened, whatever its path
+    /// names now. A file another program replaced (a new file renamed over the path) still is: this
+    /// layer reads the old file. One rewritten in place is not (its size or modification time
+    /// moved), and gives [`PersistenceError::RewrittenInPlace`]: the bytes that pieces over this
+    /// layer stand for are gone, so no save may copy from it, forced or not.
+    ///
+    /// ```
+    /// use omnibuf::vbuf::{FileBackend, FilePersistence, PersistenceError, PersistenceLayer};
+    /// # let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("watched");
+    /// std::fs::write(&path, b"v1")?;
+    /// let file = FilePersistence::open(&path, FileBackend::Positional)?;
+    /// std::fs::write(dir.path().join("new"), b"version 2")?;
+    /// std::fs::rename(dir.path().join("new"), &path)?; // replaced: this layer reads the old file
+    /// file.check_intact()?;
+    /// # let file = FilePersistence::open(&path, FileBackend::Positional)?;
+    /// std::fs::write(&path, b"version 3")?; // rewritten in place
+    /// assert!(matches!(file.check_intact(), Err(PersistenceError::RewrittenInPlace { .. })));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    fn check_intact(&self) -> Result<(), PersistenceError> {
         Ok(())
     }
 

@@ -80,6 +80,9 @@ pub(super) fn write_atomically(
         _ => Path::new("."),
     };
 
+    // A source rewritten in place would give a mix of its new bytes and the recipe's: checked
+    // before writing, and again before the commit for a rewrite during the copy.
+    source.check_intact()?;
     remove_stale_temp_files(&target);
     let mut temp = TempFile::create(dir, &target)?;
     let on_temp = |e, doing: &str| with_context(e, format_args!("{doing} {}", temp.path.display()));
@@ -88,6 +91,7 @@ pub(super) fn write_atomically(
         copy_owner_and_mode(&temp.file, original).map_err(|e| on_temp(e, "setting the permissions of"))?;
     }
     temp.file.sync_all().map_err(|e| on_temp(e, "syncing"))?;
+    source.check_intact()?;
     before_commit()?;
     // Built before the rename, so that only the directory sync can fail once the target is replaced.
     let file = temp.file.try_clone().map_err(|e| on_temp(e, "duplicating the handle of"))?;

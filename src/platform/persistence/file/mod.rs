@@ -339,13 +339,31 @@ impl PersistenceLayer for FilePersistence {
         }
     }
 
+    /// Compares the open file's own size and modification time (not the path's) with those it had
+    /// when opened.
+    fn check_intact(&self) -> Result<(), PersistenceError> {
+        let meta = self
+            .file
+            .metadata()
+            .map_err(|e| with_context(e, format_args!("checking {}", self.path.display())))?;
+        match self.identity.difference(&FileIdentity::of(&meta)) {
+            None => Ok(()),
+            Some(detail) => {
+                Err(PersistenceError::RewrittenInPlace { what: self.path.display().to_string(), detail })
+            }
+        }
+    }
+
     /// Saves atomically over this layer's path (see the type's docs). Unless forced, refuses when
     /// the file changed since it was opened, checked before writing and again just before the rename.
+    /// Forced or not, refuses when the file it reads was rewritten in place (`check_intact`).
     fn save(
         &self,
         recipe: &mut SaveRecipe<'_>,
         options: SaveOptions,
     ) -> Result<Box<dyn PersistenceLayer>, PersistenceError> {
+        // First: a file rewritten in place says so, not that forcing would overwrite it.
+        self.check_intact()?;
         let still_unchanged = || if options.force { Ok(()) } else { self.check_unchanged() };
         still_unchanged()?;
         let saved =

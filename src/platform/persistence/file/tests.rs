@@ -315,12 +315,13 @@ fn save_refuses_a_file_changed_on_disk_unless_forced() {
     for backend in BACKENDS {
         let (dir, path) = fixture(b"original");
         let file = FilePersistence::open(&path, backend).unwrap();
-        OpenOptions::new().append(true).open(&path).unwrap().write_all(b" + theirs").unwrap();
+        fs::write(dir.path().join("theirs"), b"original + theirs").unwrap();
+        fs::rename(dir.path().join("theirs"), &path).unwrap();
 
         let recipe = || vec![copy(0, 8), insert(b" + mine")].into_iter();
         match file.save(&mut recipe(), SaveOptions::default()) {
             Err(PersistenceError::ExternallyChanged { what, detail }) => {
-                assert!(what.ends_with("data.bin") && detail.contains("size"), "{what}: {detail}");
+                assert!(what.ends_with("data.bin") && detail.contains("replaced"), "{what}: {detail}");
             }
             other => panic!("expected ExternallyChanged, got {other:?}"),
         }
@@ -329,6 +330,30 @@ fn save_refuses_a_file_changed_on_disk_unless_forced() {
 
         file.save(&mut recipe(), SaveOptions { force: true }).unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"original + mine");
+    }
+}
+
+#[test]
+fn no_save_copies_from_a_file_changed_in_place_forced_or_not() {
+    // Even an append: from its metadata a file appended to and one rewritten longer look the same.
+    for backend in BACKENDS {
+        let (dir, path) = fixture(b"original");
+        let file = FilePersistence::open(&path, backend).unwrap();
+        OpenOptions::new().append(true).open(&path).unwrap().write_all(b" + theirs").unwrap();
+        let recipe = || vec![copy(0, 8), insert(b" + mine")].into_iter();
+        for force in [false, true] {
+            match file.save(&mut recipe(), SaveOptions { force }) {
+                Err(PersistenceError::RewrittenInPlace { detail, .. }) => {
+                    assert!(detail.contains("size"), "{detail}");
+                }
+                other => panic!("expected RewrittenInPlace, got {other:?}"),
+            }
+        }
+        let elsewhere = dir.path().join("copy");
+        let saved_elsewhere = save_recipe_as(&file, &mut recipe(), &elsewhere, backend);
+        assert!(matches!(saved_elsewhere, Err(PersistenceError::RewrittenInPlace { .. })));
+        assert_eq!(fs::read(&path).unwrap(), b"original + theirs");
+        assert_eq!(names_in(dir.path()), ["data.bin"]);
     }
 }
 
