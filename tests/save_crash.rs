@@ -1,5 +1,6 @@
-//! The file layer's atomic save against real process failures: a save killed at random moments, a
-//! save that runs into the file-size limit, a save into a directory it may not write.
+//! The file layer's atomic save against real process failures and limits: a save killed at random
+//! moments, a save that runs into the file-size limit, a save into a directory it may not write (or
+//! may write but not read), and the permissions a save may not keep.
 //!
 //! Each test re-executes this test binary as a child (`std::env::current_exe()`), with an environment
 //! variable naming the child's role; the child runs the same test function, which sees the variable
@@ -426,15 +427,22 @@ fn a_save_into_a_read_only_directory_fails_and_leaves_everything_as_it_was() {
 /// reach the test binary, which fails when the checkout lies under a folder only root may enter
 /// (a `mktemp -d` folder, root's home).
 #[cfg(target_os = "linux")]
-fn held_to_file_modes(mut command: Command) -> Command {
+fn held_to_file_modes(command: Command) -> Command {
     const CAP_DAC_OVERRIDE: libc::c_ulong = 1;
     const CAP_DAC_READ_SEARCH: libc::c_ulong = 2;
     const CAP_FOWNER: libc::c_ulong = 3;
+    without_capabilities(command, &[CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER])
+}
+
+/// `command`, made to run without `capabilities`: they are dropped from its bounding set before it
+/// execs, so the new program never gains them.
+#[cfg(target_os = "linux")]
+fn without_capabilities(mut command: Command, capabilities: &'static [libc::c_ulong]) -> Command {
     // SAFETY: the closure runs in the forked child before exec and makes only `prctl` calls, which
     // are async-signal-safe system calls that touch no memory of the parent.
     unsafe {
-        command.pre_exec(|| {
-            for capability in [CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER] {
+        command.pre_exec(move || {
+            for &capability in capabilities {
                 if libc::prctl(libc::PR_CAPBSET_DROP, capability, 0, 0, 0) != 0 {
                     return Err(std::io::Error::last_os_error());
                 }
@@ -452,4 +460,72 @@ fn held_to_file_modes(mut command: Command) -> Command {
 fn held_to_file_modes(mut command: Command) -> Command {
     command.uid(65534).gid(65534);
     command
+}
+
+// ── the permissions a save gives the new file ────────────────────────────────────────────────────────
+
+/// Saves the file the environment names, over itself (the children of the tests below).
+fn save_the_named_file() {
+    let path = PathBuf::from(std::env::var_os(FILE).expect("the file to save"));
+    let file = FilePersistence::open(&path, FileBackend::Positional).unwrap();
+    let len = file.len().unwrap();
+    file.save(&mut vec![Ok(SavePiece::Copy { offset: 0, len })].into_iter(), SaveOptions::default()).unwrap();
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_save_that_cannot_keep_the_owner_or_group_gives_the_new_ones_no_rights_of_the_old() {
+    use std::os::unix::fs::MetadataExt;
+    const TEST: &str = "a_save_that_cannot_keep_the_owner_or_group_gives_the_new_ones_no_rights_of_the_old";
+    const CAP_CHOWN: libc::c_ulong = 0;
+    if is_child_of(TEST) {
+        save_the_named_file();
+        return;
+    }
+    // SAFETY: plain system calls without arguments.
+    let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+    if uid != 0 {
+        eprintln!("only root can give the test file another owner: skipped");
+        return;
+    }
+    // (owner, group, mode) before, and the mode after a save that may not change owners: the owner
+    // is never kept, the group only where it is the saver's own.
+    for (owner, group, before, after) in [(1234, 4242, 0o6754, 0o0704), (1234, gid, 0o6754, 0o2754)] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("program");
+        fs::write(&path, b"binary").unwrap();
+        std::os::unix::fs::chown(&path, Some(owner), Some(group)).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(before)).unwrap();
+        let output =
+            without_capabilities(child_command(TEST), &[CAP_CHOWN]).env(FILE, &path).output().unwrap();
+        assert!(output.status.success(), "the child failed: {}", describe(&output));
+        assert!(String::from_utf8_lossy(&output.stdout).contains("1 passed"), "{}", describe(&output));
+        let meta = fs::metadata(&path).unwrap();
+        assert_eq!((meta.uid(), meta.gid()), (uid, gid));
+        assert_eq!(meta.mode() & 0o7777, after, "{before:o} owned by {owner}:{group}, saved by {uid}:{gid}");
+        assert_eq!(fs::read(&path).unwrap(), b"binary");
+    }
+}
+
+#[test]
+fn a_save_into_a_directory_it_may_write_but_not_read_succeeds() {
+    const TEST: &str = "a_save_into_a_directory_it_may_write_but_not_read_succeeds";
+    if is_child_of(TEST) {
+        save_the_named_file();
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let drop_box = dir.path().join("drop box");
+    fs::create_dir(&drop_box).unwrap();
+    let path = drop_box.join("letter");
+    fs::write(&path, b"for the owner").unwrap();
+    fs::set_permissions(&drop_box, fs::Permissions::from_mode(0o333)).unwrap();
+    let child = child_command(TEST);
+    let mut child = if modes_are_enforced() { child } else { held_to_file_modes(child) };
+    let output = child.env(FILE, &path).output().unwrap();
+    fs::set_permissions(&drop_box, fs::Permissions::from_mode(0o755)).unwrap();
+    assert!(output.status.success(), "the child failed: {}", describe(&output));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("1 passed"), "{}", describe(&output));
+    assert_eq!(fs::read(&path).unwrap(), b"for the owner");
+    assert_eq!(names_in(&drop_box), ["letter"]);
 }

@@ -17,18 +17,11 @@ pub(super) const INSERT_BUFFER: usize = 256 << 10;
 /// atomically, and returns a [`FilePersistence`] over the new file. This is the save behind
 /// [`FilePersistence`]'s `save`, and a "save as" for a recipe over any layer.
 ///
-/// The steps: remove the temporary files that killed saves of the target left (see below); create a
-/// temporary file with `create_new` in the target's directory (named
-/// `.<name>.<pid>-<unique>.omnibuf-save`, see [`is_save_temp_file`]) and, on Unix, hold an
-/// exclusive `flock` on it until the end; write the pieces, letting
-/// `source` copy its runs ([`PersistenceLayer::copy_range_to_file`]: `copy_file_range` on Linux for
-/// file layers); on Unix give it the permissions and, where allowed, the owner of the file it
-/// replaces; sync it to disk; rename it over the target; on Unix sync the directory so the rename
-/// itself is durable. At every moment the path names either the whole old or the whole new file.
-///
-/// A symbolic link at `path` is followed: the file it points to is replaced and the link stays.
-/// What a new inode does not carry over is lost: other hard links keep the old content, and
-/// extended attributes and ACLs are not copied. This function does not check for external changes
+/// The steps, and what a new file does not take over from the one it replaces, are those
+/// [`FilePersistence`]'s docs list; runs are copied by `source`
+/// ([`PersistenceLayer::copy_range_to_file`]), which refuses if it was rewritten in place
+/// ([`PersistenceLayer::check_intact`]), checked before writing and before the rename. This function
+/// does not check the target for external changes
 /// (the target may be another file); `FilePersistence`'s `save` does.
 ///
 /// # Errors
@@ -84,11 +77,12 @@ pub(super) fn write_atomically(
     // before writing, and again before the commit for a rewrite during the copy.
     source.check_intact()?;
     remove_stale_temp_files(&target);
-    let mut temp = TempFile::create(dir, &target)?;
+    let mut temp = TempFile::create(dir, &target, original.is_some())?;
     let on_temp = |e, doing: &str| with_context(e, format_args!("{doing} {}", temp.path.display()));
     write_recipe(source, recipe, &mut temp.file, &temp.path)?;
     if let Some(original) = &original {
-        copy_owner_and_mode(&temp.file, original).map_err(|e| on_temp(e, "setting the permissions of"))?;
+        copy_permissions(&temp.file, original, &target)
+            .map_err(|e| on_temp(e, "setting the permissions of"))?;
     }
     temp.file.sync_all().map_err(|e| on_temp(e, "syncing"))?;
     source.check_intact()?;
@@ -178,14 +172,20 @@ fn write_recipe(
     out.flush().map_err(write_error)
 }
 
-/// Gives the new file the mode of the one it replaces, and its owner and group as far as this process
-/// may: only root can give a file away, an owner can still choose one of its own groups.
+/// Gives the new file the permissions of the one it replaces, `original` at `target`, and its owner
+/// and group as far as this process may: only root can give a file away, an owner can still choose
+/// one of its own groups. What the new owner or group would gain is left out: the set-user-id bit
+/// when the owner could not be kept; the set-group-id bit and the group's bits when the group could
+/// not (the file's group is then the saver's, which the old group's rights were not for). A POSIX
+/// access ACL is copied where the group was kept (Linux), so a mode whose group bits are an ACL's
+/// mask does not open the file to its owning group; where it cannot be copied the save fails.
 #[cfg(unix)]
-fn copy_owner_and_mode(file: &File, original: &Metadata) -> std::io::Result<()> {
+fn copy_permissions(file: &File, original: &Metadata, target: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::{fchown, MetadataExt, PermissionsExt};
 
     let ours = file.metadata()?;
-    if (ours.uid(), ours.gid()) != (original.uid(), original.gid()) {
+    let (mut uid, mut gid) = (ours.uid(), ours.gid());
+    if (uid, gid) != (original.uid(), original.gid()) {
         // Owner and group first: changing them may clear set-id bits that the mode then restores.
         let outcome = match fchown(file, Some(original.uid()), Some(original.gid())) {
             Err(e) if e.kind() == ErrorKind::PermissionDenied => fchown(file, None, Some(original.gid())),
@@ -196,21 +196,44 @@ fn copy_owner_and_mode(file: &File, original: &Metadata) -> std::io::Result<()> 
             Err(e) if e.kind() == ErrorKind::PermissionDenied => {}
             other => other?,
         }
+        let now = file.metadata()?;
+        (uid, gid) = (now.uid(), now.gid());
     }
-    file.set_permissions(std::fs::Permissions::from_mode(original.mode() & 0o7777))
+    let mut mode = original.mode() & 0o7777;
+    if uid != original.uid() {
+        mode &= !0o4000;
+    }
+    let group_kept = gid == original.gid();
+    if !group_kept {
+        mode &= !0o2070;
+    }
+    file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+    #[cfg(target_os = "linux")]
+    if group_kept {
+        super::acl::copy_access_acl(target, file)?;
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (target, group_kept);
+    Ok(())
 }
 
 /// Windows: a new file takes its access rights from its directory, as the original did. The
 /// read-only attribute is not copied: Windows refuses to replace a read-only file anyway.
 #[cfg(not(unix))]
-fn copy_owner_and_mode(_file: &File, _original: &Metadata) -> std::io::Result<()> {
+fn copy_permissions(_file: &File, _original: &Metadata, _target: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Makes a rename in `dir` durable.
+/// Makes a rename in `dir` durable. A directory this process may write to but not read (mode
+/// `0333`, a drop box) cannot be opened to sync: there the rename is as durable as the file system
+/// makes it on its own, and that is no failure of the save.
 #[cfg(unix)]
 fn sync_dir(dir: &Path) -> std::io::Result<()> {
-    match File::open(dir)?.sync_all() {
+    let dir = match File::open(dir) {
+        Err(e) if e.kind() == ErrorKind::PermissionDenied => return Ok(()),
+        opened => opened?,
+    };
+    match dir.sync_all() {
         // Some file systems cannot sync a directory; on them there is nothing more to do.
         Err(e) if e.kind() == ErrorKind::InvalidInput => Ok(()),
         result => result,

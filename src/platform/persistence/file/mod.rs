@@ -1,6 +1,8 @@
 //! The file persistence layer: a file on disk read through a memory map or through positional reads,
 //! saved by writing a new file and renaming it over the old one.
 
+#[cfg(target_os = "linux")]
+mod acl;
 mod atomic_save;
 mod identity;
 mod positional;
@@ -102,12 +104,17 @@ impl FileBackend {
 /// content. The steps of a save: remove the temporary files that killed saves of the target left;
 /// create a temporary file with `create_new` in the target's directory (named
 /// `.<name>.<pid>-<unique>.omnibuf-save`, see [`is_save_temp_file`](crate::vbuf::is_save_temp_file))
-/// and, on Unix, hold an exclusive `flock` on it until the end; write the pieces, copying runs with
+/// and, on Unix, hold an exclusive `flock` on it until the end (when it replaces a file, it is
+/// readable by its owner only until the permissions are copied); write the pieces, copying runs with
 /// [`PersistenceLayer::copy_range_to_file`] (`copy_file_range` on Linux); on Unix give it the
-/// permissions and, where allowed, the owner of the file it replaces; sync it to disk; rename it over
-/// the target; on Unix sync the directory so the rename itself is durable. At every moment the path
-/// names either the whole old or the whole new file. A symbolic link at the path is followed: the file
-/// it points to is replaced and the link stays.
+/// permissions and, where allowed, the owner and group of the file it replaces (without the
+/// set-user-id bit when the owner could not be kept, nor the set-group-id and group bits when the
+/// group could not), and on Linux its access ACL; sync it to disk; rename it over the target; on
+/// Unix sync the directory so the rename itself is durable (unless the directory may not be read).
+/// At every moment the path names either the whole old or the whole new file. A symbolic link at
+/// the path is followed: the file it points to is replaced and the link stays. What a new file does
+/// not take over: other hard links of the old one keep its content, and extended attributes other
+/// than the access ACL are not copied.
 ///
 /// ```
 /// use omnibuf::vbuf::{FileBackend, FilePersistence, PersistenceLayer};

@@ -83,7 +83,10 @@ pub(super) struct TempFile {
 impl TempFile {
     /// Creates a new, empty, locked file in `dir` whose name says which target it is for and cannot
     /// be one that exists: `create_new` refuses existing names, and the next candidate is tried.
-    pub(super) fn create(dir: &Path, target: &Path) -> Result<Self, PersistenceError> {
+    /// `private`: readable and writable by its owner only (Unix), for a save that gives it the
+    /// replaced file's permissions once written, so that nobody reads the content meanwhile whom
+    /// those permissions keep out.
+    pub(super) fn create(dir: &Path, target: &Path, private: bool) -> Result<Self, PersistenceError> {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         const ATTEMPTS: usize = 64;
 
@@ -97,7 +100,15 @@ impl TempFile {
             let unique = NEXT.fetch_add(1, Ordering::Relaxed);
             let path = dir.join(format!("{prefix}{}-{clock:x}-{unique}{TEMP_SUFFIX}", std::process::id()));
             ours().get_or_insert_with(HashSet::new).insert(path.clone());
-            let created = OpenOptions::new().read(true).write(true).create_new(true).open(&path);
+            let mut options = OpenOptions::new();
+            options.read(true).write(true).create_new(true);
+            #[cfg(unix)]
+            if private {
+                std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            }
+            #[cfg(not(unix))]
+            let _ = private;
+            let created = options.open(&path);
             // From here on, dropping `temp` removes the file and its listing.
             let temp = match created {
                 Ok(file) => TempFile { path, file, renamed: false },

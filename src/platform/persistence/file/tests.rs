@@ -310,6 +310,103 @@ fn save_keeps_the_files_permissions() {
     }
 }
 
+#[cfg(unix)]
+#[test]
+fn while_a_save_writes_only_its_owner_can_read_the_new_content() {
+    use std::os::unix::fs::PermissionsExt;
+    let (dir, path) = fixture(b"secret");
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+    let file = FilePersistence::open(&path, FileBackend::Positional).unwrap();
+    // The recipe looks at the temporary file as the save writes it.
+    let temp_modes = std::cell::RefCell::new(Vec::new());
+    let mut recipe = [copy(0, 6), insert(b" and more")].into_iter().inspect(|_| {
+        for entry in fs::read_dir(dir.path()).unwrap() {
+            let entry = entry.unwrap();
+            if is_save_temp_file(&entry.path()) {
+                temp_modes.borrow_mut().push(entry.metadata().unwrap().permissions().mode() & 0o777);
+            }
+        }
+    });
+    file.save(&mut recipe, SaveOptions::default()).unwrap();
+    assert_eq!(*temp_modes.borrow(), [0o600, 0o600]);
+    assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(fs::read(&path).unwrap(), b"secret and more");
+}
+
+/// A POSIX access ACL (Linux's `system.posix_acl_access` format): read and write for the owner and
+/// for user 65534, nothing for the owning group and others; the mask, read and write, is what the
+/// mode's group bits show.
+#[cfg(target_os = "linux")]
+fn acl_with_a_named_user() -> Vec<u8> {
+    const UNDEFINED: u32 = u32::MAX;
+    let entries: [(u16, u16, u32); 5] = [
+        (0x01, 6, UNDEFINED),
+        (0x02, 6, 65534),
+        (0x04, 0, UNDEFINED),
+        (0x10, 6, UNDEFINED),
+        (0x20, 0, UNDEFINED),
+    ];
+    let mut acl = 2u32.to_le_bytes().to_vec();
+    for (tag, perm, id) in entries {
+        acl.extend(tag.to_le_bytes());
+        acl.extend(perm.to_le_bytes());
+        acl.extend(id.to_le_bytes());
+    }
+    acl
+}
+
+#[cfg(target_os = "linux")]
+fn access_acl(path: &Path) -> Option<Vec<u8>> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+    let mut value = vec![0u8; 1024];
+    // SAFETY: NUL-terminated strings and a writable buffer of the length passed.
+    let n = unsafe {
+        libc::getxattr(
+            path.as_ptr(),
+            c"system.posix_acl_access".as_ptr(),
+            value.as_mut_ptr().cast(),
+            value.len(),
+        )
+    };
+    let n = usize::try_from(n).ok()?;
+    value.truncate(n);
+    Some(value)
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_save_keeps_the_files_access_acl() {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::PermissionsExt;
+    let (_dir, path) = fixture(b"shared");
+    let acl = acl_with_a_named_user();
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+    // SAFETY: NUL-terminated strings and a readable buffer of the length passed.
+    let set = unsafe {
+        libc::setxattr(
+            c_path.as_ptr(),
+            c"system.posix_acl_access".as_ptr(),
+            acl.as_ptr().cast(),
+            acl.len(),
+            0,
+        )
+    };
+    if set != 0 {
+        eprintln!("no ACLs on this file system ({}): skipped", std::io::Error::last_os_error());
+        return;
+    }
+    assert_eq!(
+        fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o660,
+        "the mask shows as group bits"
+    );
+    let file = FilePersistence::open(&path, FileBackend::Positional).unwrap();
+    file.save(&mut vec![copy(0, 6), insert(b"!")].into_iter(), SaveOptions::default()).unwrap();
+    assert_eq!(access_acl(&path), Some(acl), "the owning group still has no access");
+    assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o660);
+}
+
 #[test]
 fn save_refuses_a_file_changed_on_disk_unless_forced() {
     for backend in BACKENDS {
