@@ -324,3 +324,15 @@ fn a_layer_that_reads_more_than_asked_gives_errors_not_wrong_answers() {
         assert!(matches!(err, VbufError::Persistence(PersistenceError::ShortRead { .. })), "{err}");
     }
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_file_whose_size_says_nothing_is_refused_not_opened_empty() {
+    // A `/proc` file's size reads 0, whatever it holds.
+    let err = VirtualBuffer::open("/proc/self/status").unwrap_err();
+    assert!(err.to_string().contains("its size reads 0 but it has content"), "{err}");
+    // An empty file is empty.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("empty"), b"").unwrap();
+    assert_eq!(VirtualBuffer::open(dir.path().join("empty")).unwrap().len(), 0);
+}

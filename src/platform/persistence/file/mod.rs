@@ -166,6 +166,17 @@ fn open_for_reading(path: &Path) -> std::io::Result<File> {
     options.open(path)
 }
 
+/// Whether a read at offset 0 gives a byte: for a file whose size reads 0, a sign that its size
+/// says nothing (`/proc` files).
+fn has_a_first_byte(file: &File) -> bool {
+    let mut byte = [0u8];
+    #[cfg(unix)]
+    let read = std::os::unix::fs::FileExt::read_at(file, &mut byte, 0);
+    #[cfg(windows)]
+    let read = std::os::windows::fs::FileExt::seek_read(file, &mut byte, 0);
+    read.is_ok_and(|n| n > 0)
+}
+
 impl FilePersistence {
     /// Opens the regular file at `path` for reading with the given backend.
     ///
@@ -174,7 +185,8 @@ impl FilePersistence {
     /// directory.
     ///
     /// Fails with [`PersistenceError::Io`] (its message names the path) when the file cannot be
-    /// opened or mapped, or is not a regular file.
+    /// opened or mapped, or is not a regular file, or its size says nothing of its content (a
+    /// `/proc` file, whose size reads 0).
     ///
     /// ```
     /// use omnibuf::vbuf::{FileBackend, FilePersistence, PersistenceError, PersistenceLayer};
@@ -205,6 +217,14 @@ impl FilePersistence {
             .map_err(|e| with_context(e, format_args!("reading metadata of {}", path.display())))?;
         if !meta.is_file() {
             let e = std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file");
+            return Err(with_context(e, format_args!("opening {}", path.display())));
+        }
+        if meta.len() == 0 && has_a_first_byte(&file) {
+            let e = std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "its size reads 0 but it has content (a file made up as it is read, as under /proc), \
+                 which cannot be read by position",
+            );
             return Err(with_context(e, format_args!("opening {}", path.display())));
         }
         let identity = FileIdentity::of(&meta);
