@@ -114,7 +114,10 @@ impl FileBackend {
 /// At every moment the path names either the whole old or the whole new file. A symbolic link at
 /// the path is followed: the file it points to is replaced and the link stays. What a new file does
 /// not take over: other hard links of the old one keep its content, and extended attributes other
-/// than the access ACL are not copied.
+/// than the access ACL are not copied. Replacing a file takes the right to write its directory, not
+/// the file: a read-only file (mode `0444`, or another user's in a directory this user may write)
+/// is replaced like any other, as editors that save this way do; check its permissions first to
+/// refuse that.
 ///
 /// ```
 /// use omnibuf::vbuf::{FileBackend, FilePersistence, PersistenceLayer};
