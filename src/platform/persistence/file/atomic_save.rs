@@ -169,7 +169,9 @@ fn write_recipe(
             }
         }
     }
-    out.flush().map_err(write_error)
+    out.flush().map_err(write_error)?;
+    // A copy that ends in a hole of its source left the file shorter than what was written.
+    out.get_ref().set_len(written).map_err(write_error)
 }
 
 /// Gives the new file the permissions of the one it replaces, `original` at `target`, and its owner

@@ -406,7 +406,8 @@ impl PersistenceLayer for FilePersistence {
     }
 
     /// Lets the kernel copy from this file where it can (`copy_file_range` on Linux, which may share
-    /// the blocks on file systems that support it); reads and writes otherwise.
+    /// the blocks on file systems that support it, and leaves the holes of a sparse file holes);
+    /// reads and writes otherwise.
     ///
     /// The kernel copies every run, also those shifted within their page by an insert or delete
     /// before them. Writing shifted runs from the mapping instead costs a page fault per mapped page,
@@ -415,9 +416,30 @@ impl PersistenceLayer for FilePersistence {
     fn copy_range_to_file(&self, offset: u64, len: u64, dst: &mut File) -> Result<(), PersistenceError> {
         self.check_range(offset, len)?;
         #[cfg(target_os = "linux")]
-        let copied = positional::copy_file_range_all(&self.file, offset, len, dst)?;
+        {
+            use std::io::{Seek, SeekFrom};
+            let copy = |from: u64, to: u64, dst: &mut File| {
+                let copied = positional::copy_file_range_all(&self.file, from, to - from, dst)?;
+                super::copy_range_by_reading(self, from + copied, to - from - copied, dst)
+            };
+            let end = offset + len;
+            // Past the file's end there are no holes: a file truncated underneath must read short.
+            if !self.file.metadata().is_ok_and(|meta| meta.len() >= end) {
+                return copy(offset, end, dst);
+            }
+            // Holes of a sparse file stay holes: `dst` moves past them unwritten (the save sets the
+            // new file's length at the end), and only the data between them is copied.
+            let mut at = offset;
+            while at < end {
+                let (data, hole) = positional::next_data(&self.file, at)?.unwrap_or((end, end));
+                let (data, hole) = (data.min(end), hole.min(end));
+                dst.seek(SeekFrom::Current((data - at) as i64))?;
+                copy(data, hole, dst)?;
+                at = hole;
+            }
+            Ok(())
+        }
         #[cfg(not(target_os = "linux"))]
-        let copied = 0;
-        super::copy_range_by_reading(self, offset + copied, len - copied, dst)
+        super::copy_range_by_reading(self, offset, len, dst)
     }
 }

@@ -97,3 +97,35 @@ pub(super) fn copy_file_range_all(
     }
     Ok(copied)
 }
+
+/// Where `src`'s next data at or after `at` starts, and where the hole after it starts (its end, or
+/// the file's): `None` when only a hole is left from `at` on. A file system that cannot tell holes
+/// from data reports the rest of the file as data.
+#[cfg(target_os = "linux")]
+pub(super) fn next_data(src: &File, at: u64) -> Result<Option<(u64, u64)>, PersistenceError> {
+    use std::os::fd::AsRawFd;
+    let seek = |whence, from: u64| -> std::io::Result<Option<u64>> {
+        let from = i64::try_from(from).map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
+        // SAFETY: `src` is open for the call; `lseek` only moves its file position, which nothing
+        // of this layer reads (its reads and copies give their offsets).
+        let to = unsafe { libc::lseek(src.as_raw_fd(), from, whence) };
+        match u64::try_from(to) {
+            Ok(to) => Ok(Some(to)),
+            Err(_) => match std::io::Error::last_os_error() {
+                // No data at or after `from`.
+                e if e.raw_os_error() == Some(libc::ENXIO) => Ok(None),
+                e => Err(e),
+            },
+        }
+    };
+    let data = match seek(libc::SEEK_DATA, at) {
+        Ok(Some(data)) => data,
+        Ok(None) => return Ok(None),
+        // No `SEEK_DATA` here: all of it is data.
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => return Ok(Some((at, u64::MAX))),
+        Err(e) => return Err(e.into()),
+    };
+    // There is a hole at the end of every file, so this finds one.
+    let hole = seek(libc::SEEK_HOLE, data)?.unwrap_or(u64::MAX);
+    Ok(Some((data, hole)))
+}

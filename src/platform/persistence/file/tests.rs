@@ -605,3 +605,41 @@ fn save_recipe_as_writes_a_recipe_from_any_layer_to_a_new_file() {
     assert_eq!(saved.read_buffer(0, 6).unwrap(), b"56789!"[..]);
     assert_eq!(saved.file_path(), path);
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_save_of_a_sparse_file_keeps_its_holes() {
+    use std::os::unix::fs::{FileExt, MetadataExt};
+    const SIZE: u64 = 64 << 20;
+    // 64 MiB, of which 4 KiB at the start and 4 KiB in the middle are data.
+    let sparse = || {
+        let (dir, path) = fixture(b"");
+        let f = OpenOptions::new().write(true).open(&path).unwrap();
+        f.set_len(SIZE).unwrap();
+        f.write_all_at(&pattern(4096), 0).unwrap();
+        f.write_all_at(&pattern(4096), SIZE / 2).unwrap();
+        (dir, path)
+    };
+    let allocated = |path: &Path| fs::metadata(path).unwrap().blocks() * 512;
+    let (_dir, path) = sparse();
+    if allocated(&path) > 1 << 20 {
+        eprintln!("this file system does not keep holes: skipped");
+        return;
+    }
+    let original = fs::read(&path).unwrap();
+    // Copied whole; shifted by an insert; ending inside a hole.
+    let cases = [
+        (vec![copy(0, SIZE)], &b""[..], SIZE),
+        (vec![insert(b"x"), copy(0, SIZE)], b"x", SIZE),
+        (vec![copy(0, SIZE - 1)], b"", SIZE - 1),
+    ];
+    for (recipe, inserted, copied) in cases {
+        let (_dir, path) = sparse();
+        let file = FilePersistence::open(&path, FileBackend::Positional).unwrap();
+        file.save(&mut recipe.into_iter(), SaveOptions::default()).unwrap();
+        let mut expected = inserted.to_vec();
+        expected.extend_from_slice(&original[..copied as usize]);
+        assert!(fs::read(&path).unwrap() == expected, "the content, holes read as zeros");
+        assert!(allocated(&path) <= 1 << 20, "{} bytes allocated", allocated(&path));
+    }
+}
