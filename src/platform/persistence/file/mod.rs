@@ -97,7 +97,7 @@ impl FileBackend {
 /// for [`FileBackend::Mapped`], maps it; no content is read. The length is the file's length at open:
 /// the layer reads the content as it was opened, and a file changed since then is reported by
 /// [`check_unchanged`](PersistenceLayer::check_unchanged) (size, modification time, and inode and
-/// device on Unix).
+/// device, or on Windows file index and volume).
 ///
 /// [`save`](PersistenceLayer::save) is atomic and returns a new layer of the same backend over the new
 /// file; this layer keeps its descriptor and mapping of the old file, so it still reads the old
@@ -230,7 +230,8 @@ impl FilePersistence {
             );
             return Err(with_context(e, format_args!("opening {}", path.display())));
         }
-        let identity = FileIdentity::of(&meta);
+        let identity = FileIdentity::of(&file, &meta)
+            .map_err(|e| with_context(e, format_args!("reading metadata of {}", path.display())))?;
         let reader = match backend {
             FileBackend::Mapped(_) => Reader::Mapped(
                 map_whole_file(&file, identity.len())
@@ -350,15 +351,15 @@ impl PersistenceLayer for FilePersistence {
         matches!(self.reader, Reader::Mapped(_))
     }
 
-    /// Compares the size, modification time and (on Unix) inode and device of the file now at the
-    /// path with those recorded at open.
+    /// Compares the size, modification time and place (inode and device; on Windows, file index and
+    /// volume) of the file now at the path with those recorded at open.
     fn check_unchanged(&self) -> Result<(), PersistenceError> {
         let changed = |detail: String| PersistenceError::ExternallyChanged {
             what: self.path.display().to_string(),
             detail,
         };
-        match std::fs::metadata(&self.path) {
-            Ok(meta) => match self.identity.difference(&FileIdentity::of(&meta)) {
+        match FileIdentity::at(&self.path) {
+            Ok(now) => match self.identity.difference(&now) {
                 None => Ok(()),
                 Some(detail) => Err(changed(detail)),
             },
@@ -372,11 +373,10 @@ impl PersistenceLayer for FilePersistence {
     /// Compares the open file's own size and modification time (not the path's) with those it had
     /// when opened.
     fn check_intact(&self) -> Result<(), PersistenceError> {
-        let meta = self
-            .file
-            .metadata()
+        let now = (self.file.metadata())
+            .and_then(|meta| FileIdentity::of(&self.file, &meta))
             .map_err(|e| with_context(e, format_args!("checking {}", self.path.display())))?;
-        match self.identity.difference(&FileIdentity::of(&meta)) {
+        match self.identity.difference(&now) {
             None => Ok(()),
             Some(detail) => {
                 Err(PersistenceError::RewrittenInPlace { what: self.path.display().to_string(), detail })
