@@ -618,7 +618,9 @@ export interface VirtualBufferSaveOptions {
 /**
  * A byte buffer for editing files larger than memory: opening reads nothing, edits are recorded as
  * pieces, reads load only what they touch through a bounded cache, and save() writes the result
- * atomically (a new file renamed over the old one, keeping its permissions).
+ * atomically (a new file renamed over the old one: on Unix with its mode, owner and group as far as
+ * the saver may keep them, and on Linux its access ACL; on Windows the new file takes its
+ * directory's inherited rights, so an ACL set on the file alone is not kept).
  *
  * In the browser the content lives in IndexedDB or OPFS instead of a file (`options.store`). In
  * IndexedDB a document is fixed-size blocks
