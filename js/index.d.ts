@@ -763,7 +763,7 @@ export class VirtualBuffer {
  * const docs = await openDocumentWorker();
  * const doc = await docs.import('big.log', fileInput.files[0]);  // read and written in the worker
  * await doc.insert(0, 'edited\n');
- * const head = await doc.read(0, 4096);                           // a Uint8Array
+ * const head = await doc.read(0, Math.min(4096, doc.length));     // a Uint8Array
  * await doc.save();
  * ```
  */
