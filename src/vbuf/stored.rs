@@ -150,6 +150,12 @@ struct LineIndex {
 }
 
 impl StoredBuffer {
+    /// A buffer of `state` over `buffer`, before any line scan or save.
+    fn with_state(buffer: VirtualBuffer, options: VirtualBufferOptions, state: State) -> StoredBuffer {
+        let (state, lines, save_turns) = (RefCell::new(state), RefCell::default(), Turns::default());
+        StoredBuffer { buffer, options, state, lines, save_turns }
+    }
+
     /// A buffer over bytes in memory with no document yet; [`save_as`](Self::save_as) gives it one.
     ///
     /// ```no_run
@@ -166,17 +172,11 @@ impl StoredBuffer {
         let options = options.checked();
         let buffer = VirtualBuffer::from_bytes_with(bytes, options)?;
         let state = State { meta: None, sources: vec![None] };
-        Ok(StoredBuffer {
-            buffer,
-            options,
-            state: RefCell::new(state),
-            lines: RefCell::default(),
-            save_turns: Turns::default(),
-        })
+        Ok(StoredBuffer::with_state(buffer, options, state))
     }
 
     /// Opens document `name`, reading only its metadata record (and deleting the blocks its earlier
-    /// versions left, when it lists any). The block size is the document's; `options` gives the rest.
+    /// versions, and saves of it that never committed, left). The block size is the document's; `options` gives the rest.
     ///
     /// ```no_run
     /// # async fn demo() -> Result<(), omnibuf::vbuf::StoredError> {
@@ -213,13 +213,7 @@ impl StoredBuffer {
         let buffer = VirtualBuffer::with_layer(layer.clone(), options)?;
         let source = StoredSource { name: name.to_string(), layer, _in_use: Rc::new(in_use) };
         let state = State { meta: Some(meta), sources: vec![Some(source)] };
-        Ok(StoredBuffer {
-            buffer,
-            options,
-            state: RefCell::new(state),
-            lines: RefCell::default(),
-            save_turns: Turns::default(),
-        })
+        Ok(StoredBuffer::with_state(buffer, options, state))
     }
 
     /// Stores `source` as document `name` in blocks of `block_size` bytes, replacing a document of
