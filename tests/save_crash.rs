@@ -505,6 +505,69 @@ fn a_save_that_cannot_keep_the_owner_or_group_gives_the_new_ones_no_rights_of_th
         assert_eq!(meta.mode() & 0o7777, after, "{before:o} owned by {owner}:{group}, saved by {uid}:{gid}");
         assert_eq!(fs::read(&path).unwrap(), b"binary");
     }
+
+    // With an access ACL that keeps user 1000 out (others may read): the ACL stays, so user 1000
+    // stays out, and its owning group's entry, the old group's rights, grants the new group nothing.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notes");
+    fs::write(&path, b"binary").unwrap();
+    std::os::unix::fs::chown(&path, Some(1234), Some(4242)).unwrap();
+    // (tag, permissions, id): the owner rw, user 1000 nothing, the group r, the mask r, others r.
+    let entries =
+        [(0x01, 6, u32::MAX), (0x02, 0, 1000), (0x04, 4, u32::MAX), (0x10, 4, u32::MAX), (0x20, 4, u32::MAX)];
+    if set_access_acl(&path, &entries).is_err() {
+        eprintln!("no ACLs on this file system: the ACL case skipped");
+        return;
+    }
+    let output = without_capabilities(child_command(TEST), &[CAP_CHOWN]).env(FILE, &path).output().unwrap();
+    assert!(output.status.success(), "the child failed: {}", describe(&output));
+    let mut kept = entries;
+    kept[2].1 = 0;
+    assert_eq!(access_acl_entries(&path), Some(kept.to_vec()));
+    assert_eq!(fs::metadata(&path).unwrap().gid(), gid);
+}
+
+/// Sets the access ACL of `path` from `(tag, permissions, id)` entries (Linux's binary form).
+#[cfg(target_os = "linux")]
+fn set_access_acl(path: &Path, entries: &[(u16, u16, u32)]) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut acl = 2u32.to_le_bytes().to_vec();
+    for &(tag, perm, id) in entries {
+        acl.extend(tag.to_le_bytes());
+        acl.extend(perm.to_le_bytes());
+        acl.extend(id.to_le_bytes());
+    }
+    let path = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+    // SAFETY: NUL-terminated strings and a readable buffer of the length passed.
+    let set = unsafe {
+        libc::setxattr(path.as_ptr(), c"system.posix_acl_access".as_ptr(), acl.as_ptr().cast(), acl.len(), 0)
+    };
+    if set == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// The entries of the access ACL of `path`, `None` if it has none.
+#[cfg(target_os = "linux")]
+fn access_acl_entries(path: &Path) -> Option<Vec<(u16, u16, u32)>> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+    let mut acl = vec![0u8; 1024];
+    // SAFETY: NUL-terminated strings and a writable buffer of the length passed.
+    let n = unsafe {
+        libc::getxattr(path.as_ptr(), c"system.posix_acl_access".as_ptr(), acl.as_mut_ptr().cast(), acl.len())
+    };
+    acl.truncate(usize::try_from(n).ok()?);
+    let entry = |e: &[u8]| {
+        (
+            u16::from_le_bytes([e[0], e[1]]),
+            u16::from_le_bytes([e[2], e[3]]),
+            u32::from_le_bytes([e[4], e[5], e[6], e[7]]),
+        )
+    };
+    Some(acl[4..].chunks_exact(8).map(entry).collect())
 }
 
 #[test]

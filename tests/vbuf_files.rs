@@ -329,10 +329,31 @@ fn a_layer_that_reads_more_than_asked_gives_errors_not_wrong_answers() {
 #[test]
 fn a_file_whose_size_says_nothing_is_refused_not_opened_empty() {
     // A `/proc` file's size reads 0, whatever it holds.
-    let err = VirtualBuffer::open("/proc/self/status").unwrap_err();
-    assert!(err.to_string().contains("its size reads 0 but it has content"), "{err}");
+    // Some refuse a read of one byte.
+    for path in ["/proc/self/status", "/proc/self/pagemap"] {
+        let err = VirtualBuffer::open(path).unwrap_err();
+        assert!(err.to_string().contains("its size reads 0 but it has content"), "{path}: {err}");
+    }
     // An empty file is empty.
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("empty"), b"").unwrap();
     assert_eq!(VirtualBuffer::open(dir.path().join("empty")).unwrap().len(), 0);
+}
+
+#[test]
+fn undo_across_a_save_never_saves_bytes_of_an_older_file_rewritten_in_place() {
+    // The undone pieces point into the first file again, which another program then rewrites in
+    // place: a save that would read them refuses instead of writing bytes the buffer never held.
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    std::fs::write(&a, text(1000)).unwrap();
+    let buf = VirtualBuffer::open_with(&a, FileBackend::Positional, VirtualBufferOptions::default()).unwrap();
+    buf.delete(0..500).unwrap();
+    buf.save_as(&b, FileBackend::Positional).unwrap();
+    assert!(buf.undo());
+    std::fs::write(&a, vec![b'z'; 1500]).unwrap(); // the same inode, rewritten
+    let err = buf.save().unwrap_err();
+    assert!(matches!(err, VbufError::Persistence(PersistenceError::RewrittenInPlace { .. })), "{err}");
+    assert_eq!(std::fs::read(&b).unwrap(), text(1000)[500..]);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2, "no temp file left");
 }

@@ -11,7 +11,7 @@ use super::history::{Change, History};
 use super::options::{VirtualBufferOptions, VirtualBufferStats};
 use super::snapshot::Snapshot;
 use super::store::{piece_chunk, source, Source, Sources, Store};
-use super::tree::{Piece, SourceId, Tree};
+use super::tree::{Piece, SourceId, Tree, ADD_SOURCE};
 use crate::platform::persistence::{
     MemoryPersistence, PersistenceError, PersistenceLayer, SaveOptions, SavePiece,
 };
@@ -557,6 +557,12 @@ impl VirtualBuffer {
 /// The save recipe of a snapshot: runs of the base source are copied, everything else is read and
 /// inserted. Adjacent copies are merged so that an unedited stretch is one copy however many pieces
 /// it spans.
+///
+/// The base source is checked by the layer that copies from it. Each other source that pieces are
+/// read from (an older version, through undo across a save) is checked too
+/// ([`PersistenceLayer::check_intact`]): before its first piece is read, and again once every piece
+/// is, so that a source rewritten in place meanwhile ends the recipe with an error instead of
+/// giving bytes the buffer never held.
 pub(crate) fn recipe<'a>(
     snapshot: &'a Snapshot,
     store: &'a Mutex<Store>,
@@ -565,11 +571,25 @@ pub(crate) fn recipe<'a>(
     let pieces = snapshot.tree.pieces_in(0, snapshot.len());
     let mut pieces = pieces.into_iter().peekable();
     let mut pending: Option<(Piece, u64)> = None; // a piece being inserted, and how far
+    let mut read_from: Vec<SourceId> = Vec::new(); // the other sources read, checked
+    let mut ended = false;
+    let check = |id: SourceId| source(&snapshot.sources, id).layer.check_intact();
     std::iter::from_fn(move || {
         if let Some((piece, done)) = pending.take() {
             return Some(read_insert(store, snapshot, piece, done, &mut pending));
         }
-        let piece = pieces.next()?;
+        let Some(piece) = pieces.next() else {
+            if std::mem::replace(&mut ended, true) {
+                return None;
+            }
+            return read_from.iter().find_map(|&id| check(id).err()).map(Err);
+        };
+        if piece.source != base && piece.source != ADD_SOURCE && !read_from.contains(&piece.source) {
+            read_from.push(piece.source);
+            if let Err(e) = check(piece.source) {
+                return Some(Err(e));
+            }
+        }
         if piece.source == base {
             let mut copy = piece;
             while let Some(next) =

@@ -99,13 +99,15 @@ pub enum PersistenceError {
         /// Which property changed: size, modification time or inode.
         detail: String,
     },
-    /// The file a layer reads was rewritten in place since it was opened (it kept its inode; its
-    /// size or modification time moved): the bytes of it a buffer had not loaded are gone, so no
-    /// save can write the buffer's content, forced or not (see
-    /// [`check_intact`](PersistenceLayer::check_intact)).
+    /// The file a layer reads was changed in place since it was opened (it kept its inode; its
+    /// size or modification time moved, which a mere `touch` does too): the bytes a save would copy
+    /// from it may be gone, so no save that copies from it can write the buffer's content, forced
+    /// or not (see [`check_intact`](PersistenceLayer::check_intact)). A save whose content needs
+    /// none of its bytes (all of it retyped) still goes through.
     #[error(
-        "{what} was rewritten in place since it was opened ({detail}): the bytes of it not yet \
-         loaded are gone, so its content cannot be saved, forced or not"
+        "{what} was changed in place since it was opened ({detail}; its metadata cannot tell a \
+         rewrite from a touch): the bytes this save would copy from it may be gone, so it cannot \
+         save, forced or not"
     )]
     RewrittenInPlace {
         /// What changed, e.g. the path of the file.
@@ -341,7 +343,10 @@ pub trait PersistenceLayer: Send + Sync + std::fmt::Debug {
     /// names now. A file another program replaced (a new file renamed over the path) still is: this
     /// layer reads the old file. One rewritten in place is not (its size or modification time
     /// moved), and gives [`PersistenceError::RewrittenInPlace`]: the bytes that pieces over this
-    /// layer stand for are gone, so no save may copy from it, forced or not.
+    /// layer stand for may be gone, so no save may copy from it, forced or not. What metadata
+    /// cannot show goes unseen: a rewrite of the same size whose modification time is set back
+    /// (`touch -r`), or one through a shared mapping whose pages were already dirty when the layer
+    /// opened the file (the kernel moves the time only at the first write fault).
     ///
     /// ```
     /// use omnibuf::vbuf::{FileBackend, FilePersistence, PersistenceError, PersistenceLayer};

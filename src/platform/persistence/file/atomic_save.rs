@@ -20,7 +20,8 @@ pub(super) const INSERT_BUFFER: usize = 256 << 10;
 /// The steps, and what a new file does not take over from the one it replaces, are those
 /// [`FilePersistence`]'s docs list; runs are copied by `source`
 /// ([`PersistenceLayer::copy_range_to_file`]), which refuses if it was rewritten in place
-/// ([`PersistenceLayer::check_intact`]), checked before writing and before the rename. This function
+/// ([`PersistenceLayer::check_intact`]), checked before the first run is copied and again before the
+/// rename (a recipe that copies nothing needs none of its bytes). This function
 /// does not check the target for external changes
 /// (the target may be another file); `FilePersistence`'s `save` does.
 ///
@@ -73,19 +74,19 @@ pub(super) fn write_atomically(
         _ => Path::new("."),
     };
 
-    // A source rewritten in place would give a mix of its new bytes and the recipe's: checked
-    // before writing, and again before the commit for a rewrite during the copy.
-    source.check_intact()?;
     remove_stale_temp_files(&target);
     let mut temp = TempFile::create(dir, &target, original.is_some())?;
     let on_temp = |e, doing: &str| with_context(e, format_args!("{doing} {}", temp.path.display()));
-    write_recipe(source, recipe, &mut temp.file, &temp.path)?;
+    let copied = write_recipe(source, recipe, &mut temp.file, &temp.path)?;
     if let Some(original) = &original {
         copy_permissions(&temp.file, original, &target)
             .map_err(|e| on_temp(e, "setting the permissions of"))?;
     }
     temp.file.sync_all().map_err(|e| on_temp(e, "syncing"))?;
-    source.check_intact()?;
+    if copied {
+        // Rewritten in place during the copy: what was copied may be a mix.
+        source.check_intact()?;
+    }
     before_commit()?;
     // Built before the rename, so that only the directory sync can fail once the target is replaced.
     let file = temp.file.try_clone().map_err(|e| on_temp(e, "duplicating the handle of"))?;
@@ -129,13 +130,16 @@ fn regular_file_metadata(target: &Path) -> Result<Option<Metadata>, PersistenceE
 
 /// Writes the pieces in order. `Copy` runs go through `source`, straight into the file behind the
 /// inserted bytes buffered so far, a write-behind window at a time so that the write-back of what
-/// is written can start while the rest is copied.
+/// is written can start while the rest is copied. A source rewritten in place would give a mix of
+/// its new bytes and the recipe's: it is checked before the first copy. Returns whether anything was
+/// copied from it.
 fn write_recipe(
     source: &dyn PersistenceLayer,
     recipe: &mut SaveRecipe<'_>,
     file: &mut File,
     temp_path: &Path,
-) -> Result<(), PersistenceError> {
+) -> Result<bool, PersistenceError> {
+    let mut copied = false;
     let write_error = |e| with_context(e, format_args!("writing {}", temp_path.display()));
     let mut out = BufWriter::with_capacity(INSERT_BUFFER, file);
     let mut write_behind = WriteBehind::new();
@@ -150,6 +154,9 @@ fn write_recipe(
                 write_behind.written_up_to(out.get_ref(), written - out.buffer().len() as u64);
             }
             SavePiece::Copy { offset, len } => {
+                if !std::mem::replace(&mut copied, true) {
+                    source.check_intact()?;
+                }
                 out.flush().map_err(write_error)?;
                 let mut done = 0;
                 while done < len {
@@ -171,16 +178,19 @@ fn write_recipe(
     }
     out.flush().map_err(write_error)?;
     // A copy that ends in a hole of its source left the file shorter than what was written.
-    out.get_ref().set_len(written).map_err(write_error)
+    out.get_ref().set_len(written).map_err(write_error)?;
+    Ok(copied)
 }
 
 /// Gives the new file the permissions of the one it replaces, `original` at `target`, and its owner
 /// and group as far as this process may: only root can give a file away, an owner can still choose
 /// one of its own groups. What the new owner or group would gain is left out: the set-user-id bit
 /// when the owner could not be kept; the set-group-id bit and the group's bits when the group could
-/// not (the file's group is then the saver's, which the old group's rights were not for). A POSIX
-/// access ACL is copied where the group was kept (Linux), so a mode whose group bits are an ACL's
-/// mask does not open the file to its owning group; where it cannot be copied the save fails.
+/// not (the file's group is then the saver's, which the old group's rights were not for). On Linux
+/// the POSIX access ACL is copied (its owning group's entry emptied where the group was not kept),
+/// so that a mode whose group bits are an ACL's mask does not open the file to its owning group, and
+/// named entries keep out whom they kept out; one the new file inherited from its directory goes.
+/// Where the ACL cannot be copied the save fails.
 #[cfg(unix)]
 fn copy_permissions(file: &File, original: &Metadata, target: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::{fchown, MetadataExt, PermissionsExt};
@@ -211,11 +221,9 @@ fn copy_permissions(file: &File, original: &Metadata, target: &Path) -> std::io:
     }
     file.set_permissions(std::fs::Permissions::from_mode(mode))?;
     #[cfg(target_os = "linux")]
-    if group_kept {
-        super::acl::copy_access_acl(target, file)?;
-    }
+    super::acl::copy_access_acl(target, file, group_kept)?;
     #[cfg(not(target_os = "linux"))]
-    let _ = (target, group_kept);
+    let _ = target;
     Ok(())
 }
 

@@ -169,15 +169,16 @@ fn open_for_reading(path: &Path) -> std::io::Result<File> {
     options.open(path)
 }
 
-/// Whether a read at offset 0 gives a byte: for a file whose size reads 0, a sign that its size
-/// says nothing (`/proc` files).
+/// Whether a read at offset 0 gives a byte, or fails: for a file whose size reads 0, a sign that
+/// its size says nothing (`/proc` files, some of which refuse a read of one byte). An empty regular
+/// file reads none.
 fn has_a_first_byte(file: &File) -> bool {
     let mut byte = [0u8];
     #[cfg(unix)]
     let read = std::os::unix::fs::FileExt::read_at(file, &mut byte, 0);
     #[cfg(windows)]
     let read = std::os::windows::fs::FileExt::seek_read(file, &mut byte, 0);
-    read.is_ok_and(|n| n > 0)
+    !matches!(read, Ok(0))
 }
 
 impl FilePersistence {
@@ -386,14 +387,13 @@ impl PersistenceLayer for FilePersistence {
 
     /// Saves atomically over this layer's path (see the type's docs). Unless forced, refuses when
     /// the file changed since it was opened, checked before writing and again just before the rename.
-    /// Forced or not, refuses when the file it reads was rewritten in place (`check_intact`).
+    /// Forced or not, refuses to copy runs from this file once it was rewritten in place
+    /// (`check_intact`).
     fn save(
         &self,
         recipe: &mut SaveRecipe<'_>,
         options: SaveOptions,
     ) -> Result<Box<dyn PersistenceLayer>, PersistenceError> {
-        // First: a file rewritten in place says so, not that forcing would overwrite it.
-        self.check_intact()?;
         let still_unchanged = || if options.force { Ok(()) } else { self.check_unchanged() };
         still_unchanged()?;
         let saved =

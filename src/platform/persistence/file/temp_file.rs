@@ -148,6 +148,7 @@ impl TempFile {
             with_context(e, format_args!("renaming {} over {}", self.path.display(), target.display()))
         })?;
         self.renamed = true;
+        lock::release(&self.file);
         Ok(())
     }
 }
@@ -249,6 +250,15 @@ mod lock {
         }
     }
 
+    /// Lets go of the lock `hold` took: once renamed over its target, the file is no temporary file
+    /// any more, and the lock would stay with the saved file for as long as a descriptor of it lives
+    /// (a `flock` belongs to the open file description, which the saved layer's duplicate shares),
+    /// blocking other programs that lock the file. Best effort: a lock left is only that.
+    pub(super) fn release(file: &File) {
+        // SAFETY: `file` is open for the duration of the call, which only reads its arguments.
+        unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_UN) };
+    }
+
     /// Removes the file at `path` if no one holds its lock: opens it, takes the lock, checks that
     /// the path still names that file, and removes it while holding the lock. Only a regular file:
     /// anything else named so (a FIFO, a directory) is none of ours.
@@ -272,6 +282,8 @@ mod lock {
     pub(super) fn hold(_file: &File, _path: &Path) -> std::io::Result<bool> {
         Ok(true)
     }
+
+    pub(super) fn release(_file: &File) {}
 
     /// Without a lock to tell a live save from a dead one, nothing is removed.
     pub(super) fn remove_if_unlocked(_path: &Path) -> bool {

@@ -408,6 +408,54 @@ fn a_save_keeps_the_files_access_acl() {
     assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o660);
 }
 
+#[cfg(unix)]
+#[test]
+fn a_saved_file_is_not_left_locked() {
+    use std::os::fd::AsRawFd;
+    for backend in BACKENDS {
+        let (_dir, path) = fixture(b"abc");
+        let file = FilePersistence::open(&path, backend).unwrap();
+        let saved =
+            file.save(&mut vec![copy(0, 3), insert(b"d")].into_iter(), SaveOptions::default()).unwrap();
+        // Another program locking the file while the saved layer lives.
+        let other = File::open(&path).unwrap();
+        // SAFETY: `other` is open for the call.
+        let locked = unsafe { libc::flock(other.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        assert_eq!(locked, 0, "{backend:?}: {}", std::io::Error::last_os_error());
+        drop(saved);
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_file_without_an_acl_takes_none_from_its_directorys_default() {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::PermissionsExt;
+    let (dir, path) = fixture(b"private");
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
+    // The directory's default ACL, given to new files in it, names user 65534.
+    let c_dir = std::ffi::CString::new(dir.path().as_os_str().as_bytes()).unwrap();
+    let acl = acl_with_a_named_user();
+    // SAFETY: NUL-terminated strings and a readable buffer of the length passed.
+    let set = unsafe {
+        libc::setxattr(
+            c_dir.as_ptr(),
+            c"system.posix_acl_default".as_ptr(),
+            acl.as_ptr().cast(),
+            acl.len(),
+            0,
+        )
+    };
+    if set != 0 {
+        eprintln!("no ACLs on this file system ({}): skipped", std::io::Error::last_os_error());
+        return;
+    }
+    let file = FilePersistence::open(&path, FileBackend::Positional).unwrap();
+    file.save(&mut vec![copy(0, 7), insert(b"!")].into_iter(), SaveOptions::default()).unwrap();
+    assert_eq!(access_acl(&path), None, "nobody named gains access");
+    assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o640);
+}
+
 #[test]
 fn save_refuses_a_file_changed_on_disk_unless_forced() {
     for backend in BACKENDS {
@@ -439,19 +487,24 @@ fn no_save_copies_from_a_file_changed_in_place_forced_or_not() {
         let file = FilePersistence::open(&path, backend).unwrap();
         OpenOptions::new().append(true).open(&path).unwrap().write_all(b" + theirs").unwrap();
         let recipe = || vec![copy(0, 8), insert(b" + mine")].into_iter();
-        for force in [false, true] {
-            match file.save(&mut recipe(), SaveOptions { force }) {
-                Err(PersistenceError::RewrittenInPlace { detail, .. }) => {
-                    assert!(detail.contains("size"), "{detail}");
-                }
-                other => panic!("expected RewrittenInPlace, got {other:?}"),
+        assert!(matches!(
+            file.save(&mut recipe(), SaveOptions::default()),
+            Err(PersistenceError::ExternallyChanged { .. })
+        ));
+        match file.save(&mut recipe(), SaveOptions { force: true }) {
+            Err(PersistenceError::RewrittenInPlace { detail, .. }) => {
+                assert!(detail.contains("size"), "{detail}")
             }
+            other => panic!("expected RewrittenInPlace, got {other:?}"),
         }
         let elsewhere = dir.path().join("copy");
         let saved_elsewhere = save_recipe_as(&file, &mut recipe(), &elsewhere, backend);
         assert!(matches!(saved_elsewhere, Err(PersistenceError::RewrittenInPlace { .. })));
         assert_eq!(fs::read(&path).unwrap(), b"original + theirs");
         assert_eq!(names_in(dir.path()), ["data.bin"]);
+        // A recipe that copies nothing needs none of its bytes: forced, it saves.
+        file.save(&mut vec![insert(b"all mine")].into_iter(), SaveOptions { force: true }).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"all mine");
     }
 }
 
