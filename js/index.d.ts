@@ -607,9 +607,9 @@ export interface VirtualBufferSaveOptions {
   /** Overwrite the file (in the browser: the document) even if it changed since it was opened or
    * last saved (in the browser: another tab or buffer saved it). The unedited parts are read from the
    * file the buffer opened, which a replacement (a new file renamed over it, as editors save) leaves
-   * as it was. A file rewritten in place (the same file, its size or modification time changed) has
-   * lost the bytes the buffer had not loaded: every save of it, forced or not, and saveAs(), rejects,
-   * changing nothing. */
+   * as it was. A file changed in place (the same file, its size or modification time moved; a mere
+   * touch looks the same) may have lost the bytes the buffer had not loaded: a save that would copy
+   * any of them, forced or not, or to another path with saveAs(), rejects, changing nothing. */
   force?: boolean;
   /** Keeps the save from starting when aborted already; a save under way is not stopped. */
   signal?: AbortSignal;

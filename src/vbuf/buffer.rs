@@ -415,9 +415,10 @@ impl VirtualBuffer {
 
     /// Saves with options, e.g. `force` to overwrite a file changed underneath. Forcing writes over
     /// a file another program replaced (as editors save: a new file renamed over the path), whose
-    /// old content this buffer still reads. It cannot write over one rewritten in place (its size
-    /// or modification time moved while it kept its inode): the bytes this buffer had not loaded
-    /// are gone, so every save of it fails, changing nothing, with a message that says so.
+    /// old content this buffer still reads. It cannot copy from one changed in place (its size or
+    /// modification time moved while it kept its inode; a mere `touch` looks the same): the bytes
+    /// this buffer had not loaded may be gone, so a save that needs any of them fails, changing
+    /// nothing, with [`PersistenceError::RewrittenInPlace`](crate::vbuf::PersistenceError).
     ///
     /// Edits may go on while the save runs; the saved content is the one at the start of the save. A
     /// failed save changes nothing: the stored content and the buffer's edits are intact. One error

@@ -17,8 +17,8 @@ impl VirtualBuffer {
     /// reads give what they find or an error, and save refuses (see
     /// [`check_for_external_changes`](Self::check_for_external_changes)); a save forced over a
     /// change writes this buffer's content only where it still can: over a file replaced under
-    /// its path, not over one rewritten in place, whose bytes the buffer had not loaded are gone
-    /// (then every save fails, changing nothing). For files nobody else
+    /// its path, not from one changed in place, whose bytes the buffer had not loaded may be gone
+    /// (then a save that needs them fails, changing nothing). For files nobody else
     /// changes, [`open_with`](Self::open_with) and the `unsafe` [`FileBackend::mapped`] read faster.
     ///
     /// ```
