@@ -5,8 +5,7 @@
 //! per source and the line index (`lines`) can use it without either importing the other.
 
 use super::error::VbufError;
-use super::store::checked_len;
-use crate::platform::persistence::{PersistenceError, PersistenceLayer};
+use crate::platform::persistence::{read_buffer_exact, PersistenceError, PersistenceLayer};
 use crate::ZeroCopyBuffer;
 
 /// LF counts of a source, per block: `prefix[i]` is the number of LFs in the blocks before block `i`.
@@ -56,7 +55,7 @@ fn read_source<'a>(
 ) -> Result<&'a [u8], VbufError> {
     let len = (end - start) as usize;
     if layer.is_mapped() {
-        *view = checked_len(layer.read_buffer(start, len)?, start, len)?;
+        *view = read_buffer_exact(layer, start, len)?;
         return Ok(&view[..]);
     }
     scratch.resize(len, 0);

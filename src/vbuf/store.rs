@@ -15,7 +15,7 @@ use super::cache::{BlockKey, Cache};
 use super::error::VbufError;
 use super::line_table::LineTable;
 use super::tree::{Piece, SourceId, ADD_SOURCE};
-use crate::platform::persistence::{MemoryPersistence, PersistenceError, PersistenceLayer};
+use crate::platform::persistence::{read_buffer_exact, MemoryPersistence, PersistenceLayer};
 use crate::{BufferKind, ZeroCopyBuffer};
 
 /// A persistence layer the buffer reads from, with what is known about it.
@@ -217,24 +217,10 @@ impl Store {
         }
         let start = index * self.block_size as u64;
         let len = (source.len - start).min(self.block_size as u64) as usize;
-        let data = checked_len(source.layer.read_buffer(start, len)?, start, len)?;
+        let data = read_buffer_exact(&*source.layer, start, len)?;
         self.cache.insert(key, data.clone(), false);
         Ok(data)
     }
-}
-
-/// `data`, read as `len` bytes at `offset`, if it has that length. Chunk arithmetic relies on it, and
-/// a layer is code outside this crate: one that returns the wrong length gets an error, not a panic
-/// further on.
-pub(crate) fn checked_len(
-    data: ZeroCopyBuffer,
-    offset: u64,
-    len: usize,
-) -> Result<ZeroCopyBuffer, VbufError> {
-    if data.len() == len {
-        return Ok(data);
-    }
-    Err(PersistenceError::ShortRead { offset, wanted: len as u64, got: data.len() as u64 }.into())
 }
 
 /// The chunk of `piece` that holds the piece's byte `at`: the piece clipped to one cache block (or, for
@@ -257,7 +243,7 @@ pub(crate) fn piece_chunk(
         let window_start = (offset / MAPPED_CHUNK * MAPPED_CHUNK).max(piece.offset);
         let window_end = ((offset / MAPPED_CHUNK + 1) * MAPPED_CHUNK).min(piece.offset + piece.len);
         let len = (window_end - window_start) as usize;
-        let data = checked_len(src.layer.read_buffer(window_start, len)?, window_start, len)?;
+        let data = read_buffer_exact(&*src.layer, window_start, len)?;
         return Ok((data, window_start - piece.offset));
     }
     let mut store = store.lock().unwrap_or_else(|e| e.into_inner());

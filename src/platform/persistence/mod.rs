@@ -136,6 +136,21 @@ pub enum PersistenceError {
     Io(#[from] std::io::Error),
 }
 
+/// `layer.read_buffer(offset, len)`, if what it gives has that length. Chunk arithmetic and line
+/// counts rely on it, and a layer may be code outside this crate: one that gives another length gets
+/// [`PersistenceError::ShortRead`], not a panic or a wrong answer further on.
+pub(crate) fn read_buffer_exact(
+    layer: &dyn PersistenceLayer,
+    offset: u64,
+    len: usize,
+) -> Result<ZeroCopyBuffer, PersistenceError> {
+    let data = layer.read_buffer(offset, len)?;
+    if data.len() == len {
+        return Ok(data);
+    }
+    Err(PersistenceError::ShortRead { offset, wanted: len as u64, got: data.len() as u64 })
+}
+
 /// One step of a save recipe: the new content is the concatenation of its pieces, in order.
 ///
 /// ```
