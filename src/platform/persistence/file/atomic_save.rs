@@ -18,12 +18,11 @@ pub(super) const INSERT_BUFFER: usize = 256 << 10;
 /// [`FilePersistence`]'s `save`, and a "save as" for a recipe over any layer.
 ///
 /// The steps, and what a new file does not take over from the one it replaces, are those
-/// [`FilePersistence`]'s docs list; runs are copied by `source`
-/// ([`PersistenceLayer::copy_range_to_file`]), which refuses if it was rewritten in place
+/// [`FilePersistence`]'s docs list. Runs are copied by `source`
+/// ([`PersistenceLayer::copy_range_to_file`]); a source rewritten in place is refused
 /// ([`PersistenceLayer::check_intact`]), checked before the first run is copied and again before the
-/// rename (a recipe that copies nothing needs none of its bytes). This function
-/// does not check the target for external changes
-/// (the target may be another file); `FilePersistence`'s `save` does.
+/// rename (a recipe that copies nothing needs none of its bytes). This function does not check the
+/// target for external changes (the target may be another file); `FilePersistence`'s `save` does.
 ///
 /// # Errors
 ///
