@@ -357,6 +357,19 @@ fn acl_with_a_named_user() -> Vec<u8> {
 }
 
 #[cfg(target_os = "linux")]
+fn set_xattr(path: &Path, name: &std::ffi::CStr, value: &[u8]) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+    // SAFETY: NUL-terminated strings and a readable buffer of the length passed.
+    let set = unsafe { libc::setxattr(path.as_ptr(), name.as_ptr(), value.as_ptr().cast(), value.len(), 0) };
+    if set == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+#[cfg(target_os = "linux")]
 fn access_acl(path: &Path) -> Option<Vec<u8>> {
     use std::os::unix::ffi::OsStrExt;
     let path = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
@@ -378,23 +391,11 @@ fn access_acl(path: &Path) -> Option<Vec<u8>> {
 #[cfg(target_os = "linux")]
 #[test]
 fn a_save_keeps_the_files_access_acl() {
-    use std::os::unix::ffi::OsStrExt;
     use std::os::unix::fs::PermissionsExt;
     let (_dir, path) = fixture(b"shared");
     let acl = acl_with_a_named_user();
-    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
-    // SAFETY: NUL-terminated strings and a readable buffer of the length passed.
-    let set = unsafe {
-        libc::setxattr(
-            c_path.as_ptr(),
-            c"system.posix_acl_access".as_ptr(),
-            acl.as_ptr().cast(),
-            acl.len(),
-            0,
-        )
-    };
-    if set != 0 {
-        eprintln!("no ACLs on this file system ({}): skipped", std::io::Error::last_os_error());
+    if let Err(e) = set_xattr(&path, c"system.posix_acl_access", &acl) {
+        eprintln!("no ACLs on this file system ({e}): skipped");
         return;
     }
     assert_eq!(
@@ -429,25 +430,12 @@ fn a_saved_file_is_not_left_locked() {
 #[cfg(target_os = "linux")]
 #[test]
 fn a_file_without_an_acl_takes_none_from_its_directorys_default() {
-    use std::os::unix::ffi::OsStrExt;
     use std::os::unix::fs::PermissionsExt;
     let (dir, path) = fixture(b"private");
     fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
     // The directory's default ACL, given to new files in it, names user 65534.
-    let c_dir = std::ffi::CString::new(dir.path().as_os_str().as_bytes()).unwrap();
-    let acl = acl_with_a_named_user();
-    // SAFETY: NUL-terminated strings and a readable buffer of the length passed.
-    let set = unsafe {
-        libc::setxattr(
-            c_dir.as_ptr(),
-            c"system.posix_acl_default".as_ptr(),
-            acl.as_ptr().cast(),
-            acl.len(),
-            0,
-        )
-    };
-    if set != 0 {
-        eprintln!("no ACLs on this file system ({}): skipped", std::io::Error::last_os_error());
+    if let Err(e) = set_xattr(dir.path(), c"system.posix_acl_default", &acl_with_a_named_user()) {
+        eprintln!("no ACLs on this file system ({e}): skipped");
         return;
     }
     let file = FilePersistence::open(&path, FileBackend::Positional).unwrap();
