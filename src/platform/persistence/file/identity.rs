@@ -18,7 +18,11 @@ pub(super) struct FileIdentity {
 impl FileIdentity {
     /// The identity of the open `file`, whose metadata is `meta`.
     pub(super) fn of(file: &File, meta: &Metadata) -> std::io::Result<Self> {
-        Ok(Self { len: meta.len(), modified: meta.modified().ok(), location: location(file, meta)? })
+        Ok(Self::with_location(meta, location(file, meta)?))
+    }
+
+    fn with_location(meta: &Metadata, location: (u64, u64)) -> Self {
+        Self { len: meta.len(), modified: meta.modified().ok(), location }
     }
 
     /// The identity of the file `path` names now.
@@ -26,7 +30,7 @@ impl FileIdentity {
         #[cfg(unix)]
         {
             let meta = std::fs::metadata(path)?;
-            Ok(Self { len: meta.len(), modified: meta.modified().ok(), location: unix_location(&meta) })
+            Ok(Self::with_location(&meta, unix_location(&meta)))
         }
         #[cfg(windows)]
         {
