@@ -169,9 +169,15 @@ fn open_for_reading(path: &Path) -> std::io::Result<File> {
     options.open(path)
 }
 
-/// Whether a read at offset 0 gives a byte, or fails: for a file whose size reads 0, a sign that
-/// its size says nothing (`/proc` files, some of which refuse a read of one byte). An empty regular
-/// file reads none.
+/// Whether the file's content is made up as it is read, so that its size says nothing of it: a file
+/// of the kernel's own file systems (`/proc`, `/sys` and the like, whose files report 0 or 4096
+/// bytes whatever they hold), or, on any system, a file whose size reads 0 and that still has a
+/// first byte to read (some such files even refuse a read of one byte). An empty regular file reads
+/// none.
+fn made_up_as_read(file: &File, meta: &std::fs::Metadata) -> bool {
+    on_a_kernel_file_system(file) || (meta.len() == 0 && has_a_first_byte(file))
+}
+
 fn has_a_first_byte(file: &File) -> bool {
     let mut byte = [0u8];
     #[cfg(unix)]
@@ -179,6 +185,39 @@ fn has_a_first_byte(file: &File) -> bool {
     #[cfg(windows)]
     let read = std::os::windows::fs::FileExt::seek_read(file, &mut byte, 0);
     !matches!(read, Ok(0))
+}
+
+/// Linux: whether the file lives on a file system whose files the kernel writes as they are read.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn on_a_kernel_file_system(file: &File) -> bool {
+    use std::os::fd::AsRawFd;
+    // The magic numbers of `statfs(2)`, written out: their type in `libc` differs between targets.
+    const MADE_UP_AS_READ: [u32; 8] = [
+        0x9fa0,      // proc
+        0x6265_6572, // sysfs
+        0x6462_6720, // debugfs
+        0x7472_6163, // tracefs
+        0x7363_6673, // securityfs
+        0x6265_6570, // configfs
+        0x0027_e0eb, // cgroup
+        0x6367_7270, // cgroup2
+    ];
+    // SAFETY: `statfs` is a C structure of integers, for which all zeros is a valid value.
+    let mut fs: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `fstatfs` writes a `statfs` through a pointer to one; the descriptor is open for as
+    // long as `file` is borrowed.
+    if unsafe { libc::fstatfs(file.as_raw_fd(), &mut fs) } != 0 {
+        return false;
+    }
+    // `f_type`'s type differs between targets; every magic number fits in 32 bits.
+    #[allow(clippy::unnecessary_cast)]
+    let kind = fs.f_type as u32;
+    MADE_UP_AS_READ.contains(&kind)
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn on_a_kernel_file_system(_file: &File) -> bool {
+    false
 }
 
 impl FilePersistence {
@@ -190,7 +229,7 @@ impl FilePersistence {
     ///
     /// Fails with [`PersistenceError::Io`] (its message names the path) when the file cannot be
     /// opened or mapped, or is not a regular file, or its size says nothing of its content (a
-    /// `/proc` file, whose size reads 0).
+    /// `/proc` or `/sys` file, made up as it is read).
     ///
     /// ```
     /// use omnibuf::vbuf::{FileBackend, FilePersistence, PersistenceError, PersistenceLayer};
@@ -223,11 +262,11 @@ impl FilePersistence {
             let e = std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file");
             return Err(with_context(e, format_args!("opening {}", path.display())));
         }
-        if meta.len() == 0 && has_a_first_byte(&file) {
+        if made_up_as_read(&file, &meta) {
             let e = std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,
-                "its size reads 0 but it has content (a file made up as it is read, as under /proc), \
-                 which cannot be read by position",
+                "its content is made up as it is read (as under /proc or /sys), so its size says \
+                 nothing of it and it cannot be read by position",
             );
             return Err(with_context(e, format_args!("opening {}", path.display())));
         }
