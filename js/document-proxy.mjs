@@ -300,7 +300,7 @@ export class DocumentWorker {
 
 /**
  * Starts a dedicated worker that hosts VirtualBuffers and resolves to a DocumentWorker, whose open(),
- * import(), list(), deleteDocument() and exportDocument() run there (see js/index.d.ts).
+ * import(), list(), deleteDocument() and exportDocument() run there (see js/browser.d.ts).
  * `options.store`: the store calls use when they name none ('auto' by default: OPFS where sync access
  * handles exist, else IndexedDB). `options.wasm`: what the worker's init() loads (as init()'s input;
  * a URL is resolved against the page). `options.worker`: the worker script's URL, for bundlers that do

@@ -107,8 +107,9 @@ for (const entry of ['node', 'wasm-node']) {
     `// The ES module face of dist/${entry}.cjs (built by scripts/pack.mjs): one implementation for import and require.\nexport * from './${entry}.cjs';\n`,
   );
 }
-// The one set of types, as TypeScript wants it for each entry's format (js/index.d.ts alone would be
-// read as CommonJS types, the package having no "type": "module").
+// The Node entries' types, js/index.d.ts, in the form TypeScript wants for each entry's format (alone,
+// it would be read as CommonJS types, the package having no "type": "module"). The browser entries
+// use js/browser.d.ts (index.d.ts and the document worker) where it is.
 copyFileSync(join(root, 'js/index.d.ts'), join(root, 'dist/index.d.cts'));
 copyFileSync(join(root, 'js/index.d.ts'), join(root, 'dist/index.d.mts'));
 

@@ -4,7 +4,8 @@
 // them) and no registry (--offline, with an empty cache: the tarballs must be all it takes). Then:
 // - the Node entry through import and require, both in one process, the wasm build in Node
 //   ('omnibuf/wasm'), and a project without the platform package (the loader's message);
-// - the types of the import and the require entry, as TypeScript's node16 resolution sees them;
+// - the types of the import and the require entry, as TypeScript's node16 resolution sees them (and
+//   that they lack the browser entry's own names), and those of the browser entries as bundlers see them;
 // - the browser entry bundled by esbuild, vite (build and dev server) and webpack, each page run in
 //   Chromium; the bundlers are the repository's devDependencies, run on the project. vite and webpack
 //   also bundle a page that drives the package's document worker (openDocumentWorker).
@@ -166,25 +167,50 @@ test('without the platform package: a message with the prebuilt platforms and ho
 
 // index.d.ts needs Symbol.dispose (lib esnext.disposable, TypeScript 5.2+), for init()'s argument DOM's
 // URL and Response, and @types/node: what a project that uses both entries would have.
+const compilerOptions = {
+  target: 'es2022',
+  lib: ['es2022', 'esnext.disposable', 'dom'],
+  strict: true,
+  noEmit: true,
+  // Node's own types (the streams name node:stream), as a TypeScript project for Node has them.
+  typeRoots: [join(repo, 'node_modules/@types')],
+  types: ['node'],
+};
+const node16 = { ...compilerOptions, module: 'node16', moduleResolution: 'node16' };
+
+/** Runs tsc in the app on `files` (fixture files) with these options, written to the tsconfig `name`;
+ * returns run()'s result (the errors are on stdout). */
+function typecheck(name, options, files, { expectFailure = false } = {}) {
+  writeFileSync(join(app, name), JSON.stringify({ compilerOptions: options, files }));
+  const tsc = require.resolve('typescript/bin/tsc');
+  return run(process.execPath, [tsc, '-p', name, '--pretty', 'false'], { cwd: app, expectFailure });
+}
+
 test('types of the import and the require entry (TypeScript, node16 resolution)', () => {
-  writeFileSync(
-    join(app, 'tsconfig.json'),
-    JSON.stringify({
-      compilerOptions: {
-        module: 'node16',
-        moduleResolution: 'node16',
-        target: 'es2022',
-        lib: ['es2022', 'esnext.disposable', 'dom'],
-        strict: true,
-        noEmit: true,
-        // Node's own types (the streams name node:stream), as a TypeScript project for Node has them.
-        typeRoots: [join(repo, 'node_modules/@types')],
-        types: ['node'],
-      },
-      files: ['types-esm.mts', 'types-cjs.cts'],
-    }),
-  );
-  run(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: app });
+  typecheck('tsconfig.json', node16, ['types-esm.mts', 'types-cjs.cts']);
+});
+
+// The Node entries are typed by dist/index.d.{mts,cts} (js/index.d.ts), the browser entries by
+// js/browser.d.ts: a name the Node entries lack at run time must not type-check there.
+test("the Node entries' types lack what only the browser entries export", () => {
+  const { stdout } = typecheck('tsconfig.browser-names.json', node16, ['types-browser-names.mts', 'types-browser-names.cts'], {
+    expectFailure: true,
+  });
+  // "file(line,column): error TSnnnn: ..." naming the missing export first: one per name, nothing else.
+  const errors = stdout
+    .split('\n')
+    .filter((line) => line.includes(': error TS'))
+    .map((line) => `${line.slice(0, line.indexOf('('))} ${line.match(/'(\w+)'/)?.[1]}`);
+  const names = ['openDocumentWorker', 'DocumentWorker', 'WorkerVirtualBuffer', 'readInto'];
+  const expected = [
+    ...[...names, 'openDocumentWorker'].map((name) => `types-browser-names.mts ${name}`), // the last: from omnibuf/wasm
+    ...names.map((name) => `types-browser-names.cts ${name}`),
+  ];
+  assert.deepEqual(errors.sort(), expected.sort(), stdout);
+});
+
+test('types of the browser entries and the worklet entry (TypeScript, bundler resolution)', () => {
+  typecheck('tsconfig.browser.json', { ...compilerOptions, module: 'esnext', moduleResolution: 'bundler' }, ['types-browser.ts']);
 });
 
 // ── bundlers ─────────────────────────────────────────────────────────────────────────────────────────

@@ -467,6 +467,10 @@ test('the entry exports what js/index.d.ts declares, and test hooks named __*, n
   );
   const undeclared = Object.keys(entry).filter((name) => !declared.has(name) && !name.startsWith('__'));
   assert.deepEqual(undeclared, []);
+  // Both ways: index.d.ts types the Node entries, so a name it declares that they lack would compile
+  // and be undefined at run time (the browser entries' own names are js/browser.d.ts's).
+  const missing = [...declared].filter((name) => !(name in entry));
+  assert.deepEqual(missing, []);
 });
 
 test("the browser entry's first calls run in Node too: init() resolves at once, initSync() does nothing, threaded says whether rings cross threads", async () => {

@@ -1,0 +1,12 @@
+// The types of "omnibuf/worklet" (js/worklet.mjs), the rings in an AudioWorklet: of js/index.d.ts only
+// what this entry exports (the ring's classes, `threaded`, initSync()), plus readInto(), which only
+// this entry has.
+import type { CircularReader } from './index.js';
+
+export { Circular, CircularWriter, CircularReader, initSync, threaded } from './index.js';
+export type { BytesLike, CircularHandle, CircularOptions, RingBackend, WaitOptions } from './index.js';
+
+/** "omnibuf/worklet" only (AudioWorkletGlobalScope): copies up to `target.length` unread bytes into
+ * `target` from index 0 and consumes them; returns how many (0: none yet), or -1 at the end of the
+ * stream. Never blocks and allocates nothing: for process(). */
+export function readInto(reader: CircularReader, target: Uint8Array): number;
