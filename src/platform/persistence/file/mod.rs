@@ -161,12 +161,25 @@ enum Reader {
 /// Opens `path` for reading without waiting: opening a FIFO for reading would wait for a writer to
 /// come, forever if none does, before the caller could see it is no regular file and refuse it. The
 /// flag stays on the descriptor and changes nothing for a regular file, whose reads never wait.
+///
+/// Windows refuses to open a directory as a file with "Access denied", which would send its user
+/// looking at permissions: the error then says what the path is instead.
 fn open_for_reading(path: &Path) -> std::io::Result<File> {
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
-    options.open(path)
+    options.open(path).map_err(|e| {
+        if cfg!(windows) && e.kind() == std::io::ErrorKind::PermissionDenied && path.is_dir() {
+            not_a_regular_file()
+        } else {
+            e
+        }
+    })
+}
+
+fn not_a_regular_file() -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file")
 }
 
 /// Whether the file's content is made up as it is read, so that its size says nothing of it: a file
@@ -259,8 +272,7 @@ impl FilePersistence {
             .metadata()
             .map_err(|e| with_context(e, format_args!("reading metadata of {}", path.display())))?;
         if !meta.is_file() {
-            let e = std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file");
-            return Err(with_context(e, format_args!("opening {}", path.display())));
+            return Err(with_context(not_a_regular_file(), format_args!("opening {}", path.display())));
         }
         if made_up_as_read(&file, &meta) {
             let e = std::io::Error::new(
