@@ -57,10 +57,15 @@
 //     after produce() or consume(). A view of an object the program merely dropped (no free()) keeps
 //     the memory for as long as its ArrayBuffer lives; a ring slice is detached when its side is
 //     collected. structuredClone and postMessage copy a view: the copy is independent. Asked to
-//     transfer it, Node 18 and 20 copy it too, and Node 22 on throws a DataCloneError: Node never
-//     moves an external buffer. ArrayBuffer.prototype.transfer()
-//     and transferToFixedLength() (where the runtime has them) throw a TypeError for a view's
-//     ArrayBuffer: a moved one would escape the detaching. Detaching cannot stop a read that Node
+//     transfer it, Node 18 and 20 copy it too, and Node 22 on throws a DataCloneError. The other
+//     movers of an ArrayBuffer would take a view's memory out of reach of the detaching, so the
+//     addon stops them: ArrayBuffer.prototype.transfer() and transferToFixedLength() (where the
+//     runtime has them), a BYOB reader's read(view) and a BYOB request's respondWithNewView(view)
+//     throw (or reject with) a TypeError (ERR_INVALID_STATE) for a view; a byte stream's
+//     controller.enqueue(view) enqueues a copy. Should a view's memory move all the same (a mover
+//     outside Node's own), the bytes stay as they are until the moved memory is collected: a
+//     ZeroCopyBuffer's memory lives on, and a ring side's produce() or consume() throws an Error
+//     (ERR_INVALID_STATE) rather than let those bytes be reused. Detaching cannot stop a read that Node
 //     already handed to its thread pool or the kernel (fs.write, socket.write, zlib with a view):
 //     wait for such a call to finish before free(), freeze(), produce() or consume(), or pass it
 //     bytes(), a copy. Repeated view() calls of one object return new Buffers over the memory of one

@@ -11,9 +11,9 @@ import { addon } from './addon-loader.mjs';
 import { definePool } from './addon-pool.mjs';
 import { defineZeroCopyBuffer } from './addon-zero-copy.mjs';
 import { guardAddonClasses } from './guard.mjs';
+import { guardViewsAgainstMoves } from './addon-moves.mjs';
 import { installStreams } from './streams.mjs';
 import { AbortError, defineWaits, installDocumentSignals, installWaits } from './waits.mjs';
-import { coded } from './error-code.mjs';
 
 const zeroCopy = defineZeroCopyBuffer(addon);
 export const ZeroCopyBuffer = zeroCopy.ZeroCopyBuffer;
@@ -117,49 +117,7 @@ for (const cls of [CircularWriter, CircularReader]) {
   });
 }
 
-// ArrayBuffer.prototype.transfer() (Node 22 on; Node 20 behind --harmony-rab-gsab-transfer) moves an
-// ArrayBuffer's memory to a new ArrayBuffer and detaches the old one. The addon tracks, and detaches,
-// the ArrayBuffer it made for each view (node/src/platform/views.rs); a new one it cannot know would
-// keep the native memory after the owner freed or reused it. So where transfer() exists, the
-// ArrayBuffers of views (external memory only; copies are the program's own) refuse to be moved:
-// a TypeError. postMessage and structuredClone already refuse (or copy) them: Node marks external
-// buffers untransferable.
-const moving = ['transfer', 'transferToFixedLength'].filter((m) => typeof ArrayBuffer.prototype[m] === 'function');
-if (moving.length > 0 && externalBuffers) {
-  const viewBuffers = new WeakSet();
-  const track = (view) => {
-    if (view !== null && view.byteLength > 0) viewBuffers.add(view.buffer);
-    return view;
-  };
-  for (const name of moving) {
-    const move = ArrayBuffer.prototype[name];
-    Object.defineProperty(ArrayBuffer.prototype, name, {
-      ...Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, name),
-      value: {
-        [name](...args) {
-          if (viewBuffers.has(this)) {
-            throw coded(new TypeError(`ArrayBuffer.prototype.${name}: this ArrayBuffer is the memory of an omnibuf view and cannot be moved; copy it (slice()) instead`), 'ERR_INVALID_STATE');
-          }
-          return Reflect.apply(move, this, args);
-        },
-      }[name],
-    });
-  }
-  const tracking = (cls, names, wrap) => {
-    for (const name of names) {
-      const original = cls.prototype[name];
-      Object.defineProperty(cls.prototype, name, {
-        ...Object.getOwnPropertyDescriptor(cls.prototype, name),
-        value: { [name](...args) { return wrap(Reflect.apply(original, this, args)); } }[name],
-      });
-    }
-  };
-  tracking(ZeroCopyBuffer, ['view'], track);
-  tracking(PooledBuffer, ['view'], track);
-  for (const cls of [CircularWriter, CircularReader]) {
-    tracking(cls, ['slice', 'sliceSync'], track);
-    tracking(cls, ['sliceAsync'], (promise) => promise.then(track));
-  }
-}
+// Views of native memory may not be moved where the addon could not detach them (js/addon-moves.mjs).
+if (externalBuffers) guardViewsAgainstMoves({ ZeroCopyBuffer, PooledBuffer, CircularWriter, CircularReader });
 
 installStreams({ CircularReader, CircularWriter, VirtualBuffer }, waits, nodeStream);

@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 use napi::bindgen_prelude::{ObjectFinalize, Unknown};
 use napi::{sys, Env, ValueType};
 use napi_derive::napi;
-use omnibuf::binding::{message, Registration, WaitSide, Waiters};
+use omnibuf::binding::{message, BindingError, Registration, WaitSide, Waiters, ERR_INVALID_STATE};
 use omnibuf::ring::asynchronous::{Circular, Reader, Writer};
 use omnibuf::ring::{double_mapping_available, RingBackend, RingError, RingOptions};
 
@@ -121,9 +121,13 @@ impl<T: StableMemory> Side<T> {
     fn detached(&mut self, env: &Env, class: &str) -> ApiResult<&mut T> {
         self.live(class)?;
         if !self.viewed.detach_views(env) {
-            return Err(ApiError::error(format!(
-                "{class}: its slices could not be detached (the JS environment is shutting down)"
-            )));
+            // A slice's memory moved into an ArrayBuffer this side does not know (a mover that
+            // js/addon-moves.mjs does not stop), or an environment shutting down: the bytes stay
+            // put until that ArrayBuffer is collected.
+            let error = BindingError::error(format!(
+                "{class}: a slice's ArrayBuffer was moved out of reach (transferred) and may still show                  these bytes, so they stay as they are until it is collected; hand on copies of slices"
+            ));
+            return Err(error.with_code(ERR_INVALID_STATE).into());
         }
         self.viewed.get_mut().ok_or_else(|| ApiError::used_up(class, self.gone))
     }

@@ -10,7 +10,11 @@
 //! `ArrayBuffer`s ([`Viewed::take`], [`Viewed::detach_views`]). A detached `ArrayBuffer` and every
 //! array over it are empty: JS can no longer reach the memory, so it can be freed, reused or handed
 //! to another thread at once. Node marks external buffers untransferable, so a view posted to a
-//! worker (or given to `structuredClone`) is copied, never moved out of reach.
+//! worker (or given to `structuredClone`) is copied, never moved out of reach; the other movers of an
+//! `ArrayBuffer` (`transfer()`, byte streams) are stopped in JS (`js/addon-moves.mjs`). A move that
+//! gets through all the same is seen at the next detach: the `ArrayBuffer` is already detached. Such a
+//! view is kept listed, and its bytes left alone, until its finalizer says no `ArrayBuffer` holds the
+//! memory any more ([`Detach::Moved`]).
 //!
 //! When the owner's JS object is garbage-collected instead, its views may still be in use (a view of a
 //! temporary: `ZeroCopyBuffer.from(x).view()`). Owners whose memory can be shared then hand it to the
@@ -147,6 +151,18 @@ struct LiveView {
     /// more. Null if the reference could not be made (the view then keeps its memory for good).
     array_buffer: sys::napi_ref,
     keep: Keep,
+    /// Whether the `ArrayBuffer` was found detached by someone else: its memory was moved into an
+    /// `ArrayBuffer` this module does not know (see [`detach`]), which only the view's finalizer can
+    /// tell is gone.
+    moved: bool,
+}
+
+impl LiveView {
+    /// Whether the view's finalizer ran: no `ArrayBuffer` holds its memory any more, moved or not.
+    /// (The finalizer's hint holds the other clone of `keep`.)
+    fn finalized(&self) -> bool {
+        Arc::strong_count(&self.keep) == 1
+    }
 }
 
 /// A native value and the views of its memory that JS holds. See the module docs.
@@ -259,10 +275,10 @@ impl<T: StableMemory> Viewed<T> {
         let Some(array_buffer) = array_buffer else {
             // Without a reference the view could not be detached: the value must outlive it, and is
             // never dropped (`take`, `Drop`). The Buffer is not handed out.
-            self.list(group, LiveView { array_buffer: ptr::null_mut(), keep });
+            self.list(group, LiveView { array_buffer: ptr::null_mut(), keep, moved: false });
             return Err(napi::Error::from_reason("could not track an external Buffer"));
         };
-        self.list(group, LiveView { array_buffer, keep });
+        self.list(group, LiveView { array_buffer, keep, moved: false });
         Ok(Some(Raw(buffer)))
     }
 
@@ -335,7 +351,7 @@ impl<T: StableMemory> Viewed<T> {
         let mut kept = 0;
         self.views.retain(|_, views| {
             views.retain(|view| {
-                if view.array_buffer.is_null() || referent(env, view.array_buffer).is_some() {
+                if view.array_buffer.is_null() || view.moved || referent(env, view.array_buffer).is_some() {
                     return true;
                 }
                 // SAFETY: the reference was created by `view` in this environment and is deleted once.
@@ -361,18 +377,40 @@ impl<T: StableMemory> Drop for Viewed<T> {
 }
 
 /// Detaches the listed `views` that are still alive, forgetting them and those JS dropped; `false`
-/// if one could not be detached (possible only while the JS environment shuts down): it stays
-/// listed, and the caller must leave the bytes alone.
+/// if one could not be detached (possible only while the JS environment shuts down) or was moved out
+/// of reach and may still be alive: it stays listed, and the caller must leave the bytes alone.
 fn detach_listed(env: &Env, views: &mut Vec<LiveView>) -> bool {
     let mut all = true;
-    views.retain(|view| {
-        if !view.array_buffer.is_null() && detach(env, view.array_buffer) {
-            release(&view.keep);
+    views.retain_mut(|view| {
+        if view.finalized() {
+            // No ArrayBuffer holds the memory any more (Node also detaches the ArrayBuffers of
+            // external buffers, and calls their finalizers, when its environment shuts down).
+            if !view.array_buffer.is_null() {
+                // SAFETY: the reference was created by `view` in this environment and is deleted
+                // once: the view leaves the list now.
+                unsafe { sys::napi_delete_reference(env.raw(), view.array_buffer) };
+            }
             return false;
         }
+        if !view.moved && !view.array_buffer.is_null() {
+            match detach(env, view.array_buffer) {
+                Detach::Done => {
+                    release(&view.keep);
+                    return false;
+                }
+                Detach::Moved => view.moved = true,
+                Detach::Failed => {}
+            }
+        }
         // Still reachable. A view that holds memory of its own (a buffer clone) can be forgotten:
-        // its memory lives until it is collected. Any other must stay, and the bytes with it.
+        // its memory lives until it is collected (its finalizer lets go of it). Any other must
+        // stay, and the bytes with it.
         let holds_its_own = view.keep.lock().unwrap_or_else(PoisonError::into_inner).is_some();
+        if holds_its_own && view.moved {
+            // SAFETY: the reference was created by `view` in this environment and is deleted once:
+            // the view leaves the list now.
+            unsafe { sys::napi_delete_reference(env.raw(), view.array_buffer) };
+        }
         all &= holds_its_own;
         !holds_its_own
     });
@@ -414,21 +452,49 @@ fn referent(env: &Env, reference: sys::napi_ref) -> Option<sys::napi_value> {
     (ok(status) && !value.is_null()).then_some(value)
 }
 
-/// Detaches the referenced `ArrayBuffer` (a collected one needs nothing) and deletes the reference;
-/// `false`, keeping the reference, if it is alive and could not be detached.
-fn detach(env: &Env, reference: sys::napi_ref) -> bool {
-    let detached = match referent(env, reference) {
-        None => true,
+/// What [`detach`] did.
+enum Detach {
+    /// The `ArrayBuffer` is detached now, or was collected: JS cannot reach the memory through it.
+    /// The reference is deleted.
+    Done,
+    /// The `ArrayBuffer` was detached by someone else: its memory was moved to a new `ArrayBuffer`
+    /// (a byte stream's `enqueue()`, `transfer()`: js/addon-moves.mjs stops those it knows), which may
+    /// still show it. The reference is kept.
+    Moved,
+    /// It could not be detached (the JS environment is shutting down). The reference is kept.
+    Failed,
+}
+
+/// Detaches the referenced `ArrayBuffer` (a collected one needs nothing) and deletes the reference,
+/// unless it was moved away or could not be detached.
+fn detach(env: &Env, reference: sys::napi_ref) -> Detach {
+    let outcome = match referent(env, reference) {
+        None => Detach::Done,
+        // This module deletes the reference of every ArrayBuffer it detaches: one found detached
+        // was detached by someone else.
+        Some(array_buffer) if is_detached(env, array_buffer) => return Detach::Moved,
         // SAFETY: `array_buffer` is the live `ArrayBuffer` of an external view, in this environment.
         // External array buffers are detachable (nothing but this module detaches them with a key).
-        Some(array_buffer) => ok(unsafe { sys::napi_detach_arraybuffer(env.raw(), array_buffer) }),
+        Some(array_buffer) if ok(unsafe { sys::napi_detach_arraybuffer(env.raw(), array_buffer) }) => {
+            Detach::Done
+        }
+        Some(_) => Detach::Failed,
     };
-    if detached {
+    if matches!(outcome, Detach::Done) {
         // SAFETY: the reference was created by `Viewed::view` in this environment and is deleted once:
         // its `LiveView` leaves the list now.
         unsafe { sys::napi_delete_reference(env.raw(), reference) };
     }
-    detached
+    outcome
+}
+
+/// Whether an `ArrayBuffer` is detached (`false` if that cannot be told).
+fn is_detached(env: &Env, array_buffer: sys::napi_value) -> bool {
+    let mut detached = false;
+    // SAFETY: `array_buffer` is a live `ArrayBuffer` of the current call; `detached` is a valid
+    // out-pointer.
+    let status = unsafe { sys::napi_is_detached_arraybuffer(env.raw(), array_buffer, &mut detached) };
+    ok(status) && detached
 }
 
 /// A `Buffer` holding a copy of `len` bytes at `data`.

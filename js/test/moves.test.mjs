@@ -1,0 +1,142 @@
+// Views that JS moves into a new ArrayBuffer (a byte stream's enqueue(), a BYOB read(), transfer()):
+// whatever moved must never show memory after it was freed or handed on, in either build. The
+// addon copies or refuses such moves of its views (js/addon-moves.mjs), and a move it does not know
+// leaves the bytes alone until the moved memory is collected (node/src/platform/views.rs); the wasm
+// build's views are copies of their own, free to move.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as web from 'node:stream/web';
+
+// Taken before the entry loads, as a mover the addon's JS layer does not know.
+const unguardedEnqueue = web.ReadableByteStreamController.prototype.enqueue;
+const { Circular, ZeroCopyBuffer, externalBuffers, impl } = await import('./impl.mjs');
+
+const gc = globalThis.gc ?? (() => {});
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+/** The first chunk a byte stream gives when its start() enqueues `view` with `enqueue`. */
+async function throughByteStream(view, enqueue = web.ReadableByteStreamController.prototype.enqueue) {
+  const stream = new web.ReadableStream({
+    type: 'bytes',
+    start(controller) {
+      Reflect.apply(enqueue, controller, [view]);
+      controller.close();
+    },
+  });
+  const { value } = await stream.getReader().read();
+  return value;
+}
+
+/** Frees `objects`, then gives the collector and the finalizers it queues a chance to run. */
+async function freeAndCollect(...objects) {
+  for (const object of objects) object.free();
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await turn();
+  }
+}
+
+test('a ring slice enqueued into a byte stream keeps its bytes after the ring is freed', async () => {
+  const writer = Circular.withCapacity(1 << 16);
+  const reader = writer.addReader();
+  writer.write(new Uint8Array(1 << 16).fill(0xaa));
+  const chunk = await throughByteStream(reader.slice());
+  assert.equal(chunk.length, 1 << 16);
+  await freeAndCollect(reader, writer);
+  // A crash, or the bytes of whatever took the memory, if the chunk still showed the ring.
+  assert.ok(chunk.every((byte) => byte === 0xaa));
+  chunk.fill(1);
+});
+
+test("views of ZeroCopyBuffers enqueued into byte streams keep their own bytes after free()", async () => {
+  const chunks = [];
+  for (let i = 0; i < 50; i++) {
+    const buffer = ZeroCopyBuffer.from(new Uint8Array(4096).fill(i));
+    chunks.push(await throughByteStream(buffer.view()));
+    buffer.free();
+  }
+  gc();
+  await turn();
+  const others = Array.from({ length: 50 }, () => ZeroCopyBuffer.from(new Uint8Array(4096).fill(0xee)));
+  chunks.forEach((chunk, i) => assert.ok(chunk.every((byte) => byte === i), `chunk ${i}`));
+  others.forEach((other) => other.free());
+});
+
+test('a BYOB read into a writer slice is refused, or the produce() after it is: readers never see bytes not written', async () => {
+  const source = new web.ReadableStream({
+    type: 'bytes',
+    pull(controller) {
+      controller.byobRequest.view.fill(0x42, 0, 100);
+      controller.byobRequest.respond(100);
+    },
+  });
+  const byob = source.getReader({ mode: 'byob' });
+  const writer = Circular.withCapacity(1 << 16);
+  const reader = writer.addReader();
+  let read;
+  try {
+    read = await byob.read(writer.slice());
+  } catch (error) {
+    // The addon: its slice is ring memory, which may not move.
+    assert.equal(impl, 'addon');
+    assert.ok(error instanceof TypeError, String(error));
+    assert.equal(error.code, 'ERR_INVALID_STATE');
+  }
+  if (read !== undefined) {
+    // The wasm build: the slice is a copy, which moved away with the bytes read into it.
+    assert.throws(() => writer.produce(read.value.length), { code: 'ERR_INVALID_STATE' });
+  }
+  assert.equal(reader.slice().length, 0);
+  await freeAndCollect(reader, writer);
+  if (read !== undefined) assert.ok(read.value.every((byte) => byte === 0x42));
+});
+
+test("a BYOB request's respondWithNewView() is refused a view's memory", { skip: !externalBuffers && 'views are copies here' }, async () => {
+  const buffer = ZeroCopyBuffer.from(new Uint8Array(16).fill(7));
+  let refusal;
+  const source = new web.ReadableStream({
+    type: 'bytes',
+    autoAllocateChunkSize: 16,
+    pull(controller) {
+      try {
+        controller.byobRequest.respondWithNewView(buffer.view());
+      } catch (error) {
+        refusal = error;
+        controller.close();
+      }
+    },
+  });
+  await source.getReader().read();
+  assert.ok(refusal instanceof TypeError, String(refusal));
+  assert.equal(refusal.code, 'ERR_INVALID_STATE');
+  assert.equal(buffer.view()[0], 7);
+  buffer.free();
+});
+
+test('a ring slice moved by a mover the entry does not know leaves the ring stuck, never shows reused memory', { skip: impl !== 'addon' && 'wasm slices are copies, free to move' }, async () => {
+  const writer = Circular.withCapacity(1 << 16);
+  const reader = writer.addReader();
+  writer.write(new Uint8Array(1 << 16).fill(0xaa));
+  const slice = reader.slice();
+  const chunk = await throughByteStream(slice, unguardedEnqueue);
+  assert.equal(slice.length, 0, 'moved away');
+  // The reader cannot let the writer reuse bytes that the moved chunk may still show.
+  assert.throws(() => reader.consume(chunk.length), { code: 'ERR_INVALID_STATE' });
+  writer.write(new Uint8Array(16).fill(0xbb)); // no room: nothing is written over the chunk
+  await freeAndCollect(reader, writer);
+  assert.ok(chunk.every((byte) => byte === 0xaa));
+});
+
+test('a ZeroCopyBuffer view moved by a mover the entry does not know keeps its memory until collected', { skip: impl !== 'addon' && 'wasm views are copies, free to move' }, async () => {
+  const chunks = [];
+  for (let i = 0; i < 20; i++) {
+    const buffer = ZeroCopyBuffer.from(new Uint8Array(4096).fill(i));
+    chunks.push(await throughByteStream(buffer.view(), unguardedEnqueue));
+    buffer.free();
+  }
+  gc();
+  await turn();
+  const others = Array.from({ length: 20 }, () => ZeroCopyBuffer.from(new Uint8Array(4096).fill(0xee)));
+  chunks.forEach((chunk, i) => assert.ok(chunk.every((byte) => byte === i), `chunk ${i}`));
+  others.forEach((other) => other.free());
+});
