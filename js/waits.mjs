@@ -177,25 +177,29 @@ export function defineWaits({ makeError, cancelWait, cancelWork, holdLoop = fals
         promise.then((value) => (done(), resolve(value)), (error) => (done(), reject(error)));
       });
     }
-    // Whether the caller got the AbortError: what the work gives is then nobody's. Set by the signal,
-    // whose listener comes before unlessAborted()'s; checked by a reaction to the work that comes
-    // before unlessAborted()'s too: reactions to one Promise run one after the other, so an abort
-    // lands before both (the result is disposed of) or after both (the caller has it).
-    let abandoned = false;
-    const cancel = () => {
-      abandoned = true;
-      if (ticket.id !== 0) cancelWork?.(ticket.id);
-    };
-    signal.addEventListener('abort', cancel, { once: true });
-    const done = () => signal.removeEventListener('abort', cancel);
-    promise.then(
-      (value) => {
-        done();
-        if (abandoned) dispose?.(value);
-      },
-      done,
-    );
-    return unlessAborted(promise, signal);
+    // One listener per call (a signal shared by many calls would otherwise warn of too many): an
+    // abort rejects at once, cancels the work if it has not started, and marks what the work gives
+    // later as nobody's, to be disposed of.
+    return new Promise((resolve, reject) => {
+      let abandoned = false;
+      const onAbort = () => {
+        abandoned = true;
+        if (ticket.id !== 0) cancelWork?.(ticket.id);
+        reject(abortError(signal));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      promise.then(
+        (value) => {
+          signal.removeEventListener('abort', onAbort);
+          if (abandoned) dispose?.(value);
+          else resolve(value);
+        },
+        (error) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      );
+    });
   }
 
   /** The TypeError of `cls.member` called with `this` of another class. */
