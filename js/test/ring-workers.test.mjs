@@ -42,6 +42,37 @@ if (process.argv[2] === 'child-blocked-worker') {
   parentPort.postMessage('blocking');
   side.sliceSync();
   parentPort.postMessage('woken');
+} else if (!isMainThread && workerData.sliceSyncTimeouts !== undefined) {
+  // sliceSync() in a worker, of the build under test (OMNIBUF_IMPL, inherited): what each call gives,
+  // or the Error it throws. Nothing else runs on the ring meanwhile, so each answer is certain.
+  const { Circular } = await import('./impl.mjs');
+  const results = [];
+  const call = (what, f) => {
+    try {
+      const slice = f();
+      results.push([what, slice === null ? null : slice.length]);
+    } catch (e) {
+      results.push([what, `${e.constructor.name}: ${e.message}`]);
+    }
+  };
+  const writer = Circular.withCapacity(4096);
+  const reader = writer.addReader();
+  call('reader, no data, sliceSync(5)', () => reader.sliceSync(5));
+  call('reader, no data, sliceSync(0)', () => reader.sliceSync(0));
+  writer.write('abc');
+  call('reader, data, sliceSync()', () => reader.sliceSync());
+  call('reader, data, sliceSync(null)', () => reader.sliceSync(null));
+  call('writer, room, sliceSync(0)', () => writer.sliceSync(0));
+  while (writer.write(new Uint8Array(writer.capacity)) > 0);
+  call('writer, full, sliceSync(5)', () => writer.sliceSync(5));
+  reader.consume(3);
+  call('writer, room again, sliceSync(undefined)', () => writer.sliceSync(undefined));
+  writer.free();
+  reader.consume(reader.slice().length);
+  call('reader, at the end, sliceSync(5)', () => reader.sliceSync(5));
+  call('reader, at the end, sliceSync()', () => reader.sliceSync());
+  reader.free();
+  parentPort.postMessage(results);
 } else if (!isMainThread && workerData.crashAfter !== undefined) {
   // A writer whose thread dies half-way: some bytes written, then an uncaught error, no free().
   const { CircularWriter } = await import('../node.mjs');
@@ -267,6 +298,76 @@ if (process.argv[2] === 'child-blocked-worker') {
       if (blockIn === 'reader') writer.free();
       else reader.free();
     }
+  });
+
+  test('sliceSync(timeoutMs) in a worker: an empty slice once the time passes, at once with data or room, null at the end; the wasm build throws', async () => {
+    const worker = new Worker(new URL(import.meta.url), { workerData: { sliceSyncTimeouts: true } });
+    const [results] = await Promise.all([new Promise((resolve) => worker.once('message', resolve)), new Promise((resolve) => worker.once('exit', resolve))]);
+    const got = Object.fromEntries(results);
+    if (impl === 'addon') {
+      assert.deepEqual(got, {
+        'reader, no data, sliceSync(5)': 0,
+        'reader, no data, sliceSync(0)': 0,
+        'reader, data, sliceSync()': 3,
+        'reader, data, sliceSync(null)': 3,
+        'writer, room, sliceSync(0)': got['writer, room, sliceSync(0)'],
+        'writer, full, sliceSync(5)': 0,
+        'writer, room again, sliceSync(undefined)': 3,
+        'reader, at the end, sliceSync(5)': null,
+        'reader, at the end, sliceSync()': null,
+      });
+      assert.ok(got['writer, room, sliceSync(0)'] > 0);
+    } else {
+      // The single-thread wasm build never blocks, in a worker either.
+      for (const [what, outcome] of results) assert.match(String(outcome), /^Error: Circular(Reader|Writer)\.sliceSync\(\): the wasm build never blocks; use sliceAsync\(\)$/, what);
+    }
+  });
+
+  test('a writer blocked in sliceSync() without a timeout in a worker wakes when the main thread reads', { skip: impl !== 'addon' && 'addon only', timeout: 30_000 }, async () => {
+    const { Circular } = await import('../node.mjs');
+    const writer = Circular.withCapacity(4096);
+    const reader = writer.addReader();
+    const capacity = writer.capacity;
+    writer.produce(writer.slice().length); // full: the writer waits for room
+    const worker = new Worker(new URL(import.meta.url), { workerData: { blockIn: 'writer', handle: writer.toHandle() } });
+    // Listened to from the start: Node emits 'exit' right after the last messages, in the same turn.
+    const exited = new Promise((resolve) => worker.once('exit', resolve));
+    const messages = [];
+    const woken = new Promise((resolve) => worker.on('message', (m) => messages.push(m) === 2 && resolve()));
+    while (messages.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(messages, ['blocking']);
+    reader.consume(100); // room: the blocked (or about to block) sliceSync() returns
+    await woken;
+    assert.deepEqual(messages, ['blocking', 'woken']);
+    await exited;
+    // The worker ended without freeing its writer: the stream aborts (when the thread's teardown
+    // reaches the writer: wait for it), after the bytes published.
+    assert.equal(reader.read().length, capacity - 100);
+    assert.equal(await reader.sliceAsync({ ref: true }), null);
+    assert.equal(reader.read(), null);
+    assert.match(reader.abortReason, /not freed/);
+    reader.free();
+  });
+
+  test('a reader claimed by a worker that ends without freeing it stops holding the writer back', { skip: impl !== 'addon' && 'addon only', timeout: 30_000 }, async () => {
+    const { Circular } = await import('../node.mjs');
+    const writer = Circular.withCapacity(4096);
+    const capacity = writer.capacity;
+    // The worker claims the reader, waits for data, and ends without free() or consume().
+    const worker = new Worker(new URL(import.meta.url), { workerData: { blockIn: 'reader', handle: writer.addReader().toHandle() } });
+    const exited = new Promise((resolve) => worker.once('exit', resolve));
+    const messages = [];
+    worker.on('message', (m) => messages.push(m));
+    while (messages.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    writer.write(new Uint8Array(capacity)); // wakes it; the ring is full while the reader lives
+    await exited;
+    assert.deepEqual(messages, ['blocking', 'woken']);
+    // Room comes when the thread's teardown reaches the reader (a wait, not a guess of when).
+    assert.ok((await writer.sliceAsync({ ref: true })).length > 0);
+    let written = writer.write(new Uint8Array(capacity));
+    written += writer.write(new Uint8Array(capacity - written));
+    assert.equal(written, capacity, 'a whole ring goes in: the lost reader holds nothing back');
+    writer.free();
   });
 
   for (const how of ['exit', 'throw']) test(`a process whose main thread ends (${how}) while a worker is blocked in sliceSync() exits`, { skip: impl !== 'addon' && 'addon only' }, () => {

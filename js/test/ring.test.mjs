@@ -656,3 +656,154 @@ test('write() of a long string takes the first bytes of its UTF-8 that fit, cut 
   w.free();
   r.free();
 });
+
+// Promises of js/index.d.ts about the ring that the tests above leave out (an audit of the ring's
+// members: zero-length arguments, free() twice, a freed writer's wait, an aborted signal with data
+// there, a parked reader, what read() does to slices kept, the rounding of capacities).
+
+test('write() of nothing (an empty string, array or ArrayBuffer) and produce(0) publish nothing and return 0, also into a full ring', () => {
+  const w = Circular.withCapacity(64);
+  const r = w.addReader();
+  const wait = r.sliceAsync().then((s) => text(s));
+  for (const empty of ['', new Uint8Array(0), new ArrayBuffer(0), new Uint16Array(0)]) assert.equal(w.write(empty), 0);
+  w.slice();
+  w.produce(0);
+  assert.equal(r.slice().length, 0, 'nothing published');
+  w.write('ab');
+  while (w.write(new Uint8Array(w.capacity)) > 0);
+  assert.equal(w.write(''), 0, 'full: still no error');
+  w.produce(0);
+  w.free();
+  return wait.then((first) => {
+    assert.equal(first.slice(0, 2), 'ab', 'the first bytes the reader sees are the first written');
+    r.free();
+  });
+});
+
+test('withCapacity() rounds up: at least the size asked, whole pages natively; doubleMappingAvailable() is false in wasm', () => {
+  for (const asked of [1, 100, 4097, 70_000]) {
+    const w = Circular.withCapacity(asked);
+    assert.ok(w.capacity >= asked, `${asked}: ${w.capacity}`);
+    if (impl === 'addon') assert.equal(w.capacity % 4096, 0, `${asked}: ${w.capacity} is whole pages`);
+    // All of it is usable: a reader sees a whole capacity's worth.
+    const r = w.addReader();
+    let written = 0;
+    for (let n = w.write(pattern(w.capacity)); n > 0; n = w.write(pattern(w.capacity - written))) written += n;
+    assert.equal(written, w.capacity);
+    assert.equal(r.read().length, w.capacity);
+    w.free();
+    r.free();
+  }
+  assert.equal(typeof Circular.doubleMappingAvailable(), 'boolean');
+  if (impl === 'wasm') assert.equal(Circular.doubleMappingAvailable(), false);
+});
+
+test('free() twice does nothing on either ring side, and [Symbol.dispose]() frees as free() does', () => {
+  const w = Circular.withCapacity(4096);
+  const r = w.addReader();
+  const gone = w.addReader();
+  w.write('abc');
+  gone[Symbol.dispose]();
+  assert.throws(() => gone.slice(), { code: 'ERR_INVALID_STATE', message: /CircularReader was freed/ });
+  gone.free();
+  gone[Symbol.dispose]();
+  w.free();
+  w.free();
+  w[Symbol.dispose]();
+  assert.equal(text(r.read()), 'abc', 'the end of the stream comes once, after the bytes');
+  assert.equal(r.read(), null);
+  assert.equal(r.abortReason, null, 'a second free() aborts nothing');
+  r.free();
+  r.free();
+  assert.throws(() => r.read(), { code: 'ERR_INVALID_STATE' });
+});
+
+test("a writer's pending sliceAsync() rejects when the writer is freed, as a reader's does", async () => {
+  const w = Circular.withCapacity(64);
+  const r = w.addReader();
+  while (w.write(new Uint8Array(w.capacity)) > 0);
+  const pending = w.sliceAsync();
+  w.free();
+  await assert.rejects(pending, { name: 'Error', code: 'ERR_INVALID_STATE', message: /CircularWriter was freed/ });
+  assert.ok(r.read().length > 0, 'the reader reads what was published');
+  assert.equal(r.read(), null, 'then the end: the freed writer ended the stream');
+  assert.equal(r.abortReason, null);
+  r.free();
+});
+
+test('an already aborted signal rejects sliceAsync() even when data or room is there at the call, and consumes nothing', async () => {
+  const w = Circular.withCapacity(4096);
+  const r = w.addReader();
+  w.write('abc');
+  const signal = AbortSignal.abort(new Error('stop'));
+  for (const wait of [() => r.sliceAsync({ signal }), () => w.sliceAsync({ signal })]) {
+    await assert.rejects(wait(), (e) => e.name === 'AbortError' && e.code === 'ABORT_ERR' && e.cause === signal.reason);
+  }
+  assert.equal(text(r.slice()), 'abc', 'the data is still unread');
+  assert.equal(w.slice().length, w.capacity - 3, 'the room is as it was');
+  w.free();
+  r.free();
+});
+
+test('a reader parked in a handle holds the writer back until it is claimed and freed (addon)', { skip: impl !== 'addon' && 'the wasm build in Node has no handles' }, () => {
+  const w = Circular.withCapacity(4096);
+  const r = w.addReader();
+  const parked = r.toHandle();
+  let written = w.write(pattern(w.capacity));
+  written += w.write(pattern(w.capacity - written));
+  assert.equal(written, w.capacity);
+  assert.equal(w.write('more'), 0, 'the parked reader read nothing: the ring is full');
+  assert.equal(w.slice().length, 0);
+  const claimed = CircularReader.fromHandle(parked);
+  assert.deepEqual(drain(claimed), Buffer.from(pattern(w.capacity)), 'claimed, it reads every byte held for it');
+  claimed.consume(0);
+  w.write('x');
+  claimed.free();
+  // Freed, it holds nothing back: a whole ring's worth goes in (in two writes at most, as a write
+  // may stop at what the writer saw as free at its last look).
+  let room = w.write(new Uint8Array(w.capacity));
+  room += w.write(new Uint8Array(w.capacity - room));
+  assert.equal(room, w.capacity, 'freed, it holds nothing back');
+  w.free();
+});
+
+test('read() detaches the slices handed out before (the addon); in the wasm build such a slice is a copy that still shows what it showed', () => {
+  const w = Circular.withCapacity(4096);
+  const r = w.addReader();
+  w.write('abcdef');
+  const kept = r.slice();
+  const part = kept.subarray(1);
+  assert.equal(text(r.read(2)), 'ab');
+  if (impl === 'addon') {
+    assert.equal(kept.length, 0, 'detached by read()');
+    assert.equal(part.length, 0, 'with every array over its memory');
+  } else {
+    assert.equal(text(kept), 'abcdef', 'a copy: the bytes it showed, never others');
+    assert.equal(text(part), 'bcdef');
+  }
+  // Round the ring, over the bytes the slice showed: it never shows them.
+  for (let i = 0; i < 3; i++) {
+    w.write(pattern(w.capacity - 4, i + 1));
+    r.read();
+  }
+  assert.ok(kept.length === 0 || text(kept) === 'abcdef');
+  assert.equal(text(r.read()), '', 'everything was read');
+  w.free();
+  r.free();
+});
+
+test("abort(reason) keeps the reason as UTF-8: a lone surrogate becomes U+FFFD, other characters stay", () => {
+  for (const [reason, expected] of [
+    ['a\uD800b', 'a\uFFFDb'],
+    ['\uDC00', '\uFFFD'],
+    [new Error('é😀\uD83D'), 'é😀\uFFFD'],
+    ['', ''],
+  ]) {
+    const w = Circular.withCapacity(64);
+    const r = w.addReader();
+    w.abort(reason);
+    assert.equal(r.read(), null);
+    assert.equal(r.abortReason, expected, JSON.stringify(String(reason)));
+    r.free();
+  }
+});

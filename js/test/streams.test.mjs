@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Circular, CircularWriter, VirtualBuffer, __pendingWaits } from './impl.mjs';
+import { Circular, CircularWriter, VirtualBuffer, __pendingWaits, impl } from './impl.mjs';
 
 const TOTAL = Number(process.env.OMNIBUF_STREAM_MIB ?? 8) << 20;
 
@@ -1193,4 +1193,225 @@ test('WHATWG: pipeTo from a source that fails, or an aborted writable stream, er
       assert.match(error.message, how === 'source errors' ? /the source broke$/ : /cancelled upstream$/);
     }
   }
+});
+
+// Promises of js/index.d.ts about the streams and walks that the tests above leave out (an audit):
+// the size of the copies, when a stream's write resolves, the options a readable stream follows, what
+// a stream over a freed object does, a signal that aborted before a writable stream was written to,
+// and the kinds of bytes each form hands out.
+
+test('for await and chunks(): copies of at most 64 KiB each, consumed as they are copied', async () => {
+  for (const walk of [(reader) => reader, (reader) => reader.chunks()]) {
+    const writer = Circular.withCapacity(1 << 20);
+    const reader = writer.addReader();
+    const total = (3 << 16) + 1234;
+    writer.write(new Uint8Array(total).map((_, i) => i % 253));
+    const sizes = [];
+    for await (const chunk of walk(reader)) {
+      sizes.push(chunk.length);
+      if (sizes.length === 1) {
+        // Consumed as copied: the reader's own slice starts after the chunk.
+        assert.equal(reader.slice()[0], 65536 % 253);
+        writer.free();
+      }
+    }
+    assert.ok(sizes.every((n) => n > 0 && n <= 65536), String(sizes));
+    assert.equal(sizes.reduce((a, b) => a + b, 0), total);
+    reader.free();
+  }
+});
+
+test('writableStream(): a write resolves only once all of it is in the ring, so a slow reader holds the producer back', async () => {
+  const writer = Circular.withCapacity(4096);
+  const capacity = writer.capacity;
+  const reader = writer.addReader();
+  const sink = writer.writableStream().getWriter();
+  let resolved = false;
+  const written = sink.write(new Uint8Array(2 * capacity + 10).fill(9)).then(() => (resolved = true));
+  for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(resolved, false, 'a ring of bytes went in, the rest waits for room');
+  assert.equal(__pendingWaits(), 1);
+  let received = 0;
+  while (!resolved) {
+    const got = reader.read();
+    received += got.length;
+    if (!resolved && got.length === 0) await new Promise((resolve) => setImmediate(resolve));
+  }
+  await written;
+  received += reader.read().length;
+  assert.equal(received, 2 * capacity + 10, 'resolved with every byte in the ring');
+  await sink.close();
+  assert.equal(reader.read(), null);
+  reader.free();
+});
+
+test('readableStream(options): the signal is checked but not followed; cancel() is its signal', async () => {
+  const writer = Circular.withCapacity(4096);
+  assert.throws(() => writer.addReader().readableStream({ signal: 'no' }), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
+  const controller = new AbortController();
+  const stream = writer.addReader().readableStream({ signal: controller.signal, ref: false });
+  const early = AbortSignal.abort();
+  const other = writer.addReader().readableStream({ signal: early });
+  controller.abort(new Error('ignored'));
+  writer.write('still read');
+  writer.free();
+  assert.equal(await new Response(stream).text(), 'still read', 'an aborted signal neither errors nor ends the stream');
+  assert.equal(await new Response(other).text(), 'still read', 'nor does one aborted before the call');
+});
+
+test('a stream or walk over a freed ring side or document errors or rejects at its first read, with the freed object\'s Error', async () => {
+  const freedReader = () => {
+    const writer = Circular.withCapacity(4096);
+    const reader = writer.addReader();
+    writer.write('unread');
+    reader.free();
+    return reader;
+  };
+  const freedWriter = () => {
+    const writer = Circular.withCapacity(4096);
+    writer.free();
+    return writer;
+  };
+  const freedDoc = () => {
+    const doc = VirtualBuffer.fromBytes('text');
+    doc.free();
+    return doc;
+  };
+  const firstReads = {
+    'reader.readableStream() (default reader)': () => freedReader().readableStream().getReader().read(),
+    'reader.readableStream() (BYOB reader)': () => freedReader().readableStream().getReader({ mode: 'byob' }).read(new Uint8Array(4)),
+    'reader.nodeReadable()': () => freedReader().nodeReadable().toArray(),
+    'reader.chunks()': () => freedReader().chunks().next(),
+    'writer.writableStream()': () => freedWriter().writableStream().getWriter().write('x'),
+    'writer.nodeWritable()': () =>
+      new Promise((resolve, reject) => {
+        const stream = freedWriter().nodeWritable();
+        stream.on('error', () => {});
+        stream.write('x', (error) => (error ? reject(error) : resolve()));
+      }),
+    'doc.readableStream()': () => freedDoc().readableStream().getReader().read(),
+    'doc.nodeReadable()': () => freedDoc().nodeReadable().toArray(),
+  };
+  for (const [form, read] of Object.entries(firstReads)) {
+    await assert.rejects(read(), { name: 'Error', code: 'ERR_INVALID_STATE', message: /was freed and cannot be used any more/ }, form);
+  }
+});
+
+test('writableStream({ signal }) whose signal aborted before it, closed without a write: close() rejects with an AbortError, the writer aborts with the reason', async () => {
+  const writer = Circular.withCapacity(4096);
+  const reader = writer.addReader();
+  const controller = new AbortController();
+  controller.abort(new Error('cancelled first'));
+  const sink = writer.writableStream({ signal: controller.signal }).getWriter();
+  await assert.rejects(sink.close(), (e) => e.name === 'AbortError' && e.code === 'ABORT_ERR' && e.cause === controller.signal.reason);
+  assert.equal(reader.read(), null, 'the ring stream ended');
+  assert.equal(reader.abortReason, 'cancelled first');
+  assert.throws(() => writer.write('x'), { code: 'ERR_INVALID_STATE' });
+  reader.free();
+});
+
+test('the bytes each ring form hands out: Buffers in the addon, plain Uint8Arrays in the wasm build; nodeReadable() gives Buffers in both', async () => {
+  const kind = (bytes) => (Buffer.isBuffer(bytes) ? 'Buffer' : Object.getPrototypeOf(bytes) === Uint8Array.prototype ? 'Uint8Array' : String(bytes));
+  const native = impl === 'addon' ? 'Buffer' : 'Uint8Array';
+  const writer = Circular.withCapacity(4096);
+  const reader = writer.addReader();
+  const got = {};
+  got['writer.slice()'] = kind(writer.slice());
+  got['writer.sliceAsync()'] = kind(await writer.sliceAsync());
+  writer.write('abcdefgh');
+  got['reader.slice()'] = kind(reader.slice());
+  got['reader.sliceAsync()'] = kind(await reader.sliceAsync());
+  got['reader.read()'] = kind(reader.read(1));
+  for await (const chunk of reader) {
+    got['for await'] = kind(chunk);
+    break;
+  }
+  writer.write('ij');
+  for await (const chunk of reader.chunks()) {
+    got['reader.chunks()'] = kind(chunk);
+    break;
+  }
+  writer.write('kl');
+  for await (const slice of reader.slices()) {
+    got['reader.slices()'] = kind(slice);
+    break;
+  }
+  writer.write('mn');
+  writer.free();
+  for await (const chunk of reader.nodeReadable()) got['reader.nodeReadable()'] = kind(chunk);
+  assert.deepEqual(got, {
+    'writer.slice()': native,
+    'writer.sliceAsync()': native,
+    'reader.slice()': native,
+    'reader.sliceAsync()': native,
+    'reader.read()': native,
+    'for await': native,
+    'reader.chunks()': native,
+    'reader.slices()': native,
+    'reader.nodeReadable()': 'Buffer',
+  });
+  const doc = VirtualBuffer.fromBytes('document');
+  for await (const chunk of doc.nodeReadable()) assert.equal(kind(chunk), 'Buffer', 'doc.nodeReadable()');
+  doc.free();
+});
+
+test('VirtualBuffer.chunks(): copies of at most 64 KiB; with an end, a step past a document that shrank rejects with a RangeError; a step whose read is under way when the signal aborts rejects', async () => {
+  const doc = VirtualBuffer.fromBytes(new Uint8Array(200_000).map((_, i) => i % 251));
+  const sizes = [];
+  let at = 0;
+  for await (const chunk of doc.chunks(5)) {
+    assert.equal(chunk[0], (5 + at) % 251, `the chunk at ${at}`);
+    sizes.push(chunk.length);
+    at += chunk.length;
+  }
+  assert.ok(sizes.every((n) => n > 0 && n <= 65536), String(sizes));
+  assert.equal(at, 200_000 - 5);
+
+  const walk = doc.chunks(0, 200_000);
+  assert.equal((await walk.next()).value.length, 65536);
+  doc.delete(0, 150_000);
+  await assert.rejects(walk.next(), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE', message: /outside the buffer \(length 50000\)/ });
+
+  doc.insert(0, new Uint8Array(150_000)); // more than two steps again: the second step reads
+  for (const make of [(signal) => doc.chunks(0, undefined, { signal }), (signal) => doc.chunks(0, doc.length, { signal })]) {
+    for (const stepsBefore of [0, 1]) {
+      const controller = new AbortController();
+      const steps = make(controller.signal);
+      for (let i = 0; i < stepsBefore; i++) assert.equal((await steps.next()).done, false);
+      const step = steps.next(); // its read is under way
+      controller.abort('stop');
+      await assert.rejects(step, (e) => e.name === 'AbortError' && e.cause === 'stop', `after ${stepsBefore} steps`);
+    }
+  }
+  doc.free();
+});
+
+test('a stream or walk given a signal that aborted already: its first step or write rejects with an AbortError, and nothing is read or written', async () => {
+  const signal = AbortSignal.abort('before');
+  const isAbort = (e) => e.name === 'AbortError' && e.code === 'ABORT_ERR' && e.cause === 'before';
+  const writer = Circular.withCapacity(4096);
+  const reader = writer.addReader();
+  writer.write('unread');
+  await assert.rejects(reader.chunks({ signal }).next(), isAbort, 'reader.chunks()');
+  await assert.rejects(reader.slices({ signal }).next(), isAbort, 'reader.slices()');
+  assert.equal(new TextDecoder().decode(reader.slice()), 'unread', 'the walks consumed nothing');
+  await assert.rejects(reader.nodeReadable({ signal }).toArray(), isAbort, 'reader.nodeReadable()');
+  assert.throws(() => reader.slice(), { code: 'ERR_INVALID_STATE' }, 'the stream owned the reader: freed');
+
+  const target = Circular.withCapacity(4096);
+  const kept = target.addReader();
+  const stream = target.nodeWritable({ signal });
+  const error = await new Promise((resolve) => stream.on('error', resolve));
+  assert.ok(isAbort(error), String(error));
+  assert.equal(stream.destroyed, true);
+  assert.equal(kept.read(), null, 'nothing written, and the ring stream ended');
+  assert.equal(kept.abortReason, 'before', "the writer aborted with the signal's reason");
+  kept.free();
+
+  const doc = VirtualBuffer.fromBytes('one\ntwo\n');
+  await assert.rejects(doc.chunks(0, undefined, { signal }).next(), isAbort, 'doc.chunks()');
+  await assert.rejects(doc.lines(0, { signal }).next(), isAbort, 'doc.lines()');
+  await assert.rejects(doc.nodeReadable(0, undefined, { signal }).toArray(), isAbort, 'doc.nodeReadable()');
+  doc.free();
+  writer.free();
 });

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, linkSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { impl, VirtualBuffer, ZeroCopyBuffer } from './impl.mjs';
@@ -449,6 +449,219 @@ test('a save after thousands of scattered small inserts holds memory of the edit
     const saved = await storage.get(path);
     assert.equal(saved.length, (4 << 20) + 15_000);
     assert.equal(saved.split('a').length - 1, 15_000);
+    vb.free();
+  });
+});
+
+// Promises of js/index.d.ts about VirtualBuffer that the tests above leave out (an audit): undo and
+// redo at their ends and under undoLimit, replace() as one edit, an empty pattern, lines from the
+// middle of one, free() with work under way, saveAs() and isModified; and for files (the addon): a
+// save that replaces the file (rename) keeping its mode, owner and group, a directory refused, a
+// failed saveAs() that changes nothing, inserted text spilled to a side file.
+
+test('undo() and redo() give false when there is nothing to undo or redo; a new edit drops what could be redone; replace() is one edit', async () => {
+  const vb = VirtualBuffer.fromBytes('hello world');
+  assert.equal(vb.undo(), false, 'nothing to undo');
+  assert.equal(vb.redo(), false, 'nothing to redo');
+  vb.replace(0, 5, 'HELLO!');
+  assert.equal(text(await vb.read(0)), 'HELLO! world');
+  assert.equal(vb.undo(), true);
+  assert.equal(text(await vb.read(0)), 'hello world', 'one undo takes the whole replace() back');
+  assert.equal(vb.undo(), false);
+  assert.equal(vb.redo(), true);
+  assert.equal(text(await vb.read(0)), 'HELLO! world', 'one redo makes it again');
+  assert.equal(vb.redo(), false);
+  vb.undo();
+  vb.insert(0, '>');
+  assert.equal(vb.redo(), false, 'a new edit drops the undone one');
+  assert.equal(text(await vb.read(0)), '>hello world');
+  vb.free();
+});
+
+test('undoLimit: 0 turns undo off; n keeps the last n edits', async () => {
+  await withStorage(async (storage) => {
+    const path = await storage.put('undo.txt', 'abc');
+    for (const [undoLimit, expected] of [[0, '321abc'], [2, '1abc'], [undefined, 'abc']]) {
+      const vb = await VirtualBuffer.open(path, { undoLimit });
+      for (const digit of ['1', '2', '3']) vb.insert(0, digit);
+      let undone = 0;
+      while (vb.undo()) undone++;
+      assert.equal(undone, { 0: 0, 2: 2, undefined: 3 }[undoLimit], `undoLimit ${undoLimit}`);
+      assert.equal(text(await vb.read(0)), expected, `undoLimit ${undoLimit}`);
+      vb.free();
+    }
+  });
+});
+
+test("find(): an empty pattern matches at start (the buffer's start by default, and at its end too)", async () => {
+  const vb = VirtualBuffer.fromBytes('0123456789');
+  assert.equal(await vb.find(''), 0);
+  assert.equal(await vb.find('', 4), 4);
+  assert.equal(await vb.find(new Uint8Array(0), 7, 9), 7);
+  assert.equal(await vb.find('', 3, 3), 3);
+  assert.equal(await vb.find('', 10), 10);
+  assert.equal(await vb.find('', null, null), 0);
+  await assert.rejects(vb.find('', 11), RangeError);
+  vb.free();
+});
+
+test('lines(start): from the middle of a line, its rest first; from the end, nothing; past it, a RangeError', async () => {
+  const vb = VirtualBuffer.fromBytes('ab\ncd\nef');
+  const from = async (start) => {
+    const got = [];
+    for await (const line of vb.lines(start)) got.push(line);
+    return got;
+  };
+  assert.deepEqual(await from(4), ['d', 'ef']);
+  assert.deepEqual(await from(3), ['cd', 'ef']);
+  assert.deepEqual(await from(2), ['', 'cd', 'ef'], 'from a line feed: the empty rest of its line');
+  assert.deepEqual(await from(8), []);
+  await assert.rejects(from(9), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
+  vb.free();
+});
+
+test('free() lets work already started finish: a read under way still resolves with its bytes', async () => {
+  const vb = VirtualBuffer.fromBytes(new Uint8Array(100_000).fill(120));
+  const reading = vb.read(10, 90_010);
+  const counting = vb.lineCount();
+  vb.free();
+  const part = await reading;
+  assert.equal(part.length, 90_000);
+  assert.ok(part.bytes().every((b) => b === 120));
+  part.free();
+  assert.equal(await counting, 1);
+  assert.throws(() => vb.length, { code: 'ERR_INVALID_STATE' });
+});
+
+test('saveAs() is a save: isModified goes false, and the file (or document) it came from stays as it was', async () => {
+  await withStorage(async (storage) => {
+    const path = await storage.put('source.txt', 'source\n');
+    const vb = await VirtualBuffer.open(path);
+    vb.insert(0, 'edited ');
+    assert.equal(vb.isModified, true);
+    const copy = storage.id('copy.txt');
+    await vb.saveAs(copy);
+    assert.equal(vb.isModified, false);
+    assert.equal(await storage.get(copy), 'edited source\n');
+    assert.equal(await storage.get(path), 'source\n');
+    vb.free();
+  });
+});
+
+test('save() of a buffer from fromBytes() (the addon) resolves and keeps its content in memory; nothing is written', { skip: addonOnly }, async () => {
+  await inTempDir(async (dir) => {
+    const vb = VirtualBuffer.fromBytes('in memory');
+    vb.insert(0, 'only ');
+    const cwd = process.cwd();
+    process.chdir(dir);
+    try {
+      await vb.save();
+    } finally {
+      process.chdir(cwd);
+    }
+    assert.equal(text(await vb.read(0)), 'only in memory');
+    assert.deepEqual(readdirSync(dir), [], 'no file anywhere it could have gone');
+    vb.free();
+  });
+});
+
+const posixFiles = addonOnly || (process.platform === 'win32' && 'POSIX modes, owners and hard links');
+
+test('save() writes a new file and renames it over the old one: a hard link to the old file keeps the old content, no temporary file is left', { skip: posixFiles }, async () => {
+  await inTempDir(async (dir) => {
+    const path = join(dir, 'doc.txt');
+    writeFileSync(path, 'old content\n');
+    linkSync(path, join(dir, 'old-link.txt'));
+    const before = statSync(path).ino;
+    const vb = await VirtualBuffer.open(path);
+    vb.insert(0, 'new ');
+    await vb.save();
+    assert.equal(readFileSync(path, 'utf8'), 'new old content\n');
+    assert.notEqual(statSync(path).ino, before, 'another file, renamed over the old one');
+    assert.equal(readFileSync(join(dir, 'old-link.txt'), 'utf8'), 'old content\n', 'the old file was not written into');
+    assert.deepEqual(readdirSync(dir).sort(), ['doc.txt', 'old-link.txt']);
+    vb.free();
+  });
+});
+
+test('save() keeps the file\'s mode, and (where the saver may set them) its owner and group', { skip: posixFiles }, async () => {
+  await inTempDir(async (dir) => {
+    const path = join(dir, 'kept.txt');
+    writeFileSync(path, 'x');
+    chmodSync(path, 0o640);
+    const root = process.getuid?.() === 0;
+    if (root) chownSync(path, 1234, 5678);
+    const { uid, gid } = statSync(path);
+    const vb = await VirtualBuffer.open(path);
+    vb.insert(1, 'y');
+    await vb.save();
+    const after = statSync(path);
+    assert.equal((after.mode & 0o7777).toString(8), '640');
+    assert.deepEqual([after.uid, after.gid], [uid, gid]);
+    chmodSync(path, 0o604); // a mode changed while the buffer is open: the next save keeps that one
+    vb.insert(0, 'z');
+    await vb.save();
+    assert.equal((statSync(path).mode & 0o7777).toString(8), '604');
+    assert.equal(readFileSync(path, 'utf8'), 'zxy');
+    vb.free();
+  });
+});
+
+test('open() of a directory rejects with an Error saying it is not a regular file, naming it', { skip: addonOnly }, async () => {
+  await inTempDir(async (dir) => {
+    for (const backend of ['positional', 'mapped']) {
+      await assert.rejects(VirtualBuffer.open(dir, { backend }), (e) => {
+        assert.equal(e.constructor, Error);
+        assert.ok(e.message.includes(dir), e.message);
+        assert.match(e.message, /not a regular file/);
+        return true;
+      });
+    }
+  });
+});
+
+test('a saveAs() that fails changes nothing: the buffer stays modified, and later saves go where they went', { skip: addonOnly }, async () => {
+  await inTempDir(async (dir) => {
+    const path = join(dir, 'first.txt');
+    writeFileSync(path, 'first');
+    const vb = await VirtualBuffer.open(path);
+    vb.insert(5, '!');
+    for (const target of [join(dir, 'missing', 'x.txt'), dir]) {
+      await assert.rejects(vb.saveAs(target), (e) => {
+        assert.equal(e.constructor, Error);
+        assert.ok(e.message.includes(target), e.message);
+        return true;
+      });
+      assert.equal(vb.isModified, true);
+    }
+    assert.deepEqual(readdirSync(dir), ['first.txt'], 'no file, no temporary file');
+    await vb.save();
+    assert.equal(readFileSync(path, 'utf8'), 'first!', 'the next save goes to the file it came from');
+    vb.free();
+  });
+});
+
+test('spillThreshold: inserted text past it goes to a side file, and reads and saves still give every byte', { skip: addonOnly }, async () => {
+  await inTempDir(async (dir) => {
+    const path = join(dir, 'spilled.txt');
+    writeFileSync(path, 'base');
+    const openFiles = () => (process.platform === 'linux' ? readdirSync('/proc/self/fd').length : 0);
+    const before = openFiles();
+    const vb = await VirtualBuffer.open(path, { blockSize: 64, spillThreshold: 128 });
+    let model = 'base';
+    for (let i = 0; i < 2000; i++) {
+      const piece = `<${i}>`;
+      const at = (i * 7919) % (model.length + 1);
+      vb.insert(at, piece);
+      model = model.slice(0, at) + piece + model.slice(at);
+    }
+    // The side file is one more open file (an unnamed one: nothing appears in any directory).
+    if (process.platform === 'linux') assert.ok(openFiles() > before + 1, 'a side file besides the file opened');
+    assert.equal(text(await vb.read(0)), model);
+    assert.equal(text(await vb.read(1000, 1200)), model.slice(1000, 1200));
+    await vb.save();
+    assert.equal(readFileSync(path, 'utf8'), model);
+    assert.deepEqual(readdirSync(dir), ['spilled.txt']);
     vb.free();
   });
 });

@@ -1,7 +1,9 @@
 // Run by waits.test.mjs in a child process (OMNIBUF_WAIT_CHILD=<what>:<ref|unref>): one wait that a
 // timer would satisfy, where the timer does not keep the process alive on its own (unref'd). An
 // unref'd wait lets the process exit before the timer fires; a ref'd one keeps it alive until the
-// timer satisfies it. (Loaded on its own by the test runner too: then it does nothing.)
+// timer satisfies it. The stream forms over a ring side (chunks, slices, readableStream, nodeReadable,
+// writableStream, nodeWritable) take the same `ref` for their waits. (Loaded on its own by the test
+// runner too: then it does nothing.)
 const mode = process.env.OMNIBUF_WAIT_CHILD;
 
 if (mode !== undefined) {
@@ -25,6 +27,34 @@ if (mode !== undefined) {
     const reader = writer.addReader();
     while (writer.write(new Uint8Array(writer.capacity)) > 0);
     waiting = writer.sliceAsync(options);
+    satisfy = () => reader.consume(reader.slice().length);
+  } else if (['chunks', 'slices', 'readableStream', 'nodeReadable'].includes(what)) {
+    // A ring's stream forms over a reader: their wait for data.
+    const writer = Circular.withCapacity(4096);
+    const reader = writer.addReader();
+    if (what === 'nodeReadable') {
+      const stream = reader.nodeReadable(options);
+      waiting = new Promise((resolve) => stream.once('data', resolve)).then(() => stream.destroy());
+    } else if (what === 'readableStream') {
+      waiting = reader.readableStream(options).getReader().read();
+    } else {
+      waiting = reader[what](options).next();
+    }
+    satisfy = () => {
+      writer.write('x');
+      writer.free();
+    };
+  } else if (what === 'writableStream' || what === 'nodeWritable') {
+    // A writer's stream forms: their wait for room in a full ring.
+    const writer = Circular.withCapacity(4096);
+    const reader = writer.addReader();
+    while (writer.write(new Uint8Array(writer.capacity)) > 0);
+    if (what === 'writableStream') {
+      waiting = writer.writableStream(options).getWriter().write('x');
+    } else {
+      const stream = writer.nodeWritable(options);
+      waiting = new Promise((resolve) => stream.write('x', resolve));
+    }
     satisfy = () => reader.consume(reader.slice().length);
   } else {
     throw new Error(`unknown wait ${what}`);

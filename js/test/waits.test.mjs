@@ -407,6 +407,27 @@ for (const what of ['pool', 'reader', 'writer']) {
   });
 }
 
+test('the stream forms over a ring side: a pending wait lets the process exit; with { ref: true } it keeps it alive until served', async () => {
+  const { execFile } = await import('node:child_process');
+  const forms = ['chunks', 'slices', 'readableStream', 'nodeReadable', 'writableStream', 'nodeWritable'];
+  // The children run side by side: each takes the 300 ms of its timer at most.
+  const runs = forms.flatMap((what) =>
+    ['unref', 'ref'].map(
+      (how) =>
+        new Promise((resolve) => {
+          const env = { ...process.env, OMNIBUF_WAIT_CHILD: `${what}:${how}` };
+          execFile(process.execPath, [child], { encoding: 'utf8', env, timeout: 120_000 }, (error, stdout, stderr) =>
+            resolve({ what, how, status: error?.code ?? 0, stdout, stderr }),
+          );
+        }),
+    ),
+  );
+  for (const { what, how, status, stdout, stderr } of await Promise.all(runs)) {
+    assert.equal(status, 0, `${what}, ${how}: ${stderr}`);
+    assert.deepEqual(stdout.trim().split('\n'), how === 'ref' ? ['waiting', 'satisfied', 'exit'] : ['waiting', 'exit'], `${what}, ${how}`);
+  }
+});
+
 test('VirtualBuffer: a signal on its Promises; reads reject at once, saves only refuse to start', async () => {
   const { VirtualBuffer } = await import('./impl.mjs');
   const doc = VirtualBuffer.fromBytes('one\ntwo\nthree\n');
@@ -445,6 +466,36 @@ test('VirtualBuffer: a signal on its Promises; reads reject at once, saves only 
     code: 'ERR_INVALID_ARG_TYPE',
   });
   doc.free();
+});
+
+test('VirtualBuffer: a save or saveAs() whose signal aborts after the call is not stopped: it resolves, and the content is saved', async () => {
+  const dir = impl === 'addon' ? fs.mkdtempSync(path.join(os.tmpdir(), 'omnibuf-save-signal-')) : null;
+  const id = (name) => (impl === 'addon' ? path.join(dir, name) : `save-signal-${process.pid}-${name}`);
+  const stored = async (name) =>
+    impl === 'addon' ? fs.readFileSync(id(name), 'utf8') : (await VirtualBuffer.exportDocument(id(name))).text();
+  try {
+    if (impl === 'addon') fs.writeFileSync(id('doc'), 'text');
+    else (await VirtualBuffer.import(id('doc'), 'text')).free();
+    const doc = await VirtualBuffer.open(id('doc'));
+    doc.insert(0, 'saved ');
+    const controller = new AbortController();
+    const saving = doc.save({ signal: controller.signal });
+    controller.abort('too late');
+    await saving;
+    assert.equal(doc.isModified, false);
+    assert.equal(await stored('doc'), 'saved text');
+    doc.insert(0, 'also ');
+    const other = new AbortController();
+    const savingAs = doc.saveAs(id('copy'), { signal: other.signal });
+    other.abort('too late');
+    await savingAs;
+    assert.equal(doc.isModified, false);
+    assert.equal(await stored('copy'), 'also saved text');
+    doc.free();
+  } finally {
+    if (dir !== null) fs.rmSync(dir, { recursive: true, force: true });
+    else for (const name of ['doc', 'copy']) await VirtualBuffer.deleteDocument(id(name));
+  }
 });
 
 test('VirtualBuffer.import is a change: an AbortError only when it never started', {
