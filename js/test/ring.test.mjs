@@ -807,3 +807,17 @@ test("abort(reason) keeps the reason as UTF-8: a lone surrogate becomes U+FFFD, 
     r.free();
   }
 });
+
+test('write() copies its bytes: changing the source after the call changes nothing published', () => {
+  const w = Circular.withCapacity(4096);
+  const r = w.addReader();
+  const source = Uint8Array.of(1, 2, 3);
+  const shared = new Uint8Array(new SharedArrayBuffer(2)).fill(7);
+  w.write(source);
+  w.write(shared);
+  source.fill(9);
+  shared.fill(9);
+  assert.deepEqual([...r.read()], [1, 2, 3, 7, 7]);
+  w.free();
+  r.free();
+});

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, linkSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, linkSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { impl, VirtualBuffer, ZeroCopyBuffer } from './impl.mjs';
@@ -664,4 +664,69 @@ test('spillThreshold: inserted text past it goes to a side file, and reads and s
     assert.deepEqual(readdirSync(dir), ['spilled.txt']);
     vb.free();
   });
+});
+
+test('a touch looks like a change in place: save() rejects, and a forced save that would copy from the file too; one that copies nothing saves', { skip: addonOnly }, async () => {
+  await inTempDir(async (dir) => {
+    const path = join(dir, 'touched.txt');
+    writeFileSync(path, 'content\n');
+    const vb = await VirtualBuffer.open(path);
+    vb.insert(0, 'edited ');
+    const later = new Date(Date.now() + 60_000);
+    utimesSync(path, later, later);
+    await assert.rejects(vb.save(), { name: 'Error', message: /changed on disk since it was opened/ });
+    await assert.rejects(vb.save({ force: true }), { name: 'Error', message: /changed in place since it was opened.*forced or not/ });
+    assert.equal(readFileSync(path, 'utf8'), 'content\n', 'nothing written');
+    assert.deepEqual(readdirSync(dir), ['touched.txt']);
+    assert.equal(vb.isModified, true);
+    // Edits that leave nothing of the file: the save needs none of its bytes.
+    vb.replace(0, vb.length, 'all new\n');
+    await vb.save({ force: true });
+    assert.equal(readFileSync(path, 'utf8'), 'all new\n');
+    assert.equal(vb.isModified, false);
+    vb.free();
+  });
+});
+
+test('a file deleted while open: save() rejects, changing nothing; a forced save writes the content, unedited parts read from the file it opened', { skip: addonOnly }, async () => {
+  await inTempDir(async (dir) => {
+    const path = join(dir, 'deleted.txt');
+    writeFileSync(path, 'kept bytes\n');
+    const vb = await VirtualBuffer.open(path);
+    vb.insert(0, '> ');
+    unlinkSync(path);
+    await assert.rejects(vb.save(), { name: 'Error', message: /changed on disk since it was opened.*deleted or moved away/ });
+    assert.deepEqual(readdirSync(dir), [], 'nothing written');
+    await vb.save({ force: true });
+    assert.equal(readFileSync(path, 'utf8'), '> kept bytes\n');
+    vb.free();
+  });
+});
+
+test('deleteDocument(): a missing document is nothing to delete; a buffer still open on a deleted one reads on', { skip: wasmOnly }, async () => {
+  await VirtualBuffer.deleteDocument(`never-stored-${process.pid}`);
+  const name = `deleted-while-open-${process.pid}`;
+  const content = new Uint8Array(300_000).map((_, i) => i % 251);
+  (await VirtualBuffer.import(name, content, { blockSize: 4096 })).free();
+  const open = await VirtualBuffer.open(name, { cacheBudget: 8192 }); // too small to hold what it reads
+  await VirtualBuffer.deleteDocument(name);
+  assert.equal((await VirtualBuffer.list()).some((d) => d.name === name), false, 'out of sight of list()');
+  await assert.rejects(VirtualBuffer.open(name), /no document named/);
+  const all = (await open.read(0)).bytes();
+  assert.equal(all.length, content.length);
+  assert.ok(all.every((b, i) => b === i % 251), 'every block still there for the open buffer');
+  open.free();
+});
+
+test('readInto() of a document not in OPFS (IndexedDB, or from fromBytes()) throws an Error saying to use read()', { skip: wasmOnly }, async () => {
+  const name = `read-into-${process.pid}`;
+  const stored = await VirtualBuffer.import(name, 'stored');
+  const inMemory = VirtualBuffer.fromBytes('in memory');
+  for (const doc of [stored, inMemory]) {
+    const target = new Uint8Array(4);
+    assert.throws(() => doc.readInto(0, target), { name: 'Error', message: /use read\(\)/ });
+    assert.deepEqual([...target], [0, 0, 0, 0], 'nothing copied');
+    doc.free();
+  }
+  await VirtualBuffer.deleteDocument(name);
 });

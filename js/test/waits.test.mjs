@@ -621,3 +621,30 @@ test('a VirtualBuffer read aborted at any moment after the call is freed when th
     doc.free();
   }
 });
+
+test('AbortError: the class the entry exports, which every aborted ring wait, walk and VirtualBuffer Promise rejects with', async () => {
+  const { entry } = await import('./impl.mjs');
+  const { AbortError } = entry;
+  const made = new AbortError();
+  assert.ok(made instanceof Error);
+  assert.deepEqual([made.name, made.code, made.message, made.cause], ['AbortError', 'ABORT_ERR', 'The operation was aborted', undefined]);
+  const given = new AbortError('stopped', { cause: 'why' });
+  assert.deepEqual([given.name, given.code, given.message, given.cause], ['AbortError', 'ABORT_ERR', 'stopped', 'why']);
+
+  const signal = AbortSignal.abort('why');
+  const { writer, reader } = fullRing();
+  const empty = Circular.withCapacity(4096);
+  const doc = VirtualBuffer.fromBytes('text');
+  for (const [what, call] of [
+    ['writer.sliceAsync', () => writer.sliceAsync({ signal })],
+    ['reader.sliceAsync', () => empty.addReader().sliceAsync({ signal })],
+    ['reader.chunks', () => reader.chunks({ signal }).next()],
+    ['reader.slices', () => reader.slices({ signal }).next()],
+    ['doc.read', () => doc.read(0, 1, { signal })],
+    ['doc.lineCount', () => doc.lineCount({ signal })],
+    ['doc.chunks', () => doc.chunks(0, undefined, { signal }).next()],
+  ]) {
+    await assert.rejects(call(), (e) => e instanceof AbortError && e.cause === 'why', what);
+  }
+  for (const o of [writer, reader, empty, doc]) o.free();
+});
