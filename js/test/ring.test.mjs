@@ -821,3 +821,17 @@ test('write() copies its bytes: changing the source after the call changes nothi
   w.free();
   r.free();
 });
+
+test('read(0) and readInto() of an empty target take nothing: empty while bytes are left, the end (null, -1) once all was read', () => {
+  const w = Circular.withCapacity(64);
+  const r = w.addReader();
+  w.write('ab');
+  w.free();
+  assert.equal(r.read(0).length, 0);
+  assert.equal(r.readInto(new Uint8Array(0)), 0);
+  assert.equal(r.readInto(new ArrayBuffer(0)), 0);
+  assert.equal(text(r.read()), 'ab', 'nothing was consumed');
+  assert.equal(r.read(0), null);
+  assert.equal(r.readInto(new Uint8Array(0)), -1);
+  r.free();
+});

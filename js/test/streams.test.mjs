@@ -1428,3 +1428,36 @@ test("Node: the ring's streams take the highWaterMark given", () => {
   reader.free();
   writer.free();
 });
+
+test("VirtualBuffer.readableStream() is a byte stream: a BYOB reader gets every byte, with buffers smaller or larger than the stream's reads", async () => {
+  const content = 'x'.repeat(70_000) + 'END' + '0123456789';
+  const doc = VirtualBuffer.fromBytes(content);
+  for (const [start, size] of [[69_995, 7], [0, 100_000], [1, 65_536]]) {
+    const byob = doc.readableStream(start).getReader({ mode: 'byob' });
+    const parts = [];
+    let buffer = new ArrayBuffer(size);
+    for (;;) {
+      const { value, done } = await byob.read(new Uint8Array(buffer));
+      if (done) break;
+      assert.ok(value.length > 0 && value.length <= size);
+      parts.push(new TextDecoder().decode(value));
+      buffer = value.buffer;
+    }
+    assert.equal(parts.join(''), content.slice(start), `from ${start}, reads of ${size}`);
+  }
+  doc.free();
+});
+
+test('Node: a writer stream takes strings in any encoding a Writable takes', async () => {
+  const writer = Circular.withCapacity(4096);
+  const reader = writer.addReader();
+  const stream = writer.nodeWritable();
+  await new Promise((resolve) => stream.write('aGk=', 'base64', resolve));
+  await new Promise((resolve) => stream.write('2021', 'hex', resolve));
+  stream.setDefaultEncoding('latin1');
+  await new Promise((resolve) => stream.write('é', resolve));
+  await new Promise((resolve) => stream.end('é', 'utf8', resolve));
+  assert.deepEqual([...reader.read()], [104, 105, 32, 33, 233, 0xc3, 0xa9]);
+  assert.equal(reader.read(), null, 'end() ended the ring stream');
+  reader.free();
+});

@@ -730,3 +730,25 @@ test('readInto() of a document not in OPFS (IndexedDB, or from fromBytes()) thro
   }
   await VirtualBuffer.deleteDocument(name);
 });
+
+test('the mapped backend: edits, saves and the reads and line queries after each save agree with a model', { skip: addonOnly }, async () => {
+  await inTempDir(async (dir) => {
+    const path = join(dir, 'mapped-model.txt');
+    let model = Array.from({ length: 20_000 }, (_, i) => `line ${i}\n`).join('');
+    writeFileSync(path, model);
+    const vb = await VirtualBuffer.open(path, { backend: 'mapped', blockSize: 4096 });
+    for (let round = 0; round < 4; round++) {
+      const at = (round * 37_171) % model.length;
+      vb.insert(at, `R${round}`);
+      model = model.slice(0, at) + `R${round}` + model.slice(at);
+      vb.delete(100, 200);
+      model = model.slice(0, 100) + model.slice(200);
+      await vb.save(); // a new file renamed over the one mapped
+      assert.equal(readFileSync(path, 'utf8'), model, `round ${round}: the file`);
+      assert.equal(text(await vb.read(0)), model, `round ${round}: read() after the save`);
+      assert.equal(await vb.lineCount(), model.split('\n').length, `round ${round}: lineCount()`);
+      assert.equal(await vb.find(`R${round}`), model.indexOf(`R${round}`), `round ${round}: find()`);
+    }
+    vb.free();
+  });
+});
