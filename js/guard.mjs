@@ -239,6 +239,14 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
    * once per room's worth produced. */
   const staging = new WeakMap();
   const readerStaging = new WeakMap();
+  /** Detaches the slices a reader handed out (views of its staging memory), moving that memory to a
+   * new ArrayBuffer that the next slice will view. */
+  const detachReaderSlices = (reader) => {
+    const buffer = readerStaging.get(reader);
+    if (buffer !== undefined && apply(arrayBufferLength, buffer, []) > 0) {
+      readerStaging.set(reader, structuredClone(buffer, { transfer: [buffer] }));
+    }
+  };
   const handOut = (writer, length) => {
     const unmoved = unmovedWriterSlices.get(writer);
     if (unmoved !== undefined && length > 0 && apply(typedLength, unmoved, []) === length) return unmoved;
@@ -473,22 +481,24 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
           return written;
         };
       case 'CircularReader.consume':
-      case 'CircularReader.read':
         return function (...args) {
           unmovedReaderSlices.delete(this);
           return apply(fn, this, args);
         };
-      case 'CircularReader.readInto':
-        // The slices handed out are detached first, as the addon does: a target that is one of them
-        // is empty by then and reads nothing, rather than the bytes it shows being read into it. (A
-        // target that is no bytes is refused first, changing nothing; bytesArg made it a Uint8Array
-        // if it is bytes.)
+      case 'CircularReader.read':
+        // The slices handed out are detached first, as the addon does (js/index.d.ts, read()).
         return function (...args) {
           unmovedReaderSlices.delete(this);
-          const buffer = readerStaging.get(this);
-          if (args[0] instanceof U8 && buffer !== undefined && apply(arrayBufferLength, buffer, []) > 0) {
-            readerStaging.set(this, structuredClone(buffer, { transfer: [buffer] }));
-          }
+          detachReaderSlices(this);
+          return apply(fn, this, args);
+        };
+      case 'CircularReader.readInto':
+        // The same: a target that is one of the slices is empty by then and reads nothing, rather
+        // than the bytes it shows being read into it. (A target that is no bytes is refused first,
+        // changing nothing; bytesArg made it a Uint8Array if it is bytes.)
+        return function (...args) {
+          unmovedReaderSlices.delete(this);
+          if (args[0] instanceof U8) detachReaderSlices(this);
           return apply(fn, this, args);
         };
       default:

@@ -92,7 +92,7 @@
 //     and the view() of what VirtualBuffer.read() gives are copies in a fresh ArrayBuffer, taken when
 //     called: safe to keep, transfer or write to; they never change and never show another object's
 //     bytes. A reader's slice() and sliceAsync() are copies in the reader's staging memory, which its
-//     next slice(), sliceAsync() or readInto() detaches (as the addon's consume() detaches its
+//     next slice(), sliceAsync(), read() or readInto() detaches (as the addon's consume() detaches its
 //     slices): they never show other bytes; copy what must outlive the next slice. While the last one still shows
 //     the unread bytes exactly (nothing consumed or arrived since, nothing written into it), the next
 //     is that same slice: two waits settled together get one slice, not one each with the first
@@ -614,8 +614,9 @@ export interface VirtualBufferSaveOptions {
    * last saved (in the browser: another tab or buffer saved it). The unedited parts are read from the
    * file the buffer opened, which a replacement (a new file renamed over it, as editors save) leaves
    * as it was. A file changed in place (the same file, its size or modification time moved; a mere
-   * touch looks the same) may have lost the bytes the buffer had not loaded: a save that would copy
-   * any of them, forced or not, or to another path with saveAs(), rejects, changing nothing. */
+   * touch looks the same) may have lost any of the bytes the buffer would copy from it (saves copy
+   * unedited parts from the file, not from what the buffer has read): a save that would copy any
+   * unedited part, forced or not, or to another path with saveAs(), rejects, changing nothing. */
   force?: boolean;
   /** Keeps the save from starting when aborted already; a save under way is not stopped. */
   signal?: AbortSignal;
