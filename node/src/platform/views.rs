@@ -351,7 +351,11 @@ impl<T: StableMemory> Viewed<T> {
         let mut kept = 0;
         self.views.retain(|_, views| {
             views.retain(|view| {
-                if view.array_buffer.is_null() || view.moved || referent(env, view.array_buffer).is_some() {
+                let moved_and_alive = view.moved && !view.finalized();
+                if view.array_buffer.is_null()
+                    || moved_and_alive
+                    || referent(env, view.array_buffer).is_some()
+                {
                     return true;
                 }
                 // SAFETY: the reference was created by `view` in this environment and is deleted once.
