@@ -23,6 +23,9 @@ test('after the site data is cleared under an open page, the next calls reconnec
     });
     const cdp = await page.context().newCDPSession(page);
     await cdp.send('Storage.clearDataForOrigin', { origin: new URL(url).origin, storageTypes: 'indexeddb' });
+    // The command returns before the clearing ends; calls made meanwhile may be aborted by it (an
+    // error, as any work the clearing cuts short). The next calls are those after it.
+    await page.waitForFunction(async () => (await indexedDB.databases()).length === 0, null, { timeout: 30_000, polling: 50 });
     const after = await page.evaluate(async () => {
       const text = async (doc) => new TextDecoder().decode((await doc.read(0, doc.length)).bytes());
       const listed = (await omnibuf.VirtualBuffer.list()).map((d) => d.name);
