@@ -63,9 +63,12 @@
 //     runtime has them), a BYOB reader's read(view) and a BYOB request's respondWithNewView(view)
 //     throw (or reject with) a TypeError (ERR_INVALID_STATE) for a view; a byte stream's
 //     controller.enqueue(view) enqueues a copy. Should a view's memory move all the same (a mover
-//     outside Node's own), the bytes stay as they are until the moved memory is collected: a
-//     ZeroCopyBuffer's memory lives on, and a ring side's produce() or consume() throws an Error
-//     (ERR_INVALID_STATE) rather than let those bytes be reused. Detaching cannot stop a read that Node
+//     taken before omnibuf loaded, or another realm's), the bytes stay as they are until the moved
+//     memory is collected: a ZeroCopyBuffer's memory lives on; a ring side's produce(), consume(),
+//     read(), write() and toHandle(), and a PooledBuffer's freeze(), throw an Error
+//     (ERR_INVALID_STATE) rather than let those bytes be reused; and a PooledBuffer freed then
+//     never gives its memory back to the pool. (Not covered: such a move in a worker, its result
+//     posted to another thread, and the worker then exiting.) Detaching cannot stop a read that Node
 //     already handed to its thread pool or the kernel (fs.write, socket.write, zlib with a view):
 //     wait for such a call to finish before free(), freeze(), produce() or consume(), or pass it
 //     bytes(), a copy. Repeated view() calls of one object return new Buffers over the memory of one

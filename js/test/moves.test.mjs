@@ -9,7 +9,7 @@ import * as web from 'node:stream/web';
 
 // Taken before the entry loads, as a mover the addon's JS layer does not know.
 const unguardedEnqueue = web.ReadableByteStreamController.prototype.enqueue;
-const { Circular, ZeroCopyBuffer, externalBuffers, impl } = await import('./impl.mjs');
+const { BufferPool, Circular, ZeroCopyBuffer, externalBuffers, impl } = await import('./impl.mjs');
 
 const gc = globalThis.gc ?? (() => {});
 const turn = () => new Promise((resolve) => setImmediate(resolve));
@@ -135,4 +135,47 @@ test('a ring slice moved by a mover the entry does not know leaves the ring stuc
 
 test('a ZeroCopyBuffer view moved by a mover the entry does not know keeps its memory until collected', { skip: impl !== 'addon' && 'wasm views are copies, free to move' }, async () => {
   await viewsKeepTheirBytes(20, unguardedEnqueue);
+});
+
+test('a move the entry does not know is still seen after the moved-from ArrayBuffer could be collected', { skip: impl !== 'addon' && 'wasm views are copies, free to move' }, async () => {
+  // A reader's slice: the side holds the ArrayBuffer it made until the slice is detached, so the
+  // move stays visible however long the program waits.
+  const writer = Circular.withCapacity(1 << 16);
+  const reader = writer.addReader();
+  writer.write(new Uint8Array(1 << 16).fill(0xaa));
+  const chunk = await throughByteStream(reader.slice(), unguardedEnqueue);
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await turn();
+  }
+  assert.throws(() => reader.consume(chunk.length), { code: 'ERR_INVALID_STATE' });
+  await freeAndCollect(reader, writer);
+  assert.ok(chunk.every((byte) => byte === 0xaa));
+
+  // A ZeroCopyBuffer's view holds its memory itself: collected or not, the memory lives until the
+  // moved chunk is collected too.
+  const buffer = ZeroCopyBuffer.from(new Uint8Array(1 << 16).fill(0xcc));
+  const moved = await throughByteStream(buffer.view(), unguardedEnqueue);
+  const tail = buffer.splitOff(buffer.length); // lets go of the view the buffer kept
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await turn();
+  }
+  await freeAndCollect(buffer, tail);
+  const others = Array.from({ length: 20 }, () => ZeroCopyBuffer.from(new Uint8Array(1 << 16).fill(0xee)));
+  assert.ok(moved.every((byte) => byte === 0xcc));
+  others.forEach((other) => other.free());
+});
+
+test('a PooledBuffer whose view moved out of reach is not frozen, and its memory is never reused', { skip: impl !== 'addon' && 'wasm views are copies, free to move' }, async () => {
+  const pool = new BufferPool({ budget: 1 << 16, classes: [4096] });
+  const buffer = pool.tryAcquire(4096);
+  buffer.append(new Uint8Array(4096).fill(0xaa));
+  const moved = await throughByteStream(buffer.view(), unguardedEnqueue);
+  assert.throws(() => buffer.freeze(), { code: 'ERR_INVALID_STATE', message: /moved out of reach/ });
+  const next = pool.tryAcquire(4096);
+  next.append(new Uint8Array(4096).fill(0xee));
+  assert.ok(moved.every((byte) => byte === 0xaa));
+  next.free();
+  pool.free();
 });

@@ -42,6 +42,19 @@ impl ApiError {
         message::used_up(class, how).into()
     }
 
+    /// `what` refused because a view's memory was moved out of the addon's reach (a mover that
+    /// js/addon-moves.mjs does not stop) and may still be shown: the bytes are left as they are until
+    /// that memory is collected (node/src/platform/views.rs). Also what an environment shutting down
+    /// gives, where views cannot be detached.
+    pub(crate) fn moved_view(what: &str) -> Self {
+        BindingError::error(format!(
+            "{what}: a view's ArrayBuffer was moved out of reach (transferred) and may still show its \
+             bytes, so they stay as they are until it is collected; hand on copies of views"
+        ))
+        .with_code(omnibuf::binding::ERR_INVALID_STATE)
+        .into()
+    }
+
     /// The same error with `what` failed said first, e.g. "cannot open notes.txt: ...".
     pub(crate) fn context(self, what: impl Display) -> Self {
         ApiError { message: format!("{what}: {}", self.message), ..self }

@@ -397,7 +397,10 @@ impl PooledSlot {
     /// Turns the buffer into the storage of a `ZeroCopyBuffer` of kind `kind` without copying; its
     /// memory returns to the pool when the last view is freed.
     pub(crate) fn freeze(mut self, env: &Env, kind: BufferKind) -> ApiResult<JsZeroCopyStorage> {
-        let buffer = self.inner.take(env).ok_or_else(|| ApiError::used_up("PooledBuffer", "freed"))?;
+        self.live()?;
+        // `take` gives nothing when a view could not be detached: the buffer is then given up, its
+        // memory never reused.
+        let buffer = self.inner.take(env).ok_or_else(|| ApiError::moved_view("PooledBuffer.freeze"))?;
         self.memory.clear(env);
         Ok(JsZeroCopyStorage::new(env, buffer.with_kind(kind).freeze()))
     }

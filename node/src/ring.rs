@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 use napi::bindgen_prelude::{ObjectFinalize, Unknown};
 use napi::{sys, Env, ValueType};
 use napi_derive::napi;
-use omnibuf::binding::{message, BindingError, Registration, WaitSide, Waiters, ERR_INVALID_STATE};
+use omnibuf::binding::{message, Registration, WaitSide, Waiters};
 use omnibuf::ring::asynchronous::{Circular, Reader, Writer};
 use omnibuf::ring::{double_mapping_available, RingBackend, RingError, RingOptions};
 
@@ -121,13 +121,7 @@ impl<T: StableMemory> Side<T> {
     fn detached(&mut self, env: &Env, class: &str) -> ApiResult<&mut T> {
         self.live(class)?;
         if !self.viewed.detach_views(env) {
-            // A slice's memory moved into an ArrayBuffer this side does not know (a mover that
-            // js/addon-moves.mjs does not stop), or an environment shutting down: the bytes stay
-            // put until that ArrayBuffer is collected.
-            let error = BindingError::error(format!(
-                "{class}: a slice's ArrayBuffer was moved out of reach (transferred) and may still show                  these bytes, so they stay as they are until it is collected; hand on copies of slices"
-            ));
-            return Err(error.with_code(ERR_INVALID_STATE).into());
+            return Err(ApiError::moved_view(class));
         }
         self.viewed.get_mut().ok_or_else(|| ApiError::used_up(class, self.gone))
     }
@@ -570,9 +564,7 @@ impl JsCircularWriter {
         self.with(env, |_| Ok(()))?;
         let writer = self.side.borrow_mut().close(env, "moved to a handle");
         self.memory.clear(env);
-        let writer = writer
-            .ok_or_else(|| ApiError::error("the writer's slices could not be detached"))
-            .or_throw(env)?;
+        let writer = writer.ok_or_else(|| ApiError::moved_view("CircularWriter.toHandle")).or_throw(env)?;
         Ok(park(Handed::Writer(writer), "CircularWriter"))
     }
 
@@ -822,9 +814,7 @@ impl JsCircularReader {
         let mut side = self.side.borrow_mut();
         side.live("CircularReader").or_throw(env)?;
         let reader = side.close(env, "moved to a handle");
-        let reader = reader
-            .ok_or_else(|| ApiError::error("the reader's slices could not be detached"))
-            .or_throw(env)?;
+        let reader = reader.ok_or_else(|| ApiError::moved_view("CircularReader.toHandle")).or_throw(env)?;
         Ok(park(Handed::Reader(reader), "CircularReader"))
     }
 

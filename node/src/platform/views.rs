@@ -4,7 +4,7 @@
 //! itself, not a copy. The external memory belongs to the `Buffer`'s `ArrayBuffer`, and everything JS
 //! can make of a view (`subarray()`, `.buffer`, `new Uint8Array(view.buffer)`, a `DataView`) holds
 //! that `ArrayBuffer`; so the object that owns the memory ([`Viewed`]) remembers the `ArrayBuffer` of
-//! every view it handed out (weakly: one that JS drops is collected as usual). Before the owner lets
+//! every view it handed out (see [`LiveView`] for how strongly). Before the owner lets
 //! go of the memory, or lets anyone else change the bytes a view shows — `free()`, a pooled buffer's
 //! `freeze()`, a ring side's `toHandle()`, `produce()` and `consume()` — it detaches those
 //! `ArrayBuffer`s ([`Viewed::take`], [`Viewed::detach_views`]). A detached `ArrayBuffer` and every
@@ -12,9 +12,12 @@
 //! to another thread at once. Node marks external buffers untransferable, so a view posted to a
 //! worker (or given to `structuredClone`) is copied, never moved out of reach; the other movers of an
 //! `ArrayBuffer` (`transfer()`, byte streams) are stopped in JS (`js/addon-moves.mjs`). A move that
-//! gets through all the same is seen at the next detach: the `ArrayBuffer` is already detached. Such a
-//! view is kept listed, and its bytes left alone, until its finalizer says no `ArrayBuffer` holds the
-//! memory any more ([`Detach::Moved`]).
+//! gets through all the same (a mover taken before that module loaded, or another realm's) is seen at
+//! the next detach: the `ArrayBuffer` is already detached. Such a view is kept listed, and its bytes
+//! left alone, until its finalizer says no `ArrayBuffer` holds the memory any more
+//! ([`Detach::Moved`]). Node runs those finalizers when a worker's environment shuts down, even for
+//! memory moved to an `ArrayBuffer` that was then posted to another thread: that one case is not
+//! caught (it takes a mover past the JS guard, a transfer to another thread and the worker's exit).
 //!
 //! When the owner's JS object is garbage-collected instead, its views may still be in use (a view of a
 //! temporary: `ZeroCopyBuffer.from(x).view()`). Owners whose memory can be shared then hand it to the
@@ -144,11 +147,13 @@ unsafe extern "C" fn finalize_view(
 
 /// A view handed out and not yet known to be collected.
 struct LiveView {
-    /// A weak reference to the view's `ArrayBuffer`: the object that owns the external memory.
-    /// Everything JS can make of a view (`subarray()`, `.buffer`, `new Uint8Array(view.buffer)`, a
-    /// `DataView`) holds this `ArrayBuffer`, not the `Buffer`; so it is the `ArrayBuffer` that must be
-    /// detached, and its collection (not the `Buffer`'s) that means JS cannot reach the memory any
-    /// more. Null if the reference could not be made (the view then keeps its memory for good).
+    /// A reference to the view's `ArrayBuffer`: the object that owns the external memory. Everything
+    /// JS can make of a view (`subarray()`, `.buffer`, `new Uint8Array(view.buffer)`, a `DataView`)
+    /// holds this `ArrayBuffer`, not the `Buffer`; so it is the `ArrayBuffer` that must be detached.
+    /// Weak when the view holds its memory (`keep`): JS may drop it, and the memory lives until the
+    /// view's finalizer. Strong otherwise, until the view is detached: a collected `ArrayBuffer`
+    /// could not tell whether its memory had been moved into another one first. Null if the
+    /// reference could not be made (the view then keeps its memory for good).
     array_buffer: sys::napi_ref,
     keep: Keep,
     /// Whether the `ArrayBuffer` was found detached by someone else: its memory was moved into an
@@ -268,8 +273,13 @@ impl<T: StableMemory> Viewed<T> {
                  Buffer?)"
             )));
         }
+        // A view whose memory nothing else keeps alive is held strongly: while it is listed its
+        // ArrayBuffer cannot be collected, so a detach always finds it and sees whether someone
+        // else moved its memory away (a collected one would leave that unknown). One that holds its
+        // memory (`keep`) is held weakly, and JS may drop it at any time.
+        let holds_its_own = keep.lock().unwrap_or_else(PoisonError::into_inner).is_some();
         let array_buffer = match array_buffer_of(env, buffer) {
-            Some(array_buffer) => weak_reference(env, array_buffer),
+            Some(array_buffer) => reference(env, array_buffer, if holds_its_own { 0 } else { 1 }),
             None => None,
         };
         let Some(array_buffer) = array_buffer else {
@@ -346,15 +356,14 @@ impl<T: StableMemory> Viewed<T> {
         }
     }
 
-    /// Forgets views whose ArrayBuffer JS has dropped.
+    /// Forgets views whose ArrayBuffer JS has dropped (only views that hold their memory are held
+    /// weakly, and such memory lives until the view's finalizer), and views whose finalizer ran.
     fn prune(&mut self, env: &Env) {
         let mut kept = 0;
         self.views.retain(|_, views| {
             views.retain(|view| {
-                let moved_and_alive = view.moved && !view.finalized();
                 if view.array_buffer.is_null()
-                    || moved_and_alive
-                    || referent(env, view.array_buffer).is_some()
+                    || !view.finalized() && referent(env, view.array_buffer).is_some()
                 {
                     return true;
                 }
@@ -386,29 +395,33 @@ impl<T: StableMemory> Drop for Viewed<T> {
 fn detach_listed(env: &Env, views: &mut Vec<LiveView>) -> bool {
     let mut all = true;
     views.retain_mut(|view| {
+        let listed = !view.array_buffer.is_null();
         if view.finalized() {
             // No ArrayBuffer holds the memory any more (Node also detaches the ArrayBuffers of
             // external buffers, and calls their finalizers, when its environment shuts down).
-            if !view.array_buffer.is_null() {
+            if listed {
                 // SAFETY: the reference was created by `view` in this environment and is deleted
                 // once: the view leaves the list now.
                 unsafe { sys::napi_delete_reference(env.raw(), view.array_buffer) };
             }
             return false;
         }
-        if !view.moved && !view.array_buffer.is_null() {
+        if listed && !view.moved {
             match detach(env, view.array_buffer) {
-                Detach::Done => {
+                Detach::Detached => {
                     release(&view.keep);
                     return false;
                 }
+                // Only a view that holds its memory is held weakly: its finalizer lets go of it,
+                // not this (its memory may have moved to an ArrayBuffer that still lives).
+                Detach::Collected => return false,
                 Detach::Moved => view.moved = true,
                 Detach::Failed => {}
             }
         }
         // Still reachable. A view that holds memory of its own (a buffer clone) can be forgotten:
-        // its memory lives until it is collected (its finalizer lets go of it). Any other must
-        // stay, and the bytes with it.
+        // its memory lives until its finalizer lets go of it. Any other must stay, and the bytes
+        // with it.
         let holds_its_own = view.keep.lock().unwrap_or_else(PoisonError::into_inner).is_some();
         if holds_its_own && view.moved {
             // SAFETY: the reference was created by `view` in this environment and is deleted once:
@@ -440,11 +453,11 @@ fn array_buffer_of(env: &Env, buffer: sys::napi_value) -> Option<sys::napi_value
     (ok(status) && !array_buffer.is_null()).then_some(array_buffer)
 }
 
-/// A weak reference (count 0) to `value`.
-fn weak_reference(env: &Env, value: sys::napi_value) -> Option<sys::napi_ref> {
+/// A reference to `value`: weak for a `count` of 0, strong for 1.
+fn reference(env: &Env, value: sys::napi_value, count: u32) -> Option<sys::napi_ref> {
     let mut reference = ptr::null_mut();
     // SAFETY: `value` is an object of the current call; `reference` is a valid out-pointer.
-    let status = unsafe { sys::napi_create_reference(env.raw(), value, 0, &mut reference) };
+    let status = unsafe { sys::napi_create_reference(env.raw(), value, count, &mut reference) };
     (ok(status) && !reference.is_null()).then_some(reference)
 }
 
@@ -458,37 +471,38 @@ fn referent(env: &Env, reference: sys::napi_ref) -> Option<sys::napi_value> {
 
 /// What [`detach`] did.
 enum Detach {
-    /// The `ArrayBuffer` is detached now, or was collected: JS cannot reach the memory through it.
-    /// The reference is deleted.
-    Done,
+    /// The `ArrayBuffer` was attached, and is detached now: JS cannot reach the memory through any
+    /// `ArrayBuffer`. The reference is deleted.
+    Detached,
+    /// The `ArrayBuffer` was collected (only views that hold their memory are held weakly). The
+    /// reference is deleted.
+    Collected,
     /// The `ArrayBuffer` was detached by someone else: its memory was moved to a new `ArrayBuffer`
-    /// (a byte stream's `enqueue()`, `transfer()`: js/addon-moves.mjs stops those it knows), which may
-    /// still show it. The reference is kept.
+    /// (`transfer()`, a byte stream: js/addon-moves.mjs stops those it knows), which may still show
+    /// it. The reference is kept.
     Moved,
     /// It could not be detached (the JS environment is shutting down). The reference is kept.
     Failed,
 }
 
-/// Detaches the referenced `ArrayBuffer` (a collected one needs nothing) and deletes the reference,
-/// unless it was moved away or could not be detached.
+/// Detaches the referenced `ArrayBuffer` and deletes the reference, unless it was moved away or
+/// could not be detached.
 fn detach(env: &Env, reference: sys::napi_ref) -> Detach {
     let outcome = match referent(env, reference) {
-        None => Detach::Done,
+        None => Detach::Collected,
         // This module deletes the reference of every ArrayBuffer it detaches: one found detached
         // was detached by someone else.
         Some(array_buffer) if is_detached(env, array_buffer) => return Detach::Moved,
         // SAFETY: `array_buffer` is the live `ArrayBuffer` of an external view, in this environment.
         // External array buffers are detachable (nothing but this module detaches them with a key).
         Some(array_buffer) if ok(unsafe { sys::napi_detach_arraybuffer(env.raw(), array_buffer) }) => {
-            Detach::Done
+            Detach::Detached
         }
-        Some(_) => Detach::Failed,
+        Some(_) => return Detach::Failed,
     };
-    if matches!(outcome, Detach::Done) {
-        // SAFETY: the reference was created by `Viewed::view` in this environment and is deleted once:
-        // its `LiveView` leaves the list now.
-        unsafe { sys::napi_delete_reference(env.raw(), reference) };
-    }
+    // SAFETY: the reference was created by `Viewed::view` in this environment and is deleted once:
+    // its `LiveView` leaves the list now.
+    unsafe { sys::napi_delete_reference(env.raw(), reference) };
     outcome
 }
 
