@@ -168,6 +168,11 @@ impl LiveView {
     fn finalized(&self) -> bool {
         Arc::strong_count(&self.keep) == 1
     }
+
+    /// Whether the view holds a value that keeps its memory alive on its own.
+    fn holds_its_own(&self) -> bool {
+        self.keep.lock().unwrap_or_else(PoisonError::into_inner).is_some()
+    }
 }
 
 /// A native value and the views of its memory that JS holds. See the module docs.
@@ -226,6 +231,7 @@ impl<T: StableMemory> Viewed<T> {
         }
         let Some(value) = self.value.as_mut() else { return Ok(None) };
         let keep = value.keep_alive();
+        let holds_its_own = keep.is_some();
         let (data, len, copy) = match pick(value) {
             None => return Ok(None),
             Some(Bytes::Shared(b)) => (b.as_ptr().cast_mut(), b.len(), false),
@@ -277,7 +283,6 @@ impl<T: StableMemory> Viewed<T> {
         // ArrayBuffer cannot be collected, so a detach always finds it and sees whether someone
         // else moved its memory away (a collected one would leave that unknown). One that holds its
         // memory (`keep`) is held weakly, and JS may drop it at any time.
-        let holds_its_own = keep.lock().unwrap_or_else(PoisonError::into_inner).is_some();
         let array_buffer = match array_buffer_of(env, buffer) {
             Some(array_buffer) => reference(env, array_buffer, if holds_its_own { 0 } else { 1 }),
             None => None,
@@ -422,7 +427,7 @@ fn detach_listed(env: &Env, views: &mut Vec<LiveView>) -> bool {
         // Still reachable. A view that holds memory of its own (a buffer clone) can be forgotten:
         // its memory lives until its finalizer lets go of it. Any other must stay, and the bytes
         // with it.
-        let holds_its_own = view.keep.lock().unwrap_or_else(PoisonError::into_inner).is_some();
+        let holds_its_own = view.holds_its_own();
         if holds_its_own && view.moved {
             // SAFETY: the reference was created by `view` in this environment and is deleted once:
             // the view leaves the list now.
