@@ -67,8 +67,9 @@
 //     memory is collected: a ZeroCopyBuffer's memory lives on; a ring side's produce(), consume(),
 //     read(), write() and toHandle(), and a PooledBuffer's freeze(), throw an Error
 //     (ERR_INVALID_STATE) rather than let those bytes be reused; and a PooledBuffer freed then
-//     never gives its memory back to the pool. (Not covered: such a move in a worker, its result
-//     posted to another thread, and the worker then exiting.) Detaching cannot stop a read that Node
+//     never gives its memory back to the pool. When a worker ends with such a move behind it (its
+//     result may have been posted to a thread that lives on), the moved memory is kept for good:
+//     the ring side, the pooled block or the buffer is never freed. Detaching cannot stop a read that Node
 //     already handed to its thread pool or the kernel (fs.write, socket.write, zlib with a view):
 //     wait for such a call to finish before free(), freeze(), produce() or consume(), or pass it
 //     bytes(), a copy. Repeated view() calls of one object return new Buffers over the memory of one

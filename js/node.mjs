@@ -39,6 +39,9 @@ const guardedVirtualBuffer = guarded.VirtualBuffer;
 /** Whether view() and ring slices are Buffers over native memory (true) or copies (false: the runtime
  * forbids external buffers, as Electron does, or OMNIBUF_EXTERNAL_BUFFERS=0 asked for copies). */
 export const externalBuffers = addon.externalBuffers();
+// The main thread's environment ends with the process, after every worker's: its views need no check
+// at shutdown for memory moved to another thread (node/src/platform/views.rs).
+if (isMainThread) addon.__onMainThread();
 
 // The native methods that make a ZeroCopyBuffer return its storage: these wrap it. (Every method of
 // node/src that returns a `JsZeroCopyStorage`, apart from those the JS classes call themselves:

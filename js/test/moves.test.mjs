@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as web from 'node:stream/web';
+import { Worker } from 'node:worker_threads';
 
 // Taken before the entry loads, as a mover the addon's JS layer does not know.
 const unguardedEnqueue = web.ReadableByteStreamController.prototype.enqueue;
@@ -178,4 +179,47 @@ test('a PooledBuffer whose view moved out of reach is not frozen, and its memory
   assert.ok(moved.every((byte) => byte === 0xaa));
   next.free();
   pool.free();
+});
+
+/** Runs moves-worker.child.mjs with `workerData`, ends it (`workerData.exit`: 'return' or
+ * 'terminate'), and returns what it posted once the worker's environment is gone. */
+async function runWorkerToTheEnd(workerData) {
+  const worker = new Worker(new URL('./moves-worker.child.mjs', import.meta.url), { workerData });
+  const ended = new Promise((resolve, reject) => {
+    worker.once('exit', resolve);
+    worker.once('error', reject);
+  });
+  const posted = await new Promise((resolve) => worker.once('message', resolve));
+  if (workerData.exit === 'terminate') await worker.terminate();
+  await ended;
+  return posted;
+}
+
+for (const what of ['buffer', 'slice', 'pooled']) {
+  for (const exit of ['return', 'terminate']) {
+    test(`a ${what} view moved out of reach in a worker and posted keeps its bytes after the worker ends (${exit})`, { skip: impl !== 'addon' && 'wasm views are copies, free to move' }, async () => {
+      const { moved, fill } = await runWorkerToTheEnd({ what, exit });
+      assert.equal(moved.length, 1 << 20);
+      // Memory freed at the worker's shutdown would now be unmapped (a crash) or taken by these.
+      const others = Array.from({ length: 64 }, () => new Uint8Array(1 << 20).fill(0xee));
+      const buffers = Array.from({ length: 16 }, () => ZeroCopyBuffer.from(new Uint8Array(1 << 20).fill(0xee)));
+      assert.ok(moved.every((byte) => byte === fill));
+      moved.fill(1);
+      assert.equal(others.length + buffers.length, 80);
+      buffers.forEach((buffer) => buffer.free());
+    });
+  }
+}
+
+test("views alive when a worker ends, moved nowhere, are freed with the worker's memory", { skip: impl !== 'addon' && 'wasm views are copies' }, async () => {
+  // 32 MiB per view, 8 workers per kind: kept for good, they would add 768 MiB.
+  const rss = () => process.memoryUsage.rss() / 2 ** 20;
+  const before = rss();
+  for (const what of ['buffer', 'slice', 'pooled']) {
+    for (let i = 0; i < 8; i++) await runWorkerToTheEnd({ what, exit: 'terminate', move: false, size: 32 << 20 });
+  }
+  gc();
+  await turn();
+  const growth = rss() - before;
+  assert.ok(growth < 256, `resident memory grew by ${growth.toFixed(0)} MiB`);
 });

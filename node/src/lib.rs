@@ -90,3 +90,10 @@ pub fn cancel_work(env: &Env, id: f64) -> bool {
 pub fn work_counts(env: &Env) -> Vec<f64> {
     vec![platform::work::pending(env) as f64, platform::work::ran(env) as f64]
 }
+
+/// `__onMainThread()`: called by `js/node.mjs` on the process's main thread, whose views need no
+/// check when their environment shuts down (see `platform::views`).
+#[napi(js_name = "__onMainThread", catch_unwind)]
+pub fn on_main_thread() {
+    platform::views::on_main_thread()
+}

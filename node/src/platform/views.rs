@@ -15,9 +15,10 @@
 //! gets through all the same (a mover taken before that module loaded, or another realm's) is seen at
 //! the next detach: the `ArrayBuffer` is already detached. Such a view is kept listed, and its bytes
 //! left alone, until its finalizer says no `ArrayBuffer` holds the memory any more
-//! ([`Detach::Moved`]). Node runs those finalizers when a worker's environment shuts down, even for
-//! memory moved to an `ArrayBuffer` that was then posted to another thread: that one case is not
-//! caught (it takes a mover past the JS guard, a transfer to another thread and the worker's exit).
+//! ([`Detach::Moved`]). Node also runs the finalizers when a worker's environment shuts down, even
+//! for memory moved to an `ArrayBuffer` that was then posted to another thread; so in a worker each
+//! view has a sentinel whose finalizer Node runs just before the view's, and which marks memory
+//! that may have moved to be kept for good ([`ViewRecord::watch_shutdown`]).
 //!
 //! When the owner's JS object is garbage-collected instead, its views may still be in use (a view of a
 //! temporary: `ZeroCopyBuffer.from(x).view()`). Owners whose memory can be shared then hand it to the
@@ -46,10 +47,11 @@
 //! collector hurries when small wrappers hold much native memory.
 
 use std::any::Any;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::ptr;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
 
 use napi::{sys, Env};
 
@@ -124,38 +126,178 @@ fn probe(env: &Env) -> bool {
     ok(status)
 }
 
-/// What keeps the memory of one view alive until the view is collected or detached.
-type Keep = Arc<Mutex<Option<Box<dyn Any + Send>>>>;
-
-fn release(keep: &Keep) {
-    keep.lock().unwrap_or_else(PoisonError::into_inner).take();
+thread_local! {
+    /// Whether views made on this thread get the check at shutdown ([`ViewRecord::watch_shutdown`]).
+    /// Not on the main thread: its environment shuts down only as the process ends, after every
+    /// worker's, so no other thread is left to show moved memory.
+    static CHECK_AT_SHUTDOWN: Cell<bool> = const { Cell::new(true) };
 }
 
-/// The finalizer of an external buffer: drops its hold on the memory.
-unsafe extern "C" fn finalize_view(
-    _env: sys::napi_env,
-    _data: *mut std::ffi::c_void,
-    hint: *mut std::ffi::c_void,
-) {
-    // SAFETY: `hint` is the `Box<Keep>` leaked in `Viewed::view_in_group`; Node-API calls this once,
-    // when no ArrayBuffer holds the memory any more (or the environment goes away).
-    let keep = unsafe { Box::from_raw(hint.cast::<Keep>()) };
-    // Never unwind into Node: what the view kept (a buffer clone, a frozen pooled block going back to
-    // its pool) is dropped under `catch_unwind`, and a poisoned lock is still usable.
-    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| release(&keep)));
+/// Tells this module that the calling thread is the process's main thread (see
+/// [`CHECK_AT_SHUTDOWN`]).
+pub(crate) fn on_main_thread() {
+    CHECK_AT_SHUTDOWN.set(false);
 }
 
-/// A view handed out and not yet known to be collected.
-struct LiveView {
+/// What the listing of one view, its finalizer and its check at shutdown share: alive until the
+/// last of them lets go of it, or for good if the memory may still show somewhere.
+struct ViewRecord {
+    /// A value that keeps the view's memory alive on its own, if the view holds one.
+    keep: RefCell<Option<Box<dyn Any + Send>>>,
     /// A reference to the view's `ArrayBuffer`: the object that owns the external memory. Everything
     /// JS can make of a view (`subarray()`, `.buffer`, `new Uint8Array(view.buffer)`, a `DataView`)
     /// holds this `ArrayBuffer`, not the `Buffer`; so it is the `ArrayBuffer` that must be detached.
     /// Weak when the view holds its memory (`keep`): JS may drop it, and the memory lives until the
-    /// view's finalizer. Strong otherwise, until the view is detached: a collected `ArrayBuffer`
-    /// could not tell whether its memory had been moved into another one first. Null if the
-    /// reference could not be made (the view then keeps its memory for good).
-    array_buffer: sys::napi_ref,
-    keep: Keep,
+    /// view's finalizer. Strong otherwise, while the view is listed: a collected `ArrayBuffer`
+    /// could not tell whether its memory had been moved into another one first. Null once deleted
+    /// (by a detach, or by the finalizer), or if it could not be made.
+    array_buffer: Cell<sys::napi_ref>,
+    /// Whether this module detached the `ArrayBuffer`: no `ArrayBuffer` shows the memory any more.
+    detached: Cell<bool>,
+    /// Whether the view's finalizer ran and let go of the memory: no `ArrayBuffer` holds it any more.
+    finalized: Cell<bool>,
+    /// A strong reference to the view's sentinel (see [`watch_shutdown`](Self::watch_shutdown)),
+    /// null when there is none or the view needs it no more.
+    sentinel: Cell<sys::napi_ref>,
+    /// Set by the sentinel's check when an `ArrayBuffer` this module does not know may still show
+    /// the memory as the environment shuts down: the view's finalizer then keeps it for good.
+    keep_for_good: Cell<bool>,
+}
+
+impl ViewRecord {
+    fn new(keep: Option<Box<dyn Any + Send>>) -> Self {
+        ViewRecord {
+            keep: RefCell::new(keep),
+            array_buffer: Cell::new(ptr::null_mut()),
+            detached: Cell::new(false),
+            finalized: Cell::new(false),
+            sentinel: Cell::new(ptr::null_mut()),
+            keep_for_good: Cell::new(false),
+        }
+    }
+
+    /// Whether the view holds a value that keeps its memory alive on its own.
+    fn holds_its_own(&self) -> bool {
+        self.keep.borrow().is_some()
+    }
+
+    /// Drops the value that kept the memory alive, if any.
+    fn release(&self) {
+        let kept = self.keep.borrow_mut().take();
+        drop(kept);
+    }
+
+    fn delete_reference(&self, env: sys::napi_env) {
+        delete(env, self.array_buffer.replace(ptr::null_mut()));
+    }
+
+    /// Lets the sentinel be collected: the view needs no check at shutdown any more.
+    fn let_go_of_sentinel(&self, env: sys::napi_env) {
+        delete(env, self.sentinel.replace(ptr::null_mut()));
+    }
+
+    /// Gives the view a sentinel: a one-byte external buffer, made just after the view and held
+    /// until the view needs it no more, whose finalizer is the check at shutdown
+    /// ([`sentinel_finalized`]). When a worker ends, Node detaches the `ArrayBuffer` of every
+    /// external buffer still alive and calls its finalizer, newest first, whether or not the
+    /// memory was moved into another `ArrayBuffer` first (one that may have been posted to a
+    /// thread that lives on); so the sentinel's finalizer runs just before the view's, while the
+    /// view's `ArrayBuffer` is as JS left it. (Node-API's cleanup hooks run after every buffer's.)
+    fn watch_shutdown(self: &Rc<Self>, env: &Env) {
+        static BYTE: [u8; 1] = [0];
+        if !CHECK_AT_SHUTDOWN.get() {
+            return;
+        }
+        let hint = Box::into_raw(Box::new(self.clone()));
+        let mut buffer = ptr::null_mut();
+        // SAFETY: the byte is static, and never written (nothing hands the sentinel to JS). The
+        // finalizer takes `hint` back exactly once; Node-API takes it unless it refuses external
+        // buffers, which it did not for the view just made.
+        let status = unsafe {
+            sys::napi_create_external_buffer(
+                env.raw(),
+                1,
+                BYTE.as_ptr().cast_mut().cast(),
+                Some(sentinel_finalized),
+                hint.cast(),
+                &mut buffer,
+            )
+        };
+        if ok(status) {
+            self.sentinel.set(reference(env, buffer, 1).unwrap_or(ptr::null_mut()));
+        } else {
+            values::clear_exception(env);
+        }
+    }
+}
+
+/// Deletes a reference unless it is null.
+fn delete(env: sys::napi_env, reference: sys::napi_ref) {
+    if !reference.is_null() {
+        // SAFETY: every reference this module deletes was created in this environment, and is
+        // deleted once: its holder has just taken it out (`Cell::replace`).
+        unsafe { sys::napi_delete_reference(env, reference) };
+    }
+}
+
+/// The finalizer of a view's sentinel ([`ViewRecord::watch_shutdown`]). Still held, the sentinel
+/// was finalized because the environment shuts down: unless this module detached the view's
+/// `ArrayBuffer`, or that `ArrayBuffer` is still attached, its memory may have moved out of reach
+/// and is kept for good.
+unsafe extern "C" fn sentinel_finalized(
+    env: sys::napi_env,
+    _data: *mut std::ffi::c_void,
+    hint: *mut std::ffi::c_void,
+) {
+    // SAFETY: `hint` is the `Box<Rc<ViewRecord>>` leaked in `ViewRecord::watch_shutdown`; Node-API
+    // calls this once.
+    let record = unsafe { Box::from_raw(hint.cast::<Rc<ViewRecord>>()) };
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let sentinel = record.sentinel.replace(ptr::null_mut());
+        if sentinel.is_null() {
+            return; // let go of: collected as garbage
+        }
+        delete(env, sentinel);
+        if record.detached.get() || record.finalized.get() {
+            return;
+        }
+        let env = Env::from_raw(env);
+        let reference = record.array_buffer.get();
+        let attached =
+            !reference.is_null() && referent(&env, reference).is_some_and(|ab| !is_detached(&env, ab));
+        record.keep_for_good.set(!attached);
+    }));
+}
+
+/// The finalizer of an external buffer: drops its hold on the memory, unless that memory may still
+/// show in an `ArrayBuffer` that outlives the view's environment ([`sentinel_finalized`]).
+unsafe extern "C" fn finalize_view(
+    env: sys::napi_env,
+    _data: *mut std::ffi::c_void,
+    hint: *mut std::ffi::c_void,
+) {
+    // SAFETY: `hint` is the `Box<Rc<ViewRecord>>` leaked in `Viewed::view_in_group`; Node-API calls
+    // this once, when no ArrayBuffer holds the memory any more (or the environment goes away).
+    let record = unsafe { Box::from_raw(hint.cast::<Rc<ViewRecord>>()) };
+    if record.keep_for_good.get() {
+        // Never finalized, to the listing: an owner without a value of its own never frees the
+        // memory either (`detach_listed`).
+        std::mem::forget(record);
+        return;
+    }
+    // Never unwind into Node: what the view kept (a buffer clone, a frozen pooled block going back to
+    // its pool) is dropped under `catch_unwind`.
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        record.finalized.set(true);
+        record.let_go_of_sentinel(env);
+        record.delete_reference(env);
+        record.release();
+    }));
+}
+
+/// A view handed out and not yet known to be collected.
+struct LiveView {
+    record: Rc<ViewRecord>,
     /// Whether the `ArrayBuffer` was found detached by someone else: its memory was moved into an
     /// `ArrayBuffer` this module does not know (see [`detach`]), which only the view's finalizer can
     /// tell is gone.
@@ -164,14 +306,8 @@ struct LiveView {
 
 impl LiveView {
     /// Whether the view's finalizer ran: no `ArrayBuffer` holds its memory any more, moved or not.
-    /// (The finalizer's hint holds the other clone of `keep`.)
     fn finalized(&self) -> bool {
-        Arc::strong_count(&self.keep) == 1
-    }
-
-    /// Whether the view holds a value that keeps its memory alive on its own.
-    fn holds_its_own(&self) -> bool {
-        self.keep.lock().unwrap_or_else(PoisonError::into_inner).is_some()
+        self.record.finalized.get()
     }
 }
 
@@ -242,13 +378,13 @@ impl<T: StableMemory> Viewed<T> {
             // SAFETY: `data..data + len` is the picked slice, alive for the length of this call.
             return unsafe { copy_buffer(env, data, len) }.map(Some);
         }
-        let keep: Keep = Arc::new(Mutex::new(keep));
-        let hint = Box::into_raw(Box::new(keep.clone()));
+        let record = Rc::new(ViewRecord::new(keep));
+        let hint = Box::into_raw(Box::new(record.clone()));
         let mut buffer = ptr::null_mut();
         // SAFETY: `data..data + len` is the picked slice: allocated, and not moving, while the value
         // lives (`StableMemory`). The value is dropped only after this view's ArrayBuffer is detached
-        // or collected (`take`, `detach_views`, `detach_group`), or after the view holds a clone of
-        // its own (`keep`); if neither can be ensured it is never dropped (`take`, `Drop`). The
+        // or its finalizer ran (`take`, `detach_views`, `detach_group`), or after the view holds a
+        // clone of its own (`keep`); if neither can be ensured it is never dropped (`take`, `Drop`). The
         // finalizer takes `hint` back exactly once; on failure below nobody took it.
         let status = unsafe {
             sys::napi_create_external_buffer(
@@ -287,13 +423,15 @@ impl<T: StableMemory> Viewed<T> {
             Some(array_buffer) => reference(env, array_buffer, if holds_its_own { 0 } else { 1 }),
             None => None,
         };
+        record.watch_shutdown(env);
         let Some(array_buffer) = array_buffer else {
             // Without a reference the view could not be detached: the value must outlive it, and is
             // never dropped (`take`, `Drop`). The Buffer is not handed out.
-            self.list(group, LiveView { array_buffer: ptr::null_mut(), keep, moved: false });
+            self.list(group, LiveView { record, moved: false });
             return Err(napi::Error::from_reason("could not track an external Buffer"));
         };
-        self.list(group, LiveView { array_buffer, keep, moved: false });
+        record.array_buffer.set(array_buffer);
+        self.list(group, LiveView { record, moved: false });
         Ok(Some(Raw(buffer)))
     }
 
@@ -350,13 +488,12 @@ impl<T: StableMemory> Viewed<T> {
         let keep = keep(value);
         self.listed = 0;
         for view in self.views.drain().flat_map(|(_, views)| views) {
-            if !view.array_buffer.is_null() {
-                // SAFETY: the reference was created by `view` in this environment and is deleted once.
-                unsafe { sys::napi_delete_reference(env.raw(), view.array_buffer) };
-            }
-            let mut slot = view.keep.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut slot = view.record.keep.borrow_mut();
             if slot.is_none() {
                 *slot = Some(Box::new(keep.clone()));
+                // The view holds its memory now: JS may drop it. (The record keeps the reference,
+                // weak, for the check at shutdown; the finalizer deletes it.)
+                weaken(env, view.record.array_buffer.get());
             }
         }
     }
@@ -367,13 +504,14 @@ impl<T: StableMemory> Viewed<T> {
         let mut kept = 0;
         self.views.retain(|_, views| {
             views.retain(|view| {
-                if view.array_buffer.is_null()
-                    || !view.finalized() && referent(env, view.array_buffer).is_some()
-                {
+                if view.finalized() {
+                    return false;
+                }
+                let reference = view.record.array_buffer.get();
+                if reference.is_null() || referent(env, reference).is_some() {
                     return true;
                 }
-                // SAFETY: the reference was created by `view` in this environment and is deleted once.
-                unsafe { sys::napi_delete_reference(env.raw(), view.array_buffer) };
+                view.record.delete_reference(env.raw());
                 false
             });
             kept += views.len();
@@ -400,21 +538,15 @@ impl<T: StableMemory> Drop for Viewed<T> {
 fn detach_listed(env: &Env, views: &mut Vec<LiveView>) -> bool {
     let mut all = true;
     views.retain_mut(|view| {
-        let listed = !view.array_buffer.is_null();
         if view.finalized() {
             // No ArrayBuffer holds the memory any more (Node also detaches the ArrayBuffers of
             // external buffers, and calls their finalizers, when its environment shuts down).
-            if listed {
-                // SAFETY: the reference was created by `view` in this environment and is deleted
-                // once: the view leaves the list now.
-                unsafe { sys::napi_delete_reference(env.raw(), view.array_buffer) };
-            }
             return false;
         }
-        if listed && !view.moved {
-            match detach(env, view.array_buffer) {
+        if !view.record.array_buffer.get().is_null() && !view.moved {
+            match detach(env, &view.record) {
                 Detach::Detached => {
-                    release(&view.keep);
+                    view.record.release();
                     return false;
                 }
                 // Only a view that holds its memory is held weakly: its finalizer lets go of it,
@@ -427,12 +559,7 @@ fn detach_listed(env: &Env, views: &mut Vec<LiveView>) -> bool {
         // Still reachable. A view that holds memory of its own (a buffer clone) can be forgotten:
         // its memory lives until its finalizer lets go of it. Any other must stay, and the bytes
         // with it.
-        let holds_its_own = view.holds_its_own();
-        if holds_its_own && view.moved {
-            // SAFETY: the reference was created by `view` in this environment and is deleted once:
-            // the view leaves the list now.
-            unsafe { sys::napi_delete_reference(env.raw(), view.array_buffer) };
-        }
+        let holds_its_own = view.record.holds_its_own();
         all &= holds_its_own;
         !holds_its_own
     });
@@ -466,6 +593,16 @@ fn reference(env: &Env, value: sys::napi_value, count: u32) -> Option<sys::napi_
     (ok(status) && !reference.is_null()).then_some(reference)
 }
 
+/// Makes a strong reference (a count of 1) weak.
+fn weaken(env: &Env, reference: sys::napi_ref) {
+    if !reference.is_null() {
+        let mut count = 0;
+        // SAFETY: `reference` was created in this environment and not deleted; `count` is a valid
+        // out-pointer.
+        unsafe { sys::napi_reference_unref(env.raw(), reference, &mut count) };
+    }
+}
+
 /// The object behind a weak reference, unless it was collected.
 fn referent(env: &Env, reference: sys::napi_ref) -> Option<sys::napi_value> {
     let mut value = ptr::null_mut();
@@ -490,10 +627,10 @@ enum Detach {
     Failed,
 }
 
-/// Detaches the referenced `ArrayBuffer` and deletes the reference, unless it was moved away or
-/// could not be detached.
-fn detach(env: &Env, reference: sys::napi_ref) -> Detach {
-    let outcome = match referent(env, reference) {
+/// Detaches the view's `ArrayBuffer` and deletes the reference, unless it was moved away or could
+/// not be detached.
+fn detach(env: &Env, record: &ViewRecord) -> Detach {
+    let outcome = match referent(env, record.array_buffer.get()) {
         None => Detach::Collected,
         // This module deletes the reference of every ArrayBuffer it detaches: one found detached
         // was detached by someone else.
@@ -501,13 +638,13 @@ fn detach(env: &Env, reference: sys::napi_ref) -> Detach {
         // SAFETY: `array_buffer` is the live `ArrayBuffer` of an external view, in this environment.
         // External array buffers are detachable (nothing but this module detaches them with a key).
         Some(array_buffer) if ok(unsafe { sys::napi_detach_arraybuffer(env.raw(), array_buffer) }) => {
+            record.detached.set(true);
+            record.let_go_of_sentinel(env.raw());
             Detach::Detached
         }
         Some(_) => return Detach::Failed,
     };
-    // SAFETY: the reference was created by `Viewed::view` in this environment and is deleted once:
-    // its `LiveView` leaves the list now.
-    unsafe { sys::napi_delete_reference(env.raw(), reference) };
+    record.delete_reference(env.raw());
     outcome
 }
 
