@@ -52,10 +52,18 @@ function region(value) {
     } catch {
       // not a typed array: a DataView
     }
+    let buffer;
     try {
-      return [apply(dataViewBuffer, value, []), apply(dataViewOffset, value, []), apply(dataViewLength, value, [])];
+      buffer = apply(dataViewBuffer, value, []);
     } catch {
       return null;
+    }
+    try {
+      return [buffer, apply(dataViewOffset, value, []), apply(dataViewLength, value, [])];
+    } catch {
+      // A DataView over a detached buffer, or past the end of a shrunk one: no bytes, as a typed
+      // array's there (and as the addon reads it).
+      return [buffer, 0, 0];
     }
   }
   try {
@@ -565,13 +573,19 @@ export function guardAddonClasses(classes, bindingError, privateConstructors) {
       const replacement = typeof desc.value === 'function' ? { value: wrapped } : { get: wrapped };
       Object.defineProperty(proto, name, { ...desc, ...replacement });
     }
-    out[className] = !privateConstructors.includes(className)
-      ? cls
-      : new Proxy(cls, {
-          construct() {
-            throw bindingError(3, className);
-          },
-        });
+    // Called without `new`, napi-rs would make the receiver (even globalThis) an instance: refused with
+    // the TypeError the engine gives for a JS class, as the wasm build's classes are.
+    const traps = {
+      apply() {
+        throw bindingError(12, className);
+      },
+    };
+    if (privateConstructors.includes(className)) {
+      traps.construct = () => {
+        throw bindingError(3, className);
+      };
+    }
+    out[className] = new Proxy(cls, traps);
   }
   return out;
 }

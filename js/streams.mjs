@@ -269,12 +269,17 @@ function isArrayBuffer(value) {
  * SharedArrayBuffers as a view, strings as UTF-8; null for anything else. */
 const encoder = new TextEncoder();
 function asBytes(chunk) {
-  if (ArrayBuffer.isView(chunk)) {
-    return isInstance(chunk, Uint8Array) ? chunk : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-  }
   if (typeof chunk === 'string') return encoder.encode(chunk);
-  if (isArrayBuffer(chunk)) return new Uint8Array(chunk);
-  return null;
+  if (!ArrayBuffer.isView(chunk) && !isArrayBuffer(chunk)) return null;
+  if (isInstance(chunk, Uint8Array)) return chunk;
+  try {
+    return ArrayBuffer.isView(chunk)
+      ? new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+      : new Uint8Array(chunk);
+  } catch {
+    // Over a detached buffer, or past the end of a shrunk one: no bytes, as the sides' write() reads it.
+    return new Uint8Array(0);
+  }
 }
 
 /** The errors destroyOnAbort() destroys streams with: a stream's destroy() tells by them that its

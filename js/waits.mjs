@@ -77,7 +77,15 @@ export function defineWaits({ makeError, cancelWait, cancelWork, holdLoop = fals
   function waitOptions(options, member) {
     if (options === undefined || options === null) return { signal: undefined, ref: false };
     if (typeof options !== 'object') throw makeError(6, '', '', '', options);
-    const { signal, ref } = options;
+    const read = (key) => {
+      try {
+        return options[key];
+      } catch {
+        throw makeError(11, key); // a throwing getter, a revoked Proxy
+      }
+    };
+    const signal = read('signal');
+    const ref = read('ref');
     if (signal !== undefined && !isSignal(signal)) throw makeError(4, member, '', '', signal);
     if (ref !== undefined && typeof ref !== 'boolean') throw makeError(5, 'ref', '', '', ref);
     return { signal, ref: ref === true };
@@ -229,8 +237,8 @@ export function installDocumentSignals(original, { cancellableWork }) {
   const free = (value) => value?.free?.();
   // Static methods that cannot be redefined (napi-rs makes them read-only) are defined on a class
   // that is the same in every other way: the same prototype (so instanceof and every method hold),
-  // its other static members inherited, `new` refused as the original refuses it. Returned, to be
-  // exported instead.
+  // its other static members inherited, `new` refused as the original refuses it (a call without
+  // `new` as a JS class refuses it). Returned, to be exported instead.
   const frozen = (name) => {
     const d = Object.getOwnPropertyDescriptor(original, name);
     return d !== undefined && !d.configurable && !d.writable;
@@ -238,7 +246,10 @@ export function installDocumentSignals(original, { cancellableWork }) {
   let VirtualBuffer = original;
   if (['open', 'import', 'list', 'deleteDocument', 'exportDocument'].some(frozen)) {
     VirtualBuffer = function VirtualBuffer(...args) {
-      return Reflect.construct(original, args, new.target ?? original);
+      if (new.target === undefined) {
+        throw new TypeError("Class constructor VirtualBuffer cannot be invoked without 'new'");
+      }
+      return Reflect.construct(original, args, new.target);
     };
     VirtualBuffer.prototype = original.prototype;
     Object.setPrototypeOf(VirtualBuffer, original);

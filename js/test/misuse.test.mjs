@@ -397,6 +397,57 @@ test(`private constructors stay private, and instanceof still works (${impl})`, 
   w.free();
 });
 
+test('a class called without new is a TypeError, and makes nothing of the receiver', () => {
+  const classes = { ZeroCopyBuffer, BufferMut, BufferKind, BufferPool, PooledBuffer, Circular, CircularWriter, CircularReader, VirtualBuffer };
+  for (const [name, cls] of Object.entries(classes)) {
+    const receiver = {};
+    assert.throws(() => cls(), { name: 'TypeError', message: `Class constructor ${name} cannot be invoked without 'new'` });
+    assert.throws(() => cls.call(receiver, 8), { name: 'TypeError', message: /without 'new'/ }, name);
+    assert.equal(receiver instanceof cls, false, name);
+  }
+  assert.equal(globalThis instanceof BufferMut, false);
+});
+
+test('bytes over a detached or shrunk buffer are no bytes, whatever view shows them', async () => {
+  /** `make(buffer)`, then its buffer detached. */
+  const detached = (make = (buffer) => buffer) => {
+    const buffer = new ArrayBuffer(8);
+    const bytes = make(buffer);
+    structuredClone(buffer, { transfer: [buffer] });
+    return bytes;
+  };
+  const shrunk = new ArrayBuffer(4, { maxByteLength: 8 });
+  const pastTheEnd = new DataView(shrunk, 2, 2);
+  shrunk.resize(1);
+  for (const bytes of [detached(), detached((b) => new Uint8Array(b)), detached((b) => new DataView(b)), pastTheEnd]) {
+    assert.equal(ZeroCopyBuffer.from(bytes).length, 0);
+    const m = new BufferMut(4);
+    m.append(bytes);
+    assert.equal(m.length, 0);
+    const w = writer();
+    w.addReader();
+    assert.equal(w.write(bytes), 0);
+    const stream = w.writableStream().getWriter();
+    await stream.write(bytes);
+    await stream.close();
+  }
+});
+
+test("wait options that cannot be read are the options' TypeError, as the constructors' are", async () => {
+  const throwing = { get signal() { throw new Error('boom'); } };
+  const { proxy: revoked, revoke } = Proxy.revocable({}, {});
+  revoke();
+  const unreadable = { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: 'options.signal cannot be read' };
+  for (const options of [throwing, revoked]) {
+    await assert.rejects(pool().acquire(16, options), unreadable);
+    const w = writer();
+    await assert.rejects(w.addReader().sliceAsync(options), unreadable);
+    await assert.rejects(vb().read(0, 1, options), unreadable);
+    w.free();
+  }
+  assert.throws(() => new BufferPool({ get budget() { throw new Error('boom'); } }), { ...unreadable, message: 'options.budget cannot be read' });
+});
+
 test("the JS layers over the builds word no error of their own: the binding core's table makes them", () => {
   // The addon's JS classes (and the guard both builds use) test the common case themselves and, when
   // that test fails, ask the core for the error (__bindingError, __checkIndex, __outOfBounds), so the

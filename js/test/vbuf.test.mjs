@@ -261,7 +261,7 @@ test('bad arguments throw or reject with the right error classes', async () => {
   });
   if (impl === 'wasm') {
     // A buffer made from bytes has no document to save to.
-    await assert.rejects(VirtualBuffer.fromBytes('x').save(), { name: 'Error', message: /saveAs/ });
+    await assert.rejects(VirtualBuffer.fromBytes('x').save(), { name: 'Error', code: 'ERR_INVALID_STATE', message: /saveAs/ });
   }
 
   vb.free();

@@ -102,6 +102,15 @@ pub fn wrong_receiver(class: &str, member: &str) -> BindingError {
         .with_code(ERR_INVALID_THIS)
 }
 
+/// A class called without `new`: the `TypeError` (without a `code`) the engine gives for a JS class,
+/// as the wasm build's classes are.
+pub fn called_without_new(class: &str) -> BindingError {
+    BindingError {
+        code: None,
+        ..BindingError::type_error(format!("Class constructor {class} cannot be invoked without 'new'"))
+    }
+}
+
 /// `new Class()` of a class JS cannot construct: `TypeError`, saying what makes one.
 pub fn no_constructor(class: &str) -> BindingError {
     let instead = match class {
@@ -346,6 +355,8 @@ pub fn by_number(which: u32, a: &str, b: &str, c: &str, got: Value) -> Option<Bi
         8 => no_blocking(a, b),
         9 => slice_transferred(),
         10 => not_bytes(a, got),
+        11 => option_unreadable(a),
+        12 => called_without_new(a),
         _ => return None,
     })
 }

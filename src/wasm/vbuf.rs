@@ -31,6 +31,8 @@ fn stored_error(e: StoredError, context: &str) -> JsValue {
         StoredError::Buffer(e @ (VbufError::OutOfRange { .. } | VbufError::NoSuchLine { .. })) => {
             throwable(BindingError::from(e))
         }
+        // Asked of a buffer that has no document yet: a misuse of its state, as a freed one's.
+        StoredError::NoDocument => throwable(BindingError::error(message).with_code(binding::ERR_INVALID_STATE)),
         StoredError::Store(StoreError::QuotaExceeded(_)) => {
             // A DOMException-like name lets callers tell a full quota from other failures.
             let e = error(message);
