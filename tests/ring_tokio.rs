@@ -81,10 +81,11 @@ async fn buf_read_hands_out_the_ring_memory_and_ends_at_the_writers_drop() {
     assert!(reader.fill_buf().await.unwrap().is_empty(), "empty at the end of the stream");
 }
 
-/// `consume` past what `fill_buf` gave takes what is there, as tokio's `BufReader` does, in tokio's
-/// trait, futures-io's and std's: no panic, and the bytes after it are the next ones.
+/// `consume` past what `fill_buf` gave takes what it gave, as tokio's and std's `BufReader`s do, in
+/// tokio's trait, futures-io's and std's: no panic, and never a byte the caller was not shown (more may
+/// be published than the last `fill_buf` showed).
 #[tokio::test]
-async fn consume_past_the_buffer_takes_what_is_there() {
+async fn consume_past_the_buffer_takes_what_was_shown() {
     use std::pin::Pin;
     let mut writer = Circular::with_capacity::<u8>(64).unwrap();
     let mut reader = writer.add_reader();
@@ -96,12 +97,26 @@ async fn consume_past_the_buffer_takes_what_is_there() {
     futures_io::AsyncBufRead::consume(Pin::new(&mut reader), 3);
     writer.write_all(b"f").await.unwrap();
     assert_eq!(reader.fill_buf().await.unwrap(), b"f");
+    // "g" is published after the last fill_buf: consuming past "f" must not take it unseen.
+    writer.write_all(b"g").await.unwrap();
+    tokio::io::AsyncBufRead::consume(Pin::new(&mut reader), 2);
+    writer.write_all(b"h").await.unwrap();
+    assert_eq!(reader.fill_buf().await.unwrap(), b"gh");
+    futures_io::AsyncBufRead::consume(Pin::new(&mut reader), 2);
+    writer.write_all(b"i").await.unwrap();
+    futures_io::AsyncBufRead::consume(Pin::new(&mut reader), 1); // nothing shown since: takes nothing
+    writer.write_all(b"j").await.unwrap();
+    drop(writer);
+    let mut rest = Vec::new();
+    reader.read_to_end(&mut rest).await.unwrap();
+    assert_eq!(rest, b"ij");
 
     let mut writer = omnibuf::ring::sync::Circular::with_capacity::<u8>(64).unwrap();
     let mut reader = writer.add_reader();
     std::io::Write::write_all(&mut writer, b"gh").unwrap();
-    std::io::BufRead::consume(&mut reader, 5);
+    assert_eq!(std::io::BufRead::fill_buf(&mut reader).unwrap(), b"gh");
     std::io::Write::write_all(&mut writer, b"i").unwrap();
+    std::io::BufRead::consume(&mut reader, 5);
     assert_eq!(std::io::BufRead::fill_buf(&mut reader).unwrap(), b"i");
 }
 

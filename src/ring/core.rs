@@ -925,6 +925,13 @@ impl<T: Item, G> ReaderCore<T, G> {
         (self.write_seen - self.position) as usize
     }
 
+    /// The items the last look at the writer's position showed, not yet consumed: what the last
+    /// slice held (more may be published since, unseen).
+    #[inline]
+    pub(crate) fn seen(&self) -> usize {
+        (self.write_seen - self.position) as usize
+    }
+
     /// Why the writer aborted, once it has; `None` while it writes and after a normal end.
     pub(crate) fn abort_reason(&self) -> Option<&str> {
         self.ring.abort_reason.get().map(|reason| &**reason)

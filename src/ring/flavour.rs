@@ -382,15 +382,15 @@ macro_rules! flavour {
                 self.core.consume(n)
             }
 
-            /// [`consume`](Self::consume) of `n` items, or of all that are published when that is
-            /// fewer: the byte streams' `BufRead::consume`, which takes a caller's amount past what
-            /// `fill_buf` gave as std's and tokio's `BufReader`s do, rather than panic.
+            /// [`consume`](Self::consume) of `n` items, or of all that the last slice showed when
+            /// that is fewer: the byte streams' `BufRead::consume`, which takes a caller's amount
+            /// past what `fill_buf` gave as std's and tokio's `BufReader`s do (their buffer, never
+            /// bytes the caller has not been shown), rather than panic.
             #[allow(dead_code)] // only byte readers of some flavours call it
             pub(crate) fn consume_at_most(&mut self, n: usize) {
-                if let Err(RingError::ConsumeTooMuch { available, .. }) = self.core.consume(n) {
-                    // Published items only grow: `available` are there still.
-                    let _ = self.core.consume(available);
-                }
+                let shown = self.core.seen();
+                // At most what was published when the slice was taken, which is there still.
+                let _ = self.core.consume(n.min(shown));
             }
 
             /// Why the writer aborted ([`Writer::abort`], or a panic in its thread), once it has:

@@ -62,7 +62,7 @@ impl io::BufRead for Reader<u8> {
         Ok(self.try_slice().unwrap_or(&[]))
     }
 
-    /// Past what is there, everything there: see `consume_at_most`.
+    /// Past what the last `fill_buf` showed, all of that: see `consume_at_most`.
     fn consume(&mut self, amt: usize) {
         self.consume_at_most(amt)
     }

@@ -83,7 +83,7 @@ impl AsyncBufRead for Reader<u8> {
         self.get_mut().poll_bytes(cx)
     }
 
-    /// Past what is there, everything there: see `consume_at_most`.
+    /// Past what the last `fill_buf` showed, all of that: see `consume_at_most`.
     fn consume(self: Pin<&mut Self>, amt: usize) {
         self.get_mut().consume_at_most(amt);
     }
