@@ -448,6 +448,17 @@ test("wait options that cannot be read are the options' TypeError, as the constr
   assert.throws(() => new BufferPool({ get budget() { throw new Error('boom'); } }), { ...unreadable, message: 'options.budget cannot be read' });
 });
 
+test('a path (or document name) that names nothing is refused before any I/O', async () => {
+  const doc = vb();
+  for (const [path, why] of [['', 'not be empty'], ['a\0b', 'not contain a NUL character']]) {
+    const refused = { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE', message: `path must ${why}` };
+    await assert.rejects(async () => doc.saveAs(path), refused);
+    await assert.rejects(async () => VirtualBuffer.open(path), refused);
+  }
+  assert.equal(doc.length, 8, 'the buffer is untouched');
+  doc.free();
+});
+
 test("the JS layers over the builds word no error of their own: the binding core's table makes them", () => {
   // The addon's JS classes (and the guard both builds use) test the common case themselves and, when
   // that test fails, ask the core for the error (__bindingError, __checkIndex, __outOfBounds), so the

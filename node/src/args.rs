@@ -64,6 +64,15 @@ pub(crate) fn text_raw(env: &Env, value: sys::napi_value, what: &str) -> ApiResu
     Ok(binding::name(text, || values::well_formed(env, value), what)?)
 }
 
+/// A file's path (`what`): a string as [`text`] takes it, neither empty nor with a NUL character
+/// (`binding::path`, as the wasm build checks a document's name).
+pub(crate) fn path(env: &Env, value: &Unknown<'_>, what: &str) -> ApiResult<String> {
+    let value = values::raw(value);
+    let text =
+        values::string(env, value).ok_or_else(|| message::not_a_string(what, self::value(env, value)))?;
+    Ok(binding::path(text, || values::well_formed(env, value), what)?)
+}
+
 /// A kind by name; a missing argument gives `fallback`.
 pub(crate) fn kind(env: &Env, value: Option<&Unknown<'_>>, fallback: BufferKind) -> ApiResult<BufferKind> {
     kind_raw(env, value.map(values::raw), fallback)

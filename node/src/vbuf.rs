@@ -179,7 +179,7 @@ impl JsVirtualBuffer {
         ticket: Option<Unknown<'_>>,
     ) -> napi::Result<Raw> {
         let job = (|| {
-            let path = args::text(env, &path, "path")?;
+            let path = args::path(env, &path, "path")?;
             let (backend, tuning) = open_options(env, options.as_ref())?;
             Ok(move || {
                 VirtualBuffer::open_with(&path, backend, tuning)
@@ -378,7 +378,7 @@ impl JsVirtualBuffer {
     pub fn save_as(&self, env: &Env, path: Unknown<'_>) -> napi::Result<Raw> {
         let job = (|| {
             let buffer = self.live()?;
-            let path = args::text(env, &path, "path")?;
+            let path = args::path(env, &path, "path")?;
             let buffer = buffer.clone();
             let backend = self.backend;
             Ok(move || {

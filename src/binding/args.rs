@@ -111,6 +111,29 @@ pub fn name(text: String, well_formed: impl FnOnce() -> bool, what: &str) -> Bin
     Ok(text)
 }
 
+/// A file's path or a document's name (`what`), checked by [`name`] and then refused if it names
+/// nothing: empty, or with a NUL character. The same in both builds, where the file system or the
+/// document store would give another error, or none.
+///
+/// ```
+/// use omnibuf::binding::{path, ErrorClass};
+///
+/// assert_eq!(path("notes.txt".into(), || true, "path"), Ok("notes.txt".into()));
+/// assert_eq!(path(String::new(), || true, "path").unwrap_err().message, "path must not be empty");
+/// let e = path("a\0b".into(), || true, "path").unwrap_err();
+/// assert_eq!((e.class, e.code), (ErrorClass::TypeError, Some("ERR_INVALID_ARG_VALUE")));
+/// ```
+pub fn path(text: String, well_formed: impl FnOnce() -> bool, what: &str) -> BindingResult<String> {
+    let text = name(text, well_formed, what)?;
+    if text.is_empty() {
+        return Err(message::unusable_path(what, "not be empty"));
+    }
+    if text.contains('\0') {
+        return Err(message::unusable_path(what, "not contain a NUL character"));
+    }
+    Ok(text)
+}
+
 /// The reason `CircularWriter.abort()` records when it is given none.
 pub const NO_REASON: &str = "no reason given";
 

@@ -55,6 +55,12 @@ pub fn not_a_string(what: &str, value: Value) -> BindingError {
     BindingError::type_error(format!("{what} must be a string, got {}", value.describe()))
 }
 
+/// A file's path or a document's name (`what`) that names nothing: empty, or with a NUL character
+/// (which no file system takes, and which Node's own `fs` refuses): `TypeError`. `why` says which.
+pub fn unusable_path(what: &str, why: &str) -> BindingError {
+    BindingError::type_error(format!("{what} must {why}")).with_code(ERR_INVALID_ARG_VALUE)
+}
+
 /// A name or path holding a lone surrogate, which UTF-8 cannot hold: it would become U+FFFD and name
 /// something else (two tenants would count as one, a file would be saved under another name):
 /// `TypeError`.

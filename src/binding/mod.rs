@@ -30,7 +30,7 @@ mod value;
 mod waits;
 
 pub use args::{
-    abort_reason, block_size, index, limit, name, offset, timeout, MAX_BLOCK_SIZE, MAX_SAFE_INTEGER,
+    abort_reason, block_size, index, limit, name, offset, path, timeout, MAX_BLOCK_SIZE, MAX_SAFE_INTEGER,
     NO_REASON,
 };
 pub use block_on::block_on;

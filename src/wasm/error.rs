@@ -98,3 +98,10 @@ pub(crate) fn string(v: &JsValue, what: &str) -> Result<String, JsValue> {
     let text = v.as_string().ok_or_else(|| throwable(message::not_a_string(what, value(v))))?;
     binding::name(text, || v.unchecked_ref::<js_sys::JsString>().is_valid_utf16(), what).map_err(throwable)
 }
+
+/// A document's name or path (`what`): a string as [`string`] takes it, neither empty nor with a NUL
+/// character (`binding::path`, as the Node addon checks a file's path).
+pub(crate) fn path(v: &JsValue, what: &str) -> Result<String, JsValue> {
+    let text = v.as_string().ok_or_else(|| throwable(message::not_a_string(what, value(v))))?;
+    binding::path(text, || v.unchecked_ref::<js_sys::JsString>().is_valid_utf16(), what).map_err(throwable)
+}

@@ -16,7 +16,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use super::buffer::{bytes_from_js, JsZeroCopyBuffer};
-use super::error::{error, offset, string, throwable, type_error, value};
+use super::error::{error, offset, path, throwable, type_error, value};
 use super::store::{opfs_error, store_option, OpfsDoc, Store};
 use super::work;
 use crate::binding::{self, message, BindingError};
@@ -32,7 +32,9 @@ fn stored_error(e: StoredError, context: &str) -> JsValue {
             throwable(BindingError::from(e))
         }
         // Asked of a buffer that has no document yet: a misuse of its state, as a freed one's.
-        StoredError::NoDocument => throwable(BindingError::error(message).with_code(binding::ERR_INVALID_STATE)),
+        StoredError::NoDocument => {
+            throwable(BindingError::error(message).with_code(binding::ERR_INVALID_STATE))
+        }
         StoredError::Store(StoreError::QuotaExceeded(_)) => {
             // A DOMException-like name lets callers tell a full quota from other failures.
             let e = error(message);
@@ -163,8 +165,8 @@ impl JsVirtualBuffer {
     /// with an Error when there is no such document or IndexedDB fails. `ticket`: see `work`.
     pub fn open(name: &JsValue, options: &JsValue, ticket: &JsValue) -> Promise {
         // "path", as the Node addon calls it (js/index.d.ts): in the browser, the document's name.
-        let args = string(name, "path")
-            .and_then(|name| Ok((name, buffer_options(options)?, store_option(options)?)));
+        let args =
+            path(name, "path").and_then(|name| Ok((name, buffer_options(options)?, store_option(options)?)));
         work::spawn(ticket, async move {
             let (name, tuning, store) = args?;
             let context = format!("VirtualBuffer.open({name:?})");
@@ -186,7 +188,7 @@ impl JsVirtualBuffer {
     /// `ticket`: see `work`.
     pub fn import(name: &JsValue, source: &JsValue, options: &JsValue, ticket: &JsValue) -> Promise {
         let args = (|| {
-            let name = string(name, "name")?;
+            let name = path(name, "name")?;
             let tuning = buffer_options(options)?;
             // A Blob is read in batches. So are bytes and text, as a Blob of them made now (later
             // changes to the array do not count): a copy of all of them in wasm memory would keep
@@ -262,7 +264,7 @@ impl JsVirtualBuffer {
     /// Deletes stored document `name` and all its blocks (nothing happens if there is none).
     #[wasm_bindgen(js_name = deleteDocument)]
     pub fn delete_document(name: &JsValue, options: &JsValue) -> Promise {
-        let args = string(name, "name").and_then(|name| Ok((name, static_store(options)?)));
+        let args = path(name, "name").and_then(|name| Ok((name, static_store(options)?)));
         future_to_promise(async move {
             let (name, store) = args?;
             let context = format!("VirtualBuffer.deleteDocument({name:?})");
@@ -279,7 +281,7 @@ impl JsVirtualBuffer {
     /// Stored document `name` as a `Blob`, e.g. for a download. `ticket`: see `work`.
     #[wasm_bindgen(js_name = exportDocument)]
     pub fn export_document(name: &JsValue, options: &JsValue, ticket: &JsValue) -> Promise {
-        let args = string(name, "name").and_then(|name| Ok((name, static_store(options)?)));
+        let args = path(name, "name").and_then(|name| Ok((name, static_store(options)?)));
         work::spawn(ticket, async move {
             let (name, store) = args?;
             let context = format!("VirtualBuffer.exportDocument({name:?})");
@@ -507,7 +509,7 @@ impl JsVirtualBuffer {
     #[wasm_bindgen(js_name = saveAs)]
     pub fn save_as(&self, name: &JsValue) -> Result<Promise, JsValue> {
         // "path", as for open().
-        let name = string(name, "path")?;
+        let name = path(name, "path")?;
         Ok(match &self.inner {
             Doc::Stored(stored) => {
                 promise(&JsValue::UNDEFINED, stored.clone(), "VirtualBuffer.saveAs", move |b| async move {
