@@ -557,7 +557,9 @@ export function init(
  * entries: does nothing (an addon handle needs no loading). */
 export function initSync(handle: CircularHandle): void;
 
-/** Options of VirtualBuffer.open() and VirtualBuffer.import(). Sizes are in bytes. */
+/** Options of VirtualBuffer.open() and VirtualBuffer.import(). Sizes are in bytes. An option one
+ * build has no use for ("Node addon only", "Browser only") is still checked by it, as the other
+ * build checks it, then ignored: a call one build refuses, the other refuses too. */
 export interface VirtualBufferOpenOptions {
   /** Node addon only. How the file is read. "positional" (the default) reads with positional reads: a file another
    * program truncates gives an Error, never a crash. "mapped" memory-maps it: reads of unedited text

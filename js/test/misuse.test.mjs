@@ -459,6 +459,17 @@ test('a path (or document name) that names nothing is refused before any I/O', a
   doc.free();
 });
 
+test("open()'s options one build ignores are checked by both alike", async () => {
+  const cases = [
+    [{ spillThreshold: -1 }, { name: 'RangeError', code: 'ERR_OUT_OF_RANGE', message: /spillThreshold must be between 0 and/ }],
+    [{ backend: 5 }, { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: 'options.backend must be "positional" or "mapped", got 5' }],
+    [{ backend: 'fast' }, { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE', message: /options.backend must be/ }],
+    [{ store: 'nope' }, { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE', message: 'options.store must be "indexeddb" or "opfs" or "auto", got "nope"' }],
+    [{ get store() { throw new Error('boom'); } }, { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: 'options.store cannot be read' }],
+  ];
+  for (const [options, refused] of cases) await assert.rejects(VirtualBuffer.open('never-opened.txt', options), refused);
+});
+
 test("the JS layers over the builds word no error of their own: the binding core's table makes them", () => {
   // The addon's JS classes (and the guard both builds use) test the common case themselves and, when
   // that test fails, ask the core for the error (__bindingError, __checkIndex, __outOfBounds), so the

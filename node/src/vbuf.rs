@@ -42,7 +42,8 @@ fn options_object(env: &Env, options: Option<&Unknown<'_>>) -> ApiResult<Option<
     }
 }
 
-/// `open()`'s options: `{ backend?, blockSize?, cacheBudget?, spillThreshold?, undoLimit? }`.
+/// `open()`'s options: `{ backend?, blockSize?, cacheBudget?, spillThreshold?, undoLimit? }`, and
+/// `store?`, checked only.
 fn open_options(env: &Env, options: Option<&Unknown<'_>>) -> ApiResult<(FileBackend, VirtualBufferOptions)> {
     let mut tuning = VirtualBufferOptions::default();
     let Some(options) = options_object(env, options)? else {
@@ -62,6 +63,15 @@ fn open_options(env: &Env, options: Option<&Unknown<'_>>) -> ApiResult<(FileBack
             }
         },
     };
+    // Where the browser build keeps documents: checked as it checks it (a call one build refuses, the
+    // other refuses too), and meaningless here.
+    if let Some(value) = args::option(env, options, "store")? {
+        let name = values::string(env, value);
+        if !name.as_deref().is_some_and(|name| binding::STORES.contains(&name)) {
+            let got = args::value(env, value);
+            return Err(message::not_one_of("store", &binding::STORES, got, name.as_deref()).into());
+        }
+    }
     if let Some(value) = args::number_option(env, options, "blockSize")? {
         tuning.block_size = binding::block_size(value, "blockSize")?;
     }

@@ -31,7 +31,7 @@ mod waits;
 
 pub use args::{
     abort_reason, block_size, index, limit, name, offset, path, timeout, MAX_BLOCK_SIZE, MAX_SAFE_INTEGER,
-    NO_REASON,
+    NO_REASON, STORES,
 };
 pub use block_on::block_on;
 pub use error::{

@@ -13,8 +13,8 @@ use std::cell::RefCell;
 use js_sys::Reflect;
 use wasm_bindgen::prelude::*;
 
-use super::error::{error, throwable};
-use crate::binding::{message, BindingError, ERR_INVALID_ARG_VALUE};
+use super::error::{error, throwable, value};
+use crate::binding::{self, message, BindingError, ERR_INVALID_ARG_VALUE};
 use crate::platform::wasm::opfs::{self, OpfsError};
 use crate::vbuf::turns::Turns;
 use crate::vbuf::{VbufError, VirtualBuffer};
@@ -44,15 +44,13 @@ pub(crate) fn store_option(options: &JsValue) -> Result<Store, JsValue> {
     if v.is_undefined() {
         return Ok(Store::IndexedDb);
     }
-    match v.as_string().as_deref() {
+    let name = v.as_string();
+    match name.as_deref() {
         Some("indexeddb") => Ok(Store::IndexedDb),
         Some("opfs") => Ok(Store::Opfs),
         Some("auto") if has_sync_access_handles() => Ok(Store::Opfs),
         Some("auto") => Ok(Store::IndexedDb),
-        _ => Err(throwable(
-            BindingError::type_error("options.store must be 'indexeddb', 'opfs' or 'auto'")
-                .with_code(ERR_INVALID_ARG_VALUE),
-        )),
+        _ => Err(throwable(message::not_one_of("store", &binding::STORES, value(&v), name.as_deref()))),
     }
 }
 

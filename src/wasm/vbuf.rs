@@ -79,6 +79,39 @@ fn buffer_options(options: &JsValue) -> Result<VirtualBufferOptions, JsValue> {
     Ok(tuning)
 }
 
+/// `open()`'s options that only the Node addon uses (`backend`, `spillThreshold`): checked as the
+/// addon checks them, so that what one build refuses the other refuses too, then ignored.
+fn check_node_options(options: &JsValue) -> Result<(), JsValue> {
+    if !options.is_object() {
+        return Ok(());
+    }
+    let read = |key: &str| {
+        Reflect::get(options, &key.into()).map_err(|_| throwable(message::option_unreadable(key)))
+    };
+    let backend = read("backend")?;
+    if !backend.is_undefined() {
+        let name = backend.as_string();
+        if !matches!(name.as_deref(), Some("positional" | "mapped")) {
+            let choices = ["positional", "mapped"];
+            return Err(throwable(message::not_one_of(
+                "backend",
+                &choices,
+                value(&backend),
+                name.as_deref(),
+            )));
+        }
+    }
+    let spill = read("spillThreshold")?;
+    if !spill.is_undefined() {
+        let n = value(&spill);
+        if !matches!(n, binding::Value::Number(_)) {
+            return Err(throwable(message::option_not_number("spillThreshold", n)));
+        }
+        binding::limit(n, "spillThreshold").map_err(throwable)?;
+    }
+    Ok(())
+}
+
 /// Runs `body` with the buffer as a Promise, cancellable before it starts by `ticket`'s id (`work`);
 /// a rejection carries `context`.
 fn promise<F, Fut>(ticket: &JsValue, buffer: Rc<StoredBuffer>, context: &'static str, body: F) -> Promise
@@ -165,8 +198,10 @@ impl JsVirtualBuffer {
     /// with an Error when there is no such document or IndexedDB fails. `ticket`: see `work`.
     pub fn open(name: &JsValue, options: &JsValue, ticket: &JsValue) -> Promise {
         // "path", as the Node addon calls it (js/index.d.ts): in the browser, the document's name.
-        let args =
-            path(name, "path").and_then(|name| Ok((name, buffer_options(options)?, store_option(options)?)));
+        let args = path(name, "path").and_then(|name| {
+            check_node_options(options)?;
+            Ok((name, buffer_options(options)?, store_option(options)?))
+        });
         work::spawn(ticket, async move {
             let (name, tuning, store) = args?;
             let context = format!("VirtualBuffer.open({name:?})");
