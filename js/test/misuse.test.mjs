@@ -459,6 +459,12 @@ test('a path (or document name) that names nothing is refused before any I/O', a
   doc.free();
 });
 
+test('a class size that cannot be read is the options\' TypeError', () => {
+  const classes = [16];
+  Object.defineProperty(classes, 0, { get() { throw new Error('boom'); } });
+  assert.throws(() => new BufferPool({ budget: 64, classes }), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: 'options.classes cannot be read' });
+});
+
 test("open()'s options one build ignores are checked by both alike", async () => {
   const cases = [
     [{ spillThreshold: -1 }, { name: 'RangeError', code: 'ERR_OUT_OF_RANGE', message: /spillThreshold must be between 0 and/ }],

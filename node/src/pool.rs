@@ -41,8 +41,13 @@ fn pool_from_options(env: &Env, options: &Unknown<'_>) -> ApiResult<BufferPool> 
         None => return Err(message::budget_required().into()),
     }
     if let Some(classes) = args::option(env, options, "classes")? {
-        let items = values::array_items(env, classes)
-            .ok_or_else(|| ApiError::from(message::classes_not_array(args::value(env, classes))))?;
+        let items = match values::array_items(env, classes) {
+            Some(items) => items,
+            None if values::is_array(env, classes) => {
+                return Err(message::option_unreadable("classes").into())
+            }
+            None => return Err(message::classes_not_array(args::value(env, classes)).into()),
+        };
         let sizes = items
             .into_iter()
             .map(|v| {

@@ -105,9 +105,15 @@ impl JsBufferPool {
             let Some(list) = classes.dyn_ref::<Array>() else {
                 return Err(throwable(message::classes_not_array(value(&classes))));
             };
-            let sizes: Result<Vec<usize>, JsValue> = list
-                .iter()
-                .map(|v| v.as_f64().ok_or_else(|| throwable(message::class_not_number(value(&v)))))
+            // Each element read as JS would, so that a throwing getter or a Proxy's trap is the
+            // option's error, not an exception thrown through this frame.
+            let unreadable = || throwable(message::option_unreadable("classes"));
+            let length = Reflect::get(list, &"length".into()).map_err(|_| unreadable())?;
+            let sizes: Result<Vec<usize>, JsValue> = (0..length.as_f64().unwrap_or(0.0) as u32)
+                .map(|i| Reflect::get_u32(list, i).map_err(|_| unreadable()))
+                .map(|v| {
+                    v.and_then(|v| v.as_f64().ok_or_else(|| throwable(message::class_not_number(value(&v)))))
+                })
                 .map(|n| {
                     n.and_then(|n| {
                         binding::index(binding::Value::Number(n), "a class size").map_err(throwable)

@@ -376,19 +376,25 @@ pub(crate) fn set_number(env: &Env, object: sys::napi_value, key: &str, n: f64) 
     set
 }
 
-/// The elements of an array; `None` if `value` is not an array.
+/// Whether `value` is an array (a Proxy of one too).
+pub(crate) fn is_array(env: &Env, value: sys::napi_value) -> bool {
+    let mut is_array = false;
+    // SAFETY: `value` belongs to the current call; `is_array` is a valid out-pointer.
+    ok(unsafe { sys::napi_is_array(env.raw(), value, &mut is_array) }) && is_array
+}
+
+/// The elements of an array; `None` if `value` is not an array, or one of them cannot be read (a
+/// throwing getter, a Proxy's trap: [`is_array`] tells the two apart).
 pub(crate) fn array_items(env: &Env, value: sys::napi_value) -> Option<Vec<sys::napi_value>> {
     let env_raw = env.raw();
-    let mut is_array = false;
     let mut len = 0u32;
-    // SAFETY: `value` belongs to the current call; out-pointers are valid locals.
-    unsafe {
-        if !ok(sys::napi_is_array(env_raw, value, &mut is_array)) || !is_array {
-            return None;
-        }
-        if !ok(sys::napi_get_array_length(env_raw, value, &mut len)) {
-            return None;
-        }
+    if !is_array(env, value) {
+        return None;
+    }
+    // SAFETY: `value` belongs to the current call; `len` is a valid out-pointer.
+    if !ok(unsafe { sys::napi_get_array_length(env_raw, value, &mut len) }) {
+        clear_exception(env);
+        return None;
     }
     let mut items = Vec::with_capacity(len as usize);
     for i in 0..len {
