@@ -420,16 +420,29 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
     return bytes;
   };
   // Each method checks its receiver when called, as the builds' own members do: one that would only
-  // fail at its first step or read would return a walk or stream that errors later instead. (An
-  // object freed meanwhile is a failure of that step or read, as a bad range is a walk's.)
+  // fail at its first step or read would return a walk or stream that errors later instead. An
+  // object made with the prototype (Object.create) passes instanceof but has no native object: a
+  // getter of the build's, which checks that, tells. (An object freed meanwhile is a failure of that
+  // step or read, as a bad range is a walk's: the getter's other errors are left to them.)
+  const brandGetters = { CircularReader: 'abortReason', CircularWriter: 'capacity', VirtualBuffer: 'length' };
   const define = (cls, methods) => {
     if (cls === undefined) return;
+    const brand = Object.getOwnPropertyDescriptor(cls.prototype, brandGetters[cls.name])?.get;
+    const isOne = (value) => {
+      if (!isInstance(value, cls)) return false;
+      try {
+        Reflect.apply(brand, value, []);
+        return true;
+      } catch (e) {
+        return e?.code !== 'ERR_INVALID_THIS';
+      }
+    };
     for (const name of Reflect.ownKeys(methods)) {
       const method = methods[name];
       const member = typeof name === 'symbol' ? `[${name.description}]` : name;
       const checked = {
         [name](...args) {
-          if (!isInstance(this, cls)) throw wrongReceiver(cls.name, member);
+          if (!isOne(this)) throw wrongReceiver(cls.name, member);
           return method.apply(this, args);
         },
       }[name];

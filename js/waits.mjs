@@ -233,12 +233,12 @@ export function defineWaits({ makeError, cancelWait, cancelWork, holdLoop = fals
  * members with options of their own, in place of the options for the others (read(start, end,
  * ticket), lineCount(ticket), open(path, options, ticket)).
  */
-export function installDocumentSignals(original, { cancellableWork }) {
+export function installDocumentSignals(original, { cancellableWork, wrongReceiver }) {
   const free = (value) => value?.free?.();
   // Static methods that cannot be redefined (napi-rs makes them read-only) are defined on a class
   // that is the same in every other way: the same prototype (so instanceof and every method hold),
-  // its other static members inherited, `new` refused as the original refuses it (a call without
-  // `new` as a JS class refuses it). Returned, to be exported instead.
+  // its other static members inherited, `new` and a call refused as the original refuses them.
+  // Returned, to be exported instead.
   const frozen = (name) => {
     const d = Object.getOwnPropertyDescriptor(original, name);
     return d !== undefined && !d.configurable && !d.writable;
@@ -246,9 +246,7 @@ export function installDocumentSignals(original, { cancellableWork }) {
   let VirtualBuffer = original;
   if (['open', 'import', 'list', 'deleteDocument', 'exportDocument'].some(frozen)) {
     VirtualBuffer = function VirtualBuffer(...args) {
-      if (new.target === undefined) {
-        throw new TypeError("Class constructor VirtualBuffer cannot be invoked without 'new'");
-      }
+      if (new.target === undefined) return original(...args); // refused there, as a call
       return Reflect.construct(original, args, new.target);
     };
     VirtualBuffer.prototype = original.prototype;
@@ -285,6 +283,11 @@ export function installDocumentSignals(original, { cancellableWork }) {
     const slot = passOptions ? at + 1 : at;
     const wrapped = {
       [name](...args) {
+        // The receiver first, as every other member checks it (the build's own check comes only
+        // after the options).
+        if (!isStatic && !isInstance(this, VirtualBuffer)) {
+          return Promise.reject(wrongReceiver('VirtualBuffer', name));
+        }
         // Anything there but undefined or null is options: a TypeError unless it is an object.
         const options = args[at];
         if (!passOptions && at < args.length) args.length = at;

@@ -465,6 +465,28 @@ test('a class size that cannot be read is the options\' TypeError', () => {
   assert.throws(() => new BufferPool({ budget: 64, classes }), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: 'options.classes cannot be read' });
 });
 
+test('a stream form or document call on an object that only shares the prototype is refused at the call', async () => {
+  const forms = {
+    CircularReader: [CircularReader, ['chunks', 'slices', 'readableStream', 'nodeReadable', Symbol.asyncIterator]],
+    CircularWriter: [CircularWriter, ['writableStream', 'nodeWritable']],
+    VirtualBuffer: [VirtualBuffer, ['chunks', 'lines', 'readableStream', 'nodeReadable']],
+  };
+  for (const [className, [cls, members]] of Object.entries(forms)) {
+    const impostor = Object.create(cls.prototype);
+    for (const member of members) {
+      const name = typeof member === 'symbol' ? `[${member.description}]` : member;
+      if (typeof cls.prototype[member] !== 'function') continue; // not in this build
+      assert.throws(() => cls.prototype[member].call(impostor), {
+        name: 'TypeError',
+        code: 'ERR_INVALID_THIS',
+        message: `${className}.${name}: called on an object that is not a ${className}`,
+      });
+    }
+  }
+  // The receiver before the arguments, as every member checks them.
+  await assert.rejects(VirtualBuffer.prototype.save.call({}, 0), { code: 'ERR_INVALID_THIS', message: /^VirtualBuffer.save: / });
+});
+
 test("open()'s options one build ignores are checked by both alike", async () => {
   const cases = [
     [{ spillThreshold: -1 }, { name: 'RangeError', code: 'ERR_OUT_OF_RANGE', message: /spillThreshold must be between 0 and/ }],
