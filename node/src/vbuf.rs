@@ -59,7 +59,7 @@ fn open_options(env: &Env, options: Option<&Unknown<'_>>) -> ApiResult<(FileBack
             Some("mapped") => unsafe { FileBackend::mapped() },
             name => {
                 let got = args::value(env, value);
-                return Err(message::not_one_of("backend", &["positional", "mapped"], got, name).into());
+                return Err(message::not_one_of("backend", &binding::FILE_BACKENDS, got, name).into());
             }
         },
     };

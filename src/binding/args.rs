@@ -134,6 +134,10 @@ pub fn path(text: String, well_formed: impl FnOnce() -> bool, what: &str) -> Bin
     Ok(text)
 }
 
+/// The values of `VirtualBuffer.open()`'s `backend` option (how the Node addon reads a file; the
+/// browser build checks it too).
+pub const FILE_BACKENDS: [&str; 2] = ["positional", "mapped"];
+
 /// The values of `VirtualBuffer.open()`'s `store` option (where the browser keeps documents; the
 /// Node addon checks it too, and keeps files where their paths say).
 pub const STORES: [&str; 3] = ["indexeddb", "opfs", "auto"];

@@ -91,12 +91,12 @@ fn check_node_options(options: &JsValue) -> Result<(), JsValue> {
     let backend = read("backend")?;
     if !backend.is_undefined() {
         let name = backend.as_string();
-        if !matches!(name.as_deref(), Some("positional" | "mapped")) {
-            let choices = ["positional", "mapped"];
+        if !name.as_deref().is_some_and(|name| binding::FILE_BACKENDS.contains(&name)) {
+            let got = value(&backend);
             return Err(throwable(message::not_one_of(
                 "backend",
-                &choices,
-                value(&backend),
+                &binding::FILE_BACKENDS,
+                got,
                 name.as_deref(),
             )));
         }
