@@ -729,7 +729,8 @@ export class VirtualBuffer {
   /** Saves to the file it came from (a buffer from fromBytes() has none: its content stays in memory;
    * in the browser such a save rejects: use saveAs()).
    * Rejects with an Error, changing nothing, if the file changed on disk since it was opened or last
-   * saved, unless `options.force`. A save (or saveAs()) called while another of this buffer runs
+   * saved, unless `options.force`: of two buffers of one file saved at once, one succeeds and the
+   * other rejects. A save (or saveAs()) called while another of this buffer runs
    * waits for it to end, then saves to where that one left the buffer. */
   save(options?: VirtualBufferSaveOptions): Promise<void>;
   /** Saves to a new file at `path` (in the browser: the document of that name); later saves go there. */

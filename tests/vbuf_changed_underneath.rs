@@ -262,3 +262,46 @@ fn calls_over_a_layer_whose_bytes_change_between_reads_never_panic() {
         }
     }
 }
+
+/// Two buffers of one file, edited apart and saved at the same time (two threads, as two programs or
+/// two handles would): at most one save may succeed, and the file then holds exactly that buffer's
+/// content. Both succeeding would lose the first one's edits without a word.
+#[test]
+fn of_two_buffers_saving_one_file_at_once_at_most_one_succeeds() {
+    let dir = tempfile::tempdir().unwrap();
+    for round in 0..60 {
+        let path = dir.path().join(format!("doc{round}"));
+        std::fs::write(&path, b"original\n").unwrap();
+        let open = || {
+            VirtualBuffer::open_with(&path, FileBackend::Positional, VirtualBufferOptions::default()).unwrap()
+        };
+        let (first, second) = (open(), open());
+        first.insert(0, b"first: ").unwrap();
+        second.insert(0, b"second: ").unwrap();
+        let barrier = std::sync::Barrier::new(2);
+        let (a, b) = std::thread::scope(|s| {
+            let a = s.spawn(|| {
+                barrier.wait();
+                first.save()
+            });
+            let b = s.spawn(|| {
+                barrier.wait();
+                second.save()
+            });
+            (a.join().unwrap(), b.join().unwrap())
+        });
+        let on_disk = std::fs::read(&path).unwrap();
+        match (&a, &b) {
+            (Ok(()), Ok(())) => panic!("round {round}: both saves succeeded; the file holds {on_disk:?}"),
+            (Ok(()), Err(_)) => assert_eq!(on_disk, b"first: original\n"),
+            (Err(_), Ok(())) => assert_eq!(on_disk, b"second: original\n"),
+            (Err(_), Err(_)) => panic!("round {round}: both refused: {a:?} {b:?}"),
+        }
+        for refused in [&a, &b].into_iter().filter_map(|r| r.as_ref().err()) {
+            assert!(
+                matches!(refused, VbufError::Persistence(PersistenceError::ExternallyChanged { .. })),
+                "{refused:?}"
+            );
+        }
+    }
+}

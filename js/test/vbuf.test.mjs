@@ -211,6 +211,24 @@ test('saves called while one runs wait their turn, each resolving', async () => 
   });
 });
 
+test('of two buffers of one document saved at once, at most one save succeeds, and the document holds its content', async () => {
+  await withStorage(async (storage) => {
+    for (let round = 0; round < 20; round++) {
+      const path = await storage.put(`rivals-${round}.txt`, 'orig');
+      const [first, second] = [await VirtualBuffer.open(path), await VirtualBuffer.open(path)];
+      first.insert(0, 'first ');
+      second.insert(0, 'second ');
+      const [a, b] = await Promise.allSettled([first.save(), second.save()]);
+      const stored = await storage.get(path);
+      assert.notDeepEqual([a.status, b.status], ['fulfilled', 'fulfilled'], `round ${round}: both saved; the document holds ${stored}`);
+      const saved = a.status === 'fulfilled' ? 'first orig' : b.status === 'fulfilled' ? 'second orig' : 'orig';
+      assert.equal(stored, saved);
+      first.free();
+      second.free();
+    }
+  });
+});
+
 test('the mapped backend', { skip: addonOnly }, async () => {
   await inTempDir(async (dir) => {
     const path = join(dir, 'mapped.txt');

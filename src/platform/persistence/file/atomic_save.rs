@@ -4,7 +4,7 @@ use std::fs::{File, Metadata};
 use std::io::{BufWriter, ErrorKind, Write};
 use std::path::{Path, PathBuf};
 
-use super::temp_file::{remove_stale_temp_files, TempFile, TEMP_SUFFIX};
+use super::temp_file::{remove_stale_temp_files, CommitTurn, TempFile, TEMP_SUFFIX};
 use super::write_behind::WriteBehind;
 use super::{with_context, FileBackend, FilePersistence};
 use crate::platform::persistence::{PersistenceError, PersistenceLayer, SavePiece, SaveRecipe};
@@ -86,11 +86,14 @@ pub(super) fn write_atomically(
         // Rewritten in place during the copy: what was copied may be a mix.
         source.check_intact()?;
     }
+    // From the last check to the rename, saves of this target take turns (see `CommitTurn`).
+    let turn = CommitTurn::take(&target);
     before_commit()?;
     // Built before the rename, so that only the directory sync can fail once the target is replaced.
     let file = temp.file.try_clone().map_err(|e| on_temp(e, "duplicating the handle of"))?;
     let saved = FilePersistence::from_file(file, path.to_path_buf(), backend)?;
     temp.rename_over(&target)?;
+    drop(turn);
     sync_dir(dir).map_err(|e| {
         with_context(
             e,

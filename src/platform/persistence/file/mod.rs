@@ -109,7 +109,10 @@ impl FileBackend {
 /// [`PersistenceLayer::copy_range_to_file`] (`copy_file_range` on Linux); on Unix give it the
 /// permissions and, where allowed, the owner and group of the file it replaces (without the
 /// set-user-id bit when the owner could not be kept, nor the set-group-id and group bits when the
-/// group could not), and on Linux its access ACL; sync it to disk; rename it over the target; on
+/// group could not), and on Linux its access ACL; sync it to disk; check the target once more and
+/// rename it over the target, saves of one target taking turns for those two steps (in this
+/// process; on Unix also with other processes, by an exclusive `flock` on the file replaced), so
+/// that of two layers saving one file at once the second finds it changed and refuses; on
 /// Unix sync the directory so the rename itself is durable (unless the directory may not be read).
 /// At every moment the path names either the whole old or the whole new file. A symbolic link at
 /// the path is followed: the file it points to is replaced and the link stays. What a new file does

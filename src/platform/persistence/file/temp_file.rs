@@ -29,7 +29,7 @@ use std::fs::{File, OpenOptions};
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use super::with_context;
 use crate::platform::persistence::PersistenceError;
@@ -198,6 +198,25 @@ pub(super) fn remove_stale_temp_files(target: &Path) -> usize {
     removed
 }
 
+/// Held from a save's last check to its rename, so that saves of one file take turns there: the
+/// second then checks the file the first put in place, and refuses it as changed, rather than both
+/// succeeding and the first one's content being lost. Within this process a lock (taken by every
+/// save: the turn lasts a `stat` and a rename); on Unix also an exclusive `flock` on the file being
+/// replaced, for saves in other processes (best effort: see [`lock::lock_for_commit`]).
+pub(super) struct CommitTurn {
+    _in_process: MutexGuard<'static, ()>,
+    _target: Option<File>,
+}
+
+impl CommitTurn {
+    /// Waits for this process's turn, then for other processes' saves of `target`.
+    pub(super) fn take(target: &Path) -> CommitTurn {
+        static COMMITS: Mutex<()> = Mutex::new(());
+        let in_process = COMMITS.lock().unwrap_or_else(PoisonError::into_inner);
+        CommitTurn { _in_process: in_process, _target: lock::lock_for_commit(target) }
+    }
+}
+
 #[cfg(unix)]
 mod lock {
     use std::fs::File;
@@ -272,6 +291,22 @@ mod lock {
         }
         std::fs::remove_file(path).is_ok()
     }
+
+    /// An exclusive `flock` on the file at `target`, for the end of a save that replaces it (see
+    /// [`super::CommitTurn`]), held until the returned file is dropped. Waits up to a second for a
+    /// lock held elsewhere; `None` where the file cannot be opened or locked (no read permission, a
+    /// file system without locks, a lock held longer): the save then goes on without it.
+    pub(super) fn lock_for_commit(target: &Path) -> Option<File> {
+        let file = File::open(target).ok()?;
+        for _ in 0..1000 {
+            match try_lock(&file) {
+                Ok(true) => return Some(file),
+                Ok(false) => std::thread::sleep(std::time::Duration::from_millis(1)),
+                Err(_) => return None,
+            }
+        }
+        None
+    }
 }
 
 #[cfg(not(unix))]
@@ -284,6 +319,11 @@ mod lock {
     }
 
     pub(super) fn release(_file: &File) {}
+
+    /// No cross-process turn here (see [`super::CommitTurn`]): saves in this process still take turns.
+    pub(super) fn lock_for_commit(_target: &Path) -> Option<File> {
+        None
+    }
 
     /// Without a lock to tell a live save from a dead one, nothing is removed.
     pub(super) fn remove_if_unlocked(_path: &Path) -> bool {
