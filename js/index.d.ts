@@ -405,7 +405,8 @@ export class CircularWriter {
    * COOP/COEP headers a page must serve): moves the writer into a handle for another thread; this
    * object cannot be used after. Should the thread that claims it end without freeing it (a Node
    * worker that exits; in the browser, a worker terminated or closed while idle or blocked, seen
-   * through Web Locks by the page that made the memory), the stream aborts as for a lost writer. */
+   * through Web Locks by the page that made the memory), the stream aborts as for a lost writer. The
+   * same holds for a writer a worker made itself, and a reader it added: its end ends them. */
   toHandle(): CircularHandle;
   /** Ends the stream for the readers: they read what was published, then see the end. A writer lost
    * without free() or abort() (garbage-collected, held by a Node worker that exits, or by a browser

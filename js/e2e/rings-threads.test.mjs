@@ -130,6 +130,25 @@ test('a reader in a worker terminated while it holds the writer back: the writer
   }
 });
 
+test('sides a worker made itself, the worker terminated: its writer ends the stream, its reader lets the writer go on', { skip, timeout: 60_000 }, async () => {
+  const { page, errors, close } = await ringsPage(true);
+  try {
+    const made = await page.evaluate(() => window.omnibufRings.madeInWorker({ side: 'writer', capacity: 4096, chunk: 1000 }));
+    const [t] = made.tallies;
+    assert.equal(t.firstWrong, -1, `byte ${t.firstWrong} is wrong`);
+    assert.equal(t.bytes, made.wrote.sent, 'every byte the worker wrote arrived');
+    assert.equal(t.abortReason, 'the writer was not freed: it was garbage-collected, or its thread exited');
+
+    const total = 100_000;
+    const added = await page.evaluate((total) => window.omnibufRings.madeInWorker({ side: 'reader', capacity: 4096, total, chunk: 1000 }), total);
+    assert.equal(added.tallies[0].bytes, total, 'the page reader got the whole stream past the lost reader');
+    assert.equal(added.tallies[0].checksum, added.expected);
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+  }
+});
+
 test('a writer handed on by a worker that then blocks, lost by the worker it went to: the blocked worker\'s reader gets every byte, then the end and why', { skip, timeout: 60_000 }, async () => {
   const { page, errors, close } = await ringsPage(true);
   try {

@@ -6,7 +6,8 @@
 //! is a Web Lock (js/custody.mjs), which a browser releases when the thread holding it ends:
 //! - every thread that loads the module with `init()` takes a lock of its own, its *life lock*, and
 //!   holds it until it ends ([`thread`], [`life_lock_held`]);
-//! - a side handed over (`toHandle()`) gets a custody, watched by the memory's *home*: the thread that
+//! - a side handed over (`toHandle()`) gets a custody (so does a side a worker makes itself:
+//!   `Circular.withCapacity()`, `addReader()`, [`watched_here`]), watched by the memory's *home*: the thread that
 //!   made the memory (the page, as a rule), whose event loop is free (a page may not block), unlike
 //!   a worker's that blocks in `sliceSync()` ([`serve`], [`next_watch`]);
 //! - the thread that claims the side marks its custody *claimed* with its thread number, if it holds
@@ -111,6 +112,14 @@ static NEXT_THREAD: AtomicU32 = AtomicU32::new(1);
 thread_local! {
     /// This thread's number, once it holds its life lock.
     static LIFE_LOCK: Cell<u32> = const { Cell::new(0) };
+    /// Whether this thread is the home.
+    static IS_HOME: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether a side made by this thread needs a custody of its own: a home watches, and this thread is
+/// not it but holds its life lock (a worker after `init()`), so it may end holding the side.
+pub(crate) fn watched_here() -> bool {
+    HOME.load(SeqCst) && !IS_HOME.get() && LIFE_LOCK.get() != 0
 }
 
 fn watched(id: f64) -> Option<Arc<Custody>> {
@@ -135,6 +144,7 @@ pub fn life_lock_held(thread: u32) {
 /// sides to watch, which it waits on.
 #[wasm_bindgen(js_name = __custodyServe)]
 pub fn serve() -> u32 {
+    IS_HOME.set(true);
     HOME.store(true, SeqCst);
     address(&WATCHES)
 }

@@ -87,6 +87,25 @@ fn claimed<T>(value: T, custody: Arc<Custody>) -> Shared<T> {
     side
 }
 
+/// A writer this thread just made: in the threaded build, in a custody of its own where a worker's
+/// end must end it (`threads::custody_of_new_side`), as a side claimed from a handle is.
+fn new_writer(writer: Writer<u8>) -> Shared<Writer<u8>> {
+    #[cfg(target_feature = "atomics")]
+    if let Some(custody) = threads::custody_of_new_side(writer.orphan()) {
+        return claimed(writer, custody);
+    }
+    shared(writer)
+}
+
+/// A reader this thread just added: as [`new_writer`].
+fn new_reader(reader: Reader<u8>) -> Shared<Reader<u8>> {
+    #[cfg(target_feature = "atomics")]
+    if let Some(custody) = threads::custody_of_new_side(reader.orphan()) {
+        return claimed(reader, custody);
+    }
+    shared(reader)
+}
+
 /// Takes the value out of a side, settles its pending Promises, and ends the value with `end` (a
 /// writer dropped ends the stream for its readers, a reader dropped holds nothing back); then
 /// releases the side's custody, if it came from a handle.
@@ -242,7 +261,7 @@ impl JsCircular {
             };
         }
         let writer = Circular::with_options::<u8>(capacity, &ring).map_err(ring_error)?;
-        Ok(JsCircularWriter { side: shared(writer) })
+        Ok(JsCircularWriter { side: new_writer(writer) })
     }
 
     /// Whether ring memory can be double-mapped here: never in wasm.
@@ -297,7 +316,7 @@ impl JsCircularWriter {
     /// A new reader, which sees what is produced from now on.
     #[wasm_bindgen(js_name = addReader)]
     pub fn add_reader(&self) -> Result<JsCircularReader, JsValue> {
-        self.with(|w| Ok(JsCircularReader { side: shared(w.add_reader()) }))
+        self.with(|w| Ok(JsCircularReader { side: new_reader(w.add_reader()) }))
     }
 
     /// The free room (single-thread: its length; threaded: a view of it), empty when the slowest

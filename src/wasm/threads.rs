@@ -22,6 +22,7 @@ use super::shared::{spin_lock, token};
 use crate::binding::message;
 use crate::platform::time::Instant;
 use crate::ring::asynchronous::{Reader, Writer};
+use crate::ring::{NoTags, Orphan};
 
 /// A side waiting in the table to be claimed.
 pub(crate) enum Handed {
@@ -57,6 +58,17 @@ pub(crate) fn park(side: Handed, class: &str) -> JsValue {
     set(&handle, "module", &wasm_bindgen::module());
     set(&handle, "memory", &wasm_bindgen::memory());
     handle.into()
+}
+
+/// The custody of a side this thread just made (see `super::custody`): one of its own, claimed by
+/// this thread, where a worker's end must end the side; `None` where nothing watches.
+pub(crate) fn custody_of_new_side(orphan: Orphan<u8, NoTags>) -> Option<Arc<Custody>> {
+    if !super::custody::watched_here() {
+        return None;
+    }
+    let custody = Custody::of(NEXT_ID.fetch_add(1, Ordering::Relaxed), orphan);
+    custody.claimed();
+    Some(custody)
 }
 
 /// Claims the side `handle` names, once, with its custody.

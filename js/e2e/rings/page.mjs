@@ -138,6 +138,34 @@ async function leftBehind({ side, capacity, total, chunk, stopAfter }) {
 }
 
 /**
+ * A side a worker made itself (never handed to it), and the worker terminated: a writer of its own
+ * ring, whose reader the page claimed, must end the stream for that reader; a reader it added to the
+ * page's writer must stop holding that writer back.
+ */
+async function madeInWorker({ side, capacity, total, chunk }) {
+  if (side === 'writer') {
+    const seed = Circular.withCapacity(capacity); // its handle only loads the module in the worker
+    const worker = keptWorker({ handle: seed.toHandle(), role: 'maker', made: 'writer', capacity, total: chunk });
+    const reader = CircularReader.fromHandle((await worker.first).handle);
+    const wrote = await worker.second;
+    worker.terminate();
+    await within(20_000, 'the end of the lost writer', until(() => reader.abortReason !== null));
+    const tally = await within(20_000, 'a reader of the lost writer', readOnPage(reader, capacity));
+    return { expected: expectedChecksum(wrote.sent), tallies: [tally], wrote };
+  }
+  const writer = Circular.withCapacity(capacity);
+  const cap = writer.capacity;
+  const pageReader = writer.addReader();
+  const worker = keptWorker({ handle: writer.toHandle(), role: 'maker', made: 'reader' });
+  const back = CircularWriter.fromHandle((await worker.first).handle);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  worker.terminate();
+  const [tally] = await within(20_000, 'the writer held back by the lost reader',
+    Promise.all([readOnPage(pageReader, cap), writeOnPage(back, total, chunk)]));
+  return { expected: expectedChecksum(total), tallies: [tally] };
+}
+
+/**
  * A reader moved on: a worker claims it and moves it to a handle of its own, then is terminated; the
  * page's watch of the first handle must not take that for a reader lost (it would stop holding the
  * writer back, and bytes would be overwritten before they are read). A second worker claims the new
@@ -252,6 +280,6 @@ async function streamsAfterInitSync() {
   return out;
 }
 
-window.omnibufRings = { scenario, leftBehind, movedOn, relayed, handleError, handleMisuse, streamsAfterInitSync, threaded };
+window.omnibufRings = { scenario, leftBehind, madeInWorker, movedOn, relayed, handleError, handleMisuse, streamsAfterInitSync, threaded };
 await init();
 document.body.dataset.ready = 'true';

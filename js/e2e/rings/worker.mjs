@@ -5,7 +5,7 @@
 // side is left behind: the worker posts its progress, then blocks without freeing it. A 'forward'
 // worker moves the reader it claims on to a new handle, which it posts; a 'relay' worker does so with
 // a writer, keeping a reader of it.
-import { init, initSync, threaded, CircularReader, CircularWriter } from '../../web.mjs';
+import { init, initSync, threaded, Circular, CircularReader, CircularWriter } from '../../web.mjs';
 import { count, fill, tally } from './pattern.mjs';
 
 /** What goes wrong in `f()` (sync or async): the error's name, code and message, or null. */
@@ -66,6 +66,25 @@ self.onmessage = async ({ data }) => {
       t.abortReason = reader.abortReason;
       reader.free();
       self.postMessage({ threaded, ...t });
+    } else if (role === 'maker') {
+      // Makes a side itself, never handed to it, then waits until the page terminates it: a writer
+      // of its own ring (a reader of which it posts, then writes `total` bytes), or a reader it adds
+      // to the writer it claims (which it moves back to the page).
+      let kept;
+      if (data.made === 'writer') {
+        kept = Circular.withCapacity(data.capacity);
+        self.postMessage({ handle: kept.addReader().toHandle() });
+        const room = kept.sliceSync();
+        fill(room.subarray(0, total), 0);
+        kept.produce(total);
+        self.postMessage({ threaded, sent: total });
+      } else {
+        const writer = CircularWriter.fromHandle(handle);
+        kept = writer.addReader();
+        self.postMessage({ handle: writer.toHandle() });
+      }
+      self.kept = kept;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
     } else if (role === 'writer') {
       const writer = CircularWriter.fromHandle(handle);
       let sent = 0;
