@@ -66,7 +66,8 @@ export function init(input) {
 /** The threaded build's init(handle) at once, for a thread that cannot wait for a Promise and uses
  * rings only (an AudioWorklet's constructor; there, js/worklet.mjs is the entry). */
 export function initSync(handle) {
-  if (!threaded || !isHandle(handle)) throw new Error(noIsolation('initSync(handle)'));
+  if (!threaded) throw new Error(noIsolation('initSync(handle)'));
+  if (!isHandle(handle)) throw new TypeError('omnibuf: initSync(handle) needs the object toHandle() returned');
   initThreadsSync({ module: handle.module, memory: handle.memory });
 }
 

@@ -182,6 +182,7 @@ test('handles are claimed once, by their class; the page never blocks', { skip, 
   const { page, close } = await ringsPage(true);
   try {
     const out = await page.evaluate(() => window.omnibufRings.handleMisuse());
+    assert.deepEqual(out.initSyncWithoutHandle, { name: 'TypeError', message: 'omnibuf: initSync(handle) needs the object toHandle() returned' });
     assert.match(out.sliceSyncOnPage?.message, /CircularReader\.sliceSync\(\) would block the page's main thread.*sliceAsync/);
     assert.match(out.writerSliceSyncOnPage?.message, /CircularWriter\.sliceSync\(\) would block the page's main thread/);
     assert.match(out.usedAfterMove?.message, /this CircularReader was moved to a handle/);

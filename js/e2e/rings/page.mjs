@@ -1,6 +1,6 @@
 // The page of the ring tests (js/e2e/rings-threads.test.mjs): runs one scenario per call, with the
 // page, dedicated workers, or both on either side of a ring, and returns every side's tally.
-import { init, threaded, Circular, CircularReader, CircularWriter } from '../../web.mjs';
+import { init, initSync, threaded, Circular, CircularReader, CircularWriter } from '../../web.mjs';
 import { count, expectedChecksum, fill, tally } from './pattern.mjs';
 
 const worker = (message) =>
@@ -231,6 +231,7 @@ function handleMisuse() {
   const writer = Circular.withCapacity(64);
   const reader = writer.addReader();
   const out = {
+    initSyncWithoutHandle: caught(() => initSync({})),
     sliceSyncOnPage: caught(() => reader.sliceSync(10)),
     writerSliceSyncOnPage: caught(() => writer.sliceSync(10)),
   };
