@@ -67,7 +67,7 @@ export function init(input) {
  * rings only (an AudioWorklet's constructor; there, js/worklet.mjs is the entry). */
 export function initSync(handle) {
   if (!threaded) throw new Error(noIsolation('initSync(handle)'));
-  if (!isHandle(handle)) throw new TypeError('omnibuf: initSync(handle) needs the object toHandle() returned');
+  if (!isHandle(handle)) throw new TypeError('initSync needs the object toHandle() returned (it carries the module and the memory)');
   initThreadsSync({ module: handle.module, memory: handle.memory });
 }
 

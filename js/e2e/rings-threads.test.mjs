@@ -182,7 +182,7 @@ test('handles are claimed once, by their class; the page never blocks', { skip, 
   const { page, close } = await ringsPage(true);
   try {
     const out = await page.evaluate(() => window.omnibufRings.handleMisuse());
-    assert.deepEqual(out.initSyncWithoutHandle, { name: 'TypeError', message: 'omnibuf: initSync(handle) needs the object toHandle() returned' });
+    assert.deepEqual(out.initSyncWithoutHandle, { name: 'TypeError', message: 'initSync needs the object toHandle() returned (it carries the module and the memory)' });
     assert.match(out.sliceSyncOnPage?.message, /CircularReader\.sliceSync\(\) would block the page's main thread.*sliceAsync/);
     assert.match(out.writerSliceSyncOnPage?.message, /CircularWriter\.sliceSync\(\) would block the page's main thread/);
     assert.match(out.usedAfterMove?.message, /this CircularReader was moved to a handle/);
