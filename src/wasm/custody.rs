@@ -6,10 +6,10 @@
 //! is a Web Lock (js/custody.mjs), which a browser releases when the thread holding it ends:
 //! - every thread that loads the module with `init()` takes a lock of its own, its *life lock*, and
 //!   holds it until it ends ([`thread`], [`life_lock_held`]);
-//! - a side handed over (`toHandle()`) gets a custody (so does a side a worker makes itself:
-//!   `Circular.withCapacity()`, `addReader()`, [`watched_here`]), watched by the memory's *home*: the thread that
-//!   made the memory (the page, as a rule), whose event loop is free (a page may not block), unlike
-//!   a worker's that blocks in `sliceSync()` ([`serve`], [`next_watch`]);
+//! - a side handed over (`toHandle()`) gets a custody, and so does a side a worker makes itself
+//!   (`Circular.withCapacity()`, `addReader()`: [`watched_here`]), watched by the memory's *home*:
+//!   the thread that made the memory (the page, as a rule), whose event loop is free (a page may not
+//!   block), unlike a worker's that blocks in `sliceSync()` ([`serve`], [`next_watch`]);
 //! - the thread that claims the side marks its custody *claimed* with its thread number, if it holds
 //!   its life lock; freeing the side or moving it on marks it *released* ([`Custody::release`]);
 //! - once the side is claimed, the home asks for the claimer's life lock, which it gets only when the

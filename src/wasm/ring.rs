@@ -62,7 +62,8 @@ struct Side<T> {
     gone: &'static str,
     /// Wakers of pending `sliceAsync`s, woken when the side is freed so that their Promises settle.
     waiting: Waiters,
-    /// A side claimed from a handle: its custody, released when the side is freed or moved on.
+    /// A side claimed from a handle, or made by a watched worker: its custody, released when the side
+    /// is freed or moved on.
     #[cfg(target_feature = "atomics")]
     custody: Option<Arc<Custody>>,
 }
@@ -108,7 +109,7 @@ fn new_reader(reader: Reader<u8>) -> Shared<Reader<u8>> {
 
 /// Takes the value out of a side, settles its pending Promises, and ends the value with `end` (a
 /// writer dropped ends the stream for its readers, a reader dropped holds nothing back); then
-/// releases the side's custody, if it came from a handle.
+/// releases the side's custody, if it has one.
 fn close<T>(side: &Shared<T>, end: impl FnOnce(T)) {
     let Ok(mut side) = side.try_borrow_mut() else { return };
     side.waiting.wake_all();
