@@ -67,10 +67,7 @@ pub(crate) fn text_raw(env: &Env, value: sys::napi_value, what: &str) -> ApiResu
 /// A file's path (`what`): a string as [`text`] takes it, neither empty nor with a NUL character
 /// (`binding::path`, as the wasm build checks a document's name).
 pub(crate) fn path(env: &Env, value: &Unknown<'_>, what: &str) -> ApiResult<String> {
-    let value = values::raw(value);
-    let text =
-        values::string(env, value).ok_or_else(|| message::not_a_string(what, self::value(env, value)))?;
-    Ok(binding::path(text, || values::well_formed(env, value), what)?)
+    Ok(binding::path(text(env, value, what)?, what)?)
 }
 
 /// A kind by name; a missing argument gives `fallback`.
@@ -113,6 +110,18 @@ pub(crate) fn option(env: &Env, options: sys::napi_value, key: &str) -> ApiResul
     let value =
         values::property(env, options, key).ok_or_else(|| ApiError::from(message::option_unreadable(key)))?;
     Ok((values::type_of(env, value) != ValueType::Undefined).then_some(value))
+}
+
+/// `options[key]` as one of `choices` (`binding::choice`), if present.
+pub(crate) fn choice_option(
+    env: &Env,
+    options: sys::napi_value,
+    key: &str,
+    choices: &[&'static str],
+) -> ApiResult<Option<&'static str>> {
+    let Some(raw) = option(env, options, key)? else { return Ok(None) };
+    let text = values::string(env, raw);
+    Ok(Some(binding::choice(key, choices, text.as_deref(), value(env, raw))?))
 }
 
 /// `options[key]` as a byte count, if present.

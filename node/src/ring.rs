@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 use napi::bindgen_prelude::{ObjectFinalize, Unknown};
 use napi::{sys, Env, ValueType};
 use napi_derive::napi;
-use omnibuf::binding::{message, Registration, WaitSide, Waiters};
+use omnibuf::binding::{self, message, Registration, WaitSide, Waiters};
 use omnibuf::ring::asynchronous::{Circular, Reader, Writer};
 use omnibuf::ring::{double_mapping_available, RingBackend, RingError, RingOptions};
 
@@ -421,28 +421,17 @@ impl JsCircular {
 }
 
 fn ring_options(env: &Env, options: Option<&Unknown<'_>>) -> ApiResult<RingOptions> {
-    let mut ring = RingOptions::default();
+    let ring = RingOptions::default();
     let Some(options) = options else { return Ok(ring) };
     let raw = values::raw(options);
     if values::type_of(env, raw) != ValueType::Object {
         return Err(message::ring_options_not_object(args::value(env, raw)).into());
     }
-    let Some(backend) = args::option(env, raw, "backend")? else { return Ok(ring) };
-    let name = values::string(env, backend);
-    ring = match name.as_deref() {
+    Ok(match args::choice_option(env, raw, "backend", &binding::RING_BACKENDS)? {
         Some("double-mapped") => ring.backend(RingBackend::DoubleMapped),
-        Some("mirror-copy") => ring.backend(RingBackend::MirrorCopy),
-        _ => {
-            return Err(message::not_one_of(
-                "backend",
-                &["double-mapped", "mirror-copy"],
-                args::value(env, backend),
-                name.as_deref(),
-            )
-            .into())
-        }
-    };
-    Ok(ring)
+        Some(_) => ring.backend(RingBackend::MirrorCopy),
+        None => ring,
+    })
 }
 
 /// The one writer of a byte ring.

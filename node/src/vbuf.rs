@@ -49,29 +49,16 @@ fn open_options(env: &Env, options: Option<&Unknown<'_>>) -> ApiResult<(FileBack
     let Some(options) = options_object(env, options)? else {
         return Ok((FileBackend::Positional, tuning));
     };
-    let backend = match args::option(env, options, "backend")? {
-        None => FileBackend::Positional,
-        Some(value) => match values::string(env, value).as_deref() {
-            Some("positional") => FileBackend::Positional,
-            // SAFETY: "mapped" is the JS caller's explicit choice, and the API documents its hazard
-            // (index.d.ts: a file truncated underneath kills the process), as `mapped`'s contract
-            // asks of whoever chooses it; "positional" is the default.
-            Some("mapped") => unsafe { FileBackend::mapped() },
-            name => {
-                let got = args::value(env, value);
-                return Err(message::not_one_of("backend", &binding::FILE_BACKENDS, got, name).into());
-            }
-        },
+    let backend = match args::choice_option(env, options, "backend", &binding::FILE_BACKENDS)? {
+        // SAFETY: "mapped" is the JS caller's explicit choice, and the API documents its hazard
+        // (index.d.ts: a file truncated underneath kills the process), as `mapped`'s contract asks of
+        // whoever chooses it; "positional" is the default.
+        Some("mapped") => unsafe { FileBackend::mapped() },
+        _ => FileBackend::Positional,
     };
     // Where the browser build keeps documents: checked as it checks it (a call one build refuses, the
     // other refuses too), and meaningless here.
-    if let Some(value) = args::option(env, options, "store")? {
-        let name = values::string(env, value);
-        if !name.as_deref().is_some_and(|name| binding::STORES.contains(&name)) {
-            let got = args::value(env, value);
-            return Err(message::not_one_of("store", &binding::STORES, got, name.as_deref()).into());
-        }
-    }
+    args::choice_option(env, options, "store", &binding::STORES)?;
     if let Some(value) = args::number_option(env, options, "blockSize")? {
         tuning.block_size = binding::block_size(value, "blockSize")?;
     }

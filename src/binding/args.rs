@@ -111,20 +111,19 @@ pub fn name(text: String, well_formed: impl FnOnce() -> bool, what: &str) -> Bin
     Ok(text)
 }
 
-/// A file's path or a document's name (`what`), checked by [`name`] and then refused if it names
-/// nothing: empty, or with a NUL character. The same in both builds, where the file system or the
-/// document store would give another error, or none.
+/// A file's path or a document's name (`what`), as [`name`] gave it, refused if it names nothing:
+/// empty, or with a NUL character. The same in both builds, where the file system or the document
+/// store would give another error, or none.
 ///
 /// ```
 /// use omnibuf::binding::{path, ErrorClass};
 ///
-/// assert_eq!(path("notes.txt".into(), || true, "path"), Ok("notes.txt".into()));
-/// assert_eq!(path(String::new(), || true, "path").unwrap_err().message, "path must not be empty");
-/// let e = path("a\0b".into(), || true, "path").unwrap_err();
+/// assert_eq!(path("notes.txt".into(), "path"), Ok("notes.txt".into()));
+/// assert_eq!(path(String::new(), "path").unwrap_err().message, "path must not be empty");
+/// let e = path("a\0b".into(), "path").unwrap_err();
 /// assert_eq!((e.class, e.code), (ErrorClass::TypeError, Some("ERR_INVALID_ARG_VALUE")));
 /// ```
-pub fn path(text: String, well_formed: impl FnOnce() -> bool, what: &str) -> BindingResult<String> {
-    let text = name(text, well_formed, what)?;
+pub fn path(text: String, what: &str) -> BindingResult<String> {
     if text.is_empty() {
         return Err(message::unusable_path(what, "not be empty"));
     }
@@ -133,6 +132,29 @@ pub fn path(text: String, well_formed: impl FnOnce() -> bool, what: &str) -> Bin
     }
     Ok(text)
 }
+
+/// Option `option`'s value as one of `choices`: `text` is the value when it is a string, `got` what
+/// it is, for the error (`message::not_one_of`) when it is none of them.
+///
+/// ```
+/// use omnibuf::binding::{choice, Value};
+///
+/// assert_eq!(choice("store", &["indexeddb", "opfs"], Some("opfs"), Value::String), Ok("opfs"));
+/// assert!(choice("store", &["indexeddb", "opfs"], Some("disk"), Value::String).is_err());
+/// assert!(choice("store", &["indexeddb", "opfs"], None, Value::Number(5.0)).is_err());
+/// ```
+pub fn choice<'a>(
+    option: &str,
+    choices: &[&'a str],
+    text: Option<&str>,
+    got: Value,
+) -> BindingResult<&'a str> {
+    text.and_then(|text| choices.iter().find(|c| **c == text).copied())
+        .ok_or_else(|| message::not_one_of(option, choices, got, text))
+}
+
+/// The values of `Circular.withCapacity()`'s `backend` option.
+pub const RING_BACKENDS: [&str; 2] = ["double-mapped", "mirror-copy"];
 
 /// The values of `VirtualBuffer.open()`'s `backend` option (how the Node addon reads a file; the
 /// browser build checks it too).

@@ -102,6 +102,24 @@ pub(crate) fn string(v: &JsValue, what: &str) -> Result<String, JsValue> {
 /// A document's name or path (`what`): a string as [`string`] takes it, neither empty nor with a NUL
 /// character (`binding::path`, as the Node addon checks a file's path).
 pub(crate) fn path(v: &JsValue, what: &str) -> Result<String, JsValue> {
-    let text = v.as_string().ok_or_else(|| throwable(message::not_a_string(what, value(v))))?;
-    binding::path(text, || v.unchecked_ref::<js_sys::JsString>().is_valid_utf16(), what).map_err(throwable)
+    string(v, what).and_then(|text| binding::path(text, what).map_err(throwable))
+}
+
+/// `options[key]`, `undefined` when it is missing; a `TypeError` when it cannot be read (a throwing
+/// getter, a Proxy's trap), as the addon's `args::option` says.
+pub(crate) fn option(options: &JsValue, key: &str) -> Result<JsValue, JsValue> {
+    js_sys::Reflect::get(options, &key.into()).map_err(|_| throwable(message::option_unreadable(key)))
+}
+
+/// `options[key]` as one of `choices` (`binding::choice`), if present.
+pub(crate) fn choice_option(
+    options: &JsValue,
+    key: &str,
+    choices: &[&'static str],
+) -> Result<Option<&'static str>, JsValue> {
+    let v = option(options, key)?;
+    if v.is_undefined() {
+        return Ok(None);
+    }
+    binding::choice(key, choices, v.as_string().as_deref(), value(&v)).map(Some).map_err(throwable)
 }

@@ -9,7 +9,7 @@ use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::prelude::*;
 
 use super::buffer::{bytes_from_js, kind_from_js, JsZeroCopyBuffer};
-use super::error::{index, optional_string, string, throwable, used_up, value};
+use super::error::{index, option, optional_string, string, throwable, used_up, value};
 use crate::binding::{self, message, BindingError, PoolSide};
 use crate::{BufferKind, BufferPool, BufferPoolSnapshot, CapacityError, PoolError, PooledBuffer};
 
@@ -27,7 +27,7 @@ fn pool_error(e: PoolError) -> JsValue {
 /// `options[key]` as a bound in bytes (the budget, a quota), if present: any offset, as in the
 /// addon. Above what wasm memory holds it bounds nothing more, but reads back as given ([`Bounds`]).
 fn size_option(options: &JsValue, key: &str) -> Result<Option<u64>, JsValue> {
-    let v = Reflect::get(options, &key.into()).map_err(|_| throwable(message::option_unreadable(key)))?;
+    let v = option(options, key)?;
     if v.is_undefined() {
         return Ok(None);
     }
@@ -99,8 +99,7 @@ impl JsBufferPool {
         // holds.
         config = config.budget(counted(budget).min(isize::MAX as usize));
         let mut bounds = Bounds { budget, default_quota: None, quotas: HashMap::new() };
-        let classes = Reflect::get(options, &"classes".into())
-            .map_err(|_| throwable(message::option_unreadable("classes")))?;
+        let classes = option(options, "classes")?;
         if !classes.is_undefined() {
             let Some(list) = classes.dyn_ref::<Array>() else {
                 return Err(throwable(message::classes_not_array(value(&classes))));
@@ -129,8 +128,7 @@ impl JsBufferPool {
             config = config.default_tenant_quota(counted(quota));
             bounds.default_quota = Some(quota);
         }
-        let quotas = Reflect::get(options, &"tenantQuotas".into())
-            .map_err(|_| throwable(message::option_unreadable("tenantQuotas")))?;
+        let quotas = option(options, "tenantQuotas")?;
         if !quotas.is_undefined() {
             // `typeof` "object", as the addon checks: a null-prototype record too, a function not.
             if !quotas.is_object() {

@@ -33,7 +33,7 @@ use wasm_bindgen::prelude::*;
 use super::buffer::bytes_from_js;
 #[cfg(target_feature = "atomics")]
 use super::custody::Custody;
-use super::error::{index, throwable, type_error, used_up, value};
+use super::error::{choice_option, index, throwable, type_error, used_up, value};
 #[cfg(target_feature = "atomics")]
 use super::threads::{self, Handed};
 use crate::binding::{self, message, Registration, WaitSide, Waiters};
@@ -243,22 +243,10 @@ impl JsCircular {
             if !options.is_object() {
                 return Err(throwable(message::ring_options_not_object(value(options))));
             }
-            let backend = Reflect::get(options, &"backend".into())
-                .map_err(|_| throwable(message::option_unreadable("backend")))?;
-            let name = backend.as_string();
-            ring = match name.as_deref() {
-                _ if backend.is_undefined() => ring,
+            ring = match choice_option(options, "backend", &binding::RING_BACKENDS)? {
                 Some("double-mapped") => ring.backend(RingBackend::DoubleMapped),
-                Some("mirror-copy") => ring.backend(RingBackend::MirrorCopy),
-                _ => {
-                    let choices = ["double-mapped", "mirror-copy"];
-                    return Err(throwable(message::not_one_of(
-                        "backend",
-                        &choices,
-                        value(&backend),
-                        name.as_deref(),
-                    )));
-                }
+                Some(_) => ring.backend(RingBackend::MirrorCopy),
+                None => ring,
             };
         }
         let writer = Circular::with_options::<u8>(capacity, &ring).map_err(ring_error)?;

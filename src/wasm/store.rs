@@ -13,8 +13,8 @@ use std::cell::RefCell;
 use js_sys::Reflect;
 use wasm_bindgen::prelude::*;
 
-use super::error::{error, throwable, value};
-use crate::binding::{self, message, BindingError, ERR_INVALID_ARG_VALUE};
+use super::error::{choice_option, error, throwable};
+use crate::binding::{self, BindingError, ERR_INVALID_ARG_VALUE};
 use crate::platform::wasm::opfs::{self, OpfsError};
 use crate::vbuf::turns::Turns;
 use crate::vbuf::{VbufError, VirtualBuffer};
@@ -39,19 +39,11 @@ pub(crate) fn store_option(options: &JsValue) -> Result<Store, JsValue> {
     if !options.is_object() {
         return Ok(Store::IndexedDb);
     }
-    let v =
-        Reflect::get(options, &"store".into()).map_err(|_| throwable(message::option_unreadable("store")))?;
-    if v.is_undefined() {
-        return Ok(Store::IndexedDb);
-    }
-    let name = v.as_string();
-    match name.as_deref() {
-        Some("indexeddb") => Ok(Store::IndexedDb),
-        Some("opfs") => Ok(Store::Opfs),
-        Some("auto") if has_sync_access_handles() => Ok(Store::Opfs),
-        Some("auto") => Ok(Store::IndexedDb),
-        _ => Err(throwable(message::not_one_of("store", &binding::STORES, value(&v), name.as_deref()))),
-    }
+    Ok(match choice_option(options, "store", &binding::STORES)? {
+        Some("opfs") => Store::Opfs,
+        Some("auto") if has_sync_access_handles() => Store::Opfs,
+        _ => Store::IndexedDb,
+    })
 }
 
 /// An OPFS error as the JS error a call rejects with, its message starting with `context`.

@@ -16,7 +16,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use super::buffer::{bytes_from_js, JsZeroCopyBuffer};
-use super::error::{error, offset, path, throwable, type_error, value};
+use super::error::{choice_option, error, offset, option, path, throwable, type_error, value};
 use super::store::{opfs_error, store_option, OpfsDoc, Store};
 use super::work;
 use crate::binding::{self, message, BindingError};
@@ -61,7 +61,7 @@ fn buffer_options(options: &JsValue) -> Result<VirtualBufferOptions, JsValue> {
         ("cacheBudget", &mut tuning.cache_budget),
         ("undoLimit", &mut tuning.undo_limit),
     ] {
-        let v = Reflect::get(options, &key.into()).map_err(|_| throwable(message::option_unreadable(key)))?;
+        let v = option(options, key)?;
         if v.is_undefined() {
             continue;
         }
@@ -85,23 +85,8 @@ fn check_node_options(options: &JsValue) -> Result<(), JsValue> {
     if !options.is_object() {
         return Ok(());
     }
-    let read = |key: &str| {
-        Reflect::get(options, &key.into()).map_err(|_| throwable(message::option_unreadable(key)))
-    };
-    let backend = read("backend")?;
-    if !backend.is_undefined() {
-        let name = backend.as_string();
-        if !name.as_deref().is_some_and(|name| binding::FILE_BACKENDS.contains(&name)) {
-            let got = value(&backend);
-            return Err(throwable(message::not_one_of(
-                "backend",
-                &binding::FILE_BACKENDS,
-                got,
-                name.as_deref(),
-            )));
-        }
-    }
-    let spill = read("spillThreshold")?;
+    choice_option(options, "backend", &binding::FILE_BACKENDS)?;
+    let spill = option(options, "spillThreshold")?;
     if !spill.is_undefined() {
         let n = value(&spill);
         if !matches!(n, binding::Value::Number(_)) {
@@ -511,8 +496,7 @@ impl JsVirtualBuffer {
         let force = if options.is_undefined() || options.is_null() {
             false
         } else if options.is_object() {
-            let force = Reflect::get(options, &"force".into())
-                .map_err(|_| throwable(message::option_unreadable("force")))?;
+            let force = option(options, "force")?;
             if force.is_undefined() {
                 false
             } else {
