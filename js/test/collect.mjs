@@ -2,13 +2,17 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
 
+/** Collects garbage once, now. */
+export function collectNow() {
+  v8.setFlagsFromString('--expose-gc');
+  vm.runInNewContext('gc')();
+}
+
 /** Collects garbage `rounds` times, with a turn of the event loop after each, so that the
  * FinalizationRegistry callbacks and Node's finalizers of what was found get to run. */
 export async function collect(rounds = 6) {
-  v8.setFlagsFromString('--expose-gc');
-  const gc = vm.runInNewContext('gc');
   for (let i = 0; i < rounds; i++) {
-    gc();
+    collectNow();
     await new Promise((resolve) => setImmediate(resolve));
   }
 }
