@@ -1,6 +1,7 @@
 //! The file layer's atomic save against real process failures and limits: a save killed at random
-//! moments, a save that runs into the file-size limit, a save into a directory it may not write (or
-//! may write but not read), and the permissions a save may not keep.
+//! moments, two processes saving one file at once, a save that runs into the file-size limit, a save
+//! into a directory it may not write (or may write but not read), and the permissions a save may not
+//! keep.
 //!
 //! Each test re-executes this test binary as a child (`std::env::current_exe()`), with an environment
 //! variable naming the child's role; the child runs the same test function, which sees the variable
@@ -17,7 +18,7 @@ use std::time::Duration;
 
 use omnibuf::vbuf::{
     is_save_temp_file, FileBackend, FilePersistence, PersistenceError, PersistenceLayer, SaveOptions,
-    SavePiece,
+    SavePiece, VbufError, VirtualBuffer, VirtualBufferOptions,
 };
 use omnibuf::{BufferKind, ZeroCopyBuffer};
 
@@ -313,6 +314,93 @@ fn a_save_leaves_the_temporary_file_of_a_concurrent_save_alone() {
 }
 
 // ── a save that runs into the file-size limit ────────────────────────────────────────────────────────
+
+// ── two processes saving one file ────────────────────────────────────────────────────────────────
+
+const RACE_ROUNDS: usize = 150;
+
+/// Waits until `path` exists: the other process's signal.
+fn wait_for(path: &Path) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !path.exists() {
+        assert!(std::time::Instant::now() < deadline, "{} never appeared", path.display());
+        std::hint::spin_loop();
+    }
+}
+
+/// Opens `path` as a VirtualBuffer and inserts `prefix` at its start: one side's edit.
+fn edited(path: &Path, prefix: &[u8]) -> VirtualBuffer {
+    let buffer = VirtualBuffer::open_with(path, FileBackend::Positional, VirtualBufferOptions::default()).unwrap();
+    buffer.insert(0, prefix).unwrap();
+    buffer
+}
+
+/// A save's outcome as the child reports it.
+fn outcome(result: &Result<(), VbufError>) -> String {
+    match result {
+        Ok(()) => "saved".into(),
+        Err(VbufError::Persistence(PersistenceError::ExternallyChanged { .. })) => "changed".into(),
+        Err(other) => format!("failed: {other}"),
+    }
+}
+
+/// Two programs with one file open, edited apart and saved at the same moment, round after round: at
+/// most one save may succeed each round, the file then holds that one's content, and the other is
+/// refused as changed. Saves in one process take turns by a lock; across processes by the `flock` on
+/// the file being replaced (`CommitTurn`), which this checks.
+#[test]
+fn of_two_processes_saving_one_file_at_once_at_most_one_succeeds() {
+    const TEST: &str = "of_two_processes_saving_one_file_at_once_at_most_one_succeeds";
+    if is_child_of(TEST) {
+        let dir = PathBuf::from(std::env::var_os(FILE).expect("the directory"));
+        for round in 0..RACE_ROUNDS {
+            let buffer = edited(&dir.join(format!("doc{round}")), b"child: ");
+            fs::write(dir.join(format!("ready{round}")), b"").unwrap();
+            wait_for(&dir.join(format!("go{round}")));
+            let result = buffer.save();
+            fs::write(dir.join(format!("outcome{round}")), outcome(&result)).unwrap();
+        }
+        return;
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    for round in 0..RACE_ROUNDS {
+        fs::write(dir.path().join(format!("doc{round}")), b"original\n").unwrap();
+    }
+    let child = child_command(TEST)
+        .env(FILE, dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn the saving child");
+    let mut refusals = 0;
+    for round in 0..RACE_ROUNDS {
+        let path = dir.path().join(format!("doc{round}"));
+        let buffer = edited(&path, b"parent: ");
+        wait_for(&dir.path().join(format!("ready{round}")));
+        fs::write(dir.path().join(format!("go{round}")), b"").unwrap();
+        let ours = outcome(&buffer.save());
+        let outcome_path = dir.path().join(format!("outcome{round}"));
+        wait_for(&outcome_path);
+        // Written by the child after its save: read again should it be caught half-written.
+        let theirs = loop {
+            let text = fs::read_to_string(&outcome_path).unwrap();
+            if !text.is_empty() {
+                break text;
+            }
+        };
+        let on_disk = String::from_utf8_lossy(&fs::read(&path).unwrap()).into_owned();
+        match (ours.as_str(), theirs.as_str()) {
+            ("saved", "changed") => assert_eq!(on_disk, "parent: original\n", "round {round}"),
+            ("changed", "saved") => assert_eq!(on_disk, "child: original\n", "round {round}"),
+            _ => panic!("round {round}: parent {ours}, child {theirs}; the file holds {on_disk:?}"),
+        }
+        refusals += 1;
+    }
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "the child: {}", describe(&output));
+    assert_eq!(refusals, RACE_ROUNDS);
+}
 
 #[test]
 fn a_save_that_outgrows_the_file_size_limit_leaves_the_original() {
