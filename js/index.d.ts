@@ -543,7 +543,9 @@ export class CircularReader {
   nodeReadable(options?: WaitOptions & { highWaterMark?: number }): import('node:stream').Readable;
 }
 
-/** Browser entry: loads the wasm module, which every other call needs. `input` is where it comes
+/** Browser entry: loads the wasm module, which every other call needs (before it has settled, a
+ * constructor or static member throws an Error with code ERR_INVALID_STATE that says to await
+ * init(); those that return a Promise reject with it). `input` is where it comes
  * from: a URL (string or URL) of omnibuf_bg.wasm (exported as "omnibuf/omnibuf_bg.wasm" for
  * bundlers), a Response or a Promise of one (from fetch()), the module's bytes, or a compiled
  * WebAssembly.Module; without it, the .wasm file beside the entry is fetched. Calling it again returns

@@ -22,13 +22,16 @@ export { openDocumentWorker, DocumentWorker, WorkerVirtualBuffer } from './docum
 /** Whether this thread uses the threaded build: only where memory can be shared with other threads. */
 export const threaded = globalThis.crossOriginIsolated === true && typeof SharedArrayBuffer === 'function';
 
-export const { ZeroCopyBuffer, BufferMut, BufferKind, BufferPool, PooledBuffer, VirtualBuffer } = single;
-export const { Circular, CircularWriter, CircularReader } = threaded ? threads : single;
+const { ZeroCopyBuffer, BufferMut, BufferKind, BufferPool, PooledBuffer, VirtualBuffer } = single;
+const { Circular, CircularWriter, CircularReader } = threaded ? threads : single;
 
 /** The wasm build's views are copies, never views of wasm memory (see js/index.d.ts). */
 export const externalBuffers = false;
 
 let ready = null;
+// Which modules are instantiated: the single-thread one by init(), the threaded one by init() or
+// initSync(handle). Before that, the glue's calls fail with a TypeError that names its internals.
+const loaded = { single: false, threads: false };
 
 /** Whether `input` is what toHandle() returned (or any object carrying a module and a memory). */
 const isHandle = (input) =>
@@ -56,6 +59,8 @@ export function init(input) {
         initThreads(handle === undefined ? undefined : { module_or_path: handle.module, memory: handle.memory })
           .then(() => startCustody(threads, { home: handle === undefined })),
     ]);
+    loaded.single = true;
+    loaded.threads = threaded;
   })().catch((e) => {
     ready = null;
     throw new Error(`omnibuf: the wasm module did not load: ${e?.message ?? e}`, { cause: e });
@@ -69,6 +74,7 @@ export function initSync(handle) {
   if (!threaded) throw new Error(noIsolation('initSync(handle)'));
   if (!isHandle(handle)) throw new TypeError('initSync needs the object toHandle() returned (it carries the module and the memory)');
   initThreadsSync({ module: handle.module, memory: handle.memory });
+  loaded.threads = true;
 }
 
 function noIsolation(what) {
@@ -106,3 +112,59 @@ export const __workCounts = () => Array.from(single.__workCounts());
 // the threaded build's module and not the other.
 installStreams({ CircularReader, CircularWriter }, ringWaits);
 installStreams({ VirtualBuffer }, waits);
+
+/** What a call of `what` before its module is instantiated throws: an Error that names init(). */
+const notLoaded = (what) =>
+  Object.assign(new Error(`omnibuf: ${what} needs the wasm module, which init() loads: await init() first`), {
+    code: 'ERR_INVALID_STATE',
+  });
+
+// The static members that return a Promise (they reject rather than throw).
+const ASYNC_STATICS = new Set(['open', 'import', 'list', 'deleteDocument', 'exportDocument']);
+
+/** `cls` as exported: its constructor and static members check first that `module` is loaded (an
+ * object of the class can only exist once it is, so its methods need no check). */
+function untilLoaded(cls, module) {
+  for (const [name, desc] of Object.entries(Object.getOwnPropertyDescriptors(cls))) {
+    if (typeof desc.value !== 'function' || name.startsWith('__') || !desc.writable) continue;
+    const fn = desc.value;
+    const what = `${cls.name}.${name}()`;
+    const checked = ASYNC_STATICS.has(name)
+      ? function (...args) {
+          return loaded[module] ? Reflect.apply(fn, this, args) : Promise.reject(notLoaded(what));
+        }
+      : function (...args) {
+          if (!loaded[module]) throw notLoaded(what);
+          return Reflect.apply(fn, this, args);
+        };
+    Object.defineProperty(cls, name, { ...desc, value: checked });
+  }
+  return new Proxy(cls, {
+    construct(target, args, newTarget) {
+      if (!loaded[module]) throw notLoaded(`new ${cls.name}()`);
+      return Reflect.construct(target, args, newTarget);
+    },
+  });
+}
+
+const ringModule = threaded ? 'threads' : 'single';
+const ZeroCopyBufferExport = untilLoaded(ZeroCopyBuffer, 'single');
+const BufferMutExport = untilLoaded(BufferMut, 'single');
+const BufferKindExport = untilLoaded(BufferKind, 'single');
+const BufferPoolExport = untilLoaded(BufferPool, 'single');
+const PooledBufferExport = untilLoaded(PooledBuffer, 'single');
+const VirtualBufferExport = untilLoaded(VirtualBuffer, 'single');
+const CircularExport = untilLoaded(Circular, ringModule);
+const CircularWriterExport = untilLoaded(CircularWriter, ringModule);
+const CircularReaderExport = untilLoaded(CircularReader, ringModule);
+export {
+  ZeroCopyBufferExport as ZeroCopyBuffer,
+  BufferMutExport as BufferMut,
+  BufferKindExport as BufferKind,
+  BufferPoolExport as BufferPool,
+  PooledBufferExport as PooledBuffer,
+  VirtualBufferExport as VirtualBuffer,
+  CircularExport as Circular,
+  CircularWriterExport as CircularWriter,
+  CircularReaderExport as CircularReader,
+};

@@ -235,3 +235,24 @@ test('without cross-origin isolation the single-thread build loads and toHandle(
     await close();
   }
 });
+
+test('calls made before init() say so, in both builds of the page', { skip, timeout: 60_000 }, async () => {
+  for (const isolated of [true, false]) {
+    const { page, close } = await ringsPage(isolated);
+    try {
+      const out = await page.evaluate(() => window.omnibufRings.beforeInit);
+      const said = (what) => ({
+        name: 'Error',
+        code: 'ERR_INVALID_STATE',
+        message: `omnibuf: ${what} needs the wasm module, which init() loads: await init() first`,
+      });
+      assert.deepEqual(out.construct, said('new BufferMut()'), `isolated: ${isolated}`);
+      assert.deepEqual(out.staticCall, said('ZeroCopyBuffer.from()'));
+      assert.deepEqual(out.ring, said('Circular.withCapacity()'));
+      assert.deepEqual(out.asyncStatic, said('VirtualBuffer.open()'));
+      assert.equal(out.asyncStaticIsPromise, true, 'a static that returns a Promise rejects rather than throws');
+    } finally {
+      await close();
+    }
+  }
+});

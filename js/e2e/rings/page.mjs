@@ -1,6 +1,6 @@
 // The page of the ring tests (js/e2e/rings-threads.test.mjs): runs one scenario per call, with the
 // page, dedicated workers, or both on either side of a ring, and returns every side's tally.
-import { init, initSync, threaded, Circular, CircularReader, CircularWriter } from '../../web.mjs';
+import { init, initSync, threaded, BufferMut, Circular, CircularReader, CircularWriter, VirtualBuffer, ZeroCopyBuffer } from '../../web.mjs';
 import { count, expectedChecksum, fill, tally } from './pattern.mjs';
 
 const worker = (message) =>
@@ -281,6 +281,28 @@ async function streamsAfterInitSync() {
   return out;
 }
 
-window.omnibufRings = { scenario, leftBehind, madeInWorker, movedOn, relayed, handleError, handleMisuse, streamsAfterInitSync, threaded };
+/** Calls made before init(): each one's error (a Promise's rejection), or null if none. */
+async function callsBeforeInit() {
+  const settled = async (f) => {
+    try {
+      await f();
+      return null;
+    } catch (e) {
+      return { name: e.name, code: e.code, message: e.message };
+    }
+  };
+  const listed = VirtualBuffer.list();
+  listed.catch(() => {});
+  return {
+    construct: await settled(() => new BufferMut(8)),
+    staticCall: await settled(() => ZeroCopyBuffer.from('x')),
+    ring: await settled(() => Circular.withCapacity(64)),
+    asyncStatic: await settled(() => VirtualBuffer.open('doc')),
+    asyncStaticIsPromise: listed instanceof Promise,
+  };
+}
+
+const beforeInit = await callsBeforeInit();
+window.omnibufRings = { scenario, leftBehind, madeInWorker, movedOn, relayed, handleError, handleMisuse, streamsAfterInitSync, threaded, beforeInit };
 await init();
 document.body.dataset.ready = 'true';
