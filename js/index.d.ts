@@ -89,7 +89,8 @@
 //     (buffers, pools and documents come from the single-thread module), but all of them, of every
 //     thread of the page: a slice's `.buffer` reaches every ring's bytes, those of freed rings (and
 //     of rings made since in their place) included, and a slice kept past produce(), consume() or
-//     free() shows what is written there later. Use a slice inside its step; give anything else a
+//     free() shows what is written there later (and what is written into it lands there, in bytes
+//     already handed to readers or to another ring). Use a slice inside its step; give anything else a
 //     copy (`slice.slice()`), or read with read(), readInto() or the streams, which copy.
 //   - The wasm build otherwise (the browser, and wasm in Node): never a view of wasm memory, since any
 //     such view reaches all of it through `.buffer`, freed memory that other objects reuse included. view()
