@@ -309,11 +309,14 @@ export function isRange(doc, start, end) {
   return offset(start) && start <= doc.length && (end == null || (offset(end) && start <= end && end <= doc.length));
 }
 
-/** A VirtualBuffer's bytes start..end as copies of at most CHUNK bytes each. Without an `end` (null or
- * undefined, as read() takes them) the walk goes on to the end of the document as it is at each step.
+/** A VirtualBuffer's bytes start..end as copies of at most CHUNK bytes each; without a `start` (null
+ * or undefined) from 0. Without an `end` (null or undefined, as read() takes them) the walk goes on
+ * to the end of the document as it is at each step.
  * A bad range rejects before anything is yielded, with read()'s error; a step after `signal` aborted
  * rejects with `abortError(signal)`. */
-async function* documentChunks(doc, start = 0, end = undefined, signal = undefined, abortError = undefined) {
+async function* documentChunks(doc, start, end = undefined, signal = undefined, abortError = undefined) {
+  // Left out, as undefined or null (js/index.d.ts): from the start.
+  start ??= 0;
   // read() checks its arguments before it reads anything, so a range it refuses costs nothing to try:
   // the walk hands out no part of a range it then refuses, and takes no '100' for 100.
   if (!isRange(doc, start, end)) (await doc.read(start, end, { signal })).free();

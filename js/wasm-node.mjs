@@ -3,6 +3,7 @@
 // documents in IndexedDB, which Node lacks: install a polyfill (such as fake-indexeddb) to use it.
 import { createRequire } from 'node:module';
 import * as nodeStream from 'node:stream';
+import { isMainThread } from 'node:worker_threads';
 import { guardClasses } from './guard.mjs';
 import { installStreams } from './streams.mjs';
 import { AbortError, defineWaits, installDocumentSignals, installWaits } from './waits.mjs';
@@ -44,6 +45,21 @@ const waits = defineWaits({
   holdLoop: true,
 });
 installWaits({ BufferPool, CircularWriter, CircularReader }, waits);
+
+// This build never blocks; on the main thread it refuses sliceSync() in the addon's words (js/node.mjs),
+// told where it is as the addon is.
+if (isMainThread) {
+  for (const cls of [CircularWriter, CircularReader]) {
+    const { sliceSync } = cls.prototype;
+    Object.defineProperty(cls.prototype, 'sliceSync', {
+      value(timeoutMs) {
+        return sliceSync.call(this, timeoutMs, "the main thread's event loop");
+      },
+      writable: true,
+      configurable: true,
+    });
+  }
+}
 installDocumentSignals(VirtualBuffer, waits);
 export { AbortError };
 

@@ -495,11 +495,18 @@ test('backends: double-mapped where available, mirror-copy on request and in was
   r.free();
 });
 
-test('sliceSync refuses to block the main thread', () => {
+test('sliceSync refuses to block the main thread, in the same words in both builds', () => {
   const w = Circular.withCapacity(64);
   const r = w.addReader();
-  assert.throws(() => r.sliceSync(), { name: 'Error', message: /sliceAsync/ });
-  assert.throws(() => w.sliceSync(), { name: 'Error', message: /sliceAsync/ });
+  for (const [side, cls] of [[r, 'CircularReader'], [w, 'CircularWriter']]) {
+    const said = {
+      name: 'Error',
+      code: 'ERR_INVALID_STATE',
+      message: `${cls}.sliceSync() would block the main thread's event loop, which must never block: use sliceAsync(), or slice(), which returns at once`,
+    };
+    assert.throws(() => side.sliceSync(), said);
+    assert.throws(() => side.sliceSync(10), said);
+  }
   w.free();
   r.free();
 });

@@ -382,7 +382,8 @@ test('VirtualBuffer: every walk checks its whole range before it yields anything
     [[0, length + 70_000], RangeError, 'ERR_OUT_OF_RANGE', /^range 0\.\.270000 is outside the buffer/],
     [[5n], TypeError, 'ERR_INVALID_ARG_TYPE', /^start must be an integer, got a bigint$/],
     [[0, 10n], TypeError, 'ERR_INVALID_ARG_TYPE', /^end must be an integer, got a bigint$/],
-    [[null], TypeError, 'ERR_INVALID_ARG_TYPE', /^start must be an integer, got null$/],
+    // (null for `start` is no error: the argument is optional, and null leaves it out.)
+    [[false], TypeError, 'ERR_INVALID_ARG_TYPE', /^start must be an integer, got a boolean$/],
   ];
   for (const [name, walk] of Object.entries(walks)) {
     for (const [args, cls, code, message] of bad) {
@@ -445,6 +446,25 @@ test('VirtualBuffer: a walk without an end (undefined or null, as read() takes t
     const steps = walk();
     await assert.rejects(steps.next(), { code: 'ERR_INVALID_STATE' });
   }
+});
+
+test('VirtualBuffer: a walk or stream given null (or undefined) for its start starts at 0, as every optional argument takes them', async () => {
+  const doc = VirtualBuffer.fromBytes('ab\ncd');
+  const text = async (steps) => {
+    let out = '';
+    for await (const step of steps) out += typeof step === 'string' ? `${step}|` : new TextDecoder().decode(step);
+    return out;
+  };
+  for (const left of [undefined, null]) {
+    assert.equal(await text(doc.lines(left)), 'ab|cd|');
+    assert.equal(await text(doc.chunks(left)), 'ab\ncd');
+    assert.equal(await text(doc.chunks(left, left)), 'ab\ncd');
+    assert.equal(await text(doc.chunks(left, 4)), 'ab\nc');
+    assert.equal(await text(doc.nodeReadable(left)), 'ab\ncd');
+    assert.equal(await text(doc.nodeReadable(left, 2)), 'ab');
+    assert.equal(new TextDecoder().decode(await new Response(doc.readableStream(left)).arrayBuffer()), 'ab\ncd');
+  }
+  doc.free();
 });
 
 test('VirtualBuffer.lines(): a U+FEFF is content wherever the walk starts; long lines; a step after an abort rejects', async () => {

@@ -236,11 +236,13 @@ pub fn no_threads(member: &str) -> BindingError {
     .with_code(ERR_INVALID_STATE)
 }
 
-/// `sliceSync()` where the thread must not block (`class`: `"CircularReader"`): `Error`.
+/// `sliceSync()` where the thread must not block (`class`: `"CircularReader"`): `Error`. Both Node
+/// builds say this on the main thread (the wasm build, which never blocks, says `never_blocks` in a
+/// worker), so it names no place where blocking works.
 pub fn no_blocking(class: &str, here: &str) -> BindingError {
     BindingError::error(format!(
-        "{class}.sliceSync() would block {here}, which must never block: use sliceAsync() (or slice(), \
-         which returns at once), or sliceSync() in a dedicated worker"
+        "{class}.sliceSync() would block {here}, which must never block: use sliceAsync(), or slice(), \
+         which returns at once"
     ))
     .with_code(ERR_INVALID_STATE)
 }

@@ -49,9 +49,15 @@ fn no_threads(what: &str) -> JsValue {
     throwable(message::no_threads(what))
 }
 
+/// Why the single-thread build's `sliceSync()` throws: where the caller says the thread must not
+/// block (`js/wasm-node.mjs` on Node's main thread, as the addon is told), the addon's words for it,
+/// else that this build never blocks.
 #[cfg(not(target_feature = "atomics"))]
-fn no_blocking(class: &str) -> JsValue {
-    throwable(message::never_blocks(class))
+fn no_blocking(class: &str, here: &JsValue) -> JsValue {
+    match here.as_string() {
+        Some(here) => throwable(message::no_blocking(class, &here)),
+        None => throwable(message::never_blocks(class)),
+    }
 }
 
 /// One side of a ring, shared with the futures of its pending `sliceAsync`s.
@@ -314,17 +320,20 @@ impl JsCircularWriter {
         self.with(|w| Ok(room(w.try_slice())))
     }
 
-    /// Single-thread: throws, that build never blocks. Threaded: `slice()` once there is room,
-    /// blocking this dedicated worker until then (or until `timeoutMs`: then the slice is empty).
+    /// Single-thread: throws, that build never blocks (`here`: see `no_blocking`). Threaded:
+    /// `slice()` once there is room, blocking this dedicated worker until then (or until
+    /// `timeoutMs`: then the slice is empty).
     #[wasm_bindgen(js_name = sliceSync)]
-    pub fn slice_sync(&self, timeout_ms: &JsValue) -> Result<JsValue, JsValue> {
+    pub fn slice_sync(&self, timeout_ms: &JsValue, here: &JsValue) -> Result<JsValue, JsValue> {
         #[cfg(not(target_feature = "atomics"))]
         {
             let _ = timeout_ms;
-            Err(no_blocking("CircularWriter"))
+            Err(no_blocking("CircularWriter", here))
         }
         #[cfg(target_feature = "atomics")]
         {
+            // The thread says itself whether it may block (`threads::cannot_block`).
+            let _ = here;
             self.with(|w| {
                 if let Some(here) = threads::cannot_block() {
                     return Err(throwable(message::no_blocking("CircularWriter", here)));
@@ -563,18 +572,20 @@ impl JsCircularReader {
         })
     }
 
-    /// Single-thread: throws, that build never blocks. Threaded: `slice()` once there is data or
-    /// the end, blocking this dedicated worker until then (or until `timeoutMs`: then the slice is
-    /// empty).
+    /// Single-thread: throws, that build never blocks (`here`: see `no_blocking`). Threaded:
+    /// `slice()` once there is data or the end, blocking this dedicated worker until then (or until
+    /// `timeoutMs`: then the slice is empty).
     #[wasm_bindgen(js_name = sliceSync)]
-    pub fn slice_sync(&self, timeout_ms: &JsValue) -> Result<JsValue, JsValue> {
+    pub fn slice_sync(&self, timeout_ms: &JsValue, here: &JsValue) -> Result<JsValue, JsValue> {
         #[cfg(not(target_feature = "atomics"))]
         {
             let _ = timeout_ms;
-            Err(no_blocking("CircularReader"))
+            Err(no_blocking("CircularReader", here))
         }
         #[cfg(target_feature = "atomics")]
         {
+            // The thread says itself whether it may block (`threads::cannot_block`).
+            let _ = here;
             self.with(|r| {
                 if let Some(here) = threads::cannot_block() {
                     return Err(throwable(message::no_blocking("CircularReader", here)));
