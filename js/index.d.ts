@@ -566,7 +566,9 @@ export function initSync(handle: CircularHandle): void;
  * build checks it, then ignored: a call one build refuses, the other refuses too. */
 export interface VirtualBufferOpenOptions {
   /** Node addon only. How the file is read. "positional" (the default) reads with positional reads: a file another
-   * program truncates gives an Error, never a crash. "mapped" memory-maps it: reads of unedited text
+   * program truncates gives an Error, never a crash; one it rewrites in place gives what the reads
+   * find, the blocks cached before beside bytes read after (check it with save(), which refuses a
+   * changed file, or open it again). "mapped" memory-maps it: reads of unedited text
    * skip the block cache (read() still returns a copy of its own: see the conventions above), but a
    * truncation underneath kills the process (SIGBUS); use it only for files nobody else changes while
    * they are open. */
