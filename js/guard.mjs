@@ -501,12 +501,16 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
           return apply(fn, this, args);
         };
       case 'CircularReader.readInto':
-        // The same: a target that is one of the slices is empty by then and reads nothing, rather
-        // than the bytes it shows being read into it. (A target that is no bytes is refused first,
+        // The same: a target that is one of the slices is empty by then, and refused, as the addon
+        // refuses it (it would read nothing, forever). (A target that is no bytes is refused first,
         // changing nothing; bytesArg made it a Uint8Array if it is bytes.)
         return function (...args) {
           unmovedReaderSlices.delete(this);
-          if (args[0] instanceof U8) detachReaderSlices(this);
+          if (args[0] instanceof U8) {
+            const had = apply(typedLength, args[0], []);
+            detachReaderSlices(this);
+            if (had > 0 && apply(typedLength, args[0], []) === 0) throw bindingError(13);
+          }
           return apply(fn, this, args);
         };
       default:

@@ -482,7 +482,9 @@ export class CircularReader {
    * at once: one copy, and no view made (what the byte ReadableStream reads with). Returns how many: 0 when
    * there are none yet (wait with sliceAsync()) or `target` is empty, -1 once the writer is gone and
    * everything was read. Detaches the slices handed out before, as consume() does. TypeError for a
-   * target that is not bytes. */
+   * target that is not bytes, and (ERR_INVALID_ARG_VALUE) for one of this reader's own slices, which
+   * that detaching would leave empty (the threaded browser build's slices, which nothing detaches,
+   * are read into as any memory). */
   readInto(target: ArrayBufferView | ArrayBuffer | SharedArrayBuffer): number;
   /** The addon, and the browser's threaded build (the single-thread build throws an Error naming the
    * COOP/COEP headers): moves the reader into a handle for another thread. Until claimed, it holds

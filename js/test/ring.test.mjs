@@ -352,15 +352,23 @@ test('readInto copies unread bytes into a target of any size and consumes them, 
   assert.throws(() => r.readInto(last), /CircularReader was freed/);
 });
 
-test("readInto() detaches the reader's slices first: one given as its target reads nothing, in both builds", () => {
+test("readInto() detaches the reader's slices first: one given as its target is refused (it would read nothing, forever), in both builds", () => {
   const w = Circular.withCapacity(4096);
   const r = w.addReader();
   w.write('abcdef');
-  const slice = r.slice();
-  const part = slice.subarray(2);
-  assert.equal(r.readInto(slice), 0, 'detached, so empty');
-  assert.equal(slice.length, 0);
-  assert.equal(part.length, 0, 'with every array over its memory');
+  const ownSlice = {
+    name: 'TypeError',
+    code: 'ERR_INVALID_ARG_VALUE',
+    message:
+      "CircularReader.readInto: target is a view of this reader's own slice, which the read detaches: read the slice itself and consume() it, or readInto() memory of your own",
+  };
+  for (const target of [(s) => s, (s) => s.subarray(2), (s) => new DataView(s.buffer, s.byteOffset, 1), (s) => s.buffer]) {
+    const slice = r.slice();
+    const part = slice.subarray(2);
+    assert.throws(() => r.readInto(target(slice)), ownSlice);
+    assert.equal(slice.length, 0, 'detached');
+    assert.equal(part.length, 0, 'with every array over its memory');
+  }
   assert.equal(new TextDecoder().decode(r.read()), 'abcdef', 'nothing was consumed');
   // A later slice of other bytes is unaffected by an older one given as the target.
   w.write('gh');
@@ -447,8 +455,9 @@ test('readInto detaches the slices handed out before, as consume does (addon)', 
   w.write('abc');
   const slice = r.slice();
   assert.equal(slice.length, 3);
-  // The slice itself as the target: detached first, so it takes nothing and the bytes stay unread.
-  assert.equal(r.readInto(slice), 0);
+  // The slice itself as the target: detached first, so it would take nothing: refused, and the bytes
+  // stay unread.
+  assert.throws(() => r.readInto(slice), { code: 'ERR_INVALID_ARG_VALUE' });
   assert.equal(slice.length, 0);
   const target = new Uint8Array(3);
   const again = r.slice();

@@ -783,10 +783,14 @@ impl JsCircularReader {
         if !values::is_bytes(env, target) {
             return Err(not_bytes());
         }
-        // Detached first: a target that is one of this reader's own slices is empty by then, and the
-        // writer's room (the only other view of this ring JS can hold) has no unread byte in it, so
-        // the unread bytes are never in `target`.
+        // Detached first: a target that is one of this reader's own slices is empty by then (and
+        // refused: it would read nothing, forever), and the writer's room (the only other view of
+        // this ring JS can hold) has no unread byte in it, so the unread bytes are never in `target`.
+        let had = values::byte_length(env, target).unwrap_or(0);
         let reader = side.detached(env, "CircularReader").or_throw(env)?;
+        if had > 0 && values::byte_length(env, target) == Some(0) {
+            return Err(ApiError::from(message::read_into_own_slice()).throw(env));
+        }
         let Some(data) = reader.reader.try_slice() else { return Ok(-1.0) };
         let Some(n) = values::copy_into(env, target, data) else { return Err(not_bytes()) };
         if n > 0 {

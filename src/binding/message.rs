@@ -258,6 +258,17 @@ pub fn slice_transferred() -> BindingError {
     .with_code(ERR_INVALID_STATE)
 }
 
+/// `readInto(target)` given one of the reader's own slices (or a view of its memory): `TypeError`.
+/// The read detaches the reader's slices before it copies, so the target would hold nothing, and a
+/// loop waiting for it to be filled would never end.
+pub fn read_into_own_slice() -> BindingError {
+    BindingError::type_error(
+        "CircularReader.readInto: target is a view of this reader's own slice, which the read detaches: \
+         read the slice itself and consume() it, or readInto() memory of your own",
+    )
+    .with_code(ERR_INVALID_ARG_VALUE)
+}
+
 /// `sliceSync()` in the single-thread wasm build, which never blocks (`class`: `"CircularReader"`):
 /// `Error`.
 pub fn never_blocks(class: &str) -> BindingError {
@@ -330,7 +341,9 @@ pub fn handle_of_other_memory(class: &str) -> BindingError {
 /// ask the one table for their errors rather than word them): 0 wrong receiver, 1 used up, 2 not an
 /// instance, 3 no constructor, 4 not an `AbortSignal`, 5 an option that is not a boolean, 6 options
 /// that are not an object, 7 aborted, 8 a `sliceSync()` that would block where nothing may, 9 a
-/// writer's slice transferred away before `produce()`, 10 a bytes argument of another type. `a`,
+/// writer's slice transferred away before `produce()`, 10 a bytes argument of another type, 11 an
+/// option that cannot be read, 12 a class called without `new`, 13 `readInto()` given the reader's
+/// own slice. `a`,
 /// `b`, `c` as the functions above take them, and `got` the value given, for the messages that say
 /// what they got. `None` for an unknown number.
 ///
@@ -365,6 +378,7 @@ pub fn by_number(which: u32, a: &str, b: &str, c: &str, got: Value) -> Option<Bi
         10 => not_bytes(a, got),
         11 => option_unreadable(a),
         12 => called_without_new(a),
+        13 => read_into_own_slice(),
         _ => return None,
     })
 }
