@@ -465,6 +465,21 @@ test('a class size that cannot be read is the options\' TypeError', () => {
   assert.throws(() => new BufferPool({ budget: 64, classes }), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: 'options.classes cannot be read' });
 });
 
+test('classes given as a Proxy of an array (a reactive store\'s) are read through it, as Array.isArray sees it, in both builds', () => {
+  const pool = new BufferPool({ budget: 1 << 16, classes: new Proxy([64, 4096], {}) });
+  assert.deepEqual(pool.classes, [64, 4096]);
+  pool.free();
+  const unreadable = { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: 'options.classes cannot be read' };
+  const throwing = new Proxy([64], { get() { throw new Error('trap'); } });
+  assert.throws(() => new BufferPool({ budget: 64, classes: throwing }), unreadable);
+  const { proxy: revoked, revoke } = Proxy.revocable([64], {});
+  revoke();
+  assert.throws(() => new BufferPool({ budget: 64, classes: revoked }), unreadable);
+  // Not an array however it looks: refused as one, in the same words.
+  const notArray = new Proxy({ length: 1, 0: 64 }, {});
+  assert.throws(() => new BufferPool({ budget: 64, classes: notArray }), { name: 'TypeError', message: /^options\.classes must be an array/ });
+});
+
 test('a stream form or document call on an object that only shares the prototype is refused at the call', async () => {
   const forms = {
     CircularReader: [CircularReader, ['chunks', 'slices', 'readableStream', 'nodeReadable', Symbol.asyncIterator]],

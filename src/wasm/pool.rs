@@ -18,6 +18,10 @@ extern "C" {
     /// `Object.entries(object)`, its getters' exceptions caught.
     #[wasm_bindgen(catch, js_namespace = Object, js_name = entries)]
     fn own_entries(object: &JsValue) -> Result<Array, JsValue>;
+    /// `Array.isArray(value)`, which sees through a Proxy of an array; a revoked Proxy's exception
+    /// caught.
+    #[wasm_bindgen(catch, js_namespace = Array, js_name = isArray)]
+    fn array_is_array(value: &JsValue) -> Result<bool, JsValue>;
 }
 
 fn pool_error(e: PoolError) -> JsValue {
@@ -101,15 +105,16 @@ impl JsBufferPool {
         let mut bounds = Bounds { budget, default_quota: None, quotas: HashMap::new() };
         let classes = option(options, "classes")?;
         if !classes.is_undefined() {
-            let Some(list) = classes.dyn_ref::<Array>() else {
-                return Err(throwable(message::classes_not_array(value(&classes))));
-            };
-            // Each element read as JS would, so that a throwing getter or a Proxy's trap is the
-            // option's error, not an exception thrown through this frame.
+            // Each element read as JS would, so that a throwing getter or a Proxy's trap (a revoked
+            // Proxy's too, on which `Array.isArray` throws) is the option's error, not an exception
+            // thrown through this frame.
             let unreadable = || throwable(message::option_unreadable("classes"));
-            let length = Reflect::get(list, &"length".into()).map_err(|_| unreadable())?;
+            if !array_is_array(&classes).map_err(|_| unreadable())? {
+                return Err(throwable(message::classes_not_array(value(&classes))));
+            }
+            let length = Reflect::get(&classes, &"length".into()).map_err(|_| unreadable())?;
             let sizes: Result<Vec<usize>, JsValue> = (0..length.as_f64().unwrap_or(0.0) as u32)
-                .map(|i| Reflect::get_u32(list, i).map_err(|_| unreadable()))
+                .map(|i| Reflect::get_u32(&classes, i).map_err(|_| unreadable()))
                 .map(|v| {
                     v.and_then(|v| v.as_f64().ok_or_else(|| throwable(message::class_not_number(value(&v)))))
                 })

@@ -378,22 +378,65 @@ pub(crate) fn set_number(env: &Env, object: sys::napi_value, key: &str, n: f64) 
 
 /// Whether `value` is an array (a Proxy of one too).
 pub(crate) fn is_array(env: &Env, value: sys::napi_value) -> bool {
+    is_plain_array(env, value) || array_is_array(env, value)
+}
+
+/// Whether `value` is an `Array` itself (`napi_is_array`, which a Proxy of one is not).
+fn is_plain_array(env: &Env, value: sys::napi_value) -> bool {
     let mut is_array = false;
     // SAFETY: `value` belongs to the current call; `is_array` is a valid out-pointer.
     ok(unsafe { sys::napi_is_array(env.raw(), value, &mut is_array) }) && is_array
 }
 
-/// The elements of an array; `None` if `value` is not an array, or one of them cannot be read (a
-/// throwing getter, a Proxy's trap: [`is_array`] tells the two apart).
+/// What `Array.isArray(value)` says, which sees through a Proxy (a reactive store's array), as the
+/// wasm build's test does. A revoked Proxy, which makes it throw, counts as an array whose elements
+/// cannot be read.
+fn array_is_array(env: &Env, value: sys::napi_value) -> bool {
+    let env_raw = env.raw();
+    let (mut global, mut array, mut test, mut result) =
+        (ptr::null_mut(), ptr::null_mut(), ptr::null_mut(), ptr::null_mut());
+    let mut answer = false;
+    // SAFETY: every value belongs to the current call and every out-pointer is a valid local; each
+    // call is made only once the one before it succeeded.
+    let called = unsafe {
+        ok(sys::napi_get_global(env_raw, &mut global))
+            && ok(sys::napi_get_named_property(env_raw, global, c"Array".as_ptr(), &mut array))
+            && ok(sys::napi_get_named_property(env_raw, array, c"isArray".as_ptr(), &mut test))
+            && ok(sys::napi_call_function(env_raw, array, test, 1, &value, &mut result))
+            && ok(sys::napi_get_value_bool(env_raw, result, &mut answer))
+    };
+    if !called {
+        clear_exception(env);
+        return true;
+    }
+    answer
+}
+
+/// The elements of an array (or of a Proxy of one, read through its traps); `None` if `value` is not
+/// an array, or one of them cannot be read (a throwing getter, a Proxy's trap: [`is_array`] tells
+/// the two apart).
 pub(crate) fn array_items(env: &Env, value: sys::napi_value) -> Option<Vec<sys::napi_value>> {
     let env_raw = env.raw();
     let mut len = 0u32;
-    if !is_array(env, value) {
-        return None;
-    }
-    // SAFETY: `value` belongs to the current call; `len` is a valid out-pointer.
-    if !ok(unsafe { sys::napi_get_array_length(env_raw, value, &mut len) }) {
-        clear_exception(env);
+    if is_plain_array(env, value) {
+        // SAFETY: `value` belongs to the current call; `len` is a valid out-pointer.
+        if !ok(unsafe { sys::napi_get_array_length(env_raw, value, &mut len) }) {
+            clear_exception(env);
+            return None;
+        }
+    } else if is_array(env, value) {
+        // A Proxy: its `length` as the wasm build reads it (a number, else none).
+        let mut length = ptr::null_mut();
+        let mut n = 0f64;
+        // SAFETY: `value` belongs to the current call; `length` and `n` are valid out-pointers.
+        if !ok(unsafe { sys::napi_get_named_property(env_raw, value, c"length".as_ptr(), &mut length) }) {
+            clear_exception(env);
+            return None;
+        }
+        // SAFETY: as above; a `length` that is not a number fails the call and leaves `n` at 0.
+        let _ = unsafe { sys::napi_get_value_double(env_raw, length, &mut n) };
+        len = n as u32;
+    } else {
         return None;
     }
     let mut items = Vec::with_capacity(len as usize);
