@@ -330,7 +330,8 @@ fn wait_for(path: &Path) {
 
 /// Opens `path` as a VirtualBuffer and inserts `prefix` at its start: one side's edit.
 fn edited(path: &Path, prefix: &[u8]) -> VirtualBuffer {
-    let buffer = VirtualBuffer::open_with(path, FileBackend::Positional, VirtualBufferOptions::default()).unwrap();
+    let buffer =
+        VirtualBuffer::open_with(path, FileBackend::Positional, VirtualBufferOptions::default()).unwrap();
     buffer.insert(0, prefix).unwrap();
     buffer
 }
