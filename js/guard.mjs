@@ -216,18 +216,21 @@ function brandInstances(cls) {
   return Made.has;
 }
 
-/** Wraps every method and getter of each class; `bindingError` is the wasm build's __bindingError.
+/** Wraps every method and getter of each class (`classes`: each by its API name, as
+ * `{ ZeroCopyBuffer, BufferMut }`); `bindingError` is the wasm build's __bindingError.
  * `inPlaceRings`: the threaded build, whose ring slices are views of the ring's shared memory (no
  * staging memory in JS). */
 export function guardClasses(classes, bindingError, { inPlaceRings = false } = {}) {
-  const wrongReceiver = (cls, member) => bindingError(0, cls.name, member);
-  const usedUp = (cls) => bindingError(1, cls.name, 'freed');
+  // Each class by the name it is given here, never by its `name`: a bundler renames classes
+  // (esbuild's `_ZeroCopyBuffer`, vite's `ZeroCopyBuffer$2`, a minifier's `e`).
+  const nameOf = new Map(Object.entries(classes).map(([name, cls]) => [cls, name]));
+  const wrongReceiver = (cls, member) => bindingError(0, nameOf.get(cls), member);
+  const usedUp = (cls) => bindingError(1, nameOf.get(cls), 'freed');
   /** For each class, whether an object is one it made, over a Rust value (freed or not). */
-  const made = new Map(classes.map((cls) => [cls, brandInstances(cls)]));
+  const made = new Map([...nameOf.keys()].map((cls) => [cls, brandInstances(cls)]));
   const ofClass = (cls, self) => made.get(cls)(self);
 
-  const byName = Object.fromEntries(classes.map((cls) => [cls.name, cls]));
-  const ZeroCopyBuffer = byName.ZeroCopyBuffer;
+  const { ZeroCopyBuffer } = classes;
   // The last view of each PooledBuffer and the last slice of each writer: written back later.
   const pooledViews = new WeakMap();
   const writerSlices = new WeakMap();
@@ -284,9 +287,9 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
     return room;
   };
 
-  for (const cls of classes) {
+  for (const [className, cls] of Object.entries(classes)) {
     const isMade = made.get(cls);
-    const bytesArgs = BYTES_ARGS[cls.name] ?? {};
+    const bytesArgs = BYTES_ARGS[className] ?? {};
     const withBytes = (key, fn) => {
       const positions = bytesArgs[key];
       if (!positions) return fn;
@@ -332,8 +335,8 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
       }
       const fn = typeof desc.value === 'function' ? desc.value : desc.get;
       if (typeof fn !== 'function') continue;
-      const inner = withBytes(name, special(cls, name, fn, raw) ?? fn);
-      const readArgs = JS_READS_ARGS[`${cls.name}.${name}`];
+      const inner = withBytes(name, special(cls, className, name, fn, raw) ?? fn);
+      const readArgs = JS_READS_ARGS[`${className}.${name}`];
       const guardedFn = function (...args) {
         if (!isMade(this)) throw wrongReceiver(cls, name);
         // Before the next check: reading them may free the object.
@@ -342,7 +345,7 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
         if (this.__wbg_ptr === 0) throw usedUp(cls);
         return apply(inner, this, args);
       };
-      const wrapped = RETURNS_PROMISE.has(`${cls.name}.${name}`)
+      const wrapped = RETURNS_PROMISE.has(`${className}.${name}`)
         ? function (...args) {
             try {
               return apply(guardedFn, this, args);
@@ -405,9 +408,9 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
   }
 
   /** The members with more to do than check their receiver, or undefined. */
-  function special(cls, name, fn, raw) {
-    const key = `${cls.name}.${name}`;
-    if (inPlaceRings && (cls.name === 'CircularWriter' || cls.name === 'CircularReader')) {
+  function special(cls, className, name, fn, raw) {
+    const key = `${className}.${name}`;
+    if (inPlaceRings && (className === 'CircularWriter' || className === 'CircularReader')) {
       if (key === 'CircularWriter.write') {
         return function (...args) {
           return apply(fn, this, fitting(this, raw, args));
@@ -516,7 +519,7 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
       default:
         break;
     }
-    if (cls.name === 'PooledBuffer' && (name === 'view' || name === 'freeze')) {
+    if (className === 'PooledBuffer' && (name === 'view' || name === 'freeze')) {
       // The calls that read the buffer's bytes first write back what JS wrote into the last view()
       // (see js/index.d.ts); the others neither read nor change the bytes the view shows, and
       // writing a whole view back at each of them would make a loop of them cost a copy per step.

@@ -414,7 +414,10 @@ export function byteStreamOf(chunks) {
  * helpers (js/waits.mjs: the signal checks and AbortErrors). `node` is `node:stream` in the Node
  * entries (for nodeReadable/nodeWritable) and absent in the browser.
  */
-export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }, waits, node) {
+export function installStreams(classes, waits, node) {
+  const { CircularReader, CircularWriter, VirtualBuffer } = classes;
+  // Each class by its API name, never its `name`, which a bundler may have changed.
+  const nameOf = new Map(Object.entries(classes).map(([name, cls]) => [cls, name]));
   const { waitOptions, signalOption, abortError, wrongReceiver, notBytes } = waits;
   /** `chunk` as bytes, or the TypeError write() throws for it. */
   const chunkBytes = (chunk) => {
@@ -430,7 +433,7 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
   const brandGetters = { CircularReader: 'abortReason', CircularWriter: 'capacity', VirtualBuffer: 'length' };
   const define = (cls, methods) => {
     if (cls === undefined) return;
-    const brand = Object.getOwnPropertyDescriptor(cls.prototype, brandGetters[cls.name])?.get;
+    const brand = Object.getOwnPropertyDescriptor(cls.prototype, brandGetters[nameOf.get(cls)])?.get;
     const isOne = (value) => {
       if (!isInstance(value, cls)) return false;
       try {
@@ -445,7 +448,7 @@ export function installStreams({ CircularReader, CircularWriter, VirtualBuffer }
       const member = typeof name === 'symbol' ? `[${name.description}]` : name;
       const checked = {
         [name](...args) {
-          if (!isOne(this)) throw wrongReceiver(cls.name, member);
+          if (!isOne(this)) throw wrongReceiver(nameOf.get(cls), member);
           return method.apply(this, args);
         },
       }[name];

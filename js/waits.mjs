@@ -314,7 +314,10 @@ export const whenReady = Symbol('omnibuf.whenReady');
 /** Gives the waits of a build's classes their options: BufferPool.acquire(size, tenant?, options?)
  * (or acquire(size, options?)) and sliceAsync(options?) of both ring sides. Each class is optional:
  * the browser's threaded build brings only the ring's. */
-export function installWaits({ BufferPool, CircularWriter, CircularReader }, { wait, wrongReceiver }) {
+export function installWaits(classes, { wait, wrongReceiver }) {
+  const { BufferPool, CircularWriter, CircularReader } = classes;
+  // Each class by its API name, never its `name`, which a bundler may have changed.
+  const nameOf = new Map(Object.entries(classes).map(([name, cls]) => [cls, name]));
   const replace = (cls, name, value) =>
     Object.defineProperty(cls.prototype, name, { ...Object.getOwnPropertyDescriptor(cls.prototype, name), value });
   // A pending wait keeps the object it waits on alive, as a pending file operation keeps its handle:
@@ -329,7 +332,7 @@ export function installWaits({ BufferPool, CircularWriter, CircularReader }, { w
   // A receiver of another class rejects with the table's TypeError, whatever it is (a revoked Proxy
   // too, on which the build's own check would throw the engine's error).
   const waitOf = (cls, member, object, start) =>
-    isInstance(object, cls) ? keepAlive(object, start()) : Promise.reject(wrongReceiver(cls.name, member));
+    isInstance(object, cls) ? keepAlive(object, start()) : Promise.reject(wrongReceiver(nameOf.get(cls), member));
 
   const acquire = BufferPool?.prototype.acquire;
   if (BufferPool) replace(BufferPool, 'acquire', {
@@ -345,7 +348,7 @@ export function installWaits({ BufferPool, CircularWriter, CircularReader }, { w
   }.acquire);
   for (const cls of [CircularWriter, CircularReader].filter(Boolean)) {
     const sliceAsync = cls.prototype.sliceAsync;
-    const member = `${cls.name}.sliceAsync`;
+    const member = `${nameOf.get(cls)}.sliceAsync`;
     replace(cls, 'sliceAsync', {
       sliceAsync(options) {
         return waitOf(cls, 'sliceAsync', this, () => wait(member, options, (ticket) => sliceAsync.call(this, ticket)));

@@ -28,7 +28,7 @@ export const {
   VirtualBuffer,
 } = wasm;
 guardClasses(
-  [ZeroCopyBuffer, BufferMut, BufferKind, BufferPool, PooledBuffer, Circular, CircularWriter, CircularReader, VirtualBuffer],
+  { ZeroCopyBuffer, BufferMut, BufferKind, BufferPool, PooledBuffer, Circular, CircularWriter, CircularReader, VirtualBuffer },
   wasm.__bindingError,
 );
 

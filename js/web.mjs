@@ -84,11 +84,11 @@ function noIsolation(what) {
 }
 
 if (threaded) {
-  guardClasses([ZeroCopyBuffer, BufferMut, BufferKind, BufferPool, PooledBuffer, VirtualBuffer], single.__bindingError);
-  guardClasses([Circular, CircularWriter, CircularReader], threads.__bindingError, { inPlaceRings: true });
+  guardClasses({ ZeroCopyBuffer, BufferMut, BufferKind, BufferPool, PooledBuffer, VirtualBuffer }, single.__bindingError);
+  guardClasses({ Circular, CircularWriter, CircularReader }, threads.__bindingError, { inPlaceRings: true });
 } else {
   guardClasses(
-    [ZeroCopyBuffer, BufferMut, BufferKind, BufferPool, PooledBuffer, Circular, CircularWriter, CircularReader, VirtualBuffer],
+    { ZeroCopyBuffer, BufferMut, BufferKind, BufferPool, PooledBuffer, Circular, CircularWriter, CircularReader, VirtualBuffer },
     single.__bindingError,
   );
 }
@@ -122,13 +122,14 @@ const notLoaded = (what) =>
 // The static members that return a Promise (they reject rather than throw).
 const ASYNC_STATICS = new Set(['open', 'import', 'list', 'deleteDocument', 'exportDocument']);
 
-/** `cls` as exported: its constructor and static members check first that `module` is loaded (an
- * object of the class can only exist once it is, so its methods need no check). */
-function untilLoaded(cls, module) {
+/** `cls` as exported (`className`: its API name, which a bundler may have renamed): its constructor
+ * and static members check first that `module` is loaded (an object of the class can only exist
+ * once it is, so its methods need no check). */
+function untilLoaded(className, cls, module) {
   for (const [name, desc] of Object.entries(Object.getOwnPropertyDescriptors(cls))) {
     if (typeof desc.value !== 'function' || name.startsWith('__') || !desc.writable) continue;
     const fn = desc.value;
-    const what = `${cls.name}.${name}()`;
+    const what = `${className}.${name}()`;
     const checked = ASYNC_STATICS.has(name)
       ? function (...args) {
           return loaded[module] ? Reflect.apply(fn, this, args) : Promise.reject(notLoaded(what));
@@ -141,22 +142,22 @@ function untilLoaded(cls, module) {
   }
   return new Proxy(cls, {
     construct(target, args, newTarget) {
-      if (!loaded[module]) throw notLoaded(`new ${cls.name}()`);
+      if (!loaded[module]) throw notLoaded(`new ${className}()`);
       return Reflect.construct(target, args, newTarget);
     },
   });
 }
 
 const ringModule = threaded ? 'threads' : 'single';
-const ZeroCopyBufferExport = untilLoaded(ZeroCopyBuffer, 'single');
-const BufferMutExport = untilLoaded(BufferMut, 'single');
-const BufferKindExport = untilLoaded(BufferKind, 'single');
-const BufferPoolExport = untilLoaded(BufferPool, 'single');
-const PooledBufferExport = untilLoaded(PooledBuffer, 'single');
-const VirtualBufferExport = untilLoaded(VirtualBuffer, 'single');
-const CircularExport = untilLoaded(Circular, ringModule);
-const CircularWriterExport = untilLoaded(CircularWriter, ringModule);
-const CircularReaderExport = untilLoaded(CircularReader, ringModule);
+const ZeroCopyBufferExport = untilLoaded('ZeroCopyBuffer', ZeroCopyBuffer, 'single');
+const BufferMutExport = untilLoaded('BufferMut', BufferMut, 'single');
+const BufferKindExport = untilLoaded('BufferKind', BufferKind, 'single');
+const BufferPoolExport = untilLoaded('BufferPool', BufferPool, 'single');
+const PooledBufferExport = untilLoaded('PooledBuffer', PooledBuffer, 'single');
+const VirtualBufferExport = untilLoaded('VirtualBuffer', VirtualBuffer, 'single');
+const CircularExport = untilLoaded('Circular', Circular, ringModule);
+const CircularWriterExport = untilLoaded('CircularWriter', CircularWriter, ringModule);
+const CircularReaderExport = untilLoaded('CircularReader', CircularReader, ringModule);
 export {
   ZeroCopyBufferExport as ZeroCopyBuffer,
   BufferMutExport as BufferMut,

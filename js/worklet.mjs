@@ -20,7 +20,7 @@ const unreadOffset = CircularReader.prototype.__unreadOffset;
 const unreadLength = CircularReader.prototype.__unreadLength;
 const consumeRaw = CircularReader.prototype.__consumeRaw;
 
-guardClasses([Circular, CircularWriter, CircularReader], wasm.__bindingError, { inPlaceRings: true });
+guardClasses({ Circular, CircularWriter, CircularReader }, wasm.__bindingError, { inPlaceRings: true });
 
 let memory = null;
 let bytes = null;
