@@ -552,7 +552,10 @@ export class CircularReader {
  * from: a URL (string or URL) of omnibuf_bg.wasm (exported as "omnibuf/omnibuf_bg.wasm" for
  * bundlers), a Response or a Promise of one (from fetch()), the module's bytes, or a compiled
  * WebAssembly.Module; without it, the .wasm file beside the entry is fetched. Calling it again returns
- * the same Promise; after a failure (an Error saying why) the next call tries again. Node's entries
+ * the same Promise; after a failure (an Error saying why) the next call tries again. On a cross-origin
+ * isolated page the threaded build's module is loaded too, from omnibuf_threads_bg.wasm beside the
+ * entry's glue (beside the bundle where a bundler does not emit it; exported as
+ * "omnibuf/omnibuf_threads_bg.wasm"). Node's entries
  * have nothing to load: it resolves at once, so that code written for every entry runs there too. */
 export function init(
   input?: string | URL | Response | Promise<Response> | BufferSource | WebAssembly.Module | CircularHandle,
@@ -768,3 +771,11 @@ export class VirtualBuffer {
    * (its highWaterMark), as fs.createReadStream() does. */
   nodeReadable(start?: number, end?: number, options?: { signal?: AbortSignal }): import('node:stream').Readable;
 }
+
+/** Test hooks, not API (they may change without notice): how many waits (sliceAsync, acquire, the
+ * walks' and streams' waits) are pending natively or in wasm, which an abort or a free() must bring
+ * back down; and `[pending, started]`, the VirtualBuffer work not yet settled and how much has begun
+ * (work cancelled before it began never does). The test suite checks with them that nothing is left
+ * waiting. */
+export function __pendingWaits(): number;
+export function __workCounts(): [number, number];

@@ -6,7 +6,7 @@
 // Everything is js/web.mjs's; only init() differs: without an argument it instantiates the embedded
 // module instead of fetching one.
 import wasmBase64 from '../pkg/web/omnibuf_bg.inline.mjs';
-import { init as initFrom, threaded } from './web.mjs';
+import { init as initFrom } from './web.mjs';
 
 export * from './web.mjs';
 
@@ -19,8 +19,9 @@ function embeddedModule() {
 }
 
 /** As js/web.mjs's init(), except that without `input` the embedded module is instantiated. Only the
- * single-thread build is embedded: a cross-origin isolated page loads the threaded one as
- * js/web.mjs does (fetched beside its glue, or from `input`). */
+ * single-thread build is embedded: a cross-origin isolated page, whose rings are the threaded
+ * build's, fetches that one as js/web.mjs does, omnibuf_threads_bg.wasm beside its glue (beside the
+ * bundle). */
 export function init(input) {
-  return initFrom(input === undefined && !threaded ? embeddedModule() : input);
+  return initFrom(input === undefined ? embeddedModule() : input);
 }

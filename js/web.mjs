@@ -9,8 +9,8 @@
 //   IndexedDB transaction commits as soon as a task ends with no request pending.
 // `threaded` says whether this thread's rings are the threaded build's.
 import initSingle, * as single from '../pkg/web/omnibuf.js';
-import initThreads, { initSync as initThreadsSync } from '../pkg/web-threads/omnibuf.js';
-import * as threads from '../pkg/web-threads/omnibuf.js';
+import initThreads, { initSync as initThreadsSync } from '../pkg/web-threads/omnibuf_threads.js';
+import * as threads from '../pkg/web-threads/omnibuf_threads.js';
 import { startCustody } from './custody.mjs';
 import { guardClasses } from './guard.mjs';
 import { installStreams } from './streams.mjs';
@@ -43,7 +43,8 @@ const isHandle = (input) =>
  * comes from: a URL (a string or URL object) of omnibuf_bg.wasm, a Response or a Promise of one (as
  * from fetch()), the module's bytes (an ArrayBuffer or typed array), or a compiled WebAssembly.Module.
  * Without it, pkg/web/omnibuf_bg.wasm is fetched. Where `threaded`, the threaded build's module is
- * loaded too (pkg/web-threads/omnibuf_bg.wasm, fetched beside its glue), over a new shared memory; in a
+ * loaded too (pkg/web-threads/omnibuf_threads_bg.wasm, fetched beside its glue: beside the bundle,
+ * where a bundler such as esbuild does not emit it), over a new shared memory; in a
  * thread that received a ring's handle, `init(handle)` instantiates the sender's module over the
  * sender's memory instead, which CircularReader/CircularWriter.fromHandle(handle) need. Calling init()
  * again returns the same Promise; after a failure, the next call tries again.

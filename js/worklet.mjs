@@ -6,7 +6,7 @@
 // `readInto(reader, bytes)` copies the next unread bytes into an array of yours and consumes them
 // without blocking and without allocating (reader.slice() works too, but makes a view per call).
 import './worklet-text.mjs';
-import * as wasm from '../pkg/web-threads/omnibuf.js';
+import * as wasm from '../pkg/web-threads/omnibuf_threads.js';
 import { guardClasses } from './guard.mjs';
 
 /** The ring's classes (the other classes are the browser entry's, js/web.mjs). */

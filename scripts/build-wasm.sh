@@ -36,6 +36,9 @@ if [ "${OMNIBUF_WASM_THREADS:-1}" != 0 ]; then
     CARGO_TARGET_DIR="$threads_dir" RUSTFLAGS="$rustflags" cargo +nightly build -p omnibuf --lib \
         --target wasm32-unknown-unknown --profile "$profile" -Z build-std=std,panic_abort
     threads_wasm="$threads_dir/wasm32-unknown-unknown/$profile/omnibuf.wasm"
-    wasm-bindgen --target web --out-dir pkg/web-threads "$threads_wasm"
+    # Named apart from the single-thread build's files, so that both can sit beside a bundle (esbuild
+    # copies neither: the page's server has them side by side).
+    rm -rf pkg/web-threads
+    wasm-bindgen --target web --out-name omnibuf_threads --out-dir pkg/web-threads "$threads_wasm"
     echo "built pkg/web-threads from $threads_wasm ($(wc -c <"$threads_wasm") bytes)"
 fi

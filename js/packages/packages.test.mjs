@@ -93,6 +93,7 @@ const expectedPage = {
   fromArrayBuffer: 3,
   wrongReceiver: 'TypeError: ZeroCopyBuffer.sha256: called on an object that is not a ZeroCopyBuffer',
   abortReason: 'boom',
+  threaded: false,
 };
 
 /** The license files every tarball carries, as package.json's "MIT OR Apache-2.0" requires. */
@@ -100,7 +101,7 @@ const licenses = ['package/LICENSE-MIT', 'package/LICENSE-APACHE'];
 
 test('the tarball holds what a user needs and nothing else', () => {
   const listed = run('tar', ['tzf', tarballs.main]).stdout.trim().split('\n');
-  for (const file of ['package/pkg/web/omnibuf_bg.wasm', 'package/pkg/node/omnibuf_bg.wasm', 'package/dist/node.cjs', 'package/js/web.mjs', 'package/src/lib.rs', ...licenses]) {
+  for (const file of ['package/pkg/web/omnibuf_bg.wasm', 'package/pkg/web-threads/omnibuf_threads_bg.wasm', 'package/pkg/node/omnibuf_bg.wasm', 'package/dist/node.cjs', 'package/js/web.mjs', 'package/src/lib.rs', ...licenses]) {
     assert.ok(listed.includes(file), `${file} is in the tarball`);
   }
   const platformListed = run('tar', ['tzf', platformTarball]).stdout.trim().split('\n');
@@ -111,7 +112,7 @@ test('the tarball holds what a user needs and nothing else', () => {
   // No path of the machine that built them (panic locations name source files).
   const home = process.env.HOME ?? '';
   const local = [repo, process.env.CARGO_HOME ?? join(home, '.cargo'), process.env.RUSTUP_HOME ?? join(home, '.rustup')];
-  for (const wasm of ['web', 'web-threads', 'node'].map((dir) => join(app, 'node_modules/omnibuf/pkg', dir, 'omnibuf_bg.wasm'))) {
+  for (const wasm of ['web/omnibuf_bg.wasm', 'web-threads/omnibuf_threads_bg.wasm', 'node/omnibuf_bg.wasm'].map((file) => join(app, 'node_modules/omnibuf/pkg', file))) {
     const bytes = readFileSync(wasm).toString('latin1');
     for (const path of local) assert.ok(!bytes.includes(path), `${wasm} holds the build path ${path}`);
   }
@@ -215,7 +216,8 @@ test("the Node entries' types lack what only the browser entries export", () => 
     .map((line) => `${line.slice(0, line.indexOf('('))} ${line.match(/'(\w+)'/)?.[1]}`);
   const names = ['openDocumentWorker', 'DocumentWorker', 'WorkerVirtualBuffer', 'readInto'];
   const expected = [
-    ...[...names, 'openDocumentWorker'].map((name) => `types-browser-names.mts ${name}`), // the last: from omnibuf/wasm
+    // Then openDocumentWorker from omnibuf/wasm, and ZeroCopyBuffer from omnibuf/document-worker.
+    ...[...names, 'openDocumentWorker', 'ZeroCopyBuffer'].map((name) => `types-browser-names.mts ${name}`),
     ...names.map((name) => `types-browser-names.cts ${name}`),
   ];
   assert.deepEqual(errors.sort(), expected.sort(), stdout);
@@ -230,12 +232,16 @@ test('types of the browser entries and the worklet entry (TypeScript, bundler re
 const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm' };
 
 /** Serves a folder on 127.0.0.1; resolves to its URL and the server. */
-function serveFolder(dir) {
+function serveFolder(dir, { isolated = false } = {}) {
+  // The headers that make a page cross-origin isolated, where the browser entry's rings are the
+  // threaded build's.
+  const isolation = isolated ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' } : {};
   const server = createServer((request, response) => {
     const path = new URL(request.url, 'http://x').pathname;
     const file = join(dir, path === '/' ? 'index.html' : decodeURIComponent(path));
     if (!file.startsWith(dir) || !existsSync(file)) return response.writeHead(404).end();
-    response.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file));
+    const type = TYPES[extname(file)] ?? 'application/octet-stream';
+    response.writeHead(200, { 'content-type': type, ...isolation }).end(readFileSync(file));
   });
   return new Promise((ok) => server.listen(0, '127.0.0.1', () => ok({ url: `http://127.0.0.1:${server.address().port}/`, server })));
 }
@@ -275,8 +281,8 @@ function page(dir, script) {
   writeFileSync(join(dir, 'index.html'), html);
 }
 
-async function checkBuilt(dir, want = expectedPage) {
-  const { url, server } = await serveFolder(dir);
+async function checkBuilt(dir, want = expectedPage, serving = {}) {
+  const { url, server } = await serveFolder(dir, serving);
   try {
     await checkPage(url, want);
   } finally {
@@ -296,6 +302,17 @@ test('esbuild: `from "omnibuf"` with the one flag --alias:omnibuf=omnibuf/inline
     env: toolEnv,
   });
   await checkBuilt(out);
+});
+
+test('esbuild and omnibuf/inline on a cross-origin isolated page: the threaded build\'s .wasm beside the bundle, as docs/install.md says', { skip, timeout: 120_000 }, async () => {
+  const out = join(app, 'out-esbuild-isolated');
+  page(out, './main.js');
+  run(bin('esbuild', 'bin/esbuild'), ['main.mjs', '--bundle', '--format=esm', '--alias:omnibuf=omnibuf/inline', `--outfile=${join(out, 'main.js')}`], {
+    cwd: app,
+    env: toolEnv,
+  });
+  cpSync(join(app, 'node_modules/omnibuf/pkg/web-threads/omnibuf_threads_bg.wasm'), join(out, 'omnibuf_threads_bg.wasm'));
+  await checkBuilt(out, { ...expectedPage, threaded: true }, { isolated: true });
 });
 
 test('esbuild: without the flag, the page gets a clear error, not a silent 404', { skip, timeout: 120_000 }, async () => {
