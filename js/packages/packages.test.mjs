@@ -134,6 +134,16 @@ test('the Node entry through require', () => {
   assert.deepEqual(result, { ...expected, externalBuffers: true });
 });
 
+test("the README's Node quick start runs as written", () => {
+  const readme = readFileSync(join(repo, 'README.md'), 'utf8');
+  const snippet = readme.match(/\nNode:\n\n```js\n([\s\S]*?)```/)?.[1];
+  assert.ok(snippet, 'the README has a Node quick start');
+  writeFileSync(join(app, 'readme-node.mjs'), snippet);
+  const { stdout } = run('node', ['readme-node.mjs'], { cwd: app });
+  assert.match(stdout, /^worker: 14 bytes$/m, stdout);
+  assert.match(stdout, /^\d+ bytes, \d+ lines$/m, stdout);
+});
+
 test('import and require in one process give one set of classes', () => {
   for (const entry of ['omnibuf', 'omnibuf/wasm']) {
     const result = parse(run('node', ['dual.mjs', entry], { cwd: app }).stdout);
