@@ -218,6 +218,42 @@ fn faults_from_the_layer_fail_the_call_and_lose_nothing() {
     assert_eq!(buf.read(..).unwrap(), expected[..]);
 }
 
+/// A walk whose read fails (a file truncated underneath, here a short read every time) gives the error
+/// once, as its last item, both ways: a loop that skips errors (`flatten()`) ends.
+#[test]
+fn a_walk_ends_at_its_first_failed_read() {
+    let plan = FaultPlan::new();
+    let layer = FaultyPersistence::with_plan(Box::new(MemoryPersistence::new(text(100_000))), plan.clone());
+    let buf = VirtualBuffer::with_layer(Arc::new(layer), VirtualBufferOptions::tiny()).unwrap();
+    let mut lines = buf.lines(0).unwrap();
+    let first_lines: Vec<_> = lines.by_ref().take(3).collect::<Result<_, _>>().unwrap();
+    assert_eq!(first_lines.len(), 3);
+    plan.short_read(ReadCall::ReadBuffer, Trigger::Always);
+    plan.short_read(ReadCall::ReadAt, Trigger::Always);
+
+    // (Each walk taken at most 1000 steps, so that one that never ends fails rather than hangs.)
+    let items: Vec<_> = buf.chunks(1000..).unwrap().take(1000).collect();
+    assert_eq!(items.len(), 1, "the error, then the end: {} items", items.len());
+    assert!(items[0].is_err());
+    let items: Vec<_> = buf.chunks(1000..).unwrap().rev().take(1000).collect();
+    assert_eq!(items.len(), 1, "backwards too: {} items", items.len());
+    assert!(items[0].is_err());
+
+    // Lines: the walk made before the fault ends at its first failed step, and so does a new one.
+    let rest: Vec<_> = lines.by_ref().take(1000).collect();
+    assert_eq!(rest.len(), 1, "the error, then the end: {} items", rest.len());
+    assert!(rest[0].is_err());
+    assert!(lines.next().is_none() && lines.prev().is_none(), "ended both ways");
+    assert!(buf.lines(0).map_or(true, |lines| lines.take(1000).flatten().count() < 1000));
+
+    plan.clear();
+    assert_eq!(
+        buf.chunks(..).unwrap().map(|c| c.unwrap().len()).sum::<usize>(),
+        100_000,
+        "a new walk reads again"
+    );
+}
+
 /// A save whose file is written and renamed into place has succeeded, whatever the new layer answers
 /// after: the buffer takes it as its base, and its next save is not refused as a change underneath.
 #[test]

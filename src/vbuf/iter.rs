@@ -247,7 +247,8 @@ impl VirtualBuffer {
 
     /// The chunks of a range as zero-copy views, in order, as of now: later edits do not affect them.
     /// Each chunk lies in one piece and one cache block (of a memory-mapped file, in one window of
-    /// the mapping, up to 4 MiB).
+    /// the mapping, up to 4 MiB). A read that fails (a file truncated underneath) is the walk's last
+    /// item, both ways.
     ///
     /// ```
     /// use omnibuf::vbuf::VirtualBuffer;
@@ -440,6 +441,17 @@ impl Chunks {
     }
 }
 
+impl Chunks {
+    /// Ends the walk after an error, which is its last item: a read that failed would fail again (a
+    /// file truncated underneath), and a loop that skips errors would then never end.
+    fn ended_by<T>(&mut self, result: Result<T, VbufError>) -> Result<T, VbufError> {
+        if result.is_err() {
+            self.front = self.back;
+        }
+        result
+    }
+}
+
 impl Iterator for Chunks {
     type Item = Result<ZeroCopyBuffer, VbufError>;
 
@@ -447,7 +459,8 @@ impl Iterator for Chunks {
         if self.front >= self.back {
             return None;
         }
-        Some(self.snapshot.chunk_at(&self.inner.store, self.front).map(|found| {
+        let found = self.snapshot.chunk_at(&self.inner.store, self.front);
+        Some(self.ended_by(found).map(|found| {
             let (chunk, start) = found.expect("front < back <= len");
             let from = (self.front - start) as usize;
             let to = chunk.len().min((self.back - start) as usize);
@@ -462,7 +475,8 @@ impl DoubleEndedIterator for Chunks {
         if self.front >= self.back {
             return None;
         }
-        Some(self.snapshot.chunk_at(&self.inner.store, self.back - 1).map(|found| {
+        let found = self.snapshot.chunk_at(&self.inner.store, self.back - 1);
+        Some(self.ended_by(found).map(|found| {
             let (chunk, start) = found.expect("back - 1 < len");
             let from = self.front.saturating_sub(start) as usize;
             let to = (self.back - start) as usize;

@@ -337,7 +337,13 @@ impl VirtualBuffer {
     /// ```
     pub fn lines(&self, line: u64) -> Result<LineIterator, VbufError> {
         let start = self.line_to_offset(line)?;
-        Ok(LineIterator { buffer: self.clone(), snapshot: self.snapshot(), number: line, start })
+        Ok(LineIterator {
+            buffer: self.clone(),
+            snapshot: self.snapshot(),
+            number: line,
+            start,
+            failed: false,
+        })
     }
 }
 
@@ -380,7 +386,8 @@ impl Line {
 }
 
 /// Lines of one version of a [`VirtualBuffer`], both ways: `next` returns the line after the cursor and
-/// moves past it, `prev` moves back over the line before it and returns it.
+/// moves past it, `prev` moves back over the line before it and returns it. A step that fails (a file
+/// truncated underneath) is the last item, both ways.
 ///
 /// ```
 /// use omnibuf::vbuf::VirtualBuffer;
@@ -399,6 +406,8 @@ pub struct LineIterator {
     number: u64,
     /// Offset where that line starts; past the length once the last line was returned.
     start: u64,
+    /// Whether a step failed: the iterator then ends both ways (see `ended_by`).
+    failed: bool,
 }
 
 impl LineIterator {
@@ -495,7 +504,20 @@ impl LineIterator {
     /// assert!(lines.prev().is_none());
     /// ```
     pub fn prev(&mut self) -> Option<Result<Line, VbufError>> {
-        self.step_back().transpose()
+        if self.failed {
+            return None;
+        }
+        let step = self.step_back();
+        self.ended_by(step).transpose()
+    }
+
+    /// Ends the iterator after an error, which is its last item: a read that failed would fail
+    /// again (a file truncated underneath), and a loop that skips errors would then never end.
+    fn ended_by(&mut self, step: Result<Option<Line>, VbufError>) -> Result<Option<Line>, VbufError> {
+        if step.is_err() {
+            self.failed = true;
+        }
+        step
     }
 }
 
@@ -503,7 +525,11 @@ impl Iterator for LineIterator {
     type Item = Result<Line, VbufError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.step_forward().transpose()
+        if self.failed {
+            return None;
+        }
+        let step = self.step_forward();
+        self.ended_by(step).transpose()
     }
 }
 
