@@ -603,7 +603,9 @@ export interface VirtualBufferOpenOptions {
  *   only in dedicated workers (elsewhere the call rejects with an Error saying so). Faster than
  *   IndexedDB for big documents (`npm run bench:opfs`). A document open in one worker is locked:
  *   opening, saving over or deleting it in another worker or tab rejects with an Error saying it is
- *   "open in another worker or tab" until it is freed there. In an off-the-record (incognito) window
+ *   "open in another worker or tab" until it is freed there; deleting it in the worker that has it
+ *   open rejects too ("open in this worker"), where IndexedDB lets its open buffers read on. list()
+ *   and exportDocument() take no lock: they see documents open anywhere. In an off-the-record (incognito) window
  *   Chromium keeps OPFS in memory, where a file stops at 2 GiB: a bigger import or save rejects with
  *   an Error and changes nothing.
  * - 'auto' (the default of openDocumentWorker()): 'opfs' where sync access handles exist, else

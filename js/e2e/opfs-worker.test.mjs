@@ -653,3 +653,44 @@ test('signals through the proxy: a call the worker has not started never runs; a
     server.close();
   }
 });
+
+test('a document open in one worker: another lists and exports it; deleting it is refused in both, each saying where', { skip, timeout: 120_000 }, async () => {
+  const { url, server } = await serve(0);
+  try {
+    await withProfile(async (context) => {
+      const { page, errors } = await openPage(context, url);
+      await page.evaluate(PAGE_HELPERS);
+      const out = await page.evaluate(async () => {
+        const { openDocumentWorker } = await import('/js/web.mjs');
+        const holder = await openDocumentWorker();
+        const other = await openDocumentWorker();
+        const refused = (promise) => promise.then(() => 'deleted', (e) => e.message);
+        await holder.deleteDocument('held.txt');
+        const held = await holder.import('held.txt', 'held open\n');
+        const result = {
+          listed: (await other.list()).filter((d) => d.name === 'held.txt'),
+          exported: text(await (await other.exportDocument('held.txt')).arrayBuffer()),
+          deleteHere: await refused(holder.deleteDocument('held.txt')),
+          deleteThere: await refused(other.deleteDocument('held.txt')),
+          stillReads: text(await held.read(0, 4)),
+        };
+        await held.free();
+        result.deletedOnceFreed = await refused(other.deleteDocument('held.txt'));
+        result.listedAfter = (await other.list()).filter((d) => d.name === 'held.txt');
+        holder.terminate();
+        other.terminate();
+        return result;
+      });
+      assert.deepEqual(out.listed, [{ name: 'held.txt', length: 10 }]);
+      assert.equal(out.exported, 'held open\n');
+      assert.match(out.deleteHere, /document "held\.txt" is open in this worker: free its buffers, then try again/);
+      assert.match(out.deleteThere, /is open in another worker or tab/);
+      assert.equal(out.stillReads, 'held');
+      assert.equal(out.deletedOnceFreed, 'deleted');
+      assert.deepEqual(out.listedAfter, []);
+      assert.deepEqual(errors, []);
+    });
+  } finally {
+    server.close();
+  }
+});

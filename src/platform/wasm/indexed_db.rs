@@ -100,7 +100,11 @@ pub enum StoreError {
 impl StoreError {
     fn from_dom(error: Option<DomException>, what: &str) -> StoreError {
         match error {
-            Some(e) if e.name() == "QuotaExceededError" => StoreError::QuotaExceeded(e.message()),
+            // (Chromium's message for a transaction over the quota is empty: the call names itself.)
+            Some(e) if e.name() == "QuotaExceededError" => StoreError::QuotaExceeded(match e.message() {
+                message if message.is_empty() => what.to_string(),
+                message => format!("{what}: {message}"),
+            }),
             Some(e) if e.name() == "AbortError" => StoreError::Aborted(format!("{what}: {}", e.message())),
             Some(e) => StoreError::Failed(format!("{what}: {}: {}", e.name(), e.message())),
             None => StoreError::Aborted(what.to_string()),

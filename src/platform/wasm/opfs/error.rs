@@ -38,6 +38,9 @@ pub enum OpfsError {
     /// Another worker or tab has the file open (OPFS's exclusive lock).
     #[error("{0} is open in another worker or tab; close it there and try again")]
     Locked(String),
+    /// A buffer of this worker has the document open, which deleting it needs closed.
+    #[error("document {0:?} is open in this worker: free its buffers, then try again")]
+    OpenHere(String),
     /// The browser refused to store more.
     #[error("the storage quota is exhausted: {0}; the stored document is unchanged")]
     QuotaExceeded(String),

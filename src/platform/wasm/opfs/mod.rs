@@ -47,8 +47,8 @@ use js_sys::{Array, Reflect, Uint8Array};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    DomException, FileSystemDirectoryHandle, FileSystemGetDirectoryOptions, FileSystemRemoveOptions,
-    StorageManager,
+    Blob, DomException, FileSystemDirectoryHandle, FileSystemFileHandle, FileSystemGetDirectoryOptions,
+    FileSystemRemoveOptions, StorageManager,
 };
 
 pub use error::OpfsError;
@@ -59,7 +59,7 @@ pub use layer::{inject_save_fault, SaveFault};
 
 use crate::platform::persistence::{PersistenceError, SaveOptions};
 use crate::vbuf::{ImportSource, VirtualBuffer, VirtualBufferOptions};
-use header::{data_file_id, data_file_name, Record};
+use header::{data_file_id, data_file_name, Record, HEADER_LEN};
 use layer::{add_spare, read_record, spare_count, write_record};
 
 /// The directory of the OPFS root that holds the documents.
@@ -119,6 +119,40 @@ async fn document_dir(name: &str, create: bool) -> Result<Option<FileSystemDirec
 
 fn key(document: &str, file: &str) -> String {
     format!("{document}/{file}")
+}
+
+/// A snapshot of file `name` of `dir` (`getFile()`), which, unlike a sync access handle, takes no
+/// lock: documents another worker has open can be listed and exported. `None` when there is no such
+/// file.
+async fn snapshot(
+    dir: &FileSystemDirectoryHandle,
+    name: &str,
+    what: &str,
+) -> Result<Option<Blob>, OpfsError> {
+    let handle: FileSystemFileHandle = match JsFuture::from(dir.get_file_handle(name)).await {
+        Ok(handle) => handle.unchecked_into(),
+        Err(e) if OpfsError::is_not_found(&e) => return Ok(None),
+        Err(e) => return Err(OpfsError::from_js(e, what)),
+    };
+    let file = JsFuture::from(handle.get_file()).await.map_err(|e| OpfsError::from_js(e, what))?;
+    Ok(Some(file.unchecked_into()))
+}
+
+/// Bytes `start..end` of a snapshot (fewer past its end), copied out of it.
+async fn snapshot_bytes(file: &Blob, start: u64, end: u64, what: &str) -> Result<Uint8Array, OpfsError> {
+    let part =
+        file.slice_with_f64_and_f64(start as f64, end as f64).map_err(|e| OpfsError::from_js(e, what))?;
+    let buffer = JsFuture::from(part.array_buffer()).await.map_err(|e| OpfsError::from_js(e, what))?;
+    Ok(Uint8Array::new(&buffer))
+}
+
+/// The current record of document `name` (in `dir`), read from a snapshot of its header; `None` for
+/// the directory of an import that never committed.
+async fn current_record(dir: &FileSystemDirectoryHandle, name: &str) -> Result<Option<Record>, OpfsError> {
+    let what = format!("OPFS file {:?}", key(name, HEAD));
+    let Some(head) = snapshot(dir, HEAD, &what).await? else { return Ok(None) };
+    let bytes = snapshot_bytes(&head, 0, HEADER_LEN as u64, &what).await?.to_vec();
+    Ok(header::current(&bytes))
 }
 
 async fn open_head(
@@ -483,21 +517,17 @@ pub async fn list() -> Result<Vec<(String, u64)>, OpfsError> {
     let mut out = Vec::new();
     for name in names {
         let Some(dir) = subdirectory(&root, &name, false).await? else { continue };
-        let head = match open_head(&dir, &name, false).await {
-            Ok(head) => head,
-            // A directory of an import that never committed.
-            Err(OpfsError::NotFound(_)) => continue,
-            Err(e) => return Err(e),
-        };
-        if let Some(record) = read_record(&head)? {
+        // From a snapshot, not a sync access handle, whose lock a document open elsewhere holds.
+        if let Some(record) = current_record(&dir, &name).await? {
             out.push((name, record.len));
         }
     }
     Ok(out)
 }
 
-/// Deletes document `name` and all its files. Fails with [`OpfsError::Locked`] while a buffer (here
-/// or in another worker) has it open; deleting a missing document does nothing.
+/// Deletes document `name` and all its files. Fails while a buffer has it open: with
+/// [`OpfsError::OpenHere`] in this worker, [`OpfsError::Locked`] in another; deleting a missing
+/// document does nothing.
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), omnibuf::vbuf::opfs::OpfsError> {
@@ -512,7 +542,7 @@ pub async fn list() -> Result<Vec<(String, u64)>, OpfsError> {
 pub async fn delete(name: &str) -> Result<(), OpfsError> {
     check_name(name)?;
     if files::in_use(&key(name, HEAD)) {
-        return Err(OpfsError::Locked(format!("document {name:?} (a buffer of this worker has it open)")));
+        return Err(OpfsError::OpenHere(name.to_string()));
     }
     let root = root().await?;
     let options = FileSystemRemoveOptions::new();
@@ -536,17 +566,26 @@ pub async fn delete(name: &str) -> Result<(), OpfsError> {
 /// # Ok(()) }
 /// ```
 pub async fn export(name: &str) -> Result<web_sys::Blob, OpfsError> {
-    let (_, layer) = open_version(name).await?;
+    // Read from snapshots, which take no lock: a document open in another worker exports too.
+    let dir = document_dir(name, false).await?.ok_or_else(|| OpfsError::NotFound(name.into()))?;
+    let record = current_record(&dir, name).await?.ok_or_else(|| OpfsError::NotFound(name.into()))?;
+    let file_name = data_file_name(record.file_id);
+    let what = format!("OPFS file {:?}", key(name, &file_name));
+    let data = snapshot(&dir, &file_name, &what).await?;
+    let size = data.as_ref().map_or(0, |data| data.size() as u64);
+    let Some(data) = data.filter(|_| size >= record.len) else {
+        let detail = format!("the data file of {name:?} holds {size} bytes, its record says {}", record.len);
+        return Err(PersistenceError::Corrupt(detail).into());
+    };
+    // Copied: a snapshot stops being readable once its file changes (a later save's cleanup
+    // deletes it), and the Blob handed out must not.
     let parts = Array::new();
-    let len = crate::platform::persistence::PersistenceLayer::len(&*layer)?;
     let mut at = 0;
-    let mut scratch = Vec::new();
-    while at < len {
-        let n = (len - at).min(IO_BATCH as u64) as usize;
-        scratch.resize(n, 0);
-        crate::platform::persistence::PersistenceLayer::read_at(&*layer, at, &mut scratch)?;
-        parts.push(&Uint8Array::from(&scratch[..]));
-        at += n as u64;
+    while at < record.len {
+        let end = (at + IO_BATCH as u64).min(record.len);
+        let bytes = snapshot_bytes(&data, at, end, &what).await?;
+        parts.push(&bytes);
+        at = end;
     }
     web_sys::Blob::new_with_u8_array_sequence(&parts).map_err(|e| OpfsError::from_js(e, "making a Blob"))
 }
