@@ -475,6 +475,14 @@ test('classes given as a Proxy of an array (a reactive store\'s) are read throug
   const { proxy: revoked, revoke } = Proxy.revocable([64], {});
   revoke();
   assert.throws(() => new BufferPool({ budget: 64, classes: revoked }), unreadable);
+  // A length the caller claims is no promise of numbers: the first element that is none is refused,
+  // at once (the addon once reserved room for the whole length first, and a huge one killed it).
+  const noNumber = { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: 'options.classes must hold numbers, got undefined' };
+  const claimsMuch = new Proxy([], { get: (target, key) => (key === 'length' ? 1e12 : target[key]) });
+  assert.throws(() => new BufferPool({ budget: 64, classes: claimsMuch }), noNumber);
+  const sparse = [];
+  sparse.length = 2 ** 32 - 1;
+  assert.throws(() => new BufferPool({ budget: 64, classes: sparse }), noNumber);
   // Not an array however it looks: refused as one, in the same words.
   const notArray = new Proxy({ length: 1, 0: 64 }, {});
   assert.throws(() => new BufferPool({ budget: 64, classes: notArray }), { name: 'TypeError', message: /^options\.classes must be an array/ });

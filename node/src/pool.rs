@@ -41,21 +41,21 @@ fn pool_from_options(env: &Env, options: &Unknown<'_>) -> ApiResult<BufferPool> 
         None => return Err(message::budget_required().into()),
     }
     if let Some(classes) = args::option(env, options, "classes")? {
-        let items = match values::array_items(env, classes) {
-            Some(items) => items,
-            None if values::is_array(env, classes) => {
-                return Err(message::option_unreadable("classes").into())
-            }
+        let unreadable = || ApiError::from(message::option_unreadable("classes"));
+        let len = match values::array_length(env, classes) {
+            Some(len) => len,
+            None if values::is_array(env, classes) => return Err(unreadable()),
             None => return Err(message::classes_not_array(args::value(env, classes)).into()),
         };
-        let sizes = items
-            .into_iter()
-            .map(|v| {
-                let n = values::number(env, v)
-                    .ok_or_else(|| ApiError::from(message::class_not_number(args::value(env, v))))?;
-                args::index_from_number(n, "a class size")
-            })
-            .collect::<ApiResult<Vec<usize>>>()?;
+        // Element by element, stopping at the first that is no size, as the wasm build reads them:
+        // the length is the caller's to claim (a sparse array, a Proxy), not a promise of numbers.
+        let mut sizes = Vec::new();
+        for i in 0..len {
+            let v = values::array_item(env, classes, i).ok_or_else(unreadable)?;
+            let n = values::number(env, v)
+                .ok_or_else(|| ApiError::from(message::class_not_number(args::value(env, v))))?;
+            sizes.push(args::index_from_number(n, "a class size")?);
+        }
         config = config.classes(sizes);
     }
     if let Some(max_idle) = args::size_option(env, options, "maxIdle")? {

@@ -414,8 +414,16 @@ fn array_is_array(env: &Env, value: sys::napi_value) -> bool {
 
 /// The elements of an array (or of a Proxy of one, read through its traps); `None` if `value` is not
 /// an array, or one of them cannot be read (a throwing getter, a Proxy's trap: [`is_array`] tells
-/// the two apart).
+/// the two apart). For arrays the caller made (property names): one a user passes may claim any
+/// length, so read it with [`array_length`] and [`array_item`], stopping at the first bad element.
 pub(crate) fn array_items(env: &Env, value: sys::napi_value) -> Option<Vec<sys::napi_value>> {
+    let len = array_length(env, value)?;
+    (0..len).map(|i| array_item(env, value, i)).collect()
+}
+
+/// The length of an array (or of a Proxy of one, as its `length` reads); `None` if `value` is not an
+/// array or its length cannot be read.
+pub(crate) fn array_length(env: &Env, value: sys::napi_value) -> Option<u32> {
     let env_raw = env.raw();
     let mut len = 0u32;
     if is_plain_array(env, value) {
@@ -439,17 +447,20 @@ pub(crate) fn array_items(env: &Env, value: sys::napi_value) -> Option<Vec<sys::
     } else {
         return None;
     }
-    let mut items = Vec::with_capacity(len as usize);
-    for i in 0..len {
-        let mut item = ptr::null_mut();
-        // SAFETY: as above; `i` is below the array's length (a getter may still throw: cleared below).
-        if !ok(unsafe { sys::napi_get_element(env_raw, value, i, &mut item) }) {
-            clear_exception(env);
-            return None;
-        }
-        items.push(item);
+    Some(len)
+}
+
+/// Element `index` of an array (or of a Proxy of one); `None` if it cannot be read (a throwing
+/// getter, a Proxy's trap).
+pub(crate) fn array_item(env: &Env, value: sys::napi_value, index: u32) -> Option<sys::napi_value> {
+    let mut item = ptr::null_mut();
+    // SAFETY: `value` belongs to the current call and `item` is a valid out-pointer; a getter or trap
+    // may throw, which fails the call and is cleared below.
+    if !ok(unsafe { sys::napi_get_element(env.raw(), value, index, &mut item) }) {
+        clear_exception(env);
+        return None;
     }
-    Some(items)
+    Some(item)
 }
 
 /// The object's own enumerable string-keyed properties, as (name, value) pairs: each name a string.
