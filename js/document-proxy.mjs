@@ -147,7 +147,9 @@ export class WorkerVirtualBuffer {
   /** Bytes start..end in reads of at most 1 MiB, one after the other, as VirtualBuffer.chunks()
    * walks (js/streams.mjs): a bad range rejects with read()'s error before anything is yielded, and
    * without an end the walk follows the document's length, as of the step's last settled call. */
-  async *chunks(start = 0, end = undefined, options = undefined) {
+  async *chunks(start = undefined, end = undefined, options = undefined) {
+    // Left out, as undefined or null (js/index.d.ts): from the start.
+    start ??= 0;
     const most = 1 << 20;
     // An empty read checks the options, and settles after the edits called before, so that the
     // length is theirs. read() checks its arguments before it reads anything: a range it refuses
@@ -175,11 +177,11 @@ export class WorkerVirtualBuffer {
     }
   }
   /** The lines from offset `start`, as VirtualBuffer.lines() gives them, read through chunks(). */
-  lines(start = 0, options = undefined) {
+  lines(start = undefined, options = undefined) {
     return linesOf(this.chunks(start, undefined, options), splitSignal(options)[0], abortError);
   }
   /** Bytes start..end as a byte ReadableStream, read through chunks(). */
-  readableStream(start = 0, end = undefined) {
+  readableStream(start = undefined, end = undefined) {
     return byteStreamOf(() => this.chunks(start, end));
   }
 }
