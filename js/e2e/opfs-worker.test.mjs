@@ -700,3 +700,56 @@ test('a document open in one worker: another lists and exports it; deleting it i
     server.close();
   }
 });
+
+test('listing and exporting a document another worker keeps saving: every call succeeds and exports one whole version', { skip, timeout: 180_000 }, async () => {
+  const { url, server } = await serve(0);
+  try {
+    await withProfile(async (context) => {
+      const { page, errors } = await openPage(context, url);
+      await page.evaluate(PAGE_HELPERS);
+      const out = await page.evaluate(async () => {
+        const { openDocumentWorker } = await import('/js/web.mjs');
+        const saver = await openDocumentWorker();
+        const reader = await openDocumentWorker();
+        await saver.deleteDocument('saved-often.txt');
+        // Versions "v000 …" to "v059 …", each a whole 64 KiB: an export that mixed two would show it.
+        const version = (i) => `v${String(i).padStart(3, '0')} `.repeat(1 << 14).slice(0, 1 << 16);
+        const doc = await saver.import('saved-often.txt', version(0));
+        let saving = true;
+        const saves = (async () => {
+          for (let i = 1; i < 60; i++) {
+            await doc.replace(0, doc.length, version(i));
+            await doc.save();
+          }
+          saving = false;
+        })();
+        const seen = { lists: 0, exports: 0, failures: [], mixed: 0 };
+        while (saving) {
+          try {
+            const listed = (await reader.list()).find((d) => d.name === 'saved-often.txt');
+            if (listed?.length === 1 << 16) seen.lists += 1;
+            else seen.failures.push(`listed ${JSON.stringify(listed)}`);
+            const exported = text(await (await reader.exportDocument('saved-often.txt')).arrayBuffer());
+            if (exported === version(Number(exported.slice(1, 4)))) seen.exports += 1;
+            else seen.mixed += 1;
+          } catch (e) {
+            seen.failures.push(e.message);
+          }
+        }
+        await saves;
+        await doc.free();
+        await saver.deleteDocument('saved-often.txt');
+        saver.terminate();
+        reader.terminate();
+        return seen;
+      });
+      console.log(`# ${out.lists} lists and ${out.exports} exports while the other worker saved 59 times`);
+      assert.deepEqual(out.failures, []);
+      assert.equal(out.mixed, 0, 'every export is one whole version');
+      assert.ok(out.exports > 0 && out.lists > 0);
+      assert.deepEqual(errors, []);
+    });
+  } finally {
+    server.close();
+  }
+});

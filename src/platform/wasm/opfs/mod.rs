@@ -138,21 +138,43 @@ async fn snapshot(
     Ok(Some(file.unchecked_into()))
 }
 
-/// Bytes `start..end` of a snapshot (fewer past its end), copied out of it.
-async fn snapshot_bytes(file: &Blob, start: u64, end: u64, what: &str) -> Result<Uint8Array, OpfsError> {
+/// Bytes `start..end` of a snapshot (fewer past its end), copied out of it; `None` once the file
+/// changed since the snapshot was taken (a save elsewhere rewrote the header): take a new one.
+async fn snapshot_bytes(
+    file: &Blob,
+    start: u64,
+    end: u64,
+    what: &str,
+) -> Result<Option<Uint8Array>, OpfsError> {
     let part =
         file.slice_with_f64_and_f64(start as f64, end as f64).map_err(|e| OpfsError::from_js(e, what))?;
-    let buffer = JsFuture::from(part.array_buffer()).await.map_err(|e| OpfsError::from_js(e, what))?;
-    Ok(Uint8Array::new(&buffer))
+    match JsFuture::from(part.array_buffer()).await {
+        Ok(buffer) => Ok(Some(Uint8Array::new(&buffer))),
+        Err(e) if e.dyn_ref::<DomException>().is_some_and(|e| e.name() == "NotReadableError") => Ok(None),
+        Err(e) => Err(OpfsError::from_js(e, what)),
+    }
+}
+
+/// How many times `list()` and `export()` read a document again when a save in another worker
+/// changed a file under their snapshot. Each retry follows a save that committed meanwhile.
+const SNAPSHOT_TRIES: usize = 16;
+
+/// The error once a document kept changing under every snapshot.
+fn kept_changing(name: &str) -> OpfsError {
+    OpfsError::Failed(format!("document {name:?} was saved again and again while it was read: try again"))
 }
 
 /// The current record of document `name` (in `dir`), read from a snapshot of its header; `None` for
 /// the directory of an import that never committed.
 async fn current_record(dir: &FileSystemDirectoryHandle, name: &str) -> Result<Option<Record>, OpfsError> {
     let what = format!("OPFS file {:?}", key(name, HEAD));
-    let Some(head) = snapshot(dir, HEAD, &what).await? else { return Ok(None) };
-    let bytes = snapshot_bytes(&head, 0, HEADER_LEN as u64, &what).await?.to_vec();
-    Ok(header::current(&bytes))
+    for _ in 0..SNAPSHOT_TRIES {
+        let Some(head) = snapshot(dir, HEAD, &what).await? else { return Ok(None) };
+        if let Some(bytes) = snapshot_bytes(&head, 0, HEADER_LEN as u64, &what).await? {
+            return Ok(header::current(&bytes.to_vec()));
+        }
+    }
+    Err(kept_changing(name))
 }
 
 async fn open_head(
@@ -566,28 +588,47 @@ pub async fn delete(name: &str) -> Result<(), OpfsError> {
 /// # Ok(()) }
 /// ```
 pub async fn export(name: &str) -> Result<web_sys::Blob, OpfsError> {
-    // Read from snapshots, which take no lock: a document open in another worker exports too.
+    // Read from snapshots, which take no lock: a document open in another worker exports too. A
+    // save there meanwhile may delete the version being read (its cleanup): then the new one is.
     let dir = document_dir(name, false).await?.ok_or_else(|| OpfsError::NotFound(name.into()))?;
-    let record = current_record(&dir, name).await?.ok_or_else(|| OpfsError::NotFound(name.into()))?;
-    let file_name = data_file_name(record.file_id);
-    let what = format!("OPFS file {:?}", key(name, &file_name));
-    let data = snapshot(&dir, &file_name, &what).await?;
-    let size = data.as_ref().map_or(0, |data| data.size() as u64);
-    let Some(data) = data.filter(|_| size >= record.len) else {
-        let detail = format!("the data file of {name:?} holds {size} bytes, its record says {}", record.len);
-        return Err(PersistenceError::Corrupt(detail).into());
-    };
-    // Copied: a snapshot stops being readable once its file changes (a later save's cleanup
-    // deletes it), and the Blob handed out must not.
+    let mut last = None;
+    for _ in 0..SNAPSHOT_TRIES {
+        let record = current_record(&dir, name).await?.ok_or_else(|| OpfsError::NotFound(name.into()))?;
+        let file_name = data_file_name(record.file_id);
+        let what = format!("OPFS file {:?}", key(name, &file_name));
+        let data = snapshot(&dir, &file_name, &what).await?;
+        let size = data.as_ref().map_or(0, |data| data.size() as u64);
+        let Some(data) = data.filter(|_| size >= record.len) else {
+            // Corrupt only if the record still says so when read again: else a save replaced it.
+            if last == Some(record) {
+                let detail =
+                    format!("the data file of {name:?} holds {size} bytes, its record says {}", record.len);
+                return Err(PersistenceError::Corrupt(detail).into());
+            }
+            last = Some(record);
+            continue;
+        };
+        if let Some(parts) = copied(&data, record.len, &what).await? {
+            return web_sys::Blob::new_with_u8_array_sequence(&parts)
+                .map_err(|e| OpfsError::from_js(e, "making a Blob"));
+        }
+        last = Some(record);
+    }
+    Err(kept_changing(name))
+}
+
+/// The first `len` bytes of a snapshot, copied a batch at a time (a snapshot stops being readable
+/// once its file changes, and the Blob handed out must not); `None` if it stopped meanwhile.
+async fn copied(data: &Blob, len: u64, what: &str) -> Result<Option<Array>, OpfsError> {
     let parts = Array::new();
     let mut at = 0;
-    while at < record.len {
-        let end = (at + IO_BATCH as u64).min(record.len);
-        let bytes = snapshot_bytes(&data, at, end, &what).await?;
+    while at < len {
+        let end = (at + IO_BATCH as u64).min(len);
+        let Some(bytes) = snapshot_bytes(data, at, end, what).await? else { return Ok(None) };
         parts.push(&bytes);
         at = end;
     }
-    web_sys::Blob::new_with_u8_array_sequence(&parts).map_err(|e| OpfsError::from_js(e, "making a Blob"))
+    Ok(Some(parts))
 }
 
 /// The names of the files of document `name`'s directory, for tests of cleanup (the `testing`
