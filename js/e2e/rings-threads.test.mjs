@@ -183,7 +183,7 @@ test('handles are claimed once, by their class; the page never blocks', { skip, 
   try {
     const out = await page.evaluate(() => window.omnibufRings.handleMisuse());
     assert.deepEqual(out.initSyncWithoutHandle, { name: 'TypeError', message: 'initSync needs the object toHandle() returned (it carries the module and the memory)' });
-    assert.match(out.sliceSyncOnPage?.message, /CircularReader\.sliceSync\(\) would block the page's main thread.*sliceAsync/);
+    assert.match(out.sliceSyncOnPage?.message, /CircularReader\.sliceSync\(\) would block the page's main thread.*sliceAsync.*or sliceSync\(\) in a dedicated worker$/);
     assert.match(out.writerSliceSyncOnPage?.message, /CircularWriter\.sliceSync\(\) would block the page's main thread/);
     assert.match(out.usedAfterMove?.message, /this CircularReader was moved to a handle/);
     for (const [i, error] of out.movedWithBadArguments.entries()) {

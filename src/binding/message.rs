@@ -238,11 +238,22 @@ pub fn no_threads(member: &str) -> BindingError {
 
 /// `sliceSync()` where the thread must not block (`class`: `"CircularReader"`): `Error`. Both Node
 /// builds say this on the main thread (the wasm build, which never blocks, says `never_blocks` in a
-/// worker), so it names no place where blocking works.
+/// worker), so it names no place where blocking works; the threaded browser build, whose dedicated
+/// workers do block, says [`blocks_in_workers_only`].
 pub fn no_blocking(class: &str, here: &str) -> BindingError {
     BindingError::error(format!(
         "{class}.sliceSync() would block {here}, which must never block: use sliceAsync(), or slice(), \
          which returns at once"
+    ))
+    .with_code(ERR_INVALID_STATE)
+}
+
+/// `sliceSync()` on the page or in a worklet of the threaded browser build, whose dedicated workers
+/// may block: [`no_blocking`], and where it works.
+pub fn blocks_in_workers_only(class: &str, here: &str) -> BindingError {
+    BindingError::error(format!(
+        "{class}.sliceSync() would block {here}, which must never block: use sliceAsync(), or slice(), \
+         which returns at once, or sliceSync() in a dedicated worker"
     ))
     .with_code(ERR_INVALID_STATE)
 }

@@ -336,7 +336,7 @@ impl JsCircularWriter {
             let _ = here;
             self.with(|w| {
                 if let Some(here) = threads::cannot_block() {
-                    return Err(throwable(message::no_blocking("CircularWriter", here)));
+                    return Err(throwable(message::blocks_in_workers_only("CircularWriter", here)));
                 }
                 let deadline = threads::deadline(timeout_ms)?;
                 let waited = crate::binding::block_on(w.slice(), deadline).is_some();
@@ -588,7 +588,7 @@ impl JsCircularReader {
             let _ = here;
             self.with(|r| {
                 if let Some(here) = threads::cannot_block() {
-                    return Err(throwable(message::no_blocking("CircularReader", here)));
+                    return Err(throwable(message::blocks_in_workers_only("CircularReader", here)));
                 }
                 let deadline = threads::deadline(timeout_ms)?;
                 if crate::binding::block_on(r.slice(), deadline).is_none() {
