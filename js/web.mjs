@@ -141,12 +141,15 @@ function untilLoaded(className, cls, module) {
         };
     Object.defineProperty(cls, name, { ...desc, value: checked });
   }
-  return new Proxy(cls, {
+  const exported = new Proxy(cls, {
     construct(target, args, newTarget) {
       if (!loaded[module]) throw notLoaded(`new ${className}()`);
       return Reflect.construct(target, args, newTarget);
     },
   });
+  // So that `object.constructor === ZeroCopyBuffer` holds for the class as exported.
+  Object.defineProperty(cls.prototype, 'constructor', { value: exported, writable: true, configurable: true });
+  return exported;
 }
 
 const ringModule = threaded ? 'threads' : 'single';

@@ -313,8 +313,6 @@ fn a_save_leaves_the_temporary_file_of_a_concurrent_save_alone() {
     assert_eq!(names_in(dir.path()), ["document.bin"]);
 }
 
-// ── a save that runs into the file-size limit ────────────────────────────────────────────────────────
-
 // ── two processes saving one file ────────────────────────────────────────────────────────────────
 
 const RACE_ROUNDS: usize = 150;
@@ -374,7 +372,6 @@ fn of_two_processes_saving_one_file_at_once_at_most_one_succeeds() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn the saving child");
-    let mut refusals = 0;
     for round in 0..RACE_ROUNDS {
         let path = dir.path().join(format!("doc{round}"));
         let buffer = edited(&path, b"parent: ");
@@ -396,12 +393,12 @@ fn of_two_processes_saving_one_file_at_once_at_most_one_succeeds() {
             ("changed", "saved") => assert_eq!(on_disk, "child: original\n", "round {round}"),
             _ => panic!("round {round}: parent {ours}, child {theirs}; the file holds {on_disk:?}"),
         }
-        refusals += 1;
     }
     let output = child.wait_with_output().unwrap();
     assert!(output.status.success(), "the child: {}", describe(&output));
-    assert_eq!(refusals, RACE_ROUNDS);
 }
+
+// ── a save that runs into the file-size limit ────────────────────────────────────────────────────────
 
 #[test]
 fn a_save_that_outgrows_the_file_size_limit_leaves_the_original() {

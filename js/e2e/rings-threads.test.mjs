@@ -236,7 +236,7 @@ test('without cross-origin isolation the single-thread build loads and toHandle(
   }
 });
 
-test('calls made before init() say so, in both builds of the page', { skip, timeout: 60_000 }, async () => {
+test('calls made before init() say so, in both builds of the page; the classes as exported are their objects\' constructors', { skip, timeout: 60_000 }, async () => {
   for (const isolated of [true, false]) {
     const { page, close } = await ringsPage(isolated);
     try {
@@ -251,6 +251,7 @@ test('calls made before init() say so, in both builds of the page', { skip, time
       assert.deepEqual(out.ring, said('Circular.withCapacity()'));
       assert.deepEqual(out.asyncStatic, said('VirtualBuffer.open()'));
       assert.equal(out.asyncStaticIsPromise, true, 'a static that returns a Promise rejects rather than throws');
+      assert.deepEqual(await page.evaluate(() => window.omnibufRings.constructors()), { buffer: true, writer: true, prototype: true });
     } finally {
       await close();
     }

@@ -305,4 +305,16 @@ async function callsBeforeInit() {
 const beforeInit = await callsBeforeInit();
 window.omnibufRings = { scenario, leftBehind, madeInWorker, movedOn, relayed, handleError, handleMisuse, streamsAfterInitSync, threaded, beforeInit };
 await init();
+/** Whether objects' `constructor` is the class as exported, and `instanceof` holds. */
+window.omnibufRings.constructors = () => {
+  const buffer = ZeroCopyBuffer.from('x');
+  const writer = Circular.withCapacity(64);
+  const out = {
+    buffer: buffer.constructor === ZeroCopyBuffer && buffer instanceof ZeroCopyBuffer,
+    writer: writer.constructor === CircularWriter && writer instanceof CircularWriter,
+    prototype: BufferMut.prototype.constructor === BufferMut,
+  };
+  writer.free();
+  return out;
+};
 document.body.dataset.ready = 'true';
