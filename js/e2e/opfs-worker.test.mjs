@@ -45,6 +45,23 @@ const PAGE_HELPERS = () => {
   globalThis.text = (bytes) => new TextDecoder().decode(bytes);
 };
 
+/** Serves the repository, opens its page on a new profile with the helpers above, and returns what
+ * `body(page)` returns; fails on any uncaught error on the page. */
+async function onServedPage(body) {
+  const { url, server } = await serve(0);
+  try {
+    return await withProfile(async (context) => {
+      const { page, errors } = await openPage(context, url);
+      await page.evaluate(PAGE_HELPERS);
+      const out = await body(page);
+      assert.deepEqual(errors, []);
+      return out;
+    });
+  } finally {
+    server.close();
+  }
+}
+
 test('through the proxy: import, edit, save, reload the page, reopen; list, export, delete', { skip, timeout: 120_000 }, async () => {
   const { url, server } = await serve(0);
   try {
@@ -655,101 +672,85 @@ test('signals through the proxy: a call the worker has not started never runs; a
 });
 
 test('a document open in one worker: another lists and exports it; deleting it is refused in both, each saying where; the proxy walks from a null start', { skip, timeout: 120_000 }, async () => {
-  const { url, server } = await serve(0);
-  try {
-    await withProfile(async (context) => {
-      const { page, errors } = await openPage(context, url);
-      await page.evaluate(PAGE_HELPERS);
-      const out = await page.evaluate(async () => {
-        const { openDocumentWorker } = await import('/js/web.mjs');
-        const holder = await openDocumentWorker();
-        const other = await openDocumentWorker();
-        const refused = (promise) => promise.then(() => 'deleted', (e) => e.message);
-        await holder.deleteDocument('held.txt');
-        const held = await holder.import('held.txt', 'held open\n');
-        const result = {
-          listed: (await other.list()).filter((d) => d.name === 'held.txt'),
-          exported: text(await (await other.exportDocument('held.txt')).arrayBuffer()),
-          deleteHere: await refused(holder.deleteDocument('held.txt')),
-          deleteThere: await refused(other.deleteDocument('held.txt')),
-          stillReads: text(await held.read(0, 4)),
-        };
-        // The proxy's walks take a null start as left out, as VirtualBuffer's do.
-        result.nullStart = '';
-        for await (const chunk of held.chunks(null)) result.nullStart += text(chunk);
-        for await (const line of held.lines(null)) result.nullStart += `|${line}`;
-        result.nullStart += `|${await new Response(held.readableStream(null)).text()}`;
-        await held.free();
-        result.deletedOnceFreed = await refused(other.deleteDocument('held.txt'));
-        result.listedAfter = (await other.list()).filter((d) => d.name === 'held.txt');
-        holder.terminate();
-        other.terminate();
-        return result;
-      });
-      assert.deepEqual(out.listed, [{ name: 'held.txt', length: 10 }]);
-      assert.equal(out.exported, 'held open\n');
-      assert.match(out.deleteHere, /document "held\.txt" is open in this worker: free its buffers, then try again/);
-      assert.match(out.deleteThere, /is open in another worker or tab/);
-      assert.equal(out.stillReads, 'held');
-      assert.equal(out.nullStart, 'held open\n|held open|held open\n');
-      assert.equal(out.deletedOnceFreed, 'deleted');
-      assert.deepEqual(out.listedAfter, []);
-      assert.deepEqual(errors, []);
+  await onServedPage(async (page) => {
+    const out = await page.evaluate(async () => {
+      const { openDocumentWorker } = await import('/js/web.mjs');
+      const holder = await openDocumentWorker();
+      const other = await openDocumentWorker();
+      const refused = (promise) => promise.then(() => 'deleted', (e) => e.message);
+      await holder.deleteDocument('held.txt');
+      const held = await holder.import('held.txt', 'held open\n');
+      const result = {
+        listed: (await other.list()).filter((d) => d.name === 'held.txt'),
+        exported: text(await (await other.exportDocument('held.txt')).arrayBuffer()),
+        deleteHere: await refused(holder.deleteDocument('held.txt')),
+        deleteThere: await refused(other.deleteDocument('held.txt')),
+        stillReads: text(await held.read(0, 4)),
+      };
+      // The proxy's walks take a null start as left out, as VirtualBuffer's do.
+      result.nullStart = '';
+      for await (const chunk of held.chunks(null)) result.nullStart += text(chunk);
+      for await (const line of held.lines(null)) result.nullStart += `|${line}`;
+      result.nullStart += `|${await new Response(held.readableStream(null)).text()}`;
+      await held.free();
+      result.deletedOnceFreed = await refused(other.deleteDocument('held.txt'));
+      result.listedAfter = (await other.list()).filter((d) => d.name === 'held.txt');
+      holder.terminate();
+      other.terminate();
+      return result;
     });
-  } finally {
-    server.close();
-  }
+    assert.deepEqual(out.listed, [{ name: 'held.txt', length: 10 }]);
+    assert.equal(out.exported, 'held open\n');
+    assert.match(out.deleteHere, /document "held\.txt" is open in this worker: free its buffers, then try again/);
+    assert.match(out.deleteThere, /is open in another worker or tab/);
+    assert.equal(out.stillReads, 'held');
+    assert.equal(out.nullStart, 'held open\n|held open|held open\n');
+    assert.equal(out.deletedOnceFreed, 'deleted');
+    assert.deepEqual(out.listedAfter, []);
+  });
 });
 
 test('listing and exporting a document another worker keeps saving: every call succeeds and exports one whole version', { skip, timeout: 180_000 }, async () => {
-  const { url, server } = await serve(0);
-  try {
-    await withProfile(async (context) => {
-      const { page, errors } = await openPage(context, url);
-      await page.evaluate(PAGE_HELPERS);
-      const out = await page.evaluate(async () => {
-        const { openDocumentWorker } = await import('/js/web.mjs');
-        const saver = await openDocumentWorker();
-        const reader = await openDocumentWorker();
-        await saver.deleteDocument('saved-often.txt');
-        // Versions "v000 …" to "v059 …", each a whole 64 KiB: an export that mixed two would show it.
-        const version = (i) => `v${String(i).padStart(3, '0')} `.repeat(1 << 14).slice(0, 1 << 16);
-        const doc = await saver.import('saved-often.txt', version(0));
-        let saving = true;
-        const saves = (async () => {
-          for (let i = 1; i < 60; i++) {
-            await doc.replace(0, doc.length, version(i));
-            await doc.save();
-          }
-          saving = false;
-        })();
-        const seen = { lists: 0, exports: 0, failures: [], mixed: 0 };
-        while (saving) {
-          try {
-            const listed = (await reader.list()).find((d) => d.name === 'saved-often.txt');
-            if (listed?.length === 1 << 16) seen.lists += 1;
-            else seen.failures.push(`listed ${JSON.stringify(listed)}`);
-            const exported = text(await (await reader.exportDocument('saved-often.txt')).arrayBuffer());
-            if (exported === version(Number(exported.slice(1, 4)))) seen.exports += 1;
-            else seen.mixed += 1;
-          } catch (e) {
-            seen.failures.push(e.message);
-          }
+  await onServedPage(async (page) => {
+    const out = await page.evaluate(async () => {
+      const { openDocumentWorker } = await import('/js/web.mjs');
+      const saver = await openDocumentWorker();
+      const reader = await openDocumentWorker();
+      await saver.deleteDocument('saved-often.txt');
+      // Versions "v000 …" to "v059 …", each a whole 64 KiB: an export that mixed two would show it.
+      const version = (i) => `v${String(i).padStart(3, '0')} `.repeat(1 << 14).slice(0, 1 << 16);
+      const doc = await saver.import('saved-often.txt', version(0));
+      let saving = true;
+      const saves = (async () => {
+        for (let i = 1; i < 60; i++) {
+          await doc.replace(0, doc.length, version(i));
+          await doc.save();
         }
-        await saves;
-        await doc.free();
-        await saver.deleteDocument('saved-often.txt');
-        saver.terminate();
-        reader.terminate();
-        return seen;
-      });
-      console.log(`# ${out.lists} lists and ${out.exports} exports while the other worker saved 59 times`);
-      assert.deepEqual(out.failures, []);
-      assert.equal(out.mixed, 0, 'every export is one whole version');
-      assert.ok(out.exports > 0 && out.lists > 0);
-      assert.deepEqual(errors, []);
+        saving = false;
+      })();
+      const seen = { lists: 0, exports: 0, failures: [], mixed: 0 };
+      while (saving) {
+        try {
+          const listed = (await reader.list()).find((d) => d.name === 'saved-often.txt');
+          if (listed?.length === 1 << 16) seen.lists += 1;
+          else seen.failures.push(`listed ${JSON.stringify(listed)}`);
+          const exported = text(await (await reader.exportDocument('saved-often.txt')).arrayBuffer());
+          if (exported === version(Number(exported.slice(1, 4)))) seen.exports += 1;
+          else seen.mixed += 1;
+        } catch (e) {
+          seen.failures.push(e.message);
+        }
+      }
+      await saves;
+      await doc.free();
+      await saver.deleteDocument('saved-often.txt');
+      saver.terminate();
+      reader.terminate();
+      return seen;
     });
-  } finally {
-    server.close();
-  }
+    console.log(`# ${out.lists} lists and ${out.exports} exports while the other worker saved 59 times`);
+    assert.deepEqual(out.failures, []);
+    assert.equal(out.mixed, 0, 'every export is one whole version');
+    assert.ok(out.exports > 0 && out.lists > 0);
+  });
 });

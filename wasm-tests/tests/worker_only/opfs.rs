@@ -215,9 +215,9 @@ async fn blobs_import_in_batches_and_list_export_delete_work() {
     let exported = JsFuture::from(exported.array_buffer()).await.unwrap();
     assert!(js_sys::Uint8Array::new(&exported).to_vec() == bytes, "the exported Blob differs");
 
-    // A document open here is locked: deleting it fails and changes nothing.
+    // A document open here is locked: deleting it fails, saying so, and changes nothing.
     let open = opfs::open_layer(name).await.unwrap();
-    assert!(matches!(opfs::delete(name).await, Err(OpfsError::Locked(_))));
+    assert!(matches!(opfs::delete(name).await, Err(OpfsError::OpenHere(n)) if n == name));
     drop(open);
     opfs::delete(name).await.unwrap();
     assert!(!opfs::list().await.unwrap().iter().any(|(n, _)| n == name));
@@ -303,7 +303,7 @@ async fn a_closed_document_holds_no_lock_of_this_worker() {
     buffer.buffer().insert(3, b"def").unwrap();
     buffer.save(false).await.unwrap();
     // Open: the header and data files are locked, and deleting fails.
-    assert!(matches!(opfs::delete(name).await, Err(OpfsError::Locked(_))));
+    assert!(matches!(opfs::delete(name).await, Err(OpfsError::OpenHere(_))));
     drop(buffer);
     // Closed: the files prepared for its saves were closed with it, so the directory goes whole.
     opfs::delete(name).await.unwrap();

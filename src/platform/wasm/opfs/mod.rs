@@ -18,7 +18,9 @@
 //! interrupted saves, versions replaced since) are deleted when a document is next opened or saved.
 //!
 //! A document open in a worker is locked against other workers: its header's and data files' handles
-//! take OPFS's exclusive locks, and opening it elsewhere fails with [`OpfsError::Locked`].
+//! take OPFS's exclusive locks, and opening it elsewhere fails with [`OpfsError::Locked`]. [`list`]
+//! and [`export`] read snapshots instead (`getFile()`), which take no lock; a save elsewhere that
+//! rewrites a file under one makes them read again.
 //!
 //! Offsets are 64-bit; JS passes them as doubles, exact up to 2^53 ([`MAX_OFFSET`]).
 //!
