@@ -304,23 +304,23 @@ const skip = chromiumMissing;
 const bin = (name, file) => join(dirname(require.resolve(`${name}/package.json`)), file);
 const toolEnv = { ...process.env, NO_COLOR: '1' };
 
-test('esbuild: `from "omnibuf"` with the one flag --alias:omnibuf=omnibuf/inline', { skip, timeout: 120_000 }, async () => {
-  const out = join(app, 'out-esbuild');
+/** The page bundled by esbuild into `out` (a folder of the project), `from "omnibuf"` kept by the
+ * one flag --alias:omnibuf=omnibuf/inline; returns `out`. */
+function esbuildInline(out) {
   page(out, './main.js');
   run(bin('esbuild', 'bin/esbuild'), ['main.mjs', '--bundle', '--format=esm', '--alias:omnibuf=omnibuf/inline', `--outfile=${join(out, 'main.js')}`], {
     cwd: app,
     env: toolEnv,
   });
-  await checkBuilt(out);
+  return out;
+}
+
+test('esbuild: `from "omnibuf"` with the one flag --alias:omnibuf=omnibuf/inline', { skip, timeout: 120_000 }, async () => {
+  await checkBuilt(esbuildInline(join(app, 'out-esbuild')));
 });
 
 test('esbuild and omnibuf/inline on a cross-origin isolated page: the threaded build\'s .wasm beside the bundle, as docs/install.md says', { skip, timeout: 120_000 }, async () => {
-  const out = join(app, 'out-esbuild-isolated');
-  page(out, './main.js');
-  run(bin('esbuild', 'bin/esbuild'), ['main.mjs', '--bundle', '--format=esm', '--alias:omnibuf=omnibuf/inline', `--outfile=${join(out, 'main.js')}`], {
-    cwd: app,
-    env: toolEnv,
-  });
+  const out = esbuildInline(join(app, 'out-esbuild-isolated'));
   cpSync(join(app, 'node_modules/omnibuf/pkg/web-threads/omnibuf_threads_bg.wasm'), join(out, 'omnibuf_threads_bg.wasm'));
   await checkBuilt(out, { ...expectedPage, threaded: true }, { isolated: true });
 });
