@@ -188,7 +188,13 @@ const RETURNS_PROMISE = new Set([
  * object behind it. An accessor on the prototype catches the assignment of `__wbg_ptr` that makes an
  * object, brands it with a private field (which neither a Proxy nor an heir has, and which costs a
  * property lookup to test), and leaves a plain property in its place: reading the pointer costs
- * what it did. Returns the test.
+ * what it did.
+ *
+ * That property is not enumerable, so a copy of an object's own properties (`Object.assign(
+ * Object.create(proto), obj)`, `{ ...obj }`, the clone functions of utility libraries) copies no
+ * pointer: a branded copy would be a second owner of the Rust value, reaching its memory after the
+ * first one freed it, when another object has it. A pointer of 0 (a freed object's) brands nothing.
+ * Returns the test.
  */
 function brandInstances(cls) {
   class Stamp {
@@ -209,12 +215,20 @@ function brandInstances(cls) {
     configurable: true,
     get: () => undefined,
     set(ptr) {
-      Made.brand(this);
-      Object.defineProperty(this, '__wbg_ptr', { value: ptr, writable: true, enumerable: true, configurable: true });
+      if (ptr !== 0) Made.brand(this);
+      Object.defineProperty(this, '__wbg_ptr', { value: ptr, writable: true, enumerable: false, configurable: true });
     },
   });
+  madeBy.set(cls, Made.has);
   return Made.has;
 }
+
+/** Each guarded class's test of whether it made an object (brandInstances). */
+const madeBy = new WeakMap();
+
+/** Whether `object` is one that `cls` (a class given to guardClasses) made, over a Rust value
+ * (freed or not): for entry code that calls the unguarded members of its hot paths itself. */
+export const madeByClass = (cls, object) => madeBy.get(cls)?.(object) === true;
 
 /** Wraps every method and getter of each class (`classes`: each by its API name, as
  * `{ ZeroCopyBuffer, BufferMut }`); `bindingError` is the wasm build's __bindingError.

@@ -7,7 +7,7 @@
 // without blocking and without allocating (reader.slice() works too, but makes a view per call).
 import './worklet-text.mjs';
 import * as wasm from '../pkg/web-threads/omnibuf_threads.js';
-import { guardClasses } from './guard.mjs';
+import { guardClasses, madeByClass } from './guard.mjs';
 
 /** The ring's classes (the other classes are the browser entry's, js/web.mjs). */
 export const { Circular, CircularWriter, CircularReader } = wasm;
@@ -42,7 +42,7 @@ export function initSync(handle) {
  * everything was read. Never blocks; allocates nothing unless the memory grew since the last call.
  */
 export function readInto(reader, target) {
-  if (!(reader instanceof CircularReader) || reader.__wbg_ptr === 0) throw new TypeError('readInto needs a live CircularReader');
+  if (!madeByClass(CircularReader, reader) || reader.__wbg_ptr === 0) throw new TypeError('readInto needs a live CircularReader');
   let copied = 0;
   while (copied < target.length) {
     const length = unreadLength.call(reader);

@@ -234,6 +234,11 @@ const TABLE = [
   ['BufferMut length of a Proxy of one', () => new Proxy(new BufferMut(1), {}).length, TypeError, 'BufferMut.length: called on an object that is not a BufferMut'],
   ['ZeroCopyBuffer.free on a Proxy of one', () => new Proxy(zcb(), {}).free(), TypeError, 'ZeroCopyBuffer.free: called on an object that is not a ZeroCopyBuffer'],
   ['BufferPool.tryAcquire on an object inheriting from a pool', () => Object.create(pool()).tryAcquire(1), TypeError, 'BufferPool.tryAcquire: called on an object that is not a BufferPool'],
+  // A copy of one's own properties (a shallow clone) owns nothing: in the wasm build it would keep
+  // the original's pointer, and reach whatever owns that memory after the original is freed.
+  ['ZeroCopyBuffer.view on a shallow clone of one', () => Object.assign(Object.create(ZeroCopyBuffer.prototype), zcb()).view(), TypeError, 'ZeroCopyBuffer.view: called on an object that is not a ZeroCopyBuffer'],
+  ['PooledBuffer.append on a shallow clone of one', () => Object.assign(Object.create(PooledBuffer.prototype), pool().tryAcquire(1)).append('x'), TypeError, 'PooledBuffer.append: called on an object that is not a PooledBuffer'],
+  ['CircularWriter.free on a shallow clone of one', () => Object.assign(Object.create(CircularWriter.prototype), writer()).free(), TypeError, 'CircularWriter.free: called on an object that is not a CircularWriter'],
   // The stream and walk members (js/streams.mjs) check their receiver when called, not at a first step.
   ['CircularReader.slices on {}', () => CircularReader.prototype.slices.call({}), TypeError, 'CircularReader.slices: called on an object that is not a CircularReader'],
   ['for await over a writer', () => CircularReader.prototype[Symbol.asyncIterator].call(writer()), TypeError, 'CircularReader.[Symbol.asyncIterator]: called on an object that is not a CircularReader'],
