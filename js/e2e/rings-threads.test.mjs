@@ -191,6 +191,9 @@ test('handles are claimed once, by their class; the page never blocks', { skip, 
     }
     assert.deepEqual(out.otherClass, { name: 'TypeError', message: 'this handle is of a CircularReader, not a CircularWriter' });
     assert.equal(out.malformed?.name, 'TypeError');
+    // In the addon's words (js/test/ring.test.mjs).
+    assert.deepEqual(out.fractionalId, { name: 'TypeError', message: 'CircularReader.fromHandle needs the object toHandle() returned' });
+    assert.deepEqual(out.freedAfterMove, { name: 'Error', message: 'this CircularReader was freed and cannot be used any more' });
     assert.match(out.claimedTwice?.message, /already claimed/);
     assert.equal(out.readBack, 'via handle');
   } finally {

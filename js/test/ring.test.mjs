@@ -540,6 +540,16 @@ test('handles move a side between threads (addon) or say why not (wasm)', () => 
   const back = CircularReader.fromHandle(structuredClone(handle));
   assert.throws(() => CircularReader.fromHandle(handle), /already claimed/);
   assert.throws(() => CircularReader.fromHandle({ omnibuf: 'CircularReader' }), TypeError);
+  // An id no toHandle() gave is a malformed handle, in the threaded browser build's words too.
+  for (const id of [1.5, 0, -1, 2 ** 60]) {
+    assert.throws(() => CircularReader.fromHandle({ ...handle, id }), {
+      name: 'TypeError',
+      message: 'CircularReader.fromHandle needs the object toHandle() returned',
+    });
+  }
+  // Freed after it moved: it says it was freed, as the browser build's object does.
+  r.free();
+  assert.throws(() => r.slice(), { code: 'ERR_INVALID_STATE', message: 'this CircularReader was freed and cannot be used any more' });
   w.write('via handle');
   assert.equal(drain(back).toString(), 'via handle');
   const wh = w.toHandle();

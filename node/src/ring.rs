@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 use napi::bindgen_prelude::{ObjectFinalize, Unknown};
 use napi::{sys, Env, ValueType};
 use napi_derive::napi;
-use omnibuf::binding::{self, message, Registration, WaitSide, Waiters};
+use omnibuf::binding::{self, handle_id, message, Registration, WaitSide, Waiters};
 use omnibuf::ring::asynchronous::{Circular, Reader, Writer};
 use omnibuf::ring::{double_mapping_available, RingBackend, RingError, RingOptions};
 
@@ -101,7 +101,9 @@ impl<T: StableMemory> Side<T> {
     /// Takes the value out (detaching its slices) and settles pending operations.
     fn close(&mut self, env: &Env, how: &'static str) -> Option<T> {
         let value = self.viewed.take(env);
-        if value.is_some() {
+        // A side freed after it moved says it was freed, as the wasm build's object does once
+        // free() let its wrapper go.
+        if value.is_some() || how == "freed" {
             self.gone = how;
         }
         self.waiting.wake_all();
@@ -378,7 +380,7 @@ fn claim(env: &Env, handle: &Unknown<'_>, class: &str) -> ApiResult<Handed> {
     if named != class {
         return Err(message::handle_of_other_class(&named, class).into());
     }
-    let id = args::index_from_number(id, "handle id")? as u64;
+    let id = handle_id(id).ok_or_else(malformed)?;
     let mut handed = HANDED.lock().unwrap_or_else(PoisonError::into_inner);
     let matches = match handed.get(&id) {
         Some(Handed::Writer(_)) => class == "CircularWriter",

@@ -186,6 +186,21 @@ pub fn abort_reason(value: Value, text: Option<String>) -> BindingResult<String>
     }
 }
 
+/// The `id` of a ring side's handle as the process's table of parked sides keys it: an integer in
+/// `1 ..= 2^53` (ids start at 1); `None` for anything else, which no `toHandle()` returned (both
+/// builds then say the handle is malformed).
+///
+/// ```
+/// use omnibuf::binding::handle_id;
+///
+/// assert_eq!(handle_id(7.0), Some(7));
+/// assert_eq!(handle_id(1.5), None);
+/// assert_eq!(handle_id(0.0), None);
+/// ```
+pub fn handle_id(id: f64) -> Option<u64> {
+    (id >= 1.0 && id.fract() == 0.0 && id <= (1u64 << 53) as f64).then_some(id as u64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,7 +19,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use super::custody::Custody;
 use super::error::throwable;
 use super::shared::{spin_lock, token};
-use crate::binding::message;
+use crate::binding::{handle_id, message};
 use crate::platform::time::Instant;
 use crate::ring::asynchronous::{Reader, Writer};
 use crate::ring::{NoTags, Orphan};
@@ -83,15 +83,12 @@ pub(crate) fn claim(handle: &JsValue, class: &str) -> Result<Parked, JsValue> {
     if named != class {
         return Err(throwable(message::handle_of_other_class(&named, class)));
     }
-    if !(id >= 1.0 && id.fract() == 0.0 && id <= (1u64 << 53) as f64) {
-        return Err(malformed());
-    }
+    let Some(id) = handle_id(id) else { return Err(malformed()) };
     if memory_token.as_f64() != Some(token() as f64) {
         return Err(throwable(message::handle_of_other_memory(class)));
     }
     let mut table = spin_lock(&PARKED);
     let table = table.get_or_insert_with(HashMap::new);
-    let id = id as u64;
     let matches = match table.get(&id) {
         Some((Handed::Writer(_), _)) => class == "CircularWriter",
         Some((Handed::Reader(_), _)) => class == "CircularReader",

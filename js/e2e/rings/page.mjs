@@ -252,8 +252,11 @@ function handleMisuse() {
   );
   out.otherClass = caught(() => CircularWriter.fromHandle(handle));
   out.malformed = caught(() => CircularReader.fromHandle({ omnibuf: 'CircularReader' }));
+  out.fractionalId = caught(() => CircularReader.fromHandle({ ...handle, id: handle.id + 0.5 }));
   const back = CircularReader.fromHandle(structuredClone({ ...handle, module: undefined, memory: undefined }));
   out.claimedTwice = caught(() => CircularReader.fromHandle(handle));
+  reader.free();
+  out.freedAfterMove = caught(() => reader.slice());
   writer.write('via handle');
   // A view of shared memory: TextDecoder (like Blob) takes only unshared bytes, so a copy.
   out.readBack = new TextDecoder().decode(back.slice().slice());
