@@ -58,6 +58,19 @@ test('bytes go through slices to every reader, contiguous across the wrap', () =
   for (const r of readers) assert.equal(r.slice(), null, 'the end of the stream');
 });
 
+test('write() into a ring without readers takes its room, the capacity, and no more: with a slice out or not', () => {
+  for (const capacity of [7, 4096, 1 << 20]) {
+    const w = Circular.withCapacity(capacity);
+    const cap = w.capacity;
+    const more = new Uint8Array(4 * cap + 5);
+    assert.equal(w.write(more), cap, `${cap}: no slice out`);
+    w.slice();
+    assert.equal(w.write(more), cap, `${cap}: a slice out`);
+    assert.equal(w.write(new Uint8Array(cap - 1)), cap - 1, `${cap}: less than the capacity`);
+    w.free();
+  }
+});
+
 test('the writer waits for the slowest reader; without readers it overwrites', async () => {
   const w = Circular.withCapacity(64);
   const cap = w.capacity;

@@ -610,29 +610,28 @@ impl JsCircularWriter {
 
     /// `write()` of bytes. They are copied out of JS memory first (a raw copy: they may be a view of
     /// this very ring, or shared with another thread), a piece at a time, until a piece does not fit
-    /// whole: the bytes copied are the bytes written, and one piece more at most. While the writer's
-    /// slices are out the bytes may be one of them, which publishing the first piece detaches: then
-    /// that piece is all that can be written, the capacity. A writer gone says so here, before the
-    /// bytes are looked at, as in the wasm build (a string is always bytes: `push` says it for one).
+    /// whole or a capacity's worth is written (a ring without readers takes every piece whole, but
+    /// its room, as `slice()` gives it, is the capacity): the bytes copied are the bytes written,
+    /// and one piece more at most. While the writer's slices are out the bytes may be one of them,
+    /// which publishing the first piece detaches: then that piece is all that can be written, the
+    /// capacity. A writer gone says so here, before the bytes are looked at, as in the wasm build (a
+    /// string is always bytes: `push` says it for one).
     fn write_bytes(&self, env: &Env, raw: sys::napi_value) -> napi::Result<f64> {
-        let piece = {
+        let (capacity, piece) = {
             let side = self.side.borrow();
-            let writer = side.live("CircularWriter").or_throw(env)?;
-            if side.viewed.has_views() {
-                writer.writer.capacity()
-            } else {
-                WRITE_PIECE
-            }
+            let capacity = side.live("CircularWriter").or_throw(env)?.writer.capacity();
+            (capacity, if side.viewed.has_views() { capacity } else { WRITE_PIECE })
         };
         with_scratch(|scratch| {
             let mut written = 0;
             loop {
-                values::bytes_into(env, raw, written, piece, scratch)
+                let wanted = piece.min(capacity - written);
+                values::bytes_into(env, raw, written, wanted, scratch)
                     .ok_or_else(|| not_bytes(env, raw))
                     .or_throw(env)?;
                 let n = self.push(env, scratch)? as usize;
                 written += n;
-                if n < piece {
+                if n < wanted || written == capacity {
                     return Ok(written as f64);
                 }
             }
