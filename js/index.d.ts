@@ -715,9 +715,11 @@ export class VirtualBuffer {
   delete(start: number, end: number): void;
   /** Replaces bytes start..end by a copy of `bytes`, as one undoable edit. */
   replace(start: number, end: number, bytes: BytesLike): void;
-  /** Bytes start..end (end defaults to the length). Where the range lies in one chunk (a cache block,
-   * a stretch of a mapped file, inserted text) the buffer shares that memory; otherwise, and always
-   * above 64 MiB, it is a copy. RangeError when the copy cannot be allocated. */
+  /** Bytes start..end (end left out: the length when the work runs, which sees the content as it
+   * is then, so an edit made after the call may lengthen or shorten what it reads). Where the range
+   * lies in one chunk (a cache block, a stretch of a mapped file, inserted text) the buffer shares
+   * that memory; otherwise, and always above 64 MiB, it is a copy. RangeError when the copy cannot
+   * be allocated. */
   read(start: number, end?: number, options?: { signal?: AbortSignal }): Promise<ZeroCopyBuffer>;
   /** Browser only, OPFS documents in the dedicated worker that holds them: copies `target.length`
    * bytes from `start` into `target` at once (no Promise, no object) and returns how many; the fast
@@ -725,7 +727,8 @@ export class VirtualBuffer {
    * read()). */
   readInto(start: number, target: Uint8Array): number;
   /** Offset of the first occurrence of `pattern` lying wholly inside start..end (default: the whole
-   * buffer; `start` and `end` undefined or null are the defaults, as for read()), or null. An empty
+   * buffer, as it is when the work runs; `start` and `end` undefined or null are the defaults, as for
+   * read()), or null. An empty
    * pattern matches at `start`. */
   find(pattern: BytesLike, start?: number, end?: number, options?: { signal?: AbortSignal }): Promise<number | null>;
   /** Line feeds plus one. The first line query scans the content once; later ones are quick (in the

@@ -8,7 +8,7 @@
 // Promises take a signal too: work aborted while still queued never runs (__workCounts()).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -17,6 +17,7 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BufferPool, Circular, VirtualBuffer, __pendingWaits, __workCounts, impl } from './impl.mjs';
 import { collect } from './collect.mjs';
+import { occupyThreadPool } from './thread-pool.mjs';
 
 /** Checks that `promise` rejects with the AbortError of `signal`. */
 async function rejectsAborted(promise, signal) {
@@ -527,26 +528,6 @@ test('VirtualBuffer.import is a change: an AbortError only when it never started
   assert.equal(await (await VirtualBuffer.exportDocument(name)).text(), 'kept');
   await VirtualBuffer.deleteDocument(name);
 });
-
-/**
- * Occupies every thread of libuv's pool (UV_THREADPOOL_SIZE, 4 by default) with an fs open() of a
- * FIFO, which blocks until the FIFO has a writer: work queued after it waits in the pool's queue.
- * Returns the function that frees the threads and closes what they opened.
- */
-function occupyThreadPool() {
-  const threads = Number(process.env.UV_THREADPOOL_SIZE) || 4;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'omnibuf-pool-'));
-  const fifos = Array.from({ length: threads }, (_, i) => path.join(dir, `fifo${i}`));
-  for (const fifo of fifos) execFileSync('mkfifo', [fifo]);
-  const opening = fifos.map((fifo) => fs.promises.open(fifo, 'r'));
-  return async () => {
-    // Opening for reading and writing never blocks (Linux, macOS) and gives each open() its writer.
-    const writers = fifos.map((fifo) => fs.openSync(fifo, fs.constants.O_RDWR | fs.constants.O_NONBLOCK));
-    for (const handle of await Promise.all(opening)) await handle.close();
-    for (const fd of writers) fs.closeSync(fd);
-    fs.rmSync(dir, { recursive: true });
-  };
-}
 
 test('VirtualBuffer: work aborted before it starts never runs, and is not left pending', {
   skip: impl === 'addon' && process.platform === 'win32' ? 'needs FIFOs to hold the thread pool' : false,

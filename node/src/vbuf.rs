@@ -143,19 +143,20 @@ impl JsVirtualBuffer {
         self.inner.as_ref().ok_or_else(|| ApiError::used_up("VirtualBuffer", "freed"))
     }
 
-    /// The live buffer and checked `start` and `end` arguments (`end` defaults to the length). As in
-    /// every member, a freed buffer's error comes before the arguments', as in the wasm build.
+    /// The live buffer and checked `start` and `end` arguments (`end` left out: unbounded, the end of
+    /// the content as it is when the range is used). As in every member, a freed buffer's error
+    /// comes before the arguments', as in the wasm build.
     fn range(
         &self,
         env: &Env,
         start: &Unknown<'_>,
         end: Option<&Unknown<'_>>,
-    ) -> ApiResult<(&VirtualBuffer, u64, u64)> {
+    ) -> ApiResult<(&VirtualBuffer, u64, Bound<u64>)> {
         let buffer = self.live()?;
         let start = args::index(env, start, "start")? as u64;
         let end = match end {
-            Some(end) => args::index(env, end, "end")? as u64,
-            None => buffer.len(),
+            Some(end) => Bound::Excluded(args::index(env, end, "end")? as u64),
+            None => Bound::Unbounded,
         };
         Ok((buffer, start, end))
     }
@@ -234,7 +235,7 @@ impl JsVirtualBuffer {
     #[napi(catch_unwind)]
     pub fn delete(&self, env: &Env, start: Unknown<'_>, end: Unknown<'_>) -> napi::Result<()> {
         let (buffer, start, end) = self.range(env, &start, Some(&end)).or_throw(env)?;
-        buffer.delete(start..end).map_err(ApiError::from).or_throw(env)
+        buffer.delete((Bound::Included(start), end)).map_err(ApiError::from).or_throw(env)
     }
 
     /// Replaces bytes `start .. end` by a copy of `bytes`, as one undoable edit.
@@ -248,7 +249,7 @@ impl JsVirtualBuffer {
     ) -> napi::Result<()> {
         let (buffer, start, end) = self.range(env, &start, Some(&end)).or_throw(env)?;
         let (bytes, _) = args::bytes(env, &bytes, "bytes").or_throw(env)?;
-        buffer.replace(start..end, &bytes).map_err(ApiError::from).or_throw(env)?;
+        buffer.replace((Bound::Included(start), end), &bytes).map_err(ApiError::from).or_throw(env)?;
         self.report_memory(env);
         Ok(())
     }
@@ -265,7 +266,8 @@ impl JsVirtualBuffer {
         Ok(self.live().or_throw(env)?.redo())
     }
 
-    /// Resolves to a `ZeroCopyBuffer` of bytes `start .. end` (`end` defaults to the length).
+    /// Resolves to a `ZeroCopyBuffer` of bytes `start .. end` (`end` left out: the length when the
+    /// work runs, which sees the content as it is then).
     #[napi(catch_unwind)]
     pub fn read(
         &self,
@@ -395,14 +397,16 @@ impl JsVirtualBuffer {
     }
 }
 
-/// Bytes `start .. end`, on the thread pool, in memory of their own.
+/// Bytes `start .. end` (unbounded: to the end as it is now), on the thread pool, in memory of their
+/// own.
 ///
 /// The core's `read` may return a view of the file's mapping (read-only memory: a write through a JS
 /// view of it would kill the process with SIGSEGV) or of the buffer's block cache (bytes other reads
 /// and `save()`, on the thread pool, see). V8 has no read-only `ArrayBuffer`, and the result's
 /// `view()` is writable, so the result is always a copy only it holds: one copy, here on the thread
 /// pool, and what JS writes to its views reaches nothing else.
-fn read(buffer: &VirtualBuffer, start: u64, end: u64) -> ApiResult<omnibuf::ZeroCopyBuffer> {
+fn read(buffer: &VirtualBuffer, start: u64, end: Bound<u64>) -> ApiResult<omnibuf::ZeroCopyBuffer> {
+    let end = if let Bound::Excluded(end) = end { end } else { buffer.len() };
     if end.saturating_sub(start) <= LARGE_READ {
         let shared = buffer.read(start..end)?;
         return Ok(omnibuf::ZeroCopyBuffer::copy_from_slice(&shared, shared.kind()));

@@ -14,6 +14,7 @@
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
+use std::ops::{Bound, RangeBounds};
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -122,7 +123,7 @@ struct State {
 /// StoredBuffer::import("notes.txt", ImportSource::Bytes(b"hello"), 64 << 10).await?;
 /// let doc = StoredBuffer::open("notes.txt", VirtualBufferOptions::default()).await?;
 /// doc.buffer().insert(5, b" world")?;
-/// assert_eq!(doc.read(0, 11).await?, b"hello world"[..]);
+/// assert_eq!(doc.read(0..11).await?, b"hello world"[..]);
 /// doc.save(false).await?;
 /// # Ok(()) }
 /// ```
@@ -231,7 +232,7 @@ impl StoredBuffer {
     /// StoredBuffer::import("notes.txt", ImportSource::Bytes(b"v1"), 64 << 10).await?;
     /// StoredBuffer::import("notes.txt", ImportSource::Bytes(b"v2"), 64 << 10).await?; // replaces it
     /// let doc = StoredBuffer::open("notes.txt", Default::default()).await?;
-    /// assert_eq!(doc.read(0, 2).await?, b"v2"[..]);
+    /// assert_eq!(doc.read(0..2).await?, b"v2"[..]);
     /// # Ok(()) }
     /// ```
     pub async fn import(name: &str, source: ImportSource<'_>, block_size: usize) -> Result<(), StoredError> {
@@ -319,7 +320,7 @@ impl StoredBuffer {
     /// StoredBuffer::import("data", ImportSource::Bytes(&[0; 10_000]), 4096).await?;
     /// let doc = StoredBuffer::open("data", Default::default()).await?;
     /// assert_eq!(doc.loaded_bytes(), 0);
-    /// doc.read(0, 10).await?; // loads the one block it needs
+    /// doc.read(0..10).await?; // loads the one block it needs
     /// assert_eq!(doc.loaded_bytes(), 4096);
     /// # Ok(()) }
     /// ```
@@ -389,17 +390,20 @@ impl StoredBuffer {
         self.load_pieces(&pieces).await
     }
 
-    /// Runs `read` after loading `start..end`, with the blocks pinned until it has run (so that the
-    /// loads of other calls, made meanwhile, evict none of them); if an edit made meanwhile needs
-    /// other blocks, loads again, a few times.
+    /// Runs `read` after loading `start..end` (`end`: `None` for the end of the content as it is at
+    /// each try), with the blocks pinned until it has run (so that the loads of other calls, made
+    /// meanwhile, evict none of them); if an edit made meanwhile needs other blocks, loads again, a
+    /// few times. `read` sees the content as it is once the blocks are loaded: an edit made during
+    /// the load may have changed or shortened it.
     async fn loaded<T>(
         &self,
         start: u64,
-        end: u64,
+        end: Option<u64>,
         read: impl Fn(&VirtualBuffer) -> Result<T, VbufError>,
     ) -> Result<T, StoredError> {
         let mut attempts = 0;
         loop {
+            let end = end.unwrap_or_else(|| self.buffer.len());
             let _pinned = self.load_pinned(start, end).await?;
             match read(&self.buffer) {
                 Err(VbufError::Persistence(PersistenceError::NotLoaded { .. })) if attempts < 4 => {
@@ -410,7 +414,9 @@ impl StoredBuffer {
         }
     }
 
-    /// Bytes `start..end`: a view of a loaded block when the range lies in one, else a copy.
+    /// The bytes of `range` (`5..`: from 5 to the end of the content as it is when they are read): a
+    /// view of a loaded block when the range lies in one, else a copy. An edit made while the blocks
+    /// load is in what it reads.
     ///
     /// ```no_run
     /// # async fn demo() -> Result<(), omnibuf::vbuf::StoredError> {
@@ -419,38 +425,80 @@ impl StoredBuffer {
     /// StoredBuffer::import("doc", ImportSource::Bytes(b"hello world"), 4096).await?;
     /// let doc = StoredBuffer::open("doc", Default::default()).await?;
     /// doc.buffer().insert(5, b",")?;
-    /// assert_eq!(doc.read(0, 12).await?, b"hello, world"[..]);
-    /// assert!(doc.read(0, 99).await.is_err());
+    /// assert_eq!(doc.read(0..12).await?, b"hello, world"[..]);
+    /// assert_eq!(doc.read(7..).await?, b"world"[..]);
+    /// assert!(doc.read(0..99).await.is_err());
     /// # Ok(()) }
     /// ```
-    pub async fn read(&self, start: u64, end: u64) -> Result<ZeroCopyBuffer, StoredError> {
-        resolve(start..end, self.buffer.len())?;
-        self.loaded(start, end, |b| b.read(start..end)).await
+    pub async fn read(&self, range: impl RangeBounds<u64>) -> Result<ZeroCopyBuffer, StoredError> {
+        let (start, end) = bounds(&range);
+        let range = with_bounds(start, end);
+        resolve(range, self.buffer.len())?;
+        self.loaded(start, end, |b| b.read(range)).await
     }
 
-    /// The first offset in `start..end` where `pattern` lies wholly inside the range, scanning a
-    /// window at a time.
+    /// Bytes `start..end` once they are loaded, if the content is still at `version` then (`None`
+    /// when an edit came first); without a version, as much of the range as the content holds by
+    /// then (the last try of a scan that edits keep interrupting: see [`EDITS_MET`]).
+    async fn read_version(
+        &self,
+        version: Option<u64>,
+        start: u64,
+        end: u64,
+    ) -> Result<Option<ZeroCopyBuffer>, StoredError> {
+        let edited = |b: &VirtualBuffer| version.is_some_and(|v| b.version() != v);
+        if edited(&self.buffer) {
+            return Ok(None);
+        }
+        self.loaded(start, Some(end), |b| {
+            if edited(b) {
+                return Ok(None);
+            }
+            let end = end.min(b.len());
+            Ok(Some(if start < end { b.read(start..end)? } else { ZeroCopyBuffer::new() }))
+        })
+        .await
+    }
+
+    /// The first offset in `range` where `pattern` lies wholly inside the range, scanning a window
+    /// at a time, each as the content is once it is loaded (a range without an end runs to the end
+    /// of the content as it is then).
     ///
     /// ```no_run
     /// # async fn demo() -> Result<(), omnibuf::vbuf::StoredError> {
     /// use omnibuf::vbuf::StoredBuffer;
     ///
     /// let doc = StoredBuffer::from_bytes(b"one two one".to_vec(), Default::default())?;
-    /// assert_eq!(doc.find(b"one", 1, 11).await?, Some(8));
-    /// assert_eq!(doc.find(b"one", 1, 10).await?, None); // must lie wholly inside the range
+    /// assert_eq!(doc.find(b"one", 1..11).await?, Some(8));
+    /// assert_eq!(doc.find(b"one", 1..10).await?, None); // must lie wholly inside the range
+    /// assert_eq!(doc.find(b"one", 1..).await?, Some(8));
     /// # Ok(()) }
     /// ```
-    pub async fn find(&self, pattern: &[u8], start: u64, end: u64) -> Result<Option<u64>, StoredError> {
-        let (start, end) = resolve(start..end, self.buffer.len())?;
+    pub async fn find(
+        &self,
+        pattern: &[u8],
+        range: impl RangeBounds<u64>,
+    ) -> Result<Option<u64>, StoredError> {
+        let (start, end) = bounds(&range);
+        resolve(with_bounds(start, end), self.buffer.len())?;
         let overlap = pattern.len().saturating_sub(1) as u64;
         let mut at = start;
         loop {
+            let end_now = end.unwrap_or_else(|| self.buffer.len());
             // A match starting before `at + SCAN_WINDOW` ends by `stop`.
-            let stop = at.saturating_add(SCAN_WINDOW + overlap).min(end);
-            if let Some(hit) = self.loaded(at, stop, |b| b.find(pattern, at..stop)).await? {
+            let stop = at.saturating_add(SCAN_WINDOW + overlap).min(end_now);
+            let hit = self.loaded(at, Some(stop), |b| {
+                // Without an end, the window ends where the content does once it is loaded.
+                let stop = if end.is_none() { stop.min(b.len()) } else { stop };
+                if at > stop {
+                    return Ok(None);
+                }
+                b.find(pattern, at..stop)
+            });
+            if let Some(hit) = hit.await? {
                 return Ok(Some(hit));
             }
-            if stop == end {
+            if stop >= end_now {
                 return Ok(None);
             }
             at += SCAN_WINDOW;
@@ -458,18 +506,35 @@ impl StoredBuffer {
     }
 
     /// The line index of the content as it is: the one kept, or a new one from a scan of all of it,
-    /// a window at a time, kept unless an edit came during the scan (whose counts mix versions).
+    /// a window at a time, kept unless an edit came during the scan. A scan that an edit interrupts
+    /// starts again; the last try reads on through edits (its counts mix versions).
     async fn line_index(&self) -> Result<Rc<LineIndex>, StoredError> {
-        let version = self.buffer.version();
-        if let Some(index) = self.lines.borrow().as_ref().filter(|index| index.version == version) {
-            return Ok(index.clone());
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let version = self.buffer.version();
+            if let Some(index) = self.lines.borrow().as_ref().filter(|index| index.version == version) {
+                return Ok(index.clone());
+            }
+            let Some(index) = self.scan_lines(version, tries == EDITS_MET).await? else { continue };
+            let index = Rc::new(index);
+            if self.buffer.version() == version {
+                *self.lines.borrow_mut() = Some(index.clone());
+            }
+            return Ok(index);
         }
-        let len = self.buffer.len();
+    }
+
+    /// The line feeds of version `version`, counted a window at a time (`None` when an edit came
+    /// first), or, when `last`, of the content as it is at each window.
+    async fn scan_lines(&self, version: u64, last: bool) -> Result<Option<LineIndex>, StoredError> {
         let (mut lfs, mut before) = (0, vec![0]);
         let mut at = 0;
-        while at < len {
-            let stop = (at + SCAN_WINDOW).min(len);
-            let window = self.read(at, stop).await?;
+        while at < self.buffer.len() {
+            let stop = (at + SCAN_WINDOW).min(self.buffer.len());
+            let Some(window) = self.read_version((!last).then_some(version), at, stop).await? else {
+                return Ok(None);
+            };
             // A window starts at a checkpoint: SCAN_WINDOW is a multiple of LINE_CHECKPOINT.
             for stretch in window.chunks(LINE_CHECKPOINT as usize) {
                 lfs += memchr::memchr_iter(b'\n', stretch).count() as u64;
@@ -477,11 +542,7 @@ impl StoredBuffer {
             }
             at = stop;
         }
-        let index = Rc::new(LineIndex { version, lfs, before });
-        if self.buffer.version() == version {
-            *self.lines.borrow_mut() = Some(index.clone());
-        }
-        Ok(index)
+        Ok(Some(LineIndex { version, lfs, before }))
     }
 
     /// Line feeds plus one.
@@ -524,9 +585,10 @@ impl StoredBuffer {
             let stretch = index.before.partition_point(|&lfs| lfs < line) - 1;
             let start = stretch as u64 * LINE_CHECKPOINT;
             let end = (start + LINE_CHECKPOINT).min(self.buffer.len());
-            let lf = self.nth_lf(start, end, line - index.before[stretch] - 1).await?;
-            // An edit came while the stretch was loaded: try again.
-            if self.buffer.version() == index.version || tries == EDITS_MET {
+            // The last try reads on through edits, as the index's last scan does.
+            let version = (tries < EDITS_MET).then_some(index.version);
+            // None: an edit came while the stretch was loaded; try again.
+            if let Some(lf) = self.nth_lf(version, start, end, line - index.before[stretch] - 1).await? {
                 return lf
                     .map(|lf| lf + 1)
                     .ok_or(VbufError::NoSuchLine { line, lines: index.lfs + 1 }.into());
@@ -534,23 +596,30 @@ impl StoredBuffer {
         }
     }
 
-    /// The offset of line feed `nth` (0-based) in `start..end`: read a little first, then more at a
-    /// time (what a line query seeks is as often near the start as anywhere, and a read of content
-    /// that many edits cut into pieces costs by the piece).
-    async fn nth_lf(&self, start: u64, end: u64, mut nth: u64) -> Result<Option<u64>, StoredError> {
+    /// The offset of line feed `nth` (0-based) in `start..end` of version `version` (see
+    /// [`read_version`](Self::read_version): `None` when an edit came first), if there is one: read
+    /// a little first, then more at a time (what a line query seeks is as often near the start as
+    /// anywhere, and a read of content that many edits cut into pieces costs by the piece).
+    async fn nth_lf(
+        &self,
+        version: Option<u64>,
+        start: u64,
+        end: u64,
+        mut nth: u64,
+    ) -> Result<Option<Option<u64>>, StoredError> {
         let (mut at, mut step) = (start, 4 << 10);
         while at < end {
             let stop = (at + step).min(end);
-            let bytes = self.read(at, stop).await?;
+            let Some(bytes) = self.read_version(version, at, stop).await? else { return Ok(None) };
             let lfs = memchr::memchr_iter(b'\n', &bytes).count() as u64;
             if nth < lfs {
                 let lf = memchr::memchr_iter(b'\n', &bytes).nth(nth as usize).map(|i| at + i as u64);
-                return Ok(lf);
+                return Ok(Some(lf));
             }
             nth -= lfs;
             (at, step) = (stop, step * 4);
         }
-        Ok(None)
+        Ok(Some(None))
     }
 
     /// The line (0-based) that holds `offset` (at most the length).
@@ -575,9 +644,10 @@ impl StoredBuffer {
             let index = self.line_index().await?;
             let stretch = (offset / LINE_CHECKPOINT).min(index.before.len() as u64 - 1);
             let start = stretch * LINE_CHECKPOINT;
-            let bytes = self.read(start.min(offset), offset.min(self.buffer.len())).await?;
-            // An edit came while the stretch was loaded: try again.
-            if self.buffer.version() == index.version || tries == EDITS_MET {
+            // The last try reads on through edits, as the index's last scan does.
+            let version = (tries < EDITS_MET).then_some(index.version);
+            // None: an edit came while the stretch was loaded; try again.
+            if let Some(bytes) = self.read_version(version, start.min(offset), offset).await? {
                 return Ok(index.before[stretch as usize] + memchr::memchr_iter(b'\n', &bytes).count() as u64);
             }
         }
@@ -860,6 +930,27 @@ async fn discard_failed(lock: &DocumentLock, ids: std::ops::Range<u64>, error: S
 }
 
 /// The layer of source `id` in a snapshot.
+/// The start of `range` and its end, `None` for none (the end of the content, whatever it is by
+/// the time it is read).
+fn bounds(range: &impl RangeBounds<u64>) -> (u64, Option<u64>) {
+    let start = match range.start_bound() {
+        Bound::Included(&s) => s,
+        Bound::Excluded(&s) => s.saturating_add(1),
+        Bound::Unbounded => 0,
+    };
+    let end = match range.end_bound() {
+        Bound::Included(&e) => Some(e.saturating_add(1)),
+        Bound::Excluded(&e) => Some(e),
+        Bound::Unbounded => None,
+    };
+    (start, end)
+}
+
+/// What [`bounds`] gave, as a range again.
+fn with_bounds(start: u64, end: Option<u64>) -> (Bound<u64>, Bound<u64>) {
+    (Bound::Included(start), end.map_or(Bound::Unbounded, Bound::Excluded))
+}
+
 fn source_layer(snapshot: &super::snapshot::Snapshot, id: SourceId) -> Arc<dyn PersistenceLayer> {
     super::store::source(&snapshot.sources, id).layer.clone()
 }

@@ -9,6 +9,7 @@
 //! as their last argument: aborted before they start, they never run (`work`). An OPFS document's
 //! reads are synchronous: their Promise is settled when it is returned, with nothing left to cancel.
 
+use std::ops::Bound;
 use std::rc::Rc;
 
 use js_sys::{Array, Object, Promise, Reflect};
@@ -143,11 +144,16 @@ impl JsVirtualBuffer {
         }
     }
 
-    /// `start` and `end` arguments; `end` defaults to the length.
-    fn range(&self, start: &JsValue, end: &JsValue) -> Result<(u64, u64), JsValue> {
+    /// The range of checked `start` and `end` arguments: `start..end`, or `start..` for an `end`
+    /// left out (the length when the work runs, which sees the content as it is then).
+    fn range(start: &JsValue, end: &JsValue) -> Result<(Bound<u64>, Bound<u64>), JsValue> {
         let start = offset(start, "start")?;
-        let end = if end.is_undefined() || end.is_null() { self.buffer().len() } else { offset(end, "end")? };
-        Ok((start, end))
+        let end = if end.is_undefined() || end.is_null() {
+            Bound::Unbounded
+        } else {
+            Bound::Excluded(offset(end, "end")?)
+        };
+        Ok((Bound::Included(start), end))
     }
 
     fn edit(&self, result: Result<(), VbufError>, what: &str) -> Result<(), JsValue> {
@@ -377,17 +383,18 @@ impl JsVirtualBuffer {
         self.buffer().redo()
     }
 
-    /// A Promise of bytes `start..end` (`end` defaults to the length), loading the blocks they need.
+    /// A Promise of bytes `start..end` (`end` left out: the length when the bytes are read), loading
+    /// the blocks they need.
     pub fn read(&self, start: &JsValue, end: &JsValue, ticket: &JsValue) -> Result<Promise, JsValue> {
-        let (start, end) = self.range(start, end)?;
+        let range = Self::range(start, end)?;
         let js = |bytes| <JsZeroCopyBuffer as From<crate::ZeroCopyBuffer>>::from(bytes).into();
         Ok(match &self.inner {
             Doc::Stored(stored) => {
                 promise(ticket, stored.clone(), "VirtualBuffer.read", move |b| async move {
-                    Ok(js(b.read(start, end).await?))
+                    Ok(js(b.read(range).await?))
                 })
             }
-            Doc::Opfs(doc) => opfs_promise(doc, "VirtualBuffer.read", |b| Ok(js(b.read(start..end)?))),
+            Doc::Opfs(doc) => opfs_promise(doc, "VirtualBuffer.read", |b| Ok(js(b.read(range)?))),
         })
     }
 
@@ -429,17 +436,15 @@ impl JsVirtualBuffer {
         let (pattern, _) = bytes_from_js(pattern, "pattern")?;
         // Optional: `null` is none, as for `end` (and as the addon takes it).
         let start = if start.is_undefined() || start.is_null() { &JsValue::from(0) } else { start };
-        let (start, end) = self.range(start, end)?;
+        let range = Self::range(start, end)?;
         let js = |hit: Option<u64>| hit.map_or(JsValue::NULL, |at| (at as f64).into());
         Ok(match &self.inner {
             Doc::Stored(stored) => {
                 promise(ticket, stored.clone(), "VirtualBuffer.find", move |b| async move {
-                    Ok(js(b.find(&pattern, start, end).await?))
+                    Ok(js(b.find(&pattern, range).await?))
                 })
             }
-            Doc::Opfs(doc) => {
-                opfs_promise(doc, "VirtualBuffer.find", |b| Ok(js(b.find(&pattern, start..end)?)))
-            }
+            Doc::Opfs(doc) => opfs_promise(doc, "VirtualBuffer.find", |b| Ok(js(b.find(&pattern, range)?))),
         })
     }
 

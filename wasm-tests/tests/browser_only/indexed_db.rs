@@ -22,7 +22,7 @@ fn numbered_lines(n: usize) -> Vec<u8> {
 }
 
 async fn content(buffer: &StoredBuffer) -> Vec<u8> {
-    buffer.read(0, buffer.buffer().len()).await.unwrap().to_vec()
+    buffer.read(..).await.unwrap().to_vec()
 }
 
 async fn stored(name: &str) -> Vec<u8> {
@@ -57,7 +57,7 @@ async fn edits_saves_and_reopens_match_a_model() {
             3 => {
                 let start = rng.below(len + 1);
                 let end = (start + rng.below(600)).min(len);
-                let read = buffer.read(start, end).await.unwrap();
+                let read = buffer.read(start..end).await.unwrap();
                 assert_eq!(&read[..], &model[start as usize..end as usize], "read at step {step}");
                 // A read keeps the blocks it needs (at most 4 of 256 bytes) and trims the rest to the budget.
                 assert!(
@@ -74,7 +74,7 @@ async fn edits_saves_and_reopens_match_a_model() {
             _ => {
                 let at = rng.below(len.saturating_sub(12));
                 let pattern = &model[at as usize..(at as usize + 12).min(model.len())].to_vec();
-                let hit = buffer.find(pattern, 0, len).await.unwrap();
+                let hit = buffer.find(pattern, 0..len).await.unwrap();
                 let expected = model.windows(pattern.len()).position(|w| w == &pattern[..]).map(|p| p as u64);
                 assert_eq!(hit, expected, "find at step {step}");
             }
@@ -197,8 +197,8 @@ async fn find_and_lines_scan_across_windows() {
     let options = VirtualBufferOptions { cache_budget: 1 << 20, ..VirtualBufferOptions::default() };
     let buffer = StoredBuffer::open(name, options).await.unwrap();
     let len = text.len() as u64;
-    assert_eq!(buffer.find(b"NEEDLE!", 0, len).await.unwrap(), Some(at as u64));
-    assert_eq!(buffer.find(b"NEEDLE!", at as u64 + 1, len).await.unwrap(), None);
+    assert_eq!(buffer.find(b"NEEDLE!", ..).await.unwrap(), Some(at as u64));
+    assert_eq!(buffer.find(b"NEEDLE!", at as u64 + 1..len).await.unwrap(), None);
     let lfs = text.iter().filter(|&&b| b == b'\n').count() as u64;
     assert_eq!(buffer.line_count().await.unwrap(), lfs + 1);
     let nth = text.iter().enumerate().filter(|(_, &b)| b == b'\n').nth(200_000).unwrap().0 as u64;
