@@ -91,6 +91,7 @@ impl PersistenceLayer for MemoryPersistence {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::platform::persistence::SavePiece;
 
     #[test]
     fn reads_exact_ranges_and_rejects_out_of_range() {
@@ -105,5 +106,17 @@ mod tests {
         assert!(MemoryPersistence::default().is_empty().unwrap());
         assert_eq!(p.read_buffer(2, 3).unwrap(), b"234"[..]);
         assert!(p.read_buffer(9, 2).is_err());
+    }
+
+    #[test]
+    fn a_recipe_copying_past_the_end_is_refused_before_anything_is_allocated() {
+        let p = MemoryPersistence::new(b"0123456789".to_vec());
+        for (offset, len) in [(1000, 0), (0, 11), (0, 1 << 40), (0, u64::MAX), (10, u64::MAX - 5)] {
+            let mut recipe =
+                vec![Ok(SavePiece::Copy { offset: 0, len: 4 }), Ok(SavePiece::Copy { offset, len })]
+                    .into_iter();
+            let saved = p.save(&mut recipe, SaveOptions::default());
+            assert!(matches!(saved, Err(PersistenceError::OutOfRange { .. })), "copy({offset}, {len})");
+        }
     }
 }

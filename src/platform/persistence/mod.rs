@@ -489,6 +489,20 @@ pub(crate) fn copy_range_by_reading<L: PersistenceLayer + ?Sized>(
     Ok(())
 }
 
+/// Checks that a recipe's `Copy { offset, len }` lies in `source` (an empty one too), before
+/// anything is read or allocated for it: `OutOfRange` otherwise, as `read_at` fails.
+pub(crate) fn check_copy(
+    source: &dyn PersistenceLayer,
+    offset: u64,
+    len: u64,
+) -> Result<(), PersistenceError> {
+    let total = source.len()?;
+    match offset.checked_add(len) {
+        Some(end) if end <= total => Ok(()),
+        _ => Err(PersistenceError::OutOfRange { offset, len, total }),
+    }
+}
+
 /// Collects a recipe into one vector, reading `Copy` pieces from `source`. Used by in-memory layers
 /// and as the reference in tests.
 pub(crate) fn collect_recipe(
@@ -499,12 +513,11 @@ pub(crate) fn collect_recipe(
     for piece in recipe {
         match piece? {
             SavePiece::Copy { offset, len } => {
+                check_copy(source, offset, len)?;
                 let start = out.len();
-                let len = usize::try_from(len).map_err(|_| PersistenceError::OutOfRange {
-                    offset,
-                    len,
-                    total: source.len().unwrap_or(0),
-                })?;
+                let too_large = || std::io::Error::from(std::io::ErrorKind::OutOfMemory);
+                let len = usize::try_from(len).map_err(|_| too_large())?;
+                out.try_reserve(len).map_err(|_| too_large())?;
                 out.resize(start + len, 0);
                 source.read_at(offset, &mut out[start..])?;
             }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use super::temp_file::{remove_stale_temp_files, CommitTurn, TempFile, TEMP_SUFFIX};
 use super::write_behind::WriteBehind;
 use super::{with_context, FileBackend, FilePersistence};
-use crate::platform::persistence::{PersistenceError, PersistenceLayer, SavePiece, SaveRecipe};
+use crate::platform::persistence::{check_copy, PersistenceError, PersistenceLayer, SavePiece, SaveRecipe};
 
 /// Inserted bytes are gathered up to this size before they are written, so a recipe of many small
 /// edits does not cost one system call each.
@@ -159,6 +159,8 @@ fn write_recipe(
                 if !std::mem::replace(&mut copied, true) {
                     source.check_intact()?;
                 }
+                // Checked here, an empty one too: it never reaches `copy_range_to_file`.
+                check_copy(source, offset, len)?;
                 out.flush().map_err(write_error)?;
                 let mut done = 0;
                 while done < len {

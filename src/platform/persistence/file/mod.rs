@@ -115,7 +115,8 @@ impl FileBackend {
 /// that of two layers saving one file at once the second finds it changed and refuses; on
 /// Unix sync the directory so the rename itself is durable (unless the directory may not be read).
 /// At every moment the path names either the whole old or the whole new file. A symbolic link at
-/// the path is followed: the file it points to is replaced and the link stays. What a new file does
+/// the path is followed: the file it points to is replaced and the link stays (a link to nothing
+/// is an error that names it: the save does not make the file it points to). What a new file does
 /// not take over: other hard links of the old one keep its content, and extended attributes other
 /// than the access ACL are not copied. Replacing a file takes the right to write its directory, not
 /// the file: a read-only file (mode `0444`, or another user's in a directory this user may write)

@@ -297,6 +297,24 @@ fn an_empty_recipe_saves_an_empty_file() {
     }
 }
 
+#[test]
+fn a_recipe_copying_past_the_end_is_refused_and_changes_nothing_even_an_empty_copy() {
+    for backend in BACKENDS {
+        for (offset, len) in [(1000, 0), (11, 0), (5, 6), (0, u64::MAX), (u64::MAX, 1)] {
+            let (dir, path) = fixture(b"0123456789");
+            let file = FilePersistence::open(&path, backend).unwrap();
+            let saved =
+                file.save(&mut vec![insert(b"x"), copy(offset, len)].into_iter(), SaveOptions::default());
+            assert!(
+                matches!(saved, Err(PersistenceError::OutOfRange { .. })),
+                "{backend:?} copy({offset}, {len})"
+            );
+            assert_eq!(fs::read(&path).unwrap(), b"0123456789");
+            assert_eq!(names_in(dir.path()), ["data.bin"]);
+        }
+    }
+}
+
 #[cfg(unix)]
 #[test]
 fn save_keeps_the_files_permissions() {
@@ -600,6 +618,19 @@ fn save_through_a_symbolic_link_replaces_the_file_it_points_to() {
     assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
     assert_eq!(fs::read(&path).unwrap(), b"new target");
     saved.check_unchanged().unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn a_save_onto_a_symbolic_link_to_nothing_fails_naming_it_and_makes_nothing() {
+    let (dir, path) = fixture(b"source");
+    let source = FilePersistence::open(&path, FileBackend::Positional).unwrap();
+    let link = dir.path().join("link");
+    std::os::unix::fs::symlink(dir.path().join("missing"), &link).unwrap();
+    let saved = save_recipe_as(&source, &mut vec![copy(0, 6)].into_iter(), &link, FileBackend::Positional);
+    let Err(PersistenceError::Io(e)) = saved.map(drop) else { panic!("saved onto a link to nothing") };
+    assert!(e.to_string().contains("link"), "{e}");
+    assert_eq!(names_in(dir.path()), ["data.bin", "link"]);
 }
 
 #[test]
