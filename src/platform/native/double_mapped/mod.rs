@@ -77,14 +77,23 @@ impl MapOptions {
         self
     }
 
-    /// Let a forked child inherit the mapping. Off by default: the mapping is shared, not copied, so a
-    /// child would write into the parent's ring.
+    /// Let a forked child inherit the mapping. Off by default, and then the ring's memory is not in a
+    /// forked child at all: a child that touches the ring (a read, a write, or the drop of items
+    /// that need dropping) faults.
+    ///
+    /// On, the child maps the same memory as the parent: shared, not copied. A ring is still no
+    /// pipe between the two processes: its positions live in ordinary memory, which the child gets
+    /// a copy of, so neither process sees the other's reads and writes, and what either writes
+    /// lands in bytes the other still counts as its own. Turn it on only for a child that must be
+    /// able to touch the ring's memory and uses the ring on one side of the fork only: one that
+    /// reads what the ring held when it forked while the parent writes no more, or one that drops
+    /// a ring of items with a `Drop` before it execs.
     ///
     /// ```
     /// # #[cfg(target_os = "linux")] {
     /// use omnibuf::ring::{sync::Circular, MapOptions, RingBackend, RingOptions};
     ///
-    /// // For a ring that a forked child writes and its parent reads.
+    /// // A forked child may touch this ring's memory; the two processes still share no positions.
     /// let map = MapOptions::default().inherit_on_fork(true);
     /// let options = RingOptions::default().backend(RingBackend::DoubleMapped).map_options(map);
     /// let writer = Circular::with_options::<u8>(4096, &options).unwrap();
