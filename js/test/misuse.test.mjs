@@ -202,6 +202,8 @@ const TABLE = [
   ['freed writer produce(-1)', () => freed(writer).produce(-1), Error, freedError('CircularWriter')],
   ['freed writer produce()', () => freed(writer).produce(), Error, freedError('CircularWriter')],
   ['freed writer sliceSync(-1)', () => freed(writer).sliceSync(-1), Error, freedError('CircularWriter')],
+  // abort() frees the writer too: that comes before the main thread's refusal to block.
+  ['aborted writer sliceSync()', () => { const w = writer(); w.abort('stop'); return w.sliceSync(); }, Error, freedError('CircularWriter')],
   ['freed reader consume(-1)', () => freed(reader).consume(-1), Error, freedError('CircularReader')],
   ["freed reader read('1')", () => freed(reader).read('1'), Error, freedError('CircularReader')],
   ["freed reader sliceSync('1')", () => freed(reader).sliceSync('1'), Error, freedError('CircularReader')],

@@ -327,7 +327,9 @@ impl JsCircularWriter {
     pub fn slice_sync(&self, timeout_ms: &JsValue, here: &JsValue) -> Result<JsValue, JsValue> {
         #[cfg(not(target_feature = "atomics"))]
         {
+            // A side gone says so first, as in every member.
             let _ = timeout_ms;
+            self.with(|_| Ok(()))?;
             Err(no_blocking("CircularWriter", here))
         }
         #[cfg(target_feature = "atomics")]
@@ -579,7 +581,9 @@ impl JsCircularReader {
     pub fn slice_sync(&self, timeout_ms: &JsValue, here: &JsValue) -> Result<JsValue, JsValue> {
         #[cfg(not(target_feature = "atomics"))]
         {
+            // A side gone says so first, as in every member.
             let _ = timeout_ms;
+            self.with(|_| Ok(()))?;
             Err(no_blocking("CircularReader", here))
         }
         #[cfg(target_feature = "atomics")]
