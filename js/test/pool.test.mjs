@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { BufferPool, Circular, __pendingWaits } from './impl.mjs';
+import { BufferPool, Circular, __pendingWaits, impl } from './impl.mjs';
 
 const pool = (extra = {}) => new BufferPool({ budget: 8192, classes: [4096], ...extra });
 
@@ -223,6 +223,22 @@ test('budget, maxIdle and quotas take any size, as bounds, and read back as give
     const quotas = Object.fromEntries(snapshot.tenants.map(({ tenant, quota }) => [tenant, quota]));
     assert.deepEqual(quotas, { t: big, small: 8192, other: big }, String(big));
     p.free();
+  }
+  // A class as large as one allocation may be, with a budget of it or more: the budget as given.
+  const largest = impl === 'wasm' ? 2 ** 31 - 1 : 2 ** 40;
+  for (const budget of [largest, 2 ** 33, 2 ** 40]) {
+    const large = new BufferPool({ budget, classes: [4096, largest] });
+    assert.equal(large.budget, budget);
+    large.free();
+  }
+  // The wasm build's limit on a class is the largest allocation its memory takes, which the refusal
+  // names, whatever the budget (before, a budget read as 2 GiB - 1 refused it as too small).
+  if (impl === 'wasm') {
+    assert.throws(() => new BufferPool({ budget: 2 ** 33, classes: [2 ** 31] }), {
+      name: 'TypeError',
+      code: 'ERR_INVALID_ARG_VALUE',
+      message: 'invalid pool configuration: a size class cannot exceed 2147483647 bytes',
+    });
   }
   // Without a default quota, a tenant with none reads back null.
   const p = new BufferPool({ budget: 2 ** 33, classes: [4096], tenantQuotas: { t: 2 ** 33 } });

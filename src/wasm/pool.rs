@@ -11,7 +11,9 @@ use wasm_bindgen::prelude::*;
 use super::buffer::{bytes_from_js, kind_from_js, JsZeroCopyBuffer};
 use super::error::{index, option, optional_string, string, throwable, used_up, value};
 use crate::binding::{self, message, BindingError, PoolSide};
-use crate::{BufferKind, BufferPool, BufferPoolSnapshot, CapacityError, PoolError, PooledBuffer};
+use crate::{
+    pool::DEFAULT_CLASSES, BufferKind, BufferPool, BufferPoolSnapshot, CapacityError, PoolError, PooledBuffer,
+};
 
 #[wasm_bindgen]
 extern "C" {
@@ -38,6 +40,18 @@ fn size_option(options: &JsValue, key: &str) -> Result<Option<u64>, JsValue> {
     match value(&v) {
         n @ binding::Value::Number(_) => binding::offset(n, key).map(Some).map_err(throwable),
         got => Err(throwable(message::option_not_number(key, got))),
+    }
+}
+
+/// The budget as the pool counts it, given the classes: at most `isize::MAX` (the top bit flags
+/// waiters), more than wasm memory holds, yet never less than the smallest class unless the budget
+/// given is: then the pool's own checks, in their order and words, name the budget as given, and
+/// past that a class larger than `isize::MAX` (the most one allocation takes here).
+fn counted_budget(budget: u64, classes: &[usize]) -> usize {
+    let smallest = classes.iter().copied().min().unwrap_or(0);
+    match counted(budget) {
+        short if short < smallest => short,
+        budget => budget.min(isize::MAX as usize).max(smallest),
     }
 }
 
@@ -99,10 +113,8 @@ impl JsBufferPool {
         let Some(budget) = size_option(options, "budget")? else {
             return Err(throwable(message::budget_required()));
         };
-        // The most a pool counts (`isize::MAX`: the top bit flags waiters) is more than wasm memory
-        // holds.
-        config = config.budget(counted(budget).min(isize::MAX as usize));
         let mut bounds = Bounds { budget, default_quota: None, quotas: HashMap::new() };
+        let mut sizes = DEFAULT_CLASSES.to_vec();
         let classes = option(options, "classes")?;
         if !classes.is_undefined() {
             // Each element read as JS would, so that a throwing getter or a Proxy's trap (a revoked
@@ -113,7 +125,7 @@ impl JsBufferPool {
                 return Err(throwable(message::classes_not_array(value(&classes))));
             }
             let length = Reflect::get(&classes, &"length".into()).map_err(|_| unreadable())?;
-            let sizes: Result<Vec<usize>, JsValue> = (0..length.as_f64().unwrap_or(0.0) as u32)
+            sizes = (0..length.as_f64().unwrap_or(0.0) as u32)
                 .map(|i| Reflect::get_u32(&classes, i).map_err(|_| unreadable()))
                 .map(|v| {
                     v.and_then(|v| v.as_f64().ok_or_else(|| throwable(message::class_not_number(value(&v)))))
@@ -123,9 +135,9 @@ impl JsBufferPool {
                         binding::index(binding::Value::Number(n), "a class size").map_err(throwable)
                     })
                 })
-                .collect();
-            config = config.classes(sizes?);
+                .collect::<Result<_, _>>()?;
         }
+        config = config.budget(counted_budget(budget, &sizes)).classes(sizes);
         if let Some(max_idle) = size_option(options, "maxIdle")? {
             config = config.max_idle(counted(max_idle));
         }
