@@ -718,10 +718,10 @@ export class VirtualBuffer {
   /** Replaces bytes start..end by a copy of `bytes`, as one undoable edit. */
   replace(start: number, end: number, bytes: BytesLike): void;
   /** Bytes start..end (end left out: the length when the work runs, which sees the content as it
-   * is then, so an edit made after the call may lengthen or shorten what it reads). Where the range
-   * lies in one chunk (a cache block, a stretch of a mapped file, inserted text) the buffer shares
-   * that memory; otherwise, and always above 64 MiB, it is a copy. RangeError when the copy cannot
-   * be allocated. */
+   * is then, so an edit made after the call may lengthen or shorten what it reads). In Node a copy
+   * of its own (see "Views" above); in the wasm build, where the range lies in one chunk (a cache
+   * block, inserted text) the result shares that memory inside wasm, and is a copy otherwise (its
+   * views are copies either way). RangeError when the copy cannot be allocated. */
   read(start: number, end?: number, options?: { signal?: AbortSignal }): Promise<ZeroCopyBuffer>;
   /** Browser only, OPFS documents in the dedicated worker that holds them: copies `target.length`
    * bytes from `start` into `target` at once (no Promise, no object) and returns how many; the fast
