@@ -181,22 +181,31 @@ const RETURNS_PROMISE = new Set([
   'VirtualBuffer.saveAs',
 ]);
 
+/** The classes whose objects JS makes with `new` (the others' constructors refuse: their objects
+ * come from static members and methods, through wasm-bindgen's `__wrap`). */
+const CONSTRUCTED = new Set(['BufferMut', 'BufferPool']);
+/** Whether wasm-bindgen's `__wrap` is making an object now (see brandInstances). */
+let wrapping = false;
+
 /**
- * The objects `cls` makes from now on (through its constructor or wasm-bindgen's `__wrap`), so that
- * a receiver that only looks like one is refused, as the addon refuses it: a Proxy of one, or an
- * object that inherits from one, whose `__wbg_ptr` wasm-bindgen's methods would read through to the
- * object behind it. An accessor on the prototype catches the assignment of `__wbg_ptr` that makes an
- * object, brands it with a private field (which neither a Proxy nor an heir has, and which costs a
- * property lookup to test), and leaves a plain property in its place: reading the pointer costs
- * what it did.
+ * The objects `cls` (named `name`) makes from now on, so that a receiver that only looks like one
+ * is refused, as the addon refuses it: a Proxy of one, or an object that inherits from one, whose
+ * `__wbg_ptr` wasm-bindgen's methods would read through to the object behind it. An accessor on
+ * the prototype catches the assignment of `__wbg_ptr` that makes an object, brands it with a
+ * private field (which neither a Proxy nor an heir has, and which costs a property lookup to
+ * test), and leaves a plain property in its place: reading the pointer costs what it did.
  *
- * That property is not enumerable, so a copy of an object's own properties (`Object.assign(
- * Object.create(proto), obj)`, `{ ...obj }`, the clone functions of utility libraries) copies no
- * pointer: a branded copy would be a second owner of the Rust value, reaching its memory after the
- * first one freed it, when another object has it. A pointer of 0 (a freed object's) brands nothing.
- * Returns the test.
+ * Only the glue's own assignments brand. A copy of an object's own properties (`Object.assign(
+ * Object.create(proto), obj)`, a loop over its property names, a utility library's clone) must
+ * not: it would be a second owner of the Rust value, reaching its memory after the first one freed
+ * it, when another object has it. So an object brands while `__wrap` makes it (its pointer is fresh
+ * from Rust; `__wrap` is replaced by one that says so), and, for the classes JS constructs, when no
+ * live object of the class holds its pointer (`owners`: per pointer, weakly, the object last
+ * branded with it; a constructor's assignment cannot be told from a copy's otherwise). A pointer of
+ * 0, a freed object's, brands nothing, and the property is not enumerable, so most copies leave it
+ * out. Returns the test.
  */
-function brandInstances(cls) {
+function brandInstances(cls, name) {
   class Stamp {
     constructor(object) {
       return object;
@@ -211,14 +220,37 @@ function brandInstances(cls) {
       return typeof object === 'object' && object !== null && #made in object;
     }
   }
+  const owners = CONSTRUCTED.has(name) ? new Map() : null;
+  const heldElsewhere = (ptr) => {
+    const holder = owners.get(ptr)?.deref();
+    return holder !== undefined && holder.__wbg_ptr === ptr;
+  };
   Object.defineProperty(cls.prototype, '__wbg_ptr', {
     configurable: true,
     get: () => undefined,
     set(ptr) {
-      if (ptr !== 0) Made.brand(this);
+      if (ptr !== 0 && (wrapping || (owners !== null && !heldElsewhere(ptr)))) {
+        Made.brand(this);
+        owners?.set(ptr, new WeakRef(this));
+      }
       Object.defineProperty(this, '__wbg_ptr', { value: ptr, writable: true, enumerable: false, configurable: true });
     },
   });
+  const wrap = cls.__wrap;
+  if (typeof wrap === 'function') {
+    Object.defineProperty(cls, '__wrap', {
+      value(ptr) {
+        wrapping = true;
+        try {
+          return apply(wrap, this, [ptr]);
+        } finally {
+          wrapping = false;
+        }
+      },
+      writable: true,
+      configurable: true,
+    });
+  }
   madeBy.set(cls, Made.has);
   return Made.has;
 }
@@ -241,7 +273,7 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
   const wrongReceiver = (cls, member) => bindingError(0, nameOf.get(cls), member);
   const usedUp = (cls) => bindingError(1, nameOf.get(cls), 'freed');
   /** For each class, whether an object is one it made, over a Rust value (freed or not). */
-  const made = new Map([...nameOf.keys()].map((cls) => [cls, brandInstances(cls)]));
+  const made = new Map([...nameOf].map(([cls, name]) => [cls, brandInstances(cls, name)]));
   const ofClass = (cls, self) => made.get(cls)(self);
 
   const { ZeroCopyBuffer } = classes;

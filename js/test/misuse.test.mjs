@@ -241,6 +241,17 @@ const TABLE = [
   ['ZeroCopyBuffer.view on a shallow clone of one', () => Object.assign(Object.create(ZeroCopyBuffer.prototype), zcb()).view(), TypeError, 'ZeroCopyBuffer.view: called on an object that is not a ZeroCopyBuffer'],
   ['PooledBuffer.append on a shallow clone of one', () => Object.assign(Object.create(PooledBuffer.prototype), pool().tryAcquire(1)).append('x'), TypeError, 'PooledBuffer.append: called on an object that is not a PooledBuffer'],
   ['CircularWriter.free on a shallow clone of one', () => Object.assign(Object.create(CircularWriter.prototype), writer()).free(), TypeError, 'CircularWriter.free: called on an object that is not a CircularWriter'],
+  ['BufferMut.length on a copy of its own property names', () => {
+    const original = new BufferMut(4);
+    const copy = Object.create(BufferMut.prototype);
+    for (const key of Object.getOwnPropertyNames(original)) copy[key] = original[key];
+    return copy.length;
+  }, TypeError, 'BufferMut.length: called on an object that is not a BufferMut'],
+  ['ZeroCopyBuffer.view on an object given its pointer by name', () => {
+    const copy = Object.create(ZeroCopyBuffer.prototype);
+    copy.__wbg_ptr = zcb().__wbg_ptr; // (undefined in the addon: the same refusal)
+    return copy.view();
+  }, TypeError, 'ZeroCopyBuffer.view: called on an object that is not a ZeroCopyBuffer'],
   // The stream and walk members (js/streams.mjs) check their receiver when called, not at a first step.
   ['CircularReader.slices on {}', () => CircularReader.prototype.slices.call({}), TypeError, 'CircularReader.slices: called on an object that is not a CircularReader'],
   ['for await over a writer', () => CircularReader.prototype[Symbol.asyncIterator].call(writer()), TypeError, 'CircularReader.[Symbol.asyncIterator]: called on an object that is not a CircularReader'],
