@@ -17,7 +17,7 @@ use napi::{sys, Env, ValueType};
 use napi_derive::napi;
 use omnibuf::binding::{self, message};
 use omnibuf::vbuf::{FileBackend, SaveOptions};
-use omnibuf::vbuf::{VirtualBuffer, VirtualBufferOptions};
+use omnibuf::vbuf::{VbufError, VirtualBuffer, VirtualBufferOptions};
 
 use crate::args;
 use crate::buffer::JsZeroCopyStorage;
@@ -406,21 +406,37 @@ impl JsVirtualBuffer {
 /// `view()` is writable, so the result is always a copy only it holds: one copy, here on the thread
 /// pool, and what JS writes to its views reaches nothing else.
 fn read(buffer: &VirtualBuffer, start: u64, end: Bound<u64>) -> ApiResult<omnibuf::ZeroCopyBuffer> {
-    let end = if let Bound::Excluded(end) = end { end } else { buffer.len() };
-    if end.saturating_sub(start) <= LARGE_READ {
-        let shared = buffer.read(start..end)?;
+    let wanted = match end {
+        Bound::Excluded(end) => end,
+        _ => buffer.len(),
+    };
+    if wanted.saturating_sub(start) <= LARGE_READ {
+        // One snapshot resolves the range: an edit the JS thread makes meanwhile is in it or not.
+        let shared = buffer.read((Bound::Included(start), end))?;
         return Ok(omnibuf::ZeroCopyBuffer::copy_from_slice(&shared, shared.kind()));
     }
-    let len = buffer.len();
-    if end > len {
-        return Err(omnibuf::vbuf::VbufError::OutOfRange { start, end, len }.into());
+    // The length is read first, to size the copy: an end left out that an edit shortens before the
+    // copy is made is the length again, a few times.
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let len = buffer.len();
+        let stop = if let Bound::Excluded(end) = end { end } else { len };
+        if start > stop || stop > len {
+            return Err(VbufError::OutOfRange { start, end: stop, len }.into());
+        }
+        let size = usize::try_from(stop - start).map_err(|_| ApiError::range_error("read too large"))?;
+        let mut bytes = Vec::new();
+        bytes
+            .try_reserve_exact(size)
+            .map_err(|_| ApiError::range_error(format!("cannot allocate {size} bytes for a read")))?;
+        bytes.resize(size, 0);
+        match buffer.read_into(start, &mut bytes) {
+            Err(VbufError::OutOfRange { .. }) if end == Bound::Unbounded && tries < 4 => {}
+            read => {
+                read?;
+                return Ok(omnibuf::ZeroCopyBuffer::from_bytes(bytes, omnibuf::BufferKind::raw()));
+            }
+        }
     }
-    let size = usize::try_from(end - start).map_err(|_| ApiError::range_error("read too large"))?;
-    let mut bytes = Vec::new();
-    bytes
-        .try_reserve_exact(size)
-        .map_err(|_| ApiError::range_error(format!("cannot allocate {size} bytes for a read")))?;
-    bytes.resize(size, 0);
-    buffer.read_into(start, &mut bytes)?;
-    Ok(omnibuf::ZeroCopyBuffer::from_bytes(bytes, omnibuf::BufferKind::raw()))
 }

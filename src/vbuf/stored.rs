@@ -488,9 +488,10 @@ impl StoredBuffer {
             // A match starting before `at + SCAN_WINDOW` ends by `stop`.
             let stop = at.saturating_add(SCAN_WINDOW + overlap).min(end_now);
             let hit = self.loaded(at, Some(stop), |b| {
-                // Without an end, the window ends where the content does once it is loaded.
+                // Without an end, the window ends where the content does once it is loaded: one
+                // that has shrunk short of `start` is out of range, as an end given would be.
                 let stop = if end.is_none() { stop.min(b.len()) } else { stop };
-                if at > stop {
+                if at > stop && at > start {
                     return Ok(None);
                 }
                 b.find(pattern, at..stop)
@@ -507,16 +508,16 @@ impl StoredBuffer {
 
     /// The line index of the content as it is: the one kept, or a new one from a scan of all of it,
     /// a window at a time, kept unless an edit came during the scan. A scan that an edit interrupts
-    /// starts again; the last try reads on through edits (its counts mix versions).
-    async fn line_index(&self) -> Result<Rc<LineIndex>, StoredError> {
-        let mut tries = 0;
+    /// starts again. `tries` counts the scans of one query, across its own tries: from the
+    /// [`EDITS_MET`]th on, a scan reads on through edits (its counts mix versions).
+    async fn line_index(&self, tries: &mut usize) -> Result<Rc<LineIndex>, StoredError> {
         loop {
-            tries += 1;
             let version = self.buffer.version();
             if let Some(index) = self.lines.borrow().as_ref().filter(|index| index.version == version) {
                 return Ok(index.clone());
             }
-            let Some(index) = self.scan_lines(version, tries == EDITS_MET).await? else { continue };
+            *tries += 1;
+            let Some(index) = self.scan_lines(version, *tries >= EDITS_MET).await? else { continue };
             let index = Rc::new(index);
             if self.buffer.version() == version {
                 *self.lines.borrow_mut() = Some(index.clone());
@@ -556,7 +557,7 @@ impl StoredBuffer {
     /// # Ok(()) }
     /// ```
     pub async fn line_count(&self) -> Result<u64, StoredError> {
-        Ok(self.line_index().await?.lfs + 1)
+        Ok(self.line_index(&mut 0).await?.lfs + 1)
     }
 
     /// Offset where line `line` (0-based) starts.
@@ -576,8 +577,7 @@ impl StoredBuffer {
         }
         let mut tries = 0;
         loop {
-            tries += 1;
-            let index = self.line_index().await?;
+            let index = self.line_index(&mut tries).await?;
             if line > index.lfs {
                 return Err(VbufError::NoSuchLine { line, lines: index.lfs + 1 }.into());
             }
@@ -585,9 +585,9 @@ impl StoredBuffer {
             let stretch = index.before.partition_point(|&lfs| lfs < line) - 1;
             let start = stretch as u64 * LINE_CHECKPOINT;
             let end = (start + LINE_CHECKPOINT).min(self.buffer.len());
-            // The last try reads on through edits, as the index's last scan does.
+            // Once edits have met the query often enough, it reads on through them, as the scan does.
             let version = (tries < EDITS_MET).then_some(index.version);
-            // None: an edit came while the stretch was loaded; try again.
+            // None: an edit came while the stretch was loaded; try again (with a scan, which counts).
             if let Some(lf) = self.nth_lf(version, start, end, line - index.before[stretch] - 1).await? {
                 return lf
                     .map(|lf| lf + 1)
@@ -640,13 +640,17 @@ impl StoredBuffer {
         }
         let mut tries = 0;
         loop {
-            tries += 1;
-            let index = self.line_index().await?;
+            let index = self.line_index(&mut tries).await?;
+            // An edit made meanwhile may have cut the content short of `offset`.
+            let len = self.buffer.len();
+            if offset > len {
+                return Err(VbufError::OutOfRange { start: offset, end: offset, len }.into());
+            }
             let stretch = (offset / LINE_CHECKPOINT).min(index.before.len() as u64 - 1);
             let start = stretch * LINE_CHECKPOINT;
-            // The last try reads on through edits, as the index's last scan does.
+            // Once edits have met the query often enough, it reads on through them, as the scan does.
             let version = (tries < EDITS_MET).then_some(index.version);
-            // None: an edit came while the stretch was loaded; try again.
+            // None: an edit came while the stretch was loaded; try again (with a scan, which counts).
             if let Some(bytes) = self.read_version(version, start.min(offset), offset).await? {
                 return Ok(index.before[stretch as usize] + memchr::memchr_iter(b'\n', &bytes).count() as u64);
             }
@@ -929,7 +933,6 @@ async fn discard_failed(lock: &DocumentLock, ids: std::ops::Range<u64>, error: S
     error
 }
 
-/// The layer of source `id` in a snapshot.
 /// The start of `range` and its end, `None` for none (the end of the content, whatever it is by
 /// the time it is read).
 fn bounds(range: &impl RangeBounds<u64>) -> (u64, Option<u64>) {
@@ -951,6 +954,7 @@ fn with_bounds(start: u64, end: Option<u64>) -> (Bound<u64>, Bound<u64>) {
     (Bound::Included(start), end.map_or(Bound::Unbounded, Bound::Excluded))
 }
 
+/// The layer of source `id` in a snapshot.
 fn source_layer(snapshot: &super::snapshot::Snapshot, id: SourceId) -> Arc<dyn PersistenceLayer> {
     super::store::source(&snapshot.sources, id).layer.clone()
 }
