@@ -224,7 +224,8 @@ test('budget, maxIdle and quotas take any size, as bounds, and read back as give
     assert.deepEqual(quotas, { t: big, small: 8192, other: big }, String(big));
     p.free();
   }
-  // A class as large as one allocation may be, with a budget of it or more: the budget as given.
+  // A class as large as one allocation may be, with a budget of it or more: taken, and the budget
+  // read back as given.
   const largest = impl === 'wasm' ? 2 ** 31 - 1 : 2 ** 40;
   for (const budget of [largest, 2 ** 33, 2 ** 40]) {
     const large = new BufferPool({ budget, classes: [4096, largest] });

@@ -49,10 +49,7 @@ fn size_option(options: &JsValue, key: &str) -> Result<Option<u64>, JsValue> {
 /// past that a class larger than `isize::MAX` (the most one allocation takes here).
 fn counted_budget(budget: u64, classes: &[usize]) -> usize {
     let smallest = classes.iter().copied().min().unwrap_or(0);
-    match counted(budget) {
-        short if short < smallest => short,
-        budget => budget.min(isize::MAX as usize).max(smallest),
-    }
+    counted(budget).min((isize::MAX as usize).max(smallest))
 }
 
 /// What the pool counts of a bound in bytes: a wasm `usize` holds at most 4 GiB, more than wasm

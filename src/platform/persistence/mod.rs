@@ -467,10 +467,7 @@ pub(crate) fn copy_range_by_reading<L: PersistenceLayer + ?Sized>(
     const CHUNK: u64 = 1 << 20;
 
     // Checked up front so that a bad range fails before anything is written.
-    let total = source.len()?;
-    if offset.checked_add(len).is_none_or(|end| end > total) {
-        return Err(PersistenceError::OutOfRange { offset, len, total });
-    }
+    check_copy(source, offset, len)?;
     let mut scratch = Vec::new();
     let mut done = 0;
     while done < len {
@@ -491,8 +488,8 @@ pub(crate) fn copy_range_by_reading<L: PersistenceLayer + ?Sized>(
 
 /// Checks that a recipe's `Copy { offset, len }` lies in `source` (an empty one too), before
 /// anything is read or allocated for it: `OutOfRange` otherwise, as `read_at` fails.
-pub(crate) fn check_copy(
-    source: &dyn PersistenceLayer,
+pub(crate) fn check_copy<L: PersistenceLayer + ?Sized>(
+    source: &L,
     offset: u64,
     len: u64,
 ) -> Result<(), PersistenceError> {
