@@ -464,7 +464,11 @@ export class CircularReader {
    * only reader; with several readers a copy of its own (see "Views" above). */
   slice(): Uint8Array | null;
   /** slice() once there is data or the end. Never blocks. Cancelled by `options.signal`; lets a Node
-   * process exit unless `options.ref` (see WaitOptions). */
+   * process exit unless `options.ref` (see WaitOptions). A wait settles after the write that wakes
+   * it: in a microtask in the addon and the single-thread wasm build, in a later task in the
+   * browser's threaded build (Atomics.waitAsync). So if another call on this reader consumes the
+   * new bytes first (read() in the same microtask), the first builds resolve with a slice that call
+   * emptied, where the threaded build waits on for more. */
   sliceAsync(options?: WaitOptions): Promise<Uint8Array | null>;
   /** The addon in a worker, or the browser's threaded build in a dedicated worker: slice() after
    * blocking the thread until there is data or the end, or until `timeoutMs` passes (then the slice
