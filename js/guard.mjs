@@ -187,6 +187,13 @@ const CONSTRUCTED = new Set(['BufferMut', 'BufferPool']);
 /** Whether wasm-bindgen's `__wrap` is making an object now (see brandInstances). */
 let wrapping = false;
 
+/** Each guarded class's test of whether it made an object (brandInstances). */
+const madeBy = new WeakMap();
+
+/** Whether `object` is one that `cls` (a class given to guardClasses) made, over a Rust value
+ * (freed or not): for entry code that calls the unguarded members of its hot paths itself. */
+export const madeByClass = (cls, object) => madeBy.get(cls)?.(object) === true;
+
 /**
  * The objects `cls` (named `name`) makes from now on, so that a receiver that only looks like one
  * is refused, as the addon refuses it: a Proxy of one, or an object that inherits from one, whose
@@ -254,13 +261,6 @@ function brandInstances(cls, name) {
   madeBy.set(cls, Made.has);
   return Made.has;
 }
-
-/** Each guarded class's test of whether it made an object (brandInstances). */
-const madeBy = new WeakMap();
-
-/** Whether `object` is one that `cls` (a class given to guardClasses) made, over a Rust value
- * (freed or not): for entry code that calls the unguarded members of its hot paths itself. */
-export const madeByClass = (cls, object) => madeBy.get(cls)?.(object) === true;
 
 /** Wraps every method and getter of each class (`classes`: each by its API name, as
  * `{ ZeroCopyBuffer, BufferMut }`); `bindingError` is the wasm build's __bindingError.
