@@ -6,18 +6,18 @@
 # line is "N passed, N failed", summed from every runner's own closing lines. Exits non-zero if any
 # suite failed. A failing suite does not stop the run; a failing install does.
 #
-# Usage: bash scripts/test.sh [--install-only] [SUITE...]   (SUITE: native wine loom miri wasm node browser
-#        crate packages)
+# Usage: bash scripts/test.sh [--install-only] [SUITE...]
+#        (SUITE: native wine loom miri sanitizers wasm node browser crate packages)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-ALL_SUITES=(native wine loom miri wasm node browser crate packages)
+ALL_SUITES=(native wine loom miri sanitizers wasm node browser crate packages)
 INSTALL_ONLY=false
 SUITES=()
 for arg in "$@"; do
     case "$arg" in
         --install-only) INSTALL_ONLY=true ;;
-        native | wine | loom | miri | wasm | node | browser | crate | packages) SUITES+=("$arg") ;;
+        native | wine | loom | miri | sanitizers | wasm | node | browser | crate | packages) SUITES+=("$arg") ;;
         *)
             echo "usage: bash scripts/test.sh [--install-only] [${ALL_SUITES[*]}]" >&2
             exit 2
