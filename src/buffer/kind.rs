@@ -117,6 +117,7 @@ builtin_kinds! {
 
 impl BufferKind {
     /// Registers `name` in the global registry, or returns the kind already registered under it.
+    /// Fails as [`BufferKindRegistry::register`] does.
     ///
     /// ```
     /// use omnibuf::{BufferKind, KindError};
@@ -240,7 +241,10 @@ impl BufferKindRegistry {
         })
     }
 
-    /// Registers `name`, or returns the kind already registered under it.
+    /// Registers `name`, or returns the kind already registered under it. Fails with
+    /// [`KindError::InvalidName`] for a name that is empty, longer than [`MAX_KIND_NAME_LEN`] bytes or
+    /// holds whitespace or control characters, and with [`KindError::RegistryFull`] once
+    /// [`MAX_KINDS`] kinds are registered (a registered kind is never removed).
     ///
     /// ```
     /// use omnibuf::{BufferKindRegistry, KindError};

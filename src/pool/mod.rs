@@ -123,7 +123,9 @@ enum Mode {
 }
 
 impl BufferPool {
-    /// A pool with the default classes ([`DEFAULT_CLASSES`]) and a budget of `budget` bytes.
+    /// A pool with the default classes ([`DEFAULT_CLASSES`]) and a budget of `budget` bytes. Fails
+    /// with [`PoolError::InvalidConfig`] when `budget` is less than the smallest class (4 KiB) or
+    /// more than half the address space.
     ///
     /// ```
     /// use omnibuf::{pool::DEFAULT_CLASSES, BufferPool};
@@ -131,6 +133,7 @@ impl BufferPool {
     /// let pool = BufferPool::new(16 << 20).unwrap();
     /// assert_eq!(pool.budget(), 16 << 20);
     /// assert_eq!(pool.classes().len(), DEFAULT_CLASSES.len());
+    /// assert!(BufferPool::new(1000).is_err()); // not even one 4 KiB buffer fits
     /// ```
     pub fn new(budget: usize) -> Result<BufferPool, PoolError> {
         Self::builder().budget(budget).build()
@@ -148,7 +151,7 @@ impl BufferPool {
         BufferPoolConfig::default()
     }
 
-    /// A pool from a configuration.
+    /// A pool from a configuration; fails as [`BufferPoolConfig::build`] does.
     ///
     /// ```
     /// use omnibuf::{BufferPool, BufferPoolConfig};
@@ -207,7 +210,10 @@ impl BufferPool {
 
     /// A buffer of at least `size` bytes, waiting (blocking the thread) while the budget is full.
     ///
-    /// Fails at once for requests that could never be served. On `wasm32` a blocking wait is not
+    /// Fails at once for requests that could never be served: [`PoolError::NoClassFits`] above the
+    /// largest class, [`PoolError::ExceedsBudget`] for a class larger than the budget. It fails with
+    /// [`PoolError::AllocationFailed`] when the system allocator refuses the memory, and waits forever
+    /// if no buffer is ever released. On `wasm32` a blocking wait is not
     /// possible on a browser's main thread; use [`acquire_async`](Self::acquire_async) or
     /// [`try_acquire`](Self::try_acquire) there.
     ///
@@ -357,7 +363,10 @@ impl BufferPool {
 }
 
 impl BufferPoolConfig {
-    /// Checks the configuration and builds the pool.
+    /// Checks the configuration and builds the pool. Fails with [`PoolError::InvalidConfig`], whose
+    /// message says which rule was broken: no class, more than [`MAX_CLASSES`], a class of 0 bytes,
+    /// two equal classes, a class above `isize::MAX` bytes, a budget below the smallest class or
+    /// above half the address space, or a thread cache above [`MAX_THREAD_CACHE_BLOCKS`] buffers.
     ///
     /// ```
     /// use omnibuf::{BufferPool, PoolError};
@@ -436,7 +445,9 @@ impl Tenant {
         &self.pool
     }
 
-    /// [`BufferPool::acquire`] for this tenant.
+    /// [`BufferPool::acquire`] for this tenant: it waits while either the tenant's quota or the pool's
+    /// budget is full, and fails at once with [`PoolError::ExceedsQuota`] for a class larger than the
+    /// tenant's whole quota.
     ///
     /// ```
     /// use omnibuf::BufferPool;
@@ -454,7 +465,8 @@ impl Tenant {
         acquire(self.pool.shared(), size, Some(&self.state), Mode::Wait(None))
     }
 
-    /// [`BufferPool::acquire_timeout`] for this tenant.
+    /// [`BufferPool::acquire_timeout`] for this tenant; fails as [`acquire`](Self::acquire) does, or
+    /// with [`PoolError::TimedOut`].
     ///
     /// ```
     /// use std::time::Duration;
@@ -471,7 +483,8 @@ impl Tenant {
         acquire(self.pool.shared(), size, Some(&self.state), Mode::Wait(deadline_after(timeout)))
     }
 
-    /// [`BufferPool::try_acquire`] for this tenant.
+    /// [`BufferPool::try_acquire`] for this tenant; fails as [`acquire`](Self::acquire) does, or with
+    /// [`PoolError::WouldBlock`] when the quota or the budget has no room now.
     ///
     /// ```
     /// use omnibuf::{BufferPool, PoolError};

@@ -31,7 +31,8 @@ macro_rules! flavour {
         impl Circular {
             /// A ring of the smallest capacity: one page of items (the page size rounded up to whole
             /// items; 64 KiB on Windows), the same on either backend. Like `with_capacity(1)` on
-            /// double-mapped memory, where that is what one item rounds up to.
+            /// double-mapped memory, where that is what one item rounds up to. Fails as
+            /// [`with_capacity`](Self::with_capacity) does.
             ///
             /// ```
             #[doc = concat!("use omnibuf::ring::", stringify!($module), "::Circular;")]
@@ -46,6 +47,10 @@ macro_rules! flavour {
 
             /// A ring of at least `min_items` items (rounded up, see [`Writer::capacity`]).
             ///
+            /// Fails with [`RingError::Memory`] when the memory cannot be had: `min_items` of 0, a
+            /// zero-sized `T`, a size too large for this system, or a mapping the system refused
+            /// (see [`RingMemoryError`](crate::ring::RingMemoryError)).
+            ///
             /// ```
             #[doc = concat!("use omnibuf::ring::", stringify!($module), "::Circular;")]
             /// use omnibuf::ring::{RingError, RingMemoryError};
@@ -59,7 +64,9 @@ macro_rules! flavour {
                 Self::with_options(min_items, &RingOptions::default())
             }
 
-            /// Like [`with_capacity`](Self::with_capacity), with a backend and mapping options.
+            /// Like [`with_capacity`](Self::with_capacity), with a backend and mapping options. Fails as
+            /// it does, and also when the options ask for double mapping that this system, or the
+            /// alignment of `T`, does not allow.
             ///
             /// ```
             #[doc = concat!("use omnibuf::ring::", stringify!($module), "::Circular;")]
@@ -79,7 +86,7 @@ macro_rules! flavour {
 
             /// A ring whose writer can attach tags of type `G` to items
             /// ([`Writer::produce_with_tags`]) and whose readers receive them
-            /// ([`Reader::slice_with_tags`]).
+            /// ([`Reader::slice_with_tags`]). Fails as [`with_options`](Self::with_options) does.
             ///
             /// ```
             #[doc = concat!("use omnibuf::ring::{", stringify!($module), "::Circular, RingOptions};")]

@@ -117,7 +117,7 @@ pub struct Circular;
 impl Circular {
     /// A ring of the smallest capacity: one page of items (the page size rounded up to whole items;
     /// 64 KiB on Windows), the same on either backend; `notifier` as in
-    /// [`with_capacity`](Self::with_capacity).
+    /// [`with_capacity`](Self::with_capacity), which also says when it fails.
     ///
     /// ```
     /// use omnibuf::ring::generic::Circular;
@@ -131,7 +131,9 @@ impl Circular {
     }
 
     /// A ring of at least `min_items` items (rounded up, see [`Writer::capacity`]); `notifier` is
-    /// called when the writer, having found no room, may find some.
+    /// called when the writer, having found no room, may find some. Fails with
+    /// [`RingError::Memory`] as the other flavours' constructors do (see
+    /// [`sync::Circular::with_capacity`](crate::ring::sync::Circular::with_capacity)).
     ///
     /// ```
     /// use std::sync::mpsc;
@@ -150,7 +152,9 @@ impl Circular {
         Self::with_options(min_items, &RingOptions::default(), notifier)
     }
 
-    /// Like [`with_capacity`](Self::with_capacity), with a backend and mapping options.
+    /// Like [`with_capacity`](Self::with_capacity), with a backend and mapping options. Fails as
+    /// it does, and also when the options ask for double mapping that this system, or the alignment
+    /// of `T`, does not allow.
     ///
     /// ```
     /// use omnibuf::ring::{generic::Circular, RingBackend, RingOptions};
@@ -169,7 +173,8 @@ impl Circular {
     }
 
     /// A ring whose writer can attach tags of type `G` to items ([`Writer::produce_with_tags`]) and
-    /// whose readers receive them ([`Reader::slice_with_tags`]).
+    /// whose readers receive them ([`Reader::slice_with_tags`]). Fails as
+    /// [`with_options`](Self::with_options) does.
     ///
     /// ```
     /// use omnibuf::ring::{generic::Circular, RingOptions};

@@ -127,7 +127,8 @@ impl VirtualBuffer {
         Self::from_bytes_with(bytes, VirtualBufferOptions::default()).expect("memory layers cannot fail")
     }
 
-    /// A buffer over bytes in memory, with options.
+    /// A buffer over bytes in memory, with options. A memory layer cannot fail, so neither does this;
+    /// the `Result` is [`with_layer`](Self::with_layer)'s.
     ///
     /// ```
     /// use omnibuf::vbuf::{VirtualBuffer, VirtualBufferOptions};
@@ -144,7 +145,8 @@ impl VirtualBuffer {
         Self::with_layer(Arc::new(MemoryPersistence::new(bytes)), options)
     }
 
-    /// A buffer over any persistence layer. Only the layer's length is read.
+    /// A buffer over any persistence layer. Only the layer's length is read; when the layer cannot
+    /// tell it, this fails with [`VbufError::Persistence`].
     ///
     /// ```
     /// use std::sync::Arc;
@@ -237,6 +239,11 @@ impl VirtualBuffer {
 
     /// Inserts `bytes` at `offset` (at most the length).
     ///
+    /// Fails with [`VbufError::OutOfRange`] past the length, and with [`VbufError::SideFile`] when
+    /// the inserted bytes had to go to the side file (see
+    /// [`VirtualBufferOptions::spill_threshold`](crate::vbuf::VirtualBufferOptions::spill_threshold))
+    /// and writing it failed. Either way the content is unchanged.
+    ///
     /// ```
     /// use omnibuf::vbuf::{VbufError, VirtualBuffer};
     ///
@@ -249,7 +256,8 @@ impl VirtualBuffer {
         self.replace(offset..offset, bytes)
     }
 
-    /// Deletes a range.
+    /// Deletes a range. Fails with [`VbufError::OutOfRange`], changing nothing, when the range is
+    /// not inside the buffer.
     ///
     /// ```
     /// use omnibuf::vbuf::VirtualBuffer;
@@ -262,7 +270,8 @@ impl VirtualBuffer {
         self.replace(range, &[])
     }
 
-    /// Replaces a range by `bytes`, as one undoable edit.
+    /// Replaces a range by `bytes`, as one undoable edit. Fails as [`insert`](Self::insert) does, with
+    /// [`VbufError::OutOfRange`] when the range is not inside the buffer.
     ///
     /// ```
     /// use omnibuf::vbuf::VirtualBuffer;
@@ -340,6 +349,11 @@ impl VirtualBuffer {
 
     /// Reads a range: a zero-copy view when it lies in one chunk, else a copy.
     ///
+    /// Fails with [`VbufError::OutOfRange`] when the range is not inside the buffer, and with
+    /// [`VbufError::Persistence`] when the layer's read fails (a file truncated underneath gives
+    /// [`PersistenceError::ShortRead`](crate::vbuf::PersistenceError::ShortRead)), and with
+    /// [`VbufError::SideFile`] when inserted bytes cannot be read back from the side file.
+    ///
     /// ```
     /// use omnibuf::vbuf::VirtualBuffer;
     ///
@@ -355,7 +369,8 @@ impl VirtualBuffer {
         snapshot.read(&self.inner.store, start, end)
     }
 
-    /// Fills `dst` with the bytes at `offset..offset + dst.len()`.
+    /// Fills `dst` with the bytes at `offset..offset + dst.len()`. Fails as [`read`](Self::read)
+    /// does; on an error `dst` may hold part of the bytes.
     ///
     /// ```
     /// use omnibuf::vbuf::VirtualBuffer;

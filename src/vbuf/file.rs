@@ -21,6 +21,9 @@ impl VirtualBuffer {
     /// (then a save that needs them fails, changing nothing). For files nobody else
     /// changes, [`open_with`](Self::open_with) and the `unsafe` [`FileBackend::mapped`] read faster.
     ///
+    /// Fails with [`VbufError::Persistence`] as [`FilePersistence::open`] does: a file that cannot be
+    /// opened, or is not a regular file.
+    ///
     /// ```
     /// use omnibuf::vbuf::VirtualBuffer;
     /// # let dir = tempfile::tempdir()?;
@@ -37,7 +40,8 @@ impl VirtualBuffer {
         Self::open_with(path, FileBackend::Positional, VirtualBufferOptions::default())
     }
 
-    /// Opens a file with a backend and options.
+    /// Opens a file with a backend and options. Fails as [`open`](Self::open) does, and also when
+    /// a [`FileBackend::Mapped`] file cannot be mapped.
     ///
     /// ```
     /// use omnibuf::vbuf::FileBackend;
@@ -60,7 +64,9 @@ impl VirtualBuffer {
     }
 
     /// Saves the content to a new file at `path` (atomically, as [`save`](Self::save) does), read back
-    /// with `backend`; later saves go to that file.
+    /// with `backend`; later saves go to that file. Fails with [`VbufError::Persistence`] when the
+    /// new file cannot be written, synced or renamed into place, or the content it copies from the
+    /// old file cannot be read; what a failed save leaves is as [`save_with`](Self::save_with) says.
     ///
     /// ```
     /// use omnibuf::vbuf::{FileBackend, VirtualBuffer};

@@ -217,7 +217,8 @@ impl IterState {
 }
 
 impl VirtualBuffer {
-    /// A [`ByteIterator`] at `pos` (at most the length).
+    /// A [`ByteIterator`] at `pos`; fails with [`VbufError::OutOfRange`] past the length. Nothing is
+    /// read until the first `next`.
     ///
     /// ```
     /// use omnibuf::vbuf::VirtualBuffer;
@@ -298,7 +299,8 @@ impl ByteIterator {
         self.state.bias = bias;
     }
 
-    /// Moves to `pos` (at most the length).
+    /// Moves to `pos`; fails with [`VbufError::OutOfRange`] past the length (as it is now, after
+    /// catching up with edits), leaving the position where it was.
     ///
     /// ```
     /// use omnibuf::vbuf::VirtualBuffer;

@@ -245,6 +245,9 @@ impl VirtualBuffer {
     /// first after a save (the file saved is a new one); later calls, also after edits, recount only
     /// what changed.
     ///
+    /// A scan reads the content, so it fails as [`read`](Self::read) does when a read fails
+    /// ([`VbufError::Persistence`], [`VbufError::SideFile`]); so do the other line methods.
+    ///
     /// ```
     /// use omnibuf::vbuf::VirtualBuffer;
     ///
@@ -259,7 +262,9 @@ impl VirtualBuffer {
         self.line_count_with_progress(&mut |_, _| true)
     }
 
-    /// [`line_count`](Self::line_count), reporting the progress of the first scan.
+    /// [`line_count`](Self::line_count), reporting the progress of the first scan: `progress` gets
+    /// the bytes scanned and the total, and returning `false` from it stops the scan with
+    /// [`VbufError::Cancelled`].
     ///
     /// ```
     /// use omnibuf::vbuf::{VbufError, VirtualBuffer};
@@ -279,7 +284,8 @@ impl VirtualBuffer {
         self.lines_of(progress, |_, lfs| Ok(lfs + 1))
     }
 
-    /// Offset where line `line` (0-based) starts.
+    /// Offset where line `line` (0-based) starts; fails with [`VbufError::NoSuchLine`] past the last
+    /// line.
     ///
     /// ```
     /// use omnibuf::vbuf::{VbufError, VirtualBuffer};
@@ -301,7 +307,7 @@ impl VirtualBuffer {
         })
     }
 
-    /// The line (0-based) that holds `offset` (at most the length).
+    /// The line (0-based) that holds `offset`; fails with [`VbufError::OutOfRange`] past the length.
     ///
     /// ```
     /// use omnibuf::vbuf::VirtualBuffer;
@@ -321,7 +327,8 @@ impl VirtualBuffer {
         })
     }
 
-    /// A [`LineIterator`] positioned before line `line`, over the content as of now.
+    /// A [`LineIterator`] positioned before line `line`, over the content as of now; fails as
+    /// [`line_to_offset`](Self::line_to_offset) does.
     ///
     /// ```
     /// use omnibuf::vbuf::VirtualBuffer;
@@ -491,7 +498,8 @@ impl LineIterator {
         Ok(Some(Line { number: self.number, start, end, next }))
     }
 
-    /// Moves back over the previous line and returns it; `None` before the first line.
+    /// Moves back over the previous line and returns it; `None` before the first line, and after an
+    /// error, which ends the iterator both ways (see [`LineIterator`]).
     ///
     /// ```
     /// use omnibuf::vbuf::VirtualBuffer;

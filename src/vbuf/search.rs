@@ -18,8 +18,10 @@ use super::error::VbufError;
 use crate::ZeroCopyBuffer;
 
 impl VirtualBuffer {
-    /// Offset of the first occurrence of `pattern` inside `range`, if any. An empty pattern matches at
-    /// the range's start.
+    /// Offset of the first occurrence of `pattern` inside `range`, if any: the whole match lies in the
+    /// range, in the content as it was when the call began. An empty pattern matches at the range's
+    /// start. Fails with [`VbufError::OutOfRange`] when the range is not inside the buffer, and as
+    /// [`read`](Self::read) does when a read fails.
     ///
     /// ```
     /// use omnibuf::vbuf::{VirtualBuffer, VirtualBufferOptions};
@@ -74,7 +76,7 @@ impl VirtualBuffer {
     }
 
     /// Offset of the last occurrence of `pattern` inside `range`, if any. An empty pattern matches at
-    /// the range's end.
+    /// the range's end. Fails as [`find`](Self::find) does.
     ///
     /// ```
     /// use omnibuf::vbuf::VirtualBuffer;

@@ -179,6 +179,9 @@ impl StoredBuffer {
     /// Opens document `name`, reading only its metadata record (and deleting the blocks its earlier
     /// versions, and saves of it that never committed, left). The block size is the document's; `options` gives the rest.
     ///
+    /// Fails with [`StoreError::NotFound`] (in [`StoredError::Store`]) when there is no such document,
+    /// and with the store's other errors when IndexedDB is missing or refuses.
+    ///
     /// ```no_run
     /// # async fn demo() -> Result<(), omnibuf::vbuf::StoredError> {
     /// use omnibuf::vbuf::{ImportSource, StoredBuffer, VirtualBufferOptions};
@@ -416,7 +419,8 @@ impl StoredBuffer {
 
     /// The bytes of `range` (`5..`: from 5 to the end of the content as it is when they are read): a
     /// view of a loaded block when the range lies in one, else a copy. An edit made while the blocks
-    /// load is in what it reads.
+    /// load is in what it reads. Fails with [`VbufError::OutOfRange`] (in [`StoredError::Buffer`])
+    /// when the range is not inside the content, and with [`StoredError::Store`] when a load fails.
     ///
     /// ```no_run
     /// # async fn demo() -> Result<(), omnibuf::vbuf::StoredError> {
@@ -681,7 +685,8 @@ impl StoredBuffer {
         self.save_to(None, force, CommitFault::None).await
     }
 
-    /// Saves to document `name` (replacing one of that name); later saves go there.
+    /// Saves to document `name` (replacing one of that name); later saves go there. Like a forced
+    /// [`save`](Self::save), it does not refuse a document changed underneath.
     ///
     /// ```no_run
     /// # async fn demo() -> Result<(), omnibuf::vbuf::StoredError> {
