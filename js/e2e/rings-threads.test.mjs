@@ -201,6 +201,23 @@ test('handles are claimed once, by their class; the page never blocks', { skip, 
   }
 });
 
+test('a pending sliceAsync() of a side moved with toHandle() rejects as in the addon', { skip, timeout: 60_000 }, async () => {
+  const { page, errors, close } = await ringsPage(true);
+  try {
+    const out = await page.evaluate(() => window.omnibufRings.movedWhileWaiting());
+    const gone = (cls, how) => ({ name: 'Error', code: 'ERR_INVALID_STATE', message: `this ${cls} was ${how} and cannot be used any more` });
+    // Settled without another call on the side (it does not wait for free()).
+    assert.deepEqual(out.readerMoved, gone('CircularReader', 'moved to a handle'));
+    assert.deepEqual(out.writerMoved, gone('CircularWriter', 'moved to a handle'));
+    // Freed before the wait settled (the shape a differential fuzz run met): freed, in the addon too.
+    assert.deepEqual(out.readerFreed, gone('CircularReader', 'freed'));
+    assert.deepEqual(out.writerFreed, gone('CircularWriter', 'freed'));
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+  }
+});
+
 test("a worker that ran only initSync(handle): the ring's stream forms give their own errors, and a signal aborts a writable stream", { skip, timeout: 60_000 }, async () => {
   const { page, errors, close } = await ringsPage(true);
   try {

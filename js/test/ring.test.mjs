@@ -572,6 +572,29 @@ test('handles move a side between threads (addon) or say why not (wasm)', () => 
   back.free();
 });
 
+test("a side's pending sliceAsync() rejects when the side moves to a handle (addon)", { skip: impl !== 'addon' && 'the wasm build in Node has no handles' }, async () => {
+  // The threaded browser build's outcomes are the same (js/e2e/rings-threads.test.mjs).
+  const gone = (cls, how) => ({ name: 'Error', code: 'ERR_INVALID_STATE', message: `this ${cls} was ${how} and cannot be used any more` });
+  for (const side of ['reader', 'writer']) {
+    for (const freed of [false, true]) {
+      const w = Circular.withCapacity(64);
+      const r = w.addReader();
+      if (side === 'writer') while (w.write(new Uint8Array(w.capacity)) > 0);
+      const waiting = side === 'reader' ? r : w;
+      const pending = waiting.sliceAsync({ ref: true });
+      await new Promise((resolve) => setImmediate(resolve));
+      const handle = waiting.toHandle();
+      // The wake-up goes round the event loop: a side freed before then says it was freed.
+      if (freed) waiting.free();
+      const cls = side === 'reader' ? 'CircularReader' : 'CircularWriter';
+      await assert.rejects(pending, gone(cls, freed ? 'freed' : 'moved to a handle'), `${side}, freed: ${freed}`);
+      (side === 'reader' ? CircularReader : CircularWriter).fromHandle(handle).free();
+      w.free();
+      r.free();
+    }
+  }
+});
+
 const text = (bytes) => Buffer.from(bytes).toString('latin1');
 
 test("several readers: a write into one reader's slice never reaches another reader", () => {

@@ -265,6 +265,38 @@ function handleMisuse() {
   return out;
 }
 
+/** A side's pending sliceAsync() when the side moves to a handle: each wait's outcome, by side and by
+ * whether the object was freed right after the move. The wait is woken by toHandle() but settles in
+ * a later task (Atomics.waitAsync; the addon's wake-up goes round the event loop too): by itself it
+ * rejects as moved, and an object freed before then says it was freed, as in the addon
+ * (js/test/ring.test.mjs). */
+async function movedWhileWaiting() {
+  const outcome = (promise) =>
+    Promise.race([
+      promise.then(() => 'resolved', (e) => ({ name: e.name, code: e.code, message: e.message })),
+      new Promise((resolve) => setTimeout(() => resolve('still pending after 5 s'), 5000)),
+    ]);
+  const out = {};
+  for (const side of ['reader', 'writer']) {
+    for (const freed of [false, true]) {
+      const writer = Circular.withCapacity(64);
+      const reader = writer.addReader();
+      // A reader waits for data; a writer for room, once the reader is a whole ring behind.
+      if (side === 'writer') while (writer.write(new Uint8Array(writer.capacity)) > 0);
+      const waiting = side === 'reader' ? reader : writer;
+      const pending = waiting.sliceAsync();
+      await new Promise((resolve) => setTimeout(resolve, 20)); // pending, in the ring's list too
+      const handle = waiting.toHandle();
+      if (freed) waiting.free();
+      out[`${side}${freed ? 'Freed' : 'Moved'}`] = await outcome(pending);
+      (side === 'reader' ? CircularReader : CircularWriter).fromHandle(handle).free();
+      writer.free();
+      reader.free();
+    }
+  }
+  return out;
+}
+
 /** The ring's stream forms in a worker that ran only initSync(handle) (worker.mjs, afterInitSync):
  * its errors, and a second ring's reader's reason after that worker's writable stream was aborted by
  * its signal. */
@@ -306,7 +338,7 @@ async function callsBeforeInit() {
 }
 
 const beforeInit = await callsBeforeInit();
-window.omnibufRings = { scenario, leftBehind, madeInWorker, movedOn, relayed, handleError, handleMisuse, streamsAfterInitSync, threaded, beforeInit };
+window.omnibufRings = { scenario, leftBehind, madeInWorker, movedOn, relayed, handleError, handleMisuse, movedWhileWaiting, streamsAfterInitSync, threaded, beforeInit };
 await init();
 /** Whether objects' `constructor` is the class as exported, and `instanceof` holds. */
 window.omnibufRings.constructors = () => {
