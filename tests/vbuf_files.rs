@@ -361,6 +361,52 @@ fn a_layer_that_reads_more_than_asked_gives_errors_not_wrong_answers() {
     }
 }
 
+/// A layer of `len` zero bytes that keeps none of them: larger than any memory, as a sparse file can be.
+#[derive(Debug)]
+struct Zeros(u64);
+
+impl PersistenceLayer for Zeros {
+    fn len(&self) -> Result<u64, PersistenceError> {
+        Ok(self.0)
+    }
+
+    fn read_at(&self, offset: u64, dst: &mut [u8]) -> Result<(), PersistenceError> {
+        let (len, total) = (dst.len() as u64, self.0);
+        if offset.checked_add(len).is_none_or(|end| end > total) {
+            return Err(PersistenceError::OutOfRange { offset, len, total });
+        }
+        dst.fill(0);
+        Ok(())
+    }
+
+    fn save(
+        &self,
+        _: &mut SaveRecipe<'_>,
+        _: SaveOptions,
+    ) -> Result<Box<dyn PersistenceLayer>, PersistenceError> {
+        Err(PersistenceError::Unsupported("saving"))
+    }
+}
+
+#[test]
+fn a_read_or_a_line_index_larger_than_memory_is_an_error_not_an_abort() {
+    let len = 1 << 60;
+    // One-byte blocks: the line index holds a count per block, 2^63 bytes of them.
+    let options = VirtualBufferOptions { block_size: 1, ..VirtualBufferOptions::default() };
+    let buf = VirtualBuffer::with_layer(Arc::new(Zeros(len)), options).unwrap();
+    for (err, what) in [
+        (buf.read(..).unwrap_err(), "a read"),
+        (buf.read(7..len / 2).unwrap_err(), "a read"),
+        (buf.line_count().unwrap_err(), "a line index"),
+        (buf.offset_to_line(len - 1).unwrap_err(), "a line index"),
+    ] {
+        assert!(matches!(err, VbufError::AllocationFailed { what: w, .. } if w == what), "{err}");
+    }
+    // Nothing was changed, and a read that fits still works.
+    assert_eq!(buf.len(), len);
+    assert_eq!(buf.read(len - 3..).unwrap(), [0, 0, 0][..]);
+}
+
 #[cfg(target_os = "linux")]
 #[test]
 fn a_file_whose_size_says_nothing_is_refused_not_opened_empty() {

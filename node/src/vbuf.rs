@@ -425,11 +425,10 @@ fn read(buffer: &VirtualBuffer, start: u64, end: Bound<u64>) -> ApiResult<omnibu
         if start > stop || stop > len {
             return Err(VbufError::OutOfRange { start, end: stop, len }.into());
         }
-        let size = usize::try_from(stop - start).map_err(|_| ApiError::range_error("read too large"))?;
+        let too_large = || VbufError::AllocationFailed { bytes: stop - start, what: "a read" };
+        let size = usize::try_from(stop - start).map_err(|_| too_large())?;
         let mut bytes = Vec::new();
-        bytes
-            .try_reserve_exact(size)
-            .map_err(|_| ApiError::range_error(format!("cannot allocate {size} bytes for a read")))?;
+        bytes.try_reserve_exact(size).map_err(|_| too_large())?;
         bytes.resize(size, 0);
         match buffer.read_into(start, &mut bytes) {
             Err(VbufError::OutOfRange { .. }) if end == Bound::Unbounded && tries < 4 => {}

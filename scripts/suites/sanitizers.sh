@@ -24,7 +24,10 @@ sanitized() { # sanitized NAME CARGO_ARGS...
 }
 
 # halt_on_error: the first race fails its test binary at once, with the report last in the log.
-export TSAN_OPTIONS="halt_on_error=1 ${TSAN_OPTIONS:-}"
+# allocator_may_return_null: a failed allocation returns null, as the system's does, instead of
+# stopping the process (tests ask for more memory than there is, and expect an error back).
+export TSAN_OPTIONS="halt_on_error=1 allocator_may_return_null=1 ${TSAN_OPTIONS:-}"
+export ASAN_OPTIONS="allocator_may_return_null=1 ${ASAN_OPTIONS:-}"
 
 step "AddressSanitizer" sanitized address
 step "ThreadSanitizer" sanitized thread -Zbuild-std

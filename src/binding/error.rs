@@ -137,9 +137,10 @@ impl From<crate::vbuf::VbufError> for BindingError {
         use crate::platform::persistence::PersistenceError;
         use crate::vbuf::VbufError::*;
         match e {
-            OutOfRange { .. } | NoSuchLine { .. } | Persistence(PersistenceError::OutOfRange { .. }) => {
-                BindingError::range_error(e)
-            }
+            OutOfRange { .. }
+            | NoSuchLine { .. }
+            | AllocationFailed { .. }
+            | Persistence(PersistenceError::OutOfRange { .. }) => BindingError::range_error(e),
             // A file changed underneath, I/O, the side file, a cancelled scan: the world, not the caller.
             _ => BindingError::error(e),
         }

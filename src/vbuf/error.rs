@@ -41,4 +41,32 @@ pub enum VbufError {
     /// A long scan was cancelled by its progress callback.
     #[error("cancelled by the progress callback")]
     Cancelled,
+    /// A read, or a line index, needs more memory than the system gives (or, on wasm32, than one
+    /// allocation can hold: 2 GiB). Read the range in parts.
+    ///
+    /// ```
+    /// use omnibuf::vbuf::VbufError;
+    ///
+    /// let err = VbufError::AllocationFailed { bytes: 1 << 40, what: "a read" };
+    /// assert_eq!(err.to_string(), "cannot allocate 1099511627776 bytes for a read");
+    /// ```
+    #[error("cannot allocate {bytes} bytes for {what}")]
+    AllocationFailed {
+        /// The bytes asked for.
+        bytes: u64,
+        /// What they were for.
+        what: &'static str,
+    },
+}
+
+/// `len` zero bytes for `what`, or [`VbufError::AllocationFailed`]: the sizes of reads and tables
+/// come from callers and files, so failing to allocate them is an error to return, not a reason to
+/// abort the process.
+pub(crate) fn zeroed(len: u64, what: &'static str) -> Result<Vec<u8>, VbufError> {
+    let failed = || VbufError::AllocationFailed { bytes: len, what };
+    let size = usize::try_from(len).map_err(|_| failed())?;
+    let mut bytes = Vec::new();
+    bytes.try_reserve_exact(size).map_err(|_| failed())?;
+    bytes.resize(size, 0);
+    Ok(bytes)
 }

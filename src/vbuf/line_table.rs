@@ -4,7 +4,7 @@
 //! A leaf: it knows a source only as a persistence layer and a length, so the store can keep a table
 //! per source and the line index (`lines`) can use it without either importing the other.
 
-use super::error::VbufError;
+use super::error::{zeroed, VbufError};
 use crate::platform::persistence::{read_buffer_exact, PersistenceError, PersistenceLayer};
 use crate::ZeroCopyBuffer;
 
@@ -53,12 +53,14 @@ fn read_source<'a>(
     scratch: &'a mut Vec<u8>,
     view: &'a mut ZeroCopyBuffer,
 ) -> Result<&'a [u8], VbufError> {
-    let len = (end - start) as usize;
     if layer.is_mapped() {
-        *view = read_buffer_exact(layer, start, len)?;
+        *view = read_buffer_exact(layer, start, (end - start) as usize)?;
         return Ok(&view[..]);
     }
-    scratch.resize(len, 0);
+    if (scratch.capacity() as u64) < end - start {
+        *scratch = zeroed(end - start, "a block read to count lines")?;
+    }
+    scratch.resize((end - start) as usize, 0);
     layer.read_at(start, scratch)?;
     Ok(&scratch[..])
 }
@@ -74,12 +76,16 @@ impl LineTable {
         total: u64,
         progress: Progress<'_>,
     ) -> Result<Self, VbufError> {
-        let blocks = len.div_ceil(block) as usize;
-        let mut prefix = Vec::with_capacity(blocks + 1);
+        let blocks = len.div_ceil(block);
+        // One count per block, and a tiny block size makes a large file's table larger than memory.
+        let failed =
+            || VbufError::AllocationFailed { bytes: (blocks + 1).saturating_mul(8), what: "a line index" };
+        let mut prefix = Vec::new();
+        prefix.try_reserve_exact(usize::try_from(blocks + 1).map_err(|_| failed())?).map_err(|_| failed())?;
         prefix.push(0);
         let (mut scratch, mut view) = (Vec::new(), ZeroCopyBuffer::new());
         let mut count = 0;
-        for i in 0..blocks as u64 {
+        for i in 0..blocks {
             let (start, end) = (i * block, ((i + 1) * block).min(len));
             count += count_lf(read_source(layer, start, end, &mut scratch, &mut view)?);
             prefix.push(count);

@@ -2,10 +2,10 @@
 
 use std::sync::Mutex;
 
-use super::error::VbufError;
+use super::error::{zeroed, VbufError};
 use super::store::{piece_chunk, source, Sources, Store};
 use super::tree::{Piece, Tree, ADD_SOURCE};
-use crate::{BufferKind, BufferMut, ZeroCopyBuffer};
+use crate::{BufferKind, ZeroCopyBuffer};
 
 /// The tree and sources of one version. Cloning is O(1); edits made later do not affect it.
 #[derive(Debug, Clone)]
@@ -49,14 +49,14 @@ impl Snapshot {
         }
         let (chunk, offset) = piece_chunk(store, &self.sources, piece, start - piece_start)?;
         let chunk_start = piece_start + offset;
-        let (from, to) = ((start - chunk_start) as usize, (end - chunk_start) as usize);
-        if to <= chunk.len() {
+        // Compared as u64: on wasm32 a range past 4 GiB would wrap as a usize.
+        if end - chunk_start <= chunk.len() as u64 {
+            let (from, to) = ((start - chunk_start) as usize, (end - chunk_start) as usize);
             return Ok(chunk.slice(from..to));
         }
-        let mut out = BufferMut::with_capacity((end - start) as usize, BufferKind::raw());
-        out.as_mut_vec().resize((end - start) as usize, 0);
-        self.read_into(store, start, out.as_mut_slice())?;
-        Ok(out.freeze())
+        let mut out = zeroed(end - start, "a read")?;
+        self.read_into(store, start, &mut out)?;
+        Ok(ZeroCopyBuffer::from_bytes(out, BufferKind::raw()))
     }
 
     /// Bytes `start..end` (in range, not empty, starting in `piece`, which starts at `piece_start`)
@@ -78,10 +78,9 @@ impl Snapshot {
         if !layer.reads_directly() {
             return Ok(None);
         }
-        let mut out = BufferMut::with_capacity((end - start) as usize, BufferKind::raw());
-        out.as_mut_vec().resize((end - start) as usize, 0);
-        layer.read_at(piece.offset + (start - piece_start), out.as_mut_slice())?;
-        Ok(Some(out.freeze()))
+        let mut out = zeroed(end - start, "a read")?;
+        layer.read_at(piece.offset + (start - piece_start), &mut out)?;
+        Ok(Some(ZeroCopyBuffer::from_bytes(out, BufferKind::raw())))
     }
 
     /// Fills `dst` with the bytes from `start` (the range is in bounds).

@@ -437,7 +437,12 @@ impl StoredBuffer {
     pub async fn read(&self, range: impl RangeBounds<u64>) -> Result<ZeroCopyBuffer, StoredError> {
         let (start, end) = bounds(&range);
         let range = with_bounds(start, end);
-        resolve(range, self.buffer.len())?;
+        let (from, to) = resolve(range, self.buffer.len())?;
+        // Its blocks stay loaded until the copy is made: a copy larger than one allocation can be
+        // (2 GiB on wasm32) is refused before anything loads.
+        if isize::try_from(to - from).is_err() {
+            return Err(VbufError::AllocationFailed { bytes: to - from, what: "a read" }.into());
+        }
         self.loaded(start, end, |b| b.read(range)).await
     }
 

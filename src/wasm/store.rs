@@ -51,9 +51,11 @@ pub(crate) fn opfs_error(e: OpfsError, context: &str) -> JsValue {
     match e {
         // The caller's mistakes: the core's message alone, as the IndexedDB store and the Node addon
         // word them.
-        OpfsError::Buffer(e @ (VbufError::OutOfRange { .. } | VbufError::NoSuchLine { .. })) => {
-            throwable(BindingError::from(e))
-        }
+        OpfsError::Buffer(
+            e @ (VbufError::OutOfRange { .. }
+            | VbufError::NoSuchLine { .. }
+            | VbufError::AllocationFailed { .. }),
+        ) => throwable(BindingError::from(e)),
         OpfsError::InvalidName(_) => {
             throwable(BindingError::type_error(format!("{context}: {e}")).with_code(ERR_INVALID_ARG_VALUE))
         }

@@ -29,9 +29,13 @@ fn stored_error(e: StoredError, context: &str) -> JsValue {
     let message = format!("{context}: {e}");
     match e {
         // The caller's mistake: the core's message alone, as the Node addon words it.
-        StoredError::Buffer(e @ (VbufError::OutOfRange { .. } | VbufError::NoSuchLine { .. })) => {
-            throwable(BindingError::from(e))
-        }
+        StoredError::Buffer(
+            e @ (VbufError::OutOfRange { .. }
+            | VbufError::NoSuchLine { .. }
+            | VbufError::AllocationFailed { .. }),
+        ) => throwable(BindingError::from(e)),
+        // A read too large for the memory left: a RangeError, as a copy too large for one allocation.
+        StoredError::Store(StoreError::OutOfMemory { .. }) => throwable(BindingError::range_error(message)),
         // Asked of a buffer that has no document yet: a misuse of its state, as a freed one's.
         StoredError::NoDocument => {
             throwable(BindingError::error(message).with_code(binding::ERR_INVALID_STATE))

@@ -95,6 +95,13 @@ pub enum StoreError {
     /// The stored content is inconsistent, or a read needed bytes that are not there.
     #[error(transparent)]
     Persistence(#[from] PersistenceError),
+    /// The module's memory cannot grow to hold a block being loaded (a read of a range about as large
+    /// as the memory left needs all its blocks at once): read the range in parts.
+    #[error("cannot allocate {bytes} bytes for a block loaded from IndexedDB")]
+    OutOfMemory {
+        /// The block's size.
+        bytes: u64,
+    },
 }
 
 impl StoreError {
@@ -702,9 +709,22 @@ pub async fn read_blocks(
             let bytes = value.dyn_into::<Uint8Array>().map_err(|_| {
                 PersistenceError::Corrupt(format!("block {id} of document {name:?} is missing"))
             })?;
-            Ok(ZeroCopyBuffer::from_bytes(bytes.to_vec(), BufferKind::raw()))
+            Ok(ZeroCopyBuffer::from_bytes(copy_in(&bytes)?, BufferKind::raw()))
         })
         .collect()
+}
+
+/// A copy of `bytes` in the module's memory, or [`StoreError::OutOfMemory`]: `to_vec()` would abort
+/// the module (every object on the page with it) when the memory cannot grow.
+fn copy_in(bytes: &Uint8Array) -> Result<Vec<u8>, StoreError> {
+    let len = bytes.length() as usize;
+    let mut copy = Vec::new();
+    copy.try_reserve_exact(len).map_err(|_| StoreError::OutOfMemory { bytes: len as u64 })?;
+    bytes.copy_to_uninit(&mut copy.spare_capacity_mut()[..len]);
+    // SAFETY: `copy_to_uninit` initialised the first `len` bytes of the spare capacity (it panics
+    // when the lengths differ, and they are equal here).
+    unsafe { copy.set_len(len) };
+    Ok(copy)
 }
 
 fn put_blocks(
