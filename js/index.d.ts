@@ -690,7 +690,8 @@ export class VirtualBuffer {
   private constructor();
   /** Opens the file at `path` (in the wasm build: the stored document of that name) without reading
    * it. Rejects with an Error naming it when it cannot be opened, a TypeError or RangeError for bad
-   * options. */
+   * options, and a RangeError for a file longer than Number.MAX_SAFE_INTEGER bytes (8 PiB), whose
+   * length and offsets JS numbers could not count exactly. */
   static open(path: string, options?: VirtualBufferOpenOptions): Promise<VirtualBuffer>;
   /** Browser only: stores `source` as document `name` (replacing one of that name atomically) and
    * opens it. A File or Blob is read a few MiB at a time, never whole; bytes and text too, from a
@@ -715,7 +716,9 @@ export class VirtualBuffer {
   readonly name?: string | null;
   /** Browser only: where the document lives ('indexeddb' also for a buffer from fromBytes()). */
   readonly store?: 'indexeddb' | 'opfs';
-  /** Inserts a copy of `bytes` at `offset`. */
+  /** Inserts a copy of `bytes` at `offset`. Throws a RangeError, changing nothing, for an offset past
+   * the length or an edit (this or replace()) that would make the content longer than
+   * Number.MAX_SAFE_INTEGER bytes. */
   insert(offset: number, bytes: BytesLike): void;
   /** Deletes bytes start..end. */
   delete(start: number, end: number): void;

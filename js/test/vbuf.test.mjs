@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, linkSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, linkSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { impl, VirtualBuffer, ZeroCopyBuffer } from './impl.mjs';
@@ -238,6 +238,36 @@ test('the mapped backend', { skip: addonOnly }, async () => {
     assert.equal(text(await mapped.read(8, 13)), 'world');
     mapped.free();
   });
+});
+
+// tmpfs holds sparse files of any length up to 2^63 bytes; the disks' file systems stop far sooner.
+const tmpfs = '/dev/shm';
+
+test('content longer than JS numbers count exactly is refused: a file opened, an edit', { skip: addonOnly || (!existsSync(tmpfs) && `no tmpfs at ${tmpfs} for an 8 PiB sparse file`) }, async () => {
+  const max = Number.MAX_SAFE_INTEGER;
+  const sparseDir = mkdtempSync(join(tmpfs, 'omnibuf-'));
+  try {
+    const path = join(sparseDir, 'sparse');
+    // Node's own truncate() stops at the largest exact length too.
+    const truncate = (size) => assert.equal(spawnSync('truncate', ['-s', String(size), path]).status, 0);
+    // One byte longer than the largest exact length: refused before anything reads it.
+    truncate(2n ** 53n);
+    await assert.rejects(VirtualBuffer.open(path), { name: 'RangeError', message: `cannot open ${path}: the content would be 9007199254740992 bytes, more than JS numbers count exactly (${max})` });
+    // The largest exact length opens; an edit that would grow it is refused and changes nothing.
+    truncate(max - 1);
+    const vb = await VirtualBuffer.open(path);
+    vb.insert(max - 1, 'Z');
+    assert.equal(vb.length, max);
+    const tooLong = { name: 'RangeError', message: `the content would be 9007199254740992 bytes, more than JS numbers count exactly (${max})` };
+    assert.throws(() => vb.insert(0, 'A'), tooLong);
+    assert.throws(() => vb.replace(max - 1, max, 'YZ'), tooLong);
+    vb.replace(max - 1, max, 'Y');
+    assert.equal(vb.length, max);
+    assert.equal(text(await vb.read(max - 1)), 'Y');
+    vb.free();
+  } finally {
+    rmSync(sparseDir, { recursive: true, force: true });
+  }
 });
 
 test('bad arguments throw or reject with the right error classes', async () => {

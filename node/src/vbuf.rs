@@ -162,6 +162,16 @@ impl JsVirtualBuffer {
     }
 }
 
+/// Refuses content that JS numbers cannot count exactly: the buffer's length once `removed` bytes
+/// go and `added` come (a file past 8 PiB opened, or an edit that would grow it past that).
+fn within_js_numbers(buffer: &VirtualBuffer, removed: u64, added: usize) -> ApiResult<()> {
+    let len = buffer.len().saturating_sub(removed).saturating_add(added as u64);
+    if len > binding::MAX_SAFE_INTEGER {
+        return Err(message::longer_than_js_counts(len).into());
+    }
+    Ok(())
+}
+
 #[napi]
 impl JsVirtualBuffer {
     /// Opens the file at `path` (a string) without reading it; resolves to the buffer. `options`:
@@ -180,9 +190,11 @@ impl JsVirtualBuffer {
             let path = args::path(env, &path, "path")?;
             let (backend, tuning) = open_options(env, options.as_ref())?;
             Ok(move || {
-                VirtualBuffer::open_with(&path, backend, tuning)
-                    .map(|buffer| (buffer, backend, tuning.cache_budget))
-                    .map_err(|e| ApiError::from(e).context(format!("cannot open {path}")))
+                let context = |e: ApiError| e.context(format!("cannot open {path}"));
+                let buffer =
+                    VirtualBuffer::open_with(&path, backend, tuning).map_err(|e| context(e.into()))?;
+                within_js_numbers(&buffer, 0, 0).map_err(context)?;
+                Ok((buffer, backend, tuning.cache_budget))
             })
         })();
         promise(env, ticket.as_ref(), job, |env, (buffer, backend, cache_budget)| {
@@ -226,6 +238,7 @@ impl JsVirtualBuffer {
         let buffer = self.live().or_throw(env)?;
         let offset = args::index(env, &offset, "offset").or_throw(env)? as u64;
         let (bytes, _) = args::bytes(env, &bytes, "bytes").or_throw(env)?;
+        within_js_numbers(buffer, 0, bytes.len()).or_throw(env)?;
         buffer.insert(offset, &bytes).map_err(ApiError::from).or_throw(env)?;
         self.report_memory(env);
         Ok(())
@@ -249,6 +262,11 @@ impl JsVirtualBuffer {
     ) -> napi::Result<()> {
         let (buffer, start, end) = self.range(env, &start, Some(&end)).or_throw(env)?;
         let (bytes, _) = args::bytes(env, &bytes, "bytes").or_throw(env)?;
+        let removed = match end {
+            Bound::Excluded(end) => end.saturating_sub(start),
+            _ => buffer.len().saturating_sub(start),
+        };
+        within_js_numbers(buffer, removed, bytes.len()).or_throw(env)?;
         buffer.replace((Bound::Included(start), end), &bytes).map_err(ApiError::from).or_throw(env)?;
         self.report_memory(env);
         Ok(())

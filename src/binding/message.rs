@@ -30,6 +30,15 @@ pub fn cannot_allocate(n: usize) -> BindingError {
     BindingError::range_error(format!("cannot allocate {n} bytes"))
 }
 
+/// Content of `len` bytes, more than JS numbers count exactly (a file opened, or what an edit would
+/// make): `RangeError`, before anything changed, as `length` and every offset past it would be wrong.
+pub fn longer_than_js_counts(len: u64) -> BindingError {
+    BindingError::range_error(format!(
+        "the content would be {len} bytes, more than JS numbers count exactly ({})",
+        super::MAX_SAFE_INTEGER
+    ))
+}
+
 /// A `timeoutMs` argument that is not a number of milliseconds: `TypeError`; a negative one:
 /// `RangeError`, as every negative number.
 pub fn bad_timeout(value: Value) -> BindingError {
