@@ -351,8 +351,9 @@ impl VirtualBuffer {
     ///
     /// Fails with [`VbufError::OutOfRange`] when the range is not inside the buffer, and with
     /// [`VbufError::Persistence`] when the layer's read fails (a file truncated underneath gives
-    /// [`PersistenceError::ShortRead`](crate::vbuf::PersistenceError::ShortRead)), and with
-    /// [`VbufError::SideFile`] when inserted bytes cannot be read back from the side file.
+    /// [`PersistenceError::ShortRead`](crate::vbuf::PersistenceError::ShortRead)), with
+    /// [`VbufError::SideFile`] when inserted bytes cannot be read back from the side file, and with
+    /// [`VbufError::AllocationFailed`] when a range that spans chunks is too large to copy.
     ///
     /// ```
     /// use omnibuf::vbuf::VirtualBuffer;

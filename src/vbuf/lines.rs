@@ -246,7 +246,9 @@ impl VirtualBuffer {
     /// what changed.
     ///
     /// A scan reads the content, so it fails as [`read`](Self::read) does when a read fails
-    /// ([`VbufError::Persistence`], [`VbufError::SideFile`]); so do the other line methods.
+    /// ([`VbufError::Persistence`], [`VbufError::SideFile`]); so do the other line methods. The index
+    /// holds a count per block of each file: a block size so small that a file's counts do not fit
+    /// in memory fails with [`VbufError::AllocationFailed`].
     ///
     /// ```
     /// use omnibuf::vbuf::VirtualBuffer;
