@@ -31,7 +31,8 @@
 //   same class and with the same message in both builds; nothing aborts the process. Errors of misuse
 //   also carry a Node-style `code`: ERR_INVALID_ARG_TYPE (a wrong type), ERR_INVALID_ARG_VALUE (an
 //   unusable value, such as an unknown kind, or a name or path holding a lone surrogate, which
-//   UTF-8 cannot hold: as U+FFFD it would name something else), ERR_OUT_OF_RANGE (every RangeError), ERR_INVALID_THIS (a
+//   UTF-8 cannot hold: as U+FFFD it would name something else), ERR_OUT_OF_RANGE (every RangeError but one: ERR_BUFFER_TOO_LARGE, as Node's own, for a
+//   view() or bytes() longer than the runtime's largest Buffer, 4 GiB in Node 20), ERR_INVALID_THIS (a
 //   wrong receiver), ERR_ILLEGAL_CONSTRUCTOR, ERR_INVALID_STATE (an object freed or handed on); errors
 //   of the world (I/O, storage) have none, and their message says what failed.
 // - Objects hold native or wasm memory: call free() (or use `using`, via [Symbol.dispose]) when done.

@@ -6,8 +6,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, linkSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, linkSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { constants } from 'node:buffer';
 import { join } from 'node:path';
 import { impl, VirtualBuffer, ZeroCopyBuffer } from './impl.mjs';
 import { occupyThreadPool } from './thread-pool.mjs';
@@ -268,6 +269,27 @@ test('content longer than JS numbers count exactly is refused: a file opened, an
   } finally {
     rmSync(sparseDir, { recursive: true, force: true });
   }
+});
+
+test("a read past this runtime's largest Buffer (Node 20: 4 GiB): its view() and bytes() throw a RangeError, its parts work", { skip: addonOnly || (constants.MAX_LENGTH > 2 ** 32 && 'this Node makes Buffers past 4 GiB') }, async () => {
+  await inTempDir(async (dir) => {
+    const path = join(dir, 'sparse');
+    const size = 2 ** 32 + 16;
+    writeFileSync(path, '');
+    truncateSync(path, size);
+    const vb = await VirtualBuffer.open(path);
+    const big = await vb.read(0);
+    assert.equal(big.length, size);
+    const tooLarge = (what) => ({ name: 'RangeError', code: 'ERR_BUFFER_TOO_LARGE', message: `cannot make ${what} of ${size} bytes, more than this runtime's largest` });
+    assert.throws(() => big.view(), tooLarge('a Buffer'));
+    assert.throws(() => big.bytes(), tooLarge('a Buffer'));
+    const tail = big.slice(size - 4);
+    assert.deepEqual(tail.bytes(), new Uint8Array(4));
+    assert.deepEqual(tail.view(), Buffer.alloc(4));
+    tail.free();
+    big.free();
+    vb.free();
+  });
 });
 
 test('bad arguments throw or reject with the right error classes', async () => {

@@ -87,7 +87,7 @@ impl JsZeroCopyStorage {
         let view = self
             .inner
             .view_in_group(env, group, |b| Some(Bytes::Shared(&b.as_slice()[start..end])))
-            .map_err(|e| ApiError::error(e.reason))?;
+            .map_err(ApiError::from_platform)?;
         view.ok_or_else(|| ApiError::used_up("ZeroCopyBuffer", "freed"))
     }
 }
@@ -255,8 +255,9 @@ impl JsZeroCopyStorage {
 
     /// A copy of bytes `start .. end`, safe to keep.
     #[napi(catch_unwind)]
-    pub fn bytes(&self, env: &Env, start: Unknown<'_>, end: Unknown<'_>) -> napi::Result<Uint8Array> {
-        Ok(Uint8Array::from(self.range(env, &start, &end).or_throw(env)?.to_vec()))
+    pub fn bytes(&self, env: &Env, start: Unknown<'_>, end: Unknown<'_>) -> napi::Result<Raw> {
+        let bytes = self.range(env, &start, &end).or_throw(env)?;
+        values::uint8_array_from(env, &bytes).map_err(|e| ApiError::from_platform(e).throw(env))
     }
 
     /// Releases the storage now, detaching every view (the JS side calls it when its last sharer is

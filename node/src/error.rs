@@ -36,6 +36,17 @@ impl ApiError {
         BindingError::range_error(message).into()
     }
 
+    /// What a platform call's failure says to JS: a length Node-API refused
+    /// (`platform::values::too_large`) is a `RangeError` with Node's code for it, anything else an
+    /// `Error`.
+    pub(crate) fn from_platform(e: napi::Error) -> Self {
+        if e.status == Status::InvalidArg {
+            BindingError::range_error(e.reason).with_code(omnibuf::binding::ERR_BUFFER_TOO_LARGE).into()
+        } else {
+            ApiError::error(e.reason)
+        }
+    }
+
     /// A method called on an object whose contents were handed on (`"frozen"`) or released
     /// (`"freed"`).
     pub(crate) fn used_up(class: &str, how: &str) -> Self {

@@ -395,7 +395,7 @@ impl PooledSlot {
         let view = self
             .inner
             .view(env, |b| Some(Bytes::Writable(b.as_mut_slice())))
-            .map_err(|e| ApiError::error(e.reason))?;
+            .map_err(ApiError::from_platform)?;
         view.ok_or_else(|| ApiError::used_up("PooledBuffer", "freed"))
     }
 

@@ -248,8 +248,8 @@ fn slice<T: RingSide>(
     }
     Poll::Ready(match view {
         Ok(Some(buffer)) => Ok(buffer),
-        Ok(None) => values::null(env).map_err(|e| ApiError::error(e.reason)),
-        Err(e) => Err(ApiError::error(e.reason)),
+        Ok(None) => values::null(env).map_err(ApiError::from_platform),
+        Err(e) => Err(ApiError::from_platform(e)),
     })
 }
 
@@ -763,7 +763,7 @@ impl JsCircularReader {
         if n == 0 {
             return values::empty_buffer(env);
         }
-        let copy = values::buffer_from(env, &data[..n])?;
+        let copy = values::buffer_from(env, &data[..n]).map_err(|e| ApiError::from_platform(e).throw(env))?;
         reader.reader.try_consume(n).map_err(ring_error).or_throw(env)?;
         Ok(copy)
     }

@@ -32,6 +32,8 @@ pub const ERR_INVALID_ARG_TYPE: &str = "ERR_INVALID_ARG_TYPE";
 pub const ERR_INVALID_ARG_VALUE: &str = "ERR_INVALID_ARG_VALUE";
 /// The `code` of a number out of range (the default of a `RangeError`).
 pub const ERR_OUT_OF_RANGE: &str = "ERR_OUT_OF_RANGE";
+/// The `code` of a `Buffer` longer than the runtime makes (Node 20: 4 GiB), as Node's own.
+pub const ERR_BUFFER_TOO_LARGE: &str = "ERR_BUFFER_TOO_LARGE";
 /// The `code` of a call on an object that was freed or handed on.
 pub const ERR_INVALID_STATE: &str = "ERR_INVALID_STATE";
 /// The `code` of a method called with `this` of another class.

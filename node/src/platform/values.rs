@@ -265,6 +265,18 @@ pub(crate) fn copy_into(env: &Env, target: sys::napi_value, source: &[u8]) -> Op
     Some(n)
 }
 
+/// The error for bytes that Node-API would not make into a `Buffer` or `ArrayBuffer` of `len` bytes:
+/// a length over the runtime's largest (4 GiB in Node 20), for all this layer asks for. Node's own
+/// pending `RangeError` is dropped for this one, which names the length; its status, `InvalidArg`,
+/// marks it for the domain code to throw as a `RangeError` (`ApiError::from_platform`).
+pub(crate) fn too_large(env: &Env, what: &str, len: usize) -> napi::Error {
+    clear_exception(env);
+    napi::Error::new(
+        napi::Status::InvalidArg,
+        format!("cannot make {what} of {len} bytes, more than this runtime's largest"),
+    )
+}
+
 /// A new `Buffer` holding a copy of `source`.
 pub(crate) fn buffer_from(env: &Env, source: &[u8]) -> napi::Result<Raw> {
     let mut value = ptr::null_mut();
@@ -272,16 +284,48 @@ pub(crate) fn buffer_from(env: &Env, source: &[u8]) -> napi::Result<Raw> {
     // SAFETY: `data` and `value` are valid out-pointers; Node-API allocates `source.len()` bytes.
     let status = unsafe { sys::napi_create_buffer(env.raw(), source.len(), &mut data, &mut value) };
     if !ok(status) {
-        // A length over the runtime's largest Buffer leaves Node's RangeError pending: ours says more.
-        clear_exception(env);
-        let len = source.len();
-        return Err(napi::Error::from_reason(format!("could not allocate a Buffer of {len} bytes")));
+        return Err(too_large(env, "a Buffer", source.len()));
     }
     if !source.is_empty() {
         // SAFETY: the new Buffer's `source.len()` bytes at `data` are ours to write, apart from `source`.
         unsafe { copy_bytes_in_pieces(source.as_ptr(), data.cast::<u8>(), source.len()) };
     }
     Ok(Raw(value))
+}
+
+/// A new `Uint8Array` (not a `Buffer`) holding a copy of `source`: a `Buffer`'s memory, seen through a
+/// plain `Uint8Array`. Made as a `Buffer` first because Node-API refuses a `Buffer` too long for the
+/// runtime with an error, where `napi_create_typedarray` stops the process; Node-API gives a `Buffer`
+/// an `ArrayBuffer` of its own, of exactly its length.
+pub(crate) fn uint8_array_from(env: &Env, source: &[u8]) -> napi::Result<Raw> {
+    let Raw(buffer) = buffer_from(env, source)?;
+    let (mut kind, mut len, mut data) = (sys::TypedarrayType::uint8_array, 0, ptr::null_mut());
+    let (mut array_buffer, mut offset, mut array) = (ptr::null_mut(), 0, ptr::null_mut());
+    // SAFETY: `buffer` is a `Buffer` of this call, so a typed array; the out-pointers are valid
+    // locals; the new array covers the `len` bytes the `Buffer` covers, which its `ArrayBuffer` holds.
+    let made = unsafe {
+        ok(sys::napi_get_typedarray_info(
+            env.raw(),
+            buffer,
+            &mut kind,
+            &mut len,
+            &mut data,
+            &mut array_buffer,
+            &mut offset,
+        )) && ok(sys::napi_create_typedarray(
+            env.raw(),
+            sys::TypedarrayType::uint8_array,
+            len,
+            array_buffer,
+            offset,
+            &mut array,
+        ))
+    };
+    if !made {
+        clear_exception(env);
+        return Err(napi::Error::from_reason("could not make a Uint8Array"));
+    }
+    Ok(Raw(array))
 }
 
 /// Whether `value` is a typed array, `DataView` or `ArrayBuffer`.

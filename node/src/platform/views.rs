@@ -409,11 +409,7 @@ impl<T: StableMemory> Viewed<T> {
             // length over the runtime's largest Buffer), or calls it once the ArrayBuffer it made,
             // which JS never sees, is collected. So `hint` is not ours to free (freeing it here was a
             // double free), and the value's memory is never read through that ArrayBuffer.
-            values::clear_exception(env);
-            return Err(napi::Error::from_reason(format!(
-                "could not make a Buffer of {len} bytes over native memory (more than this runtime's largest \
-                 Buffer?)"
-            )));
+            return Err(values::too_large(env, "a Buffer", len));
         }
         // A view whose memory nothing else keeps alive is held strongly: while it is listed its
         // ArrayBuffer cannot be collected, so a detach always finds it and sees whether someone
@@ -669,9 +665,7 @@ unsafe fn copy_buffer(env: &Env, data: *const u8, len: usize) -> napi::Result<Ra
     if ok(status) {
         Ok(Raw(buffer))
     } else {
-        // A length over the runtime's largest Buffer leaves Node's RangeError pending: ours says more.
-        values::clear_exception(env);
-        Err(napi::Error::from_reason(format!("could not allocate a Buffer of {len} bytes")))
+        Err(values::too_large(env, "a Buffer", len))
     }
 }
 
