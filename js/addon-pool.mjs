@@ -57,6 +57,15 @@ export function definePool(addon, wrapStorage) {
   /** Whether views are over native memory (else copies, which are not kept). */
   const keepViews = addon.externalBuffers();
   const notA = (member) => bindingError(WRONG_RECEIVER, 'PooledBuffer', member);
+  /** Whether the addon still holds a buffer under `handle`. */
+  const handleLive = (handle) => {
+    try {
+      pooledLength(handle);
+      return true;
+    } catch {
+      return false;
+    }
+  };
   const notAPool = (member) => bindingError(WRONG_RECEIVER, 'BufferPool', member);
 
   // Gives back the buffers the program dropped; their views stay valid.
@@ -197,6 +206,9 @@ export function definePool(addon, wrapStorage) {
         storage = pooledFreeze(handle, kind); // with handle 0, only checks the kind
       } catch (e) {
         if (handle === 0 && this.#gone === 'freed') throw this.#usedUp();
+        // Refused after the addon took the buffer (a view's memory moved out of reach): it gave the
+        // buffer up, as free() does. A bad kind, refused first, leaves it as it was.
+        if (handle !== 0 && !handleLive(handle)) this.#leave('freed');
         throw e;
       }
       if (handle === 0) throw this.#usedUp();

@@ -20,7 +20,8 @@
 // - Sizes and offsets are non-negative integers up to Number.MAX_SAFE_INTEGER (in both builds, so
 //   offsets into a document go past 4 GiB in wasm too): anything but a number, or a non-integer,
 //   throws a TypeError (nothing is coerced: '1', true and null are TypeErrors, except that an
-//   optional argument given as undefined or null counts as left out), a negative or
+//   optional argument given as undefined or null counts as left out; a member of an options object
+//   is left out only as undefined, and null there is a TypeError), a negative or
 //   out-of-range value a RangeError. One difference: sizes and offsets within memory (of a buffer, a
 //   pool's sizes and classes) are at most 2 ** 32 - 1 in the wasm build, whose memory holds no more
 //   (a pool's classes at most 2 ** 31 - 1, the largest allocation there, past which a pool is an
@@ -69,7 +70,8 @@
 //     taken before omnibuf loaded, or another realm's), the bytes stay as they are until the moved
 //     memory is collected: a ZeroCopyBuffer's memory lives on; a ring side's produce(), consume(),
 //     read(), write() and toHandle(), and a PooledBuffer's freeze(), throw an Error
-//     (ERR_INVALID_STATE) rather than let those bytes be reused; and a PooledBuffer freed then
+//     (ERR_INVALID_STATE) rather than let those bytes be reused (the PooledBuffer is then given up,
+//     as free() gives it up, and says it was freed); and a PooledBuffer freed then
 //     never gives its memory back to the pool. When a worker ends with such a move behind it (its
 //     result may have been posted to a thread that lives on), the moved memory is kept for good:
 //     the ring side, the pooled block or the buffer is never freed. Detaching cannot stop a read that Node
@@ -199,8 +201,9 @@ export class BufferMut {
 }
 
 export interface BufferPoolOptions {
-  /** Most bytes checked out at once. Any size (in the wasm build more than its memory holds counts
-   * as all of it, as do maxIdle and the quotas; `budget` and snapshot() still give them as given). */
+  /** Most bytes checked out at once: at least the smallest class (a TypeError, ERR_INVALID_ARG_VALUE,
+   * below it), with no upper limit (in the wasm build more than its memory holds counts as all of
+   * it, as do maxIdle and the quotas; `budget` and snapshot() still give them as given). */
   budget: number;
   /** Size classes in bytes (default 4 KiB, 16 KiB, 64 KiB, 256 KiB, 1 MiB). */
   classes?: number[];
@@ -363,8 +366,10 @@ export const threaded: boolean;
  * the same end, and `abortReason` says why (CircularWriter.abort()). */
 export class Circular {
   private constructor();
-  /** The writer of a new ring of at least `capacity` bytes (rounded up: natively to whole pages).
-   * RangeError for 0 or a size no system can map; TypeError for a bad option. */
+  /** The writer of a new ring of at least `capacity` bytes (rounded up: to whole pages on
+   * double-mapped memory, natively's default where the system has it; see CircularOptions.backend).
+   * RangeError for 0 or a size no system can map; TypeError for a bad option; an Error for a backend
+   * this system does not have (double mapping in wasm: see doubleMappingAvailable()). */
   static withCapacity(capacity: number, options?: CircularOptions): CircularWriter;
   /** Whether this system can double-map ring memory (always false in wasm). */
   static doubleMappingAvailable(): boolean;
@@ -467,9 +472,9 @@ export class CircularReader {
   /** slice() once there is data or the end. Never blocks. Cancelled by `options.signal`; lets a Node
    * process exit unless `options.ref` (see WaitOptions). A wait settles after the write that wakes
    * it: in a microtask in the addon and the single-thread wasm build, in a later task in the
-   * browser's threaded build (Atomics.waitAsync). So if another call on this reader consumes the
-   * new bytes first (read() in the same microtask), the first builds resolve with a slice that call
-   * emptied, where the threaded build waits on for more. */
+   * browser's threaded build (Atomics.waitAsync). A wait that finds the new bytes consumed by then
+   * (another call on this reader ran first: read(), say, right after the write) waits on for more,
+   * in every build; a slice it resolved with is detached by a later consume() or read() as any. */
   sliceAsync(options?: WaitOptions): Promise<Uint8Array | null>;
   /** The addon in a worker, or the browser's threaded build in a dedicated worker: slice() after
    * blocking the thread until there is data or the end, or until `timeoutMs` passes (then the slice
@@ -483,15 +488,17 @@ export class CircularReader {
    * builds), consumed, at once: memory of its own (a Buffer in the addon), kept as long as wanted:
    * what a Node Readable over the ring pushes. Empty when there are none yet (wait with
    * sliceAsync()), `null` once the writer is gone and everything was read. Detaches the slices
-   * handed out before, as consume() does. */
+   * handed out before that are in place, as consume() does (a slice that is a copy of its own, see
+   * slice(), stays as it is). */
   read(max?: number): Uint8Array | null;
   /** Copies up to `target.byteLength` unread bytes into `target` from its start and consumes them,
    * at once: one copy, and no view made (what the byte ReadableStream reads with). Returns how many: 0 when
    * there are none yet (wait with sliceAsync()) or `target` is empty, -1 once the writer is gone and
-   * everything was read. Detaches the slices handed out before, as consume() does. TypeError for a
-   * target that is not bytes, and (ERR_INVALID_ARG_VALUE) for one of this reader's own slices, which
-   * that detaching would leave empty (the threaded browser build's slices, which nothing detaches,
-   * are read into as any memory). */
+   * everything was read. Detaches the slices handed out before that are in place, as read() does.
+   * TypeError for a target that is not bytes, and (ERR_INVALID_ARG_VALUE) for one of this reader's
+   * own slices, which that detaching would leave empty: nothing is read then, but the slice is
+   * detached all the same (the threaded browser build's slices, which nothing detaches, are read
+   * into as any memory; so is a slice that is a copy of its own in the addon). */
   readInto(target: ArrayBufferView | ArrayBuffer | SharedArrayBuffer): number;
   /** The addon, and the browser's threaded build (the single-thread build throws an Error naming the
    * COOP/COEP headers): moves the reader into a handle for another thread. Until claimed, it holds
@@ -753,7 +760,7 @@ export class VirtualBuffer {
   /** Redoes the last undone edit; false when there is nothing to redo. */
   redo(): boolean;
   /** Saves to the file it came from (a buffer from fromBytes() has none: its content stays in memory;
-   * in the browser such a save rejects: use saveAs()).
+   * in the wasm build such a save rejects: use saveAs()).
    * Rejects with an Error, changing nothing, if the file changed on disk since it was opened or last
    * saved, unless `options.force`: of two buffers of one file saved at once, one succeeds and the
    * other rejects. A save (or saveAs()) called while another of this buffer runs

@@ -174,6 +174,10 @@ test('a PooledBuffer whose view moved out of reach is not frozen, and its memory
   buffer.append(new Uint8Array(4096).fill(0xaa));
   const moved = await throughByteStream(buffer.view(), unguardedEnqueue);
   assert.throws(() => buffer.freeze(), { code: 'ERR_INVALID_STATE', message: /moved out of reach/ });
+  // The refused freeze gave the buffer up, as free() would: it says so, and free() does nothing.
+  assert.throws(() => buffer.length, { code: 'ERR_INVALID_STATE', message: 'this PooledBuffer was freed and cannot be used any more' });
+  buffer.free();
+  buffer.free();
   const next = pool.tryAcquire(4096);
   next.append(new Uint8Array(4096).fill(0xee));
   assert.ok(moved.every((byte) => byte === 0xaa));
