@@ -35,6 +35,26 @@ if (process.argv[2] === 'child-blocked-worker') {
   await new Promise((resolve) => setTimeout(resolve, 100));
   if (process.argv[3] === 'exit') process.exit(3);
   throw new Error('the main thread failed');
+} else if (process.argv[2] === 'child-terminated-finalizers') {
+  // Workers terminated while the finalizers of sides they dropped, whose slices they keep, are
+  // still to run: those run as the worker stops, where a view can no longer be detached.
+  for (let i = 0; i < 10; i++) {
+    const worker = new Worker(new URL(import.meta.url), { workerData: { dropSides: true } });
+    await new Promise((resolve) => worker.once('message', resolve));
+    await worker.terminate();
+  }
+  console.log('survived');
+} else if (!isMainThread && workerData.dropSides !== undefined) {
+  const { Circular } = await import('../node.mjs');
+  const kept = [];
+  for (let i = 0; i < 2000; i++) {
+    const writer = Circular.withCapacity(4096);
+    const reader = writer.addReader();
+    writer.write('ring data');
+    kept.push(reader.slice()); // the sides are dropped, the slice kept
+    if (i === 1000) parentPort.postMessage('dropping');
+  }
+  for (;;) await new Promise((resolve) => setImmediate(resolve)); // collections, finalizers, until terminated
 } else if (!isMainThread && workerData.blockIn !== undefined) {
   // Blocks in sliceSync() without a timeout: a reader of a ring with no data, or a writer of a full one.
   const { CircularReader, CircularWriter } = await import('../node.mjs');
@@ -375,6 +395,13 @@ if (process.argv[2] === 'child-blocked-worker') {
     const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), 'child-blocked-worker', how], { encoding: 'utf8', timeout: 30_000 });
     assert.equal(child.signal, null, `the child hung (killed after 30 s): ${child.stderr}`);
     assert.equal(child.status, how === 'exit' ? 3 : 1, child.stderr);
+  });
+
+  test('workers terminated while the finalizers of sides they dropped are pending: the process lives on', { skip: impl !== 'addon' && 'addon only' }, () => {
+    const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), 'child-terminated-finalizers'], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(child.signal, null, `the child was stopped by a signal (an abort?): ${child.stderr}`);
+    assert.equal(child.status, 0, child.stderr);
+    assert.equal(child.stdout.trim(), 'survived');
   });
 
   test('a writer in a worker that dies without free() aborts the stream: the reader stream errors after its bytes', { skip: impl !== 'addon' && 'addon only' }, async () => {

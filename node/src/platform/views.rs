@@ -631,6 +631,10 @@ fn detach(env: &Env, record: &ViewRecord) -> Detach {
         // This module deletes the reference of every ArrayBuffer it detaches: one found detached
         // was detached by someone else.
         Some(array_buffer) if is_detached(env, array_buffer) => return Detach::Moved,
+        // A stopping environment (a worker being terminated, whose finalizers still run) makes V8
+        // refuse the detach, and Node 20's `napi_detach_arraybuffer` stops the process on that
+        // refusal instead of returning it: ask first.
+        Some(_) if !values::can_run_js(env) => return Detach::Failed,
         // SAFETY: `array_buffer` is the live `ArrayBuffer` of an external view, in this environment.
         // External array buffers are detachable (nothing but this module detaches them with a key).
         Some(array_buffer) if ok(unsafe { sys::napi_detach_arraybuffer(env.raw(), array_buffer) }) => {
