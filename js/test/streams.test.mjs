@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Circular, CircularWriter, VirtualBuffer, __pendingWaits, impl } from './impl.mjs';
+import { Circular, CircularWriter, VirtualBuffer, __pendingWaits, impl, residentMemoryUnreliable } from './impl.mjs';
 import { collectNow } from './collect.mjs';
 
 const TOTAL = Number(process.env.OMNIBUF_STREAM_MIB ?? 8) << 20;
@@ -608,7 +608,7 @@ test('WHATWG: a chunk the writable stream refuses errors it and aborts the write
   }
 });
 
-test('Node: backpressure keeps memory flat when the consumer is slower than the producer', async () => {
+test('Node: backpressure keeps memory flat when the consumer is slower than the producer', { skip: residentMemoryUnreliable }, async () => {
   const RING = 1 << 20;
   const block = new Uint8Array(256 << 10).fill(7);
   let peak = 0;

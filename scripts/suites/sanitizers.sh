@@ -29,6 +29,36 @@ sanitized() { # sanitized NAME CARGO_ARGS...
 export TSAN_OPTIONS="halt_on_error=1 allocator_may_return_null=1 ${TSAN_OPTIONS:-}"
 export ASAN_OPTIONS="allocator_may_return_null=1 ${ASAN_OPTIONS:-}"
 
+# The Node addon under AddressSanitizer, through the JS suite: its views over native memory, their
+# detaching and finalizers are the addon's own unsafe code. Node is not instrumented, so the runtime
+# is preloaded: GCC's libasan, whose interface is the one rustc's instrumentation calls. The suite
+# runs from a copy of js/ beside the instrumented addon, leaving the repository's build as it is;
+# reports go to files (tests run child processes whose stderr they read), and any report fails the
+# step. Leak checks are off: Node leaves memory to the process's end by design.
+addon_under_asan() {
+    local target dir runtime status=0
+    mkdir -p "$TARGET_DIR" && target=$(cd "$TARGET_DIR" && pwd) || return 1
+    dir="$target/sanitizer-address-js"
+    runtime=$(gcc -print-file-name=libasan.so)
+    [ -e "$runtime" ] || { echo "no libasan.so from gcc (Debian: libasan8)"; return 1; }
+    (cd node && RUSTFLAGS="-Zsanitizer=address" CARGO_TARGET_DIR="$target/sanitizer-address-addon" \
+        cargo +nightly build --target "$HOST") || return 1
+    rm -rf "$dir" && mkdir -p "$dir/node" "$dir/reports" || return 1
+    cp "$target/sanitizer-address-addon/$HOST/debug/libomnibuf_node.so" "$dir/node/omnibuf.node" &&
+        cp -r js package.json "$dir/" && ln -s "$PWD/node_modules" "$dir/node_modules" || return 1
+    (cd "$dir" && env LD_PRELOAD="$runtime" OMNIBUF_IMPL=addon OMNIBUF_SANITIZER=address \
+        ASAN_OPTIONS="detect_leaks=0:allocator_may_return_null=1:handle_segv=0:log_path=$dir/reports/asan" \
+        node --expose-gc --test --test-reporter=tap js/test/*.test.mjs) || status=$?
+    # Reports of errors, not ASan's warnings of allocations it refused (tests ask for too much on
+    # purpose, and expect an error back).
+    if grep -l "ERROR: AddressSanitizer" "$dir"/reports/asan.* 2>/dev/null; then
+        cat "$dir"/reports/asan.*
+        return 1
+    fi
+    return "$status"
+}
+
 step "AddressSanitizer" sanitized address
 step "ThreadSanitizer" sanitized thread -Zbuild-std
+step "AddressSanitizer: the Node addon, through the JS suite" addon_under_asan
 finish
