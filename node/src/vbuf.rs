@@ -167,7 +167,7 @@ impl JsVirtualBuffer {
 fn within_js_numbers(buffer: &VirtualBuffer, removed: u64, added: usize) -> ApiResult<()> {
     let len = buffer.len().saturating_sub(removed).saturating_add(added as u64);
     if len > binding::MAX_SAFE_INTEGER {
-        return Err(message::longer_than_js_counts(len).into());
+        return Err(message::longer_than_js_counts(len, binding::MAX_SAFE_INTEGER).into());
     }
     Ok(())
 }

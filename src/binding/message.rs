@@ -32,10 +32,9 @@ pub fn cannot_allocate(n: usize) -> BindingError {
 
 /// Content of `len` bytes, more than JS numbers count exactly (a file opened, or what an edit would
 /// make): `RangeError`, before anything changed, as `length` and every offset past it would be wrong.
-pub fn longer_than_js_counts(len: u64) -> BindingError {
+pub fn longer_than_js_counts(len: u64, max_safe_integer: u64) -> BindingError {
     BindingError::range_error(format!(
-        "the content would be {len} bytes, more than JS numbers count exactly ({})",
-        super::MAX_SAFE_INTEGER
+        "the content would be {len} bytes, more than JS numbers count exactly ({max_safe_integer})"
     ))
 }
 
