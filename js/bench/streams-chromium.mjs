@@ -1,5 +1,7 @@
 // 1 GiB from a producer to a consumer on one thread in headless Chromium, side by side, runs alternating:
 //   TransformStream  the producer's chunks through one TransformStream
+//   nothing between  the consumer reads the producer's stream itself: the producer's and the
+//                    consumer's own work, which every stream row pays besides its transport
 //   ring streams     the same chunks through the ring's WritableStream and out of its byte
 //                    ReadableStream (BYOB reads)
 //   ring in place    the producer fills the ring's free bytes (writer.slice() + produce()) and the
@@ -98,7 +100,8 @@ try {
         const [, received] = await Promise.all([source().pipeTo(writable), drain(readable, false)]);
         return received;
       };
-      const runners = { transform, ringStreams, ringInPlace };
+      const straight = () => drain(source(), false);
+      const runners = { transform, straight, ringStreams, ringInPlace };
       const out = Object.fromEntries(Object.keys(runners).map((name) => [name, []]));
       for (let r = 0; r < runs; r++) {
         for (const [name, run] of Object.entries(runners)) {
@@ -128,6 +131,7 @@ const table = [
   '| contender | time | ratio (time / TransformStream) | goal |',
   '|---|---|---|---|',
   `| TransformStream | ${theirs.toFixed(0)} ms | 1.00 | |`,
+  `| nothing between | ${median(times.straight).toFixed(0)} ms | ${(median(times.straight) / theirs).toFixed(2)} | — (producer and consumer alone) |`,
   row('omnibuf ring (wasm): streams', times.ringStreams),
   row('omnibuf ring (wasm): in place', times.ringInPlace),
 ].join('\n');
