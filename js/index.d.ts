@@ -556,7 +556,9 @@ export class CircularReader {
    * stays false). So a consumer that finishes at 'end' does not (readline keeps a last line without
    * a line feed), and, like any source error, the error tears a pipeline down at once, a stage still
    * busy with the last chunk too; `pipeline(reader, ...)` (the reader's own async iterator) raises
-   * it only when the next chunk is asked for. */
+   * it only when the next chunk is asked for. `highWaterMark` (default 65536) is checked as Readable
+   * checks it, with its error (a TypeError, ERR_INVALID_ARG_VALUE), null too, which Readable would
+   * take for its default; the same holds for nodeWritable()'s. */
   nodeReadable(options?: WaitOptions & { highWaterMark?: number }): import('node:stream').Readable;
 }
 

@@ -418,7 +418,7 @@ export function installStreams(classes, waits, node) {
   const { CircularReader, CircularWriter, VirtualBuffer } = classes;
   // Each class by its API name, never its `name`, which a bundler may have changed.
   const nameOf = new Map(Object.entries(classes).map(([name, cls]) => [cls, name]));
-  const { waitOptions, signalOption, abortError, wrongReceiver, notBytes } = waits;
+  const { waitOptions, nodeStreamOptions, signalOption, abortError, wrongReceiver, notBytes } = waits;
   /** `chunk` as bytes, or the TypeError write() throws for it. */
   const chunkBytes = (chunk) => {
     const bytes = asBytes(chunk);
@@ -618,7 +618,7 @@ export function installStreams(classes, waits, node) {
 
   define(CircularReader, {
     nodeReadable(options) {
-      const { signal, ref } = waitOptions(options, 'CircularReader.nodeReadable');
+      const { signal, ref, highWaterMark } = nodeStreamOptions(options, 'CircularReader.nodeReadable');
       const reader = this;
       // The most bytes a chunk copies: set once Readable has checked the highWaterMark.
       let most;
@@ -632,7 +632,7 @@ export function installStreams(classes, waits, node) {
       // errors with it where it would emit 'end' (see stream.emit below).
       let endError = null;
       const stream = new Readable({
-        highWaterMark: options?.highWaterMark ?? CHUNK,
+        highWaterMark: highWaterMark ?? CHUNK,
         read() {
           if (waiting || this.destroyed) return;
           // Readable keeps what it is given until its consumer reads it: each push is a copy of its
@@ -675,15 +675,15 @@ export function installStreams(classes, waits, node) {
       // As fs.ReadStream reads: at most highWaterMark bytes per chunk. A fresh chunk below malloc's
       // mmap threshold (128 KiB) reuses freed memory; a bigger one maps new pages, and faults them in
       // for its copy, every time. (read() takes any safe integer; Readable takes larger ones too.)
-      const highWaterMark = stream.readableHighWaterMark;
-      most = highWaterMark > 0 ? Math.min(highWaterMark, Number.MAX_SAFE_INTEGER) : CHUNK;
+      const checked = stream.readableHighWaterMark;
+      most = checked > 0 ? Math.min(checked, Number.MAX_SAFE_INTEGER) : CHUNK;
       return destroyOnAbort(stream, { signal, abortError, finished });
     },
   });
 
   define(CircularWriter, {
     nodeWritable(options) {
-      const { signal, ref } = waitOptions(options, 'CircularWriter.nodeWritable');
+      const { signal, ref, highWaterMark } = nodeStreamOptions(options, 'CircularWriter.nodeWritable');
       const writer = this;
       // Destroying the stream (its signal aborts, or the pipeline fails) ends a write's wait for room.
       const destroyed = new AbortController();
@@ -693,7 +693,7 @@ export function installStreams(classes, waits, node) {
       let ended = false;
       let destroyedWithoutError = false;
       const stream = new Writable({
-        highWaterMark: options?.highWaterMark ?? CHUNK,
+        highWaterMark: highWaterMark ?? CHUNK,
         decodeStrings: true,
         write(chunk, _encoding, callback) {
           // A chunk that fits goes in at once, and Writable takes the callback made at once as the

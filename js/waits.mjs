@@ -17,6 +17,8 @@
 // the browser too. Messages come from the binding core's table (src/binding/message.rs) through
 // `makeError(number, ...)`.
 
+import { coded } from './error-code.mjs';
+
 /** Node's AbortError (Node does not export its class): what an aborted wait rejects with. */
 export class AbortError extends Error {
   constructor(message = 'The operation was aborted', options = undefined) {
@@ -73,22 +75,37 @@ export function defineWaits({ makeError, cancelWait, cancelWork, holdLoop = fals
     return new AbortError(abortMessage, { cause: signal.reason });
   };
 
+  /** `options[key]`, or the TypeError of an options object that cannot be read. */
+  const readMember = (options, key) => {
+    try {
+      return options[key];
+    } catch {
+      throw makeError(11, key); // a throwing getter, a revoked Proxy
+    }
+  };
+
   /** `options` of a wait, checked: `{ signal, ref }`. */
   function waitOptions(options, member) {
     if (options === undefined || options === null) return { signal: undefined, ref: false };
     if (typeof options !== 'object') throw makeError(6, '', '', '', options);
-    const read = (key) => {
-      try {
-        return options[key];
-      } catch {
-        throw makeError(11, key); // a throwing getter, a revoked Proxy
-      }
-    };
-    const signal = read('signal');
-    const ref = read('ref');
+    const signal = readMember(options, 'signal');
+    const ref = readMember(options, 'ref');
     if (signal !== undefined && !isSignal(signal)) throw makeError(4, member, '', '', signal);
     if (ref !== undefined && typeof ref !== 'boolean') throw makeError(5, 'ref', '', '', ref);
     return { signal, ref: ref === true };
+  }
+
+  /** `options` of a Node stream factory, checked: `{ signal, ref, highWaterMark }`. Node's streams
+   * check the highWaterMark itself (a TypeError, ERR_INVALID_ARG_VALUE), but take null for their
+   * default: null is refused here with Node's error, as a member of an options object. */
+  function nodeStreamOptions(options, member) {
+    const { signal, ref } = waitOptions(options, member);
+    const highWaterMark = options == null ? undefined : readMember(options, 'highWaterMark');
+    if (highWaterMark === null) {
+      const error = new TypeError("The property 'options.highWaterMark' is invalid. Received null");
+      throw coded(error, 'ERR_INVALID_ARG_VALUE');
+    }
+    return { signal, ref, highWaterMark };
   }
 
   /** A checked `signal` option of a stream or walk (`member` names it), or undefined. */
@@ -216,7 +233,7 @@ export function defineWaits({ makeError, cancelWait, cancelWork, holdLoop = fals
   /** The TypeError of a bytes argument `what` of another type, `got` (as write() throws it). */
   const notBytes = (what, got) => makeError(10, what, '', '', got);
 
-  return { wait, waitOptions, signalOption, abortError, unlessAborted, cancellableWork, wrongReceiver, notBytes };
+  return { wait, waitOptions, nodeStreamOptions, signalOption, abortError, unlessAborted, cancellableWork, wrongReceiver, notBytes };
 }
 
 /**

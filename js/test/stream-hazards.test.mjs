@@ -293,6 +293,29 @@ test('a reader stream refuses a highWaterMark of the wrong type with Node\'s own
   reader.free();
 });
 
+test('the Node streams refuse a highWaterMark of null, which Readable would take for its default, and one that cannot be read', () => {
+  const writer = Circular.withCapacity(4096);
+  const reader = writer.addReader();
+  const unreadable = {
+    get highWaterMark() {
+      throw new Error('boom');
+    },
+  };
+  for (const make of [(options) => reader.nodeReadable(options), (options) => writer.nodeWritable(options)]) {
+    assert.throws(() => make({ highWaterMark: null }), {
+      name: 'TypeError',
+      code: 'ERR_INVALID_ARG_VALUE',
+      message: "The property 'options.highWaterMark' is invalid. Received null",
+    });
+    assert.throws(() => make(unreadable), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: 'options.highWaterMark cannot be read' });
+  }
+  // Refused before the stream took the reader: it still reads.
+  writer.write('ok');
+  assert.equal(reader.read()?.length, 2);
+  writer.free();
+  reader.free();
+});
+
 /** Collects garbage and turns the event loop until `done()` holds (finalizers run in later turns);
  * gives whether it did. */
 async function collectedUntil(done) {
