@@ -12,9 +12,11 @@ export const chromiumMissing = existsSync(chromiumPath) ? false : `no Chromium a
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
 
 /** A headless Chromium. `audio`: an AudioContext may start without a user gesture (for the
- * AudioWorklet tests). */
-export function launchChromium({ audio = false } = {}) {
-  const args = audio ? [...ARGS, '--autoplay-policy=no-user-gesture-required'] : ARGS;
+ * AudioWorklet tests); `gc`: pages have `gc()` (for tests that measure memory). */
+export function launchChromium({ audio = false, gc = false } = {}) {
+  const args = [...ARGS];
+  if (audio) args.push('--autoplay-policy=no-user-gesture-required');
+  if (gc) args.push('--js-flags=--expose-gc');
   return chromium.launch({ executablePath: chromiumPath, args });
 }
 

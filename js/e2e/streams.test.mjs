@@ -1,9 +1,12 @@
 // Streams in Chromium: bytes piped through a ring with pipeTo (a WritableStream in, a byte
 // ReadableStream out, read with a BYOB reader), checked end to end, and a VirtualBuffer range turned
-// into a Response. OMNIBUF_STREAM_MIB sets how much goes through the ring (default 32; 1024 for the
-// 1 GiB run). Needs the wasm build (scripts/build-wasm.sh) and Chromium (js/chromium.mjs).
+// into a Response; aborts; the renderer's memory while a pipe runs into a ring's backpressure.
+// OMNIBUF_STREAM_MIB sets how much goes through the ring (default 32, and at least 256 for the
+// memory test; 1024 for the 1 GiB run). Needs the wasm build (scripts/build-wasm.sh) and Chromium
+// (js/chromium.mjs); the memory test, Linux's /proc.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
 import { serve } from '../../scripts/serve-web.mjs';
 import { chromiumMissing as skip, launchChromium } from '../chromium.mjs';
 
@@ -161,6 +164,96 @@ test('abort in Chromium: a pipeTo into a full ring, a pool wait, a ring wait and
       workLeft: 0,
       workRan: 0,
     });
+  } finally {
+    await browser.close();
+    server.close();
+  }
+});
+
+// Backpressure in Chromium. A renderer's resident memory grows by tens of MiB over a long pipe of
+// fresh chunks whatever carries them (garbage waits for the collector, and the allocator keeps what
+// it freed), so the source collects garbage every 16 MiB, and the ring is measured against a
+// TransformStream, which holds at most a chunk or two, in the same browser: a ring that took chunks
+// faster than its reader frees room would queue them and grow by the bytes piped.
+const PIPED = Math.max(MIB, 256) << 20;
+test(`backpressure in Chromium: piping ${PIPED >> 20} MiB through a 1 MiB ring grows the renderer by at most the ring + 32 MiB more than a TransformStream does`, { skip: skip || (existsSync('/proc/self/status') ? false : 'no /proc'), timeout: 600_000 }, async () => {
+  const RING = 1 << 20;
+  const { url, server } = await serve(0);
+  const browser = await launchChromium({ gc: true });
+  try {
+    const page = await browser.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e));
+    await page.goto(url);
+    await page.evaluate(async () => {
+      const { init, Circular } = await import('/js/web.mjs');
+      await init();
+      globalThis.pipeThrough = async (through, total, ring) => {
+        const CHUNK = 64 << 10;
+        let sent = 0;
+        const source = new ReadableStream({
+          pull(controller) {
+            if (sent === total) return controller.close();
+            // Chunks let go are collected every 16 MiB: what stays is what something still holds.
+            if (sent % (16 << 20) === 0) gc();
+            controller.enqueue(new Uint8Array(CHUNK).fill(sent / CHUNK));
+            sent += CHUNK;
+          },
+        });
+        let writable;
+        let readable;
+        if (through === 'ring') {
+          const writer = Circular.withCapacity(ring);
+          readable = writer.addReader().readableStream();
+          writable = writer.writableStream();
+        } else {
+          ({ readable, writable } = new TransformStream());
+        }
+        const piping = source.pipeTo(writable);
+        let received = 0;
+        for await (const chunk of readable) {
+          if (chunk[0] !== Math.floor(received / CHUNK) % 256) throw new Error(`wrong byte at ${received}`);
+          received += chunk.length;
+        }
+        await piping;
+        return received;
+      };
+    });
+    const cdp = await browser.newBrowserCDPSession();
+    const { processInfo } = await cdp.send('SystemInfo.getProcessInfo');
+    const renderers = processInfo.filter((p) => p.type === 'renderer').map((p) => p.id);
+    const rss = () =>
+      renderers.reduce((sum, pid) => {
+        try {
+          return sum + Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)[1]) * 1024;
+        } catch {
+          return sum; // a renderer that has gone
+        }
+      }, 0);
+    /** The renderers' peak growth while `through` carries PIPED bytes, in MiB. */
+    const growth = async (through) => {
+      await page.evaluate(() => gc());
+      const base = rss();
+      let peak = base;
+      const sampler = setInterval(() => (peak = Math.max(peak, rss())), 20);
+      const received = await page.evaluate(([t, total, ring]) => pipeThrough(t, total, ring), [through, PIPED, RING]);
+      clearInterval(sampler);
+      assert.equal(received, PIPED, through);
+      return (Math.max(peak, rss()) - base) / 2 ** 20;
+    };
+    // Each twice, alternating. The smaller growth of the ring counts, the larger of the
+    // TransformStream: either may find memory that an earlier run left the allocator (a later run
+    // of the same pipe often grows by nothing), and the other side of that is what the browser takes.
+    const ring = [];
+    const transform = [];
+    for (let round = 0; round < 2; round++) {
+      transform.push(await growth('transform'));
+      ring.push(await growth('ring'));
+    }
+    const [ours, theirs] = [Math.min(...ring), Math.max(...transform)];
+    console.log(`# renderer growth over ${PIPED >> 20} MiB: ring ${ring.map((m) => m.toFixed(0)).join(', ')} MiB, TransformStream ${transform.map((m) => m.toFixed(0)).join(', ')} MiB`);
+    assert.deepEqual(errors, []);
+    assert.ok(ours <= theirs + RING / 2 ** 20 + 32, `the ring grew the renderer by ${ours.toFixed(0)} MiB, a TransformStream by ${theirs.toFixed(0)} MiB`);
   } finally {
     await browser.close();
     server.close();
