@@ -517,6 +517,11 @@ impl PersistenceLayer for FaultyPersistence {
             (_, None) => self.inner.copy_range_to_file(offset, len, dst),
         }
     }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    fn next_data(&self, offset: u64, end: u64) -> Result<u64, PersistenceError> {
+        self.inner.next_data(offset, end)
+    }
 }
 
 #[cfg(test)]

@@ -453,6 +453,25 @@ pub trait PersistenceLayer: Send + Sync + std::fmt::Debug {
     ) -> Result<(), PersistenceError> {
         copy_range_by_reading(self, offset, len, dst)
     }
+
+    /// Where the first byte at or after `offset` that may not be zero lies, or `end` when every byte
+    /// of `offset..end` is known to be zero: a save leaves such a run a hole in the new file, unwritten,
+    /// instead of copying it a piece at a time.
+    ///
+    /// The default knows no holes: it gives `offset`. File layers on Linux ask the file system
+    /// (`SEEK_DATA`), so that the holes of a sparse file cost a save nothing however long they are.
+    ///
+    /// ```
+    /// use omnibuf::vbuf::{MemoryPersistence, PersistenceLayer};
+    ///
+    /// let layer = MemoryPersistence::new(vec![0; 100]);
+    /// assert_eq!(layer.next_data(10, 100).unwrap(), 10); // zeros in memory are still data
+    /// ```
+    #[cfg(not(target_arch = "wasm32"))]
+    fn next_data(&self, offset: u64, end: u64) -> Result<u64, PersistenceError> {
+        let _ = end;
+        Ok(offset)
+    }
 }
 
 /// The portable body of [`PersistenceLayer::copy_range_to_file`]: reads chunks and writes them.

@@ -1,7 +1,7 @@
 //! Atomic save: the recipe goes to a new file next to the target, which is synced and renamed over it.
 
 use std::fs::{File, Metadata};
-use std::io::{BufWriter, ErrorKind, Write};
+use std::io::{BufWriter, ErrorKind, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use super::temp_file::{remove_stale_temp_files, CommitTurn, TempFile, TEMP_SUFFIX};
@@ -164,8 +164,18 @@ fn write_recipe(
                 out.flush().map_err(write_error)?;
                 let mut done = 0;
                 while done < len {
-                    let step = (len - done).min(WriteBehind::WINDOW - written % WriteBehind::WINDOW);
                     let at = offset + done;
+                    // A hole of a sparse source stays a hole, passed over whole: a window at a time,
+                    // a hole of a TiB took 131,072 of them.
+                    let hole = source.next_data(at, offset + len)?.saturating_sub(at).min(len - done);
+                    if hole > 0 {
+                        // The new file is written from its start: its position is `written`.
+                        out.get_mut().seek(SeekFrom::Start(written + hole)).map_err(write_error)?;
+                        done += hole;
+                        written += hole;
+                        continue;
+                    }
+                    let step = (len - done).min(WriteBehind::WINDOW - written % WriteBehind::WINDOW);
                     source.copy_range_to_file(at, step, out.get_mut()).map_err(|e| match e {
                         PersistenceError::Io(e) => with_context(
                             e,

@@ -497,4 +497,16 @@ impl PersistenceLayer for FilePersistence {
         #[cfg(not(target_os = "linux"))]
         super::copy_range_by_reading(self, offset, len, dst)
     }
+
+    /// Asks the file system where the next data lies (`SEEK_DATA`, Linux); elsewhere, or in a file
+    /// shorter than `end` (truncated underneath: it must read short), every byte counts as data.
+    fn next_data(&self, offset: u64, end: u64) -> Result<u64, PersistenceError> {
+        #[cfg(target_os = "linux")]
+        if offset < end && self.file.metadata().is_ok_and(|meta| meta.len() >= end) {
+            let data = positional::next_data(&self.file, offset)?;
+            return Ok(data.map_or(end, |(data, _)| data.max(offset).min(end)));
+        }
+        let _ = end;
+        Ok(offset)
+    }
 }

@@ -667,6 +667,42 @@ fn copy_range_to_file_appends_exact_ranges_from_every_layer() {
     }
 }
 
+#[cfg(target_os = "linux")]
+#[test]
+fn a_save_passes_over_a_hole_whole_however_long_it_is() {
+    use std::os::unix::fs::{FileExt, MetadataExt};
+    const SIZE: u64 = 1 << 40;
+    let (dir, path) = fixture(b"");
+    let file = OpenOptions::new().write(true).open(&path).unwrap();
+    if file.set_len(SIZE).is_err() {
+        eprintln!("this file system takes no file of a TiB: skipped");
+        return;
+    }
+    file.write_all_at(b"head", 0).unwrap();
+    file.write_all_at(b"tail", SIZE - 4).unwrap();
+    let allocated = |path: &Path| fs::metadata(path).unwrap().blocks() * 512;
+    if allocated(&path) > 1 << 20 {
+        eprintln!("this file system does not keep holes: skipped");
+        return;
+    }
+    let source = FaultyPersistence::new(FilePersistence::open(&path, FileBackend::Positional).unwrap());
+    let target = dir.path().join("saved.bin");
+    let mut recipe = [insert(b">"), copy(0, SIZE)].into_iter();
+    save_recipe_as(&source, &mut recipe, &target, FileBackend::Positional).unwrap();
+
+    let saved = File::open(&target).unwrap();
+    assert_eq!(saved.metadata().unwrap().len(), SIZE + 1);
+    let mut ends = [0u8; 5];
+    saved.read_exact_at(&mut ends, 0).unwrap();
+    assert_eq!(&ends, b">head");
+    saved.read_exact_at(&mut ends, SIZE - 4).unwrap();
+    assert_eq!(&ends, b"\0tail", "the hole read as zeros, the tail after it");
+    assert!(allocated(&target) <= 1 << 20, "{} bytes allocated", allocated(&target));
+    // The data at each end, not the hole's 131,072 write-behind windows.
+    let copies = source.plan().calls(Call::CopyRangeToFile);
+    assert!(copies <= 4, "{copies} copies for two runs of data");
+}
+
 #[test]
 fn save_recipe_as_writes_a_recipe_from_any_layer_to_a_new_file() {
     let source = MemoryPersistence::new(b"0123456789".to_vec());
