@@ -63,8 +63,10 @@ export class DocumentWorker {
   exportDocument(name: string, options?: VirtualBufferStoreOptions & WaitOptions): Promise<Blob>;
   /** Ends the worker; calls not settled yet reject with an Error. A save it is running stops where
    * it is and the document keeps its last saved version, but Chromium lets a running save go on for
-   * up to about 2 s first, and releases the document's lock a little later: an open elsewhere right
-   * after may reject as "open in another worker or tab" (try again). */
+   * up to about 2 s first, so a save, saveAs(), import() or deleteDocument() cut off may have
+   * finished (its Error says so: open the document or list() to see). The browser releases the
+   * document's lock a little later: an open elsewhere right after may reject as "open in another
+   * worker or tab" (try again). */
   terminate(): void;
 }
 

@@ -187,6 +187,9 @@ export class WorkerVirtualBuffer {
 }
 
 /** A dedicated worker that hosts VirtualBuffers (see openDocumentWorker). */
+/** The calls that change what the store holds. */
+const STORE_CHANGES = new Set(['save', 'saveAs', 'import', 'deleteDocument']);
+
 export class DocumentWorker {
   #worker;
   #pending = new Map();
@@ -216,9 +219,15 @@ export class DocumentWorker {
     return this.#worker;
   }
 
+  /** Rejects every pending call with `error`, and every later one. A call that changes the store may
+   * have finished before the worker ended (Chromium lets a running task go on after terminate()):
+   * its error says so. */
   #end(error) {
     this.#ended ??= error;
-    for (const entry of this.#pending.values()) entry.reject(error);
+    for (const { op, reject } of this.#pending.values()) {
+      if (!STORE_CHANGES.has(op)) reject(error);
+      else reject(new Error(`${error.message} during ${op}(), which may have finished first: open the document (or list()) to see what the store holds`));
+    }
     this.#pending.clear();
   }
 
@@ -229,7 +238,7 @@ export class DocumentWorker {
     if (signal?.aborted) return Promise.reject(abortError(signal));
     return new Promise((resolve, reject) => {
       const id = this.#nextId++;
-      const entry = { resolve, reject, onState, aborted: false };
+      const entry = { op, resolve, reject, onState, aborted: false };
       this.#pending.set(id, entry);
       try {
         this.#worker.postMessage({ id, op, handle, args });
@@ -292,8 +301,9 @@ export class DocumentWorker {
     const [signal, rest] = splitSignal(options);
     return this.#call('exportDocument', 0, [name, rest], undefined, signal);
   }
-  /** Ends the worker at once (a save it is running stops where it is: the document keeps its last
-   * saved version); pending calls reject. */
+  /** Ends the worker at once (a save it is running stops where it is, after the grace the browser
+   * gives a running task: the document keeps its last saved version, or this one); pending calls
+   * reject. */
   terminate() {
     this.#worker.terminate();
     this.#end(new Error('omnibuf: the document worker was terminated'));
