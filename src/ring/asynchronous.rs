@@ -44,6 +44,7 @@ use std::task::{Context, Poll, Waker};
 
 #[cfg(any(all(test, not(loom)), all(target_arch = "wasm32", target_feature = "atomics")))]
 use super::core::Orphan;
+use super::core::Pollers;
 
 super::flavour::flavour!(Sleepers, asynchronous, "try_slice");
 
@@ -78,7 +79,7 @@ impl<T: Item, G> Writer<T, G> {
     /// consumer.join().unwrap();
     /// ```
     pub async fn slice(&mut self) -> &mut [T] {
-        poll_fn(|cx| self.poll_room(cx)).await;
+        poll_fn(|cx| self.poll_room(cx, Pollers::Each)).await;
         self.try_slice()
     }
 
@@ -108,7 +109,8 @@ impl<T: Item, G> Writer<T, G> {
     /// Stops waking `waker` for room: for a task that gave up waiting (its `slice()` future was
     /// dropped while pending, or the wait was cancelled) so that the ring does not keep its waker,
     /// and whatever that holds, until the next change. A wake-up already under way may still reach
-    /// it.
+    /// it. The `AsyncWrite` traits need none of this: a write polled by another task replaces the
+    /// waker of the one before (only the latest poll's task is woken, as tokio's I/O types do).
     ///
     /// ```
     /// use std::future::Future;
@@ -163,8 +165,10 @@ impl<T: Item, G> Writer<T, G> {
     }
 
     /// Ready once there is room, or at once after [`close`](Self::close) (which gives no room).
-    fn poll_room(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        self.core.poll_room(cx, |core| core.is_closed() || core.free() > 0)
+    /// `slice()` wakes every task that waits ([`Pollers::Each`]): the bindings poll one side for
+    /// many pending operations, each with its own task.
+    fn poll_room(&mut self, cx: &mut Context<'_>, pollers: Pollers) -> Poll<()> {
+        self.core.poll_room(cx, pollers, |core| core.is_closed() || core.free() > 0)
     }
 }
 
@@ -197,7 +201,7 @@ impl<T: Item, G> Reader<T, G> {
     /// });
     /// ```
     pub async fn slice(&mut self) -> Option<&[T]> {
-        poll_fn(|cx| self.poll_data(cx)).await;
+        poll_fn(|cx| self.poll_data(cx, Pollers::Each)).await;
         self.core.slice_latest()
     }
 
@@ -228,7 +232,7 @@ impl<T: Item, G> Reader<T, G> {
     /// assert_eq!(tags.get(0), Some((0, &"b"))); // offsets count from the slice's start
     /// ```
     pub async fn slice_with_tags(&mut self) -> Option<(&[T], Tags<'_, G>)> {
-        poll_fn(|cx| self.poll_data(cx)).await;
+        poll_fn(|cx| self.poll_data(cx, Pollers::Each)).await;
         self.core.slice_with_tags()
     }
 
@@ -256,13 +260,16 @@ impl<T: Item, G> Reader<T, G> {
         self.core.slice_latest()
     }
 
-    fn poll_data(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        self.core.poll_data(cx, |core| core.available() > 0 || core.finished())
+    /// Ready once there is data or the end; `pollers` as for the writer's `poll_room`.
+    fn poll_data(&mut self, cx: &mut Context<'_>, pollers: Pollers) -> Poll<()> {
+        self.core.poll_data(cx, pollers, |core| core.available() > 0 || core.finished())
     }
 
     /// Stops waking `waker` for data: for a task that gave up waiting (its `slice()` future was
     /// dropped while pending, or the wait was cancelled) so that the ring does not keep its waker
-    /// until the next change (see [`Writer::forget_waker`]).
+    /// until the next change (see [`Writer::forget_waker`]). The `AsyncRead`/`AsyncBufRead` traits
+    /// and the `Stream` need none of this: a poll by another task replaces the waker of the one
+    /// before.
     ///
     /// ```
     /// use std::future::Future;
@@ -336,7 +343,7 @@ impl<T: Item, G: Unpin> futures_core::Stream for Reader<T, G> {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Vec<T>>> {
         let this = self.get_mut();
-        if this.poll_data(cx).is_pending() {
+        if this.poll_data(cx, Pollers::Latest).is_pending() {
             return Poll::Pending;
         }
         let Some(items) = this.core.slice() else {
@@ -368,7 +375,7 @@ impl Writer<u8> {
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
         }
-        if self.poll_room(cx).is_pending() {
+        if self.poll_room(cx, Pollers::Latest).is_pending() {
             return Poll::Pending;
         }
         Poll::Ready(Ok(self.core.write_from(buf)))
@@ -380,7 +387,7 @@ impl Reader<u8> {
     /// writer aborted): the buffer of both `AsyncBufRead` traits and the source of both `AsyncRead`
     /// traits.
     fn poll_bytes(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
-        if self.poll_data(cx).is_pending() {
+        if self.poll_data(cx, Pollers::Latest).is_pending() {
             return Poll::Pending;
         }
         if self.core.finished() {

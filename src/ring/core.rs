@@ -103,6 +103,33 @@ impl Tasks {
     fn is_entry_of(entry: &Option<(usize, Waker)>, side: usize, waker: &Waker) -> bool {
         entry.as_ref().is_some_and(|(by, registered)| *by == side && registered.will_wake(waker))
     }
+
+    /// The waker of `side`'s latest entry, if the list still holds it, updating `side` if the list
+    /// was compacted since.
+    fn latest_of(&mut self, side: &mut Registration) -> Option<&mut Waker> {
+        let of_side = |entry: &Option<(usize, Waker)>| entry.as_ref().is_some_and(|(by, _)| *by == side.side);
+        if side.compactions != self.compactions {
+            let at = self.entries.iter().rposition(of_side)?;
+            (side.at, side.compactions) = (at, self.compactions);
+        }
+        match self.entries.get_mut(side.at) {
+            Some(Some((by, waker))) if *by == side.side => Some(waker),
+            _ => None,
+        }
+    }
+}
+
+/// Who polls a side, and so which tasks a change must wake.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Pollers {
+    /// Every task that polled since the last change: one side may have many operations pending,
+    /// each polled by its own task (the bindings' waits), and each must be woken.
+    Each,
+    /// Only the task of the latest poll: the side is polled through `&mut` by one caller at a time
+    /// (the I/O traits, `Stream`), so a poll by another task means the earlier one gave up (a read
+    /// that timed out, a task aborted), as tokio's own I/O types take it. Its waker is replaced, not
+    /// kept until the next change: tasks that each wait once and give up would pile them up.
+    Latest,
 }
 
 impl Wakeup {
@@ -192,24 +219,40 @@ impl Wakeup {
     }
 
     /// `Ready` when `ready()` holds; otherwise registers the task to be woken by the next change,
-    /// for `side`, unless `side` registered it already since the last change.
+    /// for `side`, unless `side` registered it already since the last change. With
+    /// [`Pollers::Latest`] it takes the place of `side`'s earlier registration, if any.
     pub(crate) fn poll_until(
         &self,
         cx: &mut Context<'_>,
         side: &mut Registration,
+        pollers: Pollers,
         mut ready: impl FnMut() -> bool,
     ) -> Poll<()> {
         if ready() {
             return Poll::Ready(());
         }
-        {
+        let replaced = {
             let mut tasks = self.lock_tasks();
-            if !tasks.holds(side, cx.waker()) {
-                (side.at, side.compactions) = (tasks.entries.len(), tasks.compactions);
-                tasks.entries.push(Some((side.side, cx.waker().clone())));
-                self.waiters.fetch_add(1, Relaxed);
+            if tasks.holds(side, cx.waker()) {
+                None
+            } else {
+                let earlier = match pollers {
+                    Pollers::Latest => tasks.latest_of(side),
+                    Pollers::Each => None,
+                };
+                match earlier {
+                    Some(earlier) => Some(std::mem::replace(earlier, cx.waker().clone())),
+                    None => {
+                        (side.at, side.compactions) = (tasks.entries.len(), tasks.compactions);
+                        tasks.entries.push(Some((side.side, cx.waker().clone())));
+                        self.waiters.fetch_add(1, Relaxed);
+                        None
+                    }
+                }
             }
-        }
+        };
+        // May run user code (a notifier's drop): not under the lock.
+        drop(replaced);
         fence(SeqCst);
         // A change that came before the registration is seen here; one after it wakes the task. (If
         // both happen, the task is woken once for nothing.)
@@ -490,15 +533,17 @@ impl<T: Item, G> WriterCore<T, G> {
         Orphan::Writer(self.ring.clone())
     }
 
-    /// `Ready` when `ready(self)` holds; otherwise `cx`'s task is woken at the next change of room.
+    /// `Ready` when `ready(self)` holds; otherwise `cx`'s task is woken at the next change of room
+    /// (with those of other tasks, as `pollers` says).
     pub(crate) fn poll_room(
         &mut self,
         cx: &mut Context<'_>,
+        pollers: Pollers,
         mut ready: impl FnMut(&mut Self) -> bool,
     ) -> Poll<()> {
         let ring = self.ring.clone();
         let mut side = self.room_wait;
-        let poll = ring.room.poll_until(cx, &mut side, || ready(self));
+        let poll = ring.room.poll_until(cx, &mut side, pollers, || ready(self));
         self.room_wait = side;
         poll
     }
@@ -897,15 +942,17 @@ impl<T: Item, G> ReaderCore<T, G> {
         Orphan::Reader(self.ring.clone(), self.state.clone())
     }
 
-    /// `Ready` when `ready(self)` holds; otherwise `cx`'s task is woken at the next change of data.
+    /// `Ready` when `ready(self)` holds; otherwise `cx`'s task is woken at the next change of data
+    /// (with those of other tasks, as `pollers` says).
     pub(crate) fn poll_data(
         &mut self,
         cx: &mut Context<'_>,
+        pollers: Pollers,
         mut ready: impl FnMut(&mut Self) -> bool,
     ) -> Poll<()> {
         let ring = self.ring.clone();
         let mut side = self.data_wait;
-        let poll = ring.data.poll_until(cx, &mut side, || ready(self));
+        let poll = ring.data.poll_until(cx, &mut side, pollers, || ready(self));
         self.data_wait = side;
         poll
     }

@@ -33,6 +33,8 @@
 use std::sync::Arc;
 use std::task::{Context, Wake, Waker};
 
+use super::core::Pollers;
+
 super::flavour::flavour!(@handles generic, ", || {}", "|| {}", "slice" { notifier: Waker });
 
 /// What the ring calls when the writer may find room or a reader may find data. It is called from
@@ -250,7 +252,9 @@ impl<T: Item, G> Writer<T, G> {
     pub fn slice(&mut self) -> &mut [T] {
         if self.core.free() == 0 {
             // Pending means armed; ready means room came meanwhile.
-            let _ = self.core.poll_room(&mut Context::from_waker(&self.notifier), |core| core.free() > 0);
+            let _ = self
+                .core
+                .poll_room(&mut Context::from_waker(&self.notifier), Pollers::Each, |core| core.free() > 0);
         }
         self.core.slice()
     }
@@ -300,7 +304,7 @@ impl<T: Item, G> Reader<T, G> {
 
     fn arm_if_empty(&mut self) {
         if self.core.available() == 0 && !self.core.finished() {
-            let _ = self.core.poll_data(&mut Context::from_waker(&self.notifier), |core| {
+            let _ = self.core.poll_data(&mut Context::from_waker(&self.notifier), Pollers::Each, |core| {
                 core.available() > 0 || core.finished()
             });
         }

@@ -1291,6 +1291,56 @@ fn a_side_polled_again_before_a_change_holds_one_waker() {
     assert_eq!(Arc::strong_count(&task), 2);
 }
 
+/// Through the I/O traits and the `Stream` a side is polled by one caller at a time: tasks that each
+/// wait once and give up (reads that time out, tasks aborted) while nothing changes leave one waker
+/// in the ring, the latest task's, which alone is woken.
+#[test]
+fn reads_and_writes_given_up_by_many_tasks_keep_the_latest_tasks_waker_only() {
+    use futures_core::Stream;
+    use futures_io::{AsyncRead, AsyncWrite};
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::task::{Context, Waker};
+
+    let tasks: Vec<_> = (0..50).map(|_| CountedTask::with_waker()).collect();
+    let held = |tasks: &[(Arc<CountedTask>, Waker)]| {
+        tasks.iter().filter(|(task, _)| Arc::strong_count(task) > 2).count()
+    };
+    let mut w = asynchronous::Circular::with_capacity::<u8>(16).unwrap();
+    let mut r = w.add_reader();
+    let mut buf = [0u8; 4];
+    for (_, waker) in &tasks {
+        let cx = &mut Context::from_waker(waker);
+        assert!(Pin::new(&mut r).poll_read(cx, &mut buf).is_pending());
+    }
+    assert_eq!(held(&tasks), 1, "AsyncRead");
+    for (_, waker) in &tasks {
+        assert!(Pin::new(&mut r).poll_next(&mut Context::from_waker(waker)).is_pending());
+    }
+    assert_eq!(held(&tasks), 1, "Stream");
+    w.push_slice(b"x");
+    assert_eq!(held(&tasks), 0);
+    assert_eq!(tasks.iter().map(|(task, _)| task.wakes()).sum::<usize>(), 1, "the latest task, woken once");
+    assert!(tasks.last().unwrap().0.wakes() == 1);
+
+    // The writer waiting for room, the same.
+    let room = w.try_slice().len();
+    w.produce(room);
+    for (_, waker) in &tasks {
+        assert!(Pin::new(&mut w).poll_write(&mut Context::from_waker(waker), b"y").is_pending());
+    }
+    assert_eq!(held(&tasks), 1, "AsyncWrite");
+
+    // `slice()` keeps every task's waker: one side may have many operations pending (the bindings').
+    let fresh: Vec<_> = (0..3).map(|_| CountedTask::with_waker()).collect();
+    for (_, waker) in &fresh {
+        assert!(Box::pin(w.slice()).as_mut().poll(&mut Context::from_waker(waker)).is_pending());
+    }
+    assert_eq!(held(&fresh), 3);
+    drop(r);
+    assert_eq!(held(&fresh) + held(&tasks), 0, "the room woke every one");
+}
+
 #[test]
 fn a_waker_that_panics_stops_no_other_wake_up_and_no_change() {
     use std::future::Future;
