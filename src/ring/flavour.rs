@@ -155,6 +155,25 @@ macro_rules! flavour {
             $($field: $type,)*
         }
 
+        /// The capacity and the memory under the ring.
+        ///
+        /// ```
+        #[doc = concat!("use omnibuf::ring::", stringify!($module), "::Circular;")]
+        /// use omnibuf::ring::{RingBackend, RingOptions};
+        ///
+        /// let mirror = RingOptions::default().backend(RingBackend::MirrorCopy);
+        #[doc = concat!("let writer = Circular::with_options::<u8>(100, &mirror", $new, ").unwrap();")]
+        /// assert_eq!(format!("{writer:?}"), "Writer { capacity: 100, backend: MirrorCopy, .. }");
+        /// ```
+        impl<T: Item, G> std::fmt::Debug for Writer<T, G> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct("Writer")
+                    .field("capacity", &self.capacity())
+                    .field("backend", &self.backend())
+                    .finish_non_exhaustive()
+            }
+        }
+
         impl<T: Item, G> Writer<T, G> {
             /// Publishes the first `n` items of `slice()` to the readers.
             ///
@@ -348,6 +367,22 @@ macro_rules! flavour {
         pub struct Reader<T: Item, G = NoTags> {
             core: ReaderCore<T, G>,
             $($field: $type,)*
+        }
+
+        /// Why the writer aborted, if it has (see [`abort_reason`](Reader::abort_reason)).
+        ///
+        /// ```
+        #[doc = concat!("use omnibuf::ring::", stringify!($module), "::Circular;")]
+        ///
+        #[doc = concat!("let mut writer = Circular::with_capacity::<u8>(64", $new, ").unwrap();")]
+        #[doc = concat!("let reader = writer.add_reader(", $reader, ");")]
+        /// writer.abort("the source failed");
+        /// assert_eq!(format!("{reader:?}"), r#"Reader { abort_reason: Some("the source failed"), .. }"#);
+        /// ```
+        impl<T: Item, G> std::fmt::Debug for Reader<T, G> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct("Reader").field("abort_reason", &self.abort_reason()).finish_non_exhaustive()
+            }
         }
 
         impl<T: Item, G> Reader<T, G> {
