@@ -71,32 +71,23 @@ impl Default for Wakeup {
 
 /// The task wakers a [`Wakeup`] holds, each with the side that registered it
 /// ([`Registration::side`]). An entry stays where it was put until the next change takes them all,
-/// so that a side finds its own where it left it ([`Registration::at`]); a forgotten one leaves a
-/// `None` behind, until so many do that the list is compacted.
+/// so that a side finds its own where it left it ([`Registration::at`]); a forgotten one leaves its
+/// place free for the next entry, so that sides that wait and go while nothing changes leave no
+/// trail, and no entry ever moves.
 #[derive(Default)]
 struct Tasks {
     entries: Vec<Option<(usize, Waker)>>,
-    /// How many entries are `None`.
-    forgotten: usize,
-    /// How many times the list was compacted: a side that registered before the last time looks
-    /// for its entry, which may have moved.
-    compactions: u64,
+    /// The places of the entries that are `None`.
+    free: Vec<usize>,
+    /// How many times a change took the whole list: a side that registered before the last time
+    /// has no entry left.
+    changes: u64,
 }
 
 impl Tasks {
-    /// Fewest forgotten entries the list is compacted for (when they are also half of it).
-    const MIN_COMPACTED: usize = 16;
-
-    /// Whether `side`'s entry for the task of `waker` is where `side` says, updating `side` if the
-    /// list was compacted since.
-    fn holds(&self, side: &mut Registration, waker: &Waker) -> bool {
-        let is_it = |entry: &Option<(usize, Waker)>| Self::is_entry_of(entry, side.side, waker);
-        if side.compactions == self.compactions {
-            return self.entries.get(side.at).is_some_and(is_it);
-        }
-        let Some(at) = self.entries.iter().position(is_it) else { return false };
-        (side.at, side.compactions) = (at, self.compactions);
-        true
+    /// Whether `side`'s entry for the task of `waker` is where `side` says.
+    fn holds(&self, side: &Registration, waker: &Waker) -> bool {
+        self.entries.get(side.at).is_some_and(|entry| Self::is_entry_of(entry, side.side, waker))
     }
 
     /// Whether `entry` is the one side `side` registered for the task of `waker`.
@@ -104,18 +95,37 @@ impl Tasks {
         entry.as_ref().is_some_and(|(by, registered)| *by == side && registered.will_wake(waker))
     }
 
-    /// The waker of `side`'s latest entry, if the list still holds it, updating `side` if the list
-    /// was compacted since.
-    fn latest_of(&mut self, side: &mut Registration) -> Option<&mut Waker> {
-        let of_side = |entry: &Option<(usize, Waker)>| entry.as_ref().is_some_and(|(by, _)| *by == side.side);
-        if side.compactions != self.compactions {
-            let at = self.entries.iter().rposition(of_side)?;
-            (side.at, side.compactions) = (at, self.compactions);
-        }
+    /// The waker of `side`'s latest entry, if the list still holds it.
+    fn latest_of(&mut self, side: &Registration) -> Option<&mut Waker> {
         match self.entries.get_mut(side.at) {
             Some(Some((by, waker))) if *by == side.side => Some(waker),
             _ => None,
         }
+    }
+
+    /// Puts `entry` in a free place, or at the end; returns where.
+    fn put(&mut self, entry: (usize, Waker)) -> usize {
+        match self.free.pop() {
+            Some(at) => {
+                self.entries[at] = Some(entry);
+                at
+            }
+            None => {
+                self.entries.push(Some(entry));
+                self.entries.len() - 1
+            }
+        }
+    }
+
+    /// Takes out the entry at `at` if `is_it` picks it, and frees its place.
+    fn take_if(
+        &mut self,
+        at: usize,
+        is_it: impl Fn(&Option<(usize, Waker)>) -> bool,
+    ) -> Option<(usize, Waker)> {
+        let entry = self.entries.get_mut(at).filter(|entry| is_it(entry))?.take();
+        self.free.push(at);
+        entry
     }
 }
 
@@ -157,8 +167,9 @@ impl Wakeup {
             let woken = {
                 let mut tasks = self.lock_tasks();
                 self.changed.notify_all();
-                self.waiters.fetch_sub(tasks.entries.len() - tasks.forgotten, Relaxed);
-                tasks.forgotten = 0;
+                self.waiters.fetch_sub(tasks.entries.len() - tasks.free.len(), Relaxed);
+                tasks.free.clear();
+                tasks.changes += 1;
                 std::mem::take(&mut tasks.entries)
             };
             // Outside the lock: a waker may run user code (the generic flavour's notifiers) that
@@ -185,34 +196,45 @@ impl Wakeup {
     /// cancelled operation's). The same task's registrations for other sides stay. A wake-up already
     /// under way may still reach it.
     pub(crate) fn forget(&self, side: &Registration, waker: &Waker) {
-        self.forget_where(|entry| Tasks::is_entry_of(entry, side.side, waker));
+        self.forget_where(None, |entry| Tasks::is_entry_of(entry, side.side, waker));
     }
 
     /// Unregisters every waker of `side`, a side that is gone: nothing else would let go of them
     /// before the next change, and a side that waits and goes, again and again, while nothing
-    /// changes would pile them up.
+    /// changes would pile them up. Where `side` put one entry since the last change, only that place
+    /// is looked at: thousands of waiting readers that go one after another do not each search the
+    /// list.
     pub(crate) fn forget_side(&self, side: &Registration) {
         if self.waiters.load(Relaxed) > 0 {
-            self.forget_where(|entry| entry.as_ref().is_some_and(|(by, _)| *by == side.side));
+            self.forget_where(Some(side), |entry| entry.as_ref().is_some_and(|(by, _)| *by == side.side));
         }
     }
 
-    fn forget_where(&self, is_it: impl Fn(&Option<(usize, Waker)>) -> bool) {
+    /// [`forget_side`](Self::forget_side) for a side whose registration is not at hand (a reader
+    /// ended from another thread): the whole list is searched.
+    pub(crate) fn forget_side_anywhere(&self, side: usize) {
+        if self.waiters.load(Relaxed) > 0 {
+            self.forget_where(None, |entry| entry.as_ref().is_some_and(|(by, _)| *by == side));
+        }
+    }
+
+    /// Takes out the entries `is_it` picks: all of them, or, with the registration `only` of the
+    /// side they are of, none if a change took the list since the side put one, or just the one at
+    /// its place if it put a single one since.
+    fn forget_where(&self, only: Option<&Registration>, is_it: impl Fn(&Option<(usize, Waker)>) -> bool) {
         let mut forgotten = Vec::new();
         {
             let mut tasks = self.lock_tasks();
-            for entry in &mut tasks.entries {
-                if is_it(entry) {
-                    forgotten.extend(entry.take());
+            match only {
+                Some(side) if side.changes != tasks.changes => {}
+                Some(side) if side.entries == 1 => forgotten.extend(tasks.take_if(side.at, &is_it)),
+                _ => {
+                    for at in 0..tasks.entries.len() {
+                        forgotten.extend(tasks.take_if(at, &is_it));
+                    }
                 }
             }
-            tasks.forgotten += forgotten.len();
             self.waiters.fetch_sub(forgotten.len(), Relaxed);
-            if tasks.forgotten >= Tasks::MIN_COMPACTED && 2 * tasks.forgotten > tasks.entries.len() {
-                tasks.entries.retain(Option::is_some);
-                tasks.forgotten = 0;
-                tasks.compactions += 1;
-            }
         }
         // May run user code (a notifier's drop): not under the lock.
         crate::sync::wake_all(forgotten.into_iter().map(|(_, waker)| (waker, false)));
@@ -243,8 +265,12 @@ impl Wakeup {
                 match earlier {
                     Some(earlier) => Some(std::mem::replace(earlier, cx.waker().clone())),
                     None => {
-                        (side.at, side.compactions) = (tasks.entries.len(), tasks.compactions);
-                        tasks.entries.push(Some((side.side, cx.waker().clone())));
+                        if side.changes == tasks.changes {
+                            side.entries += 1;
+                        } else {
+                            (side.changes, side.entries) = (tasks.changes, 1);
+                        }
+                        side.at = tasks.put((side.side, cx.waker().clone()));
                         self.waiters.fetch_add(1, Relaxed);
                         None
                     }
@@ -273,19 +299,26 @@ pub(crate) struct Registration {
     /// Where the side last put a waker. A task polled again before the next change finds its entry
     /// there instead of searching the list, which may hold the wakers of thousands of readers; once
     /// the change took the list, the place shows another side's entry or none, and the side
-    /// registers again. So a side has at most one entry per task, and a task is woken once.
+    /// registers again. So a side polled by one task has one entry, and the task is woken once.
     at: usize,
-    /// [`Tasks::compactions`] when `at` was set.
-    compactions: u64,
+    /// [`Tasks::changes`] when the side last put an entry.
+    changes: u64,
+    /// How many entries the side put since then (some may have been forgotten since).
+    entries: usize,
 }
 
 impl Registration {
     /// The writer: the one side that waits for room.
-    const WRITER: Registration = Registration { side: 0, at: usize::MAX, compactions: 0 };
+    const WRITER: Registration = Registration::new(0);
+
+    /// A side that has put no entry yet (none since a change that never comes).
+    const fn new(side: usize) -> Registration {
+        Registration { side, at: usize::MAX, changes: u64::MAX, entries: 0 }
+    }
 
     /// A reader, named by its shared state, which no other live reader has.
     fn reader<G>(state: &Arc<ReaderState<G>>) -> Registration {
-        Registration { side: Arc::as_ptr(state).addr(), at: usize::MAX, compactions: 0 }
+        Registration::new(Arc::as_ptr(state).addr())
     }
 }
 
@@ -653,6 +686,12 @@ impl<T: Item, G> WriterCore<T, G> {
     #[cfg(all(test, not(loom)))]
     pub(crate) fn readers_listed(&self) -> usize {
         self.readers.len()
+    }
+
+    /// How long the list of tasks waiting for data is, free places included (for tests).
+    #[cfg(all(test, not(loom)))]
+    pub(crate) fn data_wait_list_len(&self) -> usize {
+        self.ring.data.lock_tasks().entries.len()
     }
 
     #[cold]
@@ -1125,17 +1164,20 @@ impl<T: Item, G> ReaderCore<T, G> {
 
 impl<T, G> Drop for ReaderCore<T, G> {
     fn drop(&mut self) {
-        ReaderState::leave(&self.state, &self.ring);
+        ReaderState::leave(&self.state, &self.ring, Some(&self.data_wait));
     }
 }
 
 impl<G> ReaderState<G> {
     /// Says the reader is gone: it must not hold the writer back, nor keep its tasks' wakers or tags
-    /// alive (its own queue drops with it).
-    fn leave<T>(state: &Arc<Self>, ring: &Ring<T>) {
+    /// alive (its own queue drops with it). `wait`: its registration for data, where it is at hand.
+    fn leave<T>(state: &Arc<Self>, ring: &Ring<T>, wait: Option<&Registration>) {
         state.alive.store(false, Release);
         ring.room.notify();
-        ring.data.forget_side(&Registration::reader(state));
+        match wait {
+            Some(wait) => ring.data.forget_side(wait),
+            None => ring.data.forget_side_anywhere(Registration::reader(state).side),
+        }
         state.tags.close();
     }
 }
@@ -1164,7 +1206,7 @@ impl<T, G> Orphan<T, G> {
                     ring.close();
                 }
             }
-            Orphan::Reader(ring, state) => ReaderState::leave(state, ring),
+            Orphan::Reader(ring, state) => ReaderState::leave(state, ring, None),
         }
     }
 }

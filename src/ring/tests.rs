@@ -1223,8 +1223,24 @@ fn a_dropped_side_lets_go_of_its_tasks_wakers() {
         drop(r);
     }
     assert_eq!(Arc::strong_count(&task), 3, "ours, `waker`, and the kept reader's");
+    // A reader waited on by several tasks, one of which gave up (forgot its waker) before the
+    // reader went: every other task's waker goes with the reader.
+    let others: Vec<_> = (0..3).map(|_| CountedTask::with_waker()).collect();
+    let mut shared = w.add_reader();
+    for (_, other) in &others {
+        assert!(Box::pin(shared.slice()).as_mut().poll(&mut Context::from_waker(other)).is_pending());
+    }
+    shared.forget_waker(&others[1].1);
+    drop(shared);
+    assert!(others.iter().all(|(other, _)| Arc::strong_count(other) == 2));
     w.push_slice(b"x");
     assert!(task.wakes() >= 1, "the kept reader's wait is still woken");
+    assert_eq!(Arc::strong_count(&task), 2);
+    // A reader that waited before that change and goes after it: nothing of it is left to take.
+    let mut late = w.add_reader();
+    assert!(Box::pin(late.slice()).as_mut().poll(&mut cx).is_pending());
+    w.push_slice(b"y");
+    drop(late);
     assert_eq!(Arc::strong_count(&task), 2);
 
     // The writer's side, waiting for room, the same: its drop lets go of its waker.
@@ -1262,7 +1278,7 @@ fn a_side_polled_again_before_a_change_holds_one_waker() {
         assert!(Box::pin(r.slice()).as_mut().poll(&mut cx).is_pending());
     }
     assert_eq!(Arc::strong_count(&task), 2 + readers.len());
-    // Enough sides forgetting that the list is compacted: the others find their moved entries.
+    // Many sides forgetting (their places freed for others): the rest still find their entries.
     let mut more: Vec<_> = (0..40).map(|_| w.add_reader()).collect();
     for r in &mut more {
         assert!(Box::pin(r.slice()).as_mut().poll(&mut cx).is_pending());
@@ -1339,6 +1355,31 @@ fn reads_and_writes_given_up_by_many_tasks_keep_the_latest_tasks_waker_only() {
     assert_eq!(held(&fresh), 3);
     drop(r);
     assert_eq!(held(&fresh) + held(&tasks), 0, "the room woke every one");
+}
+
+/// Readers that wait and go while nothing changes leave no trail in the wait list: a reader gone
+/// frees its place, the next one takes it.
+#[test]
+fn readers_that_wait_and_go_while_nothing_changes_keep_the_wait_list_short() {
+    use super::core::{Pollers, Ring, Tagging, Waking, WriterCore};
+    use std::task::Context;
+
+    let ring = Ring::<u8>::new(16, &RingOptions::default()).unwrap();
+    let mut w = WriterCore::<u8, NoTags>::new(ring, Waking::Sleepers, Tagging::Off);
+    let (task, waker) = CountedTask::with_waker();
+    let mut cx = Context::from_waker(&waker);
+    let mut kept: Vec<_> = (0..3).map(|_| w.add_reader()).collect();
+    for r in &mut kept {
+        assert!(r.poll_data(&mut cx, Pollers::Each, |core| core.available() > 0).is_pending());
+    }
+    for _ in 0..1000 {
+        let mut r = w.add_reader();
+        assert!(r.poll_data(&mut cx, Pollers::Each, |core| core.available() > 0).is_pending());
+    }
+    assert_eq!(w.data_wait_list_len(), 4, "the kept readers' places and one reused by every other");
+    assert_eq!(Arc::strong_count(&task), 2 + kept.len());
+    drop(kept);
+    assert_eq!(Arc::strong_count(&task), 2);
 }
 
 #[test]
