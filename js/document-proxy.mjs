@@ -186,10 +186,10 @@ export class WorkerVirtualBuffer {
   }
 }
 
-/** A dedicated worker that hosts VirtualBuffers (see openDocumentWorker). */
 /** The calls that change what the store holds. */
 const STORE_CHANGES = new Set(['save', 'saveAs', 'import', 'deleteDocument']);
 
+/** A dedicated worker that hosts VirtualBuffers (see openDocumentWorker). */
 export class DocumentWorker {
   #worker;
   #pending = new Map();

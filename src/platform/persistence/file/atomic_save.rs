@@ -165,8 +165,8 @@ fn write_recipe(
                 let mut done = 0;
                 while done < len {
                     let at = offset + done;
-                    // A hole of a sparse source stays a hole, passed over whole: a window at a time,
-                    // a hole of a TiB took 131,072 of them.
+                    // A hole of a sparse source stays a hole, passed over whole: asked about a
+                    // window at a time, a hole of a TiB would take 131,072 asks.
                     let hole = source.next_data(at, offset + len)?.saturating_sub(at).min(len - done);
                     if hole > 0 {
                         // The new file is written from its start: its position is `written`.
