@@ -434,8 +434,9 @@ export class CircularWriter {
   /** A WritableStream of byte chunks (what write() takes: Uint8Array, ArrayBuffer, SharedArrayBuffer,
    * typed arrays, DataView, strings as UTF-8, of any realm): each write resolves once all of it is in
    * the ring, so a slow reader holds the producer back. A chunk must keep its memory until then: one
-   * detached (transferred) or shrunk while its write waits for room rejects with a TypeError
-   * (ERR_INVALID_STATE) and aborts the writer; one that grows is written as long as it was. Closing it
+   * detached (transferred) or shrunk while its write waits (in the stream's queue or for room)
+   * rejects with a TypeError (ERR_INVALID_STATE) and aborts the writer; one that grows is written
+   * as long as it was when it was written to the stream. Closing it
    * frees the writer, which ends the stream for the readers. Aborting it, or a chunk it refuses (a
    * TypeError, ERR_INVALID_ARG_TYPE, which errors the stream), aborts the writer with that reason
    * (see abort()), which errors the readers' streams. Give

@@ -226,11 +226,11 @@ async function readInto(reader, target, waiting) {
 }
 
 /** Copies all of `bytes` into the ring, waiting for room (with the wait's options `waiting`) as often
- * as it takes: as many bytes as it had at the call. Its memory must stay meanwhile: should it be
- * detached (transferred) or shrunk while the write waits, the rest is gone, and the write rejects
- * with a TypeError instead of passing for whole. */
-async function writeAll(writer, bytes, waiting) {
-  const length = bytes.length;
+ * as it takes: `length` bytes, by default as many as it had at the call (a stream's chunk: as many as
+ * it had when it was written to the stream). Its memory must stay meanwhile: should it be detached
+ * (transferred) or shrunk before all is written, the rest is gone, and the write rejects with a
+ * TypeError instead of passing for whole. */
+async function writeAll(writer, bytes, waiting, length = bytes.length) {
   let offset = 0;
   while (offset < length) {
     if (bytes.length < length) throw chunkChanged();
@@ -264,6 +264,10 @@ function isArrayBuffer(value) {
     }
   });
 }
+
+/** The byte length of `chunk` (a view, an ArrayBuffer or a SharedArrayBuffer) as it is now, or
+ * undefined for anything else (a string, whose bytes cannot go). */
+const chunkLength = (chunk) => (typeof chunk === 'object' && chunk !== null ? asBytes(chunk)?.length : undefined);
 
 /** `chunk` as bytes, as write() takes it: a Uint8Array as it is, other views, ArrayBuffers and
  * SharedArrayBuffers as a view, strings as UTF-8; null for anything else. */
@@ -549,6 +553,18 @@ export function installStreams(classes, waits, node) {
         following?.release();
         abortWriter(writer, error);
       };
+      // Each chunk's length when it was written to the stream (the strategy sizes it then), so that
+      // one detached or shrunk while it waits in the stream's queue fails as one that goes while its
+      // own write waits for room does, instead of passing for whole.
+      const writtenLengths = new WeakMap();
+      const strategy = {
+        highWaterMark: 1,
+        size(chunk) {
+          const length = chunkLength(chunk);
+          if (length !== undefined) writtenLengths.set(chunk, length);
+          return 1;
+        },
+      };
       return new WritableStream({
         start(controller) {
           // The stream's own signal: no other stream listens to it.
@@ -577,7 +593,8 @@ export function installStreams(classes, waits, node) {
           try {
             // `signal` aborted before the first write: nothing goes in.
             if (stop.signal.aborted) throw abortError(stop.signal);
-            await writeAll(writer, chunkBytes(chunk), waiting);
+            const bytes = chunkBytes(chunk);
+            await writeAll(writer, bytes, waiting, writtenLengths.get(chunk) ?? bytes.length);
           } catch (error) {
             // A wait ended by an abort: the abort has told the readers (with its own reason).
             if (!stop.signal.aborted) fail(error);
@@ -595,7 +612,7 @@ export function installStreams(classes, waits, node) {
           stop.abort(reason);
           fail(reason ?? 'the writable stream was aborted');
         },
-      });
+      }, strategy);
     },
   });
 
@@ -692,10 +709,16 @@ export function installStreams(classes, waits, node) {
       // ring's stream, so that its readers do not take what they got for all of it.
       let ended = false;
       let destroyedWithoutError = false;
+      // The length of each chunk given to write() or end(), in order (undefined for a string). What
+      // write() below gets is a Buffer Writable made over the chunk's memory, which is empty once that
+      // memory is detached: without the length given, a chunk detached while it waits in Writable's
+      // queue would pass for an empty one. Writable hands the chunks on one at a time, in order.
+      const givenLengths = [];
       const stream = new Writable({
         highWaterMark: highWaterMark ?? CHUNK,
         decodeStrings: true,
         write(chunk, _encoding, callback) {
+          if (chunk.length < (givenLengths.shift() ?? 0)) return callback(chunkChanged());
           // A chunk that fits goes in at once, and Writable takes the callback made at once as the
           // end of the write (no Promise, no turn of the event loop); the rest waits for room.
           let n;
@@ -731,6 +754,20 @@ export function installStreams(classes, waits, node) {
           callback(error);
         },
       });
+      for (const name of ['write', 'end']) {
+        const method = stream[name];
+        stream[name] = function (chunk, ...rest) {
+          // end() and end(callback) give no chunk.
+          const given = chunk !== undefined && chunk !== null && typeof chunk !== 'function';
+          if (given) givenLengths.push(chunkLength(chunk));
+          try {
+            return Reflect.apply(method, this, [chunk, ...rest]);
+          } catch (error) {
+            if (given) givenLengths.pop(); // refused (Writable's TypeError): nothing was queued
+            throw error;
+          }
+        };
+      }
       return destroyOnAbort(stream, { signal, abortError, finished });
     },
   });

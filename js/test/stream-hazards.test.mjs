@@ -102,6 +102,38 @@ test("a stream write whose chunk is detached or shrunk while it waits for room r
   }
 });
 
+test("a stream chunk detached or shrunk while it waits in the stream's queue, behind a write waiting for room, rejects too", async () => {
+  for (const form of ['writableStream', 'nodeWritable']) {
+    for (const change of ['detach', 'shrink']) {
+      if (change === 'shrink' && typeof ArrayBuffer.prototype.resize !== 'function') continue;
+      const { writer, reader, room } = smallRing();
+      const first = new Uint8Array(room + 10).fill(5);
+      const memory = change === 'shrink' ? new ArrayBuffer(8, { maxByteLength: 8 }) : new ArrayBuffer(8);
+      new Uint8Array(memory).fill(6);
+      const queued = new Uint8Array(memory);
+      const write = (stream, chunk) => new Promise((resolve, reject) => stream.write(chunk, (error) => (error ? reject(error) : resolve())));
+      let writes;
+      if (form === 'writableStream') {
+        const sink = writer.writableStream().getWriter();
+        writes = [sink.write(first), sink.write(queued)];
+      } else {
+        const stream = writer.nodeWritable({ highWaterMark: 1 });
+        stream.on('error', () => {});
+        writes = [write(stream, first), write(stream, queued)];
+      }
+      // The second chunk goes while the first waits for room: before any of it was written.
+      if (change === 'detach') structuredClone(memory, { transfer: [memory] });
+      else memory.resize(3);
+      const got = drain(reader);
+      await writes[0];
+      await assert.rejects(writes[1], { name: 'TypeError', code: 'ERR_INVALID_STATE' }, `${form}, ${change}`);
+      const { bytes, error } = await got;
+      assert.equal(error?.code, 'ECONNABORTED', `${form}, ${change}: the readers are told`);
+      assert.deepEqual(bytes, first, `${form}, ${change}: nothing of the queued chunk`);
+    }
+  }
+});
+
 test('a stream write whose length-tracking chunk grows while it waits writes as many bytes as it had at the call', { skip: typeof ArrayBuffer.prototype.resize !== 'function' && 'no resizable ArrayBuffer' }, async () => {
   const { writer, reader, room } = smallRing();
   const size = 2 * room + 10;
