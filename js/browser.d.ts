@@ -99,7 +99,8 @@ export class WorkerVirtualBuffer {
   /** Bytes start..end in reads of at most 1 MiB, one after the other, as VirtualBuffer.chunks()
    * walks: a range read() would refuse rejects with read()'s error before anything is yielded, and
    * without an end (undefined or null) the walk follows the document's length (after the edits
-   * called before each step). */
+   * called before each step). Options VirtualBuffer.chunks() would refuse at the call reject the
+   * first step here, with the same error (the worker checks them); so do lines()'s. */
   chunks(start?: number, end?: number, options?: { signal?: AbortSignal }): AsyncIterableIterator<Uint8Array>;
   /** The lines from offset `start`, as VirtualBuffer.lines() gives them, read through chunks(). */
   lines(start?: number, options?: { signal?: AbortSignal }): AsyncIterableIterator<string>;

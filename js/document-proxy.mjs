@@ -55,14 +55,35 @@ function noConstructor(cls, instead) {
   return coded(new TypeError(`${cls} has no public constructor: use ${instead}`), 'ERR_ILLEGAL_CONSTRUCTOR');
 }
 
+/** The TypeError of a member called with a `this` that is not one of its class's objects, worded
+ * and coded as the binding core's (ERR_INVALID_THIS). */
+function notOne(cls, member) {
+  return coded(new TypeError(`${cls}.${member}: called on an object that is not a ${cls}`), 'ERR_INVALID_THIS');
+}
+
 /** Sends one call to a DocumentWorker (set by DocumentWorker's static block: its #call). */
 let callWorker;
+/** `buffer.#call(op, ...rest)` of a WorkerVirtualBuffer, or the rejection of a `buffer` that is none
+ * (set by WorkerVirtualBuffer's static block). */
+let callOn;
 
 /** A VirtualBuffer in the worker: the same members, each returning a Promise. */
 export class WorkerVirtualBuffer {
   #port;
   #handle;
   #state;
+
+  static {
+    callOn = (buffer, op, ...rest) => {
+      if (!WorkerVirtualBuffer.#isOne(buffer)) return Promise.reject(notOne('WorkerVirtualBuffer', op));
+      return buffer.#call(op, ...rest);
+    };
+  }
+
+  /** Whether `value` is one of these (made by this module's constructor). */
+  static #isOne(value) {
+    return typeof value === 'object' && value !== null && #state in value;
+  }
 
   /** Not public: DocumentWorker.open() and import() make them. */
   constructor(token, port, { handle, ...state } = {}) {
@@ -83,78 +104,92 @@ export class WorkerVirtualBuffer {
     return callWorker(this.#port, op, this.#handle, args, onState, signal, kind);
   }
 
+  /** The state of `buffer` as of its last call that settled; throws for a `buffer` that is none, as
+   * getter `member` of VirtualBuffer does. */
+  static #stateOf(buffer, member) {
+    if (!WorkerVirtualBuffer.#isOne(buffer)) throw notOne('WorkerVirtualBuffer', member);
+    return buffer.#state;
+  }
+
   /** Length in bytes, as of the last call that settled. */
   get length() {
-    return this.#state.length;
+    return WorkerVirtualBuffer.#stateOf(this, 'length').length;
   }
   /** Whether there are unsaved edits, as of the last call that settled. */
   get isModified() {
-    return this.#state.isModified;
+    return WorkerVirtualBuffer.#stateOf(this, 'isModified').isModified;
   }
   /** The document saves go to. */
   get name() {
-    return this.#state.name;
+    return WorkerVirtualBuffer.#stateOf(this, 'name').name;
   }
   /** Where the document lives: 'opfs' or 'indexeddb'. */
   get store() {
-    return this.#state.store;
+    return WorkerVirtualBuffer.#stateOf(this, 'store').store;
   }
 
   insert(offset, bytes) {
-    return this.#call('insert', [offset, bytes]);
+    return callOn(this, 'insert', [offset, bytes]);
   }
   delete(start, end) {
-    return this.#call('delete', [start, end]);
+    return callOn(this, 'delete', [start, end]);
   }
   replace(start, end, bytes) {
-    return this.#call('replace', [start, end, bytes]);
+    return callOn(this, 'replace', [start, end, bytes]);
   }
   undo() {
-    return this.#call('undo', []);
+    return callOn(this, 'undo', []);
   }
   redo() {
-    return this.#call('redo', []);
+    return callOn(this, 'redo', []);
   }
   /** Bytes start..end (default: to the end) as a Uint8Array of their own. */
   read(start, end, options) {
-    return this.#call('read', [start, end], options);
+    return callOn(this, 'read', [start, end], options);
   }
   find(pattern, start, end, options) {
-    return this.#call('find', [pattern, start, end], options);
+    return callOn(this, 'find', [pattern, start, end], options);
   }
   lineCount(options) {
-    return this.#call('lineCount', [], options);
+    return callOn(this, 'lineCount', [], options);
   }
   lineToOffset(line, options) {
-    return this.#call('lineToOffset', [line], options);
+    return callOn(this, 'lineToOffset', [line], options);
   }
   offsetToLine(offset, options) {
-    return this.#call('offsetToLine', [offset], options);
+    return callOn(this, 'offsetToLine', [offset], options);
   }
   save(options) {
-    return this.#call('save', [], options, 'start');
+    return callOn(this, 'save', [], options, 'start');
   }
   saveAs(name, options) {
-    return this.#call('saveAs', [name], options, 'start');
+    return callOn(this, 'saveAs', [name], options, 'start');
   }
   /** Releases the buffer in the worker (and the document's lock there); later calls reject. */
   free() {
-    return this.#call('free', []);
+    return callOn(this, 'free', []);
   }
   [Symbol.asyncDispose]() {
-    return this.free();
+    return callOn(this, 'free', []);
   }
   /** Bytes start..end in reads of at most 1 MiB, one after the other, as VirtualBuffer.chunks()
    * walks (js/streams.mjs): a bad range rejects with read()'s error before anything is yielded, and
-   * without an end the walk follows the document's length, as of the step's last settled call. */
-  async *chunks(start = undefined, end = undefined, options = undefined) {
+   * without an end the walk follows the document's length, as of the step's last settled call.
+   * Options VirtualBuffer.chunks() would refuse reject the first step with its error (the worker
+   * checks them: the page has no wasm to word them). */
+  chunks(start = undefined, end = undefined, options = undefined) {
+    WorkerVirtualBuffer.#stateOf(this, 'chunks');
+    return this.#walk('chunks', [0, 0], start, end, options);
+  }
+  /** The walk of chunks(), whose options are checked in the worker as `member`'s, called with
+   * `checkArgs` and then them. */
+  async *#walk(member, checkArgs, start, end, options) {
     // Left out, as undefined or null (js/index.d.ts): from the start.
     start ??= 0;
     const most = 1 << 20;
-    // An empty read checks the options, and settles after the edits called before, so that the
-    // length is theirs. read() checks its arguments before it reads anything: a range it refuses
-    // gives its own error at no cost.
-    await this.read(0, 0, options);
+    // The check settles after the edits called before, so that the length is theirs. read() checks
+    // its arguments before it reads anything: a range it refuses gives its own error at no cost.
+    await this.#call(member, checkArgs, options);
     if (!isRange(this, start, end)) await this.read(start, end, options);
     const [signal] = splitSignal(options);
     let at = start;
@@ -178,10 +213,12 @@ export class WorkerVirtualBuffer {
   }
   /** The lines from offset `start`, as VirtualBuffer.lines() gives them, read through chunks(). */
   lines(start = undefined, options = undefined) {
-    return linesOf(this.chunks(start, undefined, options), splitSignal(options)[0], abortError);
+    WorkerVirtualBuffer.#stateOf(this, 'lines');
+    return linesOf(this.#walk('lines', [0], start, undefined, options), splitSignal(options)[0], abortError);
   }
   /** Bytes start..end as a byte ReadableStream, read through chunks(). */
   readableStream(start = undefined, end = undefined) {
+    WorkerVirtualBuffer.#stateOf(this, 'readableStream');
     return byteStreamOf(() => this.chunks(start, end));
   }
 }
@@ -214,8 +251,19 @@ export class DocumentWorker {
     };
   }
 
+  /** Whether `value` is one of these (made by this module's constructor). */
+  static #isOne(value) {
+    return typeof value === 'object' && value !== null && #worker in value;
+  }
+
+  /** Throws the TypeError of a `worker` that is not a DocumentWorker, as member `member` would. */
+  static #check(worker, member) {
+    if (!DocumentWorker.#isOne(worker)) throw notOne('DocumentWorker', member);
+  }
+
   /** The Worker itself. */
   get worker() {
+    DocumentWorker.#check(this, 'worker');
     return this.#worker;
   }
 
@@ -280,24 +328,29 @@ export class DocumentWorker {
 
   /** VirtualBuffer.open() in the worker: resolves to a WorkerVirtualBuffer. */
   async open(name, options) {
+    DocumentWorker.#check(this, 'open');
     const [signal, rest] = splitSignal(options);
     return new WorkerVirtualBuffer(PRIVATE, this, await this.#call('open', 0, [name, rest], undefined, signal));
   }
   /** VirtualBuffer.import() in the worker (a File or Blob is read there, a few MiB at a time). */
   async import(name, source, options) {
+    DocumentWorker.#check(this, 'import');
     const [signal, rest] = splitSignal(options);
     const value = await this.#call('import', 0, [name, source, rest], undefined, signal, 'change');
     return new WorkerVirtualBuffer(PRIVATE, this, value);
   }
-  list(options) {
+  async list(options) {
+    DocumentWorker.#check(this, 'list');
     const [signal, rest] = splitSignal(options);
     return this.#call('list', 0, [rest], undefined, signal);
   }
-  deleteDocument(name, options) {
+  async deleteDocument(name, options) {
+    DocumentWorker.#check(this, 'deleteDocument');
     const [signal, rest] = splitSignal(options);
     return this.#call('deleteDocument', 0, [name, rest], undefined, signal, 'start');
   }
-  exportDocument(name, options) {
+  async exportDocument(name, options) {
+    DocumentWorker.#check(this, 'exportDocument');
     const [signal, rest] = splitSignal(options);
     return this.#call('exportDocument', 0, [name, rest], undefined, signal);
   }
@@ -305,6 +358,7 @@ export class DocumentWorker {
    * gives a running task: the document keeps its last saved version, or this one); pending calls
    * reject. */
   terminate() {
+    DocumentWorker.#check(this, 'terminate');
     this.#worker.terminate();
     this.#end(new Error('omnibuf: the document worker was terminated'));
   }

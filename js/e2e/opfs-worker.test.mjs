@@ -391,6 +391,10 @@ test('errors cross the proxy with the class, name, message and code they have in
           ['static', 'open', ['errors.txt', { blockSize: 0 }]],
           ['static', 'import', ['x.txt', 42]],
           ['static', 'list', ['opfs']],
+          // Walks: VirtualBuffer's throw at the call, the proxy's reject their first step.
+          ['doc', 'chunks', [0, 1, { signal: 1 }]],
+          ['doc', 'lines', [0, { signal: null }]],
+          ['doc', 'chunks', [5, 1]],
         ];
         const describe = (e) => ({ class: e?.constructor?.name, name: e?.name, message: e?.message, code: e?.code });
         const runAll = async (statics, open) => {
@@ -401,7 +405,8 @@ test('errors cross the proxy with the class, name, message and code they have in
           for (const [target, method, args] of CALLS) {
             const self = target === 'static' ? statics : target === 'doc' ? doc : freed;
             try {
-              await self[method](...args);
+              const value = await self[method](...args);
+              if (method === 'chunks' || method === 'lines') await value.next();
               out.push('no error');
             } catch (e) {
               out.push(describe(e));
@@ -447,9 +452,32 @@ test('errors cross the proxy with the class, name, message and code they have in
             constructors.push(describe(e));
           }
         }
-        return { direct, proxied, constructors };
+        // Members called on an object that is not one of the class's: a member that returns a
+        // Promise rejects, a getter or a walk throws, as VirtualBuffer's members do.
+        const receivers = [];
+        for (const [cls, member] of [
+          [WorkerVirtualBuffer, 'read'],
+          [WorkerVirtualBuffer, 'free'],
+          [WorkerVirtualBuffer, 'length'],
+          [WorkerVirtualBuffer, 'chunks'],
+          [WorkerVirtualBuffer, 'lines'],
+          [WorkerVirtualBuffer, 'readableStream'],
+          [DocumentWorker, 'open'],
+          [DocumentWorker, 'list'],
+          [DocumentWorker, 'worker'],
+          [DocumentWorker, 'terminate'],
+        ]) {
+          const property = Object.getOwnPropertyDescriptor(cls.prototype, member);
+          try {
+            const value = property.get ? property.get.call({}) : property.value.call({}, 0, 1);
+            receivers.push(value instanceof Promise ? await value.then(() => 'resolved', (e) => ['rejects', describe(e)]) : 'no error');
+          } catch (e) {
+            receivers.push(['throws', describe(e)]);
+          }
+        }
+        return { direct, proxied, constructors, receivers };
       });
-      assert.equal(result.direct.length, 17);
+      assert.equal(result.direct.length, 20);
       assert.ok(result.direct.every((e) => e !== 'no error'), JSON.stringify(result.direct));
       assert.deepEqual(result.proxied, result.direct);
       // A few by name, so that a change of wording elsewhere cannot make both sides wrong alike.
@@ -457,6 +485,26 @@ test('errors cross the proxy with the class, name, message and code they have in
       assert.equal(result.proxied[10].code, 'ERR_INVALID_STATE');
       assert.deepEqual(result.proxied[11], { class: 'Error', name: 'Error', message: 'VirtualBuffer.open("no such document"): there is no document named "no such document"', code: undefined });
       assert.equal(result.proxied[13].code, 'ERR_INVALID_ARG_VALUE');
+      assert.deepEqual(result.proxied[17], {
+        class: 'TypeError',
+        name: 'TypeError',
+        message: 'VirtualBuffer.chunks: options.signal must be an AbortSignal, got 1',
+        code: 'ERR_INVALID_ARG_TYPE',
+      });
+      assert.match(result.proxied[18].message, /^VirtualBuffer\.lines: options\.signal must be an AbortSignal/);
+      const notOne = (how, cls, member) => [how, { class: 'TypeError', name: 'TypeError', message: `${cls}.${member}: called on an object that is not a ${cls}`, code: 'ERR_INVALID_THIS' }];
+      assert.deepEqual(result.receivers, [
+        notOne('rejects', 'WorkerVirtualBuffer', 'read'),
+        notOne('rejects', 'WorkerVirtualBuffer', 'free'),
+        notOne('throws', 'WorkerVirtualBuffer', 'length'),
+        notOne('throws', 'WorkerVirtualBuffer', 'chunks'),
+        notOne('throws', 'WorkerVirtualBuffer', 'lines'),
+        notOne('throws', 'WorkerVirtualBuffer', 'readableStream'),
+        notOne('rejects', 'DocumentWorker', 'open'),
+        notOne('rejects', 'DocumentWorker', 'list'),
+        notOne('throws', 'DocumentWorker', 'worker'),
+        notOne('throws', 'DocumentWorker', 'terminate'),
+      ]);
       assert.deepEqual(result.constructors, [
         { class: 'TypeError', name: 'TypeError', message: 'DocumentWorker has no public constructor: use openDocumentWorker()', code: 'ERR_ILLEGAL_CONSTRUCTOR' },
         {
