@@ -790,7 +790,9 @@ export class VirtualBuffer {
    * line feeds plus one, says 3 and 1). A U+FEFF (a byte order mark) is content, kept wherever it
    * is, as read() gives it. A step after `signal` aborted rejects with an AbortError. */
   lines(start?: number, options?: { signal?: AbortSignal }): AsyncIterableIterator<string>;
-  /** Bytes start..end as a byte ReadableStream (so `new Response(stream)` and `pipeTo` work). */
+  /** Bytes start..end as a byte ReadableStream (so `new Response(stream)` and `pipeTo` work). A
+   * range read() would refuse errors the stream with read()'s error at its first read; a Response
+   * over it reports that as an error of its own (Chromium: a TypeError, "Failed to fetch"). */
   readableStream(start?: number, end?: number): ReadableStream<Uint8Array>;
   /** Node entries only: bytes start..end as a stream.Readable, which reads a chunk of 64 KiB ahead
    * (its highWaterMark), as fs.createReadStream() does. */
