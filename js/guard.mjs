@@ -500,8 +500,12 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
         return function (ticket) {
           if (ticket === null || typeof ticket !== 'object' || ticket.bare) return apply(fn, this, [ticket]);
           ticket.bare = true;
-          return apply(fn, this, [ticket]).then(() => {
-            if (this.__wbg_ptr === 0) throw usedUp(cls);
+          // Settled, the wait holds its result (js/index.d.ts, WaitOptions): the end's null, or a
+          // slice. A reader freed before the slice is taken gives what the addon's gives then: the
+          // slice it made, emptied by the free.
+          return apply(fn, this, [ticket]).then((ready) => {
+            if (ready === null) return null;
+            if (this.__wbg_ptr === 0) return new U8(0);
             return stagedSlice(this, raw);
           });
         };

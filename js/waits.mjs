@@ -354,7 +354,9 @@ export function installWaits(classes, { wait, wrongReceiver }) {
   const acquire = BufferPool?.prototype.acquire;
   if (BufferPool) replace(BufferPool, 'acquire', {
     acquire(size, tenant, options) {
-      if (typeof tenant === 'object' && tenant !== null) {
+      // acquire(size, options): an object where the tenant goes is the options, unless options
+      // follow it (then it is a tenant of the wrong type, which acquire() refuses).
+      if (typeof tenant === 'object' && tenant !== null && options === undefined) {
         options = tenant;
         tenant = undefined;
       }

@@ -164,6 +164,81 @@ test('a wait served by a call on its own thread settles before the next turn of 
   assert.equal(__pendingWaits(), 0);
 });
 
+test('waits on one ring side settle in the order they were made, in both builds', async () => {
+  const tick = () => new Promise((resolve) => setImmediate(resolve));
+  for (const between of ['a turn of the loop', 'nothing']) {
+    // Readers: a write serves both waits, the older first.
+    const writer = Circular.withCapacity(64);
+    const reader = writer.addReader();
+    const order = [];
+    reader.sliceAsync().then(() => order.push('older'));
+    if (between !== 'nothing') await tick();
+    reader.sliceAsync().then(() => order.push('newer'));
+    writer.write('abc');
+    await tick();
+    assert.deepEqual(order, ['older', 'newer'], `reader, ${between} between the waits`);
+    // Copies: the older wait's walk gets the bytes; the newer one waits on.
+    const got = [];
+    reader.consume(3);
+    reader.chunks().next().then(({ value }) => got.push(`older ${Buffer.from(value)}`));
+    if (between !== 'nothing') await tick();
+    const newer = reader.chunks();
+    const newerStep = newer.next().then(({ value }) => got.push(`newer ${Buffer.from(value)}`), (error) => error);
+    writer.write('def');
+    await tick();
+    assert.deepEqual(got, ['older def'], `chunks(), ${between} between the waits`);
+    await newer.return();
+    assert.equal((await newerStep).name, 'AbortError', 'the newer walk, ended, ends its wait');
+
+    // Writers: room made by a consume() serves the older wait first.
+    const full = fullRing();
+    const room = [];
+    full.writer.sliceAsync().then(() => room.push('older'));
+    if (between !== 'nothing') await tick();
+    full.writer.sliceAsync().then(() => room.push('newer'));
+    full.reader.consume(1);
+    await tick();
+    assert.deepEqual(room, ['older', 'newer'], `writer, ${between} between the waits`);
+    for (const o of [writer, reader, full.writer, full.reader]) o.free();
+  }
+  await tick();
+  assert.equal(__pendingWaits(), 0);
+});
+
+test('a wait served at the call holds its result: a reader freed right after it still resolves', async () => {
+  const writer = Circular.withCapacity(64);
+  const reader = writer.addReader();
+  writer.write('abc');
+  const served = reader.sliceAsync();
+  reader.free();
+  // The slice it was served, emptied by the free (its bytes are no longer the reader's).
+  assert.equal((await served).length, 0);
+
+  const ended = Circular.withCapacity(64);
+  const last = ended.addReader();
+  ended.free();
+  const end = last.sliceAsync();
+  last.free();
+  assert.equal(await end, null);
+});
+
+test('acquire(size, tenant, options): an object where the tenant goes is refused when options follow it, not taken for them', async () => {
+  const pool = new BufferPool({ budget: 4096, classes: [4096] });
+  const held = pool.tryAcquire(4096);
+  for (const tenant of [{}, [], new String('t')]) {
+    await assert.rejects(pool.acquire(4096, tenant, {}), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: 'tenant must be a string, got an object' });
+  }
+  // The signal is honoured, not dropped with the options: an aborted one rejects at once.
+  const signal = AbortSignal.abort();
+  await rejectsAborted(pool.acquire(4096, {}, { signal }), signal);
+  // Without options after it, an object there is the options.
+  await rejectsAborted(pool.acquire(4096, { signal }), signal);
+  held.free();
+  assert.equal(pool.snapshot().waiting, 0);
+  assert.equal(__pendingWaits(), 0);
+  pool.free();
+});
+
 test('bad wait options are TypeErrors with a code, as a rejected Promise', async () => {
   const pool = new BufferPool({ budget: 4096, classes: [4096] });
   const { writer, reader } = fullRing();

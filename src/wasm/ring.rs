@@ -604,8 +604,9 @@ impl JsCircularReader {
     }
 
     /// A Promise of `slice()` once there is data (or `null` at the end). A ticket with `bare: true`
-    /// (set only by `js/waits.mjs` for the stream forms, which read with `readInto()`) settles with
-    /// `true` instead, without copying the unread bytes for a slice nobody takes.
+    /// (set by `js/waits.mjs` for the stream forms, which read with `readInto()`, and by
+    /// `js/guard.mjs`, which copies into the reader's staging memory) settles with `true` instead of
+    /// data, without copying the unread bytes for a slice nobody takes.
     #[wasm_bindgen(js_name = sliceAsync)]
     pub fn slice_async(&self, ticket: &JsValue) -> js_sys::Promise {
         let side = Rc::downgrade(&self.side);
@@ -614,7 +615,9 @@ impl JsCircularReader {
             && Reflect::get(ticket, &"bare".into()).ok().and_then(|b| b.as_bool()).unwrap_or(false);
         if bare {
             let ready = |reader: &mut Reader<u8>, cx: &mut Context<'_>| {
-                pin!(reader.slice()).poll(cx).map(|_| JsValue::TRUE)
+                pin!(reader.slice())
+                    .poll(cx)
+                    .map(|data| if data.is_some() { JsValue::TRUE } else { JsValue::NULL })
             };
             return slice_async(side, "CircularReader", ticket, ready);
         }

@@ -37,10 +37,19 @@ struct Wait {
 /// first in [`spawn`], before it has a task, and then by its task; with one waker for both, what the
 /// future registered it with (the pool's queue, the ring, the side's list) holds one waker for the
 /// whole wait, never a stale one beside it.
-struct Forward(Mutex<Option<Waker>>);
+struct Forward(Mutex<Target>);
+
+/// Whom a [`Forward`] wakes.
+#[derive(Default)]
+struct Target {
+    /// The task, from its first poll on.
+    task: Option<Waker>,
+    /// Whether a wake came before the task was there: its first poll is then the one to serve it.
+    woken_before: bool,
+}
 
 impl Forward {
-    fn target(&self) -> std::sync::MutexGuard<'_, Option<Waker>> {
+    fn target(&self) -> std::sync::MutexGuard<'_, Target> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -51,10 +60,14 @@ impl Wake for Forward {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        // Woken outside the lock. No task yet: the task's first poll, still to come, polls the future.
-        let target = self.target().clone();
-        if let Some(waker) = target {
-            waker.wake();
+        // Woken outside the lock.
+        let task = {
+            let mut target = self.target();
+            target.woken_before |= target.task.is_none();
+            target.task.clone()
+        };
+        if let Some(task) = task {
+            task.wake();
         }
     }
 }
@@ -79,8 +92,20 @@ impl Future for Task {
         }
         {
             let mut target = self.wait.forward.target();
-            if !target.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                *target = Some(cx.waker().clone());
+            let first = target.task.is_none();
+            if !target.task.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                target.task = Some(cx.waker().clone());
+            }
+            // The task's first poll runs where spawn() queued it, which may be before the tasks of
+            // earlier waits that the same change woke since: serving this wait there would settle a
+            // later wait on a side before an earlier one. So it polls nothing (spawn() did), and a
+            // wake that came meanwhile queues the task again, behind those, in the order the waits
+            // were made, as the addon settles them.
+            if first {
+                if std::mem::take(&mut target.woken_before) {
+                    cx.waker().wake_by_ref();
+                }
+                return Poll::Pending;
             }
         }
         // Taken out while polled: a poll that reaches JS cannot find it borrowed.
@@ -128,7 +153,7 @@ pub(crate) fn spawn(
     ticket: &JsValue,
     future: impl Future<Output = Result<JsValue, JsValue>> + 'static,
 ) -> js_sys::Promise {
-    let forward = Arc::new(Forward(Mutex::new(None)));
+    let forward = Arc::new(Forward(Mutex::new(Target::default())));
     let waker = Waker::from(forward.clone());
     let mut future: Boxed = Box::pin(future);
     match future.as_mut().poll(&mut Context::from_waker(&waker)) {
