@@ -72,6 +72,8 @@ export class WorkerVirtualBuffer {
   #port;
   #handle;
   #state;
+  /** Whether free() was called: the calls after it reject (the worker frees the buffer first). */
+  #freed = false;
 
   static {
     callOn = (buffer, op, ...rest) => {
@@ -167,10 +169,11 @@ export class WorkerVirtualBuffer {
   }
   /** Releases the buffer in the worker (and the document's lock there); later calls reject. */
   free() {
+    if (WorkerVirtualBuffer.#isOne(this)) this.#freed = true;
     return callOn(this, 'free', []);
   }
   [Symbol.asyncDispose]() {
-    return callOn(this, 'free', []);
+    return WorkerVirtualBuffer.prototype.free.call(this);
   }
   /** Bytes start..end in reads of at most 1 MiB, one after the other, as VirtualBuffer.chunks()
    * walks (js/streams.mjs): a bad range rejects with read()'s error before anything is yielded, and
@@ -214,7 +217,9 @@ export class WorkerVirtualBuffer {
   /** The lines from offset `start`, as VirtualBuffer.lines() gives them, read through chunks(). */
   lines(start = undefined, options = undefined) {
     WorkerVirtualBuffer.#stateOf(this, 'lines');
-    return linesOf(this.#walk('lines', [0], start, undefined, options), splitSignal(options)[0], abortError);
+    // A step after free() rejects with the error of a read then, though its line was read before.
+    const whenFreed = () => (this.#freed ? this.read(0, 0) : undefined);
+    return linesOf(this.#walk('lines', [0], start, undefined, options), splitSignal(options)[0], abortError, whenFreed);
   }
   /** Bytes start..end as a byte ReadableStream, read through chunks(). */
   readableStream(start = undefined, end = undefined) {

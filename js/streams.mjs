@@ -352,12 +352,40 @@ async function* documentChunks(doc, start, end = undefined, signal = undefined, 
 
 /** A VirtualBuffer's lines from `start` (see linesOf). */
 const documentLines = (doc, start, signal, abortError) =>
-  linesOf(documentChunks(doc, start, undefined, signal, abortError), signal, abortError);
+  linesOf(documentChunks(doc, start, undefined, signal, abortError), signal, abortError, () =>
+    freedDocuments.has(doc) ? doc.read(0, 0) : undefined,
+  );
+
+/** The documents freed (by free() or its dispose alias; see trackFrees): a line walk looks each step
+ * up here. It yields many lines per read, and asking the build at every line would cost about as
+ * much as the walk. */
+const freedDocuments = new WeakSet();
+
+/** Makes `VirtualBuffer`'s free() (and the dispose symbols that alias it) note the documents it
+ * frees in `freedDocuments`. */
+function trackFrees(VirtualBuffer) {
+  const proto = VirtualBuffer.prototype;
+  const free = proto.free;
+  const tracked = {
+    free() {
+      const result = Reflect.apply(free, this, []);
+      freedDocuments.add(this); // a VirtualBuffer: free() refuses anything else
+      return result;
+    },
+  }.free;
+  for (const key of ['free', Symbol.dispose, Symbol.for('nodejs.dispose')]) {
+    if (key !== undefined && Object.hasOwn(proto, key) && proto[key] === free) {
+      Object.defineProperty(proto, key, { ...Object.getOwnPropertyDescriptor(proto, key), value: tracked });
+    }
+  }
+}
 
 /** The lines of the UTF-8 text in `chunks` (an async iterable of Uint8Array), as strings without
  * their line feed (nor a CR before it). A U+FEFF is content like any other (read() gives it too), at
- * the start as anywhere. A step after `signal` aborted rejects with `abortError(signal)`. */
-export async function* linesOf(chunks, signal, abortError) {
+ * the start as anywhere. A step after `signal` aborted rejects with `abortError(signal)`; so does one
+ * after the source went, with what `whenGone()` rejects with (it returns undefined while the source
+ * is there): lines decoded from a read made before are not handed out after it. */
+export async function* linesOf(chunks, signal, abortError, whenGone = () => undefined) {
   const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
   // The line not ended yet, in pieces: a line of many chunks is joined once, not once per chunk.
   let pieces = [];
@@ -374,12 +402,17 @@ export async function* linesOf(chunks, signal, abortError) {
       pieces.push(text.slice(from, lf));
       from = lf + 1;
       const ended = line();
+      // Awaited only once the source went: an await per line would cost a turn of the microtasks.
+      const going = whenGone();
+      if (going !== undefined) await going;
       yield ended.endsWith('\r') ? ended.slice(0, -1) : ended;
     }
     if (from < text.length) pieces.push(text.slice(from));
   }
   pieces.push(decoder.decode());
   const last = line();
+  const going = whenGone();
+  if (going !== undefined) await going;
   if (last !== '') yield last;
   if (signal?.aborted) throw abortError(signal); // a step after the last line's
 }
@@ -616,6 +649,7 @@ export function installStreams(classes, waits, node) {
     },
   });
 
+  if (VirtualBuffer !== undefined) trackFrees(VirtualBuffer);
   define(VirtualBuffer, {
     chunks(start, end, options) {
       const signal = signalOption(options, 'VirtualBuffer.chunks');

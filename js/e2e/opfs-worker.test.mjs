@@ -743,7 +743,14 @@ test('a document open in one worker: another lists and exports it; deleting it i
       for await (const chunk of held.chunks(null)) result.nullStart += text(chunk);
       for await (const line of held.lines(null)) result.nullStart += `|${line}`;
       result.nullStart += `|${await new Response(held.readableStream(null)).text()}`;
-      await held.free();
+      // A line walk whose buffer is freed between its steps rejects at the next one, though the
+      // lines after were read before.
+      await held.insert(0, 'one\ntwo\nthree\n');
+      const lines = held.lines();
+      result.firstLine = (await lines.next()).value;
+      const freed = held.free();
+      result.afterFree = await lines.next().then(({ value }) => `yielded ${value}`, (e) => e.code);
+      await freed;
       result.deletedOnceFreed = await refused(other.deleteDocument('held.txt'));
       result.listedAfter = (await other.list()).filter((d) => d.name === 'held.txt');
       holder.terminate();
@@ -756,6 +763,8 @@ test('a document open in one worker: another lists and exports it; deleting it i
     assert.match(out.deleteThere, /is open in another worker or tab/);
     assert.equal(out.stillReads, 'held');
     assert.equal(out.nullStart, 'held open\n|held open|held open\n');
+    assert.equal(out.firstLine, 'one');
+    assert.equal(out.afterFree, 'ERR_INVALID_STATE');
     assert.equal(out.deletedOnceFreed, 'deleted');
     assert.deepEqual(out.listedAfter, []);
   });

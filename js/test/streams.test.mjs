@@ -1325,6 +1325,22 @@ test('a stream or walk over a freed ring side or document errors or rejects at i
   }
 });
 
+test('a walk over a document freed between its steps rejects at the next step, though its lines were read before', async () => {
+  const dispose = Symbol.dispose ?? Symbol.for('nodejs.dispose');
+  for (const how of ['free()', 'dispose']) {
+    for (const walk of ['lines', 'chunks']) {
+      // Many lines per read: the walk has the next ones decoded already when the document goes.
+      const doc = VirtualBuffer.fromBytes('ab\n'.repeat(100_000));
+      const steps = walk === 'lines' ? doc.lines() : doc.chunks(0, doc.length);
+      assert.equal((await steps.next()).done, false);
+      if (how === 'free()') doc.free();
+      else doc[dispose]();
+      await assert.rejects(steps.next(), { name: 'Error', code: 'ERR_INVALID_STATE', message: /was freed and cannot be used any more/ }, `${walk}, ${how}`);
+      assert.equal((await steps.next()).done, true, `${walk}, ${how}: ended`);
+    }
+  }
+});
+
 test('writableStream({ signal }) whose signal aborted before it, closed without a write: close() rejects with an AbortError, the writer aborts with the reason', async () => {
   const writer = Circular.withCapacity(4096);
   const reader = writer.addReader();
