@@ -123,3 +123,30 @@ fn threads_edit_while_others_iterate_with_tiny_blocks() {
         ..VirtualBufferOptions::tiny()
     });
 }
+
+/// A line iterator made while another thread edits starts at its line of the version it walks:
+/// the line's offset and the content are never of two versions.
+#[test]
+fn a_line_iterator_made_during_edits_walks_one_version() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let buf = VirtualBuffer::from_bytes(b"aaaa\nbbbb\ncccc".to_vec());
+    let stop = Arc::new(AtomicBool::new(false));
+    let editor = {
+        let (buf, stop) = (buf.clone(), stop.clone());
+        thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                buf.insert(0, b"\n").unwrap();
+                buf.delete(0..1).unwrap();
+            }
+        })
+    };
+    for _ in 0..20_000 {
+        let line = buf.lines(1).unwrap().next().unwrap().unwrap();
+        // Line 1 is "bbbb" at 5..9, or, with the LF inserted at 0, "aaaa" at 1..5.
+        let found = (line.number, line.start, line.end, line.next);
+        assert!(found == (1, 5, 9, 10) || found == (1, 1, 5, 6), "a line of no version: {line:?}");
+    }
+    stop.store(true, Ordering::Relaxed);
+    editor.join().unwrap();
+}

@@ -155,6 +155,17 @@ impl Lines<'_> {
         }
     }
 
+    /// Where line `line` (0-based) starts, of content with `lfs` LFs in all.
+    fn start_of(&self, line: u64, lfs: u64) -> Result<u64, VbufError> {
+        if line > lfs {
+            return Err(VbufError::NoSuchLine { line, lines: lfs + 1 });
+        }
+        if line == 0 {
+            return Ok(0);
+        }
+        Ok(self.nth_lf(line)? + 1)
+    }
+
     /// Offset of the `nth` LF (1-based); the caller checks that it exists.
     fn nth_lf(&self, mut nth: u64) -> Result<u64, VbufError> {
         let mut node = self.snapshot.tree.root();
@@ -298,15 +309,7 @@ impl VirtualBuffer {
     /// assert!(matches!(buf.line_to_offset(3), Err(VbufError::NoSuchLine { line: 3, lines: 3 })));
     /// ```
     pub fn line_to_offset(&self, line: u64) -> Result<u64, VbufError> {
-        self.lines_of(&mut |_, _| true, |lines, lfs| {
-            if line > lfs {
-                return Err(VbufError::NoSuchLine { line, lines: lfs + 1 });
-            }
-            if line == 0 {
-                return Ok(0);
-            }
-            Ok(lines.nth_lf(line)? + 1)
-        })
+        self.lines_of(&mut |_, _| true, |lines, lfs| lines.start_of(line, lfs))
     }
 
     /// The line (0-based) that holds `offset`; fails with [`VbufError::OutOfRange`] past the length.
@@ -345,14 +348,12 @@ impl VirtualBuffer {
     /// assert_eq!(lines.prev().unwrap().unwrap().number, 2);
     /// ```
     pub fn lines(&self, line: u64) -> Result<LineIterator, VbufError> {
-        let start = self.line_to_offset(line)?;
-        Ok(LineIterator {
-            buffer: self.clone(),
-            snapshot: self.snapshot(),
-            number: line,
-            start,
-            failed: false,
-        })
+        // The line's start and the content it walks are of one version: an edit made meanwhile on
+        // another thread must not pair an offset of one with the bytes of the other.
+        let (start, snapshot) = self.lines_of(&mut |_, _| true, |lines, lfs| {
+            Ok((lines.start_of(line, lfs)?, lines.snapshot.clone()))
+        })?;
+        Ok(LineIterator { buffer: self.clone(), snapshot, number: line, start, failed: false })
     }
 }
 
