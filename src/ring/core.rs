@@ -25,6 +25,7 @@
 //! slices buys it nothing. Each side also keeps its slot index (position modulo capacity) next to its
 //! position, so that no operation divides.
 
+use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::ptr::NonNull;
 use std::sync::OnceLock;
@@ -71,50 +72,68 @@ impl Default for Wakeup {
 
 /// The task wakers a [`Wakeup`] holds, each with the side that registered it
 /// ([`Registration::side`]). An entry stays where it was put until the next change takes them all,
-/// so that a side finds its own where it left it ([`Registration::at`]); a forgotten one leaves its
-/// place free for the next entry, so that sides that wait and go while nothing changes leave no
+/// so that a side finds its latest where it left it ([`Registration::at`]); a forgotten one leaves
+/// its place free for the next entry, so that sides that wait and go while nothing changes leave no
 /// trail, and no entry ever moves.
 #[derive(Default)]
 struct Tasks {
     entries: Vec<Option<(usize, Waker)>>,
     /// The places of the entries that are `None`.
     free: Vec<usize>,
+    /// The place of each entry, by its side and its task (see [`task_of`]): so that a task polling a
+    /// side again finds its entry there, whichever tasks polled the side since, without searching a
+    /// list that may hold the wakers of thousands of waits.
+    places: HashMap<(usize, TaskId), usize>,
     /// How many times a change took the whole list: a side that registered before the last time
     /// has no entry left.
     changes: u64,
 }
 
+/// What tells two wakers' tasks apart, as [`Waker::will_wake`] does: the data and vtable addresses.
+type TaskId = (usize, usize);
+
+/// The [`TaskId`] of `waker`'s task, taken of a clone: a waker made by `Waker::from` need not have
+/// its clones' vtable address (under Miri it does not), while clones of one another do, and the list
+/// holds clones.
+fn task_of(waker: &Waker) -> TaskId {
+    let clone = waker.clone();
+    (clone.data().addr(), std::ptr::from_ref(clone.vtable()).addr())
+}
+
 impl Tasks {
-    /// Whether `side`'s entry for the task of `waker` is where `side` says.
+    /// Whether `side` holds an entry for the task of `waker`.
     fn holds(&self, side: &Registration, waker: &Waker) -> bool {
-        self.entries.get(side.at).is_some_and(|entry| Self::is_entry_of(entry, side.side, waker))
+        self.places.contains_key(&(side.side, task_of(waker)))
     }
 
-    /// Whether `entry` is the one side `side` registered for the task of `waker`.
-    fn is_entry_of(entry: &Option<(usize, Waker)>, side: usize, waker: &Waker) -> bool {
-        entry.as_ref().is_some_and(|(by, registered)| *by == side && registered.will_wake(waker))
-    }
-
-    /// The waker of `side`'s latest entry, if the list still holds it.
-    fn latest_of(&mut self, side: &Registration) -> Option<&mut Waker> {
+    /// Replaces the waker of `side`'s latest entry, if the list still holds it, with `waker`;
+    /// returns the one replaced.
+    fn replace_latest(&mut self, side: &Registration, waker: &Waker) -> Option<Waker> {
         match self.entries.get_mut(side.at) {
-            Some(Some((by, waker))) if *by == side.side => Some(waker),
+            Some(Some((by, latest))) if *by == side.side => {
+                self.places.remove(&(side.side, task_of(latest)));
+                self.places.insert((side.side, task_of(waker)), side.at);
+                Some(std::mem::replace(latest, waker.clone()))
+            }
             _ => None,
         }
     }
 
-    /// Puts `entry` in a free place, or at the end; returns where.
-    fn put(&mut self, entry: (usize, Waker)) -> usize {
-        match self.free.pop() {
+    /// Puts `side`'s entry for the task of `waker` in a free place, or at the end; returns where.
+    fn put(&mut self, side: usize, waker: &Waker) -> usize {
+        let entry = Some((side, waker.clone()));
+        let at = match self.free.pop() {
             Some(at) => {
-                self.entries[at] = Some(entry);
+                self.entries[at] = entry;
                 at
             }
             None => {
-                self.entries.push(Some(entry));
+                self.entries.push(entry);
                 self.entries.len() - 1
             }
-        }
+        };
+        self.places.insert((side, task_of(waker)), at);
+        at
     }
 
     /// Takes out the entry at `at` if `is_it` picks it, and frees its place.
@@ -123,9 +142,23 @@ impl Tasks {
         at: usize,
         is_it: impl Fn(&Option<(usize, Waker)>) -> bool,
     ) -> Option<(usize, Waker)> {
-        let entry = self.entries.get_mut(at).filter(|entry| is_it(entry))?.take();
+        let (side, waker) = self.entries.get_mut(at).filter(|entry| is_it(entry))?.take()?;
+        self.places.remove(&(side, task_of(&waker)));
         self.free.push(at);
-        entry
+        Some((side, waker))
+    }
+
+    /// Takes out every entry, for a change to wake.
+    fn take_all(&mut self) -> Vec<Option<(usize, Waker)>> {
+        self.free.clear();
+        self.places.clear();
+        self.changes += 1;
+        std::mem::take(&mut self.entries)
+    }
+
+    /// How many entries there are.
+    fn len(&self) -> usize {
+        self.places.len()
     }
 }
 
@@ -167,10 +200,8 @@ impl Wakeup {
             let woken = {
                 let mut tasks = self.lock_tasks();
                 self.changed.notify_all();
-                self.waiters.fetch_sub(tasks.entries.len() - tasks.free.len(), Relaxed);
-                tasks.free.clear();
-                tasks.changes += 1;
-                std::mem::take(&mut tasks.entries)
+                self.waiters.fetch_sub(tasks.len(), Relaxed);
+                tasks.take_all()
             };
             // Outside the lock: a waker may run user code (the generic flavour's notifiers) that
             // calls straight back into the ring.
@@ -196,7 +227,15 @@ impl Wakeup {
     /// cancelled operation's). The same task's registrations for other sides stay. A wake-up already
     /// under way may still reach it.
     pub(crate) fn forget(&self, side: &Registration, waker: &Waker) {
-        self.forget_where(None, |entry| Tasks::is_entry_of(entry, side.side, waker));
+        let forgotten = {
+            let mut tasks = self.lock_tasks();
+            let at = tasks.places.get(&(side.side, task_of(waker))).copied();
+            let entry = at.and_then(|at| tasks.take_if(at, |_| true));
+            self.waiters.fetch_sub(usize::from(entry.is_some()), Relaxed);
+            entry
+        };
+        // May run user code (a notifier's drop): not under the lock.
+        crate::sync::wake_all(forgotten.into_iter().map(|(_, waker)| (waker, false)));
     }
 
     /// Unregisters every waker of `side`, a side that is gone: nothing else would let go of them
@@ -258,23 +297,20 @@ impl Wakeup {
             if tasks.holds(side, cx.waker()) {
                 None
             } else {
-                let earlier = match pollers {
-                    Pollers::Latest => tasks.latest_of(side),
+                let replaced = match pollers {
+                    Pollers::Latest => tasks.replace_latest(side, cx.waker()),
                     Pollers::Each => None,
                 };
-                match earlier {
-                    Some(earlier) => Some(std::mem::replace(earlier, cx.waker().clone())),
-                    None => {
-                        if side.changes == tasks.changes {
-                            side.entries += 1;
-                        } else {
-                            (side.changes, side.entries) = (tasks.changes, 1);
-                        }
-                        side.at = tasks.put((side.side, cx.waker().clone()));
-                        self.waiters.fetch_add(1, Relaxed);
-                        None
+                if replaced.is_none() {
+                    if side.changes == tasks.changes {
+                        side.entries += 1;
+                    } else {
+                        (side.changes, side.entries) = (tasks.changes, 1);
                     }
+                    side.at = tasks.put(side.side, cx.waker());
+                    self.waiters.fetch_add(1, Relaxed);
                 }
+                replaced
             }
         };
         // May run user code (a notifier's drop): not under the lock.
@@ -296,10 +332,9 @@ pub(crate) struct Registration {
     /// Which side: its entries are its own, so that a side that stops waiting takes back only those
     /// (one task may wait on two readers of a ring, with one waker).
     side: usize,
-    /// Where the side last put a waker. A task polled again before the next change finds its entry
-    /// there instead of searching the list, which may hold the wakers of thousands of readers; once
-    /// the change took the list, the place shows another side's entry or none, and the side
-    /// registers again. So a side polled by one task has one entry, and the task is woken once.
+    /// Where the side last put a waker: the entry [`Pollers::Latest`] replaces, and the one a side
+    /// that goes takes back without searching the list, which may hold the wakers of thousands of
+    /// readers. Once a change took the list, the place shows another side's entry or none.
     at: usize,
     /// [`Tasks::changes`] when the side last put an entry.
     changes: u64,

@@ -1357,6 +1357,48 @@ fn reads_and_writes_given_up_by_many_tasks_keep_the_latest_tasks_waker_only() {
     assert_eq!(held(&fresh) + held(&tasks), 0, "the room woke every one");
 }
 
+/// Tasks that take turns polling one side through `slice()` while nothing changes keep one waker
+/// each, however often each polls: each finds its own entry, whichever task polled last.
+#[test]
+fn tasks_taking_turns_on_one_side_keep_one_waker_each() {
+    use std::future::Future;
+    use std::task::Context;
+
+    let tasks: Vec<_> = (0..2).map(|_| CountedTask::with_waker()).collect();
+    let mut w = asynchronous::Circular::with_capacity::<u8>(16).unwrap();
+    let mut r = w.add_reader();
+    for round in 0..500 {
+        let (_, waker) = &tasks[round % 2];
+        assert!(Box::pin(r.slice()).as_mut().poll(&mut Context::from_waker(waker)).is_pending());
+    }
+    // Each task's Arc: its own, its waker's, and one entry's.
+    assert_eq!(tasks.iter().map(|(task, _)| Arc::strong_count(task)).collect::<Vec<_>>(), [3, 3], "reader");
+    // forget_waker takes out the one entry of that task, and only it.
+    r.forget_waker(&tasks[0].1);
+    assert_eq!(tasks.iter().map(|(task, _)| Arc::strong_count(task)).collect::<Vec<_>>(), [2, 3]);
+    w.push_slice(b"x");
+    assert_eq!(
+        tasks.iter().map(|(task, _)| task.wakes()).collect::<Vec<_>>(),
+        [0, 1],
+        "woken once, the one left"
+    );
+
+    // The writer waiting for room, the same.
+    let room = w.try_slice().len();
+    w.produce(room);
+    for round in 0..500 {
+        let (_, waker) = &tasks[round % 2];
+        assert!(Box::pin(w.slice()).as_mut().poll(&mut Context::from_waker(waker)).is_pending());
+    }
+    assert_eq!(tasks.iter().map(|(task, _)| Arc::strong_count(task)).collect::<Vec<_>>(), [3, 3], "writer");
+    drop(r);
+    assert_eq!(
+        tasks.iter().map(|(task, _)| Arc::strong_count(task)).collect::<Vec<_>>(),
+        [2, 2],
+        "the room woke both"
+    );
+}
+
 /// Readers that wait and go while nothing changes leave no trail in the wait list: a reader gone
 /// frees its place, the next one takes it.
 #[test]
