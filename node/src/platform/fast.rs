@@ -26,6 +26,7 @@
 //! upgrade has to be checked against this module; the JS tests that call these members on other
 //! receivers would catch a change.
 
+use std::cell::Cell;
 use std::ffi::{c_void, CStr};
 use std::marker::PhantomData;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -237,6 +238,12 @@ pub(crate) fn install<S: EnvState>(
     state: S,
     members: &[Member<S>],
 ) -> napi::Result<()> {
+    // An environment made where one of this thread's was torn down has no state until now.
+    let _ = TORN_DOWN.try_with(|gone| {
+        if gone.get() == env.raw() {
+            gone.set(ptr::null_mut());
+        }
+    });
     let installed = Box::into_raw(Box::new(Installed { env: env.raw(), state }));
     // SAFETY: `installed` is freed by `uninstall::<S>`, once, when this environment is torn down,
     // after which no callback of it runs.
@@ -270,9 +277,27 @@ pub(crate) fn install<S: EnvState>(
     Ok(())
 }
 
+thread_local! {
+    /// The environment of this thread whose state [`uninstall`] freed. The addon's finalizers run
+    /// after that while Node tears the environment down, and must not ask Node-API for the state
+    /// then: Node 20 runs them as it deletes the environment's references, the one that holds the
+    /// instance data among them, so `napi_get_instance_data` may read freed memory.
+    static TORN_DOWN: Cell<sys::napi_env> = const { Cell::new(ptr::null_mut()) };
+}
+
+/// Whether `env` is this thread's environment that is being torn down (see [`TORN_DOWN`]). A
+/// thread that is ending counts as torn down.
+fn torn_down(env: sys::napi_env) -> bool {
+    TORN_DOWN.try_with(|gone| gone.get() == env).unwrap_or(true)
+}
+
 /// The state [`install`] gave this environment, for the napi-rs methods that need it; `None` before
-/// the module is set up (never, in practice) or if `S` is not the installed state's type.
+/// the module is set up (never, in practice), once the environment is being torn down (for the
+/// finalizers that run then), or if `S` is not the installed state's type.
 pub(crate) fn state<S: EnvState>(env: &Env) -> Option<&S> {
+    if torn_down(env.raw()) {
+        return None;
+    }
     let mut data = ptr::null_mut();
     // SAFETY: `data` is a valid out-pointer; the instance data of this environment is only ever set
     // by `install` (to the state of an `Installed<S>`) and cleared by `uninstall`.
@@ -293,6 +318,7 @@ unsafe extern "C" fn uninstall<S: EnvState>(data: *mut c_void) {
     let _ = catch_unwind(AssertUnwindSafe(|| installed.state.cleanup(&env)));
     // SAFETY: the environment is still valid (see above); nothing reads the instance data after.
     unsafe { sys::napi_set_instance_data(installed.env, ptr::null_mut(), None, ptr::null_mut()) };
+    let _ = TORN_DOWN.try_with(|gone| gone.set(installed.env));
 }
 
 /// `exports[name]`, the constructor of a class.
