@@ -82,7 +82,8 @@ function loadAddon() {
       : `To use the addon here, ${build}.`,
     `Without the addon, the wasm build runs in Node: import from 'omnibuf/wasm'. (Package: ${packageRoot})`,
   ];
-  throw new Error(lines.join('\n'), { cause: prebuilt.cause });
+  // A cause only where there is one (an addon that did not load): no `[cause]: undefined` printed.
+  throw new Error(lines.join('\n'), prebuilt.cause === undefined ? undefined : { cause: prebuilt.cause });
 }
 
 /** The napi-rs addon's exports. */

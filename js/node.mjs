@@ -89,7 +89,9 @@ export { AbortError };
 
 // What the browser entry needs first and Node's do not (js/index.d.ts), so that code written for every
 // entry runs here unchanged: nothing to load, and rings cross threads (addon handles).
-export const init = async () => {};
+// One settled Promise, as the browser entry's init() gives the same one to every call.
+const initialized = Promise.resolve();
+export const init = () => initialized;
 export const initSync = () => {};
 export const threaded = true;
 

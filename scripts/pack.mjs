@@ -85,26 +85,42 @@ writeFileSync(
 // One implementation per entry: dist/X.cjs bundles js/X.mjs and what it imports, and dist/X.mjs (what
 // `import` gets) re-exports dist/X.cjs. A process that both imports and requires omnibuf thus sets up
 // the addon's classes once, not twice over the one addon that Node loads only once.
+//
+// dist/X.mjs loads dist/X.cjs with require(), not `export * from`: an error X.cjs throws while loading
+// (no addon for this platform) is then the ES module's own, which an import() can catch. Node 18 and
+// 20 report the error of a CommonJS module that an ES module imports as uncaught, even when the
+// import() that failed with it is caught, and end the process.
 const esbuild = require('esbuild');
 mkdirSync(join(root, 'dist'), { recursive: true });
 for (const entry of ['node', 'wasm-node']) {
+  const common = { entryPoints: [join(root, 'js', `${entry}.mjs`)], bundle: true, platform: 'node', logLevel: 'warning' };
+  // The entry's export names, for dist/X.mjs to name: esbuild lists them for an ES module output.
+  const { metafile } = esbuild.buildSync({ ...common, format: 'esm', write: false, metafile: true, outdir: 'out' });
+  const names = Object.values(metafile.outputs).flatMap((output) => output.exports);
+  if (!names.includes('ZeroCopyBuffer')) throw new Error(`js/${entry}.mjs: esbuild found no exports (${names})`);
   esbuild.buildSync({
-    entryPoints: [join(root, 'js', `${entry}.mjs`)],
+    ...common,
     outfile: join(root, 'dist', `${entry}.cjs`),
-    bundle: true,
-    platform: 'node',
     format: 'cjs',
     target: 'node18',
+    // The classes keep their names (ZeroCopyBuffer, not the ZeroCopyBuffer2 that bundling the
+    // entry's wrapper beside the class it wraps would make): `name` and console.log show them.
+    keepNames: true,
     // The modules find their files relative to themselves; dist/ is as deep in the package as js/.
     define: { 'import.meta.url': '__omnibuf_module_url' },
     banner: {
       js: `// Built by scripts/pack.mjs from js/${entry}.mjs (esbuild); the ES module build re-exports this.\n'use strict';\nconst __omnibuf_module_url = require('node:url').pathToFileURL(__filename).href;`,
     },
-    logLevel: 'warning',
   });
   writeFileSync(
     join(root, 'dist', `${entry}.mjs`),
-    `// The ES module face of dist/${entry}.cjs (built by scripts/pack.mjs): one implementation for import and require.\nexport * from './${entry}.cjs';\n`,
+    [
+      `// The ES module face of dist/${entry}.cjs (built by scripts/pack.mjs): one implementation for import and require.`,
+      `import { createRequire } from 'node:module';`,
+      `const entry = createRequire(import.meta.url)('./${entry}.cjs');`,
+      `export const { ${names.sort().join(', ')} } = entry;`,
+      '',
+    ].join('\n'),
   );
 }
 // The Node entries' types, js/index.d.ts, in the form TypeScript wants for each entry's format (alone,

@@ -618,6 +618,7 @@ test('the entry exports what js/index.d.ts declares, and test hooks named __*, n
 test("the browser entry's first calls run in Node too: init() resolves at once, initSync() does nothing, threaded says whether rings cross threads", async () => {
   assert.equal(await entry.init(), undefined);
   assert.equal(await entry.init(new URL('file:///nothing.wasm')), undefined);
+  assert.equal(entry.init(), entry.init(), 'the same Promise, as the browser entry gives');
   assert.equal(entry.initSync(), undefined);
   assert.equal(entry.threaded, impl === 'addon');
   const writer = Circular.withCapacity(64);
