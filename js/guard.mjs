@@ -542,9 +542,14 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
           return written;
         };
       case 'CircularReader.consume':
+        // The slices handed out are detached once bytes are consumed, as the addon's are (a bad `n`
+        // throws first, changing nothing): a slice still whole tells its holder (a slices() loop)
+        // that nobody else consumed what it shows.
         return function (...args) {
+          const consumed = apply(fn, this, args);
           unmovedReaderSlices.delete(this);
-          return apply(fn, this, args);
+          detachReaderSlices(this);
+          return consumed;
         };
       case 'CircularReader.read':
         // The slices handed out are detached first, as the addon does (js/index.d.ts, read()).

@@ -102,8 +102,8 @@
 //     and the view() of what VirtualBuffer.read() gives are copies in a fresh ArrayBuffer, taken when
 //     called: safe to keep, transfer or write to; they never change and never show another object's
 //     bytes. A reader's slice() and sliceAsync() are copies in the reader's staging memory, which its
-//     next slice(), sliceAsync(), read() or readInto() detaches (as the addon's consume() detaches its
-//     slices): they never show other bytes; copy what must outlive the next slice. While the last one still shows
+//     consume(), read() and readInto(), and its next slice() or sliceAsync(), detach (as the addon's
+//     calls detach its slices): they never show other bytes; copy what must outlive the next slice. While the last one still shows
 //     the unread bytes exactly (nothing consumed or arrived since, nothing written into it), the next
 //     is that same slice: two waits settled together get one slice, not one each with the first
 //     detached. The writable views are such copies too, written back by a call: what is written
@@ -534,7 +534,10 @@ export class CircularReader {
   chunks(options?: WaitOptions): AsyncIterableIterator<Uint8Array>;
   /** `for await (const slice of reader.slices())`: the slices in place, without a copy; each one is
    * consumed when the loop asks for the next (or leaves), so use it inside its step only (do not hand
-   * it to a stream or keep it: in Node it is detached then, in the browser it shows other bytes). Ends
+   * it to a stream or keep it: in Node it is detached then, in the browser it shows other bytes). A
+   * step whose body consumes or reads from the reader itself takes the slice's bytes over: the loop
+   * then consumes none of them, and its next step starts where the body left off (except in the
+   * threaded browser build, whose slices nothing detaches: there the loop still consumes). Ends
    * when the writer is freed and everything was read (see abortReason). Steps run in turn, as an async generator's. A
    * loop that frees the reader may still leave (break). A step after `signal` aborted, or a wait it
    * ends, rejects with an AbortError; return() and throw() end a wait under way too. The loop

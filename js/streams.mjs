@@ -125,21 +125,29 @@ const nextTurn = typeof setImmediate === 'function' ? () => new Promise((resolve
  * the loop runs the `finally`, which also calls `done()`. */
 async function* readerSlices(reader, { signal, ref }, abortError, done) {
   const waiting = { signal, ref };
+  let slice = null;
   let shown = 0;
+  /** Consumes the slice shown, unless it was emptied meanwhile: the loop's body consumed or read
+   * from the reader (which detaches the slices handed out) and so took the bytes over, and the
+   * loop must not consume bytes after them that nobody saw. (The threaded browser build's slices
+   * are the ring's shared memory, which nothing detaches.) */
+  const consumeShown = () => {
+    if (slice.length === shown) reader.consume(shown);
+    shown = 0;
+  };
   try {
     for (let step = 1; ; step++) {
       if (step % STEPS_PER_TURN === 0) await nextTurn?.();
       if (signal?.aborted) throw abortError(signal);
-      const slice = await nextSlice(reader, waiting);
+      slice = await nextSlice(reader, waiting);
       if (slice === null) return;
       shown = slice.length;
       yield slice;
-      reader.consume(shown);
-      shown = 0;
+      consumeShown();
     }
   } finally {
     try {
-      if (shown > 0) reader.consume(shown);
+      if (shown > 0) consumeShown();
     } catch (error) {
       // A loop that freed the reader (or moved it to a handle) and then left has nothing left to
       // consume.

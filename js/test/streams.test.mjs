@@ -151,6 +151,38 @@ test('slices(): next() called again before the last one settled waits for it: no
   reader.free();
 });
 
+test("slices(): a step whose body consumes or reads from the reader takes the bytes over; the loop consumes none after them", async () => {
+  const writer = Circular.withCapacity(4096);
+  const reader = writer.addReader();
+  writer.write('abc');
+  const seen = [];
+  const loop = reader.slices();
+  seen.push(Buffer.from((await loop.next()).value).toString());
+  assert.equal(Buffer.from(reader.read()).toString(), 'abc', 'the body reads the bytes shown');
+  writer.write('defgh');
+  seen.push(Buffer.from((await loop.next()).value).toString());
+  reader.consume(2); // the body consumes part of this one
+  writer.write('ij');
+  seen.push(Buffer.from((await loop.next()).value).toString());
+  await loop.return();
+  assert.deepEqual(seen, ['abc', 'defgh', 'fghij'], 'no byte consumed unseen');
+  // The loop's last slice, consumed as it left: nothing is left unread.
+  assert.equal(reader.slice().length, 0);
+
+  // Two loops over one reader: what one consumes, the other does not consume again.
+  writer.write('klm');
+  const first = reader.slices();
+  const second = reader.slices();
+  assert.equal(Buffer.from((await first.next()).value).toString(), 'klm');
+  assert.equal(Buffer.from((await second.next()).value).toString(), 'klm');
+  await first.return();
+  writer.write('no');
+  assert.equal(Buffer.from((await second.next()).value).toString(), 'no');
+  await second.return();
+  writer.free();
+  reader.free();
+});
+
 test('slices(): a loop that frees its reader and leaves ends without an error; a freed reader throws', async () => {
   const writer = Circular.withCapacity(4096);
   const reader = writer.addReader();
