@@ -253,7 +253,9 @@ fn copy_permissions(_file: &File, _original: &Metadata, _target: &Path) -> std::
 /// makes it on its own, and that is no failure of the save.
 #[cfg(unix)]
 fn sync_dir(dir: &Path) -> std::io::Result<()> {
-    let dir = match File::open(dir) {
+    // Without waiting, as every open of a path another program may have changed (see
+    // `open_for_reading`).
+    let dir = match super::open_for_reading(dir) {
         Err(e) if e.kind() == ErrorKind::PermissionDenied => return Ok(()),
         opened => opened?,
     };

@@ -295,9 +295,15 @@ mod lock {
     /// An exclusive `flock` on the file at `target`, for the end of a save that replaces it (see
     /// [`super::CommitTurn`]), held until the returned file is dropped. Waits up to a second for a
     /// lock held elsewhere; `None` where the file cannot be opened or locked (no read permission, a
-    /// file system without locks, a lock held longer): the save then goes on without it.
+    /// file system without locks, a lock held longer) or is no regular file: the save then goes on
+    /// without it (and finds the target changed). Opened without waiting: a FIFO put in the target's
+    /// place would otherwise hold the save, and every save of the process waiting for its turn, until
+    /// some program opened it for writing.
     pub(super) fn lock_for_commit(target: &Path) -> Option<File> {
-        let file = File::open(target).ok()?;
+        let file = super::super::open_for_reading(target).ok()?;
+        if !file.metadata().is_ok_and(|m| m.is_file()) {
+            return None;
+        }
         for _ in 0..1000 {
             match try_lock(&file) {
                 Ok(true) => return Some(file),

@@ -148,7 +148,7 @@ fn missing_files_and_directories_are_clear_errors() {
 /// like a stale temporary file of the document is left alone and holds up neither open nor save.
 #[cfg(unix)]
 #[test]
-fn a_fifo_is_refused_without_waiting_and_one_named_like_a_temporary_file_stays() {
+fn a_fifo_never_makes_an_open_or_a_save_wait_and_one_named_like_a_temporary_file_stays() {
     use std::sync::mpsc;
 
     /// `body` in a thread: its result within 10 s, or a failure (the thread waits on in the open).
@@ -184,6 +184,34 @@ fn a_fifo_is_refused_without_waiting_and_one_named_like_a_temporary_file_stays()
     opened.1.unwrap();
     assert_eq!(opened.2, b"new");
     assert!(stale_name.exists(), "not a file of ours: left alone");
+
+    // A FIFO put in the target's place while a save writes (the recipe's first piece does it, after
+    // the save's first checks): without waiting for a writer (a save's end opens its target to lock
+    // it), the save refuses it as changed, or, forced, replaces it.
+    let is_fifo = |path: &Path| {
+        fs::symlink_metadata(path).is_ok_and(|m| std::os::unix::fs::FileTypeExt::is_fifo(&m.file_type()))
+    };
+    for force in [false, true] {
+        let (_dir, path) = fixture(b"content");
+        let layer = FilePersistence::open(&path, FileBackend::Positional).unwrap();
+        let target = path.clone();
+        let mut pieces = vec![insert(b"new")].into_iter();
+        let mut recipe = std::iter::from_fn(move || {
+            if !is_fifo(&target) {
+                fs::remove_file(&target).unwrap();
+                make_fifo(&target);
+            }
+            pieces.next()
+        });
+        let saved = within_seconds(move || layer.save(&mut recipe, SaveOptions { force }).map(drop));
+        if force {
+            saved.unwrap();
+            assert_eq!(fs::read(&path).unwrap(), b"new");
+        } else {
+            assert!(matches!(saved, Err(PersistenceError::ExternallyChanged { .. })), "{saved:?}");
+            assert!(is_fifo(&path), "left as it was");
+        }
+    }
 }
 
 #[test]
