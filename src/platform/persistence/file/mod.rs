@@ -148,7 +148,9 @@ impl FileBackend {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct FilePersistence {
-    /// The path as the caller gave it: external changes are looked for there, and save replaces it.
+    /// The path the caller gave, made absolute against the working directory of that time (symbolic
+    /// links left as they are): external changes are looked for there, and save replaces it, however
+    /// the process changes its working directory meanwhile.
     path: PathBuf,
     file: File,
     identity: FileIdentity,
@@ -270,8 +272,10 @@ impl FilePersistence {
         Ok(layer)
     }
 
-    /// Builds the layer over an open file that `path` names.
+    /// Builds the layer over an open file that `path` names (relative: in the working directory now).
     fn from_file(file: File, path: PathBuf, backend: FileBackend) -> Result<Self, PersistenceError> {
+        // Only an empty path or a working directory gone fail here, and then `path` is as good.
+        let path = std::path::absolute(&path).unwrap_or(path);
         let meta = file
             .metadata()
             .map_err(|e| with_context(e, format_args!("reading metadata of {}", path.display())))?;

@@ -145,7 +145,8 @@ fn missing_files_and_directories_are_clear_errors() {
 }
 
 /// A FIFO is refused at once, not waited on for a writer (an open for reading would be); one named
-/// like a stale temporary file of the document is left alone and holds up neither open nor save.
+/// like a stale temporary file of the document is left alone and holds up neither open nor save;
+/// one put in the target's place during a save holds up neither it nor the saves after it.
 #[cfg(unix)]
 #[test]
 fn a_fifo_never_makes_an_open_or_a_save_wait_and_one_named_like_a_temporary_file_stays() {
