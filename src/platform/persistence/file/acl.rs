@@ -15,14 +15,15 @@ const ACCESS_ACL: &std::ffi::CStr = c"system.posix_acl_access";
 /// The tag of the owning group's entry in the attribute's binary form (`ACL_GROUP_OBJ`).
 const GROUP_OBJ: u16 = 0x04;
 
-/// Gives `file` the access ACL of the file at `original`, or none if it has none (dropping one
-/// `file` took from its directory's default ACL). Where the owning group was not kept, the group
-/// entry grants nothing: its rights were the old group's, not the new one's; the entries of named
-/// users and groups stay, and so keep out whom they kept out. Fails if `file` cannot take the ACL.
-pub(super) fn copy_access_acl(original: &Path, file: &File, group_kept: bool) -> io::Result<()> {
-    let Some(mut acl) = access_acl(original)? else {
+/// Gives `file` the access ACL `original` (one [`access_acl`] read), or none (dropping one `file`
+/// took from its directory's default ACL). Where the owning group was not kept, the group entry
+/// grants nothing: its rights were the old group's, not the new one's; the entries of named users
+/// and groups stay, and so keep out whom they kept out. Fails if `file` cannot take the ACL.
+pub(super) fn copy_access_acl(original: Option<&[u8]>, file: &File, group_kept: bool) -> io::Result<()> {
+    let Some(original) = original else {
         return remove_access_acl(file);
     };
+    let mut acl = original.to_vec();
     if !group_kept {
         // A 4-byte version, then entries of a 2-byte tag, 2-byte permissions and 4-byte id.
         if acl.len() < 4 || (acl.len() - 4) % 8 != 0 {
@@ -46,7 +47,7 @@ pub(super) fn copy_access_acl(original: &Path, file: &File, group_kept: bool) ->
 }
 
 /// The access ACL of the file at `path` in its binary form, `None` if it has none.
-fn access_acl(path: &Path) -> io::Result<Option<Vec<u8>>> {
+pub(super) fn access_acl(path: &Path) -> io::Result<Option<Vec<u8>>> {
     let path = CString::new(path.as_os_str().as_bytes())?;
     let mut acl = vec![0u8; 256];
     loop {

@@ -67,7 +67,7 @@ pub(super) fn write_atomically(
     before_commit: &dyn Fn() -> Result<(), PersistenceError>,
 ) -> Result<FilePersistence, PersistenceError> {
     let target = resolve_symlink(path)?;
-    let original = regular_file_metadata(&target)?;
+    let original = regular_file_metadata(&target)?.map(|meta| Original::read(meta, &target)).transpose()?;
     let dir = match target.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
@@ -78,8 +78,7 @@ pub(super) fn write_atomically(
     let on_temp = |e, doing: &str| with_context(e, format_args!("{doing} {}", temp.path.display()));
     let copied = write_recipe(source, recipe, &mut temp.file, &temp.path)?;
     if let Some(original) = &original {
-        copy_permissions(&temp.file, original, &target)
-            .map_err(|e| on_temp(e, "setting the permissions of"))?;
+        copy_permissions(&temp.file, original).map_err(|e| on_temp(e, "setting the permissions of"))?;
     }
     temp.file.sync_all().map_err(|e| on_temp(e, "syncing"))?;
     if copied {
@@ -127,6 +126,32 @@ fn regular_file_metadata(target: &Path) -> Result<Option<Metadata>, PersistenceE
         )),
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
         Err(e) => Err(with_context(e, format_args!("reading metadata of {}", target.display()))),
+    }
+}
+
+/// The file a save replaces, as the save found it when it started. What the new file keeps of it is
+/// read then: one deleted or replaced while the save writes is the concern of the save's end (which
+/// refuses it as changed, or, forced, replaces it), not a failure to read it.
+struct Original {
+    // Windows keeps nothing of it (see `copy_permissions`).
+    #[cfg_attr(not(unix), allow(dead_code))]
+    meta: Metadata,
+    /// Its POSIX access ACL, `None` where it has none.
+    #[cfg(target_os = "linux")]
+    acl: Option<Vec<u8>>,
+}
+
+impl Original {
+    fn read(meta: Metadata, target: &Path) -> Result<Original, PersistenceError> {
+        #[cfg(not(target_os = "linux"))]
+        let _ = target; // only Linux keeps more than the metadata
+        Ok(Original {
+            #[cfg(target_os = "linux")]
+            acl: super::acl::access_acl(target).map_err(|e| {
+                with_context(e, format_args!("reading the access ACL of {}", target.display()))
+            })?,
+            meta,
+        })
     }
 }
 
@@ -196,7 +221,7 @@ fn write_recipe(
     Ok(copied)
 }
 
-/// Gives the new file the permissions of the one it replaces, `original` at `target`, and its owner
+/// Gives the new file the permissions of the one it replaces, `original`, and its owner
 /// and group as far as this process may: only root can give a file away, an owner can still choose
 /// one of its own groups. What the new owner or group would gain is left out: the set-user-id bit
 /// when the owner could not be kept; the set-group-id bit and the group's bits when the group could
@@ -206,15 +231,16 @@ fn write_recipe(
 /// named entries keep out whom they kept out; one the new file inherited from its directory goes.
 /// Where the ACL cannot be copied the save fails.
 #[cfg(unix)]
-fn copy_permissions(file: &File, original: &Metadata, target: &Path) -> std::io::Result<()> {
+fn copy_permissions(file: &File, original: &Original) -> std::io::Result<()> {
     use std::os::unix::fs::{fchown, MetadataExt, PermissionsExt};
 
+    let meta = &original.meta;
     let ours = file.metadata()?;
     let (mut uid, mut gid) = (ours.uid(), ours.gid());
-    if (uid, gid) != (original.uid(), original.gid()) {
+    if (uid, gid) != (meta.uid(), meta.gid()) {
         // Owner and group first: changing them may clear set-id bits that the mode then restores.
-        let outcome = match fchown(file, Some(original.uid()), Some(original.gid())) {
-            Err(e) if e.kind() == ErrorKind::PermissionDenied => fchown(file, None, Some(original.gid())),
+        let outcome = match fchown(file, Some(meta.uid()), Some(meta.gid())) {
+            Err(e) if e.kind() == ErrorKind::PermissionDenied => fchown(file, None, Some(meta.gid())),
             other => other,
         };
         match outcome {
@@ -225,26 +251,24 @@ fn copy_permissions(file: &File, original: &Metadata, target: &Path) -> std::io:
         let now = file.metadata()?;
         (uid, gid) = (now.uid(), now.gid());
     }
-    let mut mode = original.mode() & 0o7777;
-    if uid != original.uid() {
+    let mut mode = meta.mode() & 0o7777;
+    if uid != meta.uid() {
         mode &= !0o4000;
     }
-    let group_kept = gid == original.gid();
+    let group_kept = gid == meta.gid();
     if !group_kept {
         mode &= !0o2070;
     }
     file.set_permissions(std::fs::Permissions::from_mode(mode))?;
     #[cfg(target_os = "linux")]
-    super::acl::copy_access_acl(target, file, group_kept)?;
-    #[cfg(not(target_os = "linux"))]
-    let _ = target;
+    super::acl::copy_access_acl(original.acl.as_deref(), file, group_kept)?;
     Ok(())
 }
 
 /// Windows: a new file takes its access rights from its directory, as the original did. The
 /// read-only attribute is not copied: Windows refuses to replace a read-only file anyway.
 #[cfg(not(unix))]
-fn copy_permissions(_file: &File, _original: &Metadata, _target: &Path) -> std::io::Result<()> {
+fn copy_permissions(_file: &File, _original: &Original) -> std::io::Result<()> {
     Ok(())
 }
 

@@ -514,6 +514,37 @@ fn save_refuses_a_file_changed_on_disk_unless_forced() {
     }
 }
 
+/// The target deleted while a save writes (the recipe's first piece deletes it): the save refuses
+/// it as changed, or, forced, writes it anew, as for a target deleted before the save; what the
+/// new file keeps of the old one (its permissions, its ACL) was read when the save started.
+#[cfg(unix)]
+#[test]
+fn a_target_deleted_while_a_save_writes_is_refused_as_changed_or_forced_written_anew() {
+    for force in [false, true] {
+        let (dir, path) = fixture(b"original");
+        let file = FilePersistence::open(&path, FileBackend::Positional).unwrap();
+        let target = path.clone();
+        let mut pieces = vec![insert(b"mine")].into_iter();
+        let mut recipe = std::iter::from_fn(move || {
+            let _ = fs::remove_file(&target);
+            pieces.next()
+        });
+        let saved = file.save(&mut recipe, SaveOptions { force }).map(drop);
+        if force {
+            saved.unwrap();
+            assert_eq!(fs::read(&path).unwrap(), b"mine");
+        } else {
+            assert!(changed_detail(saved).contains("deleted or moved away"));
+            assert!(!path.exists());
+        }
+        assert_eq!(
+            names_in(dir.path()),
+            if force { vec!["data.bin"] } else { vec![] },
+            "no temporary file left"
+        );
+    }
+}
+
 #[test]
 fn no_save_copies_from_a_file_changed_in_place_forced_or_not() {
     // Even an append: from its metadata a file appended to and one rewritten longer look the same.
