@@ -655,7 +655,11 @@ export interface VirtualBufferSaveOptions {
    * as it was. A file changed in place (the same file, its size or modification time moved; a mere
    * touch looks the same) may have lost any of the bytes the buffer would copy from it (saves copy
    * unedited parts from the file, not from what the buffer has read): a save that would copy any
-   * unedited part, forced or not, or to another path with saveAs(), rejects, changing nothing. */
+   * unedited part, forced or not, or to another path with saveAs(), rejects, changing nothing. A
+   * change is seen by the file's identity, size and modification time, so only as finely as the file
+   * system keeps times: a rewrite in place that keeps the size within one tick of its clock (ramfs;
+   * ext4 before Linux 6.13, whose times move once per timer tick; many network file systems) goes
+   * unseen, as a touch that sets the old time does. */
   force?: boolean;
   /** Keeps the save from starting when aborted already; a save under way is not stopped. */
   signal?: AbortSignal;

@@ -434,7 +434,10 @@ impl VirtualBuffer {
     /// old content this buffer still reads. It cannot copy from one changed in place (its size or
     /// modification time moved while it kept its inode; a mere `touch` looks the same): the bytes
     /// this buffer had not loaded may be gone, so a save that needs any of them fails, changing
-    /// nothing, with [`PersistenceError::RewrittenInPlace`](crate::vbuf::PersistenceError).
+    /// nothing, with [`PersistenceError::RewrittenInPlace`](crate::vbuf::PersistenceError). A change
+    /// is seen by the file's identity, size and modification time, so only as finely as the file
+    /// system keeps times: a rewrite in place that keeps the size within one tick of its clock
+    /// (ramfs; ext4 before Linux 6.13; many network file systems) goes unseen.
     ///
     /// Edits may go on while the save runs; the saved content is the one at the start of the save. A
     /// failed save changes nothing: the stored content and the buffer's edits are intact. One error
