@@ -528,7 +528,7 @@ test('a stream form or document call on an object that only shares the prototype
   await assert.rejects(VirtualBuffer.prototype.save.call({}, 0), { code: 'ERR_INVALID_THIS', message: /^VirtualBuffer.save: / });
 });
 
-test("open()'s options one build ignores are checked by both alike", async () => {
+test("open()'s and import()'s options one build ignores are checked by both alike", async () => {
   const cases = [
     [{ spillThreshold: -1 }, { name: 'RangeError', code: 'ERR_OUT_OF_RANGE', message: /spillThreshold must be between 0 and/ }],
     [{ backend: 5 }, { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: 'options.backend must be "positional" or "mapped", got 5' }],
@@ -537,6 +537,11 @@ test("open()'s options one build ignores are checked by both alike", async () =>
     [{ get store() { throw new Error('boom'); } }, { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: 'options.store cannot be read' }],
   ];
   for (const [options, refused] of cases) await assert.rejects(VirtualBuffer.open('never-opened.txt', options), refused);
+  // import(), where the build has it (the browser's documents), takes the same options: refused, it
+  // stores nothing.
+  if (typeof VirtualBuffer.import !== 'function') return;
+  for (const [options, refused] of cases) await assert.rejects(VirtualBuffer.import('never-imported.txt', 'text', options), refused);
+  assert.deepEqual((await VirtualBuffer.list()).filter((doc) => doc.name === 'never-imported.txt'), []);
 });
 
 test("the JS layers over the builds word no error of their own: the binding core's table makes them", () => {

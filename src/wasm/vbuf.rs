@@ -84,8 +84,9 @@ fn buffer_options(options: &JsValue) -> Result<VirtualBufferOptions, JsValue> {
     Ok(tuning)
 }
 
-/// `open()`'s options that only the Node addon uses (`backend`, `spillThreshold`): checked as the
-/// addon checks them, so that what one build refuses the other refuses too, then ignored.
+/// The options of `open()` and `import()` that only the Node addon uses (`backend`,
+/// `spillThreshold`): checked as the addon checks them, so that what one build refuses the other
+/// refuses too, then ignored.
 fn check_node_options(options: &JsValue) -> Result<(), JsValue> {
     if !options.is_object() {
         return Ok(());
@@ -219,6 +220,7 @@ impl JsVirtualBuffer {
     pub fn import(name: &JsValue, source: &JsValue, options: &JsValue, ticket: &JsValue) -> Promise {
         let args = (|| {
             let name = path(name, "name")?;
+            check_node_options(options)?;
             let tuning = buffer_options(options)?;
             // A Blob is read in batches. So are bytes and text, as a Blob of them made now (later
             // changes to the array do not count): a copy of all of them in wasm memory would keep
