@@ -9,6 +9,7 @@
 // The three kinds of call behave as VirtualBuffer's (js/waits.mjs, cancellableWork): a read rejects at
 // once (a buffer an open gives later is freed in the worker); an import rejects only when the worker
 // skipped it; save, saveAs and deleteDocument only refuse to start.
+import { onAbort } from './abort-signal.mjs';
 import { coded } from './error-code.mjs';
 import { byteStreamOf, isRange, linesOf } from './streams.mjs';
 import { AbortError } from './waits.mjs';
@@ -302,7 +303,7 @@ export class DocumentWorker {
         return;
       }
       if (signal === undefined || kind === 'start') return;
-      const onAbort = () => {
+      entry.done = onAbort(signal, () => {
         this.#worker.postMessage({ cancel: id });
         if (kind === 'read') {
           entry.aborted = true;
@@ -310,9 +311,7 @@ export class DocumentWorker {
         } else {
           entry.abortError = abortError(signal); // given only if the worker skips the call
         }
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      entry.done = () => signal.removeEventListener('abort', onAbort);
+      });
     });
   }
 

@@ -47,7 +47,9 @@
 //   garbage collector: the addon tells V8 how much native memory each holds (for a
 //   file's VirtualBuffer, the block cache its reads may fill), so it collects them in time; V8 does not weigh wasm memory, so the wasm build's dropped
 //   objects may be freed long after, while wasm memory (at most 4 GiB) grows: call free() there.
-//   A stream or walk holds its signal's listener only while it is reachable.
+//   A stream or walk listens to its signal only while it is reachable. However many calls share a
+//   signal, it holds one 'abort' listener of this package (none once they are all done): no
+//   MaxListenersExceededWarning, where Node's own APIs warn past ten.
 // - Bytes passed in (Uint8Array, ArrayBuffer, any typed array, or a string as UTF-8) are copied.
 // - Bytes handed out are Uint8Arrays. Many of the addon's are Buffers (a subclass): its views and ring
 //   slices, a reader's read() and the chunks of its iterators; copies such as bytes() and sha256() are

@@ -21,6 +21,7 @@
 // readers' streams after the last byte; a writer aborted (a writable stream aborted, errored or
 // destroyed before its end) errors them there instead, with endOf()'s error.
 
+import { onAbort } from './abort-signal.mjs';
 import { reasonOfError, writerAborted } from './error-code.mjs';
 import { isInstance, whenReady } from './waits.mjs';
 
@@ -158,28 +159,27 @@ async function* readerSlices(reader, { signal, ref }, abortError, done) {
   }
 }
 
-/** Removes the listener a collected target left on a signal (see onAbortWeakly). */
-const forgetListener = new FinalizationRegistry(({ signal, listener }) => signal.removeEventListener('abort', listener));
+/** Forgets the callback a collected target left on a signal (see onAbortWeakly). */
+const forgetCallback = new FinalizationRegistry((off) => off());
 
 /**
- * Calls `onAbort(target)` when `signal` aborts, unless `target` was collected by then: the signal
+ * Calls `abort(target)` when `signal` aborts, unless `target` was collected by then: the signal
  * holds `target` weakly, so that a stream or walk the program drops (with its ring side or document,
- * native or wasm memory) does not live as long as a long-lived signal, and the listener goes when
- * the target does. `onAbort` must hold nothing of the target's (it is the signal's). Returns
- * `release()`, which removes the listener at once.
+ * native or wasm memory) does not live as long as a long-lived signal, and the callback goes when
+ * the target does. `abort` must hold nothing of the target's (it is the signal's). Returns
+ * `release()`, which forgets the callback at once.
  */
-function onAbortWeakly(signal, target, onAbort) {
+function onAbortWeakly(signal, target, abort) {
   const ref = new WeakRef(target);
-  const listener = () => {
+  const off = onAbort(signal, () => {
     const alive = ref.deref();
-    if (alive !== undefined) onAbort(alive);
-  };
+    if (alive !== undefined) abort(alive);
+  });
   const token = {};
-  signal.addEventListener('abort', listener, { once: true });
-  forgetListener.register(target, { signal, listener }, token);
+  forgetCallback.register(target, off, token);
   return () => {
-    signal.removeEventListener('abort', listener);
-    forgetListener.unregister(token);
+    off();
+    forgetCallback.unregister(token);
   };
 }
 
@@ -197,7 +197,7 @@ function follow(signal, stop = new AbortController()) {
  * hold them (and whoever awaits them: a destroyed Readable.from(reader), and so an aborted pipeline)
  * for ever. `signal` aborts when `outer` does or either is called; a step it ends rejects with an
  * AbortError. The walk follows `outer` from its first step, and its generator calls `done()` when it
- * ends, which lets go of `outer` again: a long-lived signal would otherwise keep a listener for each
+ * ends, which lets go of `outer` again: a long-lived signal would otherwise keep a callback for each
  * walk, one never stepped (whose `finally` never runs) included.
  */
 function endable(walk, outer) {

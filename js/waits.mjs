@@ -17,6 +17,7 @@
 // the browser too. Messages come from the binding core's table (src/binding/message.rs) through
 // `makeError(number, ...)`.
 
+import { onAbort } from './abort-signal.mjs';
 import { coded } from './error-code.mjs';
 
 /** Node's AbortError (Node does not export its class): what an aborted wait rejects with. */
@@ -142,10 +143,8 @@ export function defineWaits({ makeError, cancelWait, cancelWork, holdLoop = fals
     if (ref && holdLoop) hold(promise);
     // A wait served at the call has no id: nothing is left to cancel.
     if (signal === undefined || ticket.id === 0) return promise;
-    const onAbort = () => cancelWait(ticket.id, abortError(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-    const done = () => signal.removeEventListener('abort', onAbort);
-    promise.then(done, done);
+    const off = onAbort(signal, () => cancelWait(ticket.id, abortError(signal)));
+    promise.then(off, off);
     return promise;
   }
 
@@ -154,18 +153,8 @@ export function defineWaits({ makeError, cancelWait, cancelWork, holdLoop = fals
     if (!signal) return promise;
     if (signal.aborted) return Promise.reject(abortError(signal));
     return new Promise((resolve, reject) => {
-      const onAbort = () => reject(abortError(signal));
-      signal.addEventListener('abort', onAbort, { once: true });
-      promise.then(
-        (value) => {
-          signal.removeEventListener('abort', onAbort);
-          resolve(value);
-        },
-        (error) => {
-          signal.removeEventListener('abort', onAbort);
-          reject(error);
-        },
-      );
+      const off = onAbort(signal, () => reject(abortError(signal)));
+      promise.then((value) => (off(), resolve(value)), (error) => (off(), reject(error)));
     });
   }
 
@@ -193,34 +182,30 @@ export function defineWaits({ makeError, cancelWait, cancelWork, holdLoop = fals
     const promise = promiseOf(start, ticket);
     if (kind === 'change') {
       return new Promise((resolve, reject) => {
-        const onAbort = () => {
+        const off = onAbort(signal, () => {
           if (ticket.id !== 0 && cancelWork?.(ticket.id)) reject(abortError(signal));
-        };
-        signal.addEventListener('abort', onAbort, { once: true });
-        const done = () => signal.removeEventListener('abort', onAbort);
+        });
         // Work cancelled natively rejects too: by then this Promise has rejected already.
-        promise.then((value) => (done(), resolve(value)), (error) => (done(), reject(error)));
+        promise.then((value) => (off(), resolve(value)), (error) => (off(), reject(error)));
       });
     }
-    // One listener per call (a signal shared by many calls would otherwise warn of too many): an
-    // abort rejects at once, cancels the work if it has not started, and marks what the work gives
-    // later as nobody's, to be disposed of.
+    // An abort rejects at once, cancels the work if it has not started, and marks what the work
+    // gives later as nobody's, to be disposed of.
     return new Promise((resolve, reject) => {
       let abandoned = false;
-      const onAbort = () => {
+      const off = onAbort(signal, () => {
         abandoned = true;
         if (ticket.id !== 0) cancelWork?.(ticket.id);
         reject(abortError(signal));
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
+      });
       promise.then(
         (value) => {
-          signal.removeEventListener('abort', onAbort);
+          off();
           if (abandoned) dispose?.(value);
           else resolve(value);
         },
         (error) => {
-          signal.removeEventListener('abort', onAbort);
+          off();
           reject(error);
         },
       );

@@ -22,7 +22,7 @@
 // win32-x64 with MinGW, linked against an import library of node.exe's Node-API exports.
 // Writes DIR/tarballs.json: { main, platforms: { id: tarball } }.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -285,6 +285,17 @@ for (const entry of manifest.files) {
     process.exit(1);
   }
   cpSync(from, join(mainDir, entry), { recursive: true });
+}
+// A module added to js/ but not to `files` would break only the installed package (the browser
+// entry loads js/ as it is): every relative import of a module staged must find its file staged.
+for (const file of readdirSync(mainDir, { recursive: true }).filter((f) => /\.m?js$/.test(f))) {
+  const text = readFileSync(join(mainDir, file), 'utf8');
+  for (const [, specifier] of text.matchAll(/(?:\bfrom|\bimport\s*\(?)\s*['"](\.\.?\/[^'"]+)['"]/g)) {
+    if (!existsSync(resolve(mainDir, dirname(file), specifier))) {
+      console.error(`pack: ${file} imports ${specifier}, which package.json's files leaves out`);
+      process.exit(1);
+    }
+  }
 }
 copyFileSync(join(root, 'README.md'), join(mainDir, 'README.md'));
 const { scripts, devDependencies, ...published } = manifest;

@@ -1,19 +1,39 @@
-// What a wait puts on the AbortSignal it is given: one listener per call, gone when the call settles,
-// so that a signal shared by many calls (one per request, say) stays under Node's warning threshold
-// of ten listeners (Node 18 and 20 warn of a leak past it).
+// What the package puts on an AbortSignal it is given: one 'abort' listener, however many calls
+// share the signal (waits, VirtualBuffer work, streams, walks), gone once they are all done. A signal
+// shared by many pending calls (one per request, one for a shutdown) must not make Node warn of a
+// leak (MaxListenersExceededWarning, past ten listeners of one event), and an abort must still reach
+// every call, in the order they were made.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { getEventListeners } from 'node:events';
-import { VirtualBuffer } from './impl.mjs';
+import { onAbort } from '../abort-signal.mjs';
+import { BufferPool, Circular, VirtualBuffer, __pendingWaits } from './impl.mjs';
 
 const listeners = (signal) => getEventListeners(signal, 'abort').length;
 
-test('VirtualBuffer reads put one abort listener each on their signal, and take it off when they settle', async () => {
+/** Lets pending wake-ups and settlements run. */
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+/** The process warnings emitted while `body()` runs and one turn after. */
+async function warningsDuring(body) {
+  const warnings = [];
+  const onWarning = (warning) => warnings.push(warning);
+  process.on('warning', onWarning);
+  try {
+    await body();
+    await turn();
+  } finally {
+    process.off('warning', onWarning);
+  }
+  return warnings;
+}
+
+test('VirtualBuffer reads share one abort listener on their signal, taken off when they settle', async () => {
   const buffer = VirtualBuffer.fromBytes('one\ntwo\nthree');
   const { signal } = new AbortController();
   const reads = Array.from({ length: 12 }, () => buffer.read(0, 3, { signal }));
   const counts = [buffer.lineCount({ signal }), buffer.find('two', 0, undefined, { signal })];
-  assert.equal(listeners(signal), 14);
+  assert.equal(listeners(signal), 1);
   for (const read of await Promise.all(reads)) read.free();
   assert.deepEqual(await Promise.all(counts), [3, 4]);
   assert.equal(listeners(signal), 0);
@@ -28,4 +48,83 @@ test('an abort still rejects a VirtualBuffer read at once, and takes its listene
   await assert.rejects(read, { name: 'AbortError' });
   assert.equal(listeners(controller.signal), 0);
   buffer.free();
+});
+
+test('forty calls of every kind on one signal: no leak warning, one listener, and an abort reaches each in the order made', async () => {
+  const controller = new AbortController();
+  const { signal } = controller;
+  const pool = new BufferPool({ budget: 4096, classes: [4096] });
+  const held = pool.tryAcquire(4096);
+  const writer = Circular.withCapacity(4096);
+  const reader = writer.addReader();
+  const document = VirtualBuffer.fromBytes('a\nb\n');
+  const settled = [];
+  const waits = [];
+  const counts = [];
+  const warnings = await warningsDuring(async () => {
+    for (let i = 0; i < 10; i++) {
+      counts.push(document.lineCount({ signal }));
+      for (const promise of [reader.sliceAsync({ signal }), pool.acquire(4096, { signal }), reader.chunks({ signal }).next()]) {
+        const at = waits.length;
+        waits.push(at);
+        promise.then(
+          (value) => settled.push([at, 'resolved', value]),
+          (error) => settled.push([at, error.name]),
+        );
+      }
+    }
+    assert.equal(listeners(signal), 1);
+    assert.deepEqual(await Promise.all(counts), Array(10).fill(3));
+    assert.equal(__pendingWaits(), 30, 'the waits for data and for budget are pending');
+    assert.equal(listeners(signal), 1);
+    controller.abort(new Error('shutting down'));
+    await turn();
+  });
+  assert.deepEqual(warnings.map((w) => w.name), []);
+  assert.equal(listeners(signal), 0);
+  assert.equal(__pendingWaits(), 0);
+  // Every wait for data or budget rejected, those of each kind in the order they were made (how
+  // many steps a rejection takes to reach the program differs between kinds and builds).
+  assert.deepEqual(settled.map(([, how]) => how), Array(30).fill('AbortError'));
+  for (const kind of [0, 1, 2]) {
+    const made = settled.map(([at]) => at).filter((at) => at % 3 === kind);
+    assert.deepEqual(made, [...made].sort((a, b) => a - b));
+  }
+  held.free();
+  pool.free();
+  writer.free();
+  reader.free();
+  document.free();
+});
+
+test('onAbort(): callbacks in the order given, each once, forgotten by off(), the listener gone with the last', () => {
+  const controller = new AbortController();
+  const { signal } = controller;
+  const calls = [];
+  const record = (name) => () => calls.push(name);
+  const offFirst = onAbort(signal, record('first'));
+  const same = record('twice');
+  onAbort(signal, same);
+  onAbort(signal, same);
+  const offGone = onAbort(signal, record('forgotten'));
+  onAbort(signal, () => {
+    calls.push('last');
+    onAbort(signal, record('added while running')); // as a listener added to an aborted signal: never
+  });
+  offGone();
+  offGone(); // twice does nothing
+  assert.equal(listeners(signal), 1);
+  controller.abort();
+  assert.deepEqual(calls, ['first', 'twice', 'twice', 'last']);
+  offFirst(); // after the abort: nothing
+  assert.equal(listeners(signal), 0);
+
+  const other = new AbortController();
+  const offs = [onAbort(other.signal, record('x')), onAbort(other.signal, record('y'))];
+  offs[0]();
+  assert.equal(listeners(other.signal), 1);
+  offs[1]();
+  assert.equal(listeners(other.signal), 0);
+  other.abort();
+  assert.deepEqual(calls, ['first', 'twice', 'twice', 'last']);
 });
