@@ -290,8 +290,14 @@ test('a stream through sliceAsync on both sides arrives intact', async () => {
 });
 
 test('bad input is a TypeError or RangeError, use after free an Error', async () => {
-  assert.throws(() => Circular.withCapacity(0), RangeError);
-  assert.throws(() => Circular.withCapacity(-1), RangeError);
+  // The bounds a capacity takes, as every other number argument says its own.
+  for (const capacity of [0, -1]) {
+    assert.throws(() => Circular.withCapacity(capacity), {
+      name: 'RangeError',
+      code: 'ERR_OUT_OF_RANGE',
+      message: `capacity must be between 1 and ${Number.MAX_SAFE_INTEGER}, got ${capacity}`,
+    });
+  }
   assert.throws(() => Circular.withCapacity(1.5), TypeError);
   assert.throws(() => Circular.withCapacity('big'), TypeError);
   assert.throws(() => Circular.withCapacity(64, { backend: 'magic' }), TypeError);

@@ -37,6 +37,11 @@ pub(crate) fn index_raw(env: &Env, raw: sys::napi_value, what: &str) -> ApiResul
     Ok(binding::index(value(env, raw), what)?)
 }
 
+/// A ring's capacity: [`index`], and at least 1 (`binding::capacity`).
+pub(crate) fn capacity(env: &Env, value: &Unknown<'_>) -> ApiResult<usize> {
+    Ok(binding::capacity(self::value(env, values::raw(value)), "capacity")?)
+}
+
 /// Like [`index`], with `fallback` for a missing (`undefined` or `null`) argument.
 pub(crate) fn index_or(
     env: &Env,

@@ -405,7 +405,7 @@ impl JsCircular {
         capacity: Unknown<'_>,
         options: Option<Unknown<'_>>,
     ) -> napi::Result<JsCircularWriter> {
-        let capacity = args::index(env, &capacity, "capacity").or_throw(env)?;
+        let capacity = args::capacity(env, &capacity).or_throw(env)?;
         let options = ring_options(env, options.as_ref()).or_throw(env)?;
         let writer = Circular::with_options::<u8>(capacity, &options).map_err(ring_error).or_throw(env)?;
         Ok(JsCircularWriter::new(env, RingWriter::new(writer)))

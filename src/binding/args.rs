@@ -42,6 +42,30 @@ pub fn index(value: Value, what: &str) -> BindingResult<usize> {
     usize::try_from(n).map_err(|_| message::out_of_range(what, n as f64, usize::MAX as u64))
 }
 
+/// A ring's capacity: [`index`], and at least 1, since a ring holds at least one item.
+///
+/// ```
+/// use omnibuf::binding::{capacity, Value};
+///
+/// assert_eq!(capacity(Value::Number(4096.0), "capacity"), Ok(4096));
+/// assert_eq!(
+///     capacity(Value::Number(0.0), "capacity").unwrap_err().message,
+///     "capacity must be between 1 and 9007199254740991, got 0",
+/// );
+/// assert!(capacity(Value::Number(-1.0), "capacity").is_err());
+/// ```
+pub fn capacity(value: Value, what: &str) -> BindingResult<usize> {
+    let Value::Number(n) = value else { return Err(message::not_integer(what, value)) };
+    if !n.is_finite() || n.fract() != 0.0 {
+        return Err(message::not_integer(what, value));
+    }
+    if !(1.0..=MAX_SAFE_INTEGER as f64).contains(&n) {
+        return Err(message::not_between(what, n, 1, MAX_SAFE_INTEGER));
+    }
+    // An integer in 1 ..= 2^53 - 1: exact as a u64; past usize only on a 32-bit target.
+    usize::try_from(n as u64).map_err(|_| message::not_between(what, n, 1, usize::MAX as u64))
+}
+
 /// An upper bound (a most-bytes-to-read, a budget): [`offset`], clamped to `usize::MAX`, since no
 /// target holds more than that; a 32-bit target takes every bound a 64-bit one takes.
 ///

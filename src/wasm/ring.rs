@@ -243,7 +243,7 @@ impl JsCircular {
     /// `"mirror-copy"` (the only one in wasm).
     #[wasm_bindgen(js_name = withCapacity)]
     pub fn with_capacity(capacity: &JsValue, options: &JsValue) -> Result<JsCircularWriter, JsValue> {
-        let capacity = index(capacity, "capacity")?;
+        let capacity = binding::capacity(value(capacity), "capacity").map_err(throwable)?;
         let mut ring = RingOptions::default();
         if !options.is_undefined() && !options.is_null() {
             if !options.is_object() {
