@@ -294,7 +294,7 @@ test("a read past this runtime's largest Buffer (Node 20: 4 GiB): its view() and
 
 test('bad arguments throw or reject with the right error classes', async () => {
   const vb = VirtualBuffer.fromBytes('0123456789');
-  assert.throws(() => vb.insert(11, 'x'), { name: 'RangeError', message: /outside the buffer \(length 10\)/ });
+  assert.throws(() => vb.insert(11, 'x'), { name: 'RangeError', message: 'offset 11 is past the end of the buffer (length 10)' });
   assert.throws(() => vb.insert(-1, 'x'), RangeError);
   assert.throws(() => vb.insert(2 ** 53, 'x'), RangeError);
   assert.throws(() => vb.insert(1.5, 'x'), TypeError);

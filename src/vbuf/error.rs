@@ -14,8 +14,18 @@ use crate::platform::persistence::PersistenceError;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum VbufError {
-    /// A range or position outside the buffer.
-    #[error("range {start}..{end} is outside the buffer (length {len})")]
+    /// A range or position outside the buffer. A position (an insert, a line lookup) is the range
+    /// `offset..offset`, and its message names the offset.
+    ///
+    /// ```
+    /// use omnibuf::vbuf::{VbufError, VirtualBuffer};
+    ///
+    /// let buf = VirtualBuffer::from_bytes(b"abc".to_vec());
+    /// let message = |r: Result<(), VbufError>| r.unwrap_err().to_string();
+    /// assert_eq!(message(buf.delete(2..9)), "range 2..9 is outside the buffer (length 3)");
+    /// assert_eq!(message(buf.insert(9, b"!")), "offset 9 is past the end of the buffer (length 3)");
+    /// ```
+    #[error("{}", out_of_range(*.start, *.end, *.len))]
     OutOfRange {
         /// Start of the requested range.
         start: u64,
@@ -25,7 +35,15 @@ pub enum VbufError {
         len: u64,
     },
     /// A line number past the last line.
-    #[error("line {line} does not exist (the buffer has {lines} lines)")]
+    ///
+    /// ```
+    /// use omnibuf::vbuf::VirtualBuffer;
+    ///
+    /// let buf = VirtualBuffer::from_bytes(b"one line".to_vec());
+    /// let err = buf.line_to_offset(3).unwrap_err();
+    /// assert_eq!(err.to_string(), "line 3 does not exist (the buffer has 1 line)");
+    /// ```
+    #[error("line {line} does not exist (the buffer has {lines} line{})", if *.lines == 1 { "" } else { "s" })]
     NoSuchLine {
         /// The requested line (0-based).
         line: u64,
@@ -69,4 +87,13 @@ pub(crate) fn zeroed(len: u64, what: &'static str) -> Result<Vec<u8>, VbufError>
     bytes.try_reserve_exact(size).map_err(|_| failed())?;
     bytes.resize(size, 0);
     Ok(bytes)
+}
+
+/// The message of [`VbufError::OutOfRange`]: a range, or the one offset an empty range stands for.
+fn out_of_range(start: u64, end: u64, len: u64) -> String {
+    if start == end {
+        format!("offset {start} is past the end of the buffer (length {len})")
+    } else {
+        format!("range {start}..{end} is outside the buffer (length {len})")
+    }
 }
