@@ -432,7 +432,8 @@ export class CircularWriter {
    * `reason`, and their streams (slices(), `for await`, readableStream(), nodeReadable()) error
    * instead of ending. `reason`: a string; an Error, or any object with a string `message`, by that
    * message (the error another ring's stream ended with by that ring's reason, so that a chain of
-   * rings joined by streams says why once); "no reason given" without one. Kept as UTF-8: a lone
+   * rings joined by streams says why once); "no reason given" without one, or for an empty one
+   * (so `abortReason` is never falsy once the writer aborted). Kept as UTF-8: a lone
    * surrogate becomes U+FFFD. Works across threads, as the ring does. TypeError for a reason of
    * another type; Error (ERR_INVALID_STATE) on a writer freed or handed on. */
   abort(reason?: string | Error): void;

@@ -856,12 +856,14 @@ test('read() detaches the slices handed out before, with every array over their 
   r.free();
 });
 
-test("abort(reason) keeps the reason as UTF-8: a lone surrogate becomes U+FFFD, other characters stay", () => {
+test("abort(reason) keeps the reason as UTF-8: a lone surrogate becomes U+FFFD, other characters stay; an empty one is none", () => {
   for (const [reason, expected] of [
     ['a\uD800b', 'a\uFFFDb'],
     ['\uDC00', '\uFFFD'],
     [new Error('é😀\uD83D'), 'é😀\uFFFD'],
-    ['', ''],
+    ['', 'no reason given'],
+    [new Error(), 'no reason given'],
+    [' ', ' '],
   ]) {
     const w = Circular.withCapacity(64);
     const r = w.addReader();

@@ -192,19 +192,23 @@ pub const STORES: [&str; 3] = ["indexeddb", "opfs", "auto"];
 pub const NO_REASON: &str = "no reason given";
 
 /// The reason of the native `CircularWriter.abort(reason)`: a string as it is (`text`, which the
-/// adapter read), and [`NO_REASON`] when left out. An `Error` arrives as its message: `js/guard.mjs`
-/// reads it in JS first, in both builds, and passes anything else on for this to refuse.
+/// adapter read), and [`NO_REASON`] when left out or empty: JS reads `abortReason` as a truth value
+/// (null after a normal end), so an aborted writer's must never be `""`. An `Error` arrives as its
+/// message: `js/guard.mjs` reads it in JS first, in both builds, and passes anything else on for
+/// this to refuse.
 ///
 /// ```
 /// use omnibuf::binding::{abort_reason, ErrorClass, Value, NO_REASON};
 ///
 /// assert_eq!(abort_reason(Value::String, Some("disk full".into())), Ok("disk full".into()));
 /// assert_eq!(abort_reason(Value::Undefined, None), Ok(NO_REASON.into()));
+/// assert_eq!(abort_reason(Value::String, Some(String::new())), Ok(NO_REASON.into()));
 /// assert_eq!(abort_reason(Value::Object, None).unwrap_err().class, ErrorClass::TypeError);
 /// ```
 pub fn abort_reason(value: Value, text: Option<String>) -> BindingResult<String> {
     match (value, text) {
         (Value::Undefined | Value::Null, _) => Ok(NO_REASON.into()),
+        (Value::String, Some(text)) if text.is_empty() => Ok(NO_REASON.into()),
         (Value::String, Some(text)) => Ok(text),
         _ => Err(message::bad_reason(value)),
     }
