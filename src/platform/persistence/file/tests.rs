@@ -38,6 +38,19 @@ fn insert(bytes: &[u8]) -> Result<SavePiece, PersistenceError> {
     Ok(SavePiece::Insert(ZeroCopyBuffer::copy_from_slice(bytes, BufferKind::raw())))
 }
 
+/// A recipe of `pieces` that calls `meddle()` before it gives each piece (and before it ends): how a
+/// test changes the target while a save writes.
+fn meddling_recipe(
+    pieces: Vec<Result<SavePiece, PersistenceError>>,
+    mut meddle: impl FnMut(),
+) -> impl Iterator<Item = Result<SavePiece, PersistenceError>> {
+    let mut pieces = pieces.into_iter();
+    std::iter::from_fn(move || {
+        meddle();
+        pieces.next()
+    })
+}
+
 fn copy(offset: u64, len: u64) -> Result<SavePiece, PersistenceError> {
     Ok(SavePiece::Copy { offset, len })
 }
@@ -196,13 +209,11 @@ fn a_fifo_never_makes_an_open_or_a_save_wait_and_one_named_like_a_temporary_file
         let (_dir, path) = fixture(b"content");
         let layer = FilePersistence::open(&path, FileBackend::Positional).unwrap();
         let target = path.clone();
-        let mut pieces = vec![insert(b"new")].into_iter();
-        let mut recipe = std::iter::from_fn(move || {
+        let mut recipe = meddling_recipe(vec![insert(b"new")], move || {
             if !is_fifo(&target) {
                 fs::remove_file(&target).unwrap();
                 make_fifo(&target);
             }
-            pieces.next()
         });
         let saved = within_seconds(move || layer.save(&mut recipe, SaveOptions { force }).map(drop));
         if force {
@@ -524,10 +535,8 @@ fn a_target_deleted_while_a_save_writes_is_refused_as_changed_or_forced_written_
         let (dir, path) = fixture(b"original");
         let file = FilePersistence::open(&path, FileBackend::Positional).unwrap();
         let target = path.clone();
-        let mut pieces = vec![insert(b"mine")].into_iter();
-        let mut recipe = std::iter::from_fn(move || {
+        let mut recipe = meddling_recipe(vec![insert(b"mine")], move || {
             let _ = fs::remove_file(&target);
-            pieces.next()
         });
         let saved = file.save(&mut recipe, SaveOptions { force }).map(drop);
         if force {
