@@ -457,10 +457,12 @@ export class CircularWriter {
    * chunks a Node Writable takes (Buffer, Uint8Array, strings), which must keep their memory as
    * writableStream()'s must. Destroyed before its end (the pipeline fails, or destroy()), it ends its wait
    * for room and aborts the writer with the error (see abort()), so that the readers' streams error
-   * too; when its `signal` aborts, it is destroyed with an {@link AbortError} and the writer aborts
-   * with the signal's reason, as writableStream()'s. destroy() without an error leaves the stream
-   * not errored, as Writable does: the write waiting for room ends without an error, the writes
-   * behind it fail (ERR_STREAM_DESTROYED). */
+   * too, and the write waiting for room fails with the stream's error, as the writes behind it do.
+   * When its `signal` aborts, it is destroyed with an {@link AbortError} and the writer aborts with
+   * the signal's reason, as writableStream()'s; a signal aborted already does that at the call (as a
+   * Node stream given one is destroyed at once), where writableStream() waits for its first write.
+   * destroy() without an error leaves the stream not errored, as Writable does: the write waiting
+   * for room ends without an error, the writes behind it fail (ERR_STREAM_DESTROYED). */
   nodeWritable(options?: WaitOptions & { highWaterMark?: number }): import('node:stream').Writable;
 }
 
@@ -808,7 +810,8 @@ export class VirtualBuffer {
    * over it reports that as an error of its own (Chromium: a TypeError, "Failed to fetch"). */
   readableStream(start?: number, end?: number): ReadableStream<Uint8Array>;
   /** Node entries only: bytes start..end as a stream.Readable, which reads a chunk of 64 KiB ahead
-   * (its highWaterMark), as fs.createReadStream() does. */
+   * (its highWaterMark), as fs.createReadStream() does; destroyed part-way, it closes without 'end'
+   * (finished() rejects with ERR_STREAM_PREMATURE_CLOSE), as that does too. */
   nodeReadable(start?: number, end?: number, options?: { signal?: AbortSignal }): import('node:stream').Readable;
 }
 

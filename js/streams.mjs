@@ -750,7 +750,8 @@ export function installStreams(classes, waits, node) {
       // Whether end() got through: a stream destroyed before (with an error or without) aborts the
       // ring's stream, so that its readers do not take what they got for all of it.
       let ended = false;
-      let destroyedWithoutError = false;
+      // How destroy() ended the stream: with an error (the stream's), or none.
+      let destroyedWith;
       // The length of each chunk given to write() or end(), in order (undefined for a string). What
       // write() below gets is a Buffer Writable made over the chunk's memory, which is empty once that
       // memory is detached: without the length given, a chunk detached while it waits in Writable's
@@ -770,9 +771,11 @@ export function installStreams(classes, waits, node) {
             return callback(error);
           }
           if (n === chunk.length) return callback();
-          // A wait that destroy() without an error ended is no error of the stream: Writable then
-          // fails the writes after it (ERR_STREAM_DESTROYED) and keeps `errored` null.
-          const failed = (error) => callback(destroyedWithoutError ? undefined : error);
+          // A wait destroy() ended fails with the stream's error, as Writable fails the writes
+          // queued behind it (not with the wait's AbortError); destroyed without an error, it is no
+          // error of the stream: Writable then fails the writes behind it (ERR_STREAM_DESTROYED)
+          // and keeps `errored` null.
+          const failed = (error) => callback(destroyedWith === undefined ? error : destroyedWith.error);
           writeAll(writer, chunk.subarray(n), waiting).then(() => callback(), failed);
         },
         final(callback) {
@@ -786,7 +789,7 @@ export function installStreams(classes, waits, node) {
           callback();
         },
         destroy(error, callback) {
-          destroyedWithoutError = error == null;
+          destroyedWith = { error };
           destroyed.abort(error);
           // Aborted by `signal`: the writer aborts with the signal's reason, as writableStream()'s
           // does, not with the AbortError that stands for it.
@@ -817,11 +820,28 @@ export function installStreams(classes, waits, node) {
   define(VirtualBuffer, {
     nodeReadable(start, end, options) {
       const signal = signalOption(options, 'VirtualBuffer.nodeReadable');
-      // As fs.ReadStream: one read of CHUNK bytes ahead (Readable.from's default is one byte, so
-      // every read() of the consumer would wait for a read of the document).
-      const stream = Readable.from(documentChunks(this, start, end, signal, abortError), {
-        objectMode: false,
+      const chunks = documentChunks(this, start, end, signal, abortError);
+      // Not Readable.from(chunks): a stream it makes, destroyed part-way, still emits 'end' in Node
+      // 20 (its walk's return() reads as the walk's end), and finished() takes it for whole. Here a
+      // chunk or the end that comes once the stream is destroyed goes nowhere, as fs.ReadStream's.
+      const stream = new Readable({
+        // As fs.ReadStream: one read of CHUNK bytes ahead.
         highWaterMark: CHUNK,
+        read() {
+          chunks.next().then(
+            ({ value, done }) => {
+              if (!this.destroyed) this.push(done ? null : value);
+            },
+            (error) => this.destroy(error),
+          );
+        },
+        destroy(error, callback) {
+          // Ends the walk (after its read under way, whose part it frees).
+          chunks.return().then(
+            () => callback(error),
+            () => callback(error),
+          );
+        },
       });
       return destroyOnAbort(stream, { signal, abortError, finished });
     },

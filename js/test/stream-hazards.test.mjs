@@ -1,8 +1,8 @@
 // The stream forms' contracts where a program does something unusual, against both builds: chunks
 // whose memory is detached, shrunk or grown while a write waits for room, or that come from another
 // realm or are shared memory; a writer freed or aborted by other means than the stream that ends it;
-// a stream destroyed without an error while a write waits; a signal's reason and AbortError class;
-// options of the wrong type. (streams.test.mjs has the streams' ordinary work.)
+// a stream destroyed while a write waits, or a document stream part-way; a signal's reason and
+// AbortError class; options of the wrong type. (streams.test.mjs has the streams' ordinary work.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { finished } from 'node:stream/promises';
@@ -203,6 +203,55 @@ test('a Node writer stream destroyed without an error while a write waits is not
   // The ring's stream did not end: its readers learn that it was cut short.
   assert.equal(reader.abortReason, 'the writable stream was destroyed before its end');
   reader.free();
+});
+
+test("a Node writer stream destroyed with an error while a write waits fails that write with the stream's error, as the writes behind it", async () => {
+  // destroy(error), and the stream's signal (which destroys it with an AbortError of its reason).
+  for (const how of ['destroy', 'signal']) {
+    const { writer, reader, room } = smallRing();
+    const controller = new AbortController();
+    const stream = writer.nodeWritable({ signal: controller.signal });
+    const failures = [];
+    const stored = new Promise((resolve) => stream.on('error', resolve));
+    stream.write(new Uint8Array(2 * room), (error) => failures.push(error));
+    stream.write(new Uint8Array(1), (error) => failures.push(error));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    if (how === 'destroy') stream.destroy(new Error('gave up'));
+    else controller.abort(new Error('shutting down'));
+    const error = await stored;
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(failures.length, 2, how);
+    for (const failure of failures) assert.equal(failure, error, `${how}: the callbacks get the stream's error`);
+    assert.equal(reader.abortReason, how === 'destroy' ? 'gave up' : 'shutting down');
+    reader.free();
+  }
+});
+
+test('a document stream destroyed part-way closes without an end, as fs.createReadStream(): finished() says it was cut short', async () => {
+  const doc = VirtualBuffer.fromBytes('x'.repeat(300_000)); // more than four chunks
+  for (const error of [undefined, new Error('enough')]) {
+    const stream = doc.nodeReadable();
+    const events = [];
+    for (const name of ['end', 'close']) stream.on(name, () => events.push(name));
+    stream.on('error', () => events.push('error'));
+    let bytes = 0;
+    stream.on('data', (chunk) => {
+      bytes += chunk.length;
+      if (bytes === chunk.length) stream.destroy(error);
+    });
+    const outcome = await finished(stream).then(
+      () => 'finished',
+      (e) => e.code ?? e.message,
+    );
+    assert.equal(outcome, error === undefined ? 'ERR_STREAM_PREMATURE_CLOSE' : 'enough');
+    assert.deepEqual(events, error === undefined ? ['close'] : ['error', 'close']);
+    assert.equal(stream.readableEnded, false);
+    assert.equal(bytes, 64 << 10, 'no chunk after the destroy');
+  }
+  // Read to its end, it ends.
+  const whole = await doc.nodeReadable(0, 200_000).toArray();
+  assert.equal(Buffer.concat(whole).length, 200_000);
+  doc.free();
 });
 
 test("a Node stream's signal: the writer aborts with the signal's reason, and the streams error with this package's AbortError", async () => {
