@@ -448,9 +448,10 @@ export class CircularWriter {
    * (see abort()), which errors the readers' streams. Give
    * `pipeTo(dest, { signal })` the same `signal` here: pipeTo aborts its destination only after the
    * write in flight, which may be waiting for room; with the signal that wait ends at once (nothing
-   * is left waiting). The stream listens to `signal` from its first write until it ends: when it
-   * aborts, the stream errors with an AbortError and the writer aborts with the signal's reason, at
-   * once (a signal that aborted before the first write: at that write, or at close()). */
+   * is left waiting). The stream listens to `signal` from its making until it ends (and before
+   * pipeTo() does, so that Node's pipeTo cancels its source on an abort, as Chromium's does): when
+   * it aborts, the stream errors with an AbortError and the writer aborts with the signal's reason,
+   * at once (a signal aborted already: as the stream is made). */
   writableStream(options?: WaitOptions): WritableStream<BytesLike>;
   /** Node entries only: the same as a stream.Writable; `end()` frees the writer (an end after the
    * writer was freed or aborted by other means errors instead, ERR_INVALID_STATE). It takes the
@@ -459,8 +460,8 @@ export class CircularWriter {
    * for room and aborts the writer with the error (see abort()), so that the readers' streams error
    * too, and the write waiting for room fails with the stream's error, as the writes behind it do.
    * When its `signal` aborts, it is destroyed with an {@link AbortError} and the writer aborts with
-   * the signal's reason, as writableStream()'s; a signal aborted already does that at the call (as a
-   * Node stream given one is destroyed at once), where writableStream() waits for its first write.
+   * the signal's reason, as writableStream()'s; a signal aborted already does that at the call, as
+   * a Node stream given one is destroyed at once.
    * destroy() without an error leaves the stream not errored, as Writable does: the write waiting
    * for room ends without an error, the writes behind it fail (ERR_STREAM_DESTROYED). */
   nodeWritable(options?: WaitOptions & { highWaterMark?: number }): import('node:stream').Writable;

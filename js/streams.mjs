@@ -575,7 +575,10 @@ export function installStreams(classes, waits, node) {
       // A write waiting for room ends when the stream is aborted (the controller's signal: its abort())
       // or when `signal` aborts. pipeTo(dest, { signal }) aborts the destination only once its write in
       // flight has finished, so a pipe into a full ring needs the same signal here to end at once. The
-      // stream follows `signal` from its first write: one never written to keeps no listener on it.
+      // stream follows `signal` from the start, so that it hears an abort before pipeTo() does, which
+      // listens from its call: Node 20's pipeTo, told by a destination that errors after its own
+      // abort steps began, ends with that error and leaves the source uncancelled. (The signal holds
+      // the stream weakly: one dropped unwritten is collected with its callback.)
       const stop = new AbortController();
       const waiting = { signal: stop.signal, ref };
       let following = null;
@@ -594,15 +597,17 @@ export function installStreams(classes, waits, node) {
         following?.release();
         abortWriter(writer, error);
       };
-      // Each chunk's length when it was written to the stream (the strategy sizes it then), so that
-      // one detached or shrunk while it waits in the stream's queue fails as one that goes while its
-      // own write waits for room does, instead of passing for whole.
-      const writtenLengths = new WeakMap();
+      // Each chunk's length when it was written to the stream (the strategy sizes it then), in order,
+      // so that one detached or shrunk while it waits in the stream's queue fails as one that goes
+      // while its own write waits for room does, instead of passing for whole. By write, not by
+      // chunk: the same array may be queued twice, and detached in between. (The stream sizes a
+      // chunk before it refuses it for a stream closing or errored, but then it writes nothing more:
+      // the sink's writes take their lengths in the order they were sized.)
+      const writtenLengths = [];
       const strategy = {
         highWaterMark: 1,
         size(chunk) {
-          const length = chunkLength(chunk);
-          if (length !== undefined) writtenLengths.set(chunk, length);
+          writtenLengths.push(chunkLength(chunk));
           return 1;
         },
       };
@@ -617,8 +622,8 @@ export function installStreams(classes, waits, node) {
             },
             { once: true },
           );
-          // `signal` aborted (followed from the first write): the stream errors then and there, and
-          // the readers get its reason, as a Node Writable given that signal is destroyed.
+          // `signal` aborted (already, or later): the stream errors then and there, and the readers
+          // get its reason, as a Node Writable given that signal is destroyed.
           stop.signal.addEventListener(
             'abort',
             () => {
@@ -628,14 +633,13 @@ export function installStreams(classes, waits, node) {
             },
             { once: true },
           );
+          following = follow(signal, stop);
         },
         async write(chunk) {
-          following ??= follow(signal, stop);
+          const length = writtenLengths.shift();
           try {
-            // `signal` aborted before the first write: nothing goes in.
-            if (stop.signal.aborted) throw abortError(stop.signal);
             const bytes = chunkBytes(chunk);
-            await writeAll(writer, bytes, waiting, writtenLengths.get(chunk) ?? bytes.length);
+            await writeAll(writer, bytes, waiting, length ?? bytes.length);
           } catch (error) {
             // A wait ended by an abort: the abort has told the readers (with its own reason).
             if (!stop.signal.aborted) fail(error);
@@ -643,10 +647,6 @@ export function installStreams(classes, waits, node) {
           }
         },
         close() {
-          if (signal?.aborted) {
-            fail(signal.reason);
-            throw abortError(signal);
-          }
           close();
         },
         abort(reason) {
@@ -761,14 +761,17 @@ export function installStreams(classes, waits, node) {
         highWaterMark: highWaterMark ?? CHUNK,
         decodeStrings: true,
         write(chunk, _encoding, callback) {
-          if (chunk.length < (givenLengths.shift() ?? 0)) return callback(chunkChanged());
+          // A write that fails calls back in the next tick: Writable, told of an error at once, goes
+          // on to write the next chunk it holds before it errors.
+          const refuse = (error) => process.nextTick(callback, error);
+          if (chunk.length < (givenLengths.shift() ?? 0)) return refuse(chunkChanged());
           // A chunk that fits goes in at once, and Writable takes the callback made at once as the
           // end of the write (no Promise, no turn of the event loop); the rest waits for room.
           let n;
           try {
             n = writer.write(chunk);
           } catch (error) {
-            return callback(error);
+            return refuse(error);
           }
           if (n === chunk.length) return callback();
           // A wait destroy() ended fails with the stream's error, as Writable fails the writes

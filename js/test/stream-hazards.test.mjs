@@ -103,33 +103,41 @@ test("a stream write whose chunk is detached or shrunk while it waits for room r
 });
 
 test("a stream chunk detached or shrunk while it waits in the stream's queue, behind a write waiting for room, rejects too", async () => {
+  // `again`: the same array is written once more after it changed (its length is taken per write).
   for (const form of ['writableStream', 'nodeWritable']) {
     for (const change of ['detach', 'shrink']) {
-      if (change === 'shrink' && typeof ArrayBuffer.prototype.resize !== 'function') continue;
-      const { writer, reader, room } = smallRing();
-      const first = new Uint8Array(room + 10).fill(5);
-      const memory = change === 'shrink' ? new ArrayBuffer(8, { maxByteLength: 8 }) : new ArrayBuffer(8);
-      new Uint8Array(memory).fill(6);
-      const queued = new Uint8Array(memory);
-      const write = (stream, chunk) => new Promise((resolve, reject) => stream.write(chunk, (error) => (error ? reject(error) : resolve())));
-      let writes;
-      if (form === 'writableStream') {
-        const sink = writer.writableStream().getWriter();
-        writes = [sink.write(first), sink.write(queued)];
-      } else {
-        const stream = writer.nodeWritable({ highWaterMark: 1 });
-        stream.on('error', () => {});
-        writes = [write(stream, first), write(stream, queued)];
+      for (const again of [false, true]) {
+        if (change === 'shrink' && typeof ArrayBuffer.prototype.resize !== 'function') continue;
+        const { writer, reader, room } = smallRing();
+        const first = new Uint8Array(room + 10).fill(5);
+        const memory = change === 'shrink' ? new ArrayBuffer(8, { maxByteLength: 8 }) : new ArrayBuffer(8);
+        new Uint8Array(memory).fill(6);
+        const queued = new Uint8Array(memory);
+        const write = (stream, chunk) => new Promise((resolve, reject) => stream.write(chunk, (error) => (error ? reject(error) : resolve())));
+        let writes;
+        let writeAgain;
+        if (form === 'writableStream') {
+          const sink = writer.writableStream().getWriter();
+          writes = [sink.write(first), sink.write(queued)];
+          writeAgain = () => sink.write(queued).catch(() => {});
+        } else {
+          const stream = writer.nodeWritable({ highWaterMark: 1 });
+          stream.on('error', () => {});
+          writes = [write(stream, first), write(stream, queued)];
+          writeAgain = () => write(stream, queued).catch(() => {});
+        }
+        // The second chunk goes while the first waits for room: before any of it was written.
+        if (change === 'detach') structuredClone(memory, { transfer: [memory] });
+        else memory.resize(3);
+        if (again) writeAgain();
+        const got = drain(reader);
+        await writes[0];
+        const what = `${form}, ${change}${again ? ', written again' : ''}`;
+        await assert.rejects(writes[1], { name: 'TypeError', code: 'ERR_INVALID_STATE' }, what);
+        const { bytes, error } = await got;
+        assert.equal(error?.code, 'ECONNABORTED', `${what}: the readers are told`);
+        assert.deepEqual(bytes, first, `${what}: nothing of the queued chunk`);
       }
-      // The second chunk goes while the first waits for room: before any of it was written.
-      if (change === 'detach') structuredClone(memory, { transfer: [memory] });
-      else memory.resize(3);
-      const got = drain(reader);
-      await writes[0];
-      await assert.rejects(writes[1], { name: 'TypeError', code: 'ERR_INVALID_STATE' }, `${form}, ${change}`);
-      const { bytes, error } = await got;
-      assert.equal(error?.code, 'ECONNABORTED', `${form}, ${change}: the readers are told`);
-      assert.deepEqual(bytes, first, `${form}, ${change}: nothing of the queued chunk`);
     }
   }
 });
@@ -252,6 +260,47 @@ test('a document stream destroyed part-way closes without an end, as fs.createRe
   const whole = await doc.nodeReadable(0, 200_000).toArray();
   assert.equal(Buffer.concat(whole).length, 200_000);
   doc.free();
+});
+
+test("pipeTo(writer.writableStream({ signal }), { signal }) into a full ring: an abort cancels the source and rejects with the signal's reason", async () => {
+  // As the Streams standard's pipeTo says; Node's did neither when the destination heard the abort
+  // after pipeTo (it listened from its first write).
+  for (const source of ['a ring', 'a plain stream']) {
+    const controller = new AbortController();
+    const { signal } = controller;
+    const into = Circular.withCapacity(4096);
+    const intoReader = into.addReader();
+    into.write(new Uint8Array(into.capacity)); // full: the pipe's write waits for room
+    let cancelled = null;
+    let from;
+    let fromReader;
+    let readable;
+    if (source === 'a ring') {
+      from = Circular.withCapacity(4096);
+      fromReader = from.addReader();
+      readable = fromReader.readableStream();
+      from.write('abc');
+    } else {
+      readable = new ReadableStream({
+        start: (c) => c.enqueue(new Uint8Array(3)),
+        cancel: (reason) => void (cancelled = reason),
+      });
+    }
+    const piping = readable.pipeTo(into.writableStream({ signal }), { signal });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const reason = new Error('stop');
+    controller.abort(reason);
+    await assert.rejects(piping, (e) => e === reason, source);
+    if (source === 'a ring') {
+      // Cancelled, the stream freed its reader, which no longer holds the writer back.
+      assert.throws(() => fromReader.slice(), { code: 'ERR_INVALID_STATE' }, 'the source ring has no reader left');
+      from.free();
+    } else {
+      assert.equal(cancelled, reason);
+    }
+    assert.equal(intoReader.abortReason, 'stop');
+    intoReader.free();
+  }
 });
 
 test("a Node stream's signal: the writer aborts with the signal's reason, and the streams error with this package's AbortError", async () => {

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Circular, CircularWriter, VirtualBuffer, __pendingWaits, impl, residentMemoryUnreliable } from './impl.mjs';
-import { collectNow } from './collect.mjs';
+import { collect, collectNow } from './collect.mjs';
 
 const TOTAL = Number(process.env.OMNIBUF_STREAM_MIB ?? 8) << 20;
 
@@ -597,8 +597,13 @@ test('ring walks and streams let go of a signal they never used, and take null o
       await unstarted.return();
       assert.deepEqual(await unstarted.next(), { value: undefined, done: true });
     }
-    writer.writableStream({ signal: longLived.signal });
   }
+  assert.equal(getEventListeners(longLived.signal, 'abort').length, 0);
+  // A writable stream listens from its making (see writableStream()), weakly: one dropped unwritten
+  // goes with its callback (the writer it holds is lost with it, which its reader would learn).
+  for (let i = 0; i < 20; i++) Circular.withCapacity(4096).writableStream({ signal: longLived.signal });
+  assert.equal(getEventListeners(longLived.signal, 'abort').length, 1, 'one listener for them all');
+  for (let round = 0; round < 30 && getEventListeners(longLived.signal, 'abort').length > 0; round++) await collect(1);
   assert.equal(getEventListeners(longLived.signal, 'abort').length, 0);
   for (const make of [
     () => reader.slices(null),
