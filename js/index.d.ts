@@ -559,7 +559,11 @@ export class CircularReader {
    * reader's buffer for BYOB reads. The stream owns the reader: it frees the reader at its end (the
    * ring's stream ended, or errored) and when cancelled, which also ends a pending wait for data.
    * Of the options, `ref` applies; `signal` is checked (a TypeError if not an AbortSignal) but not
-   * followed: cancel() is this stream's signal. */
+   * followed: cancel() is this stream's signal. Where the writer aborted, the stream errors after
+   * the last byte, with two exceptions the Streams standard makes for every byte stream: a BYOB
+   * read into a view of elements wider than a byte (or with `min`) holds the bytes short of a whole
+   * read, which go with the error; and a `Response` over the stream reports the error as its own
+   * (Chromium: a TypeError, "Failed to fetch"). */
   readableStream(options?: WaitOptions): ReadableStream<Uint8Array>;
   /** Node entries only: the bytes as a stream.Readable of Buffers (copies of the ring's slices, as a
    * Readable keeps its chunks). It owns the reader, ends when the writer is freed, and is destroyed
