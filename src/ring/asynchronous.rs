@@ -87,7 +87,9 @@ impl<T: Item, G> Writer<T, G> {
     /// produced and then see the end (`None`, or `Ok(0)` from `AsyncRead`). The writer stays, but
     /// takes nothing more: [`slice`](Self::slice) is empty, [`try_produce`](Self::try_produce) of
     /// one item or more is an error and an `AsyncWrite` write fails with `BrokenPipe`. Shutting an
-    /// `AsyncWrite` down (`poll_close`, tokio's `poll_shutdown`) closes it.
+    /// `AsyncWrite` down (`poll_close`, tokio's `poll_shutdown`) closes it. (This method of the
+    /// writer's own is what `writer.close()` calls even where `futures::AsyncWriteExt` is in scope:
+    /// its `close()` future is `AsyncWriteExt::close(&mut writer)`.)
     ///
     /// ```
     /// use omnibuf::ring::asynchronous::Circular;

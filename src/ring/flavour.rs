@@ -390,6 +390,10 @@ macro_rules! flavour {
             ///
             /// # Panics
             /// When `n` is more than is available; [`try_consume`](Self::try_consume) returns an error.
+            /// This method of the reader's own is what `reader.consume(n)` calls even where a
+            /// `BufRead` trait is in scope (std's, `futures-io`'s or tokio's): a byte reader's trait
+            /// `consume` takes at most what `fill_buf` showed instead of panicking, so code written
+            /// for those traits calls it by name, `BufRead::consume(&mut reader, n)`.
             ///
             /// ```
             #[doc = concat!("use omnibuf::ring::", stringify!($module), "::Circular;")]

@@ -40,7 +40,10 @@
 //! and `io::BufRead` (see `ring::sync::Writer`'s trait implementations).
 //!
 //! Async byte rings speak `futures-io` (`AsyncWrite`, `AsyncRead`, `AsyncBufRead`), and tokio's traits
-//! of the same names with the `tokio` feature.
+//! of the same names with the `tokio` feature. Byte rings with tags (`with_tags`) do not: a byte
+//! stream has nowhere to hand a tag on. A writer dropped ends the stream normally, a writer task
+//! cancelled (tokio's `JoinHandle::abort`) too, since that drops its writer: a producer that may
+//! stop half-way calls `abort` where it gives up, and a panic in its thread aborts for it.
 
 pub mod asynchronous;
 mod core;
