@@ -4,8 +4,27 @@
 // once a signal has more than ten listeners of one event. So the calls' callbacks hang off a single
 // listener, which the signal keeps only while some callback is left.
 
-/** signal → `{ callbacks, listener }`: the callbacks still waiting on it (a Set keeps the order they
- * came in, as a signal runs its listeners), and the one listener that runs them. */
+/** Adds `listener` to `signal` for its abort, and returns its removal. In Node, the entries hand in
+ * `events.addAbortListener` (listenWith()), whose listener runs even where another listener of the
+ * signal calls `stopImmediatePropagation()`, as Node's own APIs' do: a program's listener must not
+ * keep a wait from its cancellation. */
+let listen = (signal, listener) => {
+  signal.addEventListener('abort', listener, { once: true });
+  return () => signal.removeEventListener('abort', listener);
+};
+
+/** Makes the listeners Node's `events.addAbortListener` (Node 18.18 and 20.5 on; where it is
+ * missing, the plain listener stays). */
+export function listenWith(addAbortListener) {
+  if (typeof addAbortListener !== 'function') return;
+  listen = (signal, listener) => {
+    const disposable = addAbortListener(signal, listener);
+    return () => disposable[Symbol.dispose]();
+  };
+}
+
+/** signal → `{ callbacks, forget }`: the callbacks still waiting on it (a Set keeps the order they
+ * came in, as a signal runs its listeners), and the removal of the one listener that runs them. */
 const waitingOn = new WeakMap();
 
 /**
@@ -32,9 +51,8 @@ export function onAbort(signal, callback) {
       }
       callbacks.clear();
     };
-    entry = { callbacks, listener };
+    entry = { callbacks, forget: listen(signal, listener) };
     waitingOn.set(signal, entry);
-    signal.addEventListener('abort', listener, { once: true });
   }
   // A function of its own, so that the same callback given twice is two entries.
   const call = () => callback();
@@ -43,7 +61,7 @@ export function onAbort(signal, callback) {
     if (!entry.callbacks.delete(call) || entry.callbacks.size > 0) return;
     if (waitingOn.get(signal) === entry) {
       waitingOn.delete(signal);
-      signal.removeEventListener('abort', entry.listener);
+      entry.forget();
     }
   };
 }

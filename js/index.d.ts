@@ -49,7 +49,9 @@
 //   objects may be freed long after, while wasm memory (at most 4 GiB) grows: call free() there.
 //   A stream or walk listens to its signal only while it is reachable. However many calls share a
 //   signal, it holds one 'abort' listener of this package (none once they are all done): no
-//   MaxListenersExceededWarning, where Node's own APIs warn past ten.
+//   MaxListenersExceededWarning, where Node's own APIs warn past ten. In Node that listener runs
+//   even where another calls stopImmediatePropagation() (events.addAbortListener, Node 18.18 and
+//   20.5 on), as Node's own APIs' do; a page has no such listener: there, don't stop an abort.
 // - Bytes passed in (Uint8Array, ArrayBuffer, any typed array, or a string as UTF-8) are copied.
 // - Bytes handed out are Uint8Arrays. Many of the addon's are Buffers (a subclass): its views and ring
 //   slices, a reader's read() and the chunks of its iterators; copies such as bytes() and sha256() are

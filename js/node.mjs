@@ -4,9 +4,11 @@
 // ZeroCopyBuffer, over the addon's native storage (js/addon-zero-copy.mjs), whose slices never cross
 // into native code, and BufferPool and PooledBuffer (js/addon-pool.mjs), whose buffers are handles into
 // a native table.
+import * as events from 'node:events';
 import * as nodeStream from 'node:stream';
 import { types } from 'node:util';
 import { isMainThread } from 'node:worker_threads';
+import { listenWith } from './abort-signal.mjs';
 import { addon } from './addon-loader.mjs';
 import { definePool } from './addon-pool.mjs';
 import { defineZeroCopyBuffer } from './addon-zero-copy.mjs';
@@ -67,6 +69,8 @@ replace(guardedVirtualBuffer, {
 // Waits take { signal, ref } (js/waits.mjs); the addon cancels them natively and references its
 // wake-up channel only for waits with `ref`. VirtualBuffer work an aborted signal finds still in the
 // thread pool's queue leaves it (__cancelWork).
+// The package's abort listeners run whatever other listeners of a signal do (js/abort-signal.mjs).
+listenWith(events.addAbortListener);
 const waits = defineWaits({ makeError: addon.__bindingError, cancelWait: addon.__cancelWait, cancelWork: addon.__cancelWork });
 installWaits({ BufferPool, CircularWriter, CircularReader }, waits);
 // napi-rs makes static methods read-only: the class exported is the same class with its own open().

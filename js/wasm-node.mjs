@@ -2,8 +2,10 @@
 // runs against it; the Node entry proper is the napi-rs addon (js/node.mjs). Its VirtualBuffer stores
 // documents in IndexedDB, which Node lacks: install a polyfill (such as fake-indexeddb) to use it.
 import { createRequire } from 'node:module';
+import * as events from 'node:events';
 import * as nodeStream from 'node:stream';
 import { isMainThread } from 'node:worker_threads';
+import { listenWith } from './abort-signal.mjs';
 import { guardClasses } from './guard.mjs';
 import { installStreams } from './streams.mjs';
 import { AbortError, defineWaits, installDocumentSignals, installWaits } from './waits.mjs';
@@ -38,6 +40,8 @@ export const externalBuffers = false;
 // Waits take { signal, ref } (js/waits.mjs): cancelled in wasm (__cancelWait); a wasm Promise holds
 // nothing of the event loop, so a timer does while a wait with `ref` is pending. VirtualBuffer work
 // aborted before it starts never runs (__cancelWork).
+// The package's abort listeners run whatever other listeners of a signal do (js/abort-signal.mjs).
+listenWith(events.addAbortListener);
 const waits = defineWaits({
   makeError: wasm.__bindingError,
   cancelWait: wasm.__cancelWait,

@@ -97,6 +97,29 @@ test('forty calls of every kind on one signal: no leak warning, one listener, an
   document.free();
 });
 
+test("a listener of the program that stops the abort event's propagation keeps no wait from its cancellation", async () => {
+  const controller = new AbortController();
+  const { signal } = controller;
+  // First on the signal, as a program's own listener often is.
+  signal.addEventListener('abort', (event) => event.stopImmediatePropagation());
+  const pool = new BufferPool({ budget: 4096, classes: [4096] });
+  const held = pool.tryAcquire(4096);
+  const writer = Circular.withCapacity(4096);
+  const reader = writer.addReader();
+  const waits = [pool.acquire(4096, { signal }), reader.sliceAsync({ signal }), reader.chunks({ signal }).next()];
+  const outcomes = Promise.allSettled(waits);
+  await turn();
+  controller.abort(new Error('stop'));
+  assert.deepEqual((await outcomes).map((o) => o.reason?.name), ['AbortError', 'AbortError', 'AbortError']);
+  assert.equal(__pendingWaits(), 0);
+  // The budget the aborted wait did not take goes to nobody: it is there to take.
+  held.free();
+  pool.tryAcquire(4096).free();
+  pool.free();
+  writer.free();
+  reader.free();
+});
+
 test('onAbort(): callbacks in the order given, each once, forgotten by off(), the listener gone with the last', () => {
   const controller = new AbortController();
   const { signal } = controller;
