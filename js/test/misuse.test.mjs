@@ -535,6 +535,11 @@ test("open()'s and import()'s options one build ignores are checked by both alik
     [{ backend: 'fast' }, { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE', message: /options.backend must be/ }],
     [{ store: 'nope' }, { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE', message: 'options.store must be "indexeddb" or "opfs" or "auto", got "nope"' }],
     [{ get store() { throw new Error('boom'); } }, { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: 'options.store cannot be read' }],
+    // Of two bad options, both builds name the same: they read backend, store, blockSize,
+    // cacheBudget, spillThreshold, undoLimit in that order.
+    [{ blockSize: 0, store: 'x' }, { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE', message: 'options.store must be "indexeddb" or "opfs" or "auto", got "x"' }],
+    [{ undoLimit: -1, spillThreshold: 'x' }, { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: /^options\.spillThreshold must be/ }],
+    [{ get undoLimit() { throw new Error('boom'); }, get cacheBudget() { throw new Error('boom'); } }, { name: 'TypeError', message: 'options.cacheBudget cannot be read' }],
   ];
   for (const [options, refused] of cases) await assert.rejects(VirtualBuffer.open('never-opened.txt', options), refused);
   // import(), where the build has it (the browser's documents), takes the same options: refused, it

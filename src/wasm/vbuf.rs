@@ -50,20 +50,26 @@ fn stored_error(e: StoredError, context: &str) -> JsValue {
     }
 }
 
-/// `options`: `{ blockSize?, cacheBudget?, undoLimit?, store? }` (sizes in bytes); `undefined` for
-/// defaults. `store` is read by `store_option`. Checked and worded as the Node addon checks its own
-/// (the binding core's checks and table).
-fn buffer_options(options: &JsValue) -> Result<VirtualBufferOptions, JsValue> {
+/// The options of `open()` and `import()`: `{ backend?, store?, blockSize?, cacheBudget?,
+/// spillThreshold?, undoLimit? }` (sizes in bytes), `undefined` or `null` for the defaults. Read in
+/// that order, the addon's, and checked and worded as it checks them (the binding core's checks and
+/// table), so that of two bad options both builds name the same one. `backend` and
+/// `spillThreshold` only the addon uses: checked, then ignored.
+fn open_options(options: &JsValue) -> Result<(VirtualBufferOptions, Store), JsValue> {
     let mut tuning = VirtualBufferOptions::default();
     if options.is_undefined() || options.is_null() {
-        return Ok(tuning);
+        return Ok((tuning, Store::IndexedDb));
     }
     if !options.is_object() {
         return Err(throwable(message::options_not_object(value(options))));
     }
+    choice_option(options, "backend", &binding::FILE_BACKENDS)?;
+    let store = store_option(options)?;
+    let mut spill_threshold = 0;
     for (key, field) in [
         ("blockSize", &mut tuning.block_size),
         ("cacheBudget", &mut tuning.cache_budget),
+        ("spillThreshold", &mut spill_threshold),
         ("undoLimit", &mut tuning.undo_limit),
     ] {
         let v = option(options, key)?;
@@ -81,26 +87,7 @@ fn buffer_options(options: &JsValue) -> Result<VirtualBufferOptions, JsValue> {
         }
         .map_err(throwable)?;
     }
-    Ok(tuning)
-}
-
-/// The options of `open()` and `import()` that only the Node addon uses (`backend`,
-/// `spillThreshold`): checked as the addon checks them, so that what one build refuses the other
-/// refuses too, then ignored.
-fn check_node_options(options: &JsValue) -> Result<(), JsValue> {
-    if !options.is_object() {
-        return Ok(());
-    }
-    choice_option(options, "backend", &binding::FILE_BACKENDS)?;
-    let spill = option(options, "spillThreshold")?;
-    if !spill.is_undefined() {
-        let n = value(&spill);
-        if !matches!(n, binding::Value::Number(_)) {
-            return Err(throwable(message::option_not_number("spillThreshold", n)));
-        }
-        binding::limit(n, "spillThreshold").map_err(throwable)?;
-    }
-    Ok(())
+    Ok((tuning, store))
 }
 
 /// Runs `body` with the buffer as a Promise, cancellable before it starts by `ticket`'s id (`work`);
@@ -194,12 +181,9 @@ impl JsVirtualBuffer {
     /// with an Error when there is no such document or IndexedDB fails. `ticket`: see `work`.
     pub fn open(name: &JsValue, options: &JsValue, ticket: &JsValue) -> Promise {
         // "path", as the Node addon calls it (js/index.d.ts): in the browser, the document's name.
-        let args = path(name, "path").and_then(|name| {
-            check_node_options(options)?;
-            Ok((name, buffer_options(options)?, store_option(options)?))
-        });
+        let args = path(name, "path").and_then(|name| Ok((name, open_options(options)?)));
         work::spawn(ticket, async move {
-            let (name, tuning, store) = args?;
+            let (name, (tuning, store)) = args?;
             let context = format!("VirtualBuffer.open({name:?})");
             let opened = match store {
                 Store::IndexedDb => JsVirtualBuffer::stored(
@@ -220,8 +204,7 @@ impl JsVirtualBuffer {
     pub fn import(name: &JsValue, source: &JsValue, options: &JsValue, ticket: &JsValue) -> Promise {
         let args = (|| {
             let name = path(name, "name")?;
-            check_node_options(options)?;
-            let tuning = buffer_options(options)?;
+            let (tuning, store) = open_options(options)?;
             // A Blob is read in batches. So are bytes and text, as a Blob of them made now (later
             // changes to the array do not count): a copy of all of them in wasm memory would keep
             // wasm memory that large for good.
@@ -236,7 +219,7 @@ impl JsVirtualBuffer {
                     ))
                 }
             };
-            Ok::<_, JsValue>((name, tuning, store_option(options)?, blob))
+            Ok::<_, JsValue>((name, tuning, store, blob))
         })();
         work::spawn(ticket, async move {
             let (name, tuning, store, blob) = args?;
