@@ -305,7 +305,9 @@ export class BufferPool {
   tryAcquire(size: number, tenant?: string): PooledBuffer | null;
   /** Resolves once there is room, first come first served per class; rejects with a RangeError for a
    * request that can never be served, an AbortError when `options.signal` aborts (see WaitOptions),
-   * and the Error of a freed pool (ERR_INVALID_STATE) when the pool is freed first (see free()). */
+   * and the Error of a freed pool (ERR_INVALID_STATE) when the pool is freed first (see free()).
+   * Waits of different classes granted in one turn may settle in either order (the addon settles
+   * them in the order granted, the wasm build in the order asked): the grants are the same. */
   acquire(size: number, tenant?: string, options?: WaitOptions): Promise<PooledBuffer>;
   acquire(size: number, options?: WaitOptions): Promise<PooledBuffer>;
   snapshot(): BufferPoolSnapshot;
