@@ -355,6 +355,16 @@ impl<T: Item, G: Unpin> futures_core::Stream for Reader<T, G> {
         this.consume(copy.len());
         Poll::Ready(Some(copy))
     }
+
+    /// `(0, Some(0))` once the stream is over (see [`FusedStream`](futures_core::FusedStream)), else
+    /// nothing known: how many slices the bytes to come make depends on how they are produced.
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        if self.core.drained() {
+            (0, Some(0))
+        } else {
+            (0, None)
+        }
+    }
 }
 
 /// The stream is over once the writer is gone and everything was read (so `futures::select!` stops

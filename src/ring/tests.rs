@@ -265,6 +265,7 @@ fn an_async_reader_is_a_stream_of_owned_copies_of_its_slices() {
                         }
                         assert_eq!(poll_fn(|cx| Pin::new(&mut r).poll_next(cx)).await, None, "the end stays");
                         assert!(r.is_terminated(), "a fused stream");
+                        assert_eq!(r.size_hint(), (0, Some(0)), "no slice to come");
                         kept.concat()
                     })
                 })
@@ -286,8 +287,10 @@ fn an_async_reader_is_a_stream_of_owned_copies_of_its_slices() {
         // Not over while the readers may have items left, nor while the writer may write more.
         let idle = w.add_reader();
         assert!(!idle.is_terminated());
+        assert_eq!(idle.size_hint(), (0, None));
         w.close(); // the end, with the writer still alive
         assert!(idle.is_terminated(), "closed, and nothing was written since it was added");
+        assert_eq!(idle.size_hint(), (0, Some(0)));
         drop(idle);
         let expected: Vec<u32> = (0..total).collect();
         for consumer in consumers {
