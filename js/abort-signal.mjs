@@ -13,10 +13,10 @@ let listen = (signal, listener) => {
   return () => signal.removeEventListener('abort', listener);
 };
 
-/** Makes the listeners Node's `events.addAbortListener` (Node 18.18 and 20.5 on; where it is
- * missing, the plain listener stays). */
+/** Makes the listeners Node's `events.addAbortListener` (Node 18.18 and 20.5 on; where it, or the
+ * `Symbol.dispose` its result is removed by, is missing, the plain listener stays). */
 export function listenWith(addAbortListener) {
-  if (typeof addAbortListener !== 'function') return;
+  if (typeof addAbortListener !== 'function' || typeof Symbol.dispose !== 'symbol') return;
   listen = (signal, listener) => {
     const disposable = addAbortListener(signal, listener);
     return () => disposable[Symbol.dispose]();
