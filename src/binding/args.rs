@@ -24,14 +24,20 @@ pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 /// assert_eq!(offset(Value::Boolean, "n").unwrap_err().message, "n must be an integer, got a boolean");
 /// ```
 pub fn offset(value: Value, what: &str) -> BindingResult<u64> {
+    integer_between(value, what, 0, MAX_SAFE_INTEGER)
+}
+
+/// An integer in `min ..= max` (`max` at most `MAX_SAFE_INTEGER`): a `TypeError` for anything but
+/// an integer, a `RangeError` that names the bounds outside them.
+fn integer_between(value: Value, what: &str, min: u64, max: u64) -> BindingResult<u64> {
     let Value::Number(n) = value else { return Err(message::not_integer(what, value)) };
     if !n.is_finite() || n.fract() != 0.0 {
         return Err(message::not_integer(what, value));
     }
-    if !(0.0..=MAX_SAFE_INTEGER as f64).contains(&n) {
-        return Err(message::out_of_range(what, n, MAX_SAFE_INTEGER));
+    if !(min as f64..=max as f64).contains(&n) {
+        return Err(message::not_between(what, n, min, max));
     }
-    // An integer in 0 ..= 2^53 - 1: exact as a u64.
+    // An integer within 0 ..= 2^53 - 1: exact as a u64.
     Ok(n as u64)
 }
 
@@ -55,15 +61,9 @@ pub fn index(value: Value, what: &str) -> BindingResult<usize> {
 /// assert!(capacity(Value::Number(-1.0), "capacity").is_err());
 /// ```
 pub fn capacity(value: Value, what: &str) -> BindingResult<usize> {
-    let Value::Number(n) = value else { return Err(message::not_integer(what, value)) };
-    if !n.is_finite() || n.fract() != 0.0 {
-        return Err(message::not_integer(what, value));
-    }
-    if !(1.0..=MAX_SAFE_INTEGER as f64).contains(&n) {
-        return Err(message::not_between(what, n, 1, MAX_SAFE_INTEGER));
-    }
-    // An integer in 1 ..= 2^53 - 1: exact as a u64; past usize only on a 32-bit target.
-    usize::try_from(n as u64).map_err(|_| message::not_between(what, n, 1, usize::MAX as u64))
+    let n = integer_between(value, what, 1, MAX_SAFE_INTEGER)?;
+    // Past usize only on a 32-bit target.
+    usize::try_from(n).map_err(|_| message::not_between(what, n as f64, 1, usize::MAX as u64))
 }
 
 /// An upper bound (a most-bytes-to-read, a budget): [`offset`], clamped to `usize::MAX`, since no
@@ -85,15 +85,8 @@ pub const MAX_BLOCK_SIZE: u64 = u32::MAX as u64;
 
 /// The `blockSize` option of a `VirtualBuffer`: an integer in `1 ..= MAX_BLOCK_SIZE`.
 pub fn block_size(value: Value, what: &str) -> BindingResult<usize> {
-    let Value::Number(n) = value else { return Err(message::not_integer(what, value)) };
-    if !n.is_finite() || n.fract() != 0.0 {
-        return Err(message::not_integer(what, value));
-    }
-    if !(1.0..=MAX_BLOCK_SIZE as f64).contains(&n) {
-        return Err(message::not_between(what, n, 1, MAX_BLOCK_SIZE));
-    }
-    // An integer in 1 ..= 2^32 - 1: exact, and a usize on every target.
-    Ok(n as usize)
+    // At most 2^32 - 1: a usize on every target.
+    integer_between(value, what, 1, MAX_BLOCK_SIZE).map(|n| n as usize)
 }
 
 /// The `timeoutMs` of a blocking wait: `None` when missing (`undefined` or `null`: no deadline), else
