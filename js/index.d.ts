@@ -13,9 +13,10 @@
 // Entries: this file is the whole of the Node entries' types (package.json's `node` conditions, as
 // scripts/pack.mjs copies it to dist/index.d.mts and dist/index.d.cts), so it declares no class,
 // function or constant they lack at run time. Members marked "Browser only" are the one exception:
-// the addon's VirtualBuffer has none of them (VirtualBuffer.import, list(), deleteDocument(),
-// exportDocument(), readInto(): calling one there is the engine's TypeError, "... is not a
-// function"), while "omnibuf/wasm" in Node has them all. js/browser.d.ts types the browser entries: all of this
+// the addon's VirtualBuffer has them only to say so (VirtualBuffer.import, list(), deleteDocument()
+// and exportDocument() reject, readInto() throws, an Error with code
+// ERR_FEATURE_UNAVAILABLE_ON_PLATFORM; `name` and `store` are undefined), while "omnibuf/wasm" in
+// Node has them all. js/browser.d.ts types the browser entries: all of this
 // plus the document worker (openDocumentWorker()); js/worklet.d.ts types "omnibuf/worklet" (the
 // ring's classes and readInto()).
 //

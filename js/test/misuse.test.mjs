@@ -434,10 +434,14 @@ test('bytes over a detached or shrunk buffer are no bytes, whatever view shows t
     structuredClone(buffer, { transfer: [buffer] });
     return bytes;
   };
-  const shrunk = new ArrayBuffer(4, { maxByteLength: 8 });
-  const pastTheEnd = new DataView(shrunk, 2, 2);
-  shrunk.resize(1);
-  for (const bytes of [detached(), detached((b) => new Uint8Array(b)), detached((b) => new DataView(b)), pastTheEnd]) {
+  const cases = [detached(), detached((b) => new Uint8Array(b)), detached((b) => new DataView(b))];
+  // A view past the end of a resizable buffer that shrank (Node 20 on: Node 18 has none).
+  if (ArrayBuffer.prototype.resize) {
+    const shrunk = new ArrayBuffer(4, { maxByteLength: 8 });
+    cases.push(new DataView(shrunk, 2, 2));
+    shrunk.resize(1);
+  }
+  for (const bytes of cases) {
     assert.equal(ZeroCopyBuffer.from(bytes).length, 0);
     const m = new BufferMut(4);
     m.append(bytes);
@@ -542,9 +546,9 @@ test("open()'s and import()'s options one build ignores are checked by both alik
     [{ get undoLimit() { throw new Error('boom'); }, get cacheBudget() { throw new Error('boom'); } }, { name: 'TypeError', message: 'options.cacheBudget cannot be read' }],
   ];
   for (const [options, refused] of cases) await assert.rejects(VirtualBuffer.open('never-opened.txt', options), refused);
-  // import(), where the build has it (the browser's documents), takes the same options: refused, it
-  // stores nothing.
-  if (typeof VirtualBuffer.import !== 'function') return;
+  // import(), in the build that has it (the browser's documents; the addon's only says it is browser
+  // only), takes the same options: refused, it stores nothing.
+  if (impl === 'addon') return;
   for (const [options, refused] of cases) await assert.rejects(VirtualBuffer.import('never-imported.txt', 'text', options), refused);
   assert.deepEqual((await VirtualBuffer.list()).filter((doc) => doc.name === 'never-imported.txt'), []);
 });

@@ -854,6 +854,26 @@ test('readInto() of a document not in OPFS (IndexedDB, or from fromBytes()) thro
   await VirtualBuffer.deleteDocument(name);
 });
 
+test("the browser-only members exist in the addon and say they are browser only, with Node's code", { skip: addonOnly }, async () => {
+  const unavailable = (member) => ({
+    name: 'Error',
+    code: 'ERR_FEATURE_UNAVAILABLE_ON_PLATFORM',
+    message: `VirtualBuffer.${member} is browser only: the Node addon's documents are files, opened with VirtualBuffer.open(path) ("omnibuf/wasm" has it in Node, over an IndexedDB polyfill)`,
+  });
+  for (const [name, args] of [['import', ['doc', 'text']], ['list', []], ['deleteDocument', ['doc']], ['exportDocument', ['doc']]]) {
+    const result = VirtualBuffer[name](...args);
+    assert.ok(result instanceof Promise, `${name}() returns a Promise, as in the browser`);
+    await assert.rejects(result, unavailable(`${name}()`));
+  }
+  const doc = VirtualBuffer.fromBytes('some text');
+  const target = new Uint8Array(4);
+  assert.throws(() => doc.readInto(0, target), unavailable('readInto()'));
+  assert.deepEqual([...target], [0, 0, 0, 0], 'nothing copied');
+  assert.throws(() => doc.readInto.call({}, 0, target), { name: 'TypeError', code: 'ERR_INVALID_THIS' });
+  doc.free();
+  assert.throws(() => doc.readInto(0, target), { code: 'ERR_INVALID_STATE' });
+});
+
 test('the mapped backend: edits, saves and the reads and line queries after each save agree with a model', { skip: addonOnly }, async () => {
   await inTempDir(async (dir) => {
     const path = join(dir, 'mapped-model.txt');

@@ -40,6 +40,9 @@ pub const ERR_INVALID_STATE: &str = "ERR_INVALID_STATE";
 pub const ERR_INVALID_THIS: &str = "ERR_INVALID_THIS";
 /// The `code` of `new` on a class JS cannot construct.
 pub const ERR_ILLEGAL_CONSTRUCTOR: &str = "ERR_ILLEGAL_CONSTRUCTOR";
+/// The `code` of a member one build has and this one lacks (Node's own for a feature its platform
+/// lacks).
+pub const ERR_FEATURE_UNAVAILABLE_ON_PLATFORM: &str = "ERR_FEATURE_UNAVAILABLE_ON_PLATFORM";
 
 /// The `code` of Node's `AbortError`: a wait whose `AbortSignal` aborted.
 pub const ABORT_ERR: &str = "ABORT_ERR";

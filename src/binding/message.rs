@@ -4,8 +4,8 @@
 //! JS class comes from the `From` impls beside [`BindingError`].)
 
 use super::error::{
-    BindingError, ABORT_ERR, ERR_ILLEGAL_CONSTRUCTOR, ERR_INVALID_ARG_VALUE, ERR_INVALID_STATE,
-    ERR_INVALID_THIS,
+    BindingError, ABORT_ERR, ERR_FEATURE_UNAVAILABLE_ON_PLATFORM, ERR_ILLEGAL_CONSTRUCTOR,
+    ERR_INVALID_ARG_VALUE, ERR_INVALID_STATE, ERR_INVALID_THIS,
 };
 use super::value::Value;
 
@@ -304,6 +304,16 @@ pub fn read_into_needs_opfs() -> BindingError {
     .with_code(ERR_INVALID_STATE)
 }
 
+/// A browser-only member of `VirtualBuffer` (`member`: `"list()"`) called in the Node addon, whose
+/// documents are files: `Error`.
+pub fn browser_only(member: &str) -> BindingError {
+    BindingError::error(format!(
+        "VirtualBuffer.{member} is browser only: the Node addon's documents are files, opened with \
+         VirtualBuffer.open(path) (\"omnibuf/wasm\" has it in Node, over an IndexedDB polyfill)"
+    ))
+    .with_code(ERR_FEATURE_UNAVAILABLE_ON_PLATFORM)
+}
+
 /// A `fromHandle()` argument that is not what `toHandle()` returned: `TypeError` (the addon's words).
 pub fn malformed_handle(class: &str) -> BindingError {
     BindingError::type_error(format!("{class}.fromHandle needs the object toHandle() returned"))
@@ -362,7 +372,7 @@ pub fn handle_of_other_memory(class: &str) -> BindingError {
 /// that are not an object, 7 aborted, 8 a `sliceSync()` that would block where nothing may, 9 a
 /// writer's slice transferred away before `produce()`, 10 a bytes argument of another type, 11 an
 /// option that cannot be read, 12 a class called without `new`, 13 `readInto()` given the reader's
-/// own slice. `a`,
+/// own slice, 14 a browser-only member called in the Node addon. `a`,
 /// `b`, `c` as the functions above take them, and `got` the value given, for the messages that say
 /// what they got. `None` for an unknown number.
 ///
@@ -398,6 +408,7 @@ pub fn by_number(which: u32, a: &str, b: &str, c: &str, got: Value) -> Option<Bi
         11 => option_unreadable(a),
         12 => called_without_new(a),
         13 => read_into_own_slice(),
+        14 => browser_only(a),
         _ => return None,
     })
 }

@@ -35,8 +35,9 @@ pub use args::{
 };
 pub use block_on::block_on;
 pub use error::{
-    BindingError, BindingResult, ErrorClass, ABORT_ERR, ERR_BUFFER_TOO_LARGE, ERR_ILLEGAL_CONSTRUCTOR,
-    ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE, ERR_INVALID_STATE, ERR_INVALID_THIS, ERR_OUT_OF_RANGE,
+    BindingError, BindingResult, ErrorClass, ABORT_ERR, ERR_BUFFER_TOO_LARGE,
+    ERR_FEATURE_UNAVAILABLE_ON_PLATFORM, ERR_ILLEGAL_CONSTRUCTOR, ERR_INVALID_ARG_TYPE,
+    ERR_INVALID_ARG_VALUE, ERR_INVALID_STATE, ERR_INVALID_THIS, ERR_OUT_OF_RANGE,
 };
 pub use number::js_number;
 pub use value::Value;
