@@ -15,6 +15,7 @@ import { defineZeroCopyBuffer } from './addon-zero-copy.mjs';
 import { guardAddonClasses } from './guard.mjs';
 import { guardViewsAgainstMoves } from './addon-moves.mjs';
 import { installStreams } from './streams.mjs';
+import { BROWSER_ONLY, defineUnavailable } from './unavailable.mjs';
 import { AbortError, defineWaits, installDocumentSignals, installWaits } from './waits.mjs';
 
 const zeroCopy = defineZeroCopyBuffer(addon);
@@ -89,26 +90,14 @@ export const VirtualBuffer = installDocumentSignals(guardedVirtualBuffer, waits)
     configurable: true,
   });
 }
+// The browser-only members exist here only to say so (js/unavailable.mjs); readInto() checks its
+// receiver first, as the wasm build's does.
 {
-  // The browser-only members (js/index.d.ts) exist here too, so that a program that calls one gets
-  // an Error saying so, with Node's code for a feature its platform lacks, instead of "... is not a
-  // function". The static ones return Promises in the browser, so they reject here.
-  const BROWSER_ONLY = 14; // the binding core's table (src/binding/message.rs, by_number)
-  const unavailable = (member) => addon.__bindingError(BROWSER_ONLY, member);
-  for (const name of ['import', 'list', 'deleteDocument', 'exportDocument']) {
-    const standIn = { async [name]() { throw unavailable(`${name}()`); } }[name];
-    Object.defineProperty(VirtualBuffer, name, { value: standIn, writable: true, configurable: true });
-  }
   const { get: isModified } = Object.getOwnPropertyDescriptor(VirtualBuffer.prototype, 'isModified');
-  Object.defineProperty(VirtualBuffer.prototype, 'readInto', {
-    value: {
-      readInto() {
-        isModified.call(this); // a receiver of another class, or freed, throws what the wasm build's does
-        throw unavailable('readInto()');
-      },
-    }.readInto,
-    writable: true,
-    configurable: true,
+  const stores = ['import', 'list', 'deleteDocument', 'exportDocument'];
+  defineUnavailable(VirtualBuffer, 'VirtualBuffer', stores, addon.__bindingError, BROWSER_ONLY, { async: true });
+  defineUnavailable(VirtualBuffer.prototype, 'VirtualBuffer', ['readInto'], addon.__bindingError, BROWSER_ONLY, {
+    check: (receiver) => isModified.call(receiver),
   });
 }
 export { AbortError };

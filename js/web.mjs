@@ -14,6 +14,7 @@ import * as threads from '../pkg/web-threads/omnibuf_threads.js';
 import { startCustody } from './custody.mjs';
 import { guardClasses } from './guard.mjs';
 import { installStreams } from './streams.mjs';
+import { NODE_ONLY, defineUnavailable } from './unavailable.mjs';
 import { AbortError, defineWaits, installDocumentSignals, installWaits } from './waits.mjs';
 
 // A VirtualBuffer in a dedicated worker (OPFS there), driven from the page without blocking it.
@@ -113,6 +114,13 @@ export const __workCounts = () => Array.from(single.__workCounts());
 // the threaded build's module and not the other.
 installStreams({ CircularReader, CircularWriter }, ringWaits);
 installStreams({ VirtualBuffer }, waits);
+// The Node stream forms exist here only to say so (js/unavailable.mjs), each with its module's error.
+{
+  const ringError = threaded ? threads.__bindingError : single.__bindingError;
+  defineUnavailable(CircularReader.prototype, 'CircularReader', ['nodeReadable'], ringError, NODE_ONLY);
+  defineUnavailable(CircularWriter.prototype, 'CircularWriter', ['nodeWritable'], ringError, NODE_ONLY);
+  defineUnavailable(VirtualBuffer.prototype, 'VirtualBuffer', ['nodeReadable'], single.__bindingError, NODE_ONLY);
+}
 
 /** What a call of `what` before its module is instantiated throws: an Error that names init(). */
 const notLoaded = (what) =>

@@ -242,6 +242,36 @@ test("a worker that ran only initSync(handle): the ring's stream forms give thei
   }
 });
 
+test('the members an entry lacks say so: the Node stream forms on the page, the stream forms and async iteration in "omnibuf/worklet"', { skip, timeout: 60_000 }, async () => {
+  const unavailable = (member, words) => ({ name: 'Error', code: 'ERR_FEATURE_UNAVAILABLE_ON_PLATFORM', message: `${member} ${words}` });
+  const nodeOnly = 'is in the Node entries only: in the browser, use the WHATWG stream forms, readableStream() and writableStream()';
+  for (const isolated of [true, false]) {
+    const { page, errors, close } = await ringsPage(isolated);
+    try {
+      const out = await page.evaluate(() => window.omnibufRings.unavailableMembers());
+      assert.deepEqual(out.nodeReadable, unavailable('CircularReader.nodeReadable()', nodeOnly), `isolated: ${isolated}`);
+      assert.deepEqual(out.nodeWritable, unavailable('CircularWriter.nodeWritable()', nodeOnly));
+      assert.deepEqual(out.documentNodeReadable, unavailable('VirtualBuffer.nodeReadable()', nodeOnly));
+      if (isolated) {
+        const notInWorklet = 'is not in "omnibuf/worklet", which has the ring\'s own members and readInto(); the stream forms and async iteration are in the browser entry';
+        assert.deepEqual(out.worklet.lacking, {
+          readableStream: unavailable('CircularReader.readableStream()', notInWorklet),
+          slices: unavailable('CircularReader.slices()', notInWorklet),
+          chunks: unavailable('CircularReader.chunks()', notInWorklet),
+          asyncIterator: unavailable('CircularReader[Symbol.asyncIterator]()', notInWorklet),
+          nodeReadable: unavailable('CircularReader.nodeReadable()', notInWorklet),
+          writableStream: unavailable('CircularWriter.writableStream()', notInWorklet),
+          nodeWritable: unavailable('CircularWriter.nodeWritable()', notInWorklet),
+        });
+        assert.equal(out.worklet.read, 'in the worklet', "the ring's own members and readInto() work there");
+      }
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  }
+});
+
 test('without cross-origin isolation the single-thread build loads and toHandle() names the headers', { skip, timeout: 60_000 }, async () => {
   const { page, close } = await ringsPage(false);
   try {

@@ -304,12 +304,31 @@ pub fn read_into_needs_opfs() -> BindingError {
     .with_code(ERR_INVALID_STATE)
 }
 
-/// A browser-only member of `VirtualBuffer` (`member`: `"list()"`) called in the Node addon, whose
-/// documents are files: `Error`.
+/// A browser-only member of `VirtualBuffer` (`member`: `"VirtualBuffer.list()"`) called in the Node
+/// addon, whose documents are files: `Error`.
 pub fn browser_only(member: &str) -> BindingError {
     BindingError::error(format!(
-        "VirtualBuffer.{member} is browser only: the Node addon's documents are files, opened with \
+        "{member} is browser only: the Node addon's documents are files, opened with \
          VirtualBuffer.open(path) (\"omnibuf/wasm\" has it in Node, over an IndexedDB polyfill)"
+    ))
+    .with_code(ERR_FEATURE_UNAVAILABLE_ON_PLATFORM)
+}
+
+/// A Node stream form (`member`: `"CircularReader.nodeReadable()"`) called in the browser: `Error`.
+pub fn node_only(member: &str) -> BindingError {
+    BindingError::error(format!(
+        "{member} is in the Node entries only: in the browser, use the WHATWG stream forms, \
+         readableStream() and writableStream()"
+    ))
+    .with_code(ERR_FEATURE_UNAVAILABLE_ON_PLATFORM)
+}
+
+/// A stream form or async iteration (`member`: `"CircularReader.slices()"`) called in
+/// `omnibuf/worklet`, which has the ring's own members only: `Error`.
+pub fn not_in_worklet(member: &str) -> BindingError {
+    BindingError::error(format!(
+        "{member} is not in \"omnibuf/worklet\", which has the ring's own members and readInto(); \
+         the stream forms and async iteration are in the browser entry"
     ))
     .with_code(ERR_FEATURE_UNAVAILABLE_ON_PLATFORM)
 }
@@ -372,7 +391,8 @@ pub fn handle_of_other_memory(class: &str) -> BindingError {
 /// that are not an object, 7 aborted, 8 a `sliceSync()` that would block where nothing may, 9 a
 /// writer's slice transferred away before `produce()`, 10 a bytes argument of another type, 11 an
 /// option that cannot be read, 12 a class called without `new`, 13 `readInto()` given the reader's
-/// own slice, 14 a browser-only member called in the Node addon. `a`,
+/// own slice, 14 a browser-only member called in the Node addon, 15 a Node-only member called in the
+/// browser, 16 a member `omnibuf/worklet` lacks. `a`,
 /// `b`, `c` as the functions above take them, and `got` the value given, for the messages that say
 /// what they got. `None` for an unknown number.
 ///
@@ -409,6 +429,8 @@ pub fn by_number(which: u32, a: &str, b: &str, c: &str, got: Value) -> Option<Bi
         12 => called_without_new(a),
         13 => read_into_own_slice(),
         14 => browser_only(a),
+        15 => node_only(a),
+        16 => not_in_worklet(a),
         _ => return None,
     })
 }

@@ -338,7 +338,42 @@ async function callsBeforeInit() {
 }
 
 const beforeInit = await callsBeforeInit();
-window.omnibufRings = { scenario, leftBehind, madeInWorker, movedOn, relayed, handleError, handleMisuse, movedWhileWaiting, streamsAfterInitSync, threaded, beforeInit };
+/** The members one entry lacks: the Node stream forms here, and what "omnibuf/worklet" lacks in a
+ * worker that loads only that entry (worklet-entry.mjs), each call's error. */
+async function unavailableMembers() {
+  const caught = (f) => {
+    try {
+      f();
+      return null;
+    } catch (e) {
+      return { name: e.name, code: e.code, message: e.message };
+    }
+  };
+  const writer = Circular.withCapacity(64);
+  const reader = writer.addReader();
+  const doc = VirtualBuffer.fromBytes('text');
+  const out = {
+    nodeReadable: caught(() => reader.nodeReadable()),
+    nodeWritable: caught(() => writer.nodeWritable()),
+    documentNodeReadable: caught(() => doc.nodeReadable(0, 4)),
+  };
+  doc.free();
+  if (threaded) {
+    const w = new Worker(new URL('./worklet-entry.mjs', import.meta.url), { type: 'module' });
+    out.worklet = await new Promise((resolve, reject) => {
+      w.onmessage = ({ data }) => resolve(data);
+      w.onerror = (e) => reject(new Error(`worker: ${e.message}`));
+      w.postMessage({ writerHandle: writer.toHandle(), readerHandle: reader.toHandle() });
+    });
+    w.terminate();
+  } else {
+    writer.free();
+    reader.free();
+  }
+  return out;
+}
+
+window.omnibufRings = { scenario, leftBehind, madeInWorker, movedOn, relayed, handleError, handleMisuse, movedWhileWaiting, streamsAfterInitSync, unavailableMembers, threaded, beforeInit };
 await init();
 /** Whether objects' `constructor` is the class as exported, and `instanceof` holds. */
 window.omnibufRings.constructors = () => {
