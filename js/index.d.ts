@@ -548,10 +548,11 @@ export class CircularReader {
   chunks(options?: WaitOptions): AsyncIterableIterator<Uint8Array>;
   /** `for await (const slice of reader.slices())`: the slices in place, without a copy; each one is
    * consumed when the loop asks for the next (or leaves), so use it inside its step only (do not hand
-   * it to a stream or keep it: in Node it is detached then, in the browser it shows other bytes). A
-   * step whose body consumes or reads from the reader itself takes the slice's bytes over: the loop
-   * then consumes none of them, and its next step starts where the body left off (except in the
-   * threaded browser build, whose slices nothing detaches: there the loop still consumes). Ends
+   * it to a stream or keep it: then it is detached, or, where it is a copy (in the addon with several
+   * readers, see "Views" above), it keeps the bytes it showed, and in the threaded browser build it
+   * shows other bytes). A step whose body consumes or reads from the reader itself (consume(),
+   * read(), readInto()) takes the slice's bytes over: the loop then consumes none of them, and its
+   * next step starts where the body left off, in every build. Ends
    * when the writer is freed and everything was read (see abortReason). Steps run in turn, as an async generator's. A
    * loop that frees the reader may still leave (break). A step after `signal` aborted, or a wait it
    * ends, rejects with an AbortError; return() and throw() end a wait under way too. The loop

@@ -126,23 +126,25 @@ const nextTurn = typeof setImmediate === 'function' ? () => new Promise((resolve
  * the loop runs the `finally`, which also calls `done()`. */
 async function* readerSlices(reader, { signal, ref }, abortError, done) {
   const waiting = { signal, ref };
-  let slice = null;
   let shown = 0;
-  /** Consumes the slice shown, unless it was emptied meanwhile: the loop's body consumed or read
-   * from the reader (which detaches the slices handed out) and so took the bytes over, and the
-   * loop must not consume bytes after them that nobody saw. (The threaded browser build's slices
-   * are the ring's shared memory, which nothing detaches.) */
+  let takesAtShow = 0;
+  /** Consumes the slice shown, unless the loop's body took bytes from the reader meanwhile
+   * (consume(), read(), readInto()) and so took the slice's over: the loop must not consume bytes
+   * after them that nobody saw. Counted, not told by the slice: a take detaches the slices handed
+   * out only where they are the ring's memory and this reader's alone (not a copy, as in the addon
+   * with several readers, nor the threaded browser build's shared memory). */
   const consumeShown = () => {
-    if (slice.length === shown) reader.consume(shown);
+    if (takesOf(reader) === takesAtShow) reader.consume(shown);
     shown = 0;
   };
   try {
     for (let step = 1; ; step++) {
       if (step % STEPS_PER_TURN === 0) await nextTurn?.();
       if (signal?.aborted) throw abortError(signal);
-      slice = await nextSlice(reader, waiting);
+      const slice = await nextSlice(reader, waiting);
       if (slice === null) return;
       shown = slice.length;
+      takesAtShow = takesOf(reader);
       yield slice;
       consumeShown();
     }
@@ -156,6 +158,31 @@ async function* readerSlices(reader, { signal, ref }, abortError, done) {
     } finally {
       done();
     }
+  }
+}
+
+/** How many calls took bytes from each reader (see countTakes). */
+const takes = new WeakMap();
+const takesOf = (reader) => takes.get(reader) ?? 0;
+
+/** Counts the calls of `CircularReader` that take bytes from a reader (consume(), read(), readInto()),
+ * for readerSlices(); a call that throws took nothing. */
+function countTakes(CircularReader) {
+  const counted = (method) =>
+    function (arg) {
+      const result = method.call(this, arg);
+      takes.set(this, takesOf(this) + 1);
+      return result;
+    };
+  for (const name of ['consume', 'read', 'readInto']) {
+    const descriptor = Object.getOwnPropertyDescriptor(CircularReader.prototype, name);
+    const method = descriptor.value;
+    // Its own name and length, as the build's member has them.
+    const wrapper = Object.defineProperties(counted(method), {
+      name: { value: name },
+      length: { value: method.length },
+    });
+    Object.defineProperty(CircularReader.prototype, name, { ...descriptor, value: wrapper });
   }
 }
 
@@ -501,6 +528,7 @@ export function installStreams(classes, waits, node) {
     }
   };
 
+  if (CircularReader !== undefined) countTakes(CircularReader);
   define(CircularReader, {
     [Symbol.asyncIterator]() {
       return endable((signal) => readerChunks(this, { signal, ref: false }, abortError));

@@ -272,6 +272,20 @@ test('the members an entry lacks say so: the Node stream forms on the page, the 
   }
 });
 
+test("slices(): a step whose body takes bytes from the reader takes the slice's over, in both builds of the page", { skip, timeout: 60_000 }, async () => {
+  for (const isolated of [true, false]) {
+    const { page, errors, close } = await ringsPage(isolated);
+    try {
+      assert.equal(await page.evaluate(() => window.omnibufRings.threaded), isolated);
+      const out = await page.evaluate(() => window.omnibufRings.slicesTakenOver());
+      assert.deepEqual(out, { seen: ['abc', 'defgh', 'fghij', 'ghijk'], left: 0 }, `isolated: ${isolated}`);
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  }
+});
+
 test('without cross-origin isolation the single-thread build loads and toHandle() names the headers', { skip, timeout: 60_000 }, async () => {
   const { page, close } = await ringsPage(false);
   try {

@@ -151,36 +151,46 @@ test('slices(): next() called again before the last one settled waits for it: no
   reader.free();
 });
 
-test("slices(): a step whose body consumes or reads from the reader takes the bytes over; the loop consumes none after them", async () => {
-  const writer = Circular.withCapacity(4096);
-  const reader = writer.addReader();
-  writer.write('abc');
-  const seen = [];
-  const loop = reader.slices();
-  seen.push(Buffer.from((await loop.next()).value).toString());
-  assert.equal(Buffer.from(reader.read()).toString(), 'abc', 'the body reads the bytes shown');
-  writer.write('defgh');
-  seen.push(Buffer.from((await loop.next()).value).toString());
-  reader.consume(2); // the body consumes part of this one
-  writer.write('ij');
-  seen.push(Buffer.from((await loop.next()).value).toString());
-  await loop.return();
-  assert.deepEqual(seen, ['abc', 'defgh', 'fghij'], 'no byte consumed unseen');
-  // The loop's last slice, consumed as it left: nothing is left unread.
-  assert.equal(reader.slice().length, 0);
+test("slices(): a step whose body consumes or reads from the reader takes the bytes over; the loop consumes none after them, with one reader or several", async () => {
+  // With a second reader, the addon's slices are copies, which no take detaches.
+  for (const others of [0, 1]) {
+    const writer = Circular.withCapacity(4096);
+    const reader = writer.addReader();
+    const idle = Array.from({ length: others }, () => writer.addReader());
+    const what = `${others} other readers`;
+    writer.write('abc');
+    const seen = [];
+    const loop = reader.slices();
+    seen.push(Buffer.from((await loop.next()).value).toString());
+    assert.equal(Buffer.from(reader.read()).toString(), 'abc', 'the body reads the bytes shown');
+    writer.write('defgh');
+    seen.push(Buffer.from((await loop.next()).value).toString());
+    reader.consume(2); // the body consumes part of this one
+    writer.write('ij');
+    seen.push(Buffer.from((await loop.next()).value).toString());
+    const target = new Uint8Array(1);
+    assert.equal(reader.readInto(target), 1, 'the body reads one byte into memory of its own');
+    writer.write('k');
+    seen.push(Buffer.from((await loop.next()).value).toString());
+    await loop.return();
+    assert.deepEqual(seen, ['abc', 'defgh', 'fghij', 'ghijk'], `${what}: no byte consumed unseen`);
+    // The loop's last slice, consumed as it left: nothing is left unread.
+    assert.equal(reader.slice().length, 0, what);
 
-  // Two loops over one reader: what one consumes, the other does not consume again.
-  writer.write('klm');
-  const first = reader.slices();
-  const second = reader.slices();
-  assert.equal(Buffer.from((await first.next()).value).toString(), 'klm');
-  assert.equal(Buffer.from((await second.next()).value).toString(), 'klm');
-  await first.return();
-  writer.write('no');
-  assert.equal(Buffer.from((await second.next()).value).toString(), 'no');
-  await second.return();
-  writer.free();
-  reader.free();
+    // Two loops over one reader: what one consumes, the other does not consume again.
+    writer.write('lmn');
+    const first = reader.slices();
+    const second = reader.slices();
+    assert.equal(Buffer.from((await first.next()).value).toString(), 'lmn', what);
+    assert.equal(Buffer.from((await second.next()).value).toString(), 'lmn', what);
+    await first.return();
+    writer.write('op');
+    assert.equal(Buffer.from((await second.next()).value).toString(), 'op', what);
+    await second.return();
+    writer.free();
+    reader.free();
+    for (const other of idle) other.free();
+  }
 });
 
 test('slices(): a loop that frees its reader and leaves ends without an error; a freed reader throws', async () => {

@@ -373,7 +373,35 @@ async function unavailableMembers() {
   return out;
 }
 
-window.omnibufRings = { scenario, leftBehind, madeInWorker, movedOn, relayed, handleError, handleMisuse, movedWhileWaiting, streamsAfterInitSync, unavailableMembers, threaded, beforeInit };
+/** slices() whose steps' bodies take bytes from the reader (read(), consume(), readInto()): what the
+ * steps showed. In the threaded build the slices are the ring's shared memory, which no take
+ * detaches. */
+async function slicesTakenOver() {
+  const writer = Circular.withCapacity(64);
+  const reader = writer.addReader();
+  const text = (bytes) => new TextDecoder().decode(bytes.slice());
+  const encode = (s) => new TextEncoder().encode(s);
+  const seen = [];
+  const loop = reader.slices();
+  writer.write(encode('abc'));
+  seen.push(text((await loop.next()).value));
+  reader.read();
+  writer.write(encode('defgh'));
+  seen.push(text((await loop.next()).value));
+  reader.consume(2);
+  writer.write(encode('ij'));
+  seen.push(text((await loop.next()).value));
+  reader.readInto(new Uint8Array(1));
+  writer.write(encode('k'));
+  seen.push(text((await loop.next()).value));
+  await loop.return();
+  const left = reader.slice().length;
+  writer.free();
+  reader.free();
+  return { seen, left };
+}
+
+window.omnibufRings = { scenario, leftBehind, madeInWorker, movedOn, relayed, handleError, handleMisuse, movedWhileWaiting, streamsAfterInitSync, unavailableMembers, slicesTakenOver, threaded, beforeInit };
 await init();
 /** Whether objects' `constructor` is the class as exported, and `instanceof` holds. */
 window.omnibufRings.constructors = () => {
