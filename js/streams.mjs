@@ -304,17 +304,35 @@ function isArrayBuffer(value) {
  * undefined for anything else (a string, whose bytes cannot go). */
 const chunkLength = (chunk) => (typeof chunk === 'object' && chunk !== null ? asBytes(chunk)?.length : undefined);
 
-/** `chunk` as bytes, as write() takes it: a Uint8Array as it is, other views, ArrayBuffers and
- * SharedArrayBuffers as a view, strings as UTF-8; null for anything else. */
+/** The getters of a view's buffer, byteOffset and byteLength: a typed array's, then a DataView's.
+ * They read the view itself, of whichever realm, where its own properties (a `length` set on it, a
+ * Proxy) could say anything. */
+const viewGetters = [Object.getPrototypeOf(Uint8Array.prototype), DataView.prototype].map((proto) =>
+  ['buffer', 'byteOffset', 'byteLength'].map((name) => Object.getOwnPropertyDescriptor(proto, name).get),
+);
+
+/** `[buffer, byteOffset, byteLength]` of a view (ArrayBuffer.isView), as its getters give them. */
+function viewParts(view) {
+  const [ofTypedArray, ofDataView] = viewGetters;
+  let getters = ofTypedArray;
+  try {
+    getters[0].call(view);
+  } catch {
+    getters = ofDataView;
+  }
+  return getters.map((get) => get.call(view));
+}
+
+/** `chunk` as bytes, as write() takes it: a fresh Uint8Array over the bytes of a view (as many as it
+ * has at the call, whatever properties of its own say), an ArrayBuffer or a SharedArrayBuffer;
+ * strings as UTF-8; null for anything else. */
 const encoder = new TextEncoder();
 function asBytes(chunk) {
   if (typeof chunk === 'string') return encoder.encode(chunk);
-  if (!ArrayBuffer.isView(chunk) && !isArrayBuffer(chunk)) return null;
-  if (isInstance(chunk, Uint8Array)) return chunk;
+  const isView = ArrayBuffer.isView(chunk);
+  if (!isView && !isArrayBuffer(chunk)) return null;
   try {
-    return ArrayBuffer.isView(chunk)
-      ? new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)
-      : new Uint8Array(chunk);
+    return isView ? new Uint8Array(...viewParts(chunk)) : new Uint8Array(chunk);
   } catch {
     // Over a detached buffer, or past the end of a shrunk one: no bytes, as the sides' write() reads it.
     return new Uint8Array(0);
@@ -835,6 +853,9 @@ export function installStreams(classes, waits, node) {
         stream[name] = function (chunk, ...rest) {
           // end() and end(callback) give no chunk.
           const given = chunk !== undefined && chunk !== null && typeof chunk !== 'function';
+          // A view goes on as a Uint8Array over its bytes as write() reads them: Writable would take
+          // a view's byteLength and buffer from properties of its own, which can say anything.
+          if (ArrayBuffer.isView(chunk)) chunk = asBytes(chunk);
           if (given) givenLengths.push(chunkLength(chunk));
           try {
             return Reflect.apply(method, this, [chunk, ...rest]);

@@ -29,6 +29,44 @@ function smallRing() {
   return { writer, reader: writer.addReader(), room: writer.capacity };
 }
 
+test('a chunk whose own properties misstate its bytes is written by its real bytes, as write() reads it, in both stream forms', async () => {
+  /** A view of `bytes` with own properties that claim 8 bytes from offset 2 of another buffer. */
+  const lying = (view) =>
+    Object.defineProperties(view, {
+      length: { value: 8 },
+      byteLength: { value: 8 },
+      byteOffset: { value: 2 },
+      buffer: { value: new ArrayBuffer(16) },
+      subarray: { value: () => new Uint8Array(8) },
+    });
+  const chunks = () => [lying(new Uint8Array([1, 2, 3, 4])), lying(new DataView(new Uint8Array([5, 6]).buffer)), lying(new Uint16Array([0x0807]))];
+  const direct = Circular.withCapacity(4096);
+  const directReader = direct.addReader();
+  for (const chunk of chunks()) direct.write(chunk);
+  direct.free();
+  const expected = (await drain(directReader)).bytes;
+  assert.deepEqual([...expected], [1, 2, 3, 4, 5, 6, 7, 8], 'write() reads the real bytes');
+  for (const form of ['writableStream', 'nodeWritable']) {
+    // A ring smaller than the chunks' bytes: the writes wait for room part-way.
+    const writer = Circular.withCapacity(1);
+    const reader = writer.addReader();
+    const got = drain(reader);
+    if (form === 'writableStream') {
+      const sink = writer.writableStream().getWriter();
+      for (const chunk of chunks()) await sink.write(chunk);
+      await sink.close();
+    } else {
+      const stream = writer.nodeWritable();
+      for (const chunk of chunks()) stream.write(chunk);
+      stream.end();
+      await finished(stream);
+    }
+    const { bytes, error } = await got;
+    assert.equal(error, null, form);
+    assert.deepEqual(bytes, expected, form);
+  }
+});
+
 test('a writable stream takes every chunk write() takes: SharedArrayBuffers, and buffers and views of another realm', async () => {
   const other = vm.createContext({});
   const chunks = [
