@@ -805,7 +805,8 @@ export class VirtualBuffer {
    * the walk goes on to the end of the document as it is at each step, so edits made during the loop
    * move its end; with one, a step past the document's length then rejects with a RangeError. A range
    * read() would refuse rejects (with read()'s error) before anything is yielded, as do lines(),
-   * readableStream() and nodeReadable() for theirs. A step after `signal`
+   * readableStream() and nodeReadable() for theirs; options of the wrong type (and a receiver of
+   * another class) throw at the call, as for every walk and stream form. A step after `signal`
    * aborted rejects with an AbortError, the last one too, as does one whose read is under way when
    * it aborts (the read finishes in the background, and is dropped). */
   chunks(start?: number, end?: number, options?: { signal?: AbortSignal }): AsyncIterableIterator<Uint8Array>;
@@ -814,7 +815,11 @@ export class VirtualBuffer {
    * line queries count them). As Node's readline, an LF at the very end ends the last line and
    * starts none: "a\nb\n" yields "a" and "b", an empty document nothing (lineCount(), which counts
    * line feeds plus one, says 3 and 1). A U+FEFF (a byte order mark) is content, kept wherever it
-   * is, as read() gives it. A step after `signal` aborted rejects with an AbortError. */
+   * is, as read() gives it. Bytes that are not UTF-8 (and a `start` inside a character) come out
+   * as U+FFFD, as TextDecoder gives them. Like chunks(), it reads 64 KiB at a time by offset, each
+   * read seeing the content as it is then: an edit made during the loop before the bytes it has
+   * read shifts what it reads next, so lines come twice or not at all. Walk one version by making
+   * no edit until the loop ends. A step after `signal` aborted rejects with an AbortError. */
   lines(start?: number, options?: { signal?: AbortSignal }): AsyncIterableIterator<string>;
   /** Bytes start..end as a byte ReadableStream (so `new Response(stream)` and `pipeTo` work). A
    * range read() would refuse errors the stream with read()'s error at its first read; a Response

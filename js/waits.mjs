@@ -109,9 +109,15 @@ export function defineWaits({ makeError, cancelWait, cancelWork, holdLoop = fals
     return { signal, ref, highWaterMark };
   }
 
-  /** A checked `signal` option of a stream or walk (`member` names it), or undefined. */
+  /** The checked `signal` of the options of a call that takes no other wait option (VirtualBuffer's
+   * work, walks and streams: `member` names it), or undefined. Other members, `ref` among them, are
+   * not read, as options a call does not take are not. */
   function signalOption(options, member) {
-    return waitOptions(options, member).signal;
+    if (options === undefined || options === null) return undefined;
+    if (typeof options !== 'object') throw makeError(6, '', '', '', options);
+    const signal = readMember(options, 'signal');
+    if (signal !== undefined && !isSignal(signal)) throw makeError(4, member, '', '', signal);
+    return signal;
   }
 
   // The wasm build in Node: one timer keeps the loop alive while waits with `ref` are pending.

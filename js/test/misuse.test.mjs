@@ -470,6 +470,19 @@ test("wait options that cannot be read are the options' TypeError, as the constr
   assert.throws(() => new BufferPool({ get budget() { throw new Error('boom'); } }), { ...unreadable, message: 'options.budget cannot be read' });
 });
 
+test("a VirtualBuffer call reads only the options it takes: a `ref` there is not its option, and not checked", async () => {
+  const doc = vb();
+  const options = { ref: 1, highWaterMark: 'x' };
+  assert.equal((await doc.read(0, 2, options)).length, 2);
+  assert.equal(await doc.lineCount(options), 3);
+  assert.equal(await doc.offsetToLine(0, options), 0);
+  assert.equal((await doc.chunks(0, undefined, options).next()).value.length, 8);
+  assert.equal((await doc.lines(0, options).next()).done, false);
+  // Wait options are the rings' and the pool's: there `ref` is checked.
+  await assert.rejects(writer().addReader().sliceAsync({ ref: 1 }), { name: 'TypeError', message: 'options.ref must be a boolean, got 1' });
+  doc.free();
+});
+
 test('a path (or document name) that names nothing is refused before any I/O', async () => {
   const doc = vb();
   for (const [path, why] of [['', 'not be empty'], ['a\0b', 'not contain a NUL character']]) {
