@@ -229,7 +229,7 @@ test("a worker that ran only initSync(handle): the ring's stream forms give thei
     assert.deepEqual(out.badChunk, {
       name: 'TypeError',
       code: 'ERR_INVALID_ARG_TYPE',
-      message: 'chunk must be a Uint8Array, an ArrayBuffer, a typed array or a string, got 42',
+      message: 'chunk must be a string, an ArrayBuffer, a SharedArrayBuffer, a typed array or a DataView, got 42',
     });
     assert.equal(out.afterAbort?.name, 'AbortError');
     assert.deepEqual(out.uncaught, []);

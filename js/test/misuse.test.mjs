@@ -107,12 +107,12 @@ const TABLE = [
   ["read('0')", () => vb().read('0'), TypeError, 'start must be an integer, got a string', 'reject'],
   ['lineToOffset(-1)', () => vb().lineToOffset(-1), RangeError, `line must be between 0 and ${MAX}, got -1`, 'reject'],
   // Wrong types.
-  ['ZeroCopyBuffer.from(42)', () => ZeroCopyBuffer.from(42), TypeError, 'bytes must be a Uint8Array, an ArrayBuffer, a typed array or a string, got 42'],
-  ['append(new Proxy(new Uint8Array(2), {}))', () => new BufferMut(4).append(new Proxy(new Uint8Array(2), {})), TypeError, 'bytes must be a Uint8Array, an ArrayBuffer, a typed array or a string, got an object'],
+  ['ZeroCopyBuffer.from(42)', () => ZeroCopyBuffer.from(42), TypeError, 'bytes must be a string, an ArrayBuffer, a SharedArrayBuffer, a typed array or a DataView, got 42'],
+  ['append(new Proxy(new Uint8Array(2), {}))', () => new BufferMut(4).append(new Proxy(new Uint8Array(2), {})), TypeError, 'bytes must be a string, an ArrayBuffer, a SharedArrayBuffer, a typed array or a DataView, got an object'],
   ["read('1')", () => writer().addReader().read('1'), TypeError, 'max must be an integer, got a string'],
   ['read(-1)', () => writer().addReader().read(-1), RangeError, `max must be between 0 and ${MAX}, got -1`],
-  ["readInto('abc')", () => writer().addReader().readInto('abc'), TypeError, 'target must be a Uint8Array, an ArrayBuffer or a typed array, got a string'],
-  ['readInto(new Proxy(new Uint8Array(2), {}))', () => writer().addReader().readInto(new Proxy(new Uint8Array(2), {})), TypeError, 'target must be a Uint8Array, an ArrayBuffer or a typed array, got an object'],
+  ["readInto('abc')", () => writer().addReader().readInto('abc'), TypeError, 'target must be an ArrayBuffer, a SharedArrayBuffer, a typed array or a DataView, got a string'],
+  ['readInto(new Proxy(new Uint8Array(2), {}))', () => writer().addReader().readInto(new Proxy(new Uint8Array(2), {})), TypeError, 'target must be an ArrayBuffer, a SharedArrayBuffer, a typed array or a DataView, got an object'],
   ['withTenant(5)', () => zcb().withTenant(5), TypeError, 'tenant must be a string, got 5'],
   ['tryAcquire(1, 5)', () => pool().tryAcquire(1, 5), TypeError, 'tenant must be a string, got 5'],
   ['BufferKind.register(5)', () => BufferKind.register(5), TypeError, 'name must be a string, got 5'],
@@ -186,7 +186,7 @@ const TABLE = [
     const m = new BufferMut(8);
     m.freeze();
     m.append(5);
-  }, TypeError, 'bytes must be a Uint8Array, an ArrayBuffer, a typed array or a string, got 5'],
+  }, TypeError, 'bytes must be a string, an ArrayBuffer, a SharedArrayBuffer, a typed array or a DataView, got 5'],
   ['freed pool tryAcquire(-1)', () => freed(pool).tryAcquire(-1), Error, freedError('BufferPool')],
   ['freed pool tryAcquire(16, 5)', () => freed(pool).tryAcquire(16, 5), Error, freedError('BufferPool')],
   ["freed pool acquire('16')", () => freed(pool).acquire('16'), Error, freedError('BufferPool'), 'reject'],

@@ -82,7 +82,7 @@ pub fn not_well_formed(what: &str) -> BindingError {
 /// A bytes argument of another type: `TypeError`.
 pub fn not_bytes(what: &str, got: Value) -> BindingError {
     BindingError::type_error(format!(
-        "{what} must be a Uint8Array, an ArrayBuffer, a typed array or a string, got {}",
+        "{what} must be a string, an ArrayBuffer, a SharedArrayBuffer, a typed array or a DataView, got {}",
         got.describe()
     ))
 }
@@ -90,7 +90,7 @@ pub fn not_bytes(what: &str, got: Value) -> BindingError {
 /// Something to copy bytes into that is no typed array, `DataView` or `ArrayBuffer`: `TypeError`.
 pub fn not_writable_bytes(what: &str, got: Value) -> BindingError {
     BindingError::type_error(format!(
-        "{what} must be a Uint8Array, an ArrayBuffer or a typed array, got {}",
+        "{what} must be an ArrayBuffer, a SharedArrayBuffer, a typed array or a DataView, got {}",
         got.describe()
     ))
 }
