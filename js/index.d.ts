@@ -458,7 +458,7 @@ export class CircularWriter {
    * it aborts, the stream errors with an AbortError and the writer aborts with the signal's reason,
    * at once (a signal aborted already: as the stream is made). */
   writableStream(options?: WaitOptions): WritableStream<BytesLike>;
-  /** Node entries only: the same as a stream.Writable; `end()` frees the writer (an end after the
+  /** Node entries only (in the browser it throws an Error, ERR_FEATURE_UNAVAILABLE_ON_PLATFORM): the same as a stream.Writable; `end()` frees the writer (an end after the
    * writer was freed or aborted by other means errors instead, ERR_INVALID_STATE). It takes the
    * chunks a Node Writable takes (Buffer, Uint8Array, strings), which must keep their memory as
    * writableStream()'s must. Destroyed before its end (the pipeline fails, or destroy()), it ends its wait
@@ -571,7 +571,7 @@ export class CircularReader {
    * read, which go with the error; and a `Response` over the stream reports the error as its own
    * (Chromium: a TypeError, "Failed to fetch"). */
   readableStream(options?: WaitOptions): ReadableStream<Uint8Array>;
-  /** Node entries only: the bytes as a stream.Readable of Buffers (copies of the ring's slices, as a
+  /** Node entries only (in the browser it throws an Error, ERR_FEATURE_UNAVAILABLE_ON_PLATFORM): the bytes as a stream.Readable of Buffers (copies of the ring's slices, as a
    * Readable keeps its chunks). It owns the reader, ends when the writer is freed, and is destroyed
    * with an AbortError when `signal` aborts (or destroyed otherwise), which ends its wait for data.
    * Where the writer aborted, it ends as at a normal end (every byte, a short last read(n), a
@@ -825,7 +825,7 @@ export class VirtualBuffer {
    * range read() would refuse errors the stream with read()'s error at its first read; a Response
    * over it reports that as an error of its own (Chromium: a TypeError, "Failed to fetch"). */
   readableStream(start?: number, end?: number): ReadableStream<Uint8Array>;
-  /** Node entries only: bytes start..end as a stream.Readable, which reads a chunk of 64 KiB ahead
+  /** Node entries only (in the browser it throws an Error, ERR_FEATURE_UNAVAILABLE_ON_PLATFORM): bytes start..end as a stream.Readable, which reads a chunk of 64 KiB ahead
    * (its highWaterMark), as fs.createReadStream() does; destroyed part-way, it closes without 'end'
    * (finished() rejects with ERR_STREAM_PREMATURE_CLOSE), as that does too. */
   nodeReadable(start?: number, end?: number, options?: { signal?: AbortSignal }): import('node:stream').Readable;

@@ -1,6 +1,9 @@
 // The types of "omnibuf/worklet" (js/worklet.mjs), the rings in an AudioWorklet: of js/index.d.ts only
 // what this entry exports (the ring's classes, `threaded`, initSync()), plus readInto(), which only
-// this entry has.
+// this entry has. The ring's classes are index.d.ts's, but their stream forms and async iteration
+// (readableStream(), writableStream(), slices(), chunks(), `for await`, nodeReadable(),
+// nodeWritable()) are not part of this entry: calling one throws an Error with code
+// ERR_FEATURE_UNAVAILABLE_ON_PLATFORM saying so.
 import type { CircularReader } from './index.js';
 
 export { Circular, CircularWriter, CircularReader, initSync, threaded } from './index.js';
