@@ -344,10 +344,15 @@ pub fn handle_of_other_class(named: &str, class: &str) -> BindingError {
         .with_code(ERR_INVALID_ARG_VALUE)
 }
 
-/// A handle claimed before, or made by another process: `Error` (what it stood for was handed on).
+/// A handle claimed before, or made by another copy of the library (another process's, or a second
+/// copy of the addon that a dependency brought into this one): `Error` (what it stood for was handed
+/// on, or is that copy's to claim).
 pub fn handle_gone() -> BindingError {
-    BindingError::error("this handle was already claimed, or comes from another process")
-        .with_code(ERR_INVALID_STATE)
+    BindingError::error(
+        "this handle was already claimed, or comes from another copy of omnibuf (another process's, \
+         or a dependency's own copy in this one, whose fromHandle() claims it)",
+    )
+    .with_code(ERR_INVALID_STATE)
 }
 
 /// A ring's `options` that are not an object: `TypeError`.
