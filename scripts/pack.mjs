@@ -123,11 +123,17 @@ for (const entry of ['node', 'wasm-node']) {
     ].join('\n'),
   );
 }
-// The Node entries' types, js/index.d.ts, in the form TypeScript wants for each entry's format (alone,
-// it would be read as CommonJS types, the package having no "type": "module"). The browser entries
-// use js/browser.d.ts (index.d.ts and the document worker) where it is.
+// The entries' types in the form TypeScript wants for each entry's format: a .d.ts alone would be
+// read as CommonJS types, the package having no "type": "module". The Node entries, js/index.d.ts,
+// as both; the entries that are ES modules only (the browser's, "omnibuf/worklet", the document
+// worker's script) as ES module types, so that a default import or a require() of one fails to
+// type-check as it fails at run time. Their `./index.js` is index.d.mts there.
 copyFileSync(join(root, 'js/index.d.ts'), join(root, 'dist/index.d.cts'));
 copyFileSync(join(root, 'js/index.d.ts'), join(root, 'dist/index.d.mts'));
+for (const name of ['browser', 'worklet', 'document-worker']) {
+  const types = readFileSync(join(root, `js/${name}.d.ts`), 'utf8').replaceAll("from './index.js'", "from './index.mjs'");
+  writeFileSync(join(root, `dist/${name}.d.mts`), types);
+}
 
 // ── the addons ───────────────────────────────────────────────────────────────────────────────────────
 const nodeDir = join(root, 'node');

@@ -146,6 +146,15 @@ test("the README's Node quick start runs as written, and type-checks in strict T
   typecheck('tsconfig-readme.json', node16, ['readme-node.mts']);
 });
 
+test('a Node program bundled with esbuild, omnibuf left out as docs/install.md says, runs as the program does', () => {
+  const esbuild = bin('esbuild', 'bin/esbuild');
+  for (const [source, format] of [['smoke.mjs', 'esm'], ['smoke.cjs', 'cjs']]) {
+    const outfile = join(app, 'out-node', `${format}-${source}`);
+    run(esbuild, [source, '--bundle', '--platform=node', `--format=${format}`, '--external:omnibuf', `--outfile=${outfile}`], { cwd: app, env: toolEnv });
+    assert.deepEqual(parse(run('node', [outfile], { cwd: app }).stdout), { ...expected, externalBuffers: true }, `${source} as ${format}`);
+  }
+});
+
 test('import and require in one process give one set of classes', () => {
   for (const entry of ['omnibuf', 'omnibuf/wasm']) {
     const result = parse(run('node', ['dual.mjs', entry], { cwd: app }).stdout);
@@ -236,6 +245,19 @@ test("the Node entries' types lack what only the browser entries export", () => 
     ...[...names, 'openDocumentWorker', 'ZeroCopyBuffer'].map((name) => `types-browser-names.mts ${name}`),
     ...names.map((name) => `types-browser-names.cts ${name}`),
   ];
+  assert.deepEqual(errors.sort(), expected.sort(), stdout);
+});
+
+// The entries that are ES modules only are typed as such (dist/*.d.mts): a default import or a
+// require() of one, which fails at run time, must not type-check.
+test('the ES module entries have ES module types: no default import, no require()', () => {
+  const { stdout } = typecheck('tsconfig.esm-only.json', node16, ['types-esm-only.mts', 'types-esm-only.cts'], { expectFailure: true });
+  const errors = stdout
+    .split('\n')
+    .filter((line) => line.includes(': error TS'))
+    .map((line) => line.match(/^([\w.-]+)\((\d+),\d+\): error (TS\d+)/)?.slice(1).join(' '));
+  // TS1192: no default export; TS1471: an ES module cannot be required. Lines 4 and 5: one per entry.
+  const expected = ['types-esm-only.mts 4 TS1192', 'types-esm-only.mts 5 TS1192', 'types-esm-only.cts 4 TS1471', 'types-esm-only.cts 5 TS1471'];
   assert.deepEqual(errors.sort(), expected.sort(), stdout);
 });
 
