@@ -23,20 +23,12 @@ export function defineUnavailable(target, className, members, bindingError, whic
     if (member in target) continue;
     const name = typeof member === 'symbol' ? `[${member.description}]` : member;
     const label = typeof member === 'symbol' ? `${className}${name}()` : `${className}.${name}()`;
-    const error = () => bindingError(which, label);
-    const standIn = async
-      ? {
-          async [name]() {
-            check?.(this);
-            throw error();
-          },
-        }[name]
-      : {
-          [name]() {
-            check?.(this);
-            throw error();
-          },
-        }[name];
+    const fail = (receiver) => {
+      check?.(receiver);
+      throw bindingError(which, label);
+    };
+    // Named as the member (a method's own name), with no prototype and no `new`, as methods are.
+    const standIn = async ? { async [name]() { fail(this); } }[name] : { [name]() { fail(this); } }[name];
     Object.defineProperty(target, member, { value: standIn, writable: true, configurable: true });
   }
 }
