@@ -469,38 +469,82 @@ fn handler(f: impl FnMut(Event) + 'static) -> Closure<dyn FnMut(Event)> {
 }
 
 /// Waits until one of two event handlers is called: `true` for the first (success), `false` for the
-/// second (failure). `set_ok` and `set_fail` install a handler (and remove it, given `None`).
-async fn first_of(set_ok: impl Fn(Option<&Function>), set_fail: impl Fn(Option<&Function>)) -> bool {
+/// second (failure), or for the browser closing `db`, the connection the events come through. The
+/// browser closes it when the site's data is cleared, and a transaction under way then may fire
+/// neither its `complete` nor its `abort` (Chromium): without the `close` event the wait would never
+/// end, and the document's lock would stay held. `set_ok` and `set_fail` install a handler (and
+/// remove it, given `None`).
+async fn first_of(
+    set_ok: impl Fn(Option<&Function>),
+    set_fail: impl Fn(Option<&Function>),
+    db: Option<&IdbDatabase>,
+) -> bool {
+    if db.is_some_and(closed_by_browser) {
+        return false;
+    }
+    // The failure handler, also listening for `close`: removed after, as the closure it calls goes.
+    let mut listening: Option<Function> = None;
     let outcome = until_settled(|resolve, reject| {
         let (resolve, reject) = (resolve.clone(), reject.clone());
         let ok = handler(move |_| drop(resolve.call0(&JsValue::UNDEFINED)));
         let fail = handler(move |_| drop(reject.call0(&JsValue::UNDEFINED)));
         set_ok(Some(ok.as_ref().unchecked_ref()));
         set_fail(Some(fail.as_ref().unchecked_ref()));
+        if let Some(db) = db {
+            let function: &Function = fail.as_ref().unchecked_ref();
+            // Adding a listener to a connection cannot fail.
+            let _ = db.add_event_listener_with_callback("close", function);
+            listening = Some(function.clone());
+        }
         vec![ok, fail]
     })
     .await;
     set_ok(None);
     set_fail(None);
+    if let (Some(db), Some(function)) = (db, listening) {
+        let _ = db.remove_event_listener_with_callback("close", &function);
+    }
     outcome.is_ok()
 }
 
-/// Waits for a transaction to commit; an abort (explicit, by an error, or by the quota) is an error.
+/// The property `database()` sets on a connection once the browser has closed it.
+const CLOSED: &str = "omnibufClosedByBrowser";
+
+/// Whether the browser closed `db` (its `close` event came: see `database()`).
+fn closed_by_browser(db: &IdbDatabase) -> bool {
+    Reflect::get(db, &CLOSED.into()).is_ok_and(|closed| closed.is_truthy())
+}
+
+/// The error of a wait for `what` that the browser's closing of the connection ended.
+fn connection_closed(what: &str) -> StoreError {
+    StoreError::Failed(format!(
+        "{what}: the browser closed the database connection (the site's data was cleared?)"
+    ))
+}
+
+/// Waits for a transaction to commit; an abort (explicit, by an error, or by the quota) is an error,
+/// and so is the connection closed by the browser before either came.
 async fn committed(tx: &IdbTransaction, what: &str) -> Result<(), StoreError> {
-    if first_of(|f| tx.set_oncomplete(f), |f| tx.set_onabort(f)).await {
+    if first_of(|f| tx.set_oncomplete(f), |f| tx.set_onabort(f), Some(&tx.db())).await {
         Ok(())
     } else {
-        Err(StoreError::from_dom(tx.error(), what))
+        Err(tx.error().map_or_else(|| connection_closed(what), |e| StoreError::from_dom(Some(e), what)))
     }
 }
 
-/// Waits for one request inside an open transaction and returns its result. The continuation runs in
-/// the success event's microtasks, while the transaction is still active, so more requests may follow.
+/// Waits for one request inside an open transaction and returns its result; the connection closed
+/// by the browser first is an error. The continuation runs in the success event's microtasks, while
+/// the transaction is still active, so more requests may follow.
 async fn request(request: &IdbRequest, what: &str) -> Result<JsValue, StoreError> {
-    if first_of(|f| request.set_onsuccess(f), |f| request.set_onerror(f)).await {
+    let db = request.transaction().map(|tx| tx.db());
+    if first_of(|f| request.set_onsuccess(f), |f| request.set_onerror(f), db.as_ref()).await {
         request.result().map_err(|e| StoreError::from_js(e, what))
     } else {
-        Err(StoreError::from_dom(request.error().ok().flatten(), what))
+        Err(request
+            .error()
+            .ok()
+            .flatten()
+            .map_or_else(|| connection_closed(what), |e| StoreError::from_dom(Some(e), what)))
     }
 }
 
@@ -561,7 +605,11 @@ async fn database() -> Result<IdbDatabase, StoreError> {
     };
     let on_close = {
         let db = db.clone();
-        Closure::<dyn FnMut(Event)>::new(move |_| forget_connection(&db))
+        Closure::<dyn FnMut(Event)>::new(move |_| {
+            // Setting a property of a connection object cannot fail.
+            let _ = Reflect::set(&db, &CLOSED.into(), &JsValue::TRUE);
+            forget_connection(&db);
+        })
     };
     db.set_onversionchange(Some(on_version_change.as_ref().unchecked_ref()));
     db.set_onclose(Some(on_close.as_ref().unchecked_ref()));
