@@ -515,11 +515,17 @@ fn closed_by_browser(db: &IdbDatabase) -> bool {
     Reflect::get(db, &CLOSED.into()).is_ok_and(|closed| closed.is_truthy())
 }
 
-/// The error of a wait for `what` that the browser's closing of the connection ended.
-fn connection_closed(what: &str) -> StoreError {
-    StoreError::Failed(format!(
-        "{what}: the browser closed the database connection (the site's data was cleared?)"
-    ))
+/// The error of a failed wait for `what` on connection `db`: the transaction's or request's `error`,
+/// or, where it has none and the browser closed the connection, that. (An explicit abort has none
+/// either.)
+fn failure(error: Option<DomException>, db: Option<&IdbDatabase>, what: &str) -> StoreError {
+    if error.is_none() && db.is_some_and(closed_by_browser) {
+        StoreError::Failed(format!(
+            "{what}: the browser closed the database connection (the site's data was cleared?)"
+        ))
+    } else {
+        StoreError::from_dom(error, what)
+    }
 }
 
 /// Waits for a transaction to commit; an abort (explicit, by an error, or by the quota) is an error,
@@ -528,7 +534,7 @@ async fn committed(tx: &IdbTransaction, what: &str) -> Result<(), StoreError> {
     if first_of(|f| tx.set_oncomplete(f), |f| tx.set_onabort(f), Some(&tx.db())).await {
         Ok(())
     } else {
-        Err(tx.error().map_or_else(|| connection_closed(what), |e| StoreError::from_dom(Some(e), what)))
+        Err(failure(tx.error(), Some(&tx.db()), what))
     }
 }
 
@@ -540,11 +546,7 @@ async fn request(request: &IdbRequest, what: &str) -> Result<JsValue, StoreError
     if first_of(|f| request.set_onsuccess(f), |f| request.set_onerror(f), db.as_ref()).await {
         request.result().map_err(|e| StoreError::from_js(e, what))
     } else {
-        Err(request
-            .error()
-            .ok()
-            .flatten()
-            .map_or_else(|| connection_closed(what), |e| StoreError::from_dom(Some(e), what)))
+        Err(failure(request.error().ok().flatten(), db.as_ref(), what))
     }
 }
 
