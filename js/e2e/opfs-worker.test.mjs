@@ -814,3 +814,45 @@ test('listing and exporting a document another worker keeps saving: every call s
     assert.ok(out.exports > 0 && out.lists > 0);
   });
 });
+
+test('a full quota: an OPFS import or save rejects with a QuotaExceededError, changes nothing, and frees what it wrote at once', { skip, timeout: 180_000 }, async () => {
+  const out = await onServedPage(async (page) => {
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin: new URL(page.url()).origin, quotaSize: 24 << 20 });
+    await page.reload();
+    await page.evaluate(PAGE_HELPERS);
+    return page.evaluate(async () => {
+      const { openDocumentWorker } = await import('/js/web.mjs');
+      const docs = await openDocumentWorker({ store: 'opfs' });
+      const failure = (e) => ({ name: e.name, message: e.message });
+      const usage = async () => (await navigator.storage.estimate()).usage;
+      const out = {};
+      const base = await usage();
+      out.import = await docs.import('big.bin', new Blob([new Uint8Array(40 << 20).fill(1)])).then(() => 'imported', failure);
+      out.afterImport = (await usage()) - base;
+      out.listed = (await docs.list()).map((d) => d.name);
+      const doc = await docs.import('small.bin', new Uint8Array(1 << 20).fill(2));
+      await doc.insert(0, new Uint8Array(40 << 20).fill(3));
+      const stored = await usage();
+      out.save = await doc.save().then(() => 'saved', failure);
+      out.afterSave = (await usage()) - stored;
+      await doc.free();
+      const reopened = await docs.open('small.bin');
+      out.reopened = { length: reopened.length, first: (await reopened.read(0, 1))[0] };
+      await reopened.free();
+      docs.terminate();
+      return out;
+    });
+  });
+  const quota = { name: 'QuotaExceededError', message: /QuotaExceededError.*the stored document is unchanged/ };
+  assert.deepEqual({ name: out.import.name }, { name: quota.name }, out.import.message);
+  assert.match(out.import.message, quota.message);
+  assert.deepEqual({ name: out.save.name }, { name: quota.name }, out.save.message);
+  assert.match(out.save.message, quota.message);
+  assert.deepEqual(out.listed, [], 'the import stored nothing');
+  assert.deepEqual(out.reopened, { length: 1 << 20, first: 2 }, 'the save left the old version');
+  // What the failed writes took is free again before any open cleans up (a page's estimate is
+  // rounded and padded: well under the 40 MiB that was written is enough).
+  assert.ok(out.afterImport < 4 << 20, `the import's file still takes ${out.afterImport} bytes`);
+  assert.ok(out.afterSave < 4 << 20, `the save's file still takes ${out.afterSave} bytes`);
+});

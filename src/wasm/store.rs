@@ -17,7 +17,7 @@ use super::error::{choice_option, error, throwable};
 use crate::binding::{self, BindingError, ERR_INVALID_ARG_VALUE};
 use crate::platform::wasm::opfs::{self, OpfsError};
 use crate::vbuf::turns::Turns;
-use crate::vbuf::{VbufError, VirtualBuffer};
+use crate::vbuf::{PersistenceError, VbufError, VirtualBuffer};
 
 /// A document store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,14 +59,23 @@ pub(crate) fn opfs_error(e: OpfsError, context: &str) -> JsValue {
         OpfsError::InvalidName(_) => {
             throwable(BindingError::type_error(format!("{context}: {e}")).with_code(ERR_INVALID_ARG_VALUE))
         }
-        OpfsError::QuotaExceeded(_) => {
-            // The name the IndexedDB store gives a full quota too.
-            let js = error(format!("{context}: {e}"));
-            let _ = Reflect::set(&js, &"name".into(), &"QuotaExceededError".into());
-            js
+        // The name the IndexedDB store gives a full quota too: refused at once, or by a write of a
+        // save or import (the stored document is unchanged either way).
+        OpfsError::QuotaExceeded(_) => quota_exceeded(format!("{context}: {e}")),
+        OpfsError::Buffer(VbufError::Persistence(PersistenceError::Io(ref io)))
+            if io.kind() == std::io::ErrorKind::StorageFull =>
+        {
+            quota_exceeded(format!("{context}: {e}; the stored document is unchanged"))
         }
         _ => error(format!("{context}: {e}")),
     }
+}
+
+/// An Error named `QuotaExceededError`, with `message`.
+fn quota_exceeded(message: String) -> JsValue {
+    let js = error(message);
+    let _ = Reflect::set(&js, &"name".into(), &"QuotaExceededError".into());
+    js
 }
 
 /// A buffer bound to an OPFS document of this worker: reads and edits are synchronous; a save

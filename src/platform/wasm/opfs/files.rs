@@ -93,8 +93,13 @@ pub(crate) fn in_use(key: &str) -> bool {
     OPEN.with(|o| o.borrow().contains_key(key)) || OPENING.with(|o| o.borrow().contains(key))
 }
 
+/// A failed call of a sync access handle as an I/O error; the browser's refusal to store more
+/// (`QuotaExceededError`) is `StorageFull`, which the bindings report as the IndexedDB store's full
+/// quota is.
 fn io_error(what: &str, error: JsValue) -> PersistenceError {
-    PersistenceError::Io(std::io::Error::other(format!("{what}: {}", describe(&error))))
+    let quota = error.dyn_ref::<web_sys::DomException>().is_some_and(|e| e.name() == "QuotaExceededError");
+    let kind = if quota { std::io::ErrorKind::StorageFull } else { std::io::ErrorKind::Other };
+    PersistenceError::Io(std::io::Error::new(kind, format!("{what}: {}", describe(&error))))
 }
 
 /// A file in OPFS, open through a sync access handle of the worker that opened it (see the module docs).

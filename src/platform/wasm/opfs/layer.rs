@@ -250,15 +250,25 @@ impl PersistenceLayer for OpfsLayer {
             "no OPFS file is prepared for this save (creating one is asynchronous): save through \
              OpfsBuffer::save, which prepares one",
         ))?;
-        let len =
-            match self.write_version(recipe, &file).and_then(|len| file.flush_checked(len).map(|()| len)) {
-                Ok(len) => len,
-                Err(error) => {
-                    // Nothing points at the file: it is prepared again for the next save.
+        let len = match self
+            .write_version(recipe, &file)
+            .and_then(|len| file.flush_checked(len).map(|()| len))
+        {
+            Ok(len) => len,
+            Err(error) => {
+                // Nothing points at the file: emptied, it is prepared again for the next save.
+                // Unless the quota ran out: an open access handle keeps the space it was granted,
+                // so it is closed, to give that back at once (the next save through
+                // `OpfsBuffer::save` prepares a new one; the next open or save removes this one).
+                let _ = file.truncate(0);
+                let quota =
+                    matches!(&error, PersistenceError::Io(e) if e.kind() == std::io::ErrorKind::StorageFull);
+                if !quota {
                     add_spare(&self.document, file_id, file);
-                    return Err(error);
                 }
-            };
+                return Err(error);
+            }
+        };
         let generation = stored.map_or(0, |r| r.generation).max(self.record.generation) + 1;
         let record = Record { generation, file_id, len };
         match FAULT.with(|f| f.replace(SaveFault::None)) {

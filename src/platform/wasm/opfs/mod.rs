@@ -490,9 +490,26 @@ pub(crate) async fn save_as(buffer: &VirtualBuffer, name: &str) -> Result<(), Op
 /// ```
 pub async fn import(name: &str, source: ImportSource<'_>) -> Result<(), OpfsError> {
     let version = NewVersion::start(name).await?;
-    let len = match source {
+    let written = write_source(&version.data, source).await;
+    let len = written.inspect_err(|_| {
+        // What the file took (all the quota, perhaps) is free again at once; the next open or
+        // import removes the file itself.
+        let _ = version.data.truncate(0);
+    })?;
+    let record = version.commit(len)?;
+    let NewVersion { dir, head, data, .. } = version;
+    drop(data);
+    // Cleaned while the header's handle still locks the document against other workers.
+    let cleaned = clean(&dir, name, record).await;
+    drop(head);
+    cleaned
+}
+
+/// Writes the bytes of `source` into `data` from its start; returns how many.
+async fn write_source(data: &SyncFile, source: ImportSource<'_>) -> Result<u64, OpfsError> {
+    Ok(match source {
         ImportSource::Bytes(bytes) => {
-            version.data.write_at(0, bytes)?;
+            data.write_at(0, bytes)?;
             bytes.len() as u64
         }
         ImportSource::Blob(blob) => {
@@ -506,19 +523,12 @@ pub async fn import(name: &str, source: ImportSource<'_>) -> Result<(), OpfsErro
                 let bytes = JsFuture::from(part.array_buffer())
                     .await
                     .map_err(|e| OpfsError::from_js(e, "reading the file"))?;
-                version.data.write_js_at(at as u64, &Uint8Array::new(&bytes))?;
+                data.write_js_at(at as u64, &Uint8Array::new(&bytes))?;
                 at = end;
             }
             size as u64
         }
-    };
-    let record = version.commit(len)?;
-    let NewVersion { dir, head, data, .. } = version;
-    drop(data);
-    // Cleaned while the header's handle still locks the document against other workers.
-    let cleaned = clean(&dir, name, record).await;
-    drop(head);
-    cleaned
+    })
 }
 
 /// Every readable document's name and length, by name. A document open in another worker is locked
