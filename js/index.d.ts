@@ -269,7 +269,8 @@ export interface BufferPoolSnapshot {
  *   even if the signal aborts right after: only a wait still pending is cancelled.
  * - `ref` (Node; default `false`): whether the pending wait keeps the process alive. By default it
  *   does not: a program with nothing else to do exits, as with an unref'd timer, rather than hang on
- *   a wait nothing can satisfy. A wait served from another thread (a worker) is served while that
+ *   a wait nothing can satisfy (a wait awaited at a module's top level: with exit code 13, as Node
+ *   gives for a top-level await left unsettled, and from Node 22 on its warning). A wait served from another thread (a worker) is served while that
  *   thread runs. With `ref: true` it keeps the process alive until it settles, as pending I/O does.
  *   In the browser it means nothing. A stream or loop over a ring side in a Node worker, whose other
  *   side another thread serves, needs `ref: true` (`for await (const chunk of reader.chunks({ ref:
@@ -538,7 +539,12 @@ export class CircularReader {
    * calls them) end a wait for data under way, whose step then rejects with an AbortError.
    * `stream.pipeline(reader, file, { signal })` cannot reach a wait under way (Node's pipeline never
    * ends an async iterable source), so it settles only once data or the end comes: to abort a pipe
-   * from an idle ring at once, give it `reader.nodeReadable({ signal })` or `Readable.from(reader)`.
+   * from an idle ring at once, give it `reader.nodeReadable({ signal })` or `Readable.from(reader)`
+   * (the same holds for the `signal` of a Readable's own helpers, `toArray({ signal })`, `map()` and
+   * the like, over an idle `nodeReadable()`: give the signal to nodeReadable()). Unlike slices(), this
+   * loop, chunks() and the stream forms let the event loop turn only when they wait: with the
+   * producer on the same thread and the ring never empty, timers wait for the loop, as in a Node
+   * pipeline of in-memory streams.
    * For a loop without copies, use slices(); for a wait's options (a `signal`, or `ref` in a Node
    * worker), chunks(). */
   [Symbol.asyncIterator](): AsyncIterableIterator<Uint8Array>;
@@ -808,7 +814,9 @@ export class VirtualBuffer {
    * readableStream() and nodeReadable() for theirs; options of the wrong type (and a receiver of
    * another class) throw at the call, as for every walk and stream form. A step after `signal`
    * aborted rejects with an AbortError, the last one too, as does one whose read is under way when
-   * it aborts (the read finishes in the background, and is dropped). */
+   * it aborts (the read finishes in the background, and is dropped). The walk lets the event loop
+   * turn between reads (lines() also every 1024 lines), so timers and a signal's timeout come in
+   * even where reads are served from memory. */
   chunks(start?: number, end?: number, options?: { signal?: AbortSignal }): AsyncIterableIterator<Uint8Array>;
   /** The lines from offset `start`, decoded as UTF-8, without their LF (nor a CR before it; a CR
    * elsewhere is content, where Node's readline would end a line there: lines() ends lines where the

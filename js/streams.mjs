@@ -118,7 +118,27 @@ async function* readerChunks(reader, { signal, ref }, abortError, done = () => {
  * would run to the end without one: timers and I/O would wait, and so would Node's release of each
  * slice's bookkeeping (see index.d.ts, "Views"), which it does at the loop's next turn. */
 const STEPS_PER_TURN = 256;
-const nextTurn = typeof setImmediate === 'function' ? () => new Promise((resolve) => setImmediate(resolve)) : undefined;
+
+/** A Promise settled at the event loop's next turn (a task, after timers and I/O that are due, not a
+ * microtask): setImmediate in Node, a MessageChannel message elsewhere (a setTimeout(0) nested
+ * deeply enough waits 4 ms). */
+const eventLoopTurn = (() => {
+  if (typeof setImmediate === 'function') return () => new Promise((resolve) => setImmediate(resolve));
+  const waiting = [];
+  let channel; // made at the first turn, not by loading the module
+  return () =>
+    new Promise((resolve) => {
+      if (channel === undefined) {
+        channel = new MessageChannel();
+        channel.port1.onmessage = () => waiting.shift()?.();
+      }
+      waiting.push(resolve);
+      channel.port2.postMessage(null);
+    });
+})();
+/** The turn a walk over a reader's slices takes every STEPS_PER_TURN steps: in Node only, whose
+ * release of each slice's bookkeeping waits for it. */
+const nextTurn = typeof setImmediate === 'function' ? eventLoopTurn : undefined;
 
 /** The reader's slices in place, each consumed when the loop asks for the next one or leaves; a step
  * after `signal` aborted rejects with `abortError(signal)`; waits keep a Node thread alive with `ref`. An async generator: its steps run in turn
@@ -378,7 +398,11 @@ async function* documentChunks(doc, start, end = undefined, signal = undefined, 
   // the walk hands out no part of a range it then refuses, and takes no '100' for 100.
   if (!isRange(doc, start, end)) (await doc.read(start, end, { signal })).free();
   let at = start;
-  for (;;) {
+  for (let step = 0; ; step++) {
+    // A turn of the event loop before each read but the first: a read served from memory (the wasm
+    // build's, of cached blocks) settles in a microtask, and a walk of such reads alone would keep
+    // timers (an AbortSignal.timeout()) and I/O waiting until its end.
+    if (step > 0) await eventLoopTurn();
     const to = Math.min(at + CHUNK, end ?? doc.length);
     let part;
     try {
@@ -433,6 +457,9 @@ function trackFrees(VirtualBuffer) {
   }
 }
 
+/** How many lines a line walk yields between turns of the event loop. */
+const LINES_PER_TURN = 1024;
+
 /** The lines of the UTF-8 text in `chunks` (an async iterable of Uint8Array), as strings without
  * their line feed (nor a CR before it). A U+FEFF is content like any other (read() gives it too), at
  * the start as anywhere. A step after `signal` aborted rejects with `abortError(signal)`; so does one
@@ -448,12 +475,16 @@ export async function* linesOf(chunks, signal, abortError, whenGone = () => unde
     pieces = [];
     return text;
   };
+  let count = 0;
   for await (const chunk of chunks) {
     const text = decoder.decode(chunk, { stream: true });
     let from = 0;
     for (let lf = text.indexOf('\n'); lf !== -1; lf = text.indexOf('\n', from)) {
       pieces.push(text.slice(from, lf));
       from = lf + 1;
+      // Many lines come of one read, each step a microtask: a turn of the event loop every so many
+      // lets timers (a signal's timeout) and I/O in.
+      if (++count % LINES_PER_TURN === 0) await eventLoopTurn();
       const ended = line();
       // Awaited only once the source went: an await per line would cost a turn of the microtasks.
       const going = whenGone();

@@ -259,3 +259,53 @@ test(`backpressure in Chromium: piping ${PIPED >> 20} MiB through a 1 MiB ring g
     server.close();
   }
 });
+
+test('a document walk in the page lets the event loop turn: a timer set before it can abort it', { skip, timeout: 120_000 }, async () => {
+  const { url, server } = await serve(0);
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e));
+    await page.goto(url);
+    const out = await page.evaluate(async () => {
+      const { init, VirtualBuffer } = await import('/js/web.mjs');
+      await init();
+      // In memory: every read settles in a microtask.
+      const doc = VirtualBuffer.fromBytes(new Uint8Array(8 << 20).fill(10));
+      const out = {};
+      for (const form of ['chunks', 'lines', 'readableStream']) {
+        const controller = new AbortController();
+        setTimeout(() => controller.abort(new Error('timed out')), 0);
+        const { signal } = controller;
+        let steps = 0;
+        try {
+          if (form === 'readableStream') {
+            const reader = doc.readableStream(0, doc.length).getReader();
+            for (;;) {
+              if (signal.aborted) throw signal.reason;
+              const { done } = await reader.read();
+              if (done) break;
+              steps++;
+            }
+          } else {
+            const walk = form === 'lines' ? doc.lines(0, { signal }) : doc.chunks(0, undefined, { signal });
+            for await (const _ of walk) steps++;
+          }
+          out[form] = `completed after ${steps} steps`;
+        } catch (e) {
+          out[form] = { name: e.name, early: steps < (form === 'lines' ? 8 << 20 : 128) };
+        }
+      }
+      doc.free();
+      return out;
+    });
+    assert.deepEqual(out.chunks, { name: 'AbortError', early: true });
+    assert.deepEqual(out.lines, { name: 'AbortError', early: true });
+    assert.deepEqual(out.readableStream, { name: 'Error', early: true }, 'the timer ran while the stream was read');
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    server.close();
+  }
+});
