@@ -29,10 +29,12 @@ export class AbortError extends Error {
   }
 }
 
-/** Whether `value` is an AbortSignal: one made by AbortSignal's own constructors (a brand check, as
- * `instanceof` also takes an object made with AbortSignal.prototype, whose `aborted` then throws). */
+/** Whether `value` is an AbortSignal: one made by AbortSignal's own constructors, of any realm (a
+ * same-origin iframe's too, as the platform's own calls take it). A brand check, where `instanceof`
+ * would take an object made with AbortSignal.prototype, whose `aborted` then throws, and refuse
+ * another realm's signals. */
 function isSignal(value) {
-  if (typeof AbortSignal !== 'function' || !isInstance(value, AbortSignal)) return false;
+  if (typeof AbortSignal !== 'function' || value === null || typeof value !== 'object') return false;
   try {
     return typeof Reflect.get(AbortSignal.prototype, 'aborted', value) === 'boolean';
   } catch {

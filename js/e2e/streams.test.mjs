@@ -309,3 +309,44 @@ test('a document walk in the page lets the event loop turn: a timer set before i
     server.close();
   }
 });
+
+test("a signal of another realm (a same-origin iframe's) cancels waits, as the platform's own calls take it", { skip, timeout: 120_000 }, async () => {
+  const { url, server } = await serve(0);
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e));
+    await page.goto(url);
+    const out = await page.evaluate(async () => {
+      const { init, BufferPool, Circular, VirtualBuffer } = await import('/js/web.mjs');
+      await init();
+      const frame = document.createElement('iframe');
+      document.body.append(frame);
+      const controller = new frame.contentWindow.AbortController();
+      const { signal } = controller;
+      const outcome = (promise) => promise.then(() => 'resolved', (e) => e.name);
+      const pool = new BufferPool({ budget: 4096 });
+      const held = pool.tryAcquire(4096);
+      const reader = Circular.withCapacity(64).addReader();
+      const doc = VirtualBuffer.fromBytes('some text');
+      const waits = [outcome(pool.acquire(4096, { signal })), outcome(reader.sliceAsync({ signal }))];
+      controller.abort();
+      const out = {
+        waits: await Promise.all(waits),
+        read: await outcome(doc.read(0, 4, { signal })),
+        lines: await outcome(doc.lines(0, { signal }).next()),
+      };
+      held.free();
+      reader.free();
+      doc.free();
+      pool.free();
+      return out;
+    });
+    assert.deepEqual(out, { waits: ['AbortError', 'AbortError'], read: 'AbortError', lines: 'AbortError' });
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    server.close();
+  }
+});
