@@ -52,7 +52,7 @@ export class DocumentWorker {
   private constructor();
   /** The store calls use when they name none: 'opfs' or 'indexeddb'. */
   readonly store: 'opfs' | 'indexeddb';
-  /** The Worker. */
+  /** The Worker. Its terminate() is this object's terminate(): pending calls reject. */
   readonly worker: Worker;
   /** VirtualBuffer.open() in the worker. */
   open(name: string, options?: VirtualBufferOpenOptions & WaitOptions): Promise<WorkerVirtualBuffer>;

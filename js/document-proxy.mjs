@@ -12,7 +12,7 @@
 import { onAbort } from './abort-signal.mjs';
 import { coded } from './error-code.mjs';
 import { byteStreamOf, isRange, linesOf } from './streams.mjs';
-import { AbortError } from './waits.mjs';
+import { AbortError, isSignal } from './waits.mjs';
 
 /** The classes an error from the worker is rebuilt as. */
 const ERROR_CLASSES = { Error, TypeError, RangeError };
@@ -43,7 +43,7 @@ const abortError = (signal) => new AbortError(undefined, { cause: signal.reason 
  * refuse with its own error. */
 function splitSignal(options) {
   if (options === null || typeof options !== 'object') return [undefined, options];
-  if (!(typeof AbortSignal === 'function' && options.signal instanceof AbortSignal)) return [undefined, options];
+  if (!isSignal(options.signal)) return [undefined, options];
   const { signal, ...rest } = options;
   return [signal, rest];
 }
@@ -250,6 +250,13 @@ export class DocumentWorker {
     if (token !== PRIVATE) throw noConstructor('DocumentWorker', 'openDocumentWorker()');
     this.#worker = worker;
     this.store = store;
+    // The Worker is public (`worker`): ended through its own terminate(), it takes the pending calls
+    // with it as this.terminate() does, instead of leaving them pending for ever.
+    Object.defineProperty(worker, 'terminate', {
+      value: { terminate: () => this.terminate() }.terminate,
+      writable: true,
+      configurable: true,
+    });
     worker.onmessage = ({ data }) => this.#answer(data);
     worker.onerror = (event) => {
       event.preventDefault?.();
@@ -297,9 +304,11 @@ export class DocumentWorker {
       try {
         this.#worker.postMessage({ id, op, handle, args });
       } catch (e) {
-        // An argument that cannot be cloned (a function, a symbol): nothing reached the worker.
+        // An argument that cannot be cloned (a function, a symbol): nothing reached the worker, whose
+        // VirtualBuffer would refuse it as of the wrong type.
         this.#pending.delete(id);
-        reject(e);
+        const message = `${op}: an argument cannot be sent to the document worker (${e?.message ?? e})`;
+        reject(coded(new TypeError(message, { cause: e }), 'ERR_INVALID_ARG_TYPE'));
         return;
       }
       if (signal === undefined || kind === 'start') return;
@@ -363,7 +372,7 @@ export class DocumentWorker {
    * reject. */
   terminate() {
     DocumentWorker.#check(this, 'terminate');
-    this.#worker.terminate();
+    Worker.prototype.terminate.call(this.#worker);
     this.#end(new Error('omnibuf: the document worker was terminated'));
   }
 }

@@ -33,7 +33,7 @@ export class AbortError extends Error {
  * same-origin iframe's too, as the platform's own calls take it). A brand check, where `instanceof`
  * would take an object made with AbortSignal.prototype, whose `aborted` then throws, and refuse
  * another realm's signals. */
-function isSignal(value) {
+export function isSignal(value) {
   if (typeof AbortSignal !== 'function' || value === null || typeof value !== 'object') return false;
   try {
     return typeof Reflect.get(AbortSignal.prototype, 'aborted', value) === 'boolean';

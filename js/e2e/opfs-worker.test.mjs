@@ -856,3 +856,33 @@ test('a full quota: an OPFS import or save rejects with a QuotaExceededError, ch
   assert.ok(out.afterImport < 4 << 20, `the import's file still takes ${out.afterImport} bytes`);
   assert.ok(out.afterSave < 4 << 20, `the save's file still takes ${out.afterSave} bytes`);
 });
+
+test("the proxy: arguments that cannot be sent are TypeErrors; the Worker's own terminate() rejects pending calls as terminate() does", { skip, timeout: 120_000 }, async () => {
+  const out = await onServedPage(async (page) =>
+    page.evaluate(async () => {
+      const { openDocumentWorker } = await import('/js/web.mjs');
+      const failure = (e) => ({ name: e.name, code: e.code, message: e.message });
+      const docs = await openDocumentWorker();
+      const out = {
+        badSource: await docs.import('f', { fn() {} }).then(() => 'imported', failure),
+        badOption: await docs.open('f', { store: Symbol('opfs') }).then(() => 'opened', failure),
+      };
+      const doc = await docs.import('big.txt', numbered(200_000));
+      const pending = doc.lineCount().then(() => 'counted', failure);
+      docs.worker.terminate();
+      out.pending = await pending;
+      out.after = await doc.read(0, 1).then(() => 'read', failure);
+      out.listAfter = await docs.list().then(() => 'listed', failure);
+      return out;
+    }),
+  );
+  assert.deepEqual(out.badSource.name, 'TypeError');
+  assert.equal(out.badSource.code, 'ERR_INVALID_ARG_TYPE');
+  assert.match(out.badSource.message, /^import: an argument cannot be sent to the document worker/);
+  assert.deepEqual({ name: out.badOption.name, code: out.badOption.code }, { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
+  const terminated = { name: 'Error', code: undefined, message: 'omnibuf: the document worker was terminated' };
+  // lineCount() does not change the store: it rejects with the plain message (or it counted first).
+  assert.ok(out.pending === 'counted' || JSON.stringify(out.pending) === JSON.stringify(terminated), JSON.stringify(out.pending));
+  assert.deepEqual(out.after, terminated);
+  assert.deepEqual(out.listAfter, terminated);
+});
