@@ -451,7 +451,8 @@ export class CircularWriter {
    * as long as it was when it was written to the stream. Closing it
    * frees the writer, which ends the stream for the readers. Aborting it, or a chunk it refuses (a
    * TypeError, ERR_INVALID_ARG_TYPE, which errors the stream), aborts the writer with that reason
-   * (see abort()), which errors the readers' streams. Give
+   * (see abort()), which errors the readers' streams; a reason abort() would refuse is taken as
+   * text (`String(reason)`), and none gives "the writable stream was aborted". Give
    * `pipeTo(dest, { signal })` the same `signal` here: pipeTo aborts its destination only after the
    * write in flight, which may be waiting for room; with the signal that wait ends at once (nothing
    * is left waiting). The stream listens to `signal` from its making until it ends (and before
@@ -575,7 +576,9 @@ export class CircularReader {
    * the last byte, with two exceptions the Streams standard makes for every byte stream: a BYOB
    * read into a view of elements wider than a byte (or with `min`) holds the bytes short of a whole
    * read, which go with the error; and a `Response` over the stream reports the error as its own
-   * (Chromium: a TypeError, "Failed to fetch"). */
+   * (Chromium: a TypeError, "Failed to fetch"). The first holds at a normal end too: a stream whose
+   * length is no multiple of such a view's element size ends in a TypeError ("Cannot close while
+   * responding", Chromium), the last bytes with it; read such streams with a Uint8Array. */
   readableStream(options?: WaitOptions): ReadableStream<Uint8Array>;
   /** Node entries only (in the browser it throws an Error, ERR_FEATURE_UNAVAILABLE_ON_PLATFORM): the bytes as a stream.Readable of Buffers (copies of the ring's slices, as a
    * Readable keeps its chunks). It owns the reader, ends when the writer is freed, and is destroyed
