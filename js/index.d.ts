@@ -687,7 +687,8 @@ export interface VirtualBufferSaveOptions {
    * change is seen by the file's identity, size and modification time, so only as finely as the file
    * system keeps times: a rewrite in place that keeps the size within one tick of its clock (ramfs;
    * ext4 before Linux 6.13, whose times move once per timer tick; many network file systems) goes
-   * unseen, as a touch that sets the old time does. */
+   * unseen, as a touch that sets the old time does. Forced, a save writes where the path leads
+   * now: a path replaced by a symbolic link to another file replaces that file. */
   force?: boolean;
   /** Keeps the save from starting when aborted already; a save under way is not stopped. */
   signal?: AbortSignal;
@@ -802,7 +803,10 @@ export class VirtualBuffer {
    * Rejects with an Error, changing nothing, if the file changed on disk since it was opened or last
    * saved, unless `options.force`: of two buffers of one file saved at once, one succeeds and the
    * other rejects. A save (or saveAs()) called while another of this buffer runs
-   * waits for it to end, then saves to where that one left the buffer. */
+   * waits for it to end, then saves to where that one left the buffer. What a save writes is the
+   * content as it is when its work starts, so edits made after the call (while an earlier save runs)
+   * may be in it; `isModified` says whether the file has them all. The path is followed as the
+   * system follows it: a symbolic link there is kept, and the file it points to is replaced. */
   save(options?: VirtualBufferSaveOptions): Promise<void>;
   /** Saves to a new file at `path` (in the browser: the document of that name); later saves go there. */
   saveAs(path: string, options?: { signal?: AbortSignal }): Promise<void>;
