@@ -129,18 +129,90 @@ export function defineZeroCopyBuffer(addon) {
   const freed = () => bindingError(USED_UP, 'ZeroCopyBuffer', 'freed');
   const notA = (member) => bindingError(WRONG_RECEIVER, 'ZeroCopyBuffer', member);
 
+  /** What `sharers` counts across the storages made from one another (withTenant() and retag()
+   * make a native storage of their own over the same bytes): `objects`, their JS ZeroCopyBuffers
+   * not freed, and `storages`, their native storages not freed, each of which the native count of
+   * sharers holds once. A storage's record collected with objects never freed takes those out
+   * (`gone`), as the wasm build's objects leave its count when their finalizer runs. */
+  class Family {
+    objects = 0;
+    storages = 0;
+  }
+  const gone = new FinalizationRegistry(({ family, own }) => {
+    family.objects -= own.objects;
+    if (own.storage) family.storages--;
+  });
+
   /** A storage and the count of the JS objects sharing it that were not freed. The storage is native
    * (`native`), or, for a small buffer until it needs a native one, a Uint8Array (`bytes`) and the
-   * name of its kind. */
+   * name of its kind. A storage made from another, and the other, belong to a Family (`family`,
+   * null for most storages, which are alone: joining costs a registration). */
   class Shared {
     constructor(native, bytes = null, kind = null) {
       this.native = native;
       this.bytes = bytes;
       this.kind = kind;
       this.count = 0;
+      this.family = null;
+      /** This record's part of the family's counts (held by the registry, which cannot hold this). */
+      this.own = null;
     }
 
-    /** The native storage, made from the JS bytes the first time it is needed. */
+    /** Joins `family` with the objects and the storage this record has. */
+    join(family) {
+      this.family = family;
+      this.own = { objects: this.count, storage: this.native !== null };
+      family.objects += this.count;
+      if (this.own.storage) family.storages++;
+      gone.register(this, { family, own: this.own });
+    }
+
+    /** One more JS object over this storage. */
+    add() {
+      this.count++;
+      if (this.family !== null) {
+        this.own.objects++;
+        this.family.objects++;
+      }
+    }
+
+    /** One JS object less over this storage, freed: the last one frees the storage (true). */
+    remove() {
+      this.count--;
+      if (this.family !== null) {
+        this.own.objects--;
+        this.family.objects--;
+      }
+      if (this.count > 0) return false;
+      if (this.native !== null) {
+        this.native.free();
+        if (this.family !== null) {
+          this.own.storage = false;
+          this.family.storages--;
+        }
+      }
+      this.bytes = null;
+      return true;
+    }
+
+    /** How many objects share the bytes: see ZeroCopyBuffer's `sharers`. */
+    sharers() {
+      if (this.native === null) return this.count;
+      if (this.family === null) return this.count + this.native.sharers - 1;
+      return this.family.objects + this.native.sharers - this.family.storages;
+    }
+
+    /** A storage of its own over the same bytes, made by `derive` from this one's native storage,
+     * in this one's family. */
+    derived(derive) {
+      const made = new Shared(derive(this.toNative()));
+      if (this.family === null) this.join(new Family());
+      made.join(this.family);
+      return made;
+    }
+
+    /** The native storage, made from the JS bytes the first time it is needed (before any family:
+     * only a storage that has its native one is derived from). */
     toNative() {
       if (this.native === null) {
         this.native = Storage.from(this.bytes, this.kind);
@@ -170,7 +242,7 @@ export function defineZeroCopyBuffer(addon) {
     /** Not public (index.d.ts): ZeroCopyBuffer.from() and the methods that return one make them. */
     constructor(token, shared, start, end) {
       if (token !== MAKE) throw bindingError(NO_CONSTRUCTOR, 'ZeroCopyBuffer');
-      shared.count++;
+      shared.add();
       this.#shared = shared;
       this.#start = start;
       this.#end = end;
@@ -224,11 +296,11 @@ export function defineZeroCopyBuffer(addon) {
       return shared.native === null ? undefined : shared.native.tenant;
     }
 
-    /** This storage's JS sharers that were not freed, plus the native ones other than the storage
-     * itself (each live view, and whatever else holds the bytes: a pool, a virtual buffer). */
+    /** The JS sharers not freed of this storage and of those made from one another with it
+     * (withTenant(), retag()), plus the native ones other than those storages (each live view, and
+     * whatever else holds the bytes: a pool, a virtual buffer). */
     get sharers() {
-      const shared = ZeroCopyBuffer.#live(this, 'sharers');
-      return shared.native === null ? shared.count : shared.count + shared.native.sharers - 1;
+      return ZeroCopyBuffer.#live(this, 'sharers').sharers();
     }
 
     withTenant(tenant) {
@@ -242,7 +314,7 @@ export function defineZeroCopyBuffer(addon) {
     /** The same range of the storage `derive` makes from this one's (withTenant, retag). */
     static #derived(self, member, derive) {
       const shared = ZeroCopyBuffer.#live(self, member);
-      return ZeroCopyBuffer.#over(new Shared(derive(shared.toNative())), self.#start, self.#end);
+      return ZeroCopyBuffer.#over(shared.derived(derive), self.#start, self.#end);
     }
 
     slice(start, end) {
@@ -329,10 +401,7 @@ export function defineZeroCopyBuffer(addon) {
       if (shared === null) return;
       this.#shared = null;
       this.#view = null;
-      if (--shared.count === 0) {
-        shared.native?.free();
-        shared.bytes = null;
-      } else if (this.#group !== 0) shared.native?.detachViews(this.#group);
+      if (!shared.remove() && this.#group !== 0) shared.native?.detachViews(this.#group);
     }
   }
 

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { ZeroCopyBuffer, BufferMut, BufferKind, impl } from './impl.mjs';
+import { collect } from './collect.mjs';
 
 const bytes = (...b) => new Uint8Array(b);
 
@@ -175,6 +176,34 @@ test('sharers counts the buffers sharing the storage that were not freed', () =>
   const other = ZeroCopyBuffer.from(bytes(1));
   assert.equal(other.sharers, 1, 'another storage is counted apart');
   for (const x of [b, t, head, other]) x.free();
+});
+
+test('sharers reads the same on every buffer made from one another, withTenant() and retag() too, and drops as one is freed or collected', async () => {
+  // Small (kept in JS by the addon until it needs a native storage) and large.
+  for (const size of [11, 8192]) {
+    const z = ZeroCopyBuffer.from(new Uint8Array(size).fill(7));
+    const all = [z];
+    const same = (expected, what) => assert.deepEqual(all.map((x) => x.sharers), all.map(() => expected), `${size} bytes, ${what}`);
+    all.push(z.slice(6));
+    same(2, 'a slice');
+    all.push(z.splitTo(5));
+    same(3, 'a split');
+    all.push(z.withTenant('t'));
+    same(4, 'withTenant()');
+    all.push(all[1].retag('raw'));
+    same(5, 'retag() of the slice');
+    all.push(all[3].slice(1));
+    same(6, 'a slice of the tenant\'s');
+    all.splice(1, 1)[0].free();
+    same(5, 'the first slice freed');
+    all.pop().free();
+    same(4, 'the slice of the tenant\'s freed');
+    // A derived one dropped without free(): counted until it is collected, as in the wasm build.
+    (() => void z.retag('raw'))();
+    await collect();
+    same(4, 'a retag() dropped and collected');
+    for (const x of all) x.free();
+  }
 });
 
 test('freeing one sharer leaves the others whole', () => {
