@@ -223,36 +223,59 @@ export interface BufferPoolOptions {
   defaultTenantQuota?: number;
 }
 
+/** One class of a BufferPoolSnapshot (the Rust crate's `ClassSnapshot`, in JS naming). */
 export interface ClassSnapshot {
   size: number;
+  /** Bytes of this class checked out now. */
   inUseBytes: number;
+  /** Most bytes of this class ever reserved at once: in use plus leased (see BufferPoolSnapshot). */
   highWaterBytes: number;
+  /** Budget held for this class in threads' leases now: a thread keeps some budget after a buffer
+   * comes back, for its next one, until trim() or another class needs it. */
   leasedBytes: number;
+  /** Bytes of this class idle on the shared free list. */
   idleBytes: number;
+  /** Bytes of this class idle in per-thread caches. */
   cachedBytes: number;
+  /** Requests of this class waiting now. */
   waiting: number;
+  /** Requests of this class that had to wait, ever (aborted ones too). */
   waits: number;
+  /** Requests with a timeout that gave up: the Rust crate's timed acquires only (a JS wait has no
+   * timeout; one ended by `AbortSignal.timeout()` is an abort). */
   timeouts: number;
+  /** tryAcquire() calls of this class refused for lack of room. */
   refusals: number;
 }
 
+/** One tenant of a BufferPoolSnapshot: each tenant the pool has served or held back, from its first
+ * request on, for the pool's life (a pool remembers every tenant name it was given: name tenants
+ * from a bounded set, such as users or routes, not one per request). */
 export interface TenantSnapshot {
   tenant: string;
   quota: number | null;
+  /** Bytes it has checked out now. */
   inUseBytes: number;
+  /** Most bytes it ever had checked out at once. */
   highWaterBytes: number;
   waits: number;
   timeouts: number;
   refusals: number;
 }
 
+/** What BufferPool.snapshot() gives: the Rust crate's `BufferPoolSnapshot`, in JS naming. */
 export interface BufferPoolSnapshot {
   budget: number;
+  /** Bytes checked out now. */
   inUseBytes: number;
+  /** Bytes the budget counts now: in use plus leased (see ClassSnapshot). Never above `budget`. */
   reservedBytes: number;
+  /** Most bytes ever reserved at once (in use plus leased, so it may exceed the most ever in use). */
   highWaterBytes: number;
   leasedBytes: number;
+  /** Bytes idle on the shared free lists. */
   idleBytes: number;
+  /** Bytes idle in per-thread caches (blocks given back by tenanted buffers too). */
   cachedBytes: number;
   waiting: number;
   classes: ClassSnapshot[];
@@ -308,8 +331,11 @@ export class BufferPool {
   /** Resolves once there is room, first come first served per class; rejects with a RangeError for a
    * request that can never be served, an AbortError when `options.signal` aborts (see WaitOptions),
    * and the Error of a freed pool (ERR_INVALID_STATE) when the pool is freed first (see free()).
-   * Waits of different classes granted in one turn may settle in either order (the addon settles
-   * them in the order granted, the wasm build in the order asked): the grants are the same. */
+   * Unlike tryAcquire(), it is served at once when there is room for it, even while waits of other
+   * classes asked before it wait for more: a steady stream of small acquire()s can keep a large one
+   * waiting. A wait granted in a turn settles later in that turn: until then its signal or free()
+   * can still cancel it (it rejects, and the budget goes on). Waits of different classes granted in
+   * one turn may settle in another order in one build than in the other: the grants are the same. */
   acquire(size: number, tenant?: string, options?: WaitOptions): Promise<PooledBuffer>;
   acquire(size: number, options?: WaitOptions): Promise<PooledBuffer>;
   snapshot(): BufferPoolSnapshot;
