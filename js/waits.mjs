@@ -266,6 +266,7 @@ export function installDocumentSignals(original, { cancellableWork, wrongReceive
       if (d !== undefined) Object.defineProperty(VirtualBuffer, name, { ...d, writable: true, configurable: true });
     }
   }
+  const lengthOf = Object.getOwnPropertyDescriptor(VirtualBuffer.prototype, 'length').get;
   // [name, static?, index of the options argument, dispose, kind (cancellableWork)]
   const members = [
     ['open', true, 1, free],
@@ -297,6 +298,14 @@ export function installDocumentSignals(original, { cancellableWork, wrongReceive
         // after the options).
         if (!isStatic && !isInstance(this, VirtualBuffer)) {
           return Promise.reject(wrongReceiver('VirtualBuffer', name));
+        }
+        // A freed buffer gives its Error before the options are looked at, as before its arguments.
+        if (!isStatic) {
+          try {
+            Reflect.apply(lengthOf, this, []);
+          } catch (error) {
+            return Promise.reject(error);
+          }
         }
         // Anything there but undefined or null is options: a TypeError unless it is an object.
         const options = args[at];
@@ -340,9 +349,27 @@ export function installWaits(classes, { wait, wrongReceiver }) {
     return promise;
   };
   // A receiver of another class rejects with the table's TypeError, whatever it is (a revoked Proxy
-  // too, on which the build's own check would throw the engine's error).
-  const waitOf = (cls, member, object, start) =>
-    isInstance(object, cls) ? keepAlive(object, start()) : Promise.reject(wrongReceiver(nameOf.get(cls), member));
+  // too, on which the build's own check would throw the engine's error). An object freed (or handed
+  // on) rejects with its Error before the options are looked at, as every member's arguments are:
+  // a getter of the build's says which.
+  const brandGetters = new Map(
+    [
+      [BufferPool, 'budget'],
+      [CircularWriter, 'capacity'],
+      [CircularReader, 'abortReason'],
+    ]
+      .filter(([cls]) => cls !== undefined)
+      .map(([cls, name]) => [cls, Object.getOwnPropertyDescriptor(cls.prototype, name).get]),
+  );
+  const waitOf = (cls, member, object, start) => {
+    if (!isInstance(object, cls)) return Promise.reject(wrongReceiver(nameOf.get(cls), member));
+    try {
+      Reflect.apply(brandGetters.get(cls), object, []);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return keepAlive(object, start());
+  };
 
   const acquire = BufferPool?.prototype.acquire;
   if (BufferPool) replace(BufferPool, 'acquire', {

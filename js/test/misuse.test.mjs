@@ -218,6 +218,13 @@ const TABLE = [
   ['freed doc save({ force: 1 })', () => freed(vb).save({ force: 1 }), Error, freedError('VirtualBuffer'), 'reject'],
   ['freed doc saveAs(5)', () => freed(vb).saveAs(5), Error, freedError('VirtualBuffer'), 'reject'],
   ['freed doc chunks(-1) step', () => freed(vb).chunks(-1).next(), Error, freedError('VirtualBuffer'), 'reject'],
+  // Options too: a wait's or a document call's, an aborted signal included.
+  ['freed pool acquire(16, { signal: 5 })', () => freed(pool).acquire(16, { signal: 5 }), Error, freedError('BufferPool'), 'reject'],
+  ['freed pool acquire(16, aborted)', () => freed(pool).acquire(16, { signal: AbortSignal.abort() }), Error, freedError('BufferPool'), 'reject'],
+  ['freed reader sliceAsync({ ref: 1 })', () => freed(reader).sliceAsync({ ref: 1 }), Error, freedError('CircularReader'), 'reject'],
+  ['freed writer sliceAsync(aborted)', () => freed(writer).sliceAsync({ signal: AbortSignal.abort() }), Error, freedError('CircularWriter'), 'reject'],
+  ['freed doc read(0, 1, 5)', () => freed(vb).read(0, 1, 5), Error, freedError('VirtualBuffer'), 'reject'],
+  ['freed doc lineCount(aborted)', () => freed(vb).lineCount({ signal: AbortSignal.abort() }), Error, freedError('VirtualBuffer'), 'reject'],
   ['ZeroCopyBuffer length of a BufferMut', () => getter(ZeroCopyBuffer, 'length').call(new BufferMut(1)), TypeError, 'ZeroCopyBuffer.length: called on an object that is not a ZeroCopyBuffer'],
   ['BufferMut length of a ZeroCopyBuffer', () => getter(BufferMut, 'length').call(zcb()), TypeError, 'BufferMut.length: called on an object that is not a BufferMut'],
   ['BufferMut.append on {}', () => BufferMut.prototype.append.call({}, 'x'), TypeError, 'BufferMut.append: called on an object that is not a BufferMut'],
