@@ -67,7 +67,9 @@
 //     the memory (free(), freeze(), toHandle()) or lets someone else change it (a writer's produce()
 //     and write(), a reader's consume()), it detaches the view's ArrayBuffer first: every array over
 //     it is then empty, so nothing kept shows freed, reused or overwritten memory. Take a new slice()
-//     after produce() or consume(). A view of an object the program merely dropped (no free()) keeps
+//     after produce() or consume(). Node's own calls treat a detached view as any detached buffer:
+//     some throw a TypeError (buf.fill(), Buffer.concat() on most versions), and a Writable that
+//     queued one writes nothing of it. A view of an object the program merely dropped (no free()) keeps
 //     the memory for as long as its ArrayBuffer lives; a ring slice is detached when its side is
 //     collected. structuredClone and postMessage copy a view: the copy is independent. Asked to
 //     transfer it, Node 18 and 20 copy it too, and Node 22 on throws a DataCloneError. The other
@@ -327,7 +329,9 @@ export class BufferPool {
   /** A buffer now, or null when the budget or the tenant's quota is full, or while acquire()s that
    * come first are waiting (any waiting for the budget, and the same tenant's).
    * RangeError for a request that can never be served (no class holds it, or it exceeds the budget
-   * or the quota). */
+   * or the quota). Where the budget allows a block the memory cannot give: the addon throws an
+   * Error ("the system allocator could not provide N bytes", and acquire() rejects with it); the
+   * wasm build, whose memory is its limit, counts that as no room (null, and acquire() waits). */
   tryAcquire(size: number, tenant?: string): PooledBuffer | null;
   /** Resolves once there is room, first come first served per class; rejects with a RangeError for a
    * request that can never be served, an AbortError when `options.signal` aborts (see WaitOptions),
