@@ -16,7 +16,8 @@
 // the addon's VirtualBuffer has them only to say so (VirtualBuffer.import, list(), deleteDocument()
 // and exportDocument() reject, readInto() throws, an Error with code
 // ERR_FEATURE_UNAVAILABLE_ON_PLATFORM; `name` and `store` are undefined), while "omnibuf/wasm" in
-// Node has them all. js/browser.d.ts types the browser entries: all of this
+// Node has them all. So `typeof VirtualBuffer.list === 'function'` holds in every entry: to tell
+// whether the documents are files, look at the entry imported (or at that error's code). js/browser.d.ts types the browser entries: all of this
 // plus the document worker (openDocumentWorker()); js/worklet.d.ts types "omnibuf/worklet" (the
 // ring's classes and readInto()).
 //
