@@ -252,8 +252,14 @@ export class DocumentWorker {
     this.store = store;
     // The Worker is public (`worker`): ended through its own terminate(), it takes the pending calls
     // with it as this.terminate() does, instead of leaving them pending for ever.
+    const documents = this;
     Object.defineProperty(worker, 'terminate', {
-      value: { terminate: () => this.terminate() }.terminate,
+      value: {
+        terminate() {
+          if (this === worker) return documents.terminate();
+          return Reflect.apply(Worker.prototype.terminate, this, []); // called on another Worker
+        },
+      }.terminate,
       writable: true,
       configurable: true,
     });
@@ -304,10 +310,12 @@ export class DocumentWorker {
       try {
         this.#worker.postMessage({ id, op, handle, args });
       } catch (e) {
-        // An argument that cannot be cloned (a function, a symbol): nothing reached the worker, whose
-        // VirtualBuffer would refuse it as of the wrong type.
+        // Nothing reached the worker. An argument that cannot be cloned (a function, a symbol) is of
+        // a type the worker's VirtualBuffer would refuse; anything else (a getter of the caller's
+        // that threw while the message was copied) is the caller's own error.
         this.#pending.delete(id);
-        const message = `${op}: an argument cannot be sent to the document worker (${e?.message ?? e})`;
+        if (e?.name !== 'DataCloneError') return reject(e);
+        const message = `${op}: an argument cannot be sent to the document worker (${e.message})`;
         reject(coded(new TypeError(message, { cause: e }), 'ERR_INVALID_ARG_TYPE'));
         return;
       }

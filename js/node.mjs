@@ -15,7 +15,7 @@ import { defineZeroCopyBuffer } from './addon-zero-copy.mjs';
 import { guardAddonClasses } from './guard.mjs';
 import { guardViewsAgainstMoves } from './addon-moves.mjs';
 import { installStreams } from './streams.mjs';
-import { BROWSER_ONLY, defineUnavailable } from './unavailable.mjs';
+import { BROWSER_ONLY, defineUnavailable, getterOf } from './unavailable.mjs';
 import { AbortError, defineWaits, installDocumentSignals, installWaits } from './waits.mjs';
 
 const zeroCopy = defineZeroCopyBuffer(addon);
@@ -90,14 +90,12 @@ export const VirtualBuffer = installDocumentSignals(guardedVirtualBuffer, waits)
     configurable: true,
   });
 }
-// The browser-only members exist here only to say so (js/unavailable.mjs); readInto() checks its
-// receiver first, as the wasm build's does.
+// The browser-only members exist here only to say so (js/unavailable.mjs).
 {
-  const { get: isModified } = Object.getOwnPropertyDescriptor(VirtualBuffer.prototype, 'isModified');
   const stores = ['import', 'list', 'deleteDocument', 'exportDocument'];
   defineUnavailable(VirtualBuffer, 'VirtualBuffer', stores, addon.__bindingError, BROWSER_ONLY, { async: true });
   defineUnavailable(VirtualBuffer.prototype, 'VirtualBuffer', ['readInto'], addon.__bindingError, BROWSER_ONLY, {
-    check: (receiver) => isModified.call(receiver),
+    brand: getterOf(VirtualBuffer, 'isModified'),
   });
 }
 export { AbortError };

@@ -359,6 +359,19 @@ function asBytes(chunk) {
   }
 }
 
+/** Whether `view` is a Buffer or Uint8Array of those classes themselves with no property of its own
+ * that could misstate its bytes: what it says of them is what its getters say. */
+function plainBytes(view) {
+  const proto = Object.getPrototypeOf(view);
+  return (
+    (proto === Uint8Array.prototype || proto === globalThis.Buffer?.prototype) &&
+    !Object.hasOwn(view, 'length') &&
+    !Object.hasOwn(view, 'byteLength') &&
+    !Object.hasOwn(view, 'byteOffset') &&
+    !Object.hasOwn(view, 'buffer')
+  );
+}
+
 /** The errors destroyOnAbort() destroys streams with: a stream's destroy() tells by them that its
  * signal aborted it. */
 const signalAborts = new WeakSet();
@@ -885,9 +898,11 @@ export function installStreams(classes, waits, node) {
           // end() and end(callback) give no chunk.
           const given = chunk !== undefined && chunk !== null && typeof chunk !== 'function';
           // A view goes on as a Uint8Array over its bytes as write() reads them: Writable would take
-          // a view's byteLength and buffer from properties of its own, which can say anything.
-          if (ArrayBuffer.isView(chunk)) chunk = asBytes(chunk);
-          if (given) givenLengths.push(chunkLength(chunk));
+          // a view's byteLength and buffer from properties of its own, which can say anything. (A
+          // Buffer or Uint8Array as it comes, the common case, goes on as it is.)
+          const view = ArrayBuffer.isView(chunk);
+          if (view && !plainBytes(chunk)) chunk = asBytes(chunk);
+          if (given) givenLengths.push(view ? chunk.length : chunkLength(chunk));
           try {
             return Reflect.apply(method, this, [chunk, ...rest]);
           } catch (error) {

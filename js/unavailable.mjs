@@ -10,21 +10,30 @@ export const BROWSER_ONLY = 14;
 export const NODE_ONLY = 15;
 export const NOT_IN_WORKLET = 16;
 
+/** The number of the table's error of a receiver of another class. */
+const WRONG_RECEIVER = 0;
+
 /**
  * Defines on `target` (a class or a prototype) a stand-in for each of `members` (names or symbols)
  * that throws `bindingError(which, "<Class>.<member>()")`; `className` names it. A member `target`
- * has is left as it is: "omnibuf/worklet" and the browser entry share the threaded build's classes
- * where one realm imports both. Options:
- * `async: true` makes the stand-ins return rejected Promises; `check(receiver)`, called first, may
- * throw for a receiver of another class or one freed, as the member itself would.
+ * has is left as it is. Options: `async: true` makes the stand-ins return rejected Promises;
+ * `brand`, a getter of the class's (for members of its prototype), is called first, so that a
+ * receiver of another class gets the member's TypeError (ERR_INVALID_THIS) and a freed one its
+ * Error, as the member itself would give them.
  */
-export function defineUnavailable(target, className, members, bindingError, which, { async = false, check } = {}) {
+export function defineUnavailable(target, className, members, bindingError, which, { async = false, brand } = {}) {
   for (const member of members) {
     if (member in target) continue;
     const name = typeof member === 'symbol' ? `[${member.description}]` : member;
     const label = typeof member === 'symbol' ? `${className}${name}()` : `${className}.${name}()`;
     const fail = (receiver) => {
-      check?.(receiver);
+      if (brand !== undefined) {
+        try {
+          Reflect.apply(brand, receiver, []);
+        } catch (error) {
+          throw error?.code === 'ERR_INVALID_THIS' ? bindingError(WRONG_RECEIVER, className, name) : error;
+        }
+      }
       throw bindingError(which, label);
     };
     // Named as the member (a method's own name), with no prototype and no `new`, as methods are.
@@ -32,3 +41,6 @@ export function defineUnavailable(target, className, members, bindingError, whic
     Object.defineProperty(target, member, { value: standIn, writable: true, configurable: true });
   }
 }
+
+/** The getter `name` of `cls.prototype`, for `brand` above. */
+export const getterOf = (cls, name) => Object.getOwnPropertyDescriptor(cls.prototype, name).get;

@@ -230,6 +230,22 @@ export function defineWaits({ makeError, cancelWait, cancelWork, holdLoop = fals
 }
 
 /**
+ * The rejection a call on `object` gets before it looks at its arguments, or undefined: the member's
+ * TypeError (`wrong()`) for a receiver that is not of `cls` (a revoked Proxy too, or an object made
+ * with its prototype, which `brand`, a getter of the build's, refuses), and the Error of an object
+ * freed or handed on, which `brand` throws.
+ */
+function refusal(object, cls, brand, wrong) {
+  if (!isInstance(object, cls)) return Promise.reject(wrong());
+  try {
+    Reflect.apply(brand, object, []);
+    return undefined;
+  } catch (error) {
+    return Promise.reject(error?.code === 'ERR_INVALID_THIS' ? wrong() : error);
+  }
+}
+
+/**
  * Gives VirtualBuffer's Promise methods a `signal` (js/index.d.ts): open(path, options),
  * import(name, source, options), read(start, end?, options?), find(pattern, start?, end?, options?),
  * lineCount(options?), lineToOffset(line, options?), offsetToLine(offset, options?),
@@ -294,19 +310,10 @@ export function installDocumentSignals(original, { cancellableWork, wrongReceive
     const slot = passOptions ? at + 1 : at;
     const wrapped = {
       [name](...args) {
-        // The receiver first, as every other member checks it (the build's own check comes only
-        // after the options).
-        if (!isStatic && !isInstance(this, VirtualBuffer)) {
-          return Promise.reject(wrongReceiver('VirtualBuffer', name));
-        }
-        // A freed buffer gives its Error before the options are looked at, as before its arguments.
-        if (!isStatic) {
-          try {
-            Reflect.apply(lengthOf, this, []);
-          } catch (error) {
-            return Promise.reject(error);
-          }
-        }
+        // The receiver first, as every other member checks it, and a freed buffer's Error before
+        // the options are looked at (the build's own checks come only after them).
+        const refused = isStatic ? undefined : refusal(this, VirtualBuffer, lengthOf, () => wrongReceiver('VirtualBuffer', name));
+        if (refused !== undefined) return refused;
         // Anything there but undefined or null is options: a TypeError unless it is an object.
         const options = args[at];
         if (!passOptions && at < args.length) args.length = at;
@@ -362,13 +369,8 @@ export function installWaits(classes, { wait, wrongReceiver }) {
       .map(([cls, name]) => [cls, Object.getOwnPropertyDescriptor(cls.prototype, name).get]),
   );
   const waitOf = (cls, member, object, start) => {
-    if (!isInstance(object, cls)) return Promise.reject(wrongReceiver(nameOf.get(cls), member));
-    try {
-      Reflect.apply(brandGetters.get(cls), object, []);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return keepAlive(object, start());
+    const refused = refusal(object, cls, brandGetters.get(cls), () => wrongReceiver(nameOf.get(cls), member));
+    return refused ?? keepAlive(object, start());
   };
 
   const acquire = BufferPool?.prototype.acquire;

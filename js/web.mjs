@@ -14,7 +14,7 @@ import * as threads from '../pkg/web-threads/omnibuf_threads.js';
 import { startCustody } from './custody.mjs';
 import { guardClasses } from './guard.mjs';
 import { installStreams } from './streams.mjs';
-import { NODE_ONLY, defineUnavailable } from './unavailable.mjs';
+import { NODE_ONLY, defineUnavailable, getterOf } from './unavailable.mjs';
 import { AbortError, defineWaits, installDocumentSignals, installWaits } from './waits.mjs';
 
 // A VirtualBuffer in a dedicated worker (OPFS there), driven from the page without blocking it.
@@ -117,9 +117,15 @@ installStreams({ VirtualBuffer }, waits);
 // The Node stream forms exist here only to say so (js/unavailable.mjs), each with its module's error.
 {
   const ringError = threaded ? threads.__bindingError : single.__bindingError;
-  defineUnavailable(CircularReader.prototype, 'CircularReader', ['nodeReadable'], ringError, NODE_ONLY);
-  defineUnavailable(CircularWriter.prototype, 'CircularWriter', ['nodeWritable'], ringError, NODE_ONLY);
-  defineUnavailable(VirtualBuffer.prototype, 'VirtualBuffer', ['nodeReadable'], single.__bindingError, NODE_ONLY);
+  // [class, its API name, the member, its module's errors, a getter that checks the receiver]
+  const standIns = [
+    [CircularReader, 'CircularReader', 'nodeReadable', ringError, 'abortReason'],
+    [CircularWriter, 'CircularWriter', 'nodeWritable', ringError, 'capacity'],
+    [VirtualBuffer, 'VirtualBuffer', 'nodeReadable', single.__bindingError, 'length'],
+  ];
+  for (const [cls, name, member, bindingError, brand] of standIns) {
+    defineUnavailable(cls.prototype, name, [member], bindingError, NODE_ONLY, { brand: getterOf(cls, brand) });
+  }
 }
 
 /** What a call of `what` before its module is instantiated throws: an Error that names init(). */

@@ -8,7 +8,7 @@
 import './worklet-text.mjs';
 import * as wasm from '../pkg/web-threads/omnibuf_threads.js';
 import { guardClasses, madeByClass } from './guard.mjs';
-import { NOT_IN_WORKLET, defineUnavailable } from './unavailable.mjs';
+import { NOT_IN_WORKLET, defineUnavailable, getterOf } from './unavailable.mjs';
 
 /** The ring's classes (the other classes are the browser entry's, js/web.mjs). */
 export const { Circular, CircularWriter, CircularReader } = wasm;
@@ -24,8 +24,12 @@ const consumeRaw = CircularReader.prototype.__consumeRaw;
 guardClasses({ Circular, CircularWriter, CircularReader }, wasm.__bindingError, { inPlaceRings: true });
 // The stream forms and async iteration (js/streams.mjs) are not part of this entry: they exist only
 // to say so (js/unavailable.mjs).
-defineUnavailable(CircularReader.prototype, 'CircularReader', ['readableStream', 'slices', 'chunks', Symbol.asyncIterator, 'nodeReadable'], wasm.__bindingError, NOT_IN_WORKLET);
-defineUnavailable(CircularWriter.prototype, 'CircularWriter', ['writableStream', 'nodeWritable'], wasm.__bindingError, NOT_IN_WORKLET);
+defineUnavailable(CircularReader.prototype, 'CircularReader', ['readableStream', 'slices', 'chunks', Symbol.asyncIterator, 'nodeReadable'], wasm.__bindingError, NOT_IN_WORKLET, {
+  brand: getterOf(CircularReader, 'abortReason'),
+});
+defineUnavailable(CircularWriter.prototype, 'CircularWriter', ['writableStream', 'nodeWritable'], wasm.__bindingError, NOT_IN_WORKLET, {
+  brand: getterOf(CircularWriter, 'capacity'),
+});
 
 let memory = null;
 let bytes = null;

@@ -815,7 +815,7 @@ test('listing and exporting a document another worker keeps saving: every call s
   });
 });
 
-test('a full quota: an OPFS import or save rejects with a QuotaExceededError, changes nothing, and frees what it wrote at once', { skip, timeout: 180_000 }, async () => {
+test('a full quota: an OPFS import, save or saveAs() rejects with a QuotaExceededError, changes nothing, and frees what it wrote at once', { skip, timeout: 180_000 }, async () => {
   const out = await onServedPage(async (page) => {
     const cdp = await page.context().newCDPSession(page);
     await cdp.send('Storage.overrideQuotaForOrigin', { origin: new URL(page.url()).origin, quotaSize: 24 << 20 });
@@ -836,6 +836,8 @@ test('a full quota: an OPFS import or save rejects with a QuotaExceededError, ch
       const stored = await usage();
       out.save = await doc.save().then(() => 'saved', failure);
       out.afterSave = (await usage()) - stored;
+      out.saveAs = await doc.saveAs('copy.bin').then(() => 'saved', failure);
+      out.afterSaveAs = (await usage()) - stored;
       await doc.free();
       const reopened = await docs.open('small.bin');
       out.reopened = { length: reopened.length, first: (await reopened.read(0, 1))[0] };
@@ -847,14 +849,17 @@ test('a full quota: an OPFS import or save rejects with a QuotaExceededError, ch
   const quota = { name: 'QuotaExceededError', message: /QuotaExceededError.*the stored document is unchanged/ };
   assert.deepEqual({ name: out.import.name }, { name: quota.name }, out.import.message);
   assert.match(out.import.message, quota.message);
-  assert.deepEqual({ name: out.save.name }, { name: quota.name }, out.save.message);
-  assert.match(out.save.message, quota.message);
+  for (const call of ['save', 'saveAs']) {
+    assert.deepEqual({ name: out[call].name }, { name: quota.name }, out[call].message);
+    assert.match(out[call].message, quota.message);
+  }
   assert.deepEqual(out.listed, [], 'the import stored nothing');
   assert.deepEqual(out.reopened, { length: 1 << 20, first: 2 }, 'the save left the old version');
   // What the failed writes took is free again before any open cleans up (a page's estimate is
   // rounded and padded: well under the 40 MiB that was written is enough).
   assert.ok(out.afterImport < 4 << 20, `the import's file still takes ${out.afterImport} bytes`);
   assert.ok(out.afterSave < 4 << 20, `the save's file still takes ${out.afterSave} bytes`);
+  assert.ok(out.afterSaveAs < 4 << 20, `saveAs()'s file still takes ${out.afterSaveAs} bytes`);
 });
 
 test("the proxy: arguments that cannot be sent are TypeErrors; the Worker's own terminate() rejects pending calls as terminate() does", { skip, timeout: 120_000 }, async () => {
@@ -867,6 +872,13 @@ test("the proxy: arguments that cannot be sent are TypeErrors; the Worker's own 
         badSource: await docs.import('f', { fn() {} }).then(() => 'imported', failure),
         badOption: await docs.open('f', { store: Symbol('opfs') }).then(() => 'opened', failure),
       };
+      // The caller's own error while the message is copied comes through as it is.
+      const throwing = { get store() { throw new RangeError('mine'); } };
+      out.ownError = await docs.open('f', throwing).then(() => 'opened', failure);
+      // The Worker's terminate() called on another Worker ends that one, not the documents'.
+      const other = new Worker(URL.createObjectURL(new Blob(['onmessage = () => postMessage(1)'], { type: 'text/javascript' })));
+      docs.worker.terminate.call(other);
+      out.listedAfterOther = await docs.list().then(() => 'listed', failure);
       const doc = await docs.import('big.txt', numbered(200_000));
       const pending = doc.lineCount().then(() => 'counted', failure);
       docs.worker.terminate();
@@ -880,6 +892,8 @@ test("the proxy: arguments that cannot be sent are TypeErrors; the Worker's own 
   assert.equal(out.badSource.code, 'ERR_INVALID_ARG_TYPE');
   assert.match(out.badSource.message, /^import: an argument cannot be sent to the document worker/);
   assert.deepEqual({ name: out.badOption.name, code: out.badOption.code }, { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
+  assert.deepEqual(out.ownError, { name: 'RangeError', code: undefined, message: 'mine' });
+  assert.equal(out.listedAfterOther, 'listed');
   const terminated = { name: 'Error', code: undefined, message: 'omnibuf: the document worker was terminated' };
   // lineCount() does not change the store: it rejects with the plain message (or it counted first).
   assert.ok(out.pending === 'counted' || JSON.stringify(out.pending) === JSON.stringify(terminated), JSON.stringify(out.pending));

@@ -252,6 +252,8 @@ test('the members an entry lacks say so: the Node stream forms on the page, the 
       assert.deepEqual(out.nodeReadable, unavailable('CircularReader.nodeReadable()', nodeOnly), `isolated: ${isolated}`);
       assert.deepEqual(out.nodeWritable, unavailable('CircularWriter.nodeWritable()', nodeOnly));
       assert.deepEqual(out.documentNodeReadable, unavailable('VirtualBuffer.nodeReadable()', nodeOnly));
+      const notA = (member) => ({ name: 'TypeError', code: 'ERR_INVALID_THIS', message: `CircularReader.${member}: called on an object that is not a CircularReader` });
+      assert.deepEqual(out.wrongReceiver, notA('nodeReadable'), 'the receiver first, as every member checks it');
       if (isolated) {
         const notInWorklet = 'is not in "omnibuf/worklet", which has the ring\'s own members and readInto(); the stream forms and async iteration are in the browser entry';
         assert.deepEqual(out.worklet.lacking, {
@@ -262,6 +264,7 @@ test('the members an entry lacks say so: the Node stream forms on the page, the 
           nodeReadable: unavailable('CircularReader.nodeReadable()', notInWorklet),
           writableStream: unavailable('CircularWriter.writableStream()', notInWorklet),
           nodeWritable: unavailable('CircularWriter.nodeWritable()', notInWorklet),
+          wrongReceiver: notA('slices'),
         });
         assert.equal(out.worklet.read, 'in the worklet', "the ring's own members and readInto() work there");
       }

@@ -550,6 +550,23 @@ test('a stream form or document call on an object that only shares the prototype
   }
   // The receiver before the arguments, as every member checks them.
   await assert.rejects(VirtualBuffer.prototype.save.call({}, 0), { code: 'ERR_INVALID_THIS', message: /^VirtualBuffer.save: / });
+  // The waits and document calls, and the addon's browser-only stand-in, name themselves too.
+  const calls = [
+    [BufferPool, 'BufferPool', 'acquire', [16]],
+    [CircularReader, 'CircularReader', 'sliceAsync', []],
+    [CircularWriter, 'CircularWriter', 'sliceAsync', []],
+    [VirtualBuffer, 'VirtualBuffer', 'read', [0, 1]],
+    [VirtualBuffer, 'VirtualBuffer', 'lineCount', []],
+    [VirtualBuffer, 'VirtualBuffer', 'save', []],
+    [VirtualBuffer, 'VirtualBuffer', 'readInto', [0, new Uint8Array(1)]],
+  ];
+  for (const [cls, className, member, args] of calls) {
+    const refused = { name: 'TypeError', code: 'ERR_INVALID_THIS', message: `${className}.${member}: called on an object that is not a ${className}` };
+    if (member === 'readInto' && impl === 'wasm') continue; // the wasm build's own member: in vbuf.test.mjs
+    const call = () => cls.prototype[member].call(Object.create(cls.prototype), ...args);
+    if (member === 'readInto') assert.throws(call, refused);
+    else await assert.rejects(call(), refused);
+  }
 });
 
 test("open()'s and import()'s options one build ignores are checked by both alike", async () => {

@@ -356,6 +356,7 @@ async function unavailableMembers() {
     nodeReadable: caught(() => reader.nodeReadable()),
     nodeWritable: caught(() => writer.nodeWritable()),
     documentNodeReadable: caught(() => doc.nodeReadable(0, 4)),
+    wrongReceiver: caught(() => CircularReader.prototype.nodeReadable.call({})),
   };
   doc.free();
   if (threaded) {

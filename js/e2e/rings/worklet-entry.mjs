@@ -25,6 +25,7 @@ self.onmessage = ({ data: { writerHandle, readerHandle } }) => {
     nodeReadable: failure(() => reader.nodeReadable()),
     writableStream: failure(() => writer.writableStream()),
     nodeWritable: failure(() => writer.nodeWritable()),
+    wrongReceiver: failure(() => CircularReader.prototype.slices.call({})),
   };
   // The ring's own members still work.
   writer.write(new TextEncoder().encode('in the worklet'));

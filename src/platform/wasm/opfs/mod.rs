@@ -459,16 +459,19 @@ pub(crate) async fn save_as(buffer: &VirtualBuffer, name: &str) -> Result<(), Op
     let version = NewVersion::start(name).await?;
     let (snapshot, _) = buffer.save_start();
     let len = snapshot.len();
-    let mut scratch = Vec::new();
-    let mut at = 0;
-    while at < len {
-        let n = (len - at).min(IO_BATCH as u64) as usize;
-        scratch.resize(n, 0);
-        snapshot.read_into(&buffer.inner.store, at, &mut scratch)?;
-        version.data.write_at(at, &scratch)?;
-        at += n as u64;
-    }
-    let record = version.commit(len)?;
+    let written = (|| {
+        let mut scratch = Vec::new();
+        let mut at = 0;
+        while at < len {
+            let n = (len - at).min(IO_BATCH as u64) as usize;
+            scratch.resize(n, 0);
+            snapshot.read_into(&buffer.inner.store, at, &mut scratch)?;
+            version.data.write_at(at, &scratch)?;
+            at += n as u64;
+        }
+        version.commit(len)
+    })();
+    let record = emptied_on_failure(&version.data, written)?;
     let NewVersion { dir, head, data, .. } = version;
     let layer = Arc::new(OpfsLayer::new(name.to_string(), record, data, head));
     buffer.adopt_saved(snapshot, layer);
@@ -490,19 +493,27 @@ pub(crate) async fn save_as(buffer: &VirtualBuffer, name: &str) -> Result<(), Op
 /// ```
 pub async fn import(name: &str, source: ImportSource<'_>) -> Result<(), OpfsError> {
     let version = NewVersion::start(name).await?;
-    let written = write_source(&version.data, source).await;
-    let len = written.inspect_err(|_| {
-        // What the file took (all the quota, perhaps) is free again at once; the next open or
-        // import removes the file itself.
-        let _ = version.data.truncate(0);
-    })?;
-    let record = version.commit(len)?;
+    let written = match write_source(&version.data, source).await {
+        Ok(len) => version.commit(len),
+        Err(e) => Err(e),
+    };
+    let record = emptied_on_failure(&version.data, written)?;
     let NewVersion { dir, head, data, .. } = version;
     drop(data);
     // Cleaned while the header's handle still locks the document against other workers.
     let cleaned = clean(&dir, name, record).await;
     drop(head);
     cleaned
+}
+
+/// `result`, emptying `data` (the file of a new version that was not committed) where it is an
+/// error: what the file took (all the quota, perhaps) is free again at once, and the next open or
+/// write of the document removes the file itself.
+fn emptied_on_failure<T>(data: &SyncFile, result: Result<T, OpfsError>) -> Result<T, OpfsError> {
+    if result.is_err() {
+        let _ = data.truncate(0);
+    }
+    result
 }
 
 /// Writes the bytes of `source` into `data` from its start; returns how many.
