@@ -133,16 +133,17 @@ impl Cache {
         }
     }
 
-    fn remove(&mut self, key: BlockKey) {
-        if let Some(old) = self.entries.remove(&key) {
-            if old.dirty {
-                self.dirty_lru.remove(&old.tick);
-                self.dirty_bytes -= old.data.len();
-            } else {
-                self.clean_lru.remove(&old.tick);
-                self.clean_bytes -= old.data.len();
-            }
+    /// Drops a block; returns whether it was dirty, or `None` when it was not cached.
+    pub(crate) fn remove(&mut self, key: BlockKey) -> Option<bool> {
+        let old = self.entries.remove(&key)?;
+        if old.dirty {
+            self.dirty_lru.remove(&old.tick);
+            self.dirty_bytes -= old.data.len();
+        } else {
+            self.clean_lru.remove(&old.tick);
+            self.clean_bytes -= old.data.len();
         }
+        Some(old.dirty)
     }
 
     fn evict_to_budget(&mut self, keep: Option<BlockKey>) {

@@ -106,9 +106,22 @@ impl Store {
         self.add_len
     }
 
-    /// Appends `bytes` to the add buffer and returns the piece that names them.
-    pub(crate) fn append(&mut self, mut bytes: &[u8]) -> Result<Piece, VbufError> {
+    /// Appends `bytes` to the add buffer and returns the piece that names them. When a spill fails
+    /// (the side file cannot be written), the add buffer is put back as it was: bytes no piece names
+    /// would stay in memory for good, and every later insert would try to spill them first.
+    pub(crate) fn append(&mut self, bytes: &[u8]) -> Result<Piece, VbufError> {
         let piece = Piece { source: ADD_SOURCE, offset: self.add_len, len: bytes.len() as u64 };
+        // The tail as it was, needed only when a block is sealed (and might have to be unsealed).
+        let seals = self.tail.len() + bytes.len() >= self.block_size;
+        let tail_before = seals.then(|| self.tail.clone());
+        let result = self.fill(bytes);
+        if result.is_err() {
+            self.take_back(piece.offset, tail_before.unwrap_or_default());
+        }
+        result.map(|()| piece)
+    }
+
+    fn fill(&mut self, mut bytes: &[u8]) -> Result<(), VbufError> {
         while !bytes.is_empty() {
             let room = self.block_size - self.tail.len();
             let (now, rest) = bytes.split_at(room.min(bytes.len()));
@@ -121,7 +134,26 @@ impl Store {
                 self.seal_tail()?;
             }
         }
-        Ok(piece)
+        Ok(())
+    }
+
+    /// Undoes a failed append: the add buffer ends at `add_len` again, with `tail` (the tail as it
+    /// was) as its tail block. The blocks the append sealed leave the cache; the side file keeps what
+    /// was spilled of them, to be written over when those blocks fill again.
+    fn take_back(&mut self, add_len: u64, tail: Vec<u8>) {
+        let block = self.block_size as u64;
+        let first = add_len / block;
+        let sealed_end = (self.add_len - self.tail.len() as u64) / block;
+        for index in first..sealed_end {
+            match self.cache.remove(BlockKey { source: ADD_SOURCE, index }) {
+                Some(true) => {}                                   // dirty: never spilled
+                _ => self.spilled_bytes -= self.block_size as u64, // spilled (and maybe evicted)
+            }
+        }
+        debug_assert!(sealed_end > first, "only a spill, after a block was sealed, fails");
+        self.tail = tail;
+        self.tail_copy = None;
+        self.add_len = add_len;
     }
 
     /// Makes room in the tail block for `n` more bytes (`n` fits the block): doubling as a `Vec` does,
