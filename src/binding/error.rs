@@ -145,6 +145,7 @@ impl From<crate::vbuf::VbufError> for BindingError {
             OutOfRange { .. }
             | NoSuchLine { .. }
             | AllocationFailed { .. }
+            | TooLong { .. }
             | Persistence(PersistenceError::OutOfRange { .. }) => BindingError::range_error(e),
             // A file changed underneath, I/O, the side file, a cancelled scan: the world, not the caller.
             _ => BindingError::error(e),

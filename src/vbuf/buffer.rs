@@ -97,20 +97,23 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// Resolves a range against `len`, or reports it.
 pub(crate) fn resolve(range: impl RangeBounds<u64>, len: u64) -> Result<(u64, u64), VbufError> {
+    // A bound one past u64::MAX is past any length: reported as u64::MAX.
     let start = match range.start_bound() {
-        Bound::Included(&s) => s,
-        Bound::Excluded(&s) => s.saturating_add(1),
-        Bound::Unbounded => 0,
+        Bound::Included(&s) => Some(s),
+        Bound::Excluded(&s) => s.checked_add(1),
+        Bound::Unbounded => Some(0),
     };
     let end = match range.end_bound() {
-        Bound::Included(&e) => e.saturating_add(1),
-        Bound::Excluded(&e) => e,
-        Bound::Unbounded => len,
+        Bound::Included(&e) => e.checked_add(1),
+        Bound::Excluded(&e) => Some(e),
+        Bound::Unbounded => Some(len),
     };
-    if start > end || end > len {
-        return Err(VbufError::OutOfRange { start, end, len });
+    match (start, end) {
+        (Some(start), Some(end)) if start <= end && end <= len => Ok((start, end)),
+        (start, end) => {
+            Err(VbufError::OutOfRange { start: start.unwrap_or(u64::MAX), end: end.unwrap_or(u64::MAX), len })
+        }
     }
-    Ok((start, end))
 }
 
 impl VirtualBuffer {
@@ -239,7 +242,8 @@ impl VirtualBuffer {
 
     /// Inserts `bytes` at `offset` (at most the length).
     ///
-    /// Fails with [`VbufError::OutOfRange`] past the length, and with [`VbufError::SideFile`] when
+    /// Fails with [`VbufError::OutOfRange`] past the length, with [`VbufError::TooLong`] when the
+    /// length would pass `u64::MAX`, and with [`VbufError::SideFile`] when
     /// the inserted bytes had to go to the side file (see
     /// [`VirtualBufferOptions::spill_threshold`](crate::vbuf::VirtualBufferOptions::spill_threshold))
     /// and writing it failed. Either way the content is unchanged.
@@ -284,9 +288,15 @@ impl VirtualBuffer {
     /// ```
     pub fn replace(&self, range: impl RangeBounds<u64>, bytes: &[u8]) -> Result<(), VbufError> {
         let mut state = lock(&self.inner.state);
-        let (start, end) = resolve(range, state.tree.len())?;
+        let len = state.tree.len();
+        let (start, end) = resolve(range, len)?;
         if start == end && bytes.is_empty() {
             return Ok(());
+        }
+        let kept = len - (end - start);
+        let adding = bytes.len() as u64;
+        if kept.checked_add(adding).is_none() {
+            return Err(VbufError::TooLong { len: kept, adding });
         }
         let inserted =
             if bytes.is_empty() { Vec::new() } else { vec![lock(&self.inner.store).append(bytes)?] };

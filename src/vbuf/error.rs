@@ -75,6 +75,25 @@ pub enum VbufError {
         /// What they were for.
         what: &'static str,
     },
+    /// An edit would make the buffer longer than a `u64` can count (only a persistence layer of
+    /// your own can report a length near that).
+    ///
+    /// ```
+    /// use omnibuf::vbuf::VbufError;
+    ///
+    /// let err = VbufError::TooLong { len: u64::MAX - 1, adding: 2 };
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "the buffer cannot grow past 18446744073709551615 bytes (it has 18446744073709551614, the edit adds 2)"
+    /// );
+    /// ```
+    #[error("the buffer cannot grow past {} bytes (it has {len}, the edit adds {adding})", u64::MAX)]
+    TooLong {
+        /// The buffer's length without the range the edit replaces.
+        len: u64,
+        /// The bytes the edit inserts.
+        adding: u64,
+    },
 }
 
 /// `len` zero bytes for `what`, or [`VbufError::AllocationFailed`]: the sizes of reads and tables
