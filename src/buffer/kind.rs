@@ -37,7 +37,8 @@ pub enum KindError {
         "invalid buffer kind name {name:?}: names are 1 to 64 bytes with no whitespace or control characters"
     )]
     InvalidName {
-        /// The refused name.
+        /// The refused name; one longer than [`MAX_KIND_NAME_LEN`] bytes is cut to its first ones
+        /// and ends in `…`, so that the error stays small whatever was passed.
         name: String,
     },
     /// [`MAX_KINDS`] kinds are registered already.
@@ -348,8 +349,17 @@ fn validate_name(name: &str) -> Result<(), KindError> {
     if ok {
         Ok(())
     } else {
-        Err(KindError::InvalidName { name: name.to_owned() })
+        Err(KindError::InvalidName { name: shortened(name) })
     }
+}
+
+/// `name` cut to at most [`MAX_KIND_NAME_LEN`] bytes (at a character's start) plus `…`, if longer.
+fn shortened(name: &str) -> String {
+    if name.len() <= MAX_KIND_NAME_LEN {
+        return name.to_owned();
+    }
+    let end = (0..=MAX_KIND_NAME_LEN).rev().find(|&i| name.is_char_boundary(i)).unwrap_or(0);
+    format!("{}…", &name[..end])
 }
 
 #[cfg(test)]
@@ -395,6 +405,13 @@ mod tests {
             );
         }
         assert!(BufferKind::register(&"x".repeat(64)).is_ok());
+        // A long name is not repeated whole in the error (its message would be as long).
+        let long = format!("é{}", "y".repeat(10 << 20));
+        let Err(KindError::InvalidName { name }) = BufferKind::register(&long) else { panic!() };
+        assert_eq!(name, format!("é{}…", "y".repeat(MAX_KIND_NAME_LEN - 2)));
+        assert!(KindError::InvalidName { name }.to_string().len() < 200);
+        let Err(KindError::InvalidName { name }) = BufferKind::register(&"é".repeat(40)) else { panic!() };
+        assert_eq!(name, format!("{}…", "é".repeat(MAX_KIND_NAME_LEN / 2)));
     }
 
     #[test]
