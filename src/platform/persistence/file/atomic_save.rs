@@ -66,6 +66,11 @@ pub(super) fn write_atomically(
     backend: FileBackend,
     before_commit: &dyn Fn() -> Result<(), PersistenceError>,
 ) -> Result<FilePersistence, PersistenceError> {
+    // An empty path, a root or `..`: refused before a temporary file is written somewhere.
+    if path.file_name().is_none() {
+        let message = format!("cannot save to {path:?}: the path names no file");
+        return Err(std::io::Error::new(ErrorKind::InvalidInput, message).into());
+    }
     let target = resolve_symlink(path)?;
     let original = regular_file_metadata(&target)?.map(|meta| Original::read(meta, &target)).transpose()?;
     let dir = match target.parent() {

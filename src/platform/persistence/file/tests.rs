@@ -784,6 +784,23 @@ fn save_recipe_as_writes_a_recipe_from_any_layer_to_a_new_file() {
     assert_eq!(saved.file_path(), path);
 }
 
+#[test]
+fn save_recipe_as_refuses_a_path_that_names_no_file_before_writing_anything() {
+    let source = MemoryPersistence::new(b"content".to_vec());
+    let dir = tempfile::tempdir().unwrap();
+    for path in [PathBuf::new(), PathBuf::from("/"), PathBuf::from(".."), dir.path().join("..")] {
+        let mut recipe = [copy(0, 7)].into_iter();
+        match save_recipe_as(&source, &mut recipe, &path, FileBackend::Positional) {
+            Err(PersistenceError::Io(e)) => {
+                assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
+                assert!(e.to_string().contains("names no file"), "{e}");
+            }
+            other => panic!("save to {path:?}: {:?}", other.map(|_| ())),
+        }
+    }
+    assert!(names_in(dir.path()).is_empty());
+}
+
 #[cfg(target_os = "linux")]
 #[test]
 fn a_save_of_a_sparse_file_keeps_its_holes() {
