@@ -49,14 +49,18 @@ const isHandle = (input) =>
  * thread that received a ring's handle, `init(handle)` instantiates the sender's module over the
  * sender's memory instead, which CircularReader/CircularWriter.fromHandle(handle) need. Calling init()
  * again returns the same Promise; after a failure, the next call tries again.
+ *
+ * `embedded` is omnibuf/inline's (js/web-inline.mjs): a function that returns the single-thread
+ * module's bytes, used instead of fetching them when `input` names no module (nothing, or a handle).
  */
-export function init(input) {
+export function init(input, embedded) {
   ready ??= (async () => {
     const source = await input;
     const handle = isHandle(source) ? source : undefined;
     if (handle !== undefined && !threaded) throw new Error(noIsolation('init(handle)'));
+    const single = source === undefined || handle !== undefined ? embedded?.() : source;
     await Promise.all([
-      initSingle(source === undefined || handle !== undefined ? undefined : { module_or_path: source }),
+      initSingle(single === undefined ? undefined : { module_or_path: single }),
       threaded &&
         initThreads(handle === undefined ? undefined : { module_or_path: handle.module, memory: handle.memory })
           .then(() => startCustody(threads, { home: handle === undefined })),

@@ -333,13 +333,17 @@ const bin = (name, file) => join(dirname(require.resolve(`${name}/package.json`)
 const toolEnv = { ...process.env, NO_COLOR: '1' };
 
 /** The page bundled by esbuild into `out` (a folder of the project), `from "omnibuf"` kept by the
- * one flag --alias:omnibuf=omnibuf/inline; returns `out`. */
-function esbuildInline(out) {
-  page(out, './main.js');
-  run(bin('esbuild', 'bin/esbuild'), ['main.mjs', '--bundle', '--format=esm', '--alias:omnibuf=omnibuf/inline', `--outfile=${join(out, 'main.js')}`], {
-    cwd: app,
-    env: toolEnv,
-  });
+ * one flag --alias:omnibuf=omnibuf/inline; returns `out`. `scripts` are the fixture's scripts to
+ * bundle, each on its own, the first being the page's. */
+function esbuildInline(out, scripts = ['main.mjs']) {
+  page(out, `./${scripts[0].replace('.mjs', '.js')}`);
+  for (const script of scripts) {
+    const outfile = join(out, script.replace('.mjs', '.js'));
+    run(bin('esbuild', 'bin/esbuild'), [script, '--bundle', '--format=esm', '--alias:omnibuf=omnibuf/inline', `--outfile=${outfile}`], {
+      cwd: app,
+      env: toolEnv,
+    });
+  }
   return out;
 }
 
@@ -351,6 +355,12 @@ test('esbuild and omnibuf/inline on a cross-origin isolated page: the threaded b
   const out = esbuildInline(join(app, 'out-esbuild-isolated'));
   cpSync(join(app, 'node_modules/omnibuf/pkg/web-threads/omnibuf_threads_bg.wasm'), join(out, 'omnibuf_threads_bg.wasm'));
   await checkBuilt(out, { ...expectedPage, threaded: true }, { isolated: true });
+});
+
+test('esbuild and omnibuf/inline: a dedicated worker\'s init(handle) as docs/browser-threads.md shows it, with only the threaded build\'s .wasm beside the bundle', { skip, timeout: 120_000 }, async () => {
+  const out = esbuildInline(join(app, 'out-esbuild-threads'), ['threads.mjs', 'threads-worker.mjs']);
+  cpSync(join(app, 'node_modules/omnibuf/pkg/web-threads/omnibuf_threads_bg.wasm'), join(out, 'omnibuf_threads_bg.wasm'));
+  await checkBuilt(out, { text: 'across threads' }, { isolated: true });
 });
 
 test('esbuild: without the flag, the page gets a clear error, not a silent 404', { skip, timeout: 120_000 }, async () => {
