@@ -22,6 +22,10 @@ CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="$remap" \
 wasm="${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/$profile/omnibuf.wasm"
 wasm-bindgen --target nodejs --out-dir pkg/node "$wasm"
 wasm-bindgen --target web --out-dir pkg/web "$wasm"
+# The web glue is an ES module in a .js file: said so for Node (18 reads a .js file of a package
+# without "type" as CommonJS; omnibuf/inline and omnibuf/worklet load these files in Node too).
+es_module_folder() { echo '{ "type": "module" }' >"$1/package.json"; }
+es_module_folder pkg/web
 echo "built pkg/node and pkg/web from $wasm ($(wc -c <"$wasm") bytes)"
 
 if [ "${OMNIBUF_WASM_THREADS:-1}" != 0 ]; then
@@ -40,5 +44,6 @@ if [ "${OMNIBUF_WASM_THREADS:-1}" != 0 ]; then
     # copies neither: the page's server has them side by side).
     rm -rf pkg/web-threads
     wasm-bindgen --target web --out-name omnibuf_threads --out-dir pkg/web-threads "$threads_wasm"
+    es_module_folder pkg/web-threads
     echo "built pkg/web-threads from $threads_wasm ($(wc -c <"$threads_wasm") bytes)"
 fi

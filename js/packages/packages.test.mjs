@@ -175,6 +175,9 @@ for (const [major, which] of [['18', 'the oldest that engines allows'], ['22', '
     }
     const code = "require('omnibuf/wasm'); import('omnibuf/wasm').then((m) => console.log(typeof m.ZeroCopyBuffer.from))";
     assert.equal(run(node, ['-e', code], { cwd: app }).stdout.trim(), 'function');
+    // The browser entries load in Node too (their wasm glue is an ES module in a .js file).
+    const browserEntries = "Promise.all([import('omnibuf/inline'), import('omnibuf/worklet')]).then(([i, w]) => console.log(typeof i.init, typeof w.initSync))";
+    assert.equal(run(node, ['-e', browserEntries], { cwd: app }).stdout.trim(), 'function function');
   });
 }
 
