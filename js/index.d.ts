@@ -680,7 +680,9 @@ export interface VirtualBufferOpenOptions {
  * - 'indexeddb' (the default of VirtualBuffer's own calls): IndexedDB, on the page and in any worker,
  *   so a name names the same document wherever it is opened.
  * - 'opfs': the Origin Private File System, read and written through sync access handles, which exist
- *   only in dedicated workers (elsewhere the call rejects with an Error saying so). Faster than
+ *   only in dedicated workers: elsewhere open() and import() reject with an Error saying so, before
+ *   they look for the document. list(), exportDocument() and deleteDocument() need no handle and
+ *   work on the page too (a delete still respects the locks below). Faster than
  *   IndexedDB for big documents (`npm run bench:opfs`). A document open in one worker is locked:
  *   opening, saving over or deleting it in another worker or tab rejects with an Error saying it is
  *   "open in another worker or tab" until it is freed there; deleting it in the worker that has it

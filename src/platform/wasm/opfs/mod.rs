@@ -114,6 +114,15 @@ async fn root() -> Result<FileSystemDirectoryHandle, OpfsError> {
     Ok(subdirectory(&top, ROOT, true).await?.expect("created"))
 }
 
+/// [`OpfsError::NotInWorker`] where sync access handles do not exist (anywhere but a dedicated
+/// worker): what needs one says so before it looks at the document, or makes any of its files.
+fn in_dedicated_worker() -> Result<(), OpfsError> {
+    match Reflect::has(&js_sys::global(), &"FileSystemSyncAccessHandle".into()) {
+        Ok(true) => Ok(()),
+        _ => Err(OpfsError::NotInWorker),
+    }
+}
+
 async fn document_dir(name: &str, create: bool) -> Result<Option<FileSystemDirectoryHandle>, OpfsError> {
     check_name(name)?;
     subdirectory(&root().await?, name, create).await
@@ -330,6 +339,7 @@ impl OpfsBuffer {
     /// # Ok(()) }
     /// ```
     pub async fn open(name: &str, options: VirtualBufferOptions) -> Result<OpfsBuffer, OpfsError> {
+        in_dedicated_worker()?;
         let buffer = VirtualBuffer::with_layer(open_layer(name).await?, options)?;
         Ok(OpfsBuffer { buffer, name: name.to_string() })
     }
@@ -492,6 +502,7 @@ pub(crate) async fn save_as(buffer: &VirtualBuffer, name: &str) -> Result<(), Op
 /// # Ok(()) }
 /// ```
 pub async fn import(name: &str, source: ImportSource<'_>) -> Result<(), OpfsError> {
+    in_dedicated_worker()?;
     let version = NewVersion::start(name).await?;
     let written = match write_source(&version.data, source).await {
         Ok(len) => version.commit(len),
