@@ -31,7 +31,8 @@ export * from './index.js';
  *
  * ```js
  * const docs = await openDocumentWorker();
- * const doc = await docs.import('big.log', fileInput.files[0]);  // read and written in the worker
+ * const file = document.querySelector('input[type=file]').files[0];  // a File the user picked
+ * const doc = await docs.import('big.log', file);                // read and written in the worker
  * await doc.insert(0, 'edited\n');
  * const head = await doc.read(0, Math.min(4096, doc.length));     // a Uint8Array
  * await doc.save();

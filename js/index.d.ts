@@ -25,8 +25,9 @@
 // - Sizes and offsets are non-negative integers up to Number.MAX_SAFE_INTEGER (in both builds, so
 //   offsets into a document go past 4 GiB in wasm too): anything but a number, or a non-integer,
 //   throws a TypeError (nothing is coerced: '1', true and null are TypeErrors, except that an
-//   optional argument given as undefined or null counts as left out; a member of an options object
-//   is left out only as undefined, and null there is a TypeError), a negative or
+//   optional argument given as undefined or null counts as left out, though these types, as
+//   TypeScript's optional parameters do, name undefined only; a member of an options object is left
+//   out only as undefined, and null there is a TypeError), a negative or
 //   out-of-range value a RangeError. One difference: sizes and offsets within memory (of a buffer, a
 //   pool's sizes and classes) are at most 2 ** 32 - 1 in the wasm build, whose memory holds no more
 //   (a pool's classes at most 2 ** 31 - 1, the largest allocation there, past which a pool is an
@@ -287,7 +288,8 @@ export interface BufferPoolSnapshot {
 }
 
 /** Options of every wait (BufferPool.acquire(), the ring's sliceAsync(), and the ring's stream forms
- * for their waits for data or room), the same in both builds. `null` is the same as none.
+ * for their waits for data or room), the same in both builds. `null` is the same as none (at run
+ * time; the types take undefined, see the conventions).
  * - `signal`: an AbortSignal that cancels the wait: the wait is dropped natively (it leaves the pool's
  *   queue, and budget that reached it goes on to the next waiter or back; the ring lets go of it) and
  *   the Promise rejects with an {@link AbortError}, at once when the signal is already aborted. Not an
