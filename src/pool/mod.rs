@@ -284,7 +284,9 @@ impl BufferPool {
     }
 
     /// The handle of tenant `name`, whose requests count against its quota as well as the budget.
-    /// Tenants are created on first use, with the quota the configuration gives them.
+    /// Tenants are created on first use, with the quota the configuration gives them, and kept for the
+    /// pool's life (their counters stay in [`snapshot`](Self::snapshot)s): name a bounded set of
+    /// tenants, not one per request.
     ///
     /// ```
     /// use omnibuf::BufferPool;
