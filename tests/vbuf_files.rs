@@ -441,3 +441,41 @@ fn undo_across_a_save_never_saves_bytes_of_an_older_file_rewritten_in_place() {
     assert_eq!(std::fs::read(&b).unwrap(), text(1000)[500..]);
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2, "no temp file left");
 }
+
+#[test]
+fn an_edit_past_u64_max_is_refused_and_changes_nothing() {
+    // Only a layer of one's own can report a length near u64::MAX.
+    let buf = VirtualBuffer::with_layer(Arc::new(Zeros(u64::MAX)), VirtualBufferOptions::default()).unwrap();
+    for at in [0, 1 << 40, u64::MAX] {
+        match buf.insert(at, b"x") {
+            Err(VbufError::TooLong { len: u64::MAX, adding: 1 }) => {}
+            other => panic!("insert at {at}: {other:?}"),
+        }
+    }
+    assert!(
+        matches!(buf.replace(5..6, b"ab"), Err(VbufError::TooLong { len, adding: 2 }) if len == u64::MAX - 1)
+    );
+    assert_eq!(buf.len(), u64::MAX);
+    assert!(!buf.is_modified());
+    assert!(!buf.undo());
+    assert_eq!(buf.read(u64::MAX - 3..u64::MAX).unwrap(), [0; 3][..]);
+    // An edit that keeps within the limit still works.
+    buf.replace(5..7, b"ab").unwrap();
+    assert_eq!(buf.len(), u64::MAX);
+    assert_eq!(buf.read(4..8).unwrap(), b"\0ab\0"[..]);
+    buf.delete(0..1).unwrap();
+    buf.insert(0, b"!").unwrap();
+    assert_eq!(buf.read(0..2).unwrap(), b"!\0"[..]);
+}
+
+#[test]
+fn a_bound_one_past_u64_max_is_out_of_range() {
+    use std::ops::Bound;
+    let buf = VirtualBuffer::with_layer(Arc::new(Zeros(u64::MAX)), VirtualBufferOptions::default()).unwrap();
+    let out_of_range = |r: Result<(), VbufError>| matches!(r, Err(VbufError::OutOfRange { .. }));
+    assert!(out_of_range(buf.read(..=u64::MAX).map(drop)));
+    assert!(out_of_range(buf.read((Bound::Excluded(u64::MAX), Bound::Unbounded)).map(drop)));
+    assert!(out_of_range(buf.delete(u64::MAX - 1..=u64::MAX)));
+    assert_eq!(buf.read(u64::MAX - 1..=u64::MAX - 1).unwrap(), [0][..]);
+    assert_eq!(buf.len(), u64::MAX);
+}
