@@ -99,7 +99,7 @@ const TABLE = [
   ['slice(2, 7)', () => zcb().slice(2, 7), RangeError, 'range 2..7 is out of bounds for a buffer of 3 bytes'],
   ['splitOff(4)', () => zcb().splitOff(4), RangeError, 'range 4..3 is out of bounds for a buffer of 3 bytes'],
   ['produce(-0.5)', () => writer().produce(-0.5), TypeError, 'n must be an integer, got -0.5'],
-  ['consume(1)', () => writer().addReader().consume(1), RangeError, 'cannot consume 1 items: only 0 are available'],
+  ['consume(1)', () => writer().addReader().consume(1), RangeError, 'cannot consume 1 byte: only 0 are available'],
   // Offsets past 4 GiB are offsets, not "between 0 and 4294967295" (observation 7).
   ['insert(2 ** 32 + 1)', () => vb().insert(2 ** 32 + 1, 'x'), RangeError, 'offset 4294967297 is past the end of the buffer (length 8)'],
   ['delete(2 ** 40, 2 ** 40 + 1)', () => vb().delete(2 ** 40, 2 ** 40 + 1), RangeError, 'range 1099511627776..1099511627777 is outside the buffer (length 8)'],

@@ -114,6 +114,15 @@ impl From<crate::ring::RingError> for BindingError {
             RingError::Memory(RingMemoryError::DoubleMappingUnavailable | RingMemoryError::Map(_)) => {
                 BindingError::error(e)
             }
+            // The bindings' rings are byte rings: their counts are of bytes, not the core's items.
+            RingError::ProduceTooMuch { requested, free } => BindingError::range_error(format!(
+                "cannot produce {}: only {free} are free",
+                bytes(requested)
+            )),
+            RingError::ConsumeTooMuch { requested, available } => BindingError::range_error(format!(
+                "cannot consume {}: only {available} are available",
+                bytes(requested)
+            )),
             _ => BindingError::range_error(e),
         }
     }
@@ -150,5 +159,14 @@ impl From<crate::vbuf::VbufError> for BindingError {
             // A file changed underneath, I/O, the side file, a cancelled scan: the world, not the caller.
             _ => BindingError::error(e),
         }
+    }
+}
+
+/// `n` bytes, or 1 byte.
+fn bytes(n: usize) -> String {
+    if n == 1 {
+        "1 byte".to_string()
+    } else {
+        format!("{n} bytes")
     }
 }
