@@ -190,6 +190,7 @@ test('handles are claimed once, by their class; the page never blocks', { skip, 
       assert.match(error?.message, /this Circular(Reader|Writer) was moved to a handle/, `misuse ${i}`);
     }
     assert.deepEqual(out.otherClass, { name: 'TypeError', message: 'this handle is of a CircularReader, not a CircularWriter' });
+    assert.deepEqual(out.editedClass, out.otherClass);
     assert.equal(out.malformed?.name, 'TypeError');
     // In the addon's words (js/test/ring.test.mjs).
     assert.deepEqual(out.fractionalId, { name: 'TypeError', message: 'CircularReader.fromHandle needs the object toHandle() returned' });

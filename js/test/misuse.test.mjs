@@ -705,6 +705,15 @@ test('a value of the right type that cannot be used is ERR_INVALID_ARG_VALUE, an
     const w = Circular.withCapacity(64);
     const handle = w.addReader().toHandle();
     const back = CircularReader.fromHandle(structuredClone(handle));
+    // A reader's handle whose class was edited: refused for the class of what it names, which it
+    // leaves to its own handle.
+    const parked = w.addReader().toHandle();
+    assert.throws(() => CircularWriter.fromHandle({ ...parked, omnibuf: 'CircularWriter' }), {
+      name: 'TypeError',
+      code: 'ERR_INVALID_ARG_VALUE',
+      message: 'this handle is of a CircularReader, not a CircularWriter',
+    });
+    CircularReader.fromHandle(parked).free();
     cases.push(
       [() => CircularWriter.fromHandle(handle), TypeError, 'ERR_INVALID_ARG_VALUE', 'this handle is of a CircularReader, not a CircularWriter'],
       [() => CircularReader.fromHandle(handle), Error, 'ERR_INVALID_STATE', "this handle was already claimed, or comes from another copy of omnibuf (another process's, or a dependency's own copy in this one, whose fromHandle() claims it)"],

@@ -349,6 +349,16 @@ enum Handed {
     Reader(RingReader),
 }
 
+impl Handed {
+    /// The class whose `fromHandle()` claims it.
+    fn class(&self) -> &'static str {
+        match self {
+            Handed::Writer(_) => "CircularWriter",
+            Handed::Reader(_) => "CircularReader",
+        }
+    }
+}
+
 static HANDED: LazyLock<Mutex<HashMap<u64, Handed>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
 static NEXT_HANDLE: AtomicU64 = AtomicU64::new(1);
 
@@ -382,13 +392,12 @@ fn claim(env: &Env, handle: &Unknown<'_>, class: &str) -> ApiResult<Handed> {
     }
     let id = handle_id(id).ok_or_else(malformed)?;
     let mut handed = HANDED.lock().unwrap_or_else(PoisonError::into_inner);
-    let matches = match handed.get(&id) {
-        Some(Handed::Writer(_)) => class == "CircularWriter",
-        Some(Handed::Reader(_)) => class == "CircularReader",
-        None => false,
-    };
-    let claimed = if matches { handed.remove(&id) } else { None };
-    claimed.ok_or_else(|| message::handle_gone().into())
+    match handed.get(&id).map(Handed::class) {
+        Some(parked) if parked == class => Ok(handed.remove(&id).expect("the side was just seen")),
+        // An id edited into another class's handle: the side stays parked for its own handle.
+        Some(parked) => Err(message::handle_of_other_class(parked, class).into()),
+        None => Err(message::handle_gone().into()),
+    }
 }
 
 /// Makes rings: one writer, any number of readers.

@@ -30,6 +30,16 @@ pub(crate) enum Handed {
     Reader(Reader<u8>),
 }
 
+impl Handed {
+    /// The class whose `fromHandle()` claims it.
+    fn class(&self) -> &'static str {
+        match self {
+            Handed::Writer(_) => "CircularWriter",
+            Handed::Reader(_) => "CircularReader",
+        }
+    }
+}
+
 /// A parked side with its custody (see `super::custody`).
 type Parked = (Handed, Arc<Custody>);
 
@@ -89,13 +99,12 @@ pub(crate) fn claim(handle: &JsValue, class: &str) -> Result<Parked, JsValue> {
     }
     let mut table = spin_lock(&PARKED);
     let table = table.get_or_insert_with(HashMap::new);
-    let matches = match table.get(&id) {
-        Some((Handed::Writer(_), _)) => class == "CircularWriter",
-        Some((Handed::Reader(_), _)) => class == "CircularReader",
-        None => false,
+    let (side, custody) = match table.get(&id).map(|(side, _)| side.class()) {
+        Some(parked) if parked == class => table.remove(&id).expect("the side was just seen"),
+        // An id edited into another class's handle: the side stays parked for its own handle.
+        Some(parked) => return Err(throwable(message::handle_of_other_class(parked, class))),
+        None => return Err(throwable(message::handle_gone())),
     };
-    let claimed = if matches { table.remove(&id) } else { None };
-    let (side, custody) = claimed.ok_or_else(|| throwable(message::handle_gone()))?;
     custody.claimed();
     Ok((side, custody))
 }

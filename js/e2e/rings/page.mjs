@@ -251,6 +251,8 @@ function handleMisuse() {
     ...[() => other.produce(-1), () => other.write(5), () => other.sliceSync(-1), () => other.abort(5)].map(caught),
   );
   out.otherClass = caught(() => CircularWriter.fromHandle(handle));
+  // The class edited: refused for the class of what the handle names, which it leaves parked.
+  out.editedClass = caught(() => CircularWriter.fromHandle({ ...handle, omnibuf: 'CircularWriter' }));
   out.malformed = caught(() => CircularReader.fromHandle({ omnibuf: 'CircularReader' }));
   out.fractionalId = caught(() => CircularReader.fromHandle({ ...handle, id: handle.id + 0.5 }));
   const back = CircularReader.fromHandle(structuredClone({ ...handle, module: undefined, memory: undefined }));
