@@ -12,7 +12,7 @@
 import { onAbort } from './abort-signal.mjs';
 import { coded } from './error-code.mjs';
 import { byteStreamOf, isRange, linesOf } from './streams.mjs';
-import { AbortError, isSignal } from './waits.mjs';
+import { AbortError, isSignal, signalReason } from './waits.mjs';
 
 /** The classes an error from the worker is rebuilt as. */
 const ERROR_CLASSES = { Error, TypeError, RangeError };
@@ -36,7 +36,7 @@ function defaultWorker() {
 
 /** The AbortError of an aborted `signal`, as the builds make it (with the class's own message: the
  * page has no wasm to ask the binding core's table). */
-const abortError = (signal) => new AbortError(undefined, { cause: signal.reason });
+const abortError = (signal) => new AbortError(undefined, { cause: signalReason(signal) });
 
 /** `options` split into its AbortSignal and the rest, which goes to the worker: a signal cannot be
  * cloned. A `signal` that is not an AbortSignal stays in the rest, for the worker's VirtualBuffer to

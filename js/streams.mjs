@@ -23,7 +23,7 @@
 
 import { onAbort } from './abort-signal.mjs';
 import { reasonOfError, writerAborted } from './error-code.mjs';
-import { isInstance, whenReady } from './waits.mjs';
+import { isInstance, signalReason, whenReady } from './waits.mjs';
 
 /** Bytes a VirtualBuffer stream reads at a time, and the most a ring stream copies out at once into
  * a chunk of its own (for await over a reader, the byte ReadableStream's default reads; a Node
@@ -233,8 +233,8 @@ function onAbortWeakly(signal, target, abort) {
 /** `stop` (an AbortController), made to abort with the same reason when `signal` (if any) does.
  * `release()` lets go of `signal`. */
 function follow(signal, stop = new AbortController()) {
-  if (signal?.aborted) stop.abort(signal.reason);
-  const release = signal?.aborted === false ? onAbortWeakly(signal, stop, (s) => s.abort(signal.reason)) : () => {};
+  if (signal?.aborted) stop.abort(signalReason(signal));
+  const release = signal?.aborted === false ? onAbortWeakly(signal, stop, (s) => s.abort(signalReason(signal))) : () => {};
   return { stop, release };
 }
 
@@ -887,7 +887,7 @@ export function installStreams(classes, waits, node) {
           // Aborted by `signal`: the writer aborts with the signal's reason, as writableStream()'s
           // does, not with the AbortError that stands for it.
           if (!ended) {
-            abortWriter(writer, signalAborts.has(error) ? signal.reason : error ?? 'the writable stream was destroyed before its end');
+            abortWriter(writer, signalAborts.has(error) ? signalReason(signal) : error ?? 'the writable stream was destroyed before its end');
           }
           callback(error);
         },

@@ -42,6 +42,17 @@ export function isSignal(value) {
   }
 }
 
+/** The reason a signal that isSignal() took was aborted with, read with the platform's own getter: an
+ * own `reason` property put on the signal (a getter that throws, or one that says anything) is not
+ * looked at, as the platform's calls do not look at it. */
+export function signalReason(signal) {
+  try {
+    return Reflect.get(AbortSignal.prototype, 'reason', signal);
+  } catch {
+    return undefined;
+  }
+}
+
 /** `value instanceof cls`, false where instanceof throws (a revoked Proxy). */
 export function isInstance(value, cls) {
   try {
@@ -75,7 +86,7 @@ export function defineWaits({ makeError, cancelWait, cancelWork, holdLoop = fals
   /** The AbortError of an aborted `signal`. */
   const abortError = (signal) => {
     abortMessage ??= makeError(7).message;
-    return new AbortError(abortMessage, { cause: signal.reason });
+    return new AbortError(abortMessage, { cause: signalReason(signal) });
   };
 
   /** `options[key]`, or the TypeError of an options object that cannot be read. */

@@ -151,3 +151,38 @@ test('onAbort(): callbacks in the order given, each once, forgotten by off(), th
   other.abort();
   assert.deepEqual(calls, ['first', 'twice', 'twice', 'last']);
 });
+
+test("a signal's own `reason` property, even a getter that throws, is not what a cancelled call reads", async () => {
+  const controller = new AbortController();
+  const { signal } = controller;
+  Object.defineProperty(signal, 'reason', {
+    get() {
+      throw new Error('a reason that cannot be read');
+    },
+  });
+  const pool = new BufferPool({ budget: 4096, classes: [4096] });
+  const held = pool.tryAcquire(1);
+  const writer = Circular.withCapacity(4096);
+  const reader = writer.addReader();
+  const uncaught = [];
+  const onUncaught = (error) => uncaught.push(error);
+  process.on('uncaughtException', onUncaught);
+  try {
+    const waits = [pool.acquire(1, { signal }), reader.sliceAsync({ signal }), VirtualBuffer.fromBytes('x').read(0, 1, { signal })];
+    controller.abort('the real reason');
+    for (const outcome of await Promise.allSettled(waits)) {
+      if (outcome.status === 'fulfilled') continue; // the read may have settled first
+      assert.equal(outcome.reason.name, 'AbortError');
+      assert.equal(outcome.reason.cause, 'the real reason');
+    }
+    await turn();
+    assert.deepEqual(uncaught, []);
+    assert.equal(__pendingWaits(), 0);
+  } finally {
+    process.off('uncaughtException', onUncaught);
+    held.free();
+    pool.free();
+    reader.free();
+    writer.free();
+  }
+});
