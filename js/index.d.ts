@@ -633,8 +633,10 @@ export class CircularReader {
  * init(); those that return a Promise reject with it). `input` is where it comes
  * from: a URL (string or URL) of omnibuf_bg.wasm (exported as "omnibuf/omnibuf_bg.wasm" for
  * bundlers), a Response or a Promise of one (from fetch()), the module's bytes, or a compiled
- * WebAssembly.Module; without it, the .wasm file beside the entry is fetched. Calling it again returns
- * the same Promise; after a failure (an Error saying why) the next call tries again. On a cross-origin
+ * WebAssembly.Module; without it (or with null), the .wasm file beside the entry is fetched. Calling it
+ * again returns the same Promise; after a failure (an Error saying why) the next call tries again,
+ * except after a module that is not omnibuf's was instantiated: the page keeps it, and every later
+ * call rejects saying to load the page again. On a cross-origin
  * isolated page the threaded build's module is loaded too, from omnibuf_threads_bg.wasm beside the
  * entry's glue (beside the bundle where a bundler does not emit it; exported as
  * "omnibuf/omnibuf_threads_bg.wasm"). Node's entries

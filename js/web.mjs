@@ -48,7 +48,7 @@ const isHandle = (input) =>
  * where a bundler such as esbuild does not emit it), over a new shared memory; in a
  * thread that received a ring's handle, `init(handle)` instantiates the sender's module over the
  * sender's memory instead, which CircularReader/CircularWriter.fromHandle(handle) need. Calling init()
- * again returns the same Promise; after a failure, the next call tries again.
+ * again returns the same Promise; after a failure, the next call tries again (see ours()).
  *
  * `embedded` is omnibuf/inline's (js/web-inline.mjs): a function that returns the single-thread
  * module's bytes, used instead of fetching them when `input` names no module (nothing, or a handle).
@@ -58,11 +58,13 @@ export function init(input, embedded) {
     const source = await input;
     const handle = isHandle(source) ? source : undefined;
     if (handle !== undefined && !threaded) throw new Error(noIsolation('init(handle)'));
-    const single = source === undefined || handle !== undefined ? embedded?.() : source;
+    // null, as undefined, is `input` left out (the conventions of index.d.ts).
+    const singleModule = source == null || handle !== undefined ? embedded?.() : source;
     await Promise.all([
-      initSingle(single === undefined ? undefined : { module_or_path: single }),
+      initSingle(singleModule == null ? undefined : { module_or_path: singleModule }).then(ours),
       threaded &&
         initThreads(handle === undefined ? undefined : { module_or_path: handle.module, memory: handle.memory })
+          .then(ours)
           .then(() => startCustody(threads, { home: handle === undefined })),
     ]);
     loaded.single = true;
@@ -72,6 +74,19 @@ export function init(input, embedded) {
     throw new Error(`omnibuf: the wasm module did not load: ${e?.message ?? e}`, { cause: e });
   });
   return ready;
+}
+
+/** Checks that the exports a glue instantiated are omnibuf's module. A glue keeps the first module
+ * it instantiated, whatever it was, and gives it again to every later call: a wrong one (given as
+ * `input`, or served in the place of omnibuf_bg.wasm) whose start failed would otherwise make the
+ * next init() resolve over a module that has none of omnibuf's functions. */
+function ours(exports) {
+  if (typeof exports?.zerocopybuffer_from !== 'function') {
+    throw new Error(
+      'the module loaded is not omnibuf_bg.wasm, and the page keeps the first module it loaded: load the page again, ' +
+        'and give init() omnibuf_bg.wasm (or nothing)',
+    );
+  }
 }
 
 /** The threaded build's init(handle) at once, for a thread that cannot wait for a Promise and uses
