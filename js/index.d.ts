@@ -347,7 +347,8 @@ export class BufferPool {
   acquire(size: number, tenant?: string, options?: WaitOptions): Promise<PooledBuffer>;
   acquire(size: number, options?: WaitOptions): Promise<PooledBuffer>;
   snapshot(): BufferPoolSnapshot;
-  /** Returns idle memory to the allocator; returns the bytes freed. */
+  /** Returns idle memory to the allocator, and the budget leased by threads to the pool (snapshot()'s
+   * leasedBytes); returns the bytes of memory freed. */
   trim(): number;
   /** Buffers already out stay valid, their memory going back as they are freed. Pending acquire()s
    * reject with the Error of a freed pool ("this BufferPool was freed ...", ERR_INVALID_STATE), as a

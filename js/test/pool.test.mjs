@@ -117,7 +117,12 @@ test('snapshot and trim', () => {
   assert.ok(snap.highWaterBytes >= snap.inUseBytes);
   for (const b of bufs) b.free();
   assert.equal(p.snapshot().inUseBytes, 0);
+  assert.ok(p.snapshot().leasedBytes > 0, 'the thread keeps budget for its next buffers');
   assert.equal(p.trim(), 4096 + 65536, 'the released memory was cached and is now freed');
+  // The leases went back with it: nothing is reserved while nothing is in use.
+  const trimmed = p.snapshot();
+  assert.deepEqual([trimmed.inUseBytes, trimmed.leasedBytes, trimmed.reservedBytes], [0, 0, 0]);
+  assert.ok(trimmed.classes.every((c) => c.leasedBytes === 0));
 });
 
 test('tryAcquire makes full PooledBuffers; tryAcquire, view, length, capacity and free refuse another class as this', () => {

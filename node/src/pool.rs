@@ -225,7 +225,7 @@ impl JsBufferPool {
         Ok(PoolSnapshot::from(&self.live(BufferPool::snapshot).or_throw(env)?))
     }
 
-    /// Returns idle memory to the allocator; returns the bytes freed.
+    /// Returns idle memory to the allocator, and leased budget to the pool; returns the bytes freed.
     #[napi(catch_unwind)]
     pub fn trim(&self, env: &Env) -> napi::Result<f64> {
         Ok(self.live(BufferPool::trim).or_throw(env)? as f64)

@@ -437,6 +437,14 @@ impl Budget {
         }
     }
 
+    /// Takes every thread's lease back into `state` (a trim): the budget counts only what is in use
+    /// until threads lease again, on their next releases. Taken under the lock as a `try_acquire`
+    /// takes them; anyone waiting had the leases taken already, so this frees no room for them.
+    pub(crate) fn return_leases(&self) {
+        let _queue = self.lock();
+        self.take_all_leases();
+    }
+
     /// Takes every lease back into `state`. Called with the queue locked, by whoever is about to
     /// wait or refuse; grants nothing itself (the caller does).
     fn take_all_leases(&self) {

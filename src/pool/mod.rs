@@ -317,6 +317,8 @@ impl BufferPool {
 
     /// Returns all idle memory on the shared free lists (and in the calling thread's cache) to the
     /// system allocator. Returns the bytes freed. (Dropping the last handle frees every thread's.)
+    /// The budget threads keep in leases goes back too, so that a snapshot counts only what is in
+    /// use until they next release a buffer.
     ///
     /// ```
     /// use omnibuf::BufferPool;
@@ -330,7 +332,7 @@ impl BufferPool {
         self.trim_to(0)
     }
 
-    /// Like [`trim`](Self::trim), but keeps up to `keep_bytes` idle.
+    /// Like [`trim`](Self::trim), but keeps up to `keep_bytes` idle (leases go back all the same).
     ///
     /// ```
     /// use omnibuf::BufferPool;
@@ -343,6 +345,7 @@ impl BufferPool {
     /// ```
     pub fn trim_to(&self, keep_bytes: usize) -> usize {
         let shared = self.shared();
+        shared.budget.return_leases();
         shared.trim(keep_bytes, thread_cache::take_all(shared))
     }
 

@@ -118,6 +118,23 @@ fn trim_counts_everything_it_frees() {
 }
 
 #[test]
+fn trim_gives_the_budget_of_leases_back_to_every_thread() {
+    let p = BufferPool::builder().classes([4096, 65536]).budget(1 << 20).build().unwrap();
+    drop((p.acquire(1).unwrap(), p.acquire(65536).unwrap()));
+    let other = p.clone();
+    thread::spawn(move || drop(other.acquire(1).unwrap())).join().unwrap();
+    let before = p.snapshot();
+    assert!(before.leased_bytes > 0, "{before:?}");
+    p.trim();
+    let after = p.snapshot();
+    assert_eq!((after.in_use_bytes, after.leased_bytes, after.reserved_bytes), (0, 0, 0), "{after:?}");
+    assert!(after.classes.iter().all(|c| c.leased_bytes == 0), "{after:?}");
+    // The thread's next acquire and release lease again, as before.
+    drop(p.acquire(1).unwrap());
+    assert_eq!(p.snapshot().reserved_bytes, p.snapshot().leased_bytes);
+}
+
+#[test]
 fn a_thread_that_ends_gives_its_cache_back() {
     let p = BufferPool::builder().classes([4096]).max_idle(1 << 20).build().unwrap();
     let p2 = p.clone();

@@ -222,7 +222,7 @@ impl JsBufferPool {
         snapshot_to_js(&self.with(BufferPool::snapshot)?, &self.bounds)
     }
 
-    /// Returns idle memory to the allocator; returns the bytes freed.
+    /// Returns idle memory to the allocator, and leased budget to the pool; returns the bytes freed.
     pub fn trim(&self) -> Result<usize, JsValue> {
         self.with(BufferPool::trim)
     }
