@@ -43,9 +43,11 @@
 //   wrong receiver), ERR_ILLEGAL_CONSTRUCTOR, ERR_INVALID_STATE (an object freed or handed on); errors
 //   of the world (I/O, storage) have none, and their message says what failed.
 // - Objects hold native or wasm memory: call free() (or use `using`, via [Symbol.dispose]) when done.
-//   Using an object after free(), or a builder after freeze(), throws an Error that says so, before
-//   any of the call's arguments or options is looked at (a Promise member rejects with it; a stream
-//   or walk over it errors or rejects at its first read or step); free() twice does nothing.
+//   Using an object after free() throws an Error that says so, before any of the call's arguments or
+//   options is looked at (a Promise member rejects with it; a stream or walk over it errors or
+//   rejects at its first read or step); free() twice does nothing. A builder (BufferMut,
+//   PooledBuffer) after freeze() throws such an Error too, but after its arguments are checked: a
+//   bad argument is its TypeError first, in both builds.
 //   A writable stream whose writer was freed or aborted by other means errors at its end rather
 //   than finish as if it had ended the ring's stream. Objects the program drops are freed by the
 //   garbage collector: the addon tells V8 how much native memory each holds (for a
