@@ -18,10 +18,15 @@ import { installStreams } from './streams.mjs';
 import { BROWSER_ONLY, defineUnavailable, getterOf } from './unavailable.mjs';
 import { AbortError, defineWaits, installDocumentSignals, installWaits } from './waits.mjs';
 
+// Named apart from the classes they hold, and exported under the classes' names: a bundler that puts
+// this module beside the one defining a class renames the class where the two names meet (esbuild
+// made ZeroCopyBuffer2), and V8 names the class by that identifier in its own errors ("Class
+// constructor ZeroCopyBuffer2 cannot be invoked without 'new'").
 const zeroCopy = defineZeroCopyBuffer(addon);
-export const ZeroCopyBuffer = zeroCopy.ZeroCopyBuffer;
+const ZeroCopyBufferClass = zeroCopy.ZeroCopyBuffer;
 const wrap = zeroCopy.wrap;
-export const { BufferPool, PooledBuffer } = definePool(addon, wrap);
+const { BufferPool: BufferPoolClass, PooledBuffer: PooledBufferClass } = definePool(addon, wrap);
+export { ZeroCopyBufferClass as ZeroCopyBuffer, BufferPoolClass as BufferPool, PooledBufferClass as PooledBuffer };
 
 // Receivers of another class and private constructors get the binding core's TypeErrors (js/guard.mjs).
 const guarded = guardAddonClasses(
@@ -73,7 +78,7 @@ replace(guardedVirtualBuffer, {
 // The package's abort listeners run whatever other listeners of a signal do (js/abort-signal.mjs).
 listenWith(events.addAbortListener);
 const waits = defineWaits({ makeError: addon.__bindingError, cancelWait: addon.__cancelWait, cancelWork: addon.__cancelWork });
-installWaits({ BufferPool, CircularWriter, CircularReader }, waits);
+installWaits({ BufferPool: BufferPoolClass, CircularWriter, CircularReader }, waits);
 // napi-rs makes static methods read-only: the class exported is the same class with its own open().
 export const VirtualBuffer = installDocumentSignals(guardedVirtualBuffer, waits);
 {
@@ -115,7 +120,7 @@ export const __pendingWaits = addon.__pendingWaits;
 export const __workCounts = addon.__workCounts;
 
 const dispose = Symbol.dispose ?? Symbol.for('nodejs.dispose');
-for (const cls of [ZeroCopyBuffer, BufferMut, BufferKind, BufferPool, PooledBuffer, Circular, CircularWriter, CircularReader, VirtualBuffer]) {
+for (const cls of [ZeroCopyBufferClass, BufferMut, BufferKind, BufferPoolClass, PooledBufferClass, Circular, CircularWriter, CircularReader, VirtualBuffer]) {
   Object.defineProperty(cls.prototype, dispose, { value: cls.prototype.free, writable: true, configurable: true });
 }
 
@@ -136,6 +141,6 @@ for (const cls of [CircularWriter, CircularReader]) {
 }
 
 // Views of native memory may not be moved where the addon could not detach them (js/addon-moves.mjs).
-if (externalBuffers) guardViewsAgainstMoves({ ZeroCopyBuffer, PooledBuffer, CircularWriter, CircularReader });
+if (externalBuffers) guardViewsAgainstMoves({ ZeroCopyBuffer: ZeroCopyBufferClass, PooledBuffer: PooledBufferClass, CircularWriter, CircularReader });
 
 installStreams({ CircularReader, CircularWriter, VirtualBuffer }, waits, nodeStream);
