@@ -53,6 +53,10 @@
 //   garbage collector: the addon tells V8 how much native memory each holds (for a
 //   file's VirtualBuffer, the block cache its reads may fill), so it collects them in time; V8 does not weigh wasm memory, so the wasm build's dropped
 //   objects may be freed long after, while wasm memory (at most 4 GiB) grows: call free() there.
+//   What a call asks of wasm memory in proportion to its input (bytes, strings, copies out) fails
+//   with a RangeError when that memory cannot give it. With the memory full to its last bytes,
+//   though, even a call that needs a few (a snapshot, a slice) can fail with the allocator's
+//   RuntimeError ("unreachable"), which leaves the object it was called on unusable.
 //   A stream or walk listens to its signal only while it is reachable. However many calls share a
 //   signal, it holds one 'abort' listener of this package (none once they are all done): no
 //   MaxListenersExceededWarning, where Node's own APIs warn past ten. In Node that listener runs

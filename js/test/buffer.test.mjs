@@ -318,3 +318,37 @@ test('bytes too many for memory are a RangeError, not a crash; bytes a pooled bu
     assert.deepEqual(out.slice(2), [cannot, cannot, 'kept!'], 'refused, and the builder kept as it was');
   }
 });
+
+test('wasm memory full to its end: strings and bytes() are a RangeError or JS memory, never a trap that leaves an object unusable', { skip: impl !== 'wasm' && 'the wasm build only' }, () => {
+  // In a process of its own: the wasm build's memory, once grown, stays that size.
+  const entry = new URL('./impl.mjs', import.meta.url).href;
+  const script = `import { BufferMut, ZeroCopyBuffer } from ${JSON.stringify(entry)};
+    const failure = (f) => { try { f(); return 'no error'; } catch (e) { return [e.name, e.code, e.message]; } };
+    const big = ZeroCopyBuffer.from(new Uint8Array(64 << 20).fill(7));
+    const builder = new BufferMut();
+    builder.append('kept');
+    // Fill wasm memory: 256 MiB pieces, then 1 MiB ones, until it has no room for one.
+    const fillers = [];
+    for (const size of [256 << 20, 1 << 20]) {
+      const piece = new Uint8Array(size);
+      for (;;) {
+        try { fillers.push(ZeroCopyBuffer.from(piece)); } catch { break; }
+      }
+    }
+    const out = [
+      failure(() => builder.append('y'.repeat(64 << 20))),
+      failure(() => ZeroCopyBuffer.from('z'.repeat(64 << 20))),
+      big.bytes().length,
+      big.view().length,
+    ];
+    builder.append('!');
+    out.push(new TextDecoder().decode(builder.freeze().bytes()));
+    for (const filler of fillers) filler.free();
+    big.free();
+    out.push(ZeroCopyBuffer.from('usable').length);
+    console.log(JSON.stringify(out));`;
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 120_000 });
+  assert.equal(child.status, 0, child.stderr);
+  const cannot = ['RangeError', 'ERR_OUT_OF_RANGE', `cannot allocate ${64 << 20} bytes`];
+  assert.deepEqual(JSON.parse(child.stdout), [cannot, cannot, 64 << 20, 64 << 20, 'kept!', 6]);
+});

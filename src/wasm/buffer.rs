@@ -1,7 +1,8 @@
 //! `ZeroCopyBuffer`, `BufferMut` and `BufferKind` for JS.
 
-use js_sys::Uint8Array;
+use js_sys::{Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 
 use super::error::{index, optional_index, optional_string, string, throwable, used_up};
 use crate::binding::message;
@@ -14,8 +15,10 @@ use crate::{BufferKind, BufferMut, ZeroCopyBuffer};
 /// only this call sees, using the built-in getters rather than the object's own properties: nothing
 /// read here can run the caller's code or throw. Anything else is a `TypeError`.
 pub(crate) fn bytes_from_js(value: &JsValue, what: &str) -> Result<(Vec<u8>, bool), JsValue> {
-    if let Some(text) = value.as_string() {
-        return Ok((text.into_bytes(), true));
+    if value.is_string() {
+        let mut bytes = Vec::new();
+        append_from_js(&mut bytes, &utf8_in_js(value)?)?;
+        return Ok((bytes, true));
     }
     if let Some(array) = value.dyn_ref::<Uint8Array>() {
         let mut bytes = Vec::new();
@@ -23,6 +26,30 @@ pub(crate) fn bytes_from_js(value: &JsValue, what: &str) -> Result<(Vec<u8>, boo
         return Ok((bytes, false));
     }
     Err(throwable(message::not_bytes(what, super::error::value(value))))
+}
+
+thread_local! {
+    /// One `TextEncoder` for [`utf8_in_js`] (every scope the module runs in has one: worklets get
+    /// js/worklet-text.mjs's).
+    static ENCODER: Result<(JsValue, js_sys::Function), JsValue> = {
+        let class = Reflect::get(&js_sys::global(), &"TextEncoder".into());
+        let encoder = class.and_then(|class| Reflect::construct(class.unchecked_ref::<js_sys::Function>(), &js_sys::Array::new()));
+        encoder.and_then(|encoder| {
+            let encode = Reflect::get(&encoder, &"encode".into())?.dyn_into::<js_sys::Function>()?;
+            Ok((encoder, encode))
+        })
+    };
+}
+
+/// The UTF-8 of the string `text`, encoded into JS memory. Its bytes then reach wasm memory as any
+/// other bytes do, through a reservation that fails with a `RangeError` ([`append_from_js`]): passed
+/// as a Rust `String`, they would be allocated by wasm-bindgen's glue, whose allocation traps when
+/// wasm memory is full, and a trap leaves the object being called borrowed for good.
+fn utf8_in_js(text: &JsValue) -> Result<Uint8Array, JsValue> {
+    ENCODER.with(|encoder| {
+        let (encoder, encode) = encoder.as_ref().map_err(Clone::clone)?;
+        encode.call1(encoder, text)?.dyn_into::<Uint8Array>()
+    })
 }
 
 /// Appends a copy of `array` to `bytes`, straight from JS memory; a `RangeError`, with `bytes` as
@@ -149,9 +176,10 @@ impl JsZeroCopyBuffer {
         Uint8Array::from(&self.inner[..])
     }
 
-    /// A copy of the bytes, safe to keep.
-    pub fn bytes(&self) -> Vec<u8> {
-        self.inner.to_vec()
+    /// A copy of the bytes, safe to keep: made in JS memory, as `view()`'s (a `Vec` would need as
+    /// much wasm memory again, whose allocator traps when it has none).
+    pub fn bytes(&self) -> Uint8Array {
+        Uint8Array::from(&self.inner[..])
     }
 }
 
