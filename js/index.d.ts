@@ -221,8 +221,10 @@ export class BufferMut {
 
 export interface BufferPoolOptions {
   /** Most bytes checked out at once: at least the smallest class (a TypeError, ERR_INVALID_ARG_VALUE,
-   * below it), with no upper limit (in the wasm build more than its memory holds counts as all of
-   * it, as do maxIdle and the quotas; `budget` and snapshot() still give them as given). */
+   * below it), with no upper limit. In the wasm build the pool counts at most 2 ** 31 - 1 bytes
+   * (its counter's top bit flags waiters): a larger budget counts as that, so no more than about
+   * 2 GiB of a wasm pool's 4 GiB memory is out at once; maxIdle and the quotas count as at most
+   * the memory. `budget` and snapshot() still give them as given. */
   budget: number;
   /** Size classes in bytes (default 4 KiB, 16 KiB, 64 KiB, 256 KiB, 1 MiB). */
   classes?: number[];
