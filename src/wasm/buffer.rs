@@ -15,10 +15,19 @@ use crate::{BufferKind, BufferMut, ZeroCopyBuffer};
 /// only this call sees, using the built-in getters rather than the object's own properties: nothing
 /// read here can run the caller's code or throw. Anything else is a `TypeError`.
 pub(crate) fn bytes_from_js(value: &JsValue, what: &str) -> Result<(Vec<u8>, bool), JsValue> {
-    if value.is_string() {
-        let mut bytes = Vec::new();
-        append_from_js(&mut bytes, &utf8_in_js(value)?)?;
-        return Ok((bytes, true));
+    if let Some(text) = value.dyn_ref::<js_sys::JsString>() {
+        // A long string is encoded into JS memory first (see `utf8_in_js`); a short one goes the
+        // glue's way, straight into wasm memory, which costs a fifth as much: the little it asks
+        // for fails only when wasm memory is full to its last bytes (index.d.ts says what then).
+        if text.length() < LONG_STRING {
+            return Ok((String::from(text).into_bytes(), true));
+        }
+        if let Some(utf8) = utf8_in_js(text) {
+            let mut bytes = Vec::new();
+            append_from_js(&mut bytes, &utf8?)?;
+            return Ok((bytes, true));
+        }
+        return Ok((String::from(text).into_bytes(), true));
     }
     if let Some(array) = value.dyn_ref::<Uint8Array>() {
         let mut bytes = Vec::new();
@@ -28,27 +37,28 @@ pub(crate) fn bytes_from_js(value: &JsValue, what: &str) -> Result<(Vec<u8>, boo
     Err(throwable(message::not_bytes(what, super::error::value(value))))
 }
 
+/// Strings of at least this many UTF-16 units are encoded by [`utf8_in_js`].
+const LONG_STRING: u32 = 64 << 10;
+
 thread_local! {
-    /// One `TextEncoder` for [`utf8_in_js`] (every scope the module runs in has one: worklets get
-    /// js/worklet-text.mjs's).
-    static ENCODER: Result<(JsValue, js_sys::Function), JsValue> = {
-        let class = Reflect::get(&js_sys::global(), &"TextEncoder".into());
-        let encoder = class.and_then(|class| Reflect::construct(class.unchecked_ref::<js_sys::Function>(), &js_sys::Array::new()));
-        encoder.and_then(|encoder| {
-            let encode = Reflect::get(&encoder, &"encode".into())?.dyn_into::<js_sys::Function>()?;
-            Ok((encoder, encode))
-        })
+    /// One `TextEncoder` and its `encode` for [`utf8_in_js`]; `None` where the scope has none.
+    static ENCODER: Option<(JsValue, js_sys::Function)> = {
+        let class = Reflect::get(&js_sys::global(), &"TextEncoder".into()).ok()?.dyn_into::<js_sys::Function>().ok()?;
+        let encoder = Reflect::construct(&class, &js_sys::Array::new()).ok()?;
+        let encode = Reflect::get(&encoder, &"encode".into()).ok()?.dyn_into::<js_sys::Function>().ok()?;
+        Some((encoder, encode))
     };
 }
 
-/// The UTF-8 of the string `text`, encoded into JS memory. Its bytes then reach wasm memory as any
-/// other bytes do, through a reservation that fails with a `RangeError` ([`append_from_js`]): passed
-/// as a Rust `String`, they would be allocated by wasm-bindgen's glue, whose allocation traps when
-/// wasm memory is full, and a trap leaves the object being called borrowed for good.
-fn utf8_in_js(text: &JsValue) -> Result<Uint8Array, JsValue> {
+/// The UTF-8 of `text`, encoded into JS memory (`None` where there is no `TextEncoder`). Its bytes
+/// then reach wasm memory as any other bytes do, through a reservation that fails with a
+/// `RangeError` ([`append_from_js`]): as a Rust `String`, they would be allocated by wasm-bindgen's
+/// glue, whose allocation traps when wasm memory has no room, and a trap leaves the object being
+/// called borrowed for good.
+fn utf8_in_js(text: &js_sys::JsString) -> Option<Result<Uint8Array, JsValue>> {
     ENCODER.with(|encoder| {
-        let (encoder, encode) = encoder.as_ref().map_err(Clone::clone)?;
-        encode.call1(encoder, text)?.dyn_into::<Uint8Array>()
+        let (encoder, encode) = encoder.as_ref()?;
+        Some(encode.call1(encoder, text).and_then(|utf8| utf8.dyn_into::<Uint8Array>()))
     })
 }
 
