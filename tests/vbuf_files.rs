@@ -476,6 +476,11 @@ fn a_bound_one_past_u64_max_is_out_of_range() {
     assert!(out_of_range(buf.read(..=u64::MAX).map(drop)));
     assert!(out_of_range(buf.read((Bound::Excluded(u64::MAX), Bound::Unbounded)).map(drop)));
     assert!(out_of_range(buf.delete(u64::MAX - 1..=u64::MAX)));
+    assert!(out_of_range(buf.read_into(u64::MAX - 1, &mut [0; 5])));
+    assert_eq!(
+        buf.read(5..=u64::MAX).unwrap_err().to_string(),
+        "range 5.. reaches past offset 18446744073709551615, the last a buffer can have"
+    );
     assert_eq!(buf.read(u64::MAX - 1..=u64::MAX - 1).unwrap(), [0][..]);
     assert_eq!(buf.len(), u64::MAX);
 }

@@ -394,7 +394,11 @@ impl VirtualBuffer {
     /// ```
     pub fn read_into(&self, offset: u64, dst: &mut [u8]) -> Result<(), VbufError> {
         let snapshot = self.snapshot();
-        let (start, _) = resolve(offset..offset.saturating_add(dst.len() as u64), snapshot.len())?;
+        // An end past u64::MAX is reported as u64::MAX, as resolve() reports it.
+        let Some(end) = offset.checked_add(dst.len() as u64) else {
+            return Err(VbufError::OutOfRange { start: offset, end: u64::MAX, len: snapshot.len() });
+        };
+        let (start, _) = resolve(offset..end, snapshot.len())?;
         snapshot.read_into(&self.inner.store, start, dst)
     }
 

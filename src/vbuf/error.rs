@@ -110,7 +110,11 @@ pub(crate) fn zeroed(len: u64, what: &'static str) -> Result<Vec<u8>, VbufError>
 
 /// The message of [`VbufError::OutOfRange`]: a range, or the one offset an empty range stands for.
 fn out_of_range(start: u64, end: u64, len: u64) -> String {
-    if start == end {
+    if end == u64::MAX && len == u64::MAX && start <= end {
+        // Such a range is inside the buffer: what was refused had a bound one past u64::MAX, which
+        // the error gives as u64::MAX.
+        format!("range {start}.. reaches past offset {}, the last a buffer can have", u64::MAX)
+    } else if start == end {
         format!("offset {start} is past the end of the buffer (length {len})")
     } else {
         format!("range {start}..{end} is outside the buffer (length {len})")

@@ -944,7 +944,8 @@ async fn discard_failed(lock: &DocumentLock, ids: std::ops::Range<u64>, error: S
 }
 
 /// The start of `range` and its end, `None` for none (the end of the content, whatever it is by
-/// the time it is read).
+/// the time it is read). A bound one past u64::MAX saturates to u64::MAX, past any stored document
+/// (whose length a JS number gives), so it is still refused as out of range.
 fn bounds(range: &impl RangeBounds<u64>) -> (u64, Option<u64>) {
     let start = match range.start_bound() {
         Bound::Included(&s) => s,
