@@ -402,6 +402,10 @@ export interface CircularOptions {
 export interface CircularHandle {
   readonly omnibuf: 'CircularWriter' | 'CircularReader';
   readonly id: number;
+  /** The addon's: which copy of it in the process parked the side (a dependency's own copy claims
+   * only its own handles). */
+  readonly copyToken?: number;
+  /** The browser's: which wasm memory the side lives in. */
   readonly memoryToken?: number;
   readonly module?: WebAssembly.Module;
   readonly memory?: WebAssembly.Memory;

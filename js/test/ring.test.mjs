@@ -1,6 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { collect } from './collect.mjs';
 import { Circular, CircularReader, CircularWriter, impl } from './impl.mjs';
 
@@ -553,7 +558,7 @@ test('handles move a side between threads (addon) or say why not (wasm)', () => 
     return;
   }
   const handle = r.toHandle();
-  assert.deepEqual(Object.keys(handle).sort(), ['id', 'omnibuf']);
+  assert.deepEqual(Object.keys(handle).sort(), ['copyToken', 'id', 'omnibuf']);
   assert.throws(() => r.slice(), /moved to a handle/);
   assert.throws(() => CircularWriter.fromHandle(handle), TypeError);
   const back = CircularReader.fromHandle(structuredClone(handle));
@@ -900,4 +905,33 @@ test('read(0) and readInto() of an empty target take nothing: empty while bytes 
   assert.equal(r.read(0), null);
   assert.equal(r.readInto(new Uint8Array(0)), -1);
   r.free();
+});
+
+test('a handle of another copy of the addon in the process claims nothing of this one, even with the id and class of a side parked here', { skip: impl !== 'addon' && 'addon handles' }, () => {
+  // A second copy, as a dependency's own copy of omnibuf would be: a file of its own, loaded apart.
+  const dir = mkdtempSync(join(tmpdir(), 'omnibuf-copy-'));
+  try {
+    const addonFile = fileURLToPath(new URL('../../node/omnibuf.node', import.meta.url));
+    copyFileSync(addonFile, join(dir, 'omnibuf.node'));
+    const other = createRequire(import.meta.url)(join(dir, 'omnibuf.node'));
+    assert.notEqual(other.Circular, createRequire(import.meta.url)(addonFile).Circular, 'two copies');
+    const writer = Circular.withCapacity(64);
+    const parked = writer.addReader().toHandle();
+    // The other copy numbers its handles from 1: make its ids reach this one's.
+    const theirs = other.Circular.withCapacity(64);
+    let foreign;
+    for (let id = 0; id < parked.id; id++) {
+      foreign = theirs.addReader().toHandle();
+      if (foreign.id !== parked.id) other.CircularReader.fromHandle(foreign).free();
+    }
+    assert.deepEqual([foreign.omnibuf, foreign.id], [parked.omnibuf, parked.id]);
+    assert.throws(() => CircularReader.fromHandle(foreign), { code: 'ERR_INVALID_STATE', message: /another copy of omnibuf/ });
+    // Each side is still its own copy's to claim.
+    CircularReader.fromHandle(parked).free();
+    other.CircularReader.fromHandle(foreign).free();
+    writer.free();
+    theirs.free();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -362,6 +362,14 @@ impl Handed {
 static HANDED: LazyLock<Mutex<HashMap<u64, Handed>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
 static NEXT_HANDLE: AtomicU64 = AtomicU64::new(1);
 
+/// This copy of the addon's mark on its handles. Another copy loaded in the process (a dependency's
+/// own) numbers its handles from 1 too, so an id alone could name a side of ours. Random for each
+/// load, and below 2^53, so that a JS number holds it whole.
+static COPY_TOKEN: LazyLock<u64> = LazyLock::new(|| {
+    use std::hash::{BuildHasher, RandomState};
+    RandomState::new().hash_one(std::process::id()) >> 11
+});
+
 /// A ring side parked for another thread: a plain object that `postMessage` can carry.
 #[napi(object)]
 pub struct CircularHandle {
@@ -369,12 +377,14 @@ pub struct CircularHandle {
     pub omnibuf: String,
     /// The key in this process's table of parked sides.
     pub id: f64,
+    /// Which copy of the addon parked it ([`COPY_TOKEN`]).
+    pub copy_token: f64,
 }
 
 fn park(side: Handed, class: &str) -> CircularHandle {
     let id = NEXT_HANDLE.fetch_add(1, Ordering::Relaxed);
     HANDED.lock().unwrap_or_else(PoisonError::into_inner).insert(id, side);
-    CircularHandle { omnibuf: class.to_owned(), id: id as f64 }
+    CircularHandle { omnibuf: class.to_owned(), id: id as f64, copy_token: *COPY_TOKEN as f64 }
 }
 
 /// Claims the side a handle names.
@@ -391,6 +401,10 @@ fn claim(env: &Env, handle: &Unknown<'_>, class: &str) -> ApiResult<Handed> {
         return Err(message::handle_of_other_class(&named, class).into());
     }
     let id = handle_id(id).ok_or_else(malformed)?;
+    let copy = values::property(env, raw, "copyToken").and_then(|v| values::number(env, v));
+    if copy != Some(*COPY_TOKEN as f64) {
+        return Err(message::handle_gone().into());
+    }
     let mut handed = HANDED.lock().unwrap_or_else(PoisonError::into_inner);
     match handed.get(&id).map(Handed::class) {
         Some(parked) if parked == class => Ok(handed.remove(&id).expect("the side was just seen")),
