@@ -61,10 +61,10 @@ export function init(input, embedded) {
     // null, as undefined, is `input` left out (the conventions of index.d.ts).
     const singleModule = source == null || handle !== undefined ? embedded?.() : source;
     await Promise.all([
-      initSingle(singleModule == null ? undefined : { module_or_path: singleModule }).then(ours),
+      initSingle(singleModule == null ? undefined : { module_or_path: singleModule }).then(ours('omnibuf_bg.wasm')),
       threaded &&
         initThreads(handle === undefined ? undefined : { module_or_path: handle.module, memory: handle.memory })
-          .then(ours)
+          .then(ours('omnibuf_threads_bg.wasm'))
           .then(() => startCustody(threads, { home: handle === undefined })),
     ]);
     loaded.single = true;
@@ -76,18 +76,18 @@ export function init(input, embedded) {
   return ready;
 }
 
-/** Checks that the exports a glue instantiated are omnibuf's module. A glue keeps the first module
- * it instantiated, whatever it was, and gives it again to every later call: a wrong one (given as
- * `input`, or served in the place of omnibuf_bg.wasm) whose start failed would otherwise make the
- * next init() resolve over a module that has none of omnibuf's functions. */
-function ours(exports) {
+/** A check, for the glue that loads `file`, that the exports it instantiated are omnibuf's. A glue
+ * keeps the first module it instantiated, whatever it was, and gives it again to every later call: a
+ * wrong one (given as `input`, or served in the place of `file`) whose start failed would otherwise
+ * make the next init() resolve over a module that has none of omnibuf's functions. */
+const ours = (file) => (exports) => {
   if (typeof exports?.zerocopybuffer_from !== 'function') {
     throw new Error(
-      'the module loaded is not omnibuf_bg.wasm, and the page keeps the first module it loaded: load the page again, ' +
-        'and give init() omnibuf_bg.wasm (or nothing)',
+      `the module loaded is not ${file}, and this thread keeps the first module it loaded: load the page again ` +
+        `(or start the worker again), and give init() ${file} (or nothing)`,
     );
   }
-}
+};
 
 /** The threaded build's init(handle) at once, for a thread that cannot wait for a Promise and uses
  * rings only (an AudioWorklet's constructor; there, js/worklet.mjs is the entry). */

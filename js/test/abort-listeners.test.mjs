@@ -170,8 +170,11 @@ test("a signal's own `reason` property, even a getter that throws, is not what a
   try {
     const waits = [pool.acquire(1, { signal }), reader.sliceAsync({ signal }), VirtualBuffer.fromBytes('x').read(0, 1, { signal })];
     controller.abort('the real reason');
-    for (const outcome of await Promise.allSettled(waits)) {
-      if (outcome.status === 'fulfilled') continue; // the read may have settled first
+    const outcomes = await Promise.allSettled(waits);
+    // The pool's and the ring's waits had nothing to wait for but the abort; the read may have
+    // settled first.
+    assert.deepEqual(outcomes.slice(0, 2).map((o) => o.status), ['rejected', 'rejected']);
+    for (const outcome of outcomes.filter((o) => o.status === 'rejected')) {
       assert.equal(outcome.reason.name, 'AbortError');
       assert.equal(outcome.reason.cause, 'the real reason');
     }

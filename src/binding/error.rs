@@ -116,12 +116,14 @@ impl From<crate::ring::RingError> for BindingError {
             }
             // The bindings' rings are byte rings: their counts are of bytes, not the core's items.
             RingError::ProduceTooMuch { requested, free } => BindingError::range_error(format!(
-                "cannot produce {}: only {free} are free",
-                bytes(requested)
+                "cannot produce {}: only {} free",
+                bytes(requested),
+                how_many(free)
             )),
             RingError::ConsumeTooMuch { requested, available } => BindingError::range_error(format!(
-                "cannot consume {}: only {available} are available",
-                bytes(requested)
+                "cannot consume {}: only {} available",
+                bytes(requested),
+                how_many(available)
             )),
             _ => BindingError::range_error(e),
         }
@@ -168,5 +170,14 @@ fn bytes(n: usize) -> String {
         "1 byte".to_string()
     } else {
         format!("{n} bytes")
+    }
+}
+
+/// `n are`, or 1 is.
+fn how_many(n: usize) -> String {
+    if n == 1 {
+        "1 is".to_string()
+    } else {
+        format!("{n} are")
     }
 }

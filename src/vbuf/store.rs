@@ -111,8 +111,9 @@ impl Store {
     /// would stay in memory for good, and every later insert would try to spill them first.
     pub(crate) fn append(&mut self, bytes: &[u8]) -> Result<Piece, VbufError> {
         let piece = Piece { source: ADD_SOURCE, offset: self.add_len, len: bytes.len() as u64 };
-        // The tail as it was, needed only when a block is sealed (and might have to be unsealed).
-        let seals = self.tail.len() + bytes.len() >= self.block_size;
+        // The tail as it was, needed only when a block is sealed and might have to be unsealed (on
+        // wasm nothing spills, so nothing fails).
+        let seals = self.tail.len() + bytes.len() >= self.block_size && cfg!(not(target_arch = "wasm32"));
         let tail_before = seals.then(|| self.tail.clone());
         let result = self.fill(bytes);
         if result.is_err() {
@@ -144,13 +145,13 @@ impl Store {
         let block = self.block_size as u64;
         let first = add_len / block;
         let sealed_end = (self.add_len - self.tail.len() as u64) / block;
+        debug_assert!(sealed_end > first, "only a spill, after a block was sealed, fails");
         for index in first..sealed_end {
             match self.cache.remove(BlockKey { source: ADD_SOURCE, index }) {
                 Some(true) => {}                                   // dirty: never spilled
                 _ => self.spilled_bytes -= self.block_size as u64, // spilled (and maybe evicted)
             }
         }
-        debug_assert!(sealed_end > first, "only a spill, after a block was sealed, fails");
         self.tail = tail;
         self.tail_copy = None;
         self.add_len = add_len;

@@ -97,8 +97,8 @@ async fn subdirectory(
     }
 }
 
-/// The directory that holds the documents.
-async fn root() -> Result<FileSystemDirectoryHandle, OpfsError> {
+/// The storage manager, where it gives OPFS (not in insecure contexts, nor in older browsers).
+fn storage_with_opfs() -> Result<StorageManager, OpfsError> {
     let storage = Reflect::get(&js_sys::global(), &"navigator".into())
         .and_then(|navigator| Reflect::get(&navigator, &"storage".into()))
         .map_err(|_| OpfsError::Unavailable)?;
@@ -106,7 +106,12 @@ async fn root() -> Result<FileSystemDirectoryHandle, OpfsError> {
     if !has_opfs {
         return Err(OpfsError::Unavailable);
     }
-    let storage: StorageManager = storage.unchecked_into();
+    Ok(storage.unchecked_into())
+}
+
+/// The directory that holds the documents.
+async fn root() -> Result<FileSystemDirectoryHandle, OpfsError> {
+    let storage = storage_with_opfs()?;
     let top: FileSystemDirectoryHandle = JsFuture::from(storage.get_directory())
         .await
         .map_err(|e| OpfsError::from_js(e, "opening the OPFS root"))?
@@ -116,7 +121,9 @@ async fn root() -> Result<FileSystemDirectoryHandle, OpfsError> {
 
 /// [`OpfsError::NotInWorker`] where sync access handles do not exist (anywhere but a dedicated
 /// worker): what needs one says so before it looks at the document, or makes any of its files.
+/// Where there is no OPFS at all (an insecure context), [`OpfsError::Unavailable`] says that first.
 fn in_dedicated_worker() -> Result<(), OpfsError> {
+    storage_with_opfs()?;
     match Reflect::has(&js_sys::global(), &"FileSystemSyncAccessHandle".into()) {
         Ok(true) => Ok(()),
         _ => Err(OpfsError::NotInWorker),
