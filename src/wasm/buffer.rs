@@ -19,22 +19,24 @@ pub(crate) fn bytes_from_js(value: &JsValue, what: &str) -> Result<(Vec<u8>, boo
         // A long string is encoded into JS memory first (see `utf8_in_js`); a short one goes the
         // glue's way, straight into wasm memory, which costs a fifth as much: the little it asks
         // for fails only when wasm memory is full to its last bytes (index.d.ts says what then).
-        if text.length() < LONG_STRING {
-            return Ok((String::from(text).into_bytes(), true));
-        }
-        if let Some(utf8) = utf8_in_js(text) {
-            let mut bytes = Vec::new();
-            append_from_js(&mut bytes, &utf8?)?;
-            return Ok((bytes, true));
-        }
-        return Ok((String::from(text).into_bytes(), true));
+        let encoded = if text.length() < LONG_STRING { None } else { utf8_in_js(text).transpose()? };
+        let bytes = match encoded {
+            Some(utf8) => copy_of(&utf8)?,
+            None => String::from(text).into_bytes(),
+        };
+        return Ok((bytes, true));
     }
-    if let Some(array) = value.dyn_ref::<Uint8Array>() {
-        let mut bytes = Vec::new();
-        append_from_js(&mut bytes, array)?;
-        return Ok((bytes, false));
+    match value.dyn_ref::<Uint8Array>() {
+        Some(array) => Ok((copy_of(array)?, false)),
+        None => Err(throwable(message::not_bytes(what, super::error::value(value)))),
     }
-    Err(throwable(message::not_bytes(what, super::error::value(value))))
+}
+
+/// A copy of `array` in wasm memory, or a `RangeError` where it has no room (see [`append_from_js`]).
+fn copy_of(array: &Uint8Array) -> Result<Vec<u8>, JsValue> {
+    let mut bytes = Vec::new();
+    append_from_js(&mut bytes, array)?;
+    Ok(bytes)
 }
 
 /// Strings of at least this many UTF-16 units are encoded by [`utf8_in_js`].
