@@ -235,7 +235,7 @@ impl<T: Item, G> Reader<T, G> {
     /// ```
     pub async fn slice_with_tags(&mut self) -> Option<(&[T], Tags<'_, G>)> {
         poll_fn(|cx| self.poll_data(cx, Pollers::Each)).await;
-        self.core.slice_with_tags()
+        self.core.slice_with_tags_latest()
     }
 
     /// Items not yet consumed, as one slice, at once, without waiting: all that were published, empty

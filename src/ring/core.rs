@@ -77,27 +77,51 @@ impl Default for Wakeup {
 /// trail, and no entry ever moves.
 #[derive(Default)]
 struct Tasks {
-    entries: Vec<Option<(usize, Waker)>>,
+    entries: Vec<Option<Entry>>,
     /// The places of the entries that are `None`.
     free: Vec<usize>,
-    /// The place of each entry, by its side and its task (see [`task_of`]): so that a task polling a
-    /// side again finds its entry there, whichever tasks polled the side since, without searching a
-    /// list that may hold the wakers of thousands of waits.
+    /// The place of each entry, by its side and its [`Entry::task`]: so that a task polling a side
+    /// again finds its entry there, whichever tasks polled the side since, without searching a list
+    /// that may hold the wakers of thousands of waits.
     places: HashMap<(usize, TaskId), usize>,
     /// How many times a change took the whole list: a side that registered before the last time
     /// has no entry left.
     changes: u64,
 }
 
+/// One waiting task of a side.
+struct Entry {
+    side: usize,
+    /// `waker`'s own [`TaskId`], kept with it so that the entry's key in [`Tasks::places`] is the one
+    /// it was put under, whatever its waker's clones look like.
+    task: TaskId,
+    /// A clone of the waker the task polled with.
+    waker: Waker,
+}
+
+impl Entry {
+    fn new(side: usize, waker: &Waker) -> Entry {
+        let waker = waker.clone();
+        Entry { side, task: task_id(&waker), waker }
+    }
+}
+
 /// What tells two wakers' tasks apart, as [`Waker::will_wake`] does: the data and vtable addresses.
 type TaskId = (usize, usize);
 
-/// The [`TaskId`] of `waker`'s task, taken of a clone: a waker made by `Waker::from` need not have
-/// its clones' vtable address (under Miri it does not), while clones of one another do, and the list
-/// holds clones.
+/// The addresses of `waker` itself.
+fn task_id(waker: &Waker) -> TaskId {
+    (waker.data().addr(), std::ptr::from_ref(waker.vtable()).addr())
+}
+
+/// The [`TaskId`] under which the list holds `waker`'s task, if it does: that of a clone. A waker
+/// made by `Waker::from` need not have its clones' vtable address (under Miri it does not), while
+/// clones of one another do, and the list holds clones. A waker whose every clone has data of its
+/// own (a bridge between executors may box each one) matches no entry: its task is put again, and
+/// woken once per entry. It is never taken for another task's: an entry's clone is alive, so no
+/// other waker has its addresses.
 fn task_of(waker: &Waker) -> TaskId {
-    let clone = waker.clone();
-    (clone.data().addr(), std::ptr::from_ref(clone.vtable()).addr())
+    task_id(&waker.clone())
 }
 
 impl Tasks {
@@ -110,10 +134,11 @@ impl Tasks {
     /// returns the one replaced.
     fn replace_latest(&mut self, side: &Registration, waker: &Waker) -> Option<Waker> {
         match self.entries.get_mut(side.at) {
-            Some(Some((by, latest))) if *by == side.side => {
-                self.places.remove(&(side.side, task_of(latest)));
-                self.places.insert((side.side, task_of(waker)), side.at);
-                Some(std::mem::replace(latest, waker.clone()))
+            Some(Some(latest)) if latest.side == side.side => {
+                let replaced = std::mem::replace(latest, Entry::new(side.side, waker));
+                self.places.remove(&(side.side, replaced.task));
+                self.places.insert((side.side, latest.task), side.at);
+                Some(replaced.waker)
             }
             _ => None,
         }
@@ -121,44 +146,41 @@ impl Tasks {
 
     /// Puts `side`'s entry for the task of `waker` in a free place, or at the end; returns where.
     fn put(&mut self, side: usize, waker: &Waker) -> usize {
-        let entry = Some((side, waker.clone()));
+        let entry = Entry::new(side, waker);
+        let key = (side, entry.task);
         let at = match self.free.pop() {
             Some(at) => {
-                self.entries[at] = entry;
+                self.entries[at] = Some(entry);
                 at
             }
             None => {
-                self.entries.push(entry);
+                self.entries.push(Some(entry));
                 self.entries.len() - 1
             }
         };
-        self.places.insert((side, task_of(waker)), at);
+        self.places.insert(key, at);
         at
     }
 
     /// Takes out the entry at `at` if `is_it` picks it, and frees its place.
-    fn take_if(
-        &mut self,
-        at: usize,
-        is_it: impl Fn(&Option<(usize, Waker)>) -> bool,
-    ) -> Option<(usize, Waker)> {
-        let (side, waker) = self.entries.get_mut(at).filter(|entry| is_it(entry))?.take()?;
-        self.places.remove(&(side, task_of(&waker)));
+    fn take_if(&mut self, at: usize, is_it: impl Fn(&Entry) -> bool) -> Option<Entry> {
+        let entry = self.entries.get_mut(at).filter(|entry| entry.as_ref().is_some_and(&is_it))?.take()?;
+        self.places.remove(&(entry.side, entry.task));
         self.free.push(at);
-        Some((side, waker))
+        Some(entry)
     }
 
     /// Takes out every entry, for a change to wake.
-    fn take_all(&mut self) -> Vec<Option<(usize, Waker)>> {
+    fn take_all(&mut self) -> Vec<Option<Entry>> {
         self.free.clear();
         self.places.clear();
         self.changes += 1;
         std::mem::take(&mut self.entries)
     }
 
-    /// How many entries there are.
+    /// How many entries there are: the count [`Wakeup::waiters`] holds of them.
     fn len(&self) -> usize {
-        self.places.len()
+        self.entries.len() - self.free.len()
     }
 }
 
@@ -205,7 +227,7 @@ impl Wakeup {
             };
             // Outside the lock: a waker may run user code (the generic flavour's notifiers) that
             // calls straight back into the ring.
-            crate::sync::wake_all(woken.into_iter().flatten().map(|(_, waker)| (waker, true)));
+            crate::sync::wake_all(woken.into_iter().flatten().map(|entry| (entry.waker, true)));
         }
     }
 
@@ -235,7 +257,7 @@ impl Wakeup {
             entry
         };
         // May run user code (a notifier's drop): not under the lock.
-        crate::sync::wake_all(forgotten.into_iter().map(|(_, waker)| (waker, false)));
+        crate::sync::wake_all(forgotten.into_iter().map(|entry| (entry.waker, false)));
     }
 
     /// Unregisters every waker of `side`, a side that is gone: nothing else would let go of them
@@ -245,7 +267,7 @@ impl Wakeup {
     /// list.
     pub(crate) fn forget_side(&self, side: &Registration) {
         if self.waiters.load(Relaxed) > 0 {
-            self.forget_where(Some(side), |entry| entry.as_ref().is_some_and(|(by, _)| *by == side.side));
+            self.forget_where(Some(side), |entry| entry.side == side.side);
         }
     }
 
@@ -253,14 +275,14 @@ impl Wakeup {
     /// ended from another thread): the whole list is searched.
     pub(crate) fn forget_side_anywhere(&self, side: usize) {
         if self.waiters.load(Relaxed) > 0 {
-            self.forget_where(None, |entry| entry.as_ref().is_some_and(|(by, _)| *by == side));
+            self.forget_where(None, |entry| entry.side == side);
         }
     }
 
     /// Takes out the entries `is_it` picks: all of them, or, with the registration `only` of the
     /// side they are of, none if a change took the list since the side put one, or just the one at
     /// its place if it put a single one since.
-    fn forget_where(&self, only: Option<&Registration>, is_it: impl Fn(&Option<(usize, Waker)>) -> bool) {
+    fn forget_where(&self, only: Option<&Registration>, is_it: impl Fn(&Entry) -> bool) {
         let mut forgotten = Vec::new();
         {
             let mut tasks = self.lock_tasks();
@@ -276,7 +298,7 @@ impl Wakeup {
             self.waiters.fetch_sub(forgotten.len(), Relaxed);
         }
         // May run user code (a notifier's drop): not under the lock.
-        crate::sync::wake_all(forgotten.into_iter().map(|(_, waker)| (waker, false)));
+        crate::sync::wake_all(forgotten.into_iter().map(|entry| (entry.waker, false)));
     }
 
     /// `Ready` when `ready()` holds; otherwise registers the task to be woken by the next change,
@@ -1095,8 +1117,19 @@ impl<T: Item, G> ReaderCore<T, G> {
     /// the writer stores to, which a hot loop saves).
     #[inline]
     pub(crate) fn slice_latest(&mut self) -> Option<&[T]> {
-        self.write_seen = self.ring.write.0.load(Acquire);
+        self.look_at_writer();
         self.slice()
+    }
+
+    /// [`slice_with_tags`](Self::slice_with_tags) after a fresh look at the writer's position, as
+    /// [`slice_latest`](Self::slice_latest).
+    pub(crate) fn slice_with_tags_latest(&mut self) -> Option<(&[T], Tags<'_, G>)> {
+        self.look_at_writer();
+        self.slice_with_tags()
+    }
+
+    fn look_at_writer(&mut self) {
+        self.write_seen = self.ring.write.0.load(Acquire);
     }
 
     /// Like [`slice`](Self::slice), with the tags attached to the slice's items.

@@ -1,7 +1,7 @@
 //! Unit tests of the ring. Model-based property tests against `VecDeque` are `tests/ring_model.rs`.
 
 use super::*;
-use crate::test_tasks::{panicking_waker, CountedTask};
+use crate::test_tasks::{panicking_waker, BoxingTask, CountedTask};
 use std::sync::Arc;
 
 fn backends() -> Vec<RingBackend> {
@@ -358,6 +358,22 @@ fn tags_come_with_their_items_sorted_and_are_checked_first() {
     r.consume(2);
     let (items, tags) = r.slice_with_tags().unwrap();
     assert!(items.is_empty() && tags.is_empty());
+}
+
+/// The async `slice_with_tags()` shows every item published by then, as the async `slice()` does:
+/// not only those a look before the last publish saw.
+#[test]
+fn async_slice_with_tags_shows_all_that_is_published() {
+    let mut w = asynchronous::Circular::with_tags::<u8, &str>(16, &RingOptions::default()).unwrap();
+    let mut r = w.add_reader();
+    assert_eq!(w.push_slice(b"ab"), 2);
+    assert_eq!(block_on(r.slice_with_tags()).unwrap().0, b"ab");
+    r.consume(1);
+    w.try_slice()[..3].copy_from_slice(b"cde");
+    w.produce_with_tags(3, &[(2, "e")]);
+    let (items, tags) = block_on(r.slice_with_tags()).unwrap();
+    assert_eq!(items, b"bcde");
+    assert_eq!(tags.iter().collect::<Vec<_>>(), [(3, &"e")]);
 }
 
 #[test]
@@ -1206,6 +1222,102 @@ fn one_task_waiting_on_two_readers_is_woken_after_forgetting_one() {
     // Once, or twice where a waker's clones do not compare equal (Miri): then `a`'s stays too.
     assert!(task.wakes() >= 1, "b's wait was forgotten with a's");
     assert_eq!(block_on(wait_b).map(<[u8]>::to_vec), Some(b"x".to_vec()));
+}
+
+/// A waker whose clones each have an address of their own (a bridge between executors may box each
+/// one) matches no entry it put earlier: every poll puts one more, and every change must still wake
+/// the task, on either side and through each kind of wait. (The count of waiters once took one
+/// entry for two, wrapped, and a later change woke nobody: the task hung.)
+#[test]
+fn a_task_whose_waker_clones_differ_is_woken_by_every_change() {
+    use futures_io::{AsyncRead, AsyncWrite};
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    let (task, waker) = BoxingTask::with_waker(true);
+    let mut cx = Context::from_waker(&waker);
+    let mut w = asynchronous::Circular::with_capacity::<u8>(64).unwrap();
+    let mut r = w.add_reader();
+    let mut buf = [0u8; 8];
+    for byte in [b"a", b"b", b"c"] {
+        // Polled twice before the change, as after a spurious wake-up.
+        for _ in 0..2 {
+            assert!(Pin::new(&mut r).poll_read(&mut cx, &mut buf).is_pending());
+        }
+        let before = task.wakes();
+        w.push_slice(byte);
+        assert!(task.wakes() > before, "the reader's task was not woken for {byte:?}");
+        assert!(matches!(Pin::new(&mut r).poll_read(&mut cx, &mut buf), Poll::Ready(Ok(1))));
+    }
+    for _ in 0..3 {
+        for _ in 0..2 {
+            assert!(Box::pin(r.slice()).as_mut().poll(&mut cx).is_pending());
+        }
+        let before = task.wakes();
+        w.push_slice(b"x");
+        assert!(task.wakes() > before, "the reader's slice() was not woken");
+        r.consume(1);
+    }
+
+    // The writer, waiting for room.
+    while !w.try_slice().is_empty() {
+        let room = w.try_slice().len();
+        w.produce(room);
+    }
+    for _ in 0..3 {
+        for _ in 0..2 {
+            assert!(Pin::new(&mut w).poll_write(&mut cx, b"y").is_pending());
+        }
+        let before = task.wakes();
+        r.consume(1);
+        assert!(task.wakes() > before, "the writer's task was not woken");
+        assert!(matches!(Pin::new(&mut w).poll_write(&mut cx, b"y"), Poll::Ready(Ok(1))));
+    }
+
+    // Such a task on a reader that goes leaves the other readers' wake-ups as they were.
+    let (plain, plain_waker) = CountedTask::with_waker();
+    let mut other = w.add_reader();
+    let mut odd = w.add_reader();
+    let unread = r.try_slice().map_or(0, <[u8]>::len);
+    r.consume(unread);
+    assert!(Pin::new(&mut odd).poll_read(&mut cx, &mut buf).is_pending());
+    drop(odd);
+    for _ in 0..3 {
+        assert!(Pin::new(&mut other)
+            .poll_read(&mut Context::from_waker(&plain_waker), &mut buf)
+            .is_pending());
+        let before = plain.wakes();
+        w.push_slice(b"z");
+        assert!(plain.wakes() > before, "another reader's task lost its wake-up");
+        assert!(matches!(
+            Pin::new(&mut other).poll_read(&mut Context::from_waker(&plain_waker), &mut buf),
+            Poll::Ready(Ok(1))
+        ));
+        r.consume(1);
+    }
+}
+
+/// A task whose waker's clone lands where another task's freed clone was is not taken for that
+/// task: a slice() given up without `forget_waker` and another task's wait on the same reader are
+/// each woken. (Entries were once known by the address of a clone made and freed at once, which
+/// the allocator hands to the next clone: the second task was taken for the first and never woken.)
+#[test]
+fn a_task_is_not_taken_for_another_whose_freed_clone_had_its_address() {
+    use std::future::Future;
+    use std::task::Context;
+
+    let (first, first_waker) = BoxingTask::with_waker(false);
+    let (second, second_waker) = BoxingTask::with_waker(false);
+    let mut w = asynchronous::Circular::with_capacity::<u8>(16).unwrap();
+    let mut r = w.add_reader();
+    assert!(Box::pin(r.slice()).as_mut().poll(&mut Context::from_waker(&first_waker)).is_pending());
+    let mut wait = Box::pin(r.slice());
+    assert!(wait.as_mut().poll(&mut Context::from_waker(&second_waker)).is_pending());
+    w.push_slice(b"x");
+    assert!(second.wakes() >= 1, "the second task was taken for the first, and not woken");
+    assert!(first.wakes() >= 1);
+    assert_eq!(block_on(wait).map(<[u8]>::to_vec), Some(b"x".to_vec()));
 }
 
 /// A side dropped while its task waits lets go of the task's waker: readers that wait and go while
