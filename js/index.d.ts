@@ -637,7 +637,11 @@ export class CircularReader {
    * busy with the last chunk too; `pipeline(reader, ...)` (the reader's own async iterator) raises
    * it only when the next chunk is asked for. `highWaterMark` (default 65536) is checked as Readable
    * checks it, with its error (a TypeError, ERR_INVALID_ARG_VALUE), null too, which Readable would
-   * take for its default; the same holds for nodeWritable()'s. */
+   * take for its default; the same holds for nodeWritable()'s. Each chunk is memory of its own
+   * until the collector takes it, as any copying stream's: the ring bounds what is held, but a
+   * process's resident memory also counts spent chunks not yet collected. V8 collects them by its
+   * own pacing, after some tens of MiB on Node 18 and 24 (`js/bench/streams.mjs` shows the peak
+   * beside PassThrough's). */
   nodeReadable(options?: WaitOptions & { highWaterMark?: number }): import('node:stream').Readable;
 }
 

@@ -675,8 +675,10 @@ test('Node: backpressure keeps memory flat when the consumer is slower than the 
       highWaterMark: 64 << 10,
       write(chunk, _encoding, callback) {
         received += chunk.length;
-        // What is held, not the producer's spent Buffers the collector has yet to take: sampled
-        // after a collection, every 16 chunks (a queue that grew without bound would be held).
+        // What is held, not the spent Buffers (the producer's, the stream's copies) the collector
+        // has yet to take, which V8 lets grow by tens of MiB before it collects on some Node
+        // versions, PassThrough's as ours: sampled after a collection, every 16 chunks (a queue that
+        // grew without bound would be held).
         if (++chunks % 16 === 0) {
           collectNow();
           peak = Math.max(peak, process.memoryUsage.rss());
