@@ -893,22 +893,27 @@ impl<T: Item, G> WriterCore<T, G> {
             return Err(RingError::TagOutsideProduced { offset, produced: n });
         }
         self.reserve(n)?;
-        if !tags.is_empty() {
-            if tags.is_sorted_by_key(|(offset, _)| *offset) {
-                self.deliver_tags(tags.iter());
-            } else {
-                let mut sorted: Vec<_> = tags.iter().collect();
-                sorted.sort_by_key(|(offset, _)| *offset); // stable: equal offsets keep their order
-                self.deliver_tags(sorted.into_iter());
-            }
-        }
+        let refused = if tags.is_empty() {
+            Vec::new()
+        } else if tags.is_sorted_by_key(|(offset, _)| *offset) {
+            self.deliver_tags(tags.iter())
+        } else {
+            let mut sorted: Vec<_> = tags.iter().collect();
+            sorted.sort_by_key(|(offset, _)| *offset); // stable: equal offsets keep their order
+            self.deliver_tags(sorted.into_iter())
+        };
         self.publish(n);
+        // Tags run user code when dropped: the copies of readers gone meanwhile go once the items
+        // are published, so that a drop that panics leaves no reader a tag of items never published.
+        drop(refused);
         Ok(())
     }
 
     /// Each live reader's copy of `tags` (ascending offsets from the write position), in its inbox
     /// before the items are published. With no readers they are not kept: nobody would read them.
-    fn deliver_tags<'t>(&self, tags: impl Iterator<Item = &'t (usize, G)> + Clone)
+    /// Returns the copies of the readers found gone, for the caller to drop once it has published.
+    #[must_use]
+    fn deliver_tags<'t>(&self, tags: impl Iterator<Item = &'t (usize, G)> + Clone) -> Vec<Vec<(u64, G)>>
     where
         G: Clone + 't,
     {
@@ -918,9 +923,11 @@ impl<T: Item, G> WriterCore<T, G> {
         let copies: Vec<Vec<(u64, G)>> = (self.readers.iter())
             .map(|_| tags.clone().map(|(offset, tag)| (start + *offset as u64, tag.clone())).collect())
             .collect();
+        let mut refused = Vec::new();
         for (reader, copy) in self.readers.iter().zip(copies) {
-            reader.tags.deliver(copy);
+            refused.extend(reader.tags.deliver(copy));
         }
+        refused
     }
 
     /// Takes `n` of the free slots, or says why not.

@@ -16,7 +16,7 @@ pub enum RingError {
     /// The memory could not be had (zero capacity, zero-sized items, too large, mapping refused).
     #[error(transparent)]
     Memory(#[from] RingMemoryError),
-    /// `produce(n)` with more items than the writer's slice holds.
+    /// `produce(n)` with more items than there are free slots (a writer's slice may show fewer).
     #[error("cannot produce {requested} items: only {free} slots are free")]
     ProduceTooMuch {
         /// Items to produce.

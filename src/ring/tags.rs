@@ -221,20 +221,18 @@ impl<G> Default for TagInbox<G> {
 
 impl<G> TagInbox<G> {
     /// The writer's side: hands the reader `tags` (absolute positions, ascending, after all delivered
-    /// before). Call before publishing the items they belong to.
-    pub(crate) fn deliver(&self, tags: Vec<(u64, G)>) {
-        let refused = {
-            let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
-            if queue.reader_gone {
-                tags
-            } else {
-                queue.tags.extend(tags);
-                self.pending.store(true, Relaxed);
-                Vec::new()
-            }
-        };
-        // Tags run user code when dropped: not under the lock.
-        drop(refused);
+    /// before). Call before publishing the items they belong to. Gives `tags` back if the reader is
+    /// gone: tags run user code when dropped, which must run neither under the lock nor before the
+    /// items are published.
+    #[must_use]
+    pub(crate) fn deliver(&self, tags: Vec<(u64, G)>) -> Option<Vec<(u64, G)>> {
+        let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        if queue.reader_gone {
+            return Some(tags);
+        }
+        queue.tags.extend(tags);
+        self.pending.store(true, Relaxed);
+        None
     }
 
     /// The reader's side: moves what was delivered to the end of `into`. Every tag delivered before

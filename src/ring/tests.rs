@@ -1628,5 +1628,27 @@ fn a_tag_whose_clone_or_drop_panics_leaves_no_reader_a_wrong_tag() {
     w.produce_with_tags(2, &[(1, Tag("e"))]);
     for r in &mut readers {
         assert_eq!(tags_of(r), [(1, "e")]);
+        r.consume(2);
+    }
+
+    // The copy of a reader gone (still on the writer's list) panics as it is dropped: the items and
+    // the live readers' tags were published first, so each tag stays with its item, and the next
+    // items come with none.
+    drop(w.add_reader());
+    w.slice()[0] = b'f';
+    DROP_PANICS.store(true, SeqCst);
+    let failed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        w.produce_with_tags(1, &[(0, Tag("boom"))])
+    }));
+    assert!(failed.is_err());
+    for r in &mut readers {
+        assert_eq!(r.slice(), Some(&b"f"[..]));
+        assert_eq!(tags_of(r), [(0, "boom")]);
+        r.consume(1);
+    }
+    w.slice()[0] = b'g';
+    w.produce(1);
+    for r in &mut readers {
+        assert_eq!(tags_of(r), []);
     }
 }
