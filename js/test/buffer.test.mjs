@@ -352,3 +352,28 @@ test('wasm memory full to its end: strings and bytes() are a RangeError or JS me
   const cannot = ['RangeError', 'ERR_OUT_OF_RANGE', `cannot allocate ${64 << 20} bytes`];
   assert.deepEqual(JSON.parse(child.stdout), [cannot, cannot, 64 << 20, 64 << 20, 'kept!', 6]);
 });
+
+test('addon, memory short: copying a large argument is a RangeError, never an abort of the process', { skip: (impl !== 'addon' && 'the addon only (the wasm build: wasm memory full, above)') || (process.env.OMNIBUF_SANITIZER !== undefined && 'a sanitizer reserves more address space than the limit leaves') }, () => {
+  // In a process of its own, limited to 3.5 GB of address space: the 1.5 GiB argument fits, a second
+  // copy of it does not.
+  const entry = new URL('./impl.mjs', import.meta.url).href;
+  const script = `const { BufferMut, VirtualBuffer, ZeroCopyBuffer } = await import(${JSON.stringify(entry)});
+    const failure = (f) => { try { f(); return 'no error'; } catch (e) { return [e.name, e.code, e.message]; } };
+    const big = new Uint8Array(1.5 * 2 ** 30);
+    const builder = new BufferMut();
+    builder.append('kept');
+    const doc = VirtualBuffer.fromBytes('doc');
+    const out = [
+      failure(() => ZeroCopyBuffer.from(big)),
+      failure(() => builder.append(big)),
+      failure(() => VirtualBuffer.fromBytes(big)),
+      failure(() => doc.insert(3, big)),
+    ];
+    builder.append('!');
+    out.push(new TextDecoder().decode(builder.freeze().bytes()), doc.length);
+    console.log(JSON.stringify(out));`;
+  const child = spawnSync('/bin/sh', ['-c', 'ulimit -v 3500000 && exec "$0" --input-type=module -e "$1"', process.execPath, script], { encoding: 'utf8', timeout: 120_000 });
+  assert.equal(child.status, 0, `${child.stderr} (signal ${child.signal})`);
+  const cannot = ['RangeError', 'ERR_OUT_OF_RANGE', `cannot allocate ${1.5 * 2 ** 30} bytes`];
+  assert.deepEqual(JSON.parse(child.stdout), [cannot, cannot, cannot, cannot, 'kept!', 3]);
+});

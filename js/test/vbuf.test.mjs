@@ -895,3 +895,35 @@ test('the mapped backend: edits, saves and the reads and line queries after each
     vb.free();
   });
 });
+
+test('wasm memory full: an insert whose blocks cannot be had is a RangeError, and the document stays as it was', { skip: wasmOnly }, () => {
+  // In a process of its own: the wasm build's memory, once grown, stays that size.
+  const entry = new URL('./impl.mjs', import.meta.url).href;
+  const script = `import { VirtualBuffer, ZeroCopyBuffer } from ${JSON.stringify(entry)};
+    const failure = (f) => { try { f(); return 'no error'; } catch (e) { return [e.name, e.code, e.message]; } };
+    const doc = VirtualBuffer.fromBytes('base');
+    const piece = new Uint8Array(256 << 20);
+    // Fill wasm memory: 256 MiB pieces, then 16 MiB ones, until it has no room for one.
+    const fillers = [];
+    for (const size of [256 << 20, 16 << 20]) {
+      const filler = piece.subarray(0, size);
+      for (;;) {
+        try { fillers.push(ZeroCopyBuffer.from(filler)); } catch { break; }
+      }
+    }
+    // Room for the copy of the argument, not for the blocks it would fill as well.
+    fillers.shift().free();
+    const out = [failure(() => doc.insert(2, new Uint8Array(200 << 20).fill(1)))];
+    doc.insert(4, '!');
+    out.push(new TextDecoder().decode((await doc.read(0)).bytes()), doc.undo(), doc.undo());
+    for (const filler of fillers) filler.free();
+    doc.free();
+    out.push(ZeroCopyBuffer.from(piece).length);
+    console.log(JSON.stringify(out));`;
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 120_000 });
+  assert.equal(child.status, 0, child.stderr);
+  const [refused, ...rest] = JSON.parse(child.stdout);
+  assert.deepEqual(refused.slice(0, 2), ['RangeError', 'ERR_OUT_OF_RANGE']);
+  assert.match(refused[2], /^cannot allocate \d+ bytes for inserted bytes$/);
+  assert.deepEqual(rest, ['base!', true, false, 256 << 20], 'the failed insert left no edit, and its memory came back');
+});

@@ -102,12 +102,12 @@ pub(crate) fn bytes(env: &Env, value: &Unknown<'_>, what: &str) -> ApiResult<(Ve
 
 /// [`bytes`] on a raw value of the current call.
 pub(crate) fn bytes_raw(env: &Env, raw: sys::napi_value, what: &str) -> ApiResult<(Vec<u8>, bool)> {
-    if let Some(text) = values::string(env, raw) {
-        return Ok((text.into_bytes(), true));
-    }
-    values::bytes(env, raw)
-        .map(|b| (b, false))
-        .ok_or_else(|| message::not_bytes(what, value(env, raw)).into())
+    let (copy, is_string) = match values::utf8(env, raw) {
+        Some(text) => (text, true),
+        None => (values::bytes(env, raw).ok_or_else(|| message::not_bytes(what, value(env, raw)))?, false),
+    };
+    let copy = copy.map_err(message::cannot_allocate)?;
+    Ok((copy, is_string))
 }
 
 /// `options[key]`; `None` when it is missing (`undefined`), a `TypeError` when it cannot be read.

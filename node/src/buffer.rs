@@ -318,7 +318,11 @@ impl JsBufferMut {
         }
         let (bytes, _) = args::bytes(env, &bytes, "bytes").or_throw(env)?;
         let builder = self.live().or_throw(env)?;
-        builder.extend_from_slice(&bytes);
+        let vec = builder.as_mut_vec();
+        vec.try_reserve(bytes.len())
+            .map_err(|_| ApiError::from(message::cannot_allocate(bytes.len())))
+            .or_throw(env)?;
+        vec.extend_from_slice(&bytes);
         let capacity = builder.capacity();
         self.memory.set(env, capacity);
         Ok(())

@@ -107,17 +107,17 @@ impl Store {
     }
 
     /// Appends `bytes` to the add buffer and returns the piece that names them. When a spill fails
-    /// (the side file cannot be written), the add buffer is put back as it was: bytes no piece names
-    /// would stay in memory for good, and every later insert would try to spill them first.
+    /// (the side file cannot be written) or memory for a block cannot be had, the add buffer is put
+    /// back as it was: bytes no piece names would stay in memory for good, and every later insert
+    /// would try to spill them first.
     pub(crate) fn append(&mut self, bytes: &[u8]) -> Result<Piece, VbufError> {
         let piece = Piece { source: ADD_SOURCE, offset: self.add_len, len: bytes.len() as u64 };
-        // The tail as it was, needed only when a block is sealed and might have to be unsealed (on
-        // wasm nothing spills, so nothing fails).
-        let seals = self.tail.len() + bytes.len() >= self.block_size && cfg!(not(target_arch = "wasm32"));
+        // The tail as it was, needed only when a block is sealed and might have to be unsealed.
+        let seals = self.tail.len() + bytes.len() >= self.block_size;
         let tail_before = seals.then(|| self.tail.clone());
         let result = self.fill(bytes);
         if result.is_err() {
-            self.take_back(piece.offset, tail_before.unwrap_or_default());
+            self.take_back(piece.offset, tail_before);
         }
         result.map(|()| piece)
     }
@@ -126,7 +126,7 @@ impl Store {
         while !bytes.is_empty() {
             let room = self.block_size - self.tail.len();
             let (now, rest) = bytes.split_at(room.min(bytes.len()));
-            self.grow_tail(now.len());
+            self.grow_tail(now.len())?;
             self.tail.extend_from_slice(now);
             self.tail_copy = None;
             self.add_len += now.len() as u64;
@@ -138,35 +138,45 @@ impl Store {
         Ok(())
     }
 
-    /// Undoes a failed append: the add buffer ends at `add_len` again, with `tail` (the tail as it
-    /// was) as its tail block. The blocks the append sealed leave the cache; the side file keeps what
-    /// was spilled of them, to be written over when those blocks fill again.
-    fn take_back(&mut self, add_len: u64, tail: Vec<u8>) {
+    /// Undoes a failed append: the add buffer ends at `add_len` again. Where the append sealed
+    /// blocks, `tail` (the tail as it was, kept whenever the append could seal one) is its tail block
+    /// again, and the sealed blocks leave the cache; the side file keeps what was spilled of them, to
+    /// be written over when those blocks fill again. Where it sealed none, the tail is cut back.
+    fn take_back(&mut self, add_len: u64, tail: Option<Vec<u8>>) {
         let block = self.block_size as u64;
         let first = add_len / block;
         let sealed_end = (self.add_len - self.tail.len() as u64) / block;
-        debug_assert!(sealed_end > first, "only a spill, after a block was sealed, fails");
         for index in first..sealed_end {
             match self.cache.remove(BlockKey { source: ADD_SOURCE, index }) {
                 Some(true) => {}                                   // dirty: never spilled
                 _ => self.spilled_bytes -= self.block_size as u64, // spilled (and maybe evicted)
             }
         }
-        self.tail = tail;
+        debug_assert!(sealed_end == first || tail.is_some(), "an append that can seal keeps the tail");
+        match tail {
+            Some(tail) if sealed_end > first => self.tail = tail,
+            _ => self.tail.truncate((add_len - first * block) as usize),
+        }
         self.tail_copy = None;
         self.add_len = add_len;
     }
 
     /// Makes room in the tail block for `n` more bytes (`n` fits the block): doubling as a `Vec` does,
     /// but never past the block size, so that a full block keeps no spare capacity, and a block size
-    /// far above what is inserted costs only what is inserted.
-    fn grow_tail(&mut self, n: usize) {
+    /// far above what is inserted costs only what is inserted. Memory that cannot be had is an
+    /// error, not an abort (or, in wasm, a trap that would leave the buffer unusable).
+    fn grow_tail(&mut self, n: usize) -> Result<(), VbufError> {
         let needed = self.tail.len() + n;
         if needed > self.tail.capacity() {
             let target =
                 needed.max(self.tail.capacity().saturating_mul(2)).max(MIN_TAIL).min(self.block_size);
-            self.tail.reserve_exact(target - self.tail.len());
+            let additional = target - self.tail.len();
+            (self.tail.try_reserve_exact(additional)).map_err(|_| VbufError::AllocationFailed {
+                bytes: additional as u64,
+                what: "inserted bytes",
+            })?;
         }
+        Ok(())
     }
 
     /// Hands the full tail block to the cache as dirty, then spills while over the threshold.

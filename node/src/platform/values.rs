@@ -120,6 +120,15 @@ pub(crate) fn boolean(env: &Env, value: sys::napi_value) -> Option<bool> {
 
 /// The string `value` holds, as UTF-8 (lone surrogates become U+FFFD), if it is a string.
 pub(crate) fn string(env: &Env, value: sys::napi_value) -> Option<String> {
+    let bytes = utf8(env, value)?.ok()?;
+    // Node-API writes valid UTF-8; the lossy conversion only guards against a runtime that does not.
+    Some(String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+}
+
+/// The UTF-8 of the string `value`; `None` for any other value, `Some(Err(n))` when its `n` bytes
+/// cannot be allocated (a string of hundreds of MiB in a process short of memory: an error to
+/// report, where an infallible allocation would abort the process).
+pub(crate) fn utf8(env: &Env, value: sys::napi_value) -> Option<Result<Vec<u8>, usize>> {
     if type_of(env, value) != ValueType::String {
         return None;
     }
@@ -128,7 +137,11 @@ pub(crate) fn string(env: &Env, value: sys::napi_value) -> Option<String> {
     if !ok(unsafe { sys::napi_get_value_string_utf8(env.raw(), value, ptr::null_mut(), 0, &mut len) }) {
         return None;
     }
-    let mut bytes = vec![0u8; len + 1];
+    let mut bytes = Vec::new();
+    if bytes.try_reserve_exact(len + 1).is_err() {
+        return Some(Err(len));
+    }
+    bytes.resize(len + 1, 0);
     let mut written = 0;
     // SAFETY: `bytes` has room for `len` bytes and the terminating NUL Node-API writes.
     let status = unsafe {
@@ -138,8 +151,7 @@ pub(crate) fn string(env: &Env, value: sys::napi_value) -> Option<String> {
         return None;
     }
     bytes.truncate(written);
-    // Node-API writes valid UTF-8; the lossy conversion only guards against a runtime that does not.
-    Some(String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+    Some(Ok(bytes))
 }
 
 /// How many UTF-16 code units the string `value` holds (without looking at them); `None` for any
@@ -196,13 +208,16 @@ pub(crate) fn well_formed(env: &Env, value: sys::napi_value) -> bool {
 }
 
 /// A copy of the bytes of a typed array, `DataView` or `ArrayBuffer` (a detached one is empty);
-/// `None` for any other value.
-pub(crate) fn bytes(env: &Env, value: sys::napi_value) -> Option<Vec<u8>> {
+/// `None` for any other value, `Some(Err(len))` when the copy's `len` bytes cannot be allocated.
+pub(crate) fn bytes(env: &Env, value: sys::napi_value) -> Option<Result<Vec<u8>, usize>> {
     let (data, len) = byte_region(env, value)?;
     if data.is_null() || len == 0 {
-        return Some(Vec::new());
+        return Some(Ok(Vec::new()));
     }
-    let mut copy = Vec::with_capacity(len);
+    let mut copy = Vec::new();
+    if copy.try_reserve_exact(len).is_err() {
+        return Some(Err(len));
+    }
     // The bytes may be a SharedArrayBuffer's, which a worker can write meanwhile: so they are read
     // with a raw copy, never through a Rust reference (which would promise they do not change), and
     // the copy holds whatever they were, as a JS copy of shared memory would.
@@ -212,7 +227,7 @@ pub(crate) fn bytes(env: &Env, value: sys::napi_value) -> Option<Vec<u8>> {
         ptr::copy_nonoverlapping(data.cast::<u8>().cast_const(), copy.as_mut_ptr(), len);
         copy.set_len(len);
     }
-    Some(copy)
+    Some(Ok(copy))
 }
 
 /// How many bytes a typed array, `DataView` or `ArrayBuffer` holds (0 for a detached one); `None`
