@@ -377,3 +377,24 @@ test('addon, memory short: copying a large argument is a RangeError, never an ab
   const cannot = ['RangeError', 'ERR_OUT_OF_RANGE', `cannot allocate ${1.5 * 2 ** 30} bytes`];
   assert.deepEqual(JSON.parse(child.stdout), [cannot, cannot, cannot, cannot, 'kept!', 3]);
 });
+
+test('wasm memory full to its last bytes: a call that traps leaves the kinds usable once memory is back', { skip: impl !== 'wasm' && 'the wasm build only' }, () => {
+  // In a process of its own: the wasm build's memory, once grown, stays that size. The kinds' table
+  // is made when the module starts: made on first use instead, a first use that trapped left it half
+  // made, and every kind call after trapped too.
+  const entry = new URL('./impl.mjs', import.meta.url).href;
+  const script = `import { BufferKind, ZeroCopyBuffer } from ${JSON.stringify(entry)};
+    const fillers = [];
+    for (const size of [256 << 20, 16 << 20, 1 << 20, 1 << 16, 1 << 12, 256, 16, 1]) {
+      const piece = new Uint8Array(size);
+      for (;;) {
+        try { fillers.push(ZeroCopyBuffer.from(piece)); } catch { break; }
+      }
+    }
+    try { BufferKind.names(); } catch {} // may trap: memory is full to its last bytes
+    for (const filler of fillers) filler.free();
+    console.log(JSON.stringify([BufferKind.has('raw'), ZeroCopyBuffer.from('x', 'jpeg').kind, BufferKind.register('later').name]));`;
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 120_000 });
+  assert.equal(child.status, 0, child.stderr);
+  assert.deepEqual(JSON.parse(child.stdout), [true, 'jpeg', 'later']);
+});

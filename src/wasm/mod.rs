@@ -30,6 +30,15 @@ mod work;
 
 use wasm_bindgen::prelude::*;
 
+/// Runs once the module is instantiated (on each thread that instantiates it): makes the globals
+/// that calls would otherwise make on first use. A call that first needs one when wasm memory is
+/// full to its last bytes would trap part-way through its making, and a global left half made
+/// stays broken for the module's life, long after the memory came back.
+#[wasm_bindgen(start)]
+fn start() {
+    crate::BufferKindRegistry::global();
+}
+
 /// An error from the binding core's table of messages (`crate::binding::message::by_number`), for
 /// `js/guard.mjs`, so that the mistakes it catches in JS are worded as the addon words them.
 #[wasm_bindgen(js_name = __bindingError)]
