@@ -388,7 +388,8 @@ export class PooledBuffer {
 export type RingBackend = 'double-mapped' | 'mirror-copy';
 
 export interface CircularOptions {
-  /** Ask for a backend; by default a one-time probe picks double mapping where it works. */
+  /** Ask for a backend; by default double mapping where it works, and the mirror for a ring the
+   * system cannot map for now (file descriptors used up, a file-size limit smaller than the ring). */
   backend?: RingBackend;
 }
 

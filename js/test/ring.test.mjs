@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -934,4 +935,20 @@ test('a handle of another copy of the addon in the process claims nothing of thi
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('under a file-size limit smaller than the ring (ulimit -f), withCapacity() makes a ring that works', () => {
+  // A ring's memory object counts against the limit: the addon's default choice makes a mirror of
+  // such a ring, where it refused it ("ftruncate: File too large"), and double mapping stays
+  // available for the rings that fit.
+  const entry = new URL('./impl.mjs', import.meta.url).href;
+  const script = `const { Circular, impl } = await import(${JSON.stringify(entry)});
+    const writer = Circular.withCapacity(8 << 20);
+    const reader = writer.addReader();
+    writer.write(new Uint8Array(8 << 20).fill(3));
+    const got = reader.read();
+    console.log(JSON.stringify([got.length, got[got.length - 1], Circular.doubleMappingAvailable() === (impl === 'addon')]));`;
+  const child = spawnSync('/bin/sh', ['-c', 'ulimit -f 1024 && exec "$0" --input-type=module -e "$1"', process.execPath, script], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(child.status, 0, `${child.stderr} (signal ${child.signal})`);
+  assert.deepEqual(JSON.parse(child.stdout), [8 << 20, 3, true]);
 });

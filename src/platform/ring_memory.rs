@@ -6,7 +6,8 @@
 //! - **mirror copy**: an ordinary allocation of `2·capacity` bytes. The writer calls
 //!   `RingMemory::publish` after filling a region, which copies what it wrote in one image into the
 //!   other. Portable: wasm always uses it, Miri checks it, and native code falls back to it when a
-//!   one-time probe finds double mapping unavailable (no memfd, a seccomp filter, a sandbox).
+//!   probe finds double mapping unavailable (no memfd, a seccomp filter, a sandbox), and for a ring
+//!   of the default choice that cannot be mapped for want of something the mirror does not need.
 //!
 //! Capacity is rounded up to whole items, and for double mapping to the mapping granularity as well
 //! (the least common multiple of the two); `RingMemory::capacity` says what was granted. Every slot is
@@ -147,7 +148,9 @@ impl RingMemoryOptions {
     }
 }
 
-/// Whether double mapping works here: tried once per process, then remembered.
+/// Whether double mapping works here: tried until a try says yes or no for good, then remembered. A
+/// try that ran short of something the process may have again later (file descriptors, memory,
+/// mappings, room under its file-size limit) says no for now only.
 ///
 /// ```
 /// use omnibuf::ring::{double_mapping_available, RingBackend, RingOptions};
@@ -158,21 +161,58 @@ impl RingMemoryOptions {
 /// # let _ = options;
 /// ```
 pub fn double_mapping_available() -> bool {
+    double_mapping().is_ok()
+}
+
+/// `Ok` where double mapping works; [`RingMemoryError::DoubleMappingUnavailable`] where it does not,
+/// for the process's life; or [`RingMemoryError::Map`] with the error of a self-test that ran short
+/// of something, which the next call tries again.
+fn double_mapping() -> Result<(), RingMemoryError> {
     #[cfg(any(miri, target_arch = "wasm32"))]
     {
-        false
+        Err(RingMemoryError::DoubleMappingUnavailable)
     }
     #[cfg(not(any(miri, target_arch = "wasm32")))]
     {
-        static AVAILABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-        *AVAILABLE.get_or_init(|| {
-            // A self-test, not just a successful call: write through each image, read through the other.
-            let Ok(mut buf) = DoubleMappedBuffer::new(1) else { return false };
-            let len = buf.len();
-            buf.slice_mut(len - 1, 2).copy_from_slice(&[0xA5, 0x5A]);
-            buf.slice(0, 1) == [0x5A] && buf.slice(len - 1, 1) == [0xA5]
-        })
+        use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
+        const UNKNOWN: u8 = 0;
+        const WORKS: u8 = 1;
+        const DOES_NOT: u8 = 2;
+        // A fact about the system: threads that race to learn it learn the same.
+        static KNOWN: AtomicU8 = AtomicU8::new(UNKNOWN);
+        let works = match KNOWN.load(Relaxed) {
+            WORKS => true,
+            DOES_NOT => false,
+            _ => {
+                // A self-test, not just a successful call: write through each image, read through the other.
+                let works = match DoubleMappedBuffer::new(1) {
+                    Ok(mut buf) => {
+                        let len = buf.len();
+                        buf.slice_mut(len - 1, 2).copy_from_slice(&[0xA5, 0x5A]);
+                        buf.slice(0, 1) == [0x5A] && buf.slice(len - 1, 1) == [0xA5]
+                    }
+                    Err(e) if !says_for_good(&e) => return Err(RingMemoryError::Map(e)),
+                    Err(_) => false,
+                };
+                KNOWN.store(if works { WORKS } else { DOES_NOT }, Relaxed);
+                works
+            }
+        };
+        if works {
+            Ok(())
+        } else {
+            Err(RingMemoryError::DoubleMappingUnavailable)
+        }
     }
+}
+
+/// Whether a mapping call's failure says double mapping cannot work in this process: no such call,
+/// a sandbox that refuses it, arguments this system does not take. Anything else is a lack of
+/// something the process may have again.
+#[cfg(not(any(miri, target_arch = "wasm32")))]
+fn says_for_good(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(e.kind(), Unsupported | PermissionDenied | InvalidInput)
 }
 
 /// The items in the smallest ring worth having: one mapping granule (the page size; 64 KiB on Windows;
@@ -252,6 +292,7 @@ impl RingMemory {
         if bytes > LARGEST_ADDRESS_SPACE / 2 {
             return Err(too_large());
         }
+        let chosen = options.backend.is_none();
         let backend = match options.backend {
             Some(b) => b,
             None if double_mapping_available() && !aligned_above_mappings(item_align) => {
@@ -261,7 +302,17 @@ impl RingMemory {
         };
         match backend {
             RingBackend::DoubleMapped => {
-                Self::double_mapped(bytes, item_size, item_align, options).map_err(|e| match e {
+                let mapped = Self::double_mapped(bytes, item_size, item_align, options);
+                // Chosen here, a ring the system cannot map for want of something the mirror does
+                // not need (a file descriptor, room under the file-size limit, mappings) is a
+                // mirror; not where the memory must be locked, which the mirror is not.
+                let mapped = match mapped {
+                    Err(RingMemoryError::Map(e)) if chosen && !options.locks_memory() => {
+                        Self::mirror(bytes, item_align).ok_or(RingMemoryError::Map(e))
+                    }
+                    other => other,
+                };
+                mapped.map_err(|e| match e {
                     // A size the system cannot map is too large, as one the mirror cannot allocate
                     // is; with locked memory, running out may instead mean the lock limit.
                     RingMemoryError::Map(io)
@@ -295,10 +346,9 @@ impl RingMemory {
                 granularity: DoubleMappedBuffer::granularity(),
             });
         }
-        // Also under Miri, which cannot run shared mappings: the probe says no there.
-        if !double_mapping_available() {
-            return Err(RingMemoryError::DoubleMappingUnavailable);
-        }
+        // Also under Miri, which cannot run shared mappings: the probe says no there. A probe that
+        // ran short of something says what.
+        double_mapping()?;
         // Whole pages *and* whole items: the least common multiple of the two is the step.
         let granule = lcm(DoubleMappedBuffer::granularity(), item_size)
             .ok_or(RingMemoryError::TooLarge { items: bytes / item_size, item_size })?;

@@ -4,8 +4,8 @@
 //! calls `consume(n)`. The writer waits for the slowest reader (with no readers it overwrites). Every
 //! slice is one contiguous `&[T]`, because the memory under the ring is visible twice in a row: mapped
 //! twice where the OS allows ([`RingBackend::DoubleMapped`]), or mirrored by the writer otherwise
-//! ([`RingBackend::MirrorCopy`], always the case on wasm). A one-time probe picks; [`RingOptions`] can
-//! ask for either.
+//! ([`RingBackend::MirrorCopy`], always the case on wasm). A probe picks (see
+//! [`double_mapping_available`]); [`RingOptions`] can ask for either.
 //!
 //! Both backends behave the same for every sequence of calls. On mirror-copy memory the writer copies
 //! each slot it publishes to the other image; when it takes a new slice after publishing part of a
