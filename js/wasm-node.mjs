@@ -15,7 +15,12 @@ let wasm;
 try {
   wasm = require('../pkg/node/omnibuf.js');
 } catch (e) {
-  throw new Error('omnibuf: the wasm build is missing; run `bash scripts/build-wasm.sh` first', { cause: e });
+  // Missing: the glue, or the module it reads. Anything else (no memory for the module's instance,
+  // a module that does not compile) is said as it is.
+  const missing = e?.code === 'MODULE_NOT_FOUND' || e?.code === 'ENOENT';
+  throw missing
+    ? new Error('omnibuf: the wasm build is missing (pkg/node); in a clone of the repository, run `bash scripts/build-wasm.sh` first', { cause: e })
+    : new Error(`omnibuf: the wasm build failed to load: ${e?.message ?? e}`, { cause: e });
 }
 
 export const {

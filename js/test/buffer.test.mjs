@@ -398,3 +398,12 @@ test('wasm memory full to its last bytes: a call that traps leaves the kinds usa
   assert.equal(child.status, 0, child.stderr);
   assert.deepEqual(JSON.parse(child.stdout), [true, 'jpeg', true]);
 });
+
+test('wasm build that cannot be instantiated (address space limited): the error says so, not that the build is missing', { skip: (impl !== 'wasm' && 'the wasm build only') || (process.env.OMNIBUF_SANITIZER !== undefined && 'a sanitizer reserves more address space than the limit leaves') }, () => {
+  const entry = new URL('../wasm-node.mjs', import.meta.url).href;
+  const script = `try { await import(${JSON.stringify(entry)}); console.log('loaded'); } catch (e) { console.log(e.message); }`;
+  const child = spawnSync('/bin/sh', ['-c', 'ulimit -v 4000000 && exec "$0" --input-type=module -e "$1"', process.execPath, script], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(child.status, 0, child.stderr);
+  // Where the limit leaves room for wasm memory after all, it loads: nothing to say then.
+  if (child.stdout.trim() !== 'loaded') assert.match(child.stdout, /^omnibuf: the wasm build failed to load: .*(memory|Memory)/);
+});
