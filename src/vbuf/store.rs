@@ -197,7 +197,10 @@ impl Store {
                 Some(f) => f,
                 None => self.side_file.insert(tempfile::tempfile().map_err(VbufError::SideFile)?),
             };
-            file.seek(SeekFrom::Start(key.index * self.block_size as u64)).map_err(VbufError::SideFile)?;
+            let at = key.index * self.block_size as u64;
+            crate::platform::native::within_file_size_limit(at + data.len() as u64)
+                .map_err(VbufError::SideFile)?;
+            file.seek(SeekFrom::Start(at)).map_err(VbufError::SideFile)?;
             file.write_all(&data).map_err(VbufError::SideFile)?;
             self.cache.mark_clean(key);
             self.spilled_bytes += data.len() as u64;

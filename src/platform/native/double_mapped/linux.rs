@@ -24,18 +24,6 @@ fn last_error(what: &'static str) -> io::Error {
     io::Error::new(e.kind(), format!("{what}: {e}"))
 }
 
-/// Whether `len` bytes pass the process's file-size limit (`ulimit -f`), which a memfd's size counts
-/// against: an `ftruncate` past it raises SIGXFSZ, which ends a process that does not ignore it, where
-/// a refusal is an error to report (and a ring the default choice makes a mirror).
-fn passes_file_size_limit(len: usize) -> bool {
-    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-    // SAFETY: `limit` is a valid out-pointer for the call.
-    if unsafe { libc::getrlimit(libc::RLIMIT_FSIZE, &mut limit) } != 0 {
-        return false;
-    }
-    limit.rlim_cur != libc::RLIM_INFINITY && len as u64 > limit.rlim_cur
-}
-
 /// Maps `len` bytes (a multiple of the page size) twice. Huge pages are tried first when asked for,
 /// and silently given up when the system has none.
 pub(super) fn map(len: usize, options: &MapOptions) -> io::Result<Mapping> {
@@ -62,10 +50,9 @@ fn map_with(len: usize, options: &MapOptions, extra_flags: libc::c_uint) -> io::
 
 fn map_fd(fd: libc::c_int, len: usize, doubled: usize, options: &MapOptions) -> io::Result<Mapping> {
     let size = libc::off_t::try_from(len).map_err(|_| io::Error::other("ring size too large"))?;
-    if passes_file_size_limit(len) {
-        let e = io::Error::from_raw_os_error(libc::EFBIG);
-        return Err(io::Error::new(e.kind(), format!("ftruncate: {e} (the process's file-size limit)")));
-    }
+    // A memfd's size counts against the file-size limit: past it `ftruncate` would raise SIGXFSZ.
+    crate::platform::native::within_file_size_limit(len as u64)
+        .map_err(|e| io::Error::new(e.kind(), format!("ftruncate: {e}")))?;
     // SAFETY: `fd` is an open memfd we own.
     if unsafe { libc::ftruncate(fd, size) } != 0 {
         return Err(last_error("ftruncate"));

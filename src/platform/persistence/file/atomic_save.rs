@@ -178,7 +178,10 @@ fn write_recipe(
     // Bytes of the recipe written so far, into the file or into `out`'s buffer.
     let mut written = 0u64;
     for piece in recipe {
-        match piece? {
+        let piece = piece?;
+        // Past the file-size limit a write would raise SIGXFSZ: refused before it is made.
+        crate::platform::native::within_file_size_limit(written + piece.len()).map_err(write_error)?;
+        match piece {
             SavePiece::Insert(bytes) => {
                 out.write_all(&bytes).map_err(write_error)?;
                 written += bytes.len() as u64;
