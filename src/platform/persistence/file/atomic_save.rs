@@ -180,7 +180,8 @@ fn write_recipe(
     for piece in recipe {
         let piece = piece?;
         // Past the file-size limit a write would raise SIGXFSZ: refused before it is made.
-        crate::platform::native::within_file_size_limit(written + piece.len()).map_err(write_error)?;
+        crate::platform::native::within_file_size_limit(written.saturating_add(piece.len()))
+            .map_err(write_error)?;
         match piece {
             SavePiece::Insert(bytes) => {
                 out.write_all(&bytes).map_err(write_error)?;
