@@ -190,6 +190,7 @@ impl Store {
 
     #[cfg(not(target_arch = "wasm32"))]
     fn spill_over_threshold(&mut self) -> Result<(), VbufError> {
+        use crate::platform::native::{file_size_limit, within_file_size_limit};
         use std::io::{Seek, SeekFrom, Write};
         while self.cache.dirty_bytes() > self.spill_threshold {
             let Some((key, data)) = self.cache.oldest_dirty() else { break };
@@ -198,8 +199,7 @@ impl Store {
                 None => self.side_file.insert(tempfile::tempfile().map_err(VbufError::SideFile)?),
             };
             let at = key.index * self.block_size as u64;
-            crate::platform::native::within_file_size_limit(at + data.len() as u64)
-                .map_err(VbufError::SideFile)?;
+            within_file_size_limit(at + data.len() as u64, file_size_limit()).map_err(VbufError::SideFile)?;
             file.seek(SeekFrom::Start(at)).map_err(VbufError::SideFile)?;
             file.write_all(&data).map_err(VbufError::SideFile)?;
             self.cache.mark_clean(key);

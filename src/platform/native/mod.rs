@@ -32,10 +32,11 @@ pub(crate) fn file_size_limit() -> Option<u64> {
     None
 }
 
-/// `Err` with the error a write to `end` bytes would give past the file-size limit (`EFBIG`, "File
-/// too large"); `Ok` where the write stays within it.
-pub(crate) fn within_file_size_limit(end: u64) -> std::io::Result<()> {
-    match file_size_limit() {
+/// `Err` with the error a write to `end` bytes would give past `limit`, the file-size limit
+/// ([`file_size_limit`], read once for a run of writes) (`EFBIG`, "File too large"); `Ok` where the
+/// write stays within it.
+pub(crate) fn within_file_size_limit(end: u64, limit: Option<u64>) -> std::io::Result<()> {
+    match limit {
         Some(limit) if end > limit => Err(std::io::Error::new(
             std::io::ErrorKind::FileTooLarge,
             format!(

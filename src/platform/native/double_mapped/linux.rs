@@ -12,6 +12,7 @@ use std::io;
 use std::ptr::NonNull;
 
 use super::MapOptions;
+use crate::platform::native::{file_size_limit, within_file_size_limit};
 
 /// The two mappings of one memory object: `[base, base + len)` and `[base + len, base + 2·len)`.
 pub(super) struct Mapping {
@@ -51,7 +52,7 @@ fn map_with(len: usize, options: &MapOptions, extra_flags: libc::c_uint) -> io::
 fn map_fd(fd: libc::c_int, len: usize, doubled: usize, options: &MapOptions) -> io::Result<Mapping> {
     let size = libc::off_t::try_from(len).map_err(|_| io::Error::other("ring size too large"))?;
     // A memfd's size counts against the file-size limit: past it `ftruncate` would raise SIGXFSZ.
-    crate::platform::native::within_file_size_limit(len as u64)
+    within_file_size_limit(len as u64, file_size_limit())
         .map_err(|e| io::Error::new(e.kind(), format!("ftruncate: {e}")))?;
     // SAFETY: `fd` is an open memfd we own.
     if unsafe { libc::ftruncate(fd, size) } != 0 {

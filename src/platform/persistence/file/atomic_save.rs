@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use super::temp_file::{remove_stale_temp_files, CommitTurn, TempFile, TEMP_SUFFIX};
 use super::write_behind::WriteBehind;
 use super::{with_context, FileBackend, FilePersistence};
+use crate::platform::native::{file_size_limit, within_file_size_limit};
 use crate::platform::persistence::{check_copy, PersistenceError, PersistenceLayer, SavePiece, SaveRecipe};
 
 /// Inserted bytes are gathered up to this size before they are written, so a recipe of many small
@@ -177,11 +178,11 @@ fn write_recipe(
     let mut write_behind = WriteBehind::new();
     // Bytes of the recipe written so far, into the file or into `out`'s buffer.
     let mut written = 0u64;
+    let limit = file_size_limit();
     for piece in recipe {
         let piece = piece?;
         // Past the file-size limit a write would raise SIGXFSZ: refused before it is made.
-        crate::platform::native::within_file_size_limit(written.saturating_add(piece.len()))
-            .map_err(write_error)?;
+        within_file_size_limit(written.saturating_add(piece.len()), limit).map_err(write_error)?;
         match piece {
             SavePiece::Insert(bytes) => {
                 out.write_all(&bytes).map_err(write_error)?;
