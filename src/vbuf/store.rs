@@ -114,7 +114,7 @@ impl Store {
         let piece = Piece { source: ADD_SOURCE, offset: self.add_len, len: bytes.len() as u64 };
         // The tail as it was, needed only when a block is sealed and might have to be unsealed.
         let seals = self.tail.len() + bytes.len() >= self.block_size;
-        let tail_before = seals.then(|| self.tail.clone());
+        let tail_before = if seals { Some(self.copy_of_tail()?) } else { None };
         let result = self.fill(bytes);
         if result.is_err() {
             self.take_back(piece.offset, tail_before);
@@ -159,6 +159,18 @@ impl Store {
         }
         self.tail_copy = None;
         self.add_len = add_len;
+    }
+
+    /// A copy of the tail block, or `AllocationFailed` (nothing changed) where its memory cannot be
+    /// had: a clone would abort (in wasm, trap) there.
+    fn copy_of_tail(&self) -> Result<Vec<u8>, VbufError> {
+        let mut copy = Vec::new();
+        copy.try_reserve_exact(self.tail.len()).map_err(|_| VbufError::AllocationFailed {
+            bytes: self.tail.len() as u64,
+            what: "inserted bytes",
+        })?;
+        copy.extend_from_slice(&self.tail);
+        Ok(copy)
     }
 
     /// Makes room in the tail block for `n` more bytes (`n` fits the block): doubling as a `Vec` does,
