@@ -122,7 +122,11 @@ impl RingMemoryOptions {
         self
     }
 
-    /// Mapping options for the double-mapped backend (huge pages, `mlock`, fork).
+    /// Mapping options for the double-mapped backend (huge pages, `mlock`, fork). A mirror-copy
+    /// ring asked for by [`backend`](Self::backend) has none of them; with
+    /// [`lock_memory`](MapOptions::lock_memory), the default choice never makes one: where double
+    /// mapping is not to be had (or the items are aligned above a mapping's start), the ring is
+    /// refused rather than made unlocked.
     ///
     /// ```
     /// # #[cfg(target_os = "linux")] {
@@ -295,6 +299,12 @@ impl RingMemory {
         let chosen = options.backend.is_none();
         let backend = match options.backend {
             Some(b) => b,
+            // Only double-mapped memory is locked: where it cannot be had, the ring is refused (as
+            // `double_mapping()` or the mapping says why), not made a mirror that is not locked.
+            None if options.locks_memory() => {
+                double_mapping()?;
+                RingBackend::DoubleMapped
+            }
             None if double_mapping_available() && !aligned_above_mappings(item_align) => {
                 RingBackend::DoubleMapped
             }
@@ -569,13 +579,24 @@ mod tests {
         assert_eq!(auto.backend(), RingBackend::MirrorCopy, "the automatic choice takes the mirror");
         assert_eq!(auto.base().as_ptr() as usize % align, 0);
         let asked = RingMemoryOptions::default().backend(RingBackend::DoubleMapped);
-        match RingMemory::new(3, align, align, &asked) {
-            Err(RingMemoryError::AlignmentAboveGranularity { align: a, granularity }) => {
-                assert_eq!(a, align);
-                assert!(granularity < align);
+        // Memory to be locked is double-mapped memory: the default choice does not give the mirror.
+        #[cfg(not(target_arch = "wasm32"))]
+        let locked = RingMemoryOptions::default().map_options(MapOptions::default().lock_memory(true));
+        #[cfg(not(target_arch = "wasm32"))]
+        let asked = [asked, locked];
+        #[cfg(target_arch = "wasm32")]
+        let asked = [asked];
+        for options in asked {
+            match RingMemory::new(3, align, align, &options) {
+                Err(RingMemoryError::AlignmentAboveGranularity { align: a, granularity }) => {
+                    assert_eq!(a, align);
+                    assert!(granularity < align);
+                }
+                // Where this system cannot double-map at all, that is what the locked ring hears.
+                Err(RingMemoryError::DoubleMappingUnavailable) if options.locks_memory() => {}
+                Err(e) => panic!("another error: {e}"),
+                Ok(mem) => panic!("{} memory for items aligned to {align}", mem.backend()),
             }
-            Err(e) => panic!("another error: {e}"),
-            Ok(_) => panic!("double-mapped memory for items aligned to {align}"),
         }
     }
 
