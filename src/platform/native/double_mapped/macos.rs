@@ -8,9 +8,12 @@
 use std::io;
 use std::ptr::NonNull;
 
-use mach2::kern_return::KERN_SUCCESS;
+use mach2::kern_return::{
+    KERN_INVALID_ARGUMENT, KERN_NOT_SUPPORTED, KERN_NO_ACCESS, KERN_NO_SPACE, KERN_PROTECTION_FAILURE,
+    KERN_RESOURCE_SHORTAGE, KERN_SUCCESS,
+};
 use mach2::traps::mach_task_self;
-use mach2::vm::{mach_vm_allocate, mach_vm_deallocate, mach_vm_remap};
+use mach2::vm::{mach_vm_allocate, mach_vm_deallocate, mach_vm_inherit, mach_vm_remap};
 use mach2::vm_inherit::VM_INHERIT_NONE;
 use mach2::vm_inherit::VM_INHERIT_SHARE;
 use mach2::vm_prot::vm_prot_t;
@@ -24,8 +27,18 @@ pub(super) struct Mapping {
     pub(super) len: usize,
 }
 
+/// The error of a Mach call, of the kind the same failure has on the other systems: the ring's
+/// memory tells a size too large (`OutOfMemory`, `InvalidInput`) and a refusal that lasts
+/// (`PermissionDenied`, `Unsupported`) from a want that may pass by these kinds.
 fn kern_error(what: &str, code: i32) -> io::Error {
-    io::Error::other(format!("{what} failed with kern_return_t {code}"))
+    let kind = match code {
+        KERN_NO_SPACE | KERN_RESOURCE_SHORTAGE => io::ErrorKind::OutOfMemory,
+        KERN_INVALID_ARGUMENT => io::ErrorKind::InvalidInput,
+        KERN_PROTECTION_FAILURE | KERN_NO_ACCESS => io::ErrorKind::PermissionDenied,
+        KERN_NOT_SUPPORTED => io::ErrorKind::Unsupported,
+        _ => io::ErrorKind::Other,
+    };
+    io::Error::new(kind, format!("{what} failed with kern_return_t {code}"))
 }
 
 pub(super) fn map(len: usize, options: &MapOptions) -> io::Result<Mapping> {
@@ -60,6 +73,16 @@ pub(super) fn map(len: usize, options: &MapOptions) -> io::Result<Mapping> {
     if code != KERN_SUCCESS || second != base + len as u64 {
         unmap(&mapping);
         return Err(kern_error("mach_vm_remap", code));
+    }
+    // The remap set the second half's inheritance only; the first keeps `mach_vm_allocate`'s, which
+    // copies it into a forked child. Both halves alike, so that a child has neither (off) or shares
+    // both with the parent (on), as on Linux: a copy of one half and the other shared would not be
+    // one memory seen twice.
+    // SAFETY: changes how our own allocation (both halves) passes to forked children; no access.
+    let code = unsafe { mach_vm_inherit(mach_task_self(), base, doubled as u64, inherit) };
+    if code != KERN_SUCCESS {
+        unmap(&mapping);
+        return Err(kern_error("mach_vm_inherit", code));
     }
     if options.lock_memory {
         // SAFETY: locks pages of our own mapping.

@@ -86,7 +86,7 @@ pub(super) fn write_atomically(
     if let Some(original) = &original {
         copy_permissions(&temp.file, original).map_err(|e| on_temp(e, "setting the permissions of"))?;
     }
-    temp.file.sync_all().map_err(|e| on_temp(e, "syncing"))?;
+    sync(&temp.file).map_err(|e| on_temp(e, "syncing"))?;
     if copied {
         // Rewritten in place during the copy: what was copied may be a mix.
         source.check_intact()?;
@@ -293,11 +293,30 @@ fn sync_dir(dir: &Path) -> std::io::Result<()> {
         Err(e) if e.kind() == ErrorKind::PermissionDenied => return Ok(()),
         opened => opened?,
     };
-    match dir.sync_all() {
+    match sync(&dir) {
         // Some file systems cannot sync a directory; on them there is nothing more to do.
         Err(e) if e.kind() == ErrorKind::InvalidInput => Ok(()),
         result => result,
     }
+}
+
+/// Makes `file`'s content (or a directory's entries) durable: `sync_all`, which on macOS is
+/// `F_FULLFSYNC`, down to the disk's own cache. File systems that do not take that request (SMB,
+/// WebDAV, some FUSE ones) refuse it, and would fail every save: there a plain `fsync`, all they offer.
+fn sync(file: &File) -> std::io::Result<()> {
+    let result = file.sync_all();
+    #[cfg(target_vendor = "apple")]
+    if let Err(e) = &result {
+        if matches!(e.raw_os_error(), Some(libc::ENOTSUP | libc::EINVAL | libc::ENOTTY)) {
+            use std::os::fd::AsRawFd;
+            // SAFETY: `file` is open for the duration of the call, which only reads its argument.
+            return match unsafe { libc::fsync(file.as_raw_fd()) } {
+                0 => Ok(()),
+                _ => Err(std::io::Error::last_os_error()),
+            };
+        }
+    }
+    result
 }
 
 /// Windows: NTFS journals the rename itself, and `std` cannot open a directory to sync it.

@@ -258,9 +258,10 @@ mod lock {
             // Cannot be held by anyone else but a cleaner about to remove it: take another name.
             Ok(false) => Ok(false),
             // File systems without locks: nothing can be told apart, so nothing is ever removed
-            // (a cleaner needs the lock), and the save goes on unlocked.
+            // (a cleaner needs the lock), and the save goes on unlocked. (ENOTSUP is EOPNOTSUPP on
+            // Linux, not on macOS, whose NFS mounts without locks give it.)
             Err(e)
-                if e.raw_os_error() == Some(libc::ENOLCK) || e.raw_os_error() == Some(libc::EOPNOTSUPP) =>
+                if [libc::ENOLCK, libc::EOPNOTSUPP, libc::ENOTSUP].map(Some).contains(&e.raw_os_error()) =>
             {
                 Ok(true)
             }
