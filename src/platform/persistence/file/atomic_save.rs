@@ -95,9 +95,15 @@ pub(super) fn write_atomically(
     let turn = CommitTurn::take(&target);
     before_commit()?;
     // Built before the rename, so that only the directory sync can fail once the target is replaced.
-    let file = temp.file.try_clone().map_err(|e| on_temp(e, "duplicating the handle of"))?;
+    let file = handle_for_reading(&temp.file).map_err(|e| on_temp(e, "duplicating the handle of"))?;
     let saved = FilePersistence::from_file(file, path.to_path_buf(), backend)?;
-    temp.rename_over(&target)?;
+    if let Err(e) = temp.rename_over(&target) {
+        // The layer first: Windows does not remove a file that a mapping still shows, and the
+        // temporary file would stay until the next save of the target.
+        drop(saved);
+        drop(temp);
+        return Err(e);
+    }
     drop(turn);
     sync_dir(dir).map_err(|e| {
         with_context(
@@ -110,6 +116,32 @@ pub(super) fn write_atomically(
         )
     })?;
     Ok(saved)
+}
+
+/// The handle the saved layer reads the new file through, a second one of the temporary file's. On
+/// Windows one that can only read: while a handle that may write is open, programs that open the file
+/// sharing it for reading only (as many do) are refused, and the saved layer may live long; a layer
+/// opened from a path does not keep them out either.
+fn handle_for_reading(file: &File) -> std::io::Result<File> {
+    #[cfg(windows)]
+    {
+        use std::os::windows::io::{AsRawHandle, FromRawHandle};
+        use windows_sys::Win32::Foundation::{GENERIC_READ, INVALID_HANDLE_VALUE};
+        use windows_sys::Win32::Storage::FileSystem::{
+            ReOpenFile, FILE_SHARE_DELETE, FILE_SHARE_READ, FILE_SHARE_WRITE,
+        };
+        // The sharing `std` opens files with, so that the layer lets others do what they could.
+        let share = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE;
+        // SAFETY: `file`'s handle is open for the duration of the call, which only reads it.
+        let handle = unsafe { ReOpenFile(file.as_raw_handle(), GENERIC_READ, share, 0) };
+        if handle == INVALID_HANDLE_VALUE {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: `handle` is a new, open file handle that nothing else owns.
+        Ok(unsafe { File::from_raw_handle(handle) })
+    }
+    #[cfg(not(windows))]
+    file.try_clone()
 }
 
 /// The file a save at `path` replaces: `path` itself, or the file a symbolic link there points to.

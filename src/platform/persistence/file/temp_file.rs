@@ -143,7 +143,7 @@ impl TempFile {
     }
 
     /// Renames the file over `target`, which from then on names the new content.
-    pub(super) fn rename_over(mut self, target: &Path) -> Result<(), PersistenceError> {
+    pub(super) fn rename_over(&mut self, target: &Path) -> Result<(), PersistenceError> {
         std::fs::rename(&self.path, target).map_err(|e| {
             with_context(e, format_args!("renaming {} over {}", self.path.display(), target.display()))
         })?;

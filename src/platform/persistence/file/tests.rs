@@ -325,6 +325,29 @@ fn save_writes_the_recipe_and_the_old_layer_still_reads_the_old_content() {
     }
 }
 
+/// Windows: the saved layer keeps no handle that may write, which would refuse every program that
+/// opens the file sharing it for reading only (.NET's `File.OpenRead`, many editors) for as long as
+/// the layer lives.
+#[cfg(windows)]
+#[test]
+fn a_saved_layer_lets_others_open_the_file_sharing_it_for_reading_only() {
+    use std::os::windows::fs::OpenOptionsExt;
+    use windows_sys::Win32::Storage::FileSystem::FILE_SHARE_READ;
+    let dir = tempfile::tempdir().unwrap();
+    let source = MemoryPersistence::new(b"hello world".to_vec());
+    for backend in BACKENDS {
+        let path = dir.path().join("saved.txt");
+        let saved =
+            save_recipe_as(&source, &mut vec![copy(0, 5), insert(b"!")].into_iter(), &path, backend).unwrap();
+        let opened = OpenOptions::new().read(true).share_mode(FILE_SHARE_READ).open(&path);
+        opened.unwrap_or_else(|e| panic!("{backend:?}: a program sharing reads only is refused: {e}"));
+        assert_eq!(saved.read_buffer(0, 6).unwrap(), b"hello!"[..]);
+        saved.check_unchanged().unwrap();
+        drop(saved);
+        fs::remove_file(&path).unwrap();
+    }
+}
+
 #[test]
 fn an_empty_recipe_saves_an_empty_file() {
     let (_dir, path) = fixture(b"something");
