@@ -20,6 +20,25 @@ for unix_only in an_empty_recipe_saves_an_empty_file check_unchanged_reports_siz
 done
 WINE_PREFIX_DIR="$(cd "$TARGET_DIR" && pwd)/wine-prefix"
 
+# A program that links the crate must start on a Windows without the placeholder calls (before 10
+# 1803), where its rings use mirror-copy memory: the calls are looked up when a ring is first made,
+# never imported. (MinGW's objdump lists what the loader must find.)
+no_placeholder_imports() {
+    local exe
+    exe=$(cargo test -p omnibuf --target "$WINDOWS_TARGET" --lib --no-run --message-format=json 2>/dev/null |
+        node -e 'for (const line of require("fs").readFileSync(0, "utf8").split("\n")) {
+            const m = line.startsWith("{") ? JSON.parse(line) : {};
+            if (m.executable && m.target?.name === "omnibuf") console.log(m.executable);
+        }')
+    [ -n "$exe" ] || { echo "no test executable was built"; return 1; }
+    if x86_64-w64-mingw32-objdump -p "$exe" | grep -E 'VirtualAlloc2|MapViewOfFile3'; then
+        echo "$exe imports the placeholder calls: it would not start before Windows 10 1803"
+        return 1
+    fi
+    echo "$exe imports neither VirtualAlloc2 nor MapViewOfFile3"
+}
+step "windows: the placeholder calls are looked up, not imported" no_placeholder_imports
+
 # One cargo invocation per test binary, and the prefix's wineserver let go in between: a binary that
 # starts while the previous one's server is shutting down dies with "Connection reset by peer". A
 # persistent server is no cure: the Wine services it keeps alive hold the step's output pipe open,

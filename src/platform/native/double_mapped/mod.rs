@@ -57,7 +57,8 @@ impl MapOptions {
         self
     }
 
-    /// Lock the memory so it is never swapped out (`mlock`; fails when over `RLIMIT_MEMLOCK`).
+    /// Lock the memory so it is never swapped out (`mlock`, failing when over `RLIMIT_MEMLOCK`; on
+    /// Windows `VirtualLock`, failing past the working set's minimum).
     ///
     /// ```
     /// # #[cfg(target_os = "linux")] {
