@@ -149,6 +149,21 @@ test('sides a worker made itself, the worker terminated: its writer ends the str
   }
 });
 
+test('rings a worker makes and frees while the page is busy give their memory back at once', { skip, timeout: 60_000 }, async () => {
+  const { page, errors, close } = await ringsPage(true);
+  try {
+    // 600 rings of 1 MiB (2 MiB of mirror-copy memory each): more than the 1 GiB the shared memory
+    // may grow to, were each kept until the page's watch ends.
+    const churned = await page.evaluate(() => window.omnibufRings.churnedInWorker({ rings: 600, capacity: 1 << 20 }));
+    assert.equal(churned.error, undefined);
+    assert.equal(churned.made, 600);
+    assert.ok(churned.grewBy <= 64 << 20, `the shared memory grew by ${churned.grewBy} bytes`);
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+  }
+});
+
 test('a writer handed on by a worker that then blocks, lost by the worker it went to: the blocked worker\'s reader gets every byte, then the end and why', { skip, timeout: 60_000 }, async () => {
   const { page, errors, close } = await ringsPage(true);
   try {

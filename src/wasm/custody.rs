@@ -50,14 +50,21 @@ pub(crate) struct Custody {
     state: AtomicI32,
     /// The claimer's thread number (see [`thread`]), set before the state says *claimed*.
     holder: AtomicU32,
-    orphan: Orphan<u8, NoTags>,
+    /// What the home ends should the claimer end holding the side; let go of at the release, since
+    /// it holds the ring: the custody itself stays watched until the home gets to it, which a busy
+    /// page may not for a long time, and the ring's memory must not wait for that.
+    orphan: Mutex<Option<Orphan<u8, NoTags>>>,
 }
 
 impl Custody {
     /// The custody of a side parked as handle `id` (`orphan` ends it for its claimer), which the home
     /// watches, if there is one.
     pub(crate) fn of(id: u64, orphan: Orphan<u8, NoTags>) -> Arc<Custody> {
-        let custody = Arc::new(Custody { state: AtomicI32::new(HANDED), holder: AtomicU32::new(0), orphan });
+        let custody = Arc::new(Custody {
+            state: AtomicI32::new(HANDED),
+            holder: AtomicU32::new(0),
+            orphan: Mutex::new(Some(orphan)),
+        });
         if HOME.load(SeqCst) {
             spin_lock(&WATCHED).get_or_insert_with(HashMap::new).insert(id, custody.clone());
             spin_lock(&TO_WATCH).push(id);
@@ -82,6 +89,9 @@ impl Custody {
     pub(crate) fn release(&self) {
         self.state.store(RELEASED, SeqCst);
         notify(&self.state);
+        // Once released, the custody never rescues: the side's ring is not its to keep.
+        let orphan = spin_lock(&self.orphan).take();
+        drop(orphan); // outside the lock: the ring's last reference may go here
     }
 }
 
@@ -185,7 +195,10 @@ pub fn end_watch(id: f64) -> bool {
     };
     let orphaned = custody.state.compare_exchange(CLAIMED, RESCUED, SeqCst, SeqCst).is_ok();
     if orphaned {
-        custody.orphan.end(message::LOST_WRITER);
+        // A claimed side was never released, so its orphan is still here.
+        if let Some(orphan) = spin_lock(&custody.orphan).take() {
+            orphan.end(message::LOST_WRITER);
+        }
         notify(&custody.state); // the home's own wait for a release settles
     }
     orphaned

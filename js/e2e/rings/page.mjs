@@ -166,6 +166,26 @@ async function madeInWorker({ side, capacity, total, chunk }) {
 }
 
 /**
+ * Sides a worker makes and frees while the page's thread is busy (a long task that ends only when
+ * the worker's loop did): the page watches such sides for the worker's end, but freed, they must not
+ * keep their ring's memory until the page gets to them. Returns what the worker says: how many rings
+ * it made, and how much the shared memory grew meanwhile.
+ */
+async function churnedInWorker({ rings, capacity }) {
+  const seed = Circular.withCapacity(16); // its handle only loads the module in the worker
+  const signals = new Int32Array(new SharedArrayBuffer(8)); // go, done
+  const worker = keptWorker({ handle: seed.toHandle(), role: 'churn', rings, capacity, signals });
+  await worker.first; // loaded: from here on the page's thread stays busy until the loop ends
+  Atomics.store(signals, 0, 1);
+  Atomics.notify(signals, 0);
+  const deadline = performance.now() + 30_000;
+  while (Atomics.load(signals, 1) === 0 && performance.now() < deadline);
+  const churned = await worker.second;
+  worker.terminate();
+  return churned;
+}
+
+/**
  * A reader moved on: a worker claims it and moves it to a handle of its own, then is terminated; the
  * page's watch of the first handle must not take that for a reader lost (it would stop holding the
  * writer back, and bytes would be overwritten before they are read). A second worker claims the new
@@ -404,7 +424,7 @@ async function slicesTakenOver() {
   return { seen, left };
 }
 
-window.omnibufRings = { scenario, leftBehind, madeInWorker, movedOn, relayed, handleError, handleMisuse, movedWhileWaiting, streamsAfterInitSync, unavailableMembers, slicesTakenOver, threaded, beforeInit };
+window.omnibufRings = { scenario, leftBehind, madeInWorker, churnedInWorker, movedOn, relayed, handleError, handleMisuse, movedWhileWaiting, streamsAfterInitSync, unavailableMembers, slicesTakenOver, threaded, beforeInit };
 await init();
 /** Whether objects' `constructor` is the class as exported, and `instanceof` holds. */
 window.omnibufRings.constructors = () => {

@@ -66,6 +66,28 @@ self.onmessage = async ({ data }) => {
       t.abortReason = reader.abortReason;
       reader.free();
       self.postMessage({ threaded, ...t });
+    } else if (role === 'churn') {
+      // Makes and frees `rings` rings (a reader added to each) one after another, once the page
+      // says go and while it is busy (until `signals[1]` says the loop ended): the memory each took
+      // must be free again at once.
+      const { memory } = handle;
+      const [go, done] = [0, 1];
+      self.postMessage({ ready: true });
+      Atomics.wait(data.signals, go, 0);
+      const start = memory.buffer.byteLength;
+      let made = 0;
+      let error;
+      try {
+        for (; made < data.rings; made++) {
+          const writer = Circular.withCapacity(data.capacity);
+          writer.addReader().free();
+          writer.free();
+        }
+      } catch (e) {
+        error = `${e?.name}: ${e?.message}`;
+      }
+      Atomics.store(data.signals, done, 1);
+      self.postMessage({ made, error, grewBy: memory.buffer.byteLength - start });
     } else if (role === 'maker') {
       // Makes a side itself, never handed to it, then waits until the page terminates it: a writer
       // of its own ring (a reader of which it posts, then writes `total` bytes), or a reader it adds
