@@ -11,5 +11,6 @@ export type { BytesLike, CircularHandle, CircularOptions, RingBackend, WaitOptio
 
 /** "omnibuf/worklet" only (AudioWorkletGlobalScope): copies up to `target.length` unread bytes into
  * `target` from index 0 and consumes them; returns how many (0: none yet), or -1 at the end of the
- * stream. Never blocks and allocates nothing: for process(). */
+ * stream. Never blocks and allocates nothing: for process(). A reader moved to a handle throws as
+ * its members do (ERR_INVALID_STATE); one freed, a TypeError. */
 export function readInto(reader: CircularReader, target: Uint8Array): number;

@@ -56,6 +56,8 @@ export function readInto(reader, target) {
   while (copied < target.length) {
     const length = unreadLength.call(reader);
     if (length === -1) return copied === 0 ? -1 : copied;
+    // Moved to a handle (or freed meanwhile): slice() throws the error every member of it does.
+    if (length === -2) reader.slice();
     if (length <= 0) break;
     const start = unreadOffset.call(reader);
     const n = Math.min(length, target.length - copied);

@@ -283,6 +283,9 @@ test('the members an entry lacks say so: the Node stream forms on the page, the 
           wrongReceiver: notA('slices'),
         });
         assert.equal(out.worklet.read, 'in the worklet', "the ring's own members and readInto() work there");
+        const moved = { name: 'Error', code: 'ERR_INVALID_STATE', message: 'this CircularReader was moved to a handle and cannot be used any more' };
+        assert.deepEqual(out.worklet.moved, { slice: moved, readInto: moved }, 'readInto() on a moved reader throws as its members do');
+        assert.deepEqual(out.worklet.freed, { name: 'TypeError', code: undefined, message: 'readInto needs a live CircularReader' });
       }
       assert.deepEqual(errors, []);
     } finally {

@@ -32,7 +32,11 @@ self.onmessage = ({ data: { writerHandle, readerHandle } }) => {
   const target = new Uint8Array(32);
   const n = readInto(reader, target);
   const read = new TextDecoder().decode(target.subarray(0, n));
+  // A reader moved to a handle is gone, for readInto() as for its own members.
+  reader.toHandle();
+  const moved = { slice: failure(() => reader.slice()), readInto: failure(() => readInto(reader, target)) };
   writer.free();
   reader.free();
-  self.postMessage({ lacking, read });
+  const freed = failure(() => readInto(reader, target));
+  self.postMessage({ lacking, read, moved, freed });
 };
