@@ -58,6 +58,26 @@ test('requests that can never be served are RangeErrors, bad options TypeErrors'
   assert.throws(() => new BufferPool({ budget: 4096, classes: 'big' }), TypeError);
 });
 
+test('a request refused as impossible makes no tenant, with or without a tenant quota, in both builds', async () => {
+  const p = new BufferPool({ budget: 8192, classes: [16, 4096, 65536], tenantQuotas: { small: 16 } });
+  const impossible = [
+    [5000 * 1000, 'no class'], // above the largest class
+    [2 ** 32, 'past 4 GiB'], // the wasm build refuses it as out of range, the addon as above every class
+    [10000, 'over the budget'], // a class larger than the budget
+  ];
+  for (const [size, why] of impossible) {
+    assert.throws(() => p.tryAcquire(size, `try ${why}`), RangeError);
+    await assert.rejects(p.acquire(size, `wait ${why}`), RangeError);
+  }
+  assert.throws(() => p.tryAcquire(100, 'small'), { name: 'RangeError', message: /quota/ });
+  await assert.rejects(p.acquire(100, 'small'), { name: 'RangeError', message: /quota/ });
+  assert.deepEqual(p.snapshot().tenants, [], 'no refused request made a tenant');
+  // A request that waits, or finds no room, is one: its tenant is made and counts it.
+  p.tryAcquire(1, 'small').free();
+  assert.deepEqual(p.snapshot().tenants.map((t) => t.tenant), ['small']);
+  p.free();
+});
+
 test('tenants are held to their quotas and counted', () => {
   const p = new BufferPool({ budget: 1 << 20, classes: [4096], tenantQuotas: { alpha: 4096 } });
   const a = p.tryAcquire(1, 'alpha');

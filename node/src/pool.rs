@@ -126,10 +126,7 @@ pub(crate) fn try_acquire(
     let pool = pool().ok_or_else(|| ApiError::used_up("BufferPool", "freed"))?;
     let size = args::index_raw(env, size, "size")?;
     let tenant = tenant.map(|t| args::text_raw(env, t, "tenant")).transpose()?;
-    let result = match &tenant {
-        Some(name) => pool.tenant(name).try_acquire(size),
-        None => pool.try_acquire(size),
-    };
+    let result = binding::try_acquire(&pool, size, tenant.as_deref());
     match result {
         Ok(buffer) => Ok(Some(PooledSlot::new(env, buffer))),
         Err(PoolError::WouldBlock { .. }) => Ok(None),

@@ -41,7 +41,7 @@ pub use error::{
 };
 pub use number::js_number;
 pub use value::Value;
-pub use waits::{acquire, PoolAcquire, PoolSide, Registration, WaitSide, Waiters};
+pub use waits::{acquire, try_acquire, PoolAcquire, PoolSide, Registration, WaitSide, Waiters};
 
 /// For the addon's copies between JS memory and the ring (see `platform::copy`).
 #[cfg(feature = "binding")]

@@ -237,6 +237,30 @@ fn freed() -> super::BindingError {
     super::message::used_up("BufferPool", "freed")
 }
 
+/// `tryAcquire(size, tenant?)`: a buffer of `pool` now (for `tenant`, if given), or the pool's error.
+/// A request refused as impossible (no class holds it, its class is above the budget or the tenant's
+/// quota) makes no tenant: the call changes nothing.
+///
+/// ```
+/// use omnibuf::binding::try_acquire;
+/// use omnibuf::BufferPool;
+///
+/// let pool = BufferPool::builder().budget(8192).classes([4096]).build().unwrap();
+/// assert!(try_acquire(&pool, 5000, Some("t")).is_err());
+/// assert!(pool.snapshot().tenants.is_empty());
+/// assert_eq!(try_acquire(&pool, 10, Some("t")).unwrap().tenant_id(), Some("t"));
+/// ```
+pub fn try_acquire(
+    pool: &crate::BufferPool,
+    size: usize,
+    tenant: Option<&str>,
+) -> Result<crate::PooledBuffer, crate::PoolError> {
+    match tenant {
+        Some(name) => pool.tenant_for(name, size)?.try_acquire(size),
+        None => pool.try_acquire(size),
+    }
+}
+
 /// `acquire(size)` of the pool of `side` (for `tenant`, if given): a future of the buffer, which fails
 /// as freed if the side is freed (or dropped) before it is served. The error of a freed side at once.
 ///
@@ -266,7 +290,7 @@ pub fn acquire(
         let side = side.borrow();
         let pool = side.pool()?;
         match tenant {
-            Some(name) => pool.tenant(name).acquire_async(size),
+            Some(name) => pool.tenant_acquire_async(name, size),
             None => pool.acquire_async(size),
         }
     };

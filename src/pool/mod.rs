@@ -300,6 +300,30 @@ impl BufferPool {
         Tenant { pool: self.clone(), state: self.shared().tenant(name) }
     }
 
+    /// [`tenant`](Self::tenant)`(name)` for a request of `size` bytes, or the error that request
+    /// fails with at once (no class holds it, its class is above the budget or the tenant's quota),
+    /// and then no tenant is made: the bindings' `tryAcquire(size, tenant)` and `acquire(size,
+    /// tenant)` are one call, and a call refused as impossible changes nothing.
+    pub(crate) fn tenant_for(&self, name: &str, size: usize) -> Result<Tenant, PoolError> {
+        let shared = self.shared();
+        let (_, class_size) = shared.class_of(size)?;
+        shared.budget.check_possible(class_size, None)?;
+        let quota = shared.quota_of(name);
+        if class_size > quota {
+            return Err(PoolError::ExceedsQuota { tenant: name.to_string(), class_size, quota });
+        }
+        Ok(self.tenant(name))
+    }
+
+    /// [`Tenant::acquire_async`] of [`tenant_for`](Self::tenant_for)`(name, size)`: a future that
+    /// fails at once, without making the tenant, where that does.
+    pub(crate) fn tenant_acquire_async(&self, name: &str, size: usize) -> Acquire {
+        match self.tenant_for(name, size) {
+            Ok(tenant) => tenant.acquire_async(size),
+            Err(e) => Acquire { shared: self.shared().clone(), request: Some(Err(e)), ticket: None },
+        }
+    }
+
     /// Memory, waiting and high-water marks now, per class and per tenant.
     ///
     /// ```

@@ -160,11 +160,16 @@ impl Shared {
         if let Some(t) = tenants.get(name) {
             return t.clone();
         }
+        let quota = self.quota_of(name);
         let name: Arc<str> = Arc::from(name);
-        let quota = self.tenant_quotas.get(&name).copied().unwrap_or(self.default_tenant_quota);
         let state = Arc::new(TenantState::new(name.clone(), quota));
         tenants.insert(name, state.clone());
         state
+    }
+
+    /// The quota tenant `name` has, or would have once made: the configuration's.
+    pub(crate) fn quota_of(&self, name: &str) -> usize {
+        self.tenant_quotas.get(name).copied().unwrap_or(self.default_tenant_quota)
     }
 
     pub(crate) fn tenants(&self) -> Vec<Arc<TenantState>> {

@@ -190,10 +190,7 @@ impl JsBufferPool {
     pub fn try_acquire(&self, size: &JsValue, tenant: &JsValue) -> Result<JsValue, JsValue> {
         let size = index(size, "size")?;
         let tenant = optional_string(tenant, "tenant")?;
-        let result = self.with(|pool| match &tenant {
-            Some(name) => pool.tenant(name).try_acquire(size),
-            None => pool.try_acquire(size),
-        })?;
+        let result = self.with(|pool| binding::try_acquire(pool, size, tenant.as_deref()))?;
         match result {
             Ok(buf) => Ok(JsPooledBuffer { inner: Some(buf) }.into()),
             // `null`, as the API says (wasm-bindgen would turn `None` into `undefined`).
