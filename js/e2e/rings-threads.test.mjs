@@ -164,6 +164,22 @@ test('rings a worker makes and frees while the page is busy give their memory ba
   }
 });
 
+test('toHandle() with the shared memory full as its tables must grow: a RangeError, the side kept, and the page goes on', { skip, timeout: 120_000 }, async () => {
+  const { page, errors, close } = await ringsPage(true);
+  try {
+    const out = await page.evaluate(() => window.omnibufRings.handedWithFullMemory());
+    assert.equal(out.full?.name, 'RangeError', JSON.stringify(out.full));
+    assert.equal(out.full.code, 'ERR_OUT_OF_RANGE');
+    assert.match(out.full.message, /^cannot allocate \d+ bytes$/);
+    assert.equal(out.stillKept, 0, 'the reader is still there, with nothing to read');
+    assert.equal(out.moved, 'number', 'with the memory back, the reader moves to a handle');
+    assert.equal(out.claimed, true);
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+  }
+});
+
 test('a writer handed on by a worker that then blocks, lost by the worker it went to: the blocked worker\'s reader gets every byte, then the end and why', { skip, timeout: 60_000 }, async () => {
   const { page, errors, close } = await ringsPage(true);
   try {

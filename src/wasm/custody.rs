@@ -31,6 +31,7 @@ use std::sync::{Arc, Mutex};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
+use super::error::throwable;
 use super::shared::{spin_lock, token};
 use crate::binding::message;
 use crate::ring::{NoTags, Orphan};
@@ -58,20 +59,32 @@ pub(crate) struct Custody {
 
 impl Custody {
     /// The custody of a side parked as handle `id` (`orphan` ends it for its claimer), which the home
-    /// watches, if there is one.
-    pub(crate) fn of(id: u64, orphan: Orphan<u8, NoTags>) -> Arc<Custody> {
-        let custody = Arc::new(Custody {
-            state: AtomicI32::new(HANDED),
-            holder: AtomicU32::new(0),
-            orphan: Mutex::new(Some(orphan)),
-        });
+    /// watches, if there is one. `RangeError` where the memory is full: the tables grow fallibly,
+    /// since a trap under their spin lock would leave it locked, and every thread that takes it
+    /// after (the page's watch among them) would spin for ever.
+    pub(crate) fn of(id: u64, orphan: Orphan<u8, NoTags>) -> Result<Arc<Custody>, JsValue> {
+        let orphan = Mutex::new(Some(orphan));
+        let custody = Arc::new(Custody { state: AtomicI32::new(HANDED), holder: AtomicU32::new(0), orphan });
         if HOME.load(SeqCst) {
-            spin_lock(&WATCHED).get_or_insert_with(HashMap::new).insert(id, custody.clone());
-            spin_lock(&TO_WATCH).push(id);
+            {
+                let mut watched = spin_lock(&WATCHED);
+                let watched = watched.get_or_insert_with(HashMap::new);
+                watched.try_reserve(1).map_err(|_| table_full())?;
+                watched.insert(id, custody.clone());
+            }
+            let pushed = {
+                let mut to_watch = spin_lock(&TO_WATCH);
+                to_watch.try_reserve(1).map(|()| to_watch.push(id))
+            };
+            if pushed.is_err() {
+                let unwatched = spin_lock(&WATCHED).as_mut().and_then(|t| t.remove(&id));
+                drop(unwatched); // outside the lock
+                return Err(table_full());
+            }
             WATCHES.fetch_add(1, SeqCst);
             notify(&WATCHES);
         }
-        custody
+        Ok(custody)
     }
 
     /// The side was claimed by this thread: marks it so, if this thread holds its life lock.
@@ -93,6 +106,11 @@ impl Custody {
         let orphan = spin_lock(&self.orphan).take();
         drop(orphan); // outside the lock: the ring's last reference may go here
     }
+}
+
+/// The error of a table that cannot grow: the memory is full.
+pub(crate) fn table_full() -> JsValue {
+    throwable(message::cannot_allocate(std::mem::size_of::<(u64, Arc<Custody>)>()))
 }
 
 /// The byte address of `word` in the module's memory (4-aligned).

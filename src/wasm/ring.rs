@@ -96,21 +96,21 @@ fn claimed<T>(value: T, custody: Arc<Custody>) -> Shared<T> {
 
 /// A writer this thread just made: in the threaded build, in a custody of its own where a worker's
 /// end must end it (`threads::custody_of_new_side`), as a side claimed from a handle is.
-fn new_writer(writer: Writer<u8>) -> Shared<Writer<u8>> {
+fn new_writer(writer: Writer<u8>) -> Result<Shared<Writer<u8>>, JsValue> {
     #[cfg(target_feature = "atomics")]
-    if let Some(custody) = threads::custody_of_new_side(writer.orphan()) {
-        return claimed(writer, custody);
+    if let Some(custody) = threads::custody_of_new_side(writer.orphan())? {
+        return Ok(claimed(writer, custody));
     }
-    shared(writer)
+    Ok(shared(writer))
 }
 
 /// A reader this thread just added: as [`new_writer`].
-fn new_reader(reader: Reader<u8>) -> Shared<Reader<u8>> {
+fn new_reader(reader: Reader<u8>) -> Result<Shared<Reader<u8>>, JsValue> {
     #[cfg(target_feature = "atomics")]
-    if let Some(custody) = threads::custody_of_new_side(reader.orphan()) {
-        return claimed(reader, custody);
+    if let Some(custody) = threads::custody_of_new_side(reader.orphan())? {
+        return Ok(claimed(reader, custody));
     }
-    shared(reader)
+    Ok(shared(reader))
 }
 
 /// Takes the value out of a side, settles its pending Promises, and ends the value with `end` (a
@@ -256,7 +256,7 @@ impl JsCircular {
             };
         }
         let writer = Circular::with_options::<u8>(capacity, &ring).map_err(ring_error)?;
-        Ok(JsCircularWriter { side: new_writer(writer) })
+        Ok(JsCircularWriter { side: new_writer(writer)? })
     }
 
     /// Whether ring memory can be double-mapped here: never in wasm.
@@ -311,7 +311,7 @@ impl JsCircularWriter {
     /// A new reader, which sees what is produced from now on.
     #[wasm_bindgen(js_name = addReader)]
     pub fn add_reader(&self) -> Result<JsCircularReader, JsValue> {
-        self.with(|w| Ok(JsCircularReader { side: new_reader(w.add_reader()) }))
+        self.with(|w| Ok(JsCircularReader { side: new_reader(w.add_reader())? }))
     }
 
     /// The free room (single-thread: its length; threaded: a view of it), empty when the slowest
@@ -436,7 +436,10 @@ impl JsCircularWriter {
         #[cfg(not(target_feature = "atomics"))]
         return Err(no_threads("CircularWriter.toHandle()"));
         #[cfg(target_feature = "atomics")]
-        Ok(threads::park(Handed::Writer(take(&self.side, "CircularWriter")?), "CircularWriter"))
+        {
+            let place = threads::Place::new(self.with(|w| Ok(w.orphan()))?)?;
+            Ok(place.park(Handed::Writer(take(&self.side, "CircularWriter")?), "CircularWriter"))
+        }
     }
 
     /// The writer a handle carries; each handle can be claimed once (threaded build only).
@@ -674,7 +677,10 @@ impl JsCircularReader {
         #[cfg(not(target_feature = "atomics"))]
         return Err(no_threads("CircularReader.toHandle()"));
         #[cfg(target_feature = "atomics")]
-        Ok(threads::park(Handed::Reader(take(&self.side, "CircularReader")?), "CircularReader"))
+        {
+            let place = threads::Place::new(self.with(|r| Ok(r.orphan()))?)?;
+            Ok(place.park(Handed::Reader(take(&self.side, "CircularReader")?), "CircularReader"))
+        }
     }
 
     /// The reader a handle carries; each handle can be claimed once (threaded build only).

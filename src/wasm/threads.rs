@@ -43,8 +43,9 @@ impl Handed {
 /// A parked side with its custody (see `super::custody`).
 type Parked = (Handed, Arc<Custody>);
 
-/// The parked sides by handle id.
-static PARKED: Mutex<Option<HashMap<u64, Parked>>> = Mutex::new(None);
+/// The parked sides by handle id; `None` for a place reserved for a side not parked yet (see
+/// [`Place`]).
+static PARKED: Mutex<Option<HashMap<u64, Option<Parked>>>> = Mutex::new(None);
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 fn set(object: &Object, key: &str, value: &JsValue) {
@@ -52,33 +53,69 @@ fn set(object: &Object, key: &str, value: &JsValue) {
     let _ = Reflect::set(object, &key.into(), value);
 }
 
-/// Parks `side` and returns its handle: `{ omnibuf, id, memoryToken, module, memory }`.
-pub(crate) fn park(side: Handed, class: &str) -> JsValue {
-    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-    let orphan = match &side {
-        Handed::Writer(writer) => writer.orphan(),
-        Handed::Reader(reader) => reader.orphan(),
-    };
-    let custody = Custody::of(id, orphan);
-    spin_lock(&PARKED).get_or_insert_with(HashMap::new).insert(id, (side, custody));
-    let handle = Object::new();
-    set(&handle, "omnibuf", &class.into());
-    set(&handle, "id", &(id as f64).into());
-    set(&handle, "memoryToken", &(token() as f64).into());
-    set(&handle, "module", &wasm_bindgen::module());
-    set(&handle, "memory", &wasm_bindgen::memory());
-    handle.into()
+/// A place in the table of parked sides, with the side's custody: made while the side is still its
+/// object's, so that memory too full for the tables (which grow fallibly, see [`Custody::of`]) leaves
+/// the side there, not lost.
+pub(crate) struct Place {
+    id: u64,
+    custody: Option<Arc<Custody>>,
+}
+
+impl Place {
+    /// A place for the side `orphan` ends (should its claimer end holding it), or a `RangeError` where
+    /// the memory is full.
+    pub(crate) fn new(orphan: Orphan<u8, NoTags>) -> Result<Place, JsValue> {
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        let custody = Custody::of(id, orphan)?;
+        let reserved = {
+            let mut table = spin_lock(&PARKED);
+            let table = table.get_or_insert_with(HashMap::new);
+            table.try_reserve(1).map(|()| table.insert(id, None))
+        };
+        if reserved.is_err() {
+            custody.release();
+            return Err(super::custody::table_full());
+        }
+        Ok(Place { id, custody: Some(custody) })
+    }
+
+    /// Parks `side` in this place and returns its handle: `{ omnibuf, id, memoryToken, module,
+    /// memory }`.
+    pub(crate) fn park(mut self, side: Handed, class: &str) -> JsValue {
+        let custody = self.custody.take().expect("a place parks once");
+        if let Some(place) = spin_lock(&PARKED).as_mut().and_then(|t| t.get_mut(&self.id)) {
+            *place = Some((side, custody)); // in place: no allocation
+        }
+        let handle = Object::new();
+        set(&handle, "omnibuf", &class.into());
+        set(&handle, "id", &(self.id as f64).into());
+        set(&handle, "memoryToken", &(token() as f64).into());
+        set(&handle, "module", &wasm_bindgen::module());
+        set(&handle, "memory", &wasm_bindgen::memory());
+        handle.into()
+    }
+}
+
+impl Drop for Place {
+    /// A place never parked in (its side could not be taken) is given up.
+    fn drop(&mut self) {
+        if let Some(custody) = self.custody.take() {
+            let place = spin_lock(&PARKED).as_mut().and_then(|t| t.remove(&self.id));
+            drop(place);
+            custody.release();
+        }
+    }
 }
 
 /// The custody of a side this thread just made (see `super::custody`): one of its own, claimed by
 /// this thread, where a worker's end must end the side; `None` where nothing watches.
-pub(crate) fn custody_of_new_side(orphan: Orphan<u8, NoTags>) -> Option<Arc<Custody>> {
+pub(crate) fn custody_of_new_side(orphan: Orphan<u8, NoTags>) -> Result<Option<Arc<Custody>>, JsValue> {
     if !super::custody::watched_here() {
-        return None;
+        return Ok(None);
     }
-    let custody = Custody::of(NEXT_ID.fetch_add(1, Ordering::Relaxed), orphan);
+    let custody = Custody::of(NEXT_ID.fetch_add(1, Ordering::Relaxed), orphan)?;
     custody.claimed();
-    Some(custody)
+    Ok(Some(custody))
 }
 
 /// Claims the side `handle` names, once, with its custody.
@@ -99,8 +136,9 @@ pub(crate) fn claim(handle: &JsValue, class: &str) -> Result<Parked, JsValue> {
     }
     let mut table = spin_lock(&PARKED);
     let table = table.get_or_insert_with(HashMap::new);
-    let (side, custody) = match table.get(&id).map(|(side, _)| side.class()) {
-        Some(parked) if parked == class => table.remove(&id).expect("the side was just seen"),
+    let (side, custody) = match table.get(&id).and_then(|place| place.as_ref()).map(|(side, _)| side.class())
+    {
+        Some(parked) if parked == class => table.remove(&id).flatten().expect("the side was just seen"),
         // An id edited into another class's handle: the side stays parked for its own handle.
         Some(parked) => return Err(throwable(message::handle_of_other_class(parked, class))),
         None => return Err(throwable(message::handle_gone())),

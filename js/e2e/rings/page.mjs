@@ -186,6 +186,45 @@ async function churnedInWorker({ rings, capacity }) {
 }
 
 /**
+ * toHandle() when the shared memory is full just as the tables of handed sides must grow (57,344
+ * entries: 7/8 of 65,536, the most a table of that size holds): the call must fail with a
+ * RangeError and leave the side where it was, not trap with a table's spin lock held, which froze
+ * the page at the next watch of a handed side. Then, with the memory back, the side moves, and a
+ * worker claims a side handed before while the page's watch goes on.
+ */
+async function handedWithFullMemory() {
+  const writer = Circular.withCapacity(64);
+  const handles = [];
+  for (let i = 0; i < 57_344; i++) handles.push(writer.addReader().toHandle());
+  const kept = writer.addReader();
+  // The memory filled with rings, halving their size down to the smallest, then a small hole for
+  // the small allocations a toHandle() makes besides the tables.
+  const filling = [];
+  for (let capacity = 2 ** 28; capacity >= 16; ) {
+    try {
+      filling.push(Circular.withCapacity(capacity));
+    } catch {
+      capacity /= 2;
+    }
+  }
+  filling.pop().free();
+  let full;
+  try {
+    kept.toHandle();
+  } catch (e) {
+    full = { name: e.name, code: e.code, message: e.message };
+  }
+  const stillKept = kept.slice().length; // throws if the reader moved or broke
+  for (const ring of filling) ring.free();
+  const moved = kept.toHandle();
+  const claimer = keptWorker({ handle: handles[0], role: 'claim' });
+  const claimed = await within(10_000, 'a worker claiming a side handed before', claimer.first);
+  claimer.terminate();
+  await within(5_000, 'the page, after the claim', new Promise((resolve) => setTimeout(resolve, 50)));
+  return { full, stillKept, moved: typeof moved.id, claimed: claimed.claimed };
+}
+
+/**
  * A reader moved on: a worker claims it and moves it to a handle of its own, then is terminated; the
  * page's watch of the first handle must not take that for a reader lost (it would stop holding the
  * writer back, and bytes would be overwritten before they are read). A second worker claims the new
@@ -424,7 +463,7 @@ async function slicesTakenOver() {
   return { seen, left };
 }
 
-window.omnibufRings = { scenario, leftBehind, madeInWorker, churnedInWorker, movedOn, relayed, handleError, handleMisuse, movedWhileWaiting, streamsAfterInitSync, unavailableMembers, slicesTakenOver, threaded, beforeInit };
+window.omnibufRings = { scenario, leftBehind, madeInWorker, churnedInWorker, handedWithFullMemory, movedOn, relayed, handleError, handleMisuse, movedWhileWaiting, streamsAfterInitSync, unavailableMembers, slicesTakenOver, threaded, beforeInit };
 await init();
 /** Whether objects' `constructor` is the class as exported, and `instanceof` holds. */
 window.omnibufRings.constructors = () => {

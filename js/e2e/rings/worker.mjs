@@ -66,6 +66,10 @@ self.onmessage = async ({ data }) => {
       t.abortReason = reader.abortReason;
       reader.free();
       self.postMessage({ threaded, ...t });
+    } else if (role === 'claim') {
+      // Claims the reader of `handle`, frees it and says so.
+      CircularReader.fromHandle(handle).free();
+      self.postMessage({ claimed: true });
     } else if (role === 'churn') {
       // Makes and frees `rings` rings (a reader added to each) one after another, once the page
       // says go and while it is busy (until `signals[1]` says the loop ended): the memory each took
