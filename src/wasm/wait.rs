@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 
 use js_sys::Reflect;
@@ -49,8 +49,14 @@ struct Target {
 }
 
 impl Forward {
+    /// In the threaded build by spinning (`super::shared::spin_lock`): a ring's writer in a worker
+    /// wakes a wait of the page, whose thread takes the lock too and may never wait on a futex (the
+    /// browser refuses `memory.atomic.wait32` there). It is held for a clone of a waker.
     fn target(&self) -> std::sync::MutexGuard<'_, Target> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+        #[cfg(target_feature = "atomics")]
+        return super::shared::spin_lock(&self.0);
+        #[cfg(not(target_feature = "atomics"))]
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
