@@ -109,9 +109,9 @@
 //     each other in microtasks) holds that much per view until it yields; a million slices, 300 MB.
 //     reader.slices() yields every 256 steps. A ring slice over ring memory is kept (so that it can
 //     be detached) until the side's next produce(), write(), consume(), read() or readInto(), or
-//     free(), even once the program dropped it: calling slice() again and again without publishing or
-//     taking bytes (peeking at an incomplete message on every event) holds about a kilobyte per call
-//     until then.
+//     free(), even once the program dropped it; so slice() (and sliceAsync()) give the last slice
+//     again while it shows the same bytes (nothing published, taken or arrived since), as the wasm
+//     build does: peeking at an incomplete message on every event keeps one slice, not one per peek.
 //   - The browser's threaded build (see `threaded`), ring slices only: views of the shared memory its
 //     rings live in, which a SharedArrayBuffer cannot be made to forget. That memory holds rings only
 //     (buffers, pools and documents come from the single-thread module), but all of them, of every

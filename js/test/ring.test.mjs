@@ -115,6 +115,28 @@ test('sliceAsync resolves with data, then null at the end', async () => {
   r.free();
 });
 
+test('a side peeked at again before it publishes or takes bytes gives the same slice, in both builds', async () => {
+  const w = Circular.withCapacity(4096);
+  const r = w.addReader();
+  const room = w.slice();
+  assert.equal(w.slice(), room, "the writer's room, again");
+  room.set([1, 2, 3]);
+  w.produce(3);
+  const peeked = r.slice();
+  // A reader waiting for a whole message peeks at every event: one slice, not one kept per peek.
+  for (let i = 0; i < 10_000; i++) assert.equal(r.slice(), peeked);
+  assert.equal(await r.sliceAsync(), peeked);
+  assert.deepEqual([...peeked], [1, 2, 3]);
+  w.write(Uint8Array.of(4));
+  const more = r.slice();
+  assert.notEqual(more, peeked, 'more bytes arrived: another slice');
+  assert.deepEqual([...more], [1, 2, 3, 4]);
+  r.consume(4);
+  assert.equal(more.length, 0, 'consume() detached it');
+  w.free();
+  r.free();
+});
+
 test('a reader slice kept past consume() and the next slices never shows other bytes', async () => {
   const w = Circular.withCapacity(4096);
   const r = w.addReader();

@@ -236,7 +236,7 @@ fn slice<T: RingSide>(
         return Poll::Ready(Err(gone));
     }
     let mut pending = false;
-    let view = side.viewed.view(env, |value| match value.pick(cx, wait) {
+    let view = side.viewed.view_again(env, |value| match value.pick(cx, wait) {
         Poll::Ready(bytes) => bytes,
         Poll::Pending => {
             pending = true;

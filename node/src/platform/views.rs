@@ -314,6 +314,9 @@ impl LiveView {
 /// A native value and the views of its memory that JS holds. See the module docs.
 pub(crate) struct Viewed<T: StableMemory> {
     value: Option<T>,
+    /// The last view [`view_again`](Self::view_again) made, until a detach: given again while it
+    /// shows the same bytes.
+    last: Option<LastView>,
     /// The views, filed by who asked for them (see [`view_in_group`](Self::view_in_group); 0 for
     /// owners that are one JS object), so that freeing one of many sharers costs its own views only.
     /// No group is listed without views.
@@ -326,7 +329,7 @@ pub(crate) struct Viewed<T: StableMemory> {
 
 impl<T: StableMemory> Viewed<T> {
     pub(crate) fn new(value: T) -> Self {
-        Viewed { value: Some(value), views: HashMap::new(), listed: 0, prune_at: 16 }
+        Viewed { value: Some(value), last: None, views: HashMap::new(), listed: 0, prune_at: 16 }
     }
 
     /// Whether views may still be alive (some listed may have been collected since).
@@ -350,7 +353,19 @@ impl<T: StableMemory> Viewed<T> {
         env: &Env,
         pick: impl FnOnce(&mut T) -> Option<Bytes<'_>>,
     ) -> napi::Result<Option<Raw>> {
-        self.view_in_group(env, 0, pick)
+        self.make_view(env, 0, false, pick)
+    }
+
+    /// [`view`](Self::view), except that the last view this made is given again while it shows the
+    /// same bytes (the same memory, the same length, not detached since): a ring side peeked at again
+    /// and again before it publishes or takes bytes hands out one `Buffer`, not one each, which
+    /// would each be kept until the next detach.
+    pub(crate) fn view_again(
+        &mut self,
+        env: &Env,
+        pick: impl FnOnce(&mut T) -> Option<Bytes<'_>>,
+    ) -> napi::Result<Option<Raw>> {
+        self.make_view(env, 0, true, pick)
     }
 
     /// [`view`](Self::view), for the JS object `group` stands for among several that share this
@@ -359,6 +374,18 @@ impl<T: StableMemory> Viewed<T> {
         &mut self,
         env: &Env,
         group: u64,
+        pick: impl FnOnce(&mut T) -> Option<Bytes<'_>>,
+    ) -> napi::Result<Option<Raw>> {
+        self.make_view(env, group, false, pick)
+    }
+
+    /// A view of what `pick` picks, for `group`: the last one again if `again` and it still shows
+    /// those bytes (see [`view_again`](Self::view_again)).
+    fn make_view(
+        &mut self,
+        env: &Env,
+        group: u64,
+        again: bool,
         pick: impl FnOnce(&mut T) -> Option<Bytes<'_>>,
     ) -> napi::Result<Option<Raw>> {
         let external = external_buffers(env);
@@ -377,6 +404,11 @@ impl<T: StableMemory> Viewed<T> {
         if copy || len == 0 || !external {
             // SAFETY: `data..data + len` is the picked slice, alive for the length of this call.
             return unsafe { copy_buffer(env, data, len) }.map(Some);
+        }
+        if again {
+            if let Some(last) = self.last.as_ref().and_then(|last| last.same(env, data as usize, len)) {
+                return Ok(Some(Raw(last)));
+            }
         }
         let record = Rc::new(ViewRecord::new(keep));
         let hint = Box::into_raw(Box::new(record.clone()));
@@ -428,7 +460,21 @@ impl<T: StableMemory> Viewed<T> {
         };
         record.array_buffer.set(array_buffer);
         self.list(group, LiveView { record, moved: false });
+        if again {
+            self.forget_last(env);
+            // Weak: the view is listed (and detached) as any other; this only finds it again.
+            self.last = reference(env, buffer, 0).map(|buffer| LastView { data: data as usize, len, buffer });
+        }
         Ok(Some(Raw(buffer)))
+    }
+
+    /// Lets go of the last view [`view_again`](Self::view_again) made: its bytes are about to change
+    /// hands, or it is detached.
+    fn forget_last(&mut self, env: &Env) {
+        if let Some(last) = self.last.take() {
+            // SAFETY: the reference was created in this environment and is deleted only here.
+            unsafe { sys::napi_delete_reference(env.raw(), last.buffer) };
+        }
     }
 
     fn list(&mut self, group: u64, view: LiveView) {
@@ -438,6 +484,7 @@ impl<T: StableMemory> Viewed<T> {
 
     /// Detaches every view still alive, then hands the value out (`None` if it was taken before).
     pub(crate) fn take(&mut self, env: &Env) -> Option<T> {
+        self.forget_last(env);
         if self.detach_views(env) {
             self.value.take()
         } else {
@@ -452,6 +499,7 @@ impl<T: StableMemory> Viewed<T> {
     /// view could not be detached (possible only while the JS environment shuts down): it is kept in
     /// the list, and the caller must leave the bytes alone.
     pub(crate) fn detach_views(&mut self, env: &Env) -> bool {
+        self.forget_last(env);
         let mut all = true;
         let mut kept = 0;
         self.views.retain(|_, views| {
@@ -466,6 +514,9 @@ impl<T: StableMemory> Viewed<T> {
     /// Detaches the views made for `group` (one JS object among the sharers of this value, which let
     /// go of its bytes), leaving the others' alone; `false` as for [`detach_views`](Self::detach_views).
     pub(crate) fn detach_group(&mut self, env: &Env, group: u64) -> bool {
+        if group == 0 {
+            self.forget_last(env);
+        }
         let Some(views) = self.views.get_mut(&group) else { return true };
         let before = views.len();
         let all = detach_listed(env, views);
@@ -480,6 +531,7 @@ impl<T: StableMemory> Viewed<T> {
     /// valid: each gets a clone of `keep(value)` (unless it holds one already), which keeps the memory
     /// until the view's ArrayBuffer is collected too.
     pub(crate) fn hand_to_views<K: Any + Send + Clone>(&mut self, env: &Env, keep: impl FnOnce(T) -> K) {
+        self.forget_last(env);
         let Some(value) = self.value.take() else { return };
         let keep = keep(value);
         self.listed = 0;
@@ -525,6 +577,24 @@ impl<T: StableMemory> Drop for Viewed<T> {
         if self.listed > 0 {
             std::mem::forget(self.value.take());
         }
+    }
+}
+
+/// The last view [`Viewed::view_again`] made: where its bytes are, and its `Buffer`, weakly.
+struct LastView {
+    data: usize,
+    len: usize,
+    buffer: sys::napi_ref,
+}
+
+impl LastView {
+    /// The `Buffer`, if it is a view of `data..data + len` still: not collected, and not detached
+    /// (by a detach this module made, or by someone who moved its memory: both leave it empty).
+    fn same(&self, env: &Env, data: usize, len: usize) -> Option<sys::napi_value> {
+        if (self.data, self.len) != (data, len) {
+            return None;
+        }
+        referent(env, self.buffer).filter(|&buffer| values::byte_length(env, buffer) == Some(len))
     }
 }
 
