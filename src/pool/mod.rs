@@ -304,6 +304,7 @@ impl BufferPool {
     /// fails with at once (no class holds it, its class is above the budget or the tenant's quota),
     /// and then no tenant is made: the bindings' `tryAcquire(size, tenant)` and `acquire(size,
     /// tenant)` are one call, and a call refused as impossible changes nothing.
+    #[cfg_attr(not(any(feature = "binding", target_arch = "wasm32", test)), allow(dead_code))]
     pub(crate) fn tenant_for(&self, name: &str, size: usize) -> Result<Tenant, PoolError> {
         let shared = self.shared();
         let (_, class_size) = shared.class_of(size)?;
@@ -317,6 +318,7 @@ impl BufferPool {
 
     /// [`Tenant::acquire_async`] of [`tenant_for`](Self::tenant_for)`(name, size)`: a future that
     /// fails at once, without making the tenant, where that does.
+    #[cfg_attr(not(any(feature = "binding", target_arch = "wasm32", test)), allow(dead_code))]
     pub(crate) fn tenant_acquire_async(&self, name: &str, size: usize) -> Acquire {
         match self.tenant_for(name, size) {
             Ok(tenant) => tenant.acquire_async(size),

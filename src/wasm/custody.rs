@@ -32,7 +32,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use super::error::throwable;
-use super::shared::{spin_lock, token};
+use super::shared::{insert_fallibly, push_fallibly, spin_lock, token};
 use crate::binding::message;
 use crate::ring::{NoTags, Orphan};
 
@@ -66,20 +66,11 @@ impl Custody {
         let orphan = Mutex::new(Some(orphan));
         let custody = Arc::new(Custody { state: AtomicI32::new(HANDED), holder: AtomicU32::new(0), orphan });
         if HOME.load(SeqCst) {
-            {
-                let mut watched = spin_lock(&WATCHED);
-                let watched = watched.get_or_insert_with(HashMap::new);
-                watched.try_reserve(1).map_err(|_| table_full())?;
-                watched.insert(id, custody.clone());
-            }
-            let pushed = {
-                let mut to_watch = spin_lock(&TO_WATCH);
-                to_watch.try_reserve(1).map(|()| to_watch.push(id))
-            };
-            if pushed.is_err() {
+            insert_fallibly(&WATCHED, id, custody.clone()).map_err(|(_, bytes)| table_full(bytes))?;
+            if let Err(bytes) = push_fallibly(&TO_WATCH, id) {
                 let unwatched = spin_lock(&WATCHED).as_mut().and_then(|t| t.remove(&id));
                 drop(unwatched); // outside the lock
-                return Err(table_full());
+                return Err(table_full(bytes));
             }
             WATCHES.fetch_add(1, SeqCst);
             notify(&WATCHES);
@@ -108,9 +99,10 @@ impl Custody {
     }
 }
 
-/// The error of a table that cannot grow: the memory is full.
-pub(crate) fn table_full() -> JsValue {
-    throwable(message::cannot_allocate(std::mem::size_of::<(u64, Arc<Custody>)>()))
+/// The error of a table that cannot grow to `bytes`: the memory is full. (Made outside the table's
+/// lock: it allocates too.)
+pub(crate) fn table_full(bytes: usize) -> JsValue {
+    throwable(message::cannot_allocate(bytes))
 }
 
 /// The byte address of `word` in the module's memory (4-aligned).
@@ -213,8 +205,9 @@ pub fn end_watch(id: f64) -> bool {
     };
     let orphaned = custody.state.compare_exchange(CLAIMED, RESCUED, SeqCst, SeqCst).is_ok();
     if orphaned {
-        // A claimed side was never released, so its orphan is still here.
-        if let Some(orphan) = spin_lock(&custody.orphan).take() {
+        // A claimed side was never released, so its orphan is still here; ended outside its lock.
+        let orphan = spin_lock(&custody.orphan).take();
+        if let Some(orphan) = orphan {
             orphan.end(message::LOST_WRITER);
         }
         notify(&custody.state); // the home's own wait for a release settles

@@ -18,7 +18,7 @@ use wasm_bindgen::{JsCast, JsValue};
 
 use super::custody::Custody;
 use super::error::throwable;
-use super::shared::{spin_lock, token};
+use super::shared::{insert_fallibly, spin_lock, token};
 use crate::binding::{handle_id, message};
 use crate::platform::time::Instant;
 use crate::ring::asynchronous::{Reader, Writer};
@@ -67,14 +67,9 @@ impl Place {
     pub(crate) fn new(orphan: Orphan<u8, NoTags>) -> Result<Place, JsValue> {
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         let custody = Custody::of(id, orphan)?;
-        let reserved = {
-            let mut table = spin_lock(&PARKED);
-            let table = table.get_or_insert_with(HashMap::new);
-            table.try_reserve(1).map(|()| table.insert(id, None))
-        };
-        if reserved.is_err() {
+        if let Err((_, bytes)) = insert_fallibly(&PARKED, id, None) {
             custody.release();
-            return Err(super::custody::table_full());
+            return Err(super::custody::table_full(bytes));
         }
         Ok(Place { id, custody: Some(custody) })
     }
