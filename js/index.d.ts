@@ -344,9 +344,9 @@ export class BufferPool {
   /** A buffer now, or null when the budget or the tenant's quota is full, or while acquire()s that
    * come first are waiting (any waiting for the budget, and the same tenant's).
    * RangeError for a request that can never be served (no class holds it, or it exceeds the budget
-   * or the quota). Where the budget allows a block the memory cannot give: the addon throws an
-   * Error ("the system allocator could not provide N bytes", and acquire() rejects with it); the
-   * wasm build, whose memory is its limit, counts that as no room (null, and acquire() waits). */
+   * or the quota). Where the budget allows a block the memory cannot give (in the wasm build, wasm
+   * memory full), an Error ("the system allocator could not provide N bytes", and acquire() rejects
+   * with it), the pool unchanged. */
   tryAcquire(size: number, tenant?: string): PooledBuffer | null;
   /** Resolves once there is room, first come first served per class; rejects with a RangeError for a
    * request that can never be served, an AbortError when `options.signal` aborts (see WaitOptions),

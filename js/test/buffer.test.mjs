@@ -319,12 +319,56 @@ test('bytes too many for memory are a RangeError, not a crash; bytes a pooled bu
   }
 });
 
+test('byte inputs of 2^32 bytes and more: a RangeError or what fits, never a length taken modulo 2^32', () => {
+  // In a process of its own: a 4 GiB array (untouched, so it costs address space only).
+  const entry = new URL('./impl.mjs', import.meta.url).href;
+  const script = `import { BufferMut, BufferPool, Circular, ZeroCopyBuffer, impl } from ${JSON.stringify(entry)};
+    const failure = (f) => { try { f(); return 'no error'; } catch (e) { return [e.name, e.code, e.message]; } };
+    const huge = new Uint8Array(2 ** 32);
+    const out = {};
+    const pool = new BufferPool({ budget: 1 << 20, classes: [4096] });
+    const pooled = pool.tryAcquire(4096);
+    out.pooled = failure(() => pooled.append(huge));
+    pooled.append('ok');
+    out.pooledAfter = pooled.length;
+    pooled.free();
+    out.inUse = pool.snapshot().inUseBytes;
+    const writer = Circular.withCapacity(4096);
+    const reader = writer.addReader();
+    out.written = writer.write(huge);
+    out.read = reader.readInto(new Uint8Array(2 ** 32));
+    if (impl === 'wasm') {
+      // The addon copies them (4 GiB each); wasm32's memory cannot hold them.
+      out.from = failure(() => ZeroCopyBuffer.from(huge));
+      const builder = new BufferMut();
+      builder.append('kept');
+      out.append = failure(() => builder.append(huge));
+      builder.append('!');
+      out.builder = new TextDecoder().decode(builder.freeze().bytes());
+    }
+    console.log(JSON.stringify(out));`;
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 120_000 });
+  assert.equal(child.status, 0, child.stderr);
+  const out = JSON.parse(child.stdout);
+  const cannot = ['RangeError', 'ERR_OUT_OF_RANGE', 'cannot allocate 4294967296 bytes'];
+  const noRoom = ['RangeError', 'ERR_OUT_OF_RANGE', 'cannot write 4294967296 bytes into a pooled buffer with 4096 bytes of room left'];
+  assert.deepEqual(out.pooled, impl === 'wasm' ? cannot : noRoom);
+  assert.equal(out.pooledAfter, 2, 'the pooled buffer is as it was, and usable');
+  assert.equal(out.inUse, 0, 'and free() gave its block back');
+  assert.equal(out.written, 4096, 'write() takes what fits');
+  assert.equal(out.read, 4096);
+  if (impl === 'wasm') {
+    assert.deepEqual([out.from, out.append, out.builder], [cannot, cannot, 'kept!']);
+  }
+});
+
 test('wasm memory full to its end: strings and bytes() are a RangeError or JS memory, never a trap that leaves an object unusable', { skip: impl !== 'wasm' && 'the wasm build only' }, () => {
   // In a process of its own: the wasm build's memory, once grown, stays that size.
   const entry = new URL('./impl.mjs', import.meta.url).href;
-  const script = `import { BufferMut, ZeroCopyBuffer } from ${JSON.stringify(entry)};
+  const script = `import { BufferMut, BufferPool, ZeroCopyBuffer } from ${JSON.stringify(entry)};
     const failure = (f) => { try { f(); return 'no error'; } catch (e) { return [e.name, e.code, e.message]; } };
     const big = ZeroCopyBuffer.from(new Uint8Array(64 << 20).fill(7));
+    const pool = new BufferPool({ budget: 1 << 30, classes: [16 << 20] });
     const builder = new BufferMut();
     builder.append('kept');
     // Fill wasm memory: 256 MiB pieces, then 1 MiB ones, until it has no room for one.
@@ -340,17 +384,24 @@ test('wasm memory full to its end: strings and bytes() are a RangeError or JS me
       failure(() => ZeroCopyBuffer.from('z'.repeat(64 << 20))),
       big.bytes().length,
       big.view().length,
+      // A block the budget allows and the memory cannot give: an Error, as in the addon.
+      failure(() => pool.tryAcquire(1)),
+      await pool.acquire(1).then(() => 'resolved', (e) => [e.name, e.code, e.message]),
+      pool.snapshot().inUseBytes,
     ];
     builder.append('!');
     out.push(new TextDecoder().decode(builder.freeze().bytes()));
     for (const filler of fillers) filler.free();
     big.free();
-    out.push(ZeroCopyBuffer.from('usable').length);
+    out.push(ZeroCopyBuffer.from('usable').length, pool.tryAcquire(1).capacity);
     console.log(JSON.stringify(out));`;
   const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 120_000 });
   assert.equal(child.status, 0, child.stderr);
   const cannot = ['RangeError', 'ERR_OUT_OF_RANGE', `cannot allocate ${64 << 20} bytes`];
-  assert.deepEqual(JSON.parse(child.stdout), [cannot, cannot, 64 << 20, 64 << 20, 'kept!', 6]);
+  const noBlock = ['Error', null, `the system allocator could not provide ${16 << 20} bytes`];
+  const out = JSON.parse(child.stdout);
+  // (JSON has no undefined: a missing code reads as null.)
+  assert.deepEqual(out, [cannot, cannot, 64 << 20, 64 << 20, noBlock, noBlock, 0, 'kept!', 6, 16 << 20]);
 });
 
 test('addon, memory short: copying a large argument is a RangeError, never an abort of the process', { skip: (impl !== 'addon' && 'the addon only (the wasm build: wasm memory full, above)') || (process.env.OMNIBUF_SANITIZER !== undefined && 'a sanitizer reserves more address space than the limit leaves') }, () => {

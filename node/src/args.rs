@@ -106,7 +106,7 @@ pub(crate) fn bytes_raw(env: &Env, raw: sys::napi_value, what: &str) -> ApiResul
         Some(text) => (text, true),
         None => (values::bytes(env, raw).ok_or_else(|| message::not_bytes(what, value(env, raw)))?, false),
     };
-    let copy = copy.map_err(message::cannot_allocate)?;
+    let copy = copy.map_err(|n| message::cannot_allocate(n as u64))?;
     Ok((copy, is_string))
 }
 

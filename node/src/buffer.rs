@@ -302,7 +302,7 @@ impl JsBufferMut {
         let mut bytes = Vec::new();
         bytes
             .try_reserve_exact(capacity)
-            .map_err(|_| ApiError::from(message::cannot_allocate(capacity)))
+            .map_err(|_| ApiError::from(message::cannot_allocate(capacity as u64)))
             .or_throw(env)?;
         let mut memory = ExternalMemory::default();
         memory.set(env, bytes.capacity());
@@ -320,7 +320,7 @@ impl JsBufferMut {
         let builder = self.live().or_throw(env)?;
         let vec = builder.as_mut_vec();
         vec.try_reserve(bytes.len())
-            .map_err(|_| ApiError::from(message::cannot_allocate(bytes.len())))
+            .map_err(|_| ApiError::from(message::cannot_allocate(bytes.len() as u64)))
             .or_throw(env)?;
         vec.extend_from_slice(&bytes);
         let capacity = builder.capacity();

@@ -26,7 +26,7 @@ pub fn not_between(what: &str, n: f64, min: u64, max: u64) -> BindingError {
 
 /// Memory for `n` bytes that the allocator could not give (wasm32 holds at most 4 GiB in all):
 /// `RangeError`, before anything changed.
-pub fn cannot_allocate(n: usize) -> BindingError {
+pub fn cannot_allocate(n: u64) -> BindingError {
     BindingError::range_error(format!("cannot allocate {n} bytes"))
 }
 

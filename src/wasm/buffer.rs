@@ -67,12 +67,40 @@ fn utf8_in_js(text: &js_sys::JsString) -> Option<Result<Uint8Array, JsValue>> {
 /// Appends a copy of `array` to `bytes`, straight from JS memory; a `RangeError`, with `bytes` as
 /// it was, where wasm memory cannot hold that many more (rather than the allocator's abort, a trap).
 pub(crate) fn append_from_js(bytes: &mut Vec<u8>, array: &Uint8Array) -> Result<(), JsValue> {
-    let n = array.length() as usize;
-    bytes.try_reserve(n).map_err(|_| throwable(message::cannot_allocate(n)))?;
+    let n = length_of(array)?;
+    bytes.try_reserve(n).map_err(|_| throwable(message::cannot_allocate(n as u64)))?;
     let start = bytes.len();
     bytes.resize(start + n, 0);
     array.copy_to(&mut bytes[start..]);
     Ok(())
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// A `Uint8Array` whose `length` is read as the number it is: js_sys's `length()` is a `u32`,
+    /// which wraps past 2^32 - 1 elements (Node makes such arrays), and a copy of a wrapped length
+    /// fails in JS, an exception through Rust that would leave the object borrowed for good.
+    type LongArray;
+    #[wasm_bindgen(method, getter)]
+    fn length(this: &LongArray) -> f64;
+}
+
+/// `array.length`, exactly (a typed array's length is an integer of at most 2^53 - 1).
+fn full_length(array: &Uint8Array) -> u64 {
+    array.unchecked_ref::<LongArray>().length() as u64
+}
+
+/// How many bytes `array` holds, all of which a call may copy into wasm memory; `RangeError` ("cannot
+/// allocate") past what wasm32 addresses, which no copy could hold.
+pub(crate) fn length_of(array: &Uint8Array) -> Result<usize, JsValue> {
+    let n = full_length(array);
+    usize::try_from(n).map_err(|_| throwable(message::cannot_allocate(n)))
+}
+
+/// How many bytes of `array` a call that takes at most what fits may use: its length, or all that
+/// wasm32 addresses past that (more than any room).
+pub(crate) fn length_up_to_max(array: &Uint8Array) -> usize {
+    usize::try_from(full_length(array)).unwrap_or(usize::MAX)
 }
 
 /// A kind by name; `undefined` gives `fallback`.
@@ -216,7 +244,9 @@ impl JsBufferMut {
         let capacity = optional_index(capacity, "capacity")?.unwrap_or(0);
         let kind = kind_from_js(optional_string(kind, "kind")?, BufferKind::raw())?;
         let mut bytes = Vec::new();
-        bytes.try_reserve_exact(capacity).map_err(|_| throwable(message::cannot_allocate(capacity)))?;
+        bytes
+            .try_reserve_exact(capacity)
+            .map_err(|_| throwable(message::cannot_allocate(capacity as u64)))?;
         Ok(JsBufferMut { inner: Some(BufferMut::from_vec(bytes, kind)) })
     }
 
@@ -228,7 +258,7 @@ impl JsBufferMut {
         }
         let (bytes, _) = bytes_from_js(bytes, "bytes")?;
         let vec = self.live()?.as_mut_vec();
-        vec.try_reserve(bytes.len()).map_err(|_| throwable(message::cannot_allocate(bytes.len())))?;
+        vec.try_reserve(bytes.len()).map_err(|_| throwable(message::cannot_allocate(bytes.len() as u64)))?;
         vec.extend_from_slice(&bytes);
         Ok(())
     }

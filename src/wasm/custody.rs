@@ -102,7 +102,7 @@ impl Custody {
 /// The error of a table that cannot grow to `bytes`: the memory is full. (Made outside the table's
 /// lock: it allocates too.)
 pub(crate) fn table_full(bytes: usize) -> JsValue {
-    throwable(message::cannot_allocate(bytes))
+    throwable(message::cannot_allocate(bytes as u64))
 }
 
 /// The byte address of `word` in the module's memory (4-aligned).

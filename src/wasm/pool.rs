@@ -336,7 +336,7 @@ impl JsPooledBuffer {
             let buffer = self.live()?;
             // Straight from the JS array into the buffer, once it is known to fit: bytes that do not
             // fit are never copied (into wasm memory, which would keep that size for good).
-            let (needed, available) = (array.length() as usize, buffer.remaining());
+            let (needed, available) = (super::buffer::length_of(array)?, buffer.remaining());
             if needed > available {
                 return Err(refused(CapacityError { needed, available }));
             }
@@ -363,7 +363,7 @@ impl JsPooledBuffer {
         let bytes: &js_sys::Uint8Array =
             bytes.dyn_ref().ok_or_else(|| throwable(message::not_bytes("bytes", value(bytes))))?;
         let written: &mut [u8] = self.live()?;
-        let n = (bytes.length() as usize).min(written.len());
+        let n = super::buffer::length_up_to_max(bytes).min(written.len());
         // Straight from the JS array into the buffer: no copy in between.
         bytes.subarray(0, n as u32).copy_to(&mut written[..n]);
         Ok(())

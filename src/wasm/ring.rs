@@ -30,7 +30,7 @@ use std::task::{Context, Poll, Waker};
 use js_sys::{Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 
-use super::buffer::bytes_from_js;
+use super::buffer::{bytes_from_js, length_up_to_max};
 #[cfg(target_feature = "atomics")]
 use super::custody::Custody;
 use super::error::{choice_option, index, throwable, type_error, used_up, value};
@@ -380,7 +380,7 @@ impl JsCircularWriter {
             let bytes: &Uint8Array =
                 bytes.dyn_ref().ok_or_else(|| throwable(message::not_bytes("bytes", value(bytes))))?;
             if let Poll::Ready(room) = pin!(w.slice()).poll(&mut Context::from_waker(Waker::noop())) {
-                let copied = (bytes.length() as usize).min(n).min(room.len());
+                let copied = length_up_to_max(bytes).min(n).min(room.len());
                 bytes.subarray(0, copied as u32).copy_to(&mut room[..copied]);
             }
             w.try_produce(n).map_err(ring_error)
@@ -395,7 +395,7 @@ impl JsCircularWriter {
             // much as the array however little fits, and a stream writing a large chunk into a small
             // ring a bit at a time would copy it over and over (and keep wasm memory that large).
             if let Some(array) = bytes.dyn_ref::<Uint8Array>() {
-                return Ok(w.push_with(array.length() as usize, |room| {
+                return Ok(w.push_with(length_up_to_max(array), |room| {
                     array.subarray(0, room.len() as u32).copy_to(room)
                 }));
             }
@@ -567,7 +567,7 @@ impl JsCircularReader {
                 .dyn_ref()
                 .ok_or_else(|| throwable(message::not_writable_bytes("target", value(target))))?;
             let Some(data) = reader.try_slice() else { return Ok(-1.0) };
-            let n = data.len().min(target.length() as usize);
+            let n = data.len().min(length_up_to_max(target));
             if n == 0 {
                 return Ok(0.0);
             }
