@@ -168,7 +168,10 @@ export type BytesLike = Uint8Array | ArrayBuffer | SharedArrayBuffer | ArrayBuff
 export class BufferKind {
   private constructor();
   /** Registers `name` (1 to 64 bytes of UTF-8, no whitespace or control characters; TypeError
-   * otherwise) and returns it. */
+   * otherwise) and returns it. Kinds are kept for good, up to 65,536 of them (then an Error). In the
+   * addon the registry is the process's, every worker thread's too; in the wasm build each thread
+   * (the page, each worker) instantiates a module of its own, with a registry of its own: a worker
+   * registers the kinds it uses. */
   static register(name: string): string;
   /** Whether `name` is a known kind. */
   static has(name: string): boolean;
