@@ -490,10 +490,8 @@ impl Budget {
             return Err(PoolError::ExceedsBudget { class_size: size, budget: self.limit });
         }
         match tenant {
-            Some(t) if size > t.quota => {
-                Err(PoolError::ExceedsQuota { tenant: t.name.to_string(), class_size: size, quota: t.quota })
-            }
-            _ => Ok(()),
+            Some(t) => check_quota(&t.name, size, t.quota),
+            None => Ok(()),
         }
     }
 
@@ -704,6 +702,15 @@ impl Budget {
         let mut queue = self.lock();
         self.cancel(&mut queue, ticket);
     }
+}
+
+/// A block of `class_size` bytes against tenant `name`'s `quota`: `ExceedsQuota` above it, which no
+/// release can ever change.
+pub(crate) fn check_quota(name: &str, class_size: usize, quota: usize) -> Result<(), PoolError> {
+    if class_size > quota {
+        return Err(PoolError::ExceedsQuota { tenant: name.to_string(), class_size, quota });
+    }
+    Ok(())
 }
 
 /// Raises a high-water mark to `value`. The load first keeps the common case (no new high) free of

@@ -309,10 +309,7 @@ impl BufferPool {
         let shared = self.shared();
         let (_, class_size) = shared.class_of(size)?;
         shared.budget.check_possible(class_size, None)?;
-        let quota = shared.quota_of(name);
-        if class_size > quota {
-            return Err(PoolError::ExceedsQuota { tenant: name.to_string(), class_size, quota });
-        }
+        budget::check_quota(name, class_size, shared.quota_of(name))?;
         Ok(self.tenant(name))
     }
 
