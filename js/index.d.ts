@@ -33,7 +33,8 @@
 //   (a pool's classes at most 2 ** 31 - 1, the largest allocation there, past which a pool is an
 //   invalid configuration), and a larger one is refused there as out of range ("size must be
 //   between 0 and 4294967295"), where the addon names the limit it meets (the buffer's length, the
-//   largest class, the memory). `new` of a class marked `private constructor`, and a member
+//   largest class, the memory); refused only once every argument's (and option's) type is checked,
+//   so that a wrong type is the same TypeError in both builds. `new` of a class marked `private constructor`, and a member
 //   called with `this` of another class, throw a TypeError. Every error is a JS exception, of the
 //   same class and with the same message in both builds; nothing aborts the process. Errors of misuse
 //   also carry a Node-style `code`: ERR_INVALID_ARG_TYPE (a wrong type), ERR_INVALID_ARG_VALUE (an

@@ -86,6 +86,17 @@ const TABLE = [
   ["new BufferMut('8')", () => new BufferMut('8'), TypeError, 'capacity must be an integer, got a string'],
   ['new BufferMut(Symbol())', () => new BufferMut(Symbol('s')), TypeError, 'capacity must be an integer, got a symbol'],
   ["splitTo({})", () => zcb().splitTo({}), TypeError, 'at must be an integer, got an object'],
+  // Every argument's type before any range: a number past wasm32's memory (2^32, which the wasm build
+  // refuses and the addon may take) does not hide a later argument's wrong type.
+  ["slice(2 ** 32, 'x')", () => zcb().slice(2 ** 32, 'x'), TypeError, 'end must be an integer, got a string'],
+  ['tryAcquire(2 ** 32, 5)', () => pool().tryAcquire(2 ** 32, 5), TypeError, 'tenant must be a string, got 5'],
+  ['acquire(2 ** 32, 5)', () => pool().acquire(2 ** 32, 5), TypeError, 'tenant must be a string, got 5', 'reject'],
+  ['new BufferMut(2 ** 32, 5)', () => new BufferMut(2 ** 32, 5), TypeError, 'kind must be a string, got 5'],
+  ["new BufferMut(2 ** 32, 'nope')", () => new BufferMut(2 ** 32, 'nope'), TypeError, 'unknown buffer kind "nope": register it first with BufferKind.register'],
+  ['withCapacity(2 ** 32, 5)', () => Circular.withCapacity(2 ** 32, 5), TypeError, "options must be an object, e.g. { backend: 'mirror-copy' }, got 5"],
+  ["classes [2 ** 32, 'x']", () => new BufferPool({ budget: 2 ** 33, classes: [2 ** 32, 'x'] }), TypeError, 'options.classes must hold numbers, got a string'],
+  ["classes [2 ** 32], maxIdle 'x'", () => new BufferPool({ budget: 2 ** 33, classes: [2 ** 32], maxIdle: 'x' }), TypeError, 'options.maxIdle must be a number, got a string'],
+  ['classes [2 ** 32], tenantQuotas 5', () => new BufferPool({ budget: 2 ** 33, classes: [2 ** 32], tenantQuotas: 5 }), TypeError, 'options.tenantQuotas must be an object of { tenant: bytes }, got 5'],
   ["insert('1', 'x')", () => vb().insert('1', 'x'), TypeError, 'offset must be an integer, got a string'],
   ['delete(0)', () => vb().delete(0), TypeError, 'end must be an integer, got undefined'],
   // Numbers: NaN, Infinity, fractions, negative, huge (observation 8: Infinity, not inf).

@@ -41,10 +41,27 @@ fn integer_between(value: Value, what: &str, min: u64, max: u64) -> BindingResul
     Ok(n as u64)
 }
 
-/// A size or offset within memory: [`offset`], and also at most `usize::MAX` (which only a 32-bit
-/// target can exceed: a buffer there cannot be that large).
+/// A size or offset within memory: [`offset`], then [`within_memory`].
 pub fn index(value: Value, what: &str) -> BindingResult<usize> {
-    let n = offset(value, what)?;
+    within_memory(offset(value, what)?, what)
+}
+
+/// A number [`offset`] took, as a size or offset within memory: at most `usize::MAX`, which only a
+/// 32-bit target can exceed (a buffer there cannot be that large).
+///
+/// A member of several arguments takes each with [`offset`] first and this range last, so that a
+/// wrong type is a `TypeError` before a number too large for wasm32 is a `RangeError`, as in the
+/// addon, on a 64-bit target, where this never fails.
+///
+/// ```
+/// use omnibuf::binding::{within_memory, ErrorClass};
+///
+/// assert_eq!(within_memory(4096, "size"), Ok(4096));
+/// if usize::BITS == 32 {
+///     assert_eq!(within_memory(1 << 32, "size").unwrap_err().class, ErrorClass::RangeError);
+/// }
+/// ```
+pub fn within_memory(n: u64, what: &str) -> BindingResult<usize> {
     usize::try_from(n).map_err(|_| message::out_of_range(what, n as f64, usize::MAX as u64))
 }
 
@@ -61,7 +78,17 @@ pub fn index(value: Value, what: &str) -> BindingResult<usize> {
 /// assert!(capacity(Value::Number(-1.0), "capacity").is_err());
 /// ```
 pub fn capacity(value: Value, what: &str) -> BindingResult<usize> {
-    let n = integer_between(value, what, 1, MAX_SAFE_INTEGER)?;
+    capacity_within_memory(capacity_number(value, what)?, what)
+}
+
+/// [`capacity`] in two steps, as [`offset`] and [`within_memory`] are: the integer in
+/// `1 ..= Number.MAX_SAFE_INTEGER`, a JS number's check; then at most `usize::MAX`, memory's.
+pub fn capacity_number(value: Value, what: &str) -> BindingResult<u64> {
+    integer_between(value, what, 1, MAX_SAFE_INTEGER)
+}
+
+/// The second step of [`capacity`]: a capacity [`capacity_number`] took, within memory.
+pub fn capacity_within_memory(n: u64, what: &str) -> BindingResult<usize> {
     // Past usize only on a 32-bit target.
     usize::try_from(n).map_err(|_| message::not_between(what, n as f64, 1, usize::MAX as u64))
 }

@@ -4,7 +4,9 @@ use js_sys::{Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::error::{index, optional_index, optional_string, string, throwable, used_up};
+use super::error::{
+    index, offset, optional_offset, optional_string, string, throwable, used_up, within_memory,
+};
 use crate::binding::message;
 use crate::{BufferKind, BufferMut, ZeroCopyBuffer};
 
@@ -180,8 +182,10 @@ impl JsZeroCopyBuffer {
 
     /// A view of bytes `start .. end` (`end` defaults to the length); `RangeError` when out of bounds.
     pub fn slice(&self, start: &JsValue, end: &JsValue) -> Result<JsZeroCopyBuffer, JsValue> {
-        let start = index(start, "start")?;
-        let end = optional_index(end, "end")?.unwrap_or(self.inner.len());
+        // Both types first, then the ranges, as in the addon (see `binding::within_memory`).
+        let (start, end) = (offset(start, "start")?, optional_offset(end, "end")?);
+        let start = within_memory(start, "start")?;
+        let end = end.map(|end| within_memory(end, "end")).transpose()?.unwrap_or(self.inner.len());
         self.inner.try_slice(start..end).map(Into::into).map_err(|e| throwable(e.into()))
     }
 
@@ -241,8 +245,9 @@ impl JsBufferMut {
     /// An empty builder with room for `capacity` bytes (default 0) of kind `kind` (default `"raw"`).
     #[wasm_bindgen(constructor)]
     pub fn new(capacity: &JsValue, kind: &JsValue) -> Result<JsBufferMut, JsValue> {
-        let capacity = optional_index(capacity, "capacity")?.unwrap_or(0);
+        let capacity = optional_offset(capacity, "capacity")?.unwrap_or(0);
         let kind = kind_from_js(optional_string(kind, "kind")?, BufferKind::raw())?;
+        let capacity = within_memory(capacity, "capacity")?;
         let mut bytes = Vec::new();
         bytes
             .try_reserve_exact(capacity)

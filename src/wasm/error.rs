@@ -63,17 +63,23 @@ pub(crate) fn index(v: &JsValue, what: &str) -> Result<usize, JsValue> {
     binding::index(value(v), what).map_err(throwable)
 }
 
-/// [`index`], or `None` for a missing (`undefined` or `null`) argument.
-pub(crate) fn optional_index(v: &JsValue, what: &str) -> Result<Option<usize>, JsValue> {
+/// An offset into a document: up to `Number.MAX_SAFE_INTEGER`, past 4 GiB on wasm32 too. Also the
+/// first step of [`index`], for a member of several arguments (see `binding::within_memory`).
+pub(crate) fn offset(v: &JsValue, what: &str) -> Result<u64, JsValue> {
+    binding::offset(value(v), what).map_err(throwable)
+}
+
+/// [`offset`], or `None` for a missing (`undefined` or `null`) argument.
+pub(crate) fn optional_offset(v: &JsValue, what: &str) -> Result<Option<u64>, JsValue> {
     if v.is_undefined() || v.is_null() {
         return Ok(None);
     }
-    index(v, what).map(Some)
+    offset(v, what).map(Some)
 }
 
-/// An offset into a document: up to `Number.MAX_SAFE_INTEGER`, past 4 GiB on wasm32 too.
-pub(crate) fn offset(v: &JsValue, what: &str) -> Result<u64, JsValue> {
-    binding::offset(value(v), what).map_err(throwable)
+/// The second step of [`index`]: a number [`offset`] took, within wasm memory.
+pub(crate) fn within_memory(n: u64, what: &str) -> Result<usize, JsValue> {
+    binding::within_memory(n, what).map_err(throwable)
 }
 
 /// The error for a method called on an object whose contents were handed on (frozen) or freed.

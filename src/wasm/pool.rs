@@ -9,7 +9,7 @@ use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::prelude::*;
 
 use super::buffer::{bytes_from_js, kind_from_js, JsZeroCopyBuffer};
-use super::error::{index, option, optional_string, string, throwable, used_up, value};
+use super::error::{offset, option, optional_string, string, throwable, used_up, value, within_memory};
 use crate::binding::{self, message, BindingError, PoolSide};
 use crate::{
     pool::DEFAULT_CLASSES, BufferKind, BufferPool, BufferPoolSnapshot, CapacityError, PoolError, PooledBuffer,
@@ -111,7 +111,9 @@ impl JsBufferPool {
             return Err(throwable(message::budget_required()));
         };
         let mut bounds = Bounds { budget, default_quota: None, quotas: HashMap::new() };
-        let mut sizes = DEFAULT_CLASSES.to_vec();
+        // Numbers until every option is read: a class too large for wasm memory is refused after
+        // every option's type, as the addon refuses none (see `binding::within_memory`).
+        let mut sizes: Vec<u64> = DEFAULT_CLASSES.iter().map(|&size| size as u64).collect();
         let classes = option(options, "classes")?;
         if !classes.is_undefined() {
             // Each element read as JS would, so that a throwing getter or a Proxy's trap (a revoked
@@ -129,12 +131,11 @@ impl JsBufferPool {
                 })
                 .map(|n| {
                     n.and_then(|n| {
-                        binding::index(binding::Value::Number(n), "a class size").map_err(throwable)
+                        binding::offset(binding::Value::Number(n), "a class size").map_err(throwable)
                     })
                 })
                 .collect::<Result<_, _>>()?;
         }
-        config = config.budget(counted_budget(budget, &sizes)).classes(sizes);
         if let Some(max_idle) = size_option(options, "maxIdle")? {
             config = config.max_idle(counted(max_idle));
         }
@@ -163,6 +164,9 @@ impl JsBufferPool {
                 bounds.quotas.insert(tenant, quota);
             }
         }
+        let sizes: Vec<usize> =
+            sizes.into_iter().map(|size| within_memory(size, "a class size")).collect::<Result<_, _>>()?;
+        config = config.budget(counted_budget(budget, &sizes)).classes(sizes);
         // No thread can block in a page, and outstanding-buffer tracking is a debugging aid.
         config
             .track_outstanding(false)
@@ -188,8 +192,10 @@ impl JsBufferPool {
     /// full. Requests that can never be served throw a `RangeError`.
     #[wasm_bindgen(js_name = tryAcquire)]
     pub fn try_acquire(&self, size: &JsValue, tenant: &JsValue) -> Result<JsValue, JsValue> {
-        let size = index(size, "size")?;
+        // Both types first, then the size's range, as in the addon (see `binding::within_memory`).
+        let size = offset(size, "size")?;
         let tenant = optional_string(tenant, "tenant")?;
+        let size = within_memory(size, "size")?;
         let result = self.with(|pool| binding::try_acquire(pool, size, tenant.as_deref()))?;
         match result {
             Ok(buf) => Ok(JsPooledBuffer { inner: Some(buf) }.into()),
@@ -204,8 +210,9 @@ impl JsBufferPool {
     /// `ticket`: the wait's `{ ref, id }` from `js/waits.mjs`, for `__cancelWait` (see `super::wait`).
     /// Rejects with the `Error` of a freed pool when the pool is freed first.
     pub fn acquire(&self, size: &JsValue, tenant: &JsValue, ticket: &JsValue) -> js_sys::Promise {
-        let future = index(size, "size").and_then(|size| {
+        let future = offset(size, "size").and_then(|size| {
             let tenant = optional_string(tenant, "tenant")?;
+            let size = within_memory(size, "size")?;
             binding::acquire(&self.side, size, tenant.as_deref()).map_err(throwable)
         });
         super::wait::spawn(ticket, async move {

@@ -243,7 +243,8 @@ impl JsCircular {
     /// `"mirror-copy"` (the only one in wasm).
     #[wasm_bindgen(js_name = withCapacity)]
     pub fn with_capacity(capacity: &JsValue, options: &JsValue) -> Result<JsCircularWriter, JsValue> {
-        let capacity = binding::capacity(value(capacity), "capacity").map_err(throwable)?;
+        // The options' types before the capacity's range, as in the addon (`binding::within_memory`).
+        let capacity = binding::capacity_number(value(capacity), "capacity").map_err(throwable)?;
         let mut ring = RingOptions::default();
         if !options.is_undefined() && !options.is_null() {
             if !options.is_object() {
@@ -255,6 +256,7 @@ impl JsCircular {
                 None => ring,
             };
         }
+        let capacity = binding::capacity_within_memory(capacity, "capacity").map_err(throwable)?;
         let writer = Circular::with_options::<u8>(capacity, &ring).map_err(ring_error)?;
         Ok(JsCircularWriter { side: new_writer(writer)? })
     }
