@@ -133,6 +133,8 @@ impl Tasks {
     /// Replaces the waker of `side`'s latest entry, if the list still holds it, with `waker`;
     /// returns the one replaced.
     fn replace_latest(&mut self, side: &Registration, waker: &Waker) -> Option<Waker> {
+        // The index may need room for the new key before the old one's is reused (see `put`).
+        self.places.try_reserve(1).ok()?;
         match self.entries.get_mut(side.at) {
             Some(Some(latest)) if latest.side == side.side => {
                 let replaced = std::mem::replace(latest, Entry::new(side.side, waker));
@@ -144,8 +146,17 @@ impl Tasks {
         }
     }
 
-    /// Puts `side`'s entry for the task of `waker` in a free place, or at the end; returns where.
-    fn put(&mut self, side: usize, waker: &Waker) -> usize {
+    /// Puts `side`'s entry for the task of `waker` in a free place, or at the end; returns where, or
+    /// `None`, having put nothing, when the list cannot grow. The list is changed under a lock that
+    /// the threaded wasm build spins on, where an allocation that fails traps with the lock held and
+    /// every thread that takes it next spins for good: so it grows only fallibly, and makes room in
+    /// `free` for every entry, so that taking one out never allocates.
+    fn put(&mut self, side: usize, waker: &Waker) -> Option<usize> {
+        if self.free.is_empty() {
+            self.entries.try_reserve(1).ok()?;
+            self.free.try_reserve(self.entries.len() + 1 - self.free.len()).ok()?;
+        }
+        self.places.try_reserve(1).ok()?;
         let entry = Entry::new(side, waker);
         let key = (side, entry.task);
         let at = match self.free.pop() {
@@ -159,10 +170,11 @@ impl Tasks {
             }
         };
         self.places.insert(key, at);
-        at
+        Some(at)
     }
 
-    /// Takes out the entry at `at` if `is_it` picks it, and frees its place.
+    /// Takes out the entry at `at` if `is_it` picks it, and frees its place (for which
+    /// [`put`](Self::put) made room).
     fn take_if(&mut self, at: usize, is_it: impl Fn(&Entry) -> bool) -> Option<Entry> {
         let entry = self.entries.get_mut(at).filter(|entry| entry.as_ref().is_some_and(&is_it))?.take()?;
         self.places.remove(&(entry.side, entry.task));
@@ -288,10 +300,18 @@ impl Wakeup {
             let mut tasks = self.lock_tasks();
             match only {
                 Some(side) if side.changes != tasks.changes => {}
-                Some(side) if side.entries == 1 => forgotten.extend(tasks.take_if(side.at, &is_it)),
+                Some(side) if side.entries == 1 => {
+                    if forgotten.try_reserve(1).is_ok() {
+                        forgotten.extend(tasks.take_if(side.at, &is_it));
+                    }
+                }
                 _ => {
                     for at in 0..tasks.entries.len() {
-                        forgotten.extend(tasks.take_if(at, &is_it));
+                        // An entry there is no room to carry out stays (see `Tasks::put`): the
+                        // next change wakes it for nothing.
+                        if forgotten.try_reserve(1).is_ok() {
+                            forgotten.extend(tasks.take_if(at, &is_it));
+                        }
                     }
                 }
             }
@@ -314,29 +334,41 @@ impl Wakeup {
         if ready() {
             return Poll::Ready(());
         }
-        let replaced = {
+        let (replaced, unregistered) = {
             let mut tasks = self.lock_tasks();
             if tasks.holds(side, cx.waker()) {
-                None
+                (None, false)
             } else {
                 let replaced = match pollers {
                     Pollers::Latest => tasks.replace_latest(side, cx.waker()),
                     Pollers::Each => None,
                 };
+                let mut unregistered = false;
                 if replaced.is_none() {
-                    if side.changes == tasks.changes {
-                        side.entries += 1;
-                    } else {
-                        (side.changes, side.entries) = (tasks.changes, 1);
+                    match tasks.put(side.side, cx.waker()) {
+                        Some(at) => {
+                            if side.changes == tasks.changes {
+                                side.entries += 1;
+                            } else {
+                                (side.changes, side.entries) = (tasks.changes, 1);
+                            }
+                            side.at = at;
+                            self.waiters.fetch_add(1, Relaxed);
+                        }
+                        None => unregistered = true,
                     }
-                    side.at = tasks.put(side.side, cx.waker());
-                    self.waiters.fetch_add(1, Relaxed);
                 }
-                replaced
+                (replaced, unregistered)
             }
         };
-        // May run user code (a notifier's drop): not under the lock.
+        // May run user code (a notifier's drop, a waker's wake): not under the lock.
         drop(replaced);
+        if unregistered {
+            // No room to register the task, so no change would wake it: it is woken now and polls
+            // again, busily, until memory lets it register or it is ready.
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
         fence(SeqCst);
         // A change that came before the registration is seen here; one after it wakes the task. (If
         // both happen, the task is woken once for nothing.)
