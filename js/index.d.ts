@@ -168,7 +168,7 @@ export type BytesLike = Uint8Array | ArrayBuffer | SharedArrayBuffer | ArrayBuff
  * "mulaw8", "alaw8", "opus", "jpeg", "png", "webp", "gif", "h264", "mp4") and registered ones. */
 export class BufferKind {
   private constructor();
-  /** Registers `name` (1 to 64 bytes of UTF-8, no whitespace or control characters; TypeError
+  /** Registers `name` (1 to 64 bytes of UTF-8, no whitespace, control or invisible formatting characters such as U+200B; TypeError
    * otherwise) and returns it. Kinds are kept for good, up to 65,536 of them (then an Error). In the
    * addon the registry is the process's, every worker thread's too; in the wasm build each thread
    * (the page, each worker) instantiates a module of its own, with a registry of its own: a worker

@@ -709,6 +709,10 @@ test('a value of the right type that cannot be used is ERR_INVALID_ARG_VALUE, an
     [() => BufferKind.register(''), TypeError, 'ERR_INVALID_ARG_VALUE'],
     [() => BufferKind.register('x'.repeat(65)), TypeError, 'ERR_INVALID_ARG_VALUE'],
     [() => BufferKind.register('a b'), TypeError, 'ERR_INVALID_ARG_VALUE'],
+    // Names that print alike must be alike: no zero-width space, byte order mark, bidi override.
+    [() => BufferKind.register('a\u200Bb'), TypeError, 'ERR_INVALID_ARG_VALUE'],
+    [() => BufferKind.register('\uFEFFpcm16'), TypeError, 'ERR_INVALID_ARG_VALUE'],
+    [() => BufferKind.register('gpj\u202Eexe'), TypeError, 'ERR_INVALID_ARG_VALUE'],
     [() => Circular.withCapacity(64, { backend: 'nope' }), TypeError, 'ERR_INVALID_ARG_VALUE', `${backends}, got "nope"`],
     [() => Circular.withCapacity(64, { backend: 1 }), TypeError, 'ERR_INVALID_ARG_TYPE', `${backends}, got 1`],
   ];

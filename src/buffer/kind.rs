@@ -31,10 +31,10 @@ pub const MAX_KIND_NAME_LEN: usize = 64;
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KindError {
-    /// The name is empty, longer than [`MAX_KIND_NAME_LEN`] bytes, or holds whitespace or control
-    /// characters.
+    /// The name is empty, longer than [`MAX_KIND_NAME_LEN`] bytes, or holds whitespace, control or
+    /// invisible formatting characters.
     #[error(
-        "invalid buffer kind name {name:?}: names are 1 to 64 bytes with no whitespace or control characters"
+        "invalid buffer kind name {name:?}: names are 1 to 64 bytes with no whitespace, control or invisible characters"
     )]
     InvalidName {
         /// The refused name; one longer than [`MAX_KIND_NAME_LEN`] bytes is cut to its first ones
@@ -244,7 +244,8 @@ impl BufferKindRegistry {
 
     /// Registers `name`, or returns the kind already registered under it. Fails with
     /// [`KindError::InvalidName`] for a name that is empty, longer than [`MAX_KIND_NAME_LEN`] bytes or
-    /// holds whitespace or control characters, and with [`KindError::RegistryFull`] once
+    /// holds whitespace, control or invisible formatting characters (such as U+200B ZERO WIDTH SPACE,
+    /// by which two names that print alike would differ), and with [`KindError::RegistryFull`] once
     /// [`MAX_KINDS`] kinds are registered (a registered kind is never removed).
     ///
     /// ```
@@ -345,12 +346,42 @@ impl BufferKindRegistry {
 fn validate_name(name: &str) -> Result<(), KindError> {
     let ok = !name.is_empty()
         && name.len() <= MAX_KIND_NAME_LEN
-        && !name.chars().any(|c| c.is_whitespace() || c.is_control());
+        && !name.chars().any(|c| c.is_whitespace() || c.is_control() || is_invisible_format(c));
     if ok {
         Ok(())
     } else {
         Err(KindError::InvalidName { name: shortened(name) })
     }
+}
+
+/// Whether `c` is one of Unicode's format characters (general category Cf), which print as nothing
+/// or steer the text around them: zero-width spaces and joiners, bidirectional marks and
+/// isolates, the byte order mark, tags. The list is Unicode 15's; `char` has no query for it.
+fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{AD}'
+            | '\u{600}'..='\u{605}'
+            | '\u{61C}'
+            | '\u{6DD}'
+            | '\u{70F}'
+            | '\u{890}'..='\u{891}'
+            | '\u{8E2}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{110BD}'
+            | '\u{110CD}'
+            | '\u{13430}'..='\u{1343F}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0001}'
+            | '\u{E0020}'..='\u{E007F}'
+    )
 }
 
 /// `name` cut to at most [`MAX_KIND_NAME_LEN`] bytes (at a character's start) plus `…`, if longer.
@@ -398,13 +429,21 @@ mod tests {
 
     #[test]
     fn bad_names_are_refused() {
-        for bad in ["", " ", "a b", "tab\t", "nl\n", &"x".repeat(65)] {
+        let invisible =
+            ["zero\u{200B}width", "\u{FEFF}bom", "soft\u{AD}hyphen", "rtl\u{202E}gpj", "tag\u{E0041}"];
+        for bad in
+            ["", " ", "a b", "tab\t", "nl\n", "nbsp\u{A0}", &"x".repeat(65)].into_iter().chain(invisible)
+        {
             assert!(
                 matches!(BufferKind::register(bad), Err(KindError::InvalidName { .. })),
                 "{bad:?} should be refused"
             );
         }
         assert!(BufferKind::register(&"x".repeat(64)).is_ok());
+        // Letters of every script, and characters that show (emoji with their joiner's neighbours).
+        for good in ["pcm-ü", "音声", "данные", "a_b.c/d+e"] {
+            assert!(BufferKind::register(good).is_ok(), "{good:?} should be taken");
+        }
         // A long name is not repeated whole in the error (its message would be as long).
         let long = format!("é{}", "y".repeat(10 << 20));
         let Err(KindError::InvalidName { name }) = BufferKind::register(&long) else { panic!() };

@@ -299,7 +299,7 @@ impl JsBufferKind {
         Err(throwable(message::no_constructor("BufferKind")))
     }
 
-    /// Registers `name` (1 to 64 bytes, no whitespace) and returns it; registering twice is fine.
+    /// Registers `name` (1 to 64 bytes, no whitespace, control or invisible characters) and returns it; registering twice is fine.
     pub fn register(name: &JsValue) -> Result<String, JsValue> {
         BufferKind::register(&string(name, "name")?)
             .map(|k| k.name().to_owned())
