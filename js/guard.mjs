@@ -187,12 +187,27 @@ const CONSTRUCTED = new Set(['BufferMut', 'BufferPool']);
 /** Whether wasm-bindgen's `__wrap` is making an object now (see brandInstances). */
 let wrapping = false;
 
-/** Each guarded class's test of whether it made an object (brandInstances). */
-const madeBy = new WeakMap();
+/** Where each guarded class keeps its test of whether it made an object (brandInstances): on the
+ * class, so that every copy of this file (loaded under another URL) finds it. */
+const MADE_BY = Symbol.for('omnibuf.madeBy');
 
 /** Whether `object` is one that `cls` (a class given to guardClasses) made, over a Rust value
  * (freed or not): for entry code that calls the unguarded members of its hot paths itself. */
-export const madeByClass = (cls, object) => madeBy.get(cls)?.(object) === true;
+export const madeByClass = (cls, object) => cls[MADE_BY]?.(object) === true;
+
+/**
+ * What `make()` returns, made once per glue class `glue` (one of the glue module's classes) and
+ * entry name `entry` in this realm. An entry may be evaluated twice over one glue: imported under
+ * two URLs (a query string, two bundles), re-run by a test runner's module registry over a glue the
+ * runtime keeps, or two entries that share the threaded glue ("omnibuf" and "omnibuf/worklet" in one
+ * worker). Wrapping its classes again would have each wrapper refuse the other's objects as
+ * receivers; the second evaluation gives the first one's API instead.
+ */
+export function oncePerGlue(glue, entry, make) {
+  const key = Symbol.for(`omnibuf.entry.${entry}`);
+  if (!Object.hasOwn(glue, key)) Object.defineProperty(glue, key, { value: make() });
+  return glue[key];
+}
 
 /**
  * The objects `cls` (named `name`) makes from now on, so that a receiver that only looks like one
@@ -258,7 +273,7 @@ function brandInstances(cls, name) {
       configurable: true,
     });
   }
-  madeBy.set(cls, Made.has);
+  Object.defineProperty(cls, MADE_BY, { value: Made.has });
   return Made.has;
 }
 

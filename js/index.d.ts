@@ -19,7 +19,9 @@
 // Node has them all. So `typeof VirtualBuffer.list === 'function'` holds in every entry: to tell
 // whether the documents are files, look at the entry imported (or at that error's code). js/browser.d.ts types the browser entries: all of this
 // plus the document worker (openDocumentWorker()); js/worklet.d.ts types "omnibuf/worklet" (the
-// ring's classes and readInto()).
+// ring's classes and readInto()). An entry evaluated again over the same glue or addon (imported
+// under another URL, or re-run by a test runner's module registry) gives the same classes and
+// AbortError as the first time; "omnibuf" and "omnibuf/worklet" in one worker share the ring's.
 //
 // Conventions:
 // - Sizes and offsets are non-negative integers up to Number.MAX_SAFE_INTEGER (in both builds, so
@@ -46,7 +48,8 @@
 // - Objects hold native or wasm memory: call free() (or use `using`, via [Symbol.dispose]) when done.
 //   Using an object after free() throws an Error that says so, before any of the call's arguments or
 //   options is looked at (a Promise member rejects with it; a stream or walk over it errors or
-//   rejects at its first read or step); free() twice does nothing. A builder (BufferMut,
+//   rejects at its first read or step, so the options of a stream form, which it checks at the call,
+//   are looked at first: a bad one is its TypeError there); free() twice does nothing. A builder (BufferMut,
 //   PooledBuffer) after freeze() throws such an Error too, but after its arguments are checked: a
 //   bad argument is its TypeError first, in both builds.
 //   A writable stream whose writer was freed or aborted by other means errors at its end rather

@@ -6,9 +6,9 @@ import * as events from 'node:events';
 import * as nodeStream from 'node:stream';
 import { isMainThread } from 'node:worker_threads';
 import { listenWith } from './abort-signal.mjs';
-import { guardClasses } from './guard.mjs';
+import { guardClasses, oncePerGlue } from './guard.mjs';
 import { installStreams } from './streams.mjs';
-import { AbortError, defineWaits, installDocumentSignals, installWaits } from './waits.mjs';
+import { AbortError as OwnAbortError, defineWaits, installDocumentSignals, installWaits } from './waits.mjs';
 
 const require = createRequire(import.meta.url);
 let wasm;
@@ -34,43 +34,49 @@ export const {
   CircularReader,
   VirtualBuffer,
 } = wasm;
-guardClasses(
-  { ZeroCopyBuffer, BufferMut, BufferKind, BufferPool, PooledBuffer, Circular, CircularWriter, CircularReader, VirtualBuffer },
-  wasm.__bindingError,
-);
 
 /** The wasm build's views are copies, never views of wasm memory (see js/index.d.ts). */
 export const externalBuffers = false;
 
-// Waits take { signal, ref } (js/waits.mjs): cancelled in wasm (__cancelWait); a wasm Promise holds
-// nothing of the event loop, so a timer does while a wait with `ref` is pending. VirtualBuffer work
-// aborted before it starts never runs (__cancelWork).
-// The package's abort listeners run whatever other listeners of a signal do (js/abort-signal.mjs).
-listenWith(events.addAbortListener);
-const waits = defineWaits({
-  makeError: wasm.__bindingError,
-  cancelWait: wasm.__cancelWait,
-  cancelWork: wasm.__cancelWork,
-  holdLoop: true,
-});
-installWaits({ BufferPool, CircularWriter, CircularReader }, waits);
+// The glue's classes made ready (guarded, with waits and streams) once per glue (see oncePerGlue):
+// the AbortError is the one their waits reject with.
+export const { AbortError } = oncePerGlue(ZeroCopyBuffer, 'wasm-node', () => {
+  guardClasses(
+    { ZeroCopyBuffer, BufferMut, BufferKind, BufferPool, PooledBuffer, Circular, CircularWriter, CircularReader, VirtualBuffer },
+    wasm.__bindingError,
+  );
 
-// This build never blocks; on the main thread it refuses sliceSync() in the addon's words (js/node.mjs),
-// told where it is as the addon is.
-if (isMainThread) {
-  for (const cls of [CircularWriter, CircularReader]) {
-    const { sliceSync } = cls.prototype;
-    Object.defineProperty(cls.prototype, 'sliceSync', {
-      value(timeoutMs) {
-        return sliceSync.call(this, timeoutMs, "the main thread's event loop");
-      },
-      writable: true,
-      configurable: true,
-    });
+  // Waits take { signal, ref } (js/waits.mjs): cancelled in wasm (__cancelWait); a wasm Promise holds
+  // nothing of the event loop, so a timer does while a wait with `ref` is pending. VirtualBuffer work
+  // aborted before it starts never runs (__cancelWork).
+  // The package's abort listeners run whatever other listeners of a signal do (js/abort-signal.mjs).
+  listenWith(events.addAbortListener);
+  const waits = defineWaits({
+    makeError: wasm.__bindingError,
+    cancelWait: wasm.__cancelWait,
+    cancelWork: wasm.__cancelWork,
+    holdLoop: true,
+  });
+  installWaits({ BufferPool, CircularWriter, CircularReader }, waits);
+
+  // This build never blocks; on the main thread it refuses sliceSync() in the addon's words (js/node.mjs),
+  // told where it is as the addon is.
+  if (isMainThread) {
+    for (const cls of [CircularWriter, CircularReader]) {
+      const { sliceSync } = cls.prototype;
+      Object.defineProperty(cls.prototype, 'sliceSync', {
+        value(timeoutMs) {
+          return sliceSync.call(this, timeoutMs, "the main thread's event loop");
+        },
+        writable: true,
+        configurable: true,
+      });
+    }
   }
-}
-installDocumentSignals(VirtualBuffer, waits);
-export { AbortError };
+  installDocumentSignals(VirtualBuffer, waits);
+  installStreams({ CircularReader, CircularWriter, VirtualBuffer }, waits, nodeStream);
+  return { AbortError: OwnAbortError };
+});
 
 // What the browser entry needs first and Node's do not (js/index.d.ts), so that code written for every
 // entry runs here unchanged: the module loaded with this one. Its rings stay on their thread.
@@ -84,5 +90,3 @@ export const threaded = false;
 export const __pendingWaits = wasm.__pendingWaits;
 /** `[pending, ran]`: VirtualBuffer work not settled, and how much has started (a test hook). */
 export const __workCounts = () => Array.from(wasm.__workCounts());
-
-installStreams({ CircularReader, CircularWriter, VirtualBuffer }, waits, nodeStream);

@@ -7,7 +7,7 @@
 // without blocking and without allocating (reader.slice() works too, but makes a view per call).
 import './worklet-text.mjs';
 import * as wasm from '../pkg/web-threads/omnibuf_threads.js';
-import { guardClasses, madeByClass } from './guard.mjs';
+import { guardClasses, madeByClass, oncePerGlue } from './guard.mjs';
 import { NOT_IN_WORKLET, defineUnavailable, getterOf } from './unavailable.mjs';
 
 /** The ring's classes (the other classes are the browser entry's, js/web.mjs). */
@@ -21,9 +21,13 @@ const unreadOffset = CircularReader.prototype.__unreadOffset;
 const unreadLength = CircularReader.prototype.__unreadLength;
 const consumeRaw = CircularReader.prototype.__consumeRaw;
 
-guardClasses({ Circular, CircularWriter, CircularReader }, wasm.__bindingError, { inPlaceRings: true });
+// Once per glue: the browser entry (js/web.mjs), loaded too in a cross-origin isolated worker, guards
+// the same classes.
+oncePerGlue(Circular, 'rings', () =>
+  guardClasses({ Circular, CircularWriter, CircularReader }, wasm.__bindingError, { inPlaceRings: true }),
+);
 // The stream forms and async iteration (js/streams.mjs) are not part of this entry: they exist only
-// to say so (js/unavailable.mjs).
+// to say so (js/unavailable.mjs), unless the browser entry installed them.
 defineUnavailable(CircularReader.prototype, 'CircularReader', ['readableStream', 'slices', 'chunks', Symbol.asyncIterator, 'nodeReadable'], wasm.__bindingError, NOT_IN_WORKLET, {
   brand: getterOf(CircularReader, 'abortReason'),
 });

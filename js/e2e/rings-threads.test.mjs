@@ -302,6 +302,8 @@ test('the members an entry lacks say so: the Node stream forms on the page, the 
         const moved = { name: 'Error', code: 'ERR_INVALID_STATE', message: 'this CircularReader was moved to a handle and cannot be used any more' };
         assert.deepEqual(out.worklet.moved, { slice: moved, readInto: moved }, 'readInto() on a moved reader throws as its members do');
         assert.deepEqual(out.worklet.freed, { name: 'TypeError', code: undefined, message: 'readInto needs a live CircularReader' });
+        // A worker that loads both entries: they share the threaded glue, whose classes are made ready once.
+        assert.deepEqual(out.bothEntries, { read: 'one', streamed: 'two', sameClass: true });
       }
       assert.deepEqual(errors, []);
     } finally {

@@ -754,3 +754,49 @@ test('a VirtualBuffer made from bytes has no name: null (the wasm build; the add
   assert.equal(doc.name, null);
   doc.free();
 });
+
+/** Uses `api` as a program would: a ring, a buffer, a pool wait cancelled by a signal, a document's
+ * lines; objects made through `other` (another evaluation of an entry) go through `api` too. */
+async function usedAlongside(api, other) {
+  const writer = api.Circular.withCapacity(64);
+  const reader = writer.addReader();
+  writer.write('hi');
+  assert.deepEqual([...reader.read()], [104, 105]);
+  const bytes = other.ZeroCopyBuffer.from('abc');
+  assert.ok(bytes instanceof api.ZeroCopyBuffer);
+  assert.equal(api.ZeroCopyBuffer.prototype.slice.call(bytes, 1).length, 2);
+  const pool = new api.BufferPool({ budget: 4096, classes: [4096] });
+  const held = await pool.acquire(10);
+  // (Not AbortSignal.timeout(), whose timer would not keep Node running for the browser entry's wait.)
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(), 5);
+  await assert.rejects(pool.acquire(10, { signal: controller.signal }), other.AbortError);
+  held.free();
+  const doc = api.VirtualBuffer.fromBytes('a\nb\n');
+  const lines = [];
+  for await (const line of doc.lines()) lines.push(line);
+  assert.deepEqual(lines, ['a', 'b']);
+  for (const o of [writer, reader, bytes, pool, doc]) o.free();
+}
+
+test('an entry evaluated again over the same glue (imported under another URL) gives the same API, and wraps nothing twice', async () => {
+  const file = impl === 'addon' ? '../node.mjs' : '../wasm-node.mjs';
+  const again = await import(new URL(`${file}?again`, import.meta.url));
+  // The same glue (or addon): the same classes, made ready once.
+  for (const name of ['ZeroCopyBuffer', 'BufferPool', 'Circular', 'VirtualBuffer', 'AbortError']) {
+    assert.equal(again[name], entry[name], name);
+  }
+  await usedAlongside(entry, again);
+  await usedAlongside(again, entry);
+});
+
+test('the browser entry evaluated twice over its glue gives one API (in Node, over the module given as bytes)', { skip: impl === 'addon' && 'the wasm build' }, async () => {
+  const first = await import(new URL('../web.mjs?first', import.meta.url));
+  const second = await import(new URL('../web.mjs?second', import.meta.url));
+  for (const name of ['init', 'ZeroCopyBuffer', 'Circular', 'CircularReader', 'AbortError']) {
+    assert.equal(second[name], first[name], name);
+  }
+  await second.init(readFileSync(new URL('../../pkg/web/omnibuf_bg.wasm', import.meta.url)));
+  await usedAlongside(first, second);
+  await usedAlongside(second, first);
+});

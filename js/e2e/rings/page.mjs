@@ -428,6 +428,15 @@ async function unavailableMembers() {
       w.postMessage({ writerHandle: writer.toHandle(), readerHandle: reader.toHandle() });
     });
     w.terminate();
+    const both = new Worker(new URL('./both-entries.mjs', import.meta.url), { type: 'module' });
+    const bothWriter = Circular.withCapacity(64);
+    const bothReader = bothWriter.addReader();
+    out.bothEntries = await new Promise((resolve, reject) => {
+      both.onmessage = ({ data }) => resolve(data);
+      both.onerror = (e) => reject(new Error(`worker: ${e.message}`));
+      both.postMessage({ writerHandle: bothWriter.toHandle(), readerHandle: bothReader.toHandle() });
+    });
+    both.terminate();
   } else {
     writer.free();
     reader.free();
