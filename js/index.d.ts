@@ -30,13 +30,14 @@
 //   optional argument given as undefined or null counts as left out, though these types, as
 //   TypeScript's optional parameters do, name undefined only; a member of an options object is left
 //   out only as undefined, and null there is a TypeError), a negative or
-//   out-of-range value a RangeError. One difference: sizes and offsets within memory (of a buffer, a
-//   pool's sizes and classes) are at most 2 ** 32 - 1 in the wasm build, whose memory holds no more
-//   (a pool's classes at most 2 ** 31 - 1, the largest allocation there, past which a pool is an
-//   invalid configuration), and a larger one is refused there as out of range ("size must be
-//   between 0 and 4294967295"), where the addon names the limit it meets (the buffer's length, the
-//   largest class, the memory); refused only once every argument's (and option's) type is checked,
-//   so that a wrong type is the same TypeError in both builds. `new` of a class marked `private constructor`, and a member
+//   out-of-range value a RangeError. Sizes and offsets within memory (of a buffer, a ring, a pool's
+//   requests) of 2 ** 32 or more, which the wasm build's memory cannot hold, are refused there with
+//   the RangeError the addon gives for them, naming the limit met (the buffer's length, the room
+//   free, the largest class, "too large"), once every argument's type is checked; a BufferMut's
+//   capacity there is memory that cannot be allocated, as a smaller one may be, and a pool's class
+//   sizes are at most 2 ** 32 - 1 ("a class size must be between 0 and 4294967295"; at most
+//   2 ** 31 - 1, the largest allocation there, past which a pool is an invalid configuration),
+//   where the addon takes them. `new` of a class marked `private constructor`, and a member
 //   called with `this` of another class, throw a TypeError. Every error is a JS exception, of the
 //   same class and with the same message in both builds; nothing aborts the process. Errors of misuse
 //   also carry a Node-style `code`: ERR_INVALID_ARG_TYPE (a wrong type), ERR_INVALID_ARG_VALUE (an

@@ -78,19 +78,16 @@ pub fn within_memory(n: u64, what: &str) -> BindingResult<usize> {
 /// assert!(capacity(Value::Number(-1.0), "capacity").is_err());
 /// ```
 pub fn capacity(value: Value, what: &str) -> BindingResult<usize> {
-    capacity_within_memory(capacity_number(value, what)?, what)
-}
-
-/// [`capacity`] in two steps, as [`offset`] and [`within_memory`] are: the integer in
-/// `1 ..= Number.MAX_SAFE_INTEGER`, a JS number's check; then at most `usize::MAX`, memory's.
-pub fn capacity_number(value: Value, what: &str) -> BindingResult<u64> {
-    integer_between(value, what, 1, MAX_SAFE_INTEGER)
-}
-
-/// The second step of [`capacity`]: a capacity [`capacity_number`] took, within memory.
-pub fn capacity_within_memory(n: u64, what: &str) -> BindingResult<usize> {
+    let n = capacity_number(value, what)?;
     // Past usize only on a 32-bit target.
     usize::try_from(n).map_err(|_| message::not_between(what, n as f64, 1, usize::MAX as u64))
+}
+
+/// The first step of [`capacity`], as [`offset`] is of [`index`]: the integer in
+/// `1 ..= Number.MAX_SAFE_INTEGER`, for a member that checks every argument's type before its range
+/// within memory (see [`within_memory`]).
+pub fn capacity_number(value: Value, what: &str) -> BindingResult<u64> {
+    integer_between(value, what, 1, MAX_SAFE_INTEGER)
 }
 
 /// An upper bound (a most-bytes-to-read, a budget): [`offset`], clamped to `usize::MAX`, since no

@@ -2,6 +2,8 @@
 
 use std::fmt::Display;
 
+use super::message;
+
 /// The JS class an error is thrown as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorClass {
@@ -115,16 +117,12 @@ impl From<crate::ring::RingError> for BindingError {
                 BindingError::error(e)
             }
             // The bindings' rings are byte rings: their counts are of bytes, not the core's items.
-            RingError::ProduceTooMuch { requested, free } => BindingError::range_error(format!(
-                "cannot produce {}: only {} free",
-                bytes(requested),
-                how_many(free)
-            )),
-            RingError::ConsumeTooMuch { requested, available } => BindingError::range_error(format!(
-                "cannot consume {}: only {} available",
-                bytes(requested),
-                how_many(available)
-            )),
+            RingError::ProduceTooMuch { requested, free } => {
+                message::produce_too_much(requested as u64, free)
+            }
+            RingError::ConsumeTooMuch { requested, available } => {
+                message::consume_too_much(requested as u64, available)
+            }
             _ => BindingError::range_error(e),
         }
     }
@@ -144,7 +142,7 @@ impl From<crate::KindError> for BindingError {
 
 impl From<crate::SliceError> for BindingError {
     fn from(e: crate::SliceError) -> Self {
-        BindingError::range_error(e)
+        message::out_of_bounds(e.start as u64, e.end as u64, e.len as u64)
     }
 }
 
@@ -161,23 +159,5 @@ impl From<crate::vbuf::VbufError> for BindingError {
             // A file changed underneath, I/O, the side file, a cancelled scan: the world, not the caller.
             _ => BindingError::error(e),
         }
-    }
-}
-
-/// `n` bytes, or 1 byte.
-fn bytes(n: usize) -> String {
-    if n == 1 {
-        "1 byte".to_string()
-    } else {
-        format!("{n} bytes")
-    }
-}
-
-/// `n are`, or 1 is.
-fn how_many(n: usize) -> String {
-    if n == 1 {
-        "1 is".to_string()
-    } else {
-        format!("{n} are")
     }
 }

@@ -141,9 +141,56 @@ pub fn no_constructor(class: &str) -> BindingError {
 }
 
 /// A range `start .. end` that does not fit a buffer of `len` bytes (or runs backwards): the core's
-/// `SliceError`, as a `RangeError`.
-pub fn out_of_bounds(start: usize, end: usize, len: usize) -> BindingError {
-    crate::SliceError { start, end, len }.into()
+/// `SliceError` as a `RangeError`, in its words, for offsets past a `usize` too (wasm32's, as JS
+/// passes them: the addon, on 64 bits, names the same numbers).
+pub fn out_of_bounds(start: u64, end: u64, len: u64) -> BindingError {
+    BindingError::range_error(format!("range {start}..{end} is out of bounds for a buffer of {len} bytes"))
+}
+
+/// `produce(n)` of more bytes than are free: `RangeError`.
+pub fn produce_too_much(requested: u64, free: usize) -> BindingError {
+    BindingError::range_error(format!("cannot produce {}: only {} free", bytes(requested), how_many(free)))
+}
+
+/// `consume(n)` of more bytes than are available: `RangeError`.
+pub fn consume_too_much(requested: u64, available: usize) -> BindingError {
+    BindingError::range_error(format!(
+        "cannot consume {}: only {} available",
+        bytes(requested),
+        how_many(available)
+    ))
+}
+
+/// A pool request of more bytes than the largest class: the core's `PoolError::NoClassFits` in its
+/// words, for a size past a `usize` too.
+pub fn no_class_holds(requested: u64, largest: usize) -> BindingError {
+    BindingError::range_error(format!(
+        "no size class holds {requested} bytes (the largest class is {largest} bytes)"
+    ))
+}
+
+/// A byte ring larger than memory can hold: the core's `RingMemoryError::TooLarge` in its words, for
+/// a capacity past a `usize` too.
+pub fn ring_too_large(bytes: u64) -> BindingError {
+    BindingError::range_error(format!("a ring of {bytes} × 1-byte items is too large"))
+}
+
+/// `n` bytes, or 1 byte.
+fn bytes(n: u64) -> String {
+    if n == 1 {
+        "1 byte".to_string()
+    } else {
+        format!("{n} bytes")
+    }
+}
+
+/// `n are`, or 1 is.
+fn how_many(n: usize) -> String {
+    if n == 1 {
+        "1 is".to_string()
+    } else {
+        format!("{n} are")
+    }
 }
 
 /// An argument that must be an object of `class` (`equals(other)`): `TypeError`. (An object of
@@ -451,6 +498,28 @@ mod tests {
         assert_eq!(e.class, ErrorClass::RangeError);
         assert_eq!(e.message, "range 2..7 is out of bounds for a buffer of 3 bytes");
         assert_eq!(e.code, Some(crate::binding::ERR_OUT_OF_RANGE));
+    }
+
+    /// The messages worded here for numbers past a wasm32 `usize` say what the core's errors say for
+    /// the numbers that fit, so that both builds give one message.
+    #[test]
+    fn messages_for_numbers_past_usize_are_the_cores_words() {
+        use crate::platform::ring_memory::RingMemoryError;
+        let slice = crate::SliceError { start: 2, end: 7, len: 3 };
+        assert_eq!(out_of_bounds(2, 7, 3).message, slice.to_string());
+        assert_eq!(BindingError::from(slice).message, slice.to_string());
+        let pool = crate::PoolError::NoClassFits { requested: 5000, largest: 4096 };
+        assert_eq!(no_class_holds(5000, 4096).message, pool.to_string());
+        assert_eq!(BindingError::from(pool).message, no_class_holds(5000, 4096).message);
+        let ring = crate::ring::RingError::Memory(RingMemoryError::TooLarge { items: 1 << 20, item_size: 1 });
+        assert_eq!(ring_too_large(1 << 20).message, ring.to_string());
+        assert_eq!(BindingError::from(ring).message, ring_too_large(1 << 20).message);
+        let produce = crate::ring::RingError::ProduceTooMuch { requested: 9, free: 1 };
+        assert_eq!(BindingError::from(produce).message, "cannot produce 9 bytes: only 1 is free");
+        let consume = crate::ring::RingError::ConsumeTooMuch { requested: 1, available: 0 };
+        assert_eq!(BindingError::from(consume).message, "cannot consume 1 byte: only 0 are available");
+        let past = (1u64 << 32) + 1;
+        assert_eq!(produce_too_much(past, 8).message, "cannot produce 4294967297 bytes: only 8 are free");
     }
 
     #[test]

@@ -30,9 +30,9 @@ mod value;
 mod waits;
 
 pub use args::{
-    abort_reason, block_size, capacity, capacity_number, capacity_within_memory, choice, handle_id, index,
-    limit, name, offset, path, timeout, within_memory, FILE_BACKENDS, MAX_BLOCK_SIZE, MAX_SAFE_INTEGER,
-    NO_REASON, RING_BACKENDS, STORES,
+    abort_reason, block_size, capacity, capacity_number, choice, handle_id, index, limit, name, offset, path,
+    timeout, within_memory, FILE_BACKENDS, MAX_BLOCK_SIZE, MAX_SAFE_INTEGER, NO_REASON, RING_BACKENDS,
+    STORES,
 };
 pub use block_on::block_on;
 pub use error::{

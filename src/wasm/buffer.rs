@@ -4,9 +4,7 @@ use js_sys::{Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::error::{
-    index, offset, optional_offset, optional_string, string, throwable, used_up, within_memory,
-};
+use super::error::{offset, optional_offset, optional_string, string, throwable, used_up};
 use crate::binding::message;
 use crate::{BufferKind, BufferMut, ZeroCopyBuffer};
 
@@ -135,6 +133,21 @@ impl From<ZeroCopyBuffer> for JsZeroCopyBuffer {
     }
 }
 
+impl JsZeroCopyBuffer {
+    /// Bytes `start .. end` of the buffer, as offsets JS passed them, or the `RangeError` of a range
+    /// out of bounds: for offsets past wasm32's `usize` too, with the numbers given, as the addon
+    /// words it.
+    fn range(&self, start: u64, end: u64) -> Result<std::ops::Range<usize>, JsValue> {
+        let len = self.inner.len();
+        if start <= end && end <= len as u64 {
+            // At most `len`: a usize.
+            Ok(start as usize..end as usize)
+        } else {
+            Err(throwable(message::out_of_bounds(start, end, len as u64)))
+        }
+    }
+}
+
 #[wasm_bindgen(js_class = ZeroCopyBuffer)]
 impl JsZeroCopyBuffer {
     /// Copies `bytes` (a `Uint8Array`, `ArrayBuffer`, typed array, or a string as UTF-8) into a new
@@ -182,24 +195,23 @@ impl JsZeroCopyBuffer {
 
     /// A view of bytes `start .. end` (`end` defaults to the length); `RangeError` when out of bounds.
     pub fn slice(&self, start: &JsValue, end: &JsValue) -> Result<JsZeroCopyBuffer, JsValue> {
-        // Both types first, then the ranges, as in the addon (see `binding::within_memory`).
+        // Both types first, then the range, as in the addon (see `binding::within_memory`).
         let (start, end) = (offset(start, "start")?, optional_offset(end, "end")?);
-        let start = within_memory(start, "start")?;
-        let end = end.map(|end| within_memory(end, "end")).transpose()?.unwrap_or(self.inner.len());
-        self.inner.try_slice(start..end).map(Into::into).map_err(|e| throwable(e.into()))
+        let range = self.range(start, end.unwrap_or(self.inner.len() as u64))?;
+        self.inner.try_slice(range).map(Into::into).map_err(|e| throwable(e.into()))
     }
 
     /// Splits off and returns bytes `0 .. at`; this buffer keeps the rest.
     #[wasm_bindgen(js_name = splitTo)]
     pub fn split_to(&mut self, at: &JsValue) -> Result<JsZeroCopyBuffer, JsValue> {
-        let at = index(at, "at")?;
+        let at = self.range(0, offset(at, "at")?)?.end;
         self.inner.try_split_to(at).map(Into::into).map_err(|e| throwable(e.into()))
     }
 
     /// Splits off and returns bytes `at ..`; this buffer keeps `0 .. at`.
     #[wasm_bindgen(js_name = splitOff)]
     pub fn split_off(&mut self, at: &JsValue) -> Result<JsZeroCopyBuffer, JsValue> {
-        let at = index(at, "at")?;
+        let at = self.range(offset(at, "at")?, self.inner.len() as u64)?.start;
         self.inner.try_split_off(at).map(Into::into).map_err(|e| throwable(e.into()))
     }
 
@@ -247,11 +259,12 @@ impl JsBufferMut {
     pub fn new(capacity: &JsValue, kind: &JsValue) -> Result<JsBufferMut, JsValue> {
         let capacity = optional_offset(capacity, "capacity")?.unwrap_or(0);
         let kind = kind_from_js(optional_string(kind, "kind")?, BufferKind::raw())?;
-        let capacity = within_memory(capacity, "capacity")?;
         let mut bytes = Vec::new();
-        bytes
-            .try_reserve_exact(capacity)
-            .map_err(|_| throwable(message::cannot_allocate(capacity as u64)))?;
+        // Past wasm32's usize, more than the memory gives, as a smaller capacity may be.
+        usize::try_from(capacity)
+            .ok()
+            .and_then(|n| bytes.try_reserve_exact(n).ok())
+            .ok_or_else(|| throwable(message::cannot_allocate(capacity)))?;
         Ok(JsBufferMut { inner: Some(BufferMut::from_vec(bytes, kind)) })
     }
 

@@ -57,14 +57,9 @@ pub(crate) fn value(v: &JsValue) -> Value {
     }
 }
 
-/// A size or offset within wasm memory: an integer in `0 ..= Number.MAX_SAFE_INTEGER` that fits a
-/// `usize`. No coercion: `"1"`, `true`, `null` are `TypeError`s.
-pub(crate) fn index(v: &JsValue, what: &str) -> Result<usize, JsValue> {
-    binding::index(value(v), what).map_err(throwable)
-}
-
-/// An offset into a document: up to `Number.MAX_SAFE_INTEGER`, past 4 GiB on wasm32 too. Also the
-/// first step of [`index`], for a member of several arguments (see `binding::within_memory`).
+/// A size or offset (an offset into a document, past 4 GiB on wasm32 too): an integer in
+/// `0 ..= Number.MAX_SAFE_INTEGER`. No coercion: `"1"`, `true`, `null` are `TypeError`s. A member
+/// takes every argument's type so before any range within wasm memory (`binding::within_memory`).
 pub(crate) fn offset(v: &JsValue, what: &str) -> Result<u64, JsValue> {
     binding::offset(value(v), what).map_err(throwable)
 }
@@ -77,7 +72,7 @@ pub(crate) fn optional_offset(v: &JsValue, what: &str) -> Result<Option<u64>, Js
     offset(v, what).map(Some)
 }
 
-/// The second step of [`index`]: a number [`offset`] took, within wasm memory.
+/// A number [`offset`] took, within wasm memory.
 pub(crate) fn within_memory(n: u64, what: &str) -> Result<usize, JsValue> {
     binding::within_memory(n, what).map_err(throwable)
 }

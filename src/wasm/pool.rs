@@ -195,8 +195,9 @@ impl JsBufferPool {
         // Both types first, then the size's range, as in the addon (see `binding::within_memory`).
         let size = offset(size, "size")?;
         let tenant = optional_string(tenant, "tenant")?;
-        let size = within_memory(size, "size")?;
-        let result = self.with(|pool| binding::try_acquire(pool, size, tenant.as_deref()))?;
+        let result = self.with(|pool| {
+            request_size(pool, size).map(|size| binding::try_acquire(pool, size, tenant.as_deref()))
+        })??;
         match result {
             Ok(buf) => Ok(JsPooledBuffer { inner: Some(buf) }.into()),
             // `null`, as the API says (wasm-bindgen would turn `None` into `undefined`).
@@ -212,7 +213,7 @@ impl JsBufferPool {
     pub fn acquire(&self, size: &JsValue, tenant: &JsValue, ticket: &JsValue) -> js_sys::Promise {
         let future = offset(size, "size").and_then(|size| {
             let tenant = optional_string(tenant, "tenant")?;
-            let size = within_memory(size, "size")?;
+            let size = self.with(|pool| request_size(pool, size))??;
             binding::acquire(&self.side, size, tenant.as_deref()).map_err(throwable)
         });
         super::wait::spawn(ticket, async move {
@@ -230,6 +231,15 @@ impl JsBufferPool {
     pub fn trim(&self) -> Result<usize, JsValue> {
         self.with(BufferPool::trim)
     }
+}
+
+/// A request's size within wasm memory: past its `usize`, more than any class holds, refused in the
+/// addon's words (which name the largest class).
+fn request_size(pool: &BufferPool, size: u64) -> Result<usize, JsValue> {
+    usize::try_from(size).map_err(|_| {
+        let largest = pool.classes().last().map_or(0, |class| class.size());
+        throwable(message::no_class_holds(size, largest))
+    })
 }
 
 fn set(object: &Object, key: &str, value: impl Into<JsValue>) -> Result<(), JsValue> {

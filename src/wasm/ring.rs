@@ -33,7 +33,7 @@ use wasm_bindgen::prelude::*;
 use super::buffer::{bytes_from_js, length_up_to_max};
 #[cfg(target_feature = "atomics")]
 use super::custody::Custody;
-use super::error::{choice_option, index, throwable, type_error, used_up, value};
+use super::error::{choice_option, offset, throwable, type_error, used_up, value};
 #[cfg(target_feature = "atomics")]
 use super::threads::{self, Handed};
 use crate::binding::{self, message, Registration, WaitSide, Waiters};
@@ -42,6 +42,21 @@ use crate::ring::{RingBackend, RingError, RingOptions};
 
 fn ring_error(e: RingError) -> JsValue {
     throwable(e.into())
+}
+
+/// `take(n)` (a side's `try_produce` or `try_consume`) of `n` bytes as JS passed the number. Past
+/// wasm32's `usize` that is more than any ring holds: `take(usize::MAX)` refuses it, and the error
+/// names the count asked for, as the addon's does.
+fn count<T>(n: u64, take: impl FnOnce(usize) -> Result<T, RingError>) -> Result<T, JsValue> {
+    let Ok(fits) = usize::try_from(n) else {
+        return Err(throwable(match take(usize::MAX) {
+            Err(RingError::ProduceTooMuch { free, .. }) => message::produce_too_much(n, free),
+            Err(RingError::ConsumeTooMuch { available, .. }) => message::consume_too_much(n, available),
+            Err(e) => e.into(),
+            Ok(_) => message::cannot_allocate(n),
+        }));
+    };
+    take(fits).map_err(ring_error)
 }
 
 #[cfg(not(target_feature = "atomics"))]
@@ -256,7 +271,8 @@ impl JsCircular {
                 None => ring,
             };
         }
-        let capacity = binding::capacity_within_memory(capacity, "capacity").map_err(throwable)?;
+        // Past wasm32's usize: too large, as a ring the memory cannot give is.
+        let capacity = usize::try_from(capacity).map_err(|_| throwable(message::ring_too_large(capacity)))?;
         let writer = Circular::with_options::<u8>(capacity, &ring).map_err(ring_error)?;
         Ok(JsCircularWriter { side: new_writer(writer)? })
     }
@@ -359,7 +375,7 @@ impl JsCircularWriter {
     /// free. (`js/guard.mjs` calls `__produceFrom` instead when a slice was handed out.)
     pub fn produce(&self, n: &JsValue) -> Result<(), JsValue> {
         // The side first, its arguments then (in every member): a side moved to a handle says so.
-        self.with(|w| w.try_produce(index(n, "n")?).map_err(ring_error))
+        self.with(|w| count(offset(n, "n")?, |n| w.try_produce(n)))
     }
 
     /// `produce(n)` for the threaded build's guard, in plain numbers (a `Result` reaches JS as an
@@ -377,15 +393,17 @@ impl JsCircularWriter {
     #[wasm_bindgen(js_name = __produceFrom)]
     pub fn produce_from(&self, n: &JsValue, bytes: &JsValue) -> Result<(), JsValue> {
         self.with(|w| {
-            let n = index(n, "n")?;
+            let n = offset(n, "n")?;
             // Straight from the JS array into the room: no copy in between.
             let bytes: &Uint8Array =
                 bytes.dyn_ref().ok_or_else(|| throwable(message::not_bytes("bytes", value(bytes))))?;
-            if let Poll::Ready(room) = pin!(w.slice()).poll(&mut Context::from_waker(Waker::noop())) {
-                let copied = length_up_to_max(bytes).min(n).min(room.len());
-                bytes.subarray(0, copied as u32).copy_to(&mut room[..copied]);
-            }
-            w.try_produce(n).map_err(ring_error)
+            count(n, |n| {
+                if let Poll::Ready(room) = pin!(w.slice()).poll(&mut Context::from_waker(Waker::noop())) {
+                    let copied = length_up_to_max(bytes).min(n).min(room.len());
+                    bytes.subarray(0, copied as u32).copy_to(&mut room[..copied]);
+                }
+                w.try_produce(n)
+            })
         })
     }
 
@@ -640,7 +658,7 @@ impl JsCircularReader {
 
     /// Marks the first `n` bytes of the slice as read; `RangeError` if more than are available.
     pub fn consume(&self, n: &JsValue) -> Result<(), JsValue> {
-        self.with(|reader| reader.try_consume(index(n, "n")?).map_err(ring_error))
+        self.with(|reader| count(offset(n, "n")?, |n| reader.try_consume(n)))
     }
 
     /// For `js/worklet.mjs`'s `readInto()`, which must not allocate: where the unread bytes start in
