@@ -366,7 +366,8 @@ pub struct JsBufferKind {}
 
 #[napi]
 impl JsBufferKind {
-    /// Registers `name` (1 to 64 bytes, no whitespace, control or invisible characters) and returns it; registering twice is fine.
+    /// Registers `name` (1 to 64 bytes, no whitespace, control or invisible characters) and returns
+    /// it; registering twice is fine.
     #[napi(catch_unwind)]
     pub fn register(env: &Env, name: Unknown<'_>) -> napi::Result<String> {
         let name = args::text(env, &name, "name").or_throw(env)?;

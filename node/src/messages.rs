@@ -53,7 +53,8 @@ pub fn check_index(env: &Env, value: Unknown<'_>, what: Unknown<'_>) -> napi::Re
 #[cfg_attr(test, allow(dead_code))] // test builds register no exports
 pub fn out_of_bounds(env: &Env, start: f64, end: f64, len: f64) -> napi::Result<Raw> {
     // The JS side passes checked integers; anything else is clamped rather than trusted.
-    let n = |x: f64| if x.is_finite() && x >= 0.0 { x.min(binding::MAX_SAFE_INTEGER as f64) as u64 } else { 0 };
+    let n =
+        |x: f64| if x.is_finite() && x >= 0.0 { x.min(binding::MAX_SAFE_INTEGER as f64) as u64 } else { 0 };
     made(env, &ApiError::from(message::out_of_bounds(n(start), n(end), n(len))))
 }
 

@@ -195,7 +195,7 @@ impl JsZeroCopyBuffer {
 
     /// A view of bytes `start .. end` (`end` defaults to the length); `RangeError` when out of bounds.
     pub fn slice(&self, start: &JsValue, end: &JsValue) -> Result<JsZeroCopyBuffer, JsValue> {
-        // Both types first, then the range, as in the addon (see `binding::within_memory`).
+        // Both types first, then the range (`range`), as in the addon.
         let (start, end) = (offset(start, "start")?, optional_offset(end, "end")?);
         let range = self.range(start, end.unwrap_or(self.inner.len() as u64))?;
         self.inner.try_slice(range).map(Into::into).map_err(|e| throwable(e.into()))
@@ -312,7 +312,8 @@ impl JsBufferKind {
         Err(throwable(message::no_constructor("BufferKind")))
     }
 
-    /// Registers `name` (1 to 64 bytes, no whitespace, control or invisible characters) and returns it; registering twice is fine.
+    /// Registers `name` (1 to 64 bytes, no whitespace, control or invisible characters) and returns
+    /// it; registering twice is fine.
     pub fn register(name: &JsValue) -> Result<String, JsValue> {
         BufferKind::register(&string(name, "name")?)
             .map(|k| k.name().to_owned())

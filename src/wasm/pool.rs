@@ -192,7 +192,7 @@ impl JsBufferPool {
     /// full. Requests that can never be served throw a `RangeError`.
     #[wasm_bindgen(js_name = tryAcquire)]
     pub fn try_acquire(&self, size: &JsValue, tenant: &JsValue) -> Result<JsValue, JsValue> {
-        // Both types first, then the size's range, as in the addon (see `binding::within_memory`).
+        // Both types first, then the size past wasm memory (`request_size`), as in the addon.
         let size = offset(size, "size")?;
         let tenant = optional_string(tenant, "tenant")?;
         let result = self.with(|pool| {

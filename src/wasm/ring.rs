@@ -53,6 +53,7 @@ fn count<T>(n: u64, take: impl FnOnce(usize) -> Result<T, RingError>) -> Result<
             Err(RingError::ProduceTooMuch { free, .. }) => message::produce_too_much(n, free),
             Err(RingError::ConsumeTooMuch { available, .. }) => message::consume_too_much(n, available),
             Err(e) => e.into(),
+            // Never: no ring holds `usize::MAX` bytes.
             Ok(_) => message::cannot_allocate(n),
         }));
     };
@@ -258,7 +259,7 @@ impl JsCircular {
     /// `"mirror-copy"` (the only one in wasm).
     #[wasm_bindgen(js_name = withCapacity)]
     pub fn with_capacity(capacity: &JsValue, options: &JsValue) -> Result<JsCircularWriter, JsValue> {
-        // The options' types before the capacity's range, as in the addon (`binding::within_memory`).
+        // The options' types before the capacity's size, as in the addon.
         let capacity = binding::capacity_number(value(capacity), "capacity").map_err(throwable)?;
         let mut ring = RingOptions::default();
         if !options.is_undefined() && !options.is_null() {
