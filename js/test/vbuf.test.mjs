@@ -927,3 +927,27 @@ test('wasm memory full: an insert whose blocks cannot be had is a RangeError, an
   assert.match(refused[2], /^cannot allocate \d+ bytes for inserted bytes$/);
   assert.deepEqual(rest, ['base!', true, false, 256 << 20], 'the failed insert left no edit, and its memory came back');
 });
+
+test('find() finds a pattern that every version holds while edits keep coming, in a stored document', async () => {
+  await withStorage(async (storage) => {
+    // 8 MB of 'a' ending in XYZ: two scan windows, each loaded (from IndexedDB in the wasm build)
+    // while the program inserts a byte at the start, turn after turn, until the search settles. A
+    // search over the live content saw the pattern move past its windows and gave null.
+    const size = 8_000_000;
+    const content = new Uint8Array(size).fill(0x61);
+    content.set([0x58, 0x59, 0x5a], size - 3);
+    const vb = await VirtualBuffer.open(await storage.put('moving.txt', content));
+    let settled = false;
+    const found = vb.find('XYZ').finally(() => (settled = true));
+    let inserted = 0;
+    while (!settled) {
+      vb.insert(0, 'b');
+      inserted++;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const at = await found;
+    assert.ok(at !== null && at >= size - 3 && at <= size - 3 + inserted, `found at ${at}, after ${inserted} inserts`);
+    assert.equal(await vb.find('XYZ'), size - 3 + inserted, 'and where it is now, with no edit meanwhile');
+    vb.free();
+  });
+});

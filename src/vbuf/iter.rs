@@ -260,7 +260,15 @@ impl VirtualBuffer {
     /// assert_eq!(chunks, [&b"cd"[..], &b"XY"[..], &b"ef"[..]]);
     /// ```
     pub fn chunks(&self, range: impl RangeBounds<u64>) -> Result<Chunks, VbufError> {
-        let snapshot = self.snapshot();
+        self.chunks_of(self.snapshot(), range)
+    }
+
+    /// [`chunks`](Self::chunks) of `snapshot`, an earlier version of this buffer's content.
+    pub(crate) fn chunks_of(
+        &self,
+        snapshot: Snapshot,
+        range: impl RangeBounds<u64>,
+    ) -> Result<Chunks, VbufError> {
         let (start, end) = resolve(range, snapshot.len())?;
         Ok(Chunks { inner: self.inner.clone(), snapshot, front: start, back: end })
     }

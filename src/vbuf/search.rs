@@ -15,6 +15,7 @@ use memchr::memmem;
 
 use super::buffer::VirtualBuffer;
 use super::error::VbufError;
+use super::iter::Chunks;
 use crate::ZeroCopyBuffer;
 
 impl VirtualBuffer {
@@ -33,48 +34,20 @@ impl VirtualBuffer {
     /// assert_eq!(buf.find(b"three", ..).unwrap(), None);
     /// ```
     pub fn find(&self, pattern: &[u8], range: impl RangeBounds<u64>) -> Result<Option<u64>, VbufError> {
-        let chunks = self.chunks(range)?;
-        let start = chunks.front_position();
-        if pattern.is_empty() {
-            return Ok(Some(start));
-        }
-        let finder = memmem::Finder::new(pattern);
-        let keep = pattern.len() - 1;
-        let window = window(pattern);
-        // The content's bytes from `tail_start` not searched yet, after the last `keep` bytes that
-        // were (a match starting in those ends in the bytes after them).
-        let mut tail: Vec<u8> = Vec::with_capacity(window + keep);
-        let mut tail_start = start;
-        for chunk in chunks {
-            let chunk = chunk?;
-            if chunk.len() < window {
-                tail.extend_from_slice(&chunk);
-                if tail.len() >= window + keep {
-                    if let Some(i) = finder.find(&tail) {
-                        return Ok(Some(tail_start + i as u64));
-                    }
-                    tail_start += keep_last(&mut tail, keep);
-                }
-                continue;
-            }
-            // The seam: what is gathered, and the chunk's first bytes.
-            let before = tail.len();
-            tail.extend_from_slice(&chunk[..keep]);
-            if let Some(i) = finder.find(&tail).filter(|&i| i < before) {
-                return Ok(Some(tail_start + i as u64));
-            }
-            tail.truncate(before);
-            let chunk_start = tail_start + before as u64;
-            if let Some(i) = finder.find(&chunk) {
-                return Ok(Some(chunk_start + i as u64));
-            }
-            tail.clear();
-            tail.extend_from_slice(&chunk[chunk.len() - keep..]);
-            tail_start = chunk_start + (chunk.len() - keep) as u64;
-        }
-        Ok(finder.find(&tail).map(|i| tail_start + i as u64))
+        find_in(self.chunks(range)?, pattern)
     }
 
+    /// [`find`](Self::find) in `snapshot`, an earlier version of this buffer's content (what the
+    /// IndexedDB buffer's search reads while edits go on).
+    #[cfg(any(target_arch = "wasm32", test))]
+    pub(crate) fn find_in_snapshot(
+        &self,
+        snapshot: super::snapshot::Snapshot,
+        pattern: &[u8],
+        range: impl RangeBounds<u64>,
+    ) -> Result<Option<u64>, VbufError> {
+        find_in(self.chunks_of(snapshot, range)?, pattern)
+    }
     /// Offset of the last occurrence of `pattern` inside `range`, if any. An empty pattern matches at
     /// the range's end. Fails as [`find`](Self::find) does.
     ///
@@ -140,6 +113,49 @@ impl VirtualBuffer {
     }
 }
 
+/// The first match of `pattern` in what `chunks` walk (see [`VirtualBuffer::find`]).
+fn find_in(chunks: Chunks, pattern: &[u8]) -> Result<Option<u64>, VbufError> {
+    let start = chunks.front_position();
+    if pattern.is_empty() {
+        return Ok(Some(start));
+    }
+    let finder = memmem::Finder::new(pattern);
+    let keep = pattern.len() - 1;
+    let window = window(pattern);
+    // The content's bytes from `tail_start` not searched yet, after the last `keep` bytes that
+    // were (a match starting in those ends in the bytes after them).
+    let mut tail: Vec<u8> = Vec::with_capacity(window + keep);
+    let mut tail_start = start;
+    for chunk in chunks {
+        let chunk = chunk?;
+        if chunk.len() < window {
+            tail.extend_from_slice(&chunk);
+            if tail.len() >= window + keep {
+                if let Some(i) = finder.find(&tail) {
+                    return Ok(Some(tail_start + i as u64));
+                }
+                tail_start += keep_last(&mut tail, keep);
+            }
+            continue;
+        }
+        // The seam: what is gathered, and the chunk's first bytes.
+        let before = tail.len();
+        tail.extend_from_slice(&chunk[..keep]);
+        if let Some(i) = finder.find(&tail).filter(|&i| i < before) {
+            return Ok(Some(tail_start + i as u64));
+        }
+        tail.truncate(before);
+        let chunk_start = tail_start + before as u64;
+        if let Some(i) = finder.find(&chunk) {
+            return Ok(Some(chunk_start + i as u64));
+        }
+        tail.clear();
+        tail.extend_from_slice(&chunk[chunk.len() - keep..]);
+        tail_start = chunk_start + (chunk.len() - keep) as u64;
+    }
+    Ok(finder.find(&tail).map(|i| tail_start + i as u64))
+}
+
 /// The least chunk searched in place for `pattern`: four times its length, so that the seams before
 /// such chunks cost a quarter of their bytes at most.
 fn window(pattern: &[u8]) -> usize {
@@ -162,4 +178,24 @@ fn joined(gathered: &mut Vec<ZeroCopyBuffer>, head: &[u8]) -> Vec<u8> {
     }
     bytes.extend_from_slice(head);
     bytes
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::vbuf::{VirtualBuffer, VirtualBufferOptions};
+
+    #[test]
+    fn a_search_of_a_snapshot_sees_that_version_whatever_edits_came_since() {
+        let buf =
+            VirtualBuffer::from_bytes_with(b"aaaaXYZ".repeat(50), VirtualBufferOptions::tiny()).unwrap();
+        let snapshot = buf.snapshot();
+        buf.insert(0, b"XYZ").unwrap();
+        buf.delete(7..14).unwrap();
+        assert_eq!(buf.find(b"XYZ", ..).unwrap(), Some(0));
+        assert_eq!(buf.find_in_snapshot(snapshot.clone(), b"XYZ", ..).unwrap(), Some(4));
+        assert_eq!(buf.find_in_snapshot(snapshot.clone(), b"XYZ", 5..).unwrap(), Some(11));
+        // Its range is checked against the snapshot's length.
+        assert!(buf.find_in_snapshot(snapshot, b"XYZ", 345..350).is_ok());
+        assert!(buf.find_in_snapshot(buf.snapshot(), b"XYZ", 345..350).is_err());
+    }
 }

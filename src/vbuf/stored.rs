@@ -469,9 +469,11 @@ impl StoredBuffer {
         .await
     }
 
-    /// The first offset in `range` where `pattern` lies wholly inside the range, scanning a window
-    /// at a time, each as the content is once it is loaded (a range without an end runs to the end
-    /// of the content as it is then).
+    /// The first offset in `range` where `pattern` lies wholly inside the range, in the content as it
+    /// is when the search begins (a range without an end runs to that content's end), scanning a
+    /// window at a time. Edits made while windows load are not in what it searches: content that
+    /// moved under a scan of the live content would be skipped or seen twice, and a pattern there in
+    /// every version could be missed.
     ///
     /// ```no_run
     /// # async fn demo() -> Result<(), omnibuf::vbuf::StoredError> {
@@ -489,29 +491,29 @@ impl StoredBuffer {
         range: impl RangeBounds<u64>,
     ) -> Result<Option<u64>, StoredError> {
         let (start, end) = bounds(&range);
-        resolve(with_bounds(start, end), self.buffer.len())?;
         let overlap = pattern.len().saturating_sub(1) as u64;
-        let mut at = start;
-        loop {
-            let end_now = end.unwrap_or_else(|| self.buffer.len());
-            // A match starting before `at + SCAN_WINDOW` ends by `stop`.
-            let stop = at.saturating_add(SCAN_WINDOW + overlap).min(end_now);
-            let hit = self.loaded(at, Some(stop), |b| {
-                // Without an end, the window ends where the content does once it is loaded: one
-                // that has shrunk short of `start` is out of range, as an end given would be.
-                let stop = if end.is_none() { stop.min(b.len()) } else { stop };
-                if at > stop && at > start {
-                    return Ok(None);
+        let mut attempts = 0;
+        'search: loop {
+            let snapshot = self.buffer.snapshot();
+            let (start, end) = resolve(with_bounds(start, end), snapshot.len())?;
+            let mut at = start;
+            loop {
+                // A match starting before `at + SCAN_WINDOW` ends by `stop`.
+                let stop = at.saturating_add(SCAN_WINDOW + overlap).min(end);
+                let _pinned = self.load_pieces(&snapshot.tree.pieces_in(at, stop)).await?;
+                match self.buffer.find_in_snapshot(snapshot.clone(), pattern, at..stop) {
+                    Ok(Some(hit)) => return Ok(Some(hit)),
+                    Ok(None) if stop >= end => return Ok(None),
+                    Ok(None) => at += SCAN_WINDOW,
+                    // A source the snapshot reads that is no longer the document's (a save came
+                    // meanwhile) loads nothing: search the content as it is now.
+                    Err(VbufError::Persistence(PersistenceError::NotLoaded { .. })) if attempts < 4 => {
+                        attempts += 1;
+                        continue 'search;
+                    }
+                    Err(e) => return Err(e.into()),
                 }
-                b.find(pattern, at..stop)
-            });
-            if let Some(hit) = hit.await? {
-                return Ok(Some(hit));
             }
-            if stop >= end_now {
-                return Ok(None);
-            }
-            at += SCAN_WINDOW;
         }
     }
 
