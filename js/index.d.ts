@@ -902,7 +902,9 @@ export class VirtualBuffer {
    * as U+FFFD, as TextDecoder gives them. Like chunks(), it reads 64 KiB at a time by offset, each
    * read seeing the content as it is then: an edit made during the loop before the bytes it has
    * read shifts what it reads next, so lines come twice or not at all. Walk one version by making
-   * no edit until the loop ends. A step after `signal` aborted rejects with an AbortError. */
+   * no edit until the loop ends. A step after `signal` aborted rejects with an AbortError. A line
+   * longer than 2 ** 29 - 24 characters (V8's longest string) fails its step with an Error,
+   * code ERR_STRING_TOO_LONG, once the walk has read that much of it, never holding more. */
   lines(start?: number, options?: { signal?: AbortSignal }): AsyncIterableIterator<string>;
   /** Bytes start..end as a byte ReadableStream (so `new Response(stream)` and `pipeTo` work). A
    * range read() would refuse errors the stream with read()'s error at its first read; a Response

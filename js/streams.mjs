@@ -473,19 +473,41 @@ function trackFrees(VirtualBuffer) {
 /** How many lines a line walk yields between turns of the event loop. */
 const LINES_PER_TURN = 1024;
 
+/** The longest line a line walk makes a string of, in UTF-16 units: V8's longest string (Node's
+ * buffer.constants.MAX_STRING_LENGTH, 2 ** 29 - 24), the least of the engines'. */
+const MAX_LINE_LENGTH = 2 ** 29 - 24;
+
+/** The Error of a line longer than `max` characters (Node's code for a string too long). */
+function lineTooLong(max) {
+  const error = new Error(
+    `a line is longer than ${max} characters, the longest string a line walk makes: walk its bytes with chunks()`,
+  );
+  error.code = 'ERR_STRING_TOO_LONG';
+  return error;
+}
+
 /** The lines of the UTF-8 text in `chunks` (an async iterable of Uint8Array), as strings without
  * their line feed (nor a CR before it). A U+FEFF is content like any other (read() gives it too), at
  * the start as anywhere. A step after `signal` aborted rejects with `abortError(signal)`; so does one
  * after the source went, with what `whenGone()` rejects with (it returns undefined while the source
- * is there): lines decoded from a read made before are not handed out after it. */
-export async function* linesOf(chunks, signal, abortError, whenGone = () => undefined) {
+ * is there): lines decoded from a read made before are not handed out after it. A line longer than
+ * `maxLength` UTF-16 units fails its step with an Error ERR_STRING_TOO_LONG. */
+export async function* linesOf(chunks, signal, abortError, whenGone = () => undefined, maxLength = MAX_LINE_LENGTH) {
   const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
   // The line not ended yet, in pieces: a line of many chunks is joined once, not once per chunk.
+  // A line longer than a string can be is refused as it grows past that, not once it is all held.
   let pieces = [];
+  let pending = 0;
+  const add = (piece) => {
+    pending += piece.length;
+    if (pending > maxLength) throw lineTooLong(maxLength);
+    pieces.push(piece);
+  };
   const line = () => {
     if (signal?.aborted) throw abortError(signal);
     const text = pieces.join('');
     pieces = [];
+    pending = 0;
     return text;
   };
   let count = 0;
@@ -493,7 +515,7 @@ export async function* linesOf(chunks, signal, abortError, whenGone = () => unde
     const text = decoder.decode(chunk, { stream: true });
     let from = 0;
     for (let lf = text.indexOf('\n'); lf !== -1; lf = text.indexOf('\n', from)) {
-      pieces.push(text.slice(from, lf));
+      add(text.slice(from, lf));
       from = lf + 1;
       // Many lines come of one read, each step a microtask: a turn of the event loop every so many
       // lets timers (a signal's timeout) and I/O in.
@@ -504,9 +526,9 @@ export async function* linesOf(chunks, signal, abortError, whenGone = () => unde
       if (going !== undefined) await going;
       yield ended.endsWith('\r') ? ended.slice(0, -1) : ended;
     }
-    if (from < text.length) pieces.push(text.slice(from));
+    if (from < text.length) add(text.slice(from));
   }
-  pieces.push(decoder.decode());
+  add(decoder.decode());
   const last = line();
   const going = whenGone();
   if (going !== undefined) await going;

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Circular, CircularWriter, VirtualBuffer, __pendingWaits, impl, residentMemoryUnreliable } from './impl.mjs';
+import { linesOf } from '../streams.mjs';
 import { collect, collectNow } from './collect.mjs';
 
 const TOTAL = Number(process.env.OMNIBUF_STREAM_MIB ?? 8) << 20;
@@ -1581,3 +1582,34 @@ test('a document walk lets the event loop turn: a timer set before it runs while
   }
   doc.free();
 });
+
+test('a line longer than a string can be fails its step with ERR_STRING_TOO_LONG as it grows past that', async () => {
+  // The walk of lines() with a small bound (the real one, V8's longest string, is 2 ** 29 - 24):
+  // lines before the long one are yielded, and the long one fails once the bound is passed, not
+  // once all of it is held (it is 10,000 characters here).
+  let read = 0;
+  async function* chunks() {
+    yield new TextEncoder().encode('short\nok\r\n');
+    for (let i = 0; i < 1000; i++) {
+      read += 10;
+      yield new TextEncoder().encode('0123456789');
+    }
+    yield new TextEncoder().encode('\n');
+  }
+  const walk = linesOf(chunks(), undefined, () => new Error('not aborted'), undefined, 100);
+  assert.deepEqual((await walk.next()).value, 'short');
+  assert.deepEqual((await walk.next()).value, 'ok');
+  await assert.rejects(walk.next(), {
+    name: 'Error',
+    code: 'ERR_STRING_TOO_LONG',
+    message: 'a line is longer than 100 characters, the longest string a line walk makes: walk its bytes with chunks()',
+  });
+  assert.ok(read <= 110, `${read} bytes of the long line read`);
+  assert.deepEqual(await walk.next(), { value: undefined, done: true }, 'the walk ends there');
+  // A line of exactly the bound is a line.
+  const exact = linesOf([new TextEncoder().encode(`${'x'.repeat(100)}\ny`)], undefined, null, undefined, 100);
+  const lines = [];
+  for await (const line of exact) lines.push(line);
+  assert.deepEqual(lines, ['x'.repeat(100), 'y']);
+});
+
