@@ -73,9 +73,12 @@ export class DocumentWorker {
 
 /** Browser entry only: a VirtualBuffer in a DocumentWorker. Its members are VirtualBuffer's, each
  * returning a Promise (edits too), with read() resolving to a Uint8Array of its own; the getters
- * show the state after the last call that settled. Signals work as VirtualBuffer's (reads reject at
- * once, an import only when it never started, saves and deletions only refuse to start); a call the
- * worker has not started when its signal aborts never runs there. */
+ * show the state after the last call that settled, and throw once free() was called. Signals work
+ * as VirtualBuffer's (reads reject at once, an import only when it never started, saves and
+ * deletions only refuse to start, when their signal has aborted at the call); a read or an import
+ * the worker has not started when its signal aborts never runs there. Options are read on the page
+ * as VirtualBuffer reads them (through getters and prototypes; one that cannot be read rejects the
+ * call) and sent to the worker as plain values. */
 export class WorkerVirtualBuffer {
   private constructor();
   readonly length: number;

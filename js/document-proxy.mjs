@@ -38,14 +38,36 @@ function defaultWorker() {
  * page has no wasm to ask the binding core's table). */
 const abortError = (signal) => new AbortError(undefined, { cause: signalReason(signal) });
 
+/** The options the worker's calls read (VirtualBuffer's: js/index.d.ts), besides `signal`. */
+const OPTION_KEYS = ['backend', 'blockSize', 'cacheBudget', 'spillThreshold', 'undoLimit', 'store', 'force'];
+
 /** `options` split into its AbortSignal and the rest, which goes to the worker: a signal cannot be
- * cloned. A `signal` that is not an AbortSignal stays in the rest, for the worker's VirtualBuffer to
- * refuse with its own error. */
+ * cloned, and a structured clone would keep only own properties, where VirtualBuffer reads options
+ * through getters and prototypes as JS does. So each option is read here, once, and sent as a plain
+ * value (left out when undefined, as a member of an options object left out is). A `signal` that is
+ * not an AbortSignal stays in the rest, for the worker's VirtualBuffer to refuse with its own error.
+ * Throws the TypeError the builds give for an option that cannot be read (a throwing getter, a
+ * revoked Proxy). */
 function splitSignal(options) {
   if (options === null || typeof options !== 'object') return [undefined, options];
-  if (!isSignal(options.signal)) return [undefined, options];
-  const { signal, ...rest } = options;
+  let signal;
+  const rest = {};
+  for (const key of ['signal', ...OPTION_KEYS]) {
+    let value;
+    try {
+      value = options[key];
+    } catch (e) {
+      throw coded(new TypeError(`options.${key} cannot be read`, { cause: e }), 'ERR_INVALID_ARG_TYPE');
+    }
+    if (key === 'signal' && isSignal(value)) signal = value;
+    else if (value !== undefined) rest[key] = value;
+  }
   return [signal, rest];
+}
+
+/** The Error of a WorkerVirtualBuffer's getter after free(), worded as the binding core words it. */
+function freedBuffer() {
+  return coded(new Error('this VirtualBuffer was freed and cannot be used any more'), 'ERR_INVALID_STATE');
 }
 
 /** Passed by this module to the constructors, which are not public. */
@@ -99,7 +121,12 @@ export class WorkerVirtualBuffer {
   /** Calls `op` in the worker with `args` and then `options` (the call's last argument, if given),
    * whose signal stays here: `kind` says what it does (see the top of this file). */
   #call(op, args, options = undefined, kind = 'read') {
-    const [signal, rest] = splitSignal(options);
+    let signal, rest;
+    try {
+      [signal, rest] = splitSignal(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     if (rest !== undefined) args = [...args, rest];
     const onState = (state) => {
       if (state !== undefined) this.#state = state;
@@ -108,27 +135,34 @@ export class WorkerVirtualBuffer {
   }
 
   /** The state of `buffer` as of its last call that settled; throws for a `buffer` that is none, as
-   * getter `member` of VirtualBuffer does. */
+   * member `member` of VirtualBuffer does. */
   static #stateOf(buffer, member) {
     if (!WorkerVirtualBuffer.#isOne(buffer)) throw notOne('WorkerVirtualBuffer', member);
     return buffer.#state;
   }
 
+  /** `#stateOf` for a getter, which throws once free() was called, as VirtualBuffer's getters do. */
+  static #liveState(buffer, getter) {
+    const state = WorkerVirtualBuffer.#stateOf(buffer, getter);
+    if (buffer.#freed) throw freedBuffer();
+    return state;
+  }
+
   /** Length in bytes, as of the last call that settled. */
   get length() {
-    return WorkerVirtualBuffer.#stateOf(this, 'length').length;
+    return WorkerVirtualBuffer.#liveState(this, 'length').length;
   }
   /** Whether there are unsaved edits, as of the last call that settled. */
   get isModified() {
-    return WorkerVirtualBuffer.#stateOf(this, 'isModified').isModified;
+    return WorkerVirtualBuffer.#liveState(this, 'isModified').isModified;
   }
   /** The document saves go to. */
   get name() {
-    return WorkerVirtualBuffer.#stateOf(this, 'name').name;
+    return WorkerVirtualBuffer.#liveState(this, 'name').name;
   }
   /** Where the document lives: 'opfs' or 'indexeddb'. */
   get store() {
-    return WorkerVirtualBuffer.#stateOf(this, 'store').store;
+    return WorkerVirtualBuffer.#liveState(this, 'store').store;
   }
 
   insert(offset, bytes) {
@@ -291,7 +325,8 @@ export class DocumentWorker {
    * its error says so. */
   #end(error) {
     this.#ended ??= error;
-    for (const { op, reject } of this.#pending.values()) {
+    for (const { op, reject, done } of this.#pending.values()) {
+      done?.(); // its signal's listener
       if (!STORE_CHANGES.has(op)) reject(error);
       else reject(new Error(`${error.message} during ${op}(), which may have finished first: open the document (or list()) to see what the store holds`));
     }
@@ -393,7 +428,7 @@ export class DocumentWorker {
  * a URL is resolved against the page). `options.worker`: the worker script's URL, for bundlers that do
  * not bundle `new Worker(new URL(...))` (esbuild): bundle 'omnibuf/document-worker' as its own entry.
  */
-export function openDocumentWorker({ store = 'auto', wasm, worker } = {}) {
+export function openDocumentWorker({ store, wasm, worker } = {}) {
   let wasmInput = wasm;
   if (typeof wasm === 'string' || wasm instanceof URL) wasmInput = new URL(wasm, globalThis.location?.href).href;
   const w = worker === undefined ? defaultWorker() : new Worker(worker, { type: 'module' });

@@ -34,12 +34,16 @@ function adopt(doc) {
   return { handle, ...state(doc) };
 }
 
-/** The options with the worker's default store, unless they name one. */
+/** The options with the worker's default store, unless they name one (a `store` left undefined
+ * names none: the page sends no undefined option, but a program may post its own calls). */
 function withStore(options) {
   if (options === undefined || options === null) return { store: defaultStore };
   if (typeof options !== 'object') return options; // refused by the call, with its own message
-  return 'store' in options ? options : { ...options, store: defaultStore };
+  return options.store !== undefined ? options : { ...options, store: defaultStore };
 }
+
+/** The stores a DocumentWorker's `store` option names. */
+const STORES = ['auto', 'opfs', 'indexeddb'];
 
 /** Runs one message; returns [value, transfer list, buffer state or undefined]. */
 async function run(op, handle, args) {
@@ -113,14 +117,18 @@ async function handle({ id, op, handle: target, args }) {
 
 self.onmessage = ({ data }) => {
   if (data?.init !== undefined) {
-    defaultStore = data.init.store ?? 'auto';
-    init(data.init.wasm ?? undefined).then(
-      () => {
-        const store = defaultStore === 'auto' ? (typeof FileSystemSyncAccessHandle === 'function' ? 'opfs' : 'indexeddb') : defaultStore;
-        self.postMessage({ ready: true, store });
-      },
-      (e) => self.postMessage({ ready: false, error: describe(e) }),
-    );
+    const { store = 'auto', wasm } = data.init;
+    init(wasm ?? undefined)
+      // A store that is none of them (null too, as a member of an options object left out only as
+      // undefined) gets the error every call naming it would: VirtualBuffer's own, before any I/O.
+      .then(() => (STORES.includes(store) ? undefined : VirtualBuffer.list({ store })))
+      .then(
+        () => {
+          defaultStore = store === 'auto' ? (typeof FileSystemSyncAccessHandle === 'function' ? 'opfs' : 'indexeddb') : store;
+          self.postMessage({ ready: true, store: defaultStore });
+        },
+        (e) => self.postMessage({ ready: false, error: describe(e) }),
+      );
     return;
   }
   if (data?.cancel !== undefined) {

@@ -539,6 +539,11 @@ test('readInto: an OPFS document in its worker reads at once, edits included; ot
           out.pastEnd = attempt(() => doc.readInto(doc.length - 2, new Uint8Array(4)));
           out.notArray = attempt(() => doc.readInto(0, [1, 2]));
           out.badStart = attempt(() => doc.readInto(-1, new Uint8Array(1)));
+          // A target over a detached buffer is no bytes: 0 read, and the buffer frees (and lets go
+          // of its document, which is deleted below).
+          const detached = new Uint8Array(4);
+          structuredClone(detached.buffer, { transfer: [detached.buffer] });
+          out.detached = attempt(() => { if (doc.readInto(0, detached) !== 0) throw new Error('bytes read'); });
           const memory = VirtualBuffer.fromBytes('abc');
           out.memory = attempt(() => memory.readInto(0, new Uint8Array(1)));
           memory.free();
@@ -558,6 +563,7 @@ test('readInto: an OPFS document in its worker reads at once, edits included; ot
       assert.equal(result.pastEnd.class, 'RangeError', JSON.stringify(result.pastEnd));
       assert.deepEqual(result.notArray, { class: 'TypeError', message: 'VirtualBuffer.readInto: target must be a Uint8Array, got an object', code: 'ERR_INVALID_ARG_TYPE' });
       assert.equal(result.badStart.code, 'ERR_OUT_OF_RANGE');
+      assert.equal(result.detached, 'no error');
       assert.equal(result.memory.class, 'Error');
       assert.match(result.memory.message, /readInto\(\) reads OPFS documents.*use read\(\)/);
       assert.deepEqual(errors, []);
@@ -862,7 +868,7 @@ test('a full quota: an OPFS import, save or saveAs() rejects with a QuotaExceede
   assert.ok(out.afterSaveAs < 4 << 20, `saveAs()'s file still takes ${out.afterSaveAs} bytes`);
 });
 
-test("the proxy: arguments that cannot be sent are TypeErrors; the Worker's own terminate() rejects pending calls as terminate() does", { skip, timeout: 120_000 }, async () => {
+test("the proxy: arguments that cannot be sent are TypeErrors, options are read as VirtualBuffer reads them; the Worker's own terminate() rejects pending calls as terminate() does", { skip, timeout: 120_000 }, async () => {
   const out = await onServedPage(async (page) =>
     page.evaluate(async () => {
       const { openDocumentWorker } = await import('/js/web.mjs');
@@ -872,9 +878,31 @@ test("the proxy: arguments that cannot be sent are TypeErrors; the Worker's own 
         badSource: await docs.import('f', { fn() {} }).then(() => 'imported', failure),
         badOption: await docs.open('f', { store: Symbol('opfs') }).then(() => 'opened', failure),
       };
-      // The caller's own error while the message is copied comes through as it is.
+      // Options are read on the page as VirtualBuffer reads them: one that cannot be read rejects
+      // the call with the TypeError VirtualBuffer gives (its cause the getter's own error), never
+      // throws; one inherited from a prototype is read; a store left undefined names none.
       const throwing = { get store() { throw new RangeError('mine'); } };
       out.ownError = await docs.open('f', throwing).then(() => 'opened', failure);
+      out.inherited = await docs.import('f', 'abc', Object.create({ blockSize: 0 })).then(() => 'imported', failure);
+      const undefinedStore = await docs.import('u.txt', 'abc', { store: undefined });
+      out.undefinedStore = undefinedStore.store;
+      try {
+        out.signalGetter = await undefinedStore.read(0, 1, { get signal() { throw new Error('mine'); } }).then(() => 'read', failure);
+      } catch (e) {
+        out.signalGetter = { threw: failure(e) };
+      }
+      // Getters after free() throw, as VirtualBuffer's do.
+      const freeing = undefinedStore.free();
+      try {
+        out.lengthAfterFree = undefinedStore.length;
+      } catch (e) {
+        out.lengthAfterFree = failure(e);
+      }
+      await freeing;
+      await docs.deleteDocument('u.txt');
+      // A store no call could name is refused at the start, with the error each call would give.
+      out.bogusStore = await openDocumentWorker({ store: 'bogus' }).then(() => 'started', failure);
+      out.nullStore = await openDocumentWorker({ store: null }).then(() => 'started', failure);
       // The Worker's terminate() called on another Worker ends that one, not the documents'.
       const other = new Worker(URL.createObjectURL(new Blob(['onmessage = () => postMessage(1)'], { type: 'text/javascript' })));
       docs.worker.terminate.call(other);
@@ -892,7 +920,14 @@ test("the proxy: arguments that cannot be sent are TypeErrors; the Worker's own 
   assert.equal(out.badSource.code, 'ERR_INVALID_ARG_TYPE');
   assert.match(out.badSource.message, /^import: an argument cannot be sent to the document worker/);
   assert.deepEqual({ name: out.badOption.name, code: out.badOption.code }, { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
-  assert.deepEqual(out.ownError, { name: 'RangeError', code: undefined, message: 'mine' });
+  assert.deepEqual(out.ownError, { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: 'options.store cannot be read' });
+  assert.deepEqual(out.inherited, { name: 'RangeError', code: 'ERR_OUT_OF_RANGE', message: 'blockSize must be between 1 and 4294967295, got 0' });
+  assert.equal(out.undefinedStore, 'opfs', "the worker's store");
+  assert.deepEqual(out.signalGetter, { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: 'options.signal cannot be read' });
+  assert.deepEqual(out.lengthAfterFree, { name: 'Error', code: 'ERR_INVALID_STATE', message: 'this VirtualBuffer was freed and cannot be used any more' });
+  const stores = 'options.store must be "indexeddb" or "opfs" or "auto"';
+  assert.deepEqual(out.bogusStore, { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE', message: `${stores}, got "bogus"` });
+  assert.deepEqual(out.nullStore, { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: `${stores}, got null` });
   assert.equal(out.listedAfterOther, 'listed');
   const terminated = { name: 'Error', code: undefined, message: 'omnibuf: the document worker was terminated' };
   // lineCount() does not change the store: it rejects with the plain message (or it counted first).

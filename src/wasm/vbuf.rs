@@ -409,7 +409,12 @@ impl JsVirtualBuffer {
         let end = start.saturating_add(u64::from(target.length()));
         let bytes =
             doc.buffer.read(start..end).map_err(|e| opfs_error(e.into(), "VirtualBuffer.readInto"))?;
-        target.copy_from(&bytes);
+        // Nothing to copy into an empty target: one over a detached buffer (length 0) would have
+        // `set` throw, through this call, leaving the buffer borrowed for good (its free() refused,
+        // its document's lock held).
+        if !bytes.is_empty() {
+            target.copy_from(&bytes);
+        }
         Ok(bytes.len() as f64)
     }
 
