@@ -2,6 +2,8 @@
 // OPFS documents are read and written through sync access handles without blocking the page. Every
 // call is a message; results come back as messages (bytes read are transferred, not copied), and an
 // error thrown in the worker is thrown here again with the same class, name, message and `code`.
+// Arguments go as the build's own checks see them: bytes as fresh views (bytesArg: one over a
+// detached buffer is no bytes, where a clone would fail), options read here (splitSignal).
 // No wasm runs on the page: init() is not needed for this.
 //
 // Signals: an AbortSignal cannot cross to the worker, so the page keeps it and sends `{ cancel: id }`
@@ -11,6 +13,7 @@
 // skipped it; save, saveAs and deleteDocument only refuse to start.
 import { onAbort } from './abort-signal.mjs';
 import { coded } from './error-code.mjs';
+import { bytesArg } from './guard.mjs';
 import { byteStreamOf, isRange, linesOf } from './streams.mjs';
 import { AbortError, isSignal, signalReason } from './waits.mjs';
 
@@ -166,13 +169,13 @@ export class WorkerVirtualBuffer {
   }
 
   insert(offset, bytes) {
-    return callOn(this, 'insert', [offset, bytes]);
+    return callOn(this, 'insert', [offset, bytesArg(bytes)]);
   }
   delete(start, end) {
     return callOn(this, 'delete', [start, end]);
   }
   replace(start, end, bytes) {
-    return callOn(this, 'replace', [start, end, bytes]);
+    return callOn(this, 'replace', [start, end, bytesArg(bytes)]);
   }
   undo() {
     return callOn(this, 'undo', []);
@@ -185,7 +188,7 @@ export class WorkerVirtualBuffer {
     return callOn(this, 'read', [start, end], options);
   }
   find(pattern, start, end, options) {
-    return callOn(this, 'find', [pattern, start, end], options);
+    return callOn(this, 'find', [bytesArg(pattern), start, end], options);
   }
   lineCount(options) {
     return callOn(this, 'lineCount', [], options);
@@ -392,7 +395,8 @@ export class DocumentWorker {
   async import(name, source, options) {
     DocumentWorker.#check(this, 'import');
     const [signal, rest] = splitSignal(options);
-    const value = await this.#call('import', 0, [name, source, rest], undefined, signal, 'change');
+    const sent = typeof Blob === 'function' && source instanceof Blob ? source : bytesArg(source);
+    const value = await this.#call('import', 0, [name, sent, rest], undefined, signal, 'change');
     return new WorkerVirtualBuffer(PRIVATE, this, value);
   }
   async list(options) {

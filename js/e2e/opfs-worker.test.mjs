@@ -875,7 +875,9 @@ test("the proxy: arguments that cannot be sent are TypeErrors, options are read 
       const failure = (e) => ({ name: e.name, code: e.code, message: e.message });
       const docs = await openDocumentWorker();
       const out = {
-        badSource: await docs.import('f', { fn() {} }).then(() => 'imported', failure),
+        badSource: await docs.import('f', Symbol('s')).then(() => 'imported', failure),
+        // An object that is no bytes goes as VirtualBuffer's argument checks see it: their error.
+        objectSource: await docs.import('f', { fn() {} }).then(() => 'imported', failure),
         badOption: await docs.open('f', { store: Symbol('opfs') }).then(() => 'opened', failure),
       };
       // Options are read on the page as VirtualBuffer reads them: one that cannot be read rejects
@@ -891,6 +893,14 @@ test("the proxy: arguments that cannot be sent are TypeErrors, options are read 
       } catch (e) {
         out.signalGetter = { threw: failure(e) };
       }
+      // Bytes over a detached buffer are no bytes, as VirtualBuffer takes them: nothing inserted,
+      // an empty pattern found at the start.
+      const detached = new Uint8Array(4);
+      structuredClone(detached.buffer, { transfer: [detached.buffer] });
+      out.detached = await undefinedStore
+        .insert(1, detached)
+        .then(() => undefinedStore.find(detached, 2))
+        .then(async (at) => [at, text(await undefinedStore.read(0))], failure);
       // Getters after free() throw, as VirtualBuffer's do.
       const freeing = undefinedStore.free();
       try {
@@ -919,10 +929,12 @@ test("the proxy: arguments that cannot be sent are TypeErrors, options are read 
   assert.deepEqual(out.badSource.name, 'TypeError');
   assert.equal(out.badSource.code, 'ERR_INVALID_ARG_TYPE');
   assert.match(out.badSource.message, /^import: an argument cannot be sent to the document worker/);
+  assert.deepEqual(out.objectSource, { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: 'source must be a File, a Blob, a Uint8Array, an ArrayBuffer or a string' });
   assert.deepEqual({ name: out.badOption.name, code: out.badOption.code }, { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
   assert.deepEqual(out.ownError, { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: 'options.store cannot be read' });
   assert.deepEqual(out.inherited, { name: 'RangeError', code: 'ERR_OUT_OF_RANGE', message: 'blockSize must be between 1 and 4294967295, got 0' });
   assert.equal(out.undefinedStore, 'opfs', "the worker's store");
+  assert.deepEqual(out.detached, [2, 'abc']);
   assert.deepEqual(out.signalGetter, { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: 'options.signal cannot be read' });
   assert.deepEqual(out.lengthAfterFree, { name: 'Error', code: 'ERR_INVALID_STATE', message: 'this VirtualBuffer was freed and cannot be used any more' });
   const stores = 'options.store must be "indexeddb" or "opfs" or "auto"';
