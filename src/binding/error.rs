@@ -2,8 +2,6 @@
 
 use std::fmt::Display;
 
-use super::message;
-
 /// The JS class an error is thrown as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorClass {
@@ -117,11 +115,9 @@ impl From<crate::ring::RingError> for BindingError {
                 BindingError::error(e)
             }
             // The bindings' rings are byte rings: their counts are of bytes, not the core's items.
-            RingError::ProduceTooMuch { requested, free } => {
-                message::produce_too_much(requested as u64, free)
-            }
+            RingError::ProduceTooMuch { requested, free } => produce_too_much(requested as u64, free),
             RingError::ConsumeTooMuch { requested, available } => {
-                message::consume_too_much(requested as u64, available)
+                consume_too_much(requested as u64, available)
             }
             _ => BindingError::range_error(e),
         }
@@ -142,7 +138,7 @@ impl From<crate::KindError> for BindingError {
 
 impl From<crate::SliceError> for BindingError {
     fn from(e: crate::SliceError) -> Self {
-        message::out_of_bounds(e.start as u64, e.end as u64, e.len as u64)
+        BindingError::range_error(e)
     }
 }
 
@@ -159,5 +155,40 @@ impl From<crate::vbuf::VbufError> for BindingError {
             // A file changed underneath, I/O, the side file, a cancelled scan: the world, not the caller.
             _ => BindingError::error(e),
         }
+    }
+}
+
+/// `produce(n)` of a byte ring, of more bytes than are free: `RangeError`, in the bindings' words for
+/// the core's `RingError::ProduceTooMuch` (whose counts are items), for counts past a `usize` too.
+/// (Also in [`message`](super::message), with the table's other words.)
+pub fn produce_too_much(requested: u64, free: usize) -> BindingError {
+    BindingError::range_error(format!("cannot produce {}: only {} free", bytes(requested), how_many(free)))
+}
+
+/// `consume(n)` of a byte ring, of more bytes than are available: `RangeError`, as
+/// [`produce_too_much`].
+pub fn consume_too_much(requested: u64, available: usize) -> BindingError {
+    BindingError::range_error(format!(
+        "cannot consume {}: only {} available",
+        bytes(requested),
+        how_many(available)
+    ))
+}
+
+/// `n` bytes, or 1 byte.
+fn bytes(n: u64) -> String {
+    if n == 1 {
+        "1 byte".to_string()
+    } else {
+        format!("{n} bytes")
+    }
+}
+
+/// `n are`, or 1 is.
+fn how_many(n: usize) -> String {
+    if n == 1 {
+        "1 is".to_string()
+    } else {
+        format!("{n} are")
     }
 }

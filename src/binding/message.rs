@@ -9,6 +9,8 @@ use super::error::{
 };
 use super::value::Value;
 
+pub use super::error::{consume_too_much, produce_too_much};
+
 /// A number argument that is not an integer (or not a number): `TypeError`.
 pub fn not_integer(what: &str, value: Value) -> BindingError {
     BindingError::type_error(format!("{what} must be an integer, got {}", value.describe()))
@@ -147,20 +149,6 @@ pub fn out_of_bounds(start: u64, end: u64, len: u64) -> BindingError {
     BindingError::range_error(format!("range {start}..{end} is out of bounds for a buffer of {len} bytes"))
 }
 
-/// `produce(n)` of more bytes than are free: `RangeError`.
-pub fn produce_too_much(requested: u64, free: usize) -> BindingError {
-    BindingError::range_error(format!("cannot produce {}: only {} free", bytes(requested), how_many(free)))
-}
-
-/// `consume(n)` of more bytes than are available: `RangeError`.
-pub fn consume_too_much(requested: u64, available: usize) -> BindingError {
-    BindingError::range_error(format!(
-        "cannot consume {}: only {} available",
-        bytes(requested),
-        how_many(available)
-    ))
-}
-
 /// A pool request of more bytes than the largest class: the core's `PoolError::NoClassFits` in its
 /// words, for a size past a `usize` too.
 pub fn no_class_holds(requested: u64, largest: usize) -> BindingError {
@@ -173,24 +161,6 @@ pub fn no_class_holds(requested: u64, largest: usize) -> BindingError {
 /// a capacity past a `usize` too.
 pub fn ring_too_large(bytes: u64) -> BindingError {
     BindingError::range_error(format!("a ring of {bytes} × 1-byte items is too large"))
-}
-
-/// `n` bytes, or 1 byte.
-fn bytes(n: u64) -> String {
-    if n == 1 {
-        "1 byte".to_string()
-    } else {
-        format!("{n} bytes")
-    }
-}
-
-/// `n are`, or 1 is.
-fn how_many(n: usize) -> String {
-    if n == 1 {
-        "1 is".to_string()
-    } else {
-        format!("{n} are")
-    }
 }
 
 /// An argument that must be an object of `class` (`equals(other)`): `TypeError`. (An object of
