@@ -825,7 +825,8 @@ export class VirtualBuffer {
   /** A buffer over a copy of `bytes`, in memory; saveAs() gives it a file. */
   static fromBytes(bytes: BytesLike): VirtualBuffer;
   readonly length: number;
-  /** Whether there are edits since it was opened or last saved. */
+  /** Whether the content is not the one opened or last saved: there are edits since, and undo() or
+   * redo() has not come back to that content (an edit that restores the bytes still counts). */
   readonly isModified: boolean;
   /** Browser only: the document saves go to, or null for a buffer from fromBytes() not saved yet. */
   readonly name?: string | null;

@@ -93,11 +93,24 @@ struct Model {
     bytes: Vec<u8>,
     undo: Vec<Change>,
     redo: Vec<Change>,
+    /// The undo stack's depth at the content last saved (or opened), while undo or redo can reach it.
+    saved: Option<usize>,
     /// Live iterators: the real one and where the model says it is.
     iters: Vec<(omnibuf::vbuf::ByteIterator, usize, Bias)>,
 }
 
 impl Model {
+    /// Applies a new edit and records it: the redo stack goes, and the saved content with it if it
+    /// was there.
+    fn record(&mut self, c: Change) {
+        self.apply(&c);
+        self.undo.push(c);
+        self.redo.clear();
+        if self.saved.is_some_and(|depth| depth >= self.undo.len()) {
+            self.saved = None;
+        }
+    }
+
     /// Applies a change to the bytes and maps every iterator as delete-then-insert.
     fn apply(&mut self, c: &Change) {
         self.bytes.splice(c.at..c.at + c.removed.len(), c.inserted.iter().copied());
@@ -140,7 +153,8 @@ fn line_model(bytes: &[u8]) -> Vec<usize> {
 
 fn run(initial: Vec<u8>, ops: Vec<Op>, options: VirtualBufferOptions) -> Result<(), TestCaseError> {
     let buf = VirtualBuffer::from_bytes_with(initial.clone(), options).unwrap();
-    let mut m = Model { bytes: initial, undo: Vec::new(), redo: Vec::new(), iters: Vec::new() };
+    let mut m =
+        Model { bytes: initial, undo: Vec::new(), redo: Vec::new(), saved: Some(0), iters: Vec::new() };
     for op in ops {
         let len = m.bytes.len();
         match op {
@@ -148,10 +162,7 @@ fn run(initial: Vec<u8>, ops: Vec<Op>, options: VirtualBufferOptions) -> Result<
                 let at = clamp(at, len);
                 buf.insert(at as u64, &bytes).unwrap();
                 if !bytes.is_empty() {
-                    let c = Change { at, removed: vec![], inserted: bytes };
-                    m.apply(&c);
-                    m.undo.push(c);
-                    m.redo.clear();
+                    m.record(Change { at, removed: vec![], inserted: bytes });
                 }
             }
             Op::Delete { at, len: n } | Op::Replace { at, len: n, .. } => {
@@ -160,10 +171,7 @@ fn run(initial: Vec<u8>, ops: Vec<Op>, options: VirtualBufferOptions) -> Result<
                 let bytes = if let Op::Replace { bytes, .. } = &op { bytes.clone() } else { vec![] };
                 buf.replace(at as u64..end as u64, &bytes).unwrap();
                 if at != end || !bytes.is_empty() {
-                    let c = Change { at, removed: m.bytes[at..end].to_vec(), inserted: bytes };
-                    m.apply(&c);
-                    m.undo.push(c);
-                    m.redo.clear();
+                    m.record(Change { at, removed: m.bytes[at..end].to_vec(), inserted: bytes });
                 }
             }
             Op::Read { at, len: n } => {
@@ -231,7 +239,7 @@ fn run(initial: Vec<u8>, ops: Vec<Op>, options: VirtualBufferOptions) -> Result<
             }
             Op::Save => {
                 buf.save().unwrap();
-                prop_assert!(!buf.is_modified());
+                m.saved = Some(m.undo.len());
             }
             Op::NewIter { at, after } => {
                 let at = clamp(at, len);
@@ -272,6 +280,7 @@ fn run(initial: Vec<u8>, ops: Vec<Op>, options: VirtualBufferOptions) -> Result<
         }
         buf.check_invariants();
         prop_assert_eq!(buf.len(), m.bytes.len() as u64);
+        prop_assert_eq!(buf.is_modified(), m.saved != Some(m.undo.len()));
         let stats = buf.stats();
         prop_assert_eq!(stats.live_iterators, m.iters.len());
         if m.iters.is_empty() {

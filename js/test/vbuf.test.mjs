@@ -162,6 +162,11 @@ test('open, edit, read, find, lines, undo, save, reopen', async () => {
     // Save and reopen.
     await vb.save();
     assert.equal(vb.isModified, false);
+    // Undo and redo leave the saved content and come back to it, as in an editor.
+    assert.equal(vb.undo(), true);
+    assert.equal(vb.isModified, true);
+    assert.equal(vb.redo(), true);
+    assert.equal(vb.isModified, false);
     assert.equal(await storage.get(path), expected);
     const again = await VirtualBuffer.open(path);
     assert.equal(again.length, expected.length);

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 
 use super::edit_log::{Edit, EditLog};
 use super::error::VbufError;
-use super::history::{Change, History};
+use super::history::{Change, ContentId, History};
 use super::options::{VirtualBufferOptions, VirtualBufferStats};
 use super::snapshot::Snapshot;
 use super::store::{piece_chunk, source, Source, Sources, Store};
@@ -47,7 +47,7 @@ impl std::fmt::Debug for VirtualBuffer {
         f.debug_struct("VirtualBuffer")
             .field("len", &state.tree.len())
             .field("version", &state.log.version())
-            .field("modified", &(state.log.version() != state.saved_version))
+            .field("modified", &state.is_modified())
             .finish()
     }
 }
@@ -72,10 +72,15 @@ pub(crate) struct State {
     base: SourceId,
     pub(crate) log: EditLog,
     history: History,
-    saved_version: u64,
+    /// The content last saved (or opened), as the history knows it.
+    saved_content: ContentId,
 }
 
 impl State {
+    fn is_modified(&self) -> bool {
+        self.history.content() != self.saved_content
+    }
+
     pub(crate) fn snapshot(&self) -> Snapshot {
         Snapshot { tree: self.tree.clone(), sources: self.sources.clone(), version: self.log.version() }
     }
@@ -173,7 +178,7 @@ impl VirtualBuffer {
             base: 1,
             log: EditLog::default(),
             history: History::new(options.undo_limit),
-            saved_version: 0,
+            saved_content: 0,
         };
         let store = Store::new(options.block_size, options.cache_budget, options.spill_threshold);
         Ok(VirtualBuffer {
@@ -224,7 +229,9 @@ impl VirtualBuffer {
         self.len() == 0
     }
 
-    /// Whether there are edits since the buffer was opened or last saved.
+    /// Whether the content is not the one opened or last saved: there are edits since, and undo or
+    /// redo has not brought the buffer back to that content. (An edit that happens to restore the
+    /// bytes, such as typing again what was deleted, still counts as one.)
     ///
     /// ```
     /// use omnibuf::vbuf::VirtualBuffer;
@@ -234,10 +241,13 @@ impl VirtualBuffer {
     /// assert!(buf.is_modified());
     /// buf.save().unwrap();
     /// assert!(!buf.is_modified());
+    /// buf.undo();
+    /// assert!(buf.is_modified()); // "text", not the saved "new text"
+    /// buf.redo();
+    /// assert!(!buf.is_modified()); // back at the saved content
     /// ```
     pub fn is_modified(&self) -> bool {
-        let state = lock(&self.inner.state);
-        state.log.version() != state.saved_version
+        lock(&self.inner.state).is_modified()
     }
 
     /// Inserts `bytes` at `offset` (at most the length).
@@ -510,7 +520,7 @@ impl VirtualBuffer {
         state.base = id;
         if state.log.version() == snapshot.version {
             state.tree = Tree::new(vec![Piece { source: id, offset: 0, len }], state.tree.max());
-            state.saved_version = snapshot.version;
+            state.saved_content = state.history.content();
         }
         let read = state.sources_read();
         let mut released = Vec::new();
