@@ -68,6 +68,29 @@ function splitSignal(options) {
   return [signal, rest];
 }
 
+/** The key of a stand-in, what the page sends in place of a function or a symbol (which a structured
+ * clone refuses): the worker puts a value of that type back (fromStandIns), so that its VirtualBuffer
+ * refuses the argument with its own error, as it refuses it on the page. Arguments and the values of
+ * the options objects among them are replaced; a value deeper down that cannot be cloned is still an
+ * argument that "cannot be sent". */
+const STAND_IN = 'omnibuf:stand-in';
+
+/** `value` with stand-ins for a function or symbol, itself or a member of a plain object. */
+function withStandIns(value, deep = true) {
+  if (typeof value === 'function' || typeof value === 'symbol') return { [STAND_IN]: typeof value };
+  if (!deep || value === null || typeof value !== 'object' || Object.getPrototypeOf(value) !== Object.prototype) return value;
+  return Object.fromEntries(Object.entries(value).map(([key, member]) => [key, withStandIns(member, false)]));
+}
+
+/** `value` (as withStandIns made it) with a fresh function or symbol for each stand-in. */
+export function fromStandIns(value, deep = true) {
+  if (value === null || typeof value !== 'object' || Object.getPrototypeOf(value) !== Object.prototype) return value;
+  const kind = value[STAND_IN];
+  if (kind !== undefined) return kind === 'symbol' ? Symbol(STAND_IN) : () => {};
+  if (!deep) return value;
+  return Object.fromEntries(Object.entries(value).map(([key, member]) => [key, fromStandIns(member, false)]));
+}
+
 /** The Error of a WorkerVirtualBuffer's getter after free(), worded as the binding core words it. */
 function freedBuffer() {
   return coded(new Error('this VirtualBuffer was freed and cannot be used any more'), 'ERR_INVALID_STATE');
@@ -346,11 +369,12 @@ export class DocumentWorker {
       const entry = { op, resolve, reject, onState, aborted: false };
       this.#pending.set(id, entry);
       try {
-        this.#worker.postMessage({ id, op, handle, args });
+        this.#worker.postMessage({ id, op, handle, args: args.map((arg) => withStandIns(arg)) });
       } catch (e) {
-        // Nothing reached the worker. An argument that cannot be cloned (a function, a symbol) is of
-        // a type the worker's VirtualBuffer would refuse; anything else (a getter of the caller's
-        // that threw while the message was copied) is the caller's own error.
+        // Nothing reached the worker. An argument that cannot be cloned (deep inside an object: a
+        // function, a symbol, a WeakMap) is of a type the worker's VirtualBuffer would refuse;
+        // anything else (a getter of the caller's that threw while the message was copied) is the
+        // caller's own error.
         this.#pending.delete(id);
         if (e?.name !== 'DataCloneError') return reject(e);
         const message = `${op}: an argument cannot be sent to the document worker (${e.message})`;
@@ -449,6 +473,11 @@ export function openDocumentWorker({ store, wasm, worker } = {}) {
       w.terminate();
       reject(new Error(`omnibuf: the document worker did not start: ${event.message ?? 'the script failed to load'}`));
     };
-    w.postMessage({ init: { wasm: wasmInput, store } });
+    try {
+      w.postMessage({ init: { wasm: wasmInput, store: withStandIns(store) } });
+    } catch (e) {
+      w.terminate(); // `wasm` cannot be sent
+      reject(e);
+    }
   });
 }

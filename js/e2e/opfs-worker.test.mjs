@@ -868,14 +868,18 @@ test('a full quota: an OPFS import, save or saveAs() rejects with a QuotaExceede
   assert.ok(out.afterSaveAs < 4 << 20, `saveAs()'s file still takes ${out.afterSaveAs} bytes`);
 });
 
-test("the proxy: arguments that cannot be sent are TypeErrors, options are read as VirtualBuffer reads them; the Worker's own terminate() rejects pending calls as terminate() does", { skip, timeout: 120_000 }, async () => {
+test("the proxy: arguments that cannot be cloned are VirtualBuffer's TypeErrors, options are read as VirtualBuffer reads them; the Worker's own terminate() rejects pending calls as terminate() does", { skip, timeout: 120_000 }, async () => {
   const out = await onServedPage(async (page) =>
     page.evaluate(async () => {
       const { openDocumentWorker } = await import('/js/web.mjs');
       const failure = (e) => ({ name: e.name, code: e.code, message: e.message });
       const docs = await openDocumentWorker();
       const out = {
+        // A function or a symbol, which a structured clone refuses, gets VirtualBuffer's error for its
+        // type, as an argument or an option; a value deeper down cannot be sent.
         badSource: await docs.import('f', Symbol('s')).then(() => 'imported', failure),
+        functionOption: await docs.open('f', { blockSize: () => 1 }).then(() => 'opened', failure),
+        deepOption: await docs.open('f', { blockSize: { f() {} } }).then(() => 'opened', failure),
         // An object that is no bytes goes as VirtualBuffer's argument checks see it: their error.
         objectSource: await docs.import('f', { fn() {} }).then(() => 'imported', failure),
         badOption: await docs.open('f', { store: Symbol('opfs') }).then(() => 'opened', failure),
@@ -901,6 +905,8 @@ test("the proxy: arguments that cannot be sent are TypeErrors, options are read 
         .insert(1, detached)
         .then(() => undefinedStore.find(detached, 2))
         .then(async (at) => [at, text(await undefinedStore.read(0))], failure);
+      out.functionBytes = await undefinedStore.insert(0, () => {}).then(() => 'inserted', failure);
+      out.symbolOffset = await undefinedStore.read(Symbol('at')).then(() => 'read', failure);
       // Getters after free() throw, as VirtualBuffer's do.
       const freeing = undefinedStore.free();
       try {
@@ -913,6 +919,7 @@ test("the proxy: arguments that cannot be sent are TypeErrors, options are read 
       // A store no call could name is refused at the start, with the error each call would give.
       out.bogusStore = await openDocumentWorker({ store: 'bogus' }).then(() => 'started', failure);
       out.nullStore = await openDocumentWorker({ store: null }).then(() => 'started', failure);
+      out.symbolStore = await openDocumentWorker({ store: Symbol('opfs') }).then(() => 'started', failure);
       // The Worker's terminate() called on another Worker ends that one, not the documents'.
       const other = new Worker(URL.createObjectURL(new Blob(['onmessage = () => postMessage(1)'], { type: 'text/javascript' })));
       docs.worker.terminate.call(other);
@@ -926,10 +933,18 @@ test("the proxy: arguments that cannot be sent are TypeErrors, options are read 
       return out;
     }),
   );
-  assert.deepEqual(out.badSource.name, 'TypeError');
-  assert.equal(out.badSource.code, 'ERR_INVALID_ARG_TYPE');
-  assert.match(out.badSource.message, /^import: an argument cannot be sent to the document worker/);
-  assert.deepEqual(out.objectSource, { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: 'source must be a File, a Blob, a Uint8Array, an ArrayBuffer or a string' });
+  const source = { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: 'source must be a File, a Blob, a Uint8Array, an ArrayBuffer or a string' };
+  assert.deepEqual(out.badSource, source);
+  assert.deepEqual(out.objectSource, source);
+  assert.deepEqual(out.functionOption, { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: 'options.blockSize must be a number, got a function' });
+  assert.equal(out.deepOption.code, 'ERR_INVALID_ARG_TYPE');
+  assert.match(out.deepOption.message, /^open: an argument cannot be sent to the document worker/);
+  assert.deepEqual(out.functionBytes, {
+    name: 'TypeError',
+    code: 'ERR_INVALID_ARG_TYPE',
+    message: 'bytes must be a string, an ArrayBuffer, a SharedArrayBuffer, a typed array or a DataView, got a function',
+  });
+  assert.deepEqual(out.symbolOffset, { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: 'start must be an integer, got a symbol' });
   assert.deepEqual({ name: out.badOption.name, code: out.badOption.code }, { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
   assert.deepEqual(out.ownError, { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: 'options.store cannot be read' });
   assert.deepEqual(out.inherited, { name: 'RangeError', code: 'ERR_OUT_OF_RANGE', message: 'blockSize must be between 1 and 4294967295, got 0' });
@@ -940,6 +955,7 @@ test("the proxy: arguments that cannot be sent are TypeErrors, options are read 
   const stores = 'options.store must be "indexeddb" or "opfs" or "auto"';
   assert.deepEqual(out.bogusStore, { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE', message: `${stores}, got "bogus"` });
   assert.deepEqual(out.nullStore, { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: `${stores}, got null` });
+  assert.deepEqual(out.symbolStore, { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: `${stores}, got a symbol` });
   assert.equal(out.listedAfterOther, 'listed');
   const terminated = { name: 'Error', code: undefined, message: 'omnibuf: the document worker was terminated' };
   // lineCount() does not change the store: it rejects with the plain message (or it counted first).
