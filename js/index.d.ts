@@ -238,7 +238,9 @@ export interface BufferPoolOptions {
    * 2 GiB of a wasm pool's 4 GiB memory is out at once; maxIdle and the quotas count as at most
    * the memory. `budget` and snapshot() still give them as given. */
   budget: number;
-  /** Size classes in bytes (default 4 KiB, 16 KiB, 64 KiB, 256 KiB, 1 MiB). */
+  /** Size classes in bytes (default 4 KiB, 16 KiB, 64 KiB, 256 KiB, 1 MiB). A configuration the pool
+   * cannot have (classes not distinct, a budget below the smallest, in the wasm build a class above
+   * 2 ** 31 - 1 bytes, the most its memory gives at once) is a TypeError, ERR_INVALID_ARG_VALUE. */
   classes?: number[];
   /** Most bytes kept idle in the pool's shared free lists for reuse (default budget / 4). Besides
    * these, each thread that used the pool keeps up to 4 blocks of each class for itself

@@ -259,13 +259,20 @@ test('budget, maxIdle and quotas take any size, as bounds, and read back as give
   }
   // The wasm build's limit on a class is the largest allocation its memory takes, which the refusal
   // names, whatever the budget (before, a budget read as 2 GiB - 1 refused it as too small).
+  // A class past 4 GiB, which no wasm number of bytes holds, too.
   if (impl === 'wasm') {
-    assert.throws(() => new BufferPool({ budget: 2 ** 33, classes: [2 ** 31] }), {
-      name: 'TypeError',
-      code: 'ERR_INVALID_ARG_VALUE',
-      message: 'invalid pool configuration: a size class cannot exceed 2147483647 bytes',
-    });
+    for (const size of [2 ** 31, 2 ** 32, 2 ** 53 - 1]) {
+      assert.throws(() => new BufferPool({ budget: 2 ** 53 - 1, classes: [4096, size] }), {
+        name: 'TypeError',
+        code: 'ERR_INVALID_ARG_VALUE',
+        message: 'invalid pool configuration: a size class cannot exceed 2147483647 bytes',
+      });
+    }
   }
+  // The mistakes every build refuses are refused alike, whatever the sizes.
+  const refused = (options, why) => assert.throws(() => new BufferPool(options), { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE', message: `invalid pool configuration: ${why}` });
+  refused({ budget: 2 ** 40, classes: [2 ** 33, 2 ** 33] }, 'size classes must be distinct');
+  refused({ budget: 2 ** 32, classes: [2 ** 33] }, 'the budget (4294967296 bytes) is smaller than the smallest class (8589934592 bytes)');
   // Without a default quota, a tenant with none reads back null.
   const p = new BufferPool({ budget: 2 ** 33, classes: [4096], tenantQuotas: { t: 2 ** 33 } });
   p.tryAcquire(1, 'free-rider').free();

@@ -260,29 +260,8 @@ impl BufferPoolConfig {
     pub(crate) fn validated(mut self) -> Result<Self, PoolError> {
         let bad = |msg: String| Err(PoolError::InvalidConfig(msg));
         self.classes.sort_unstable();
-        if self.classes.is_empty() {
-            return bad("at least one size class is needed".into());
-        }
-        if self.classes.len() > MAX_CLASSES {
-            return bad(format!("at most {MAX_CLASSES} size classes are allowed"));
-        }
-        if self.classes[0] == 0 {
-            return bad("a size class of 0 bytes is not allowed".into());
-        }
-        if self.classes.windows(2).any(|w| w[0] == w[1]) {
-            return bad("size classes must be distinct".into());
-        }
-        // Before the limits of the target, which differ between targets: the same mistake gets the
-        // same error on each.
-        if self.budget < self.classes[0] {
-            return bad(format!(
-                "the budget ({} bytes) is smaller than the smallest class ({} bytes)",
-                self.budget, self.classes[0]
-            ));
-        }
-        if *self.classes.last().unwrap() > isize::MAX as usize {
-            return bad(format!("a size class cannot exceed {} bytes", isize::MAX));
-        }
+        let sizes: Vec<u64> = self.classes.iter().map(|&size| size as u64).collect();
+        check_classes(self.budget as u64, &sizes)?;
         if self.budget > MAX_BUDGET {
             return bad(format!("the budget cannot exceed {MAX_BUDGET} bytes"));
         }
@@ -295,4 +274,34 @@ impl BufferPoolConfig {
     pub(crate) fn max_idle_bytes(&self) -> usize {
         self.max_idle.unwrap_or(self.budget / 4)
     }
+}
+
+/// The checks of the size classes, `sorted` smallest first, with the `budget`, on sizes as given: a
+/// binding whose numbers can exceed `usize` (the wasm build's) makes them before it narrows the sizes,
+/// so a class too large for the target gets the error it gets on every target where it does not fit.
+pub(crate) fn check_classes(budget: u64, sorted: &[u64]) -> Result<(), PoolError> {
+    let bad = |msg: String| Err(PoolError::InvalidConfig(msg));
+    let (Some(&smallest), Some(&largest)) = (sorted.first(), sorted.last()) else {
+        return bad("at least one size class is needed".into());
+    };
+    if sorted.len() > MAX_CLASSES {
+        return bad(format!("at most {MAX_CLASSES} size classes are allowed"));
+    }
+    if smallest == 0 {
+        return bad("a size class of 0 bytes is not allowed".into());
+    }
+    if sorted.windows(2).any(|w| w[0] == w[1]) {
+        return bad("size classes must be distinct".into());
+    }
+    // Before the limits of the target, which differ between targets: the same mistake gets the same
+    // error on each.
+    if budget < smallest {
+        return bad(format!(
+            "the budget ({budget} bytes) is smaller than the smallest class ({smallest} bytes)"
+        ));
+    }
+    if largest > isize::MAX as u64 {
+        return bad(format!("a size class cannot exceed {} bytes", isize::MAX));
+    }
+    Ok(())
 }

@@ -65,6 +65,8 @@ use pooled::Checkout;
 use shared::{Block, Shared};
 use thread_cache::Reserved;
 
+#[cfg(target_arch = "wasm32")]
+pub(crate) use config::check_classes;
 pub use config::{BufferPoolConfig, PoolClass, DEFAULT_CLASSES, MAX_CLASSES, MAX_THREAD_CACHE_BLOCKS};
 pub use error::{CapacityError, PoolError};
 pub use outstanding::OutstandingBuffer;

@@ -72,11 +72,6 @@ pub(crate) fn optional_offset(v: &JsValue, what: &str) -> Result<Option<u64>, Js
     offset(v, what).map(Some)
 }
 
-/// A number [`offset`] took, within wasm memory.
-pub(crate) fn within_memory(n: u64, what: &str) -> Result<usize, JsValue> {
-    binding::within_memory(n, what).map_err(throwable)
-}
-
 /// The error for a method called on an object whose contents were handed on (frozen) or freed.
 pub(crate) fn used_up(class: &str, how: &str) -> JsValue {
     throwable(message::used_up(class, how))

@@ -9,10 +9,11 @@ use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::prelude::*;
 
 use super::buffer::{bytes_from_js, kind_from_js, JsZeroCopyBuffer};
-use super::error::{offset, option, optional_string, string, throwable, used_up, value, within_memory};
+use super::error::{offset, option, optional_string, string, throwable, used_up, value};
 use crate::binding::{self, message, BindingError, PoolSide};
 use crate::{
-    pool::DEFAULT_CLASSES, BufferKind, BufferPool, BufferPoolSnapshot, CapacityError, PoolError, PooledBuffer,
+    pool::{check_classes, DEFAULT_CLASSES},
+    BufferKind, BufferPool, BufferPoolSnapshot, CapacityError, PoolError, PooledBuffer,
 };
 
 #[wasm_bindgen]
@@ -112,7 +113,7 @@ impl JsBufferPool {
         };
         let mut bounds = Bounds { budget, default_quota: None, quotas: HashMap::new() };
         // Numbers until every option is read: a class too large for wasm memory is refused after
-        // every option's type, as the addon refuses none (see `binding::within_memory`).
+        // every option's type, as the addon refuses none.
         let mut sizes: Vec<u64> = DEFAULT_CLASSES.iter().map(|&size| size as u64).collect();
         let classes = option(options, "classes")?;
         if !classes.is_undefined() {
@@ -164,8 +165,13 @@ impl JsBufferPool {
                 bounds.quotas.insert(tenant, quota);
             }
         }
+        // A class too large for wasm memory is the configuration error of a class too large for
+        // the target, checked after the mistakes every target refuses alike (as the core checks).
+        let mut sorted = sizes.clone();
+        sorted.sort_unstable();
+        check_classes(budget, &sorted).map_err(pool_error)?;
         let sizes: Vec<usize> =
-            sizes.into_iter().map(|size| within_memory(size, "a class size")).collect::<Result<_, _>>()?;
+            sizes.into_iter().map(|size| usize::try_from(size).unwrap_or(usize::MAX)).collect();
         config = config.budget(counted_budget(budget, &sizes)).classes(sizes);
         // No thread can block in a page, and outstanding-buffer tracking is a debugging aid.
         config
