@@ -4,6 +4,8 @@
 #![cfg(feature = "tokio")]
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use omnibuf::ring::asynchronous::Circular;
@@ -206,4 +208,66 @@ async fn an_aborted_writer_fails_a_copy_after_every_byte_it_wrote() {
     assert!(out == data, "the bytes written before the abort all arrive");
     assert_eq!(error.kind(), std::io::ErrorKind::ConnectionAborted);
     assert!(error.to_string().ends_with("the upstream connection reset"), "{error}");
+}
+
+/// A flag that a task spawned now on this (current-thread) runtime sets when it runs: a loop on the
+/// same thread sees it set only if one of its steps returned `Pending` to let the task run.
+fn another_task() -> Arc<AtomicBool> {
+    let ran = Arc::new(AtomicBool::new(false));
+    let flag = ran.clone();
+    tokio::spawn(async move { flag.store(true, Ordering::Relaxed) });
+    ran
+}
+
+/// A loop over a ring that is always ready yields to the other tasks of its thread once the task's
+/// budget (128 steps) is spent, as loops over tokio's own I/O types do, so that a timeout around it
+/// can fire.
+#[tokio::test(flavor = "current_thread")]
+async fn loops_that_never_wait_still_let_other_tasks_run() {
+    const STEPS: usize = 10_000;
+    // A writer without readers: every write is ready at once.
+    let mut writer = Circular::with_capacity::<u8>(4096).unwrap();
+    let ran = another_task();
+    for _ in 0..STEPS {
+        writer.write_all(b"x").await.unwrap();
+        if ran.load(Ordering::Relaxed) {
+            break;
+        }
+    }
+    assert!(ran.load(Ordering::Relaxed), "writes");
+
+    // A reader at the end of the stream: every read is ready at once, with nothing.
+    let mut writer = Circular::with_capacity::<u8>(4096).unwrap();
+    let mut reader = writer.add_reader();
+    writer.shutdown().await.unwrap();
+    let ran = another_task();
+    for _ in 0..STEPS {
+        assert_eq!(reader.read(&mut [0; 16]).await.unwrap(), 0);
+        if ran.load(Ordering::Relaxed) {
+            break;
+        }
+    }
+    assert!(ran.load(Ordering::Relaxed), "reads");
+
+    // `fill_buf` over published bytes that are never consumed.
+    let mut writer = Circular::with_capacity::<u8>(4096).unwrap();
+    let mut reader = writer.add_reader();
+    writer.write_all(b"kept").await.unwrap();
+    let ran = another_task();
+    for _ in 0..STEPS {
+        assert_eq!(reader.fill_buf().await.unwrap(), b"kept");
+        if ran.load(Ordering::Relaxed) {
+            break;
+        }
+    }
+    assert!(ran.load(Ordering::Relaxed), "fill_buf");
+
+    // And a timeout around such a loop fires.
+    let mut writer = Circular::with_capacity::<u8>(4096).unwrap();
+    let forever = async {
+        loop {
+            writer.write_all(b"x").await.unwrap();
+        }
+    };
+    assert!(tokio::time::timeout(Duration::from_millis(1), forever).await.is_err());
 }

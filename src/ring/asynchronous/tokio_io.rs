@@ -7,6 +7,12 @@
 //! which closes it: see [`Writer::close`]) or dropped; a write after the shutdown fails with
 //! `BrokenPipe`.
 //!
+//! Each read, write or `poll_fill_buf` that is ready takes one unit of the task's budget
+//! (`tokio::task::coop`), as tokio's own I/O types do: once the budget is spent it returns `Pending`
+//! and the task yields, so a loop over a ring that is always ready (a writer without readers, a reader
+//! at the end) still lets the other tasks of its thread run, and a `timeout` around it fires. Outside
+//! a tokio runtime there is no budget and nothing changes.
+//!
 //! Unlike a pipe (`tokio::io::duplex`), the writer does not fail when its readers are gone: the ring
 //! broadcasts to whoever reads now, and the writer may add a reader at any time
 //! ([`Writer::add_reader`], which starts at the writer's position). With no readers a write never
@@ -37,15 +43,28 @@
 
 use std::io;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 
 use tokio::io::{AsyncBufRead, AsyncRead, AsyncWrite, ReadBuf};
+use tokio::task::coop;
 
 use super::{Reader, Writer};
 
+/// `poll` under the task's budget: `Pending` (the task woken to run again later) when the budget is
+/// spent, else `poll`'s result, which takes a unit of the budget when it is ready.
+fn budgeted<T>(cx: &mut Context<'_>, poll: impl FnOnce(&mut Context<'_>) -> Poll<T>) -> Poll<T> {
+    let budget = ready!(coop::poll_proceed(cx));
+    let result = poll(cx);
+    if result.is_ready() {
+        budget.made_progress();
+    }
+    result
+}
+
 impl AsyncWrite for Writer<u8> {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.get_mut().poll_write_bytes(cx, buf)
+        let this = self.get_mut();
+        budgeted(cx, |cx| this.poll_write_bytes(cx, buf))
     }
 
     fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -66,10 +85,7 @@ impl AsyncRead for Reader<u8> {
         if buf.remaining() == 0 {
             return Poll::Ready(Ok(()));
         }
-        let data = match this.poll_bytes(cx) {
-            Poll::Ready(data) => data?,
-            Poll::Pending => return Poll::Pending,
-        };
+        let data = ready!(budgeted(cx, |cx| this.poll_bytes(cx)))?;
         let n = data.len().min(buf.remaining());
         buf.put_slice(&data[..n]);
         this.consume(n);
@@ -80,7 +96,8 @@ impl AsyncRead for Reader<u8> {
 impl AsyncBufRead for Reader<u8> {
     /// The ring's own memory; empty at the end of the stream.
     fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
-        self.get_mut().poll_bytes(cx)
+        let this = self.get_mut();
+        budgeted(cx, |cx| this.poll_bytes(cx))
     }
 
     /// Past what the last `fill_buf` showed, all of that: see `consume_at_most`.
