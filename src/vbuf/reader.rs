@@ -16,6 +16,11 @@ use crate::ZeroCopyBuffer;
 /// persistence layer (a file that shrank underneath, a failing disk) is an `io::Error` whose inner
 /// error is the [`VbufError`](super::VbufError).
 ///
+/// The version is the buffer's, not the disk's: what another program writes into the file in place
+/// (not replacing it) may show in what the reader reads, as in every read of the buffer (see
+/// [`VirtualBuffer::open`]: the bytes are read where they lie); a file replaced under its path does
+/// not.
+///
 /// ```
 /// use std::io::{BufRead, Read, Seek, SeekFrom};
 /// use omnibuf::vbuf::VirtualBuffer;
