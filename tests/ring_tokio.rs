@@ -84,8 +84,8 @@ async fn buf_read_hands_out_the_ring_memory_and_ends_at_the_writers_drop() {
 }
 
 /// `consume` past what `fill_buf` gave takes what it gave, as tokio's and std's `BufReader`s do, in
-/// tokio's trait, futures-io's and std's: no panic, and never a byte the caller was not shown (more may
-/// be published than the last `fill_buf` showed).
+/// tokio's trait, futures-io's and std's: no panic, and never a byte past what `fill_buf` showed
+/// (more may be published since).
 #[tokio::test]
 async fn consume_past_the_buffer_takes_what_was_shown() {
     use std::pin::Pin;

@@ -430,8 +430,9 @@ macro_rules! flavour {
 
             /// [`consume`](Self::consume) of `n` items, or of all that the last slice showed when
             /// that is fewer: the byte streams' `BufRead::consume`, which takes a caller's amount
-            /// past what `fill_buf` gave as std's and tokio's `BufReader`s do (their buffer, never
-            /// bytes the caller has not been shown), rather than panic.
+            /// past what `fill_buf` gave as std's and tokio's `BufReader`s do (all of their buffer,
+            /// never bytes past it), rather than panic. As theirs, the last slice may be one a
+            /// `read` took and returned only part of.
             #[allow(dead_code)] // only byte readers of some flavours call it
             pub(crate) fn consume_at_most(&mut self, n: usize) {
                 let shown = self.core.seen();
