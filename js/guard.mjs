@@ -35,6 +35,9 @@ const typedSet = TypedArray.prototype.set;
 const typedSubarray = TypedArray.prototype.subarray;
 const typedCopyWithin = TypedArray.prototype.copyWithin;
 const isView = ArrayBuffer.isView;
+/** WeakSet's has and add as functions of the set, safe from a program that replaces them. */
+const weakSetHas = Function.prototype.call.bind(WeakSet.prototype.has);
+const weakSetAdd = Function.prototype.call.bind(WeakSet.prototype.add);
 const encoder = new TextEncoder();
 const encode = TextEncoder.prototype.encode;
 const encodeInto = TextEncoder.prototype.encodeInto;
@@ -213,9 +216,9 @@ export function oncePerGlue(glue, entry, make) {
  * The objects `cls` (named `name`) makes from now on, so that a receiver that only looks like one
  * is refused, as the addon refuses it: a Proxy of one, or an object that inherits from one, whose
  * `__wbg_ptr` wasm-bindgen's methods would read through to the object behind it. An accessor on
- * the prototype catches the assignment of `__wbg_ptr` that makes an object, brands it with a
- * private field (which neither a Proxy nor an heir has, and which costs a property lookup to
- * test), and leaves a plain property in its place: reading the pointer costs what it did.
+ * the prototype catches the assignment of `__wbg_ptr` that makes an object, brands it (a WeakSet
+ * of the objects themselves, which holds neither a Proxy of one nor an heir), and leaves a plain
+ * property in its place: reading the pointer costs what it did.
  *
  * Only the glue's own assignments brand. A copy of an object's own properties (`Object.assign(
  * Object.create(proto), obj)`, a loop over its property names, a utility library's clone) must
@@ -228,20 +231,10 @@ export function oncePerGlue(glue, entry, make) {
  * out. Returns the test.
  */
 function brandInstances(cls, name) {
-  class Stamp {
-    constructor(object) {
-      return object;
-    }
-  }
-  class Made extends Stamp {
-    #made;
-    static brand(object) {
-      new Made(object);
-    }
-    static has(object) {
-      return typeof object === 'object' && object !== null && #made in object;
-    }
-  }
+  // A WeakSet, not a private field stamped on through a base constructor that returns the object:
+  // rollup (vite 7's bundler) takes such a `new` for free of side effects and drops it.
+  const made = new WeakSet();
+  const isMade = (object) => typeof object === 'object' && object !== null && weakSetHas(made, object);
   const owners = CONSTRUCTED.has(name) ? new Map() : null;
   const heldElsewhere = (ptr) => {
     const holder = owners.get(ptr)?.deref();
@@ -252,7 +245,7 @@ function brandInstances(cls, name) {
     get: () => undefined,
     set(ptr) {
       if (ptr !== 0 && (wrapping || (owners !== null && !heldElsewhere(ptr)))) {
-        Made.brand(this);
+        weakSetAdd(made, this);
         owners?.set(ptr, new WeakRef(this));
       }
       Object.defineProperty(this, '__wbg_ptr', { value: ptr, writable: true, enumerable: false, configurable: true });
@@ -273,8 +266,8 @@ function brandInstances(cls, name) {
       configurable: true,
     });
   }
-  Object.defineProperty(cls, MADE_BY, { value: Made.has });
-  return Made.has;
+  Object.defineProperty(cls, MADE_BY, { value: isMade });
+  return isMade;
 }
 
 /** Wraps every method and getter of each class (`classes`: each by its API name, as

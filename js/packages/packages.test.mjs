@@ -6,7 +6,7 @@
 //   ('omnibuf/wasm'), and a project without the platform package (the loader's message);
 // - the types of the import and the require entry, as TypeScript's node16 resolution sees them (and
 //   that they lack the browser entry's own names), and those of the browser entries as bundlers see them;
-// - the browser entry bundled by esbuild, vite (build and dev server) and webpack, each page run in
+// - the browser entry bundled by esbuild, vite (build and dev server), rollup and webpack, each page run in
 //   Chromium; the bundlers are the repository's devDependencies, run on the project. vite and webpack
 //   also bundle a page that drives the package's document worker (openDocumentWorker).
 // Run: node scripts/pack.mjs && node --test js/packages/
@@ -430,6 +430,19 @@ test('vite dev server', { skip, timeout: 180_000 }, async () => {
   } finally {
     vite.kill();
   }
+});
+
+test('rollup 4 (the bundler of vite 7\'s builds), the .wasm copied beside the bundle as docs/install.md says', { skip, timeout: 180_000 }, async () => {
+  // Rollup's tree-shaking drops what it takes for code without effects: the whole page must still work.
+  const { rollup } = await import('rollup');
+  const { nodeResolve } = await import('@rollup/plugin-node-resolve');
+  const out = join(app, 'out-rollup');
+  page(out, './main.js');
+  const bundle = await rollup({ input: join(app, 'main.mjs'), plugins: [nodeResolve({ browser: true })], onwarn() {} });
+  await bundle.write({ file: join(out, 'main.js'), format: 'es', inlineDynamicImports: true });
+  await bundle.close();
+  cpSync(join(app, 'node_modules/omnibuf/pkg/web/omnibuf_bg.wasm'), join(out, 'omnibuf_bg.wasm'));
+  await checkBuilt(out);
 });
 
 test('webpack 5', { skip, timeout: 180_000 }, async () => {
