@@ -13,11 +13,11 @@
 // for `omnibuf/inline`; the CommonJS builds of the Node entries (dist/, by esbuild); the addon for
 // each platform; then each package is staged in DIR/stage/<name> with exactly its files and packed
 // with `npm pack` (which fixes every file's timestamp, so equal inputs give equal tarballs). The main
-// package's manifest is package.json without the scripts and devDependencies that only the repository
-// uses, plus an optionalDependency on each platform package at exactly its own version.
+// package's manifest is package.json without the scripts, devDependencies and `private` that only the
+// repository uses, plus an optionalDependency on each platform package at exactly its own version.
 //
-// Addons: this machine's platform with plain `cargo build --release` (the build node/build.mjs makes,
-// so the test command reuses it); with --all or --platforms, every Linux and macOS platform with
+// Addons: this machine's platform with node/build.mjs (the build the test command makes, so it is
+// reused); with --all or --platforms, every Linux and macOS platform with
 // `cargo zigbuild` (Linux glibc builds against glibc 2.17, so they load on any glibc from 2.17 on) and
 // win32-x64 with MinGW, linked against an import library of node.exe's Node-API exports.
 // Writes DIR/tarballs.json: { main, platforms: { id: tarball } }.
@@ -144,7 +144,8 @@ const LIBRARY = { linux: 'libomnibuf_node.so', darwin: 'libomnibuf_node.dylib', 
 function buildAddon(platform) {
   const cargoEnv = { ...env, CARGO_TARGET_DIR: nodeTarget };
   if (!cross && platform.id === currentPlatformId()) {
-    run('cargo', ['build', '--release', '--manifest-path', join(nodeDir, 'Cargo.toml')], { env: cargoEnv, cwd: nodeDir });
+    // As a user's `npx omnibuf-build` builds it: no path of this machine in it, symbols stripped.
+    run(process.execPath, [join(nodeDir, 'build.mjs')], { env: cargoEnv, cwd: root });
     return join(nodeTarget, 'release', LIBRARY[platform.os]);
   }
   // Cross builds keep a target folder of their own: their settings (strip, the zig linker's
@@ -162,7 +163,6 @@ function buildAddon(platform) {
   // MinGW's linker stamps the DLL with the time of the link unless told not to.
   if (platform.os === 'win32') rustflags.push('-C', 'link-arg=-Wl,--no-insert-timestamp');
   cargoEnv[`CARGO_TARGET_${targetKey}_RUSTFLAGS`] = rustflags.join(' ');
-  cargoEnv.CARGO_PROFILE_RELEASE_STRIP = 'symbols';
   const manifestArgs = ['--release', '--manifest-path', join(sources, 'node', 'Cargo.toml')];
   if (platform.os === 'win32') {
     cargoEnv.LIBNODE_PATH = nodeImportLibrary();
@@ -304,7 +304,9 @@ for (const file of readdirSync(mainDir, { recursive: true }).filter((f) => /\.m?
   }
 }
 copyFileSync(join(root, 'README.md'), join(mainDir, 'README.md'));
-const { scripts, devDependencies, ...published } = manifest;
+// The repository's manifest is private, so that `npm publish` there (which would publish a package
+// without its platform packages) is refused: the packed one is the one to publish.
+const { scripts, devDependencies, private: _repositoryOnly, ...published } = manifest;
 published.optionalDependencies = Object.fromEntries(PLATFORMS.map((p) => [platformPackage(p.id), version]));
 writeFileSync(join(mainDir, 'package.json'), `${JSON.stringify(published, null, 2)}\n`);
 tarballs.main = npmPack(mainDir);

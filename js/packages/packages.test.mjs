@@ -112,12 +112,17 @@ test('the tarball holds what a user needs and nothing else', () => {
   // No path of the machine that built them (panic locations name source files).
   const home = process.env.HOME ?? '';
   const local = [repo, process.env.CARGO_HOME ?? join(home, '.cargo'), process.env.RUSTUP_HOME ?? join(home, '.rustup')];
-  for (const wasm of ['web/omnibuf_bg.wasm', 'web-threads/omnibuf_threads_bg.wasm', 'node/omnibuf_bg.wasm'].map((file) => join(app, 'node_modules/omnibuf/pkg', file))) {
-    const bytes = readFileSync(wasm).toString('latin1');
-    for (const path of local) assert.ok(!bytes.includes(path), `${wasm} holds the build path ${path}`);
+  const binaries = ['web/omnibuf_bg.wasm', 'web-threads/omnibuf_threads_bg.wasm', 'node/omnibuf_bg.wasm'].map((file) => join(app, 'node_modules/omnibuf/pkg', file));
+  const addonPackage = join(app, 'node_modules', `omnibuf-${currentPlatformId()}`);
+  binaries.push(...readdirSync(addonPackage).filter((f) => f.endsWith('.node')).map((f) => join(addonPackage, f)));
+  assert.equal(binaries.length, 4, 'the addon is in its platform package');
+  for (const binary of binaries) {
+    const bytes = readFileSync(binary).toString('latin1');
+    for (const path of local) assert.ok(!bytes.includes(path), `${binary} holds the build path ${path}`);
   }
   const manifest = JSON.parse(readFileSync(join(app, 'node_modules/omnibuf/package.json'), 'utf8'));
-  assert.equal(manifest.private, undefined);
+  assert.equal(manifest.private, undefined, "the repository's manifest is private; the package's is not");
+  assert.equal(JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')).private, true);
   assert.equal(manifest.scripts, undefined, 'no scripts, so no install script');
   for (const field of ['version', 'license', 'repository', 'keywords', 'engines', 'description']) assert.ok(manifest[field], field);
   assert.deepEqual(Object.keys(manifest.optionalDependencies).sort(), PLATFORMS.map((p) => `omnibuf-${p.id}`).sort());
