@@ -127,7 +127,9 @@ for (const entry of ['node', 'wasm-node']) {
 // read as CommonJS types, the package having no "type": "module". The Node entries, js/index.d.ts,
 // as both; the entries that are ES modules only (the browser's, "omnibuf/worklet", the document
 // worker's script) as ES module types, so that a default import or a require() of one fails to
-// type-check as it fails at run time. Their `./index.js` is index.d.mts there.
+// type-check (a require() of an ES module fails at run time before Node 20.19 and 22.12, and where
+// it works, it gives the module namespace, not CommonJS exports). Their `./index.js` is index.d.mts
+// there.
 copyFileSync(join(root, 'js/index.d.ts'), join(root, 'dist/index.d.cts'));
 copyFileSync(join(root, 'js/index.d.ts'), join(root, 'dist/index.d.mts'));
 for (const name of ['browser', 'worklet', 'document-worker']) {
