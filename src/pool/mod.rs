@@ -251,7 +251,8 @@ impl BufferPool {
         acquire(self.shared(), size, None, Mode::Wait(deadline_after(timeout)))
     }
 
-    /// A buffer now, or [`PoolError::WouldBlock`] when the budget is full or others are waiting.
+    /// A buffer now, or [`PoolError::WouldBlock`] when the budget is full or others are waiting for
+    /// it (a waiter held back only by its own tenant's quota holds up no one else).
     ///
     /// ```
     /// use omnibuf::{BufferPool, PoolError};
