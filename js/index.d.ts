@@ -328,7 +328,10 @@ export interface BufferPoolSnapshot {
  *   true }))`, not of `reader` itself, whose waits cannot take options): without it the worker may
  *   exit while it waits, and a writer it did not free aborts the ring's stream as it exits
  *   (CircularWriter.free()).
- * A pending wait keeps the object it waits on (the pool, the ring side) from being collected. */
+ * A pending wait keeps the object it waits on (the pool, the ring side) from being collected, and
+ * so does a stream or walk of a reader that waits for data: one dropped unfinished keeps its reader,
+ * which holds the writer back once the ring is full. Cancel such a stream, or return() such a walk
+ * (`break` out of its `for await`). */
 export interface WaitOptions {
   signal?: AbortSignal;
   ref?: boolean;
@@ -507,7 +510,10 @@ export class CircularWriter {
   abort(reason?: string | Error): void;
   /** A WritableStream of byte chunks (what write() takes: Uint8Array, ArrayBuffer, SharedArrayBuffer,
    * typed arrays, DataView, strings as UTF-8, of any realm): each write resolves once all of it is in
-   * the ring, so a slow reader holds the producer back. A chunk must keep its memory until then: one
+   * the ring, so a slow reader holds the producer back. With no reader, nothing does: each write
+   * resolves at once and its bytes are dropped, and a pipe from a source that never waits runs in
+   * microtasks alone until it ends (the page or process does nothing else meanwhile). A chunk must
+   * keep its memory until then: one
    * detached (transferred) or shrunk while its write waits (in the stream's queue or for room)
    * rejects with a TypeError (ERR_INVALID_STATE) and aborts the writer; one that grows is written
    * as long as it was when it was written to the stream. Closing it
@@ -632,7 +638,8 @@ export class CircularReader {
   slices(options?: WaitOptions): AsyncIterableIterator<Uint8Array>;
   /** The bytes as a byte ReadableStream: each read copies out of the ring once, straight into the
    * reader's buffer for BYOB reads. The stream owns the reader: it frees the reader at its end (the
-   * ring's stream ended, or errored) and when cancelled, which also ends a pending wait for data.
+   * ring's stream ended, or errored) and when cancelled, which also ends a pending wait for data
+   * (cancel one you stop reading: see WaitOptions).
    * Of the options, `ref` applies; `signal` is checked (a TypeError if not an AbortSignal) but not
    * followed: cancel() is this stream's signal. Where the writer aborted, the stream errors after
    * the last byte, with two exceptions the Streams standard makes for every byte stream: a BYOB
