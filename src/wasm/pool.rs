@@ -167,9 +167,8 @@ impl JsBufferPool {
         }
         // A class too large for wasm memory is the configuration error of a class too large for
         // the target, checked after the mistakes every target refuses alike (as the core checks).
-        let mut sorted = sizes.clone();
-        sorted.sort_unstable();
-        check_classes(budget, &sorted).map_err(pool_error)?;
+        sizes.sort_unstable();
+        check_classes(budget, &sizes).map_err(pool_error)?;
         let sizes: Vec<usize> =
             sizes.into_iter().map(|size| usize::try_from(size).unwrap_or(usize::MAX)).collect();
         config = config.budget(counted_budget(budget, &sizes)).classes(sizes);
