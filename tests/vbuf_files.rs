@@ -484,3 +484,69 @@ fn a_bound_one_past_u64_max_is_out_of_range() {
     assert_eq!(buf.read(u64::MAX - 1..=u64::MAX - 1).unwrap(), [0][..]);
     assert_eq!(buf.len(), u64::MAX);
 }
+
+/// Edits to make once, from inside a layer's save.
+type Edits = Arc<std::sync::Mutex<Option<Box<dyn FnOnce() + Send>>>>;
+
+/// A memory layer whose save first makes `during`: edits made while a save runs.
+struct EditsDuringSave {
+    layer: MemoryPersistence,
+    during: Edits,
+}
+
+impl std::fmt::Debug for EditsDuringSave {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EditsDuringSave").field("layer", &self.layer).finish_non_exhaustive()
+    }
+}
+
+impl PersistenceLayer for EditsDuringSave {
+    fn len(&self) -> Result<u64, PersistenceError> {
+        self.layer.len()
+    }
+
+    fn read_at(&self, offset: u64, dst: &mut [u8]) -> Result<(), PersistenceError> {
+        self.layer.read_at(offset, dst)
+    }
+
+    fn save(
+        &self,
+        recipe: &mut SaveRecipe<'_>,
+        options: SaveOptions,
+    ) -> Result<Box<dyn PersistenceLayer>, PersistenceError> {
+        if let Some(edits) = self.during.lock().unwrap().take() {
+            edits();
+        }
+        self.layer.save(recipe, options)
+    }
+}
+
+#[test]
+fn the_content_a_save_wrote_is_unmodified_whenever_undo_comes_back_to_it() {
+    let during: Edits = Arc::default();
+    let layer = EditsDuringSave { layer: MemoryPersistence::new(b"abc".to_vec()), during: during.clone() };
+    let buf = VirtualBuffer::with_layer(Arc::new(layer), VirtualBufferOptions::default()).unwrap();
+    buf.insert(0, b"1").unwrap();
+
+    // An edit made and undone while the save runs: the content is the one saved.
+    let other = buf.clone();
+    *during.lock().unwrap() = Some(Box::new(move || {
+        other.insert(0, b"x").unwrap();
+        assert!(other.undo());
+    }));
+    buf.save().unwrap();
+    assert_eq!(buf.read(..).unwrap(), b"1abc"[..]);
+    assert!(!buf.is_modified(), "an edit undone during the save");
+
+    // The new layer saves without hooks; an edit made while a save runs stays unsaved until undone.
+    buf.insert(0, b"2").unwrap();
+    buf.save().unwrap();
+    buf.insert(0, b"3").unwrap();
+    assert!(buf.is_modified());
+    assert!(buf.undo());
+    assert!(!buf.is_modified(), "back at the saved content");
+    assert!(buf.undo());
+    assert!(buf.is_modified(), "the content before the save");
+    assert!(buf.redo());
+    assert!(!buf.is_modified());
+}

@@ -82,7 +82,12 @@ impl State {
     }
 
     pub(crate) fn snapshot(&self) -> Snapshot {
-        Snapshot { tree: self.tree.clone(), sources: self.sources.clone(), version: self.log.version() }
+        Snapshot {
+            tree: self.tree.clone(),
+            sources: self.sources.clone(),
+            version: self.log.version(),
+            content: self.history.content(),
+        }
     }
 
     /// The sources the buffer still reads: the base, and those the tree or the undo and redo stacks
@@ -518,9 +523,11 @@ impl VirtualBuffer {
         sources.push(Source { layer, len, lines: OnceLock::new() });
         let id = sources.len() as SourceId;
         state.base = id;
+        // The content saved is the snapshot's, whatever was edited meanwhile: undo back to it, and
+        // the buffer is unmodified again.
+        state.saved_content = snapshot.content;
         if state.log.version() == snapshot.version {
             state.tree = Tree::new(vec![Piece { source: id, offset: 0, len }], state.tree.max());
-            state.saved_content = state.history.content();
         }
         let read = state.sources_read();
         let mut released = Vec::new();

@@ -3,6 +3,7 @@
 use std::sync::Mutex;
 
 use super::error::{zeroed, VbufError};
+use super::history::ContentId;
 use super::store::{piece_chunk, source, Sources, Store};
 use super::tree::{Piece, Tree, ADD_SOURCE};
 use crate::{BufferKind, ZeroCopyBuffer};
@@ -13,6 +14,8 @@ pub(crate) struct Snapshot {
     pub(crate) tree: Tree,
     pub(crate) sources: Sources,
     pub(crate) version: u64,
+    /// The content's id in the edit history: a save of the snapshot makes it the saved content.
+    pub(crate) content: ContentId,
 }
 
 impl Snapshot {
