@@ -51,24 +51,12 @@ The browser entry and 'omnibuf/wasm' (the wasm build) do not need the addon.`);
   process.exit(1);
 }
 
-/** The program's RUSTFLAGS, and flags that keep the paths of this machine out of the addon (panic
- * locations name source files): the sources' folder and cargo's home. In cargo's encoded form, whose
- * separator is not a space, so that a path with spaces stays one flag. */
-function rustflags() {
-  const given = process.env.CARGO_ENCODED_RUSTFLAGS
-    ? process.env.CARGO_ENCODED_RUSTFLAGS.split('\x1f')
-    : (process.env.RUSTFLAGS ?? '').split(' ').filter(Boolean);
-  const cargoHome = process.env.CARGO_HOME ?? join(homedir(), '.cargo');
-  const remaps = [`--remap-path-prefix=${resolve(nodeDir, '..')}=omnibuf`, `--remap-path-prefix=${cargoHome}=cargo`];
-  return [...given, ...remaps].join('\x1f');
-}
-
 const profile = debug ? 'debug' : 'release';
 // Resolved here, since cargo runs in node/ and would read a relative path from there.
 const targetDir = process.env.CARGO_TARGET_DIR ? resolve(process.env.CARGO_TARGET_DIR) : join(nodeDir, 'target');
 const args = ['build', '--manifest-path', join(nodeDir, 'Cargo.toml'), ...(debug ? [] : ['--release'])];
 console.log(`omnibuf: building the Node addon (${profile}) with ${found.version}`);
-const env = { ...process.env, CARGO_TARGET_DIR: targetDir, CARGO_ENCODED_RUSTFLAGS: rustflags() };
+const env = { ...process.env, CARGO_TARGET_DIR: targetDir };
 const build = spawnSync(found.cargo, args, { cwd: nodeDir, stdio: 'inherit', env });
 if (build.status !== 0) {
   console.error(`omnibuf: \`cargo ${args.join(' ')}\` failed (${build.error?.message ?? `exit ${build.status}`})`);

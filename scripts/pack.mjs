@@ -16,10 +16,10 @@
 // package's manifest is package.json without the scripts, devDependencies and `private` that only the
 // repository uses, plus an optionalDependency on each platform package at exactly its own version.
 //
-// Addons: this machine's platform with node/build.mjs (the build the test command makes, so it is
-// reused); with --all or --platforms, every Linux and macOS platform with
-// `cargo zigbuild` (Linux glibc builds against glibc 2.17, so they load on any glibc from 2.17 on) and
-// win32-x64 with MinGW, linked against an import library of node.exe's Node-API exports.
+// Addons: this machine's platform with plain cargo; with --all or --platforms, every Linux and macOS
+// platform with `cargo zigbuild` (Linux glibc builds against glibc 2.17, so they load on any glibc
+// from 2.17 on) and win32-x64 with MinGW, linked against an import library of node.exe's Node-API
+// exports. Each from a copy of the sources at a fixed path, without paths of this machine.
 // Writes DIR/tarballs.json: { main, platforms: { id: tarball } }.
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -142,42 +142,54 @@ const nodeDir = join(root, 'node');
 const nodeTarget = process.env.CARGO_TARGET_DIR ? resolve(process.env.CARGO_TARGET_DIR) : join(nodeDir, 'target');
 const LIBRARY = { linux: 'libomnibuf_node.so', darwin: 'libomnibuf_node.dylib', win32: 'omnibuf_node.dll' };
 
-/** Builds the addon for `platform`; returns the path of the library cargo made. */
+/** Builds the addon for `platform`; returns the path of the library cargo made. This machine's
+ * platform (without --all or --platforms) with plain cargo for the host's own target; the others
+ * with `cargo zigbuild` or, for win32, MinGW. Every packed addon is built the same way otherwise:
+ * from the fixed source tree, with the flags below, in a target folder of its own (their settings
+ * would otherwise invalidate the test command's build of node/build.mjs). */
 function buildAddon(platform) {
-  const cargoEnv = { ...env, CARGO_TARGET_DIR: nodeTarget };
-  if (!cross && platform.id === currentPlatformId()) {
-    // As a user's `npx omnibuf-build` builds it: no path of this machine in it, symbols stripped.
-    run(process.execPath, [join(nodeDir, 'build.mjs')], { env: cargoEnv, cwd: root });
-    return join(nodeTarget, 'release', LIBRARY[platform.os]);
-  }
-  // Cross builds keep a target folder of their own: their settings (strip, the zig linker's
-  // environment) would otherwise invalidate the host build's build scripts and proc macros.
-  cargoEnv.CARGO_TARGET_DIR = join(nodeTarget, 'cross');
+  const host = !cross && platform.id === currentPlatformId();
+  const target = host ? hostTarget() : platform.target;
+  const cargoEnv = { ...env, CARGO_TARGET_DIR: join(nodeTarget, 'cross') };
   const sources = fixedSourceTree();
   // Paths of this machine stay out of the binaries.
   const cargoHome = process.env.CARGO_HOME ?? join(process.env.HOME ?? '', '.cargo');
-  const targetKey = platform.target.toUpperCase().replaceAll('-', '_');
   const rustflags = [`--remap-path-prefix=${sources}=omnibuf`, `--remap-path-prefix=${cargoHome}=cargo`];
   // A musl cdylib must link the C library dynamically: the process that loads it (node) already has one.
   if (platform.libc === 'musl') rustflags.push('-C', 'target-feature=-crt-static');
   // A dylib records its own path (the install name), by default the one it was built at.
   if (platform.os === 'darwin') rustflags.push('-C', `link-arg=-Wl,-install_name,@rpath/${platformBinary(platform.id)}`);
   // MinGW's linker stamps the DLL with the time of the link unless told not to.
-  if (platform.os === 'win32') rustflags.push('-C', 'link-arg=-Wl,--no-insert-timestamp');
-  cargoEnv[`CARGO_TARGET_${targetKey}_RUSTFLAGS`] = rustflags.join(' ');
+  if (target.endsWith('-windows-gnu')) rustflags.push('-C', 'link-arg=-Wl,--no-insert-timestamp');
+  // For the target only (with --target, build scripts and proc macros do not get them).
+  cargoEnv[`CARGO_TARGET_${target.toUpperCase().replaceAll('-', '_')}_RUSTFLAGS`] = rustflags.join(' ');
   const manifestArgs = ['--release', '--manifest-path', join(sources, 'node', 'Cargo.toml')];
-  if (platform.os === 'win32') {
+  const cwd = join(sources, 'node');
+  if (host) {
+    run('cargo', ['build', ...manifestArgs, '--target', target], { env: cargoEnv, cwd });
+  } else if (platform.os === 'win32') {
     cargoEnv.LIBNODE_PATH = nodeImportLibrary();
-    run('cargo', ['build', ...manifestArgs, '--target', platform.target], { env: cargoEnv, cwd: join(sources, 'node') });
+    run('cargo', ['build', ...manifestArgs, '--target', target], { env: cargoEnv, cwd });
   } else {
     // Linux glibc builds link against glibc 2.17's symbol versions (zig provides them).
-    const zigTarget = platform.libc === 'glibc' ? `${platform.target}.2.17` : platform.target;
-    run('cargo', ['zigbuild', ...manifestArgs, '--target', zigTarget], { env: cargoEnv, cwd: join(sources, 'node') });
+    const zigTarget = platform.libc === 'glibc' ? `${target}.2.17` : target;
+    run('cargo', ['zigbuild', ...manifestArgs, '--target', zigTarget], { env: cargoEnv, cwd });
   }
-  return join(cargoEnv.CARGO_TARGET_DIR, platform.target, 'release', LIBRARY[platform.os]);
+  return join(cargoEnv.CARGO_TARGET_DIR, target, 'release', LIBRARY[platform.os]);
 }
 
-/** Where cross builds compile the addon: a copy of its sources (the files the npm package ships for
+/** The target rustc builds for by default here (`rustc -vV`'s host). */
+function hostTarget() {
+  const r = spawnSync('rustc', ['-vV'], { encoding: 'utf8', env });
+  const host = r.stdout?.match(/^host: (\S+)$/m)?.[1];
+  if (r.status !== 0 || host === undefined) {
+    console.error(`pack: \`rustc -vV\` did not name the host target (${r.error?.message ?? r.stderr})`);
+    process.exit(1);
+  }
+  return host;
+}
+
+/** Where packed addons are compiled: a copy of its sources (the files the npm package ships for
  * building from source) at a path that is the same on every machine and in every clone. Cargo hashes a
  * path dependency that lies outside the building workspace (the core, `..` of node/'s own workspace)
  * by its absolute path; the symbol names follow that hash, and MinGW's linker orders the DLL's code by
