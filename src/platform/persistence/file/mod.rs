@@ -53,6 +53,14 @@ pub enum FileBackend {
 
 /// The mark of a [`FileBackend::Mapped`]: the caller of [`FileBackend::mapped`] took on its safety
 /// contract. It has no other value than that; only that `unsafe` function makes one.
+///
+/// ```
+/// use omnibuf::vbuf::FileBackend;
+///
+/// // SAFETY: the backend is only looked at here, never used to open a file.
+/// let backend = unsafe { FileBackend::mapped() };
+/// assert!(matches!(backend, FileBackend::Mapped(_)));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct UnguardedMapping(());
 
