@@ -226,7 +226,7 @@ impl JsVirtualBuffer {
         Ok(number(self.live().or_throw(env)?.len()))
     }
 
-    /// Whether there are edits since the buffer was opened or last saved.
+    /// Whether the content is not the one opened or last saved (`VirtualBuffer::is_modified`).
     #[napi(getter, js_name = "isModified", catch_unwind)]
     pub fn is_modified(&self, env: &Env) -> napi::Result<bool> {
         Ok(self.live().or_throw(env)?.is_modified())

@@ -316,7 +316,7 @@ impl JsVirtualBuffer {
         self.buffer().len() as f64
     }
 
-    /// Whether there are edits since it was opened or last saved.
+    /// Whether the content is not the one opened or last saved (`VirtualBuffer::is_modified`).
     #[wasm_bindgen(getter, js_name = isModified)]
     pub fn is_modified(&self) -> bool {
         self.buffer().is_modified()
