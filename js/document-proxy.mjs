@@ -68,27 +68,40 @@ function splitSignal(options) {
   return [signal, rest];
 }
 
-/** The key of a stand-in, what the page sends in place of a function or a symbol (which a structured
- * clone refuses): the worker puts a value of that type back (fromStandIns), so that its VirtualBuffer
- * refuses the argument with its own error, as it refuses it on the page. Arguments and the values of
- * the options objects among them are replaced; a value deeper down that cannot be cloned is still an
- * argument that "cannot be sent". */
-const STAND_IN = 'omnibuf:stand-in';
-
-/** `value` with stand-ins for a function or symbol, itself or a member of a plain object. */
-function withStandIns(value, deep = true) {
-  if (typeof value === 'function' || typeof value === 'symbol') return { [STAND_IN]: typeof value };
-  if (!deep || value === null || typeof value !== 'object' || Object.getPrototypeOf(value) !== Object.prototype) return value;
-  return Object.fromEntries(Object.entries(value).map(([key, member]) => [key, withStandIns(member, false)]));
+/** `args` as they can be sent: each function or symbol (which a structured clone refuses), itself an
+ * argument or a member of a plain object among them, replaced by undefined, and where each was, as
+ * `[index, key or null, type]`. The worker puts a fresh value of that type back (withStandIns), so
+ * that its VirtualBuffer refuses the argument with its own error, as it refuses it on the page; a
+ * value deeper down that cannot be cloned is still an argument that "cannot be sent". */
+function sendable(args) {
+  const standIns = [];
+  const unsendable = (value) => typeof value === 'function' || typeof value === 'symbol';
+  const sent = args.map((arg, index) => {
+    if (unsendable(arg)) {
+      standIns.push([index, null, typeof arg]);
+      return undefined;
+    }
+    if (arg === null || typeof arg !== 'object' || Object.getPrototypeOf(arg) !== Object.prototype) return arg;
+    const keys = Object.keys(arg).filter((key) => unsendable(arg[key]));
+    if (keys.length === 0) return arg;
+    const copy = { ...arg };
+    for (const key of keys) {
+      standIns.push([index, key, typeof arg[key]]);
+      copy[key] = undefined;
+    }
+    return copy;
+  });
+  return [sent, standIns];
 }
 
-/** `value` (as withStandIns made it) with a fresh function or symbol for each stand-in. */
-export function fromStandIns(value, deep = true) {
-  if (value === null || typeof value !== 'object' || Object.getPrototypeOf(value) !== Object.prototype) return value;
-  const kind = value[STAND_IN];
-  if (kind !== undefined) return kind === 'symbol' ? Symbol(STAND_IN) : () => {};
-  if (!deep) return value;
-  return Object.fromEntries(Object.entries(value).map(([key, member]) => [key, fromStandIns(member, false)]));
+/** `args` (as sendable sent them) with a fresh function or symbol at each of `standIns`. */
+export function withStandIns(args, standIns = []) {
+  for (const [index, key, type] of standIns) {
+    const value = type === 'symbol' ? Symbol('sent in place of a symbol') : () => {};
+    if (key === null) args[index] = value;
+    else args[index][key] = value;
+  }
+  return args;
 }
 
 /** The Error of a WorkerVirtualBuffer's getter after free(), worded as the binding core words it. */
@@ -369,7 +382,8 @@ export class DocumentWorker {
       const entry = { op, resolve, reject, onState, aborted: false };
       this.#pending.set(id, entry);
       try {
-        this.#worker.postMessage({ id, op, handle, args: args.map((arg) => withStandIns(arg)) });
+        const [sent, standIns] = sendable(args);
+        this.#worker.postMessage({ id, op, handle, args: sent, standIns });
       } catch (e) {
         // Nothing reached the worker. An argument that cannot be cloned (deep inside an object: a
         // function, a symbol, a WeakMap) is of a type the worker's VirtualBuffer would refuse;
@@ -474,7 +488,8 @@ export function openDocumentWorker({ store, wasm, worker } = {}) {
       reject(new Error(`omnibuf: the document worker did not start: ${event.message ?? 'the script failed to load'}`));
     };
     try {
-      w.postMessage({ init: { wasm: wasmInput, store: withStandIns(store) } });
+      const [[sentStore], standIns] = sendable([store]);
+      w.postMessage({ init: { wasm: wasmInput, store: sentStore, standIns } });
     } catch (e) {
       w.terminate(); // `wasm` cannot be sent
       reject(e);

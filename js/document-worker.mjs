@@ -9,7 +9,7 @@
 // `state` is the buffer's length, isModified and name after the call, for the proxy's getters.
 // Bytes read are moved to the page (transferred), not copied. `{ cancel: id }` (its signal aborted):
 // a call not started yet is skipped, answered with { id, cancelled: true }.
-import { fromStandIns } from './document-proxy.mjs';
+import { withStandIns } from './document-proxy.mjs';
 import { init, VirtualBuffer } from './web.mjs';
 
 /** Buffers by handle. A freed one stays (freed): calls on it throw the class's own error. */
@@ -95,14 +95,14 @@ let queue = Promise.resolve();
 const cancelled = new Set();
 let lastStarted = 0;
 
-async function handle({ id, op, handle: target, args }) {
+async function handle({ id, op, handle: target, args, standIns }) {
   if (cancelled.delete(id)) {
     self.postMessage({ id, cancelled: true });
     return;
   }
   if (id > lastStarted) lastStarted = id;
   try {
-    const [value, transfer, after] = await run(op, target, args.map((arg) => fromStandIns(arg)));
+    const [value, transfer, after] = await run(op, target, withStandIns(args, standIns));
     self.postMessage({ id, ok: true, value, state: after }, transfer);
   } catch (e) {
     const doc = buffers.get(target);
@@ -119,7 +119,7 @@ async function handle({ id, op, handle: target, args }) {
 self.onmessage = ({ data }) => {
   if (data?.init !== undefined) {
     const { wasm } = data.init;
-    const store = data.init.store === undefined ? 'auto' : fromStandIns(data.init.store);
+    const [store = 'auto'] = withStandIns([data.init.store], data.init.standIns);
     init(wasm ?? undefined)
       // A store that is none of them (null too, as a member of an options object left out only as
       // undefined) gets the error every call naming it would: VirtualBuffer's own, before any I/O.

@@ -906,6 +906,12 @@ test("the proxy: arguments that cannot be cloned are VirtualBuffer's TypeErrors,
         .then(() => undefinedStore.find(detached, 2))
         .then(async (at) => [at, text(await undefinedStore.read(0))], failure);
       out.functionBytes = await undefinedStore.insert(0, () => {}).then(() => 'inserted', failure);
+      // Only real functions and symbols are stood in for: an object is the object it is.
+      const lookalike = { 'omnibuf:stand-in': 'function', standIn: 'function' };
+      out.lookalike = [
+        await undefinedStore.read(lookalike).then(() => 'read', failure),
+        await docs.open('f', { blockSize: lookalike }).then(() => 'opened', failure),
+      ];
       out.symbolOffset = await undefinedStore.read(Symbol('at')).then(() => 'read', failure);
       // Getters after free() throw, as VirtualBuffer's do.
       const freeing = undefinedStore.free();
@@ -944,6 +950,10 @@ test("the proxy: arguments that cannot be cloned are VirtualBuffer's TypeErrors,
     code: 'ERR_INVALID_ARG_TYPE',
     message: 'bytes must be a string, an ArrayBuffer, a SharedArrayBuffer, a typed array or a DataView, got a function',
   });
+  assert.deepEqual(out.lookalike, [
+    { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: 'start must be an integer, got an object' },
+    { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: 'options.blockSize must be a number, got an object' },
+  ]);
   assert.deepEqual(out.symbolOffset, { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: 'start must be an integer, got a symbol' });
   assert.deepEqual({ name: out.badOption.name, code: out.badOption.code }, { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
   assert.deepEqual(out.ownError, { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: 'options.store cannot be read' });
