@@ -538,11 +538,17 @@ fn the_content_a_save_wrote_is_unmodified_whenever_undo_comes_back_to_it() {
     assert_eq!(buf.read(..).unwrap(), b"1abc"[..]);
     assert!(!buf.is_modified(), "an edit undone during the save");
 
-    // The new layer saves without hooks; an edit made while a save runs stays unsaved until undone.
+    // An edit made while a save runs and kept (a second buffer: the first one's layer is now the
+    // saved one, without the hook) leaves the buffer modified until it is undone.
+    let saving =
+        Arc::new(EditsDuringSave { layer: MemoryPersistence::new(b"1abc".to_vec()), during: during.clone() });
+    let buf = VirtualBuffer::with_layer(saving, VirtualBufferOptions::default()).unwrap();
     buf.insert(0, b"2").unwrap();
+    let other = buf.clone();
+    *during.lock().unwrap() = Some(Box::new(move || other.insert(0, b"3").unwrap()));
     buf.save().unwrap();
-    buf.insert(0, b"3").unwrap();
-    assert!(buf.is_modified());
+    assert_eq!(buf.read(..).unwrap(), b"321abc"[..]);
+    assert!(buf.is_modified(), "the edit made during the save");
     assert!(buf.undo());
     assert!(!buf.is_modified(), "back at the saved content");
     assert!(buf.undo());

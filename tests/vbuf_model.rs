@@ -95,19 +95,26 @@ struct Model {
     redo: Vec<Change>,
     /// The undo stack's depth at the content last saved (or opened), while undo or redo can reach it.
     saved: Option<usize>,
+    /// The most changes the undo stack keeps (the oldest are forgotten).
+    undo_limit: usize,
     /// Live iterators: the real one and where the model says it is.
     iters: Vec<(omnibuf::vbuf::ByteIterator, usize, Bias)>,
 }
 
 impl Model {
     /// Applies a new edit and records it: the redo stack goes, and the saved content with it if it
-    /// was there.
+    /// was there; past the limit the oldest change goes, and the saved content with it if it was
+    /// the one below that change.
     fn record(&mut self, c: Change) {
         self.apply(&c);
-        self.undo.push(c);
-        self.redo.clear();
-        if self.saved.is_some_and(|depth| depth >= self.undo.len()) {
+        if self.saved.is_some_and(|depth| depth > self.undo.len()) {
             self.saved = None;
+        }
+        self.redo.clear();
+        self.undo.push(c);
+        if self.undo.len() > self.undo_limit {
+            self.undo.remove(0);
+            self.saved = self.saved.and_then(|depth| depth.checked_sub(1));
         }
     }
 
@@ -153,8 +160,14 @@ fn line_model(bytes: &[u8]) -> Vec<usize> {
 
 fn run(initial: Vec<u8>, ops: Vec<Op>, options: VirtualBufferOptions) -> Result<(), TestCaseError> {
     let buf = VirtualBuffer::from_bytes_with(initial.clone(), options).unwrap();
-    let mut m =
-        Model { bytes: initial, undo: Vec::new(), redo: Vec::new(), saved: Some(0), iters: Vec::new() };
+    let mut m = Model {
+        bytes: initial,
+        undo: Vec::new(),
+        redo: Vec::new(),
+        saved: Some(0),
+        undo_limit: options.undo_limit,
+        iters: Vec::new(),
+    };
     for op in ops {
         let len = m.bytes.len();
         match op {
@@ -301,6 +314,11 @@ proptest! {
     #[test]
     fn matches_the_model_with_tiny_blocks(initial in bytes(), ops in proptest::collection::vec(op(), 1..80)) {
         run(initial, ops, VirtualBufferOptions::tiny())?;
+    }
+
+    #[test]
+    fn matches_the_model_with_a_short_history(initial in bytes(), ops in proptest::collection::vec(op(), 1..80), undo_limit in 0..4usize) {
+        run(initial, ops, VirtualBufferOptions { undo_limit, ..VirtualBufferOptions::tiny() })?;
     }
 
     #[test]
