@@ -17,9 +17,8 @@ use crate::ZeroCopyBuffer;
 /// error is the [`VbufError`](super::VbufError).
 ///
 /// The version is the buffer's, not the disk's: what another program writes into the file in place
-/// (not replacing it) may show in what the reader reads, as in every read of the buffer (see
-/// [`VirtualBuffer::open`]: the bytes are read where they lie); a file replaced under its path does
-/// not.
+/// (not replacing it) may show in what the reader reads, as in every read of the buffer (the bytes
+/// are read where they lie: see `VirtualBuffer::open`); a file replaced under its path does not.
 ///
 /// ```
 /// use std::io::{BufRead, Read, Seek, SeekFrom};
