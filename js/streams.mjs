@@ -22,7 +22,7 @@
 // destroyed before its end) errors them there instead, with endOf()'s error.
 
 import { onAbort } from './abort-signal.mjs';
-import { reasonOfError, writerAborted } from './error-code.mjs';
+import { coded, reasonOfError, writerAborted } from './error-code.mjs';
 import { isInstance, signalReason, whenReady } from './waits.mjs';
 
 /** Bytes a VirtualBuffer stream reads at a time, and the most a ring stream copies out at once into
@@ -297,9 +297,7 @@ async function writeAll(writer, bytes, waiting, length = bytes.length) {
 
 /** The TypeError of a chunk whose memory went while its write waited for room. */
 function chunkChanged() {
-  const error = new TypeError('a chunk was detached or shrunk before all of it was written into the ring');
-  error.code = 'ERR_INVALID_STATE';
-  return error;
+  return coded(new TypeError('a chunk was detached or shrunk before all of it was written into the ring'), 'ERR_INVALID_STATE');
 }
 
 /** The `byteLength` getters of ArrayBuffer and SharedArrayBuffer: each works on its kind of buffer,
@@ -479,11 +477,8 @@ const MAX_LINE_LENGTH = 2 ** 29 - 24;
 
 /** The Error of a line longer than `max` characters (Node's code for a string too long). */
 function lineTooLong(max) {
-  const error = new Error(
-    `a line is longer than ${max} characters, the longest string a line walk makes: walk its bytes with chunks()`,
-  );
-  error.code = 'ERR_STRING_TOO_LONG';
-  return error;
+  const message = `a line is longer than ${max} characters, the longest string a line walk makes: walk its bytes with chunks()`;
+  return coded(new Error(message), 'ERR_STRING_TOO_LONG');
 }
 
 /** The lines of the UTF-8 text in `chunks` (an async iterable of Uint8Array), as strings without

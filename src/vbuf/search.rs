@@ -48,6 +48,7 @@ impl VirtualBuffer {
     ) -> Result<Option<u64>, VbufError> {
         find_in(self.chunks_of(snapshot, range)?, pattern)
     }
+
     /// Offset of the last occurrence of `pattern` inside `range`, if any. An empty pattern matches at
     /// the range's end. Fails as [`find`](Self::find) does.
     ///
