@@ -4,8 +4,14 @@
 //! bytes it copies out still sit in the other core's cache).
 //!
 //! Both sides do the same work: the producer `write_all`s chunks of one buffer, the consumer `read`s
-//! into its own buffer until the end of the stream. A third row has our consumer read the ring's own
+//! into its own buffer until the end of the stream. A further row has our consumer read the ring's own
 //! memory through `AsyncBufRead` (no copy out), for information.
+//!
+//! Each size runs with two placements of the tasks, which change the ratio more than anything the
+//! ring does: the producer in `block_on` on the caller's thread and the consumer spawned (the two
+//! always on two threads, each parking and waking the other), and both spawned (the runtime may run
+//! them one after the other on one worker, where a wake-up costs no thread switch and both transports
+//! are bound by their two copies).
 
 use std::time::{Duration, Instant};
 
@@ -28,29 +34,75 @@ pub fn run(h: &mut Harness) {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
     let pipes = if h.quick() { &PIPES[1..2] } else { &PIPES[..] };
     for &pipe in pipes {
-        let case = format!("{} MiB through a {} KiB pipe, 64 KiB chunks", total >> 20, pipe >> 10);
-        let (ours, duplex) = h.time_runs_alternating(
-            ("omnibuf ring (AsyncRead)", || runtime.block_on(through_ring(total, pipe, false))),
-            ("tokio::io::duplex", || runtime.block_on(through_duplex(total, pipe))),
-            total as u64,
-            5,
-        );
-        let in_place = h.time_runs("omnibuf ring (AsyncBufRead, no copy out)", total as u64, 5, || {
-            runtime.block_on(through_ring(total, pipe, true))
-        });
-        h.compare("tokio", &case, &ours, "tokio::io::duplex", &duplex, Goal::TimeRatioAtMost(0.5));
-        h.compare(
-            "tokio",
-            &format!("{case}, reader in place"),
-            &in_place,
-            "tokio::io::duplex",
-            &duplex,
-            Goal::None,
-        );
+        for placement in Placement::ALL {
+            compare(h, &runtime, total, pipe, placement);
+        }
     }
 }
 
-async fn through_ring(total: usize, pipe: usize, in_place: bool) -> Duration {
+/// One size of pipe with one placement of the tasks: ours against the peer, and ours in place.
+fn compare(
+    h: &mut Harness,
+    runtime: &tokio::runtime::Runtime,
+    total: usize,
+    pipe: usize,
+    placement: Placement,
+) {
+    let case = format!("{} MiB through a {} KiB pipe, 64 KiB chunks, {placement}", total >> 20, pipe >> 10);
+    if !h.wants_case(&case) {
+        return;
+    }
+    let (ours, duplex) = h.time_runs_alternating(
+        ("omnibuf ring (AsyncRead)", || runtime.block_on(through_ring(total, pipe, placement, false))),
+        ("tokio::io::duplex", || runtime.block_on(through_duplex(total, pipe, placement))),
+        total as u64,
+        5,
+    );
+    let in_place = h.time_runs("omnibuf ring (AsyncBufRead, no copy out)", total as u64, 5, || {
+        runtime.block_on(through_ring(total, pipe, placement, true))
+    });
+    h.compare("tokio", &case, &ours, "tokio::io::duplex", &duplex, Goal::TimeRatioAtMost(0.5));
+    let in_place_case = format!("{case}, reader in place");
+    h.compare("tokio", &in_place_case, &in_place, "tokio::io::duplex", &duplex, Goal::None);
+}
+
+/// Where the producer runs; the consumer is always spawned.
+#[derive(Clone, Copy)]
+enum Placement {
+    /// In the future given to `block_on`, on the caller's thread.
+    Caller,
+    /// Spawned too, on the runtime's workers.
+    Spawned,
+}
+
+impl Placement {
+    const ALL: [Placement; 2] = [Placement::Caller, Placement::Spawned];
+}
+
+impl std::fmt::Display for Placement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Placement::Caller => "producer in block_on",
+            Placement::Spawned => "both tasks spawned",
+        })
+    }
+}
+
+/// Runs `producer` as `placement` says, then waits for `consumer`, which must count `total` bytes.
+async fn run_pair(
+    placement: Placement,
+    producer: impl std::future::Future<Output = ()> + Send + 'static,
+    consumer: tokio::task::JoinHandle<usize>,
+    total: usize,
+) {
+    match placement {
+        Placement::Caller => producer.await,
+        Placement::Spawned => tokio::spawn(producer).await.unwrap(),
+    }
+    assert_eq!(consumer.await.unwrap(), total);
+}
+
+async fn through_ring(total: usize, pipe: usize, placement: Placement, in_place: bool) -> Duration {
     let mut writer = Circular::with_capacity::<u8>(pipe).unwrap();
     let mut reader = writer.add_reader();
     let start = Instant::now();
@@ -69,19 +121,15 @@ async fn through_ring(total: usize, pipe: usize, in_place: bool) -> Duration {
             consume(&mut reader).await
         }
     });
-    produce(&mut writer, total).await;
-    drop(writer);
-    assert_eq!(consumer.await.unwrap(), total);
+    run_pair(placement, async move { produce(&mut writer, total).await }, consumer, total).await;
     start.elapsed()
 }
 
-async fn through_duplex(total: usize, pipe: usize) -> Duration {
+async fn through_duplex(total: usize, pipe: usize, placement: Placement) -> Duration {
     let (mut writer, mut reader) = tokio::io::duplex(pipe);
     let start = Instant::now();
     let consumer = tokio::spawn(async move { consume(&mut reader).await });
-    produce(&mut writer, total).await;
-    drop(writer);
-    assert_eq!(consumer.await.unwrap(), total);
+    run_pair(placement, async move { produce(&mut writer, total).await }, consumer, total).await;
     start.elapsed()
 }
 
