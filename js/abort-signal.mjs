@@ -4,20 +4,68 @@
 // once a signal has more than ten listeners of one event. So the calls' callbacks hang off a single
 // listener, which the signal keeps only while some callback is left.
 
-/** Adds `listener` to `signal` for its abort, and returns its removal. In Node, the entries hand in
- * `events.addAbortListener` (listenWith()), whose listener runs even where another listener of the
- * signal calls `stopImmediatePropagation()`, as Node's own APIs' do: a program's listener must not
- * keep a wait from its cancellation. */
-let listen = (signal, listener) => {
-  signal.addEventListener('abort', listener, { once: true });
-  return () => signal.removeEventListener('abort', listener);
+/** Whether `value` is an AbortSignal: one made by AbortSignal's own constructors, of any realm (a
+ * same-origin iframe's too, as the platform's own calls take it). A brand check, where `instanceof`
+ * would take an object made with AbortSignal.prototype, whose `aborted` then throws, and refuse
+ * another realm's signals. */
+export function isSignal(value) {
+  if (typeof AbortSignal !== 'function' || value === null || typeof value !== 'object') return false;
+  try {
+    return typeof Reflect.get(AbortSignal.prototype, 'aborted', value) === 'boolean';
+  } catch {
+    return false;
+  }
+}
+
+/** Whether `signal` (undefined, null, or a signal isSignal() took) has aborted, read with the platform's
+ * own getter, as signalReason() reads the reason: an own `aborted` property put on the signal (a
+ * getter that throws, or one that says false after the abort) is not looked at, as the platform's
+ * calls do not look at it. */
+export function isAborted(signal) {
+  return signal != null && Reflect.get(AbortSignal.prototype, 'aborted', signal);
+}
+
+/** The reason a signal that isSignal() took was aborted with, read with the platform's own getter: an
+ * own `reason` property put on the signal (a getter that throws, or one that says anything) is not
+ * looked at, as the platform's calls do not look at it. */
+export function signalReason(signal) {
+  try {
+    return Reflect.get(AbortSignal.prototype, 'reason', signal);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Adds `listener` to `signal` for its abort, and returns its removal, with EventTarget's own methods
+ * (an own `addEventListener` of the signal's is not looked at, as the platform's calls do not look
+ * at it). */
+const listenPlainly = (signal, listener) => {
+  EventTarget.prototype.addEventListener.call(signal, 'abort', listener, { once: true });
+  return () => EventTarget.prototype.removeEventListener.call(signal, 'abort', listener);
 };
 
+/** The way `onAbort` listens: `listenPlainly`, or Node's `events.addAbortListener` (listenWith()),
+ * whose listener runs even where another listener of the signal calls `stopImmediatePropagation()`,
+ * as Node's own APIs' do: a program's listener must not keep a wait from its cancellation. */
+let listen = listenPlainly;
+
 /** Makes the listeners Node's `events.addAbortListener` (Node 18.18 and 20.5 on; where it, or the
- * `Symbol.dispose` its result is removed by, is missing, the plain listener stays). */
+ * `Symbol.dispose` its result is removed by, is missing, the plain listener stays). It reads the
+ * signal's `aborted` as a property, which an own property of the signal (or a prototype put between)
+ * can shadow: a getter that throws would throw out of the call that listens, and one that says true
+ * would call the listener of a signal that did not abort. So a signal whose `aborted` property does
+ * not say what the platform's getter says (false, for onAbort listens only then) is listened to
+ * plainly. */
 export function listenWith(addAbortListener) {
   if (typeof addAbortListener !== 'function' || typeof Symbol.dispose !== 'symbol') return;
   listen = (signal, listener) => {
+    let aborted;
+    try {
+      aborted = signal.aborted;
+    } catch {
+      aborted = undefined;
+    }
+    if (aborted !== false) return listenPlainly(signal, listener);
     const disposable = addAbortListener(signal, listener);
     return () => disposable[Symbol.dispose]();
   };
@@ -34,7 +82,7 @@ const waitingOn = new WeakMap();
  * calls a listener added then: check `signal.aborted` first.
  */
 export function onAbort(signal, callback) {
-  if (signal.aborted) return () => {};
+  if (isAborted(signal)) return () => {};
   let entry = waitingOn.get(signal);
   if (entry === undefined) {
     const callbacks = new Set();

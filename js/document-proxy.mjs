@@ -11,11 +11,11 @@
 // The three kinds of call behave as VirtualBuffer's (js/waits.mjs, cancellableWork): a read rejects at
 // once (a buffer an open gives later is freed in the worker); an import rejects only when the worker
 // skipped it; save, saveAs and deleteDocument only refuse to start.
-import { onAbort } from './abort-signal.mjs';
+import { isAborted, isSignal, onAbort, signalReason } from './abort-signal.mjs';
 import { coded } from './error-code.mjs';
 import { bytesArg } from './guard.mjs';
 import { byteStreamOf, isRange, linesOf } from './streams.mjs';
-import { AbortError, isSignal, signalReason } from './waits.mjs';
+import { AbortError } from './waits.mjs';
 
 /** The classes an error from the worker is rebuilt as. */
 const ERROR_CLASSES = { Error, TypeError, RangeError };
@@ -283,7 +283,7 @@ export class WorkerVirtualBuffer {
       }
       if (part.length > 0) yield part;
       // A step after `signal` aborted rejects, the last one too (no read is left to reject it).
-      if (signal?.aborted) throw abortError(signal);
+      if (isAborted(signal)) throw abortError(signal);
       at = to;
       if (at >= (end ?? this.length)) return;
     }
@@ -376,7 +376,7 @@ export class DocumentWorker {
    * says. */
   #call(op, handle, args, onState = () => {}, signal = undefined, kind = 'read') {
     if (this.#ended !== null) return Promise.reject(this.#ended);
-    if (signal?.aborted) return Promise.reject(abortError(signal));
+    if (isAborted(signal)) return Promise.reject(abortError(signal));
     return new Promise((resolve, reject) => {
       const id = this.#nextId++;
       const entry = { op, resolve, reject, onState, aborted: false };

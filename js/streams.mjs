@@ -21,9 +21,9 @@
 // readers' streams after the last byte; a writer aborted (a writable stream aborted, errored or
 // destroyed before its end) errors them there instead, with endOf()'s error.
 
-import { onAbort } from './abort-signal.mjs';
+import { isAborted, onAbort, signalReason } from './abort-signal.mjs';
 import { coded, reasonOfError, writerAborted } from './error-code.mjs';
-import { isInstance, signalReason, whenReady } from './waits.mjs';
+import { isInstance, whenReady } from './waits.mjs';
 
 /** Bytes a VirtualBuffer stream reads at a time, and the most a ring stream copies out at once into
  * a chunk of its own (for await over a reader, the byte ReadableStream's default reads; a Node
@@ -103,7 +103,7 @@ async function* readerChunks(reader, { signal, ref }, abortError, done = () => {
   const waiting = { signal, ref };
   try {
     for (;;) {
-      if (signal?.aborted) throw abortError(signal);
+      if (isAborted(signal)) throw abortError(signal);
       const chunk = await nextChunk(reader, waiting);
       if (chunk === null) return;
       yield chunk;
@@ -160,7 +160,7 @@ async function* readerSlices(reader, { signal, ref }, abortError, done) {
   try {
     for (let step = 1; ; step++) {
       if (step % STEPS_PER_TURN === 0) await nextTurn?.();
-      if (signal?.aborted) throw abortError(signal);
+      if (isAborted(signal)) throw abortError(signal);
       const slice = await nextSlice(reader, waiting);
       if (slice === null) return;
       shown = slice.length;
@@ -233,8 +233,8 @@ function onAbortWeakly(signal, target, abort) {
 /** `stop` (an AbortController), made to abort with the same reason when `signal` (if any) does.
  * `release()` lets go of `signal`. */
 function follow(signal, stop = new AbortController()) {
-  if (signal?.aborted) stop.abort(signalReason(signal));
-  const release = signal?.aborted === false ? onAbortWeakly(signal, stop, (s) => s.abort(signalReason(signal))) : () => {};
+  if (isAborted(signal)) stop.abort(signalReason(signal));
+  const release = signal !== undefined && !isAborted(signal) ? onAbortWeakly(signal, stop, (s) => s.abort(signalReason(signal))) : () => {};
   return { stop, release };
 }
 
@@ -385,7 +385,7 @@ function destroyOnAbort(stream, { signal, abortError, finished }) {
     signalAborts.add(error);
     target.destroy(error);
   };
-  if (signal.aborted) abort(stream);
+  if (isAborted(signal)) abort(stream);
   else finished(stream, onAbortWeakly(signal, stream, abort));
   return stream;
 }
@@ -432,7 +432,7 @@ async function* documentChunks(doc, start, end = undefined, signal = undefined, 
       part.free();
     }
     // A step after `signal` aborted rejects, the last one too (no read is left to reject it).
-    if (signal?.aborted) throw abortError(signal);
+    if (isAborted(signal)) throw abortError(signal);
     at = to;
     if (at >= (end ?? doc.length)) return;
   }
@@ -499,7 +499,7 @@ export async function* linesOf(chunks, signal, abortError, whenGone = () => unde
     pieces.push(piece);
   };
   const line = () => {
-    if (signal?.aborted) throw abortError(signal);
+    if (isAborted(signal)) throw abortError(signal);
     const text = pieces.join('');
     pieces = [];
     pending = 0;
@@ -528,7 +528,7 @@ export async function* linesOf(chunks, signal, abortError, whenGone = () => unde
   const going = whenGone();
   if (going !== undefined) await going;
   if (last !== '') yield last;
-  if (signal?.aborted) throw abortError(signal); // a step after the last line's
+  if (isAborted(signal)) throw abortError(signal); // a step after the last line's
 }
 
 /** A byte ReadableStream over an async source of Uint8Array chunks that the stream may keep. */

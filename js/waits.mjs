@@ -17,7 +17,9 @@
 // the browser too. Messages come from the binding core's table (src/binding/message.rs) through
 // `makeError(number, ...)`.
 
-import { onAbort } from './abort-signal.mjs';
+import { isAborted, isSignal, onAbort, signalReason } from './abort-signal.mjs';
+
+export { isSignal, signalReason };
 import { coded } from './error-code.mjs';
 
 /** Node's AbortError (Node does not export its class): what an aborted wait rejects with. */
@@ -26,30 +28,6 @@ export class AbortError extends Error {
     super(message, options);
     this.code = 'ABORT_ERR';
     this.name = 'AbortError';
-  }
-}
-
-/** Whether `value` is an AbortSignal: one made by AbortSignal's own constructors, of any realm (a
- * same-origin iframe's too, as the platform's own calls take it). A brand check, where `instanceof`
- * would take an object made with AbortSignal.prototype, whose `aborted` then throws, and refuse
- * another realm's signals. */
-export function isSignal(value) {
-  if (typeof AbortSignal !== 'function' || value === null || typeof value !== 'object') return false;
-  try {
-    return typeof Reflect.get(AbortSignal.prototype, 'aborted', value) === 'boolean';
-  } catch {
-    return false;
-  }
-}
-
-/** The reason a signal that isSignal() took was aborted with, read with the platform's own getter: an
- * own `reason` property put on the signal (a getter that throws, or one that says anything) is not
- * looked at, as the platform's calls do not look at it. */
-export function signalReason(signal) {
-  try {
-    return Reflect.get(AbortSignal.prototype, 'reason', signal);
-  } catch {
-    return undefined;
   }
 }
 
@@ -156,7 +134,7 @@ export function defineWaits({ makeError, cancelWait, cancelWork, holdLoop = fals
     } catch (e) {
       return Promise.reject(e);
     }
-    if (signal?.aborted) return Promise.reject(abortError(signal));
+    if (isAborted(signal)) return Promise.reject(abortError(signal));
     const ticket = { ref, id: 0 };
     const promise = promiseOf(start, ticket);
     if (ref && holdLoop) hold(promise);
@@ -170,7 +148,7 @@ export function defineWaits({ makeError, cancelWait, cancelWork, holdLoop = fals
   /** Waits for `promise` unless `signal` aborts first (work that cannot be cancelled natively). */
   function unlessAborted(promise, signal) {
     if (!signal) return promise;
-    if (signal.aborted) return Promise.reject(abortError(signal));
+    if (isAborted(signal)) return Promise.reject(abortError(signal));
     return new Promise((resolve, reject) => {
       const off = onAbort(signal, () => reject(abortError(signal)));
       promise.then((value) => (off(), resolve(value)), (error) => (off(), reject(error)));
@@ -195,7 +173,7 @@ export function defineWaits({ makeError, cancelWait, cancelWork, holdLoop = fals
     } catch (e) {
       return Promise.reject(e);
     }
-    if (signal?.aborted) return Promise.reject(abortError(signal));
+    if (isAborted(signal)) return Promise.reject(abortError(signal));
     if (signal === undefined || kind === 'start') return promiseOf(start, undefined);
     const ticket = { id: 0 };
     const promise = promiseOf(start, ticket);

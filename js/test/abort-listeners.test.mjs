@@ -189,3 +189,56 @@ test("a signal's own `reason` property, even a getter that throws, is not what a
     writer.free();
   }
 });
+
+/** A signal of `controller` whose own `aborted` property says `own` (a getter that throws where `own`
+ * is an Error). */
+function shadowedAborted(controller, own) {
+  Object.defineProperty(controller.signal, 'aborted', {
+    get() {
+      if (own instanceof Error) throw own;
+      return own;
+    },
+  });
+  return controller.signal;
+}
+
+test("a signal's own `aborted` property, a getter that throws or one that lies, is not what a call reads", async () => {
+  const pool = new BufferPool({ budget: 4096, classes: [4096] });
+  const held = pool.tryAcquire(1);
+  const writer = Circular.withCapacity(4096);
+  const reader = writer.addReader();
+  const document = VirtualBuffer.fromBytes('x');
+  /** The calls that wait on `signal`: none has anything to wait for but an abort, save the read. */
+  const calls = (signal) => [pool.acquire(1, { signal }), reader.sliceAsync({ signal }), reader.chunks({ signal }).next(), document.read(0, 1, { signal })];
+  try {
+    for (const own of [new Error('an aborted that cannot be read'), true]) {
+      // A signal that has not aborted: each call returns a Promise (none throws) that waits, as
+      // with any signal that has not aborted, until the signal aborts.
+      const controller = new AbortController();
+      const waits = calls(shadowedAborted(controller, own));
+      await turn();
+      const settled = [];
+      waits.forEach((wait, at) => wait.then(() => settled.push(at), () => settled.push(at)));
+      await turn();
+      assert.deepEqual(settled.filter((at) => at < 3), [], `waits settled before the abort (own aborted: ${own})`);
+      controller.abort('the real reason');
+      const outcomes = await Promise.allSettled(waits);
+      assert.deepEqual(outcomes.slice(0, 3).map((o) => [o.status, o.reason?.name, o.reason?.cause]), Array(3).fill(['rejected', 'AbortError', 'the real reason']));
+      const read = outcomes[3];
+      if (read.status === 'fulfilled') read.value.free();
+    }
+    // A signal that has aborted, whose own property says it has not: every call rejects at once.
+    const controller = new AbortController();
+    controller.abort('aborted already');
+    const outcomes = await Promise.allSettled(calls(shadowedAborted(controller, false)));
+    assert.deepEqual(outcomes.map((o) => [o.status, o.reason?.name, o.reason?.cause]), Array(4).fill(['rejected', 'AbortError', 'aborted already']));
+    await turn();
+    assert.equal(__pendingWaits(), 0);
+  } finally {
+    held.free();
+    pool.free();
+    reader.free();
+    writer.free();
+    document.free();
+  }
+});
