@@ -3,6 +3,14 @@
 //! `AsyncRead` and `AsyncBufRead`, and with the `tokio` feature tokio's traits of the same names.
 //! Every reader is also a `futures` [`Stream`](futures_core::Stream) of owned copies of its slices.
 //!
+//! Only tokio's traits take from a tokio task's cooperative budget: each of their reads or writes that
+//! is ready takes a unit, as tokio's own I/O types do, so the task yields once the budget is spent.
+//! The futures, the `futures-io` traits and the `Stream` know no runtime: a loop over a ring that is
+//! always ready (a writer without readers, a reader with bytes to spare) runs on without yielding
+//! through them, as through any `futures-io` type that is always ready, and a `tokio::time::timeout`
+//! around such a loop on a current-thread runtime never fires. Under tokio, use tokio's traits, or
+//! yield in the loop.
+//!
 //! ```
 //! use omnibuf::ring::asynchronous::Circular;
 //! # fn block_on<F: std::future::Future>(f: F) -> F::Output {
