@@ -282,11 +282,10 @@ async function readInto(reader, target, waiting) {
 
 /** Copies all of `bytes` into the ring, waiting for room (with the wait's options `waiting`) as often
  * as it takes: `length` bytes, by default as many as it had at the call (a stream's chunk: as many as
- * it had when it was written to the stream). Its memory must stay meanwhile: should it be detached
- * (transferred) or shrunk before all is written, the rest is gone, and the write rejects with a
- * TypeError instead of passing for whole. */
-async function writeAll(writer, bytes, waiting, length = bytes.length) {
-  let offset = 0;
+ * it had when it was written to the stream), from `offset` on (the first `offset` written already).
+ * Its memory must stay meanwhile: should it be detached (transferred) or shrunk before all is
+ * written, the rest is gone, and the write rejects with a TypeError instead of passing for whole. */
+async function writeAll(writer, bytes, waiting, length = bytes.length, offset = 0) {
   while (offset < length) {
     if (bytes.length < length) throw chunkChanged();
     const n = writer.write(offset === 0 && bytes.length === length ? bytes : bytes.subarray(offset, length));
@@ -871,22 +870,25 @@ export function installStreams(classes, waits, node) {
           // A write that fails calls back in the next tick: Writable, told of an error at once, goes
           // on to write the next chunk it holds before it errors.
           const refuse = (error) => process.nextTick(callback, error);
-          if (chunk.length < (givenLengths.shift() ?? 0)) return refuse(chunkChanged());
+          const length = chunk.length;
+          if (length < (givenLengths.shift() ?? 0)) return refuse(chunkChanged());
           // A chunk that fits goes in at once, and Writable takes the callback made at once as the
-          // end of the write (no Promise, no turn of the event loop); the rest waits for room.
+          // end of the write (no Promise, no turn of the event loop); the rest waits for room. The
+          // write may detach the chunk (the addon's write() detaches the writer's slices, of which
+          // the chunk may be a view), so its length is the one taken before.
           let n;
           try {
             n = writer.write(chunk);
           } catch (error) {
             return refuse(error);
           }
-          if (n === chunk.length) return callback();
+          if (n === length) return callback();
           // A wait destroy() ended fails with the stream's error, as Writable fails the writes
           // queued behind it (not with the wait's AbortError); destroyed without an error, it is no
           // error of the stream: Writable then fails the writes behind it (ERR_STREAM_DESTROYED)
           // and keeps `errored` null.
           const failed = (error) => callback(destroyedWith === undefined ? error : destroyedWith.error);
-          writeAll(writer, chunk.subarray(n), waiting).then(() => callback(), failed);
+          writeAll(writer, chunk, waiting, length, n).then(() => callback(), failed);
         },
         final(callback) {
           ended = true;
