@@ -1,5 +1,7 @@
-// One 'abort' listener per AbortSignal for everything of this package that listens to it: waits,
-// VirtualBuffer work, streams and walks. A signal shared by many pending calls is ordinary use (one
+// How this package reads the AbortSignals it is given: through the platform's own getters and
+// EventTarget's methods (a program's own properties on a signal are not looked at, as the platform's
+// calls do not look at them), and with one 'abort' listener per AbortSignal for everything of this
+// package that listens to it: waits, VirtualBuffer work, streams and walks. A signal shared by many pending calls is ordinary use (one
 // per request, one for a whole shutdown), and Node warns of a leak (MaxListenersExceededWarning)
 // once a signal has more than ten listeners of one event. So the calls' callbacks hang off a single
 // listener, which the signal keeps only while some callback is left.

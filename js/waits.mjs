@@ -18,8 +18,6 @@
 // `makeError(number, ...)`.
 
 import { isAborted, isSignal, onAbort, signalReason } from './abort-signal.mjs';
-
-export { isSignal, signalReason };
 import { coded } from './error-code.mjs';
 
 /** Node's AbortError (Node does not export its class): what an aborted wait rejects with. */
