@@ -118,13 +118,18 @@
 //     again while it shows the same bytes (nothing published, taken or arrived since), as the wasm
 //     build does: peeking at an incomplete message on every event keeps one slice, not one per peek.
 //   - The browser's threaded build (see `threaded`), ring slices only: views of the shared memory its
-//     rings live in, which a SharedArrayBuffer cannot be made to forget. That memory holds rings only
-//     (buffers, pools and documents come from the single-thread module), but all of them, of every
-//     thread of the page: a slice's `.buffer` reaches every ring's bytes, those of freed rings (and
-//     of rings made since in their place) included, and a slice kept past produce(), consume() or
-//     free() shows what is written there later (and what is written into it lands there, in bytes
-//     already handed to readers or to another ring). Use a slice inside its step; give anything else a
-//     copy (`slice.slice()`), or read with read(), readInto() or the streams, which copy.
+//     rings live in, which a SharedArrayBuffer cannot be made to forget. That memory holds no buffers,
+//     pools or documents (they come from the single-thread module), but every ring of every thread
+//     of the page, and the ring module's own state: its static data, its heap (the rings' positions
+//     and lists of waiting tasks among it) and its threads' stacks. A slice's `.buffer` reaches all of
+//     it: every ring's bytes, those of freed rings (and of rings made since in their place) included,
+//     and a slice kept past produce(), consume() or free() shows what is written there later. What is
+//     written through it outside the slice's own bytes, or into it once it is stale, lands there: in
+//     bytes already handed to readers, in another ring, or in the module's state, which a stray write
+//     breaks for every ring of the page (a call that never returns, an error with a garbled message),
+//     as a stray pointer would in native code. Write only inside a slice, and only within its step;
+//     give anything else a copy (`slice.slice()`), or read with read(), readInto() or the streams,
+//     which copy.
 //   - The wasm build otherwise (the browser, and wasm in Node): never a view of wasm memory, since any
 //     such view reaches all of it through `.buffer`, freed memory that other objects reuse included. view()
 //     and the view() of what VirtualBuffer.read() gives are copies in a fresh ArrayBuffer, taken when
@@ -139,7 +144,11 @@
 //     that read its bytes); what is written into the last CircularWriter.slice() (or sliceAsync()) is copied into
 //     the ring by produce(n), its first n bytes, and the rest of it stays the room's start, as over
 //     ring memory: the next slice() is that same slice while the room has not moved, and otherwise
-//     starts with that rest; write() puts its bytes over the slice's start. Writes after free() or
+//     starts with that rest; write() puts its bytes over the slice's start (and leaves the slice in
+//     place, where the addon's write() detaches it: a program that passes views of a writer's slice
+//     to write() gets different bytes in the two builds, since in the addon every such view is empty
+//     after the first write; publish a slice's bytes with produce(n), which both builds treat
+//     alike). Writes after free() or
 //     freeze(), or into an older view, reach nothing. Such a view's ArrayBuffer is its own memory:
 //     transferring it (postMessage or structuredClone with `transfer`) takes what was written with
 //     it, where the addon's transfer copies or is refused; produce(n) of a slice moved away is then an Error
