@@ -303,6 +303,9 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
    * program producing a little of each slice moves nothing, and the rest is moved to the start only
    * once per room's worth produced. */
   const staging = new WeakMap();
+  /** The writers whose staging memory the program may hold a view of: a slice was handed out since
+   * the memory last moved. */
+  const writerViewsOut = new WeakSet();
   const readerStaging = new WeakMap();
   /** Detaches the slices a reader handed out (views of its staging memory), moving that memory to a
    * new ArrayBuffer that the next slice will view. */
@@ -311,6 +314,21 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
     if (buffer !== undefined && apply(arrayBufferLength, buffer, []) > 0) {
       readerStaging.set(reader, structuredClone(buffer, { transfer: [buffer] }));
     }
+  };
+  /** Detaches the slices a writer handed out, as the addon's produce() and write() detach its slices
+   * over ring memory: moves the staging memory to a new ArrayBuffer, with what the last slice left
+   * of the room (for produce(n) and the next slice) at the same place in it. */
+  const detachWriterSlices = (writer) => {
+    if (!writerViewsOut.delete(writer)) return;
+    const buffer = staging.get(writer);
+    // (Memory the program transferred away is detached already: produce(n) refuses it.)
+    if (buffer === undefined || apply(arrayBufferLength, buffer, []) === 0) return;
+    const rest = writerSlices.get(writer);
+    const restAt = rest === undefined ? 0 : apply(typedOffset, rest, []);
+    const restLength = rest === undefined ? 0 : apply(typedLength, rest, []);
+    const moved = structuredClone(buffer, { transfer: [buffer] });
+    staging.set(writer, moved);
+    if (rest !== undefined) writerSlices.set(writer, new U8(moved, restAt, restLength));
   };
   const handOut = (writer, length) => {
     const unmoved = unmovedWriterSlices.get(writer);
@@ -324,8 +342,9 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
     const size = buffer === undefined ? 0 : apply(arrayBufferLength, buffer, []);
     let at = 0;
     if (size > 0 && (leftAt + length <= size || 2 * length <= size)) {
-      // Moves the memory to a new ArrayBuffer and detaches the old one, with every view of it.
-      buffer = structuredClone(buffer, { transfer: [buffer] });
+      // Moves the memory to a new ArrayBuffer and detaches the old one, with every view of it (no
+      // need where produce() or write() moved it since the last slice).
+      if (writerViewsOut.has(writer)) buffer = structuredClone(buffer, { transfer: [buffer] });
       if (leftAt + length <= size) at = leftAt;
       else if (left > 0) apply(typedCopyWithin, new U8(buffer), [0, leftAt, leftAt + left]);
     } else {
@@ -338,6 +357,7 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
     const room = new U8(buffer, at, length);
     writerSlices.set(writer, room);
     unmovedWriterSlices.set(writer, room);
+    writerViewsOut.add(writer);
     return room;
   };
 
@@ -379,6 +399,7 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
           unmovedWriterSlices.delete(this);
           unmovedReaderSlices.delete(this);
           staging.delete(this);
+          writerViewsOut.delete(this);
           readerStaging.delete(this);
           // A ring writer ends its stream here: dropped by a finalizer instead, it aborts it.
           if (raw.__end !== undefined) apply(raw.__end.value, this, []);
@@ -519,10 +540,14 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
         };
       case 'CircularWriter.produce':
         // What JS wrote into the last slice goes into the ring now; the rest of that slice stays
-        // the writer's, at the room's new start, as it would be over ring memory.
+        // the writer's, at the room's new start, as it would be over ring memory. The slices handed
+        // out are detached, as the addon's produce() detaches them (a bad `n` throws first).
         return function (n) {
           const room = writerSlices.get(this);
-          if (room === undefined) return apply(fn, this, [n]);
+          if (room === undefined) {
+            apply(fn, this, [n]);
+            return void detachWriterSlices(this);
+          }
           // The guard's own moves replace the slice kept here: a detached one was moved by the
           // program, the bytes written into it too. Better an Error than other bytes published.
           if (typeof n === 'number' && n > 0 && apply(arrayBufferLength, apply(typedBuffer, room, []), []) === 0) {
@@ -534,11 +559,14 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
           unmovedWriterSlices.delete(this);
           const rest = apply(typedLength, room, []);
           writerSlices.set(this, rest === 0 ? room : apply(typedSubarray, room, [Math.min(n, rest)]));
+          detachWriterSlices(this);
           return undefined;
         };
       case 'CircularWriter.write':
         // The bytes written land at the room's start, over the start of the last slice, as they
-        // would over ring memory; the rest of that slice stays the room's, for produce(n).
+        // would over ring memory; the rest of that slice stays the room's, for produce(n). The slices
+        // handed out are detached, as the addon's write() detaches them (after it read its bytes,
+        // which may be one of them).
         return function (...args) {
           const written = apply(fn, this, fitting(this, raw, args));
           const room = writerSlices.get(this);
@@ -547,6 +575,7 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
             if (written >= apply(typedLength, room, [])) writerSlices.delete(this);
             else writerSlices.set(this, apply(typedSubarray, room, [written]));
           }
+          detachWriterSlices(this);
           return written;
         };
       case 'CircularReader.consume':

@@ -144,11 +144,9 @@
 //     that read its bytes); what is written into the last CircularWriter.slice() (or sliceAsync()) is copied into
 //     the ring by produce(n), its first n bytes, and the rest of it stays the room's start, as over
 //     ring memory: the next slice() is that same slice while the room has not moved, and otherwise
-//     starts with that rest; write() puts its bytes over the slice's start (and leaves the slice in
-//     place, where the addon's write() detaches it: a program that passes views of a writer's slice
-//     to write() gets different bytes in the two builds, since in the addon every such view is empty
-//     after the first write; publish a slice's bytes with produce(n), which both builds treat
-//     alike). Writes after free() or
+//     starts with that rest; write() puts its bytes over the slice's start. produce() and write()
+//     detach the slices handed out, as the addon's do (write() once it has read its bytes, which may
+//     be a view of one): a view of a writer's slice is empty after either. Writes after free() or
 //     freeze(), or into an older view, reach nothing. Such a view's ArrayBuffer is its own memory:
 //     transferring it (postMessage or structuredClone with `transfer`) takes what was written with
 //     it, where the addon's transfer copies or is refused; produce(n) of a slice moved away is then an Error

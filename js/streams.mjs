@@ -918,9 +918,11 @@ export function installStreams(classes, waits, node) {
           const given = chunk !== undefined && chunk !== null && typeof chunk !== 'function';
           // A view goes on as a Uint8Array over its bytes as write() reads them: Writable would take
           // a view's byteLength and buffer from properties of its own, which can say anything. (A
-          // Buffer or Uint8Array as it comes, the common case, goes on as it is.)
+          // Buffer or Uint8Array as it comes, the common case, goes on as it is; an empty one may be
+          // over a detached buffer, which Writable takes for no bytes in a Buffer and throws V8's
+          // TypeError for in a Uint8Array, so it goes on as an empty Uint8Array of its own.)
           const view = ArrayBuffer.isView(chunk);
-          if (view && !plainBytes(chunk)) chunk = asBytes(chunk);
+          if (view && (!plainBytes(chunk) || chunk.length === 0)) chunk = asBytes(chunk);
           if (given) givenLengths.push(view ? chunk.length : chunkLength(chunk));
           try {
             return Reflect.apply(method, this, [chunk, ...rest]);

@@ -525,6 +525,32 @@ test('write() of a view of its own ring takes the bytes it shows', () => {
   assert.deepEqual([...got.subarray(0, 3)], [1, 2, 3]);
 });
 
+test("produce() and write() detach the writer's slices in both builds; what was written past what went out stays the room's start", () => {
+  for (const publish of ['produce(n)', 'write(view of the slice)', 'write(other bytes)', 'produce(0)', 'write(nothing)']) {
+    const w = Circular.withCapacity(4096, { backend: 'mirror-copy' });
+    const r = w.addReader();
+    const room = w.slice();
+    room.set([1, 2, 3, 4, 5, 6]);
+    const rest = room.subarray(3, 6); // a view taken before: detached with the slice
+    const n = { 'produce(n)': 3, 'write(view of the slice)': 3, 'write(other bytes)': 3 }[publish] ?? 0;
+    if (publish === 'produce(n)' || publish === 'produce(0)') w.produce(n);
+    else if (publish === 'write(view of the slice)') assert.equal(w.write(room.subarray(0, 3)), 3);
+    else if (publish === 'write(other bytes)') assert.equal(w.write(Uint8Array.of(1, 2, 3)), 3);
+    else assert.equal(w.write(new Uint8Array(0)), 0);
+    assert.equal(room.length, 0, `${publish}: the slice`);
+    assert.equal(rest.length, 0, `${publish}: a view of the slice`);
+    // Written into the old slice now, nothing reaches the ring; the next slice starts with what was
+    // written past the published bytes, as ring memory would.
+    assert.throws(() => room.subarray(0, 1).fill(9), TypeError);
+    assert.deepEqual([...w.slice().subarray(0, 6 - n)], [1, 2, 3, 4, 5, 6].slice(n), publish);
+    assert.equal(w.write(rest), 0, `${publish}: the detached view writes nothing`);
+    w.produce(6 - n);
+    w.free();
+    assert.deepEqual([...r.read(16)], [1, 2, 3, 4, 5, 6], publish);
+    r.free();
+  }
+});
+
 test('a pending sliceAsync rejects when its own side is freed', async () => {
   const w = Circular.withCapacity(64);
   const r = w.addReader();
