@@ -1,19 +1,27 @@
 // How this package reads the AbortSignals it is given: through the platform's own getters and
 // EventTarget's methods (a program's own properties on a signal are not looked at, as the platform's
 // calls do not look at them), and with one 'abort' listener per AbortSignal for everything of this
-// package that listens to it: waits, VirtualBuffer work, streams and walks. A signal shared by many pending calls is ordinary use (one
-// per request, one for a whole shutdown), and Node warns of a leak (MaxListenersExceededWarning)
-// once a signal has more than ten listeners of one event. So the calls' callbacks hang off a single
-// listener, which the signal keeps only while some callback is left.
+// package that listens to it: waits, VirtualBuffer work, streams and walks. A signal shared by many
+// pending calls is ordinary use (one per request, one for a whole shutdown), and Node warns of a leak
+// (MaxListenersExceededWarning) once a signal has more than ten listeners of one event. So the calls'
+// callbacks hang off a single listener, which the signal keeps only while some callback is left.
+
+/** The platform's getters of a signal's `aborted` and `reason`, and EventTarget's methods, taken once:
+ * a program that replaces them later changes nothing here. (Undefined where there are no signals.) */
+const { apply } = Reflect;
+const getter = (proto, name) => Object.getOwnPropertyDescriptor(proto, name).get;
+const abortedOf = typeof AbortSignal === 'function' ? getter(AbortSignal.prototype, 'aborted') : undefined;
+const reasonOf = typeof AbortSignal === 'function' ? getter(AbortSignal.prototype, 'reason') : undefined;
+const { addEventListener: addListener, removeEventListener: removeListener } = globalThis.EventTarget?.prototype ?? {};
 
 /** Whether `value` is an AbortSignal: one made by AbortSignal's own constructors, of any realm (a
  * same-origin iframe's too, as the platform's own calls take it). A brand check, where `instanceof`
  * would take an object made with AbortSignal.prototype, whose `aborted` then throws, and refuse
  * another realm's signals. */
 export function isSignal(value) {
-  if (typeof AbortSignal !== 'function' || value === null || typeof value !== 'object') return false;
+  if (abortedOf === undefined || value === null || typeof value !== 'object') return false;
   try {
-    return typeof Reflect.get(AbortSignal.prototype, 'aborted', value) === 'boolean';
+    return typeof apply(abortedOf, value, []) === 'boolean';
   } catch {
     return false;
   }
@@ -24,7 +32,7 @@ export function isSignal(value) {
  * getter that throws, or one that says false after the abort) is not looked at, as the platform's
  * calls do not look at it. */
 export function isAborted(signal) {
-  return signal != null && Reflect.get(AbortSignal.prototype, 'aborted', signal);
+  return signal != null && apply(abortedOf, signal, []);
 }
 
 /** The reason a signal that isSignal() took was aborted with, read with the platform's own getter: an
@@ -32,7 +40,7 @@ export function isAborted(signal) {
  * looked at, as the platform's calls do not look at it. */
 export function signalReason(signal) {
   try {
-    return Reflect.get(AbortSignal.prototype, 'reason', signal);
+    return apply(reasonOf, signal, []);
   } catch {
     return undefined;
   }
@@ -42,8 +50,8 @@ export function signalReason(signal) {
  * (an own `addEventListener` of the signal's is not looked at, as the platform's calls do not look
  * at it). */
 const listenPlainly = (signal, listener) => {
-  EventTarget.prototype.addEventListener.call(signal, 'abort', listener, { once: true });
-  return () => EventTarget.prototype.removeEventListener.call(signal, 'abort', listener);
+  apply(addListener, signal, ['abort', listener, { once: true }]);
+  return () => apply(removeListener, signal, ['abort', listener]);
 };
 
 /** The way `onAbort` listens: `listenPlainly`, or Node's `events.addAbortListener` (listenWith()),

@@ -331,8 +331,10 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
     if (rest !== undefined) writerSlices.set(writer, new U8(moved, restAt, restLength));
   };
   const handOut = (writer, length) => {
+    // No room: an empty view of its own, which nothing detaches (as the addon's empty slice).
+    if (length === 0) return new U8(0);
     const unmoved = unmovedWriterSlices.get(writer);
-    if (unmoved !== undefined && length > 0 && apply(typedLength, unmoved, []) === length) return unmoved;
+    if (unmoved !== undefined && apply(typedLength, unmoved, []) === length) return unmoved;
     // What produce(n) or write() left of the last slice (read before its memory moves).
     const last = writerSlices.get(writer);
     const leftAt = last === undefined ? 0 : apply(typedOffset, last, []);
@@ -350,7 +352,7 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
     } else {
       const grown = new ArrayBuffer(Math.max(2 * length, 64));
       if (left > 0) apply(typedSet, new U8(grown), [new U8(buffer, leftAt, left)]);
-      if (size > 0) structuredClone(buffer, { transfer: [buffer] }); // detaches the old slices
+      if (size > 0 && writerViewsOut.has(writer)) structuredClone(buffer, { transfer: [buffer] }); // detaches the old slices
       buffer = grown;
     }
     staging.set(writer, buffer);
@@ -515,8 +517,11 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
           return handOut(this, apply(fn, this, args));
         };
       case 'CircularWriter.sliceAsync':
+        // The room as it is once the Promise settles here, not the length the native wait settled
+        // with: a produce() or write() meanwhile took some of it, and detached what the addon's
+        // slice would have been (the slice of a writer freed meanwhile is as empty).
         return function (...args) {
-          return apply(fn, this, args).then((length) => handOut(this, length));
+          return apply(fn, this, args).then(() => (this.__wbg_ptr === 0 ? new U8(0) : handOut(this, apply(raw.slice.value, this, []))));
         };
       case 'CircularReader.slice':
         return function () {

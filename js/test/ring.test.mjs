@@ -551,6 +551,31 @@ test("produce() and write() detach the writer's slices in both builds; what was 
   }
 });
 
+test("what does not detach a writer's slices, in both builds: a produce(n) refused, and the empty slice of a full ring", async () => {
+  const w = Circular.withCapacity(4096, { backend: 'mirror-copy' });
+  const r = w.addReader();
+  const room = w.slice();
+  room.set([1, 2, 3]);
+  assert.throws(() => w.produce(room.length + 1), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
+  assert.throws(() => w.produce(2 ** 32), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
+  assert.equal(room.length, w.capacity, 'a refused produce() changes nothing');
+  w.produce(w.capacity); // fills the ring
+  const none = w.slice();
+  assert.equal(none.length, 0);
+  w.produce(0);
+  assert.equal(w.write(Uint8Array.of(9)), 0);
+  assert.deepEqual([...none.subarray(0)], [], 'the empty slice is a view like any other');
+  assert.deepEqual([...r.read(3)], [1, 2, 3]);
+  // A sliceAsync() whose room a write() takes before it is awaited: never a slice past the room.
+  const later = w.sliceAsync();
+  w.write(Uint8Array.of(4, 5));
+  const slice = await later;
+  assert.ok(slice.length <= 1, `a slice of ${slice.length} bytes over a room of 1`);
+  w.produce(slice.length);
+  w.free();
+  r.free();
+});
+
 test('a pending sliceAsync rejects when its own side is freed', async () => {
   const w = Circular.withCapacity(64);
   const r = w.addReader();

@@ -551,6 +551,11 @@ impl JsCircularWriter {
         // `n` is checked after the side's state and before the slices are detached.
         side.live("CircularWriter").or_throw(env)?;
         let n = args::index(env, &n, "n").or_throw(env)?;
+        // More than is free is refused before the slices are detached too: a call refused changes
+        // nothing (as in the wasm build).
+        if let Some(w) = side.viewed.get_mut() {
+            binding::check_produce(&mut w.writer, n).map_err(ring_error).or_throw(env)?;
+        }
         let writer = side.detached(env, "CircularWriter");
         writer.and_then(|w| w.writer.try_produce(n).map_err(ring_error)).or_throw(env)
     }

@@ -44,6 +44,16 @@ pub use number::js_number;
 pub use value::Value;
 pub use waits::{acquire, try_acquire, PoolAcquire, PoolSide, Registration, WaitSide, Waiters};
 
+/// The error a ring writer's `try_produce(n)` would give, publishing nothing: the addon refuses a bad
+/// `produce(n)` before it detaches the slices it handed out, so that a call refused changes nothing.
+#[cfg(feature = "binding")]
+pub fn check_produce<T: crate::ring::Item, G>(
+    writer: &mut crate::ring::asynchronous::Writer<T, G>,
+    n: usize,
+) -> Result<(), crate::ring::RingError> {
+    writer.check_produce(n)
+}
+
 /// For the addon's copies between JS memory and the ring (see `platform::copy`).
 #[cfg(feature = "binding")]
 pub use crate::platform::copy::copy_bytes_in_pieces;

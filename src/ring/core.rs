@@ -964,6 +964,12 @@ impl<T: Item, G> WriterCore<T, G> {
 
     /// Takes `n` of the free slots, or says why not.
     #[inline]
+    /// Whether `n` items could be produced now: [`produce`](Self::produce)'s checks, publishing
+    /// nothing.
+    pub(crate) fn check_produce(&mut self, n: usize) -> Result<(), RingError> {
+        self.reserve(n)
+    }
+
     fn reserve(&mut self, n: usize) -> Result<(), RingError> {
         if n > self.known_free() || self.closed {
             if self.closed && n > 0 {

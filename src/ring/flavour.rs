@@ -239,6 +239,14 @@ macro_rules! flavour {
                 self.core.write_with(len, fill)
             }
 
+            /// The error [`try_produce`](Self::try_produce) would give for `n`, without publishing
+            /// anything: for a binding that must refuse `n` before it detaches the slices it
+            /// handed out, so that a call refused changes nothing.
+            #[allow(dead_code)] // only the addon calls it, on one flavour
+            pub(crate) fn check_produce(&mut self, n: usize) -> Result<(), RingError> {
+                self.core.check_produce(n)
+            }
+
             /// The free slots now: what [`push_slice`](Self::push_slice) would take, without a
             /// slice made.
             #[allow(dead_code)] // only the wasm binding calls it, on one flavour
