@@ -109,6 +109,7 @@ export class WorkerVirtualBuffer {
   /** The lines from offset `start`, as VirtualBuffer.lines() gives them, read through chunks(). */
   lines(start?: number, options?: { signal?: AbortSignal }): AsyncIterableIterator<string>;
   /** Bytes start..end as a byte ReadableStream (so `new Response(stream)` and `pipeTo` work), read
-   * through chunks(). */
+   * through chunks(), as VirtualBuffer.readableStream() gives them (BYOB views wider than a byte
+   * included: see there). */
   readableStream(start?: number, end?: number): ReadableStream<Uint8Array>;
 }

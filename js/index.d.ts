@@ -533,7 +533,10 @@ export class CircularWriter {
    * is left waiting). The stream listens to `signal` from its making until it ends (and before
    * pipeTo() does, so that Node's pipeTo cancels its source on an abort, as Chromium's does): when
    * it aborts, the stream errors with an AbortError and the writer aborts with the signal's reason,
-   * at once (a signal aborted already: as the stream is made). */
+   * at once (a signal aborted already: as the stream is made). So the signal ends the writer
+   * whatever pipeTo's `preventAbort` says, and the chunk pipeTo had read but not yet written is lost
+   * with it, `preventCancel` or not: where the destination must outlive the pipe's abort, or the
+   * source go on whole after it, give the signal to pipeTo only. */
   writableStream(options?: WaitOptions): WritableStream<BytesLike>;
   /** Node entries only (in the browser it throws an Error, ERR_FEATURE_UNAVAILABLE_ON_PLATFORM): the same as a stream.Writable; `end()` frees the writer (an end after the
    * writer was freed or aborted by other means errors instead, ERR_INVALID_STATE). It takes the
@@ -925,7 +928,10 @@ export class VirtualBuffer {
   lines(start?: number, options?: { signal?: AbortSignal }): AsyncIterableIterator<string>;
   /** Bytes start..end as a byte ReadableStream (so `new Response(stream)` and `pipeTo` work). A
    * range read() would refuse errors the stream with read()'s error at its first read; a Response
-   * over it reports that as an error of its own (Chromium: a TypeError, "Failed to fetch"). */
+   * over it reports that as an error of its own (Chromium: a TypeError, "Failed to fetch"). As for
+   * a reader's readableStream(), a BYOB read into a view of elements wider than a byte cannot take
+   * a range whose length is no multiple of their size: the stream ends in a TypeError ("Cannot close
+   * while responding", Chromium), the last bytes with it; read such ranges with a Uint8Array. */
   readableStream(start?: number, end?: number): ReadableStream<Uint8Array>;
   /** Node entries only (in the browser it throws an Error, ERR_FEATURE_UNAVAILABLE_ON_PLATFORM): bytes start..end as a stream.Readable, which reads a chunk of 64 KiB ahead
    * (its highWaterMark), as fs.createReadStream() does; destroyed part-way, it closes without 'end'
