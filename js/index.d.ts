@@ -534,9 +534,9 @@ export class CircularWriter {
    * pipeTo() does, so that Node's pipeTo cancels its source on an abort, as Chromium's does): when
    * it aborts, the stream errors with an AbortError and the writer aborts with the signal's reason,
    * at once (a signal aborted already: as the stream is made). So the signal ends the writer
-   * whatever pipeTo's `preventAbort` says, and the chunk pipeTo had read but not yet written is lost
-   * with it, `preventCancel` or not: where the destination must outlive the pipe's abort, or the
-   * source go on whole after it, give the signal to pipeTo only. */
+   * whatever pipeTo's `preventAbort` says, and the chunk pipeTo had read from its source but not yet
+   * written is lost with it, `preventCancel` or not. Where the destination must outlive the pipe's
+   * abort, give the signal to pipeTo only (what becomes of that chunk is then pipeTo's to decide). */
   writableStream(options?: WaitOptions): WritableStream<BytesLike>;
   /** Node entries only (in the browser it throws an Error, ERR_FEATURE_UNAVAILABLE_ON_PLATFORM): the same as a stream.Writable; `end()` frees the writer (an end after the
    * writer was freed or aborted by other means errors instead, ERR_INVALID_STATE). It takes the
