@@ -330,6 +330,19 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
     staging.set(writer, moved);
     if (rest !== undefined) writerSlices.set(writer, new U8(moved, restAt, restLength));
   };
+  /** Lets go of a ring side's staging memory, as the addon's free() and abort() let go of ring
+   * memory: every slice handed out is then empty, so none shows bytes nobody will publish or read. */
+  const dropStaging = (side) => {
+    for (const stagings of [staging, readerStaging]) {
+      const buffer = stagings.get(side);
+      stagings.delete(side);
+      if (buffer !== undefined && apply(arrayBufferLength, buffer, []) > 0) structuredClone(buffer, { transfer: [buffer] });
+    }
+    writerViewsOut.delete(side);
+    writerSlices.delete(side);
+    unmovedWriterSlices.delete(side);
+    unmovedReaderSlices.delete(side);
+  };
   const handOut = (writer, length) => {
     // No room: an empty view of its own, which nothing detaches (as the addon's empty slice).
     if (length === 0) return new U8(0);
@@ -397,12 +410,7 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
           // Freeing twice does nothing, as in the addon.
           if (this.__wbg_ptr === 0) return;
           pooledViews.delete(this);
-          writerSlices.delete(this);
-          unmovedWriterSlices.delete(this);
-          unmovedReaderSlices.delete(this);
-          staging.delete(this);
-          writerViewsOut.delete(this);
-          readerStaging.delete(this);
+          dropStaging(this);
           // A ring writer ends its stream here: dropped by a finalizer instead, it aborts it.
           if (raw.__end !== undefined) apply(raw.__end.value, this, []);
           apply(free, this, []);
@@ -542,6 +550,12 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
             if (this.__wbg_ptr === 0) return new U8(0);
             return stagedSlice(this, raw);
           });
+        };
+      case 'CircularWriter.abort':
+        // The writer's slices are empty once it aborted, as the addon's are: nothing will publish them.
+        return function (...args) {
+          apply(fn, this, args);
+          dropStaging(this);
         };
       case 'CircularWriter.produce':
         // What JS wrote into the last slice goes into the ring now; the rest of that slice stays

@@ -135,7 +135,7 @@
 //     and the view() of what VirtualBuffer.read() gives are copies in a fresh ArrayBuffer, taken when
 //     called: safe to keep, transfer or write to; they never change and never show another object's
 //     bytes. A reader's slice() and sliceAsync() are copies in the reader's staging memory, which its
-//     consume(), read() and readInto(), and its next slice() or sliceAsync(), detach (as the addon's
+//     consume(), read(), readInto() and free(), and its next slice() or sliceAsync(), detach (as the addon's
 //     calls detach its slices): they never show other bytes; copy what must outlive the next slice. While the last one still shows
 //     the unread bytes exactly (nothing consumed or arrived since, nothing written into it), the next
 //     is that same slice: two waits settled together get one slice, not one each with the first
@@ -146,8 +146,8 @@
 //     ring memory: the next slice() is that same slice while the room has not moved, and otherwise
 //     starts with that rest; write() puts its bytes over the slice's start. produce() and write()
 //     detach the slices handed out, as the addon's do (write() once it has read its bytes, which may
-//     be a view of one): a view of a writer's slice is empty after either. Writes after free() or
-//     freeze(), or into an older view, reach nothing. Such a view's ArrayBuffer is its own memory:
+//     be a view of one), and so do free() and abort(): a view of a writer's slice is empty after
+//     any of them. Writes after a PooledBuffer's free() or freeze(), or into an older view, reach nothing. Such a view's ArrayBuffer is its own memory:
 //     transferring it (postMessage or structuredClone with `transfer`) takes what was written with
 //     it, where the addon's transfer copies or is refused; produce(n) of a slice moved away is then an Error
 //     (ERR_INVALID_STATE), and what was written into a PooledBuffer.view() moved away reaches nothing. A view costs a copy of its bytes

@@ -576,6 +576,37 @@ test("what does not detach a writer's slices, in both builds: a produce(n) refus
   r.free();
 });
 
+test("free() and abort() empty the side's slices in both builds; the other side's stay", () => {
+  for (const end of ['writer.free()', 'writer.abort()', 'reader.free()', 'reader[Symbol.dispose]()']) {
+    const w = Circular.withCapacity(4096, { backend: 'mirror-copy' });
+    const r = w.addReader();
+    const room = w.slice();
+    room.set([1, 2, 3]);
+    w.produce(3);
+    const kept = w.slice(); // the writer's slice after produce(), and a view of it
+    const keptView = kept.subarray(1);
+    const read = r.slice(); // the reader's slice, and a view of it
+    const readView = read.subarray(1);
+    if (end === 'writer.free()') w.free();
+    else if (end === 'writer.abort()') w.abort('stop');
+    else if (end === 'reader.free()') r.free();
+    else r[Symbol.dispose]();
+    const [ended, other] = end.startsWith('writer') ? [[kept, keptView], [read, readView]] : [[read, readView], [kept, keptView]];
+    assert.deepEqual(
+      ended.map((v) => v.length),
+      [0, 0],
+      `${end}: its slices are empty`,
+    );
+    assert.ok(other[0].length > 0 && other[1].length === other[0].length - 1, `${end}: the other side's slices stay`);
+    if (end.startsWith('writer')) {
+      assert.deepEqual([...read], [1, 2, 3], `${end}: the reader still reads what was published`);
+      r.free();
+    } else {
+      w.free();
+    }
+  }
+});
+
 test('a pending sliceAsync rejects when its own side is freed', async () => {
   const w = Circular.withCapacity(64);
   const r = w.addReader();
