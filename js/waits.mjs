@@ -335,13 +335,18 @@ export function installWaits(classes, { wait, wrongReceiver }) {
     Object.defineProperty(cls.prototype, name, { ...Object.getOwnPropertyDescriptor(cls.prototype, name), value });
   // A pending wait keeps the object it waits on alive, as a pending file operation keeps its handle:
   // a reaction of the Promise holds it, and the build holds the Promise until it settles. Otherwise
-  // collecting an object nobody else refers to would free it and end the wait someone awaits. (The
-  // reaction gives nothing back: a Promise resolved with the object would call a `then` of its.)
-  const holding = (object) => () => void object;
-  const keepAlive = (object, promise) => {
-    promise.then(holding(object), holding(object));
-    return promise;
-  };
+  // collecting an object nobody else refers to would free it and end the wait someone awaits. The
+  // program gets the Promise of that reaction, which settles as the wait does: a reaction marks its
+  // own Promise's rejection handled, so a rejection the program leaves unhandled must come from one
+  // it holds, to be reported as any other (Node ends the process for it by default).
+  const keepAlive = (object, promise) =>
+    promise.then(
+      (value) => (void object, value),
+      (error) => {
+        void object;
+        throw error;
+      },
+    );
   // A receiver of another class rejects with the table's TypeError, whatever it is (a revoked Proxy
   // too, on which the build's own check would throw the engine's error). An object freed (or handed
   // on) rejects with its Error before the options are looked at, as every member's arguments are:

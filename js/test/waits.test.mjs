@@ -483,6 +483,23 @@ for (const what of ['pool', 'reader', 'writer']) {
   });
 }
 
+test("a wait's rejection the program leaves unhandled is reported as any other, in both builds", () => {
+  const run = spawnSync(process.execPath, [fileURLToPath(new URL('./unhandled-waits.child.mjs', import.meta.url))], {
+    encoding: 'utf8',
+    env: { ...process.env, OMNIBUF_UNHANDLED_CHILD: '1' },
+    timeout: 120_000,
+  });
+  assert.equal(run.status, 0, run.stderr);
+  assert.deepEqual(JSON.parse(run.stdout), [
+    ['pool.acquire, aborted while waiting', 'ABORT_ERR'],
+    ['pool.acquire, signal aborted before', 'ABORT_ERR'],
+    ['reader.sliceAsync, aborted while waiting', 'ABORT_ERR'],
+    ['reader.sliceAsync, not a signal', 'ERR_INVALID_ARG_TYPE'],
+    ['reader.sliceAsync, reader freed while waiting', 'ERR_INVALID_STATE'],
+    ['writer.sliceAsync, writer freed while waiting', 'ERR_INVALID_STATE'],
+  ]);
+});
+
 test('the stream forms over a ring side: a pending wait lets the process exit; with { ref: true } it keeps it alive until served', async () => {
   const { execFile } = await import('node:child_process');
   const forms = ['chunks', 'slices', 'readableStream', 'nodeReadable', 'writableStream', 'nodeWritable'];
