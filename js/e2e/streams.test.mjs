@@ -13,9 +13,10 @@ import { chromiumMissing as skip, launchChromium } from '../chromium.mjs';
 const MIB = Number(process.env.OMNIBUF_STREAM_MIB ?? 32);
 
 /** Evaluates `fn(arg)` in a page of the served repository in headless Chromium and returns what it
- * returns; fails on any uncaught error there. */
-async function inPage(fn, arg) {
-  const { url, server } = await serve(0);
+ * returns; fails on any uncaught error there. The page is cross-origin isolated (the threaded build's
+ * rings) unless `isolated` is false. */
+async function inPage(fn, arg, { isolated = true } = {}) {
+  const { url, server } = await serve(0, { isolated });
   const browser = await launchChromium();
   try {
     const page = await browser.newPage();
@@ -320,4 +321,47 @@ test("a signal of another realm (a same-origin iframe's) cancels waits, as the p
     return out;
   });
   assert.deepEqual(out, { waits: ['AbortError', 'AbortError'], read: 'AbortError', lines: 'AbortError' });
+});
+
+test("a wait's rejection the page leaves unhandled fires 'unhandledrejection', in both web builds", { skip, timeout: 120_000 }, async () => {
+  for (const isolated of [false, true]) {
+    const out = await inPage(
+      async () => {
+        const { init, threaded, BufferPool, Circular } = await import('/js/web.mjs');
+        await init();
+        const labels = new Map();
+        const reported = [];
+        addEventListener('unhandledrejection', (event) => {
+          reported.push([labels.get(event.promise) ?? 'unknown', event.reason?.code]);
+          event.preventDefault(); // reported here, not as the page's error
+        });
+        const label = (name, promise) => labels.set(promise, name);
+        const pool = new BufferPool({ budget: 4096, classes: [4096] });
+        const held = pool.tryAcquire(4096);
+        const controller = new AbortController();
+        label('pool.acquire, signal aborted before', pool.acquire(4096, { signal: AbortSignal.abort() }));
+        label('pool.acquire, aborted while waiting', pool.acquire(4096, { signal: controller.signal }));
+        const reader = Circular.withCapacity(4096).addReader();
+        label('reader.sliceAsync, not a signal', reader.sliceAsync({ signal: 1 }));
+        label('reader.sliceAsync, aborted while waiting', reader.sliceAsync({ signal: controller.signal }));
+        reader.sliceAsync({ signal: controller.signal }).catch(() => {}); // handled: never reported
+        controller.abort();
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        held.free();
+        reader.free();
+        return { threaded, reported: reported.sort() };
+      },
+      undefined,
+      { isolated },
+    );
+    assert.deepEqual(out, {
+      threaded: isolated,
+      reported: [
+        ['pool.acquire, aborted while waiting', 'ABORT_ERR'],
+        ['pool.acquire, signal aborted before', 'ABORT_ERR'],
+        ['reader.sliceAsync, aborted while waiting', 'ABORT_ERR'],
+        ['reader.sliceAsync, not a signal', 'ERR_INVALID_ARG_TYPE'],
+      ],
+    });
+  }
 });
