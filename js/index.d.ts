@@ -35,9 +35,8 @@
 //   the RangeError the addon gives for them, naming the limit met (the buffer's length, the room
 //   free, the largest class, "too large"), once every argument's type is checked; a BufferMut's
 //   capacity there is memory that cannot be allocated, as a smaller one may be, and a pool's class
-//   sizes are at most 2 ** 32 - 1 ("a class size must be between 0 and 4294967295"; at most
-//   2 ** 31 - 1, the largest allocation there, past which a pool is an invalid configuration),
-//   where the addon takes them. `new` of a class marked `private constructor`, and a member
+//   above 2 ** 31 - 1 bytes, the largest allocation there, makes an invalid configuration (a
+//   TypeError, ERR_INVALID_ARG_VALUE: BufferPoolOptions.classes), where the addon takes it. `new` of a class marked `private constructor`, and a member
 //   called with `this` of another class, throw a TypeError. Every error is a JS exception, of the
 //   same class and with the same message in both builds; nothing aborts the process. Errors of misuse
 //   also carry a Node-style `code`: ERR_INVALID_ARG_TYPE (a wrong type), ERR_INVALID_ARG_VALUE (an
