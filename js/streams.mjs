@@ -628,31 +628,33 @@ export function installStreams(classes, waits, node) {
       // Cancelling the stream ends a pull's wait for data too (nothing is left waiting in the ring).
       const cancelled = new AbortController();
       const waiting = { signal: cancelled.signal, ref };
-      /** One pull: false once the stream closed at the end of the ring's stream. One copy out of the
-       * ring either way: into the BYOB reader's buffer, or into a chunk of its own, sized to what
-       * there is (an automatically allocated buffer would be CHUNK bytes however few it got, and a
-       * consumer keeping small chunks would keep all of it). */
+      /** One pull. One copy out of the ring either way: into the BYOB reader's buffer, or into a
+       * chunk of its own, sized to what there is (an automatically allocated buffer would be CHUNK
+       * bytes however few it got, and a consumer keeping small chunks would keep all of it). At the
+       * end of the ring's stream, the reader is freed before the stream closes, so that a consumer
+       * who sees the end finds it freed, whichever reader it used. */
       const pullInto = async (controller) => {
         const request = controller.byobRequest;
         if (request === null) {
           const chunk = await nextChunk(reader, waiting);
           if (chunk === null) {
+            reader.free();
             controller.close();
-            return false;
+            return;
           }
           // The stream takes the chunk's ArrayBuffer over: one the chunk alone views.
           const whole = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength;
           controller.enqueue(whole ? chunk : new Uint8Array(chunk));
-          return true;
+          return;
         }
         const n = await readInto(reader, request.view, waiting);
         if (n === -1) {
+          reader.free();
           controller.close();
           request.respond(0);
-          return false;
+          return;
         }
         request.respond(n);
-        return true;
       };
       // The stream owns the reader: its end, whichever way it comes, frees it (the ring's memory
       // would otherwise wait for the reader's object to be collected).
@@ -660,7 +662,7 @@ export function installStreams(classes, waits, node) {
         type: 'bytes',
         async pull(controller) {
           try {
-            if (!(await pullInto(controller))) reader.free();
+            await pullInto(controller);
           } catch (error) {
             reader.free();
             throw error;

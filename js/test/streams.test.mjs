@@ -776,6 +776,34 @@ const readerForms = {
   },
 };
 
+test('readableStream() has freed its reader when its consumer sees the end, with either reader, in the same turn', async () => {
+  const freed = (reader) => {
+    try {
+      reader.slice();
+      return false;
+    } catch (e) {
+      return /freed/.test(e.message);
+    }
+  };
+  for (const how of ['for await', 'default reader', 'BYOB reader']) {
+    const writer = Circular.withCapacity(4096);
+    const reader = writer.addReader();
+    writer.write('hello');
+    writer.free();
+    const stream = reader.readableStream();
+    if (how === 'for await') {
+      for await (const chunk of stream) assert.ok(chunk.length > 0);
+    } else if (how === 'default reader') {
+      const read = stream.getReader();
+      while (!(await read.read()).done);
+    } else {
+      const read = stream.getReader({ mode: 'byob' });
+      while (!(await read.read(new Uint8Array(2))).done);
+    }
+    assert.ok(freed(reader), `${how}: freed at the end`);
+  }
+});
+
 test('a writer that aborts: readers read every byte it published, then every stream form errors where it would end', async () => {
   const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
   for (const [form, consume] of Object.entries(readerForms)) {
