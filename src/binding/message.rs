@@ -361,13 +361,13 @@ pub fn handle_of_other_class(named: &str, class: &str) -> BindingError {
         .with_code(ERR_INVALID_ARG_VALUE)
 }
 
-/// A handle claimed before, or made by another copy of the library (another process's, or a second
-/// copy of the addon that a dependency brought into this one): `Error` (what it stood for was handed
-/// on, or is that copy's to claim).
+/// A handle claimed before, or one this copy of the library never made: made by another copy
+/// (another process's, or a second copy of the addon that a dependency brought into this one), or
+/// made up: `Error` (what it stood for was handed on, is that copy's to claim, or never was).
 pub fn handle_gone() -> BindingError {
     BindingError::error(
-        "this handle was already claimed, or comes from another copy of omnibuf (another process's, \
-         or a dependency's own copy in this one, whose fromHandle() claims it)",
+        "this handle was already claimed, or this copy of omnibuf never made it (it comes from another \
+         process's copy, or a dependency's own copy in this one, whose fromHandle() claims it)",
     )
     .with_code(ERR_INVALID_STATE)
 }
