@@ -307,12 +307,18 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
    * the memory last moved. */
   const writerViewsOut = new WeakSet();
   const readerStaging = new WeakMap();
+  /** The writers that aborted: their wrapper stays (only free() lets go of it), their slices are
+   * gone. */
+  const abortedWriters = new WeakSet();
+  /** Moves `buffer`'s memory to a new ArrayBuffer, which it returns, and so detaches `buffer` with
+   * every view of it. */
+  const moveAway = (buffer) => structuredClone(buffer, { transfer: [buffer] });
   /** Detaches the slices a reader handed out (views of its staging memory), moving that memory to a
    * new ArrayBuffer that the next slice will view. */
   const detachReaderSlices = (reader) => {
     const buffer = readerStaging.get(reader);
     if (buffer !== undefined && apply(arrayBufferLength, buffer, []) > 0) {
-      readerStaging.set(reader, structuredClone(buffer, { transfer: [buffer] }));
+      readerStaging.set(reader, moveAway(buffer));
     }
   };
   /** Detaches the slices a writer handed out, as the addon's produce() and write() detach its slices
@@ -326,7 +332,7 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
     const rest = writerSlices.get(writer);
     const restAt = rest === undefined ? 0 : apply(typedOffset, rest, []);
     const restLength = rest === undefined ? 0 : apply(typedLength, rest, []);
-    const moved = structuredClone(buffer, { transfer: [buffer] });
+    const moved = moveAway(buffer);
     staging.set(writer, moved);
     if (rest !== undefined) writerSlices.set(writer, new U8(moved, restAt, restLength));
   };
@@ -336,7 +342,7 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
     for (const stagings of [staging, readerStaging]) {
       const buffer = stagings.get(side);
       stagings.delete(side);
-      if (buffer !== undefined && apply(arrayBufferLength, buffer, []) > 0) structuredClone(buffer, { transfer: [buffer] });
+      if (buffer !== undefined && apply(arrayBufferLength, buffer, []) > 0) moveAway(buffer);
     }
     writerViewsOut.delete(side);
     writerSlices.delete(side);
@@ -359,13 +365,13 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
     if (size > 0 && (leftAt + length <= size || 2 * length <= size)) {
       // Moves the memory to a new ArrayBuffer and detaches the old one, with every view of it (no
       // need where produce() or write() moved it since the last slice).
-      if (writerViewsOut.has(writer)) buffer = structuredClone(buffer, { transfer: [buffer] });
+      if (writerViewsOut.has(writer)) buffer = moveAway(buffer);
       if (leftAt + length <= size) at = leftAt;
       else if (left > 0) apply(typedCopyWithin, new U8(buffer), [0, leftAt, leftAt + left]);
     } else {
       const grown = new ArrayBuffer(Math.max(2 * length, 64));
       if (left > 0) apply(typedSet, new U8(grown), [new U8(buffer, leftAt, left)]);
-      if (size > 0 && writerViewsOut.has(writer)) structuredClone(buffer, { transfer: [buffer] }); // detaches the old slices
+      if (size > 0 && writerViewsOut.has(writer)) moveAway(buffer); // detaches the old slices
       buffer = grown;
     }
     staging.set(writer, buffer);
@@ -459,7 +465,7 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
     const sliceInto = raw.__sliceInto.value;
     let buffer = readerStaging.get(reader);
     if (buffer !== undefined) {
-      buffer = apply(arrayBufferLength, buffer, []) === 0 ? undefined : structuredClone(buffer, { transfer: [buffer] });
+      buffer = apply(arrayBufferLength, buffer, []) === 0 ? undefined : moveAway(buffer);
     }
     for (;;) {
       const target = buffer === undefined ? new U8(0) : new U8(buffer);
@@ -527,9 +533,11 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
       case 'CircularWriter.sliceAsync':
         // The room as it is once the Promise settles here, not the length the native wait settled
         // with: a produce() or write() meanwhile took some of it, and detached what the addon's
-        // slice would have been (the slice of a writer freed meanwhile is as empty).
+        // slice would have been (the slice of a writer freed or aborted meanwhile is as empty).
         return function (...args) {
-          return apply(fn, this, args).then(() => (this.__wbg_ptr === 0 ? new U8(0) : handOut(this, apply(raw.slice.value, this, []))));
+          return apply(fn, this, args).then(() =>
+            this.__wbg_ptr === 0 || abortedWriters.has(this) ? new U8(0) : handOut(this, apply(raw.slice.value, this, [])),
+          );
         };
       case 'CircularReader.slice':
         return function () {
@@ -555,6 +563,7 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
         // The writer's slices are empty once it aborted, as the addon's are: nothing will publish them.
         return function (...args) {
           apply(fn, this, args);
+          abortedWriters.add(this);
           dropStaging(this);
         };
       case 'CircularWriter.produce':

@@ -34,8 +34,8 @@
 //   requests) of 2 ** 32 or more, which the wasm build's memory cannot hold, are refused there with
 //   the RangeError the addon gives for them, naming the limit met (the buffer's length, the room
 //   free, the largest class, "too large"), once every argument's type is checked; a BufferMut's
-//   capacity there is memory that cannot be allocated, as a smaller one may be, and a pool's class
-//   above 2 ** 31 - 1 bytes, the largest allocation there, makes an invalid configuration (a
+//   capacity there is memory that cannot be allocated, as a smaller one may be, and a pool class of
+//   more than 2 ** 31 - 1 bytes (the largest allocation there) is an invalid configuration (a
 //   TypeError, ERR_INVALID_ARG_VALUE: BufferPoolOptions.classes), where the addon takes it. `new` of a class marked `private constructor`, and a member
 //   called with `this` of another class, throw a TypeError. Every error is a JS exception, of the
 //   same class and with the same message in both builds; nothing aborts the process. Errors of misuse
@@ -135,7 +135,7 @@
 //     called: safe to keep, transfer or write to; they never change and never show another object's
 //     bytes. A reader's slice() and sliceAsync() are copies in the reader's staging memory, which its
 //     consume(), read(), readInto() and free(), and its next slice() or sliceAsync(), detach (as the addon's
-//     calls detach its slices): they never show other bytes; copy what must outlive the next slice. While the last one still shows
+//     calls detach its slices over ring memory, while the ring has one reader): they never show other bytes; copy what must outlive the next slice. While the last one still shows
 //     the unread bytes exactly (nothing consumed or arrived since, nothing written into it), the next
 //     is that same slice: two waits settled together get one slice, not one each with the first
 //     detached. The writable views are such copies too, written back by a call: what is written
@@ -323,7 +323,10 @@ export interface BufferPoolSnapshot {
  *   the Promise rejects with an {@link AbortError}, at once when the signal is already aborted. Not an
  *   AbortSignal: the Promise rejects with a TypeError (ERR_INVALID_ARG_TYPE). A wait served at the
  *   call (room in the pool, data or room in the ring) holds its result then, and resolves with it
- *   even if the signal aborts right after: only a wait still pending is cancelled.
+ *   even if the signal aborts right after: only a wait still pending is cancelled. Like any
+ *   Promise's, a wait's rejection that the program leaves unhandled is reported (Node's
+ *   'unhandledRejection', which by default ends the process; the page's 'unhandledrejection'):
+ *   catch a wait whose cancelling is expected.
  * - `ref` (Node; default `false`): whether the pending wait keeps the process alive. By default it
  *   does not: a program with nothing else to do exits, as with an unref'd timer, rather than hang on
  *   a wait nothing can satisfy (a wait awaited at a module's top level: with exit code 13, as Node

@@ -345,6 +345,9 @@ test("a wait's rejection the page leaves unhandled fires 'unhandledrejection', i
         label('reader.sliceAsync, not a signal', reader.sliceAsync({ signal: 1 }));
         label('reader.sliceAsync, aborted while waiting', reader.sliceAsync({ signal: controller.signal }));
         reader.sliceAsync({ signal: controller.signal }).catch(() => {}); // handled: never reported
+        const freedReader = Circular.withCapacity(4096).addReader();
+        label('reader.sliceAsync, reader freed while waiting', freedReader.sliceAsync());
+        freedReader.free();
         controller.abort();
         await new Promise((resolve) => setTimeout(resolve, 100));
         held.free();
@@ -361,6 +364,7 @@ test("a wait's rejection the page leaves unhandled fires 'unhandledrejection', i
         ['pool.acquire, signal aborted before', 'ABORT_ERR'],
         ['reader.sliceAsync, aborted while waiting', 'ABORT_ERR'],
         ['reader.sliceAsync, not a signal', 'ERR_INVALID_ARG_TYPE'],
+        ['reader.sliceAsync, reader freed while waiting', 'ERR_INVALID_STATE'],
       ],
     });
   }

@@ -741,7 +741,7 @@ test('a value of the right type that cannot be used is ERR_INVALID_ARG_VALUE, an
     CircularReader.fromHandle(parked).free();
     cases.push(
       [() => CircularWriter.fromHandle(handle), TypeError, 'ERR_INVALID_ARG_VALUE', 'this handle is of a CircularReader, not a CircularWriter'],
-      [() => CircularReader.fromHandle(handle), Error, 'ERR_INVALID_STATE', "this handle was already claimed, or this copy of omnibuf never made it (it comes from another process's copy, or a dependency's own copy in this one, whose fromHandle() claims it)"],
+      [() => CircularReader.fromHandle(handle), Error, 'ERR_INVALID_STATE', "this handle was already claimed, or this copy of omnibuf never made it (a handle of another process's copy, or of a dependency's own copy in this one, is that copy's to claim)"],
     );
     for (const [misuse, cls, code, message] of cases) {
       assert.throws(misuse, (e) => e.constructor === cls && e.code === code && (message === undefined || e.message === message));

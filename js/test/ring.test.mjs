@@ -576,7 +576,7 @@ test("what does not detach a writer's slices, in both builds: a produce(n) refus
   r.free();
 });
 
-test("free() and abort() empty the side's slices in both builds; the other side's stay", () => {
+test("free() and abort() empty the side's slices in both builds, a sliceAsync() served at the call too; the other side's stay", async () => {
   for (const end of ['writer.free()', 'writer.abort()', 'reader.free()', 'reader[Symbol.dispose]()']) {
     const w = Circular.withCapacity(4096, { backend: 'mirror-copy' });
     const r = w.addReader();
@@ -587,6 +587,7 @@ test("free() and abort() empty the side's slices in both builds; the other side'
     const keptView = kept.subarray(1);
     const read = r.slice(); // the reader's slice, and a view of it
     const readView = read.subarray(1);
+    const served = end.startsWith('writer') ? w.sliceAsync() : r.sliceAsync(); // room or data there: served at the call
     if (end === 'writer.free()') w.free();
     else if (end === 'writer.abort()') w.abort('stop');
     else if (end === 'reader.free()') r.free();
@@ -597,6 +598,7 @@ test("free() and abort() empty the side's slices in both builds; the other side'
       [0, 0],
       `${end}: its slices are empty`,
     );
+    assert.equal((await served).length, 0, `${end}: the slice of a sliceAsync() served at the call`);
     assert.ok(other[0].length > 0 && other[1].length === other[0].length - 1, `${end}: the other side's slices stay`);
     if (end.startsWith('writer')) {
       assert.deepEqual([...read], [1, 2, 3], `${end}: the reader still reads what was published`);

@@ -366,8 +366,8 @@ pub fn handle_of_other_class(named: &str, class: &str) -> BindingError {
 /// made up: `Error` (what it stood for was handed on, is that copy's to claim, or never was).
 pub fn handle_gone() -> BindingError {
     BindingError::error(
-        "this handle was already claimed, or this copy of omnibuf never made it (it comes from another \
-         process's copy, or a dependency's own copy in this one, whose fromHandle() claims it)",
+        "this handle was already claimed, or this copy of omnibuf never made it (a handle of another \
+         process's copy, or of a dependency's own copy in this one, is that copy's to claim)",
     )
     .with_code(ERR_INVALID_STATE)
 }
