@@ -38,13 +38,14 @@
 //   more than 2 ** 31 - 1 bytes (the largest allocation there) is an invalid configuration (a
 //   TypeError, ERR_INVALID_ARG_VALUE: BufferPoolOptions.classes), where the addon takes it. `new` of a class marked `private constructor`, and a member
 //   called with `this` of another class, throw a TypeError. Every error is a JS exception, of the
-//   same class and with the same message in both builds; nothing aborts the process. Errors of misuse
-//   also carry a Node-style `code`: ERR_INVALID_ARG_TYPE (a wrong type), ERR_INVALID_ARG_VALUE (an
+//   same class in both builds; nothing aborts the process. Errors of misuse have the same message in
+//   both builds and also carry a Node-style `code`: ERR_INVALID_ARG_TYPE (a wrong type), ERR_INVALID_ARG_VALUE (an
 //   unusable value, such as an unknown kind, or a name or path holding a lone surrogate, which
 //   UTF-8 cannot hold: as U+FFFD it would name something else), ERR_OUT_OF_RANGE (every RangeError but one: ERR_BUFFER_TOO_LARGE, as Node's own, for a
 //   view() or bytes() longer than the runtime's largest Buffer, 4 GiB in Node 20), ERR_INVALID_THIS (a
 //   wrong receiver), ERR_ILLEGAL_CONSTRUCTOR, ERR_INVALID_STATE (an object freed or handed on); errors
-//   of the world (I/O, storage) have none, and their message says what failed.
+//   of the world (I/O, storage) have none, and their message says what failed in that build's
+//   storage (a file, an IndexedDB document), so it is not the same in both.
 // - Objects hold native or wasm memory: call free() (or use `using`, via [Symbol.dispose]) when done.
 //   Using an object after free() throws an Error that says so, before any of the call's arguments or
 //   options is looked at (a Promise member rejects with it; a stream or walk over it errors or
@@ -898,7 +899,9 @@ export class VirtualBuffer {
    * may be in it; `isModified` says whether the file has them all. The path is followed as the
    * system follows it: a symbolic link there is kept, and the file it points to is replaced. */
   save(options?: VirtualBufferSaveOptions): Promise<void>;
-  /** Saves to a new file at `path` (in the browser: the document of that name); later saves go there. */
+  /** Saves to the file at `path` (in the browser: the document of that name), replacing any there,
+   * as save() replaces its own; later saves go there. A buffer open over the file replaced finds it
+   * changed: its save() then rejects unless forced. */
   saveAs(path: string, options?: { signal?: AbortSignal }): Promise<void>;
   /** Releases this handle; work already started finishes. */
   free(): void;
