@@ -7,6 +7,7 @@
 // nodeReadable(), stay in index.d.ts, marked in their comments: splitting a class would repeat it.)
 import type {
   BytesLike,
+  PlainBytes,
   VirtualBufferDocument,
   VirtualBufferOpenOptions,
   VirtualBufferSaveOptions,
@@ -40,11 +41,11 @@ export * from './index.js';
  */
 export function openDocumentWorker(options?: {
   /** The store of calls that name none (default 'auto'). */
-  store?: VirtualBufferStore;
+  store?: VirtualBufferStore | undefined;
   /** What the worker's init() loads, as init()'s `input` (a URL is resolved against the page). */
-  wasm?: string | URL | BufferSource | WebAssembly.Module;
+  wasm?: string | URL | BufferSource | WebAssembly.Module | undefined;
   /** The worker script's URL, instead of the packaged one. */
-  worker?: string | URL;
+  worker?: string | URL | undefined;
 }): Promise<DocumentWorker>;
 
 /** Browser entry only: a worker made by openDocumentWorker(). Its calls run there one at a time, in
@@ -90,7 +91,7 @@ export class WorkerVirtualBuffer {
   replace(start: number, end: number, bytes: BytesLike): Promise<void>;
   undo(): Promise<boolean>;
   redo(): Promise<boolean>;
-  read(start: number, end?: number, options?: WaitOptions): Promise<Uint8Array>;
+  read(start: number, end?: number, options?: WaitOptions): Promise<PlainBytes>;
   find(pattern: BytesLike, start?: number, end?: number, options?: WaitOptions): Promise<number | null>;
   lineCount(options?: WaitOptions): Promise<number>;
   lineToOffset(line: number, options?: WaitOptions): Promise<number>;
@@ -105,11 +106,11 @@ export class WorkerVirtualBuffer {
    * without an end (undefined or null) the walk follows the document's length (after the edits
    * called before each step). Options VirtualBuffer.chunks() would refuse at the call reject the
    * first step here, with the same error (the worker checks them); so do lines()'s. */
-  chunks(start?: number, end?: number, options?: { signal?: AbortSignal }): AsyncIterableIterator<Uint8Array>;
+  chunks(start?: number, end?: number, options?: { signal?: AbortSignal | undefined }): AsyncIterableIterator<PlainBytes>;
   /** The lines from offset `start`, as VirtualBuffer.lines() gives them, read through chunks(). */
-  lines(start?: number, options?: { signal?: AbortSignal }): AsyncIterableIterator<string>;
+  lines(start?: number, options?: { signal?: AbortSignal | undefined }): AsyncIterableIterator<string>;
   /** Bytes start..end as a byte ReadableStream (so `new Response(stream)` and `pipeTo` work), read
    * through chunks(), as VirtualBuffer.readableStream() gives them (BYOB views wider than a byte
    * included: see there). */
-  readableStream(start?: number, end?: number): ReadableStream<Uint8Array>;
+  readableStream(start?: number, end?: number): ReadableStream<PlainBytes>;
 }

@@ -73,6 +73,7 @@
 //   plain Uint8Arrays in both builds, and the wasm build's are all plain, also in Node. Code meant for
 //   both builds uses what Uint8Array has: `new TextDecoder().decode(chunk)`, not `chunk.toString()`.
 //   (Node's Readable streams make every chunk a Buffer, so nodeReadable() gives Buffers in both.)
+//   All are over an ArrayBuffer, typed PlainBytes, but for ring slices (see PlainBytes).
 // - view() and ring slices return the bytes in place, never a copy where the runtime allows:
 //   - Node (the addon): a Buffer over native memory (an external buffer), whose ArrayBuffer owns that
 //     memory. The lifetime rule covers everything made of a view: subarrays, `.buffer`,
@@ -175,6 +176,13 @@ export const externalBuffers: boolean;
  * over one, is read as it is when called (both builds). */
 export type BytesLike = Uint8Array | ArrayBuffer | SharedArrayBuffer | ArrayBufferView | string;
 
+/** Bytes handed out over an ArrayBuffer, never a SharedArrayBuffer, in every build: what `Blob`,
+ * `Response` and `crypto.subtle` take. With TypeScript 5.7 or later this is
+ * `Uint8Array<ArrayBuffer>` (a plain `Uint8Array` there may be over shared memory, which those
+ * refuse); before, where Uint8Array is not generic, it is `Uint8Array`. Ring slices are over shared
+ * memory in the threaded browser build, so they are typed as plain `Uint8Array`. */
+export type PlainBytes = ReturnType<Uint8Array['slice']>;
+
 /** The content kinds, passed by name: built-in ("raw", "text", "json", "pcm16", "pcm_f32",
  * "mulaw8", "alaw8", "opus", "jpeg", "png", "webp", "gif", "h264", "mp4") and registered ones. */
 export class BufferKind {
@@ -185,7 +193,8 @@ export class BufferKind {
    * (the page, each worker) instantiates a module of its own, with a registry of its own: a worker
    * registers the kinds it uses. */
   static register(name: string): string;
-  /** Whether `name` is a known kind. */
+  /** Whether `name` is a known kind: false for anything else, a value of another type too (a
+   * question, not a use of the name, so it throws for none). */
   static has(name: string): boolean;
   /** Every known kind, built-in ones first. */
   static names(): string[];
@@ -216,12 +225,12 @@ export class ZeroCopyBuffer {
   /** Returns bytes at..; this buffer keeps 0..at. */
   splitOff(at: number): ZeroCopyBuffer;
   /** SHA-256 of the visible bytes. */
-  sha256(): Uint8Array;
+  sha256(): PlainBytes;
   /** Whether `other` holds the same bytes. */
   equals(other: ZeroCopyBuffer): boolean;
   /** The bytes in place (see the conventions above); read it, do not write it. */
-  view(): Uint8Array;
-  bytes(): Uint8Array;
+  view(): PlainBytes;
+  bytes(): PlainBytes;
   free(): void;
   [Symbol.dispose](): void;
 }
@@ -248,13 +257,13 @@ export interface BufferPoolOptions {
   /** Size classes in bytes (default 4 KiB, 16 KiB, 64 KiB, 256 KiB, 1 MiB). A configuration the pool
    * cannot have (classes not distinct, a budget below the smallest, in the wasm build a class above
    * 2 ** 31 - 1 bytes, the most its memory gives at once) is a TypeError, ERR_INVALID_ARG_VALUE. */
-  classes?: number[];
+  classes?: number[] | undefined;
   /** Most bytes kept idle in the pool's shared free lists for reuse (default budget / 4). Besides
    * these, each thread that used the pool keeps up to 4 blocks of each class for itself
    * (`cachedBytes` in snapshot()): trim() gives back both. */
-  maxIdle?: number;
-  tenantQuotas?: Record<string, number>;
-  defaultTenantQuota?: number;
+  maxIdle?: number | undefined;
+  tenantQuotas?: Record<string, number> | undefined;
+  defaultTenantQuota?: number | undefined;
 }
 
 /** One class of a BufferPoolSnapshot (the Rust crate's `ClassSnapshot`, in JS naming). */
@@ -343,15 +352,15 @@ export interface BufferPoolSnapshot {
  * which holds the writer back once the ring is full. Cancel such a stream, or return() such a walk
  * (`break` out of its `for await`). */
 export interface WaitOptions {
-  signal?: AbortSignal;
-  ref?: boolean;
+  signal?: AbortSignal | undefined;
+  ref?: boolean | undefined;
 }
 
 /** What an aborted wait, stream or walk rejects with: Node's AbortError (as `timers/promises` and
  * `fs/promises` give it), in the browser too: an Error named "AbortError", code "ABORT_ERR",
  * message "The operation was aborted", whose `cause` is the signal's reason. */
 export class AbortError extends Error {
-  constructor(message?: string, options?: { cause?: unknown });
+  constructor(message?: string, options?: { cause?: unknown | undefined });
   readonly name: 'AbortError';
   readonly code: 'ABORT_ERR';
 }
@@ -402,7 +411,7 @@ export class PooledBuffer {
   append(bytes: BytesLike): void;
   /** The written bytes in place, writable (see the conventions above); in Node it is detached when the
    * buffer is frozen or freed. */
-  view(): Uint8Array;
+  view(): PlainBytes;
   /** The memory returns to the pool when the last view is freed; the PooledBuffer cannot be used
    * after. */
   freeze(kind?: string): ZeroCopyBuffer;
@@ -417,7 +426,7 @@ export type RingBackend = 'double-mapped' | 'mirror-copy';
 export interface CircularOptions {
   /** Ask for a backend; by default double mapping where it works, and the mirror for a ring the
    * system cannot map for now (file descriptors used up, a file-size limit smaller than the ring). */
-  backend?: RingBackend;
+  backend?: RingBackend | undefined;
 }
 
 /** A ring side parked for another thread (the addon, and the browser's threaded build): a plain object
@@ -432,11 +441,11 @@ export interface CircularHandle {
   readonly id: number;
   /** The addon's: which copy of it in the process parked the side (a dependency's own copy claims
    * only its own handles). */
-  readonly copyToken?: number;
+  readonly copyToken?: number | undefined;
   /** The browser's: which wasm memory the side lives in. */
-  readonly memoryToken?: number;
-  readonly module?: WebAssembly.Module;
-  readonly memory?: WebAssembly.Memory;
+  readonly memoryToken?: number | undefined;
+  readonly module?: WebAssembly.Module | undefined;
+  readonly memory?: WebAssembly.Memory | undefined;
 }
 
 /** Browser entry: whether this thread loaded the threaded build (the page is cross-origin isolated:
@@ -552,7 +561,7 @@ export class CircularWriter {
    * a Node stream given one is destroyed at once.
    * destroy() without an error leaves the stream not errored, as Writable does: the write waiting
    * for room ends without an error, the writes behind it fail (ERR_STREAM_DESTROYED). */
-  nodeWritable(options?: WaitOptions & { highWaterMark?: number }): import('node:stream').Writable;
+  nodeWritable(options?: WaitOptions & { highWaterMark?: number | undefined }): import('node:stream').Writable;
 }
 
 /** One reader of a byte ring. */
@@ -588,7 +597,7 @@ export class CircularReader {
    * sliceAsync()), `null` once the writer is gone and everything was read. Detaches the slices
    * handed out before that are in place, as consume() does (a slice that is a copy of its own, see
    * slice(), stays as it is). */
-  read(max?: number): Uint8Array | null;
+  read(max?: number): PlainBytes | null;
   /** Copies up to `target.byteLength` unread bytes into `target` from its start and consumes them,
    * at once: one copy, and no view made (what the byte ReadableStream reads with). Returns how many: 0 when
    * there are none yet (wait with sliceAsync()) or `target` is empty, -1 once the writer is gone and
@@ -629,11 +638,11 @@ export class CircularReader {
    * pipeline of in-memory streams.
    * For a loop without copies, use slices(); for a wait's options (a `signal`, or `ref` in a Node
    * worker), chunks(). */
-  [Symbol.asyncIterator](): AsyncIterableIterator<Uint8Array>;
+  [Symbol.asyncIterator](): AsyncIterableIterator<PlainBytes>;
   /** The same copies as `for await (const chunk of reader)`, with a wait's options: a step after
    * `signal` aborted, or one waiting for data when it aborts, rejects with an {@link AbortError};
    * `ref` keeps a Node thread alive while a step waits (see WaitOptions). */
-  chunks(options?: WaitOptions): AsyncIterableIterator<Uint8Array>;
+  chunks(options?: WaitOptions): AsyncIterableIterator<PlainBytes>;
   /** `for await (const slice of reader.slices())`: the slices in place, without a copy; each one is
    * consumed when the loop asks for the next (or leaves), so use it inside its step only (do not hand
    * it to a stream or keep it: then it is detached, or, where it is a copy (in the addon with several
@@ -661,7 +670,7 @@ export class CircularReader {
    * (Chromium: a TypeError, "Failed to fetch"). The first holds at a normal end too: a stream whose
    * length is no multiple of such a view's element size ends in a TypeError ("Cannot close while
    * responding", Chromium), the last bytes with it; read such streams with a Uint8Array. */
-  readableStream(options?: WaitOptions): ReadableStream<Uint8Array>;
+  readableStream(options?: WaitOptions): ReadableStream<PlainBytes>;
   /** Node entries only (in the browser it throws an Error, ERR_FEATURE_UNAVAILABLE_ON_PLATFORM): the bytes as a stream.Readable of Buffers (copies of the ring's slices, as a
    * Readable keeps its chunks). It owns the reader, ends when the writer is freed, and is destroyed
    * with an AbortError when `signal` aborts (or destroyed otherwise), which ends its wait for data.
@@ -677,7 +686,7 @@ export class CircularReader {
    * process's resident memory also counts spent chunks not yet collected. V8 collects them by its
    * own pacing, after some tens of MiB on Node 18 and 24 (`js/bench/streams.mjs` shows the peak
    * beside PassThrough's). */
-  nodeReadable(options?: WaitOptions & { highWaterMark?: number }): import('node:stream').Readable;
+  nodeReadable(options?: WaitOptions & { highWaterMark?: number | undefined }): import('node:stream').Readable;
 }
 
 /** Browser entry: loads the wasm module, which every other call needs (before it has settled, a
@@ -713,23 +722,23 @@ export interface VirtualBufferOpenOptions {
    * skip the block cache (read() still returns a copy of its own: see the conventions above), but a
    * truncation underneath kills the process (SIGBUS); use it only for files nobody else changes while
    * they are open. */
-  backend?: 'positional' | 'mapped';
+  backend?: 'positional' | 'mapped' | undefined;
   /** Size of a cache block (default 64 KiB; 1 to 4294967295, a RangeError otherwise). In the
    * browser, the size of the blocks import() stores; open() uses the document's own. */
-  blockSize?: number;
+  blockSize?: number | undefined;
   /** Most bytes of file blocks kept in memory (default 64 MiB). A read needing more than that still
    * gets its bytes, and reads running together keep what each needs until it has it (the wasm
    * build's IndexedDB documents), so the cache may hold more while they run. */
-  cacheBudget?: number;
+  cacheBudget?: number | undefined;
   /** Node addon only: most bytes of inserted text kept only in memory before the oldest go to an
    * unnamed side file (default 16 MiB). */
-  spillThreshold?: number;
+  spillThreshold?: number | undefined;
   /** Most edits kept for undo (default 100,000; 0 turns undo off). */
-  undoLimit?: number;
+  undoLimit?: number | undefined;
   /** Cancels the open (see VirtualBuffer's signals). */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Browser only: where the document lives (see VirtualBufferStore). */
-  store?: VirtualBufferStore;
+  store?: VirtualBufferStore | undefined;
 }
 
 /** Browser only: the document store of a VirtualBuffer call.
@@ -754,9 +763,9 @@ export type VirtualBufferStore = 'indexeddb' | 'opfs' | 'auto';
 
 /** Browser only: options of VirtualBuffer.list(), deleteDocument() and exportDocument(). */
 export interface VirtualBufferStoreOptions {
-  store?: VirtualBufferStore;
+  store?: VirtualBufferStore | undefined;
   /** Cancels the call (see VirtualBuffer's signals). */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /** A stored document, as VirtualBuffer.list() gives it (browser). */
@@ -779,9 +788,9 @@ export interface VirtualBufferSaveOptions {
    * ext4 before Linux 6.13, whose times move once per timer tick; many network file systems) goes
    * unseen, as a touch that sets the old time does. Forced, a save writes where the path leads
    * now: a path replaced by a symbolic link to another file replaces that file. */
-  force?: boolean;
+  force?: boolean | undefined;
   /** Keeps the save from starting when aborted already; a save under way is not stopped. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /**
@@ -867,7 +876,7 @@ export class VirtualBuffer {
    * of its own (see "Views" above); in the wasm build, where the range lies in one chunk (a cache
    * block, inserted text) the result shares that memory inside wasm, and is a copy otherwise (its
    * views are copies either way). RangeError when the copy cannot be allocated. */
-  read(start: number, end?: number, options?: { signal?: AbortSignal }): Promise<ZeroCopyBuffer>;
+  read(start: number, end?: number, options?: { signal?: AbortSignal | undefined }): Promise<ZeroCopyBuffer>;
   /** Browser only, OPFS documents in the dedicated worker that holds them: copies `target.length`
    * bytes from `start` into `target` at once (no Promise, no object) and returns how many; the fast
    * path for many small reads. RangeError past the end; any other document throws an Error (use
@@ -877,14 +886,14 @@ export class VirtualBuffer {
    * buffer, as it is when the work runs; `start` and `end` undefined or null are the defaults, as for
    * read()), or null. An empty
    * pattern matches at `start`. */
-  find(pattern: BytesLike, start?: number, end?: number, options?: { signal?: AbortSignal }): Promise<number | null>;
+  find(pattern: BytesLike, start?: number, end?: number, options?: { signal?: AbortSignal | undefined }): Promise<number | null>;
   /** Line feeds plus one. The first line query scans the content once; later ones are quick (in the
    * wasm build's IndexedDB documents, until the next edit: the first query after one scans again). */
-  lineCount(options?: { signal?: AbortSignal }): Promise<number>;
+  lineCount(options?: { signal?: AbortSignal | undefined }): Promise<number>;
   /** Offset where line `line` (0-based) starts; RangeError past the last line. */
-  lineToOffset(line: number, options?: { signal?: AbortSignal }): Promise<number>;
+  lineToOffset(line: number, options?: { signal?: AbortSignal | undefined }): Promise<number>;
   /** The line (0-based) that holds `offset`. */
-  offsetToLine(offset: number, options?: { signal?: AbortSignal }): Promise<number>;
+  offsetToLine(offset: number, options?: { signal?: AbortSignal | undefined }): Promise<number>;
   /** Undoes the last edit; false when there is nothing to undo. */
   undo(): boolean;
   /** Redoes the last undone edit; false when there is nothing to redo. */
@@ -902,7 +911,7 @@ export class VirtualBuffer {
   /** Saves to the file at `path` (in the browser: the document of that name), replacing any there,
    * as save() replaces its own; later saves go there. A buffer open over the file replaced finds it
    * changed: its save() then rejects unless forced. */
-  saveAs(path: string, options?: { signal?: AbortSignal }): Promise<void>;
+  saveAs(path: string, options?: { signal?: AbortSignal | undefined }): Promise<void>;
   /** Releases this handle; work already started finishes. */
   free(): void;
   [Symbol.dispose](): void;
@@ -917,7 +926,7 @@ export class VirtualBuffer {
    * it aborts (the read finishes in the background, and is dropped). The walk lets the event loop
    * turn between reads (lines() also every 1024 lines), so timers and a signal's timeout come in
    * even where reads are served from memory. */
-  chunks(start?: number, end?: number, options?: { signal?: AbortSignal }): AsyncIterableIterator<Uint8Array>;
+  chunks(start?: number, end?: number, options?: { signal?: AbortSignal | undefined }): AsyncIterableIterator<PlainBytes>;
   /** The lines from offset `start`, decoded as UTF-8, without their LF (nor a CR before it; a CR
    * elsewhere is content, where Node's readline would end a line there: lines() ends lines where the
    * line queries count them). As Node's readline, an LF at the very end ends the last line and
@@ -930,18 +939,18 @@ export class VirtualBuffer {
    * no edit until the loop ends. A step after `signal` aborted rejects with an AbortError. A line
    * longer than 2 ** 29 - 24 characters (V8's longest string) fails its step with an Error,
    * code ERR_STRING_TOO_LONG, once the walk has read that much of it, never holding more. */
-  lines(start?: number, options?: { signal?: AbortSignal }): AsyncIterableIterator<string>;
+  lines(start?: number, options?: { signal?: AbortSignal | undefined }): AsyncIterableIterator<string>;
   /** Bytes start..end as a byte ReadableStream (so `new Response(stream)` and `pipeTo` work). A
    * range read() would refuse errors the stream with read()'s error at its first read; a Response
    * over it reports that as an error of its own (Chromium: a TypeError, "Failed to fetch"). As for
    * a reader's readableStream(), a BYOB read into a view of elements wider than a byte cannot take
    * a range whose length is no multiple of their size: the stream ends in a TypeError ("Cannot close
    * while responding", Chromium), the last bytes with it; read such ranges with a Uint8Array. */
-  readableStream(start?: number, end?: number): ReadableStream<Uint8Array>;
+  readableStream(start?: number, end?: number): ReadableStream<PlainBytes>;
   /** Node entries only (in the browser it throws an Error, ERR_FEATURE_UNAVAILABLE_ON_PLATFORM): bytes start..end as a stream.Readable, which reads a chunk of 64 KiB ahead
    * (its highWaterMark), as fs.createReadStream() does; destroyed part-way, it closes without 'end'
    * (finished() rejects with ERR_STREAM_PREMATURE_CLOSE), as that does too. */
-  nodeReadable(start?: number, end?: number, options?: { signal?: AbortSignal }): import('node:stream').Readable;
+  nodeReadable(start?: number, end?: number, options?: { signal?: AbortSignal | undefined }): import('node:stream').Readable;
 }
 
 /** Test hooks, not API (they may change without notice): how many waits (sliceAsync, acquire, the

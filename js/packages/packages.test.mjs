@@ -212,11 +212,14 @@ test('without the platform package: a message with the prebuilt platforms and ho
 });
 
 // index.d.ts needs Symbol.dispose (lib esnext.disposable, TypeScript 5.2+), for init()'s argument DOM's
-// URL and Response, and @types/node: what a project that uses both entries would have.
+// URL and Response, and @types/node: what a project that uses both entries would have. The strictest
+// checks a consumer may turn on: an option given as undefined, which every call takes for left out,
+// must type-check under exactOptionalPropertyTypes too.
 const compilerOptions = {
   target: 'es2022',
   lib: ['es2022', 'esnext.disposable', 'dom'],
   strict: true,
+  exactOptionalPropertyTypes: true,
   noEmit: true,
   // Node's own types (the streams name node:stream), as a TypeScript project for Node has them.
   typeRoots: [join(repo, 'node_modules/@types')],
@@ -224,16 +227,25 @@ const compilerOptions = {
 };
 const node16 = { ...compilerOptions, module: 'node16', moduleResolution: 'node16' };
 
-/** Runs tsc in the app on `files` (fixture files) with these options, written to the tsconfig `name`;
- * returns run()'s result (the errors are on stdout). */
+/** The TypeScript compilers a check runs: the oldest docs/install.md names (5.2), and the newest
+ * (typed arrays generic over their buffer since 5.7). */
+const compilers = ['typescript-5.2', 'typescript'].map((name) => require.resolve(`${name}/bin/tsc`));
+
+/** Runs tsc in the app on `files` (fixture files) with these options, written to the tsconfig `name`,
+ * with each of `compilers`; returns run()'s result of the newest (the errors are on stdout), after
+ * checking that the oldest found the same errors. */
 function typecheck(name, options, files, { expectFailure = false } = {}) {
   writeFileSync(join(app, name), JSON.stringify({ compilerOptions: options, files }));
-  const tsc = require.resolve('typescript/bin/tsc');
-  return run(process.execPath, [tsc, '-p', name, '--pretty', 'false'], { cwd: app, expectFailure });
+  const [oldest, newest] = compilers.map((tsc) =>
+    run(process.execPath, [tsc, '-p', name, '--pretty', 'false'], { cwd: app, expectFailure }),
+  );
+  const errors = ({ stdout }) => stdout.split('\n').filter((line) => line.includes(': error TS')).map((line) => line.slice(0, line.indexOf(':')));
+  assert.deepEqual(errors(oldest), errors(newest), `TypeScript 5.2 and the newest disagree:\n${oldest.stdout}\n${newest.stdout}`);
+  return newest;
 }
 
 test('types of the import and the require entry (TypeScript, node16 resolution)', () => {
-  typecheck('tsconfig.json', node16, ['types-esm.mts', 'types-cjs.cts']);
+  typecheck('tsconfig.json', node16, ['types-esm.mts', 'types-cjs.cts', 'types-idioms.mts']);
 });
 
 // The Node entries are typed by dist/index.d.{mts,cts} (js/index.d.ts), the browser entries by
