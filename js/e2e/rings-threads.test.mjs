@@ -326,6 +326,19 @@ test("slices(): a step whose body takes bytes from the reader takes the slice's 
   }
 });
 
+test('bytes handed out, but for ring slices, are over an ArrayBuffer (PlainBytes), in both builds of the page', { skip, timeout: 60_000 }, async () => {
+  for (const isolated of [true, false]) {
+    const { page, errors, close } = await ringsPage(isolated);
+    try {
+      assert.equal(await page.evaluate(() => window.omnibufRings.threaded), isolated);
+      assert.deepEqual(await page.evaluate(() => window.omnibufRings.sharedPlainBytes()), [], `isolated: ${isolated}`);
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  }
+});
+
 test('without cross-origin isolation the single-thread build loads and toHandle() names the headers', { skip, timeout: 60_000 }, async () => {
   const { page, close } = await ringsPage(false);
   try {
