@@ -949,7 +949,11 @@ export class VirtualBuffer {
   readableStream(start?: number, end?: number): ReadableStream<PlainBytes>;
   /** Node entries only (in the browser it throws an Error, ERR_FEATURE_UNAVAILABLE_ON_PLATFORM): bytes start..end as a stream.Readable, which reads a chunk of 64 KiB ahead
    * (its highWaterMark), as fs.createReadStream() does; destroyed part-way, it closes without 'end'
-   * (finished() rejects with ERR_STREAM_PREMATURE_CLOSE), as that does too. */
+   * (finished() rejects with ERR_STREAM_PREMATURE_CLOSE), as that does too. Node's streams (18 to
+   * 24) have one gap, which this one and a ring reader's nodeReadable() share with any Readable: one
+   * destroyed without an error after it gave its last chunk, but before 'end' (its destination slow
+   * to take that chunk), counts as finished, and a pipeline() from it never settles. Stop a pipeline
+   * with its `signal`, or destroy the stream with an error. */
   nodeReadable(start?: number, end?: number, options?: { signal?: AbortSignal | undefined }): import('node:stream').Readable;
 }
 
