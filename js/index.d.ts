@@ -360,7 +360,7 @@ export interface WaitOptions {
  * `fs/promises` give it), in the browser too: an Error named "AbortError", code "ABORT_ERR",
  * message "The operation was aborted", whose `cause` is the signal's reason. */
 export class AbortError extends Error {
-  constructor(message?: string, options?: { cause?: unknown | undefined });
+  constructor(message?: string, options?: { cause?: unknown });
   readonly name: 'AbortError';
   readonly code: 'ABORT_ERR';
 }
