@@ -87,6 +87,9 @@ struct Tasks {
     /// How many times a change took the whole list: a side that registered before the last time
     /// has no entry left.
     changes: u64,
+    /// How many threads wait on [`Wakeup::changed`]: a change with none skips notifying it, which
+    /// costs a system call even where nobody waits, and the async flavour's waiters never do.
+    sleepers: usize,
 }
 
 /// One waiting task of a side.
@@ -233,7 +236,9 @@ impl Wakeup {
         if self.waiters.load(Relaxed) > 0 {
             let woken = {
                 let mut tasks = self.lock_tasks();
-                self.changed.notify_all();
+                if tasks.sleepers > 0 {
+                    self.changed.notify_all();
+                }
                 self.waiters.fetch_sub(tasks.len(), Relaxed);
                 tasks.take_all()
             };
@@ -249,12 +254,14 @@ impl Wakeup {
             return;
         }
         let mut guard = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
+        guard.sleepers += 1;
         self.waiters.fetch_add(1, Relaxed);
         fence(SeqCst);
         while !ready() {
             guard = self.changed.wait(guard).unwrap_or_else(|e| e.into_inner());
         }
         self.waiters.fetch_sub(1, Relaxed);
+        guard.sleepers -= 1;
     }
 
     /// Unregisters `waker` for `side` (a waker that will never poll that side again, such as a

@@ -5,7 +5,7 @@
 //! before a reader read it, or a reader could see a slot before it was written, some interleaving would
 //! hand a reader a wrong value and the assertions below would fail.
 
-use super::{generic, nonblocking, PopError, RingBackend, RingOptions};
+use super::{generic, nonblocking, sync, PopError, RingBackend, RingOptions};
 use crate::sync::{Arc, AtomicBool, Ordering::*};
 use loom::thread;
 
@@ -281,5 +281,30 @@ fn loom_the_generic_flavour_never_loses_a_notification() {
         }
         drop(writer);
         assert_eq!(consumer.join().unwrap(), 3);
+    });
+}
+
+#[test]
+fn loom_the_blocking_flavour_wakes_every_sleeping_side() {
+    // Both sides block on the condition variable (`Wakeup::wait_until`), which a change notifies only
+    // while a thread sleeps on it. Were that count ever behind, some interleaving would leave a side
+    // asleep for good, and loom would report the deadlock.
+    model(|| {
+        let mut writer = sync::Circular::with_options::<u32>(1, &mirror()).unwrap();
+        let mut reader = writer.add_reader();
+        let consumer = thread::spawn(move || {
+            let mut got = Vec::new();
+            while let Some(items) = reader.slice() {
+                got.push(items[0]);
+                reader.consume(1);
+            }
+            got
+        });
+        for i in 0..2u32 {
+            writer.slice()[0] = i;
+            writer.produce(1);
+        }
+        drop(writer);
+        assert_eq!(consumer.join().unwrap(), [0, 1]);
     });
 }
