@@ -259,8 +259,8 @@ export interface BufferPoolOptions {
    * 2 ** 31 - 1 bytes, the most its memory gives at once) is a TypeError, ERR_INVALID_ARG_VALUE. */
   classes?: number[] | undefined;
   /** Most bytes kept idle in the pool's shared free lists for reuse (default budget / 4). Besides
-   * these, each thread that used the pool keeps up to 4 blocks of each class for itself
-   * (`cachedBytes` in snapshot()): trim() gives back both. */
+   * these, each thread that used the pool keeps up to 4 blocks of each class of at most 256 KiB
+   * for itself (`cachedBytes` in snapshot()): trim() gives back both. */
   maxIdle?: number | undefined;
   tenantQuotas?: Record<string, number> | undefined;
   defaultTenantQuota?: number | undefined;
