@@ -236,6 +236,32 @@ test('of two buffers of one document saved at once, at most one save succeeds, a
   });
 });
 
+test("a system's I/O failure has the code Node's fs gives it, beside the system's words", { skip: addonOnly }, async () => {
+  await inTempDir(async (dir) => {
+    const missing = join(dir, 'missing.txt');
+    await assert.rejects(VirtualBuffer.open(missing), (e) => {
+      assert.equal(e.constructor, Error);
+      assert.equal(e.code, 'ENOENT');
+      assert.ok(e.message.startsWith(`cannot open ${missing}: `), e.message);
+      return true;
+    });
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'x');
+    const doc = VirtualBuffer.fromBytes('content');
+    // A path under a file: ENOTDIR where the system says so (Windows finds no such path: ENOENT).
+    await assert.rejects(doc.saveAs(join(file, 'under-a-file.txt')), (e) => {
+      assert.equal(e.code, process.platform === 'win32' ? 'ENOENT' : 'ENOTDIR');
+      return true;
+    });
+    // A failure that is no system's has no code.
+    await doc.saveAs(join(dir, 'saved.txt'));
+    writeFileSync(join(dir, 'saved.txt'), 'changed underneath');
+    doc.insert(0, 'more ');
+    await assert.rejects(doc.save(), (e) => e.code === undefined && /changed on disk/.test(e.message));
+    doc.free();
+  });
+});
+
 test('the mapped backend', { skip: addonOnly }, async () => {
   await inTempDir(async (dir) => {
     const path = join(dir, 'mapped.txt');

@@ -22,7 +22,8 @@ pub struct BindingError {
     /// Its message.
     pub message: String,
     /// Its `code` property, as Node's own errors have one (`ERR_INVALID_ARG_TYPE`, `ERR_OUT_OF_RANGE`,
-    /// ...); `None` for failures of the world (I/O, storage), whose message says what happened.
+    /// ...). Of failures of the world, whose message says what happened, only a system's I/O errors
+    /// have one: the code Node's `fs` gives the same failure (`ENOENT`, `EACCES`, ...).
     pub code: Option<&'static str>,
 }
 
@@ -153,9 +154,48 @@ impl From<crate::vbuf::VbufError> for BindingError {
             | TooLong { .. }
             | Persistence(PersistenceError::OutOfRange { .. }) => BindingError::range_error(e),
             // A file changed underneath, I/O, the side file, a cancelled scan: the world, not the caller.
-            _ => BindingError::error(e),
+            _ => {
+                let code = match &e {
+                    SideFile(io) => system_code(io),
+                    _ => io_error_in(&e).and_then(system_code),
+                };
+                BindingError { code, ..BindingError::error(e) }
+            }
         }
     }
+}
+
+/// The first I/O error in `e`'s chain of sources, `e` itself included.
+fn io_error_in<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a std::io::Error> {
+    std::iter::successors(Some(e), |e| e.source()).find_map(|e| e.downcast_ref::<std::io::Error>())
+}
+
+/// The `code` Node's `fs` gives a system's I/O error of this kind, so that a program tells failures
+/// apart by `error.code` as it does for `fs/promises`, not by the system's words in the message;
+/// `None` for kinds without one (an error of this crate's own, such as a file changed underneath).
+/// By kind, not by the system's number, which differs between systems (Windows maps its own codes to
+/// these kinds, as libuv maps them to these names).
+fn system_code(e: &std::io::Error) -> Option<&'static str> {
+    use std::io::ErrorKind::*;
+    Some(match e.kind() {
+        NotFound => "ENOENT",
+        PermissionDenied => "EACCES",
+        AlreadyExists => "EEXIST",
+        IsADirectory => "EISDIR",
+        NotADirectory => "ENOTDIR",
+        DirectoryNotEmpty => "ENOTEMPTY",
+        ReadOnlyFilesystem => "EROFS",
+        StorageFull => "ENOSPC",
+        FileTooLarge => "EFBIG",
+        ResourceBusy => "EBUSY",
+        ExecutableFileBusy => "ETXTBSY",
+        CrossesDevices => "EXDEV",
+        TooManyLinks => "EMLINK",
+        InvalidFilename => "ENAMETOOLONG",
+        Interrupted => "EINTR",
+        OutOfMemory => "ENOMEM",
+        _ => return None,
+    })
 }
 
 /// `produce(n)` of a byte ring, of more bytes than are free: `RangeError`, in the bindings' words for
@@ -190,5 +230,28 @@ fn how_many(n: usize) -> String {
         "1 is".to_string()
     } else {
         format!("{n} are")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platform::persistence::PersistenceError;
+    use crate::vbuf::VbufError;
+    use std::io::{Error, ErrorKind};
+
+    #[test]
+    fn a_system_io_failure_of_a_document_has_the_code_node_fs_gives_it() {
+        let missing = Error::new(ErrorKind::NotFound, "opening notes.txt: No such file or directory");
+        let e = BindingError::from(VbufError::Persistence(PersistenceError::Io(missing)));
+        assert_eq!((e.class, e.code), (ErrorClass::Error, Some("ENOENT")));
+        assert!(e.message.contains("opening notes.txt"), "the message is the system's: {}", e.message);
+        let full = BindingError::from(VbufError::SideFile(Error::from(ErrorKind::StorageFull)));
+        assert_eq!(full.code, Some("ENOSPC"));
+        // An I/O error of no kind Node names, and a failure that is no system's, have none.
+        let other = BindingError::from(VbufError::Persistence(PersistenceError::Io(Error::other("?"))));
+        assert_eq!(other.code, None);
+        let corrupt = BindingError::from(VbufError::Persistence(PersistenceError::Corrupt("x".into())));
+        assert_eq!((corrupt.class, corrupt.code), (ErrorClass::Error, None));
     }
 }
