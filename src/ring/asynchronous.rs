@@ -54,7 +54,7 @@ use std::task::{Context, Poll, Waker};
 use super::core::Orphan;
 use super::core::Pollers;
 
-super::flavour::flavour!(Sleepers, asynchronous, "try_slice");
+super::flavour::flavour!(Waiters, asynchronous, "try_slice");
 
 impl<T: Item, G> Writer<T, G> {
     /// Free slots as one slice, once there is at least one. It may be shorter than all that is free

@@ -70,8 +70,8 @@ impl Default for Wakeup {
     }
 }
 
-/// The task wakers a [`Wakeup`] holds, each with the side that registered it
-/// ([`Registration::side`]). An entry stays where it was put until the next change takes them all,
+/// What a [`Wakeup`]'s lock guards: the task wakers it holds, each with the side that registered it
+/// ([`Registration::side`]), and how many threads sleep on its condition variable. An entry stays where it was put until the next change takes them all,
 /// so that a side finds its latest where it left it ([`Registration::at`]); a forgotten one leaves
 /// its place free for the next entry, so that sides that wait and go while nothing changes leave no
 /// trail, and no entry ever moves.
@@ -87,9 +87,11 @@ struct Tasks {
     /// How many times a change took the whole list: a side that registered before the last time
     /// has no entry left.
     changes: u64,
-    /// How many threads wait on [`Wakeup::changed`]: a change with none skips notifying it, which
-    /// costs a system call even where nobody waits, and the async flavour's waiters never do.
-    sleepers: usize,
+    /// How many threads sleep on [`Wakeup::changed`] (the blocking flavour's sides): a change with
+    /// none skips notifying it, which is a system call even with nobody asleep where the condition
+    /// variable is a futex (Linux). Task waiters (the async and generic flavours, the bindings' waits)
+    /// never sleep on it.
+    blocked_threads: usize,
 }
 
 /// One waiting task of a side.
@@ -236,7 +238,7 @@ impl Wakeup {
         if self.waiters.load(Relaxed) > 0 {
             let woken = {
                 let mut tasks = self.lock_tasks();
-                if tasks.sleepers > 0 {
+                if tasks.blocked_threads > 0 {
                     self.changed.notify_all();
                 }
                 self.waiters.fetch_sub(tasks.len(), Relaxed);
@@ -254,14 +256,14 @@ impl Wakeup {
             return;
         }
         let mut guard = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
-        guard.sleepers += 1;
+        guard.blocked_threads += 1;
         self.waiters.fetch_add(1, Relaxed);
         fence(SeqCst);
         while !ready() {
             guard = self.changed.wait(guard).unwrap_or_else(|e| e.into_inner());
         }
         self.waiters.fetch_sub(1, Relaxed);
-        guard.sleepers -= 1;
+        guard.blocked_threads -= 1;
     }
 
     /// Unregisters `waker` for `side` (a waker that will never poll that side again, such as a
@@ -535,11 +537,12 @@ impl<T: Item> Slots<T> {
     }
 }
 
-/// Whether the flavour has threads that sleep on the ring (and must be woken).
+/// Whether the flavour has waiters on the ring (and must wake them).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Waking {
-    /// Sync flavour: wake sleepers after each change (the handshake in [`Wakeup`]).
-    Sleepers,
+    /// The blocking, async and generic flavours: wake the threads and tasks that wait after each
+    /// change (the handshake in [`Wakeup`]).
+    Waiters,
     /// Non-blocking and lock-free flavours: nobody sleeps.
     Nobody,
 }
@@ -864,7 +867,7 @@ impl<T: Item, G> WriterCore<T, G> {
     /// a constant where the flavour calls it.
     ///
     /// No path of `push` calls a function that is not inlined unless `waking` is
-    /// [`Waking::Sleepers`], and neither does [`ReaderCore::pop`] on a ring without tags. A call
+    /// [`Waking::Waiters`], and neither does [`ReaderCore::pop`] on a ring without tags. A call
     /// anywhere in a loop of pushes, even on a branch never taken, lets the compiler assume that it
     /// may change the writer, whose address has usually been handed out before (to `add_reader`, for
     /// one): it then reloads the position from memory on every item, and each push waits for the
@@ -897,7 +900,7 @@ impl<T: Item, G> WriterCore<T, G> {
         // After the stores to shared memory, which the compiler cannot tell apart from the writer's
         // own fields: stored last, these are what the next push reads back without a reload.
         (self.position, self.index) = (position, next);
-        if waking == Waking::Sleepers {
+        if waking == Waking::Waiters {
             self.ring.data.notify();
         }
         Ok(())
@@ -1026,7 +1029,7 @@ impl<T: Item, G> WriterCore<T, G> {
         self.position += n as u64;
         self.index = self.ring.advance(self.index, n);
         self.ring.write.0.store(self.position, Release);
-        if self.waking == Waking::Sleepers {
+        if self.waking == Waking::Waiters {
             self.ring.data.notify();
         }
     }
@@ -1241,11 +1244,11 @@ impl<T: Item, G> ReaderCore<T, G> {
     }
 
     /// What a reader that moved on to `position` does besides telling the writer: wake a sleeping
-    /// writer, let go of the tags it passed. Calls nothing on a ring of a flavour without sleepers
+    /// writer, let go of the tags it passed. Calls nothing on a ring of a flavour without waiters
     /// whose tags cannot exist (see [`WriterCore::push`]).
     #[inline]
     fn after_consuming(&mut self, position: u64, waking: Waking) {
-        if waking == Waking::Sleepers {
+        if waking == Waking::Waiters {
             self.ring.room.notify();
         }
         if tags_can_exist::<G>() && self.tagging == Tagging::On {

@@ -204,8 +204,8 @@ impl Circular {
         notifier: impl Notifier,
     ) -> Result<Writer<T, G>, RingError> {
         let ring = Ring::new(min_items, options)?;
-        // Sleepers: the cores run the wake-up handshake, whose only waiters here are notifiers.
-        Ok(Writer { core: WriterCore::new(ring, Waking::Sleepers, tagging), notifier: waker(notifier) })
+        // Waiters: the cores run the wake-up handshake, whose only waiters here are notifiers.
+        Ok(Writer { core: WriterCore::new(ring, Waking::Waiters, tagging), notifier: waker(notifier) })
     }
 }
 

@@ -308,3 +308,32 @@ fn loom_the_blocking_flavour_wakes_every_sleeping_side() {
         assert_eq!(consumer.join().unwrap(), [0, 1]);
     });
 }
+
+#[test]
+fn loom_the_blocking_flavour_wakes_each_of_two_sleeping_readers() {
+    // Two threads asleep on one condition variable at once: were the count of them a mere flag,
+    // the first to wake would clear it, a change would skip the notify, and the other would sleep on.
+    model(|| {
+        let mut writer = sync::Circular::with_options::<u32>(1, &mirror()).unwrap();
+        let readers: Vec<_> = (0..2).map(|_| writer.add_reader()).collect();
+        let consumers: Vec<_> = readers
+            .into_iter()
+            .map(|mut reader| {
+                thread::spawn(move || {
+                    let mut got = Vec::new();
+                    while let Some(items) = reader.slice() {
+                        got.push(items[0]);
+                        reader.consume(1);
+                    }
+                    got
+                })
+            })
+            .collect();
+        writer.slice()[0] = 7;
+        writer.produce(1);
+        drop(writer);
+        for consumer in consumers {
+            assert_eq!(consumer.join().unwrap(), [7]);
+        }
+    });
+}

@@ -24,7 +24,7 @@
 //! assert!(consumer.join().unwrap() >= 100);
 //! ```
 
-super::flavour::flavour!(Sleepers, sync, "try_slice");
+super::flavour::flavour!(Waiters, sync, "try_slice");
 
 use super::PopError;
 

@@ -1522,7 +1522,7 @@ fn readers_that_wait_and_go_while_nothing_changes_keep_the_wait_list_short() {
     use std::task::Context;
 
     let ring = Ring::<u8>::new(16, &RingOptions::default()).unwrap();
-    let mut w = WriterCore::<u8, NoTags>::new(ring, Waking::Sleepers, Tagging::Off);
+    let mut w = WriterCore::<u8, NoTags>::new(ring, Waking::Waiters, Tagging::Off);
     let (task, waker) = CountedTask::with_waker();
     let mut cx = Context::from_waker(&waker);
     let mut kept: Vec<_> = (0..3).map(|_| w.add_reader()).collect();
