@@ -179,9 +179,10 @@ export const externalBuffers: boolean;
 export type BytesLike = Uint8Array | ArrayBuffer | SharedArrayBuffer | ArrayBufferView | string;
 
 /** Bytes handed out over an ArrayBuffer, never a SharedArrayBuffer, in every build: what `Blob`,
- * `Response` and `crypto.subtle` take. With TypeScript 5.7 or later this is
- * `Uint8Array<ArrayBuffer>` (a plain `Uint8Array` there may be over shared memory, which those
- * refuse); before, where Uint8Array is not generic, it is `Uint8Array`. Ring slices are over shared
+ * `Response` and `crypto.subtle` take, which refuse shared memory at run time, and in TypeScript's
+ * DOM types from 5.9 on. With TypeScript 5.7 or later this is `Uint8Array<ArrayBuffer>` (a plain
+ * `Uint8Array` there may be over shared memory); before, where Uint8Array is not generic, it is
+ * `Uint8Array`. Ring slices are over shared
  * memory in the threaded browser build, so they are typed as plain `Uint8Array`. */
 export type PlainBytes = ReturnType<Uint8Array['slice']>;
 

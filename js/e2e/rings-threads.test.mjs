@@ -331,7 +331,7 @@ test('bytes handed out, but for ring slices, are over an ArrayBuffer (PlainBytes
     const { page, errors, close } = await ringsPage(isolated);
     try {
       assert.equal(await page.evaluate(() => window.omnibufRings.threaded), isolated);
-      assert.deepEqual(await page.evaluate(() => window.omnibufRings.sharedPlainBytes()), [], `isolated: ${isolated}`);
+      assert.deepEqual(await page.evaluate(() => window.omnibufRings.plainBytes()), [], `isolated: ${isolated}`);
       assert.deepEqual(errors, []);
     } finally {
       await close();

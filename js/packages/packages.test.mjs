@@ -244,30 +244,6 @@ function typecheck(name, options, files, { expectFailure = false } = {}) {
   return newest;
 }
 
-// Every call takes an option given as undefined for left out (js/index.d.ts, the conventions): each
-// optional member of the types says so, for consumers under exactOptionalPropertyTypes.
-test('every optional member of the types takes undefined', () => {
-  const ts = require('typescript');
-  const missing = [];
-  for (const file of ['index.d.ts', 'browser.d.ts', 'worklet.d.ts', 'document-worker.d.ts']) {
-    const path = join(repo, 'js', file);
-    const source = ts.createSourceFile(path, readFileSync(path, 'utf8'), ts.ScriptTarget.Latest, true);
-    const visit = (node) => {
-      if (ts.isPropertySignature(node) && node.questionToken && node.type) {
-        const kinds = ts.isUnionTypeNode(node.type) ? node.type.types.map((t) => t.kind) : [node.type.kind];
-        const { UndefinedKeyword, UnknownKeyword, AnyKeyword } = ts.SyntaxKind;
-        if (!kinds.some((kind) => [UndefinedKeyword, UnknownKeyword, AnyKeyword].includes(kind))) {
-          const { line } = source.getLineAndCharacterOfPosition(node.getStart(source));
-          missing.push(`${file}:${line + 1} ${node.name.getText(source)}`);
-        }
-      }
-      ts.forEachChild(node, visit);
-    };
-    visit(source);
-  }
-  assert.deepEqual(missing, []);
-});
-
 test('types of the import and the require entry (TypeScript, node16 resolution)', () => {
   typecheck('tsconfig.json', node16, ['types-esm.mts', 'types-cjs.cts', 'types-idioms.mts']);
 });

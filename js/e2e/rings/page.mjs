@@ -1,7 +1,8 @@
 // The page of the ring tests (js/e2e/rings-threads.test.mjs): runs one scenario per call, with the
 // page, dedicated workers, or both on either side of a ring, and returns every side's tally.
-import { init, initSync, threaded, BufferMut, Circular, CircularReader, CircularWriter, VirtualBuffer, ZeroCopyBuffer } from '../../web.mjs';
+import { init, initSync, threaded, BufferMut, BufferPool, Circular, CircularReader, CircularWriter, VirtualBuffer, ZeroCopyBuffer } from '../../web.mjs';
 import { count, expectedChecksum, fill, tally } from './pattern.mjs';
+import { plainBytesOverSharedMemory } from '../../test/plain-bytes.mjs';
 
 const worker = (message) =>
   new Promise((resolve, reject) => {
@@ -472,32 +473,7 @@ async function slicesTakenOver() {
   return { seen, left };
 }
 
-/** The memory under each kind of bytes handed out that js/index.d.ts types PlainBytes: the name of
- * each kind whose bytes are not over an ArrayBuffer (none, in both builds of the page). */
-async function sharedPlainBytes() {
-  const shared = [];
-  const check = (label, bytes) => {
-    if (Object.prototype.toString.call(bytes.buffer) !== '[object ArrayBuffer]') shared.push(label);
-  };
-  const buffer = ZeroCopyBuffer.from('plain bytes');
-  for (const name of ['view', 'bytes', 'sha256']) check(`ZeroCopyBuffer.${name}()`, buffer[name]());
-  buffer.free();
-  const writer = Circular.withCapacity(4096);
-  const readers = Array.from({ length: 4 }, () => writer.addReader());
-  writer.write(new TextEncoder().encode('ring bytes'));
-  writer.free();
-  check('CircularReader.read()', readers[0].read(4));
-  for await (const chunk of readers[1]) check('for await over a reader', chunk);
-  for await (const chunk of readers[2].chunks()) check('CircularReader.chunks()', chunk);
-  const stream = readers[3].readableStream().getReader();
-  for (let step = await stream.read(); !step.done; step = await stream.read()) check('CircularReader.readableStream()', step.value);
-  const doc = VirtualBuffer.fromBytes('a document');
-  for await (const chunk of doc.chunks()) check('VirtualBuffer.chunks()', chunk);
-  doc.free();
-  return shared;
-}
-
-window.omnibufRings = { scenario, leftBehind, madeInWorker, churnedInWorker, handedWithFullMemory, movedOn, relayed, handleError, handleMisuse, movedWhileWaiting, streamsAfterInitSync, unavailableMembers, slicesTakenOver, sharedPlainBytes, threaded, beforeInit };
+window.omnibufRings = { scenario, leftBehind, madeInWorker, churnedInWorker, handedWithFullMemory, movedOn, relayed, handleError, handleMisuse, movedWhileWaiting, streamsAfterInitSync, unavailableMembers, slicesTakenOver, plainBytes: () => plainBytesOverSharedMemory({ BufferPool, Circular, VirtualBuffer, ZeroCopyBuffer }), threaded, beforeInit };
 await init();
 /** Whether objects' `constructor` is the class as exported, and `instanceof` holds. */
 window.omnibufRings.constructors = () => {
