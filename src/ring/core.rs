@@ -71,10 +71,10 @@ impl Default for Wakeup {
 }
 
 /// What a [`Wakeup`]'s lock guards: the task wakers it holds, each with the side that registered it
-/// ([`Registration::side`]), and how many threads sleep on its condition variable. An entry stays where it was put until the next change takes them all,
-/// so that a side finds its latest where it left it ([`Registration::at`]); a forgotten one leaves
-/// its place free for the next entry, so that sides that wait and go while nothing changes leave no
-/// trail, and no entry ever moves.
+/// ([`Registration::side`]), and how many threads sleep on its condition variable. An entry stays
+/// where it was put until the next change takes them all, so that a side finds its latest where it
+/// left it ([`Registration::at`]); a forgotten one leaves its place free for the next entry, so that
+/// sides that wait and go while nothing changes leave no trail, and no entry ever moves.
 #[derive(Default)]
 struct Tasks {
     entries: Vec<Option<Entry>>,
