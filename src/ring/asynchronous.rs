@@ -44,6 +44,40 @@
 //! drop(writer);
 //! assert_eq!(consumer.join().unwrap(), 49_995_000);
 //! ```
+//!
+//! Through the byte traits a write copies what fits and waits only while the ring is full, a read
+//! copies what is published and waits only while there is nothing, and `poll_fill_buf` hands out the
+//! ring's own memory, so `AsyncBufRead` users read without a copy. Shutting the writer down
+//! (`AsyncWriteExt::shutdown`, which is [`Writer::close`]) or dropping it ends the stream for the
+//! readers; how a stream ends through the traits is in the module docs of [`ring`](super).
+#![cfg_attr(
+    feature = "tokio",
+    doc = r#"
+With tokio:
+
+```
+# #[tokio::main(flavor = "current_thread")]
+# async fn main() {
+use omnibuf::ring::asynchronous::Circular;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+
+let mut writer = Circular::with_capacity::<u8>(4096).unwrap();
+let reader = writer.add_reader();
+let consumer = tokio::spawn(async move {
+    let mut lines = reader.lines();
+    let mut seen = Vec::new();
+    while let Some(line) = lines.next_line().await.unwrap() {
+        seen.push(line);
+    }
+    seen
+});
+writer.write_all(b"one\ntwo\n").await.unwrap();
+writer.shutdown().await.unwrap(); // the end of the stream, as dropping the writer would be
+assert_eq!(consumer.await.unwrap(), ["one", "two"]);
+# }
+```
+"#
+)]
 
 use std::future::poll_fn;
 use std::io;

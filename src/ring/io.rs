@@ -1,25 +1,4 @@
-//! `std::io` for byte rings: the blocking writer is an [`io::Write`], a blocking reader an
-//! [`io::Read`] and [`io::BufRead`] (whose buffer is the ring itself: no copy).
-//!
-//! ```
-//! use std::io::{BufRead, Read, Write};
-//! use omnibuf::ring::sync::Circular;
-//!
-//! let mut writer = Circular::with_capacity::<u8>(4096).unwrap();
-//! let mut reader = writer.add_reader();
-//! writer.write_all(b"hello\nring\n").unwrap();
-//! drop(writer); // end of stream
-//! let mut first = String::new();
-//! reader.read_line(&mut first).unwrap();
-//! assert_eq!(first, "hello\n");
-//! let mut rest = String::new();
-//! reader.read_to_string(&mut rest).unwrap();
-//! assert_eq!(rest, "ring\n");
-//! ```
-//!
-//! A writer that aborts ([`Writer::abort`](super::sync::Writer::abort)) makes a reader's read fail
-//! with [`io::ErrorKind::ConnectionAborted`] where it would have seen the end, so that `io::copy` and
-//! `read_to_end` report a stream cut short instead of taking it for a whole one.
+//! `std::io` for byte rings (see the module docs of [`sync`](super::sync) and [`ring`](super)).
 
 use std::io;
 

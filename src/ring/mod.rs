@@ -37,13 +37,25 @@
 //! reason, and the byte rings' `io` traits fail where they would have ended.
 //!
 //! Byte rings speak `std::io`: the blocking writer is an `io::Write`, a blocking reader an `io::Read`
-//! and `io::BufRead` (see `ring::sync::Writer`'s trait implementations).
+//! and `io::BufRead` (see [`sync`]).
 //!
 //! Async byte rings speak `futures-io` (`AsyncWrite`, `AsyncRead`, `AsyncBufRead`), and tokio's traits
 //! of the same names with the `tokio` feature. Byte rings with tags (`with_tags`) do not: a byte
 //! stream has nowhere to hand a tag on. A writer dropped ends the stream normally, a writer task
 //! cancelled (tokio's `JoinHandle::abort`) too, since that drops its writer: a producer that may
 //! stop half-way calls `abort` where it gives up, and a panic in its thread aborts for it.
+//!
+//! Through these traits, a reader's read after an `abort` fails with
+//! [`ConnectionAborted`](std::io::ErrorKind::ConnectionAborted) where it would have seen the end, so
+//! `io::copy` and `read_to_end` report a stream cut short instead of taking it for a whole one; a
+//! write after the writer's `close` (tokio's `shutdown`) fails with
+//! [`BrokenPipe`](std::io::ErrorKind::BrokenPipe).
+//!
+//! Unlike a pipe (`std::io::pipe`, `tokio::io::duplex`), a writer does not fail once its readers are
+//! gone: the ring broadcasts to whoever reads now, and a reader may be added at any time
+//! (`add_reader`, which starts at the writer's position). With no readers a write never waits and its
+//! bytes are not kept, so a producer that must stop when its consumer goes away needs a signal of its
+//! own (a channel, a cancellation token).
 
 pub mod asynchronous;
 mod core;

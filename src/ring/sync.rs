@@ -23,6 +23,26 @@
 //! drop(writer); // the reader drains what is left, then sees the end
 //! assert!(consumer.join().unwrap() >= 100);
 //! ```
+//!
+//! A byte ring's writer is an [`io::Write`](std::io::Write), and a reader an
+//! [`io::Read`](std::io::Read) and [`io::BufRead`](std::io::BufRead), whose buffer is the ring itself
+//! (no copy). How a stream ends through them is in the module docs of [`ring`](super).
+//!
+//! ```
+//! use std::io::{BufRead, Read, Write};
+//! use omnibuf::ring::sync::Circular;
+//!
+//! let mut writer = Circular::with_capacity::<u8>(4096).unwrap();
+//! let mut reader = writer.add_reader();
+//! writer.write_all(b"hello\nring\n").unwrap();
+//! drop(writer); // end of stream
+//! let mut first = String::new();
+//! reader.read_line(&mut first).unwrap();
+//! assert_eq!(first, "hello\n");
+//! let mut rest = String::new();
+//! reader.read_to_string(&mut rest).unwrap();
+//! assert_eq!(rest, "ring\n");
+//! ```
 
 super::flavour::flavour!(Waiters, sync, "try_slice");
 

@@ -1,45 +1,6 @@
-//! tokio's `AsyncWrite`, `AsyncRead` and `AsyncBufRead` for async byte rings (feature `tokio`).
-//!
-//! The same behaviour as the `futures-io` implementations beside them: a write copies what fits and
-//! waits only while the ring is full; a read copies what is published and waits only while there is
-//! nothing; `poll_fill_buf` hands out the ring's own memory, so `AsyncBufReadExt` users read without a
-//! copy. The stream ends for the readers when the writer is shut down (`AsyncWriteExt::shutdown`,
-//! which closes it: see [`Writer::close`]) or dropped; a write after the shutdown fails with
-//! `BrokenPipe`.
-//!
-//! Each read, write or `poll_fill_buf` that is ready takes one unit of the task's budget
-//! (`tokio::task::coop`), as tokio's own I/O types do: once the budget is spent it returns `Pending`
-//! and the task yields, so a loop over a ring that is always ready (a writer without readers, a reader
-//! at the end) still lets the other tasks of its thread run, and a `timeout` around it fires. Outside
-//! a tokio runtime there is no budget and nothing changes.
-//!
-//! Unlike a pipe (`tokio::io::duplex`), the writer does not fail when its readers are gone: the ring
-//! broadcasts to whoever reads now, and the writer may add a reader at any time
-//! ([`Writer::add_reader`], which starts at the writer's position). With no readers a write never
-//! waits and its bytes are not kept, so a producer that must stop when its consumer goes away needs
-//! its own signal for it (a channel, or a cancellation token).
-//!
-//! ```
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() {
-//! use omnibuf::ring::asynchronous::Circular;
-//! use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
-//!
-//! let mut writer = Circular::with_capacity::<u8>(4096).unwrap();
-//! let reader = writer.add_reader();
-//! let consumer = tokio::spawn(async move {
-//!     let mut lines = reader.lines();
-//!     let mut seen = Vec::new();
-//!     while let Some(line) = lines.next_line().await.unwrap() {
-//!         seen.push(line);
-//!     }
-//!     seen
-//! });
-//! writer.write_all(b"one\ntwo\n").await.unwrap();
-//! writer.shutdown().await.unwrap(); // end of stream (as dropping the writer would be)
-//! assert_eq!(consumer.await.unwrap(), ["one", "two"]);
-//! # }
-//! ```
+//! tokio's `AsyncWrite`, `AsyncRead` and `AsyncBufRead` for async byte rings (feature `tokio`): the
+//! same behaviour as the `futures-io` implementations beside them, under the task's budget (see the
+//! module docs of [`asynchronous`](super), which users read, and of [`ring`](crate::ring)).
 
 use std::io;
 use std::pin::Pin;
