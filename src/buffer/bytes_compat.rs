@@ -1,24 +1,5 @@
-//! Zero-copy conversions between omnibuf buffers and the `bytes` crate (cargo feature `bytes`).
-//!
-//! - `ZeroCopyBuffer` → `Bytes` and `Bytes` → `ZeroCopyBuffer` wrap the other side as an owner: no byte
-//!   is copied. Kind and tenant do not exist on `Bytes`; a buffer made from `Bytes` is `raw`.
-//! - `BytesMut` → `ZeroCopyBuffer` freezes the `BytesMut` first (no copy).
-//! - `BufferMut` → `BytesMut` hands over the vector (no copy).
-//! - `ZeroCopyBuffer` is a `bytes::Buf`; `BufferMut` is a `bytes::BufMut`.
-//!
-//! ```
-//! use bytes::{Buf, Bytes};
-//! use omnibuf::{BufferKind, ZeroCopyBuffer};
-//!
-//! let b = ZeroCopyBuffer::from_bytes(b"abcdef".to_vec(), BufferKind::raw());
-//! let ptr = b.as_ptr();
-//! let bytes = Bytes::from(b.clone());
-//! assert_eq!(bytes.as_ptr(), ptr); // same memory
-//!
-//! let mut buf = b;
-//! assert_eq!(buf.get_u16(), u16::from_be_bytes(*b"ab"));
-//! assert_eq!(buf.remaining(), 4);
-//! ```
+//! Zero-copy conversions between omnibuf buffers and the `bytes` crate (cargo feature `bytes`): what
+//! they promise is in the module docs of [`buffer`](super), which users read.
 
 use bytes::buf::UninitSlice;
 use bytes::{Buf, BufMut, Bytes, BytesMut};

@@ -7,6 +7,31 @@
 //!
 //! The memory behind a view is any [`BufferOwner`]: a heap vector, a pooled block from
 //! [`BufferPool`](crate::BufferPool), a `'static` slice, or a type of your own.
+//!
+//! With the cargo feature `bytes`, buffers convert to and from the `bytes` crate's types:
+//! - `ZeroCopyBuffer` → `Bytes` and `Bytes` → `ZeroCopyBuffer` wrap the other side as an owner: no byte
+//!   is copied. Kind and tenant do not exist on `Bytes`; a buffer made from `Bytes` is `raw`.
+//! - `BytesMut` → `ZeroCopyBuffer` freezes the `BytesMut` first (no copy).
+//! - `BufferMut` → `BytesMut` hands over the vector (no copy).
+//! - `ZeroCopyBuffer` is a `bytes::Buf`; `BufferMut` is a `bytes::BufMut`.
+#![cfg_attr(
+    feature = "bytes",
+    doc = r#"
+```
+use bytes::{Buf, Bytes};
+use omnibuf::{BufferKind, ZeroCopyBuffer};
+
+let b = ZeroCopyBuffer::from_bytes(b"abcdef".to_vec(), BufferKind::raw());
+let ptr = b.as_ptr();
+let bytes = Bytes::from(b.clone());
+assert_eq!(bytes.as_ptr(), ptr); // same memory
+
+let mut buf = b;
+assert_eq!(buf.get_u16(), u16::from_be_bytes(*b"ab"));
+assert_eq!(buf.remaining(), 4);
+```
+"#
+)]
 
 mod error;
 mod kind;
