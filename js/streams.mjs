@@ -798,6 +798,9 @@ export function installStreams(classes, waits, node) {
       // consumer gets every byte it holds, a short read(n), the last characters of a decoder), and
       // errors with it where it would emit 'end' (see stream.emit below).
       let endError = null;
+      const readMore = () => {
+        if (!waiting && !stream.destroyed) stream.read(0);
+      };
       const stream = new Readable({
         highWaterMark: highWaterMark ?? CHUNK,
         read() {
@@ -810,7 +813,16 @@ export function installStreams(classes, waits, node) {
             endError = errorAtEnd(reader);
             return void this.push(null);
           }
-          if (chunk.length > 0) return void this.push(chunk);
+          if (chunk.length > 0) {
+            const before = this.readableLength;
+            this.push(chunk);
+            // A chunk the stream's decoder (setEncoding) keeps whole, the start of a character, adds
+            // nothing; pushed from within Readable's own read(0) in its look for more
+            // (maybeReadMore), that read takes it for no data and stops looking, and nothing would
+            // call read() again. So the look goes on from here, a tick later.
+            if (this.readableEncoding !== null && this.readableLength === before) process.nextTick(readMore);
+            return;
+          }
           waiting = true;
           reader[whenReady](wait)
             .then(() => {

@@ -1133,6 +1133,32 @@ test('Node: a reader stream takes any highWaterMark Readable takes', async () =>
   }
 });
 
+test('Node: a reader stream with setEncoding() gives every character whatever highWaterMark splits them into', async () => {
+  // Chunks of one byte: each start of a character is a push its decoder turns into nothing.
+  const text = '€😀a€é漢字😀😀x\n'.repeat(8);
+  for (const encoding of ['utf8', 'utf16le', 'base64']) {
+    for (const highWaterMark of [1, 2, 3, 5]) {
+      const writer = Circular.withCapacity(4096);
+      const reader = writer.addReader();
+      writer.write(text);
+      writer.free();
+      const stream = reader.nodeReadable({ highWaterMark });
+      stream.setEncoding(encoding);
+      let got = '';
+      stream.on('data', (characters) => (got += characters));
+      let timer;
+      const outcome = await Promise.race([
+        new Promise((resolve) => stream.on('end', () => resolve('end'))),
+        new Promise((resolve) => (timer = setTimeout(resolve, 2000, 'stalled'))),
+      ]);
+      clearTimeout(timer);
+      stream.destroy();
+      assert.equal(outcome, 'end', `${encoding}, highWaterMark ${highWaterMark}: ${got.length} characters`);
+      assert.equal(got, Buffer.from(text).toString(encoding), `${encoding}, highWaterMark ${highWaterMark}`);
+    }
+  }
+});
+
 test('Node: a reader stream of an aborted writer polled with read(0) waits as at a normal end, without a busy loop', async () => {
   for (const end of ['free', 'abort']) {
     const writer = Circular.withCapacity(4096);
