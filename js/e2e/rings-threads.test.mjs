@@ -276,14 +276,14 @@ test("a worker that ran only initSync(handle): the ring's stream forms give thei
 
 test('the members an entry lacks say so: the Node stream forms on the page, the stream forms and async iteration in "omnibuf/worklet"', { skip, timeout: 60_000 }, async () => {
   const unavailable = (member, words) => ({ name: 'Error', code: 'ERR_FEATURE_UNAVAILABLE_ON_PLATFORM', message: `${member} ${words}` });
-  const nodeOnly = 'is in the Node entries only: in the browser, use the WHATWG stream forms, readableStream() and writableStream()';
+  const nodeOnly = (whatwg) => `is in the Node entries only: in the browser, use its WHATWG stream form, ${whatwg}`;
   for (const isolated of [true, false]) {
     const { page, errors, close } = await ringsPage(isolated);
     try {
       const out = await page.evaluate(() => window.omnibufRings.unavailableMembers());
-      assert.deepEqual(out.nodeReadable, unavailable('CircularReader.nodeReadable()', nodeOnly), `isolated: ${isolated}`);
-      assert.deepEqual(out.nodeWritable, unavailable('CircularWriter.nodeWritable()', nodeOnly));
-      assert.deepEqual(out.documentNodeReadable, unavailable('VirtualBuffer.nodeReadable()', nodeOnly));
+      assert.deepEqual(out.nodeReadable, unavailable('CircularReader.nodeReadable()', nodeOnly('readableStream()')), `isolated: ${isolated}`);
+      assert.deepEqual(out.nodeWritable, unavailable('CircularWriter.nodeWritable()', nodeOnly('writableStream()')));
+      assert.deepEqual(out.documentNodeReadable, unavailable('VirtualBuffer.nodeReadable()', nodeOnly('readableStream()')));
       const notA = (member) => ({ name: 'TypeError', code: 'ERR_INVALID_THIS', message: `CircularReader.${member}: called on an object that is not a CircularReader` });
       assert.deepEqual(out.wrongReceiver, notA('nodeReadable'), 'the receiver first, as every member checks it');
       if (isolated) {

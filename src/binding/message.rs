@@ -331,11 +331,12 @@ pub fn browser_only(member: &str) -> BindingError {
     .with_code(ERR_FEATURE_UNAVAILABLE_ON_PLATFORM)
 }
 
-/// A Node stream form (`member`: `"CircularReader.nodeReadable()"`) called in the browser: `Error`.
+/// A Node stream form (`member`: `"CircularReader.nodeReadable()"`) called in the browser: `Error`
+/// naming its WHATWG counterpart.
 pub fn node_only(member: &str) -> BindingError {
+    let whatwg = if member.ends_with("nodeWritable()") { "writableStream()" } else { "readableStream()" };
     BindingError::error(format!(
-        "{member} is in the Node entries only: in the browser, use the WHATWG stream forms, \
-         readableStream() and writableStream()"
+        "{member} is in the Node entries only: in the browser, use its WHATWG stream form, {whatwg}"
     ))
     .with_code(ERR_FEATURE_UNAVAILABLE_ON_PLATFORM)
 }
