@@ -816,10 +816,12 @@ export function installStreams(classes, waits, node) {
           if (chunk.length > 0) {
             const before = this.readableLength;
             this.push(chunk);
-            // A chunk the stream's decoder (setEncoding) keeps whole, the start of a character, adds
-            // nothing; pushed from within Readable's own read(0) in its look for more
-            // (maybeReadMore), that read takes it for no data and stops looking, and nothing would
-            // call read() again. So the look goes on from here, a tick later.
+            // A chunk that is only part of a character, which the stream's decoder (setEncoding)
+            // holds back, adds nothing; pushed from within Readable's own read(0) in its look for
+            // more (maybeReadMore), that read takes it for no data and stops looking, and nothing
+            // would call read() again. So the look goes on from here, a tick later. (The length
+            // also stays the same when Readable hands the chunk straight to a 'data' listener: the
+            // read(0) then just looks again.)
             if (this.readableEncoding !== null && this.readableLength === before) process.nextTick(readMore);
             return;
           }

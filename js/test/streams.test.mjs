@@ -1134,28 +1134,38 @@ test('Node: a reader stream takes any highWaterMark Readable takes', async () =>
 });
 
 test('Node: a reader stream with setEncoding() gives every character whatever highWaterMark splits them into', async () => {
-  // Chunks of one byte: each start of a character is a push its decoder turns into nothing.
+  // Chunks of a few bytes: a part of a character is a push its decoder turns into nothing. Read in
+  // flowing mode, and with read(3) at each 'readable'.
   const text = '€😀a€é漢字😀😀x\n'.repeat(8);
+  const cases = [];
   for (const encoding of ['utf8', 'utf16le', 'base64']) {
-    for (const highWaterMark of [1, 2, 3, 5]) {
-      const writer = Circular.withCapacity(4096);
-      const reader = writer.addReader();
-      writer.write(text);
-      writer.free();
-      const stream = reader.nodeReadable({ highWaterMark });
-      stream.setEncoding(encoding);
-      let got = '';
+    for (const highWaterMark of [1, 2, 3, 5]) cases.push({ encoding, highWaterMark, mode: 'flowing' });
+  }
+  cases.push({ encoding: 'utf8', highWaterMark: 1, mode: 'read(3)' });
+  for (const { encoding, highWaterMark, mode } of cases) {
+    const writer = Circular.withCapacity(4096);
+    const reader = writer.addReader();
+    writer.write(text);
+    writer.free();
+    const stream = reader.nodeReadable({ highWaterMark });
+    stream.setEncoding(encoding);
+    let got = '';
+    if (mode === 'flowing') {
       stream.on('data', (characters) => (got += characters));
-      let timer;
-      const outcome = await Promise.race([
-        new Promise((resolve) => stream.on('end', () => resolve('end'))),
-        new Promise((resolve) => (timer = setTimeout(resolve, 2000, 'stalled'))),
-      ]);
-      clearTimeout(timer);
-      stream.destroy();
-      assert.equal(outcome, 'end', `${encoding}, highWaterMark ${highWaterMark}: ${got.length} characters`);
-      assert.equal(got, Buffer.from(text).toString(encoding), `${encoding}, highWaterMark ${highWaterMark}`);
+    } else {
+      stream.on('readable', () => {
+        for (let characters; (characters = stream.read(3)) !== null; ) got += characters;
+      });
     }
+    let timer;
+    const outcome = await Promise.race([
+      new Promise((resolve) => stream.on('end', () => resolve('end'))),
+      new Promise((resolve) => (timer = setTimeout(resolve, 2000, 'stalled'))),
+    ]);
+    clearTimeout(timer);
+    stream.destroy();
+    assert.equal(outcome, 'end', `${encoding}, highWaterMark ${highWaterMark}, ${mode}: ${got.length} characters`);
+    assert.equal(got, Buffer.from(text).toString(encoding), `${encoding}, highWaterMark ${highWaterMark}, ${mode}`);
   }
 });
 

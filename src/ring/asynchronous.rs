@@ -9,7 +9,7 @@
 //! always ready (a writer without readers, a reader with bytes to spare) runs on without yielding
 //! through them, as through any `futures-io` type that is always ready, and a `tokio::time::timeout`
 //! around such a loop on a current-thread runtime never fires. Under tokio, use tokio's traits, or
-//! yield in the loop.
+//! yield in the loop. Outside a tokio runtime there is no budget, and tokio's traits never yield for it.
 //!
 //! ```
 //! use omnibuf::ring::asynchronous::Circular;
@@ -47,9 +47,10 @@
 //!
 //! Through the byte traits a write copies what fits and waits only while the ring is full, a read
 //! copies what is published and waits only while there is nothing, and `poll_fill_buf` hands out the
-//! ring's own memory, so `AsyncBufRead` users read without a copy. Shutting the writer down
-//! (`AsyncWriteExt::shutdown`, which is [`Writer::close`]) or dropping it ends the stream for the
-//! readers; how a stream ends through the traits is in the module docs of [`ring`](super).
+//! ring's own memory, so `AsyncBufRead` users read without a copy. Closing the writer (futures'
+//! `AsyncWriteExt::close` or tokio's `shutdown`, both [`Writer::close`]) or dropping it ends the
+//! stream for the readers; how a stream ends through the traits is in the module docs of
+//! [`ring`](super).
 #![cfg_attr(
     feature = "tokio",
     doc = r#"

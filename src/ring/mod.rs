@@ -34,7 +34,7 @@
 //! Dropping the writer ends the stream: readers read what it published and then see the end. A writer
 //! that fails says so instead with `abort(reason)` (a writer dropped while its thread panics does it
 //! for itself): readers still read what was published, and then their `abort_reason()` gives the
-//! reason, and the byte rings' `io` traits fail where they would have ended.
+//! reason.
 //!
 //! Byte rings speak `std::io`: the blocking writer is an `io::Write`, a blocking reader an `io::Read`
 //! and `io::BufRead` (see [`sync`]).
@@ -45,11 +45,11 @@
 //! cancelled (tokio's `JoinHandle::abort`) too, since that drops its writer: a producer that may
 //! stop half-way calls `abort` where it gives up, and a panic in its thread aborts for it.
 //!
-//! Through these traits, a reader's read after an `abort` fails with
-//! [`ConnectionAborted`](std::io::ErrorKind::ConnectionAborted) where it would have seen the end, so
-//! `io::copy` and `read_to_end` report a stream cut short instead of taking it for a whole one; a
-//! write after the writer's `close` (tokio's `shutdown`) fails with
-//! [`BrokenPipe`](std::io::ErrorKind::BrokenPipe).
+//! Through any of these io traits (`std::io`, `futures-io`, tokio's), a reader's read after an
+//! `abort` fails with [`ConnectionAborted`](std::io::ErrorKind::ConnectionAborted) where it would
+//! have seen the end, so `io::copy` and `read_to_end` report a stream cut short instead of taking it
+//! for a whole one; a write after an async writer's `close` (futures' `AsyncWriteExt::close`, tokio's
+//! `shutdown`) fails with [`BrokenPipe`](std::io::ErrorKind::BrokenPipe).
 //!
 //! Unlike a pipe (`std::io::pipe`, `tokio::io::duplex`), a writer does not fail once its readers are
 //! gone: the ring broadcasts to whoever reads now, and a reader may be added at any time
