@@ -505,4 +505,17 @@ mod tests {
             assert_eq!(e.code, Some(ERR_ILLEGAL_CONSTRUCTOR));
         }
     }
+
+    #[test]
+    fn every_node_stream_form_names_its_own_whatwg_form() {
+        for (member, whatwg) in [
+            ("CircularReader.nodeReadable()", "readableStream()"),
+            ("CircularWriter.nodeWritable()", "writableStream()"),
+            ("VirtualBuffer.nodeReadable()", "readableStream()"),
+        ] {
+            let e = node_only(member);
+            assert!(e.message.ends_with(&format!("use its WHATWG stream form, {whatwg}")), "{}", e.message);
+            assert_eq!(e.code, Some(ERR_FEATURE_UNAVAILABLE_ON_PLATFORM));
+        }
+    }
 }
