@@ -1160,7 +1160,7 @@ test('Node: a reader stream with setEncoding() gives every character whatever hi
     let timer;
     const outcome = await Promise.race([
       new Promise((resolve) => stream.on('end', () => resolve('end'))),
-      new Promise((resolve) => (timer = setTimeout(resolve, 2000, 'stalled'))),
+      new Promise((resolve) => (timer = setTimeout(resolve, 10_000, 'stalled'))),
     ]);
     clearTimeout(timer);
     stream.destroy();
