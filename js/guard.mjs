@@ -187,6 +187,31 @@ const RETURNS_PROMISE = new Set([
 /** The classes whose objects JS makes with `new` (the others' constructors refuse: their objects
  * come from static members and methods, through wasm-bindgen's `__wrap`). */
 const CONSTRUCTED = new Set(['BufferMut', 'BufferPool']);
+
+/** For each guarded class of CONSTRUCTED, what brands an object its constructor made
+ * (brandInstances). */
+const brandNew = new WeakMap();
+
+/**
+ * `Reflect.construct(cls, args, newTarget)`, the object made branded as one of `cls`'s: what the
+ * construct trap of a class as an entry exports it calls. A constructor's assignment of its pointer
+ * cannot be told from a copy's (see brandInstances), so the object brands here, once its
+ * constructor has made it.
+ */
+export function constructBranded(cls, args, newTarget) {
+  const object = Reflect.construct(cls, args, newTarget);
+  brandNew.get(cls)?.(object);
+  return object;
+}
+
+/** `cls` as an entry exports it when nothing else of it changes: `new` through constructBranded, and
+ * `object.constructor` the class as exported. */
+export function constructible(cls) {
+  const exported = new Proxy(cls, { construct: constructBranded });
+  Object.defineProperty(cls.prototype, 'constructor', { value: exported, writable: true, configurable: true });
+  return exported;
+}
+
 /** Whether wasm-bindgen's `__wrap` is making an object now (see brandInstances). */
 let wrapping = false;
 
@@ -215,39 +240,33 @@ export function oncePerGlue(glue, entry, make) {
 /**
  * The objects `cls` (named `name`) makes from now on, so that a receiver that only looks like one
  * is refused, as the addon refuses it: a Proxy of one, or an object that inherits from one, whose
- * `__wbg_ptr` wasm-bindgen's methods would read through to the object behind it. An accessor on
- * the prototype catches the assignment of `__wbg_ptr` that makes an object, brands it (a WeakSet
- * of the objects themselves, which holds neither a Proxy of one nor an heir), and leaves a plain
- * property in its place: reading the pointer costs what it did.
+ * `__wbg_ptr` wasm-bindgen's methods would read through to the object behind it. The objects are
+ * branded (a WeakSet of the objects themselves, which holds neither a Proxy of one nor an heir).
  *
- * Only the glue's own assignments brand. A copy of an object's own properties (`Object.assign(
- * Object.create(proto), obj)`, a loop over its property names, a utility library's clone) must
- * not: it would be a second owner of the Rust value, reaching its memory after the first one freed
- * it, when another object has it. So an object brands while `__wrap` makes it (its pointer is fresh
- * from Rust; `__wrap` is replaced by one that says so), and, for the classes JS constructs, when no
- * live object of the class holds its pointer (`owners`: per pointer, weakly, the object last
- * branded with it; a constructor's assignment cannot be told from a copy's otherwise). A pointer of
- * 0, a freed object's, brands nothing, and the property is not enumerable, so most copies leave it
- * out. Returns the test.
+ * Only the glue's own objects brand. A copy of an object's own properties (`Object.assign(
+ * Object.create(proto), obj)`, a loop over its property names, a utility library's clone, its
+ * pointer saved and given to another object) must not: it would be a second owner of the Rust
+ * value, reaching its memory after the first one freed it, when another object has it. So an object
+ * brands while `__wrap` makes it (its pointer is fresh from Rust; `__wrap` is replaced by one that
+ * says so), caught by an accessor on the prototype that then leaves a plain property in its place
+ * (reading the pointer costs what it did); and, for the classes JS constructs, when the class as
+ * exported has constructed it (constructBranded). Returns the test.
  */
 function brandInstances(cls, name) {
   // A WeakSet, not a private field stamped on through a base constructor that returns the object:
   // rollup (vite 7's bundler) takes such a `new` for free of side effects and drops it.
   const made = new WeakSet();
   const isMade = (object) => typeof object === 'object' && object !== null && weakSetHas(made, object);
-  const owners = CONSTRUCTED.has(name) ? new Map() : null;
-  const heldElsewhere = (ptr) => {
-    const holder = owners.get(ptr)?.deref();
-    return holder !== undefined && holder.__wbg_ptr === ptr;
-  };
+  if (CONSTRUCTED.has(name)) {
+    brandNew.set(cls, (object) => {
+      if (Object.hasOwn(object, '__wbg_ptr') && object.__wbg_ptr !== 0) weakSetAdd(made, object);
+    });
+  }
   Object.defineProperty(cls.prototype, '__wbg_ptr', {
     configurable: true,
     get: () => undefined,
     set(ptr) {
-      if (ptr !== 0 && (wrapping || (owners !== null && !heldElsewhere(ptr)))) {
-        weakSetAdd(made, this);
-        owners?.set(ptr, new WeakRef(this));
-      }
+      if (ptr !== 0 && wrapping) weakSetAdd(made, this);
       Object.defineProperty(this, '__wbg_ptr', { value: ptr, writable: true, enumerable: false, configurable: true });
     },
   });

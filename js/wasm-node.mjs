@@ -6,7 +6,7 @@ import * as events from 'node:events';
 import * as nodeStream from 'node:stream';
 import { isMainThread } from 'node:worker_threads';
 import { listenWith } from './abort-signal.mjs';
-import { guardClasses, oncePerGlue } from './guard.mjs';
+import { constructible, guardClasses, oncePerGlue } from './guard.mjs';
 import { installStreams } from './streams.mjs';
 import { AbortError as OwnAbortError, defineWaits, installDocumentSignals, installWaits } from './waits.mjs';
 
@@ -25,9 +25,7 @@ try {
 
 export const {
   ZeroCopyBuffer,
-  BufferMut,
   BufferKind,
-  BufferPool,
   PooledBuffer,
   Circular,
   CircularWriter,
@@ -39,8 +37,10 @@ export const {
 export const externalBuffers = false;
 
 // The glue's classes made ready (guarded, with waits and streams) once per glue (see oncePerGlue):
-// the AbortError is the one their waits reject with.
-export const { AbortError } = oncePerGlue(ZeroCopyBuffer, 'wasm-node', () => {
+// the AbortError is the one their waits reject with; the classes JS constructs are exported as
+// ones whose `new` brands what it makes (js/guard.mjs, constructible).
+export const { AbortError, BufferMut, BufferPool } = oncePerGlue(ZeroCopyBuffer, 'wasm-node', () => {
+  const { BufferMut, BufferPool } = wasm;
   guardClasses(
     { ZeroCopyBuffer, BufferMut, BufferKind, BufferPool, PooledBuffer, Circular, CircularWriter, CircularReader, VirtualBuffer },
     wasm.__bindingError,
@@ -75,7 +75,7 @@ export const { AbortError } = oncePerGlue(ZeroCopyBuffer, 'wasm-node', () => {
   }
   installDocumentSignals(VirtualBuffer, waits);
   installStreams({ CircularReader, CircularWriter, VirtualBuffer }, waits, nodeStream);
-  return { AbortError: OwnAbortError };
+  return { AbortError: OwnAbortError, BufferMut: constructible(BufferMut), BufferPool: constructible(BufferPool) };
 });
 
 // What the browser entry needs first and Node's do not (js/index.d.ts), so that code written for every

@@ -12,7 +12,7 @@ import initSingle, * as single from '../pkg/web/omnibuf.js';
 import initThreads, { initSync as initThreadsSync } from '../pkg/web-threads/omnibuf_threads.js';
 import * as threads from '../pkg/web-threads/omnibuf_threads.js';
 import { startCustody } from './custody.mjs';
-import { guardClasses, oncePerGlue } from './guard.mjs';
+import { constructBranded, guardClasses, oncePerGlue } from './guard.mjs';
 import { installStreams } from './streams.mjs';
 import { NODE_ONLY, defineUnavailable, getterOf } from './unavailable.mjs';
 import { AbortError as OwnAbortError, defineWaits, installDocumentSignals, installWaits } from './waits.mjs';
@@ -61,7 +61,8 @@ const ASYNC_STATICS = new Set(['open', 'import', 'list', 'deleteDocument', 'expo
 
 /** `cls` as exported (`className`: its API name, which a bundler may have renamed): its constructor
  * and static members check first that its module is loaded (`isLoaded()`; an object of the class
- * can only exist once it is, so its methods need no check). */
+ * can only exist once it is, so its methods need no check), and `new` brands the object it makes
+ * (constructBranded). */
 function untilLoaded(className, cls, isLoaded) {
   for (const [name, desc] of Object.entries(Object.getOwnPropertyDescriptors(cls))) {
     if (typeof desc.value !== 'function' || name.startsWith('__') || !desc.writable) continue;
@@ -80,7 +81,7 @@ function untilLoaded(className, cls, isLoaded) {
   const exported = new Proxy(cls, {
     construct(target, args, newTarget) {
       if (!isLoaded()) throw notLoaded(`new ${className}()`);
-      return Reflect.construct(target, args, newTarget);
+      return constructBranded(target, args, newTarget);
     },
   });
   // So that `object.constructor === ZeroCopyBuffer` holds for the class as exported.

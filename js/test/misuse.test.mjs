@@ -275,6 +275,30 @@ const TABLE = [
     for (const key of Object.getOwnPropertyNames(original)) copy[key] = original[key];
     return copy.length;
   }, TypeError, 'BufferMut.length: called on an object that is not a BufferMut'],
+  // A pointer saved before its object was freed, given to another object: no owner holds it then,
+  // and a new object may get its memory.
+  ["BufferMut.length on an object given a freed one's pointer", () => {
+    const original = new BufferMut(4);
+    const ptr = original.__wbg_ptr;
+    original.free();
+    const copy = Object.create(BufferMut.prototype);
+    copy.__wbg_ptr = ptr;
+    return copy.length;
+  }, TypeError, 'BufferMut.length: called on an object that is not a BufferMut'],
+  ["BufferPool.tryAcquire on an object given a freed one's pointer, a new pool over its memory", () => {
+    const original = pool();
+    const ptr = original.__wbg_ptr;
+    original.free();
+    const copy = Object.create(BufferPool.prototype);
+    copy.__wbg_ptr = ptr;
+    const next = pool();
+    try {
+      next.tryAcquire(1).free();
+    } catch (error) {
+      throw new Error(`the new pool was refused: ${error.message}`);
+    }
+    return copy.tryAcquire(1);
+  }, TypeError, 'BufferPool.tryAcquire: called on an object that is not a BufferPool'],
   ['ZeroCopyBuffer.view on an object given its pointer by name', () => {
     const copy = Object.create(ZeroCopyBuffer.prototype);
     copy.__wbg_ptr = zcb().__wbg_ptr; // (undefined in the addon: the same refusal)
