@@ -218,6 +218,35 @@ test('saves called while one runs wait their turn, each resolving', async () => 
   });
 });
 
+test('reads and line queries made while a save runs, after an undo across an earlier save, settle with the content', async () => {
+  // Small blocks and cache: each read loads, and a save that ends during its loads lets go of
+  // versions that the content read at the read's start (the wasm build once panicked here, and
+  // leaked "not loaded from storage yet" after a few saves).
+  await withStorage(async (storage) => {
+    let model = 'abc\n'.repeat(60_000);
+    const path = await storage.put('undo-save.txt', model, { blockSize: 512 });
+    const vb = await VirtualBuffer.open(path, { blockSize: 512, cacheBudget: 4096 });
+    for (let round = 0; round < 8; round++) {
+      const before = model;
+      vb.delete(100_000, 200_000);
+      await vb.save();
+      assert.equal(vb.undo(), true);
+      vb.insert(0, 'q');
+      model = 'q' + before;
+      const save = vb.save();
+      const read = vb.read(0);
+      const lines = vb.lineCount();
+      const line = vb.offsetToLine(model.length - 1);
+      assert.equal(text(await read), model, `round ${round}`);
+      assert.equal(await lines, model.split('\n').length, `round ${round}`);
+      assert.equal(await line, model.split('\n').length - 2, `round ${round}`);
+      await save;
+      assert.equal(await storage.get(path), model, `round ${round}`);
+    }
+    vb.free();
+  });
+});
+
 test('of two buffers of one document saved at once, at most one save succeeds, and the document holds its content', async () => {
   await withStorage(async (storage) => {
     for (let round = 0; round < 20; round++) {
@@ -590,6 +619,31 @@ test('undoLimit: 0 turns undo off; n keeps the last n edits', async () => {
       while (vb.undo()) undone++;
       assert.equal(undone, { 0: 0, 2: 2, undefined: 3 }[undoLimit], `undoLimit ${undoLimit}`);
       assert.equal(text(await vb.read(0)), expected, `undoLimit ${undoLimit}`);
+      vb.free();
+    }
+  });
+});
+
+test('line queries that edits keep meeting answer for one version of the content, never a mix', async () => {
+  // Every version has one line feed, a scan window (4 MiB) in: an insert at 0 and its undo, over and
+  // over, while the queries run. (The wasm build's scans once read on through such edits, counting
+  // 1, 2 or 3 lines.)
+  const W = 4 << 20;
+  await withStorage(async ({ put }) => {
+    const id = await put('mixed.txt', 'x'.repeat(W - 1) + '\n' + 'x'.repeat(W));
+    for (let trial = 0; trial < 6; trial++) {
+      const vb = await VirtualBuffer.open(id, { cacheBudget: 65536 });
+      let done = false;
+      const queries = Promise.all([vb.lineCount(), vb.lineToOffset(1), vb.offsetToLine(W + 5)]).finally(() => (done = true));
+      for (let turn = 0; !done; turn++) {
+        if (turn % 2 === 0) vb.insert(0, 'y');
+        else vb.undo();
+        await new Promise((resolve) => (turn % 3 === 0 ? setImmediate(resolve) : queueMicrotask(resolve)));
+      }
+      const [lines, lineStart, line] = await queries;
+      assert.equal(lines, 2, `trial ${trial}`);
+      assert.ok(lineStart === W || lineStart === W + 1, `trial ${trial}: line 1 starts at ${lineStart}`);
+      assert.equal(line, 1, `trial ${trial}`);
       vb.free();
     }
   });

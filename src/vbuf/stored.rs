@@ -21,6 +21,7 @@ use std::sync::Arc;
 use super::buffer::{recipe, resolve};
 use super::error::VbufError;
 use super::options::VirtualBufferOptions;
+use super::snapshot::Snapshot;
 use super::tree::{Piece, SourceId, ADD_SOURCE};
 use super::turns::Turns;
 use super::VirtualBuffer;
@@ -37,9 +38,14 @@ use crate::ZeroCopyBuffer;
 pub const SCAN_WINDOW: u64 = 4 << 20;
 /// Bytes between two checkpoints of a [`LineIndex`]: the most a line query reads once it is built.
 const LINE_CHECKPOINT: u64 = 64 << 10;
-/// How many times a line query starts again when an edit comes while it loads what it reads (edits
-/// that keep coming get the answer of the last try, counted across them).
+/// How many times a line query reads the content as it is, starting again when an edit comes while
+/// it loads what it reads; from then on it counts a snapshot of one version, which edits do not move.
 const EDITS_MET: usize = 3;
+/// How many times a read loads again when what it loaded is not what the content needs by then,
+/// after an edit or a save came during the load (see [`Retries`]).
+const RELOADS_AFTER_CHANGES: usize = 100;
+/// The same when neither came.
+const RELOADS_UNEXPLAINED: usize = 4;
 /// Bytes of new blocks gathered before a long import or save writes them (in their own transaction).
 const WRITE_BATCH: usize = 8 << 20;
 /// Blocks loaded per transaction when a save copies parts of blocks.
@@ -112,6 +118,33 @@ struct State {
     /// for a source in memory or one the buffer let go of. Kept in step with the buffer's sources:
     /// every source a stored buffer gains comes from its own saves.
     sources: Vec<Option<StoredSource>>,
+    /// Saves this buffer made: with the edit version, what tells a read that the content it loaded
+    /// for may read other blocks now.
+    saves: u64,
+}
+
+/// The tries of a read whose blocks turned out not loaded (`NotLoaded`) when it read them. That is
+/// expected when an edit or a save came while they loaded: an undo may bring back pieces of other
+/// blocks, and a save makes the content read the version it wrote (and may let go of the one loaded
+/// for). The read then loads again, many times if it must; without a change it should not happen,
+/// and a few tries end in the error.
+#[derive(Default)]
+struct Retries {
+    after_changes: usize,
+    unexplained: usize,
+}
+
+impl Retries {
+    /// Whether to try again after a `NotLoaded`; `changed`: whether an edit or save came during the try.
+    fn again(&mut self, changed: bool) -> bool {
+        let (count, most) = if changed {
+            (&mut self.after_changes, RELOADS_AFTER_CHANGES)
+        } else {
+            (&mut self.unexplained, RELOADS_UNEXPLAINED)
+        };
+        *count += 1;
+        *count <= most
+    }
 }
 
 /// A [`VirtualBuffer`] over a document in IndexedDB (see the module docs).
@@ -136,6 +169,14 @@ pub struct StoredBuffer {
     lines: RefCell<Option<Rc<LineIndex>>>,
     /// A save that starts while another runs waits for it.
     save_turns: Turns,
+}
+
+/// What a line query reads: the content while it is still at the version its index counted (a read
+/// gives `None` once an edit came), or, once edits have met the query [`EDITS_MET`] times, a
+/// snapshot of one version (a read gives `None` if a save let go of a version the snapshot reads).
+enum Counted {
+    Live(u64),
+    Snapshot(Snapshot),
 }
 
 /// The line feeds of one version of the content, counted by a scan of all of it: the line queries
@@ -172,7 +213,7 @@ impl StoredBuffer {
     pub fn from_bytes(bytes: Vec<u8>, options: VirtualBufferOptions) -> Result<StoredBuffer, StoredError> {
         let options = options.checked();
         let buffer = VirtualBuffer::from_bytes_with(bytes, options)?;
-        let state = State { meta: None, sources: vec![None] };
+        let state = State { meta: None, sources: vec![None], saves: 0 };
         Ok(StoredBuffer::with_state(buffer, options, state))
     }
 
@@ -216,7 +257,7 @@ impl StoredBuffer {
         let layer = Arc::new(BlockLayer::new(meta.table.clone(), options.cache_budget));
         let buffer = VirtualBuffer::with_layer(layer.clone(), options)?;
         let source = StoredSource { name: name.to_string(), layer, _in_use: Rc::new(in_use) };
-        let state = State { meta: Some(meta), sources: vec![Some(source)] };
+        let state = State { meta: Some(meta), sources: vec![Some(source)], saves: 0 };
         Ok(StoredBuffer::with_state(buffer, options, state))
     }
 
@@ -336,6 +377,11 @@ impl StoredBuffer {
         self.state.borrow().sources.get(id as usize - 1).cloned().flatten()
     }
 
+    /// What changes when the content may read other blocks: the edit version and the saves made.
+    fn stamp(&self) -> (u64, u64) {
+        (self.buffer.version(), self.state.borrow().saves)
+    }
+
     /// Loads the blocks that `pieces` read and that are not loaded; they stay pinned (kept from
     /// eviction by other reads' loads) until the caller drops what this returns.
     async fn load_pieces(&self, pieces: &[Piece]) -> Result<Vec<PinnedBlocks>, StoredError> {
@@ -355,7 +401,9 @@ impl StoredBuffer {
         }
         let mut pins = Vec::with_capacity(wanted.len());
         for (id, mut blocks) in wanted {
-            let source = self.stored_source(id).expect("collected above");
+            // Gone while the sources before it loaded: a save let go of it, as nothing the buffer
+            // holds reads it any more. The caller reads the content as it is now, which does not.
+            let Some(source) = self.stored_source(id) else { continue };
             blocks.sort_unstable();
             blocks.dedup();
             let missing = source.layer.unloaded(blocks.iter().copied());
@@ -395,23 +443,23 @@ impl StoredBuffer {
 
     /// Runs `read` after loading `start..end` (`end`: `None` for the end of the content as it is at
     /// each try), with the blocks pinned until it has run (so that the loads of other calls, made
-    /// meanwhile, evict none of them); if an edit made meanwhile needs other blocks, loads again, a
-    /// few times. `read` sees the content as it is once the blocks are loaded: an edit made during
-    /// the load may have changed or shortened it.
+    /// meanwhile, evict none of them); if an edit or a save made meanwhile needs other blocks, loads
+    /// again ([`Retries`]). `read` sees the content as it is once the blocks are loaded: an edit made
+    /// during the load may have changed or shortened it.
     async fn loaded<T>(
         &self,
         start: u64,
         end: Option<u64>,
         read: impl Fn(&VirtualBuffer) -> Result<T, VbufError>,
     ) -> Result<T, StoredError> {
-        let mut attempts = 0;
+        let mut retries = Retries::default();
         loop {
+            let stamp = self.stamp();
             let end = end.unwrap_or_else(|| self.buffer.len());
             let _pinned = self.load_pinned(start, end).await?;
             match read(&self.buffer) {
-                Err(VbufError::Persistence(PersistenceError::NotLoaded { .. })) if attempts < 4 => {
-                    attempts += 1
-                }
+                Err(VbufError::Persistence(PersistenceError::NotLoaded { .. }))
+                    if retries.again(self.stamp() != stamp) => {}
                 other => return other.map_err(StoredError::from),
             }
         }
@@ -447,15 +495,14 @@ impl StoredBuffer {
     }
 
     /// Bytes `start..end` once they are loaded, if the content is still at `version` then (`None`
-    /// when an edit came first); without a version, as much of the range as the content holds by
-    /// then (the last try of a scan that edits keep interrupting: see [`EDITS_MET`]).
+    /// when an edit came first).
     async fn read_version(
         &self,
-        version: Option<u64>,
+        version: u64,
         start: u64,
         end: u64,
     ) -> Result<Option<ZeroCopyBuffer>, StoredError> {
-        let edited = |b: &VirtualBuffer| version.is_some_and(|v| b.version() != v);
+        let edited = |b: &VirtualBuffer| b.version() != version;
         if edited(&self.buffer) {
             return Ok(None);
         }
@@ -467,6 +514,42 @@ impl StoredBuffer {
             Ok(Some(if start < end { b.read(start..end)? } else { ZeroCopyBuffer::new() }))
         })
         .await
+    }
+
+    /// Bytes `start..end` of `snapshot` once they are loaded (`None` when a save let go of a version
+    /// the snapshot reads before its blocks loaded: they may be gone from the store).
+    async fn read_snapshot(
+        &self,
+        snapshot: &Snapshot,
+        start: u64,
+        end: u64,
+    ) -> Result<Option<ZeroCopyBuffer>, StoredError> {
+        let _pinned = self.load_pieces(&snapshot.tree.pieces_in(start, end)).await?;
+        match snapshot.read(&self.buffer.inner.store, start, end) {
+            Err(VbufError::Persistence(PersistenceError::NotLoaded { .. })) => Ok(None),
+            other => Ok(Some(other?)),
+        }
+    }
+
+    /// Bytes `start..end` of what a line query counts (`None`: it moved on, see [`Counted`]).
+    async fn read_counted(
+        &self,
+        counted: &Counted,
+        start: u64,
+        end: u64,
+    ) -> Result<Option<ZeroCopyBuffer>, StoredError> {
+        match counted {
+            Counted::Live(version) => self.read_version(*version, start, end).await,
+            Counted::Snapshot(snapshot) => self.read_snapshot(snapshot, start, end).await,
+        }
+    }
+
+    /// The length of what a line query counts.
+    fn counted_len(&self, counted: &Counted) -> u64 {
+        match counted {
+            Counted::Live(_) => self.buffer.len(),
+            Counted::Snapshot(snapshot) => snapshot.len(),
+        }
     }
 
     /// The first offset in `range` where `pattern` lies wholly inside the range, in the content as it
@@ -492,8 +575,9 @@ impl StoredBuffer {
     ) -> Result<Option<u64>, StoredError> {
         let (start, end) = bounds(&range);
         let overlap = pattern.len().saturating_sub(1) as u64;
-        let mut attempts = 0;
+        let mut retries = Retries::default();
         'search: loop {
+            let stamp = self.stamp();
             let snapshot = self.buffer.snapshot();
             let (start, end) = resolve(with_bounds(start, end), snapshot.len())?;
             let mut at = start;
@@ -507,8 +591,9 @@ impl StoredBuffer {
                     Ok(None) => at += SCAN_WINDOW,
                     // A source the snapshot reads that is no longer the document's (a save came
                     // meanwhile) loads nothing: search the content as it is now.
-                    Err(VbufError::Persistence(PersistenceError::NotLoaded { .. })) if attempts < 4 => {
-                        attempts += 1;
+                    Err(VbufError::Persistence(PersistenceError::NotLoaded { .. }))
+                        if retries.again(self.stamp() != stamp) =>
+                    {
                         continue 'search;
                     }
                     Err(e) => return Err(e.into()),
@@ -517,36 +602,47 @@ impl StoredBuffer {
         }
     }
 
-    /// The line index of the content as it is: the one kept, or a new one from a scan of all of it,
-    /// a window at a time, kept unless an edit came during the scan. A scan that an edit interrupts
-    /// starts again. `tries` counts the scans of one query, across its own tries: from the
-    /// [`EDITS_MET`]th on, a scan reads on through edits (its counts mix versions).
-    async fn line_index(&self, tries: &mut usize) -> Result<Rc<LineIndex>, StoredError> {
+    /// The line index of the content as it is, and what the query reads on (of the same version):
+    /// the index kept, or a new one from a scan of all of it, a window at a time, kept unless an edit
+    /// came during the scan. A scan that an edit interrupts starts again. `tries` counts the scans
+    /// of one query, across its own tries: from the [`EDITS_MET`]th on, a scan counts a snapshot
+    /// (one version, whatever edits come; again when a save let go of a version it reads).
+    async fn line_index(&self, tries: &mut usize) -> Result<(Rc<LineIndex>, Counted), StoredError> {
         loop {
             let version = self.buffer.version();
             if let Some(index) = self.lines.borrow().as_ref().filter(|index| index.version == version) {
-                return Ok(index.clone());
+                return Ok((index.clone(), Counted::Live(version)));
             }
             *tries += 1;
-            let Some(index) = self.scan_lines(version, *tries >= EDITS_MET).await? else { continue };
+            if *tries > EDITS_MET + RELOADS_AFTER_CHANGES {
+                return Err(StoreError::Failed("a line scan that saves kept interrupting".into()).into());
+            }
+            let counted = if *tries < EDITS_MET {
+                Counted::Live(version)
+            } else {
+                Counted::Snapshot(self.buffer.snapshot())
+            };
+            let Some(index) = self.scan_lines(&counted).await? else { continue };
             let index = Rc::new(index);
-            if self.buffer.version() == version {
+            if self.buffer.version() == index.version {
                 *self.lines.borrow_mut() = Some(index.clone());
             }
-            return Ok(index);
+            return Ok((index, counted));
         }
     }
 
-    /// The line feeds of version `version`, counted a window at a time (`None` when an edit came
-    /// first), or, when `last`, of the content as it is at each window.
-    async fn scan_lines(&self, version: u64, last: bool) -> Result<Option<LineIndex>, StoredError> {
+    /// The line feeds of what `counted` reads, counted a window at a time (`None` when it moved on).
+    async fn scan_lines(&self, counted: &Counted) -> Result<Option<LineIndex>, StoredError> {
+        let version = match counted {
+            Counted::Live(version) => *version,
+            Counted::Snapshot(snapshot) => snapshot.version,
+        };
+        let len = self.counted_len(counted);
         let (mut lfs, mut before) = (0, vec![0]);
         let mut at = 0;
-        while at < self.buffer.len() {
-            let stop = (at + SCAN_WINDOW).min(self.buffer.len());
-            let Some(window) = self.read_version((!last).then_some(version), at, stop).await? else {
-                return Ok(None);
-            };
+        while at < len {
+            let stop = (at + SCAN_WINDOW).min(len);
+            let Some(window) = self.read_counted(counted, at, stop).await? else { return Ok(None) };
             // A window starts at a checkpoint: SCAN_WINDOW is a multiple of LINE_CHECKPOINT.
             for stretch in window.chunks(LINE_CHECKPOINT as usize) {
                 lfs += memchr::memchr_iter(b'\n', stretch).count() as u64;
@@ -568,7 +664,7 @@ impl StoredBuffer {
     /// # Ok(()) }
     /// ```
     pub async fn line_count(&self) -> Result<u64, StoredError> {
-        Ok(self.line_index(&mut 0).await?.lfs + 1)
+        Ok(self.line_index(&mut 0).await?.0.lfs + 1)
     }
 
     /// Offset where line `line` (0-based) starts.
@@ -588,18 +684,17 @@ impl StoredBuffer {
         }
         let mut tries = 0;
         loop {
-            let index = self.line_index(&mut tries).await?;
+            let (index, counted) = self.line_index(&mut tries).await?;
             if line > index.lfs {
                 return Err(VbufError::NoSuchLine { line, lines: index.lfs + 1 }.into());
             }
             // The stretch that holds the `line`-th line feed: the last checkpoint with fewer before it.
             let stretch = index.before.partition_point(|&lfs| lfs < line) - 1;
             let start = stretch as u64 * LINE_CHECKPOINT;
-            let end = (start + LINE_CHECKPOINT).min(self.buffer.len());
-            // Once edits have met the query often enough, it reads on through them, as the scan does.
-            let version = (tries < EDITS_MET).then_some(index.version);
-            // None: an edit came while the stretch was loaded; try again (with a scan, which counts).
-            if let Some(lf) = self.nth_lf(version, start, end, line - index.before[stretch] - 1).await? {
+            let end = (start + LINE_CHECKPOINT).min(self.counted_len(&counted));
+            // None: what the index counted moved on while the stretch loaded; try again (with a scan,
+            // which counts).
+            if let Some(lf) = self.nth_lf(&counted, start, end, line - index.before[stretch] - 1).await? {
                 return lf
                     .map(|lf| lf + 1)
                     .ok_or(VbufError::NoSuchLine { line, lines: index.lfs + 1 }.into());
@@ -607,13 +702,13 @@ impl StoredBuffer {
         }
     }
 
-    /// The offset of line feed `nth` (0-based) in `start..end` of version `version` (see
-    /// [`read_version`](Self::read_version): `None` when an edit came first), if there is one: read
-    /// a little first, then more at a time (what a line query seeks is as often near the start as
-    /// anywhere, and a read of content that many edits cut into pieces costs by the piece).
+    /// The offset of line feed `nth` (0-based) in `start..end` of what `counted` reads (`None` when
+    /// it moved on), if there is one: read a little first, then more at a time (what a line query
+    /// seeks is as often near the start as anywhere, and a read of content that many edits cut into
+    /// pieces costs by the piece).
     async fn nth_lf(
         &self,
-        version: Option<u64>,
+        counted: &Counted,
         start: u64,
         end: u64,
         mut nth: u64,
@@ -621,7 +716,7 @@ impl StoredBuffer {
         let (mut at, mut step) = (start, 4 << 10);
         while at < end {
             let stop = (at + step).min(end);
-            let Some(bytes) = self.read_version(version, at, stop).await? else { return Ok(None) };
+            let Some(bytes) = self.read_counted(counted, at, stop).await? else { return Ok(None) };
             let lfs = memchr::memchr_iter(b'\n', &bytes).count() as u64;
             if nth < lfs {
                 let lf = memchr::memchr_iter(b'\n', &bytes).nth(nth as usize).map(|i| at + i as u64);
@@ -651,18 +746,17 @@ impl StoredBuffer {
         }
         let mut tries = 0;
         loop {
-            let index = self.line_index(&mut tries).await?;
+            let (index, counted) = self.line_index(&mut tries).await?;
             // An edit made meanwhile may have cut the content short of `offset`.
-            let len = self.buffer.len();
+            let len = self.counted_len(&counted);
             if offset > len {
                 return Err(VbufError::OutOfRange { start: offset, end: offset, len }.into());
             }
             let stretch = (offset / LINE_CHECKPOINT).min(index.before.len() as u64 - 1);
             let start = stretch * LINE_CHECKPOINT;
-            // Once edits have met the query often enough, it reads on through them, as the scan does.
-            let version = (tries < EDITS_MET).then_some(index.version);
-            // None: an edit came while the stretch was loaded; try again (with a scan, which counts).
-            if let Some(bytes) = self.read_version(version, start.min(offset), offset).await? {
+            // None: what the index counted moved on while the stretch loaded; try again (with a scan,
+            // which counts).
+            if let Some(bytes) = self.read_counted(&counted, start.min(offset), offset).await? {
                 return Ok(index.before[stretch as usize] + memchr::memchr_iter(b'\n', &bytes).count() as u64);
             }
         }
@@ -819,6 +913,7 @@ impl StoredBuffer {
             old.layer.unload();
         }
         let mut state = self.state.borrow_mut();
+        state.saves += 1;
         let released = self.buffer.adopt_saved(snapshot, layer.clone());
         state.sources.push(Some(StoredSource { name: name.to_string(), layer, _in_use: Rc::new(in_use) }));
         // Versions nothing reads any more lose their marks: their garbage can go.
@@ -968,7 +1063,7 @@ fn with_bounds(start: u64, end: Option<u64>) -> (Bound<u64>, Bound<u64>) {
 }
 
 /// The layer of source `id` in a snapshot.
-fn source_layer(snapshot: &super::snapshot::Snapshot, id: SourceId) -> Arc<dyn PersistenceLayer> {
+fn source_layer(snapshot: &Snapshot, id: SourceId) -> Arc<dyn PersistenceLayer> {
     super::store::source(&snapshot.sources, id).layer.clone()
 }
 

@@ -228,11 +228,12 @@ impl BlockLayer {
         Ok(())
     }
 
-    /// Forgets every loaded block (a later read loads again): for a version that is no longer current.
+    /// Forgets every loaded block that is not pinned (a later read loads again): for a version that
+    /// is no longer current. A pinned one stays for the read in flight that pinned it.
     pub fn unload(&self) {
-        let mut loaded = self.loaded();
-        loaded.blocks.clear();
-        loaded.bytes = 0;
+        let loaded = &mut *self.loaded();
+        loaded.blocks.retain(|index, _| loaded.pinned.contains_key(index));
+        loaded.bytes = loaded.blocks.values().map(|(data, _)| data.len()).sum();
     }
 
     /// Bytes of loaded blocks held.
@@ -565,6 +566,22 @@ mod tests {
         layer.make_room(8);
         assert_eq!(layer.loaded_bytes(), 0, "nothing is pinned any more");
         assert!(layer.insert_loaded(1, ZeroCopyBuffer::copy_from_slice(b"abc", BufferKind::raw())).is_err());
+    }
+
+    #[test]
+    fn unload_keeps_what_reads_in_flight_pinned() {
+        let t = BlockTable::new(vec![1, 2, 3], vec![4, 4, 4]).unwrap();
+        let layer = Arc::new(BlockLayer::new(t, 12));
+        for index in 0..3 {
+            layer.insert_loaded(index, ZeroCopyBuffer::copy_from_slice(b"abcd", BufferKind::raw())).unwrap();
+        }
+        let read = layer.pin(vec![1]);
+        layer.unload();
+        assert_eq!(layer.missing(0, 12), vec![0, 2]);
+        assert_eq!(layer.loaded_bytes(), 4);
+        drop(read);
+        layer.unload();
+        assert_eq!((layer.missing(0, 12), layer.loaded_bytes()), (vec![0, 1, 2], 0));
     }
 
     #[test]
