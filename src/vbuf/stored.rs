@@ -38,8 +38,9 @@ use crate::ZeroCopyBuffer;
 pub const SCAN_WINDOW: u64 = 4 << 20;
 /// Bytes between two checkpoints of a [`LineIndex`]: the most a line query reads once it is built.
 const LINE_CHECKPOINT: u64 = 64 << 10;
-/// How many times a line query reads the content as it is, starting again when an edit comes while
-/// it loads what it reads; from then on it counts a snapshot of one version, which edits do not move.
+/// The try of a line query from which it counts a snapshot of one version, which edits do not move;
+/// the tries before it read the content as it is, and start again when an edit comes while they
+/// load what they read.
 const EDITS_MET: usize = 3;
 /// How many times a read loads again when what it loaded is not what the content needs by then,
 /// after an edit or a save came during the load (see [`Retries`]).
@@ -75,6 +76,15 @@ pub enum StoredError {
     /// `save` of a buffer that has no document (made from bytes): use `save_as`.
     #[error("this buffer has no document to save to; use saveAs(name)")]
     NoDocument,
+    /// Edits or saves came during every load of a read or a scan, `tries` times: it stopped.
+    #[error(
+        "the content changed during each of {tries} loads of what this call reads (edits or saves \
+             kept coming)"
+    )]
+    KeptChanging {
+        /// The loads tried.
+        tries: usize,
+    },
 }
 
 impl From<PersistenceError> for StoredError {
@@ -135,15 +145,21 @@ struct Retries {
 }
 
 impl Retries {
-    /// Whether to try again after a `NotLoaded`; `changed`: whether an edit or save came during the try.
-    fn again(&mut self, changed: bool) -> bool {
-        let (count, most) = if changed {
-            (&mut self.after_changes, RELOADS_AFTER_CHANGES)
+    /// `Ok` to try again after `error` (a `NotLoaded`), else the error to give; `changed`: whether an
+    /// edit or a save came during the try.
+    fn again(&mut self, changed: bool, error: VbufError) -> Result<(), StoredError> {
+        if changed {
+            self.after_changes += 1;
+            if self.after_changes > RELOADS_AFTER_CHANGES {
+                return Err(StoredError::KeptChanging { tries: self.after_changes });
+            }
         } else {
-            (&mut self.unexplained, RELOADS_UNEXPLAINED)
-        };
-        *count += 1;
-        *count <= most
+            self.unexplained += 1;
+            if self.unexplained > RELOADS_UNEXPLAINED {
+                return Err(error.into());
+            }
+        }
+        Ok(())
     }
 }
 
@@ -172,8 +188,8 @@ pub struct StoredBuffer {
 }
 
 /// What a line query reads: the content while it is still at the version its index counted (a read
-/// gives `None` once an edit came), or, once edits have met the query [`EDITS_MET`] times, a
-/// snapshot of one version (a read gives `None` if a save let go of a version the snapshot reads).
+/// gives `None` once an edit came), or, from the query's [`EDITS_MET`]th try on, a snapshot of one
+/// version (a read gives `None` if a save let go of a version the snapshot reads).
 enum Counted {
     Live(u64),
     Snapshot(Snapshot),
@@ -458,8 +474,9 @@ impl StoredBuffer {
             let end = end.unwrap_or_else(|| self.buffer.len());
             let _pinned = self.load_pinned(start, end).await?;
             match read(&self.buffer) {
-                Err(VbufError::Persistence(PersistenceError::NotLoaded { .. }))
-                    if retries.again(self.stamp() != stamp) => {}
+                Err(e @ VbufError::Persistence(PersistenceError::NotLoaded { .. })) => {
+                    retries.again(self.stamp() != stamp, e)?
+                }
                 other => return other.map_err(StoredError::from),
             }
         }
@@ -591,9 +608,8 @@ impl StoredBuffer {
                     Ok(None) => at += SCAN_WINDOW,
                     // A source the snapshot reads that is no longer the document's (a save came
                     // meanwhile) loads nothing: search the content as it is now.
-                    Err(VbufError::Persistence(PersistenceError::NotLoaded { .. }))
-                        if retries.again(self.stamp() != stamp) =>
-                    {
+                    Err(e @ VbufError::Persistence(PersistenceError::NotLoaded { .. })) => {
+                        retries.again(self.stamp() != stamp, e)?;
                         continue 'search;
                     }
                     Err(e) => return Err(e.into()),
@@ -604,24 +620,25 @@ impl StoredBuffer {
 
     /// The line index of the content as it is, and what the query reads on (of the same version):
     /// the index kept, or a new one from a scan of all of it, a window at a time, kept unless an edit
-    /// came during the scan. A scan that an edit interrupts starts again. `tries` counts the scans
-    /// of one query, across its own tries: from the [`EDITS_MET`]th on, a scan counts a snapshot
+    /// came during the scan. A scan that an edit interrupts starts again. `tries` counts the tries of
+    /// one query (each call, each scan): from the [`EDITS_MET`]th on, the query counts a snapshot
     /// (one version, whatever edits come; again when a save let go of a version it reads).
     async fn line_index(&self, tries: &mut usize) -> Result<(Rc<LineIndex>, Counted), StoredError> {
         loop {
-            let version = self.buffer.version();
-            if let Some(index) = self.lines.borrow().as_ref().filter(|index| index.version == version) {
-                return Ok((index.clone(), Counted::Live(version)));
-            }
             *tries += 1;
             if *tries > EDITS_MET + RELOADS_AFTER_CHANGES {
-                return Err(StoreError::Failed("a line scan that saves kept interrupting".into()).into());
+                return Err(StoredError::KeptChanging { tries: *tries - 1 });
             }
+            let version = self.buffer.version();
             let counted = if *tries < EDITS_MET {
                 Counted::Live(version)
             } else {
                 Counted::Snapshot(self.buffer.snapshot())
             };
+            let kept = self.lines.borrow().as_ref().filter(|index| index.version == version).cloned();
+            if let Some(index) = kept {
+                return Ok((index, counted));
+            }
             let Some(index) = self.scan_lines(&counted).await? else { continue };
             let index = Rc::new(index);
             if self.buffer.version() == index.version {
