@@ -35,9 +35,9 @@ const typedSet = TypedArray.prototype.set;
 const typedSubarray = TypedArray.prototype.subarray;
 const typedCopyWithin = TypedArray.prototype.copyWithin;
 const isView = ArrayBuffer.isView;
-/** WeakSet's has and add as functions of the set, safe from a program that replaces them. */
-const weakSetHas = Function.prototype.call.bind(WeakSet.prototype.has);
-const weakSetAdd = Function.prototype.call.bind(WeakSet.prototype.add);
+/** WeakMap's get and set as functions of the map, safe from a program that replaces them. */
+const weakMapGet = Function.prototype.call.bind(WeakMap.prototype.get);
+const weakMapSet = Function.prototype.call.bind(WeakMap.prototype.set);
 const encoder = new TextEncoder();
 const encode = TextEncoder.prototype.encode;
 const encodeInto = TextEncoder.prototype.encodeInto;
@@ -241,7 +241,11 @@ export function oncePerGlue(glue, entry, make) {
  * The objects `cls` (named `name`) makes from now on, so that a receiver that only looks like one
  * is refused, as the addon refuses it: a Proxy of one, or an object that inherits from one, whose
  * `__wbg_ptr` wasm-bindgen's methods would read through to the object behind it. The objects are
- * branded (a WeakSet of the objects themselves, which holds neither a Proxy of one nor an heir).
+ * branded (a WeakMap of the objects themselves, which holds neither a Proxy of one nor an heir),
+ * each with the pointer it was made with: an object whose `__wbg_ptr` became another's since (an
+ * assignment of its own) is refused too; 0 is a freed one's, which the glue writes. The pointer
+ * stays a data property of the object that cannot become an accessor (not configurable), so what
+ * the test reads is what the glue's method reads.
  *
  * Only the glue's own objects brand. A copy of an object's own properties (`Object.assign(
  * Object.create(proto), obj)`, a loop over its property names, a utility library's clone, its
@@ -253,21 +257,26 @@ export function oncePerGlue(glue, entry, make) {
  * exported has constructed it (constructBranded). Returns the test.
  */
 function brandInstances(cls, name) {
-  // A WeakSet, not a private field stamped on through a base constructor that returns the object:
+  // A WeakMap, not a private field stamped on through a base constructor that returns the object:
   // rollup (vite 7's bundler) takes such a `new` for free of side effects and drops it.
-  const made = new WeakSet();
-  const isMade = (object) => typeof object === 'object' && object !== null && weakSetHas(made, object);
+  const made = new WeakMap();
+  const isMade = (object) => {
+    if (typeof object !== 'object' || object === null) return false;
+    const ptr = weakMapGet(made, object);
+    return ptr !== undefined && (object.__wbg_ptr === ptr || object.__wbg_ptr === 0);
+  };
   if (CONSTRUCTED.has(name)) {
     brandNew.set(cls, (object) => {
-      if (Object.hasOwn(object, '__wbg_ptr') && object.__wbg_ptr !== 0) weakSetAdd(made, object);
+      const own = Object.getOwnPropertyDescriptor(object, '__wbg_ptr');
+      if (own !== undefined && !own.configurable && own.value !== 0) weakMapSet(made, object, own.value);
     });
   }
   Object.defineProperty(cls.prototype, '__wbg_ptr', {
     configurable: true,
     get: () => undefined,
     set(ptr) {
-      if (ptr !== 0 && wrapping) weakSetAdd(made, this);
-      Object.defineProperty(this, '__wbg_ptr', { value: ptr, writable: true, enumerable: false, configurable: true });
+      if (ptr !== 0 && wrapping) weakMapSet(made, this, ptr);
+      Object.defineProperty(this, '__wbg_ptr', { value: ptr, writable: true, enumerable: false, configurable: false });
     },
   });
   const wrap = cls.__wrap;

@@ -299,6 +299,19 @@ const TABLE = [
     }
     return copy.tryAcquire(1);
   }, TypeError, 'BufferPool.tryAcquire: called on an object that is not a BufferPool'],
+  // A live object given another live one's pointer (in the addon, a property of no meaning).
+  ["BufferMut.length on one given another's pointer: refused (wasm), its own (addon)", () => {
+    const other = new BufferMut(8);
+    other.append('other');
+    const mine = new BufferMut(8);
+    mine.append('m');
+    mine.__wbg_ptr = other.__wbg_ptr;
+    try {
+      return mine.length;
+    } finally {
+      if (other.length !== 5) throw new Error(`the other buffer changed: ${other.length} bytes`);
+    }
+  }, ...(impl === 'wasm' ? [TypeError, 'BufferMut.length: called on an object that is not a BufferMut'] : [null, 1])],
   ['ZeroCopyBuffer.view on an object given its pointer by name', () => {
     const copy = Object.create(ZeroCopyBuffer.prototype);
     copy.__wbg_ptr = zcb().__wbg_ptr; // (undefined in the addon: the same refusal)
