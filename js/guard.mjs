@@ -200,7 +200,7 @@ const brandNew = new WeakMap();
  */
 export function constructBranded(cls, args, newTarget) {
   const object = Reflect.construct(cls, args, newTarget);
-  brandNew.get(cls)?.(object);
+  weakMapGet(brandNew, cls)?.(object);
   return object;
 }
 
