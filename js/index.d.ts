@@ -823,7 +823,9 @@ export interface VirtualBufferSaveOptions {
  * line (RangeError beyond, and for anything above Number.MAX_SAFE_INTEGER). Edits are synchronous.
  * Everything that may touch the disk (or IndexedDB) returns a Promise, which rejects (never throws)
  * on bad arguments too; in Node it runs on the libuv thread pool. It sees the content as it is when
- * the work runs, so an edit made before the Promise settles may or may not be in its result.
+ * the work runs, so an edit made before the Promise settles may or may not be in its result (the
+ * wasm build loads what it reads first, and loads again when an edit or save came meanwhile; after
+ * a hundred such loads in a row it rejects with an Error saying the content kept changing).
  *
  * Every Promise method takes an AbortSignal (`options.signal`, or a last `options` argument). When
  * it aborts, a read (open, read, find, the line queries, list, exportDocument) rejects at once
