@@ -336,10 +336,13 @@ export interface BufferPoolSnapshot {
  *   the Promise rejects with an {@link AbortError}, at once when the signal is already aborted. Not an
  *   AbortSignal: the Promise rejects with a TypeError (ERR_INVALID_ARG_TYPE). A wait served at the
  *   call (room in the pool, data or room in the ring) holds its result then, and resolves with it
- *   even if the signal aborts right after: only a wait still pending is cancelled. Like any
- *   Promise's, a wait's rejection that the program leaves unhandled is reported (Node's
- *   'unhandledRejection', which by default ends the process; the page's 'unhandledrejection'):
- *   catch a wait whose cancelling is expected.
+ *   even if the signal aborts right after: only a wait still pending is cancelled. A wait that
+ *   another call ends (a grant, a write() or consume() that serves it, a free() of the pool or of
+ *   either ring side) settles after that call (see sliceAsync()), so a signal that aborts before
+ *   then, as one aborted right after that call, still wins: the AbortError, nothing granted or
+ *   consumed. Like any Promise's, a wait's rejection that the program leaves unhandled is reported
+ *   (Node's 'unhandledRejection', which by default ends the process; the page's
+ *   'unhandledrejection'): catch a wait whose cancelling is expected.
  * - `ref` (Node; default `false`): whether the pending wait keeps the process alive. By default it
  *   does not: a program with nothing else to do exits, as with an unref'd timer, rather than hang on
  *   a wait nothing can satisfy (a wait awaited at a module's top level: with exit code 13, as Node
@@ -385,7 +388,8 @@ export class BufferPool {
   tryAcquire(size: number, tenant?: string): PooledBuffer | null;
   /** Resolves once there is room, first come first served per class; rejects with a RangeError for a
    * request that can never be served, an AbortError when `options.signal` aborts (see WaitOptions),
-   * and the Error of a freed pool (ERR_INVALID_STATE) when the pool is freed first (see free()).
+   * and the Error of a freed pool (ERR_INVALID_STATE) when the pool is freed first (see free(); a
+   * signal that aborts right after the free(), before the wait settled, wins: see WaitOptions).
    * Unlike tryAcquire(), it is served at once when there is room for it, even while waits of other
    * classes asked before it wait for more: a steady stream of small acquire()s can keep a large one
    * waiting. A wait granted in a turn settles later in that turn: until then its signal or free()

@@ -131,6 +131,68 @@ test("aborting a pending sliceAsync() removes the ring's waiter; the ring goes o
   for (const o of [writer, reader, empty, r]) o.free();
 });
 
+test("a signal that aborts right after the free() that ends a wait wins, in both builds; a turn later the free() has", async () => {
+  const pool = () => {
+    const p = new BufferPool({ budget: 4096, classes: [4096] });
+    p.tryAcquire(4096);
+    return { wait: (signal) => p.acquire(4096, { signal }), end: () => p.free(), error: /BufferPool was freed/ };
+  };
+  const writer = () => {
+    const { writer: w, reader: r } = fullRing();
+    return { wait: (signal) => w.sliceAsync({ signal }), end: () => w.free(), error: /CircularWriter was freed/, after: () => r.free() };
+  };
+  const reader = () => {
+    const w = Circular.withCapacity(4096);
+    const r = w.addReader();
+    return { wait: (signal) => r.sliceAsync({ signal }), end: () => r.free(), error: /CircularReader was freed/, after: () => w.free() };
+  };
+  // The writer's free() is the reader's end of stream: the wait would resolve with null.
+  const ended = () => {
+    const w = Circular.withCapacity(4096);
+    const r = w.addReader();
+    return { wait: (signal) => r.sliceAsync({ signal }), end: () => w.free(), value: null, after: () => r.free() };
+  };
+  for (const [name, make] of Object.entries({ pool, writer, reader, ended })) {
+    const same = make();
+    const controller = new AbortController();
+    const waiting = same.wait(controller.signal);
+    same.end();
+    controller.abort(new Error(name));
+    await rejectsAborted(waiting, controller.signal);
+    same.after?.();
+
+    const later = make();
+    const late = new AbortController();
+    const settled = later.wait(late.signal);
+    settled.catch(() => {}); // it rejects during the turn below, before it is awaited
+    later.end();
+    await turn();
+    late.abort();
+    if ('value' in later) assert.equal(await settled, later.value, name);
+    else await assert.rejects(settled, { code: 'ERR_INVALID_STATE', message: later.error }, name);
+    later.after?.();
+  }
+
+  // The same for a write() or consume() that serves the wait: nothing is taken by the aborted one.
+  const w = Circular.withCapacity(4096);
+  const r = w.addReader();
+  const reading = new AbortController();
+  const read = r.sliceAsync({ signal: reading.signal });
+  w.write('abc');
+  reading.abort();
+  await rejectsAborted(read, reading.signal);
+  assert.equal(new TextDecoder().decode(r.slice()), 'abc');
+  const full = fullRing();
+  const writing = new AbortController();
+  const write = full.writer.sliceAsync({ signal: writing.signal });
+  full.reader.consume(10);
+  writing.abort();
+  await rejectsAborted(write, writing.signal);
+  assert.equal(full.writer.slice().length, 10, 'the room is still there');
+  for (const o of [w, r, full.writer, full.reader]) o.free();
+  assert.equal(__pendingWaits(), 0);
+});
+
 test('a wait served by a call on its own thread settles before the next turn of the event loop (ring, pool)', async () => {
   const { writer, reader } = fullRing();
   for (let i = 0; i < 200; i++) {
