@@ -241,42 +241,53 @@ export function oncePerGlue(glue, entry, make) {
  * The objects `cls` (named `name`) makes from now on, so that a receiver that only looks like one
  * is refused, as the addon refuses it: a Proxy of one, or an object that inherits from one, whose
  * `__wbg_ptr` wasm-bindgen's methods would read through to the object behind it. The objects are
- * branded (a WeakMap of the objects themselves, which holds neither a Proxy of one nor an heir),
- * each with the pointer it was made with: an object whose `__wbg_ptr` became another's since (an
- * assignment of its own) is refused too; 0 is a freed one's, which the glue writes. The pointer
- * stays a data property of the object that cannot become an accessor (not configurable), so what
- * the test reads is what the glue's method reads.
+ * branded (a WeakMap of the objects themselves, which holds neither a Proxy of one nor an heir).
  *
  * Only the glue's own objects brand. A copy of an object's own properties (`Object.assign(
  * Object.create(proto), obj)`, a loop over its property names, a utility library's clone, its
  * pointer saved and given to another object) must not: it would be a second owner of the Rust
  * value, reaching its memory after the first one freed it, when another object has it. So an object
  * brands while `__wrap` makes it (its pointer is fresh from Rust; `__wrap` is replaced by one that
- * says so), caught by an accessor on the prototype that then leaves a plain property in its place
- * (reading the pointer costs what it did); and, for the classes JS constructs, when the class as
- * exported has constructed it (constructBranded). Returns the test.
+ * says so), caught by an accessor on the prototype; and, for the classes JS constructs, when the
+ * class as exported has constructed it (constructBranded).
+ *
+ * The pointer itself is kept here, not in the object: that prototype accessor leaves in its place an
+ * accessor of the object's own that cannot be redefined (not configurable) and that takes no other
+ * value than 0 (what the glue writes when it frees the object). So no assignment gives a branded
+ * object another's pointer, and freezing the object (which would make a pointer kept as a property
+ * read-only) does not keep free() from zeroing it. Returns the test.
  */
 function brandInstances(cls, name) {
-  // A WeakMap, not a private field stamped on through a base constructor that returns the object:
+  // WeakMaps, not a private field stamped on through a base constructor that returns the object:
   // rollup (vite 7's bundler) takes such a `new` for free of side effects and drops it.
-  const made = new WeakMap();
-  const isMade = (object) => {
-    if (typeof object !== 'object' || object === null) return false;
-    const ptr = weakMapGet(made, object);
-    return ptr !== undefined && (object.__wbg_ptr === ptr || object.__wbg_ptr === 0);
+  const pointers = new WeakMap(); // every object the prototype's accessor saw -> its pointer, or 0
+  const made = new WeakMap(); // the branded ones -> true
+  const isMade = (object) => typeof object === 'object' && object !== null && weakMapGet(made, object) === true;
+  const ownPointer = {
+    get() {
+      return weakMapGet(pointers, this);
+    },
+    set(ptr) {
+      // Another value is ignored, as a write to a read-only property is outside strict code (in the
+      // addon such a property means nothing, and the object keeps its own there too).
+      if (ptr === 0) weakMapSet(pointers, this, 0);
+    },
+    enumerable: false,
+    configurable: false,
   };
   if (CONSTRUCTED.has(name)) {
     brandNew.set(cls, (object) => {
       const own = Object.getOwnPropertyDescriptor(object, '__wbg_ptr');
-      if (own !== undefined && !own.configurable && own.value !== 0) weakMapSet(made, object, own.value);
+      if (own?.get === ownPointer.get && weakMapGet(pointers, object) !== 0) weakMapSet(made, object, true);
     });
   }
   Object.defineProperty(cls.prototype, '__wbg_ptr', {
     configurable: true,
     get: () => undefined,
     set(ptr) {
-      if (ptr !== 0 && wrapping) weakMapSet(made, this, ptr);
-      Object.defineProperty(this, '__wbg_ptr', { value: ptr, writable: true, enumerable: false, configurable: false });
+      if (ptr !== 0 && wrapping) weakMapSet(made, this, true);
+      weakMapSet(pointers, this, ptr);
+      Object.defineProperty(this, '__wbg_ptr', ownPointer);
     },
   });
   const wrap = cls.__wrap;
@@ -439,6 +450,7 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
       if (name === 'constructor' || WASM_BINDGEN_HELPERS.has(name)) continue;
       if (name === 'free') {
         const free = desc.value;
+        const destroy = raw.__destroy_into_raw.value;
         const once = function () {
           if (!isMade(this)) throw wrongReceiver(cls, name);
           // Freeing twice does nothing, as in the addon.
@@ -447,7 +459,12 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
           dropStaging(this);
           // A ring writer ends its stream here: dropped by a finalizer instead, it aborts it.
           if (raw.__end !== undefined) apply(raw.__end.value, this, []);
-          apply(free, this, []);
+          // The glue's free() takes the pointer with `this.__destroy_into_raw()`, which zeroes it and
+          // takes the object off the glue's finalizer. It is given its own helper for this object,
+          // not what the object would find under that name: one whose prototype was changed finds
+          // none, one given a member of that name another pointer.
+          const self = this;
+          apply(free, { __destroy_into_raw: () => apply(destroy, self, []) }, []);
         };
         Object.defineProperty(proto, name, { ...desc, value: once });
         continue;

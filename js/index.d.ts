@@ -142,7 +142,7 @@
 //     calls detach its slices over ring memory, while the ring has one reader): they never show other bytes; copy what must outlive the next slice. While the last one still shows
 //     the unread bytes exactly (nothing consumed or arrived since, nothing written into it), the next
 //     is that same slice: two waits settled together get one slice, not one each with the first
-//     detached. The writable views are such copies too, written back by a call: what is written
+//     detached (so one that transfers it, which these copies allow, empties it for the other). The writable views are such copies too, written back by a call: what is written
 //     into the last PooledBuffer.view() reaches the buffer at its next view() or freeze() (the calls
 //     that read its bytes); what is written into the last CircularWriter.slice() (or sliceAsync()) is copied into
 //     the ring by produce(n), its first n bytes, and the rest of it stays the room's start, as over
