@@ -133,7 +133,9 @@ export function defineWaits({ makeError, cancelWait, cancelWork, holdLoop = fals
       return Promise.reject(e);
     }
     if (isAborted(signal)) return Promise.reject(abortError(signal));
-    const ticket = { ref, id: 0 };
+    // Without a prototype: what the native method reads of it (`bare` too) is only what is set here,
+    // whatever a program adds to Object.prototype.
+    const ticket = { __proto__: null, ref, id: 0 };
     const promise = promiseOf(start, ticket);
     if (ref && holdLoop) hold(promise);
     // A wait served at the call has no id: nothing is left to cancel.
@@ -173,7 +175,7 @@ export function defineWaits({ makeError, cancelWait, cancelWork, holdLoop = fals
     }
     if (isAborted(signal)) return Promise.reject(abortError(signal));
     if (signal === undefined || kind === 'start') return promiseOf(start, undefined);
-    const ticket = { id: 0 };
+    const ticket = { __proto__: null, id: 0 };
     const promise = promiseOf(start, ticket);
     if (kind === 'change') {
       return new Promise((resolve, reject) => {

@@ -193,6 +193,43 @@ test("a signal that aborts right after the free() that ends a wait wins, in both
   assert.equal(__pendingWaits(), 0);
 });
 
+test("names a program adds to Object.prototype do not reach the waits' own bookkeeping", async () => {
+  const polluted = { bare: true, id: 7, ref: true };
+  const pollute = () => Object.assign(Object.prototype, polluted);
+  const clean = () => {
+    for (const key of Object.keys(polluted)) delete Object.prototype[key];
+  };
+  try {
+    pollute();
+    const w = Circular.withCapacity(4096);
+    const r = w.addReader();
+    w.write('abc');
+    const served = await r.sliceAsync();
+    assert.ok(served instanceof Uint8Array && new TextDecoder().decode(served) === 'abc', 'a slice, served at the call');
+    const room = await w.sliceAsync();
+    assert.ok(room instanceof Uint8Array && room.length > 0, 'the writer gets room');
+    r.consume(3);
+    const controller = new AbortController();
+    const pending = r.sliceAsync({ signal: controller.signal });
+    w.write('def');
+    assert.equal(new TextDecoder().decode(await pending), 'def', 'a slice, once data came');
+    r.consume(3);
+    const late = r.sliceAsync({ signal: controller.signal });
+    controller.abort();
+    await assert.rejects(late, { name: 'AbortError' });
+    assert.equal(__pendingWaits(), 0, 'nothing left waiting');
+    const pool = new BufferPool({ budget: 4096, classes: [4096] });
+    const buffer = await pool.acquire(4096, { signal: new AbortController().signal });
+    assert.equal(buffer.capacity, 4096);
+    buffer.free();
+    const vbuf = VirtualBuffer.fromBytes('text');
+    assert.equal(new TextDecoder().decode((await vbuf.read(0, 4, { signal: new AbortController().signal })).view()), 'text');
+    for (const o of [w, r, pool, vbuf]) o.free();
+  } finally {
+    clean();
+  }
+});
+
 test('a wait served by a call on its own thread settles before the next turn of the event loop (ring, pool)', async () => {
   const { writer, reader } = fullRing();
   for (let i = 0; i < 200; i++) {
