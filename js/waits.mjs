@@ -235,6 +235,30 @@ function refusal(object, cls, brand, wrong) {
 }
 
 /**
+ * `options` with the `keys` a build would read of them while it holds the receiver (save()'s
+ * `force`) read here instead, once, into a plain object: a getter that calls back into the buffer
+ * then runs before the build holds it, as in both builds alike (the addon refused such a call, the
+ * wasm build took it). A key whose getter throws gets a getter that throws it again, so the build
+ * words the error as before. Anything but an object goes on as it is, for the build to refuse.
+ */
+function readHere(options, keys) {
+  if (options === null || typeof options !== 'object') return options;
+  const read = { __proto__: null };
+  for (const key of keys) {
+    try {
+      read[key] = options[key];
+    } catch (error) {
+      Object.defineProperty(read, key, {
+        get() {
+          throw error;
+        },
+      });
+    }
+  }
+  return read;
+}
+
+/**
  * Gives VirtualBuffer's Promise methods a `signal` (js/index.d.ts): open(path, options),
  * import(name, source, options), read(start, end?, options?), find(pattern, start?, end?, options?),
  * lineCount(options?), lineToOffset(line, options?), offsetToLine(offset, options?),
@@ -306,6 +330,7 @@ export function installDocumentSignals(original, { cancellableWork, wrongReceive
         // Anything there but undefined or null is options: a TypeError unless it is an object.
         const options = args[at];
         if (!passOptions && at < args.length) args.length = at;
+        else if (name === 'save' && at < args.length) args[at] = readHere(options, ['force']);
         const start = (ticket) => {
           if (ticket === undefined) return Reflect.apply(original, this, args);
           const withTicket = Array.from({ length: slot }, (_, i) => args[i]);

@@ -199,6 +199,38 @@ test('fromBytes and saveAs', async () => {
   });
 });
 
+test("save()'s options are read before the buffer is: a getter that edits or frees it does the same in both builds", async () => {
+  await withStorage(async (storage) => {
+    const path = await storage.put('getter.txt', 'hello');
+    const vb = await VirtualBuffer.open(path);
+    vb.insert(5, '!');
+    await vb.save({
+      get force() {
+        vb.insert(0, '>'); // taken, as any edit made before the call
+        return false;
+      },
+    });
+    assert.equal(await storage.get(path), '>hello!', 'the save has the edit its option made');
+    assert.equal(vb.isModified, false);
+    await assert.rejects(
+      vb.save({
+        get force() {
+          vb.free();
+          return true;
+        },
+      }),
+      { code: 'ERR_INVALID_STATE', message: /VirtualBuffer was freed/ },
+    );
+    assert.throws(() => vb.length, { code: 'ERR_INVALID_STATE' });
+    // An option that cannot be read is still the build's own TypeError, as a value of a wrong type is.
+    const other = await VirtualBuffer.open(path);
+    await assert.rejects(other.save({ get force() { throw new Error('no'); } }), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: 'options.force cannot be read' });
+    await assert.rejects(other.save({ force: 1 }), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
+    await assert.rejects(other.save(5), { name: 'TypeError', message: 'options must be an object, got 5' });
+    other.free();
+  });
+});
+
 test('saves called while one runs wait their turn, each resolving', async () => {
   await withStorage(async (storage) => {
     const path = await storage.put('turns.txt', 'v0');
