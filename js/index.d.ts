@@ -166,6 +166,16 @@
 //   change is what that ZeroCopyBuffer, the ZeroCopyBuffers sliced or derived from it and their views
 //   read (and, for the slice of a ring's only reader, what that reader reads): do not write them.
 //   bytes() returns a copy that is always safe to keep.
+// - The realm's built-ins are taken to be the platform's. A replacement that only passes calls on
+//   (an instrumentation's wrapper of Promise.prototype.then, EventTarget or WeakMap) changes
+//   nothing, but code that replaces typed arrays' methods or getters, TextEncoder or TextDecoder,
+//   DataView's setters or Function.prototype.call/apply after this package loaded is trusted as
+//   this package is: in the wasm build wasm-bindgen's glue calls them with views of the whole of
+//   wasm memory (so such code can read or change any object's bytes), and one that throws or lies
+//   during a call can leave the object it was made on unusable (the wasm build's "recursive use",
+//   "unreachable") or, in either build, a wait running that its Promise no longer reports. Names
+//   added to Object.prototype are read through an options object as any inherited member (as
+//   Node's own options are), never through the objects this package makes for itself.
 
 /** Node entry: whether view() and ring slices are Buffers over native memory (`true`) or copies
  * (`false`: the runtime forbids external buffers, as Electron does, or the environment variable
