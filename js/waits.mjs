@@ -236,10 +236,11 @@ function refusal(object, cls, brand, wrong) {
 
 /**
  * `options` with the `keys` a build would read of them while it holds the receiver (save()'s
- * `force`) read here instead, once, into a plain object: a getter that calls back into the buffer
- * then runs before the build holds it, as in both builds alike (the addon refused such a call, the
- * wasm build took it). A key whose getter throws gets a getter that throws it again, so the build
- * words the error as before. Anything but an object goes on as it is, for the build to refuse.
+ * `force`) read here instead, once, into a plain object. A getter that calls back into the buffer
+ * then runs before the build holds it, the same in both builds (read by the build, it ran while the
+ * buffer was held: the addon refused its call, the wasm build took it). A key whose getter throws
+ * gets a getter that throws again, so the build words the error as before. Anything but an object
+ * goes on as it is, for the build to refuse.
  */
 function readHere(options, keys) {
   if (options === null || typeof options !== 'object') return options;
