@@ -21,7 +21,10 @@ use super::shared::Shared;
 /// `reserved_bytes` is read from one atomic word and is exact. The other counters are read one after
 /// another while other threads keep working, so the figures of a busy pool need not add up exactly
 /// to one instant (in-use figures are capped at the reservations read in the same snapshot, so they
-/// never show the impossible); at rest they are exact.
+/// never show the impossible); at rest they are exact. A thread that ended is at rest only once its
+/// thread-local destructors ran, which give its lease and cached blocks back: a `join()` waits for
+/// them, while `std::thread::scope` may return before they ran for the threads it joins itself (as
+/// the standard library documents), so join those explicitly before a snapshot that must be exact.
 ///
 /// [`BufferPool::snapshot`]: super::BufferPool::snapshot
 ///
