@@ -495,7 +495,7 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
     }
     // Symbol.dispose is an alias of free(): point it at the guarded one.
     if (typeof Symbol.dispose === 'symbol' && Object.hasOwn(proto, Symbol.dispose)) {
-      Object.defineProperty(proto, Symbol.dispose, { value: proto.free, writable: true, configurable: true });
+      Object.defineProperty(proto, Symbol.dispose, { value: proto.free, writable: true, enumerable: false, configurable: true });
     }
   }
   return classes;
@@ -743,7 +743,9 @@ export function guardAddonClasses(classes, bindingError, privateConstructors) {
         }
       };
       const replacement = typeof desc.value === 'function' ? { value: wrapped } : { get: wrapped };
-      Object.defineProperty(proto, name, { ...desc, ...replacement });
+      // Not enumerable, as a JS class's members and the wasm build's are (napi-rs makes some so):
+      // a `for...in` over an object sees the same names in both builds.
+      Object.defineProperty(proto, name, { ...desc, ...replacement, enumerable: false });
     }
     // Called without `new`, napi-rs would make the receiver (even globalThis) an instance: refused with
     // the TypeError the engine gives for a JS class, as the wasm build's classes are.

@@ -58,8 +58,8 @@ function makeApi() {
   // node/src that returns a `JsZeroCopyStorage`, apart from those the JS classes call themselves:
   // the storage's own, and pooledFreeze.)
   const replace = (cls, methods) => {
-    for (const [name, value] of Object.entries(Object.getOwnPropertyDescriptors(methods))) {
-      Object.defineProperty(cls.prototype, name, { ...Object.getOwnPropertyDescriptor(cls.prototype, name), ...value });
+    for (const [name, { value }] of Object.entries(Object.getOwnPropertyDescriptors(methods))) {
+      Object.defineProperty(cls.prototype, name, { ...Object.getOwnPropertyDescriptor(cls.prototype, name), value });
     }
   };
   const { freeze: bufferMutFreeze } = BufferMut.prototype;

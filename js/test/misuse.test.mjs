@@ -528,6 +528,18 @@ test('typed arrays with own length or byteLength properties are read by their re
   assert.deepEqual([...ZeroCopyBuffer.from(big).bytes()], [1, 2]);
 });
 
+test('members are not enumerable, as a JS class\'s are: for...in over an object sees nothing of the API, in both builds', () => {
+  const w = writer();
+  const objects = [zcb(), new BufferMut(4), pool(), pool().tryAcquire(16), w, w.addReader(), vb()];
+  const classes = [ZeroCopyBuffer, BufferMut, BufferKind, BufferPool, PooledBuffer, Circular, CircularWriter, CircularReader, VirtualBuffer];
+  for (const object of [...objects, ...classes]) {
+    const seen = [];
+    for (const key in object) seen.push(key);
+    assert.deepEqual(seen, [], object.name ?? object.constructor.name);
+    assert.deepEqual(Object.keys(object), [], object.name ?? object.constructor.name);
+  }
+});
+
 test(`private constructors stay private, and instanceof still works (${impl})`, () => {
   const w = Circular.withCapacity(64);
   assert.ok(w instanceof CircularWriter);
