@@ -349,10 +349,12 @@ export interface BufferPoolSnapshot {
  *   even if the signal aborts right after: only a wait still pending is cancelled. A wait that
  *   another call ends (a grant, a write() or consume() that serves it, a free() of the pool or of
  *   either ring side) settles after that call (see sliceAsync()), so a signal that aborts before
- *   then, as one aborted right after that call, still wins: the AbortError, nothing granted or
- *   consumed. Like any Promise's, a wait's rejection that the program leaves unhandled is reported
- *   (Node's 'unhandledRejection', which by default ends the process; the page's
- *   'unhandledrejection'): catch a wait whose cancelling is expected.
+ *   then, as one aborted right after that call in the same synchronous code, still wins: the
+ *   AbortError, nothing granted or consumed. How many microtasks later a wait settles differs
+ *   between builds: an abort queued as a microtask after that call may come before or after it.
+ *   Like any Promise's, a wait's rejection that the program leaves unhandled is reported (Node's
+ *   'unhandledRejection', which by default ends the process; the page's 'unhandledrejection'):
+ *   catch a wait whose cancelling is expected.
  * - `ref` (Node; default `false`): whether the pending wait keeps the process alive. By default it
  *   does not: a program with nothing else to do exits, as with an unref'd timer, rather than hang on
  *   a wait nothing can satisfy (a wait awaited at a module's top level: with exit code 13, as Node
@@ -595,8 +597,9 @@ export class CircularReader {
   slice(): Uint8Array | null;
   /** slice() once there is data or the end. Never blocks. Cancelled by `options.signal`; lets a Node
    * process exit unless `options.ref` (see WaitOptions). A wait settles after the write that wakes
-   * it: in a microtask in the addon and the single-thread wasm build, in a later task in the
-   * browser's threaded build (Atomics.waitAsync). A wait that finds the new bytes consumed by then
+   * it: in microtasks after it in the addon, in the single-thread wasm build, and in the browser's
+   * threaded build for a write made on the reader's own thread; a write made on another thread
+   * wakes it in a later task (Atomics.waitAsync). A wait that finds the new bytes consumed by then
    * (another call on this reader ran first: read(), say, right after the write) waits on for more,
    * in every build; a slice it resolved with is detached by a later consume() or read() as any. */
   sliceAsync(options?: WaitOptions): Promise<Uint8Array | null>;
