@@ -297,7 +297,8 @@ export function installDocumentSignals(original, { cancellableWork, wrongReceive
     }
   }
   const lengthOf = Object.getOwnPropertyDescriptor(VirtualBuffer.prototype, 'length').get;
-  // [name, static?, index of the options argument, dispose, kind (cancellableWork)]
+  // [name, static?, index of the options argument, dispose, kind (cancellableWork), options read
+  // here rather than by the build (readHere)]
   const members = [
     ['open', true, 1, free],
     ['import', true, 2, free, 'change'],
@@ -309,10 +310,10 @@ export function installDocumentSignals(original, { cancellableWork, wrongReceive
     ['lineCount', false, 0],
     ['lineToOffset', false, 1],
     ['offsetToLine', false, 1],
-    ['save', false, 0, undefined, 'start'],
+    ['save', false, 0, undefined, 'start', ['force']],
     ['saveAs', false, 1, undefined, 'start'],
   ];
-  for (const [name, isStatic, at, dispose, kind] of members) {
+  for (const [name, isStatic, at, dispose, kind, readKeys] of members) {
     const target = isStatic ? VirtualBuffer : VirtualBuffer.prototype;
     const descriptor = Object.getOwnPropertyDescriptor(target, name);
     if (typeof descriptor?.value !== 'function') continue; // not in this build
@@ -331,7 +332,7 @@ export function installDocumentSignals(original, { cancellableWork, wrongReceive
         // Anything there but undefined or null is options: a TypeError unless it is an object.
         const options = args[at];
         if (!passOptions && at < args.length) args.length = at;
-        else if (name === 'save' && at < args.length) args[at] = readHere(options, ['force']);
+        else if (readKeys !== undefined && at < args.length) args[at] = readHere(options, readKeys);
         const start = (ticket) => {
           if (ticket === undefined) return Reflect.apply(original, this, args);
           const withTicket = Array.from({ length: slot }, (_, i) => args[i]);
