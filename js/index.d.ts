@@ -513,7 +513,8 @@ export class CircularWriter {
   /** The addon in a worker, or the browser's threaded build in a dedicated worker: slice() after
    * blocking the thread until there is room, or until `timeoutMs` passes (then the slice is empty).
    * Throws an Error on the main thread, in worklets and in the single-thread wasm build, which never
-   * block. A Node worker blocked here can still be terminated, and the process can still exit: the
+   * block; that Error comes before `timeoutMs` is looked at, so a bad one there is not its RangeError.
+   * A Node worker blocked here can still be terminated, and the process can still exit: the
    * call notices within 50 ms and throws as the thread ends. `timeoutMs`: any number of milliseconds
    * that is not negative (a RangeError); undefined or null: no timeout. */
   sliceSync(timeoutMs?: number): Uint8Array;

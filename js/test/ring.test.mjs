@@ -635,7 +635,7 @@ test('backends: double-mapped where available, mirror-copy on request and in was
   r.free();
 });
 
-test('sliceSync refuses to block the main thread, in the same words in both builds', () => {
+test('sliceSync refuses to block the main thread, in the same words in both builds, before looking at its timeout', () => {
   const w = Circular.withCapacity(64);
   const r = w.addReader();
   for (const [side, cls] of [[r, 'CircularReader'], [w, 'CircularWriter']]) {
@@ -646,6 +646,7 @@ test('sliceSync refuses to block the main thread, in the same words in both buil
     };
     assert.throws(() => side.sliceSync(), said);
     assert.throws(() => side.sliceSync(10), said);
+    for (const bad of [-1, NaN, 'x', {}]) assert.throws(() => side.sliceSync(bad), said);
   }
   w.free();
   r.free();
