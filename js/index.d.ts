@@ -43,9 +43,10 @@
 //   unusable value, such as an unknown kind, or a name or path holding a lone surrogate, which
 //   UTF-8 cannot hold: as U+FFFD it would name something else), ERR_OUT_OF_RANGE (every RangeError but one: ERR_BUFFER_TOO_LARGE, as Node's own, for a
 //   view() or bytes() longer than the runtime's largest Buffer, 4 GiB in Node 20), ERR_INVALID_THIS (a
-//   wrong receiver), ERR_ILLEGAL_CONSTRUCTOR, ERR_INVALID_STATE (an object freed or handed on); errors
-//   of the world (I/O, storage) have none, but for a system's I/O failure (the addon's files), which
-//   has the code Node's fs gives it (ENOENT, EACCES, ENOTDIR, ENOSPC, EFBIG, ...); their message
+//   wrong receiver), ERR_ILLEGAL_CONSTRUCTOR, ERR_INVALID_STATE (an object freed or handed on),
+//   ERR_FEATURE_UNAVAILABLE_ON_PLATFORM (what this build or system lacks); errors
+//   of the world (I/O, storage) have none, but for a system's I/O failure (the addon's files, a
+//   ring's memory), which has the code Node's fs gives it (ENOENT, EACCES, ENOTDIR, ENOSPC, EFBIG, ...); their message
 //   says what failed in that build's storage (a file, an IndexedDB document), so it is not the same
 //   in both.
 // - Objects hold native or wasm memory: call free() (or use `using`, via [Symbol.dispose]) when done.
@@ -483,7 +484,8 @@ export class Circular {
   /** The writer of a new ring of at least `capacity` bytes (rounded up: to whole pages on
    * double-mapped memory, natively's default where the system has it; see CircularOptions.backend).
    * RangeError for 0 or a size no system can map; TypeError for a bad option; an Error for a backend
-   * this system does not have (double mapping in wasm: see doubleMappingAvailable()). */
+   * this system does not have (double mapping in wasm: see doubleMappingAvailable()), with the code
+   * ERR_FEATURE_UNAVAILABLE_ON_PLATFORM, and for memory the system refuses (with its code, as ENOMEM). */
   static withCapacity(capacity: number, options?: CircularOptions): CircularWriter;
   /** Whether this system can double-map ring memory (always false in wasm). */
   static doubleMappingAvailable(): boolean;

@@ -618,6 +618,20 @@ test('a pending sliceAsync rejects when its own side is freed', async () => {
   w.free();
 });
 
+test('double mapping asked for where the system lacks it is an Error with Node\'s code for a missing feature', () => {
+  if (Circular.doubleMappingAvailable()) {
+    const w = Circular.withCapacity(100, { backend: 'double-mapped' });
+    assert.equal(w.backend, 'double-mapped');
+    w.free();
+    return;
+  }
+  assert.throws(() => Circular.withCapacity(100, { backend: 'double-mapped' }), {
+    name: 'Error',
+    code: 'ERR_FEATURE_UNAVAILABLE_ON_PLATFORM',
+    message: 'double-mapped memory is not available on this system',
+  });
+});
+
 test('backends: double-mapped where available, mirror-copy on request and in wasm', () => {
   const w = Circular.withCapacity(100);
   const native = impl === 'addon' && Circular.doubleMappingAvailable();

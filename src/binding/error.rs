@@ -111,9 +111,13 @@ impl From<crate::ring::RingError> for BindingError {
         use crate::platform::ring_memory::RingMemoryError;
         use crate::ring::RingError;
         match e {
-            // The system refused the memory: the world, not the caller.
-            RingError::Memory(RingMemoryError::DoubleMappingUnavailable | RingMemoryError::Map(_)) => {
-                BindingError::error(e)
+            // A backend this system lacks: Node's code for a feature its platform lacks.
+            RingError::Memory(RingMemoryError::DoubleMappingUnavailable) => {
+                BindingError::error(e).with_code(ERR_FEATURE_UNAVAILABLE_ON_PLATFORM)
+            }
+            // The system refused the memory: the world, not the caller, with the system's code.
+            RingError::Memory(RingMemoryError::Map(ref io)) => {
+                BindingError { code: system_code(io), ..BindingError::error(e) }
             }
             // The bindings' rings are byte rings: their counts are of bytes, not the core's items.
             RingError::ProduceTooMuch { requested, free } => produce_too_much(requested as u64, free),
@@ -253,5 +257,20 @@ mod tests {
         assert_eq!(other.code, None);
         let corrupt = BindingError::from(VbufError::Persistence(PersistenceError::Corrupt("x".into())));
         assert_eq!((corrupt.class, corrupt.code), (ErrorClass::Error, None));
+    }
+
+    #[test]
+    fn ring_memory_the_system_lacks_or_refuses_has_a_code() {
+        use crate::platform::ring_memory::RingMemoryError;
+        use crate::ring::RingError;
+        let lacked = BindingError::from(RingError::Memory(RingMemoryError::DoubleMappingUnavailable));
+        assert_eq!(
+            (lacked.class, lacked.code),
+            (ErrorClass::Error, Some(ERR_FEATURE_UNAVAILABLE_ON_PLATFORM))
+        );
+        let refused =
+            BindingError::from(RingError::Memory(RingMemoryError::Map(Error::from(ErrorKind::OutOfMemory))));
+        assert_eq!((refused.class, refused.code), (ErrorClass::Error, Some("ENOMEM")));
+        assert!(refused.message.starts_with("mapping ring memory failed"), "{}", refused.message);
     }
 }
