@@ -44,9 +44,10 @@
 //   UTF-8 cannot hold: as U+FFFD it would name something else), ERR_OUT_OF_RANGE (every RangeError but one: ERR_BUFFER_TOO_LARGE, as Node's own, for a
 //   view() or bytes() longer than the runtime's largest Buffer, 4 GiB in Node 20), ERR_INVALID_THIS (a
 //   wrong receiver), ERR_ILLEGAL_CONSTRUCTOR, ERR_INVALID_STATE (an object freed or handed on),
-//   ERR_FEATURE_UNAVAILABLE_ON_PLATFORM (what this build or system lacks); errors
-//   of the world (I/O, storage) have none, but for a system's I/O failure (the addon's files, a
-//   ring's memory), which has the code Node's fs gives it (ENOENT, EACCES, ENOTDIR, ENOSPC, EFBIG, ...); their message
+//   ERR_FEATURE_UNAVAILABLE_ON_PLATFORM (a member only the other platform's entry serves, a ring
+//   backend this system lacks); errors of the world (I/O, storage) have none, but for a system's I/O
+//   failure (the addon's files, a ring's memory), which has the code Node's fs gives it (ENOENT,
+//   EACCES, ENOTDIR, ENOSPC, EFBIG, ...); their message
 //   says what failed in that build's storage (a file, an IndexedDB document), so it is not the same
 //   in both.
 // - Objects hold native or wasm memory: call free() (or use `using`, via [Symbol.dispose]) when done.
