@@ -146,7 +146,7 @@ pub fn no_constructor(class: &str) -> BindingError {
 /// `SliceError` as a `RangeError`, in its words, for offsets past a `usize` too (wasm32's, as JS
 /// passes them: the addon, on 64 bits, names the same numbers).
 pub fn out_of_bounds(start: u64, end: u64, len: u64) -> BindingError {
-    BindingError::range_error(format!("range {start}..{end} is out of bounds for a buffer of {len} bytes"))
+    BindingError::range_error(crate::buffer::slice_message(start, end, len))
 }
 
 /// A pool request of more bytes than the largest class: the core's `PoolError::NoClassFits` in its
@@ -479,6 +479,8 @@ mod tests {
         let slice = crate::SliceError { start: 2, end: 7, len: 3 };
         assert_eq!(out_of_bounds(2, 7, 3).message, slice.to_string());
         assert_eq!(BindingError::from(slice).message, slice.to_string());
+        let backwards = crate::SliceError { start: 2, end: 1, len: 3 };
+        assert_eq!(out_of_bounds(2, 1, 3).message, backwards.to_string());
         let pool = crate::PoolError::NoClassFits { requested: 5000, largest: 4096 };
         assert_eq!(no_class_holds(5000, 4096).message, pool.to_string());
         assert_eq!(BindingError::from(pool).message, no_class_holds(5000, 4096).message);

@@ -43,9 +43,9 @@ mod zero_copy;
 #[cfg(feature = "bytes")]
 mod bytes_compat;
 
-#[allow(unused_imports)]
-pub(crate) use error::resolve_range;
 pub use error::SliceError;
+#[allow(unused_imports)]
+pub(crate) use error::{resolve_range, slice_message};
 pub use kind::{BufferKind, BufferKindRegistry, KindError, MAX_KINDS, MAX_KIND_NAME_LEN};
 pub use mutable::BufferMut;
 pub use owner::BufferOwner;

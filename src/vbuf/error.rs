@@ -14,8 +14,8 @@ use crate::platform::persistence::PersistenceError;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum VbufError {
-    /// A range or position outside the buffer. A position (an insert, a line lookup) is the range
-    /// `offset..offset`, and its message names the offset.
+    /// A range or position outside the buffer, or a range that ends before it starts. A position
+    /// (an insert, a line lookup) is the range `offset..offset`, and its message names the offset.
     ///
     /// ```
     /// use omnibuf::vbuf::{VbufError, VirtualBuffer};
@@ -24,6 +24,7 @@ pub enum VbufError {
     /// let message = |r: Result<(), VbufError>| r.unwrap_err().to_string();
     /// assert_eq!(message(buf.delete(2..9)), "range 2..9 is outside the buffer (length 3)");
     /// assert_eq!(message(buf.insert(9, b"!")), "offset 9 is past the end of the buffer (length 3)");
+    /// assert_eq!(message(buf.delete(2..1)), "range 2..1 ends before it starts (length 3)");
     /// ```
     #[error("{}", out_of_range(*.start, *.end, *.len))]
     OutOfRange {
@@ -116,6 +117,8 @@ fn out_of_range(start: u64, end: u64, len: u64) -> String {
         format!("range {start}.. reaches past offset {}, the last a buffer can have", u64::MAX)
     } else if start == end {
         format!("offset {start} is past the end of the buffer (length {len})")
+    } else if end < start && start <= len {
+        format!("range {start}..{end} ends before it starts (length {len})")
     } else {
         format!("range {start}..{end} is outside the buffer (length {len})")
     }
