@@ -73,6 +73,11 @@ impl BufferMut {
 
     /// An empty builder with room for `capacity` bytes.
     ///
+    /// # Panics
+    ///
+    /// As `Vec`'s `with_capacity`: when the capacity would pass `isize::MAX` bytes (and a failed allocation
+    /// aborts the process).
+    ///
     /// ```
     /// use omnibuf::{BufferKind, BufferMut};
     ///
@@ -197,6 +202,11 @@ impl BufferMut {
 
     /// Makes room for at least `additional` more bytes.
     ///
+    /// # Panics
+    ///
+    /// As `Vec`'s `reserve`: when the capacity would pass `isize::MAX` bytes (and a failed allocation
+    /// aborts the process).
+    ///
     /// ```
     /// use omnibuf::{BufferKind, BufferMut};
     ///
@@ -212,6 +222,11 @@ impl BufferMut {
     }
 
     /// Appends `bytes`, growing by doubling when needed.
+    ///
+    /// # Panics
+    ///
+    /// As `Vec`'s `extend_from_slice`: when the capacity would pass `isize::MAX` bytes (and a failed allocation
+    /// aborts the process).
     ///
     /// ```
     /// use omnibuf::{BufferKind, BufferMut};

@@ -203,7 +203,8 @@ impl BufferPoolConfig {
         self
     }
 
-    /// Most bytes `tenant` may have checked out at once.
+    /// Most bytes `tenant` may have checked out at once (`usize::MAX`: no limit, as for a tenant
+    /// without a quota).
     ///
     /// ```
     /// use omnibuf::{BufferPool, PoolError};

@@ -450,7 +450,8 @@ impl Tenant {
         &self.state.name
     }
 
-    /// The tenant's quota, if it has one.
+    /// The tenant's quota, if it has one. A quota of `usize::MAX` bytes limits nothing and reads back
+    /// as `None`.
     ///
     /// ```
     /// use omnibuf::BufferPool;

@@ -119,7 +119,7 @@ pub struct ClassSnapshot {
 pub struct TenantSnapshot {
     /// The tenant's name.
     pub tenant: String,
-    /// Its quota, if it has one.
+    /// Its quota, if it has one (`None` too for a quota of `usize::MAX`, which limits nothing).
     pub quota: Option<usize>,
     /// Bytes it has checked out now.
     pub in_use_bytes: usize,

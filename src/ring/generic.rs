@@ -117,8 +117,9 @@ fn waker(notifier: impl Notifier) -> Waker {
 pub struct Circular;
 
 impl Circular {
-    /// A ring of the smallest capacity: one page of items (the page size rounded up to whole items;
-    /// 64 KiB on Windows), the same on either backend; `notifier` as in
+    /// A ring of the smallest capacity, the same on either backend: the fewest items that fill whole
+    /// pages (64 KiB granules on Windows), as double mapping rounds them (see the other flavours'
+    /// `new`); `notifier` as in
     /// [`with_capacity`](Self::with_capacity), which also says when it fails.
     ///
     /// ```

@@ -329,7 +329,7 @@ pub trait PersistenceLayer: Send + Sync + std::fmt::Debug {
     /// ```
     /// use omnibuf::vbuf::{MemoryPersistence, PersistenceLayer};
     ///
-    /// // Memory and files go through the block cache; OPFS sync access handles (wasm32) do not.
+    /// // Only OPFS sync access handles (wasm32) read past the buffer's blocks.
     /// assert!(!MemoryPersistence::new(b"abc".to_vec()).reads_directly());
     /// ```
     fn reads_directly(&self) -> bool {
