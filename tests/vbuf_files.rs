@@ -147,9 +147,15 @@ fn a_file_overwritten_in_place_cannot_be_saved_even_forced_nor_elsewhere() {
             .unwrap();
         buf.insert(0, b"mine ").unwrap();
         std::fs::write(&path, theirs).unwrap(); // the same inode, rewritten
-        assert!(buf.save().is_err());
-        let err = buf.save_with(SaveOptions { force: true }).unwrap_err();
-        assert!(matches!(err, VbufError::Persistence(PersistenceError::RewrittenInPlace { .. })), "{err}");
+                                                // Unforced, the error is the one `force` cannot get past either, and does not suggest it.
+        for force in [false, true] {
+            let err = buf.save_with(SaveOptions { force }).unwrap_err();
+            assert!(
+                matches!(err, VbufError::Persistence(PersistenceError::RewrittenInPlace { .. })),
+                "{err}"
+            );
+            assert!(!err.to_string().contains("save with force"), "{err}");
+        }
         let elsewhere = dir.path().join("copy");
         assert!(buf.save_as(&elsewhere, FileBackend::Positional).is_err());
         assert_eq!(std::fs::read(&path).unwrap(), theirs);
@@ -157,6 +163,24 @@ fn a_file_overwritten_in_place_cannot_be_saved_even_forced_nor_elsewhere() {
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temp file left");
         assert!(buf.is_modified());
     }
+}
+
+#[test]
+fn a_file_rewritten_in_place_is_saved_over_when_forced_if_the_save_copies_nothing_from_it() {
+    // All of the content retyped: the save needs none of the old bytes, so it is an ordinary change
+    // underneath, refused unless forced.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f");
+    std::fs::write(&path, text(100)).unwrap();
+    let buf =
+        VirtualBuffer::open_with(&path, FileBackend::Positional, VirtualBufferOptions::default()).unwrap();
+    buf.replace(0..buf.len(), b"all mine").unwrap();
+    std::fs::write(&path, b"theirs, in place").unwrap();
+    let err = buf.save().unwrap_err();
+    assert!(matches!(err, VbufError::Persistence(PersistenceError::ExternallyChanged { .. })), "{err}");
+    assert_eq!(std::fs::read(&path).unwrap(), b"theirs, in place");
+    buf.save_with(SaveOptions { force: true }).unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), b"all mine");
 }
 
 #[test]

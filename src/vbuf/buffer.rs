@@ -493,6 +493,11 @@ impl VirtualBuffer {
         let _one_save_at_a_time = lock(&self.inner.save_lock);
         let (snapshot, base) = self.save_start();
         let base_layer = source(&snapshot.sources, base).layer.clone();
+        // A change underneath that `force` would not get past either (a file rewritten in place that
+        // this save copies from) says so now, rather than as a change that `force` overwrites.
+        if !options.force && base_layer.check_unchanged().is_err() && copies_from(&snapshot, base) {
+            base_layer.check_intact()?;
+        }
         let new_layer: Arc<dyn PersistenceLayer> = {
             let mut recipe = recipe(&snapshot, &self.inner.store, base);
             Arc::from(base_layer.save(&mut recipe, options)?)
@@ -603,6 +608,11 @@ impl VirtualBuffer {
             );
         }
     }
+}
+
+/// Whether a save of `snapshot` copies any of its bytes from `base`.
+fn copies_from(snapshot: &Snapshot, base: SourceId) -> bool {
+    snapshot.tree.pieces_in(0, snapshot.len()).iter().any(|piece| piece.source == base && piece.len > 0)
 }
 
 /// The save recipe of a snapshot: runs of the base source are copied, everything else is read and
