@@ -44,8 +44,8 @@
 //   UTF-8 cannot hold: as U+FFFD it would name something else), ERR_OUT_OF_RANGE (every RangeError but one: ERR_BUFFER_TOO_LARGE, as Node's own, for a
 //   view() or bytes() longer than the runtime's largest Buffer, 4 GiB in Node 20), ERR_INVALID_THIS (a
 //   wrong receiver), ERR_ILLEGAL_CONSTRUCTOR, ERR_INVALID_STATE (an object freed or handed on),
-//   ERR_FEATURE_UNAVAILABLE_ON_PLATFORM (a member only the other platform's entry serves, a ring
-//   backend this system lacks); errors of the world (I/O, storage) have none, but for a system's I/O
+//   ERR_FEATURE_UNAVAILABLE_ON_PLATFORM (a member only another entry serves, a ring backend this
+//   system lacks); errors of the world (I/O, storage) have none, but for a system's I/O
 //   failure (the addon's files, a ring's memory), which has the code Node's fs gives it (ENOENT,
 //   EACCES, ENOTDIR, ENOSPC, EFBIG, ...); their message
 //   says what failed in that build's storage (a file, an IndexedDB document), so it is not the same
@@ -498,7 +498,8 @@ export class Circular {
 export class CircularWriter {
   private constructor();
   /** The addon, and the browser's threaded build (after init(handle) in this thread; the
-   * single-thread build throws an Error naming the COOP/COEP headers): claims a writer moved with
+   * single-thread build throws an Error naming the COOP/COEP headers, and "omnibuf/wasm" in Node one
+   * with the code ERR_FEATURE_UNAVAILABLE_ON_PLATFORM): claims a writer moved with
    * toHandle(), in any thread; each handle can be claimed once. */
   static fromHandle(handle: CircularHandle): CircularWriter;
   readonly capacity: number;
@@ -529,7 +530,8 @@ export class CircularWriter {
    * was (0 when the ring is full). */
   write(bytes: BytesLike): number;
   /** The addon, and the browser's threaded build (the single-thread build throws an Error naming the
-   * COOP/COEP headers a page must serve): moves the writer into a handle for another thread; this
+   * COOP/COEP headers a page must serve, and "omnibuf/wasm" in Node one with the code
+   * ERR_FEATURE_UNAVAILABLE_ON_PLATFORM): moves the writer into a handle for another thread; this
    * object cannot be used after. Should the thread that claims it end without freeing it (a Node
    * worker that exits; in the browser, a worker terminated or closed while idle or blocked, seen
    * through Web Locks by the page that made the memory), the stream aborts as for a lost writer. The
@@ -591,7 +593,8 @@ export class CircularWriter {
 export class CircularReader {
   private constructor();
   /** The addon, and the browser's threaded build (after init(handle) in this thread; the
-   * single-thread build throws an Error naming the COOP/COEP headers): claims a reader moved with
+   * single-thread build throws an Error naming the COOP/COEP headers, and "omnibuf/wasm" in Node one
+   * with the code ERR_FEATURE_UNAVAILABLE_ON_PLATFORM): claims a reader moved with
    * toHandle(), in any thread; each handle can be claimed once. */
   static fromHandle(handle: CircularHandle): CircularReader;
   /** The unread bytes as one view, returned at once: empty when there are none yet, `null` once the
@@ -632,7 +635,8 @@ export class CircularReader {
    * into as any memory; so is a slice that is a copy of its own in the addon). */
   readInto(target: ArrayBufferView | ArrayBuffer | SharedArrayBuffer): number;
   /** The addon, and the browser's threaded build (the single-thread build throws an Error naming the
-   * COOP/COEP headers): moves the reader into a handle for another thread. Until claimed, it holds
+   * COOP/COEP headers, and "omnibuf/wasm" in Node one with the code
+   * ERR_FEATURE_UNAVAILABLE_ON_PLATFORM): moves the reader into a handle for another thread. Until claimed, it holds
    * the writer back like any reader. This object cannot be used after. Should the thread that claims
    * it end without freeing it (as for CircularWriter.toHandle()), it stops holding the writer back. */
   toHandle(): CircularHandle;

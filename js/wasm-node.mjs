@@ -73,6 +73,26 @@ export const { AbortError, BufferMut, BufferPool } = oncePerGlue(ZeroCopyBuffer,
       });
     }
   }
+  // Nor do its rings cross threads: toHandle() and fromHandle() say so in Node's terms, not in the
+  // browser's (where the threaded build would), told where they are as sliceSync() is.
+  for (const cls of [CircularWriter, CircularReader]) {
+    const { toHandle } = cls.prototype;
+    Object.defineProperty(cls.prototype, 'toHandle', {
+      value() {
+        return toHandle.call(this, 'node');
+      },
+      writable: true,
+      configurable: true,
+    });
+    const { fromHandle } = cls;
+    Object.defineProperty(cls, 'fromHandle', {
+      value(handle) {
+        return fromHandle.call(this, handle, 'node');
+      },
+      writable: true,
+      configurable: true,
+    });
+  }
   installDocumentSignals(VirtualBuffer, waits);
   installStreams({ CircularReader, CircularWriter, VirtualBuffer }, waits, nodeStream);
   return { AbortError: OwnAbortError, BufferMut: constructible(BufferMut), BufferPool: constructible(BufferPool) };

@@ -261,6 +261,17 @@ pub fn no_threads(member: &str) -> BindingError {
     .with_code(ERR_INVALID_STATE)
 }
 
+/// `toHandle()`/`fromHandle()` of the wasm build in Node (`"omnibuf/wasm"`), which is the
+/// single-thread build: `Error`. Nothing about the process would change that; the addon's rings
+/// cross worker threads.
+pub fn no_handles_in_node(member: &str) -> BindingError {
+    BindingError::error(format!(
+        "{member} is not available in the wasm build in Node (\"omnibuf/wasm\"), whose rings stay on \
+         the thread that made them: the addon's rings (\"omnibuf\") cross worker threads"
+    ))
+    .with_code(ERR_FEATURE_UNAVAILABLE_ON_PLATFORM)
+}
+
 /// `sliceSync()` where the thread must not block (`class`: `"CircularReader"`): `Error`. Both Node
 /// builds say this on the main thread (the wasm build, which never blocks, says `never_blocks` in a
 /// worker), so it names no place where blocking works; the threaded browser build, whose dedicated

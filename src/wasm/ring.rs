@@ -60,9 +60,15 @@ fn count<T>(n: u64, take: impl FnOnce(usize) -> Result<T, RingError>) -> Result<
     take(fits).map_err(ring_error)
 }
 
+/// Why the single-thread build's `toHandle()`/`fromHandle()` throw: in Node (`js/wasm-node.mjs`
+/// passes `"node"` as `here`), that the addon's rings cross threads; else what the threaded browser
+/// build needs.
 #[cfg(not(target_feature = "atomics"))]
-fn no_threads(what: &str) -> JsValue {
-    throwable(message::no_threads(what))
+fn no_threads(what: &str, here: &JsValue) -> JsValue {
+    match here.as_string().as_deref() {
+        Some("node") => throwable(message::no_handles_in_node(what)),
+        _ => throwable(message::no_threads(what)),
+    }
 }
 
 /// Why the single-thread build's `sliceSync()` throws: where the caller says the thread must not
@@ -451,30 +457,35 @@ impl JsCircularWriter {
     /// Threaded: moves the writer into a handle that `postMessage` can carry to another thread of
     /// the page (it holds the module and the shared memory too), where `init(handle)` and then
     /// `CircularWriter.fromHandle(handle)` take it back; this object cannot be used after.
-    /// Single-thread: throws, saying what the threaded build needs.
+    /// Single-thread: throws, saying what the threaded build needs (`here`: see `no_threads`).
     #[wasm_bindgen(js_name = toHandle)]
-    pub fn to_handle(&self) -> Result<JsValue, JsValue> {
+    pub fn to_handle(&self, here: &JsValue) -> Result<JsValue, JsValue> {
         #[cfg(not(target_feature = "atomics"))]
-        return Err(no_threads("CircularWriter.toHandle()"));
+        return Err(no_threads("CircularWriter.toHandle()", here));
         #[cfg(target_feature = "atomics")]
         {
+            let _ = here;
             let place = threads::Place::new(self.with(|w| Ok(w.orphan()))?)?;
             Ok(place.park(Handed::Writer(take(&self.side, "CircularWriter")?), "CircularWriter"))
         }
     }
 
-    /// The writer a handle carries; each handle can be claimed once (threaded build only).
+    /// The writer a handle carries; each handle can be claimed once (threaded build only; the
+    /// single-thread build throws, `here` as for `toHandle`).
     #[wasm_bindgen(js_name = fromHandle)]
-    pub fn from_handle(handle: &JsValue) -> Result<JsCircularWriter, JsValue> {
+    pub fn from_handle(handle: &JsValue, here: &JsValue) -> Result<JsCircularWriter, JsValue> {
         #[cfg(not(target_feature = "atomics"))]
         {
             let _ = handle;
-            Err(no_threads("CircularWriter.fromHandle()"))
+            Err(no_threads("CircularWriter.fromHandle()", here))
         }
         #[cfg(target_feature = "atomics")]
-        match threads::claim(handle, "CircularWriter")? {
-            (Handed::Writer(writer), custody) => Ok(JsCircularWriter { side: claimed(writer, custody) }),
-            (Handed::Reader(_), _) => Err(throwable(message::handle_gone())),
+        {
+            let _ = here;
+            match threads::claim(handle, "CircularWriter")? {
+                (Handed::Writer(writer), custody) => Ok(JsCircularWriter { side: claimed(writer, custody) }),
+                (Handed::Reader(_), _) => Err(throwable(message::handle_gone())),
+            }
         }
     }
 }
@@ -692,30 +703,36 @@ impl JsCircularReader {
 
     /// Threaded: moves the reader into a handle for another thread of the page (see
     /// `CircularWriter.toHandle`). Until claimed, it holds the writer back like any reader; this
-    /// object cannot be used after. Single-thread: throws, saying what the threaded build needs.
+    /// object cannot be used after. Single-thread: throws, saying what the threaded build needs
+    /// (`here`: see `no_threads`).
     #[wasm_bindgen(js_name = toHandle)]
-    pub fn to_handle(&self) -> Result<JsValue, JsValue> {
+    pub fn to_handle(&self, here: &JsValue) -> Result<JsValue, JsValue> {
         #[cfg(not(target_feature = "atomics"))]
-        return Err(no_threads("CircularReader.toHandle()"));
+        return Err(no_threads("CircularReader.toHandle()", here));
         #[cfg(target_feature = "atomics")]
         {
+            let _ = here;
             let place = threads::Place::new(self.with(|r| Ok(r.orphan()))?)?;
             Ok(place.park(Handed::Reader(take(&self.side, "CircularReader")?), "CircularReader"))
         }
     }
 
-    /// The reader a handle carries; each handle can be claimed once (threaded build only).
+    /// The reader a handle carries; each handle can be claimed once (threaded build only; the
+    /// single-thread build throws, `here` as for `toHandle`).
     #[wasm_bindgen(js_name = fromHandle)]
-    pub fn from_handle(handle: &JsValue) -> Result<JsCircularReader, JsValue> {
+    pub fn from_handle(handle: &JsValue, here: &JsValue) -> Result<JsCircularReader, JsValue> {
         #[cfg(not(target_feature = "atomics"))]
         {
             let _ = handle;
-            Err(no_threads("CircularReader.fromHandle()"))
+            Err(no_threads("CircularReader.fromHandle()", here))
         }
         #[cfg(target_feature = "atomics")]
-        match threads::claim(handle, "CircularReader")? {
-            (Handed::Reader(reader), custody) => Ok(JsCircularReader { side: claimed(reader, custody) }),
-            (Handed::Writer(_), _) => Err(throwable(message::handle_gone())),
+        {
+            let _ = here;
+            match threads::claim(handle, "CircularReader")? {
+                (Handed::Reader(reader), custody) => Ok(JsCircularReader { side: claimed(reader, custody) }),
+                (Handed::Writer(_), _) => Err(throwable(message::handle_gone())),
+            }
         }
     }
 }
