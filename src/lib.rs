@@ -73,3 +73,8 @@ pub use pool::{
     Acquire, BufferPool, BufferPoolConfig, BufferPoolSnapshot, CapacityError, ClassSnapshot,
     OutstandingBuffer, PoolClass, PoolError, PooledBuffer, Tenant, TenantSnapshot,
 };
+
+/// The README's Rust quick start, compiled with the doc tests so that it keeps up with the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeQuickStart;
