@@ -462,6 +462,25 @@ test('rollup 4 (the bundler of vite 7\'s builds), the .wasm copied beside the bu
   await checkBuilt(out);
 });
 
+test('rollup 4: the document worker bundled as an entry of its own and named in options.worker, as docs/install.md says', { skip, timeout: 180_000 }, async () => {
+  const { rollup } = await import('rollup');
+  const { nodeResolve } = await import('@rollup/plugin-node-resolve');
+  const out = join(app, 'out-rollup-worker');
+  page(out, './main.js');
+  const entries = [
+    [join(app, 'worker-entry.mjs'), 'main.js'],
+    [join(app, 'node_modules/omnibuf/js/document-worker.mjs'), 'document-worker.js'],
+  ];
+  for (const [input, file] of entries) {
+    const bundle = await rollup({ input, plugins: [nodeResolve({ browser: true })], onwarn() {} });
+    await bundle.write({ file: join(out, file), format: 'es', inlineDynamicImports: true });
+    await bundle.close();
+  }
+  // The page's module and the worker's, which fetches its own, beside the bundles.
+  cpSync(join(app, 'node_modules/omnibuf/pkg/web/omnibuf_bg.wasm'), join(out, 'omnibuf_bg.wasm'));
+  await checkBuilt(out, expectedWorker);
+});
+
 test('webpack 5', { skip, timeout: 180_000 }, async () => {
   const out = join(app, 'out-webpack');
   page(out, './main.js');
