@@ -835,9 +835,11 @@ export interface VirtualBufferSaveOptions {
  * so after a crash or a closed tab the document is the old or the new version, never a mix. Writers
  * of one document take turns across tabs and workers (the Web Lock `omnibuf:indexeddb:<name>`): an
  * import, save or deleteDocument (or an open that deletes blocks old versions left) waits for one
- * running elsewhere. Blocks a save replaced are deleted when the document is next opened and no
- * buffer of the origin still reads a version that used them (free() buffers you are done with), and
- * so are those of a save that never committed (its tab closed mid-save). find()
+ * running elsewhere. Blocks a save replaced are deleted by that save, but for those a buffer of the
+ * origin may still read, which a later save or open deletes once none does: while any buffer reads
+ * a version older than the save (its undo history counts; free() buffers you are done with), every
+ * block replaced since that version stays. Those of a save that never committed (its tab closed
+ * mid-save) go at the next save or open. find()
  * and the line queries scan a window of 4 MiB at a time, so memory stays bounded by the cache budget.
  * In OPFS (dedicated workers only) a document is one file per version plus a header of two
  * checksummed records: reads go straight to the file; save() and import() write the new version to a

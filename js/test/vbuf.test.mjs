@@ -495,6 +495,43 @@ test('open of a FIFO rejects at once, without waiting for a writer', { skip: add
   });
 });
 
+/** How many blocks IndexedDB holds, of every document. */
+async function storedBlocks() {
+  const db = await new Promise((ok, fail) => {
+    const request = indexedDB.open('omnibuf');
+    request.onsuccess = () => ok(request.result);
+    request.onerror = () => fail(request.error);
+  });
+  try {
+    return await new Promise((ok, fail) => {
+      const request = db.transaction('blocks').objectStore('blocks').count();
+      request.onsuccess = () => ok(request.result);
+      request.onerror = () => fail(request.error);
+    });
+  } finally {
+    db.close();
+  }
+}
+
+test('a document kept open and saved often holds no more blocks than its undo history reads: a save deletes the blocks it replaced', { skip: wasmOnly }, async () => {
+  const name = 'saved-often.txt';
+  (await VirtualBuffer.import(name, 'x'.repeat(200_000), { blockSize: 4096 })).free();
+  const imported = await storedBlocks();
+  for (const undoLimit of [0, 5]) {
+    const vb = await VirtualBuffer.open(name, { undoLimit });
+    for (let i = 0; i < 40; i++) {
+      vb.replace(i * 4096, i * 4096 + 1, 'y'); // a block of its own each time
+      await vb.save();
+    }
+    // Each save replaced one block: what stays is the current version's, and the blocks of the
+    // versions the undo history still reads (one per edit kept, and the one saved before it).
+    assert.ok((await storedBlocks()) - imported <= undoLimit + 1, `undoLimit ${undoLimit}: ${(await storedBlocks()) - imported} blocks more`);
+    assert.equal(text(await vb.read(0, 4097)), 'y' + 'x'.repeat(4095) + 'y');
+    vb.free();
+  }
+  await VirtualBuffer.deleteDocument(name);
+});
+
 test('documents: import bytes and Blobs, list, export, delete', { skip: wasmOnly }, async () => {
   const name = `docs-${process.pid}`;
   const content = generatedLines();

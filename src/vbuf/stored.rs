@@ -782,7 +782,9 @@ impl StoredBuffer {
     /// Saves to the document it was opened from: the blocks that changed are written, whole blocks
     /// that did not are kept, and the new version is committed in one transaction. Refuses, changing
     /// nothing, if the stored document changed since it was opened or last saved, unless `force`.
-    /// A save (or [`save_as`](Self::save_as)) called while another of this buffer runs waits for it
+    /// The blocks the save replaced are deleted with it, but for those a buffer of the origin may
+    /// still read (one that reads an older version: this buffer's undo history, another open
+    /// buffer), which a later save or open deletes once none does. A save (or [`save_as`](Self::save_as)) called while another of this buffer runs waits for it
     /// to end, and then saves the content as it is when it starts.
     ///
     /// ```no_run
@@ -938,6 +940,12 @@ impl StoredBuffer {
             state.sources[id as usize - 1] = None;
         }
         state.meta = Some(meta);
+        drop(state);
+        // The blocks this save replaced go now, but for those a version still in use may read (this
+        // buffer's undo history, other buffers): else a buffer kept open and saved often would fill
+        // the storage until the document is next opened. What stays waits for a later save or open;
+        // a failure here is left to those too, the save being done.
+        let _ = indexed_db::collect_garbage(&lock).await;
         Ok(())
     }
 
