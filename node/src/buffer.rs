@@ -390,6 +390,6 @@ impl JsBufferKind {
     }
 
     /// Nothing to release: kinds are names. Present because every class of the API has `free()`.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn free(&self) {}
 }

@@ -14,7 +14,7 @@ use crate::platform::values::{self, Raw};
 /// (`js/guard.mjs`, `js/addon-zero-copy.mjs`, `js/addon-pool.mjs`): the mistakes they catch in JS are
 /// worded, and made, here, as those caught in Rust and as the wasm build's `__bindingError` makes
 /// them. Non-strings count as empty strings.
-#[napi_derive::napi(js_name = "__bindingError")]
+#[napi_derive::napi(js_name = "__bindingError", catch_unwind)]
 #[cfg_attr(test, allow(dead_code))] // test builds register no exports
 pub fn binding_error(
     env: &Env,
@@ -40,7 +40,7 @@ pub fn binding_error(
 /// it is one, else the check's `TypeError` or `RangeError` is thrown. The addon's JS classes test the
 /// common case themselves and call this only when that test fails, so that the error, and its
 /// wording, come from the one table.
-#[napi_derive::napi(js_name = "__checkIndex")]
+#[napi_derive::napi(js_name = "__checkIndex", catch_unwind)]
 #[cfg_attr(test, allow(dead_code))] // test builds register no exports
 pub fn check_index(env: &Env, value: Unknown<'_>, what: Unknown<'_>) -> napi::Result<f64> {
     let what = values::string(env, values::raw(&what)).unwrap_or_default();
@@ -49,7 +49,7 @@ pub fn check_index(env: &Env, value: Unknown<'_>, what: Unknown<'_>) -> napi::Re
 
 /// The `RangeError` of a range `start .. end` that does not fit a buffer of `len` bytes (the core's
 /// `SliceError`), as a JS error object, for the addon's JS classes.
-#[napi_derive::napi(js_name = "__outOfBounds")]
+#[napi_derive::napi(js_name = "__outOfBounds", catch_unwind)]
 #[cfg_attr(test, allow(dead_code))] // test builds register no exports
 pub fn out_of_bounds(env: &Env, start: f64, end: f64, len: f64) -> napi::Result<Raw> {
     // The JS side passes checked integers; anything else is clamped rather than trusted.

@@ -441,7 +441,7 @@ impl JsCircular {
     }
 
     /// Nothing to release: `Circular` only makes rings. Present because every class has `free()`.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn free(&self) {}
 }
 

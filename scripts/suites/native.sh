@@ -10,6 +10,9 @@ CROSS_TARGETS=(x86_64-pc-windows-msvc aarch64-apple-darwin x86_64-apple-darwin)
 step "no circular imports between files (crate)" node scripts/check-circles.mjs src
 step "no circular imports between files (addon)" node scripts/check-circles.mjs node/src
 step "native tests (unit, integration, doc)" cargo test --workspace --all-features
+# The addon is a crate of its own, outside the workspace; its unit tests (the handle tables) need
+# no Node to run.
+step "the addon's unit tests" cargo test --manifest-path node/Cargo.toml
 step "examples build" cargo build --workspace --all-features --examples
 step "benches build (not run)" cargo bench --workspace --all-features --no-run
 # The fuzz target is type-checked here and run by hand: `cargo +nightly fuzz run vbuf_edits`.
