@@ -4,8 +4,8 @@
 //
 // Why: a native object per buffer costs Node-API's price for an object that wraps native memory
 // (napi_new_instance, napi_wrap, a type tag, a weak handle and a finalizer per object): microseconds
-// per tryAcquire() + free(), where Buffer.allocUnsafe takes about one (README.md, "Where the addon's
-// per-call time went"). A number costs nothing to make.
+// per tryAcquire() + free(), where Buffer.allocUnsafe takes about one (docs/performance.md,
+// "Where the addon's per-call time went"). A number costs nothing to make.
 //
 // How: the addon's poolTryAcquire() and NativeBufferPool.acquire() give a handle, which a new
 // PooledBuffer holds. BufferPool is a JS class over the NativeBufferPool too, so that tryAcquire()

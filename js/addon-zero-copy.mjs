@@ -4,7 +4,8 @@
 // Why: a native object per slice costs Node-API's price for an object that wraps native memory
 // (napi_new_instance, napi_wrap, a type tag, a weak handle and a finalizer per object) plus a
 // Node-API call for every member: about two microseconds per slice() + free(), against well under a
-// hundred nanoseconds for Buffer.subarray (README.md, "Where the addon's per-call time went").
+// hundred nanoseconds for Buffer.subarray (docs/performance.md, "Where the addon's per-call
+// time went").
 //
 // How: a ZeroCopyBuffer is a range (start..end) of a *storage*: the native object holding all the
 // bytes it was made from, with a count of the JS ZeroCopyBuffers sharing it that were not freed.

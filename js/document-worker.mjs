@@ -2,12 +2,12 @@
 // VirtualBuffers, by default over OPFS (store 'auto': OPFS where sync access handles exist, which is
 // every dedicated worker of a browser that has them; IndexedDB elsewhere), and runs the page's calls.
 //
-// Protocol (private to the two files): the page posts { init: { wasm, store, standIns } } once, then
+// Protocol (private to the two files): the page posts { init: { wasm, store, standIns } } once, which
+// this worker answers with { ready: true, store } or { ready: false, error }; then
 // { id, op, handle, args, standIns } (standIns: where a function or symbol argument was, see
-// withStandIns); this worker answers each with { id, ok: true, value, state } or
-// { id, ok: false, error }. Messages run one at a time, in the order they came, so a call the page
+// withStandIns), each answered with { id, ok: true, value, state } or { id, ok: false, error, state }. Messages run one at a time, in the order they came, so a call the page
 // makes after another (an edit, then a read) sees the first one's effect without awaiting it.
-// `state` is the buffer's length, isModified and name after the call, for the proxy's getters.
+// `state` is the buffer's length, isModified, name and store after the call, for the proxy's getters.
 // Bytes read are moved to the page (transferred), not copied. `{ cancel: id }` (its signal aborted):
 // a call not started yet is skipped, answered with { id, cancelled: true }.
 import { withStandIns } from './document-proxy.mjs';

@@ -9,10 +9,13 @@
 //! native memory rather than copies or views of wasm memory, rings are double-mapped where the system
 //! allows, and a ring side can block in a worker or move to another thread.
 //!
-//! Nothing panics across the boundary: every export runs under `catch_unwind` (a panic becomes a JS
-//! `Error`), and bad input is a `TypeError` or `RangeError` before it reaches the core. The raw
-//! Node-API calls, and so all unsafe code of the addon, are in `platform` (the domain modules only
-//! vouch for their memory with `unsafe impl StableMemory`). `platform` knows no domain type: these
+//! Nothing panics across the boundary: every export napi-rs makes runs under `catch_unwind` (a panic
+//! becomes a JS `Error`), as does every member `platform::fast` installs, and bad input is a
+//! `TypeError` or `RangeError` before it reaches the core. (The module-exports hook,
+//! `install_fast_paths`, runs once at load, before any JS input.) The raw Node-API calls, and so the
+//! addon's unsafe code, are in `platform`; the domain modules only vouch for their memory with
+//! `unsafe impl StableMemory`, and `vbuf` chooses `FileBackend::mapped` when JS asks for the mapped
+//! backend, whose hazard `js/index.d.ts` states. `platform` knows no domain type: these
 //! modules register their members into it (`install_fast_paths`).
 //!
 //! Load it through `js/node.mjs`, which adds `[Symbol.dispose]` and the main-thread check of

@@ -1,9 +1,11 @@
-//! The platform-abstraction layer: the only place that talks to the operating system or the browser.
+//! The platform-abstraction layer: the building blocks' only way to the operating system or the
+//! browser (the bindings, `src/wasm/` and `node/`, talk to their hosts themselves).
 //!
 //! The building blocks (`buffer`, `pool`, `ring`, `vbuf`) reach the outside world only through this
-//! module, so that they run unchanged under Miri and loom, and so that adding a platform touches one
-//! folder. It provides the ring memory (double-mapped natively, mirror copy everywhere), the clock,
-//! views of wasm memory for JS, and the persistence layers a virtual buffer reads its content from.
+//! module, so that they run unchanged under Miri (and their concurrency protocols under loom), and so
+//! that adding a platform touches one folder. It provides the ring memory (double-mapped natively,
+//! mirror copy everywhere), the clock, the barriers and copies of the hot paths, and the persistence
+//! layers a virtual buffer reads its content from (files natively; IndexedDB and OPFS on wasm32).
 
 pub(crate) mod barrier;
 pub(crate) mod copy;

@@ -1,13 +1,15 @@
 //! The browser entry's JS API: wasm-bindgen exports of the classes in `js/index.d.ts`.
 //!
-//! Compiled for wasm32 only. Each class wraps the Rust type of the same name. Bad input never
-//! panics across the boundary: offsets and sizes arrive as JS numbers and are checked here
-//! (`TypeError` for a non-integer, `RangeError` for a negative or out-of-range value), and Rust errors
-//! become `RangeError`s or `TypeError`s with the Rust error's message.
+//! Compiled for wasm32 only. Each class wraps the Rust type of the same name (`VirtualBuffer` wraps
+//! a stored buffer: IndexedDB's, or OPFS's in a dedicated worker). Bad input never panics across the
+//! boundary: offsets and sizes arrive as JS numbers and go through the binding core's checks
+//! (`crate::binding::args`: `TypeError` for a non-integer, `RangeError` for a negative or out-of-range
+//! value), and Rust errors become the JS class, message and `code` the binding core gives them
+//! (`crate::binding::BindingError`, thrown by `error::throwable`), as in the addon.
 //!
 //! The classes: `ZeroCopyBuffer`, `BufferMut`, `BufferKind`, `BufferPool`, `PooledBuffer`, the byte
 //! ring (`Circular`, `CircularWriter`, `CircularReader`), and `VirtualBuffer` over documents in
-//! IndexedDB.
+//! IndexedDB or OPFS.
 //!
 //! The module is private: its items are exported to JS by wasm-bindgen, which needs no Rust path to
 //! them, and they are documented (with examples) for JS users in `js/index.d.ts`. Rust programs use

@@ -1,4 +1,4 @@
-//! In-memory persistence backend: portable (native, wasm, Miri, loom).
+//! In-memory persistence backend: portable (native, wasm, Miri).
 
 use super::{collect_recipe, PersistenceError, PersistenceLayer, SaveOptions, SaveRecipe};
 use crate::{BufferKind, ZeroCopyBuffer};

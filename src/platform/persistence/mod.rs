@@ -4,7 +4,7 @@
 //! for positional reads of the regions it needs, and, on save, to replace the stored content with a
 //! *recipe*: runs copied from the old content and inserted bytes ([`SavePiece`]). Keeping this behind a
 //! trait lets the piece tree, cache and iterators run unchanged over a memory-mapped file, a
-//! positional-read file, IndexedDB, or (in tests, Miri and loom) the in-memory backend.
+//! positional-read file, IndexedDB, or (in tests and Miri) the in-memory backend.
 //!
 //! Built here:
 //!
