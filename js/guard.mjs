@@ -34,6 +34,7 @@ const sharedBufferLength =
 const typedSet = TypedArray.prototype.set;
 const typedSubarray = TypedArray.prototype.subarray;
 const typedCopyWithin = TypedArray.prototype.copyWithin;
+const typedFill = TypedArray.prototype.fill;
 const isView = ArrayBuffer.isView;
 /** WeakMap's get and set as functions of the map, safe from a program that replaces them. */
 const weakMapGet = Function.prototype.call.bind(WeakMap.prototype.get);
@@ -346,6 +347,8 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
    * the memory last moved. */
   const writerViewsOut = new WeakSet();
   const readerStaging = new WeakMap();
+  /** How many bytes from its start each reader's staging memory holds of an earlier slice. */
+  const readerStaged = new WeakMap();
   /** The writers that aborted: their wrapper stays (only free() lets go of it), their slices are
    * gone. */
   const abortedWriters = new WeakSet();
@@ -383,6 +386,7 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
       stagings.delete(side);
       if (buffer !== undefined && apply(arrayBufferLength, buffer, []) > 0) moveAway(buffer);
     }
+    readerStaged.delete(side);
     writerViewsOut.delete(side);
     writerSlices.delete(side);
     unmovedWriterSlices.delete(side);
@@ -503,12 +507,14 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
   /** A copy of the reader's unread bytes in its staging memory (kept in JS), through the build's
    * __sliceInto: the last one again while it shows them exactly (nothing consumed, nothing more
    * arrived, nothing written into it: __showsUnread), else a new one, the slices handed out before
-   * detached first, so one kept by mistake never changes. */
+   * detached first, so one kept by mistake never changes. The memory past the new slice is cleared of
+   * what earlier slices left there: a slice's `.buffer` shows no byte the reader consumed. */
   function stagedSlice(reader, raw) {
     const unmoved = unmovedReaderSlices.get(reader);
     if (unmoved !== undefined && apply(raw.__showsUnread.value, reader, [unmoved])) return unmoved;
     const sliceInto = raw.__sliceInto.value;
     let buffer = readerStaging.get(reader);
+    let staged = readerStaged.get(reader) ?? 0;
     if (buffer !== undefined) {
       buffer = apply(arrayBufferLength, buffer, []) === 0 ? undefined : moveAway(buffer);
     }
@@ -516,6 +522,9 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
       const target = buffer === undefined ? new U8(0) : new U8(buffer);
       const n = apply(sliceInto, reader, [target]);
       if (n === null || n <= target.length) {
+        const shown = n ?? 0;
+        if (staged > shown) apply(typedFill, target, [0, shown, staged]);
+        readerStaged.set(reader, shown);
         readerStaging.set(reader, buffer);
         if (n === null || n === 0) {
           unmovedReaderSlices.delete(reader);
@@ -526,6 +535,7 @@ export function guardClasses(classes, bindingError, { inPlaceRings = false } = {
         return slice;
       }
       buffer = new ArrayBuffer(Math.max(n, 2 * target.length));
+      staged = 0;
     }
   }
 

@@ -141,7 +141,8 @@
 //     called: safe to keep, transfer or write to; they never change and never show another object's
 //     bytes. A reader's slice() and sliceAsync() are copies in the reader's staging memory, which its
 //     consume(), read(), readInto() and free(), and its next slice() or sliceAsync(), detach (as the addon's
-//     calls detach its slices over ring memory, while the ring has one reader): they never show other bytes; copy what must outlive the next slice. While the last one still shows
+//     calls detach its slices over ring memory, while the ring has one reader): they never show other bytes, nor does
+//     their `.buffer` past them (what earlier slices left there is cleared); copy what must outlive the next slice. While the last one still shows
 //     the unread bytes exactly (nothing consumed or arrived since, nothing written into it), the next
 //     is that same slice: two waits settled together get one slice, not one each with the first
 //     detached (so one that transfers it, which these copies allow, empties it for the other). The writable views are such copies too, written back by a call: what is written
@@ -508,7 +509,10 @@ export class CircularWriter {
   addReader(): CircularReader;
   /** The free bytes, to fill and then produce(): one writable view, returned at once; empty when the
    * slowest reader is a whole ring behind. It may be shorter than all that is free (a side looks at
-   * the others again only when its last look is used up): call slice() again after produce(). */
+   * the others again only when its last look is used up): call slice() again after produce(). What
+   * it holds before the program writes is unspecified (the addon: bytes the ring held before; the
+   * wasm build: zeros, or what this writer wrote into earlier slices), so produce() only bytes
+   * written. */
   slice(): Uint8Array;
   /** slice() once there is room. Never blocks; in the browser the view is derived when the Promise
    * resolves: use it at once. Cancelled by `options.signal`; lets a Node process exit unless

@@ -618,6 +618,31 @@ test('a pending sliceAsync rejects when its own side is freed', async () => {
   w.free();
 });
 
+test("a reader slice's buffer shows no byte the reader consumed, in slice() and sliceAsync()", async () => {
+  for (const backend of ['mirror-copy', undefined]) {
+    const w = Circular.withCapacity(64, backend === undefined ? undefined : { backend });
+    const r = w.addReader();
+    w.write('SECRET, already consumed');
+    r.consume(r.slice().length);
+    const outside = (slice) => {
+      const all = new Uint8Array(slice.buffer);
+      return [...all.subarray(0, slice.byteOffset), ...all.subarray(slice.byteOffset + slice.length)];
+    };
+    w.write('ab');
+    const shown = r.slice();
+    assert.equal(Buffer.from(shown).toString(), 'ab');
+    assert.ok(outside(shown).every((b) => b === 0), `${backend}: ${Buffer.from(shown.buffer)}`);
+    r.consume(2);
+    const waited = r.sliceAsync();
+    w.write('Z');
+    const settled = await waited;
+    assert.equal(Buffer.from(settled).toString(), 'Z');
+    assert.ok(outside(settled).every((b) => b === 0), `${backend}: ${Buffer.from(settled.buffer)}`);
+    w.free();
+    r.free();
+  }
+});
+
 test('double mapping asked for where the system lacks it is an Error with Node\'s code for a missing feature', () => {
   if (Circular.doubleMappingAvailable()) {
     const w = Circular.withCapacity(100, { backend: 'double-mapped' });
