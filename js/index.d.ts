@@ -399,7 +399,8 @@ export class BufferPool {
    * RangeError for a request that can never be served (no class holds it, or it exceeds the budget
    * or the quota). Where the budget allows a block the memory cannot give (in the wasm build, wasm
    * memory full), an Error ("the system allocator could not provide N bytes", and acquire() rejects
-   * with it), the pool unchanged. */
+   * with it), nothing reserved or held: only the high-water marks, which count the bytes reserved
+   * for the attempt, and a tenant's first appearance in snapshot() show it. */
   tryAcquire(size: number, tenant?: string): PooledBuffer | null;
   /** Resolves once there is room, first come first served per class; rejects with a RangeError for a
    * request that can never be served, an AbortError when `options.signal` aborts (see WaitOptions),

@@ -57,7 +57,8 @@ pub enum PoolError {
         /// How long it waited.
         waited: Duration,
     },
-    /// The system allocator could not provide the memory.
+    /// The system allocator could not provide the memory. Nothing stays reserved; the high-water
+    /// marks of the snapshot count the bytes reserved for the attempt.
     #[error("the system allocator could not provide {size} bytes")]
     AllocationFailed {
         /// Bytes asked of the allocator.
