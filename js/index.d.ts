@@ -43,7 +43,9 @@
 //   unusable value, such as an unknown kind, or a name or path holding a lone surrogate, which
 //   UTF-8 cannot hold: as U+FFFD it would name something else), ERR_OUT_OF_RANGE (every RangeError but one: ERR_BUFFER_TOO_LARGE, as Node's own, for a
 //   view() or bytes() longer than the runtime's largest Buffer, 4 GiB in Node 20), ERR_INVALID_THIS (a
-//   wrong receiver), ERR_ILLEGAL_CONSTRUCTOR, ERR_INVALID_STATE (an object freed or handed on),
+//   wrong receiver), ERR_ILLEGAL_CONSTRUCTOR, ERR_INVALID_STATE (an object freed or handed on, or a call
+//   this thread or page does not allow: sliceSync() where nothing may block, toHandle() on a page that
+//   is not cross-origin isolated),
 //   ERR_FEATURE_UNAVAILABLE_ON_PLATFORM (a member only another entry serves, a ring backend this
 //   system lacks); errors of the world (I/O, storage) have none, but for a system's I/O
 //   failure (the addon's files, a ring's memory), which has the code Node's fs gives it (ENOENT,
@@ -346,7 +348,9 @@ export interface BufferPoolSnapshot {
  * time; the types take undefined, see the conventions).
  * - `signal`: an AbortSignal that cancels the wait: the wait is dropped natively (it leaves the pool's
  *   queue, and budget that reached it goes on to the next waiter or back; the ring lets go of it) and
- *   the Promise rejects with an {@link AbortError}, at once when the signal is already aborted. Not an
+ *   the Promise rejects with an {@link AbortError}, at once when the signal is already aborted: before
+ *   the call's other arguments are looked at (an acquire() of a bad size rejects with the AbortError
+ *   then; options that are no object, and a signal or ref of the wrong type, come first). Not an
  *   AbortSignal: the Promise rejects with a TypeError (ERR_INVALID_ARG_TYPE). A wait served at the
  *   call (room in the pool, data or room in the ring) holds its result then, and resolves with it
  *   even if the signal aborts right after: only a wait still pending is cancelled. A wait that
@@ -361,7 +365,9 @@ export interface BufferPoolSnapshot {
  * - `ref` (Node; default `false`): whether the pending wait keeps the process alive. By default it
  *   does not: a program with nothing else to do exits, as with an unref'd timer, rather than hang on
  *   a wait nothing can satisfy (a wait awaited at a module's top level: with exit code 13, as Node
- *   gives for a top-level await left unsettled, and from Node 22 on its warning). A wait served from another thread (a worker) is served while that
+ *   gives for a top-level await left unsettled, and from Node 22 on its warning). Node's
+ *   `AbortSignal.timeout()` keeps nothing alive either: a wait whose only deadline is such a signal
+ *   needs `ref: true` to see it fire. A wait served from another thread (a worker) is served while that
  *   thread runs. With `ref: true` it keeps the process alive until it settles, as pending I/O does.
  *   In the browser it means nothing. A stream or loop over a ring side in a Node worker, whose other
  *   side another thread serves, needs `ref: true` (`for await (const chunk of reader.chunks({ ref:
@@ -522,10 +528,11 @@ export class CircularWriter {
   /** The addon in a worker, or the browser's threaded build in a dedicated worker: slice() after
    * blocking the thread until there is room, or until `timeoutMs` passes (then the slice is empty).
    * Throws an Error on the main thread, in worklets and in the single-thread wasm build, which never
-   * block; that Error comes before `timeoutMs` is looked at, so a bad one there is not its RangeError.
+   * block (ERR_INVALID_STATE; "omnibuf/wasm" in a Node worker, ERR_FEATURE_UNAVAILABLE_ON_PLATFORM);
+   * that Error comes before `timeoutMs` is looked at, so a bad one there is not its RangeError.
    * A Node worker blocked here can still be terminated, and the process can still exit: the
-   * call notices within 50 ms and throws as the thread ends. `timeoutMs`: any number of milliseconds
-   * that is not negative (a RangeError); undefined or null: no timeout. */
+   * call notices within 50 ms and throws as the thread ends. `timeoutMs`: a number of milliseconds,
+   * not negative (a RangeError) nor NaN (a TypeError); Infinity, undefined or null: no timeout. */
   sliceSync(timeoutMs?: number): Uint8Array;
   /** Publishes the first `n` bytes of the slice to the readers; RangeError if more bytes than are
    * free. A slice may show fewer than are free: bytes produced past its end are published as the

@@ -59,19 +59,18 @@ export const { AbortError, BufferMut, BufferPool } = oncePerGlue(ZeroCopyBuffer,
   });
   installWaits({ BufferPool, CircularWriter, CircularReader }, waits);
 
-  // This build never blocks; on the main thread it refuses sliceSync() in the addon's words (js/node.mjs),
-  // told where it is as the addon is.
-  if (isMainThread) {
-    for (const cls of [CircularWriter, CircularReader]) {
-      const { sliceSync } = cls.prototype;
-      Object.defineProperty(cls.prototype, 'sliceSync', {
-        value(timeoutMs) {
-          return sliceSync.call(this, timeoutMs, "the main thread's event loop");
-        },
-        writable: true,
-        configurable: true,
-      });
-    }
+  // This build never blocks: on the main thread it refuses sliceSync() in the addon's words (js/node.mjs),
+  // told where it is as the addon is; in a worker, saying that the addon's blocks there.
+  const here = isMainThread ? "the main thread's event loop" : 'node';
+  for (const cls of [CircularWriter, CircularReader]) {
+    const { sliceSync } = cls.prototype;
+    Object.defineProperty(cls.prototype, 'sliceSync', {
+      value(timeoutMs) {
+        return sliceSync.call(this, timeoutMs, here);
+      },
+      writable: true,
+      configurable: true,
+    });
   }
   // Nor do its rings cross threads: toHandle() and fromHandle() say so in Node's terms, not in the
   // browser's (where the threaded build would), told where they are as sliceSync() is.

@@ -362,6 +362,18 @@ test('bad wait options are TypeErrors with a code, as a rejected Promise', async
   for (const o of [pool, writer, reader]) o.free();
 });
 
+test("a signal aborted already is looked at before acquire()'s size and tenant, after the options' own types", async () => {
+  const pool = new BufferPool({ budget: 4096, classes: [4096] });
+  const aborted = AbortSignal.abort();
+  for (const call of [() => pool.acquire(-1, { signal: aborted }), () => pool.acquire(1.5, { signal: aborted }), () => pool.acquire(1, 5, { signal: aborted })]) {
+    await assert.rejects(call(), { name: 'AbortError', code: 'ABORT_ERR' });
+  }
+  await assert.rejects(pool.acquire(-1, { signal: aborted, ref: 1 }), { constructor: TypeError, code: 'ERR_INVALID_ARG_TYPE' });
+  await assert.rejects(pool.acquire(-1), { constructor: RangeError }); // without the signal, the size's error
+  assert.equal(pool.snapshot().waiting, 0);
+  pool.free();
+});
+
 test('a wait on a freed object, or called on another object, rejects in both builds: it never throws', async () => {
   const pool = new BufferPool({ budget: 4096, classes: [4096] });
   const { writer, reader } = fullRing();

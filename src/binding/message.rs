@@ -323,6 +323,16 @@ pub fn never_blocks(class: &str) -> BindingError {
         .with_code(ERR_INVALID_STATE)
 }
 
+/// `sliceSync()` of the wasm build in a Node worker (`"omnibuf/wasm"`; `class`: `"CircularReader"`),
+/// which never blocks, where the addon's does: `Error`, as [`no_handles_in_node`].
+pub fn never_blocks_in_node(class: &str) -> BindingError {
+    BindingError::error(format!(
+        "{class}.sliceSync(): the wasm build in Node (\"omnibuf/wasm\") never blocks; use sliceAsync(), or \
+         the addon (\"omnibuf\"), whose sliceSync() blocks in workers"
+    ))
+    .with_code(ERR_FEATURE_UNAVAILABLE_ON_PLATFORM)
+}
+
 /// `VirtualBuffer.readInto()` on a document that is not in OPFS: `Error`.
 pub fn read_into_needs_opfs() -> BindingError {
     BindingError::error(

@@ -72,12 +72,14 @@ fn no_threads(what: &str, here: &JsValue) -> JsValue {
 }
 
 /// Why the single-thread build's `sliceSync()` throws: where the caller says the thread must not
-/// block (`js/wasm-node.mjs` on Node's main thread, as the addon is told), the addon's words for it,
-/// else that this build never blocks.
+/// block (`js/wasm-node.mjs` on Node's main thread, as the addon is told), the addon's words for it;
+/// in a Node worker (`"node"`), that the addon's `sliceSync()` blocks there; else that this build
+/// never blocks.
 #[cfg(not(target_feature = "atomics"))]
 fn no_blocking(class: &str, here: &JsValue) -> JsValue {
-    match here.as_string() {
-        Some(here) => throwable(message::no_blocking(class, &here)),
+    match here.as_string().as_deref() {
+        Some("node") => throwable(message::never_blocks_in_node(class)),
+        Some(here) => throwable(message::no_blocking(class, here)),
         None => throwable(message::never_blocks(class)),
     }
 }
