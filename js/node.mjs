@@ -119,12 +119,10 @@ function makeApi() {
   const blockingRefusedHere = isMainThread ? "the main thread's event loop" : undefined;
   for (const cls of [CircularWriter, CircularReader]) {
     const { sliceSync } = cls.prototype;
-    Object.defineProperty(cls.prototype, 'sliceSync', {
-      value(timeoutMs) {
+    replace(cls, {
+      sliceSync(timeoutMs) {
         return sliceSync.call(this, timeoutMs, blockingRefusedHere);
       },
-      writable: true,
-      configurable: true,
     });
   }
 

@@ -10,6 +10,8 @@ import { constructible, guardClasses, oncePerGlue } from './guard.mjs';
 import { installStreams } from './streams.mjs';
 import { AbortError as OwnAbortError, defineWaits, installDocumentSignals, installWaits } from './waits.mjs';
 
+const { apply } = Reflect;
+
 const require = createRequire(import.meta.url);
 let wasm;
 try {
@@ -60,36 +62,31 @@ export const { AbortError, BufferMut, BufferPool } = oncePerGlue(ZeroCopyBuffer,
   installWaits({ BufferPool, CircularWriter, CircularReader }, waits);
 
   // This build never blocks: on the main thread it refuses sliceSync() in the addon's words (js/node.mjs),
-  // told where it is as the addon is; in a worker, saying that the addon's blocks there.
+  // told where it is as the addon is; in a worker, saying that the addon's blocks there. Nor do its
+  // rings cross threads: toHandle() and fromHandle() say so in Node's terms, not in the browser's
+  // (where the threaded build would).
   const here = isMainThread ? "the main thread's event loop" : 'node';
+  const replace = (target, member) => {
+    const [name] = Object.keys(member);
+    Object.defineProperty(target, name, { value: member[name], writable: true, configurable: true });
+  };
   for (const cls of [CircularWriter, CircularReader]) {
-    const { sliceSync } = cls.prototype;
-    Object.defineProperty(cls.prototype, 'sliceSync', {
-      value(timeoutMs) {
-        return sliceSync.call(this, timeoutMs, here);
-      },
-      writable: true,
-      configurable: true,
-    });
-  }
-  // Nor do its rings cross threads: toHandle() and fromHandle() say so in Node's terms, not in the
-  // browser's (where the threaded build would), told where they are as sliceSync() is.
-  for (const cls of [CircularWriter, CircularReader]) {
-    const { toHandle } = cls.prototype;
-    Object.defineProperty(cls.prototype, 'toHandle', {
-      value() {
-        return toHandle.call(this, 'node');
-      },
-      writable: true,
-      configurable: true,
-    });
+    const { sliceSync, toHandle } = cls.prototype;
     const { fromHandle } = cls;
-    Object.defineProperty(cls, 'fromHandle', {
-      value(handle) {
-        return fromHandle.call(this, handle, 'node');
+    replace(cls.prototype, {
+      sliceSync(timeoutMs) {
+        return apply(sliceSync, this, [timeoutMs, here]);
       },
-      writable: true,
-      configurable: true,
+    });
+    replace(cls.prototype, {
+      toHandle() {
+        return apply(toHandle, this, ['node']);
+      },
+    });
+    replace(cls, {
+      fromHandle(handle) {
+        return apply(fromHandle, this, [handle, 'node']);
+      },
     });
   }
   installDocumentSignals(VirtualBuffer, waits);

@@ -322,7 +322,7 @@ async function runPage(url) {
   }
 }
 
-/** What the document-worker page (fixture/worker.mjs) writes. */
+/** What the document-worker pages (fixture/documents.mjs) write. */
 const expectedWorker = { text: '>hello', store: 'opfs' };
 
 async function checkPage(url, want = expectedPage) {
@@ -396,12 +396,12 @@ test('esbuild: without the flag, the page gets a clear error, not a silent 404',
   }
 });
 
-/** A vite project of its own (vite scans its root's HTML files): the page and its script, in a folder
- * of the app, whose node_modules holds omnibuf. */
+/** A vite project of its own (vite scans its root's HTML files): the page and its script (and the
+ * module the document-worker pages share), in a folder of the app, whose node_modules holds omnibuf. */
 function viteRoot(script = 'main.mjs') {
   const dir = join(app, `vite-${script.replace('.mjs', '')}`);
   page(dir, `./${script}`);
-  cpSync(join(fixture, script), join(dir, script));
+  for (const file of [script, 'documents.mjs']) cpSync(join(fixture, file), join(dir, file));
   return dir;
 }
 
