@@ -5,8 +5,9 @@
 // Protocol (private to the two files): the page posts { init: { wasm, store, standIns } } once, which
 // this worker answers with { ready: true, store } or { ready: false, error }; then
 // { id, op, handle, args, standIns } (standIns: where a function or symbol argument was, see
-// withStandIns), each answered with { id, ok: true, value, state } or { id, ok: false, error, state }. Messages run one at a time, in the order they came, so a call the page
-// makes after another (an edit, then a read) sees the first one's effect without awaiting it.
+// withStandIns), each answered with { id, ok: true, value, state } or { id, ok: false, error, state }.
+// Messages run one at a time, in the order they came, so a call the page makes after another (an
+// edit, then a read) sees the first one's effect without awaiting it.
 // `state` is the buffer's length, isModified, name and store after the call, for the proxy's getters.
 // Bytes read are moved to the page (transferred), not copied. `{ cancel: id }` (its signal aborted):
 // a call not started yet is skipped, answered with { id, cancelled: true }.

@@ -43,15 +43,13 @@
 //   unusable value, such as an unknown kind, or a name or path holding a lone surrogate, which
 //   UTF-8 cannot hold: as U+FFFD it would name something else), ERR_OUT_OF_RANGE (every RangeError but one: ERR_BUFFER_TOO_LARGE, as Node's own, for a
 //   view() or bytes() longer than the runtime's largest Buffer, 4 GiB in Node 20), ERR_INVALID_THIS (a
-//   wrong receiver), ERR_ILLEGAL_CONSTRUCTOR, ERR_INVALID_STATE (an object freed or handed on, or a call
-//   this thread or page does not allow: sliceSync() where nothing may block, toHandle() on a page that
-//   is not cross-origin isolated),
-//   ERR_FEATURE_UNAVAILABLE_ON_PLATFORM (a member only another entry serves, a ring backend this
-//   system lacks); errors of the world (I/O, storage) have none, but for a system's I/O
-//   failure (the addon's files, a ring's memory), which has the code Node's fs gives it (ENOENT,
-//   EACCES, ENOTDIR, ENOSPC, EFBIG, ...); their message
-//   says what failed in that build's storage (a file, an IndexedDB document), so it is not the same
-//   in both.
+//   wrong receiver), ERR_ILLEGAL_CONSTRUCTOR, ERR_INVALID_STATE (an object freed or handed on, or a
+//   call this thread or page does not allow: sliceSync() where nothing may block, toHandle() on a page
+//   that is not cross-origin isolated), ERR_FEATURE_UNAVAILABLE_ON_PLATFORM (a member only another
+//   entry serves, a ring backend this system lacks). Errors of the world (I/O, storage) have none,
+//   but for a system's I/O failure (the addon's files, a ring's memory) of a kind Node's fs names,
+//   which has its code (ENOENT, EACCES, ENOTDIR, ENOSPC, EFBIG, ENOMEM, ...). Their message says what
+//   failed in that build's storage (a file, an IndexedDB document), so it is not the same in both.
 // - Objects hold native or wasm memory: call free() (or use `using`, via [Symbol.dispose]) when done.
 //   Using an object after free() throws an Error that says so, before any of the call's arguments or
 //   options is looked at (a Promise member rejects with it; a stream or walk over it errors or
@@ -143,9 +141,9 @@
 //     called: safe to keep, transfer or write to; they never change and never show another object's
 //     bytes. A reader's slice() and sliceAsync() are copies in the reader's staging memory, which its
 //     consume(), read(), readInto() and free(), and its next slice() or sliceAsync(), detach (as the addon's
-//     calls detach its slices over ring memory, while the ring has one reader): they never show other bytes, nor does
-//     their `.buffer` past them (what earlier slices left there is cleared); copy what must outlive the next slice. While the last one still shows
-//     the unread bytes exactly (nothing consumed or arrived since, nothing written into it), the next
+//     calls detach its slices over ring memory, while the ring has one reader): they never show other
+//     bytes, nor does their `.buffer` past them (what earlier slices left there is cleared); copy what
+//     must outlive the next slice. While the last one still shows the unread bytes exactly (nothing consumed or arrived since, nothing written into it), the next
 //     is that same slice: two waits settled together get one slice, not one each with the first
 //     detached (so one that transfers it, which these copies allow, empties it for the other). The writable views are such copies too, written back by a call: what is written
 //     into the last PooledBuffer.view() reaches the buffer at its next view() or freeze() (the calls
@@ -625,7 +623,8 @@ export class CircularReader {
   /** The addon in a worker, or the browser's threaded build in a dedicated worker: slice() after
    * blocking the thread until there is data or the end, or until `timeoutMs` passes (then the slice
    * is empty). Throws an Error on the main thread, in worklets and in the single-thread wasm build.
-   * `timeoutMs`, and a Node worker ended while blocked here, as for CircularWriter.sliceSync(). */
+   * That Error and its code, `timeoutMs`, and a Node worker ended while blocked here, as for
+   * CircularWriter.sliceSync(). */
   sliceSync(timeoutMs?: number): Uint8Array | null;
   /** Marks the first `n` bytes of the slice as read; RangeError if more bytes than are unread (a
    * slice may show fewer: those past its end are skipped unseen). */
@@ -851,7 +850,9 @@ export interface VirtualBufferSaveOptions {
  * origin may still read, which a later save or open deletes once none does: while any buffer reads
  * a version older than the save (its undo history counts; free() buffers you are done with), every
  * block replaced since that version stays. Those of a save that never committed (its tab closed
- * mid-save) go at the next save or open. find()
+ * mid-save) go at the next save or open. Tabs see what each other's buffers read through Web Locks:
+ * in a browser without them (before 2022), a save or open may delete blocks a buffer of another tab
+ * still reads, whose reads then fail. find()
  * and the line queries scan a window of 4 MiB at a time, so memory stays bounded by the cache budget.
  * In OPFS (dedicated workers only) a document is one file per version plus a header of two
  * checksummed records: reads go straight to the file; save() and import() write the new version to a

@@ -11,6 +11,9 @@ import { installStreams } from './streams.mjs';
 import { AbortError as OwnAbortError, defineWaits, installDocumentSignals, installWaits } from './waits.mjs';
 
 const { apply } = Reflect;
+/** What the build's sliceSync(), toHandle() and fromHandle() are told for "a Node worker, where the
+ * addon would serve this" (`IN_NODE` in src/wasm/ring.rs). */
+const IN_NODE = 'node';
 
 const require = createRequire(import.meta.url);
 let wasm;
@@ -65,7 +68,7 @@ export const { AbortError, BufferMut, BufferPool } = oncePerGlue(ZeroCopyBuffer,
   // told where it is as the addon is; in a worker, saying that the addon's blocks there. Nor do its
   // rings cross threads: toHandle() and fromHandle() say so in Node's terms, not in the browser's
   // (where the threaded build would).
-  const here = isMainThread ? "the main thread's event loop" : 'node';
+  const here = isMainThread ? "the main thread's event loop" : IN_NODE;
   const replace = (target, member) => {
     const [name] = Object.keys(member);
     Object.defineProperty(target, name, { value: member[name], writable: true, configurable: true });
@@ -80,12 +83,12 @@ export const { AbortError, BufferMut, BufferPool } = oncePerGlue(ZeroCopyBuffer,
     });
     replace(cls.prototype, {
       toHandle() {
-        return apply(toHandle, this, ['node']);
+        return apply(toHandle, this, [IN_NODE]);
       },
     });
     replace(cls, {
       fromHandle(handle) {
-        return apply(fromHandle, this, [handle, 'node']);
+        return apply(fromHandle, this, [handle, IN_NODE]);
       },
     });
   }

@@ -469,10 +469,10 @@ test('rollup 4: the document worker bundled as an entry of its own and named in 
   page(out, './main.js');
   const entries = [
     [join(app, 'worker-entry.mjs'), 'main.js'],
-    [join(app, 'node_modules/omnibuf/js/document-worker.mjs'), 'document-worker.js'],
+    ['omnibuf/document-worker', 'document-worker.js'], // the export install.md names
   ];
   for (const [input, file] of entries) {
-    const bundle = await rollup({ input, plugins: [nodeResolve({ browser: true })], onwarn() {} });
+    const bundle = await rollup({ input, plugins: [nodeResolve({ browser: true, rootDir: app })], onwarn() {} });
     await bundle.write({ file: join(out, file), format: 'es', inlineDynamicImports: true });
     await bundle.close();
   }

@@ -11,8 +11,9 @@
 //!
 //! Nothing panics across the boundary: every export napi-rs makes runs under `catch_unwind` (a panic
 //! becomes a JS `Error`), as does every member `platform::fast` installs, and bad input is a
-//! `TypeError` or `RangeError` before it reaches the core. (The module-exports hook,
-//! `install_fast_paths`, runs once at load, before any JS input.) The raw Node-API calls, and so the
+//! `TypeError` or `RangeError` before it reaches the core. (Outside them: the module-exports hook,
+//! `install_fast_paths`, which runs once at load, before any JS input; and the finalizers Node calls
+//! as objects are collected, which only let go of what the objects held.) The raw Node-API calls, and so the
 //! addon's unsafe code, are in `platform`; the domain modules only vouch for their memory with
 //! `unsafe impl StableMemory`, and `vbuf` chooses `FileBackend::mapped` when JS asks for the mapped
 //! backend, whose hazard `js/index.d.ts` states. `platform` knows no domain type: these

@@ -249,14 +249,14 @@ pub fn aborted() -> BindingError {
 pub const CROSS_ORIGIN_ISOLATION: &str = "cross-origin isolation: serve the page with the headers \
      `Cross-Origin-Opener-Policy: same-origin` and `Cross-Origin-Embedder-Policy: require-corp`";
 
-/// `toHandle()`/`fromHandle()` in the single-thread wasm build (`member`: `"CircularReader.toHandle()"`):
-/// `Error`. The browser entry loads the threaded build only where the page is cross-origin isolated.
+/// `toHandle()`/`fromHandle()` in the single-thread wasm build in the browser (`member`:
+/// `"CircularReader.toHandle()"`): `Error`. The browser entry loads the threaded build only where the
+/// page is cross-origin isolated. (In Node: [`no_handles_in_node`].)
 pub fn no_threads(member: &str) -> BindingError {
     BindingError::error(format!(
         "{member} is not available in the single-thread wasm build, which the browser entry loads \
          where SharedArrayBuffer is unavailable (crossOriginIsolated is false): a ring crosses \
-         threads in the threaded build, which needs {CROSS_ORIGIN_ISOLATION} (in Node, the addon's \
-         rings cross threads)"
+         threads in the threaded build, which needs {CROSS_ORIGIN_ISOLATION}"
     ))
     .with_code(ERR_INVALID_STATE)
 }
@@ -273,8 +273,8 @@ pub fn no_handles_in_node(member: &str) -> BindingError {
 }
 
 /// `sliceSync()` where the thread must not block (`class`: `"CircularReader"`): `Error`. Both Node
-/// builds say this on the main thread (the wasm build, which never blocks, says `never_blocks` in a
-/// worker), so it names no place where blocking works; the threaded browser build, whose dedicated
+/// builds say this on the main thread (the wasm build, which never blocks, says
+/// [`never_blocks_in_node`] in a worker), so it names no place where blocking works; the threaded browser build, whose dedicated
 /// workers do block, says [`blocks_in_workers_only`].
 pub fn no_blocking(class: &str, here: &str) -> BindingError {
     BindingError::error(format!(
@@ -316,8 +316,8 @@ pub fn read_into_own_slice() -> BindingError {
     .with_code(ERR_INVALID_ARG_VALUE)
 }
 
-/// `sliceSync()` in the single-thread wasm build, which never blocks (`class`: `"CircularReader"`):
-/// `Error`.
+/// `sliceSync()` in the single-thread wasm build in the browser, which never blocks (`class`:
+/// `"CircularReader"`): `Error`. (In a Node worker: [`never_blocks_in_node`].)
 pub fn never_blocks(class: &str) -> BindingError {
     BindingError::error(format!("{class}.sliceSync(): the wasm build never blocks; use sliceAsync()"))
         .with_code(ERR_INVALID_STATE)

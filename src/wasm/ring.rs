@@ -60,25 +60,29 @@ fn count<T>(n: u64, take: impl FnOnce(usize) -> Result<T, RingError>) -> Result<
     take(fits).map_err(ring_error)
 }
 
-/// Why the single-thread build's `toHandle()`/`fromHandle()` throw: in Node (`js/wasm-node.mjs`
-/// passes `"node"` as `here`), that the addon's rings cross threads; else what the threaded browser
-/// build needs.
+/// What `js/wasm-node.mjs` passes as `here` to `sliceSync()` in a worker and to `toHandle()` and
+/// `fromHandle()`: in Node, where the addon would serve the call.
+#[cfg(not(target_feature = "atomics"))]
+const IN_NODE: &str = "node";
+
+/// Why the single-thread build's `toHandle()`/`fromHandle()` throw: in Node (`here` is [`IN_NODE`]),
+/// that the addon's rings cross threads; else what the threaded browser build needs.
 #[cfg(not(target_feature = "atomics"))]
 fn no_threads(what: &str, here: &JsValue) -> JsValue {
     match here.as_string().as_deref() {
-        Some("node") => throwable(message::no_handles_in_node(what)),
+        Some(IN_NODE) => throwable(message::no_handles_in_node(what)),
         _ => throwable(message::no_threads(what)),
     }
 }
 
 /// Why the single-thread build's `sliceSync()` throws: where the caller says the thread must not
 /// block (`js/wasm-node.mjs` on Node's main thread, as the addon is told), the addon's words for it;
-/// in a Node worker (`"node"`), that the addon's `sliceSync()` blocks there; else that this build
+/// in a Node worker ([`IN_NODE`]), that the addon's `sliceSync()` blocks there; else that this build
 /// never blocks.
 #[cfg(not(target_feature = "atomics"))]
 fn no_blocking(class: &str, here: &JsValue) -> JsValue {
     match here.as_string().as_deref() {
-        Some("node") => throwable(message::never_blocks_in_node(class)),
+        Some(IN_NODE) => throwable(message::never_blocks_in_node(class)),
         Some(here) => throwable(message::no_blocking(class, here)),
         None => throwable(message::never_blocks(class)),
     }

@@ -329,7 +329,7 @@ pub trait PersistenceLayer: Send + Sync + std::fmt::Debug {
     /// ```
     /// use omnibuf::vbuf::{MemoryPersistence, PersistenceLayer};
     ///
-    /// // Only OPFS sync access handles (wasm32) read past the buffer's blocks.
+    /// // Only OPFS sync access handles (wasm32) bypass the buffer's block cache.
     /// assert!(!MemoryPersistence::new(b"abc".to_vec()).reads_directly());
     /// ```
     fn reads_directly(&self) -> bool {
