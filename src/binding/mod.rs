@@ -3,8 +3,8 @@
 //! waiting both share ([`block_on()`] for `sliceSync()`, [`Registration`] for `sliceAsync()`).
 //!
 //! Plain Rust, no napi or wasm-bindgen types, compiled for either binding (the `binding` feature, or
-//! wasm32) and for the tests, and tested natively and under Miri. An adapter turns a JS value into a [`Value`] (its type and, for a number, the number), asks a
-//! check here, and throws the [`BindingError`] it may get back as the JS class it names. Because both
+//! wasm32) and for the tests, and tested natively and under Miri. An adapter turns a JS value into a
+//! [`Value`] (its type and, for a number, the number), asks a check here, and throws the [`BindingError`] it may get back as the JS class it names. Because both
 //! builds take their messages from [`message`], the same misuse gives the same class and the same
 //! message in both (the shared JS suite compares them: `js/test/misuse.test.mjs`).
 //!

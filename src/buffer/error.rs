@@ -13,7 +13,10 @@
 ///     b.try_slice(1..9).unwrap_err().to_string(),
 ///     "range 1..9 is out of bounds for a buffer of 3 bytes"
 /// );
-/// assert_eq!(b.try_slice(2..1).unwrap_err().to_string(), "range 2..1 ends before it starts (a buffer of 3 bytes)");
+/// assert_eq!(
+///     b.try_slice(2..1).unwrap_err().to_string(),
+///     "range 2..1 ends before it starts (a buffer of 3 bytes)"
+/// );
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("{}", slice_message(*.start as u64, *.end as u64, *.len as u64))]

@@ -32,8 +32,8 @@ macro_rules! flavour {
             /// A ring of the smallest capacity, the same on either backend: the fewest items that fill
             /// whole pages (64 KiB granules on Windows), as double mapping rounds them: the least
             /// common multiple of the page size and the item size. That is one page of `u8`s or
-            /// `u32`s, but 375 pages of 3000-byte items (512 of them, with 4 KiB pages). Like `with_capacity(1)` on
-            /// double-mapped memory, where that is what one item rounds up to. Fails as
+            /// `u32`s, but 375 pages of 3000-byte items (512 of them, with 4 KiB pages). Like
+            /// `with_capacity(1)` on double-mapped memory, where that is what one item rounds up to. Fails as
             /// [`with_capacity`](Self::with_capacity) does.
             ///
             /// ```

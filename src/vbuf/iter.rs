@@ -248,8 +248,8 @@ impl VirtualBuffer {
 
     /// The chunks of a range as zero-copy views, in order, as of now: later edits do not affect them.
     /// Each chunk lies in one piece and one cache block (of a layer read in place, a memory-mapped
-    /// file or [`MemoryPersistence`](crate::vbuf::MemoryPersistence), in one window of it, up to 4 MiB). A read that fails (a file truncated underneath) is the walk's last
-    /// item, both ways.
+    /// file or [`MemoryPersistence`](crate::vbuf::MemoryPersistence), in one window of it, up to 4
+    /// MiB). A read that fails (a file truncated underneath) is the walk's last item, both ways.
     ///
     /// ```
     /// use omnibuf::vbuf::VirtualBuffer;

@@ -784,8 +784,9 @@ impl StoredBuffer {
     /// nothing, if the stored document changed since it was opened or last saved, unless `force`.
     /// The blocks the save replaced are deleted with it, but for those a buffer of the origin may
     /// still read (one that reads an older version: this buffer's undo history, another open
-    /// buffer), which a later save or open deletes once none does. A save (or [`save_as`](Self::save_as)) called while another of this buffer runs waits for it
-    /// to end, and then saves the content as it is when it starts.
+    /// buffer), which a later save or open deletes once none does. A save (or
+    /// [`save_as`](Self::save_as)) called while another of this buffer runs waits for it to end, and
+    /// then saves the content as it is when it starts.
     ///
     /// ```no_run
     /// # async fn demo() -> Result<(), omnibuf::vbuf::StoredError> {
