@@ -940,13 +940,17 @@ impl StoredBuffer {
         for id in released {
             state.sources[id as usize - 1] = None;
         }
+        let has_garbage = !meta.garbage.is_empty();
         state.meta = Some(meta);
         drop(state);
         // The blocks this save replaced go now, but for those a version still in use may read (this
         // buffer's undo history, other buffers): else a buffer kept open and saved often would fill
         // the storage until the document is next opened. What stays waits for a later save or open;
-        // a failure here is left to those too, the save being done.
-        let _ = indexed_db::collect_garbage(&lock).await;
+        // a failure here is left to those too, the save being done. A save that replaced nothing
+        // (the first of a document, one that kept every block) has nothing to collect.
+        if has_garbage {
+            let _ = indexed_db::collect_garbage(&lock).await;
+        }
         Ok(())
     }
 
