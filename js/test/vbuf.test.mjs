@@ -323,6 +323,30 @@ test("a system's I/O failure has the code Node's fs gives it, beside the system'
   });
 });
 
+test("a system's failure the Rust standard library leaves uncategorized has Node's code too (EMFILE)", { skip: addonOnly || (process.platform === 'win32' && 'ulimit: a Unix shell') }, async () => {
+  await inTempDir(async (dir) => {
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'x');
+    // In a child with few descriptors: open files until the system refuses one, then ask the addon to
+    // open one more. Its error has the code Node's fs gave the same refusal.
+    const script = `
+      import { openSync, closeSync } from 'node:fs';
+      const { VirtualBuffer } = await import(${JSON.stringify(new URL('../node.mjs', import.meta.url).href)});
+      const file = ${JSON.stringify(file)};
+      const open = [];
+      let fsCode;
+      for (;;) {
+        try { open.push(openSync(file)); } catch (e) { fsCode = e.code; break; }
+      }
+      const ours = await VirtualBuffer.open(file).then((vb) => { vb.free(); return 'opened'; }, (e) => [e.name, e.code]);
+      for (const fd of open) closeSync(fd);
+      console.log(JSON.stringify([fsCode, ours]));`;
+    const child = spawnSync('sh', ['-c', 'ulimit -n 256 && exec "$0" --input-type=module -e "$1"', process.execPath, script], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(child.status, 0, child.stderr);
+    assert.deepEqual(JSON.parse(child.stdout), ['EMFILE', ['Error', 'EMFILE']]);
+  });
+});
+
 test('the mapped backend', { skip: addonOnly }, async () => {
   await inTempDir(async (dir) => {
     const path = join(dir, 'mapped.txt');

@@ -1,5 +1,6 @@
 //! The errors JS sees: a class and a message.
 
+use crate::platform::os_error::node_code;
 use std::fmt::Display;
 
 /// The JS class an error is thrown as.
@@ -117,7 +118,7 @@ impl From<crate::ring::RingError> for BindingError {
             }
             // The system refused the memory: the world, not the caller, with the system's code.
             RingError::Memory(RingMemoryError::Map(ref io)) => {
-                BindingError { code: system_code(io), ..BindingError::error(e) }
+                BindingError { code: node_code(io), ..BindingError::error(e) }
             }
             // The bindings' rings are byte rings: their counts are of bytes, not the core's items.
             RingError::ProduceTooMuch { requested, free } => produce_too_much(requested as u64, free),
@@ -160,8 +161,8 @@ impl From<crate::vbuf::VbufError> for BindingError {
             // A file changed underneath, I/O, the side file, a cancelled scan: the world, not the caller.
             _ => {
                 let code = match &e {
-                    SideFile(io) => system_code(io),
-                    _ => io_error_in(&e).and_then(system_code),
+                    SideFile(io) => node_code(io),
+                    _ => io_error_in(&e).and_then(node_code),
                 };
                 BindingError { code, ..BindingError::error(e) }
             }
@@ -172,34 +173,6 @@ impl From<crate::vbuf::VbufError> for BindingError {
 /// The first I/O error in `e`'s chain of sources, `e` itself included.
 fn io_error_in<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a std::io::Error> {
     std::iter::successors(Some(e), |e| e.source()).find_map(|e| e.downcast_ref::<std::io::Error>())
-}
-
-/// The `code` Node's `fs` gives a system's I/O error of this kind, so that a program tells failures
-/// apart by `error.code` as it does for `fs/promises`, not by the system's words in the message;
-/// `None` for kinds without one (an error of this crate's own, such as a file changed underneath).
-/// By kind, not by the system's number, which differs between systems (Windows maps its own codes to
-/// these kinds, as libuv maps them to these names).
-fn system_code(e: &std::io::Error) -> Option<&'static str> {
-    use std::io::ErrorKind::*;
-    Some(match e.kind() {
-        NotFound => "ENOENT",
-        PermissionDenied => "EACCES",
-        AlreadyExists => "EEXIST",
-        IsADirectory => "EISDIR",
-        NotADirectory => "ENOTDIR",
-        DirectoryNotEmpty => "ENOTEMPTY",
-        ReadOnlyFilesystem => "EROFS",
-        StorageFull => "ENOSPC",
-        FileTooLarge => "EFBIG",
-        ResourceBusy => "EBUSY",
-        ExecutableFileBusy => "ETXTBSY",
-        CrossesDevices => "EXDEV",
-        TooManyLinks => "EMLINK",
-        InvalidFilename => "ENAMETOOLONG",
-        Interrupted => "EINTR",
-        OutOfMemory => "ENOMEM",
-        _ => return None,
-    })
 }
 
 /// `produce(n)` of a byte ring, of more bytes than are free: `RangeError`, in the bindings' words for

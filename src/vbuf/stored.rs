@@ -932,17 +932,22 @@ impl StoredBuffer {
         if let Some(old) = &base_source {
             old.layer.unload();
         }
-        let mut state = self.state.borrow_mut();
-        state.saves += 1;
-        let released = self.buffer.adopt_saved(snapshot, layer.clone());
-        state.sources.push(Some(StoredSource { name: name.to_string(), layer, _in_use: Rc::new(in_use) }));
-        // Versions nothing reads any more lose their marks: their garbage can go.
-        for id in released {
-            state.sources[id as usize - 1] = None;
-        }
         let has_garbage = !meta.garbage.is_empty();
-        state.meta = Some(meta);
-        drop(state);
+        {
+            let mut state = self.state.borrow_mut();
+            state.saves += 1;
+            let released = self.buffer.adopt_saved(snapshot, layer.clone());
+            state.sources.push(Some(StoredSource {
+                name: name.to_string(),
+                layer,
+                _in_use: Rc::new(in_use),
+            }));
+            // Versions nothing reads any more lose their marks: their garbage can go.
+            for id in released {
+                state.sources[id as usize - 1] = None;
+            }
+            state.meta = Some(meta);
+        }
         // The blocks this save replaced go now, but for those a version still in use may read (this
         // buffer's undo history, other buffers): else a buffer kept open and saved often would fill
         // the storage until the document is next opened. What stays waits for a later save or open;

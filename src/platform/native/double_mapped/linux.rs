@@ -21,8 +21,7 @@ pub(super) struct Mapping {
 }
 
 fn last_error(what: &'static str) -> io::Error {
-    let e = io::Error::last_os_error();
-    io::Error::new(e.kind(), format!("{what}: {e}"))
+    crate::platform::os_error::with_context(io::Error::last_os_error(), what)
 }
 
 /// Maps `len` bytes (a multiple of the page size) twice. Huge pages are tried first when asked for,
@@ -53,7 +52,7 @@ fn map_fd(fd: libc::c_int, len: usize, doubled: usize, options: &MapOptions) -> 
     let size = libc::off_t::try_from(len).map_err(|_| io::Error::other("ring size too large"))?;
     // A memfd's size counts against the file-size limit: past it `ftruncate` would raise SIGXFSZ.
     within_file_size_limit(len as u64, file_size_limit())
-        .map_err(|e| io::Error::new(e.kind(), format!("ftruncate: {e}")))?;
+        .map_err(|e| crate::platform::os_error::with_context(e, "ftruncate"))?;
     // SAFETY: `fd` is an open memfd we own.
     if unsafe { libc::ftruncate(fd, size) } != 0 {
         return Err(last_error("ftruncate"));

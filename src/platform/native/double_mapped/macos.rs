@@ -90,7 +90,7 @@ pub(super) fn map(len: usize, options: &MapOptions) -> io::Result<Mapping> {
             // Read errno before `unmap` can change it; name the call, as the other errors do.
             let e = io::Error::last_os_error();
             unmap(&mapping);
-            return Err(io::Error::new(e.kind(), format!("mlock: {e}")));
+            return Err(crate::platform::os_error::with_context(e, "mlock"));
         }
     }
     // Huge pages: macOS has no user-controlled large pages for this kind of mapping; the option is

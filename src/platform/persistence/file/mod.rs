@@ -373,7 +373,7 @@ fn map_whole_file(file: &File, len: u64) -> std::io::Result<ZeroCopyBuffer> {
 
 /// Prefixes an I/O error's message with what was being done, keeping its kind.
 pub(super) fn with_context(error: std::io::Error, doing: fmt::Arguments<'_>) -> PersistenceError {
-    PersistenceError::Io(std::io::Error::new(error.kind(), format!("{doing}: {error}")))
+    PersistenceError::Io(crate::platform::os_error::with_context(error, doing))
 }
 
 impl fmt::Debug for FilePersistence {

@@ -1,0 +1,205 @@
+//! A system's I/O errors: what was being done when one came (kept with the system's own error, whose
+//! number it keeps), and the name Node gives it (`ENOENT`, `EMFILE`, ...), so that the bindings can
+//! give their errors the `code` Node's `fs` gives the same failure.
+//!
+//! By the system's own error number where this module knows the system's numbers (every Unix through
+//! `libc`, and the Windows codes libuv names but the standard library files under no kind of its
+//! own), else by the error's [`ErrorKind`](std::io::ErrorKind), which is all an error has that was
+//! made without a number (as in the browser). The numbers come first because a kind folds several
+//! numbers together (`EPERM` and `EACCES` are both `PermissionDenied`) and leaves many uncategorized
+//! (`EMFILE`, `ENFILE`, `EIO`).
+
+use std::error::Error;
+use std::io;
+
+/// `error`, its message prefixed with what was being done (`"opening notes.txt: No such file or
+/// directory"`), of the same kind. The system's error stays its [`source`](Error::source), so its
+/// number is not lost to the new message.
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) fn with_context(error: io::Error, doing: impl std::fmt::Display) -> io::Error {
+    io::Error::new(error.kind(), InContext { doing: doing.to_string(), error })
+}
+
+/// A system's error and what was being done when it came.
+#[cfg(not(target_arch = "wasm32"))]
+#[derive(Debug)]
+struct InContext {
+    doing: String,
+    error: io::Error,
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl std::fmt::Display for InContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.doing, self.error)
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl Error for InContext {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
+/// The name Node (libuv) gives `e`, or `None` for an error that is no system's (one of this crate's
+/// own, such as a file changed underneath) or whose number libuv does not name. Node's `fs` gives its errors the same `code`, so a program tells failures apart by `error.code`,
+/// not by the system's words in the message. Of an error put [in context](with_context), the
+/// system's own error is named.
+#[cfg(any(feature = "binding", target_arch = "wasm32", test))]
+pub(crate) fn node_code(e: &io::Error) -> Option<&'static str> {
+    let innermost = std::iter::successors(Some(e as &(dyn Error + 'static)), |&e| e.source())
+        .filter_map(|e| e.downcast_ref::<io::Error>())
+        .last()
+        .unwrap_or(e);
+    match innermost.raw_os_error() {
+        Some(number) => by_number(number).or_else(|| by_kind(innermost.kind())),
+        None => by_kind(innermost.kind()),
+    }
+}
+
+/// The names of the numbers a file, a mapping or a lock can fail with, as libuv names them
+/// (`EOPNOTSUPP` is `ENOTSUP` to it, `EWOULDBLOCK` is `EAGAIN`).
+#[cfg(all(unix, any(feature = "binding", test)))]
+fn by_number(number: i32) -> Option<&'static str> {
+    use libc::*;
+    Some(match number {
+        EPERM => "EPERM",
+        ENOENT => "ENOENT",
+        EINTR => "EINTR",
+        EIO => "EIO",
+        ENXIO => "ENXIO",
+        E2BIG => "E2BIG",
+        EBADF => "EBADF",
+        EAGAIN => "EAGAIN",
+        ENOMEM => "ENOMEM",
+        EACCES => "EACCES",
+        EFAULT => "EFAULT",
+        EBUSY => "EBUSY",
+        EEXIST => "EEXIST",
+        EXDEV => "EXDEV",
+        ENODEV => "ENODEV",
+        ENOTDIR => "ENOTDIR",
+        EISDIR => "EISDIR",
+        EINVAL => "EINVAL",
+        ENFILE => "ENFILE",
+        EMFILE => "EMFILE",
+        ENOTTY => "ENOTTY",
+        ETXTBSY => "ETXTBSY",
+        EFBIG => "EFBIG",
+        ENOSPC => "ENOSPC",
+        ESPIPE => "ESPIPE",
+        EROFS => "EROFS",
+        EMLINK => "EMLINK",
+        EPIPE => "EPIPE",
+        ENAMETOOLONG => "ENAMETOOLONG",
+        ENOSYS => "ENOSYS",
+        ENOTEMPTY => "ENOTEMPTY",
+        ELOOP => "ELOOP",
+        EOVERFLOW => "EOVERFLOW",
+        ETIMEDOUT => "ETIMEDOUT",
+        ECANCELED => "ECANCELED",
+        n if n == ENOTSUP || n == EOPNOTSUPP => "ENOTSUP",
+        _ => return None,
+    })
+}
+
+/// The Windows codes whose errors the standard library files under no kind Node names, by libuv's
+/// names for them.
+#[cfg(all(windows, any(feature = "binding", test)))]
+fn by_number(number: i32) -> Option<&'static str> {
+    use windows_sys::Win32::Foundation::*;
+    Some(match u32::try_from(number).ok()? {
+        ERROR_TOO_MANY_OPEN_FILES => "EMFILE",
+        ERROR_INVALID_HANDLE => "EBADF",
+        ERROR_INVALID_PARAMETER => "EINVAL",
+        _ => return None,
+    })
+}
+
+/// No system numbers to name (wasm32: an error there has none).
+#[cfg(all(not(any(unix, windows)), any(feature = "binding", target_arch = "wasm32", test)))]
+fn by_number(_number: i32) -> Option<&'static str> {
+    None
+}
+
+/// By kind: what the standard library tells of any system's numbers (Windows maps its own codes to
+/// these kinds as libuv maps them to these names).
+#[cfg(any(feature = "binding", target_arch = "wasm32", test))]
+fn by_kind(kind: io::ErrorKind) -> Option<&'static str> {
+    use io::ErrorKind::*;
+    Some(match kind {
+        NotFound => "ENOENT",
+        PermissionDenied => "EACCES",
+        AlreadyExists => "EEXIST",
+        IsADirectory => "EISDIR",
+        NotADirectory => "ENOTDIR",
+        DirectoryNotEmpty => "ENOTEMPTY",
+        ReadOnlyFilesystem => "EROFS",
+        StorageFull => "ENOSPC",
+        FileTooLarge => "EFBIG",
+        ResourceBusy => "EBUSY",
+        ExecutableFileBusy => "ETXTBSY",
+        CrossesDevices => "EXDEV",
+        TooManyLinks => "EMLINK",
+        InvalidFilename => "ENAMETOOLONG",
+        Interrupted => "EINTR",
+        OutOfMemory => "ENOMEM",
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+    use std::io::{Error, ErrorKind};
+
+    #[test]
+    fn an_error_without_a_number_is_named_by_its_kind() {
+        assert_eq!(node_code(&Error::from(ErrorKind::StorageFull)), Some("ENOSPC"));
+        assert_eq!(node_code(&Error::from(ErrorKind::PermissionDenied)), Some("EACCES"));
+        // Kinds that are no system's failure, or that the standard library makes for its own checks
+        // (a path with a NUL is `InvalidInput`, not the system's `EINVAL`), have none.
+        assert_eq!(node_code(&Error::from(ErrorKind::InvalidInput)), None);
+        assert_eq!(node_code(&Error::other("corrupt")), None);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_unix_number_is_named_as_node_names_it() {
+        let name = |n| node_code(&Error::from_raw_os_error(n));
+        // Numbers the standard library leaves uncategorized, or folds with others.
+        assert_eq!(name(libc::EMFILE), Some("EMFILE"));
+        assert_eq!(name(libc::ENFILE), Some("ENFILE"));
+        assert_eq!(name(libc::EIO), Some("EIO"));
+        assert_eq!(name(libc::EPERM), Some("EPERM"));
+        assert_eq!(name(libc::EACCES), Some("EACCES"));
+        assert_eq!(name(libc::EINVAL), Some("EINVAL"));
+        assert_eq!(name(libc::EOPNOTSUPP), Some("ENOTSUP"));
+        // A number libuv does not name has no code (Node says "Unknown system error").
+        assert_eq!(name(libc::EDQUOT), None);
+    }
+
+    #[test]
+    fn an_error_in_context_keeps_the_systems_number_and_name() {
+        let missing = std::fs::File::open("/no/such/omnibuf/file").unwrap_err();
+        let number = missing.raw_os_error();
+        let opening = with_context(missing, "opening /no/such/omnibuf/file");
+        assert!(opening.to_string().starts_with("opening /no/such/omnibuf/file: "), "{opening}");
+        assert_eq!(opening.kind(), ErrorKind::NotFound);
+        let source = opening.source().and_then(|e| e.downcast_ref::<Error>()).map(Error::raw_os_error);
+        assert_eq!(source, Some(number));
+        assert_eq!(node_code(&opening), Some("ENOENT"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_uncategorized_error_in_context_is_named_by_its_number() {
+        // `EPERM` is `PermissionDenied`, as `EACCES` is: only the number tells them apart.
+        let refused = with_context(Error::from_raw_os_error(libc::EPERM), "saving notes.txt");
+        assert_eq!(node_code(&refused), Some("EPERM"));
+        let too_many = with_context(Error::from_raw_os_error(libc::EMFILE), "opening notes.txt");
+        assert_eq!(node_code(&too_many), Some("EMFILE"));
+    }
+}
