@@ -47,8 +47,9 @@
 //   call this thread or page does not allow: sliceSync() where nothing may block, toHandle() on a page
 //   that is not cross-origin isolated), ERR_FEATURE_UNAVAILABLE_ON_PLATFORM (a member only another
 //   entry serves, a ring backend this system lacks). Errors of the world (I/O, storage) have none,
-//   but for a system's I/O failure (the addon's files, a ring's memory) of a kind Node's fs names,
-//   which has its code (ENOENT, EACCES, ENOTDIR, ENOSPC, EFBIG, ENOMEM, ...). Their message says what
+//   but for a system's I/O failure (the addon's files, a ring's memory), which has the code Node's
+//   fs gives it (ENOENT, EACCES, EPERM, EMFILE, ENOSPC, EIO, ...; none for a number Node does not
+//   name either, as Linux's EDQUOT). Their message says what
 //   failed in that build's storage (a file, an IndexedDB document), so it is not the same in both.
 // - Objects hold native or wasm memory: call free() (or use `using`, via [Symbol.dispose]) when done.
 //   Using an object after free() throws an Error that says so, before any of the call's arguments or
@@ -496,8 +497,6 @@ export class Circular {
   static withCapacity(capacity: number, options?: CircularOptions): CircularWriter;
   /** Whether this system can double-map ring memory (always false in wasm). */
   static doubleMappingAvailable(): boolean;
-  free(): void;
-  [Symbol.dispose](): void;
 }
 
 /** The one writer of a byte ring. */

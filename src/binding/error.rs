@@ -225,7 +225,7 @@ mod tests {
         assert!(e.message.contains("opening notes.txt"), "the message is the system's: {}", e.message);
         let full = BindingError::from(VbufError::SideFile(Error::from(ErrorKind::StorageFull)));
         assert_eq!(full.code, Some("ENOSPC"));
-        // An I/O error of no kind Node names, and a failure that is no system's, have none.
+        // An I/O error of no number or kind Node names, and a failure that is no system's, have none.
         let other = BindingError::from(VbufError::Persistence(PersistenceError::Io(Error::other("?"))));
         assert_eq!(other.code, None);
         let corrupt = BindingError::from(VbufError::Persistence(PersistenceError::Corrupt("x".into())));
