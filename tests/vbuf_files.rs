@@ -107,6 +107,30 @@ fn replaced_files_held_open(dir: &std::path::Path) -> usize {
         .count()
 }
 
+/// A script saved by a buffer that stays open runs: the buffer reads the saved file through a handle
+/// that cannot write it (one that could would make the system refuse to run it, `ETXTBSY`).
+#[cfg(unix)]
+#[test]
+fn a_saved_script_runs_while_its_buffer_stays_open() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (script, copy) = (dir.path().join("script.sh"), dir.path().join("copy.sh"));
+    std::fs::write(&script, "#!/bin/sh\nexit 3\n").unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let run = |path: &std::path::Path| std::process::Command::new(path).status().map(|status| status.code());
+    for backend in BACKENDS {
+        let buf = VirtualBuffer::open_with(&script, backend, VirtualBufferOptions::default()).unwrap();
+        buf.replace(15..16, b"7").unwrap();
+        buf.save().unwrap();
+        assert_eq!(run(&script).unwrap(), Some(7), "{backend:?}: after save()");
+        buf.save_as(&copy, backend).unwrap();
+        std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert_eq!(run(&copy).unwrap(), Some(7), "{backend:?}: after save_as()");
+        buf.replace(15..16, b"3").unwrap();
+        buf.save_as(&script, backend).unwrap();
+    }
+}
+
 #[test]
 fn a_file_changed_underneath_is_reported_and_save_refuses_unless_forced() {
     let dir = tempfile::tempdir().unwrap();

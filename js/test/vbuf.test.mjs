@@ -347,6 +347,23 @@ test("a system's failure the Rust standard library leaves uncategorized has Node
   });
 });
 
+test('a script saved by a buffer that stays open runs (the buffer holds no handle that writes it)', { skip: addonOnly || (process.platform === 'win32' && 'ETXTBSY: Unix') }, async () => {
+  await inTempDir(async (dir) => {
+    const script = join(dir, 'script.sh');
+    writeFileSync(script, '#!/bin/sh\nexit 3\n', { mode: 0o755 });
+    for (const backend of ['positional', 'mapped']) {
+      const vb = await VirtualBuffer.open(script, { backend });
+      vb.replace(15, 16, '7');
+      await vb.save();
+      const run = spawnSync(script);
+      assert.equal(run.error?.code ?? run.status, 7, `${backend}: a saved script runs while its buffer is open`);
+      vb.replace(15, 16, '3');
+      await vb.save();
+      vb.free();
+    }
+  });
+});
+
 test('the mapped backend', { skip: addonOnly }, async () => {
   await inTempDir(async (dir) => {
     const path = join(dir, 'mapped.txt');

@@ -95,7 +95,8 @@ pub(super) fn write_atomically(
     let turn = CommitTurn::take(&target);
     before_commit()?;
     // Built before the rename, so that only the directory sync can fail once the target is replaced.
-    let file = handle_for_reading(&temp.file).map_err(|e| on_temp(e, "duplicating the handle of"))?;
+    let file =
+        handle_for_reading(&temp.file, &temp.path).map_err(|e| on_temp(e, "opening again for reading"))?;
     let saved = FilePersistence::from_file(file, path.to_path_buf(), backend)?;
     if let Err(e) = temp.rename_over(&target) {
         // The layer first: Windows does not remove a file that a mapping still shows, and the
@@ -118,13 +119,15 @@ pub(super) fn write_atomically(
     Ok(saved)
 }
 
-/// The handle the saved layer reads the new file through, a second one of the temporary file's. On
-/// Windows one that can only read: while a handle that may write is open, programs that open the file
-/// sharing it for reading only (as many do) are refused, and the saved layer may live long; a layer
-/// opened from a path does not keep them out either.
-fn handle_for_reading(file: &File) -> std::io::Result<File> {
+/// The handle the saved layer reads the new file through: a second one of the temporary file `file`
+/// (at `path`), that can only read. The saved layer may live long, and while a handle that may write
+/// is open, Unix refuses to run the file (`ETXTBSY`: a script saved and then run) and Windows refuses
+/// programs that open it sharing it for reading only (as many do); a layer opened from a path does
+/// not keep them out either.
+fn handle_for_reading(file: &File, path: &Path) -> std::io::Result<File> {
     #[cfg(windows)]
     {
+        let _ = path; // reopened from the handle itself
         use std::os::windows::io::{AsRawHandle, FromRawHandle};
         use windows_sys::Win32::Foundation::{GENERIC_READ, INVALID_HANDLE_VALUE};
         use windows_sys::Win32::Storage::FileSystem::{
@@ -141,7 +144,18 @@ fn handle_for_reading(file: &File) -> std::io::Result<File> {
         Ok(unsafe { File::from_raw_handle(handle) })
     }
     #[cfg(not(windows))]
-    file.try_clone()
+    {
+        // Unix reopens by path only, and the directory is not this save's: what the path names must
+        // be the file written. Where it is not, or cannot be read (a file whose mode the save copied
+        // lets its owner write only), the layer keeps a duplicate of the handle that writes, as the
+        // file is still saved.
+        use std::os::unix::fs::MetadataExt;
+        let identity = |file: &File| file.metadata().map(|meta| (meta.dev(), meta.ino()));
+        match File::open(path) {
+            Ok(reader) if identity(&reader).ok() == Some(identity(file)?) => Ok(reader),
+            _ => file.try_clone(),
+        }
+    }
 }
 
 /// The file a save at `path` replaces: `path` itself, or the file a symbolic link there points to.
