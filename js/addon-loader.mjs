@@ -73,7 +73,7 @@ function loadAddon() {
   const cargo = cargoVersion();
   const build = cargo
     ? `build it from source with \`npx omnibuf-build\` (uses ${cargo}; a minute or two)`
-    : 'build it from source with `npx omnibuf-build` once Rust 1.85 or newer (https://rustup.rs) and a C linker are installed';
+    : 'build it from source with `npx omnibuf-build` once Rust 1.88 or newer (https://rustup.rs) and a C linker are installed';
   const lines = [
     `omnibuf: no Node addon for this platform (${id}): ${prebuilt.reason}.`,
     `Prebuilt platforms: ${PLATFORMS.map((p) => p.id).join(', ')}.`,

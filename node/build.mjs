@@ -42,7 +42,7 @@ if (!found) {
   console.error(`omnibuf: cannot build the Node addon: Rust's \`cargo\` was not found (looked on PATH and in
 ${join(process.env.CARGO_HOME ?? join(homedir(), '.cargo'), 'bin')}).
 
-The addon is built from source and needs a Rust toolchain, 1.85 or newer, with a C linker:
+The addon is built from source and needs a Rust toolchain, 1.88 or newer, with a C linker:
   1. install rustup (https://rustup.rs), e.g. \`curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh\`,
      or your system's package (Debian/Ubuntu: \`apt-get install rustup && rustup default stable\`);
   2. make sure a C toolchain is present (Debian/Ubuntu: \`apt-get install build-essential\`);

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what a fresh machine lacks for the test suites: rustup targets, nightly's miri and rust-src,
-# the wasm-bindgen CLI at exactly the version Cargo.lock pins, Debian's chromium and chromedriver, Wine
-# and the MinGW compiler (with a Wine prefix for the tests), and npm packages. Each step checks first, so
-# a second run installs nothing. Exits non-zero on the first failure: nothing after it could be trusted.
+# the Rust versions the crates declare, the wasm-bindgen CLI at exactly the version Cargo.lock pins,
+# Debian's chromium and chromedriver, Wine and the MinGW compiler (with a Wine prefix for the tests),
+# and npm packages. Each step checks first, so a second run installs nothing. Exits non-zero on the
+# first failure: nothing after it could be trusted.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -39,6 +40,21 @@ else
             rustup component add "$component" --toolchain nightly
         fi
     done
+fi
+
+# The rust-versions the crates declare (the core's, natively and for wasm32; the addon's, which its
+# locked napi needs), for the crate suite's check that they build there.
+for manifest in Cargo.toml node/Cargo.toml; do
+    msrv=$(sed -n 's/^rust-version = "\(.*\)"/\1/p' "$manifest")
+    if ! rustup toolchain list | grep -q "^$msrv-"; then
+        echo "installing Rust $msrv, the rust-version of $manifest"
+        rustup toolchain install "$msrv" --profile minimal
+    fi
+done
+core_msrv=$(sed -n 's/^rust-version = "\(.*\)"/\1/p' Cargo.toml)
+if ! rustup target list --installed --toolchain "$core_msrv" | grep -qx wasm32-unknown-unknown; then
+    echo "rustup target add wasm32-unknown-unknown --toolchain $core_msrv"
+    rustup target add wasm32-unknown-unknown --toolchain "$core_msrv"
 fi
 
 # The wasm-bindgen CLI must be exactly the version of the wasm-bindgen crate in Cargo.lock: the runner

@@ -927,16 +927,21 @@ test('save() keeps the file\'s mode, and (where the saver may set them) its owne
   });
 });
 
-test('open() of a directory rejects with an Error saying it is not a regular file, naming it', { skip: addonOnly }, async () => {
+test('open() or saveAs() of a directory rejects with an Error saying it is not a regular file, naming it, with EISDIR as Node\'s fs', { skip: addonOnly }, async () => {
   await inTempDir(async (dir) => {
+    const isDir = (e) => {
+      assert.equal(e.constructor, Error);
+      assert.ok(e.message.includes(dir), e.message);
+      assert.match(e.message, /a directory, not a regular file/);
+      assert.equal(e.code, 'EISDIR');
+      return true;
+    };
     for (const backend of ['positional', 'mapped']) {
-      await assert.rejects(VirtualBuffer.open(dir, { backend }), (e) => {
-        assert.equal(e.constructor, Error);
-        assert.ok(e.message.includes(dir), e.message);
-        assert.match(e.message, /not a regular file/);
-        return true;
-      });
+      await assert.rejects(VirtualBuffer.open(dir, { backend }), isDir);
     }
+    const doc = VirtualBuffer.fromBytes('content');
+    await assert.rejects(doc.saveAs(dir), isDir);
+    doc.free();
   });
 });
 

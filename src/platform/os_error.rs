@@ -58,8 +58,8 @@ pub(crate) fn node_code(e: &io::Error) -> Option<&'static str> {
     }
 }
 
-/// The names of the numbers a file, a mapping or a lock can fail with, as libuv names them
-/// (`EOPNOTSUPP` is `ENOTSUP` to it, `EWOULDBLOCK` is `EAGAIN`).
+/// The names of the numbers a file, a mapping or a lock can fail with (a dead network mount's
+/// `ENOTCONN` too), as libuv names them (`EOPNOTSUPP` is `ENOTSUP` to it, `EWOULDBLOCK` is `EAGAIN`).
 #[cfg(all(unix, any(feature = "binding", test)))]
 fn by_number(number: i32) -> Option<&'static str> {
     use libc::*;
@@ -99,6 +99,14 @@ fn by_number(number: i32) -> Option<&'static str> {
         EOVERFLOW => "EOVERFLOW",
         ETIMEDOUT => "ETIMEDOUT",
         ECANCELED => "ECANCELED",
+        ENOTCONN => "ENOTCONN",
+        ESRCH => "ESRCH",
+        ERANGE => "ERANGE",
+        EILSEQ => "EILSEQ",
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        ENODATA => "ENODATA",
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        EREMOTEIO => "EREMOTEIO",
         n if n == ENOTSUP || n == EOPNOTSUPP => "ENOTSUP",
         _ => return None,
     })
@@ -113,6 +121,10 @@ fn by_number(number: i32) -> Option<&'static str> {
         ERROR_TOO_MANY_OPEN_FILES => "EMFILE",
         ERROR_INVALID_HANDLE => "EBADF",
         ERROR_INVALID_PARAMETER => "EINVAL",
+        // Both are `InvalidFilename` to the standard library (a kind newer than this crate's
+        // rust-version), and named apart by libuv.
+        ERROR_FILENAME_EXCED_RANGE => "ENAMETOOLONG",
+        ERROR_INVALID_NAME => "ENOENT",
         _ => return None,
     })
 }
@@ -142,7 +154,6 @@ fn by_kind(kind: io::ErrorKind) -> Option<&'static str> {
         ExecutableFileBusy => "ETXTBSY",
         CrossesDevices => "EXDEV",
         TooManyLinks => "EMLINK",
-        InvalidFilename => "ENAMETOOLONG",
         Interrupted => "EINTR",
         OutOfMemory => "ENOMEM",
         _ => return None,

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::temp_file::{remove_stale_temp_files, CommitTurn, TempFile, TEMP_SUFFIX};
 use super::write_behind::WriteBehind;
-use super::{with_context, FileBackend, FilePersistence};
+use super::{not_a_regular_file, with_context, FileBackend, FilePersistence};
 use crate::platform::native::{file_size_limit, within_file_size_limit};
 use crate::platform::persistence::{check_copy, PersistenceError, PersistenceLayer, SavePiece, SaveRecipe};
 
@@ -172,8 +172,8 @@ pub(super) fn resolve_symlink(path: &Path) -> Result<PathBuf, PersistenceError> 
 fn regular_file_metadata(target: &Path) -> Result<Option<Metadata>, PersistenceError> {
     match std::fs::metadata(target) {
         Ok(meta) if meta.is_file() => Ok(Some(meta)),
-        Ok(_) => Err(with_context(
-            std::io::Error::new(ErrorKind::InvalidInput, "not a regular file"),
+        Ok(meta) => Err(with_context(
+            not_a_regular_file(meta.is_dir()),
             format_args!("saving to {}", target.display()),
         )),
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),

@@ -185,15 +185,22 @@ fn open_for_reading(path: &Path) -> std::io::Result<File> {
     std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
     options.open(path).map_err(|e| {
         if cfg!(windows) && e.kind() == std::io::ErrorKind::PermissionDenied && path.is_dir() {
-            not_a_regular_file()
+            not_a_regular_file(true)
         } else {
             e
         }
     })
 }
 
-fn not_a_regular_file() -> std::io::Error {
-    std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file")
+/// The error for a path that names no regular file: a directory is `IsADirectory` (`EISDIR` to Node's
+/// `fs` too), anything else (a FIFO, a device, a socket) `InvalidInput`, which the system has no
+/// error for.
+pub(super) fn not_a_regular_file(is_dir: bool) -> std::io::Error {
+    if is_dir {
+        std::io::Error::new(std::io::ErrorKind::IsADirectory, "a directory, not a regular file")
+    } else {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file")
+    }
 }
 
 /// Whether the file's content is made up as it is read, so that its size says nothing of it: a file
@@ -288,7 +295,10 @@ impl FilePersistence {
             .metadata()
             .map_err(|e| with_context(e, format_args!("reading metadata of {}", path.display())))?;
         if !meta.is_file() {
-            return Err(with_context(not_a_regular_file(), format_args!("opening {}", path.display())));
+            return Err(with_context(
+                not_a_regular_file(meta.is_dir()),
+                format_args!("opening {}", path.display()),
+            ));
         }
         if made_up_as_read(&file, &meta) {
             let e = std::io::Error::new(
