@@ -131,8 +131,9 @@ pub enum PersistenceError {
     /// This layer cannot do what was asked (for example `save` on a read-only layer).
     #[error("not supported by this persistence layer: {0}")]
     Unsupported(&'static str),
-    /// The underlying storage failed.
-    #[error("persistence I/O error: {0}")]
+    /// The underlying storage failed. This crate's layers say what they were doing and on what (a
+    /// path, an offset) in the error's message, and keep the system's error as its source.
+    #[error("{0}")]
     Io(#[from] std::io::Error),
 }
 

@@ -353,6 +353,17 @@ impl FilePersistence {
         }
     }
 
+    /// A system's error reading at `offset`, said of this file; a read that came back short is left
+    /// as it is (its message says at which offset, and that the file may have been truncated).
+    fn reading(&self, offset: u64, error: PersistenceError) -> PersistenceError {
+        match error {
+            PersistenceError::Io(e) => {
+                with_context(e, format_args!("reading {} at {offset}", self.path.display()))
+            }
+            other => other,
+        }
+    }
+
     /// Checks that `offset..offset + len` lies within the content and returns its end.
     fn check_range(&self, offset: u64, len: u64) -> Result<u64, PersistenceError> {
         let total = self.identity.len();
@@ -408,7 +419,9 @@ impl PersistenceLayer for FilePersistence {
         match &self.reader {
             // Within the mapping, which is addressable: the casts cannot truncate.
             Reader::Mapped(map) => dst.copy_from_slice(&map[offset as usize..end as usize]),
-            Reader::Positional => positional::read_exact_at(&self.file, offset, dst)?,
+            Reader::Positional => {
+                positional::read_exact_at(&self.file, offset, dst).map_err(|e| self.reading(offset, e))?
+            }
         }
         Ok(())
     }
@@ -419,7 +432,8 @@ impl PersistenceLayer for FilePersistence {
             Reader::Mapped(map) => Ok(map.slice(offset as usize..end as usize)),
             Reader::Positional => {
                 let mut bytes = vec![0u8; len];
-                positional::read_exact_at(&self.file, offset, &mut bytes)?;
+                positional::read_exact_at(&self.file, offset, &mut bytes)
+                    .map_err(|e| self.reading(offset, e))?;
                 Ok(ZeroCopyBuffer::from_bytes(bytes, BufferKind::raw()))
             }
         }

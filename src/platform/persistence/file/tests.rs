@@ -151,10 +151,30 @@ fn missing_files_and_directories_are_clear_errors() {
     }
     for backend in BACKENDS {
         match FilePersistence::open(dir.path(), backend) {
-            Err(PersistenceError::Io(e)) => assert!(e.to_string().contains("not a regular file"), "{e}"),
+            Err(PersistenceError::Io(e)) => {
+                assert_eq!(e.kind(), ErrorKind::IsADirectory);
+                assert!(e.to_string().contains("a directory, not a regular file"), "{e}");
+            }
             other => panic!("expected an error for a directory, got {other:?}"),
         }
     }
+}
+
+/// A read that the system fails says what was read, where, and keeps the system's error (and so its
+/// number) as the source.
+#[test]
+fn a_failed_read_names_the_file_and_the_offset() {
+    let (_dir, path) = fixture(b"content");
+    let layer = FilePersistence::open(&path, FileBackend::Positional).unwrap();
+    let system = std::io::Error::from_raw_os_error(5);
+    let PersistenceError::Io(e) = layer.reading(3, PersistenceError::Io(system)) else { unreachable!() };
+    let message = e.to_string();
+    assert!(message.starts_with(&format!("reading {} at 3: ", path.display())), "{message}");
+    let source = std::error::Error::source(&e).and_then(|s| s.downcast_ref::<std::io::Error>());
+    assert_eq!(source.and_then(std::io::Error::raw_os_error), Some(5));
+    // A short read keeps its own words.
+    let short = PersistenceError::ShortRead { offset: 3, wanted: 4, got: 1 };
+    assert!(matches!(layer.reading(3, short), PersistenceError::ShortRead { .. }));
 }
 
 /// A FIFO is refused at once, not waited on for a writer (an open for reading would be); one named
