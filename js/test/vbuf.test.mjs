@@ -941,6 +941,9 @@ test('open() or saveAs() of a directory rejects with an Error saying it is not a
     }
     const doc = VirtualBuffer.fromBytes('content');
     await assert.rejects(doc.saveAs(dir), isDir);
+    // A new name ending in a separator names a directory too: refused before anything is written.
+    await assert.rejects(doc.saveAs(`${join(dir, 'new')}/`), (e) => e.code === 'EISDIR' && /a directory, not a regular file/.test(e.message));
+    assert.deepEqual(readdirSync(dir), []);
     doc.free();
   });
 });

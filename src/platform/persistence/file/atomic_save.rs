@@ -67,10 +67,17 @@ pub(super) fn write_atomically(
     backend: FileBackend,
     before_commit: &dyn Fn() -> Result<(), PersistenceError>,
 ) -> Result<FilePersistence, PersistenceError> {
-    // An empty path, a root or `..`: refused before a temporary file is written somewhere.
-    if path.file_name().is_none() {
-        let message = format!("cannot save to {path:?}: the path names no file");
+    // An empty path, and one that names a directory (a root, `..`, or a name ending in a separator,
+    // which a rename would refuse only after the new file was written): refused before a temporary
+    // file is written somewhere. A directory is `EISDIR` to Node's `fs` too.
+    if path.as_os_str().is_empty() {
+        let message = "cannot save to \"\": the path names no file";
         return Err(std::io::Error::new(ErrorKind::InvalidInput, message).into());
+    }
+    let ends_in_separator =
+        path.as_os_str().as_encoded_bytes().last().is_some_and(|&b| std::path::is_separator(b as char));
+    if path.file_name().is_none() || ends_in_separator {
+        return Err(with_context(not_a_regular_file(true), format_args!("saving to {}", path.display())));
     }
     let target = resolve_symlink(path)?;
     let original = regular_file_metadata(&target)?.map(|meta| Original::read(meta, &target)).transpose()?;

@@ -828,15 +828,24 @@ fn save_recipe_as_writes_a_recipe_from_any_layer_to_a_new_file() {
 }
 
 #[test]
-fn save_recipe_as_refuses_a_path_that_names_no_file_before_writing_anything() {
+fn save_recipe_as_refuses_a_path_that_names_no_file_or_a_directory_before_writing_anything() {
     let source = MemoryPersistence::new(b"content".to_vec());
     let dir = tempfile::tempdir().unwrap();
-    for path in [PathBuf::new(), PathBuf::from("/"), PathBuf::from(".."), dir.path().join("..")] {
+    let mut new_with_a_separator = dir.path().join("new").into_os_string();
+    new_with_a_separator.push(std::path::MAIN_SEPARATOR_STR);
+    let directories =
+        [PathBuf::from("/"), PathBuf::from(".."), dir.path().join(".."), new_with_a_separator.into()];
+    let cases = [(PathBuf::new(), ErrorKind::InvalidInput, "names no file")].into_iter().chain(
+        directories
+            .into_iter()
+            .map(|path| (path, ErrorKind::IsADirectory, "a directory, not a regular file")),
+    );
+    for (path, kind, words) in cases {
         let mut recipe = [copy(0, 7)].into_iter();
         match save_recipe_as(&source, &mut recipe, &path, FileBackend::Positional) {
             Err(PersistenceError::Io(e)) => {
-                assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
-                assert!(e.to_string().contains("names no file"), "{e}");
+                assert_eq!(e.kind(), kind, "{path:?}");
+                assert!(e.to_string().contains(words), "{e}");
             }
             other => panic!("save to {path:?}: {:?}", other.map(|_| ())),
         }
