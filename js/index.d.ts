@@ -48,9 +48,9 @@
 //   that is not cross-origin isolated), ERR_FEATURE_UNAVAILABLE_ON_PLATFORM (a member only another
 //   entry serves, a ring backend this system lacks). Errors of the world (I/O, storage) have none,
 //   but for a system's I/O failure (the addon's files, a ring's memory), which has the code Node's
-//   fs gives it (ENOENT, EACCES, EPERM, EMFILE, ENOSPC, EIO, ...; none for a number Node does not
-//   name either, as Linux's EDQUOT). Their message says what
-//   failed in that build's storage (a file, an IndexedDB document), so it is not the same in both.
+//   fs gives it (ENOENT, EACCES, EPERM, EISDIR, EMFILE, ENOSPC, EIO, ...; none where Node's fs says
+//   UNKNOWN, as for Linux's EDQUOT). Their message says what failed in that build's storage (a file,
+//   an IndexedDB document), so it is not the same in both.
 // - Objects hold native or wasm memory: call free() (or use `using`, via [Symbol.dispose]) when done.
 //   Using an object after free() throws an Error that says so, before any of the call's arguments or
 //   options is looked at (a Promise member rejects with it; a stream or walk over it errors or

@@ -44,14 +44,15 @@ fi
 
 # The rust-versions the crates declare (the core's, natively and for wasm32; the addon's, which its
 # locked napi needs), for the crate suite's check that they build there.
+rust_version() { sed -n 's/^rust-version = "\(.*\)"/\1/p' "$1"; }
 for manifest in Cargo.toml node/Cargo.toml; do
-    msrv=$(sed -n 's/^rust-version = "\(.*\)"/\1/p' "$manifest")
-    if ! rustup toolchain list | grep -q "^$msrv-"; then
+    msrv=$(rust_version "$manifest")
+    if ! rustup run "$msrv" rustc --version >/dev/null 2>&1; then
         echo "installing Rust $msrv, the rust-version of $manifest"
         rustup toolchain install "$msrv" --profile minimal
     fi
 done
-core_msrv=$(sed -n 's/^rust-version = "\(.*\)"/\1/p' Cargo.toml)
+core_msrv=$(rust_version Cargo.toml)
 if ! rustup target list --installed --toolchain "$core_msrv" | grep -qx wasm32-unknown-unknown; then
     echo "rustup target add wasm32-unknown-unknown --toolchain $core_msrv"
     rustup target add wasm32-unknown-unknown --toolchain "$core_msrv"

@@ -341,7 +341,7 @@ test("a system's failure the Rust standard library leaves uncategorized has Node
       const ours = await VirtualBuffer.open(file).then((vb) => { vb.free(); return 'opened'; }, (e) => [e.name, e.code]);
       for (const fd of open) closeSync(fd);
       console.log(JSON.stringify([fsCode, ours]));`;
-    const child = spawnSync('sh', ['-c', 'ulimit -n 256 && exec "$0" --input-type=module -e "$1"', process.execPath, script], { encoding: 'utf8', timeout: 60_000 });
+    const child = spawnSync('sh', ['-c', 'ulimit -Sn 256 && exec "$0" --input-type=module -e "$1"', process.execPath, script], { encoding: 'utf8', timeout: 60_000 });
     assert.equal(child.status, 0, child.stderr);
     assert.deepEqual(JSON.parse(child.stdout), ['EMFILE', ['Error', 'EMFILE']]);
   });

@@ -13,8 +13,9 @@ step "public items and their examples" env FEATURES=testing CHECK_EXAMPLES=1 bas
 # The wasm32-only items' examples are `no_run` and never built by `cargo test --doc`: compiled here.
 step "wasm32 doc examples compile" node scripts/check-wasm-examples.mjs
 step "cargo publish --dry-run" cargo publish --dry-run --allow-dirty
-# Each crate builds on the rust-version it declares (scripts/install.sh installs them), with every
-# feature: the core natively and for wasm32, the addon with its locked dependencies.
+# Each crate builds on the rust-version it declares, with every feature: the core natively and for
+# wasm32, the addon with its locked dependencies. scripts/install.sh (which scripts/test.sh runs
+# first) installs those toolchains: run it when a crate's rust-version changes.
 msrv() { sed -n 's/^rust-version = "\(.*\)"/\1/p' "$1"; }
 step "the core on its rust-version ($(msrv Cargo.toml))" cargo "+$(msrv Cargo.toml)" check --lib --all-features
 step "the core on its rust-version, wasm32" cargo "+$(msrv Cargo.toml)" check --lib --all-features --target wasm32-unknown-unknown

@@ -161,7 +161,8 @@ impl From<crate::vbuf::VbufError> for BindingError {
             // A file changed underneath, I/O, the side file, a cancelled scan: the world, not the caller.
             _ => {
                 let code = match &e {
-                    SideFile(io) => node_code(io),
+                    // The layer's own error, which its chain of causes skips (it is transparent).
+                    SideFile(io) | Persistence(PersistenceError::Io(io)) => node_code(io),
                     _ => io_error_in(&e).and_then(node_code),
                 };
                 BindingError { code, ..BindingError::error(e) }

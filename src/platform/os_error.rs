@@ -43,9 +43,10 @@ impl Error for InContext {
 }
 
 /// The name Node (libuv) gives `e`, or `None` for an error that is no system's (one of this crate's
-/// own, such as a file changed underneath) or whose number libuv does not name. Node's `fs` gives its errors the same `code`, so a program tells failures apart by `error.code`,
-/// not by the system's words in the message. Of an error put [in context](with_context), the
-/// system's own error is named.
+/// own, such as a file changed underneath) or whose number this module does not name (Node's `fs`
+/// says `UNKNOWN` for a number libuv does not name). Node's `fs` gives its errors the same `code`, so
+/// a program tells failures apart by `error.code`, not by the system's words in the message. Of an
+/// error put [in context](with_context), the system's own error is named.
 #[cfg(any(feature = "binding", target_arch = "wasm32", test))]
 pub(crate) fn node_code(e: &io::Error) -> Option<&'static str> {
     let innermost = std::iter::successors(Some(e as &(dyn Error + 'static)), |&e| e.source())
@@ -60,65 +61,69 @@ pub(crate) fn node_code(e: &io::Error) -> Option<&'static str> {
 
 /// The names of the numbers a file, a mapping or a lock can fail with (a dead network mount's
 /// `ENOTCONN` too), as libuv names them (`EOPNOTSUPP` is `ENOTSUP` to it, `EWOULDBLOCK` is `EAGAIN`).
+/// Each constant is written out with its path: a glob import would turn one a system lacks into a
+/// pattern that matches every number.
 #[cfg(all(unix, any(feature = "binding", test)))]
 fn by_number(number: i32) -> Option<&'static str> {
-    use libc::*;
     Some(match number {
-        EPERM => "EPERM",
-        ENOENT => "ENOENT",
-        EINTR => "EINTR",
-        EIO => "EIO",
-        ENXIO => "ENXIO",
-        E2BIG => "E2BIG",
-        EBADF => "EBADF",
-        EAGAIN => "EAGAIN",
-        ENOMEM => "ENOMEM",
-        EACCES => "EACCES",
-        EFAULT => "EFAULT",
-        EBUSY => "EBUSY",
-        EEXIST => "EEXIST",
-        EXDEV => "EXDEV",
-        ENODEV => "ENODEV",
-        ENOTDIR => "ENOTDIR",
-        EISDIR => "EISDIR",
-        EINVAL => "EINVAL",
-        ENFILE => "ENFILE",
-        EMFILE => "EMFILE",
-        ENOTTY => "ENOTTY",
-        ETXTBSY => "ETXTBSY",
-        EFBIG => "EFBIG",
-        ENOSPC => "ENOSPC",
-        ESPIPE => "ESPIPE",
-        EROFS => "EROFS",
-        EMLINK => "EMLINK",
-        EPIPE => "EPIPE",
-        ENAMETOOLONG => "ENAMETOOLONG",
-        ENOSYS => "ENOSYS",
-        ENOTEMPTY => "ENOTEMPTY",
-        ELOOP => "ELOOP",
-        EOVERFLOW => "EOVERFLOW",
-        ETIMEDOUT => "ETIMEDOUT",
-        ECANCELED => "ECANCELED",
-        ENOTCONN => "ENOTCONN",
-        ESRCH => "ESRCH",
-        ERANGE => "ERANGE",
-        EILSEQ => "EILSEQ",
+        libc::EPERM => "EPERM",
+        libc::ENOENT => "ENOENT",
+        libc::EINTR => "EINTR",
+        libc::EIO => "EIO",
+        libc::ENXIO => "ENXIO",
+        libc::E2BIG => "E2BIG",
+        libc::EBADF => "EBADF",
+        libc::EAGAIN => "EAGAIN",
+        libc::ENOMEM => "ENOMEM",
+        libc::EACCES => "EACCES",
+        libc::EFAULT => "EFAULT",
+        libc::EBUSY => "EBUSY",
+        libc::EEXIST => "EEXIST",
+        libc::EXDEV => "EXDEV",
+        libc::ENODEV => "ENODEV",
+        libc::ENOTDIR => "ENOTDIR",
+        libc::EISDIR => "EISDIR",
+        libc::EINVAL => "EINVAL",
+        libc::ENFILE => "ENFILE",
+        libc::EMFILE => "EMFILE",
+        libc::ENOTTY => "ENOTTY",
+        libc::ETXTBSY => "ETXTBSY",
+        libc::EFBIG => "EFBIG",
+        libc::ENOSPC => "ENOSPC",
+        libc::ESPIPE => "ESPIPE",
+        libc::EROFS => "EROFS",
+        libc::EMLINK => "EMLINK",
+        libc::EPIPE => "EPIPE",
+        libc::ENAMETOOLONG => "ENAMETOOLONG",
+        libc::ENOSYS => "ENOSYS",
+        libc::ENOTEMPTY => "ENOTEMPTY",
+        libc::ELOOP => "ELOOP",
+        libc::EOVERFLOW => "EOVERFLOW",
+        libc::ETIMEDOUT => "ETIMEDOUT",
+        libc::ECANCELED => "ECANCELED",
+        libc::ENOTCONN => "ENOTCONN",
+        libc::ESRCH => "ESRCH",
+        libc::ERANGE => "ERANGE",
+        libc::EILSEQ => "EILSEQ",
         #[cfg(any(target_os = "linux", target_os = "android"))]
-        ENODATA => "ENODATA",
+        libc::ENODATA => "ENODATA",
         #[cfg(any(target_os = "linux", target_os = "android"))]
-        EREMOTEIO => "EREMOTEIO",
-        n if n == ENOTSUP || n == EOPNOTSUPP => "ENOTSUP",
+        libc::EREMOTEIO => "EREMOTEIO",
+        n if n == libc::ENOTSUP || n == libc::EOPNOTSUPP => "ENOTSUP",
         _ => return None,
     })
 }
 
-/// The Windows codes whose errors the standard library files under no kind Node names, by libuv's
-/// names for them.
+/// The Windows codes that libuv names otherwise than the standard library's kind would, or that
+/// have no kind, by libuv's names for them.
 #[cfg(all(windows, any(feature = "binding", test)))]
 fn by_number(number: i32) -> Option<&'static str> {
     use windows_sys::Win32::Foundation::*;
     Some(match u32::try_from(number).ok()? {
         ERROR_TOO_MANY_OPEN_FILES => "EMFILE",
+        // The kind is `PermissionDenied` (`EACCES`), and no kind for the two violations.
+        ERROR_ACCESS_DENIED | ERROR_PRIVILEGE_NOT_HELD => "EPERM",
+        ERROR_SHARING_VIOLATION | ERROR_LOCK_VIOLATION => "EBUSY",
         ERROR_INVALID_HANDLE => "EBADF",
         ERROR_INVALID_PARAMETER => "EINVAL",
         // Both are `InvalidFilename` to the standard library (a kind newer than this crate's
@@ -135,8 +140,8 @@ fn by_number(_number: i32) -> Option<&'static str> {
     None
 }
 
-/// By kind: what the standard library tells of any system's numbers (Windows maps its own codes to
-/// these kinds as libuv maps them to these names).
+/// By kind: what the standard library tells of any system's numbers, for the numbers not named above
+/// and for errors made without one.
 #[cfg(any(feature = "binding", target_arch = "wasm32", test))]
 fn by_kind(kind: io::ErrorKind) -> Option<&'static str> {
     use io::ErrorKind::*;
@@ -188,7 +193,7 @@ mod tests {
         assert_eq!(name(libc::EACCES), Some("EACCES"));
         assert_eq!(name(libc::EINVAL), Some("EINVAL"));
         assert_eq!(name(libc::EOPNOTSUPP), Some("ENOTSUP"));
-        // A number libuv does not name has no code (Node says "Unknown system error").
+        // A number libuv does not name has none (Node's fs says UNKNOWN).
         assert_eq!(name(libc::EDQUOT), None);
     }
 

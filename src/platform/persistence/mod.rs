@@ -132,8 +132,9 @@ pub enum PersistenceError {
     #[error("not supported by this persistence layer: {0}")]
     Unsupported(&'static str),
     /// The underlying storage failed. This crate's layers say what they were doing and on what (a
-    /// path, an offset) in the error's message, and keep the system's error as its source.
-    #[error("{0}")]
+    /// path, an offset) in the error's message, and keep the system's error as its source; this
+    /// variant adds nothing to either (it is transparent), so a chain of causes shows each once.
+    #[error(transparent)]
     Io(#[from] std::io::Error),
 }
 

@@ -197,16 +197,15 @@ fn release_placeholders(base: *mut c_void, len: usize) {
     }
 }
 
-/// The last OS error, saying which call failed (the kind and raw code stay those of the OS error,
-/// but a section larger than the commit limit is out of memory, as it is elsewhere).
+/// The last OS error, saying which call failed and keeping the OS error (and its code) as its
+/// source; but a section larger than the commit limit is out of memory, as it is elsewhere.
 fn last_error(call: &str) -> io::Error {
     const ERROR_COMMITMENT_LIMIT: i32 = 1455;
     let e = io::Error::last_os_error();
-    let kind = match e.raw_os_error() {
-        Some(ERROR_COMMITMENT_LIMIT) => io::ErrorKind::OutOfMemory,
-        _ => e.kind(),
-    };
-    io::Error::new(kind, format!("{call}: {e}"))
+    match e.raw_os_error() {
+        Some(ERROR_COMMITMENT_LIMIT) => io::Error::new(io::ErrorKind::OutOfMemory, format!("{call}: {e}")),
+        _ => crate::platform::os_error::with_context(e, call),
+    }
 }
 
 pub(super) fn unmap(mapping: &Mapping) {

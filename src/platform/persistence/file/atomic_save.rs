@@ -67,16 +67,14 @@ pub(super) fn write_atomically(
     backend: FileBackend,
     before_commit: &dyn Fn() -> Result<(), PersistenceError>,
 ) -> Result<FilePersistence, PersistenceError> {
-    // An empty path, and one that names a directory (a root, `..`, or a name ending in a separator,
-    // which a rename would refuse only after the new file was written): refused before a temporary
-    // file is written somewhere. A directory is `EISDIR` to Node's `fs` too.
+    // An empty path, and one that names a directory (which a rename would refuse only after the new
+    // file was written, maybe in another directory): refused before a temporary file is written
+    // somewhere. A directory is `EISDIR` to Node's `fs` too.
     if path.as_os_str().is_empty() {
         let message = "cannot save to \"\": the path names no file";
         return Err(std::io::Error::new(ErrorKind::InvalidInput, message).into());
     }
-    let ends_in_separator =
-        path.as_os_str().as_encoded_bytes().last().is_some_and(|&b| std::path::is_separator(b as char));
-    if path.file_name().is_none() || ends_in_separator {
+    if names_a_directory(path) {
         return Err(with_context(not_a_regular_file(true), format_args!("saving to {}", path.display())));
     }
     let target = resolve_symlink(path)?;
@@ -98,12 +96,12 @@ pub(super) fn write_atomically(
         // Rewritten in place during the copy: what was copied may be a mix.
         source.check_intact()?;
     }
+    let file =
+        handle_for_reading(&temp.file, &temp.path).map_err(|e| on_temp(e, "opening again for reading"))?;
     // From the last check to the rename, saves of this target take turns (see `CommitTurn`).
     let turn = CommitTurn::take(&target);
     before_commit()?;
     // Built before the rename, so that only the directory sync can fail once the target is replaced.
-    let file =
-        handle_for_reading(&temp.file, &temp.path).map_err(|e| on_temp(e, "opening again for reading"))?;
     let saved = FilePersistence::from_file(file, path.to_path_buf(), backend)?;
     if let Err(e) = temp.rename_over(&target) {
         // The layer first: Windows does not remove a file that a mapping still shows, and the
@@ -124,6 +122,13 @@ pub(super) fn write_atomically(
         )
     })?;
     Ok(saved)
+}
+
+/// Whether `path` names a directory whatever is there: a root, or a last component of `.` or `..`,
+/// or none (a separator at its end). `Path` reads `d/.` and `d/` as `d`, so the raw bytes decide.
+fn names_a_directory(path: &Path) -> bool {
+    let last = path.as_os_str().as_encoded_bytes().rsplit(|&b| std::path::is_separator(b as char)).next();
+    path.file_name().is_none() || matches!(last, Some(b"" | b"." | b".."))
 }
 
 /// The handle the saved layer reads the new file through: a second one of the temporary file `file`
@@ -153,12 +158,17 @@ fn handle_for_reading(file: &File, path: &Path) -> std::io::Result<File> {
     #[cfg(not(windows))]
     {
         // Unix reopens by path only, and the directory is not this save's: what the path names must
-        // be the file written. Where it is not, or cannot be read (a file whose mode the save copied
-        // lets its owner write only), the layer keeps a duplicate of the handle that writes, as the
-        // file is still saved.
-        use std::os::unix::fs::MetadataExt;
+        // be the file written, and a FIFO or a link put there must neither make the open wait nor
+        // be followed. Where it is another file, or cannot be read (a file whose mode the save
+        // copied lets its owner write only), the layer keeps a duplicate of the handle that writes,
+        // as the file is still saved.
+        use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
         let identity = |file: &File| file.metadata().map(|meta| (meta.dev(), meta.ino()));
-        match File::open(path) {
+        let reopened = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
+            .open(path);
+        match reopened {
             Ok(reader) if identity(&reader).ok() == Some(identity(file)?) => Ok(reader),
             _ => file.try_clone(),
         }

@@ -539,7 +539,7 @@ impl PersistenceLayer for FilePersistence {
     fn next_data(&self, offset: u64, end: u64) -> Result<u64, PersistenceError> {
         #[cfg(target_os = "linux")]
         if offset < end && self.file.metadata().is_ok_and(|meta| meta.len() >= end) {
-            let data = positional::next_data(&self.file, offset)?;
+            let data = positional::next_data(&self.file, offset).map_err(|e| self.reading(offset, e))?;
             return Ok(data.map_or(end, |(data, _)| data.max(offset).min(end)));
         }
         let _ = end;

@@ -272,7 +272,8 @@ mod lock {
 
     /// Lets go of the lock `hold` took: once renamed over its target, the file is no temporary file
     /// any more, and the lock would stay with the saved file for as long as a descriptor of it lives
-    /// (a `flock` belongs to the open file description, which the saved layer's duplicate shares),
+    /// (a `flock` belongs to the open file description, which a duplicate of the handle shares: the
+    /// saved layer's, where it could not open the file again for reading),
     /// blocking other programs that lock the file. Best effort: a lock left is only that.
     pub(super) fn release(file: &File) {
         // SAFETY: `file` is open for the duration of the call, which only reads its arguments.

@@ -831,10 +831,21 @@ fn save_recipe_as_writes_a_recipe_from_any_layer_to_a_new_file() {
 fn save_recipe_as_refuses_a_path_that_names_no_file_or_a_directory_before_writing_anything() {
     let source = MemoryPersistence::new(b"content".to_vec());
     let dir = tempfile::tempdir().unwrap();
-    let mut new_with_a_separator = dir.path().join("new").into_os_string();
-    new_with_a_separator.push(std::path::MAIN_SEPARATOR_STR);
-    let directories =
-        [PathBuf::from("/"), PathBuf::from(".."), dir.path().join(".."), new_with_a_separator.into()];
+    let ending = |end: &str| {
+        let mut path = dir.path().join("new").into_os_string();
+        path.push(end);
+        PathBuf::from(path)
+    };
+    let separator = std::path::MAIN_SEPARATOR_STR;
+    let directories = [
+        PathBuf::from("/"),
+        PathBuf::from(".."),
+        PathBuf::from("."),
+        dir.path().join(".."),
+        ending(separator),
+        ending(&format!("{separator}.")),
+        ending(&format!("{separator}..")),
+    ];
     let cases = [(PathBuf::new(), ErrorKind::InvalidInput, "names no file")].into_iter().chain(
         directories
             .into_iter()
