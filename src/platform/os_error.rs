@@ -3,8 +3,8 @@
 //! give their errors the `code` Node's `fs` gives the same failure.
 //!
 //! By the system's own error number where this module knows the system's numbers (every Unix through
-//! `libc`, and the Windows codes libuv names but the standard library files under no kind of its
-//! own), else by the error's [`ErrorKind`](std::io::ErrorKind), which is all an error has that was
+//! `libc`; on Windows the codes libuv names otherwise than their kind would say, or that have no
+//! kind), else by the error's [`ErrorKind`](std::io::ErrorKind), which is all an error has that was
 //! made without a number (as in the browser). The numbers come first because a kind folds several
 //! numbers together (`EPERM` and `EACCES` are both `PermissionDenied`) and leaves many uncategorized
 //! (`EMFILE`, `ENFILE`, `EIO`).
