@@ -162,8 +162,9 @@ fn handle_for_reading(file: &File, path: &Path) -> std::io::Result<File> {
         // be followed. Where it is another file, or cannot be read (a file whose mode the save
         // copied lets its owner write only), the layer keeps a duplicate of the handle that writes,
         // as the file is still saved.
-        use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-        let identity = |file: &File| file.metadata().map(|meta| (meta.dev(), meta.ino()));
+        use super::identity::FileIdentity;
+        use std::os::unix::fs::OpenOptionsExt;
+        let identity = |file: &File| FileIdentity::of(file, &file.metadata()?);
         let reopened = std::fs::OpenOptions::new()
             .read(true)
             .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
