@@ -303,15 +303,19 @@ test("a system's I/O failure has the code Node's fs gives it, beside the system'
     await assert.rejects(VirtualBuffer.open(missing), (e) => {
       assert.equal(e.constructor, Error);
       assert.equal(e.code, 'ENOENT');
-      assert.ok(e.message.startsWith(`cannot open ${missing}: `), e.message);
+      // What was done to which file, once: the system's words say it.
+      assert.ok(e.message.startsWith(`opening ${missing}: `), e.message);
+      assert.equal(e.message.split(missing).length, 2, e.message);
       return true;
     });
     const file = join(dir, 'a-file');
     writeFileSync(file, 'x');
     const doc = VirtualBuffer.fromBytes('content');
     // A path under a file: ENOTDIR where the system says so (Windows finds no such path: ENOENT).
-    await assert.rejects(doc.saveAs(join(file, 'under-a-file.txt')), (e) => {
+    const underAFile = join(file, 'under-a-file.txt');
+    await assert.rejects(doc.saveAs(underAFile), (e) => {
       assert.equal(e.code, process.platform === 'win32' ? 'ENOENT' : 'ENOTDIR');
+      assert.equal(e.message.split(underAFile).length, 2, e.message);
       return true;
     });
     // A failure that is no system's has no code.

@@ -190,7 +190,7 @@ impl JsVirtualBuffer {
             let path = args::path(env, &path, "path")?;
             let (backend, tuning) = open_options(env, options.as_ref())?;
             Ok(move || {
-                let context = |e: ApiError| e.context(format!("cannot open {path}"));
+                let context = |e: ApiError| e.about_file(&path, format_args!("cannot open {path}"));
                 let buffer =
                     VirtualBuffer::open_with(&path, backend, tuning).map_err(|e| context(e.into()))?;
                 within_js_numbers(&buffer, 0, 0).map_err(context)?;
@@ -401,7 +401,7 @@ impl JsVirtualBuffer {
             Ok(move || {
                 buffer
                     .save_as(&path, backend)
-                    .map_err(|e| ApiError::from(e).context(format!("cannot save to {path}")))
+                    .map_err(|e| ApiError::from(e).about_file(&path, format_args!("cannot save to {path}")))
             })
         })();
         promise(env, None, job, |env, ()| plain(env, ()))

@@ -80,11 +80,6 @@ impl BindingError {
     pub fn with_code(self, code: &'static str) -> Self {
         BindingError { code: Some(code), ..self }
     }
-
-    /// The same error with what failed said first, e.g. "VirtualBuffer.read: ...".
-    pub fn context(self, what: impl Display) -> Self {
-        BindingError { message: format!("{what}: {}", self.message), ..self }
-    }
 }
 
 impl Display for BindingError {
