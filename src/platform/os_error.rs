@@ -2,12 +2,12 @@
 //! number it keeps), and the name Node gives it (`ENOENT`, `EMFILE`, ...), so that the bindings can
 //! give their errors the `code` Node's `fs` gives the same failure.
 //!
-//! By the system's own error number where this module knows the system's numbers (every Unix through
-//! `libc`; on Windows the codes libuv names otherwise than their kind would say, or that have no
-//! kind), else by the error's [`ErrorKind`](std::io::ErrorKind), which is all an error has that was
-//! made without a number (as in the browser). The numbers come first because a kind folds several
-//! numbers together (`EPERM` and `EACCES` are both `PermissionDenied`) and leaves many uncategorized
-//! (`EMFILE`, `ENFILE`, `EIO`).
+//! An error with a system's number is named by that number, as libuv names it (every Unix through
+//! `libc`, Windows by libuv's own table), and one whose number libuv does not name has no name (Node
+//! says `UNKNOWN`). The number decides, not the error's [`ErrorKind`](std::io::ErrorKind): a kind
+//! folds several numbers together (`EPERM` and `EACCES` are both `PermissionDenied`) and leaves many
+//! uncategorized (`EMFILE`, `ENFILE`, `EIO`). An error made without a number (as in the browser) is
+//! named by its kind.
 
 use std::error::Error;
 use std::io;
@@ -54,7 +54,8 @@ pub(crate) fn node_code(e: &io::Error) -> Option<&'static str> {
         .last()
         .unwrap_or(e);
     match innermost.raw_os_error() {
-        Some(number) => by_number(number).or_else(|| by_kind(innermost.kind())),
+        // libuv names each number it knows and no other (`UNKNOWN`), whatever its kind.
+        Some(number) => by_number(number),
         None => by_kind(innermost.kind()),
     }
 }
@@ -114,22 +115,72 @@ fn by_number(number: i32) -> Option<&'static str> {
     })
 }
 
-/// The Windows codes that libuv names otherwise than the standard library's kind would, or that
-/// have no kind, by libuv's names for them.
+/// The Windows codes that a file, a mapping or a pipe can fail with, as libuv names them (Node's
+/// `uv_translate_sys_error`, whose names are not always what the standard library's kind would say:
+/// `ERROR_ACCESS_DENIED` is `EPERM`, `ERROR_DIRECTORY` is `ENOENT`, and a number it does not name,
+/// such as `ERROR_BAD_NETPATH`, is `UNKNOWN` to Node whatever its kind).
 #[cfg(all(windows, any(feature = "binding", test)))]
 fn by_number(number: i32) -> Option<&'static str> {
     use windows_sys::Win32::Foundation::*;
     Some(match u32::try_from(number).ok()? {
-        ERROR_TOO_MANY_OPEN_FILES => "EMFILE",
-        // The kind is `PermissionDenied` (`EACCES`), and no kind for the two violations.
+        ERROR_NOACCESS | ERROR_ELEVATION_REQUIRED | ERROR_CANT_ACCESS_FILE => "EACCES",
         ERROR_ACCESS_DENIED | ERROR_PRIVILEGE_NOT_HELD => "EPERM",
-        ERROR_SHARING_VIOLATION | ERROR_LOCK_VIOLATION => "EBUSY",
-        ERROR_INVALID_HANDLE => "EBADF",
-        ERROR_INVALID_PARAMETER => "EINVAL",
-        // Both are `InvalidFilename` to the standard library (a kind newer than this crate's
-        // rust-version), and named apart by libuv.
+        ERROR_INVALID_FLAGS | ERROR_INVALID_HANDLE => "EBADF",
+        ERROR_LOCK_VIOLATION | ERROR_PIPE_BUSY | ERROR_SHARING_VIOLATION => "EBUSY",
+        ERROR_OPERATION_ABORTED => "ECANCELED",
+        ERROR_NO_UNICODE_TRANSLATION => "ECHARSET",
+        ERROR_NETNAME_DELETED => "ECONNRESET",
+        ERROR_ALREADY_EXISTS | ERROR_FILE_EXISTS => "EEXIST",
+        ERROR_BUFFER_OVERFLOW => "EFAULT",
+        ERROR_INSUFFICIENT_BUFFER
+        | ERROR_INVALID_DATA
+        | ERROR_INVALID_PARAMETER
+        | ERROR_SYMLINK_NOT_SUPPORTED => "EINVAL",
+        ERROR_BEGINNING_OF_MEDIA
+        | ERROR_BUS_RESET
+        | ERROR_CRC
+        | ERROR_DEVICE_DOOR_OPEN
+        | ERROR_DEVICE_REQUIRES_CLEANING
+        | ERROR_DISK_CORRUPT
+        | ERROR_EOM_OVERFLOW
+        | ERROR_FILEMARK_DETECTED
+        | ERROR_GEN_FAILURE
+        | ERROR_INVALID_BLOCK_LENGTH
+        | ERROR_IO_DEVICE
+        | ERROR_NO_DATA_DETECTED
+        | ERROR_NO_SIGNAL_SENT
+        | ERROR_OPEN_FAILED
+        | ERROR_SETMARK_DETECTED
+        | ERROR_SIGNAL_REFUSED => "EIO",
+        ERROR_CANT_RESOLVE_FILENAME => "ELOOP",
+        ERROR_TOO_MANY_OPEN_FILES => "EMFILE",
         ERROR_FILENAME_EXCED_RANGE => "ENAMETOOLONG",
-        ERROR_INVALID_NAME => "ENOENT",
+        ERROR_BAD_PATHNAME
+        | ERROR_DIRECTORY
+        | ERROR_ENVVAR_NOT_FOUND
+        | ERROR_FILE_NOT_FOUND
+        | ERROR_INVALID_NAME
+        | ERROR_INVALID_DRIVE
+        | ERROR_INVALID_REPARSE_DATA
+        | ERROR_MOD_NOT_FOUND
+        | ERROR_PATH_NOT_FOUND => "ENOENT",
+        ERROR_NOT_ENOUGH_MEMORY | ERROR_OUTOFMEMORY => "ENOMEM",
+        ERROR_CANNOT_MAKE
+        | ERROR_DISK_FULL
+        | ERROR_EA_TABLE_FULL
+        | ERROR_END_OF_MEDIA
+        | ERROR_HANDLE_DISK_FULL => "ENOSPC",
+        ERROR_NOT_CONNECTED => "ENOTCONN",
+        ERROR_DIR_NOT_EMPTY => "ENOTEMPTY",
+        ERROR_NOT_SUPPORTED => "ENOTSUP",
+        ERROR_BROKEN_PIPE => "EOF",
+        ERROR_BAD_PIPE | ERROR_NO_DATA | ERROR_PIPE_NOT_CONNECTED => "EPIPE",
+        ERROR_WRITE_PROTECT => "EROFS",
+        ERROR_SEM_TIMEOUT => "ETIMEDOUT",
+        ERROR_NOT_SAME_DEVICE => "EXDEV",
+        ERROR_INVALID_FUNCTION => "EISDIR",
+        ERROR_META_EXPANSION_TOO_LONG => "E2BIG",
+        ERROR_BAD_EXE_FORMAT => "EFTYPE",
         _ => return None,
     })
 }
@@ -140,8 +191,8 @@ fn by_number(_number: i32) -> Option<&'static str> {
     None
 }
 
-/// By kind: what the standard library tells of any system's numbers, for the numbers not named above
-/// and for errors made without one.
+/// By kind, for an error made without a system's number: the name of the number the standard
+/// library would have given that kind.
 #[cfg(any(feature = "binding", target_arch = "wasm32", test))]
 fn by_kind(kind: io::ErrorKind) -> Option<&'static str> {
     use io::ErrorKind::*;
@@ -195,6 +246,22 @@ mod tests {
         assert_eq!(name(libc::EOPNOTSUPP), Some("ENOTSUP"));
         // A number libuv does not name has none (Node's fs says UNKNOWN).
         assert_eq!(name(libc::EDQUOT), None);
+    }
+
+    #[cfg(windows)]
+    #[test]
+    fn a_windows_number_is_named_as_libuv_names_it() {
+        use windows_sys::Win32::Foundation::*;
+        let name = |n: u32| node_code(&Error::from_raw_os_error(n as i32));
+        assert_eq!(name(ERROR_FILE_NOT_FOUND), Some("ENOENT"));
+        assert_eq!(name(ERROR_ACCESS_DENIED), Some("EPERM"));
+        assert_eq!(name(ERROR_SHARING_VIOLATION), Some("EBUSY"));
+        assert_eq!(name(ERROR_GEN_FAILURE), Some("EIO"));
+        // libuv's name, not the one the kind (`NotADirectory`) would give.
+        assert_eq!(name(ERROR_DIRECTORY), Some("ENOENT"));
+        // Numbers libuv does not name have none, though the standard library gives them a kind.
+        assert_eq!(name(ERROR_BAD_NETPATH), None);
+        assert_eq!(name(ERROR_FILE_TOO_LARGE), None);
     }
 
     #[test]

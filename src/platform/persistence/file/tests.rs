@@ -39,7 +39,8 @@ fn insert(bytes: &[u8]) -> Result<SavePiece, PersistenceError> {
 }
 
 /// A recipe of `pieces` that calls `meddle()` before it gives each piece (and before it ends): how a
-/// test changes the target while a save writes.
+/// test changes the target while a save writes (the tests that do are Unix's).
+#[cfg(unix)]
 fn meddling_recipe(
     pieces: Vec<Result<SavePiece, PersistenceError>>,
     mut meddle: impl FnMut(),
