@@ -8,9 +8,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 WINDOWS_TARGET=x86_64-pc-windows-gnu
 # A subset (about a minute): the ring, its memory and the double mapping, the ring model tests, the
-# pool and buffers, the virtual buffer and its files, and the names of system errors. Skipped: the file tests that replace a file
-# still open (Wine's rename cannot, where Windows' POSIX-semantics rename, which std uses, can),
-# or rewrite a mapped file in place (Windows refuses that by design: "user-mapped section").
+# pool and buffers, the virtual buffer and its files, and the names of system errors. Skipped: the
+# file tests that replace a file still open (Wine's rename cannot, where Windows' POSIX-semantics
+# rename, which std uses, can), or rewrite a mapped file in place (Windows refuses that by design:
+# "user-mapped section").
 WINDOWS_TEST_FILTERS=(ring:: ring_memory double_mapped ring_matches generic_ring pool:: buffer persistence vbuf:: os_error)
 WINDOWS_TEST_SKIPS=()
 for unix_only in an_empty_recipe_saves_an_empty_file check_unchanged_reports_size_mtime_replacement_and_deletion \
