@@ -881,7 +881,10 @@ export class VirtualBuffer {
   /** Opens the file at `path` (in the wasm build: the stored document of that name) without reading
    * it. Rejects with an Error naming it when it cannot be opened, a TypeError or RangeError for bad
    * options, and a RangeError for a file longer than Number.MAX_SAFE_INTEGER bytes (8 PiB), whose
-   * length and offsets JS numbers could not count exactly. */
+   * length and offsets JS numbers could not count exactly. On Windows a path goes to the system as
+   * Node's fs passes it there: made absolute and given the `\\?\` prefix (path.toNamespacedPath),
+   * so a name ending in a dot or a space, or a device's name such as `NUL`, is the file fs finds, and
+   * errors name that full path. saveAs() takes its path in the same way. */
   static open(path: string, options?: VirtualBufferOpenOptions): Promise<VirtualBuffer>;
   /** Browser only: stores `source` as document `name` (replacing one of that name atomically) and
    * opens it. A File or Blob is read a few MiB at a time, never whole; bytes and text too, from a

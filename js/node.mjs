@@ -5,6 +5,7 @@
 // into native code, and BufferPool and PooledBuffer (js/addon-pool.mjs), whose buffers are handles into
 // a native table.
 import * as events from 'node:events';
+import * as nodePath from 'node:path';
 import * as nodeStream from 'node:stream';
 import { types } from 'node:util';
 import { isMainThread } from 'node:worker_threads';
@@ -98,6 +99,7 @@ function makeApi() {
       configurable: true,
     });
   }
+  if (process.platform === 'win32') namespacePaths(VirtualBuffer);
   // The browser-only members exist here only to say so (js/unavailable.mjs).
   {
     const stores = ['import', 'list', 'deleteDocument', 'exportDocument'];
@@ -183,6 +185,27 @@ export const threaded = true;
 
 /** The number of waits pending natively on this thread (a test hook). */
 export const __pendingWaits = addon.__pendingWaits;
+/** Windows: the paths of `open()` and `saveAs()` go to the system as Node's `fs` passes them,
+ * absolute and with the `\\?\` prefix (path.toNamespacedPath), so that a name ending in a dot or a
+ * space, or a device's name (`NUL`, `aux.txt`), names the file `fs` names rather than what Win32's
+ * own rules make of it (which drop the dot, or open the device). Anything else (not a string, empty)
+ * goes on as it is, for the addon's own TypeError. */
+function namespacePaths(VirtualBuffer) {
+  const namespaced = (path) => (typeof path === 'string' && path !== '' ? nodePath.toNamespacedPath(nodePath.resolve(path)) : path);
+  const { open } = VirtualBuffer;
+  const { saveAs } = VirtualBuffer.prototype;
+  const methods = {
+    open(path, ...rest) {
+      return Reflect.apply(open, this, [namespaced(path), ...rest]);
+    },
+    saveAs(path, ...rest) {
+      return Reflect.apply(saveAs, this, [namespaced(path), ...rest]);
+    },
+  };
+  Object.defineProperty(VirtualBuffer, 'open', { ...Object.getOwnPropertyDescriptor(VirtualBuffer, 'open'), value: methods.open });
+  Object.defineProperty(VirtualBuffer.prototype, 'saveAs', { ...Object.getOwnPropertyDescriptor(VirtualBuffer.prototype, 'saveAs'), value: methods.saveAs });
+}
+
 /** `[pending, ran]`: VirtualBuffer work of this thread queued or running, and how much has run (a
  * test hook). */
 export const __workCounts = addon.__workCounts;
