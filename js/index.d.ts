@@ -764,12 +764,14 @@ export interface VirtualBufferOpenOptions {
   /** Size of a cache block (default 64 KiB; 1 to 4294967295, a RangeError otherwise). In the
    * browser, the size of the blocks import() stores; open() uses the document's own. */
   blockSize?: number | undefined;
-  /** Most bytes of file blocks kept in memory (default 64 MiB). A read needing more than that still
+  /** Most bytes of file blocks kept in memory (default 64 MiB), apart from the block read last,
+   * which stays even when the budget is smaller than a block. A read needing more than that still
    * gets its bytes, and reads running together keep what each needs until it has it (the wasm
    * build's IndexedDB documents), so the cache may hold more while they run. */
   cacheBudget?: number | undefined;
   /** Node addon only: most bytes of inserted text kept only in memory before the oldest go to an
-   * unnamed side file (default 16 MiB). */
+   * unnamed side file (default 16 MiB), apart from the block still being filled (up to blockSize
+   * more). */
   spillThreshold?: number | undefined;
   /** Most edits kept for undo (default 100,000; 0 turns undo off). */
   undoLimit?: number | undefined;

@@ -44,6 +44,27 @@ fn opening_reads_nothing_even_for_a_huge_sparse_file() {
     }
 }
 
+/// `cache_budget` bounds the blocks a file's reads keep, apart from the block read last: a budget
+/// smaller than a block (0 too) keeps that one block, and reads across the whole file no more.
+#[test]
+fn the_cache_keeps_its_budget_and_the_block_read_last() {
+    const BLOCK: usize = 4096;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("file");
+    std::fs::write(&path, text(20 * BLOCK)).unwrap();
+    for budget in [0, 100, BLOCK, 3 * BLOCK + 1] {
+        let options = VirtualBufferOptions { block_size: BLOCK, cache_budget: budget, ..Default::default() };
+        let buf = VirtualBuffer::open_with(&path, FileBackend::Positional, options).unwrap();
+        assert_eq!(buf.read(5..15).unwrap(), text(20)[5..15]);
+        assert_eq!(buf.stats().cached_bytes, BLOCK, "budget {budget}: the block read is kept");
+        for start in (0..20 * BLOCK as u64).step_by(BLOCK / 2) {
+            buf.read(start..start + 10).unwrap();
+            let cached = buf.stats().cached_bytes;
+            assert!(cached <= budget + BLOCK, "budget {budget}: {cached} bytes cached");
+        }
+    }
+}
+
 #[test]
 fn save_as_then_save_writes_the_new_file_and_leaves_the_old_one() {
     let dir = tempfile::tempdir().unwrap();

@@ -295,6 +295,12 @@ fn run(initial: Vec<u8>, ops: Vec<Op>, options: VirtualBufferOptions) -> Result<
         prop_assert_eq!(buf.len(), m.bytes.len() as u64);
         prop_assert_eq!(buf.is_modified(), m.saved != Some(m.undo.len()));
         let stats = buf.stats();
+        // The options' bounds on memory, each passed by at most the one block it leaves out.
+        prop_assert!(stats.cached_bytes <= options.cache_budget + options.block_size, "{stats:?}");
+        prop_assert!(
+            stats.unsaved_in_memory_bytes <= options.spill_threshold + options.block_size,
+            "{stats:?}"
+        );
         prop_assert_eq!(stats.live_iterators, m.iters.len());
         if m.iters.is_empty() {
             prop_assert_eq!(stats.edit_log_len, 0, "the log is pruned when no iterator is alive");

@@ -14,10 +14,14 @@ pub struct VirtualBufferOptions {
     /// Size of a cache block and of an add-buffer block, in bytes (default 64 KiB). Reads of files
     /// that are not memory-mapped load whole blocks.
     pub block_size: usize,
-    /// Most bytes of clean (re-readable) blocks kept in memory (default 64 MiB).
+    /// Most bytes of clean (re-readable) blocks kept in memory (default 64 MiB), apart from the
+    /// block read last: that one stays even when the budget is smaller than a block, so the cache
+    /// may hold up to one block more (a budget of 0 keeps one block).
     pub cache_budget: usize,
-    /// Most bytes of inserted text kept only in memory; past it, the oldest blocks are written to an
-    /// unnamed side file (default 16 MiB). Not applied on wasm, which has no side file.
+    /// Most bytes of inserted text kept only in memory, apart from the block still being filled;
+    /// past it, the oldest full blocks are written to an unnamed side file (default 16 MiB). So up
+    /// to one block more stays in memory (a threshold of 0 spills each block once it is full). Not
+    /// applied on wasm, which has no side file.
     pub spill_threshold: usize,
     /// Most edits kept for undo; the oldest are forgotten (default 100,000; 0 turns undo off).
     pub undo_limit: usize,

@@ -75,7 +75,11 @@ pub(super) fn write_atomically(
         return Err(std::io::Error::new(ErrorKind::InvalidInput, message).into());
     }
     if names_a_directory(path) {
-        return Err(with_context(not_a_regular_file(true), format_args!("saving to {}", path.display())));
+        // Said of the path, not of the file system: nothing need be there.
+        let message = "the path ends in a separator, `.` or `..`, or is a root: it names a directory, \
+                       not a regular file";
+        let error = std::io::Error::new(ErrorKind::IsADirectory, message);
+        return Err(with_context(error, format_args!("saving to {}", path.display())));
     }
     let target = resolve_symlink(path)?;
     let original = regular_file_metadata(&target)?.map(|meta| Original::read(meta, &target)).transpose()?;
