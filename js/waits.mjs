@@ -363,19 +363,24 @@ export function installWaits(classes, { wait, wrongReceiver }) {
   const replace = (cls, name, value) =>
     Object.defineProperty(cls.prototype, name, { ...Object.getOwnPropertyDescriptor(cls.prototype, name), value });
   // A pending wait keeps the object it waits on alive, as a pending file operation keeps its handle:
-  // a reaction of the Promise holds it, and the build holds the Promise until it settles. Otherwise
-  // collecting an object nobody else refers to would free it and end the wait someone awaits. The
-  // program gets the Promise of that reaction, which settles as the wait does: a reaction marks its
-  // own Promise's rejection handled, so a rejection the program leaves unhandled must come from one
-  // it holds, to be reported as any other (Node ends the process for it by default).
-  const keepAlive = (object, promise) =>
-    promise.then(
-      (value) => (void object, value),
+  // otherwise collecting an object nobody else refers to would free it and end the wait someone
+  // awaits. The set holds it until the wait settles: that the build holds its Promise is not
+  // enough everywhere (Bun collected such objects, in both builds). The program gets the Promise of
+  // the reaction that lets go, which settles as the wait does: a reaction marks its own Promise's
+  // rejection handled, so a rejection the program leaves unhandled must come from one it holds, to
+  // be reported as any other (Node ends the process for it by default).
+  const waiting = new Set();
+  const keepAlive = (object, promise) => {
+    const entry = { object };
+    waiting.add(entry);
+    return promise.then(
+      (value) => (waiting.delete(entry), value),
       (error) => {
-        void object;
+        waiting.delete(entry);
         throw error;
       },
     );
+  };
   // A receiver of another class rejects with the table's TypeError, whatever it is (a revoked Proxy
   // too, on which the build's own check would throw the engine's error). An object freed (or handed
   // on) rejects with its Error before the options are looked at, as every member's arguments are:
