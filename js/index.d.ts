@@ -182,8 +182,8 @@
 //   Node's own options are), never through the objects this package makes for itself.
 
 /** Node entry: whether view() and ring slices are Buffers over native memory (`true`) or copies
- * (`false`: the runtime forbids external buffers, as Electron does, or the environment variable
- * OMNIBUF_EXTERNAL_BUFFERS=0 asked for copies). Where they are copies, writes to a writer's slice are
+ * (`false`: the runtime forbids external buffers, as Electron does, or cannot collect them safely, as
+ * Deno cannot, or the environment variable OMNIBUF_EXTERNAL_BUFFERS=0 asked for copies). Where they are copies, writes to a writer's slice are
  * lost: use CircularWriter.write() and PooledBuffer.append(). The wasm build has no external buffers:
  * `false` (its views are copies written back by a call, see above). */
 export const externalBuffers: boolean;

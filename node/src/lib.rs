@@ -38,7 +38,8 @@ use napi::Env;
 use napi_derive::napi;
 
 /// Whether views are external `Buffer`s over native memory (`true`) or copies (`false`: the runtime
-/// forbids external buffers, as Electron does, or `OMNIBUF_EXTERNAL_BUFFERS=0` asked for copies).
+/// forbids external buffers, as Electron does, or is Deno, or `OMNIBUF_EXTERNAL_BUFFERS=0` asked for
+/// copies).
 #[napi(js_name = "externalBuffers", catch_unwind)]
 pub fn external_buffers(env: &Env) -> bool {
     platform::views::external_buffers(env)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The JS API: the addon built from source, then one suite (js/test) against each implementation of
 # js/index.d.ts (OMNIBUF_IMPL picks it); `npm test`'s pretest builds the wasm entries. Then the same
-# suite on Node 18 (the oldest that package.json's engines allows), 22, 24 and 26.
+# suite on Node 18 (the oldest that package.json's engines allows), 22, 24 and 26, and the checks of
+# js/test/runtimes.check.mjs under Bun and Deno.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 step "Node addon build (node/build.mjs)" node node/build.mjs
@@ -19,4 +20,19 @@ for major in 18 22 24 26; do
             env OMNIBUF_IMPL=$impl "$foreign_node" --test --test-reporter=tap js/test/*.test.mjs
     done
 done
+# Bun and Deno (scripts/install.sh puts them in target/runtimes): what they do otherwise than Node.
+runtimes="$TARGET_DIR/runtimes/node_modules"
+for runtime in "bun:$runtimes/@oven/bun-linux-x64/bin/bun" "deno:$runtimes/@deno/linux-x64-glibc/deno"; do
+    name=${runtime%%:*} binary=${runtime#*:}
+    if [ ! -x "$binary" ]; then
+        echo "no $name at $binary (x64 Linux only): skipped"
+        continue
+    fi
+    run=("$binary")
+    [ "$name" = deno ] && run=(env DENO_NO_UPDATE_CHECK=1 "$binary" run -A --v8-flags=--expose-gc)
+    for impl in wasm addon; do
+        step "the Node entries' checks under $name ($impl)" env OMNIBUF_IMPL=$impl "${run[@]}" js/test/runtimes.check.mjs
+    done
+done
+step "the Node entries' checks under Node (reference)" env OMNIBUF_IMPL=addon node --expose-gc js/test/runtimes.check.mjs
 finish

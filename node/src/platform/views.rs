@@ -39,8 +39,8 @@
 //! This module knows no domain type: the domain modules implement [`StableMemory`] for theirs.
 //!
 //! Where the runtime forbids external buffers (Electron's V8 memory cage returns
-//! `napi_no_external_buffers_allowed`), or when `OMNIBUF_EXTERNAL_BUFFERS=0` is set in the
-//! environment, views are copies; [`external_buffers`] says which mode is in use.
+//! `napi_no_external_buffers_allowed`) or cannot collect them safely (Deno), or when
+//! `OMNIBUF_EXTERNAL_BUFFERS=0` is set in the environment, views are copies; [`external_buffers`] says which mode is in use.
 //!
 //! V8 counts the bytes of external array buffers itself. What it cannot see is the native memory held
 //! by the JS objects that wrap Rust values; [`ExternalMemory`] reports that, so that the garbage
@@ -95,16 +95,34 @@ const MODE_COPY: u8 = 2;
 static MODE: AtomicU8 = AtomicU8::new(MODE_UNKNOWN);
 
 /// Whether views are external buffers over native memory (`true`) or copies (`false`). Decided once
-/// per process: `OMNIBUF_EXTERNAL_BUFFERS=0` asks for copies; otherwise a probe asks the runtime.
+/// per process: `OMNIBUF_EXTERNAL_BUFFERS=0` asks for copies, and so does Deno ([`is_deno`]);
+/// otherwise a probe asks the runtime.
 pub(crate) fn external_buffers(env: &Env) -> bool {
     match MODE.load(Ordering::Relaxed) {
         MODE_EXTERNAL => return true,
         MODE_COPY => return false,
         _ => {}
     }
-    let allowed = std::env::var_os("OMNIBUF_EXTERNAL_BUFFERS").is_none_or(|v| v != "0") && probe(env);
+    let allowed = std::env::var_os("OMNIBUF_EXTERNAL_BUFFERS").is_none_or(|v| v != "0")
+        && !is_deno(env)
+        && probe(env);
     MODE.store(if allowed { MODE_EXTERNAL } else { MODE_COPY }, Ordering::Relaxed);
     allowed
+}
+
+/// Whether the runtime is Deno (`process.versions.deno`, as Node-compatible code tells it). Deno's
+/// Node-API (2.9) aborts the process when a finalizer deletes a weak reference, as a view's
+/// finalizer does here ([`ViewRecord`]), so a program that lets views be collected would die there.
+fn is_deno(env: &Env) -> bool {
+    let mut global = ptr::null_mut();
+    // SAFETY: `global` is a valid out-pointer, filled for the current call.
+    if !ok(unsafe { sys::napi_get_global(env.raw(), &mut global) }) {
+        return false;
+    }
+    let versions = values::property(env, global, "process").and_then(|p| values::property(env, p, "versions"));
+    versions
+        .and_then(|v| values::property(env, v, "deno"))
+        .is_some_and(|deno| values::type_of(env, deno) == napi::ValueType::String)
 }
 
 /// Whether the runtime accepts an external buffer.
