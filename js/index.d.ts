@@ -182,9 +182,10 @@
 //   Node's own options are), never through the objects this package makes for itself.
 
 /** Node entry: whether view() and ring slices are Buffers over native memory (`true`) or copies
- * (`false`: the runtime forbids external buffers, as Electron does, or cannot collect them safely, as
- * Deno cannot, or the environment variable OMNIBUF_EXTERNAL_BUFFERS=0 asked for copies). Where they are copies, writes to a writer's slice are
- * lost: use CircularWriter.write() and PooledBuffer.append(). The wasm build has no external buffers:
+ * (`false`: the runtime forbids external buffers, as Electron does, or cannot collect them safely,
+ * as Deno cannot, or the environment variable OMNIBUF_EXTERNAL_BUFFERS=0 asked for copies). Where
+ * they are copies, writes to a writer's slice are lost: use CircularWriter.write() and
+ * PooledBuffer.append(). The wasm build has no external buffers:
  * `false` (its views are copies written back by a call, see above). */
 export const externalBuffers: boolean;
 
@@ -764,10 +765,11 @@ export interface VirtualBufferOpenOptions {
   /** Size of a cache block (default 64 KiB; 1 to 4294967295, a RangeError otherwise). In the
    * browser, the size of the blocks import() stores; open() uses the document's own. */
   blockSize?: number | undefined;
-  /** Most bytes of file blocks kept in memory (default 64 MiB), apart from the block read last,
-   * which stays even when the budget is smaller than a block. A read needing more than that still
-   * gets its bytes, and reads running together keep what each needs until it has it (the wasm
-   * build's IndexedDB documents), so the cache may hold more while they run. */
+  /** Most bytes of file blocks kept in memory (default 64 MiB), apart from what the last read
+   * loaded, which stays even when the budget is smaller: of a file, one block; of the wasm build's
+   * IndexedDB documents, every block the read loaded. A read needing more than the budget still gets
+   * its bytes, and reads running together keep what each needs until it has it (IndexedDB
+   * documents), so the cache may hold more while they run. */
   cacheBudget?: number | undefined;
   /** Node addon only: most bytes of inserted text kept only in memory before the oldest go to an
    * unnamed side file (default 16 MiB), apart from the block still being filled (up to blockSize
@@ -886,7 +888,9 @@ export class VirtualBuffer {
    * length and offsets JS numbers could not count exactly. On Windows a path goes to the system as
    * Node's fs passes it there: made absolute and given the `\\?\` prefix (path.toNamespacedPath),
    * so a name ending in a dot or a space, or a device's name such as `NUL`, is the file fs finds, and
-   * errors name that full path. saveAs() takes its path in the same way. */
+   * errors name that full path. saveAs() takes its path in the same way, so there a trailing
+   * separator is dropped as path.resolve() drops it (`saveAs('dir\\new\\')` writes the file `new`),
+   * where other systems refuse such a path with EISDIR. */
   static open(path: string, options?: VirtualBufferOpenOptions): Promise<VirtualBuffer>;
   /** Browser only: stores `source` as document `name` (replacing one of that name atomically) and
    * opens it. A File or Blob is read a few MiB at a time, never whole; bytes and text too, from a

@@ -27,6 +27,27 @@ import { AbortError as OwnAbortError, defineWaits, installDocumentSignals, insta
  * forbids external buffers, as Electron does, or OMNIBUF_EXTERNAL_BUFFERS=0 asked for copies). */
 export const externalBuffers = addon.externalBuffers();
 
+/** Windows: the paths of `open()` and `saveAs()` go to the system as Node's `fs` passes them,
+ * absolute and with the `\\?\` prefix (path.toNamespacedPath), so that a name ending in a dot or a
+ * space, or a device's name (`NUL`, `aux.txt`), names the file `fs` names rather than what Win32's
+ * own rules make of it (which drop the dot, or open the device). toNamespacedPath() resolves the path
+ * first, and gives anything else (not a string, an empty one) back as it is, for the addon's own
+ * TypeError. */
+function namespacePaths(VirtualBuffer) {
+  const { open } = VirtualBuffer;
+  const { saveAs } = VirtualBuffer.prototype;
+  const methods = {
+    open(path, ...rest) {
+      return Reflect.apply(open, this, [nodePath.toNamespacedPath(path), ...rest]);
+    },
+    saveAs(path, ...rest) {
+      return Reflect.apply(saveAs, this, [nodePath.toNamespacedPath(path), ...rest]);
+    },
+  };
+  Object.defineProperty(VirtualBuffer, 'open', { ...Object.getOwnPropertyDescriptor(VirtualBuffer, 'open'), value: methods.open });
+  Object.defineProperty(VirtualBuffer.prototype, 'saveAs', { ...Object.getOwnPropertyDescriptor(VirtualBuffer.prototype, 'saveAs'), value: methods.saveAs });
+}
+
 /** The API's classes over the addon's, made ready (JS classes, guards, waits, streams), once per
  * addon (see oncePerGlue). */
 function makeApi() {
@@ -185,27 +206,6 @@ export const threaded = true;
 
 /** The number of waits pending natively on this thread (a test hook). */
 export const __pendingWaits = addon.__pendingWaits;
-/** Windows: the paths of `open()` and `saveAs()` go to the system as Node's `fs` passes them,
- * absolute and with the `\\?\` prefix (path.toNamespacedPath), so that a name ending in a dot or a
- * space, or a device's name (`NUL`, `aux.txt`), names the file `fs` names rather than what Win32's
- * own rules make of it (which drop the dot, or open the device). Anything else (not a string, empty)
- * goes on as it is, for the addon's own TypeError. */
-function namespacePaths(VirtualBuffer) {
-  const namespaced = (path) => (typeof path === 'string' && path !== '' ? nodePath.toNamespacedPath(nodePath.resolve(path)) : path);
-  const { open } = VirtualBuffer;
-  const { saveAs } = VirtualBuffer.prototype;
-  const methods = {
-    open(path, ...rest) {
-      return Reflect.apply(open, this, [namespaced(path), ...rest]);
-    },
-    saveAs(path, ...rest) {
-      return Reflect.apply(saveAs, this, [namespaced(path), ...rest]);
-    },
-  };
-  Object.defineProperty(VirtualBuffer, 'open', { ...Object.getOwnPropertyDescriptor(VirtualBuffer, 'open'), value: methods.open });
-  Object.defineProperty(VirtualBuffer.prototype, 'saveAs', { ...Object.getOwnPropertyDescriptor(VirtualBuffer.prototype, 'saveAs'), value: methods.saveAs });
-}
-
 /** `[pending, ran]`: VirtualBuffer work of this thread queued or running, and how much has run (a
  * test hook). */
 export const __workCounts = addon.__workCounts;

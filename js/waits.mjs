@@ -368,7 +368,9 @@ export function installWaits(classes, { wait, wrongReceiver }) {
   // enough everywhere (Bun collected such objects, in both builds). The program gets the Promise of
   // the reaction that lets go, which settles as the wait does: a reaction marks its own Promise's
   // rejection handled, so a rejection the program leaves unhandled must come from one it holds, to
-  // be reported as any other (Node ends the process for it by default).
+  // be reported as any other (Node ends the process for it by default). Each wait adds an entry of
+  // its own, not the object: an object may have several waits, and the first to settle must not let
+  // go of it for the others.
   const waiting = new Set();
   const keepAlive = (object, promise) => {
     const entry = { object };

@@ -121,19 +121,20 @@ if [ "$(uname -sm)" = "Linux x86_64" ]; then
 fi
 
 # Bun and Deno, which load the package's Node entries as Node does (the node suite checks them with
-# js/test/runtimes.check.mjs), from their npm platform packages (x64 Linux with glibc only).
+# js/test/runtimes.check.mjs), from their npm platform packages, where those run: x64 Linux with
+# glibc (Bun's baseline build, which needs no AVX2).
 BUN_VERSION=1.4.5
 DENO_VERSION=2.9.6
-if [ "$(uname -sm)" = "Linux x86_64" ]; then
+if [ "$(uname -sm)" = "Linux x86_64" ] && getconf GNU_LIBC_VERSION >/dev/null 2>&1; then
     dir="$TARGET_DIR/runtimes"
-    if [ "$("$dir/node_modules/@oven/bun-linux-x64/bin/bun" --version 2>/dev/null)" != "$BUN_VERSION" ] ||
+    if [ "$("$dir/node_modules/@oven/bun-linux-x64-baseline/bin/bun" --version 2>/dev/null)" != "$BUN_VERSION" ] ||
         [ "$(DENO_NO_UPDATE_CHECK=1 "$dir/node_modules/@deno/linux-x64-glibc/deno" --version 2>/dev/null |
             awk 'NR == 1 { print $2 }')" != "$DENO_VERSION" ]; then
         echo "installing Bun $BUN_VERSION and Deno $DENO_VERSION (npm packages) into $dir"
         mkdir -p "$dir"
         echo '{"private":true}' >"$dir/package.json"
         (cd "$dir" && npm install --no-audit --no-fund --ignore-scripts \
-            "@oven/bun-linux-x64@$BUN_VERSION" "@deno/linux-x64-glibc@$DENO_VERSION")
+            "@oven/bun-linux-x64-baseline@$BUN_VERSION" "@deno/linux-x64-glibc@$DENO_VERSION")
     fi
 fi
 

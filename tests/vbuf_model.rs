@@ -296,9 +296,10 @@ fn run(initial: Vec<u8>, ops: Vec<Op>, options: VirtualBufferOptions) -> Result<
         prop_assert_eq!(buf.is_modified(), m.saved != Some(m.undo.len()));
         let stats = buf.stats();
         // The options' bounds on memory, each passed by at most the one block it leaves out.
-        prop_assert!(stats.cached_bytes <= options.cache_budget + options.block_size, "{stats:?}");
+        let block = options.block_size;
+        prop_assert!(stats.cached_bytes <= options.cache_budget.saturating_add(block), "{stats:?}");
         prop_assert!(
-            stats.unsaved_in_memory_bytes <= options.spill_threshold + options.block_size,
+            stats.unsaved_in_memory_bytes <= options.spill_threshold.saturating_add(block),
             "{stats:?}"
         );
         prop_assert_eq!(stats.live_iterators, m.iters.len());

@@ -66,14 +66,8 @@ impl ApiError {
         .into()
     }
 
-    /// The same error about the file at `path` with `what` failed said first ("cannot open
-    /// notes.txt: ..."), unless its message names `path` already: a system's error says what was
-    /// being done to which file ("opening notes.txt: No such file or directory"), and a second
-    /// "cannot open notes.txt" before it would only repeat the path.
-    pub(crate) fn about_file(self, path: &str, what: impl Display) -> Self {
-        if self.message.contains(path) {
-            return self;
-        }
+    /// The same error with `what` failed said first, e.g. "cannot open notes.txt: ...".
+    pub(crate) fn context(self, what: impl Display) -> Self {
         ApiError { message: format!("{what}: {}", self.message), ..self }
     }
 

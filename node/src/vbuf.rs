@@ -172,6 +172,22 @@ fn within_js_numbers(buffer: &VirtualBuffer, removed: u64, added: usize) -> ApiR
     Ok(())
 }
 
+/// `e`, an error of a call on the file `what` names, for JS: with `what` said first unless the core's
+/// message names the file already. A file layer's I/O errors say what was being done to which file
+/// ("opening notes.txt: No such file or directory", `PersistenceError::Io`), and an error for a file
+/// changed underneath names it too: a second "cannot open notes.txt" would only repeat it.
+fn file_error(e: VbufError, what: impl std::fmt::Display) -> ApiError {
+    use omnibuf::vbuf::PersistenceError::{ExternallyChanged, Io, RewrittenInPlace};
+    let names_the_file =
+        matches!(e, VbufError::Persistence(Io(_) | ExternallyChanged { .. } | RewrittenInPlace { .. }));
+    let error = ApiError::from(e);
+    if names_the_file {
+        error
+    } else {
+        error.context(what)
+    }
+}
+
 #[napi]
 impl JsVirtualBuffer {
     /// Opens the file at `path` (a string) without reading it; resolves to the buffer. `options`:
@@ -190,10 +206,9 @@ impl JsVirtualBuffer {
             let path = args::path(env, &path, "path")?;
             let (backend, tuning) = open_options(env, options.as_ref())?;
             Ok(move || {
-                let context = |e: ApiError| e.about_file(&path, format_args!("cannot open {path}"));
-                let buffer =
-                    VirtualBuffer::open_with(&path, backend, tuning).map_err(|e| context(e.into()))?;
-                within_js_numbers(&buffer, 0, 0).map_err(context)?;
+                let buffer = VirtualBuffer::open_with(&path, backend, tuning)
+                    .map_err(|e| file_error(e, format_args!("cannot open {path}")))?;
+                within_js_numbers(&buffer, 0, 0).map_err(|e| e.context(format_args!("cannot open {path}")))?;
                 Ok((buffer, backend, tuning.cache_budget))
             })
         })();
@@ -401,7 +416,7 @@ impl JsVirtualBuffer {
             Ok(move || {
                 buffer
                     .save_as(&path, backend)
-                    .map_err(|e| ApiError::from(e).about_file(&path, format_args!("cannot save to {path}")))
+                    .map_err(|e| file_error(e, format_args!("cannot save to {path}")))
             })
         })();
         promise(env, None, job, |env, ()| plain(env, ()))

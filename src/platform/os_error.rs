@@ -2,9 +2,10 @@
 //! number it keeps), and the name Node gives it (`ENOENT`, `EMFILE`, ...), so that the bindings can
 //! give their errors the `code` Node's `fs` gives the same failure.
 //!
-//! An error with a system's number is named by that number, as libuv names it (every Unix through
-//! `libc`, Windows by libuv's own table), and one whose number libuv does not name has no name (Node
-//! says `UNKNOWN`). The number decides, not the error's [`ErrorKind`](std::io::ErrorKind): a kind
+//! An error with a system's number is named by that number, as libuv names it (the libuv 1.x that
+//! Node ships; on Unix through `libc`, on Windows by the part of libuv's table that files, mappings,
+//! pipes and network shares can give), and one whose number is not named has no name (Node says
+//! `UNKNOWN`). The number decides, not the error's [`ErrorKind`](std::io::ErrorKind): a kind
 //! folds several numbers together (`EPERM` and `EACCES` are both `PermissionDenied`) and leaves many
 //! uncategorized (`EMFILE`, `ENFILE`, `EIO`). An error made without a number (as in the browser) is
 //! named by its kind.
@@ -115,10 +116,11 @@ fn by_number(number: i32) -> Option<&'static str> {
     })
 }
 
-/// The Windows codes that a file, a mapping or a pipe can fail with, as libuv names them (Node's
-/// `uv_translate_sys_error`, whose names are not always what the standard library's kind would say:
-/// `ERROR_ACCESS_DENIED` is `EPERM`, `ERROR_DIRECTORY` is `ENOENT`, and a number it does not name,
-/// such as `ERROR_BAD_NETPATH`, is `UNKNOWN` to Node whatever its kind).
+/// The Windows codes that a file, a mapping, a pipe or a network share can fail with, as libuv 1.x
+/// names them (Node's `uv_translate_sys_error`, its socket-only `WSA` codes left out). Its names are
+/// not always what the standard library's kind would say: `ERROR_ACCESS_DENIED` is `EPERM`,
+/// `ERROR_DIRECTORY` is `ENOENT`, and a number it does not name, such as `ERROR_BAD_NETPATH`, is
+/// `UNKNOWN` to Node whatever its kind.
 #[cfg(all(windows, any(feature = "binding", test)))]
 fn by_number(number: i32) -> Option<&'static str> {
     use windows_sys::Win32::Foundation::*;
@@ -130,6 +132,11 @@ fn by_number(number: i32) -> Option<&'static str> {
         ERROR_OPERATION_ABORTED => "ECANCELED",
         ERROR_NO_UNICODE_TRANSLATION => "ECHARSET",
         ERROR_NETNAME_DELETED => "ECONNRESET",
+        ERROR_CONNECTION_ABORTED => "ECONNABORTED",
+        ERROR_CONNECTION_REFUSED => "ECONNREFUSED",
+        ERROR_HOST_UNREACHABLE => "EHOSTUNREACH",
+        ERROR_NETWORK_UNREACHABLE => "ENETUNREACH",
+        ERROR_ADDRESS_ALREADY_ASSOCIATED => "EADDRINUSE",
         ERROR_ALREADY_EXISTS | ERROR_FILE_EXISTS => "EEXIST",
         ERROR_BUFFER_OVERFLOW => "EFAULT",
         ERROR_INSUFFICIENT_BUFFER

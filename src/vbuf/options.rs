@@ -14,9 +14,10 @@ pub struct VirtualBufferOptions {
     /// Size of a cache block and of an add-buffer block, in bytes (default 64 KiB). Reads of files
     /// that are not memory-mapped load whole blocks.
     pub block_size: usize,
-    /// Most bytes of clean (re-readable) blocks kept in memory (default 64 MiB), apart from the
-    /// block read last: that one stays even when the budget is smaller than a block, so the cache
-    /// may hold up to one block more (a budget of 0 keeps one block).
+    /// Most bytes of clean (re-readable) blocks kept in memory (default 64 MiB), apart from what the
+    /// last read loaded: that stays even when the budget is smaller. Of a file, that is the block
+    /// read last, so the cache may hold up to one block more (a budget of 0 keeps one block); of a
+    /// document in IndexedDB, every block the read loaded.
     pub cache_budget: usize,
     /// Most bytes of inserted text kept only in memory, apart from the block still being filled;
     /// past it, the oldest full blocks are written to an unnamed side file (default 16 MiB). So up

@@ -40,7 +40,8 @@
 //!
 //! Where the runtime forbids external buffers (Electron's V8 memory cage returns
 //! `napi_no_external_buffers_allowed`) or cannot collect them safely (Deno), or when
-//! `OMNIBUF_EXTERNAL_BUFFERS=0` is set in the environment, views are copies; [`external_buffers`] says which mode is in use.
+//! `OMNIBUF_EXTERNAL_BUFFERS=0` is set in the environment, views are copies; [`external_buffers`]
+//! says which mode is in use.
 //!
 //! V8 counts the bytes of external array buffers itself. What it cannot see is the native memory held
 //! by the JS objects that wrap Rust values; [`ExternalMemory`] reports that, so that the garbage

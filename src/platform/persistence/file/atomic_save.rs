@@ -74,10 +74,9 @@ pub(super) fn write_atomically(
         let message = "cannot save to \"\": the path names no file";
         return Err(std::io::Error::new(ErrorKind::InvalidInput, message).into());
     }
-    if names_a_directory(path) {
+    if let Some(why) = names_a_directory(path) {
         // Said of the path, not of the file system: nothing need be there.
-        let message = "the path ends in a separator, `.` or `..`, or is a root: it names a directory, \
-                       not a regular file";
+        let message = format!("the path {why}, so it names a directory, not a regular file");
         let error = std::io::Error::new(ErrorKind::IsADirectory, message);
         return Err(with_context(error, format_args!("saving to {}", path.display())));
     }
@@ -128,11 +127,17 @@ pub(super) fn write_atomically(
     Ok(saved)
 }
 
-/// Whether `path` names a directory whatever is there: a root, or a last component of `.` or `..`,
-/// or none (a separator at its end). `Path` reads `d/.` and `d/` as `d`, so the raw bytes decide.
-fn names_a_directory(path: &Path) -> bool {
+/// Why `path` names a directory whatever is there, if it does: it ends in a separator, `.` or `..`,
+/// or is a root or a drive. `Path` reads `d/.` and `d/` as `d`, so the raw bytes decide.
+fn names_a_directory(path: &Path) -> Option<&'static str> {
     let last = path.as_os_str().as_encoded_bytes().rsplit(|&b| std::path::is_separator(b as char)).next();
-    path.file_name().is_none() || matches!(last, Some(b"" | b"." | b".."))
+    match last {
+        Some(b"") => Some("ends in a separator"),
+        Some(b".") => Some("ends in `.`"),
+        Some(b"..") => Some("ends in `..`"),
+        _ if path.file_name().is_none() => Some("is a root or a drive"),
+        _ => None,
+    }
 }
 
 /// The handle the saved layer reads the new file through: a second one of the temporary file `file`

@@ -848,7 +848,9 @@ fn save_recipe_as_refuses_a_path_that_names_no_file_or_a_directory_before_writin
         ending(&format!("{separator}..")),
     ];
     let cases = [(PathBuf::new(), ErrorKind::InvalidInput, "names no file")].into_iter().chain(
-        directories.into_iter().map(|path| (path, ErrorKind::IsADirectory, "the path ends in a separator")),
+        directories
+            .into_iter()
+            .map(|path| (path, ErrorKind::IsADirectory, "so it names a directory, not a regular file")),
     );
     for (path, kind, words) in cases {
         let mut recipe = [copy(0, 7)].into_iter();
