@@ -4,7 +4,8 @@
 //   2. The prebuilt package for this platform (omnibuf-<os>-<cpu>[-<libc>]), which npm installs from
 //      the main package's optionalDependencies, picking by the `os`, `cpu` and `libc` fields.
 // Neither: an Error that names this platform, the prebuilt ones, why the matching package did not load,
-// and how to build from source (or to use the wasm build instead).
+// and how to build from source (or to use the wasm build instead). Under Node's permission model
+// without --allow-addons, an Error that says so.
 //
 // Nothing is built at import time: a compile of a minute or more, which downloads crates, is not
 // something an `import` should start (in a server's startup, in each worker at once, in a read-only
@@ -45,8 +46,20 @@ function loadPrebuilt(id) {
   try {
     return { addon: require(`${name}/${platformBinary(id)}`) };
   } catch (e) {
+    throwIfAddonsDisabled(e);
     return { reason: `${name} did not load: ${e.message}`, cause: e };
   }
+}
+
+/** Node's permission model (`--permission`) loads no addon unless the process allows them: said as
+ * such, with Node's code, rather than as an addon to rebuild or reinstall. */
+function throwIfAddonsDisabled(e) {
+  if (e?.code !== 'ERR_DLOPEN_DISABLED') return;
+  const message =
+    "omnibuf: Node's permission model loads no native addon in this process: allow addons with " +
+    "--allow-addons, or import from 'omnibuf/wasm', which needs none (its VirtualBuffer keeps " +
+    'documents in IndexedDB, not files)';
+  throw Object.assign(new Error(message, { cause: e }), { code: 'ERR_DLOPEN_DISABLED' });
 }
 
 function cargoVersion() {
@@ -61,6 +74,7 @@ function loadAddon() {
     try {
       return require(sourceBuild);
     } catch (e) {
+      throwIfAddonsDisabled(e);
       throw new Error(`omnibuf: the addon built from source (${sourceBuild}) does not load; rebuild it with \`npx omnibuf-build\``, {
         cause: e,
       });

@@ -890,7 +890,12 @@ export class VirtualBuffer {
    * so a name ending in a dot or a space, or a device's name such as `NUL`, is the file fs finds, and
    * errors name that full path. saveAs() takes its path in the same way, so there a trailing
    * separator is dropped as path.resolve() drops it (`saveAs('dir\\new\\')` writes the file `new`),
-   * where other systems refuse such a path with EISDIR. */
+   * where other systems refuse such a path with EISDIR. Under Node's permission model
+   * (`--permission`), the addon loads only with `--allow-addons` (the import throws an Error with
+   * code ERR_DLOPEN_DISABLED otherwise), and open() needs fs's read access to the file, save() and
+   * saveAs() its write access to the file's directory (where a save writes the new version first):
+   * refused, they reject with the error fs gives (code ERR_ACCESS_DENIED, with `permission` and
+   * `resource`). */
   static open(path: string, options?: VirtualBufferOpenOptions): Promise<VirtualBuffer>;
   /** Browser only: stores `source` as document `name` (replacing one of that name atomically) and
    * opens it. A File or Blob is read a few MiB at a time, never whole; bytes and text too, from a

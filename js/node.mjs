@@ -5,11 +5,11 @@
 // into native code, and BufferPool and PooledBuffer (js/addon-pool.mjs), whose buffers are handles into
 // a native table.
 import * as events from 'node:events';
-import * as nodePath from 'node:path';
 import * as nodeStream from 'node:stream';
 import { types } from 'node:util';
 import { isMainThread } from 'node:worker_threads';
 import { listenWith } from './abort-signal.mjs';
+import { takePathsAsFs } from './addon-files.mjs';
 import { addon } from './addon-loader.mjs';
 import { definePool } from './addon-pool.mjs';
 import { defineZeroCopyBuffer } from './addon-zero-copy.mjs';
@@ -26,27 +26,6 @@ import { AbortError as OwnAbortError, defineWaits, installDocumentSignals, insta
 /** Whether view() and ring slices are Buffers over native memory (true) or copies (false: the runtime
  * forbids external buffers, as Electron does, or OMNIBUF_EXTERNAL_BUFFERS=0 asked for copies). */
 export const externalBuffers = addon.externalBuffers();
-
-/** Windows: the paths of `open()` and `saveAs()` go to the system as Node's `fs` passes them,
- * absolute and with the `\\?\` prefix (path.toNamespacedPath), so that a name ending in a dot or a
- * space, or a device's name (`NUL`, `aux.txt`), names the file `fs` names rather than what Win32's
- * own rules make of it (which drop the dot, or open the device). toNamespacedPath() resolves the path
- * first, and gives anything else (not a string, an empty one) back as it is, for the addon's own
- * TypeError. */
-function namespacePaths(VirtualBuffer) {
-  const { open } = VirtualBuffer;
-  const { saveAs } = VirtualBuffer.prototype;
-  const methods = {
-    open(path, ...rest) {
-      return Reflect.apply(open, this, [nodePath.toNamespacedPath(path), ...rest]);
-    },
-    saveAs(path, ...rest) {
-      return Reflect.apply(saveAs, this, [nodePath.toNamespacedPath(path), ...rest]);
-    },
-  };
-  Object.defineProperty(VirtualBuffer, 'open', { ...Object.getOwnPropertyDescriptor(VirtualBuffer, 'open'), value: methods.open });
-  Object.defineProperty(VirtualBuffer.prototype, 'saveAs', { ...Object.getOwnPropertyDescriptor(VirtualBuffer.prototype, 'saveAs'), value: methods.saveAs });
-}
 
 /** The API's classes over the addon's, made ready (JS classes, guards, waits, streams), once per
  * addon (see oncePerGlue). */
@@ -120,7 +99,8 @@ function makeApi() {
       configurable: true,
     });
   }
-  if (process.platform === 'win32') namespacePaths(VirtualBuffer);
+  // File paths as Node's fs takes them: Windows' namespaced paths, the permission model (js/addon-files.mjs).
+  takePathsAsFs(VirtualBuffer);
   // The browser-only members exist here only to say so (js/unavailable.mjs).
   {
     const stores = ['import', 'list', 'deleteDocument', 'exportDocument'];

@@ -6,10 +6,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, linkSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { constants } from 'node:buffer';
 import { join, resolve, toNamespacedPath } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { impl, VirtualBuffer, ZeroCopyBuffer } from './impl.mjs';
 import { occupyThreadPool } from './thread-pool.mjs';
 
@@ -1185,5 +1186,77 @@ test('find() finds a pattern that every version holds while edits keep coming, i
     assert.ok(at !== null && at >= size - 3 && at <= size - 3 + inserted, `found at ${at}, after ${inserted} inserts`);
     assert.equal(await vb.find('XYZ'), size - 3 + inserted, 'and where it is now, with no edit meanwhile');
     vb.free();
+  });
+});
+
+// Node's permission model loads an addon only with --allow-addons, and the addon's own file I/O is
+// outside its checks: the entry checks what fs would (js/addon-files.mjs).
+const nodeMajor = Number(process.versions.node.split('.')[0]);
+test("Node's permission model: the import says addons are off, and with --allow-addons open() and the saves are checked as fs is", {
+  skip: addonOnly || (nodeMajor < 20 && 'no permission model before Node 20'),
+}, async () => {
+  await inTempDir(async (dir) => {
+    const [readable, writable, hidden] = ['readable', 'writable', 'hidden'].map((name) => join(dir, name));
+    for (const directory of [readable, writable, hidden]) mkdirSync(directory);
+    writeFileSync(join(readable, 'a.txt'), 'abc');
+    writeFileSync(join(hidden, 'b.txt'), 'hidden');
+    const child = join(dir, 'child.mjs');
+    writeFileSync(child, `
+      const outcome = (promise) => promise.then(() => 'ok', (e) => [e.code, e.permission, e.resource, e.message]);
+      let api;
+      try {
+        api = await import(${JSON.stringify(new URL('../node.mjs', import.meta.url).href)});
+      } catch (e) {
+        console.log(JSON.stringify({ imported: [e.code, e.message] }));
+        process.exit(0);
+      }
+      const { VirtualBuffer } = api;
+      const fs = await import('node:fs');
+      const fsError = (call) => { try { call(); } catch (e) { return [e.code, e.permission, e.message]; } };
+      const results = {
+        fsRead: fsError(() => fs.readFileSync(${JSON.stringify(join(hidden, 'b.txt'))})),
+        fsWrite: fsError(() => fs.writeFileSync(${JSON.stringify(join(readable, 'x.txt'))}, 'x')),
+      };
+      results.openHidden = await outcome(VirtualBuffer.open(${JSON.stringify(join(hidden, 'b.txt'))}));
+      const doc = await VirtualBuffer.open(${JSON.stringify(join(readable, 'a.txt'))});
+      doc.insert(0, '>');
+      results.saveReadOnly = await outcome(doc.save());
+      results.saveAsHidden = await outcome(doc.saveAs(${JSON.stringify(join(hidden, 'c.txt'))}));
+      results.saveAsWritable = await outcome(doc.saveAs(${JSON.stringify(join(writable, 'c.txt'))}));
+      doc.insert(0, '>');
+      results.saveWritable = await outcome(doc.save());
+      doc.free();
+      console.log(JSON.stringify(results));
+    `);
+    const packageRoot = fileURLToPath(new URL('../..', import.meta.url));
+    const flags = [
+      nodeMajor >= 22 ? '--permission' : '--experimental-permission',
+      `--allow-fs-read=${packageRoot}`,
+      `--allow-fs-read=${child}`,
+      `--allow-fs-read=${readable}`,
+      `--allow-fs-write=${writable}`,
+    ];
+    const run = (...more) => {
+      const ran = spawnSync(process.execPath, [...flags, ...more, child], { encoding: 'utf8' });
+      assert.equal(ran.status, 0, ran.stderr);
+      return JSON.parse(ran.stdout);
+    };
+    const refused = run();
+    assert.equal(refused.imported[0], 'ERR_DLOPEN_DISABLED');
+    assert.match(refused.imported[1], /--allow-addons.*'omnibuf\/wasm'/);
+
+    const results = run('--allow-addons');
+    // Node's own error for the same refusal, words and all.
+    const [readCode, readScope, readMessage] = results.fsRead;
+    const [writeCode, writeScope, writeMessage] = results.fsWrite;
+    assert.deepEqual([readCode, readScope, writeCode, writeScope], ['ERR_ACCESS_DENIED', 'FileSystemRead', 'ERR_ACCESS_DENIED', 'FileSystemWrite']);
+    assert.deepEqual(results.openHidden, [readCode, readScope, join(hidden, 'b.txt'), readMessage]);
+    assert.deepEqual(results.saveReadOnly, [writeCode, writeScope, readable, writeMessage]);
+    assert.deepEqual(results.saveAsHidden, [writeCode, writeScope, hidden, writeMessage]);
+    assert.equal(results.saveAsWritable, 'ok');
+    assert.equal(results.saveWritable, 'ok');
+    assert.equal(readFileSync(join(writable, 'c.txt'), 'utf8'), '>>abc');
+    assert.equal(readFileSync(join(readable, 'a.txt'), 'utf8'), 'abc');
+    assert.deepEqual(readdirSync(hidden), ['b.txt']);
   });
 });
