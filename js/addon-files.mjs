@@ -1,5 +1,7 @@
 // The addon's VirtualBuffer takes file paths as Node's fs does, where the addon's own file I/O would
 // otherwise differ from it:
+// - A path may be a `file:` URL (`new URL('./notes.txt', import.meta.url)`), made a path as fs makes
+//   it (url.fileURLToPath, whose TypeErrors fs gives too).
 // - Windows: a path goes to the system as fs passes it there, absolute and with the `\\?\` prefix
 //   (path.toNamespacedPath), so that a name ending in a dot or a space, or a device's name (`NUL`,
 //   `aux.txt`), names the file fs names rather than what Win32's own rules make of it (which drop
@@ -12,66 +14,61 @@
 //   write access to the file's directory, where a save writes the new version before it replaces
 //   the file.
 import * as nodePath from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-/** Installs both on the exported VirtualBuffer class (whose static members are its own). */
+/** Wraps open(), save() and saveAs() of the exported VirtualBuffer class (whose static members are
+ * its own) to take paths as fs does. */
 export function takePathsAsFs(VirtualBuffer) {
-  if (process.platform === 'win32') namespacePaths(VirtualBuffer);
-  if (process.permission !== undefined) checkPermissions(VirtualBuffer, process.permission);
-}
-
-function namespacePaths(VirtualBuffer) {
-  const { open } = VirtualBuffer;
-  const { saveAs } = VirtualBuffer.prototype;
-  define(VirtualBuffer, {
-    open(path, ...rest) {
-      return Reflect.apply(open, this, [nodePath.toNamespacedPath(path), ...rest]);
-    },
-  });
-  define(VirtualBuffer.prototype, {
-    saveAs(path, ...rest) {
-      return Reflect.apply(saveAs, this, [nodePath.toNamespacedPath(path), ...rest]);
-    },
-  });
-}
-
-function checkPermissions(VirtualBuffer, permission) {
   const { open } = VirtualBuffer;
   const { save, saveAs } = VirtualBuffer.prototype;
-  // The file each buffer saves to, once open() or saveAs() has given it one. A buffer made from
-  // bytes has none, and its save() gives the addon's own error.
+  const permission = process.permission;
+  // The file each buffer saves to, once open() or saveAs() has given it one, for save()'s check. A
+  // buffer made from bytes has none.
   const files = new WeakMap();
-  const isPath = (path) => typeof path === 'string' && path !== '';
-  // Node's own error, its message as the running Node words it (Node 22 on names the flag).
-  const denied = (scope, flag, resource) => {
-    const hint = Number(process.versions.node.split('.')[0]) >= 22 ? `. Use --allow-fs-${flag} to manage permissions.` : '';
-    return Object.assign(new Error(`Access to this API has been restricted${hint}`), { code: 'ERR_ACCESS_DENIED', permission: scope, resource });
-  };
-  const writable = (file) => {
-    const directory = nodePath.dirname(nodePath.resolve(file));
-    return permission.has('fs.write', directory) ? undefined : denied('FileSystemWrite', 'write', directory);
-  };
+  const toSystem = process.platform === 'win32' ? nodePath.toNamespacedPath : (path) => path;
   define(VirtualBuffer, {
     async open(path, ...rest) {
-      if (isPath(path) && !permission.has('fs.read', path)) throw denied('FileSystemRead', 'read', nodePath.resolve(path));
-      const buffer = await Reflect.apply(open, this, [path, ...rest]);
-      files.set(buffer, path);
+      path = fromURL(path);
+      if (permission !== undefined && isPath(path) && !permission.has('fs.read', path)) {
+        throw denied('FileSystemRead', 'read', nodePath.resolve(path));
+      }
+      const buffer = await Reflect.apply(open, this, [toSystem(path), ...rest]);
+      if (permission !== undefined) files.set(buffer, path);
       return buffer;
     },
   });
   define(VirtualBuffer.prototype, {
     async save(...args) {
       const file = files.get(this);
-      const refused = file === undefined ? undefined : writable(file);
-      if (refused !== undefined) throw refused;
+      if (file !== undefined) checkWritable(permission, file);
       return Reflect.apply(save, this, args);
     },
     async saveAs(path, ...rest) {
-      const refused = isPath(path) ? writable(path) : undefined;
-      if (refused !== undefined) throw refused;
-      await Reflect.apply(saveAs, this, [path, ...rest]);
-      files.set(this, path);
+      path = fromURL(path);
+      if (permission !== undefined && isPath(path)) checkWritable(permission, path);
+      await Reflect.apply(saveAs, this, [toSystem(path), ...rest]);
+      if (permission !== undefined) files.set(this, path);
     },
   });
+}
+
+/** A `file:` URL as the path fs makes of it; anything else as it is. */
+const fromURL = (path) => (path instanceof URL ? fileURLToPath(path) : path);
+
+const isPath = (path) => typeof path === 'string' && path !== '';
+
+/** Throws fs's error unless the process may write in `file`'s directory. */
+function checkWritable(permission, file) {
+  const directory = nodePath.dirname(nodePath.resolve(file));
+  if (!permission.has('fs.write', directory)) throw denied('FileSystemWrite', 'write', directory);
+}
+
+/** Node's own error for a refused access, its message as the running Node words it (Node 22 on names
+ * the flag). */
+function denied(scope, flag, resource) {
+  const hint = Number(process.versions.node.split('.')[0]) >= 22 ? `. Use --allow-fs-${flag} to manage permissions.` : '';
+  const error = new Error(`Access to this API has been restricted${hint}`);
+  return Object.assign(error, { code: 'ERR_ACCESS_DENIED', permission: scope, resource });
 }
 
 /** Replaces `target`'s members of the names in `methods` with them, keeping each member's attributes. */

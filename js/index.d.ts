@@ -883,7 +883,7 @@ export interface VirtualBufferSaveOptions {
 export class VirtualBuffer {
   private constructor();
   /** Opens the file at `path` (in the wasm build: the stored document of that name) without reading
-   * it. Rejects with an Error naming it when it cannot be opened, a TypeError or RangeError for bad
+   * it. In the addon `path` may also be a `file:` URL, as fs takes one (saveAs() too). Rejects with an Error naming it when it cannot be opened, a TypeError or RangeError for bad
    * options, and a RangeError for a file longer than Number.MAX_SAFE_INTEGER bytes (8 PiB), whose
    * length and offsets JS numbers could not count exactly. On Windows a path goes to the system as
    * Node's fs passes it there: made absolute and given the `\\?\` prefix (path.toNamespacedPath),
@@ -896,7 +896,7 @@ export class VirtualBuffer {
    * saveAs() its write access to the file's directory (where a save writes the new version first):
    * refused, they reject with the error fs gives (code ERR_ACCESS_DENIED, with `permission` and
    * `resource`). */
-  static open(path: string, options?: VirtualBufferOpenOptions): Promise<VirtualBuffer>;
+  static open(path: string | URL, options?: VirtualBufferOpenOptions): Promise<VirtualBuffer>;
   /** Browser only: stores `source` as document `name` (replacing one of that name atomically) and
    * opens it. A File or Blob is read a few MiB at a time, never whole; bytes and text too, from a
    * Blob of them made at the call (wasm memory never holds all of them). Rejects with a TypeError for a
@@ -969,7 +969,7 @@ export class VirtualBuffer {
   /** Saves to the file at `path` (in the browser: the document of that name), replacing any there,
    * as save() replaces its own; later saves go there. A buffer open over the file replaced finds it
    * changed: its save() then rejects unless forced. */
-  saveAs(path: string, options?: { signal?: AbortSignal | undefined }): Promise<void>;
+  saveAs(path: string | URL, options?: { signal?: AbortSignal | undefined }): Promise<void>;
   /** Releases this handle; work already started finishes. */
   free(): void;
   [Symbol.dispose](): void;

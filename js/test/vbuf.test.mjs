@@ -10,7 +10,8 @@ import { chmodSync, chownSync, existsSync, linkSync, mkdirSync, mkdtempSync, rea
 import { tmpdir } from 'node:os';
 import { constants } from 'node:buffer';
 import { join, resolve, toNamespacedPath } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { impl, VirtualBuffer, ZeroCopyBuffer } from './impl.mjs';
 import { occupyThreadPool } from './thread-pool.mjs';
 
@@ -1258,5 +1259,23 @@ test("Node's permission model: the import says addons are off, and with --allow-
     assert.equal(readFileSync(join(writable, 'c.txt'), 'utf8'), '>>abc');
     assert.equal(readFileSync(join(readable, 'a.txt'), 'utf8'), 'abc');
     assert.deepEqual(readdirSync(hidden), ['b.txt']);
+  });
+});
+
+test('open() and saveAs() take a file: URL as fs does, and refuse other URLs with the TypeError fs gives', { skip: addonOnly }, async () => {
+  await inTempDir(async (dir) => {
+    const path = join(dir, 'notes.txt');
+    writeFileSync(path, 'from a URL');
+    const doc = await VirtualBuffer.open(pathToFileURL(path));
+    assert.equal(text(await doc.read(0)), 'from a URL');
+    await doc.saveAs(pathToFileURL(join(dir, 'saved.txt')));
+    assert.equal(readFileSync(join(dir, 'saved.txt'), 'utf8'), 'from a URL');
+    const web = new URL('https://example.com/notes.txt');
+    const fsError = await readFile(web).catch((e) => e);
+    assert.equal(fsError.code, 'ERR_INVALID_URL_SCHEME');
+    for (const call of [() => VirtualBuffer.open(web), () => doc.saveAs(web)]) {
+      await assert.rejects(call(), { name: 'TypeError', code: fsError.code, message: fsError.message });
+    }
+    doc.free();
   });
 });
