@@ -21,33 +21,39 @@ import { fileURLToPath } from 'node:url';
 export function takePathsAsFs(VirtualBuffer) {
   const { open } = VirtualBuffer;
   const { save, saveAs } = VirtualBuffer.prototype;
-  const permission = process.permission;
-  // The file each buffer saves to, once open() or saveAs() has given it one, for save()'s check. A
-  // buffer made from bytes has none.
+  // Taken once, as the other built-ins this package calls (js/abort-signal.mjs): a program that
+  // replaces it later does not switch the checks off.
+  const may = process.permission === undefined ? undefined : process.permission.has.bind(process.permission);
+  // The file each buffer saves to, once open() or saveAs() has given it one, for save()'s check:
+  // absolute, as the addon fixes it at that call (a later chdir() moves nothing). A buffer made from
+  // bytes has none.
   const files = new WeakMap();
   const toSystem = process.platform === 'win32' ? nodePath.toNamespacedPath : (path) => path;
   define(VirtualBuffer, {
     async open(path, ...rest) {
       path = fromURL(path);
-      if (permission !== undefined && isPath(path) && !permission.has('fs.read', path)) {
-        throw denied('FileSystemRead', 'read', nodePath.resolve(path));
-      }
+      const checked = may !== undefined && isPath(path);
+      if (checked && !may('fs.read', path)) throw denied('FileSystemRead', 'read', path);
       const buffer = await Reflect.apply(open, this, [toSystem(path), ...rest]);
-      if (permission !== undefined) files.set(buffer, path);
+      if (checked) files.set(buffer, nodePath.resolve(path));
       return buffer;
     },
   });
   define(VirtualBuffer.prototype, {
     async save(...args) {
+      // The file the buffer has now: a save() called while a saveAs() runs is checked for the file
+      // it would save to should that saveAs() fail (which saveAs() checked is its own target).
       const file = files.get(this);
-      if (file !== undefined) checkWritable(permission, file);
+      if (file !== undefined) checkWritable(may, file);
       return Reflect.apply(save, this, args);
     },
     async saveAs(path, ...rest) {
       path = fromURL(path);
-      if (permission !== undefined && isPath(path)) checkWritable(permission, path);
+      const checked = may !== undefined && isPath(path);
+      const file = checked ? nodePath.resolve(path) : undefined;
+      if (checked) checkWritable(may, path);
       await Reflect.apply(saveAs, this, [toSystem(path), ...rest]);
-      if (permission !== undefined) files.set(this, path);
+      if (checked) files.set(this, file);
     },
   });
 }
@@ -55,12 +61,16 @@ export function takePathsAsFs(VirtualBuffer) {
 /** A `file:` URL as the path fs makes of it; anything else as it is. */
 const fromURL = (path) => (path instanceof URL ? fileURLToPath(path) : path);
 
-const isPath = (path) => typeof path === 'string' && path !== '';
+/** Whether the permission model is to check `path`: a string the addon takes for a path (one with a
+ * NUL character gets the addon's TypeError first, as fs gives its own). */
+const isPath = (path) => typeof path === 'string' && path !== '' && !path.includes('\0');
 
-/** Throws fs's error unless the process may write in `file`'s directory. */
-function checkWritable(permission, file) {
+/** Throws fs's error unless the process may write `file` (as fs checks it, `resource` the path as
+ * given) and in its directory, where a save writes the new version first. */
+function checkWritable(may, file) {
+  if (!may('fs.write', file)) throw denied('FileSystemWrite', 'write', file);
   const directory = nodePath.dirname(nodePath.resolve(file));
-  if (!permission.has('fs.write', directory)) throw denied('FileSystemWrite', 'write', directory);
+  if (!may('fs.write', directory)) throw denied('FileSystemWrite', 'write', directory);
 }
 
 /** Node's own error for a refused access, its message as the running Node words it (Node 22 on names

@@ -895,7 +895,8 @@ export class VirtualBuffer {
    * code ERR_DLOPEN_DISABLED otherwise), and open() needs fs's read access to the file, save() and
    * saveAs() its write access to the file's directory (where a save writes the new version first):
    * refused, they reject with the error fs gives (code ERR_ACCESS_DENIED, with `permission` and
-   * `resource`). */
+   * `resource`). A save() called while a saveAs() runs is checked for the file the buffer had at the
+   * call. */
   static open(path: string | URL, options?: VirtualBufferOpenOptions): Promise<VirtualBuffer>;
   /** Browser only: stores `source` as document `name` (replacing one of that name atomically) and
    * opens it. A File or Blob is read a few MiB at a time, never whole; bytes and text too, from a

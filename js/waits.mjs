@@ -276,9 +276,11 @@ function readHere(options, keys) {
 export function installDocumentSignals(original, { cancellableWork, wrongReceiver }) {
   const free = (value) => value?.free?.();
   // Static methods that cannot be redefined (napi-rs makes them read-only) are defined on a class
-  // that is the same in every other way: the same prototype (so instanceof and every method hold),
-  // its other static members inherited, `new` and a call refused as the original refuses them.
-  // Returned, to be exported instead.
+  // that is the same in every other way: the same prototype (so instanceof and every method hold,
+  // and an instance's `constructor` is this class), the original's static members copied, `new` and a
+  // call refused as the original refuses them. Returned, to be exported instead. The original is
+  // not reachable from it (not its prototype, not the prototype's `constructor`): its statics are
+  // the unwrapped ones, which would skip what the wrappers add (signals, js/addon-files.mjs's checks).
   const frozen = (name) => {
     const d = Object.getOwnPropertyDescriptor(original, name);
     return d !== undefined && !d.configurable && !d.writable;
@@ -290,10 +292,11 @@ export function installDocumentSignals(original, { cancellableWork, wrongReceive
       return Reflect.construct(original, args, new.target);
     };
     VirtualBuffer.prototype = original.prototype;
-    Object.setPrototypeOf(VirtualBuffer, original);
-    for (const name of ['open', 'import', 'list', 'deleteDocument', 'exportDocument']) {
+    Object.defineProperty(original.prototype, 'constructor', { value: VirtualBuffer, writable: true, configurable: true });
+    for (const name of Reflect.ownKeys(original)) {
+      if (['length', 'name', 'prototype', 'arguments', 'caller'].includes(name)) continue;
       const d = Object.getOwnPropertyDescriptor(original, name);
-      if (d !== undefined) Object.defineProperty(VirtualBuffer, name, { ...d, writable: true, configurable: true });
+      Object.defineProperty(VirtualBuffer, name, { ...d, ...('value' in d ? { writable: true } : {}), configurable: true });
     }
   }
   const lengthOf = Object.getOwnPropertyDescriptor(VirtualBuffer.prototype, 'length').get;

@@ -1218,6 +1218,9 @@ test("Node's permission model: the import says addons are off, and with --allow-
         fsRead: fsError(() => fs.readFileSync(${JSON.stringify(join(hidden, 'b.txt'))})),
         fsWrite: fsError(() => fs.writeFileSync(${JSON.stringify(join(readable, 'x.txt'))}, 'x')),
       };
+      // No way around the checks through the class's own chain, or a has() replaced later.
+      results.parentOpen = typeof Object.getPrototypeOf(VirtualBuffer).open;
+      process.permission.has = () => true;
       results.openHidden = await outcome(VirtualBuffer.open(${JSON.stringify(join(hidden, 'b.txt'))}));
       const doc = await VirtualBuffer.open(${JSON.stringify(join(readable, 'a.txt'))});
       doc.insert(0, '>');
@@ -1227,6 +1230,13 @@ test("Node's permission model: the import says addons are off, and with --allow-
       doc.insert(0, '>');
       results.saveWritable = await outcome(doc.save());
       doc.free();
+      // A relative path names the file the addon fixed at open(), whatever the directory later.
+      process.chdir(${JSON.stringify(readable)});
+      const relative = await VirtualBuffer.open('a.txt');
+      process.chdir(${JSON.stringify(writable)});
+      relative.insert(0, '!');
+      results.saveAfterChdir = await outcome(relative.save());
+      relative.free();
       console.log(JSON.stringify(results));
     `);
     const packageRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -1235,6 +1245,7 @@ test("Node's permission model: the import says addons are off, and with --allow-
       `--allow-fs-read=${packageRoot}`,
       `--allow-fs-read=${child}`,
       `--allow-fs-read=${readable}`,
+      `--allow-fs-read=${writable}`,
       `--allow-fs-write=${writable}`,
     ];
     const run = (...more) => {
@@ -1251,15 +1262,24 @@ test("Node's permission model: the import says addons are off, and with --allow-
     const [readCode, readScope, readMessage] = results.fsRead;
     const [writeCode, writeScope, writeMessage] = results.fsWrite;
     assert.deepEqual([readCode, readScope, writeCode, writeScope], ['ERR_ACCESS_DENIED', 'FileSystemRead', 'ERR_ACCESS_DENIED', 'FileSystemWrite']);
+    assert.equal(results.parentOpen, 'undefined');
     assert.deepEqual(results.openHidden, [readCode, readScope, join(hidden, 'b.txt'), readMessage]);
-    assert.deepEqual(results.saveReadOnly, [writeCode, writeScope, readable, writeMessage]);
-    assert.deepEqual(results.saveAsHidden, [writeCode, writeScope, hidden, writeMessage]);
+    assert.deepEqual(results.saveReadOnly, [writeCode, writeScope, join(readable, 'a.txt'), writeMessage]);
+    assert.deepEqual(results.saveAsHidden, [writeCode, writeScope, join(hidden, 'c.txt'), writeMessage]);
+    assert.deepEqual(results.saveAfterChdir, [writeCode, writeScope, join(readable, 'a.txt'), writeMessage]);
     assert.equal(results.saveAsWritable, 'ok');
     assert.equal(results.saveWritable, 'ok');
     assert.equal(readFileSync(join(writable, 'c.txt'), 'utf8'), '>>abc');
     assert.equal(readFileSync(join(readable, 'a.txt'), 'utf8'), 'abc');
     assert.deepEqual(readdirSync(hidden), ['b.txt']);
   });
+});
+
+test("a buffer's constructor is the class the package exports", async () => {
+  const doc = VirtualBuffer.fromBytes('x');
+  assert.equal(doc.constructor, VirtualBuffer);
+  assert.ok(doc instanceof VirtualBuffer);
+  doc.free();
 });
 
 test('open() and saveAs() take a file: URL as fs does, and refuse other URLs with the TypeError fs gives', { skip: addonOnly }, async () => {
