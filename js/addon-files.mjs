@@ -11,8 +11,8 @@
 //   addon only with `--allow-addons`, and the addon's file I/O is outside its checks. So the members
 //   that touch files check what fs would, and reject with fs's own error (ERR_ACCESS_DENIED, with
 //   `permission` and `resource`): open() needs read access to the file; save() and saveAs() need
-//   write access to the file's directory, where a save writes the new version before it replaces
-//   the file.
+//   write access to the file and to its directory, where a save writes the new version before it
+//   replaces the file.
 import * as nodePath from 'node:path';
 import { fileURLToPath } from 'node:url';
 

@@ -883,20 +883,21 @@ export interface VirtualBufferSaveOptions {
 export class VirtualBuffer {
   private constructor();
   /** Opens the file at `path` (in the wasm build: the stored document of that name) without reading
-   * it. In the addon `path` may also be a `file:` URL, as fs takes one (saveAs() too). Rejects with an Error naming it when it cannot be opened, a TypeError or RangeError for bad
-   * options, and a RangeError for a file longer than Number.MAX_SAFE_INTEGER bytes (8 PiB), whose
-   * length and offsets JS numbers could not count exactly. On Windows a path goes to the system as
-   * Node's fs passes it there: made absolute and given the `\\?\` prefix (path.toNamespacedPath),
-   * so a name ending in a dot or a space, or a device's name such as `NUL`, is the file fs finds, and
-   * errors name that full path. saveAs() takes its path in the same way, so there a trailing
-   * separator is dropped as path.resolve() drops it (`saveAs('dir\\new\\')` writes the file `new`),
-   * where other systems refuse such a path with EISDIR. Under Node's permission model
-   * (`--permission`), the addon loads only with `--allow-addons` (the import throws an Error with
-   * code ERR_DLOPEN_DISABLED otherwise), and open() needs fs's read access to the file, save() and
-   * saveAs() its write access to the file's directory (where a save writes the new version first):
-   * refused, they reject with the error fs gives (code ERR_ACCESS_DENIED, with `permission` and
-   * `resource`). A save() called while a saveAs() runs is checked for the file the buffer had at the
-   * call. */
+   * it. In the addon `path` may also be a `file:` URL, as fs takes one (saveAs() too). Rejects with
+   * an Error naming it when it cannot be opened, a TypeError or RangeError for bad options, and a
+   * RangeError for a file longer than Number.MAX_SAFE_INTEGER bytes (8 PiB), whose length and
+   * offsets JS numbers could not count exactly. On Windows a path goes to the system as Node's fs
+   * passes it there: made absolute and given the `\\?\` prefix (path.toNamespacedPath), so a name
+   * ending in a dot or a space, or a device's name such as `NUL`, is the file fs finds, and errors
+   * name that full path. saveAs() takes its path in the same way, so there a trailing separator is
+   * dropped as path.resolve() drops it (`saveAs('dir\\new\\')` writes the file `new`), where other
+   * systems refuse such a path with EISDIR. Under Node's permission model (`--permission`), the
+   * addon loads only with `--allow-addons` (the import throws an Error with code
+   * ERR_DLOPEN_DISABLED otherwise), and open() needs fs's read access to the file, save() and
+   * saveAs() its write access to the file and its directory (where a save writes the new version
+   * first): refused, they reject with the error fs gives (code ERR_ACCESS_DENIED, with `permission`
+   * and `resource`). A save() called while a saveAs() runs is checked for the file the buffer had
+   * at the call. */
   static open(path: string | URL, options?: VirtualBufferOpenOptions): Promise<VirtualBuffer>;
   /** Browser only: stores `source` as document `name` (replacing one of that name atomically) and
    * opens it. A File or Blob is read a few MiB at a time, never whole; bytes and text too, from a

@@ -99,7 +99,7 @@ function makeApi() {
       configurable: true,
     });
   }
-  // File paths as Node's fs takes them: Windows' namespaced paths, the permission model (js/addon-files.mjs).
+  // File paths taken as Node's fs takes them (js/addon-files.mjs).
   takePathsAsFs(VirtualBuffer);
   // The browser-only members exist here only to say so (js/unavailable.mjs).
   {
