@@ -249,6 +249,20 @@ async fn loops_that_never_wait_still_let_other_tasks_run() {
     }
     assert!(ran.load(Ordering::Relaxed), "reads");
 
+    // Zero-length reads, ready at once whether or not bytes are there (tokio's `duplex` takes a
+    // unit for them too).
+    let mut writer = Circular::with_capacity::<u8>(4096).unwrap();
+    let mut reader = writer.add_reader();
+    writer.write_all(b"x").await.unwrap();
+    let ran = another_task();
+    for _ in 0..STEPS {
+        assert_eq!(reader.read(&mut []).await.unwrap(), 0);
+        if ran.load(Ordering::Relaxed) {
+            break;
+        }
+    }
+    assert!(ran.load(Ordering::Relaxed), "zero-length reads");
+
     // `fill_buf` over published bytes that are never consumed.
     let mut writer = Circular::with_capacity::<u8>(4096).unwrap();
     let mut reader = writer.add_reader();
