@@ -31,6 +31,13 @@ function rebuild({ kind, name, message, code }) {
   return code === undefined ? e : coded(e, code);
 }
 
+/** `bytes` (a string, or a Uint8Array from bytesArg), copied if it views a SharedArrayBuffer: the
+ * worker reads what a message gives it later, and an import takes the bytes as they are when called. */
+function unsharedBytes(bytes) {
+  const shared = typeof SharedArrayBuffer === 'function' && bytes?.buffer instanceof SharedArrayBuffer;
+  return shared ? bytes.slice() : bytes;
+}
+
 /** The worker's script as bundlers see it: a literal `new URL(..., import.meta.url)` inside
  * `new Worker(...)`, so vite and webpack bundle it as a worker entry. */
 function defaultWorker() {
@@ -433,7 +440,7 @@ export class DocumentWorker {
   async import(name, source, options) {
     DocumentWorker.#check(this, 'import');
     const [signal, rest] = splitSignal(options);
-    const sent = typeof Blob === 'function' && source instanceof Blob ? source : bytesArg(source);
+    const sent = typeof Blob === 'function' && source instanceof Blob ? source : unsharedBytes(bytesArg(source));
     const value = await this.#call('import', 0, [name, sent, rest], undefined, signal, 'change');
     return new WorkerVirtualBuffer(PRIVATE, this, value);
   }

@@ -973,3 +973,45 @@ test("the proxy: arguments that cannot be cloned are VirtualBuffer's TypeErrors,
   assert.deepEqual(out.after, terminated);
   assert.deepEqual(out.listAfter, terminated);
 });
+
+// A Blob, which import() makes of bytes, refuses a view of shared memory: the bytes of a
+// SharedArrayBuffer are taken as they are at the call, on the page and through the proxy.
+test('import() takes bytes over a SharedArrayBuffer as they are at the call, on the page and through the proxy', { skip, timeout: 120_000 }, async () => {
+  const got = await onServedPage((page) =>
+    page.evaluate(async () => {
+      const { init, openDocumentWorker, VirtualBuffer } = await import('/js/web.mjs');
+      await init();
+      const shared = new SharedArrayBuffer(8);
+      const bytes = new Uint8Array(shared);
+      bytes.set(new TextEncoder().encode('shared!!'));
+      const docs = await openDocumentWorker();
+      const imports = {
+        'page, the buffer': () => VirtualBuffer.import('a.txt', shared),
+        'page, a view': () => VirtualBuffer.import('b.txt', new Int16Array(shared, 2, 2)),
+        'worker, the buffer': () => docs.import('c.txt', shared),
+        'worker, a view': () => docs.import('d.txt', new Uint8Array(shared, 0, 6)),
+      };
+      const out = {};
+      for (const [what, start] of Object.entries(imports)) {
+        const pending = start();
+        bytes[0] ^= 0x20; // changed after the call: not in the document
+        const doc = await pending.catch((e) => e);
+        bytes[0] ^= 0x20;
+        if (doc instanceof Error) {
+          out[what] = `${doc.name}: ${doc.message}`;
+          continue;
+        }
+        out[what] = text(await doc.read(0, doc.length).then((read) => read.bytes?.() ?? read));
+        await doc.free();
+      }
+      docs.terminate();
+      return out;
+    }),
+  );
+  assert.deepEqual(got, {
+    'page, the buffer': 'shared!!',
+    'page, a view': 'ared',
+    'worker, the buffer': 'shared!!',
+    'worker, a view': 'shared',
+  });
+});

@@ -102,3 +102,44 @@ test('work under way when the site data is cleared settles, and leaves no lock h
     server.close();
   }
 });
+
+// Chromium's sync access handle of a file cleared underneath reports nonsense counts (a read of -4
+// bytes as 2^32 - 4) and leaves the buffer as it was: an OPFS document must fail its reads, not show
+// the zeros of that buffer as its content.
+test('an OPFS document whose files were cleared fails its reads instead of showing zeros', { skip, timeout: 120_000 }, async () => {
+  const { url, server } = await serve(0);
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage();
+    await page.goto(url);
+    await page.evaluate(async () => {
+      const { openDocumentWorker } = await import('/js/web.mjs');
+      globalThis.docs = await openDocumentWorker();
+      const lines = Array.from({ length: 3000 }, (_, i) => `line ${String(i).padStart(5, '0')}\n`);
+      globalThis.doc = await docs.import('kept.txt', lines.join(''));
+    });
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Storage.clearDataForOrigin', { origin: new URL(url).origin, storageTypes: 'file_systems' });
+    const outcomes = await page.evaluate(async () => {
+      const outcome = (promise) =>
+        promise.then(
+          (value) => ({ value: value instanceof Uint8Array ? new TextDecoder().decode(value) : value }),
+          (e) => ({ error: e.message }),
+        );
+      // Until the clearing has reached the worker's open handle, reads may still see the file.
+      for (const deadline = Date.now() + 30_000; Date.now() < deadline; ) {
+        const read = await outcome(doc.read(19_998, 20_009));
+        if (read.value !== 'line 01818\n') return { read, find: await outcome(doc.find('line 02999')) };
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      return 'the reads still saw the file after 30 s';
+    });
+    for (const [what, outcome] of Object.entries(outcomes)) {
+      assert.match(outcome.error ?? `gave ${JSON.stringify(outcome.value)}`, /was the site's data cleared\?/, what);
+    }
+    await page.evaluate(() => docs.terminate());
+  } finally {
+    await browser.close();
+    server.close();
+  }
+});

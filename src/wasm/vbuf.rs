@@ -210,8 +210,19 @@ impl JsVirtualBuffer {
             // wasm memory that large for good.
             let blob = match source.dyn_ref::<web_sys::Blob>() {
                 Some(blob) => blob.clone(),
-                None if source.is_instance_of::<js_sys::Uint8Array>() || source.is_string() => {
+                None if source.is_string() => {
                     web_sys::Blob::new_with_u8_array_sequence(&js_sys::Array::of1(source))?
+                }
+                None if source.is_instance_of::<js_sys::Uint8Array>() => {
+                    let bytes = source.unchecked_ref::<js_sys::Uint8Array>();
+                    // A Blob refuses a view of shared memory (a SharedArrayBuffer): a copy of its
+                    // bytes as they are now instead.
+                    let part: JsValue = if bytes.buffer().is_instance_of::<js_sys::ArrayBuffer>() {
+                        bytes.clone().into()
+                    } else {
+                        bytes.slice(0, bytes.length()).into()
+                    };
+                    web_sys::Blob::new_with_u8_array_sequence(&js_sys::Array::of1(&part))?
                 }
                 None => {
                     return Err(type_error(

@@ -218,6 +218,17 @@ impl SyncFile {
                 if n <= 0.0 {
                     break;
                 }
+                // More than there was room for is a failure reported as a count: Chromium's handle
+                // of a file whose site data was cleared underneath reads -4 as 2^32 - 4 bytes, the
+                // buffer left as it was. Taken for bytes, it would show zeros as the content.
+                let room = dst.len() - done;
+                if js_count(n) > room as u64 {
+                    return Err(PersistenceError::Io(std::io::Error::other(format!(
+                        "reading {room} bytes at offset {}: the browser reported {n} bytes read \
+                         (was the site's data cleared?)",
+                        offset + done as u64
+                    ))));
+                }
                 done += js_count(n) as usize;
             }
             Ok(done)
