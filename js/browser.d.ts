@@ -98,7 +98,8 @@ export class WorkerVirtualBuffer {
   offsetToLine(offset: number, options?: WaitOptions): Promise<number>;
   save(options?: VirtualBufferSaveOptions & WaitOptions): Promise<void>;
   saveAs(name: string, options?: WaitOptions): Promise<void>;
-  /** Frees the buffer in the worker (and its document's lock); later calls reject. */
+  /** Frees the buffer in the worker (and its document's lock); later calls reject. One the page
+   * lets go of unfreed is freed in the worker once it is collected, later and at no set time. */
   free(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
   /** Bytes start..end in reads of at most 1 MiB, one after the other, as VirtualBuffer.chunks()

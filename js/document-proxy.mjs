@@ -136,6 +136,14 @@ let callWorker;
  * (set by WorkerVirtualBuffer's static block). */
 let callOn;
 
+/** Frees in the worker each buffer the page let go of unfreed, as a VirtualBuffer collected unfreed
+ * is freed: the worker's table of buffers would keep it, and its document's lock, until the worker
+ * ends. (A failure, the worker ended, leaves nothing to free.) */
+const collected =
+  typeof FinalizationRegistry === 'function'
+    ? new FinalizationRegistry(({ port, handle }) => callWorker(port, 'free', handle, []).catch(() => {}))
+    : undefined;
+
 /** A VirtualBuffer in the worker: the same members, each returning a Promise. */
 export class WorkerVirtualBuffer {
   #port;
@@ -162,6 +170,7 @@ export class WorkerVirtualBuffer {
     this.#port = port;
     this.#handle = handle;
     this.#state = state;
+    collected?.register(this, { port, handle }, this);
   }
 
   /** Calls `op` in the worker with `args` and then `options` (the call's last argument, if given),
@@ -250,7 +259,10 @@ export class WorkerVirtualBuffer {
   }
   /** Releases the buffer in the worker (and the document's lock there); later calls reject. */
   free() {
-    if (WorkerVirtualBuffer.#isOne(this)) this.#freed = true;
+    if (WorkerVirtualBuffer.#isOne(this)) {
+      this.#freed = true;
+      collected?.unregister(this);
+    }
     return callOn(this, 'free', []);
   }
   [Symbol.asyncDispose]() {

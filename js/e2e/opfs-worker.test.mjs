@@ -1015,3 +1015,41 @@ test('import() takes bytes over a SharedArrayBuffer as they are at the call, on 
     'worker, a view': 'shared',
   });
 });
+
+test('a WorkerVirtualBuffer the page lets go of unfreed is freed in the worker once collected: its document opens elsewhere again', { skip, timeout: 120_000 }, async () => {
+  const { url, server } = await serve(0);
+  // Off the record (its OPFS in memory) for gc() on the page.
+  const browser = await launchChromium({ gc: true });
+  try {
+    const { page, errors } = await openPage(browser, url);
+    const got = await page.evaluate(async () => {
+      const { openDocumentWorker } = await import('/js/web.mjs');
+      const [docs, other] = await Promise.all([openDocumentWorker(), openDocumentWorker()]);
+      await (await docs.import('dropped.txt', 'abc')).free();
+      let opened = await docs.open('dropped.txt');
+      const refused = await other.open('dropped.txt').then(
+        () => 'opened',
+        (e) => e.message,
+      );
+      opened = null; // let go of, unfreed
+      let reopened = 'never';
+      for (let i = 0; i < 50 && reopened !== 'opened'; i++) {
+        gc();
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        reopened = await other.open('dropped.txt').then(
+          (doc) => (doc.free(), 'opened'),
+          (e) => e.message,
+        );
+      }
+      docs.terminate();
+      other.terminate();
+      return { refused, reopened };
+    });
+    assert.match(got.refused, /open in another worker or tab/);
+    assert.equal(got.reopened, 'opened');
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    server.close();
+  }
+});
