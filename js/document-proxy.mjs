@@ -38,6 +38,15 @@ function unsharedBytes(bytes) {
   return shared ? bytes.slice() : bytes;
 }
 
+/** openDocumentWorker()'s options: left out as undefined or null, else an object (as VirtualBuffer's
+ * options are; its words, which the page has no wasm to make). */
+function workerOptions(options) {
+  if (options === undefined || options === null) return {};
+  if (typeof options === 'object') return options;
+  const got = typeof options === 'number' ? String(options) : `a ${typeof options}`;
+  throw coded(new TypeError(`options must be an object, got ${got}`), 'ERR_INVALID_ARG_TYPE');
+}
+
 /** The worker's script as bundlers see it: a literal `new URL(..., import.meta.url)` inside
  * `new Worker(...)`, so vite and webpack bundle it as a worker entry. */
 function defaultWorker() {
@@ -489,28 +498,34 @@ export class DocumentWorker {
  * a URL is resolved against the page). `options.worker`: the worker script's URL, for bundlers that do
  * not bundle `new Worker(new URL(...))` (esbuild): bundle 'omnibuf/document-worker' as its own entry.
  */
-export function openDocumentWorker({ store, wasm, worker } = {}) {
-  let wasmInput = wasm;
-  if (typeof wasm === 'string' || wasm instanceof URL) wasmInput = new URL(wasm, globalThis.location?.href).href;
-  const w = worker === undefined ? defaultWorker() : new Worker(worker, { type: 'module' });
+export function openDocumentWorker(options) {
+  let store, wasm, worker;
+  try {
+    ({ store, wasm, worker } = workerOptions(options));
+    if (typeof wasm === 'string' || wasm instanceof URL) wasm = new URL(wasm, globalThis.location?.href).href;
+    // A URL that does not parse or is of another origin: the Worker constructor's own error.
+    worker = worker === undefined ? defaultWorker() : new Worker(worker, { type: 'module' });
+  } catch (e) {
+    return Promise.reject(e);
+  }
   return new Promise((resolve, reject) => {
-    w.onmessage = ({ data }) => {
-      if (data?.ready === true) resolve(new DocumentWorker(PRIVATE, w, data.store));
+    worker.onmessage = ({ data }) => {
+      if (data?.ready === true) resolve(new DocumentWorker(PRIVATE, worker, data.store));
       else if (data?.ready === false) {
-        w.terminate();
+        worker.terminate();
         reject(rebuild(data.error));
       }
     };
-    w.onerror = (event) => {
+    worker.onerror = (event) => {
       event.preventDefault?.();
-      w.terminate();
+      worker.terminate();
       reject(new Error(`omnibuf: the document worker did not start: ${event.message ?? 'the script failed to load'}`));
     };
     try {
       const [[sentStore], standIns] = sendable([store]);
-      w.postMessage({ init: { wasm: wasmInput, store: sentStore, standIns } });
+      worker.postMessage({ init: { wasm, store: sentStore, standIns } });
     } catch (e) {
-      w.terminate(); // `wasm` cannot be sent
+      worker.terminate(); // `wasm` cannot be sent
       reject(e);
     }
   });

@@ -1053,3 +1053,37 @@ test('a WorkerVirtualBuffer the page lets go of unfreed is freed in the worker o
     server.close();
   }
 });
+
+test('openDocumentWorker(): options left out as null, refused as not an object, and every failure a rejection', { skip, timeout: 120_000 }, async () => {
+  const got = await onServedPage((page) =>
+    page.evaluate(async () => {
+      const { openDocumentWorker } = await import('/js/web.mjs');
+      const outcome = (options) => {
+        let promise;
+        try {
+          promise = openDocumentWorker(options);
+        } catch (e) {
+          return `threw ${e.name}`;
+        }
+        return promise.then(
+          (docs) => (docs.terminate(), 'started'),
+          (e) => `${e.name}${typeof e.code === 'string' ? ` ${e.code}` : ''}: ${e.message}`,
+        );
+      };
+      return {
+        null: await outcome(null),
+        number: await outcome(5),
+        string: await outcome('opfs'),
+        badUrl: (await outcome({ worker: 'http://[' })).split(':')[0],
+        otherOrigin: (await outcome({ worker: 'https://example.com/worker.mjs' })).split(':')[0],
+      };
+    }),
+  );
+  assert.deepEqual(got, {
+    null: 'started',
+    number: 'TypeError ERR_INVALID_ARG_TYPE: options must be an object, got 5',
+    string: 'TypeError ERR_INVALID_ARG_TYPE: options must be an object, got a string',
+    badUrl: 'SyntaxError',
+    otherOrigin: 'SecurityError',
+  });
+});
