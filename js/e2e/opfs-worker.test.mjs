@@ -6,7 +6,7 @@
 // (scripts/build-wasm.sh) and Chromium (js/chromium.mjs).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serve } from '../../scripts/serve-web.mjs';
@@ -1086,4 +1086,49 @@ test('openDocumentWorker(): options left out as null, refused as not an object, 
     badUrl: 'SyntaxError',
     otherOrigin: 'SecurityError',
   });
+});
+
+test('import() of a picked file deleted since says the File could not be read, not that the store failed', { skip, timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'omnibuf-picked-'));
+  const picked = join(dir, 'picked.txt');
+  writeFileSync(picked, 'picked, then deleted\n');
+  try {
+    const got = await onServedPage(async (page) => {
+      await page.evaluate(() => {
+        const input = Object.assign(document.createElement('input'), { type: 'file', id: 'pick' });
+        document.body.append(input);
+      });
+      // Through CDP, as a user's pick (playwright's setInputFiles sends small files' bytes instead):
+      // the File reads the file on disk when it is read.
+      const cdp = await page.context().newCDPSession(page);
+      const { root } = await cdp.send('DOM.getDocument');
+      const { nodeId } = await cdp.send('DOM.querySelector', { nodeId: root.nodeId, selector: '#pick' });
+      await cdp.send('DOM.setFileInputFiles', { nodeId, files: [picked] });
+      // Its size read: the File's note of the file, which later reads check it against.
+      await page.evaluate(() => document.querySelector('#pick').files[0].size);
+      rmSync(picked);
+      return page.evaluate(async () => {
+        const { init, openDocumentWorker, VirtualBuffer } = await import('/js/web.mjs');
+        await init();
+        const file = document.querySelector('#pick').files[0];
+        const docs = await openDocumentWorker();
+        const message = (promise) =>
+          promise.then(
+            () => 'imported',
+            (e) => e.message,
+          );
+        const out = {
+          indexeddb: await message(VirtualBuffer.import('picked.txt', file, { store: 'indexeddb' })),
+          opfs: await message(docs.import('picked.txt', file)),
+        };
+        docs.terminate();
+        return out;
+      });
+    });
+    for (const [store, message] of Object.entries(got)) {
+      assert.match(message, /^VirtualBuffer\.import\("picked\.txt"\): the File or Blob to import could not be read, so nothing was imported: \w+Error: /, store);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

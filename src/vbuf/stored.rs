@@ -1159,7 +1159,7 @@ fn next_version(
 
 /// Bytes `start..end` of a Blob.
 async fn read_blob(blob: &web_sys::Blob, start: f64, end: f64) -> Result<Vec<u8>, StoreError> {
-    let failed = |e: wasm_bindgen::JsValue| StoreError::Failed(format!("reading the file: {e:?}"));
+    let failed = |e: wasm_bindgen::JsValue| StoreError::SourceUnreadable(crate::platform::wasm::describe(&e));
     let part = blob.slice_with_f64_and_f64(start, end).map_err(failed)?;
     let buffer = wasm_bindgen_futures::JsFuture::from(part.array_buffer()).await.map_err(failed)?;
     Ok(js_sys::Uint8Array::new(&buffer).to_vec())

@@ -89,6 +89,10 @@ pub enum StoreError {
     /// The transaction was aborted before it committed (explicitly, or by the browser).
     #[error("the transaction was aborted: {0}; the stored document is unchanged")]
     Aborted(String),
+    /// The `File` or `Blob` being imported could not be read (a file the user picked that was
+    /// changed or deleted since): no failure of the store, which is unchanged.
+    #[error("the File or Blob to import could not be read, so nothing was imported: {0}")]
+    SourceUnreadable(String),
     /// Any other failure of IndexedDB.
     #[error("IndexedDB failed: {0}")]
     Failed(String),

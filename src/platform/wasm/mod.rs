@@ -7,3 +7,18 @@
 pub mod indexed_db;
 pub mod opfs;
 pub(crate) mod web_lock;
+
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::DomException;
+
+/// A JS error's name and message.
+pub(crate) fn describe(value: &JsValue) -> String {
+    if let Some(e) = value.dyn_ref::<DomException>() {
+        return format!("{}: {}", e.name(), e.message());
+    }
+    value
+        .dyn_ref::<js_sys::Error>()
+        .map(|e| format!("{}: {}", String::from(e.name()), String::from(e.message())))
+        .or_else(|| value.as_string())
+        .unwrap_or_else(|| format!("{value:?}"))
+}

@@ -5,6 +5,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::DomException;
 
 use crate::platform::persistence::PersistenceError;
+use crate::platform::wasm::describe;
 use crate::vbuf::VbufError;
 
 /// What can go wrong with the OPFS document store.
@@ -44,6 +45,10 @@ pub enum OpfsError {
     /// The browser refused to store more.
     #[error("the storage quota is exhausted: {0}; the stored document is unchanged")]
     QuotaExceeded(String),
+    /// The `File` or `Blob` being imported could not be read (a file the user picked that was
+    /// changed or deleted since): no failure of the store, which is unchanged.
+    #[error("the File or Blob to import could not be read, so nothing was imported: {0}")]
+    SourceUnreadable(String),
     /// Any other failure of OPFS.
     #[error("OPFS failed: {0}")]
     Failed(String),
@@ -56,18 +61,6 @@ impl From<PersistenceError> for OpfsError {
     fn from(e: PersistenceError) -> Self {
         OpfsError::Buffer(VbufError::Persistence(e))
     }
-}
-
-/// A JS error's name and message.
-pub(crate) fn describe(value: &JsValue) -> String {
-    if let Some(e) = value.dyn_ref::<DomException>() {
-        return format!("{}: {}", e.name(), e.message());
-    }
-    value
-        .dyn_ref::<js_sys::Error>()
-        .map(|e| format!("{}: {}", String::from(e.name()), String::from(e.message())))
-        .or_else(|| value.as_string())
-        .unwrap_or_else(|| format!("{value:?}"))
 }
 
 impl OpfsError {

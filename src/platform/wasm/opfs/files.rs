@@ -23,8 +23,9 @@ use web_sys::{
     FileSystemSyncAccessHandle,
 };
 
-use super::error::{describe, OpfsError};
+use super::error::OpfsError;
 use crate::platform::persistence::PersistenceError;
+use crate::platform::wasm::describe;
 
 /// The largest byte offset a sync access handle is given: JS passes offsets as doubles, which hold
 /// every integer up to 2^53 exactly (9 PiB, far past any browser's quota) and round above it.

@@ -60,6 +60,7 @@ pub use layer::OpfsLayer;
 pub use layer::{inject_save_fault, SaveFault};
 
 use crate::platform::persistence::{PersistenceError, SaveOptions};
+use crate::platform::wasm::describe;
 use crate::vbuf::{ImportSource, VirtualBuffer, VirtualBufferOptions};
 use header::{data_file_id, data_file_name, Record, HEADER_LEN};
 use layer::{add_spare, read_record, spare_count, write_record};
@@ -546,12 +547,9 @@ async fn write_source(data: &SyncFile, source: ImportSource<'_>) -> Result<u64, 
             let mut at = 0.0;
             while at < size {
                 let end = (at + IO_BATCH as f64).min(size);
-                let part = blob
-                    .slice_with_f64_and_f64(at, end)
-                    .map_err(|e| OpfsError::from_js(e, "reading the file"))?;
-                let bytes = JsFuture::from(part.array_buffer())
-                    .await
-                    .map_err(|e| OpfsError::from_js(e, "reading the file"))?;
+                let unreadable = |e| OpfsError::SourceUnreadable(describe(&e));
+                let part = blob.slice_with_f64_and_f64(at, end).map_err(unreadable)?;
+                let bytes = JsFuture::from(part.array_buffer()).await.map_err(unreadable)?;
                 data.write_js_at(at as u64, &Uint8Array::new(&bytes))?;
                 at = end;
             }
