@@ -739,15 +739,18 @@ export class CircularReader {
  * call rejects saying to load the page again. On a cross-origin
  * isolated page the threaded build's module is loaded too, from omnibuf_threads_bg.wasm beside the
  * entry's glue (beside the bundle where a bundler does not emit it; exported as
- * "omnibuf/omnibuf_threads_bg.wasm"). Node's entries
+ * "omnibuf/omnibuf_threads_bg.wasm"). A ring's handle must be a thread's first init(): given
+ * after an init() without one (or with a handle of another wasm memory), it rejects with an Error
+ * with code ERR_INVALID_STATE, as it does where the page is not cross-origin isolated. Node's entries
  * have nothing to load: it resolves at once, so that code written for every entry runs there too. */
 export function init(
   input?: string | URL | Response | Promise<Response> | BufferSource | WebAssembly.Module | CircularHandle,
 ): Promise<void>;
 
 /** Browser entries: init(handle) at once, for a thread that received a ring's handle and cannot wait
- * (an AudioWorklet's constructor; there, import "omnibuf/worklet"). The threaded build only. Node's
- * entries: does nothing (an addon handle needs no loading). */
+ * (an AudioWorklet's constructor; there, import "omnibuf/worklet"). The threaded build only; it throws
+ * the Errors init(handle) rejects with, and a TypeError (ERR_INVALID_ARG_TYPE) for what is no handle.
+ * Node's entries: does nothing (an addon handle needs no loading). */
 export function initSync(handle: CircularHandle): void;
 
 /** Options of VirtualBuffer.open() and VirtualBuffer.import(). Sizes are in bytes. An option one

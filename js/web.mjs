@@ -44,10 +44,26 @@ const ours = (file) => (exports) => {
   }
 };
 
+/** The Error of `what` (init(handle) or initSync(handle)) where the page is not cross-origin isolated,
+ * coded as toHandle()'s there. */
 function noIsolation(what) {
-  return `omnibuf: ${what} needs the threaded build, which needs cross-origin isolation: serve the page ` +
+  const message =
+    `omnibuf: ${what} needs the threaded build, which needs cross-origin isolation: serve the page ` +
     'with the headers `Cross-Origin-Opener-Policy: same-origin` and `Cross-Origin-Embedder-Policy: ' +
     'require-corp` (crossOriginIsolated is false here)';
+  return Object.assign(new Error(message), { code: 'ERR_INVALID_STATE' });
+}
+
+/** What init() without a handle loads the rings module over: a memory of the thread's own. */
+const OWN_MEMORY = Symbol('own memory');
+
+/** The Error of `what` given a ring's handle in a thread whose rings module an earlier init() loaded
+ * over another memory (its own, or another handle's): the handle's rings could not be reached. */
+function otherMemoryLoaded(what) {
+  const message =
+    `omnibuf: ${what}: this thread already loaded the rings module over another wasm memory (an earlier ` +
+    'init()); a thread that takes rings by handle must call init(handle) before any other init()';
+  return Object.assign(new Error(message), { code: 'ERR_INVALID_STATE' });
 }
 
 /** What a call of `what` before its module is instantiated throws: an Error that names init(). */
@@ -99,6 +115,12 @@ function makeApi() {
   // Which modules are instantiated: the single-thread one by init(), the threaded one by init() or
   // initSync(handle). Before that, the glue's calls fail with a TypeError that names its internals.
   const loaded = { single: false, threads: false };
+  // The memory the rings module is loaded (or being loaded) over: OWN_MEMORY by init(), a handle's
+  // memoryToken by init(handle) or initSync(handle); undefined before.
+  let threadsFrom;
+  // The Errors of init()'s misuse, which it rejects with as they are (not as a module that did not load).
+  const misuses = new WeakSet();
+  const misuse = (e) => (misuses.add(e), e);
 
   /**
    * Loads and instantiates the wasm module; every other call needs it done. `input` is where the module
@@ -115,10 +137,17 @@ function makeApi() {
    * module's bytes, used instead of fetching them when `input` names no module (nothing, or a handle).
    */
   function init(input, embedded) {
+    // A handle given after an init(): refused as the first init(handle) would be, and a handle of
+    // another memory than the one loaded (or being loaded) too, whose rings are out of reach.
+    if (ready !== null && isHandle(input)) {
+      if (!threaded) return Promise.reject(noIsolation('init(handle)'));
+      if (input.memoryToken !== threadsFrom) return Promise.reject(otherMemoryLoaded('init(handle)'));
+    }
     ready ??= (async () => {
       const source = await input;
       const handle = isHandle(source) ? source : undefined;
-      if (handle !== undefined && !threaded) throw new Error(noIsolation('init(handle)'));
+      if (handle !== undefined && !threaded) throw misuse(noIsolation('init(handle)'));
+      threadsFrom = handle === undefined ? OWN_MEMORY : handle.memoryToken;
       // null, as undefined, is `input` left out (the conventions of index.d.ts).
       const singleModule = source == null || handle !== undefined ? embedded?.() : source;
       await Promise.all([
@@ -132,6 +161,8 @@ function makeApi() {
       loaded.threads = threaded;
     })().catch((e) => {
       ready = null;
+      threadsFrom = undefined;
+      if (misuses.has(e)) throw e;
       throw new Error(`omnibuf: the wasm module did not load: ${e?.message ?? e}`, { cause: e });
     });
     return ready;
@@ -140,9 +171,15 @@ function makeApi() {
   /** The threaded build's init(handle) at once, for a thread that cannot wait for a Promise and uses
    * rings only (an AudioWorklet's constructor; there, js/worklet.mjs is the entry). */
   function initSync(handle) {
-    if (!threaded) throw new Error(noIsolation('initSync(handle)'));
-    if (!isHandle(handle)) throw new TypeError('initSync needs the object toHandle() returned (it carries the module and the memory)');
+    if (!threaded) throw noIsolation('initSync(handle)');
+    if (!isHandle(handle)) {
+      const message = 'initSync needs the object toHandle() returned (it carries the module and the memory)';
+      throw Object.assign(new TypeError(message), { code: 'ERR_INVALID_ARG_TYPE' });
+    }
+    // The glue keeps the module it loaded first, whatever it is given later.
+    if (threadsFrom !== undefined && handle.memoryToken !== threadsFrom) throw otherMemoryLoaded('initSync(handle)');
     initThreadsSync({ module: handle.module, memory: handle.memory });
+    threadsFrom = handle.memoryToken;
     loaded.threads = true;
   }
 

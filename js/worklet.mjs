@@ -36,16 +36,26 @@ defineUnavailable(CircularWriter.prototype, 'CircularWriter', ['writableStream',
 });
 
 let memory = null;
+let memoryToken;
 let bytes = null;
 
 /** Instantiates the module of `handle` (what toHandle() returned) over its memory, at once. */
 export function initSync(handle) {
   if (handle === null || typeof handle !== 'object' || !(handle.module instanceof WebAssembly.Module) ||
       !(handle.memory instanceof WebAssembly.Memory)) {
-    throw new TypeError('initSync needs the object toHandle() returned (it carries the module and the memory)');
+    const message = 'initSync needs the object toHandle() returned (it carries the module and the memory)';
+    throw Object.assign(new TypeError(message), { code: 'ERR_INVALID_ARG_TYPE' });
+  }
+  // The glue keeps the module it loaded first, whatever it is given later (as js/web.mjs says).
+  if (memory !== null && handle.memoryToken !== memoryToken) {
+    const message =
+      'omnibuf: initSync(handle): this thread already loaded the rings module over another wasm memory (an ' +
+      'earlier initSync()); a thread that takes rings by handle must call init(handle) before any other init()';
+    throw Object.assign(new Error(message), { code: 'ERR_INVALID_STATE' });
   }
   wasm.initSync({ module: handle.module, memory: handle.memory });
   memory = handle.memory;
+  memoryToken = handle.memoryToken;
   bytes = new Uint8Array(memory.buffer);
 }
 

@@ -374,3 +374,75 @@ test('calls made before init() say so, in both builds of the page; the classes a
     }
   }
 });
+
+test('init(handle) and initSync(handle) after an init() over another memory say so; their misuse is coded; a second handle of the same memory is fine', { skip, timeout: 60_000 }, async () => {
+  const isolated = await ringsPage(true);
+  const plain = await ringsPage(false);
+  try {
+    const out = await isolated.page.evaluate(async () => {
+      const { init, Circular } = await import('/js/web.mjs');
+      await init();
+      const writer = Circular.withCapacity(4096);
+      const handles = [writer.addReader().toHandle(), writer.addReader().toHandle(), writer.addReader().toHandle()];
+      const source = `
+        import { init, initSync, CircularReader } from '${location.origin}/js/web.mjs';
+        const describe = (e) => ({ name: e?.name, code: e?.code, message: e?.message });
+        onmessage = async ({ data: { first, other } }) => {
+          const out = {};
+          if (first === 'own') await init();
+          else await init(first);
+          out.init = await init(other).then(() => 'loaded', describe);
+          try { initSync(other); out.initSync = 'loaded'; } catch (e) { out.initSync = describe(e); }
+          try { initSync({}); } catch (e) { out.initSyncOfNothing = describe(e); }
+          try { CircularReader.fromHandle(other).free(); out.claimed = true; } catch (e) { out.claimed = describe(e); }
+          postMessage(out);
+        };`;
+      const url = URL.createObjectURL(new Blob([source], { type: 'text/javascript' }));
+      const run = (first, other) =>
+        new Promise((resolve, reject) => {
+          const worker = new Worker(url, { type: 'module' });
+          worker.onmessage = ({ data }) => (worker.terminate(), resolve(data));
+          worker.onerror = (e) => reject(new Error(e.message));
+          worker.postMessage({ first, other });
+        });
+      const out = { afterOwn: await run('own', handles[0]), afterSameMemory: await run(handles[1], handles[2]) };
+      writer.free();
+      return out;
+    });
+    const otherMemory = (what) => ({
+      name: 'Error',
+      code: 'ERR_INVALID_STATE',
+      message: `omnibuf: ${what}: this thread already loaded the rings module over another wasm memory (an earlier init()); a thread that takes rings by handle must call init(handle) before any other init()`,
+    });
+    assert.deepEqual(out.afterOwn.init, otherMemory('init(handle)'));
+    assert.deepEqual(out.afterOwn.initSync, otherMemory('initSync(handle)'));
+    assert.equal(out.afterOwn.claimed.code, 'ERR_INVALID_STATE');
+    assert.deepEqual(out.afterOwn.initSyncOfNothing, {
+      name: 'TypeError',
+      code: 'ERR_INVALID_ARG_TYPE',
+      message: 'initSync needs the object toHandle() returned (it carries the module and the memory)',
+    });
+    assert.deepEqual(out.afterSameMemory, { init: 'loaded', initSync: 'loaded', initSyncOfNothing: out.afterOwn.initSyncOfNothing, claimed: true });
+
+    // Without cross-origin isolation: coded as toHandle() there, and init(handle) rejects with it as it is.
+    const refused = await plain.page.evaluate(async () => {
+      const { init, initSync } = await import('/js/web.mjs');
+      const describe = (e) => ({ name: e?.name, code: e?.code, message: e?.message });
+      const handle = { module: new WebAssembly.Module(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0])), memory: new WebAssembly.Memory({ initial: 1 }) };
+      let sync;
+      try {
+        initSync(handle);
+      } catch (e) {
+        sync = describe(e);
+      }
+      return { sync, async: await init(handle).then(() => 'loaded', describe) };
+    });
+    for (const [what, e] of Object.entries(refused)) {
+      assert.equal(e.code, 'ERR_INVALID_STATE', what);
+      assert.match(e.message, /^omnibuf: init(Sync)?\(handle\) needs the threaded build.*crossOriginIsolated is false here/, what);
+    }
+  } finally {
+    await isolated.close();
+    await plain.close();
+  }
+});
