@@ -154,6 +154,12 @@ function makeApi() {
         initSingle(singleModule == null ? undefined : { module_or_path: singleModule }).then(ours('omnibuf_bg.wasm')),
         threaded &&
           initThreads(handle === undefined ? undefined : { module_or_path: handle.module, memory: handle.memory })
+            .catch((e) => {
+              // A thread's start allocates its stack and TLS in the shared memory, which the threads
+              // that ended before it left allocated (docs/browser-threads.md).
+              if (handle === undefined || !(e instanceof WebAssembly.RuntimeError)) throw e;
+              throw new Error(`${e.message} (the shared memory may be full: each worker that loaded the rings module leaves its stack in it when it ends; reuse workers)`, { cause: e });
+            })
             .then(ours('omnibuf_threads_bg.wasm'))
             .then(() => startCustody(threads, { home: handle === undefined })),
       ]);
