@@ -32,7 +32,7 @@ function bufferOf(value) {
 
 function refusal(what) {
   return coded(
-    new TypeError(`${what}: this ArrayBuffer is the memory of an omnibuf view and cannot be moved; copy it (slice()) instead`),
+    new TypeError(`${what}: this ArrayBuffer is the memory of an omnibuf view and cannot be moved; copy it (new Uint8Array(view)) instead`),
     'ERR_INVALID_STATE',
   );
 }

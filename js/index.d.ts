@@ -77,6 +77,10 @@
 //   slices, a reader's read() and the chunks of its iterators; copies such as bytes() and sha256() are
 //   plain Uint8Arrays in both builds, and the wasm build's are all plain, also in Node. Code meant for
 //   both builds uses what Uint8Array has: `new TextDecoder().decode(chunk)`, not `chunk.toString()`.
+//   Mind slice(), which Buffer overrides: Buffer's slice() is a view of the same memory (as
+//   subarray()), not Uint8Array's copy, so a view's or a ring slice's `.slice()` in the addon is
+//   detached with it. A copy that works in both builds: `new Uint8Array(view)` (or
+//   `Uint8Array.prototype.slice.call(view)`).
 //   (Node's Readable streams make every chunk a Buffer, so nodeReadable() gives Buffers in both.)
 //   All are over an ArrayBuffer, typed PlainBytes, but for ring slices (see PlainBytes).
 // - view() and ring slices return the bytes in place, never a copy where the runtime allows:
@@ -134,7 +138,7 @@
 //     bytes already handed to readers, in another ring, or in the module's state, which a stray write
 //     breaks for every ring of the page (a call that never returns, an error with a garbled message),
 //     as a stray pointer would in native code. Write only inside a slice, and only within its step;
-//     give anything else a copy (`slice.slice()`), or read with read(), readInto() or the streams,
+//     give anything else a copy (`new Uint8Array(slice)`), or read with read(), readInto() or the streams,
 //     which copy.
 //   - The wasm build otherwise (the browser, and wasm in Node): never a view of wasm memory, since any
 //     such view reaches all of it through `.buffer`, freed memory that other objects reuse included. view()

@@ -117,7 +117,11 @@ test("a BYOB request's respondWithNewView() is refused a view's memory", { skip:
   assert.ok(refusal instanceof TypeError, String(refusal));
   assert.equal(refusal.code, 'ERR_INVALID_STATE');
   assert.equal(buffer.view()[0], 7);
+  // The copy the message advises is one (a view's own slice(), Buffer's, would not be).
+  assert.match(refusal.message, /copy it \(new Uint8Array\(view\)\) instead$/);
+  const copy = new Uint8Array(buffer.view());
   buffer.free();
+  assert.deepEqual([...copy], new Array(16).fill(7), 'the copy outlives free()');
 });
 
 test('a ring slice moved by a mover the entry does not know leaves the ring stuck, never shows reused memory', { skip: impl !== 'addon' && 'wasm slices are copies, free to move' }, async () => {

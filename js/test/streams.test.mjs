@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Circular, CircularWriter, VirtualBuffer, __pendingWaits, impl, residentMemoryUnreliable } from './impl.mjs';
+import { Circular, CircularWriter, VirtualBuffer, __pendingWaits, externalBuffers, impl, residentMemoryUnreliable } from './impl.mjs';
 import { linesOf } from '../streams.mjs';
 import { collect, collectNow } from './collect.mjs';
 
@@ -89,6 +89,33 @@ test('stream.pipeline(reader, file) and Readable.from(reader): every byte, whate
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('slices(): the copies index.d.ts names keep their bytes past the step in both builds; a Buffer slice\'s own slice() does not', async () => {
+  const writer = Circular.withCapacity(4096);
+  const reader = writer.addReader();
+  const text = 'hello ring world';
+  const producing = (async () => {
+    for (const part of text.match(/.{1,4}/g)) {
+      writer.write(part);
+      await new Promise(setImmediate);
+    }
+    writer.free();
+  })();
+  const kept = { constructed: [], sliceCalled: [], own: [] };
+  for await (const slice of reader.slices()) {
+    kept.constructed.push(new Uint8Array(slice));
+    kept.sliceCalled.push(Uint8Array.prototype.slice.call(slice));
+    kept.own.push(slice.slice());
+  }
+  await producing;
+  const joined = (pieces) => pieces.map((piece) => new TextDecoder().decode(piece)).join('');
+  assert.equal(joined(kept.constructed), text);
+  assert.equal(joined(kept.sliceCalled), text);
+  // The addon's slices are Buffers (in place while the ring has one reader), whose slice() is a view
+  // of the ring, detached at the next step; the wasm build's are plain copies.
+  assert.equal(joined(kept.own), impl === 'addon' && externalBuffers ? '' : text);
+  reader.free();
 });
 
 test('slices(): every slice in place, in order; leaving the loop consumes only what was shown', async () => {
