@@ -712,7 +712,11 @@ export class CircularReader {
    * read, which go with the error; and a `Response` over the stream reports the error as its own
    * (Chromium: a TypeError, "Failed to fetch"). The first holds at a normal end too: a stream whose
    * length is no multiple of such a view's element size ends in a TypeError ("Cannot close while
-   * responding", Chromium), the last bytes with it; read such streams with a Uint8Array. */
+   * responding", Chromium), the last bytes with it; read such streams with a Uint8Array. As a
+   * source of Node's `stream.pipeline(stream, dest, { signal })`, it is not cancelled when `signal`
+   * aborts while `dest` has room (Node's pipeline, any web ReadableStream; Node 18 to 26): the pipe
+   * settles once data or the end comes; give a Node pipe `nodeReadable({ signal })`, and a web pipe
+   * `pipeTo(dest, { signal })`. */
   readableStream(options?: WaitOptions): ReadableStream<PlainBytes>;
   /** Node entries only (in the browser it throws an Error, ERR_FEATURE_UNAVAILABLE_ON_PLATFORM): the bytes as a stream.Readable of Buffers (copies of the ring's slices, as a
    * Readable keeps its chunks). It owns the reader, ends when the writer is freed, and is destroyed
