@@ -147,7 +147,8 @@ function makeApi() {
       const source = await input;
       const handle = isHandle(source) ? source : undefined;
       if (handle !== undefined && !threaded) throw misuse(noIsolation('init(handle)'));
-      threadsFrom = handle === undefined ? OWN_MEMORY : handle.memoryToken;
+      // (An initSync(handle) before has loaded the rings module already, which the glue keeps.)
+      threadsFrom ??= handle === undefined ? OWN_MEMORY : handle.memoryToken;
       // null, as undefined, is `input` left out (the conventions of index.d.ts).
       const singleModule = source == null || handle !== undefined ? embedded?.() : source;
       await Promise.all([
@@ -167,7 +168,7 @@ function makeApi() {
       loaded.threads = threaded;
     })().catch((e) => {
       ready = null;
-      threadsFrom = undefined;
+      if (!loaded.threads) threadsFrom = undefined;
       if (misuses.has(e)) throw e;
       throw new Error(`omnibuf: the wasm module did not load: ${e?.message ?? e}`, { cause: e });
     });

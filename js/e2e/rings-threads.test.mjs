@@ -383,13 +383,14 @@ test('init(handle) and initSync(handle) after an init() over another memory say 
       const { init, Circular } = await import('/js/web.mjs');
       await init();
       const writer = Circular.withCapacity(4096);
-      const handles = [writer.addReader().toHandle(), writer.addReader().toHandle(), writer.addReader().toHandle()];
+      const handles = Array.from({ length: 5 }, () => writer.addReader().toHandle());
       const source = `
         import { init, initSync, CircularReader } from '${location.origin}/js/web.mjs';
         const describe = (e) => ({ name: e?.name, code: e?.code, message: e?.message });
-        onmessage = async ({ data: { first, other } }) => {
+        onmessage = async ({ data: { first, other, sync } }) => {
           const out = {};
           if (first === 'own') await init();
+          else if (sync) initSync(first), await init(); // the rings module first, then the rest
           else await init(first);
           out.init = await init(other).then(() => 'loaded', describe);
           try { initSync(other); out.initSync = 'loaded'; } catch (e) { out.initSync = describe(e); }
@@ -398,14 +399,18 @@ test('init(handle) and initSync(handle) after an init() over another memory say 
           postMessage(out);
         };`;
       const url = URL.createObjectURL(new Blob([source], { type: 'text/javascript' }));
-      const run = (first, other) =>
+      const run = (first, other, sync = false) =>
         new Promise((resolve, reject) => {
           const worker = new Worker(url, { type: 'module' });
           worker.onmessage = ({ data }) => (worker.terminate(), resolve(data));
           worker.onerror = (e) => reject(new Error(e.message));
-          worker.postMessage({ first, other });
+          worker.postMessage({ first, other, sync });
         });
-      const out = { afterOwn: await run('own', handles[0]), afterSameMemory: await run(handles[1], handles[2]) };
+      const out = {
+        afterOwn: await run('own', handles[0]),
+        afterSameMemory: await run(handles[1], handles[2]),
+        afterInitSync: await run(handles[3], handles[4], true),
+      };
       writer.free();
       return out;
     });
@@ -422,7 +427,9 @@ test('init(handle) and initSync(handle) after an init() over another memory say 
       code: 'ERR_INVALID_ARG_TYPE',
       message: 'initSync needs the object toHandle() returned (it carries the module and the memory)',
     });
-    assert.deepEqual(out.afterSameMemory, { init: 'loaded', initSync: 'loaded', initSyncOfNothing: out.afterOwn.initSyncOfNothing, claimed: true });
+    const fine = { init: 'loaded', initSync: 'loaded', initSyncOfNothing: out.afterOwn.initSyncOfNothing, claimed: true };
+    assert.deepEqual(out.afterSameMemory, fine);
+    assert.deepEqual(out.afterInitSync, fine);
 
     // Without cross-origin isolation: coded as toHandle() there, and init(handle) rejects with it as it is.
     const refused = await plain.page.evaluate(async () => {
