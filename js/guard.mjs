@@ -105,27 +105,6 @@ function notBytesArg(value) {
   return typeof value === 'object' && value !== null ? {} : value;
 }
 
-/** Whether `input` is what toHandle() returned (or any object carrying a module and a memory): what
- * the browser entries' init(handle) and initSync(handle) take. */
-export const isHandle = (input) =>
-  input !== null && typeof input === 'object' && input.module instanceof WebAssembly.Module &&
-  input.memory instanceof WebAssembly.Memory;
-
-/** The TypeError of initSync() given something that is no handle. */
-export function notAHandle() {
-  const message = 'initSync needs the object toHandle() returned (it carries the module and the memory)';
-  return Object.assign(new TypeError(message), { code: 'ERR_INVALID_ARG_TYPE' });
-}
-
-/** The Error of `what` given a ring's handle in a thread whose rings module an earlier init() loaded
- * over another memory (its own, or another handle's): the handle's rings could not be reached. */
-export function otherMemoryLoaded(what) {
-  const message =
-    `omnibuf: ${what}: this thread already loaded the rings module over another wasm memory (an earlier ` +
-    'init()); a thread that takes rings by handle must call init(handle) before any other init()';
-  return Object.assign(new Error(message), { code: 'ERR_INVALID_STATE' });
-}
-
 /** Whether `value` is a genuine SharedArrayBuffer (its built-in getter's brand check). */
 function isSharedBuffer(value) {
   if (sharedBufferLength === null || typeof value !== 'object' || value === null) return false;

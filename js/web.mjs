@@ -12,7 +12,7 @@ import initSingle, * as single from '../pkg/web/omnibuf.js';
 import initThreads, { initSync as initThreadsSync } from '../pkg/web-threads/omnibuf_threads.js';
 import * as threads from '../pkg/web-threads/omnibuf_threads.js';
 import { startCustody } from './custody.mjs';
-import { constructBranded, guardClasses, isHandle, notAHandle, oncePerGlue, otherMemoryLoaded } from './guard.mjs';
+import { constructBranded, guardClasses, oncePerGlue } from './guard.mjs';
 import { installStreams } from './streams.mjs';
 import { NODE_ONLY, defineUnavailable, getterOf } from './unavailable.mjs';
 import { AbortError as OwnAbortError, defineWaits, installDocumentSignals, installWaits } from './waits.mjs';
@@ -25,6 +25,11 @@ export const threaded = globalThis.crossOriginIsolated === true && typeof Shared
 
 /** The wasm build's views are copies, never views of wasm memory (see js/index.d.ts). */
 export const externalBuffers = false;
+
+/** Whether `input` is what toHandle() returned (or any object carrying a module and a memory). */
+const isHandle = (input) =>
+  input !== null && typeof input === 'object' && input.module instanceof WebAssembly.Module &&
+  input.memory instanceof WebAssembly.Memory;
 
 /** A check, for the glue that loads `file`, that the exports it instantiated are omnibuf's. A glue
  * keeps the first module it instantiated, whatever it was, and gives it again to every later call: a
@@ -51,6 +56,15 @@ function noIsolation(what) {
 
 /** What init() without a handle loads the rings module over: a memory of the thread's own. */
 const OWN_MEMORY = Symbol('own memory');
+
+/** The Error of `what` given a ring's handle in a thread whose rings module an earlier init() loaded
+ * over another memory (its own, or another handle's): the handle's rings could not be reached. */
+function otherMemoryLoaded(what) {
+  const message =
+    `omnibuf: ${what}: this thread already loaded the rings module over another wasm memory (an earlier ` +
+    'init()); a thread that takes rings by handle must call init(handle) before any other init()';
+  return Object.assign(new Error(message), { code: 'ERR_INVALID_STATE' });
+}
 
 /** What a call of `what` before its module is instantiated throws: an Error that names init(). */
 const notLoaded = (what) =>
@@ -165,7 +179,10 @@ function makeApi() {
    * rings only (an AudioWorklet's constructor; there, js/worklet.mjs is the entry). */
   function initSync(handle) {
     if (!threaded) throw noIsolation('initSync(handle)');
-    if (!isHandle(handle)) throw notAHandle();
+    if (!isHandle(handle)) {
+      const message = 'initSync needs the object toHandle() returned (it carries the module and the memory)';
+      throw Object.assign(new TypeError(message), { code: 'ERR_INVALID_ARG_TYPE' });
+    }
     // The glue keeps the module it loaded first, whatever it is given later.
     if (threadsFrom !== undefined && handle.memoryToken !== threadsFrom) throw otherMemoryLoaded('initSync(handle)');
     initThreadsSync({ module: handle.module, memory: handle.memory });

@@ -7,7 +7,7 @@
 // without blocking and without allocating (reader.slice() works too, but makes a view per call).
 import './worklet-text.mjs';
 import * as wasm from '../pkg/web-threads/omnibuf_threads.js';
-import { guardClasses, isHandle, madeByClass, notAHandle, oncePerGlue, otherMemoryLoaded } from './guard.mjs';
+import { guardClasses, madeByClass, oncePerGlue } from './guard.mjs';
 import { NOT_IN_WORKLET, defineUnavailable, getterOf } from './unavailable.mjs';
 
 /** The ring's classes (the other classes are the browser entry's, js/web.mjs). */
@@ -41,9 +41,18 @@ let bytes = null;
 
 /** Instantiates the module of `handle` (what toHandle() returned) over its memory, at once. */
 export function initSync(handle) {
-  if (!isHandle(handle)) throw notAHandle();
+  if (handle === null || typeof handle !== 'object' || !(handle.module instanceof WebAssembly.Module) ||
+      !(handle.memory instanceof WebAssembly.Memory)) {
+    const message = 'initSync needs the object toHandle() returned (it carries the module and the memory)';
+    throw Object.assign(new TypeError(message), { code: 'ERR_INVALID_ARG_TYPE' });
+  }
   // The glue keeps the module it loaded first, whatever it is given later (as js/web.mjs says).
-  if (memory !== null && handle.memoryToken !== memoryToken) throw otherMemoryLoaded('initSync(handle)');
+  if (memory !== null && handle.memoryToken !== memoryToken) {
+    const message =
+      'omnibuf: initSync(handle): this thread already loaded the rings module over another wasm memory (an ' +
+      'earlier initSync()); a thread that takes rings by handle must call init(handle) before any other init()';
+    throw Object.assign(new Error(message), { code: 'ERR_INVALID_STATE' });
+  }
   wasm.initSync({ module: handle.module, memory: handle.memory });
   memory = handle.memory;
   memoryToken = handle.memoryToken;
